@@ -1,0 +1,253 @@
+/**
+ * The appliance configuration: one validated, frozen object built from environment variables
+ * (and an optional JSON file named by POSTERN_CONFIG_FILE whose keys are the same variable
+ * names). Environment variables win over the file. Invalid input throws a ConfigError that
+ * names the variable; boot prints that one line and exits.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Ports {
+  /** Inbound MX (SMTP, STARTTLS offered). */
+  smtp: number;
+  /** Message submission with STARTTLS (RFC 6409). */
+  submission: number;
+  /** Message submission over implicit TLS (RFC 8314). */
+  submissions: number;
+  imap: number;
+  imaps: number;
+  http: number;
+}
+
+export interface Config {
+  dataDir: string;
+  listenHost: string;
+  hostname: string;
+  ports: Ports;
+  logLevel: LogLevel;
+  /** Largest message accepted over SMTP or IMAP APPEND, in bytes. */
+  maxMessageBytes: number;
+  /** DNS server used for SPF/DKIM/DMARC/MX lookups (`host:port`), or null for the system resolver. */
+  dnsResolver: { host: string; port: number } | null;
+  /** Value of the first operator's API token, created on first boot when set. */
+  bootstrapToken: string | null;
+  /** Operator-supplied certificate and key (PEM files); a self-signed pair is generated otherwise. */
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  /** Base URL used in setup and reset links. */
+  publicUrl: string;
+  /** Whether the control plane serves HTTPS on the HTTP port. */
+  httpTls: boolean;
+  /** Lifetime of a setup link, in hours. */
+  setupTokenTtlHours: number;
+  /** Allow IMAP LOGIN and SMTP AUTH without TLS from loopback clients (development only). */
+  allowPlaintextAuthLoopback: boolean;
+  /** Default quota of a new mailbox, in bytes. */
+  defaultQuotaBytes: number;
+  /** Days a deleted mailbox or domain stays in the recycle bin. */
+  recycleBinDays: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Source = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+function readFileSource(env: Source): Source {
+  const file = env.POSTERN_CONFIG_FILE;
+  if (!file) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('POSTERN_CONFIG_FILE', `cannot read ${file} as JSON (${(err as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError('POSTERN_CONFIG_FILE', `${file} must hold a JSON object of POSTERN_* keys`);
+  }
+  const out: Source = {};
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!key.startsWith('POSTERN_')) {
+      throw new ConfigError('POSTERN_CONFIG_FILE', `unknown key ${JSON.stringify(key)} in ${file}`);
+    }
+    if (value === null || value === undefined) continue;
+    out[key] = String(value);
+  }
+  return out;
+}
+
+class Reader {
+  constructor(private readonly src: Source) {}
+
+  raw(name: string): string | undefined {
+    const v = this.src[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optional(name: string): string | null {
+    return this.raw(name) ?? null;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v)) throw new ConfigError(name, `expected a whole number, got ${JSON.stringify(v)}`);
+    const n = Number(v);
+    if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+    return n;
+  }
+
+  port(name: string, fallback: number): number {
+    return this.int(name, fallback, 1, 65535);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(v)) return true;
+    if (/^(0|false|no|off)$/i.test(v)) return false;
+    throw new ConfigError(name, `expected true or false, got ${JSON.stringify(v)}`);
+  }
+
+  /** Sizes accept a plain byte count or a K/M/G suffix (binary units). */
+  size(name: string, fallback: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const m = /^(\d+)\s*([kmg])?i?b?$/i.exec(v);
+    if (!m) throw new ConfigError(name, `expected a size such as 52428800 or 50M, got ${JSON.stringify(v)}`);
+    const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 1;
+    const n = Number(m[1]) * mult;
+    if (n < 1024) throw new ConfigError(name, 'must be at least 1024 bytes');
+    return n;
+  }
+}
+
+function parseHostPort(name: string, value: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(value);
+  if (!m) throw new ConfigError(name, `expected host:port, got ${JSON.stringify(value)}`);
+  const host = m[1]!;
+  const port = m[2] === undefined ? 53 : Number(m[2]);
+  if (!isIP(host)) throw new ConfigError(name, `host must be an IP address, got ${JSON.stringify(host)}`);
+  if (port < 1 || port > 65535) throw new ConfigError(name, `port must be between 1 and 65535`);
+  return { host, port };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** Builds the frozen configuration from the environment (and the optional config file). */
+export function loadConfig(env: Source = process.env): Readonly<Config> {
+  const r = new Reader({ ...readFileSource(env), ...env });
+
+  const logLevel = r.string('POSTERN_LOG_LEVEL', 'info').toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('POSTERN_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const listenHost = r.string('POSTERN_LISTEN_HOST', '127.0.0.1');
+  if (!isIP(listenHost) && listenHost !== 'localhost') {
+    throw new ConfigError('POSTERN_LISTEN_HOST', `must be an IP address, got ${JSON.stringify(listenHost)}`);
+  }
+
+  const hostname = r.string('POSTERN_HOSTNAME', 'mail.postern.test').toLowerCase();
+  if (!HOSTNAME_RE.test(hostname) || !hostname.includes('.')) {
+    throw new ConfigError('POSTERN_HOSTNAME', `must be a fully qualified host name, got ${JSON.stringify(hostname)}`);
+  }
+
+  const ports: Ports = {
+    smtp: r.port('POSTERN_SMTP_PORT', 2525),
+    submission: r.port('POSTERN_SUBMISSION_PORT', 2587),
+    submissions: r.port('POSTERN_SUBMISSIONS_PORT', 2465),
+    imap: r.port('POSTERN_IMAP_PORT', 2143),
+    imaps: r.port('POSTERN_IMAPS_PORT', 2993),
+    http: r.port('POSTERN_HTTP_PORT', 8080),
+  };
+  const seen = new Map<number, string>();
+  for (const [key, port] of Object.entries(ports)) {
+    const variable = `POSTERN_${key.toUpperCase()}_PORT`;
+    const other = seen.get(port);
+    if (other) throw new ConfigError(variable, `port ${port} is already used by ${other}`);
+    seen.set(port, variable);
+  }
+
+  const resolverRaw = r.optional('POSTERN_DNS_RESOLVER');
+  const dnsResolver = resolverRaw ? parseHostPort('POSTERN_DNS_RESOLVER', resolverRaw) : null;
+
+  const bootstrapToken = r.optional('POSTERN_BOOTSTRAP_TOKEN');
+  if (bootstrapToken !== null && bootstrapToken.length < 24) {
+    throw new ConfigError('POSTERN_BOOTSTRAP_TOKEN', 'must be at least 24 characters long');
+  }
+
+  const tlsCertFile = r.optional('POSTERN_TLS_CERT_FILE');
+  const tlsKeyFile = r.optional('POSTERN_TLS_KEY_FILE');
+  if ((tlsCertFile === null) !== (tlsKeyFile === null)) {
+    throw new ConfigError(tlsCertFile ? 'POSTERN_TLS_KEY_FILE' : 'POSTERN_TLS_CERT_FILE', 'certificate and key must be set together');
+  }
+
+  const httpTls = r.bool('POSTERN_HTTP_TLS', !isLoopback(listenHost));
+  const defaultUrlHost = isLoopback(listenHost) ? '127.0.0.1' : hostname;
+  const publicUrl = r.string('POSTERN_PUBLIC_URL', `${httpTls ? 'https' : 'http'}://${defaultUrlHost}:${ports.http}`).replace(/\/+$/, '');
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new ConfigError('POSTERN_PUBLIC_URL', `must be an http(s) URL, got ${JSON.stringify(publicUrl)}`);
+  }
+
+  const config: Config = {
+    dataDir: path.resolve(r.string('POSTERN_DATA_DIR', './data')),
+    listenHost,
+    hostname,
+    ports,
+    logLevel,
+    maxMessageBytes: r.size('POSTERN_MAX_MESSAGE_SIZE', 50 * 1024 * 1024),
+    dnsResolver,
+    bootstrapToken,
+    tlsCertFile: tlsCertFile ? path.resolve(tlsCertFile) : null,
+    tlsKeyFile: tlsKeyFile ? path.resolve(tlsKeyFile) : null,
+    publicUrl,
+    httpTls,
+    setupTokenTtlHours: r.int('POSTERN_SETUP_TOKEN_TTL_HOURS', 72, 1, 24 * 30),
+    allowPlaintextAuthLoopback: r.bool('POSTERN_ALLOW_PLAINTEXT_AUTH_LOOPBACK', false),
+    defaultQuotaBytes: r.size('POSTERN_DEFAULT_QUOTA', 5 * 1024 ** 3),
+    recycleBinDays: r.int('POSTERN_RECYCLE_BIN_DAYS', 7, 1, 365),
+  };
+  Object.freeze(config.ports);
+  if (config.dnsResolver) Object.freeze(config.dnsResolver);
+  return Object.freeze(config);
+}
+
+/** Paths inside the data directory, derived from the config in one place. */
+export function dataPaths(config: Pick<Config, 'dataDir'>) {
+  const d = config.dataDir;
+  return Object.freeze({
+    root: d,
+    database: path.join(d, 'postern.db'),
+    blobs: path.join(d, 'blobs'),
+    tls: path.join(d, 'tls'),
+    tlsCert: path.join(d, 'tls', 'cert.pem'),
+    tlsKey: path.join(d, 'tls', 'key.pem'),
+    haraka: path.join(d, 'haraka'),
+    queue: path.join(d, 'haraka', 'queue'),
+    run: path.join(d, 'run'),
+  });
+}
+export type DataPaths = ReturnType<typeof dataPaths>;

@@ -1,0 +1,130 @@
+/**
+ * Control-plane tables: tenants, domains and their DKIM keys, mailboxes with their ownership
+ * record, aliases, API tokens, setup links and the audit log. Times are epoch milliseconds,
+ * booleans 0/1 and structured values JSON text, so the same schema runs on PostgreSQL.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  status: Generated<string>; // active | deleted
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DomainsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  status: Generated<string>; // active | deleted
+  verification: Generated<string>; // pending | verified
+  catch_all: string | null; // address that receives mail for unknown local parts, or null
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DkimKeysTable {
+  id: string;
+  domain_id: string;
+  selector: string;
+  algorithm: string; // rsa-sha256 | ed25519-sha256
+  private_key: string; // PKCS8 PEM
+  public_key: string; // value of the DNS p= tag
+  status: string; // active | published | retired
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface MailboxesTable {
+  id: string;
+  tenant_id: string;
+  domain_id: string;
+  local_part: string;
+  address: string; // lower-cased local@domain, unique
+  display_name: string | null;
+  status: string; // pending | active | suspended | offboarded | deleted
+  quota_bytes: number;
+  used_bytes: Generated<number>;
+  message_count: Generated<number>;
+  password_hash: string | null;
+  /** Bumped on every credential change, suspension or revocation; invalidates verified-credential caches. */
+  credential_version: Generated<number>;
+  owner_name: string;
+  owner_email: string;
+  business_owner_name: string | null;
+  business_owner_email: string | null;
+  reset_destination: string;
+  is_role: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AliasesTable {
+  id: string;
+  tenant_id: string;
+  domain_id: string;
+  local_part: string;
+  address: string; // lower-cased, unique
+  targets: string; // JSON array of addresses
+  status: Generated<string>; // active | deleted
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  tenant_id: string | null; // null: operator (platform) token
+  principal_id: string | null;
+  name: string;
+  token_hash: string; // sha256 hex of the secret
+  permissions: string; // JSON array
+  read_only: Generated<number>;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  created_at: number;
+}
+
+export interface SetupTokensTable {
+  id: string;
+  token_hash: string; // sha256 hex
+  purpose: string; // mailbox-setup | operator-setup | reset
+  mailbox_id: string | null;
+  tenant_id: string | null;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  tenant_id: string | null;
+  actor_type: string; // operator | tenant-admin | token | system | mailbox-owner | setup-link
+  actor_id: string | null;
+  token_id: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  before: string | null; // JSON
+  after: string | null; // JSON
+  reason: string | null;
+  request_id: string | null;
+  approval_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export type Tenant = Selectable<TenantsTable>;
+export type Domain = Selectable<DomainsTable>;
+export type DkimKey = Selectable<DkimKeysTable>;
+export type Mailbox = Selectable<MailboxesTable>;
+export type NewMailbox = Insertable<MailboxesTable>;
+export type MailboxUpdate = Updateable<MailboxesTable>;
+export type Alias = Selectable<AliasesTable>;
+export type ApiToken = Selectable<ApiTokensTable>;
+export type SetupToken = Selectable<SetupTokensTable>;
+export type AuditEvent = Selectable<AuditEventsTable>;

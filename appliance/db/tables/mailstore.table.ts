@@ -1,0 +1,53 @@
+/**
+ * Mailbox store index: folders per mailbox, messages stored once (their bytes live in the blob
+ * store, their parsed metadata here) and referenced by folder entries with UID, flags and
+ * MODSEQ. Expunges are logged with their MODSEQ so sessions can catch up (CONDSTORE/QRESYNC).
+ */
+import type { Generated, Selectable } from 'kysely';
+
+export interface FoldersTable {
+  id: Generated<number>;
+  mailbox_id: string;
+  name: string; // full IMAP name with '/' as hierarchy delimiter; INBOX is "INBOX"
+  special_use: string | null; // \Sent \Drafts \Trash \Junk \Archive
+  uid_validity: number;
+  uid_next: Generated<number>;
+  highest_modseq: Generated<number>;
+  created_at: number;
+}
+
+export interface SubscriptionsTable {
+  mailbox_id: string;
+  name: string;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  blob_id: string;
+  size: number;
+  /** JSON of MessageMeta (envelope, body structure, part offsets), computed once at ingest. */
+  meta: string;
+  /** Number of folder entries referring to this message; 0 means collectable. */
+  refs: number;
+  created_at: number;
+}
+
+export interface FolderMessagesTable {
+  folder_id: number;
+  uid: number;
+  message_id: number;
+  flags: string; // space-separated, e.g. "\\Seen \\Flagged $Label1"
+  modseq: number;
+  internal_date: number;
+  size: number;
+}
+
+export interface FolderExpungesTable {
+  folder_id: number;
+  uid: number;
+  modseq: number;
+}
+
+export type FolderRow = Selectable<FoldersTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type FolderMessageRow = Selectable<FolderMessagesTable>;

@@ -1,0 +1,111 @@
+/**
+ * The mailbox store as the protocols see it. IMAP, the ingest path and the control plane use
+ * only this interface; the implementation (store.ts) keeps the index in the database and the
+ * bytes in a BlobStore. Every write bumps the folder's MODSEQ and notifies watchers.
+ */
+import type { MessageMeta } from './mime/types.js';
+
+export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive';
+
+export interface FolderInfo {
+  id: number;
+  mailboxId: string;
+  /** Full name with '/' as hierarchy delimiter; the inbox is always "INBOX". */
+  name: string;
+  specialUse: SpecialUse | null;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+}
+
+export interface FolderStatus {
+  messages: number;
+  unseen: number;
+  deleted: number;
+  /** Sum of message sizes in bytes. */
+  size: number;
+  uidNext: number;
+  uidValidity: number;
+  highestModseq: number;
+}
+
+export interface MessageEntry {
+  uid: number;
+  /** Id of the stored message (shared by all folder entries that refer to it). */
+  messageId: number;
+  flags: string[];
+  modseq: number;
+  /** Epoch milliseconds. */
+  internalDate: number;
+  size: number;
+}
+
+export interface FolderChanges {
+  highestModseq: number;
+  uidNext: number;
+  /** Entries added or whose flags changed with a MODSEQ above the one asked for, by UID. */
+  changed: MessageEntry[];
+  /** UIDs expunged with a MODSEQ above the one asked for, ascending. */
+  expunged: number[];
+}
+
+/** Sent to watchers after a change has been committed. */
+export type FolderEvent =
+  | { kind: 'exists'; folderId: number; uids: number[]; modseq: number }
+  | { kind: 'flags'; folderId: number; uids: number[]; modseq: number }
+  | { kind: 'expunge'; folderId: number; uids: number[]; modseq: number }
+  | { kind: 'deleted'; folderId: number };
+
+export interface StoreFlagsResult {
+  /** Entries whose flags changed (new flags and MODSEQ). */
+  updated: MessageEntry[];
+  /** UIDs not changed because their MODSEQ was above UNCHANGEDSINCE. */
+  conflicts: number[];
+}
+
+export interface CopyResult {
+  uidValidity: number;
+  /** [source UID, destination UID] pairs, in source UID order. */
+  pairs: Array<[number, number]>;
+}
+
+export interface QuotaInfo {
+  usedBytes: number;
+  quotaBytes: number;
+  messages: number;
+}
+
+export interface MailStore {
+  listFolders(mailboxId: string): Promise<FolderInfo[]>;
+  /** Case-insensitive for INBOX, exact otherwise; null when missing. */
+  getFolder(mailboxId: string, name: string): Promise<FolderInfo | null>;
+  /** AppError AlreadyExists when the name is taken. Parents are not created implicitly. */
+  createFolder(mailboxId: string, name: string, specialUse?: SpecialUse | null): Promise<FolderInfo>;
+  /** Deletes the folder and its messages; INBOX cannot be deleted (AppError Invalid). */
+  deleteFolder(mailboxId: string, name: string): Promise<void>;
+  /** Renames the folder and its children; renaming INBOX moves its messages into a new folder (RFC 3501). */
+  renameFolder(mailboxId: string, from: string, to: string): Promise<void>;
+  listSubscriptions(mailboxId: string): Promise<string[]>;
+  setSubscribed(mailboxId: string, name: string, subscribed: boolean): Promise<void>;
+
+  folderStatus(folderId: number): Promise<FolderStatus>;
+  /** All entries of a folder by ascending UID. */
+  listMessages(folderId: number): Promise<MessageEntry[]>;
+  changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
+  getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>>;
+  /** The raw bytes of a stored message, or a byte range [start, end) of them. */
+  readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer>;
+
+  storeFlags(folderId: number, uids: number[], op: 'set' | 'add' | 'remove', flags: string[], unchangedSince?: number): Promise<StoreFlagsResult>;
+  /** Copies entries (the stored message is shared, not duplicated). QuotaExceeded when over quota. */
+  copyMessages(folderId: number, uids: number[], destFolderId: number): Promise<CopyResult>;
+  moveMessages(folderId: number, uids: number[], destFolderId: number): Promise<CopyResult>;
+  /** Removes entries flagged \Deleted (limited to `uids` when given); returns the expunged UIDs. */
+  expunge(folderId: number, uids?: number[]): Promise<number[]>;
+  /** Stores a message in one folder through the ingest path (IMAP APPEND). */
+  append(mailboxId: string, folderName: string, raw: Buffer, opts?: { flags?: string[]; internalDate?: number }): Promise<{ uidValidity: number; uid: number }>;
+  quota(mailboxId: string): Promise<QuotaInfo>;
+
+  /** Calls `listener` after each committed change of the folder; returns the unsubscribe function. */
+  watch(folderId: number, listener: (event: FolderEvent) => void): () => void;
+}
