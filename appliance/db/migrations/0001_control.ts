@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { autoIdColumn } from '../dialect.js';
 
 // Frozen in time: later changes go into new migrations.
@@ -11,6 +11,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
+  await db.schema.createIndex('tenants_name_uq').on('tenants').column('name').unique().execute();
 
   await db.schema
     .createTable('domains')
@@ -76,6 +77,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('address', 'text', (c) => c.notNull())
     .addColumn('targets', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
+    .addColumn('created_by', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
@@ -89,14 +91,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('principal_id', 'text')
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('token_hash', 'text', (c) => c.notNull())
+    .addColumn('role', 'text')
     .addColumn('permissions', 'text', (c) => c.notNull())
     .addColumn('read_only', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('expires_at', 'bigint')
     .addColumn('revoked_at', 'bigint')
     .addColumn('last_used_at', 'bigint')
+    .addColumn('created_by', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('api_tokens_hash_uq').on('api_tokens').column('token_hash').unique().execute();
+  await db.schema.createIndex('api_tokens_tenant_idx').on('api_tokens').column('tenant_id').execute();
 
   await db.schema
     .createTable('setup_tokens')
@@ -105,8 +110,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('purpose', 'text', (c) => c.notNull())
     .addColumn('mailbox_id', 'text', (c) => c.references('mailboxes.id'))
     .addColumn('tenant_id', 'text')
+    .addColumn('destination', 'text')
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .addColumn('used_at', 'bigint')
+    .addColumn('created_by', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('setup_tokens_hash_uq').on('setup_tokens').column('token_hash').unique().execute();
@@ -132,7 +139,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('audit_tenant_idx').on('audit_events').columns(['tenant_id', 'id']).execute();
   await db.schema.createIndex('audit_target_idx').on('audit_events').columns(['target_type', 'target_id']).execute();
-  void sql;
+
+  await db.schema
+    .createTable('audit_head')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('hash', 'text', (c) => c.notNull())
+    .execute();
+  // The genesis hash: 64 zeros. Fixed here, since a migration is frozen in time.
+  await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: '0'.repeat(64) }).execute();
 }
 
 export async function down(): Promise<void> {

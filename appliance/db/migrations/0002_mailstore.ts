@@ -23,6 +23,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await autoIdColumn(db.schema.createTable('messages'), 'id')
     .addColumn('blob_id', 'text', (c) => c.notNull())
+    .addColumn('header_prefix', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('size', 'bigint', (c) => c.notNull())
     .addColumn('meta', 'text', (c) => c.notNull())
     .addColumn('refs', 'integer', (c) => c.notNull())

@@ -68,6 +68,7 @@ export interface AliasesTable {
   address: string; // lower-cased, unique
   targets: string; // JSON array of addresses
   status: Generated<string>; // active | deleted
+  created_by: string | null; // principal id of the creator
   created_at: number;
   updated_at: number;
 }
@@ -78,11 +79,13 @@ export interface ApiTokensTable {
   principal_id: string | null;
   name: string;
   token_hash: string; // sha256 hex of the secret
+  role: string | null; // named permission set the token was created from, if any
   permissions: string; // JSON array
   read_only: Generated<number>;
   expires_at: number | null;
   revoked_at: number | null;
   last_used_at: number | null;
+  created_by: string | null; // principal id of the creator (null: bootstrap)
   created_at: number;
 }
 
@@ -92,8 +95,11 @@ export interface SetupTokensTable {
   purpose: string; // mailbox-setup | operator-setup | reset
   mailbox_id: string | null;
   tenant_id: string | null;
+  /** Where the link was delivered (address), or null when shown to the API caller / logged at boot. */
+  destination: string | null;
   expires_at: number;
   used_at: number | null;
+  created_by: string | null;
   created_at: number;
 }
 
@@ -115,6 +121,17 @@ export interface AuditEventsTable {
   request_id: string | null;
   approval_id: string | null;
   prev_hash: string;
+  hash: string;
+}
+
+/**
+ * Head of the audit hash chain: one row (id 1) holding the last sequence number and hash.
+ * Appenders update it first, which serializes chain writers on every database, and verifying
+ * against it detects a truncated tail.
+ */
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
   hash: string;
 }
 

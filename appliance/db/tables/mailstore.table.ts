@@ -24,6 +24,11 @@ export interface SubscriptionsTable {
 export interface MessagesTable {
   id: Generated<number>;
   blob_id: string;
+  /**
+   * Per-recipient header lines (e.g. Delivered-To) served before the blob's bytes; several
+   * message rows share one blob. `size` and the offsets in `meta` include the prefix.
+   */
+  header_prefix: Generated<string>;
   size: number;
   /** JSON of MessageMeta (envelope, body structure, part offsets), computed once at ingest. */
   meta: string;

@@ -1,0 +1,116 @@
+/**
+ * The one place that resolves an address to what receives its mail: a hosted mailbox, an alias
+ * (expanded to its targets, also across domains of the tenant), a domain's catch-all, or a
+ * refusal with its reason. SMTP's RCPT check and local delivery both use it.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.js';
+
+export type RecipientRefusal =
+  /** The domain is not hosted here: we are not an open relay (550 5.7.1). */
+  | 'not-hosted'
+  /** Hosted domain, unknown local part (550 5.1.1). */
+  | 'unknown'
+  /** The mailbox exists but is suspended or offboarded (550 5.2.1). */
+  | 'disabled'
+  /** The mailbox is full (452 4.2.2). */
+  | 'over-quota'
+  /** The message alone is larger than the mailbox quota (552 5.2.2). */
+  | 'too-big-for-quota';
+
+export interface DeliverableMailbox {
+  id: string;
+  tenantId: string;
+  address: string;
+}
+
+export type RecipientResolution =
+  | { ok: true; via: 'mailbox' | 'alias' | 'catch-all'; mailboxes: DeliverableMailbox[] }
+  | { ok: false; refusal: RecipientRefusal };
+
+const MAX_ALIAS_DEPTH = 5;
+const RECEIVING = new Set(['active', 'pending']);
+const DISABLED = new Set(['suspended', 'offboarded']);
+
+function split(address: string): { local: string; domain: string } | null {
+  const a = address.trim().toLowerCase().replace(/^<|>$/g, '');
+  const at = a.lastIndexOf('@');
+  if (at <= 0 || at === a.length - 1) return null;
+  return { local: a.slice(0, at), domain: a.slice(at + 1) };
+}
+
+type Found = { kind: 'mailboxes'; list: Array<DeliverableMailbox & { quota: number; used: number }> } | { kind: 'refused'; refusal: 'unknown' | 'disabled' };
+
+export class RecipientRouter {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** Resolves an envelope recipient; `messageSize` (SIZE= or the real size) enables the quota checks. */
+  async resolve(address: string, messageSize?: number): Promise<RecipientResolution> {
+    const parts = split(address);
+    if (!parts) return { ok: false, refusal: 'unknown' };
+    const domain = await this.db.selectFrom('domains').select(['id', 'catch_all']).where('name', '=', parts.domain).where('status', '=', 'active').executeTakeFirst();
+    if (!domain) return { ok: false, refusal: 'not-hosted' };
+
+    let via: 'mailbox' | 'alias' | 'catch-all' = 'mailbox';
+    let found = await this.lookup(`${parts.local}@${parts.domain}`, 0, new Set());
+    if (found === null && parts.local.includes('+')) {
+      // Sub-addressing: user+tag@domain reaches user@domain.
+      found = await this.lookup(`${parts.local.slice(0, parts.local.indexOf('+'))}@${parts.domain}`, 0, new Set());
+    }
+    if (found === null && domain.catch_all) {
+      via = 'catch-all';
+      found = await this.lookup(domain.catch_all, 1, new Set());
+    }
+    if (found === null) return { ok: false, refusal: 'unknown' };
+    if (found.kind === 'refused') return { ok: false, refusal: found.refusal };
+    if (via !== 'catch-all' && (found.list.length !== 1 || found.list[0]!.address !== `${parts.local}@${parts.domain}`)) via = 'alias';
+
+    const size = messageSize ?? 0;
+    const fits = found.list.filter((m) => m.used + size <= m.quota && m.used < m.quota);
+    if (!fits.length) {
+      const tooBig = found.list.every((m) => size > m.quota);
+      return { ok: false, refusal: tooBig ? 'too-big-for-quota' : 'over-quota' };
+    }
+    return { ok: true, via, mailboxes: fits.map(({ id, tenantId, address: a }) => ({ id, tenantId, address: a })) };
+  }
+
+  /** null: no such address. Aliases expand recursively (bounded depth, cycles ignored). */
+  private async lookup(address: string, depth: number, seen: Set<string>): Promise<Found | null> {
+    if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return { kind: 'mailboxes', list: [] };
+    seen.add(address);
+    const mailbox = await this.db
+      .selectFrom('mailboxes')
+      .select(['id', 'tenant_id', 'address', 'status', 'quota_bytes', 'used_bytes'])
+      .where('address', '=', address)
+      .executeTakeFirst();
+    if (mailbox && mailbox.status !== 'deleted') {
+      if (DISABLED.has(mailbox.status)) return { kind: 'refused', refusal: 'disabled' };
+      if (!RECEIVING.has(mailbox.status)) return { kind: 'refused', refusal: 'unknown' };
+      return {
+        kind: 'mailboxes',
+        list: [{ id: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, quota: Number(mailbox.quota_bytes), used: Number(mailbox.used_bytes) }],
+      };
+    }
+    const alias = await this.db.selectFrom('aliases').select(['targets']).where('address', '=', address).where('status', '=', 'active').executeTakeFirst();
+    if (!alias) return null;
+    let targets: unknown;
+    try {
+      targets = JSON.parse(alias.targets);
+    } catch {
+      targets = [];
+    }
+    const list: Array<DeliverableMailbox & { quota: number; used: number }> = [];
+    let disabled = false;
+    for (const target of Array.isArray(targets) ? targets : []) {
+      if (typeof target !== 'string') continue;
+      const sub = await this.lookup(target.toLowerCase(), depth + 1, seen);
+      if (sub?.kind === 'mailboxes') {
+        for (const m of sub.list) if (!list.some((x) => x.id === m.id)) list.push(m);
+      } else if (sub?.kind === 'refused' && sub.refusal === 'disabled') {
+        disabled = true;
+      }
+    }
+    if (!list.length) return { kind: 'refused', refusal: disabled ? 'disabled' : 'unknown' };
+    return { kind: 'mailboxes', list };
+  }
+}

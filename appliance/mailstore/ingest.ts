@@ -1,0 +1,167 @@
+/**
+ * The one ingest path for SMTP delivery, IMAP APPEND and imports.
+ *
+ * Two halves: `prepareMessage` (write the bytes durably, parse them once per header prefix) runs
+ * in whichever process holds the bytes — the Haraka child for SMTP, the appliance for APPEND —
+ * so message bytes never cross process boundaries; `Ingest.commit` (index rows, UIDs, quota,
+ * notifications) runs in the appliance through the group-commit write queue. A message is
+ * acknowledged only after both: blob fsync'd, then the index transaction committed.
+ */
+import type { Kysely } from 'kysely';
+import { AppError } from '../core/errors.js';
+import type { DB } from '../db/schema.js';
+import type { BlobStore } from './blobstore.js';
+import type { ChangeBus } from './changes.js';
+import { normalizeFlags, serializeFlags } from './flags.js';
+import { parseMessage } from './mime/index.js';
+import type { MessageMeta } from './mime/types.js';
+import type { WriteQueue } from './write-queue.js';
+
+export interface PreparedVariant {
+  /** Header lines served before the blob (e.g. "Delivered-To: a@b\r\n"), may be empty. */
+  prefix: string;
+  size: number;
+  meta: MessageMeta;
+}
+
+export interface PreparedMessage {
+  blobId: string;
+  blobSize: number;
+  variants: PreparedVariant[];
+}
+
+/** Stores the bytes durably and parses them once for each header prefix. */
+export async function prepareMessage(blobs: BlobStore, raw: Buffer, prefixes: string[] = ['']): Promise<PreparedMessage> {
+  const blobId = await blobs.put(raw);
+  const variants = prefixes.map((prefix) => {
+    const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), raw]) : raw;
+    return { prefix, size: full.length, meta: parseMessage(full) };
+  });
+  return { blobId, blobSize: raw.length, variants };
+}
+
+export interface DeliveryTarget {
+  mailboxId: string;
+  /** Index into PreparedMessage.variants. */
+  variant: number;
+  /** Folder name, or a special-use flag such as "\\Junk" (falls back to INBOX when missing). */
+  folder: string;
+  flags?: string[];
+  internalDate?: number;
+}
+
+export interface DeliveryResult {
+  mailboxId: string;
+  folderId: number;
+  uidValidity: number;
+  uid: number;
+}
+
+export interface CommitOptions {
+  /** Refuse (QuotaExceeded) instead of letting a delivery go over quota. SMTP checks quota at RCPT and passes false. */
+  enforceQuota: boolean;
+}
+
+export class Ingest {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly queue: WriteQueue,
+    private readonly blobs: BlobStore,
+    private readonly bus: ChangeBus,
+  ) {}
+
+  /** Prepare and commit in one call (in-process callers: IMAP APPEND, imports). */
+  async ingest(raw: Buffer, targets: Array<Omit<DeliveryTarget, 'variant'> & { prefix?: string }>, opts: CommitOptions): Promise<DeliveryResult[]> {
+    const prefixes = [...new Set(targets.map((t) => t.prefix ?? ''))];
+    const prepared = await prepareMessage(this.blobs, raw, prefixes);
+    try {
+      return await this.commit(
+        prepared,
+        targets.map((t) => ({ ...t, variant: prefixes.indexOf(t.prefix ?? '') })),
+        opts,
+      );
+    } catch (err) {
+      await this.blobs.delete(prepared.blobId).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Writes the index rows for a prepared message in one group-committed transaction. */
+  commit(prepared: PreparedMessage, targets: DeliveryTarget[], opts: CommitOptions): Promise<DeliveryResult[]> {
+    if (!targets.length) return Promise.resolve([]);
+    for (const t of targets) {
+      if (!prepared.variants[t.variant]) throw new AppError('Invalid', `no prepared variant ${t.variant}`);
+    }
+    return this.queue.run(async ({ trx, after }) => {
+      const now = Date.now();
+      const messageIds = new Map<number, number>();
+      const refs = new Map<number, number>();
+      for (const t of targets) refs.set(t.variant, (refs.get(t.variant) ?? 0) + 1);
+      for (const [variant, count] of refs) {
+        const v = prepared.variants[variant]!;
+        const row = await trx
+          .insertInto('messages')
+          .values({ blob_id: prepared.blobId, header_prefix: v.prefix, size: v.size, meta: JSON.stringify(v.meta), refs: count, created_at: now })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        messageIds.set(variant, Number(row.id));
+      }
+
+      const results: DeliveryResult[] = [];
+      for (const t of targets) {
+        const size = prepared.variants[t.variant]!.size;
+        const mailbox = await trx
+          .selectFrom('mailboxes')
+          .select(['id', 'quota_bytes', 'used_bytes', 'status'])
+          .where('id', '=', t.mailboxId)
+          .executeTakeFirst();
+        if (!mailbox || mailbox.status === 'deleted') throw new AppError('NotFound', `mailbox ${t.mailboxId} not found`);
+        if (opts.enforceQuota && Number(mailbox.used_bytes) + size > Number(mailbox.quota_bytes)) {
+          throw new AppError('QuotaExceeded', 'mailbox is over quota', { mailboxId: t.mailboxId });
+        }
+        const folder = await findTargetFolder(trx, t.mailboxId, t.folder);
+        if (!folder) throw new AppError('NotFound', `folder ${t.folder} not found`);
+        const bumped = await trx
+          .updateTable('folders')
+          .set((eb) => ({ uid_next: eb('uid_next', '+', 1), highest_modseq: eb('highest_modseq', '+', 1) }))
+          .where('id', '=', folder.id)
+          .returning(['uid_next', 'highest_modseq', 'uid_validity'])
+          .executeTakeFirstOrThrow();
+        const uid = Number(bumped.uid_next) - 1;
+        const modseq = Number(bumped.highest_modseq);
+        await trx
+          .insertInto('folder_messages')
+          .values({
+            folder_id: folder.id,
+            uid,
+            message_id: messageIds.get(t.variant)!,
+            flags: serializeFlags(normalizeFlags(t.flags ?? [])),
+            modseq,
+            internal_date: t.internalDate ?? now,
+            size,
+          })
+          .execute();
+        await trx
+          .updateTable('mailboxes')
+          .set((eb) => ({ used_bytes: eb('used_bytes', '+', size), message_count: eb('message_count', '+', 1) }))
+          .where('id', '=', t.mailboxId)
+          .execute();
+        const folderId = folder.id;
+        after(() => this.bus.emit({ kind: 'exists', folderId, uids: [uid], modseq }));
+        results.push({ mailboxId: t.mailboxId, folderId, uidValidity: Number(bumped.uid_validity), uid });
+      }
+      return results;
+    });
+  }
+}
+
+/** A folder by name, or by special use ("\\Junk"); INBOX when a special-use folder is missing. */
+export async function findTargetFolder(db: Kysely<DB>, mailboxId: string, folder: string): Promise<{ id: number } | undefined> {
+  if (folder.startsWith('\\')) {
+    const special = await db.selectFrom('folders').select('id').where('mailbox_id', '=', mailboxId).where('special_use', '=', folder).executeTakeFirst();
+    if (special) return special;
+    folder = 'INBOX';
+  }
+  const name = folder.toUpperCase() === 'INBOX' ? 'INBOX' : folder;
+  return db.selectFrom('folders').select('id').where('mailbox_id', '=', mailboxId).where('name', '=', name).executeTakeFirst();
+}

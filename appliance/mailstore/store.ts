@@ -1,0 +1,515 @@
+/**
+ * The mailbox store: index in the database (folders, messages stored once, folder entries with
+ * UID/flags/MODSEQ, expunge log), bytes in a BlobStore. Writes go through the group-commit
+ * queue and notify watchers after commit.
+ */
+import type { Kysely } from 'kysely';
+import { AppError } from '../core/errors.js';
+import type { DB } from '../db/schema.js';
+import type { FolderMessageRow, FolderRow } from '../db/tables/mailstore.table.js';
+import type { BlobStore } from './blobstore.js';
+import { ChangeBus } from './changes.js';
+import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './flags.js';
+import { newUidValidity } from './folders.js';
+import { Ingest } from './ingest.js';
+import type { MessageMeta } from './mime/types.js';
+import type {
+  CopyResult,
+  FolderChanges,
+  FolderEvent,
+  FolderInfo,
+  FolderStatus,
+  MailStore,
+  MessageEntry,
+  QuotaInfo,
+  SpecialUse,
+  StoreFlagsResult,
+} from './store.types.js';
+import { type JobContext, WriteQueue } from './write-queue.js';
+
+const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive']);
+const META_CACHE_MAX = 20_000;
+
+export function validateFolderName(name: string): string {
+  if (typeof name !== 'string' || !name.length) throw new AppError('Invalid', 'folder name is empty');
+  if (Buffer.byteLength(name) > 512) throw new AppError('Invalid', 'folder name is too long');
+  if (/[\x00-\x1f\x7f*%]/.test(name)) throw new AppError('Invalid', 'folder name contains a forbidden character');
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) throw new AppError('Invalid', 'folder name has an empty hierarchy level');
+  if (name.split('/').length > 32) throw new AppError('Invalid', 'folder hierarchy is too deep');
+  return name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
+}
+
+function toFolderInfo(row: FolderRow): FolderInfo {
+  return {
+    id: Number(row.id),
+    mailboxId: row.mailbox_id,
+    name: row.name,
+    specialUse: (row.special_use as SpecialUse | null) ?? null,
+    uidValidity: Number(row.uid_validity),
+    uidNext: Number(row.uid_next),
+    highestModseq: Number(row.highest_modseq),
+  };
+}
+
+function toEntry(row: Pick<FolderMessageRow, 'uid' | 'message_id' | 'flags' | 'modseq' | 'internal_date' | 'size'>): MessageEntry {
+  return {
+    uid: Number(row.uid),
+    messageId: Number(row.message_id),
+    flags: parseFlags(row.flags),
+    modseq: Number(row.modseq),
+    internalDate: Number(row.internal_date),
+    size: Number(row.size),
+  };
+}
+
+const ENTRY_COLUMNS = ['uid', 'message_id', 'flags', 'modseq', 'internal_date', 'size'] as const;
+
+export interface StoreDeps {
+  db: Kysely<DB>;
+  blobs: BlobStore;
+  maxMessageBytes: number;
+}
+
+export class SqlMailStore implements MailStore {
+  readonly bus = new ChangeBus();
+  readonly queue: WriteQueue;
+  readonly ingest: Ingest;
+  private readonly db: Kysely<DB>;
+  private readonly blobs: BlobStore;
+  private readonly metaCache = new Map<number, MessageMeta>();
+
+  constructor(private readonly deps: StoreDeps) {
+    this.db = deps.db;
+    this.blobs = deps.blobs;
+    this.queue = new WriteQueue(deps.db);
+    this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus);
+  }
+
+  // ---- folders -------------------------------------------------------------------------
+
+  async listFolders(mailboxId: string): Promise<FolderInfo[]> {
+    const rows = await this.db.selectFrom('folders').selectAll().where('mailbox_id', '=', mailboxId).orderBy('name').execute();
+    return rows.map(toFolderInfo);
+  }
+
+  async getFolder(mailboxId: string, name: string): Promise<FolderInfo | null> {
+    const n = name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
+    const row = await this.db.selectFrom('folders').selectAll().where('mailbox_id', '=', mailboxId).where('name', '=', n).executeTakeFirst();
+    return row ? toFolderInfo(row) : null;
+  }
+
+  private async folderById(db: Kysely<DB>, folderId: number): Promise<FolderRow> {
+    const row = await db.selectFrom('folders').selectAll().where('id', '=', folderId).executeTakeFirst();
+    if (!row) throw new AppError('NotFound', 'folder not found');
+    return row;
+  }
+
+  async createFolder(mailboxId: string, name: string, specialUse: SpecialUse | null = null): Promise<FolderInfo> {
+    const n = validateFolderName(name);
+    if (specialUse && !SPECIAL_USES.has(specialUse)) throw new AppError('Invalid', `unknown special use ${specialUse}`);
+    return this.queue.run(async ({ trx }) => {
+      const exists = await trx.selectFrom('folders').select('id').where('mailbox_id', '=', mailboxId).where('name', '=', n).executeTakeFirst();
+      if (exists) throw new AppError('AlreadyExists', `folder ${n} already exists`);
+      const row = await trx
+        .insertInto('folders')
+        .values({ mailbox_id: mailboxId, name: n, special_use: specialUse, uid_validity: newUidValidity(), created_at: Date.now() })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toFolderInfo(row);
+    });
+  }
+
+  async deleteFolder(mailboxId: string, name: string): Promise<void> {
+    const n = validateFolderName(name);
+    if (n === 'INBOX') throw new AppError('Invalid', 'INBOX cannot be deleted');
+    await this.queue.run(async (ctx) => {
+      const folder = await ctx.trx.selectFrom('folders').selectAll().where('mailbox_id', '=', mailboxId).where('name', '=', n).executeTakeFirst();
+      if (!folder) throw new AppError('NotFound', `folder ${n} does not exist`);
+      const entries = await ctx.trx.selectFrom('folder_messages').select(['uid', 'message_id', 'size']).where('folder_id', '=', folder.id).execute();
+      await this.removeEntries(ctx, mailboxId, Number(folder.id), entries, { logExpunge: false });
+      await ctx.trx.deleteFrom('folder_expunges').where('folder_id', '=', folder.id).execute();
+      await ctx.trx.deleteFrom('folders').where('id', '=', folder.id).execute();
+      const folderId = Number(folder.id);
+      ctx.after(() => this.bus.emit({ kind: 'deleted', folderId }));
+    });
+  }
+
+  async renameFolder(mailboxId: string, from: string, to: string): Promise<void> {
+    const src = validateFolderName(from);
+    const dst = validateFolderName(to);
+    if (dst === 'INBOX') throw new AppError('AlreadyExists', 'INBOX already exists');
+    await this.queue.run(async (ctx) => {
+      const { trx } = ctx;
+      const taken = await trx.selectFrom('folders').select('id').where('mailbox_id', '=', mailboxId).where('name', '=', dst).executeTakeFirst();
+      if (taken) throw new AppError('AlreadyExists', `folder ${dst} already exists`);
+      const folder = await trx.selectFrom('folders').selectAll().where('mailbox_id', '=', mailboxId).where('name', '=', src).executeTakeFirst();
+      if (!folder) throw new AppError('NotFound', `folder ${src} does not exist`);
+      if (dst.startsWith(`${src}/`)) throw new AppError('Invalid', 'cannot rename a folder into itself');
+      const now = Date.now();
+      if (src === 'INBOX') {
+        // RFC 3501: renaming INBOX moves its messages to a new folder; INBOX stays, empty.
+        const created = await trx
+          .insertInto('folders')
+          .values({ mailbox_id: mailboxId, name: dst, special_use: null, uid_validity: newUidValidity(now), uid_next: folder.uid_next, created_at: now })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        const entries = await trx.selectFrom('folder_messages').select(['uid']).where('folder_id', '=', folder.id).execute();
+        await trx.updateTable('folder_messages').set({ folder_id: created.id }).where('folder_id', '=', folder.id).execute();
+        if (entries.length) {
+          const bumped = await trx
+            .updateTable('folders')
+            .set((eb) => ({ highest_modseq: eb('highest_modseq', '+', 1) }))
+            .where('id', '=', folder.id)
+            .returning('highest_modseq')
+            .executeTakeFirstOrThrow();
+          const modseq = Number(bumped.highest_modseq);
+          const uids = entries.map((e) => Number(e.uid));
+          await trx.insertInto('folder_expunges').values(uids.map((uid) => ({ folder_id: folder.id, uid, modseq }))).execute();
+          const folderId = Number(folder.id);
+          ctx.after(() => this.bus.emit({ kind: 'expunge', folderId, uids, modseq }));
+        }
+        return;
+      }
+      const children = await trx
+        .selectFrom('folders')
+        .select(['id', 'name'])
+        .where('mailbox_id', '=', mailboxId)
+        .where((eb) => eb.or([eb('name', '=', src), eb('name', 'like', `${src.replace(/[\\%_]/g, '\\$&')}/%`)]))
+        .execute();
+      for (const child of children) {
+        if (child.name !== src && !child.name.startsWith(`${src}/`)) continue;
+        const newName = dst + child.name.slice(src.length);
+        await trx.updateTable('folders').set({ name: newName }).where('id', '=', child.id).execute();
+        await trx.updateTable('subscriptions').set({ name: newName }).where('mailbox_id', '=', mailboxId).where('name', '=', child.name).execute();
+      }
+    });
+  }
+
+  async listSubscriptions(mailboxId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('subscriptions').select('name').where('mailbox_id', '=', mailboxId).orderBy('name').execute();
+    return rows.map((r) => r.name);
+  }
+
+  async setSubscribed(mailboxId: string, name: string, subscribed: boolean): Promise<void> {
+    const n = validateFolderName(name);
+    await this.queue.run(async ({ trx }) => {
+      await trx.deleteFrom('subscriptions').where('mailbox_id', '=', mailboxId).where('name', '=', n).execute();
+      if (subscribed) await trx.insertInto('subscriptions').values({ mailbox_id: mailboxId, name: n }).execute();
+    });
+  }
+
+  // ---- reading -------------------------------------------------------------------------
+
+  async folderStatus(folderId: number): Promise<FolderStatus> {
+    const folder = await this.folderById(this.db, folderId);
+    const rows = await this.db.selectFrom('folder_messages').select(['flags', 'size']).where('folder_id', '=', folderId).execute();
+    let unseen = 0;
+    let deleted = 0;
+    let size = 0;
+    for (const r of rows) {
+      const flags = parseFlags(r.flags);
+      if (!hasFlag(flags, '\\Seen')) unseen++;
+      if (hasFlag(flags, '\\Deleted')) deleted++;
+      size += Number(r.size);
+    }
+    return {
+      messages: rows.length,
+      unseen,
+      deleted,
+      size,
+      uidNext: Number(folder.uid_next),
+      uidValidity: Number(folder.uid_validity),
+      highestModseq: Number(folder.highest_modseq),
+    };
+  }
+
+  async listMessages(folderId: number): Promise<MessageEntry[]> {
+    const rows = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).orderBy('uid').execute();
+    return rows.map(toEntry);
+  }
+
+  async changesSince(folderId: number, modseq: number): Promise<FolderChanges> {
+    const folder = await this.folderById(this.db, folderId);
+    const changed = await this.db
+      .selectFrom('folder_messages')
+      .select(ENTRY_COLUMNS)
+      .where('folder_id', '=', folderId)
+      .where('modseq', '>', modseq)
+      .orderBy('uid')
+      .execute();
+    const expunged = await this.db
+      .selectFrom('folder_expunges')
+      .select('uid')
+      .where('folder_id', '=', folderId)
+      .where('modseq', '>', modseq)
+      .orderBy('uid')
+      .execute();
+    return {
+      highestModseq: Number(folder.highest_modseq),
+      uidNext: Number(folder.uid_next),
+      changed: changed.map(toEntry),
+      expunged: expunged.map((r) => Number(r.uid)),
+    };
+  }
+
+  async getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>> {
+    const out = new Map<number, MessageMeta>();
+    const missing: number[] = [];
+    for (const id of messageIds) {
+      const hit = this.metaCache.get(id);
+      if (hit) out.set(id, hit);
+      else missing.push(id);
+    }
+    for (let i = 0; i < missing.length; i += 500) {
+      const chunk = missing.slice(i, i + 500);
+      const rows = await this.db.selectFrom('messages').select(['id', 'meta']).where('id', 'in', chunk).execute();
+      for (const r of rows) {
+        const meta = JSON.parse(r.meta) as MessageMeta;
+        out.set(Number(r.id), meta);
+        if (this.metaCache.size >= META_CACHE_MAX) this.metaCache.delete(this.metaCache.keys().next().value!);
+        this.metaCache.set(Number(r.id), meta);
+      }
+    }
+    return out;
+  }
+
+  async readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer> {
+    const row = await this.db.selectFrom('messages').select(['blob_id', 'header_prefix', 'size']).where('id', '=', messageId).executeTakeFirst();
+    if (!row) throw new AppError('NotFound', 'message not found');
+    const prefix = Buffer.from(row.header_prefix, 'utf8');
+    const size = Number(row.size);
+    const start = Math.max(0, Math.min(range?.start ?? 0, size));
+    const end = Math.max(start, Math.min(range?.end ?? size, size));
+    if (!prefix.length) return this.blobs.get(row.blob_id, range ? { start, end } : undefined);
+    const parts: Buffer[] = [];
+    if (start < prefix.length) parts.push(prefix.subarray(start, Math.min(end, prefix.length)));
+    if (end > prefix.length) {
+      parts.push(await this.blobs.get(row.blob_id, { start: Math.max(0, start - prefix.length), end: end - prefix.length }));
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  async quota(mailboxId: string): Promise<QuotaInfo> {
+    const row = await this.db.selectFrom('mailboxes').select(['used_bytes', 'quota_bytes', 'message_count']).where('id', '=', mailboxId).executeTakeFirst();
+    if (!row) throw new AppError('NotFound', 'mailbox not found');
+    return { usedBytes: Number(row.used_bytes), quotaBytes: Number(row.quota_bytes), messages: Number(row.message_count) };
+  }
+
+  watch(folderId: number, listener: (event: FolderEvent) => void): () => void {
+    return this.bus.watch(folderId, listener);
+  }
+
+  // ---- writing -------------------------------------------------------------------------
+
+  async storeFlags(folderId: number, uids: number[], op: 'set' | 'add' | 'remove', flags: string[], unchangedSince?: number): Promise<StoreFlagsResult> {
+    if (!uids.length) return { updated: [], conflicts: [] };
+    return this.queue.run(async ({ trx, after }) => {
+      const rows = await this.selectEntries(trx, folderId, uids);
+      const conflicts: number[] = [];
+      const changes: Array<{ uid: number; flags: string[]; row: (typeof rows)[number] }> = [];
+      for (const row of rows) {
+        if (unchangedSince !== undefined && Number(row.modseq) > unchangedSince) {
+          conflicts.push(Number(row.uid));
+          continue;
+        }
+        const current = parseFlags(row.flags);
+        const next = applyFlags(current, op, flags);
+        if (!sameFlags(current, next)) changes.push({ uid: Number(row.uid), flags: next, row });
+      }
+      if (!changes.length) return { updated: [], conflicts };
+      const modseq = await this.bumpModseq(trx, folderId);
+      for (const c of changes) {
+        await trx.updateTable('folder_messages').set({ flags: serializeFlags(c.flags), modseq }).where('folder_id', '=', folderId).where('uid', '=', c.uid).execute();
+      }
+      const updated = changes.map((c) => ({ ...toEntry(c.row), flags: c.flags, modseq }));
+      const changedUids = updated.map((u) => u.uid);
+      after(() => this.bus.emit({ kind: 'flags', folderId, uids: changedUids, modseq }));
+      return { updated, conflicts };
+    });
+  }
+
+  copyMessages(folderId: number, uids: number[], destFolderId: number): Promise<CopyResult> {
+    return this.queue.run((ctx) => this.copyIn(ctx, folderId, uids, destFolderId, false));
+  }
+
+  moveMessages(folderId: number, uids: number[], destFolderId: number): Promise<CopyResult> {
+    return this.queue.run((ctx) => this.copyIn(ctx, folderId, uids, destFolderId, true));
+  }
+
+  private async copyIn(ctx: JobContext, folderId: number, uids: number[], destFolderId: number, move: boolean): Promise<CopyResult> {
+    const { trx, after } = ctx;
+    const src = await this.folderById(trx, folderId);
+    const dst = await this.folderById(trx, destFolderId);
+    if (src.mailbox_id !== dst.mailbox_id) throw new AppError('Forbidden', 'folders belong to different mailboxes');
+    const rows = (await this.selectEntries(trx, folderId, uids)).sort((a, b) => Number(a.uid) - Number(b.uid));
+    if (!rows.length) return { uidValidity: Number(dst.uid_validity), pairs: [] };
+    const total = rows.reduce((s, r) => s + Number(r.size), 0);
+    if (!move) {
+      const mailbox = await trx.selectFrom('mailboxes').select(['used_bytes', 'quota_bytes']).where('id', '=', src.mailbox_id).executeTakeFirstOrThrow();
+      if (Number(mailbox.used_bytes) + total > Number(mailbox.quota_bytes)) throw new AppError('QuotaExceeded', 'mailbox is over quota');
+    }
+    const bumped = await trx
+      .updateTable('folders')
+      .set((eb) => ({ uid_next: eb('uid_next', '+', rows.length), highest_modseq: eb('highest_modseq', '+', 1) }))
+      .where('id', '=', destFolderId)
+      .returning(['uid_next', 'highest_modseq'])
+      .executeTakeFirstOrThrow();
+    const firstUid = Number(bumped.uid_next) - rows.length;
+    const modseq = Number(bumped.highest_modseq);
+    const pairs: Array<[number, number]> = rows.map((r, i) => [Number(r.uid), firstUid + i]);
+    await trx
+      .insertInto('folder_messages')
+      .values(
+        rows.map((r, i) => ({
+          folder_id: destFolderId,
+          uid: firstUid + i,
+          message_id: r.message_id,
+          flags: r.flags,
+          modseq,
+          internal_date: r.internal_date,
+          size: r.size,
+        })),
+      )
+      .execute();
+    const destUids = pairs.map((p) => p[1]);
+    after(() => this.bus.emit({ kind: 'exists', folderId: destFolderId, uids: destUids, modseq }));
+    if (move) {
+      await this.removeEntries(ctx, src.mailbox_id, folderId, rows, { logExpunge: true, keepMessages: true });
+    } else {
+      for (const r of rows) {
+        await trx.updateTable('messages').set((eb) => ({ refs: eb('refs', '+', 1) })).where('id', '=', r.message_id).execute();
+      }
+      await trx
+        .updateTable('mailboxes')
+        .set((eb) => ({ used_bytes: eb('used_bytes', '+', total), message_count: eb('message_count', '+', rows.length) }))
+        .where('id', '=', src.mailbox_id)
+        .execute();
+    }
+    return { uidValidity: Number(dst.uid_validity), pairs };
+  }
+
+  async expunge(folderId: number, uids?: number[]): Promise<number[]> {
+    return this.queue.run(async (ctx) => {
+      const folder = await this.folderById(ctx.trx, folderId);
+      let q = ctx.trx.selectFrom('folder_messages').select(['uid', 'message_id', 'size', 'flags']).where('folder_id', '=', folderId);
+      if (uids) {
+        if (!uids.length) return [];
+        q = q.where('uid', 'in', uids);
+      }
+      const rows = (await q.orderBy('uid').execute()).filter((r) => hasFlag(parseFlags(r.flags), '\\Deleted'));
+      if (!rows.length) return [];
+      await this.removeEntries(ctx, folder.mailbox_id, folderId, rows, { logExpunge: true });
+      return rows.map((r) => Number(r.uid));
+    });
+  }
+
+  async append(mailboxId: string, folderName: string, raw: Buffer, opts: { flags?: string[]; internalDate?: number } = {}): Promise<{ uidValidity: number; uid: number }> {
+    if (raw.length > this.deps.maxMessageBytes) throw new AppError('TooLarge', `message exceeds the limit of ${this.deps.maxMessageBytes} bytes`);
+    const folder = await this.getFolder(mailboxId, folderName);
+    if (!folder) throw new AppError('NotFound', `folder ${folderName} does not exist`);
+    const [result] = await this.ingest.ingest(raw, [{ mailboxId, folder: folder.name, flags: opts.flags, internalDate: opts.internalDate }], { enforceQuota: true });
+    return { uidValidity: result!.uidValidity, uid: result!.uid };
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private async selectEntries(trx: Kysely<DB>, folderId: number, uids: number[]) {
+    const out: Array<Pick<FolderMessageRow, (typeof ENTRY_COLUMNS)[number]>> = [];
+    for (let i = 0; i < uids.length; i += 500) {
+      out.push(
+        ...(await trx
+          .selectFrom('folder_messages')
+          .select(ENTRY_COLUMNS)
+          .where('folder_id', '=', folderId)
+          .where('uid', 'in', uids.slice(i, i + 500))
+          .execute()),
+      );
+    }
+    return out;
+  }
+
+  private async bumpModseq(trx: Kysely<DB>, folderId: number): Promise<number> {
+    const row = await trx
+      .updateTable('folders')
+      .set((eb) => ({ highest_modseq: eb('highest_modseq', '+', 1) }))
+      .where('id', '=', folderId)
+      .returning('highest_modseq')
+      .executeTakeFirstOrThrow();
+    return Number(row.highest_modseq);
+  }
+
+  /** Deletes folder entries, logs the expunge, releases quota and unreferenced messages/blobs. */
+  private async removeEntries(
+    ctx: JobContext,
+    mailboxId: string,
+    folderId: number,
+    rows: Array<{ uid: number; message_id: number; size: number }>,
+    opts: { logExpunge: boolean; keepMessages?: boolean },
+  ): Promise<void> {
+    if (!rows.length) return;
+    const { trx, after } = ctx;
+    const uids = rows.map((r) => Number(r.uid));
+    for (let i = 0; i < uids.length; i += 500) {
+      await trx.deleteFrom('folder_messages').where('folder_id', '=', folderId).where('uid', 'in', uids.slice(i, i + 500)).execute();
+    }
+    if (opts.logExpunge) {
+      const modseq = await this.bumpModseq(trx, folderId);
+      await trx.insertInto('folder_expunges').values(uids.map((uid) => ({ folder_id: folderId, uid, modseq }))).execute();
+      after(() => this.bus.emit({ kind: 'expunge', folderId, uids, modseq }));
+    }
+    if (opts.keepMessages) return;
+    const total = rows.reduce((s, r) => s + Number(r.size), 0);
+    await trx
+      .updateTable('mailboxes')
+      .set((eb) => ({ used_bytes: eb('used_bytes', '-', total), message_count: eb('message_count', '-', rows.length) }))
+      .where('id', '=', mailboxId)
+      .execute();
+    const perMessage = new Map<number, number>();
+    for (const r of rows) perMessage.set(Number(r.message_id), (perMessage.get(Number(r.message_id)) ?? 0) + 1);
+    const blobsToCheck = new Set<string>();
+    for (const [id, n] of perMessage) {
+      const updated = await trx
+        .updateTable('messages')
+        .set((eb) => ({ refs: eb('refs', '-', n) }))
+        .where('id', '=', id)
+        .returning(['refs', 'blob_id'])
+        .executeTakeFirst();
+      if (updated && Number(updated.refs) <= 0) {
+        await trx.deleteFrom('messages').where('id', '=', id).execute();
+        this.metaCache.delete(id);
+        blobsToCheck.add(updated.blob_id);
+      }
+    }
+    const orphaned: string[] = [];
+    for (const blobId of blobsToCheck) {
+      const still = await trx.selectFrom('messages').select('id').where('blob_id', '=', blobId).executeTakeFirst();
+      if (!still) orphaned.push(blobId);
+    }
+    if (orphaned.length) after(() => void Promise.all(orphaned.map((b) => this.blobs.delete(b).catch(() => undefined))));
+  }
+
+  /** Removes blobs no index row refers to (left by a crash between blob write and commit). */
+  async sweepOrphanBlobs(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for await (const { id, mtimeMs } of this.blobs.list()) {
+      if (mtimeMs > cutoff) continue;
+      const used = await this.db.selectFrom('messages').select('id').where('blob_id', '=', id).executeTakeFirst();
+      if (!used) {
+        await this.blobs.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Health for /readyz: the index answers and the blob store is reachable. */
+  async health(): Promise<{ ok: boolean; detail?: string }> {
+    try {
+      await this.db.selectFrom('folders').select('id').limit(1).execute();
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestCore, type TestCore } from '../helpers/core.js';
+
+const msg = (subject: string, body = 'Hello there.\r\n') =>
+  Buffer.from(`From: Alice <alice@example.org>\r\nTo: bob@store.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.org>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\n${body}`);
+
+describe('mail store', () => {
+  let core: TestCore;
+  let bob: { id: string; address: string };
+  let carol: { id: string; address: string };
+
+  beforeAll(async () => {
+    core = await createTestCore();
+    bob = await core.createMailbox('bob@store.test', 'Correct-Horse-42');
+    carol = await core.createMailbox('carol@store.test', 'Correct-Horse-43', { quotaBytes: 4096 });
+  });
+  afterAll(async () => core?.close());
+
+  it('creates the standard folders with special-use flags', async () => {
+    const folders = await core.store.listFolders(bob.id);
+    expect(folders.map((f) => [f.name, f.specialUse]).sort()).toEqual([
+      ['Archive', '\\Archive'], ['Drafts', '\\Drafts'], ['INBOX', null], ['Junk', '\\Junk'], ['Sent', '\\Sent'], ['Trash', '\\Trash'],
+    ]);
+    expect(new Set(folders.map((f) => f.uidValidity)).size).toBe(folders.length);
+  });
+
+  it('delivers with strictly increasing UIDs, a Delivered-To prefix and quota accounting', async () => {
+    const inbox = (await core.store.getFolder(bob.id, 'inbox'))!;
+    const events: unknown[] = [];
+    const stop = core.store.watch(inbox.id, (e) => events.push(e));
+    const r1 = await core.deliver(bob.address, msg('one'));
+    const r2 = await core.deliver(bob.address, msg('two'));
+    stop();
+    expect(r2[0]!.uid).toBeGreaterThan(r1[0]!.uid);
+    expect(events).toHaveLength(2);
+    const entries = await core.store.listMessages(inbox.id);
+    expect(entries.map((e) => e.uid)).toEqual([r1[0]!.uid, r2[0]!.uid]);
+    const raw = (await core.store.readMessage(entries[0]!.messageId)).toString();
+    expect(raw.startsWith('Delivered-To: bob@store.test\r\nFrom: Alice')).toBe(true);
+    expect(entries[0]!.size).toBe(raw.length);
+    const part = await core.store.readMessage(entries[0]!.messageId, { start: 4, end: 20 });
+    expect(part.toString()).toBe(raw.slice(4, 20));
+    const q = await core.store.quota(bob.id);
+    expect(q.messages).toBe(2);
+    expect(q.usedBytes).toBe(entries.reduce((s, e) => s + e.size, 0));
+    const meta = await core.store.getMeta([entries[0]!.messageId]);
+    expect(meta.get(entries[0]!.messageId)!.envelope.subject).toBe('one');
+  });
+
+  it('stores a message for several recipients once and references it', async () => {
+    const raw = msg('shared', 'x'.repeat(100) + '\r\n');
+    await core.store.ingest.ingest(raw, [
+      { mailboxId: bob.id, folder: 'INBOX', prefix: '' },
+      { mailboxId: carol.id, folder: 'INBOX', prefix: '' },
+    ], { enforceQuota: false });
+    const rows = await core.db.selectFrom('messages').select(['id', 'refs', 'blob_id']).where('meta', 'like', '%shared%').execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.refs).toBe(2);
+  });
+
+  it('tracks flags with MODSEQ and reports changes since a MODSEQ', async () => {
+    const inbox = (await core.store.getFolder(bob.id, 'INBOX'))!;
+    const before = (await core.store.folderStatus(inbox.id)).highestModseq;
+    const uids = (await core.store.listMessages(inbox.id)).map((e) => e.uid);
+    const res = await core.store.storeFlags(inbox.id, [uids[0]!], 'add', ['\\seen', '$Important']);
+    expect(res.updated[0]!.flags).toEqual(['\\Seen', '$Important']);
+    expect(res.updated[0]!.modseq).toBeGreaterThan(before);
+    const conflict = await core.store.storeFlags(inbox.id, [uids[0]!], 'remove', ['\\Seen'], before);
+    expect(conflict.conflicts).toEqual([uids[0]]);
+    const changes = await core.store.changesSince(inbox.id, before);
+    expect(changes.changed.map((c) => c.uid)).toEqual([uids[0]]);
+    const status = await core.store.folderStatus(inbox.id);
+    expect(status.unseen).toBe(status.messages - 1);
+  });
+
+  it('copies, moves and expunges, keeping quota right and collecting unreferenced messages', async () => {
+    const inbox = (await core.store.getFolder(bob.id, 'INBOX'))!;
+    const archive = (await core.store.getFolder(bob.id, 'Archive'))!;
+    const trash = (await core.store.getFolder(bob.id, 'Trash'))!;
+    const [first, second] = await core.store.listMessages(inbox.id);
+    const copied = await core.store.copyMessages(inbox.id, [first!.uid], archive.id);
+    expect(copied.pairs).toEqual([[first!.uid, 1]]);
+    const moved = await core.store.moveMessages(inbox.id, [second!.uid], trash.id);
+    expect(moved.pairs[0]![0]).toBe(second!.uid);
+    expect((await core.store.changesSince(inbox.id, 0)).expunged).toContain(second!.uid);
+    await core.store.storeFlags(trash.id, [moved.pairs[0]![1]], 'add', ['\\Deleted']);
+    const usedBefore = (await core.store.quota(bob.id)).usedBytes;
+    expect(await core.store.expunge(trash.id)).toEqual([moved.pairs[0]![1]]);
+    expect((await core.store.quota(bob.id)).usedBytes).toBe(usedBefore - second!.size);
+    expect(await core.db.selectFrom('messages').select('id').where('id', '=', second!.messageId).executeTakeFirst()).toBeUndefined();
+  });
+
+  it('appends through the ingest path and refuses over quota', async () => {
+    const ok = await core.store.append(carol.id, 'Drafts', msg('draft'), { flags: ['\\Draft'] });
+    expect(ok.uid).toBe(1);
+    await expect(core.store.append(carol.id, 'INBOX', msg('big', 'y'.repeat(5000)))).rejects.toMatchObject({ code: 'QuotaExceeded' });
+  });
+
+  it('creates, renames (with children) and deletes folders', async () => {
+    await core.store.createFolder(bob.id, 'Projects');
+    await core.store.createFolder(bob.id, 'Projects/2026');
+    await expect(core.store.createFolder(bob.id, 'Projects')).rejects.toMatchObject({ code: 'AlreadyExists' });
+    await core.store.renameFolder(bob.id, 'Projects', 'Work');
+    const names = (await core.store.listFolders(bob.id)).map((f) => f.name);
+    expect(names).toContain('Work/2026');
+    expect(names).not.toContain('Projects');
+    await core.store.deleteFolder(bob.id, 'Work/2026');
+    await expect(core.store.deleteFolder(bob.id, 'INBOX')).rejects.toMatchObject({ code: 'Invalid' });
+  });
+
+  it('group-commits concurrent deliveries', async () => {
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => core.deliver(bob.address, msg(`burst${i}`))));
+    const uids = results.map((r) => r[0]!.uid);
+    expect(new Set(uids).size).toBe(40);
+    expect(core.store.queue.maxBatch).toBeGreaterThan(1);
+  });
+});
