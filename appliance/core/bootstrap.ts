@@ -1,0 +1,84 @@
+/**
+ * The first operator. At boot, `bootstrapOperator`:
+ * - with `config.bootstrapToken` set and no live operator token: creates an operator token
+ *   whose secret is that value (audited);
+ * - otherwise, while no live operator token exists: issues a one-time operator setup link
+ *   (superseding earlier unused ones) and returns its URL for the caller to log.
+ * POSTing `{name}` to the link (`completeOperatorSetup`) creates an operator token and
+ * returns its secret once.
+ */
+import { appendAudit } from './audit.js';
+import { type Actor, makeActor, ROLES } from './authz.js';
+import type { CoreDeps } from './deps.js';
+import { AppError, invalid } from './errors.js';
+import { newSecret } from './ids.js';
+import { consumeSetupLink, findLiveSetupLink, issueSetupLink } from './setup-links.js';
+import { type CreatedToken, insertApiToken, operatorTokenExists } from './tokens.service.js';
+import { cleanName, iso } from './util.js';
+
+export type BootstrapResult =
+  | { action: 'none' }
+  | { action: 'bootstrap-token-created'; tokenId: string }
+  | { action: 'setup-link-issued'; setupUrl: string; expiresAt: string; curl: string };
+
+export function operatorSetupUrl(deps: CoreDeps, token: string): string {
+  return `${deps.config.publicUrl}/api/v1/operator-setup/${token}`;
+}
+
+/** Call once at boot after migrations, with `systemActor('boot')`. */
+export async function bootstrapOperator(actor: Actor, deps: CoreDeps): Promise<BootstrapResult> {
+  if (actor.kind !== 'system') throw new AppError('Forbidden', 'bootstrap runs as the system actor');
+  if (await operatorTokenExists(deps)) return { action: 'none' };
+  const now = deps.now();
+  const secret = deps.config.bootstrapToken;
+  if (secret) {
+    const tokenId = await deps.db.transaction().execute((trx) =>
+      insertApiToken(trx, actor, { tenantId: null, name: 'bootstrap', secret, role: 'operator', permissions: ROLES.operator, readOnly: false, expiresAt: null }, now),
+    );
+    return { action: 'bootstrap-token-created', tokenId };
+  }
+  const link = await deps.db.transaction().execute(async (trx) => {
+    const superseded = await trx
+      .updateTable('setup_tokens')
+      .set({ used_at: now })
+      .where('purpose', '=', 'operator-setup')
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    const issued = await issueSetupLink(trx, actor, deps, { purpose: 'operator-setup', mailboxId: null, tenantId: null, destination: 'boot-log' }, now);
+    await appendAudit(
+      trx,
+      actor,
+      {
+        action: 'operator.setup_link.issue',
+        targetType: 'setup_link',
+        targetId: issued.id,
+        tenantId: null,
+        after: { expiresAt: iso(issued.expiresAt), supersededLinks: Number(superseded.numUpdatedRows) },
+      },
+      now,
+    );
+    return issued;
+  });
+  const setupUrl = operatorSetupUrl(deps, link.token);
+  return {
+    action: 'setup-link-issued',
+    setupUrl,
+    expiresAt: iso(link.expiresAt)!,
+    curl: `curl -X POST -H 'content-type: application/json' -d '{"name":"first operator"}' ${setupUrl}`,
+  };
+}
+
+/** Redeems an operator setup link: creates an operator token named `name` and returns its secret once. */
+export async function completeOperatorSetup(actor: Actor, deps: CoreDeps, token: string, input: { name: string }): Promise<CreatedToken> {
+  const link = await findLiveSetupLink(deps, token, 'operator-setup');
+  const name = cleanName(input.name, 100);
+  if (name === null) throw invalid('name must be 1 to 100 characters', { field: 'name' });
+  const linkActor = makeActor({ kind: 'public', tenantId: null, principalId: `setup-link:${link.id}`, permissions: [], origin: actor.origin });
+  const secret = newSecret('pst');
+  const now = deps.now();
+  const id = await deps.db.transaction().execute(async (trx) => {
+    await consumeSetupLink(trx, link.id, now);
+    return insertApiToken(trx, linkActor, { tenantId: null, name, secret, role: 'operator', permissions: ROLES.operator, readOnly: false, expiresAt: null }, now);
+  });
+  return { id, token: secret, name, permissions: [...ROLES.operator], readOnly: false, expiresAt: null };
+}

@@ -1,0 +1,166 @@
+/**
+ * Repositories scoped to what an actor may see. A tenant actor's repository adds
+ * `tenant_id = <its tenant>` to every query; a platform actor's sees every tenant. An object
+ * outside the scope is simply not found (AppError NotFound → 404), so another tenant's ids are
+ * indistinguishable from ids that never existed. Core services obtain a repository with
+ * `scopedRepo(db, actor)`; routes and protocol handlers never touch repositories.
+ *
+ * `Directory` holds the few unscoped look-ups the core needs for appliance-wide rules (an
+ * address or a domain name is unique across tenants); it returns facts, never rows.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.js';
+import type { Alias, ApiToken, Domain, Mailbox, Tenant } from '../db/tables/control.table.js';
+import { type Actor, isPlatformActor } from './authz.js';
+import { AppError, notFound } from './errors.js';
+
+export interface Scope {
+  /** null: every tenant (platform actors only). */
+  tenantId: string | null;
+}
+
+export function scopeOf(actor: Actor): Scope {
+  if (isPlatformActor(actor)) return { tenantId: null };
+  if (actor.tenantId === null) throw new AppError('Forbidden', 'this caller has no tenant scope');
+  return { tenantId: actor.tenantId };
+}
+
+export interface ListPage {
+  limit: number;
+  /** Return rows whose id sorts after this one (keyset pagination). */
+  after?: string | null;
+}
+
+export class ScopedRepo {
+  constructor(
+    readonly db: Kysely<DB>,
+    readonly scope: Scope,
+  ) {}
+
+  /** The tenant id filter; `column` is named explicitly so every query shows it. */
+  private get t(): string | null {
+    return this.scope.tenantId;
+  }
+
+  async tenant(id: string): Promise<Tenant> {
+    let q = this.db.selectFrom('tenants').selectAll().where('id', '=', id).where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('id', '=', this.t);
+    const row = await q.executeTakeFirst();
+    if (!row) throw notFound('tenant');
+    return row;
+  }
+
+  async listTenants(page: ListPage): Promise<Tenant[]> {
+    let q = this.db.selectFrom('tenants').selectAll().where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('id', '=', this.t);
+    if (page.after) q = q.where('id', '>', page.after);
+    return q.orderBy('id').limit(page.limit).execute();
+  }
+
+  async domain(id: string): Promise<Domain> {
+    let q = this.db.selectFrom('domains').selectAll().where('id', '=', id).where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    const row = await q.executeTakeFirst();
+    if (!row) throw notFound('domain');
+    return row;
+  }
+
+  async listDomains(tenantId: string, page: ListPage): Promise<Domain[]> {
+    let q = this.db.selectFrom('domains').selectAll().where('tenant_id', '=', tenantId).where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    if (page.after) q = q.where('id', '>', page.after);
+    return q.orderBy('id').limit(page.limit).execute();
+  }
+
+  async mailbox(id: string): Promise<Mailbox> {
+    let q = this.db.selectFrom('mailboxes').selectAll().where('id', '=', id).where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    const row = await q.executeTakeFirst();
+    if (!row) throw notFound('mailbox');
+    return row;
+  }
+
+  /** A mailbox of this scope by address, or undefined. */
+  async mailboxByAddress(address: string): Promise<Mailbox | undefined> {
+    let q = this.db.selectFrom('mailboxes').selectAll().where('address', '=', address).where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    return q.executeTakeFirst();
+  }
+
+  async listMailboxes(domainId: string, page: ListPage): Promise<Mailbox[]> {
+    let q = this.db.selectFrom('mailboxes').selectAll().where('domain_id', '=', domainId).where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    if (page.after) q = q.where('id', '>', page.after);
+    return q.orderBy('id').limit(page.limit).execute();
+  }
+
+  async alias(id: string): Promise<Alias> {
+    let q = this.db.selectFrom('aliases').selectAll().where('id', '=', id).where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    const row = await q.executeTakeFirst();
+    if (!row) throw notFound('alias');
+    return row;
+  }
+
+  async aliasByAddress(address: string): Promise<Alias | undefined> {
+    let q = this.db.selectFrom('aliases').selectAll().where('address', '=', address).where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    return q.executeTakeFirst();
+  }
+
+  async listAliases(domainId: string, page: ListPage): Promise<Alias[]> {
+    let q = this.db.selectFrom('aliases').selectAll().where('domain_id', '=', domainId).where('status', '!=', 'deleted');
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    if (page.after) q = q.where('id', '>', page.after);
+    return q.orderBy('id').limit(page.limit).execute();
+  }
+
+  async apiToken(id: string): Promise<ApiToken> {
+    let q = this.db.selectFrom('api_tokens').selectAll().where('id', '=', id);
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    const row = await q.executeTakeFirst();
+    if (!row) throw notFound('token');
+    return row;
+  }
+
+  async listApiTokens(tenantId: string | null, page: ListPage): Promise<ApiToken[]> {
+    let q = this.db.selectFrom('api_tokens').selectAll();
+    q = tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', tenantId);
+    if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    if (page.after) q = q.where('id', '>', page.after);
+    return q.orderBy('id').limit(page.limit).execute();
+  }
+}
+
+export function scopedRepo(db: Kysely<DB>, actor: Actor): ScopedRepo {
+  return new ScopedRepo(db, scopeOf(actor));
+}
+
+/** Appliance-wide facts that cross tenants. Returns booleans and ids of the caller's own rows only. */
+export class Directory {
+  constructor(readonly db: Kysely<DB>) {}
+
+  /** True when a live mailbox or alias already uses the address (in any tenant). */
+  async addressTaken(address: string): Promise<boolean> {
+    const mb = await this.db.selectFrom('mailboxes').select('id').where('address', '=', address).executeTakeFirst();
+    if (mb) return true;
+    const al = await this.db.selectFrom('aliases').select('id').where('address', '=', address).executeTakeFirst();
+    return !!al;
+  }
+
+  async domainNameTaken(name: string): Promise<boolean> {
+    const row = await this.db.selectFrom('domains').select('id').where('name', '=', name).executeTakeFirst();
+    return !!row;
+  }
+
+  async tenantNameTaken(name: string): Promise<boolean> {
+    const row = await this.db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirst();
+    return !!row;
+  }
+
+  /** The tenant hosting a domain name, or null when the appliance does not host it. */
+  async domainTenant(name: string): Promise<string | null> {
+    const row = await this.db.selectFrom('domains').select('tenant_id').where('name', '=', name).where('status', '!=', 'deleted').executeTakeFirst();
+    return row?.tenant_id ?? null;
+  }
+}
