@@ -1,0 +1,122 @@
+/**
+ * The control plane application: Fastify instance, plugins, then routes (as fastify/demo).
+ * Two encapsulated contexts: public routes (health, setup links, OpenAPI) and the protected
+ * API under /api/v1, where one hook authenticates the bearer token and enforces each route's
+ * declared permission. server.ts listens; tests call buildApp and use inject().
+ */
+import type { Kysely } from 'kysely';
+import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import type https from 'node:https';
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Config } from '../appliance/config.js';
+import { createCoreDeps, type CoreDeps } from '../appliance/core/deps.js';
+import type { DB } from '../appliance/db/schema.js';
+import type { Logger } from '../appliance/logger.js';
+import { installAuthentication } from './plugins/authn.js';
+import { installErrorHandling } from './plugins/errors.js';
+import { registerOpenApi } from './plugins/openapi.js';
+import { installRequestLog } from './plugins/request-log.js';
+import healthRoutes from './routes/health.routes.js';
+import aliasesRoutes from './routes/v1/aliases.routes.js';
+import auditRoutes from './routes/v1/audit.routes.js';
+import domainsRoutes from './routes/v1/domains.routes.js';
+import mailboxesRoutes from './routes/v1/mailboxes.routes.js';
+import setupRoutes from './routes/v1/setup.routes.js';
+import tenantsRoutes from './routes/v1/tenants.routes.js';
+import tokensRoutes from './routes/v1/tokens.routes.js';
+import './types.js';
+
+export type HealthCheck = () => Promise<Record<string, { ok: boolean; detail?: string }>>;
+
+export interface ControlDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  db: Kysely<DB>;
+  /** Readiness of each component (database, mta, store…); /readyz is 200 only when all are ok. */
+  health: HealthCheck;
+  tls: { key: string; cert: string };
+  /** Overrides the core clock (tests). */
+  now?: () => number;
+}
+
+export const API_VERSION = '1.0.0';
+
+/** One registered route and the permission it declares (for the route-table tests and docs). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  permission: string | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route of the control plane with its declared permission, in registration order. */
+    controlRoutes: readonly RouteEntry[];
+  }
+}
+
+/** The Fastify options used in production and in tests alike. */
+export function serverOptions(deps: ControlDeps): FastifyServerOptions {
+  return {
+    loggerInstance: deps.logger.child({ service: 'control' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    exposeHeadRoutes: false,
+    bodyLimit: 1024 * 1024,
+    // 403/404/etc. come from the routes; client errors that never reach a route still get our body shape.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  };
+}
+
+export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
+  const base = serverOptions(deps);
+  const app = (
+    deps.config.httpTls ? Fastify({ ...(base as FastifyHttpsOptions<https.Server>), https: { key: deps.tls.key, cert: deps.tls.cert } }) : Fastify(base)
+  ) as unknown as FastifyInstance;
+  const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now);
+
+  const routes: RouteEntry[] = [];
+  app.decorate('controlRoutes', routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, permission: route.config?.permission });
+  });
+  app.decorateRequest('actor', null);
+  installErrorHandling(app);
+  installRequestLog(app);
+  await registerOpenApi(app, { publicUrl: deps.config.publicUrl, version: API_VERSION });
+
+  // Public context: no authentication; every route declares permission 'public'.
+  await app.register(async (pub) => {
+    pub.addHook('onRoute', (route) => {
+      if (route.config?.permission !== 'public') throw new Error(`public route ${route.method} ${route.url} must declare config.permission 'public'`);
+    });
+    await pub.register(healthRoutes, { health: deps.health });
+    await pub.register(setupRoutes, { core });
+    pub.withTypeProvider<TypeBoxTypeProvider>().get(
+      '/api/v1/openapi.json',
+      { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
+      async () => app.swagger() as unknown as Record<string, unknown>,
+    );
+  });
+
+  // Protected context: one hook authenticates and enforces config.permission.
+  await app.register(
+    async (api) => {
+      installAuthentication(api, core);
+      await api.register(tenantsRoutes, { core });
+      await api.register(domainsRoutes, { core });
+      await api.register(mailboxesRoutes, { core });
+      await api.register(aliasesRoutes, { core });
+      await api.register(tokensRoutes, { core });
+      await api.register(auditRoutes, { core });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,30 @@
+/**
+ * OpenAPI document generated from the route schemas (served publicly at /api/v1/openapi.json).
+ * Registered before any route so every route is collected.
+ */
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+
+export async function registerOpenApi(app: FastifyInstance, opts: { publicUrl: string; version: string }): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Postern control plane',
+        version: opts.version,
+        description: 'Tenants, domains, mailboxes with ownership records, aliases, tokens and the tamper-evident audit log. Authenticate with `Authorization: Bearer <token>`.',
+      },
+      servers: [{ url: opts.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: ({ schema, url, route }) => {
+      // Public routes carry no security requirement.
+      const isPublic = route.config?.permission === 'public';
+      const s = { ...(schema as Record<string, unknown>) };
+      if (isPublic) s.security = [];
+      else if (route.config?.permission) s.description = `Requires permission \`${route.config.permission}\`.`;
+      return { schema: s as typeof schema, url };
+    },
+  });
+}

@@ -1,0 +1,31 @@
+/**
+ * One log line per request (pino child logger with reqId), with secrets in URLs (setup link
+ * tokens) redacted, and the request id echoed in `x-request-id`.
+ */
+import type { FastifyInstance } from 'fastify';
+
+const SECRET_PATH = /(\/(?:setup|operator-setup)\/)[^/?#]+/g;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_PATH, '$1[redacted]');
+}
+
+export function installRequestLog(app: FastifyInstance): void {
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const status = reply.statusCode;
+    const fields = {
+      event: 'control.request',
+      method: req.method,
+      url: redactUrl(req.url),
+      route: req.routeOptions.url,
+      status,
+      ms: Math.round(reply.elapsedTime),
+      ip: req.ip,
+    };
+    if (status >= 500) req.log.error(fields, 'request completed');
+    else req.log.info(fields, 'request completed');
+  });
+}

@@ -1,0 +1,45 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { CoreDeps } from '../../../appliance/core/deps.js';
+import { createMailbox, getMailbox, listMailboxes } from '../../../appliance/core/mailboxes.service.js';
+import { actorOf } from '../../plugins/authn.js';
+import { authedErrors, PageQuery, pageFrom } from '../../schemas/common.js';
+import { DomainParams } from '../../schemas/domains.schemas.js';
+import { CreateMailboxBody, Mailbox, MailboxCreated, MailboxParams } from '../../schemas/mailboxes.schemas.js';
+
+const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
+  app.post(
+    '/domains/:domainId/mailboxes',
+    {
+      config: { permission: 'mailboxes.create' },
+      schema: {
+        tags: ['mailboxes'],
+        summary: 'Create a mailbox with its ownership record; returns a single-use setup link for the owner',
+        params: DomainParams,
+        body: CreateMailboxBody,
+        response: { 201: MailboxCreated, ...authedErrors(409) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await createMailbox(actorOf(req), core, req.params.domainId, req.body)),
+  );
+
+  app.get(
+    '/domains/:domainId/mailboxes',
+    {
+      config: { permission: 'mailboxes.read' },
+      schema: { tags: ['mailboxes'], summary: "List a domain's mailboxes", params: DomainParams, querystring: PageQuery, response: { 200: Type.Array(Mailbox), ...authedErrors() } },
+    },
+    async (req) => listMailboxes(actorOf(req), core, req.params.domainId, pageFrom(req.query)),
+  );
+
+  app.get(
+    '/mailboxes/:mailboxId',
+    {
+      config: { permission: 'mailboxes.read' },
+      schema: { tags: ['mailboxes'], summary: 'Read a mailbox and its ownership record', params: MailboxParams, response: { 200: Mailbox, ...authedErrors() } },
+    },
+    async (req) => getMailbox(actorOf(req), core, req.params.mailboxId),
+  );
+};
+
+export default mailboxesRoutes;

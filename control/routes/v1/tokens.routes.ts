@@ -1,0 +1,45 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { CoreDeps } from '../../../appliance/core/deps.js';
+import { createTenantToken, listTenantTokens, revokeToken } from '../../../appliance/core/tokens.service.js';
+import { actorOf } from '../../plugins/authn.js';
+import { authedErrors, PageQuery, pageFrom } from '../../schemas/common.js';
+import { TenantParams } from '../../schemas/tenants.schemas.js';
+import { CreateTokenBody, Token, TokenCreated, TokenParams } from '../../schemas/tokens.schemas.js';
+
+const tokensRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
+  app.post(
+    '/tenants/:tenantId/tokens',
+    {
+      config: { permission: 'tokens.manage' },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create a tenant API token (tenant-admin unless permissions or role narrow it); the secret is shown once',
+        params: TenantParams,
+        body: CreateTokenBody,
+        response: { 201: TokenCreated, ...authedErrors() },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await createTenantToken(actorOf(req), core, req.params.tenantId, req.body)),
+  );
+
+  app.get(
+    '/tenants/:tenantId/tokens',
+    {
+      config: { permission: 'tokens.read' },
+      schema: { tags: ['tokens'], summary: "List a tenant's API tokens (never their secrets)", params: TenantParams, querystring: PageQuery, response: { 200: Type.Array(Token), ...authedErrors() } },
+    },
+    async (req) => listTenantTokens(actorOf(req), core, req.params.tenantId, pageFrom(req.query)),
+  );
+
+  app.delete(
+    '/tokens/:tokenId',
+    {
+      config: { permission: 'tokens.manage' },
+      schema: { tags: ['tokens'], summary: 'Revoke an API token', params: TokenParams, response: { 200: Token, ...authedErrors() } },
+    },
+    async (req) => revokeToken(actorOf(req), core, req.params.tokenId),
+  );
+};
+
+export default tokensRoutes;

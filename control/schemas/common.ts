@@ -1,0 +1,50 @@
+/**
+ * Schemas shared by every resource: the error body, ids, paging. Request bodies are closed
+ * objects (`additionalProperties: false`): an unknown field is a 400, never silently dropped.
+ */
+import { type TProperties, Type } from 'typebox';
+
+/** A closed object: unknown properties are rejected. */
+export function Closed<T extends TProperties>(properties: T, options: { description?: string; title?: string } = {}) {
+  return Type.Object(properties, { ...options, additionalProperties: false });
+}
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'NotFound, AlreadyExists, Forbidden, Unauthorized, Invalid, Conflict, Gone, TooLarge, RateLimited, TempFailure, Internal' }),
+      message: Type.String(),
+      details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    }),
+  },
+  { title: 'Error' },
+);
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 500 | 503;
+
+/** Response schemas for the given error statuses. */
+export function errors<S extends ErrorStatus>(...statuses: S[]): Record<S, typeof ErrorBody> {
+  const out = {} as Record<S, typeof ErrorBody>;
+  for (const s of statuses) out[s] = ErrorBody;
+  return out;
+}
+
+/** The error statuses any authenticated route can answer. */
+export const AUTHED_ERRORS = [400, 401, 403, 404, 415, 500] as const;
+
+export function authedErrors<S extends ErrorStatus>(...extra: S[]) {
+  return errors<(typeof AUTHED_ERRORS)[number] | S>(...AUTHED_ERRORS, ...extra);
+}
+
+export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const Address = Type.String({ minLength: 3, maxLength: 254, description: 'An email address local@domain' });
+export const Timestamp = Type.String({ description: 'ISO 8601 date-time (UTC)' });
+
+export const PageQuery = Closed({
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: 'Page size, 1 to 500 (default 100)' })),
+  after: Type.Optional(Type.String({ maxLength: 64, description: 'Return items whose id sorts after this one' })),
+});
+
+export function pageFrom(q: { limit?: string; after?: string }): { limit?: number; after?: string | null } {
+  return { limit: q.limit === undefined ? undefined : Number(q.limit), after: q.after ?? null };
+}
