@@ -44,27 +44,33 @@ type Found = { kind: 'mailboxes'; list: Array<DeliverableMailbox & { quota: numb
 export class RecipientRouter {
   constructor(private readonly db: Kysely<DB>) {}
 
-  /** Resolves an envelope recipient; `messageSize` (SIZE= or the real size) enables the quota checks. */
-  async resolve(address: string, messageSize?: number): Promise<RecipientResolution> {
+  /**
+   * Resolves an envelope recipient; `messageSize` (SIZE= or the real size) enables the quota
+   * checks. `forDelivery`: the recipient was accepted at RCPT already, so the message is stored
+   * even if the mailbox filled up or was suspended meanwhile (an accepted message is never lost).
+   */
+  async resolve(address: string, messageSize?: number, opts: { forDelivery?: boolean } = {}): Promise<RecipientResolution> {
+    const forDelivery = opts.forDelivery === true;
     const parts = split(address);
     if (!parts) return { ok: false, refusal: 'unknown' };
     const domain = await this.db.selectFrom('domains').select(['id', 'catch_all']).where('name', '=', parts.domain).where('status', '=', 'active').executeTakeFirst();
     if (!domain) return { ok: false, refusal: 'not-hosted' };
 
     let via: 'mailbox' | 'alias' | 'catch-all' = 'mailbox';
-    let found = await this.lookup(`${parts.local}@${parts.domain}`, 0, new Set());
+    let found = await this.lookup(`${parts.local}@${parts.domain}`, 0, new Set(), forDelivery);
     if (found === null && parts.local.includes('+')) {
       // Sub-addressing: user+tag@domain reaches user@domain.
-      found = await this.lookup(`${parts.local.slice(0, parts.local.indexOf('+'))}@${parts.domain}`, 0, new Set());
+      found = await this.lookup(`${parts.local.slice(0, parts.local.indexOf('+'))}@${parts.domain}`, 0, new Set(), forDelivery);
     }
     if (found === null && domain.catch_all) {
       via = 'catch-all';
-      found = await this.lookup(domain.catch_all, 1, new Set());
+      found = await this.lookup(domain.catch_all, 1, new Set(), forDelivery);
     }
     if (found === null) return { ok: false, refusal: 'unknown' };
     if (found.kind === 'refused') return { ok: false, refusal: found.refusal };
     if (via !== 'catch-all' && (found.list.length !== 1 || found.list[0]!.address !== `${parts.local}@${parts.domain}`)) via = 'alias';
 
+    if (forDelivery) return { ok: true, via, mailboxes: found.list.map(({ id, tenantId, address: a }) => ({ id, tenantId, address: a })) };
     const size = messageSize ?? 0;
     const fits = found.list.filter((m) => m.used + size <= m.quota && m.used < m.quota);
     if (!fits.length) {
@@ -75,7 +81,7 @@ export class RecipientRouter {
   }
 
   /** null: no such address. Aliases expand recursively (bounded depth, cycles ignored). */
-  private async lookup(address: string, depth: number, seen: Set<string>): Promise<Found | null> {
+  private async lookup(address: string, depth: number, seen: Set<string>, forDelivery: boolean): Promise<Found | null> {
     if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return { kind: 'mailboxes', list: [] };
     seen.add(address);
     const mailbox = await this.db
@@ -84,8 +90,8 @@ export class RecipientRouter {
       .where('address', '=', address)
       .executeTakeFirst();
     if (mailbox && mailbox.status !== 'deleted') {
-      if (DISABLED.has(mailbox.status)) return { kind: 'refused', refusal: 'disabled' };
-      if (!RECEIVING.has(mailbox.status)) return { kind: 'refused', refusal: 'unknown' };
+      if (DISABLED.has(mailbox.status) && !forDelivery) return { kind: 'refused', refusal: 'disabled' };
+      if (!RECEIVING.has(mailbox.status) && !DISABLED.has(mailbox.status)) return { kind: 'refused', refusal: 'unknown' };
       return {
         kind: 'mailboxes',
         list: [{ id: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, quota: Number(mailbox.quota_bytes), used: Number(mailbox.used_bytes) }],
@@ -103,7 +109,7 @@ export class RecipientRouter {
     let disabled = false;
     for (const target of Array.isArray(targets) ? targets : []) {
       if (typeof target !== 'string') continue;
-      const sub = await this.lookup(target.toLowerCase(), depth + 1, seen);
+      const sub = await this.lookup(target.toLowerCase(), depth + 1, seen, forDelivery);
       if (sub?.kind === 'mailboxes') {
         for (const m of sub.list) if (!list.some((x) => x.id === m.id)) list.push(m);
       } else if (sub?.kind === 'refused' && sub.refusal === 'disabled') {

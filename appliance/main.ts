@@ -1,0 +1,148 @@
+/**
+ * Boot: config → data dir → database (migrations) → TLS → mail store → control plane → IMAP →
+ * Haraka (supervised child) → first operator. SIGINT/SIGTERM shut everything down in reverse.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { startControlServer } from '../control/server.js';
+import { type Config, ConfigError, dataPaths, loadConfig } from './config.js';
+import { bootstrapOperator } from './core/bootstrap.js';
+import { systemActor } from './core/authz.js';
+import { CredentialService } from './core/credentials.js';
+import { createCoreDeps } from './core/deps.js';
+import { RecipientRouter } from './core/routing.js';
+import { openSqlite } from './db/dialect.js';
+import { migrateToLatest } from './db/migrate.js';
+import { startImapServer } from './imap/server.js';
+import { createLogger, type Logger } from './logger.js';
+import { FileBlobStore } from './mailstore/blobstore.js';
+import { SqlMailStore } from './mailstore/store.js';
+import { writeHarakaConfig } from './mta/haraka-config.js';
+import { mtaRpcHandlers } from './mta/rpc-handlers.js';
+import { HarakaSupervisor } from './mta/supervisor.js';
+import { ensureTls } from './tls.js';
+
+const ORPHAN_SWEEP_INTERVAL_MS = 60 * 60_000;
+
+export async function boot(config: Readonly<Config>, logger: Logger) {
+  const paths = dataPaths(config);
+  await mkdir(paths.root, { recursive: true, mode: 0o750 });
+  await mkdir(paths.run, { recursive: true });
+  const log = logger.child({ service: 'boot' });
+
+  const { db, close: closeDb } = openSqlite(paths.database);
+  const applied = await migrateToLatest(db);
+  if (applied.length) log.info({ event: 'db.migrated', migrations: applied }, 'database migrated');
+
+  const tls = await ensureTls(config, paths, logger);
+  const blobs = await FileBlobStore.open(paths.blobs);
+  const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes });
+  // Nothing writes blobs before Haraka starts below, so every unreferenced blob is a leftover
+  // of a crash between blob write and index commit.
+  const swept = await store.sweepOrphanBlobs(0);
+  if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
+  const credentials = new CredentialService(db, logger.child({ service: 'auth' }));
+  const router = new RecipientRouter(db);
+
+  const supervisor = new HarakaSupervisor({
+    harakaRoot: await writeHarakaConfig(config, paths, tls, path.resolve(__dirname, '..', 'mta-plugins')),
+    logger,
+    handlers: mtaRpcHandlers({ router, store, logger }),
+  });
+
+  const health = async () => ({
+    database: await db
+      .selectFrom('tenants')
+      .select('id')
+      .limit(1)
+      .execute()
+      .then(() => ({ ok: true }))
+      .catch((err: Error) => ({ ok: false, detail: err.message })),
+    mta: supervisor.isListening() ? { ok: true } : { ok: false, detail: 'Haraka is not listening' },
+    mailstore: await store.health(),
+  });
+
+  const control = await startControlServer({ config, logger, db, health, tls });
+  const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
+  supervisor.start();
+
+  const bootstrap = await bootstrapOperator(systemActor('boot'), createCoreDeps(db, config));
+  if (bootstrap.action === 'bootstrap-token-created') {
+    log.info({ event: 'operator.bootstrap', tokenId: bootstrap.tokenId }, 'operator token created from POSTERN_BOOTSTRAP_TOKEN');
+  } else if (bootstrap.action === 'setup-link-issued') {
+    log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl }, `first operator: redeem the one-time setup link with: ${bootstrap.curl}`);
+  }
+
+  const sweepTimer = setInterval(() => {
+    store.sweepOrphanBlobs(ORPHAN_SWEEP_INTERVAL_MS).catch((err) => log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'));
+  }, ORPHAN_SWEEP_INTERVAL_MS);
+  sweepTimer.unref();
+
+  supervisor
+    .waitListening(60_000)
+    .then(() => log.info({ event: 'appliance.ready', http: control.url, smtp: config.ports.smtp, imap: config.ports.imap, imaps: config.ports.imaps }, 'Postern is ready'))
+    .catch((err: Error) => log.error({ event: 'appliance.mta_slow', err: err.message }, 'Haraka did not come up'));
+
+  let stopping: Promise<void> | null = null;
+  return {
+    config,
+    db,
+    store,
+    credentials,
+    supervisor,
+    control,
+    imap,
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        clearInterval(sweepTimer);
+        await Promise.allSettled([supervisor.stop(), imap.close(), control.close()]);
+        await store.queue.drain();
+        await closeDb();
+        log.info({ event: 'appliance.stopped' }, 'Postern stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`postern: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const appliance = await boot(config, logger).catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`postern: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    logger.fatal({ event: 'appliance.boot_failed', err }, 'boot failed');
+    process.exit(1);
+  });
+  let signalled = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ event: 'appliance.signal', signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    appliance.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ event: 'appliance.stop_failed', err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('unhandledRejection', (err) => logger.error({ event: 'appliance.unhandled_rejection', err }, 'unhandled rejection'));
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,99 @@
+/**
+ * Generates Haraka's configuration directory from our config on every boot (data/haraka):
+ * listeners, TLS with the appliance certificate, our plugins (folder plugins pointing at the
+ * compiled mta-plugins/), and postern.json, the settings our plugins read.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config, DataPaths } from '../config.js';
+import type { TlsMaterial } from '../tls.js';
+
+/** Settings handed to our Haraka plugins (config/postern.json). */
+export interface PluginSettings {
+  hostname: string;
+  blobDir: string;
+  maxMessageBytes: number;
+  dnsResolver: { host: string; port: number } | null;
+  ports: Config['ports'];
+}
+
+/** Our plugins in hook order, as compiled folders under dist/mta-plugins. */
+export const POSTERN_PLUGINS = ['mail.postern-size', 'rcpt.postern-routing', 'data.postern-auth', 'queue.postern-store'] as const;
+
+const LOG_LEVEL: Record<Config['logLevel'], string> = {
+  fatal: 'crit',
+  error: 'error',
+  warn: 'warn',
+  info: 'notice',
+  debug: 'info',
+  trace: 'protocol',
+  silent: 'emerg',
+};
+
+function ini(sections: Record<string, Record<string, string | number | boolean>>): string {
+  return Object.entries(sections)
+    .map(([name, kv]) => `${name === 'main' ? '' : `[${name}]\n`}${Object.entries(kv).map(([k, v]) => `${k}=${v}`).join('\n')}\n`)
+    .join('\n');
+}
+
+export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPaths, tls: TlsMaterial, pluginsDir: string): Promise<string> {
+  const root = paths.haraka;
+  const conf = path.join(root, 'config');
+  await rm(path.join(root, 'plugins'), { recursive: true, force: true });
+  await mkdir(conf, { recursive: true });
+  await mkdir(path.join(root, 'spool'), { recursive: true });
+  await mkdir(paths.queue, { recursive: true });
+
+  const files: Record<string, string> = {
+    'smtp.ini': ini({
+      main: {
+        listen: `${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${config.ports.smtp}`,
+        nodes: 0,
+        inactivity_timeout: 300,
+        force_shutdown_timeout: 10,
+        graceful_shutdown: false,
+        spool_dir: path.join(root, 'spool'),
+        spool_after: 1024 * 1024,
+        smtputf8: true,
+      },
+    }),
+    // max.bytes=0: Haraka's own size checks answer without an enhanced status code, so the
+    // mail.postern-size plugin advertises SIZE and answers 552 5.3.4 itself.
+    'connection.ini': ini({
+      main: { smtputf8: true },
+      haproxy: {},
+      headers: { max_lines: 1000, max_received: 100 },
+      max: { bytes: 0, mime_parts: 1000, line_length: 1000, data_line_length: 992 },
+      message: { helo: 'Postern at your service.', close: 'closing connection.' },
+      uuid: { banner_chars: 6, deny_chars: 0 },
+    }),
+    me: `${config.hostname}\n`,
+    'log.ini': ini({ main: { level: LOG_LEVEL[config.logLevel], timestamps: false, format: 'json' } }),
+    'tls.ini': ini({ main: { key: 'tls_key.pem', cert: 'tls_cert.pem', minVersion: 'TLSv1.2' } }),
+    'tls_key.pem': tls.key,
+    'tls_cert.pem': tls.cert,
+    'outbound.ini': ini({ main: { disabled: false, local_mx_ok: false, received_header: 'Postern' } }),
+    'plugin_timeout': '60\n',
+    plugins: ['tls', ...POSTERN_PLUGINS].join('\n') + '\n',
+    'postern.json': JSON.stringify(
+      {
+        hostname: config.hostname,
+        blobDir: paths.blobs,
+        maxMessageBytes: config.maxMessageBytes,
+        dnsResolver: config.dnsResolver,
+        ports: config.ports,
+      } satisfies PluginSettings,
+      null,
+      2,
+    ),
+  };
+  for (const [name, content] of Object.entries(files)) {
+    await writeFile(path.join(conf, name), content, { mode: name.endsWith('key.pem') ? 0o600 : 0o644 });
+  }
+  for (const name of POSTERN_PLUGINS) {
+    const dir = path.join(root, 'plugins', name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name, version: '0.0.0', main: path.join(pluginsDir, name, 'index.js') }, null, 2));
+  }
+  return root;
+}

@@ -1,0 +1,172 @@
+/**
+ * Runs Haraka as a child process (never in our process: its uncaughtException handler exits),
+ * serves its RPC calls, forwards its log lines into pino, restarts it with back-off when it
+ * dies, and stops it with SIGINT (then SIGKILL) on shutdown. The child exits by itself when the
+ * IPC channel closes, so a killed appliance leaves no orphan.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Logger } from '../logger.js';
+import { type Handler, serveRpc } from '../rpc/channel.js';
+
+export interface SupervisorOptions {
+  harakaRoot: string;
+  logger: Logger;
+  handlers: Record<string, Handler>;
+  /** First restart delay; doubles per consecutive crash up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const LEVELS: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+  DATA: 'trace',
+  PROTOCOL: 'trace',
+  DEBUG: 'debug',
+  INFO: 'debug',
+  NOTICE: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+  CRIT: 'fatal',
+  ALERT: 'fatal',
+  EMERG: 'fatal',
+};
+
+export class HarakaSupervisor extends EventEmitter {
+  private child: ChildProcess | null = null;
+  private listening = false;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private consecutiveCrashes = 0;
+  private startedAt = 0;
+  private readonly log: Logger;
+  restarts = 0;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    super();
+    this.log = opts.logger.child({ service: 'haraka' });
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  /** True while the child runs and has reported its listeners up. */
+  isListening(): boolean {
+    return this.listening && !!this.child && this.child.exitCode === null;
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.spawn();
+  }
+
+  /** Resolves once the child reports listening (or rejects after timeoutMs). */
+  waitListening(timeoutMs = 30_000): Promise<void> {
+    if (this.isListening()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('listening', onListening);
+        reject(new Error('Haraka did not start listening in time'));
+      }, timeoutMs);
+      const onListening = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.once('listening', onListening);
+    });
+  }
+
+  private spawn(): void {
+    const bin = require.resolve('Haraka/bin/haraka');
+    const child = fork(bin, ['-c', this.opts.harakaRoot], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, HARAKA_LOGS_SUPPRESS: '' },
+      execArgv: [],
+    });
+    this.child = child;
+    this.listening = false;
+    this.startedAt = Date.now();
+    this.log.info({ event: 'mta.start', pid: child.pid }, 'starting Haraka');
+
+    const stopRpc = serveRpc(child, this.opts.handlers, (err, method) => this.log.error({ event: 'mta.rpc.error', method, err }, 'rpc handler failed'));
+    child.on('message', (msg: unknown) => {
+      if (msg && typeof msg === 'object' && (msg as { t?: string }).t === 'evt' && (msg as { e?: string }).e === 'listening') {
+        this.listening = true;
+        this.consecutiveCrashes = 0;
+        this.log.info({ event: 'mta.listening', pid: child.pid }, 'Haraka is listening');
+        this.emit('listening');
+      }
+    });
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => this.forwardLog(line));
+    }
+    child.on('error', (err) => this.log.error({ event: 'mta.error', err }, 'Haraka process error'));
+    child.on('exit', (code, signal) => {
+      stopRpc();
+      if (this.child === child) this.child = null;
+      this.listening = false;
+      this.emit('exit', { code, signal });
+      if (this.stopping) {
+        this.log.info({ event: 'mta.stopped', code, signal }, 'Haraka stopped');
+        return;
+      }
+      if (Date.now() - this.startedAt > 60_000) this.consecutiveCrashes = 0;
+      const base = this.opts.backoffMs ?? 500;
+      const delay = Math.min(this.opts.maxBackoffMs ?? 30_000, base * 2 ** this.consecutiveCrashes);
+      this.consecutiveCrashes++;
+      this.restarts++;
+      this.log.error({ event: 'mta.crash', code, signal, restartInMs: delay }, 'Haraka exited; restarting');
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        if (!this.stopping) this.spawn();
+      }, delay);
+    });
+  }
+
+  private forwardLog(line: string): void {
+    if (!line.trim()) return;
+    let level: (typeof LEVELS)[string] = 'info';
+    let msg = line;
+    let fields: Record<string, unknown> = {};
+    if (line.startsWith('{')) {
+      try {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        level = LEVELS[String(parsed.level ?? '').toUpperCase()] ?? 'info';
+        msg = String(parsed.message ?? parsed.msg ?? '');
+        const { level: _l, message: _m, msg: _m2, ...rest } = parsed;
+        fields = rest;
+      } catch {
+        /* plain line */
+      }
+    } else {
+      const m = /^\[(\w+)\]/.exec(line);
+      if (m && LEVELS[m[1]!]) level = LEVELS[m[1]!]!;
+    }
+    this.log[level]({ event: 'mta.log', haraka: fields }, msg);
+  }
+
+  /** SIGINT, then SIGKILL after graceMs. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ event: 'mta.kill', pid: child.pid }, 'Haraka did not stop in time; killing');
+        child.kill('SIGKILL');
+      }, graceMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGINT');
+    });
+  }
+
+  /** For tests and operators: kill the child as a crash would. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child?.kill(signal);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Request/response RPC over a Node IPC channel (the appliance ↔ its Haraka child). JSON
+ * messages: {t:'req', id, m, p} and {t:'res', id, ok, r | e:{code, message}}. Message bytes
+ * never travel here (the child writes them to the blob store); only small requests do.
+ */
+import { AppError, type ErrorCode } from '../core/errors.js';
+
+export interface IpcEndpoint {
+  send?(message: unknown, cb?: (err: Error | null) => void): boolean;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  off?(event: 'message', listener: (message: unknown) => void): unknown;
+  connected?: boolean;
+}
+
+type Request = { t: 'req'; id: number; m: string; p: unknown };
+type Response = { t: 'res'; id: number; ok: true; r: unknown } | { t: 'res'; id: number; ok: false; e: { code: string; message: string } };
+
+export type Handler = (params: any) => Promise<unknown> | unknown;
+
+function isRequest(x: unknown): x is Request {
+  return !!x && typeof x === 'object' && (x as Request).t === 'req' && typeof (x as Request).id === 'number';
+}
+function isResponse(x: unknown): x is Response {
+  return !!x && typeof x === 'object' && (x as Response).t === 'res' && typeof (x as Response).id === 'number';
+}
+
+/** Serves handlers on an endpoint (the appliance side). */
+export function serveRpc(endpoint: IpcEndpoint, handlers: Record<string, Handler>, onError?: (err: unknown, method: string) => void): () => void {
+  const listener = (msg: unknown) => {
+    if (!isRequest(msg)) return;
+    const reply = (res: Response) => {
+      if (endpoint.connected === false || !endpoint.send) return;
+      try {
+        endpoint.send(res);
+      } catch {
+        /* child gone */
+      }
+    };
+    const handler = Object.prototype.hasOwnProperty.call(handlers, msg.m) ? handlers[msg.m] : undefined;
+    if (!handler) return reply({ t: 'res', id: msg.id, ok: false, e: { code: 'Invalid', message: `unknown method ${msg.m}` } });
+    Promise.resolve()
+      .then(() => handler(msg.p))
+      .then(
+        (r) => reply({ t: 'res', id: msg.id, ok: true, r: r ?? null }),
+        (err: unknown) => {
+          if (!(err instanceof AppError)) onError?.(err, msg.m);
+          const code = err instanceof AppError ? err.code : 'TempFailure';
+          const message = err instanceof AppError ? err.message : 'internal error';
+          reply({ t: 'res', id: msg.id, ok: false, e: { code, message } });
+        },
+      );
+  };
+  endpoint.on('message', listener);
+  return () => endpoint.off?.('message', listener);
+}
+
+/** Calls handlers across an endpoint (the Haraka side). */
+export class RpcClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly endpoint: IpcEndpoint,
+    private readonly timeoutMs = 30_000,
+  ) {
+    endpoint.on('message', (msg) => {
+      if (!isResponse(msg)) return;
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      clearTimeout(p.timer);
+      if (msg.ok) p.resolve(msg.r);
+      else p.reject(new AppError(msg.e.code as ErrorCode, msg.e.message));
+    });
+  }
+
+  call<T>(method: string, params: unknown): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (!this.endpoint.send || this.endpoint.connected === false) {
+        reject(new AppError('TempFailure', 'appliance is not reachable'));
+        return;
+      }
+      const id = this.nextId++;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new AppError('TempFailure', `rpc ${method} timed out`));
+      }, this.timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      try {
+        this.endpoint.send({ t: 'req', id, m: method, p: params }, (err) => {
+          if (!err) return;
+          const p = this.pending.get(id);
+          if (!p) return;
+          this.pending.delete(id);
+          clearTimeout(p.timer);
+          p.reject(new AppError('TempFailure', 'appliance is not reachable'));
+        });
+      } catch {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(new AppError('TempFailure', 'appliance is not reachable'));
+      }
+    });
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Inbound SPF, DKIM, DMARC and ARC checks with mailauth after DATA: adds Received-SPF and
+ * Authentication-Results, refuses a DMARC p=reject failure with 550 5.7.1, marks a
+ * p=quarantine failure for the Junk folder. DNS goes through the configured resolver.
+ */
+import { authenticate } from 'mailauth';
+import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.js';
+import { pluginSettings } from '../shared/appliance.js';
+import { DENY, dsn, type HarakaConnection, type HarakaPlugin, type Next, safeHook } from '../shared/haraka.js';
+import { prependRaw, readMessage } from '../shared/message.js';
+import { decide } from './lib/decision.js';
+
+let resolver: DnsResolveFn | null = null;
+
+export const hook_data_post = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
+  const txn = connection.transaction;
+  if (!txn) return next();
+  if (connection.relaying) return next(); // authenticated submission is checked by the sending side
+  const settings = pluginSettings();
+  resolver ??= createResolver(settings.dnsResolver);
+  const raw = await readMessage(txn);
+  const sender = txn.mail_from?.isNull() ? '' : txn.mail_from.address;
+  const result = await authenticate(raw, {
+    ip: connection.remote.ip,
+    helo: connection.hello?.host,
+    sender,
+    mta: settings.hostname,
+    resolver,
+  });
+  const outcome = decide(result.dmarc as Parameters<typeof decide>[0]);
+  txn.results.add(this, {
+    spf: result.spf && (result.spf as { status?: { result?: string } }).status?.result,
+    dkim: (result.dkim?.results ?? []).map((r: { status?: { result?: string } }) => r.status?.result),
+    dmarc: outcome.dmarc,
+    policy: outcome.policy,
+    action: outcome.action,
+  });
+  if (outcome.action === 'reject') {
+    connection.loginfo(this, 'DMARC policy reject', { event: 'smtp.data.reject', reason: 'dmarc' });
+    return next(DENY, dsn(550, '5.7.1', 'message rejected by the sender domain DMARC policy'));
+  }
+  txn.notes.postern_junk = outcome.action === 'junk';
+  prependRaw(txn, result.headers);
+  next();
+});

@@ -1,0 +1,41 @@
+/**
+ * The plugins' link to the appliance: settings from config/postern.json and RPC over the IPC
+ * channel Haraka inherited from the appliance. When that channel closes (the appliance died),
+ * Haraka exits at once so no orphan keeps the ports.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { PluginSettings } from '../../appliance/mta/haraka-config.js';
+import { RpcClient } from '../../appliance/rpc/channel.js';
+import type { RpcMethods } from '../../appliance/rpc/protocol.js';
+
+let settings: PluginSettings | null = null;
+let client: RpcClient | null = null;
+
+export function pluginSettings(): PluginSettings {
+  if (!settings) {
+    const root = process.env.HARAKA;
+    if (!root) throw new Error('HARAKA is not set: plugins run inside Haraka started by the appliance');
+    settings = JSON.parse(readFileSync(path.join(root, 'config', 'postern.json'), 'utf8')) as PluginSettings;
+  }
+  return settings;
+}
+
+function rpc(): RpcClient {
+  if (!client) {
+    if (!process.send) throw new Error('no IPC channel to the appliance');
+    client = new RpcClient(process as unknown as ConstructorParameters<typeof RpcClient>[0]);
+    process.on('disconnect', () => process.exit(0));
+  }
+  return client;
+}
+
+export function call<M extends keyof RpcMethods>(method: M, params: Parameters<RpcMethods[M]>[0]): Promise<ReturnType<RpcMethods[M]>> {
+  return rpc().call<ReturnType<RpcMethods[M]>>(method, params);
+}
+
+/** Tells the appliance the listeners are up (readiness). */
+export function announceListening(): void {
+  rpc();
+  process.send?.({ t: 'evt', e: 'listening' });
+}

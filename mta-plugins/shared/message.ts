@@ -1,0 +1,58 @@
+/**
+ * Reads a transaction's message once into memory (Haraka spools big ones to disk; our limit is
+ * POSTERN_MAX_MESSAGE_SIZE) and caches it in the transaction notes for the later hooks. Header
+ * lines that plugins add (Authentication-Results, DKIM-Signature) are kept in notes and
+ * prepended when the final bytes are built.
+ */
+import { Writable } from 'node:stream';
+import type { HarakaTransaction } from './haraka.js';
+
+interface Notes {
+  raw?: Buffer;
+  prepend?: string[];
+}
+
+function notes(txn: HarakaTransaction): Notes {
+  return (txn.notes.postern ??= {}) as Notes;
+}
+
+export function readMessage(txn: HarakaTransaction): Promise<Buffer> {
+  const n = notes(txn);
+  if (n.raw) return Promise.resolve(n.raw);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk);
+        cb();
+      },
+      final(cb) {
+        n.raw = Buffer.concat(chunks);
+        cb();
+        resolve(n.raw);
+      },
+    });
+    sink.on('error', reject);
+    (txn.message_stream as unknown as NodeJS.EventEmitter).once('error', reject);
+    txn.message_stream.pipe(sink, { line_endings: '\r\n' });
+  });
+}
+
+/** Adds a header line (without CRLF) to be placed at the top of the stored/relayed message. */
+export function prependHeader(txn: HarakaTransaction, name: string, value: string): void {
+  (notes(txn).prepend ??= []).unshift(`${name}: ${value}`);
+}
+
+/** Adds already formatted header lines (CRLF-terminated, possibly folded) at the top. */
+export function prependRaw(txn: HarakaTransaction, lines: string): void {
+  const text = lines.replace(/\r?\n/g, '\r\n').replace(/(\r\n)+$/, '');
+  if (text) (notes(txn).prepend ??= []).unshift(text);
+}
+
+/** The message as it leaves Haraka: prepended headers, then the received bytes. */
+export async function finalMessage(txn: HarakaTransaction): Promise<Buffer> {
+  const raw = await readMessage(txn);
+  const pre = notes(txn).prepend;
+  if (!pre?.length) return raw;
+  return Buffer.concat([Buffer.from(pre.map((l) => `${l}\r\n`).join(''), 'utf8'), raw]);
+}
