@@ -1,0 +1,139 @@
+/**
+ * Tenant isolation, enforced in one place: every route declares a permission, and every route
+ * addressing an object answers another tenant's token with 404 and changes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPermission } from '../../appliance/core/authz.js';
+import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
+
+let t: TestApp;
+let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string };
+let b: { tenantId: string; domainId: string; token: string };
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const ta = await provisionTenant(t, 'Tenant A', 'tenant-a.example');
+  b = await provisionTenant(t, 'Tenant B', 'tenant-b.example');
+  const mb = await provisionMailbox(t, ta.domainId, 'alice', {}, ta.token);
+  const al = await t.call('POST', `/api/v1/domains/${ta.domainId}/aliases`, { token: ta.token, body: { localPart: 'team', targets: [mb.address] } });
+  const tok = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/tokens`, { token: ta.token, body: { name: 'helpdesk', role: 'helpdesk' } });
+  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id };
+});
+afterAll(async () => t.close());
+
+const PUBLIC_ROUTES = ['GET /healthz', 'GET /readyz', 'POST /api/v1/setup/:token', 'POST /api/v1/operator-setup/:token', 'GET /api/v1/openapi.json'];
+
+/** A valid body per route, so that only the tenant scope can refuse the call. */
+function bodyFor(method: string, url: string): unknown {
+  const key = `${method} ${url}`;
+  const bodies: Record<string, unknown> = {
+    'POST /api/v1/tenants': { name: 'Intruder' },
+    'POST /api/v1/tenants/:tenantId/domains': { name: 'intruder.example' },
+    'POST /api/v1/domains/:domainId/mailboxes': { localPart: 'intruder', owner: OWNER, credentialDelivery: 'link' },
+    'POST /api/v1/domains/:domainId/aliases': { localPart: 'intruder', targets: ['x@outside.example'] },
+    'PUT /api/v1/domains/:domainId/catch-all': { target: null },
+    'POST /api/v1/tenants/:tenantId/tokens': { name: 'intruder' },
+  };
+  if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+    if (!(key in bodies)) throw new Error(`matrix test needs a sample body for ${key}`);
+    return bodies[key];
+  }
+  return undefined;
+}
+
+function fill(url: string): string | null {
+  const ids: Record<string, string> = { tenantId: a.tenantId, domainId: a.domainId, mailboxId: a.mailboxId, aliasId: a.aliasId, tokenId: a.tokenId };
+  let addressed = false;
+  const out = url.replace(/:(\w+)/g, (_m, name: string) => {
+    if (!(name in ids)) throw new Error(`matrix test does not know param :${name} of ${url}`);
+    addressed = true;
+    return ids[name]!;
+  });
+  return addressed ? out : null;
+}
+
+async function snapshot() {
+  const db = t.core.db;
+  const count = async (table: 'tenants' | 'domains' | 'mailboxes' | 'aliases' | 'api_tokens' | 'setup_tokens' | 'audit_events') =>
+    Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  return {
+    counts: await Promise.all((['tenants', 'domains', 'mailboxes', 'aliases', 'api_tokens', 'setup_tokens', 'audit_events'] as const).map(count)),
+    domain: await db.selectFrom('domains').selectAll().where('id', '=', a.domainId).executeTakeFirst(),
+    mailbox: await db.selectFrom('mailboxes').selectAll().where('id', '=', a.mailboxId).executeTakeFirst(),
+    token: await db.selectFrom('api_tokens').select(['id', 'revoked_at']).where('id', '=', a.tokenId).executeTakeFirst(),
+  };
+}
+
+describe('route table', () => {
+  it('every route declares a permission; public routes are exactly the known ones', () => {
+    const routes = t.app.controlRoutes;
+    expect(routes.length).toBeGreaterThan(15);
+    for (const r of routes) {
+      expect(r.permission, `${r.method} ${r.url}`).toBeDefined();
+      expect(r.permission === 'public' || isPermission(r.permission!), `${r.method} ${r.url}: ${r.permission}`).toBe(true);
+    }
+    const pub = routes.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`);
+    expect(pub.sort()).toEqual([...PUBLIC_ROUTES].sort());
+  });
+
+  it('refuses to register a protected route without a permission', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { installAuthentication } = await import('../../control/plugins/authn.js');
+    const app = Fastify();
+    const boot = async () => {
+      await app.register(async (scope) => {
+        installAuthentication(scope, t.core);
+        scope.get('/oops', async () => 'x');
+      });
+      await app.ready();
+    };
+    await expect(boot()).rejects.toThrow(/must declare config.permission/);
+    await app.close();
+  });
+});
+
+describe('cross-tenant matrix', () => {
+  it("answers 404 to tenant B's token on every route addressing tenant A's objects, and changes nothing", async () => {
+    const before = await snapshot();
+    const tried: string[] = [];
+    for (const r of t.app.controlRoutes) {
+      if (r.permission === 'public') continue;
+      const url = fill(r.url);
+      if (url === null) continue;
+      const res = await t.call(r.method as 'GET', url, { token: b.token, body: bodyFor(r.method, r.url) });
+      expect(res.status, `${r.method} ${url} → ${JSON.stringify(res.body)}`).toBe(404);
+      expect(res.body.error.code).toBe('NotFound');
+      tried.push(`${r.method} ${r.url}`);
+    }
+    expect(tried.length).toBeGreaterThanOrEqual(12);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("the same calls with tenant A's own token are not 404 (the matrix is meaningful)", async () => {
+    for (const r of t.app.controlRoutes) {
+      if (r.permission === 'public' || r.method !== 'GET') continue;
+      const url = fill(r.url);
+      if (url === null) continue;
+      const res = await t.call('GET', url, { token: a.token });
+      expect(res.status, `${r.method} ${url}`).toBe(200);
+    }
+  });
+
+  it('unaddressed reads show only the caller tenant', async () => {
+    const tenants = await t.call('GET', '/api/v1/tenants', { token: b.token });
+    expect(tenants.body.map((x: { id: string }) => x.id)).toEqual([b.tenantId]);
+    const events = await t.call('GET', '/api/v1/audit/events?limit=500', { token: b.token });
+    expect(events.status).toBe(200);
+    expect(events.body.length).toBeGreaterThan(0);
+    expect(events.body.every((e: { tenantId: string }) => e.tenantId === b.tenantId)).toBe(true);
+    const filtered = await t.call('GET', `/api/v1/audit/events?tenantId=${a.tenantId}`, { token: b.token });
+    expect(filtered.body).toEqual([]);
+  });
+
+  it('a tenant token cannot reach platform routes (403) nor grant itself more', async () => {
+    expect((await t.call('POST', '/api/v1/tenants', { token: b.token, body: { name: 'X' } })).status).toBe(403);
+    expect((await t.call('GET', '/api/v1/audit/verify', { token: b.token })).status).toBe(403);
+    const grant = await t.call('POST', `/api/v1/tenants/${b.tenantId}/tokens`, { token: b.token, body: { name: 'root', permissions: ['tenants.manage'] } });
+    expect(grant.status).toBe(403);
+  });
+});
