@@ -88,4 +88,16 @@ describe('audit log', () => {
     expect((await verify()).body).toEqual({ ok: true, events: 6 });
     await sql`select 1`.execute(t.core.db);
   });
+
+  it('stays one unbroken chain under concurrent writers', async () => {
+    const tenantId = (await t.call('GET', '/api/v1/tenants')).body[0].id;
+    const domainId = (await t.call('GET', `/api/v1/tenants/${tenantId}/domains`)).body[0].id;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t.call('POST', `/api/v1/domains/${domainId}/mailboxes`, { body: { localPart: `burst${i}`, owner: { name: 'Owner', email: `owner${i}@home.example` }, credentialDelivery: 'link' } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(201));
+    expect((await verify()).body).toEqual({ ok: true, events: 26 });
+  });
 });
