@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one test command (README: `npm ci && npm test`; .ci/run calls exactly that).
+# Installs the Debian tools the tests drive when missing, builds, runs every vitest suite,
+# then prints a plain "N passed, N failed" summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v swaks >/dev/null 2>&1 || need+=(swaks)
+[ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test: installing Debian packages: ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+npm run build
+mkdir -p test-artifacts
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+node -e '
+const r = require("./test-artifacts/vitest.json");
+console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit $status
