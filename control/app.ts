@@ -66,7 +66,7 @@ export function serverOptions(deps: ControlDeps): FastifyServerOptions {
     requestIdHeader: false,
     exposeHeadRoutes: false,
     bodyLimit: 1024 * 1024,
-    // 403/404/etc. come from the routes; client errors that never reach a route still get our body shape.
+    // Wrong types and unknown fields are errors (400), never coerced or silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   };

@@ -172,6 +172,13 @@ export async function listTenantTokens(actor: Actor, deps: CoreDeps, tenantId: s
   return (await repo.listApiTokens(tenantId, pageOf(page))).map(tokenView);
 }
 
+/** Platform (operator) tokens; platform actors only. */
+export async function listOperatorTokens(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}): Promise<TokenView[]> {
+  authorize(actor, 'tokens.read');
+  if (!isPlatformActor(actor)) throw new AppError('Forbidden', 'only platform actors list operator tokens');
+  return (await scopedRepo(deps.db, actor).listApiTokens(null, pageOf(page))).map(tokenView);
+}
+
 export async function revokeToken(actor: Actor, deps: CoreDeps, tokenId: string): Promise<TokenView> {
   authorize(actor, 'tokens.manage');
   const token = await scopedRepo(deps.db, actor).apiToken(tokenId);

@@ -42,3 +42,28 @@ export const Mailbox = Type.Object(
   { title: 'Mailbox' },
 );
 export const MailboxParams = Closed({ mailboxId: Id });
+
+export const Ownership = Type.Object(
+  {
+    mailboxId: Id,
+    address: Type.String(),
+    status: Type.String(),
+    owner: Person,
+    businessOwner: Type.Union([Person, Type.Null()]),
+    resetDestination: Type.String(),
+    resetPaths: Type.Array(
+      Type.Object({
+        path: Type.String(),
+        description: Type.String(),
+        heldBy: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
+        expiresAt: Timestamp,
+      }),
+    ),
+    lastChange: Type.Union([
+      Type.Object({ event: Type.String(), actor: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }), at: Timestamp }),
+      Type.Null(),
+    ]),
+    rollback: Type.Array(Type.Object({ eventId: Type.Integer(), description: Type.String() })),
+  },
+  { title: 'Ownership' },
+);

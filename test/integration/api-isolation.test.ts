@@ -33,6 +33,7 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/domains/:domainId/aliases': { localPart: 'intruder', targets: ['x@outside.example'] },
     'PUT /api/v1/domains/:domainId/catch-all': { target: null },
     'POST /api/v1/tenants/:tenantId/tokens': { name: 'intruder' },
+    'POST /api/v1/tokens': { name: 'intruder' },
   };
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     if (!(key in bodies)) throw new Error(`matrix test needs a sample body for ${key}`);
@@ -133,6 +134,7 @@ describe('cross-tenant matrix', () => {
   it('a tenant token cannot reach platform routes (403) nor grant itself more', async () => {
     expect((await t.call('POST', '/api/v1/tenants', { token: b.token, body: { name: 'X' } })).status).toBe(403);
     expect((await t.call('GET', '/api/v1/audit/verify', { token: b.token })).status).toBe(403);
+    expect((await t.call('POST', '/api/v1/tokens', { token: b.token, body: { name: 'op' } })).status).toBe(403);
     const grant = await t.call('POST', `/api/v1/tenants/${b.tenantId}/tokens`, { token: b.token, body: { name: 'root', permissions: ['tenants.manage'] } });
     expect(grant.status).toBe(403);
   });

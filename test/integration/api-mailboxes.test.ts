@@ -142,3 +142,25 @@ describe('reads', () => {
     expect(next.body[0].id > all.body[1].id).toBe(true);
   });
 });
+
+describe('GET /api/v1/mailboxes/{id}/ownership', () => {
+  it('answers owner, business owner, reset destination, reset paths and the last change', async () => {
+    const mb = await provisionMailbox(t, tenant.domainId, 'owned', { businessOwner: { name: 'Approver', email: 'approver@client.example' } }, tenant.token);
+    const r = await t.call('GET', `/api/v1/mailboxes/${mb.id}/ownership`, { token: tenant.token });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      mailboxId: mb.id,
+      address: 'owned@mailbox.example',
+      status: 'pending',
+      owner: OWNER,
+      businessOwner: { name: 'Approver', email: 'approver@client.example' },
+      resetDestination: OWNER.email,
+      resetPaths: [{ path: 'setup-link', expiresAt: mb.setup.expiresAt }],
+      lastChange: { event: 'mailbox.create', actor: { type: 'token' } },
+      rollback: [],
+    });
+    expect((await t.call('POST', `/api/v1/setup/${mb.setup.token}`, { token: null, body: { password: 'Correct-Horse-42-Battery' } })).status).toBe(204);
+    const after = await t.call('GET', `/api/v1/mailboxes/${mb.id}/ownership`, { token: tenant.token });
+    expect(after.body).toMatchObject({ status: 'active', resetPaths: [], lastChange: { event: 'mailbox.setup.complete', actor: { type: 'public' } } });
+  });
+});

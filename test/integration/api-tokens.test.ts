@@ -82,6 +82,25 @@ describe('POST /api/v1/tenants/{tenantId}/tokens', () => {
   });
 });
 
+describe('operator tokens', () => {
+  it('an operator creates a narrowed operator token; tenant tokens cannot create or list them', async () => {
+    const t = await createTestApp();
+    try {
+      const r = await t.call('POST', '/api/v1/tokens', { body: { name: 'monitoring', permissions: ['tenants.read', 'audit.verify'], readOnly: true } });
+      expect(r.status).toBe(201);
+      expect((await t.call('GET', '/api/v1/audit/verify', { token: r.body.token })).status).toBe(200);
+      expect((await t.call('POST', '/api/v1/tenants', { token: r.body.token, body: { name: 'No' } })).status).toBe(403);
+      const list = await t.call('GET', '/api/v1/tokens');
+      expect(list.body.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['bootstrap', 'monitoring']));
+      const a = await provisionTenant(t, 'Tenant', 'tenant.example');
+      expect((await t.call('POST', '/api/v1/tokens', { token: a.token, body: { name: 'x' } })).status).toBe(403);
+      expect((await t.call('GET', '/api/v1/tokens', { token: a.token })).status).toBe(403);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('first operator bootstrap', () => {
   it('POSTERN_BOOTSTRAP_TOKEN becomes an audited operator token; a second boot does nothing', async () => {
     const t = await createTestApp();

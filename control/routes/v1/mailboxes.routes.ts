@@ -5,7 +5,8 @@ import { createMailbox, getMailbox, listMailboxes } from '../../../appliance/cor
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, PageQuery, pageFrom } from '../../schemas/common.js';
 import { DomainParams } from '../../schemas/domains.schemas.js';
-import { CreateMailboxBody, Mailbox, MailboxCreated, MailboxParams } from '../../schemas/mailboxes.schemas.js';
+import { CreateMailboxBody, Mailbox, MailboxCreated, MailboxParams, Ownership } from '../../schemas/mailboxes.schemas.js';
+import { mailboxOwnership } from '../../../appliance/core/ownership.service.js';
 
 const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
   app.post(
@@ -39,6 +40,20 @@ const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
       schema: { tags: ['mailboxes'], summary: 'Read a mailbox and its ownership record', params: MailboxParams, response: { 200: Mailbox, ...authedErrors() } },
     },
     async (req) => getMailbox(actorOf(req), core, req.params.mailboxId),
+  );
+
+  app.get(
+    '/mailboxes/:mailboxId/ownership',
+    {
+      config: { permission: 'mailboxes.read' },
+      schema: {
+        tags: ['mailboxes'],
+        summary: 'Who owns the mailbox, who can reset it and how, what changed last',
+        params: MailboxParams,
+        response: { 200: Ownership, ...authedErrors() },
+      },
+    },
+    async (req) => mailboxOwnership(actorOf(req), core, req.params.mailboxId),
   );
 };
 

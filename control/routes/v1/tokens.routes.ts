@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { createTenantToken, listTenantTokens, revokeToken } from '../../../appliance/core/tokens.service.js';
+import { createOperatorToken, createTenantToken, listOperatorTokens, listTenantTokens, revokeToken } from '../../../appliance/core/tokens.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, PageQuery, pageFrom } from '../../schemas/common.js';
 import { TenantParams } from '../../schemas/tenants.schemas.js';
@@ -30,6 +30,29 @@ const tokensRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, 
       schema: { tags: ['tokens'], summary: "List a tenant's API tokens (never their secrets)", params: TenantParams, querystring: PageQuery, response: { 200: Type.Array(Token), ...authedErrors() } },
     },
     async (req) => listTenantTokens(actorOf(req), core, req.params.tenantId, pageFrom(req.query)),
+  );
+
+  app.post(
+    '/tokens',
+    {
+      config: { permission: 'tokens.manage' },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create an operator (platform) API token (operator role unless permissions or role narrow it); platform actors only',
+        body: CreateTokenBody,
+        response: { 201: TokenCreated, ...authedErrors() },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await createOperatorToken(actorOf(req), core, req.body)),
+  );
+
+  app.get(
+    '/tokens',
+    {
+      config: { permission: 'tokens.read' },
+      schema: { tags: ['tokens'], summary: 'List operator (platform) tokens; platform actors only', querystring: PageQuery, response: { 200: Type.Array(Token), ...authedErrors() } },
+    },
+    async (req) => listOperatorTokens(actorOf(req), core, pageFrom(req.query)),
   );
 
   app.delete(
