@@ -1,0 +1,44 @@
+/**
+ * What the server advertises. Only fully implemented extensions are listed; the list depends
+ * on TLS and login state (STARTTLS, LOGINDISABLED, AUTH=PLAIN).
+ */
+export interface CapabilityState {
+  secure: boolean;
+  canStartTls: boolean;
+  canAuthenticate: boolean;
+  authenticated: boolean;
+  appendLimit: number;
+}
+
+const COMMON = [
+  'IMAP4rev1',
+  'LITERAL+',
+  'SASL-IR',
+  'ID',
+  'ENABLE',
+  'IDLE',
+  'NAMESPACE',
+  'UNSELECT',
+  'UIDPLUS',
+  'MOVE',
+  'CHILDREN',
+  'SPECIAL-USE',
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'CONDSTORE',
+  'QUOTA',
+  'QUOTA=RES-STORAGE',
+];
+
+export function capabilityList(s: CapabilityState): string[] {
+  const caps = [...COMMON, `APPENDLIMIT=${s.appendLimit}`];
+  if (!s.authenticated) {
+    if (s.canStartTls) caps.push('STARTTLS');
+    if (s.canAuthenticate) caps.push('AUTH=PLAIN');
+    else caps.push('LOGINDISABLED');
+  }
+  return caps;
+}
+
+/** Extensions a client may ENABLE (RFC 5161). */
+export const ENABLEABLE = new Set(['CONDSTORE']);

@@ -1,0 +1,30 @@
+import { isAppError } from '../../core/errors.js';
+import { DELIMITER } from '../mailbox-names.js';
+import { ImapNo } from '../responses.js';
+import { mailboxArg, mailboxIdOf } from './helpers.js';
+import type { CommandSpec } from './types.js';
+import { AUTHED } from './types.js';
+
+/** CREATE: also creates missing superior names (RFC 3501 6.3.3). */
+export const create: CommandSpec = {
+  states: AUTHED,
+  async handler(session, cmd) {
+    const name = mailboxArg(cmd.args[0]);
+    if (name === 'INBOX') throw new ImapNo('INBOX always exists', 'ALREADYEXISTS');
+    if (!name || name.startsWith(DELIMITER) || name.includes(DELIMITER + DELIMITER)) throw new ImapNo('Invalid mailbox name', 'CANNOT');
+    const mailboxId = mailboxIdOf(session);
+    const segments = name.split(DELIMITER);
+    for (let i = 1; i < segments.length; i++) {
+      const parent = segments.slice(0, i).join(DELIMITER);
+      if (!(await session.store.getFolder(mailboxId, parent))) {
+        try {
+          await session.store.createFolder(mailboxId, parent);
+        } catch (err) {
+          if (!isAppError(err, 'AlreadyExists')) throw err;
+        }
+      }
+    }
+    await session.store.createFolder(mailboxId, name);
+    return undefined;
+  },
+};

@@ -1,0 +1,24 @@
+import { ENABLEABLE } from '../capabilities.js';
+import { ImapSyntaxError } from '../parser.js';
+import type { CommandSpec } from './types.js';
+import { AUTHED } from './types.js';
+
+/** ENABLE (RFC 5161): CONDSTORE is the one extension that needs enabling here. */
+export const enable: CommandSpec = {
+  states: AUTHED,
+  async handler(session, cmd) {
+    if (!cmd.args.length) throw new ImapSyntaxError('ENABLE needs at least one capability');
+    const enabled: string[] = [];
+    for (const t of cmd.args) {
+      if (t.t !== 'atom') throw new ImapSyntaxError('Invalid capability');
+      const name = t.v.toUpperCase();
+      if (!ENABLEABLE.has(name)) continue;
+      if (name === 'CONDSTORE' && !session.condstore) {
+        session.condstore = true;
+        enabled.push(name);
+      }
+    }
+    session.untagged(`ENABLED${enabled.map((e) => ' ' + e).join('')}`);
+    return undefined;
+  },
+};

@@ -1,0 +1,31 @@
+import { parseSequenceSet } from '../sequence.js';
+import { expectEnd, str } from '../parser.js';
+import { requireWritable } from './helpers.js';
+import type { CommandSpec } from './types.js';
+import { SELECTED } from './types.js';
+
+export const expunge: CommandSpec = {
+  states: SELECTED,
+  async handler(session, cmd) {
+    expectEnd(cmd.args, 0);
+    const sel = requireWritable(session);
+    const removed = await session.store.expunge(sel.folder.id);
+    sel.expungedBySelf(session, removed);
+    return undefined;
+  },
+};
+
+/** UID EXPUNGE (UIDPLUS): only the given UIDs that are flagged \Deleted. */
+export const uidExpunge: CommandSpec = {
+  states: SELECTED,
+  async handler(session, cmd) {
+    expectEnd(cmd.args, 1);
+    const sel = requireWritable(session);
+    const uids = sel.view.resolveUid(parseSequenceSet(str(cmd.args[0], 'UID set')));
+    if (uids.length) {
+      const removed = await session.store.expunge(sel.folder.id, uids);
+      sel.expungedBySelf(session, removed);
+    }
+    return undefined;
+  },
+};

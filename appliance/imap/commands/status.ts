@@ -1,0 +1,52 @@
+import type { FolderInfo } from '../../mailstore/store.types.js';
+import { astring } from '../compiler.js';
+import { hasFlag } from '../format.js';
+import { encodeMailboxName } from '../mailbox-names.js';
+import { ImapSyntaxError, list } from '../parser.js';
+import type { ImapSession } from '../session.js';
+import { folderOrFail, mailboxArg } from './helpers.js';
+import type { CommandSpec } from './types.js';
+import { AUTHED } from './types.js';
+
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE']);
+
+export function parseStatusItems(t: Parameters<typeof list>[0]): string[] {
+  const items = list(t, 'status items').map((x) => {
+    if (x.t !== 'atom' || !ITEMS.has(x.v.toUpperCase())) throw new ImapSyntaxError('Invalid STATUS item');
+    return x.v.toUpperCase();
+  });
+  if (!items.length) throw new ImapSyntaxError('Empty STATUS item list');
+  return items;
+}
+
+/** The `* STATUS name (...)` line for a folder. */
+export async function statusLine(session: ImapSession, folder: FolderInfo, items: string[]): Promise<string> {
+  const st = await session.store.folderStatus(folder.id);
+  let deletedStorage = 0;
+  if (items.includes('DELETED-STORAGE') && st.deleted) {
+    for (const e of await session.store.listMessages(folder.id)) if (hasFlag(e.flags, '\\Deleted')) deletedStorage += e.size;
+  }
+  const values: Record<string, number> = {
+    MESSAGES: st.messages,
+    RECENT: 0,
+    UIDNEXT: st.uidNext,
+    UIDVALIDITY: st.uidValidity,
+    UNSEEN: st.unseen,
+    HIGHESTMODSEQ: st.highestModseq,
+    SIZE: st.size,
+    DELETED: st.deleted,
+    'DELETED-STORAGE': deletedStorage,
+  };
+  return `* STATUS ${astring(encodeMailboxName(folder.name))} (${items.map((i) => `${i} ${values[i]}`).join(' ')})\r\n`;
+}
+
+export const status: CommandSpec = {
+  states: AUTHED,
+  async handler(session, cmd) {
+    const folder = await folderOrFail(session, mailboxArg(cmd.args[0]));
+    const items = parseStatusItems(cmd.args[1]);
+    if (items.includes('HIGHESTMODSEQ')) session.condstore = true;
+    session.write(await statusLine(session, folder, items));
+    return undefined;
+  },
+};

@@ -1,0 +1,298 @@
+/**
+ * SEARCH: every RFC 3501 key plus MODSEQ (RFC 7162), parsed into a tree and evaluated against
+ * folder entries. Metadata (decoded headers) is loaded only when a key needs it, message bytes
+ * only for HEADER/BODY/TEXT.
+ */
+import { decodeWords } from '../mailstore/mime/charset.js';
+import { listFields } from '../mailstore/mime/headers.js';
+import { textOf } from '../mailstore/mime/decode.js';
+import type { MessageMeta } from '../mailstore/mime/types.js';
+import type { MessageEntry } from '../mailstore/store.types.js';
+import { ImapSyntaxError, type Token, isAtom, str } from './parser.js';
+import { ImapNo } from './responses.js';
+import { isSequenceSet, parseSequenceSet, type SeqRanges } from './sequence.js';
+
+export type SearchKey =
+  | { k: 'all' }
+  | { k: 'none' }
+  | { k: 'flag'; flag: string; set: boolean }
+  | { k: 'seq'; ranges: SeqRanges }
+  | { k: 'uid'; ranges: SeqRanges }
+  | { k: 'size'; larger: boolean; n: number }
+  | { k: 'idate'; op: 'before' | 'on' | 'since'; day: number }
+  | { k: 'sdate'; op: 'before' | 'on' | 'since'; day: number }
+  | { k: 'addr'; field: 'from' | 'to' | 'cc' | 'bcc'; s: string }
+  | { k: 'subject'; s: string }
+  | { k: 'header'; field: string; s: string }
+  | { k: 'body'; s: string }
+  | { k: 'text'; s: string }
+  | { k: 'modseq'; n: number }
+  | { k: 'not'; a: SearchKey }
+  | { k: 'or'; a: SearchKey; b: SearchKey }
+  | { k: 'and'; all: SearchKey[] };
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/** "1-Feb-1994" → days since epoch (UTC). */
+export function parseSearchDate(text: string): number {
+  const m = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(text);
+  const month = m ? MONTHS.indexOf(m[2]!.toLowerCase()) : -1;
+  if (!m || month < 0) throw new ImapSyntaxError(`Invalid date ${text.slice(0, 20)}`);
+  return Math.floor(Date.UTC(Number(m[3]), month, Number(m[1])) / 86_400_000);
+}
+
+const FLAG_KEYS: Record<string, [string, boolean]> = {
+  ANSWERED: ['\\Answered', true],
+  DELETED: ['\\Deleted', true],
+  DRAFT: ['\\Draft', true],
+  FLAGGED: ['\\Flagged', true],
+  SEEN: ['\\Seen', true],
+  UNANSWERED: ['\\Answered', false],
+  UNDELETED: ['\\Deleted', false],
+  UNDRAFT: ['\\Draft', false],
+  UNFLAGGED: ['\\Flagged', false],
+  UNSEEN: ['\\Seen', false],
+};
+
+export interface ParsedSearch {
+  key: SearchKey;
+  usesModseq: boolean;
+}
+
+/** Parses search criteria (after the command name; handles CHARSET). */
+export function parseSearch(args: Token[]): ParsedSearch {
+  let i = 0;
+  if (isAtom(args[0], 'RETURN')) throw new ImapSyntaxError('SEARCH RETURN (ESEARCH) is not supported');
+  if (isAtom(args[0], 'CHARSET')) {
+    const cs = str(args[1], 'charset').toUpperCase();
+    if (cs !== 'UTF-8' && cs !== 'US-ASCII' && cs !== 'UTF8') throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
+    i = 2;
+  }
+  let usesModseq = false;
+  let depth = 0;
+  const one = (toks: Token[]): SearchKey => {
+    const t = toks[i++];
+    if (!t) throw new ImapSyntaxError('Missing search key');
+    if (t.t === 'list') {
+      if (++depth > 64) throw new ImapSyntaxError('Search too deep');
+      const saved = i;
+      i = 0;
+      const inner: SearchKey[] = [];
+      while (i < t.v.length) inner.push(one(t.v));
+      i = saved;
+      depth--;
+      if (!inner.length) throw new ImapSyntaxError('Empty search list');
+      return inner.length === 1 ? inner[0]! : { k: 'and', all: inner };
+    }
+    if (t.t !== 'atom') throw new ImapSyntaxError('Invalid search key');
+    const name = t.v.toUpperCase();
+    const arg = (what: string) => str(toks[i++], what);
+    const flag = FLAG_KEYS[name];
+    if (flag) return { k: 'flag', flag: flag[0], set: flag[1] };
+    switch (name) {
+      case 'ALL':
+        return { k: 'all' };
+      case 'NEW':
+      case 'RECENT':
+        return { k: 'none' }; // \Recent is not kept: no message is recent
+      case 'OLD':
+        return { k: 'all' };
+      case 'KEYWORD':
+        return { k: 'flag', flag: arg('keyword'), set: true };
+      case 'UNKEYWORD':
+        return { k: 'flag', flag: arg('keyword'), set: false };
+      case 'LARGER':
+      case 'SMALLER': {
+        const v = arg('size');
+        if (!/^\d{1,15}$/.test(v)) throw new ImapSyntaxError('Invalid size');
+        return { k: 'size', larger: name === 'LARGER', n: Number(v) };
+      }
+      case 'BEFORE':
+      case 'ON':
+      case 'SINCE':
+        return { k: 'idate', op: name.toLowerCase() as 'before', day: parseSearchDate(arg('date')) };
+      case 'SENTBEFORE':
+      case 'SENTON':
+      case 'SENTSINCE':
+        return { k: 'sdate', op: name.slice(4).toLowerCase() as 'before', day: parseSearchDate(arg('date')) };
+      case 'FROM':
+      case 'TO':
+      case 'CC':
+      case 'BCC':
+        return { k: 'addr', field: name.toLowerCase() as 'from', s: arg('string').toLowerCase() };
+      case 'SUBJECT':
+        return { k: 'subject', s: arg('string').toLowerCase() };
+      case 'HEADER': {
+        const field = arg('header field').toLowerCase();
+        return { k: 'header', field, s: arg('string').toLowerCase() };
+      }
+      case 'BODY':
+        return { k: 'body', s: arg('string').toLowerCase() };
+      case 'TEXT':
+        return { k: 'text', s: arg('string').toLowerCase() };
+      case 'UID':
+        return { k: 'uid', ranges: parseSequenceSet(arg('UID set')) };
+      case 'NOT':
+        return { k: 'not', a: one(toks) };
+      case 'OR': {
+        const a = one(toks);
+        const b = one(toks);
+        return { k: 'or', a, b };
+      }
+      case 'MODSEQ': {
+        // MODSEQ [<entry-name> <entry-type-req>] <mod-sequence-valzer>
+        let v = arg('mod-sequence');
+        if (!/^\d+$/.test(v)) {
+          i++; // entry type
+          v = arg('mod-sequence');
+        }
+        if (!/^\d{1,19}$/.test(v)) throw new ImapSyntaxError('Invalid mod-sequence');
+        usesModseq = true;
+        return { k: 'modseq', n: Number(v) };
+      }
+      default:
+        if (isSequenceSet(t.v)) return { k: 'seq', ranges: parseSequenceSet(t.v) };
+        throw new ImapSyntaxError(`Unknown search key ${t.v.slice(0, 30)}`);
+    }
+  };
+  const keys: SearchKey[] = [];
+  while (i < args.length) keys.push(one(args));
+  if (!keys.length) throw new ImapSyntaxError('Missing search criteria');
+  return { key: keys.length === 1 ? keys[0]! : { k: 'and', all: keys }, usesModseq };
+}
+
+/** What evaluation needs loaded per message. */
+export function searchNeeds(key: SearchKey): { meta: boolean; raw: 'none' | 'header' | 'full' } {
+  let meta = false;
+  let raw: 'none' | 'header' | 'full' = 'none';
+  const walk = (k: SearchKey) => {
+    switch (k.k) {
+      case 'addr':
+      case 'subject':
+      case 'sdate':
+        meta = true;
+        break;
+      case 'header':
+        meta = true;
+        if (raw === 'none') raw = 'header';
+        break;
+      case 'body':
+      case 'text':
+        meta = true;
+        raw = 'full';
+        break;
+      case 'not':
+        walk(k.a);
+        break;
+      case 'or':
+        walk(k.a);
+        walk(k.b);
+        break;
+      case 'and':
+        k.all.forEach(walk);
+        break;
+      default:
+    }
+  };
+  walk(key);
+  return { meta, raw };
+}
+
+export interface SearchTarget {
+  entry: MessageEntry;
+  seq: number;
+  meta: MessageMeta | null;
+  /** Header block (raw 'header') or whole message (raw 'full'). */
+  raw: Buffer | null;
+}
+
+function hasFlag(flags: string[], flag: string): boolean {
+  const f = flag.toLowerCase();
+  for (const x of flags) if (x.toLowerCase() === f) return true;
+  return false;
+}
+
+function inRanges(n: number, ranges: SeqRanges, max: number): boolean {
+  for (const [a, b] of ranges) {
+    const x = a === Infinity ? max : a;
+    const y = b === Infinity ? max : b;
+    if (n >= Math.min(x, y) && n <= Math.max(x, y)) return true;
+  }
+  return false;
+}
+
+function compareDay(day: number, op: 'before' | 'on' | 'since', target: number): boolean {
+  return op === 'before' ? day < target : op === 'on' ? day === target : day >= target;
+}
+
+/** Evaluates one message. `maxSeq`/`maxUid` resolve `*`. */
+export function matches(key: SearchKey, t: SearchTarget, maxSeq: number, maxUid: number, cache: EvalCache = {}): boolean {
+  switch (key.k) {
+    case 'all':
+      return true;
+    case 'none':
+      return false;
+    case 'flag':
+      return hasFlag(t.entry.flags, key.flag) === key.set;
+    case 'seq':
+      return inRanges(t.seq, key.ranges, maxSeq);
+    case 'uid':
+      return inRanges(t.entry.uid, key.ranges, maxUid);
+    case 'size':
+      return key.larger ? t.entry.size > key.n : t.entry.size < key.n;
+    case 'idate':
+      return compareDay(Math.floor(t.entry.internalDate / 86_400_000), key.op, key.day);
+    case 'sdate': {
+      const sent = t.meta?.sentAt ?? t.entry.internalDate;
+      return compareDay(Math.floor(sent / 86_400_000), key.op, key.day);
+    }
+    case 'addr':
+      return (t.meta?.[key.field] ?? '').toLowerCase().includes(key.s);
+    case 'subject':
+      return (t.meta?.subject ?? '').toLowerCase().includes(key.s);
+    case 'modseq':
+      return t.entry.modseq >= key.n;
+    case 'header':
+      return headerValues(t, cache).some(([name, value]) => name === key.field && value.includes(key.s));
+    case 'body':
+      return bodyText(t, cache).includes(key.s);
+    case 'text':
+      return headerValues(t, cache).some(([name, value]) => name.includes(key.s) || value.includes(key.s)) || bodyText(t, cache).includes(key.s);
+    case 'not':
+      return !matches(key.a, t, maxSeq, maxUid, cache);
+    case 'or':
+      return matches(key.a, t, maxSeq, maxUid, cache) || matches(key.b, t, maxSeq, maxUid, cache);
+    case 'and':
+      for (const k of key.all) if (!matches(k, t, maxSeq, maxUid, cache)) return false;
+      return true;
+  }
+}
+
+/** Per-message memo of decoded header values and body text. */
+export interface EvalCache {
+  h?: Array<[string, string]>;
+  b?: string;
+}
+
+function headerValues(t: SearchTarget, cache: EvalCache): Array<[string, string]> {
+  if (cache.h) return cache.h;
+  const out: Array<[string, string]> = [];
+  if (t.raw && t.meta) {
+    const block = t.raw.subarray(0, t.meta.root.bodyStart);
+    for (const f of listFields(block)) {
+      if (!f.name) continue;
+      const line = block.toString('utf8', f.start, f.end);
+      const value = decodeWords(line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]/g, ' ').trim());
+      out.push([f.name.toLowerCase(), value.toLowerCase()]);
+    }
+  }
+  cache.h = out;
+  return out;
+}
+
+function bodyText(t: SearchTarget, cache: EvalCache): string {
+  if (cache.b === undefined) {
+    cache.b = t.raw && t.meta && t.raw.length > t.meta.root.bodyStart ? textOf(t.raw, t.meta.root).toLowerCase() : '';
+  }
+  return cache.b;
+}

@@ -1,0 +1,156 @@
+/**
+ * Sequence sets (RFC 3501 `sequence-set`): "1:4,7,9:*". Resolved against the session's view
+ * of the mailbox, either as message sequence numbers or as UIDs.
+ */
+import { ImapSyntaxError } from './parser.js';
+
+/** Ranges with `*` as Infinity, not yet resolved. */
+export type SeqRanges = Array<[number, number]>;
+
+const SET_RE = /^(\d+|\*)(:(\d+|\*))?(,(\d+|\*)(:(\d+|\*))?)*$/;
+
+export function parseSequenceSet(text: string): SeqRanges {
+  if (text === '$') throw new ImapSyntaxError('Search result variables ($) are not supported');
+  if (!SET_RE.test(text)) throw new ImapSyntaxError(`Invalid sequence set ${text.slice(0, 40)}`);
+  const out: SeqRanges = [];
+  for (const item of text.split(',')) {
+    const [a, b] = item.split(':') as [string, string | undefined];
+    const x = a === '*' ? Infinity : Number(a);
+    const y = b === undefined ? x : b === '*' ? Infinity : Number(b);
+    if (x === 0 || y === 0) throw new ImapSyntaxError('Sequence numbers start at 1');
+    out.push(x <= y ? [x, y] : [y, x]);
+  }
+  return out;
+}
+
+export function isSequenceSet(text: string): boolean {
+  return SET_RE.test(text);
+}
+
+/**
+ * The session's view of a mailbox: UIDs by sequence number (seq = index + 1), ascending.
+ * A compact typed array, so that a selected mailbox costs 4 bytes per message.
+ */
+export class UidMap {
+  private arr: Uint32Array;
+  private len = 0;
+
+  constructor(uids: Iterable<number> = []) {
+    this.arr = new Uint32Array(16);
+    for (const u of uids) this.push(u);
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  uidAt(seq: number): number {
+    return this.arr[seq - 1]!;
+  }
+
+  get maxUid(): number {
+    return this.len ? this.arr[this.len - 1]! : 0;
+  }
+
+  push(uid: number): void {
+    if (this.len === this.arr.length) {
+      const next = new Uint32Array(this.arr.length * 2);
+      next.set(this.arr);
+      this.arr = next;
+    }
+    this.arr[this.len++] = uid;
+  }
+
+  /** Sequence number of `uid`, or 0 when absent. */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.len - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.arr[mid]!;
+      if (v === uid) return mid + 1;
+      if (v < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  /** Removes the message at `seq`. */
+  removeSeq(seq: number): void {
+    this.arr.copyWithin(seq - 1, seq, this.len);
+    this.len--;
+  }
+
+  /** The UIDs of a set given as sequence numbers (ascending, deduplicated, existing only). */
+  resolveSeq(ranges: SeqRanges): number[] {
+    if (!this.len) return [];
+    const seqs = new Set<number>();
+    for (const [a, b] of ranges) {
+      const from = a === Infinity ? this.len : a;
+      const to = Math.min(b === Infinity ? this.len : b, this.len);
+      for (let s = Math.max(from, 1); s <= to; s++) seqs.add(s);
+      if (from > this.len && b === Infinity) seqs.add(this.len);
+    }
+    return [...seqs].sort((x, y) => x - y).map((s) => this.arr[s - 1]!);
+  }
+
+  /** The UIDs of a UID set that exist in the view (ascending). `*` is the largest UID. */
+  resolveUid(ranges: SeqRanges): number[] {
+    if (!this.len) return [];
+    const max = this.maxUid;
+    const out: number[] = [];
+    const norm = ranges.map(([a, b]) => {
+      const x = a === Infinity ? max : a;
+      const y = b === Infinity ? max : b;
+      return x <= y ? [x, y] : [y, x];
+    }) as Array<[number, number]>;
+    // Walk the view once per range with binary-searched bounds.
+    const seen = new Set<number>();
+    for (const [x, y] of norm) {
+      let i = this.lowerBound(x);
+      while (i < this.len && this.arr[i]! <= y) {
+        const u = this.arr[i]!;
+        if (!seen.has(u)) {
+          seen.add(u);
+          out.push(u);
+        }
+        i++;
+      }
+    }
+    if (norm.length > 1) out.sort((p, q) => p - q);
+    return out;
+  }
+
+  private lowerBound(uid: number): number {
+    let lo = 0;
+    let hi = this.len;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.arr[mid]! < uid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  *[Symbol.iterator](): IterableIterator<number> {
+    for (let i = 0; i < this.len; i++) yield this.arr[i]!;
+  }
+}
+
+/** Compact "1:3,5" form of ascending numbers (for COPYUID and search responses). */
+export function compactSet(nums: number[]): string {
+  if (!nums.length) return '';
+  const out: string[] = [];
+  let start = nums[0]!;
+  let prev = start;
+  for (let i = 1; i <= nums.length; i++) {
+    const n = nums[i];
+    if (n === prev + 1) {
+      prev = n;
+      continue;
+    }
+    out.push(start === prev ? String(start) : `${start}:${prev}`);
+    if (n !== undefined) start = prev = n;
+  }
+  return out.join(',');
+}

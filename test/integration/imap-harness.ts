@@ -1,0 +1,152 @@
+/**
+ * Shared set-up of the IMAP integration tests: the real core (SQLite store, credentials) over
+ * a temp data dir, the IMAP server on ephemeral loopback ports with a throw-away certificate,
+ * and client helpers. Not a test file itself.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import forge from 'node-forge';
+import { ImapFlow } from 'imapflow';
+import type { Config } from '../../appliance/config.js';
+import { startImapServer, type ImapServerHandle } from '../../appliance/imap/server.js';
+import { createTestCore, type TestCore } from '../helpers/core.js';
+
+let cached: { key: string; cert: string } | null = null;
+
+/** A self-signed certificate for 127.0.0.1 (generated once per test process). */
+export function testCertificate(): { key: string; cert: string } {
+  if (cached) return cached;
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  const attrs = [{ name: 'commonName', value: 'mail.postern.test' }];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 2, value: 'mail.postern.test' }, { type: 7, ip: '127.0.0.1' }] }]);
+  cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
+  cached = { key: keyPem, cert: forge.pki.certificateToPem(cert) };
+  return cached;
+}
+
+export interface ImapTestEnv {
+  core: TestCore;
+  server: ImapServerHandle;
+  config: Readonly<Config>;
+  close(): Promise<void>;
+}
+
+export async function startImapEnv(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Promise<ImapTestEnv> {
+  const core = await createTestCore(env);
+  const config = Object.freeze({ ...core.config, ports: { ...core.config.ports, imap: 0, imaps: 0 }, ...overrides }) as Readonly<Config>;
+  const server = await startImapServer({ config, logger: core.logger, store: core.store, credentials: core.credentials, tls: testCertificate() });
+  return {
+    core,
+    server,
+    config,
+    async close() {
+      await server.close();
+      await core.close();
+    },
+  };
+}
+
+export function imapflow(env: ImapTestEnv, user: string, pass: string, opts: { secure?: boolean } = {}): ImapFlow {
+  const secure = opts.secure ?? true;
+  return new ImapFlow({
+    host: '127.0.0.1',
+    port: secure ? env.server.ports.imaps : env.server.ports.imap,
+    secure,
+    doSTARTTLS: secure ? undefined : true,
+    auth: { user, pass },
+    tls: { rejectUnauthorized: false },
+    logger: false,
+  });
+}
+
+/** A raw line-oriented client for protocol-level tests. */
+export class RawClient {
+  private buf = '';
+  private waiters: Array<() => void> = [];
+  closed = false;
+  private constructor(readonly socket: net.Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    w.forEach((f) => f());
+  }
+
+  static async connect(port: number, secure = false): Promise<RawClient> {
+    const socket = secure ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : net.connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
+    });
+    const c = new RawClient(socket);
+    await c.until((b) => b.includes('\r\n'));
+    c.take();
+    return c;
+  }
+
+  /** Waits until `pred(buffer)` holds (or the connection closes / times out). */
+  async until(pred: (buf: string) => boolean, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred(this.buf)) {
+      if (this.closed) return this.buf;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timeout waiting; buffer: ${JSON.stringify(this.buf.slice(-500))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.buf;
+  }
+
+  take(): string {
+    const b = this.buf;
+    this.buf = '';
+    return b;
+  }
+
+  send(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Sends a tagged command and returns everything up to and including its tagged reply. */
+  async cmd(tag: string, command: string, timeoutMs = 5000): Promise<string> {
+    this.send(`${tag} ${command}\r\n`);
+    const re = new RegExp(`(^|\\r\\n)${tag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (OK|NO|BAD)[^\\r\\n]*\\r\\n`);
+    await this.until((b) => re.test(b), timeoutMs);
+    const m = re.exec(this.buf)!;
+    const end = m.index + m[0].length;
+    const out = this.buf.slice(0, end);
+    this.buf = this.buf.slice(end);
+    return out;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
