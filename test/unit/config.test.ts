@@ -1,0 +1,65 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../appliance/config.js';
+
+describe('configuration', () => {
+  it('has the documented defaults and is frozen', () => {
+    const c = loadConfig({});
+    expect(c.dataDir).toBe(path.resolve('./data'));
+    expect(c.listenHost).toBe('127.0.0.1');
+    expect(c.ports).toEqual({ smtp: 2525, submission: 2587, submissions: 2465, imap: 2143, imaps: 2993, http: 8080 });
+    expect(c.maxMessageBytes).toBe(50 * 1024 * 1024);
+    expect(c.httpTls).toBe(false);
+    expect(Object.isFrozen(c) && Object.isFrozen(c.ports)).toBe(true);
+  });
+
+  it.each([
+    ['POSTERN_SMTP_PORT', 'abc', /whole number/],
+    ['POSTERN_IMAP_PORT', '70000', /between 1 and 65535/],
+    ['POSTERN_HTTP_PORT', '2525', /already used by POSTERN_SMTP_PORT/],
+    ['POSTERN_HOSTNAME', 'not a host', /fully qualified host name/],
+    ['POSTERN_LOG_LEVEL', 'loud', /must be one of/],
+    ['POSTERN_LISTEN_HOST', 'example.com', /IP address/],
+    ['POSTERN_DNS_RESOLVER', 'dns.example:53', /IP address/],
+    ['POSTERN_MAX_MESSAGE_SIZE', 'huge', /size/],
+    ['POSTERN_BOOTSTRAP_TOKEN', 'short', /at least 24/],
+    ['POSTERN_ALLOW_PLAINTEXT_AUTH_LOOPBACK', 'maybe', /true or false/],
+  ])('rejects %s=%s naming the variable', (variable, value, reason) => {
+    let err: unknown;
+    try {
+      loadConfig({ [variable]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(variable);
+    expect((err as Error).message).toMatch(reason);
+  });
+
+  it('reads a JSON config file, with the environment winning', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'postern-cfg-'));
+    const file = path.join(dir, 'postern.json');
+    writeFileSync(file, JSON.stringify({ POSTERN_HOSTNAME: 'mx.file.test', POSTERN_IMAP_PORT: 3143, POSTERN_MAX_MESSAGE_SIZE: '10M' }));
+    const c = loadConfig({ POSTERN_CONFIG_FILE: file, POSTERN_IMAP_PORT: '4143', POSTERN_DNS_RESOLVER: '127.0.0.1:5353' });
+    expect(c.hostname).toBe('mx.file.test');
+    expect(c.ports.imap).toBe(4143);
+    expect(c.maxMessageBytes).toBe(10 * 1024 * 1024);
+    expect(c.dnsResolver).toEqual({ host: '127.0.0.1', port: 5353 });
+    writeFileSync(file, JSON.stringify({ HOSTNAME: 'x' }));
+    expect(() => loadConfig({ POSTERN_CONFIG_FILE: file })).toThrow(/unknown key "HOSTNAME"/);
+  });
+
+  it('stops boot with one line naming the variable and exit code 2', async () => {
+    const main = path.resolve(__dirname, '../../dist/appliance/main.js');
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
+      execFile(process.execPath, [main], { env: { ...process.env, POSTERN_SMTP_PORT: 'twenty-five' } }, (err, _out, stderr) =>
+        resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stderr }),
+      ),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('postern: invalid configuration: POSTERN_SMTP_PORT: expected a whole number, got "twenty-five"');
+  });
+});
