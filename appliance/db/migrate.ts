@@ -1,12 +1,14 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import * as m0001 from './migrations/0001_control.js';
 import * as m0002 from './migrations/0002_mailstore.js';
+import * as m0003 from './migrations/0003_sending.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001_control': m0001,
   '0002_mailstore': m0002,
+  '0003_sending': m0003,
 };
 
 class StaticProvider implements MigrationProvider {
