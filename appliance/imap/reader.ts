@@ -64,8 +64,13 @@ export class CommandReader {
   /** Answer to literalRequest: accept reads the literal, reject drops the command. */
   literalDecision(accept: boolean): void {
     if (this.state !== 'wait') return;
-    if (accept) this.state = 'literal';
-    else {
+    if (accept) {
+      this.state = 'literal';
+      if (this.remaining === 0) {
+        this.unit.parts.push(Buffer.alloc(0));
+        this.state = 'line';
+      }
+    } else {
       this.resetUnit();
       this.state = 'line';
     }
@@ -179,6 +184,7 @@ export class CommandReader {
         this.hooks.rejected(tag, failed);
         return;
       }
+      this.remaining = size;
       this.state = 'wait';
       this.hooks.literalRequest(this.unit, size, tooLarge);
       return;

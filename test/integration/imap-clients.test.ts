@@ -100,7 +100,7 @@ print(json.dumps(out))
     expect(result.deleted).toBe('3');
     expect(result.expunged).toEqual(['3']);
     expect(result.after).toBe(2);
-    // message 2 was read by curl without PEEK above, which set \\Seen
+    // message 2 was read by curl without PEEK above, which set Seen
     expect(result.status).toMatch(/MESSAGES 2 UNSEEN 1 UIDNEXT 4/);
   });
 
