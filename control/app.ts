@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from '../appliance/config.js';
-import { createCoreDeps, type CoreDeps } from '../appliance/core/deps.js';
+import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../appliance/core/deps.js';
 import type { DB } from '../appliance/db/schema.js';
 import type { Logger } from '../appliance/logger.js';
 import { installAuthentication } from './plugins/authn.js';
@@ -39,6 +39,13 @@ export interface ControlDeps {
   tls: { key: string; cert: string };
   /** Overrides the core clock (tests). */
   now?: () => number;
+  /**
+   * Closes a mailbox's open sessions after a suspension or deletion commits (production: the
+   * CredentialService). Without it, sessions end only when they next check `isCurrent`.
+   */
+  revoker?: Revoker;
+  /** Verifies mailbox owners' logins to the self-service area (production: the CredentialService). */
+  credentials?: MailboxCredentials;
 }
 
 export const API_VERSION = '1.0.0';
@@ -77,7 +84,8 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   const app = (
     deps.config.httpTls ? Fastify({ ...(base as FastifyHttpsOptions<https.Server>), https: { key: deps.tls.key, cert: deps.tls.cert } }) : Fastify(base)
   ) as unknown as FastifyInstance;
-  const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now);
+  const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now, { revoker: deps.revoker, credentials: deps.credentials ?? null });
+  if (!deps.revoker) app.log.warn({ event: 'control.revoker.unwired' }, 'no revoker: suspensions will not close open sessions at once');
 
   const routes: RouteEntry[] = [];
   app.decorate('controlRoutes', routes);

@@ -1,20 +1,51 @@
 /**
- * What the domain core needs from the appliance: the database, the configuration and a clock.
+ * What the domain core needs from the appliance: the database, the configuration, a clock and
+ * the hooks into the serving layer (revocation of open sessions, mailbox credential checks).
  * Built once at boot and handed to every core function after the actor.
  */
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
+import type { Credentials } from './credentials.types.js';
 
-export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlHours' | 'defaultQuotaBytes' | 'bootstrapToken'>;
+export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlHours' | 'defaultQuotaBytes' | 'bootstrapToken'> &
+  Partial<Pick<Config, 'recycleBinDays' | 'httpTls'>>;
+
+/**
+ * Closes the open sessions of a mailbox (IMAP, authenticated SMTP, console). The core calls it
+ * after committing a change that bumped the mailbox's `credential_version` (suspension,
+ * deletion, ownership changes that revoke access). The appliance passes its CredentialService.
+ */
+export interface Revoker {
+  notifyRevoked(mailboxId: string, reason: string): unknown;
+}
+
+/** The mailbox-credential check used by the self-service login (CredentialService in production). */
+export type MailboxCredentials = Pick<Credentials, 'verifyLogin' | 'isCurrent'>;
 
 export interface CoreDeps {
   db: Kysely<DB>;
   config: Readonly<CoreConfig>;
   /** Epoch milliseconds; injectable so tests can move time. */
   now(): number;
+  revoker: Revoker;
+  /** null: mailbox-owner login is unavailable (the self-service login answers 503). */
+  credentials: MailboxCredentials | null;
 }
 
-export function createCoreDeps(db: Kysely<DB>, config: Readonly<CoreConfig>, now: () => number = Date.now): CoreDeps {
-  return { db, config, now };
+/** A revoker that reaches no session: for tools that never change mailboxes (boot, bootstrap). */
+export const NO_SESSIONS_REVOKER: Revoker = { notifyRevoked: () => 0 };
+
+export function createCoreDeps(
+  db: Kysely<DB>,
+  config: Readonly<CoreConfig>,
+  now: () => number = Date.now,
+  hooks: { revoker?: Revoker; credentials?: MailboxCredentials | null } = {},
+): CoreDeps {
+  return { db, config, now, revoker: hooks.revoker ?? NO_SESSIONS_REVOKER, credentials: hooks.credentials ?? null };
+}
+
+/** Days a deleted mailbox or domain stays restorable. */
+export function recycleBinDays(deps: CoreDeps): number {
+  return deps.config.recycleBinDays ?? 7;
 }

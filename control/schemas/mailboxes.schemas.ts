@@ -67,3 +67,8 @@ export const Ownership = Type.Object(
   },
   { title: 'Ownership' },
 );
+
+/** Optional body of suspend/resume: `{reason?}` or no body at all. */
+export const ReasonBody = Type.Union([Closed({ reason: Type.Optional(Type.String({ maxLength: 500 })) }), Type.Null()], {
+  description: 'Optional: {reason} recorded in the audit event',
+});

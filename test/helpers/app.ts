@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { type Config, dataPaths, loadConfig } from '../../appliance/config.js';
 import { systemActor } from '../../appliance/core/authz.js';
 import { bootstrapOperator } from '../../appliance/core/bootstrap.js';
-import { createCoreDeps, type CoreDeps } from '../../appliance/core/deps.js';
+import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../../appliance/core/deps.js';
 import { openSqlite } from '../../appliance/db/dialect.js';
 import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { createLogger } from '../../appliance/logger.js';
@@ -24,6 +24,8 @@ export interface TestApp {
   config: Readonly<Config>;
   dir: string;
   operatorToken: string;
+  /** Every call the core made to the revoker, in order (also when a custom revoker was passed). */
+  revocations: Array<{ mailboxId: string; reason: string }>;
   /** Moves the clock of the control plane (ms added to Date.now()). */
   advance(ms: number): void;
   /** Injects a JSON request; `token` null sends no Authorization header. */
@@ -36,6 +38,10 @@ export interface TestAppOptions {
   health?: (core: CoreDeps) => HealthCheck;
   /** false: boot without POSTERN_BOOTSTRAP_TOKEN (no operator token exists). */
   bootstrapToken?: boolean;
+  /** Receives the revocations after they are recorded (e.g. a real CredentialService). */
+  revoker?: Revoker;
+  /** Mailbox credential checks for the self-service login (e.g. a real CredentialService). */
+  credentials?: MailboxCredentials;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -54,7 +60,14 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   await migrateToLatest(opened.db);
   let offset = 0;
   const now = () => Date.now() + offset;
-  const core = createCoreDeps(opened.db, config, now);
+  const revocations: Array<{ mailboxId: string; reason: string }> = [];
+  const revoker: Revoker = {
+    notifyRevoked(mailboxId, reason) {
+      revocations.push({ mailboxId, reason });
+      return opts.revoker?.notifyRevoked(mailboxId, reason);
+    },
+  };
+  const core = createCoreDeps(opened.db, config, now, { revoker, credentials: opts.credentials ?? null });
   await bootstrapOperator(systemActor('boot'), core);
   const health: HealthCheck = opts.health
     ? opts.health(core)
@@ -66,7 +79,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
           return { database: { ok: false, detail: (err as Error).message } };
         }
       };
-  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: { key: '', cert: '' }, now });
+  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: { key: '', cert: '' }, now, revoker, credentials: opts.credentials });
 
   return {
     app,
@@ -74,6 +87,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     config,
     dir,
     operatorToken,
+    revocations,
     advance(ms) {
       offset += ms;
     },

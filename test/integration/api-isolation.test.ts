@@ -34,6 +34,8 @@ function bodyFor(method: string, url: string): unknown {
     'PUT /api/v1/domains/:domainId/catch-all': { target: null },
     'POST /api/v1/tenants/:tenantId/tokens': { name: 'intruder' },
     'POST /api/v1/tokens': { name: 'intruder' },
+    'POST /api/v1/mailboxes/:mailboxId/suspend': { reason: 'intrusion' },
+    'POST /api/v1/mailboxes/:mailboxId/resume': { reason: 'intrusion' },
   };
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     if (!(key in bodies)) throw new Error(`matrix test needs a sample body for ${key}`);

@@ -5,8 +5,9 @@ import { createMailbox, getMailbox, listMailboxes } from '../../../appliance/cor
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, PageQuery, pageFrom } from '../../schemas/common.js';
 import { DomainParams } from '../../schemas/domains.schemas.js';
-import { CreateMailboxBody, Mailbox, MailboxCreated, MailboxParams, Ownership } from '../../schemas/mailboxes.schemas.js';
+import { CreateMailboxBody, Mailbox, MailboxCreated, MailboxParams, Ownership, ReasonBody } from '../../schemas/mailboxes.schemas.js';
 import { mailboxOwnership } from '../../../appliance/core/ownership.service.js';
+import { resumeMailbox, suspendMailbox } from '../../../appliance/core/mailbox-lifecycle.service.js';
 
 const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
   app.post(
@@ -54,6 +55,36 @@ const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
       },
     },
     async (req) => mailboxOwnership(actorOf(req), core, req.params.mailboxId),
+  );
+
+  app.post(
+    '/mailboxes/:mailboxId/suspend',
+    {
+      config: { permission: 'mailboxes.suspend' },
+      schema: {
+        tags: ['mailboxes'],
+        summary: 'Suspend a mailbox: logins fail and open sessions are closed at once; mail is still accepted',
+        params: MailboxParams,
+        body: ReasonBody,
+        response: { 200: Mailbox, ...authedErrors(409) },
+      },
+    },
+    async (req) => suspendMailbox(actorOf(req), core, req.params.mailboxId, req.body ?? {}),
+  );
+
+  app.post(
+    '/mailboxes/:mailboxId/resume',
+    {
+      config: { permission: 'mailboxes.suspend' },
+      schema: {
+        tags: ['mailboxes'],
+        summary: 'Lift a suspension (active again, or pending when no password was ever set)',
+        params: MailboxParams,
+        body: ReasonBody,
+        response: { 200: Mailbox, ...authedErrors(409) },
+      },
+    },
+    async (req) => resumeMailbox(actorOf(req), core, req.params.mailboxId, req.body ?? {}),
   );
 };
 
