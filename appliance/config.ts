@@ -49,6 +49,22 @@ export interface Config {
   defaultQuotaBytes: number;
   /** Days a deleted mailbox or domain stays in the recycle bin. */
   recycleBinDays: number;
+  /** Global smarthost for outbound mail (many VPS providers block port 25); routes in the database win. */
+  smarthost: { host: string; port: number; user: string | null; password: string | null; tls: 'opportunistic' | 'required' | 'implicit' } | null;
+  /** TCP port of MX hosts for direct delivery (25; tests and special networks change it). */
+  outboundPort: number;
+  /** Haraka's temp_fail_intervals: when to retry after a temporary failure; then the message bounces. */
+  outboundRetrySchedule: string;
+  outboundMaxTempFailures: number | null;
+  /** Outbound limits per hour (defaults; per mailbox and tenant overrides live in the database). */
+  sendLimits: {
+    mailboxMessagesPerHour: number;
+    mailboxRecipientsPerHour: number;
+    tenantMessagesPerHour: number;
+    tenantRecipientsPerHour: number;
+    blockFactor: number;
+    windowMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -149,6 +165,34 @@ function parseHostPort(name: string, value: string): { host: string; port: numbe
   return { host, port };
 }
 
+function parseSmarthost(r: Reader): Config['smarthost'] {
+  const raw = r.optional('POSTERN_SMARTHOST');
+  if (!raw) return null;
+  const m = /^\[?([A-Za-z0-9.:-]+?)\]?(?::(\d+))?$/.exec(raw);
+  if (!m) throw new ConfigError('POSTERN_SMARTHOST', `expected host:port, got ${JSON.stringify(raw)}`);
+  const port = m[2] === undefined ? 587 : Number(m[2]);
+  if (port < 1 || port > 65535) throw new ConfigError('POSTERN_SMARTHOST', 'port must be between 1 and 65535');
+  const tls = r.string('POSTERN_SMARTHOST_TLS', port === 465 ? 'implicit' : 'opportunistic');
+  if (!['opportunistic', 'required', 'implicit'].includes(tls)) throw new ConfigError('POSTERN_SMARTHOST_TLS', 'must be opportunistic, required or implicit');
+  const user = r.optional('POSTERN_SMARTHOST_USER');
+  const password = r.optional('POSTERN_SMARTHOST_PASSWORD');
+  if ((user === null) !== (password === null)) throw new ConfigError('POSTERN_SMARTHOST_USER', 'user and password must be set together');
+  return { host: m[1]!, port, user, password, tls: tls as 'opportunistic' | 'required' | 'implicit' };
+}
+
+/** Haraka's interval list (e.g. "1m,5m*2,1h"); every entry must be at least 5 s or Haraka ignores them all. */
+function parseRetrySchedule(raw: string): string {
+  const parts = raw.split(',').map((p) => p.trim()).filter(Boolean);
+  if (!parts.length) throw new ConfigError('POSTERN_OUTBOUND_RETRY', 'needs at least one interval');
+  for (const p of parts) {
+    const m = /^(\d+)([smhd])(\*\d+)?$/.exec(p);
+    if (!m) throw new ConfigError('POSTERN_OUTBOUND_RETRY', `bad interval ${JSON.stringify(p)} (use e.g. 30s, 5m*2, 1h)`);
+    const seconds = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+    if (seconds < 5) throw new ConfigError('POSTERN_OUTBOUND_RETRY', `interval ${p} is shorter than 5 s`);
+  }
+  return parts.join(',');
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -229,7 +273,21 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     allowPlaintextAuthLoopback: r.bool('POSTERN_ALLOW_PLAINTEXT_AUTH_LOOPBACK', false),
     defaultQuotaBytes: r.size('POSTERN_DEFAULT_QUOTA', 5 * 1024 ** 3),
     recycleBinDays: r.int('POSTERN_RECYCLE_BIN_DAYS', 7, 1, 365),
+    smarthost: parseSmarthost(r),
+    outboundPort: r.port('POSTERN_OUTBOUND_PORT', 25),
+    outboundRetrySchedule: parseRetrySchedule(r.string('POSTERN_OUTBOUND_RETRY', '1m,5m,10m,20m,30m*2,1h*4,2h*4,4h*6')),
+    outboundMaxTempFailures: null,
+    sendLimits: {
+      mailboxMessagesPerHour: r.int('POSTERN_MAILBOX_SEND_LIMIT', 500, 1, 1_000_000),
+      mailboxRecipientsPerHour: r.int('POSTERN_MAILBOX_RCPT_LIMIT', 2000, 1, 10_000_000),
+      tenantMessagesPerHour: r.int('POSTERN_TENANT_SEND_LIMIT', 5000, 1, 10_000_000),
+      tenantRecipientsPerHour: r.int('POSTERN_TENANT_RCPT_LIMIT', 20000, 1, 100_000_000),
+      blockFactor: r.int('POSTERN_SEND_BLOCK_FACTOR', 3, 2, 100),
+      windowMs: r.int('POSTERN_SEND_LIMIT_WINDOW_SECONDS', 3600, 1, 86_400) * 1000,
+    },
   };
+  if (config.smarthost) Object.freeze(config.smarthost);
+  Object.freeze(config.sendLimits);
   Object.freeze(config.ports);
   if (config.dnsResolver) Object.freeze(config.dnsResolver);
   return Object.freeze(config);

@@ -9,6 +9,8 @@ import { type Config, ConfigError, dataPaths, loadConfig } from './config.js';
 import { bootstrapOperator } from './core/bootstrap.js';
 import { systemActor } from './core/authz.js';
 import { CredentialService } from './core/credentials.js';
+import { SendLimiter } from './core/limits.js';
+import { SendingPolicy } from './core/sending.js';
 import { createCoreDeps } from './core/deps.js';
 import { RecipientRouter } from './core/routing.js';
 import { openSqlite } from './db/dialect.js';
@@ -43,11 +45,13 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }));
   const router = new RecipientRouter(db);
+  const sending = new SendingPolicy(db);
+  const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
 
   const supervisor = new HarakaSupervisor({
     harakaRoot: await writeHarakaConfig(config, paths, tls, path.resolve(__dirname, '..', 'mta-plugins')),
     logger,
-    handlers: mtaRpcHandlers({ router, store, logger }),
+    handlers: mtaRpcHandlers({ config, router, store, credentials, sending, limiter, logger }),
   });
 
   const health = async () => ({
@@ -62,7 +66,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     mailstore: await store.health(),
   });
 
-  const control = await startControlServer({ config, logger, db, health, tls });
+  const control = await startControlServer({ config, logger, db, health, tls, revoker: credentials, credentials });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   supervisor.start();
 

@@ -2,6 +2,8 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import * as m0001 from './migrations/0001_control.js';
 import * as m0002 from './migrations/0002_mailstore.js';
 import * as m0003 from './migrations/0003_sending.js';
+import * as m0004 from './migrations/0004_principals.js';
+import * as m0005 from './migrations/0005_control_model.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -9,6 +11,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001_control': m0001,
   '0002_mailstore': m0002,
   '0003_sending': m0003,
+  '0004_principals': m0004,
+  '0005_control_model': m0005,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,13 +1,15 @@
 import type { AliasesTable, ApiTokensTable, AuditEventsTable, AuditHeadTable, DkimKeysTable, DomainsTable, MailboxesTable, SetupTokensTable, TenantsTable } from './tables/control.table.js';
-import type { ForwardsTable, OutboundRoutesTable, SendAsGrantsTable } from './tables/sending.table.js';
+import type { ForwardsTable, MailboxSendingColumns, OutboundRoutesTable, SendAsGrantsTable, SettingsTable, TenantSendingColumns } from './tables/sending.table.js';
+import type { DeletionIntentsTable } from './tables/control.table.js';
+import type { PrincipalRecoveryCodesTable, PrincipalsTable, WebSessionsTable } from './tables/principals.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
 
 /** The whole database as kysely sees it. */
 export interface DB {
-  tenants: TenantsTable;
+  tenants: TenantsTable & TenantSendingColumns;
   domains: DomainsTable;
   dkim_keys: DkimKeysTable;
-  mailboxes: MailboxesTable;
+  mailboxes: MailboxesTable & MailboxSendingColumns;
   aliases: AliasesTable;
   api_tokens: ApiTokensTable;
   setup_tokens: SetupTokensTable;
@@ -21,4 +23,9 @@ export interface DB {
   send_as_grants: SendAsGrantsTable;
   forwards: ForwardsTable;
   outbound_routes: OutboundRoutesTable;
+  deletion_intents: DeletionIntentsTable;
+  principals: PrincipalsTable;
+  principal_recovery_codes: PrincipalRecoveryCodesTable;
+  web_sessions: WebSessionsTable;
+  settings: SettingsTable;
 }

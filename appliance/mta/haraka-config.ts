@@ -11,6 +11,8 @@ import type { TlsMaterial } from '../tls.js';
 /** Settings handed to our Haraka plugins (config/postern.json). */
 export interface PluginSettings {
   hostname: string;
+  listenHost: string;
+  outboundPort: number;
   blobDir: string;
   maxMessageBytes: number;
   dnsResolver: { host: string; port: number } | null;
@@ -18,7 +20,15 @@ export interface PluginSettings {
 }
 
 /** Our plugins in hook order, as compiled folders under dist/mta-plugins. */
-export const POSTERN_PLUGINS = ['mail.postern-size', 'rcpt.postern-routing', 'data.postern-auth', 'queue.postern-store'] as const;
+export const POSTERN_PLUGINS = [
+  'auth.postern-submission',
+  'mail.postern-size',
+  'rcpt.postern-routing',
+  'data.postern-auth',
+  'data.postern-sign',
+  'queue.postern-store',
+  'outbound.postern-routing',
+] as const;
 
 const LOG_LEVEL: Record<Config['logLevel'], string> = {
   fatal: 'crit',
@@ -44,10 +54,12 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
   await mkdir(path.join(root, 'spool'), { recursive: true });
   await mkdir(paths.queue, { recursive: true });
 
+  const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
   const files: Record<string, string> = {
     'smtp.ini': ini({
       main: {
-        listen: `${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${config.ports.smtp}`,
+        listen: [config.ports.smtp, config.ports.submission, config.ports.submissions].map((p) => `${host}:${p}`).join(','),
+        smtps_port: config.ports.submissions,
         nodes: 0,
         inactivity_timeout: 300,
         force_shutdown_timeout: 10,
@@ -62,7 +74,7 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
     'connection.ini': ini({
       main: { smtputf8: true },
       haproxy: {},
-      headers: { max_lines: 1000, max_received: 100 },
+      headers: { max_lines: 1000, max_received: 30 },
       max: { bytes: 0, mime_parts: 1000, line_length: 1000, data_line_length: 992 },
       message: { helo: 'Postern at your service.', close: 'closing connection.' },
       uuid: { banner_chars: 6, deny_chars: 0 },
@@ -72,12 +84,24 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
     'tls.ini': ini({ main: { key: 'tls_key.pem', cert: 'tls_cert.pem', minVersion: 'TLSv1.2' } }),
     'tls_key.pem': tls.key,
     'tls_cert.pem': tls.cert,
-    'outbound.ini': ini({ main: { disabled: false, local_mx_ok: false, received_header: 'Postern' } }),
+    // local_mx_ok: bounces to our own senders are routed to our own MX listener on purpose.
+    'outbound.ini': ini({
+      main: {
+        disabled: false,
+        local_mx_ok: true,
+        enable_tls: true,
+        received_header: 'Postern',
+        temp_fail_intervals: config.outboundRetrySchedule,
+        ...(config.outboundMaxTempFailures ? { maxTempFailures: config.outboundMaxTempFailures } : {}),
+      },
+    }),
     'plugin_timeout': '60\n',
     plugins: ['tls', ...POSTERN_PLUGINS].join('\n') + '\n',
     'postern.json': JSON.stringify(
       {
         hostname: config.hostname,
+        listenHost: config.listenHost,
+        outboundPort: config.outboundPort,
         blobDir: paths.blobs,
         maxMessageBytes: config.maxMessageBytes,
         dnsResolver: config.dnsResolver,

@@ -1,50 +1,102 @@
 /**
  * The appliance side of the Haraka child's calls (see appliance/rpc/protocol.ts).
  */
+import type { Config } from '../config.js';
+import type { CredentialService } from '../core/credentials.js';
+import type { SendLimiter } from '../core/limits.js';
 import type { RecipientRouter } from '../core/routing.js';
+import type { SendingPolicy } from '../core/sending.js';
+import { Srs } from '../core/srs.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryTarget } from '../mailstore/ingest.js';
 import type { SqlMailStore } from '../mailstore/store.js';
 import type { Handler } from '../rpc/channel.js';
-import type { DeliverParams, DeliverResult, RcptCheckParams, RcptCheckResult } from '../rpc/protocol.js';
+import type { DeliverParams, DeliverResult, RcptCheckParams, RcptCheckResult, RpcMethods } from '../rpc/protocol.js';
 
-export function mtaRpcHandlers(deps: { router: RecipientRouter; store: SqlMailStore; logger: Logger }): Record<string, Handler> {
+export interface MtaDeps {
+  config: Readonly<Config>;
+  router: RecipientRouter;
+  store: SqlMailStore;
+  credentials: CredentialService;
+  sending: SendingPolicy;
+  limiter: SendLimiter;
+  logger: Logger;
+}
+
+type Impl = { [M in keyof RpcMethods]: (p: Parameters<RpcMethods[M]>[0]) => Promise<ReturnType<RpcMethods[M]>> | ReturnType<RpcMethods[M]> };
+
+export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
   const log = deps.logger.child({ service: 'delivery' });
-  return {
+  let srs: Promise<Srs> | null = null;
+  const getSrs = () => (srs ??= deps.sending.srsSecret().then((s) => new Srs(s)));
+
+  const impl: Impl = {
     ping: () => ({ ok: true }),
 
     'rcpt.check': async (p: RcptCheckParams): Promise<RcptCheckResult> => {
-      const r = await deps.router.resolve(String(p.address), typeof p.size === 'number' ? p.size : undefined);
+      const address = String(p.address).toLowerCase();
+      if (/^srs0=/i.test(address)) {
+        const original = (await getSrs()).reverse(address);
+        if (original && (await deps.sending.isHosted(address.slice(address.lastIndexOf('@') + 1)))) return { ok: true, srsOriginal: original };
+      }
+      const r = await deps.router.resolve(address, typeof p.size === 'number' ? p.size : undefined);
       return r.ok ? { ok: true, mailboxIds: r.mailboxes.map((m) => m.id) } : { ok: false, refusal: r.refusal };
     },
 
     'mail.deliver': async (p: DeliverParams): Promise<DeliverResult> => {
       const started = process.hrtime.bigint();
       const targets: DeliveryTarget[] = [];
-      const delivered: Array<{ address: string; mailboxId: string; uid: number }> = [];
+      const delivered: DeliverResult['delivered'] = [];
       const skipped: string[] = [];
+      const relayTargets = new Map<string, Set<string>>(); // forwarding domain → external targets
       const seen = new Set<string>();
       const addressOf: string[] = [];
+      const loopSeen = new Set(p.deliveredTo.map((a) => a.toLowerCase()));
+      const usedForwards: string[] = [];
+
+      const addMailbox = async (mailbox: { id: string; address: string }, variant: number, via: string, depth: number): Promise<void> => {
+        if (seen.has(mailbox.id)) return;
+        seen.add(mailbox.id);
+        const forwards = depth < 5 && !loopSeen.has(mailbox.address) ? await deps.sending.forwards(mailbox.id) : [];
+        if (loopSeen.has(mailbox.address)) log.warn({ event: 'smtp.forward.loop', queueId: p.queueId, mailboxId: mailbox.id }, 'forwarding loop detected: not forwarding again');
+        if (!forwards.length || forwards.some((f) => f.keepCopy)) {
+          targets.push({ mailboxId: mailbox.id, variant, folder: p.junk ? '\\Junk' : 'INBOX' });
+          addressOf.push(via);
+        }
+        for (const f of forwards) {
+          usedForwards.push(f.id);
+          if (f.external) {
+            const domain = mailbox.address.slice(mailbox.address.lastIndexOf('@') + 1);
+            if (!relayTargets.has(domain)) relayTargets.set(domain, new Set());
+            relayTargets.get(domain)!.add(f.target);
+          } else {
+            const r = await deps.router.resolve(f.target, undefined, { forDelivery: true });
+            if (r.ok) for (const m of r.mailboxes) await addMailbox(m, variant, via, depth + 1);
+          }
+        }
+      };
+
       for (const rcpt of p.recipients) {
         const r = await deps.router.resolve(rcpt.address, undefined, { forDelivery: true });
         if (!r.ok) {
           skipped.push(rcpt.address);
           continue;
         }
-        for (const m of r.mailboxes) {
-          if (seen.has(m.id)) continue;
-          seen.add(m.id);
-          targets.push({ mailboxId: m.id, variant: rcpt.variant, folder: p.junk ? '\\Junk' : 'INBOX' });
-          addressOf.push(rcpt.address);
-        }
+        for (const m of r.mailboxes) await addMailbox(m, rcpt.variant, rcpt.address, 0);
       }
       const results = await deps.store.ingest.commit(p.prepared, targets, { enforceQuota: false });
       results.forEach((res, i) => delivered.push({ address: addressOf[i]!, mailboxId: res.mailboxId, uid: res.uid }));
+      await deps.sending.markForwardsUsed(usedForwards);
+      const relay: DeliverResult['relay'] = [];
+      for (const [domain, set] of relayTargets) {
+        relay.push({ sender: p.sender ? (await getSrs()).forward(p.sender, domain) : '', recipients: [...set] });
+      }
       log.info(
         {
           event: 'smtp.delivered',
           queueId: p.queueId,
           mailboxes: delivered.length,
+          forwarded: relay.reduce((n, r) => n + r.recipients.length, 0),
           skipped: skipped.length,
           junk: p.junk,
           size: p.prepared.blobSize,
@@ -53,7 +105,29 @@ export function mtaRpcHandlers(deps: { router: RecipientRouter; store: SqlMailSt
         'message stored',
       );
       if (skipped.length) log.warn({ event: 'smtp.deliver.skipped', queueId: p.queueId, count: skipped.length }, 'recipients vanished before delivery');
-      return { delivered, skipped };
+      return { delivered, skipped, relay };
+    },
+
+    'auth.login': (p) => deps.credentials.verifyLogin({ username: p.username, password: p.password, protocol: 'smtp', remoteAddress: p.remoteAddress }),
+    'auth.current': (p) => deps.credentials.isCurrent(p.mailboxId, p.credentialVersion),
+    'submit.sender': (p) => deps.sending.maySendAs(p.mailboxId, p.address),
+    'submit.admit': (p) => deps.limiter.admit(p.mailboxId, p.tenantId, p.recipients),
+    'dkim.keys': (p) => deps.sending.signingKeys(p.domain),
+
+    'route.lookup': async (p) => {
+      if (await deps.sending.isHosted(p.rcptDomain)) return { kind: 'local' as const };
+      const route = await deps.sending.route(p.senderDomain);
+      if (route) return { kind: 'smarthost' as const, route };
+      const s = deps.config.smarthost;
+      if (s) return { kind: 'smarthost' as const, route: { host: s.host, port: s.port, tls: s.tls, authUser: s.user, authPass: s.password, scope: 'global' as const } };
+      return { kind: 'mx' as const };
+    },
+
+    'outbound.event': (p) => {
+      const level = p.kind === 'delivered' ? 'info' : 'warn';
+      log[level]({ event: `smtp.outbound.${p.kind}`, queueId: p.queueId, domain: p.domain, detail: p.detail }, `outbound ${p.kind}`);
+      return null;
     },
   };
+  return impl as unknown as Record<string, Handler>;
 }

@@ -2,7 +2,10 @@
  * The calls the Haraka child makes to the appliance, with their parameter and result shapes.
  * Both sides import these types; the appliance implements them in appliance/mta/rpc-handlers.ts.
  */
+import type { LoginResult } from '../core/credentials.types.js';
+import type { LimitDecision } from '../core/limits.js';
 import type { RecipientRefusal } from '../core/routing.js';
+import type { OutboundRouteInfo, SigningKey } from '../core/sending.js';
 import type { PreparedMessage } from '../mailstore/ingest.js';
 
 export interface RcptCheckParams {
@@ -10,7 +13,11 @@ export interface RcptCheckParams {
   /** Declared size (MAIL FROM SIZE=), if any. */
   size?: number;
 }
-export type RcptCheckResult = { ok: true; mailboxIds: string[] } | { ok: false; refusal: RecipientRefusal };
+export type RcptCheckResult =
+  | { ok: true; mailboxIds: string[] }
+  /** A valid SRS address of ours: bounces for forwarded mail go back to `original`. */
+  | { ok: true; srsOriginal: string }
+  | { ok: false; refusal: RecipientRefusal };
 
 export interface DeliverParams {
   prepared: PreparedMessage;
@@ -18,6 +25,10 @@ export interface DeliverParams {
   recipients: Array<{ address: string; variant: number }>;
   /** Deliver to the Junk folder (DMARC quarantine). */
   junk: boolean;
+  /** Envelope sender ('' for the null sender), for SRS on forwarded copies. */
+  sender: string;
+  /** Delivered-To values already in the message (forwarding loop detection). */
+  deliveredTo: string[];
   /** For logs only. */
   queueId: string;
 }
@@ -25,10 +36,25 @@ export interface DeliverResult {
   delivered: Array<{ address: string; mailboxId: string; uid: number }>;
   /** Recipients whose mailbox went away between RCPT and delivery. */
   skipped: string[];
+  /** Copies to relay: forwarded mail with its SRS envelope sender. */
+  relay: Array<{ sender: string; recipients: string[] }>;
+}
+
+export interface AuthLoginParams {
+  username: string;
+  password: string;
+  remoteAddress: string;
 }
 
 export interface RpcMethods {
   'rcpt.check': (p: RcptCheckParams) => RcptCheckResult;
   'mail.deliver': (p: DeliverParams) => DeliverResult;
+  'auth.login': (p: AuthLoginParams) => LoginResult;
+  'auth.current': (p: { mailboxId: string; credentialVersion: number }) => boolean;
+  'submit.sender': (p: { mailboxId: string; address: string }) => boolean;
+  'submit.admit': (p: { mailboxId: string; tenantId: string; recipients: number }) => LimitDecision;
+  'dkim.keys': (p: { domain: string }) => SigningKey[];
+  'route.lookup': (p: { senderDomain: string | null; rcptDomain: string }) => { kind: 'local' } | { kind: 'smarthost'; route: OutboundRouteInfo } | { kind: 'mx' };
+  'outbound.event': (p: { kind: 'delivered' | 'deferred' | 'bounced'; queueId: string; domain: string; detail: string }) => null;
   'ping': (p: Record<string, never>) => { ok: true };
 }

@@ -1,15 +1,33 @@
 /**
- * Local delivery. The bytes are written to the blob store here (fsync'd) and parsed once per
- * recipient header prefix; the appliance then commits the index rows. 250 is answered only
- * after both, so an acknowledged message survives a crash of either process.
+ * Local delivery and hand-off to the outbound queue.
+ *
+ * Local: the bytes are written to the blob store here (fsync'd) and parsed once per recipient
+ * header prefix; the appliance then commits the index rows. 250 is answered only after both, so
+ * an acknowledged message survives a crash of either process. Copies that must travel on
+ * (external forwards with SRS, bounces to SRS addresses) are queued in Haraka's outbound queue
+ * before the 250 as well.
  */
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { prepareMessage } from '../../appliance/mailstore/ingest.js';
 import { announceListening, call, pluginSettings } from '../shared/appliance.js';
-import { DENYSOFT, dsn, type HarakaConnection, type HarakaPlugin, type Next, OK, safeHook } from '../shared/haraka.js';
+import { CONT, DENYSOFT, dsn, type HarakaConnection, type HarakaPlugin, type HarakaTransaction, type Next, OK, safeHook } from '../shared/haraka.js';
 import { finalMessage } from '../shared/message.js';
 
 let blobs: Promise<FileBlobStore> | null = null;
+
+type Outbound = { send_email(from: string, to: string[], contents: string, next: (code: number, msg?: string) => void, options?: Record<string, unknown>): void };
+
+function outbound(plugin: HarakaPlugin): Outbound {
+  return (plugin as unknown as { haraka_require(name: string): Outbound }).haraka_require('outbound');
+}
+
+function relay(plugin: HarakaPlugin, sender: string, recipients: string[], message: Buffer): Promise<void> {
+  return new Promise((resolve, reject) =>
+    outbound(plugin).send_email(sender || '<>', recipients, message.toString('utf8'), (code, msg) => (code === OK ? resolve() : reject(new Error(`outbound refused: ${msg ?? code}`))), {
+      dot_stuffed: false,
+    }),
+  );
+}
 
 export function hook_init_master(this: HarakaPlugin, next: Next): void {
   try {
@@ -19,11 +37,9 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
   }
 }
 
-export const hook_queue = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
-  const txn = connection.transaction;
-  if (!txn) return next();
+/** Stores `recipients` locally; queues forwarded copies. Returns false when nothing could be stored. */
+async function deliverLocally(plugin: HarakaPlugin, txn: HarakaTransaction, recipients: string[]): Promise<boolean> {
   blobs ??= FileBlobStore.open(pluginSettings().blobDir);
-  const recipients = txn.rcpt_to.map((r) => `${r.user ?? ''}@${r.host ?? ''}`.toLowerCase());
   const prefixes = [...new Set(recipients.map((a) => `Delivered-To: ${a}\r\n`))];
   const raw = await finalMessage(txn);
   // A blob left behind by a failed commit is removed by the appliance's orphan sweep; it is
@@ -33,9 +49,43 @@ export const hook_queue = safeHook(async function (this: HarakaPlugin, next: Nex
     prepared,
     recipients: recipients.map((address) => ({ address, variant: prefixes.indexOf(`Delivered-To: ${address}\r\n`) })),
     junk: txn.notes.postern_junk === true,
+    sender: txn.mail_from?.isNull() ? '' : txn.mail_from.address,
+    deliveredTo: txn.header.get_all('Delivered-To').map((v) => v.trim().toLowerCase()),
     queueId: txn.uuid,
   });
-  txn.results.add(this, { pass: 'stored', delivered: result.delivered.length, skipped: result.skipped.length });
-  if (!result.delivered.length) return next(DENYSOFT, dsn(451, '4.3.0', 'no recipient could be stored, try again later'));
+  for (const r of result.relay) await relay(plugin, r.sender, r.recipients, raw);
+  txn.results.add(plugin, { pass: 'stored', delivered: result.delivered.length, forwarded: result.relay.length, skipped: result.skipped.length });
+  return result.delivered.length > 0 || result.relay.length > 0;
+}
+
+/** Inbound (port 25): local mailboxes, and bounces addressed to our SRS addresses. */
+export const hook_queue = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
+  const txn = connection.transaction;
+  if (!txn) return next();
+  const srs = (txn.notes.srs ?? {}) as Record<string, string>;
+  const recipients = txn.rcpt_to.map((r) => `${r.user ?? ''}@${r.host ?? ''}`.toLowerCase());
+  const local = recipients.filter((a) => !srs[a]);
+  const srsOriginals = recipients.filter((a) => srs[a]).map((a) => srs[a]!);
+  if (srsOriginals.length) {
+    const raw = await finalMessage(txn);
+    await relay(this, txn.mail_from?.isNull() ? '' : txn.mail_from.address, srsOriginals, raw);
+  }
+  if (local.length && !(await deliverLocally(this, txn, local)) && !srsOriginals.length) {
+    return next(DENYSOFT, dsn(451, '4.3.0', 'no recipient could be stored, try again later'));
+  }
   next(OK, `Message stored as ${txn.uuid}`);
+});
+
+/** Submission: hosted recipients are stored here; the rest continue to Haraka's outbound queue. */
+export const hook_queue_outbound = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
+  const txn = connection.transaction;
+  if (!txn) return next();
+  const notes = (txn.notes.submission ?? { local: [], remote: [] }) as { local: string[]; remote: string[] };
+  if (notes.local.length) {
+    if (!(await deliverLocally(this, txn, notes.local))) return next(DENYSOFT, dsn(451, '4.3.0', 'local delivery failed, try again later'));
+    const local = new Set(notes.local);
+    txn.rcpt_to = txn.rcpt_to.filter((r) => !local.has(`${r.user ?? ''}@${r.host ?? ''}`.toLowerCase()));
+  }
+  if (!txn.rcpt_to.length) return next(OK, `Message stored as ${txn.uuid}`);
+  next(CONT); // Haraka queues the remaining (remote) recipients durably in its outbound queue.
 });

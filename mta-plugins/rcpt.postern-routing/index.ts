@@ -12,6 +12,7 @@ export const hook_rcpt = safeHook(async function (this: HarakaPlugin, next: Next
   const txn = connection.transaction;
   const result = await call('rcpt.check', { address, size: txn?.notes.declaredSize });
   if (result.ok) {
+    if ('srsOriginal' in result && txn) (txn.notes.srs ??= {})[address] = result.srsOriginal;
     txn?.results.add(this, { pass: `rcpt:${address}` });
     return next(OK);
   }

@@ -39,3 +39,17 @@ export function announceListening(): void {
   rpc();
   process.send?.({ t: 'evt', e: 'listening' });
 }
+
+/** True on the submission listeners (587 STARTTLS, 465 implicit TLS), where AUTH is required. */
+export function isSubmission(connection: { local: { port: number } }): boolean {
+  const p = pluginSettings().ports;
+  return connection.local.port === p.submission || connection.local.port === p.submissions;
+}
+
+/** The authenticated mailbox of a submission session (set by auth.postern-submission). */
+export interface SubmissionAuth {
+  mailboxId: string;
+  tenantId: string;
+  address: string;
+  credentialVersion: number;
+}

@@ -44,6 +44,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 
+  await db.schema
+    .createTable('settings')
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
+
   await db.schema.alterTable('mailboxes').addColumn('send_blocked_at', 'bigint').execute();
   await db.schema.alterTable('mailboxes').addColumn('send_blocked_reason', 'text').execute();
   await db.schema.alterTable('mailboxes').addColumn('send_limit_per_hour', 'integer').execute();

@@ -9,6 +9,8 @@ export interface TenantsTable {
   id: string;
   name: string;
   status: Generated<string>; // active | deleted
+  /** Pooled quota: the sum of the tenant's mailbox quotas must fit in it (null: no pool). */
+  quota_bytes: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -20,6 +22,12 @@ export interface DomainsTable {
   status: Generated<string>; // active | deleted
   verification: Generated<string>; // pending | verified
   catch_all: string | null; // address that receives mail for unknown local parts, or null
+  /** A domain alias: mail for local@this is handled as local@<that domain> (same tenant). */
+  alias_of: string | null;
+  /** Recycle bin: when the domain was deleted, when it is purged, and the status to restore. */
+  deleted_at: number | null;
+  purge_after: number | null;
+  status_before_delete: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -56,6 +64,11 @@ export interface MailboxesTable {
   business_owner_email: string | null;
   reset_destination: string;
   is_role: Generated<number>;
+  /** Recycle bin: when deleted, when purged, the status to restore, the domain deleted along with it. */
+  deleted_at: number | null;
+  purge_after: number | null;
+  status_before_delete: string | null;
+  deleted_with: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -69,6 +82,8 @@ export interface AliasesTable {
   targets: string; // JSON array of addresses
   status: Generated<string>; // active | deleted
   created_by: string | null; // principal id of the creator
+  /** Set when the alias went to the recycle bin with its domain (restored with it). */
+  deleted_with: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -95,6 +110,8 @@ export interface SetupTokensTable {
   purpose: string; // mailbox-setup | operator-setup | reset
   mailbox_id: string | null;
   tenant_id: string | null;
+  /** For principal-setup links: the principal whose password it sets. */
+  principal_id: string | null;
   /** Where the link was delivered (address), or null when shown to the API caller / logged at boot. */
   destination: string | null;
   expires_at: number;
@@ -135,6 +152,19 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+/** Step one of a two-step delete: what would go, confirmed by id before it expires. */
+export interface DeletionIntentsTable {
+  id: string;
+  tenant_id: string;
+  target_type: string; // mailbox | domain
+  target_id: string;
+  impact: string; // JSON summary shown to the caller
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  confirmed_at: number | null;
+}
+
 export type Tenant = Selectable<TenantsTable>;
 export type Domain = Selectable<DomainsTable>;
 export type DkimKey = Selectable<DkimKeysTable>;
@@ -145,3 +175,4 @@ export type Alias = Selectable<AliasesTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type SetupToken = Selectable<SetupTokensTable>;
 export type AuditEvent = Selectable<AuditEventsTable>;
+export type DeletionIntent = Selectable<DeletionIntentsTable>;

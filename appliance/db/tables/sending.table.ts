@@ -45,3 +45,23 @@ export interface OutboundRoutesTable {
 
 export type Forward = Selectable<ForwardsTable>;
 export type OutboundRoute = Selectable<OutboundRoutesTable>;
+
+/** Appliance-wide settings generated once (e.g. the SRS secret), shared by every node. */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+/** Columns migration 0003 adds to `mailboxes` (merged into the table type in schema.ts). */
+export interface MailboxSendingColumns {
+  send_blocked_at: number | null;
+  send_blocked_reason: string | null;
+  send_limit_per_hour: number | null;
+  rcpt_limit_per_hour: number | null;
+}
+
+/** Columns migration 0003 adds to `tenants`. */
+export interface TenantSendingColumns {
+  send_limit_per_hour: number | null;
+  rcpt_limit_per_hour: number | null;
+}

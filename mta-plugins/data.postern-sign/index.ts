@@ -1,0 +1,37 @@
+/**
+ * DKIM-signs every submitted message from a hosted domain with the domain's active keys (RSA and
+ * Ed25519 in one pass, mailauth), after every other header change. The signature is added to
+ * the transaction (for outbound) and to the locally stored copy.
+ */
+import { dkimSign } from 'mailauth/lib/dkim/sign';
+import { call, isSubmission } from '../shared/appliance.js';
+import type { HarakaConnection, HarakaPlugin, Next } from '../shared/haraka.js';
+import { safeHook } from '../shared/haraka.js';
+import { prependRaw, readMessage } from '../shared/message.js';
+
+export const hook_data_post = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
+  const txn = connection.transaction;
+  if (!txn || !isSubmission(connection) || !txn.notes.signing_domain) return next();
+  const domain = String(txn.notes.signing_domain);
+  const keys = await call('dkim.keys', { domain });
+  if (!keys.length) return next();
+  const raw = await readMessage(txn);
+  const result = await dkimSign(raw, {
+    canonicalization: 'relaxed/relaxed',
+    signingDomain: domain,
+    selector: keys[0]!.selector,
+    privateKey: keys[0]!.privateKey,
+    signatureData: keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: k.algorithm })),
+  });
+  if (result.errors?.length) connection.logwarn(this, 'DKIM signing errors', { errors: result.errors.map((e) => String(e?.message ?? e)) });
+  const signatures: string = result.signatures ?? '';
+  // Each signature: "DKIM-Signature: <value>\r\n" with folded continuation lines.
+  const headers = signatures.split(/\r?\n(?=DKIM-Signature:)/i).filter((h) => h.trim());
+  for (const h of [...headers].reverse()) {
+    const value = h.replace(/^DKIM-Signature:\s*/i, '').replace(/\r?\n$/, '').replace(/\r\n/g, '\n');
+    txn.add_leading_header('DKIM-Signature', value);
+  }
+  prependRaw(txn, signatures);
+  txn.results.add(this, { pass: 'dkim-signed', selectors: keys.map((k) => k.selector) });
+  next();
+});

@@ -1,0 +1,55 @@
+/**
+ * Outbound routing for Haraka's queue: hosted domains (bounces to our own senders) go to our own
+ * MX listener; a smarthost route (per domain, per tenant, global, or POSTERN_SMARTHOST) wins over
+ * MX; otherwise MX lookup through the configured resolver. Results are reported to the appliance.
+ */
+import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.js';
+import { call, pluginSettings } from '../shared/appliance.js';
+import { DENY, DENYSOFT, type HarakaPlugin, type Next, OK, safeHook } from '../shared/haraka.js';
+import { lookupMx } from './lib/mx.js';
+
+interface HMail {
+  todo: { uuid: string; domain: string; mail_from: { address?: string; host?: string | null; isNull(): boolean } };
+}
+
+let resolver: DnsResolveFn | null = null;
+
+export const hook_get_mx = safeHook(async function (this: HarakaPlugin, next: Next, hmail: HMail, domain: string) {
+  const settings = pluginSettings();
+  resolver ??= createResolver(settings.dnsResolver);
+  const from = hmail.todo.mail_from;
+  const senderDomain = from && !from.isNull() ? (from.host ?? null) : null;
+  const route = await call('route.lookup', { senderDomain, rcptDomain: domain });
+  if (route.kind === 'local') {
+    return (next as unknown as (code: number, mx: unknown) => void)(OK, [{ exchange: settings.listenHost === '0.0.0.0' ? '127.0.0.1' : settings.listenHost, port: settings.ports.smtp, priority: 0 }]);
+  }
+  if (route.kind === 'smarthost') {
+    const r = route.route;
+    return (next as unknown as (code: number, mx: unknown) => void)(OK, [
+      { exchange: r.host, port: r.port, priority: 0, ...(r.authUser ? { auth_user: r.authUser, auth_pass: r.authPass, auth_type: 'plain' } : {}) },
+    ]);
+  }
+  const mx = await lookupMx(resolver, domain, settings.outboundPort);
+  if (mx === 'null-mx') return next(DENY, `${domain} accepts no mail (null MX)`);
+  if (!mx.length) return next(DENYSOFT, `no MX host found for ${domain}`);
+  (next as unknown as (code: number, mx: unknown) => void)(OK, mx);
+});
+
+function report(kind: 'delivered' | 'deferred' | 'bounced', hmail: HMail, detail: string): void {
+  call('outbound.event', { kind, queueId: hmail.todo.uuid, domain: hmail.todo.domain, detail: detail.slice(0, 500) }).catch(() => undefined);
+}
+
+export function hook_delivered(this: HarakaPlugin, next: Next, hmail: HMail, params: unknown[]): void {
+  report('delivered', hmail, String(params?.[2] ?? ''));
+  next();
+}
+
+export function hook_deferred(this: HarakaPlugin, next: Next, hmail: HMail, params: { delay?: number; err?: unknown }): void {
+  report('deferred', hmail, `retry in ${params?.delay ?? '?'} s: ${String(params?.err ?? '')}`);
+  next();
+}
+
+export function hook_bounce(this: HarakaPlugin, next: Next, hmail: HMail, err: unknown): void {
+  report('bounced', hmail, String((err as Error)?.message ?? err));
+  next();
+}
