@@ -13,16 +13,17 @@ export type Value = null | number | string | Buffer | Raw | Value[];
 
 export const raw = (text: string) => new Raw(text);
 
-// eslint-disable-next-line no-control-regex
-const NEEDS_LITERAL = /[\r\n\x00\x80-\uffff]/;
-
 /** Encodes a string: quoted when it is plain 7-bit text, a literal otherwise (8-bit, CR, LF, long). */
 export function quote(s: string): string {
-  if (s.length > 1024 || NEEDS_LITERAL.test(s)) {
-    const b = Buffer.from(s, 'utf8');
-    return `{${b.length}}\r\n${s}`;
+  let plain = s.length <= 1024;
+  let escapes = false;
+  for (let i = 0; plain && i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) plain = false;
+    else if (c === 0x22 || c === 0x5c) escapes = true;
   }
-  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
+  if (!plain) return `{${Buffer.byteLength(s, 'utf8')}}\r\n${s}`;
+  return escapes ? `"${s.replace(/[\\"]/g, '\\$&')}"` : `"${s}"`;
 }
 
 export function nstring(s: string | null | undefined): string {

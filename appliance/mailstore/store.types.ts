@@ -95,6 +95,14 @@ export interface MailStore {
   getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>>;
   /** The raw bytes of a stored message, or a byte range [start, end) of them. */
   readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer>;
+  /**
+   * Optional batch form of readMessage, for FETCH of many bodies (added for IMAP): the whole
+   * stored bytes of each message by id, missing ids left out. Meant as one index query for all
+   * ids plus synchronous reads of small blobs (a page-cache hit costs microseconds, an async
+   * open/read/close round trip per file costs far more). IMAP asks for batches of at most a few
+   * MB in total and falls back to readMessage when a store does not implement this.
+   */
+  readMessages?(messageIds: number[]): Promise<Map<number, Buffer>>;
 
   storeFlags(folderId: number, uids: number[], op: 'set' | 'add' | 'remove', flags: string[], unchangedSince?: number): Promise<StoreFlagsResult>;
   /** Copies entries (the stored message is shared, not duplicated). QuotaExceeded when over quota. */

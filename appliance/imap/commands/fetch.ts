@@ -17,6 +17,10 @@ import type { CommandSpec } from './types.js';
 import { SELECTED } from './types.js';
 
 const READ_AHEAD = 8;
+/** Messages up to this size are read whole (and in batches when the store can). */
+const SMALL_MESSAGE = 256 * 1024;
+const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_COUNT = 256;
 const EMPTY_ENVELOPE = '(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)';
 
 /** The entries of `uids` (ascending) in the selected folder. */
@@ -42,11 +46,10 @@ function parseModifiers(t: Token | undefined): { changedSince: number | null } {
   return { changedSince };
 }
 
-async function readSections(session: ImapSession, entry: MessageEntry, meta: MessageMeta | null, sections: SectionItem[]): Promise<Buffer[]> {
-  const ranges = sections.map((s) => resolveSection(meta, entry.size, s));
-  const one = (full: Buffer | null, idx: number): Promise<Buffer> | Buffer => {
-    const r = ranges[idx];
-    const item = sections[idx]!;
+/** Cuts the requested sections out of a message (whole bytes, or ranged reads when `full` is null). */
+function sectionsOf(session: ImapSession, entry: MessageEntry, meta: MessageMeta | null, sections: SectionItem[], full: Buffer | null): Promise<Buffer[]> | Buffer[] {
+  const pieces = sections.map((item) => {
+    const r = resolveSection(meta, entry.size, item);
     if (!r || r.end <= r.start) return Buffer.alloc(0);
     const finish = (buf: Buffer) => {
       let data = r.filter ? filterHeader(buf, r.filter.fields, r.filter.not) : buf;
@@ -61,10 +64,99 @@ async function readSections(session: ImapSession, entry: MessageEntry, meta: Mes
       return session.store.readMessage(entry.messageId, { start, end });
     }
     return session.store.readMessage(entry.messageId, r.start === 0 && r.end >= entry.size ? undefined : { start: r.start, end: r.end }).then(finish);
-  };
-  if (sections.length === 1) return [await one(null, 0)];
-  const full = await session.store.readMessage(entry.messageId);
-  return Promise.all(sections.map((_, i) => one(full, i)));
+  });
+  return pieces.every((p) => Buffer.isBuffer(p)) ? (pieces as Buffer[]) : Promise.all(pieces);
+}
+
+/**
+ * Reads message bytes for FETCH a little ahead of the writer: small messages in batches
+ * (store.readMessages when the store offers it, up to BATCH_BYTES at a time), large ones by
+ * ranges of just the requested sections.
+ */
+class BodyLoader {
+  private readonly batches: number[][] = [];
+  private readonly batchOf: number[] = [];
+  private readonly pending = new Map<number, Promise<Map<number, Buffer>>>();
+  private readonly single = new Map<number, Promise<Buffer[]>>();
+
+  constructor(
+    private readonly session: ImapSession,
+    private readonly entries: MessageEntry[],
+    private readonly metas: Map<number, MessageMeta> | null,
+    private readonly sections: SectionItem[],
+  ) {
+    if (!sections.length) return;
+    const batched = typeof session.store.readMessages === 'function';
+    let cur: number[] = [];
+    let bytes = 0;
+    entries.forEach((e, i) => {
+      const small = e.size <= SMALL_MESSAGE;
+      if (batched && small) {
+        if (cur.length && (bytes + e.size > BATCH_BYTES || cur.length >= BATCH_COUNT)) {
+          this.batches.push(cur);
+          cur = [];
+          bytes = 0;
+        }
+        cur.push(i);
+        bytes += e.size;
+        this.batchOf[i] = this.batches.length;
+      } else {
+        this.batchOf[i] = -1;
+      }
+    });
+    if (cur.length) this.batches.push(cur);
+  }
+
+  private loadBatch(b: number): Promise<Map<number, Buffer>> | null {
+    if (b < 0 || b >= this.batches.length) return null;
+    let p = this.pending.get(b);
+    if (!p) {
+      const ids = this.batches[b]!.map((i) => this.entries[i]!.messageId);
+      p = this.session.store.readMessages!(ids);
+      p.catch(() => undefined);
+      this.pending.set(b, p);
+    }
+    return p;
+  }
+
+  private loadSingle(i: number): Promise<Buffer[]> | null {
+    if (i >= this.entries.length || this.batchOf[i] !== -1) return null;
+    let p = this.single.get(i);
+    if (!p) {
+      const e = this.entries[i]!;
+      const meta = this.metas?.get(e.messageId) ?? null;
+      const needsFull = this.sections.length > 1 && e.size <= SMALL_MESSAGE;
+      p = needsFull
+        ? this.session.store.readMessage(e.messageId).then((full) => sectionsOf(this.session, e, meta, this.sections, full))
+        : Promise.resolve(sectionsOf(this.session, e, meta, this.sections, null));
+      p.catch(() => undefined);
+      this.single.set(i, p);
+    }
+    return p;
+  }
+
+  /** The section bytes of entry i, or null when the message is gone. */
+  async get(i: number): Promise<Buffer[] | null> {
+    // Read ahead: the next batch, and single reads a few entries ahead.
+    const b = this.batchOf[i]!;
+    if (b >= 0) this.loadBatch(b + 1);
+    for (let k = i + 1; k <= i + READ_AHEAD && k < this.entries.length; k++) this.loadSingle(k);
+    const e = this.entries[i]!;
+    try {
+      if (b >= 0) {
+        const map = await this.loadBatch(b)!;
+        if (i === this.batches[b]![this.batches[b]!.length - 1]) this.pending.delete(b);
+        const full = map.get(e.messageId);
+        if (!full) return null;
+        return await sectionsOf(this.session, e, this.metas?.get(e.messageId) ?? null, this.sections, full);
+      }
+      const r = await this.loadSingle(i)!;
+      this.single.delete(i);
+      return r;
+    } catch {
+      return null;
+    }
+  }
 }
 
 async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Promise<void> {
@@ -105,34 +197,18 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
   const sections = items.filter((i): i is SectionItem => i.kind === 'section');
   const hasFlagsItem = items.some((i) => i.kind === 'FLAGS');
 
-  const reads: Array<Promise<Buffer[]> | null> = new Array(entries.length).fill(null);
-  const startRead = (i: number) => {
-    if (i < entries.length && sections.length && !reads[i]) {
-      const e = entries[i]!;
-      reads[i] = readSections(session, e, metas?.get(e.messageId) ?? null, sections);
-      reads[i]!.catch(() => undefined);
-    }
-  };
-  for (let i = 0; i < READ_AHEAD; i++) startRead(i);
-
+  const bodies = new BodyLoader(session, entries, metas, sections);
   let batch = '';
   for (let i = 0; i < entries.length; i++) {
     if (session.isClosed) return;
-    startRead(i + READ_AHEAD);
     const e = entries[i]!;
     const seq = sel.view.seqOf(e.uid);
     if (!seq) continue;
     const meta = metas?.get(e.messageId) ?? null;
-    let bodies: Buffer[] | null = null;
-    if (reads[i]) {
-      try {
-        bodies = await reads[i]!;
-      } catch {
-        bodies = null; // the message vanished (expunged elsewhere): skip it
-        reads[i] = null;
-        continue;
-      }
-      reads[i] = null;
+    let data: Buffer[] | null = null;
+    if (sections.length) {
+      data = await bodies.get(i);
+      if (!data) continue; // the message vanished (expunged elsewhere): skip it
     }
     const parts: Array<string | Buffer> = [];
     let text = `* ${seq} FETCH (`;
@@ -165,11 +241,11 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
           text += `${item.kind} ${meta ? bodyStructureToString(meta.root, item.kind === 'BODYSTRUCTURE') : '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0)'}`;
           break;
         case 'section': {
-          const data = bodies?.[sectionIndex++] ?? Buffer.alloc(0);
-          text += `${item.label}${item.partial ? `<${item.partial.start}>` : ''} {${data.length}}\r\n`;
+          const part = data?.[sectionIndex++] ?? Buffer.alloc(0);
+          text += `${item.label}${item.partial ? `<${item.partial.start}>` : ''} {${part.length}}\r\n`;
           parts.push(text);
           text = '';
-          parts.push(data);
+          parts.push(part);
           break;
         }
       }
