@@ -26,6 +26,7 @@ import mailboxesRoutes from './routes/v1/mailboxes.routes.js';
 import setupRoutes from './routes/v1/setup.routes.js';
 import tenantsRoutes from './routes/v1/tenants.routes.js';
 import tokensRoutes from './routes/v1/tokens.routes.js';
+import sendingRoutes from './routes/v1/sending.routes.js';
 import './types.js';
 
 export type HealthCheck = () => Promise<Record<string, { ok: boolean; detail?: string }>>;
@@ -121,6 +122,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(aliasesRoutes, { core });
       await api.register(tokensRoutes, { core });
       await api.register(auditRoutes, { core });
+      await api.register(sendingRoutes, { core });
     },
     { prefix: '/api/v1' },
   );

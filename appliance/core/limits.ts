@@ -48,6 +48,10 @@ class WindowCounter {
     return sum;
   }
 
+  reset(key: string): void {
+    this.counts.delete(key);
+  }
+
   add(key: string, n: number, now: number): void {
     let c = this.counts.get(key);
     if (!c) this.counts.set(key, (c = { slot: new Array(BUCKETS).fill(0), at: new Array(BUCKETS).fill(-Infinity) }));
@@ -102,8 +106,12 @@ export class SendLimiter {
   async admit(mailboxId: string, tenantId: string, recipients: number, now = Date.now()): Promise<LimitDecision> {
     const l = await this.limits(mailboxId, tenantId);
     if (l.blockedAt !== null) return { ok: false, reason: 'blocked', message: `sending is blocked for this mailbox: ${l.blockedReason ?? 'by an administrator'}` };
-    this.blocked.delete(mailboxId);
     const mKey = `m:${mailboxId}`;
+    if (this.blocked.delete(mailboxId)) {
+      // An administrator lifted the block: the mailbox starts a fresh window.
+      for (const k of [`${mKey}:msg`, `${mKey}:rcpt`]) this.sent.reset(k);
+      this.refused.reset(mKey);
+    }
     const tKey = `t:${tenantId}`;
     const overMailbox = this.sent.total(`${mKey}:msg`, now) + 1 > l.mailboxMessages || this.sent.total(`${mKey}:rcpt`, now) + recipients > l.mailboxRecipients;
     const overTenant = this.sent.total(`${tKey}:msg`, now) + 1 > l.tenantMessages || this.sent.total(`${tKey}:rcpt`, now) + recipients > l.tenantRecipients;

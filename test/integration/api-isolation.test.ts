@@ -7,7 +7,7 @@ import { isPermission } from '../../appliance/core/authz.js';
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
-let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string };
+let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string };
 let b: { tenantId: string; domainId: string; token: string };
 
 beforeAll(async () => {
@@ -17,7 +17,13 @@ beforeAll(async () => {
   const mb = await provisionMailbox(t, ta.domainId, 'alice', {}, ta.token);
   const al = await t.call('POST', `/api/v1/domains/${ta.domainId}/aliases`, { token: ta.token, body: { localPart: 'team', targets: [mb.address] } });
   const tok = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/tokens`, { token: ta.token, body: { name: 'helpdesk', role: 'helpdesk' } });
-  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id };
+  // Sending objects of tenant A: a forward, a send-as grant, smarthost routes and its DKIM keys.
+  const fwd = await t.call('POST', `/api/v1/mailboxes/${mb.id}/forwards`, { token: ta.token, body: { target: 'alice@elsewhere.example', reason: 'travelling' } });
+  const grant = await t.call('POST', `/api/v1/mailboxes/${mb.id}/send-as`, { token: ta.token, body: { address: 'sales@tenant-a.example' } });
+  await t.call('PUT', `/api/v1/domains/${ta.domainId}/outbound-route`, { token: ta.token, body: { host: 'relay.tenant-a.example', port: 587 } });
+  await t.call('PUT', `/api/v1/tenants/${ta.tenantId}/outbound-route`, { token: ta.token, body: { host: 'relay.tenant-a.example', port: 587 } });
+  const keys = await t.call('GET', `/api/v1/domains/${ta.domainId}/dkim`, { token: ta.token });
+  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id };
 });
 afterAll(async () => t.close());
 
@@ -36,6 +42,16 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/tokens': { name: 'intruder' },
     'POST /api/v1/mailboxes/:mailboxId/suspend': { reason: 'intrusion' },
     'POST /api/v1/mailboxes/:mailboxId/resume': { reason: 'intrusion' },
+    'POST /api/v1/mailboxes/:mailboxId/forwards': { target: 'loot@outside.example', reason: 'intrusion' },
+    'POST /api/v1/mailboxes/:mailboxId/send-as': { address: 'ceo@tenant-a.example' },
+    'PUT /api/v1/domains/:domainId/outbound-route': { host: 'evil.example', port: 25 },
+    'PUT /api/v1/tenants/:tenantId/outbound-route': { host: 'evil.example', port: 25 },
+    'PUT /api/v1/outbound-route': { host: 'evil.example', port: 25 },
+    'POST /api/v1/domains/:domainId/dkim/rotate': {},
+    'POST /api/v1/domains/:domainId/dkim/:keyId/activate': undefined,
+    'POST /api/v1/domains/:domainId/dkim/:keyId/retire': undefined,
+    'PUT /api/v1/mailboxes/:mailboxId/send-limits': { messagesPerHour: 1, recipientsPerHour: 1 },
+    'POST /api/v1/mailboxes/:mailboxId/send-block/lift': { reason: 'intrusion' },
   };
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     if (!(key in bodies)) throw new Error(`matrix test needs a sample body for ${key}`);
@@ -45,7 +61,16 @@ function bodyFor(method: string, url: string): unknown {
 }
 
 function fill(url: string): string | null {
-  const ids: Record<string, string> = { tenantId: a.tenantId, domainId: a.domainId, mailboxId: a.mailboxId, aliasId: a.aliasId, tokenId: a.tokenId };
+  const ids: Record<string, string> = {
+    tenantId: a.tenantId,
+    domainId: a.domainId,
+    mailboxId: a.mailboxId,
+    aliasId: a.aliasId,
+    tokenId: a.tokenId,
+    forwardId: a.forwardId,
+    grantId: a.grantId,
+    keyId: a.keyId,
+  };
   let addressed = false;
   const out = url.replace(/:(\w+)/g, (_m, name: string) => {
     if (!(name in ids)) throw new Error(`matrix test does not know param :${name} of ${url}`);
@@ -57,10 +82,14 @@ function fill(url: string): string | null {
 
 async function snapshot() {
   const db = t.core.db;
-  const count = async (table: 'tenants' | 'domains' | 'mailboxes' | 'aliases' | 'api_tokens' | 'setup_tokens' | 'audit_events') =>
-    Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  type Counted = 'tenants' | 'domains' | 'mailboxes' | 'aliases' | 'api_tokens' | 'setup_tokens' | 'audit_events' | 'forwards' | 'send_as_grants' | 'outbound_routes' | 'dkim_keys';
+  const count = async (table: Counted) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const tables: Counted[] = ['tenants', 'domains', 'mailboxes', 'aliases', 'api_tokens', 'setup_tokens', 'audit_events', 'forwards', 'send_as_grants', 'outbound_routes', 'dkim_keys'];
   return {
-    counts: await Promise.all((['tenants', 'domains', 'mailboxes', 'aliases', 'api_tokens', 'setup_tokens', 'audit_events'] as const).map(count)),
+    counts: await Promise.all(tables.map(count)),
+    forwards: await db.selectFrom('forwards').select(['id', 'status']).execute(),
+    routes: await db.selectFrom('outbound_routes').selectAll().execute(),
+    keys: await db.selectFrom('dkim_keys').select(['id', 'status']).execute(),
     domain: await db.selectFrom('domains').selectAll().where('id', '=', a.domainId).executeTakeFirst(),
     mailbox: await db.selectFrom('mailboxes').selectAll().where('id', '=', a.mailboxId).executeTakeFirst(),
     token: await db.selectFrom('api_tokens').select(['id', 'revoked_at']).where('id', '=', a.tokenId).executeTakeFirst(),
