@@ -26,6 +26,7 @@ const COMMON = [
   'LIST-EXTENDED',
   'LIST-STATUS',
   'CONDSTORE',
+  'QRESYNC',
   'QUOTA',
   'QUOTA=RES-STORAGE',
 ];
@@ -41,4 +42,4 @@ export function capabilityList(s: CapabilityState): string[] {
 }
 
 /** Extensions a client may ENABLE (RFC 5161). */
-export const ENABLEABLE = new Set(['CONDSTORE']);
+export const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC']);

@@ -5,7 +5,7 @@
  * nothing polls. Expunges wait while EXPUNGE responses are not allowed.
  */
 import type { FolderInfo, MessageEntry } from '../mailstore/store.types.js';
-import { UidMap } from './sequence.js';
+import { UidMap, compactSet } from './sequence.js';
 import { formatFlags } from './format.js';
 import type { ImapSession } from './session.js';
 
@@ -105,29 +105,31 @@ export class SelectedMailbox {
       }
     }
     if (allowExpunge && this.pendingExpunges.size) {
-      const uids = [...this.pendingExpunges].sort((a, b) => b - a);
+      const uids = [...this.pendingExpunges];
       this.pendingExpunges.clear();
-      const out: string[] = [];
-      for (const uid of uids) {
-        const seq = this.view.seqOf(uid);
-        if (!seq) continue;
-        this.view.removeSeq(seq);
-        out.push(`* ${seq} EXPUNGE\r\n`);
-      }
-      if (out.length) session.write(out.join(''));
+      this.removeAndReport(session, uids);
     }
+  }
+
+  /** Drops UIDs from the view and writes EXPUNGE responses (VANISHED under QRESYNC). */
+  private removeAndReport(session: ImapSession, uids: number[]): void {
+    const out: string[] = [];
+    const gone: number[] = [];
+    for (const uid of [...uids].sort((a, b) => b - a)) {
+      const seq = this.view.seqOf(uid);
+      if (!seq) continue;
+      this.view.removeSeq(seq);
+      gone.push(uid);
+      out.push(`* ${seq} EXPUNGE\r\n`);
+    }
+    if (!gone.length) return;
+    if (session.qresync) session.write(`* VANISHED ${compactSet(gone.reverse())}\r\n`);
+    else session.write(out.join(''));
   }
 
   /** Removes UIDs this session expunged itself and writes their EXPUNGE responses. */
   expungedBySelf(session: ImapSession, uids: number[]): void {
-    const out: string[] = [];
-    for (const uid of [...uids].sort((a, b) => b - a)) {
-      this.pendingExpunges.delete(uid);
-      const seq = this.view.seqOf(uid);
-      if (!seq) continue;
-      this.view.removeSeq(seq);
-      out.push(`* ${seq} EXPUNGE\r\n`);
-    }
-    if (out.length) session.write(out.join(''));
+    for (const uid of uids) this.pendingExpunges.delete(uid);
+    this.removeAndReport(session, uids);
   }
 }

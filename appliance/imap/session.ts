@@ -61,7 +61,7 @@ export class ImapSession {
   secure: boolean;
   user: SessionUser | null = null;
   selected: SelectedMailbox | null = null;
-  condstore = false;
+  private condstoreOn = false;
   readonly log: Logger;
   readonly remoteAddress: string;
   /** The command being executed (for logs and EXPUNGE rules). */
@@ -92,6 +92,22 @@ export class ImapSession {
   }
 
   private readonly plainPort: boolean;
+
+  /** CONDSTORE is on once a client used a CONDSTORE-enabling command (RFC 7162 3.1). */
+  get condstore(): boolean {
+    return this.condstoreOn;
+  }
+
+  /** QRESYNC (RFC 7162 3.2) is on once ENABLEd: expunges are reported as VANISHED. */
+  qresync = false;
+
+  /** Turns CONDSTORE on; with a mailbox selected the client learns its HIGHESTMODSEQ at once. */
+  enableCondstore(): boolean {
+    if (this.condstoreOn) return false;
+    this.condstoreOn = true;
+    if (this.selected) this.untagged(`OK [HIGHESTMODSEQ ${this.selected.knownModseq}] CONDSTORE enabled`);
+    return true;
+  }
 
   get store(): MailStore {
     return this.deps.store;

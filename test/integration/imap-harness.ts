@@ -55,7 +55,7 @@ export async function startImapEnv(overrides: Partial<Config> = {}, env: Record<
   };
 }
 
-export function imapflow(env: ImapTestEnv, user: string, pass: string, opts: { secure?: boolean } = {}): ImapFlow {
+export function imapflow(env: ImapTestEnv, user: string, pass: string, opts: { secure?: boolean; qresync?: boolean } = {}): ImapFlow {
   const secure = opts.secure ?? true;
   return new ImapFlow({
     host: '127.0.0.1',
@@ -65,6 +65,7 @@ export function imapflow(env: ImapTestEnv, user: string, pass: string, opts: { s
     auth: { user, pass },
     tls: { rejectUnauthorized: false },
     logger: false,
+    qresync: opts.qresync ?? false,
   });
 }
 

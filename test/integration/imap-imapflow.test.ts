@@ -213,6 +213,26 @@ describe('IMAP with imapflow', () => {
     expect(storage.usage).toBeGreaterThan(0);
   });
 
+  it('keeps its view in sync with QRESYNC enabled (VANISHED instead of EXPUNGE)', async () => {
+    const q = imapflow(env, USER, PASS, { qresync: true });
+    await q.connect();
+    expect(q.enabled.has('QRESYNC')).toBe(true);
+    await q.mailboxOpen('INBOX');
+    await q.append('INBOX', Buffer.from('Subject: to vanish\r\n\r\nx\r\n'));
+    await q.noop();
+    const before = q.mailbox ? q.mailbox.exists : 0;
+    const expunged = new Promise<{ uid?: number; vanished?: boolean }>((resolve) => q.on('expunge', resolve));
+    const [uid] = await q.search({ subject: 'to vanish' }, { uid: true });
+    await q.messageDelete(String(uid), { uid: true });
+    const ev = await expunged;
+    expect(ev.vanished).toBe(true);
+    expect(ev.uid).toBe(uid);
+    // imapflow 2.1.2 does not decrement `exists` on VANISHED itself; the server's count did drop.
+    const st = await client.status('INBOX', { messages: true });
+    expect(st.messages).toBe(before - 1);
+    await q.logout();
+  });
+
   it('receives new mail during IDLE within one second', async () => {
     const watcher = imapflow(env, USER, PASS);
     await watcher.connect();

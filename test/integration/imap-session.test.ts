@@ -214,6 +214,36 @@ describe('IMAP session', () => {
     c.close();
   });
 
+  it('resynchronises quickly with QRESYNC: VANISHED (EARLIER) and changed flags on SELECT, VANISHED on EXPUNGE', async () => {
+    const c = await login();
+    expect(await c.cmd('e', 'ENABLE QRESYNC')).toContain('* ENABLED QRESYNC');
+    const sel = await c.cmd('s', 'SELECT INBOX');
+    const uidValidity = Number(/UIDVALIDITY (\d+)/.exec(sel)![1]);
+    const modseq = Number(/HIGHESTMODSEQ (\d+)/.exec(sel)![1]);
+    await env.core.deliver(USER, msg('qresync one'));
+    await env.core.deliver(USER, msg('qresync two'));
+    const n = await c.cmd('n', 'NOOP');
+    const uids = [...n.matchAll(/\* (\d+) EXISTS/g)];
+    expect(uids.length).toBeGreaterThan(0);
+    const search = await c.cmd('u', 'UID SEARCH SUBJECT qresync');
+    const [u1, u2] = /\* SEARCH (\d+) (\d+)/.exec(search)!.slice(1).map(Number) as [number, number];
+    // Another session flags one and expunges the other while this client is "offline".
+    const other = await login();
+    await other.cmd('s', 'SELECT INBOX');
+    await other.cmd('a', `UID STORE ${u1} +FLAGS (\\Flagged)`);
+    await other.cmd('b', `UID STORE ${u2} +FLAGS (\\Deleted)`);
+    await other.cmd('c', `UID EXPUNGE ${u2}`);
+    other.close();
+    const again = await c.cmd('r', `SELECT INBOX (QRESYNC (${uidValidity} ${modseq}))`);
+    expect(again).toContain('* OK [CLOSED]');
+    expect(again).toContain(`* VANISHED (EARLIER) ${u2}`);
+    expect(again).toMatch(new RegExp(`\\* \\d+ FETCH \\(UID ${u1} FLAGS \\(\\\\Flagged\\) MODSEQ \\(\\d+\\)\\)`));
+    expect(await c.cmd('v', `UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq} VANISHED)`)).toContain(`* VANISHED (EARLIER) ${u2}`);
+    await c.cmd('d', `UID STORE ${u1} +FLAGS (\\Deleted)`);
+    expect(await c.cmd('x', 'EXPUNGE')).toContain(`* VANISHED ${u1}`);
+    c.close();
+  });
+
   it('logs out idle connections after the idle timeout', async () => {
     const saved = LIMITS.idleTimeoutMs;
     LIMITS.idleTimeoutMs = 300;

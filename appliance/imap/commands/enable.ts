@@ -3,7 +3,7 @@ import { ImapSyntaxError } from '../parser.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
-/** ENABLE (RFC 5161): CONDSTORE is the one extension that needs enabling here. */
+/** ENABLE (RFC 5161): CONDSTORE and QRESYNC (which implies CONDSTORE). */
 export const enable: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
@@ -13,8 +13,10 @@ export const enable: CommandSpec = {
       if (t.t !== 'atom') throw new ImapSyntaxError('Invalid capability');
       const name = t.v.toUpperCase();
       if (!ENABLEABLE.has(name)) continue;
-      if (name === 'CONDSTORE' && !session.condstore) {
-        session.condstore = true;
+      if (name === 'CONDSTORE' && session.enableCondstore()) enabled.push(name);
+      if (name === 'QRESYNC' && !session.qresync) {
+        session.qresync = true;
+        session.enableCondstore();
         enabled.push(name);
       }
     }

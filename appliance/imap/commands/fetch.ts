@@ -9,7 +9,7 @@ import { bodyStructureToString, envelopeToString } from '../bodystructure.js';
 import { type FetchItem, type SectionItem, filterHeader, parseFetchItems, resolveSection } from '../fetch-items.js';
 import { formatFlags, formatInternalDate, hasFlag } from '../format.js';
 import { ImapSyntaxError, type Token, expectEnd, isAtom, num, str } from '../parser.js';
-import { parseSequenceSet } from '../sequence.js';
+import { compactSet, parseSequenceSet } from '../sequence.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
 import { selectedOf } from './helpers.js';
@@ -35,15 +35,17 @@ export async function entriesFor(session: ImapSession, sel: SelectedMailbox, uid
   return all.filter((e) => want.has(e.uid));
 }
 
-function parseModifiers(t: Token | undefined): { changedSince: number | null } {
-  if (!t) return { changedSince: null };
+function parseModifiers(t: Token | undefined): { changedSince: number | null; vanished: boolean } {
+  if (!t) return { changedSince: null, vanished: false };
   if (t.t !== 'list') throw new ImapSyntaxError('Invalid FETCH modifiers');
   let changedSince: number | null = null;
+  let vanished = false;
   for (let i = 0; i < t.v.length; i++) {
     if (isAtom(t.v[i], 'CHANGEDSINCE')) changedSince = num(t.v[++i], 'mod-sequence');
+    else if (isAtom(t.v[i], 'VANISHED')) vanished = true;
     else throw new ImapSyntaxError('Unsupported FETCH modifier');
   }
-  return { changedSince };
+  return { changedSince, vanished };
 }
 
 /** Cuts the requested sections out of a message (whole bytes, or ranged reads when `full` is null). */
@@ -164,15 +166,29 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
   expectEnd(args, 3);
   const ranges = parseSequenceSet(str(args[0], 'sequence set'));
   const plan = parseFetchItems(args[1]);
-  const { changedSince } = parseModifiers(args[2]);
+  const { changedSince, vanished } = parseModifiers(args[2]);
+  if (vanished && (!byUid || changedSince === null || !session.qresync)) throw new ImapSyntaxError('VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC');
   let items: FetchItem[] = plan.items;
   if (byUid && !items.some((i) => i.kind === 'UID')) items = [{ kind: 'UID' }, ...items];
   if (changedSince !== null) {
-    session.condstore = true;
+    session.enableCondstore();
     if (!items.some((i) => i.kind === 'MODSEQ')) items = [...items, { kind: 'MODSEQ' }];
   }
-  if (items.some((i) => i.kind === 'MODSEQ')) session.condstore = true;
+  if (items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore();
   const uids = byUid ? sel.view.resolveUid(ranges) : sel.view.resolveSeq(ranges);
+  if (vanished) {
+    // RFC 7162 3.2.6: UIDs in the set expunged since CHANGEDSINCE.
+    const max = sel.view.maxUid;
+    const ch = await session.store.changesSince(sel.folder.id, changedSince!);
+    // "n:*" reaches past the largest UID still present: expunged UIDs above it count too.
+    const gone = ch.expunged.filter((u) =>
+      ranges.some(([a, b]) => {
+        const lo = a === Infinity ? max : a;
+        return b === Infinity ? u >= Math.min(lo, max) : u >= Math.min(lo, b) && u <= Math.max(lo, b);
+      }),
+    );
+    if (gone.length) session.untagged(`VANISHED (EARLIER) ${compactSet(gone)}`);
+  }
   let entries = await entriesFor(session, sel, uids);
   if (changedSince !== null) entries = entries.filter((e) => e.modseq > changedSince);
   if (!entries.length) return;

@@ -150,7 +150,7 @@ export const listCommand: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
     const o = parseList(cmd.args);
-    if (o.status?.includes('HIGHESTMODSEQ')) session.condstore = true;
+    if (o.status?.includes('HIGHESTMODSEQ')) session.enableCondstore();
     await runList(session, o, false);
     return undefined;
   },

@@ -11,7 +11,7 @@ const RAW_CONCURRENCY = 8;
 async function runSearch(session: ImapSession, args: Parameters<typeof parseSearch>[0], byUid: boolean): Promise<void> {
   const sel = selectedOf(session);
   const { key, usesModseq } = parseSearch(args);
-  if (usesModseq) session.condstore = true;
+  if (usesModseq) session.enableCondstore();
   const needs = searchNeeds(key);
   const all = await session.store.listMessages(sel.folder.id);
   // Only messages the session knows (its view), with their sequence numbers.

@@ -1,19 +1,42 @@
 import { hasFlag } from '../format.js';
-import { ImapSyntaxError, isAtom } from '../parser.js';
+import { ImapSyntaxError, type Token, isAtom, num, str } from '../parser.js';
+import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
 import { ok } from '../responses.js';
 import { SelectedMailbox } from '../selected.js';
-import { FLAGS, PERMANENT_FLAGS } from '../format.js';
+import { FLAGS, PERMANENT_FLAGS, formatFlags } from '../format.js';
 import type { ImapSession } from '../session.js';
 import { folderOrFail, mailboxArg } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
-function deselect(session: ImapSession): void {
+function deselect(session: ImapSession): boolean {
+  const had = session.selected !== null;
   if (session.selected) {
     session.selected.close();
     session.selected = null;
   }
   session.state = 'authenticated';
+  return had;
+}
+
+interface QresyncParams {
+  uidValidity: number;
+  modseq: number;
+  knownUids: SeqRanges | null;
+}
+
+/** `(QRESYNC (uidvalidity modseq [known-uids [seq-match-data]]))` (RFC 7162 3.2.5); seq-match-data is not used. */
+function parseQresync(t: Token | undefined): QresyncParams {
+  if (!t || t.t !== 'list' || t.v.length < 2) throw new ImapSyntaxError('Invalid QRESYNC parameters');
+  const uidValidity = num(t.v[0], 'UIDVALIDITY');
+  const modseq = num(t.v[1], 'mod-sequence');
+  const known = t.v[2] && t.v[2].t !== 'list' ? parseSequenceSet(str(t.v[2], 'known UIDs')) : null;
+  return { uidValidity, modseq, knownUids: known };
+}
+
+function inRanges(uid: number, ranges: SeqRanges): boolean {
+  for (const [a, b] of ranges) if (uid >= a && uid <= b) return true;
+  return false;
 }
 
 function makeSelect(readOnly: boolean): CommandSpec {
@@ -22,15 +45,22 @@ function makeSelect(readOnly: boolean): CommandSpec {
     async handler(session, cmd) {
       const name = mailboxArg(cmd.args[0]);
       const params = cmd.args[1];
+      let condstore = false;
+      let qresync: QresyncParams | null = null;
       if (params) {
         if (params.t !== 'list' || cmd.args.length > 2) throw new ImapSyntaxError('Invalid SELECT parameters');
-        for (const p of params.v) {
-          if (isAtom(p, 'CONDSTORE')) session.condstore = true;
-          else throw new ImapSyntaxError('Unsupported SELECT parameter');
+        for (let i = 0; i < params.v.length; i++) {
+          const p = params.v[i];
+          if (isAtom(p, 'CONDSTORE')) condstore = true;
+          else if (isAtom(p, 'QRESYNC')) {
+            if (!session.qresync) throw new ImapSyntaxError('ENABLE QRESYNC first');
+            qresync = parseQresync(params.v[++i]);
+          } else throw new ImapSyntaxError('Unsupported SELECT parameter');
         }
       }
       // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
-      deselect(session);
+      if (deselect(session) && session.qresync) session.untagged('OK [CLOSED] Previous mailbox closed');
+      if (condstore) session.enableCondstore();
       const folder = await folderOrFail(session, name);
       const entries = await session.store.listMessages(folder.id);
       if (session.isClosed) return null;
@@ -55,6 +85,19 @@ function makeSelect(readOnly: boolean): CommandSpec {
         `* OK [HIGHESTMODSEQ ${folder.highestModseq}] Highest`,
       ];
       session.write(lines.join('\r\n') + '\r\n');
+      if (qresync && qresync.uidValidity === folder.uidValidity) {
+        // Quick resync: what vanished and what changed since the client's MODSEQ.
+        const ch = await session.store.changesSince(folder.id, qresync.modseq);
+        const known = qresync.knownUids;
+        const vanished = ch.expunged.filter((u) => !known || inRanges(u, known));
+        if (vanished.length) session.untagged(`VANISHED (EARLIER) ${compactSet(vanished)}`);
+        let out = '';
+        for (const e of ch.changed) {
+          const seq = sel.view.seqOf(e.uid);
+          if (seq) out += `* ${seq} FETCH (UID ${e.uid} FLAGS ${formatFlags(e.flags)} MODSEQ (${e.modseq}))\r\n`;
+        }
+        if (out) session.write(out);
+      }
       return ok(`${readOnly ? 'EXAMINE' : 'SELECT'} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
     },
   };

@@ -8,7 +8,7 @@ import { folderOrFail, mailboxArg } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
-const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE']);
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE', 'APPENDLIMIT']);
 
 export function parseStatusItems(t: Parameters<typeof list>[0]): string[] {
   const items = list(t, 'status items').map((x) => {
@@ -36,6 +36,7 @@ export async function statusLine(session: ImapSession, folder: FolderInfo, items
     SIZE: st.size,
     DELETED: st.deleted,
     'DELETED-STORAGE': deletedStorage,
+    APPENDLIMIT: session.config.maxMessageBytes,
   };
   return `* STATUS ${astring(encodeMailboxName(folder.name))} (${items.map((i) => `${i} ${values[i]}`).join(' ')})\r\n`;
 }
@@ -45,7 +46,7 @@ export const status: CommandSpec = {
   async handler(session, cmd) {
     const folder = await folderOrFail(session, mailboxArg(cmd.args[0]));
     const items = parseStatusItems(cmd.args[1]);
-    if (items.includes('HIGHESTMODSEQ')) session.condstore = true;
+    if (items.includes('HIGHESTMODSEQ')) session.enableCondstore();
     session.write(await statusLine(session, folder, items));
     return undefined;
   },

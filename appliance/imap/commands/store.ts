@@ -23,7 +23,7 @@ async function runStore(session: ImapSession, args: Token[], byUid: boolean) {
       if (isAtom(mods[j], 'UNCHANGEDSINCE')) unchangedSince = num(mods[++j], 'mod-sequence');
       else throw new ImapSyntaxError('Unsupported STORE modifier');
     }
-    session.condstore = true;
+    session.enableCondstore();
   }
   const m = /^([+-]?)FLAGS(\.SILENT)?$/i.exec(str(args[i++], 'STORE item'));
   if (!m) throw new ImapSyntaxError('Expected FLAGS, +FLAGS or -FLAGS');
