@@ -83,7 +83,7 @@ describe('IMAP performance', () => {
     const [out, ms] = await timed(() => c.cmd('q', 'SEARCH SUBJECT "number 77"'));
     expect(/\* SEARCH ([\d ]+)/.exec(out)![1]!.split(' ')).toHaveLength(11); // 77, 770…779
     const [out2, ms2] = await timed(() => c.cmd('r', 'SEARCH FROM sender1199'));
-    expect(out2).toContain('* SEARCH 1200');
+    expect(out2).toMatch(/\* SEARCH \d+\r\n/); // exactly one hit (delivery order is concurrent)
     report.searchSubjectMs = ms.toFixed(1);
     report.searchFromMs = ms2.toFixed(1);
     expect(Math.max(ms, ms2)).toBeLessThan(100);
