@@ -28,6 +28,8 @@ export const PERMISSIONS = {
   'mailboxes.read': { scope: 'tenant', write: false, description: 'Read mailboxes and their ownership records' },
   'mailboxes.create': { scope: 'tenant', write: true, description: 'Create mailboxes' },
   'mailboxes.suspend': { scope: 'tenant', write: true, description: 'Disable and suspend mailboxes' },
+  'mailboxes.manage': { scope: 'tenant', write: true, description: 'Change mailboxes: quota, flags, reset destination, ownership transfer and rollback' },
+  'mailboxes.delete': { scope: 'tenant', write: true, description: 'Delete mailboxes into the recycle bin and restore them' },
   'resets.initiate': { scope: 'tenant', write: true, description: 'Send a reset link to a mailbox reset destination' },
   'resets.approve': { scope: 'tenant', write: true, description: 'Approve emergency resets' },
   'forwarding.read': { scope: 'tenant', write: false, description: 'Read aliases, catch-all and forwards' },
@@ -36,6 +38,8 @@ export const PERMISSIONS = {
   'audit.verify': { scope: 'platform', write: false, description: 'Verify the appliance-wide audit hash chain' },
   'tokens.read': { scope: 'tenant', write: false, description: 'List API tokens' },
   'tokens.manage': { scope: 'tenant', write: true, description: 'Create and revoke API tokens' },
+  'principals.read': { scope: 'tenant', write: false, description: 'List operators and tenant admins (a tenant actor: its own)' },
+  'principals.manage': { scope: 'tenant', write: true, description: 'Invite, change and disable tenant admins (platform actors: operators too)' },
 } as const satisfies Record<string, PermissionSpec>;
 
 export type Permission = keyof typeof PERMISSIONS;

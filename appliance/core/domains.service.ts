@@ -9,7 +9,7 @@ import type { CoreDeps } from './deps.js';
 import { dkimTxtValue, generateDomainDkimKeys } from './dkim.js';
 import { AppError, invalid } from './errors.js';
 import { newId } from './ids.js';
-import { Directory, scopedRepo } from './repo.js';
+import { Directory, type DomainFilter, ScopedRepo, scopedRepo } from './repo.js';
 import { resolveTarget } from './targets.js';
 import { iso, isUniqueViolation, pageOf } from './util.js';
 
@@ -20,6 +20,8 @@ export interface DomainView {
   status: string;
   verification: string;
   catchAll: string | null;
+  /** The id of the domain this one is an alias of (mail to local@this goes to local@that), or null. */
+  aliasOf: string | null;
   createdAt: string;
 }
 
@@ -31,13 +33,34 @@ export interface DnsRecord {
 }
 
 export function domainView(d: Domain): DomainView {
-  return { id: d.id, tenantId: d.tenant_id, name: d.name, status: d.status, verification: d.verification, catchAll: d.catch_all, createdAt: iso(d.created_at)! };
+  return { id: d.id, tenantId: d.tenant_id, name: d.name, status: d.status, verification: d.verification, catchAll: d.catch_all, aliasOf: d.alias_of ?? null, createdAt: iso(d.created_at)! };
 }
 
-export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: string, input: { name: string }): Promise<DomainView> {
+/**
+ * Checks that `domain` may become an alias of `targetId`: same tenant (the scoped repository
+ * answers 404 otherwise, and the target must be of the domain's tenant), not itself, the target
+ * not an alias (no chains), the domain neither an alias target nor holding addresses of its own.
+ */
+async function assertAliasable(repo: ScopedRepo, domain: { id: string; tenant_id: string; name: string }, targetId: string): Promise<string> {
+  if (targetId === domain.id) throw invalid('a domain cannot be an alias of itself', { field: 'aliasOf' });
+  const target = await repo.domain(targetId).catch(() => null);
+  if (!target || target.tenant_id !== domain.tenant_id) throw invalid('aliasOf must be another domain of the same tenant', { field: 'aliasOf' });
+  if (target.alias_of) throw invalid(`${target.name} is itself an alias; point at the primary domain`, { field: 'aliasOf' });
+  const db = repo.db;
+  const pointing = await db.selectFrom('domains').select('name').where('alias_of', '=', domain.id).where('status', '!=', 'deleted').executeTakeFirst();
+  if (pointing) throw new AppError('Conflict', `${pointing.name} is an alias of ${domain.name}; a domain alias cannot have aliases`);
+  const mb = await db.selectFrom('mailboxes').select('address').where('domain_id', '=', domain.id).where('status', '!=', 'deleted').executeTakeFirst();
+  const al = await db.selectFrom('aliases').select('address').where('domain_id', '=', domain.id).where('status', '!=', 'deleted').executeTakeFirst();
+  if (mb || al) throw new AppError('Conflict', `${domain.name} still has addresses of its own (${(mb ?? al)!.address}); a domain alias has none`);
+  return target.id;
+}
+
+export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: string, input: { name: string; aliasOf?: string }): Promise<DomainView> {
   authorize(actor, 'domains.manage');
   const name = normalizeDomainName(input.name);
-  const tenant = await scopedRepo(deps.db, actor).tenant(tenantId);
+  const repo = scopedRepo(deps.db, actor);
+  const tenant = await repo.tenant(tenantId);
+  const aliasOf = input.aliasOf === undefined ? null : await assertAliasable(repo, { id: '', tenant_id: tenant.id, name }, input.aliasOf);
   if (await new Directory(deps.db).domainNameTaken(name)) throw new AppError('AlreadyExists', `${name} is already hosted on this appliance`);
   const now = deps.now();
   // Key generation is slow-ish: done before the transaction opens.
@@ -46,7 +69,7 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
   try {
     await deps.db.transaction().execute(async (trx) => {
       if (await new Directory(trx).domainNameTaken(name)) throw new AppError('AlreadyExists', `${name} is already hosted on this appliance`);
-      await trx.insertInto('domains').values({ id, tenant_id: tenant.id, name, catch_all: null, created_at: now, updated_at: now }).execute();
+      await trx.insertInto('domains').values({ id, tenant_id: tenant.id, name, catch_all: null, alias_of: aliasOf, created_at: now, updated_at: now }).execute();
       await trx
         .insertInto('dkim_keys')
         .values(
@@ -71,7 +94,7 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
           targetType: 'domain',
           targetId: id,
           tenantId: tenant.id,
-          after: { name, dkim: keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, publicKey: k.publicKey })) },
+          after: { name, aliasOf, dkim: keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, publicKey: k.publicKey })) },
         },
         now,
       );
@@ -80,7 +103,7 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
     if (isUniqueViolation(err)) throw new AppError('AlreadyExists', `${name} is already hosted on this appliance`);
     throw err;
   }
-  return { id, tenantId: tenant.id, name, status: 'active', verification: 'pending', catchAll: null, createdAt: iso(now)! };
+  return { id, tenantId: tenant.id, name, status: 'active', verification: 'pending', catchAll: null, aliasOf, createdAt: iso(now)! };
 }
 
 export async function getDomain(actor: Actor, deps: CoreDeps, domainId: string): Promise<DomainView> {
@@ -88,11 +111,37 @@ export async function getDomain(actor: Actor, deps: CoreDeps, domainId: string):
   return domainView(await scopedRepo(deps.db, actor).domain(domainId));
 }
 
-export async function listDomains(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}): Promise<DomainView[]> {
+export async function listDomains(
+  actor: Actor,
+  deps: CoreDeps,
+  tenantId: string,
+  page: { limit?: number; after?: string | null } = {},
+  filter: DomainFilter = {},
+): Promise<DomainView[]> {
   authorize(actor, 'domains.read');
   const repo = scopedRepo(deps.db, actor);
   await repo.tenant(tenantId);
-  return (await repo.listDomains(tenantId, pageOf(page))).map(domainView);
+  return (await repo.listDomains(tenantId, pageOf(page), filter)).map(domainView);
+}
+
+/** Changes a domain: `aliasOf` makes it an alias of another domain of the tenant (null: a primary domain again). */
+export async function updateDomain(actor: Actor, deps: CoreDeps, domainId: string, input: { aliasOf?: string | null; reason?: string }): Promise<DomainView> {
+  authorize(actor, 'domains.manage');
+  const repo = scopedRepo(deps.db, actor);
+  const domain = await repo.domain(domainId);
+  if (input.aliasOf === undefined || input.aliasOf === domain.alias_of) return domainView(domain);
+  const now = deps.now();
+  await deps.db.transaction().execute(async (trx) => {
+    const aliasOf = input.aliasOf === null ? null : await assertAliasable(new ScopedRepo(trx, repo.scope), domain, input.aliasOf!);
+    await trx.updateTable('domains').set({ alias_of: aliasOf, updated_at: now }).where('id', '=', domain.id).where('tenant_id', '=', domain.tenant_id).execute();
+    await appendAudit(
+      trx,
+      actor,
+      { action: 'domain.update', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { aliasOf: domain.alias_of }, after: { aliasOf }, reason: input.reason ?? null },
+      now,
+    );
+  });
+  return domainView(await repo.domain(domain.id));
 }
 
 /** MX, SPF, one DKIM TXT per live selector, DMARC (quarantine). */
@@ -123,6 +172,7 @@ export async function domainDnsRecords(actor: Actor, deps: CoreDeps, domainId: s
 export async function setCatchAll(actor: Actor, deps: CoreDeps, domainId: string, target: string | null): Promise<DomainView> {
   authorize(actor, 'forwarding.manage');
   const domain = await scopedRepo(deps.db, actor).domain(domainId);
+  if (domain.alias_of && target !== null) throw invalid(`${domain.name} is a domain alias: the catch-all of its primary domain applies`, { field: 'target' });
   const now = deps.now();
   let address: string | null = null;
   await deps.db.transaction().execute(async (trx) => {

@@ -13,7 +13,8 @@ import type { CoreDeps } from './deps.js';
 import { AppError, invalid } from './errors.js';
 import { newId } from './ids.js';
 import { assertPasswordPolicy, hashPassword } from './passwords.js';
-import { Directory, scopedRepo } from './repo.js';
+import { assertFitsTenantPool } from './quota.js';
+import { Directory, type MailboxFilter, scopedRepo } from './repo.js';
 import { consumeSetupLink, findLiveSetupLink, issueSetupLink, setupUrl } from './setup-links.js';
 import { assertSafeResetDestination } from './targets.js';
 import { cleanName, iso, isUniqueViolation, pageOf } from './util.js';
@@ -59,6 +60,22 @@ export interface CreatedMailbox {
   setup: { token: string; url: string; expiresAt: string };
 }
 
+/** The fields of a mailbox that changes record in the audit before/after, and rollback restores. */
+export interface MailboxState {
+  status: string;
+  displayName: string | null;
+  quotaBytes: number;
+  isRole: boolean;
+  owner: Person;
+  businessOwner: Person | null;
+  resetDestination: string;
+}
+
+export function mailboxState(m: Mailbox): MailboxState {
+  const v = mailboxView(m);
+  return { status: v.status, displayName: v.displayName, quotaBytes: v.quotaBytes, isRole: v.isRole, owner: v.owner, businessOwner: v.businessOwner, resetDestination: v.resetDestination };
+}
+
 export function mailboxView(m: Mailbox): MailboxView {
   return {
     id: m.id,
@@ -79,7 +96,7 @@ export function mailboxView(m: Mailbox): MailboxView {
   };
 }
 
-function person(input: Person, field: string): Person {
+export function person(input: Person, field: string): Person {
   const name = cleanName(input.name, 200);
   if (name === null) throw invalid(`${field}.name must be 1 to 200 characters`, { field: `${field}.name` });
   return { name, email: parseAddress(input.email, `${field}.email`).address };
@@ -89,6 +106,7 @@ export async function createMailbox(actor: Actor, deps: CoreDeps, domainId: stri
   authorize(actor, 'mailboxes.create');
   if (input.credentialDelivery !== 'link') throw invalid('credentialDelivery must be "link"', { field: 'credentialDelivery' });
   const domain = await scopedRepo(deps.db, actor).domain(domainId);
+  if (domain.alias_of) throw invalid(`${domain.name} is an alias of another domain; create the mailbox in that domain`, { field: 'domainId' });
   const localPart = normalizeLocalPart(input.localPart);
   const address = `${localPart}@${domain.name}`;
   const owner = person(input.owner, 'owner');
@@ -107,6 +125,7 @@ export async function createMailbox(actor: Actor, deps: CoreDeps, domainId: stri
   try {
     return await deps.db.transaction().execute(async (trx) => {
       if (await new Directory(trx).addressTaken(address)) throw new AppError('AlreadyExists', `${address} already exists`);
+      await assertFitsTenantPool(trx, domain.tenant_id, quotaBytes);
       const resetDestination = await assertSafeResetDestination(trx, domain.tenant_id, address, input.resetDestination ?? owner.email);
       await trx
         .insertInto('mailboxes')
@@ -169,11 +188,31 @@ export async function getMailbox(actor: Actor, deps: CoreDeps, mailboxId: string
   return mailboxView(await scopedRepo(deps.db, actor).mailbox(mailboxId));
 }
 
-export async function listMailboxes(actor: Actor, deps: CoreDeps, domainId: string, page: { limit?: number; after?: string | null } = {}): Promise<MailboxView[]> {
+export async function listMailboxes(
+  actor: Actor,
+  deps: CoreDeps,
+  domainId: string,
+  page: { limit?: number; after?: string | null } = {},
+  filter: MailboxFilter = {},
+): Promise<MailboxView[]> {
   authorize(actor, 'mailboxes.read');
   const repo = scopedRepo(deps.db, actor);
   await repo.domain(domainId);
-  return (await repo.listMailboxes(domainId, pageOf(page))).map(mailboxView);
+  return (await repo.listMailboxes(domainId, pageOf(page), filter)).map(mailboxView);
+}
+
+/** Every mailbox of a tenant, across its domains, filtered. */
+export async function listTenantMailboxes(
+  actor: Actor,
+  deps: CoreDeps,
+  tenantId: string,
+  page: { limit?: number; after?: string | null } = {},
+  filter: MailboxFilter = {},
+): Promise<MailboxView[]> {
+  authorize(actor, 'mailboxes.read');
+  const repo = scopedRepo(deps.db, actor);
+  await repo.tenant(tenantId);
+  return (await repo.listTenantMailboxes(tenantId, filter, pageOf(page))).map(mailboxView);
 }
 
 /**

@@ -1,20 +1,38 @@
 /**
- * The ownership answer for one mailbox (CONTROL-MODEL principle 1): who owns it, who can reset
- * it and how, what changed last. Reset paths list only the ways that exist today: live setup
- * links. The reset and rollback flows of the control-plane issue add their paths here.
+ * The ownership answer for one mailbox (CONTROL-MODEL principle 1), in one call: who owns it
+ * (owner of record, business owner), who can reset it and through which path (reset paths and
+ * who may trigger each), what changed last, and what the last changes can be rolled back to
+ * (read from the audit events' `before`; POST …/rollback {eventId} applies one).
  */
-import { type Actor, authorize } from './authz.js';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.js';
+import type { Mailbox } from '../db/tables/control.table.js';
+import { type Actor, authorize, isPermission, type Permission } from './authz.js';
 import type { CoreDeps } from './deps.js';
+import { restorableFrom } from './mailbox-settings.service.js';
 import { type Person } from './mailboxes.service.js';
 import { scopedRepo } from './repo.js';
 import { iso } from './util.js';
 
 export interface ResetPath {
-  path: 'setup-link';
+  path: 'setup-link' | 'admin-reset' | 'emergency-reset' | 'self-service';
   description: string;
-  /** Who holds the secret: the setup link was returned to the API caller that created the mailbox. */
+  /** Who holds what the path needs: the link's issuer, the reset destination, the owner. */
   heldBy: { type: string; id: string | null };
-  expiresAt: string;
+  /** Where a reset link goes (admin and emergency resets). */
+  destination?: string;
+  /** Principals and tokens allowed to start this path. */
+  whoMayTrigger?: string[];
+  expiresAt?: string;
+}
+
+export interface RollbackPoint {
+  eventId: number;
+  event: string;
+  at: string;
+  actor: { type: string; id: string | null };
+  description: string;
+  restores: Record<string, unknown>;
 }
 
 export interface OwnershipView {
@@ -26,30 +44,119 @@ export interface OwnershipView {
   resetDestination: string;
   resetPaths: ResetPath[];
   lastChange: { event: string; actor: { type: string; id: string | null }; at: string } | null;
-  rollback: Array<{ eventId: number; description: string }>;
+  rollback: RollbackPoint[];
+}
+
+const ROLLBACK_DEPTH = 10;
+
+function parsePermissions(json: string): Permission[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((p): p is Permission => typeof p === 'string' && isPermission(p)) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Names of the live tokens and active principals of the tenant holding `permission` (operators always may). */
+async function holders(db: Kysely<DB>, tenantId: string, permission: Permission, now: number): Promise<string[]> {
+  const out: string[] = [];
+  const tokens = await db
+    .selectFrom('api_tokens')
+    .select(['name', 'permissions', 'read_only', 'expires_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('revoked_at', 'is', null)
+    .execute();
+  for (const t of tokens) {
+    if (Number(t.read_only) === 1 || (t.expires_at !== null && Number(t.expires_at) <= now)) continue;
+    if (parsePermissions(t.permissions).includes(permission)) out.push(`token:${t.name}`);
+  }
+  const principals = await db.selectFrom('principals').select(['email', 'permissions']).where('tenant_id', '=', tenantId).where('status', '=', 'active').execute();
+  for (const p of principals) if (parsePermissions(p.permissions).includes(permission)) out.push(`tenant-admin:${p.email}`);
+  out.push('operators');
+  return out;
+}
+
+async function resetPaths(deps: CoreDeps, m: Mailbox, now: number): Promise<ResetPath[]> {
+  const links = await deps.db
+    .selectFrom('setup_tokens')
+    .select(['id', 'purpose', 'created_by', 'expires_at', 'destination'])
+    .where('mailbox_id', '=', m.id)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .orderBy('created_at')
+    .execute();
+  const paths: ResetPath[] = links.map((l) => ({
+    path: 'setup-link' as const,
+    description: l.destination
+      ? `single-use link that sets the password, delivered to ${l.destination}`
+      : 'single-use link that sets the password; returned once to its issuer',
+    heldBy: l.destination ? { type: 'address', id: l.destination } : { type: 'principal', id: l.created_by },
+    expiresAt: iso(l.expires_at)!,
+  }));
+  paths.push({
+    path: 'admin-reset',
+    description: 'an admin triggers a single-use reset link sent to the reset destination; the admin never sees the password',
+    heldBy: { type: 'reset-destination', id: m.reset_destination },
+    destination: m.reset_destination,
+    whoMayTrigger: await holders(deps.db, m.tenant_id, 'resets.initiate', now),
+  });
+  paths.push({
+    path: 'emergency-reset',
+    description: 'when the reset destination is lost: recorded identity verification and a second approver, link to a new validated destination',
+    heldBy: { type: 'approver', id: null },
+    whoMayTrigger: await holders(deps.db, m.tenant_id, 'resets.approve', now),
+  });
+  if (m.password_hash) {
+    paths.push({
+      path: 'self-service',
+      description: 'the owner changes the password with the current one',
+      heldBy: { type: 'owner', id: m.owner_email },
+      whoMayTrigger: [`owner:${m.owner_email}`],
+    });
+  }
+  return paths;
+}
+
+function describe(action: string, restores: Record<string, unknown>): string {
+  const parts = Object.entries(restores).map(([k, v]) => `${k} = ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
+  return `undo ${action}: ${parts.join(', ')}`;
 }
 
 export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<OwnershipView> {
   authorize(actor, 'mailboxes.read');
   const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
   const now = deps.now();
-  const links = await deps.db
-    .selectFrom('setup_tokens')
-    .select(['id', 'created_by', 'expires_at'])
-    .where('mailbox_id', '=', m.id)
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', now)
-    .orderBy('created_at')
-    .execute();
-  const last = await deps.db
+  const events = await deps.db
     .selectFrom('audit_events')
-    .select(['id', 'action', 'actor_type', 'actor_id', 'at'])
+    .select(['id', 'action', 'actor_type', 'actor_id', 'at', 'before'])
     .where('target_type', '=', 'mailbox')
     .where('target_id', '=', m.id)
     .where('tenant_id', '=', m.tenant_id)
     .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+    .limit(50)
+    .execute();
+  const last = events[0];
+  const rollback: RollbackPoint[] = [];
+  for (const e of events) {
+    if (rollback.length >= ROLLBACK_DEPTH) break;
+    let before: Record<string, unknown> | null = null;
+    try {
+      before = e.before ? (JSON.parse(e.before) as Record<string, unknown>) : null;
+    } catch {
+      before = null;
+    }
+    const restores = restorableFrom(before);
+    if (!restores || e.action === 'mailbox.delete') continue;
+    rollback.push({
+      eventId: Number(e.id),
+      event: e.action,
+      at: iso(e.at)!,
+      actor: { type: e.actor_type, id: e.actor_id },
+      description: describe(e.action, restores),
+      restores,
+    });
+  }
   return {
     mailboxId: m.id,
     address: m.address,
@@ -57,13 +164,8 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
     owner: { name: m.owner_name, email: m.owner_email },
     businessOwner: m.business_owner_email ? { name: m.business_owner_name ?? '', email: m.business_owner_email } : null,
     resetDestination: m.reset_destination,
-    resetPaths: links.map((l) => ({
-      path: 'setup-link' as const,
-      description: 'single-use link that sets the password; returned once to its issuer',
-      heldBy: { type: 'principal', id: l.created_by },
-      expiresAt: iso(l.expires_at)!,
-    })),
+    resetPaths: await resetPaths(deps, m, now),
     lastChange: last ? { event: last.action, actor: { type: last.actor_type, id: last.actor_id }, at: iso(last.at)! } : null,
-    rollback: [],
+    rollback,
   };
 }

@@ -53,8 +53,23 @@ export class RecipientRouter {
     const forDelivery = opts.forDelivery === true;
     const parts = split(address);
     if (!parts) return { ok: false, refusal: 'unknown' };
-    const domain = await this.db.selectFrom('domains').select(['id', 'catch_all']).where('name', '=', parts.domain).where('status', '=', 'active').executeTakeFirst();
+    let domain = await this.db.selectFrom('domains').select(['id', 'tenant_id', 'catch_all', 'alias_of']).where('name', '=', parts.domain).where('status', '=', 'active').executeTakeFirst();
     if (!domain) return { ok: false, refusal: 'not-hosted' };
+    let viaDomainAlias = false;
+    if (domain.alias_of) {
+      // A domain alias: local@alias is local@primary (same tenant, never a chain).
+      const primary = await this.db
+        .selectFrom('domains')
+        .select(['id', 'tenant_id', 'catch_all', 'alias_of', 'name'])
+        .where('id', '=', domain.alias_of)
+        .where('tenant_id', '=', domain.tenant_id)
+        .where('status', '=', 'active')
+        .executeTakeFirst();
+      if (!primary || primary.alias_of) return { ok: false, refusal: 'unknown' };
+      parts.domain = primary.name;
+      domain = primary;
+      viaDomainAlias = true;
+    }
 
     let via: 'mailbox' | 'alias' | 'catch-all' = 'mailbox';
     let found = await this.lookup(`${parts.local}@${parts.domain}`, 0, new Set(), forDelivery);
@@ -68,7 +83,7 @@ export class RecipientRouter {
     }
     if (found === null) return { ok: false, refusal: 'unknown' };
     if (found.kind === 'refused') return { ok: false, refusal: found.refusal };
-    if (via !== 'catch-all' && (found.list.length !== 1 || found.list[0]!.address !== `${parts.local}@${parts.domain}`)) via = 'alias';
+    if (via !== 'catch-all' && (viaDomainAlias || found.list.length !== 1 || found.list[0]!.address !== `${parts.local}@${parts.domain}`)) via = 'alias';
 
     if (forDelivery) return { ok: true, via, mailboxes: found.list.map(({ id, tenantId, address: a }) => ({ id, tenantId, address: a })) };
     const size = messageSize ?? 0;
@@ -89,7 +104,9 @@ export class RecipientRouter {
       .select(['id', 'tenant_id', 'address', 'status', 'quota_bytes', 'used_bytes'])
       .where('address', '=', address)
       .executeTakeFirst();
-    if (mailbox && mailbox.status !== 'deleted') {
+    // A deleted mailbox (recycle bin) is unknown, and its address does not fall through to the catch-all.
+    if (mailbox && mailbox.status === 'deleted') return { kind: 'refused', refusal: 'unknown' };
+    if (mailbox) {
       if (DISABLED.has(mailbox.status) && !forDelivery) return { kind: 'refused', refusal: 'disabled' };
       if (!RECEIVING.has(mailbox.status) && !DISABLED.has(mailbox.status)) return { kind: 'refused', refusal: 'unknown' };
       return {

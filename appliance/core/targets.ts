@@ -18,15 +18,17 @@ export type ResolvedTarget =
 
 /** Classifies `raw` for a tenant; throws Invalid when it is a hosted address not of this tenant or not existing. */
 export async function resolveTarget(db: Kysely<DB>, tenantId: string, raw: string, field: string): Promise<ResolvedTarget> {
-  const { address, domain } = parseAddress(raw, field);
-  const hostTenant = await new Directory(db).domainTenant(domain);
-  if (hostTenant === null) return { kind: 'external', address };
+  const { address, localPart, domain } = parseAddress(raw, field);
+  const hosted = await new Directory(db).hostedDomain(domain);
+  if (hosted === null) return { kind: 'external', address };
   const repo = new ScopedRepo(db, { tenantId });
-  if (hostTenant === tenantId) {
-    const mailbox = await repo.mailboxByAddress(address);
-    if (mailbox) return { kind: 'mailbox', address, mailbox };
-    const alias = await repo.aliasByAddress(address);
-    if (alias) return { kind: 'alias', address, alias };
+  if (hosted.tenantId === tenantId) {
+    // An address of a domain alias is its primary domain's address.
+    const primary = `${localPart}@${hosted.primaryName}`;
+    const mailbox = await repo.mailboxByAddress(primary);
+    if (mailbox) return { kind: 'mailbox', address: primary, mailbox };
+    const alias = await repo.aliasByAddress(primary);
+    if (alias) return { kind: 'alias', address: primary, alias };
   }
   throw invalid(`${address} is not a mailbox or alias of this tenant`, { field, address });
 }
@@ -50,6 +52,7 @@ export async function assertSafeResetDestination(db: Kysely<DB>, tenantId: strin
   }
   if (target.kind === 'mailbox') {
     const mb = target.mailbox;
+    if (mb.address === mailboxAddress) throw refuse('it is the mailbox itself (through a domain alias)');
     if (mb.is_role) throw refuse('it is a role account');
     if (mb.status === 'offboarded' || mb.status === 'suspended') throw refuse(`that mailbox is ${mb.status}`);
   } else if (target.kind === 'alias') {

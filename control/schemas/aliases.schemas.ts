@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Address, Closed, Id, Timestamp } from './common.js';
+import { Address, Closed, Id, ListQuery, Reason, SearchText, Timestamp } from './common.js';
 
 export const CreateAliasBody = Closed({
   localPart: Type.String({ minLength: 1, maxLength: 64 }),
@@ -10,3 +10,11 @@ export const Alias = Type.Object(
   { title: 'Alias' },
 );
 export const AliasParams = Closed({ aliasId: Id });
+export const UpdateAliasBody = Closed({
+  targets: Type.Optional(Type.Array(Address, { minItems: 1, maxItems: 50 })),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+  reason: Type.Optional(Reason),
+});
+export const AliasListQuery = ListQuery({ domainId: Type.Optional(Id), q: Type.Optional(SearchText) });
+export const DomainAliasListQuery = ListQuery({ q: Type.Optional(SearchText) });
+export const AliasDeleteQuery = Closed({ reason: Type.Optional(Reason) });

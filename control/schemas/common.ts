@@ -48,3 +48,44 @@ export const PageQuery = Closed({
 export function pageFrom(q: { limit?: string; after?: string }): { limit?: number; after?: string | null } {
   return { limit: q.limit === undefined ? undefined : Number(q.limit), after: q.after ?? null };
 }
+
+const pageProps = {
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: 'Page size, 1 to 500 (default 100)' })),
+  after: Type.Optional(Type.String({ maxLength: 64, description: 'Return items whose id sorts after this one (the last id of the previous page)' })),
+};
+
+/** A paging query with extra filters. */
+export function ListQuery<T extends TProperties>(filters: T) {
+  return Closed({ ...pageProps, ...filters });
+}
+
+export const BoolString = Type.Union([Type.Literal('true'), Type.Literal('false')]);
+export const SearchText = Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive substring' });
+export const Reason = Type.String({ maxLength: 500, description: 'Why; recorded in the audit event' });
+
+export function boolOf(v: 'true' | 'false' | undefined): boolean | undefined {
+  return v === undefined ? undefined : v === 'true';
+}
+
+/** Body of operations that only take an optional reason (the body may be omitted). */
+export const OptionalReasonBody = Type.Union([Closed({ reason: Type.Optional(Reason) }), Type.Null()], { description: 'Optional: {reason} recorded in the audit event' });
+
+/** Query of a two-step DELETE: without `confirm` it answers 202 with an intent; with the intent id it deletes. */
+export const DeleteQuery = Closed({
+  confirm: Type.Optional(Type.String({ maxLength: 64, description: 'The intent id returned by the first DELETE' })),
+  reason: Type.Optional(Reason),
+});
+
+export const DeletionIntent = Type.Object(
+  {
+    intent: Type.Object({ id: Type.String(), expiresAt: Timestamp }),
+    target: Type.Object({ type: Type.String(), id: Type.String(), name: Type.String() }),
+    impact: Type.Object({}, { additionalProperties: true }),
+    confirm: Type.String({ description: 'The call that confirms the deletion' }),
+  },
+  { title: 'DeletionIntent' },
+);
+export const Deleted = Type.Object(
+  { target: Type.Object({ type: Type.String(), id: Type.String(), name: Type.String() }), deletedAt: Timestamp, purgeAfter: Timestamp },
+  { title: 'Deleted' },
+);

@@ -1,7 +1,19 @@
 import { Type } from 'typebox';
-import { Address, Closed, Id, Timestamp } from './common.js';
+import { Address, BoolString, Closed, Id, ListQuery, Reason, SearchText, Timestamp } from './common.js';
 
-export const CreateDomainBody = Closed({ name: Type.String({ minLength: 1, maxLength: 253 }) });
+export const CreateDomainBody = Closed({
+  name: Type.String({ minLength: 1, maxLength: 253 }),
+  aliasOf: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Make it an alias of this domain (same tenant): local@new is local@that' })),
+});
+export const UpdateDomainBody = Closed({
+  aliasOf: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], { description: 'Domain id to alias, or null for a primary domain' })),
+  reason: Type.Optional(Reason),
+});
+export const DomainListQuery = ListQuery({
+  verification: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('verified')])),
+  isAlias: Type.Optional(BoolString),
+  q: Type.Optional(SearchText),
+});
 export const DomainCreated = Type.Object({ id: Id, name: Type.String() });
 export const Domain = Type.Object(
   {
@@ -11,6 +23,7 @@ export const Domain = Type.Object(
     status: Type.String(),
     verification: Type.String(),
     catchAll: Type.Union([Type.String(), Type.Null()]),
+    aliasOf: Type.Union([Id, Type.Null()], { description: 'The primary domain of a domain alias' }),
     createdAt: Timestamp,
   },
   { title: 'Domain' },

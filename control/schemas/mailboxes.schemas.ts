@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Address, Closed, Id, Timestamp } from './common.js';
+import { Address, BoolString, Closed, Id, ListQuery, Reason, SearchText, Timestamp } from './common.js';
 
 export const PersonInput = Closed({ name: Type.String({ minLength: 1, maxLength: 200 }), email: Address });
 export const Person = Type.Object({ name: Type.String(), email: Type.String() });
@@ -56,14 +56,25 @@ export const Ownership = Type.Object(
         path: Type.String(),
         description: Type.String(),
         heldBy: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
-        expiresAt: Timestamp,
+        expiresAt: Type.Optional(Timestamp),
+        whoMayTrigger: Type.Optional(Type.Array(Type.String())),
+        destination: Type.Optional(Type.String()),
       }),
     ),
     lastChange: Type.Union([
       Type.Object({ event: Type.String(), actor: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }), at: Timestamp }),
       Type.Null(),
     ]),
-    rollback: Type.Array(Type.Object({ eventId: Type.Integer(), description: Type.String() })),
+    rollback: Type.Array(
+      Type.Object({
+        eventId: Type.Integer(),
+        event: Type.String(),
+        at: Timestamp,
+        actor: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
+        description: Type.String(),
+        restores: Type.Object({}, { additionalProperties: true, description: 'The values POST …/rollback {eventId} puts back' }),
+      }),
+    ),
   },
   { title: 'Ownership' },
 );
@@ -72,3 +83,54 @@ export const Ownership = Type.Object(
 export const ReasonBody = Type.Union([Closed({ reason: Type.Optional(Type.String({ maxLength: 500 })) }), Type.Null()], {
   description: 'Optional: {reason} recorded in the audit event',
 });
+
+export const MailboxListQuery = ListQuery({
+  domainId: Type.Optional(Id),
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('suspended'), Type.Literal('offboarded')])),
+  isRole: Type.Optional(BoolString),
+  q: Type.Optional(SearchText),
+});
+export const DomainMailboxListQuery = ListQuery({
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('suspended'), Type.Literal('offboarded')])),
+  isRole: Type.Optional(BoolString),
+  q: Type.Optional(SearchText),
+});
+
+export const UpdateMailboxBody = Closed({
+  displayName: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
+  quotaBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Must fit in the tenant quota pool, if any' })),
+  isRole: Type.Optional(Type.Boolean()),
+  resetDestination: Type.Optional(Address),
+  businessOwner: Type.Optional(Type.Union([PersonInput, Type.Null()])),
+  reason: Type.Optional(Reason),
+});
+
+export const TransferOwnershipBody = Closed({
+  newOwner: PersonInput,
+  approvedBy: PersonInput,
+  approvalReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Ticket or request id of the approval' })),
+  reason: Reason,
+  resetDestination: Type.Optional(Address),
+  revokeSessions: Type.Optional(Type.Boolean({ description: 'Close open sessions and cached logins (default true)' })),
+});
+
+export const RollbackBody = Closed({ eventId: Type.Integer({ minimum: 1 }), reason: Type.Optional(Reason) });
+
+export const RecycleBin = Type.Object(
+  {
+    mailboxes: Type.Array(
+      Type.Object({
+        id: Id,
+        address: Type.String(),
+        domainId: Id,
+        deletedAt: Timestamp,
+        purgeAfter: Timestamp,
+        statusBeforeDelete: Type.Union([Type.String(), Type.Null()]),
+        usedBytes: Type.Integer(),
+        messageCount: Type.Integer(),
+      }),
+    ),
+    domains: Type.Array(Type.Object({ id: Id, name: Type.String(), deletedAt: Timestamp, purgeAfter: Timestamp, mailboxes: Type.Integer() })),
+  },
+  { title: 'RecycleBin' },
+);

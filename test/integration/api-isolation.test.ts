@@ -3,7 +3,7 @@
  * addressing an object answers another tenant's token with 404 and changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPermission } from '../../appliance/core/authz.js';
+import { isPermission, type Permission, PERMISSIONS } from '../../appliance/core/authz.js';
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
@@ -42,6 +42,14 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/tokens': { name: 'intruder' },
     'POST /api/v1/mailboxes/:mailboxId/suspend': { reason: 'intrusion' },
     'POST /api/v1/mailboxes/:mailboxId/resume': { reason: 'intrusion' },
+    'PATCH /api/v1/tenants/:tenantId': { quotaBytes: 1 },
+    'PATCH /api/v1/mailboxes/:mailboxId': { quotaBytes: 1, displayName: 'Owned' },
+    'POST /api/v1/mailboxes/:mailboxId/restore': { reason: 'intrusion' },
+    'POST /api/v1/mailboxes/:mailboxId/ownership/transfer': { newOwner: { name: 'Mallory', email: 'mallory@evil.example' }, approvedBy: { name: 'Eve', email: 'eve@evil.example' }, reason: 'takeover' },
+    'POST /api/v1/mailboxes/:mailboxId/rollback': { eventId: 1 },
+    'PATCH /api/v1/domains/:domainId': { aliasOf: null },
+    'POST /api/v1/domains/:domainId/restore': { reason: 'intrusion' },
+    'PATCH /api/v1/aliases/:aliasId': { targets: ['x@outside.example'] },
     'POST /api/v1/mailboxes/:mailboxId/forwards': { target: 'loot@outside.example', reason: 'intrusion' },
     'POST /api/v1/mailboxes/:mailboxId/send-as': { address: 'ceo@tenant-a.example' },
     'PUT /api/v1/domains/:domainId/outbound-route': { host: 'evil.example', port: 25 },
@@ -133,6 +141,11 @@ describe('cross-tenant matrix', () => {
       const url = fill(r.url);
       if (url === null) continue;
       const res = await t.call(r.method as 'GET', url, { token: b.token, body: bodyFor(r.method, r.url) });
+      if (PERMISSIONS[r.permission as Permission].scope === 'platform') {
+        // Platform routes (tenants.manage…) are closed to every tenant actor before any lookup.
+        expect(res.status, `${r.method} ${url} → ${JSON.stringify(res.body)}`).toBe(403);
+        continue;
+      }
       expect(res.status, `${r.method} ${url} → ${JSON.stringify(res.body)}`).toBe(404);
       expect(res.body.error.code).toBe('NotFound');
       tried.push(`${r.method} ${r.url}`);

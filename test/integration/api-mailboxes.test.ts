@@ -155,12 +155,16 @@ describe('GET /api/v1/mailboxes/{id}/ownership', () => {
       owner: OWNER,
       businessOwner: { name: 'Approver', email: 'approver@client.example' },
       resetDestination: OWNER.email,
-      resetPaths: [{ path: 'setup-link', expiresAt: mb.setup.expiresAt }],
       lastChange: { event: 'mailbox.create', actor: { type: 'token' } },
       rollback: [],
     });
+    const paths = (body: { resetPaths: Array<{ path: string }> }) => body.resetPaths.map((p) => p.path);
+    expect(paths(r.body)).toEqual(['setup-link', 'admin-reset', 'emergency-reset']);
+    expect(r.body.resetPaths[0]).toMatchObject({ expiresAt: mb.setup.expiresAt, heldBy: { type: 'principal' } });
+    expect(r.body.resetPaths[1]).toMatchObject({ destination: OWNER.email, whoMayTrigger: expect.arrayContaining(['token:Mailbox Co admin', 'operators']) });
     expect((await t.call('POST', `/api/v1/setup/${mb.setup.token}`, { token: null, body: { password: 'Correct-Horse-42-Battery' } })).status).toBe(204);
     const after = await t.call('GET', `/api/v1/mailboxes/${mb.id}/ownership`, { token: tenant.token });
-    expect(after.body).toMatchObject({ status: 'active', resetPaths: [], lastChange: { event: 'mailbox.setup.complete', actor: { type: 'public' } } });
+    expect(after.body).toMatchObject({ status: 'active', lastChange: { event: 'mailbox.setup.complete', actor: { type: 'public' } } });
+    expect(paths(after.body)).toEqual(['admin-reset', 'emergency-reset', 'self-service']);
   });
 });

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { createDomain, domainDnsRecords, getDomain, listDomains, setCatchAll } from '../../../appliance/core/domains.service.js';
+import { createDomain, domainDnsRecords, getDomain, listDomains, setCatchAll, updateDomain } from '../../../appliance/core/domains.service.js';
+import { deleteDomain, restoreDomain } from '../../../appliance/core/recycle-bin.service.js';
 import { actorOf } from '../../plugins/authn.js';
-import { authedErrors, PageQuery, pageFrom } from '../../schemas/common.js';
-import { CatchAll, CatchAllBody, CreateDomainBody, DnsRecord, Domain, DomainCreated, DomainParams } from '../../schemas/domains.schemas.js';
+import { authedErrors, boolOf, Deleted, DeleteQuery, DeletionIntent, OptionalReasonBody, pageFrom } from '../../schemas/common.js';
+import { CatchAll, CatchAllBody, CreateDomainBody, DnsRecord, Domain, DomainCreated, DomainListQuery, DomainParams, UpdateDomainBody } from '../../schemas/domains.schemas.js';
 import { TenantParams } from '../../schemas/tenants.schemas.js';
 
 const domainsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
@@ -30,9 +31,54 @@ const domainsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app,
     '/tenants/:tenantId/domains',
     {
       config: { permission: 'domains.read' },
-      schema: { tags: ['domains'], summary: "List a tenant's domains", params: TenantParams, querystring: PageQuery, response: { 200: Type.Array(Domain), ...authedErrors() } },
+      schema: { tags: ['domains'], summary: "List a tenant's domains (filters: verification, isAlias, q)", params: TenantParams, querystring: DomainListQuery, response: { 200: Type.Array(Domain), ...authedErrors() } },
     },
-    async (req) => listDomains(actorOf(req), core, req.params.tenantId, pageFrom(req.query)),
+    async (req) => {
+      const q = req.query;
+      return listDomains(actorOf(req), core, req.params.tenantId, pageFrom(q), { verification: q.verification, isAlias: boolOf(q.isAlias), q: q.q });
+    },
+  );
+
+  app.patch(
+    '/domains/:domainId',
+    {
+      config: { permission: 'domains.manage' },
+      schema: {
+        tags: ['domains'],
+        summary: 'Make a domain an alias of another domain of the tenant (aliasOf), or a primary domain again (aliasOf: null)',
+        params: DomainParams,
+        body: UpdateDomainBody,
+        response: { 200: Domain, ...authedErrors(409) },
+      },
+    },
+    async (req) => updateDomain(actorOf(req), core, req.params.domainId, req.body),
+  );
+
+  app.delete(
+    '/domains/:domainId',
+    {
+      config: { permission: 'domains.manage' },
+      schema: {
+        tags: ['domains'],
+        summary: 'Two-step delete: without ?confirm answers 202 with an intent and its impact; with ?confirm=<intent id> moves the domain, its mailboxes and aliases to the recycle bin',
+        params: DomainParams,
+        querystring: DeleteQuery,
+        response: { 200: Deleted, 202: DeletionIntent, ...authedErrors(409, 410) },
+      },
+    },
+    async (req, reply) => {
+      const r = await deleteDomain(actorOf(req), core, req.params.domainId, req.query);
+      return reply.code('intent' in r ? 202 : 200).send(r);
+    },
+  );
+
+  app.post(
+    '/domains/:domainId/restore',
+    {
+      config: { permission: 'domains.manage' },
+      schema: { tags: ['domains'], summary: 'Restore a domain from the recycle bin with its mailboxes, mail and aliases', params: DomainParams, body: OptionalReasonBody, response: { 200: Domain, ...authedErrors(409) } },
+    },
+    async (req) => restoreDomain(actorOf(req), core, req.params.domainId, req.body ?? {}),
   );
 
   app.get(

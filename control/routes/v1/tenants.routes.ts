@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { createTenant, getTenant, listTenants } from '../../../appliance/core/tenants.service.js';
+import { createTenant, getTenant, listTenants, updateTenant } from '../../../appliance/core/tenants.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, PageQuery, pageFrom } from '../../schemas/common.js';
-import { CreateTenantBody, Tenant, TenantCreated, TenantParams } from '../../schemas/tenants.schemas.js';
+import { CreateTenantBody, Tenant, TenantCreated, TenantParams, UpdateTenantBody } from '../../schemas/tenants.schemas.js';
 
 const tenantsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
   app.post(
@@ -35,6 +35,21 @@ const tenantsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app,
       schema: { tags: ['tenants'], summary: 'Read a tenant', params: TenantParams, response: { 200: Tenant, ...authedErrors() } },
     },
     async (req) => getTenant(actorOf(req), core, req.params.tenantId),
+  );
+
+  app.patch(
+    '/tenants/:tenantId',
+    {
+      config: { permission: 'tenants.manage' },
+      schema: {
+        tags: ['tenants'],
+        summary: 'Rename a tenant or set its pooled quota (quotaBytes; null: no pool)',
+        params: TenantParams,
+        body: UpdateTenantBody,
+        response: { 200: Tenant, ...authedErrors(409) },
+      },
+    },
+    async (req) => updateTenant(actorOf(req), core, req.params.tenantId, req.body),
   );
 };
 
