@@ -61,6 +61,8 @@ export class ImapSession {
   secure: boolean;
   user: SessionUser | null = null;
   selected: SelectedMailbox | null = null;
+  /** QRESYNC (RFC 7162 3.2) is on once ENABLEd: expunges are reported as VANISHED. */
+  qresync = false;
   private condstoreOn = false;
   readonly log: Logger;
   readonly remoteAddress: string;
@@ -75,6 +77,9 @@ export class ImapSession {
   private closed = false;
   private unrevoke: (() => void) | null = null;
   private paused = false;
+  private onCloseCalled = false;
+  private pendingLiteral: { tag: string; tooLarge: boolean; append: boolean } | null = null;
+  private readonly plainPort: boolean;
 
   constructor(
     readonly deps: SessionDeps,
@@ -91,15 +96,11 @@ export class ImapSession {
     this.write(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${deps.config.hostname} Postern IMAP ready\r\n`);
   }
 
-  private readonly plainPort: boolean;
 
   /** CONDSTORE is on once a client used a CONDSTORE-enabling command (RFC 7162 3.1). */
   get condstore(): boolean {
     return this.condstoreOn;
   }
-
-  /** QRESYNC (RFC 7162 3.2) is on once ENABLEd: expunges are reported as VANISHED. */
-  qresync = false;
 
   /** Turns CONDSTORE on; with a mailbox selected the client learns its HIGHESTMODSEQ at once. */
   enableCondstore(): boolean {
@@ -228,7 +229,6 @@ export class ImapSession {
     }
   }
 
-  private onCloseCalled = false;
 
   /** Pauses reading while the queue is full or a synchronising literal waits. */
   private updateFlow(): void {
@@ -259,7 +259,6 @@ export class ImapSession {
     this.updateFlow();
   }
 
-  private pendingLiteral: { tag: string; tooLarge: boolean; append: boolean } | null = null;
 
   private onLiteralRequest(unit: CommandUnit, tooLarge: boolean): void {
     const first = typeof unit.parts[0] === 'string' ? unit.parts[0] : '';
