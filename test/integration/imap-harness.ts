@@ -138,7 +138,8 @@ export class RawClient {
     this.send(`${tag} ${command}\r\n`);
     const re = new RegExp(`(^|\\r\\n)${tag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (OK|NO|BAD)[^\\r\\n]*\\r\\n`);
     await this.until((b) => re.test(b), timeoutMs);
-    const m = re.exec(this.buf)!;
+    const m = re.exec(this.buf);
+    if (!m) return this.take(); // the server closed the connection (BYE) instead of answering
     const end = m.index + m[0].length;
     const out = this.buf.slice(0, end);
     this.buf = this.buf.slice(end);

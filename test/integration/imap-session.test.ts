@@ -244,6 +244,22 @@ describe('IMAP session', () => {
     c.close();
   });
 
+  it('deselects a mailbox the session deletes itself, and disconnects others that had it selected', async () => {
+    const a = await login();
+    const b = await login();
+    await a.cmd('c', 'CREATE Doomed');
+    await a.cmd('s', 'SELECT Doomed');
+    await b.cmd('s', 'SELECT Doomed');
+    expect(await a.cmd('d', 'DELETE Doomed')).toMatch(/d OK/);
+    expect(await a.cmd('f', 'FETCH 1 FLAGS')).toMatch(/f BAD Select a mailbox first/);
+    expect(await a.cmd('n', 'NOOP')).toMatch(/n OK/);
+    const out = await b.cmd('n', 'NOOP');
+    expect(out).toContain('* BYE Selected mailbox was deleted');
+    expect(b.closed || (await b.until(() => b.closed, 2000), b.closed)).toBe(true);
+    a.close();
+    b.close();
+  });
+
   it('logs out idle connections after the idle timeout', async () => {
     const saved = LIMITS.idleTimeoutMs;
     LIMITS.idleTimeoutMs = 300;

@@ -10,9 +10,16 @@ export const del: CommandSpec = {
     const name = mailboxArg(cmd.args[0]);
     if (name === 'INBOX') throw new ImapNo('INBOX cannot be deleted', 'CANNOT');
     const mailboxId = mailboxIdOf(session);
-    await folderOrFail(session, name);
+    const folder = await folderOrFail(session, name);
     const folders = await session.store.listFolders(mailboxId);
     if (folders.some((f) => f.name.startsWith(name + DELIMITER))) throw new ImapNo('Delete the child mailboxes first', 'INUSE');
+    if (session.selected?.folder.id === folder.id) {
+      // Deleting the mailbox this session has selected: deselect it first (others get BYE).
+      session.selected.close();
+      session.selected = null;
+      session.state = 'authenticated';
+      if (session.qresync) session.untagged('OK [CLOSED] Mailbox deleted');
+    }
     await session.store.deleteFolder(mailboxId, name);
     return undefined;
   },
