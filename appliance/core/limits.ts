@@ -120,7 +120,7 @@ export class SendLimiter {
       const reason = overMailbox ? 'mailbox-rate' : 'tenant-rate';
       this.onRefuse?.(tenantId, reason);
       this.logger.warn({ event: 'smtp.limit.refused', mailboxId, tenantId, reason }, 'send limit reached');
-      if (overMailbox && this.refused.total(mKey, now) >= Math.max(1, Math.ceil(l.mailboxMessages * (this.defaults.blockFactor - 1)))) {
+      if (overMailbox && this.refused.total(mKey, now) > Math.ceil(l.mailboxMessages * (this.defaults.blockFactor - 1))) {
         await this.block(mailboxId, tenantId, `outbound anomaly: kept sending past ${l.mailboxMessages} messages per hour`, now);
         return { ok: false, reason: 'blocked', message: 'sending is blocked for this mailbox: outbound anomaly' };
       }

@@ -25,7 +25,8 @@ export interface DeliverableMailbox {
 }
 
 export type RecipientResolution =
-  | { ok: true; via: 'mailbox' | 'alias' | 'catch-all'; mailboxes: DeliverableMailbox[] }
+  /** `external`: alias targets outside this appliance (forwarded with SRS). */
+  | { ok: true; via: 'mailbox' | 'alias' | 'catch-all'; mailboxes: DeliverableMailbox[]; external: string[] }
   | { ok: false; refusal: RecipientRefusal };
 
 const MAX_ALIAS_DEPTH = 5;
@@ -39,7 +40,9 @@ function split(address: string): { local: string; domain: string } | null {
   return { local: a.slice(0, at), domain: a.slice(at + 1) };
 }
 
-type Found = { kind: 'mailboxes'; list: Array<DeliverableMailbox & { quota: number; used: number }> } | { kind: 'refused'; refusal: 'unknown' | 'disabled' };
+type Found =
+  | { kind: 'mailboxes'; list: Array<DeliverableMailbox & { quota: number; used: number }>; external: string[] }
+  | { kind: 'refused'; refusal: 'unknown' | 'disabled' };
 
 export class RecipientRouter {
   constructor(private readonly db: Kysely<DB>) {}
@@ -85,19 +88,25 @@ export class RecipientRouter {
     if (found.kind === 'refused') return { ok: false, refusal: found.refusal };
     if (via !== 'catch-all' && (viaDomainAlias || found.list.length !== 1 || found.list[0]!.address !== `${parts.local}@${parts.domain}`)) via = 'alias';
 
-    if (forDelivery) return { ok: true, via, mailboxes: found.list.map(({ id, tenantId, address: a }) => ({ id, tenantId, address: a })) };
+    const external = found.external;
+    if (forDelivery) return { ok: true, via, mailboxes: found.list.map(({ id, tenantId, address: a }) => ({ id, tenantId, address: a })), external };
     const size = messageSize ?? 0;
     const fits = found.list.filter((m) => m.used + size <= m.quota && m.used < m.quota);
-    if (!fits.length) {
+    if (!fits.length && !external.length) {
       const tooBig = found.list.every((m) => size > m.quota);
       return { ok: false, refusal: tooBig ? 'too-big-for-quota' : 'over-quota' };
     }
-    return { ok: true, via, mailboxes: fits.map(({ id, tenantId, address: a }) => ({ id, tenantId, address: a })) };
+    return { ok: true, via, mailboxes: fits.map(({ id, tenantId, address: a }) => ({ id, tenantId, address: a })), external };
+  }
+
+  private async isHosted(address: string): Promise<boolean> {
+    const domain = address.slice(address.lastIndexOf('@') + 1);
+    return !!(await this.db.selectFrom('domains').select('id').where('name', '=', domain).executeTakeFirst());
   }
 
   /** null: no such address. Aliases expand recursively (bounded depth, cycles ignored). */
   private async lookup(address: string, depth: number, seen: Set<string>, forDelivery: boolean): Promise<Found | null> {
-    if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return { kind: 'mailboxes', list: [] };
+    if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return { kind: 'mailboxes', list: [], external: [] };
     seen.add(address);
     const mailbox = await this.db
       .selectFrom('mailboxes')
@@ -112,6 +121,7 @@ export class RecipientRouter {
       return {
         kind: 'mailboxes',
         list: [{ id: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, quota: Number(mailbox.quota_bytes), used: Number(mailbox.used_bytes) }],
+        external: [],
       };
     }
     const alias = await this.db.selectFrom('aliases').select(['targets']).where('address', '=', address).where('status', '=', 'active').executeTakeFirst();
@@ -123,17 +133,22 @@ export class RecipientRouter {
       targets = [];
     }
     const list: Array<DeliverableMailbox & { quota: number; used: number }> = [];
+    const external: string[] = [];
     let disabled = false;
     for (const target of Array.isArray(targets) ? targets : []) {
       if (typeof target !== 'string') continue;
-      const sub = await this.lookup(target.toLowerCase(), depth + 1, seen, forDelivery);
+      const t = target.toLowerCase();
+      const sub = await this.lookup(t, depth + 1, seen, forDelivery);
       if (sub?.kind === 'mailboxes') {
         for (const m of sub.list) if (!list.some((x) => x.id === m.id)) list.push(m);
+        for (const e of sub.external) if (!external.includes(e)) external.push(e);
       } else if (sub?.kind === 'refused' && sub.refusal === 'disabled') {
         disabled = true;
+      } else if (sub === null && !(await this.isHosted(t)) && !external.includes(t)) {
+        external.push(t);
       }
     }
-    if (!list.length) return { kind: 'refused', refusal: disabled ? 'disabled' : 'unknown' };
-    return { kind: 'mailboxes', list };
+    if (!list.length && !external.length) return { kind: 'refused', refusal: disabled ? 'disabled' : 'unknown' };
+    return { kind: 'mailboxes', list, external };
   }
 }

@@ -23,8 +23,12 @@ function decodeDay(s: string): number | null {
   return a < 0 || b < 0 ? null : (a << 5) | b;
 }
 
+/** 6 base32 characters of an HMAC: survives MTAs that fold the local part's case. */
 function hash(secret: string, ...parts: string[]): string {
-  return createHmac('sha256', secret).update(parts.join('\0').toLowerCase()).digest('base64url').slice(0, 6);
+  const digest = createHmac('sha256', secret).update(parts.join('\0').toLowerCase()).digest();
+  let out = '';
+  for (let i = 0; i < 6; i++) out += B32[digest[i]! & 31];
+  return out;
 }
 
 export class Srs {
@@ -48,9 +52,10 @@ export class Srs {
     const local = at > 0 ? address.slice(0, at) : address;
     const m = /^SRS0=([^=]{6})=([^=]{2})=([^=]+)=(.+)$/i.exec(local);
     if (!m) return null;
-    const [, h, day, domain, orig] = m as unknown as [string, string, string, string, string];
+    const [, h, dayRaw, domain, orig] = m as unknown as [string, string, string, string, string];
+    const day = dayRaw.toLowerCase();
     const expected = Buffer.from(hash(this.secret, day, domain, orig));
-    const given = Buffer.from(h);
+    const given = Buffer.from(h.toLowerCase());
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
     const d = decodeDay(day);
     if (d === null) return null;

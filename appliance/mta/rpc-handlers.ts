@@ -83,6 +83,12 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
           continue;
         }
         for (const m of r.mailboxes) await addMailbox(m, rcpt.variant, rcpt.address, 0);
+        if (r.external.length && !loopSeen.has(rcpt.address.toLowerCase())) {
+          // An alias with external targets forwards: SRS in the alias's own domain.
+          const domain = rcpt.address.slice(rcpt.address.lastIndexOf('@') + 1).toLowerCase();
+          if (!relayTargets.has(domain)) relayTargets.set(domain, new Set());
+          for (const e of r.external) relayTargets.get(domain)!.add(e);
+        }
       }
       const results = await deps.store.ingest.commit(p.prepared, targets, { enforceQuota: false });
       results.forEach((res, i) => delivered.push({ address: addressOf[i]!, mailboxId: res.mailboxId, uid: res.uid }));

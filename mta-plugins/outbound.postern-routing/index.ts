@@ -20,19 +20,19 @@ export const hook_get_mx = safeHook(async function (this: HarakaPlugin, next: Ne
   const from = hmail.todo.mail_from;
   const senderDomain = from && !from.isNull() ? (from.host ?? null) : null;
   const route = await call('route.lookup', { senderDomain, rcptDomain: domain });
+  // bind_helo: our host name in EHLO, whatever the environment (Haraka leaves it unset under NODE_ENV=test).
+  const answer = (list: Array<Record<string, unknown>>) => (next as unknown as (code: number, mx: unknown) => void)(OK, list.map((m) => ({ ...m, bind_helo: settings.hostname })));
   if (route.kind === 'local') {
-    return (next as unknown as (code: number, mx: unknown) => void)(OK, [{ exchange: settings.listenHost === '0.0.0.0' ? '127.0.0.1' : settings.listenHost, port: settings.ports.smtp, priority: 0 }]);
+    return answer([{ exchange: settings.listenHost === '0.0.0.0' ? '127.0.0.1' : settings.listenHost, port: settings.ports.smtp, priority: 0 }]);
   }
   if (route.kind === 'smarthost') {
     const r = route.route;
-    return (next as unknown as (code: number, mx: unknown) => void)(OK, [
-      { exchange: r.host, port: r.port, priority: 0, ...(r.authUser ? { auth_user: r.authUser, auth_pass: r.authPass, auth_type: 'plain' } : {}) },
-    ]);
+    return answer([{ exchange: r.host, port: r.port, priority: 0, ...(r.authUser ? { auth_user: r.authUser, auth_pass: r.authPass, auth_type: 'plain' } : {}) }]);
   }
   const mx = await lookupMx(resolver, domain, settings.outboundPort);
   if (mx === 'null-mx') return next(DENY, `${domain} accepts no mail (null MX)`);
   if (!mx.length) return next(DENYSOFT, `no MX host found for ${domain}`);
-  (next as unknown as (code: number, mx: unknown) => void)(OK, mx);
+  answer(mx as unknown as Array<Record<string, unknown>>);
 });
 
 function report(kind: 'delivered' | 'deferred' | 'bounced', hmail: HMail, detail: string): void {

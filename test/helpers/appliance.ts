@@ -66,6 +66,7 @@ export class Appliance {
   private async launch(): Promise<void> {
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
+      NODE_ENV: 'production',
       POSTERN_DATA_DIR: this.dataDir,
       POSTERN_LISTEN_HOST: '127.0.0.1',
       POSTERN_HOSTNAME: 'mx.postern.test',

@@ -14,8 +14,8 @@ export function swaks(args: string[], timeoutMs = 20_000): Promise<SwaksResult> 
       const output = `${stdout}${stderr}`;
       const replies = output
         .split('\n')
-        .filter((l) => /^<(-|\*\*|~|~\*\*)\s/.test(l))
-        .map((l) => l.replace(/^<\S*\s+/, '').trim());
+        .filter((l) => /^<[-~*]+\s/.test(l))
+        .map((l) => l.replace(/^<[-~*]+\s+/, '').trim());
       resolve({ exitCode: err ? Number((err as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0, output, replies });
     });
   });
