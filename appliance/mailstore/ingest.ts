@@ -30,8 +30,41 @@ export interface PreparedMessage {
   variants: PreparedVariant[];
 }
 
+/**
+ * Line endings as IMAP serves them (RFC 5322: CRLF). SMTP input already is; APPEND and imports
+ * may carry bare LF or CR. Returns the same buffer when nothing needs changing.
+ */
+export function normalizeLineEndings(raw: Buffer): Buffer {
+  let bare = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if ((c === 0x0a && (i === 0 || raw[i - 1] !== 0x0d)) || (c === 0x0d && raw[i + 1] !== 0x0a)) {
+      bare = true;
+      break;
+    }
+  }
+  if (!bare) return raw;
+  const out = Buffer.allocUnsafe(raw.length * 2);
+  let o = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === 0x0d) {
+      out[o++] = 0x0d;
+      out[o++] = 0x0a;
+      if (raw[i + 1] === 0x0a) i++;
+    } else if (c === 0x0a) {
+      out[o++] = 0x0d;
+      out[o++] = 0x0a;
+    } else {
+      out[o++] = c;
+    }
+  }
+  return out.subarray(0, o);
+}
+
 /** Stores the bytes durably and parses them once for each header prefix. */
-export async function prepareMessage(blobs: BlobStore, raw: Buffer, prefixes: string[] = ['']): Promise<PreparedMessage> {
+export async function prepareMessage(blobs: BlobStore, input: Buffer, prefixes: string[] = ['']): Promise<PreparedMessage> {
+  const raw = normalizeLineEndings(input);
   const blobId = await blobs.put(raw);
   const variants = prefixes.map((prefix) => {
     const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), raw]) : raw;

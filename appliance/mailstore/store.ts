@@ -289,6 +289,25 @@ export class SqlMailStore implements MailStore {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
+  /** Many messages at once: one index query, blob reads in parallel (bounded). */
+  async readMessages(messageIds: number[]): Promise<Map<number, Buffer>> {
+    const out = new Map<number, Buffer>();
+    const ids = [...new Set(messageIds)];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db.selectFrom('messages').select(['id', 'blob_id', 'header_prefix']).where('id', 'in', ids.slice(i, i + 500)).execute();
+      let next = 0;
+      const worker = async () => {
+        while (next < rows.length) {
+          const r = rows[next++]!;
+          const bytes = await this.blobs.get(r.blob_id);
+          out.set(Number(r.id), r.header_prefix ? Buffer.concat([Buffer.from(r.header_prefix, 'utf8'), bytes]) : bytes);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(16, rows.length) }, worker));
+    }
+    return out;
+  }
+
   async quota(mailboxId: string): Promise<QuotaInfo> {
     const row = await this.db.selectFrom('mailboxes').select(['used_bytes', 'quota_bytes', 'message_count']).where('id', '=', mailboxId).executeTakeFirst();
     if (!row) throw new AppError('NotFound', 'mailbox not found');

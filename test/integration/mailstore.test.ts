@@ -115,3 +115,31 @@ describe('mail store', () => {
     expect(core.store.queue.maxBatch).toBeGreaterThan(1);
   });
 });
+
+describe('mail store: batch reads and line endings', () => {
+  let core: TestCore;
+  beforeAll(async () => {
+    core = await createTestCore();
+  });
+  afterAll(async () => core?.close());
+
+  it('stores bare-LF input (APPEND, imports) with CRLF line endings', async () => {
+    const box = await core.createMailbox('lf@store.test', 'Correct-Horse-44');
+    const { uid } = await core.store.append(box.id, 'INBOX', Buffer.from('Subject: lf\nFrom: a@b.test\n\nline one\nline two\r\nthree\rfour\n'));
+    const inbox = (await core.store.getFolder(box.id, 'INBOX'))!;
+    const [entry] = (await core.store.listMessages(inbox.id)).filter((e) => e.uid === uid);
+    const raw = (await core.store.readMessage(entry!.messageId)).toString('latin1');
+    expect(raw).toBe('Subject: lf\r\nFrom: a@b.test\r\n\r\nline one\r\nline two\r\nthree\r\nfour\r\n');
+    expect(entry!.size).toBe(raw.length);
+  });
+
+  it('reads many messages in one call, prefixes included', async () => {
+    const box = await core.createMailbox('batch@store.test', 'Correct-Horse-45');
+    for (let i = 0; i < 30; i++) await core.deliver(box.address, msg(`batch${i}`));
+    const inbox = (await core.store.getFolder(box.id, 'INBOX'))!;
+    const entries = await core.store.listMessages(inbox.id);
+    const all = await core.store.readMessages(entries.map((e) => e.messageId));
+    expect(all.size).toBe(30);
+    for (const e of entries) expect(all.get(e.messageId)!.equals(await core.store.readMessage(e.messageId))).toBe(true);
+  });
+});
