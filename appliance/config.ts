@@ -50,7 +50,7 @@ export interface Config {
   /** Days a deleted mailbox or domain stays in the recycle bin. */
   recycleBinDays: number;
   /** Global smarthost for outbound mail (many VPS providers block port 25); routes in the database win. */
-  smarthost: { host: string; port: number; user: string | null; password: string | null; tls: 'opportunistic' | 'required' | 'implicit' } | null;
+  smarthost: { host: string; port: number; user: string | null; password: string | null; tls: 'opportunistic' } | null;
   /** TCP port of MX hosts for direct delivery (25; tests and special networks change it). */
   outboundPort: number;
   /** Haraka's temp_fail_intervals: when to retry after a temporary failure; then the message bounces. */
@@ -172,12 +172,11 @@ function parseSmarthost(r: Reader): Config['smarthost'] {
   if (!m) throw new ConfigError('POSTERN_SMARTHOST', `expected host:port, got ${JSON.stringify(raw)}`);
   const port = m[2] === undefined ? 587 : Number(m[2]);
   if (port < 1 || port > 65535) throw new ConfigError('POSTERN_SMARTHOST', 'port must be between 1 and 65535');
-  const tls = r.string('POSTERN_SMARTHOST_TLS', port === 465 ? 'implicit' : 'opportunistic');
-  if (!['opportunistic', 'required', 'implicit'].includes(tls)) throw new ConfigError('POSTERN_SMARTHOST_TLS', 'must be opportunistic, required or implicit');
+  if (port === 465) throw new ConfigError('POSTERN_SMARTHOST', 'implicit-TLS smarthosts (port 465) are not supported; use port 587 (STARTTLS is used whenever offered)');
   const user = r.optional('POSTERN_SMARTHOST_USER');
   const password = r.optional('POSTERN_SMARTHOST_PASSWORD');
   if ((user === null) !== (password === null)) throw new ConfigError('POSTERN_SMARTHOST_USER', 'user and password must be set together');
-  return { host: m[1]!, port, user, password, tls: tls as 'opportunistic' | 'required' | 'implicit' };
+  return { host: m[1]!, port, user, password, tls: 'opportunistic' };
 }
 
 /** Haraka's interval list (e.g. "1m,5m*2,1h"); every entry must be at least 5 s or Haraka ignores them all. */

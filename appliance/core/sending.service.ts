@@ -180,7 +180,7 @@ export async function revokeSendAs(actor: Actor, deps: CoreDeps, grantId: string
 export interface RouteInput {
   host: string;
   port: number;
-  tls?: 'opportunistic' | 'required' | 'implicit';
+  tls?: 'opportunistic';
   authUser?: string;
   authPassword?: string;
 }
@@ -247,6 +247,7 @@ export async function getRoute(actor: Actor, deps: CoreDeps, scope: RouteScope):
 
 export async function putRoute(actor: Actor, deps: CoreDeps, scope: RouteScope, input: RouteInput): Promise<RouteView> {
   const where = await resolveRouteScope(actor, deps, scope, true);
+  if (input.port === 465) throw invalid('implicit-TLS smarthosts (port 465) are not supported; use the submission port 587 with STARTTLS', { field: 'port' });
   const host = input.host.trim().toLowerCase();
   if (!/^[a-z0-9.-]+$|^[0-9a-f:.]+$/.test(host)) throw invalid('host must be a host name or IP address', { field: 'host' });
   if ((input.authUser === undefined) !== (input.authPassword === undefined)) throw invalid('authUser and authPassword go together', { field: 'authUser' });
@@ -259,7 +260,7 @@ export async function putRoute(actor: Actor, deps: CoreDeps, scope: RouteScope, 
       domain_id: where.domainId,
       host,
       port: input.port,
-      tls: input.tls ?? (input.port === 465 ? 'implicit' : 'opportunistic'),
+      tls: 'opportunistic',
       auth_user: input.authUser ?? null,
       auth_pass: input.authPassword ?? null,
       created_at: existing?.created_at ?? now,

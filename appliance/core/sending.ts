@@ -16,7 +16,8 @@ export interface SigningKey {
 export interface OutboundRouteInfo {
   host: string;
   port: number;
-  tls: 'opportunistic' | 'required' | 'implicit';
+  /** STARTTLS whenever offered (Haraka's outbound has no implicit TLS). */
+  tls: 'opportunistic';
   authUser: string | null;
   authPass: string | null;
   scope: 'domain' | 'tenant' | 'global';
@@ -119,7 +120,7 @@ export class SendingPolicy {
     return {
       host: pick.host,
       port: pick.port,
-      tls: pick.tls as OutboundRouteInfo['tls'],
+      tls: 'opportunistic',
       authUser: pick.auth_user,
       authPass: pick.auth_pass,
       scope: pick.domain_id ? 'domain' : pick.tenant_id ? 'tenant' : 'global',

@@ -45,7 +45,7 @@ export const Route = Closed({
 export const PutRouteBody = Closed({
   host: Type.String({ minLength: 1, maxLength: 253 }),
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  tls: Type.Optional(Type.Union([Type.Literal('opportunistic'), Type.Literal('required'), Type.Literal('implicit')])),
+  tls: Type.Optional(Type.Literal('opportunistic', { description: 'STARTTLS whenever the smarthost offers it (implicit-TLS port 465 smarthosts are not supported)' })),
   authUser: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   authPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
 });

@@ -45,6 +45,7 @@ describe('sending', () => {
   let dns: DnsServer;
   let sink: Sink;
   let relaySink: Sink;
+  let slowSink: Sink;
   let app: Appliance;
   let baseRecords: DnsRecord[];
   let dkimRecords: Record<string, string> = {};
@@ -67,6 +68,7 @@ describe('sending', () => {
   beforeAll(async () => {
     sink = await startSink({ policy: (rcpt, attempt) => (rcpt.startsWith('flaky@') && attempt === 1 ? { code: 451, message: 'try again later' } : rcpt.startsWith('nouser@') ? { code: 550, message: 'no such user here' } : null) });
     relaySink = await startSink({ auth: { user: 'relayuser', pass: 'relaypass' } });
+    slowSink = await startSink({ dataDelayMs: 4000 });
     baseRecords = [
       { type: 'MX', name: 'remote.test', value: 'mx.remote.test' },
       { type: 'A', name: 'mx.remote.test', value: '127.0.0.1' },
@@ -93,6 +95,8 @@ describe('sending', () => {
     // A second tenant, for cross-tenant spoofing.
     const other = await app.expectApi<{ id: string }>('POST', '/api/v1/tenants', { name: 'Other tenant' }, 201);
     const otherDomain = await app.expectApi<{ id: string }>('POST', `/api/v1/tenants/${other.id}/domains`, { name: 'other.test' }, 201);
+    // Tenant B's mail goes through its own (slow) smarthost: the flood of the fairness test.
+    await app.expectApi('PUT', `/api/v1/tenants/${other.id}/outbound-route`, { host: '127.0.0.1', port: slowSink.port }, 200);
     const mallory = await app.expectApi<{ setup: { token: string } }>('POST', `/api/v1/domains/${otherDomain.id}/mailboxes`, { localPart: 'mallory', owner: { name: 'M', email: 'm@owners.example' }, credentialDelivery: 'link' }, 201);
     await app.expectApi('POST', `/api/v1/setup/${mallory.setup.token}`, { password: PASSWORD }, 204);
     await publishDkim();
@@ -100,7 +104,7 @@ describe('sending', () => {
 
   afterAll(async () => {
     await app?.stop();
-    await Promise.all([dns?.stop(), sink?.close(), relaySink?.close()]);
+    await Promise.all([dns?.stop(), sink?.close(), relaySink?.close(), slowSink?.close()]);
   });
 
   it('submits over 587 with STARTTLS and AUTH PLAIN; the message reaches the MX signed with RSA and Ed25519, verified by dkimpy and mailauth', async () => {
@@ -185,6 +189,22 @@ describe('sending', () => {
     }
     expect(dsn, 'DSN in the sender INBOX').toBeDefined();
     expect(dsn!.raw).toMatch(/550/);
+  });
+
+  it("does not let one tenant's flood delay another tenant's mail", async () => {
+    // Tenant "other" floods a slow next hop (4 s per message)...
+    const flood = Array.from({ length: 25 }, (_, i) =>
+      submit(app, 'mallory@other.test', ['--from', 'mallory@other.test', '--to', `list${i}@remote.test`, '--header', `Subject: flood-${i}`]),
+    );
+    const accepted = await Promise.all(flood);
+    for (const a of accepted) expect(a.exitCode, a.output).toBe(0);
+    // ...while tenant "send.test" sends one message: it is delivered at once, not after the flood.
+    const t0 = Date.now();
+    const r = await submit(app, 'alice@send.test', ['--from', 'alice@send.test', '--to', 'friend@remote.test', '--header', 'Subject: not-behind-the-flood']);
+    expect(r.exitCode, r.output).toBe(0);
+    await sink.waitFor((m) => m.raw.includes('Subject: not-behind-the-flood'), 3_000);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(slowSink.messages.length).toBeLessThan(25); // the flood is still in flight
   });
 
   it('relays through the domain smarthost with AUTH', async () => {

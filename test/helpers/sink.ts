@@ -28,7 +28,7 @@ export interface Sink {
 
 const cert = generateSelfSigned('sink.test');
 
-export async function startSink(opts: { auth?: { user: string; pass: string }; policy?: RcptPolicy } = {}): Promise<Sink> {
+export async function startSink(opts: { auth?: { user: string; pass: string }; policy?: RcptPolicy; dataDelayMs?: number } = {}): Promise<Sink> {
   const [port] = await freePorts(1);
   const messages: SunkMessage[] = [];
   const attempts = new Map<string, number>();
@@ -61,7 +61,8 @@ export async function startSink(opts: { auth?: { user: string; pass: string }; p
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        if (opts.dataDelayMs) await new Promise((r) => setTimeout(r, opts.dataDelayMs));
         messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
