@@ -14,6 +14,7 @@ import type { Config } from '../appliance/config.js';
 import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../appliance/core/deps.js';
 import type { DB } from '../appliance/db/schema.js';
 import type { Logger } from '../appliance/logger.js';
+import cookie from '@fastify/cookie';
 import { installAuthentication } from './plugins/authn.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { registerOpenApi } from './plugins/openapi.js';
@@ -21,6 +22,8 @@ import { installRequestLog } from './plugins/request-log.js';
 import healthRoutes from './routes/health.routes.js';
 import aliasesRoutes from './routes/v1/aliases.routes.js';
 import auditRoutes from './routes/v1/audit.routes.js';
+import authRoutes from './routes/v1/auth.routes.js';
+import principalsRoutes from './routes/v1/principals.routes.js';
 import domainsRoutes from './routes/v1/domains.routes.js';
 import mailboxesRoutes from './routes/v1/mailboxes.routes.js';
 import setupRoutes from './routes/v1/setup.routes.js';
@@ -96,6 +99,8 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   app.decorateRequest('actor', null);
   installErrorHandling(app);
   installRequestLog(app);
+  await app.register(cookie);
+  const secureCookies = deps.config.httpTls || deps.config.publicUrl.startsWith('https:');
   await registerOpenApi(app, { publicUrl: deps.config.publicUrl, version: API_VERSION });
 
   // Public context: no authentication; every route declares permission 'public'.
@@ -105,6 +110,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     });
     await pub.register(healthRoutes, { health: deps.health });
     await pub.register(setupRoutes, { core });
+    await pub.register(authRoutes, { core, secureCookies });
     pub.withTypeProvider<TypeBoxTypeProvider>().get(
       '/api/v1/openapi.json',
       { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
@@ -122,6 +128,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(aliasesRoutes, { core });
       await api.register(tokensRoutes, { core });
       await api.register(auditRoutes, { core });
+      await api.register(principalsRoutes, { core });
       await api.register(sendingRoutes, { core });
     },
     { prefix: '/api/v1' },

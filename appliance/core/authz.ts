@@ -66,7 +66,8 @@ export function isRole(value: string): value is Role {
   return Object.prototype.hasOwnProperty.call(ROLES, value);
 }
 
-export type ActorKind = 'operator' | 'tenant-admin' | 'token' | 'system' | 'public';
+/** operator / tenant-admin: a person logged in with a web session; mailbox-owner: self-service (no permissions). */
+export type ActorKind = 'operator' | 'tenant-admin' | 'token' | 'system' | 'public' | 'mailbox-owner';
 
 /** Where a request came from; copied into audit events. */
 export interface ActorOrigin {
@@ -97,7 +98,7 @@ export function makeActor(input: {
   origin?: ActorOrigin;
 }): Actor {
   const permissions = new Set<Permission>();
-  if (input.kind !== 'public') {
+  if (input.kind !== 'public' && input.kind !== 'mailbox-owner') {
     for (const p of input.permissions) {
       if (!isPermission(p)) continue;
       if (PERMISSIONS[p].scope === 'platform' && input.tenantId !== null) continue;

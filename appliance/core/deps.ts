@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import type { Credentials } from './credentials.types.js';
+import { LoginThrottle } from './login-throttle.js';
 
 export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlHours' | 'defaultQuotaBytes' | 'bootstrapToken'> &
   Partial<Pick<Config, 'recycleBinDays' | 'httpTls'>>;
@@ -31,6 +32,8 @@ export interface CoreDeps {
   revoker: Revoker;
   /** null: mailbox-owner login is unavailable (the self-service login answers 503). */
   credentials: MailboxCredentials | null;
+  /** Console login throttling (per account and per IP). */
+  loginThrottle: LoginThrottle;
 }
 
 /** A revoker that reaches no session: for tools that never change mailboxes (boot, bootstrap). */
@@ -40,9 +43,9 @@ export function createCoreDeps(
   db: Kysely<DB>,
   config: Readonly<CoreConfig>,
   now: () => number = Date.now,
-  hooks: { revoker?: Revoker; credentials?: MailboxCredentials | null } = {},
+  hooks: { revoker?: Revoker; credentials?: MailboxCredentials | null; loginThrottle?: LoginThrottle } = {},
 ): CoreDeps {
-  return { db, config, now, revoker: hooks.revoker ?? NO_SESSIONS_REVOKER, credentials: hooks.credentials ?? null };
+  return { db, config, now, revoker: hooks.revoker ?? NO_SESSIONS_REVOKER, credentials: hooks.credentials ?? null, loginThrottle: hooks.loginThrottle ?? new LoginThrottle() };
 }
 
 /** Days a deleted mailbox or domain stays restorable. */

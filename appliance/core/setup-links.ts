@@ -11,7 +11,7 @@ import type { CoreDeps } from './deps.js';
 import { AppError } from './errors.js';
 import { newId, newSecret, sha256Hex } from './ids.js';
 
-export type SetupPurpose = 'mailbox-setup' | 'operator-setup' | 'reset';
+export type SetupPurpose = 'mailbox-setup' | 'operator-setup' | 'principal-setup' | 'reset';
 
 export interface IssuedLink {
   id: string;
@@ -24,7 +24,7 @@ export async function issueSetupLink(
   trx: Transaction<DB>,
   actor: Actor,
   deps: CoreDeps,
-  input: { purpose: SetupPurpose; mailboxId: string | null; tenantId: string | null; destination: string | null },
+  input: { purpose: SetupPurpose; mailboxId: string | null; tenantId: string | null; destination: string | null; principalId?: string | null },
   now: number,
 ): Promise<IssuedLink> {
   const token = newSecret('psu');
@@ -38,6 +38,7 @@ export async function issueSetupLink(
       purpose: input.purpose,
       mailbox_id: input.mailboxId,
       tenant_id: input.tenantId,
+      principal_id: input.principalId ?? null,
       destination: input.destination,
       expires_at: expiresAt,
       used_at: null,

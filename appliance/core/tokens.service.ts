@@ -45,7 +45,7 @@ export interface CreateTokenInput {
   expiresAt?: string;
 }
 
-function parseStoredPermissions(json: string): Permission[] {
+export function parseStoredPermissions(json: string): Permission[] {
   try {
     const list = JSON.parse(json) as unknown;
     return Array.isArray(list) ? list.filter((p): p is Permission => typeof p === 'string' && isPermission(p)) : [];
@@ -53,6 +53,7 @@ function parseStoredPermissions(json: string): Permission[] {
     return [];
   }
 }
+
 
 export function tokenView(t: ApiToken): TokenView {
   return {
@@ -82,7 +83,8 @@ export async function insertApiToken(
     .values({
       id,
       tenant_id: row.tenantId,
-      principal_id: null,
+      // A token created by a person belongs to that person: it acts as them and dies with their account.
+      principal_id: actor.kind === 'operator' || actor.kind === 'tenant-admin' ? actor.principalId : null,
       name: row.name,
       token_hash: sha256Hex(row.secret),
       role: row.role,
@@ -110,7 +112,8 @@ export async function insertApiToken(
   return id;
 }
 
-function resolveGrant(actor: Actor, input: CreateTokenInput, tenantId: string | null): { role: string | null; permissions: Permission[] } {
+/** What a token or principal is granted: a role, or a list; never more than the actor holds. */
+export function resolveGrant(actor: Actor, input: { permissions?: string[]; role?: Role }, tenantId: string | null): { role: string | null; permissions: Permission[] } {
   if (input.permissions !== undefined && input.role !== undefined) throw invalid('give either permissions or role, not both', { field: 'permissions' });
   if (input.permissions !== undefined) {
     const unknown = input.permissions.filter((p) => !isPermission(p));
@@ -206,6 +209,10 @@ export async function authenticateApiToken(deps: CoreDeps, secret: string, origi
   if (row.tenant_id !== null) {
     const tenant = await deps.db.selectFrom('tenants').select('status').where('id', '=', row.tenant_id).executeTakeFirst();
     if (!tenant || tenant.status === 'deleted') return { ok: false, reason: 'revoked' };
+  }
+  if (row.principal_id !== null) {
+    const owner = await deps.db.selectFrom('principals').select('status').where('id', '=', row.principal_id).executeTakeFirst();
+    if (owner && owner.status !== 'active') return { ok: false, reason: 'revoked' };
   }
   if (row.last_used_at === null || now - Number(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
     await deps.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type ActorOrigin, authorize, isPermission } from '../../appliance/core/authz.js';
 import type { CoreDeps } from '../../appliance/core/deps.js';
 import { AppError } from '../../appliance/core/errors.js';
+import { authenticateSession, CSRF_HEADER, SESSION_COOKIE } from '../../appliance/core/sessions.service.js';
 import { authenticateApiToken } from '../../appliance/core/tokens.service.js';
 
 export function originOf(req: FastifyRequest): ActorOrigin {
@@ -16,6 +17,30 @@ export function originOf(req: FastifyRequest): ActorOrigin {
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The session cookie of a request, if any. */
+export function sessionCookie(req: FastifyRequest): string | null {
+  const v = (req.cookies as Record<string, string | undefined> | undefined)?.[SESSION_COOKIE];
+  return typeof v === 'string' && v.length ? v : null;
+}
+
+export function csrfHeader(req: FastifyRequest): string | null {
+  const v = req.headers[CSRF_HEADER];
+  return typeof v === 'string' ? v : null;
+}
+
+/** A console session as an actor: state-changing requests must carry the CSRF token; TOTP must be enrolled. */
+async function sessionActor(core: CoreDeps, req: FastifyRequest, cookie: string) {
+  const auth = await authenticateSession(core, cookie, { checkCsrf: !SAFE_METHODS.has(req.method), csrfToken: csrfHeader(req), origin: originOf(req) });
+  if (!auth.ok) {
+    if (auth.reason === 'csrf') throw new AppError('Forbidden', `missing or wrong ${CSRF_HEADER} header`);
+    throw new AppError('Unauthorized', auth.reason === 'unknown' ? 'not logged in' : `session ${auth.reason}`);
+  }
+  if (auth.session.kind !== 'principal') throw new AppError('Forbidden', 'the self-service session reaches /api/v1/self only');
+  if (auth.session.mfa !== 'ok') throw new AppError('Forbidden', 'enrol TOTP first (POST /api/v1/auth/totp/enrol)');
+  return auth.actor;
+}
 
 export function installAuthentication(scope: FastifyInstance, core: CoreDeps): void {
   scope.addHook('onRoute', (route) => {
@@ -30,12 +55,20 @@ export function installAuthentication(scope: FastifyInstance, core: CoreDeps): v
     if (typeof permission !== 'string' || !isPermission(permission)) throw new AppError('Forbidden', 'route declares no permission');
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? BEARER.exec(header) : null;
-    if (!m) throw new AppError('Unauthorized', 'missing bearer token (Authorization: Bearer <token>)');
-    const result = await authenticateApiToken(core, m[1]!, originOf(req));
-    if (!result.ok) throw new AppError('Unauthorized', result.reason === 'unknown' ? 'invalid token' : `token ${result.reason}`);
-    req.actor = result.actor;
-    req.log = req.log.child({ actor: result.actor.principalId, tenantId: result.actor.tenantId });
-    authorize(result.actor, permission);
+    const cookie = sessionCookie(req);
+    let actor;
+    if (m) {
+      const result = await authenticateApiToken(core, m[1]!, originOf(req));
+      if (!result.ok) throw new AppError('Unauthorized', result.reason === 'unknown' ? 'invalid token' : `token ${result.reason}`);
+      actor = result.actor;
+    } else if (cookie) {
+      actor = await sessionActor(core, req, cookie);
+    } else {
+      throw new AppError('Unauthorized', 'missing bearer token (Authorization: Bearer <token>) or session');
+    }
+    req.actor = actor;
+    req.log = req.log.child({ actor: actor.principalId, tenantId: actor.tenantId });
+    authorize(actor, permission);
   });
 }
 

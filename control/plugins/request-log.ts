@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 
-const SECRET_PATH = /(\/(?:setup|operator-setup)\/)[^/?#]+/g;
+const SECRET_PATH = /(\/(?:setup|operator-setup|principal-setup)\/)[^/?#]+/g;
 
 export function redactUrl(url: string): string {
   return url.replace(SECRET_PATH, '$1[redacted]');

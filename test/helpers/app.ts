@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../../appliance/db/schema.js';
 import { type Config, dataPaths, loadConfig } from '../../appliance/config.js';
 import { systemActor } from '../../appliance/core/authz.js';
 import { bootstrapOperator } from '../../appliance/core/bootstrap.js';
@@ -38,10 +39,10 @@ export interface TestAppOptions {
   health?: (core: CoreDeps) => HealthCheck;
   /** false: boot without POSTERN_BOOTSTRAP_TOKEN (no operator token exists). */
   bootstrapToken?: boolean;
-  /** Receives the revocations after they are recorded (e.g. a real CredentialService). */
-  revoker?: Revoker;
+  /** Receives the revocations after they are recorded (e.g. a real CredentialService, built on the test database). */
+  revoker?: Revoker | ((db: Kysely<DB>) => Revoker);
   /** Mailbox credential checks for the self-service login (e.g. a real CredentialService). */
-  credentials?: MailboxCredentials;
+  credentials?: MailboxCredentials | ((db: Kysely<DB>) => MailboxCredentials);
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -61,13 +62,15 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   let offset = 0;
   const now = () => Date.now() + offset;
   const revocations: Array<{ mailboxId: string; reason: string }> = [];
+  const downstream = typeof opts.revoker === 'function' ? opts.revoker(opened.db) : opts.revoker;
+  const credentials = typeof opts.credentials === 'function' ? opts.credentials(opened.db) : opts.credentials;
   const revoker: Revoker = {
     notifyRevoked(mailboxId, reason) {
       revocations.push({ mailboxId, reason });
-      return opts.revoker?.notifyRevoked(mailboxId, reason);
+      return downstream?.notifyRevoked(mailboxId, reason);
     },
   };
-  const core = createCoreDeps(opened.db, config, now, { revoker, credentials: opts.credentials ?? null });
+  const core = createCoreDeps(opened.db, config, now, { revoker, credentials: credentials ?? null });
   await bootstrapOperator(systemActor('boot'), core);
   const health: HealthCheck = opts.health
     ? opts.health(core)
@@ -79,7 +82,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
           return { database: { ok: false, detail: (err as Error).message } };
         }
       };
-  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: { key: '', cert: '' }, now, revoker, credentials: opts.credentials });
+  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: { key: '', cert: '' }, now, revoker, credentials });
 
   return {
     app,

@@ -7,7 +7,7 @@ import { isPermission, type Permission, PERMISSIONS } from '../../appliance/core
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
-let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string };
+let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string; principalId: string };
 let b: { tenantId: string; domainId: string; token: string };
 
 beforeAll(async () => {
@@ -23,11 +23,27 @@ beforeAll(async () => {
   await t.call('PUT', `/api/v1/domains/${ta.domainId}/outbound-route`, { token: ta.token, body: { host: 'relay.tenant-a.example', port: 587 } });
   await t.call('PUT', `/api/v1/tenants/${ta.tenantId}/outbound-route`, { token: ta.token, body: { host: 'relay.tenant-a.example', port: 587 } });
   const keys = await t.call('GET', `/api/v1/domains/${ta.domainId}/dkim`, { token: ta.token });
-  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id };
+  const admin = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/principals`, { token: ta.token, body: { name: 'Admin A', email: 'admin@tenant-a.example' } });
+  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id, principalId: admin.body.id };
 });
 afterAll(async () => t.close());
 
-const PUBLIC_ROUTES = ['GET /healthz', 'GET /readyz', 'POST /api/v1/setup/:token', 'POST /api/v1/operator-setup/:token', 'GET /api/v1/openapi.json'];
+const PUBLIC_ROUTES = [
+  'GET /healthz',
+  'GET /readyz',
+  'POST /api/v1/setup/:token',
+  'POST /api/v1/operator-setup/:token',
+  'GET /api/v1/openapi.json',
+  // Console login and sessions: these authorize by password, TOTP or the session cookie themselves.
+  'POST /api/v1/auth/login',
+  'POST /api/v1/auth/logout',
+  'GET /api/v1/auth/session',
+  'POST /api/v1/auth/totp/enrol',
+  'POST /api/v1/auth/totp/confirm',
+  'POST /api/v1/principal-setup/:token',
+  'POST /api/v1/self/login',
+  'GET /api/v1/self',
+];
 
 /** A valid body per route, so that only the tenant scope can refuse the call. */
 function bodyFor(method: string, url: string): unknown {
@@ -50,6 +66,10 @@ function bodyFor(method: string, url: string): unknown {
     'PATCH /api/v1/domains/:domainId': { aliasOf: null },
     'POST /api/v1/domains/:domainId/restore': { reason: 'intrusion' },
     'PATCH /api/v1/aliases/:aliasId': { targets: ['x@outside.example'] },
+    'POST /api/v1/tenants/:tenantId/principals': { name: 'Intruder', email: 'intruder@evil.example', permissions: ['mailboxes.read'] },
+    'POST /api/v1/principals': { name: 'Intruder', email: 'intruder@evil.example' },
+    'PATCH /api/v1/principals/:principalId': { status: 'disabled' },
+    'POST /api/v1/principals/:principalId/reset': { reason: 'intrusion' },
     'POST /api/v1/mailboxes/:mailboxId/forwards': { target: 'loot@outside.example', reason: 'intrusion' },
     'POST /api/v1/mailboxes/:mailboxId/send-as': { address: 'ceo@tenant-a.example' },
     'PUT /api/v1/domains/:domainId/outbound-route': { host: 'evil.example', port: 25 },
@@ -73,6 +93,7 @@ function fill(url: string): string | null {
     tenantId: a.tenantId,
     domainId: a.domainId,
     mailboxId: a.mailboxId,
+    principalId: a.principalId,
     aliasId: a.aliasId,
     tokenId: a.tokenId,
     forwardId: a.forwardId,
@@ -101,6 +122,7 @@ async function snapshot() {
     domain: await db.selectFrom('domains').selectAll().where('id', '=', a.domainId).executeTakeFirst(),
     mailbox: await db.selectFrom('mailboxes').selectAll().where('id', '=', a.mailboxId).executeTakeFirst(),
     token: await db.selectFrom('api_tokens').select(['id', 'revoked_at']).where('id', '=', a.tokenId).executeTakeFirst(),
+    principal: await db.selectFrom('principals').selectAll().where('id', '=', a.principalId).executeTakeFirst(),
   };
 }
 

@@ -20,6 +20,8 @@ export interface PrincipalsTable {
   /** Secret shown at enrolment, until confirmed with a valid code. */
   totp_pending_secret: string | null;
   totp_enabled_at: number | null;
+  /** The TOTP time step last accepted (a code is good once). */
+  totp_last_step: number | null;
   /** Bumped on password change, TOTP reset, disable: ends every web session. */
   credential_version: Generated<number>;
   last_login_at: number | null;
