@@ -2,6 +2,7 @@
  * Audit log use cases: read events (a tenant actor sees its tenant's only) and verify the
  * appliance-wide hash chain (platform actors).
  */
+import { sql } from 'kysely';
 import type { AuditEvent } from '../db/tables/control.table.js';
 import { type AuditVerification, verifyAuditChain } from './audit.js';
 import { type Actor, authorize } from './authz.js';
@@ -56,25 +57,90 @@ export interface AuditQuery {
   tenantId?: string;
   targetType?: string;
   targetId?: string;
+  /** An action name, or a prefix ending in `.*` (e.g. `mailbox.*`). */
   action?: string;
+  actorType?: string;
+  /** The acting principal (or token) id. */
+  actorId?: string;
+  tokenId?: string;
+  requestId?: string;
+  /** Time range, epoch ms: since ≤ at < until. */
+  since?: number;
+  until?: number;
   /** Events with an id above this one (ascending order). */
   after?: number;
   limit?: number;
 }
 
-export async function listAuditEvents(actor: Actor, deps: CoreDeps, query: AuditQuery = {}): Promise<AuditEventView[]> {
-  authorize(actor, 'audit.read');
+function filtered(actor: Actor, deps: CoreDeps, query: AuditQuery) {
   const scope = scopeOf(actor);
-  const page = pageOf({ limit: query.limit });
   let q = deps.db.selectFrom('audit_events').selectAll();
   if (scope.tenantId !== null) q = q.where('tenant_id', '=', scope.tenantId);
   if (query.tenantId) q = q.where('tenant_id', '=', query.tenantId);
   if (query.targetType) q = q.where('target_type', '=', query.targetType);
   if (query.targetId) q = q.where('target_id', '=', query.targetId);
-  if (query.action) q = q.where('action', '=', query.action);
+  if (query.action) {
+    if (query.action.endsWith('.*')) q = q.where(sql<boolean>`substr(action, 1, ${query.action.length - 1}) = ${query.action.slice(0, -1)}`);
+    else q = q.where('action', '=', query.action);
+  }
+  if (query.actorType) q = q.where('actor_type', '=', query.actorType);
+  if (query.actorId) q = q.where('actor_id', '=', query.actorId);
+  if (query.tokenId) q = q.where('token_id', '=', query.tokenId);
+  if (query.requestId) q = q.where('request_id', '=', query.requestId);
+  if (query.since !== undefined) q = q.where('at', '>=', query.since);
+  if (query.until !== undefined) q = q.where('at', '<', query.until);
+  return q;
+}
+
+export async function listAuditEvents(actor: Actor, deps: CoreDeps, query: AuditQuery = {}): Promise<AuditEventView[]> {
+  authorize(actor, 'audit.read');
+  const page = pageOf({ limit: query.limit });
+  let q = filtered(actor, deps, query);
   if (query.after !== undefined) q = q.where('id', '>', query.after);
   const rows = await q.orderBy('id').limit(page.limit).execute();
   return rows.map(auditEventView);
+}
+
+export const AUDIT_EXPORT_MAX = 100_000;
+
+const CSV_COLUMNS = [
+  'id', 'at', 'tenant_id', 'actor_type', 'actor_id', 'token_id', 'source_ip', 'user_agent', 'action', 'target_type', 'target_id',
+  'before', 'after', 'reason', 'request_id', 'approval_id', 'prev_hash', 'hash',
+] as const;
+
+/** A CSV field: quoted when needed; a leading = + - @ is neutralized so spreadsheets do not run it. */
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * Exports the matching events (at most AUDIT_EXPORT_MAX, oldest first) as JSON lines or CSV,
+ * with each row's `prev_hash` and `hash`, so an export can be checked against the chain.
+ */
+export async function exportAuditEvents(actor: Actor, deps: CoreDeps, query: AuditQuery, format: 'jsonl' | 'csv'): Promise<{ body: string; events: number; truncated: boolean }> {
+  authorize(actor, 'audit.read');
+  const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
+  let after = query.after ?? 0;
+  let events = 0;
+  const PAGE = 1000;
+  for (;;) {
+    const rows = await filtered(actor, deps, query).where('id', '>', after).orderBy('id').limit(Math.min(PAGE, AUDIT_EXPORT_MAX - events)).execute();
+    for (const r of rows) {
+      if (format === 'csv') {
+        lines.push(CSV_COLUMNS.map((c) => csvField(c === 'at' ? iso(r.at) : c === 'id' ? Number(r.id) : r[c])).join(','));
+      } else {
+        lines.push(JSON.stringify({ ...auditEventView(r), prevHash: r.prev_hash, hash: r.hash }));
+      }
+      after = Number(r.id);
+    }
+    events += rows.length;
+    if (rows.length < PAGE || events >= AUDIT_EXPORT_MAX) break;
+  }
+  const truncated = events >= AUDIT_EXPORT_MAX;
+  return { body: lines.length ? `${lines.join('\n')}\n` : '', events, truncated };
 }
 
 export async function verifyAudit(actor: Actor, deps: CoreDeps): Promise<AuditVerification> {
