@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './logger.js';
 import { FileBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
 import { writeHarakaConfig } from './mta/haraka-config.js';
+import { ApplianceMailer } from './mta/mailer.js';
 import { mtaRpcHandlers } from './mta/rpc-handlers.js';
 import { HarakaSupervisor } from './mta/supervisor.js';
 import { ensureTls } from './tls.js';
@@ -53,6 +54,8 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     logger,
     handlers: mtaRpcHandlers({ config, router, store, credentials, sending, limiter, logger }),
   });
+
+  const mailer = new ApplianceMailer({ hostname: config.hostname, router, store, supervisor, logger: logger.child({ service: 'mailer' }) });
 
   const health = async () => ({
     database: await db
@@ -94,6 +97,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     store,
     credentials,
     supervisor,
+    mailer,
     control,
     imap,
     stop(): Promise<void> {

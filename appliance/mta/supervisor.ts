@@ -8,7 +8,9 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Logger } from '../logger.js';
-import { type Handler, serveRpc } from '../rpc/channel.js';
+import { AppError } from '../core/errors.js';
+import { type Handler, RpcClient, serveRpc } from '../rpc/channel.js';
+import type { ChildMethods } from '../rpc/protocol.js';
 
 export interface SupervisorOptions {
   harakaRoot: string;
@@ -34,6 +36,7 @@ const LEVELS: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fa
 
 export class HarakaSupervisor extends EventEmitter {
   private child: ChildProcess | null = null;
+  private client: RpcClient | null = null;
   private listening = false;
   private stopping = false;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -85,6 +88,7 @@ export class HarakaSupervisor extends EventEmitter {
       execArgv: [],
     });
     this.child = child;
+    this.client = new RpcClient(child, 60_000);
     this.listening = false;
     this.startedAt = Date.now();
     this.log.info({ event: 'mta.start', pid: child.pid }, 'starting Haraka');
@@ -104,7 +108,10 @@ export class HarakaSupervisor extends EventEmitter {
     child.on('error', (err) => this.log.error({ event: 'mta.error', err }, 'Haraka process error'));
     child.on('exit', (code, signal) => {
       stopRpc();
-      if (this.child === child) this.child = null;
+      if (this.child === child) {
+        this.child = null;
+        this.client = null;
+      }
       this.listening = false;
       this.emit('exit', { code, signal });
       if (this.stopping) {
@@ -144,6 +151,13 @@ export class HarakaSupervisor extends EventEmitter {
       if (m && LEVELS[m[1]!]) level = LEVELS[m[1]!]!;
     }
     this.log[level]({ event: 'mta.log', haraka: fields }, msg);
+  }
+
+  /** Calls the Haraka child (e.g. to queue a message for outbound delivery); waits for it to be up. */
+  async call<M extends keyof ChildMethods>(method: M, params: Parameters<ChildMethods[M]>[0]): Promise<ReturnType<ChildMethods[M]>> {
+    if (!this.isListening()) await this.waitListening(30_000).catch(() => undefined);
+    if (!this.client || !this.isListening()) throw new AppError('TempFailure', 'the MTA is not running');
+    return this.client.call<ReturnType<ChildMethods[M]>>(method, params);
   }
 
   /** SIGINT, then SIGKILL after graceMs. */

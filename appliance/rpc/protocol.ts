@@ -58,3 +58,9 @@ export interface RpcMethods {
   'outbound.event': (p: { kind: 'delivered' | 'deferred' | 'bounced'; queueId: string; domain: string; detail: string }) => null;
   'ping': (p: Record<string, never>) => { ok: true };
 }
+
+/** Calls the appliance makes to the Haraka child. */
+export interface ChildMethods {
+  /** Queues a message in Haraka's durable outbound queue (resolves once queued). */
+  'outbound.send': (p: { sender: string; recipients: string[]; message: string }) => { queued: true };
+}

@@ -9,6 +9,8 @@
  */
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { prepareMessage } from '../../appliance/mailstore/ingest.js';
+import { serveRpc } from '../../appliance/rpc/channel.js';
+import type { ChildMethods } from '../../appliance/rpc/protocol.js';
 import { announceListening, call, pluginSettings } from '../shared/appliance.js';
 import { CONT, DENYSOFT, dsn, type HarakaConnection, type HarakaPlugin, type HarakaTransaction, type Next, OK, safeHook } from '../shared/haraka.js';
 import { finalMessage } from '../shared/message.js';
@@ -31,6 +33,13 @@ function relay(plugin: HarakaPlugin, sender: string, recipients: string[], messa
 
 export function hook_init_master(this: HarakaPlugin, next: Next): void {
   try {
+    // The appliance queues its own mail (setup and reset links, notifications) through us.
+    serveRpc(process as unknown as Parameters<typeof serveRpc>[0], {
+      'outbound.send': async (p: Parameters<ChildMethods['outbound.send']>[0]) => {
+        await relay(this, p.sender, p.recipients, Buffer.from(p.message, 'utf8'));
+        return { queued: true };
+      },
+    });
     announceListening();
   } finally {
     next();

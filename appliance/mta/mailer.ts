@@ -1,0 +1,66 @@
+/**
+ * Mail the appliance itself sends (setup and reset links, notifications): composed here,
+ * delivered to hosted addresses through the one ingest path and to everyone else through
+ * Haraka's durable outbound queue. Sent with the null sender (RFC 3834 auto-generated mail), so
+ * a failure never bounces back into a loop.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RecipientRouter } from '../core/routing.js';
+import type { Logger } from '../logger.js';
+import type { SqlMailStore } from '../mailstore/store.js';
+import type { HarakaSupervisor } from './supervisor.js';
+
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  /** Display name in From: (the address is always postmaster@<hostname>). */
+  fromName?: string;
+}
+
+function encodeWord(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x20-\x7e]*$/.test(s) ? s : `=?UTF-8?B?${Buffer.from(s, 'utf8').toString('base64')}?=`;
+}
+
+export function composeMail(hostname: string, mail: OutgoingMail, now = new Date()): string {
+  const from = `${encodeWord(mail.fromName ?? 'Postern')} <postmaster@${hostname}>`;
+  const body = Buffer.from(mail.text.replace(/\r?\n/g, '\r\n'), 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
+  return [
+    `From: ${from}`,
+    `To: <${mail.to}>`,
+    `Subject: ${encodeWord(mail.subject)}`,
+    `Date: ${now.toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <${randomBytes(12).toString('hex')}@${hostname}>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: base64',
+    'Auto-Submitted: auto-generated',
+    '',
+    body,
+    '',
+  ].join('\r\n');
+}
+
+export class ApplianceMailer {
+  constructor(
+    private readonly deps: { hostname: string; router: RecipientRouter; store: SqlMailStore; supervisor: HarakaSupervisor; logger: Logger },
+  ) {}
+
+  async send(mail: OutgoingMail): Promise<{ delivery: 'local' | 'queued' }> {
+    const message = composeMail(this.deps.hostname, mail);
+    const local = await this.deps.router.resolve(mail.to, Buffer.byteLength(message), { forDelivery: true });
+    if (local.ok && local.mailboxes.length) {
+      await this.deps.store.ingest.ingest(
+        Buffer.from(message, 'utf8'),
+        local.mailboxes.map((m) => ({ mailboxId: m.id, folder: 'INBOX', prefix: `Delivered-To: ${mail.to}\r\n` })),
+        { enforceQuota: false },
+      );
+      this.deps.logger.info({ event: 'mail.system.delivered', delivery: 'local' }, 'system mail stored locally');
+      return { delivery: 'local' };
+    }
+    await this.deps.supervisor.call('outbound.send', { sender: '', recipients: [mail.to], message });
+    this.deps.logger.info({ event: 'mail.system.queued', delivery: 'queued' }, 'system mail queued for delivery');
+    return { delivery: 'queued' };
+  }
+}
