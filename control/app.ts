@@ -15,7 +15,9 @@ import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } 
 import type { DB } from '../appliance/db/schema.js';
 import type { Logger } from '../appliance/logger.js';
 import cookie from '@fastify/cookie';
+import { DOCS_HTML, DOCS_JS } from './docs/docs-page.js';
 import { installAuthentication } from './plugins/authn.js';
+import { installIdempotency } from './plugins/idempotency.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { installRequestLog } from './plugins/request-log.js';
@@ -116,12 +118,15 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
       async () => app.swagger() as unknown as Record<string, unknown>,
     );
+    pub.get('/api/v1/docs', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML));
+    pub.get('/api/v1/docs/docs.js', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(DOCS_JS));
   });
 
   // Protected context: one hook authenticates and enforces config.permission.
   await app.register(
     async (api) => {
       installAuthentication(api, core);
+      installIdempotency(api);
       await api.register(tenantsRoutes, { core });
       await api.register(domainsRoutes, { core });
       await api.register(mailboxesRoutes, { core });

@@ -24,6 +24,17 @@ export async function registerOpenApi(app: FastifyInstance, opts: { publicUrl: s
       const s = { ...(schema as Record<string, unknown>) };
       if (isPublic) s.security = [];
       else if (route.config?.permission) s.description = `Requires permission \`${route.config.permission}\`.`;
+      if (!isPublic && [route.method].flat().includes('POST')) {
+        // Documented here, enforced by plugins/idempotency.ts for every POST of the protected API.
+        const headers = (s.headers ?? { type: 'object', properties: {} }) as { type: string; properties: Record<string, unknown> };
+        s.headers = {
+          ...headers,
+          properties: {
+            ...headers.properties,
+            'idempotency-key': { type: 'string', maxLength: 255, description: 'Repeat a POST safely: the same key (per caller, within 24 h) replays the first answer' },
+          },
+        };
+      }
       return { schema: s as typeof schema, url };
     },
   });

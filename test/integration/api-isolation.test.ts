@@ -34,6 +34,8 @@ const PUBLIC_ROUTES = [
   'POST /api/v1/setup/:token',
   'POST /api/v1/operator-setup/:token',
   'GET /api/v1/openapi.json',
+  'GET /api/v1/docs',
+  'GET /api/v1/docs/docs.js',
   // Console login and sessions: these authorize by password, TOTP or the session cookie themselves.
   'POST /api/v1/auth/login',
   'POST /api/v1/auth/logout',
