@@ -5,6 +5,7 @@ import * as m0003 from './migrations/0003_sending.js';
 import * as m0004 from './migrations/0004_principals.js';
 import * as m0005 from './migrations/0005_control_model.js';
 import * as m0006 from './migrations/0006_totp_replay.js';
+import * as m0007 from './migrations/0007_portfolio.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004_principals': m0004,
   '0005_control_model': m0005,
   '0006_totp_replay': m0006,
+  '0007_portfolio': m0007,
 };
 
 class StaticProvider implements MigrationProvider {

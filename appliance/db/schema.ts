@@ -2,6 +2,7 @@ import type { AliasesTable, ApiTokensTable, AuditEventsTable, AuditHeadTable, Dk
 import type { ForwardsTable, MailboxSendingColumns, OutboundRoutesTable, SendAsGrantsTable, SettingsTable, TenantSendingColumns } from './tables/sending.table.js';
 import type { DeletionIntentsTable } from './tables/control.table.js';
 import type { PrincipalRecoveryCodesTable, PrincipalsTable, WebSessionsTable } from './tables/principals.table.js';
+import type { BatchesTable, BatchItemsTable, DnsSnapshotsTable, DomainSettingsTable, DomainTemplatesTable, DomainTemplateVersionsTable } from './tables/portfolio.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
 
 /** The whole database as kysely sees it. */
@@ -28,4 +29,10 @@ export interface DB {
   principal_recovery_codes: PrincipalRecoveryCodesTable;
   web_sessions: WebSessionsTable;
   settings: SettingsTable;
+  batches: BatchesTable;
+  batch_items: BatchItemsTable;
+  domain_templates: DomainTemplatesTable;
+  domain_template_versions: DomainTemplateVersionsTable;
+  domain_settings: DomainSettingsTable;
+  dns_snapshots: DnsSnapshotsTable;
 }
