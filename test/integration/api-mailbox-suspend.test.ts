@@ -65,3 +65,29 @@ describe('POST /api/v1/mailboxes/{id}/suspend and /resume', () => {
     expect(r.status).toBe(400);
   });
 });
+
+describe('with the real credential module as revoker', () => {
+  it('suspension closes open sessions (onRevoke listeners) and new logins fail at once', async () => {
+    const { CredentialService } = await import('../../appliance/core/credentials.js');
+    const { createLogger } = await import('../../appliance/logger.js');
+    const { createTestApp: make } = await import('../helpers/app.js');
+    let creds: InstanceType<typeof CredentialService> | null = null;
+    const app = await make({ revoker: (db) => (creds = new CredentialService(db, createLogger('silent', { pretty: false }))) });
+    try {
+      const x = await provisionTenant(app, 'Real Revoker', 'real-revoker.example');
+      const mb = await provisionMailbox(app, x.domainId, 'eve', {}, x.token);
+      await app.call('POST', `/api/v1/setup/${mb.setup.token}`, { token: null, body: { password: 'Correct-Horse-42-Battery' } });
+      const login = () => creds!.verifyLogin({ username: mb.address, password: 'Correct-Horse-42-Battery', protocol: 'imap', remoteAddress: '127.0.0.9' });
+      const ok = await login();
+      expect(ok.ok).toBe(true);
+      const closed: string[] = [];
+      creds!.onRevoke(mb.id, (reason) => closed.push(reason));
+      expect((await app.call('POST', `/api/v1/mailboxes/${mb.id}/suspend`, { token: x.token, body: { reason: 'incident 12' } })).status).toBe(200);
+      expect(closed).toEqual(['mailbox suspended: incident 12']);
+      expect(await creds!.isCurrent(mb.id, ok.ok ? ok.credentialVersion : 0)).toBe(false);
+      expect(await login()).toMatchObject({ ok: false, reason: 'disabled' });
+    } finally {
+      await app.close();
+    }
+  });
+});

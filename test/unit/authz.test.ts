@@ -19,7 +19,7 @@ function code(fn: () => void): string | null {
 
 describe('permissions and roles are data', () => {
   it('the closed list contains every authority of the control model', () => {
-    for (const p of ['domains.manage', 'mailboxes.create', 'mailboxes.suspend', 'resets.initiate', 'resets.approve', 'forwarding.manage', 'audit.read', 'tokens.manage']) {
+    for (const p of ['domains.manage', 'mailboxes.create', 'mailboxes.suspend', 'mailboxes.manage', 'mailboxes.delete', 'resets.initiate', 'resets.approve', 'forwarding.manage', 'audit.read', 'tokens.manage', 'principals.manage']) {
       expect(ALL_PERMISSIONS).toContain(p);
     }
   });
@@ -60,6 +60,21 @@ describe('can / authorize', () => {
   it('a public actor gets no permissions even when some are passed', () => {
     const a = makeActor({ kind: 'public', tenantId: null, principalId: 'p', permissions: ALL_PERMISSIONS });
     expect(a.permissions.size).toBe(0);
+  });
+
+  it('a mailbox owner (self-service) holds no permissions and is scoped to its tenant', () => {
+    const owner = makeActor({ kind: 'mailbox-owner', tenantId: 'tnt_a', principalId: 'mailbox:mbx_1', permissions: ALL_PERMISSIONS });
+    expect(owner.permissions.size).toBe(0);
+    expect(scopeOf(owner)).toEqual({ tenantId: 'tnt_a' });
+    expect(code(() => authorize(owner, 'mailboxes.read'))).toBe('Forbidden');
+  });
+
+  it('principals: a tenant admin session holds the tenant permissions and none of the platform', () => {
+    const person = makeActor({ kind: 'tenant-admin', tenantId: 'tnt_a', principalId: 'prn_1', permissions: ALL_PERMISSIONS });
+    expect([...person.permissions].sort()).toEqual([...TENANT_PERMISSIONS].sort());
+    const op = makeActor({ kind: 'operator', tenantId: null, principalId: 'prn_op', permissions: ROLES.operator });
+    expect(can(op, 'tenants.manage')).toBe(true);
+    expect(scopeOf(op)).toEqual({ tenantId: null });
   });
 
   it('actors are frozen', () => {
