@@ -3,7 +3,7 @@ FROM node:20-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # better-sqlite3 compiles from source here (python3, make, g++ are in this image).
-RUN npm ci
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json ./
 COPY appliance ./appliance
 COPY control ./control
