@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import type { Credentials, LoginAttempt, LoginResult } from './credentials.types.js';
+import type { CredentialId, Credentials, LoginAttempt, LoginResult } from './credentials.types.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
 export interface ThrottleOptions {
@@ -62,8 +62,20 @@ class FailureCounter {
   }
 }
 
+/** Normalizes an app password as typed (groups separated by spaces or dashes, any case). */
+export function normalizeAppPassword(password: string): string | null {
+  const compact = password.replace(/[\s-]/g, '').toLowerCase();
+  return /^[a-z]{16}$/.test(compact) ? compact : null;
+}
+
+export function appPasswordHash(normalized: string): string {
+  return createHash('sha256').update(`postern-app-password:${normalized}`).digest('hex');
+}
+
+type Listener = { fn: (reason: string) => void; credentialId: CredentialId | undefined };
+
 export class CredentialService implements Credentials {
-  private readonly listeners = new Map<string, Set<(reason: string) => void>>();
+  private readonly listeners = new Map<string, Set<Listener>>();
   private readonly verified = new Map<string, number>();
   private readonly accounts: FailureCounter;
   private readonly ips: FailureCounter;
@@ -104,6 +116,32 @@ export class CredentialService implements Credentials {
           .executeTakeFirst()
       : undefined;
     const password = String(attempt.password ?? '');
+    // App passwords: 16 random letters (~75 bits), scoped to protocols; a fast hash suffices.
+    const app = mailbox ? normalizeAppPassword(password) : null;
+    if (mailbox && app) {
+      const row = await this.db
+        .selectFrom('app_passwords')
+        .select(['id', 'scopes'])
+        .where('mailbox_id', '=', mailbox.id)
+        .where('secret_hash', '=', appPasswordHash(app))
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (row) {
+        const scopes = JSON.parse(row.scopes) as string[];
+        if (attempt.protocol === 'web' || !scopes.includes(attempt.protocol)) return fail('invalid');
+        if (mailbox.status !== 'active') return fail('disabled');
+        await this.db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', row.id).execute();
+        this.accounts.clear(username);
+        return {
+          ok: true,
+          mailboxId: mailbox.id,
+          tenantId: mailbox.tenant_id,
+          address: mailbox.address,
+          credentialVersion: Number(mailbox.credential_version),
+          credentialId: `app:${row.id}`,
+        };
+      }
+    }
     if (!mailbox || !mailbox.password_hash) {
       this.dummyHash ??= hashPassword('postern-dummy-password');
       await verifyPassword(password, await this.dummyHash);
@@ -123,20 +161,26 @@ export class CredentialService implements Credentials {
     if (!good) return fail('invalid');
     if (mailbox.status !== 'active') return fail('disabled');
     this.accounts.clear(username);
-    return { ok: true, mailboxId: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, credentialVersion: version };
+    return { ok: true, mailboxId: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, credentialVersion: version, credentialId: 'password' };
   }
 
-  async isCurrent(mailboxId: string, credentialVersion: number): Promise<boolean> {
+  async isCurrent(mailboxId: string, credentialVersion: number, credentialId?: CredentialId): Promise<boolean> {
     const row = await this.db.selectFrom('mailboxes').select(['status', 'credential_version']).where('id', '=', mailboxId).executeTakeFirst();
-    return !!row && row.status === 'active' && Number(row.credential_version) === credentialVersion;
+    if (!row || row.status !== 'active' || Number(row.credential_version) !== credentialVersion) return false;
+    if (credentialId?.startsWith('app:')) {
+      const app = await this.db.selectFrom('app_passwords').select('revoked_at').where('id', '=', credentialId.slice(4)).where('mailbox_id', '=', mailboxId).executeTakeFirst();
+      return !!app && app.revoked_at === null;
+    }
+    return true;
   }
 
-  onRevoke(mailboxId: string, listener: (reason: string) => void): () => void {
+  onRevoke(mailboxId: string, listener: (reason: string) => void, credentialId?: CredentialId): () => void {
     let set = this.listeners.get(mailboxId);
     if (!set) this.listeners.set(mailboxId, (set = new Set()));
-    set.add(listener);
+    const entry: Listener = { fn: listener, credentialId };
+    set.add(entry);
     return () => {
-      set!.delete(listener);
+      set!.delete(entry);
       if (!set!.size) this.listeners.delete(mailboxId);
     };
   }
@@ -146,18 +190,21 @@ export class CredentialService implements Credentials {
    * the transaction that suspended the mailbox or changed/revoked its credentials (which bumps
    * `credential_version`, so cached verifications and `isCurrent` fail from then on).
    */
-  notifyRevoked(mailboxId: string, reason: string): number {
+  notifyRevoked(mailboxId: string, reason: string, credentialId?: CredentialId): number {
     const set = this.listeners.get(mailboxId);
     if (!set) return 0;
-    this.listeners.delete(mailboxId);
-    for (const listener of set) {
+    // Revoking one app password ends only the sessions that logged in with it.
+    const hit = [...set].filter((l) => credentialId === undefined || l.credentialId === credentialId);
+    for (const l of hit) set.delete(l);
+    if (!set.size) this.listeners.delete(mailboxId);
+    for (const l of hit) {
       try {
-        listener(reason);
+        l.fn(reason);
       } catch (err) {
         this.logger.error({ event: 'auth.revoke.listener_error', err }, 'revocation listener failed');
       }
     }
-    return set.size;
+    return hit.length;
   }
 
   /**

@@ -13,14 +13,20 @@ export interface LoginAttempt {
   remoteAddress: string;
 }
 
+/** Which credential a session authenticated with: the mailbox password or one app password. */
+export type CredentialId = 'password' | `app:${string}`;
+
 export type LoginResult =
-  | { ok: true; mailboxId: string; tenantId: string; address: string; credentialVersion: number }
+  | { ok: true; mailboxId: string; tenantId: string; address: string; credentialVersion: number; credentialId: CredentialId }
   | { ok: false; reason: 'invalid' | 'disabled' | 'throttled'; retryAfterMs?: number };
 
 export interface Credentials {
   verifyLogin(attempt: LoginAttempt): Promise<LoginResult>;
-  /** True while the session authenticated at `credentialVersion` is still valid. */
-  isCurrent(mailboxId: string, credentialVersion: number): Promise<boolean>;
-  /** Listener called (once per revocation) when the mailbox's credentials are revoked; returns unsubscribe. */
-  onRevoke(mailboxId: string, listener: (reason: string) => void): () => void;
+  /** True while the session authenticated at `credentialVersion` (with `credentialId`) is still valid. */
+  isCurrent(mailboxId: string, credentialVersion: number, credentialId?: CredentialId): Promise<boolean>;
+  /**
+   * Listener called (once) when the mailbox's credentials are revoked — all of them, or the one
+   * app password the session used (`credentialId`); returns unsubscribe.
+   */
+  onRevoke(mailboxId: string, listener: (reason: string) => void, credentialId?: CredentialId): () => void;
 }

@@ -6,6 +6,7 @@ import * as m0004 from './migrations/0004_principals.js';
 import * as m0005 from './migrations/0005_control_model.js';
 import * as m0006 from './migrations/0006_totp_replay.js';
 import * as m0007 from './migrations/0007_portfolio.js';
+import * as m0010 from './migrations/0010_access.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_control_model': m0005,
   '0006_totp_replay': m0006,
   '0007_portfolio': m0007,
+  '0010_access': m0010,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,4 +1,5 @@
 import type { AliasesTable, ApiTokensTable, AuditEventsTable, AuditHeadTable, DkimKeysTable, DomainsTable, MailboxesTable, SetupTokensTable, TenantsTable } from './tables/control.table.js';
+import type { AppPasswordsTable } from './tables/access.table.js';
 import type { ForwardsTable, MailboxSendingColumns, OutboundRoutesTable, SendAsGrantsTable, SettingsTable, TenantSendingColumns } from './tables/sending.table.js';
 import type { DeletionIntentsTable } from './tables/control.table.js';
 import type { PrincipalRecoveryCodesTable, PrincipalsTable, WebSessionsTable } from './tables/principals.table.js';
@@ -29,6 +30,7 @@ export interface DB {
   principal_recovery_codes: PrincipalRecoveryCodesTable;
   web_sessions: WebSessionsTable;
   settings: SettingsTable;
+  app_passwords: AppPasswordsTable;
   batches: BatchesTable;
   batch_items: BatchItemsTable;
   domain_templates: DomainTemplatesTable;

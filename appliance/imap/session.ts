@@ -3,6 +3,7 @@
  * the input framing, the command queue (commands run one at a time, in order), output with
  * back-pressure, unsolicited updates of the selected mailbox, and revocation.
  */
+import type { CredentialId } from '../core/credentials.types.js';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
@@ -31,6 +32,8 @@ export interface SessionUser {
   mailboxId: string;
   tenantId: string;
   address: string;
+  /** The password or app password this session logged in with (revoking it ends the session). */
+  credentialId?: CredentialId;
 }
 
 export const LIMITS = {
@@ -378,7 +381,7 @@ export class ImapSession {
     this.unrevoke = this.deps.credentials.onRevoke(user.mailboxId, (reason) => {
       this.log.info({ event: 'imap.session.revoked', mailboxId: user.mailboxId, reason }, 'session revoked');
       this.close('Session revoked by the administrator');
-    });
+    }, user.credentialId);
   }
 
   /** Upgrades the plain connection to TLS (after the tagged OK of STARTTLS was written). */

@@ -115,7 +115,7 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
     },
 
     'auth.login': (p) => deps.credentials.verifyLogin({ username: p.username, password: p.password, protocol: 'smtp', remoteAddress: p.remoteAddress }),
-    'auth.current': (p) => deps.credentials.isCurrent(p.mailboxId, p.credentialVersion),
+    'auth.current': (p) => deps.credentials.isCurrent(p.mailboxId, p.credentialVersion, p.credentialId),
     'submit.sender': (p) => deps.sending.maySendAs(p.mailboxId, p.address),
     'submit.admit': (p) => deps.limiter.admit(p.mailboxId, p.tenantId, p.recipients),
     'dkim.keys': (p) => deps.sending.signingKeys(p.domain),

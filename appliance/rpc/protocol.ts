@@ -2,7 +2,7 @@
  * The calls the Haraka child makes to the appliance, with their parameter and result shapes.
  * Both sides import these types; the appliance implements them in appliance/mta/rpc-handlers.ts.
  */
-import type { LoginResult } from '../core/credentials.types.js';
+import type { CredentialId, LoginResult } from '../core/credentials.types.js';
 import type { LimitDecision } from '../core/limits.js';
 import type { RecipientRefusal } from '../core/routing.js';
 import type { OutboundRouteInfo, SigningKey } from '../core/sending.js';
@@ -50,7 +50,7 @@ export interface RpcMethods {
   'rcpt.check': (p: RcptCheckParams) => RcptCheckResult;
   'mail.deliver': (p: DeliverParams) => DeliverResult;
   'auth.login': (p: AuthLoginParams) => LoginResult;
-  'auth.current': (p: { mailboxId: string; credentialVersion: number }) => boolean;
+  'auth.current': (p: { mailboxId: string; credentialVersion: number; credentialId?: CredentialId }) => boolean;
   'submit.sender': (p: { mailboxId: string; address: string }) => boolean;
   'submit.admit': (p: { mailboxId: string; tenantId: string; recipients: number }) => LimitDecision;
   'dkim.keys': (p: { domain: string }) => SigningKey[];

@@ -50,7 +50,7 @@ export function check_plain_passwd(
   call('auth.login', { username: user, password: passwd, remoteAddress: connection.remote.ip }).then(
     (r) => {
       if (r.ok) {
-        connection.notes.postern_auth = { mailboxId: r.mailboxId, tenantId: r.tenantId, address: r.address, credentialVersion: r.credentialVersion } satisfies SubmissionAuth;
+        connection.notes.postern_auth = { mailboxId: r.mailboxId, tenantId: r.tenantId, address: r.address, credentialVersion: r.credentialVersion, credentialId: r.credentialId } satisfies SubmissionAuth;
         connection.loginfo(this, 'authenticated', { event: 'smtp.auth.ok', mailboxId: r.mailboxId });
         return cb(true);
       }
@@ -70,7 +70,7 @@ export const hook_mail = safeHook(async function (this: HarakaPlugin, next: Next
   if (!isSubmission(connection)) return next();
   const a = auth(connection);
   if (!a) return next(DENY, dsn(530, '5.7.0', 'Authentication required'));
-  if (!(await call('auth.current', { mailboxId: a.mailboxId, credentialVersion: a.credentialVersion }))) {
+  if (!(await call('auth.current', { mailboxId: a.mailboxId, credentialVersion: a.credentialVersion, credentialId: a.credentialId }))) {
     connection.loginfo(this, 'credential no longer valid', { event: 'smtp.auth.revoked', mailboxId: a.mailboxId });
     delete connection.notes.postern_auth;
     connection.relaying = false;

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { CredentialId } from '../../appliance/core/credentials.types.js';
 import type { PluginSettings } from '../../appliance/mta/haraka-config.js';
 import { RpcClient } from '../../appliance/rpc/channel.js';
 import type { RpcMethods } from '../../appliance/rpc/protocol.js';
@@ -52,4 +53,5 @@ export interface SubmissionAuth {
   tenantId: string;
   address: string;
   credentialVersion: number;
+  credentialId: CredentialId;
 }
