@@ -114,17 +114,22 @@ export async function getPrincipal(actor: Actor, deps: CoreDeps, principalId: st
   return principalView(await scopedRepo(deps.db, actor).principal(principalId));
 }
 
-export async function listTenantPrincipals(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}): Promise<PrincipalView[]> {
+export interface PrincipalFilter {
+  status?: string;
+  q?: string;
+}
+
+export async function listTenantPrincipals(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: PrincipalFilter = {}): Promise<PrincipalView[]> {
   authorize(actor, 'principals.read');
   const repo = scopedRepo(deps.db, actor);
   await repo.tenant(tenantId);
-  return (await repo.listPrincipals(tenantId, pageOf(page))).map(principalView);
+  return (await repo.listPrincipals(tenantId, pageOf(page), filter)).map(principalView);
 }
 
-export async function listOperators(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}): Promise<PrincipalView[]> {
+export async function listOperators(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}, filter: PrincipalFilter = {}): Promise<PrincipalView[]> {
   authorize(actor, 'principals.read');
   if (!isPlatformActor(actor)) throw new AppError('Forbidden', 'only platform actors list operators');
-  return (await scopedRepo(deps.db, actor).listPrincipals(null, pageOf(page))).map(principalView);
+  return (await scopedRepo(deps.db, actor).listPrincipals(null, pageOf(page), filter)).map(principalView);
 }
 
 /** Ends every session of a principal and revokes the tokens they created (inside the caller's transaction). */

@@ -79,9 +79,10 @@ export class ScopedRepo {
     return row;
   }
 
-  async listTenants(page: ListPage): Promise<Tenant[]> {
+  async listTenants(page: ListPage, filter: { q?: string } = {}): Promise<Tenant[]> {
     let q = this.db.selectFrom('tenants').selectAll().where('status', '!=', 'deleted');
     if (this.t !== null) q = q.where('id', '=', this.t);
+    if (filter.q) q = q.where(sql<boolean>`lower(name) like ${containsPattern(filter.q)} escape '\\'`);
     if (page.after) q = q.where('id', '>', page.after);
     return q.orderBy('id').limit(page.limit).execute();
   }
@@ -156,10 +157,15 @@ export class ScopedRepo {
     return row;
   }
 
-  async listPrincipals(tenantId: string | null, page: ListPage): Promise<Principal[]> {
+  async listPrincipals(tenantId: string | null, page: ListPage, filter: { status?: string; q?: string } = {}): Promise<Principal[]> {
     let q = this.db.selectFrom('principals').selectAll();
     q = tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', tenantId);
     if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.q) {
+      const p = containsPattern(filter.q);
+      q = q.where((eb) => eb.or([sql<boolean>`lower(name) like ${p} escape '\\'`, sql<boolean>`lower(email) like ${p} escape '\\'`]));
+    }
     if (page.after) q = q.where('id', '>', page.after);
     return q.orderBy('id').limit(page.limit).execute();
   }
@@ -237,10 +243,18 @@ export class ScopedRepo {
     return row;
   }
 
-  async listApiTokens(tenantId: string | null, page: ListPage): Promise<ApiToken[]> {
+  /** `active`: true → neither revoked nor expired at `now`; false → revoked or expired. */
+  async listApiTokens(tenantId: string | null, page: ListPage, filter: { active?: boolean; q?: string; now?: number } = {}): Promise<ApiToken[]> {
     let q = this.db.selectFrom('api_tokens').selectAll();
     q = tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', tenantId);
     if (this.t !== null) q = q.where('tenant_id', '=', this.t);
+    if (filter.q) q = q.where(sql<boolean>`lower(name) like ${containsPattern(filter.q)} escape '\\'`);
+    if (filter.active !== undefined) {
+      const now = filter.now ?? Date.now();
+      q = filter.active
+        ? q.where((eb) => eb.and([eb('revoked_at', 'is', null), eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])]))
+        : q.where((eb) => eb.or([eb('revoked_at', 'is not', null), eb('expires_at', '<=', now)]));
+    }
     if (page.after) q = q.where('id', '>', page.after);
     return q.orderBy('id').limit(page.limit).execute();
   }

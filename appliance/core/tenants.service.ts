@@ -52,9 +52,9 @@ export async function getTenant(actor: Actor, deps: CoreDeps, tenantId: string):
   return withQuota(deps, await scopedRepo(deps.db, actor).tenant(tenantId));
 }
 
-export async function listTenants(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}): Promise<TenantView[]> {
+export async function listTenants(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}, filter: { q?: string } = {}): Promise<TenantView[]> {
   authorize(actor, 'tenants.read');
-  const rows = await scopedRepo(deps.db, actor).listTenants(pageOf(page));
+  const rows = await scopedRepo(deps.db, actor).listTenants(pageOf(page), filter);
   return Promise.all(rows.map((t) => withQuota(deps, t)));
 }
 

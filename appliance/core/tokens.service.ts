@@ -168,18 +168,23 @@ async function createToken(actor: Actor, deps: CoreDeps, tenantId: string | null
   return { id, token: secret, name, permissions, readOnly, expiresAt: iso(expiresAt) };
 }
 
-export async function listTenantTokens(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}): Promise<TokenView[]> {
+export interface TokenFilter {
+  active?: boolean;
+  q?: string;
+}
+
+export async function listTenantTokens(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: TokenFilter = {}): Promise<TokenView[]> {
   authorize(actor, 'tokens.read');
   const repo = scopedRepo(deps.db, actor);
   await repo.tenant(tenantId);
-  return (await repo.listApiTokens(tenantId, pageOf(page))).map(tokenView);
+  return (await repo.listApiTokens(tenantId, pageOf(page), { ...filter, now: deps.now() })).map(tokenView);
 }
 
 /** Platform (operator) tokens; platform actors only. */
-export async function listOperatorTokens(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}): Promise<TokenView[]> {
+export async function listOperatorTokens(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}, filter: TokenFilter = {}): Promise<TokenView[]> {
   authorize(actor, 'tokens.read');
   if (!isPlatformActor(actor)) throw new AppError('Forbidden', 'only platform actors list operator tokens');
-  return (await scopedRepo(deps.db, actor).listApiTokens(null, pageOf(page))).map(tokenView);
+  return (await scopedRepo(deps.db, actor).listApiTokens(null, pageOf(page), { ...filter, now: deps.now() })).map(tokenView);
 }
 
 export async function revokeToken(actor: Actor, deps: CoreDeps, tokenId: string): Promise<TokenView> {

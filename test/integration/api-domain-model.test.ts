@@ -205,3 +205,22 @@ describe('ownership transfer and rollback', () => {
     expect((await t.call('POST', `/api/v1/mailboxes/${other.id}/rollback`, { token: a.token, body: { eventId: own.rollback[1].eventId } })).status).toBe(404);
   });
 });
+
+describe('filters of the other lists', () => {
+  it('tenants by name, tokens by liveness and name, principals by status and text', async () => {
+    const f = await provisionTenant(t, 'Filterable Zeta', 'filter-zeta.example');
+    expect((await t.call('GET', '/api/v1/tenants?q=zeta')).body.map((x: { name: string }) => x.name)).toEqual(['Filterable Zeta']);
+    const keep = await t.call('POST', `/api/v1/tenants/${f.tenantId}/tokens`, { token: f.token, body: { name: 'keep me' } });
+    const gone = await t.call('POST', `/api/v1/tenants/${f.tenantId}/tokens`, { token: f.token, body: { name: 'revoke me' } });
+    await t.call('DELETE', `/api/v1/tokens/${gone.body.id}`, { token: f.token });
+    const names = async (q: string) => (await t.call('GET', `/api/v1/tenants/${f.tenantId}/tokens${q}`, { token: f.token })).body.map((x: { name: string }) => x.name).sort();
+    expect(await names('?active=false')).toEqual(['revoke me']);
+    expect(await names('?active=true')).toEqual(['Filterable Zeta admin', 'keep me']);
+    expect(await names('?q=KEEP')).toEqual(['keep me']);
+    expect(keep.status).toBe(201);
+    await t.call('POST', `/api/v1/tenants/${f.tenantId}/principals`, { token: f.token, body: { name: 'Pending Person', email: 'pending@zeta.example' } });
+    const ps = await t.call('GET', `/api/v1/tenants/${f.tenantId}/principals?status=pending&q=person`, { token: f.token });
+    expect(ps.body.map((p: { email: string }) => p.email)).toEqual(['pending@zeta.example']);
+    expect((await t.call('GET', `/api/v1/tenants/${f.tenantId}/principals?status=active`, { token: f.token })).body).toEqual([]);
+  });
+});

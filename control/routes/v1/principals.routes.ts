@@ -3,7 +3,12 @@ import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
 import { getPrincipal, invitePrincipal, listOperators, listTenantPrincipals, resetPrincipal, updatePrincipal } from '../../../appliance/core/principals.service.js';
 import { actorOf } from '../../plugins/authn.js';
-import { authedErrors, OptionalReasonBody, PageQuery, pageFrom } from '../../schemas/common.js';
+import { authedErrors, ListQuery, OptionalReasonBody, pageFrom, SearchText } from '../../schemas/common.js';
+
+const PrincipalListQuery = ListQuery({
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('disabled')])),
+  q: Type.Optional(SearchText),
+});
 import { InvitePrincipalBody, Principal, PrincipalInvited, PrincipalParams, UpdatePrincipalBody } from '../../schemas/principals.schemas.js';
 import { TenantParams } from '../../schemas/tenants.schemas.js';
 
@@ -27,9 +32,9 @@ const principalsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (a
     '/tenants/:tenantId/principals',
     {
       config: { permission: 'principals.read' },
-      schema: { tags: ['principals'], summary: "List a tenant's admins", params: TenantParams, querystring: PageQuery, response: { 200: Type.Array(Principal), ...authedErrors() } },
+      schema: { tags: ['principals'], summary: "List a tenant's admins (filters: status, q)", params: TenantParams, querystring: PrincipalListQuery, response: { 200: Type.Array(Principal), ...authedErrors() } },
     },
-    async (req) => listTenantPrincipals(actorOf(req), core, req.params.tenantId, pageFrom(req.query)),
+    async (req) => listTenantPrincipals(actorOf(req), core, req.params.tenantId, pageFrom(req.query), { status: req.query.status, q: req.query.q }),
   );
 
   app.post(
@@ -45,9 +50,9 @@ const principalsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (a
     '/principals',
     {
       config: { permission: 'principals.read' },
-      schema: { tags: ['principals'], summary: 'List operators (platform actors only)', querystring: PageQuery, response: { 200: Type.Array(Principal), ...authedErrors() } },
+      schema: { tags: ['principals'], summary: 'List operators, platform actors only (filters: status, q)', querystring: PrincipalListQuery, response: { 200: Type.Array(Principal), ...authedErrors() } },
     },
-    async (req) => listOperators(actorOf(req), core, pageFrom(req.query)),
+    async (req) => listOperators(actorOf(req), core, pageFrom(req.query), { status: req.query.status, q: req.query.q }),
   );
 
   app.get(

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
 import { createTenant, getTenant, listTenants, updateTenant } from '../../../appliance/core/tenants.service.js';
 import { actorOf } from '../../plugins/authn.js';
-import { authedErrors, PageQuery, pageFrom } from '../../schemas/common.js';
+import { authedErrors, ListQuery, pageFrom, SearchText } from '../../schemas/common.js';
 import { CreateTenantBody, Tenant, TenantCreated, TenantParams, UpdateTenantBody } from '../../schemas/tenants.schemas.js';
 
 const tenantsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
@@ -23,9 +23,14 @@ const tenantsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app,
     '/tenants',
     {
       config: { permission: 'tenants.read' },
-      schema: { tags: ['tenants'], summary: 'List tenants (a tenant token sees its own)', querystring: PageQuery, response: { 200: Type.Array(Tenant), ...authedErrors() } },
+      schema: {
+        tags: ['tenants'],
+        summary: 'List tenants (a tenant token sees its own; filter: q)',
+        querystring: ListQuery({ q: Type.Optional(SearchText) }),
+        response: { 200: Type.Array(Tenant), ...authedErrors() },
+      },
     },
-    async (req) => listTenants(actorOf(req), core, pageFrom(req.query)),
+    async (req) => listTenants(actorOf(req), core, pageFrom(req.query), { q: req.query.q }),
   );
 
   app.get(

@@ -3,7 +3,12 @@ import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
 import { createOperatorToken, createTenantToken, listOperatorTokens, listTenantTokens, revokeToken } from '../../../appliance/core/tokens.service.js';
 import { actorOf } from '../../plugins/authn.js';
-import { authedErrors, PageQuery, pageFrom } from '../../schemas/common.js';
+import { authedErrors, BoolString, boolOf, ListQuery, pageFrom, SearchText } from '../../schemas/common.js';
+
+const TokenListQuery = ListQuery({
+  active: Type.Optional(BoolString),
+  q: Type.Optional(SearchText),
+});
 import { TenantParams } from '../../schemas/tenants.schemas.js';
 import { CreateTokenBody, Token, TokenCreated, TokenParams } from '../../schemas/tokens.schemas.js';
 
@@ -27,9 +32,9 @@ const tokensRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, 
     '/tenants/:tenantId/tokens',
     {
       config: { permission: 'tokens.read' },
-      schema: { tags: ['tokens'], summary: "List a tenant's API tokens (never their secrets)", params: TenantParams, querystring: PageQuery, response: { 200: Type.Array(Token), ...authedErrors() } },
+      schema: { tags: ['tokens'], summary: "List a tenant's API tokens, never their secrets (filters: active, q)", params: TenantParams, querystring: TokenListQuery, response: { 200: Type.Array(Token), ...authedErrors() } },
     },
-    async (req) => listTenantTokens(actorOf(req), core, req.params.tenantId, pageFrom(req.query)),
+    async (req) => listTenantTokens(actorOf(req), core, req.params.tenantId, pageFrom(req.query), { active: boolOf(req.query.active), q: req.query.q }),
   );
 
   app.post(
@@ -50,9 +55,9 @@ const tokensRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, 
     '/tokens',
     {
       config: { permission: 'tokens.read' },
-      schema: { tags: ['tokens'], summary: 'List operator (platform) tokens; platform actors only', querystring: PageQuery, response: { 200: Type.Array(Token), ...authedErrors() } },
+      schema: { tags: ['tokens'], summary: 'List operator (platform) tokens; platform actors only (filters: active, q)', querystring: TokenListQuery, response: { 200: Type.Array(Token), ...authedErrors() } },
     },
-    async (req) => listOperatorTokens(actorOf(req), core, pageFrom(req.query)),
+    async (req) => listOperatorTokens(actorOf(req), core, pageFrom(req.query), { active: boolOf(req.query.active), q: req.query.q }),
   );
 
   app.delete(
