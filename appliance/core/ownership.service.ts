@@ -136,7 +136,8 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
     .orderBy('id', 'desc')
     .limit(50)
     .execute();
-  const last = events[0];
+  // Logins and logouts are recorded on the mailbox too, but they change nothing.
+  const last = events.find((e) => !/\.(login|logout)$/.test(e.action));
   const rollback: RollbackPoint[] = [];
   for (const e of events) {
     if (rollback.length >= ROLLBACK_DEPTH) break;
