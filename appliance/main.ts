@@ -7,6 +7,7 @@ import path from 'node:path';
 import { startControlServer } from '../control/server.js';
 import { type Config, ConfigError, dataPaths, loadConfig } from './config.js';
 import { bootstrapOperator } from './core/bootstrap.js';
+import { purgeRecycleBin } from './core/recycle-bin.service.js';
 import { systemActor } from './core/authz.js';
 import { CredentialService } from './core/credentials.js';
 import { SendLimiter } from './core/limits.js';
@@ -80,8 +81,15 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl }, `first operator: redeem the one-time setup link with: ${bootstrap.curl}`);
   }
 
+  // Hourly: purge what outlived the recycle bin, then remove blobs nothing refers to any more.
   const sweepTimer = setInterval(() => {
-    store.sweepOrphanBlobs(ORPHAN_SWEEP_INTERVAL_MS).catch((err) => log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'));
+    purgeRecycleBin(systemActor('purge'), createCoreDeps(db, config))
+      .then((purged) => {
+        if (purged.mailboxes.length || purged.domains.length) log.info({ event: 'recycle_bin.purged', mailboxes: purged.mailboxes.length, domains: purged.domains.length }, 'recycle bin purged');
+      })
+      .catch((err) => log.error({ event: 'recycle_bin.purge_error', err }, 'recycle bin purge failed'))
+      .then(() => store.sweepOrphanBlobs(ORPHAN_SWEEP_INTERVAL_MS))
+      .catch((err) => log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'));
   }, ORPHAN_SWEEP_INTERVAL_MS);
   sweepTimer.unref();
 
