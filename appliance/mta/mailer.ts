@@ -14,8 +14,10 @@ export interface OutgoingMail {
   to: string;
   subject: string;
   text: string;
-  /** Display name in From: (the address is always postmaster@<hostname>). */
+  /** Display name in From:. */
   fromName?: string;
+  /** From: address (default postmaster@<hostname>). */
+  from?: string;
 }
 
 function encodeWord(s: string): string {
@@ -24,7 +26,7 @@ function encodeWord(s: string): string {
 }
 
 export function composeMail(hostname: string, mail: OutgoingMail, now = new Date()): string {
-  const from = `${encodeWord(mail.fromName ?? 'Postern')} <postmaster@${hostname}>`;
+  const from = `${encodeWord(mail.fromName ?? 'Postern')} <${mail.from ?? `postmaster@${hostname}`}>`;
   const body = Buffer.from(mail.text.replace(/\r?\n/g, '\r\n'), 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
   return [
     `From: ${from}`,
@@ -42,12 +44,18 @@ export function composeMail(hostname: string, mail: OutgoingMail, now = new Date
   ].join('\r\n');
 }
 
+/** The core's Mailer (appliance/core/mailer.ts) in production. */
 export class ApplianceMailer {
   constructor(
     private readonly deps: { hostname: string; router: RecipientRouter; store: SqlMailStore; supervisor: HarakaSupervisor; logger: Logger },
   ) {}
 
-  async send(mail: OutgoingMail): Promise<{ delivery: 'local' | 'queued' }> {
+  /** The core `Mailer` interface: resolves once the message is stored or durably queued. */
+  async send(from: string, to: string, subject: string, text: string): Promise<void> {
+    await this.sendMail({ from, to, subject, text });
+  }
+
+  async sendMail(mail: OutgoingMail): Promise<{ delivery: 'local' | 'queued' }> {
     const message = composeMail(this.deps.hostname, mail);
     const local = await this.deps.router.resolve(mail.to, Buffer.byteLength(message), { forDelivery: true });
     if (local.ok && local.mailboxes.length) {

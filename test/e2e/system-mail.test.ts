@@ -58,7 +58,7 @@ describe('system mail', () => {
   });
 
   it('queues mail to an external address in Haraka and delivers it, UTF-8 subject and body intact', async () => {
-    const r = await appliance.mailer.send({ to: 'owner@home.test', subject: 'Set up your mailbox – Grüße', text: 'Open this link once:\nhttps://example.invalid/setup/abc\n' });
+    const r = await appliance.mailer.sendMail({ to: 'owner@home.test', subject: 'Set up your mailbox – Grüße', text: 'Open this link once:\nhttps://example.invalid/setup/abc\n' });
     expect(r.delivery).toBe('queued');
     const got = await sink.waitFor((m) => m.to.includes('owner@home.test'));
     expect(got.from).toBe('');
@@ -79,7 +79,7 @@ describe('system mail', () => {
       .execute();
     const { createDefaultFolders } = await import('../../appliance/mailstore/folders.js');
     await createDefaultFolders(db, 'mbx_sys', now);
-    const r = await appliance.mailer.send({ to: 'it@hosted.test', subject: 'local notice', text: 'hello' });
+    const r = await appliance.mailer.sendMail({ to: 'it@hosted.test', subject: 'local notice', text: 'hello' });
     expect(r.delivery).toBe('local');
     expect(findStored(dataDir, 'it@hosted.test', 'Subject: local notice', 'INBOX')).toBeDefined();
   });
