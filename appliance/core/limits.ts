@@ -6,21 +6,14 @@
  * admin lifts the block.
  */
 import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { appendAudit } from './audit.js';
 import { systemActor } from './authz.js';
 
-export interface SendLimitDefaults {
-  mailboxMessagesPerHour: number;
-  mailboxRecipientsPerHour: number;
-  tenantMessagesPerHour: number;
-  tenantRecipientsPerHour: number;
-  /** Attempts beyond limit × factor within the window block the mailbox from sending. */
-  blockFactor: number;
-  /** The window (one hour; shorter in tests). */
-  windowMs: number;
-}
+/** Defaults per hour, the block factor and the window: `config.sendLimits`. */
+export type SendLimitDefaults = Config['sendLimits'];
 
 export type LimitDecision =
   | { ok: true }
