@@ -32,6 +32,11 @@ import setupRoutes from './routes/v1/setup.routes.js';
 import tenantsRoutes from './routes/v1/tenants.routes.js';
 import tokensRoutes from './routes/v1/tokens.routes.js';
 import sendingRoutes from './routes/v1/sending.routes.js';
+import batchesRoutes from './routes/v1/batches.routes.js';
+import dnsRoutes, { mtaStsRoutes } from './routes/v1/dns.routes.js';
+import templatesRoutes from './routes/v1/templates.routes.js';
+import type { Mailer, MailIngest } from '../appliance/core/mailer.js';
+import { createResolver } from '../appliance/net/resolver.js';
 import './types.js';
 
 export type HealthCheck = () => Promise<Record<string, { ok: boolean; detail?: string }>>;
@@ -52,6 +57,10 @@ export interface ControlDeps {
   revoker?: Revoker;
   /** Verifies mailbox owners' logins to the self-service area (production: the CredentialService). */
   credentials?: MailboxCredentials;
+  /** Sends the appliance's own mail (setup links of bulk-created mailboxes); without it delivery stays pending. */
+  mailer?: Mailer;
+  /** The store's one ingest path (SqlMailStore.ingest), for batch delivery tests. */
+  mailIngest?: MailIngest;
 }
 
 export const API_VERSION = '1.0.0';
@@ -113,6 +122,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(healthRoutes, { health: deps.health });
     await pub.register(setupRoutes, { core });
     await pub.register(authRoutes, { core, secureCookies });
+    await pub.register(mtaStsRoutes, { core });
     pub.withTypeProvider<TypeBoxTypeProvider>().get(
       '/api/v1/openapi.json',
       { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
@@ -135,6 +145,9 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(auditRoutes, { core });
       await api.register(principalsRoutes, { core });
       await api.register(sendingRoutes, { core });
+      await api.register(batchesRoutes, { core: { ...core, mailer: deps.mailer ?? null, mailIngest: deps.mailIngest ?? null } });
+      await api.register(templatesRoutes, { core });
+      await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
     },
     { prefix: '/api/v1' },
   );

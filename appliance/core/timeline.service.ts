@@ -56,8 +56,8 @@ export async function domainTimeline(actor: Actor, deps: CoreDeps, domainId: str
     .where((eb) =>
       eb.or([
         eb.and([eb('target_type', '=', 'domain'), eb('target_id', '=', domain.id)]),
-        eb.and([eb('target_type', '=', 'mailbox'), eb('target_id', 'in', eb.selectFrom('mailboxes').select('id').where('domain_id', '=', domain.id))]),
-        eb.and([eb('target_type', '=', 'alias'), eb('target_id', 'in', eb.selectFrom('aliases').select('id').where('domain_id', '=', domain.id))]),
+        eb.and([eb('target_type', '=', 'mailbox'), eb('target_id', 'in', eb.selectFrom('mailboxes').select('mailboxes.id').where('domain_id', '=', domain.id))]),
+        eb.and([eb('target_type', '=', 'alias'), eb('target_id', 'in', eb.selectFrom('aliases').select('aliases.id').where('domain_id', '=', domain.id))]),
       ]),
     )
     .orderBy('id', 'desc')

@@ -18,6 +18,7 @@ import { openSqlite } from '../../appliance/db/dialect.js';
 import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { createLogger } from '../../appliance/logger.js';
 import { buildApp, type HealthCheck } from '../../control/app.js';
+import type { Mailer, MailIngest } from '../../appliance/core/mailer.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -43,6 +44,10 @@ export interface TestAppOptions {
   revoker?: Revoker | ((db: Kysely<DB>) => Revoker);
   /** Mailbox credential checks for the self-service login (e.g. a real CredentialService). */
   credentials?: MailboxCredentials | ((db: Kysely<DB>) => MailboxCredentials);
+  /** The core Mailer (setup links of bulk batches), e.g. one that delivers to a test sink. */
+  mailer?: Mailer;
+  /** The store's ingest path for batch delivery tests (built on the test database). */
+  mailIngest?: MailIngest | ((db: Kysely<DB>, dir: string) => MailIngest);
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -82,7 +87,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
           return { database: { ok: false, detail: (err as Error).message } };
         }
       };
-  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: { key: '', cert: '' }, now, revoker, credentials });
+  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: { key: '', cert: '' }, now, revoker, credentials, mailer: opts.mailer, mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest });
 
   return {
     app,
