@@ -1,0 +1,56 @@
+/**
+ * Benchmark case: plan + apply of a bulk batch (10,000 mailboxes by default) on a fresh SQLite
+ * database, through the core as the API runs it (CSV parsing, plan, background apply with
+ * folders, setup links, audit events). Link delivery goes to a mailer that only counts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { systemActor } from '../../appliance/core/authz.js';
+import { rowsFromCsv } from '../../appliance/core/bulk.js';
+import { applyBatch, createBatch, getBatch, waitForBatch } from '../../appliance/core/bulk.service.js';
+import { createCoreDeps } from '../../appliance/core/deps.js';
+import { createDomain } from '../../appliance/core/domains.service.js';
+import { createTenant } from '../../appliance/core/tenants.service.js';
+import { dataPaths, loadConfig } from '../../appliance/config.js';
+import { openSqlite } from '../../appliance/db/dialect.js';
+import { migrateToLatest } from '../../appliance/db/migrate.js';
+
+export interface BulkBenchResult {
+  rows: number;
+  planMs: number;
+  applyMs: number;
+  totalMs: number;
+  created: number;
+  linksDelivered: number;
+}
+
+export async function benchBulk(opts: { rows?: number } = {}): Promise<BulkBenchResult> {
+  const n = opts.rows ?? 10_000;
+  const dir = mkdtempSync(path.join(tmpdir(), 'postern-bench-bulk-'));
+  const config = loadConfig({ POSTERN_DATA_DIR: dir, POSTERN_LOG_LEVEL: 'silent', POSTERN_HOSTNAME: 'mx.bench.test', POSTERN_PUBLIC_URL: 'https://console.bench.test', POSTERN_HTTP_TLS: 'false' });
+  const { db, close } = openSqlite(dataPaths(config).database);
+  try {
+    await migrateToLatest(db);
+    let sent = 0;
+    const deps = { ...createCoreDeps(db, config), mailer: { send: async () => void sent++ } };
+    const actor = systemActor('bench');
+    const tenant = await createTenant(actor, deps, { name: 'Bench' });
+    const domain = await createDomain(actor, deps, tenant.id, { name: 'bulk.bench.test' });
+    await db.updateTable('domains').set({ verification: 'verified' }).where('id', '=', domain.id).execute();
+    const csv = ['local_part,domain,owner_name,owner_email', ...Array.from({ length: n }, (_, i) => `user${i}.bench,bulk.bench.test,Owner ${i},owner${i}@home.bench.test`)].join('\n');
+
+    const t0 = performance.now();
+    const { batch } = await createBatch(actor, deps, tenant.id, { rows: rowsFromCsv(csv), requestId: 'bench-1' });
+    const t1 = performance.now();
+    await applyBatch(actor, deps, batch.id, { mode: 'all-or-nothing' });
+    await waitForBatch(batch.id);
+    const t2 = performance.now();
+    const done = await getBatch(actor, deps, batch.id);
+    if (done.state !== 'applied') throw new Error(`bulk bench: batch ended ${done.state}: ${done.error}`);
+    return { rows: n, planMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1), totalMs: Math.round(t2 - t0), created: done.report.created, linksDelivered: sent };
+  } finally {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
