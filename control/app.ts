@@ -21,6 +21,7 @@ import { installIdempotency } from './plugins/idempotency.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { installRequestLog } from './plugins/request-log.js';
+import consoleRoutes from './routes/console.routes.js';
 import healthRoutes from './routes/health.routes.js';
 import aliasesRoutes from './routes/v1/aliases.routes.js';
 import auditRoutes from './routes/v1/audit.routes.js';
@@ -128,6 +129,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
       async () => app.swagger() as unknown as Record<string, unknown>,
     );
+    await pub.register(consoleRoutes);
     pub.get('/api/v1/docs', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML));
     pub.get('/api/v1/docs/docs.js', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(DOCS_JS));
   });

@@ -1,0 +1,94 @@
+/** Audit log: filters, paging, chain verification, before/after of each event, export as JSON lines or CSV. */
+import { get, withQuery } from '../lib/api.js';
+import { h, replace } from '../lib/dom.js';
+import type { RouteContext } from '../lib/router.js';
+import { can, isOperator } from '../lib/session.js';
+import type { AuditEvent } from '../lib/types.js';
+import { alertBox, badge, fmtDate, pagedList, section } from '../lib/ui.js';
+
+function detail(e: AuditEvent): HTMLElement {
+  const json = (v: unknown) => (v === null || v === undefined ? '—' : JSON.stringify(v, null, 2));
+  return h(
+    'details',
+    { class: 'event-detail' },
+    h('summary', null, 'Details'),
+    h(
+      'dl',
+      { class: 'kv' },
+      h('dt', null, 'Request'),
+      h('dd', null, e.requestId ?? '—'),
+      h('dt', null, 'Source'),
+      h('dd', null, `${e.sourceIp ?? '—'} ${e.userAgent ?? ''}`),
+      h('dt', null, 'Reason'),
+      h('dd', null, e.reason ?? '—'),
+      h('dt', null, 'Approval'),
+      h('dd', null, e.approvalId ?? '—'),
+      h('dt', null, 'Before'),
+      h('dd', null, h('pre', null, json(e.before))),
+      h('dt', null, 'After'),
+      h('dd', null, h('pre', null, json(e.after))),
+    ),
+  );
+}
+
+const toIso = (local: string) => (local ? new Date(local).toISOString() : '');
+
+export async function auditPage(ctx: RouteContext): Promise<Node> {
+  const verify = h('div', { 'aria-live': 'polite' });
+  const exportLinks = h('p', { class: 'export' });
+  let current: Record<string, string> = {};
+  const setExport = () => {
+    const q = { ...current, since: toIso(current.since ?? ''), until: toIso(current.until ?? '') };
+    replace(
+      exportLinks,
+      'Export the matching events: ',
+      h('a', { href: withQuery('/api/v1/audit/export', { ...q, format: 'jsonl' }), download: 'audit.jsonl' }, 'JSON lines'),
+      ' · ',
+      h('a', { href: withQuery('/api/v1/audit/export', { ...q, format: 'csv' }), download: 'audit.csv' }, 'CSV'),
+    );
+  };
+  setExport();
+  if (can('audit.verify')) {
+    try {
+      const v = await get<{ ok: boolean; events: number; firstBadEventId?: number }>('/api/v1/audit/verify');
+      replace(verify, h('p', { 'data-testid': 'chain-status' }, 'Hash chain: ', v.ok ? badge('verified', 'ok') : badge(`tampered: first bad event ${v.firstBadEventId}`, 'bad'), ` — ${v.events} events checked`));
+    } catch (err) {
+      replace(verify, alertBox(err));
+    }
+  }
+  const prefilled = (name: string) => ctx.query.get(name) ?? '';
+  const filters = [
+    ...(isOperator() ? [{ name: 'tenantId', label: 'Tenant id', value: prefilled('tenantId') }] : []),
+    { name: 'action', label: 'Action', placeholder: 'mailbox.create', value: prefilled('action') },
+    { name: 'targetType', label: 'Target type', placeholder: 'mailbox', value: prefilled('targetType') },
+    { name: 'targetId', label: 'Target id', value: prefilled('targetId') },
+    { name: 'actorId', label: 'Actor id', value: prefilled('actorId') },
+    { name: 'since', label: 'Since', type: 'datetime-local' as const },
+    { name: 'until', label: 'Until', type: 'datetime-local' as const },
+  ];
+  const list = pagedList<AuditEvent>({
+    caption: 'Audit events',
+    pageSize: 50,
+    filters,
+    columns: [
+      { label: '#', cell: (e) => e.id, class: 'num' },
+      { label: 'When', cell: (e) => fmtDate(e.at) },
+      { label: 'Action', cell: (e) => h('code', null, e.action) },
+      { label: 'Target', cell: (e) => `${e.target.type} ${e.target.id ?? ''}` },
+      { label: 'Actor', cell: (e) => `${e.actor.type} ${e.actor.id ?? ''}${e.actor.tokenId ? ` (token ${e.actor.tokenId})` : ''}` },
+      { label: 'Tenant', cell: (e) => e.tenantId ?? 'platform' },
+      { label: '', cell: (e) => detail(e) },
+    ],
+    load: (q, page) => {
+      current = q;
+      setExport();
+      const query: Record<string, string | number | null> = { ...q, limit: page.limit, after: page.after };
+      if (q.since) query.since = toIso(q.since);
+      if (q.until) query.until = toIso(q.until);
+      return get<AuditEvent[]>('/api/v1/audit/events', query);
+    },
+    cursor: (e) => String(e.id),
+    empty: 'No events match.',
+  });
+  return h('div', null, h('h1', null, 'Audit log'), verify, section('Events', list, exportLinks));
+}

@@ -1,0 +1,243 @@
+/** A domain: DNS records to publish (copyable, zone snippet), DKIM keys, catch-all, mailboxes, aliases, deletion. */
+import { del, get, patch, post, put, seg } from '../lib/api.js';
+import { h, replace } from '../lib/dom.js';
+import { navigate, type RouteContext } from '../lib/router.js';
+import { can } from '../lib/session.js';
+import type { Alias, DeleteIntent, DkimKey, DnsRecord, Domain, Mailbox } from '../lib/types.js';
+import { alertBox, badge, confirmDialog, copyButton, dl, fmtDate, form, guard, notice, pagedList, section, table, toast } from '../lib/ui.js';
+import { createMailboxForm } from './mailbox-create.js';
+import { MAILBOX_FILTERS, mailboxColumns } from './tenants.js';
+
+const fqdn = (n: string) => (n.endsWith('.') ? n : `${n}.`);
+
+/** TXT data as quoted strings of at most 255 bytes each (BIND syntax). */
+function txtData(value: string): string {
+  const parts: string[] = [];
+  for (let i = 0; i < value.length; i += 255) parts.push(`"${value.slice(i, i + 255).replace(/(["\\])/g, '\\$1')}"`);
+  return parts.join(' ') || '""';
+}
+
+export function zoneSnippet(records: DnsRecord[]): string {
+  return records
+    .map((r) => {
+      const data = r.type === 'TXT' ? txtData(r.value) : r.type === 'MX' ? `${r.priority ?? 10} ${fqdn(r.value)}` : r.type === 'CNAME' ? fqdn(r.value) : r.value;
+      return `${fqdn(r.name)}\t3600\tIN\t${r.type}\t${data}`;
+    })
+    .join('\n');
+}
+
+function dnsSection(d: Domain, records: DnsRecord[]): HTMLElement {
+  const zone = zoneSnippet(records);
+  return section(
+    'DNS records',
+    h('p', null, 'Publish these records at the domain’s DNS host. ', d.verification === 'verified' ? badge('verified', 'ok') : badge('not verified yet', 'warn')),
+    table(
+      [
+        { label: 'Type', cell: (r) => r.type },
+        { label: 'Name', cell: (r) => h('span', { class: 'copyable' }, h('code', null, r.name), ' ', copyButton(r.name, 'Copy name')) },
+        { label: 'Value', cell: (r) => h('span', { class: 'copyable' }, h('code', { class: 'wrap' }, r.priority !== undefined ? `${r.priority} ${r.value}` : r.value), ' ', copyButton(r.value, 'Copy value')) },
+      ],
+      records,
+      'Expected DNS records',
+    ),
+    h('h3', null, 'Zone file snippet'),
+    h('pre', { class: 'zone', tabindex: 0, 'aria-label': 'BIND zone snippet' }, zone),
+    h('p', null, copyButton(zone, 'Copy zone snippet')),
+  );
+}
+
+function dkimSection(d: Domain, keys: DkimKey[], reload: () => void): HTMLElement {
+  const manage = can('domains.manage');
+  const act = (k: DkimKey, what: 'activate' | 'retire') =>
+    h('button', {
+      type: 'button',
+      class: what === 'retire' ? 'btn btn-small btn-danger' : 'btn btn-small',
+      onclick: guard(async () => {
+        const ok = await confirmDialog({
+          title: what === 'activate' ? 'Sign with this key?' : 'Retire this key?',
+          objectName: `${k.selector}._domainkey.${d.name}`,
+          body: h('p', null, what === 'activate' ? 'Activate only once DNS publishes the new selector, or receivers will fail DKIM.' : 'It is removed from the expected DNS records; mail it signed may fail verification afterwards.'),
+          confirmLabel: what === 'activate' ? 'Activate' : 'Retire',
+          danger: what === 'retire',
+        });
+        if (!ok) return;
+        await post(`/api/v1/domains/${seg(d.id)}/dkim/${seg(k.id)}/${what}`);
+        toast(`Key ${k.selector} ${what === 'activate' ? 'activated' : 'retired'}`);
+        reload();
+      }),
+    }, what === 'activate' ? 'Activate' : 'Retire');
+  const rotate = manage
+    ? h('button', {
+        type: 'button',
+        class: 'btn',
+        onclick: guard(async () => {
+          const ok = await confirmDialog({ title: 'Publish new DKIM keys?', objectName: d.name, body: h('p', null, 'New selectors are generated; publish them in DNS, then activate them here.'), confirmLabel: 'Generate keys' });
+          if (!ok) return;
+          await post(`/api/v1/domains/${seg(d.id)}/dkim/rotate`, {});
+          toast('New DKIM keys generated');
+          reload();
+        }),
+      }, 'Rotate keys')
+    : null;
+  return section(
+    'DKIM keys',
+    table(
+      [
+        { label: 'Selector', cell: (k) => h('code', null, k.selector) },
+        { label: 'Algorithm', cell: (k) => k.algorithm },
+        { label: 'Status', cell: (k) => badge(k.status) },
+        { label: 'Created', cell: (k) => fmtDate(k.createdAt) },
+        { label: 'Actions', cell: (k) => (manage && !k.retiredAt ? [k.status !== 'active' ? act(k, 'activate') : null, ' ', k.status !== 'active' ? act(k, 'retire') : null] : null) },
+      ],
+      keys,
+      'DKIM keys',
+    ),
+    rotate,
+  );
+}
+
+function catchAllSection(d: Domain, reload: () => void): HTMLElement {
+  if (!can('forwarding.manage')) return section('Catch-all', h('p', null, d.catchAll ? `Delivers unknown addresses to ${d.catchAll}` : 'Off: mail to unknown addresses is refused.'));
+  const f = form({
+    submitLabel: 'Save catch-all',
+    fields: [{ name: 'target', label: 'Deliver unknown addresses to', type: 'email', value: d.catchAll ?? '', help: 'Off by default. Leave empty to turn it off: catch-alls attract spam and hide typos.' }],
+    async onSubmit(v) {
+      const target = String(v.target).trim();
+      if (!target && d.catchAll) {
+        const ok = await confirmDialog({ title: 'Turn the catch-all off?', objectName: d.name, confirmLabel: 'Turn off', danger: true });
+        if (!ok) return;
+      }
+      await put(`/api/v1/domains/${seg(d.id)}/catch-all`, { target: target || null });
+      toast(target ? `Catch-all set to ${target}` : 'Catch-all turned off');
+      reload();
+    },
+  });
+  return section('Catch-all', f.el);
+}
+
+function aliasEditor(a: Alias, reload: () => void): HTMLElement {
+  if (!can('forwarding.manage')) return h('span');
+  const f = form({
+    class: 'form form-inline',
+    submitLabel: 'Save',
+    fields: [
+      { name: 'targets', label: `Targets of ${a.address}`, value: a.targets.join(', '), required: true, help: 'Comma-separated addresses.' },
+      { name: 'status', label: 'Status', type: 'select', value: a.status, options: [['active', 'Active'], ['disabled', 'Disabled']] },
+    ],
+    async onSubmit(v) {
+      await patch(`/api/v1/aliases/${seg(a.id)}`, { targets: splitList(String(v.targets)), status: v.status });
+      toast(`Alias ${a.address} saved`);
+      reload();
+    },
+    extraButtons: [
+      h('button', {
+        type: 'button',
+        class: 'btn btn-danger',
+        onclick: guard(async () => {
+          const ok = await confirmDialog({ title: 'Delete this alias?', objectName: a.address, confirmLabel: 'Delete alias', danger: true, requireTyping: true, reason: true });
+          if (!ok) return;
+          await del(`/api/v1/aliases/${seg(a.id)}`, { reason: ok.reason || undefined });
+          toast(`Alias ${a.address} deleted`);
+          reload();
+        }),
+      }, 'Delete'),
+    ],
+  });
+  return h('details', { class: 'inline-edit' }, h('summary', null, 'Edit'), f.el);
+}
+
+export const splitList = (s: string) =>
+  s
+    .split(/[\s,;]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+function aliasesSection(d: Domain): HTMLElement {
+  const list: ReturnType<typeof pagedList<Alias>> = pagedList<Alias>({
+    caption: 'Aliases',
+    filters: [{ name: 'q', label: 'Search aliases', type: 'search' }],
+    columns: [
+      { label: 'Alias', cell: (a) => a.address },
+      { label: 'Delivers to', cell: (a) => a.targets.join(', ') },
+      { label: 'Status', cell: (a) => badge(a.status) },
+      { label: 'Edit', cell: (a) => aliasEditor(a, () => void list.reload()) },
+    ],
+    load: (q, page) => get<Alias[]>(`/api/v1/domains/${seg(d.id)}/aliases`, { ...q, limit: page.limit, after: page.after }),
+    cursor: (a) => a.id,
+    empty: 'No aliases.',
+  });
+  const create = can('forwarding.manage')
+    ? form({
+        submitLabel: 'Create alias',
+        fields: [
+          { name: 'localPart', label: `Alias (before @${d.name})`, required: true },
+          { name: 'targets', label: 'Deliver to', required: true, help: 'Comma-separated: mailboxes or aliases of this tenant, or external addresses.' },
+        ],
+        async onSubmit(v, handle) {
+          const a = await post<Alias>(`/api/v1/domains/${seg(d.id)}/aliases`, { localPart: String(v.localPart).trim(), targets: splitList(String(v.targets)) });
+          toast(`Alias ${a.address} created`);
+          handle.el.reset();
+          void list.reload();
+        },
+      })
+    : null;
+  const s = section('Aliases', list, create ? h('h3', null, 'New alias') : null, create?.el);
+  s.id = 'aliases';
+  return s;
+}
+
+async function deleteDomain(d: Domain): Promise<void> {
+  const intent = await del<DeleteIntent>(`/api/v1/domains/${seg(d.id)}`);
+  const impact = Object.entries(intent.impact ?? {}).map(([k, v]) => h('li', null, `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`));
+  const ok = await confirmDialog({
+    title: 'Delete this domain?',
+    objectName: d.name,
+    body: h('div', null, h('p', null, 'The domain, its mailboxes (with their mail) and aliases go to the recycle bin, from which they can be restored until purged.'), impact.length ? h('ul', null, impact) : null),
+    confirmLabel: 'Delete domain',
+    danger: true,
+    requireTyping: true,
+    reason: true,
+  });
+  if (!ok) return;
+  await del(`/api/v1/domains/${seg(d.id)}`, { confirm: intent.intent.id, reason: ok.reason || undefined });
+  toast(`Domain ${d.name} moved to the recycle bin`);
+  navigate(`/tenants/${seg(d.tenantId)}?tab=bin`);
+}
+
+export async function domainPage(ctx: RouteContext): Promise<Node> {
+  const id = ctx.params.domainId!;
+  const root = h('div');
+  const load = async () => {
+    const [d, records, keys] = await Promise.all([get<Domain>(`/api/v1/domains/${seg(id)}`), get<DnsRecord[]>(`/api/v1/domains/${seg(id)}/dns`), get<DkimKey[]>(`/api/v1/domains/${seg(id)}/dkim`).catch(() => [] as DkimKey[])]);
+    const reload = () => void load().catch((err: unknown) => root.prepend(alertBox(err)));
+    const mailboxes = pagedList<Mailbox>({
+      caption: 'Mailboxes',
+      filters: MAILBOX_FILTERS,
+      columns: mailboxColumns(),
+      load: (q, page) => get<Mailbox[]>(`/api/v1/domains/${seg(d.id)}/mailboxes`, { ...q, limit: page.limit, after: page.after }),
+      cursor: (m) => m.id,
+      empty: 'No mailboxes match.',
+    });
+    replace(
+      root,
+      h('p', { class: 'crumbs' }, h('a', { href: `/tenants/${seg(d.tenantId)}` }, 'Tenant'), ' / domains'),
+      h('h1', null, d.name),
+      dl([
+        ['Status', badge(d.status)],
+        ['Verification', badge(d.verification)],
+        ['Alias of', d.aliasOf ?? 'no (primary domain)'],
+        ['Catch-all', d.catchAll ?? 'off'],
+        ['Added', fmtDate(d.createdAt)],
+      ]),
+      d.aliasOf ? notice('This domain is an alias: mail to user@this-domain goes to the same local part of the primary domain.') : null,
+      dnsSection(d, records),
+      section('Mailboxes', mailboxes, can('mailboxes.create') && !d.aliasOf ? [h('h3', null, 'New mailbox'), createMailboxForm([d], () => void mailboxes.reload())] : null),
+      aliasesSection(d),
+      catchAllSection(d, reload),
+      dkimSection(d, keys, reload),
+      can('domains.manage') ? section('Danger zone', h('button', { type: 'button', class: 'btn btn-danger', onclick: guard(() => deleteDomain(d)) }, `Delete ${d.name}…`)) : null,
+    );
+  };
+  await load();
+  return root;
+}
