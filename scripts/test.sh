@@ -10,6 +10,8 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The console e2e drives Debian's Chromium (playwright-core never downloads a browser).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 # DKIM signatures are checked by a verifier we did not write: Debian's dkimpy (Ed25519 via PyNaCl).
 /usr/bin/python3 -c 'import dkim, nacl' >/dev/null 2>&1 || need+=(python3 python3-dkim python3-nacl)
 if [ ${#need[@]} -gt 0 ]; then
