@@ -124,7 +124,11 @@ async function runCheck(actor: Actor, deps: CoreDeps, resolve: DnsResolveFn, dom
     const id = Number(row.id);
     const failed = records.filter((r) => r.status !== 'ok').map((r) => ({ type: r.type, name: r.name, status: r.status }));
     if (prev?.status === 'ok' && BAD.has(status)) transition = 'broke';
-    else if (prev && BAD.has(prev.status) && status === 'ok') transition = 'restored';
+    else if (prev && BAD.has(prev.status) && status === 'ok') {
+      // Restored: good again after having been good before (a first success is not a restoration).
+      const earlierGood = await trx.selectFrom('dns_snapshots').select('id').where('domain_id', '=', domain.id).where('status', '=', 'ok').where('id', '!=', id).limit(1).executeTakeFirst();
+      if (earlierGood) transition = 'restored';
+    }
     if (transition) {
       await appendAudit(
         trx,

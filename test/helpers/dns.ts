@@ -12,7 +12,10 @@ import { freePorts } from './ports.js';
 export type DnsRecord =
   | { type: 'TXT'; name: string; value: string }
   | { type: 'MX'; name: string; value: string; priority?: number }
-  | { type: 'A'; name: string; value: string };
+  | { type: 'A'; name: string; value: string }
+  /** The target must be a name dnsmasq knows (give it an A record here). */
+  | { type: 'CNAME'; name: string; value: string }
+  | { type: 'SRV'; name: string; value: string; port: number; priority?: number; weight?: number };
 
 export interface DnsServer {
   port: number;
@@ -34,6 +37,8 @@ function configFor(port: number, zones: string[], records: DnsRecord[]): string 
   for (const r of records) {
     if (r.type === 'TXT') lines.push(`txt-record=${r.name},${quoteTxt(r.value)}`);
     else if (r.type === 'MX') lines.push(`mx-host=${r.name},${r.value},${r.priority ?? 10}`);
+    else if (r.type === 'CNAME') lines.push(`cname=${r.name},${r.value}`);
+    else if (r.type === 'SRV') lines.push(`srv-host=${r.name},${r.value},${r.port},${r.priority ?? 0},${r.weight ?? 0}`);
     else lines.push(`host-record=${r.name},${r.value}`);
   }
   return `${lines.join('\n')}\n`;
