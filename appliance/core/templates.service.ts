@@ -355,7 +355,7 @@ async function applyToDomain(actor: Actor, deps: CoreDeps, scope: Scope, domain:
       now,
     );
   });
-  return { domainId: domain.id, domain: domain.name, template: { id: templateId, version: t.version }, created, fixed: before.template?.id === templateId && before.template.version === t.version ? before.drift : diffSettings(before.settings, t.settings) };
+  return { domainId: domain.id, domain: domain.name, template: { id: templateId, version: t.version }, created, fixed: before.template?.id === templateId && before.template.version === t.version ? before.drift : diffSettings(t.settings, before.settings) };
 }
 
 export async function applyTemplate(actor: Actor, deps: CoreDeps, domainId: string, input: { templateId: string; version?: number; reason?: string }): Promise<TemplateApplyResult> {

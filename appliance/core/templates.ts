@@ -42,7 +42,7 @@ export function platformDefaultSettings(defaultQuotaBytes: number): TemplateSett
     outboundLimits: { messagesPerHour: 200, recipientsPerHour: 500 },
     dmarc: { policy: 'quarantine', reportLocalPart: 'dmarc-reports' },
     mtaSts: { mode: 'testing', maxAgeSeconds: 604800 },
-    dkim: { algorithms: ['rsa-sha256', 'ed25519-sha256'], rotationDays: 180 },
+    dkim: { algorithms: ['ed25519-sha256', 'rsa-sha256'], rotationDays: 180 },
   };
 }
 
