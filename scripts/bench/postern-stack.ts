@@ -1,0 +1,174 @@
+/**
+ * Postern under test: the compiled appliance (`dist/appliance/main.js`, as `npm start` runs it)
+ * on free loopback ports with a fresh data dir, provisioned through its API the way an operator
+ * would (tenant, domain, mailboxes, passwords set through the setup links).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { processTree } from './procs.js';
+import type { BenchStack } from './stack.js';
+import { freePorts, pool, sleep, stopChild } from './util.js';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'appliance', 'main.js');
+export const OPERATOR_TOKEN = 'bench-operator-token-0123456789abcdef';
+
+export interface PosternOptions {
+  dataDir: string;
+  domain: string;
+  dnsResolver: string;
+  smarthostPort: number;
+}
+
+export class PosternStack implements BenchStack {
+  readonly name = 'postern' as const;
+  private child: ChildProcess | null = null;
+  private db: Database.Database | null = null;
+  tenantId = '';
+  domainId = '';
+  readonly mailboxIds = new Map<string, string>();
+
+  private constructor(
+    readonly opts: PosternOptions,
+    readonly ports: { smtp: number; submission: number; submissions: number; imap: number; imaps: number; http: number },
+  ) {}
+
+  static async start(opts: PosternOptions): Promise<PosternStack> {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
+    const [smtp, submission, submissions, imap, imaps, http] = await freePorts(6);
+    const s = new PosternStack(opts, { smtp: smtp!, submission: submission!, submissions: submissions!, imap: imap!, imaps: imaps!, http: http! });
+    await s.launch();
+    return s;
+  }
+
+  get smtpPort(): number {
+    return this.ports.smtp;
+  }
+  get submissionPort(): number {
+    return this.ports.submission;
+  }
+  get imapsPort(): number {
+    return this.ports.imaps;
+  }
+  get url(): string {
+    return `http://127.0.0.1:${this.ports.http}`;
+  }
+  get certFile(): string {
+    return path.join(this.opts.dataDir, 'tls', 'cert.pem');
+  }
+  get keyFile(): string {
+    return path.join(this.opts.dataDir, 'tls', 'key.pem');
+  }
+
+  pids(): number[] {
+    return this.child?.pid ? processTree([this.child.pid]) : [];
+  }
+  rootPids(): number[] {
+    return this.child?.pid ? [this.child.pid] : [];
+  }
+
+  private async launch(): Promise<void> {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: 'production',
+      POSTERN_DATA_DIR: this.opts.dataDir,
+      POSTERN_LISTEN_HOST: '127.0.0.1',
+      POSTERN_HOSTNAME: 'mx.bench.test',
+      POSTERN_SMTP_PORT: String(this.ports.smtp),
+      POSTERN_SUBMISSION_PORT: String(this.ports.submission),
+      POSTERN_SUBMISSIONS_PORT: String(this.ports.submissions),
+      POSTERN_IMAP_PORT: String(this.ports.imap),
+      POSTERN_IMAPS_PORT: String(this.ports.imaps),
+      POSTERN_HTTP_PORT: String(this.ports.http),
+      POSTERN_LOG_LEVEL: 'info',
+      POSTERN_BOOTSTRAP_TOKEN: OPERATOR_TOKEN,
+      POSTERN_DNS_RESOLVER: this.opts.dnsResolver,
+      POSTERN_SMARTHOST: `127.0.0.1:${this.opts.smarthostPort}`,
+      // the submission case sends thousands of messages per hour from a few mailboxes
+      POSTERN_MAILBOX_SEND_LIMIT: '1000000',
+      POSTERN_MAILBOX_RCPT_LIMIT: '10000000',
+      POSTERN_TENANT_SEND_LIMIT: '10000000',
+      POSTERN_TENANT_RCPT_LIMIT: '100000000',
+    };
+    // logs go straight to a file (as a service manager would keep them), not through this process
+    const logFd = openSync(path.join(path.dirname(this.opts.dataDir), 'postern.log'), 'a');
+    const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
+    this.child = child;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`Postern exited with ${child.exitCode} during start (see postern.log in the bench work dir)`);
+      try {
+        const res = await fetch(`${this.url}/readyz`);
+        if (res.status === 200) return;
+      } catch {
+        /* not listening yet */
+      }
+      await sleep(100);
+    }
+    throw new Error('Postern not ready after 60 s');
+  }
+
+  async api<T = any>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  async expectApi<T = any>(method: string, url: string, body: unknown, status: number): Promise<T> {
+    const res = await this.api<T>(method, url, body);
+    if (res.status !== status) throw new Error(`${method} ${url} → ${res.status} (expected ${status}): ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  /** Tenant, domain and the given mailboxes, each with `password` set through its setup link. */
+  async provision(localParts: string[], password: string): Promise<void> {
+    this.tenantId = (await this.expectApi<{ id: string }>('POST', '/api/v1/tenants', { name: 'Bench tenant' }, 201)).id;
+    this.domainId = (await this.expectApi<{ id: string }>('POST', `/api/v1/tenants/${this.tenantId}/domains`, { name: this.opts.domain }, 201)).id;
+    await pool(localParts, 4, async (localPart) => {
+      const mb = await this.expectApi<{ id: string; setup: { token: string } }>(
+        'POST',
+        `/api/v1/domains/${this.domainId}/mailboxes`,
+        { localPart, owner: { name: `Owner ${localPart}`, email: `owner.${localPart}@owners.example` }, credentialDelivery: 'link' },
+        201,
+      );
+      await this.expectApi('POST', `/api/v1/setup/${mb.setup.token}`, { password }, 204);
+      this.mailboxIds.set(localPart, mb.id);
+    });
+  }
+
+  /** Messages in all folders of all mailboxes, read from the store's index (read-only). */
+  storedCount(): number {
+    if (!this.db) this.db = new Database(path.join(this.opts.dataDir, 'postern.db'), { readonly: true, fileMustExist: true });
+    return (this.db.prepare('SELECT count(*) AS c FROM folder_messages').get() as { c: number }).c;
+  }
+
+  async restart(): Promise<void> {
+    await this.stopProcess();
+    await this.launch();
+  }
+
+  private async stopProcess(): Promise<void> {
+    this.db?.close();
+    this.db = null;
+    await stopChild(this.child, 'SIGTERM', 20_000);
+  }
+
+  async stop(): Promise<void> {
+    await this.stopProcess();
+  }
+
+  version(): string {
+    try {
+      return (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  }
+}
