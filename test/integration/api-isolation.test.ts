@@ -7,7 +7,7 @@ import { isPermission, type Permission, PERMISSIONS } from '../../appliance/core
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
-let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string; principalId: string };
+let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string; principalId: string; batchId: string; templateId: string };
 let b: { tenantId: string; domainId: string; token: string };
 
 beforeAll(async () => {
@@ -24,7 +24,10 @@ beforeAll(async () => {
   await t.call('PUT', `/api/v1/tenants/${ta.tenantId}/outbound-route`, { token: ta.token, body: { host: 'relay.tenant-a.example', port: 587 } });
   const keys = await t.call('GET', `/api/v1/domains/${ta.domainId}/dkim`, { token: ta.token });
   const admin = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/principals`, { token: ta.token, body: { name: 'Admin A', email: 'admin@tenant-a.example' } });
-  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id, principalId: admin.body.id };
+  // Portfolio objects of tenant A: a planned batch and a domain template.
+  const batch = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/batches`, { token: ta.token, body: { requestId: 'iso-1', rows: [{ localPart: 'bulk.one', domain: 'tenant-a.example', ownerName: 'Bulk One', ownerEmail: 'bulk.one@client-home.example' }] } });
+  const tpl = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/templates`, { token: ta.token, body: { name: 'Tenant A standard' } });
+  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id, principalId: admin.body.id, batchId: batch.body.id, templateId: tpl.body.id };
 });
 afterAll(async () => t.close());
 
@@ -34,6 +37,8 @@ const PUBLIC_ROUTES = [
   'POST /api/v1/setup/:token',
   'POST /api/v1/operator-setup/:token',
   'GET /api/v1/openapi.json',
+  // MTA-STS policies for Host: mta-sts.<domain> (public by nature).
+  'GET /.well-known/mta-sts.txt',
   'GET /api/v1/docs',
   'GET /api/v1/docs/docs.js',
   // Console login and sessions: these authorize by password, TOTP or the session cookie themselves.
@@ -82,6 +87,17 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/domains/:domainId/dkim/:keyId/retire': undefined,
     'PUT /api/v1/mailboxes/:mailboxId/send-limits': { messagesPerHour: 1, recipientsPerHour: 1 },
     'POST /api/v1/mailboxes/:mailboxId/send-block/lift': { reason: 'intrusion' },
+    'POST /api/v1/tenants/:tenantId/batches': { requestId: 'intrusion-1', rows: [{ localPart: 'intruder', domain: 'tenant-a.example', ownerName: 'Mallory', ownerEmail: 'mallory@evil.example' }] },
+    'POST /api/v1/batches/:batchId/apply': { mode: 'valid-rows' },
+    'POST /api/v1/batches/:batchId/rollback': { reason: 'intrusion' },
+    'POST /api/v1/batches/:batchId/verify': { sample: 1 },
+    'POST /api/v1/tenants/:tenantId/templates': { name: 'intruder' },
+    'POST /api/v1/templates/:templateId/versions': { note: 'intrusion' },
+    'POST /api/v1/domains/:domainId/template': { templateId: 'tpl_platform_default' },
+    'POST /api/v1/tenants/:tenantId/template': { templateId: 'tpl_platform_default' },
+    'PATCH /api/v1/domains/:domainId/settings': { settings: { catchAll: 'allowed' } },
+    'POST /api/v1/domains/:domainId/dns/check': undefined,
+    'POST /api/v1/domains/:domainId/dns/last-known-good': { reason: 'intrusion' },
   };
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     if (!(key in bodies)) throw new Error(`matrix test needs a sample body for ${key}`);
@@ -101,6 +117,8 @@ function fill(url: string): string | null {
     forwardId: a.forwardId,
     grantId: a.grantId,
     keyId: a.keyId,
+    batchId: a.batchId,
+    templateId: a.templateId,
   };
   let addressed = false;
   const out = url.replace(/:(\w+)/g, (_m, name: string) => {
