@@ -56,6 +56,8 @@ export interface Config {
   /** Haraka's temp_fail_intervals: when to retry after a temporary failure; then the message bounces. */
   outboundRetrySchedule: string;
   outboundMaxTempFailures: number | null;
+  /** How often each domain's live DNS is checked against its expected records (0: only on demand). */
+  dnsCheckIntervalMs: number;
   /** Outbound limits per hour (defaults; per mailbox and tenant overrides live in the database). */
   sendLimits: {
     mailboxMessagesPerHour: number;
@@ -65,6 +67,10 @@ export interface Config {
     blockFactor: number;
     windowMs: number;
   };
+  /** Bearer token required by GET /metrics (null: none). */
+  metricsToken: string | null;
+  /** Networks allowed to read GET /metrics (null: any client). */
+  metricsAllow: ReadonlyArray<{ network: string; prefix: number; family: 'ipv4' | 'ipv6' }> | null;
 }
 
 export class ConfigError extends Error {
@@ -192,6 +198,26 @@ function parseRetrySchedule(raw: string): string {
   return parts.join(',');
 }
 
+/** A comma-separated list of networks (`10.0.0.0/8`, `::1`, `192.0.2.7`); a bare address is a /32 or /128. */
+function parseAllowList(name: string, raw: string | null): Config['metricsAllow'] {
+  if (raw === null) return null;
+  const out = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(entry);
+      const family = m ? isIP(m[1]!) : 0;
+      if (!m || !family) throw new ConfigError(name, `expected an IP address or CIDR network, got ${JSON.stringify(entry)}`);
+      const max = family === 4 ? 32 : 128;
+      const prefix = m[2] === undefined ? max : Number(m[2]);
+      if (prefix > max) throw new ConfigError(name, `prefix of ${entry} must be at most ${max}`);
+      return Object.freeze({ network: m[1]!, prefix, family: family === 4 ? ('ipv4' as const) : ('ipv6' as const) });
+    });
+  if (!out.length) throw new ConfigError(name, 'needs at least one network');
+  return Object.freeze(out);
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -274,6 +300,7 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     recycleBinDays: r.int('POSTERN_RECYCLE_BIN_DAYS', 7, 1, 365),
     smarthost: parseSmarthost(r),
     outboundPort: r.port('POSTERN_OUTBOUND_PORT', 25),
+    dnsCheckIntervalMs: r.int('POSTERN_DNS_CHECK_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60) * 60_000,
     outboundRetrySchedule: parseRetrySchedule(r.string('POSTERN_OUTBOUND_RETRY', '1m,5m,10m,20m,30m*2,1h*4,2h*4,4h*6')),
     outboundMaxTempFailures: null,
     sendLimits: {
@@ -284,7 +311,12 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
       blockFactor: r.int('POSTERN_SEND_BLOCK_FACTOR', 3, 2, 100),
       windowMs: r.int('POSTERN_SEND_LIMIT_WINDOW_SECONDS', 3600, 1, 86_400) * 1000,
     },
+    metricsToken: r.optional('POSTERN_METRICS_TOKEN'),
+    metricsAllow: parseAllowList('POSTERN_METRICS_ALLOW', r.optional('POSTERN_METRICS_ALLOW')),
   };
+  if (config.metricsToken !== null && config.metricsToken.length < 16) {
+    throw new ConfigError('POSTERN_METRICS_TOKEN', 'must be at least 16 characters long');
+  }
   if (config.smarthost) Object.freeze(config.smarthost);
   Object.freeze(config.sendLimits);
   Object.freeze(config.ports);

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { startControlServer } from '../control/server.js';
 import { type Config, ConfigError, dataPaths, loadConfig } from './config.js';
 import { bootstrapOperator } from './core/bootstrap.js';
+import { startDnsScheduler } from './core/dns-check.service.js';
 import { purgeRecycleBin } from './core/recycle-bin.service.js';
+import { createResolver } from './net/resolver.js';
 import { systemActor } from './core/authz.js';
 import { CredentialService } from './core/credentials.js';
 import { SendLimiter } from './core/limits.js';
@@ -18,6 +20,7 @@ import { openSqlite } from './db/dialect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { startImapServer } from './imap/server.js';
 import { createLogger, type Logger } from './logger.js';
+import { wireMetrics } from './metrics-sources.js';
 import { FileBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
 import { writeHarakaConfig } from './mta/haraka-config.js';
@@ -70,8 +73,10 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     mailstore: await store.health(),
   });
 
-  const control = await startControlServer({ config, logger, db, health, tls, revoker: credentials, credentials });
+  const control = await startControlServer({ config, logger, db, health, tls, revoker: credentials, credentials, mailer, mailIngest: store.ingest });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
+  // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
+  const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter });
   supervisor.start();
 
   const bootstrap = await bootstrapOperator(systemActor('boot'), createCoreDeps(db, config));
@@ -82,6 +87,10 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   }
 
   // Hourly: purge what outlived the recycle bin, then remove blobs nothing refers to any more.
+  const dnsScheduler = config.dnsCheckIntervalMs
+    ? startDnsScheduler(createCoreDeps(db, config), { resolve: createResolver(config.dnsResolver), intervalMs: config.dnsCheckIntervalMs, logger: logger.child({ service: 'dns-check' }) })
+    : null;
+
   const sweepTimer = setInterval(() => {
     purgeRecycleBin(systemActor('purge'), createCoreDeps(db, config))
       .then((purged) => {
@@ -111,6 +120,8 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     stop(): Promise<void> {
       stopping ??= (async () => {
         clearInterval(sweepTimer);
+        await dnsScheduler?.stop();
+        metrics.stop();
         await Promise.allSettled([supervisor.stop(), imap.close(), control.close()]);
         await store.queue.drain();
         await closeDb();
