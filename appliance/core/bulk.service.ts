@@ -244,11 +244,19 @@ export interface ApplyInput {
   approvalRef?: string;
 }
 
-/** Starts (or resumes) applying a batch; answers at once with the state. A finished batch is left as it is. */
+/**
+ * Starts (or resumes) applying a batch; answers at once with the state. Applying a finished
+ * batch again creates nothing; it re-issues and sends the links whose delivery failed.
+ */
 export async function applyBatch(actor: Actor, deps: PortfolioDeps, batchId: string, input: ApplyInput): Promise<{ id: string; state: BatchState }> {
   authorize(actor, 'mailboxes.create');
   const b = await batchRow(deps, actor, batchId);
-  if (b.state === 'applied' || (b.state === 'applying' && workers.has(b.id))) return { id: b.id, state: b.state as BatchState };
+  if (b.state === 'applying' && workers.has(b.id)) return { id: b.id, state: 'applying' };
+  if (b.state === 'applied') {
+    // Nothing is created again; links whose delivery failed are re-issued and sent.
+    await reissueUndelivered(actor, deps, b.id, b.tenant_id);
+    return { id: b.id, state: 'applied' };
+  }
   if (b.state === 'rolling-back' || b.state === 'rolled-back') throw new AppError('Conflict', `batch ${b.id} was rolled back; plan a new batch`);
   if (input.mode !== 'all-or-nothing' && input.mode !== 'valid-rows') throw invalid('mode must be all-or-nothing or valid-rows', { field: 'mode' });
   const approvalRef = cleanRef(input.approvalRef, 'approvalRef') ?? b.approval_ref;
@@ -382,7 +390,44 @@ async function insertRow(trx: Transaction<DB>, actor: Actor, deps: PortfolioDeps
   return { item, mailboxId: id, link };
 }
 
+/**
+ * Items created by an earlier, interrupted run whose link never went out: the secret of their
+ * link is gone (only its hash is stored), so each gets a fresh link (the old one expires) and
+ * is delivered now.
+ */
+async function reissueUndelivered(actor: Actor, deps: PortfolioDeps, batchId: string, tenantId: string): Promise<void> {
+  if (!deps.mailer) return;
+  const stale = await deps.db
+    .selectFrom('batch_items')
+    .innerJoin('mailboxes', 'mailboxes.id', 'batch_items.mailbox_id')
+    .leftJoin('setup_tokens', 'setup_tokens.id', 'batch_items.setup_link_id')
+    .select(['batch_items.row_no', 'batch_items.setup_link_id', 'mailboxes.id as mailbox_id', 'mailboxes.address', 'mailboxes.owner_name', 'mailboxes.reset_destination', 'mailboxes.status', 'setup_tokens.used_at'])
+    .where('batch_items.batch_id', '=', batchId)
+    .where('batch_items.status', '=', 'created')
+    .where('batch_items.delivered_at', 'is', null)
+    .execute();
+  const todo = stale.filter((s) => s.used_at === null && s.status === 'pending');
+  for (let i = 0; i < todo.length; i += CHUNK) {
+    const chunk = todo.slice(i, i + CHUNK);
+    const now = deps.now();
+    const created = await deps.db.transaction().execute(async (trx) => {
+      const out: Created[] = [];
+      for (const s of chunk) {
+        if (s.setup_link_id) await trx.updateTable('setup_tokens').set({ expires_at: now }).where('id', '=', s.setup_link_id).where('used_at', 'is', null).execute();
+        const link = await issueSetupLink(trx, actor, deps, { purpose: 'mailbox-setup', mailboxId: s.mailbox_id, tenantId, destination: s.reset_destination }, now);
+        await trx.updateTable('batch_items').set({ setup_link_id: link.id, delivery_error: null }).where('batch_id', '=', batchId).where('row_no', '=', s.row_no).execute();
+        await appendAudit(trx, actor, { action: 'mailbox.setup_link.reissue', targetType: 'mailbox', targetId: s.mailbox_id, tenantId, after: { setupLinkId: link.id, previousLinkId: s.setup_link_id, batchId, reason: 'undelivered' } }, now);
+        const item = { row: Number(s.row_no), address: s.address, owner: { name: s.owner_name, email: '' }, resetDestination: s.reset_destination } as PlanItem;
+        out.push({ item, mailboxId: s.mailbox_id, link });
+      }
+      return out;
+    });
+    await deliverLinks(deps, batchId, created);
+  }
+}
+
 async function runApply(actor: Actor, deps: PortfolioDeps, batchId: string, tenantId: string, mode: ApplyMode, todo: PlanItem[], approvalRef: string | null): Promise<void> {
+  await reissueUndelivered(actor, deps, batchId, tenantId);
   const held: Created[] = [];
   let done = Number((await deps.db.selectFrom('batches').select('done').where('id', '=', batchId).executeTakeFirstOrThrow()).done);
   let failed = 0;

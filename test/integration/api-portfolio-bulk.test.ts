@@ -41,7 +41,8 @@ async function settle(batchId: string, token?: string) {
 }
 
 beforeAll(async () => {
-  sink = await startSink();
+  // flaky@… refuses the first delivery attempt (a mail outage), accepts later ones.
+  sink = await startSink({ policy: (rcpt, n) => (rcpt === 'flaky@client-home.example' && n === 1 ? { code: 550, message: '5.2.1 try later' } : null) });
   t = await createTestApp({
     mailer: sinkMailer(sink.port),
     mailIngest: (db, dir) => lazyStore(db, dir),
@@ -140,7 +141,7 @@ describe('bulk plan', () => {
   });
 
   it('is idempotent by request id; another tenant sees nothing', async () => {
-    const again = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches?requestId=onboarding-2026-11-a`, { token: a.token, raw: [HEADER, ...CSV_ROWS].join('\r\n'), headers: { 'content-type': 'text/csv' } });
+    const again = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches?requestId=onboarding-2026-11-a`, { token: a.token, raw: [HEADER, ...CSV_ROWS].join('\r\n'), headers: { 'content-type': 'text/csv; charset=utf-8' } });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(batchId);
     const other = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches?requestId=onboarding-2026-11-a`, { token: a.token, raw: [HEADER, CSV_ROWS[0]].join('\n'), headers: { 'content-type': 'text/csv' } });
@@ -239,5 +240,29 @@ describe('bulk plan', () => {
     // The unused link of the role account no longer works.
     const again = await t.call('POST', `/api/v1/batches/${batchId}/apply`, { token: a.token, body: { mode: 'valid-rows' } });
     expect(again.status).toBe(409);
+  });
+});
+
+describe('link delivery failures', () => {
+  it('are reported, and applying again re-issues and sends the link (the first one no longer works)', async () => {
+    const rows = [{ localPart: 'fay.flaky', domain: 'client-a.example', ownerName: 'Fay Flaky', ownerEmail: 'flaky@client-home.example' }];
+    const plan = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches`, { token: a.token, body: { rows, requestId: 'flaky-1' } });
+    expect(plan.status).toBe(201);
+    expect((await t.call('POST', `/api/v1/batches/${plan.body.id}/apply`, { token: a.token, body: { mode: 'all-or-nothing' } })).status).toBe(202);
+    const first = await settle(plan.body.id, a.token);
+    expect(first.report).toMatchObject({ created: 1, linksDelivered: 0, deliveryFailed: 1 });
+    const item = await t.core.db.selectFrom('batch_items').select(['setup_link_id', 'delivery_error']).where('batch_id', '=', plan.body.id).executeTakeFirstOrThrow();
+    expect(item.delivery_error).toMatch(/550|try later/);
+
+    const again = await t.call('POST', `/api/v1/batches/${plan.body.id}/apply`, { token: a.token, body: { mode: 'all-or-nothing' } });
+    expect(again.body.state).toBe('applied');
+    const report = (await t.call('GET', `/api/v1/batches/${plan.body.id}`, { token: a.token })).body.report;
+    expect(report).toMatchObject({ created: 1, linksDelivered: 1, deliveryFailed: 0 });
+    const old = await t.core.db.selectFrom('setup_tokens').select(['expires_at']).where('id', '=', item.setup_link_id!).executeTakeFirstOrThrow();
+    expect(Number(old.expires_at)).toBeLessThanOrEqual(Date.now());
+    const msg = await sink.waitFor((m) => m.to.includes('flaky@client-home.example'));
+    const token = /\/setup\/(psu_[A-Za-z0-9_-]+)/.exec(msg.raw.replace(/=\r?\n/g, ''))?.[1];
+    expect((await t.call('POST', `/api/v1/setup/${token}`, { token: null, body: { password: 'flaky but fine passphrase 7' } })).status).toBe(204);
+    expect(await t.core.db.selectFrom('mailboxes').select('status').where('address', '=', 'fay.flaky@client-a.example').executeTakeFirstOrThrow()).toEqual({ status: 'active' });
   });
 });
