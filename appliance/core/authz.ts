@@ -32,6 +32,8 @@ export const PERMISSIONS = {
   'mailboxes.delete': { scope: 'tenant', write: true, description: 'Delete mailboxes into the recycle bin and restore them' },
   'resets.initiate': { scope: 'tenant', write: true, description: 'Send a reset link to a mailbox reset destination' },
   'resets.approve': { scope: 'tenant', write: true, description: 'Approve emergency resets' },
+  'mailboxes.offboard': { scope: 'tenant', write: true, description: 'Offboard mailboxes: disable, revoke, sweep forwards and delegations, transfer dependents; undo within the grace period' },
+  'policies.manage': { scope: 'tenant', write: true, description: 'Change the tenant access policy (reset delivery, external forwarding) and high-value flags' },
   'forwarding.read': { scope: 'tenant', write: false, description: 'Read aliases, catch-all and forwards' },
   'forwarding.manage': { scope: 'tenant', write: true, description: 'Manage aliases, catch-all and forwards' },
   'audit.read': { scope: 'tenant', write: false, description: 'Read the audit log (a tenant actor: its tenant)' },

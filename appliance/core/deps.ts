@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
-import type { Credentials } from './credentials.types.js';
+import type { CredentialId, Credentials } from './credentials.types.js';
 import { LoginThrottle } from './login-throttle.js';
 
 export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlHours' | 'defaultQuotaBytes' | 'bootstrapToken'> &
@@ -18,7 +18,10 @@ export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlH
  * deletion, ownership changes that revoke access). The appliance passes its CredentialService.
  */
 export interface Revoker {
-  notifyRevoked(mailboxId: string, reason: string): unknown;
+  /** `credentialId` ('app:<id>'): only the sessions that logged in with that app password end. */
+  notifyRevoked(mailboxId: string, reason: string, credentialId?: CredentialId): unknown;
+  /** Open protocol sessions of the mailbox (IMAP, authenticated SMTP), when the revoker can count them. */
+  sessionCount?(mailboxId: string): number;
 }
 
 /** The mailbox-credential check used by the self-service login (CredentialService in production). */

@@ -108,11 +108,13 @@ export class RecipientRouter {
   private async lookup(address: string, depth: number, seen: Set<string>, forDelivery: boolean): Promise<Found | null> {
     if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return { kind: 'mailboxes', list: [], external: [] };
     seen.add(address);
-    const mailbox = await this.db
+    let mailbox = await this.db
       .selectFrom('mailboxes')
       .select(['id', 'tenant_id', 'address', 'status', 'quota_bytes', 'used_bytes'])
       .where('address', '=', address)
       .executeTakeFirst();
+    // An offboarded mailbox converted to an alias of its successor: its address routes as that alias.
+    if (mailbox?.status === 'offboarded' && (await this.db.selectFrom('aliases').select('id').where('address', '=', address).where('status', '=', 'active').executeTakeFirst())) mailbox = undefined;
     // A deleted mailbox (recycle bin) is unknown, and its address does not fall through to the catch-all.
     if (mailbox && mailbox.status === 'deleted') return { kind: 'refused', refusal: 'unknown' };
     if (mailbox) {

@@ -7,6 +7,7 @@ import * as m0005 from './migrations/0005_control_model.js';
 import * as m0006 from './migrations/0006_totp_replay.js';
 import * as m0007 from './migrations/0007_portfolio.js';
 import * as m0010 from './migrations/0010_access.js';
+import * as m0011 from './migrations/0011_resets.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006_totp_replay': m0006,
   '0007_portfolio': m0007,
   '0010_access': m0010,
+  '0011_resets': m0011,
 };
 
 class StaticProvider implements MigrationProvider {

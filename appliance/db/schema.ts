@@ -1,5 +1,6 @@
 import type { AliasesTable, ApiTokensTable, AuditEventsTable, AuditHeadTable, DkimKeysTable, DomainsTable, MailboxesTable, SetupTokensTable, TenantsTable } from './tables/control.table.js';
 import type { AppPasswordsTable } from './tables/access.table.js';
+import type { AccessPoliciesTable, MailboxFlagsTable, MailboxRecoveryCodesTable, OffboardingsTable, ResetsTable } from './tables/resets.table.js';
 import type { ForwardsTable, MailboxSendingColumns, OutboundRoutesTable, SendAsGrantsTable, SettingsTable, TenantSendingColumns } from './tables/sending.table.js';
 import type { DeletionIntentsTable } from './tables/control.table.js';
 import type { PrincipalRecoveryCodesTable, PrincipalsTable, WebSessionsTable } from './tables/principals.table.js';
@@ -37,4 +38,9 @@ export interface DB {
   domain_template_versions: DomainTemplateVersionsTable;
   domain_settings: DomainSettingsTable;
   dns_snapshots: DnsSnapshotsTable;
+  access_policies: AccessPoliciesTable;
+  mailbox_flags: MailboxFlagsTable;
+  resets: ResetsTable;
+  mailbox_recovery_codes: MailboxRecoveryCodesTable;
+  offboardings: OffboardingsTable;
 }

@@ -70,9 +70,13 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const downstream = typeof opts.revoker === 'function' ? opts.revoker(opened.db) : opts.revoker;
   const credentials = typeof opts.credentials === 'function' ? opts.credentials(opened.db) : opts.credentials;
   const revoker: Revoker = {
-    notifyRevoked(mailboxId, reason) {
+    notifyRevoked(mailboxId, reason, credentialId) {
       revocations.push({ mailboxId, reason });
-      return downstream?.notifyRevoked(mailboxId, reason);
+      return credentialId === undefined ? downstream?.notifyRevoked(mailboxId, reason) : downstream?.notifyRevoked(mailboxId, reason, credentialId);
+    },
+    sessionCount(mailboxId) {
+      const d = downstream as (Revoker & { activeSessionCount?(id: string): number }) | undefined;
+      return d?.sessionCount?.(mailboxId) ?? d?.activeSessionCount?.(mailboxId) ?? 0;
     },
   };
   const core = createCoreDeps(opened.db, config, now, { revoker, credentials: credentials ?? null });
