@@ -310,6 +310,11 @@ export async function applyBatch(actor: Actor, deps: PortfolioDeps, batchId: str
   return { id: b.id, state: 'applying' };
 }
 
+/** Resolves once every background apply of this process has finished (graceful shutdown). */
+export async function drainBatches(): Promise<void> {
+  await Promise.allSettled([...workers.values()]);
+}
+
 /** Resolves when the batch's background apply (if any) in this process has finished. */
 export async function waitForBatch(batchId: string): Promise<void> {
   await workers.get(batchId);
