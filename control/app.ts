@@ -23,6 +23,7 @@ import { registerOpenApi } from './plugins/openapi.js';
 import { installRequestLog } from './plugins/request-log.js';
 import consoleRoutes from './routes/console.routes.js';
 import healthRoutes from './routes/health.routes.js';
+import metricsRoutes, { installRequestMetrics } from './routes/metrics.routes.js';
 import aliasesRoutes from './routes/v1/aliases.routes.js';
 import auditRoutes from './routes/v1/audit.routes.js';
 import authRoutes from './routes/v1/auth.routes.js';
@@ -111,6 +112,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   app.decorateRequest('actor', null);
   installErrorHandling(app);
   installRequestLog(app);
+  installRequestMetrics(app);
   await app.register(cookie);
   const secureCookies = deps.config.httpTls || deps.config.publicUrl.startsWith('https:');
   await registerOpenApi(app, { publicUrl: deps.config.publicUrl, version: API_VERSION });
@@ -121,6 +123,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       if (route.config?.permission !== 'public') throw new Error(`public route ${route.method} ${route.url} must declare config.permission 'public'`);
     });
     await pub.register(healthRoutes, { health: deps.health });
+    await pub.register(metricsRoutes, { config: deps.config });
     await pub.register(setupRoutes, { core });
     await pub.register(authRoutes, { core, secureCookies });
     await pub.register(mtaStsRoutes, { core });

@@ -14,6 +14,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # DKIM signatures are checked by a verifier we did not write: Debian's dkimpy (Ed25519 via PyNaCl).
 /usr/bin/python3 -c 'import dkim, nacl' >/dev/null 2>&1 || need+=(python3 python3-dkim python3-nacl)
+# A real Prometheus scrapes /metrics in the metrics test; promtool checks the exposition format.
+{ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${need[*]}"
   SUDO=""

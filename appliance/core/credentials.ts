@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import { countAuth } from '../metrics.js';
 import type { CredentialId, Credentials, LoginAttempt, LoginResult } from './credentials.types.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
@@ -99,11 +100,13 @@ export class CredentialService implements Credentials {
     const locked = Math.max(this.accounts.lockedFor(username, now), this.ips.lockedFor(ip, now));
     if (locked > 0) {
       this.logger.warn({ event: 'auth.throttled', protocol: attempt.protocol, username, ip, retryAfterMs: locked }, 'login throttled');
+      countAuth(attempt.protocol, 'throttled');
       return { ok: false, reason: 'throttled', retryAfterMs: locked };
     }
     const fail = (reason: 'invalid' | 'disabled'): LoginResult => {
       this.accounts.fail(username, now);
       this.ips.fail(ip, now);
+      countAuth(attempt.protocol, reason);
       this.logger.info({ event: `${attempt.protocol}.auth.fail`, protocol: attempt.protocol, username, ip, reason }, 'login failed');
       return { ok: false, reason };
     };
@@ -132,6 +135,7 @@ export class CredentialService implements Credentials {
         if (mailbox.status !== 'active') return fail('disabled');
         await this.db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', row.id).execute();
         this.accounts.clear(username);
+        countAuth(attempt.protocol, 'success');
         return {
           ok: true,
           mailboxId: mailbox.id,
@@ -161,6 +165,7 @@ export class CredentialService implements Credentials {
     if (!good) return fail('invalid');
     if (mailbox.status !== 'active') return fail('disabled');
     this.accounts.clear(username);
+    countAuth(attempt.protocol, 'success');
     return { ok: true, mailboxId: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, credentialVersion: version, credentialId: 'password' };
   }
 

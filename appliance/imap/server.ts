@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { Credentials } from '../core/credentials.types.js';
 import type { Logger } from '../logger.js';
 import type { MailStore } from '../mailstore/store.types.js';
+import { imapConnections } from '../metrics.js';
 import { ImapSession, type SessionDeps } from './session.js';
 
 export interface ImapDeps {
@@ -54,6 +55,7 @@ export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle>
   };
 
   const accept = (socket: net.Socket, secure: boolean, plainPort: boolean) => {
+    imapConnections.inc({ listener: plainPort ? 'imap' : 'imaps' });
     if (sessions.size >= MAX_SESSIONS) {
       socket.end('* BYE Too many connections\r\n');
       return;

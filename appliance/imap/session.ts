@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { Credentials } from '../core/credentials.types.js';
 import type { Logger } from '../logger.js';
 import type { MailStore } from '../mailstore/store.types.js';
+import { observeImapCommand } from '../metrics.js';
 import { capabilityList } from './capabilities.js';
 import { COMMANDS, type SessionState } from './commands/index.js';
 import { ImapSyntaxError, parseCommand, type ParsedCommand } from './parser.js';
@@ -359,6 +360,7 @@ export class ImapSession {
       if (r.unexpected) this.log.error({ err, command: cmd.name, event: 'imap.command.error' }, 'command failed');
     }
     this.current = null;
+    observeImapCommand(cmd.name, reply?.status ?? 'OK', (performance.now() - started) / 1000);
     if (this.closed || reply === null) return; // the handler answered itself (STARTTLS, LOGOUT)
     if (this.selected && (this.state as SessionState) === 'selected') {
       try {

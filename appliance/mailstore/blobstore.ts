@@ -24,7 +24,7 @@ const ID_RE = /^[0-9a-f]{32}$/;
 const SHARDS = 256;
 
 /** Coalesces directory fsyncs: callers that arrive while one is running share the next one. */
-class DirSyncer {
+export class DirSyncer {
   private running = new Map<string, Promise<void>>();
   private queued = new Map<string, Promise<void>>();
 

@@ -10,6 +10,7 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../core/errors.js';
 import type { DB } from '../db/schema.js';
+import { timeIngest } from '../metrics.js';
 import type { BlobStore } from './blobstore.js';
 import type { ChangeBus } from './changes.js';
 import { normalizeFlags, serializeFlags } from './flags.js';
@@ -125,7 +126,8 @@ export class Ingest {
     for (const t of targets) {
       if (!prepared.variants[t.variant]) throw new AppError('Invalid', `no prepared variant ${t.variant}`);
     }
-    return this.queue.run(async ({ trx, after }) => {
+    const timed = timeIngest();
+    const run = this.queue.run(async ({ trx, after }) => {
       const now = Date.now();
       const messageIds = new Map<number, number>();
       const refs = new Map<number, number>();
@@ -185,6 +187,8 @@ export class Ingest {
       }
       return results;
     });
+    run.then((r) => timed(r.length), () => timed(0));
+    return run;
   }
 }
 

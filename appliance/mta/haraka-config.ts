@@ -21,6 +21,7 @@ export interface PluginSettings {
 
 /** Our plugins in hook order, as compiled folders under dist/mta-plugins. */
 export const POSTERN_PLUGINS = [
+  'connect.postern-metrics',
   'auth.postern-submission',
   'mail.postern-size',
   'rcpt.postern-routing',

@@ -8,6 +8,7 @@ import type { RecipientRouter } from '../core/routing.js';
 import type { SendingPolicy } from '../core/sending.js';
 import { Srs } from '../core/srs.js';
 import type { Logger } from '../logger.js';
+import { applyMtaReport, localDeliveries, outboundResults } from '../metrics.js';
 import type { DeliveryTarget } from '../mailstore/ingest.js';
 import type { SqlMailStore } from '../mailstore/store.js';
 import type { Handler } from '../rpc/channel.js';
@@ -92,6 +93,7 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
       }
       const results = await deps.store.ingest.commit(p.prepared, targets, { enforceQuota: false });
       results.forEach((res, i) => delivered.push({ address: addressOf[i]!, mailboxId: res.mailboxId, uid: res.uid }));
+      localDeliveries.inc(results.length);
       await deps.sending.markForwardsUsed(usedForwards);
       const relay: DeliverResult['relay'] = [];
       for (const [domain, set] of relayTargets) {
@@ -130,8 +132,14 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
     },
 
     'outbound.event': (p) => {
+      outboundResults.inc({ result: p.kind === 'delivered' || p.kind === 'deferred' ? p.kind : 'bounced' });
       const level = p.kind === 'delivered' ? 'info' : 'warn';
       log[level]({ event: `smtp.outbound.${p.kind}`, queueId: p.queueId, domain: p.domain, detail: p.detail }, `outbound ${p.kind}`);
+      return null;
+    },
+
+    'metrics.report': (p) => {
+      applyMtaReport(p);
       return null;
     },
   };

@@ -57,6 +57,22 @@ export interface RpcMethods {
   'route.lookup': (p: { senderDomain: string | null; rcptDomain: string }) => { kind: 'local' } | { kind: 'smarthost'; route: OutboundRouteInfo } | { kind: 'mx' };
   'outbound.event': (p: { kind: 'delivered' | 'deferred' | 'bounced'; queueId: string; domain: string; detail: string }) => null;
   'ping': (p: Record<string, never>) => { ok: true };
+  /** The child's metric counts since its last report, its open sessions and process figures. */
+  'metrics.report': (p: MtaMetricsReport) => null;
+}
+
+/** SMTP listeners as metric labels: mx (port 25), submission (587), submissions (465). */
+export type MtaListener = 'mx' | 'submission' | 'submissions';
+
+/** What the Haraka child counts (a closed list; appliance/metrics.ts maps each to a metric). */
+export type MtaCounterName = 'smtp.connection' | 'smtp.accepted' | 'smtp.rejected' | 'dkim.signed' | 'inbound.auth';
+
+export interface MtaMetricsReport {
+  /** Increments since the previous report. */
+  counters: Array<{ name: MtaCounterName; labels: Record<string, string>; n: number }>;
+  /** Open sessions now, per listener. */
+  sessions: Record<MtaListener, number>;
+  process: { rssBytes: number; heapUsedBytes: number; cpuSeconds: number; eventLoopLagSeconds: number };
 }
 
 /** Calls the appliance makes to the Haraka child. */

@@ -8,6 +8,7 @@ import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.
 import { pluginSettings } from '../shared/appliance.js';
 import { DENY, dsn, type HarakaConnection, type HarakaPlugin, type Next, safeHook } from '../shared/haraka.js';
 import { prependRaw, readMessage } from '../shared/message.js';
+import { count } from '../shared/metrics.js';
 import { decide } from './lib/decision.js';
 
 let resolver: DnsResolveFn | null = null;
@@ -28,9 +29,14 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
     resolver,
   });
   const outcome = decide(result.dmarc as Parameters<typeof decide>[0]);
+  const spf = result.spf && (result.spf as { status?: { result?: string } }).status?.result;
+  const dkim: Array<string | undefined> = (result.dkim?.results ?? []).map((r: { status?: { result?: string } }) => r.status?.result);
+  count('inbound.auth', { check: 'spf', result: String(spf ?? 'none') });
+  for (const r of dkim.length ? dkim : ['none']) count('inbound.auth', { check: 'dkim', result: String(r ?? 'none') });
+  count('inbound.auth', { check: 'dmarc', result: String(outcome.dmarc ?? 'none') });
   txn.results.add(this, {
-    spf: result.spf && (result.spf as { status?: { result?: string } }).status?.result,
-    dkim: (result.dkim?.results ?? []).map((r: { status?: { result?: string } }) => r.status?.result),
+    spf,
+    dkim,
     dmarc: outcome.dmarc,
     policy: outcome.policy,
     action: outcome.action,

@@ -8,6 +8,7 @@ import { call, isSubmission } from '../shared/appliance.js';
 import type { HarakaConnection, HarakaPlugin, Next } from '../shared/haraka.js';
 import { safeHook } from '../shared/haraka.js';
 import { prependRaw, readMessage } from '../shared/message.js';
+import { count } from '../shared/metrics.js';
 
 export const hook_data_post = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
   const txn = connection.transaction;
@@ -32,6 +33,7 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
     txn.add_leading_header('DKIM-Signature', value);
   }
   prependRaw(txn, signatures);
+  for (const h of headers) count('dkim.signed', { algorithm: /\ba=ed25519-sha256/i.test(h) ? 'ed25519-sha256' : 'rsa-sha256' });
   txn.results.add(this, { pass: 'dkim-signed', selectors: keys.map((k) => k.selector) });
   next();
 });

@@ -7,7 +7,8 @@
  * (external forwards with SRS, bounces to SRS addresses) are queued in Haraka's outbound queue
  * before the 250 as well.
  */
-import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
+import path from 'node:path';
+import { DirSyncer, FileBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { prepareMessage } from '../../appliance/mailstore/ingest.js';
 import { serveRpc } from '../../appliance/rpc/channel.js';
 import type { ChildMethods } from '../../appliance/rpc/protocol.js';
@@ -16,6 +17,17 @@ import { CONT, DENYSOFT, dsn, type HarakaConnection, type HarakaPlugin, type Har
 import { finalMessage } from '../shared/message.js';
 
 let blobs: Promise<FileBlobStore> | null = null;
+const dirSync = new DirSyncer();
+
+/**
+ * Haraka fsyncs each outbound queue file, then renames it from `__tmp__.<name>` into place but
+ * never fsyncs the directory: after a power loss the rename (the queued message) can be gone
+ * although the client got 250. We fsync the queue directory before every acknowledgement that
+ * depends on a queue file (HARAKA/queue is Haraka's default queue_dir, which we do not change).
+ */
+function syncOutboundQueue(): Promise<void> {
+  return dirSync.sync(path.join(process.env.HARAKA ?? '.', 'queue'));
+}
 
 type Outbound = { send_email(from: string, to: string[], contents: string, next: (code: number, msg?: string) => void, options?: Record<string, unknown>): void };
 
@@ -25,9 +37,13 @@ function outbound(plugin: HarakaPlugin): Outbound {
 
 function relay(plugin: HarakaPlugin, sender: string, recipients: string[], message: Buffer): Promise<void> {
   return new Promise((resolve, reject) =>
-    outbound(plugin).send_email(sender || '<>', recipients, message.toString('utf8'), (code, msg) => (code === OK ? resolve() : reject(new Error(`outbound refused: ${msg ?? code}`))), {
-      dot_stuffed: false,
-    }),
+    outbound(plugin).send_email(
+      sender || '<>',
+      recipients,
+      message.toString('utf8'),
+      (code, msg) => (code === OK ? syncOutboundQueue().then(resolve, reject) : reject(new Error(`outbound refused: ${msg ?? code}`))),
+      { dot_stuffed: false },
+    ),
   );
 }
 
@@ -96,5 +112,12 @@ export const hook_queue_outbound = safeHook(async function (this: HarakaPlugin, 
     txn.rcpt_to = txn.rcpt_to.filter((r) => !local.has(`${r.user ?? ''}@${r.host ?? ''}`.toLowerCase()));
   }
   if (!txn.rcpt_to.length) return next(OK, `Message stored as ${txn.uuid}`);
-  next(CONT); // Haraka queues the remaining (remote) recipients durably in its outbound queue.
+  txn.notes.postern_outbound = true;
+  next(CONT); // Haraka queues the remaining (remote) recipients in its outbound queue (fsync'd files).
+});
+
+/** Runs after Haraka queued the message and before it answers 250: make the queue entry durable. */
+export const hook_queue_ok = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
+  if (connection.transaction?.notes.postern_outbound) await syncOutboundQueue();
+  next();
 });

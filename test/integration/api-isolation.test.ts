@@ -34,6 +34,7 @@ afterAll(async () => t.close());
 const PUBLIC_ROUTES = [
   'GET /healthz',
   'GET /readyz',
+  'GET /metrics',
   'POST /api/v1/setup/:token',
   'POST /api/v1/operator-setup/:token',
   'GET /api/v1/openapi.json',

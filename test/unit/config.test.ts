@@ -27,6 +27,11 @@ describe('configuration', () => {
     ['POSTERN_MAX_MESSAGE_SIZE', 'huge', /size/],
     ['POSTERN_BOOTSTRAP_TOKEN', 'short', /at least 24/],
     ['POSTERN_ALLOW_PLAINTEXT_AUTH_LOOPBACK', 'maybe', /true or false/],
+    ['POSTERN_METRICS_TOKEN', 'short', /at least 16/],
+    ['POSTERN_METRICS_ALLOW', 'prometheus.example', /IP address or CIDR/],
+    ['POSTERN_METRICS_ALLOW', '10.0.0.0/33', /at most 32/],
+    ['POSTERN_METRICS_ALLOW', '::1/129', /at most 128/],
+    ['POSTERN_METRICS_ALLOW', ' , ', /IP address or CIDR|at least one/],
   ])('rejects %s=%s naming the variable', (variable, value, reason) => {
     let err: unknown;
     try {
@@ -37,6 +42,18 @@ describe('configuration', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).variable).toBe(variable);
     expect((err as Error).message).toMatch(reason);
+  });
+
+  it('reads the metrics token and allow-list (open when unset)', () => {
+    expect(loadConfig({})).toMatchObject({ metricsToken: null, metricsAllow: null });
+    const c = loadConfig({ POSTERN_METRICS_TOKEN: 'scrape-token-0123456789', POSTERN_METRICS_ALLOW: '10.0.0.0/8, 192.0.2.7,2001:db8::/32' });
+    expect(c.metricsToken).toBe('scrape-token-0123456789');
+    expect(c.metricsAllow).toEqual([
+      { network: '10.0.0.0', prefix: 8, family: 'ipv4' },
+      { network: '192.0.2.7', prefix: 32, family: 'ipv4' },
+      { network: '2001:db8::', prefix: 32, family: 'ipv6' },
+    ]);
+    expect(Object.isFrozen(c.metricsAllow)).toBe(true);
   });
 
   it('reads a JSON config file, with the environment winning', () => {

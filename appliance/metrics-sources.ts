@@ -1,0 +1,80 @@
+/**
+ * Connects the metrics registry (metrics.ts) to the running appliance: the scrape-time sources
+ * (store usage per tenant, IMAP sessions, Haraka's queue directory and liveness), the audit
+ * chain timer, the send limiter's refusal and block hooks, the supervisor's restarts, and DNS
+ * check statuses (seeded from the latest snapshot of each domain, then kept by transitions).
+ * Called once by main.ts after the services exist.
+ */
+import type { Kysely } from 'kysely';
+import { verifyAuditChain } from './core/audit.js';
+import { onDnsTransition } from './core/dns-check.service.js';
+import type { SendLimiter } from './core/limits.js';
+import type { DB } from './db/schema.js';
+import type { Logger } from './logger.js';
+import { countSendBlock, countSendRefusal, DNS_STATUSES, type DnsStatus, mtaExited, setDnsCheckStatus, startApplianceMetrics } from './metrics.js';
+import type { HarakaSupervisor } from './mta/supervisor.js';
+
+export interface MetricsWiring {
+  db: Kysely<DB>;
+  logger: Logger;
+  queueDir: string;
+  supervisor: HarakaSupervisor;
+  imap: { sessionCount(): number };
+  limiter: SendLimiter;
+}
+
+const asStatus = (s: string): DnsStatus => ((DNS_STATUSES as readonly string[]).includes(s) ? (s as DnsStatus) : 'unknown');
+
+export function wireMetrics(w: MetricsWiring): { stop(): void } {
+  const log = w.logger.child({ service: 'metrics' });
+  const metrics = startApplianceMetrics({
+    queueDir: w.queueDir,
+    mtaUp: () => w.supervisor.isListening(),
+    mtaRestarts: () => w.supervisor.restarts,
+    imapSessions: () => w.imap.sessionCount(),
+    storeUsage: async () => {
+      const rows = await w.db
+        .selectFrom('mailboxes')
+        .select((eb) => ['tenant_id', eb.fn.sum<number>('used_bytes').as('bytes'), eb.fn.sum<number>('message_count').as('messages')])
+        .where('status', '!=', 'deleted')
+        .groupBy('tenant_id')
+        .execute();
+      return rows.map((r) => ({ tenantId: r.tenant_id, bytes: Number(r.bytes ?? 0), messages: Number(r.messages ?? 0) }));
+    },
+    verifyAudit: async () => {
+      const r = await verifyAuditChain(w.db);
+      if (!r.ok) log.error({ event: 'audit.chain.broken', firstBadEventId: r.firstBadEventId }, 'audit hash chain verification failed');
+      return r;
+    },
+    onError: (what, err) => log.warn({ event: 'metrics.source.error', source: what, err }, 'metric source failed'),
+  });
+
+  w.limiter.onRefuse = (tenantId, reason) => countSendRefusal(tenantId, reason);
+  w.limiter.onBlock = (_mailboxId, tenantId) => countSendBlock(tenantId);
+
+  const onExit = () => mtaExited();
+  w.supervisor.on('exit', onExit);
+
+  const unsubscribeDns = onDnsTransition((t) => setDnsCheckStatus(t.domain, t.tenantId, asStatus(t.status)));
+  seedDnsStatuses(w.db).catch((err: unknown) => log.warn({ event: 'metrics.source.error', source: 'dns-status', err }, 'metric source failed'));
+
+  return {
+    stop() {
+      metrics.stop();
+      unsubscribeDns();
+      w.supervisor.off('exit', onExit);
+    },
+  };
+}
+
+/** The latest DNS snapshot of every live domain (one query at boot). */
+async function seedDnsStatuses(db: Kysely<DB>): Promise<void> {
+  const rows = await db
+    .selectFrom('dns_snapshots as s')
+    .innerJoin('domains as d', 'd.id', 's.domain_id')
+    .select(['d.name', 'd.tenant_id', 's.status'])
+    .where('d.status', '!=', 'deleted')
+    .where('s.id', 'in', (eb) => eb.selectFrom('dns_snapshots').select((e) => e.fn.max<number>('id').as('id')).groupBy('domain_id'))
+    .execute();
+  for (const r of rows) setDnsCheckStatus(r.name, r.tenant_id, asStatus(r.status));
+}

@@ -1,0 +1,411 @@
+/**
+ * Every Prometheus metric of the appliance, in one registry (prom-client), served by the control
+ * plane at GET /metrics. The list is closed: instrumented code calls the functions and metric
+ * objects exported here, and labels stay bounded (listener, protocol, command, reason code,
+ * tenant id, domain name — never an address). The Haraka child exposes nothing itself: it sends
+ * its counts over RPC (`metrics.report`, see mta-plugins/shared/metrics.ts) and applyMtaReport
+ * folds them in here.
+ *
+ * Cost: counters and histograms are updated in place; gauges that need a query (store size per
+ * tenant, outbound queue) compute on scrape with a short cache; the audit chain is verified on a
+ * timer, never per scrape.
+ */
+import { readdir } from 'node:fs/promises';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { MtaCounterName, MtaListener, MtaMetricsReport } from './rpc/protocol.js';
+
+export const registry = new Registry();
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+// ---- SMTP (counted in the Haraka child, applied by applyMtaReport) ----------------------------
+
+const smtpConnections = new Counter({
+  name: 'postern_smtp_connections_total',
+  help: 'SMTP connections accepted, by listener (mx, submission, submissions).',
+  labelNames: ['listener'] as const,
+  registers: [registry],
+});
+const smtpSessions = new Gauge({
+  name: 'postern_smtp_sessions',
+  help: 'Open SMTP sessions, by listener.',
+  labelNames: ['listener'] as const,
+  registers: [registry],
+});
+const smtpAccepted = new Counter({
+  name: 'postern_smtp_messages_accepted_total',
+  help: 'Messages acknowledged with 250 after DATA (stored and/or queued), by listener.',
+  labelNames: ['listener'] as const,
+  registers: [registry],
+});
+const smtpRejected = new Counter({
+  name: 'postern_smtp_rejections_total',
+  help: 'SMTP commands refused by a plugin, by listener, SMTP stage and reply code (enhanced status code when given).',
+  labelNames: ['listener', 'stage', 'code'] as const,
+  registers: [registry],
+});
+const dkimSigned = new Counter({
+  name: 'postern_dkim_signatures_total',
+  help: 'DKIM signatures added to submitted messages, by algorithm.',
+  labelNames: ['algorithm'] as const,
+  registers: [registry],
+});
+const inboundAuth = new Counter({
+  name: 'postern_inbound_auth_results_total',
+  help: 'Inbound SPF, DKIM and DMARC results (one DKIM result per signature; "none" when unsigned).',
+  labelNames: ['check', 'result'] as const,
+  registers: [registry],
+});
+const mtaRss = new Gauge({ name: 'postern_mta_resident_memory_bytes', help: 'Resident memory of the Haraka child process.', registers: [registry] });
+const mtaHeap = new Gauge({ name: 'postern_mta_heap_used_bytes', help: 'V8 heap used by the Haraka child process.', registers: [registry] });
+const mtaCpu = new Counter({ name: 'postern_mta_cpu_seconds_total', help: 'CPU time (user + system) of the Haraka child processes.', registers: [registry] });
+const mtaLag = new Gauge({ name: 'postern_mta_event_loop_lag_seconds', help: 'Event loop lag of the Haraka child (mean over the last report interval).', registers: [registry] });
+const mtaRestarts = new Counter({
+  name: 'postern_mta_restarts_total',
+  help: 'Times the supervisor restarted a crashed Haraka child since the appliance started.',
+  registers: [registry],
+  collect() {
+    // The supervisor counts; the counter mirrors it (it only grows within a process).
+    if (!sources) return;
+    this.reset();
+    this.inc(sources.mtaRestarts());
+  },
+});
+const mtaUp = new Gauge({
+  name: 'postern_mta_up',
+  help: '1 while the Haraka child runs and listens.',
+  registers: [registry],
+  collect() {
+    if (sources) this.set(sources.mtaUp() ? 1 : 0);
+  },
+});
+
+// ---- delivery and outbound (appliance side) --------------------------------------------------
+
+export const localDeliveries = new Counter({
+  name: 'postern_smtp_local_deliveries_total',
+  help: 'Mailbox copies stored from SMTP (inbound and submission to hosted mailboxes).',
+  registers: [registry],
+});
+export const outboundResults = new Counter({
+  name: 'postern_outbound_results_total',
+  help: 'Outbound delivery attempts by result (delivered, deferred, bounced); one per destination domain of a queued message.',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+const outboundQueueSize = new Gauge({
+  name: 'postern_outbound_queue_messages',
+  help: "Messages (per destination domain) in Haraka's outbound queue.",
+  registers: [registry],
+  async collect() {
+    if (!sources) return;
+    const s = await outboundQueueStats(sources.queueDir);
+    this.set(s.messages);
+    outboundQueueOldest.set(s.oldestAgeSeconds);
+  },
+});
+const outboundQueueOldest = new Gauge({
+  name: 'postern_outbound_queue_oldest_age_seconds',
+  help: "Age of the oldest message in Haraka's outbound queue (0 when empty).",
+  registers: [registry],
+});
+
+// ---- IMAP ------------------------------------------------------------------------------------
+
+export const imapConnections = new Counter({
+  name: 'postern_imap_connections_total',
+  help: 'IMAP connections accepted, by listener (imap, imaps).',
+  labelNames: ['listener'] as const,
+  registers: [registry],
+});
+const imapSessions = new Gauge({
+  name: 'postern_imap_sessions',
+  help: 'Open IMAP sessions.',
+  registers: [registry],
+  collect() {
+    if (sources) this.set(sources.imapSessions());
+  },
+});
+const imapCommands = new Counter({
+  name: 'postern_imap_commands_total',
+  help: 'IMAP commands executed, by command name and tagged status (OK, NO, BAD).',
+  labelNames: ['command', 'status'] as const,
+  registers: [registry],
+});
+const imapCommandSeconds = new Histogram({
+  name: 'postern_imap_command_duration_seconds',
+  help: 'IMAP command latency by command name (IDLE excluded: it lasts as long as the client waits).',
+  labelNames: ['command'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+// ---- authentication and limits ---------------------------------------------------------------
+
+const authAttempts = new Counter({
+  name: 'postern_auth_attempts_total',
+  help: 'Mailbox logins through the credential module, by protocol (imap, smtp, web) and result (success, invalid, disabled, throttled).',
+  labelNames: ['protocol', 'result'] as const,
+  registers: [registry],
+});
+const sendLimitRefusals = new Counter({
+  name: 'postern_send_limit_refusals_total',
+  help: 'Submissions refused by a send limit, by tenant and reason (mailbox-rate, tenant-rate).',
+  labelNames: ['tenant', 'reason'] as const,
+  registers: [registry],
+});
+const sendBlocks = new Counter({
+  name: 'postern_send_blocks_total',
+  help: 'Mailboxes blocked from sending by the anomaly threshold, by tenant.',
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+});
+
+// ---- mail store ------------------------------------------------------------------------------
+
+const storeBytes = new Gauge({
+  name: 'postern_mailstore_used_bytes',
+  help: 'Bytes stored in mailboxes, by tenant.',
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+  collect: () => refreshStore(),
+});
+const storeMessages = new Gauge({
+  name: 'postern_mailstore_messages',
+  help: 'Messages stored in mailboxes, by tenant.',
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+  collect: () => refreshStore(),
+});
+const ingestSeconds = new Histogram({
+  name: 'postern_ingest_commit_duration_seconds',
+  help: 'Time to commit a message to the index (group-commit wait included), per ingest (SMTP delivery, IMAP APPEND).',
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+const ingestCopies = new Counter({ name: 'postern_ingest_copies_total', help: 'Folder entries created by the ingest path (SMTP, APPEND, imports).', registers: [registry] });
+
+// ---- control plane, DNS, audit ---------------------------------------------------------------
+
+const httpSeconds = new Histogram({
+  name: 'postern_http_request_duration_seconds',
+  help: 'Control-plane request latency by method, route pattern and status code.',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+const dnsStatus = new Gauge({
+  name: 'postern_dns_check_status',
+  help: 'Last DNS check of a hosted domain: 1 for its current status (ok, degraded, failing, unknown), 0 for the others.',
+  labelNames: ['domain', 'tenant', 'status'] as const,
+  registers: [registry],
+});
+const auditOk = new Gauge({ name: 'postern_audit_chain_ok', help: '1 when the last verification of the audit hash chain succeeded, 0 when it found a break.', registers: [registry] });
+const auditEvents = new Gauge({ name: 'postern_audit_chain_events', help: 'Audit events covered by the last chain verification.', registers: [registry] });
+const auditVerifiedAt = new Gauge({ name: 'postern_audit_chain_verified_timestamp_seconds', help: 'When the audit chain was last verified (Unix time).', registers: [registry] });
+
+// ---- functions the instrumented code calls ---------------------------------------------------
+
+export type AuthResult = 'success' | 'invalid' | 'disabled' | 'throttled';
+
+export function countAuth(protocol: 'imap' | 'smtp' | 'web', result: AuthResult): void {
+  authAttempts.inc({ protocol, result });
+}
+
+export function countSendRefusal(tenantId: string, reason: string): void {
+  sendLimitRefusals.inc({ tenant: tenantId, reason: reason === 'tenant-rate' ? 'tenant-rate' : 'mailbox-rate' });
+}
+
+export function countSendBlock(tenantId: string): void {
+  sendBlocks.inc({ tenant: tenantId });
+}
+
+/** Starts the ingest timer; call the result with the number of folder entries committed (0 on failure). */
+export function timeIngest(): (copies: number) => void {
+  const end = ingestSeconds.startTimer();
+  return (copies) => {
+    end();
+    if (copies) ingestCopies.inc(copies);
+  };
+}
+
+export function observeImapCommand(command: string, status: string, seconds: number): void {
+  imapCommands.inc({ command, status });
+  if (command !== 'IDLE') imapCommandSeconds.observe({ command }, seconds);
+}
+
+export function observeHttpRequest(method: string, route: string, status: number, seconds: number): void {
+  httpSeconds.observe({ method, route, status: String(status) }, seconds);
+}
+
+export const DNS_STATUSES = ['ok', 'degraded', 'failing', 'unknown'] as const;
+export type DnsStatus = (typeof DNS_STATUSES)[number];
+
+/** For the DNS checks (issue 7): record a domain's current status; `null` removes the domain (deleted). */
+export function setDnsCheckStatus(domain: string, tenantId: string, status: DnsStatus | null): void {
+  for (const s of DNS_STATUSES) {
+    if (status === null) dnsStatus.remove({ domain, tenant: tenantId, status: s });
+    else dnsStatus.set({ domain, tenant: tenantId, status: s }, s === status ? 1 : 0);
+  }
+}
+
+export function setAuditChainStatus(result: { ok: boolean; events: number }, at = Date.now()): void {
+  auditOk.set(result.ok ? 1 : 0);
+  auditEvents.set(result.events);
+  auditVerifiedAt.set(Math.floor(at / 1000));
+}
+
+// ---- the Haraka child's reports --------------------------------------------------------------
+
+const LISTENERS: readonly MtaListener[] = ['mx', 'submission', 'submissions'];
+const RESULT_WORDS = new Set(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy', 'quarantine', 'reject']);
+
+/** Label values from the child are checked against what each metric may carry (bounded). */
+function listener(v: unknown): MtaListener {
+  return LISTENERS.includes(v as MtaListener) ? (v as MtaListener) : 'mx';
+}
+function word(v: unknown, allowed: (s: string) => boolean): string {
+  const s = String(v ?? '').toLowerCase();
+  return allowed(s) ? s : 'other';
+}
+const isStage = (s: string) => /^[a-z_]{1,24}$/.test(s);
+const isCode = (s: string) => /^[245]\d\d( [245]\.\d{1,3}\.\d{1,3})?$/.test(s);
+const isAlgorithm = (s: string) => /^(rsa|ed25519)-sha256$/.test(s);
+const isCheck = (s: string) => s === 'spf' || s === 'dkim' || s === 'dmarc';
+
+const APPLY: Record<MtaCounterName, (labels: Record<string, unknown>, n: number) => void> = {
+  'smtp.connection': (l, n) => smtpConnections.inc({ listener: listener(l.listener) }, n),
+  'smtp.accepted': (l, n) => smtpAccepted.inc({ listener: listener(l.listener) }, n),
+  'smtp.rejected': (l, n) => smtpRejected.inc({ listener: listener(l.listener), stage: word(l.stage, isStage), code: word(l.code, isCode) }, n),
+  'dkim.signed': (l, n) => dkimSigned.inc({ algorithm: word(l.algorithm, isAlgorithm) }, n),
+  'inbound.auth': (l, n) => inboundAuth.inc({ check: word(l.check, isCheck), result: word(l.result, (s) => RESULT_WORDS.has(s)) }, n),
+};
+
+let lastMtaCpu = 0;
+
+export function applyMtaReport(report: MtaMetricsReport): void {
+  for (const c of report.counters ?? []) {
+    const apply = Object.prototype.hasOwnProperty.call(APPLY, c.name) ? APPLY[c.name] : undefined;
+    const n = Number(c.n);
+    if (apply && Number.isFinite(n) && n > 0) apply(c.labels ?? {}, n);
+  }
+  for (const l of LISTENERS) smtpSessions.set({ listener: l }, Math.max(0, Number(report.sessions?.[l] ?? 0)));
+  const p = report.process;
+  if (p) {
+    mtaRss.set(p.rssBytes);
+    mtaHeap.set(p.heapUsedBytes);
+    mtaLag.set(p.eventLoopLagSeconds);
+    // A restarted child starts counting from zero again.
+    const delta = p.cpuSeconds >= lastMtaCpu ? p.cpuSeconds - lastMtaCpu : p.cpuSeconds;
+    if (delta > 0) mtaCpu.inc(delta);
+    lastMtaCpu = p.cpuSeconds;
+  }
+}
+
+/** The child is gone: its sessions with it. */
+export function mtaExited(): void {
+  for (const l of LISTENERS) smtpSessions.set({ listener: l }, 0);
+  lastMtaCpu = 0;
+}
+
+// ---- scrape-time sources, wired once by main.ts ----------------------------------------------
+
+export interface MetricSources {
+  /** Haraka's outbound queue directory (data/haraka/queue). */
+  queueDir: string;
+  mtaUp: () => boolean;
+  mtaRestarts: () => number;
+  imapSessions: () => number;
+  /** Bytes and messages per tenant (one grouped query). */
+  storeUsage: () => Promise<Array<{ tenantId: string; bytes: number; messages: number }>>;
+  /** Verifies the audit hash chain (run every auditIntervalMs, not per scrape). */
+  verifyAudit: () => Promise<{ ok: boolean; events: number }>;
+  auditIntervalMs?: number;
+  onError?: (what: string, err: unknown) => void;
+}
+
+/**
+ * Haraka names queue files `<arrival ms>_<next attempt>_<attempts>_<pid>_<uniq>_<counter>_<host>`
+ * and writes them as `__tmp__.<name>` first: reading the directory is enough for size and age.
+ */
+export async function outboundQueueStats(queueDir: string, now = Date.now()): Promise<{ messages: number; oldestAgeSeconds: number }> {
+  let names: string[];
+  try {
+    names = await readdir(queueDir);
+  } catch {
+    return { messages: 0, oldestAgeSeconds: 0 };
+  }
+  let messages = 0;
+  let oldest = Infinity;
+  for (const name of names) {
+    const m = /^(\d{10,})_\d+_\d+_/.exec(name);
+    if (!m) continue;
+    messages++;
+    oldest = Math.min(oldest, Number(m[1]));
+  }
+  return { messages, oldestAgeSeconds: messages ? Math.max(0, (now - oldest) / 1000) : 0 };
+}
+
+const STORE_CACHE_MS = 10_000;
+let started: { stop(): void } | null = null;
+let sources: MetricSources | null = null;
+
+// Both store gauges wait for one grouped query, refreshed at most every STORE_CACHE_MS.
+let storeAt = 0;
+let refreshing: Promise<void> = Promise.resolve();
+let knownTenants = new Set<string>();
+function refreshStore(): Promise<void> {
+  if (!sources || Date.now() - storeAt < STORE_CACHE_MS) return refreshing;
+  storeAt = Date.now();
+  const src = sources;
+  refreshing = src.storeUsage().then(
+    (rows) => {
+      const current = new Set(rows.map((r) => r.tenantId));
+      for (const t of knownTenants) {
+        if (current.has(t)) continue;
+        storeBytes.remove({ tenant: t });
+        storeMessages.remove({ tenant: t });
+      }
+      for (const r of rows) {
+        storeBytes.set({ tenant: r.tenantId }, r.bytes);
+        storeMessages.set({ tenant: r.tenantId }, r.messages);
+      }
+      knownTenants = current;
+    },
+    (err: unknown) => src.onError?.('store-usage', err),
+  );
+  return refreshing;
+}
+
+/** Default process metrics (memory, CPU, event-loop lag, GC), scrape-time gauges, audit timer. Once per process. */
+export function startApplianceMetrics(src: MetricSources): { stop(): void } {
+  if (started) return started;
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  // Gauges named *_total break Prometheus' naming rules (promtool refuses them); the same counts
+  // remain as nodejs_active_handles / _requests / _resources, by type.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  const report = (what: string) => (err: unknown) => src.onError?.(what, err);
+
+  sources = src;
+
+  const verify = () =>
+    src
+      .verifyAudit()
+      .then((r) => setAuditChainStatus(r))
+      .catch(report('audit-chain'));
+  const first = setTimeout(verify, 0);
+  const timer = setInterval(verify, src.auditIntervalMs ?? 10 * 60_000);
+  first.unref();
+  timer.unref();
+  started = {
+    stop() {
+      clearTimeout(first);
+      clearInterval(timer);
+    },
+  };
+  return started;
+}
+
+export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}

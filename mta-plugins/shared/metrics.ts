@@ -1,0 +1,69 @@
+/**
+ * Metric counts of the Haraka child. The child exposes nothing itself: counts accumulate here
+ * and go to the appliance (`metrics.report`) once a second, with the open sessions per listener
+ * and the process figures; appliance/metrics.ts folds them into its registry. Counts of the last
+ * second are lost when the child is killed; that is the price of not paying an RPC per event.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { MtaCounterName, MtaListener, MtaMetricsReport } from '../../appliance/rpc/protocol.js';
+import { call, pluginSettings } from './appliance.js';
+
+const REPORT_MS = 1_000;
+const pending = new Map<string, { name: MtaCounterName; labels: Record<string, string>; n: number }>();
+const sessions: Record<MtaListener, number> = { mx: 0, submission: 0, submissions: 0 };
+let timer: NodeJS.Timeout | null = null;
+let lag: ReturnType<typeof monitorEventLoopDelay> | null = null;
+
+/** The listener a connection arrived on, from its local port. */
+export function listenerOf(connection: { local: { port: number } }): MtaListener {
+  const p = pluginSettings().ports;
+  if (connection.local.port === p.submission) return 'submission';
+  if (connection.local.port === p.submissions) return 'submissions';
+  return 'mx';
+}
+
+export function count(name: MtaCounterName, labels: Record<string, string> = {}, n = 1): void {
+  const key = `${name}\u0000${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join('\u0000')}`;
+  const entry = pending.get(key);
+  if (entry) entry.n += n;
+  else pending.set(key, { name, labels, n });
+  startReporting();
+}
+
+export function sessionOpened(listener: MtaListener): void {
+  sessions[listener]++;
+  count('smtp.connection', { listener });
+}
+
+export function sessionClosed(listener: MtaListener): void {
+  sessions[listener] = Math.max(0, sessions[listener] - 1);
+}
+
+function report(): void {
+  const counters = [...pending.values()];
+  pending.clear();
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  const p: MtaMetricsReport = {
+    counters,
+    sessions: { ...sessions },
+    process: {
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      eventLoopLagSeconds: lag && Number.isFinite(lag.mean) ? lag.mean / 1e9 : 0,
+    },
+  };
+  lag?.reset();
+  // A lost report loses its counts, never a message: metrics must not hold up mail.
+  call('metrics.report', p).catch(() => undefined);
+}
+
+/** Starts the once-a-second report (idempotent; the timer never keeps the process alive). */
+export function startReporting(): void {
+  if (timer) return;
+  lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  timer = setInterval(report, REPORT_MS);
+  timer.unref();
+}
