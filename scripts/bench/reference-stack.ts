@@ -71,7 +71,8 @@ export class ReferenceStack implements BenchStack {
 
   private writeConfig(): void {
     const { opts, dirs, ports } = this;
-    chmodSync(opts.workDir, 0o755); // the mail user must reach its Maildir
+    mkdirSync(opts.workDir, { recursive: true });
+    chmodSync(opts.workDir, 0o755); // the mail user must reach its Maildir (so must every parent)
     for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
     chmodSync(dirs.mail, 0o755);
     run('chown', [`${MAIL_USER}:${MAIL_GROUP}`, dirs.mail]);

@@ -1,0 +1,82 @@
+/**
+ * Inbound: Postfix's smtp-source delivers `inboundMessages` messages of `messageBytes` bytes
+ * over the mailboxes, `inboundSessions` SMTP sessions in parallel (one message per session, as
+ * MX traffic arrives). Measured: messages/s until every message is acknowledged (250 after
+ * DATA) and until every message is stored (Dovecot: files in the Maildirs; Postern: rows in
+ * its store index), and the CPU seconds of all processes of the stack meanwhile.
+ */
+import { address, type BenchContext } from './context.js';
+import { type Samples, sample } from './metrics.js';
+import { cpuSeconds } from './procs.js';
+import type { BenchStack } from './stack.js';
+import { pool, runAsync, sleep } from './util.js';
+
+interface InboundResult {
+  ackedPerSec: number;
+  storedPerSec: number;
+  cpuSeconds: number;
+  cpuMsPerMessage: number;
+}
+
+async function deliver(ctx: BenchContext, stack: BenchStack): Promise<InboundResult> {
+  const { inboundMessages: n, inboundBatch, inboundSessions, messageBytes } = ctx.sizes;
+  const jobs: Array<{ rcpt: string; count: number }> = [];
+  for (let sent = 0, i = 0; sent < n; i++) {
+    const count = Math.min(inboundBatch, n - sent);
+    jobs.push({ rcpt: address(ctx, ctx.localParts[i % ctx.localParts.length]!), count });
+    sent += count;
+  }
+  const base = stack.storedCount();
+  const cpu0 = cpuSeconds(stack.rootPids());
+  const t0 = performance.now();
+  let storedAt = 0;
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      if (stack.storedCount() - base >= n) {
+        storedAt = performance.now();
+        return;
+      }
+      await sleep(20);
+    }
+  })();
+  await pool(jobs, inboundSessions, async (job) => {
+    const r = await runAsync('smtp-source', [
+      '-s', '1', '-m', String(job.count), '-l', String(messageBytes),
+      '-M', 'client.bench.test', '-f', 'sender@client.bench.test', '-S', 'Inbound benchmark', '-t', job.rcpt,
+      `127.0.0.1:${stack.smtpPort}`,
+    ]);
+    if (r.status !== 0) throw new Error(`smtp-source → ${stack.name} exited ${r.status}: ${r.output.slice(-500)}`);
+  });
+  const ackedAt = performance.now();
+  const deadline = Date.now() + Math.max(120_000, n * 50);
+  while (!storedAt && Date.now() < deadline) await sleep(20);
+  watching = false;
+  await watcher;
+  if (!storedAt) throw new Error(`${stack.name}: only ${stack.storedCount() - base} of ${n} messages stored`);
+  const cpu = cpuSeconds(stack.rootPids()) - cpu0;
+  return {
+    ackedPerSec: n / ((ackedAt - t0) / 1000),
+    storedPerSec: n / ((storedAt - t0) / 1000),
+    cpuSeconds: cpu,
+    cpuMsPerMessage: (cpu * 1000) / n,
+  };
+}
+
+export async function inboundCase(ctx: BenchContext, repeat: number): Promise<Samples> {
+  // alternate who goes first so neither always runs on a machine warmed (or tired) by the other
+  const order: BenchStack[] = repeat % 2 === 0 ? [ctx.postern, ctx.reference] : [ctx.reference, ctx.postern];
+  const res = new Map<string, InboundResult>();
+  for (const s of order) {
+    ctx.log(`inbound: ${s.name}, ${ctx.sizes.inboundMessages} messages`);
+    res.set(s.name, await deliver(ctx, s));
+  }
+  const p = res.get('postern')!;
+  const r = res.get('reference')!;
+  return [
+    sample('inbound', 'inbound.acked', 'acknowledged', 'msg/s', 'higher', p.ackedPerSec, r.ackedPerSec),
+    sample('inbound', 'inbound.stored', 'stored (end to end)', 'msg/s', 'higher', p.storedPerSec, r.storedPerSec),
+    sample('inbound', 'inbound.cpu', 'CPU of the stack', 's', 'lower', p.cpuSeconds, r.cpuSeconds),
+    sample('inbound', 'inbound.cpuPerMsg', 'CPU per message', 'ms', 'lower', p.cpuMsPerMessage, r.cpuMsPerMessage),
+  ];
+}

@@ -1,0 +1,64 @@
+/**
+ * Submission + DKIM + outbound: `submissionSessions` authenticated sessions (STARTTLS, AUTH
+ * PLAIN, each as a different mailbox) submit `submissionMessages` ~4 KiB messages to external
+ * recipients; both stacks relay to the same smtp-sink. Postern DKIM-signs every message (RSA
+ * and Ed25519); the reference Postfix relays without signing (no OpenDKIM milter), so it does
+ * strictly less work. Measured: messages/s until all are accepted (250) and until all reached
+ * the sink, and the CPU seconds of the stack.
+ */
+import { address, type BenchContext } from './context.js';
+import { submissionMessage } from './messages.js';
+import { type Samples, sample } from './metrics.js';
+import { cpuSeconds } from './procs.js';
+import { SmtpClient } from './smtp-client.js';
+import type { BenchStack } from './stack.js';
+import { sleep } from './util.js';
+
+interface SubResult {
+  acceptedPerSec: number;
+  relayedPerSec: number;
+  cpuSeconds: number;
+}
+
+async function submit(ctx: BenchContext, stack: BenchStack, repeat: number): Promise<SubResult> {
+  const n = ctx.sizes.submissionMessages;
+  const base = ctx.sink.received;
+  const cpu0 = cpuSeconds(stack.rootPids());
+  let next = 0;
+  const t0 = performance.now();
+  const sessions = Array.from({ length: Math.min(ctx.sizes.submissionSessions, ctx.localParts.length) }, async (_, s) => {
+    const from = address(ctx, ctx.localParts[s]!);
+    const c = await SmtpClient.open(stack.submissionPort, from, ctx.password);
+    while (next < n) {
+      const i = next++;
+      const to = `rcpt${i % 500}@remote.bench.example`;
+      await c.send(from, to, submissionMessage(from, to, repeat * 1_000_000 + i));
+    }
+    await c.quit();
+  });
+  await Promise.all(sessions);
+  const acceptedAt = performance.now();
+  const deadline = Date.now() + Math.max(120_000, n * 100);
+  while (ctx.sink.received - base < n && Date.now() < deadline) await sleep(20);
+  const relayedAt = performance.now();
+  if (ctx.sink.received - base < n) throw new Error(`${stack.name}: only ${ctx.sink.received - base} of ${n} submissions reached the sink`);
+  const cpu = cpuSeconds(stack.rootPids()) - cpu0;
+  return { acceptedPerSec: n / ((acceptedAt - t0) / 1000), relayedPerSec: n / ((relayedAt - t0) / 1000), cpuSeconds: cpu };
+}
+
+export async function submissionCase(ctx: BenchContext, repeat: number): Promise<Samples> {
+  const order: BenchStack[] = repeat % 2 === 0 ? [ctx.postern, ctx.reference] : [ctx.reference, ctx.postern];
+  const res: Record<string, SubResult> = {};
+  for (const s of order) {
+    ctx.log(`submission: ${s.name}, ${ctx.sizes.submissionMessages} messages`);
+    res[s.name] = await submit(ctx, s, repeat);
+    await sleep(500); // the sink's counter is shared: let stragglers settle
+  }
+  const p = res.postern!;
+  const r = res.reference!;
+  return [
+    sample('submission', 'submission.accepted', 'accepted (250 to the client)', 'msg/s', 'higher', p.acceptedPerSec, r.acceptedPerSec),
+    sample('submission', 'submission.relayed', 'relayed to smtp-sink (end to end)', 'msg/s', 'higher', p.relayedPerSec, r.relayedPerSec),
+    sample('submission', 'submission.cpu', 'CPU of the stack', 's', 'lower', p.cpuSeconds, r.cpuSeconds),
+  ];
+}

@@ -1,0 +1,211 @@
+/**
+ * `npm run bench`: Postern side by side with a private Postfix → Dovecot stack, in the same run,
+ * on loopback (issue 9). Prints a table and writes bench/results/<timestamp>.json.
+ *
+ *   node dist/scripts/bench/run.js [--smoke] [--repeats N] [--only inbound,imap,submission,memory,control]
+ *                                  [--out DIR] [--note TEXT] [--keep]
+ *
+ * --smoke runs tiny sizes once (the test suite does, so the harness does not rot); --keep leaves
+ * the work dir (configs, logs, data) in place for inspection.
+ */
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { controlCase } from './case-control.js';
+import { imapCase, imapSetup } from './case-imap.js';
+import { inboundCase } from './case-inbound.js';
+import { memoryCase } from './case-memory.js';
+import { submissionCase } from './case-submission.js';
+import type { BenchContext } from './context.js';
+import { startDnsStub, type DnsStub } from './dns-stub.js';
+import { ensurePackages, referenceVersions } from './install.js';
+import type { Sample } from './metrics.js';
+import { PosternStack } from './postern-stack.js';
+import { ReferenceStack } from './reference-stack.js';
+import { aggregate, table, writeResults } from './report.js';
+import { SmtpSink } from './sink.js';
+import { FULL, SMOKE, type Sizes } from './sizes.js';
+import { run } from './util.js';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CASES = ['inbound', 'imap', 'submission', 'memory', 'control'] as const;
+type CaseName = (typeof CASES)[number];
+
+interface Args {
+  sizes: Sizes;
+  only: Set<CaseName>;
+  out: string;
+  notes: string[];
+  keep: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  let sizes: Sizes = { ...FULL };
+  let repeats: number | null = null;
+  let only = new Set<CaseName>(CASES);
+  let out = path.join(ROOT, 'bench', 'results');
+  const notes: string[] = [];
+  let keep = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--smoke') sizes = { ...SMOKE };
+    else if (a === '--repeats') repeats = Number(value());
+    else if (a === '--only') only = new Set(value().split(',').map((s) => s.trim()) as CaseName[]);
+    else if (a === '--out') out = path.resolve(value());
+    else if (a === '--note') notes.push(value());
+    else if (a === '--keep') keep = true;
+    else throw new Error(`unknown argument ${a} (see the header of scripts/bench/run.ts)`);
+  }
+  for (const c of only) if (!CASES.includes(c)) throw new Error(`unknown case ${c}: one of ${CASES.join(', ')}`);
+  if (repeats !== null) {
+    if (!Number.isInteger(repeats) || repeats < 1) throw new Error('--repeats takes a positive whole number');
+    sizes.repeats = repeats;
+  }
+  return { sizes, only, out, notes, keep };
+}
+
+function gitCommit(): string {
+  return run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { allowFail: true }).stdout.trim() || 'unknown';
+}
+
+function harakaVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'Haraka', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const { sizes } = args;
+  const startedAt = new Date();
+  const t0 = Date.now();
+  const log = (msg: string) => process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+  log(`mode ${sizes.mode}, ${sizes.repeats} repeat(s), cases ${[...args.only].join(', ')}`);
+
+  ensurePackages(log);
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'postern-bench-'));
+  chmodSync(workDir, 0o755); // Dovecot's mail user (nobody) walks through it to the Maildirs
+  let dns: DnsStub | null = null;
+  let sink: SmtpSink | null = null;
+  let postern: PosternStack | null = null;
+  let reference: ReferenceStack | null = null;
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    await Promise.allSettled([postern?.stop(), reference?.stop()]);
+    await Promise.allSettled([sink?.stop(), dns?.close()]);
+    if (!args.keep) rmSync(workDir, { recursive: true, force: true });
+    else log(`work dir kept: ${workDir}`);
+  };
+  // bounded: whatever happens, everything stops by itself
+  const watchdog = setTimeout(() => {
+    log(`deadline of ${sizes.deadlineMs / 60_000} min passed: stopping`);
+    void cleanup().finally(() => process.exit(3));
+  }, sizes.deadlineMs);
+  watchdog.unref();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  const samples: Sample[] = [];
+  const errors: string[] = [];
+  const notes = [...args.notes];
+  const load: { start: number[]; end?: number[] } = { start: os.loadavg() };
+  try {
+    const domain = 'bench.test';
+    const password = 'Bench-Passw0rd-2026!';
+    const localParts = Array.from({ length: sizes.mailboxes }, (_, i) => `box${i + 1}`);
+    const imapUser = 'imapbench';
+    dns = await startDnsStub();
+    sink = await SmtpSink.start();
+    log('starting Postern');
+    postern = await PosternStack.start({ dataDir: path.join(workDir, 'postern-data'), domain, dnsResolver: dns.address, smarthostPort: sink.port });
+    log(`provisioning ${localParts.length + 1} mailboxes in Postern`);
+    await postern.provision([...localParts, imapUser], password);
+    log('starting Postfix + Dovecot');
+    reference = await ReferenceStack.start({
+      workDir: path.join(workDir, 'reference'),
+      domain,
+      localParts: [...localParts, imapUser],
+      password,
+      certFile: postern.certFile,
+      keyFile: postern.keyFile,
+      smarthostPort: sink.port,
+    });
+    const ctx: BenchContext = { sizes, domain, password, localParts, imapUser, postern, reference, sink, log, notes };
+
+    const attempt = async (name: string, fn: () => Promise<Sample[]>) => {
+      try {
+        samples.push(...(await fn()));
+      } catch (err) {
+        const msg = `${name}: ${(err as Error).stack ?? String(err)}`;
+        log(`FAILED ${msg}`);
+        errors.push(msg);
+      }
+    };
+    if (args.only.has('imap')) await attempt('imap setup', () => imapSetup(ctx));
+    for (let r = 0; r < sizes.repeats; r++) {
+      log(`repeat ${r + 1} of ${sizes.repeats}`);
+      if (args.only.has('inbound')) await attempt('inbound', () => inboundCase(ctx, r));
+      if (args.only.has('imap')) await attempt('imap', () => imapCase(ctx, r));
+      if (args.only.has('submission')) await attempt('submission', () => submissionCase(ctx, r));
+      if (args.only.has('memory')) await attempt('memory', () => memoryCase(ctx, r));
+      if (args.only.has('control')) await attempt('control', () => controlCase(ctx));
+    }
+    if (args.only.has('control')) notes.push(`control latency: the tenant's list holds ${localParts.length + 1} mailboxes (first page)`);
+  } catch (err) {
+    errors.push(`setup: ${(err as Error).stack ?? String(err)}`);
+    log(`FAILED setup: ${(err as Error).message}`);
+  } finally {
+    load.end = os.loadavg();
+    await cleanup();
+    clearTimeout(watchdog);
+  }
+
+  const rows = aggregate(samples);
+  const ref = referenceVersions();
+  const cpus = os.cpus();
+  const record = {
+    startedAt: startedAt.toISOString(),
+    durationS: Math.round((Date.now() - t0) / 1000),
+    mode: sizes.mode,
+    repeats: sizes.repeats,
+    sizes,
+    machine: { cores: cpus.length, cpu: cpus[0]?.model ?? 'unknown', memoryMiB: Math.round(os.totalmem() / 2 ** 20), kernel: os.release(), loadavg: load },
+    versions: { node: process.version, postern: `${postern?.version() ?? 'unknown'} (${gitCommit()})`, haraka: harakaVersion(), postfix: ref.postfix, dovecot: ref.dovecot },
+    notes,
+    errors,
+    rows,
+  };
+  const file = writeResults(args.out, record, startedAt);
+  const v = record.versions;
+  process.stdout.write(
+    `\nPostern benchmark (${sizes.mode}) — ${startedAt.toISOString()}, ${record.machine.cores} cores (${record.machine.cpu}), ` +
+      `load ${load.start.map((x) => x.toFixed(2)).join('/')} → ${(load.end ?? []).map((x) => x.toFixed(2)).join('/')}\n` +
+      `node ${v.node}, postern ${v.postern}, haraka ${v.haraka}, postfix ${v.postfix}, dovecot ${v.dovecot}; medians of ${sizes.repeats} repeat(s)\n\n` +
+      `${table(rows)}\n\n` +
+      notes.map((n) => `note: ${n}\n`).join('') +
+      errors.map((e) => `error: ${e.split('\n')[0]}\n`).join('') +
+      `results: ${path.relative(process.cwd(), file) || file}\n`,
+  );
+  return errors.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,63 @@
+/** Workload sizes: the full benchmark (issue 9) and the smoke mode that keeps the harness alive in the tests. */
+export interface Sizes {
+  mode: 'full' | 'smoke';
+  repeats: number;
+  /** Mailboxes receiving inbound mail (and holding the idle IMAP connections). */
+  mailboxes: number;
+  inboundMessages: number;
+  inboundSessions: number;
+  /** smtp-source messages per process (a process delivers to one mailbox, one session at a time). */
+  inboundBatch: number;
+  messageBytes: number;
+  imapMessages: number;
+  imapLogins: number;
+  imapBodyFetch: number;
+  submissionMessages: number;
+  submissionSessions: number;
+  idleConnections: number;
+  bulkRows: number;
+  apiRequests: number;
+  apiClients: number;
+  /** Upper bound for the whole run; everything is stopped when it passes. */
+  deadlineMs: number;
+}
+
+export const FULL: Sizes = {
+  mode: 'full',
+  repeats: 3,
+  mailboxes: 100,
+  inboundMessages: 5000,
+  inboundSessions: 20,
+  inboundBatch: 10,
+  messageBytes: 4096,
+  imapMessages: 1200,
+  imapLogins: 50,
+  imapBodyFetch: 1000,
+  submissionMessages: 2000,
+  submissionSessions: 20,
+  idleConnections: 1000,
+  bulkRows: 10_000,
+  apiRequests: 2000,
+  apiClients: 50,
+  deadlineMs: 60 * 60_000,
+};
+
+export const SMOKE: Sizes = {
+  mode: 'smoke',
+  repeats: 1,
+  mailboxes: 5,
+  inboundMessages: 50,
+  inboundSessions: 5,
+  inboundBatch: 5,
+  messageBytes: 4096,
+  imapMessages: 20,
+  imapLogins: 5,
+  imapBodyFetch: 15,
+  submissionMessages: 20,
+  submissionSessions: 4,
+  idleConnections: 10,
+  bulkRows: 100,
+  apiRequests: 100,
+  apiClients: 10,
+  deadlineMs: 5 * 60_000,
+};
