@@ -127,6 +127,8 @@ describe('an operator in the browser', () => {
   });
 
   let mailboxUrl = '';
+  let domainUrl = '';
+  let tenantUrl = '';
   let setupUrl = '';
 
   it('creates a tenant, a domain with its DNS records, and a mailbox with its owner', async () => {
@@ -134,6 +136,7 @@ describe('an operator in the browser', () => {
     await page.getByLabel('Tenant name').fill('Acme Ltd');
     await page.getByRole('button', { name: 'Create tenant' }).click();
     await page.getByRole('heading', { name: 'Acme Ltd' }).waitFor();
+    tenantUrl = page.url().split('?')[0]!;
     await page.getByLabel('Domain name').fill('acme-console.test');
     await page.getByRole('button', { name: 'Add domain' }).click();
     await page.getByRole('heading', { name: 'acme-console.test', level: 1 }).waitFor();
@@ -141,9 +144,10 @@ describe('an operator in the browser', () => {
     await dnsTable.waitFor();
     expect(await dnsTable.locator('tbody tr').count()).toBeGreaterThanOrEqual(4);
     const zone = (await page.getByLabel('BIND zone snippet').textContent()) ?? '';
-    expect(zone).toMatch(/acme-console\.test\.\t3600\tIN\tMX\t\d+ /);
+    expect(zone).toMatch(/^acme-console\.test\. 3600 IN MX \d+ /m);
     expect(zone).toContain('_dmarc.acme-console.test.');
     await shot('domain');
+    domainUrl = page.url();
 
     // A server validation error appears next to its field.
     await page.getByLabel('Local part (before the @)').fill('not valid!');
@@ -166,6 +170,20 @@ describe('an operator in the browser', () => {
     await created.getByRole('link', { name: 'alice@acme-console.test' }).click();
     await page.getByRole('heading', { name: 'alice@acme-console.test', level: 1 }).waitFor();
     mailboxUrl = page.url();
+  });
+
+  it('checks DNS and shows a status per record, the template and the timeline', async () => {
+    await page.goto(domainUrl);
+    await page.getByRole('button', { name: 'Check DNS now' }).click();
+    await page.locator('[data-testid=dns-status][data-checked]').waitFor({ timeout: 20_000 });
+    const statuses = await page.getByRole('region', { name: 'Expected DNS records' }).locator('tbody tr .badge').allTextContents();
+    expect(statuses.length).toBeGreaterThanOrEqual(4);
+    for (const s of statuses) expect(['ok', 'missing', 'wrong', 'conflict', 'error', 'not checked']).toContain(s);
+    expect(await page.getByRole('region', { name: 'DNS check history' }).locator('tbody tr').count()).toBeGreaterThanOrEqual(1);
+    await page.getByRole('heading', { name: 'Template' }).waitFor();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    await shot('domain-dns-checked');
+    await page.goto(mailboxUrl);
   });
 
   it('shows the ownership card without scrolling', async () => {
@@ -206,6 +224,56 @@ describe('an operator in the browser', () => {
     await row.getByText('Details').click();
     expect(await row.textContent()).toContain('console e2e');
     await shot('audit');
+  });
+
+  it('imports mailboxes from a CSV: plan with per-row problems, approve a flagged row, apply, roll back', async () => {
+    const csv = [
+      'local_part,domain,owner_name,owner_email,role',
+      'carol,acme-console.test,Carol C,carol.owner@client.example,',
+      'dave,acme-console.test,Dave D,dave.owner@client.example,',
+      'info,acme-console.test,Maria Office,maria.office@client.example,true',
+      'carol,acme-console.test,Carol Again,carol2@client.example,',
+      'eve,not-hosted.example,Eve E,eve@client.example,',
+    ].join('\n');
+    await page.goto(tenantUrl + '?tab=bulk');
+    await page.getByLabel('CSV file').setInputFiles({ name: 'import.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByLabel('Request id').fill('CR-1042');
+    await page.getByLabel('Approval reference').fill('TICKET-7');
+    await page.getByLabel(/Allow domains whose DNS is not verified/).check();
+    await page.getByRole('button', { name: 'Upload and plan' }).click();
+    await page.getByRole('heading', { name: 'Batch CR-1042' }).waitFor();
+    expect(await page.getByTestId('batch-state').textContent()).toBe('planned');
+    const refused = page.getByRole('region', { name: 'Refused rows' });
+    const refusedText = (await refused.textContent()) ?? '';
+    expect(refusedText).toMatch(/not-hosted\.example/);
+    expect(refusedText).toMatch(/carol@acme-console\.test/);
+    const create = page.getByRole('region', { name: 'Rows to create' });
+    const creating = await create.locator('tbody tr').count();
+    expect(creating).toBeGreaterThanOrEqual(1);
+    expect(await create.textContent()).toContain('dave@acme-console.test');
+    await page.getByRole('checkbox', { name: /Approve row \d+ \(info@acme-console\.test\)/ }).check();
+    await shot('bulk-plan');
+    await page.getByRole('button', { name: 'Apply batch' }).click();
+    await page.getByRole('dialog', { name: 'Apply this batch?' }).getByRole('button', { name: 'Apply' }).click();
+    await page.getByTestId('batch-state').getByText('applied', { exact: true }).waitFor({ timeout: 20_000 });
+    expect(await page.getByLabel('Batch progress').getAttribute('value')).toBe('100');
+    expect(await page.getByTestId('batch-report').textContent()).toContain(`Created${creating + 1}`);
+    await shot('bulk-applied');
+    await page.getByRole('button', { name: 'Roll back…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Roll this batch back?' });
+    await dialog.getByLabel('Type CR-1042 to confirm').fill('CR-1042');
+    await dialog.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByTestId('batch-state').getByText('rolled-back', { exact: true }).waitFor({ timeout: 20_000 });
+    const left = await app.expectApi<Array<{ address: string }>>('GET', `/api/v1/domains/${domainUrl.split('/').pop()}/mailboxes?status=active`, undefined, 200);
+    expect(left.map((m) => m.address)).not.toContain('dave@acme-console.test');
+    expect(left.map((m) => m.address)).not.toContain('info@acme-console.test');
+  });
+
+  it('shows templates and the drift report', async () => {
+    await page.goto(tenantUrl + '?tab=templates');
+    await page.getByRole('region', { name: 'Templates' }).waitFor();
+    await page.getByRole('region', { name: 'Drift by domain' }).getByText('acme-console.test').waitFor();
+    await shot('templates');
   });
 
   it('fits a phone screen', async () => {

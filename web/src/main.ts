@@ -7,6 +7,7 @@ import { can, clearSession, IDLE_MS, isOperator, loadSession, ownTenant, session
 import { alertBox, loading } from './lib/ui.js';
 import { accountPage } from './pages/account.js';
 import { auditPage } from './pages/audit.js';
+import { batchPage } from './pages/bulk.js';
 import { enrolPage, loginPage, logout, mailboxSetupPage, principalSetupPage } from './pages/auth.js';
 import { dashboardPage } from './pages/dashboard.js';
 import { domainPage } from './pages/domain.js';
@@ -25,6 +26,7 @@ route('/tenants', tenantsPage);
 route('/tenants/:tenantId', tenantPage);
 route('/domains/:domainId', domainPage);
 route('/mailboxes/:mailboxId', mailboxPage);
+route('/batches/:batchId', batchPage);
 route('/audit', auditPage);
 route('/people', peoplePage);
 route('/account', accountPage);
@@ -53,7 +55,8 @@ document.querySelector<HTMLAnchorElement>('.skip')!.addEventListener('click', (e
 });
 
 function link(href: string, label: string, current: string): HTMLElement {
-  const active = href === '/' ? current === '/' : current === href || current.startsWith(`${href}/`) || (current + location.search).startsWith(href);
+  const here = current + location.search;
+  const active = href === '/' ? current === '/' : href.includes('?') ? here === href : here === href || current.startsWith(`${href}/`) || (current === href && /tab=(domains)?$/.test(location.search));
   return h('a', { href, 'aria-current': active ? 'page' : null }, label);
 }
 
@@ -78,6 +81,7 @@ function renderChrome(path: string): void {
       items.push(link(`/tenants/${own}`, 'Domains', path));
       items.push(link(`/tenants/${own}?tab=mailboxes`, 'Mailboxes', path));
       items.push(link(`/tenants/${own}?tab=aliases`, 'Aliases', path));
+      items.push(link(`/tenants/${own}?tab=bulk`, 'Bulk import', path));
     }
     if (can('audit.read')) items.push(link('/audit', 'Audit log', path));
     if (can('principals.read')) items.push(link('/people', 'People', path));

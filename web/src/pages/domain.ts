@@ -3,48 +3,11 @@ import { del, get, patch, post, put, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { navigate, type RouteContext } from '../lib/router.js';
 import { can } from '../lib/session.js';
-import type { Alias, DeleteIntent, DkimKey, DnsRecord, Domain, Mailbox } from '../lib/types.js';
-import { alertBox, badge, confirmDialog, copyButton, dl, fmtDate, form, guard, notice, pagedList, section, table, toast } from '../lib/ui.js';
+import type { Alias, DeleteIntent, DkimKey, Domain, Mailbox } from '../lib/types.js';
+import { dnsSection, templateSection, timelineSection } from './domain-dns.js';
+import { alertBox, badge, confirmDialog, dl, fmtDate, form, guard, notice, pagedList, section, table, toast } from '../lib/ui.js';
 import { createMailboxForm } from './mailbox-create.js';
 import { MAILBOX_FILTERS, mailboxColumns } from './tenants.js';
-
-const fqdn = (n: string) => (n.endsWith('.') ? n : `${n}.`);
-
-/** TXT data as quoted strings of at most 255 bytes each (BIND syntax). */
-function txtData(value: string): string {
-  const parts: string[] = [];
-  for (let i = 0; i < value.length; i += 255) parts.push(`"${value.slice(i, i + 255).replace(/(["\\])/g, '\\$1')}"`);
-  return parts.join(' ') || '""';
-}
-
-export function zoneSnippet(records: DnsRecord[]): string {
-  return records
-    .map((r) => {
-      const data = r.type === 'TXT' ? txtData(r.value) : r.type === 'MX' ? `${r.priority ?? 10} ${fqdn(r.value)}` : r.type === 'CNAME' ? fqdn(r.value) : r.value;
-      return `${fqdn(r.name)}\t3600\tIN\t${r.type}\t${data}`;
-    })
-    .join('\n');
-}
-
-function dnsSection(d: Domain, records: DnsRecord[]): HTMLElement {
-  const zone = zoneSnippet(records);
-  return section(
-    'DNS records',
-    h('p', null, 'Publish these records at the domain’s DNS host. ', d.verification === 'verified' ? badge('verified', 'ok') : badge('not verified yet', 'warn')),
-    table(
-      [
-        { label: 'Type', cell: (r) => r.type },
-        { label: 'Name', cell: (r) => h('span', { class: 'copyable' }, h('code', null, r.name), ' ', copyButton(r.name, 'Copy name')) },
-        { label: 'Value', cell: (r) => h('span', { class: 'copyable' }, h('code', { class: 'wrap' }, r.priority !== undefined ? `${r.priority} ${r.value}` : r.value), ' ', copyButton(r.value, 'Copy value')) },
-      ],
-      records,
-      'Expected DNS records',
-    ),
-    h('h3', null, 'Zone file snippet'),
-    h('pre', { class: 'zone', tabindex: 0, 'aria-label': 'BIND zone snippet' }, zone),
-    h('p', null, copyButton(zone, 'Copy zone snippet')),
-  );
-}
 
 function dkimSection(d: Domain, keys: DkimKey[], reload: () => void): HTMLElement {
   const manage = can('domains.manage');
@@ -208,8 +171,9 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
   const id = ctx.params.domainId!;
   const root = h('div');
   const load = async () => {
-    const [d, records, keys] = await Promise.all([get<Domain>(`/api/v1/domains/${seg(id)}`), get<DnsRecord[]>(`/api/v1/domains/${seg(id)}/dns`), get<DkimKey[]>(`/api/v1/domains/${seg(id)}/dkim`).catch(() => [] as DkimKey[])]);
+    const [d, keys] = await Promise.all([get<Domain>(`/api/v1/domains/${seg(id)}`), get<DkimKey[]>(`/api/v1/domains/${seg(id)}/dkim`).catch(() => [] as DkimKey[])]);
     const reload = () => void load().catch((err: unknown) => root.prepend(alertBox(err)));
+    const [dns, template, timeline] = await Promise.all([dnsSection(d), templateSection(d, reload), timelineSection(d)]);
     const mailboxes = pagedList<Mailbox>({
       caption: 'Mailboxes',
       filters: MAILBOX_FILTERS,
@@ -230,11 +194,13 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
         ['Added', fmtDate(d.createdAt)],
       ]),
       d.aliasOf ? notice('This domain is an alias: mail to user@this-domain goes to the same local part of the primary domain.') : null,
-      dnsSection(d, records),
+      dns,
       section('Mailboxes', mailboxes, can('mailboxes.create') && !d.aliasOf ? [h('h3', null, 'New mailbox'), createMailboxForm([d], () => void mailboxes.reload())] : null),
       aliasesSection(d),
       catchAllSection(d, reload),
       dkimSection(d, keys, reload),
+      template,
+      timeline,
       can('domains.manage') ? section('Danger zone', h('button', { type: 'button', class: 'btn btn-danger', onclick: guard(() => deleteDomain(d)) }, `Delete ${d.name}…`)) : null,
     );
   };

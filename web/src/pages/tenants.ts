@@ -5,7 +5,9 @@ import { navigate, type RouteContext } from '../lib/router.js';
 import { can, isOperator } from '../lib/session.js';
 import type { Alias, Domain, Mailbox, Principal, Tenant } from '../lib/types.js';
 import { alertBox, badge, fmtBytes, fmtDate, form, notice, opt, pagedList, section, table, toast } from '../lib/ui.js';
+import { bulkTab } from './bulk.js';
 import { createMailboxForm } from './mailbox-create.js';
+import { templatesTab } from './templates.js';
 import { invitePersonForm } from './people.js';
 
 export function tenantsPage(): Node {
@@ -40,6 +42,8 @@ const TABS: Array<[string, string]> = [
   ['mailboxes', 'Mailboxes'],
   ['aliases', 'Aliases'],
   ['admins', 'Admins'],
+  ['bulk', 'Bulk import'],
+  ['templates', 'Templates'],
   ['bin', 'Recycle bin'],
   ['settings', 'Settings'],
 ];
@@ -63,6 +67,12 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
       break;
     case 'admins':
       body = adminsTab(tenant);
+      break;
+    case 'bulk':
+      body = bulkTab(tenant);
+      break;
+    case 'templates':
+      body = await templatesTab(tenant);
       break;
     case 'bin':
       body = await binTab(tenant);
