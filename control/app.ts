@@ -37,6 +37,10 @@ import sendingRoutes from './routes/v1/sending.routes.js';
 import batchesRoutes from './routes/v1/batches.routes.js';
 import dnsRoutes, { mtaStsRoutes } from './routes/v1/dns.routes.js';
 import templatesRoutes from './routes/v1/templates.routes.js';
+import appPasswordsRoutes from './routes/v1/app-passwords.routes.js';
+import offboardingRoutes from './routes/v1/offboarding.routes.js';
+import resetsRoutes from './routes/v1/resets.routes.js';
+import selfAccessRoutes from './routes/v1/self-access.routes.js';
 import type { Mailer, MailIngest } from '../appliance/core/mailer.js';
 import { createResolver } from '../appliance/net/resolver.js';
 import './types.js';
@@ -124,8 +128,9 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     });
     await pub.register(healthRoutes, { health: deps.health });
     await pub.register(metricsRoutes, { config: deps.config });
-    await pub.register(setupRoutes, { core });
+    await pub.register(setupRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(authRoutes, { core, secureCookies });
+    await pub.register(selfAccessRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(mtaStsRoutes, { core });
     pub.withTypeProvider<TypeBoxTypeProvider>().get(
       '/api/v1/openapi.json',
@@ -152,6 +157,9 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(sendingRoutes, { core });
       await api.register(batchesRoutes, { core: { ...core, mailer: deps.mailer ?? null, mailIngest: deps.mailIngest ?? null } });
       await api.register(templatesRoutes, { core });
+      await api.register(resetsRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
+      await api.register(appPasswordsRoutes, { core });
+      await api.register(offboardingRoutes, { core });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
     },
     { prefix: '/api/v1' },

@@ -28,7 +28,7 @@ import { parseAddress } from './addresses.js';
 import { appendAudit, type AuditInput } from './audit.js';
 import { type Actor, authorize } from './authz.js';
 import type { CoreDeps } from './deps.js';
-import { AppError, invalid, notFound } from './errors.js';
+import { AppError, invalid } from './errors.js';
 import { type Person, person } from './mailboxes.service.js';
 import { loadPolicy } from './policies.js';
 import { scopedRepo } from './repo.js';
@@ -266,12 +266,12 @@ async function offboardingView(deps: CoreDeps, o: OffboardingRow): Promise<Offbo
   };
 }
 
-export async function getOffboarding(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<OffboardingView> {
+/** The latest offboarding of the mailbox, or null when it was never offboarded. */
+export async function getOffboarding(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<OffboardingView | null> {
   authorize(actor, 'mailboxes.read');
   const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
   const o = await latestOffboarding(deps, m.id);
-  if (!o) throw notFound('offboarding');
-  return offboardingView(deps, o);
+  return o ? offboardingView(deps, o) : null;
 }
 
 function futureDate(raw: string | undefined, field: string, now: number): number | null {

@@ -88,6 +88,8 @@ describe('sending', () => {
       mb[name] = await app.provisionMailbox(`${name}@send.test`, PASSWORD);
     }
     sendDomain = await app.ensureDomain('send.test');
+    // External forwarding is off by default (tenant access policy); the forwarding tests need it on.
+    await app.expectApi('PUT', `/api/v1/tenants/${app.tenantId}/access-policy`, { externalForwarding: true, reason: 'forwarding tests' }, 200);
     await app.expectApi('POST', `/api/v1/domains/${sendDomain}/aliases`, { localPart: 'sales', targets: ['alice@send.test'] }, 201);
     const relayDomain = await app.ensureDomain('relay.test');
     mb.carolRelay = await app.provisionMailbox('carol@relay.test', PASSWORD);

@@ -7,7 +7,7 @@ import { isPermission, type Permission, PERMISSIONS } from '../../appliance/core
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
-let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string; principalId: string; batchId: string; templateId: string };
+let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string; principalId: string; batchId: string; templateId: string; appPasswordId: string; resetId: string };
 let b: { tenantId: string; domainId: string; token: string };
 
 beforeAll(async () => {
@@ -17,6 +17,14 @@ beforeAll(async () => {
   const mb = await provisionMailbox(t, ta.domainId, 'alice', {}, ta.token);
   const al = await t.call('POST', `/api/v1/domains/${ta.domainId}/aliases`, { token: ta.token, body: { localPart: 'team', targets: [mb.address] } });
   const tok = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/tokens`, { token: ta.token, body: { name: 'helpdesk', role: 'helpdesk' } });
+  // Access objects of tenant A: external forwarding allowed by policy, an app password, a pending emergency reset.
+  await t.call('PUT', `/api/v1/tenants/${ta.tenantId}/access-policy`, { token: ta.token, body: { externalForwarding: true } });
+  await t.call('POST', `/api/v1/setup/${mb.setup.token}`, { token: null, body: { password: 'Correct-Horse-42-Battery' } });
+  const app = await t.call('POST', `/api/v1/mailboxes/${mb.id}/app-passwords`, { token: ta.token, body: { name: 'Phone', scopes: ['imap'] } });
+  const rst = await t.call('POST', `/api/v1/mailboxes/${mb.id}/resets`, {
+    token: ta.token,
+    body: { kind: 'emergency', reason: 'lost phone', verification: { method: 'video-call', evidence: 'checked the passport on a call' }, newResetDestination: 'alice.new@home.example' },
+  });
   // Sending objects of tenant A: a forward, a send-as grant, smarthost routes and its DKIM keys.
   const fwd = await t.call('POST', `/api/v1/mailboxes/${mb.id}/forwards`, { token: ta.token, body: { target: 'alice@elsewhere.example', reason: 'travelling' } });
   const grant = await t.call('POST', `/api/v1/mailboxes/${mb.id}/send-as`, { token: ta.token, body: { address: 'sales@tenant-a.example' } });
@@ -27,7 +35,7 @@ beforeAll(async () => {
   // Portfolio objects of tenant A: a planned batch and a domain template.
   const batch = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/batches`, { token: ta.token, body: { requestId: 'iso-1', rows: [{ localPart: 'bulk.one', domain: 'tenant-a.example', ownerName: 'Bulk One', ownerEmail: 'bulk.one@client-home.example' }] } });
   const tpl = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/templates`, { token: ta.token, body: { name: 'Tenant A standard' } });
-  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id, principalId: admin.body.id, batchId: batch.body.id, templateId: tpl.body.id };
+  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id, principalId: admin.body.id, batchId: batch.body.id, templateId: tpl.body.id, appPasswordId: app.body.id, resetId: rst.body.id };
 });
 afterAll(async () => t.close());
 
@@ -51,6 +59,15 @@ const PUBLIC_ROUTES = [
   'POST /api/v1/principal-setup/:token',
   'POST /api/v1/self/login',
   'GET /api/v1/self',
+  // Self-service access of mailbox owners: the owner's session, a recovery code or a link to the reset destination.
+  'GET /api/v1/self/app-passwords',
+  'POST /api/v1/self/app-passwords',
+  'DELETE /api/v1/self/app-passwords/:appPasswordId',
+  'POST /api/v1/self/password',
+  'GET /api/v1/self/recovery-codes',
+  'POST /api/v1/self/recovery-codes',
+  'POST /api/v1/self/password/recover',
+  'POST /api/v1/self/password/reset-link',
 ];
 
 /** A valid body per route, so that only the tenant scope can refuse the call. */
@@ -88,6 +105,16 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/domains/:domainId/dkim/:keyId/retire': undefined,
     'PUT /api/v1/mailboxes/:mailboxId/send-limits': { messagesPerHour: 1, recipientsPerHour: 1 },
     'POST /api/v1/mailboxes/:mailboxId/send-block/lift': { reason: 'intrusion' },
+    'POST /api/v1/mailboxes/:mailboxId/resets': { kind: 'admin', reason: 'intrusion' },
+    'POST /api/v1/resets/:resetId/approve': { note: 'intrusion' },
+    'POST /api/v1/resets/:resetId/cancel': { reason: 'intrusion' },
+    'PUT /api/v1/tenants/:tenantId/access-policy': { resetLinkToCaller: true, externalForwarding: true },
+    'PUT /api/v1/mailboxes/:mailboxId/high-value': { highValue: false },
+    'POST /api/v1/mailboxes/:mailboxId/app-passwords': { name: 'Intruder', scopes: ['imap', 'smtp'] },
+    'POST /api/v1/mailboxes/:mailboxId/offboarding/plan': {},
+    'POST /api/v1/mailboxes/:mailboxId/offboarding/apply': { reason: 'intrusion', convertTo: 'disabled' },
+    'POST /api/v1/mailboxes/:mailboxId/offboarding/verify': undefined,
+    'POST /api/v1/mailboxes/:mailboxId/offboarding/undo': { reason: 'intrusion' },
     'POST /api/v1/tenants/:tenantId/batches': { requestId: 'intrusion-1', rows: [{ localPart: 'intruder', domain: 'tenant-a.example', ownerName: 'Mallory', ownerEmail: 'mallory@evil.example' }] },
     'POST /api/v1/batches/:batchId/apply': { mode: 'valid-rows' },
     'POST /api/v1/batches/:batchId/rollback': { reason: 'intrusion' },
@@ -120,6 +147,8 @@ function fill(url: string): string | null {
     keyId: a.keyId,
     batchId: a.batchId,
     templateId: a.templateId,
+    appPasswordId: a.appPasswordId,
+    resetId: a.resetId,
   };
   let addressed = false;
   const out = url.replace(/:(\w+)/g, (_m, name: string) => {

@@ -5,7 +5,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { publicActor } from '../../../appliance/core/authz.js';
 import { completeOperatorSetup } from '../../../appliance/core/bootstrap.js';
-import type { CoreDeps } from '../../../appliance/core/deps.js';
+import type { AccessDeps } from '../../../appliance/core/policies.js';
+import { completeReset, isResetLink } from '../../../appliance/core/resets.service.js';
 import { completeMailboxSetup } from '../../../appliance/core/mailboxes.service.js';
 import { originOf } from '../../plugins/authn.js';
 import { errors } from '../../schemas/common.js';
@@ -13,21 +14,23 @@ import { OperatorSetupBody, SetupBody, SetupParams } from '../../schemas/setup.s
 import { TokenCreated } from '../../schemas/tokens.schemas.js';
 import { Type } from 'typebox';
 
-const setupRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
+const setupRoutes: FastifyPluginAsyncTypebox<{ core: AccessDeps }> = async (app, { core }) => {
   app.post(
     '/api/v1/setup/:token',
     {
       config: { permission: 'public' },
       schema: {
         tags: ['setup'],
-        summary: 'Set a mailbox password through its single-use setup link',
+        summary: 'Set a mailbox password through its single-use setup or reset link',
         params: SetupParams,
         body: SetupBody,
         response: { 204: Type.Null(), ...errors(400, 404, 410, 415, 500) },
       },
     },
     async (req, reply) => {
-      await completeMailboxSetup(publicActor(originOf(req)), core, req.params.token, req.body.password);
+      // Reset links (admin, emergency, self-service) are consumed here too.
+      if (await isResetLink(core, req.params.token)) await completeReset(publicActor(originOf(req)), core, req.params.token, req.body.password);
+      else await completeMailboxSetup(publicActor(originOf(req)), core, req.params.token, req.body.password);
       return reply.code(204).send(null);
     },
   );

@@ -1,0 +1,61 @@
+/** Offboarding: plan, apply, verify, undo. */
+import { Type } from 'typebox';
+import { Address, Closed, Reason, Timestamp } from './common.js';
+import { PersonInput } from './mailboxes.schemas.js';
+
+const ConvertTo = Type.Union([Type.Literal('disabled'), Type.Literal('shared'), Type.Literal('alias')], {
+  description: 'disabled (default): no login, no mail; shared: keeps receiving, no direct login, owned by transferTo; alias: its address delivers to the successor',
+});
+
+export const PlanBody = Type.Union([Closed({ convertTo: Type.Optional(ConvertTo) }), Type.Null()], { description: 'Optional: the mode the plan is for' });
+
+export const ApplyBody = Closed(
+  {
+    reason: Reason,
+    convertTo: Type.Optional(ConvertTo),
+    successor: Type.Optional(Address),
+    transferTo: Type.Optional(PersonInput),
+    forwards: Type.Optional(Type.Union([Type.Literal('remove'), Type.Literal('repoint')], { description: 'remove (default), or re-point to the successor' })),
+    autoReply: Type.Optional(Closed({ subject: Type.String({ minLength: 1, maxLength: 200 }), text: Type.String({ minLength: 1, maxLength: 5000 }), until: Type.Optional(Timestamp) })),
+    retainUntil: Type.Optional(Timestamp),
+  },
+  { title: 'OffboardingOptions' },
+);
+
+export const UndoBody = Closed({ reason: Reason });
+
+export const ResidualPath = Type.Object({ kind: Type.String(), id: Type.String(), description: Type.String() }, { title: 'ResidualPath' });
+
+export const Plan = Type.Object(
+  { mailboxId: Type.String(), address: Type.String(), identities: Type.Array(Type.String()), paths: Type.Array(ResidualPath) },
+  { title: 'OffboardingPlan' },
+);
+export const Verification = Type.Object(
+  { mailboxId: Type.String(), address: Type.String(), identities: Type.Array(Type.String()), paths: Type.Array(ResidualPath), offboardingId: Type.Union([Type.String(), Type.Null()]), ok: Type.Boolean() },
+  { title: 'OffboardingVerification' },
+);
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const Offboarding = Type.Object(
+  {
+    id: Type.String(),
+    mailboxId: Type.String(),
+    status: Type.String({ description: 'applied | undone' }),
+    convertTo: Type.String(),
+    identities: Type.Array(Type.String()),
+    successor: Nullable(Type.String()),
+    transferTo: Nullable(Type.Object({ name: Type.String(), email: Type.String() })),
+    autoReply: Nullable(Type.Object({ subject: Type.String(), text: Type.String(), until: Nullable(Timestamp), engine: Type.String({ description: 'none: stored only; no auto-reply engine sends it yet' }) })),
+    retainUntil: Nullable(Timestamp),
+    appliedBy: Type.String(),
+    appliedAt: Timestamp,
+    undoUntil: Timestamp,
+    undoneAt: Nullable(Timestamp),
+    steps: Type.Array(Type.Object({ eventId: Type.Integer(), action: Type.String() })),
+  },
+  { title: 'Offboarding' },
+);
+
+export const Applied = Type.Object({ offboarding: Offboarding, remaining: Type.Array(ResidualPath) });
+export const Undone = Type.Object({ offboarding: Offboarding, notRestored: Type.Array(Type.String()) });
