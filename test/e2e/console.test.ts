@@ -123,6 +123,7 @@ describe('an operator in the browser', () => {
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.getByText('Appliance:').waitFor();
     await page.getByText(/^Audit chain:/).waitFor();
+    await page.getByTestId('metrics').getByText('Outbound queue').waitFor();
     await shot('dashboard');
   });
 

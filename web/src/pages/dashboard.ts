@@ -3,8 +3,9 @@
  * verification, and the latest audit events. Metrics appear once the appliance exposes them.
  */
 import { ApiError, get, seg } from '../lib/api.js';
-import { h } from '../lib/dom.js';
+import { h, replace } from '../lib/dom.js';
 import { can, isOperator, ownTenant, session } from '../lib/session.js';
+import { fetchMetrics, max, type Sample, sum } from '../lib/metrics.js';
 import type { AuditEvent, Domain, Readiness, Tenant } from '../lib/types.js';
 import { alertBox, badge, fmtDate, section, table } from '../lib/ui.js';
 
@@ -26,23 +27,54 @@ function healthCard(r: Readiness | Error): HTMLElement {
   );
 }
 
+const SERIES: Array<{ key: string; label: string; read: (s: Sample[]) => number | null }> = [
+  { key: 'delivered', label: 'Delivered', read: (s) => sum(s, 'postern_outbound_results_total', (l) => l.result === 'delivered') },
+  { key: 'bounced', label: 'Bounced', read: (s) => sum(s, 'postern_outbound_results_total', (l) => l.result === 'bounced') },
+  { key: 'rejected', label: 'SMTP rejections', read: (s) => sum(s, 'postern_smtp_rejections_total') },
+  { key: 'authfail', label: 'Failed logins', read: (s) => sum(s, 'postern_auth_attempts_total', (l) => l.result !== 'success') },
+];
+
+/** Counts per sampling interval while the dashboard is open (the appliance keeps totals since start, not history). */
+const history: Array<{ at: number; values: Record<string, number | null> }> = [];
+
+function sparkline(points: number[], label: string): SVGElement {
+  const w = 120;
+  const hgt = 28;
+  const top = Math.max(1, ...points);
+  const step = points.length > 1 ? w / (points.length - 1) : w;
+  const coords = points.map((p, i) => `${(i * step).toFixed(1)},${(hgt - (p / top) * (hgt - 2) - 1).toFixed(1)}`).join(' ');
+  return h('svg', { viewBox: `0 0 ${w} ${hgt}`, class: 'spark', role: 'img', 'aria-label': label }, h('polyline', { points: coords || `0,${hgt - 1} ${w},${hgt - 1}`, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 })) as SVGElement;
+}
+
+const fmtAge = (s: number | null) => (s === null ? '—' : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+// A labelled counter has no series until it first counts: the endpoint answered, so that is 0.
+const n = (v: number | null) => String(Math.round(v ?? 0));
+
 async function metricsCard(): Promise<HTMLElement> {
-  // The metrics endpoint belongs to a later issue; show it only when it exists.
-  try {
-    const res = await fetch('/metrics', { headers: { accept: 'text/plain' } });
-    if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('text/plain')) throw new Error(String(res.status));
-    const text = await res.text();
-    const wanted = /^(postern_[a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)$/;
-    const rows = text
-      .split('\n')
-      .map((l) => wanted.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .slice(0, 40)
-      .map((m) => ({ name: m[1]!, labels: m[2] ?? '', value: m[3]! }));
-    return section('Metrics', table([{ label: 'Metric', cell: (r) => r.name + r.labels }, { label: 'Value', cell: (r) => r.value, class: 'num' }], rows, 'Metrics', 'No Postern metrics reported.'));
-  } catch {
-    return section('Metrics', h('p', { class: 'muted' }, 'Queue, delivery and authentication metrics are not available on this appliance yet.'));
-  }
+  const m = await fetchMetrics();
+  if (!m.ok) return section('Mail flow', h('p', { class: 'muted' }, m.reason));
+  const s = m.samples;
+  const now = Date.now();
+  history.push({ at: now, values: Object.fromEntries(SERIES.map((x) => [x.key, x.read(s)])) });
+  if (history.length > 120) history.shift();
+  const deltas = (key: string) => history.slice(1).map((p, i) => Math.max(0, (p.values[key] ?? 0) - (history[i]!.values[key] ?? 0)));
+  const dns = s.filter((x) => x.name === 'postern_dns_check_status' && x.value === 1);
+  const dnsBad = dns.filter((x) => x.labels.status && x.labels.status !== 'ok');
+  const mtaUp = max(s, 'postern_mta_up');
+  return section(
+    'Mail flow',
+    h(
+      'dl',
+      { class: 'tiles', 'data-testid': 'metrics' },
+      h('div', null, h('dt', null, 'Outbound queue'), h('dd', null, n(sum(s, 'postern_outbound_queue_messages')), h('span', { class: 'muted' }, ` · oldest ${fmtAge(max(s, 'postern_outbound_queue_oldest_age_seconds'))}`))),
+      h('div', null, h('dt', null, 'MTA'), h('dd', null, mtaUp === null ? '—' : badge(mtaUp === 1 ? 'up' : 'down', mtaUp === 1 ? 'ok' : 'bad'))),
+      h('div', null, h('dt', null, 'Accepted (SMTP)'), h('dd', null, n(sum(s, 'postern_smtp_messages_accepted_total')))),
+      SERIES.map((x) => h('div', null, h('dt', null, x.label), h('dd', null, n(x.read(s)), history.length > 2 ? sparkline(deltas(x.key), `${x.label} per 15 seconds since this page opened`) : null))),
+      h('div', null, h('dt', null, 'Open sessions'), h('dd', null, `IMAP ${n(sum(s, 'postern_imap_sessions'))} · SMTP ${n(sum(s, 'postern_smtp_sessions'))}`)),
+      h('div', null, h('dt', null, 'Domains with DNS problems'), h('dd', null, String(dnsBad.length), dnsBad.length ? h('span', { class: 'muted' }, ` (${dnsBad.map((x) => x.labels.domain ?? '?').slice(0, 5).join(', ')})`) : null)),
+    ),
+    h('p', { class: 'muted small' }, 'Totals since the appliance started; the small charts show the change every 15 seconds while this page is open.'),
+  );
 }
 
 async function auditCard(): Promise<HTMLElement> {
@@ -57,7 +89,7 @@ async function auditCard(): Promise<HTMLElement> {
     const query: Record<string, string> = { limit: '10' };
     if (total !== null && isOperator()) query.after = String(Math.max(0, total - 10));
     const events = await get<AuditEvent[]>('/api/v1/audit/events', query);
-    return section(
+    const card = section(
       'Recent changes',
       chain,
       table(
@@ -72,6 +104,8 @@ async function auditCard(): Promise<HTMLElement> {
       ),
       h('p', null, h('a', { href: '/audit' }, 'Open the audit log')),
     );
+    card.classList.add('wide');
+    return card;
   } catch (err) {
     return section('Recent changes', alertBox(err));
   }
@@ -113,11 +147,14 @@ export async function dashboardPage(): Promise<Node> {
     can('audit.read') ? auditCard() : Promise.resolve(null),
     can('domains.read') ? domainsCard() : Promise.resolve(null),
   ]);
-  return h(
-    'div',
-    null,
-    h('h1', null, 'Dashboard'),
-    h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`),
-    h('div', { class: 'grid' }, healthCard(ready), metrics, domains, audit),
-  );
+  const metricsSlot = h('div', { class: 'slot' }, metrics);
+  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), metricsSlot, domains, audit));
+  const tick = () =>
+    setTimeout(async () => {
+      if (!root.isConnected) return;
+      replace(metricsSlot, await metricsCard());
+      tick();
+    }, 15_000);
+  tick();
+  return root;
 }
