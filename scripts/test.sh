@@ -16,6 +16,12 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 /usr/bin/python3 -c 'import dkim, nacl' >/dev/null 2>&1 || need+=(python3 python3-dkim python3-nacl)
 # A real Prometheus scrapes /metrics in the metrics test; promtool checks the exposition format.
 { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need+=(prometheus)
+# The benchmark smoke test runs a private Postfix → Dovecot (LMTP) beside Postern, plus smtp-source/smtp-sink.
+# "No configuration": the postfix package then writes no main.cf and starts no system MTA on port 25.
+if ! { [ -x /usr/sbin/smtp-source ] && [ -x /usr/lib/dovecot/imap ] && [ -x /usr/lib/dovecot/lmtp ]; }; then
+  need+=(postfix dovecot-imapd dovecot-lmtpd)
+  echo 'postfix postfix/main_mailer_type select No configuration' | $([ "$(id -u)" -ne 0 ] && echo sudo) debconf-set-selections
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${need[*]}"
   SUDO=""

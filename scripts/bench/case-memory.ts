@@ -19,7 +19,7 @@ interface MemResult {
 
 async function idle(ctx: BenchContext, port: number, roots: () => number[]): Promise<MemResult> {
   const n = ctx.sizes.idleConnections;
-  await sleep(1000);
+  await sleep(ctx.sizes.settleMs);
   const before = memory(roots());
   const clients: ImapClient[] = [];
   try {
@@ -29,12 +29,12 @@ async function idle(ctx: BenchContext, port: number, roots: () => number[]): Pro
       await c.login(address(ctx, ctx.localParts[i % ctx.localParts.length]!), ctx.password);
       await c.command('SELECT INBOX');
     });
-    await sleep(3000); // let the servers settle (Dovecot's processes, Node's allocator)
+    await sleep(ctx.sizes.settleMs); // let the servers settle (Dovecot's processes, Node's allocator)
     const after = memory(roots());
     return { rssPerConnKiB: (after.rssKiB - before.rssKiB) / n, pssPerConnKiB: (after.pssKiB - before.pssKiB) / n };
   } finally {
     for (const c of clients) c.destroy();
-    await sleep(1000);
+    await sleep(ctx.sizes.settleMs);
   }
 }
 

@@ -18,6 +18,8 @@ export interface Sizes {
   bulkRows: number;
   apiRequests: number;
   apiClients: number;
+  /** Pause before and after opening the idle connections (servers settle). */
+  settleMs: number;
   /** Upper bound for the whole run; everything is stopped when it passes. */
   deadlineMs: number;
 }
@@ -39,6 +41,7 @@ export const FULL: Sizes = {
   bulkRows: 10_000,
   apiRequests: 2000,
   apiClients: 50,
+  settleMs: 3000,
   deadlineMs: 60 * 60_000,
 };
 
@@ -59,5 +62,6 @@ export const SMOKE: Sizes = {
   bulkRows: 100,
   apiRequests: 100,
   apiClients: 10,
+  settleMs: 500,
   deadlineMs: 5 * 60_000,
 };
