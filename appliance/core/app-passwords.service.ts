@@ -84,7 +84,7 @@ async function insert(actor: Actor, deps: CoreDeps, mailbox: Mailbox, input: { n
     const live = await trx.selectFrom('app_passwords').select((eb) => eb.fn.countAll<number>().as('n')).where('mailbox_id', '=', mailbox.id).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
     if (Number(live.n) >= MAX_LIVE) throw invalid(`a mailbox has at most ${MAX_LIVE} app passwords; revoke one first`, { field: 'name' });
     await trx.insertInto('app_passwords').values(row).execute();
-    await appendAudit(trx, actor, { action: 'mailbox.app_password.create', targetType: 'mailbox', targetId: mailbox.id, tenantId: mailbox.tenant_id, after: { appPasswordId: id, name, scopes } }, now);
+    await appendAudit(trx, actor, { action: 'mailbox.app_password.create', targetType: 'mailbox', targetId: mailbox.id, tenantId: mailbox.tenant_id, after: { appCredentialId: id, name, scopes } }, now);
   });
   return { ...view(row), password: display };
 }
@@ -107,7 +107,7 @@ async function revoke(actor: Actor, deps: CoreDeps, mailbox: Mailbox, appPasswor
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
     await trx.updateTable('app_passwords').set({ revoked_at: now }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();
-    await appendAudit(trx, actor, { action: 'mailbox.app_password.revoke', targetType: 'mailbox', targetId: mailbox.id, tenantId: mailbox.tenant_id, before: { appPasswordId: row.id, name: row.name }, after: { revoked: true }, reason }, now);
+    await appendAudit(trx, actor, { action: 'mailbox.app_password.revoke', targetType: 'mailbox', targetId: mailbox.id, tenantId: mailbox.tenant_id, before: { appCredentialId: row.id, name: row.name }, after: { revoked: true }, reason }, now);
   });
   deps.revoker.notifyRevoked(mailbox.id, `app password "${row.name}" revoked`, `app:${row.id}`);
   return view({ ...row, revoked_at: now });

@@ -352,7 +352,7 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
     await step({
       action: 'offboarding.revoke',
       before: { principals: prows.map((p) => ({ id: p.id, status: p.status })) },
-      after: { sessionsRevoked: true, appPasswordsRevoked: rev.appPasswordsRevoked, consoleSessionsRevoked: rev.consoleSessionsRevoked, linksExpired: Number(links.numUpdatedRows), resetsCancelled: Number(resets.numUpdatedRows), principalsDisabled: principals.length, apiCredentialsRevoked: tokenIds.length },
+      after: { sessionsRevoked: true, appCredentialsRevoked: rev.appPasswordsRevoked, consoleSessionsRevoked: rev.consoleSessionsRevoked, linksExpired: Number(links.numUpdatedRows), resetsCancelled: Number(resets.numUpdatedRows), principalsDisabled: principals.length, apiCredentialsRevoked: tokenIds.length },
     });
 
     // 3. Forwards out of the mailbox and into the person.

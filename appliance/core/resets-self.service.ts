@@ -87,7 +87,7 @@ export async function recoverWithCode(actor: Actor, deps: AccessDeps, input: { a
     if (!(await useRecoveryCode(trx, codeId, now))) throw new AppError('Unauthorized', 'invalid address or recovery code');
     await trx.updateTable('mailboxes').set({ password_hash: hash, updated_at: now }).where('id', '=', m.id).execute();
     const r = await revokeMailboxAccess(trx, m.id, now, { appPasswords: policy.resetRevokesAppPasswords });
-    await appendAudit(trx, owner, { action: 'mailbox.password.recover', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { method: 'recovery-code', credentialSet: true, appPasswordsRevoked: r.appPasswordsRevoked } }, now);
+    await appendAudit(trx, owner, { action: 'mailbox.password.recover', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { method: 'recovery-code', credentialSet: true, appCredentialsRevoked: r.appPasswordsRevoked } }, now);
     return r;
   });
   deps.loginThrottle.succeed(account);
