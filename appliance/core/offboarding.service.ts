@@ -65,8 +65,20 @@ interface Ctx {
   personal: boolean;
 }
 
-function identitiesOf(m: Mailbox, convertTo: ConvertTo): Ctx {
-  const ids = new Set<string>([m.owner_email.toLowerCase()]);
+/**
+ * The person's addresses: the mailbox's own (unless it stays in use as shared or alias) and,
+ * when the owner of record leaves too, the owner's address. `ownerLeaves` defaults to true when
+ * the owner of record owns no other live mailbox of the tenant (a personal mailbox), false
+ * otherwise (a manager who owns several mailboxes is not offboarded with one of them).
+ */
+async function identitiesOf(db: CoreDeps['db'], m: Mailbox, convertTo: ConvertTo, ownerLeaves: boolean | undefined): Promise<Ctx> {
+  let leaves = ownerLeaves;
+  if (leaves === undefined) {
+    const other = await db.selectFrom('mailboxes').select('id').where('tenant_id', '=', m.tenant_id).where('id', '!=', m.id).where('status', '!=', 'deleted').where('owner_email', '=', m.owner_email).executeTakeFirst();
+    leaves = !other;
+  }
+  const ids = new Set<string>();
+  if (leaves) ids.add(m.owner_email.toLowerCase());
   if (convertTo === 'disabled') ids.add(m.address);
   return { identities: [...ids], personal: convertTo === 'disabled' };
 }
@@ -197,10 +209,10 @@ export interface OffboardingPlan {
 }
 
 /** What offboarding would have to close, for the mode `convertTo` (default disabled). */
-export async function planOffboarding(actor: Actor, deps: CoreDeps, mailboxId: string, input: { convertTo?: ConvertTo } = {}): Promise<OffboardingPlan> {
+export async function planOffboarding(actor: Actor, deps: CoreDeps, mailboxId: string, input: { convertTo?: ConvertTo; ownerLeaves?: boolean } = {}): Promise<OffboardingPlan> {
   authorize(actor, 'mailboxes.read');
   const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
-  const ctx = identitiesOf(m, input.convertTo ?? 'disabled');
+  const ctx = await identitiesOf(deps.db, m, input.convertTo ?? 'disabled', input.ownerLeaves);
   return { mailboxId: m.id, address: m.address, identities: ctx.identities, paths: await enumerate(deps.db, deps, m, ctx, deps.now()) };
 }
 
@@ -209,7 +221,7 @@ export async function verifyOffboarding(actor: Actor, deps: CoreDeps, mailboxId:
   authorize(actor, 'mailboxes.read');
   const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
   const o = await latestOffboarding(deps, m.id);
-  const ctx = o && o.status === 'applied' ? { identities: storedOptions(o).identities, personal: storedOptions(o).personal } : identitiesOf(m, 'disabled');
+  const ctx = o && o.status === 'applied' ? { identities: storedOptions(o).identities, personal: storedOptions(o).personal } : await identitiesOf(deps.db, m, 'disabled', undefined);
   const paths = await enumerate(deps.db, deps, m, ctx, deps.now());
   return { mailboxId: m.id, address: m.address, identities: ctx.identities, paths, offboardingId: o?.status === 'applied' ? o.id : null, ok: paths.length === 0 };
 }
@@ -217,6 +229,8 @@ export async function verifyOffboarding(actor: Actor, deps: CoreDeps, mailboxId:
 export interface ApplyInput {
   reason: string;
   convertTo?: ConvertTo;
+  /** Whether the owner of record leaves with the mailbox (their address is swept too); see identitiesOf. */
+  ownerLeaves?: boolean;
   /** A mailbox of the tenant: target of re-pointed forwards, aliases, catch-alls; the alias target when converting to alias. */
   successor?: string;
   /** Takes ownership (and reset destination) of the mailboxes that depended on the person, and of a shared mailbox. */
@@ -301,7 +315,7 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
     if (successor.id === m.id) throw invalid('the successor cannot be the mailbox itself', { field: 'successor' });
   }
   if ((convertTo === 'alias' || forwardsMode === 'repoint') && !successor) throw invalid(`${convertTo === 'alias' ? 'converting to an alias' : 're-pointing forwards'} needs a successor mailbox`, { field: 'successor' });
-  const ctx = identitiesOf(m, convertTo);
+  const ctx = await identitiesOf(deps.db, m, convertTo, input.ownerLeaves);
   if (successor && ctx.identities.includes(successor.address)) throw invalid('the successor cannot be the person being offboarded', { field: 'successor' });
   const transferTo = input.transferTo ? person(input.transferTo, 'transferTo') : null;
   if (transferTo && ctx.identities.includes(transferTo.email.toLowerCase())) throw invalid('transferTo cannot be the person being offboarded', { field: 'transferTo' });

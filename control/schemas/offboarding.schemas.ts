@@ -7,12 +7,15 @@ const ConvertTo = Type.Union([Type.Literal('disabled'), Type.Literal('shared'), 
   description: 'disabled (default): no login, no mail; shared: keeps receiving, no direct login, owned by transferTo; alias: its address delivers to the successor',
 });
 
-export const PlanBody = Type.Union([Closed({ convertTo: Type.Optional(ConvertTo) }), Type.Null()], { description: 'Optional: the mode the plan is for' });
+const OwnerLeaves = Type.Boolean({ description: "The owner of record leaves too: their address is swept as well (default: true when they own no other mailbox of the tenant)" });
+
+export const PlanBody = Type.Union([Closed({ convertTo: Type.Optional(ConvertTo), ownerLeaves: Type.Optional(OwnerLeaves) }), Type.Null()], { description: 'Optional: the mode the plan is for' });
 
 export const ApplyBody = Closed(
   {
     reason: Reason,
     convertTo: Type.Optional(ConvertTo),
+    ownerLeaves: Type.Optional(OwnerLeaves),
     successor: Type.Optional(Address),
     transferTo: Type.Optional(PersonInput),
     forwards: Type.Optional(Type.Union([Type.Literal('remove'), Type.Literal('repoint')], { description: 'remove (default), or re-point to the successor' })),
