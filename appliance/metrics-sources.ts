@@ -1,8 +1,8 @@
 /**
  * Connects the metrics registry (metrics.ts) to the running appliance: the scrape-time sources
  * (store usage per tenant, IMAP sessions, Haraka's queue directory and liveness), the audit
- * chain timer, the send limiter's refusal and block hooks, the supervisor's restarts, and DNS
- * check statuses (seeded from the latest snapshot of each domain, then kept by transitions).
+ * chain timer, the send limiter's refusal and block hooks, the supervisor's exits, and DNS
+ * check statuses (the latest snapshot of each domain at scrape time; transitions at once).
  * Called once by main.ts after the services exist.
  */
 import type { Kysely } from 'kysely';
@@ -41,6 +41,7 @@ export function wireMetrics(w: MetricsWiring): { stop(): void } {
         .execute();
       return rows.map((r) => ({ tenantId: r.tenant_id, bytes: Number(r.bytes ?? 0), messages: Number(r.messages ?? 0) }));
     },
+    dnsStatuses: () => latestDnsStatuses(w.db),
     verifyAudit: async () => {
       const r = await verifyAuditChain(w.db);
       if (!r.ok) log.error({ event: 'audit.chain.broken', firstBadEventId: r.firstBadEventId }, 'audit hash chain verification failed');
@@ -56,7 +57,6 @@ export function wireMetrics(w: MetricsWiring): { stop(): void } {
   w.supervisor.on('exit', onExit);
 
   const unsubscribeDns = onDnsTransition((t) => setDnsCheckStatus(t.domain, t.tenantId, asStatus(t.status)));
-  seedDnsStatuses(w.db).catch((err: unknown) => log.warn({ event: 'metrics.source.error', source: 'dns-status', err }, 'metric source failed'));
 
   return {
     stop() {
@@ -67,14 +67,15 @@ export function wireMetrics(w: MetricsWiring): { stop(): void } {
   };
 }
 
-/** The latest DNS snapshot of every live domain (one query at boot). */
-async function seedDnsStatuses(db: Kysely<DB>): Promise<void> {
+/** The latest DNS snapshot's status of every live domain ('unknown' when never checked). */
+async function latestDnsStatuses(db: Kysely<DB>): Promise<Array<{ domain: string; tenantId: string; status: string }>> {
   const rows = await db
-    .selectFrom('dns_snapshots as s')
-    .innerJoin('domains as d', 'd.id', 's.domain_id')
+    .selectFrom('domains as d')
+    .leftJoin('dns_snapshots as s', (j) =>
+      j.onRef('s.domain_id', '=', 'd.id').on('s.id', 'in', (eb) => eb.selectFrom('dns_snapshots').select((e) => e.fn.max<number>('id').as('id')).groupBy('domain_id')),
+    )
     .select(['d.name', 'd.tenant_id', 's.status'])
-    .where('d.status', '!=', 'deleted')
-    .where('s.id', 'in', (eb) => eb.selectFrom('dns_snapshots').select((e) => e.fn.max<number>('id').as('id')).groupBy('domain_id'))
+    .where('d.status', '=', 'active')
     .execute();
-  for (const r of rows) setDnsCheckStatus(r.name, r.tenant_id, asStatus(r.status));
+  return rows.map((r) => ({ domain: r.name, tenantId: r.tenant_id, status: r.status ?? 'unknown' }));
 }

@@ -196,9 +196,10 @@ const httpSeconds = new Histogram({
 });
 const dnsStatus = new Gauge({
   name: 'postern_dns_check_status',
-  help: 'Last DNS check of a hosted domain: 1 for its current status (ok, degraded, failing, unknown), 0 for the others.',
+  help: 'Status of the last DNS check of each live hosted domain (ok, degraded, failing, unknown): one series per domain, value 1, labelled with its current status.',
   labelNames: ['domain', 'tenant', 'status'] as const,
   registers: [registry],
+  collect: () => refreshDns(),
 });
 const auditOk = new Gauge({ name: 'postern_audit_chain_ok', help: '1 when the last verification of the audit hash chain succeeded, 0 when it found a break.', registers: [registry] });
 const auditEvents = new Gauge({ name: 'postern_audit_chain_events', help: 'Audit events covered by the last chain verification.', registers: [registry] });
@@ -241,12 +242,13 @@ export function observeHttpRequest(method: string, route: string, status: number
 export const DNS_STATUSES = ['ok', 'degraded', 'failing', 'unknown'] as const;
 export type DnsStatus = (typeof DNS_STATUSES)[number];
 
-/** For the DNS checks (issue 7): record a domain's current status; `null` removes the domain (deleted). */
+/**
+ * For the DNS checks (issue 7): record a domain's new status at once (`null`: the domain is
+ * gone). Scrapes also re-read the latest snapshot of every domain (MetricSources.dnsStatuses).
+ */
 export function setDnsCheckStatus(domain: string, tenantId: string, status: DnsStatus | null): void {
-  for (const s of DNS_STATUSES) {
-    if (status === null) dnsStatus.remove({ domain, tenant: tenantId, status: s });
-    else dnsStatus.set({ domain, tenant: tenantId, status: s }, s === status ? 1 : 0);
-  }
+  for (const s of DNS_STATUSES) dnsStatus.remove({ domain, tenant: tenantId, status: s });
+  if (status !== null) dnsStatus.set({ domain, tenant: tenantId, status }, 1);
 }
 
 export function setAuditChainStatus(result: { ok: boolean; events: number }, at = Date.now()): void {
@@ -318,6 +320,8 @@ export interface MetricSources {
   imapSessions: () => number;
   /** Bytes and messages per tenant (one grouped query). */
   storeUsage: () => Promise<Array<{ tenantId: string; bytes: number; messages: number }>>;
+  /** The latest DNS check status of every live domain (one query). */
+  dnsStatuses: () => Promise<Array<{ domain: string; tenantId: string; status: string }>>;
   /** Verifies the audit hash chain (run every auditIntervalMs, not per scrape). */
   verifyAudit: () => Promise<{ ok: boolean; events: number }>;
   auditIntervalMs?: number;
@@ -375,6 +379,25 @@ function refreshStore(): Promise<void> {
     (err: unknown) => src.onError?.('store-usage', err),
   );
   return refreshing;
+}
+
+let dnsAt = 0;
+let dnsRefreshing: Promise<void> = Promise.resolve();
+function refreshDns(): Promise<void> {
+  if (!sources || Date.now() - dnsAt < STORE_CACHE_MS) return dnsRefreshing;
+  dnsAt = Date.now();
+  const src = sources;
+  dnsRefreshing = src.dnsStatuses().then(
+    (rows) => {
+      dnsStatus.reset();
+      for (const r of rows) {
+        const status = (DNS_STATUSES as readonly string[]).includes(r.status) ? r.status : 'unknown';
+        dnsStatus.set({ domain: r.domain, tenant: r.tenantId, status }, 1);
+      }
+    },
+    (err: unknown) => src.onError?.('dns-status', err),
+  );
+  return dnsRefreshing;
 }
 
 /** Default process metrics (memory, CPU, event-loop lag, GC), scrape-time gauges, audit timer. Once per process. */

@@ -76,6 +76,8 @@ export async function startSink(opts: { auth?: { user: string; pass: string }; p
       });
     },
   });
+  // A client that vanishes mid-session (an MTA SIGKILLed by the crash test) is not the sink's failure.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
   return {
     port: port!,
