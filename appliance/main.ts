@@ -7,6 +7,7 @@ import path from 'node:path';
 import { startControlServer } from '../control/server.js';
 import { type Config, ConfigError, dataPaths, loadConfig } from './config.js';
 import { bootstrapOperator } from './core/bootstrap.js';
+import { drainBatches } from './core/bulk.service.js';
 import { startDnsScheduler } from './core/dns-check.service.js';
 import { purgeRecycleBin } from './core/recycle-bin.service.js';
 import { createResolver } from './net/resolver.js';
@@ -123,6 +124,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
         await dnsScheduler?.stop();
         metrics.stop();
         await Promise.allSettled([supervisor.stop(), imap.close(), control.close()]);
+        await drainBatches(); // background bulk applies finish before the database closes
         await store.queue.drain();
         await closeDb();
         log.info({ event: 'appliance.stopped' }, 'Postern stopped');

@@ -50,6 +50,8 @@ const PUBLIC_ROUTES = [
   'GET /.well-known/mta-sts.txt',
   'GET /api/v1/docs',
   'GET /api/v1/docs/docs.js',
+  // The web console's static files and SPA fallback (the console calls the API like any client).
+  'GET /*',
   // Console login and sessions: these authorize by password, TOTP or the session cookie themselves.
   'POST /api/v1/auth/login',
   'POST /api/v1/auth/logout',
