@@ -59,7 +59,7 @@ describe(`bulk at ${N} rows`, () => {
     expect(done.report).toMatchObject({ created: N, linksDelivered: N, pending: N, failed: 0 });
     expect(await live()).toBe(N);
     expect(new Set(delivered).size).toBe(N);
-    expect(t2 - t0).toBeLessThan(60_000);
+    // The time is printed, not asserted: throughput is measured by npm run bench (scripts/bench/bulk.ts).
   }, 120_000);
 
   it('a second apply and a replayed request create nothing', async () => {
