@@ -16,6 +16,8 @@ interface InboundResult {
   storedPerSec: number;
   cpuSeconds: number;
   cpuMsPerMessage: number;
+  /** CPU ms per message of the stack's two parts (Postern: appliance, Haraka; reference: Postfix, Dovecot). */
+  partsMsPerMessage: [number, number];
 }
 
 async function deliver(ctx: BenchContext, stack: BenchStack): Promise<InboundResult> {
@@ -28,6 +30,7 @@ async function deliver(ctx: BenchContext, stack: BenchStack): Promise<InboundRes
   }
   const base = stack.storedCount();
   const cpu0 = cpuSeconds(stack.rootPids());
+  const parts0 = stack.cpuParts();
   const t0 = performance.now();
   let storedAt = 0;
   let watching = true;
@@ -55,7 +58,9 @@ async function deliver(ctx: BenchContext, stack: BenchStack): Promise<InboundRes
   await watcher;
   if (!storedAt) throw new Error(`${stack.name}: only ${stack.storedCount() - base} of ${n} messages stored`);
   const cpu = cpuSeconds(stack.rootPids()) - cpu0;
+  const parts1 = stack.cpuParts();
   return {
+    partsMsPerMessage: [((parts1[0] - parts0[0]) * 1000) / n, ((parts1[1] - parts0[1]) * 1000) / n],
     ackedPerSec: n / ((ackedAt - t0) / 1000),
     storedPerSec: n / ((storedAt - t0) / 1000),
     cpuSeconds: cpu,
@@ -78,5 +83,7 @@ export async function inboundCase(ctx: BenchContext, repeat: number): Promise<Sa
     sample('inbound', 'inbound.stored', 'stored (end to end)', 'msg/s', 'higher', p.storedPerSec, r.storedPerSec),
     sample('inbound', 'inbound.cpu', 'CPU of the stack', 's', 'lower', p.cpuSeconds, r.cpuSeconds),
     sample('inbound', 'inbound.cpuPerMsg', 'CPU per message', 'ms', 'lower', p.cpuMsPerMessage, r.cpuMsPerMessage),
+    sample('inbound', 'inbound.cpuPerMsg.part1', 'CPU per message: appliance | Postfix', 'ms', 'lower', p.partsMsPerMessage[0], r.partsMsPerMessage[0]),
+    sample('inbound', 'inbound.cpuPerMsg.part2', 'CPU per message: Haraka | Dovecot', 'ms', 'lower', p.partsMsPerMessage[1], r.partsMsPerMessage[1]),
   ];
 }

@@ -18,12 +18,14 @@ interface SubResult {
   acceptedPerSec: number;
   relayedPerSec: number;
   cpuSeconds: number;
+  partsMsPerMessage: [number, number];
 }
 
 async function submit(ctx: BenchContext, stack: BenchStack, repeat: number): Promise<SubResult> {
   const n = ctx.sizes.submissionMessages;
   const base = ctx.sink.received;
   const cpu0 = cpuSeconds(stack.rootPids());
+  const parts0 = stack.cpuParts();
   let next = 0;
   const t0 = performance.now();
   const sessions = Array.from({ length: Math.min(ctx.sizes.submissionSessions, ctx.localParts.length) }, async (_, s) => {
@@ -43,7 +45,9 @@ async function submit(ctx: BenchContext, stack: BenchStack, repeat: number): Pro
   const relayedAt = performance.now();
   if (ctx.sink.received - base < n) throw new Error(`${stack.name}: only ${ctx.sink.received - base} of ${n} submissions reached the sink`);
   const cpu = cpuSeconds(stack.rootPids()) - cpu0;
-  return { acceptedPerSec: n / ((acceptedAt - t0) / 1000), relayedPerSec: n / ((relayedAt - t0) / 1000), cpuSeconds: cpu };
+  const parts1 = stack.cpuParts();
+  const partsMsPerMessage: [number, number] = [((parts1[0] - parts0[0]) * 1000) / n, ((parts1[1] - parts0[1]) * 1000) / n];
+  return { partsMsPerMessage, acceptedPerSec: n / ((acceptedAt - t0) / 1000), relayedPerSec: n / ((relayedAt - t0) / 1000), cpuSeconds: cpu };
 }
 
 export async function submissionCase(ctx: BenchContext, repeat: number): Promise<Samples> {
@@ -60,5 +64,7 @@ export async function submissionCase(ctx: BenchContext, repeat: number): Promise
     sample('submission', 'submission.accepted', 'accepted (250 to the client)', 'msg/s', 'higher', p.acceptedPerSec, r.acceptedPerSec),
     sample('submission', 'submission.relayed', 'relayed to smtp-sink (end to end)', 'msg/s', 'higher', p.relayedPerSec, r.relayedPerSec),
     sample('submission', 'submission.cpu', 'CPU of the stack', 's', 'lower', p.cpuSeconds, r.cpuSeconds),
+    sample('submission', 'submission.cpuPerMsg.part1', 'CPU per message: appliance | Postfix', 'ms', 'lower', p.partsMsPerMessage[0], r.partsMsPerMessage[0]),
+    sample('submission', 'submission.cpuPerMsg.part2', 'CPU per message: Haraka | Dovecot', 'ms', 'lower', p.partsMsPerMessage[1], r.partsMsPerMessage[1]),
   ];
 }

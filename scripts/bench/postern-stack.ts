@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { helpers, processTree } from './procs.js';
+import { childrenOf, cpuSeconds, cpuSecondsOfProcess, helpers, processTree } from './procs.js';
 import type { BenchStack } from './stack.js';
 import { freePorts, pool, run, sleep, stopChild } from './util.js';
 
@@ -72,6 +72,12 @@ export class PosternStack implements BenchStack {
   }
   rootPids(): number[] {
     return this.child?.pid ? [this.child.pid] : [];
+  }
+
+  cpuParts(): [number, number] {
+    const pid = this.child?.pid;
+    if (!pid) return [0, 0];
+    return [cpuSecondsOfProcess(pid), cpuSeconds(childrenOf(pid))];
   }
 
   private async launch(): Promise<void> {

@@ -64,6 +64,16 @@ export function cpuSeconds(roots: number[]): number {
   return ticks / TICKS;
 }
 
+/** CPU seconds of one process alone (its live children not included). */
+export function cpuSecondsOfProcess(pid: number): number {
+  return (readStat(pid)?.ticks ?? 0) / TICKS;
+}
+
+/** Live children of a process. */
+export function childrenOf(pid: number): number[] {
+  return allStats().filter((s) => s.ppid === pid).map((s) => s.pid);
+}
+
 export interface Memory {
   /** Sum of resident set sizes, KiB. */
   rssKiB: number;

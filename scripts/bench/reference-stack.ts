@@ -13,6 +13,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { cpuSeconds } from './procs.js';
 import type { BenchStack } from './stack.js';
 import { freePorts, run, sleep, stopChild, waitPort } from './util.js';
 
@@ -64,6 +65,10 @@ export class ReferenceStack implements BenchStack {
 
   rootPids(): number[] {
     return [this.postfix?.pid, this.dovecot?.pid].filter((p): p is number => typeof p === 'number');
+  }
+
+  cpuParts(): [number, number] {
+    return [cpuSeconds(this.postfix?.pid ? [this.postfix.pid] : []), cpuSeconds(this.dovecotPids())];
   }
 
   /** Dovecot's side only (IMAP cases compare servers, not MTAs). */

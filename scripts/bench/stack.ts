@@ -11,6 +11,8 @@ export interface BenchStack {
   readonly imapsPort: number;
   /** The processes that make up the stack (for CPU and memory). */
   rootPids(): number[];
+  /** CPU seconds so far of the stack's two parts (Postern: appliance, Haraka; reference: Postfix, Dovecot). */
+  cpuParts(): [number, number];
   /** Messages stored in all mailboxes, as the store sees them. */
   storedCount(): number;
   /** Stops and starts the server processes, keeping their data. */
