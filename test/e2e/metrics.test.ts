@@ -3,6 +3,8 @@
  * accepted by promtool, a real Prometheus scrapes it (up == 1) and sees the delivery counter move
  * after a swaks delivery; the bearer token and the network allow-list keep other readers out.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appliance } from '../helpers/appliance.js';
@@ -109,6 +111,8 @@ describe('GET /metrics on the running appliance', () => {
     const check = await promtoolCheckMetrics(r.text);
     expect(check.code, check.output).toBe(0);
     expect(sample(r.text, 'postern_mta_up')).toBe(1);
+    // A hosted domain never checked yet is 'unknown' (the DNS checks of issue 7 fill in the rest).
+    expect(sample(r.text, 'postern_dns_check_status', { domain: 'metrics.test', status: 'unknown' })).toBe(1);
     expect(sample(r.text, 'postern_audit_chain_ok')).toBe(1);
     expect(sample(r.text, 'postern_audit_chain_events')).toBeGreaterThanOrEqual(0);
     // The Haraka child reports its own process figures over RPC.
@@ -133,6 +137,24 @@ describe('GET /metrics on the running appliance', () => {
     await prom.waitFor('sum(postern_smtp_connections_total{job="postern",listener="mx"})', (v) => v >= 1);
     await prom.waitFor('sum(postern_inbound_auth_results_total{job="postern",check="spf"})', (v) => v >= 1);
     await prom.waitFor('sum(postern_http_request_duration_seconds_count{job="postern",route="/metrics"})', (v) => v >= 1);
+  });
+
+  it('the Grafana dashboard queries only metrics we expose, and Prometheus accepts every one of them', async () => {
+    expect(prom, 'runs after the Prometheus test').not.toBeNull();
+    const dashboard = JSON.parse(readFileSync(path.resolve(__dirname, '../../scripts/monitoring/grafana-dashboard.json'), 'utf8')) as {
+      panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+    };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+    expect(exprs.length).toBeGreaterThan(30);
+    const exposed = (await scrape()).text;
+    for (const { panel, expr } of exprs) {
+      for (const name of expr.match(/\b(postern|process|nodejs)_\w+/g) ?? []) {
+        const family = name.replace(/_(bucket|count|sum)$/, '');
+        expect(exposed, `${panel}: ${name}`).toMatch(new RegExp(`^# TYPE ${family} `, 'm'));
+      }
+      const concrete = expr.replace(/\$__rate_interval/g, '1m').replace(/\$(job|instance)/g, '.*');
+      await expect(prom!.query(concrete), `${panel}: ${expr}`).resolves.toBeDefined();
+    }
   });
 
   it('counts refusals by stage and reply code, IMAP commands with latency, and logins by protocol', async () => {
