@@ -1,6 +1,8 @@
 /**
  * Hosted domains: creation with DKIM key pairs, the DNS records a domain needs, catch-all.
  */
+import type { ExpectedType } from './dns-check.js';
+import { domainExpectedRecords } from './dns-check.service.js';
 import type { Domain } from '../db/tables/control.table.js';
 import { normalizeDomainName } from './addresses.js';
 import { appendAudit } from './audit.js';
@@ -26,7 +28,7 @@ export interface DomainView {
 }
 
 export interface DnsRecord {
-  type: 'MX' | 'TXT';
+  type: ExpectedType;
   name: string;
   value: string;
   priority?: number;
@@ -146,23 +148,13 @@ export async function updateDomain(actor: Actor, deps: CoreDeps, domainId: strin
 
 /** MX, SPF, one DKIM TXT per live selector, DMARC (quarantine). */
 export async function domainDnsRecords(actor: Actor, deps: CoreDeps, domainId: string): Promise<DnsRecord[]> {
-  authorize(actor, 'domains.read');
-  const domain = await scopedRepo(deps.db, actor).domain(domainId);
-  const keys = await deps.db
-    .selectFrom('dkim_keys')
-    .select(['selector', 'algorithm', 'public_key'])
-    .where('domain_id', '=', domain.id)
-    .where('status', 'in', ['active', 'published'])
-    .orderBy('created_at')
-    .orderBy('selector')
-    .execute();
-  const host = deps.config.hostname;
-  return [
-    { type: 'MX', name: domain.name, value: host, priority: 10 },
-    { type: 'TXT', name: domain.name, value: 'v=spf1 mx -all' },
-    ...keys.map((k) => ({ type: 'TXT' as const, name: `${k.selector}._domainkey.${domain.name}`, value: dkimTxtValue(k.algorithm, k.public_key) })),
-    { type: 'TXT', name: `_dmarc.${domain.name}`, value: `v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@${domain.name}` },
-  ];
+  // One source of truth: the records the domain's template expects (also what DNS checks compare).
+  const expected = await domainExpectedRecords(actor, deps, domainId);
+  return expected.records.map((r) => {
+    if (r.type !== 'MX') return { type: r.type, name: r.name, value: r.value } as DnsRecord;
+    const [priority, host] = r.value.split(/\s+/) as [string, string];
+    return { type: 'MX', name: r.name, value: host, priority: Number(priority) } as DnsRecord;
+  });
 }
 
 /**

@@ -31,7 +31,7 @@ export const Domain = Type.Object(
 export const DomainParams = Closed({ domainId: Id });
 export const DnsRecord = Type.Object(
   {
-    type: Type.String({ description: 'MX or TXT' }),
+    type: Type.String({ description: 'MX, TXT, CNAME or SRV' }),
     name: Type.String(),
     value: Type.String(),
     priority: Type.Optional(Type.Integer({ description: 'MX preference' })),
