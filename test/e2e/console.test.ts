@@ -214,6 +214,44 @@ describe('an operator in the browser', () => {
     await page.getByRole('button', { name: 'Suspend' }).waitFor();
   });
 
+  it('runs an admin reset: the link goes to the reset destination, the admin never sees a password', async () => {
+    await page.getByLabel('Delivery').selectOption('email');
+    await page.getByLabel('Reason for the reset').fill('owner locked out, ticket 881');
+    await page.getByRole('button', { name: 'Send reset link' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Reset this mailbox?' });
+    expect(await dialog.textContent()).toContain('alice@acme-console.test');
+    await dialog.getByRole('button', { name: 'Reset' }).click();
+    await page.getByText(/^Reset (issued|completed|pending)/).waitFor();
+    const row = page.getByRole('region', { name: 'Resets' }).locator('tbody tr').first();
+    expect(await row.textContent()).toContain('alice.owner@client.example');
+    expect(await row.textContent()).toMatch(/email/);
+  });
+
+  it('queues an emergency reset for a second approver', async () => {
+    await page.getByText('Emergency reset (reset destination lost)').click();
+    await page.getByLabel('Send the link to (new reset destination)').fill('alice.new@client.example');
+    await page.getByLabel('How the owner’s identity was verified').selectOption('video-call');
+    await page.getByLabel('Evidence').fill('video call, matched staff badge');
+    await page.getByLabel('Reason for the emergency reset').fill('phone with the old destination stolen');
+    await page.getByRole('button', { name: 'Request emergency reset' }).click();
+    await page.getByText(/Emergency reset pending-approval/).waitFor();
+    // The requester cannot approve it: no Approve button on their own request.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Approvals' }).click();
+    const queue = page.getByRole('region', { name: 'Resets' }).first();
+    await queue.locator('tbody tr').first().waitFor();
+    expect(await queue.textContent()).toContain('alice.new@client.example');
+    expect(await queue.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await shot('approvals');
+    // A second principal (the bootstrap operator's token) approves; the queue empties.
+    const mailboxId = mailboxUrl.split('/').pop()!;
+    const resets = await app.expectApi<Array<{ id: string; status: string }>>('GET', `/api/v1/mailboxes/${mailboxId}/resets`, undefined, 200);
+    const pending = resets.find((r) => r.status === 'pending-approval')!;
+    await app.expectApi('POST', `/api/v1/resets/${pending.id}/approve`, { note: 'second approver' }, 200);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Waiting for approval (0)' }).waitFor();
+    await page.goto(mailboxUrl);
+  });
+
   it('sees the audit events of what it did, and a verified chain', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
     await page.getByTestId('chain-status').getByText('verified').waitFor();
@@ -270,6 +308,37 @@ describe('an operator in the browser', () => {
     expect(left.map((m) => m.address)).not.toContain('info@acme-console.test');
   });
 
+  it('offboards a leaver: plan, options, apply, and a verified checklist with nothing left', async () => {
+    const domainId = domainUrl.split('/').pop()!;
+    const leaver = await app.expectApi<{ id: string; setup: { token: string } }>('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'leaver', owner: { name: 'Lee Leaver', email: 'lee@client.example' }, credentialDelivery: 'link' }, 201);
+    await app.expectApi('POST', `/api/v1/setup/${leaver.setup.token}`, { password: 'Sturdy-Passw0rd-long!' }, 204);
+    await app.expectApi('POST', `/api/v1/mailboxes/${leaver.id}/forwards`, { target: 'alice@acme-console.test', reason: 'holiday cover' }, 201);
+    await app.expectApi('POST', `/api/v1/mailboxes/${leaver.id}/app-passwords`, { name: 'old phone', scopes: ['imap'] }, 201);
+    await page.goto(`/mailboxes/${leaver.id}`);
+    await page.getByRole('link', { name: 'Offboard…' }).click();
+    const planned = page.getByTestId('plan-paths');
+    await planned.waitFor();
+    const planText = (await planned.textContent()) ?? '';
+    expect(planText).toMatch(/app.?password/i);
+    await shot('offboarding-plan');
+    await page.getByRole('button', { name: 'Choose options' }).click();
+    await page.getByLabel('Afterwards the mailbox becomes').selectOption('disabled');
+    await page.getByLabel('Forwards').selectOption('remove');
+    await page.getByLabel('Reason', { exact: true }).fill('left on 30 Nov, HR-221');
+    await page.getByRole('button', { name: 'Continue to apply' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Apply the offboarding?' });
+    await dialog.getByLabel('Type leaver@acme-console.test to confirm').fill('leaver@acme-console.test');
+    await dialog.getByRole('button', { name: 'Offboard' }).click();
+    await page.getByTestId('applied-steps').waitFor();
+    expect(await page.getByTestId('applied-steps').locator('li').count()).toBeGreaterThanOrEqual(3);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByTestId('verify-result').getByText('verified: no access path left').waitFor();
+    const checklist = page.getByTestId('verify-checklist');
+    expect(await checklist.locator('li.open').count()).toBe(0);
+    expect(await checklist.locator('li.closed').count()).toBeGreaterThanOrEqual(2);
+    await shot('offboarding-verified');
+  });
+
   it('shows templates and the drift report', async () => {
     await page.goto(tenantUrl + '?tab=templates');
     await page.getByRole('region', { name: 'Templates' }).waitFor();
@@ -298,18 +367,26 @@ describe('an operator in the browser', () => {
   });
 
   it('lets the mailbox owner set a password and sign in to self-service', async () => {
+    // Alice's first link died with her resets above: a new mailbox for the owner's side.
+    const domainId = domainUrl.split('/').pop()!;
+    const mb = await app.expectApi<{ setup: { url: string } }>('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'olga', owner: { name: 'Olga Owner', email: 'olga@client.example' }, credentialDelivery: 'link' }, 201);
     const owner = await browser.newContext({ baseURL: app.url });
     const p = await owner.newPage();
-    await p.goto(new URL(setupUrl).pathname);
+    p.setDefaultTimeout(10_000);
+    await p.goto(new URL(mb.setup.url).pathname);
     await p.getByLabel('New password').fill('Owner-Passw0rd-long!');
     await p.getByLabel('Repeat the password').fill('Owner-Passw0rd-long!');
     await p.getByRole('button', { name: 'Set password' }).click();
     await p.waitForURL(/\/login\?as=owner/);
-    await p.getByLabel('Mailbox address').fill('alice@acme-console.test');
+    await p.getByLabel('Mailbox address', { exact: true }).fill('olga@acme-console.test');
     await p.getByLabel(/^Password/).fill('Owner-Passw0rd-long!');
     await p.getByRole('button', { name: 'Sign in to my mailbox' }).click();
-    await p.getByRole('heading', { name: 'alice@acme-console.test' }).waitFor();
+    await p.getByRole('heading', { name: 'olga@acme-console.test' }).waitFor();
     expect(await p.getByText('Reset links go to').isVisible()).toBe(true);
+    await p.getByLabel('Name', { exact: true }).fill('Laptop');
+    await p.getByRole('button', { name: 'Create app password' }).click();
+    expect(((await p.getByTestId('app-password').textContent()) ?? '').length).toBeGreaterThanOrEqual(16);
+    await p.getByRole('button', { name: 'Revoke Laptop' }).waitFor();
     await shot('self-service', p);
     await owner.close();
   });

@@ -12,7 +12,9 @@ import { enrolPage, loginPage, logout, mailboxSetupPage, principalSetupPage } fr
 import { dashboardPage } from './pages/dashboard.js';
 import { domainPage } from './pages/domain.js';
 import { mailboxPage } from './pages/mailbox.js';
+import { offboardingPage } from './pages/offboarding.js';
 import { peoplePage } from './pages/people.js';
+import { approvalsPage } from './pages/resets.js';
 import { selfPage } from './pages/self.js';
 import { tenantPage, tenantsPage } from './pages/tenants.js';
 
@@ -26,6 +28,8 @@ route('/tenants', tenantsPage);
 route('/tenants/:tenantId', tenantPage);
 route('/domains/:domainId', domainPage);
 route('/mailboxes/:mailboxId', mailboxPage);
+route('/mailboxes/:mailboxId/offboarding', offboardingPage);
+route('/approvals', approvalsPage);
 route('/batches/:batchId', batchPage);
 route('/audit', auditPage);
 route('/people', peoplePage);
@@ -83,6 +87,7 @@ function renderChrome(path: string): void {
       items.push(link(`/tenants/${own}?tab=aliases`, 'Aliases', path));
       items.push(link(`/tenants/${own}?tab=bulk`, 'Bulk import', path));
     }
+    if (can('resets.approve')) items.push(link('/approvals', 'Approvals', path));
     if (can('audit.read')) items.push(link('/audit', 'Audit log', path));
     if (can('principals.read')) items.push(link('/people', 'People', path));
     items.push(link('/account', 'Account', path));

@@ -125,7 +125,8 @@ export function field(spec: FieldSpec): FieldHandle {
     else if (spec.value !== undefined && spec.value !== null) input.value = String(spec.value);
   }
   const error = h('p', { id: errId, class: 'field-error', 'aria-live': 'polite' });
-  const label = h('label', { for: id }, spec.label, spec.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null);
+  // The required marker is CSS (label.required::after), so the label's text is exactly spec.label.
+  const label = h('label', { for: id, class: spec.required ? 'required' : null }, spec.label);
   const wrap =
     spec.type === 'checkbox'
       ? h('div', { class: 'field field-check' }, input, label, spec.help ? h('p', { id: helpId, class: 'help' }, spec.help) : null, error)

@@ -20,7 +20,9 @@ export function loginPage(ctx: RouteContext): Node {
       ? notice('You are signed out.', 'ok')
       : ctx.query.get('setup')
         ? notice('Your password is set. Sign in now.', 'ok')
-        : null;
+        : ctx.query.get('changed')
+          ? notice('Your password is changed and every session has ended. Sign in with the new password.', 'ok')
+          : null;
   const useRecovery = h('button', { type: 'button', class: 'btn-link' }, 'Use a recovery code instead');
   const principalForm = form({
     submitLabel: 'Sign in',
@@ -71,6 +73,7 @@ export function loginPage(ctx: RouteContext): Node {
     h('h1', { tabindex: -1 }, ownerMode ? 'Mailbox owner sign-in' : 'Sign in to Postern'),
     banner,
     ownerMode ? ownerForm.el : principalForm.el,
+    ownerMode ? forgotPassword() : null,
     h('p', { class: 'auth-switch' }, ownerMode ? h('a', { href: '/login' }, 'Administrators sign in here') : h('a', { href: '/login?as=owner' }, 'Mailbox owners: manage your own mailbox')),
   );
 }
@@ -149,4 +152,40 @@ export async function logout(): Promise<void> {
   }
   clearSession();
   navigate('/login?out=1', { replace: true });
+}
+
+/** Mailbox owners who forgot their password: a link to their reset destination, or a recovery code. */
+function forgotPassword(): HTMLElement {
+  const sent = h('div', { 'aria-live': 'polite' });
+  const link = form({
+    submitLabel: 'Send me a reset link',
+    fields: [{ name: 'address', label: 'Mailbox address for the reset link', type: 'email', required: true, autocomplete: 'username' }],
+    async onSubmit(v) {
+      const r = await post<{ message: string }>('/api/v1/self/password/reset-link', { address: String(v.address).trim() });
+      replace(sent, notice(r.message, 'ok'));
+    },
+  });
+  const recover = form({
+    submitLabel: 'Set a new password',
+    fields: [
+      { name: 'address', label: 'Mailbox address to recover', type: 'email', required: true, autocomplete: 'username' },
+      { name: 'recoveryCode', label: 'Recovery code', required: true, autocomplete: 'off' },
+      { name: 'newPassword', label: 'New password', type: 'password', required: true, autocomplete: 'new-password' },
+    ],
+    async onSubmit(v) {
+      await post('/api/v1/self/password/recover', { address: String(v.address).trim(), recoveryCode: String(v.recoveryCode).trim(), newPassword: String(v.newPassword) });
+      navigate('/login?as=owner&changed=1', { replace: true });
+    },
+  });
+  return h(
+    'details',
+    { class: 'forgot' },
+    h('summary', null, 'Forgot your password?'),
+    h('h2', null, 'Reset link'),
+    h('p', { class: 'muted' }, 'A single-use link goes to the reset destination your administrator recorded.'),
+    sent,
+    link.el,
+    h('h2', null, 'Recovery code'),
+    recover.el,
+  );
 }

@@ -7,6 +7,7 @@ import { h, replace } from '../lib/dom.js';
 import { navigate, type RouteContext } from '../lib/router.js';
 import { can } from '../lib/session.js';
 import type { ActorRef, DeleteIntent, Forward, Mailbox, Ownership, Person, SendAsGrant } from '../lib/types.js';
+import { appPasswordsSection, highValueControl, resetsSection } from './resets.js';
 import { alertBox, badge, confirmDialog, fmtBytes, fmtDate, form, guard, opt, section, table, toast } from '../lib/ui.js';
 
 const person = (p: Person | null) => (p ? h('span', null, p.name, ' ', h('span', { class: 'muted' }, `<${p.email}>`)) : h('span', { class: 'muted' }, 'not recorded'));
@@ -115,6 +116,7 @@ function actions(m: Mailbox, reload: () => void): HTMLElement {
       }, 'Delete…'),
     );
   }
+  if (can('mailboxes.suspend')) buttons.push(h('a', { class: 'btn', href: `/mailboxes/${seg(m.id)}/offboarding` }, m.status === 'offboarded' ? 'Offboarding…' : 'Offboard…'));
   return h('div', { class: 'action-bar' }, buttons);
 }
 
@@ -295,17 +297,20 @@ export async function mailboxPage(ctx: RouteContext): Promise<Node> {
       get<SendAsGrant[]>(`/api/v1/mailboxes/${seg(id)}/send-as`).catch(() => [] as SendAsGrant[]),
     ]);
     const reload = () => void load().catch((err: unknown) => root.prepend(alertBox(err)));
+    const [resets, hv, apps] = await Promise.all([resetsSection(m), highValueControl(m, reload), appPasswordsSection(m, reload)]);
     replace(
       root,
       h('p', { class: 'crumbs' }, h('a', { href: `/tenants/${seg(m.tenantId)}?tab=mailboxes` }, 'Mailboxes'), ' / ', h('a', { href: `/domains/${seg(m.domainId)}` }, m.address.split('@')[1] ?? 'domain')),
-      h('div', { class: 'title-row' }, h('h1', null, m.address), badge(m.status), m.isRole ? badge('role', 'info') : null),
+      h('div', { class: 'title-row' }, h('h1', null, m.address), badge(m.status), m.isRole ? badge('role', 'info') : null, hv),
       h('p', { class: 'muted' }, `${m.displayName ?? 'No display name'} · ${m.messageCount} messages · ${fmtBytes(m.usedBytes)} of ${fmtBytes(m.quotaBytes)}`),
       ownershipCard(o, reload),
       actions(m, reload),
+      resets,
       settingsForm(m, reload),
       transferForm(m, reload),
       can('forwarding.read') ? forwardsSection(m, forwards, reload) : null,
       sendAsSection(m, grants, reload),
+      apps,
     );
   };
   await load();

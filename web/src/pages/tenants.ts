@@ -7,6 +7,7 @@ import type { Alias, Domain, Mailbox, Principal, Tenant } from '../lib/types.js'
 import { alertBox, badge, fmtBytes, fmtDate, form, notice, opt, pagedList, section, table, toast } from '../lib/ui.js';
 import { bulkTab } from './bulk.js';
 import { createMailboxForm } from './mailbox-create.js';
+import { accessPolicySection, forwardingTab } from './policy.js';
 import { templatesTab } from './templates.js';
 import { invitePersonForm } from './people.js';
 
@@ -41,6 +42,7 @@ const TABS: Array<[string, string]> = [
   ['domains', 'Domains'],
   ['mailboxes', 'Mailboxes'],
   ['aliases', 'Aliases'],
+  ['forwarding', 'Forwarding'],
   ['admins', 'Admins'],
   ['bulk', 'Bulk import'],
   ['templates', 'Templates'],
@@ -68,6 +70,9 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
     case 'admins':
       body = adminsTab(tenant);
       break;
+    case 'forwarding':
+      body = await forwardingTab(tenant);
+      break;
     case 'bulk':
       body = bulkTab(tenant);
       break;
@@ -78,7 +83,7 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
       body = await binTab(tenant);
       break;
     case 'settings':
-      body = settingsTab(tenant);
+      body = h('div', null, settingsTab(tenant), await accessPolicySection(tenant));
       break;
     default:
       body = domainsTab(tenant);
