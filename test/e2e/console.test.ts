@@ -346,6 +346,38 @@ describe('an operator in the browser', () => {
     await shot('templates');
   });
 
+  it('gives a tenant admin a view of their own tenant only', async () => {
+    const tenantId = tenantUrl.split('/').pop()!;
+    const invite = await app.expectApi<{ setup: { token: string } }>('POST', `/api/v1/tenants/${tenantId}/principals`, { name: 'Tina Admin', email: 'tina@client.example', role: 'tenant-admin' }, 201);
+    const other = await app.expectApi<{ id: string }>('POST', '/api/v1/tenants', { name: 'Other Client' }, 201);
+    const ctx = await browser.newContext({ baseURL: app.url });
+    const p = await ctx.newPage();
+    p.setDefaultTimeout(10_000);
+    await p.goto(`/principal-setup/${invite.setup.token}`);
+    await p.getByLabel('New password').fill(PASSWORD);
+    await p.getByLabel('Repeat the password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Set password' }).click();
+    await p.waitForURL(/\/login/);
+    await p.getByLabel('Email').fill('tina@client.example');
+    await p.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(/\/enrol$/);
+    const secret = (await p.getByTestId('totp-secret').textContent())!.trim();
+    await p.getByLabel('Code from your authenticator app').fill(await totpCode(secret, Date.now()));
+    await p.getByRole('button', { name: 'Confirm' }).click();
+    await p.getByRole('link', { name: /continue/ }).click();
+    await p.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    const nav = p.getByRole('navigation', { name: 'Main' });
+    expect(await nav.getByRole('link', { name: 'Tenants' }).count()).toBe(0);
+    await nav.getByRole('link', { name: 'Mailboxes' }).click();
+    await p.getByRole('heading', { name: 'Acme Ltd' }).waitFor();
+    await p.getByRole('region', { name: 'Mailboxes' }).getByText('alice@acme-console.test').waitFor();
+    await shot('tenant-admin', p);
+    await p.goto(`/tenants/${other.id}`);
+    await p.getByRole('alert').getByText(/not found/i).waitFor();
+    await ctx.close();
+  });
+
   it('fits a phone screen', async () => {
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 375, height: 740 });
