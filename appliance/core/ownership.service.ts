@@ -10,12 +10,15 @@ import type { Mailbox } from '../db/tables/control.table.js';
 import { type Actor, authorize, isPermission, type Permission } from './authz.js';
 import type { CoreDeps } from './deps.js';
 import { restorableFrom } from './mailbox-settings.service.js';
+import { isHighValue, loadPolicy } from './policies.js';
+import { remainingRecoveryCodes } from './recovery-codes.js';
+import { APPROVAL_WINDOW_MS } from './resets.service.js';
 import { type Person } from './mailboxes.service.js';
 import { scopedRepo } from './repo.js';
 import { iso } from './util.js';
 
 export interface ResetPath {
-  path: 'setup-link' | 'admin-reset' | 'emergency-reset' | 'self-service';
+  path: 'setup-link' | 'admin-reset' | 'emergency-reset' | 'self-service' | 'recovery-code' | 'self-service-link' | 'app-password' | 'pending-emergency-reset';
   description: string;
   /** Who holds what the path needs: the link's issuer, the reset destination, the owner. */
   heldBy: { type: string; id: string | null };
@@ -94,19 +97,34 @@ async function resetPaths(deps: CoreDeps, m: Mailbox, now: number): Promise<Rese
     heldBy: l.destination ? { type: 'address', id: l.destination } : { type: 'principal', id: l.created_by },
     expiresAt: iso(l.expires_at)!,
   }));
+  // An offboarded mailbox (or one converted to shared) has no reset path until the offboarding is undone.
+  const offboarded = await deps.db.selectFrom('offboardings').select('id').where('mailbox_id', '=', m.id).where('status', '=', 'applied').executeTakeFirst();
+  if (offboarded || !['active', 'pending'].includes(m.status)) return paths;
+  const policy = await loadPolicy(deps.db, m.tenant_id);
   paths.push({
     path: 'admin-reset',
-    description: 'an admin triggers a single-use reset link sent to the reset destination; the admin never sees the password',
+    description: `an admin triggers a single-use reset link sent to the reset destination${policy.resetLinkToCaller ? ' (or, by tenant policy, handed to the admin)' : ''}; the admin never sees or sets the password`,
     heldBy: { type: 'reset-destination', id: m.reset_destination },
     destination: m.reset_destination,
     whoMayTrigger: await holders(deps.db, m.tenant_id, 'resets.initiate', now),
   });
+  const highValue = await isHighValue(deps.db, m.id);
   paths.push({
     path: 'emergency-reset',
-    description: 'when the reset destination is lost: recorded identity verification and a second approver, link to a new validated destination',
+    description: `when the reset destination is lost: recorded identity verification and a second approver (never the requester${highValue && policy.emergencyHighValueApprover === 'operator' ? '; high-value: an operator' : ''}), link to a new validated destination`,
     heldBy: { type: 'approver', id: null },
-    whoMayTrigger: await holders(deps.db, m.tenant_id, 'resets.approve', now),
+    whoMayTrigger: highValue && policy.emergencyHighValueApprover === 'operator' ? ['operators'] : await holders(deps.db, m.tenant_id, 'resets.approve', now),
   });
+  const pending = await deps.db.selectFrom('resets').select(['id', 'requested_by', 'new_destination', 'requested_at']).where('mailbox_id', '=', m.id).where('status', '=', 'pending-approval').where('requested_at', '>', now - APPROVAL_WINDOW_MS).execute();
+  for (const r of pending) {
+    paths.push({
+      path: 'pending-emergency-reset',
+      description: `emergency reset ${r.id} requested by ${r.requested_by}, awaiting approval; would send a link to ${r.new_destination}`,
+      heldBy: { type: 'approver', id: null },
+      destination: r.new_destination ?? undefined,
+      expiresAt: iso(Number(r.requested_at) + APPROVAL_WINDOW_MS)!,
+    });
+  }
   if (m.password_hash) {
     paths.push({
       path: 'self-service',
@@ -114,6 +132,20 @@ async function resetPaths(deps: CoreDeps, m: Mailbox, now: number): Promise<Rese
       heldBy: { type: 'owner', id: m.owner_email },
       whoMayTrigger: [`owner:${m.owner_email}`],
     });
+    const codes = await remainingRecoveryCodes(deps, m.id);
+    if (codes > 0) {
+      paths.push({ path: 'recovery-code', description: `the owner sets a new password with one of ${codes} one-time recovery codes`, heldBy: { type: 'owner', id: m.owner_email }, whoMayTrigger: [`owner:${m.owner_email}`] });
+    }
+    paths.push({
+      path: 'self-service-link',
+      description: 'anyone may ask for a single-use link; it goes only to the reset destination',
+      heldBy: { type: 'reset-destination', id: m.reset_destination },
+      destination: m.reset_destination,
+    });
+    const apps = await deps.db.selectFrom('app_passwords').select(['id', 'name']).where('mailbox_id', '=', m.id).where('revoked_at', 'is', null).execute();
+    for (const a of apps) {
+      paths.push({ path: 'app-password', description: `app password "${a.name}" (IMAP/SMTP only; cannot change the password)`, heldBy: { type: 'app-password', id: a.id } });
+    }
   }
   return paths;
 }

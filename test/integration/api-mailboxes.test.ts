@@ -165,6 +165,6 @@ describe('GET /api/v1/mailboxes/{id}/ownership', () => {
     expect((await t.call('POST', `/api/v1/setup/${mb.setup.token}`, { token: null, body: { password: 'Correct-Horse-42-Battery' } })).status).toBe(204);
     const after = await t.call('GET', `/api/v1/mailboxes/${mb.id}/ownership`, { token: tenant.token });
     expect(after.body).toMatchObject({ status: 'active', lastChange: { event: 'mailbox.setup.complete', actor: { type: 'public' } } });
-    expect(paths(after.body)).toEqual(['admin-reset', 'emergency-reset', 'self-service']);
+    expect(paths(after.body)).toEqual(['admin-reset', 'emergency-reset', 'self-service', 'self-service-link']);
   });
 });

@@ -141,7 +141,8 @@ describe('admin-initiated reset', () => {
     expect((await t.call('GET', '/api/v1/audit/verify')).body.ok).toBe(true);
 
     const own = await t.call('GET', `/api/v1/mailboxes/${mb.id}/ownership`, { token: a.token });
-    expect(own.body.resetPaths.map((p: { path: string }) => p.path)).toContain('admin-reset');
+    expect(own.body.resetPaths.map((p: { path: string }) => p.path)).toEqual(['admin-reset', 'emergency-reset', 'self-service', 'self-service-link']);
+    expect(own.body.lastChange.event).toBe('reset.complete');
   });
 
   it('returns the link to the caller only where the tenant policy allows it, and records the delivery method', async () => {
