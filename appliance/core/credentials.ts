@@ -230,4 +230,9 @@ export class CredentialService implements Credentials {
   activeSessionCount(mailboxId: string): number {
     return this.listeners.get(mailboxId)?.size ?? 0;
   }
+
+  /** The Revoker's view (appliance/core/deps.ts): open IMAP sessions of the mailbox, for offboarding plans. */
+  sessionCount(mailboxId: string): number {
+    return this.activeSessionCount(mailboxId);
+  }
 }
