@@ -182,13 +182,13 @@ export async function batchPage(ctx: RouteContext): Promise<Node> {
       });
       actions.push(section('Apply', f.el));
     }
-    if ((b.state === 'applied' || b.state === 'failed') && can('mailboxes.suspend')) {
+    if ((b.state === 'applied' || b.state === 'failed') && (can('mailboxes.create') || can('mailboxes.delete'))) {
       const verifyBox = h('div', { 'aria-live': 'polite' });
       actions.push(
         section(
           'Verify and roll back',
           h('div', { class: 'action-bar' },
-            h('button', {
+            !can('mailboxes.create') ? null : h('button', {
               type: 'button',
               class: 'btn',
               onclick: guard(async () => {
@@ -196,7 +196,7 @@ export async function batchPage(ctx: RouteContext): Promise<Node> {
                 replace(verifyBox, h('h3', null, `Delivery test (${r.deliveryTest.sampled} sampled)`), table([{ label: 'Address', cell: (x) => x.address }, { label: 'Routable', cell: (x) => badge(x.routable ? 'yes' : 'no', x.routable ? 'ok' : 'bad') }, { label: 'Delivered', cell: (x) => (x.delivered === null ? '—' : badge(x.delivered ? 'yes' : 'no', x.delivered ? 'ok' : 'bad')) }, { label: 'Error', cell: (x) => x.error ?? '' }], r.deliveryTest.results, 'Delivery test'));
               }),
             }, 'Run delivery test'),
-            h('button', {
+            !(can('mailboxes.delete') && can('mailboxes.suspend')) ? null : h('button', {
               type: 'button',
               class: 'btn btn-danger',
               onclick: guard(async () => {
@@ -226,10 +226,10 @@ export async function batchPage(ctx: RouteContext): Promise<Node> {
           ['Approval', b.approvalRef ?? '—'],
           ['Planned', fmtDate(b.createdAt)],
           ['Applied', fmtDate(b.appliedAt)],
-          ['Rolled back', fmtDate(b.rolledBackAt)],
+          ['Rolled back at', fmtDate(b.rolledBackAt)],
         ]),
         b.state !== 'planned'
-          ? h('div', { 'data-testid': 'batch-report' }, dl([
+          ? h('div', { 'data-testid': 'batch-report' }, h('h3', null, 'Report'), dl([
               ['Created', String(b.report.created)],
               ['Failed', String(b.report.failed)],
               ['Setup links delivered', String(b.report.linksDelivered)],

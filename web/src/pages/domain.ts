@@ -173,7 +173,7 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
   const load = async () => {
     const [d, keys] = await Promise.all([get<Domain>(`/api/v1/domains/${seg(id)}`), get<DkimKey[]>(`/api/v1/domains/${seg(id)}/dkim`).catch(() => [] as DkimKey[])]);
     const reload = () => void load().catch((err: unknown) => root.prepend(alertBox(err)));
-    const [dns, template, timeline] = await Promise.all([dnsSection(d), templateSection(d, reload), timelineSection(d)]);
+    const [dns, template, timeline] = await Promise.all([dnsSection(d), templateSection(d, reload), can('audit.read') ? timelineSection(d) : Promise.resolve(null)]);
     const mailboxes = pagedList<Mailbox>({
       caption: 'Mailboxes',
       filters: MAILBOX_FILTERS,

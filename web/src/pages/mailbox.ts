@@ -116,7 +116,7 @@ function actions(m: Mailbox, reload: () => void): HTMLElement {
       }, 'Delete…'),
     );
   }
-  if (can('mailboxes.suspend')) buttons.push(h('a', { class: 'btn', href: `/mailboxes/${seg(m.id)}/offboarding` }, m.status === 'offboarded' ? 'Offboarding…' : 'Offboard…'));
+  buttons.push(h('a', { class: 'btn', href: `/mailboxes/${seg(m.id)}/offboarding` }, m.status === 'offboarded' ? 'Offboarding…' : 'Offboard…'));
   return h('div', { class: 'action-bar' }, buttons);
 }
 

@@ -89,7 +89,7 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
         ['Steps', o.steps.map((s) => s.action).join(', ')],
         ['Undo possible until', fmtDate(o.undoUntil)],
       ]),
-      can('mailboxes.suspend') && !o.undoneAt && Date.parse(o.undoUntil) > Date.now()
+      can('mailboxes.offboard') && !o.undoneAt && Date.parse(o.undoUntil) > Date.now()
         ? h('button', {
             type: 'button',
             class: 'btn btn-danger',
@@ -164,7 +164,7 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
         h('p', null, 'Identities: ', plan.identities.join(', ') || m.owner.email),
         pathList(plan.paths, null),
         h('p', { class: 'muted' }, 'Nothing has changed yet.'),
-        can('mailboxes.suspend') ? h('button', { type: 'button', class: 'btn btn-primary', onclick: showOptions }, 'Choose options') : notice('You need the suspend permission to offboard.'),
+        can('mailboxes.offboard') ? h('button', { type: 'button', class: 'btn btn-primary', onclick: showOptions }, 'Choose options') : notice('You need the offboard permission to apply an offboarding.'),
       ),
     );
   };

@@ -11,6 +11,11 @@ const ROLES: Array<[string, string]> = [
   ['helpdesk', 'Helpdesk'],
 ];
 
+export const PEOPLE_FILTERS = [
+  { name: 'q', label: 'Search people', type: 'search' as const },
+  { name: 'status', label: 'Status', type: 'select' as const, options: [['', 'Any'], ['active', 'Active'], ['disabled', 'Disabled']] as Array<[string, string]> },
+];
+
 export function invitePersonForm(tenantId: string | null, done?: () => void): HTMLElement {
   const result = h('div', { 'aria-live': 'polite' });
   const f = form({
@@ -67,6 +72,7 @@ export function peoplePage(): Node {
   }
   const list: ReturnType<typeof pagedList<Principal>> = pagedList<Principal>({
     caption: 'Operators',
+    filters: PEOPLE_FILTERS,
     columns: [
       { label: 'Name', cell: (p) => p.name },
       { label: 'Email', cell: (p) => p.email },
@@ -74,7 +80,7 @@ export function peoplePage(): Node {
       { label: 'Last sign-in', cell: (p) => fmtDate(p.lastLoginAt) },
       { label: 'Actions', cell: (p) => actions(p, () => void list.reload()) },
     ],
-    load: (_q, page) => get<Principal[]>('/api/v1/principals', { limit: page.limit, after: page.after }),
+    load: (q, page) => get<Principal[]>('/api/v1/principals', { ...q, limit: page.limit, after: page.after }),
     cursor: (p) => p.id,
   });
   return h('div', null, h('h1', null, 'People'), section('Operators', list), can('principals.manage') ? section('Invite an operator', invitePersonForm(null, () => void list.reload())) : null);

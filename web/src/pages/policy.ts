@@ -50,7 +50,7 @@ export async function accessPolicySection(t: Tenant): Promise<HTMLElement> {
       toast('Access policy saved');
     },
   });
-  return section('Access policy', p.updatedAt ? h('p', { class: 'muted' }, `Last changed ${fmtDate(p.updatedAt)} by ${p.updatedBy ?? '—'}`) : null, can('tenants.manage') ? f.el : h('p', null, 'You may not change the policy.'));
+  return section('Access policy', p.updatedAt ? h('p', { class: 'muted' }, `Last changed ${fmtDate(p.updatedAt)} by ${p.updatedBy ?? '—'}`) : null, can('policies.manage') ? f.el : h('p', null, 'You may not change the policy.'));
 }
 
 interface ForwardingReport {

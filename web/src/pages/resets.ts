@@ -170,7 +170,7 @@ export async function resetsSection(m: Mailbox): Promise<HTMLElement | null> {
 export async function highValueControl(m: Mailbox, reload: () => void): Promise<HTMLElement | null> {
   try {
     const hv = await get<{ highValue: boolean; reason: string | null; updatedBy: string | null }>(`/api/v1/mailboxes/${seg(m.id)}/high-value`);
-    const toggle = can('mailboxes.manage')
+    const toggle = can('policies.manage')
       ? h('button', {
           type: 'button',
           class: 'btn btn-small',
@@ -219,7 +219,7 @@ export async function appPasswordsSection(m: Mailbox, reload: () => void): Promi
   } catch {
     return null;
   }
-  const revoke = can('mailboxes.manage') || can('mailboxes.suspend')
+  const revoke = can('mailboxes.suspend')
     ? async (a: AppPassword) => {
         const ok = await confirmDialog({ title: 'Revoke this app password?', objectName: `${a.name} (${m.address})`, body: h('p', null, 'Mail clients that use it stop working at once.'), confirmLabel: 'Revoke', danger: true });
         if (!ok) return;

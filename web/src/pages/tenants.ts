@@ -9,18 +9,19 @@ import { bulkTab } from './bulk.js';
 import { createMailboxForm } from './mailbox-create.js';
 import { accessPolicySection, forwardingTab } from './policy.js';
 import { templatesTab } from './templates.js';
-import { invitePersonForm } from './people.js';
+import { invitePersonForm, PEOPLE_FILTERS } from './people.js';
 
 export function tenantsPage(): Node {
   const list = pagedList<Tenant>({
     caption: 'Tenants',
+    filters: [{ name: 'q', label: 'Search tenants', type: 'search' }],
     columns: [
       { label: 'Name', cell: (t) => h('a', { href: `/tenants/${seg(t.id)}` }, t.name) },
       { label: 'Status', cell: (t) => badge(t.status) },
       { label: 'Quota used', cell: (t) => `${fmtBytes(t.quota.usedBytes)} / ${t.quota.poolBytes === null ? 'no pool' : fmtBytes(t.quota.poolBytes)}` },
       { label: 'Created', cell: (t) => fmtDate(t.createdAt) },
     ],
-    load: (_q, page) => get<Tenant[]>('/api/v1/tenants', { limit: page.limit, after: page.after }),
+    load: (q, page) => get<Tenant[]>('/api/v1/tenants', { ...q, limit: page.limit, after: page.after }),
     cursor: (t) => t.id,
     empty: 'No tenants yet. Create the first one below.',
   });
@@ -191,6 +192,7 @@ async function aliasesTab(t: Tenant): Promise<Node> {
 function adminsTab(t: Tenant): Node {
   const list = pagedList<Principal>({
     caption: 'Tenant admins',
+    filters: PEOPLE_FILTERS,
     columns: [
       { label: 'Name', cell: (p) => p.name },
       { label: 'Email', cell: (p) => p.email },
@@ -198,7 +200,7 @@ function adminsTab(t: Tenant): Node {
       { label: 'Status', cell: (p) => [badge(p.status), ' ', p.totpEnabled ? badge('2FA on', 'ok') : badge('2FA not set up', 'warn')] },
       { label: 'Last sign-in', cell: (p) => fmtDate(p.lastLoginAt) },
     ],
-    load: (_q, page) => get<Principal[]>(`/api/v1/tenants/${seg(t.id)}/principals`, { limit: page.limit, after: page.after }),
+    load: (q, page) => get<Principal[]>(`/api/v1/tenants/${seg(t.id)}/principals`, { ...q, limit: page.limit, after: page.after }),
     cursor: (p) => p.id,
   });
   return h('div', null, section('Admins', list), can('principals.manage') ? section('Invite an admin', invitePersonForm(t.id, () => void list.reload())) : null);
