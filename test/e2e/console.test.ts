@@ -346,6 +346,25 @@ describe('an operator in the browser', () => {
     await shot('templates');
   });
 
+  it('creates an API token shown once, and revokes it after a confirmation (Escape cancels)', async () => {
+    await page.goto(tenantUrl + '?tab=tokens');
+    await page.getByLabel('Token name').fill('billing sync');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await page.locator('code.secret').textContent())!.trim();
+    const res = await fetch(`${app.url}/api/v1/tenants/${tenantUrl.split('/').pop()}`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(res.status).toBe(200);
+    const row = page.getByRole('region', { name: 'API tokens' }).locator('tbody tr', { hasText: 'billing sync' });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke this token?' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog', { name: 'Revoke this token?' }).getByRole('button', { name: 'Revoke token' }).click();
+    await row.getByText('revoked').waitFor();
+    expect((await fetch(`${app.url}/api/v1/tenants/${tenantUrl.split('/').pop()}`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
+  });
+
   it('gives a tenant admin a view of their own tenant only', async () => {
     const tenantId = tenantUrl.split('/').pop()!;
     const invite = await app.expectApi<{ setup: { token: string } }>('POST', `/api/v1/tenants/${tenantId}/principals`, { name: 'Tina Admin', email: 'tina@client.example', role: 'tenant-admin' }, 201);

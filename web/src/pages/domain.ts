@@ -149,6 +149,29 @@ function aliasesSection(d: Domain): HTMLElement {
   return s;
 }
 
+async function aliasOfSection(d: Domain, reload: () => void): Promise<HTMLElement | null> {
+  if (!can('domains.manage')) return null;
+  const primaries = (await get<Domain[]>(`/api/v1/tenants/${seg(d.tenantId)}/domains`, { isAlias: 'false', limit: '500' }).catch(() => [] as Domain[])).filter((x) => x.id !== d.id);
+  const f = form({
+    submitLabel: 'Save',
+    fields: [
+      { name: 'aliasOf', label: 'This domain is', type: 'select', value: d.aliasOf ?? '', options: [['', 'a primary domain (its own mailboxes)'], ...primaries.map((x): [string, string] => [x.id, `an alias of ${x.name}`])] },
+      { name: 'reason', label: 'Reason (recorded in the audit log)' },
+    ],
+    async onSubmit(v) {
+      const target = String(v.aliasOf);
+      if (target !== (d.aliasOf ?? '')) {
+        const ok = await confirmDialog({ title: target ? 'Make this domain an alias?' : 'Make this a primary domain again?', objectName: d.name, body: h('p', null, target ? 'Mail to any address of this domain is delivered to the same local part of the primary domain.' : 'Addresses of this domain stop resolving to the primary domain.'), confirmLabel: 'Change', danger: true });
+        if (!ok) return;
+      }
+      await patch(`/api/v1/domains/${seg(d.id)}`, { aliasOf: target || null, reason: String(v.reason).trim() || undefined });
+      toast('Domain saved');
+      reload();
+    },
+  });
+  return h('details', { class: 'card' }, h('summary', null, h('h2', { class: 'inline' }, 'Domain alias')), f.el);
+}
+
 async function deleteDomain(d: Domain): Promise<void> {
   const intent = await del<DeleteIntent>(`/api/v1/domains/${seg(d.id)}`);
   const impact = Object.entries(intent.impact ?? {}).map(([k, v]) => h('li', null, `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`));
@@ -173,7 +196,7 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
   const load = async () => {
     const [d, keys] = await Promise.all([get<Domain>(`/api/v1/domains/${seg(id)}`), get<DkimKey[]>(`/api/v1/domains/${seg(id)}/dkim`).catch(() => [] as DkimKey[])]);
     const reload = () => void load().catch((err: unknown) => root.prepend(alertBox(err)));
-    const [dns, template, timeline] = await Promise.all([dnsSection(d), templateSection(d, reload), can('audit.read') ? timelineSection(d) : Promise.resolve(null)]);
+    const [dns, template, timeline, aliasOf] = await Promise.all([dnsSection(d), templateSection(d, reload), can('audit.read') ? timelineSection(d) : Promise.resolve(null), aliasOfSection(d, reload)]);
     const mailboxes = pagedList<Mailbox>({
       caption: 'Mailboxes',
       filters: MAILBOX_FILTERS,
@@ -198,6 +221,7 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
       section('Mailboxes', mailboxes, can('mailboxes.create') && !d.aliasOf ? [h('h3', null, 'New mailbox'), createMailboxForm([d], () => void mailboxes.reload())] : null),
       aliasesSection(d),
       catchAllSection(d, reload),
+      aliasOf,
       dkimSection(d, keys, reload),
       template,
       timeline,

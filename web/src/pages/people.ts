@@ -3,6 +3,7 @@ import { get, patch, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { can, isOperator, ownTenant, session } from '../lib/session.js';
 import type { Principal, SetupLink } from '../lib/types.js';
+import { tokensSection } from './tokens.js';
 import { badge, confirmDialog, copyButton, fmtDate, form, guard, notice, pagedList, section, toast } from '../lib/ui.js';
 
 const ROLES: Array<[string, string]> = [
@@ -83,5 +84,5 @@ export function peoplePage(): Node {
     load: (q, page) => get<Principal[]>('/api/v1/principals', { ...q, limit: page.limit, after: page.after }),
     cursor: (p) => p.id,
   });
-  return h('div', null, h('h1', null, 'People'), section('Operators', list), can('principals.manage') ? section('Invite an operator', invitePersonForm(null, () => void list.reload())) : null);
+  return h('div', null, h('h1', null, 'People'), section('Operators', list), can('principals.manage') ? section('Invite an operator', invitePersonForm(null, () => void list.reload())) : null, can('tokens.read') ? h('div', null, h('h2', null, 'Operator API tokens'), tokensSection(null)) : null);
 }

@@ -9,6 +9,7 @@ import { bulkTab } from './bulk.js';
 import { createMailboxForm } from './mailbox-create.js';
 import { accessPolicySection, forwardingTab } from './policy.js';
 import { templatesTab } from './templates.js';
+import { tokensSection } from './tokens.js';
 import { invitePersonForm, PEOPLE_FILTERS } from './people.js';
 
 export function tenantsPage(): Node {
@@ -45,6 +46,7 @@ const TABS: Array<[string, string]> = [
   ['aliases', 'Aliases'],
   ['forwarding', 'Forwarding'],
   ['admins', 'Admins'],
+  ['tokens', 'API tokens'],
   ['bulk', 'Bulk import'],
   ['templates', 'Templates'],
   ['bin', 'Recycle bin'],
@@ -58,7 +60,7 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
   const tabs = h(
     'nav',
     { class: 'tabs', 'aria-label': 'Tenant sections' },
-    TABS.filter(([k]) => k !== 'admins' || can('principals.read')).map(([k, label]) => h('a', { href: `/tenants/${seg(id)}?tab=${k}`, 'aria-current': k === tab ? 'page' : null }, label)),
+    TABS.filter(([k]) => (k !== 'admins' || can('principals.read')) && (k !== 'tokens' || can('tokens.read'))).map(([k, label]) => h('a', { href: `/tenants/${seg(id)}?tab=${k}`, 'aria-current': k === tab ? 'page' : null }, label)),
   );
   let body: Node;
   switch (tab) {
@@ -73,6 +75,9 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
       break;
     case 'forwarding':
       body = await forwardingTab(tenant);
+      break;
+    case 'tokens':
+      body = tokensSection(tenant.id);
       break;
     case 'bulk':
       body = bulkTab(tenant);
