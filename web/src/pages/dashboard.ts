@@ -7,6 +7,7 @@ import { h, replace } from '../lib/dom.js';
 import { can, isOperator, ownTenant, session } from '../lib/session.js';
 import { fetchMetrics, max, type Sample, sum } from '../lib/metrics.js';
 import type { AuditEvent, Domain, Readiness, Tenant } from '../lib/types.js';
+import { emergencyResets } from './resets.js';
 import { alertBox, badge, fmtDate, section, table } from '../lib/ui.js';
 
 async function readiness(): Promise<Readiness> {
@@ -139,16 +140,27 @@ async function domainsCard(): Promise<HTMLElement> {
   }
 }
 
+async function approvalsCard(): Promise<HTMLElement | null> {
+  if (!can('resets.approve') || !can('audit.read')) return null;
+  try {
+    const pending = (await emergencyResets()).filter((r) => r.status === 'pending-approval');
+    return section('Pending approvals', h('p', null, pending.length ? badge(`${pending.length} emergency reset${pending.length === 1 ? '' : 's'} waiting`, 'warn') : badge('nothing waiting', 'ok')), h('p', null, h('a', { href: '/approvals' }, 'Open the approvals queue')));
+  } catch (err) {
+    return section('Pending approvals', alertBox(err));
+  }
+}
+
 export async function dashboardPage(): Promise<Node> {
   const p = session.info?.principal;
-  const [ready, metrics, audit, domains] = await Promise.all([
+  const [ready, metrics, audit, domains, approvals] = await Promise.all([
     readiness().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
     metricsCard(),
     can('audit.read') ? auditCard() : Promise.resolve(null),
     can('domains.read') ? domainsCard() : Promise.resolve(null),
+    approvalsCard(),
   ]);
   const metricsSlot = h('div', { class: 'slot' }, metrics);
-  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), metricsSlot, domains, audit));
+  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), metricsSlot, domains, approvals, audit));
   const tick = () =>
     setTimeout(async () => {
       if (!root.isConnected) return;

@@ -231,7 +231,18 @@ export async function appPasswordsSection(m: Mailbox, reload: () => void): Promi
   return section('App passwords', h('p', { class: 'muted' }, 'Owners create these for their mail clients in self-service; revoke any that should not exist.'), appPasswordsTable(list, revoke));
 }
 
-/** The second approver's queue: emergency resets waiting for approval, found through the audit log. */
+/**
+ * Emergency resets, newest first. There is no tenant-wide list of resets in the API: their
+ * requests are found through the audit log (reset.request events), each read back for its status.
+ */
+export async function emergencyResets(): Promise<Reset[]> {
+  if (!can('audit.read')) throw new Error('The queue is read from the audit log: it needs the audit.read permission too.');
+  const events = await get<AuditEvent[]>('/api/v1/audit/events', { action: 'reset.request', limit: '500' });
+  const ids = events.filter((e) => (e.after as { kind?: string } | null)?.kind === 'emergency').map((e) => String((e.after as { resetId?: string }).resetId)).reverse().slice(0, 100);
+  return (await Promise.all(ids.map((id) => get<Reset>(`/api/v1/resets/${seg(id)}`).catch(() => null)))).filter((r): r is Reset => r !== null);
+}
+
+/** The second approver's queue: emergency resets waiting for approval. */
 export async function approvalsPage(): Promise<Node> {
   const root = h('div', null, h('h1', null, 'Approvals'));
   if (!can('resets.approve')) {
@@ -245,10 +256,7 @@ export async function approvalsPage(): Promise<Node> {
   );
   const load = async () => {
     try {
-      if (!can('audit.read')) throw new Error('The queue is read from the audit log: it needs the audit.read permission too.');
-      const events = await get<AuditEvent[]>('/api/v1/audit/events', { action: 'reset.request', limit: '500' });
-      const ids = events.filter((e) => (e.after as { kind?: string } | null)?.kind === 'emergency').map((e) => String((e.after as { resetId?: string }).resetId)).reverse().slice(0, 100);
-      const resets = (await Promise.all(ids.map((id) => get<Reset>(`/api/v1/resets/${seg(id)}`).catch(() => null)))).filter((r): r is Reset => r !== null);
+      const resets = await emergencyResets();
       const pending = resets.filter((r) => r.status === 'pending-approval');
       const done = resets.filter((r) => r.status !== 'pending-approval').slice(0, 20);
       replace(
