@@ -9,6 +9,7 @@ COPY appliance ./appliance
 COPY control ./control
 COPY mta-plugins ./mta-plugins
 COPY scripts ./scripts
+COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -26,6 +27,7 @@ RUN groupadd --system postern && useradd --system --gid postern --home-dir /data
     && mkdir -p /data && chown postern:postern /data
 COPY --from=build --chown=postern:postern /app/node_modules ./node_modules
 COPY --from=build --chown=postern:postern /app/dist ./dist
+COPY --from=build --chown=postern:postern /app/web/dist ./web/dist
 COPY --chown=postern:postern package.json ./
 USER postern
 VOLUME ["/data"]
