@@ -3,7 +3,7 @@
  *
  * - plan: every residual access path of the person behind a mailbox — the login itself, open
  *   protocol and console sessions, app passwords, live setup/reset links, their console account
- *   and its API tokens, forwards out (to external addresses or back to the person) and in,
+ *   and its API tokens, every forward out of the mailbox (external, internal, to the person) and in,
  *   aliases and catch-alls that deliver to the person, send-as grants from the mailbox and for
  *   the person's address, other mailboxes the person owns or whose reset destination they are.
  * - apply: executes in order, one transaction, one audit event per step (each records `before`):
@@ -141,7 +141,9 @@ async function enumerate(db: Transaction<DB> | CoreDeps['db'], deps: CoreDeps, m
   const out = await db.selectFrom('forwards').select(['id', 'target', 'external', 'expires_at']).where('mailbox_id', '=', m.id).where('status', '=', 'active').execute();
   for (const f of out) {
     if (f.expires_at !== null && Number(f.expires_at) <= now) continue;
-    if (Number(f.external) === 1 || I.includes(f.target.toLowerCase())) paths.push({ kind: 'forward', id: f.id, description: `forward from ${m.address} to ${f.target}${Number(f.external) === 1 ? ' (external)' : ''}` });
+    // Every forward out of the mailbox, internal ones too: each one copies the person's mail somewhere.
+    const kind = Number(f.external) === 1 ? ' (external)' : I.includes(f.target.toLowerCase()) ? ' (the person)' : ' (internal)';
+    paths.push({ kind: 'forward', id: f.id, description: `forward from ${m.address} to ${f.target}${kind}` });
   }
   const inbound = await db
     .selectFrom('forwards')
@@ -375,7 +377,8 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
       const rows = await trx.selectFrom('forwards').select(['id', 'mailbox_id', 'target', 'external', 'status']).where('id', 'in', fwdIds).execute();
       const changed: Array<{ id: string; target: string; external: number; status: string; now: string }> = [];
       for (const f of rows) {
-        if (forwardsMode === 'repoint' && successor && f.mailbox_id !== successor.id) {
+        // Re-pointing is for forwards into the person; forwards out of the mailbox are removed.
+        if (forwardsMode === 'repoint' && successor && f.mailbox_id !== m.id && f.mailbox_id !== successor.id) {
           const dup = await trx.selectFrom('forwards').select('id').where('mailbox_id', '=', f.mailbox_id).where('target', '=', successor.address).where('status', '=', 'active').executeTakeFirst();
           if (!dup) {
             await trx.updateTable('forwards').set({ target: successor.address, external: 0 }).where('id', '=', f.id).execute();

@@ -60,13 +60,15 @@ async function plant(prefix: string) {
   // Forwards out (external) and in; an alias, send-as both ways, dependents, a catch-all.
   const fwdOut = await ok(t.call('POST', `/api/v1/mailboxes/${leaver.id}/forwards`, { token: a.token, body: { target: home, reason: 'reads mail at home' } }));
   const fwdIn = await ok(t.call('POST', `/api/v1/mailboxes/${colleague.id}/forwards`, { token: a.token, body: { target: leaver.address } }));
+  // An internal forward out to a colleague of the same tenant: still a copy of the person's mail.
+  const fwdInternal = await ok(t.call('POST', `/api/v1/mailboxes/${leaver.id}/forwards`, { token: a.token, body: { target: colleague.address, reason: 'covers while away' } }));
   const alias = await ok(t.call('POST', `/api/v1/domains/${a.domainId}/aliases`, { token: a.token, body: { localPart: `${prefix}-team`, targets: [leaver.address, colleague.address] } }));
   const grantFrom = await ok(t.call('POST', `/api/v1/mailboxes/${leaver.id}/send-as`, { token: a.token, body: { address: `${prefix}-sales@off.example` } }));
   const grantTo = await ok(t.call('POST', `/api/v1/mailboxes/${colleague.id}/send-as`, { token: a.token, body: { address: leaver.address } }));
   const resetDependent = await mailbox(`${prefix}-intern`, { resetDestination: leaver.address });
   const ownedDependent = await mailbox(`${prefix}-project`, { owner: { name: 'Leaving Person', email: home } });
   await ok(t.call('PUT', `/api/v1/domains/${a.domainId}/catch-all`, { token: a.token, body: { target: leaver.address } }), 200);
-  return { home, leaver, colleague, successor, app, principal, tokenSecret, fwdOut, fwdIn, alias, grantFrom, grantTo, resetDependent, ownedDependent, closed: () => closedWith };
+  return { home, leaver, colleague, successor, app, principal, tokenSecret, fwdOut, fwdIn, fwdInternal, alias, grantFrom, grantTo, resetDependent, ownedDependent, closed: () => closedWith };
 }
 
 const ALL_KINDS = ['alias', 'api-token', 'app-password', 'catch-all', 'console-session', 'forward', 'login', 'ownership', 'principal', 'reset', 'reset-destination', 'send-as', 'session', 'setup-link'];
@@ -77,7 +79,8 @@ describe('offboarding', () => {
     const plan = await ok(t.call('POST', `/api/v1/mailboxes/${p.leaver.id}/offboarding/plan`, { token: a.token, body: { ownerLeaves: true } }), 200);
     expect([...new Set(plan.paths.map((x: { kind: string }) => x.kind))].sort()).toEqual(ALL_KINDS);
     const ids = (kind: string) => plan.paths.filter((x: { kind: string }) => x.kind === kind).map((x: { id: string }) => x.id).sort();
-    expect(ids('forward')).toEqual([p.fwdIn.id, p.fwdOut.id].sort());
+    expect(ids('forward')).toEqual([p.fwdIn.id, p.fwdOut.id, p.fwdInternal.id].sort());
+    expect(plan.paths.find((x: { kind: string; id: string }) => x.kind === 'forward' && x.id === p.fwdInternal.id).description).toContain(p.colleague.address);
     expect(ids('send-as')).toEqual([p.grantFrom.id, p.grantTo.id].sort());
     expect(ids('alias')).toEqual([p.alias.id]);
     expect(ids('reset-destination')).toEqual([p.resetDependent.id, p.ownedDependent.id].sort());
@@ -135,6 +138,8 @@ describe('offboarding', () => {
     expect(await router.resolve(`nobody-${randomBytes(3).toString('hex')}@off.example`)).toMatchObject({ ok: true, via: 'catch-all', mailboxes: [{ address: p.successor.address }] });
     const fwds = await t.call('GET', `/api/v1/mailboxes/${p.colleague.id}/forwards`, { token: a.token });
     expect(fwds.body.map((f: { target: string }) => f.target)).toEqual([p.successor.address]);
+    // Forwards out of the leaver's mailbox are removed, not re-pointed.
+    expect((await t.call('GET', `/api/v1/mailboxes/${p.leaver.id}/forwards`, { token: a.token })).body).toEqual([]);
     expect((await t.call('GET', `/api/v1/mailboxes/${p.resetDependent.id}`, { token: a.token })).body.resetDestination).toBe('mia.manager@home.example');
     expect((await t.call('GET', `/api/v1/mailboxes/${p.ownedDependent.id}`, { token: a.token })).body.owner.email).toBe('mia.manager@home.example');
     expect((await t.call('POST', `/api/v1/mailboxes/${p.leaver.id}/resets`, { token: a.token, body: { kind: 'admin', reason: 'x' } })).status).toBe(409);
@@ -152,6 +157,7 @@ describe('offboarding', () => {
     expect((await t.call('GET', `/api/v1/aliases/${p.alias.id}`, { token: a.token })).body.targets.sort()).toEqual([p.colleague.address, p.leaver.address].sort());
     expect((await t.call('GET', `/api/v1/mailboxes/${p.colleague.id}/forwards`, { token: a.token })).body.map((f: { target: string }) => f.target)).toEqual([p.leaver.address]);
     expect((await t.call('GET', `/api/v1/mailboxes/${p.leaver.id}/send-as`, { token: a.token })).body.map((g: { id: string }) => g.id)).toEqual([p.grantFrom.id]);
+    expect((await t.call('GET', `/api/v1/mailboxes/${p.leaver.id}/forwards`, { token: a.token })).body.map((f: { id: string }) => f.id).sort()).toEqual([p.fwdOut.id, p.fwdInternal.id].sort());
     expect((await t.call('GET', `/api/v1/mailboxes/${p.resetDependent.id}`, { token: a.token })).body.resetDestination).toBe(p.leaver.address);
     expect((await t.call('GET', `/api/v1/mailboxes/${p.ownedDependent.id}`, { token: a.token })).body.owner.email).toBe(p.home);
     expect((await t.call('GET', `/api/v1/domains/${a.domainId}`, { token: a.token })).body.catchAll).toBe(p.leaver.address);
