@@ -4,33 +4,54 @@
  * resident memory of the IMAP server's processes (Postern: the appliance and its Haraka child;
  * reference: Dovecot's master and all its children), per connection. RSS counts a shared page
  * once per process, which weighs on Dovecot's one-process-per-session design, so PSS (shared
- * pages split among their users) is reported beside it.
+ * pages split among their users) is reported beside it. A tenth of the connections is opened and
+ * closed first (warm-up); before and after are medians of five readings over `settleMs`.
  */
 import { address, type BenchContext } from './context.js';
 import { ImapClient } from './imap-client.js';
 import { type Samples, sample } from './metrics.js';
 import { memory } from './procs.js';
-import { pool, sleep } from './util.js';
+import { median, pool, sleep } from './util.js';
 
 interface MemResult {
   rssPerConnKiB: number;
   pssPerConnKiB: number;
 }
 
+/** Median of five readings spread over `settleMs` (a single reading catches GC and allocator swings). */
+async function settledMemory(ctx: BenchContext, roots: () => number[]): Promise<{ rssKiB: number; pssKiB: number }> {
+  const rss: number[] = [];
+  const pss: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(ctx.sizes.settleMs / 5);
+    const m = memory(roots());
+    rss.push(m.rssKiB);
+    pss.push(m.pssKiB);
+  }
+  return { rssKiB: median(rss), pssKiB: median(pss) };
+}
+
+async function openIdle(ctx: BenchContext, port: number, n: number, clients: ImapClient[]): Promise<void> {
+  await pool(Array.from({ length: n }, (_, i) => i), 20, async (i) => {
+    const c = await ImapClient.connect(port);
+    clients.push(c);
+    await c.login(address(ctx, ctx.localParts[i % ctx.localParts.length]!), ctx.password);
+    await c.command('SELECT INBOX');
+  });
+}
+
 async function idle(ctx: BenchContext, port: number, roots: () => number[]): Promise<MemResult> {
   const n = ctx.sizes.idleConnections;
-  await sleep(ctx.sizes.settleMs);
-  const before = memory(roots());
+  // warm-up: a tenth of the connections opened and closed first, so that one-time allocations
+  // (TLS contexts, compiled code, the first imap-login processes) are not counted per connection
+  const warm: ImapClient[] = [];
+  await openIdle(ctx, port, Math.max(1, Math.ceil(n / 10)), warm);
+  for (const c of warm) c.destroy();
+  const before = await settledMemory(ctx, roots);
   const clients: ImapClient[] = [];
   try {
-    await pool(Array.from({ length: n }, (_, i) => i), 20, async (i) => {
-      const c = await ImapClient.connect(port);
-      clients.push(c);
-      await c.login(address(ctx, ctx.localParts[i % ctx.localParts.length]!), ctx.password);
-      await c.command('SELECT INBOX');
-    });
-    await sleep(ctx.sizes.settleMs); // let the servers settle (Dovecot's processes, Node's allocator)
-    const after = memory(roots());
+    await openIdle(ctx, port, n, clients);
+    const after = await settledMemory(ctx, roots); // idle: the servers settle (Dovecot's processes, Node's allocator)
     return { rssPerConnKiB: (after.rssKiB - before.rssKiB) / n, pssPerConnKiB: (after.pssKiB - before.pssKiB) / n };
   } finally {
     for (const c of clients) c.destroy();

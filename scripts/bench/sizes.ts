@@ -41,7 +41,7 @@ export const FULL: Sizes = {
   bulkRows: 10_000,
   apiRequests: 2000,
   apiClients: 50,
-  settleMs: 3000,
+  settleMs: 5000,
   deadlineMs: 60 * 60_000,
 };
 
