@@ -41,6 +41,7 @@ import appPasswordsRoutes from './routes/v1/app-passwords.routes.js';
 import offboardingRoutes from './routes/v1/offboarding.routes.js';
 import resetsRoutes from './routes/v1/resets.routes.js';
 import selfAccessRoutes from './routes/v1/self-access.routes.js';
+import resetQueueRoutes from './routes/v1/reset-queue.routes.js';
 import type { Mailer, MailIngest } from '../appliance/core/mailer.js';
 import { createResolver } from '../appliance/net/resolver.js';
 import './types.js';
@@ -160,6 +161,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(resetsRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
       await api.register(appPasswordsRoutes, { core });
       await api.register(offboardingRoutes, { core });
+      await api.register(resetQueueRoutes, { core });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
     },
     { prefix: '/api/v1' },

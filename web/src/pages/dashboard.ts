@@ -141,9 +141,9 @@ async function domainsCard(): Promise<HTMLElement> {
 }
 
 async function approvalsCard(): Promise<HTMLElement | null> {
-  if (!can('resets.approve') || !can('audit.read')) return null;
+  if (!can('resets.approve') || !can('mailboxes.read')) return null;
   try {
-    const pending = (await emergencyResets()).filter((r) => r.status === 'pending-approval');
+    const pending = await emergencyResets('pending-approval');
     return section('Pending approvals', h('p', null, pending.length ? badge(`${pending.length} emergency reset${pending.length === 1 ? '' : 's'} waiting`, 'warn') : badge('nothing waiting', 'ok')), h('p', null, h('a', { href: '/approvals' }, 'Open the approvals queue')));
   } catch (err) {
     return section('Pending approvals', alertBox(err));

@@ -6,7 +6,7 @@
 import { del, get, post, put, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { can, session } from '../lib/session.js';
-import type { AuditEvent, Mailbox, SetupLink } from '../lib/types.js';
+import type { Mailbox, SetupLink } from '../lib/types.js';
 import { alertBox, badge, confirmDialog, copyButton, fmtDate, form, guard, notice, section, table, toast } from '../lib/ui.js';
 
 export interface Reset {
@@ -27,6 +27,8 @@ export interface Reset {
   deliveryState: string | null;
   completedAt: string | null;
   setup?: SetupLink;
+  /** In tenant-wide lists (GET /resets). */
+  mailboxAddress?: string;
 }
 
 const VERIFICATION: Array<[string, string]> = [
@@ -90,7 +92,7 @@ function resetActions(r: Reset, reload: () => void): HTMLElement {
 export function resetsTable(resets: Reset[], reload: () => void, showMailbox = false): HTMLElement {
   return table(
     [
-      ...(showMailbox ? [{ label: 'Mailbox', cell: (r: Reset) => h('a', { href: `/mailboxes/${seg(r.mailboxId)}` }, 'open') }] : []),
+      ...(showMailbox ? [{ label: 'Mailbox', cell: (r: Reset) => h('a', { href: `/mailboxes/${seg(r.mailboxId)}` }, r.mailboxAddress ?? 'open') }] : []),
       { label: 'Requested', cell: (r) => `${fmtDate(r.requestedAt)} by ${r.requestedBy}` },
       { label: 'Kind', cell: (r) => [badge(r.kind, r.kind === 'emergency' ? 'warn' : 'info'), r.requiresOperatorApproval ? [' ', badge('operator approval', 'warn')] : null] },
       { label: 'Status', cell: (r) => h('span', { 'data-testid': 'reset-status' }, badge(r.status, statusKind(r.status))) },
@@ -231,15 +233,9 @@ export async function appPasswordsSection(m: Mailbox, reload: () => void): Promi
   return section('App passwords', h('p', { class: 'muted' }, 'Owners create these for their mail clients in self-service; revoke any that should not exist.'), appPasswordsTable(list, revoke));
 }
 
-/**
- * Emergency resets, newest first. There is no tenant-wide list of resets in the API: their
- * requests are found through the audit log (reset.request events), each read back for its status.
- */
-export async function emergencyResets(): Promise<Reset[]> {
-  if (!can('audit.read')) throw new Error('The queue is read from the audit log: it needs the audit.read permission too.');
-  const events = await get<AuditEvent[]>('/api/v1/audit/events', { action: 'reset.request', limit: '500' });
-  const ids = events.filter((e) => (e.after as { kind?: string } | null)?.kind === 'emergency').map((e) => String((e.after as { resetId?: string }).resetId)).reverse().slice(0, 100);
-  return (await Promise.all(ids.map((id) => get<Reset>(`/api/v1/resets/${seg(id)}`).catch(() => null)))).filter((r): r is Reset => r !== null);
+/** Emergency resets in the caller's scope (a tenant admin: their tenant; an operator: all), newest first. */
+export async function emergencyResets(status?: 'pending-approval'): Promise<Reset[]> {
+  return get<Reset[]>('/api/v1/resets', { kind: 'emergency', limit: '200', ...(status ? { status } : {}) });
 }
 
 /** The second approver's queue: emergency resets waiting for approval. */
@@ -256,8 +252,7 @@ export async function approvalsPage(): Promise<Node> {
   );
   const load = async () => {
     try {
-      const resets = await emergencyResets();
-      const pending = resets.filter((r) => r.status === 'pending-approval');
+      const [pending, resets] = await Promise.all([emergencyResets('pending-approval'), emergencyResets()]);
       const done = resets.filter((r) => r.status !== 'pending-approval').slice(0, 20);
       replace(
         box,
