@@ -6,10 +6,12 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { startControlServer } from '../control/server.js';
 import { type Config, ConfigError, dataPaths, loadConfig } from './config.js';
+import { AutoResponder } from './core/auto-reply.js';
 import { bootstrapOperator } from './core/bootstrap.js';
 import { drainBatches } from './core/bulk.service.js';
 import { startDnsScheduler } from './core/dns-check.service.js';
 import { purgeRecycleBin } from './core/recycle-bin.service.js';
+import { enforceRetention } from './core/retention.js';
 import { createResolver } from './net/resolver.js';
 import { systemActor } from './core/authz.js';
 import { CredentialService } from './core/credentials.js';
@@ -26,7 +28,7 @@ import { FileBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
 import { writeHarakaConfig } from './mta/haraka-config.js';
 import { ApplianceMailer } from './mta/mailer.js';
-import { mtaRpcHandlers } from './mta/rpc-handlers.js';
+import { type MtaDeps, mtaRpcHandlers } from './mta/rpc-handlers.js';
 import { HarakaSupervisor } from './mta/supervisor.js';
 import { ensureTls } from './tls.js';
 
@@ -54,13 +56,15 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
 
+  const mtaDeps: MtaDeps = { config, router, store, credentials, sending, limiter, logger };
   const supervisor = new HarakaSupervisor({
     harakaRoot: await writeHarakaConfig(config, paths, tls, path.resolve(__dirname, '..', 'mta-plugins')),
     logger,
-    handlers: mtaRpcHandlers({ config, router, store, credentials, sending, limiter, logger }),
+    handlers: mtaRpcHandlers(mtaDeps),
   });
 
-  const mailer = new ApplianceMailer({ hostname: config.hostname, router, store, supervisor, logger: logger.child({ service: 'mailer' }) });
+  const mailer = new ApplianceMailer({ hostname: config.hostname, router, store, supervisor, sending, logger: logger.child({ service: 'mailer' }) });
+  mtaDeps.autoResponder = new AutoResponder(db, mailer);
 
   const health = async () => ({
     database: await db
@@ -87,13 +91,20 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl }, `first operator: redeem the one-time setup link with: ${bootstrap.curl}`);
   }
 
-  // Hourly: purge what outlived the recycle bin, then remove blobs nothing refers to any more.
   const dnsScheduler = config.dnsCheckIntervalMs
     ? startDnsScheduler(createCoreDeps(db, config), { resolve: createResolver(config.dnsResolver), intervalMs: config.dnsCheckIntervalMs, logger: logger.child({ service: 'dns-check' }) })
     : null;
 
+  // Hourly: offboarded mailboxes past their retention go to the recycle bin, what outlived the
+  // recycle bin is purged, then blobs nothing refers to any more are removed.
   const sweepTimer = setInterval(() => {
-    purgeRecycleBin(systemActor('purge'), createCoreDeps(db, config))
+    const housekeeping = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials });
+    enforceRetention(systemActor('retention'), housekeeping)
+      .then((ids) => {
+        if (ids.length) log.info({ event: 'offboarding.retention.ended', mailboxes: ids.length }, 'retention ended: mailboxes moved to the recycle bin');
+      })
+      .catch((err) => log.error({ event: 'offboarding.retention.error', err }, 'retention job failed'))
+      .then(() => purgeRecycleBin(systemActor('purge'), housekeeping))
       .then((purged) => {
         if (purged.mailboxes.length || purged.domains.length) log.info({ event: 'recycle_bin.purged', mailboxes: purged.mailboxes.length, domains: purged.domains.length }, 'recycle bin purged');
       })

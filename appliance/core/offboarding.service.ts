@@ -10,7 +10,8 @@
  *   disable login → revoke sessions, app passwords, links, the person's console account and
  *   tokens → remove or re-point forwards → aliases and catch-alls → send-as grants → transfer
  *   dependents to a named person → convert (disabled | shared: no direct login | alias of a
- *   successor) → auto-reply text (stored; no auto-reply engine exists yet) → retention date.
+ *   successor) → auto-reply (sent by the delivery path: appliance/core/auto-reply.ts) → retention
+ *   date (enforced hourly: appliance/core/retention.ts).
  * - verify: the same enumeration against the state after apply; it must be empty.
  * - undo (within the policy's grace period): restores the recorded `before` of each step's
  *   audit event, newest first. Revoked credentials stay revoked (sessions, app passwords, API
@@ -250,7 +251,7 @@ export interface OffboardingView {
   identities: string[];
   successor: string | null;
   transferTo: Person | null;
-  autoReply: { subject: string; text: string; until: string | null; engine: 'none' } | null;
+  autoReply: { subject: string; text: string; until: string | null; engine: 'postern' } | null;
   retainUntil: string | null;
   appliedBy: string;
   appliedAt: string;
@@ -272,7 +273,7 @@ async function offboardingView(deps: CoreDeps, o: OffboardingRow): Promise<Offbo
     identities: opts.identities,
     successor: opts.successor,
     transferTo: opts.transferTo,
-    autoReply: ar ? { ...ar, engine: 'none' } : null,
+    autoReply: ar ? { ...ar, engine: 'postern' } : null,
     retainUntil: iso(o.retain_until),
     appliedBy: o.applied_by,
     appliedAt: iso(o.applied_at)!,
@@ -456,8 +457,8 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
       await step({ action: 'offboarding.convert', after: { convertTo: 'disabled', receiving: false } });
     }
 
-    // 8. Auto-reply (stored: no auto-reply engine exists yet) and 9. retention.
-    if (autoReply) await step({ action: 'offboarding.auto_reply', after: { subject: autoReply.subject, until: autoReply.until, engine: 'none' } });
+    // 8. Auto-reply (answered by the delivery path) and 9. retention (enforced hourly).
+    if (autoReply) await step({ action: 'offboarding.auto_reply', after: { subject: autoReply.subject, until: autoReply.until, engine: 'postern' } });
     if (retainUntil !== null) await step({ action: 'offboarding.retention', after: { retainUntil: iso(retainUntil) } });
 
     await trx

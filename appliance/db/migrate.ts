@@ -8,6 +8,7 @@ import * as m0006 from './migrations/0006_totp_replay.js';
 import * as m0007 from './migrations/0007_portfolio.js';
 import * as m0010 from './migrations/0010_access.js';
 import * as m0011 from './migrations/0011_resets.js';
+import * as m0012 from './migrations/0012_auto_replies.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007_portfolio': m0007,
   '0010_access': m0010,
   '0011_resets': m0011,
+  '0012_auto_replies': m0012,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,5 +1,5 @@
 import type { AliasesTable, ApiTokensTable, AuditEventsTable, AuditHeadTable, DkimKeysTable, DomainsTable, MailboxesTable, SetupTokensTable, TenantsTable } from './tables/control.table.js';
-import type { AppPasswordsTable } from './tables/access.table.js';
+import type { AppPasswordsTable, AutoRepliesTable } from './tables/access.table.js';
 import type { AccessPoliciesTable, MailboxFlagsTable, MailboxRecoveryCodesTable, OffboardingsTable, ResetsTable } from './tables/resets.table.js';
 import type { ForwardsTable, MailboxSendingColumns, OutboundRoutesTable, SendAsGrantsTable, SettingsTable, TenantSendingColumns } from './tables/sending.table.js';
 import type { DeletionIntentsTable } from './tables/control.table.js';
@@ -32,6 +32,7 @@ export interface DB {
   web_sessions: WebSessionsTable;
   settings: SettingsTable;
   app_passwords: AppPasswordsTable;
+  auto_replies: AutoRepliesTable;
   batches: BatchesTable;
   batch_items: BatchItemsTable;
   domain_templates: DomainTemplatesTable;

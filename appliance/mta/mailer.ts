@@ -5,7 +5,9 @@
  * a failure never bounces back into a loop.
  */
 import { randomBytes } from 'node:crypto';
+import { dkimSign } from 'mailauth/lib/dkim/sign';
 import type { RecipientRouter } from '../core/routing.js';
+import type { SendingPolicy } from '../core/sending.js';
 import type { Logger } from '../logger.js';
 import type { SqlMailStore } from '../mailstore/store.js';
 import type { HarakaSupervisor } from './supervisor.js';
@@ -18,6 +20,9 @@ export interface OutgoingMail {
   fromName?: string;
   /** From: address (default postmaster@<hostname>). */
   from?: string;
+  /** An RFC 3834 auto-reply (Auto-Submitted: auto-replied) rather than auto-generated mail. */
+  autoReplied?: boolean;
+  inReplyTo?: string | null;
 }
 
 function encodeWord(s: string): string {
@@ -26,7 +31,8 @@ function encodeWord(s: string): string {
 }
 
 export function composeMail(hostname: string, mail: OutgoingMail, now = new Date()): string {
-  const from = `${encodeWord(mail.fromName ?? 'Postern')} <${mail.from ?? `postmaster@${hostname}`}>`;
+  const from = mail.from && !mail.fromName ? `<${mail.from}>` : `${encodeWord(mail.fromName ?? 'Postern')} <${mail.from ?? `postmaster@${hostname}`}>`;
+  const reply = mail.inReplyTo && /^<[^<>\s]+>$/.test(mail.inReplyTo.trim()) ? mail.inReplyTo.trim() : null;
   const body = Buffer.from(mail.text.replace(/\r?\n/g, '\r\n'), 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
   return [
     `From: ${from}`,
@@ -34,10 +40,11 @@ export function composeMail(hostname: string, mail: OutgoingMail, now = new Date
     `Subject: ${encodeWord(mail.subject)}`,
     `Date: ${now.toUTCString().replace('GMT', '+0000')}`,
     `Message-ID: <${randomBytes(12).toString('hex')}@${hostname}>`,
+    ...(reply ? [`In-Reply-To: ${reply}`, `References: ${reply}`] : []),
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=utf-8',
     'Content-Transfer-Encoding: base64',
-    'Auto-Submitted: auto-generated',
+    `Auto-Submitted: ${mail.autoReplied ? 'auto-replied' : 'auto-generated'}`,
     '',
     body,
     '',
@@ -47,7 +54,7 @@ export function composeMail(hostname: string, mail: OutgoingMail, now = new Date
 /** The core's Mailer (appliance/core/mailer.ts) in production. */
 export class ApplianceMailer {
   constructor(
-    private readonly deps: { hostname: string; router: RecipientRouter; store: SqlMailStore; supervisor: HarakaSupervisor; logger: Logger },
+    private readonly deps: { hostname: string; router: RecipientRouter; store: SqlMailStore; supervisor: HarakaSupervisor; sending: SendingPolicy; logger: Logger },
   ) {}
 
   /** The core `Mailer` interface: resolves once the message is stored or durably queued. */
@@ -55,8 +62,23 @@ export class ApplianceMailer {
     await this.sendMail({ from, to, subject, text });
   }
 
+  /** DKIM-signs mail whose From: is in a hosted domain (auto-replies), like submitted mail. */
+  private async sign(message: string, from: string | undefined): Promise<string> {
+    const domain = from?.slice(from.lastIndexOf('@') + 1).toLowerCase();
+    const keys = domain ? await this.deps.sending.signingKeys(domain) : [];
+    if (!domain || !keys.length) return message;
+    const { signatures } = await dkimSign(message, {
+      canonicalization: 'relaxed/relaxed',
+      signingDomain: domain,
+      selector: keys[0]!.selector,
+      privateKey: keys[0]!.privateKey,
+      signatureData: keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: k.algorithm })),
+    });
+    return (signatures ?? '') + message;
+  }
+
   async sendMail(mail: OutgoingMail): Promise<{ delivery: 'local' | 'queued' }> {
-    const message = composeMail(this.deps.hostname, mail);
+    const message = await this.sign(composeMail(this.deps.hostname, mail), mail.from);
     const local = await this.deps.router.resolve(mail.to, Buffer.byteLength(message), { forDelivery: true });
     if (local.ok && local.mailboxes.length) {
       await this.deps.store.ingest.ingest(

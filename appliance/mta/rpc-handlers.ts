@@ -2,6 +2,7 @@
  * The appliance side of the Haraka child's calls (see appliance/rpc/protocol.ts).
  */
 import type { Config } from '../config.js';
+import type { AutoResponder } from '../core/auto-reply.js';
 import type { CredentialService } from '../core/credentials.js';
 import type { SendLimiter } from '../core/limits.js';
 import type { RecipientRouter } from '../core/routing.js';
@@ -22,6 +23,8 @@ export interface MtaDeps {
   sending: SendingPolicy;
   limiter: SendLimiter;
   logger: Logger;
+  /** Set once the mailer exists (it needs the supervisor, which needs these handlers). */
+  autoResponder?: AutoResponder;
 }
 
 type Impl = { [M in keyof RpcMethods]: (p: Parameters<RpcMethods[M]>[0]) => Promise<ReturnType<RpcMethods[M]>> | ReturnType<RpcMethods[M]> };
@@ -95,6 +98,15 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
       results.forEach((res, i) => delivered.push({ address: addressOf[i]!, mailboxId: res.mailboxId, uid: res.uid }));
       localDeliveries.inc(results.length);
       await deps.sending.markForwardsUsed(usedForwards);
+      if (deps.autoResponder && p.autoReplyEligible) {
+        const meta = p.prepared.variants[0]?.meta;
+        for (const rcpt of p.recipients) {
+          // After the commit and off the 250's path: a reply never delays or fails the delivery.
+          deps.autoResponder
+            .maybeReply({ address: rcpt.address, sender: p.sender, subject: meta?.subject ?? '', messageId: meta?.envelope.messageId ?? null, eligible: true })
+            .catch((err: unknown) => log.warn({ event: 'smtp.auto_reply.error', err }, 'auto-reply failed'));
+        }
+      }
       const relay: DeliverResult['relay'] = [];
       for (const [domain, set] of relayTargets) {
         relay.push({ sender: p.sender ? (await getSrs()).forward(p.sender, domain) : '', recipients: [...set] });

@@ -29,6 +29,8 @@ export interface DeliverParams {
   sender: string;
   /** Delivered-To values already in the message (forwarding loop detection). */
   deliveredTo: string[];
+  /** RFC 3834: false for list, bulk, junk or automatically submitted mail (no auto-reply). */
+  autoReplyEligible?: boolean;
   /** For logs only. */
   queueId: string;
 }

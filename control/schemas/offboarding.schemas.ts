@@ -49,7 +49,7 @@ export const Offboarding = Type.Object(
     identities: Type.Array(Type.String()),
     successor: Nullable(Type.String()),
     transferTo: Nullable(Type.Object({ name: Type.String(), email: Type.String() })),
-    autoReply: Nullable(Type.Object({ subject: Type.String(), text: Type.String(), until: Nullable(Timestamp), engine: Type.String({ description: 'none: stored only; no auto-reply engine sends it yet' }) })),
+    autoReply: Nullable(Type.Object({ subject: Type.String(), text: Type.String(), until: Nullable(Timestamp), engine: Type.String({ description: 'postern: one RFC 3834 auto-reply per sender per week, never to lists, bulk or automatic mail' }) })),
     retainUntil: Nullable(Timestamp),
     appliedBy: Type.String(),
     appliedAt: Timestamp,

@@ -62,6 +62,17 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
   }
 }
 
+/** RFC 3834 §2: no automatic reply to automatic, list or bulk mail. */
+function autoReplyEligible(txn: HarakaTransaction): boolean {
+  const h = (name: string) => txn.header.get(name).trim().toLowerCase();
+  if (txn.mail_from?.isNull()) return false;
+  const submitted = h('Auto-Submitted');
+  if (submitted && submitted !== 'no') return false;
+  if (h('List-Id') || h('List-Unsubscribe') || h('List-Post')) return false;
+  if (['bulk', 'list', 'junk'].includes(h('Precedence'))) return false;
+  return !h('X-Auto-Response-Suppress').includes('oof') && !h('X-Auto-Response-Suppress').includes('all');
+}
+
 /** Stores `recipients` locally; queues forwarded copies. Returns false when nothing could be stored. */
 async function deliverLocally(plugin: HarakaPlugin, txn: HarakaTransaction, recipients: string[]): Promise<boolean> {
   blobs ??= FileBlobStore.open(pluginSettings().blobDir);
@@ -76,6 +87,7 @@ async function deliverLocally(plugin: HarakaPlugin, txn: HarakaTransaction, reci
     junk: txn.notes.postern_junk === true,
     sender: txn.mail_from?.isNull() ? '' : txn.mail_from.address,
     deliveredTo: txn.header.get_all('Delivered-To').map((v) => v.trim().toLowerCase()),
+    autoReplyEligible: autoReplyEligible(txn),
     queueId: txn.uuid,
   });
   for (const r of result.relay) await relay(plugin, r.sender, r.recipients, raw);

@@ -123,7 +123,7 @@ describe('offboarding', () => {
       'offboarding.auto_reply',
       'offboarding.retention',
     ]);
-    expect(applied.offboarding.autoReply).toMatchObject({ subject: 'I have left', engine: 'none' });
+    expect(applied.offboarding.autoReply).toMatchObject({ subject: 'I have left', engine: 'postern' });
     const verify = await ok(t.call('POST', `/api/v1/mailboxes/${p.leaver.id}/offboarding/verify`, { token: a.token }), 200);
     expect(verify).toMatchObject({ ok: true, paths: [] });
 

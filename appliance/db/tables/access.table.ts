@@ -11,3 +11,10 @@ export interface AppPasswordsTable {
   last_used_at: number | null;
   revoked_at: number | null;
 }
+
+/** The last auto-reply sent from an address to a sender. */
+export interface AutoRepliesTable {
+  address: string;
+  sender: string;
+  sent_at: number;
+}
