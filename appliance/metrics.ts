@@ -10,8 +10,9 @@
  * tenant, outbound queue) compute on scrape with a short cache; the audit chain is verified on a
  * timer, never per scrape.
  */
-import { readdir } from 'node:fs/promises';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { mailStats } from './metrics-rolling.js';
+import { outboundQueueStats } from './mta/outbound-queue.js';
 import type { MtaCounterName, MtaListener, MtaMetricsReport } from './rpc/protocol.js';
 
 export const registry = new Registry();
@@ -211,6 +212,23 @@ export type AuthResult = 'success' | 'invalid' | 'disabled' | 'throttled';
 
 export function countAuth(protocol: 'imap' | 'smtp' | 'web', result: AuthResult): void {
   authAttempts.inc({ protocol, result });
+  if (result !== 'success') mailStats.add('authFailed');
+}
+
+/** Mailbox copies stored from SMTP; one tenant id per copy (the per-hour figures count per tenant). */
+export function countLocalDeliveries(tenantIds: readonly string[]): void {
+  if (!tenantIds.length) return;
+  localDeliveries.inc(tenantIds.length);
+  const per = new Map<string, number>();
+  for (const t of tenantIds) per.set(t, (per.get(t) ?? 0) + 1);
+  for (const [t, n] of per) mailStats.add('local', n, t);
+}
+
+/** One outbound delivery attempt's result (per destination domain of a queued message). */
+export function countOutboundResult(kind: string): void {
+  const result = kind === 'delivered' || kind === 'deferred' ? kind : 'bounced';
+  outboundResults.inc({ result });
+  mailStats.add(result);
 }
 
 export function countSendRefusal(tenantId: string, reason: string): void {
@@ -278,7 +296,10 @@ const isCheck = (s: string) => s === 'spf' || s === 'dkim' || s === 'dmarc';
 const APPLY: Record<MtaCounterName, (labels: Record<string, unknown>, n: number) => void> = {
   'smtp.connection': (l, n) => smtpConnections.inc({ listener: listener(l.listener) }, n),
   'smtp.accepted': (l, n) => smtpAccepted.inc({ listener: listener(l.listener) }, n),
-  'smtp.rejected': (l, n) => smtpRejected.inc({ listener: listener(l.listener), stage: word(l.stage, isStage), code: word(l.code, isCode) }, n),
+  'smtp.rejected': (l, n) => {
+    smtpRejected.inc({ listener: listener(l.listener), stage: word(l.stage, isStage), code: word(l.code, isCode) }, n);
+    mailStats.add('rejected', n);
+  },
   'dkim.signed': (l, n) => dkimSigned.inc({ algorithm: word(l.algorithm, isAlgorithm) }, n),
   'inbound.auth': (l, n) => inboundAuth.inc({ check: word(l.check, isCheck), result: word(l.result, (s) => RESULT_WORDS.has(s)) }, n),
 };
@@ -328,27 +349,8 @@ export interface MetricSources {
   onError?: (what: string, err: unknown) => void;
 }
 
-/**
- * Haraka names queue files `<arrival ms>_<next attempt>_<attempts>_<pid>_<uniq>_<counter>_<host>`
- * and writes them as `__tmp__.<name>` first: reading the directory is enough for size and age.
- */
-export async function outboundQueueStats(queueDir: string, now = Date.now()): Promise<{ messages: number; oldestAgeSeconds: number }> {
-  let names: string[];
-  try {
-    names = await readdir(queueDir);
-  } catch {
-    return { messages: 0, oldestAgeSeconds: 0 };
-  }
-  let messages = 0;
-  let oldest = Infinity;
-  for (const name of names) {
-    const m = /^(\d{10,})_\d+_\d+_/.exec(name);
-    if (!m) continue;
-    messages++;
-    oldest = Math.min(oldest, Number(m[1]));
-  }
-  return { messages, oldestAgeSeconds: messages ? Math.max(0, (now - oldest) / 1000) : 0 };
-}
+// The queue directory is read by one module (appliance/mta/outbound-queue.ts).
+export { outboundQueueStats };
 
 const STORE_CACHE_MS = 10_000;
 let started: { stop(): void } | null = null;

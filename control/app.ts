@@ -42,6 +42,10 @@ import offboardingRoutes from './routes/v1/offboarding.routes.js';
 import resetsRoutes from './routes/v1/resets.routes.js';
 import selfAccessRoutes from './routes/v1/self-access.routes.js';
 import resetQueueRoutes from './routes/v1/reset-queue.routes.js';
+import mailflowRoutes from './routes/v1/mailflow.routes.js';
+import { dataPaths } from '../appliance/config.js';
+import { mailStats } from '../appliance/metrics-rolling.js';
+import { lastOutboundError, readOutboundQueue } from '../appliance/mta/outbound-queue.js';
 import type { Mailer, MailIngest } from '../appliance/core/mailer.js';
 import { createResolver } from '../appliance/net/resolver.js';
 import './types.js';
@@ -162,6 +166,8 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(appPasswordsRoutes, { core });
       await api.register(offboardingRoutes, { core });
       await api.register(resetQueueRoutes, { core });
+      const queueDir = dataPaths(deps.config).queue;
+      await api.register(mailflowRoutes, { core, queue: { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError }, stats: mailStats });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
     },
     { prefix: '/api/v1' },

@@ -42,6 +42,7 @@ export const PERMISSIONS = {
   'tokens.manage': { scope: 'tenant', write: true, description: 'Create and revoke API tokens' },
   'principals.read': { scope: 'tenant', write: false, description: 'List operators and tenant admins (a tenant actor: its own)' },
   'principals.manage': { scope: 'tenant', write: true, description: 'Invite, change and disable tenant admins (platform actors: operators too)' },
+  'mailflow.read': { scope: 'tenant', write: false, description: 'Read the outbound queue and mail-flow figures (a tenant actor: its own messages and deliveries)' },
 } as const satisfies Record<string, PermissionSpec>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -9,7 +9,8 @@ import type { RecipientRouter } from '../core/routing.js';
 import type { SendingPolicy } from '../core/sending.js';
 import { Srs } from '../core/srs.js';
 import type { Logger } from '../logger.js';
-import { applyMtaReport, localDeliveries, outboundResults } from '../metrics.js';
+import { applyMtaReport, countLocalDeliveries, countOutboundResult } from '../metrics.js';
+import { recordOutboundEvent } from './outbound-queue.js';
 import type { DeliveryTarget } from '../mailstore/ingest.js';
 import type { SqlMailStore } from '../mailstore/store.js';
 import type { Handler } from '../rpc/channel.js';
@@ -57,10 +58,12 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
       const addressOf: string[] = [];
       const loopSeen = new Set(p.deliveredTo.map((a) => a.toLowerCase()));
       const usedForwards: string[] = [];
+      const tenantOf = new Map<string, string>();
 
-      const addMailbox = async (mailbox: { id: string; address: string }, variant: number, via: string, depth: number): Promise<void> => {
+      const addMailbox = async (mailbox: { id: string; address: string; tenantId: string }, variant: number, via: string, depth: number): Promise<void> => {
         if (seen.has(mailbox.id)) return;
         seen.add(mailbox.id);
+        tenantOf.set(mailbox.id, mailbox.tenantId);
         const forwards = depth < 5 && !loopSeen.has(mailbox.address) ? await deps.sending.forwards(mailbox.id) : [];
         if (loopSeen.has(mailbox.address)) log.warn({ event: 'smtp.forward.loop', queueId: p.queueId, mailboxId: mailbox.id }, 'forwarding loop detected: not forwarding again');
         if (!forwards.length || forwards.some((f) => f.keepCopy)) {
@@ -96,7 +99,7 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
       }
       const results = await deps.store.ingest.commit(p.prepared, targets, { enforceQuota: false });
       results.forEach((res, i) => delivered.push({ address: addressOf[i]!, mailboxId: res.mailboxId, uid: res.uid }));
-      localDeliveries.inc(results.length);
+      countLocalDeliveries(results.map((r) => tenantOf.get(r.mailboxId) ?? ''));
       await deps.sending.markForwardsUsed(usedForwards);
       if (deps.autoResponder && p.autoReplyEligible) {
         const meta = p.prepared.variants[0]?.meta;
@@ -144,7 +147,8 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
     },
 
     'outbound.event': (p) => {
-      outboundResults.inc({ result: p.kind === 'delivered' || p.kind === 'deferred' ? p.kind : 'bounced' });
+      countOutboundResult(p.kind);
+      recordOutboundEvent(p);
       const level = p.kind === 'delivered' ? 'info' : 'warn';
       log[level]({ event: `smtp.outbound.${p.kind}`, queueId: p.queueId, domain: p.domain, detail: p.detail }, `outbound ${p.kind}`);
       return null;
