@@ -43,6 +43,8 @@ import resetsRoutes from './routes/v1/resets.routes.js';
 import selfAccessRoutes from './routes/v1/self-access.routes.js';
 import resetQueueRoutes from './routes/v1/reset-queue.routes.js';
 import mailflowRoutes from './routes/v1/mailflow.routes.js';
+import selfOwnerRoutes from './routes/v1/self-owner.routes.js';
+import ownerTotpRoutes from './routes/v1/owner-totp.routes.js';
 import { dataPaths } from '../appliance/config.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
 import { lastOutboundError, readOutboundQueue } from '../appliance/mta/outbound-queue.js';
@@ -136,6 +138,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(setupRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(authRoutes, { core, secureCookies });
     await pub.register(selfAccessRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
+    await pub.register(selfOwnerRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(mtaStsRoutes, { core });
     pub.withTypeProvider<TypeBoxTypeProvider>().get(
       '/api/v1/openapi.json',
@@ -166,6 +169,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(appPasswordsRoutes, { core });
       await api.register(offboardingRoutes, { core });
       await api.register(resetQueueRoutes, { core });
+      await api.register(ownerTotpRoutes, { core });
       const queueDir = dataPaths(deps.config).queue;
       await api.register(mailflowRoutes, { core, queue: { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError }, stats: mailStats });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });

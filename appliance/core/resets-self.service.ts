@@ -19,7 +19,7 @@ import { issueSetupLink, setupUrl } from './setup-links.js';
 import { assertSafeResetDestination } from './targets.js';
 import { iso } from './util.js';
 
-async function checkCurrentPassword(deps: AccessDeps, m: Mailbox, password: string, origin: ActorOrigin | undefined): Promise<void> {
+export async function checkCurrentPassword(deps: AccessDeps, m: Mailbox, password: string, origin: ActorOrigin | undefined): Promise<void> {
   if (!deps.credentials) throw new AppError('TempFailure', 'mailbox login is not available');
   const r = await deps.credentials.verifyLogin({ username: m.address, password: String(password ?? ''), protocol: 'web', remoteAddress: origin?.sourceIp ?? 'unknown' });
   if (!r.ok) {

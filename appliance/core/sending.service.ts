@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
-import type { DkimKey } from '../db/tables/control.table.js';
+import type { DkimKey, Mailbox } from '../db/tables/control.table.js';
 import type { Forward, OutboundRoute } from '../db/tables/sending.table.js';
 import { parseAddress } from './addresses.js';
 import { appendAudit } from './audit.js';
@@ -73,7 +73,11 @@ export async function createForward(
   input: { target: string; keepCopy?: boolean; reason?: string; expiresAt?: string },
 ): Promise<ForwardView> {
   authorize(actor, 'forwarding.manage');
-  const mailbox = await scopedRepo(deps.db, actor).mailbox(mailboxId);
+  return insertForward(actor, deps, await scopedRepo(deps.db, actor).mailbox(mailboxId), input);
+}
+
+/** Creates a forward of a mailbox the caller has already authorized (admins above, owners in owner-forwards.service). */
+export async function insertForward(actor: Actor, deps: CoreDeps, mailbox: Mailbox, input: { target: string; keepCopy?: boolean; reason?: string; expiresAt?: string }): Promise<ForwardView> {
   const now = deps.now();
   let expiresAt: number | null = null;
   if (input.expiresAt !== undefined) {
@@ -123,6 +127,11 @@ export async function deleteForward(actor: Actor, deps: CoreDeps, forwardId: str
   const f = await deps.db.selectFrom('forwards').selectAll().where('id', '=', forwardId).where('status', '!=', 'removed').executeTakeFirst();
   if (!f) throw notFound('forward');
   await scopedRepo(deps.db, actor).mailbox(f.mailbox_id); // scope check: another tenant's forward is not found
+  await removeForward(actor, deps, f);
+}
+
+/** Removes a forward the caller has already authorized. */
+export async function removeForward(actor: Actor, deps: CoreDeps, f: Forward): Promise<void> {
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
     await trx.updateTable('forwards').set({ status: 'removed' }).where('id', '=', f.id).execute();

@@ -19,6 +19,7 @@ import { newId, sha256Hex } from './ids.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { principalActor, type PrincipalView, principalView } from './principals.service.js';
 import { newRecoveryCodes, newTotpSecret, recoveryCodeHash, totpUri, verifyTotp } from './totp.js';
+import { ownerLoginSecondFactor } from './owner-totp.service.js';
 import { iso } from './util.js';
 
 export const SESSION_COOKIE = 'postern_session';
@@ -155,18 +156,36 @@ export async function loginPrincipal(
 }
 
 /** Self-service login of a mailbox owner with the mailbox's own credentials (protocol 'web'). */
-export async function loginMailboxOwner(deps: CoreDeps, input: { address: string; password: string }, origin: ActorOrigin = {}): Promise<{ session: IssuedSession; mailboxId: string; address: string }> {
+export async function loginMailboxOwner(
+  deps: CoreDeps,
+  input: { address: string; password: string; totp?: string; recoveryCode?: string },
+  origin: ActorOrigin = {},
+): Promise<{ session: IssuedSession; mailboxId: string; address: string }> {
   if (!deps.credentials) throw new AppError('TempFailure', 'mailbox login is not available');
+  // The second factor's failures count like a console login's (per address and per IP).
+  const account = `owner:${String(input.address ?? '').trim().toLowerCase()}`;
+  const ip = origin.sourceIp ?? 'unknown';
+  throttled(deps, account, ip);
   const result = await deps.credentials.verifyLogin({ username: String(input.address ?? ''), password: String(input.password ?? ''), protocol: 'web', remoteAddress: origin.sourceIp ?? 'unknown' });
   if (!result.ok) {
     if (result.reason === 'throttled') throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: result.retryAfterMs ?? 0 });
     throw new AppError('Unauthorized', result.reason === 'disabled' ? 'this mailbox is disabled' : 'invalid address or password');
   }
   const now = deps.now();
+  let second;
+  try {
+    second = await ownerLoginSecondFactor(deps, result.mailboxId, input, now);
+  } catch (err) {
+    deps.loginThrottle.fail(account, ip, now);
+    throw err;
+  }
+  if (second) deps.loginThrottle.succeed(account);
   const actor = makeActor({ kind: 'mailbox-owner', tenantId: result.tenantId, principalId: `mailbox:${result.mailboxId}`, permissions: [], origin });
   const session = await deps.db.transaction().execute(async (trx) => {
-    const s = await createSession(deps, { kind: 'mailbox', principalId: null, mailboxId: result.mailboxId, tenantId: result.tenantId, credentialVersion: result.credentialVersion, mfa: 'none' }, origin, now, trx);
-    await appendAudit(trx, actor, { action: 'mailbox.owner.login', targetType: 'mailbox', targetId: result.mailboxId, tenantId: result.tenantId, after: { protocol: 'web' } }, now);
+    await second?.commit(trx);
+    const mfa = second ? 'ok' : 'none';
+    const s = await createSession(deps, { kind: 'mailbox', principalId: null, mailboxId: result.mailboxId, tenantId: result.tenantId, credentialVersion: result.credentialVersion, mfa }, origin, now, trx);
+    await appendAudit(trx, actor, { action: 'mailbox.owner.login', targetType: 'mailbox', targetId: result.mailboxId, tenantId: result.tenantId, after: { protocol: 'web', method: second ? `password+${second.method}` : 'password' } }, now);
     return s;
   });
   return { session, mailboxId: result.mailboxId, address: result.address };

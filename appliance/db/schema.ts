@@ -1,6 +1,6 @@
 import type { AliasesTable, ApiTokensTable, AuditEventsTable, AuditHeadTable, DkimKeysTable, DomainsTable, MailboxesTable, SetupTokensTable, TenantsTable } from './tables/control.table.js';
 import type { AppPasswordsTable, AutoRepliesTable } from './tables/access.table.js';
-import type { AccessPoliciesTable, MailboxFlagsTable, MailboxRecoveryCodesTable, OffboardingsTable, ResetsTable } from './tables/resets.table.js';
+import type { AccessPoliciesTable, MailboxFlagsTable, MailboxRecoveryCodesTable, MailboxTotpTable, OffboardingsTable, ResetsTable } from './tables/resets.table.js';
 import type { ForwardsTable, MailboxSendingColumns, OutboundRoutesTable, SendAsGrantsTable, SettingsTable, TenantSendingColumns } from './tables/sending.table.js';
 import type { DeletionIntentsTable } from './tables/control.table.js';
 import type { PrincipalRecoveryCodesTable, PrincipalsTable, WebSessionsTable } from './tables/principals.table.js';
@@ -33,6 +33,7 @@ export interface DB {
   settings: SettingsTable;
   app_passwords: AppPasswordsTable;
   auto_replies: AutoRepliesTable;
+  mailbox_totp: MailboxTotpTable;
   batches: BatchesTable;
   batch_items: BatchItemsTable;
   domain_templates: DomainTemplatesTable;

@@ -14,7 +14,12 @@ export const LoggedIn = Type.Object({
   mfa: Type.String({ description: 'ok, or enrol: TOTP must be enrolled before anything else' }),
   principal: Principal,
 });
-export const SelfLoginBody = Closed({ address: Address, password: Type.String({ maxLength: 1024 }) });
+export const SelfLoginBody = Closed({
+  address: Address,
+  password: Type.String({ maxLength: 1024 }),
+  totp: Type.Optional(Type.String({ pattern: '^[0-9]{6}$', description: 'When the owner has turned TOTP on' })),
+  recoveryCode: Type.Optional(Type.String({ maxLength: 32, description: 'A one-time recovery code instead of the TOTP code' })),
+});
 export const SelfLoggedIn = Type.Object({ csrfToken: Type.String(), expiresAt: Timestamp, mailboxId: Id, address: Type.String() });
 export const TotpEnrolment = Type.Object({
   secret: Type.String({ description: 'Base32 secret, for manual entry' }),

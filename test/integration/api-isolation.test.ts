@@ -70,6 +70,14 @@ const PUBLIC_ROUTES = [
   'POST /api/v1/self/recovery-codes',
   'POST /api/v1/self/password/recover',
   'POST /api/v1/self/password/reset-link',
+  // Mailbox owners' TOTP and forwards: the owner's session.
+  'GET /api/v1/self/totp',
+  'POST /api/v1/self/totp/enrol',
+  'POST /api/v1/self/totp/confirm',
+  'POST /api/v1/self/totp/disable',
+  'GET /api/v1/self/forwards',
+  'POST /api/v1/self/forwards',
+  'DELETE /api/v1/self/forwards/:forwardId',
 ];
 
 /** A valid body per route, so that only the tenant scope can refuse the call. */
@@ -128,6 +136,7 @@ function bodyFor(method: string, url: string): unknown {
     'PATCH /api/v1/domains/:domainId/settings': { settings: { catchAll: 'allowed' } },
     'POST /api/v1/domains/:domainId/dns/check': undefined,
     'POST /api/v1/domains/:domainId/dns/last-known-good': { reason: 'intrusion' },
+    'POST /api/v1/mailboxes/:mailboxId/owner-totp/reset': { reason: 'intrusion' },
   };
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     if (!(key in bodies)) throw new Error(`matrix test needs a sample body for ${key}`);

@@ -91,3 +91,14 @@ export interface OffboardingsTable {
 export type AccessPolicyRow = Selectable<AccessPoliciesTable>;
 export type ResetRow = Selectable<ResetsTable>;
 export type OffboardingRow = Selectable<OffboardingsTable>;
+
+/** A mailbox owner's TOTP for the self-service console login. */
+export interface MailboxTotpTable {
+  mailbox_id: string;
+  tenant_id: string;
+  secret: string | null;
+  pending_secret: string | null;
+  enabled_at: number | null;
+  last_step: number | null;
+  updated_at: number;
+}
