@@ -16,6 +16,7 @@ import { offboardingPage } from './pages/offboarding.js';
 import { peoplePage } from './pages/people.js';
 import { approvalsPage } from './pages/resets.js';
 import { selfPage } from './pages/self.js';
+import { outboundQueuePage } from './pages/mailflow.js';
 import { tenantPage, tenantsPage } from './pages/tenants.js';
 
 route('/login', loginPage, 'public');
@@ -30,6 +31,7 @@ route('/domains/:domainId', domainPage);
 route('/mailboxes/:mailboxId', mailboxPage);
 route('/mailboxes/:mailboxId/offboarding', offboardingPage);
 route('/approvals', approvalsPage);
+route('/queue', outboundQueuePage);
 route('/batches/:batchId', batchPage);
 route('/audit', auditPage);
 route('/people', peoplePage);
@@ -88,6 +90,7 @@ function renderChrome(path: string): void {
       items.push(link(`/tenants/${own}?tab=bulk`, 'Bulk import', path));
     }
     if (can('resets.approve')) items.push(link('/approvals', 'Approvals', path));
+    if (can('mailflow.read')) items.push(link('/queue', 'Outbound queue', path));
     if (can('audit.read')) items.push(link('/audit', 'Audit log', path));
     if (can('principals.read')) items.push(link('/people', 'People', path));
     items.push(link('/account', 'Account', path));

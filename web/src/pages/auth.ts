@@ -59,9 +59,12 @@ export function loginPage(ctx: RouteContext): Node {
     fields: [
       { name: 'address', label: 'Mailbox address', type: 'email', required: true, autocomplete: 'username' },
       { name: 'password', label: 'Password', type: 'password', required: true, autocomplete: 'current-password' },
+      { name: 'totp', label: 'Authenticator code', autocomplete: 'one-time-code', maxlength: 16, help: 'Only if you turned on two-step sign-in (6 digits), or one of your recovery codes.' },
     ],
     async onSubmit(v) {
-      const r = await post<{ csrfToken: string }>('/api/v1/self/login', { address: String(v.address).trim(), password: String(v.password) });
+      const code = String(v.totp ?? '').trim();
+      const second = code === '' ? {} : /^[0-9]{6}$/.test(code) ? { totp: code } : { recoveryCode: code };
+      const r = await post<{ csrfToken: string }>('/api/v1/self/login', { address: String(v.address).trim(), password: String(v.password), ...second });
       setCsrf(r.csrfToken);
       await loadSession();
       navigate('/self', { replace: true });

@@ -8,6 +8,7 @@ import { can, isOperator, ownTenant, session } from '../lib/session.js';
 import { fetchMetrics, max, type Sample, sum } from '../lib/metrics.js';
 import type { AuditEvent, Domain, Readiness, Tenant } from '../lib/types.js';
 import { emergencyResets } from './resets.js';
+import { mailStatsCard } from './mailflow.js';
 import { alertBox, badge, fmtDate, section, table } from '../lib/ui.js';
 
 async function readiness(): Promise<Readiness> {
@@ -152,15 +153,16 @@ async function approvalsCard(): Promise<HTMLElement | null> {
 
 export async function dashboardPage(): Promise<Node> {
   const p = session.info?.principal;
-  const [ready, metrics, audit, domains, approvals] = await Promise.all([
+  const [ready, metrics, audit, domains, approvals, flow] = await Promise.all([
     readiness().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
     metricsCard(),
     can('audit.read') ? auditCard() : Promise.resolve(null),
     can('domains.read') ? domainsCard() : Promise.resolve(null),
     approvalsCard(),
+    mailStatsCard(),
   ]);
   const metricsSlot = h('div', { class: 'slot' }, metrics);
-  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), metricsSlot, domains, approvals, audit));
+  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), metricsSlot, flow, domains, approvals, audit));
   const tick = () =>
     setTimeout(async () => {
       if (!root.isConnected) return;

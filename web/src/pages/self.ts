@@ -1,12 +1,13 @@
 /**
  * Mailbox owners' self-service: their mailbox and ownership record, password change, app
- * passwords for mail clients, recovery codes (their second way back in).
+ * passwords for mail clients, two-step sign-in (TOTP), their forwards, recovery codes.
  */
 import { ApiError, del, get, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { navigate } from '../lib/router.js';
 import { clearSession, loadSession, session } from '../lib/session.js';
-import { badge, confirmDialog, copyButton, dl, fmtBytes, form, notice, section, toast } from '../lib/ui.js';
+import { qrSvg } from '../lib/qr.js';
+import { badge, confirmDialog, copyButton, dl, fmtBytes, fmtDate, form, notice, opt, section, table, toast } from '../lib/ui.js';
 import { appPasswordsTable } from './resets.js';
 
 interface AppPassword {
@@ -87,11 +88,124 @@ async function recoverySection(): Promise<HTMLElement> {
   return section('Recovery codes', h('p', null, r ? `${r.remaining} unused recovery codes.` : ''), out, f.el);
 }
 
+interface OwnForward {
+  id: string;
+  target: string;
+  external: boolean;
+  keepCopy: boolean;
+  reason: string | null;
+  status: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  removable: boolean;
+}
+
+/** Two-step sign-in for this console (TOTP); mail clients keep using app passwords. */
+async function totpSection(): Promise<HTMLElement> {
+  const box = h('div', { 'aria-live': 'polite' });
+  const load = async (): Promise<void> => {
+    const st = await get<{ enabled: boolean; enabledAt: string | null }>('/api/v1/self/totp');
+    if (st.enabled) {
+      const off = form({
+        submitLabel: 'Turn off two-step sign-in',
+        fields: [
+          { name: 'currentPassword', label: 'Current password', type: 'password', required: true, autocomplete: 'current-password' },
+          { name: 'code', label: 'Authenticator code', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: 6, required: true },
+        ],
+        async onSubmit(v) {
+          await post('/api/v1/self/totp/disable', { currentPassword: String(v.currentPassword), code: String(v.code).trim() });
+          toast('Two-step sign-in is off');
+          await load();
+        },
+      });
+      replace(box, h('p', { 'data-testid': 'owner-totp-status' }, badge('on', 'ok'), ` since ${fmtDate(st.enabledAt)}. Signing in here needs a code from your authenticator app (or a recovery code).`), off.el);
+      return;
+    }
+    const start = h('button', { type: 'button', class: 'btn' }, 'Set up two-step sign-in');
+    start.addEventListener('click', async () => {
+      const e = await post<{ secret: string; otpauthUri: string }>('/api/v1/self/totp/enrol');
+      const confirm = form({
+        submitLabel: 'Confirm',
+        fields: [{ name: 'code', label: 'Code from the app', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: 6, required: true }],
+        async onSubmit(v) {
+          await post('/api/v1/self/totp/confirm', { code: String(v.code).trim() });
+          toast('Two-step sign-in is on');
+          await load();
+        },
+      });
+      replace(
+        box,
+        h('p', null, 'Scan the code with your authenticator app, or type the secret, then enter the 6-digit code it shows.'),
+        h('div', { class: 'qr-wrap' }, qrSvg(e.otpauthUri, 'QR code for your authenticator app')),
+        h('p', null, 'Secret: ', h('code', { class: 'secret', 'data-testid': 'owner-totp-secret' }, e.secret), ' ', copyButton(e.secret, 'Copy secret')),
+        confirm.el,
+      );
+      confirm.fields.get('code')!.input.focus();
+    });
+    replace(box, h('p', { 'data-testid': 'owner-totp-status' }, badge('off', 'warn'), ' Signing in here needs only your password.'), start);
+  };
+  await load();
+  return section('Two-step sign-in', box);
+}
+
+/** The mailbox's forwards: the owner adds internal ones, external ones where the policy allows. */
+async function forwardsSection(): Promise<HTMLElement> {
+  const box = h('div');
+  const load = async (): Promise<void> => {
+    const r = await get<{ forwards: OwnForward[]; policy: { externalAllowed: boolean; externalMaxDays: number } }>('/api/v1/self/forwards');
+    const remove = async (f: OwnForward) => {
+      const ok = await confirmDialog({ title: 'Remove this forward?', objectName: f.target, body: h('p', null, 'Mail stops going to this address at once.'), confirmLabel: 'Remove', danger: true });
+      if (!ok) return;
+      await del(`/api/v1/self/forwards/${seg(f.id)}`);
+      toast('Forward removed');
+      await load();
+    };
+    const list = table<OwnForward>(
+      [
+        { label: 'To', cell: (f) => [f.target, f.external ? [' ', badge('outside', 'warn')] : null] },
+        { label: 'Copy kept', cell: (f) => (f.keepCopy ? 'yes' : 'no') },
+        { label: 'Status', cell: (f) => badge(f.status, f.status === 'active' ? 'ok' : 'bad') },
+        { label: 'Ends', cell: (f) => (f.expiresAt ? fmtDate(f.expiresAt) : '—') },
+        { label: 'Set up by', cell: (f) => (f.removable ? 'you' : 'your administrator') },
+        { label: '', cell: (f) => (f.removable ? h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => void remove(f) }, 'Remove') : null) },
+      ],
+      r.forwards,
+      'Forwards',
+      'Your mail is not forwarded anywhere.',
+    );
+    const p = r.policy;
+    const f = form({
+      submitLabel: 'Add forward',
+      fields: [
+        { name: 'target', label: 'Forward to', type: 'email', required: true, help: p.externalAllowed ? `An address in your organisation, or outside it with a reason and an end date (at most ${p.externalMaxDays} days).` : 'An address in your organisation (forwarding outside it is off by your organisation’s policy).' },
+        { name: 'keepCopy', label: 'Keep a copy in this mailbox', type: 'checkbox', value: true },
+        ...(p.externalAllowed
+          ? [
+              { name: 'reason', label: 'Reason (outside addresses)', help: 'Your administrator sees it in the forwarding report.' },
+              { name: 'expiresAt', label: 'End date (outside addresses)', type: 'datetime-local' as const },
+            ]
+          : []),
+      ],
+      async onSubmit(v, handle) {
+        const expires = opt(v.expiresAt);
+        await post('/api/v1/self/forwards', { target: String(v.target).trim(), keepCopy: v.keepCopy === true, reason: opt(v.reason), expiresAt: expires ? new Date(expires).toISOString() : undefined });
+        handle.el.reset();
+        toast('Forward added');
+        await load();
+      },
+    });
+    replace(box, list, h('h3', null, 'New forward'), f.el);
+  };
+  await load();
+  return section('Forwarding', h('p', { class: 'muted' }, 'Every forward is recorded with you as its creator and shown to your administrator.'), box);
+}
+
 export async function selfPage(): Promise<Node> {
   await loadSession();
   const m = session.info?.mailbox;
   if (!m) return h('div', null, h('h1', null, 'My mailbox'), notice('No mailbox session.', 'warn'));
-  const [apps, recovery] = await Promise.all([appPasswordsBox(), recoverySection()]);
+  const [apps, recovery, totp, forwards] = await Promise.all([appPasswordsBox(), recoverySection(), totpSection(), forwardsSection()]);
   return h(
     'div',
     null,
@@ -108,7 +222,9 @@ export async function selfPage(): Promise<Node> {
       h('p', { class: 'muted' }, 'If the reset destination is wrong, ask your administrator to correct it: whoever reads it can reset this mailbox.'),
     ),
     passwordSection(),
+    totp,
     apps,
+    forwards,
     recovery,
   );
 }
