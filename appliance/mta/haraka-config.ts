@@ -3,6 +3,7 @@
  * listeners, TLS with the appliance certificate, our plugins (folder plugins pointing at the
  * compiled mta-plugins/), and postern.json, the settings our plugins read.
  */
+import { getDiffieHellman } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, DataPaths } from '../config.js';
@@ -47,6 +48,29 @@ function ini(sections: Record<string, Record<string, string | number | boolean>>
     .join('\n');
 }
 
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  if (n < 0x100) return Buffer.from([0x81, n]);
+  return Buffer.from([0x82, n >> 8, n & 0xff]);
+}
+
+function derInteger(bytes: Buffer): Buffer {
+  const body = bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
+  return Buffer.concat([Buffer.from([0x02]), derLength(body.length), body]);
+}
+
+/**
+ * DH parameters for Haraka's TLS: a standard 2048-bit group (RFC 3526 group 14). Without the file
+ * Haraka runs `openssl dhparam 2048` at boot: up to 30 s of a core, killed at its timeout under
+ * load and orphaned when the appliance stops first.
+ */
+export function standardDhParamsPem(): string {
+  const dh = getDiffieHellman('modp14');
+  const content = Buffer.concat([derInteger(dh.getPrime()), derInteger(dh.getGenerator())]);
+  const der = Buffer.concat([Buffer.from([0x30]), derLength(content.length), content]);
+  return `-----BEGIN DH PARAMETERS-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END DH PARAMETERS-----\n`;
+}
+
 export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPaths, tls: TlsMaterial, pluginsDir: string): Promise<string> {
   const root = paths.haraka;
   const conf = path.join(root, 'config');
@@ -82,8 +106,9 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
     }),
     me: `${config.hostname}\n`,
     'log.ini': ini({ main: { level: LOG_LEVEL[config.logLevel], timestamps: false, format: 'json' } }),
-    'tls.ini': ini({ main: { key: 'tls_key.pem', cert: 'tls_cert.pem', minVersion: 'TLSv1.2' } }),
+    'tls.ini': ini({ main: { key: 'tls_key.pem', cert: 'tls_cert.pem', dhparam: 'dhparams.pem', minVersion: 'TLSv1.2' } }),
     'tls_key.pem': tls.key,
+    'dhparams.pem': standardDhParamsPem(),
     'tls_cert.pem': tls.cert,
     // local_mx_ok: bounces to our own senders are routed to our own MX listener on purpose.
     'outbound.ini': ini({
