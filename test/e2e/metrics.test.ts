@@ -111,8 +111,10 @@ describe('GET /metrics on the running appliance', () => {
     const check = await promtoolCheckMetrics(r.text);
     expect(check.code, check.output).toBe(0);
     expect(sample(r.text, 'postern_mta_up')).toBe(1);
-    // A hosted domain never checked yet is 'unknown' (the DNS checks of issue 7 fill in the rest).
-    expect(sample(r.text, 'postern_dns_check_status', { domain: 'metrics.test', status: 'unknown' })).toBe(1);
+    // Every hosted domain has exactly one current DNS status: 'unknown' until the scheduler (which
+    // checks never-checked domains first) or an operator has checked it, then the check's result.
+    const statuses = ['unknown', 'ok', 'degraded', 'failing'].filter((status) => sample(r.text, 'postern_dns_check_status', { domain: 'metrics.test', status }) === 1);
+    expect(statuses).toHaveLength(1);
     expect(sample(r.text, 'postern_audit_chain_ok')).toBe(1);
     expect(sample(r.text, 'postern_audit_chain_events')).toBeGreaterThanOrEqual(0);
     // The Haraka child reports its own process figures over RPC.
