@@ -13,7 +13,6 @@ import type { CoreDeps } from '../../../appliance/core/deps.js';
 import { AppError } from '../../../appliance/core/errors.js';
 import { completePrincipalSetup } from '../../../appliance/core/principals.service.js';
 import {
-  authenticateSession,
   beginTotpEnrolment,
   confirmTotpEnrolment,
   CSRF_COOKIE,
@@ -24,7 +23,8 @@ import {
   SESSION_COOKIE,
   sessionView,
 } from '../../../appliance/core/sessions.service.js';
-import { csrfHeader, originOf, sessionCookie } from '../../plugins/authn.js';
+import { originOf, sessionCookie } from '../../plugins/authn.js';
+import { requireSession, setRetryAfter } from '../../plugins/session-auth.js';
 import { LoggedIn, LoginBody, RecoveryCodes, SelfLoggedIn, SelfLoginBody, SessionInfo, TotpConfirmBody, TotpEnrolment } from '../../schemas/auth.schemas.js';
 import { errors } from '../../schemas/common.js';
 import { SetupBody, SetupParams } from '../../schemas/setup.schemas.js';
@@ -42,20 +42,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; secureCookies: boo
     reply.clearCookie(CSRF_COOKIE, { path: '/' });
   };
   /** The session of a request; `csrf` for state-changing calls. */
-  const session = async (req: FastifyRequest, csrf: boolean, kind?: 'principal' | 'mailbox') => {
-    const cookie = sessionCookie(req);
-    if (!cookie) throw new AppError('Unauthorized', 'not logged in');
-    const auth = await authenticateSession(core, cookie, { checkCsrf: csrf, csrfToken: csrfHeader(req), origin: originOf(req) });
-    if (!auth.ok) {
-      if (auth.reason === 'csrf') throw new AppError('Forbidden', 'missing or wrong x-csrf-token header');
-      throw new AppError('Unauthorized', auth.reason === 'unknown' ? 'not logged in' : `session ${auth.reason}`);
-    }
-    if (kind && auth.session.kind !== kind) throw new AppError('Forbidden', kind === 'mailbox' ? 'this is the mailbox owners’ area' : 'mailbox owners use /api/v1/self');
-    return auth;
-  };
-  const retryAfter = (reply: FastifyReply, err: unknown) => {
-    if (err instanceof AppError && err.code === 'RateLimited') reply.header('retry-after', Math.ceil(Number(err.details?.retryAfterMs ?? 1000) / 1000));
-  };
+  const session = (req: FastifyRequest, csrf: boolean, kind?: 'principal' | 'mailbox') => requireSession(core, req, csrf, kind);
 
   app.post(
     '/api/v1/auth/login',
@@ -69,7 +56,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; secureCookies: boo
         setCookies(reply, r.session);
         return { csrfToken: r.session.csrfToken, expiresAt: r.session.expiresAt, mfa: r.mfa, principal: r.principal };
       } catch (err) {
-        retryAfter(reply, err);
+        setRetryAfter(reply, err);
         throw err;
       }
     },
@@ -134,7 +121,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; secureCookies: boo
         setCookies(reply, r.session);
         return { csrfToken: r.session.csrfToken, expiresAt: r.session.expiresAt, mailboxId: r.mailboxId, address: r.address };
       } catch (err) {
-        retryAfter(reply, err);
+        setRetryAfter(reply, err);
         throw err;
       }
     },

@@ -11,61 +11,46 @@ import { AppError } from '../../../appliance/core/errors.js';
 import { createOwnForward, deleteOwnForward, listOwnForwards } from '../../../appliance/core/owner-forwards.service.js';
 import { beginOwnTotp, confirmOwnTotp, disableOwnTotp, ownTotpStatus } from '../../../appliance/core/owner-totp.service.js';
 import type { AccessDeps } from '../../../appliance/core/policies.js';
-import { authenticateSession } from '../../../appliance/core/sessions.service.js';
-import { csrfHeader, originOf, sessionCookie } from '../../plugins/authn.js';
+import { originOf } from '../../plugins/authn.js';
+import { requireSession, SESSION_ERRORS, setRetryAfter } from '../../plugins/session-auth.js';
 import { TotpEnrolment } from '../../schemas/auth.schemas.js';
-import { errors } from '../../schemas/common.js';
 import { OwnerTotpConfirmBody, OwnerTotpDisableBody, OwnerTotpStatus, OwnForward, OwnForwardParams, OwnForwards } from '../../schemas/self-owner.schemas.js';
 import { CreateForwardBody } from '../../schemas/sending.schemas.js';
 
-const SELF_ERRORS = errors(400, 401, 403, 404, 409, 415, 429, 500, 503);
-
 const selfOwnerRoutes: FastifyPluginAsyncTypebox<{ core: AccessDeps }> = async (app, { core }) => {
-  const owner = async (req: FastifyRequest, csrf: boolean) => {
-    const cookie = sessionCookie(req);
-    if (!cookie) throw new AppError('Unauthorized', 'not logged in');
-    const auth = await authenticateSession(core, cookie, { checkCsrf: csrf, csrfToken: csrfHeader(req), origin: originOf(req) });
-    if (!auth.ok) {
-      if (auth.reason === 'csrf') throw new AppError('Forbidden', 'missing or wrong x-csrf-token header');
-      throw new AppError('Unauthorized', auth.reason === 'unknown' ? 'not logged in' : `session ${auth.reason}`);
-    }
-    if (auth.session.kind !== 'mailbox') throw new AppError('Forbidden', 'this is the mailbox owners’ area');
-    return auth.actor;
-  };
-  const retryAfter = (reply: FastifyReply, err: unknown) => {
-    if (err instanceof AppError && err.code === 'RateLimited') reply.header('retry-after', Math.ceil(Number(err.details?.retryAfterMs ?? 1000) / 1000));
-  };
+  /** The owner's actor from the session cookie; `csrf` for state-changing calls. */
+  const owner = async (req: FastifyRequest, csrf: boolean) => (await requireSession(core, req, csrf, 'mailbox')).actor;
 
   app.get('/api/v1/self/totp', {
     config: { permission: 'public' },
-    schema: { tags: ['self-service'], summary: 'Whether the owner’s console login needs a TOTP code', response: { 200: OwnerTotpStatus, ...SELF_ERRORS } },
+    schema: { tags: ['self-service'], summary: 'Whether the owner’s console login needs a TOTP code', response: { 200: OwnerTotpStatus, ...SESSION_ERRORS } },
   }, async (req) => ownTotpStatus(await owner(req, false), core));
 
   app.post('/api/v1/self/totp/enrol', {
     config: { permission: 'public' },
-    schema: { tags: ['self-service'], summary: 'Start TOTP enrolment for the owner’s console login: a secret and its otpauth:// URI', response: { 200: TotpEnrolment, ...SELF_ERRORS } },
+    schema: { tags: ['self-service'], summary: 'Start TOTP enrolment for the owner’s console login: a secret and its otpauth:// URI', response: { 200: TotpEnrolment, ...SESSION_ERRORS } },
   }, async (req) => beginOwnTotp(await owner(req, true), core));
 
   app.post('/api/v1/self/totp/confirm', {
     config: { permission: 'public' },
-    schema: { tags: ['self-service'], summary: 'Confirm TOTP enrolment with a current code; the owner login then needs a code (or a recovery code)', body: OwnerTotpConfirmBody, response: { 200: OwnerTotpStatus, ...SELF_ERRORS } },
+    schema: { tags: ['self-service'], summary: 'Confirm TOTP enrolment with a current code; the owner login then needs a code (or a recovery code)', body: OwnerTotpConfirmBody, response: { 200: OwnerTotpStatus, ...SESSION_ERRORS } },
   }, async (req) => confirmOwnTotp(await owner(req, true), core, req.body.code));
 
   app.post('/api/v1/self/totp/disable', {
     config: { permission: 'public' },
-    schema: { tags: ['self-service'], summary: 'Turn TOTP off with the current password and a current code (or a recovery code)', body: OwnerTotpDisableBody, response: { 200: OwnerTotpStatus, ...SELF_ERRORS } },
+    schema: { tags: ['self-service'], summary: 'Turn TOTP off with the current password and a current code (or a recovery code)', body: OwnerTotpDisableBody, response: { 200: OwnerTotpStatus, ...SESSION_ERRORS } },
   }, async (req, reply) => {
     try {
       return await disableOwnTotp(await owner(req, true), core, req.body);
     } catch (err) {
-      retryAfter(reply, err);
+      setRetryAfter(reply, err);
       throw err;
     }
   });
 
   app.get('/api/v1/self/forwards', {
     config: { permission: 'public' },
-    schema: { tags: ['self-service'], summary: 'The mailbox’s forwards and what the tenant’s policy allows the owner', response: { 200: OwnForwards, ...SELF_ERRORS } },
+    schema: { tags: ['self-service'], summary: 'The mailbox’s forwards and what the tenant’s policy allows the owner', response: { 200: OwnForwards, ...SESSION_ERRORS } },
   }, async (req) => listOwnForwards(await owner(req, false), core));
 
   app.post('/api/v1/self/forwards', {
@@ -74,13 +59,13 @@ const selfOwnerRoutes: FastifyPluginAsyncTypebox<{ core: AccessDeps }> = async (
       tags: ['self-service'],
       summary: 'Forward the mailbox: within the organisation always; outside only where the policy allows it, with a reason and an end date',
       body: CreateForwardBody,
-      response: { 201: OwnForward, ...SELF_ERRORS },
+      response: { 201: OwnForward, ...SESSION_ERRORS },
     },
   }, async (req, reply) => reply.code(201).send(await createOwnForward(await owner(req, true), core, req.body)));
 
   app.delete('/api/v1/self/forwards/:forwardId', {
     config: { permission: 'public' },
-    schema: { tags: ['self-service'], summary: 'Remove a forward the owner created (an administrator’s forwards stay)', params: OwnForwardParams, response: { 204: Type.Null(), ...SELF_ERRORS } },
+    schema: { tags: ['self-service'], summary: 'Remove a forward the owner created (an administrator’s forwards stay)', params: OwnForwardParams, response: { 204: Type.Null(), ...SESSION_ERRORS } },
   }, async (req, reply) => {
     await deleteOwnForward(await owner(req, true), core, req.params.forwardId);
     return reply.code(204).send(null);
