@@ -9,6 +9,7 @@ import { type Config, ConfigError, dataPaths, loadConfig } from './config.js';
 import { AutoResponder } from './core/auto-reply.js';
 import { bootstrapOperator } from './core/bootstrap.js';
 import { drainBatches } from './core/bulk.service.js';
+import { domainOutboundLimits } from './core/domain-policy.js';
 import { startDnsScheduler } from './core/dns-check.service.js';
 import { purgeRecycleBin } from './core/recycle-bin.service.js';
 import { enforceRetention } from './core/retention.js';
@@ -55,6 +56,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const router = new RecipientRouter(db);
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
+  limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);
 
   const mtaDeps: MtaDeps = { config, router, store, credentials, sending, limiter, logger };
   const supervisor = new HarakaSupervisor({

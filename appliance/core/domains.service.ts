@@ -1,6 +1,7 @@
 /**
  * Hosted domains: creation with DKIM key pairs, the DNS records a domain needs, catch-all.
  */
+import { assertDomainAllowsCatchAll } from './domain-policy.js';
 import type { ExpectedType } from './dns-check.js';
 import { domainExpectedRecords } from './dns-check.service.js';
 import type { Domain } from '../db/tables/control.table.js';
@@ -165,6 +166,7 @@ export async function setCatchAll(actor: Actor, deps: CoreDeps, domainId: string
   authorize(actor, 'forwarding.manage');
   const domain = await scopedRepo(deps.db, actor).domain(domainId);
   if (domain.alias_of && target !== null) throw invalid(`${domain.name} is a domain alias: the catch-all of its primary domain applies`, { field: 'target' });
+  if (target !== null) await assertDomainAllowsCatchAll(deps, domain.id);
   const now = deps.now();
   let address: string | null = null;
   await deps.db.transaction().execute(async (trx) => {

@@ -64,6 +64,8 @@ export class SendLimiter {
   /** Blocks raised by this process (per mailbox), so a flood does not re-read the database. */
   private readonly blocked = new Set<string>();
   onBlock?: (mailboxId: string, tenantId: string) => void;
+  /** The outbound limits of the template applied to a domain (null: none applied). */
+  domainLimits?: (domainId: string) => Promise<{ messagesPerHour: number; recipientsPerHour: number } | null>;
   onRefuse?: (tenantId: string, reason: string) => void;
 
   constructor(
@@ -78,15 +80,17 @@ export class SendLimiter {
   private async limits(mailboxId: string, tenantId: string) {
     const mb = await this.db
       .selectFrom('mailboxes')
-      .select(['send_limit_per_hour', 'rcpt_limit_per_hour', 'send_blocked_at', 'send_blocked_reason'])
+      .select(['domain_id', 'send_limit_per_hour', 'rcpt_limit_per_hour', 'send_blocked_at', 'send_blocked_reason'])
       .where('id', '=', mailboxId)
       .executeTakeFirst();
+    // Per-mailbox overrides win, then the domain template's limits, then the appliance defaults.
+    const template = mb && this.domainLimits ? await this.domainLimits(mb.domain_id) : null;
     const t = await this.db.selectFrom('tenants').select(['send_limit_per_hour', 'rcpt_limit_per_hour']).where('id', '=', tenantId).executeTakeFirst();
     return {
       blockedAt: mb?.send_blocked_at ?? null,
       blockedReason: mb?.send_blocked_reason ?? null,
-      mailboxMessages: mb?.send_limit_per_hour ?? this.defaults.mailboxMessagesPerHour,
-      mailboxRecipients: mb?.rcpt_limit_per_hour ?? this.defaults.mailboxRecipientsPerHour,
+      mailboxMessages: mb?.send_limit_per_hour ?? template?.messagesPerHour ?? this.defaults.mailboxMessagesPerHour,
+      mailboxRecipients: mb?.rcpt_limit_per_hour ?? template?.recipientsPerHour ?? this.defaults.mailboxRecipientsPerHour,
       tenantMessages: t?.send_limit_per_hour ?? this.defaults.tenantMessagesPerHour,
       tenantRecipients: t?.rcpt_limit_per_hour ?? this.defaults.tenantRecipientsPerHour,
     };

@@ -4,6 +4,7 @@
  * its password. The owner of record is mandatory, the business owner optional, and the reset
  * destination (default: the owner's email) is validated by assertSafeResetDestination.
  */
+import { assertMailboxPassword } from './domain-policy.js';
 import { createDefaultFolders } from '../mailstore/folders.js';
 import type { Mailbox } from '../db/tables/control.table.js';
 import { isRoleLocalPart, normalizeLocalPart, parseAddress } from './addresses.js';
@@ -12,7 +13,7 @@ import { type Actor, authorize, makeActor } from './authz.js';
 import type { CoreDeps } from './deps.js';
 import { AppError, invalid } from './errors.js';
 import { newId } from './ids.js';
-import { assertPasswordPolicy, hashPassword } from './passwords.js';
+import { hashPassword } from './passwords.js';
 import { assertFitsTenantPool } from './quota.js';
 import { Directory, type MailboxFilter, scopedRepo } from './repo.js';
 import { consumeSetupLink, findLiveSetupLink, issueSetupLink, setupUrl } from './setup-links.js';
@@ -229,7 +230,7 @@ export async function completeMailboxSetup(actor: Actor, deps: CoreDeps, token: 
   if (mailbox.status !== 'pending' && mailbox.status !== 'active') {
     throw new AppError('Gone', `this setup link can no longer be used: the mailbox is ${mailbox.status}`);
   }
-  assertPasswordPolicy(password, { address: mailbox.address });
+  await assertMailboxPassword(deps, mailbox, password);
   const passwordHash = await hashPassword(password);
   const linkActor = makeActor({
     kind: 'public',

@@ -4,6 +4,7 @@
  * destination. Each one revokes the mailbox's sessions; the recovery-code path also revokes
  * app passwords per the tenant policy (it is the "I lost my device" path). Owners are told.
  */
+import { assertMailboxPassword } from './domain-policy.js';
 import { randomBytes } from 'node:crypto';
 import type { Mailbox } from '../db/tables/control.table.js';
 import type { ResetRow } from '../db/tables/resets.table.js';
@@ -11,7 +12,7 @@ import { ownerMailbox } from './app-passwords.service.js';
 import { appendAudit } from './audit.js';
 import { type Actor, type ActorOrigin, makeActor } from './authz.js';
 import { AppError, invalid } from './errors.js';
-import { assertPasswordPolicy, hashPassword } from './passwords.js';
+import { hashPassword } from './passwords.js';
 import { type AccessDeps, loadPolicy } from './policies.js';
 import { findRecoveryCode, remainingRecoveryCodes, replaceRecoveryCodes, useRecoveryCode } from './recovery-codes.js';
 import { notifyOwners, resetLinkMessage, revokeMailboxAccess, sendQuietly } from './resets-common.js';
@@ -34,7 +35,7 @@ export async function changeOwnPassword(actor: Actor, deps: AccessDeps, input: {
   const m = await ownerMailbox(actor, deps);
   await checkCurrentPassword(deps, m, input.currentPassword, actor.origin);
   if (input.newPassword === input.currentPassword) throw invalid('the new password must differ from the current one', { field: 'newPassword' });
-  assertPasswordPolicy(input.newPassword, { address: m.address });
+  await assertMailboxPassword(deps, m, input.newPassword);
   const hash = await hashPassword(input.newPassword);
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
@@ -79,7 +80,7 @@ export async function recoverWithCode(actor: Actor, deps: AccessDeps, input: { a
   if (!m || m.status !== 'active') return fail();
   const codeId = await findRecoveryCode(deps, m.id, input.recoveryCode);
   if (codeId === null) return fail();
-  assertPasswordPolicy(input.newPassword, { address: m.address });
+  await assertMailboxPassword(deps, m, input.newPassword);
   const hash = await hashPassword(input.newPassword);
   const policy = await loadPolicy(deps.db, m.tenant_id);
   const owner = makeActor({ kind: 'mailbox-owner', tenantId: m.tenant_id, principalId: `mailbox:${m.id}`, permissions: [], origin: actor.origin });

@@ -11,6 +11,7 @@
  * sets the password and revokes again. The owner of record and the business owner are told.
  * Audit events: reset.request, reset.approve, reset.issue, reset.delivery, reset.complete.
  */
+import { assertMailboxPassword } from './domain-policy.js';
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
@@ -21,7 +22,7 @@ import { type Actor, authorize, isPlatformActor, makeActor } from './authz.js';
 import type { CoreDeps } from './deps.js';
 import { AppError, invalid, notFound } from './errors.js';
 import { sha256Hex } from './ids.js';
-import { assertPasswordPolicy, hashPassword } from './passwords.js';
+import { hashPassword } from './passwords.js';
 import { type AccessDeps, type AccessPolicy, isHighValue, loadPolicy } from './policies.js';
 import { scopedRepo } from './repo.js';
 import { notifyOwners, type Revocation, requiredText, resetLinkMessage, revokeMailboxAccess, sendQuietly } from './resets-common.js';
@@ -384,7 +385,7 @@ export async function completeReset(actor: Actor, deps: AccessDeps, token: strin
   if (m.status !== 'pending' && m.status !== 'active') throw new AppError('Gone', `this reset link can no longer be used: the mailbox is ${m.status}`);
   const r = await deps.db.selectFrom('resets').selectAll().where('setup_link_id', '=', link.id).executeTakeFirst();
   if (r && r.status !== 'issued') throw new AppError('Gone', `this reset was ${r.status}`);
-  assertPasswordPolicy(password, { address: m.address });
+  await assertMailboxPassword(deps, m, password);
   const passwordHash = await hashPassword(password);
   const policy = await loadPolicy(deps.db, m.tenant_id);
   const linkActor = makeActor({ kind: 'public', tenantId: m.tenant_id, principalId: `setup-link:${link.id}`, permissions: [], origin: actor.origin });

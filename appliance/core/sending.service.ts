@@ -14,6 +14,7 @@ import { type Actor, authorize, isPlatformActor } from './authz.js';
 import type { CoreDeps } from './deps.js';
 import { generateEd25519DkimKey, generateRsaDkimKey } from './dkim.js';
 import { AppError, invalid, notFound } from './errors.js';
+import { assertDomainAllowsExternalForwarding } from './domain-policy.js';
 import { assertExternalForwardingAllowed } from './policies.js';
 import { Directory, scopedRepo } from './repo.js';
 import { resolveTarget } from './targets.js';
@@ -91,6 +92,7 @@ export async function insertForward(actor: Actor, deps: CoreDeps, mailbox: Mailb
     const external = target.kind === 'external';
     if (external && !reason) throw invalid('forwarding to an external address needs a reason (it is reported and audited)', { field: 'reason' });
     if (external) await assertExternalForwardingAllowed(trx, mailbox.tenant_id);
+    if (external) await assertDomainAllowsExternalForwarding({ ...deps, db: trx }, mailbox.domain_id);
     const count = await trx.selectFrom('forwards').select((eb) => eb.fn.countAll<number>().as('n')).where('mailbox_id', '=', mailbox.id).where('status', '=', 'active').executeTakeFirstOrThrow();
     if (Number(count.n) >= MAX_FORWARDS) throw invalid(`a mailbox has at most ${MAX_FORWARDS} forwards`, { field: 'target' });
     const dup = await trx.selectFrom('forwards').select('id').where('mailbox_id', '=', mailbox.id).where('target', '=', target.address).where('status', '=', 'active').executeTakeFirst();

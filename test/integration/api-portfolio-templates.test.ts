@@ -65,7 +65,8 @@ describe('templates', () => {
   });
 
   it('reports drift field by field after manual changes, only for the changed domain', async () => {
-    const patched = await t.call('PATCH', `/api/v1/domains/${a.domainId}/settings`, { token: a.token, body: { settings: { dmarc: { policy: 'none' }, externalForwarding: 'allowed' }, reason: 'client asked' } });
+    const patched = await t.call('PATCH', `/api/v1/domains/${a.domainId}/settings`, { token: a.token, body: { settings: { dmarc: { policy: 'none' }, externalForwarding: 'allowed', catchAll: 'allowed' }, reason: 'client asked' } });
+    // The template has catch-alls off: setting one needs the domain's setting changed first (itself drift).
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     expect((await t.call('PUT', `/api/v1/domains/${a.domainId}/catch-all`, { token: a.token, body: { target: 'ops.desk@tpl-one.example' } })).status).toBe(200);
     const pm = await t.core.db.selectFrom('aliases').select('id').where('address', '=', 'postmaster@tpl-one.example').executeTakeFirstOrThrow();
@@ -77,6 +78,7 @@ describe('templates', () => {
     expect(fields).toEqual({
       'dmarc.policy': ['quarantine', 'none'],
       externalForwarding: ['off', 'allowed'],
+      catchAll: ['off', 'allowed'],
       'catchAll.target': [null, 'ops.desk@tpl-one.example'],
       'aliases.postmaster': [['ops.desk@tpl-one.example'], null],
     });
@@ -90,14 +92,14 @@ describe('templates', () => {
   it('re-applying fixes the drift, audited', async () => {
     const res = await t.call('POST', `/api/v1/domains/${a.domainId}/template`, { token: a.token, body: { templateId, reason: 'fix drift' } });
     expect(res.status).toBe(200);
-    expect(res.body.fixed.map((f: { field: string }) => f.field).sort()).toEqual(['aliases.postmaster', 'catchAll.target', 'dmarc.policy', 'externalForwarding']);
+    expect(res.body.fixed.map((f: { field: string }) => f.field).sort()).toEqual(['aliases.postmaster', 'catchAll', 'catchAll.target', 'dmarc.policy', 'externalForwarding']);
     expect(res.body.created).toEqual(expect.arrayContaining(['catch-all switched off']));
     expect((await status(a.domainId)).drift).toEqual([]);
     const dom = await t.call('GET', `/api/v1/domains/${a.domainId}`, { token: a.token });
     expect(dom.body.catchAll).toBeNull();
     const ev = await t.core.db.selectFrom('audit_events').select(['before', 'reason']).where('action', '=', 'domain.template.apply').where('target_id', '=', a.domainId).orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(ev.reason).toBe('fix drift');
-    expect(JSON.parse(ev.before!).drift).toHaveLength(4);
+    expect(JSON.parse(ev.before!).drift).toHaveLength(5);
   });
 
   it('a new version is drift until applied; an older version can be restored by basing a version on it', async () => {
