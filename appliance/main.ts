@@ -9,6 +9,7 @@ import { type Config, ConfigError, dataPaths, loadConfig } from './config.js';
 import { AutoResponder } from './core/auto-reply.js';
 import { bootstrapOperator } from './core/bootstrap.js';
 import { drainBatches } from './core/bulk.service.js';
+import { rotateDueDkimKeys } from './core/dkim-rotation.js';
 import { domainOutboundLimits } from './core/domain-policy.js';
 import { startDnsScheduler } from './core/dns-check.service.js';
 import { purgeRecycleBin } from './core/recycle-bin.service.js';
@@ -97,8 +98,9 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     ? startDnsScheduler(createCoreDeps(db, config), { resolve: createResolver(config.dnsResolver), intervalMs: config.dnsCheckIntervalMs, logger: logger.child({ service: 'dns-check' }) })
     : null;
 
-  // Hourly: offboarded mailboxes past their retention go to the recycle bin, what outlived the
-  // recycle bin is purged, then blobs nothing refers to any more are removed.
+  // Hourly: offboarded mailboxes past their retention go to the recycle bin, DKIM keys rotate on
+  // their template's cadence, what outlived the recycle bin is purged, then blobs nothing refers
+  // to any more are removed.
   const sweepTimer = setInterval(() => {
     const housekeeping = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials });
     enforceRetention(systemActor('retention'), housekeeping)
@@ -106,6 +108,11 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
         if (ids.length) log.info({ event: 'offboarding.retention.ended', mailboxes: ids.length }, 'retention ended: mailboxes moved to the recycle bin');
       })
       .catch((err) => log.error({ event: 'offboarding.retention.error', err }, 'retention job failed'))
+      .then(() => rotateDueDkimKeys(systemActor('dkim-rotation'), housekeeping))
+      .then((steps) => {
+        if (steps && steps.length) log.info({ event: 'dkim.rotation', steps }, 'DKIM rotation steps');
+      })
+      .catch((err) => log.error({ event: 'dkim.rotation.error', err }, 'DKIM rotation failed'))
       .then(() => purgeRecycleBin(systemActor('purge'), housekeeping))
       .then((purged) => {
         if (purged.mailboxes.length || purged.domains.length) log.info({ event: 'recycle_bin.purged', mailboxes: purged.mailboxes.length, domains: purged.domains.length }, 'recycle bin purged');
