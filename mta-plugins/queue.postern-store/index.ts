@@ -56,10 +56,32 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
         return { queued: true };
       },
     });
-    announceListening();
+    announceReadyAfterQueueLoad(this);
   } finally {
     next();
   }
+}
+
+/**
+ * Ready means listening AND the outbound queue loaded: right after init_master, Haraka loads its
+ * queue and deletes leftover temp files, which would also delete the temp file of a message
+ * queued in that window. So the appliance hears "listening" only once init_queue has finished.
+ */
+function announceReadyAfterQueueLoad(plugin: HarakaPlugin): void {
+  const ob = outbound(plugin) as unknown as { init_queue?: (...args: unknown[]) => Promise<unknown> };
+  const original = ob.init_queue;
+  if (typeof original !== 'function') {
+    announceListening();
+    return;
+  }
+  ob.init_queue = async (...args: unknown[]) => {
+    try {
+      return await original.apply(ob, args);
+    } finally {
+      ob.init_queue = original;
+      announceListening();
+    }
+  };
 }
 
 /** RFC 3834 §2: no automatic reply to automatic, list or bulk mail. */
