@@ -1,161 +1,63 @@
-/** Shapes of the /api/v1 answers the console reads (see /api/v1/openapi.json). */
-export interface Person {
-  name: string;
-  email: string;
-}
-export interface Principal {
-  id: string;
-  tenantId: string | null;
-  kind: string;
-  name: string;
-  email: string;
-  status: string;
-  role: string | null;
-  permissions: string[];
-  totpEnabled: boolean;
-  lastLoginAt: string | null;
-  createdAt: string;
-}
-export interface SelfMailbox {
-  id: string;
-  address: string;
-  displayName: string | null;
-  status: string;
-  quotaBytes: number;
-  usedBytes: number;
-  messageCount: number;
-  owner: Person;
-  resetDestination: string;
-}
-export interface SessionInfo {
-  kind: 'principal' | 'mailbox' | string;
-  mfa: string;
-  expiresAt: string;
-  principal: Principal | null;
-  mailbox: SelfMailbox | null;
-}
-export interface Tenant {
-  id: string;
-  name: string;
-  status: string;
-  quota: { poolBytes: number | null; allocatedBytes: number; usedBytes: number };
-  createdAt: string;
-}
-export interface Domain {
-  id: string;
-  tenantId: string;
-  name: string;
-  status: string;
-  verification: string;
-  catchAll: string | null;
-  aliasOf: string | null;
-  createdAt: string;
-}
-export interface DnsRecord {
-  type: string;
-  name: string;
-  value: string;
-  priority?: number;
-}
-export interface DkimKey {
-  id: string;
-  domainId: string;
-  selector: string;
-  algorithm: string;
-  status: string;
-  dnsName: string;
-  createdAt: string;
-  retiredAt: string | null;
-}
-export interface Mailbox {
-  id: string;
-  tenantId: string;
-  domainId: string;
-  address: string;
-  displayName: string | null;
-  status: string;
-  quotaBytes: number;
-  usedBytes: number;
-  messageCount: number;
-  isRole: boolean;
-  owner: Person;
-  businessOwner: Person | null;
-  resetDestination: string;
-  createdAt: string;
-  updatedAt: string;
-}
+/**
+ * Shapes of the /api/v1 answers the console reads: derived from the response schemas of the
+ * control plane (control/schemas), the one contract, so the console cannot drift from the API.
+ * Only shapes with no schema of their own are written here.
+ */
+import type { Static } from 'typebox';
+import type { Alias as AliasSchema } from '../../../control/schemas/aliases.schemas.js';
+import type { AuditEvent as AuditEventSchema } from '../../../control/schemas/audit.schemas.js';
+import type { SessionInfo as SessionInfoSchema } from '../../../control/schemas/auth.schemas.js';
+import type { Domain as DomainSchema, DnsRecord as DnsRecordSchema } from '../../../control/schemas/domains.schemas.js';
+import type { Person as PersonSchema, Mailbox as MailboxSchema, Ownership as OwnershipSchema } from '../../../control/schemas/mailboxes.schemas.js';
+import type { Principal as PrincipalSchema } from '../../../control/schemas/principals.schemas.js';
+import type { SetupLink as SetupLinkSchema } from '../../../control/schemas/resets.schemas.js';
+import type { DkimKey as DkimKeySchema, Forward as ForwardSchema, SendAsGrant as SendAsGrantSchema } from '../../../control/schemas/sending.schemas.js';
+import type { MailStats as MailStatsSchema, QueueEntry as QueueEntrySchema } from '../../../control/schemas/mailflow.schemas.js';
+import type { AccessPolicy as AccessPolicySchema, ForwardReport as ForwardReportSchema, Reset as ResetSchema } from '../../../control/schemas/resets.schemas.js';
+import type { AppPassword as AppPasswordSchema } from '../../../control/schemas/app-passwords.schemas.js';
+import type { OwnForward as OwnForwardSchema } from '../../../control/schemas/self-owner.schemas.js';
+import type { TenantReset as TenantResetSchema } from '../../../control/schemas/reset-queue.schemas.js';
+import type { Tenant as TenantSchema } from '../../../control/schemas/tenants.schemas.js';
+
+export type Person = Static<typeof PersonSchema>;
+export type Principal = Static<typeof PrincipalSchema>;
+export type SessionInfo = Static<typeof SessionInfoSchema>;
+export type Tenant = Static<typeof TenantSchema>;
+export type Domain = Static<typeof DomainSchema>;
+export type DnsRecord = Static<typeof DnsRecordSchema>;
+export type DkimKey = Static<typeof DkimKeySchema>;
+export type Mailbox = Static<typeof MailboxSchema>;
+export type Ownership = Static<typeof OwnershipSchema>;
+export type Alias = Static<typeof AliasSchema>;
+export type Forward = Static<typeof ForwardSchema>;
+export type SendAsGrant = Static<typeof SendAsGrantSchema>;
+export type AuditEvent = Static<typeof AuditEventSchema>;
+export type SetupLink = Static<typeof SetupLinkSchema>;
+/** A reset; tenant-wide lists (GET /tenants/{id}/resets, /resets) also name the mailbox. */
+export type Reset = Static<typeof ResetSchema> & Partial<Pick<Static<typeof TenantResetSchema>, 'mailboxAddress' | 'tenantId'>>;
+export type AppPassword = Static<typeof AppPasswordSchema>;
+export type MailStats = Static<typeof MailStatsSchema>;
+export type QueueEntry = Static<typeof QueueEntrySchema>;
+export type AccessPolicy = Static<typeof AccessPolicySchema>;
+export type ForwardingReport = Static<typeof ForwardReportSchema>;
+export type OwnForward = Static<typeof OwnForwardSchema>;
+
+export type SelfMailbox = NonNullable<SessionInfo['mailbox']>;
+
 export interface ActorRef {
   type: string;
   id: string | null;
 }
-export interface Ownership {
-  mailboxId: string;
-  address: string;
-  status: string;
-  owner: Person;
-  businessOwner: Person | null;
-  resetDestination: string;
-  resetPaths: Array<{ path: string; description: string; heldBy: ActorRef; expiresAt?: string; whoMayTrigger?: string[]; destination?: string }>;
-  lastChange: { event: string; actor: ActorRef; at: string } | null;
-  rollback: Array<{ eventId: number; event: string; at: string; actor: ActorRef; description: string; restores: Record<string, unknown> }>;
-}
-export interface Alias {
-  id: string;
-  tenantId: string;
-  domainId: string;
-  address: string;
-  targets: string[];
-  status: string;
-  createdAt: string;
-}
-export interface Forward {
-  id: string;
-  mailboxId: string;
-  target: string;
-  external: boolean;
-  keepCopy: boolean;
-  reason: string | null;
-  status: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-}
-export interface SendAsGrant {
-  id: string;
-  mailboxId: string;
-  address: string;
-  createdBy: string;
-  createdAt: string;
-}
-export interface AuditEvent {
-  id: number;
-  at: string;
-  tenantId: string | null;
-  actor: { type: string; id: string | null; tokenId: string | null };
-  sourceIp: string | null;
-  userAgent: string | null;
-  action: string;
-  target: { type: string; id: string | null };
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-  reason: string | null;
-  requestId: string | null;
-  approvalId: string | null;
-}
+
 export interface DeleteIntent {
   intent: { id: string; expiresAt: string };
   target: { type: string; id: string; name: string };
   impact: Record<string, unknown>;
   confirm: string;
 }
+
 export interface Readiness {
   status: 'ready' | 'unavailable';
   failing: string[];
   components: Record<string, { ok: boolean; detail?: string }>;
-}
-export interface SetupLink {
-  token: string;
-  url: string;
-  expiresAt: string;
 }

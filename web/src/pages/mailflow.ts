@@ -6,29 +6,7 @@ import { get, seg } from '../lib/api.js';
 import { h } from '../lib/dom.js';
 import { can, isOperator } from '../lib/session.js';
 import { alertBox, badge, fmtDate, notice, pagedList, section } from '../lib/ui.js';
-
-interface MailStats {
-  scope: 'platform' | 'tenant';
-  tenantId: string | null;
-  series: string[];
-  lastHour: Record<string, number>;
-  lastDay: Record<string, number>;
-  hours: Array<{ start: string; counts: Record<string, number> }>;
-}
-
-interface QueueEntry {
-  id: string;
-  tenantId: string | null;
-  queuedAt: string;
-  ageSeconds: number;
-  sender: string;
-  recipients: string[];
-  domain: string;
-  attempts: number;
-  nextAttemptAt: string;
-  lastError: string | null;
-  lastErrorAt: string | null;
-}
+import type { MailStats, QueueEntry } from '../lib/types.js';
 
 const LABELS: Record<string, string> = {
   delivered: 'Delivered (outbound)',

@@ -4,18 +4,7 @@ import { h } from '../lib/dom.js';
 import { can, isOperator } from '../lib/session.js';
 import type { Tenant } from '../lib/types.js';
 import { alertBox, badge, fmtDate, form, section, table, toast } from '../lib/ui.js';
-
-interface AccessPolicy {
-  resetLinkToCaller: boolean;
-  resetRevokesAppPasswords: boolean;
-  resetRatePerHour: number;
-  emergencyHighValueApprover: 'operator' | 'tenant';
-  externalForwarding: boolean;
-  staleForwardDays: number;
-  offboardingUndoDays: number;
-  updatedBy: string | null;
-  updatedAt: string | null;
-}
+import type { AccessPolicy, ForwardingReport } from '../lib/types.js';
 
 export async function accessPolicySection(t: Tenant): Promise<HTMLElement> {
   let p: AccessPolicy;
@@ -51,13 +40,6 @@ export async function accessPolicySection(t: Tenant): Promise<HTMLElement> {
     },
   });
   return section('Access policy', p.updatedAt ? h('p', { class: 'muted' }, `Last changed ${fmtDate(p.updatedAt)} by ${p.updatedBy ?? '—'}`) : null, can('policies.manage') ? f.el : h('p', null, 'You may not change the policy.'));
-}
-
-interface ForwardingReport {
-  staleAfterDays: number;
-  externalForwardingAllowed: boolean;
-  summary: { total: number; active: number; external: number; stale: number; expired: number };
-  forwards: Array<{ id: string; mailboxId: string; mailbox: string; target: string; destinationType: string; status: string; createdBy: string; reason: string | null; createdAt: string; ageDays: number; expiresAt: string | null; lastUsedAt: string | null; flags: string[] }>;
 }
 
 export async function forwardingTab(t: Tenant): Promise<HTMLElement> {

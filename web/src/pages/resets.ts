@@ -8,28 +8,8 @@ import { h, replace } from '../lib/dom.js';
 import { can, session } from '../lib/session.js';
 import type { Mailbox, SetupLink } from '../lib/types.js';
 import { alertBox, badge, confirmDialog, copyButton, fmtDate, form, guard, notice, section, table, toast } from '../lib/ui.js';
-
-export interface Reset {
-  id: string;
-  mailboxId: string;
-  kind: string;
-  delivery: string;
-  status: string;
-  reason: string | null;
-  requestedBy: string;
-  requestedAt: string;
-  verification: { method: string; evidence: string } | null;
-  destination: string | null;
-  newResetDestination: string | null;
-  requiresOperatorApproval: boolean;
-  approvedBy: string | null;
-  approvedAt: string | null;
-  deliveryState: string | null;
-  completedAt: string | null;
-  setup?: SetupLink;
-  /** In tenant-wide lists (GET /resets). */
-  mailboxAddress?: string;
-}
+import type { AppPassword, Reset } from '../lib/types.js';
+export type { Reset };
 
 const VERIFICATION: Array<[string, string]> = [
   ['video-call', 'Video call'],
@@ -188,15 +168,6 @@ export async function highValueControl(m: Mailbox, reload: () => void): Promise<
   } catch {
     return null;
   }
-}
-
-interface AppPassword {
-  id: string;
-  name: string;
-  scopes: string[];
-  createdBy: string;
-  createdAt: string;
-  lastUsedAt: string | null;
 }
 
 export function appPasswordsTable(list: AppPassword[], revoke: ((a: AppPassword) => Promise<void>) | null): HTMLElement {

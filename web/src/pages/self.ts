@@ -9,15 +9,7 @@ import { clearSession, loadSession, session } from '../lib/session.js';
 import { qrSvg } from '../lib/qr.js';
 import { badge, confirmDialog, copyButton, dl, fmtBytes, fmtDate, form, notice, opt, section, table, toast } from '../lib/ui.js';
 import { appPasswordsTable } from './resets.js';
-
-interface AppPassword {
-  id: string;
-  name: string;
-  scopes: string[];
-  createdBy: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
+import type { AppPassword, OwnForward } from '../lib/types.js';
 
 function passwordSection(): HTMLElement {
   const f = form({
@@ -86,19 +78,6 @@ async function recoverySection(): Promise<HTMLElement> {
     },
   });
   return section('Recovery codes', h('p', null, r ? `${r.remaining} unused recovery codes.` : ''), out, f.el);
-}
-
-interface OwnForward {
-  id: string;
-  target: string;
-  external: boolean;
-  keepCopy: boolean;
-  reason: string | null;
-  status: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  removable: boolean;
 }
 
 /** Two-step sign-in for this console (TOTP); mail clients keep using app passwords. */
