@@ -4,12 +4,13 @@
  * would (tenant, domain, mailboxes, passwords set through the setup links).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { childrenOf, cpuSeconds, cpuSecondsOfProcess, helpers, processTree } from './procs.js';
+import { childrenOf, cpuSeconds, cpuSecondsOfProcess, processTree } from './procs.js';
 import type { BenchStack } from './stack.js';
-import { freePorts, pool, run, sleep, stopChild } from './util.js';
+import { freePorts, pool, sleep, stopChild } from './util.js';
+import { ApiClient } from '../lib/api-client.js';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'appliance', 'main.js');
@@ -37,11 +38,6 @@ export class PosternStack implements BenchStack {
 
   static async start(opts: PosternOptions): Promise<PosternStack> {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
-    // Haraka generates dhparams.pem on a fresh data dir with `openssl dhparam 2048` (a core for
-    // up to 30 s, in the stack's process tree): give it the standard RFC 7919 group instead.
-    const harakaConfig = path.join(opts.dataDir, 'haraka', 'config');
-    mkdirSync(harakaConfig, { recursive: true });
-    run('openssl', ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe2048', '-out', path.join(harakaConfig, 'dhparams.pem')]);
     const [smtp, submission, submissions, imap, imaps, http] = await freePorts(6);
     const s = new PosternStack(opts, { smtp: smtp!, submission: submission!, submissions: submissions!, imap: imap!, imaps: imaps!, http: http! });
     await s.launch();
@@ -122,31 +118,12 @@ export class PosternStack implements BenchStack {
     throw new Error('Postern not ready after 60 s');
   }
 
-  /**
-   * Waits (bounded) until the boot-time helpers are done: on a fresh data dir Haraka runs
-   * `openssl dhparam 2048` as its child, one core busy for up to 30 s, which must not be
-   * counted as the cost of the first messages. Returns the seconds waited.
-   */
-  async waitBootHelpers(timeoutMs = 90_000): Promise<number> {
-    const t0 = Date.now();
-    while (helpers(this.rootPids(), 'openssl').length > 0 && Date.now() - t0 < timeoutMs) await sleep(250);
-    return (Date.now() - t0) / 1000;
+  api<T = any>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
+    return new ApiClient(this.url, OPERATOR_TOKEN).api<T>(method, url, body);
   }
 
-  async api<T = any>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${this.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-  }
-
-  async expectApi<T = any>(method: string, url: string, body: unknown, status: number): Promise<T> {
-    const res = await this.api<T>(method, url, body);
-    if (res.status !== status) throw new Error(`${method} ${url} → ${res.status} (expected ${status}): ${JSON.stringify(res.body)}`);
-    return res.body;
+  expectApi<T = any>(method: string, url: string, body: unknown, status: number): Promise<T> {
+    return new ApiClient(this.url, OPERATOR_TOKEN).expectApi<T>(method, url, body, status);
   }
 
   /** Tenant, domain and the given mailboxes, each with `password` set through its setup link. */

@@ -98,14 +98,3 @@ export function memory(roots: number[]): Memory {
   }
   return { rssKiB, pssKiB, processes };
 }
-
-/** Processes of the tree whose command name is `comm` (e.g. a helper still running after boot). */
-export function helpers(roots: number[], comm: string): number[] {
-  return processTree(roots).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm;
-    } catch {
-      return false;
-    }
-  });
-}

@@ -129,16 +129,10 @@ async function main(): Promise<number> {
     const imapUser = 'imapbench';
     dns = await startDnsStub();
     sink = await SmtpSink.start();
-    notes.push("Haraka's dhparams.pem is pre-seeded with the RFC 7919 ffdhe2048 group (otherwise a fresh data dir spends up to 30 s of a core in `openssl dhparam 2048` after boot)");
     log('starting Postern');
     postern = await PosternStack.start({ dataDir: path.join(workDir, 'postern-data'), domain, dnsResolver: dns.address, smarthostPort: sink.port });
     log(`provisioning ${localParts.length + 1} mailboxes in Postern`);
     await postern.provision([...localParts, imapUser], password);
-    const waited = await postern.waitBootHelpers();
-    if (waited > 1) {
-      log(`waited ${waited.toFixed(1)} s for Haraka's boot-time openssl dhparam`);
-      notes.push(`Postern's first boot ran \`openssl dhparam 2048\` (Haraka) for ${waited.toFixed(0)} s after the API was ready; measurements start after it`);
-    }
     log('starting Postfix + Dovecot');
     reference = await ReferenceStack.start({
       workDir: path.join(workDir, 'reference'),

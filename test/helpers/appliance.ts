@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ApiClient } from '../../scripts/lib/api-client.js';
 import { freePorts } from './ports.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -118,20 +119,12 @@ export class Appliance {
   }
 
   /** An API call with the operator token (or `token`). */
-  async api<T = any>(method: string, url: string, body?: unknown, token = OPERATOR_TOKEN): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${this.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  api<T = any>(method: string, url: string, body?: unknown, token = OPERATOR_TOKEN): Promise<{ status: number; body: T }> {
+    return new ApiClient(this.url, OPERATOR_TOKEN).api<T>(method, url, body, token);
   }
 
-  async expectApi<T = any>(method: string, url: string, body: unknown, status: number): Promise<T> {
-    const res = await this.api<T>(method, url, body);
-    if (res.status !== status) throw new Error(`${method} ${url} → ${res.status} (expected ${status}): ${JSON.stringify(res.body)}`);
-    return res.body;
+  expectApi<T = any>(method: string, url: string, body: unknown, status: number): Promise<T> {
+    return new ApiClient(this.url, OPERATOR_TOKEN).expectApi<T>(method, url, body, status);
   }
 
   /** Tenant + domain (created once per name), then a mailbox whose owner sets `password` through the setup link. */
