@@ -507,18 +507,29 @@ export class SqlMailStore implements MailStore {
     if (orphaned.length) after(() => void Promise.all(orphaned.map((b) => this.blobs.delete(b).catch(() => undefined))));
   }
 
-  /** Removes blobs no index row refers to (left by a crash between blob write and commit). */
+  /**
+   * Removes blobs no index row refers to (left by a crash between blob write and commit, or by a
+   * purge). Runs at boot and hourly over every blob: the index is asked in batches, not per blob.
+   */
   async sweepOrphanBlobs(olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
-    for await (const { id, mtimeMs } of this.blobs.list()) {
-      if (mtimeMs > cutoff) continue;
-      const used = await this.db.selectFrom('messages').select('id').where('blob_id', '=', id).executeTakeFirst();
-      if (!used) {
+    let batch: string[] = [];
+    const flush = async () => {
+      const used = new Set((await this.db.selectFrom('messages').select('blob_id').where('blob_id', 'in', batch).execute()).map((r) => r.blob_id));
+      for (const id of batch) {
+        if (used.has(id)) continue;
         await this.blobs.delete(id);
         removed++;
       }
+      batch = [];
+    };
+    for await (const { id, mtimeMs } of this.blobs.list()) {
+      if (mtimeMs > cutoff) continue;
+      batch.push(id);
+      if (batch.length >= 500) await flush();
     }
+    if (batch.length) await flush();
     return removed;
   }
 

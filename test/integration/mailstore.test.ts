@@ -143,3 +143,24 @@ describe('mail store: batch reads and line endings', () => {
     for (const e of entries) expect(all.get(e.messageId)!.equals(await core.store.readMessage(e.messageId))).toBe(true);
   });
 });
+
+describe('mail store: orphan sweep', () => {
+  let core: TestCore;
+  beforeAll(async () => {
+    core = await createTestCore();
+  });
+  afterAll(async () => core?.close());
+
+  it('removes only blobs no message refers to, and only past the age given', async () => {
+    const box = await core.createMailbox('sweep@store.test', 'Correct-Horse-46');
+    for (let i = 0; i < 3; i++) await core.deliver(box.address, msg(`kept${i}`));
+    const orphans = await Promise.all(Array.from({ length: 600 }, () => core.blobs.put(Buffer.from('orphan'))));
+    expect(await core.store.sweepOrphanBlobs(60_000)).toBe(0); // too fresh
+    expect(await core.store.sweepOrphanBlobs(0)).toBe(orphans.length);
+    const left: string[] = [];
+    for await (const b of core.blobs.list()) left.push(b.id);
+    expect(left).toHaveLength(3);
+    const inbox = (await core.store.getFolder(box.id, 'INBOX'))!;
+    for (const e of await core.store.listMessages(inbox.id)) expect((await core.store.readMessage(e.messageId)).length).toBe(e.size);
+  });
+});
