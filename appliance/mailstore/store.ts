@@ -3,7 +3,7 @@
  * UID/flags/MODSEQ, expunge log), bytes in a BlobStore. Writes go through the group-commit
  * queue and notify watchers after commit.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { AppError } from '../core/errors.js';
 import type { DB } from '../db/schema.js';
 import type { FolderMessageRow, FolderRow } from '../db/tables/mailstore.table.js';
@@ -202,21 +202,23 @@ export class SqlMailStore implements MailStore {
 
   async folderStatus(folderId: number): Promise<FolderStatus> {
     const folder = await this.folderById(this.db, folderId);
-    const rows = await this.db.selectFrom('folder_messages').select(['flags', 'size']).where('folder_id', '=', folderId).execute();
-    let unseen = 0;
-    let deleted = 0;
-    let size = 0;
-    for (const r of rows) {
-      const flags = parseFlags(r.flags);
-      if (!hasFlag(flags, '\\Seen')) unseen++;
-      if (hasFlag(flags, '\\Deleted')) deleted++;
-      size += Number(r.size);
-    }
+    // Aggregated in SQL: STATUS and LIST-STATUS are polled for every folder by mail clients.
+    // LIKE … ESCAPE '!' keeps the backslash of a system flag literal on SQLite and PostgreSQL alike.
+    const row = await this.db
+      .selectFrom('folder_messages')
+      .select([
+        sql<number>`count(*)`.as('messages'),
+        sql<number>`coalesce(sum(size), 0)`.as('size'),
+        sql<number>`coalesce(sum(case when flags like ${'%\Seen%'} escape '!' then 0 else 1 end), 0)`.as('unseen'),
+        sql<number>`coalesce(sum(case when flags like ${'%\Deleted%'} escape '!' then 1 else 0 end), 0)`.as('deleted'),
+      ])
+      .where('folder_id', '=', folderId)
+      .executeTakeFirstOrThrow();
     return {
-      messages: rows.length,
-      unseen,
-      deleted,
-      size,
+      messages: Number(row.messages),
+      unseen: Number(row.unseen),
+      deleted: Number(row.deleted),
+      size: Number(row.size),
       uidNext: Number(folder.uid_next),
       uidValidity: Number(folder.uid_validity),
       highestModseq: Number(folder.highest_modseq),

@@ -84,6 +84,7 @@ describe('mail store', () => {
     expect(moved.pairs[0]![0]).toBe(second!.uid);
     expect((await core.store.changesSince(inbox.id, 0)).expunged).toContain(second!.uid);
     await core.store.storeFlags(trash.id, [moved.pairs[0]![1]], 'add', ['\\Deleted']);
+    expect(await core.store.folderStatus(trash.id)).toMatchObject({ messages: 1, deleted: 1, unseen: 1, size: second!.size });
     const usedBefore = (await core.store.quota(bob.id)).usedBytes;
     expect(await core.store.expunge(trash.id)).toEqual([moved.pairs[0]![1]]);
     expect((await core.store.quota(bob.id)).usedBytes).toBe(usedBefore - second!.size);
