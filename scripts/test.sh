@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
+# swaks speaks STARTTLS/implicit TLS only with Net::SSLeay (a Recommends, skipped by --no-install-recommends).
+perl -MNet::SSLeay -e1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl)
 [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
