@@ -4,6 +4,7 @@
  * only for HEADER/BODY/TEXT.
  */
 import { decodeWords } from '../mailstore/mime/charset.js';
+import { parseAddressList } from '../mailstore/mime/addresses.js';
 import { listFields } from '../mailstore/mime/headers.js';
 import { textOf } from '../mailstore/mime/decode.js';
 import type { MessageMeta } from '../mailstore/mime/types.js';
@@ -27,6 +28,7 @@ export type SearchKey =
   | { k: 'body'; s: string }
   | { k: 'text'; s: string }
   | { k: 'modseq'; n: number }
+  | { k: 'recent' }
   | { k: 'not'; a: SearchKey }
   | { k: 'or'; a: SearchKey; b: SearchKey }
   | { k: 'and'; all: SearchKey[] };
@@ -54,6 +56,12 @@ const FLAG_KEYS: Record<string, [string, boolean]> = {
   UNSEEN: ['\\Seen', false],
 };
 
+/**
+ * Nesting bound of NOT / OR / parenthesised keys together: parsing and evaluation recurse, and
+ * `NOT NOT … ALL` thousands deep would exhaust the stack; such a search is answered BAD.
+ */
+export const MAX_SEARCH_DEPTH = 100;
+
 export interface ParsedSearch {
   key: SearchKey;
   usesModseq: boolean;
@@ -74,7 +82,7 @@ export function parseSearch(args: Token[]): ParsedSearch {
     const t = toks[i++];
     if (!t) throw new ImapSyntaxError('Missing search key');
     if (t.t === 'list') {
-      if (++depth > 64) throw new ImapSyntaxError('Search too deep');
+      if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
       const saved = i;
       i = 0;
       const inner: SearchKey[] = [];
@@ -92,11 +100,12 @@ export function parseSearch(args: Token[]): ParsedSearch {
     switch (name) {
       case 'ALL':
         return { k: 'all' };
-      case 'NEW':
       case 'RECENT':
-        return { k: 'none' }; // \Recent is not kept: no message is recent
+        return { k: 'recent' };
+      case 'NEW': // RFC 3501 6.4.4: RECENT UNSEEN
+        return { k: 'and', all: [{ k: 'recent' }, { k: 'flag', flag: '\\Seen', set: false }] };
       case 'OLD':
-        return { k: 'all' };
+        return { k: 'not', a: { k: 'recent' } };
       case 'KEYWORD':
         return { k: 'flag', flag: arg('keyword'), set: true };
       case 'UNKEYWORD':
@@ -132,11 +141,17 @@ export function parseSearch(args: Token[]): ParsedSearch {
         return { k: 'text', s: arg('string').toLowerCase() };
       case 'UID':
         return { k: 'uid', ranges: parseSequenceSet(arg('UID set')) };
-      case 'NOT':
-        return { k: 'not', a: one(toks) };
+      case 'NOT': {
+        if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
+        const a = one(toks);
+        depth--;
+        return { k: 'not', a };
+      }
       case 'OR': {
+        if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
         const a = one(toks);
         const b = one(toks);
+        depth--;
         return { k: 'or', a, b };
       }
       case 'MODSEQ': {
@@ -204,6 +219,48 @@ export interface SearchTarget {
   meta: MessageMeta | null;
   /** Header block (raw 'header') or whole message (raw 'full'). */
   raw: Buffer | null;
+  /** \Recent in the searching session. */
+  recent?: boolean;
+}
+
+/**
+ * The day of the Date header in the header's own zone (RFC 3501 6.4.4: SENT* "disregarding
+ * time and timezone"): read from the written date, not from the UTC instant. Falls back to the
+ * UTC day of the parsed instant, then to the internal date.
+ */
+export function sentDay(t: SearchTarget): number {
+  const written = t.meta?.envelope.date;
+  if (written) {
+    const m = /(?:^|[\s,])(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})(?:\s|$)/.exec(written);
+    const month = m ? MONTHS.indexOf(m[2]!.toLowerCase()) : -1;
+    if (m && month >= 0) {
+      let year = Number(m[3]);
+      if (m[3]!.length <= 2) year += year < 50 ? 2000 : 1900; // RFC 5322 4.3 obsolete two-digit years
+      else if (m[3]!.length === 3) year += 1900;
+      const day = Date.UTC(year, month, Number(m[1]));
+      if (Number.isFinite(day)) return Math.floor(day / 86_400_000);
+    }
+  }
+  return Math.floor((t.meta?.sentAt ?? t.entry.internalDate) / 86_400_000);
+}
+
+/**
+ * What FROM/TO/CC/BCC match against (RFC 3501 6.4.4, substring): the decoded header as
+ * written, plus every address re-assembled without comments and folding ("Name
+ * <local@domain>"), so `<user (comment)@ (comment) domain.org>` matches "user@domain.org".
+ */
+function addressText(t: SearchTarget, field: 'from' | 'to' | 'cc' | 'bcc', cache: EvalCache): string {
+  const memo = (cache.a ??= {});
+  const hit = memo[field];
+  if (hit !== undefined) return hit;
+  const value = t.meta?.[field] ?? '';
+  let text = value.toLowerCase();
+  for (const a of parseAddressList(value) ?? []) {
+    if (a.host === null) continue; // group markers
+    text += `\n${a.name ?? ''} <${a.mailbox ?? ''}${a.host ? `@${a.host}` : ''}>`.toLowerCase();
+  }
+  memo[field] = text;
+  return text;
 }
 
 function hasFlag(flags: string[], flag: string): boolean {
@@ -242,12 +299,12 @@ export function matches(key: SearchKey, t: SearchTarget, maxSeq: number, maxUid:
       return key.larger ? t.entry.size > key.n : t.entry.size < key.n;
     case 'idate':
       return compareDay(Math.floor(t.entry.internalDate / 86_400_000), key.op, key.day);
-    case 'sdate': {
-      const sent = t.meta?.sentAt ?? t.entry.internalDate;
-      return compareDay(Math.floor(sent / 86_400_000), key.op, key.day);
-    }
+    case 'sdate':
+      return compareDay(sentDay(t), key.op, key.day);
     case 'addr':
-      return (t.meta?.[key.field] ?? '').toLowerCase().includes(key.s);
+      return addressText(t, key.field, cache).includes(key.s);
+    case 'recent':
+      return t.recent === true;
     case 'subject':
       return (t.meta?.subject ?? '').toLowerCase().includes(key.s);
     case 'modseq':
@@ -272,6 +329,7 @@ export function matches(key: SearchKey, t: SearchTarget, maxSeq: number, maxUid:
 export interface EvalCache {
   h?: Array<[string, string]>;
   b?: string;
+  a?: Partial<Record<'from' | 'to' | 'cc' | 'bcc', string>>;
 }
 
 function headerValues(t: SearchTarget, cache: EvalCache): Array<[string, string]> {

@@ -174,6 +174,7 @@ export class Ingest {
             modseq,
             internal_date: t.internalDate ?? now,
             size,
+            saved_at: now,
           })
           .execute();
         await trx

@@ -48,10 +48,11 @@ function toFolderInfo(row: FolderRow): FolderInfo {
     uidValidity: Number(row.uid_validity),
     uidNext: Number(row.uid_next),
     highestModseq: Number(row.highest_modseq),
+    recentUid: Number(row.recent_uid),
   };
 }
 
-function toEntry(row: Pick<FolderMessageRow, 'uid' | 'message_id' | 'flags' | 'modseq' | 'internal_date' | 'size'>): MessageEntry {
+function toEntry(row: Pick<FolderMessageRow, 'uid' | 'message_id' | 'flags' | 'modseq' | 'internal_date' | 'size' | 'saved_at'>): MessageEntry {
   return {
     uid: Number(row.uid),
     messageId: Number(row.message_id),
@@ -59,10 +60,11 @@ function toEntry(row: Pick<FolderMessageRow, 'uid' | 'message_id' | 'flags' | 'm
     modseq: Number(row.modseq),
     internalDate: Number(row.internal_date),
     size: Number(row.size),
+    savedAt: row.saved_at === null || row.saved_at === undefined ? null : Number(row.saved_at),
   };
 }
 
-const ENTRY_COLUMNS = ['uid', 'message_id', 'flags', 'modseq', 'internal_date', 'size'] as const;
+const ENTRY_COLUMNS = ['uid', 'message_id', 'flags', 'modseq', 'internal_date', 'size', 'saved_at'] as const;
 
 export interface StoreDeps {
   db: Kysely<DB>;
@@ -211,6 +213,7 @@ export class SqlMailStore implements MailStore {
         sql<number>`coalesce(sum(size), 0)`.as('size'),
         sql<number>`coalesce(sum(case when flags like ${'%\Seen%'} escape '!' then 0 else 1 end), 0)`.as('unseen'),
         sql<number>`coalesce(sum(case when flags like ${'%\Deleted%'} escape '!' then 1 else 0 end), 0)`.as('deleted'),
+        sql<number>`coalesce(sum(case when uid >= ${folder.recent_uid} then 1 else 0 end), 0)`.as('recent'),
       ])
       .where('folder_id', '=', folderId)
       .executeTakeFirstOrThrow();
@@ -218,6 +221,7 @@ export class SqlMailStore implements MailStore {
       messages: Number(row.messages),
       unseen: Number(row.unseen),
       deleted: Number(row.deleted),
+      recent: Number(row.recent),
       size: Number(row.size),
       uidNext: Number(folder.uid_next),
       uidValidity: Number(folder.uid_validity),
@@ -252,6 +256,21 @@ export class SqlMailStore implements MailStore {
       changed: changed.map(toEntry),
       expunged: expunged.map((r) => Number(r.uid)),
     };
+  }
+
+  async claimRecent(folderId: number, belowUid: number): Promise<number> {
+    // Read first outside the queue: most calls find nothing new to claim and need no write.
+    const cur = await this.db.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
+    if (!cur) throw new AppError('NotFound', 'folder not found');
+    if (Number(cur.recent_uid) >= belowUid) return belowUid;
+    return this.queue.run(async ({ trx }) => {
+      const row = await trx.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
+      if (!row) throw new AppError('NotFound', 'folder not found');
+      const floor = Number(row.recent_uid);
+      if (floor >= belowUid) return belowUid;
+      await trx.updateTable('folders').set({ recent_uid: belowUid }).where('id', '=', folderId).execute();
+      return floor;
+    });
   }
 
   async getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>> {
@@ -378,6 +397,7 @@ export class SqlMailStore implements MailStore {
     const firstUid = Number(bumped.uid_next) - rows.length;
     const modseq = Number(bumped.highest_modseq);
     const pairs: Array<[number, number]> = rows.map((r, i) => [Number(r.uid), firstUid + i]);
+    const now = Date.now();
     await trx
       .insertInto('folder_messages')
       .values(
@@ -389,6 +409,7 @@ export class SqlMailStore implements MailStore {
           modseq,
           internal_date: r.internal_date,
           size: r.size,
+          saved_at: now,
         })),
       )
       .execute();

@@ -16,12 +16,16 @@ export interface FolderInfo {
   uidValidity: number;
   uidNext: number;
   highestModseq: number;
+  /** First UID not yet reported as \Recent to any session (see claimRecent). */
+  recentUid: number;
 }
 
 export interface FolderStatus {
   messages: number;
   unseen: number;
   deleted: number;
+  /** Entries no session has been told about yet (IMAP \Recent, RFC 3501 2.3.2). */
+  recent: number;
   /** Sum of message sizes in bytes. */
   size: number;
   uidNext: number;
@@ -38,6 +42,8 @@ export interface MessageEntry {
   /** Epoch milliseconds. */
   internalDate: number;
   size: number;
+  /** When the entry was saved into this folder (epoch ms); null for entries older than the column. */
+  savedAt: number | null;
 }
 
 export interface FolderChanges {
@@ -92,6 +98,12 @@ export interface MailStore {
   /** All entries of a folder by ascending UID. */
   listMessages(folderId: number): Promise<MessageEntry[]>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
+  /**
+   * IMAP \Recent (RFC 3501 2.3.2): claims every UID below `belowUid` that no session has been
+   * told about yet, durably. Returns the first UID this caller claimed (UIDs from it up to
+   * `belowUid` are recent for the caller alone); `belowUid` when there was nothing to claim.
+   */
+  claimRecent(folderId: number, belowUid: number): Promise<number>;
   getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>>;
   /** The raw bytes of a stored message, or a byte range [start, end) of them. */
   readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer>;

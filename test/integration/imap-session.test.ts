@@ -112,8 +112,9 @@ describe('IMAP session', () => {
     const c = await login();
     await c.cmd('s', 'SELECT INBOX');
     const out = await c.cmd('f', 'FETCH 1 (BODY[TEXT])');
-    expect(out).toMatch(/\* 1 FETCH \(BODY\[TEXT\] \{6\}\r\nbody\r\n FLAGS \(\\Seen\)\)/);
-    expect(await c.cmd('g', 'FETCH 1 FLAGS')).toContain('* 1 FETCH (FLAGS (\\Seen))');
+    // This session is the first to select INBOX, so the message is also \Recent here (RFC 3501 2.3.2).
+    expect(out).toMatch(/\* 1 FETCH \(BODY\[TEXT\] \{6\}\r\nbody\r\n FLAGS \(\\Seen \\Recent\)\)/);
+    expect(await c.cmd('g', 'FETCH 1 FLAGS')).toContain('* 1 FETCH (FLAGS (\\Seen \\Recent))');
     await c.cmd('e', 'EXAMINE INBOX');
     expect(await c.cmd('h', 'FETCH 2 (BODY[TEXT] FLAGS)')).toContain('FLAGS ()');
     c.close();

@@ -7,7 +7,7 @@ import type { MessageMeta } from '../../mailstore/mime/types.js';
 import type { MessageEntry } from '../../mailstore/store.types.js';
 import { bodyStructureToString, envelopeToString } from '../bodystructure.js';
 import { type FetchItem, type SectionItem, filterHeader, parseFetchItems, resolveSection } from '../fetch-items.js';
-import { formatFlags, formatInternalDate, hasFlag } from '../format.js';
+import { formatInternalDate, hasFlag } from '../format.js';
 import { ImapSyntaxError, type Token, expectEnd, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet } from '../sequence.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -213,6 +213,7 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
   const sections = items.filter((i): i is SectionItem => i.kind === 'section');
   const hasFlagsItem = items.some((i) => i.kind === 'FLAGS');
 
+  if (hasFlagsItem || flagsChanged.size) sel.announceKeywords(session, entries.map((e) => e.flags));
   const bodies = new BodyLoader(session, entries, metas, sections);
   let batch = '';
   for (let i = 0; i < entries.length; i++) {
@@ -238,7 +239,7 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
           text += `UID ${e.uid}`;
           break;
         case 'FLAGS':
-          text += `FLAGS ${formatFlags(e.flags)}`;
+          text += `FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
           break;
         case 'MODSEQ':
           text += `MODSEQ (${e.modseq})`;
@@ -266,7 +267,7 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
         }
       }
     }
-    if (flagsChanged.has(e.uid) && !hasFlagsItem) text += ` FLAGS ${formatFlags(e.flags)}`;
+    if (flagsChanged.has(e.uid) && !hasFlagsItem) text += ` FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
     text += ')\r\n';
     if (parts.length) {
       if (batch) {

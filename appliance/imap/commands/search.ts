@@ -24,7 +24,7 @@ async function runSearch(session: ImapSession, args: Parameters<typeof parseSear
   if (needs.raw === 'none') {
     for (const e of entries) {
       const seq = sel.view.seqOf(e.uid);
-      if (matches(key, { entry: e, seq, meta: metas?.get(e.messageId) ?? null, raw: null }, maxSeq, maxUid)) hits.push({ seq, uid: e.uid, modseq: e.modseq });
+      if (matches(key, { entry: e, seq, meta: metas?.get(e.messageId) ?? null, raw: null, recent: sel.recent.has(e.uid) }, maxSeq, maxUid)) hits.push({ seq, uid: e.uid, modseq: e.modseq });
     }
   } else {
     // Cheap keys first would be nicer; bytes are read with bounded concurrency.
@@ -42,7 +42,7 @@ async function runSearch(session: ImapSession, args: Parameters<typeof parseSear
           continue;
         }
         const cache: EvalCache = {};
-        results[i] = matches(key, { entry: e, seq: sel.view.seqOf(e.uid), meta, raw }, maxSeq, maxUid, cache);
+        results[i] = matches(key, { entry: e, seq: sel.view.seqOf(e.uid), meta, raw, recent: sel.recent.has(e.uid) }, maxSeq, maxUid, cache);
       }
     };
     await Promise.all(Array.from({ length: RAW_CONCURRENCY }, worker));

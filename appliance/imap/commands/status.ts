@@ -28,7 +28,7 @@ export async function statusLine(session: ImapSession, folder: FolderInfo, items
   }
   const values: Record<string, number> = {
     MESSAGES: st.messages,
-    RECENT: 0,
+    RECENT: st.recent,
     UIDNEXT: st.uidNext,
     UIDVALIDITY: st.uidValidity,
     UNSEEN: st.unseen,
