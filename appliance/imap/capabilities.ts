@@ -12,7 +12,6 @@ export interface CapabilityState {
 
 const COMMON = [
   'IMAP4rev1',
-  'LITERAL+',
   'SASL-IR',
   'ID',
   'ENABLE',
@@ -33,6 +32,8 @@ const COMMON = [
 
 export function capabilityList(s: CapabilityState): string[] {
   const caps = [...COMMON, `APPENDLIMIT=${s.appendLimit}`];
+  // RFC 7888: before login only small non-synchronising literals (LITERAL-, 4096 bytes); after it any size (LITERAL+).
+  caps.splice(1, 0, s.authenticated ? 'LITERAL+' : 'LITERAL-');
   if (!s.authenticated) {
     if (s.canStartTls) caps.push('STARTTLS');
     if (s.canAuthenticate) caps.push('AUTH=PLAIN');

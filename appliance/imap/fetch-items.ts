@@ -5,6 +5,15 @@
 import { listFields } from '../mailstore/mime/headers.js';
 import type { MessageMeta, MimePart } from '../mailstore/mime/types.js';
 import { ImapSyntaxError, type Token } from './parser.js';
+import { countImapRefusal } from '../metrics.js';
+import { ImapNo } from './responses.js';
+
+/**
+ * Distinct body sections one FETCH may ask for. Repeated items are answered once (a client
+ * asking `BODY.PEEK[]` a thousand times gets it once), so this only bounds genuinely
+ * different sections, each of which may cost a read of the message.
+ */
+export const MAX_FETCH_SECTIONS = 32;
 
 export type SectionSpec = '' | 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME';
 
@@ -94,6 +103,9 @@ export function parseFetchItems(arg: Token | undefined): FetchPlan {
       parseItem(t.v, items);
     }
   } else throw new ImapSyntaxError('Invalid FETCH items');
+  const unique = dedupeItems(items);
+  items.length = 0;
+  items.push(...unique);
   let needMeta = false;
   let setsSeen = false;
   let hasSection = false;
@@ -106,6 +118,33 @@ export function parseFetchItems(arg: Token | undefined): FetchPlan {
     }
   }
   return { items, needMeta, setsSeen, hasSection };
+}
+
+/**
+ * Each item once, in first-asked order: a simple item by name, a section by its response
+ * label and partial range (`BODY[]` and `BODY.PEEK[]` answer the same `BODY[]`; if either
+ * sets \Seen the kept one does). Throws NO [LIMIT] beyond MAX_FETCH_SECTIONS sections.
+ */
+export function dedupeItems(items: FetchItem[]): FetchItem[] {
+  const out: FetchItem[] = [];
+  const seen = new Map<string, number>();
+  let sections = 0;
+  for (const it of items) {
+    const key = it.kind === 'section' ? `${it.label}<${it.partial ? `${it.partial.start}.${it.partial.length}` : ''}>` : it.kind;
+    const at = seen.get(key);
+    if (at !== undefined) {
+      const kept = out[at]!;
+      if (kept.kind === 'section' && it.kind === 'section' && !it.peek && kept.peek) out[at] = { ...kept, peek: false };
+      continue;
+    }
+    if (it.kind === 'section' && ++sections > MAX_FETCH_SECTIONS) {
+      countImapRefusal('fetch-items');
+      throw new ImapNo(`Too many body sections in one FETCH (at most ${MAX_FETCH_SECTIONS})`, 'LIMIT');
+    }
+    seen.set(key, out.length);
+    out.push(it);
+  }
+  return out;
 }
 
 /** A byte range of the stored message, plus header-field filtering when asked. */

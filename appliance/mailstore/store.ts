@@ -182,7 +182,10 @@ export class SqlMailStore implements MailStore {
         if (child.name !== src && !child.name.startsWith(`${src}/`)) continue;
         const newName = dst + child.name.slice(src.length);
         await trx.updateTable('folders').set({ name: newName }).where('id', '=', child.id).execute();
-        await trx.updateTable('subscriptions').set({ name: newName }).where('mailbox_id', '=', mailboxId).where('name', '=', child.name).execute();
+        // The new name may be subscribed already (subscriptions outlive mailboxes): keep that one.
+        const subscribed = await trx.selectFrom('subscriptions').select('name').where('mailbox_id', '=', mailboxId).where('name', '=', newName).executeTakeFirst();
+        if (subscribed) await trx.deleteFrom('subscriptions').where('mailbox_id', '=', mailboxId).where('name', '=', child.name).execute();
+        else await trx.updateTable('subscriptions').set({ name: newName }).where('mailbox_id', '=', mailboxId).where('name', '=', child.name).execute();
       }
     });
   }
