@@ -26,6 +26,8 @@ export interface ImapDeps {
 export interface ImapServerHandle {
   close(): Promise<void>;
   sessionCount(): number;
+  /** Output bytes queued in the server for clients that are not reading (bounded by back-pressure). */
+  bufferedOutputBytes(): number;
   /** The bound ports (useful when the config asks for port 0 in tests). */
   ports: { imap: number; imaps: number };
 }
@@ -168,6 +170,11 @@ export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle>
   return {
     ports: { imap: imapPort, imaps: imapsPort },
     sessionCount: () => sessions.size,
+    bufferedOutputBytes: () => {
+      let n = 0;
+      for (const s of sessions) n += s.outputBuffered;
+      return n;
+    },
     async close() {
       const closed = Promise.all([new Promise<void>((r) => plain.close(() => r())), new Promise<void>((r) => implicit.close(() => r()))]);
       for (const s of [...sessions]) s.close('Server shutting down');

@@ -79,7 +79,7 @@ const REJECT_TEXT = {
 };
 
 /** Commands after which EXPUNGE responses may not be sent (RFC 3501 7.4.1). */
-const NO_EXPUNGE_AFTER = new Set(['FETCH', 'STORE', 'SEARCH']);
+const NO_EXPUNGE_AFTER = new Set(['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD']);
 
 export class ImapSession {
   readonly id = randomBytes(6).toString('base64url');
@@ -297,6 +297,11 @@ export class ImapSession {
   write(data: string | Buffer): boolean {
     if (this.closed || this.socket.destroyed) return false;
     return this.socket.write(data);
+  }
+
+  /** Bytes written by the server that the client has not taken yet (beyond what the kernel holds). */
+  get outputBuffered(): number {
+    return this.closed ? 0 : this.socket.writableLength;
   }
 
   /** Writes and, when the socket's buffer is full, waits until the client has read it (back-pressure). */
