@@ -28,6 +28,14 @@ const COMMON = [
   'QRESYNC',
   'QUOTA',
   'QUOTA=RES-STORAGE',
+  'ESEARCH',
+  'SEARCHRES',
+  'SORT',
+  'SORT=DISPLAY',
+  'ESORT',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
+  'STATUS=SIZE',
 ];
 
 export function capabilityList(s: CapabilityState): string[] {

@@ -11,7 +11,7 @@ import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { MessageEntry } from '../mailstore/store.types.js';
 import { ImapSyntaxError, type Token, isAtom, str } from './parser.js';
 import { ImapNo } from './responses.js';
-import { isSequenceSet, parseSequenceSet, type SeqRanges } from './sequence.js';
+import { isSavedResult, isSequenceSet, parseSequenceSet, type SeqRanges } from './sequence.js';
 
 export type SearchKey =
   | { k: 'all' }
@@ -70,7 +70,6 @@ export interface ParsedSearch {
 /** Parses search criteria (after the command name; handles CHARSET). */
 export function parseSearch(args: Token[]): ParsedSearch {
   let i = 0;
-  if (isAtom(args[0], 'RETURN')) throw new ImapSyntaxError('SEARCH RETURN (ESEARCH) is not supported');
   if (isAtom(args[0], 'CHARSET')) {
     const cs = str(args[1], 'charset').toUpperCase();
     if (cs !== 'UTF-8' && cs !== 'US-ASCII' && cs !== 'UTF8') throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
@@ -221,6 +220,8 @@ export interface SearchTarget {
   raw: Buffer | null;
   /** \Recent in the searching session. */
   recent?: boolean;
+  /** The session's saved search result ("$", RFC 5182), as UIDs. */
+  saved?: ReadonlySet<number>;
 }
 
 /**
@@ -292,9 +293,10 @@ export function matches(key: SearchKey, t: SearchTarget, maxSeq: number, maxUid:
     case 'flag':
       return hasFlag(t.entry.flags, key.flag) === key.set;
     case 'seq':
-      return inRanges(t.seq, key.ranges, maxSeq);
     case 'uid':
-      return inRanges(t.entry.uid, key.ranges, maxUid);
+      // "$" is the saved SEARCHRES result (RFC 5182 2.1), a set of UIDs either way.
+      if (isSavedResult(key.ranges)) return t.saved?.has(t.entry.uid) === true;
+      return key.k === 'seq' ? inRanges(t.seq, key.ranges, maxSeq) : inRanges(t.entry.uid, key.ranges, maxUid);
     case 'size':
       return key.larger ? t.entry.size > key.n : t.entry.size < key.n;
     case 'idate':

@@ -16,6 +16,7 @@ import type { ChangeBus } from './changes.js';
 import { normalizeFlags, serializeFlags } from './flags.js';
 import { parseMessage } from './mime/index.js';
 import type { MessageMeta } from './mime/types.js';
+import { computeSortKeys } from './sort-keys.js';
 import type { WriteQueue } from './write-queue.js';
 
 export interface PreparedVariant {
@@ -136,7 +137,7 @@ export class Ingest {
         const v = prepared.variants[variant]!;
         const row = await trx
           .insertInto('messages')
-          .values({ blob_id: prepared.blobId, header_prefix: v.prefix, size: v.size, meta: JSON.stringify(v.meta), refs: count, created_at: now })
+          .values({ blob_id: prepared.blobId, header_prefix: v.prefix, size: v.size, meta: JSON.stringify(v.meta), sort_keys: JSON.stringify(computeSortKeys(v.meta)), refs: count, created_at: now })
           .returning('id')
           .executeTakeFirstOrThrow();
         messageIds.set(variant, Number(row.id));

@@ -13,6 +13,7 @@ import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './fl
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
 import type { MessageMeta } from './mime/types.js';
+import { type SortKeys, computeSortKeys } from './sort-keys.js';
 import type {
   CopyResult,
   FolderChanges,
@@ -22,6 +23,7 @@ import type {
   MailStore,
   MessageEntry,
   QuotaInfo,
+  SortRow,
   SpecialUse,
   StoreFlagsResult,
 } from './store.types.js';
@@ -29,6 +31,7 @@ import { type JobContext, WriteQueue } from './write-queue.js';
 
 const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive']);
 const META_CACHE_MAX = 20_000;
+const SORT_CACHE_MAX = 250_000;
 
 export function validateFolderName(name: string): string {
   if (typeof name !== 'string' || !name.length) throw new AppError('Invalid', 'folder name is empty');
@@ -79,6 +82,8 @@ export class SqlMailStore implements MailStore {
   private readonly db: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
+  /** Parsed sort keys by message id (small objects; SORT/THREAD on large folders reuse them). */
+  private readonly sortCache = new Map<number, SortKeys>();
 
   constructor(private readonly deps: StoreDeps) {
     this.db = deps.db;
@@ -259,6 +264,55 @@ export class SqlMailStore implements MailStore {
       changed: changed.map(toEntry),
       expunged: expunged.map((r) => Number(r.uid)),
     };
+  }
+
+  async sortRows(folderId: number): Promise<SortRow[]> {
+    // One narrow query (entry columns and the small key document), no message metadata.
+    const rows = await this.db
+      .selectFrom('folder_messages as fm')
+      .innerJoin('messages as m', 'm.id', 'fm.message_id')
+      .select(['fm.uid', 'fm.message_id', 'fm.size', 'fm.internal_date', 'm.sort_keys'])
+      .where('fm.folder_id', '=', folderId)
+      .orderBy('fm.uid')
+      .execute();
+    const out: SortRow[] = new Array(rows.length);
+    const missing: number[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const id = Number(r.message_id);
+      let keys = this.sortCache.get(id);
+      if (!keys && r.sort_keys) {
+        keys = JSON.parse(r.sort_keys) as SortKeys;
+        this.rememberSortKeys(id, keys);
+      }
+      if (!keys) missing.push(i);
+      out[i] = { uid: Number(r.uid), messageId: id, size: Number(r.size), internalDate: Number(r.internal_date), keys: keys! };
+    }
+    if (missing.length) {
+      // Rows stored before the key column: computed from the metadata once, then written back.
+      const metas = await this.getMeta(missing.map((i) => out[i]!.messageId));
+      const fill: Array<[number, SortKeys]> = [];
+      for (const i of missing) {
+        const meta = metas.get(out[i]!.messageId);
+        const keys = meta ? computeSortKeys(meta) : { d: null, s: '', f: '', t: '', c: '', df: '', dt: '', id: null, r: [] };
+        out[i]!.keys = keys;
+        this.rememberSortKeys(out[i]!.messageId, keys);
+        if (meta) fill.push([out[i]!.messageId, keys]);
+      }
+      if (fill.length) {
+        void this.queue
+          .run(async ({ trx }) => {
+            for (const [id, keys] of fill) await trx.updateTable('messages').set({ sort_keys: JSON.stringify(keys) }).where('id', '=', id).execute();
+          })
+          .catch(() => undefined);
+      }
+    }
+    return out;
+  }
+
+  private rememberSortKeys(id: number, keys: SortKeys): void {
+    if (this.sortCache.size >= SORT_CACHE_MAX) this.sortCache.delete(this.sortCache.keys().next().value!);
+    this.sortCache.set(id, keys);
   }
 
   async claimRecent(folderId: number, belowUid: number): Promise<number> {
@@ -522,6 +576,7 @@ export class SqlMailStore implements MailStore {
       if (updated && Number(updated.refs) <= 0) {
         await trx.deleteFrom('messages').where('id', '=', id).execute();
         this.metaCache.delete(id);
+        this.sortCache.delete(id);
         blobsToCheck.add(updated.blob_id);
       }
     }

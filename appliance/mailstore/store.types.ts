@@ -4,6 +4,7 @@
  * bytes in a BlobStore. Every write bumps the folder's MODSEQ and notifies watchers.
  */
 import type { MessageMeta } from './mime/types.js';
+import type { SortKeys } from './sort-keys.js';
 
 export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive';
 
@@ -44,6 +45,15 @@ export interface MessageEntry {
   size: number;
   /** When the entry was saved into this folder (epoch ms); null for entries older than the column. */
   savedAt: number | null;
+}
+
+/** An entry with its SORT/THREAD keys (see sort-keys.ts). */
+export interface SortRow {
+  uid: number;
+  messageId: number;
+  size: number;
+  internalDate: number;
+  keys: SortKeys;
 }
 
 export interface FolderChanges {
@@ -104,6 +114,8 @@ export interface MailStore {
    * `belowUid` are recent for the caller alone); `belowUid` when there was nothing to claim.
    */
   claimRecent(folderId: number, belowUid: number): Promise<number>;
+  /** Every entry of a folder by ascending UID with its sort/thread keys (RFC 5256 SORT, THREAD). */
+  sortRows(folderId: number): Promise<SortRow[]>;
   getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>>;
   /** The raw bytes of a stored message, or a byte range [start, end) of them. */
   readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer>;

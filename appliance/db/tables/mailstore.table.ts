@@ -36,6 +36,8 @@ export interface MessagesTable {
   meta: string;
   /** Number of folder entries referring to this message; 0 means collectable. */
   refs: number;
+  /** JSON of SortKeys (SORT/THREAD keys); null for rows older than migration 0017. */
+  sort_keys: string | null;
   created_at: number;
 }
 

@@ -18,6 +18,7 @@ import { check, noop } from './noop.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { rename } from './rename.js';
 import { search, uidSearch } from './search.js';
+import { sort, thread, uidSort, uidThread } from './sort.js';
 import { close, examine, select, unselect } from './select.js';
 import { starttls } from './starttls.js';
 import { status } from './status.js';
@@ -57,12 +58,16 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   UNSELECT: unselect,
   EXPUNGE: expunge,
   SEARCH: search,
+  SORT: sort,
+  THREAD: thread,
   FETCH: fetch,
   STORE: store,
   COPY: copy,
   MOVE: move,
   'UID FETCH': uidFetch,
   'UID SEARCH': uidSearch,
+  'UID SORT': uidSort,
+  'UID THREAD': uidThread,
   'UID STORE': uidStore,
   'UID COPY': uidCopy,
   'UID MOVE': uidMove,

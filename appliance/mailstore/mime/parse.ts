@@ -231,6 +231,8 @@ export function parseMessage(raw: Buffer): MessageMeta {
     bcc: dec('bcc'),
     sentAt: parseDate(fields.get('date')),
   };
+  const references = fields.get('references');
+  if (references) meta.references = references.slice(0, 16 * 1024);
   if (ctx.degraded) meta.degraded = true;
   return meta;
 }
