@@ -36,6 +36,8 @@ const COMMON = [
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
   'STATUS=SIZE',
+  'OBJECTID',
+  'SAVEDATE',
 ];
 
 export function capabilityList(s: CapabilityState): string[] {

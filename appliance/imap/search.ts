@@ -10,6 +10,7 @@ import { textOf } from '../mailstore/mime/decode.js';
 import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { MessageEntry } from '../mailstore/store.types.js';
 import { ImapSyntaxError, type Token, isAtom, str } from './parser.js';
+import { parseEmailId } from './object-ids.js';
 import { ImapNo } from './responses.js';
 import { isSavedResult, isSequenceSet, parseSequenceSet, type SeqRanges } from './sequence.js';
 
@@ -29,6 +30,8 @@ export type SearchKey =
   | { k: 'text'; s: string }
   | { k: 'modseq'; n: number }
   | { k: 'recent' }
+  | { k: 'savedate'; op: 'before' | 'on' | 'since'; day: number }
+  | { k: 'emailid'; id: number | null }
   | { k: 'not'; a: SearchKey }
   | { k: 'or'; a: SearchKey; b: SearchKey }
   | { k: 'and'; all: SearchKey[] };
@@ -140,6 +143,17 @@ export function parseSearch(args: Token[]): ParsedSearch {
         return { k: 'text', s: arg('string').toLowerCase() };
       case 'UID':
         return { k: 'uid', ranges: parseSequenceSet(arg('UID set')) };
+      case 'SAVEDBEFORE': // RFC 8514 4
+      case 'SAVEDON':
+      case 'SAVEDSINCE':
+        return { k: 'savedate', op: name.slice(5).toLowerCase() as 'before', day: parseSearchDate(arg('date')) };
+      case 'SAVEDATESUPPORTED':
+        return { k: 'all' };
+      case 'EMAILID': // RFC 8474 6
+        return { k: 'emailid', id: parseEmailId(arg('email id')) };
+      case 'THREADID':
+        arg('thread id');
+        return { k: 'none' }; // no message has a thread id (FETCH THREADID is NIL)
       case 'NOT': {
         if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
         const a = one(toks);
@@ -307,6 +321,11 @@ export function matches(key: SearchKey, t: SearchTarget, maxSeq: number, maxUid:
       return addressText(t, key.field, cache).includes(key.s);
     case 'recent':
       return t.recent === true;
+    case 'savedate':
+      // Entries from before save dates were kept count by their internal date.
+      return compareDay(Math.floor((t.entry.savedAt ?? t.entry.internalDate) / 86_400_000), key.op, key.day);
+    case 'emailid':
+      return t.entry.messageId === key.id;
     case 'subject':
       return (t.meta?.subject ?? '').toLowerCase().includes(key.s);
     case 'modseq':

@@ -11,6 +11,7 @@ import type { MessageEntry } from '../../mailstore/store.types.js';
 import { bodyStructureToString, envelopeToString } from '../bodystructure.js';
 import { type FetchItem, type SectionItem, filterHeader, parseFetchItems, resolveSection } from '../fetch-items.js';
 import { formatInternalDate, hasFlag } from '../format.js';
+import { emailId } from '../object-ids.js';
 import { ImapSyntaxError, type Token, expectEnd, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet } from '../sequence.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -258,6 +259,15 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
           break;
         case 'INTERNALDATE':
           text += `INTERNALDATE ${formatInternalDate(e.internalDate)}`;
+          break;
+        case 'EMAILID': // RFC 8474 5.1: the stored message, shared by its copies
+          text += `EMAILID (${emailId(e.messageId)})`;
+          break;
+        case 'THREADID': // RFC 8474 5.2: threads are not given ids (NIL is allowed)
+          text += 'THREADID NIL';
+          break;
+        case 'SAVEDATE': // RFC 8514 3
+          text += `SAVEDATE ${e.savedAt === null ? 'NIL' : formatInternalDate(e.savedAt)}`;
           break;
         case 'RFC822.SIZE':
           text += `RFC822.SIZE ${e.size}`;

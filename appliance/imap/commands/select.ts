@@ -2,6 +2,7 @@ import { hasFlag } from '../format.js';
 import { ImapSyntaxError, type Token, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
 import { ok } from '../responses.js';
+import { mailboxId } from '../object-ids.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
 import { folderOrFail, mailboxArg } from './helpers.js';
@@ -87,6 +88,7 @@ function makeSelect(readOnly: boolean): CommandSpec {
         `* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid`,
         `* OK [UIDNEXT ${folder.uidNext}] Predicted next UID`,
         `* OK [HIGHESTMODSEQ ${folder.highestModseq}] Highest`,
+        `* OK [MAILBOXID (${mailboxId(folder.id)})] Ok`,
       ];
       session.write(lines.join('\r\n') + '\r\n');
       if (qresync && qresync.uidValidity === folder.uidValidity) {

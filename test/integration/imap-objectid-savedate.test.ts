@@ -1,0 +1,72 @@
+/**
+ * OBJECTID (RFC 8474), SAVEDATE (RFC 8514) and STATUS=SIZE (RFC 8438) on the wire.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawClient, startImapEnv, type ImapTestEnv } from './imap-harness.js';
+
+const USER = 'ids@ids.test';
+const PASS = 'object id passphrase';
+
+describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
+  let env: ImapTestEnv;
+  let c: RawClient;
+  beforeAll(async () => {
+    env = await startImapEnv();
+    await env.core.createMailbox(USER, PASS);
+    await env.core.deliver(USER, Buffer.from('From: a@example.org\r\nSubject: one\r\n\r\nbody one\r\n'));
+    c = await RawClient.connect(env.server.ports.imaps, true);
+    await c.cmd('l', `LOGIN ${USER} "${PASS}"`);
+  });
+  afterAll(async () => {
+    c?.close();
+    await env?.close();
+  });
+
+  it('advertises the three capabilities', async () => {
+    const caps = await c.cmd('c', 'CAPABILITY');
+    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE']) expect(caps).toContain(` ${cap}`);
+  });
+
+  it('MAILBOXID in CREATE, SELECT and STATUS, unchanged by RENAME (RFC 8474 4.1-4.3)', async () => {
+    const created = await c.cmd('a', 'CREATE Work');
+    const id = /a OK \[MAILBOXID \(([A-Za-z0-9_-]{1,255})\)\]/.exec(created)?.[1];
+    expect(id).toBeTruthy();
+    expect(await c.cmd('b', 'STATUS Work (MAILBOXID MESSAGES)')).toContain(`* STATUS Work (MAILBOXID (${id}) MESSAGES 0)`);
+    expect(await c.cmd('r', 'RENAME Work Job')).toMatch(/r OK/);
+    expect(await c.cmd('s', 'SELECT Job')).toContain(`* OK [MAILBOXID (${id})]`);
+    const inbox = await c.cmd('t', 'STATUS INBOX (MAILBOXID)');
+    expect(inbox).not.toContain(`(${id})`);
+  });
+
+  it('EMAILID is kept by COPY and MOVE and searchable; THREADID is NIL (RFC 8474 5.1, 5.2, 6)', async () => {
+    await c.cmd('s', 'SELECT INBOX');
+    const f = await c.cmd('f', 'FETCH 1 (EMAILID THREADID)');
+    const emailId = /EMAILID \(([A-Za-z0-9_-]+)\)/.exec(f)?.[1];
+    expect(emailId).toBeTruthy();
+    expect(f).toContain('THREADID NIL');
+    expect(await c.cmd('c', 'COPY 1 Job')).toMatch(/c OK/);
+    expect(await c.cmd('x', `SEARCH EMAILID ${emailId}`)).toContain('* SEARCH 1\r\n');
+    expect(await c.cmd('y', 'SEARCH EMAILID Mnothing')).toContain('* SEARCH\r\n');
+    await c.cmd('j', 'SELECT Job');
+    expect(await c.cmd('g', 'FETCH 1 EMAILID')).toContain(`EMAILID (${emailId})`);
+  });
+
+  it('SAVEDATE is when the entry was saved in this folder, searchable by day (RFC 8514 3, 4)', async () => {
+    await c.cmd('s', 'SELECT Job');
+    const f = await c.cmd('f', 'FETCH 1 (SAVEDATE INTERNALDATE)');
+    const m = /SAVEDATE "(\d{2})-(\w{3})-(\d{4}) \d{2}:\d{2}:\d{2} \+0000"/.exec(f);
+    expect(m).toBeTruthy();
+    const today = new Date();
+    const day = `${today.getUTCDate()}-${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][today.getUTCMonth()]}-${today.getUTCFullYear()}`;
+    expect(await c.cmd('a', `SEARCH SAVEDON ${day}`)).toContain('* SEARCH 1\r\n');
+    expect(await c.cmd('b', `SEARCH SAVEDBEFORE ${day}`)).toContain('* SEARCH\r\n');
+    expect(await c.cmd('d', 'SEARCH SAVEDATESUPPORTED')).toContain('* SEARCH 1\r\n');
+  });
+
+  it('STATUS SIZE sums the message sizes (RFC 8438 2)', async () => {
+    const st = await c.cmd('a', 'STATUS INBOX (SIZE MESSAGES)');
+    const size = Number(/SIZE (\d+)/.exec(st)?.[1]);
+    const f = await c.cmd('b', 'FETCH 1 RFC822.SIZE');
+    expect(size).toBe(Number(/RFC822.SIZE (\d+)/.exec(f)?.[1]));
+  });
+});
