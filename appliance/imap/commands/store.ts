@@ -48,12 +48,13 @@ async function runStore(session: ImapSession, args: Token[], byUid: boolean) {
   const conflicts = new Set(result.conflicts);
   const withModseq = session.condstore;
 
-  // A keyword new to the folder is announced in FLAGS before any FETCH shows it (RFC 3501 7.2.6).
-  sel.announceKeywords(session, result.updated.map((u) => u.flags));
   let lines = '';
   if (!silent) {
     // Every message of the set gets its current flags, changed or not (RFC 3501 6.4.6).
     const entries = updated.size === uids.length ? result.updated : await entriesFor(session, sel, uids);
+    // A keyword new to the session is announced in FLAGS before any FETCH shows it (RFC 3501
+    // 7.2.6), also one another session set on a message of the set that this one has not seen.
+    sel.announceKeywords(session, entries.map((e) => (updated.get(e.uid) ?? e).flags));
     for (const e of entries) {
       if (conflicts.has(e.uid)) continue;
       const cur = updated.get(e.uid) ?? e;
@@ -61,7 +62,10 @@ async function runStore(session: ImapSession, args: Token[], byUid: boolean) {
       if (!seq) continue;
       lines += `* ${seq} FETCH (${byUid ? `UID ${e.uid} ` : ''}FLAGS ${sel.formatFlags(e.uid, cur.flags)}${withModseq ? ` MODSEQ (${cur.modseq})` : ''})\r\n`;
     }
-  } else if (withModseq && unchangedSince !== undefined) {
+  } else {
+    sel.announceKeywords(session, result.updated.map((u) => u.flags));
+  }
+  if (silent && withModseq && unchangedSince !== undefined) {
     // RFC 7162 3.1.3: with UNCHANGEDSINCE the new MODSEQ is reported even for .SILENT.
     for (const u of result.updated) {
       const seq = sel.view.seqOf(u.uid);
