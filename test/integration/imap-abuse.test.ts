@@ -206,6 +206,21 @@ describe('IMAP under abuse', () => {
     expect(ms).toBeLessThan(5000);
   });
 
+  it('the global cap is a setting and answers clearly', async () => {
+    const small = await startImapEnv({ imapLimits: { ...env.config.imapLimits, maxConnections: 5 } });
+    try {
+      const before = await metric('postern_imap_limit_refusals_total', { reason: 'max-connections' });
+      const held = await Promise.all(Array.from({ length: 5 }, (_, i) => rawFrom(small.server.ports.imap, `127.0.1.${i + 1}`)));
+      const extra = await rawFrom(small.server.ports.imap, '127.0.1.9');
+      expect(extra.take()).toMatch(/^\* BYE Too many connections\r\n/);
+      expect(await metric('postern_imap_limit_refusals_total', { reason: 'max-connections' })).toBe(before + 1);
+      held.forEach((c) => c.close());
+      extra.close();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('answers pathological LIST patterns at once while the canary is served', async () => {
     const c = await RawClient.connect(env.server.ports.imaps, true);
     await c.cmd('l', `LOGIN ${USER} "${PASS}"`);
