@@ -584,7 +584,12 @@ export class ImapSession {
     plain.removeAllListeners('timeout');
     plain.setTimeout(0);
     // Anything the client pipelined after STARTTLS is discarded (no plaintext injection).
+    for (const item of this.queue) if ('unit' in item) discardSpilled(item.unit);
     this.queue = [];
+    this.pendingBytes = 0;
+    if (this.pendingLiteral) discardSpilled(this.pendingLiteral.unit);
+    this.pendingLiteral = null;
+    this.reader.dispose();
     this.reader = this.newReader();
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.deps.secureContext });
     this.socket = secure;
