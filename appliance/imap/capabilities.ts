@@ -38,6 +38,7 @@ const COMMON = [
   'STATUS=SIZE',
   'OBJECTID',
   'SAVEDATE',
+  'PREVIEW',
 ];
 
 export function capabilityList(s: CapabilityState): string[] {

@@ -28,7 +28,7 @@ export interface SectionItem {
   partial: { start: number; length: number } | null;
 }
 
-export type SimpleItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ' | 'EMAILID' | 'THREADID' | 'SAVEDATE';
+export type SimpleItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ' | 'EMAILID' | 'THREADID' | 'SAVEDATE' | 'PREVIEW';
 export type FetchItem = { kind: SimpleItem } | SectionItem;
 
 export interface FetchPlan {
@@ -44,7 +44,7 @@ const MACROS: Record<string, SimpleItem[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
-const SIMPLE = new Set<string>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ', 'EMAILID', 'THREADID', 'SAVEDATE']);
+const SIMPLE = new Set<string>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ', 'EMAILID', 'THREADID', 'SAVEDATE', 'PREVIEW']);
 
 const SECTION_RE = /^(BODY|BODY\.PEEK)\[([^\]]*)\](?:<(\d+)\.(\d+)>)?$/i;
 
@@ -98,7 +98,12 @@ export function parseFetchItems(arg: Token | undefined): FetchPlan {
     else parseItem(arg.v, items);
   } else if (arg.t === 'list') {
     if (!arg.v.length) throw new ImapSyntaxError('Empty FETCH item list');
-    for (const t of arg.v) {
+    for (const [i, t] of arg.v.entries()) {
+      // PREVIEW (LAZY) (RFC 8970 3): our previews are computed at ingest, so LAZY changes nothing.
+      if (t.t === 'list' && arg.v[i - 1]?.t === 'atom' && (arg.v[i - 1] as { v: string }).v.toUpperCase() === 'PREVIEW') {
+        if (t.v.some((m) => m.t !== 'atom' || m.v.toUpperCase() !== 'LAZY')) throw new ImapSyntaxError('Unknown PREVIEW modifier');
+        continue;
+      }
       if (t.t !== 'atom') throw new ImapSyntaxError('Invalid FETCH item');
       parseItem(t.v, items);
     }
@@ -110,7 +115,7 @@ export function parseFetchItems(arg: Token | undefined): FetchPlan {
   let setsSeen = false;
   let hasSection = false;
   for (const it of items) {
-    if (it.kind === 'ENVELOPE' || it.kind === 'BODY' || it.kind === 'BODYSTRUCTURE') needMeta = true;
+    if (it.kind === 'ENVELOPE' || it.kind === 'BODY' || it.kind === 'BODYSTRUCTURE' || it.kind === 'PREVIEW') needMeta = true;
     if (it.kind === 'section') {
       hasSection = true;
       if (!it.peek) setsSeen = true;

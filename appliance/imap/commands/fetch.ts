@@ -12,6 +12,8 @@ import { bodyStructureToString, envelopeToString } from '../bodystructure.js';
 import { type FetchItem, type SectionItem, filterHeader, parseFetchItems, resolveSection } from '../fetch-items.js';
 import { formatInternalDate, hasFlag } from '../format.js';
 import { emailId } from '../object-ids.js';
+import { previewFromBytes } from '../preview.js';
+import { nstring } from '../compiler.js';
 import { ImapSyntaxError, type Token, expectEnd, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet } from '../sequence.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -265,6 +267,9 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
           break;
         case 'THREADID': // RFC 8474 5.2: threads are not given ids (NIL is allowed)
           text += 'THREADID NIL';
+          break;
+        case 'PREVIEW': // RFC 8970 3: computed at ingest; older messages get theirs from the bytes
+          text += `PREVIEW ${nstring(meta ? (meta.preview ?? (await previewFromBytes(session, e.messageId, meta))) : null)}`;
           break;
         case 'SAVEDATE': // RFC 8514 3
           text += `SAVEDATE ${e.savedAt === null ? 'NIL' : formatInternalDate(e.savedAt)}`;

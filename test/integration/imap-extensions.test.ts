@@ -1,5 +1,6 @@
 /**
- * OBJECTID (RFC 8474), SAVEDATE (RFC 8514) and STATUS=SIZE (RFC 8438) on the wire.
+ * OBJECTID (RFC 8474), SAVEDATE (RFC 8514), STATUS=SIZE (RFC 8438) and PREVIEW (RFC 8970) on
+ * the wire.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, startImapEnv, type ImapTestEnv } from './imap-harness.js';
@@ -24,7 +25,7 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
 
   it('advertises the three capabilities', async () => {
     const caps = await c.cmd('c', 'CAPABILITY');
-    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE']) expect(caps).toContain(` ${cap}`);
+    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE', 'PREVIEW']) expect(caps).toContain(` ${cap}`);
   });
 
   it('MAILBOXID in CREATE, SELECT and STATUS, unchanged by RENAME (RFC 8474 4.1-4.3)', async () => {
@@ -68,5 +69,23 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
     const size = Number(/SIZE (\d+)/.exec(st)?.[1]);
     const f = await c.cmd('b', 'FETCH 1 RFC822.SIZE');
     expect(size).toBe(Number(/RFC822.SIZE (\d+)/.exec(f)?.[1]));
+  });
+
+  it('PREVIEW: plain text start, quoted lines dropped, HTML reduced, base64 decoded, LAZY accepted (RFC 8970 3-4)', async () => {
+    const long = 'word '.repeat(100);
+    await env.core.deliver(USER, Buffer.from(`From: a@example.org\r\nSubject: plain\r\n\r\n> quoted old text\r\nNew   text here\r\n${long}\r\n`));
+    const html = Buffer.from('<html><head><style>p{}</style></head><body><p>Hello &amp; <b>welcome</b></p></body></html>').toString('base64');
+    await env.core.deliver(
+      USER,
+      Buffer.from(`From: a@example.org\r\nSubject: html\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${html}\r\n--b\r\nContent-Type: application/pdf\r\n\r\nxx\r\n--b--\r\n`),
+    );
+    await c.cmd('s', 'SELECT INBOX');
+    const r = await c.cmd('p', 'FETCH 2:3 (PREVIEW)');
+    const plain = /\* 2 FETCH \(PREVIEW "([^"]*)"\)/.exec(r)?.[1] ?? '';
+    expect(plain.startsWith('New text here word word')).toBe(true);
+    expect([...plain].length).toBeLessThanOrEqual(256);
+    expect(r).toContain('* 3 FETCH (PREVIEW "Hello & welcome")');
+    expect(await c.cmd('q', 'FETCH 3 (UID PREVIEW (LAZY))')).toContain('PREVIEW "Hello & welcome"');
+    expect(await c.cmd('r', 'FETCH 3 (PREVIEW (EAGER))')).toMatch(/r BAD/);
   });
 });
