@@ -177,8 +177,13 @@ export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle>
     },
     async close() {
       const closed = Promise.all([new Promise<void>((r) => plain.close(() => r())), new Promise<void>((r) => implicit.close(() => r()))]);
-      for (const s of [...sessions]) s.close('Server shutting down');
+      const open = [...sessions];
+      for (const s of open) s.close('Server shutting down');
+      // A client that never reads its socket would keep the listener from closing: after a
+      // second of grace, cut what is left (this timer keeps the process alive until then).
+      const cut = setTimeout(() => open.forEach((s) => s.destroy()), 1000);
       await closed;
+      clearTimeout(cut);
     },
   };
 }

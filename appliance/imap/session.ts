@@ -338,6 +338,12 @@ export class ImapSession {
     this.cleanup();
   }
 
+  /** Drops the connection at once (server shutdown after the grace period). */
+  destroy(): void {
+    this.socket.destroy();
+    this.cleanup();
+  }
+
   private cleanup(): void {
     this.closed = true;
     this.state = 'logout';
