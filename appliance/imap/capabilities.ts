@@ -39,6 +39,7 @@ const COMMON = [
   'OBJECTID',
   'SAVEDATE',
   'PREVIEW',
+  'BINARY',
 ];
 
 export function capabilityList(s: CapabilityState): string[] {

@@ -26,6 +26,11 @@ export interface SectionItem {
   spec: SectionSpec;
   fields: string[];
   partial: { start: number; length: number } | null;
+  /**
+   * BINARY[…] / BINARY.SIZE[…] (RFC 3516): the part body is read raw (partial stays null here)
+   * and decoded by the FETCH writer, which applies `partial` of this field to the decoded bytes.
+   */
+  binary?: { size: boolean; partial: { start: number; length: number } | null };
 }
 
 export type SimpleItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ' | 'EMAILID' | 'THREADID' | 'SAVEDATE' | 'PREVIEW';
@@ -47,6 +52,7 @@ const MACROS: Record<string, SimpleItem[]> = {
 const SIMPLE = new Set<string>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ', 'EMAILID', 'THREADID', 'SAVEDATE', 'PREVIEW']);
 
 const SECTION_RE = /^(BODY|BODY\.PEEK)\[([^\]]*)\](?:<(\d+)\.(\d+)>)?$/i;
+const BINARY_RE = /^(BINARY|BINARY\.PEEK|BINARY\.SIZE)\[((?:\d+\.)*\d+)?\](?:<(\d+)\.(\d+)>)?$/i;
 
 function parseSection(text: string): { path: number[]; spec: SectionSpec; fields: string[]; canonical: string } {
   const m = /^((?:\d+\.)*\d+)?\.?(HEADER\.FIELDS\.NOT|HEADER\.FIELDS|HEADER|TEXT|MIME)?(?:\s+\((.*)\))?$/i.exec(text.trim());
@@ -78,7 +84,17 @@ function parseItem(atom: string, out: FetchItem[]): void {
   if (upper === 'RFC822') out.push({ kind: 'section', label: 'RFC822', peek: false, path: [], spec: '', fields: [], partial: null });
   else if (upper === 'RFC822.HEADER') out.push({ kind: 'section', label: 'RFC822.HEADER', peek: true, path: [], spec: 'HEADER', fields: [], partial: null });
   else if (upper === 'RFC822.TEXT') out.push({ kind: 'section', label: 'RFC822.TEXT', peek: false, path: [], spec: 'TEXT', fields: [], partial: null });
-  else {
+  else if (BINARY_RE.test(atom)) {
+    const b = BINARY_RE.exec(atom)!;
+    const path = b[2] ? b[2].split('.').map(Number) : [];
+    if (path.some((n) => n < 1 || !Number.isSafeInteger(n))) throw new ImapSyntaxError('Invalid section part number');
+    const size = b[1]!.toUpperCase() === 'BINARY.SIZE';
+    if (size && b[3] !== undefined) throw new ImapSyntaxError('BINARY.SIZE takes no partial range');
+    const partial = b[3] !== undefined ? { start: Number(b[3]), length: Number(b[4]) } : null;
+    if (partial && partial.length === 0) throw new ImapSyntaxError('Partial length must be positive');
+    const label = `${size ? 'BINARY.SIZE' : 'BINARY'}[${path.join('.')}]`;
+    out.push({ kind: 'section', label, peek: size || b[1]!.toUpperCase() === 'BINARY.PEEK', path, spec: '', fields: [], partial: null, binary: { size, partial } });
+  } else {
     const m = SECTION_RE.exec(atom);
     if (!m) throw new ImapSyntaxError(`Unknown FETCH item ${atom.slice(0, 40)}`);
     const sec = parseSection(m[2]!);
@@ -119,7 +135,7 @@ export function parseFetchItems(arg: Token | undefined): FetchPlan {
     if (it.kind === 'section') {
       hasSection = true;
       if (!it.peek) setsSeen = true;
-      if (it.path.length || it.spec !== '') needMeta = true;
+      if (it.path.length || it.spec !== '' || it.binary) needMeta = true;
     }
   }
   return { items, needMeta, setsSeen, hasSection };
@@ -135,7 +151,8 @@ export function dedupeItems(items: FetchItem[]): FetchItem[] {
   const seen = new Map<string, number>();
   let sections = 0;
   for (const it of items) {
-    const key = it.kind === 'section' ? `${it.label}<${it.partial ? `${it.partial.start}.${it.partial.length}` : ''}>` : it.kind;
+    const part = it.kind === 'section' ? (it.binary?.partial ?? it.partial) : null;
+    const key = it.kind === 'section' ? `${it.label}<${part ? `${part.start}.${part.length}` : ''}>` : it.kind;
     const at = seen.get(key);
     if (at !== undefined) {
       const kept = out[at]!;

@@ -1,6 +1,6 @@
 /**
- * OBJECTID (RFC 8474), SAVEDATE (RFC 8514), STATUS=SIZE (RFC 8438) and PREVIEW (RFC 8970) on
- * the wire.
+ * OBJECTID (RFC 8474), SAVEDATE (RFC 8514), STATUS=SIZE (RFC 8438), PREVIEW (RFC 8970) and
+ * BINARY (RFC 3516) on the wire.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, startImapEnv, type ImapTestEnv } from './imap-harness.js';
@@ -23,9 +23,9 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
     await env?.close();
   });
 
-  it('advertises the three capabilities', async () => {
+  it('advertises the extensions', async () => {
     const caps = await c.cmd('c', 'CAPABILITY');
-    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE', 'PREVIEW']) expect(caps).toContain(` ${cap}`);
+    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE', 'PREVIEW', 'BINARY']) expect(caps).toContain(` ${cap}`);
   });
 
   it('MAILBOXID in CREATE, SELECT and STATUS, unchanged by RENAME (RFC 8474 4.1-4.3)', async () => {
@@ -87,5 +87,54 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
     expect(r).toContain('* 3 FETCH (PREVIEW "Hello & welcome")');
     expect(await c.cmd('q', 'FETCH 3 (UID PREVIEW (LAZY))')).toContain('PREVIEW "Hello & welcome"');
     expect(await c.cmd('r', 'FETCH 3 (PREVIEW (EAGER))')).toMatch(/r BAD/);
+  });
+
+  it('BINARY: base64 and quoted-printable parts decoded, BINARY.SIZE, partials, literal8 for NUL, UNKNOWN-CTE, APPEND literal8 (RFC 3516 4.1-4.3)', async () => {
+    const bin = Buffer.from([0x00, 0x01, 0x02, 0xff, 0x41, 0x00]);
+    const raw = [
+      'From: a@example.org',
+      'Subject: binary',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary=x',
+      '',
+      '--x',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      'caf=C3=A9 =3D ok=',
+      '!',
+      '--x',
+      'Content-Type: application/octet-stream',
+      'Content-Transfer-Encoding: base64',
+      '',
+      bin.toString('base64'),
+      '--x',
+      'Content-Type: application/x-odd',
+      'Content-Transfer-Encoding: x-uuencode',
+      '',
+      'begin 644 x',
+      '--x--',
+      '',
+    ].join('\r\n');
+    await env.core.deliver(USER, Buffer.from(raw));
+    await c.cmd('s', 'SELECT INBOX');
+    const n = '*'; // the message just delivered
+    const qp = await c.cmd('a', `FETCH ${n} (BINARY.PEEK[1] BINARY.SIZE[1])`);
+    expect(qp).toContain('BINARY[1] {11}\r\ncafé = ok!');
+    expect(qp).toContain('BINARY.SIZE[1] 11');
+    const b = await c.cmd('b', `FETCH ${n} (BINARY.PEEK[2] BINARY.SIZE[2])`);
+    expect(b).toContain('BINARY[2] ~{6}\r\n');
+    expect(b).toContain('BINARY.SIZE[2] 6');
+    expect(await c.cmd('p', `FETCH ${n} BINARY.PEEK[2]<4.10>`)).toContain('BINARY[2]<4> ~{2}\r\nA');
+    expect(await c.cmd('u', `FETCH ${n} BINARY.PEEK[3]`)).toMatch(/u NO \[UNKNOWN-CTE\]/);
+    expect(await c.cmd('f', `FETCH ${n} FLAGS`)).not.toContain('\\Seen');
+    expect(await c.cmd('g', `FETCH ${n} BINARY[1]`)).toContain('\\Seen');
+    // APPEND with a literal8 carrying NUL bytes (RFC 3516 4.3).
+    const msg = Buffer.concat([Buffer.from('From: a@example.org\r\nSubject: nul\r\nContent-Transfer-Encoding: binary\r\n\r\n'), bin, Buffer.from('\r\n')]);
+    c.send(`ap APPEND INBOX ~{${msg.length}+}\r\n`);
+    c.send(msg);
+    c.send('\r\n');
+    expect(await c.until((buf) => /ap (OK|NO|BAD)/.test(buf))).toMatch(/ap OK/);
+    c.take();
   });
 });

@@ -11,6 +11,8 @@ import type { MessageEntry } from '../../mailstore/store.types.js';
 import { bodyStructureToString, envelopeToString } from '../bodystructure.js';
 import { type FetchItem, type SectionItem, filterHeader, parseFetchItems, resolveSection } from '../fetch-items.js';
 import { formatInternalDate, hasFlag } from '../format.js';
+import { binaryEncoding, decodeBinary, knownEncoding } from '../binary.js';
+import { ImapNo } from '../responses.js';
 import { emailId } from '../object-ids.js';
 import { previewFromBytes } from '../preview.js';
 import { nstring } from '../compiler.js';
@@ -225,6 +227,13 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
     }
   }
   const metas = plan.needMeta ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
+  if (metas && plan.items.some((it) => it.kind === 'section' && it.binary)) {
+    for (const e of entries) {
+      for (const it of plan.items) {
+        if (it.kind === 'section' && it.binary && !knownEncoding(binaryEncoding(metas.get(e.messageId) ?? null, it.path))) throw new ImapNo('Unknown Content-Transfer-Encoding', 'UNKNOWN-CTE');
+      }
+    }
+  }
   const sections = items.filter((i): i is SectionItem => i.kind === 'section');
   const hasFlagsItem = items.some((i) => i.kind === 'FLAGS');
 
@@ -285,6 +294,21 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
           text += `${item.kind} ${meta ? bodyStructureToString(meta.root, item.kind === 'BODYSTRUCTURE') : '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0)'}`;
           break;
         case 'section': {
+          if (item.binary) {
+            // RFC 3516: the part decoded; BINARY.SIZE is the decoded length.
+            const raw = data?.[sectionIndex++] ?? Buffer.alloc(0);
+            const enc = binaryEncoding(meta, item.path);
+            const spec = item.binary;
+            const load = async () => decodeBinary(typeof raw === 'function' ? await raw() : raw, enc, spec.partial);
+            if (spec.size) {
+              text += `${item.label} ${(await load()).length}`;
+              break;
+            }
+            parts.push(text);
+            text = '';
+            parts.push({ item, data: load });
+            break;
+          }
           parts.push(text);
           text = '';
           parts.push({ item, data: data?.[sectionIndex++] ?? Buffer.alloc(0) });
@@ -312,7 +336,9 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
           bytes = Buffer.alloc(0); // the message vanished while we were writing it
         }
         if (session.isClosed) return;
-        await session.writeAndWait(`${head}${p.item.label}${p.item.partial ? `<${p.item.partial.start}>` : ''} {${bytes.length}}\r\n`);
+        const origin = p.item.binary ? p.item.binary.partial : p.item.partial;
+        // BINARY content with NUL bytes goes as literal8 (RFC 3516 4.2).
+        await session.writeAndWait(`${head}${p.item.label}${origin ? `<${origin.start}>` : ''} ${p.item.binary && bytes.includes(0) ? '~' : ''}{${bytes.length}}\r\n`);
         head = '';
         await session.writeAndWait(bytes);
       }
