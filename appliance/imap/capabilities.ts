@@ -40,6 +40,7 @@ const COMMON = [
   'SAVEDATE',
   'PREVIEW',
   'BINARY',
+  'COMPRESS=DEFLATE',
 ];
 
 export function capabilityList(s: CapabilityState): string[] {

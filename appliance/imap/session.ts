@@ -87,6 +87,7 @@ export class ImapSession {
   secure: boolean;
   user: SessionUser | null = null;
   selected: SelectedMailbox | null = null;
+  private compression: DeflateLayer | null = null;
   /** QRESYNC (RFC 7162 3.2) is on once ENABLEd: expunges are reported as VANISHED. */
   qresync = false;
   private condstoreOn = false;
@@ -296,12 +297,27 @@ export class ImapSession {
 
   write(data: string | Buffer): boolean {
     if (this.closed || this.socket.destroyed) return false;
+    if (this.compression) return this.compression.write(data);
     return this.socket.write(data);
+  }
+
+  /** COMPRESS=DEFLATE is active (RFC 4978). */
+  get compressed(): boolean {
+    return this.compression !== null;
+  }
+
+  /** Switches both directions to DEFLATE (after the tagged OK of COMPRESS was written). */
+  startCompression(): void {
+    this.compression = new DeflateLayer(this.socket, this.onData, (err) => {
+      this.log.debug({ err: err.message }, 'compression error');
+      this.socket.destroy();
+    });
   }
 
   /** Bytes written by the server that the client has not taken yet (beyond what the kernel holds). */
   get outputBuffered(): number {
-    return this.closed ? 0 : this.socket.writableLength;
+    if (this.closed) return 0;
+    return this.compression ? this.compression.buffered : this.socket.writableLength;
   }
 
   /** Writes and, when the socket's buffer is full, waits until the client has read it (back-pressure). */
@@ -315,6 +331,7 @@ export class ImapSession {
 
   /** Waits until buffered output has drained (or the connection is gone). */
   async drain(): Promise<void> {
+    if (this.compression && !this.closed) return this.compression.drain();
     if (this.closed || !this.socket.writableNeedDrain) return;
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -332,7 +349,8 @@ export class ImapSession {
     if (this.closed) return;
     if (byeText) this.write(`* BYE ${byeText}\r\n`);
     this.closed = true;
-    this.socket.end();
+    if (this.compression) this.compression.end();
+    else this.socket.end();
     const s = this.socket;
     setTimeout(() => s.destroy(), 1000).unref();
     this.cleanup();

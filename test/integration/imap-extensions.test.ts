@@ -1,7 +1,9 @@
 /**
- * OBJECTID (RFC 8474), SAVEDATE (RFC 8514), STATUS=SIZE (RFC 8438), PREVIEW (RFC 8970) and
- * BINARY (RFC 3516) on the wire.
+ * OBJECTID (RFC 8474), SAVEDATE (RFC 8514), STATUS=SIZE (RFC 8438), PREVIEW (RFC 8970),
+ * BINARY (RFC 3516) and COMPRESS=DEFLATE (RFC 4978) on the wire.
  */
+import tls from 'node:tls';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, startImapEnv, type ImapTestEnv } from './imap-harness.js';
 
@@ -25,7 +27,7 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
 
   it('advertises the extensions', async () => {
     const caps = await c.cmd('c', 'CAPABILITY');
-    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE', 'PREVIEW', 'BINARY']) expect(caps).toContain(` ${cap}`);
+    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE', 'PREVIEW', 'BINARY', 'COMPRESS=DEFLATE']) expect(caps).toContain(` ${cap}`);
   });
 
   it('MAILBOXID in CREATE, SELECT and STATUS, unchanged by RENAME (RFC 8474 4.1-4.3)', async () => {
@@ -136,5 +138,44 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
     c.send('\r\n');
     expect(await c.until((buf) => /ap (OK|NO|BAD)/.test(buf))).toMatch(/ap OK/);
     c.take();
+  });
+
+  it('COMPRESS DEFLATE: OK in clear, then both directions deflated; a second COMPRESS is refused (RFC 4978 3, 4)', async () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: env.server.ports.imaps, rejectUnauthorized: false });
+    let clear = '';
+    let inflated = '';
+    const inflate = zlib.createInflateRaw();
+    inflate.on('data', (d: Buffer) => (inflated += d.toString('latin1')));
+    let compressed = false;
+    socket.on('data', (d: Buffer) => {
+      if (compressed) inflate.write(d);
+      else clear += d.toString('latin1');
+    });
+    const waitFor = async (get: () => string, re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(get()); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(get()).toMatch(re);
+    };
+    await waitFor(() => clear, /\* OK/);
+    socket.write(`a LOGIN ${USER} "${PASS}"\r\n`);
+    await waitFor(() => clear, /a OK/);
+    socket.write('z COMPRESS DEFLATE\r\n');
+    await waitFor(() => clear, /z OK/);
+    compressed = true;
+    const deflate = zlib.createDeflateRaw();
+    deflate.on('data', (d: Buffer) => socket.write(d));
+    const send = (line: string) => {
+      deflate.write(line);
+      deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+    };
+    send('b SELECT INBOX\r\n');
+    await waitFor(() => inflated, /b OK \[READ-WRITE\]/);
+    send('c FETCH 1 (BODY.PEEK[TEXT])\r\n');
+    await waitFor(() => inflated, /c OK/);
+    expect(inflated).toContain('body one');
+    send('d COMPRESS DEFLATE\r\n');
+    await waitFor(() => inflated, /d NO \[COMPRESSIONACTIVE\]/);
+    send('e LOGOUT\r\n');
+    await waitFor(() => inflated, /\* BYE[\s\S]*e OK/);
+    socket.destroy();
   });
 });

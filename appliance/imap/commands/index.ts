@@ -2,6 +2,7 @@
 import { append } from './append.js';
 import { authenticate } from './authenticate.js';
 import { capability } from './capability.js';
+import { compress } from './compress.js';
 import { copy, move, uidCopy, uidMove } from './copy.js';
 import { create } from './create.js';
 import { del } from './delete.js';
@@ -37,6 +38,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   AUTHENTICATE: authenticate,
   ID: id,
   ENABLE: enable,
+  COMPRESS: compress,
   NAMESPACE: namespace,
   SELECT: select,
   EXAMINE: examine,
