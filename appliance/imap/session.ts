@@ -14,6 +14,7 @@ import type { MailStore } from '../mailstore/store.types.js';
 import { countImapRefusal, observeImapCommand } from '../metrics.js';
 import { capabilityList } from './capabilities.js';
 import { COMMANDS, type SessionState } from './commands/index.js';
+import { DeflateLayer } from './compress.js';
 import { ImapSyntaxError, parseCommand, type ParsedCommand } from './parser.js';
 import type { LogLimiter } from './log-limit.js';
 import { CommandReader, type CommandUnit, discardSpilled, loadSpilled, type ReaderLimits } from './reader.js';
