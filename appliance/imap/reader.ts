@@ -12,7 +12,8 @@
  * (LITERAL- before login) the reader stops at once, otherwise the literal is read and
  * discarded and the command answered BAD [TOOBIG].
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
@@ -67,11 +68,11 @@ const LITERAL_AT_END = /~?\{(\d{1,12})(\+)?\}$/;
 
 const emptyUnit = (): CommandUnit => ({ parts: [], size: 0, textBytes: 0, literalBytes: 0 });
 
-/** Reads the spilled literals of a unit into its parts and removes their files. */
-export function loadSpilled(unit: CommandUnit): void {
+/** Reads the spilled literals of a unit into its parts (off the event loop) and removes their files. */
+export async function loadSpilled(unit: CommandUnit): Promise<void> {
   if (!unit.spilled) return;
   for (const s of unit.spilled) {
-    unit.parts[s.index] = readFileSync(s.file);
+    unit.parts[s.index] = await readFile(s.file);
     rmSync(s.file, { force: true });
   }
   unit.spilled = undefined;

@@ -523,7 +523,7 @@ export class ImapSession {
   private async execute(unit: CommandUnit): Promise<void> {
     let cmd: ParsedCommand;
     try {
-      loadSpilled(unit);
+      await loadSpilled(unit);
     } catch (err) {
       discardSpilled(unit);
       this.log.error({ err, event: 'imap.session.error' }, 'cannot read a spilled literal back');

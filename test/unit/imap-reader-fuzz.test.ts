@@ -25,28 +25,29 @@ const LIMITS: ReaderLimits = {
 const spillDir = mkdtempSync(path.join(tmpdir(), 'postern-reader-fuzz-'));
 afterAll(() => rmSync(spillDir, { recursive: true, force: true }));
 
-type Event = string;
+type Event = string | CommandUnit;
 
-/** Feeds `chunks` to a reader that grants every literal that fits; returns what it emitted. */
-function frame(chunks: Buffer[], opts: { spill?: boolean; limits?: ReaderLimits } = {}): { events: Event[]; units: CommandUnit[]; maxBuffered: number } {
-  const events: Event[] = [];
+const describeUnit = (u: CommandUnit) => `unit ${JSON.stringify(u.parts.map((p) => (typeof p === 'string' ? p : `<${p.toString('latin1')}>`)))}`;
+
+/** Feeds `chunks` to a reader that grants every literal that fits; returns what it emitted (spilled literals read back). */
+async function frame(chunks: Buffer[], opts: { spill?: boolean; limits?: ReaderLimits } = {}): Promise<{ events: string[]; units: CommandUnit[]; maxBuffered: number }> {
+  const raw: Event[] = [];
   const units: CommandUnit[] = [];
   const limits = opts.limits ?? LIMITS;
   const reader: CommandReader = new CommandReader(
     limits,
     {
       unit: (u) => {
-        loadSpilled(u);
         units.push(u);
-        events.push(`unit ${JSON.stringify(u.parts.map((p) => (typeof p === 'string' ? p : `<${p.toString('latin1')}>`)))}`);
+        raw.push(u);
       },
-      rejected: (tag, reason) => events.push(`rejected ${tag} ${reason}`),
+      rejected: (tag, reason) => raw.push(`rejected ${tag} ${reason}`),
       literalRequest: (u, size) => {
         const ok = reader.fits(u, size);
-        events.push(`request ${size} ${ok}`);
+        raw.push(`request ${size} ${ok}`);
         reader.literalDecision(ok);
       },
-      aborted: (tag, size) => events.push(`aborted ${tag} ${size}`),
+      aborted: (tag, size) => raw.push(`aborted ${tag} ${size}`),
     },
     opts.spill ? { dir: spillDir, thresholdBytes: 16 } : null,
   );
@@ -57,7 +58,8 @@ function frame(chunks: Buffer[], opts: { spill?: boolean; limits?: ReaderLimits 
   }
   // The connection ends: a half-read command's temporary file goes with it.
   reader.dispose();
-  return { events, units, maxBuffered };
+  for (const u of units) await loadSpilled(u);
+  return { events: raw.map((e) => (typeof e === 'string' ? e : describeUnit(e))), units, maxBuffered };
 }
 
 const fragment = fc.oneof(
@@ -86,11 +88,11 @@ function split(buf: Buffer, cuts: number[]): Buffer[] {
 }
 
 describe('IMAP reader and parser fuzzing (fast-check, seed 1313)', () => {
-  it('frames the same way however the input is chunked, within its bounds', () => {
-    fc.assert(
-      fc.property(stream, fc.array(fc.nat(), { maxLength: 12 }), (buf, cuts) => {
-        const whole = frame([buf]);
-        const chunked = frame(split(buf, cuts));
+  it('frames the same way however the input is chunked, within its bounds', async () => {
+    await fc.assert(
+      fc.asyncProperty(stream, fc.array(fc.nat(), { maxLength: 12 }), async (buf, cuts) => {
+        const whole = await frame([buf]);
+        const chunked = await frame(split(buf, cuts));
         expect(chunked.events).toEqual(whole.events);
         for (const u of whole.units) {
           expect(u.textBytes).toBeLessThanOrEqual(LIMITS.maxCommandBytes);
@@ -104,11 +106,11 @@ describe('IMAP reader and parser fuzzing (fast-check, seed 1313)', () => {
     );
   });
 
-  it('spilled literals read back byte for byte, and leave no file behind', () => {
-    fc.assert(
-      fc.property(stream, fc.array(fc.nat(), { maxLength: 8 }), (buf, cuts) => {
-        const mem = frame([buf]);
-        const disk = frame(split(buf, cuts), { spill: true });
+  it('spilled literals read back byte for byte, and leave no file behind', async () => {
+    await fc.assert(
+      fc.asyncProperty(stream, fc.array(fc.nat(), { maxLength: 8 }), async (buf, cuts) => {
+        const mem = await frame([buf]);
+        const disk = await frame(split(buf, cuts), { spill: true });
         expect(disk.events).toEqual(mem.events);
       }),
       { seed: 1313, numRuns: 500 },
@@ -116,10 +118,10 @@ describe('IMAP reader and parser fuzzing (fast-check, seed 1313)', () => {
     expect(readdirSync(spillDir)).toEqual([]);
   });
 
-  it('the parser answers every framed unit or throws a syntax error, nothing else', () => {
-    fc.assert(
-      fc.property(stream, (buf) => {
-        for (const u of frame([buf]).units) {
+  it('the parser answers every framed unit or throws a syntax error, nothing else', async () => {
+    await fc.assert(
+      fc.asyncProperty(stream, async (buf) => {
+        for (const u of (await frame([buf])).units) {
           try {
             parseCommand(u);
           } catch (err) {
@@ -131,11 +133,11 @@ describe('IMAP reader and parser fuzzing (fast-check, seed 1313)', () => {
     );
   });
 
-  it('before login (LITERAL-): a non-synchronising literal over the limit stops the reader at once', () => {
+  it('before login (LITERAL-): a non-synchronising literal over the limit stops the reader at once', async () => {
     const preAuth: ReaderLimits = { maxLineBytes: 100, maxCommandBytes: 200, maxLiteral: () => 4096, maxNonSyncLiteral: 4096, abortOversizedNonSync: true };
-    fc.assert(
-      fc.property(fc.integer({ min: 4097, max: 1e9 }), fc.uint8Array({ maxLength: 5000 }), (size, tail) => {
-        const r = frame([Buffer.from(`a LOGIN x {${size}+}\r\n`), Buffer.from(tail), Buffer.from('b NOOP\r\n')], { limits: preAuth });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 4097, max: 1e9 }), fc.uint8Array({ maxLength: 5000 }), async (size, tail) => {
+        const r = await frame([Buffer.from(`a LOGIN x {${size}+}\r\n`), Buffer.from(tail), Buffer.from('b NOOP\r\n')], { limits: preAuth });
         expect(r.events).toEqual([`aborted a ${size}`]);
         expect(r.maxBuffered).toBe(0);
       }),
