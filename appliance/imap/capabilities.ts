@@ -41,6 +41,7 @@ const COMMON = [
   'PREVIEW',
   'BINARY',
   'COMPRESS=DEFLATE',
+  'MULTIAPPEND',
 ];
 
 export function capabilityList(s: CapabilityState): string[] {

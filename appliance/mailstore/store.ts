@@ -510,6 +510,19 @@ export class SqlMailStore implements MailStore {
     return { uidValidity: result!.uidValidity, uid: result!.uid };
   }
 
+  async appendMany(mailboxId: string, folderName: string, items: Array<{ raw: Buffer; flags?: string[]; internalDate?: number }>): Promise<{ uidValidity: number; uids: number[] }> {
+    for (const it of items) {
+      if (it.raw.length > this.deps.maxMessageBytes) throw new AppError('TooLarge', `message exceeds the limit of ${this.deps.maxMessageBytes} bytes`);
+    }
+    const folder = await this.getFolder(mailboxId, folderName);
+    if (!folder) throw new AppError('NotFound', `folder ${folderName} does not exist`);
+    const results = await this.ingest.ingestMany(
+      items.map((it) => ({ raw: it.raw, targets: [{ mailboxId, folder: folder.name, flags: it.flags, internalDate: it.internalDate }] })),
+      { enforceQuota: true },
+    );
+    return { uidValidity: results[0]?.[0]?.uidValidity ?? folder.uidValidity, uids: results.map((r) => r[0]!.uid) };
+  }
+
   // ---- internals -------------------------------------------------------------------------
 
   private async selectEntries(trx: Kysely<DB>, folderId: number, uids: number[]) {

@@ -136,6 +136,8 @@ export interface MailStore {
   expunge(folderId: number, uids?: number[]): Promise<number[]>;
   /** Stores a message in one folder through the ingest path (IMAP APPEND). */
   append(mailboxId: string, folderName: string, raw: Buffer, opts?: { flags?: string[]; internalDate?: number }): Promise<{ uidValidity: number; uid: number }>;
+  /** Several messages into one folder, all or none (IMAP MULTIAPPEND, RFC 3502). */
+  appendMany(mailboxId: string, folderName: string, items: Array<{ raw: Buffer; flags?: string[]; internalDate?: number }>): Promise<{ uidValidity: number; uids: number[] }>;
   quota(mailboxId: string): Promise<QuotaInfo>;
 
   /** Calls `listener` after each committed change of the folder; returns the unsubscribe function. */

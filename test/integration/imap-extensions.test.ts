@@ -1,6 +1,6 @@
 /**
  * OBJECTID (RFC 8474), SAVEDATE (RFC 8514), STATUS=SIZE (RFC 8438), PREVIEW (RFC 8970),
- * BINARY (RFC 3516) and COMPRESS=DEFLATE (RFC 4978) on the wire.
+ * BINARY (RFC 3516), COMPRESS=DEFLATE (RFC 4978) and MULTIAPPEND (RFC 3502) on the wire.
  */
 import tls from 'node:tls';
 import zlib from 'node:zlib';
@@ -27,7 +27,7 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
 
   it('advertises the extensions', async () => {
     const caps = await c.cmd('c', 'CAPABILITY');
-    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE', 'PREVIEW', 'BINARY', 'COMPRESS=DEFLATE']) expect(caps).toContain(` ${cap}`);
+    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE', 'PREVIEW', 'BINARY', 'COMPRESS=DEFLATE', 'MULTIAPPEND']) expect(caps).toContain(` ${cap}`);
   });
 
   it('MAILBOXID in CREATE, SELECT and STATUS, unchanged by RENAME (RFC 8474 4.1-4.3)', async () => {
@@ -177,5 +177,27 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
     send('e LOGOUT\r\n');
     await waitFor(() => inflated, /\* BYE[\s\S]*e OK/);
     socket.destroy();
+  });
+
+  it('MULTIAPPEND stores every message or none: APPENDUID with a UID set, quota and syntax failures leave the folder unchanged (RFC 3502 3, 6.3.11)', async () => {
+    const m = (s: string) => `From: a@example.org\r\nSubject: ${s}\r\n\r\n${s} body\r\n`;
+    const lit = (s: string) => `{${Buffer.byteLength(s)}+}\r\n${s}`;
+    const before = Number(/MESSAGES (\d+)/.exec(await c.cmd('a', 'STATUS Job (MESSAGES)'))![1]);
+    const r = await c.cmd('b', `APPEND Job (\\Seen) ${lit(m('one'))} "05-Dec-2026 10:00:00 +0100" ${lit(m('two'))} ${lit(m('three'))}`);
+    const set = /b OK \[APPENDUID \d+ (\d+):(\d+)\]/.exec(r);
+    expect(set).toBeTruthy();
+    expect(Number(set![2]) - Number(set![1])).toBe(2);
+    expect(await c.cmd('c', 'STATUS Job (MESSAGES)')).toContain(`MESSAGES ${before + 3}`);
+    // A bad second message: nothing is stored.
+    expect(await c.cmd('d', `APPEND Job ${lit(m('four'))} (\\Bogus) ${lit(m('five'))}`)).toMatch(/d BAD/);
+    expect(await c.cmd('e', 'STATUS Job (MESSAGES)')).toContain(`MESSAGES ${before + 3}`);
+    // Over quota at the third message: the first two are rolled back too.
+    await env.core.createMailbox('tiny@ids.test', PASS, { quotaBytes: 300 });
+    const t = await RawClient.connect(env.server.ports.imaps, true);
+    await t.cmd('l', `LOGIN tiny@ids.test "${PASS}"`);
+    const pad = (s: string) => m(s + ' ' + 'x'.repeat(60));
+    expect(await t.cmd('f', `APPEND INBOX ${lit(pad('a'))} ${lit(pad('b'))} ${lit(pad('c'))} ${lit(pad('d'))}`)).toMatch(/f NO \[OVERQUOTA\]/);
+    expect(await t.cmd('g', 'STATUS INBOX (MESSAGES)')).toContain('MESSAGES 0');
+    t.close();
   });
 });
