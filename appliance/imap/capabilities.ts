@@ -42,6 +42,7 @@ const COMMON = [
   'BINARY',
   'COMPRESS=DEFLATE',
   'MULTIAPPEND',
+  'CATENATE',
 ];
 
 export function capabilityList(s: CapabilityState): string[] {

@@ -242,6 +242,11 @@ export class SqlMailStore implements MailStore {
     return rows.map(toEntry);
   }
 
+  async getEntry(folderId: number, uid: number): Promise<MessageEntry | null> {
+    const row = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).where('uid', '=', uid).executeTakeFirst();
+    return row ? toEntry(row) : null;
+  }
+
   async changesSince(folderId: number, modseq: number): Promise<FolderChanges> {
     const folder = await this.folderById(this.db, folderId);
     const changed = await this.db

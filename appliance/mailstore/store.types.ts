@@ -107,6 +107,8 @@ export interface MailStore {
   folderStatus(folderId: number): Promise<FolderStatus>;
   /** All entries of a folder by ascending UID. */
   listMessages(folderId: number): Promise<MessageEntry[]>;
+  /** One entry by UID, null when absent. */
+  getEntry(folderId: number, uid: number): Promise<MessageEntry | null>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
   /**
    * IMAP \Recent (RFC 3501 2.3.2): claims every UID below `belowUid` that no session has been

@@ -1,6 +1,6 @@
 /**
  * OBJECTID (RFC 8474), SAVEDATE (RFC 8514), STATUS=SIZE (RFC 8438), PREVIEW (RFC 8970),
- * BINARY (RFC 3516), COMPRESS=DEFLATE (RFC 4978) and MULTIAPPEND (RFC 3502) on the wire.
+ * BINARY (RFC 3516), COMPRESS=DEFLATE (RFC 4978), MULTIAPPEND (RFC 3502) and CATENATE (RFC 4469) on the wire.
  */
 import tls from 'node:tls';
 import zlib from 'node:zlib';
@@ -27,7 +27,7 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
 
   it('advertises the extensions', async () => {
     const caps = await c.cmd('c', 'CAPABILITY');
-    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE', 'PREVIEW', 'BINARY', 'COMPRESS=DEFLATE', 'MULTIAPPEND']) expect(caps).toContain(` ${cap}`);
+    for (const cap of ['OBJECTID', 'SAVEDATE', 'STATUS=SIZE', 'PREVIEW', 'BINARY', 'COMPRESS=DEFLATE', 'MULTIAPPEND', 'CATENATE']) expect(caps).toContain(` ${cap}`);
   });
 
   it('MAILBOXID in CREATE, SELECT and STATUS, unchanged by RENAME (RFC 8474 4.1-4.3)', async () => {
@@ -199,5 +199,21 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
     expect(await t.cmd('f', `APPEND INBOX ${lit(pad('a'))} ${lit(pad('b'))} ${lit(pad('c'))} ${lit(pad('d'))}`)).toMatch(/f NO \[OVERQUOTA\]/);
     expect(await t.cmd('g', 'STATUS INBOX (MESSAGES)')).toContain('MESSAGES 0');
     t.close();
+  });
+
+  it('CATENATE builds a message from TEXT and URLs of this mailbox; an unknown URL is NO [BADURL] and stores nothing (RFC 4469 5, 6)', async () => {
+    const uv = /UIDVALIDITY (\d+)/.exec(await c.cmd('a', 'STATUS INBOX (UIDVALIDITY MESSAGES)'))![1];
+    const head = 'From: me@example.org\r\nSubject: forwarded\r\n\r\n';
+    const tail = '\r\n-- end\r\n';
+    const before = Number(/MESSAGES (\d+)/.exec(await c.cmd('b', 'STATUS Job (MESSAGES)'))![1]);
+    const r = await c.cmd('c', `APPEND Job CATENATE (TEXT {${head.length}+}\r\n${head} URL "/INBOX;UIDVALIDITY=${uv}/;UID=1/;SECTION=TEXT" TEXT {${tail.length}+}\r\n${tail} URL "imap://${encodeURIComponent(USER)}@127.0.0.1/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)")`);
+    const uid = /c OK \[APPENDUID \d+ (\d+)\]/.exec(r)?.[1];
+    expect(uid).toBeTruthy();
+    await c.cmd('s', 'SELECT Job');
+    const got = await c.cmd('f', `UID FETCH ${uid} BODY.PEEK[]`);
+    expect(got).toContain(`${head}body one\r\n${tail}Subject: one\r\n`);
+    expect(await c.cmd('g', `APPEND Job CATENATE (TEXT {${head.length}+}\r\n${head} URL "/INBOX;UIDVALIDITY=${uv}/;UID=999")`)).toMatch(/g NO \[BADURL \/INBOX;UIDVALIDITY=\d+\/;UID=999\]/);
+    expect(await c.cmd('h', `APPEND Job CATENATE (URL "/INBOX;UIDVALIDITY=1/;UID=1")`)).toMatch(/h NO \[BADURL/);
+    expect(await c.cmd('i', 'STATUS Job (MESSAGES)')).toContain(`MESSAGES ${before + 1}`);
   });
 });

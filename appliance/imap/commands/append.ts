@@ -1,13 +1,14 @@
 import { isAppError } from '../../core/errors.js';
 import { parseDateTime, validateFlags } from '../format.js';
-import { ImapSyntaxError, type Token } from '../parser.js';
+import { catenate } from '../catenate.js';
+import { ImapSyntaxError, type Token, isAtom } from '../parser.js';
 import { ImapNo, ok } from '../responses.js';
 import { compactSet } from '../sequence.js';
 import { folderOrFail, mailboxArg, mailboxIdOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
-/** APPEND and MULTIAPPEND through the one ingest path; atomic, quota-checked, APPENDUID (UIDPLUS). */
+/** APPEND, MULTIAPPEND and CATENATE through the one ingest path; atomic, quota-checked, APPENDUID (UIDPLUS). */
 export const append: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
@@ -31,7 +32,14 @@ export const append: CommandSpec = {
         internalDate = parseDateTime(maybeDate.v);
         i++;
       }
-      const msg = next();
+      let msg = next();
+      if (isAtom(msg, 'CATENATE')) {
+        // CATENATE (RFC 4469 5): the message is assembled from TEXT literals and URLs.
+        i++;
+        const parts = next();
+        if (!parts || parts.t !== 'list') throw new ImapSyntaxError('CATENATE needs a list of parts');
+        msg = { t: 'literal', v: await catenate(session, mailboxIdOf(session), parts.v, session.config.maxMessageBytes) };
+      }
       if (!msg || msg.t !== 'literal') throw new ImapSyntaxError('APPEND needs the message as a literal');
       i++;
       if (msg.v.length > session.config.maxMessageBytes) throw new ImapNo(`Message too large (APPENDLIMIT ${session.config.maxMessageBytes})`, 'TOOBIG');
