@@ -43,6 +43,8 @@ export interface ReaderLimits {
   maxCommandBytes: number;
   /** Largest total of literals accepted for a command whose first line starts with `prefix`. */
   maxLiteral(prefix: string): number;
+  /** Largest single literal of such a command (default: maxLiteral; MULTIAPPEND has several messages). */
+  maxLiteralSize?(prefix: string): number;
   /** Largest non-synchronising literal (RFC 7888 LITERAL-: 4096; Infinity under LITERAL+). */
   maxNonSyncLiteral: number;
   /** Stop reading (instead of reading and discarding) when a non-synchronising literal is too large. */
@@ -354,6 +356,7 @@ export class CommandReader {
   /** Whether a literal of `size` more bytes fits the limits of the unit's command. */
   fits(unit: CommandUnit, size: number): boolean {
     const first = typeof unit.parts[0] === 'string' ? unit.parts[0] : '';
-    return unit.literalBytes + size <= this.limits.maxLiteral(first);
+    const single = this.limits.maxLiteralSize?.(first) ?? Infinity;
+    return size <= single && unit.literalBytes + size <= this.limits.maxLiteral(first);
   }
 }

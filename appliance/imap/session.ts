@@ -62,7 +62,11 @@ export const LIMITS = {
   preAuthMaxLiteral: 4096,
   /** Literals above this size go to a temporary file while they arrive. */
   spillLiteralBytes: 256 * 1024,
+  /** Messages (of up to APPENDLIMIT each) in one MULTIAPPEND. */
+  appendMessages: 10,
 };
+
+const isAppend = (prefix: string) => /^\S+\s+APPEND\s/i.test(prefix);
 
 type QueueItem = { unit: CommandUnit } | { rejected: string; reason: 'line' | 'literal' | 'command' };
 
@@ -201,7 +205,9 @@ export class ImapSession {
     return {
       maxLineBytes: LIMITS.maxLineBytes,
       maxCommandBytes: LIMITS.maxCommandBytes,
-      maxLiteral: (prefix) => (/^\S+\s+APPEND\s/i.test(prefix) ? this.config.maxMessageBytes : LIMITS.maxSmallLiteral),
+      // APPEND: each message up to APPENDLIMIT, a MULTIAPPEND up to appendMessages of them.
+      maxLiteral: (prefix) => (isAppend(prefix) ? this.config.maxMessageBytes * LIMITS.appendMessages : LIMITS.maxSmallLiteral),
+      maxLiteralSize: (prefix) => (isAppend(prefix) ? this.config.maxMessageBytes : LIMITS.maxSmallLiteral),
       maxNonSyncLiteral: Infinity,
       abortOversizedNonSync: false,
     };
