@@ -44,42 +44,48 @@ function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function compareBy(key: SortKeyName, a: SortRow, b: SortRow): number {
+function keyOf(key: SortKeyName, r: SortRow): number | string {
   switch (key) {
     case 'ARRIVAL':
-      return a.internalDate - b.internalDate;
+      return r.internalDate;
     case 'DATE':
-      return sentDate(a) - sentDate(b);
+      return sentDate(r);
     case 'SIZE':
-      return a.size - b.size;
+      return r.size;
     case 'SUBJECT':
-      return cmpStr(a.keys.s, b.keys.s);
+      return r.keys.s;
     case 'FROM':
-      return cmpStr(a.keys.f, b.keys.f);
+      return r.keys.f;
     case 'TO':
-      return cmpStr(a.keys.t, b.keys.t);
+      return r.keys.t;
     case 'CC':
-      return cmpStr(a.keys.c, b.keys.c);
+      return r.keys.c;
     case 'DISPLAYFROM':
-      return cmpStr(a.keys.df, b.keys.df);
+      return r.keys.df;
     case 'DISPLAYTO':
-      return cmpStr(a.keys.dt, b.keys.dt);
+      return r.keys.dt;
   }
 }
 
-/** Sorts rows (given in sequence order) by the criteria; ties keep sequence order (RFC 5256 3). */
+/**
+ * Sorts rows (given in sequence order) by the criteria; ties keep sequence order (RFC 5256 3).
+ * Keys are extracted once into arrays, so the comparator only indexes them.
+ */
 export function sortRows(rows: SortRow[], criteria: SortCriterion[]): SortRow[] {
-  const idx = rows.map((_, i) => i);
-  idx.sort((i, j) => {
-    const a = rows[i]!;
-    const b = rows[j]!;
-    for (const c of criteria) {
-      const d = compareBy(c.key, a, b);
-      if (d) return c.reverse ? -d : d;
+  const cols = criteria.map((c) => ({ sign: c.reverse ? -1 : 1, keys: rows.map((r) => keyOf(c.key, r)) }));
+  const idx = new Uint32Array(rows.length);
+  for (let i = 0; i < idx.length; i++) idx[i] = i;
+  const n = cols.length;
+  const sorted = Array.from(idx).sort((i, j) => {
+    for (let k = 0; k < n; k++) {
+      const col = cols[k]!;
+      const a = col.keys[i]!;
+      const b = col.keys[j]!;
+      if (a !== b) return (a < b ? -1 : 1) * col.sign;
     }
     return i - j;
   });
-  return idx.map((i) => rows[i]!);
+  return sorted.map((i) => rows[i]!);
 }
 
 // ---- THREAD ----------------------------------------------------------------------------
@@ -133,7 +139,8 @@ export function threadOrderedSubject(rows: SortRow[]): Node[] {
 export function threadReferences(rows: SortRow[]): Node[] {
   const table = new Map<string, Node>();
   const isAncestor = (a: Node, b: Node) => {
-    // true when a is b or an ancestor of b
+    // true when a is b or an ancestor of b; a node without children is nobody's ancestor
+    if (!a.children.length) return a === b;
     for (let n: Node | null = b; n; n = n.parent) if (n === a) return true;
     return false;
   };
@@ -177,28 +184,34 @@ export function threadReferences(rows: SortRow[]): Node[] {
   });
   // Step 2: root set
   let roots = [...table.values()].filter((n) => !n.parent);
-  // Step 4: prune dummies
-  const prune = (list: Node[], atRoot: boolean): Node[] => {
-    const out: Node[] = [];
-    const stack = [...list];
-    while (stack.length) {
-      const n = stack.shift()!;
-      n.children = prune(n.children, false);
-      for (const c of n.children) c.parent = n;
-      if (!n.row) {
-        if (!n.children.length) continue;
-        if (!atRoot || n.children.length === 1) {
-          for (const c of n.children) c.parent = n.parent;
-          out.push(...n.children);
-          continue;
+  // Step 4: prune dummies, children before parents (iteratively: reply chains can be deep).
+  const order: Node[] = [];
+  const walk = [...roots];
+  while (walk.length) {
+    const n = walk.pop()!;
+    order.push(n);
+    for (const c of n.children) walk.push(c);
+  }
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k]!;
+    const kids: Node[] = [];
+    for (const c of n.children) {
+      if (c.row) kids.push(c);
+      else
+        for (const g of c.children) {
+          // a dummy below the root gives its (already pruned) children to its parent
+          g.parent = n;
+          kids.push(g);
         }
-      }
-      out.push(n);
     }
-    return out;
-  };
-  roots = prune(roots, true);
-  for (const r of roots) r.parent = null;
+    n.children = kids;
+  }
+  roots = roots.flatMap((r) => {
+    if (r.row || r.children.length > 1) return [r];
+    // an empty dummy goes; one with a single child is replaced by it
+    for (const c of r.children) c.parent = null;
+    return r.children;
+  });
   // Step 5: group the root set by base subject
   const subjectOf = (n: Node) => (n.row ? n.row.keys.s : n.children[0]?.row?.keys.s ?? '');
   const isReply = (n: Node) => (n.row ? n.row.keys.re === 1 : false);
@@ -210,11 +223,13 @@ export function threadReferences(rows: SortRow[]): Node[] {
     if (!old || (!r.row && old.row) || (isReply(old) && !isReply(r) && r.row)) bySubject.set(s, r);
   }
   const merged: Node[] = [];
+  const mergedAt = new Map<Node, number>();
   for (const r of roots) {
     if (r.parent) continue; // already merged under another root
     const s = subjectOf(r);
     const target = s ? bySubject.get(s) : undefined;
     if (!target || target === r) {
+      mergedAt.set(r, merged.length);
       merged.push(r);
       continue;
     }
@@ -232,9 +247,10 @@ export function threadReferences(rows: SortRow[]): Node[] {
       const dummy: Node = { row: null, pos: 0, parent: null, children: [target, r] };
       target.parent = dummy;
       r.parent = dummy;
-      const i = merged.indexOf(target);
-      if (i >= 0) merged[i] = dummy;
+      const i = mergedAt.get(target);
+      if (i !== undefined) merged[i] = dummy;
       else merged.push(dummy);
+      mergedAt.set(dummy, i ?? merged.length - 1);
       bySubject.set(s, dummy);
     }
   }
@@ -255,20 +271,26 @@ export function threadReferences(rows: SortRow[]): Node[] {
 
 /** The THREAD response body: "(1 2)(3 (4)(5))" with sequence numbers or UIDs (RFC 5256 4). */
 export function formatThreads(roots: Node[], id: (r: SortRow) => number): string {
-  let out = '';
-  // Iterative: reply chains can be thousands deep.
+  // Pieces joined once at the end (a growing string inspected per step is quadratic), and an
+  // explicit stack: reply chains can be thousands deep.
+  const out: string[] = [];
+  let afterOpen = false;
   const stack: Array<Node | string> = [];
   for (let i = roots.length - 1; i >= 0; i--) stack.push(')', roots[i]!, '(');
   while (stack.length) {
     const item = stack.pop()!;
     if (typeof item === 'string') {
-      out += item;
+      out.push(item);
+      afterOpen = item === '(';
       continue;
     }
     let n: Node = item;
     // A run of single children is written as a flat chain "a b c".
     for (;;) {
-      if (n.row) out += (out.endsWith('(') ? '' : ' ') + id(n.row);
+      if (n.row) {
+        out.push(afterOpen ? String(id(n.row)) : ` ${id(n.row)}`);
+        afterOpen = false;
+      }
       if (n.children.length === 1 && n.row) {
         n = n.children[0]!;
         continue;
@@ -276,9 +298,9 @@ export function formatThreads(roots: Node[], id: (r: SortRow) => number): string
       break;
     }
     if (n.children.length > 1 || (!n.row && n.children.length)) {
-      if (n.row) out += ' ';
+      if (n.row) out.push(' ');
       for (let i = n.children.length - 1; i >= 0; i--) stack.push(')', n.children[i]!, '(');
     }
   }
-  return out;
+  return out.join('');
 }
