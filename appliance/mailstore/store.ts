@@ -32,6 +32,7 @@ import { type JobContext, WriteQueue } from './write-queue.js';
 const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive']);
 const META_CACHE_MAX = 20_000;
 const SORT_CACHE_MAX = 250_000;
+const SORT_ROWS_FOLDERS = 16;
 
 export function validateFolderName(name: string): string {
   if (typeof name !== 'string' || !name.length) throw new AppError('Invalid', 'folder name is empty');
@@ -82,6 +83,8 @@ export class SqlMailStore implements MailStore {
   private readonly db: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
+  /** Sort rows of recently sorted folders, dropped when a message is added or removed there. */
+  private readonly sortRowsCache = new Map<number, { rows: SortRow[]; unwatch: () => void }>();
   /** Parsed sort keys by message id (small objects; SORT/THREAD on large folders reuse them). */
   private readonly sortCache = new Map<number, SortKeys>();
 
@@ -272,6 +275,41 @@ export class SqlMailStore implements MailStore {
   }
 
   async sortRows(folderId: number): Promise<SortRow[]> {
+    // Webmails SORT/THREAD on every page view: a folder's rows are kept until a message is
+    // added or removed there (flag changes do not touch sort keys).
+    const cached = this.sortRowsCache.get(folderId);
+    if (cached) {
+      this.sortRowsCache.delete(folderId);
+      this.sortRowsCache.set(folderId, cached);
+      return cached.rows;
+    }
+    let stale = false;
+    const unwatch = this.bus.watch(folderId, (event) => {
+      if (event.kind === 'flags') return;
+      stale = true;
+      if (this.sortRowsCache.get(folderId)?.unwatch === unwatch) this.sortRowsCache.delete(folderId);
+      unwatch();
+    });
+    let rows: SortRow[];
+    try {
+      rows = await this.loadSortRows(folderId);
+    } catch (err) {
+      unwatch();
+      throw err;
+    }
+    // A message added or removed during the load: answer with these rows, keep nothing.
+    if (stale) return rows;
+    this.sortRowsCache.get(folderId)?.unwatch();
+    this.sortRowsCache.set(folderId, { rows, unwatch });
+    while (this.sortRowsCache.size > SORT_ROWS_FOLDERS) {
+      const [oldest, entry] = this.sortRowsCache.entries().next().value!;
+      entry.unwatch();
+      this.sortRowsCache.delete(oldest);
+    }
+    return rows;
+  }
+
+  private async loadSortRows(folderId: number): Promise<SortRow[]> {
     // One narrow query (entry columns and the small key document), no message metadata.
     const rows = await this.db
       .selectFrom('folder_messages as fm')

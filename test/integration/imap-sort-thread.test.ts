@@ -142,4 +142,22 @@ print(json.dumps(out))
     expect(await c.cmd('e', 'SORT (DATE) KOI8-R ALL')).toMatch(/e NO \[BADCHARSET/);
     c.close();
   });
+
+  it('SORT after a delivery, a flag change and an expunge sees the folder as it is now (RFC 5256 3)', async () => {
+    await env.core.createMailbox('fresh@sort.test', PASS);
+    for (const m of MESSAGES.slice(0, 3)) await env.core.deliver('fresh@sort.test', mail(m));
+    const c = await RawClient.connect(env.server.ports.imaps, true);
+    await c.cmd('l', `LOGIN fresh@sort.test "${PASS}"`);
+    await c.cmd('s', 'SELECT INBOX');
+    expect(await c.cmd('a', 'UID SORT (DATE) UTF-8 ALL')).toContain('* SORT 3 1 2\r\n');
+    await env.core.deliver('fresh@sort.test', mail({ ...MESSAGES[3]!, Date: 'Sat, 1 Jan 2000 00:00:00 +0000' }));
+    await c.cmd('n', 'NOOP');
+    expect(await c.cmd('b', 'UID SORT (DATE) UTF-8 ALL')).toContain('* SORT 4 3 1 2\r\n');
+    await c.cmd('f', 'UID STORE 3 +FLAGS (\\Deleted)');
+    expect(await c.cmd('c', 'UID SORT (DATE) UTF-8 UNDELETED')).toContain('* SORT 4 1 2\r\n');
+    await c.cmd('e', 'EXPUNGE');
+    expect(await c.cmd('d', 'UID SORT (DATE) UTF-8 ALL')).toContain('* SORT 4 1 2\r\n');
+    expect(await c.cmd('t', 'UID THREAD ORDEREDSUBJECT UTF-8 ALL')).toContain('* THREAD (4 (1)(2))\r\n');
+    c.close();
+  });
 });
