@@ -41,6 +41,8 @@ class ModelClient {
   knownFlags = new Set<string>();
   errors: string[] = [];
   commands = 0;
+  /** Numbers of the last SEARCH/SORT response. */
+  lastIds: number[] = [];
   private tagN = 0;
   private lastModseq = new Map<number, number>();
   constructor(
@@ -118,7 +120,8 @@ class ModelClient {
         if (verify && msg.modseq && ms !== msg.modseq && !flags) this.fail('MODSEQ changed without a flag change', line);
         msg.modseq = ms;
       }
-    } else if ((m = /^\* SEARCH ?(.*)$/.exec(line))) {
+    } else if ((m = /^\* (?:SEARCH|SORT) ?(.*)$/.exec(line))) {
+      this.lastIds = m[1]!.replace(/\(MODSEQ \d+\)/, '').split(' ').filter(Boolean).map(Number);
       const uids = m[1]!.replace(/\(MODSEQ \d+\)/, '').split(' ').filter(Boolean).map(Number);
       const known = new Set(this.view.map((v) => v.uid));
       // Messages announced by EXISTS whose UID the client has not fetched yet may match too.
@@ -181,7 +184,8 @@ describe('IMAP soak: concurrent sessions against a model', () => {
           await mc.run(`${target} ${op} (${[...new Set(flags)].join(' ')})`);
           // .SILENT answers nothing about the session's own change (RFC 3501 6.4.6): ask, as a client would.
           if (op.endsWith('.SILENT')) await mc.run(`${target.replace('STORE', 'FETCH')} (UID FLAGS MODSEQ)`);
-        } else if (r < 0.6) await mc.run(`UID SEARCH ${pick(['ALL', 'UNSEEN', 'KEYWORD $Soak1', 'NOT DELETED', 'OR FLAGGED SEEN', 'RECENT'])}`);
+        } else if (r < 0.55) await mc.run(`UID SEARCH ${pick(['ALL', 'UNSEEN', 'KEYWORD $Soak1', 'NOT DELETED', 'OR FLAGGED SEEN', 'RECENT'])}`);
+        else if (r < 0.6) await mc.run(`UID ${pick(['SORT (REVERSE DATE) UTF-8', 'SORT (SUBJECT) UTF-8', 'THREAD REFERENCES UTF-8'])} ${pick(['ALL', 'UNSEEN'])}`);
         else if (r < 0.7) {
           if (mc.view.length + appended > 400) continue;
           appended++;
@@ -206,6 +210,9 @@ describe('IMAP soak: concurrent sessions against a model', () => {
       await mc.catchUp();
     }
     for (const mc of clients) {
+      // SORT answers from rows the store keeps between requests: they must show every change.
+      await mc.run('UID SORT (ARRIVAL) UTF-8 ALL');
+      expect([...mc.lastIds].sort((a, b) => a - b), `${mc.name} SORT ALL vs view`).toEqual(mc.view.map((v) => v.uid));
       await mc.run('FETCH 1:* (UID FLAGS MODSEQ)', { verify: true });
       const folder = (await env.core.store.getFolder(mailboxId, mc.folder))!;
       const truth = await env.core.store.listMessages(folder.id);
