@@ -71,6 +71,23 @@ export interface Config {
   metricsToken: string | null;
   /** Networks allowed to read GET /metrics (null: any client). */
   metricsAllow: ReadonlyArray<{ network: string; prefix: number; family: 'ipv4' | 'ipv6' }> | null;
+  /** IMAP connection limits and timeouts (README "IMAP limits"). */
+  imapLimits: ImapLimits;
+}
+
+export interface ImapLimits {
+  /** Open IMAP sessions on both listeners together; beyond it new clients get `* BYE Too many connections`. */
+  maxConnections: number;
+  /** Not-yet-authenticated sessions per client address (IPv6: per /64). */
+  maxUnauthenticatedPerIp: number;
+  /** A session must log in within this time. */
+  preAuthTimeoutMs: number;
+  /** A started command line must be complete, and a literal must keep arriving, within this time. */
+  commandTimeoutMs: number;
+  /** Autologout of an authenticated session that sends nothing (RFC 9051 5.4: at least 30 minutes). */
+  idleTimeoutMs: number;
+  /** Failed logins on one connection before it is closed. */
+  maxAuthFailures: number;
 }
 
 export class ConfigError extends Error {
@@ -313,6 +330,14 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     },
     metricsToken: r.optional('POSTERN_METRICS_TOKEN'),
     metricsAllow: parseAllowList('POSTERN_METRICS_ALLOW', r.optional('POSTERN_METRICS_ALLOW')),
+    imapLimits: Object.freeze({
+      maxConnections: r.int('POSTERN_IMAP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+      maxUnauthenticatedPerIp: r.int('POSTERN_IMAP_MAX_UNAUTH_PER_IP', 50, 1, 100_000),
+      preAuthTimeoutMs: r.int('POSTERN_IMAP_PREAUTH_TIMEOUT_SECONDS', 60, 1, 3600) * 1000,
+      commandTimeoutMs: r.int('POSTERN_IMAP_COMMAND_TIMEOUT_SECONDS', 60, 1, 3600) * 1000,
+      idleTimeoutMs: r.int('POSTERN_IMAP_IDLE_TIMEOUT_MINUTES', 30, 30, 24 * 60) * 60_000,
+      maxAuthFailures: r.int('POSTERN_IMAP_MAX_AUTH_FAILURES', 10, 1, 1000),
+    }),
   };
   if (config.metricsToken !== null && config.metricsToken.length < 16) {
     throw new ConfigError('POSTERN_METRICS_TOKEN', 'must be at least 16 characters long');

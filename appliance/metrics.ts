@@ -141,6 +141,30 @@ const imapCommandSeconds = new Histogram({
   registers: [registry],
 });
 
+const imapUnauthSessions = new Gauge({
+  name: 'postern_imap_unauthenticated_sessions',
+  help: 'Open IMAP sessions that have not logged in yet.',
+  registers: [registry],
+});
+const imapLimit = new Gauge({
+  name: 'postern_imap_limit',
+  help: 'Configured IMAP limits: connection caps (sessions) and timeouts (seconds), by limit name.',
+  labelNames: ['limit'] as const,
+  registers: [registry],
+});
+const imapRefusals = new Counter({
+  name: 'postern_imap_limit_refusals_total',
+  help: 'IMAP connections closed or commands refused by a limit, by reason (max-connections, per-ip, preauth-timeout, command-timeout, idle-timeout, literal-too-large, preauth-literal, auth-failures, fetch-items).',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+const imapLogSuppressed = new Counter({
+  name: 'postern_imap_log_lines_suppressed_total',
+  help: 'IMAP log lines left out by the log rate limit (failed and throttled logins), by event.',
+  labelNames: ['event'] as const,
+  registers: [registry],
+});
+
 // ---- authentication and limits ---------------------------------------------------------------
 
 const authAttempts = new Counter({
@@ -251,6 +275,29 @@ export function timeIngest(): (copies: number) => void {
 export function observeImapCommand(command: string, status: string, seconds: number): void {
   imapCommands.inc({ command, status });
   if (command !== 'IDLE') imapCommandSeconds.observe({ command }, seconds);
+}
+
+export type ImapRefusal = 'max-connections' | 'per-ip' | 'preauth-timeout' | 'command-timeout' | 'idle-timeout' | 'literal-too-large' | 'preauth-literal' | 'auth-failures' | 'fetch-items';
+
+export function countImapRefusal(reason: ImapRefusal): void {
+  imapRefusals.inc({ reason });
+}
+
+export function setImapUnauthenticatedSessions(n: number): void {
+  imapUnauthSessions.set(n);
+}
+
+export function setImapLimits(limits: { maxConnections: number; maxUnauthenticatedPerIp: number; preAuthTimeoutMs: number; commandTimeoutMs: number; idleTimeoutMs: number; maxAuthFailures: number }): void {
+  imapLimit.set({ limit: 'max_auth_failures' }, limits.maxAuthFailures);
+  imapLimit.set({ limit: 'max_connections' }, limits.maxConnections);
+  imapLimit.set({ limit: 'max_unauthenticated_per_ip' }, limits.maxUnauthenticatedPerIp);
+  imapLimit.set({ limit: 'preauth_timeout_seconds' }, limits.preAuthTimeoutMs / 1000);
+  imapLimit.set({ limit: 'command_timeout_seconds' }, limits.commandTimeoutMs / 1000);
+  imapLimit.set({ limit: 'idle_timeout_seconds' }, limits.idleTimeoutMs / 1000);
+}
+
+export function countImapLogSuppressed(event: string, n: number): void {
+  if (n > 0) imapLogSuppressed.inc({ event }, n);
 }
 
 export function observeHttpRequest(method: string, route: string, status: number, seconds: number): void {

@@ -10,12 +10,12 @@ export async function login(session: ImapSession, username: string, password: st
   if (!session.canAuthenticate()) throw new ImapNo('Log in over TLS (STARTTLS or the IMAPS port)', 'PRIVACYREQUIRED');
   const user = username.trim();
   if (!user || !password || user.length > 320 || password.length > 1024) {
-    session.log.info({ event: 'imap.auth.fail', username: user.slice(0, 320), reason: 'malformed' }, 'login failed');
+    session.logAuthFailure({ username: user.slice(0, 320), reason: 'malformed' });
     throw new ImapNo('Authentication failed', 'AUTHENTICATIONFAILED');
   }
   const result = await session.deps.credentials.verifyLogin({ username: user, password, protocol: 'imap', remoteAddress: session.remoteAddress });
   if (!result.ok) {
-    session.log.info({ event: 'imap.auth.fail', username: user, reason: result.reason }, 'login failed');
+    session.logAuthFailure({ username: user, reason: result.reason });
     if (result.reason === 'throttled') throw new ImapNo('Too many failed logins, try again later', 'UNAVAILABLE');
     throw new ImapNo('Authentication failed', 'AUTHENTICATIONFAILED');
   }

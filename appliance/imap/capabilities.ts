@@ -12,7 +12,6 @@ export interface CapabilityState {
 
 const COMMON = [
   'IMAP4rev1',
-  'LITERAL+',
   'SASL-IR',
   'ID',
   'ENABLE',
@@ -29,10 +28,27 @@ const COMMON = [
   'QRESYNC',
   'QUOTA',
   'QUOTA=RES-STORAGE',
+  'ESEARCH',
+  'SEARCHRES',
+  'SORT',
+  'SORT=DISPLAY',
+  'ESORT',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
+  'STATUS=SIZE',
+  'OBJECTID',
+  'SAVEDATE',
+  'PREVIEW',
+  'BINARY',
+  'COMPRESS=DEFLATE',
+  'MULTIAPPEND',
+  'CATENATE',
 ];
 
 export function capabilityList(s: CapabilityState): string[] {
   const caps = [...COMMON, `APPENDLIMIT=${s.appendLimit}`];
+  // RFC 7888: before login only small non-synchronising literals (LITERAL-, 4096 bytes); after it any size (LITERAL+).
+  caps.splice(1, 0, s.authenticated ? 'LITERAL+' : 'LITERAL-');
   if (!s.authenticated) {
     if (s.canStartTls) caps.push('STARTTLS');
     if (s.canAuthenticate) caps.push('AUTH=PLAIN');

@@ -5,6 +5,15 @@
 import { listFields } from '../mailstore/mime/headers.js';
 import type { MessageMeta, MimePart } from '../mailstore/mime/types.js';
 import { ImapSyntaxError, type Token } from './parser.js';
+import { countImapRefusal } from '../metrics.js';
+import { ImapNo } from './responses.js';
+
+/**
+ * Distinct body sections one FETCH may ask for. Repeated items are answered once (a client
+ * asking `BODY.PEEK[]` a thousand times gets it once), so this only bounds genuinely
+ * different sections, each of which may cost a read of the message.
+ */
+export const MAX_FETCH_SECTIONS = 32;
 
 export type SectionSpec = '' | 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME';
 
@@ -17,9 +26,14 @@ export interface SectionItem {
   spec: SectionSpec;
   fields: string[];
   partial: { start: number; length: number } | null;
+  /**
+   * BINARY[…] / BINARY.SIZE[…] (RFC 3516): the part body is read raw (partial stays null here)
+   * and decoded by the FETCH writer, which applies `partial` of this field to the decoded bytes.
+   */
+  binary?: { size: boolean; partial: { start: number; length: number } | null };
 }
 
-export type SimpleItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ';
+export type SimpleItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ' | 'EMAILID' | 'THREADID' | 'SAVEDATE' | 'PREVIEW';
 export type FetchItem = { kind: SimpleItem } | SectionItem;
 
 export interface FetchPlan {
@@ -35,9 +49,10 @@ const MACROS: Record<string, SimpleItem[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
-const SIMPLE = new Set<string>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ']);
+const SIMPLE = new Set<string>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ', 'EMAILID', 'THREADID', 'SAVEDATE', 'PREVIEW']);
 
 const SECTION_RE = /^(BODY|BODY\.PEEK)\[([^\]]*)\](?:<(\d+)\.(\d+)>)?$/i;
+const BINARY_RE = /^(BINARY|BINARY\.PEEK|BINARY\.SIZE)\[((?:\d+\.)*\d+)?\](?:<(\d+)\.(\d+)>)?$/i;
 
 function parseSection(text: string): { path: number[]; spec: SectionSpec; fields: string[]; canonical: string } {
   const m = /^((?:\d+\.)*\d+)?\.?(HEADER\.FIELDS\.NOT|HEADER\.FIELDS|HEADER|TEXT|MIME)?(?:\s+\((.*)\))?$/i.exec(text.trim());
@@ -69,7 +84,17 @@ function parseItem(atom: string, out: FetchItem[]): void {
   if (upper === 'RFC822') out.push({ kind: 'section', label: 'RFC822', peek: false, path: [], spec: '', fields: [], partial: null });
   else if (upper === 'RFC822.HEADER') out.push({ kind: 'section', label: 'RFC822.HEADER', peek: true, path: [], spec: 'HEADER', fields: [], partial: null });
   else if (upper === 'RFC822.TEXT') out.push({ kind: 'section', label: 'RFC822.TEXT', peek: false, path: [], spec: 'TEXT', fields: [], partial: null });
-  else {
+  else if (BINARY_RE.test(atom)) {
+    const b = BINARY_RE.exec(atom)!;
+    const path = b[2] ? b[2].split('.').map(Number) : [];
+    if (path.some((n) => n < 1 || !Number.isSafeInteger(n))) throw new ImapSyntaxError('Invalid section part number');
+    const size = b[1]!.toUpperCase() === 'BINARY.SIZE';
+    if (size && b[3] !== undefined) throw new ImapSyntaxError('BINARY.SIZE takes no partial range');
+    const partial = b[3] !== undefined ? { start: Number(b[3]), length: Number(b[4]) } : null;
+    if (partial && partial.length === 0) throw new ImapSyntaxError('Partial length must be positive');
+    const label = `${size ? 'BINARY.SIZE' : 'BINARY'}[${path.join('.')}]`;
+    out.push({ kind: 'section', label, peek: size || b[1]!.toUpperCase() === 'BINARY.PEEK', path, spec: '', fields: [], partial: null, binary: { size, partial } });
+  } else {
     const m = SECTION_RE.exec(atom);
     if (!m) throw new ImapSyntaxError(`Unknown FETCH item ${atom.slice(0, 40)}`);
     const sec = parseSection(m[2]!);
@@ -89,23 +114,59 @@ export function parseFetchItems(arg: Token | undefined): FetchPlan {
     else parseItem(arg.v, items);
   } else if (arg.t === 'list') {
     if (!arg.v.length) throw new ImapSyntaxError('Empty FETCH item list');
-    for (const t of arg.v) {
+    for (const [i, t] of arg.v.entries()) {
+      // PREVIEW (LAZY) (RFC 8970 3): our previews are computed at ingest, so LAZY changes nothing.
+      if (t.t === 'list' && arg.v[i - 1]?.t === 'atom' && (arg.v[i - 1] as { v: string }).v.toUpperCase() === 'PREVIEW') {
+        if (t.v.some((m) => m.t !== 'atom' || m.v.toUpperCase() !== 'LAZY')) throw new ImapSyntaxError('Unknown PREVIEW modifier');
+        continue;
+      }
       if (t.t !== 'atom') throw new ImapSyntaxError('Invalid FETCH item');
       parseItem(t.v, items);
     }
   } else throw new ImapSyntaxError('Invalid FETCH items');
+  const unique = dedupeItems(items);
+  items.length = 0;
+  items.push(...unique);
   let needMeta = false;
   let setsSeen = false;
   let hasSection = false;
   for (const it of items) {
-    if (it.kind === 'ENVELOPE' || it.kind === 'BODY' || it.kind === 'BODYSTRUCTURE') needMeta = true;
+    if (it.kind === 'ENVELOPE' || it.kind === 'BODY' || it.kind === 'BODYSTRUCTURE' || it.kind === 'PREVIEW') needMeta = true;
     if (it.kind === 'section') {
       hasSection = true;
       if (!it.peek) setsSeen = true;
-      if (it.path.length || it.spec !== '') needMeta = true;
+      if (it.path.length || it.spec !== '' || it.binary) needMeta = true;
     }
   }
   return { items, needMeta, setsSeen, hasSection };
+}
+
+/**
+ * Each item once, in first-asked order: a simple item by name, a section by its response
+ * label and partial range (`BODY[]` and `BODY.PEEK[]` answer the same `BODY[]`; if either
+ * sets \Seen the kept one does). Throws NO [LIMIT] beyond MAX_FETCH_SECTIONS sections.
+ */
+export function dedupeItems(items: FetchItem[]): FetchItem[] {
+  const out: FetchItem[] = [];
+  const seen = new Map<string, number>();
+  let sections = 0;
+  for (const it of items) {
+    const part = it.kind === 'section' ? (it.binary?.partial ?? it.partial) : null;
+    const key = it.kind === 'section' ? `${it.label}<${part ? `${part.start}.${part.length}` : ''}>` : it.kind;
+    const at = seen.get(key);
+    if (at !== undefined) {
+      const kept = out[at]!;
+      if (kept.kind === 'section' && it.kind === 'section' && !it.peek && kept.peek) out[at] = { ...kept, peek: false };
+      continue;
+    }
+    if (it.kind === 'section' && ++sections > MAX_FETCH_SECTIONS) {
+      countImapRefusal('fetch-items');
+      throw new ImapNo(`Too many body sections in one FETCH (at most ${MAX_FETCH_SECTIONS})`, 'LIMIT');
+    }
+    seen.set(key, out.length);
+    out.push(it);
+  }
+  return out;
 }
 
 /** A byte range of the stored message, plus header-field filtering when asked. */

@@ -43,6 +43,8 @@ export function validateFlags(flags: string[]): string[] {
   });
 }
 
+/** The system flags a client may set (\Recent is session state, never stored). */
+export const SYSTEM_FLAG_LIST = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 export const PERMANENT_FLAGS = '(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)';
 export const FLAGS = '(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Junk $NotJunk)';
 

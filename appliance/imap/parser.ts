@@ -30,6 +30,8 @@ export class ImapSyntaxError extends Error {
 }
 
 const MAX_DEPTH = 32;
+/** Item names whose '[' opens a section (RFC 3501 fetch-att, RFC 3516 BINARY). */
+const SECTION_ITEM = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)$/i;
 const MAX_TOKENS = 100_000;
 
 class Scanner {
@@ -141,8 +143,9 @@ class Scanner {
         }
         break;
       }
-      if (c === '[') {
-        // A section: up to the matching ']', spaces and lists included.
+      if (c === '[' && SECTION_ITEM.test(s.slice(start, i))) {
+        // A FETCH section: up to the matching ']', spaces and lists included. Elsewhere '[' is an
+        // ordinary atom character (mailbox names such as "a[b").
         let depth = 0;
         i++;
         while (i < s.length && !(s[i] === ']' && depth === 0)) {

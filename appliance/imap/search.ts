@@ -4,13 +4,15 @@
  * only for HEADER/BODY/TEXT.
  */
 import { decodeWords } from '../mailstore/mime/charset.js';
+import { parseAddressList } from '../mailstore/mime/addresses.js';
 import { listFields } from '../mailstore/mime/headers.js';
 import { textOf } from '../mailstore/mime/decode.js';
 import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { MessageEntry } from '../mailstore/store.types.js';
 import { ImapSyntaxError, type Token, isAtom, str } from './parser.js';
+import { parseEmailId } from './object-ids.js';
 import { ImapNo } from './responses.js';
-import { isSequenceSet, parseSequenceSet, type SeqRanges } from './sequence.js';
+import { isSavedResult, isSequenceSet, parseSequenceSet, type SeqRanges } from './sequence.js';
 
 export type SearchKey =
   | { k: 'all' }
@@ -27,6 +29,9 @@ export type SearchKey =
   | { k: 'body'; s: string }
   | { k: 'text'; s: string }
   | { k: 'modseq'; n: number }
+  | { k: 'recent' }
+  | { k: 'savedate'; op: 'before' | 'on' | 'since'; day: number }
+  | { k: 'emailid'; id: number | null }
   | { k: 'not'; a: SearchKey }
   | { k: 'or'; a: SearchKey; b: SearchKey }
   | { k: 'and'; all: SearchKey[] };
@@ -54,6 +59,12 @@ const FLAG_KEYS: Record<string, [string, boolean]> = {
   UNSEEN: ['\\Seen', false],
 };
 
+/**
+ * Nesting bound of NOT / OR / parenthesised keys together: parsing and evaluation recurse, and
+ * `NOT NOT … ALL` thousands deep would exhaust the stack; such a search is answered BAD.
+ */
+export const MAX_SEARCH_DEPTH = 100;
+
 export interface ParsedSearch {
   key: SearchKey;
   usesModseq: boolean;
@@ -62,7 +73,6 @@ export interface ParsedSearch {
 /** Parses search criteria (after the command name; handles CHARSET). */
 export function parseSearch(args: Token[]): ParsedSearch {
   let i = 0;
-  if (isAtom(args[0], 'RETURN')) throw new ImapSyntaxError('SEARCH RETURN (ESEARCH) is not supported');
   if (isAtom(args[0], 'CHARSET')) {
     const cs = str(args[1], 'charset').toUpperCase();
     if (cs !== 'UTF-8' && cs !== 'US-ASCII' && cs !== 'UTF8') throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
@@ -74,7 +84,7 @@ export function parseSearch(args: Token[]): ParsedSearch {
     const t = toks[i++];
     if (!t) throw new ImapSyntaxError('Missing search key');
     if (t.t === 'list') {
-      if (++depth > 64) throw new ImapSyntaxError('Search too deep');
+      if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
       const saved = i;
       i = 0;
       const inner: SearchKey[] = [];
@@ -92,11 +102,12 @@ export function parseSearch(args: Token[]): ParsedSearch {
     switch (name) {
       case 'ALL':
         return { k: 'all' };
-      case 'NEW':
       case 'RECENT':
-        return { k: 'none' }; // \Recent is not kept: no message is recent
+        return { k: 'recent' };
+      case 'NEW': // RFC 3501 6.4.4: RECENT UNSEEN
+        return { k: 'and', all: [{ k: 'recent' }, { k: 'flag', flag: '\\Seen', set: false }] };
       case 'OLD':
-        return { k: 'all' };
+        return { k: 'not', a: { k: 'recent' } };
       case 'KEYWORD':
         return { k: 'flag', flag: arg('keyword'), set: true };
       case 'UNKEYWORD':
@@ -132,11 +143,28 @@ export function parseSearch(args: Token[]): ParsedSearch {
         return { k: 'text', s: arg('string').toLowerCase() };
       case 'UID':
         return { k: 'uid', ranges: parseSequenceSet(arg('UID set')) };
-      case 'NOT':
-        return { k: 'not', a: one(toks) };
+      case 'SAVEDBEFORE': // RFC 8514 4
+      case 'SAVEDON':
+      case 'SAVEDSINCE':
+        return { k: 'savedate', op: name.slice(5).toLowerCase() as 'before', day: parseSearchDate(arg('date')) };
+      case 'SAVEDATESUPPORTED':
+        return { k: 'all' };
+      case 'EMAILID': // RFC 8474 6
+        return { k: 'emailid', id: parseEmailId(arg('email id')) };
+      case 'THREADID':
+        arg('thread id');
+        return { k: 'none' }; // no message has a thread id (FETCH THREADID is NIL)
+      case 'NOT': {
+        if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
+        const a = one(toks);
+        depth--;
+        return { k: 'not', a };
+      }
       case 'OR': {
+        if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
         const a = one(toks);
         const b = one(toks);
+        depth--;
         return { k: 'or', a, b };
       }
       case 'MODSEQ': {
@@ -204,6 +232,50 @@ export interface SearchTarget {
   meta: MessageMeta | null;
   /** Header block (raw 'header') or whole message (raw 'full'). */
   raw: Buffer | null;
+  /** \Recent in the searching session. */
+  recent?: boolean;
+  /** The session's saved search result ("$", RFC 5182), as UIDs. */
+  saved?: ReadonlySet<number>;
+}
+
+/**
+ * The day of the Date header in the header's own zone (RFC 3501 6.4.4: SENT* "disregarding
+ * time and timezone"): read from the written date, not from the UTC instant. Falls back to the
+ * UTC day of the parsed instant, then to the internal date.
+ */
+export function sentDay(t: SearchTarget): number {
+  const written = t.meta?.envelope.date;
+  if (written) {
+    const m = /(?:^|[\s,])(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})(?:\s|$)/.exec(written);
+    const month = m ? MONTHS.indexOf(m[2]!.toLowerCase()) : -1;
+    if (m && month >= 0) {
+      let year = Number(m[3]);
+      if (m[3]!.length <= 2) year += year < 50 ? 2000 : 1900; // RFC 5322 4.3 obsolete two-digit years
+      else if (m[3]!.length === 3) year += 1900;
+      const day = Date.UTC(year, month, Number(m[1]));
+      if (Number.isFinite(day)) return Math.floor(day / 86_400_000);
+    }
+  }
+  return Math.floor((t.meta?.sentAt ?? t.entry.internalDate) / 86_400_000);
+}
+
+/**
+ * What FROM/TO/CC/BCC match against (RFC 3501 6.4.4, substring): the decoded header as
+ * written, plus every address re-assembled without comments and folding ("Name
+ * <local@domain>"), so `<user (comment)@ (comment) domain.org>` matches "user@domain.org".
+ */
+function addressText(t: SearchTarget, field: 'from' | 'to' | 'cc' | 'bcc', cache: EvalCache): string {
+  const memo = (cache.a ??= {});
+  const hit = memo[field];
+  if (hit !== undefined) return hit;
+  const value = t.meta?.[field] ?? '';
+  let text = value.toLowerCase();
+  for (const a of parseAddressList(value) ?? []) {
+    if (a.host === null) continue; // group markers
+    text += `\n${a.name ?? ''} <${a.mailbox ?? ''}${a.host ? `@${a.host}` : ''}>`.toLowerCase();
+  }
+  memo[field] = text;
+  return text;
 }
 
 function hasFlag(flags: string[], flag: string): boolean {
@@ -235,19 +307,25 @@ export function matches(key: SearchKey, t: SearchTarget, maxSeq: number, maxUid:
     case 'flag':
       return hasFlag(t.entry.flags, key.flag) === key.set;
     case 'seq':
-      return inRanges(t.seq, key.ranges, maxSeq);
     case 'uid':
-      return inRanges(t.entry.uid, key.ranges, maxUid);
+      // "$" is the saved SEARCHRES result (RFC 5182 2.1), a set of UIDs either way.
+      if (isSavedResult(key.ranges)) return t.saved?.has(t.entry.uid) === true;
+      return key.k === 'seq' ? inRanges(t.seq, key.ranges, maxSeq) : inRanges(t.entry.uid, key.ranges, maxUid);
     case 'size':
       return key.larger ? t.entry.size > key.n : t.entry.size < key.n;
     case 'idate':
       return compareDay(Math.floor(t.entry.internalDate / 86_400_000), key.op, key.day);
-    case 'sdate': {
-      const sent = t.meta?.sentAt ?? t.entry.internalDate;
-      return compareDay(Math.floor(sent / 86_400_000), key.op, key.day);
-    }
+    case 'sdate':
+      return compareDay(sentDay(t), key.op, key.day);
     case 'addr':
-      return (t.meta?.[key.field] ?? '').toLowerCase().includes(key.s);
+      return addressText(t, key.field, cache).includes(key.s);
+    case 'recent':
+      return t.recent === true;
+    case 'savedate':
+      // Entries from before save dates were kept count by their internal date.
+      return compareDay(Math.floor((t.entry.savedAt ?? t.entry.internalDate) / 86_400_000), key.op, key.day);
+    case 'emailid':
+      return t.entry.messageId === key.id;
     case 'subject':
       return (t.meta?.subject ?? '').toLowerCase().includes(key.s);
     case 'modseq':
@@ -272,6 +350,7 @@ export function matches(key: SearchKey, t: SearchTarget, maxSeq: number, maxUid:
 export interface EvalCache {
   h?: Array<[string, string]>;
   b?: string;
+  a?: Partial<Record<'from' | 'to' | 'cc' | 'bcc', string>>;
 }
 
 function headerValues(t: SearchTarget, cache: EvalCache): Array<[string, string]> {

@@ -6,8 +6,11 @@
  */
 import type { FolderInfo, MessageEntry } from '../mailstore/store.types.js';
 import { UidMap, compactSet } from './sequence.js';
-import { formatFlags } from './format.js';
+import { SYSTEM_FLAG_LIST, formatFlags } from './format.js';
 import type { ImapSession } from './session.js';
+
+/** Keywords every folder offers from the start (RFC 5788 registry: forwarding and junk marks). */
+const DEFAULT_KEYWORDS = ['$Forwarded', '$Junk', '$NotJunk'];
 
 export class SelectedMailbox {
   readonly view: UidMap;
@@ -22,20 +25,65 @@ export class SelectedMailbox {
   private syncing: Promise<void> | null = null;
   /** Set while IDLE runs: updates are written at once. */
   private idleSession: ImapSession | null = null;
+  /** UIDs that are \Recent in this session (RFC 3501 2.3.2): it was the first to learn of them. */
+  readonly recent = new Set<number>();
+  /** Keywords announced to the client in FLAGS (RFC 3501 7.2.6), by lower-case name. */
+  private readonly keywords = new Map<string, string>();
 
   constructor(
     readonly session: ImapSession,
     readonly folder: FolderInfo,
     readonly readOnly: boolean,
     entries: MessageEntry[],
+    /** First UID of `entries` that is \Recent here (from claimRecent, or the folder's mark for EXAMINE). */
+    recentFrom = Infinity,
   ) {
     this.view = new UidMap(entries.map((e) => e.uid));
     this.knownModseq = folder.highestModseq;
+    for (const kw of DEFAULT_KEYWORDS) this.keywords.set(kw.toLowerCase(), kw);
+    for (const e of entries) {
+      if (e.uid >= recentFrom) this.recent.add(e.uid);
+      for (const f of e.flags) if (!f.startsWith('\\') && !this.keywords.has(f.toLowerCase())) this.keywords.set(f.toLowerCase(), f);
+    }
     this.unwatch = session.store.watch(folder.id, (event) => {
       if (event.kind === 'deleted') this.deleted = true;
       this.dirty = true;
       if (this.idleSession) void this.sync(this.idleSession, true).catch(() => undefined);
     });
+  }
+
+  /** The FLAGS list: system flags and every keyword used in the folder (RFC 3501 7.2.6). */
+  flagsList(): string {
+    return `(${[...SYSTEM_FLAG_LIST, ...this.keywords.values()].join(' ')})`;
+  }
+
+  /** PERMANENTFLAGS: the same plus \* (new keywords may be created). */
+  permanentFlagsList(): string {
+    return this.readOnly ? '()' : `(${[...SYSTEM_FLAG_LIST, ...this.keywords.values(), '\\*'].join(' ')})`;
+  }
+
+  /**
+   * Before flags are shown to the client: when they hold a keyword it has not been told of, the
+   * client gets an untagged FLAGS (and PERMANENTFLAGS) update first, so no keyword is used
+   * without being in FLAGS.
+   */
+  announceKeywords(session: ImapSession, flagLists: Iterable<string[]>): void {
+    let added = false;
+    for (const flags of flagLists) {
+      for (const f of flags) {
+        if (f.startsWith('\\')) continue;
+        const k = f.toLowerCase();
+        if (this.keywords.has(k)) continue;
+        this.keywords.set(k, f);
+        added = true;
+      }
+    }
+    if (added) session.write(`* FLAGS ${this.flagsList()}\r\n* OK [PERMANENTFLAGS ${this.permanentFlagsList()}] Flags permitted\r\n`);
+  }
+
+  /** A message's flags as the client sees them: stored flags plus \Recent when it is recent here. */
+  formatFlags(uid: number, flags: string[]): string {
+    return this.recent.has(uid) ? formatFlags([...flags, '\\Recent']) : formatFlags(flags);
   }
 
   close(): void {
@@ -86,6 +134,7 @@ export class SelectedMailbox {
       const maxUid = this.view.maxUid;
       const added: number[] = [];
       const out: string[] = [];
+      this.announceKeywords(session, ch.changed.map((e) => e.flags));
       for (const e of ch.changed) {
         if (e.uid > maxUid) {
           added.push(e.uid);
@@ -95,13 +144,18 @@ export class SelectedMailbox {
         if (this.selfReported.get(e.uid) === e.modseq) continue;
         const seq = this.view.seqOf(e.uid);
         if (!seq) continue;
-        out.push(`* ${seq} FETCH (UID ${e.uid} FLAGS ${formatFlags(e.flags)}${session.condstore ? ` MODSEQ (${e.modseq})` : ''})\r\n`);
+        out.push(`* ${seq} FETCH (UID ${e.uid} FLAGS ${this.formatFlags(e.uid, e.flags)}${session.condstore ? ` MODSEQ (${e.modseq})` : ''})\r\n`);
       }
       this.selfReported.clear();
       if (out.length) session.write(out.join(''));
       if (added.length) {
         for (const uid of added) this.view.push(uid);
-        session.write(`* ${this.view.length} EXISTS\r\n`);
+        // The first session told of a new message gets it as \Recent (RFC 3501 2.3.2); EXAMINE
+        // claims nothing and shows as recent what nobody claimed when it opened the folder.
+        const top = added[added.length - 1]!;
+        const from = this.readOnly ? this.folder.recentUid : await session.store.claimRecent(this.folder.id, top + 1);
+        for (const uid of added) if (uid >= from) this.recent.add(uid);
+        session.write(`* ${this.view.length} EXISTS\r\n* ${this.recent.size} RECENT\r\n`);
       }
     }
     if (allowExpunge && this.pendingExpunges.size) {
@@ -119,6 +173,7 @@ export class SelectedMailbox {
       const seq = this.view.seqOf(uid);
       if (!seq) continue;
       this.view.removeSeq(seq);
+      this.recent.delete(uid);
       gone.push(uid);
       out.push(`* ${seq} EXPUNGE\r\n`);
     }

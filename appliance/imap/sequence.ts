@@ -9,8 +9,15 @@ export type SeqRanges = Array<[number, number]>;
 
 const SET_RE = /^(\d+|\*)(:(\d+|\*))?(,(\d+|\*)(:(\d+|\*))?)*$/;
 
+/** The SEARCHRES result variable "$" (RFC 5182): resolved against the view's saved result. */
+export const SAVED_RESULT: SeqRanges = Object.freeze([]) as unknown as SeqRanges;
+
+export function isSavedResult(ranges: SeqRanges): boolean {
+  return ranges === SAVED_RESULT;
+}
+
 export function parseSequenceSet(text: string): SeqRanges {
-  if (text === '$') throw new ImapSyntaxError('Search result variables ($) are not supported');
+  if (text === '$') return SAVED_RESULT;
   if (!SET_RE.test(text)) throw new ImapSyntaxError(`Invalid sequence set ${text.slice(0, 40)}`);
   const out: SeqRanges = [];
   for (const item of text.split(',')) {
@@ -24,7 +31,7 @@ export function parseSequenceSet(text: string): SeqRanges {
 }
 
 export function isSequenceSet(text: string): boolean {
-  return SET_RE.test(text);
+  return text === '$' || SET_RE.test(text);
 }
 
 /**
@@ -81,8 +88,19 @@ export class UidMap {
     this.len--;
   }
 
+  /**
+   * The last SEARCH result saved with RETURN (SAVE) (RFC 5182), as UIDs: "$" refers to it.
+   * Expunged UIDs drop out because "$" resolves only UIDs still in the view.
+   */
+  saved: number[] = [];
+
+  private savedUids(): number[] {
+    return this.saved.filter((u) => this.seqOf(u) > 0);
+  }
+
   /** The UIDs of a set given as sequence numbers (ascending, deduplicated, existing only). */
   resolveSeq(ranges: SeqRanges): number[] {
+    if (isSavedResult(ranges)) return this.savedUids();
     if (!this.len) return [];
     const seqs = new Set<number>();
     for (const [a, b] of ranges) {
@@ -96,6 +114,7 @@ export class UidMap {
 
   /** The UIDs of a UID set that exist in the view (ascending). `*` is the largest UID. */
   resolveUid(ranges: SeqRanges): number[] {
+    if (isSavedResult(ranges)) return this.savedUids();
     if (!this.len) return [];
     const max = this.maxUid;
     const out: number[] = [];

@@ -11,11 +11,13 @@ import type { Config } from '../config.js';
 import type { Credentials } from '../core/credentials.types.js';
 import type { Logger } from '../logger.js';
 import type { MailStore } from '../mailstore/store.types.js';
-import { observeImapCommand } from '../metrics.js';
+import { countImapRefusal, observeImapCommand } from '../metrics.js';
 import { capabilityList } from './capabilities.js';
 import { COMMANDS, type SessionState } from './commands/index.js';
+import { DeflateLayer } from './compress.js';
 import { ImapSyntaxError, parseCommand, type ParsedCommand } from './parser.js';
-import { CommandReader, type CommandUnit } from './reader.js';
+import type { LogLimiter } from './log-limit.js';
+import { CommandReader, type CommandUnit, discardSpilled, loadSpilled, type ReaderLimits } from './reader.js';
 import { bad, formatTagged, replyForError, type Reply } from './responses.js';
 import type { SelectedMailbox } from './selected.js';
 
@@ -27,6 +29,12 @@ export interface SessionDeps {
   secureContext: tls.SecureContext;
   /** Called once when the session ends. */
   onClose(session: ImapSession): void;
+  /** Called once when the session logs in (per-address accounting of unauthenticated sessions). */
+  onAuthenticated?(session: ImapSession): void;
+  /** Where literals larger than LIMITS.spillLiteralBytes are written while they arrive (null: kept in memory). */
+  spillDir?: string | null;
+  /** Shared rate limit of noisy log lines (failed logins). */
+  logLimiter?: LogLimiter;
 }
 
 export interface SessionUser {
@@ -39,16 +47,35 @@ export interface SessionUser {
 
 export const LIMITS = {
   maxLineBytes: 64 * 1024,
+  /** Text of one command (its lines; literals are bounded separately). */
   maxCommandBytes: 1024 * 1024,
   /** Literals outside APPEND (passwords, search strings, mailbox names). */
   maxSmallLiteral: 256 * 1024,
   maxPendingCommands: 64,
-  idleTimeoutMs: 30 * 60 * 1000,
+  /** Bytes of parsed commands waiting to run before reading pauses. */
+  maxPendingBytes: 2 * 1024 * 1024,
   /** Largest command-continuation line answered during AUTHENTICATE. */
   maxAuthLine: 16 * 1024,
+  /** Before login: line and command text (an AUTHENTICATE response line fits), and every literal (RFC 7888 LITERAL-). */
+  preAuthMaxLineBytes: 20 * 1024,
+  preAuthMaxCommandBytes: 24 * 1024,
+  preAuthMaxLiteral: 4096,
+  /** Literals above this size go to a temporary file while they arrive. */
+  spillLiteralBytes: 256 * 1024,
+  /** Messages (of up to APPENDLIMIT each) in one MULTIAPPEND. */
+  appendMessages: 10,
 };
 
+const isAppend = (prefix: string) => /^\S+\s+APPEND\s/i.test(prefix);
+
 type QueueItem = { unit: CommandUnit } | { rejected: string; reason: 'line' | 'literal' | 'command' };
+
+/** Bytes of a unit held in memory (spilled literals are on disk until the command runs). */
+function inMemory(unit: CommandUnit): number {
+  let n = unit.size;
+  for (const s of unit.spilled ?? []) n -= s.size;
+  return n;
+}
 
 const REJECT_TEXT = {
   line: 'Line too long',
@@ -57,7 +84,7 @@ const REJECT_TEXT = {
 };
 
 /** Commands after which EXPUNGE responses may not be sent (RFC 3501 7.4.1). */
-const NO_EXPUNGE_AFTER = new Set(['FETCH', 'STORE', 'SEARCH']);
+const NO_EXPUNGE_AFTER = new Set(['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD']);
 
 export class ImapSession {
   readonly id = randomBytes(6).toString('base64url');
@@ -65,6 +92,7 @@ export class ImapSession {
   secure: boolean;
   user: SessionUser | null = null;
   selected: SelectedMailbox | null = null;
+  private compression: DeflateLayer | null = null;
   /** QRESYNC (RFC 7162 3.2) is on once ENABLEd: expunges are reported as VANISHED. */
   qresync = false;
   private condstoreOn = false;
@@ -82,22 +110,41 @@ export class ImapSession {
   private unrevoke: (() => void) | null = null;
   private paused = false;
   private onCloseCalled = false;
-  private pendingLiteral: { tag: string; tooLarge: boolean; append: boolean } | null = null;
+  private pendingLiteral: { unit: CommandUnit; size: number } | null = null;
   private readonly plainPort: boolean;
+  private pendingBytes = 0;
+  private preAuthTimer: NodeJS.Timeout | null = null;
+  private commandTimer: NodeJS.Timeout | null = null;
+  /** When the client started owing the rest of a command (0: it owes nothing), and when it last sent bytes. */
+  private partialSince = 0;
+  private lastDataAt = 0;
+  private lastProgress = 0;
+  private authFailures = 0;
 
   constructor(
     readonly deps: SessionDeps,
     socket: net.Socket,
-    opts: { secure: boolean; plainPort: boolean },
+    opts: { secure: boolean; plainPort: boolean; remoteAddress?: string },
   ) {
     this.socket = socket;
     this.secure = opts.secure;
     this.plainPort = opts.plainPort;
-    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remoteAddress = opts.remoteAddress ?? socket.remoteAddress ?? '';
     this.log = deps.logger.child({ cid: this.id, remote: this.remoteAddress });
     this.reader = this.newReader();
     this.attach(socket);
+    this.preAuthTimer = setTimeout(() => {
+      if (this.state !== 'notAuthenticated' || this.closed) return;
+      countImapRefusal('preauth-timeout');
+      this.close('Autologout; not authenticated in time');
+    }, this.limits.preAuthTimeoutMs);
+    this.preAuthTimer.unref();
     this.write(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${deps.config.hostname} Postern IMAP ready\r\n`);
+  }
+
+  /** The configured connection limits and timeouts. */
+  get limits(): Config['imapLimits'] {
+    return this.deps.config.imapLimits;
   }
 
 
@@ -144,18 +191,46 @@ export class ImapSession {
 
   // ---- I/O -------------------------------------------------------------------------------
 
+  /** Reader limits for the current state: before login only small commands and literals (LITERAL-). */
+  private readerLimits(): ReaderLimits {
+    if (this.state === 'notAuthenticated') {
+      return {
+        maxLineBytes: LIMITS.preAuthMaxLineBytes,
+        maxCommandBytes: LIMITS.preAuthMaxCommandBytes,
+        maxLiteral: () => LIMITS.preAuthMaxLiteral,
+        maxNonSyncLiteral: LIMITS.preAuthMaxLiteral,
+        abortOversizedNonSync: true,
+      };
+    }
+    return {
+      maxLineBytes: LIMITS.maxLineBytes,
+      maxCommandBytes: LIMITS.maxCommandBytes,
+      // APPEND: each message up to APPENDLIMIT, a MULTIAPPEND up to appendMessages of them.
+      maxLiteral: (prefix) => (isAppend(prefix) ? this.config.maxMessageBytes * LIMITS.appendMessages : LIMITS.maxSmallLiteral),
+      maxLiteralSize: (prefix) => (isAppend(prefix) ? this.config.maxMessageBytes : LIMITS.maxSmallLiteral),
+      maxNonSyncLiteral: Infinity,
+      abortOversizedNonSync: false,
+    };
+  }
+
   private newReader(): CommandReader {
+    const spillDir = this.deps.spillDir ?? null;
     return new CommandReader(
-      {
-        maxLineBytes: LIMITS.maxLineBytes,
-        maxCommandBytes: LIMITS.maxCommandBytes,
-        maxLiteral: (prefix) => (/^\S+\s+APPEND\s/i.test(prefix) ? this.config.maxMessageBytes : LIMITS.maxSmallLiteral),
-      },
+      this.readerLimits(),
       {
         unit: (unit) => this.enqueue({ unit }),
         rejected: (tag, reason) => this.enqueue({ rejected: tag, reason }),
-        literalRequest: (unit, _size, tooLarge) => this.onLiteralRequest(unit, tooLarge),
+        literalRequest: (unit, size) => this.onLiteralRequest(unit, size),
+        aborted: (tag, size) => {
+          // RFC 7888 LITERAL-: a non-synchronising literal over 4096 bytes is refused; before
+          // login the connection ends instead of reading what may be megabytes.
+          countImapRefusal('preauth-literal');
+          this.log.info({ event: 'imap.limit.literal', size, state: this.state }, 'oversized literal refused');
+          this.write(formatTagged(tag, bad(`Literal too large (at most ${LIMITS.preAuthMaxLiteral} bytes before login)`, 'TOOBIG')));
+          this.close('Literal too large');
+        },
       },
+      spillDir ? { dir: spillDir, thresholdBytes: LIMITS.spillLiteralBytes } : null,
     );
   }
 
@@ -166,23 +241,95 @@ export class ImapSession {
       this.log.error({ err, event: 'imap.session.error' }, 'input handling failed');
       this.close('Internal error');
     }
+    this.lastDataAt = Date.now();
     this.updateFlow();
   };
+
+  /**
+   * The command timeout: a started command line must be complete within commandTimeoutMs
+   * (counted from the line's start, so trickling does not help) and a literal must keep
+   * arriving (no pause longer than commandTimeoutMs). Time the server makes the client wait
+   * (reading paused, a literal awaiting "+") does not count.
+   */
+  private watchPartial(): void {
+    if (this.closed) return;
+    const owes = this.paused ? null : this.reader.partial;
+    if (!owes) {
+      this.partialSince = 0;
+      if (this.commandTimer) {
+        clearTimeout(this.commandTimer);
+        this.commandTimer = null;
+      }
+      return;
+    }
+    const now = Date.now();
+    if (!this.partialSince || this.reader.progress !== this.lastProgress) this.partialSince = now;
+    this.lastProgress = this.reader.progress;
+    if (!this.lastDataAt) this.lastDataAt = now;
+    if (!this.commandTimer) this.armCommandTimer(this.limits.commandTimeoutMs);
+  }
+
+  private armCommandTimer(ms: number): void {
+    this.commandTimer = setTimeout(() => {
+      this.commandTimer = null;
+      const owes = this.paused ? null : this.reader.partial;
+      if (!owes || this.closed) return;
+      const now = Date.now();
+      const since = owes === 'line' ? this.partialSince : this.lastDataAt;
+      const left = since + this.limits.commandTimeoutMs - now;
+      if (left > 0) {
+        this.armCommandTimer(left);
+        return;
+      }
+      countImapRefusal('command-timeout');
+      this.log.info({ event: 'imap.limit.command_timeout', owes }, 'command not completed in time');
+      this.close('Autologout; command not completed in time');
+    }, Math.max(1, ms));
+    this.commandTimer.unref();
+  }
 
   private attach(socket: net.Socket): void {
     socket.on('data', this.onData);
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.cleanup());
-    socket.setTimeout(LIMITS.idleTimeoutMs, () => {
-      this.write('* BYE Autologout; idle for too long\r\n');
-      this.close();
-    });
+    socket.setTimeout(this.limits.idleTimeoutMs, () => this.idleTimeout());
     socket.setNoDelay(true);
+  }
+
+  private idleTimeout(): void {
+    countImapRefusal('idle-timeout');
+    this.write('* BYE Autologout; idle for too long\r\n');
+    this.close();
   }
 
   write(data: string | Buffer): boolean {
     if (this.closed || this.socket.destroyed) return false;
+    if (this.compression) return this.compression.write(data);
     return this.socket.write(data);
+  }
+
+  /** COMPRESS=DEFLATE is active (RFC 4978). */
+  get compressed(): boolean {
+    return this.compression !== null;
+  }
+
+  /** Switches both directions to DEFLATE (after the tagged OK of COMPRESS was written). */
+  startCompression(): void {
+    this.compression = new DeflateLayer(this.socket, this.onData, (err) => {
+      this.log.debug({ err: err.message }, 'compression error');
+      this.socket.destroy();
+    });
+  }
+
+  /** Bytes written by the server that the client has not taken yet (beyond what the kernel holds). */
+  get outputBuffered(): number {
+    if (this.closed) return 0;
+    return this.compression ? this.compression.buffered : this.socket.writableLength;
+  }
+
+  /** Writes and, when the socket's buffer is full, waits until the client has read it (back-pressure). */
+  async writeAndWait(data: string | Buffer): Promise<void> {
+    if (!this.write(data)) await this.drain();
   }
 
   untagged(text: string): void {
@@ -191,6 +338,7 @@ export class ImapSession {
 
   /** Waits until buffered output has drained (or the connection is gone). */
   async drain(): Promise<void> {
+    if (this.compression && !this.closed) return this.compression.drain();
     if (this.closed || !this.socket.writableNeedDrain) return;
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -208,15 +356,30 @@ export class ImapSession {
     if (this.closed) return;
     if (byeText) this.write(`* BYE ${byeText}\r\n`);
     this.closed = true;
-    this.socket.end();
+    if (this.compression) this.compression.end();
+    else this.socket.end();
     const s = this.socket;
     setTimeout(() => s.destroy(), 1000).unref();
+    this.cleanup();
+  }
+
+  /** Drops the connection at once (server shutdown after the grace period). */
+  destroy(): void {
+    this.socket.destroy();
     this.cleanup();
   }
 
   private cleanup(): void {
     this.closed = true;
     this.state = 'logout';
+    if (this.preAuthTimer) clearTimeout(this.preAuthTimer);
+    if (this.commandTimer) clearTimeout(this.commandTimer);
+    this.preAuthTimer = this.commandTimer = null;
+    this.reader.dispose();
+    for (const item of this.queue) if ('unit' in item) discardSpilled(item.unit);
+    if (this.pendingLiteral) discardSpilled(this.pendingLiteral.unit);
+    this.pendingLiteral = null;
+    this.pendingBytes = 0;
     this.unrevoke?.();
     this.unrevoke = null;
     this.selected?.close();
@@ -234,27 +397,50 @@ export class ImapSession {
   }
 
 
-  /** Pauses reading while the queue is full or a synchronising literal waits. */
+  /** Pauses reading while the queue is full (commands or bytes) or a synchronising literal waits. */
   private updateFlow(): void {
     if (this.closed) return;
-    const shouldPause = this.queue.length >= LIMITS.maxPendingCommands || this.reader.waiting;
+    const shouldPause = this.queue.length >= LIMITS.maxPendingCommands || this.pendingBytes >= LIMITS.maxPendingBytes || this.reader.waiting;
     if (shouldPause && !this.paused) {
       this.paused = true;
       this.socket.pause();
     } else if (!shouldPause && this.paused) {
       this.paused = false;
+      this.partialSince = 0;
       this.socket.resume();
     }
+    this.watchPartial();
   }
 
-  /** Answers a waiting synchronising literal once every earlier command is answered, so "+" never lands inside other output. */
+  /**
+   * Answers a waiting synchronising literal once every earlier command is answered, so "+"
+   * never lands inside other output. The decision uses the state and limits of that moment:
+   * a command not allowed now (APPEND before login) or a literal over the limit is refused
+   * without "+", so its bytes are never sent.
+   */
   private maybeGrantLiteral(): void {
     if (this.running || this.queue.length || !this.reader.waiting || this.closed) return;
     const info = this.pendingLiteral;
     if (!info) return;
     this.pendingLiteral = null;
-    if (info.tooLarge) {
-      this.write(formatTagged(info.tag, info.append ? { status: 'NO', code: 'TOOBIG', text: `Message too large (APPENDLIMIT ${this.config.maxMessageBytes})` } : bad('Literal too large', 'TOOBIG')));
+    this.reader.limits = this.readerLimits();
+    const first = typeof info.unit.parts[0] === 'string' ? info.unit.parts[0] : '';
+    const m = /^(\S+)\s+(UID\s+)?(\S+)/i.exec(first);
+    const tag = m?.[1] ?? '*';
+    const name = `${m?.[2] ? 'UID ' : ''}${m?.[3] ?? ''}`.toUpperCase();
+    const spec = COMMANDS[name];
+    let refusal: Reply | null = null;
+    if (!spec) refusal = bad(`Unknown command ${name.slice(0, 30)}`);
+    else if (!spec.states.includes(this.state)) refusal = bad(this.stateRefusal(spec.states));
+    else if (!this.reader.fits(info.unit, info.size)) {
+      countImapRefusal(this.state === 'notAuthenticated' ? 'preauth-literal' : 'literal-too-large');
+      refusal =
+        name === 'APPEND'
+          ? { status: 'NO', code: 'TOOBIG', text: `Message too large (APPENDLIMIT ${this.config.maxMessageBytes})` }
+          : { status: 'NO', code: 'TOOBIG', text: `Literal too large (at most ${this.reader.limits.maxLiteral(first)} bytes${this.state === 'notAuthenticated' ? ' before login' : ''})` };
+    }
+    if (refusal) {
+      this.write(formatTagged(tag, refusal));
       this.reader.literalDecision(false);
     } else {
       this.write('+ Ready for literal data\r\n');
@@ -263,22 +449,27 @@ export class ImapSession {
     this.updateFlow();
   }
 
+  private stateRefusal(states: readonly SessionState[]): string {
+    return this.state === 'notAuthenticated' ? 'Log in first' : this.state === 'authenticated' && states.includes('selected') ? 'Select a mailbox first' : 'Command not allowed now';
+  }
 
-  private onLiteralRequest(unit: CommandUnit, tooLarge: boolean): void {
-    const first = typeof unit.parts[0] === 'string' ? unit.parts[0] : '';
-    const m = /^(\S+)\s+(\S+)/.exec(first);
-    this.pendingLiteral = { tag: m?.[1] ?? '*', tooLarge, append: /^APPEND$/i.test(m?.[2] ?? '') };
+  private onLiteralRequest(unit: CommandUnit, size: number): void {
+    this.pendingLiteral = { unit, size };
     this.maybeGrantLiteral();
   }
 
   private enqueue(item: QueueItem): void {
-    if (this.closed) return;
+    if (this.closed) {
+      if ('unit' in item) discardSpilled(item.unit);
+      return;
+    }
     if (this.lineWaiter) {
       const w = this.lineWaiter;
       this.lineWaiter = null;
       w(item);
       return;
     }
+    if ('unit' in item) this.pendingBytes += inMemory(item.unit);
     this.queue.push(item);
     void this.pump();
   }
@@ -288,6 +479,8 @@ export class ImapSession {
     const take = (item: QueueItem | null): string | null => {
       if (!item) return null;
       if ('rejected' in item) return '';
+      this.pendingBytes = Math.max(0, this.pendingBytes - inMemory(item.unit));
+      discardSpilled(item.unit);
       const parts = item.unit.parts;
       return parts.length === 1 && typeof parts[0] === 'string' ? parts[0] : '';
     };
@@ -315,12 +508,16 @@ export class ImapSession {
     try {
       while (this.queue.length && !this.closed) {
         const item = this.queue.shift()!;
+        if ('unit' in item) this.pendingBytes = Math.max(0, this.pendingBytes - inMemory(item.unit));
         this.updateFlow();
         if ('rejected' in item) {
+          if (item.reason === 'literal') countImapRefusal(this.state === 'notAuthenticated' ? 'preauth-literal' : 'literal-too-large');
           this.write(formatTagged(item.rejected, bad(REJECT_TEXT[item.reason], 'TOOBIG')));
           continue;
         }
         await this.execute(item.unit);
+        // Limits change with the state (login): commands read from now on use the new ones.
+        this.reader.limits = this.readerLimits();
       }
     } finally {
       this.running = false;
@@ -331,6 +528,14 @@ export class ImapSession {
 
   private async execute(unit: CommandUnit): Promise<void> {
     let cmd: ParsedCommand;
+    try {
+      await loadSpilled(unit);
+    } catch (err) {
+      discardSpilled(unit);
+      this.log.error({ err, event: 'imap.session.error' }, 'cannot read a spilled literal back');
+      this.close('Internal error');
+      return;
+    }
     try {
       cmd = parseCommand(unit);
     } catch (err) {
@@ -344,8 +549,7 @@ export class ImapSession {
       return;
     }
     if (!spec.states.includes(this.state)) {
-      const text = this.state === 'notAuthenticated' ? 'Log in first' : this.state === 'authenticated' && spec.states.includes('selected') ? 'Select a mailbox first' : 'Command not allowed now';
-      this.write(formatTagged(cmd.tag, bad(text)));
+      this.write(formatTagged(cmd.tag, bad(this.stateRefusal(spec.states))));
       return;
     }
     this.current = cmd;
@@ -361,6 +565,15 @@ export class ImapSession {
     }
     this.current = null;
     observeImapCommand(cmd.name, reply?.status ?? 'OK', (performance.now() - started) / 1000);
+    if ((cmd.name === 'LOGIN' || cmd.name === 'AUTHENTICATE') && reply && reply.status !== 'OK' && this.state === 'notAuthenticated') {
+      // One connection may not guess on forever (each guess also costs a password hash).
+      if (++this.authFailures >= this.limits.maxAuthFailures && !this.closed) {
+        countImapRefusal('auth-failures');
+        this.write(formatTagged(cmd.tag, reply));
+        this.close('Too many failed logins');
+        return;
+      }
+    }
     if (this.closed || reply === null) return; // the handler answered itself (STARTTLS, LOGOUT)
     if (this.selected && (this.state as SessionState) === 'selected') {
       try {
@@ -380,10 +593,19 @@ export class ImapSession {
   loggedIn(user: SessionUser): void {
     this.user = user;
     this.state = 'authenticated';
+    if (this.preAuthTimer) clearTimeout(this.preAuthTimer);
+    this.preAuthTimer = null;
+    this.deps.onAuthenticated?.(this);
     this.unrevoke = this.deps.credentials.onRevoke(user.mailboxId, (reason) => {
       this.log.info({ event: 'imap.session.revoked', mailboxId: user.mailboxId, reason }, 'session revoked');
       this.close('Session revoked by the administrator');
     }, user.credentialId);
+  }
+
+  /** Logs a failed or throttled login within the shared log rate limit (metrics count every attempt). */
+  logAuthFailure(fields: Record<string, unknown>): void {
+    if (this.deps.logLimiter && !this.deps.logLimiter.allow('imap.auth.fail')) return;
+    this.log.info({ event: 'imap.auth.fail', ...fields }, 'login failed');
   }
 
   /** Upgrades the plain connection to TLS (after the tagged OK of STARTTLS was written). */
@@ -393,7 +615,12 @@ export class ImapSession {
     plain.removeAllListeners('timeout');
     plain.setTimeout(0);
     // Anything the client pipelined after STARTTLS is discarded (no plaintext injection).
+    for (const item of this.queue) if ('unit' in item) discardSpilled(item.unit);
     this.queue = [];
+    this.pendingBytes = 0;
+    if (this.pendingLiteral) discardSpilled(this.pendingLiteral.unit);
+    this.pendingLiteral = null;
+    this.reader.dispose();
     this.reader = this.newReader();
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.deps.secureContext });
     this.socket = secure;
@@ -403,10 +630,7 @@ export class ImapSession {
       this.log.debug({ err: err.message }, 'tls error');
       secure.destroy();
     });
-    secure.setTimeout(LIMITS.idleTimeoutMs, () => {
-      this.write('* BYE Autologout; idle for too long\r\n');
-      this.close();
-    });
+    secure.setTimeout(this.limits.idleTimeoutMs, () => this.idleTimeout());
     if (this.paused) {
       this.paused = false;
       plain.resume();

@@ -16,7 +16,8 @@ import type { ChangeBus } from './changes.js';
 import { normalizeFlags, serializeFlags } from './flags.js';
 import { parseMessage } from './mime/index.js';
 import type { MessageMeta } from './mime/types.js';
-import type { WriteQueue } from './write-queue.js';
+import { computeSortKeys } from './sort-keys.js';
+import type { JobContext, WriteQueue } from './write-queue.js';
 
 export interface PreparedVariant {
   /** Header lines served before the blob (e.g. "Delivered-To: a@b\r\n"), may be empty. */
@@ -127,68 +128,92 @@ export class Ingest {
       if (!prepared.variants[t.variant]) throw new AppError('Invalid', `no prepared variant ${t.variant}`);
     }
     const timed = timeIngest();
-    const run = this.queue.run(async ({ trx, after }) => {
-      const now = Date.now();
-      const messageIds = new Map<number, number>();
-      const refs = new Map<number, number>();
-      for (const t of targets) refs.set(t.variant, (refs.get(t.variant) ?? 0) + 1);
-      for (const [variant, count] of refs) {
-        const v = prepared.variants[variant]!;
-        const row = await trx
-          .insertInto('messages')
-          .values({ blob_id: prepared.blobId, header_prefix: v.prefix, size: v.size, meta: JSON.stringify(v.meta), refs: count, created_at: now })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        messageIds.set(variant, Number(row.id));
-      }
-
-      const results: DeliveryResult[] = [];
-      for (const t of targets) {
-        const size = prepared.variants[t.variant]!.size;
-        const mailbox = await trx
-          .selectFrom('mailboxes')
-          .select(['id', 'quota_bytes', 'used_bytes', 'status'])
-          .where('id', '=', t.mailboxId)
-          .executeTakeFirst();
-        if (!mailbox || mailbox.status === 'deleted') throw new AppError('NotFound', `mailbox ${t.mailboxId} not found`);
-        if (opts.enforceQuota && Number(mailbox.used_bytes) + size > Number(mailbox.quota_bytes)) {
-          throw new AppError('QuotaExceeded', 'mailbox is over quota', { mailboxId: t.mailboxId });
-        }
-        const folder = await findTargetFolder(trx, t.mailboxId, t.folder);
-        if (!folder) throw new AppError('NotFound', `folder ${t.folder} not found`);
-        const bumped = await trx
-          .updateTable('folders')
-          .set((eb) => ({ uid_next: eb('uid_next', '+', 1), highest_modseq: eb('highest_modseq', '+', 1) }))
-          .where('id', '=', folder.id)
-          .returning(['uid_next', 'highest_modseq', 'uid_validity'])
-          .executeTakeFirstOrThrow();
-        const uid = Number(bumped.uid_next) - 1;
-        const modseq = Number(bumped.highest_modseq);
-        await trx
-          .insertInto('folder_messages')
-          .values({
-            folder_id: folder.id,
-            uid,
-            message_id: messageIds.get(t.variant)!,
-            flags: serializeFlags(normalizeFlags(t.flags ?? [])),
-            modseq,
-            internal_date: t.internalDate ?? now,
-            size,
-          })
-          .execute();
-        await trx
-          .updateTable('mailboxes')
-          .set((eb) => ({ used_bytes: eb('used_bytes', '+', size), message_count: eb('message_count', '+', 1) }))
-          .where('id', '=', t.mailboxId)
-          .execute();
-        const folderId = folder.id;
-        after(() => this.bus.emit({ kind: 'exists', folderId, uids: [uid], modseq }));
-        results.push({ mailboxId: t.mailboxId, folderId, uidValidity: Number(bumped.uid_validity), uid });
-      }
-      return results;
-    });
+    const run = this.queue.run((ctx) => this.writeRows(ctx, prepared, targets, opts));
     run.then((r) => timed(r.length), () => timed(0));
     return run;
+  }
+
+  /**
+   * Several messages into folders in one transaction: all are stored or none (IMAP
+   * MULTIAPPEND, RFC 3502 3). Blobs are written first and removed again when the commit fails.
+   */
+  async ingestMany(items: Array<{ raw: Buffer; targets: Array<Omit<DeliveryTarget, 'variant'>> }>, opts: CommitOptions): Promise<DeliveryResult[][]> {
+    const prepared: PreparedMessage[] = [];
+    try {
+      for (const item of items) prepared.push(await prepareMessage(this.blobs, item.raw));
+      return await this.queue.run(async (ctx) => {
+        const out: DeliveryResult[][] = [];
+        for (let i = 0; i < items.length; i++) {
+          out.push(await this.writeRows(ctx, prepared[i]!, items[i]!.targets.map((t) => ({ ...t, variant: 0 })), opts));
+        }
+        return out;
+      });
+    } catch (err) {
+      await Promise.all(prepared.map((p) => this.blobs.delete(p.blobId).catch(() => undefined)));
+      throw err;
+    }
+  }
+
+  private async writeRows({ trx, after }: JobContext, prepared: PreparedMessage, targets: DeliveryTarget[], opts: CommitOptions): Promise<DeliveryResult[]> {
+    const now = Date.now();
+    const messageIds = new Map<number, number>();
+    const refs = new Map<number, number>();
+    for (const t of targets) refs.set(t.variant, (refs.get(t.variant) ?? 0) + 1);
+    for (const [variant, count] of refs) {
+      const v = prepared.variants[variant]!;
+      const row = await trx
+        .insertInto('messages')
+        .values({ blob_id: prepared.blobId, header_prefix: v.prefix, size: v.size, meta: JSON.stringify(v.meta), sort_keys: JSON.stringify(computeSortKeys(v.meta)), refs: count, created_at: now })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      messageIds.set(variant, Number(row.id));
+    }
+
+    const results: DeliveryResult[] = [];
+    for (const t of targets) {
+      const size = prepared.variants[t.variant]!.size;
+      const mailbox = await trx
+        .selectFrom('mailboxes')
+        .select(['id', 'quota_bytes', 'used_bytes', 'status'])
+        .where('id', '=', t.mailboxId)
+        .executeTakeFirst();
+      if (!mailbox || mailbox.status === 'deleted') throw new AppError('NotFound', `mailbox ${t.mailboxId} not found`);
+      if (opts.enforceQuota && Number(mailbox.used_bytes) + size > Number(mailbox.quota_bytes)) {
+        throw new AppError('QuotaExceeded', 'mailbox is over quota', { mailboxId: t.mailboxId });
+      }
+      const folder = await findTargetFolder(trx, t.mailboxId, t.folder);
+      if (!folder) throw new AppError('NotFound', `folder ${t.folder} not found`);
+      const bumped = await trx
+        .updateTable('folders')
+        .set((eb) => ({ uid_next: eb('uid_next', '+', 1), highest_modseq: eb('highest_modseq', '+', 1) }))
+        .where('id', '=', folder.id)
+        .returning(['uid_next', 'highest_modseq', 'uid_validity'])
+        .executeTakeFirstOrThrow();
+      const uid = Number(bumped.uid_next) - 1;
+      const modseq = Number(bumped.highest_modseq);
+      await trx
+        .insertInto('folder_messages')
+        .values({
+          folder_id: folder.id,
+          uid,
+          message_id: messageIds.get(t.variant)!,
+          flags: serializeFlags(normalizeFlags(t.flags ?? [])),
+          modseq,
+          internal_date: t.internalDate ?? now,
+          size,
+          saved_at: now,
+        })
+        .execute();
+      await trx
+        .updateTable('mailboxes')
+        .set((eb) => ({ used_bytes: eb('used_bytes', '+', size), message_count: eb('message_count', '+', 1) }))
+        .where('id', '=', t.mailboxId)
+        .execute();
+      const folderId = folder.id;
+      after(() => this.bus.emit({ kind: 'exists', folderId, uids: [uid], modseq }));
+      results.push({ mailboxId: t.mailboxId, folderId, uidValidity: Number(bumped.uid_validity), uid });
+    }
+    return results;
   }
 }
 

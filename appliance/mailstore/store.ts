@@ -13,6 +13,7 @@ import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './fl
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
 import type { MessageMeta } from './mime/types.js';
+import { type SortKeys, computeSortKeys } from './sort-keys.js';
 import type {
   CopyResult,
   FolderChanges,
@@ -22,6 +23,7 @@ import type {
   MailStore,
   MessageEntry,
   QuotaInfo,
+  SortRow,
   SpecialUse,
   StoreFlagsResult,
 } from './store.types.js';
@@ -29,6 +31,8 @@ import { type JobContext, WriteQueue } from './write-queue.js';
 
 const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive']);
 const META_CACHE_MAX = 20_000;
+const SORT_CACHE_MAX = 250_000;
+const SORT_ROWS_FOLDERS = 16;
 
 export function validateFolderName(name: string): string {
   if (typeof name !== 'string' || !name.length) throw new AppError('Invalid', 'folder name is empty');
@@ -48,10 +52,11 @@ function toFolderInfo(row: FolderRow): FolderInfo {
     uidValidity: Number(row.uid_validity),
     uidNext: Number(row.uid_next),
     highestModseq: Number(row.highest_modseq),
+    recentUid: Number(row.recent_uid),
   };
 }
 
-function toEntry(row: Pick<FolderMessageRow, 'uid' | 'message_id' | 'flags' | 'modseq' | 'internal_date' | 'size'>): MessageEntry {
+function toEntry(row: Pick<FolderMessageRow, 'uid' | 'message_id' | 'flags' | 'modseq' | 'internal_date' | 'size' | 'saved_at'>): MessageEntry {
   return {
     uid: Number(row.uid),
     messageId: Number(row.message_id),
@@ -59,10 +64,11 @@ function toEntry(row: Pick<FolderMessageRow, 'uid' | 'message_id' | 'flags' | 'm
     modseq: Number(row.modseq),
     internalDate: Number(row.internal_date),
     size: Number(row.size),
+    savedAt: row.saved_at === null || row.saved_at === undefined ? null : Number(row.saved_at),
   };
 }
 
-const ENTRY_COLUMNS = ['uid', 'message_id', 'flags', 'modseq', 'internal_date', 'size'] as const;
+const ENTRY_COLUMNS = ['uid', 'message_id', 'flags', 'modseq', 'internal_date', 'size', 'saved_at'] as const;
 
 export interface StoreDeps {
   db: Kysely<DB>;
@@ -77,6 +83,10 @@ export class SqlMailStore implements MailStore {
   private readonly db: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
+  /** Sort rows of recently sorted folders, dropped when a message is added or removed there. */
+  private readonly sortRowsCache = new Map<number, { rows: SortRow[]; unwatch: () => void }>();
+  /** Parsed sort keys by message id (small objects; SORT/THREAD on large folders reuse them). */
+  private readonly sortCache = new Map<number, SortKeys>();
 
   constructor(private readonly deps: StoreDeps) {
     this.db = deps.db;
@@ -180,7 +190,10 @@ export class SqlMailStore implements MailStore {
         if (child.name !== src && !child.name.startsWith(`${src}/`)) continue;
         const newName = dst + child.name.slice(src.length);
         await trx.updateTable('folders').set({ name: newName }).where('id', '=', child.id).execute();
-        await trx.updateTable('subscriptions').set({ name: newName }).where('mailbox_id', '=', mailboxId).where('name', '=', child.name).execute();
+        // The new name may be subscribed already (subscriptions outlive mailboxes): keep that one.
+        const subscribed = await trx.selectFrom('subscriptions').select('name').where('mailbox_id', '=', mailboxId).where('name', '=', newName).executeTakeFirst();
+        if (subscribed) await trx.deleteFrom('subscriptions').where('mailbox_id', '=', mailboxId).where('name', '=', child.name).execute();
+        else await trx.updateTable('subscriptions').set({ name: newName }).where('mailbox_id', '=', mailboxId).where('name', '=', child.name).execute();
       }
     });
   }
@@ -211,6 +224,7 @@ export class SqlMailStore implements MailStore {
         sql<number>`coalesce(sum(size), 0)`.as('size'),
         sql<number>`coalesce(sum(case when flags like ${'%\Seen%'} escape '!' then 0 else 1 end), 0)`.as('unseen'),
         sql<number>`coalesce(sum(case when flags like ${'%\Deleted%'} escape '!' then 1 else 0 end), 0)`.as('deleted'),
+        sql<number>`coalesce(sum(case when uid >= ${folder.recent_uid} then 1 else 0 end), 0)`.as('recent'),
       ])
       .where('folder_id', '=', folderId)
       .executeTakeFirstOrThrow();
@@ -218,6 +232,7 @@ export class SqlMailStore implements MailStore {
       messages: Number(row.messages),
       unseen: Number(row.unseen),
       deleted: Number(row.deleted),
+      recent: Number(row.recent),
       size: Number(row.size),
       uidNext: Number(folder.uid_next),
       uidValidity: Number(folder.uid_validity),
@@ -228,6 +243,11 @@ export class SqlMailStore implements MailStore {
   async listMessages(folderId: number): Promise<MessageEntry[]> {
     const rows = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).orderBy('uid').execute();
     return rows.map(toEntry);
+  }
+
+  async getEntry(folderId: number, uid: number): Promise<MessageEntry | null> {
+    const row = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).where('uid', '=', uid).executeTakeFirst();
+    return row ? toEntry(row) : null;
   }
 
   async changesSince(folderId: number, modseq: number): Promise<FolderChanges> {
@@ -252,6 +272,105 @@ export class SqlMailStore implements MailStore {
       changed: changed.map(toEntry),
       expunged: expunged.map((r) => Number(r.uid)),
     };
+  }
+
+  async sortRows(folderId: number): Promise<SortRow[]> {
+    // Webmails SORT/THREAD on every page view: a folder's rows are kept until a message is
+    // added or removed there (flag changes do not touch sort keys).
+    const cached = this.sortRowsCache.get(folderId);
+    if (cached) {
+      this.sortRowsCache.delete(folderId);
+      this.sortRowsCache.set(folderId, cached);
+      return cached.rows;
+    }
+    let stale = false;
+    const unwatch = this.bus.watch(folderId, (event) => {
+      if (event.kind === 'flags') return;
+      stale = true;
+      if (this.sortRowsCache.get(folderId)?.unwatch === unwatch) this.sortRowsCache.delete(folderId);
+      unwatch();
+    });
+    let rows: SortRow[];
+    try {
+      rows = await this.loadSortRows(folderId);
+    } catch (err) {
+      unwatch();
+      throw err;
+    }
+    // A message added or removed during the load: answer with these rows, keep nothing.
+    if (stale) return rows;
+    this.sortRowsCache.get(folderId)?.unwatch();
+    this.sortRowsCache.set(folderId, { rows, unwatch });
+    while (this.sortRowsCache.size > SORT_ROWS_FOLDERS) {
+      const [oldest, entry] = this.sortRowsCache.entries().next().value!;
+      entry.unwatch();
+      this.sortRowsCache.delete(oldest);
+    }
+    return rows;
+  }
+
+  private async loadSortRows(folderId: number): Promise<SortRow[]> {
+    // One narrow query (entry columns and the small key document), no message metadata.
+    const rows = await this.db
+      .selectFrom('folder_messages as fm')
+      .innerJoin('messages as m', 'm.id', 'fm.message_id')
+      .select(['fm.uid', 'fm.message_id', 'fm.size', 'fm.internal_date', 'm.sort_keys'])
+      .where('fm.folder_id', '=', folderId)
+      .orderBy('fm.uid')
+      .execute();
+    const out: SortRow[] = new Array(rows.length);
+    const missing: number[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const id = Number(r.message_id);
+      let keys = this.sortCache.get(id);
+      if (!keys && r.sort_keys) {
+        keys = JSON.parse(r.sort_keys) as SortKeys;
+        this.rememberSortKeys(id, keys);
+      }
+      if (!keys) missing.push(i);
+      out[i] = { uid: Number(r.uid), messageId: id, size: Number(r.size), internalDate: Number(r.internal_date), keys: keys! };
+    }
+    if (missing.length) {
+      // Rows stored before the key column: computed from the metadata once, then written back.
+      const metas = await this.getMeta(missing.map((i) => out[i]!.messageId));
+      const fill: Array<[number, SortKeys]> = [];
+      for (const i of missing) {
+        const meta = metas.get(out[i]!.messageId);
+        const keys = meta ? computeSortKeys(meta) : { d: null, s: '', f: '', t: '', c: '', df: '', dt: '', id: null, r: [] };
+        out[i]!.keys = keys;
+        this.rememberSortKeys(out[i]!.messageId, keys);
+        if (meta) fill.push([out[i]!.messageId, keys]);
+      }
+      if (fill.length) {
+        void this.queue
+          .run(async ({ trx }) => {
+            for (const [id, keys] of fill) await trx.updateTable('messages').set({ sort_keys: JSON.stringify(keys) }).where('id', '=', id).execute();
+          })
+          .catch(() => undefined);
+      }
+    }
+    return out;
+  }
+
+  private rememberSortKeys(id: number, keys: SortKeys): void {
+    if (this.sortCache.size >= SORT_CACHE_MAX) this.sortCache.delete(this.sortCache.keys().next().value!);
+    this.sortCache.set(id, keys);
+  }
+
+  async claimRecent(folderId: number, belowUid: number): Promise<number> {
+    // Read first outside the queue: most calls find nothing new to claim and need no write.
+    const cur = await this.db.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
+    if (!cur) throw new AppError('NotFound', 'folder not found');
+    if (Number(cur.recent_uid) >= belowUid) return belowUid;
+    return this.queue.run(async ({ trx }) => {
+      const row = await trx.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
+      if (!row) throw new AppError('NotFound', 'folder not found');
+      const floor = Number(row.recent_uid);
+      if (floor >= belowUid) return belowUid;
+      await trx.updateTable('folders').set({ recent_uid: belowUid }).where('id', '=', folderId).execute();
+      return floor;
+    });
   }
 
   async getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>> {
@@ -378,6 +497,7 @@ export class SqlMailStore implements MailStore {
     const firstUid = Number(bumped.uid_next) - rows.length;
     const modseq = Number(bumped.highest_modseq);
     const pairs: Array<[number, number]> = rows.map((r, i) => [Number(r.uid), firstUid + i]);
+    const now = Date.now();
     await trx
       .insertInto('folder_messages')
       .values(
@@ -389,6 +509,7 @@ export class SqlMailStore implements MailStore {
           modseq,
           internal_date: r.internal_date,
           size: r.size,
+          saved_at: now,
         })),
       )
       .execute();
@@ -430,6 +551,19 @@ export class SqlMailStore implements MailStore {
     if (!folder) throw new AppError('NotFound', `folder ${folderName} does not exist`);
     const [result] = await this.ingest.ingest(raw, [{ mailboxId, folder: folder.name, flags: opts.flags, internalDate: opts.internalDate }], { enforceQuota: true });
     return { uidValidity: result!.uidValidity, uid: result!.uid };
+  }
+
+  async appendMany(mailboxId: string, folderName: string, items: Array<{ raw: Buffer; flags?: string[]; internalDate?: number }>): Promise<{ uidValidity: number; uids: number[] }> {
+    for (const it of items) {
+      if (it.raw.length > this.deps.maxMessageBytes) throw new AppError('TooLarge', `message exceeds the limit of ${this.deps.maxMessageBytes} bytes`);
+    }
+    const folder = await this.getFolder(mailboxId, folderName);
+    if (!folder) throw new AppError('NotFound', `folder ${folderName} does not exist`);
+    const results = await this.ingest.ingestMany(
+      items.map((it) => ({ raw: it.raw, targets: [{ mailboxId, folder: folder.name, flags: it.flags, internalDate: it.internalDate }] })),
+      { enforceQuota: true },
+    );
+    return { uidValidity: results[0]?.[0]?.uidValidity ?? folder.uidValidity, uids: results.map((r) => r[0]!.uid) };
   }
 
   // ---- internals -------------------------------------------------------------------------
@@ -498,6 +632,7 @@ export class SqlMailStore implements MailStore {
       if (updated && Number(updated.refs) <= 0) {
         await trx.deleteFrom('messages').where('id', '=', id).execute();
         this.metaCache.delete(id);
+        this.sortCache.delete(id);
         blobsToCheck.add(updated.blob_id);
       }
     }

@@ -4,6 +4,7 @@
  * bytes in a BlobStore. Every write bumps the folder's MODSEQ and notifies watchers.
  */
 import type { MessageMeta } from './mime/types.js';
+import type { SortKeys } from './sort-keys.js';
 
 export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive';
 
@@ -16,12 +17,16 @@ export interface FolderInfo {
   uidValidity: number;
   uidNext: number;
   highestModseq: number;
+  /** First UID not yet reported as \Recent to any session (see claimRecent). */
+  recentUid: number;
 }
 
 export interface FolderStatus {
   messages: number;
   unseen: number;
   deleted: number;
+  /** Entries no session has been told about yet (IMAP \Recent, RFC 3501 2.3.2). */
+  recent: number;
   /** Sum of message sizes in bytes. */
   size: number;
   uidNext: number;
@@ -38,6 +43,17 @@ export interface MessageEntry {
   /** Epoch milliseconds. */
   internalDate: number;
   size: number;
+  /** When the entry was saved into this folder (epoch ms); null for entries older than the column. */
+  savedAt: number | null;
+}
+
+/** An entry with its SORT/THREAD keys (see sort-keys.ts). */
+export interface SortRow {
+  uid: number;
+  messageId: number;
+  size: number;
+  internalDate: number;
+  keys: SortKeys;
 }
 
 export interface FolderChanges {
@@ -91,7 +107,17 @@ export interface MailStore {
   folderStatus(folderId: number): Promise<FolderStatus>;
   /** All entries of a folder by ascending UID. */
   listMessages(folderId: number): Promise<MessageEntry[]>;
+  /** One entry by UID, null when absent. */
+  getEntry(folderId: number, uid: number): Promise<MessageEntry | null>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
+  /**
+   * IMAP \Recent (RFC 3501 2.3.2): claims every UID below `belowUid` that no session has been
+   * told about yet, durably. Returns the first UID this caller claimed (UIDs from it up to
+   * `belowUid` are recent for the caller alone); `belowUid` when there was nothing to claim.
+   */
+  claimRecent(folderId: number, belowUid: number): Promise<number>;
+  /** Every entry of a folder by ascending UID with its sort/thread keys (RFC 5256 SORT, THREAD). */
+  sortRows(folderId: number): Promise<SortRow[]>;
   getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>>;
   /** The raw bytes of a stored message, or a byte range [start, end) of them. */
   readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer>;
@@ -112,6 +138,8 @@ export interface MailStore {
   expunge(folderId: number, uids?: number[]): Promise<number[]>;
   /** Stores a message in one folder through the ingest path (IMAP APPEND). */
   append(mailboxId: string, folderName: string, raw: Buffer, opts?: { flags?: string[]; internalDate?: number }): Promise<{ uidValidity: number; uid: number }>;
+  /** Several messages into one folder, all or none (IMAP MULTIAPPEND, RFC 3502). */
+  appendMany(mailboxId: string, folderName: string, items: Array<{ raw: Buffer; flags?: string[]; internalDate?: number }>): Promise<{ uidValidity: number; uids: number[] }>;
   quota(mailboxId: string): Promise<QuotaInfo>;
 
   /** Calls `listener` after each committed change of the folder; returns the unsubscribe function. */

@@ -4,7 +4,8 @@
  *   - login: median LOGIN round trip over `imapLogins` fresh connections (TLS handshake and
  *     greeting measured apart as "connect");
  *   - SELECT INBOX, FETCH 1:* (FLAGS ENVELOPE), FETCH 1:K BODY.PEEK[], SEARCH SUBJECT (a
- *     header) and SEARCH BODY (body text): time to the tagged OK.
+ *     header), SEARCH BODY (body text), SORT (REVERSE DATE) and THREAD REFERENCES: time to
+ *     the tagged OK. (scripts/bench/imap-sort-large.ts times SORT/THREAD on 100,000 messages.)
  * "Cold" is the first pass after the server processes were restarted and, where the kernel
  * lets us, the page cache was dropped (echo 3 > /proc/sys/vm/drop_caches): no process caches,
  * no file pages in memory; each server's on-disk indexes (Dovecot's dovecot.index*, Postern's
@@ -57,6 +58,8 @@ interface Pass {
   fetchBodyMs: number;
   searchHeaderMs: number;
   searchBodyMs: number;
+  sortMs: number;
+  threadMs: number;
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
@@ -81,6 +84,10 @@ async function pass(ctx: BenchContext, stack: BenchStack): Promise<Pass> {
   const [searchBodyMs, sb] = await timed(() => c.command(`SEARCH BODY "${BODY_NEEDLE}"`, { keep: true }));
   if (counts && searchHits(sh.lines) !== counts.subjectHits) throw new Error(`${stack.name}: SEARCH SUBJECT found ${searchHits(sh.lines)}, expected ${counts.subjectHits}`);
   if (counts && searchHits(sb.lines) !== counts.bodyHits) throw new Error(`${stack.name}: SEARCH BODY found ${searchHits(sb.lines)}, expected ${counts.bodyHits}`);
+  // What webmails ask on every page view (issue 16): newest first, and the thread tree.
+  const [sortMs, so] = await timed(() => c.command('SORT (REVERSE DATE) UTF-8 ALL', { keep: true }));
+  const [threadMs, th] = await timed(() => c.command('THREAD REFERENCES UTF-8 ALL', { keep: true }));
+  if (so.status !== 'OK' || th.status !== 'OK') throw new Error(`${stack.name}: SORT/THREAD failed`);
   await c.logout();
 
   const connect: number[] = [];
@@ -92,7 +99,7 @@ async function pass(ctx: BenchContext, stack: BenchStack): Promise<Pass> {
     login.push(lm);
     await client.logout();
   }
-  return { connectMs: median(connect), loginMs: median(login), selectMs, fetchEnvelopeMs, fetchBodyMs, searchHeaderMs, searchBodyMs };
+  return { connectMs: median(connect), loginMs: median(login), selectMs, fetchEnvelopeMs, fetchBodyMs, searchHeaderMs, searchBodyMs, sortMs, threadMs };
 }
 
 export async function imapCase(ctx: BenchContext, repeat: number): Promise<Samples> {
@@ -123,6 +130,8 @@ export async function imapCase(ctx: BenchContext, repeat: number): Promise<Sampl
       sample('imap', `imap.${temp}.body`, `FETCH BODY.PEEK[] of ${k} (${temp})`, 'ms', 'lower', a.fetchBodyMs, b.fetchBodyMs),
       sample('imap', `imap.${temp}.searchHeader`, `SEARCH SUBJECT (${temp})`, 'ms', 'lower', a.searchHeaderMs, b.searchHeaderMs),
       sample('imap', `imap.${temp}.searchBody`, `SEARCH BODY (${temp})`, 'ms', 'lower', a.searchBodyMs, b.searchBodyMs),
+      sample('imap', `imap.${temp}.sort`, `SORT (REVERSE DATE) ALL (${temp})`, 'ms', 'lower', a.sortMs, b.sortMs),
+      sample('imap', `imap.${temp}.thread`, `THREAD REFERENCES ALL (${temp})`, 'ms', 'lower', a.threadMs, b.threadMs),
     );
   }
   return out;

@@ -23,12 +23,12 @@ function framer(limits: Partial<{ maxLineBytes: number; maxCommandBytes: number;
   const units: CommandUnit[] = [];
   const rejected: Array<[string, string]> = [];
   const requests: Array<{ size: number; tooLarge: boolean }> = [];
-  const reader = new CommandReader(
-    { maxLineBytes: limits.maxLineBytes ?? 100, maxCommandBytes: limits.maxCommandBytes ?? 1000, maxLiteral: () => limits.literal ?? 50 },
+  const reader: CommandReader = new CommandReader(
+    { maxLineBytes: limits.maxLineBytes ?? 100, maxCommandBytes: limits.maxCommandBytes ?? 1000, maxLiteral: () => limits.literal ?? 50, maxNonSyncLiteral: Infinity, abortOversizedNonSync: false },
     {
       unit: (u) => units.push(u),
       rejected: (tag, reason) => rejected.push([tag, reason]),
-      literalRequest: (_u, size, tooLarge) => requests.push({ size, tooLarge }),
+      literalRequest: (u, size) => requests.push({ size, tooLarge: !reader.fits(u, size) }),
     },
   );
   return { reader, units, rejected, requests };

@@ -14,6 +14,8 @@ export interface FoldersTable {
   uid_next: Generated<number>;
   highest_modseq: Generated<number>;
   created_at: number;
+  /** First UID not yet reported as \Recent to any session (migration 0016). */
+  recent_uid: Generated<number>;
 }
 
 export interface SubscriptionsTable {
@@ -34,6 +36,8 @@ export interface MessagesTable {
   meta: string;
   /** Number of folder entries referring to this message; 0 means collectable. */
   refs: number;
+  /** JSON of SortKeys (SORT/THREAD keys); null for rows older than migration 0017. */
+  sort_keys: string | null;
   created_at: number;
 }
 
@@ -45,6 +49,8 @@ export interface FolderMessagesTable {
   modseq: number;
   internal_date: number;
   size: number;
+  /** When the entry was saved into the folder, epoch ms; null before migration 0017 (RFC 8514). */
+  saved_at: number | null;
 }
 
 export interface FolderExpungesTable {

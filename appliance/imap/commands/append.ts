@@ -1,41 +1,61 @@
 import { isAppError } from '../../core/errors.js';
 import { parseDateTime, validateFlags } from '../format.js';
-import { ImapSyntaxError, type Token } from '../parser.js';
+import { catenate } from '../catenate.js';
+import { ImapSyntaxError, type Token, isAtom } from '../parser.js';
 import { ImapNo, ok } from '../responses.js';
+import { compactSet } from '../sequence.js';
 import { folderOrFail, mailboxArg, mailboxIdOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
-/** APPEND through the one ingest path; atomic, quota-checked, APPENDUID (UIDPLUS). */
+/** APPEND, MULTIAPPEND and CATENATE through the one ingest path; atomic, quota-checked, APPENDUID (UIDPLUS). */
 export const append: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
     const name = mailboxArg(cmd.args[0]);
+    // MULTIAPPEND (RFC 3502 6.3.11): 1*(SP [flag-list] [date-time] literal), stored all or none.
+    const messages: Array<{ raw: Buffer; flags: string[]; internalDate?: number }> = [];
     let i = 1;
-    let flags: string[] = [];
-    let internalDate: number | undefined;
     const next = () => cmd.args[i];
-    if (next()?.t === 'list') {
-      flags = validateFlags((next() as { v: Token[] }).v.map((t) => {
-        if (t.t !== 'atom') throw new ImapSyntaxError('Invalid flag');
-        return t.v;
-      }));
+    while (i < cmd.args.length) {
+      let flags: string[] = [];
+      let internalDate: number | undefined;
+      if (next()?.t === 'list') {
+        flags = validateFlags((next() as { v: Token[] }).v.map((t) => {
+          if (t.t !== 'atom') throw new ImapSyntaxError('Invalid flag');
+          return t.v;
+        }));
+        i++;
+      }
+      const maybeDate = next();
+      if (maybeDate?.t === 'string') {
+        internalDate = parseDateTime(maybeDate.v);
+        i++;
+      }
+      let msg = next();
+      if (isAtom(msg, 'CATENATE')) {
+        // CATENATE (RFC 4469 5): the message is assembled from TEXT literals and URLs.
+        i++;
+        const parts = next();
+        if (!parts || parts.t !== 'list') throw new ImapSyntaxError('CATENATE needs a list of parts');
+        msg = { t: 'literal', v: await catenate(session, mailboxIdOf(session), parts.v, session.config.maxMessageBytes) };
+      }
+      if (!msg || msg.t !== 'literal') throw new ImapSyntaxError('APPEND needs the message as a literal');
       i++;
+      if (msg.v.length > session.config.maxMessageBytes) throw new ImapNo(`Message too large (APPENDLIMIT ${session.config.maxMessageBytes})`, 'TOOBIG');
+      if (!msg.v.length) throw new ImapNo('Empty message', 'CANNOT');
+      messages.push({ raw: msg.v, flags, internalDate });
     }
-    const maybeDate = next();
-    if (maybeDate?.t === 'string') {
-      internalDate = parseDateTime(maybeDate.v);
-      i++;
-    }
-    const msg = next();
-    if (!msg || msg.t !== 'literal') throw new ImapSyntaxError('APPEND needs the message as a literal');
-    if (cmd.args.length > i + 1) throw new ImapSyntaxError('MULTIAPPEND is not supported');
-    if (msg.v.length > session.config.maxMessageBytes) throw new ImapNo(`Message too large (APPENDLIMIT ${session.config.maxMessageBytes})`, 'TOOBIG');
-    if (!msg.v.length) throw new ImapNo('Empty message', 'CANNOT');
+    if (!messages.length) throw new ImapSyntaxError('APPEND needs the message as a literal');
     await folderOrFail(session, name, 'TRYCREATE');
     try {
-      const r = await session.store.append(mailboxIdOf(session), name, msg.v, { flags, internalDate });
-      return ok('APPEND completed', `APPENDUID ${r.uidValidity} ${r.uid}`);
+      if (messages.length === 1) {
+        const m = messages[0]!;
+        const r = await session.store.append(mailboxIdOf(session), name, m.raw, { flags: m.flags, internalDate: m.internalDate });
+        return ok('APPEND completed', `APPENDUID ${r.uidValidity} ${r.uid}`);
+      }
+      const r = await session.store.appendMany(mailboxIdOf(session), name, messages);
+      return ok('APPEND completed', `APPENDUID ${r.uidValidity} ${compactSet(r.uids)}`);
     } catch (err) {
       if (isAppError(err, 'NotFound')) throw new ImapNo('No such mailbox', 'TRYCREATE');
       throw err;

@@ -1,6 +1,7 @@
 import { isAppError } from '../../core/errors.js';
 import { DELIMITER } from '../mailbox-names.js';
-import { ImapNo } from '../responses.js';
+import { mailboxId as objectMailboxId } from '../object-ids.js';
+import { ImapNo, ok } from '../responses.js';
 import { mailboxArg, mailboxIdOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
@@ -24,7 +25,8 @@ export const create: CommandSpec = {
         }
       }
     }
-    await session.store.createFolder(mailboxId, name);
-    return undefined;
+    const folder = await session.store.createFolder(mailboxId, name);
+    // RFC 8474 4.1: the new mailbox's id in the tagged OK.
+    return ok('CREATE completed', `MAILBOXID (${objectMailboxId(folder.id)})`);
   },
 };

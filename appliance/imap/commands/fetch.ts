@@ -1,13 +1,21 @@
 /**
  * FETCH and UID FETCH, with CHANGEDSINCE (CONDSTORE). Entries come from one index read,
  * metadata from one batched getMeta, message bytes are read a few messages ahead and written
- * as literals with back-pressure.
+ * as literals with back-pressure on the whole response: nothing more is read or formatted
+ * while the socket's buffer is full (the client is not reading). Sections of large messages
+ * are read one at a time, right before they are written, so a FETCH holds at most one such
+ * section in memory.
  */
 import type { MessageMeta } from '../../mailstore/mime/types.js';
 import type { MessageEntry } from '../../mailstore/store.types.js';
 import { bodyStructureToString, envelopeToString } from '../bodystructure.js';
 import { type FetchItem, type SectionItem, filterHeader, parseFetchItems, resolveSection } from '../fetch-items.js';
-import { formatFlags, formatInternalDate, hasFlag } from '../format.js';
+import { formatInternalDate, hasFlag } from '../format.js';
+import { binaryEncoding, decodeBinary, knownEncoding } from '../binary.js';
+import { ImapNo } from '../responses.js';
+import { emailId } from '../object-ids.js';
+import { previewFromBytes } from '../preview.js';
+import { nstring } from '../compiler.js';
 import { ImapSyntaxError, type Token, expectEnd, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet } from '../sequence.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -48,26 +56,31 @@ function parseModifiers(t: Token | undefined): { changedSince: number | null; va
   return { changedSince, vanished };
 }
 
+/** A section's bytes, or a function that reads them when the writer gets to it. */
+type SectionData = Buffer | (() => Promise<Buffer>);
+
 /** Cuts the requested sections out of a message (whole bytes, or ranged reads when `full` is null). */
 function sectionsOf(session: ImapSession, entry: MessageEntry, meta: MessageMeta | null, sections: SectionItem[], full: Buffer | null): Promise<Buffer[]> | Buffer[] {
-  const pieces = sections.map((item) => {
-    const r = resolveSection(meta, entry.size, item);
-    if (!r || r.end <= r.start) return Buffer.alloc(0);
-    const finish = (buf: Buffer) => {
-      let data = r.filter ? filterHeader(buf, r.filter.fields, r.filter.not) : buf;
-      if (item.partial) data = data.subarray(Math.min(item.partial.start, data.length), Math.min(item.partial.start + item.partial.length, data.length));
-      return data;
-    };
-    if (full) return finish(full.subarray(r.start, r.end));
-    if (item.partial && !r.filter) {
-      const start = r.start + item.partial.start;
-      const end = Math.min(r.end, start + item.partial.length);
-      if (start >= r.end) return Buffer.alloc(0);
-      return session.store.readMessage(entry.messageId, { start, end });
-    }
-    return session.store.readMessage(entry.messageId, r.start === 0 && r.end >= entry.size ? undefined : { start: r.start, end: r.end }).then(finish);
-  });
+  const pieces = sections.map((item) => readSection(session, entry, meta, item, full));
   return pieces.every((p) => Buffer.isBuffer(p)) ? (pieces as Buffer[]) : Promise.all(pieces);
+}
+
+function readSection(session: ImapSession, entry: MessageEntry, meta: MessageMeta | null, item: SectionItem, full: Buffer | null): Buffer | Promise<Buffer> {
+  const r = resolveSection(meta, entry.size, item);
+  if (!r || r.end <= r.start) return Buffer.alloc(0);
+  const finish = (buf: Buffer) => {
+    let data = r.filter ? filterHeader(buf, r.filter.fields, r.filter.not) : buf;
+    if (item.partial) data = data.subarray(Math.min(item.partial.start, data.length), Math.min(item.partial.start + item.partial.length, data.length));
+    return data;
+  };
+  if (full) return finish(full.subarray(r.start, r.end));
+  if (item.partial && !r.filter) {
+    const start = r.start + item.partial.start;
+    const end = Math.min(r.end, start + item.partial.length);
+    if (start >= r.end) return Buffer.alloc(0);
+    return session.store.readMessage(entry.messageId, { start, end });
+  }
+  return session.store.readMessage(entry.messageId, r.start === 0 && r.end >= entry.size ? undefined : { start: r.start, end: r.end }).then(finish);
 }
 
 /**
@@ -79,7 +92,7 @@ class BodyLoader {
   private readonly batches: number[][] = [];
   private readonly batchOf: number[] = [];
   private readonly pending = new Map<number, Promise<Map<number, Buffer>>>();
-  private readonly single = new Map<number, Promise<Buffer[]>>();
+  private readonly single = new Map<number, Promise<SectionData[]>>();
 
   constructor(
     private readonly session: ImapSession,
@@ -121,24 +134,28 @@ class BodyLoader {
     return p;
   }
 
-  private loadSingle(i: number): Promise<Buffer[]> | null {
+  private loadSingle(i: number): Promise<SectionData[]> | null {
     if (i >= this.entries.length || this.batchOf[i] !== -1) return null;
     let p = this.single.get(i);
     if (!p) {
       const e = this.entries[i]!;
       const meta = this.metas?.get(e.messageId) ?? null;
-      const needsFull = this.sections.length > 1 && e.size <= SMALL_MESSAGE;
-      p = needsFull
-        ? this.session.store.readMessage(e.messageId).then((full) => sectionsOf(this.session, e, meta, this.sections, full))
-        : Promise.resolve(sectionsOf(this.session, e, meta, this.sections, null));
+      const small = e.size <= SMALL_MESSAGE;
+      // Small messages: one read (whole message for several sections). Large ones: each section
+      // is read when the writer reaches it (read-ahead of a large message costs nothing).
+      p = small
+        ? this.sections.length > 1
+          ? this.session.store.readMessage(e.messageId).then((full) => sectionsOf(this.session, e, meta, this.sections, full))
+          : Promise.resolve(sectionsOf(this.session, e, meta, this.sections, null))
+        : Promise.resolve(this.sections.map((item) => () => Promise.resolve(readSection(this.session, e, meta, item, null))));
       p.catch(() => undefined);
       this.single.set(i, p);
     }
     return p;
   }
 
-  /** The section bytes of entry i, or null when the message is gone. */
-  async get(i: number): Promise<Buffer[] | null> {
+  /** The section bytes (or readers) of entry i, or null when the message is gone. */
+  async get(i: number): Promise<SectionData[] | null> {
     // Read ahead: the next batch, and single reads a few entries ahead.
     const b = this.batchOf[i]!;
     if (b >= 0) this.loadBatch(b + 1);
@@ -210,9 +227,17 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
     }
   }
   const metas = plan.needMeta ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
+  if (metas && plan.items.some((it) => it.kind === 'section' && it.binary)) {
+    for (const e of entries) {
+      for (const it of plan.items) {
+        if (it.kind === 'section' && it.binary && !knownEncoding(binaryEncoding(metas.get(e.messageId) ?? null, it.path))) throw new ImapNo('Unknown Content-Transfer-Encoding', 'UNKNOWN-CTE');
+      }
+    }
+  }
   const sections = items.filter((i): i is SectionItem => i.kind === 'section');
   const hasFlagsItem = items.some((i) => i.kind === 'FLAGS');
 
+  if (hasFlagsItem || flagsChanged.size) sel.announceKeywords(session, entries.map((e) => e.flags));
   const bodies = new BodyLoader(session, entries, metas, sections);
   let batch = '';
   for (let i = 0; i < entries.length; i++) {
@@ -221,12 +246,12 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
     const seq = sel.view.seqOf(e.uid);
     if (!seq) continue;
     const meta = metas?.get(e.messageId) ?? null;
-    let data: Buffer[] | null = null;
+    let data: SectionData[] | null = null;
     if (sections.length) {
       data = await bodies.get(i);
       if (!data) continue; // the message vanished (expunged elsewhere): skip it
     }
-    const parts: Array<string | Buffer> = [];
+    const parts: Array<string | { item: SectionItem; data: SectionData }> = [];
     let text = `* ${seq} FETCH (`;
     let first = true;
     let sectionIndex = 0;
@@ -238,13 +263,25 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
           text += `UID ${e.uid}`;
           break;
         case 'FLAGS':
-          text += `FLAGS ${formatFlags(e.flags)}`;
+          text += `FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
           break;
         case 'MODSEQ':
           text += `MODSEQ (${e.modseq})`;
           break;
         case 'INTERNALDATE':
           text += `INTERNALDATE ${formatInternalDate(e.internalDate)}`;
+          break;
+        case 'EMAILID': // RFC 8474 5.1: the stored message, shared by its copies
+          text += `EMAILID (${emailId(e.messageId)})`;
+          break;
+        case 'THREADID': // RFC 8474 5.2: threads are not given ids (NIL is allowed)
+          text += 'THREADID NIL';
+          break;
+        case 'PREVIEW': // RFC 8970 3: computed at ingest; older messages get theirs from the bytes
+          text += `PREVIEW ${nstring(meta ? (meta.preview ?? (await previewFromBytes(session, e.messageId, meta))) : null)}`;
+          break;
+        case 'SAVEDATE': // RFC 8514 3
+          text += `SAVEDATE ${e.savedAt === null ? 'NIL' : formatInternalDate(e.savedAt)}`;
           break;
         case 'RFC822.SIZE':
           text += `RFC822.SIZE ${e.size}`;
@@ -257,35 +294,64 @@ async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Pr
           text += `${item.kind} ${meta ? bodyStructureToString(meta.root, item.kind === 'BODYSTRUCTURE') : '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0)'}`;
           break;
         case 'section': {
-          const part = data?.[sectionIndex++] ?? Buffer.alloc(0);
-          text += `${item.label}${item.partial ? `<${item.partial.start}>` : ''} {${part.length}}\r\n`;
+          if (item.binary) {
+            // RFC 3516: the part decoded; BINARY.SIZE is the decoded length.
+            const raw = data?.[sectionIndex++] ?? Buffer.alloc(0);
+            const enc = binaryEncoding(meta, item.path);
+            const spec = item.binary;
+            const load = async () => decodeBinary(typeof raw === 'function' ? await raw() : raw, enc, spec.partial);
+            if (spec.size) {
+              text += `${item.label} ${(await load()).length}`;
+              break;
+            }
+            parts.push(text);
+            text = '';
+            parts.push({ item, data: load });
+            break;
+          }
           parts.push(text);
           text = '';
-          parts.push(part);
+          parts.push({ item, data: data?.[sectionIndex++] ?? Buffer.alloc(0) });
           break;
         }
       }
     }
-    if (flagsChanged.has(e.uid) && !hasFlagsItem) text += ` FLAGS ${formatFlags(e.flags)}`;
+    if (flagsChanged.has(e.uid) && !hasFlagsItem) text += ` FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
     text += ')\r\n';
     if (parts.length) {
       if (batch) {
-        session.write(batch);
+        await session.writeAndWait(batch);
         batch = '';
       }
-      for (const p of parts) session.write(p);
-      session.write(text);
-      await session.drain();
+      let head = '';
+      for (const p of parts) {
+        if (typeof p === 'string') {
+          head += p;
+          continue;
+        }
+        let bytes: Buffer;
+        try {
+          bytes = typeof p.data === 'function' ? await p.data() : p.data;
+        } catch {
+          bytes = Buffer.alloc(0); // the message vanished while we were writing it
+        }
+        if (session.isClosed) return;
+        const origin = p.item.binary ? p.item.binary.partial : p.item.partial;
+        // BINARY content with NUL bytes goes as literal8 (RFC 3516 4.2).
+        await session.writeAndWait(`${head}${p.item.label}${origin ? `<${origin.start}>` : ''} ${p.item.binary && bytes.includes(0) ? '~' : ''}{${bytes.length}}\r\n`);
+        head = '';
+        await session.writeAndWait(bytes);
+      }
+      await session.writeAndWait(head + text);
     } else {
       batch += text;
       if (batch.length > 65536) {
-        session.write(batch);
+        await session.writeAndWait(batch);
         batch = '';
-        await session.drain();
       }
     }
   }
-  if (batch) session.write(batch);
+  if (batch) await session.writeAndWait(batch);
 }
 
 export const fetch: CommandSpec = {

@@ -2,6 +2,7 @@
 import { append } from './append.js';
 import { authenticate } from './authenticate.js';
 import { capability } from './capability.js';
+import { compress } from './compress.js';
 import { copy, move, uidCopy, uidMove } from './copy.js';
 import { create } from './create.js';
 import { del } from './delete.js';
@@ -18,6 +19,7 @@ import { check, noop } from './noop.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { rename } from './rename.js';
 import { search, uidSearch } from './search.js';
+import { sort, thread, uidSort, uidThread } from './sort.js';
 import { close, examine, select, unselect } from './select.js';
 import { starttls } from './starttls.js';
 import { status } from './status.js';
@@ -36,6 +38,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   AUTHENTICATE: authenticate,
   ID: id,
   ENABLE: enable,
+  COMPRESS: compress,
   NAMESPACE: namespace,
   SELECT: select,
   EXAMINE: examine,
@@ -57,12 +60,16 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   UNSELECT: unselect,
   EXPUNGE: expunge,
   SEARCH: search,
+  SORT: sort,
+  THREAD: thread,
   FETCH: fetch,
   STORE: store,
   COPY: copy,
   MOVE: move,
   'UID FETCH': uidFetch,
   'UID SEARCH': uidSearch,
+  'UID SORT': uidSort,
+  'UID THREAD': uidThread,
   'UID STORE': uidStore,
   'UID COPY': uidCopy,
   'UID MOVE': uidMove,

@@ -5,7 +5,8 @@
  */
 import type { FolderInfo } from '../../mailstore/store.types.js';
 import { astring } from '../compiler.js';
-import { DELIMITER, decodeMailboxName, encodeMailboxName, patternToRegExp } from '../mailbox-names.js';
+import { DELIMITER, decodeMailboxName, encodeMailboxName } from '../mailbox-names.js';
+import { compileMailboxPattern } from '../mailbox-pattern.js';
 import { ImapSyntaxError, type Token, isAtom, str } from '../parser.js';
 import type { ImapSession } from '../session.js';
 import { mailboxIdOf } from './helpers.js';
@@ -111,31 +112,54 @@ async function runList(session: ImapSession, o: ListOptions, lsub: boolean): Pro
   const [folders, subList] = await Promise.all([session.store.listFolders(mailboxId), session.store.listSubscriptions(mailboxId)]);
   const subs = new Set(subList);
   const nodes = buildNodes(folders, subs);
-  const res = o.patterns.filter((p) => p !== '').map((p) => patternToRegExp(o.reference, p));
+  const res = o.patterns.filter((p) => p !== '').map((p) => compileMailboxPattern(o.reference, p));
   const names = [...nodes.keys()].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  const isMatch = (name: string) => res.some((re) => re.test(name));
+  // RFC 3501 6.3.9: when "%" hides a subscribed child, LSUB returns its parent as \Noselect.
+  const lsubParents = new Set<string>();
+  if (lsub) {
+    for (const name of names) {
+      const n = nodes.get(name)!;
+      if (!n.subscribed || isMatch(name)) continue;
+      const segs = name.split(DELIMITER);
+      for (let i = segs.length - 1; i >= 1; i--) {
+        const parent = segs.slice(0, i).join(DELIMITER);
+        if (!nodes.get(parent)?.subscribed && isMatch(parent)) lsubParents.add(parent);
+      }
+    }
+  }
+  // RFC 5258 3.5 (RECURSIVEMATCH): a mailbox the pattern matches is also returned, with
+  // CHILDINFO ("SUBSCRIBED"), when a descendant meets the selection but is not matched itself.
+  const hiddenSubscribedChild = (name: string): boolean => {
+    const prefix = name + DELIMITER;
+    for (const other of names) if (other.startsWith(prefix) && nodes.get(other)!.subscribed && !isMatch(other)) return true;
+    return false;
+  };
   const out: string[] = [];
   for (const name of names) {
     const n = nodes.get(name)!;
-    const matched = res.some((re) => re.test(name));
+    const matched = isMatch(name);
     if (!matched) continue;
     const flags: string[] = [];
+    let childInfo = false;
     if (lsub) {
-      if (!n.subscribed) continue;
-      if (!n.folder) flags.push('\\Noselect');
+      if (lsubParents.has(name)) flags.push('\\Noselect');
+      else if (!n.subscribed) continue;
+      else if (!n.folder) flags.push('\\Noselect');
     } else {
-      if (o.subscribedOnly && !n.subscribed && !(o.recursiveMatch && n.hasSubscribedChild)) continue;
+      childInfo = o.recursiveMatch && n.hasSubscribedChild && hiddenSubscribedChild(name);
+      if (o.subscribedOnly && !n.subscribed && !childInfo) continue;
       if (o.specialUseOnly && !n.folder?.specialUse) continue;
       if (!n.folder) {
-        if (o.subscribedOnly) flags.push('\\NonExistent');
-        else if (n.hasChildren) flags.push('\\Noselect');
+        if (o.subscribedOnly && n.subscribed) flags.push('\\NonExistent');
+        else if (n.hasChildren || childInfo) flags.push('\\Noselect');
         else continue; // a subscription without a mailbox is not listed by plain LIST
       }
       flags.push(n.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
       if (n.folder?.specialUse) flags.push(n.folder.specialUse);
       if (o.returnSubscribed && n.subscribed) flags.push('\\Subscribed');
     }
-    let extra = '';
-    if (!lsub && o.recursiveMatch && !n.subscribed && n.hasSubscribedChild) extra = ' ("CHILDINFO" ("SUBSCRIBED"))';
+    const extra = childInfo ? ' ("CHILDINFO" ("SUBSCRIBED"))' : '';
     out.push(`* ${lsub ? 'LSUB' : 'LIST'} (${flags.join(' ')}) "${DELIMITER}" ${astring(encodeMailboxName(name))}${extra}\r\n`);
     if (o.status && n.folder) {
       session.write(out.join(''));

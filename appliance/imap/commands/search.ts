@@ -1,6 +1,14 @@
-/** SEARCH and UID SEARCH (every RFC 3501 key, CHARSET UTF-8, MODSEQ of CONDSTORE). */
+/**
+ * SEARCH and UID SEARCH (every RFC 3501 key, CHARSET UTF-8, MODSEQ of CONDSTORE), with
+ * RETURN options: ESEARCH (RFC 4731: MIN MAX ALL COUNT), SEARCHRES (RFC 5182: SAVE and "$")
+ * and PARTIAL (RFC 5267 4.4). The executor is shared with SORT and THREAD.
+ */
 import type { MessageMeta } from '../../mailstore/mime/types.js';
-import { type EvalCache, matches, parseSearch, searchNeeds } from '../search.js';
+import type { MessageEntry } from '../../mailstore/store.types.js';
+import { ImapSyntaxError, type Token, isAtom } from '../parser.js';
+import { type EvalCache, type SearchKey, matches, parseSearch, searchNeeds } from '../search.js';
+import type { SelectedMailbox } from '../selected.js';
+import { compactSet } from '../sequence.js';
 import type { ImapSession } from '../session.js';
 import { selectedOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
@@ -8,10 +16,15 @@ import { SELECTED } from './types.js';
 
 const RAW_CONCURRENCY = 8;
 
-async function runSearch(session: ImapSession, args: Parameters<typeof parseSearch>[0], byUid: boolean): Promise<void> {
-  const sel = selectedOf(session);
-  const { key, usesModseq } = parseSearch(args);
-  if (usesModseq) session.enableCondstore();
+export interface SearchHit {
+  seq: number;
+  uid: number;
+  modseq: number;
+  entry: MessageEntry;
+}
+
+/** Runs a parsed search over the session's view; hits in sequence order. */
+export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey): Promise<SearchHit[]> {
   const needs = searchNeeds(key);
   const all = await session.store.listMessages(sel.folder.id);
   // Only messages the session knows (its view), with their sequence numbers.
@@ -19,47 +32,168 @@ async function runSearch(session: ImapSession, args: Parameters<typeof parseSear
   const metas: Map<number, MessageMeta> | null = needs.meta ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
   const maxSeq = sel.view.length;
   const maxUid = sel.view.maxUid;
-  const hits: Array<{ seq: number; uid: number; modseq: number }> = [];
+  const saved = new Set(sel.view.saved);
+  const hits: SearchHit[] = [];
+  const hit = (e: MessageEntry) => hits.push({ seq: sel.view.seqOf(e.uid), uid: e.uid, modseq: e.modseq, entry: e });
 
   if (needs.raw === 'none') {
     for (const e of entries) {
       const seq = sel.view.seqOf(e.uid);
-      if (matches(key, { entry: e, seq, meta: metas?.get(e.messageId) ?? null, raw: null }, maxSeq, maxUid)) hits.push({ seq, uid: e.uid, modseq: e.modseq });
+      if (matches(key, { entry: e, seq, meta: metas?.get(e.messageId) ?? null, raw: null, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid)) hit(e);
     }
-  } else {
-    // Cheap keys first would be nicer; bytes are read with bounded concurrency.
-    let next = 0;
-    const results: boolean[] = new Array(entries.length).fill(false);
-    const worker = async () => {
-      while (next < entries.length && !session.isClosed) {
-        const i = next++;
-        const e = entries[i]!;
-        const meta = metas?.get(e.messageId) ?? null;
-        let raw: Buffer | null = null;
-        try {
-          raw = await session.store.readMessage(e.messageId, needs.raw === 'header' && meta ? { start: 0, end: meta.root.bodyStart } : undefined);
-        } catch {
-          continue;
-        }
-        const cache: EvalCache = {};
-        results[i] = matches(key, { entry: e, seq: sel.view.seqOf(e.uid), meta, raw }, maxSeq, maxUid, cache);
-      }
-    };
-    await Promise.all(Array.from({ length: RAW_CONCURRENCY }, worker));
-    entries.forEach((e, i) => {
-      if (results[i]) hits.push({ seq: sel.view.seqOf(e.uid), uid: e.uid, modseq: e.modseq });
-    });
+    return hits;
   }
-  const ids = hits.map((h) => (byUid ? h.uid : h.seq)).sort((a, b) => a - b);
+  // Message bytes are read with bounded concurrency.
+  let next = 0;
+  const results: boolean[] = new Array(entries.length).fill(false);
+  const worker = async () => {
+    while (next < entries.length && !session.isClosed) {
+      const i = next++;
+      const e = entries[i]!;
+      const meta = metas?.get(e.messageId) ?? null;
+      let raw: Buffer | null = null;
+      try {
+        raw = await session.store.readMessage(e.messageId, needs.raw === 'header' && meta ? { start: 0, end: meta.root.bodyStart } : undefined);
+      } catch {
+        continue;
+      }
+      const cache: EvalCache = {};
+      results[i] = matches(key, { entry: e, seq: sel.view.seqOf(e.uid), meta, raw, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid, cache);
+    }
+  };
+  await Promise.all(Array.from({ length: RAW_CONCURRENCY }, worker));
+  entries.forEach((e, i) => {
+    if (results[i]) hit(e);
+  });
+  return hits;
+}
+
+/** RETURN options of SEARCH/SORT (RFC 4731 3.1, RFC 5182 2, RFC 5267 4.4). */
+export interface ReturnOptions {
+  min: boolean;
+  max: boolean;
+  all: boolean;
+  count: boolean;
+  save: boolean;
+  partial: [number, number] | null;
+}
+
+/** Parses `RETURN (...)` at args[0] when present; returns the options and the rest. */
+export function parseReturn(args: Token[]): { ret: ReturnOptions | null; rest: Token[] } {
+  if (!isAtom(args[0], 'RETURN')) return { ret: null, rest: args };
+  const list = args[1];
+  if (!list || list.t !== 'list') throw new ImapSyntaxError('RETURN needs a list of options');
+  const ret: ReturnOptions = { min: false, max: false, all: false, count: false, save: false, partial: null };
+  for (let i = 0; i < list.v.length; i++) {
+    const t = list.v[i]!;
+    if (t.t !== 'atom') throw new ImapSyntaxError('Invalid RETURN option');
+    switch (t.v.toUpperCase()) {
+      case 'MIN':
+        ret.min = true;
+        break;
+      case 'MAX':
+        ret.max = true;
+        break;
+      case 'ALL':
+        ret.all = true;
+        break;
+      case 'COUNT':
+        ret.count = true;
+        break;
+      case 'SAVE':
+        ret.save = true;
+        break;
+      case 'PARTIAL': {
+        const r = list.v[++i];
+        const m = r?.t === 'atom' ? /^(\d{1,9}):(\d{1,9})$/.exec(r.v) : null;
+        if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) throw new ImapSyntaxError('PARTIAL needs a range like 1:100');
+        const a = Number(m[1]);
+        const b = Number(m[2]);
+        ret.partial = a <= b ? [a, b] : [b, a];
+        break;
+      }
+      default:
+        throw new ImapSyntaxError(`Unknown RETURN option ${t.v.slice(0, 30)}`);
+    }
+  }
+  if (ret.partial && ret.all) throw new ImapSyntaxError('PARTIAL and ALL exclude each other');
+  // RETURN () means ALL (RFC 4731 3.1).
+  if (!ret.min && !ret.max && !ret.all && !ret.count && !ret.save && !ret.partial) ret.all = true;
+  return { ret, rest: args.slice(2) };
+}
+
+/**
+ * Saves the result for "$" (RFC 5182 2.1: with MIN/MAX only those are saved) and writes the
+ * ESEARCH response (RFC 4731 3.1; none when SAVE is the only option). `ids` are in result
+ * order (ascending for SEARCH, sort order for SORT, so MIN/MAX are the first and last);
+ * `uids` are the same hits as UIDs, in the same order.
+ */
+export function answerWithReturn(
+  session: ImapSession,
+  sel: SelectedMailbox,
+  tag: string,
+  byUid: boolean,
+  ret: ReturnOptions,
+  ids: number[],
+  uids: number[],
+  modseq: number | null,
+  sorted: boolean,
+): void {
+  if (ret.save) {
+    if ((ret.min || ret.max) && !ret.all && !ret.count && !ret.partial) {
+      const pick: number[] = [];
+      if (ret.min && uids.length) pick.push(uids[0]!);
+      if (ret.max && uids.length) pick.push(uids[uids.length - 1]!);
+      sel.view.saved = [...new Set(pick)].sort((a, b) => a - b);
+    } else sel.view.saved = [...uids].sort((a, b) => a - b);
+  }
+  if (ret.save && !ret.min && !ret.max && !ret.all && !ret.count && !ret.partial) return;
+  let line = `* ESEARCH (TAG ${JSON.stringify(tag)})${byUid ? ' UID' : ''}`;
+  if (ids.length) {
+    if (ret.min) line += ` MIN ${ids[0]}`;
+    if (ret.max) line += ` MAX ${ids[ids.length - 1]}`;
+    if (ret.all) line += ` ALL ${sorted ? ids.join(',') : compactSet(ids)}`;
+  }
+  if (ret.count) line += ` COUNT ${ids.length}`;
+  if (ret.partial) {
+    const [a, b] = ret.partial;
+    const slice = ids.slice(a - 1, b);
+    line += ` PARTIAL (${a}:${b} ${slice.length ? (sorted ? slice.join(',') : compactSet(slice)) : 'NIL'})`;
+  }
+  if (modseq !== null && ids.length && (ret.min || ret.max || ret.all || ret.count || ret.partial)) line += ` MODSEQ ${modseq}`;
+  session.write(line + '\r\n');
+}
+
+async function runSearch(session: ImapSession, tag: string, args: Token[], byUid: boolean): Promise<void> {
+  const sel = selectedOf(session);
+  const { ret, rest } = parseReturn(args);
+  let parsed;
+  try {
+    parsed = parseSearch(rest);
+  } catch (err) {
+    // A failed SEARCH ... RETURN (SAVE) leaves "$" empty (RFC 5182 2.1).
+    if (ret?.save) sel.view.saved = [];
+    throw err;
+  }
+  const { key, usesModseq } = parsed;
+  if (usesModseq) session.enableCondstore();
+  const hits = await executeSearch(session, sel, key);
+  const highest = usesModseq && hits.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
+  // Hits come in sequence order, which is also UID order.
+  const ids = hits.map((h) => (byUid ? h.uid : h.seq));
+  if (ret) {
+    answerWithReturn(session, sel, tag, byUid, ret, ids, hits.map((h) => h.uid), highest, false);
+    return;
+  }
   let line = `* SEARCH${ids.length ? ' ' + ids.join(' ') : ''}`;
-  if (usesModseq && hits.length) line += ` (MODSEQ ${hits.reduce((m, h) => Math.max(m, h.modseq), 0)})`;
+  if (highest !== null) line += ` (MODSEQ ${highest})`;
   session.write(line + '\r\n');
 }
 
 export const search: CommandSpec = {
   states: SELECTED,
   async handler(session, cmd) {
-    await runSearch(session, cmd.args, false);
+    await runSearch(session, cmd.tag, cmd.args, false);
     return undefined;
   },
 };
@@ -67,7 +201,7 @@ export const search: CommandSpec = {
 export const uidSearch: CommandSpec = {
   states: SELECTED,
   async handler(session, cmd) {
-    await runSearch(session, cmd.args, true);
+    await runSearch(session, cmd.tag, cmd.args, true);
     return undefined;
   },
 };

@@ -2,8 +2,8 @@ import { hasFlag } from '../format.js';
 import { ImapSyntaxError, type Token, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
 import { ok } from '../responses.js';
+import { mailboxId } from '../object-ids.js';
 import { SelectedMailbox } from '../selected.js';
-import { FLAGS, PERMANENT_FLAGS, formatFlags } from '../format.js';
 import type { ImapSession } from '../session.js';
 import { folderOrFail, mailboxArg } from './helpers.js';
 import type { CommandSpec } from './types.js';
@@ -64,7 +64,12 @@ function makeSelect(readOnly: boolean): CommandSpec {
       const folder = await folderOrFail(session, name);
       const entries = await session.store.listMessages(folder.id);
       if (session.isClosed) return null;
-      const sel = new SelectedMailbox(session, folder, readOnly, entries);
+      // \Recent (RFC 3501 2.3.2, 6.3.1/6.3.2): SELECT claims what no session was told of yet;
+      // EXAMINE changes no state and shows the unclaimed messages as recent.
+      const top = entries.length ? entries[entries.length - 1]!.uid : 0;
+      const recentFrom = readOnly ? folder.recentUid : top ? await session.store.claimRecent(folder.id, top + 1) : Infinity;
+      if (session.isClosed) return null;
+      const sel = new SelectedMailbox(session, folder, readOnly, entries, recentFrom);
       session.selected = sel;
       session.state = 'selected';
       let firstUnseen = 0;
@@ -75,14 +80,15 @@ function makeSelect(readOnly: boolean): CommandSpec {
         }
       }
       const lines = [
-        `* FLAGS ${FLAGS}`,
-        `* OK [PERMANENTFLAGS ${readOnly ? '()' : PERMANENT_FLAGS}] Flags permitted`,
+        `* FLAGS ${sel.flagsList()}`,
+        `* OK [PERMANENTFLAGS ${sel.permanentFlagsList()}] Flags permitted`,
         `* ${entries.length} EXISTS`,
-        `* 0 RECENT`,
+        `* ${sel.recent.size} RECENT`,
         ...(firstUnseen ? [`* OK [UNSEEN ${firstUnseen}] First unseen`] : []),
         `* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid`,
         `* OK [UIDNEXT ${folder.uidNext}] Predicted next UID`,
         `* OK [HIGHESTMODSEQ ${folder.highestModseq}] Highest`,
+        `* OK [MAILBOXID (${mailboxId(folder.id)})] Ok`,
       ];
       session.write(lines.join('\r\n') + '\r\n');
       if (qresync && qresync.uidValidity === folder.uidValidity) {
@@ -94,7 +100,7 @@ function makeSelect(readOnly: boolean): CommandSpec {
         let out = '';
         for (const e of ch.changed) {
           const seq = sel.view.seqOf(e.uid);
-          if (seq) out += `* ${seq} FETCH (UID ${e.uid} FLAGS ${formatFlags(e.flags)} MODSEQ (${e.modseq}))\r\n`;
+          if (seq) out += `* ${seq} FETCH (UID ${e.uid} FLAGS ${sel.formatFlags(e.uid, e.flags)} MODSEQ (${e.modseq}))\r\n`;
         }
         if (out) session.write(out);
       }

@@ -2,13 +2,14 @@ import type { FolderInfo } from '../../mailstore/store.types.js';
 import { astring } from '../compiler.js';
 import { hasFlag } from '../format.js';
 import { encodeMailboxName } from '../mailbox-names.js';
+import { mailboxId } from '../object-ids.js';
 import { ImapSyntaxError, list } from '../parser.js';
 import type { ImapSession } from '../session.js';
 import { folderOrFail, mailboxArg } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
-const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE', 'APPENDLIMIT']);
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE', 'APPENDLIMIT', 'MAILBOXID']);
 
 export function parseStatusItems(t: Parameters<typeof list>[0]): string[] {
   const items = list(t, 'status items').map((x) => {
@@ -28,7 +29,7 @@ export async function statusLine(session: ImapSession, folder: FolderInfo, items
   }
   const values: Record<string, number> = {
     MESSAGES: st.messages,
-    RECENT: 0,
+    RECENT: st.recent,
     UIDNEXT: st.uidNext,
     UIDVALIDITY: st.uidValidity,
     UNSEEN: st.unseen,
@@ -38,7 +39,9 @@ export async function statusLine(session: ImapSession, folder: FolderInfo, items
     'DELETED-STORAGE': deletedStorage,
     APPENDLIMIT: session.config.maxMessageBytes,
   };
-  return `* STATUS ${astring(encodeMailboxName(folder.name))} (${items.map((i) => `${i} ${values[i]}`).join(' ')})\r\n`;
+  // MAILBOXID (RFC 8474 4.2) is a parenthesised objectid.
+  const item = (i: string) => (i === 'MAILBOXID' ? `MAILBOXID (${mailboxId(folder.id)})` : `${i} ${values[i]}`);
+  return `* STATUS ${astring(encodeMailboxName(folder.name))} (${items.map(item).join(' ')})\r\n`;
 }
 
 export const status: CommandSpec = {

@@ -2,7 +2,7 @@
  * STORE and UID STORE: FLAGS / +FLAGS / -FLAGS (.SILENT), with UNCHANGEDSINCE (CONDSTORE)
  * answered by [MODIFIED set].
  */
-import { validateFlags, formatFlags } from '../format.js';
+import { validateFlags } from '../format.js';
 import { ImapSyntaxError, type Token, isAtom, num, str } from '../parser.js';
 import { ok } from '../responses.js';
 import { compactSet, parseSequenceSet } from '../sequence.js';
@@ -37,7 +37,8 @@ async function runStore(session: ImapSession, args: Token[], byUid: boolean) {
       return t.v;
     }),
   );
-  if (!flags.length && op !== 'set') throw new ImapSyntaxError('No flags given');
+  // An empty list is valid for every operation (RFC 3501 9: flag-list = "(" [flag *(SP flag)] ")"); +/- change nothing.
+  if (!rest.length) throw new ImapSyntaxError('No flags given');
 
   const uids = byUid ? sel.view.resolveUid(ranges) : sel.view.resolveSeq(ranges);
   if (!uids.length) return ok('STORE completed');
@@ -51,14 +52,20 @@ async function runStore(session: ImapSession, args: Token[], byUid: boolean) {
   if (!silent) {
     // Every message of the set gets its current flags, changed or not (RFC 3501 6.4.6).
     const entries = updated.size === uids.length ? result.updated : await entriesFor(session, sel, uids);
+    // A keyword new to the session is announced in FLAGS before any FETCH shows it (RFC 3501
+    // 7.2.6), also one another session set on a message of the set that this one has not seen.
+    sel.announceKeywords(session, entries.map((e) => (updated.get(e.uid) ?? e).flags));
     for (const e of entries) {
       if (conflicts.has(e.uid)) continue;
       const cur = updated.get(e.uid) ?? e;
       const seq = sel.view.seqOf(e.uid);
       if (!seq) continue;
-      lines += `* ${seq} FETCH (${byUid ? `UID ${e.uid} ` : ''}FLAGS ${formatFlags(cur.flags)}${withModseq ? ` MODSEQ (${cur.modseq})` : ''})\r\n`;
+      lines += `* ${seq} FETCH (${byUid ? `UID ${e.uid} ` : ''}FLAGS ${sel.formatFlags(e.uid, cur.flags)}${withModseq ? ` MODSEQ (${cur.modseq})` : ''})\r\n`;
     }
-  } else if (withModseq && unchangedSince !== undefined) {
+  } else {
+    sel.announceKeywords(session, result.updated.map((u) => u.flags));
+  }
+  if (silent && withModseq && unchangedSince !== undefined) {
     // RFC 7162 3.1.3: with UNCHANGEDSINCE the new MODSEQ is reported even for .SILENT.
     for (const u of result.updated) {
       const seq = sel.view.seqOf(u.uid);

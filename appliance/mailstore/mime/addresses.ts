@@ -35,6 +35,30 @@ function finishItem(item: Item, out: EnvelopeAddress[]): void {
   out.push({ name, adl, mailbox, host });
 }
 
+/** Removes (possibly nested) comments outside quoted strings. */
+function stripComments(text: string): string {
+  if (!text.includes('(')) return text;
+  let out = '';
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\' && i + 1 < text.length) {
+      if (!depth) out += c + text[i + 1];
+      i++;
+    } else if (quoted) {
+      out += c;
+      if (c === '"') quoted = false;
+    } else if (c === '(') depth++;
+    else if (c === ')' && depth) depth--;
+    else if (!depth) {
+      if (c === '"') quoted = true;
+      out += c;
+    }
+  }
+  return out;
+}
+
 /** Parses an address-list header value; returns null when it holds no address. */
 export function parseAddressList(value: string | null | undefined): EnvelopeAddress[] | null {
   if (!value) return null;
@@ -88,7 +112,9 @@ export function parseAddressList(value: string | null | undefined): EnvelopeAddr
     } else if (c === '<') {
       const close = s.indexOf('>', i + 1);
       const end = close === -1 ? n : close;
-      item.angle = s.slice(i + 1, end).replace(/\s+/g, '');
+      // Comments and folding white space inside the brackets are not part of the address
+      // (RFC 5322 3.4.1 CFWS): "<user (x)@ (y) example.org>" is user@example.org.
+      item.angle = stripComments(s.slice(i + 1, end)).replace(/\s+/g, '');
       i = end + 1;
     } else if (c === ',') {
       newItem();

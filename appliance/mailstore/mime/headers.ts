@@ -33,6 +33,7 @@ export const WANTED = new Set([
   'bcc',
   'in-reply-to',
   'message-id',
+  'references',
 ]);
 
 const MAX_FIELD = 64 * 1024;

@@ -6,6 +6,7 @@ import { decodeWords } from './charset.js';
 import { parseAddressList } from './addresses.js';
 import { scanHeader } from './headers.js';
 import { parseParams } from './params.js';
+import { previewOf } from './preview.js';
 import type { Envelope, MessageMeta, MimePart } from './types.js';
 
 const MAX_DEPTH = 40;
@@ -231,6 +232,13 @@ export function parseMessage(raw: Buffer): MessageMeta {
     bcc: dec('bcc'),
     sentAt: parseDate(fields.get('date')),
   };
+  try {
+    meta.preview = previewOf(raw, root);
+  } catch {
+    meta.preview = '';
+  }
+  const references = fields.get('references');
+  if (references) meta.references = references.slice(0, 16 * 1024);
   if (ctx.degraded) meta.degraded = true;
   return meta;
 }

@@ -73,6 +73,10 @@ export interface MessageMeta {
   bcc: string;
   /** The Date header as epoch milliseconds, null when absent or unparseable. */
   sentAt: number | null;
+  /** PREVIEW text (RFC 8970), see preview.ts; absent in metadata stored before it existed. */
+  preview?: string;
+  /** The References header as written (THREAD=REFERENCES), absent when the header is. */
+  references?: string;
   /** True when the message was not valid MIME and was degraded somewhere. */
   degraded?: boolean;
 }

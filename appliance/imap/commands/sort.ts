@@ -1,0 +1,103 @@
+/**
+ * SORT and UID SORT (RFC 5256 3, DISPLAYFROM/DISPLAYTO of RFC 5957, RETURN options of ESORT
+ * RFC 5267 3) and THREAD / UID THREAD (RFC 5256 4: ORDEREDSUBJECT, REFERENCES). The search
+ * part runs through the SEARCH executor; keys come from the index (store.sortRows), not from
+ * the message metadata.
+ */
+import type { SortRow } from '../../mailstore/store.types.js';
+import { ImapSyntaxError, type Token, str } from '../parser.js';
+import { ImapNo } from '../responses.js';
+import { parseSearch } from '../search.js';
+import type { SelectedMailbox } from '../selected.js';
+import { formatThreads, parseSortCriteria, sortRows, threadOrderedSubject, threadReferences } from '../sort.js';
+import type { ImapSession } from '../session.js';
+import { answerWithReturn, executeSearch, parseReturn } from './search.js';
+import { selectedOf } from './helpers.js';
+import type { CommandSpec } from './types.js';
+import { SELECTED } from './types.js';
+
+function checkCharset(t: Token | undefined): void {
+  const cs = str(t, 'charset').toUpperCase();
+  if (cs !== 'UTF-8' && cs !== 'US-ASCII' && cs !== 'UTF8') throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
+}
+
+/** The rows the search criteria select, in sequence order, with their keys. */
+async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<{ rows: SortRow[]; modseq: number | null }> {
+  const { key, usesModseq } = parseSearch(criteria);
+  if (usesModseq) session.enableCondstore();
+  const all = await session.store.sortRows(sel.folder.id);
+  const inView = all.filter((r) => sel.view.seqOf(r.uid) > 0);
+  if (key.k === 'all' && !usesModseq) return { rows: inView, modseq: null };
+  const hits = await executeSearch(session, sel, key);
+  const wanted = new Set(hits.map((h) => h.uid));
+  const modseq = usesModseq && hits.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
+  return { rows: inView.filter((r) => wanted.has(r.uid)), modseq };
+}
+
+async function runSort(session: ImapSession, tag: string, args: Token[], byUid: boolean): Promise<void> {
+  const sel = selectedOf(session);
+  const { ret, rest } = parseReturn(args);
+  const criteria = parseSortCriteria(rest[0]);
+  checkCharset(rest[1]);
+  if (rest.length < 3) throw new ImapSyntaxError('Missing search criteria');
+  let picked;
+  try {
+    picked = await selectRows(session, sel, rest.slice(2));
+  } catch (err) {
+    if (ret?.save) sel.view.saved = [];
+    throw err;
+  }
+  const sorted = sortRows(picked.rows, criteria);
+  const ids = sorted.map((r) => (byUid ? r.uid : sel.view.seqOf(r.uid)));
+  if (ret) {
+    answerWithReturn(session, sel, tag, byUid, ret, ids, sorted.map((r) => r.uid), picked.modseq, true);
+    return;
+  }
+  let line = `* SORT${ids.length ? ' ' + ids.join(' ') : ''}`;
+  if (picked.modseq !== null) line += ` (MODSEQ ${picked.modseq})`;
+  session.write(line + '\r\n');
+}
+
+async function runThread(session: ImapSession, args: Token[], byUid: boolean): Promise<void> {
+  const sel = selectedOf(session);
+  const algorithm = str(args[0], 'threading algorithm').toUpperCase();
+  if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') throw new ImapSyntaxError(`Unknown threading algorithm ${algorithm.slice(0, 30)}`);
+  checkCharset(args[1]);
+  if (args.length < 3) throw new ImapSyntaxError('Missing search criteria');
+  const { rows } = await selectRows(session, sel, args.slice(2));
+  const roots = algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
+  const body = formatThreads(roots, (r) => (byUid ? r.uid : sel.view.seqOf(r.uid)));
+  session.write(`* THREAD${body ? ' ' + body : ''}\r\n`);
+}
+
+export const sort: CommandSpec = {
+  states: SELECTED,
+  async handler(session, cmd) {
+    await runSort(session, cmd.tag, cmd.args, false);
+    return undefined;
+  },
+};
+
+export const uidSort: CommandSpec = {
+  states: SELECTED,
+  async handler(session, cmd) {
+    await runSort(session, cmd.tag, cmd.args, true);
+    return undefined;
+  },
+};
+
+export const thread: CommandSpec = {
+  states: SELECTED,
+  async handler(session, cmd) {
+    await runThread(session, cmd.args, false);
+    return undefined;
+  },
+};
+
+export const uidThread: CommandSpec = {
+  states: SELECTED,
+  async handler(session, cmd) {
+    await runThread(session, cmd.args, true);
+    return undefined;
+  },
+};
