@@ -26,6 +26,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { startImapServer } from './imap/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
+import { setSmtpLimits } from './metrics.js';
 import { FileBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
 import { writeHarakaConfig } from './mta/haraka-config.js';
@@ -85,6 +86,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter });
+  setSmtpLimits(config.smtpLimits);
   supervisor.start();
 
   const bootstrap = await bootstrapOperator(systemActor('boot'), createCoreDeps(db, config));
