@@ -21,6 +21,7 @@ import { installIdempotency } from './plugins/idempotency.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { installRequestLog } from './plugins/request-log.js';
+import { installSecurityHeaders } from './plugins/security-headers.js';
 import consoleRoutes from './routes/console.routes.js';
 import healthRoutes from './routes/health.routes.js';
 import metricsRoutes, { installRequestMetrics } from './routes/metrics.routes.js';
@@ -124,6 +125,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   installErrorHandling(app);
   installRequestLog(app);
   installRequestMetrics(app);
+  installSecurityHeaders(app, { https: deps.config.httpTls });
   await app.register(cookie);
   const secureCookies = deps.config.httpTls || deps.config.publicUrl.startsWith('https:');
   await registerOpenApi(app, { publicUrl: deps.config.publicUrl, version: API_VERSION });

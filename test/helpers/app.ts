@@ -48,6 +48,8 @@ export interface TestAppOptions {
   mailer?: Mailer;
   /** The store's ingest path for batch delivery tests (built on the test database). */
   mailIngest?: MailIngest | ((db: Kysely<DB>, dir: string) => MailIngest);
+  /** Key and certificate (PEM) when the app serves HTTPS (POSTERN_HTTP_TLS=true). */
+  tls?: { key: string; cert: string };
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -91,7 +93,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
           return { database: { ok: false, detail: (err as Error).message } };
         }
       };
-  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: { key: '', cert: '' }, now, revoker, credentials, mailer: opts.mailer, mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest });
+  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: opts.tls ?? { key: '', cert: '' }, now, revoker, credentials, mailer: opts.mailer, mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest });
 
   return {
     app,
