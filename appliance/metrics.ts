@@ -230,6 +230,34 @@ const auditVerifiedAt = new Gauge({ name: 'postern_audit_chain_verified_timestam
 
 // ---- functions the instrumented code calls ---------------------------------------------------
 
+const authThrottle = new Counter({
+  name: 'postern_auth_throttle_total',
+  help: 'Login attempts throttled, by scope (source, account-source, network, account) and action (refused, delayed).',
+  labelNames: ['scope', 'action'] as const,
+  registers: [registry],
+});
+const authAttackAlerts = new Counter({
+  name: 'postern_auth_attack_alerts_total',
+  help: 'Sustained login attacks on an account reported to its owner and tenant admins (once per account and alert interval).',
+  registers: [registry],
+});
+const logSuppressed = new Counter({
+  name: 'postern_log_lines_suppressed_total',
+  help: 'Log lines left out by rate limiting (counted instead), by source.',
+  labelNames: ['source'] as const,
+  registers: [registry],
+});
+
+export function countThrottle(scope: 'source' | 'account-source' | 'network' | 'account', action: 'refused' | 'delayed'): void {
+  authThrottle.inc({ scope, action });
+}
+export function countAttackAlert(): void {
+  authAttackAlerts.inc();
+}
+export function countLogSuppressed(source: 'auth' | 'imap' | 'smtp'): void {
+  logSuppressed.inc({ source });
+}
+
 export type AuthResult = 'success' | 'invalid' | 'disabled' | 'throttled';
 
 export function countAuth(protocol: 'imap' | 'smtp' | 'web', result: AuthResult): void {

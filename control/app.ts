@@ -13,6 +13,7 @@ import { Type } from 'typebox';
 import type { Config } from '../appliance/config.js';
 import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../appliance/core/deps.js';
 import type { DB } from '../appliance/db/schema.js';
+import type { LoginThrottle } from '../appliance/core/login-throttle.js';
 import type { Logger } from '../appliance/logger.js';
 import cookie from '@fastify/cookie';
 import { DOCS_HTML, DOCS_JS } from './docs/docs-page.js';
@@ -75,6 +76,8 @@ export interface ControlDeps {
   mailer?: Mailer;
   /** The store's one ingest path (SqlMailStore.ingest), for batch delivery tests. */
   mailIngest?: MailIngest;
+  /** The login throttle shared with IMAP and SMTP AUTH (production: the CredentialService's). */
+  loginThrottle?: LoginThrottle;
 }
 
 export const API_VERSION = '1.0.0';
@@ -113,7 +116,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   const app = (
     deps.config.httpTls ? Fastify({ ...(base as FastifyHttpsOptions<https.Server>), https: { key: deps.tls.key, cert: deps.tls.cert } }) : Fastify(base)
   ) as unknown as FastifyInstance;
-  const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now, { revoker: deps.revoker, credentials: deps.credentials ?? null });
+  const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now, { revoker: deps.revoker, credentials: deps.credentials ?? null, loginThrottle: deps.loginThrottle });
   if (!deps.revoker) app.log.warn({ event: 'control.revoker.unwired' }, 'no revoker: suspensions will not close open sessions at once');
 
   const routes: RouteEntry[] = [];
