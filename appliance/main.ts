@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
 import { countAttackAlert, setSmtpLimits } from './metrics.js';
 import { LoginThrottle } from './core/login-throttle.js';
+import { loadSecretKey } from './core/secret-box.js';
 import { alertLoginAttack } from './core/login-alerts.service.js';
 import { FileBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
@@ -45,6 +46,8 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   await mkdir(paths.run, { recursive: true });
   const log = logger.child({ service: 'boot' });
 
+  // TOTP secrets are sealed with a key kept outside the database (env or data-dir file, 0600).
+  loadSecretKey(paths.root);
   const { db, close: closeDb } = openSqlite(paths.database);
   const applied = await migrateToLatest(db);
   if (applied.length) log.info({ event: 'db.migrated', migrations: applied }, 'database migrated');

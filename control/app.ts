@@ -14,6 +14,7 @@ import type { Config } from '../appliance/config.js';
 import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../appliance/core/deps.js';
 import type { DB } from '../appliance/db/schema.js';
 import type { LoginThrottle } from '../appliance/core/login-throttle.js';
+import { hasSecretKey, loadSecretKey } from '../appliance/core/secret-box.js';
 import type { Logger } from '../appliance/logger.js';
 import cookie from '@fastify/cookie';
 import { DOCS_HTML, DOCS_JS } from './docs/docs-page.js';
@@ -116,6 +117,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   const app = (
     deps.config.httpTls ? Fastify({ ...(base as FastifyHttpsOptions<https.Server>), https: { key: deps.tls.key, cert: deps.tls.cert } }) : Fastify(base)
   ) as unknown as FastifyInstance;
+  if (!hasSecretKey()) loadSecretKey(deps.config.dataDir);
   const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now, { revoker: deps.revoker, credentials: deps.credentials ?? null, loginThrottle: deps.loginThrottle });
   if (!deps.revoker) app.log.warn({ event: 'control.revoker.unwired' }, 'no revoker: suspensions will not close open sessions at once');
 

@@ -21,6 +21,7 @@ import { principalActor, type PrincipalView, principalView } from './principals.
 import { newRecoveryCodes, newTotpSecret, recoveryCodeHash, totpUri, verifyTotp } from './totp.js';
 import { ownerLoginSecondFactor } from './owner-totp.service.js';
 import { iso } from './util.js';
+import { sealSecret } from './secret-box.js';
 import { countThrottle } from '../metrics.js';
 
 export const SESSION_COOKIE = 'postern_session';
@@ -261,7 +262,7 @@ export async function beginTotpEnrolment(deps: CoreDeps, auth: Extract<SessionAu
   const p = requirePrincipal(auth);
   if (p.totp_secret) throw new AppError('Conflict', 'TOTP is already enrolled; an administrator resets it');
   const totpSecret = newTotpSecret();
-  await deps.db.updateTable('principals').set({ totp_pending_secret: totpSecret, updated_at: deps.now() }).where('id', '=', p.id).execute();
+  await deps.db.updateTable('principals').set({ totp_pending_secret: sealSecret(totpSecret), updated_at: deps.now() }).where('id', '=', p.id).execute();
   return { secret: totpSecret, otpauthUri: totpUri(totpSecret, p.email) };
 }
 
