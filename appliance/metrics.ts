@@ -254,7 +254,7 @@ export function countThrottle(scope: 'source' | 'account-source' | 'network' | '
 export function countAttackAlert(): void {
   authAttackAlerts.inc();
 }
-export function countLogSuppressed(source: 'auth' | 'imap' | 'smtp'): void {
+export function countLogSuppressed(source: 'auth' | 'imap' | 'smtp' | 'http'): void {
   logSuppressed.inc({ source });
 }
 
