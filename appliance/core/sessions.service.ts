@@ -54,13 +54,13 @@ let dummyHash: Promise<string> | null = null;
  * Refuses a source that has been failing; slows (never refuses) attempts the wider network or an
  * attacked account make suspect, so the right password from a clean source always gets through.
  */
-async function throttled(deps: CoreDeps, account: string, ip: string): Promise<void> {
+async function throttled(deps: CoreDeps, account: string, ip: string, opts: { delay: boolean } = { delay: true }): Promise<void> {
   const d = deps.loginThrottle.check(account, ip, deps.now());
   if (d.action === 'refuse') {
     countThrottle(d.scope, 'refused');
     throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: d.retryAfterMs });
   }
-  if (d.action === 'delay') {
+  if (d.action === 'delay' && opts.delay) {
     countThrottle(d.scope, 'delayed');
     await new Promise((r) => setTimeout(r, d.delayMs));
   }
@@ -184,7 +184,8 @@ export async function loginMailboxOwner(
   // The second factor's failures count like the password's (the same account and source).
   const account = String(input.address ?? '').trim().toLowerCase();
   const ip = origin.sourceIp ?? 'unknown';
-  await throttled(deps, account, ip);
+  // The credential module delays suspect attempts itself: refuse here, do not delay twice.
+  await throttled(deps, account, ip, { delay: false });
   const result = await deps.credentials.verifyLogin({ username: String(input.address ?? ''), password: String(input.password ?? ''), protocol: 'web', remoteAddress: origin.sourceIp ?? 'unknown' });
   if (!result.ok) {
     if (result.reason === 'throttled') throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: result.retryAfterMs ?? 0 });
