@@ -73,6 +73,14 @@ export interface Config {
   metricsAllow: ReadonlyArray<{ network: string; prefix: number; family: 'ipv4' | 'ipv6' }> | null;
   /** IMAP connection limits and timeouts (README "IMAP limits"). */
   imapLimits: ImapLimits;
+  /** SMTP abuse limits (connect.postern-limits): session caps and the DATA rate floor. */
+  smtpLimits: {
+    maxSessions: number;
+    maxSessionsPerIp: number;
+    dataMinRateBytesPerSecond: number;
+    dataRateWindowSeconds: number;
+    dataTimeoutSeconds: number;
+  };
 }
 
 export interface ImapLimits {
@@ -338,12 +346,20 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
       idleTimeoutMs: r.int('POSTERN_IMAP_IDLE_TIMEOUT_MINUTES', 30, 30, 24 * 60) * 60_000,
       maxAuthFailures: r.int('POSTERN_IMAP_MAX_AUTH_FAILURES', 10, 1, 1000),
     }),
+    smtpLimits: {
+      maxSessions: r.int('POSTERN_SMTP_MAX_SESSIONS', 3000, 0, 1_000_000),
+      maxSessionsPerIp: r.int('POSTERN_SMTP_MAX_SESSIONS_PER_IP', 20, 0, 100_000),
+      dataMinRateBytesPerSecond: r.int('POSTERN_SMTP_DATA_MIN_RATE', 256, 0, 100_000_000),
+      dataRateWindowSeconds: r.int('POSTERN_SMTP_DATA_RATE_WINDOW_SECONDS', 30, 1, 3600),
+      dataTimeoutSeconds: r.int('POSTERN_SMTP_DATA_TIMEOUT_SECONDS', 1800, 0, 86_400),
+    },
   };
   if (config.metricsToken !== null && config.metricsToken.length < 16) {
     throw new ConfigError('POSTERN_METRICS_TOKEN', 'must be at least 16 characters long');
   }
   if (config.smarthost) Object.freeze(config.smarthost);
   Object.freeze(config.sendLimits);
+  Object.freeze(config.smtpLimits);
   Object.freeze(config.ports);
   if (config.dnsResolver) Object.freeze(config.dnsResolver);
   return Object.freeze(config);

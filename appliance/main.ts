@@ -26,6 +26,10 @@ import { migrateToLatest } from './db/migrate.js';
 import { startImapServer } from './imap/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
+import { countAttackAlert, setSmtpLimits } from './metrics.js';
+import { LoginThrottle } from './core/login-throttle.js';
+import { loadSecretKey } from './core/secret-box.js';
+import { alertLoginAttack } from './core/login-alerts.service.js';
 import { FileBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
 import { writeHarakaConfig } from './mta/haraka-config.js';
@@ -42,6 +46,8 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   await mkdir(paths.run, { recursive: true });
   const log = logger.child({ service: 'boot' });
 
+  // TOTP secrets are sealed with a key kept outside the database (env or data-dir file, 0600).
+  loadSecretKey(paths.root);
   const { db, close: closeDb } = openSqlite(paths.database);
   const applied = await migrateToLatest(db);
   if (applied.length) log.info({ event: 'db.migrated', migrations: applied }, 'database migrated');
@@ -53,7 +59,9 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   // of a crash between blob write and index commit.
   const swept = await store.sweepOrphanBlobs(0);
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
-  const credentials = new CredentialService(db, logger.child({ service: 'auth' }));
+  // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
+  const loginThrottle = new LoginThrottle();
+  const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle);
   const router = new RecipientRouter(db);
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
@@ -68,6 +76,12 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const mailer = new ApplianceMailer({ hostname: config.hostname, router, store, supervisor, sending, logger: logger.child({ service: 'mailer' }) });
   mtaDeps.autoResponder = new AutoResponder(db, mailer);
+  loginThrottle.onAttack = (alert) => {
+    countAttackAlert();
+    alertLoginAttack({ ...createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle }), mailer }, alert)
+      .then((sent) => log.warn({ event: 'auth.attack.alerted', failures: alert.failures, sources: alert.sources, recipients: sent.length }, 'login attack alert sent'))
+      .catch((err) => log.error({ event: 'auth.attack.alert_error', err }, 'login attack alert failed'));
+  };
 
   const health = async () => ({
     database: await db
@@ -81,10 +95,11 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     mailstore: await store.health(),
   });
 
-  const control = await startControlServer({ config, logger, db, health, tls, revoker: credentials, credentials, mailer, mailIngest: store.ingest });
+  const control = await startControlServer({ config, logger, db, health, tls, revoker: credentials, credentials, mailer, mailIngest: store.ingest, loginThrottle });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter });
+  setSmtpLimits(config.smtpLimits);
   supervisor.start();
 
   const bootstrap = await bootstrapOperator(systemActor('boot'), createCoreDeps(db, config));

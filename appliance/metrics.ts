@@ -57,6 +57,28 @@ const inboundAuth = new Counter({
   labelNames: ['check', 'result'] as const,
   registers: [registry],
 });
+const smtpLimitRefusals = new Counter({
+  name: 'postern_smtp_limit_refusals_total',
+  help: 'SMTP sessions refused or cut by an abuse limit: sessions, sessions_per_ip, line_length, data_line_length, data_rate, data_deadline.',
+  labelNames: ['limit'] as const,
+  registers: [registry],
+});
+const smtpLimitSetting = new Gauge({
+  name: 'postern_smtp_limit',
+  help: 'Configured SMTP abuse limits (0: off): max_sessions, max_sessions_per_ip, data_min_rate_bytes_per_second, data_rate_window_seconds, data_timeout_seconds.',
+  labelNames: ['setting'] as const,
+  registers: [registry],
+});
+
+/** Publishes the configured SMTP limits (called once at boot). */
+export function setSmtpLimits(l: { maxSessions: number; maxSessionsPerIp: number; dataMinRateBytesPerSecond: number; dataRateWindowSeconds: number; dataTimeoutSeconds: number }): void {
+  smtpLimitSetting.set({ setting: 'max_sessions' }, l.maxSessions);
+  smtpLimitSetting.set({ setting: 'max_sessions_per_ip' }, l.maxSessionsPerIp);
+  smtpLimitSetting.set({ setting: 'data_min_rate_bytes_per_second' }, l.dataMinRateBytesPerSecond);
+  smtpLimitSetting.set({ setting: 'data_rate_window_seconds' }, l.dataRateWindowSeconds);
+  smtpLimitSetting.set({ setting: 'data_timeout_seconds' }, l.dataTimeoutSeconds);
+}
+const SMTP_LIMITS = new Set(['sessions', 'sessions_per_ip', 'line_length', 'data_line_length', 'data_rate', 'data_deadline']);
 const mtaRss = new Gauge({ name: 'postern_mta_resident_memory_bytes', help: 'Resident memory of the Haraka child process.', registers: [registry] });
 const mtaHeap = new Gauge({ name: 'postern_mta_heap_used_bytes', help: 'V8 heap used by the Haraka child process.', registers: [registry] });
 const mtaCpu = new Counter({ name: 'postern_mta_cpu_seconds_total', help: 'CPU time (user + system) of the Haraka child processes.', registers: [registry] });
@@ -232,6 +254,34 @@ const auditVerifiedAt = new Gauge({ name: 'postern_audit_chain_verified_timestam
 
 // ---- functions the instrumented code calls ---------------------------------------------------
 
+const authThrottle = new Counter({
+  name: 'postern_auth_throttle_total',
+  help: 'Login attempts throttled, by scope (source, account-source, network, account) and action (refused, delayed).',
+  labelNames: ['scope', 'action'] as const,
+  registers: [registry],
+});
+const authAttackAlerts = new Counter({
+  name: 'postern_auth_attack_alerts_total',
+  help: 'Sustained login attacks on an account reported to its owner and tenant admins (once per account and alert interval).',
+  registers: [registry],
+});
+const logSuppressed = new Counter({
+  name: 'postern_log_lines_suppressed_total',
+  help: 'Log lines left out by rate limiting (counted instead), by source.',
+  labelNames: ['source'] as const,
+  registers: [registry],
+});
+
+export function countThrottle(scope: 'source' | 'account-source' | 'network' | 'account', action: 'refused' | 'delayed'): void {
+  authThrottle.inc({ scope, action });
+}
+export function countAttackAlert(): void {
+  authAttackAlerts.inc();
+}
+export function countLogSuppressed(source: 'auth' | 'imap' | 'smtp' | 'http'): void {
+  logSuppressed.inc({ source });
+}
+
 export type AuthResult = 'success' | 'invalid' | 'disabled' | 'throttled';
 
 export function countAuth(protocol: 'imap' | 'smtp' | 'web', result: AuthResult): void {
@@ -349,6 +399,7 @@ const APPLY: Record<MtaCounterName, (labels: Record<string, unknown>, n: number)
   },
   'dkim.signed': (l, n) => dkimSigned.inc({ algorithm: word(l.algorithm, isAlgorithm) }, n),
   'inbound.auth': (l, n) => inboundAuth.inc({ check: word(l.check, isCheck), result: word(l.result, (s) => RESULT_WORDS.has(s)) }, n),
+  'smtp.limit': (l, n) => smtpLimitRefusals.inc({ limit: word(l.limit, (s) => SMTP_LIMITS.has(s)) }, n),
 };
 
 let lastMtaCpu = 0;

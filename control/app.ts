@@ -13,6 +13,8 @@ import { Type } from 'typebox';
 import type { Config } from '../appliance/config.js';
 import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../appliance/core/deps.js';
 import type { DB } from '../appliance/db/schema.js';
+import type { LoginThrottle } from '../appliance/core/login-throttle.js';
+import { hasSecretKey, loadSecretKey } from '../appliance/core/secret-box.js';
 import type { Logger } from '../appliance/logger.js';
 import cookie from '@fastify/cookie';
 import { DOCS_HTML, DOCS_JS } from './docs/docs-page.js';
@@ -21,6 +23,7 @@ import { installIdempotency } from './plugins/idempotency.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { installRequestLog } from './plugins/request-log.js';
+import { installSecurityHeaders } from './plugins/security-headers.js';
 import consoleRoutes from './routes/console.routes.js';
 import healthRoutes from './routes/health.routes.js';
 import metricsRoutes, { installRequestMetrics } from './routes/metrics.routes.js';
@@ -74,6 +77,8 @@ export interface ControlDeps {
   mailer?: Mailer;
   /** The store's one ingest path (SqlMailStore.ingest), for batch delivery tests. */
   mailIngest?: MailIngest;
+  /** The login throttle shared with IMAP and SMTP AUTH (production: the CredentialService's). */
+  loginThrottle?: LoginThrottle;
 }
 
 export const API_VERSION = '1.0.0';
@@ -112,7 +117,8 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   const app = (
     deps.config.httpTls ? Fastify({ ...(base as FastifyHttpsOptions<https.Server>), https: { key: deps.tls.key, cert: deps.tls.cert } }) : Fastify(base)
   ) as unknown as FastifyInstance;
-  const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now, { revoker: deps.revoker, credentials: deps.credentials ?? null });
+  if (!hasSecretKey()) loadSecretKey(deps.config.dataDir);
+  const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now, { revoker: deps.revoker, credentials: deps.credentials ?? null, loginThrottle: deps.loginThrottle });
   if (!deps.revoker) app.log.warn({ event: 'control.revoker.unwired' }, 'no revoker: suspensions will not close open sessions at once');
 
   const routes: RouteEntry[] = [];
@@ -124,6 +130,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   installErrorHandling(app);
   installRequestLog(app);
   installRequestMetrics(app);
+  installSecurityHeaders(app, { https: deps.config.httpTls });
   await app.register(cookie);
   const secureCookies = deps.config.httpTls || deps.config.publicUrl.startsWith('https:');
   await registerOpenApi(app, { publicUrl: deps.config.publicUrl, version: API_VERSION });

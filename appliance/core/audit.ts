@@ -73,6 +73,16 @@ export function auditHash(prevHash: string, row: ChainRow): string {
   return createHash('sha256').update(prevHash).update('\n').update(canonicalAuditRow(row)).digest('hex');
 }
 
+/**
+ * Text as the database stores it: a lone UTF-16 surrogate cannot be encoded in UTF-8, and SQLite
+ * would store U+FFFD in its place, so the hash (taken of what is stored) would never verify.
+ * Replaced here, before hashing and storing. (JSON.stringify already escapes lone surrogates.)
+ */
+export function wellFormed<T extends string | null | undefined>(s: T): T {
+  return (typeof s === 'string' ? s.replace(LONE_SURROGATE, '\uFFFD') : s) as T;
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 /** Appends one event to the chain. Call inside the transaction that makes the change. Returns the event id. */
 export async function appendAudit(trx: Transaction<DB>, actor: Actor, input: AuditInput, at: number): Promise<number> {
   const t = trx.withTables<{ audit_head: AuditHeadTable }>() as unknown as Transaction<AuditDB>;
@@ -84,20 +94,20 @@ export async function appendAudit(trx: Transaction<DB>, actor: Actor, input: Aud
   const row: ChainRow = {
     id: Number(head.seq),
     at,
-    tenant_id: input.tenantId,
+    tenant_id: wellFormed(input.tenantId),
     actor_type: auditActorType(actor),
-    actor_id: actor.principalId,
-    token_id: actor.tokenId,
-    source_ip: actor.origin?.sourceIp ?? null,
-    user_agent: actor.origin?.userAgent ?? null,
-    action: input.action,
-    target_type: input.targetType,
-    target_id: input.targetId,
+    actor_id: wellFormed(actor.principalId),
+    token_id: wellFormed(actor.tokenId),
+    source_ip: wellFormed(actor.origin?.sourceIp ?? null),
+    user_agent: wellFormed(actor.origin?.userAgent ?? null),
+    action: wellFormed(input.action),
+    target_type: wellFormed(input.targetType),
+    target_id: wellFormed(input.targetId),
     before: before ? JSON.stringify(before) : null,
     after: after ? JSON.stringify(after) : null,
-    reason: input.reason ?? null,
-    request_id: actor.origin?.requestId ?? null,
-    approval_id: input.approvalId ?? null,
+    reason: wellFormed(input.reason ?? null),
+    request_id: wellFormed(actor.origin?.requestId ?? null),
+    approval_id: wellFormed(input.approvalId ?? null),
     prev_hash: head.hash,
   };
   const hash = auditHash(head.hash, row);

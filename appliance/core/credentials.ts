@@ -6,61 +6,23 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import { countAuth } from '../metrics.js';
+import { countAuth, countLogSuppressed, countThrottle } from '../metrics.js';
 import type { CredentialId, Credentials, LoginAttempt, LoginResult } from './credentials.types.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { LoginThrottle, type LoginThrottleOptions, LogRateLimiter } from './login-throttle.js';
 
-export interface ThrottleOptions {
-  /** Failures per account within the window before logins are delayed. */
-  accountFailures: number;
-  /** Failures per client IP within the window before logins are delayed. */
-  ipFailures: number;
-  windowMs: number;
-  /** Lock-out after the limit: base * 2^(excess failures), capped. */
-  baseLockMs: number;
-  maxLockMs: number;
-}
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const DEFAULT_THROTTLE: ThrottleOptions = { accountFailures: 5, ipFailures: 20, windowMs: 15 * 60_000, baseLockMs: 1_000, maxLockMs: 15 * 60_000 };
 const CACHE_TTL_MS = 5 * 60_000;
 
-interface FailureRecord {
-  times: number[];
-  lockedUntil: number;
-}
-
-class FailureCounter {
-  private readonly records = new Map<string, FailureRecord>();
-
-  constructor(
-    private readonly limit: number,
-    private readonly opts: ThrottleOptions,
-  ) {}
-
-  lockedFor(key: string, now: number): number {
-    const rec = this.records.get(key);
-    return rec && rec.lockedUntil > now ? rec.lockedUntil - now : 0;
-  }
-
-  fail(key: string, now: number): void {
-    const rec = this.records.get(key) ?? { times: [], lockedUntil: 0 };
-    rec.times = rec.times.filter((t) => now - t < this.opts.windowMs);
-    rec.times.push(now);
-    const excess = rec.times.length - this.limit;
-    if (excess >= 0) rec.lockedUntil = now + Math.min(this.opts.maxLockMs, this.opts.baseLockMs * 2 ** excess);
-    this.records.set(key, rec);
-    if (this.records.size > 100_000) this.prune(now);
-  }
-
-  clear(key: string): void {
-    this.records.delete(key);
-  }
-
-  private prune(now: number): void {
-    for (const [k, rec] of this.records) {
-      if (rec.lockedUntil < now && rec.times.every((t) => now - t >= this.opts.windowMs)) this.records.delete(k);
-    }
-  }
+/** A sustained attack on one account (many failures from any sources), reported once per alert interval. */
+export interface AttackReport {
+  account: string;
+  protocol: LoginAttempt['protocol'];
+  failures: number;
+  sources: number;
+  lastSource: string;
+  at: number;
 }
 
 /** Normalizes an app password as typed (groups separated by spaces or dashes, any case). */
@@ -78,36 +40,51 @@ type Listener = { fn: (reason: string) => void; credentialId: CredentialId | und
 export class CredentialService implements Credentials {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly verified = new Map<string, number>();
-  private readonly accounts: FailureCounter;
-  private readonly ips: FailureCounter;
+  /** Shared with the console's logins (appliance/main.ts hands the same instance to the control plane). */
+  readonly throttle: LoginThrottle;
+  private readonly logLimit = new LogRateLimiter();
   /** A real hash to verify against when the account does not exist, so timing does not reveal it. */
   private dummyHash: Promise<string> | null = null;
 
   constructor(
     private readonly db: Kysely<DB>,
     private readonly logger: Logger,
-    throttle: Partial<ThrottleOptions> = {},
+    throttle: Partial<LoginThrottleOptions> | LoginThrottle = {},
   ) {
-    const opts = { ...DEFAULT_THROTTLE, ...throttle };
-    this.accounts = new FailureCounter(opts.accountFailures, opts);
-    this.ips = new FailureCounter(opts.ipFailures, opts);
+    this.throttle = throttle instanceof LoginThrottle ? throttle : new LoginThrottle(throttle);
+  }
+
+  /** Logs at most a few lines per event and source a minute; the rest are counted (metrics and `suppressed`). */
+  private logLimited(level: 'info' | 'warn', key: string, fields: Record<string, unknown>, msg: string): void {
+    const ok = this.logLimit.admit(key, Date.now());
+    if (!ok) {
+      countLogSuppressed('auth');
+      return;
+    }
+    this.logger[level](ok.suppressed ? { ...fields, suppressed: ok.suppressed } : fields, msg);
   }
 
   async verifyLogin(attempt: LoginAttempt): Promise<LoginResult> {
     const now = Date.now();
     const username = String(attempt.username ?? '').trim().toLowerCase();
     const ip = attempt.remoteAddress || 'unknown';
-    const locked = Math.max(this.accounts.lockedFor(username, now), this.ips.lockedFor(ip, now));
-    if (locked > 0) {
-      this.logger.warn({ event: 'auth.throttled', protocol: attempt.protocol, username, ip, retryAfterMs: locked }, 'login throttled');
+    const decision = this.throttle.check(username, ip, now);
+    if (decision.action === 'refuse') {
       countAuth(attempt.protocol, 'throttled');
-      return { ok: false, reason: 'throttled', retryAfterMs: locked };
+      countThrottle(decision.scope, 'refused');
+      this.logLimited('warn', `throttled\u0000${ip}`, { event: 'auth.throttled', protocol: attempt.protocol, username, ip, scope: decision.scope, retryAfterMs: decision.retryAfterMs }, 'login throttled');
+      return { ok: false, reason: 'throttled', retryAfterMs: decision.retryAfterMs };
+    }
+    if (decision.action === 'delay') {
+      // Slowed, never refused: a correct password from a source that has not been failing passes.
+      countThrottle(decision.scope, 'delayed');
+      await sleep(decision.delayMs);
     }
     const fail = (reason: 'invalid' | 'disabled'): LoginResult => {
-      this.accounts.fail(username, now);
-      this.ips.fail(ip, now);
+      const outcome = this.throttle.fail(username, ip, now);
       countAuth(attempt.protocol, reason);
-      this.logger.info({ event: `${attempt.protocol}.auth.fail`, protocol: attempt.protocol, username, ip, reason }, 'login failed');
+      this.logLimited('info', `fail\u0000${ip}`, { event: `${attempt.protocol}.auth.fail`, protocol: attempt.protocol, username, ip, reason }, 'login failed');
+      if (outcome.alert) this.reportAttack({ account: username, protocol: attempt.protocol, failures: outcome.accountFailures, sources: outcome.sources, lastSource: ip, at: now });
       return { ok: false, reason };
     };
 
@@ -134,7 +111,7 @@ export class CredentialService implements Credentials {
         if (attempt.protocol === 'web' || !scopes.includes(attempt.protocol)) return fail('invalid');
         if (mailbox.status !== 'active') return fail('disabled');
         await this.db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', row.id).execute();
-        this.accounts.clear(username);
+        this.succeeded(attempt, username, ip, now);
         countAuth(attempt.protocol, 'success');
         return {
           ok: true,
@@ -164,9 +141,23 @@ export class CredentialService implements Credentials {
     }
     if (!good) return fail('invalid');
     if (mailbox.status !== 'active') return fail('disabled');
-    this.accounts.clear(username);
+    this.succeeded(attempt, username, ip, now);
     countAuth(attempt.protocol, 'success');
     return { ok: true, mailboxId: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, credentialVersion: version, credentialId: 'password' };
+  }
+
+  /**
+   * IMAP and SMTP logins are complete here. A console login ('web') may still need its second
+   * factor: the session service records its success only after that, or a password-knowing
+   * attacker would reset the failure count with every code guess.
+   */
+  private succeeded(attempt: LoginAttempt, username: string, ip: string, now: number): void {
+    if (attempt.protocol !== 'web') this.throttle.succeed(username, ip, now);
+  }
+
+  /** Logs the attack (the throttle's onAttack alerts the owner and tenant admins). */
+  private reportAttack(report: AttackReport): void {
+    this.logger.warn({ event: 'auth.attack', account: report.account, protocol: report.protocol, failures: report.failures, sources: report.sources }, 'sustained login attack on an account');
   }
 
   async isCurrent(mailboxId: string, credentialVersion: number, credentialId?: CredentialId): Promise<boolean> {

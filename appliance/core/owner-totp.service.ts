@@ -8,6 +8,7 @@
  * IMAP and SMTP are unaffected (their clients use app passwords).
  */
 import type { Transaction } from 'kysely';
+import { sealSecret } from './secret-box.js';
 import type { DB } from '../db/schema.js';
 import { ownerMailbox } from './app-passwords.service.js';
 import { appendAudit } from './audit.js';
@@ -45,8 +46,8 @@ export async function beginOwnTotp(actor: Actor, deps: CoreDeps): Promise<{ secr
   const now = deps.now();
   await deps.db
     .insertInto('mailbox_totp')
-    .values({ mailbox_id: m.id, tenant_id: m.tenant_id, secret: null, pending_secret: secret, enabled_at: null, last_step: null, updated_at: now })
-    .onConflict((oc) => oc.column('mailbox_id').doUpdateSet({ pending_secret: secret, updated_at: now }))
+    .values({ mailbox_id: m.id, tenant_id: m.tenant_id, secret: null, pending_secret: sealSecret(secret), enabled_at: null, last_step: null, updated_at: now })
+    .onConflict((oc) => oc.column('mailbox_id').doUpdateSet({ pending_secret: sealSecret(secret), updated_at: now }))
     .execute();
   return { secret, otpauthUri: totpUri(secret, m.address) };
 }

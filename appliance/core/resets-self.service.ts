@@ -91,7 +91,7 @@ export async function recoverWithCode(actor: Actor, deps: AccessDeps, input: { a
     await appendAudit(trx, owner, { action: 'mailbox.password.recover', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { method: 'recovery-code', credentialSet: true, appCredentialsRevoked: r.appPasswordsRevoked } }, now);
     return r;
   });
-  deps.loginThrottle.succeed(account);
+  deps.loginThrottle.succeed(account, ip, now);
   deps.revoker.notifyRevoked(m.id, 'password recovered with a recovery code');
   await notifyOwners(deps, m, `Password of ${m.address} changed`, [
     `The password of the mailbox ${m.address} was set with a one-time recovery code.`,

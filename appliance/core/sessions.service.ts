@@ -21,6 +21,8 @@ import { principalActor, type PrincipalView, principalView } from './principals.
 import { newRecoveryCodes, newTotpSecret, recoveryCodeHash, totpUri, verifyTotp } from './totp.js';
 import { ownerLoginSecondFactor } from './owner-totp.service.js';
 import { iso } from './util.js';
+import { sealSecret } from './secret-box.js';
+import { countThrottle } from '../metrics.js';
 
 export const SESSION_COOKIE = 'postern_session';
 export const CSRF_COOKIE = 'postern_csrf';
@@ -48,10 +50,24 @@ const secret = () => randomBytes(32).toString('base64url');
 
 let dummyHash: Promise<string> | null = null;
 
-function throttled(deps: CoreDeps, account: string, ip: string): void {
-  const wait = deps.loginThrottle.retryAfter(account, ip, deps.now());
-  if (wait > 0) throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: wait });
+/**
+ * Refuses a source that has been failing; slows (never refuses) attempts the wider network or an
+ * attacked account make suspect, so the right password from a clean source always gets through.
+ */
+async function throttled(deps: CoreDeps, account: string, ip: string, opts: { delay: boolean } = { delay: true }): Promise<void> {
+  const d = deps.loginThrottle.check(account, ip, deps.now());
+  if (d.action === 'refuse') {
+    countThrottle(d.scope, 'refused');
+    throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: d.retryAfterMs });
+  }
+  if (d.action === 'delay' && opts.delay) {
+    countThrottle(d.scope, 'delayed');
+    await new Promise((r) => setTimeout(r, d.delayMs));
+  }
 }
+
+/** One answer for every failure of a principal login: a wrong password and a missing or wrong code look alike. */
+const PRINCIPAL_LOGIN_FAILED = 'invalid email, password or code';
 
 async function createSession(
   deps: CoreDeps,
@@ -97,11 +113,11 @@ export async function loginPrincipal(
 ): Promise<PrincipalLogin> {
   const email = String(input.email ?? '').trim().toLowerCase();
   const ip = origin.sourceIp ?? 'unknown';
-  throttled(deps, email, ip);
+  await throttled(deps, email, ip);
   const now = deps.now();
-  const fail = (message = 'invalid email or password', details?: Record<string, unknown>): never => {
+  const fail = (): never => {
     deps.loginThrottle.fail(email, ip, now);
-    throw new AppError('Unauthorized', message, details);
+    throw new AppError('Unauthorized', PRINCIPAL_LOGIN_FAILED);
   };
   const p = await deps.db.selectFrom('principals').selectAll().where('email', '=', email).executeTakeFirst();
   if (!p || !p.password_hash) {
@@ -110,7 +126,7 @@ export async function loginPrincipal(
     return fail();
   }
   if (!(await verifyPassword(String(input.password ?? ''), p.password_hash))) return fail();
-  if (p.status !== 'active') return fail('this account is disabled');
+  if (p.status !== 'active') return fail();
 
   let method = 'password';
   let step: number | null = null;
@@ -118,7 +134,7 @@ export async function loginPrincipal(
   if (p.totp_secret) {
     if (input.totp) {
       step = await verifyTotp(p.totp_secret, input.totp, now);
-      if (step === null || (p.totp_last_step !== null && step <= Number(p.totp_last_step))) return fail('invalid or already used TOTP code', { totpRequired: true });
+      if (step === null || (p.totp_last_step !== null && step <= Number(p.totp_last_step))) return fail();
       method = 'password+totp';
     } else if (input.recoveryCode) {
       const code = await deps.db
@@ -128,14 +144,14 @@ export async function loginPrincipal(
         .where('code_hash', '=', recoveryCodeHash(input.recoveryCode))
         .where('used_at', 'is', null)
         .executeTakeFirst();
-      if (!code) return fail('invalid or already used recovery code', { totpRequired: true });
+      if (!code) return fail();
       recoveryId = Number(code.id);
       method = 'password+recovery-code';
     } else {
-      return fail('a TOTP code (or a recovery code) is required', { totpRequired: true });
+      return fail();
     }
   }
-  deps.loginThrottle.succeed(email);
+  deps.loginThrottle.succeed(email, ip, now);
   const mfa = p.totp_secret ? 'ok' : 'enrol';
   const actor = principalActor(p, origin);
   const session = await deps.db.transaction().execute(async (trx) => {
@@ -155,6 +171,9 @@ export async function loginPrincipal(
   return { session, principal: principalView({ ...p, last_login_at: now }), mfa };
 }
 
+/** Wrong password, disabled mailbox, missing or wrong second factor: one answer. */
+const OWNER_LOGIN_FAILED = 'invalid address, password or code';
+
 /** Self-service login of a mailbox owner with the mailbox's own credentials (protocol 'web'). */
 export async function loginMailboxOwner(
   deps: CoreDeps,
@@ -162,14 +181,15 @@ export async function loginMailboxOwner(
   origin: ActorOrigin = {},
 ): Promise<{ session: IssuedSession; mailboxId: string; address: string }> {
   if (!deps.credentials) throw new AppError('TempFailure', 'mailbox login is not available');
-  // The second factor's failures count like a console login's (per address and per IP).
-  const account = `owner:${String(input.address ?? '').trim().toLowerCase()}`;
+  // The second factor's failures count like the password's (the same account and source).
+  const account = String(input.address ?? '').trim().toLowerCase();
   const ip = origin.sourceIp ?? 'unknown';
-  throttled(deps, account, ip);
+  // The credential module delays suspect attempts itself: refuse here, do not delay twice.
+  await throttled(deps, account, ip, { delay: false });
   const result = await deps.credentials.verifyLogin({ username: String(input.address ?? ''), password: String(input.password ?? ''), protocol: 'web', remoteAddress: origin.sourceIp ?? 'unknown' });
   if (!result.ok) {
     if (result.reason === 'throttled') throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: result.retryAfterMs ?? 0 });
-    throw new AppError('Unauthorized', result.reason === 'disabled' ? 'this mailbox is disabled' : 'invalid address or password');
+    throw new AppError('Unauthorized', OWNER_LOGIN_FAILED);
   }
   const now = deps.now();
   let second;
@@ -177,9 +197,10 @@ export async function loginMailboxOwner(
     second = await ownerLoginSecondFactor(deps, result.mailboxId, input, now);
   } catch (err) {
     deps.loginThrottle.fail(account, ip, now);
+    if (err instanceof AppError && err.code === 'Unauthorized') throw new AppError('Unauthorized', OWNER_LOGIN_FAILED);
     throw err;
   }
-  if (second) deps.loginThrottle.succeed(account);
+  deps.loginThrottle.succeed(account, ip, now);
   const actor = makeActor({ kind: 'mailbox-owner', tenantId: result.tenantId, principalId: `mailbox:${result.mailboxId}`, permissions: [], origin });
   const session = await deps.db.transaction().execute(async (trx) => {
     await second?.commit(trx);
@@ -242,7 +263,7 @@ export async function beginTotpEnrolment(deps: CoreDeps, auth: Extract<SessionAu
   const p = requirePrincipal(auth);
   if (p.totp_secret) throw new AppError('Conflict', 'TOTP is already enrolled; an administrator resets it');
   const totpSecret = newTotpSecret();
-  await deps.db.updateTable('principals').set({ totp_pending_secret: totpSecret, updated_at: deps.now() }).where('id', '=', p.id).execute();
+  await deps.db.updateTable('principals').set({ totp_pending_secret: sealSecret(totpSecret), updated_at: deps.now() }).where('id', '=', p.id).execute();
   return { secret: totpSecret, otpauthUri: totpUri(totpSecret, p.email) };
 }
 

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { generate, generateSecret, generateURI, verify } from 'otplib';
 import { sha256Hex } from './ids.js';
+import { openSecret } from './secret-box.js';
 
 export const TOTP_ISSUER = 'Postern';
 const STEP_SECONDS = 30;
@@ -24,9 +25,10 @@ export function totpCode(secret: string, nowMs: number): Promise<string> {
   return generate({ secret, epoch: Math.floor(nowMs / 1000) });
 }
 
-/** The time step the code belongs to, or null when it is not valid now (±1 step). */
-export async function verifyTotp(secret: string, code: string, nowMs: number): Promise<number | null> {
+/** The time step the code belongs to, or null when it is not valid now (±1 step). `stored`: as in the database (sealed). */
+export async function verifyTotp(stored: string, code: string, nowMs: number): Promise<number | null> {
   if (!/^\d{6}$/.test(code)) return null;
+  const secret = openSecret(stored);
   const epoch = Math.floor(nowMs / 1000);
   const result = await verify({ secret, token: code, epoch, epochTolerance: STEP_SECONDS });
   if (!result.valid) return null;

@@ -12,6 +12,7 @@ import * as m0012 from './migrations/0012_auto_replies.js';
 import * as m0013 from './migrations/0013_owner_totp.js';
 import * as m0016 from './migrations/0016_imap_recent.js';
 import * as m0017 from './migrations/0017_imap_savedate_sort_keys.js';
+import * as m0014 from './migrations/0014_totp_encrypted.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013_owner_totp': m0013,
   '0016_imap_recent': m0016,
   '0017_imap_savedate_sort_keys': m0017,
+  '0014_totp_encrypted': m0014,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -7,6 +7,7 @@ import { getDiffieHellman } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, DataPaths } from '../config.js';
+import { AUTH_LINE_MAX, type SmtpLimitSettings, TEXT_LINE_MAX } from '../../mta-plugins/connect.postern-limits/lib/limits.js';
 import type { TlsMaterial } from '../tls.js';
 
 /** Settings handed to our Haraka plugins (config/postern.json). */
@@ -18,11 +19,13 @@ export interface PluginSettings {
   maxMessageBytes: number;
   dnsResolver: { host: string; port: number } | null;
   ports: Config['ports'];
+  smtpLimits: SmtpLimitSettings;
 }
 
 /** Our plugins in hook order, as compiled folders under dist/mta-plugins. */
 export const POSTERN_PLUGINS = [
   'connect.postern-metrics',
+  'connect.postern-limits',
   'auth.postern-submission',
   'mail.postern-size',
   'rcpt.postern-routing',
@@ -99,8 +102,10 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
     'connection.ini': ini({
       main: { smtputf8: true },
       haproxy: {},
-      headers: { max_lines: 1000, max_received: 30 },
-      max: { bytes: 0, mime_parts: 1000, line_length: 1000, data_line_length: 992 },
+      headers: { max_lines: 1000, max_received: 30, show_version: false },
+      // line_length: a backstop only; connect.postern-limits answers 500 5.5.2 past 512 octets
+      // (12,288 for AUTH). data_line_length: 998 + CRLF; longer lines make data_post refuse.
+      max: { bytes: 0, mime_parts: 1000, line_length: AUTH_LINE_MAX + 2, data_line_length: TEXT_LINE_MAX },
       message: { helo: 'Postern at your service.', close: 'closing connection.' },
       uuid: { banner_chars: 6, deny_chars: 0 },
     }),
@@ -132,6 +137,7 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
         maxMessageBytes: config.maxMessageBytes,
         dnsResolver: config.dnsResolver,
         ports: config.ports,
+        smtpLimits: config.smtpLimits,
       } satisfies PluginSettings,
       null,
       2,

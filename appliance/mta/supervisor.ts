@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { AppError } from '../core/errors.js';
 import { type Handler, RpcClient, serveRpc } from '../rpc/channel.js';
 import type { ChildMethods } from '../rpc/protocol.js';
+import { HarakaLogRedactor } from './log-redaction.js';
 
 export interface SupervisorOptions {
   harakaRoot: string;
@@ -43,6 +44,8 @@ export class HarakaSupervisor extends EventEmitter {
   private consecutiveCrashes = 0;
   private startedAt = 0;
   private readonly log: Logger;
+  /** SMTP AUTH credentials never reach a log line, whatever the level (log-redaction.ts). */
+  private readonly redactor = new HarakaLogRedactor();
   restarts = 0;
 
   constructor(private readonly opts: SupervisorOptions) {
@@ -150,6 +153,7 @@ export class HarakaSupervisor extends EventEmitter {
       const m = /^\[(\w+)\]/.exec(line);
       if (m && LEVELS[m[1]!]) level = LEVELS[m[1]!]!;
     }
+    msg = this.redactor.redact(msg, fields);
     this.log[level]({ event: 'mta.log', haraka: fields }, msg);
   }
 

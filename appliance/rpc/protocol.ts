@@ -67,7 +67,7 @@ export interface RpcMethods {
 export type MtaListener = 'mx' | 'submission' | 'submissions';
 
 /** What the Haraka child counts (a closed list; appliance/metrics.ts maps each to a metric). */
-export type MtaCounterName = 'smtp.connection' | 'smtp.accepted' | 'smtp.rejected' | 'dkim.signed' | 'inbound.auth';
+export type MtaCounterName = 'smtp.connection' | 'smtp.accepted' | 'smtp.rejected' | 'dkim.signed' | 'inbound.auth' | 'smtp.limit';
 
 export interface MtaMetricsReport {
   /** Increments since the previous report. */

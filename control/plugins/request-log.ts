@@ -1,8 +1,11 @@
 /**
  * One log line per request (pino child logger with reqId), with secrets in URLs (setup link
- * tokens) redacted, and the request id echoed in `x-request-id`.
+ * tokens) redacted, and the request id echoed in `x-request-id`. Throttled answers (429) are
+ * logged at most 5 times a minute per client and route; the rest are counted in metrics.
  */
 import type { FastifyInstance } from 'fastify';
+import { LogRateLimiter } from '../../appliance/core/login-throttle.js';
+import { countLogSuppressed } from '../../appliance/metrics.js';
 
 const SECRET_PATH = /(\/(?:setup|operator-setup|principal-setup)\/)[^/?#]+/g;
 
@@ -11,6 +14,8 @@ export function redactUrl(url: string): string {
 }
 
 export function installRequestLog(app: FastifyInstance): void {
+  // A throttled client (429) hammering a route writes a few lines a minute, not one per request.
+  const throttledLines = new LogRateLimiter(5, 60_000);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
@@ -25,6 +30,11 @@ export function installRequestLog(app: FastifyInstance): void {
       ms: Math.round(reply.elapsedTime),
       ip: req.ip,
     };
+    if (status === 429) {
+      const ok = throttledLines.admit(`${req.ip}\u0000${fields.route ?? ''}`, Date.now());
+      if (!ok) return countLogSuppressed('http');
+      if (ok.suppressed) Object.assign(fields, { suppressed: ok.suppressed });
+    }
     if (status >= 500) req.log.error(fields, 'request completed');
     else req.log.info(fields, 'request completed');
   });

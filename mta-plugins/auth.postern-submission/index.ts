@@ -20,6 +20,7 @@ import {
 } from '../shared/haraka.js';
 import { refusalReply } from '../rcpt.postern-routing/lib/refusals.js';
 import { headerAddresses } from './lib/addresses.js';
+import { markAuthenticated } from '../shared/limits.js';
 
 const METHODS = ['PLAIN', 'LOGIN'];
 
@@ -52,6 +53,7 @@ export function check_plain_passwd(
       if (r.ok) {
         connection.notes.postern_auth = { mailboxId: r.mailboxId, tenantId: r.tenantId, address: r.address, credentialVersion: r.credentialVersion, credentialId: r.credentialId } satisfies SubmissionAuth;
         connection.loginfo(this, 'authenticated', { event: 'smtp.auth.ok', mailboxId: r.mailboxId });
+        markAuthenticated(connection);
         return cb(true);
       }
       connection.loginfo(this, 'authentication failed', { event: 'smtp.auth.fail', reason: r.reason });

@@ -126,7 +126,7 @@ describe('inbound MX', () => {
   it('enforces quota: 552 5.2.2 when the message alone is too big, 452 4.2.2 when the mailbox is full', async () => {
     const tooBig = await smtpDialogue(app.ports.smtp, ['EHLO client.test', 'MAIL FROM:<x@elsewhere.test> SIZE=7000', 'RCPT TO:<small@hosted.test>', 'QUIT']);
     expect(tooBig[3]).toMatch(/^552 5\.2\.2 /);
-    const fill = await swaks(['--server', `127.0.0.1:${app.ports.smtp}`, '--from', 'x@elsewhere.test', '--to', 'small@hosted.test', '--body', 'z'.repeat(5200)]);
+    const fill = await swaks(['--server', `127.0.0.1:${app.ports.smtp}`, '--from', 'x@elsewhere.test', '--to', 'small@hosted.test', '--body', `${'z'.repeat(99)}\n`.repeat(52)]); // 5200 bytes in RFC 5321 lines (≤ 998 octets)
     expect(fill.exitCode, fill.output).toBe(0);
     const full = await swaks(['--server', `127.0.0.1:${app.ports.smtp}`, '--from', 'x@elsewhere.test', '--to', 'small@hosted.test', '--quit-after', 'RCPT']);
     expect(full.replies.at(-2)).toMatch(/^452 4\.2\.2 /);

@@ -17,6 +17,7 @@ import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } 
 import { openSqlite } from '../../appliance/db/dialect.js';
 import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { createLogger } from '../../appliance/logger.js';
+import { LoginThrottle } from '../../appliance/core/login-throttle.js';
 import { buildApp, type HealthCheck } from '../../control/app.js';
 import type { Mailer, MailIngest } from '../../appliance/core/mailer.js';
 
@@ -48,6 +49,8 @@ export interface TestAppOptions {
   mailer?: Mailer;
   /** The store's ingest path for batch delivery tests (built on the test database). */
   mailIngest?: MailIngest | ((db: Kysely<DB>, dir: string) => MailIngest);
+  /** Key and certificate (PEM) when the app serves HTTPS (POSTERN_HTTP_TLS=true). */
+  tls?: { key: string; cert: string };
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -79,7 +82,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       return d?.sessionCount?.(mailboxId) ?? d?.activeSessionCount?.(mailboxId) ?? 0;
     },
   };
-  const core = createCoreDeps(opened.db, config, now, { revoker, credentials: credentials ?? null });
+  // A real CredentialService brings its login throttle: the console shares it, as in production.
+  const loginThrottle = (credentials as { throttle?: unknown } | undefined)?.throttle instanceof LoginThrottle ? ((credentials as unknown as { throttle: LoginThrottle }).throttle) : undefined;
+  const core = createCoreDeps(opened.db, config, now, { revoker, credentials: credentials ?? null, loginThrottle });
   await bootstrapOperator(systemActor('boot'), core);
   const health: HealthCheck = opts.health
     ? opts.health(core)
@@ -91,7 +96,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
           return { database: { ok: false, detail: (err as Error).message } };
         }
       };
-  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: { key: '', cert: '' }, now, revoker, credentials, mailer: opts.mailer, mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest });
+  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: opts.tls ?? { key: '', cert: '' }, now, revoker, credentials, loginThrottle: core.loginThrottle, mailer: opts.mailer, mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest });
 
   return {
     app,

@@ -128,7 +128,13 @@ describe('invitation and first login with TOTP enrolment', () => {
     const email = 'bob@admins.example';
     const missing = await login({ email, password: PASSWORD });
     expect(missing.status).toBe(401);
-    expect(missing.body.error.details).toEqual({ totpRequired: true });
+    // A correct password without the code answers exactly like a wrong password (issue 13).
+    const wrongPassword = await login({ email, password: 'Wrong-Horse-42-Battery' });
+    const wrongCode = await login({ email, password: PASSWORD, totp: '000000' });
+    expect(wrongPassword.status).toBe(401);
+    expect(missing.body).toEqual(wrongPassword.body);
+    expect(wrongCode.body).toEqual(wrongPassword.body);
+    expect(JSON.stringify(missing.body)).not.toMatch(/totp/i);
     t.advance(31_000);
     const code = await totpCode(admin.secret, t.core.now());
     expect((await login({ email, password: PASSWORD, totp: code })).status).toBe(200);
@@ -141,12 +147,19 @@ describe('invitation and first login with TOTP enrolment', () => {
     expect(actions).toEqual(['principal.invite', 'principal.setup.complete', 'principal.login:password', 'principal.totp.enrol', 'principal.login:password+totp', 'principal.login:password+recovery-code']);
   });
 
-  it('throttles per account and answers 429 with Retry-After', async () => {
-    await enrolledAdmin('carol@admins.example');
+  it('throttles the failing source (429 with Retry-After); the right password and code from another source still log in', async () => {
+    const carol = await enrolledAdmin('carol@admins.example');
     for (let i = 0; i < 5; i++) expect((await login({ email: 'carol@admins.example', password: `Wrong-Horse-${i}-Battery` })).status).toBe(401);
     const r = await t.call('POST', '/api/v1/auth/login', { token: null, body: { email: 'carol@admins.example', password: PASSWORD } });
     expect(r.status).toBe(429);
     expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    t.advance(31_000);
+    const fromElsewhere = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: '198.51.100.7', payload: { email: 'carol@admins.example', password: PASSWORD, totp: await totpCode(carol.secret, t.core.now()) } });
+    expect(fromElsewhere.statusCode, fromElsewhere.body).toBe(200);
+    // …and that success did not reset what the failing source accumulated: one more failure there locks it again.
+    expect((await login({ email: 'carol@admins.example', password: 'Wrong-Horse-9-Battery' })).status).toBe(401);
+    const again = await t.call('POST', '/api/v1/auth/login', { token: null, body: { email: 'carol@admins.example', password: PASSWORD } });
+    expect(again.status).toBe(429);
   });
 });
 

@@ -66,10 +66,11 @@ describe('credential module', () => {
     await core.db.updateTable('mailboxes').set({ status: 'active' }).where('id', '=', box.id).execute();
   });
 
-  it('throttles an account after repeated failures, and a client IP across accounts', async () => {
+  it('throttles the failing source for an account (not the account everywhere), and a client IP across accounts', async () => {
     const svc = new CredentialService(core.db, core.logger, { accountFailures: 3, ipFailures: 5, baseLockMs: 60_000 });
     for (let i = 0; i < 3; i++) await svc.verifyLogin({ username: box.address, password: 'nope', protocol: 'imap', remoteAddress: '10.9.9.1' });
-    expect(await svc.verifyLogin({ username: box.address, password: PASSWORD, protocol: 'imap', remoteAddress: '10.9.9.2' })).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(await svc.verifyLogin({ username: box.address, password: PASSWORD, protocol: 'imap', remoteAddress: '10.9.9.1' })).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(await svc.verifyLogin({ username: box.address, password: PASSWORD, protocol: 'imap', remoteAddress: '10.9.8.2' })).toMatchObject({ ok: true });
     for (let i = 0; i < 5; i++) await svc.verifyLogin({ username: `nobody${i}@cred.test`, password: 'nope', protocol: 'smtp', remoteAddress: '10.9.9.3' });
     expect(await svc.verifyLogin({ username: 'other@cred.test', password: 'x', protocol: 'smtp', remoteAddress: '10.9.9.3' })).toMatchObject({ ok: false, reason: 'throttled' });
   });

@@ -54,6 +54,8 @@ const batchesRoutes: FastifyPluginAsyncTypebox<{ core: PortfolioDeps }> = async 
         rows = rowsFromCsv(body);
         opts = { requestId: q.requestId, approvalRef: q.approvalRef, allowUnverifiedDomains: q.allowUnverifiedDomains === 'true' };
       } else {
+        // Per-content-type schemas are not applied to a missing body: refuse it here (400, not a 500).
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('a body is required: JSON {"rows": [...]} or text/csv with a header row', { field: 'body' });
         const b = body as { rows: BulkRowInput[]; requestId?: string; approvalRef?: string; allowUnverifiedDomains?: boolean };
         rows = b.rows;
         opts = { requestId: b.requestId ?? q.requestId, approvalRef: b.approvalRef ?? q.approvalRef, allowUnverifiedDomains: b.allowUnverifiedDomains ?? q.allowUnverifiedDomains === 'true' };
