@@ -33,6 +33,8 @@ export interface DnsRecord {
   name: string;
   value: string;
   priority?: number;
+  /** Why the record cannot be published as is (value empty when no DNS server may carry it). */
+  unpublishable?: string;
 }
 
 export function domainView(d: Domain): DomainView {
@@ -152,9 +154,11 @@ export async function domainDnsRecords(actor: Actor, deps: CoreDeps, domainId: s
   // One source of truth: the records the domain's template expects (also what DNS checks compare).
   const expected = await domainExpectedRecords(actor, deps, domainId);
   return expected.records.map((r) => {
-    if (r.type !== 'MX') return { type: r.type, name: r.name, value: r.value } as DnsRecord;
+    const note = r.unpublishable ? { unpublishable: r.unpublishable } : {};
+    if (r.broken) return { type: r.type, name: r.name, value: '', ...note } as DnsRecord;
+    if (r.type !== 'MX') return { type: r.type, name: r.name, value: r.value, ...note } as DnsRecord;
     const [priority, host] = r.value.split(/\s+/) as [string, string];
-    return { type: 'MX', name: r.name, value: host, priority: Number(priority) } as DnsRecord;
+    return { type: 'MX', name: r.name, value: host, priority: Number(priority), ...note } as DnsRecord;
   });
 }
 

@@ -97,7 +97,7 @@ export class ImapSession {
     this.log = deps.logger.child({ cid: this.id, remote: this.remoteAddress });
     this.reader = this.newReader();
     this.attach(socket);
-    this.write(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${deps.config.hostname} Postern IMAP ready\r\n`);
+    this.write(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${deps.config.hostname} IMAP ready\r\n`);
   }
 
 

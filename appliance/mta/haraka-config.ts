@@ -23,6 +23,7 @@ export interface PluginSettings {
 /** Our plugins in hook order, as compiled folders under dist/mta-plugins. */
 export const POSTERN_PLUGINS = [
   'connect.postern-metrics',
+  'connect.postern-banner',
   'auth.postern-submission',
   'mail.postern-size',
   'rcpt.postern-routing',
@@ -99,10 +100,11 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
     'connection.ini': ini({
       main: { smtputf8: true },
       haproxy: {},
-      headers: { max_lines: 1000, max_received: 30 },
+      // show_version=false: no Haraka version in Received headers (the greeting is connect.postern-banner's).
+      headers: { max_lines: 1000, max_received: 30, show_version: false },
       max: { bytes: 0, mime_parts: 1000, line_length: 1000, data_line_length: 992 },
       message: { helo: 'Postern at your service.', close: 'closing connection.' },
-      uuid: { banner_chars: 6, deny_chars: 0 },
+      uuid: { banner_chars: 0, deny_chars: 0 },
     }),
     me: `${config.hostname}\n`,
     'log.ini': ini({ main: { level: LOG_LEVEL[config.logLevel], timestamps: false, format: 'json' } }),
