@@ -54,7 +54,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const swept = await store.sweepOrphanBlobs(0);
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }));
-  const router = new RecipientRouter(db);
+  const router = new RecipientRouter(db, { hostname: config.hostname });
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
   limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);

@@ -13,7 +13,10 @@ import { dkimTxtValue, generateDomainDkimKeys } from './dkim.js';
 import { AppError, invalid } from './errors.js';
 import { newId } from './ids.js';
 import { Directory, type DomainFilter, ScopedRepo, scopedRepo } from './repo.js';
+import { ensureRequiredAddresses, type RequiredAddressView, requiredAddressesOf, requiredLocalParts, roleMailTarget } from './role-addresses.js';
+import { effectiveDomainSettings } from './templates.service.js';
 import { resolveTarget } from './targets.js';
+import { platformDefaultSettings } from './templates.js';
 import { iso, isUniqueViolation, pageOf } from './util.js';
 
 export interface DomainView {
@@ -70,6 +73,8 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
   const now = deps.now();
   // Key generation is slow-ish: done before the transaction opens.
   const keys = await generateDomainDkimKeys(now);
+  // A primary domain gets the addresses every mail domain must have, delivered where the tenant chose.
+  const roleTarget = aliasOf === null ? await roleMailTarget(deps.db, deps, tenant.id) : null;
   const id = newId('dom');
   try {
     await deps.db.transaction().execute(async (trx) => {
@@ -91,6 +96,10 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
           })),
         )
         .execute();
+      if (roleTarget) {
+        const report = platformDefaultSettings(deps.config.defaultQuotaBytes).dmarc.reportLocalPart;
+        await ensureRequiredAddresses(trx, actor, { id, tenant_id: tenant.id, name }, requiredLocalParts(report), roleTarget.address, now);
+      }
       await appendAudit(
         trx,
         actor,
@@ -111,9 +120,12 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
   return { id, tenantId: tenant.id, name, status: 'active', verification: 'pending', catchAll: null, aliasOf, createdAt: iso(now)! };
 }
 
-export async function getDomain(actor: Actor, deps: CoreDeps, domainId: string): Promise<DomainView> {
+export async function getDomain(actor: Actor, deps: CoreDeps, domainId: string): Promise<DomainView & { requiredAddresses?: RequiredAddressView[] }> {
   authorize(actor, 'domains.read');
-  return domainView(await scopedRepo(deps.db, actor).domain(domainId));
+  const d = await scopedRepo(deps.db, actor).domain(domainId);
+  if (d.alias_of) return domainView(d);
+  const eff = await effectiveDomainSettings(deps, d.id);
+  return { ...domainView(d), requiredAddresses: await requiredAddressesOf(deps.db, d, eff.settings.dmarc.reportLocalPart) };
 }
 
 export async function listDomains(

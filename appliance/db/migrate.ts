@@ -10,6 +10,8 @@ import * as m0010 from './migrations/0010_access.js';
 import * as m0011 from './migrations/0011_resets.js';
 import * as m0012 from './migrations/0012_auto_replies.js';
 import * as m0013 from './migrations/0013_owner_totp.js';
+import * as m0018 from './migrations/0018_role_addresses.js';
+import * as m0019 from './migrations/0019_role_address_backfill.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -25,6 +27,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011_resets': m0011,
   '0012_auto_replies': m0012,
   '0013_owner_totp': m0013,
+  '0018_role_addresses': m0018,
+  '0019_role_address_backfill': m0019,
 };
 
 class StaticProvider implements MigrationProvider {

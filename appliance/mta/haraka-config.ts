@@ -103,7 +103,7 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
       // show_version=false: no Haraka version in Received headers (the greeting is connect.postern-banner's).
       headers: { max_lines: 1000, max_received: 30, show_version: false },
       max: { bytes: 0, mime_parts: 1000, line_length: 1000, data_line_length: 992 },
-      message: { helo: 'Postern at your service.', close: 'closing connection.' },
+      message: { helo: 'pleased to meet you.', close: 'closing connection.' },
       uuid: { banner_chars: 0, deny_chars: 0 },
     }),
     me: `${config.hostname}\n`,
