@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appliance } from '../helpers/appliance.js';
 import { findStored } from '../helpers/stored.js';
@@ -181,6 +182,8 @@ describe('the operator’s first hour', () => {
         'Patterns INBOX',
         'Create Near',
         'Sync Pull',
+        // Sync state beside the test's maildir, never in ~/.mbsync.
+        'SyncState *',
         '',
       ].join('\n'),
     );
@@ -214,6 +217,38 @@ describe('the operator’s first hour', () => {
     });
     expect((await fetch(`${app.url}${settings.mobileconfigUrl}`)).status).toBe(401);
   });
+
+  it('the self-service page shows what to type into a mail client, and the profile downloads (Chromium)', async () => {
+    const shots = path.resolve(__dirname, '..', '..', 'test-artifacts', 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync'] });
+    try {
+      const context = await browser.newContext({ baseURL: app.url, viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+      const p = await context.newPage();
+      p.setDefaultTimeout(10_000);
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(e.message));
+      await p.goto('/login?as=owner');
+      await p.getByLabel('Mailbox address', { exact: true }).fill('alice@first.test');
+      await p.getByLabel(/^Password/).fill(PASSWORD);
+      await p.getByRole('button', { name: 'Sign in to my mailbox' }).click();
+      await p.getByRole('heading', { name: 'Mail client settings' }).waitFor();
+      expect(await p.getByTestId('mail-username').textContent()).toBe('alice@first.test');
+      const card = p.locator('section', { has: p.getByRole('heading', { name: 'Mail client settings' }) });
+      const text = (await card.textContent()) ?? '';
+      expect(text).toContain(`port ${app.ports.imaps} · SSL/TLS`);
+      expect(text).toContain(`port ${app.ports.submission} · STARTTLS`);
+      await card.screenshot({ path: path.join(shots, 'self-mail-client-settings.png') });
+      const [download] = await Promise.all([p.waitForEvent('download'), p.getByTestId('mobileconfig').click()]);
+      expect(download.suggestedFilename()).toBe('alice@first.test.mobileconfig');
+      const profile = xmlCheck('mobileconfig', readFileSync((await download.path())!, 'utf8'));
+      expect(profile.accounts[0].EmailAddress).toBe('alice@first.test');
+      expect(errors).toEqual([]);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   it('postmaster@, abuse@, the report address and a bare <postmaster> are accepted and stored', async () => {
     const domain = await app.expectApi<{ requiredAddresses: Array<{ address: string; deliversTo: string[] }> }>('GET', `/api/v1/domains/${await app.ensureDomain('second.test')}`, undefined, 200);
