@@ -96,10 +96,9 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
           })),
         )
         .execute();
-      if (roleTarget) {
-        const report = platformDefaultSettings(deps.config.defaultQuotaBytes).dmarc.reportLocalPart;
-        await ensureRequiredAddresses(trx, actor, { id, tenant_id: tenant.id, name }, requiredLocalParts(report), roleTarget.address, now);
-      }
+      const required = roleTarget
+        ? await ensureRequiredAddresses(trx, actor, { id, tenant_id: tenant.id, name }, requiredLocalParts(platformDefaultSettings(deps.config.defaultQuotaBytes).dmarc.reportLocalPart), roleTarget.address, now, 'caller')
+        : [];
       await appendAudit(
         trx,
         actor,
@@ -108,7 +107,12 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
           targetType: 'domain',
           targetId: id,
           tenantId: tenant.id,
-          after: { name, aliasOf, dkim: keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, publicKey: k.publicKey })) },
+          after: {
+            name,
+            aliasOf,
+            dkim: keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, publicKey: k.publicKey })),
+            ...(required.length ? { requiredAddresses: required.map((address) => ({ address, targets: [roleTarget!.address], source: roleTarget!.source })) } : {}),
+          },
         },
         now,
       );

@@ -51,8 +51,9 @@ export async function roleMailTarget(db: Kysely<DB>, deps: Pick<CoreDeps, 'confi
 }
 
 /**
- * Creates the required aliases of a domain inside the caller's transaction (audited, one event
- * per alias); an address already held by a mailbox or alias is left as it is. Returns what it made.
+ * Creates the required aliases of a domain inside the caller's transaction; an address already
+ * held by a mailbox or alias is left as it is. Returns what it made. `audit: 'own'` records one
+ * `alias.create` per alias; `'caller'` leaves it to the caller's event (domain.create lists them).
  */
 export async function ensureRequiredAddresses(
   trx: Transaction<DB>,
@@ -61,6 +62,7 @@ export async function ensureRequiredAddresses(
   localParts: string[],
   target: string,
   now: number,
+  audit: 'own' | 'caller' = 'own',
 ): Promise<string[]> {
   const made: string[] = [];
   for (const local of localParts) {
@@ -74,7 +76,7 @@ export async function ensureRequiredAddresses(
       .insertInto('aliases')
       .values({ id, tenant_id: domain.tenant_id, domain_id: domain.id, local_part: local, address, targets: JSON.stringify([target]), created_by: actor.principalId, created_at: now, updated_at: now })
       .execute();
-    await appendAudit(
+    if (audit === 'own') await appendAudit(
       trx,
       actor,
       { action: 'alias.create', targetType: 'alias', targetId: id, tenantId: domain.tenant_id, after: { address, targets: [target], required: true }, reason: 'required address of every mail domain (RFC 5321 postmaster, RFC 2142 abuse, DMARC/TLS-RPT reports)' },
