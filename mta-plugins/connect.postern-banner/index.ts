@@ -19,7 +19,10 @@ export function hook_connect_init(this: HarakaPlugin, next: Next, connection: Ha
   }
 }
 
-/** Runs after every other connect hook (registered last): answers the greeting itself. */
+/**
+ * Answers the greeting itself (OK ends the connect hooks: no plugin listed after this one has a
+ * connect hook; connect.postern-metrics counts at connect_init, before it).
+ */
 export function hook_connect(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
   try {
     next(OK, greeting(connection.local.host));
