@@ -161,7 +161,13 @@ export class RecipientRouter {
     let disabled = false;
     for (const target of Array.isArray(targets) ? targets : []) {
       if (typeof target !== 'string') continue;
-      const t = target.toLowerCase();
+      let t = target.toLowerCase();
+      // postmaster@<this appliance> (the last default of required addresses) is the operator, never a forward to ourselves.
+      if (this.opts.hostname && t === `postmaster@${this.opts.hostname.toLowerCase()}` && !(await this.isHosted(t))) {
+        const operator = await operatorAddress(this.db);
+        if (!operator || seen.has(operator.toLowerCase())) continue;
+        t = operator.toLowerCase();
+      }
       const sub = await this.lookup(t, depth + 1, seen, forDelivery);
       if (sub?.kind === 'mailboxes') {
         for (const m of sub.list) if (!list.some((x) => x.id === m.id)) list.push(m);

@@ -266,6 +266,11 @@ describe('the operator’s first hour', () => {
     expect(bare[3]).toMatch(/^250 /);
     expect(bare[5]).toMatch(/^250 /);
     await expect.poll(() => !!findStored(app.dataDir, 'ops@first.test', 'bare postmaster'), { timeout: 10_000 }).toBe(true);
+    // first.test was created before the tenant had a contact: its postmaster@ leads to the
+    // appliance's postmaster, which is the operator's mailbox here (never a forward to ourselves).
+    const early = await swaks(['--server', '127.0.0.1', '--port', String(app.ports.smtp), '--from', 'someone@client.test', '--to', 'postmaster@first.test', '--header', 'Subject: early domain postmaster']);
+    expect(early.exitCode, early.output).toBe(0);
+    expect(findStored(app.dataDir, 'ops@first.test', 'early domain postmaster')).toBeTruthy();
 
     const own = await app.expectApi<{ receivesFor: Array<{ address: string; required: boolean }> }>('GET', `/api/v1/mailboxes/${(await app.expectApi<Array<{ id: string; address: string }>>('GET', `/api/v1/tenants/${app.tenantId}/mailboxes?q=contact`, undefined, 200))[0]!.id}/ownership`, undefined, 200);
     expect(own.receivesFor).toEqual(expect.arrayContaining([{ address: 'postmaster@second.test', required: true }, { address: 'dmarc-reports@second.test', required: true }]));
