@@ -89,9 +89,9 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const bootstrap = await bootstrapOperator(systemActor('boot'), createCoreDeps(db, config));
   if (bootstrap.action === 'bootstrap-token-created') {
-    log.info({ event: 'operator.bootstrap', tokenId: bootstrap.tokenId, revokedLinks: bootstrap.revokedLinks }, bootstrap.revokedLinks ? `operator token created from POSTERN_BOOTSTRAP_TOKEN; ${bootstrap.revokedLinks} open operator setup link(s) revoked` : 'operator token created from POSTERN_BOOTSTRAP_TOKEN');
+    log.info({ event: 'operator.bootstrap', tokenId: bootstrap.tokenId, revokedLinks: bootstrap.revokedLinks }, bootstrap.revokedLinks ? 'operator token created from POSTERN_BOOTSTRAP_TOKEN; every open operator setup link revoked' : 'operator token created from POSTERN_BOOTSTRAP_TOKEN');
   } else if (bootstrap.action === 'none' && bootstrap.revokedLinks) {
-    log.info({ event: 'operator.setup_link.revoked', revokedLinks: bootstrap.revokedLinks }, `an operator exists: ${bootstrap.revokedLinks} open operator setup link(s) revoked`);
+    log.info({ event: 'operator.setup_link.revoked', revokedLinks: bootstrap.revokedLinks }, 'an operator exists: every open operator setup link revoked');
   } else if (bootstrap.action === 'setup-link-issued') {
     log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl }, `first operator: redeem the one-time setup link with: ${bootstrap.curl}`);
   }
