@@ -16,9 +16,10 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { appendAudit } from './audit.js';
-import type { Actor } from './authz.js';
+import { type Actor, authorize } from './authz.js';
 import type { CoreDeps } from './deps.js';
 import { newId } from './ids.js';
+import { scopedRepo } from './repo.js';
 import { resolveTarget } from './targets.js';
 
 export const ALWAYS_REQUIRED = ['postmaster', 'abuse'] as const;
@@ -112,4 +113,60 @@ export async function requiredAddressesOf(db: Kysely<DB>, domain: { id: string; 
     out.push(al ? { address, purpose, deliversTo: JSON.parse(al.targets) as string[], kind: 'alias' } : { address, purpose, deliversTo: [], kind: 'missing' });
   }
   return out;
+}
+
+export interface RequiredAddressDestination {
+  /** The tenant's choice, or null (the default applies). */
+  chosen: string | null;
+  /** Where the required addresses of new domains deliver now, and why. */
+  effective: string;
+  source: RoleTargetSource;
+  /** Required aliases re-pointed by this change. */
+  repointed: string[];
+}
+
+/**
+ * Sets (or clears, with null) where the tenant's required addresses deliver: a mailbox or alias
+ * of the tenant, or an outside address. Every required alias of the tenant's domains that still
+ * delivers to the previous destination follows (aliases re-pointed by hand stay as they are).
+ * One audit event for the choice and one per re-pointed alias, in one transaction.
+ */
+export async function setRequiredAddressDestination(actor: Actor, deps: CoreDeps, tenantId: string, input: { target: string | null; reason?: string }): Promise<RequiredAddressDestination> {
+  authorize(actor, 'domains.manage');
+  const repo = scopedRepo(deps.db, actor);
+  const tenant = await repo.tenant(tenantId);
+  const chosen = input.target === null ? null : (await resolveTarget(deps.db, tenant.id, input.target, 'target')).address;
+  const before = await roleMailTarget(deps.db, deps, tenant.id);
+  const now = deps.now();
+  const repointed: string[] = [];
+  await deps.db.transaction().execute(async (trx) => {
+    await trx.updateTable('tenants').set({ role_mail_to: chosen, updated_at: now }).where('id', '=', tenant.id).execute();
+    await appendAudit(trx, actor, { action: 'tenant.required_addresses.set', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: { roleMailTo: tenant.role_mail_to ?? null, effective: before.address }, after: { roleMailTo: chosen }, reason: input.reason ?? null }, now);
+    const after = await roleMailTarget(trx, deps, tenant.id);
+    if (after.address === before.address) return;
+    const domains = await trx.selectFrom('domains').select(['id', 'name']).where('tenant_id', '=', tenant.id).where('status', '=', 'active').where('alias_of', 'is', null).execute();
+    for (const d of domains) {
+      const settings = await trx.selectFrom('domain_settings').select('settings').where('domain_id', '=', d.id).executeTakeFirst();
+      const report = (settings ? (JSON.parse(settings.settings) as { dmarc?: { reportLocalPart?: string } }).dmarc?.reportLocalPart : undefined) ?? 'dmarc-reports';
+      for (const local of requiredLocalParts(report)) {
+        const al = await trx.selectFrom('aliases').select(['id', 'address', 'targets']).where('address', '=', `${local}@${d.name}`).where('tenant_id', '=', tenant.id).where('status', '=', 'active').executeTakeFirst();
+        if (!al) continue;
+        const targets = JSON.parse(al.targets) as string[];
+        if (targets.length !== 1 || targets[0] !== before.address) continue;
+        await trx.updateTable('aliases').set({ targets: JSON.stringify([after.address]), updated_at: now }).where('id', '=', al.id).execute();
+        await appendAudit(trx, actor, { action: 'alias.update', targetType: 'alias', targetId: al.id, tenantId: tenant.id, before: { targets }, after: { targets: [after.address] }, reason: 'required addresses follow the tenant’s choice' }, now);
+        repointed.push(al.address);
+      }
+    }
+  });
+  const effective = await roleMailTarget(deps.db, deps, tenant.id);
+  return { chosen, effective: effective.address, source: effective.source, repointed };
+}
+
+/** The tenant's current choice and the effective destination. */
+export async function requiredAddressDestination(actor: Actor, deps: CoreDeps, tenantId: string): Promise<Omit<RequiredAddressDestination, 'repointed'>> {
+  authorize(actor, 'domains.read');
+  const tenant = await scopedRepo(deps.db, actor).tenant(tenantId);
+  const effective = await roleMailTarget(deps.db, deps, tenant.id);
+  return { chosen: tenant.role_mail_to ?? null, effective: effective.address, source: effective.source };
 }

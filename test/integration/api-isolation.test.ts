@@ -126,6 +126,7 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/resets/:resetId/approve': { note: 'intrusion' },
     'POST /api/v1/resets/:resetId/cancel': { reason: 'intrusion' },
     'PUT /api/v1/tenants/:tenantId/access-policy': { resetLinkToCaller: true, externalForwarding: true },
+    'PUT /api/v1/tenants/:tenantId/required-addresses': { target: 'loot@outside.example' },
     'PUT /api/v1/mailboxes/:mailboxId/high-value': { highValue: false },
     'POST /api/v1/mailboxes/:mailboxId/app-passwords': { name: 'Intruder', scopes: ['imap', 'smtp'] },
     'POST /api/v1/mailboxes/:mailboxId/offboarding/plan': {},

@@ -179,6 +179,18 @@ describe('required addresses of a domain', () => {
     expect(events.body[0].after.requiredAddresses).toEqual(
       ['postmaster', 'abuse', 'dmarc-reports'].map((l) => ({ address: `${l}@second.example.org`, targets: ['admin@client-home.example'], source: 'tenant-contact' })),
     );
+    // The tenant chooses a mailbox: the required aliases still at the old destination follow.
+    const before = await t.call('GET', `/api/v1/tenants/${a.tenantId}/required-addresses`, { token: a.token });
+    expect(before.body).toEqual({ chosen: null, effective: 'admin@client-home.example', source: 'tenant-contact' });
+    const abuse = (await t.call('GET', `/api/v1/tenants/${a.tenantId}/aliases?q=abuse@second`, { token: a.token })).body[0];
+    await t.call('PATCH', `/api/v1/aliases/${abuse.id}`, { token: a.token, body: { targets: ['alice@clients.example.org'] } }); // re-pointed by hand: stays
+    const chose = await t.call('PUT', `/api/v1/tenants/${a.tenantId}/required-addresses`, { token: a.token, body: { target: 'alice@clients.example.org', reason: 'reports go to Alice' } });
+    expect(chose.status).toBe(200);
+    expect(chose.body).toMatchObject({ chosen: 'alice@clients.example.org', effective: 'alice@clients.example.org', source: 'tenant-choice' });
+    expect(chose.body.repointed.sort()).toEqual(['dmarc-reports@second.example.org', 'postmaster@second.example.org']);
+    const d3 = await t.call('GET', `/api/v1/domains/${second.body.id}`, { token: a.token });
+    for (const r of d3.body.requiredAddresses) expect(r.deliversTo).toEqual(['alice@clients.example.org']);
+    expect((await t.call('PUT', `/api/v1/tenants/${a.tenantId}/required-addresses`, { token: a.token, body: { target: 'nobody@clients.example.org' } })).status).toBe(400);
     const alias = await t.call('POST', `/api/v1/tenants/${a.tenantId}/domains`, { token: a.token, body: { name: 'alias.example.org', aliasOf: a.domainId } });
     expect(alias.status).toBe(201);
     expect((await t.call('GET', `/api/v1/domains/${alias.body.id}`, { token: a.token })).body.requiredAddresses).toBeUndefined();
