@@ -27,6 +27,10 @@ export interface Config {
   listenHost: string;
   hostname: string;
   ports: Ports;
+  /** The host name mail clients connect to (autoconfig, SRV records, self-service page); default: hostname. */
+  publicHostname: string;
+  /** The ports mail clients reach (behind compose or NAT they differ from the listen ports); default: the listen ports. */
+  publicPorts: Omit<Ports, 'http'>;
   logLevel: LogLevel;
   /** Largest message accepted over SMTP or IMAP APPEND, in bytes. */
   maxMessageBytes: number;
@@ -282,6 +286,18 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     seen.set(port, variable);
   }
 
+  const publicHostname = r.string('POSTERN_PUBLIC_HOSTNAME', hostname).toLowerCase();
+  if (!HOSTNAME_RE.test(publicHostname) && !isIP(publicHostname)) {
+    throw new ConfigError('POSTERN_PUBLIC_HOSTNAME', `must be a host name, got ${JSON.stringify(publicHostname)}`);
+  }
+  const publicPorts: Config['publicPorts'] = {
+    smtp: r.port('POSTERN_PUBLIC_SMTP_PORT', ports.smtp),
+    submission: r.port('POSTERN_PUBLIC_SUBMISSION_PORT', ports.submission),
+    submissions: r.port('POSTERN_PUBLIC_SUBMISSIONS_PORT', ports.submissions),
+    imap: r.port('POSTERN_PUBLIC_IMAP_PORT', ports.imap),
+    imaps: r.port('POSTERN_PUBLIC_IMAPS_PORT', ports.imaps),
+  };
+
   const resolverRaw = r.optional('POSTERN_DNS_RESOLVER');
   const dnsResolver = resolverRaw ? parseHostPort('POSTERN_DNS_RESOLVER', resolverRaw) : null;
 
@@ -311,6 +327,8 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     listenHost,
     hostname,
     ports,
+    publicHostname,
+    publicPorts,
     logLevel,
     maxMessageBytes: r.size('POSTERN_MAX_MESSAGE_SIZE', 50 * 1024 * 1024),
     dnsResolver,
@@ -361,6 +379,7 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
   Object.freeze(config.sendLimits);
   Object.freeze(config.smtpLimits);
   Object.freeze(config.ports);
+  Object.freeze(config.publicPorts);
   if (config.dnsResolver) Object.freeze(config.dnsResolver);
   return Object.freeze(config);
 }

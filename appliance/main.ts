@@ -62,7 +62,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
   const loginThrottle = new LoginThrottle();
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle);
-  const router = new RecipientRouter(db);
+  const router = new RecipientRouter(db, { hostname: config.hostname });
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
   limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);
@@ -104,7 +104,9 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const bootstrap = await bootstrapOperator(systemActor('boot'), createCoreDeps(db, config));
   if (bootstrap.action === 'bootstrap-token-created') {
-    log.info({ event: 'operator.bootstrap', tokenId: bootstrap.tokenId }, 'operator token created from POSTERN_BOOTSTRAP_TOKEN');
+    log.info({ event: 'operator.bootstrap', tokenId: bootstrap.tokenId, revokedLinks: bootstrap.revokedLinks }, bootstrap.revokedLinks ? 'operator token created from POSTERN_BOOTSTRAP_TOKEN; every open operator setup link revoked' : 'operator token created from POSTERN_BOOTSTRAP_TOKEN');
+  } else if (bootstrap.action === 'none' && bootstrap.revokedLinks) {
+    log.info({ event: 'operator.setup_link.revoked', revokedLinks: bootstrap.revokedLinks }, 'an operator exists: every open operator setup link revoked');
   } else if (bootstrap.action === 'setup-link-issued') {
     log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl }, `first operator: redeem the one-time setup link with: ${bootstrap.curl}`);
   }

@@ -48,6 +48,9 @@ import resetQueueRoutes from './routes/v1/reset-queue.routes.js';
 import mailflowRoutes from './routes/v1/mailflow.routes.js';
 import selfOwnerRoutes from './routes/v1/self-owner.routes.js';
 import ownerTotpRoutes from './routes/v1/owner-totp.routes.js';
+import autoconfigRoutes from './routes/autoconfig.routes.js';
+import selfMailSettingsRoutes from './routes/v1/self-mail-settings.routes.js';
+import requiredAddressesRoutes from './routes/v1/required-addresses.routes.js';
 import { dataPaths } from '../appliance/config.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
 import { lastOutboundError, readOutboundQueue } from '../appliance/mta/outbound-queue.js';
@@ -147,6 +150,8 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(selfAccessRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(selfOwnerRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(mtaStsRoutes, { core });
+    await pub.register(autoconfigRoutes, { core });
+    await pub.register(selfMailSettingsRoutes, { core });
     pub.withTypeProvider<TypeBoxTypeProvider>().get(
       '/api/v1/openapi.json',
       { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
@@ -177,6 +182,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(offboardingRoutes, { core });
       await api.register(resetQueueRoutes, { core });
       await api.register(ownerTotpRoutes, { core });
+      await api.register(requiredAddressesRoutes, { core });
       const queueDir = dataPaths(deps.config).queue;
       await api.register(mailflowRoutes, { core, queue: { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError }, stats: mailStats });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });

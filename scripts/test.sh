@@ -24,6 +24,10 @@ if ! { [ -x /usr/sbin/smtp-source ] && [ -x /usr/lib/dovecot/imap ] && [ -x /usr
   need+=(postfix dovecot-imapd dovecot-lmtpd)
   echo 'postfix postfix/main_mailer_type select No configuration' | $([ "$(id -u)" -ne 0 ] && echo sudo) debconf-set-selections
 fi
+# The DNS records test loads the BIND snippet with named-checkzone; the client-config e2e drives msmtp and mbsync.
+[ -x /usr/bin/named-checkzone ] || need+=(bind9-utils)
+command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
+command -v mbsync >/dev/null 2>&1 || need+=(isync)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${need[*]}"
   SUDO=""

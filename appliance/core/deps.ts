@@ -10,7 +10,7 @@ import type { CredentialId, Credentials } from './credentials.types.js';
 import { LoginThrottle } from './login-throttle.js';
 
 export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlHours' | 'defaultQuotaBytes' | 'bootstrapToken'> &
-  Partial<Pick<Config, 'recycleBinDays' | 'httpTls'>>;
+  Partial<Pick<Config, 'recycleBinDays' | 'httpTls' | 'publicHostname' | 'publicPorts'>>;
 
 /**
  * Closes the open sessions of a mailbox (IMAP, authenticated SMTP, console). The core calls it

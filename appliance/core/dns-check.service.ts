@@ -17,6 +17,7 @@ import { appendAudit } from './audit.js';
 import { type Actor, authorize, systemActor } from './authz.js';
 import type { CoreDeps } from './deps.js';
 import { type CheckedRecord, checkRecords, type DnsHosts, type DomainDnsStatus, domainStatus, type ExpectedRecord, expectedRecords, mtaStsPolicy, zoneSnippet } from './dns-check.js';
+import { publicMailHost } from './client-settings.js';
 import { AppError, invalid } from './errors.js';
 import { scopedRepo } from './repo.js';
 import { applyTemplate, effectiveDomainSettings, type TemplateApplyResult } from './templates.service.js';
@@ -61,7 +62,15 @@ export function onDnsTransition(listener: (t: DnsTransition) => void): () => voi
 }
 
 export function dnsHosts(deps: CoreDeps): DnsHosts {
-  return { mx: deps.config.hostname.toLowerCase(), web: new URL(deps.config.publicUrl).hostname.toLowerCase() };
+  const url = new URL(deps.config.publicUrl);
+  const p = deps.config.publicPorts ?? { submission: 587, submissions: 465, imap: 143, imaps: 993 };
+  return {
+    mx: deps.config.hostname.toLowerCase(),
+    web: url.hostname.toLowerCase().replace(/^\[|\]$/g, ''),
+    webPort: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+    client: publicMailHost(deps),
+    ports: { submission: p.submission, submissions: p.submissions, imap: p.imap, imaps: p.imaps },
+  };
 }
 
 async function expectedFor(deps: CoreDeps, domain: Domain): Promise<{ records: ExpectedRecord[]; template: { id: string; version: number } | null }> {

@@ -7,6 +7,7 @@
  * serving the policy), TLS-RPT, autoconfig/autodiscover host names and the RFC 6186 SRV records.
  */
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { DnsResolveFn } from '../net/resolver.js';
 import { dkimTxtValue } from './dkim.js';
 import type { TemplateSettings } from './templates.js';
@@ -23,6 +24,18 @@ export interface ExpectedRecord {
   value: string;
   purpose: RecordPurpose;
   required: boolean;
+  /**
+   * Set when the record cannot be published as is: its target is an IP address (a CNAME, MX or
+   * SRV target must be a host name), a loopback name or a reserved name (.test, .localhost,
+   * .invalid, .example) no public DNS resolves. The text says why and which setting fixes it.
+   */
+  unpublishable?: string;
+  /**
+   * With `unpublishable`: true when no DNS server may carry the record at all (an IP address or
+   * loopback name as target): the zone snippet comments it out. False for reserved names, which
+   * a private test DNS can still serve: the snippet keeps the line, with the warning above it.
+   */
+  broken?: boolean;
 }
 
 export interface CheckedRecord {
@@ -41,6 +54,35 @@ export interface DnsHosts {
   mx: string;
   /** The host that serves the console, MTA-STS policies and autoconfig (publicUrl's host). */
   web: string;
+  /** The port of the web host as clients reach it (publicUrl's port; 443 for https by default). */
+  webPort?: number;
+  /** The host name mail clients connect to (config.publicHostname); default: mx. */
+  client?: string;
+  /** The ports mail clients reach (config.publicPorts); default: the standard ones. */
+  ports?: { submission: number; submissions: number; imap: number; imaps: number };
+}
+
+const RESERVED_TLDS = ['test', 'localhost', 'invalid', 'example'];
+
+/**
+ * Why `host` cannot be the target of a published record, or null when it can: an IP address
+ * (CNAME/MX/SRV targets are host names), a loopback name, or a reserved name (RFC 2606/6761).
+ */
+export function unpublishableHost(host: string): { reason: string; broken: boolean } | null {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  if (isIP(h.replace(/^\[|\]$/g, ''))) return { reason: `${h} is an IP address; a CNAME, MX or SRV target must be a host name`, broken: true };
+  if (h === 'localhost' || h.endsWith('.localhost')) return { reason: `${h} is a loopback name`, broken: true };
+  if (!h.includes('.')) return { reason: `${h} is not a fully qualified host name`, broken: true };
+  const tld = h.slice(h.lastIndexOf('.') + 1);
+  if (RESERVED_TLDS.includes(tld)) return { reason: `${h} is under the reserved .${tld} domain, which no public DNS resolves`, broken: false };
+  return null;
+}
+
+const SETTING: Record<'mx' | 'web' | 'client', string> = { mx: 'POSTERN_HOSTNAME', web: 'POSTERN_PUBLIC_URL', client: 'POSTERN_PUBLIC_HOSTNAME' };
+
+function marked(r: ExpectedRecord, host: string, which: keyof typeof SETTING): ExpectedRecord {
+  const why = unpublishableHost(host);
+  return why ? { ...r, unpublishable: `${why.reason}: set ${SETTING[which]} to the public host name`, broken: why.broken } : r;
 }
 
 /** The MTA-STS policy text served at https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461). */
@@ -60,8 +102,10 @@ export function expectedRecords(
   hosts: DnsHosts,
 ): ExpectedRecord[] {
   const report = `${settings.dmarc.reportLocalPart}@${domain}`;
+  const client = hosts.client ?? hosts.mx;
+  const ports = hosts.ports ?? { submission: 587, submissions: 465, imap: 143, imaps: 993 };
   const out: ExpectedRecord[] = [
-    { type: 'MX', name: domain, value: `10 ${hosts.mx}`, purpose: 'mx', required: true },
+    marked({ type: 'MX', name: domain, value: `10 ${hosts.mx}`, purpose: 'mx', required: true }, hosts.mx, 'mx'),
     { type: 'TXT', name: domain, value: 'v=spf1 mx -all', purpose: 'spf', required: true },
     ...keys.map((k) => ({ type: 'TXT' as const, name: `${k.selector}._domainkey.${domain}`, value: dkimTxtValue(k.algorithm, k.public_key), purpose: 'dkim' as const, required: true })),
     { type: 'TXT', name: `_dmarc.${domain}`, value: `v=DMARC1; p=${settings.dmarc.policy}; rua=mailto:${report}`, purpose: 'dmarc', required: true },
@@ -69,16 +113,19 @@ export function expectedRecords(
   if (settings.mtaSts.mode !== 'none') {
     out.push(
       { type: 'TXT', name: `_mta-sts.${domain}`, value: `v=STSv1; id=${mtaStsId(mtaStsPolicy(settings, hosts))}`, purpose: 'mta-sts', required: false },
-      { type: 'CNAME', name: `mta-sts.${domain}`, value: hosts.web, purpose: 'mta-sts', required: false },
+      marked({ type: 'CNAME', name: `mta-sts.${domain}`, value: hosts.web, purpose: 'mta-sts', required: false }, hosts.web, 'web'),
     );
   }
+  // RFC 6186 / RFC 8314 SRV records name the ports clients reach; "0 0 0 ." would say "not offered".
   out.push(
     { type: 'TXT', name: `_smtp._tls.${domain}`, value: `v=TLSRPTv1; rua=mailto:${report}`, purpose: 'tls-rpt', required: false },
-    { type: 'CNAME', name: `autoconfig.${domain}`, value: hosts.web, purpose: 'autoconfig', required: false },
-    { type: 'CNAME', name: `autodiscover.${domain}`, value: hosts.web, purpose: 'autodiscover', required: false },
-    { type: 'SRV', name: `_autodiscover._tcp.${domain}`, value: `0 1 443 ${hosts.web}`, purpose: 'autodiscover', required: false },
-    { type: 'SRV', name: `_imaps._tcp.${domain}`, value: `0 1 993 ${hosts.mx}`, purpose: 'srv', required: false },
-    { type: 'SRV', name: `_submission._tcp.${domain}`, value: `0 1 587 ${hosts.mx}`, purpose: 'srv', required: false },
+    marked({ type: 'CNAME', name: `autoconfig.${domain}`, value: hosts.web, purpose: 'autoconfig', required: false }, hosts.web, 'web'),
+    marked({ type: 'CNAME', name: `autodiscover.${domain}`, value: hosts.web, purpose: 'autodiscover', required: false }, hosts.web, 'web'),
+    marked({ type: 'SRV', name: `_autodiscover._tcp.${domain}`, value: `0 1 ${hosts.webPort ?? 443} ${hosts.web}`, purpose: 'autodiscover', required: false }, hosts.web, 'web'),
+    marked({ type: 'SRV', name: `_imaps._tcp.${domain}`, value: `0 1 ${ports.imaps} ${client}`, purpose: 'srv', required: false }, client, 'client'),
+    marked({ type: 'SRV', name: `_imap._tcp.${domain}`, value: `10 1 ${ports.imap} ${client}`, purpose: 'srv', required: false }, client, 'client'),
+    marked({ type: 'SRV', name: `_submissions._tcp.${domain}`, value: `0 1 ${ports.submissions} ${client}`, purpose: 'srv', required: false }, client, 'client'),
+    marked({ type: 'SRV', name: `_submission._tcp.${domain}`, value: `10 1 ${ports.submission} ${client}`, purpose: 'srv', required: false }, client, 'client'),
   );
   return out;
 }
@@ -190,8 +237,13 @@ export async function checkRecord(resolve: DnsResolveFn, e: ExpectedRecord): Pro
   }
 }
 
+/** Records no DNS server may carry (an IP address as CNAME/SRV target) are not checked. */
+export function checkable(e: ExpectedRecord): boolean {
+  return !(e.unpublishable && e.broken);
+}
+
 export async function checkRecords(resolve: DnsResolveFn, expected: ExpectedRecord[]): Promise<CheckedRecord[]> {
-  return Promise.all(expected.map((e) => checkRecord(resolve, e)));
+  return Promise.all(expected.filter(checkable).map((e) => checkRecord(resolve, e)));
 }
 
 /** failing: a required record is not ok; unknown: a required record could not be looked up; degraded: a recommended one is not ok. */
@@ -211,16 +263,20 @@ function quoted(value: string): string {
   return chunks.length > 1 ? `( ${chunks.join(' ')} )` : chunks[0]!;
 }
 
-/** The records as a BIND zone snippet with absolute names. */
+/**
+ * The records as a BIND zone snippet with absolute names. A record that cannot be published
+ * anywhere (`broken`) is written commented out, with the reason on the line above it, so the
+ * snippet always loads into a zone; one only a private DNS can serve keeps a warning above it.
+ */
 export function zoneSnippet(domain: string, records: ExpectedRecord[], header: string, ttl = 3600): string {
   const lines = [`; ${header}`, `; ${domain}: required records first, then recommended ones`];
   for (const r of [...records].sort((a, b) => Number(b.required) - Number(a.required))) {
     const name = `${r.name}.`;
-    let data: string;
-    if (r.type === 'TXT') data = quoted(r.value);
-    else if (r.type === 'MX' || r.type === 'SRV') data = `${r.value}.`;
-    else data = `${r.value}.`;
-    lines.push(`${name} ${ttl} IN ${r.type} ${data}`);
+    const data = r.type === 'TXT' ? quoted(r.value) : `${r.value.replace(/\.$/, '')}.`;
+    const line = `${name} ${ttl} IN ${r.type} ${data}`;
+    if (r.unpublishable && r.broken) lines.push(`; NOT PUBLISHED: ${r.unpublishable}`, `; ${line}`);
+    else if (r.unpublishable) lines.push(`; WARNING: ${r.unpublishable}`, line);
+    else lines.push(line);
   }
   return `${lines.join('\n')}\n`;
 }

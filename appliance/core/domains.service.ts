@@ -13,7 +13,10 @@ import { dkimTxtValue, generateDomainDkimKeys } from './dkim.js';
 import { AppError, invalid } from './errors.js';
 import { newId } from './ids.js';
 import { Directory, type DomainFilter, ScopedRepo, scopedRepo } from './repo.js';
+import { ensureRequiredAddresses, type RequiredAddressView, requiredAddressesOf, requiredLocalParts, roleMailTarget } from './role-addresses.js';
+import { effectiveDomainSettings } from './templates.service.js';
 import { resolveTarget } from './targets.js';
+import { platformDefaultSettings } from './templates.js';
 import { iso, isUniqueViolation, pageOf } from './util.js';
 
 export interface DomainView {
@@ -33,6 +36,8 @@ export interface DnsRecord {
   name: string;
   value: string;
   priority?: number;
+  /** Why the record cannot be published as is (value empty when no DNS server may carry it). */
+  unpublishable?: string;
 }
 
 export function domainView(d: Domain): DomainView {
@@ -68,6 +73,8 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
   const now = deps.now();
   // Key generation is slow-ish: done before the transaction opens.
   const keys = await generateDomainDkimKeys(now);
+  // A primary domain gets the addresses every mail domain must have, delivered where the tenant chose.
+  const roleTarget = aliasOf === null ? await roleMailTarget(deps.db, deps, tenant.id) : null;
   const id = newId('dom');
   try {
     await deps.db.transaction().execute(async (trx) => {
@@ -89,6 +96,9 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
           })),
         )
         .execute();
+      const required = roleTarget
+        ? await ensureRequiredAddresses(trx, actor, { id, tenant_id: tenant.id, name }, requiredLocalParts(platformDefaultSettings(deps.config.defaultQuotaBytes).dmarc.reportLocalPart), roleTarget.address, now, 'caller')
+        : [];
       await appendAudit(
         trx,
         actor,
@@ -97,7 +107,12 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
           targetType: 'domain',
           targetId: id,
           tenantId: tenant.id,
-          after: { name, aliasOf, dkim: keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, publicKey: k.publicKey })) },
+          after: {
+            name,
+            aliasOf,
+            dkim: keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, publicKey: k.publicKey })),
+            ...(required.length ? { requiredAddresses: required.map((address) => ({ address, targets: [roleTarget!.address], source: roleTarget!.source })) } : {}),
+          },
         },
         now,
       );
@@ -109,9 +124,12 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
   return { id, tenantId: tenant.id, name, status: 'active', verification: 'pending', catchAll: null, aliasOf, createdAt: iso(now)! };
 }
 
-export async function getDomain(actor: Actor, deps: CoreDeps, domainId: string): Promise<DomainView> {
+export async function getDomain(actor: Actor, deps: CoreDeps, domainId: string): Promise<DomainView & { requiredAddresses?: RequiredAddressView[] }> {
   authorize(actor, 'domains.read');
-  return domainView(await scopedRepo(deps.db, actor).domain(domainId));
+  const d = await scopedRepo(deps.db, actor).domain(domainId);
+  if (d.alias_of) return domainView(d);
+  const eff = await effectiveDomainSettings(deps, d.id);
+  return { ...domainView(d), requiredAddresses: await requiredAddressesOf(deps.db, d, eff.settings.dmarc.reportLocalPart) };
 }
 
 export async function listDomains(
@@ -152,9 +170,11 @@ export async function domainDnsRecords(actor: Actor, deps: CoreDeps, domainId: s
   // One source of truth: the records the domain's template expects (also what DNS checks compare).
   const expected = await domainExpectedRecords(actor, deps, domainId);
   return expected.records.map((r) => {
-    if (r.type !== 'MX') return { type: r.type, name: r.name, value: r.value } as DnsRecord;
+    const note = r.unpublishable ? { unpublishable: r.unpublishable } : {};
+    if (r.broken) return { type: r.type, name: r.name, value: '', ...note } as DnsRecord;
+    if (r.type !== 'MX') return { type: r.type, name: r.name, value: r.value, ...note } as DnsRecord;
     const [priority, host] = r.value.split(/\s+/) as [string, string];
-    return { type: 'MX', name: r.name, value: host, priority: Number(priority) } as DnsRecord;
+    return { type: 'MX', name: r.name, value: host, priority: Number(priority), ...note } as DnsRecord;
   });
 }
 

@@ -15,6 +15,7 @@ import { remainingRecoveryCodes } from './recovery-codes.js';
 import { APPROVAL_WINDOW_MS } from './resets.service.js';
 import { type Person } from './mailboxes.service.js';
 import { scopedRepo } from './repo.js';
+import { ALWAYS_REQUIRED } from './role-addresses.js';
 import { iso } from './util.js';
 
 export interface ResetPath {
@@ -48,6 +49,8 @@ export interface OwnershipView {
   resetPaths: ResetPath[];
   lastChange: { event: string; actor: { type: string; id: string | null }; at: string } | null;
   rollback: RollbackPoint[];
+  /** Aliases of the tenant that deliver into this mailbox (required addresses such as postmaster@ among them). */
+  receivesFor: Array<{ address: string; required: boolean }>;
 }
 
 const ROLLBACK_DEPTH = 10;
@@ -200,5 +203,23 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
     resetPaths: await resetPaths(deps, m, now),
     lastChange: last ? { event: last.action, actor: { type: last.actor_type, id: last.actor_id }, at: iso(last.at)! } : null,
     rollback,
+    receivesFor: await aliasesInto(deps, m.tenant_id, m.address),
   };
+}
+
+/** The tenant's live aliases whose targets include `address`; required addresses flagged. */
+async function aliasesInto(deps: CoreDeps, tenantId: string, address: string): Promise<Array<{ address: string; required: boolean }>> {
+  const rows = await deps.db
+    .selectFrom('aliases')
+    .select(['address', 'local_part', 'targets'])
+    .where('tenant_id', '=', tenantId)
+    .where('status', '=', 'active')
+    // A coarse filter (`_` matches any character): the exact check follows on the parsed targets.
+    .where('targets', 'like', `%${address.replace(/%/g, '_')}%`)
+    .limit(200)
+    .execute();
+  const required = new Set<string>([...ALWAYS_REQUIRED, 'dmarc-reports']);
+  return rows
+    .filter((r) => (JSON.parse(r.targets) as string[]).includes(address))
+    .map((r) => ({ address: r.address, required: required.has(r.local_part) }));
 }

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
+import { operatorAddress } from './role-addresses.js';
 
 export type RecipientRefusal =
   /** The domain is not hosted here: we are not an open relay (550 5.7.1). */
@@ -45,7 +46,25 @@ type Found =
   | { kind: 'refused'; refusal: 'unknown' | 'disabled' };
 
 export class RecipientRouter {
-  constructor(private readonly db: Kysely<DB>) {}
+  /**
+   * `hostname`: the appliance's own name. `<postmaster>` (RFC 5321 §4.5.1: no domain) is
+   * postmaster@<hostname>, and that address reaches the operator (see role-addresses.ts)
+   * unless the host name is itself a hosted domain with its own postmaster@.
+   */
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly opts: { hostname?: string } = {},
+  ) {}
+
+  /** postmaster@<hostname> when the appliance's host name is not a hosted domain: the operator's address. */
+  private async appliancePostmaster(forDelivery: boolean): Promise<RecipientResolution> {
+    const operator = await operatorAddress(this.db);
+    if (!operator) return { ok: false, refusal: 'unknown' };
+    const found = await this.lookup(operator.toLowerCase(), 1, new Set(), forDelivery);
+    if (found?.kind === 'mailboxes') return { ok: true, via: 'alias', mailboxes: found.list.map(({ id, tenantId, address: a }) => ({ id, tenantId, address: a })), external: found.external };
+    if (found === null && !(await this.isHosted(operator))) return { ok: true, via: 'alias', mailboxes: [], external: [operator.toLowerCase()] };
+    return { ok: false, refusal: 'unknown' };
+  }
 
   /**
    * Resolves an envelope recipient; `messageSize` (SIZE= or the real size) enables the quota
@@ -54,9 +73,12 @@ export class RecipientRouter {
    */
   async resolve(address: string, messageSize?: number, opts: { forDelivery?: boolean } = {}): Promise<RecipientResolution> {
     const forDelivery = opts.forDelivery === true;
-    const parts = split(address);
+    const bare = address.trim().toLowerCase().replace(/^<|>$/g, '');
+    const hostname = this.opts.hostname?.toLowerCase();
+    const parts = hostname && (bare === 'postmaster' || bare === 'postmaster@') ? { local: 'postmaster', domain: hostname } : split(address);
     if (!parts) return { ok: false, refusal: 'unknown' };
     let domain = await this.db.selectFrom('domains').select(['id', 'tenant_id', 'catch_all', 'alias_of']).where('name', '=', parts.domain).where('status', '=', 'active').executeTakeFirst();
+    if (!domain && parts.local === 'postmaster' && parts.domain === hostname) return this.appliancePostmaster(forDelivery);
     if (!domain) return { ok: false, refusal: 'not-hosted' };
     let viaDomainAlias = false;
     if (domain.alias_of) {
@@ -139,7 +161,13 @@ export class RecipientRouter {
     let disabled = false;
     for (const target of Array.isArray(targets) ? targets : []) {
       if (typeof target !== 'string') continue;
-      const t = target.toLowerCase();
+      let t = target.toLowerCase();
+      // postmaster@<this appliance> (the last default of required addresses) is the operator, never a forward to ourselves.
+      if (this.opts.hostname && t === `postmaster@${this.opts.hostname.toLowerCase()}` && !(await this.isHosted(t))) {
+        const operator = await operatorAddress(this.db);
+        if (!operator || seen.has(operator.toLowerCase())) continue;
+        t = operator.toLowerCase();
+      }
       const sub = await this.lookup(t, depth + 1, seen, forDelivery);
       if (sub?.kind === 'mailboxes') {
         for (const m of sub.list) if (!list.some((x) => x.id === m.id)) list.push(m);

@@ -19,6 +19,7 @@ import type { CoreDeps } from './deps.js';
 import { AppError, invalid, notFound } from './errors.js';
 import { newId } from './ids.js';
 import { scopedRepo, type Scope, scopeOf } from './repo.js';
+import { requiredLocalParts, roleMailTarget } from './role-addresses.js';
 import { rotateDkim } from './sending.service.js';
 import { resolveTarget } from './targets.js';
 import {
@@ -196,16 +197,23 @@ export async function listTemplates(actor: Actor, deps: CoreDeps, tenantId: stri
 
 // ---- drift -------------------------------------------------------------------------------
 
-function aliasTarget(deps: CoreDeps, s: TemplateSettings): string {
-  return (s.defaultAliases.target ?? `postmaster@${deps.config.hostname}`).trim().toLowerCase();
+/** Where the default aliases deliver: the template's target, else the tenant's required-address destination. */
+async function aliasTarget(db: Kysely<DB>, deps: CoreDeps, tenantId: string, s: TemplateSettings): Promise<string> {
+  if (s.defaultAliases.target) return s.defaultAliases.target.trim().toLowerCase();
+  return (await roleMailTarget(db, deps, tenantId)).address;
+}
+
+/** The template's default aliases plus the addresses every domain must have (postmaster, abuse, report address). */
+function aliasLocalParts(s: TemplateSettings): string[] {
+  return [...new Set([...requiredLocalParts(s.dmarc.reportLocalPart), ...s.defaultAliases.localParts])];
 }
 
 /** Differences between what `settings` require and the domain's live state (aliases, catch-all, DKIM keys). */
 async function liveDrift(db: Kysely<DB>, deps: CoreDeps, domain: Domain, s: TemplateSettings): Promise<DriftField[]> {
   const out: DriftField[] = [];
   if (!domain.alias_of) {
-    const target = aliasTarget(deps, s);
-    for (const lp of s.defaultAliases.localParts) {
+    const target = await aliasTarget(db, deps, domain.tenant_id, s);
+    for (const lp of aliasLocalParts(s)) {
       const address = `${lp}@${domain.name}`;
       const mb = await db.selectFrom('mailboxes').select('id').where('address', '=', address).where('status', '!=', 'deleted').executeTakeFirst();
       if (mb) continue; // a real mailbox answers for it
@@ -322,8 +330,8 @@ async function applyToDomain(actor: Actor, deps: CoreDeps, scope: Scope, domain:
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
     if (!domain.alias_of) {
-      const target = aliasTarget(deps, t.settings);
-      for (const lp of t.settings.defaultAliases.localParts) {
+      const target = await aliasTarget(trx, deps, domain.tenant_id, t.settings);
+      for (const lp of aliasLocalParts(t.settings)) {
         const made = await ensureAlias(trx, actor, deps, domain, lp, target, now);
         if (made) created.push(`alias ${made}`);
       }

@@ -13,7 +13,10 @@ export type MtaStsMode = 'none' | 'testing' | 'enforce';
 export type DkimAlgorithmName = 'rsa-sha256' | 'ed25519-sha256';
 
 export interface TemplateSettings {
-  /** Aliases every domain has; `target` null: the appliance's own postmaster (postmaster@<hostname>). */
+  /**
+   * Aliases every domain has (postmaster, abuse and the DMARC report local part always among
+   * them); `target` null: the tenant's contact, else the operator (see role-addresses.ts).
+   */
   defaultAliases: { localParts: string[]; target: string | null };
   /** How personal (non-role) local parts must look; role accounts are governed by approval instead. */
   namingPolicy: { style: NamingStyle; minLength: number; maxLength: number };
@@ -96,6 +99,8 @@ export function mergeSettings(base: TemplateSettings, input: TemplateSettingsInp
   const algs = s.dkim.algorithms;
   if (!Array.isArray(algs) || algs.length === 0) throw invalid('dkim.algorithms must list rsa-sha256 and/or ed25519-sha256', { field: 'dkim.algorithms' });
   s.dkim.algorithms = [...new Set(algs.map((a) => oneOf(a, 'dkim.algorithms', ['rsa-sha256', 'ed25519-sha256'] as const)))].sort();
+  // Every domain must answer postmaster@, abuse@ and its report address: a template lists them first, always.
+  s.defaultAliases.localParts = [...new Set(['postmaster', 'abuse', s.dmarc.reportLocalPart, ...s.defaultAliases.localParts])];
   int(s.dkim.rotationDays, 'dkim.rotationDays', 7, 3650);
   return s;
 }

@@ -13,6 +13,8 @@ import * as m0013 from './migrations/0013_owner_totp.js';
 import * as m0016 from './migrations/0016_imap_recent.js';
 import * as m0017 from './migrations/0017_imap_savedate_sort_keys.js';
 import * as m0014 from './migrations/0014_totp_encrypted.js';
+import * as m0018 from './migrations/0018_role_addresses.js';
+import * as m0019 from './migrations/0019_role_address_backfill.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -31,6 +33,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0016_imap_recent': m0016,
   '0017_imap_savedate_sort_keys': m0017,
   '0014_totp_encrypted': m0014,
+  '0018_role_addresses': m0018,
+  '0019_role_address_backfill': m0019,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -139,7 +139,7 @@ export class ImapSession {
       this.close('Autologout; not authenticated in time');
     }, this.limits.preAuthTimeoutMs);
     this.preAuthTimer.unref();
-    this.write(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${deps.config.hostname} Postern IMAP ready\r\n`);
+    this.write(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${deps.config.hostname} IMAP ready\r\n`);
   }
 
   /** The configured connection limits and timeouts. */

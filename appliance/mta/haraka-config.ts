@@ -26,6 +26,7 @@ export interface PluginSettings {
 export const POSTERN_PLUGINS = [
   'connect.postern-metrics',
   'connect.postern-limits',
+  'connect.postern-banner',
   'auth.postern-submission',
   'mail.postern-size',
   'rcpt.postern-routing',
@@ -102,12 +103,13 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
     'connection.ini': ini({
       main: { smtputf8: true },
       haproxy: {},
+      // show_version=false: no Haraka version in Received headers (the greeting is connect.postern-banner's).
       headers: { max_lines: 1000, max_received: 30, show_version: false },
       // line_length: a backstop only; connect.postern-limits answers 500 5.5.2 past 512 octets
       // (12,288 for AUTH). data_line_length: 998 + CRLF; longer lines make data_post refuse.
       max: { bytes: 0, mime_parts: 1000, line_length: AUTH_LINE_MAX + 2, data_line_length: TEXT_LINE_MAX },
-      message: { helo: 'Postern at your service.', close: 'closing connection.' },
-      uuid: { banner_chars: 6, deny_chars: 0 },
+      message: { helo: 'pleased to meet you.', close: 'closing connection.' },
+      uuid: { banner_chars: 0, deny_chars: 0 },
     }),
     me: `${config.hostname}\n`,
     'log.ini': ini({ main: { level: LOG_LEVEL[config.logLevel], timestamps: false, format: 'json' } }),

@@ -8,6 +8,8 @@ export const ExpectedRecord = Type.Object(
     value: Type.String({ description: 'MX: "<priority> <host>"; SRV: "<priority> <weight> <port> <target>"' }),
     purpose: Type.String({ description: 'mx, spf, dkim, dmarc, mta-sts, tls-rpt, autoconfig, autodiscover, srv' }),
     required: Type.Boolean({ description: 'Required records make a domain failing when wrong; the others degraded' }),
+    unpublishable: Type.Optional(Type.String({ description: 'Why this record cannot be published as is (target an IP address, a loopback or reserved name) and which setting fixes it' })),
+    broken: Type.Optional(Type.Boolean({ description: 'With unpublishable: no DNS server may carry it (IP or loopback target); it is not checked and the zone snippet comments it out' })),
   },
   { title: 'ExpectedDnsRecord' },
 );

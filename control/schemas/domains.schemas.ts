@@ -25,6 +25,17 @@ export const Domain = Type.Object(
     catchAll: Type.Union([Type.String(), Type.Null()]),
     aliasOf: Type.Union([Id, Type.Null()], { description: 'The primary domain of a domain alias' }),
     createdAt: Timestamp,
+    requiredAddresses: Type.Optional(
+      Type.Array(
+        Type.Object({
+          address: Type.String(),
+          purpose: Type.String(),
+          kind: Type.String({ description: 'alias | mailbox | missing' }),
+          deliversTo: Type.Array(Type.String()),
+        }),
+        { description: 'GET of one domain: the addresses every mail domain must have (postmaster@, abuse@, the DMARC/TLS-RPT report address) and where each delivers' },
+      ),
+    ),
   },
   { title: 'Domain' },
 );
@@ -35,6 +46,7 @@ export const DnsRecord = Type.Object(
     name: Type.String(),
     value: Type.String(),
     priority: Type.Optional(Type.Integer({ description: 'MX preference' })),
+    unpublishable: Type.Optional(Type.String({ description: 'Why this record cannot be published as is, and which setting fixes it. When the target would be an IP address or loopback name, value is empty: publish nothing until the setting is fixed' })),
   },
   { title: 'DnsRecord' },
 );

@@ -75,6 +75,9 @@ export const Ownership = Type.Object(
         restores: Type.Object({}, { additionalProperties: true, description: 'The values POST …/rollback {eventId} puts back' }),
       }),
     ),
+    receivesFor: Type.Array(Type.Object({ address: Type.String(), required: Type.Boolean({ description: 'postmaster@, abuse@ or the report address: an address every mail domain must have' }) }), {
+      description: 'Aliases that deliver into this mailbox',
+    }),
   },
   { title: 'Ownership' },
 );

@@ -103,8 +103,9 @@ describe('tenant-wide lists with filters and paging', () => {
     const cross = await t.call('POST', `/api/v1/domains/${d2.body.id}/aliases`, { token: f.token, body: { localPart: 'a2', targets: [mb.address] } });
     expect(cross.status).toBe(201); // an alias in one domain delivering to a mailbox of another domain of the tenant
     const all = await t.call('GET', `/api/v1/tenants/${f.tenantId}/aliases`, { token: f.token });
-    expect(all.body.map((x: { address: string }) => x.address).sort()).toEqual(['a1@al-one.example', 'a2@al-two.example']);
-    expect((await t.call('GET', `/api/v1/tenants/${f.tenantId}/aliases?q=al-two`, { token: f.token })).body).toHaveLength(1);
+    // Besides the required addresses every domain gets (postmaster@, abuse@, dmarc-reports@).
+    expect(all.body.map((x: { address: string }) => x.address).filter((a: string) => !/^(postmaster|abuse|dmarc-reports)@/.test(a)).sort()).toEqual(['a1@al-one.example', 'a2@al-two.example']);
+    expect((await t.call('GET', `/api/v1/tenants/${f.tenantId}/aliases?q=a2@al-two`, { token: f.token })).body).toHaveLength(1);
     expect((await t.call('GET', `/api/v1/tenants/${f.tenantId}/domains?q=two`, { token: f.token })).body.map((d: { name: string }) => d.name)).toEqual(['al-two.example']);
   });
 });

@@ -78,6 +78,13 @@ const PUBLIC_ROUTES = [
   'GET /api/v1/self/forwards',
   'POST /api/v1/self/forwards',
   'DELETE /api/v1/self/forwards/:forwardId',
+  // Mail client self-configuration (clients ask before any login), and the owner's own client settings (session).
+  'GET /.well-known/autoconfig/mail/config-v1.1.xml',
+  'GET /mail/config-v1.1.xml',
+  'POST /autodiscover/autodiscover.xml',
+  'GET /autodiscover/autodiscover.json/v1.0/:email',
+  'GET /api/v1/self/mail-settings',
+  'GET /api/v1/self/mail-settings.mobileconfig',
 ];
 
 /** A valid body per route, so that only the tenant scope can refuse the call. */
@@ -119,6 +126,7 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/resets/:resetId/approve': { note: 'intrusion' },
     'POST /api/v1/resets/:resetId/cancel': { reason: 'intrusion' },
     'PUT /api/v1/tenants/:tenantId/access-policy': { resetLinkToCaller: true, externalForwarding: true },
+    'PUT /api/v1/tenants/:tenantId/required-addresses': { target: 'loot@outside.example' },
     'PUT /api/v1/mailboxes/:mailboxId/high-value': { highValue: false },
     'POST /api/v1/mailboxes/:mailboxId/app-passwords': { name: 'Intruder', scopes: ['imap', 'smtp'] },
     'POST /api/v1/mailboxes/:mailboxId/offboarding/plan': {},

@@ -86,7 +86,7 @@ describe('expected records', () => {
     expect(res.body).toContain(`${DOMAIN}. 3600 IN MX 10 mx.postern.test.`);
     expect(res.body).toContain(`_dmarc.${DOMAIN}. 3600 IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@${DOMAIN}"`);
     expect(res.body).toMatch(/_domainkey\.client-dns\.example\. 3600 IN TXT \( "v=DKIM1; k=rsa; p=[^"]+" "[^"]+" \)/);
-    expect(res.body).toContain(`_imaps._tcp.${DOMAIN}. 3600 IN SRV 0 1 993 mx.postern.test.`);
+    expect(res.body).toContain(`_imaps._tcp.${DOMAIN}. 3600 IN SRV 0 1 ${t.config.publicPorts.imaps} mx.postern.test.`);
   });
 });
 

@@ -140,7 +140,7 @@ describe('two-step domain deletion', () => {
     await t.call('POST', `/api/v1/domains/${dom.body.id}/aliases`, { token: a.token, body: { localPart: 'all', targets: [mb.address] } });
     const intent = await t.call('DELETE', `/api/v1/domains/${dom.body.id}`, { token: a.token });
     expect(intent.status).toBe(202);
-    expect(intent.body.impact).toMatchObject({ mailboxes: [mb.address], aliases: ['all@gone-domain.example'] });
+    expect(intent.body.impact).toMatchObject({ mailboxes: [mb.address], aliases: expect.arrayContaining(['all@gone-domain.example', 'postmaster@gone-domain.example']) });
     t.revocations.length = 0;
     const done = await t.call('DELETE', `/api/v1/domains/${dom.body.id}?confirm=${intent.body.intent.id}`, { token: a.token });
     expect(done.status).toBe(200);

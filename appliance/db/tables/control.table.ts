@@ -11,6 +11,8 @@ export interface TenantsTable {
   status: Generated<string>; // active | deleted
   /** Pooled quota: the sum of the tenant's mailbox quotas must fit in it (null: no pool). */
   quota_bytes: number | null;
+  /** Where the required addresses (postmaster@, abuse@, report address) of its domains deliver; null: the default (0018). */
+  role_mail_to: Generated<string | null>;
   created_at: number;
   updated_at: number;
 }

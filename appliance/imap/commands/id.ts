@@ -1,8 +1,7 @@
-import { quote } from '../compiler.js';
 import type { CommandSpec } from './types.js';
 import { ANY } from './types.js';
 
-/** ID (RFC 2971): logs what the client says about itself, answers with our name. */
+/** ID (RFC 2971): logs what the client says about itself; answers NIL (no software or version is disclosed). */
 export const id: CommandSpec = {
   states: ANY,
   async handler(session, cmd) {
@@ -16,7 +15,7 @@ export const id: CommandSpec = {
       }
       session.log.debug({ client: fields }, 'client id');
     }
-    session.untagged(`ID (${quote('name')} ${quote('Postern')} ${quote('vendor')} ${quote('Postern')})`);
+    session.untagged('ID NIL');
     return undefined;
   },
 };

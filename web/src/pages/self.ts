@@ -1,6 +1,7 @@
 /**
  * Mailbox owners' self-service: their mailbox and ownership record, password change, app
- * passwords for mail clients, two-step sign-in (TOTP), their forwards, recovery codes.
+ * passwords for mail clients, two-step sign-in (TOTP), their forwards, recovery codes, and the
+ * settings to type into a mail client (with an Apple profile to download).
  */
 import { ApiError, del, get, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
@@ -180,11 +181,41 @@ async function forwardsSection(): Promise<HTMLElement> {
   return section('Forwarding', h('p', { class: 'muted' }, 'Every forward is recorded with you as its creator and shown to your administrator.'), box);
 }
 
+interface MailServer {
+  protocol: string;
+  host: string;
+  port: number;
+  socket: string;
+}
+
+/** What to type into a mail client: user name, servers, ports and encryption; an Apple profile to download. */
+async function mailClientSection(): Promise<HTMLElement> {
+  const s = await get<{ email: string; username: string; incoming: MailServer[]; outgoing: MailServer[]; mobileconfigUrl: string }>('/api/v1/self/mail-settings').catch(() => null);
+  if (!s) return section('Mail client settings', notice('The settings could not be loaded.', 'warn'));
+  const enc = (x: MailServer) => (x.socket === 'SSL' ? 'SSL/TLS' : 'STARTTLS');
+  const row = (label: string, x: MailServer) => [label, h('span', null, h('code', null, x.host), ` · port ${x.port} · ${enc(x)}`)] as [string, HTMLElement];
+  return section(
+    'Mail client settings',
+    h('p', { class: 'muted' }, 'Most mail apps find these by themselves from your address. If yours asks, type these:'),
+    dl([
+      ['Email address', h('code', null, s.email)],
+      ['User name (incoming and outgoing)', h('code', { 'data-testid': 'mail-username' }, s.username)],
+      ['Password', 'your mailbox password, or an app password (below)'],
+      row('Incoming mail (IMAP)', s.incoming[0]!),
+      ...s.incoming.slice(1).map((x) => row('… or', x)),
+      row('Outgoing mail (SMTP)', s.outgoing[0]!),
+      ...s.outgoing.slice(1).map((x) => row('… or', x)),
+      ['Sign-in method', 'normal password'],
+    ]),
+    h('p', null, h('a', { href: s.mobileconfigUrl, download: `${s.email}.mobileconfig`, 'data-testid': 'mobileconfig' }, 'Download the profile for iPhone, iPad and Mac Mail'), h('span', { class: 'muted' }, ' (the device asks for the password).')),
+  );
+}
+
 export async function selfPage(): Promise<Node> {
   await loadSession();
   const m = session.info?.mailbox;
   if (!m) return h('div', null, h('h1', null, 'My mailbox'), notice('No mailbox session.', 'warn'));
-  const [apps, recovery, totp, forwards] = await Promise.all([appPasswordsBox(), recoverySection(), totpSection(), forwardsSection()]);
+  const [apps, recovery, totp, forwards, client] = await Promise.all([appPasswordsBox(), recoverySection(), totpSection(), forwardsSection(), mailClientSection()]);
   return h(
     'div',
     null,
@@ -200,6 +231,7 @@ export async function selfPage(): Promise<Node> {
       ]),
       h('p', { class: 'muted' }, 'If the reset destination is wrong, ask your administrator to correct it: whoever reads it can reset this mailbox.'),
     ),
+    client,
     passwordSection(),
     totp,
     apps,

@@ -1,0 +1,32 @@
+/**
+ * What the SMTP listeners tell a client about themselves: the host name and nothing else. The
+ * greeting is "220 <host> ESMTP" (Haraka's default names Haraka and its version) and the DATA
+ * go-ahead a plain RFC 5321 text (Haraka's "go ahead, make my day" identifies it just as well).
+ */
+import { CONT, type HarakaConnection, type HarakaPlugin, type Next, OK } from '../shared/haraka.js';
+import { DATA_GO_AHEAD, greeting } from './lib/texts.js';
+
+type Respond = (code: number, msg: unknown, func?: () => void) => void;
+
+/** Replaces the text of the 354 reply (Haraka hard-codes it in the DATA command). */
+export function hook_connect_init(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
+  try {
+    const c = connection as HarakaConnection & { respond: Respond };
+    const respond = c.respond.bind(c);
+    c.respond = (code, msg, func) => respond(code, code === 354 ? DATA_GO_AHEAD : msg, func);
+  } finally {
+    next();
+  }
+}
+
+/**
+ * Answers the greeting itself (OK ends the connect hooks: no plugin listed after this one has a
+ * connect hook; connect.postern-metrics counts at connect_init, before it).
+ */
+export function hook_connect(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
+  try {
+    next(OK, greeting(connection.local.host));
+  } catch {
+    next(CONT);
+  }
+}
