@@ -25,7 +25,8 @@ export function installRequestLog(app: FastifyInstance): void {
       ms: Math.round(reply.elapsedTime),
       ip: req.ip,
     };
-    if (status >= 500) req.log.error(fields, 'request completed');
+    // A 503 from /readyz is an answer (not ready yet, e.g. while booting), not a failure of the request.
+    if (status >= 500 && !(status === 503 && fields.route === '/readyz')) req.log.error(fields, 'request completed');
     else req.log.info(fields, 'request completed');
   });
 }
