@@ -4,6 +4,7 @@
  * who may trigger each), what changed last, and what the last changes can be rolled back to
  * (read from the audit events' `before`; POST …/rollback {eventId} applies one).
  */
+import { displayNames } from './audit.service.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Mailbox } from '../db/tables/control.table.js';
@@ -48,6 +49,8 @@ export interface OwnershipView {
   resetPaths: ResetPath[];
   lastChange: { event: string; actor: { type: string; id: string | null }; at: string } | null;
   rollback: RollbackPoint[];
+  /** Display names of the actors above (token and person names, addresses). */
+  names: Record<string, string>;
 }
 
 const ROLLBACK_DEPTH = 10;
@@ -200,5 +203,6 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
     resetPaths: await resetPaths(deps, m, now),
     lastChange: last ? { event: last.action, actor: { type: last.actor_type, id: last.actor_id }, at: iso(last.at)! } : null,
     rollback,
+    names: Object.fromEntries(await displayNames(deps, [last?.actor_id, ...rollback.map((r) => r.actor.id)])),
   };
 }

@@ -75,6 +75,7 @@ export const Ownership = Type.Object(
         restores: Type.Object({}, { additionalProperties: true, description: 'The values POST …/rollback {eventId} puts back' }),
       }),
     ),
+    names: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Display names of the actor ids above' })),
   },
   { title: 'Ownership' },
 );

@@ -48,6 +48,7 @@ export const Reset = Type.Object(
     deliveryState: Nullable(Type.String({ description: 'sent | failed | unavailable (no mailer) | returned' })),
     completedAt: Nullable(Timestamp),
     setup: Type.Optional(SetupLink),
+    names: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Display names of requestedBy and approvedBy (lists)' })),
   },
   { title: 'Reset' },
 );
