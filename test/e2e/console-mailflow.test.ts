@@ -91,9 +91,9 @@ describe('mail flow in the console', () => {
     await page.goto('/');
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     const stats = page.getByTestId('mail-stats');
-    await stats.getByText('Deferred').waitFor();
+    await stats.getByText('Deferred messages').waitFor();
     expect(Number(await stats.locator('[data-series="deferred"]').textContent())).toBeGreaterThanOrEqual(1);
-    await expect(stats.getByRole('img', { name: /Deferred per hour/ }).count()).resolves.toBe(1);
+    await expect(stats.getByRole('img', { name: /Deferred messages per hour/ }).count()).resolves.toBe(1);
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-mail-flow.png'), fullPage: true });
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Outbound queue' }).click();
