@@ -109,6 +109,12 @@ export async function listAuditEvents(actor: Actor, deps: CoreDeps, query: Audit
   return views;
 }
 
+/** Adds `createdByName` (the creator's token or person name, or mailbox address) to listed items. */
+export async function withCreatorNames<T extends { createdBy: string }>(deps: CoreDeps, items: T[]): Promise<Array<T & { createdByName?: string }>> {
+  const names = await displayNames(deps, items.map((i) => i.createdBy));
+  return items.map((i) => (names.has(i.createdBy) ? { ...i, createdByName: names.get(i.createdBy)! } : i));
+}
+
 /**
  * What people call the objects behind ids: a tenant's, domain's, token's or person's name, a
  * mailbox's or alias's address. One query per kind of id present; ids it does not know are left

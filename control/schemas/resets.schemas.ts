@@ -99,6 +99,7 @@ export const ForwardReport = Type.Object(
         destinationType: Type.String({ description: 'external | internal' }),
         status: Type.String(),
         createdBy: Type.String(),
+        createdByName: Type.Optional(Type.String({ description: 'Who created it, by name (token or person name, or the mailbox address)' })),
         reason: Nullable(Type.String()),
         createdAt: Timestamp,
         ageDays: Type.Integer(),

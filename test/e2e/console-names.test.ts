@@ -186,6 +186,7 @@ describe('names, not ids', () => {
     await page.goto(`/mailboxes/${mailboxId}`);
     const card = page.getByTestId('ownership-card');
     await card.waitFor();
+    expect(await page.getByRole('navigation', { name: 'Breadcrumb' }).innerText()).toContain('Acme Ltd');
     const text = await card.innerText();
     expect(text).toContain('API token deploy-bot');
     expect(text).not.toMatch(ID);
@@ -201,7 +202,19 @@ describe('names, not ids', () => {
   });
 
   it('the tenant, queue and approvals pages show no id-only cell', async () => {
-    for (const [url, heading, name] of [[`/tenants/${tenantId}`, 'Acme Ltd', 'tenant'], ['/queue', 'Outbound queue', 'queue'], ['/approvals', /approv/i, 'approvals'], ['/tenants', 'Tenants', 'tenants']] as const) {
+    // A forward and a send-as grant made by the named token: their "created by" is its name.
+    await bot.expectApi('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'bob', owner: { name: 'Bob Example', email: 'bob@home.example' }, credentialDelivery: 'link' }, 201);
+    await bot.expectApi('POST', `/api/v1/mailboxes/${mailboxId}/forwards`, { target: 'bob@acme-names.test' }, 201);
+    await bot.expectApi('POST', `/api/v1/mailboxes/${mailboxId}/send-as`, { address: 'bob@acme-names.test' }, 201);
+    await page.goto(`/mailboxes/${mailboxId}`);
+    for (const name of ['Forwards', 'Send-as grants']) {
+      const region = page.getByRole('region', { name });
+      await region.waitFor();
+      expect(await region.innerText(), name).toContain('deploy-bot');
+      expect(await region.innerText(), name).not.toMatch(ID);
+    }
+    const tenantTabs = ['domains', 'mailboxes', 'aliases', 'forwarding', 'admins', 'tokens', 'bulk', 'templates', 'bin', 'settings'].map((t) => [`/tenants/${tenantId}?tab=${t}`, 'Acme Ltd', `tenant-${t}`] as const);
+    for (const [url, heading, name] of [...tenantTabs, ['/queue', 'Outbound queue', 'queue'], ['/approvals', /approv/i, 'approvals'], ['/tenants', 'Tenants', 'tenants'], ['/people', 'People', 'people']] as const) {
       await page.goto(url);
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
       await page.waitForLoadState('networkidle');

@@ -6,7 +6,7 @@ import { del, get, patch, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { navigate, type RouteContext } from '../lib/router.js';
 import { can } from '../lib/session.js';
-import type { ActorRef, DeleteIntent, Forward, Mailbox, Ownership, Person, SendAsGrant } from '../lib/types.js';
+import type { ActorRef, DeleteIntent, Forward, Mailbox, Ownership, Person, SendAsGrant, Tenant } from '../lib/types.js';
 import { appPasswordsSection, highValueControl, resetsSection } from './resets.js';
 import { alertBox, badge, confirmDialog, fmtBytes, fmtDate, form, guard, opt, section, table, toast } from '../lib/ui.js';
 
@@ -230,7 +230,7 @@ function forwardsSection(m: Mailbox, forwards: Forward[], reload: () => void): H
         { label: 'To', cell: (x) => [x.target, x.external ? [' ', badge('external', 'warn')] : null] },
         { label: 'Status', cell: (x) => badge(x.status) },
         { label: 'Reason', cell: (x) => x.reason ?? '—' },
-        { label: 'Created', cell: (x) => `${fmtDate(x.createdAt)} by ${x.createdBy}` },
+        { label: 'Created', cell: (x) => [`${fmtDate(x.createdAt)} by `, h('span', { title: x.createdBy }, x.createdByName ?? x.createdBy)] },
         { label: 'Expires', cell: (x) => fmtDate(x.expiresAt) },
         { label: 'Last used', cell: (x) => fmtDate(x.lastUsedAt) },
         {
@@ -278,7 +278,7 @@ function sendAsSection(m: Mailbox, grants: SendAsGrant[], reload: () => void): H
     table(
       [
         { label: 'Address', cell: (g) => g.address },
-        { label: 'Granted', cell: (g) => `${fmtDate(g.createdAt)} by ${g.createdBy}` },
+        { label: 'Granted', cell: (g) => [`${fmtDate(g.createdAt)} by `, h('span', { title: g.createdBy }, g.createdByName ?? g.createdBy)] },
         {
           label: '',
           cell: (g) =>
@@ -314,10 +314,16 @@ export async function mailboxPage(ctx: RouteContext): Promise<Node> {
       get<SendAsGrant[]>(`/api/v1/mailboxes/${seg(id)}/send-as`).catch(() => [] as SendAsGrant[]),
     ]);
     const reload = () => void load().catch((err: unknown) => root.prepend(alertBox(err)));
-    const [resets, hv, apps] = await Promise.all([resetsSection(m), highValueControl(m, reload), appPasswordsSection(m, reload)]);
+    const [resets, hv, apps, tenant] = await Promise.all([resetsSection(m), highValueControl(m, reload), appPasswordsSection(m, reload), get<Tenant>(`/api/v1/tenants/${seg(m.tenantId)}`).catch(() => null)]);
     replace(
       root,
-      h('p', { class: 'crumbs' }, h('a', { href: `/tenants/${seg(m.tenantId)}?tab=mailboxes` }, 'Mailboxes'), ' / ', h('a', { href: `/domains/${seg(m.domainId)}` }, m.address.split('@')[1] ?? 'domain')),
+      h(
+        'nav',
+        { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+        h('a', { href: `/tenants/${seg(m.tenantId)}?tab=mailboxes` }, tenant ? `${tenant.name}: mailboxes` : 'Mailboxes'),
+        ' / ',
+        h('a', { href: `/domains/${seg(m.domainId)}?tab=mailboxes` }, m.address.split('@')[1] ?? 'domain'),
+      ),
       h('div', { class: 'title-row' }, h('h1', null, m.address), badge(m.status), m.isRole ? badge('role', 'info') : null, hv),
       h('p', { class: 'muted' }, `${m.displayName ?? 'No display name'} · ${m.messageCount} messages · ${fmtBytes(m.usedBytes)} of ${fmtBytes(m.quotaBytes)}`),
       ownershipCard(o, reload),

@@ -176,7 +176,7 @@ export function appPasswordsTable(list: AppPassword[], revoke: ((a: AppPassword)
     [
       { label: 'Name', cell: (a) => a.name },
       { label: 'Scopes', cell: (a) => a.scopes.join(', ') },
-      { label: 'Created', cell: (a) => `${fmtDate(a.createdAt)} by ${a.createdBy}` },
+      { label: 'Created', cell: (a) => [`${fmtDate(a.createdAt)} by `, h('span', { title: a.createdBy }, a.createdByName ?? a.createdBy)] },
       { label: 'Last used', cell: (a) => fmtDate(a.lastUsedAt) },
       { label: '', cell: (a) => (revoke ? h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: guard(() => revoke(a)) }, `Revoke ${a.name}`) : null) },
     ],
