@@ -86,6 +86,12 @@ async function main(argv: string[]): Promise<number> {
   return (await command.run(ctx, parsed.positionals, parsed.values as Record<string, string | boolean | undefined>)) ?? EXIT.ok;
 }
 
+// `postern … | head`: a closed pipe ends the output quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

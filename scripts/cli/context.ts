@@ -5,6 +5,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../../appliance/config.js';
 import { ApiClient } from '../lib/api-client.js';
@@ -55,7 +56,10 @@ export function resolveTarget(env: NodeJS.ProcessEnv): Target {
   const ca = caFile && existsSync(caFile) ? readFileSync(caFile) : undefined;
   if (explicit) {
     const apiUrl = explicit.replace(/\/+$/, '');
-    return { apiUrl, tls: apiUrl.startsWith('https:') ? { ca: env.POSTERN_CA_FILE ? ca : undefined } : null };
+    if (!apiUrl.startsWith('https:')) return { apiUrl, tls: null };
+    // On the box itself, the appliance's own certificate is trusted too (by its host name when the URL names an IP).
+    const host = new URL(apiUrl).hostname.replace(/^\[|\]$/g, '');
+    return { apiUrl, tls: { ca, servername: ca && isIP(host) ? config?.hostname : undefined } };
   }
   const tls = config?.httpTls ?? false;
   const port = config?.ports.http ?? 8080;
@@ -98,6 +102,16 @@ export function createCtx(env: NodeJS.ProcessEnv, json: boolean, out: (line: str
   return { api: new ApiClient(target.apiUrl, token, transport), publicApi: new ApiClient(origin, '', transport), apiUrl: target.apiUrl, origin, json, out };
 }
 
+/** A network failure, named: refused connection, unknown host, an untrusted certificate (with the fix). */
+function unreachable(where: string, err: unknown): UnreachableError {
+  // fetch wraps the network error in `cause`; the https transport throws it as is.
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const cause = e.cause ?? e;
+  const reason = cause.code ?? cause.message ?? String(err);
+  const hint = /CERT|certificate/i.test(`${cause.code} ${cause.message}`) ? ' (set POSTERN_CA_FILE to the PEM certificate to trust)' : '';
+  return new UnreachableError(`cannot reach the control plane at ${where}: ${reason}${hint}`);
+}
+
 function describeRefusal(status: number, body: any): string {
   const e = body?.error;
   if (e?.message) return `${e.code ?? 'Error'} (HTTP ${status}): ${e.message}`;
@@ -109,8 +123,7 @@ async function send(ctx: Ctx, method: string, url: string, body?: unknown): Prom
   try {
     return await ctx.api.raw(method, url, body);
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new UnreachableError(`cannot reach the control plane at ${ctx.apiUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    throw unreachable(ctx.apiUrl, err);
   }
 }
 
@@ -148,7 +161,6 @@ export async function callPublic(ctx: Ctx, p: string): Promise<{ status: number;
     const res = await ctx.publicApi.raw('GET', p);
     return { status: res.status, body: res.text ? JSON.parse(res.text) : null };
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    throw new UnreachableError(`cannot reach the control plane at ${ctx.origin}: ${cause?.code ?? (err as Error).message}`);
+    throw unreachable(ctx.origin, err);
   }
 }
