@@ -134,7 +134,8 @@ async function domainsCard(): Promise<HTMLElement> {
     );
     return section(
       'Domains awaiting DNS verification',
-      dnsSummary(await fetchMetrics()),
+      // Appliance-wide DNS state (every tenant's domains): operators only.
+      isOperator() ? dnsSummary(await fetchMetrics()) : null,
       table(
         [
           { label: 'Domain', cell: (d) => h('a', { href: `/domains/${seg(d.id)}` }, d.name) },
