@@ -96,6 +96,22 @@ describe('refusals and connection failures', () => {
     expect(json(j)).toMatchObject({ status: 401, error: { code: expect.any(String), message: expect.any(String) } });
   });
 
+  it('the README’s curl helper shows the API’s error body and fails (no KeyError, no silence)', async () => {
+    const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+    const helper = readme.match(/^api\(\) \{.*\}$/m)?.[0];
+    expect(helper, 'the README defines api()').toBeTruthy();
+    const run = (token: string) =>
+      new Promise<Run>((resolve) =>
+        execFile('bash', ['-c', `${helper}\napi ${app.url}/api/v1/tenants`], { env: { PATH: process.env.PATH!, POSTERN_TOKEN: token }, timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr })),
+      );
+    const bad = await run('not-a-valid-token-000000000000');
+    expect(bad.code).toBe(22);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ error: { code: 'Unauthorized' } });
+    const good = await run(OPERATOR_TOKEN);
+    expect(good.code).toBe(0);
+    expect(Array.isArray(JSON.parse(good.stdout))).toBe(true);
+  });
+
   it('nothing listening: exit 3', async () => {
     const [port] = await freePorts(1);
     const r = await cli(['status'], { POSTERN_API_URL: `http://127.0.0.1:${port}/api/v1` });
@@ -161,8 +177,18 @@ describe('an operator’s first hour, by the CLI', () => {
     expect(url).toMatch(new RegExp(`^${app.url}/setup/psu_`));
     // The link opens a page in the browser; its token is what the setup API takes.
     expect((await fetch(url!)).status).toBe(200);
-    const token = url!.split('/').pop()!;
-    expect((await fetch(`${app.url}/api/v1/setup/${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: 'a-Long-owner-chosen-passw0rd' }) })).status).toBe(204);
+    // Without a browser: the README's own curl command (its two lines, pointed at this appliance) sets it and says so.
+    const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+    const documented = readme.match(/^curl --fail-with-body -sS -H 'content-type: application\/json' -d '\{"password".*\\\n.*$/m)?.[0];
+    expect(documented, 'the README documents the setup curl').toBeTruthy();
+    const command = `LINK=${url}\n${documented!.replaceAll('http://127.0.0.1:8080', app.url)}`;
+    const out = await new Promise<Run>((resolve) => execFile('bash', ['-c', command], { timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr })));
+    expect(out.code, out.stderr + out.stdout).toBe(0);
+    expect(out.stdout).toContain('password set: alice@acme.test is active');
+    // The same command again: the used link's error is shown (and the command fails).
+    const again = await new Promise<Run>((resolve) => execFile('bash', ['-c', command], { timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr })));
+    expect(again.code).toBe(22);
+    expect(again.stdout).toMatch(/already been used/);
 
     const dup = await cli(['mailboxes', 'create', 'alice@acme.test', '--owner-name', 'A', '--owner-email', 'a@home.example', '--json']);
     expect(dup.code).toBe(1);
