@@ -42,8 +42,22 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
+/** Pretty lines on a terminal; JSON lines otherwise (`docker logs`, journald, a pipe). */
+export function prettyByDefault(): boolean {
+  return process.stdout.isTTY === true && !process.env.CI;
+}
+
+/**
+ * Text for the person reading the console or `docker logs`, beside the structured log line that
+ * carries the same data: plain lines on stderr, so a command in them is copied as is (a JSON log
+ * line escapes its quotes). Secrets other than the one the text exists to hand over stay out.
+ */
+export function humanNotice(lines: string[], stream: NodeJS.WritableStream = process.stderr): void {
+  stream.write(`\n${lines.join('\n')}\n\n`);
+}
+
 export function createLogger(level: LogLevel, opts: { pretty?: boolean; destination?: pino.DestinationStream } = {}): Logger {
-  const pretty = opts.pretty ?? (process.stdout.isTTY === true && !process.env.CI);
+  const pretty = opts.pretty ?? prettyByDefault();
   const base: pino.LoggerOptions = {
     level,
     base: { app: 'postern' },

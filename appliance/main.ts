@@ -24,7 +24,7 @@ import { RecipientRouter } from './core/routing.js';
 import { openSqlite } from './db/dialect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { startImapServer } from './imap/server.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, humanNotice, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
 import { countAttackAlert, setSmtpLimits } from './metrics.js';
 import { LoginThrottle } from './core/login-throttle.js';
@@ -108,7 +108,8 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   } else if (bootstrap.action === 'none' && bootstrap.revokedLinks) {
     log.info({ event: 'operator.setup_link.revoked', revokedLinks: bootstrap.revokedLinks }, 'an operator exists: every open operator setup link revoked');
   } else if (bootstrap.action === 'setup-link-issued') {
-    log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl }, `first operator: redeem the one-time setup link with: ${bootstrap.curl}`);
+    log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl, curl: bootstrap.curl }, 'first operator: redeem the one-time setup link (the command is on stderr as a plain line)');
+    humanNotice([`First operator: redeem the one-time setup link (valid until ${bootstrap.expiresAt}) with:`, '', `  ${bootstrap.curl}`, '', 'It answers with your operator API token, shown once.']);
   }
 
   const dnsScheduler = config.dnsCheckIntervalMs

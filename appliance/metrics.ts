@@ -298,11 +298,26 @@ export function countLocalDeliveries(tenantIds: readonly string[]): void {
   for (const [t, n] of per) mailStats.add('local', n, t);
 }
 
-/** One outbound delivery attempt's result (per destination domain of a queued message). */
-export function countOutboundResult(kind: string): void {
+/** Queued messages (queue id + destination domain) already counted as deferred in the mail-flow figures. */
+const deferredMessages = new Set<string>();
+
+/**
+ * One outbound delivery attempt's result (per destination domain of a queued message). The
+ * Prometheus counter counts attempts; the dashboard's "deferred" counts messages, once each
+ * (`message` names it: queue id and destination domain), however often they are retried.
+ */
+export function countOutboundResult(kind: string, message?: string): void {
   const result = kind === 'delivered' || kind === 'deferred' ? kind : 'bounced';
   outboundResults.inc({ result });
-  mailStats.add(result);
+  if (result !== 'deferred' || message === undefined) {
+    if (message !== undefined) deferredMessages.delete(message);
+    mailStats.add(result);
+    return;
+  }
+  if (deferredMessages.has(message)) return;
+  deferredMessages.add(message);
+  if (deferredMessages.size > 10_000) deferredMessages.delete(deferredMessages.values().next().value!);
+  mailStats.add('deferred');
 }
 
 export function countSendRefusal(tenantId: string, reason: string): void {

@@ -34,6 +34,7 @@ import principalsRoutes from './routes/v1/principals.routes.js';
 import domainsRoutes from './routes/v1/domains.routes.js';
 import mailboxesRoutes from './routes/v1/mailboxes.routes.js';
 import setupRoutes from './routes/v1/setup.routes.js';
+import setupInfoRoutes from './routes/v1/setup-info.routes.js';
 import tenantsRoutes from './routes/v1/tenants.routes.js';
 import tokensRoutes from './routes/v1/tokens.routes.js';
 import sendingRoutes from './routes/v1/sending.routes.js';
@@ -146,6 +147,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(healthRoutes, { health: deps.health });
     await pub.register(metricsRoutes, { config: deps.config });
     await pub.register(setupRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
+    await pub.register(setupInfoRoutes, { core });
     await pub.register(authRoutes, { core, secureCookies });
     await pub.register(selfAccessRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(selfOwnerRoutes, { core: { ...core, mailer: deps.mailer ?? null } });

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command (README: `npm ci && npm test`; .ci/run calls exactly that).
+# The one test command (README: `npm install && npm test`; .ci/run calls exactly that).
 # Installs the Debian tools the tests drive when missing, builds, runs every vitest suite,
 # then prints a plain "N passed, N failed" summary line.
 set -euo pipefail

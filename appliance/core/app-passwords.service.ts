@@ -5,6 +5,7 @@
  * this module creates, lists and revokes them, for admins (mailbox routes) and for the owner
  * (self-service). Revoking one ends only the sessions that logged in with it.
  */
+import { withCreatorNames } from './audit.service.js';
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
@@ -129,7 +130,7 @@ export async function createAppPassword(actor: Actor, deps: CoreDeps, mailboxId:
 
 export async function listAppPasswords(actor: Actor, deps: CoreDeps, mailboxId: string, opts: { includeRevoked?: boolean } = {}): Promise<AppPasswordView[]> {
   authorize(actor, 'mailboxes.read');
-  return list(deps, await scopedRepo(deps.db, actor).mailbox(mailboxId), opts.includeRevoked ?? false);
+  return withCreatorNames(deps, await list(deps, await scopedRepo(deps.db, actor).mailbox(mailboxId), opts.includeRevoked ?? false));
 }
 
 export async function revokeAppPassword(actor: Actor, deps: CoreDeps, mailboxId: string, appPasswordId: string, input: { reason?: string } = {}): Promise<AppPasswordView> {

@@ -24,6 +24,8 @@ export interface AuditEventView {
   reason: string | null;
   requestId: string | null;
   approvalId: string | null;
+  /** Display names of the ids this event mentions (listings only): tenant, domain and token names, addresses. */
+  names?: Record<string, string>;
 }
 
 function parse(json: string | null): Record<string, unknown> | null {
@@ -98,7 +100,46 @@ export async function listAuditEvents(actor: Actor, deps: CoreDeps, query: Audit
   let q = filtered(actor, deps, query);
   if (query.after !== undefined) q = q.where('id', '>', query.after);
   const rows = await q.orderBy('id').limit(page.limit).execute();
-  return rows.map(auditEventView);
+  const views = rows.map(auditEventView);
+  const names = await displayNames(deps, views.flatMap((v) => [v.tenantId, v.actor.id, v.actor.tokenId, v.target.id]));
+  for (const v of views) {
+    v.names = {};
+    for (const id of [v.tenantId, v.actor.id, v.actor.tokenId, v.target.id]) if (id && names.has(id)) v.names[id] = names.get(id)!;
+  }
+  return views;
+}
+
+/** Adds `createdByName` (the creator's token or person name, or mailbox address) to listed items. */
+export async function withCreatorNames<T extends { createdBy: string }>(deps: CoreDeps, items: T[]): Promise<Array<T & { createdByName?: string }>> {
+  const names = await displayNames(deps, items.map((i) => i.createdBy));
+  return items.map((i) => (names.has(i.createdBy) ? { ...i, createdByName: names.get(i.createdBy)! } : i));
+}
+
+/**
+ * What people call the objects behind ids: a tenant's, domain's, token's or person's name, a
+ * mailbox's or alias's address. One query per kind of id present; ids it does not know are left
+ * out (the console then shows the id). Used for listings a person reads (audit, recent changes).
+ */
+export async function displayNames(deps: CoreDeps, ids: Iterable<string | null | undefined>): Promise<Map<string, string>> {
+  const by = new Map<string, Set<string>>();
+  for (const id of ids) {
+    const prefix = id ? /^(tnt|dom|mbx|als|tok|prn)_[0-9a-f]+$/.exec(id)?.[1] : undefined;
+    if (!prefix) continue;
+    if (!by.has(prefix)) by.set(prefix, new Set());
+    by.get(prefix)!.add(id!);
+  }
+  const out = new Map<string, string>();
+  const list = (p: string) => [...(by.get(p) ?? [])];
+  const db = deps.db;
+  const lookups: Array<Promise<Array<{ id: string; label: string }>>> = [];
+  if (by.has('tnt')) lookups.push(db.selectFrom('tenants').select(['id', 'name as label']).where('id', 'in', list('tnt')).execute());
+  if (by.has('dom')) lookups.push(db.selectFrom('domains').select(['id', 'name as label']).where('id', 'in', list('dom')).execute());
+  if (by.has('mbx')) lookups.push(db.selectFrom('mailboxes').select(['id', 'address as label']).where('id', 'in', list('mbx')).execute());
+  if (by.has('als')) lookups.push(db.selectFrom('aliases').select(['id', 'address as label']).where('id', 'in', list('als')).execute());
+  if (by.has('tok')) lookups.push(db.selectFrom('api_tokens').select(['id', 'name as label']).where('id', 'in', list('tok')).execute());
+  if (by.has('prn')) lookups.push(db.selectFrom('principals').select(['id', 'name as label']).where('id', 'in', list('prn')).execute());
+  for (const rows of await Promise.all(lookups)) for (const r of rows) out.set(r.id, r.label);
+  return out;
 }
 
 export const AUDIT_EXPORT_MAX = 100_000;

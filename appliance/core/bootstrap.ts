@@ -74,7 +74,7 @@ export async function bootstrapOperator(actor: Actor, deps: CoreDeps): Promise<B
     action: 'setup-link-issued',
     setupUrl,
     expiresAt: iso(link.expiresAt)!,
-    curl: `curl -X POST -H 'content-type: application/json' -d '{"name":"first operator"}' ${setupUrl}`,
+    curl: `curl --fail-with-body -sS -H 'content-type: application/json' -d '{"name":"first operator"}' ${setupUrl}`,
   };
 }
 

@@ -3,6 +3,7 @@
  * creator, destination type and last use, flagging external and stale ones (unused for the
  * policy's `staleForwardDays`) and those that expired by themselves.
  */
+import { withCreatorNames } from './audit.service.js';
 import { type Actor, authorize } from './authz.js';
 import type { CoreDeps } from './deps.js';
 import { loadPolicy } from './policies.js';
@@ -86,6 +87,6 @@ export async function forwardingReport(actor: Actor, deps: CoreDeps, tenantId: s
       stale: forwards.filter((f) => f.flags.includes('stale')).length,
       expired: forwards.filter((f) => f.flags.includes('expired')).length,
     },
-    forwards,
+    forwards: await withCreatorNames(deps, forwards),
   };
 }

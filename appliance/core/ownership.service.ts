@@ -4,6 +4,7 @@
  * who may trigger each), what changed last, and what the last changes can be rolled back to
  * (read from the audit events' `before`; POST …/rollback {eventId} applies one).
  */
+import { displayNames } from './audit.service.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Mailbox } from '../db/tables/control.table.js';
@@ -51,6 +52,8 @@ export interface OwnershipView {
   rollback: RollbackPoint[];
   /** Aliases of the tenant that deliver into this mailbox (required addresses such as postmaster@ among them). */
   receivesFor: Array<{ address: string; required: boolean }>;
+  /** Display names of the actors above (token and person names, addresses). */
+  names: Record<string, string>;
 }
 
 const ROLLBACK_DEPTH = 10;
@@ -204,6 +207,7 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
     lastChange: last ? { event: last.action, actor: { type: last.actor_type, id: last.actor_id }, at: iso(last.at)! } : null,
     rollback,
     receivesFor: await aliasesInto(deps, m.tenant_id, m.address),
+    names: Object.fromEntries(await displayNames(deps, [last?.actor_id, ...rollback.map((r) => r.actor.id)])),
   };
 }
 

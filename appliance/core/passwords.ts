@@ -32,6 +32,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 const COMMON = new Set(['password', 'password1', 'password123', 'passw0rd', 'qwerty123', 'letmein', 'welcome1', 'changeme', '123456789012', 'iloveyou', 'admin123', 'postern']);
 
+/** The policy in words, for the page where a person chooses a password (shown before any attempt). */
+export function passwordRules(context: { address?: string; minLength?: number } = {}): string[] {
+  const local = context.address?.split('@')[0]?.toLowerCase();
+  return [
+    `at least ${context.minLength ?? 12} characters (a passphrase of several words works well)`,
+    'three of: lower case, upper case, digits, symbols, unless it is 20 characters or longer',
+    'not a commonly used password, not one repeated character',
+    ...(local && local.length >= 3 ? [`not containing "${local}", the part of ${context.address} before the @`] : []),
+  ];
+}
+
 /** Throws AppError Invalid with the reason when the password does not meet the policy. */
 export function assertPasswordPolicy(password: string, context: { address?: string; minLength?: number } = {}): void {
   const min = context.minLength ?? 12;
@@ -42,7 +53,7 @@ export function assertPasswordPolicy(password: string, context: { address?: stri
   const lower = password.toLowerCase();
   if (COMMON.has(lower)) reasons.push('is a commonly used password');
   const local = context.address?.split('@')[0]?.toLowerCase();
-  if (local && local.length >= 3 && lower.includes(local)) reasons.push('must not contain the mailbox name');
+  if (local && local.length >= 3 && lower.includes(local)) reasons.push(`must not contain "${local}" (the part of ${context.address} before the @)`);
   const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
   if (password.length < 20 && classes < 3) reasons.push('needs three of: lower case, upper case, digits, symbols (or 20+ characters)');
   if (reasons.length) throw new AppError('Invalid', `password ${reasons.join('; ')}`, { field: 'password', reasons });

@@ -6,6 +6,7 @@
  * `expired` is not stored: it is a pending emergency reset whose approval window has passed,
  * so the filters 'pending-approval' and 'expired' split the stored status by that window.
  */
+import { displayNames } from './audit.service.js';
 import { type Actor, authorize } from './authz.js';
 import type { CoreDeps } from './deps.js';
 import { invalid } from './errors.js';
@@ -54,5 +55,11 @@ export async function listTenantResets(actor: Actor, deps: CoreDeps, tenantId: s
     q = q.where((eb) => eb.or([eb('r.requested_at', '<', at), eb.and([eb('r.requested_at', '=', at), eb('r.id', '<', cursor.id)])]));
   }
   const rows = await q.orderBy('r.requested_at', 'desc').orderBy('r.id', 'desc').limit(limit).execute();
-  return rows.map((r) => ({ ...resetView(r, now), tenantId: r.tenant_id, mailboxAddress: r.mailbox_address }));
+  const names = await displayNames(deps, rows.flatMap((r) => [r.requested_by, r.approved_by]));
+  return rows.map((r) => ({ ...resetView(r, now), tenantId: r.tenant_id, mailboxAddress: r.mailbox_address, names: namesOf(names, [r.requested_by, r.approved_by]) }));
+}
+
+/** The display names of `ids` that have one. */
+export function namesOf(names: Map<string, string>, ids: Array<string | null>): Record<string, string> {
+  return Object.fromEntries(ids.filter((id): id is string => !!id && names.has(id)).map((id) => [id, names.get(id)!]));
 }

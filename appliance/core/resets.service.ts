@@ -11,6 +11,7 @@
  * sets the password and revokes again. The owner of record and the business owner are told.
  * Audit events: reset.request, reset.approve, reset.issue, reset.delivery, reset.complete.
  */
+import { displayNames } from './audit.service.js';
 import { assertMailboxPassword } from './domain-policy.js';
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
@@ -59,6 +60,8 @@ export interface ResetView {
   completedAt: string | null;
   /** Only where a link delivery was issued in this very call (shown once). */
   setup?: { token: string; url: string; expiresAt: string };
+  /** Display names of requestedBy / approvedBy (lists only). */
+  names?: Record<string, string>;
 }
 
 export function resetView(r: ResetRow, now: number): ResetView {
@@ -318,7 +321,8 @@ export async function listResets(actor: Actor, deps: CoreDeps, mailboxId: string
   const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
   const rows = await deps.db.selectFrom('resets').selectAll().where('mailbox_id', '=', m.id).orderBy('requested_at', 'desc').limit(100).execute();
   const now = deps.now();
-  return rows.map((r) => resetView(r, now));
+  const names = await displayNames(deps, rows.flatMap((r) => [r.requested_by, r.approved_by]));
+  return rows.map((r) => ({ ...resetView(r, now), names: Object.fromEntries([r.requested_by, r.approved_by].filter((id): id is string => !!id && names.has(id)).map((id) => [id, names.get(id)!])) }));
 }
 
 /** The second principal approves an emergency reset: the destination changes and the link is issued. */

@@ -3,6 +3,7 @@
  * grants, outbound routes (smarthosts per domain, per tenant, global), DKIM key rotation, and the
  * send limits and automatic send block of a mailbox. Every change is audited in its transaction.
  */
+import { withCreatorNames } from './audit.service.js';
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
@@ -64,7 +65,7 @@ export async function listForwards(actor: Actor, deps: CoreDeps, mailboxId: stri
   const mailbox = await scopedRepo(deps.db, actor).mailbox(mailboxId);
   const rows = await deps.db.selectFrom('forwards').selectAll().where('mailbox_id', '=', mailbox.id).where('status', '!=', 'removed').orderBy('created_at').execute();
   const now = deps.now();
-  return rows.map((r) => forwardView(r, now));
+  return withCreatorNames(deps, rows.map((r) => forwardView(r, now)));
 }
 
 export async function createForward(
@@ -155,7 +156,7 @@ export async function listSendAs(actor: Actor, deps: CoreDeps, mailboxId: string
   authorize(actor, 'mailboxes.read');
   const mailbox = await scopedRepo(deps.db, actor).mailbox(mailboxId);
   const rows = await deps.db.selectFrom('send_as_grants').selectAll().where('mailbox_id', '=', mailbox.id).orderBy('created_at').execute();
-  return rows.map((r) => ({ id: r.id, mailboxId: r.mailbox_id, address: r.address, createdBy: r.created_by, createdAt: iso(r.created_at)! }));
+  return withCreatorNames(deps, rows.map((r) => ({ id: r.id, mailboxId: r.mailbox_id, address: r.address, createdBy: r.created_by, createdAt: iso(r.created_at)! })));
 }
 
 export async function grantSendAs(actor: Actor, deps: CoreDeps, mailboxId: string, input: { address: string }): Promise<SendAsView> {

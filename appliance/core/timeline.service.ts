@@ -7,6 +7,7 @@ import type { Actor } from './authz.js';
 import { authorize } from './authz.js';
 import type { CoreDeps } from './deps.js';
 import type { CheckedRecord } from './dns-check.js';
+import { displayNames } from './audit.service.js';
 import { scopedRepo } from './repo.js';
 import { iso } from './util.js';
 
@@ -18,6 +19,8 @@ export interface TimelineEntry {
   ref: number;
   actor?: string | null;
   target?: { type: string; id: string | null };
+  /** Display names of `actor` and `target.id` (token or person name, mailbox or alias address). */
+  names?: Record<string, string>;
   details?: Record<string, unknown>;
 }
 
@@ -76,6 +79,11 @@ export async function domainTimeline(actor: Actor, deps: CoreDeps, domainId: str
       target: { type: e.target_type, id: e.target_id },
       ...(template && after ? { details: after } : {}),
     });
+  }
+  const names = await displayNames(deps, entries.flatMap((e) => [e.actor, e.target?.id]));
+  for (const e of entries) {
+    const mine = [e.actor, e.target?.id].filter((id): id is string => !!id && names.has(id));
+    if (mine.length) e.names = Object.fromEntries(mine.map((id) => [id, names.get(id)!]));
   }
   entries.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : b.ref - a.ref));
   return { domainId: domain.id, domain: domain.name, entries: entries.slice(0, limit) };

@@ -147,7 +147,7 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
     },
 
     'outbound.event': (p) => {
-      countOutboundResult(p.kind);
+      countOutboundResult(p.kind, `${p.queueId} ${String(p.domain ?? '').toLowerCase()}`);
       recordOutboundEvent(p);
       const level = p.kind === 'delivered' ? 'info' : 'warn';
       log[level]({ event: `smtp.outbound.${p.kind}`, queueId: p.queueId, domain: p.domain, detail: p.detail }, `outbound ${p.kind}`);

@@ -35,7 +35,11 @@ export function installRequestLog(app: FastifyInstance): void {
       if (!ok) return countLogSuppressed('http');
       if (ok.suppressed) Object.assign(fields, { suppressed: ok.suppressed });
     }
-    if (status >= 500) req.log.error(fields, 'request completed');
+    // Health probes (Docker's HEALTHCHECK every 30 s) are routine: debug while healthy; a 503 from
+    // /readyz is an answer (not ready yet, e.g. while booting), not a failure of the request: info.
+    const probe = fields.route === '/readyz' || fields.route === '/healthz';
+    if (probe && status < 500) req.log.debug(fields, 'request completed');
+    else if (status >= 500 && !(status === 503 && fields.route === '/readyz')) req.log.error(fields, 'request completed');
     else req.log.info(fields, 'request completed');
   });
 }

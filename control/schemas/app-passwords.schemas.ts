@@ -16,6 +16,7 @@ const fields = {
   name: Type.String(),
   scopes: Type.Array(Type.String()),
   createdBy: Type.String(),
+  createdByName: Type.Optional(Type.String({ description: 'Who created it, by name (token or person name, or the mailbox address)' })),
   createdAt: Timestamp,
   lastUsedAt: Type.Union([Timestamp, Type.Null()]),
   revokedAt: Type.Union([Timestamp, Type.Null()]),

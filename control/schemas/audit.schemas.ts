@@ -19,6 +19,7 @@ export const AuditEvent = Type.Object(
     reason: Str,
     requestId: Str,
     approvalId: Str,
+    names: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Display names of the ids above: tenant, domain, token and person names, mailbox and alias addresses' })),
   },
   { title: 'AuditEvent' },
 );

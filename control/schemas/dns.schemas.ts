@@ -81,6 +81,7 @@ export const Timeline = Type.Object({
       ref: Type.Integer({ description: 'dns: snapshot id; otherwise the audit event id' }),
       actor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
       target: Type.Optional(Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) })),
+      names: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Display names of actor and target.id' })),
       details: Type.Optional(Type.Object({}, { additionalProperties: true })),
     }),
   ),

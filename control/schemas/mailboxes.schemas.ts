@@ -78,6 +78,7 @@ export const Ownership = Type.Object(
     receivesFor: Type.Array(Type.Object({ address: Type.String(), required: Type.Boolean({ description: 'postmaster@, abuse@ or the report address: an address every mail domain must have' }) }), {
       description: 'Aliases that deliver into this mailbox',
     }),
+    names: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Display names of the actor ids above' })),
   },
   { title: 'Ownership' },
 );

@@ -48,6 +48,7 @@ export const Reset = Type.Object(
     deliveryState: Nullable(Type.String({ description: 'sent | failed | unavailable (no mailer) | returned' })),
     completedAt: Nullable(Timestamp),
     setup: Type.Optional(SetupLink),
+    names: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Display names of requestedBy and approvedBy (lists)' })),
   },
   { title: 'Reset' },
 );
@@ -98,6 +99,7 @@ export const ForwardReport = Type.Object(
         destinationType: Type.String({ description: 'external | internal' }),
         status: Type.String(),
         createdBy: Type.String(),
+        createdByName: Type.Optional(Type.String({ description: 'Who created it, by name (token or person name, or the mailbox address)' })),
         reason: Nullable(Type.String()),
         createdAt: Timestamp,
         ageDays: Type.Integer(),

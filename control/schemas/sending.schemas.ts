@@ -14,6 +14,7 @@ export const Forward = Closed({
   reason: Type.Union([Type.String(), Type.Null()]),
   status: Type.String({ description: 'active | expired' }),
   createdBy: Type.String(),
+  createdByName: Type.Optional(Type.String({ description: 'Who created it, by name (token or person name, or the mailbox address)' })),
   createdAt: Timestamp,
   expiresAt: Type.Union([Timestamp, Type.Null()]),
   lastUsedAt: Type.Union([Timestamp, Type.Null()]),
@@ -26,7 +27,7 @@ export const CreateForwardBody = Closed({
   expiresAt: Type.Optional(Type.String({ description: 'ISO date-time after which the forward stops by itself' })),
 });
 
-export const SendAsGrant = Closed({ id: Id, mailboxId: Id, address: Address, createdBy: Type.String(), createdAt: Timestamp });
+export const SendAsGrant = Closed({ id: Id, mailboxId: Id, address: Address, createdBy: Type.String(), createdByName: Type.Optional(Type.String({ description: 'Who created it, by name (token or person name, or the mailbox address)' })), createdAt: Timestamp });
 export const CreateSendAsBody = Closed({ address: Address });
 
 export const Route = Closed({

@@ -149,6 +149,9 @@ describe('an operator in the browser', () => {
     expect(zone).toContain('_dmarc.acme-console.test.');
     await shot('domain');
     domainUrl = page.url();
+    // The domain page is split in tabs: mailboxes (and the new-mailbox form) have their own.
+    await page.getByRole('navigation', { name: 'Domain sections' }).getByRole('link', { name: 'Mailboxes' }).click();
+    await page.getByRole('heading', { name: 'New mailbox' }).waitFor();
 
     // A server validation error appears next to its field.
     await page.getByLabel('Local part (before the @)').fill('not valid!');
@@ -181,9 +184,12 @@ describe('an operator in the browser', () => {
     expect(statuses.length).toBeGreaterThanOrEqual(4);
     for (const s of statuses) expect(['ok', 'missing', 'wrong', 'conflict', 'error', 'not checked']).toContain(s);
     expect(await page.getByRole('region', { name: 'DNS check history' }).locator('tbody tr').count()).toBeGreaterThanOrEqual(1);
-    await page.getByRole('heading', { name: 'Template' }).waitFor();
-    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
     await shot('domain-dns-checked');
+    const tabs = page.getByRole('navigation', { name: 'Domain sections' });
+    await tabs.getByRole('link', { name: 'Template' }).click();
+    await page.getByRole('heading', { name: 'Template' }).waitFor();
+    await tabs.getByRole('link', { name: 'Timeline' }).click();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
     await page.goto(mailboxUrl);
   });
 
@@ -211,7 +217,8 @@ describe('an operator in the browser', () => {
     await page.locator('.title-row .badge', { hasText: 'suspended' }).waitFor();
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByRole('dialog', { name: 'Resume this mailbox?' }).getByRole('button', { name: 'Resume' }).click();
-    await page.getByRole('button', { name: 'Suspend' }).waitFor();
+    // exact: the ownership card now also has "Put back: status → suspended…" (a roll-back button).
+    await page.getByRole('button', { name: 'Suspend', exact: true }).waitFor();
   });
 
   it('runs an admin reset: the link goes to the reset destination, the admin never sees a password', async () => {

@@ -60,7 +60,13 @@ export class Appliance {
       ports = { smtp: smtp!, submission: submission!, submissions: submissions!, imap: imap!, imaps: imaps!, http: http! };
     }
     const a = new Appliance(dataDir, ports, opts.env ?? {});
-    await a.launch();
+    try {
+      await a.launch();
+    } catch (err) {
+      // Not ready in time (a loaded machine): stop the child instead of leaving it running.
+      await a.stop({ keepData: opts.dataDir !== undefined });
+      throw err;
+    }
     return a;
   }
 

@@ -44,6 +44,9 @@ const PUBLIC_ROUTES = [
   'GET /readyz',
   'GET /metrics',
   'POST /api/v1/setup/:token',
+  // What a setup link is for (address, expiry, password rules): the secret in the path is the authority.
+  'GET /api/v1/setup/:token',
+  'GET /api/v1/principal-setup/:token',
   'POST /api/v1/operator-setup/:token',
   'GET /api/v1/openapi.json',
   // MTA-STS policies for Host: mta-sts.<domain> (public by nature).

@@ -4,6 +4,8 @@ import { h, replace } from '../lib/dom.js';
 import type { RouteContext } from '../lib/router.js';
 import { can, isOperator } from '../lib/session.js';
 import type { AuditEvent } from '../lib/types.js';
+import { actorOf, targetOf, tenantOf } from '../lib/names.js';
+import type { Tenant } from '../lib/types.js';
 import { alertBox, badge, fmtDate, pagedList, section } from '../lib/ui.js';
 
 function detail(e: AuditEvent): HTMLElement {
@@ -15,6 +17,8 @@ function detail(e: AuditEvent): HTMLElement {
     h(
       'dl',
       { class: 'kv' },
+      h('dt', null, 'Ids'),
+      h('dd', null, h('code', { class: 'wrap' }, [`target ${e.target.id ?? '—'}`, `actor ${e.actor.id ?? '—'}`, e.actor.tokenId ? `token ${e.actor.tokenId}` : null, e.tenantId ? `tenant ${e.tenantId}` : null].filter(Boolean).join(' · '))),
       h('dt', null, 'Request'),
       h('dd', null, e.requestId ?? '—'),
       h('dt', null, 'Source'),
@@ -57,8 +61,10 @@ export async function auditPage(ctx: RouteContext): Promise<Node> {
     }
   }
   const prefilled = (name: string) => ctx.query.get(name) ?? '';
+  // Operators filter by tenant name (a list of the tenants), not by typing an id.
+  const tenants = isOperator() ? await get<Tenant[]>('/api/v1/tenants', { limit: '500' }).catch(() => [] as Tenant[]) : [];
   const filters = [
-    ...(isOperator() ? [{ name: 'tenantId', label: 'Tenant id', value: prefilled('tenantId') }] : []),
+    ...(isOperator() ? [{ name: 'tenantId', label: 'Tenant', type: 'select' as const, value: prefilled('tenantId'), options: [['', 'All tenants'], ...tenants.map((t) => [t.id, t.name])] as Array<[string, string]> }] : []),
     { name: 'action', label: 'Action', placeholder: 'mailbox.create', value: prefilled('action') },
     { name: 'targetType', label: 'Target type', placeholder: 'mailbox', value: prefilled('targetType') },
     { name: 'targetId', label: 'Target id', value: prefilled('targetId') },
@@ -72,11 +78,11 @@ export async function auditPage(ctx: RouteContext): Promise<Node> {
     filters,
     columns: [
       { label: '#', cell: (e) => e.id, class: 'num' },
-      { label: 'When', cell: (e) => fmtDate(e.at) },
+      { label: 'When', cell: (e) => fmtDate(e.at), class: 'nowrap' },
       { label: 'Action', cell: (e) => h('code', null, e.action) },
-      { label: 'Target', cell: (e) => `${e.target.type} ${e.target.id ?? ''}` },
-      { label: 'Actor', cell: (e) => `${e.actor.type} ${e.actor.id ?? ''}${e.actor.tokenId ? ` (token ${e.actor.tokenId})` : ''}` },
-      { label: 'Tenant', cell: (e) => e.tenantId ?? 'platform' },
+      { label: 'Target', cell: (e) => targetOf(e) },
+      { label: 'Actor', cell: (e) => actorOf(e) },
+      ...(isOperator() ? [{ label: 'Tenant', cell: (e: AuditEvent) => tenantOf(e) }] : []),
       { label: '', cell: (e) => detail(e) },
     ],
     load: (q, page) => {

@@ -1,11 +1,11 @@
 /** Login (operators/tenant admins with password + TOTP; mailbox owners), TOTP enrolment, setup links, logout. */
-import { ApiError, post, seg, setCsrf } from '../lib/api.js';
+import { ApiError, get, post, seg, setCsrf } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { qrSvg } from '../lib/qr.js';
 import { navigate, type RouteContext } from '../lib/router.js';
 import { clearSession, loadSession, session } from '../lib/session.js';
 import type { Principal } from '../lib/types.js';
-import { alertBox, copyButton, form, notice, opt } from '../lib/ui.js';
+import { alertBox, copyButton, fmtDate, form, notice, opt } from '../lib/ui.js';
 
 function nextPath(ctx: RouteContext): string {
   const n = ctx.query.get('next');
@@ -118,11 +118,34 @@ export async function enrolPage(): Promise<Node> {
   return box;
 }
 
-function setupPage(title: string, intro: string, submit: (password: string) => Promise<void>): Node {
+interface SetupLinkInfo {
+  kind: 'mailbox-setup' | 'mailbox-reset' | 'console-account';
+  address: string;
+  name?: string;
+  expiresAt: string;
+  passwordRules: string[];
+}
+
+/**
+ * The page a setup or reset link opens: which address (or console account) it sets up, until
+ * when the link works, and the password rules, all before the first attempt.
+ */
+async function setupPage(infoUrl: string, submit: (password: string) => Promise<void>): Promise<Node> {
+  let info: SetupLinkInfo;
+  try {
+    info = await get<SetupLinkInfo>(infoUrl);
+  } catch (err) {
+    return h('div', { class: 'auth-page' }, h('h1', { tabindex: -1 }, 'This link cannot be used'), alertBox(err), h('p', null, 'Ask whoever sent it for a new one.'));
+  }
+  const title = info.kind === 'console-account' ? 'Choose your console password' : info.kind === 'mailbox-reset' ? 'Choose a new mailbox password' : 'Choose your mailbox password';
+  const intro =
+    info.kind === 'console-account'
+      ? ['This single-use invitation sets the password of ', h('strong', { 'data-testid': 'setup-address' }, info.address), info.name ? ` (${info.name})` : '', '. You will set up an authenticator app right after your first sign-in.']
+      : ['This single-use link sets the password of the mailbox ', h('strong', { 'data-testid': 'setup-address' }, info.address), '. Use this address and the password in your mail program.'];
   const f = form({
     submitLabel: 'Set password',
     fields: [
-      { name: 'password', label: 'New password', type: 'password', required: true, autocomplete: 'new-password', help: 'At least 12 characters. A passphrase of several words works well.' },
+      { name: 'password', label: 'New password', type: 'password', required: true, autocomplete: 'new-password' },
       { name: 'repeat', label: 'Repeat the password', type: 'password', required: true, autocomplete: 'new-password' },
     ],
     async onSubmit(v) {
@@ -130,18 +153,26 @@ function setupPage(title: string, intro: string, submit: (password: string) => P
       await submit(String(v.password));
     },
   });
-  return h('div', { class: 'auth-page' }, h('h1', { tabindex: -1 }, title), h('p', null, intro), f.el);
+  return h(
+    'div',
+    { class: 'auth-page' },
+    h('h1', { tabindex: -1 }, title),
+    h('p', null, intro),
+    h('div', { class: 'password-rules', 'data-testid': 'password-rules' }, h('p', null, 'The password needs to be:'), h('ul', null, info.passwordRules.map((r) => h('li', null, r)))),
+    f.el,
+    h('p', { class: 'muted small' }, `The link works until ${fmtDate(info.expiresAt)}, once.`),
+  );
 }
 
-export function mailboxSetupPage(ctx: RouteContext): Node {
-  return setupPage('Set your mailbox password', 'This single-use link lets you choose the password of your new mailbox.', async (password) => {
+export function mailboxSetupPage(ctx: RouteContext): Promise<Node> {
+  return setupPage(`/api/v1/setup/${seg(ctx.params.token!)}`, async (password) => {
     await post(`/api/v1/setup/${seg(ctx.params.token!)}`, { password });
     navigate('/login?as=owner&setup=1', { replace: true });
   });
 }
 
-export function principalSetupPage(ctx: RouteContext): Node {
-  return setupPage('Set your console password', 'This single-use invitation lets you choose your password. You will set up an authenticator app right after your first sign-in.', async (password) => {
+export function principalSetupPage(ctx: RouteContext): Promise<Node> {
+  return setupPage(`/api/v1/principal-setup/${seg(ctx.params.token!)}`, async (password) => {
     await post(`/api/v1/principal-setup/${seg(ctx.params.token!)}`, { password });
     navigate('/login?setup=1', { replace: true });
   });

@@ -5,10 +5,11 @@
 import { ApiError, get, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { can, isOperator, ownTenant, session } from '../lib/session.js';
-import { fetchMetrics, max, type Sample, sum } from '../lib/metrics.js';
+import { fetchMetrics, max, sum } from '../lib/metrics.js';
 import type { AuditEvent, Domain, Readiness, Tenant } from '../lib/types.js';
 import { emergencyResets } from './resets.js';
-import { mailStatsCard } from './mailflow.js';
+import { mailStatsTiles } from './mailflow.js';
+import { actorOf, targetOf, tenantOf } from '../lib/names.js';
 import { alertBox, badge, fmtDate, section, table } from '../lib/ui.js';
 
 async function readiness(): Promise<Readiness> {
@@ -29,53 +30,54 @@ function healthCard(r: Readiness | Error): HTMLElement {
   );
 }
 
-const SERIES: Array<{ key: string; label: string; read: (s: Sample[]) => number | null }> = [
-  { key: 'delivered', label: 'Delivered', read: (s) => sum(s, 'postern_outbound_results_total', (l) => l.result === 'delivered') },
-  { key: 'bounced', label: 'Bounced', read: (s) => sum(s, 'postern_outbound_results_total', (l) => l.result === 'bounced') },
-  { key: 'rejected', label: 'SMTP rejections', read: (s) => sum(s, 'postern_smtp_rejections_total') },
-  { key: 'authfail', label: 'Failed logins', read: (s) => sum(s, 'postern_auth_attempts_total', (l) => l.result !== 'success') },
-];
-
-/** Counts per sampling interval while the dashboard is open (the appliance keeps totals since start, not history). */
-const history: Array<{ at: number; values: Record<string, number | null> }> = [];
-
-function sparkline(points: number[], label: string): SVGElement {
-  const w = 120;
-  const hgt = 28;
-  const top = Math.max(1, ...points);
-  const step = points.length > 1 ? w / (points.length - 1) : w;
-  const coords = points.map((p, i) => `${(i * step).toFixed(1)},${(hgt - (p / top) * (hgt - 2) - 1).toFixed(1)}`).join(' ');
-  return h('svg', { viewBox: `0 0 ${w} ${hgt}`, class: 'spark', role: 'img', 'aria-label': label }, h('polyline', { points: coords || `0,${hgt - 1} ${w},${hgt - 1}`, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 })) as SVGElement;
-}
-
 const fmtAge = (s: number | null) => (s === null ? '—' : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
 // A labelled counter has no series until it first counts: the endpoint answered, so that is 0.
 const n = (v: number | null) => String(Math.round(v ?? 0));
 
-async function metricsCard(): Promise<HTMLElement> {
-  const m = await fetchMetrics();
-  if (!m.ok) return section('Mail flow', h('p', { class: 'muted' }, m.reason));
-  const s = m.samples;
-  const now = Date.now();
-  history.push({ at: now, values: Object.fromEntries(SERIES.map((x) => [x.key, x.read(s)])) });
-  if (history.length > 120) history.shift();
-  const deltas = (key: string) => history.slice(1).map((p, i) => Math.max(0, (p.values[key] ?? 0) - (history[i]!.values[key] ?? 0)));
-  const dns = s.filter((x) => x.name === 'postern_dns_check_status' && x.value === 1);
-  const dnsBad = dns.filter((x) => x.labels.status && x.labels.status !== 'ok');
-  const mtaUp = max(s, 'postern_mta_up');
-  return section(
-    'Mail flow',
-    h(
+/**
+ * One mail-flow card: what is happening now (queue, MTA, open sessions, from /metrics) and the
+ * last hour / 24 hours per series with hourly bars (/api/v1/stats/mail).
+ */
+async function mailFlowCard(): Promise<HTMLElement | null> {
+  const [m, stats] = await Promise.all([fetchMetrics(), mailStatsTiles()]);
+  const title = stats && 'scope' in stats && stats.scope === 'tenant' ? 'Your mail' : 'Mail flow';
+  let now: HTMLElement | null = null;
+  if (m.ok) {
+    const s = m.samples;
+    const mtaUp = max(s, 'postern_mta_up');
+    now = h(
       'dl',
       { class: 'tiles', 'data-testid': 'metrics' },
-      h('div', null, h('dt', null, 'Outbound queue'), h('dd', null, n(sum(s, 'postern_outbound_queue_messages')), h('span', { class: 'muted' }, ` · oldest ${fmtAge(max(s, 'postern_outbound_queue_oldest_age_seconds'))}`))),
+      h('div', null, h('dt', null, 'Outbound queue'), h('dd', null, n(sum(s, 'postern_outbound_queue_messages')), h('span', { class: 'muted' }, ` · oldest ${fmtAge(max(s, 'postern_outbound_queue_oldest_age_seconds'))}`), ' ', h('a', { href: '/queue', class: 'small' }, 'open the queue'))),
       h('div', null, h('dt', null, 'MTA'), h('dd', null, mtaUp === null ? '—' : badge(mtaUp === 1 ? 'up' : 'down', mtaUp === 1 ? 'ok' : 'bad'))),
-      h('div', null, h('dt', null, 'Accepted (SMTP)'), h('dd', null, n(sum(s, 'postern_smtp_messages_accepted_total')))),
-      SERIES.map((x) => h('div', null, h('dt', null, x.label), h('dd', null, n(x.read(s)), history.length > 2 ? sparkline(deltas(x.key), `${x.label} per 15 seconds since this page opened`) : null))),
       h('div', null, h('dt', null, 'Open sessions'), h('dd', null, `IMAP ${n(sum(s, 'postern_imap_sessions'))} · SMTP ${n(sum(s, 'postern_smtp_sessions'))}`)),
-      h('div', null, h('dt', null, 'Domains with DNS problems'), h('dd', null, String(dnsBad.length), dnsBad.length ? h('span', { class: 'muted' }, ` (${dnsBad.map((x) => x.labels.domain ?? '?').slice(0, 5).join(', ')})`) : null)),
-    ),
-    h('p', { class: 'muted small' }, 'Totals since the appliance started; the small charts show the change every 15 seconds while this page is open.'),
+    );
+  }
+  if (!now && !stats) return section(title, h('p', { class: 'muted' }, m.ok ? '' : m.reason));
+  const card = section(
+    title,
+    now,
+    stats === null ? null : 'error' in stats ? alertBox(stats.error) : [stats.tiles, stats.note],
+    !m.ok && stats ? h('p', { class: 'muted small' }, m.reason) : null,
+  );
+  card.classList.add('wide');
+  return card;
+}
+
+/** DNS state of every live domain from the last check (the metrics carry it); never-checked ones are not problems. */
+function dnsSummary(m: Awaited<ReturnType<typeof fetchMetrics>>): HTMLElement | null {
+  if (!m.ok) return null;
+  const dns = m.samples.filter((x) => x.name === 'postern_dns_check_status' && x.value === 1);
+  const bad = dns.filter((x) => x.labels.status === 'failing' || x.labels.status === 'degraded');
+  const unchecked = dns.filter((x) => x.labels.status === 'unknown');
+  const names = (xs: typeof dns) => xs.map((x) => x.labels.domain ?? '?').slice(0, 5).join(', ');
+  return h(
+    'p',
+    { 'data-testid': 'dns-summary' },
+    'DNS: ',
+    bad.length ? badge(`${bad.length} with problems`, 'bad') : badge('no problems found', 'ok'),
+    bad.length ? h('span', { class: 'muted' }, ` (${names(bad)})`) : null,
+    unchecked.length ? [' · ', badge(`${unchecked.length} not checked yet`, 'info'), h('span', { class: 'muted' }, ` (${names(unchecked)})`)] : null,
   );
 }
 
@@ -96,10 +98,11 @@ async function auditCard(): Promise<HTMLElement> {
       chain,
       table(
         [
-          { label: 'When', cell: (e) => fmtDate(e.at) },
+          { label: 'When', cell: (e) => fmtDate(e.at), class: 'nowrap' },
           { label: 'Action', cell: (e) => h('code', null, e.action) },
-          { label: 'Target', cell: (e) => `${e.target.type} ${e.target.id ?? ''}` },
-          { label: 'Actor', cell: (e) => `${e.actor.type} ${e.actor.id ?? ''}` },
+          { label: 'Target', cell: (e) => targetOf(e) },
+          { label: 'Actor', cell: (e) => actorOf(e) },
+          ...(isOperator() ? [{ label: 'Tenant', cell: (e: AuditEvent) => tenantOf(e) }] : []),
         ],
         events.slice(-10).reverse(),
         'Recent audit events',
@@ -122,13 +125,28 @@ async function domainsCard(): Promise<HTMLElement> {
       for (const d of ds) pending.push({ ...d, tenantName: t.name });
       if (pending.length >= 20) break;
     }
+    const lastCheck = new Map<string, { status: string; checkedAt: string } | null>();
+    await Promise.all(
+      pending.map(async (d) => {
+        const hist = await get<{ snapshots: Array<{ status: string; checkedAt: string }> }>(`/api/v1/domains/${seg(d.id)}/dns/history`, { limit: '1' }).catch(() => null);
+        lastCheck.set(d.id, hist?.snapshots[0] ?? null);
+      }),
+    );
     return section(
       'Domains awaiting DNS verification',
+      // Appliance-wide DNS state (every tenant's domains): operators only.
+      isOperator() ? dnsSummary(await fetchMetrics()) : null,
       table(
         [
           { label: 'Domain', cell: (d) => h('a', { href: `/domains/${seg(d.id)}` }, d.name) },
-          { label: 'Tenant', cell: (d) => d.tenantName || d.tenantId },
-          { label: 'Status', cell: (d) => badge(d.verification) },
+          ...(isOperator() ? [{ label: 'Tenant', cell: (d: Domain & { tenantName: string }) => d.tenantName }] : []),
+          {
+            label: 'Last DNS check',
+            cell: (d) => {
+              const c = lastCheck.get(d.id);
+              return c ? [badge(c.status), h('span', { class: 'muted small nowrap' }, ` ${fmtDate(c.checkedAt)}`)] : badge('not checked yet', 'info');
+            },
+          },
         ],
         pending,
         'Domains awaiting verification',
@@ -153,20 +171,19 @@ async function approvalsCard(): Promise<HTMLElement | null> {
 
 export async function dashboardPage(): Promise<Node> {
   const p = session.info?.principal;
-  const [ready, metrics, audit, domains, approvals, flow] = await Promise.all([
+  const [ready, flow, audit, domains, approvals] = await Promise.all([
     readiness().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
-    metricsCard(),
+    mailFlowCard(),
     can('audit.read') ? auditCard() : Promise.resolve(null),
     can('domains.read') ? domainsCard() : Promise.resolve(null),
     approvalsCard(),
-    mailStatsCard(),
   ]);
-  const metricsSlot = h('div', { class: 'slot' }, metrics);
-  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), metricsSlot, flow, domains, approvals, audit));
+  const flowSlot = h('div', { class: 'slot wide' }, flow);
+  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), domains, approvals, flowSlot, audit));
   const tick = () =>
     setTimeout(async () => {
       if (!root.isConnected) return;
-      replace(metricsSlot, await metricsCard());
+      replace(flowSlot, await mailFlowCard());
       tick();
     }, 15_000);
   tick();

@@ -4,6 +4,7 @@
  * domain's template with its drift; and the timeline of what changed.
  */
 import { api, get, post, seg } from '../lib/api.js';
+import { named } from '../lib/names.js';
 import { h, replace } from '../lib/dom.js';
 import { can } from '../lib/session.js';
 import type { Domain } from '../lib/types.js';
@@ -63,7 +64,7 @@ interface Template {
 }
 
 const statusKind = (s: string) => (s === 'ok' ? 'ok' : s === 'missing' || s === 'wrong' || s === 'conflict' || s === 'error' || s === 'broken' || s === 'fail' ? 'bad' : 'warn');
-const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+const show = (v: unknown) => (v === null || v === undefined ? 'not set' : typeof v === 'string' ? v : JSON.stringify(v));
 
 export async function dnsSection(d: Domain): Promise<HTMLElement> {
   const [expected, zone, history] = await Promise.all([
@@ -219,7 +220,7 @@ export async function templateSection(d: Domain, reload: () => void): Promise<HT
 
 export async function timelineSection(d: Domain): Promise<HTMLElement> {
   try {
-    const t = await get<{ entries: Array<{ at: string; kind: string; summary: string; actor?: string | null }> }>(`/api/v1/domains/${seg(d.id)}/timeline`, { limit: '30' });
+    const t = await get<{ entries: Array<{ at: string; kind: string; summary: string; actor?: string | null; names?: Record<string, string> }> }>(`/api/v1/domains/${seg(d.id)}/timeline`, { limit: '30' });
     return section(
       'Timeline',
       table(
@@ -227,7 +228,7 @@ export async function timelineSection(d: Domain): Promise<HTMLElement> {
           { label: 'When', cell: (e) => fmtDate(e.at) },
           { label: 'Kind', cell: (e) => badge(e.kind, 'info') },
           { label: 'What', cell: (e) => e.summary },
-          { label: 'Who', cell: (e) => e.actor ?? '—' },
+          { label: 'Who', cell: (e) => named(e.actor, e.names, e.kind === 'dns' ? 'DNS check' : '—') },
         ],
         t.entries,
         'Domain timeline',

@@ -3,7 +3,7 @@ import { del, get, patch, post, put, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { navigate, type RouteContext } from '../lib/router.js';
 import { can } from '../lib/session.js';
-import type { Alias, DeleteIntent, DkimKey, Domain, Mailbox } from '../lib/types.js';
+import type { Alias, DeleteIntent, DkimKey, Domain, Mailbox, Tenant } from '../lib/types.js';
 import { dnsSection, templateSection, timelineSection } from './domain-dns.js';
 import { alertBox, badge, confirmDialog, dl, fmtDate, form, guard, notice, pagedList, section, table, toast } from '../lib/ui.js';
 import { createMailboxForm } from './mailbox-create.js';
@@ -190,42 +190,84 @@ async function deleteDomain(d: Domain): Promise<void> {
   navigate(`/tenants/${seg(d.tenantId)}?tab=bin`);
 }
 
+/** The domain page's parts, one tab each (the page was one 5,000-px scroll). */
+const TABS: Array<[key: string, label: string]> = [
+  ['dns', 'Overview & DNS'],
+  ['mailboxes', 'Mailboxes'],
+  ['aliases', 'Aliases & catch-all'],
+  ['dkim', 'DKIM keys'],
+  ['template', 'Template'],
+  ['timeline', 'Timeline'],
+  ['settings', 'Settings & deletion'],
+];
+
 export async function domainPage(ctx: RouteContext): Promise<Node> {
   const id = ctx.params.domainId!;
   const root = h('div');
+  const shown = TABS.filter(([k]) => (k !== 'timeline' || can('audit.read')) && (k !== 'settings' || can('domains.manage')));
+  const tab = shown.some(([k]) => k === ctx.query.get('tab')) ? ctx.query.get('tab')! : 'dns';
   const load = async () => {
-    const [d, keys] = await Promise.all([get<Domain>(`/api/v1/domains/${seg(id)}`), get<DkimKey[]>(`/api/v1/domains/${seg(id)}/dkim`).catch(() => [] as DkimKey[])]);
+    const d = await get<Domain>(`/api/v1/domains/${seg(id)}`);
     const reload = () => void load().catch((err: unknown) => root.prepend(alertBox(err)));
-    const [dns, template, timeline, aliasOf] = await Promise.all([dnsSection(d), templateSection(d, reload), can('audit.read') ? timelineSection(d) : Promise.resolve(null), aliasOfSection(d, reload)]);
-    const mailboxes = pagedList<Mailbox>({
-      caption: 'Mailboxes',
-      filters: MAILBOX_FILTERS,
-      columns: mailboxColumns(),
-      load: (q, page) => get<Mailbox[]>(`/api/v1/domains/${seg(d.id)}/mailboxes`, { ...q, limit: page.limit, after: page.after }),
-      cursor: (m) => m.id,
-      empty: 'No mailboxes match.',
-    });
+    const [tenant, primary] = await Promise.all([
+      get<Tenant>(`/api/v1/tenants/${seg(d.tenantId)}`).catch(() => null),
+      d.aliasOf ? get<Domain>(`/api/v1/domains/${seg(d.aliasOf)}`).catch(() => null) : Promise.resolve(null),
+    ]);
+    let body: Array<Node | null>;
+    switch (tab) {
+      case 'mailboxes': {
+        const mailboxes = pagedList<Mailbox>({
+          caption: 'Mailboxes',
+          filters: MAILBOX_FILTERS,
+          columns: mailboxColumns(),
+          load: (q, page) => get<Mailbox[]>(`/api/v1/domains/${seg(d.id)}/mailboxes`, { ...q, limit: page.limit, after: page.after }),
+          cursor: (m) => m.id,
+          empty: 'No mailboxes match.',
+        });
+        body = [section('Mailboxes', mailboxes), can('mailboxes.create') && !d.aliasOf ? section('New mailbox', createMailboxForm([d], () => void mailboxes.reload())) : null];
+        break;
+      }
+      case 'aliases':
+        body = [aliasesSection(d), catchAllSection(d, reload)];
+        break;
+      case 'dkim':
+        body = [dkimSection(d, await get<DkimKey[]>(`/api/v1/domains/${seg(id)}/dkim`).catch(() => [] as DkimKey[]), reload)];
+        break;
+      case 'template':
+        body = [await templateSection(d, reload)];
+        break;
+      case 'timeline':
+        body = [await timelineSection(d)];
+        break;
+      case 'settings':
+        body = [
+          await aliasOfSection(d, reload),
+          section('Danger zone', h('p', null, 'The domain, its mailboxes (with their mail) and aliases go to the recycle bin, from which they can be restored until purged.'), h('button', { type: 'button', class: 'btn btn-danger', onclick: guard(() => deleteDomain(d)) }, `Delete ${d.name}…`)),
+        ];
+        break;
+      default:
+        body = [
+          section(
+            'Summary',
+            dl([
+            ['Tenant', tenant ? h('a', { href: `/tenants/${seg(d.tenantId)}` }, tenant.name) : d.tenantId],
+            ['Status', badge(d.status)],
+            ['Verification', badge(d.verification)],
+            ['Domain alias', d.aliasOf ? ['an alias of ', primary ? h('a', { href: `/domains/${seg(primary.id)}` }, primary.name) : d.aliasOf] : 'no (a primary domain with its own mailboxes)'],
+            ['Catch-all', d.catchAll ?? 'off (mail to unknown addresses is refused)'],
+            ['Added', fmtDate(d.createdAt)],
+            ]),
+          ),
+          d.aliasOf ? notice('This domain is an alias: mail to user@this-domain goes to the same local part of the primary domain.') : null,
+          await dnsSection(d),
+        ];
+    }
     replace(
       root,
-      h('p', { class: 'crumbs' }, h('a', { href: `/tenants/${seg(d.tenantId)}` }, 'Tenant'), ' / domains'),
+      h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/tenants' }, 'Tenants'), ' / ', h('a', { href: `/tenants/${seg(d.tenantId)}` }, tenant?.name ?? 'Tenant'), ' / ', h('span', { 'aria-current': 'page' }, d.name)),
       h('h1', null, d.name),
-      dl([
-        ['Status', badge(d.status)],
-        ['Verification', badge(d.verification)],
-        ['Alias of', d.aliasOf ?? 'no (primary domain)'],
-        ['Catch-all', d.catchAll ?? 'off'],
-        ['Added', fmtDate(d.createdAt)],
-      ]),
-      d.aliasOf ? notice('This domain is an alias: mail to user@this-domain goes to the same local part of the primary domain.') : null,
-      dns,
-      section('Mailboxes', mailboxes, can('mailboxes.create') && !d.aliasOf ? [h('h3', null, 'New mailbox'), createMailboxForm([d], () => void mailboxes.reload())] : null),
-      aliasesSection(d),
-      catchAllSection(d, reload),
-      aliasOf,
-      dkimSection(d, keys, reload),
-      template,
-      timeline,
-      can('domains.manage') ? section('Danger zone', h('button', { type: 'button', class: 'btn btn-danger', onclick: guard(() => deleteDomain(d)) }, `Delete ${d.name}…`)) : null,
+      h('nav', { class: 'tabs', 'aria-label': 'Domain sections' }, shown.map(([k, label]) => h('a', { href: `/domains/${seg(d.id)}?tab=${k}`, 'aria-current': k === tab ? 'page' : null }, label))),
+      body,
     );
   };
   await load();

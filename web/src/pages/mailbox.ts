@@ -6,12 +6,22 @@ import { del, get, patch, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { navigate, type RouteContext } from '../lib/router.js';
 import { can } from '../lib/session.js';
-import type { ActorRef, DeleteIntent, Forward, Mailbox, Ownership, Person, SendAsGrant } from '../lib/types.js';
+import type { ActorRef, DeleteIntent, Forward, Mailbox, Ownership, Person, SendAsGrant, Tenant } from '../lib/types.js';
 import { appPasswordsSection, highValueControl, resetsSection } from './resets.js';
 import { alertBox, badge, confirmDialog, fmtBytes, fmtDate, form, guard, opt, section, table, toast } from '../lib/ui.js';
 
 const person = (p: Person | null) => (p ? h('span', null, p.name, ' ', h('span', { class: 'muted' }, `<${p.email}>`)) : h('span', { class: 'muted' }, 'not recorded'));
-const actor = (a: ActorRef) => `${a.type}${a.id ? ` ${a.id}` : ''}`;
+const ACTOR_KIND: Record<string, string> = { operator: 'operator', 'tenant-admin': 'admin', token: 'API token', system: 'system', public: 'a setup link', 'mailbox-owner': 'the owner' };
+/** Who made a change, by name (the id on hover). */
+const actor = (a: ActorRef, names: Record<string, string> | undefined) =>
+  a.type === 'public' || a.type === 'mailbox-owner' || !a.id ? (ACTOR_KIND[a.type] ?? a.type) : a.type === 'system' ? `system (${a.id})` : h('span', { title: a.id }, `${ACTOR_KIND[a.type] ?? a.type} ${names?.[a.id] ?? a.id}`);
+
+const FIELD_LABELS: Record<string, string> = { resetDestination: 'reset destination', displayName: 'display name', quotaBytes: 'quota', isRole: 'role account', businessOwner: 'business owner', owner: 'owner of record', status: 'status' };
+const showValue = (k: string, v: unknown): string =>
+  v === null || v === undefined ? 'none' : k === 'quotaBytes' && typeof v === 'number' ? fmtBytes(v) : typeof v === 'object' && v && 'email' in v ? `${(v as Person).name} <${(v as Person).email}>` : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
+/** What a rollback puts back, field by field: "reset destination → alice@home.example". */
+const restoresList = (r: Ownership['rollback'][number]) =>
+  h('ul', { class: 'restores' }, Object.entries(r.restores).map(([k, v]) => h('li', null, `${FIELD_LABELS[k] ?? k} → `, h('strong', null, showValue(k, v)))));
 
 function ownershipCard(o: Ownership, reload: () => void): HTMLElement {
   const rollbackButton = (r: Ownership['rollback'][number]) =>
@@ -20,13 +30,20 @@ function ownershipCard(o: Ownership, reload: () => void): HTMLElement {
           type: 'button',
           class: 'btn btn-small',
           onclick: guard(async () => {
-            const ok = await confirmDialog({ title: 'Roll back this change?', objectName: o.address, body: h('p', null, `Puts back what was recorded before “${r.description}” (${fmtDate(r.at)}).`), confirmLabel: 'Roll back', danger: true, reason: true });
+            const ok = await confirmDialog({
+              title: `Undo “${r.event}”?`,
+              objectName: o.address,
+              body: h('div', null, h('p', null, `This puts back what was recorded before that change of ${fmtDate(r.at)}:`), restoresList(r)),
+              confirmLabel: 'Put these values back',
+              danger: true,
+              reason: true,
+            });
             if (!ok) return;
             await post(`/api/v1/mailboxes/${seg(o.mailboxId)}/rollback`, { eventId: r.eventId, reason: ok.reason || undefined });
             toast('Rolled back');
             reload();
           }),
-        }, 'Roll back')
+        }, `Put back: ${Object.entries(r.restores).map(([k, v]) => `${FIELD_LABELS[k] ?? k} → ${showValue(k, v)}`).join('; ')}…`)
       : null;
   return h(
     'section',
@@ -42,7 +59,7 @@ function ownershipCard(o: Ownership, reload: () => void): HTMLElement {
       h('dt', null, 'Reset destination'),
       h('dd', null, h('code', null, o.resetDestination)),
       h('dt', null, 'Last change'),
-      h('dd', null, o.lastChange ? [h('code', null, o.lastChange.event), ` by ${actor(o.lastChange.actor)}, ${fmtDate(o.lastChange.at)}`] : 'none recorded'),
+      h('dd', null, o.lastChange ? [h('code', null, o.lastChange.event), ' by ', actor(o.lastChange.actor, o.names), `, ${fmtDate(o.lastChange.at)}`] : 'none recorded'),
     ),
     h('h3', null, 'Who can reset it'),
     h(
@@ -62,7 +79,7 @@ function ownershipCard(o: Ownership, reload: () => void): HTMLElement {
     ),
     h('h3', null, 'Roll back'),
     o.rollback.length
-      ? h('ul', { class: 'rollback' }, o.rollback.map((r) => h('li', null, `${r.description} — ${fmtDate(r.at)} by ${actor(r.actor)} `, rollbackButton(r))))
+      ? h('ul', { class: 'rollback' }, o.rollback.map((r) => h('li', null, 'Before ', h('code', null, r.event), ` — ${fmtDate(r.at)} by `, actor(r.actor, o.names), ' ', rollbackButton(r) ?? h('div', { class: 'muted small' }, 'Would put back: ', Object.entries(r.restores).map(([k, v], i) => [i ? '; ' : '', `${FIELD_LABELS[k] ?? k} → ${showValue(k, v)}`])))))
       : h('p', { class: 'muted' }, 'Nothing to roll back.'),
   );
 }
@@ -213,7 +230,7 @@ function forwardsSection(m: Mailbox, forwards: Forward[], reload: () => void): H
         { label: 'To', cell: (x) => [x.target, x.external ? [' ', badge('external', 'warn')] : null] },
         { label: 'Status', cell: (x) => badge(x.status) },
         { label: 'Reason', cell: (x) => x.reason ?? '—' },
-        { label: 'Created', cell: (x) => `${fmtDate(x.createdAt)} by ${x.createdBy}` },
+        { label: 'Created', cell: (x) => [`${fmtDate(x.createdAt)} by `, h('span', { title: x.createdBy }, x.createdByName ?? x.createdBy)] },
         { label: 'Expires', cell: (x) => fmtDate(x.expiresAt) },
         { label: 'Last used', cell: (x) => fmtDate(x.lastUsedAt) },
         {
@@ -261,7 +278,7 @@ function sendAsSection(m: Mailbox, grants: SendAsGrant[], reload: () => void): H
     table(
       [
         { label: 'Address', cell: (g) => g.address },
-        { label: 'Granted', cell: (g) => `${fmtDate(g.createdAt)} by ${g.createdBy}` },
+        { label: 'Granted', cell: (g) => [`${fmtDate(g.createdAt)} by `, h('span', { title: g.createdBy }, g.createdByName ?? g.createdBy)] },
         {
           label: '',
           cell: (g) =>
@@ -297,10 +314,16 @@ export async function mailboxPage(ctx: RouteContext): Promise<Node> {
       get<SendAsGrant[]>(`/api/v1/mailboxes/${seg(id)}/send-as`).catch(() => [] as SendAsGrant[]),
     ]);
     const reload = () => void load().catch((err: unknown) => root.prepend(alertBox(err)));
-    const [resets, hv, apps] = await Promise.all([resetsSection(m), highValueControl(m, reload), appPasswordsSection(m, reload)]);
+    const [resets, hv, apps, tenant] = await Promise.all([resetsSection(m), highValueControl(m, reload), appPasswordsSection(m, reload), get<Tenant>(`/api/v1/tenants/${seg(m.tenantId)}`).catch(() => null)]);
     replace(
       root,
-      h('p', { class: 'crumbs' }, h('a', { href: `/tenants/${seg(m.tenantId)}?tab=mailboxes` }, 'Mailboxes'), ' / ', h('a', { href: `/domains/${seg(m.domainId)}` }, m.address.split('@')[1] ?? 'domain')),
+      h(
+        'nav',
+        { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+        h('a', { href: `/tenants/${seg(m.tenantId)}?tab=mailboxes` }, tenant ? `${tenant.name}: mailboxes` : 'Mailboxes'),
+        ' / ',
+        h('a', { href: `/domains/${seg(m.domainId)}?tab=mailboxes` }, m.address.split('@')[1] ?? 'domain'),
+      ),
       h('div', { class: 'title-row' }, h('h1', null, m.address), badge(m.status), m.isRole ? badge('role', 'info') : null, hv),
       h('p', { class: 'muted' }, `${m.displayName ?? 'No display name'} · ${m.messageCount} messages · ${fmtBytes(m.usedBytes)} of ${fmtBytes(m.quotaBytes)}`),
       ownershipCard(o, reload),

@@ -5,13 +5,14 @@
 import { get, seg } from '../lib/api.js';
 import { h } from '../lib/dom.js';
 import { can, isOperator } from '../lib/session.js';
-import { alertBox, badge, fmtDate, notice, pagedList, section } from '../lib/ui.js';
-import type { MailStats, QueueEntry } from '../lib/types.js';
+import { badge, fmtDate, notice, pagedList } from '../lib/ui.js';
+import { named } from '../lib/names.js';
+import type { MailStats, QueueEntry, Tenant } from '../lib/types.js';
 
 const LABELS: Record<string, string> = {
   delivered: 'Delivered (outbound)',
   local: 'Stored in mailboxes',
-  deferred: 'Deferred',
+  deferred: 'Deferred messages',
   bounced: 'Bounced',
   rejected: 'SMTP rejections',
   authFailed: 'Failed logins',
@@ -33,29 +34,31 @@ function bars(values: number[], label: string): SVGElement {
   ) as SVGElement;
 }
 
-export async function mailStatsCard(): Promise<HTMLElement | null> {
+/**
+ * The last-hour / last-24-hours figures with hourly bars, for the dashboard's one mail-flow
+ * card: null without mailflow.read. `deferred` counts messages (once each, however often retried).
+ */
+export async function mailStatsTiles(): Promise<{ scope: 'platform' | 'tenant'; tiles: HTMLElement; note: HTMLElement } | { error: unknown } | null> {
   if (!can('mailflow.read')) return null;
   try {
     const s = await get<MailStats>('/api/v1/stats/mail');
-    return section(
-      s.scope === 'tenant' ? 'Your mail, last hour and day' : 'Mail flow, last hour and day',
-      h(
-        'dl',
-        { class: 'tiles', 'data-testid': 'mail-stats' },
-        s.series.map((k) => {
-          const per = s.hours.map((b) => b.counts[k] ?? 0);
-          return h(
-            'div',
-            null,
-            h('dt', null, LABELS[k] ?? k),
-            h('dd', null, h('span', { 'data-series': k }, String(s.lastHour[k] ?? 0)), h('span', { class: 'muted' }, ` last hour · ${s.lastDay[k] ?? 0} last 24 h`), bars(per, `${LABELS[k] ?? k} per hour, last 24 hours: ${per.join(', ')}`)),
-          );
-        }),
-      ),
-      h('p', { class: 'muted small' }, s.scope === 'tenant' ? 'Messages stored in your mailboxes. Counted since the appliance last started.' : 'Counted since the appliance last started; one bar per hour.'),
+    const tiles = h(
+      'dl',
+      { class: 'tiles', 'data-testid': 'mail-stats' },
+      s.series.map((k) => {
+        const per = s.hours.map((b) => b.counts[k] ?? 0);
+        return h(
+          'div',
+          null,
+          h('dt', null, LABELS[k] ?? k),
+          h('dd', null, h('span', { 'data-series': k }, String(s.lastHour[k] ?? 0)), h('span', { class: 'muted' }, ` last hour · ${s.lastDay[k] ?? 0} last 24 h`), bars(per, `${LABELS[k] ?? k} per hour, last 24 hours: ${per.join(', ')}`)),
+        );
+      }),
     );
+    const note = h('p', { class: 'muted small' }, s.scope === 'tenant' ? 'Messages stored in your mailboxes. Counted since the appliance last started.' : 'Counted since the appliance last started; one bar per hour. Deferred counts messages (once each, however often they are retried).');
+    return { scope: s.scope, tiles, note };
   } catch (err) {
-    return section('Mail flow, last hour and day', alertBox(err));
+    return { error: err };
   }
 }
 
@@ -67,6 +70,8 @@ export async function outboundQueuePage(): Promise<Node> {
     root.append(notice('You do not hold the permission to read the mail flow (mailflow.read).'));
     return root;
   }
+  // Operators see every tenant's messages: the tenant column names them.
+  const tenantNames = isOperator() ? new Map((await get<Tenant[]>('/api/v1/tenants', { limit: '500' }).catch(() => [] as Tenant[])).map((t) => [t.id, t.name])) : undefined;
   root.append(
     h('p', { class: 'muted' }, isOperator() ? 'Messages waiting to leave the appliance, oldest first. One row per destination domain.' : 'Messages your domains sent that are waiting to be delivered, oldest first.'),
     pagedList<QueueEntry>({
@@ -83,7 +88,7 @@ export async function outboundQueuePage(): Promise<Node> {
         { label: 'Attempts', cell: (e) => h('span', { 'data-testid': 'queue-attempts' }, String(e.attempts)) },
         { label: 'Next attempt', cell: (e) => fmtDate(e.nextAttemptAt) },
         { label: 'Last error', cell: (e) => (e.lastError ? h('span', { class: 'wrap', 'data-testid': 'queue-error' }, e.lastError) : '—') },
-        ...(isOperator() ? [{ label: 'Tenant', cell: (e: QueueEntry) => (e.tenantId ? h('a', { href: `/tenants/${seg(e.tenantId)}` }, e.tenantId) : '—') }] : []),
+        ...(isOperator() ? [{ label: 'Tenant', cell: (e: QueueEntry) => (e.tenantId ? h('a', { href: `/tenants/${seg(e.tenantId)}` }, named(e.tenantId, tenantNames)) : 'none (a bounce or notice)') }] : []),
       ],
     }),
   );

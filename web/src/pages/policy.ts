@@ -56,7 +56,7 @@ export async function forwardingTab(t: Tenant): Promise<HTMLElement> {
           { label: 'Status', cell: (f) => badge(f.status) },
           { label: 'Flags', cell: (f) => f.flags.map((x) => [badge(x, 'warn'), ' ']) },
           { label: 'Age', cell: (f) => `${f.ageDays} d`, class: 'num' },
-          { label: 'Created by', cell: (f) => `${f.createdBy}${f.reason ? ` — ${f.reason}` : ''}` },
+          { label: 'Created by', cell: (f) => [h('span', { title: f.createdBy }, f.createdByName ?? f.createdBy), f.reason ? ` — ${f.reason}` : ''] },
           { label: 'Expires', cell: (f) => fmtDate(f.expiresAt) },
           { label: 'Last used', cell: (f) => fmtDate(f.lastUsedAt) },
         ],

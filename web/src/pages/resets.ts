@@ -3,6 +3,7 @@
  * or sets the password), emergency (recorded identity verification, a second approver), the
  * approver's queue; high-value flag; app passwords seen by admins.
  */
+import { named } from '../lib/names.js';
 import { del, get, post, put, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { can, session } from '../lib/session.js';
@@ -39,7 +40,7 @@ function resetActions(r: Reset, reload: () => void): HTMLElement {
           const ok = await confirmDialog({
             title: 'Approve this emergency reset?',
             objectName: r.newResetDestination ?? r.mailboxId,
-            body: h('div', null, h('p', null, `Requested by ${r.requestedBy}: ${r.reason ?? ''}`), r.verification ? h('p', null, `Verified by ${r.verification.method}: ${r.verification.evidence}`) : null, h('p', null, 'A single-use link goes to the new destination above.')),
+            body: h('div', null, h('p', null, 'Requested by ', named(r.requestedBy, r.names), `: ${r.reason ?? ''}`), r.verification ? h('p', null, `Verified by ${r.verification.method}: ${r.verification.evidence}`) : null, h('p', null, 'A single-use link goes to the new destination above.')),
             confirmLabel: 'Approve',
             reason: true,
           });
@@ -73,13 +74,13 @@ export function resetsTable(resets: Reset[], reload: () => void, showMailbox = f
   return table(
     [
       ...(showMailbox ? [{ label: 'Mailbox', cell: (r: Reset) => h('a', { href: `/mailboxes/${seg(r.mailboxId)}` }, r.mailboxAddress ?? 'open') }] : []),
-      { label: 'Requested', cell: (r) => `${fmtDate(r.requestedAt)} by ${r.requestedBy}` },
+      { label: 'Requested', cell: (r) => [`${fmtDate(r.requestedAt)} by `, named(r.requestedBy, r.names)] },
       { label: 'Kind', cell: (r) => [badge(r.kind, r.kind === 'emergency' ? 'warn' : 'info'), r.requiresOperatorApproval ? [' ', badge('operator approval', 'warn')] : null] },
       { label: 'Status', cell: (r) => h('span', { 'data-testid': 'reset-status' }, badge(r.status, statusKind(r.status))) },
       { label: 'Link goes to', cell: (r) => r.newResetDestination ?? r.destination ?? '—' },
       { label: 'Delivery', cell: (r) => `${r.delivery}${r.deliveryState ? ` (${r.deliveryState})` : ''}` },
       { label: 'Verification', cell: (r) => (r.verification ? `${r.verification.method}: ${r.verification.evidence}` : '—') },
-      { label: 'Approved', cell: (r) => (r.approvedBy ? `${r.approvedBy}, ${fmtDate(r.approvedAt)}` : '—') },
+      { label: 'Approved', cell: (r) => (r.approvedBy ? [named(r.approvedBy, r.names), `, ${fmtDate(r.approvedAt)}`] : '—') },
       { label: '', cell: (r) => resetActions(r, reload) },
     ],
     resets,
@@ -175,7 +176,7 @@ export function appPasswordsTable(list: AppPassword[], revoke: ((a: AppPassword)
     [
       { label: 'Name', cell: (a) => a.name },
       { label: 'Scopes', cell: (a) => a.scopes.join(', ') },
-      { label: 'Created', cell: (a) => `${fmtDate(a.createdAt)} by ${a.createdBy}` },
+      { label: 'Created', cell: (a) => [`${fmtDate(a.createdAt)} by `, h('span', { title: a.createdBy }, a.createdByName ?? a.createdBy)] },
       { label: 'Last used', cell: (a) => fmtDate(a.lastUsedAt) },
       { label: '', cell: (a) => (revoke ? h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: guard(() => revoke(a)) }, `Revoke ${a.name}`) : null) },
     ],

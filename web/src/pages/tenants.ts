@@ -182,7 +182,7 @@ async function aliasesTab(t: Tenant): Promise<Node> {
       { name: 'domainId', label: 'Domain', type: 'select', options: [['', 'All domains'], ...domains.map((d): [string, string] => [d.id, d.name])] },
     ],
     columns: [
-      { label: 'Alias', cell: (a) => h('a', { href: `/domains/${seg(a.domainId)}?alias=${seg(a.id)}#aliases` }, a.address) },
+      { label: 'Alias', cell: (a) => h('a', { href: `/domains/${seg(a.domainId)}?tab=aliases&alias=${seg(a.id)}` }, a.address) },
       { label: 'Delivers to', cell: (a) => a.targets.join(', ') },
       { label: 'Status', cell: (a) => badge(a.status) },
       { label: 'Created', cell: (a) => fmtDate(a.createdAt) },
