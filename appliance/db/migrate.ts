@@ -10,6 +10,7 @@ import * as m0010 from './migrations/0010_access.js';
 import * as m0011 from './migrations/0011_resets.js';
 import * as m0012 from './migrations/0012_auto_replies.js';
 import * as m0013 from './migrations/0013_owner_totp.js';
+import * as m0021 from './migrations/0021_spam.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011_resets': m0011,
   '0012_auto_replies': m0012,
   '0013_owner_totp': m0013,
+  '0021_spam': m0021,
 };
 
 class StaticProvider implements MigrationProvider {
