@@ -45,6 +45,9 @@ import resetQueueRoutes from './routes/v1/reset-queue.routes.js';
 import mailflowRoutes from './routes/v1/mailflow.routes.js';
 import selfOwnerRoutes from './routes/v1/self-owner.routes.js';
 import ownerTotpRoutes from './routes/v1/owner-totp.routes.js';
+import spamRoutes from './routes/v1/spam.routes.js';
+import selfSpamRoutes from './routes/v1/self-spam.routes.js';
+import { spamStats } from '../appliance/spam/metrics.js';
 import { dataPaths } from '../appliance/config.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
 import { lastOutboundError, readOutboundQueue } from '../appliance/mta/outbound-queue.js';
@@ -140,6 +143,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(selfAccessRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(selfOwnerRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(mtaStsRoutes, { core });
+    await pub.register(selfSpamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
     pub.withTypeProvider<TypeBoxTypeProvider>().get(
       '/api/v1/openapi.json',
       { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
@@ -171,7 +175,8 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(resetQueueRoutes, { core });
       await api.register(ownerTotpRoutes, { core });
       const queueDir = dataPaths(deps.config).queue;
-      await api.register(mailflowRoutes, { core, queue: { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError }, stats: mailStats });
+      await api.register(mailflowRoutes, { core, queue: { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError }, stats: { snapshot: (o) => mailStats.snapshot(o), spam: (o) => spamStats.snapshot(o) } });
+      await api.register(spamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
     },
     { prefix: '/api/v1' },

@@ -18,6 +18,16 @@ export interface PluginSettings {
   maxMessageBytes: number;
   dnsResolver: { host: string; port: number } | null;
   ports: Config['ports'];
+  /** The spam plugin's settings (issue 15); scanner: false when rspamd/redis are off or missing. */
+  spam?: {
+    scanner: boolean;
+    rspamdPort: number;
+    timeoutMs: number;
+    dnsblZones: readonly string[];
+    connectionsPerMinute: number;
+    recipientsPerMinute: number;
+    earlyTalkerMs: number;
+  };
 }
 
 /** Our plugins in hook order, as compiled folders under dist/mta-plugins. */
@@ -27,6 +37,7 @@ export const POSTERN_PLUGINS = [
   'mail.postern-size',
   'rcpt.postern-routing',
   'data.postern-auth',
+  'data.postern-spam',
   'data.postern-sign',
   'queue.postern-store',
   'outbound.postern-routing',
@@ -71,7 +82,7 @@ export function standardDhParamsPem(): string {
   return `-----BEGIN DH PARAMETERS-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END DH PARAMETERS-----\n`;
 }
 
-export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPaths, tls: TlsMaterial, pluginsDir: string): Promise<string> {
+export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPaths, tls: TlsMaterial, pluginsDir: string, spamScanner = false): Promise<string> {
   const root = paths.haraka;
   const conf = path.join(root, 'config');
   await rm(path.join(root, 'plugins'), { recursive: true, force: true });
@@ -132,6 +143,15 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
         maxMessageBytes: config.maxMessageBytes,
         dnsResolver: config.dnsResolver,
         ports: config.ports,
+        spam: {
+          scanner: spamScanner,
+          rspamdPort: config.spam.rspamdPort,
+          timeoutMs: config.spam.timeoutMs,
+          dnsblZones: config.spam.dnsblZones,
+          connectionsPerMinute: config.spam.connectionsPerMinute,
+          recipientsPerMinute: config.spam.recipientsPerMinute,
+          earlyTalkerMs: config.spam.earlyTalkerMs,
+        },
       } satisfies PluginSettings,
       null,
       2,

@@ -1,7 +1,7 @@
 /**
  * Spam metrics (in the appliance's one registry) and the hourly spam counts of the dashboard.
- * Scan outcomes arrive from the Haraka child with each decision (`spam.result`), connection
- * checks in its periodic metrics report; the counts are kept per tenant (a tenant sees its own)
+ * Scan outcomes arrive from the Haraka child with each decision (`spam.result`; the connection
+ * checks come in its periodic metrics report, see appliance/metrics.ts); the counts are kept per tenant (a tenant sees its own)
  * and for the whole appliance, in memory like the other mail-flow figures.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -23,12 +23,6 @@ const scanSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
-const connectionChecks = new Counter({
-  name: 'postern_smtp_connection_checks_total',
-  help: 'Connection-level checks before DATA (dnsbl, connection_rate, recipient_rate, early_talker) and their result (pass, listed, limited, refused, error).',
-  labelNames: ['check', 'result'],
-  registers: [registry],
-});
 const learns = new Counter({
   name: 'postern_spam_learns_total',
   help: 'Messages taught to rspamd from users moving mail into or out of Junk, by class and result.',
@@ -47,15 +41,6 @@ export const scannerRestarts = new Counter({
   labelNames: ['process'],
   registers: [registry],
 });
-
-const CHECKS = new Set(['dnsbl', 'connection_rate', 'recipient_rate', 'early_talker']);
-const CHECK_RESULTS = new Set(['pass', 'listed', 'limited', 'refused', 'error']);
-
-export function countConnectionCheck(check: unknown, result: unknown, n: number): void {
-  const c = String(check);
-  const r = String(result);
-  connectionChecks.inc({ check: CHECKS.has(c) ? c : 'other', result: CHECK_RESULTS.has(r) ? r : 'other' }, n);
-}
 
 export function countLearn(kind: 'spam' | 'ham', result: 'ok' | 'error', tenantId: string): void {
   learns.inc({ class: kind, result, tenant: tenantId });

@@ -120,7 +120,10 @@ worker "controller" {
     // Per-tenant statistics: the Haraka plugin and the learner send `Deliver-To: tenant:<id>`,
     // rspamd's principal recipient, so each tenant trains and reads its own Bayes tokens.
     'local.d/classifier-bayes.conf': 'per_user = true;\nautolearn = false;\n',
-    'local.d/greylist.conf': `timeout = ${s.greylistDelaySeconds}s;\nexpire = 1d;\ncheck_local = true;\ncheck_authed = false;\nmessage = "Greylisted, try again later";\n`,
+    // Greylisting is decided per message by the tenant's policy (the plugin's Settings header
+    // lowers the greylist action for tenants that want it and disables the module for the
+    // others), so the module's own minimum score must not skip it.
+    'local.d/greylist.conf': `timeout = ${s.greylistDelaySeconds}s;\nexpire = 1d;\ncheck_local = true;\ncheck_authed = false;\ngreylist_min_score = -1000;\nmessage = "Greylisted, try again later";\n`,
     // The appliance reaches no third-party service: no fuzzy hashes from rspamd.com.
     'local.d/fuzzy_check.conf': 'enabled = false;\n',
     'local.d/milter_headers.conf': 'use = [];\n',

@@ -49,6 +49,39 @@ function redisPing(port: number, password: string, timeoutMs = 1000): Promise<bo
   });
 }
 
+/** One redis command after AUTH; the reply of the command as RESP text. */
+function redisCommand(port: number, password: string, args: string[], timeoutMs = 2000): Promise<string> {
+  const enc = (a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    let buf = '';
+    sock.setTimeout(timeoutMs, () => sock.destroy(new Error('redis timeout')));
+    sock.on('error', reject);
+    sock.on('connect', () => sock.write(enc(['AUTH', password]) + enc(args)));
+    sock.on('data', (d) => {
+      buf += d.toString('utf8');
+      if (!buf.startsWith('+OK\r\n')) {
+        if (buf.includes('\r\n')) reject(new Error(`redis: ${buf.split('\r\n')[0]}`));
+        return;
+      }
+      const rest = buf.slice(5);
+      // Enough for the array of bulk strings HMGET answers.
+      const m = /^\*(\d+)\r\n/.exec(rest);
+      if (!m) return;
+      const lines = rest.split('\r\n');
+      let expected = 1;
+      for (let i = 1, n = 0; n < Number(m[1]); n++) {
+        expected += lines[i]?.startsWith('$-1') ? 1 : 2;
+        i += lines[i]?.startsWith('$-1') ? 1 : 2;
+      }
+      if (lines.length > expected) {
+        sock.destroy();
+        resolve(rest);
+      }
+    });
+  });
+}
+
 async function httpOk(url: string, expect: string, timeoutMs = 1000): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -154,6 +187,20 @@ export class SpamScanner {
       json = { raw: text };
     }
     return { status: res.status, json };
+  }
+
+  /** Messages learned as spam and ham for one tenant (its per-user Bayes statistics in redis). */
+  async learnedCounts(tenantId: string): Promise<{ spam: number; ham: number }> {
+    if (!this.layout) throw new Error('the spam scanner is not configured');
+    const reply = await redisCommand(this.config.spam.redisPort, this.layout.secrets.redisPassword, ['HMGET', `RStenant:${tenantId.toLowerCase()}`, 'learns_spam', 'learns_ham']);
+    // *2 then, per field, `$-1` (absent) or `$<len>` followed by the value.
+    const lines = reply.split('\r\n').slice(1);
+    const out: number[] = [];
+    for (let i = 0; i < lines.length && out.length < 2; i++) {
+      if (lines[i]!.startsWith('$-1')) out.push(0);
+      else if (lines[i]!.startsWith('$')) out.push(Number(lines[++i]));
+    }
+    return { spam: out[0] ?? 0, ham: out[1] ?? 0 };
   }
 
   async stop(): Promise<void> {
