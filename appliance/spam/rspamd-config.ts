@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -137,6 +137,12 @@ worker "controller" {
     for (const d of [confDir, localD]) await chown(d, 0, ids.gid);
     for (const name of Object.keys(files)) await chown(path.join(confDir, name), 0, ids.gid);
     await chown(root, 0, ids.gid);
+    // rspamd's workers run as _rspamd and must reach data/spam: the data dir's group becomes
+    // _rspamd with traverse-only (x) permission for it, no listing, nothing else changes.
+    const st = await stat(paths.root);
+    await chown(paths.root, st.uid, ids.gid);
+    await chmod(paths.root, (st.mode & 0o707) | 0o010);
+    await chmod(root, 0o750);
   }
 
   const rspamdArgs = [
