@@ -21,7 +21,7 @@ import { count } from '../shared/metrics.js';
 import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.js';
 import type { RecipientSpamDecision } from '../../appliance/core/spam-policy.service.js';
 import type { SpamResultParams } from '../../appliance/rpc/protocol.js';
-import { dnsblName, isLoopback, PerMinute } from './lib/connection.js';
+import { dnsblName, PerMinute } from './lib/connection.js';
 import { type Policy, settingsFor, spamHeaders, verdictOf } from './lib/decide.js';
 import { checkv2, ScannerUnavailable } from './lib/rspamd.js';
 
@@ -58,7 +58,7 @@ export const hook_connect = safeHook(async function (this: HarakaPlugin, next: N
     }
     count('spam.check', { check: 'connection_rate', result: 'pass' });
   }
-  if (s.dnsblZones.length && !isLoopback(ip)) {
+  if (s.dnsblZones.length) {
     resolver ??= createResolver(pluginSettings().dnsResolver, { timeoutMs: 2000, tries: 1 });
     for (const zone of s.dnsblZones) {
       const name = dnsblName(ip, zone);

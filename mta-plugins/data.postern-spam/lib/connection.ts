@@ -48,8 +48,3 @@ export function dnsblName(ip: string, zone: string): string | null {
   const nibbles = groups.map((g) => g.padStart(4, '0')).join('').split('');
   return `${nibbles.reverse().join('.')}.${zone}`;
 }
-
-/** Loopback peers are never looked up (the appliance's own tools and tests' clients are not listed). */
-export function isLoopback(ip: string): boolean {
-  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
-}
