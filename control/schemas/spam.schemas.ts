@@ -54,7 +54,7 @@ export const SpamListEntry = Type.Object(
   { title: 'SpamListEntry' },
 );
 
-export const SpamListParams = Closed({ id: Id });
+export const SpamListParams = Closed({ spamListId: Id });
 
 export const OwnSpamLists = Type.Object(
   { entries: Type.Array(SpamListEntry), ownerManaged: Type.Boolean({ description: 'Whether the owner may change the lists (the tenant’s policy)' }) },

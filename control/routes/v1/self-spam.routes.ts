@@ -23,11 +23,11 @@ const selfSpamRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps & { spamDefault
     schema: { tags: ['self-service'], summary: 'Allow or block a sender address, domain or IP network for the owner’s mailbox', body: SpamListBody, response: { 201: SpamListEntry, ...SESSION_ERRORS } },
   }, async (req, reply) => reply.code(201).send(await addOwnSpamList(await owner(req, true), core, req.body)));
 
-  app.delete('/api/v1/self/spam-lists/:id', {
+  app.delete('/api/v1/self/spam-lists/:spamListId', {
     config: { permission: 'public' },
     schema: { tags: ['self-service'], summary: 'Remove an entry of the owner’s lists', params: SpamListParams, response: { 204: Type.Null(), ...SESSION_ERRORS } },
   }, async (req, reply) => {
-    await deleteOwnSpamList(await owner(req, true), core, req.params.id);
+    await deleteOwnSpamList(await owner(req, true), core, req.params.spamListId);
     return reply.code(204).send(null);
   });
 };

@@ -74,11 +74,11 @@ const spamRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps & { spamDefaults: S
     schema: { tags, summary: 'Add an entry to the mailbox’s allow or block list (audited)', params: MailboxParams, body: SpamListBody, response: { 201: SpamListEntry, ...authedErrors(409) } },
   }, async (req, reply) => reply.code(201).send(await addMailboxSpamList(actorOf(req), core, req.params.mailboxId, req.body)));
 
-  app.delete('/spam-lists/:id', {
+  app.delete('/spam-lists/:spamListId', {
     config: { permission: 'mailboxes.manage' },
     schema: { tags, summary: 'Remove an allow/block list entry (tenant-wide entries also need policies.manage; audited)', params: SpamListParams, response: { 204: Type.Null(), ...authedErrors() } },
   }, async (req, reply) => {
-    await deleteSpamListEntry(actorOf(req), core, req.params.id);
+    await deleteSpamListEntry(actorOf(req), core, req.params.spamListId);
     return reply.code(204).send(null);
   });
 };
