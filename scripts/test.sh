@@ -22,6 +22,8 @@ if ! { [ -x /usr/sbin/smtp-source ] && [ -x /usr/lib/dovecot/imap ] && [ -x /usr
   need+=(postfix dovecot-imapd dovecot-lmtpd)
   echo 'postfix postfix/main_mailer_type select No configuration' | $([ "$(id -u)" -ne 0 ] && echo sudo) debconf-set-selections
 fi
+# The spam tests run a private rspamd and redis (and read redis with redis-cli).
+{ command -v rspamd >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; } || need+=(rspamd redis-server redis-tools)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${need[*]}"
   SUDO=""
