@@ -9,6 +9,7 @@ import { fetchMetrics, max, type Sample, sum } from '../lib/metrics.js';
 import type { AuditEvent, Domain, Readiness, Tenant } from '../lib/types.js';
 import { emergencyResets } from './resets.js';
 import { mailStatsCard } from './mailflow.js';
+import { spamStatsCard } from './spam.js';
 import { alertBox, badge, fmtDate, section, table } from '../lib/ui.js';
 
 async function readiness(): Promise<Readiness> {
@@ -24,7 +25,8 @@ function healthCard(r: Readiness | Error): HTMLElement {
     h(
       'ul',
       { class: 'health-list' },
-      Object.entries(r.components).map(([name, c]) => h('li', null, badge(c.ok ? 'ok' : 'failing', c.ok ? 'ok' : 'bad'), ' ', h('strong', null, name), c.detail ? h('span', { class: 'muted' }, ` — ${c.detail}`) : null)),
+      // ok with a detail: working, with something to know (e.g. spam: inbound mail unscanned).
+      Object.entries(r.components).map(([name, c]) => h('li', null, badge(c.ok ? (c.detail ? 'attention' : 'ok') : 'failing', c.ok ? (c.detail ? 'warn' : 'ok') : 'bad'), ' ', h('strong', null, name), c.detail ? h('span', { class: 'muted' }, ` — ${c.detail}`) : null)),
     ),
   );
 }
@@ -153,16 +155,17 @@ async function approvalsCard(): Promise<HTMLElement | null> {
 
 export async function dashboardPage(): Promise<Node> {
   const p = session.info?.principal;
-  const [ready, metrics, audit, domains, approvals, flow] = await Promise.all([
+  const [ready, metrics, audit, domains, approvals, flow, spam] = await Promise.all([
     readiness().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
     metricsCard(),
     can('audit.read') ? auditCard() : Promise.resolve(null),
     can('domains.read') ? domainsCard() : Promise.resolve(null),
     approvalsCard(),
     mailStatsCard(),
+    spamStatsCard(),
   ]);
   const metricsSlot = h('div', { class: 'slot' }, metrics);
-  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), metricsSlot, flow, domains, approvals, audit));
+  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), metricsSlot, flow, spam, domains, approvals, audit));
   const tick = () =>
     setTimeout(async () => {
       if (!root.isConnected) return;

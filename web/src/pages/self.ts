@@ -2,6 +2,7 @@
  * Mailbox owners' self-service: their mailbox and ownership record, password change, app
  * passwords for mail clients, two-step sign-in (TOTP), their forwards, recovery codes.
  */
+import { ownSpamSection } from './spam.js';
 import { ApiError, del, get, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { navigate } from '../lib/router.js';
@@ -184,7 +185,7 @@ export async function selfPage(): Promise<Node> {
   await loadSession();
   const m = session.info?.mailbox;
   if (!m) return h('div', null, h('h1', null, 'My mailbox'), notice('No mailbox session.', 'warn'));
-  const [apps, recovery, totp, forwards] = await Promise.all([appPasswordsBox(), recoverySection(), totpSection(), forwardsSection()]);
+  const [apps, recovery, totp, forwards, spam] = await Promise.all([appPasswordsBox(), recoverySection(), totpSection(), forwardsSection(), ownSpamSection()]);
   return h(
     'div',
     null,
@@ -204,6 +205,7 @@ export async function selfPage(): Promise<Node> {
     totp,
     apps,
     forwards,
+    spam,
     recovery,
   );
 }
