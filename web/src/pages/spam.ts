@@ -87,7 +87,7 @@ export function listsSection(title: string, owner: string, entries: SpamListEntr
   );
   const add = editable
     ? form({
-        submitLabel: 'Add',
+        submitLabel: 'Add to list',
         fields: [
           { name: 'kind', label: 'List', type: 'select', value: 'block', options: [['block', 'block (refuse)'], ['allow', 'allow (deliver past greylisting and spam scores)']] },
           { name: 'value', label: 'Sender address, domain or IP network', required: true, placeholder: 'news@example.com, example.com or 192.0.2.0/24' },
