@@ -68,7 +68,11 @@ async function loadSecrets(file: string): Promise<SpamSecrets> {
 
 const q = (s: string) => JSON.stringify(s);
 
-export async function writeSpamConfig(config: Readonly<Config>, paths: DataPaths): Promise<SpamLayout> {
+/**
+ * `extraWorkers`: more rspamd worker sections (the benchmark's reference stack adds a milter
+ * proxy for Postfix); the appliance adds none.
+ */
+export async function writeSpamConfig(config: Readonly<Pick<Config, 'spam' | 'dnsResolver'>>, paths: Pick<DataPaths, 'spam' | 'root'>, extraWorkers = ''): Promise<SpamLayout> {
   const root = paths.spam;
   const confDir = path.join(root, 'rspamd');
   const localD = path.join(confDir, 'local.d');
@@ -108,7 +112,7 @@ worker "controller" {
   enable_password = ${q(secrets.controllerHash)};
   static_dir = "\${WWWDIR}";
 }
-`,
+${extraWorkers}`,
     'local.d/options.inc': [
       config.dnsResolver ? `dns { nameserver = [${q(`${config.dnsResolver.host}:${config.dnsResolver.port}`)}]; timeout = 1s; retransmits = 2; }` : '',
       `hs_cache_dir = ${q(hsCacheDir)};`,
