@@ -172,6 +172,12 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     expect(stored.raw).toMatch(/^X-Spam-Flag: NO$/m);
     expect(stored.raw).toMatch(/^X-Spam-Score: -?\d+\.\d\d$/m);
     expect(stored.raw).toMatch(/^Authentication-Results: mx\.postern\.test; x-spam=pass/m);
+
+    // One transaction, one organisation's policy: another tenant's recipient waits for the next one.
+    const both = await smtp(['--from', 'friend@example.org', '--to', 'alice@a.test,bob@b.test', '--header', 'Subject: two-tenants', '--body', `${PROSE}\n`]);
+    expect(both.replies.some((l) => /^452 4\.5\.3 /.test(l)), both.output).toBe(true);
+    expect(storedMessages(app.dataDir, 'alice@a.test').some((m) => m.raw.includes('Subject: two-tenants'))).toBe(true);
+    expect(storedMessages(app.dataDir, 'bob@b.test').some((m) => m.raw.includes('Subject: two-tenants'))).toBe(false);
   });
 
   it('delivers a message scoring between the tenant thresholds to Junk with the headers', async () => {

@@ -126,7 +126,7 @@ export async function spamPage(ctx: RouteContext): Promise<Node> {
     const editable = can('policies.manage');
     replace(
       body,
-      h('p', { class: 'muted' }, `${tenant.name}: how inbound mail is judged. A domain can override this policy on its own page; mailbox owners keep their own lists.`),
+      h('p', { class: 'muted' }, `${tenant.name}: how inbound mail is judged. A domain can override this policy (Domain overrides, below); mailbox owners keep their own lists.`),
       section(
         'Spam policy',
         origin(policy),
