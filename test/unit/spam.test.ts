@@ -83,3 +83,23 @@ describe('connection checks', () => {
     expect(w.hit('a', t0 + 200_000)).toBe(1);
   });
 });
+
+describe('spam configuration', () => {
+  it('has safe defaults: scanning on, tempfail, no DNSBL zones, loopback ports', async () => {
+    const { loadConfig } = await import('../../appliance/config.js');
+    const c = loadConfig({});
+    expect(c.spam).toMatchObject({ enabled: true, failMode: 'tempfail', junkScore: 6, rejectScore: 15, greylisting: false, dnsblZones: [], rspamdPort: 11333, controllerPort: 11334, redisPort: 16379 });
+    expect(loadConfig({ POSTERN_DNSBL_ZONES: 'zen.spamhaus.org, bl.example ' }).spam.dnsblZones).toEqual(['zen.spamhaus.org', 'bl.example']);
+  });
+
+  it.each([
+    [{ POSTERN_SPAM_FAIL_MODE: 'drop' }, /POSTERN_SPAM_FAIL_MODE/],
+    [{ POSTERN_SPAM_JUNK_SCORE: '20' }, /POSTERN_SPAM_JUNK_SCORE/],
+    [{ POSTERN_SPAM_REJECT_SCORE: 'high' }, /POSTERN_SPAM_REJECT_SCORE/],
+    [{ POSTERN_DNSBL_ZONES: 'not a zone' }, /POSTERN_DNSBL_ZONES/],
+    [{ POSTERN_GREYLIST_DELAY_SECONDS: '0' }, /POSTERN_GREYLIST_DELAY_SECONDS/],
+  ])('refuses %j', async (env, message) => {
+    const { loadConfig } = await import('../../appliance/config.js');
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
