@@ -16,7 +16,8 @@
  */
 import { call, isSubmission, pluginSettings, type SubmissionAuth } from '../shared/appliance.js';
 import { DENY, DENYDISCONNECT, DENYSOFT, dsn, type HarakaAddress, type HarakaConnection, type HarakaPlugin, type Next, safeHook } from '../shared/haraka.js';
-import { prependHeader, readMessage } from '../shared/message.js';
+import { prependHeader, readMessage, rewriteMessage } from '../shared/message.js';
+import { stripSpamHeaders } from './lib/headers.js';
 import { count } from '../shared/metrics.js';
 import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.js';
 import type { RecipientSpamDecision } from '../../appliance/core/spam-policy.service.js';
@@ -146,6 +147,8 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
   }
   if (!target) return next(); // only SRS bounces: nothing of a tenant's to scan for
   const direction = submission ? 'outbound' : 'inbound';
+  // Our verdict is the only one the recipient sees.
+  if (!submission) await rewriteMessage(txn, stripSpamHeaders);
   const base = { direction, tenantId: target.tenantId, mailboxId: auth?.mailboxId, queueId: txn.uuid } as const;
   if (!s.scanner) {
     prependHeader(txn, 'X-Spam-Status', 'unscanned (no scanner installed)');

@@ -187,12 +187,14 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     // domain's override (of its tenant's policy) sets the junk threshold below that.
     const set = await app.expectApi<{ scope: string; overridden: boolean }>('PUT', `/api/v1/domains/${mb.alice!.domainId}/spam-policy`, { junkScore: 3, rejectScore: 40, greylisting: false, failMode: 'tempfail', reason: 'tighter junk threshold' }, 200);
     expect(set).toMatchObject({ scope: 'domain', overridden: true });
-    const raw = ['From: promo@example.org', 'To: alice@a.test', 'Subject: FREE MONEY NOW!!! CLICK HERE', '', 'BUY NOW!!! http://192.0.2.55/win', '.', ''].join('\r\n');
+    // The sender's own "X-Spam-Flag: NO" is not what the recipient sees.
+    const raw = ['From: promo@example.org', 'To: alice@a.test', 'Subject: FREE MONEY NOW!!! CLICK HERE', 'X-Spam-Flag: NO', '', 'BUY NOW!!! http://192.0.2.55/win', '.', ''].join('\r\n');
     const r = await smtp(['--from', 'promo@example.org', '--to', 'alice@a.test', '--data', raw]);
     expect(r.exitCode, r.output).toBe(0);
     const stored = storedMessages(app.dataDir, 'alice@a.test').find((m) => m.raw.includes('FREE MONEY'))!;
     expect(stored.folder).toBe('Junk');
     expect(stored.raw).toMatch(/^X-Spam-Flag: YES$/m);
+    expect(stored.raw).not.toMatch(/^X-Spam-Flag: NO/m);
     expect(stored.raw).toMatch(/^X-Spam-Status: Yes, score=[\d.]+ junk=3\.00 reject=40\.00 verdict=junk$/m);
     const events = await app.expectApi<Array<{ action: string; before: any; after: any; reason: string }>>('GET', '/api/v1/audit/events?limit=100', undefined, 200);
     const audit = events.find((e) => e.action === 'domain.spam_policy.update')!;

@@ -103,3 +103,13 @@ describe('spam configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 });
+
+describe('forged X-Spam header fields', () => {
+  it('are removed from the header section, folded lines included; the body is untouched', async () => {
+    const { stripSpamHeaders } = await import('../../mta-plugins/data.postern-spam/lib/headers.js');
+    const raw = Buffer.from('Subject: hi\r\nX-Spam-Flag: NO\r\nX-Spam-Status: No,\r\n  score=-100\r\nFrom: a@example.org\r\n\r\nX-Spam-Flag: NO in the body stays\r\n');
+    expect(stripSpamHeaders(raw).toString()).toBe('Subject: hi\r\nFrom: a@example.org\r\n\r\nX-Spam-Flag: NO in the body stays\r\n');
+    const clean = Buffer.from('Subject: hi\r\n\r\nbody\r\n');
+    expect(stripSpamHeaders(clean)).toBe(clean);
+  });
+});
