@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Logger } from '../logger.js';
 
@@ -23,6 +24,8 @@ export interface ProcessSpec {
   maxBackoffMs?: number;
   /** Give up waiting for readiness after this long and restart (a hung start). */
   startTimeoutMs?: number;
+  /** Where the running daemon's pid is written (to find a leftover after the appliance was killed). */
+  pidFile?: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -101,6 +104,13 @@ export class ProcessSupervisor extends EventEmitter {
     this.ready = false;
     this.startedAt = Date.now();
     this.log.info({ event: 'spam.process.start', process: this.spec.name, pid: child.pid }, `starting ${this.spec.name}`);
+    if (this.spec.pidFile && child.pid) {
+      try {
+        writeFileSync(this.spec.pidFile, `${child.pid}\n`);
+      } catch (err) {
+        this.log.warn({ event: 'spam.process.pidfile', process: this.spec.name, err }, 'cannot write the pid file');
+      }
+    }
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         if (!line.trim()) return;

@@ -5,7 +5,7 @@
  * mail is unscanned: one warning log line, the `spam` component of /readyz, the console's
  * health card and `postern_spam_scanner_up`.
  */
-import { access, constants } from 'node:fs/promises';
+import { access, constants, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
 import type { Config, DataPaths } from '../config.js';
@@ -91,6 +91,39 @@ async function httpOk(url: string, expect: string, timeoutMs = 1000): Promise<bo
   }
 }
 
+/**
+ * A scanner left running by an appliance that was killed (SIGKILL skips our exit hook) still
+ * holds its ports: found by its pid file and its command name, it is killed before we start.
+ */
+async function killLeftover(pidFile: string, comm: string, log: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(pidFile, 'utf8')).trim());
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    if ((await readFile(`/proc/${pid}/comm`, 'utf8')).trim() !== comm) return;
+  } catch {
+    return;
+  }
+  log.warn({ event: 'spam.process.leftover', process: comm, pid }, `killing a ${comm} left over from an earlier run`);
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 100));
+    } catch {
+      return;
+    }
+  }
+}
+
 export type ScannerState = { ok: true } | { ok: false; detail: string };
 
 export class SpamScanner {
@@ -123,11 +156,14 @@ export class SpamScanner {
       if (missing.length) this.unavailable = `${missing.join(' and ')} not installed: inbound mail is unscanned (install with: ${INSTALL_HINT})`;
       else {
         this.layout = await writeSpamConfig(this.config, this.paths);
+        const pidFiles = { rspamd: path.join(this.layout.root, 'rspamd.pid'), redis: path.join(this.layout.root, 'redis.pid') };
+        await killLeftover(pidFiles.rspamd, 'rspamd', this.log);
+        await killLeftover(pidFiles.redis, 'redis-server', this.log);
         const s = this.config.spam;
         const secrets = this.layout.secrets;
-        this.redis = new ProcessSupervisor({ name: 'redis', command: redisBin!, args: this.layout.redisArgs, probe: () => redisPing(s.redisPort, secrets.redisPassword), startTimeoutMs: 30_000 }, this.log);
+        this.redis = new ProcessSupervisor({ name: 'redis', command: redisBin!, args: this.layout.redisArgs, probe: () => redisPing(s.redisPort, secrets.redisPassword), startTimeoutMs: 30_000, pidFile: pidFiles.redis }, this.log);
         this.rspamd = new ProcessSupervisor(
-          { name: 'rspamd', command: rspamdBin!, args: this.layout.rspamdArgs, probe: () => httpOk(`http://127.0.0.1:${s.rspamdPort}/ping`, 'pong'), startTimeoutMs: 180_000 },
+          { name: 'rspamd', command: rspamdBin!, args: this.layout.rspamdArgs, probe: () => httpOk(`http://127.0.0.1:${s.rspamdPort}/ping`, 'pong'), startTimeoutMs: 180_000, pidFile: pidFiles.rspamd },
           this.log,
         );
         for (const [name, sup] of [['redis', this.redis], ['rspamd', this.rspamd]] as const) {

@@ -329,4 +329,18 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     expect(metrics).toMatch(/postern_spam_scanner_restarts_total\{process="rspamd"\} [1-9]/);
     expect(metrics).toMatch(/postern_spam_scans_total\{direction="inbound",outcome="tempfail"/);
   });
+
+  it('a killed appliance leaves no scanner holding the ports: the next boot cleans up and scans again', async () => {
+    const pidFile = path.join(app.dataDir, 'spam', 'rspamd.pid');
+    const old = Number(readFileSync(pidFile, 'utf8').trim());
+    await app.kill('SIGKILL');
+    expect(readFileSync(`/proc/${old}/comm`, 'utf8').trim()).toBe('rspamd'); // orphaned, still running
+    await app.restart();
+    const ready = await until(() => app.readyz(), (r) => r.body.components.spam.ok === true, 60_000);
+    expect(ready.body.components.spam.ok).toBe(true);
+    expect(() => readFileSync(`/proc/${old}/comm`, 'utf8')).toThrow();
+    const r = await smtp(['--from', 'after@example.org', '--to', 'alice@a.test', '--header', 'Subject: after-restart', '--body', `${PROSE}\n`]);
+    expect(r.exitCode, r.output).toBe(0);
+    expect(storedMessages(app.dataDir, 'alice@a.test').find((m) => m.raw.includes('Subject: after-restart'))!.raw).toMatch(/^X-Spam-Score: /m);
+  });
 });
