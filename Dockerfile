@@ -23,6 +23,9 @@ ENV NODE_ENV=production \
     POSTERN_IMAPS_PORT=2993 \
     POSTERN_HTTP_PORT=8443
 WORKDIR /app
+# The spam scanner the appliance supervises (private config in /data/spam, loopback only).
+RUN apt-get update && apt-get install -y --no-install-recommends rspamd redis-server \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system postern && useradd --system --gid postern --home-dir /data --shell /usr/sbin/nologin postern \
     && mkdir -p /data && chown postern:postern /data
 COPY --from=build --chown=postern:postern /app/node_modules ./node_modules
@@ -33,7 +36,7 @@ USER postern
 VOLUME ["/data"]
 # Unprivileged ports inside; compose maps the standard ones (25, 587, 465, 143, 993, 443) onto them.
 EXPOSE 2525 2587 2465 2143 2993 8443
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
   CMD node -e "fetch('https://127.0.0.1:'+process.env.POSTERN_HTTP_PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" 2>/dev/null \
    || node -e "fetch('http://127.0.0.1:'+process.env.POSTERN_HTTP_PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 STOPSIGNAL SIGTERM

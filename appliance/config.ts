@@ -85,6 +85,8 @@ export interface Config {
     dataRateWindowSeconds: number;
     dataTimeoutSeconds: number;
   };
+  /** The spam scanner (rspamd + redis, supervised children on loopback) and its defaults. */
+  spam: SpamConfig;
 }
 
 export interface ImapLimits {
@@ -100,6 +102,31 @@ export interface ImapLimits {
   idleTimeoutMs: number;
   /** Failed logins on one connection before it is closed. */
   maxAuthFailures: number;
+}
+
+export interface SpamConfig {
+  /** false: no scanner is started and inbound mail is unscanned (said in /readyz and the log). */
+  enabled: boolean;
+  rspamdPort: number;
+  controllerPort: number;
+  redisPort: number;
+  /** Scanner down or slower than timeoutMs: 451 4.7.1 (tempfail) or deliver unscanned (accept); tenants may choose. */
+  failMode: 'tempfail' | 'accept';
+  timeoutMs: number;
+  junkScore: number;
+  rejectScore: number;
+  greylisting: boolean;
+  /** How long a greylisted triplet must wait before its retry is accepted. */
+  greylistDelaySeconds: number;
+  /** DNS block list zones checked at connect through the configured resolver (none by default). */
+  dnsblZones: readonly string[];
+  /** Connections and recipients per client IP per minute (0: no limit). */
+  connectionsPerMinute: number;
+  recipientsPerMinute: number;
+  /** Milliseconds the client must wait for the banner; talking earlier is refused (0: off). */
+  earlyTalkerMs: number;
+  /** Where rspamd keeps its compiled regular expressions (shared across data dirs in tests). */
+  hsCacheDir: string | null;
 }
 
 export class ConfigError extends Error {
@@ -247,6 +274,41 @@ function parseAllowList(name: string, raw: string | null): Config['metricsAllow'
   return Object.freeze(out);
 }
 
+function parseScore(r: Reader, name: string, fallback: number): number {
+  const v = r.raw(name);
+  if (v === undefined) return fallback;
+  if (!/^-?\d+(\.\d+)?$/.test(v)) throw new ConfigError(name, `expected a number, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function parseSpam(r: Reader): SpamConfig {
+  const failMode = r.string('POSTERN_SPAM_FAIL_MODE', 'tempfail');
+  if (failMode !== 'tempfail' && failMode !== 'accept') throw new ConfigError('POSTERN_SPAM_FAIL_MODE', 'must be tempfail or accept');
+  const zones = (r.optional('POSTERN_DNSBL_ZONES') ?? '')
+    .split(',')
+    .map((z) => z.trim().toLowerCase())
+    .filter(Boolean);
+  for (const z of zones) if (!HOSTNAME_RE.test(z)) throw new ConfigError('POSTERN_DNSBL_ZONES', `not a DNS zone: ${JSON.stringify(z)}`);
+  const hs = r.optional('POSTERN_RSPAMD_HS_CACHE_DIR');
+  return {
+    enabled: r.bool('POSTERN_SPAM', true),
+    rspamdPort: r.port('POSTERN_RSPAMD_PORT', 11333),
+    controllerPort: r.port('POSTERN_RSPAMD_CONTROLLER_PORT', 11334),
+    redisPort: r.port('POSTERN_REDIS_PORT', 16379),
+    failMode,
+    timeoutMs: r.int('POSTERN_SPAM_TIMEOUT_MS', 20_000, 100, 300_000),
+    junkScore: parseScore(r, 'POSTERN_SPAM_JUNK_SCORE', 6),
+    rejectScore: parseScore(r, 'POSTERN_SPAM_REJECT_SCORE', 15),
+    greylisting: r.bool('POSTERN_GREYLISTING', false),
+    greylistDelaySeconds: r.int('POSTERN_GREYLIST_DELAY_SECONDS', 300, 1, 86_400),
+    dnsblZones: Object.freeze(zones),
+    connectionsPerMinute: r.int('POSTERN_SMTP_CONNECTIONS_PER_MINUTE', 120, 0, 1_000_000),
+    recipientsPerMinute: r.int('POSTERN_SMTP_RECIPIENTS_PER_MINUTE', 600, 0, 10_000_000),
+    earlyTalkerMs: r.int('POSTERN_EARLY_TALKER_MS', 0, 0, 30_000),
+    hsCacheDir: hs ? path.resolve(hs) : null,
+  };
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -371,7 +433,10 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
       dataRateWindowSeconds: r.int('POSTERN_SMTP_DATA_RATE_WINDOW_SECONDS', 30, 1, 3600),
       dataTimeoutSeconds: r.int('POSTERN_SMTP_DATA_TIMEOUT_SECONDS', 1800, 0, 86_400),
     },
+    spam: parseSpam(r),
   };
+  if (config.spam.junkScore >= config.spam.rejectScore) throw new ConfigError('POSTERN_SPAM_JUNK_SCORE', 'must be below POSTERN_SPAM_REJECT_SCORE');
+  Object.freeze(config.spam);
   if (config.metricsToken !== null && config.metricsToken.length < 16) {
     throw new ConfigError('POSTERN_METRICS_TOKEN', 'must be at least 16 characters long');
   }
@@ -397,6 +462,7 @@ export function dataPaths(config: Pick<Config, 'dataDir'>) {
     haraka: path.join(d, 'haraka'),
     queue: path.join(d, 'haraka', 'queue'),
     run: path.join(d, 'run'),
+    spam: path.join(d, 'spam'),
   });
 }
 export type DataPaths = ReturnType<typeof dataPaths>;

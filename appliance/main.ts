@@ -37,6 +37,8 @@ import { ApplianceMailer } from './mta/mailer.js';
 import { type MtaDeps, mtaRpcHandlers } from './mta/rpc-handlers.js';
 import { HarakaSupervisor } from './mta/supervisor.js';
 import { ensureTls } from './tls.js';
+import { SpamLearner } from './spam/learner.js';
+import { SpamScanner } from './spam/scanner.js';
 
 const ORPHAN_SWEEP_INTERVAL_MS = 60 * 60_000;
 
@@ -67,9 +69,15 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
   limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);
 
-  const mtaDeps: MtaDeps = { config, router, store, credentials, sending, limiter, logger };
+  // Spam scanner (rspamd + redis, supervised children on loopback); absent: mail is unscanned.
+  const scanner = new SpamScanner(config, paths, logger);
+  await scanner.start();
+  const learner = new SpamLearner(db, store, scanner, logger);
+  learner.start();
+
+  const mtaDeps: MtaDeps = { config, router, store, credentials, sending, limiter, logger, spam: { db, defaults: config.spam } };
   const supervisor = new HarakaSupervisor({
-    harakaRoot: await writeHarakaConfig(config, paths, tls, path.resolve(__dirname, '..', 'mta-plugins')),
+    harakaRoot: await writeHarakaConfig(config, paths, tls, path.resolve(__dirname, '..', 'mta-plugins'), scanner.available),
     logger,
     handlers: mtaRpcHandlers(mtaDeps),
   });
@@ -93,6 +101,9 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
       .catch((err: Error) => ({ ok: false, detail: err.message })),
     mta: supervisor.isListening() ? { ok: true } : { ok: false, detail: 'Haraka is not listening' },
     mailstore: await store.health(),
+    // Not installed or switched off: ready, and the detail says mail is unscanned. Installed
+    // but not running (starting, restarting): not ready.
+    spam: scanner.available ? scanner.health() : { ok: true, detail: (scanner.health() as { detail: string }).detail },
   });
 
   const control = await startControlServer({ config, logger, db, health, tls, revoker: credentials, credentials, mailer, mailIngest: store.ingest, loginThrottle });
@@ -156,12 +167,16 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     mailer,
     control,
     imap,
+    scanner,
+    learner,
     stop(): Promise<void> {
       stopping ??= (async () => {
         clearInterval(sweepTimer);
         await dnsScheduler?.stop();
         metrics.stop();
+        learner.stop();
         await Promise.allSettled([supervisor.stop(), imap.close(), control.close()]);
+        await scanner.stop();
         await drainBatches(); // background bulk applies finish before the database closes
         await store.queue.drain();
         await closeDb();

@@ -389,6 +389,15 @@ export function setAuditChainStatus(result: { ok: boolean; events: number }, at 
 
 // ---- the Haraka child's reports --------------------------------------------------------------
 
+const connectionChecks = new Counter({
+  name: 'postern_smtp_connection_checks_total',
+  help: 'Spam defence before DATA: dnsbl, connection_rate, recipient_rate and early_talker checks by result (pass, listed, limited, refused, error).',
+  labelNames: ['check', 'result'],
+  registers: [registry],
+});
+const CONNECTION_CHECKS = new Set(['dnsbl', 'connection_rate', 'recipient_rate', 'early_talker']);
+const CHECK_RESULTS = new Set(['pass', 'listed', 'limited', 'refused', 'error']);
+
 const LISTENERS: readonly MtaListener[] = ['mx', 'submission', 'submissions'];
 const RESULT_WORDS = new Set(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy', 'quarantine', 'reject']);
 
@@ -413,6 +422,7 @@ const APPLY: Record<MtaCounterName, (labels: Record<string, unknown>, n: number)
     mailStats.add('rejected', n);
   },
   'dkim.signed': (l, n) => dkimSigned.inc({ algorithm: word(l.algorithm, isAlgorithm) }, n),
+  'spam.check': (l, n) => connectionChecks.inc({ check: word(l.check, (c) => CONNECTION_CHECKS.has(c)), result: word(l.result, (r) => CHECK_RESULTS.has(r)) }, n),
   'inbound.auth': (l, n) => inboundAuth.inc({ check: word(l.check, isCheck), result: word(l.result, (s) => RESULT_WORDS.has(s)) }, n),
   'smtp.limit': (l, n) => smtpLimitRefusals.inc({ limit: word(l.limit, (s) => SMTP_LIMITS.has(s)) }, n),
 };

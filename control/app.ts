@@ -52,6 +52,9 @@ import ownerTotpRoutes from './routes/v1/owner-totp.routes.js';
 import autoconfigRoutes from './routes/autoconfig.routes.js';
 import selfMailSettingsRoutes from './routes/v1/self-mail-settings.routes.js';
 import requiredAddressesRoutes from './routes/v1/required-addresses.routes.js';
+import spamRoutes from './routes/v1/spam.routes.js';
+import selfSpamRoutes from './routes/v1/self-spam.routes.js';
+import { spamStats } from '../appliance/spam/metrics.js';
 import { dataPaths } from '../appliance/config.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
 import { lastOutboundError, readOutboundQueue } from '../appliance/mta/outbound-queue.js';
@@ -154,6 +157,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(mtaStsRoutes, { core });
     await pub.register(autoconfigRoutes, { core });
     await pub.register(selfMailSettingsRoutes, { core });
+    await pub.register(selfSpamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
     pub.withTypeProvider<TypeBoxTypeProvider>().get(
       '/api/v1/openapi.json',
       { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
@@ -186,7 +190,8 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(ownerTotpRoutes, { core });
       await api.register(requiredAddressesRoutes, { core });
       const queueDir = dataPaths(deps.config).queue;
-      await api.register(mailflowRoutes, { core, queue: { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError }, stats: mailStats });
+      await api.register(mailflowRoutes, { core, queue: { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError }, stats: { snapshot: (o) => mailStats.snapshot(o), spam: (o) => spamStats.snapshot(o) } });
+      await api.register(spamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
     },
     { prefix: '/api/v1' },

@@ -28,6 +28,8 @@ fi
 [ -x /usr/bin/named-checkzone ] || need+=(bind9-utils)
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
+# The spam tests run a private rspamd and redis (and read redis with redis-cli).
+{ command -v rspamd >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; } || need+=(rspamd redis-server redis-tools)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${need[*]}"
   SUDO=""

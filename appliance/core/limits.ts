@@ -108,6 +108,7 @@ export class SendLimiter {
       // An administrator lifted the block: the mailbox starts a fresh window.
       for (const k of [`${mKey}:msg`, `${mKey}:rcpt`]) this.sent.reset(k);
       this.refused.reset(mKey);
+      this.refused.reset(`s:${mailboxId}`);
     }
     const tKey = `t:${tenantId}`;
     const overMailbox = this.sent.total(`${mKey}:msg`, now) + 1 > l.mailboxMessages || this.sent.total(`${mKey}:rcpt`, now) + recipients > l.mailboxRecipients;
@@ -128,6 +129,21 @@ export class SendLimiter {
     this.sent.add(`${tKey}:msg`, 1, now);
     this.sent.add(`${tKey}:rcpt`, recipients, now);
     return { ok: true };
+  }
+
+  /**
+   * An authenticated submission refused as spam (issue 15): counts toward the automatic block;
+   * `blockFactor` spam verdicts within the window block the mailbox from sending. True once blocked.
+   */
+  async recordSpam(mailboxId: string, tenantId: string, now = Date.now()): Promise<boolean> {
+    const key = `s:${mailboxId}`;
+    this.refused.add(key, 1, now);
+    this.onRefuse?.(tenantId, 'spam');
+    const n = this.refused.total(key, now);
+    this.logger.warn({ event: 'smtp.spam.outbound', mailboxId, tenantId, verdicts: n }, 'submission refused as spam');
+    if (n < this.defaults.blockFactor) return false;
+    await this.block(mailboxId, tenantId, `outbound spam: ${n} submissions refused as spam within the limit window`, now);
+    return true;
   }
 
   private async block(mailboxId: string, tenantId: string, reason: string, now: number): Promise<void> {

@@ -14,6 +14,8 @@ type Counts = Record<string, number | undefined>;
 
 export interface MailStatsSource {
   snapshot(opts: { hours?: number; tenantId?: string | null }): { buckets: Array<{ start: number } & Counts>; lastHour: Counts; lastDay: Counts };
+  /** Spam counts (scanned, junked, rejected, greylisted, unscanned) per hour; a tenant's own or the appliance's. */
+  spam?(opts: { hours?: number; tenantId?: string | null }): { hours: Array<{ start: number; counts: Counts }>; lastHour: Counts; lastDay: Counts };
 }
 
 export interface MailStatsView {
@@ -27,6 +29,8 @@ export interface MailStatsView {
   hours: Array<{ start: string; counts: Record<string, number> }>;
   /** The counts live in memory: they start again at zero when the appliance restarts. */
   since: 'appliance-start';
+  /** Spam decisions (issue 15): the tenant's own when the caller is a tenant. */
+  spam?: { lastHour: Record<string, number>; lastDay: Record<string, number>; hours: Array<{ start: string; counts: Record<string, number> }> };
 }
 
 const clean = (c: Counts): Record<string, number> => Object.fromEntries(Object.entries(c).filter(([k, v]) => k !== 'start' && typeof v === 'number')) as Record<string, number>;
@@ -45,5 +49,10 @@ export async function mailFlowStats(actor: Actor, deps: CoreDeps, source: MailSt
     lastDay: clean(snap.lastDay),
     hours: snap.buckets.map((b) => ({ start: iso(b.start)!, counts: clean(b) })),
     since: 'appliance-start',
+    ...(source.spam ? { spam: spamView(source.spam({ hours: opts.hours ?? 24, tenantId })) } : {}),
   };
+}
+
+function spamView(s: ReturnType<NonNullable<MailStatsSource['spam']>>): NonNullable<MailStatsView['spam']> {
+  return { lastHour: clean(s.lastHour), lastDay: clean(s.lastDay), hours: s.hours.map((h) => ({ start: iso(h.start)!, counts: clean(h.counts) })) };
 }

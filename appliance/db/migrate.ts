@@ -15,6 +15,7 @@ import * as m0017 from './migrations/0017_imap_savedate_sort_keys.js';
 import * as m0014 from './migrations/0014_totp_encrypted.js';
 import * as m0018 from './migrations/0018_role_addresses.js';
 import * as m0019 from './migrations/0019_role_address_backfill.js';
+import * as m0021 from './migrations/0021_spam.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0014_totp_encrypted': m0014,
   '0018_role_addresses': m0018,
   '0019_role_address_backfill': m0019,
+  '0021_spam': m0021,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -5,6 +5,7 @@ import type { ForwardsTable, MailboxSendingColumns, OutboundRoutesTable, SendAsG
 import type { DeletionIntentsTable } from './tables/control.table.js';
 import type { PrincipalRecoveryCodesTable, PrincipalsTable, WebSessionsTable } from './tables/principals.table.js';
 import type { BatchesTable, BatchItemsTable, DnsSnapshotsTable, DomainSettingsTable, DomainTemplatesTable, DomainTemplateVersionsTable } from './tables/portfolio.table.js';
+import type { SpamListsTable, SpamPoliciesTable } from './tables/spam.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
 
 /** The whole database as kysely sees it. */
@@ -45,4 +46,6 @@ export interface DB {
   resets: ResetsTable;
   mailbox_recovery_codes: MailboxRecoveryCodesTable;
   offboardings: OffboardingsTable;
+  spam_policies: SpamPoliciesTable;
+  spam_lists: SpamListsTable;
 }

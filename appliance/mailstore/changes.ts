@@ -6,6 +6,13 @@ import type { FolderEvent } from './store.types.js';
 
 export class ChangeBus {
   private readonly listeners = new Map<number, Set<(event: FolderEvent) => void>>();
+  /** Listeners of every folder's changes (the spam learner); they must return at once. */
+  private readonly global = new Set<(event: FolderEvent) => void>();
+
+  watchAll(listener: (event: FolderEvent) => void): () => void {
+    this.global.add(listener);
+    return () => this.global.delete(listener);
+  }
 
   watch(folderId: number, listener: (event: FolderEvent) => void): () => void {
     let set = this.listeners.get(folderId);
@@ -18,6 +25,13 @@ export class ChangeBus {
   }
 
   emit(event: FolderEvent): void {
+    for (const listener of this.global) {
+      try {
+        listener(event);
+      } catch {
+        /* a failing watcher never affects the writer */
+      }
+    }
     const set = this.listeners.get(event.folderId);
     if (!set) return;
     for (const listener of [...set]) {

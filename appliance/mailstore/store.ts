@@ -514,7 +514,7 @@ export class SqlMailStore implements MailStore {
       )
       .execute();
     const destUids = pairs.map((p) => p[1]);
-    after(() => this.bus.emit({ kind: 'exists', folderId: destFolderId, uids: destUids, modseq }));
+    after(() => this.bus.emit({ kind: 'exists', folderId: destFolderId, uids: destUids, modseq, sourceFolderId: folderId }));
     if (move) {
       await this.removeEntries(ctx, src.mailbox_id, folderId, rows, { logExpunge: true, keepMessages: true });
     } else {

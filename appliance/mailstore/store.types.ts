@@ -67,7 +67,8 @@ export interface FolderChanges {
 
 /** Sent to watchers after a change has been committed. */
 export type FolderEvent =
-  | { kind: 'exists'; folderId: number; uids: number[]; modseq: number }
+  /** sourceFolderId: set when the entries were copied or moved from another folder (the spam learner). */
+  | { kind: 'exists'; folderId: number; uids: number[]; modseq: number; sourceFolderId?: number }
   | { kind: 'flags'; folderId: number; uids: number[]; modseq: number }
   | { kind: 'expunge'; folderId: number; uids: number[]; modseq: number }
   | { kind: 'deleted'; folderId: number };

@@ -20,6 +20,16 @@ export interface PluginSettings {
   dnsResolver: { host: string; port: number } | null;
   ports: Config['ports'];
   smtpLimits: SmtpLimitSettings;
+  /** The spam plugin's settings (issue 15); scanner: false when rspamd/redis are off or missing. */
+  spam?: {
+    scanner: boolean;
+    rspamdPort: number;
+    timeoutMs: number;
+    dnsblZones: readonly string[];
+    connectionsPerMinute: number;
+    recipientsPerMinute: number;
+    earlyTalkerMs: number;
+  };
 }
 
 /** Our plugins in hook order, as compiled folders under dist/mta-plugins. */
@@ -31,6 +41,7 @@ export const POSTERN_PLUGINS = [
   'mail.postern-size',
   'rcpt.postern-routing',
   'data.postern-auth',
+  'data.postern-spam',
   'data.postern-sign',
   'queue.postern-store',
   'outbound.postern-routing',
@@ -75,7 +86,7 @@ export function standardDhParamsPem(): string {
   return `-----BEGIN DH PARAMETERS-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END DH PARAMETERS-----\n`;
 }
 
-export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPaths, tls: TlsMaterial, pluginsDir: string): Promise<string> {
+export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPaths, tls: TlsMaterial, pluginsDir: string, spamScanner = false): Promise<string> {
   const root = paths.haraka;
   const conf = path.join(root, 'config');
   await rm(path.join(root, 'plugins'), { recursive: true, force: true });
@@ -140,6 +151,15 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
         dnsResolver: config.dnsResolver,
         ports: config.ports,
         smtpLimits: config.smtpLimits,
+        spam: {
+          scanner: spamScanner,
+          rspamdPort: config.spam.rspamdPort,
+          timeoutMs: config.spam.timeoutMs,
+          dnsblZones: config.spam.dnsblZones,
+          connectionsPerMinute: config.spam.connectionsPerMinute,
+          recipientsPerMinute: config.spam.recipientsPerMinute,
+          earlyTalkerMs: config.spam.earlyTalkerMs,
+        },
       } satisfies PluginSettings,
       null,
       2,

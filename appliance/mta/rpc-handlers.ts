@@ -7,6 +7,10 @@ import type { CredentialService } from '../core/credentials.js';
 import type { SendLimiter } from '../core/limits.js';
 import type { RecipientRouter } from '../core/routing.js';
 import type { SendingPolicy } from '../core/sending.js';
+import { type SpamDefaults, spamDecisionFor, submissionSpamPolicy } from '../core/spam-policy.service.js';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.js';
+import { recordScan } from '../spam/metrics.js';
 import { Srs } from '../core/srs.js';
 import type { Logger } from '../logger.js';
 import { applyMtaReport, countLocalDeliveries, countOutboundResult } from '../metrics.js';
@@ -24,6 +28,8 @@ export interface MtaDeps {
   sending: SendingPolicy;
   limiter: SendLimiter;
   logger: Logger;
+  /** Spam policy look-ups (issue 15). */
+  spam: { db: Kysely<DB>; defaults: SpamDefaults };
   /** Set once the mailer exists (it needs the supervisor, which needs these handlers). */
   autoResponder?: AutoResponder;
 }
@@ -152,6 +158,18 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
       const level = p.kind === 'delivered' ? 'info' : 'warn';
       log[level]({ event: `smtp.outbound.${p.kind}`, queueId: p.queueId, domain: p.domain, detail: p.detail }, `outbound ${p.kind}`);
       return null;
+    },
+
+    'spam.rcpt': (p) => spamDecisionFor(deps.spam.db, deps.spam.defaults, { address: String(p.address), sender: String(p.sender ?? ''), ip: String(p.ip ?? '') }),
+    'spam.submission': (p) => submissionSpamPolicy(deps.spam.db, deps.spam.defaults, p.mailboxId),
+    'spam.result': async (p) => {
+      recordScan({ direction: p.direction, outcome: p.outcome, tenantId: p.tenantId, seconds: p.seconds });
+      const level = p.outcome === 'reject' || p.outcome === 'tempfail' || p.outcome === 'block' ? 'info' : 'debug';
+      log[level]({ event: `smtp.spam.${p.outcome}`, direction: p.direction, tenantId: p.tenantId, score: p.score, queueId: p.queueId }, 'spam decision');
+      if (p.direction === 'outbound' && p.outcome === 'reject' && p.mailboxId && p.tenantId) {
+        return { blocked: await deps.limiter.recordSpam(p.mailboxId, p.tenantId) };
+      }
+      return { blocked: false };
     },
 
     'metrics.report': (p) => {

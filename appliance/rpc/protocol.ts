@@ -7,6 +7,7 @@ import type { LimitDecision } from '../core/limits.js';
 import type { RecipientRefusal } from '../core/routing.js';
 import type { OutboundRouteInfo, SigningKey } from '../core/sending.js';
 import type { PreparedMessage } from '../mailstore/ingest.js';
+import type { RecipientSpamDecision, SpamPolicyValues } from '../core/spam-policy.service.js';
 
 export interface RcptCheckParams {
   address: string;
@@ -59,15 +60,32 @@ export interface RpcMethods {
   'route.lookup': (p: { senderDomain: string | null; rcptDomain: string }) => { kind: 'local' } | { kind: 'smarthost'; route: OutboundRouteInfo } | { kind: 'mx' };
   'outbound.event': (p: { kind: 'delivered' | 'deferred' | 'bounced'; queueId: string; domain: string; detail: string }) => null;
   'ping': (p: Record<string, never>) => { ok: true };
+  /** Spam (issue 15): the recipient's tenant, policy and list verdict at RCPT (null: not hosted here). */
+  'spam.rcpt': (p: { address: string; sender: string; ip: string }) => RecipientSpamDecision | null;
+  /** The sending mailbox's tenant policy, for scanning an authenticated submission. */
+  'spam.submission': (p: { mailboxId: string }) => SpamPolicyValues & { tenantId: string };
+  /** One scan decision; an outbound spam verdict counts toward the mailbox's send block. */
+  'spam.result': (p: SpamResultParams) => { blocked: boolean };
   /** The child's metric counts since its last report, its open sessions and process figures. */
   'metrics.report': (p: MtaMetricsReport) => null;
+}
+
+export interface SpamResultParams {
+  direction: 'inbound' | 'outbound';
+  outcome: 'clean' | 'junk' | 'reject' | 'greylist' | 'block' | 'unscanned' | 'tempfail';
+  tenantId: string | null;
+  /** The sending mailbox (outbound only). */
+  mailboxId?: string;
+  score?: number;
+  seconds: number | null;
+  queueId: string;
 }
 
 /** SMTP listeners as metric labels: mx (port 25), submission (587), submissions (465). */
 export type MtaListener = 'mx' | 'submission' | 'submissions';
 
 /** What the Haraka child counts (a closed list; appliance/metrics.ts maps each to a metric). */
-export type MtaCounterName = 'smtp.connection' | 'smtp.accepted' | 'smtp.rejected' | 'dkim.signed' | 'inbound.auth' | 'smtp.limit';
+export type MtaCounterName = 'smtp.connection' | 'smtp.accepted' | 'smtp.rejected' | 'dkim.signed' | 'inbound.auth' | 'smtp.limit' | 'spam.check';
 
 export interface MtaMetricsReport {
   /** Increments since the previous report. */

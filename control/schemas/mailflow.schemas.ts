@@ -42,6 +42,12 @@ export const MailStats = Type.Object(
     lastDay: Counts,
     hours: Type.Array(Type.Object({ start: Timestamp, counts: Counts })),
     since: Type.Literal('appliance-start'),
+    spam: Type.Optional(
+      Type.Object(
+        { lastHour: Counts, lastDay: Counts, hours: Type.Array(Type.Object({ start: Timestamp, counts: Counts })) },
+        { description: 'Spam decisions: scanned, junked, rejected, greylisted, unscanned (a tenant: its own)' },
+      ),
+    ),
   },
   { title: 'MailStats' },
 );

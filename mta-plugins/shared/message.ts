@@ -38,6 +38,12 @@ export function readMessage(txn: HarakaTransaction): Promise<Buffer> {
   });
 }
 
+/** Replaces the cached received bytes (a plugin that must rewrite them, e.g. to drop forged header fields). */
+export async function rewriteMessage(txn: HarakaTransaction, fn: (raw: Buffer) => Buffer): Promise<void> {
+  const n = notes(txn);
+  n.raw = fn(await readMessage(txn));
+}
+
 /** Adds a header line (without CRLF) to be placed at the top of the stored/relayed message. */
 export function prependHeader(txn: HarakaTransaction, name: string, value: string): void {
   (notes(txn).prepend ??= []).unshift(`${name}: ${value}`);

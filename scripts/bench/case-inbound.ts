@@ -11,7 +11,7 @@ import { cpuSeconds } from './procs.js';
 import type { BenchStack } from './stack.js';
 import { pool, runAsync, sleep } from './util.js';
 
-interface InboundResult {
+export interface InboundResult {
   ackedPerSec: number;
   storedPerSec: number;
   cpuSeconds: number;
@@ -20,7 +20,7 @@ interface InboundResult {
   partsMsPerMessage: [number, number];
 }
 
-async function deliver(ctx: BenchContext, stack: BenchStack): Promise<InboundResult> {
+export async function deliver(ctx: BenchContext, stack: BenchStack): Promise<InboundResult> {
   const { inboundMessages: n, inboundBatch, inboundSessions, messageBytes } = ctx.sizes;
   const jobs: Array<{ rcpt: string; count: number }> = [];
   for (let sent = 0, i = 0; sent < n; i++) {

@@ -25,6 +25,8 @@ export interface ReferenceOptions {
   certFile: string;
   keyFile: string;
   smarthostPort: number;
+  /** A milter for smtpd (`inet:127.0.0.1:port`): rspamd's proxy in the spam case. */
+  milter?: string;
 }
 
 /** Unprivileged owner of the Maildirs (Dovecot refuses root; `nobody` exists on every Debian). */
@@ -194,7 +196,7 @@ smtpd_tls_security_level = may
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-`;
+${opts.milter ? `smtpd_milters = ${opts.milter}\nmilter_default_action = tempfail\nmilter_protocol = 6\n` : ''}`;
     const svc = (name: string, type: string, priv: string, wakeup: string, limit: string, cmd: string, extra = '') =>
       `${name.padEnd(16)} ${type.padEnd(10)} ${priv} - n ${wakeup} ${limit} ${cmd}${extra}\n`;
     const masterCf =

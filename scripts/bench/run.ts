@@ -2,11 +2,12 @@
  * `npm run bench`: Postern side by side with a private Postfix → Dovecot stack, in the same run,
  * on loopback (issue 9). Prints a table and writes bench/results/<timestamp>.json.
  *
- *   node dist/scripts/bench/run.js [--smoke] [--repeats N] [--only inbound,imap,submission,memory,control]
+ *   node dist/scripts/bench/run.js [--smoke] [--repeats N] [--only inbound,imap,submission,memory,control,spam]
  *                                  [--out DIR] [--note TEXT] [--keep]
  *
  * --smoke runs tiny sizes once (the test suite does, so the harness does not rot); --keep leaves
- * the work dir (configs, logs, data) in place for inspection.
+ * the work dir (configs, logs, data) in place for inspection. The `spam` case (inbound with
+ * rspamd on both sides) runs only when named in --only: it starts two more stacks and scanners.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { imapCase, imapSetup } from './case-imap.js';
 import { inboundCase } from './case-inbound.js';
 import { memoryCase } from './case-memory.js';
 import { submissionCase } from './case-submission.js';
+import { spamCase } from './case-spam.js';
 import type { BenchContext } from './context.js';
 import { startDnsStub, type DnsStub } from './dns-stub.js';
 import { ensurePackages, referenceVersions } from './install.js';
@@ -28,7 +30,9 @@ import { FULL, SMOKE, type Sizes } from './sizes.js';
 import { run } from './util.js';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CASES = ['inbound', 'imap', 'submission', 'memory', 'control'] as const;
+const CASES = ['inbound', 'imap', 'submission', 'memory', 'control', 'spam'] as const;
+/** What runs without --only. */
+const DEFAULT_CASES = CASES.filter((c) => c !== 'spam');
 type CaseName = (typeof CASES)[number];
 
 interface Args {
@@ -42,7 +46,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   let sizes: Sizes = { ...FULL };
   let repeats: number | null = null;
-  let only = new Set<CaseName>(CASES);
+  let only = new Set<CaseName>(DEFAULT_CASES);
   let out = path.join(ROOT, 'bench', 'results');
   const notes: string[] = [];
   let keep = false;
@@ -162,6 +166,7 @@ async function main(): Promise<number> {
       if (args.only.has('submission')) await attempt('submission', () => submissionCase(ctx, r));
       if (args.only.has('memory')) await attempt('memory', () => memoryCase(ctx, r));
       if (args.only.has('control')) await attempt('control', () => controlCase(ctx));
+      if (args.only.has('spam')) await attempt('spam', () => spamCase(ctx, r, dns!.address));
     }
     if (args.only.has('control')) notes.push(`control latency: the tenant's list holds ${localParts.length + 1} mailboxes (first page)`);
   } catch (err) {

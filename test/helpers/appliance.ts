@@ -19,6 +19,8 @@ export interface ApplianceOptions {
   /** Reuse a data dir (restart after a crash). */
   dataDir?: string;
   ports?: Ports;
+  /** How long to wait for /readyz (a first rspamd start compiles its rules: up to a minute or more). */
+  readyTimeoutMs?: number;
 }
 
 export interface Ports {
@@ -60,6 +62,7 @@ export class Appliance {
       ports = { smtp: smtp!, submission: submission!, submissions: submissions!, imap: imap!, imaps: imaps!, http: http! };
     }
     const a = new Appliance(dataDir, ports, opts.env ?? {});
+    a.readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
     try {
       await a.launch();
     } catch (err) {
@@ -69,6 +72,8 @@ export class Appliance {
     }
     return a;
   }
+
+  private readyTimeoutMs = 30_000;
 
   private async launch(): Promise<void> {
     const env: Record<string, string> = {
@@ -85,6 +90,8 @@ export class Appliance {
       POSTERN_HTTP_PORT: String(this.ports.http),
       POSTERN_LOG_LEVEL: process.env.POSTERN_TEST_LOG_LEVEL ?? 'info',
       POSTERN_BOOTSTRAP_TOKEN: OPERATOR_TOKEN,
+      // The spam scanner (rspamd + redis on fixed default ports) only where a test asks for it.
+      POSTERN_SPAM: 'false',
       ...this.env,
     };
     const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,7 +105,7 @@ export class Appliance {
         if (process.env.POSTERN_TEST_ECHO) process.stderr.write(d);
       });
     }
-    await this.waitReady(30_000);
+    await this.waitReady(this.readyTimeoutMs);
   }
 
   /** Resolves when /readyz answers 200. */

@@ -7,7 +7,7 @@ import { isPermission, type Permission, PERMISSIONS } from '../../appliance/core
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
-let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string; principalId: string; batchId: string; templateId: string; appPasswordId: string; resetId: string };
+let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string; principalId: string; batchId: string; templateId: string; appPasswordId: string; resetId: string; spamListId: string };
 let b: { tenantId: string; domainId: string; token: string };
 
 beforeAll(async () => {
@@ -35,7 +35,10 @@ beforeAll(async () => {
   // Portfolio objects of tenant A: a planned batch and a domain template.
   const batch = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/batches`, { token: ta.token, body: { requestId: 'iso-1', rows: [{ localPart: 'bulk.one', domain: 'tenant-a.example', ownerName: 'Bulk One', ownerEmail: 'bulk.one@client-home.example' }] } });
   const tpl = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/templates`, { token: ta.token, body: { name: 'Tenant A standard' } });
-  a = { ...ta, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id, principalId: admin.body.id, batchId: batch.body.id, templateId: tpl.body.id, appPasswordId: app.body.id, resetId: rst.body.id };
+  // Spam objects of tenant A: a domain override and a mailbox list entry.
+  await t.call('PUT', `/api/v1/domains/${ta.domainId}/spam-policy`, { token: ta.token, body: { junkScore: 5, rejectScore: 12, greylisting: false, failMode: 'tempfail' } });
+  const spl = await t.call('POST', `/api/v1/mailboxes/${mb.id}/spam-lists`, { token: ta.token, body: { kind: 'block', value: 'pest@spam.example', reason: 'pest' } });
+  a = { ...ta, spamListId: spl.body.id, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id, principalId: admin.body.id, batchId: batch.body.id, templateId: tpl.body.id, appPasswordId: app.body.id, resetId: rst.body.id };
 });
 afterAll(async () => t.close());
 
@@ -88,6 +91,9 @@ const PUBLIC_ROUTES = [
   'GET /autodiscover/autodiscover.json/v1.0/:email',
   'GET /api/v1/self/mail-settings',
   'GET /api/v1/self/mail-settings.mobileconfig',
+  'GET /api/v1/self/spam-lists',
+  'POST /api/v1/self/spam-lists',
+  'DELETE /api/v1/self/spam-lists/:spamListId',
 ];
 
 /** A valid body per route, so that only the tenant scope can refuse the call. */
@@ -148,6 +154,10 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/domains/:domainId/dns/check': undefined,
     'POST /api/v1/domains/:domainId/dns/last-known-good': { reason: 'intrusion' },
     'POST /api/v1/mailboxes/:mailboxId/owner-totp/reset': { reason: 'intrusion' },
+    'PUT /api/v1/tenants/:tenantId/spam-policy': { junkScore: 1, rejectScore: 2, greylisting: true, failMode: 'accept' },
+    'PUT /api/v1/domains/:domainId/spam-policy': { junkScore: 1, rejectScore: 2, greylisting: true, failMode: 'accept' },
+    'POST /api/v1/tenants/:tenantId/spam-lists': { kind: 'allow', value: 'evil.example' },
+    'POST /api/v1/mailboxes/:mailboxId/spam-lists': { kind: 'allow', value: 'evil.example' },
   };
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     if (!(key in bodies)) throw new Error(`matrix test needs a sample body for ${key}`);
@@ -171,6 +181,7 @@ function fill(url: string): string | null {
     templateId: a.templateId,
     appPasswordId: a.appPasswordId,
     resetId: a.resetId,
+    spamListId: a.spamListId,
   };
   let addressed = false;
   const out = url.replace(/:(\w+)/g, (_m, name: string) => {
@@ -183,14 +194,15 @@ function fill(url: string): string | null {
 
 async function snapshot() {
   const db = t.core.db;
-  type Counted = 'tenants' | 'domains' | 'mailboxes' | 'aliases' | 'api_tokens' | 'setup_tokens' | 'audit_events' | 'forwards' | 'send_as_grants' | 'outbound_routes' | 'dkim_keys';
+  type Counted = 'tenants' | 'domains' | 'mailboxes' | 'aliases' | 'api_tokens' | 'setup_tokens' | 'audit_events' | 'forwards' | 'send_as_grants' | 'outbound_routes' | 'dkim_keys' | 'spam_policies' | 'spam_lists';
   const count = async (table: Counted) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  const tables: Counted[] = ['tenants', 'domains', 'mailboxes', 'aliases', 'api_tokens', 'setup_tokens', 'audit_events', 'forwards', 'send_as_grants', 'outbound_routes', 'dkim_keys'];
+  const tables: Counted[] = ['tenants', 'domains', 'mailboxes', 'aliases', 'api_tokens', 'setup_tokens', 'audit_events', 'forwards', 'send_as_grants', 'outbound_routes', 'dkim_keys', 'spam_policies', 'spam_lists'];
   return {
     counts: await Promise.all(tables.map(count)),
     forwards: await db.selectFrom('forwards').select(['id', 'status']).execute(),
     routes: await db.selectFrom('outbound_routes').selectAll().execute(),
     keys: await db.selectFrom('dkim_keys').select(['id', 'status']).execute(),
+    spamPolicies: await db.selectFrom('spam_policies').selectAll().execute(),
     domain: await db.selectFrom('domains').selectAll().where('id', '=', a.domainId).executeTakeFirst(),
     mailbox: await db.selectFrom('mailboxes').selectAll().where('id', '=', a.mailboxId).executeTakeFirst(),
     token: await db.selectFrom('api_tokens').select(['id', 'revoked_at']).where('id', '=', a.tokenId).executeTakeFirst(),

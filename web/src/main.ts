@@ -18,6 +18,7 @@ import { approvalsPage } from './pages/resets.js';
 import { selfPage } from './pages/self.js';
 import { outboundQueuePage } from './pages/mailflow.js';
 import { tenantPage, tenantsPage } from './pages/tenants.js';
+import { spamPage } from './pages/spam.js';
 
 route('/login', loginPage, 'public');
 route('/setup/:token', mailboxSetupPage, 'public');
@@ -36,6 +37,7 @@ route('/batches/:batchId', batchPage);
 route('/audit', auditPage);
 route('/people', peoplePage);
 route('/account', accountPage);
+route('/spam', spamPage);
 
 const app = document.getElementById('app')!;
 const nav = h('nav', { class: 'nav', 'aria-label': 'Main' });
@@ -89,6 +91,7 @@ function renderChrome(path: string): void {
       items.push(link(`/tenants/${own}?tab=aliases`, 'Aliases', path));
       items.push(link(`/tenants/${own}?tab=bulk`, 'Bulk import', path));
     }
+    if (can('tenants.read')) items.push(link('/spam', 'Spam', path));
     if (can('resets.approve')) items.push(link('/approvals', 'Approvals', path));
     if (can('mailflow.read')) items.push(link('/queue', 'Outbound queue', path));
     if (can('audit.read')) items.push(link('/audit', 'Audit log', path));

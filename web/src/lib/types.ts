@@ -18,6 +18,7 @@ import type { AppPassword as AppPasswordSchema } from '../../../control/schemas/
 import type { OwnForward as OwnForwardSchema } from '../../../control/schemas/self-owner.schemas.js';
 import type { TenantReset as TenantResetSchema } from '../../../control/schemas/reset-queue.schemas.js';
 import type { Tenant as TenantSchema } from '../../../control/schemas/tenants.schemas.js';
+import type { SpamListEntry as SpamListEntrySchema, SpamPolicy as SpamPolicySchema } from '../../../control/schemas/spam.schemas.js';
 
 export type Person = Static<typeof PersonSchema>;
 export type Principal = Static<typeof PrincipalSchema>;
@@ -41,6 +42,8 @@ export type QueueEntry = Static<typeof QueueEntrySchema>;
 export type AccessPolicy = Static<typeof AccessPolicySchema>;
 export type ForwardingReport = Static<typeof ForwardReportSchema>;
 export type OwnForward = Static<typeof OwnForwardSchema>;
+export type SpamPolicy = Static<typeof SpamPolicySchema>;
+export type SpamListEntry = Static<typeof SpamListEntrySchema>;
 
 export type SelfMailbox = NonNullable<SessionInfo['mailbox']>;
 

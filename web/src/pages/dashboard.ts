@@ -10,6 +10,7 @@ import type { AuditEvent, Domain, Readiness, Tenant } from '../lib/types.js';
 import { emergencyResets } from './resets.js';
 import { mailStatsTiles } from './mailflow.js';
 import { actorOf, targetOf, tenantOf } from '../lib/names.js';
+import { spamStatsCard } from './spam.js';
 import { alertBox, badge, fmtDate, section, table } from '../lib/ui.js';
 
 async function readiness(): Promise<Readiness> {
@@ -25,7 +26,8 @@ function healthCard(r: Readiness | Error): HTMLElement {
     h(
       'ul',
       { class: 'health-list' },
-      Object.entries(r.components).map(([name, c]) => h('li', null, badge(c.ok ? 'ok' : 'failing', c.ok ? 'ok' : 'bad'), ' ', h('strong', null, name), c.detail ? h('span', { class: 'muted' }, ` — ${c.detail}`) : null)),
+      // ok with a detail: working, with something to know (e.g. spam: inbound mail unscanned).
+      Object.entries(r.components).map(([name, c]) => h('li', null, badge(c.ok ? (c.detail ? 'attention' : 'ok') : 'failing', c.ok ? (c.detail ? 'warn' : 'ok') : 'bad'), ' ', h('strong', null, name), c.detail ? h('span', { class: 'muted' }, ` — ${c.detail}`) : null)),
     ),
   );
 }
@@ -171,15 +173,16 @@ async function approvalsCard(): Promise<HTMLElement | null> {
 
 export async function dashboardPage(): Promise<Node> {
   const p = session.info?.principal;
-  const [ready, flow, audit, domains, approvals] = await Promise.all([
+  const [ready, flow, audit, domains, approvals, spam] = await Promise.all([
     readiness().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
     mailFlowCard(),
     can('audit.read') ? auditCard() : Promise.resolve(null),
     can('domains.read') ? domainsCard() : Promise.resolve(null),
     approvalsCard(),
+    spamStatsCard(),
   ]);
   const flowSlot = h('div', { class: 'slot wide' }, flow);
-  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), domains, approvals, flowSlot, audit));
+  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), domains, approvals, flowSlot, spam, audit));
   const tick = () =>
     setTimeout(async () => {
       if (!root.isConnected) return;

@@ -2,6 +2,7 @@
  * A mailbox: the ownership card first (owner, business owner, reset destination, every reset
  * path, last change, rollback), then actions, settings, forwards and send-as.
  */
+import { mailboxSpamSection } from './spam.js';
 import { del, get, patch, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { navigate, type RouteContext } from '../lib/router.js';
@@ -334,6 +335,7 @@ export async function mailboxPage(ctx: RouteContext): Promise<Node> {
       can('forwarding.read') ? forwardsSection(m, forwards, reload) : null,
       sendAsSection(m, grants, reload),
       apps,
+      await mailboxSpamSection(m.id),
     );
   };
   await load();

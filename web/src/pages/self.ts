@@ -3,6 +3,7 @@
  * passwords for mail clients, two-step sign-in (TOTP), their forwards, recovery codes, and the
  * settings to type into a mail client (with an Apple profile to download).
  */
+import { ownSpamSection } from './spam.js';
 import { ApiError, del, get, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { navigate } from '../lib/router.js';
@@ -215,7 +216,7 @@ export async function selfPage(): Promise<Node> {
   await loadSession();
   const m = session.info?.mailbox;
   if (!m) return h('div', null, h('h1', null, 'My mailbox'), notice('No mailbox session.', 'warn'));
-  const [apps, recovery, totp, forwards, client] = await Promise.all([appPasswordsBox(), recoverySection(), totpSection(), forwardsSection(), mailClientSection()]);
+  const [apps, recovery, totp, forwards, client, spam] = await Promise.all([appPasswordsBox(), recoverySection(), totpSection(), forwardsSection(), mailClientSection(), ownSpamSection()]);
   return h(
     'div',
     null,
@@ -236,6 +237,7 @@ export async function selfPage(): Promise<Node> {
     totp,
     apps,
     forwards,
+    spam,
     recovery,
   );
 }
