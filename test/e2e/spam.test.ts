@@ -92,6 +92,8 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
         POSTERN_SEND_BLOCK_FACTOR: '2',
         POSTERN_DNSBL_ZONES: 'bl.test',
         POSTERN_SMTP_CONNECTIONS_PER_MINUTE: '150',
+        // 151 connections at once from one address test the per-minute rate, not the concurrent-session cap.
+        POSTERN_SMTP_MAX_SESSIONS_PER_IP: '0',
         POSTERN_EARLY_TALKER_MS: '150',
       },
     });
