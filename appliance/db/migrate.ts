@@ -10,9 +10,9 @@ import * as m0010 from './migrations/0010_access.js';
 import * as m0011 from './migrations/0011_resets.js';
 import * as m0012 from './migrations/0012_auto_replies.js';
 import * as m0013 from './migrations/0013_owner_totp.js';
+import * as m0014 from './migrations/0014_totp_encrypted.js';
 import * as m0016 from './migrations/0016_imap_recent.js';
 import * as m0017 from './migrations/0017_imap_savedate_sort_keys.js';
-import * as m0014 from './migrations/0014_totp_encrypted.js';
 import * as m0018 from './migrations/0018_role_addresses.js';
 import * as m0019 from './migrations/0019_role_address_backfill.js';
 import * as m0021 from './migrations/0021_spam.js';
@@ -31,9 +31,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011_resets': m0011,
   '0012_auto_replies': m0012,
   '0013_owner_totp': m0013,
+  '0014_totp_encrypted': m0014,
   '0016_imap_recent': m0016,
   '0017_imap_savedate_sort_keys': m0017,
-  '0014_totp_encrypted': m0014,
   '0018_role_addresses': m0018,
   '0019_role_address_backfill': m0019,
   '0021_spam': m0021,

@@ -36,7 +36,6 @@ export interface PluginSettings {
 export const POSTERN_PLUGINS = [
   'connect.postern-metrics',
   'connect.postern-limits',
-  'connect.postern-banner',
   'auth.postern-submission',
   'mail.postern-size',
   'rcpt.postern-routing',
@@ -45,6 +44,9 @@ export const POSTERN_PLUGINS = [
   'data.postern-sign',
   'queue.postern-store',
   'outbound.postern-routing',
+  // Last: its connect hook answers the greeting with OK, which ends the connect hooks, so every
+  // other plugin's connect checks (limits, DNS block lists, early talkers) must run before it.
+  'connect.postern-banner',
 ] as const;
 
 const LOG_LEVEL: Record<Config['logLevel'], string> = {
