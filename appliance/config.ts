@@ -87,6 +87,8 @@ export interface Config {
   };
   /** The spam scanner (rspamd + redis, supervised children on loopback) and its defaults. */
   spam: SpamConfig;
+  /** HTTP listener limits (control plane and console): connection caps and the request deadline. */
+  httpLimits: { maxConnections: number; maxConnectionsPerIp: number; requestTimeoutSeconds: number };
 }
 
 export interface ImapLimits {
@@ -434,6 +436,11 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
       dataTimeoutSeconds: r.int('POSTERN_SMTP_DATA_TIMEOUT_SECONDS', 1800, 0, 86_400),
     },
     spam: parseSpam(r),
+    httpLimits: Object.freeze({
+      maxConnections: r.int('POSTERN_HTTP_MAX_CONNECTIONS', 2000, 1, 1_000_000),
+      maxConnectionsPerIp: r.int('POSTERN_HTTP_MAX_CONNECTIONS_PER_IP', 100, 1, 1_000_000),
+      requestTimeoutSeconds: r.int('POSTERN_HTTP_REQUEST_TIMEOUT_SECONDS', 60, 1, 3600),
+    }),
   };
   if (config.spam.junkScore >= config.spam.rejectScore) throw new ConfigError('POSTERN_SPAM_JUNK_SCORE', 'must be below POSTERN_SPAM_REJECT_SCORE');
   Object.freeze(config.spam);

@@ -70,6 +70,35 @@ const smtpLimitSetting = new Gauge({
   registers: [registry],
 });
 
+const httpLimitSetting = new Gauge({
+  name: 'postern_http_limit',
+  help: 'Configured HTTP listener limits: max_connections, max_connections_per_ip, request_timeout_seconds.',
+  labelNames: ['setting'] as const,
+  registers: [registry],
+});
+const httpConnections = new Gauge({ name: 'postern_http_connections', help: 'Open connections to the control plane listener.', registers: [registry] });
+const httpRefusals = new Counter({
+  name: 'postern_http_limit_refusals_total',
+  help: 'Connections to the control plane refused at accept: max-connections (all clients) or per-ip (one address, IPv6 per /64).',
+  labelNames: ['limit'] as const,
+  registers: [registry],
+});
+
+/** The control plane's connection limits (control/plugins/connection-limits.ts) report here. */
+export const httpLimitMetrics = {
+  configured(l: { maxConnections: number; maxConnectionsPerIp: number; requestTimeoutSeconds: number }): void {
+    httpLimitSetting.set({ setting: 'max_connections' }, l.maxConnections);
+    httpLimitSetting.set({ setting: 'max_connections_per_ip' }, l.maxConnectionsPerIp);
+    httpLimitSetting.set({ setting: 'request_timeout_seconds' }, l.requestTimeoutSeconds);
+  },
+  open(n: number): void {
+    httpConnections.set(n);
+  },
+  refused(limit: 'max-connections' | 'per-ip'): void {
+    httpRefusals.inc({ limit });
+  },
+};
+
 /** Publishes the configured SMTP limits (called once at boot). */
 export function setSmtpLimits(l: { maxSessions: number; maxSessionsPerIp: number; dataMinRateBytesPerSecond: number; dataRateWindowSeconds: number; dataTimeoutSeconds: number }): void {
   smtpLimitSetting.set({ setting: 'max_sessions' }, l.maxSessions);

@@ -57,6 +57,8 @@ import selfSpamRoutes from './routes/v1/self-spam.routes.js';
 import { spamStats } from '../appliance/spam/metrics.js';
 import { dataPaths } from '../appliance/config.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
+import { httpLimitMetrics } from '../appliance/metrics.js';
+import { limitConnections } from './plugins/connection-limits.js';
 import { lastOutboundError, readOutboundQueue } from '../appliance/mta/outbound-queue.js';
 import type { Mailer, MailIngest } from '../appliance/core/mailer.js';
 import { createResolver } from '../appliance/net/resolver.js';
@@ -116,6 +118,8 @@ export function serverOptions(deps: ControlDeps): FastifyServerOptions {
     // Wrong types and unknown fields are errors (400), never coerced or silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A client must have sent its whole request within this time (slow-loris senders are cut).
+    requestTimeout: deps.config.httpLimits.requestTimeoutSeconds * 1000,
   };
 }
 
@@ -124,6 +128,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   const app = (
     deps.config.httpTls ? Fastify({ ...(base as FastifyHttpsOptions<https.Server>), https: { key: deps.tls.key, cert: deps.tls.cert } }) : Fastify(base)
   ) as unknown as FastifyInstance;
+  limitConnections(app, deps.config.httpLimits, httpLimitMetrics);
   if (!hasSecretKey()) loadSecretKey(deps.config.dataDir);
   const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now, { revoker: deps.revoker, credentials: deps.credentials ?? null, loginThrottle: deps.loginThrottle });
   if (!deps.revoker) app.log.warn({ event: 'control.revoker.unwired' }, 'no revoker: suspensions will not close open sessions at once');
