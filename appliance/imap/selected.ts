@@ -4,10 +4,11 @@
  * client. Changes arrive as store watch events (after commit) and are read with changesSince;
  * nothing polls. Expunges wait while EXPUNGE responses are not allowed.
  */
-import type { FolderInfo, MessageEntry } from '../mailstore/store.types.js';
+import type { FolderInfo, MessageEntry, SortRow } from '../mailstore/store.types.js';
 import { UidMap, compactSet } from './sequence.js';
 import { SYSTEM_FLAG_LIST, formatFlags } from './format.js';
 import type { ImapSession } from './session.js';
+import type { UpdateContext } from './search-context.js';
 
 /** Keywords every folder offers from the start (RFC 5788 registry: forwarding and junk marks). */
 const DEFAULT_KEYWORDS = ['$Forwarded', '$Junk', '$NotJunk'];
@@ -29,6 +30,8 @@ export class SelectedMailbox {
   readonly recent = new Set<number>();
   /** Keywords announced to the client in FLAGS (RFC 3501 7.2.6), by lower-case name. */
   private readonly keywords = new Map<string, string>();
+  /** SEARCH/SORT results kept current (RETURN (UPDATE), RFC 5267 4), by tag. */
+  readonly contexts = new Map<string, UpdateContext>();
 
   constructor(
     readonly session: ImapSession,
@@ -87,6 +90,7 @@ export class SelectedMailbox {
   }
 
   close(): void {
+    this.contexts.clear();
     this.unwatch();
     this.idleSession = null;
   }
@@ -157,6 +161,7 @@ export class SelectedMailbox {
         for (const uid of added) if (uid >= from) this.recent.add(uid);
         session.write(`* ${this.view.length} EXISTS\r\n* ${this.recent.size} RECENT\r\n`);
       }
+      if (this.contexts.size) await this.updateContexts(session, ch.changed.filter((e) => !this.pendingExpunges.has(e.uid) && this.view.seqOf(e.uid) > 0));
     }
     if (allowExpunge && this.pendingExpunges.size) {
       const uids = [...this.pendingExpunges];
@@ -180,6 +185,25 @@ export class SelectedMailbox {
     if (!gone.length) return;
     if (session.qresync) session.write(`* VANISHED ${compactSet(gone.reverse())}\r\n`);
     else session.write(out.join(''));
+    for (const ctx of this.contexts.values()) session.write(ctx.removed(gone));
+  }
+
+  /** Re-evaluates the changed entries for every update context and writes ADDTO/REMOVETO (RFC 5267 4.3). */
+  private async updateContexts(session: ImapSession, entries: MessageEntry[]): Promise<void> {
+    if (!entries.length) return;
+    let rows: Map<number, SortRow> | null = null;
+    const rowsOf = async () => {
+      if (!rows) {
+        const wanted = new Set(entries.map((e) => e.uid));
+        rows = new Map((await session.store.sortRows(this.folder.id)).filter((r) => wanted.has(r.uid)).map((r) => [r.uid, r]));
+      }
+      return rows;
+    };
+    for (const ctx of [...this.contexts.values()]) {
+      const text = await ctx.changed(session, this, entries, rowsOf);
+      if (session.isClosed) return;
+      if (text && this.contexts.get(ctx.tag) === ctx) session.write(text);
+    }
   }
 
   /** Removes UIDs this session expunged itself and writes their EXPUNGE responses. */

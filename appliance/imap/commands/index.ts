@@ -18,7 +18,7 @@ import { namespace } from './namespace.js';
 import { check, noop } from './noop.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { rename } from './rename.js';
-import { search, uidSearch } from './search.js';
+import { cancelUpdate, search, uidSearch } from './search.js';
 import { sort, thread, uidSort, uidThread } from './sort.js';
 import { close, examine, select, unselect } from './select.js';
 import { starttls } from './starttls.js';
@@ -60,6 +60,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   UNSELECT: unselect,
   EXPUNGE: expunge,
   SEARCH: search,
+  CANCELUPDATE: cancelUpdate,
   SORT: sort,
   THREAD: thread,
   FETCH: fetch,
