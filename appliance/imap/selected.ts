@@ -9,6 +9,7 @@ import { UidMap, compactSet } from './sequence.js';
 import { SYSTEM_FLAG_LIST, formatFlags } from './format.js';
 import type { ImapSession } from './session.js';
 import type { UpdateContext } from './search-context.js';
+import { runFetch } from './commands/fetch.js';
 
 /** Keywords every folder offers from the start (RFC 5788 registry: forwarding and junk marks). */
 const DEFAULT_KEYWORDS = ['$Forwarded', '$Junk', '$NotJunk'];
@@ -52,6 +53,11 @@ export class SelectedMailbox {
       if (event.kind === 'deleted') this.deleted = true;
       this.dirty = true;
       if (this.idleSession) void this.sync(this.idleSession, true).catch(() => undefined);
+      else if (event.kind !== 'deleted' && session.notifier?.wantsSelected(event.kind)) {
+        // NOTIFY SELECTED (RFC 5465 5.1): written at once, between commands too.
+        const atOnce = session.notifier.expungeAtOnce;
+        session.background(() => (session.selected === this ? this.sync(session, atOnce) : Promise.resolve()));
+      }
     });
   }
 
@@ -160,6 +166,9 @@ export class SelectedMailbox {
         const from = this.readOnly ? this.folder.recentUid : await session.store.claimRecent(this.folder.id, top + 1);
         for (const uid of added) if (uid >= from) this.recent.add(uid);
         session.write(`* ${this.view.length} EXISTS\r\n* ${this.recent.size} RECENT\r\n`);
+        // NOTIFY MessageNew with fetch attributes (RFC 5465 5.2): the new messages' data at once.
+        const atts = session.notifier?.selectedFilter?.fetchAtts;
+        if (atts) await runFetch(session, [{ t: 'atom', v: compactSet(added) }, atts], true);
       }
       if (this.contexts.size) await this.updateContexts(session, ch.changed.filter((e) => !this.pendingExpunges.has(e.uid) && this.view.seqOf(e.uid) > 0));
     }

@@ -15,6 +15,7 @@ import { listCommand, lsub } from './list.js';
 import { login } from './login.js';
 import { logout } from './logout.js';
 import { namespace } from './namespace.js';
+import { notify } from './notify.js';
 import { check, noop } from './noop.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { rename } from './rename.js';
@@ -40,6 +41,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   ENABLE: enable,
   COMPRESS: compress,
   NAMESPACE: namespace,
+  NOTIFY: notify,
   SELECT: select,
   EXAMINE: examine,
   CREATE: create,
