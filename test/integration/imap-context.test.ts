@@ -69,7 +69,8 @@ describe('CONTEXT=SEARCH, CONTEXT=SORT', () => {
   });
 
   it('updates arrive during IDLE without a command (RFC 5267 4.3, RFC 2177)', async () => {
-    await a.cmd('S2', 'UID SEARCH RETURN (UPDATE) FLAGGED');
+    // UPDATE alone: no result data now, only updates later.
+    expect(await a.cmd('S2', 'UID SEARCH RETURN (UPDATE) FLAGGED')).toContain('* ESEARCH (TAG "S2") UID\r\n');
     a.send('i IDLE\r\n');
     await a.until((buf) => buf.includes('+ idling') || buf.includes('+ '));
     a.take();
@@ -126,7 +127,11 @@ describe('CONTEXT=SEARCH, CONTEXT=SORT', () => {
     expect(await a.cmd('c4', 'CANCELUPDATE "S4"')).toMatch(/c4 BAD/);
   });
 
-  it('NOUPDATE where no context is kept: PARTIAL and SAVE (RFC 5267 4.2)', async () => {
+  it('NOUPDATE where no context is kept: PARTIAL, SAVE, a tag already being updated (RFC 5267 4.2)', async () => {
+    await a.cmd('D1', 'SEARCH RETURN (UPDATE) ALL');
+    expect(await a.cmd('D1', 'SEARCH RETURN (COUNT UPDATE) ALL')).toContain('* NO [NOUPDATE "D1"]');
+    expect(await a.cmd('c', 'CANCELUPDATE "D1"')).toMatch(/c OK/);
+    expect(await a.cmd('e', 'SEARCH RETURN (UPDATE UPDATE) ALL')).toMatch(/e BAD/);
     const p = await a.cmd('P1', 'SEARCH RETURN (PARTIAL 1:2 UPDATE) ALL');
     expect(p).toContain('* NO [NOUPDATE "P1"]');
     expect(p).toContain('* ESEARCH (TAG "P1") PARTIAL (1:2 1:2)');

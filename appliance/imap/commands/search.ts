@@ -110,6 +110,7 @@ export function parseReturn(args: Token[]): { ret: ReturnOptions | null; rest: T
         ret.save = true;
         break;
       case 'UPDATE':
+        if (ret.update) throw new ImapSyntaxError('UPDATE given twice');
         ret.update = true;
         break;
       case 'PARTIAL': {
@@ -126,8 +127,8 @@ export function parseReturn(args: Token[]): { ret: ReturnOptions | null; rest: T
     }
   }
   if (ret.partial && ret.all) throw new ImapSyntaxError('PARTIAL and ALL exclude each other');
-  // RETURN () means ALL (RFC 4731 3.1).
-  if (!ret.min && !ret.max && !ret.all && !ret.count && !ret.save && !ret.partial) ret.all = true;
+  // RETURN () means ALL (RFC 4731 3.1); RETURN (UPDATE) alone returns no data now, only updates later (as Dovecot does).
+  if (!ret.min && !ret.max && !ret.all && !ret.count && !ret.save && !ret.partial && !ret.update) ret.all = true;
   return { ret, rest: args.slice(2) };
 }
 
@@ -180,9 +181,11 @@ export function answerWithReturn(
  */
 export function canUpdate(session: ImapSession, sel: SelectedMailbox, tag: string, ret: ReturnOptions): boolean {
   let why: string | null = null;
-  if (ret.partial) why = 'Updates of PARTIAL results are not offered';
+  // The tag names the context (CANCELUPDATE); one already in use keeps its context.
+  if (sel.contexts.has(tag)) why = 'A search with this tag is already being updated';
+  else if (ret.partial) why = 'Updates of PARTIAL results are not offered';
   else if (ret.save) why = 'Updates of a saved result are not offered';
-  else if (!sel.contexts.has(tag) && sel.contexts.size >= MAX_UPDATE_CONTEXTS) why = 'Too many search contexts';
+  else if (sel.contexts.size >= MAX_UPDATE_CONTEXTS) why = 'Too many search contexts';
   if (!why) return true;
   session.untagged(`NO [NOUPDATE ${JSON.stringify(tag)}] ${why}`);
   return false;
