@@ -48,6 +48,13 @@ describe('NOTIFY', () => {
     expect(await a.cmd('e4', 'NOTIFY SET (PERSONAL (AnnotationChange))')).toMatch(/e4 NO \[BADEVENT \(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange\)\]/);
     expect(await a.cmd('e5', 'NOTIFY SET (SELECTED (MessageNew (BODY[]) MessageExpunge))')).toMatch(/e5 BAD/);
     expect(await a.cmd('e6', 'NOTIFY BOGUS')).toMatch(/e6 BAD/);
+    // Malformed input gets BAD and the session goes on.
+    const bad = ['NOTIFY SET', 'NOTIFY SET STATUS', 'NOTIFY SET ()', 'NOTIFY SET (SUBTREE)', 'NOTIFY SET (MAILBOXES () (MessageNew MessageExpunge))', 'NOTIFY SET (SELECTED (MessageNew (FOO) MessageExpunge))', 'NOTIFY SET (PERSONAL ()) ', 'NOTIFY SET (PERSONAL NONE) (PERSONAL NONE)', 'NOTIFY NONE extra'];
+    for (const [i, text] of bad.entries()) expect(await a.cmd(`m${i}`, text)).toMatch(new RegExp(`m${i} BAD`));
+    expect(await a.cmd('ok', 'NOTIFY SET (PERSONAL NONE)')).toMatch(/ok OK/);
+    const pre = await RawClient.connect(env.server.ports.imaps, true);
+    expect(await pre.cmd('p', 'NOTIFY NONE')).toMatch(/p BAD/);
+    pre.close();
   });
 
   it('selected mailbox: EXISTS with the requested fetch data, flag changes and EXPUNGE arrive without a command (RFC 5465 5.1, 5.2, 5.3)', async () => {
