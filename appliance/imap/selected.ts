@@ -4,10 +4,12 @@
  * client. Changes arrive as store watch events (after commit) and are read with changesSince;
  * nothing polls. Expunges wait while EXPUNGE responses are not allowed.
  */
-import type { FolderInfo, MessageEntry } from '../mailstore/store.types.js';
+import type { FolderInfo, MessageEntry, SortRow } from '../mailstore/store.types.js';
 import { UidMap, compactSet } from './sequence.js';
 import { SYSTEM_FLAG_LIST, formatFlags } from './format.js';
 import type { ImapSession } from './session.js';
+import type { UpdateContext } from './search-context.js';
+import { runFetch } from './commands/fetch.js';
 
 /** Keywords every folder offers from the start (RFC 5788 registry: forwarding and junk marks). */
 const DEFAULT_KEYWORDS = ['$Forwarded', '$Junk', '$NotJunk'];
@@ -29,6 +31,8 @@ export class SelectedMailbox {
   readonly recent = new Set<number>();
   /** Keywords announced to the client in FLAGS (RFC 3501 7.2.6), by lower-case name. */
   private readonly keywords = new Map<string, string>();
+  /** SEARCH/SORT results kept current (RETURN (UPDATE), RFC 5267 4), by tag. */
+  readonly contexts = new Map<string, UpdateContext>();
 
   constructor(
     readonly session: ImapSession,
@@ -49,6 +53,11 @@ export class SelectedMailbox {
       if (event.kind === 'deleted') this.deleted = true;
       this.dirty = true;
       if (this.idleSession) void this.sync(this.idleSession, true).catch(() => undefined);
+      else if (event.kind !== 'deleted' && session.notifier?.wantsSelected(event.kind)) {
+        // NOTIFY SELECTED (RFC 5465 5.1): written at once, between commands too.
+        const atOnce = session.notifier.expungeAtOnce;
+        session.background(() => (session.selected === this ? this.sync(session, atOnce) : Promise.resolve()));
+      }
     });
   }
 
@@ -87,6 +96,7 @@ export class SelectedMailbox {
   }
 
   close(): void {
+    this.contexts.clear();
     this.unwatch();
     this.idleSession = null;
   }
@@ -156,7 +166,11 @@ export class SelectedMailbox {
         const from = this.readOnly ? this.folder.recentUid : await session.store.claimRecent(this.folder.id, top + 1);
         for (const uid of added) if (uid >= from) this.recent.add(uid);
         session.write(`* ${this.view.length} EXISTS\r\n* ${this.recent.size} RECENT\r\n`);
+        // NOTIFY MessageNew with fetch attributes (RFC 5465 5.2): the new messages' data at once.
+        const atts = session.notifier?.selectedFilter?.fetchAtts;
+        if (atts) await runFetch(session, [{ t: 'atom', v: compactSet(added) }, atts], true);
       }
+      if (this.contexts.size) await this.updateContexts(session, ch.changed.filter((e) => !this.pendingExpunges.has(e.uid) && this.view.seqOf(e.uid) > 0));
     }
     if (allowExpunge && this.pendingExpunges.size) {
       const uids = [...this.pendingExpunges];
@@ -180,6 +194,25 @@ export class SelectedMailbox {
     if (!gone.length) return;
     if (session.qresync) session.write(`* VANISHED ${compactSet(gone.reverse())}\r\n`);
     else session.write(out.join(''));
+    for (const ctx of this.contexts.values()) session.write(ctx.removed(gone));
+  }
+
+  /** Re-evaluates the changed entries for every update context and writes ADDTO/REMOVETO (RFC 5267 4.3). */
+  private async updateContexts(session: ImapSession, entries: MessageEntry[]): Promise<void> {
+    if (!entries.length) return;
+    let rows: Map<number, SortRow> | null = null;
+    const rowsOf = async () => {
+      if (!rows) {
+        const wanted = new Set(entries.map((e) => e.uid));
+        rows = new Map((await session.store.sortRows(this.folder.id)).filter((r) => wanted.has(r.uid)).map((r) => [r.uid, r]));
+      }
+      return rows;
+    };
+    for (const ctx of [...this.contexts.values()]) {
+      const text = await ctx.changed(session, this, entries, rowsOf);
+      if (session.isClosed) return;
+      if (text && this.contexts.get(ctx.tag) === ctx) session.write(text);
+    }
   }
 
   /** Removes UIDs this session expunged itself and writes their EXPUNGE responses. */

@@ -20,6 +20,7 @@ import type { LogLimiter } from './log-limit.js';
 import { CommandReader, type CommandUnit, discardSpilled, loadSpilled, type ReaderLimits } from './reader.js';
 import { bad, formatTagged, replyForError, type Reply } from './responses.js';
 import type { SelectedMailbox } from './selected.js';
+import type { Notifier } from './notify.js';
 
 export interface SessionDeps {
   config: Readonly<Config>;
@@ -100,6 +101,13 @@ export class ImapSession {
   readonly remoteAddress: string;
   /** The command being executed (for logs and EXPUNGE rules). */
   current: ParsedCommand | null = null;
+  /** NOTIFY (RFC 5465) in force, if any. */
+  notifier: Notifier | null = null;
+  /** Unsolicited output running between commands, and that held back while a command runs. */
+  private bgChain: Promise<void> = Promise.resolve();
+  private bgCount = 0;
+  private deferred: Array<() => Promise<void>> = [];
+  private stalledSince = 0;
 
   private socket: net.Socket;
   private reader: CommandReader;
@@ -187,6 +195,47 @@ export class ImapSession {
       authenticated: this.state !== 'notAuthenticated',
       appendLimit: this.config.maxMessageBytes,
     });
+  }
+
+  /** A command other than IDLE is running: unsolicited output waits for its end. */
+  get busy(): boolean {
+    return this.current !== null && this.current.name !== 'IDLE';
+  }
+
+  /** Notifications held back while the running command finishes. */
+  get deferredCount(): number {
+    return this.deferred.length;
+  }
+
+  /**
+   * Runs unsolicited output (NOTIFY) now when no command runs (or during IDLE), else right
+   * before the running command's tagged reply. A command waits for such output in progress, so
+   * responses never interleave.
+   */
+  background(task: () => Promise<void>): void {
+    if (this.closed) return;
+    if (this.busy) {
+      this.deferred.push(task);
+      return;
+    }
+    this.bgCount++;
+    this.bgChain = this.bgChain
+      .then(task)
+      .catch((err) => this.log.warn({ err, event: 'imap.notify.error' }, 'notification failed'))
+      .finally(() => {
+        this.bgCount--;
+      });
+  }
+
+  private async flushDeferred(): Promise<void> {
+    while (this.deferred.length && !this.closed) {
+      const task = this.deferred.shift()!;
+      try {
+        await task();
+      } catch (err) {
+        this.log.warn({ err, event: 'imap.notify.error' }, 'notification failed');
+      }
+    }
   }
 
   // ---- I/O -------------------------------------------------------------------------------
@@ -338,6 +387,20 @@ export class ImapSession {
 
   /** Waits until buffered output has drained (or the connection is gone). */
   async drain(): Promise<void> {
+    this.stalledSince ||= Date.now();
+    try {
+      await this.drainOutput();
+    } finally {
+      this.stalledSince = 0;
+    }
+  }
+
+  /** How long output has been waiting for the client to read (0: not waiting). */
+  get outputStalledMs(): number {
+    return this.stalledSince ? Date.now() - this.stalledSince : 0;
+  }
+
+  private async drainOutput(): Promise<void> {
     if (this.compression && !this.closed) return this.compression.drain();
     if (this.closed || !this.socket.writableNeedDrain) return;
     await new Promise<void>((resolve) => {
@@ -384,6 +447,9 @@ export class ImapSession {
     this.unrevoke = null;
     this.selected?.close();
     this.selected = null;
+    this.notifier?.stop();
+    this.notifier = null;
+    this.deferred = [];
     this.queue = [];
     if (this.lineWaiter) {
       const w = this.lineWaiter;
@@ -552,6 +618,7 @@ export class ImapSession {
       this.write(formatTagged(cmd.tag, bad(this.stateRefusal(spec.states))));
       return;
     }
+    while (this.bgCount) await this.bgChain;
     this.current = cmd;
     let reply: Reply | null;
     const started = performance.now();
@@ -582,6 +649,7 @@ export class ImapSession {
         this.log.warn({ err, event: 'imap.sync.error' }, 'mailbox update failed');
       }
     }
+    if (this.deferred.length) await this.flushDeferred();
     if (this.closed) return;
     this.write(formatTagged(cmd.tag, reply));
     this.log.trace({ command: cmd.name, status: reply.status, ms: Math.round(performance.now() - started) }, 'command');

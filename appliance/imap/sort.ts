@@ -88,6 +88,21 @@ export function sortRows(rows: SortRow[], criteria: SortCriterion[]): SortRow[] 
   return sorted.map((i) => rows[i]!);
 }
 
+/**
+ * The order of sortRows as a comparator of two rows, ties broken by UID (which is sequence
+ * order): places one row in an already sorted list (CONTEXT=SORT updates, RFC 5267 4.3).
+ */
+export function compareRows(criteria: SortCriterion[]): (a: SortRow, b: SortRow) => number {
+  return (a, b) => {
+    for (const c of criteria) {
+      const x = keyOf(c.key, a);
+      const y = keyOf(c.key, b);
+      if (x !== y) return (x < y ? -1 : 1) * (c.reverse ? -1 : 1);
+    }
+    return a.uid - b.uid;
+  };
+}
+
 // ---- THREAD ----------------------------------------------------------------------------
 
 interface Node {

@@ -18,6 +18,7 @@ import type {
   CopyResult,
   FolderChanges,
   FolderEvent,
+  MailboxEvent,
   FolderInfo,
   FolderStatus,
   MailStore,
@@ -87,6 +88,10 @@ export class SqlMailStore implements MailStore {
   private readonly sortRowsCache = new Map<number, { rows: SortRow[]; unwatch: () => void }>();
   /** Parsed sort keys by message id (small objects; SORT/THREAD on large folders reuse them). */
   private readonly sortCache = new Map<number, SortKeys>();
+  /** Watchers of whole mailboxes (IMAP NOTIFY) and the owners of folders they have seen. */
+  private readonly mailboxWatchers = new Map<string, Set<(event: MailboxEvent) => void>>();
+  private readonly folderOwners = new Map<number, string>();
+  private unwatchAll: (() => void) | null = null;
 
   constructor(private readonly deps: StoreDeps) {
     this.db = deps.db;
@@ -117,9 +122,10 @@ export class SqlMailStore implements MailStore {
   async createFolder(mailboxId: string, name: string, specialUse: SpecialUse | null = null): Promise<FolderInfo> {
     const n = validateFolderName(name);
     if (specialUse && !SPECIAL_USES.has(specialUse)) throw new AppError('Invalid', `unknown special use ${specialUse}`);
-    return this.queue.run(async ({ trx }) => {
+    return this.queue.run(async ({ trx, after }) => {
       const exists = await trx.selectFrom('folders').select('id').where('mailbox_id', '=', mailboxId).where('name', '=', n).executeTakeFirst();
       if (exists) throw new AppError('AlreadyExists', `folder ${n} already exists`);
+      after(() => this.emitMailbox({ kind: 'created', mailboxId, name: n }));
       const row = await trx
         .insertInto('folders')
         .values({ mailbox_id: mailboxId, name: n, special_use: specialUse, uid_validity: newUidValidity(), created_at: Date.now() })
@@ -140,7 +146,10 @@ export class SqlMailStore implements MailStore {
       await ctx.trx.deleteFrom('folder_expunges').where('folder_id', '=', folder.id).execute();
       await ctx.trx.deleteFrom('folders').where('id', '=', folder.id).execute();
       const folderId = Number(folder.id);
-      ctx.after(() => this.bus.emit({ kind: 'deleted', folderId }));
+      ctx.after(() => {
+        this.bus.emit({ kind: 'deleted', folderId });
+        this.emitMailbox({ kind: 'deleted', mailboxId, name: n, folderId });
+      });
     });
   }
 
@@ -163,6 +172,7 @@ export class SqlMailStore implements MailStore {
           .values({ mailbox_id: mailboxId, name: dst, special_use: null, uid_validity: newUidValidity(now), uid_next: folder.uid_next, created_at: now })
           .returning('id')
           .executeTakeFirstOrThrow();
+        ctx.after(() => this.emitMailbox({ kind: 'created', mailboxId, name: dst }));
         const entries = await trx.selectFrom('folder_messages').select(['uid']).where('folder_id', '=', folder.id).execute();
         await trx.updateTable('folder_messages').set({ folder_id: created.id }).where('folder_id', '=', folder.id).execute();
         if (entries.length) {
@@ -190,6 +200,8 @@ export class SqlMailStore implements MailStore {
         if (child.name !== src && !child.name.startsWith(`${src}/`)) continue;
         const newName = dst + child.name.slice(src.length);
         await trx.updateTable('folders').set({ name: newName }).where('id', '=', child.id).execute();
+        const oldName = child.name;
+        ctx.after(() => this.emitMailbox({ kind: 'renamed', mailboxId, from: oldName, to: newName }));
         // The new name may be subscribed already (subscriptions outlive mailboxes): keep that one.
         const subscribed = await trx.selectFrom('subscriptions').select('name').where('mailbox_id', '=', mailboxId).where('name', '=', newName).executeTakeFirst();
         if (subscribed) await trx.deleteFrom('subscriptions').where('mailbox_id', '=', mailboxId).where('name', '=', child.name).execute();
@@ -205,9 +217,10 @@ export class SqlMailStore implements MailStore {
 
   async setSubscribed(mailboxId: string, name: string, subscribed: boolean): Promise<void> {
     const n = validateFolderName(name);
-    await this.queue.run(async ({ trx }) => {
+    await this.queue.run(async ({ trx, after }) => {
       await trx.deleteFrom('subscriptions').where('mailbox_id', '=', mailboxId).where('name', '=', n).execute();
       if (subscribed) await trx.insertInto('subscriptions').values({ mailbox_id: mailboxId, name: n }).execute();
+      after(() => this.emitMailbox({ kind: 'subscription', mailboxId, name: n, subscribed }));
     });
   }
 
@@ -437,6 +450,57 @@ export class SqlMailStore implements MailStore {
 
   watch(folderId: number, listener: (event: FolderEvent) => void): () => void {
     return this.bus.watch(folderId, listener);
+  }
+
+  watchMailbox(mailboxId: string, listener: (event: MailboxEvent) => void): () => void {
+    let set = this.mailboxWatchers.get(mailboxId);
+    if (!set) this.mailboxWatchers.set(mailboxId, (set = new Set()));
+    set.add(listener);
+    // Folder events carry only the folder: while anyone watches a mailbox, they are routed to
+    // its owner (known from this map, else one indexed lookup).
+    this.unwatchAll ??= this.bus.watchAll((event) => this.routeFolderEvent(event));
+    return () => {
+      set!.delete(listener);
+      if (!set!.size) this.mailboxWatchers.delete(mailboxId);
+      if (!this.mailboxWatchers.size && this.unwatchAll) {
+        this.unwatchAll();
+        this.unwatchAll = null;
+        this.folderOwners.clear();
+      }
+    };
+  }
+
+  private routeFolderEvent(event: FolderEvent): void {
+    if (event.kind === 'deleted') return; // reported by name with the mailbox event
+    const owner = this.folderOwners.get(event.folderId);
+    if (owner !== undefined) {
+      this.emitMailbox({ kind: 'folder', mailboxId: owner, event });
+      return;
+    }
+    void this.db
+      .selectFrom('folders')
+      .select('mailbox_id')
+      .where('id', '=', event.folderId)
+      .executeTakeFirst()
+      .then((row) => {
+        if (!row) return;
+        if (this.mailboxWatchers.size) this.folderOwners.set(event.folderId, row.mailbox_id);
+        this.emitMailbox({ kind: 'folder', mailboxId: row.mailbox_id, event });
+      })
+      .catch(() => undefined);
+  }
+
+  private emitMailbox(event: MailboxEvent): void {
+    if (event.kind === 'deleted') this.folderOwners.delete(event.folderId);
+    const set = this.mailboxWatchers.get(event.mailboxId);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        listener(event);
+      } catch {
+        /* a failing watcher never affects the writer */
+      }
+    }
   }
 
   // ---- writing -------------------------------------------------------------------------

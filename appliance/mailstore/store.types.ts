@@ -73,6 +73,17 @@ export type FolderEvent =
   | { kind: 'expunge'; folderId: number; uids: number[]; modseq: number }
   | { kind: 'deleted'; folderId: number };
 
+/**
+ * Sent to watchers of a whole mailbox (IMAP NOTIFY, RFC 5465) after a commit: every change of
+ * its folders' messages, and changes of the folder list and subscriptions.
+ */
+export type MailboxEvent =
+  | { kind: 'folder'; mailboxId: string; event: FolderEvent }
+  | { kind: 'created'; mailboxId: string; name: string }
+  | { kind: 'deleted'; mailboxId: string; name: string; folderId: number }
+  | { kind: 'renamed'; mailboxId: string; from: string; to: string }
+  | { kind: 'subscription'; mailboxId: string; name: string; subscribed: boolean };
+
 export interface StoreFlagsResult {
   /** Entries whose flags changed (new flags and MODSEQ). */
   updated: MessageEntry[];
@@ -143,6 +154,11 @@ export interface MailStore {
   appendMany(mailboxId: string, folderName: string, items: Array<{ raw: Buffer; flags?: string[]; internalDate?: number }>): Promise<{ uidValidity: number; uids: number[] }>;
   quota(mailboxId: string): Promise<QuotaInfo>;
 
+  /**
+   * Calls `listener` after each committed change in any folder of the mailbox, and after
+   * folders are created, deleted or renamed and subscriptions change (IMAP NOTIFY).
+   */
+  watchMailbox(mailboxId: string, listener: (event: MailboxEvent) => void): () => void;
   /** Calls `listener` after each committed change of the folder; returns the unsubscribe function. */
   watch(folderId: number, listener: (event: FolderEvent) => void): () => void;
 }

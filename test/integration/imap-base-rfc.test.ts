@@ -192,4 +192,9 @@ describe('LSUB and LIST-EXTENDED subscriptions (RFC 3501 6.3.9, RFC 5258 3.5)', 
     expect(test3).not.toMatch(/ box\/test3\r\n/);
     expect(await c.cmd('e', 'LIST (RECURSIVEMATCH) "" *')).toMatch(/e BAD/);
   });
+
+  it('DELETE of a mailbox with children is refused with the RFC 9051 HASCHILDREN code (no \\Noselect placeholders are kept), the children stay (RFC 9051 7.1)', async () => {
+    expect(await c.cmd('a', 'DELETE box/t8')).toMatch(/a NO \[HASCHILDREN\]/);
+    expect(await c.cmd('b', 'LIST "" box/t8/%')).toContain('* LIST (\\HasNoChildren) "/" box/t8/t8\r\n');
+  });
 });

@@ -12,7 +12,7 @@ export const del: CommandSpec = {
     const mailboxId = mailboxIdOf(session);
     const folder = await folderOrFail(session, name);
     const folders = await session.store.listFolders(mailboxId);
-    if (folders.some((f) => f.name.startsWith(name + DELIMITER))) throw new ImapNo('Delete the child mailboxes first', 'INUSE');
+    if (folders.some((f) => f.name.startsWith(name + DELIMITER))) throw new ImapNo('Delete the child mailboxes first', 'HASCHILDREN');
     if (session.selected?.folder.id === folder.id) {
       // Deleting the mailbox this session has selected: deselect it first (others get BYE).
       session.selected.close();

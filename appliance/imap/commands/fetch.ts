@@ -178,7 +178,7 @@ class BodyLoader {
   }
 }
 
-async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Promise<void> {
+export async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Promise<void> {
   const sel = selectedOf(session);
   expectEnd(args, 3);
   const ranges = parseSequenceSet(str(args[0], 'sequence set'));

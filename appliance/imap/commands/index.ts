@@ -15,10 +15,11 @@ import { listCommand, lsub } from './list.js';
 import { login } from './login.js';
 import { logout } from './logout.js';
 import { namespace } from './namespace.js';
+import { notify } from './notify.js';
 import { check, noop } from './noop.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { rename } from './rename.js';
-import { search, uidSearch } from './search.js';
+import { cancelUpdate, search, uidSearch } from './search.js';
 import { sort, thread, uidSort, uidThread } from './sort.js';
 import { close, examine, select, unselect } from './select.js';
 import { starttls } from './starttls.js';
@@ -40,6 +41,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   ENABLE: enable,
   COMPRESS: compress,
   NAMESPACE: namespace,
+  NOTIFY: notify,
   SELECT: select,
   EXAMINE: examine,
   CREATE: create,
@@ -60,6 +62,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   UNSELECT: unselect,
   EXPUNGE: expunge,
   SEARCH: search,
+  CANCELUPDATE: cancelUpdate,
   SORT: sort,
   THREAD: thread,
   FETCH: fetch,

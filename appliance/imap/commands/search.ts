@@ -10,6 +10,7 @@ import { type EvalCache, type SearchKey, matches, parseSearch, searchNeeds } fro
 import type { SelectedMailbox } from '../selected.js';
 import { compactSet } from '../sequence.js';
 import type { ImapSession } from '../session.js';
+import { MAX_UPDATE_CONTEXTS, UpdateContext } from '../search-context.js';
 import { selectedOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { SELECTED } from './types.js';
@@ -23,10 +24,13 @@ export interface SearchHit {
   entry: MessageEntry;
 }
 
-/** Runs a parsed search over the session's view; hits in sequence order. */
-export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey): Promise<SearchHit[]> {
+/**
+ * Runs a parsed search over the session's view; hits in sequence order. `only` limits it to
+ * those entries (ascending UID): the changed messages a CONTEXT update re-evaluates.
+ */
+export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
   const needs = searchNeeds(key);
-  const all = await session.store.listMessages(sel.folder.id);
+  const all = only ?? (await session.store.listMessages(sel.folder.id));
   // Only messages the session knows (its view), with their sequence numbers.
   const entries = all.filter((e) => sel.view.seqOf(e.uid) > 0);
   const metas: Map<number, MessageMeta> | null = needs.meta ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
@@ -76,6 +80,8 @@ export interface ReturnOptions {
   count: boolean;
   save: boolean;
   partial: [number, number] | null;
+  /** UPDATE (RFC 5267 4.2): keep the result current with ADDTO/REMOVETO until CANCELUPDATE. */
+  update: boolean;
 }
 
 /** Parses `RETURN (...)` at args[0] when present; returns the options and the rest. */
@@ -83,7 +89,7 @@ export function parseReturn(args: Token[]): { ret: ReturnOptions | null; rest: T
   if (!isAtom(args[0], 'RETURN')) return { ret: null, rest: args };
   const list = args[1];
   if (!list || list.t !== 'list') throw new ImapSyntaxError('RETURN needs a list of options');
-  const ret: ReturnOptions = { min: false, max: false, all: false, count: false, save: false, partial: null };
+  const ret: ReturnOptions = { min: false, max: false, all: false, count: false, save: false, partial: null, update: false };
   for (let i = 0; i < list.v.length; i++) {
     const t = list.v[i]!;
     if (t.t !== 'atom') throw new ImapSyntaxError('Invalid RETURN option');
@@ -103,6 +109,10 @@ export function parseReturn(args: Token[]): { ret: ReturnOptions | null; rest: T
       case 'SAVE':
         ret.save = true;
         break;
+      case 'UPDATE':
+        if (ret.update) throw new ImapSyntaxError('UPDATE given twice');
+        ret.update = true;
+        break;
       case 'PARTIAL': {
         const r = list.v[++i];
         const m = r?.t === 'atom' ? /^(\d{1,9}):(\d{1,9})$/.exec(r.v) : null;
@@ -117,8 +127,8 @@ export function parseReturn(args: Token[]): { ret: ReturnOptions | null; rest: T
     }
   }
   if (ret.partial && ret.all) throw new ImapSyntaxError('PARTIAL and ALL exclude each other');
-  // RETURN () means ALL (RFC 4731 3.1).
-  if (!ret.min && !ret.max && !ret.all && !ret.count && !ret.save && !ret.partial) ret.all = true;
+  // RETURN () means ALL (RFC 4731 3.1); RETURN (UPDATE) alone returns no data now, only updates later (as Dovecot does).
+  if (!ret.min && !ret.max && !ret.all && !ret.count && !ret.save && !ret.partial && !ret.update) ret.all = true;
   return { ret, rest: args.slice(2) };
 }
 
@@ -164,6 +174,23 @@ export function answerWithReturn(
   session.write(line + '\r\n');
 }
 
+/**
+ * Whether a RETURN (UPDATE) search may keep a context (RFC 5267 4.2). When not, the search is
+ * answered without one and the client is told with NOUPDATE: PARTIAL windows and SAVE are not
+ * kept current, and a mailbox holds at most MAX_UPDATE_CONTEXTS of them.
+ */
+export function canUpdate(session: ImapSession, sel: SelectedMailbox, tag: string, ret: ReturnOptions): boolean {
+  let why: string | null = null;
+  // The tag names the context (CANCELUPDATE); one already in use keeps its context.
+  if (sel.contexts.has(tag)) why = 'A search with this tag is already being updated';
+  else if (ret.partial) why = 'Updates of PARTIAL results are not offered';
+  else if (ret.save) why = 'Updates of a saved result are not offered';
+  else if (sel.contexts.size >= MAX_UPDATE_CONTEXTS) why = 'Too many search contexts';
+  if (!why) return true;
+  session.untagged(`NO [NOUPDATE ${JSON.stringify(tag)}] ${why}`);
+  return false;
+}
+
 async function runSearch(session: ImapSession, tag: string, args: Token[], byUid: boolean): Promise<void> {
   const sel = selectedOf(session);
   const { ret, rest } = parseReturn(args);
@@ -183,12 +210,30 @@ async function runSearch(session: ImapSession, tag: string, args: Token[], byUid
   const ids = hits.map((h) => (byUid ? h.uid : h.seq));
   if (ret) {
     answerWithReturn(session, sel, tag, byUid, ret, ids, hits.map((h) => h.uid), highest, false);
+    if (ret.update && canUpdate(session, sel, tag, ret)) sel.contexts.set(tag, new UpdateContext(tag, key, null, hits.map((h) => h.uid)));
     return;
   }
   let line = `* SEARCH${ids.length ? ' ' + ids.join(' ') : ''}`;
   if (highest !== null) line += ` (MODSEQ ${highest})`;
   session.write(line + '\r\n');
 }
+
+/** CANCELUPDATE "tag" ... (RFC 5267 4.2): ends the update contexts of those searches. */
+export const cancelUpdate: CommandSpec = {
+  states: SELECTED,
+  async handler(session, cmd) {
+    const sel = selectedOf(session);
+    if (!cmd.args.length) throw new ImapSyntaxError('CANCELUPDATE needs at least one search tag');
+    const tags = cmd.args.map((t) => {
+      if (t.t !== 'string' && t.t !== 'atom') throw new ImapSyntaxError('Invalid search tag');
+      return t.v;
+    });
+    const unknown = tags.find((t) => !sel.contexts.has(t));
+    if (unknown !== undefined) throw new ImapSyntaxError(`No search updates for tag ${JSON.stringify(unknown.slice(0, 30))}`);
+    for (const t of tags) sel.contexts.delete(t);
+    return undefined;
+  },
+};
 
 export const search: CommandSpec = {
   states: SELECTED,

@@ -7,11 +7,12 @@
 import type { SortRow } from '../../mailstore/store.types.js';
 import { ImapSyntaxError, type Token, str } from '../parser.js';
 import { ImapNo } from '../responses.js';
-import { parseSearch } from '../search.js';
+import { parseSearch, type SearchKey } from '../search.js';
 import type { SelectedMailbox } from '../selected.js';
 import { formatThreads, parseSortCriteria, sortRows, threadOrderedSubject, threadReferences } from '../sort.js';
 import type { ImapSession } from '../session.js';
-import { answerWithReturn, executeSearch, parseReturn } from './search.js';
+import { UpdateContext } from '../search-context.js';
+import { answerWithReturn, canUpdate, executeSearch, parseReturn } from './search.js';
 import { selectedOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { SELECTED } from './types.js';
@@ -22,16 +23,16 @@ function checkCharset(t: Token | undefined): void {
 }
 
 /** The rows the search criteria select, in sequence order, with their keys. */
-async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<{ rows: SortRow[]; modseq: number | null }> {
+async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<{ rows: SortRow[]; modseq: number | null; key: SearchKey }> {
   const { key, usesModseq } = parseSearch(criteria);
   if (usesModseq) session.enableCondstore();
   const all = await session.store.sortRows(sel.folder.id);
   const inView = all.filter((r) => sel.view.seqOf(r.uid) > 0);
-  if (key.k === 'all' && !usesModseq) return { rows: inView, modseq: null };
+  if (key.k === 'all' && !usesModseq) return { rows: inView, modseq: null, key };
   const hits = await executeSearch(session, sel, key);
   const wanted = new Set(hits.map((h) => h.uid));
   const modseq = usesModseq && hits.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
-  return { rows: inView.filter((r) => wanted.has(r.uid)), modseq };
+  return { rows: inView.filter((r) => wanted.has(r.uid)), modseq, key };
 }
 
 async function runSort(session: ImapSession, tag: string, args: Token[], byUid: boolean): Promise<void> {
@@ -51,6 +52,7 @@ async function runSort(session: ImapSession, tag: string, args: Token[], byUid: 
   const ids = sorted.map((r) => (byUid ? r.uid : sel.view.seqOf(r.uid)));
   if (ret) {
     answerWithReturn(session, sel, tag, byUid, ret, ids, sorted.map((r) => r.uid), picked.modseq, true);
+    if (ret.update && canUpdate(session, sel, tag, ret)) sel.contexts.set(tag, new UpdateContext(tag, picked.key, criteria, sorted));
     return;
   }
   let line = `* SORT${ids.length ? ' ' + ids.join(' ') : ''}`;
