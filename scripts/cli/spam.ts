@@ -147,11 +147,12 @@ export const spamGroup: Group = {
         allow: { type: 'string', description: 'add to the allow list: a sender address, a sender domain (subdomains too) or an IP address/CIDR network (audited)' },
         block: { type: 'string', description: 'add to the block list: the same kinds of value (audited)' },
         remove: { type: 'string', description: 'remove the entry with this id, or the one with this value (audited)' },
-        reason: { type: 'string', description: 'why (recorded in the audit log)' },
+        reason: { type: 'string', description: 'why, with --allow or --block (recorded in the audit log)' },
       },
       async run(ctx, [ref], opts) {
         const changes = [opts.allow, opts.block, opts.remove].filter((v) => v !== undefined).length;
         if (changes > 1) throw new UsageError('one of --allow, --block or --remove at a time');
+        if (opts.reason !== undefined && opts.allow === undefined && opts.block === undefined) throw new UsageError('--reason goes with --allow or --block (a removal is audited without one)');
         const add = opts.allow !== undefined ? { kind: 'allow', value: String(opts.allow) } : opts.block !== undefined ? { kind: 'block', value: String(opts.block) } : null;
         const owner = await listOwner(ctx, ref!);
         if (add) {

@@ -98,6 +98,7 @@ describe('postern spam', () => {
     [['spam', 'lists'], 'usage: postern spam lists <tenant|address>'],
     [['spam', 'lists', 'x', '--allow', 'a@b.test', '--block', 'c@d.test'], 'one of --allow, --block or --remove'],
     [['spam', 'stats', '--hours', '99'], '--hours: a whole number from 1 to 48'],
+    [['spam', 'lists', 'x', '--remove', 'a@b.test', '--reason', 'why'], '--reason goes with --allow or --block'],
   ])('usage error %j exits 2', async (args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(2);
