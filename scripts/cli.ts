@@ -14,8 +14,10 @@ import { queueGroup } from './cli/queue.js';
 import { resetsGroup } from './cli/resets.js';
 import { statusGroup } from './cli/status.js';
 import { tenantsGroup } from './cli/tenants.js';
+import { spamGroup } from './cli/spam.js';
 
 const GROUPS: Group[] = [statusGroup, tenantsGroup, domainsGroup, mailboxesGroup, resetsGroup, auditGroup, queueGroup];
+GROUPS.push(spamGroup);
 
 const FOOTER = `Environment:
   POSTERN_TOKEN     API token of an operator or tenant admin (required)

@@ -5,6 +5,12 @@
  * names `Deliver-To: tenant:<id>`, the key of rspamd's per-user Bayes, the same key the MTA
  * scans with, so one tenant's users never train another tenant's filter.
  *
+ * A message APPENDed into Junk (a client moving it from another account) is learned as spam
+ * when it carries the `$Junk` keyword, the client's own statement that the user judged it spam.
+ * A bare APPEND into Junk is not learned: the store's events cannot tell it from the MTA's own
+ * delivery of a junked message (the filter would train on its own verdicts), and bulk APPENDs
+ * (migrations, restores, offline sync) upload another filter's unreviewed Junk folder.
+ *
  * The learner subscribes to the mail store's change notifications (fired after commit) and
  * only queues there; the work (reading the message, the HTTP call to rspamd's controller) runs
  * later, one learn at a time, so an IMAP command never waits for it.
@@ -17,7 +23,11 @@ import type { FolderEvent } from '../mailstore/store.types.js';
 import { countLearn } from './metrics.js';
 import type { SpamScanner } from './scanner.js';
 
-type Job = { kind: 'copy'; folderId: number; sourceFolderId: number; uids: number[] } | { kind: 'flags'; folderId: number; uids: number[] };
+type Job =
+  | { kind: 'copy'; folderId: number; sourceFolderId: number; uids: number[] }
+  | { kind: 'flags'; folderId: number; uids: number[] }
+  /** New entries not copied from a folder: an IMAP APPEND or a delivery. */
+  | { kind: 'append'; folderId: number; uids: number[] };
 
 const MAX_PENDING = 10_000;
 const REMEMBER = 50_000;
@@ -68,6 +78,7 @@ export class SpamLearner {
   /** Called synchronously by the store after a commit: only queue. */
   private onEvent(e: FolderEvent): void {
     if (e.kind === 'exists' && e.sourceFolderId !== undefined) this.push({ kind: 'copy', folderId: e.folderId, sourceFolderId: e.sourceFolderId, uids: e.uids });
+    else if (e.kind === 'exists') this.push({ kind: 'append', folderId: e.folderId, uids: e.uids });
     else if (e.kind === 'flags') this.push({ kind: 'flags', folderId: e.folderId, uids: e.uids });
   }
 
@@ -128,6 +139,12 @@ export class SpamLearner {
       else if (src.junk && !dest.junk && !dest.trash) kind = 'ham';
       if (!kind) return;
       for (const e of await this.entries(job.folderId, job.uids)) await this.learn(kind, e.messageId, dest.tenantId);
+      return;
+    }
+    if (job.kind === 'append') {
+      // Only into Junk, only with the client's $Junk keyword (the MTA delivers without keywords).
+      if (!dest.junk) return;
+      for (const e of await this.entries(job.folderId, job.uids)) if (e.flags.some((f) => f.toLowerCase() === '$junk')) await this.learn('spam', e.messageId, dest.tenantId);
       return;
     }
     for (const e of await this.entries(job.folderId, job.uids)) {

@@ -11,9 +11,15 @@ const NEEDED: Array<{ pkg: string; file: string }> = [
   { pkg: 'dovecot-imapd', file: '/usr/lib/dovecot/imap' },
   { pkg: 'dovecot-lmtpd', file: '/usr/lib/dovecot/lmtp' },
 ];
+/** The spam case's scanner (issue 15): rspamd and its redis, for both stacks. */
+const NEEDED_SPAM: Array<{ pkg: string; file: string }> = [
+  { pkg: 'rspamd', file: '/usr/bin/rspamd' },
+  { pkg: 'redis-server', file: '/usr/bin/redis-server' },
+];
 
-export function ensurePackages(log: (s: string) => void): void {
-  const missing = [...new Set(NEEDED.filter((n) => !existsSync(n.file)).map((n) => n.pkg))];
+export function ensurePackages(log: (s: string) => void, opts: { spam?: boolean } = {}): void {
+  const needed = opts.spam ? [...NEEDED, ...NEEDED_SPAM] : NEEDED;
+  const missing = [...new Set(needed.filter((n) => !existsSync(n.file)).map((n) => n.pkg))];
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) throw new Error(`missing Debian packages ${missing.join(' ')}: run as root or install them first`);
   log(`installing Debian packages: ${missing.join(' ')}`);
@@ -37,8 +43,9 @@ export function ensurePackages(log: (s: string) => void): void {
 }
 
 /** Versions for the record (best effort: "unknown" when a tool cannot say). */
-export function referenceVersions(): { postfix: string; dovecot: string } {
+export function referenceVersions(): { postfix: string; dovecot: string; rspamd: string } {
   const postfix = run('dpkg-query', ['-W', '-f=${Version}', 'postfix'], { allowFail: true }).stdout.trim() || 'unknown';
   const dovecot = run('dovecot', ['--version'], { allowFail: true }).stdout.trim() || 'unknown';
-  return { postfix, dovecot };
+  const rspamd = run('dpkg-query', ['-W', '-f=${Version}', 'rspamd'], { allowFail: true }).stdout.trim() || 'unknown';
+  return { postfix, dovecot, rspamd };
 }

@@ -1,6 +1,7 @@
 /**
  * The benchmark harness does not rot: `npm run bench` in smoke mode (tiny sizes, one repeat)
- * starts Postern and the private Postfix → Dovecot stack, runs every case, prints the table and
+ * starts Postern and the private Postfix → Dovecot stack, runs every case (the spam case with
+ * rspamd + redis on both sides included), prints the table and
  * writes the JSON record. No throughput is asserted here: only that each figure was produced
  * and is sane. (The test command installs postfix, dovecot-imapd and dovecot-lmtpd.)
  */
@@ -59,6 +60,10 @@ const WITH_REFERENCE = [
   'submission.relayed',
   'memory.rss',
   'memory.pss',
+  // Issue 15: inbound with rspamd on both sides (HTTP from Haraka; milter behind Postfix).
+  'spam.acked',
+  'spam.stored',
+  'spam.cpuPerMsg',
 ];
 const POSTERN_ONLY = ['control.list.p50', 'control.list.p99', 'control.ownership.p50', 'control.ownership.p99'];
 
@@ -69,12 +74,14 @@ describe('npm run bench -- --smoke', () => {
     expect(record.mode).toBe('smoke');
     expect(record.repeats).toBe(1);
     expect(record.machine.cores).toBeGreaterThan(0);
-    for (const v of ['node', 'postern', 'haraka', 'postfix', 'dovecot']) expect(record.versions[v], v).toMatch(/\d/);
+    for (const v of ['node', 'postern', 'haraka', 'postfix', 'dovecot', 'rspamd']) expect(record.versions[v], v).toMatch(/\d/);
   });
 
   it('prints the side-by-side table', () => {
     expect(out).toMatch(/\| case +\| metric +\| unit +\| +Postern +\| +Postfix\+Dovecot +\| +P\/ref +\|/);
     expect(out).toMatch(/inbound +\| stored \(end to end\)/);
+    // The scanned-vs-scanned row carries its goal (issue 15) next to the ratio.
+    expect(out).toMatch(/inbound-spam +\| scanned: stored \(end to end\) +\|.*\d\.\d\d× \| higher +\| ≥ 1\.5× reference \(scanned vs scanned\) \| (yes|NO) +\|/);
     expect(out).toMatch(/results: /);
   });
 

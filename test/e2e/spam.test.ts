@@ -280,6 +280,26 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     expect(anonymous.status).toBe(401);
   });
 
+  it('learns spam from an APPEND into Junk that carries $Junk (a move from another account), not from a bare APPEND', async () => {
+    const raw = (subject: string, extra: string) =>
+      Buffer.from(`From: Offers <offers@elsewhere.example>\r\nTo: alice@a.test\r\nSubject: ${subject}\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${subject}@elsewhere.example>\r\n\r\n${PROSE} ${extra}\r\n`);
+    const a0 = learned(mb.alice!.tenantId);
+    const b0 = learned(tenantB);
+    const client = new ImapFlow({ host: '127.0.0.1', port: app.ports.imap, secure: false, auth: { user: 'alice@a.test', pass: PASSWORD }, logger: false, tls: { rejectUnauthorized: false } });
+    await client.connect();
+    try {
+      // A bare APPEND first (a restore or migration): queued before the next one, and not learned.
+      expect(await client.append('Junk', raw('append-bare', 'Turnips, radishes and a ladder for the shed roof.'), [])).toBeTruthy();
+      expect(await client.append('Junk', raw('append-junk', 'Cheap watches, lottery winnings and an urgent wire transfer.'), ['$Junk'])).toBeTruthy();
+    } finally {
+      await client.logout();
+    }
+    const a1 = await until(() => learned(mb.alice!.tenantId), (v) => v.spam > a0.spam);
+    // Exactly one: the $Junk one (the learner works in order, so the bare one was already passed over).
+    expect(a1).toEqual({ spam: a0.spam + 1, ham: a0.ham });
+    expect(learned(tenantB)).toEqual(b0);
+  });
+
   it('compromised account: GTUBE submissions are refused and trip the automatic send block', async () => {
     const submit = (body: string) =>
       swaks(['--server', `127.0.0.1:${app.ports.submission}`, '-tls', '--auth', 'PLAIN', '--auth-user', 'amy@a.test', '--auth-password', PASSWORD, '--from', 'amy@a.test', '--to', 'victim@remote.test', '--header', 'Subject: deal', '--body', body]);
