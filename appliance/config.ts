@@ -294,8 +294,8 @@ function parseSpam(r: Reader): SpamConfig {
   const hs = r.optional('POSTERN_RSPAMD_HS_CACHE_DIR');
   return {
     enabled: r.bool('POSTERN_SPAM', true),
-    rspamdPort: r.port('POSTERN_RSPAMD_PORT', 11333),
-    controllerPort: r.port('POSTERN_RSPAMD_CONTROLLER_PORT', 11334),
+    rspamdPort: r.port('POSTERN_RSPAMD_PORT', 11433),
+    controllerPort: r.port('POSTERN_RSPAMD_CONTROLLER_PORT', 11434),
     redisPort: r.port('POSTERN_REDIS_PORT', 16379),
     failMode,
     timeoutMs: r.int('POSTERN_SPAM_TIMEOUT_MS', 20_000, 100, 300_000),

@@ -88,7 +88,7 @@ describe('spam configuration', () => {
   it('has safe defaults: scanning on, tempfail, no DNSBL zones, loopback ports', async () => {
     const { loadConfig } = await import('../../appliance/config.js');
     const c = loadConfig({});
-    expect(c.spam).toMatchObject({ enabled: true, failMode: 'tempfail', junkScore: 6, rejectScore: 15, greylisting: false, dnsblZones: [], rspamdPort: 11333, controllerPort: 11334, redisPort: 16379 });
+    expect(c.spam).toMatchObject({ enabled: true, failMode: 'tempfail', junkScore: 6, rejectScore: 15, greylisting: false, dnsblZones: [], rspamdPort: 11433, controllerPort: 11434, redisPort: 16379 });
     expect(loadConfig({ POSTERN_DNSBL_ZONES: 'zen.spamhaus.org, bl.example ' }).spam.dnsblZones).toEqual(['zen.spamhaus.org', 'bl.example']);
   });
 
