@@ -151,7 +151,7 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
   if (!submission) await rewriteMessage(txn, stripSpamHeaders);
   const base = { direction, tenantId: target.tenantId, mailboxId: auth?.mailboxId, queueId: txn.uuid } as const;
   if (!s.scanner) {
-    prependHeader(txn, 'X-Spam-Status', 'unscanned (no scanner installed)');
+    prependHeader(txn, 'X-Spam-Status', 'unscanned (scanner off or not installed)');
     void report({ ...base, outcome: 'unscanned', seconds: null });
     return next();
   }
