@@ -129,7 +129,8 @@ export interface RequiredAddressDestination {
 /**
  * Sets (or clears, with null) where the tenant's required addresses deliver: a mailbox or alias
  * of the tenant, or an outside address. Every required alias of the tenant's domains that still
- * delivers to the previous destination follows (aliases re-pointed by hand stay as they are).
+ * delivers to the previous destination, or to the appliance's postmaster (the last default),
+ * follows (aliases re-pointed by hand stay as they are).
  * One audit event for the choice and one per re-pointed alias, in one transaction.
  */
 export async function setRequiredAddressDestination(actor: Actor, deps: CoreDeps, tenantId: string, input: { target: string | null; reason?: string }): Promise<RequiredAddressDestination> {
@@ -144,7 +145,8 @@ export async function setRequiredAddressDestination(actor: Actor, deps: CoreDeps
     await trx.updateTable('tenants').set({ role_mail_to: chosen, updated_at: now }).where('id', '=', tenant.id).execute();
     await appendAudit(trx, actor, { action: 'tenant.required_addresses.set', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: { roleMailTo: tenant.role_mail_to ?? null, effective: before.address }, after: { roleMailTo: chosen }, reason: input.reason ?? null }, now);
     const after = await roleMailTarget(trx, deps, tenant.id);
-    if (after.address === before.address) return;
+    const appliancePostmaster = `postmaster@${deps.config.hostname}`.toLowerCase();
+    if (after.address === before.address && after.address === appliancePostmaster) return;
     const domains = await trx.selectFrom('domains').select(['id', 'name']).where('tenant_id', '=', tenant.id).where('status', '=', 'active').where('alias_of', 'is', null).execute();
     for (const d of domains) {
       const settings = await trx.selectFrom('domain_settings').select('settings').where('domain_id', '=', d.id).executeTakeFirst();
@@ -153,7 +155,9 @@ export async function setRequiredAddressDestination(actor: Actor, deps: CoreDeps
         const al = await trx.selectFrom('aliases').select(['id', 'address', 'targets']).where('address', '=', `${local}@${d.name}`).where('tenant_id', '=', tenant.id).where('status', '=', 'active').executeTakeFirst();
         if (!al) continue;
         const targets = JSON.parse(al.targets) as string[];
-        if (targets.length !== 1 || targets[0] !== before.address) continue;
+        // Still at the old destination, or at the appliance's postmaster (the last default, which a
+        // domain created before anyone had an address got): both are defaults, not hand-picked.
+        if (targets.length !== 1 || (targets[0] !== before.address && targets[0] !== appliancePostmaster)) continue;
         await trx.updateTable('aliases').set({ targets: JSON.stringify([after.address]), updated_at: now }).where('id', '=', al.id).execute();
         await appendAudit(trx, actor, { action: 'alias.update', targetType: 'alias', targetId: al.id, tenantId: tenant.id, before: { targets }, after: { targets: [after.address] }, reason: 'required addresses follow the tenant’s choice' }, now);
         repointed.push(al.address);
