@@ -65,7 +65,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
   const loginThrottle = new LoginThrottle();
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle);
-  const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId) => postmasterFallbackFor(systemActor('smtp'), createCoreDeps(db, config), domainId) });
+  const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), createCoreDeps(db, config), domainId, address) });
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
   limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);

@@ -290,10 +290,15 @@ export async function reconcileRequiredAddresses(actor: Actor, deps: Pick<CoreDe
  * nowhere (see postmasterFallback), make the mailbox now, so the message is accepted and kept.
  * Cheap when it does not apply (one or two indexed reads); only ever called on a refusal.
  */
-export async function postmasterFallbackFor(actor: Actor, deps: Pick<CoreDeps, 'db' | 'config' | 'now'>, domainId: string): Promise<boolean> {
+export async function postmasterFallbackFor(actor: Actor, deps: Pick<CoreDeps, 'db' | 'config' | 'now'>, domainId: string, address: string): Promise<boolean> {
   const d = await deps.db.selectFrom('domains').select(['id', 'tenant_id', 'name']).where('id', '=', domainId).where('status', '=', 'active').where('alias_of', 'is', null).executeTakeFirst();
   if (!d) return false;
-  const alias = await deps.db.selectFrom('aliases').select('targets').where('address', '=', `postmaster@${d.name}`).where('status', '=', 'active').executeTakeFirst();
-  if (!alias || !alias.targets.toLowerCase().includes(`"postmaster@${deps.config.hostname.toLowerCase()}"`)) return false;
+  const leadsToAppliance = async (a: string) => {
+    const row = await deps.db.selectFrom('aliases').select('targets').where('address', '=', a).where('domain_id', '=', d.id).where('status', '=', 'active').executeTakeFirst();
+    return !!row && row.targets.toLowerCase().includes(`"postmaster@${deps.config.hostname.toLowerCase()}"`);
+  };
+  // Only for an address that itself leads to the appliance's postmaster (a required alias), and
+  // only while the domain's postmaster@ does too: any other refusal stays a refusal, untouched.
+  if (!(await leadsToAppliance(address.toLowerCase())) || !(await leadsToAppliance(`postmaster@${d.name}`))) return false;
   return deps.db.transaction().execute((trx) => postmasterFallback(trx, actor, deps, d, deps.now()));
 }

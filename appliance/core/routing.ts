@@ -59,7 +59,7 @@ export class RecipientRouter {
        * Called for a refused recipient of a hosted primary domain; true when it made the
        * address deliverable (role-addresses.ts: postmaster@ that leads nowhere gets a mailbox).
        */
-      postmasterFallback?: (domainId: string) => Promise<boolean>;
+      postmasterFallback?: (domainId: string, address: string) => Promise<boolean>;
     } = {},
   ) {}
 
@@ -114,7 +114,7 @@ export class RecipientRouter {
       found = await this.lookup(domain.catch_all, 1, new Set(), forDelivery);
     }
     // An existing alias that leads nowhere (never an unknown local part) may get its postmaster fallback.
-    if (found?.kind === 'refused' && found.refusal === 'unknown' && this.opts.postmasterFallback && (await this.opts.postmasterFallback(domain.id).catch(() => false))) {
+    if (found?.kind === 'refused' && found.refusal === 'unknown' && this.opts.postmasterFallback && (await this.opts.postmasterFallback(domain.id, `${parts.local}@${parts.domain}`).catch(() => false))) {
       via = 'mailbox';
       found = await this.lookup(`${parts.local}@${parts.domain}`, 0, new Set(), forDelivery);
     }

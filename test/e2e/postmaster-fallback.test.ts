@@ -23,16 +23,19 @@ describe('postmaster@ with nobody to deliver to', () => {
   it('accepts postmaster@, abuse@ and the report address into a postmaster mailbox made on demand', async () => {
     const before = await app.expectApi<{ requiredAddresses: Array<{ address: string; kind: string; deliversTo: string[] }> }>('GET', `/api/v1/domains/${domainId}`, undefined, 200);
     expect(before.requiredAddresses.find((r) => r.address === 'postmaster@lonely.test')).toMatchObject({ kind: 'alias' });
+    // A local part nobody holds is still refused, and makes nothing: the fallback is for required addresses only.
+    const unknown = await swaks(['--server', '127.0.0.1', '--port', String(app.ports.smtp), '--from', 'x@remote.example', '--to', 'nobody@lonely.test']);
+    expect(unknown.replies.some((l) => /^550 5\.1\.1/.test(l)), unknown.output).toBe(true);
+    const still = await app.expectApi<{ requiredAddresses: Array<{ address: string; kind: string }> }>('GET', `/api/v1/domains/${domainId}`, undefined, 200);
+    expect(still.requiredAddresses.map((r) => r.kind)).toEqual(['alias', 'alias', 'alias']);
 
-    for (const to of ['postmaster@lonely.test', 'abuse@lonely.test', 'dmarc-reports@lonely.test']) {
+    // abuse@ first: the first message to any required address makes the postmaster@ mailbox.
+    for (const to of ['abuse@lonely.test', 'postmaster@lonely.test', 'dmarc-reports@lonely.test']) {
       const subject = `to ${to} with nobody around`;
       const r = await swaks(['--server', '127.0.0.1', '--port', String(app.ports.smtp), '--from', 'reporter@remote.example', '--to', to, '--header', `Subject: ${subject}`]);
       expect(r.exitCode, r.output).toBe(0);
       expect(findStored(app.dataDir, 'postmaster@lonely.test', subject), to).toBeTruthy();
     }
-    // A local part nobody holds is still refused: the fallback is for required addresses only.
-    const unknown = await swaks(['--server', '127.0.0.1', '--port', String(app.ports.smtp), '--from', 'x@remote.example', '--to', 'nobody@lonely.test']);
-    expect(unknown.replies.some((l) => /^550 5\.1\.1/.test(l)), unknown.output).toBe(true);
 
     const after = await app.expectApi<{ requiredAddresses: Array<{ address: string; kind: string; deliversTo: string[] }> }>('GET', `/api/v1/domains/${domainId}`, undefined, 200);
     expect(after.requiredAddresses).toEqual([
