@@ -8,6 +8,7 @@ import { startControlServer } from '../control/server.js';
 import { type Config, ConfigError, dataPaths, loadConfig } from './config.js';
 import { AutoResponder } from './core/auto-reply.js';
 import { bootstrapOperator } from './core/bootstrap.js';
+import { postmasterFallbackFor, reconcileRequiredAddresses } from './core/role-addresses.js';
 import { drainBatches } from './core/bulk.service.js';
 import { rotateDueDkimKeys } from './core/dkim-rotation.js';
 import { domainOutboundLimits } from './core/domain-policy.js';
@@ -64,7 +65,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
   const loginThrottle = new LoginThrottle();
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle);
-  const router = new RecipientRouter(db, { hostname: config.hostname });
+  const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), createCoreDeps(db, config), domainId, address) });
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
   limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);
@@ -122,6 +123,10 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl, curl: bootstrap.curl }, 'first operator: redeem the one-time setup link (the command is on stderr as a plain line)');
     humanNotice([`First operator: redeem the one-time setup link (valid until ${bootstrap.expiresAt}) with:`, '', `  ${bootstrap.curl}`, '', 'It answers with your operator API token, shown once.']);
   }
+
+  // Required addresses: migration 0019 made aliases without audit events; record them once.
+  const required = await reconcileRequiredAddresses(systemActor('boot'), createCoreDeps(db, config));
+  if (required.auditedBackfill) log.info({ event: 'domain.required_addresses.reconciled', ...required }, 'required addresses reconciled at boot');
 
   const dnsScheduler = config.dnsCheckIntervalMs
     ? startDnsScheduler(createCoreDeps(db, config), { resolve: createResolver(config.dnsResolver), intervalMs: config.dnsCheckIntervalMs, logger: logger.child({ service: 'dns-check' }) })

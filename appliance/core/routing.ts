@@ -53,7 +53,14 @@ export class RecipientRouter {
    */
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly opts: { hostname?: string } = {},
+    private readonly opts: {
+      hostname?: string;
+      /**
+       * Called for a refused recipient of a hosted primary domain; true when it made the
+       * address deliverable (role-addresses.ts: postmaster@ that leads nowhere gets a mailbox).
+       */
+      postmasterFallback?: (domainId: string, address: string) => Promise<boolean>;
+    } = {},
   ) {}
 
   /** postmaster@<hostname> when the appliance's host name is not a hosted domain: the operator's address. */
@@ -105,6 +112,11 @@ export class RecipientRouter {
     if (found === null && domain.catch_all) {
       via = 'catch-all';
       found = await this.lookup(domain.catch_all, 1, new Set(), forDelivery);
+    }
+    // An existing alias that leads nowhere (never an unknown local part) may get its postmaster fallback.
+    if (found?.kind === 'refused' && found.refusal === 'unknown' && this.opts.postmasterFallback && (await this.opts.postmasterFallback(domain.id, `${parts.local}@${parts.domain}`).catch(() => false))) {
+      via = 'mailbox';
+      found = await this.lookup(`${parts.local}@${parts.domain}`, 0, new Set(), forDelivery);
     }
     if (found === null) return { ok: false, refusal: 'unknown' };
     if (found.kind === 'refused') return { ok: false, refusal: found.refusal };

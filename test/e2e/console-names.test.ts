@@ -201,6 +201,99 @@ describe('names, not ids', () => {
     await shot('mailbox');
   });
 
+  it('the audit filters take names: a mailbox address, a token name (ids still work; an unknown name is said)', async () => {
+    await page.goto('/audit');
+    const table = page.getByRole('region', { name: 'Audit events' });
+    await table.locator('tbody tr').first().waitFor();
+    await page.getByLabel('Target', { exact: true }).fill('alice@acme-names.test');
+    await page.getByLabel('Actor', { exact: true }).fill('deploy-bot');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByTestId('audit-resolved').waitFor();
+    expect(await page.getByTestId('audit-resolved').innerText()).toBe('Showing events of target: mailbox alice@acme-names.test · actor: API token deploy-bot');
+    await page.waitForLoadState('networkidle');
+    const rows = await table.locator('tbody tr').allInnerTexts();
+    expect(rows.length).toBeGreaterThanOrEqual(3); // create, update, suspend, resume…
+    for (const r of rows) {
+      expect(r).toContain('alice@acme-names.test');
+      expect(r).toContain('deploy-bot');
+    }
+    // The export links carry the resolved ids.
+    expect(await page.getByRole('link', { name: 'CSV' }).getAttribute('href')).toContain(`targetId=${mailboxId}`);
+    await shot('audit-filtered-by-name');
+    // An id is still accepted.
+    await page.getByLabel('Actor', { exact: true }).fill('');
+    await page.getByLabel('Target', { exact: true }).fill(mailboxId);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForLoadState('networkidle');
+    await expect.poll(async () => (await table.locator('tbody tr').allInnerTexts()).every((r) => r.includes('alice@acme-names.test'))).toBe(true);
+    // A name nobody has: said, not an empty table.
+    await page.getByLabel('Target', { exact: true }).fill('nobody@acme-names.test');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText(/Nothing visible to you is called “nobody@acme-names\.test”/).waitFor();
+  });
+
+  it('the domain overview lists the required addresses and where they go; the destination can be chosen there', async () => {
+    await page.goto(`/domains/${domainId}`);
+    const req = page.getByRole('region', { name: 'Required addresses of the domain' });
+    await req.waitFor();
+    const rows = await req.locator('tbody tr').allInnerTexts();
+    expect(rows.map((r) => r.split(/\s/)[0])).toEqual(['postmaster@acme-names.test', 'abuse@acme-names.test', 'dmarc-reports@acme-names.test']);
+    // The domain was made before anyone had an address: its aliases lead to the appliance's
+    // postmaster; the default for the tenant is now the operator invited since.
+    const dflt = await app.expectApi<{ effective: string; source: string }>('GET', `/api/v1/tenants/${tenantId}/required-addresses`, undefined, 200);
+    expect(dflt).toEqual({ chosen: null, effective: EMAIL, source: 'operator' });
+    for (const r of rows) expect(r).toMatch(/\talias postmaster@[a-z.]+\.test$/);
+    expect(await page.getByTestId('required-destination').innerText()).toContain(`${EMAIL} (default: the operator’s address`);
+    await page.getByText('Change where they deliver…').click();
+    await shot('domain-required-addresses');
+    await page.getByLabel('Deliver postmaster@, abuse@ and report mail to').fill('alice@acme-names.test');
+    await page.getByLabel('Reason (recorded in the audit log)').first().fill('Alice reads the reports');
+    await page.getByRole('button', { name: 'Save destination' }).click();
+    await expect.poll(async () => (await page.getByRole('region', { name: 'Required addresses of the domain' }).locator('tbody tr').allInnerTexts()).every((r) => /alias\s+alice@acme-names\.test/.test(r))).toBe(true);
+    expect(await page.getByTestId('required-destination').innerText()).toMatch(/alice@acme-names\.test \(the tenant’s choice\)/);
+    const api = await app.expectApi<{ chosen: string; source: string }>('GET', `/api/v1/tenants/${tenantId}/required-addresses`, undefined, 200);
+    expect(api).toMatchObject({ chosen: 'alice@acme-names.test', source: 'tenant-choice' });
+    // The tenant's settings show the same choice.
+    await page.goto(`/tenants/${tenantId}?tab=settings`);
+    await page.getByRole('heading', { name: 'Required addresses' }).waitFor();
+    expect(await page.getByTestId('required-destination').innerText()).toContain('alice@acme-names.test');
+    await shot('tenant-settings-required-addresses');
+  });
+
+  it('the DNS records say, next to each record, which cannot be published and why', async () => {
+    const expected = await app.expectApi<{ records: Array<{ name: string; type: string; unpublishable?: string; broken?: boolean }> }>('GET', `/api/v1/domains/${domainId}/dns/expected`, undefined, 200);
+    const flagged = expected.records.filter((r) => r.unpublishable);
+    expect(flagged.length).toBeGreaterThan(0); // the test appliance is mail.postern.test on 127.0.0.1
+    await page.goto(`/domains/${domainId}`);
+    const table = page.getByRole('region', { name: 'Expected DNS records' });
+    await table.waitFor();
+    expect(await page.getByTestId('dns-unpublishable-summary').innerText()).toMatch(new RegExp(`^${flagged.length} records? cannot be published as shown`));
+    expect(await table.getByTestId('dns-unpublishable').count()).toBe(flagged.length);
+    for (const r of flagged) {
+      const row = table.locator('tbody tr').filter({ hasText: r.name }).filter({ hasText: r.unpublishable!.split(':')[0]! }).first();
+      const text = await row.innerText();
+      expect(text).toContain(r.broken ? 'do not publish' : 'private DNS only');
+      expect(text).toMatch(/set POSTERN_[A-Z_]+ to the public host name/);
+    }
+    await shot('domain-dns-unpublishable');
+  });
+
+  it('the tenant header shows the name (the id on hover only) and the offboarding page names who applied it', async () => {
+    await page.goto(`/tenants/${tenantId}`);
+    const h1 = page.getByRole('heading', { name: 'Acme Ltd', level: 1 });
+    await h1.waitFor();
+    expect(await h1.getAttribute('title')).toBe(tenantId);
+    expect(await mainText(page)).not.toContain(tenantId);
+    const leaver = await bot.expectApi<{ id: string }>('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'leaver', owner: { name: 'Lee Leaver', email: 'lee@home.example' }, credentialDelivery: 'link' }, 201);
+    await bot.expectApi('POST', `/api/v1/mailboxes/${leaver.id}/offboarding/apply`, { reason: 'left the company' }, 200);
+    await page.goto(`/mailboxes/${leaver.id}/offboarding`);
+    await page.getByRole('heading', { name: 'Undo' }).waitFor();
+    const text = await mainText(page);
+    expect(text).toMatch(/offboarded .* by deploy-bot/);
+    expect(text).not.toMatch(ID);
+    await shot('offboarding-applied');
+  });
+
   it('the tenant, queue and approvals pages show no id-only cell', async () => {
     // A forward and a send-as grant made by the named token: their "created by" is its name.
     await bot.expectApi('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'bob', owner: { name: 'Bob Example', email: 'bob@home.example' }, credentialDelivery: 'link' }, 201);

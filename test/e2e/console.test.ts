@@ -180,9 +180,10 @@ describe('an operator in the browser', () => {
     await page.goto(domainUrl);
     await page.getByRole('button', { name: 'Check DNS now' }).click();
     await page.locator('[data-testid=dns-status][data-checked]').waitFor({ timeout: 20_000 });
-    const statuses = await page.getByRole('region', { name: 'Expected DNS records' }).locator('tbody tr .badge').allTextContents();
+    const statuses = await page.getByRole('region', { name: 'Expected DNS records' }).locator('tbody tr td[data-label="Status"] .badge').allTextContents();
     expect(statuses.length).toBeGreaterThanOrEqual(4);
-    for (const s of statuses) expect(['ok', 'missing', 'wrong', 'conflict', 'error', 'not checked']).toContain(s);
+    // "not published": a record no DNS server may carry (its note beside the value says why).
+    for (const s of statuses) expect(['ok', 'missing', 'wrong', 'conflict', 'error', 'not checked', 'not published']).toContain(s);
     expect(await page.getByRole('region', { name: 'DNS check history' }).locator('tbody tr').count()).toBeGreaterThanOrEqual(1);
     await shot('domain-dns-checked');
     const tabs = page.getByRole('navigation', { name: 'Domain sections' });
@@ -305,7 +306,9 @@ describe('an operator in the browser', () => {
     expect(await page.getByLabel('Batch progress').getAttribute('value')).toBe('100');
     expect(await page.getByTestId('batch-report').textContent()).toContain(`Created${creating + 1}`);
     await shot('bulk-applied');
-    await page.getByRole('button', { name: 'Roll back…' }).click();
+    // The button and the text beside it say what a roll-back does before anything happens.
+    expect(await page.getByTestId('rollback-explained').textContent()).toMatch(new RegExp(`disables the ${creating + 1} mailboxes this batch created.*recycle bin`));
+    await page.getByRole('button', { name: `Roll back: disable and bin ${creating + 1} mailboxes…` }).click();
     const dialog = page.getByRole('dialog', { name: 'Roll this batch back?' });
     await dialog.getByLabel('Type CR-1042 to confirm').fill('CR-1042');
     await dialog.getByRole('button', { name: 'Roll back' }).click();

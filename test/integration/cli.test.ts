@@ -53,7 +53,7 @@ describe('help and usage', () => {
   it('--help lists every command; <command> --help lists its options', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['status', 'tenants list', 'tenants create <name>', 'domains create <domain>', 'domains dns <domain>', 'mailboxes create <address>', 'mailboxes suspend', 'mailboxes resume', 'mailboxes ownership', 'resets list', 'resets approve', 'audit verify', 'audit export', 'queue list']) {
+    for (const c of ['status', 'tenants list', 'tenants create <name>', 'tenants required-addresses <tenant>', 'domains create <domain>', 'domains dns <domain>', 'mailboxes create <address>', 'mailboxes suspend', 'mailboxes resume', 'mailboxes ownership', 'resets list', 'resets approve', 'audit verify', 'audit export', 'queue list']) {
       expect(top.stdout).toContain(`postern ${c}`);
     }
     expect(top.stdout).toContain('POSTERN_TOKEN');
@@ -167,6 +167,34 @@ describe('an operator’s first hour, by the CLI', () => {
     await dns.setRecords([{ type: 'MX', name: 'acme.test', value: mx.value.split(' ')[1].replace(/\.$/, ''), priority: Number(mx.value.split(' ')[0]) }]);
     const checkJson = json(await cli(['domains', 'dns', 'acme.test', '--check', '--json']));
     expect(checkJson.records.find((r: { type: string }) => r.type === 'MX').status).toBe('ok');
+  });
+
+  it('tenants required-addresses: where postmaster@, abuse@ and the report address deliver, and choosing it', async () => {
+    const shown = await cli(['tenants', 'required-addresses', 'Acme Ltd']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^chosen:\s+none \(the default applies\)/m);
+    expect(shown.stdout).toMatch(/^ADDRESS\s+DELIVERS TO/m);
+    expect(shown.stdout).toMatch(/^postmaster@acme\.test\s+\S+/m);
+    expect(shown.stdout).toMatch(/^dmarc-reports@acme\.test\s+\S+/m);
+    const before = json(await cli(['tenants', 'required-addresses', 'Acme Ltd', '--json']));
+    expect(before).toMatchObject({ tenant: { name: 'Acme Ltd' }, chosen: null });
+    expect(before.addresses.map((a: { address: string }) => a.address)).toEqual(['postmaster@acme.test', 'abuse@acme.test', 'dmarc-reports@acme.test']);
+
+    const set = await cli(['tenants', 'required-addresses', 'Acme Ltd', '--set', 'hostmaster@acme-home.example', '--reason', 'agency desk reads these']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('Required addresses of "Acme Ltd" now deliver to hostmaster@acme-home.example.');
+    expect(set.stdout).toMatch(/^abuse@acme\.test\s+hostmaster@acme-home\.example$/m);
+    const after = json(await cli(['tenants', 'required-addresses', 'Acme Ltd', '--json']));
+    expect(after).toMatchObject({ chosen: 'hostmaster@acme-home.example', effective: 'hostmaster@acme-home.example', source: 'tenant-choice' });
+    // Refused by the API (not an address): exit 1 with its message; usage errors exit 2.
+    const bad = await cli(['tenants', 'required-addresses', 'Acme Ltd', '--set', 'not an address']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/HTTP 400/);
+    expect((await cli(['tenants', 'required-addresses', 'Acme Ltd', '--set', 'a@b.example', '--default'])).code).toBe(2);
+    expect((await cli(['tenants', 'required-addresses', 'Nobody Inc'])).code).toBe(1);
+    const back = json(await cli(['tenants', 'required-addresses', 'Acme Ltd', '--default', '--json']));
+    expect(back).toMatchObject({ chosen: null, repointed: expect.arrayContaining(['postmaster@acme.test']) });
+    expect(back.source).not.toBe('tenant-choice');
   });
 
   it('mailboxes by address: create prints the setup link; list, suspend, resume, ownership', async () => {

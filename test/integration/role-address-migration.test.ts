@@ -4,6 +4,8 @@
  * address a mailbox or alias already holds is left alone; a domain alias gets none.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemActor } from '../../appliance/core/authz.js';
+import { reconcileRequiredAddresses } from '../../appliance/core/role-addresses.js';
 import { up as backfill } from '../../appliance/db/migrations/0019_role_address_backfill.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
@@ -43,5 +45,21 @@ describe('migration 0019', () => {
     expect(await targetsOf('postmaster@older.example')).toEqual(['contact@older-home.example']);
     const d = await t.call('GET', `/api/v1/domains/${b.domainId}`);
     expect(d.body.requiredAddresses.map((r: { kind: string }) => r.kind)).toEqual(['alias', 'alias', 'alias']);
+  });
+
+  it('what the migration made is audited at the next boot, once, by the system actor', async () => {
+    const made = await t.core.db.selectFrom('aliases').select(['id', 'address']).where('created_by', '=', 'system:migration').execute();
+    expect(made.length).toBeGreaterThan(0);
+    const first = await reconcileRequiredAddresses(systemActor('boot'), t.core);
+    expect(first.auditedBackfill).toBe(made.length);
+    for (const a of made) {
+      const events = await t.core.db.selectFrom('audit_events').select(['action', 'actor_type', 'actor_id', 'after', 'reason']).where('target_id', '=', a.id).execute();
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ action: 'alias.create', actor_type: 'system', actor_id: 'boot' });
+      expect(JSON.parse(events[0]!.after!)).toMatchObject({ address: a.address, required: true, createdBy: 'migration 0019_role_address_backfill' });
+    }
+    expect((await reconcileRequiredAddresses(systemActor('boot'), t.core)).auditedBackfill).toBe(0);
+    const chain = await t.call('GET', '/api/v1/audit/verify');
+    expect(chain.body.ok).toBe(true);
   });
 });

@@ -2,7 +2,8 @@
 import { get, withQuery } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import type { RouteContext } from '../lib/router.js';
-import { can, isOperator } from '../lib/session.js';
+import { can, isOperator, ownTenant } from '../lib/session.js';
+import { describeRef, type RefKind, resolveRef } from '../lib/resolve.js';
 import type { AuditEvent } from '../lib/types.js';
 import { actorOf, targetOf, tenantOf } from '../lib/names.js';
 import type { Tenant } from '../lib/types.js';
@@ -34,6 +35,8 @@ function detail(e: AuditEvent): HTMLElement {
     ),
   );
 }
+
+const TARGET_KINDS: Record<string, RefKind[]> = { mailbox: ['mailbox'], alias: ['alias'], principal: ['principal'], token: ['token'], tenant: ['tenant'], domain: ['domain'] };
 
 const toIso = (local: string) => (local ? new Date(local).toISOString() : '');
 
@@ -67,11 +70,12 @@ export async function auditPage(ctx: RouteContext): Promise<Node> {
     ...(isOperator() ? [{ name: 'tenantId', label: 'Tenant', type: 'select' as const, value: prefilled('tenantId'), options: [['', 'All tenants'], ...tenants.map((t) => [t.id, t.name])] as Array<[string, string]> }] : []),
     { name: 'action', label: 'Action', placeholder: 'mailbox.create', value: prefilled('action') },
     { name: 'targetType', label: 'Target type', placeholder: 'mailbox', value: prefilled('targetType') },
-    { name: 'targetId', label: 'Target id', value: prefilled('targetId') },
-    { name: 'actorId', label: 'Actor id', value: prefilled('actorId') },
+    { name: 'targetId', label: 'Target', placeholder: 'alice@acme.test', value: prefilled('targetId'), help: 'A mailbox or alias address, a person’s email, a token, tenant or domain name (or an id)' },
+    { name: 'actorId', label: 'Actor', placeholder: 'ops@agency.example', value: prefilled('actorId'), help: 'A person’s email or name, a token’s name (or an id)' },
     { name: 'since', label: 'Since', type: 'datetime-local' as const },
     { name: 'until', label: 'Until', type: 'datetime-local' as const },
   ];
+  const resolvedNote = h('div', { 'aria-live': 'polite' });
   const list = pagedList<AuditEvent>({
     caption: 'Audit events',
     pageSize: 50,
@@ -85,10 +89,25 @@ export async function auditPage(ctx: RouteContext): Promise<Node> {
       ...(isOperator() ? [{ label: 'Tenant', cell: (e: AuditEvent) => tenantOf(e) }] : []),
       { label: '', cell: (e) => detail(e) },
     ],
-    load: (q, page) => {
-      current = q;
+    load: async (q, page) => {
+      // Names typed into Target/Actor become the ids the API filters by (said above the table).
+      const scope = q.tenantId ? tenants.filter((t) => t.id === q.tenantId) : isOperator() ? tenants : ownTenant() ? [{ id: ownTenant()!, name: '' }] : [];
+      const notes: string[] = [];
+      const resolved = { ...q };
+      if (q.targetId) {
+        const r = await resolveRef(q.targetId, scope, isOperator(), TARGET_KINDS[q.targetType ?? ''] ?? []);
+        resolved.targetId = r.id;
+        if (r.id !== q.targetId) notes.push(`target: ${describeRef(r)}`);
+      }
+      if (q.actorId) {
+        const r = await resolveRef(q.actorId, scope, isOperator(), ['principal', 'token', 'mailbox']);
+        resolved.actorId = r.id;
+        if (r.id !== q.actorId) notes.push(`actor: ${describeRef(r)}`);
+      }
+      replace(resolvedNote, notes.length ? h('p', { class: 'muted', 'data-testid': 'audit-resolved' }, `Showing events of ${notes.join(' · ')}`) : '');
+      current = resolved;
       setExport();
-      const query: Record<string, string | number | null> = { ...q, limit: page.limit, after: page.after };
+      const query: Record<string, string | number | null> = { ...resolved, limit: page.limit, after: page.after };
       if (q.since) query.since = toIso(q.since);
       if (q.until) query.until = toIso(q.until);
       return get<AuditEvent[]>('/api/v1/audit/events', query);
@@ -96,5 +115,5 @@ export async function auditPage(ctx: RouteContext): Promise<Node> {
     cursor: (e) => String(e.id),
     empty: 'No events match.',
   });
-  return h('div', null, h('h1', null, 'Audit log'), verify, section('Events', list, exportLinks));
+  return h('div', null, h('h1', null, 'Audit log'), verify, section('Events', resolvedNote, list, exportLinks));
 }

@@ -187,6 +187,9 @@ export async function batchPage(ctx: RouteContext): Promise<Node> {
       actions.push(
         section(
           'Verify and roll back',
+          can('mailboxes.delete') && can('mailboxes.suspend')
+            ? h('p', { 'data-testid': 'rollback-explained' }, `Rolling back disables the ${b.report.created} mailbox${b.report.created === 1 ? '' : 'es'} this batch created at once (no login, no delivery, setup links expire), then moves them and the batch’s aliases to the tenant’s recycle bin, where they can be restored for a while. You confirm by typing the request id.`)
+            : null,
           h('div', { class: 'action-bar' },
             !can('mailboxes.create') ? null : h('button', {
               type: 'button',
@@ -206,7 +209,7 @@ export async function batchPage(ctx: RouteContext): Promise<Node> {
                 toast('Batch rolled back');
                 await load();
               }),
-            }, 'Roll back…'),
+            }, `Roll back: disable and bin ${b.report.created} mailbox${b.report.created === 1 ? '' : 'es'}…`),
           ),
           verifyBox,
         ),

@@ -16,6 +16,10 @@ export interface ExpectedRecord {
   value: string;
   purpose: string;
   required: boolean;
+  /** Why the record cannot be published as is, and which setting fixes it. */
+  unpublishable?: string;
+  /** With unpublishable: no DNS server may carry it (IP or loopback target); it is not checked. */
+  broken?: boolean;
 }
 export interface CheckedRecord {
   type: string;
@@ -63,6 +67,17 @@ interface Template {
   latestVersion: number;
 }
 
+/** Next to a record that cannot be published as is: why, and which setting fixes it. */
+function unpublishableNote(r: ExpectedRecord): HTMLElement {
+  return h(
+    'div',
+    { class: `unpublishable ${r.broken ? 'broken' : 'reserved'}`, role: 'note', 'data-testid': 'dns-unpublishable' },
+    badge(r.broken ? 'do not publish' : 'private DNS only', r.broken ? 'bad' : 'warn'),
+    ' ',
+    h('span', null, r.unpublishable!),
+  );
+}
+
 const statusKind = (s: string) => (s === 'ok' ? 'ok' : s === 'missing' || s === 'wrong' || s === 'conflict' || s === 'error' || s === 'broken' || s === 'fail' ? 'bad' : 'warn');
 const show = (v: unknown) => (v === null || v === undefined ? 'not set' : typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -89,18 +104,32 @@ export async function dnsSection(d: Domain): Promise<HTMLElement> {
         lkg ? ` · last known good ${fmtDate(lkg.checkedAt)}` : ' · no last-known-good yet',
       ),
     );
+    const bad = expected.records.filter((r) => r.unpublishable);
     replace(
       tableBox,
+      bad.length
+        ? notice(
+            h('div', { 'data-testid': 'dns-unpublishable-summary' }, h('strong', null, `${bad.length} record${bad.length === 1 ? '' : 's'} cannot be published as shown`), ': ', bad.some((r) => r.broken) ? '“do not publish”: no DNS server accepts the record (the zone snippet comments it out); ' : '', bad.some((r) => !r.broken) ? '“private DNS only”: public resolvers will not find its target. ' : '', 'Each note says which setting fixes it.'),
+            'warn',
+          )
+        : null,
       table(
         [
           { label: 'Type', cell: (r) => r.type },
           { label: 'Name', cell: (r) => h('span', { class: 'copyable' }, h('code', null, r.name), ' ', copyButton(r.name, 'Copy name')) },
-          { label: 'Expected value', cell: (r) => h('span', { class: 'copyable' }, h('code', { class: 'wrap' }, r.value), ' ', copyButton(r.value, 'Copy value')) },
+          {
+            label: 'Expected value',
+            cell: (r) => [
+              r.broken ? h('del', { class: 'wrap', title: 'Do not publish this record' }, h('code', { class: 'wrap' }, r.value)) : h('span', { class: 'copyable' }, h('code', { class: 'wrap' }, r.value), ' ', copyButton(r.value, 'Copy value')),
+              r.unpublishable ? unpublishableNote(r) : null,
+            ],
+          },
           { label: 'Purpose', cell: (r) => [r.purpose, r.required ? '' : ' (optional)'] },
           {
             label: 'Status',
             cell: (r) => {
               const c = byKey.get(`${r.type} ${r.name} ${r.value}`);
+              if (r.broken) return badge('not published', 'bad');
               if (!c) return checked ? badge('not checked', 'info') : '—';
               return [badge(c.status, statusKind(c.status)), c.found.length && c.status !== 'ok' ? h('div', { class: 'muted wrap' }, `found: ${c.found.join(' | ')}`) : null, c.detail ? h('div', { class: 'muted' }, c.detail) : null];
             },

@@ -7,6 +7,7 @@ import type { Alias, DeleteIntent, DkimKey, Domain, Mailbox, Tenant } from '../l
 import { dnsSection, templateSection, timelineSection } from './domain-dns.js';
 import { alertBox, badge, confirmDialog, dl, fmtDate, form, guard, notice, pagedList, section, table, toast } from '../lib/ui.js';
 import { createMailboxForm } from './mailbox-create.js';
+import { domainRequiredSection } from './required-addresses.js';
 import { MAILBOX_FILTERS, mailboxColumns } from './tenants.js';
 
 function dkimSection(d: Domain, keys: DkimKey[], reload: () => void): HTMLElement {
@@ -259,6 +260,7 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
             ]),
           ),
           d.aliasOf ? notice('This domain is an alias: mail to user@this-domain goes to the same local part of the primary domain.') : null,
+          await domainRequiredSection(d, reload),
           await dnsSection(d),
         ];
     }

@@ -6,7 +6,8 @@ import { get, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import type { RouteContext } from '../lib/router.js';
 import { can } from '../lib/session.js';
-import type { Mailbox } from '../lib/types.js';
+import type { AuditEvent, Mailbox } from '../lib/types.js';
+import { named } from '../lib/names.js';
 import { alertBox, badge, confirmDialog, dl, fmtDate, form, guard, notice, opt, section, toast } from '../lib/ui.js';
 
 interface Path {
@@ -60,6 +61,7 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
     h('h1', null, `Offboard ${m.address}`),
   ];
   let plan: Plan | null = null;
+  const names: Record<string, string> = {};
 
   const showVerify = async (planned: Path[], after: Offboarding | null) => {
     const v = await post<Plan & { ok: boolean }>(`/api/v1/mailboxes/${seg(m.id)}/offboarding/verify`);
@@ -84,7 +86,7 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
     section(
       'Undo',
       dl([
-        ['Applied', `${fmtDate(o.appliedAt)} by ${o.appliedBy}`],
+        ['Applied', [`${fmtDate(o.appliedAt)} by `, named(o.appliedBy, names)]],
         ['Converted to', o.convertTo],
         ['Steps', o.steps.map((s) => s.action).join(', ')],
         ['Undo possible until', fmtDate(o.undoUntil)],
@@ -170,11 +172,16 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
   };
 
   const latest = await get<Offboarding | null>(`/api/v1/mailboxes/${seg(m.id)}/offboarding`).catch(() => null);
+  // Who applied it, by name: the audit events of the mailbox carry the names of their actors.
+  if (latest && can('audit.read')) {
+    const events = await get<AuditEvent[]>('/api/v1/audit/events', { targetId: m.id, limit: '100' }).catch(() => [] as AuditEvent[]);
+    for (const e of events) Object.assign(names, e.names ?? {});
+  }
   replace(root, ...head(), body);
   if (latest && !latest.undoneAt) {
     replace(
       body,
-      notice(`This mailbox was offboarded ${fmtDate(latest.appliedAt)} by ${latest.appliedBy}.`, 'info'),
+      notice(h('span', null, `This mailbox was offboarded ${fmtDate(latest.appliedAt)} by `, named(latest.appliedBy, names), '.'), 'info'),
       h('div', { class: 'action-bar' }, h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(() => showVerify([], latest)) }, 'Verify residual access')),
       undoSection(latest),
     );

@@ -9,6 +9,7 @@ import { bulkTab } from './bulk.js';
 import { createMailboxForm } from './mailbox-create.js';
 import { accessPolicySection, forwardingTab } from './policy.js';
 import { templatesTab } from './templates.js';
+import { requiredDestinationSection } from './required-addresses.js';
 import { tokensSection } from './tokens.js';
 import { invitePersonForm, PEOPLE_FILTERS } from './people.js';
 
@@ -89,7 +90,7 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
       body = await binTab(tenant);
       break;
     case 'settings':
-      body = h('div', null, settingsTab(tenant), await accessPolicySection(tenant));
+      body = h('div', null, settingsTab(tenant), await requiredDestinationSection(tenant.id, () => navigate(`/tenants/${seg(tenant.id)}?tab=settings`, { replace: true })), await accessPolicySection(tenant));
       break;
     default:
       body = domainsTab(tenant);
@@ -98,8 +99,8 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
     'div',
     null,
     isOperator() ? h('p', { class: 'crumbs' }, h('a', { href: '/tenants' }, 'Tenants'), ' / ') : null,
-    h('h1', null, tenant.name),
-    h('p', { class: 'muted' }, 'Tenant ', h('code', null, tenant.id), ' · ', badge(tenant.status), ` · ${fmtBytes(tenant.quota.usedBytes)} used of ${tenant.quota.poolBytes === null ? 'no pooled quota' : fmtBytes(tenant.quota.poolBytes)}`),
+    h('h1', { title: tenant.id }, tenant.name),
+    h('p', { class: 'muted' }, h('span', { title: tenant.id, 'data-id': tenant.id }, 'Tenant'), ' · ', badge(tenant.status), ` · ${fmtBytes(tenant.quota.usedBytes)} used of ${tenant.quota.poolBytes === null ? 'no pooled quota' : fmtBytes(tenant.quota.poolBytes)}`),
     tabs,
     body,
   );
