@@ -3,27 +3,13 @@ import type { Group } from './command.js';
 import { call, callText, type Ctx, EXIT } from './context.js';
 import { emit, fields, table, when } from './output.js';
 import { findDomain, findTenant, listAll, tenantNames } from './resolve.js';
+import type { Static } from 'typebox';
+import type { Domain as DomainSchema } from '../../control/schemas/domains.schemas.js';
+import type { DnsCheck, ExpectedRecords } from '../../control/schemas/dns.schemas.js';
 
-interface Domain {
-  id: string;
-  tenantId: string;
-  name: string;
-  status: string;
-  verification: string;
-  catchAll: string | null;
-  aliasOf: string | null;
-  createdAt: string;
-}
-interface Expected {
-  domain: string;
-  records: Array<{ type: string; name: string; value: string; purpose: string; required: boolean }>;
-}
-interface Checked {
-  domain: string;
-  status: string;
-  checkedAt: string;
-  records: Array<{ type: string; name: string; purpose: string; required: boolean; expected: string; found: string[]; status: string; detail?: string }>;
-}
+type Domain = Static<typeof DomainSchema>;
+type Expected = Static<typeof ExpectedRecords>;
+type Checked = Static<typeof DnsCheck>;
 
 async function listDomains(ctx: Ctx, tenantRef: string | undefined): Promise<Array<Domain & { tenantName: string }>> {
   const names = await tenantNames(ctx);

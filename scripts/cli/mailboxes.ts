@@ -3,36 +3,13 @@ import type { Group } from './command.js';
 import { call, type Ctx, UsageError } from './context.js';
 import { bytes, emit, fields, table, when } from './output.js';
 import { findDomain, findMailbox, findTenant, listAll, tenantNames } from './resolve.js';
+import type { Static } from 'typebox';
+import type { Mailbox as MailboxSchema, Ownership as OwnershipSchema, Person as PersonSchema } from '../../control/schemas/mailboxes.schemas.js';
 
-interface Person {
-  name: string;
-  email: string;
-}
-interface Mailbox {
-  id: string;
-  tenantId: string;
-  domainId: string;
-  address: string;
-  displayName: string | null;
-  status: string;
-  quotaBytes: number;
-  usedBytes: number;
-  messageCount: number;
-  isRole: boolean;
-  owner: Person;
-  businessOwner: Person | null;
-  resetDestination: string;
-}
-interface Ownership {
-  address: string;
-  status: string;
-  owner: Person;
-  businessOwner: Person | null;
-  resetDestination: string;
-  resetPaths: Array<{ path: string; description: string; heldBy: { type: string; id: string | null }; whoMayTrigger?: string[]; destination?: string; expiresAt?: string }>;
-  lastChange: { event: string; actor: { type: string; id: string | null }; at: string } | null;
-  rollback: Array<{ eventId: number; event: string; at: string; description: string }>;
-}
+// The API's answers, typed from its response schemas (the one contract, as in the console).
+type Person = Static<typeof PersonSchema>;
+type Mailbox = Static<typeof MailboxSchema>;
+type Ownership = Static<typeof OwnershipSchema>;
 
 const person = (p: Person | null) => (p ? `${p.name} <${p.email}>` : '');
 

@@ -3,19 +3,10 @@ import type { Group } from './command.js';
 import { call } from './context.js';
 import { emit, table, when } from './output.js';
 import { findTenant, tenantNames } from './resolve.js';
+import type { Static } from 'typebox';
+import type { QueueEntry as QueueEntrySchema } from '../../control/schemas/mailflow.schemas.js';
 
-interface QueueEntry {
-  id: string;
-  tenantId: string | null;
-  queuedAt: string;
-  ageSeconds: number;
-  sender: string;
-  recipients: string[];
-  domain: string;
-  attempts: number;
-  nextAttemptAt: string;
-  lastError: string | null;
-}
+type QueueEntry = Static<typeof QueueEntrySchema>;
 
 function age(s: number): string {
   if (s < 90) return `${s} s`;

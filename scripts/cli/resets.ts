@@ -3,19 +3,10 @@ import type { Group } from './command.js';
 import { call } from './context.js';
 import { emit, table, when } from './output.js';
 import { findTenant, tenantNames } from './resolve.js';
+import type { Static } from 'typebox';
+import type { TenantReset as TenantResetSchema } from '../../control/schemas/reset-queue.schemas.js';
 
-interface TenantReset {
-  id: string;
-  tenantId: string;
-  mailboxAddress: string;
-  kind: string;
-  status: string;
-  reason: string | null;
-  requestedBy: string;
-  requestedAt: string;
-  newResetDestination: string | null;
-  requiresOperatorApproval: boolean;
-}
+type TenantReset = Static<typeof TenantResetSchema>;
 
 export const resetsGroup: Group = {
   name: 'resets',

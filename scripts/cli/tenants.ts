@@ -3,14 +3,10 @@ import type { Group } from './command.js';
 import { call, UsageError } from './context.js';
 import { bytes, emit, fields, table, when } from './output.js';
 import { findTenant, listAll } from './resolve.js';
+import type { Static } from 'typebox';
+import type { Tenant as TenantSchema } from '../../control/schemas/tenants.schemas.js';
 
-interface Tenant {
-  id: string;
-  name: string;
-  status: string;
-  quota: { poolBytes: number | null; allocatedBytes: number; usedBytes: number };
-  createdAt: string;
-}
+type Tenant = Static<typeof TenantSchema>;
 
 interface Destination {
   chosen: string | null;
