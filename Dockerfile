@@ -2,6 +2,8 @@
 FROM node:20-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# A vendored dependency (see README): npm links it from here, so it comes before the install.
+COPY vendor ./vendor
 # better-sqlite3 compiles from source here (python3, make, g++ are in this image).
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json ./
@@ -29,6 +31,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends rspamd redis-se
 RUN groupadd --system postern && useradd --system --gid postern --home-dir /data --shell /usr/sbin/nologin postern \
     && mkdir -p /data && chown postern:postern /data
 COPY --from=build --chown=postern:postern /app/node_modules ./node_modules
+COPY --from=build --chown=postern:postern /app/vendor ./vendor
 COPY --from=build --chown=postern:postern /app/dist ./dist
 COPY --from=build --chown=postern:postern /app/web/dist ./web/dist
 COPY --chown=postern:postern package.json ./
