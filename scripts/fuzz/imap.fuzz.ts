@@ -33,18 +33,7 @@ import { createDefaultFolders } from '../../appliance/mailstore/folders.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { generateSelfSigned } from '../../appliance/tls.js';
 
-export interface FuzzOptions {
-  inputs: number;
-  seed: number;
-  log: (line: string) => void;
-}
-
-export interface FuzzResult {
-  inputs: number;
-  crashes: number;
-  hangs: number;
-  rssGrowthMb: number;
-}
+import type { FuzzOptions, FuzzResult } from './harness.js';
 
 const USER = 'canary@fuzz.test';
 const PASS = 'canary fuzz passphrase 42';
