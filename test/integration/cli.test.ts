@@ -10,32 +10,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appliance, OPERATOR_TOKEN } from '../helpers/appliance.js';
+import { type CliRun, cliJson, runCli } from '../helpers/cli.js';
 import { type DnsServer, startDnsServer } from '../helpers/dns.js';
 import { freePorts } from '../helpers/ports.js';
 
-const CLI = path.resolve(__dirname, '..', '..', 'dist', 'scripts', 'cli.js');
 
 let app: Appliance;
 let dns: DnsServer;
 let tmp: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const base: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME, POSTERN_TOKEN: OPERATOR_TOKEN, POSTERN_API_URL: `${app.url}/api/v1` };
-  const merged = Object.fromEntries(Object.entries({ ...base, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: merged, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const json = (r: Run) => JSON.parse(r.stdout);
+type Run = CliRun;
+const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli(app, args, env);
+const json = cliJson;
 
 beforeAll(async () => {
   dns = await startDnsServer(['acme.test'], []);
