@@ -6,9 +6,9 @@
  * Called once by main.ts after the services exist.
  */
 import type { Kysely } from 'kysely';
-import { verifyAuditChain } from './core/audit.js';
-import { onDnsTransition } from './core/dns-check.service.js';
-import type { SendLimiter } from './core/limits.js';
+import { verifyAuditChain } from './core/audit/audit.js';
+import { onDnsTransition } from './core/templates/dns-check.service.js';
+import type { SendLimiter } from './core/sending/limits.js';
 import type { DB } from './db/schema.js';
 import type { Logger } from './logger.js';
 import { countSendBlock, countSendRefusal, DNS_STATUSES, type DnsStatus, mtaExited, setDnsCheckStatus, startApplianceMetrics } from './metrics.js';

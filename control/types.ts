@@ -3,7 +3,7 @@
  * needs (`config.permission`, or 'public' for the routes of the public context), and an
  * authenticated request carries its actor.
  */
-import type { Actor, Permission } from '../appliance/core/authz.js';
+import type { Actor, Permission } from '../appliance/core/kernel/authz.js';
 
 export type RoutePermission = Permission | 'public';
 

@@ -6,8 +6,8 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
-import type { CredentialId, Credentials } from './credentials.types.js';
-import { LoginThrottle } from './login-throttle.js';
+import type { CredentialId, Credentials } from './access/credentials.types.js';
+import { LoginThrottle } from './access/login-throttle.js';
 
 export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlHours' | 'defaultQuotaBytes' | 'bootstrapToken'> &
   Partial<Pick<Config, 'recycleBinDays' | 'httpTls' | 'publicHostname' | 'publicPorts'>>;

@@ -2,7 +2,7 @@
  * Tagged results of commands and the one mapping of domain errors to IMAP responses
  * (RFC 5530 response codes).
  */
-import { AppError, type ErrorCode } from '../core/errors.js';
+import { AppError, type ErrorCode } from '../core/kernel/errors.js';
 import { ImapSyntaxError } from './parser.js';
 
 export interface Reply {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { Config } from '../config.js';
-import type { Credentials } from '../core/credentials.types.js';
+import type { Credentials } from '../core/access/credentials.types.js';
 import type { Logger } from '../logger.js';
 import type { MailStore } from '../mailstore/store.types.js';
 import { countImapRefusal, imapConnections, setImapLimits, setImapUnauthenticatedSessions } from '../metrics.js';

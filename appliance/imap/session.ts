@@ -3,12 +3,12 @@
  * the input framing, the command queue (commands run one at a time, in order), output with
  * back-pressure, unsolicited updates of the selected mailbox, and revocation.
  */
-import type { CredentialId } from '../core/credentials.types.js';
+import type { CredentialId } from '../core/access/credentials.types.js';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Config } from '../config.js';
-import type { Credentials } from '../core/credentials.types.js';
+import type { Credentials } from '../core/access/credentials.types.js';
 import type { Logger } from '../logger.js';
 import type { MailStore } from '../mailstore/store.types.js';
 import { countImapRefusal, observeImapCommand } from '../metrics.js';

@@ -8,7 +8,7 @@
  * acknowledged only after both: blob fsync'd, then the index transaction committed.
  */
 import type { Kysely } from 'kysely';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/kernel/errors.js';
 import type { DB } from '../db/schema.js';
 import { timeIngest } from '../metrics.js';
 import type { BlobStore } from './blobstore.js';

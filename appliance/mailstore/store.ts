@@ -4,7 +4,7 @@
  * queue and notify watchers after commit.
  */
 import { type Kysely, sql } from 'kysely';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/kernel/errors.js';
 import type { DB } from '../db/schema.js';
 import type { FolderMessageRow, FolderRow } from '../db/tables/mailstore.table.js';
 import type { BlobStore } from './blobstore.js';

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { dkimSign } from 'mailauth/lib/dkim/sign';
-import type { RecipientRouter } from '../core/routing.js';
-import type { SendingPolicy } from '../core/sending.js';
+import type { RecipientRouter } from '../core/delivery/routing.js';
+import type { SendingPolicy } from '../core/sending/sending.js';
 import type { Logger } from '../logger.js';
 import type { SqlMailStore } from '../mailstore/store.js';
 import type { HarakaSupervisor } from './supervisor.js';

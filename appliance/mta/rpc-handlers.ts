@@ -2,16 +2,16 @@
  * The appliance side of the Haraka child's calls (see appliance/rpc/protocol.ts).
  */
 import type { Config } from '../config.js';
-import type { AutoResponder } from '../core/auto-reply.js';
-import type { CredentialService } from '../core/credentials.js';
-import type { SendLimiter } from '../core/limits.js';
-import type { RecipientRouter } from '../core/routing.js';
-import type { SendingPolicy } from '../core/sending.js';
-import { type SpamDefaults, spamDecisionFor, submissionSpamPolicy } from '../core/spam-policy.service.js';
+import type { AutoResponder } from '../core/delivery/auto-reply.js';
+import type { CredentialService } from '../core/access/credentials.js';
+import type { SendLimiter } from '../core/sending/limits.js';
+import type { RecipientRouter } from '../core/delivery/routing.js';
+import type { SendingPolicy } from '../core/sending/sending.js';
+import { type SpamDefaults, spamDecisionFor, submissionSpamPolicy } from '../core/sending/spam-policy.service.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { recordScan } from '../spam/metrics.js';
-import { Srs } from '../core/srs.js';
+import { Srs } from '../core/sending/srs.js';
 import type { Logger } from '../logger.js';
 import { applyMtaReport, countLocalDeliveries, countOutboundResult } from '../metrics.js';
 import { recordOutboundEvent } from './outbound-queue.js';

@@ -8,7 +8,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Logger } from '../logger.js';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/kernel/errors.js';
 import { type Handler, RpcClient, serveRpc } from '../rpc/channel.js';
 import type { ChildMethods } from '../rpc/protocol.js';
 import { HarakaLogRedactor } from './log-redaction.js';

@@ -3,7 +3,7 @@
  * messages: {t:'req', id, m, p} and {t:'res', id, ok, r | e:{code, message}}. Message bytes
  * never travel here (the child writes them to the blob store); only small requests do.
  */
-import { AppError, type ErrorCode } from '../core/errors.js';
+import { AppError, type ErrorCode } from '../core/kernel/errors.js';
 
 export interface IpcEndpoint {
   send?(message: unknown, cb?: (err: Error | null) => void): boolean;

@@ -2,12 +2,12 @@
  * The calls the Haraka child makes to the appliance, with their parameter and result shapes.
  * Both sides import these types; the appliance implements them in appliance/mta/rpc-handlers.ts.
  */
-import type { CredentialId, LoginResult } from '../core/credentials.types.js';
-import type { LimitDecision } from '../core/limits.js';
-import type { RecipientRefusal } from '../core/routing.js';
-import type { OutboundRouteInfo, SigningKey } from '../core/sending.js';
+import type { CredentialId, LoginResult } from '../core/access/credentials.types.js';
+import type { LimitDecision } from '../core/sending/limits.js';
+import type { RecipientRefusal } from '../core/delivery/routing.js';
+import type { OutboundRouteInfo, SigningKey } from '../core/sending/sending.js';
 import type { PreparedMessage } from '../mailstore/ingest.js';
-import type { RecipientSpamDecision, SpamPolicyValues } from '../core/spam-policy.service.js';
+import type { RecipientSpamDecision, SpamPolicyValues } from '../core/sending/spam-policy.service.js';
 
 export interface RcptCheckParams {
   address: string;

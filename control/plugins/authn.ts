@@ -5,11 +5,11 @@
  * tenant isolation is the core's job (scoped repositories answer 404).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type ActorOrigin, authorize, isPermission } from '../../appliance/core/authz.js';
+import { type ActorOrigin, authorize, isPermission } from '../../appliance/core/kernel/authz.js';
 import type { CoreDeps } from '../../appliance/core/deps.js';
-import { AppError } from '../../appliance/core/errors.js';
-import { authenticateSession, CSRF_HEADER, SESSION_COOKIE } from '../../appliance/core/sessions.service.js';
-import { authenticateApiToken } from '../../appliance/core/tokens.service.js';
+import { AppError } from '../../appliance/core/kernel/errors.js';
+import { authenticateSession, CSRF_HEADER, SESSION_COOKIE } from '../../appliance/core/access/sessions.service.js';
+import { authenticateApiToken } from '../../appliance/core/access/tokens.service.js';
 
 export function originOf(req: FastifyRequest): ActorOrigin {
   const ua = req.headers['user-agent'];

@@ -12,7 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { sourceKey } from '../../appliance/core/login-throttle.js';
+import { sourceKey } from '../../appliance/core/access/login-throttle.js';
 
 export interface HttpLimits {
   maxConnections: number;

@@ -4,7 +4,7 @@
  * Body: `{error: {code, message, details?}}`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type ErrorCode } from '../../appliance/core/errors.js';
+import { AppError, type ErrorCode } from '../../appliance/core/kernel/errors.js';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   Invalid: 400,

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../appliance/core/errors.js';
+import { AppError } from '../../appliance/core/kernel/errors.js';
 
 const HEADER = 'idempotency-key';
 const TTL_MS = 24 * 3600_000;

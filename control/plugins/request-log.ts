@@ -4,7 +4,7 @@
  * logged at most 5 times a minute per client and route; the rest are counted in metrics.
  */
 import type { FastifyInstance } from 'fastify';
-import { LogRateLimiter } from '../../appliance/core/login-throttle.js';
+import { LogRateLimiter } from '../../appliance/core/access/login-throttle.js';
 import { countLogSuppressed } from '../../appliance/metrics.js';
 
 const SECRET_PATH = /(\/(?:setup|operator-setup|principal-setup)\/)[^/?#]+/g;

@@ -4,8 +4,8 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CoreDeps } from '../../appliance/core/deps.js';
-import { AppError } from '../../appliance/core/errors.js';
-import { authenticateSession } from '../../appliance/core/sessions.service.js';
+import { AppError } from '../../appliance/core/kernel/errors.js';
+import { authenticateSession } from '../../appliance/core/access/sessions.service.js';
 import { errors } from '../schemas/common.js';
 import { csrfHeader, originOf, sessionCookie } from './authn.js';
 

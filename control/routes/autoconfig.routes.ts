@@ -8,9 +8,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { autoconfigXml, autodiscoverXml, poxRequestAddress, settingsForRequest } from '../../appliance/core/autoconfig.js';
+import { autoconfigXml, autodiscoverXml, poxRequestAddress, settingsForRequest } from '../../appliance/core/mailboxes/autoconfig.js';
 import type { CoreDeps } from '../../appliance/core/deps.js';
-import { AppError } from '../../appliance/core/errors.js';
+import { AppError } from '../../appliance/core/kernel/errors.js';
 import { Closed, errors } from '../schemas/common.js';
 
 const AutoconfigQuery = Closed({ emailaddress: Type.Optional(Type.String({ maxLength: 254, description: 'The address being set up; its domain must be hosted here' })) });

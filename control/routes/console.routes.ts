@@ -10,7 +10,7 @@ import path from 'node:path';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError } from '../../appliance/core/errors.js';
+import { AppError } from '../../appliance/core/kernel/errors.js';
 
 export const CONSOLE_CSP = {
   'default-src': ["'none'"],

@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIPv4 } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Config } from '../../appliance/config.js';
-import { AppError } from '../../appliance/core/errors.js';
+import { AppError } from '../../appliance/core/kernel/errors.js';
 import { observeHttpRequest, renderMetrics } from '../../appliance/metrics.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { ALL_PERMISSIONS, ROLE_NAMES } from '../../appliance/core/authz.js';
+import { ALL_PERMISSIONS, ROLE_NAMES } from '../../appliance/core/kernel/authz.js';
 import { Closed, Id, Timestamp } from './common.js';
 
 export const PermissionName = Type.Union(ALL_PERMISSIONS.map((p) => Type.Literal(p)));

@@ -20,7 +20,7 @@ import { prependHeader, readMessage, rewriteMessage } from '../shared/message.js
 import { stripSpamHeaders } from './lib/headers.js';
 import { count } from '../shared/metrics.js';
 import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.js';
-import type { RecipientSpamDecision } from '../../appliance/core/spam-policy.service.js';
+import type { RecipientSpamDecision } from '../../appliance/core/sending/spam-policy.service.js';
 import type { SpamResultParams } from '../../appliance/rpc/protocol.js';
 import { dnsblName, PerMinute } from './lib/connection.js';
 import { type Policy, settingsFor, spamHeaders, verdictOf } from './lib/decide.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CredentialId } from '../../appliance/core/credentials.types.js';
+import type { CredentialId } from '../../appliance/core/access/credentials.types.js';
 import type { PluginSettings } from '../../appliance/mta/haraka-config.js';
 import { RpcClient } from '../../appliance/rpc/channel.js';
 import type { RpcMethods } from '../../appliance/rpc/protocol.js';

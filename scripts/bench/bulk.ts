@@ -6,12 +6,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { systemActor } from '../../appliance/core/authz.js';
-import { rowsFromCsv } from '../../appliance/core/bulk.js';
-import { applyBatch, createBatch, getBatch, waitForBatch } from '../../appliance/core/bulk.service.js';
+import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { rowsFromCsv } from '../../appliance/core/portfolio/bulk.js';
+import { applyBatch, createBatch, getBatch, waitForBatch } from '../../appliance/core/portfolio/bulk.service.js';
 import { createCoreDeps } from '../../appliance/core/deps.js';
-import { createDomain } from '../../appliance/core/domains.service.js';
-import { createTenant } from '../../appliance/core/tenants.service.js';
+import { createDomain } from '../../appliance/core/portfolio/domains.service.js';
+import { createTenant } from '../../appliance/core/portfolio/tenants.service.js';
 import { dataPaths, loadConfig } from '../../appliance/config.js';
 import { openSqlite } from '../../appliance/db/dialect.js';
 import { migrateToLatest } from '../../appliance/db/migrate.js';

@@ -4,8 +4,8 @@
  * answer or refuse with the domain's Invalid error (400), never anything else.
  */
 import fc from 'fast-check';
-import { parseCsv, rowsFromCsv } from '../../appliance/core/bulk.js';
-import { AppError } from '../../appliance/core/errors.js';
+import { parseCsv, rowsFromCsv } from '../../appliance/core/portfolio/bulk.js';
+import { AppError } from '../../appliance/core/kernel/errors.js';
 import { type FuzzOptions, type FuzzResult, mutated, runFuzz } from './harness.js';
 
 const COLUMNS = ['local_part', 'domain', 'display_name', 'owner_name', 'owner_email', 'business_owner_name', 'business_owner_email', 'reset_destination', 'quota', 'role', 'aliases'];

@@ -9,7 +9,7 @@ import { headerAddresses } from '../../mta-plugins/auth.postern-submission/lib/a
 import { AUTH_LINE_MAX, COMMAND_LINE_MAX, CommandLineGuard } from '../../mta-plugins/connect.postern-limits/lib/limits.js';
 import { decide } from '../../mta-plugins/data.postern-auth/lib/decision.js';
 import { refusalReply } from '../../mta-plugins/rcpt.postern-routing/lib/refusals.js';
-import type { RecipientRefusal } from '../../appliance/core/routing.js';
+import type { RecipientRefusal } from '../../appliance/core/delivery/routing.js';
 import { type FuzzOptions, type FuzzResult, mutated, runFuzz } from './harness.js';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -11,7 +11,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCode } from '../../appliance/core/totp.js';
+import { totpCode } from '../../appliance/core/access/totp.js';
 import { Appliance } from '../helpers/appliance.js';
 import { type DnsServer, startDnsServer } from '../helpers/dns.js';
 import { freePorts } from '../helpers/ports.js';

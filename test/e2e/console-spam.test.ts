@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCode } from '../../appliance/core/totp.js';
+import { totpCode } from '../../appliance/core/access/totp.js';
 import { Appliance } from '../helpers/appliance.js';
 import { storedMessages } from '../helpers/stored.js';
 import { swaks } from '../helpers/swaks.js';

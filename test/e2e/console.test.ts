@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCode } from '../../appliance/core/totp.js';
+import { totpCode } from '../../appliance/core/access/totp.js';
 import { Appliance } from '../helpers/appliance.js';
 
 const SHOTS = path.resolve(__dirname, '..', '..', 'test-artifacts', 'screenshots');

@@ -11,15 +11,15 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../appliance/db/schema.js';
 import { type Config, dataPaths, loadConfig } from '../../appliance/config.js';
-import { systemActor } from '../../appliance/core/authz.js';
-import { bootstrapOperator } from '../../appliance/core/bootstrap.js';
+import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { bootstrapOperator } from '../../appliance/core/access/bootstrap.js';
 import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../../appliance/core/deps.js';
 import { openSqlite } from '../../appliance/db/dialect.js';
 import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { createLogger } from '../../appliance/logger.js';
-import { LoginThrottle } from '../../appliance/core/login-throttle.js';
+import { LoginThrottle } from '../../appliance/core/access/login-throttle.js';
 import { buildApp, type HealthCheck } from '../../control/app.js';
-import type { Mailer, MailIngest } from '../../appliance/core/mailer.js';
+import type { Mailer, MailIngest } from '../../appliance/core/delivery/mailer.js';
 
 export interface TestApp {
   app: FastifyInstance;

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
-import { wellFormed } from '../../appliance/core/audit.js';
+import { wellFormed } from '../../appliance/core/audit/audit.js';
 
 let t: TestApp;
 let a: { tenantId: string; domainId: string; token: string };

@@ -56,7 +56,7 @@ describe('audit log', () => {
   });
 
   it('detects an edited row even when its hash is recomputed naively (the next link breaks)', async () => {
-    const { auditHash } = await import('../../appliance/core/audit.js');
+    const { auditHash } = await import('../../appliance/core/audit/audit.js');
     const row = await t.core.db.selectFrom('audit_events').selectAll().where('id', '=', 3).executeTakeFirstOrThrow();
     const { hash: _old, ...rest } = row;
     const forged = { ...rest, actor_id: 'someone-else' };
@@ -75,8 +75,8 @@ describe('audit log', () => {
   });
 
   it('an event rolls back with its change (head included): the chain still verifies', async () => {
-    const { appendAudit } = await import('../../appliance/core/audit.js');
-    const { systemActor } = await import('../../appliance/core/authz.js');
+    const { appendAudit } = await import('../../appliance/core/audit/audit.js');
+    const { systemActor } = await import('../../appliance/core/kernel/authz.js');
     await expect(
       t.core.db.transaction().execute(async (trx) => {
         await trx.insertInto('tenants').values({ id: 'tnt_rollback', name: 'Rolled back', created_at: 1, updated_at: 1 }).execute();

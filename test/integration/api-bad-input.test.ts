@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { bodyFor, type JsonSchema } from '../../scripts/fuzz/json-arb.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialService } from '../../appliance/core/credentials.js';
+import { CredentialService } from '../../appliance/core/access/credentials.js';
 import { createLogger } from '../../appliance/logger.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 

@@ -4,7 +4,7 @@
  * changes and deletion, ownership transfer and rollback from the audit record.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecipientRouter } from '../../appliance/core/routing.js';
+import { RecipientRouter } from '../../appliance/core/delivery/routing.js';
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;

@@ -3,7 +3,7 @@
  * addressing an object answers another tenant's token with 404 and changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPermission, type Permission, PERMISSIONS } from '../../appliance/core/authz.js';
+import { isPermission, type Permission, PERMISSIONS } from '../../appliance/core/kernel/authz.js';
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;

@@ -68,7 +68,7 @@ describe('POST /api/v1/mailboxes/{id}/suspend and /resume', () => {
 
 describe('with the real credential module as revoker', () => {
   it('suspension closes open sessions (onRevoke listeners) and new logins fail at once', async () => {
-    const { CredentialService } = await import('../../appliance/core/credentials.js');
+    const { CredentialService } = await import('../../appliance/core/access/credentials.js');
     const { createLogger } = await import('../../appliance/logger.js');
     const { createTestApp: make } = await import('../helpers/app.js');
     let creds: InstanceType<typeof CredentialService> | null = null;

@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialService } from '../../appliance/core/credentials.js';
-import { sha256Hex } from '../../appliance/core/ids.js';
-import { RecipientRouter } from '../../appliance/core/routing.js';
+import { CredentialService } from '../../appliance/core/access/credentials.js';
+import { sha256Hex } from '../../appliance/core/kernel/ids.js';
+import { RecipientRouter } from '../../appliance/core/delivery/routing.js';
 import { createLogger } from '../../appliance/logger.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 

@@ -4,7 +4,7 @@
  * leaves no active mailbox. Also the benchmark case runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Mailer } from '../../appliance/core/mailer.js';
+import type { Mailer } from '../../appliance/core/delivery/mailer.js';
 import { benchBulk } from '../../scripts/bench/bulk.js';
 import { createTestApp, provisionTenant, type TestApp } from '../helpers/app.js';
 

@@ -6,7 +6,7 @@
  * be gone back to; the schedule checks by itself; MTA-STS is served for mta-sts.<domain>.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onDnsTransition, startDnsScheduler, type DnsTransition } from '../../appliance/core/dns-check.service.js';
+import { onDnsTransition, startDnsScheduler, type DnsTransition } from '../../appliance/core/templates/dns-check.service.js';
 import { createResolver } from '../../appliance/net/resolver.js';
 import { createTestApp, provisionTenant, type TestApp } from '../helpers/app.js';
 import { type DnsRecord, type DnsServer, startDnsServer } from '../helpers/dns.js';

@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemActor } from '../../appliance/core/authz.js';
-import { purgeRecycleBin } from '../../appliance/core/recycle-bin.service.js';
-import { RecipientRouter } from '../../appliance/core/routing.js';
+import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { purgeRecycleBin } from '../../appliance/core/mailboxes/recycle-bin.service.js';
+import { RecipientRouter } from '../../appliance/core/delivery/routing.js';
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';

@@ -8,8 +8,8 @@
  */
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialService } from '../../appliance/core/credentials.js';
-import type { Mailer } from '../../appliance/core/mailer.js';
+import { CredentialService } from '../../appliance/core/access/credentials.js';
+import type { Mailer } from '../../appliance/core/delivery/mailer.js';
 import { createLogger } from '../../appliance/logger.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 import { type Sink, startSink } from '../helpers/sink.js';

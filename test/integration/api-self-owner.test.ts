@@ -6,8 +6,8 @@
  * days), the owner recorded as creator and audited, and only the owner's own forwards removable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialService } from '../../appliance/core/credentials.js';
-import { totpCode } from '../../appliance/core/totp.js';
+import { CredentialService } from '../../appliance/core/access/credentials.js';
+import { totpCode } from '../../appliance/core/access/totp.js';
 import { createLogger } from '../../appliance/logger.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyPassword } from '../../appliance/core/passwords.js';
+import { verifyPassword } from '../../appliance/core/access/passwords.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;

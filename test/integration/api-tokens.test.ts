@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemActor } from '../../appliance/core/authz.js';
-import { bootstrapOperator } from '../../appliance/core/bootstrap.js';
+import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { bootstrapOperator } from '../../appliance/core/access/bootstrap.js';
 import { createTestApp, provisionTenant, type TestApp } from '../helpers/app.js';
 
 describe('POST /api/v1/tenants/{tenantId}/tokens', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appPasswordHash, CredentialService, normalizeAppPassword } from '../../appliance/core/credentials.js';
+import { appPasswordHash, CredentialService, normalizeAppPassword } from '../../appliance/core/access/credentials.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 
 describe('credential module', () => {

@@ -4,8 +4,8 @@
  * overlap. Time moves with the test app's clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemActor } from '../../appliance/core/authz.js';
-import { rotateDueDkimKeys } from '../../appliance/core/dkim-rotation.js';
+import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { rotateDueDkimKeys } from '../../appliance/core/templates/dkim-rotation.js';
 import { createTestApp, provisionTenant, type TestApp } from '../helpers/app.js';
 import { type DnsServer, startDnsServer } from '../helpers/dns.js';
 

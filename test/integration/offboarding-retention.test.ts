@@ -1,7 +1,7 @@
 /** The retention date of an offboarding: past it, the mailbox goes to the recycle bin (audited). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemActor } from '../../appliance/core/authz.js';
-import { enforceRetention } from '../../appliance/core/retention.js';
+import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { enforceRetention } from '../../appliance/core/mailboxes/retention.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 describe('offboarding retention', () => {

@@ -5,10 +5,10 @@
  * operator appeared answers 410 and creates nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { systemActor } from '../../appliance/core/authz.js';
-import { bootstrapOperator } from '../../appliance/core/bootstrap.js';
+import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { bootstrapOperator } from '../../appliance/core/access/bootstrap.js';
 import { createCoreDeps } from '../../appliance/core/deps.js';
-import { issueSetupLink } from '../../appliance/core/setup-links.js';
+import { issueSetupLink } from '../../appliance/core/access/setup-links.js';
 import { createTestApp } from '../helpers/app.js';
 
 const path = (u: string) => new URL(u).pathname;

@@ -4,8 +4,8 @@
  * address a mailbox or alias already holds is left alone; a domain alias gets none.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemActor } from '../../appliance/core/authz.js';
-import { reconcileRequiredAddresses } from '../../appliance/core/role-addresses.js';
+import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { reconcileRequiredAddresses } from '../../appliance/core/mailboxes/role-addresses.js';
 import { up as backfill } from '../../appliance/db/migrations/0019_role_address_backfill.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 

@@ -3,8 +3,8 @@
  * and catch-all policies and outbound limits apply; domains without a template keep the defaults.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { domainOutboundLimits } from '../../appliance/core/domain-policy.js';
-import { SendLimiter } from '../../appliance/core/limits.js';
+import { domainOutboundLimits } from '../../appliance/core/templates/domain-policy.js';
+import { SendLimiter } from '../../appliance/core/sending/limits.js';
 import { createLogger } from '../../appliance/logger.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 

@@ -8,8 +8,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../appliance/db/migrate.js';
 import * as m0014 from '../../appliance/db/migrations/0014_totp_encrypted.js';
-import { openSecret, secretKeyFile } from '../../appliance/core/secret-box.js';
-import { totpCode } from '../../appliance/core/totp.js';
+import { openSecret, secretKeyFile } from '../../appliance/core/access/secret-box.js';
+import { totpCode } from '../../appliance/core/access/totp.js';
 import { createTestApp, provisionTenant, type TestApp } from '../helpers/app.js';
 
 const PASSWORD = 'Correct-Horse-42-Battery';

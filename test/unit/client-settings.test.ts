@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../appliance/config.js';
-import { poxRequestAddress, xmlEscape } from '../../appliance/core/autoconfig.js';
-import { clientSettings } from '../../appliance/core/client-settings.js';
-import { expectedRecords, unpublishableHost, zoneSnippet } from '../../appliance/core/dns-check.js';
-import { platformDefaultSettings } from '../../appliance/core/templates.js';
+import { poxRequestAddress, xmlEscape } from '../../appliance/core/mailboxes/autoconfig.js';
+import { clientSettings } from '../../appliance/core/mailboxes/client-settings.js';
+import { expectedRecords, unpublishableHost, zoneSnippet } from '../../appliance/core/templates/dns-check.js';
+import { platformDefaultSettings } from '../../appliance/core/templates/templates.js';
 import { DATA_GO_AHEAD, greeting } from '../../mta-plugins/connect.postern-banner/lib/texts.js';
 
 describe('public host name and ports', () => {

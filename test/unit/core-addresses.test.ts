@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRoleLocalPart, normalizeDomainName, normalizeLocalPart, parseAddress } from '../../appliance/core/addresses.js';
+import { isRoleLocalPart, normalizeDomainName, normalizeLocalPart, parseAddress } from '../../appliance/core/kernel/addresses.js';
 
 describe('addresses', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIT_GENESIS_HASH, auditHash, canonicalAuditRow, redactSecrets } from '../../appliance/core/audit.js';
+import { AUDIT_GENESIS_HASH, auditHash, canonicalAuditRow, redactSecrets } from '../../appliance/core/audit/audit.js';
 
 const row = {
   id: 1,

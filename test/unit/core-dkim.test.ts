@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { dkimSelectors, dkimTxtValue, generateEd25519DkimKey, generateRsaDkimKey } from '../../appliance/core/dkim.js';
+import { dkimSelectors, dkimTxtValue, generateEd25519DkimKey, generateRsaDkimKey } from '../../appliance/core/templates/dkim.js';
 
 describe('DKIM keys', () => {
   it('selectors carry the UTC month', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LoginThrottle, LogRateLimiter, networkKey, sourceKey } from '../../appliance/core/login-throttle.js';
+import { LoginThrottle, LogRateLimiter, networkKey, sourceKey } from '../../appliance/core/access/login-throttle.js';
 
 describe('login throttle (per source, never per account alone)', () => {
   it('refuses the failing account-and-source pair, doubling; other sources are not refused', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newRecoveryCodes, newTotpSecret, recoveryCodeHash, totpCode, totpUri, verifyTotp } from '../../appliance/core/totp.js';
+import { newRecoveryCodes, newTotpSecret, recoveryCodeHash, totpCode, totpUri, verifyTotp } from '../../appliance/core/access/totp.js';
 
 describe('TOTP', () => {
   const secret = newTotpSecret();

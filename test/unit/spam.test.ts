@@ -1,6 +1,6 @@
 /** Pure parts of the spam defence: verdicts, rspamd settings, headers, list values, DNSBL names, rate windows. */
 import { describe, expect, it } from 'vitest';
-import { ipInNetwork, listMatches, parseListValue } from '../../appliance/core/spam-policy.service.js';
+import { ipInNetwork, listMatches, parseListValue } from '../../appliance/core/sending/spam-policy.service.js';
 import { dnsblName, PerMinute } from '../../mta-plugins/data.postern-spam/lib/connection.js';
 import { settingsFor, spamHeaders, verdictOf } from '../../mta-plugins/data.postern-spam/lib/decide.js';
 

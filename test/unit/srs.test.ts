@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Srs } from '../../appliance/core/srs.js';
+import { Srs } from '../../appliance/core/sending/srs.js';
 
 describe('SRS', () => {
   const srs = new Srs('secret-for-tests');

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { hasSecretKey, isSealed, sealSecret } from '../../core/secret-box.js';
+import { hasSecretKey, isSealed, sealSecret } from '../../core/access/secret-box.js';
 
 // Frozen in time: later changes go into new migrations.
 // TOTP secrets encrypted at rest (issue 13): every clear secret of principals and mailbox

@@ -1,4 +1,4 @@
-import { isAppError } from '../../core/errors.js';
+import { isAppError } from '../../core/kernel/errors.js';
 import { parseDateTime, validateFlags } from '../format.js';
 import { catenate } from '../catenate.js';
 import { ImapSyntaxError, type Token, isAtom } from '../parser.js';

@@ -1,5 +1,5 @@
 /** COPY / MOVE (RFC 6851) and their UID forms, answered with COPYUID (UIDPLUS). */
-import { isAppError } from '../../core/errors.js';
+import { isAppError } from '../../core/kernel/errors.js';
 import { type Token, expectEnd, str } from '../parser.js';
 import { ImapNo, ok } from '../responses.js';
 import { compactSet, parseSequenceSet } from '../sequence.js';

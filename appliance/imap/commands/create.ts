@@ -1,4 +1,4 @@
-import { isAppError } from '../../core/errors.js';
+import { isAppError } from '../../core/kernel/errors.js';
 import { DELIMITER } from '../mailbox-names.js';
 import { mailboxId as objectMailboxId } from '../object-ids.js';
 import { ImapNo, ok } from '../responses.js';

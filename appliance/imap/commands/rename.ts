@@ -1,4 +1,4 @@
-import { isAppError } from '../../core/errors.js';
+import { isAppError } from '../../core/kernel/errors.js';
 import { DELIMITER } from '../mailbox-names.js';
 import { ImapNo } from '../responses.js';
 import { folderOrFail, mailboxArg, mailboxIdOf } from './helpers.js';

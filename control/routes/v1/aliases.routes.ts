@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { createAlias, deleteAlias, getAlias, listAliases, listTenantAliases, updateAlias } from '../../../appliance/core/aliases.service.js';
+import { createAlias, deleteAlias, getAlias, listAliases, listTenantAliases, updateAlias } from '../../../appliance/core/mailboxes/aliases.service.js';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
 import { actorOf } from '../../plugins/authn.js';
 import { Alias, AliasDeleteQuery, AliasListQuery, AliasParams, CreateAliasBody, DomainAliasListQuery, UpdateAliasBody } from '../../schemas/aliases.schemas.js';

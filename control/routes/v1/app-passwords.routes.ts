@@ -1,7 +1,7 @@
 /** App passwords of a mailbox, managed by admins (the owner manages them in self-service). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { createAppPassword, listAppPasswords, revokeAppPassword } from '../../../appliance/core/app-passwords.service.js';
+import { createAppPassword, listAppPasswords, revokeAppPassword } from '../../../appliance/core/access/app-passwords.service.js';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
 import { actorOf } from '../../plugins/authn.js';
 import { AppPassword, AppPasswordParams, CreateAppPasswordBody, CreatedAppPassword } from '../../schemas/app-passwords.schemas.js';

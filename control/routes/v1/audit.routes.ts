@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { type AuditQuery as CoreAuditQuery, exportAuditEvents, listAuditEvents, verifyAudit } from '../../../appliance/core/audit.service.js';
+import { type AuditQuery as CoreAuditQuery, exportAuditEvents, listAuditEvents, verifyAudit } from '../../../appliance/core/audit/audit.service.js';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
 import { actorOf } from '../../plugins/authn.js';
 import { AuditEvent, AuditExportQuery, AuditQuery, AuditVerification } from '../../schemas/audit.schemas.js';

@@ -8,10 +8,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { publicActor } from '../../../appliance/core/authz.js';
+import { publicActor } from '../../../appliance/core/kernel/authz.js';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { AppError } from '../../../appliance/core/errors.js';
-import { completePrincipalSetup } from '../../../appliance/core/principals.service.js';
+import { AppError } from '../../../appliance/core/kernel/errors.js';
+import { completePrincipalSetup } from '../../../appliance/core/access/principals.service.js';
 import {
   beginTotpEnrolment,
   confirmTotpEnrolment,
@@ -22,7 +22,7 @@ import {
   logout,
   SESSION_COOKIE,
   sessionView,
-} from '../../../appliance/core/sessions.service.js';
+} from '../../../appliance/core/access/sessions.service.js';
 import { originOf, sessionCookie } from '../../plugins/authn.js';
 import { requireSession, setRetryAfter } from '../../plugins/session-auth.js';
 import { LoggedIn, LoginBody, RecoveryCodes, SelfLoggedIn, SelfLoginBody, SessionInfo, TotpConfirmBody, TotpEnrolment } from '../../schemas/auth.schemas.js';

@@ -4,10 +4,10 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { rowsFromCsv, type BulkRowInput } from '../../../appliance/core/bulk.js';
-import { applyBatch, createBatch, getBatch, listBatches, rollbackBatch, verifyBatch } from '../../../appliance/core/bulk.service.js';
-import { invalid } from '../../../appliance/core/errors.js';
-import type { PortfolioDeps } from '../../../appliance/core/mailer.js';
+import { rowsFromCsv, type BulkRowInput } from '../../../appliance/core/portfolio/bulk.js';
+import { applyBatch, createBatch, getBatch, listBatches, rollbackBatch, verifyBatch } from '../../../appliance/core/portfolio/bulk.service.js';
+import { invalid } from '../../../appliance/core/kernel/errors.js';
+import type { PortfolioDeps } from '../../../appliance/core/delivery/mailer.js';
 import { actorOf } from '../../plugins/authn.js';
 import {
   ApplyBatchBody,

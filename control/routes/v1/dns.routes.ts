@@ -7,9 +7,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { checkDomainDns, dnsHistory, domainExpectedRecords, domainZoneSnippet, mtaStsPolicyForHost, restoreLastKnownGood } from '../../../appliance/core/dns-check.service.js';
-import { AppError } from '../../../appliance/core/errors.js';
-import { domainTimeline } from '../../../appliance/core/timeline.service.js';
+import { checkDomainDns, dnsHistory, domainExpectedRecords, domainZoneSnippet, mtaStsPolicyForHost, restoreLastKnownGood } from '../../../appliance/core/templates/dns-check.service.js';
+import { AppError } from '../../../appliance/core/kernel/errors.js';
+import { domainTimeline } from '../../../appliance/core/portfolio/timeline.service.js';
 import type { DnsResolveFn } from '../../../appliance/net/resolver.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, errors } from '../../schemas/common.js';

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { createDomain, domainDnsRecords, getDomain, listDomains, setCatchAll, updateDomain } from '../../../appliance/core/domains.service.js';
-import { deleteDomain, restoreDomain } from '../../../appliance/core/recycle-bin.service.js';
+import { createDomain, domainDnsRecords, getDomain, listDomains, setCatchAll, updateDomain } from '../../../appliance/core/portfolio/domains.service.js';
+import { deleteDomain, restoreDomain } from '../../../appliance/core/mailboxes/recycle-bin.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, boolOf, Deleted, DeleteQuery, DeletionIntent, OptionalReasonBody, pageFrom } from '../../schemas/common.js';
 import { CatchAll, CatchAllBody, CreateDomainBody, DnsRecord, Domain, DomainCreated, DomainListQuery, DomainParams, UpdateDomainBody } from '../../schemas/domains.schemas.js';

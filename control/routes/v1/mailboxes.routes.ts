@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { resumeMailbox, suspendMailbox } from '../../../appliance/core/mailbox-lifecycle.service.js';
-import { rollbackMailbox, transferOwnership, updateMailbox } from '../../../appliance/core/mailbox-settings.service.js';
-import { createMailbox, getMailbox, listMailboxes, listTenantMailboxes } from '../../../appliance/core/mailboxes.service.js';
-import { mailboxOwnership } from '../../../appliance/core/ownership.service.js';
-import { deleteMailbox, recycleBin, restoreMailbox } from '../../../appliance/core/recycle-bin.service.js';
+import { resumeMailbox, suspendMailbox } from '../../../appliance/core/mailboxes/mailbox-lifecycle.service.js';
+import { rollbackMailbox, transferOwnership, updateMailbox } from '../../../appliance/core/mailboxes/mailbox-settings.service.js';
+import { createMailbox, getMailbox, listMailboxes, listTenantMailboxes } from '../../../appliance/core/mailboxes/mailboxes.service.js';
+import { mailboxOwnership } from '../../../appliance/core/portfolio/ownership.service.js';
+import { deleteMailbox, recycleBin, restoreMailbox } from '../../../appliance/core/mailboxes/recycle-bin.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, boolOf, Deleted, DeleteQuery, DeletionIntent, pageFrom } from '../../schemas/common.js';
 import { DomainParams } from '../../schemas/domains.schemas.js';

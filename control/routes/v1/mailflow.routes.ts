@@ -5,8 +5,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { mailFlowStats, type MailStatsSource } from '../../../appliance/core/mail-stats.service.js';
-import { listOutboundQueue, type QueueSource } from '../../../appliance/core/outbound-queue.service.js';
+import { mailFlowStats, type MailStatsSource } from '../../../appliance/core/delivery/mail-stats.service.js';
+import { listOutboundQueue, type QueueSource } from '../../../appliance/core/sending/outbound-queue.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, pageFrom } from '../../schemas/common.js';
 import { MailStats, MailStatsQuery, QueueEntry, QueueQuery } from '../../schemas/mailflow.schemas.js';

@@ -1,7 +1,7 @@
 /** Offboarding of a mailbox: plan, apply, verify, undo (the core executes and audits each step). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { applyOffboarding, getOffboarding, planOffboarding, undoOffboarding, verifyOffboarding } from '../../../appliance/core/offboarding.service.js';
+import { applyOffboarding, getOffboarding, planOffboarding, undoOffboarding, verifyOffboarding } from '../../../appliance/core/offboarding/offboarding.service.js';
 import { Type } from 'typebox';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors } from '../../schemas/common.js';

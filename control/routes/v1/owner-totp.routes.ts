@@ -1,7 +1,7 @@
 /** Admins' side of owners' TOTP: whether it is on, and clearing it when the device is lost. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { getOwnerTotp, resetOwnerTotp } from '../../../appliance/core/owner-totp.service.js';
+import { getOwnerTotp, resetOwnerTotp } from '../../../appliance/core/access/owner-totp.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, OptionalReasonBody } from '../../schemas/common.js';
 import { MailboxParams } from '../../schemas/mailboxes.schemas.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { getPrincipal, invitePrincipal, listOperators, listTenantPrincipals, resetPrincipal, updatePrincipal } from '../../../appliance/core/principals.service.js';
+import { getPrincipal, invitePrincipal, listOperators, listTenantPrincipals, resetPrincipal, updatePrincipal } from '../../../appliance/core/access/principals.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, ListQuery, OptionalReasonBody, pageFrom, SearchText } from '../../schemas/common.js';
 

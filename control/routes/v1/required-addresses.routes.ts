@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { requiredAddressDestination, setRequiredAddressDestination } from '../../../appliance/core/role-addresses.js';
+import { requiredAddressDestination, setRequiredAddressDestination } from '../../../appliance/core/mailboxes/role-addresses.js';
 import { actorOf } from '../../plugins/authn.js';
 import { Address, authedErrors, Closed, Reason } from '../../schemas/common.js';
 import { TenantParams } from '../../schemas/tenants.schemas.js';

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { listTenantResets, type ResetStatus } from '../../../appliance/core/resets-queue.service.js';
+import { listTenantResets, type ResetStatus } from '../../../appliance/core/access/resets-queue.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, pageFrom } from '../../schemas/common.js';
 import { ResetListQuery, TenantReset } from '../../schemas/reset-queue.schemas.js';

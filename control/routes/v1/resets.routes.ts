@@ -4,9 +4,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { forwardingReport } from '../../../appliance/core/forwarding-report.service.js';
-import { type AccessDeps, getAccessPolicy, getHighValue, setHighValue, updateAccessPolicy } from '../../../appliance/core/policies.js';
-import { approveReset, cancelReset, createReset, getReset, listResets } from '../../../appliance/core/resets.service.js';
+import { forwardingReport } from '../../../appliance/core/delivery/forwarding-report.service.js';
+import { type AccessDeps, getAccessPolicy, getHighValue, setHighValue, updateAccessPolicy } from '../../../appliance/core/access/policies.js';
+import { approveReset, cancelReset, createReset, getReset, listResets } from '../../../appliance/core/access/resets.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, OptionalReasonBody } from '../../schemas/common.js';
 import { MailboxParams } from '../../schemas/mailboxes.schemas.js';

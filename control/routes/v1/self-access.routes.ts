@@ -6,11 +6,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { createOwnAppPassword, listOwnAppPasswords, revokeOwnAppPassword } from '../../../appliance/core/app-passwords.service.js';
-import { publicActor } from '../../../appliance/core/authz.js';
-import { AppError } from '../../../appliance/core/errors.js';
-import type { AccessDeps } from '../../../appliance/core/policies.js';
-import { changeOwnPassword, generateOwnRecoveryCodes, ownRecoveryCodeStatus, recoverWithCode, requestSelfResetLink } from '../../../appliance/core/resets-self.service.js';
+import { createOwnAppPassword, listOwnAppPasswords, revokeOwnAppPassword } from '../../../appliance/core/access/app-passwords.service.js';
+import { publicActor } from '../../../appliance/core/kernel/authz.js';
+import { AppError } from '../../../appliance/core/kernel/errors.js';
+import type { AccessDeps } from '../../../appliance/core/access/policies.js';
+import { changeOwnPassword, generateOwnRecoveryCodes, ownRecoveryCodeStatus, recoverWithCode, requestSelfResetLink } from '../../../appliance/core/access/resets-self.service.js';
 import { originOf } from '../../plugins/authn.js';
 import { requireSession, SESSION_ERRORS, setRetryAfter } from '../../plugins/session-auth.js';
 import { AppPassword, CreateAppPasswordBody, CreatedAppPassword, OwnAppPasswordParams } from '../../schemas/app-passwords.schemas.js';

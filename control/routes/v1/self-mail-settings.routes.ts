@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { mobileconfigXml, ownClientSettings } from '../../../appliance/core/autoconfig.js';
+import { mobileconfigXml, ownClientSettings } from '../../../appliance/core/mailboxes/autoconfig.js';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
 import { requireSession, SESSION_ERRORS } from '../../plugins/session-auth.js';
 

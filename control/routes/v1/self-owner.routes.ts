@@ -7,10 +7,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { AppError } from '../../../appliance/core/errors.js';
-import { createOwnForward, deleteOwnForward, listOwnForwards } from '../../../appliance/core/owner-forwards.service.js';
-import { beginOwnTotp, confirmOwnTotp, disableOwnTotp, ownTotpStatus } from '../../../appliance/core/owner-totp.service.js';
-import type { AccessDeps } from '../../../appliance/core/policies.js';
+import { AppError } from '../../../appliance/core/kernel/errors.js';
+import { createOwnForward, deleteOwnForward, listOwnForwards } from '../../../appliance/core/mailboxes/owner-forwards.service.js';
+import { beginOwnTotp, confirmOwnTotp, disableOwnTotp, ownTotpStatus } from '../../../appliance/core/access/owner-totp.service.js';
+import type { AccessDeps } from '../../../appliance/core/access/policies.js';
 import { originOf } from '../../plugins/authn.js';
 import { requireSession, SESSION_ERRORS, setRetryAfter } from '../../plugins/session-auth.js';
 import { TotpEnrolment } from '../../schemas/auth.schemas.js';

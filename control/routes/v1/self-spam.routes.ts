@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { addOwnSpamList, deleteOwnSpamList, listOwnSpamLists, type SpamDefaults } from '../../../appliance/core/spam-policy.service.js';
+import { addOwnSpamList, deleteOwnSpamList, listOwnSpamLists, type SpamDefaults } from '../../../appliance/core/sending/spam-policy.service.js';
 import { requireSession, SESSION_ERRORS } from '../../plugins/session-auth.js';
 import { OwnSpamLists, SpamListBody, SpamListEntry, SpamListParams } from '../../schemas/spam.schemas.js';
 

@@ -18,7 +18,7 @@ import {
   revokeSendAs,
   rotateDkim,
   setSendLimits,
-} from '../../../appliance/core/sending.service.js';
+} from '../../../appliance/core/sending/sending.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors } from '../../schemas/common.js';
 import { DomainParams } from '../../schemas/domains.schemas.js';

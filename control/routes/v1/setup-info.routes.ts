@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { describeMailboxLink, describePrincipalLink } from '../../../appliance/core/setup-info.service.js';
+import { describeMailboxLink, describePrincipalLink } from '../../../appliance/core/access/setup-info.service.js';
 import { errors, Timestamp } from '../../schemas/common.js';
 import { SetupParams } from '../../schemas/setup.schemas.js';
 

@@ -3,11 +3,11 @@
  * operator's setup link. Registered in the public context; the core checks the secret.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { publicActor } from '../../../appliance/core/authz.js';
-import { completeOperatorSetup } from '../../../appliance/core/bootstrap.js';
-import type { AccessDeps } from '../../../appliance/core/policies.js';
-import { completeReset, isResetLink } from '../../../appliance/core/resets.service.js';
-import { completeMailboxSetup } from '../../../appliance/core/mailboxes.service.js';
+import { publicActor } from '../../../appliance/core/kernel/authz.js';
+import { completeOperatorSetup } from '../../../appliance/core/access/bootstrap.js';
+import type { AccessDeps } from '../../../appliance/core/access/policies.js';
+import { completeReset, isResetLink } from '../../../appliance/core/access/resets.service.js';
+import { completeMailboxSetup } from '../../../appliance/core/mailboxes/mailboxes.service.js';
 import { originOf } from '../../plugins/authn.js';
 import { errors } from '../../schemas/common.js';
 import { OperatorSetupBody, SetupBody, SetupParams } from '../../schemas/setup.schemas.js';

@@ -18,7 +18,7 @@ import {
   putDomainSpamPolicy,
   putTenantSpamPolicy,
   type SpamDefaults,
-} from '../../../appliance/core/spam-policy.service.js';
+} from '../../../appliance/core/sending/spam-policy.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors } from '../../schemas/common.js';
 import { DomainParams } from '../../schemas/domains.schemas.js';

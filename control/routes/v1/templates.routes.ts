@@ -15,7 +15,7 @@ import {
   listTemplates,
   tenantDriftReport,
   updateDomainSettings,
-} from '../../../appliance/core/templates.service.js';
+} from '../../../appliance/core/templates/templates.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors } from '../../schemas/common.js';
 import { DomainParams } from '../../schemas/domains.schemas.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { createTenant, getTenant, listTenants, updateTenant } from '../../../appliance/core/tenants.service.js';
+import { createTenant, getTenant, listTenants, updateTenant } from '../../../appliance/core/portfolio/tenants.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, ListQuery, pageFrom, SearchText } from '../../schemas/common.js';
 import { CreateTenantBody, Tenant, TenantCreated, TenantParams, UpdateTenantBody } from '../../schemas/tenants.schemas.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { createOperatorToken, createTenantToken, listOperatorTokens, listTenantTokens, revokeToken } from '../../../appliance/core/tokens.service.js';
+import { createOperatorToken, createTenantToken, listOperatorTokens, listTenantTokens, revokeToken } from '../../../appliance/core/access/tokens.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, BoolString, boolOf, ListQuery, pageFrom, SearchText } from '../../schemas/common.js';
 

@@ -1,4 +1,4 @@
-import type { RecipientRefusal } from '../../../appliance/core/routing.js';
+import type { RecipientRefusal } from '../../../appliance/core/delivery/routing.js';
 import { DENY, DENYSOFT, dsn, type Dsn } from '../../shared/haraka.js';
 
 /** RCPT replies for each refusal: no backscatter, everything is answered in the session. */

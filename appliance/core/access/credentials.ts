@@ -1,0 +1,229 @@
+/**
+ * The one credential module (see credentials.types.ts). Runs in the appliance process; the
+ * Haraka child reaches it over RPC, so throttling and revocation are shared by all protocols.
+ */
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import type { Logger } from '../../logger.js';
+import { countAuth, countLogSuppressed, countThrottle } from '../../metrics.js';
+import type { CredentialId, Credentials, LoginAttempt, LoginResult } from './credentials.types.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { LoginThrottle, type LoginThrottleOptions, LogRateLimiter } from './login-throttle.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const CACHE_TTL_MS = 5 * 60_000;
+
+/** A sustained attack on one account (many failures from any sources), reported once per alert interval. */
+export interface AttackReport {
+  account: string;
+  protocol: LoginAttempt['protocol'];
+  failures: number;
+  sources: number;
+  lastSource: string;
+  at: number;
+}
+
+/** Normalizes an app password as typed (groups separated by spaces or dashes, any case). */
+export function normalizeAppPassword(password: string): string | null {
+  const compact = password.replace(/[\s-]/g, '').toLowerCase();
+  return /^[a-z]{16}$/.test(compact) ? compact : null;
+}
+
+export function appPasswordHash(normalized: string): string {
+  return createHash('sha256').update(`postern-app-password:${normalized}`).digest('hex');
+}
+
+type Listener = { fn: (reason: string) => void; credentialId: CredentialId | undefined };
+
+export class CredentialService implements Credentials {
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly verified = new Map<string, number>();
+  /** Shared with the console's logins (appliance/main.ts hands the same instance to the control plane). */
+  readonly throttle: LoginThrottle;
+  private readonly logLimit = new LogRateLimiter();
+  /** A real hash to verify against when the account does not exist, so timing does not reveal it. */
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly logger: Logger,
+    throttle: Partial<LoginThrottleOptions> | LoginThrottle = {},
+  ) {
+    this.throttle = throttle instanceof LoginThrottle ? throttle : new LoginThrottle(throttle);
+  }
+
+  /** Logs at most a few lines per event and source a minute; the rest are counted (metrics and `suppressed`). */
+  private logLimited(level: 'info' | 'warn', key: string, fields: Record<string, unknown>, msg: string): void {
+    const ok = this.logLimit.admit(key, Date.now());
+    if (!ok) {
+      countLogSuppressed('auth');
+      return;
+    }
+    this.logger[level](ok.suppressed ? { ...fields, suppressed: ok.suppressed } : fields, msg);
+  }
+
+  async verifyLogin(attempt: LoginAttempt): Promise<LoginResult> {
+    const now = Date.now();
+    const username = String(attempt.username ?? '').trim().toLowerCase();
+    const ip = attempt.remoteAddress || 'unknown';
+    const decision = this.throttle.check(username, ip, now);
+    if (decision.action === 'refuse') {
+      countAuth(attempt.protocol, 'throttled');
+      countThrottle(decision.scope, 'refused');
+      this.logLimited('warn', `throttled\u0000${ip}`, { event: 'auth.throttled', protocol: attempt.protocol, username, ip, scope: decision.scope, retryAfterMs: decision.retryAfterMs }, 'login throttled');
+      return { ok: false, reason: 'throttled', retryAfterMs: decision.retryAfterMs };
+    }
+    if (decision.action === 'delay') {
+      // Slowed, never refused: a correct password from a source that has not been failing passes.
+      countThrottle(decision.scope, 'delayed');
+      await sleep(decision.delayMs);
+    }
+    const fail = (reason: 'invalid' | 'disabled'): LoginResult => {
+      const outcome = this.throttle.fail(username, ip, now);
+      countAuth(attempt.protocol, reason);
+      this.logLimited('info', `fail\u0000${ip}`, { event: `${attempt.protocol}.auth.fail`, protocol: attempt.protocol, username, ip, reason }, 'login failed');
+      if (outcome.alert) this.reportAttack({ account: username, protocol: attempt.protocol, failures: outcome.accountFailures, sources: outcome.sources, lastSource: ip, at: now });
+      return { ok: false, reason };
+    };
+
+    const mailbox = username.includes('@')
+      ? await this.db
+          .selectFrom('mailboxes')
+          .select(['id', 'tenant_id', 'address', 'status', 'password_hash', 'credential_version'])
+          .where('address', '=', username)
+          .executeTakeFirst()
+      : undefined;
+    const password = String(attempt.password ?? '');
+    // App passwords: 16 random letters (~75 bits), scoped to protocols; a fast hash suffices.
+    const app = mailbox ? normalizeAppPassword(password) : null;
+    if (mailbox && app) {
+      const row = await this.db
+        .selectFrom('app_passwords')
+        .select(['id', 'scopes'])
+        .where('mailbox_id', '=', mailbox.id)
+        .where('secret_hash', '=', appPasswordHash(app))
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (row) {
+        const scopes = JSON.parse(row.scopes) as string[];
+        if (attempt.protocol === 'web' || !scopes.includes(attempt.protocol)) return fail('invalid');
+        if (mailbox.status !== 'active') return fail('disabled');
+        await this.db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', row.id).execute();
+        this.succeeded(attempt, username, ip, now);
+        countAuth(attempt.protocol, 'success');
+        return {
+          ok: true,
+          mailboxId: mailbox.id,
+          tenantId: mailbox.tenant_id,
+          address: mailbox.address,
+          credentialVersion: Number(mailbox.credential_version),
+          credentialId: `app:${row.id}`,
+        };
+      }
+    }
+    if (!mailbox || !mailbox.password_hash) {
+      this.dummyHash ??= hashPassword('postern-dummy-password');
+      await verifyPassword(password, await this.dummyHash);
+      return fail('invalid');
+    }
+    const version = Number(mailbox.credential_version);
+    const cacheKey = `${mailbox.id}:${version}:${createHash('sha256').update(password).digest('base64')}`;
+    const cachedUntil = this.verified.get(cacheKey);
+    let good = cachedUntil !== undefined && cachedUntil > now;
+    if (!good) {
+      good = await verifyPassword(password, mailbox.password_hash);
+      if (good) {
+        if (this.verified.size > 50_000) this.verified.clear();
+        this.verified.set(cacheKey, now + CACHE_TTL_MS);
+      }
+    }
+    if (!good) return fail('invalid');
+    if (mailbox.status !== 'active') return fail('disabled');
+    this.succeeded(attempt, username, ip, now);
+    countAuth(attempt.protocol, 'success');
+    return { ok: true, mailboxId: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, credentialVersion: version, credentialId: 'password' };
+  }
+
+  /**
+   * IMAP and SMTP logins are complete here. A console login ('web') may still need its second
+   * factor: the session service records its success only after that, or a password-knowing
+   * attacker would reset the failure count with every code guess.
+   */
+  private succeeded(attempt: LoginAttempt, username: string, ip: string, now: number): void {
+    if (attempt.protocol !== 'web') this.throttle.succeed(username, ip, now);
+  }
+
+  /** Logs the attack (the throttle's onAttack alerts the owner and tenant admins). */
+  private reportAttack(report: AttackReport): void {
+    this.logger.warn({ event: 'auth.attack', account: report.account, protocol: report.protocol, failures: report.failures, sources: report.sources }, 'sustained login attack on an account');
+  }
+
+  async isCurrent(mailboxId: string, credentialVersion: number, credentialId?: CredentialId): Promise<boolean> {
+    const row = await this.db.selectFrom('mailboxes').select(['status', 'credential_version']).where('id', '=', mailboxId).executeTakeFirst();
+    if (!row || row.status !== 'active' || Number(row.credential_version) !== credentialVersion) return false;
+    if (credentialId?.startsWith('app:')) {
+      const app = await this.db.selectFrom('app_passwords').select('revoked_at').where('id', '=', credentialId.slice(4)).where('mailbox_id', '=', mailboxId).executeTakeFirst();
+      return !!app && app.revoked_at === null;
+    }
+    return true;
+  }
+
+  onRevoke(mailboxId: string, listener: (reason: string) => void, credentialId?: CredentialId): () => void {
+    let set = this.listeners.get(mailboxId);
+    if (!set) this.listeners.set(mailboxId, (set = new Set()));
+    const entry: Listener = { fn: listener, credentialId };
+    set.add(entry);
+    return () => {
+      set!.delete(entry);
+      if (!set!.size) this.listeners.delete(mailboxId);
+    };
+  }
+
+  /**
+   * Tells every open session of the mailbox that its credentials no longer hold. Call it after
+   * the transaction that suspended the mailbox or changed/revoked its credentials (which bumps
+   * `credential_version`, so cached verifications and `isCurrent` fail from then on).
+   */
+  notifyRevoked(mailboxId: string, reason: string, credentialId?: CredentialId): number {
+    const set = this.listeners.get(mailboxId);
+    if (!set) return 0;
+    // Revoking one app password ends only the sessions that logged in with it.
+    const hit = [...set].filter((l) => credentialId === undefined || l.credentialId === credentialId);
+    for (const l of hit) set.delete(l);
+    if (!set.size) this.listeners.delete(mailboxId);
+    for (const l of hit) {
+      try {
+        l.fn(reason);
+      } catch (err) {
+        this.logger.error({ event: 'auth.revoke.listener_error', err }, 'revocation listener failed');
+      }
+    }
+    return hit.length;
+  }
+
+  /**
+   * The one domain call for "cut this mailbox off now": bumps the credential version (new
+   * logins and cached verifications fail, authenticated SMTP sessions fail their next check)
+   * and closes open sessions. Suspension and password changes use it too.
+   */
+  async revokeAccess(mailboxId: string, reason: string): Promise<void> {
+    await this.db
+      .updateTable('mailboxes')
+      .set((eb) => ({ credential_version: eb('credential_version', '+', 1), updated_at: Date.now() }))
+      .where('id', '=', mailboxId)
+      .execute();
+    const closed = this.notifyRevoked(mailboxId, reason);
+    this.logger.info({ event: 'auth.revoked', mailboxId, reason, sessions: closed }, 'mailbox access revoked');
+  }
+
+  activeSessionCount(mailboxId: string): number {
+    return this.listeners.get(mailboxId)?.size ?? 0;
+  }
+
+  /** The Revoker's view (appliance/core/deps.ts): open IMAP sessions of the mailbox, for offboarding plans. */
+  sessionCount(mailboxId: string): number {
+    return this.activeSessionCount(mailboxId);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * What every reset, password change and offboarding shares: cutting a mailbox's access off
+ * inside the use-case transaction (credential version bump, console sessions, optionally app
+ * passwords), and the appliance's notices to the owner of record and the business owner, sent
+ * after the commit (never inside a transaction) through the injected mailer.
+ */
+import type { Mailbox } from '../../db/tables/control.table.js';
+import { invalid } from '../kernel/errors.js';
+import { accessSender, type AccessDeps } from './policies.js';
+
+/** A required free-text field (reason, evidence) without control characters. */
+export function requiredText(raw: string | undefined, field: string, min = 1, max = 500): string {
+  const s = (raw ?? '').trim();
+  // eslint-disable-next-line no-control-regex
+  if (s.length < min || s.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)) throw invalid(`${field} must be ${min} to ${max} characters of text`, { field });
+  return s;
+}
+
+export type MailState = 'sent' | 'failed' | 'unavailable';
+
+/** Sends one message; never throws (the outcome is recorded by the caller). */
+export async function sendQuietly(deps: AccessDeps, to: string, subject: string, text: string): Promise<MailState> {
+  if (!deps.mailer) return 'unavailable';
+  try {
+    await deps.mailer.send(accessSender(deps), to, subject, text);
+    return 'sent';
+  } catch {
+    return 'failed';
+  }
+}
+
+/** The owner of record and the business owner (distinct addresses). */
+export function ownerAddresses(m: Mailbox): string[] {
+  return [...new Set([m.owner_email, m.business_owner_email].filter((a): a is string => !!a).map((a) => a.toLowerCase()))];
+}
+
+/** Tells the owner of record and the business owner what happened; returns the outcome per address. */
+export async function notifyOwners(deps: AccessDeps, m: Mailbox, subject: string, lines: string[]): Promise<Array<{ to: string; state: MailState }>> {
+  const text = [...lines, '', 'If you did not expect this, contact your administrator at once.', ''].join('\r\n');
+  const out: Array<{ to: string; state: MailState }> = [];
+  for (const to of ownerAddresses(m)) out.push({ to, state: await sendQuietly(deps, to, subject, text) });
+  return out;
+}
+
+export function resetLinkMessage(input: { address: string; url: string; expiresAt: string; kind: string }): { subject: string; text: string } {
+  return {
+    subject: `Reset the password of ${input.address}`,
+    text: [
+      `A password reset (${input.kind}) was started for the mailbox ${input.address}.`,
+      'Choose a new password with this single-use link (it works once):',
+      '',
+      input.url,
+      '',
+      `The link expires at ${input.expiresAt}. Nobody else knows or sets your password.`,
+      'If you did not ask for this, tell your administrator.',
+      '',
+    ].join('\r\n'),
+  };
+}

@@ -1,0 +1,321 @@
+/**
+ * Web sessions of the console. Principals (operators, tenant admins) log in with password and
+ * TOTP (or a one-time recovery code); until they have enrolled TOTP their session may only
+ * enrol it. Mailbox owners log in to the self-service area with their mailbox credentials
+ * through the one credential module (protocol 'web'); their session ends as soon as the
+ * mailbox's credentials change or it is suspended.
+ *
+ * The session secret travels in an httpOnly cookie; a second secret, the CSRF token, must come
+ * back in the `x-csrf-token` header of every state-changing request. Only the sha256 of each is
+ * stored. Sessions expire after SESSION_IDLE_MS without use and SESSION_MAX_MS in any case.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Principal, WebSession } from '../../db/tables/principals.table.js';
+import { appendAudit } from '../audit/audit.js';
+import { type Actor, type ActorOrigin, makeActor } from '../kernel/authz.js';
+import type { CoreDeps } from '../deps.js';
+import { AppError, invalid } from '../kernel/errors.js';
+import { newId, sha256Hex } from '../kernel/ids.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { principalActor, type PrincipalView, principalView } from './principals.service.js';
+import { newRecoveryCodes, newTotpSecret, recoveryCodeHash, totpUri, verifyTotp } from './totp.js';
+import { ownerLoginSecondFactor } from './owner-totp.service.js';
+import { iso } from '../kernel/util.js';
+import { sealSecret } from './secret-box.js';
+import { countThrottle } from '../../metrics.js';
+
+export const SESSION_COOKIE = 'postern_session';
+export const CSRF_COOKIE = 'postern_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
+export const SESSION_IDLE_MS = 30 * 60_000;
+export const SESSION_MAX_MS = 12 * 3600_000;
+const LAST_SEEN_RESOLUTION_MS = 60_000;
+
+export interface IssuedSession {
+  /** Cookie value (secret). */
+  token: string;
+  /** Echo in the x-csrf-token header of state-changing requests. */
+  csrfToken: string;
+  expiresAt: string;
+}
+
+export interface PrincipalLogin {
+  session: IssuedSession;
+  principal: PrincipalView;
+  /** 'enrol': TOTP must be enrolled before anything else. */
+  mfa: 'ok' | 'enrol';
+}
+
+const secret = () => randomBytes(32).toString('base64url');
+
+let dummyHash: Promise<string> | null = null;
+
+/**
+ * Refuses a source that has been failing; slows (never refuses) attempts the wider network or an
+ * attacked account make suspect, so the right password from a clean source always gets through.
+ */
+async function throttled(deps: CoreDeps, account: string, ip: string, opts: { delay: boolean } = { delay: true }): Promise<void> {
+  const d = deps.loginThrottle.check(account, ip, deps.now());
+  if (d.action === 'refuse') {
+    countThrottle(d.scope, 'refused');
+    throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: d.retryAfterMs });
+  }
+  if (d.action === 'delay' && opts.delay) {
+    countThrottle(d.scope, 'delayed');
+    await new Promise((r) => setTimeout(r, d.delayMs));
+  }
+}
+
+/** One answer for every failure of a principal login: a wrong password and a missing or wrong code look alike. */
+const PRINCIPAL_LOGIN_FAILED = 'invalid email, password or code';
+
+async function createSession(
+  deps: CoreDeps,
+  row: { kind: 'principal' | 'mailbox'; principalId: string | null; mailboxId: string | null; tenantId: string | null; credentialVersion: number; mfa: string },
+  origin: ActorOrigin | undefined,
+  now: number,
+  trx = deps.db,
+): Promise<IssuedSession> {
+  const token = secret();
+  const csrfToken = secret();
+  const expiresAt = now + SESSION_MAX_MS;
+  await trx
+    .insertInto('web_sessions')
+    .values({
+      id: newId('ses'),
+      token_hash: sha256Hex(token),
+      csrf_hash: sha256Hex(csrfToken),
+      kind: row.kind,
+      principal_id: row.principalId,
+      mailbox_id: row.mailboxId,
+      tenant_id: row.tenantId,
+      credential_version: row.credentialVersion,
+      mfa: row.mfa,
+      source_ip: origin?.sourceIp ?? null,
+      user_agent: origin?.userAgent ?? null,
+      created_at: now,
+      last_seen_at: now,
+      expires_at: expiresAt,
+      revoked_at: null,
+    })
+    .execute();
+  return { token, csrfToken, expiresAt: iso(expiresAt)! };
+}
+
+/**
+ * Password + TOTP (or a recovery code) login of an operator or tenant admin. Every failure,
+ * including a missing second factor, counts against the account and the client IP.
+ */
+export async function loginPrincipal(
+  deps: CoreDeps,
+  input: { email: string; password: string; totp?: string; recoveryCode?: string },
+  origin: ActorOrigin = {},
+): Promise<PrincipalLogin> {
+  const email = String(input.email ?? '').trim().toLowerCase();
+  const ip = origin.sourceIp ?? 'unknown';
+  await throttled(deps, email, ip);
+  const now = deps.now();
+  const fail = (): never => {
+    deps.loginThrottle.fail(email, ip, now);
+    throw new AppError('Unauthorized', PRINCIPAL_LOGIN_FAILED);
+  };
+  const p = await deps.db.selectFrom('principals').selectAll().where('email', '=', email).executeTakeFirst();
+  if (!p || !p.password_hash) {
+    dummyHash ??= hashPassword('postern-dummy-password');
+    await verifyPassword(String(input.password ?? ''), await dummyHash);
+    return fail();
+  }
+  if (!(await verifyPassword(String(input.password ?? ''), p.password_hash))) return fail();
+  if (p.status !== 'active') return fail();
+
+  let method = 'password';
+  let step: number | null = null;
+  let recoveryId: number | null = null;
+  if (p.totp_secret) {
+    if (input.totp) {
+      step = await verifyTotp(p.totp_secret, input.totp, now);
+      if (step === null || (p.totp_last_step !== null && step <= Number(p.totp_last_step))) return fail();
+      method = 'password+totp';
+    } else if (input.recoveryCode) {
+      const code = await deps.db
+        .selectFrom('principal_recovery_codes')
+        .select('id')
+        .where('principal_id', '=', p.id)
+        .where('code_hash', '=', recoveryCodeHash(input.recoveryCode))
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (!code) return fail();
+      recoveryId = Number(code.id);
+      method = 'password+recovery-code';
+    } else {
+      return fail();
+    }
+  }
+  deps.loginThrottle.succeed(email, ip, now);
+  const mfa = p.totp_secret ? 'ok' : 'enrol';
+  const actor = principalActor(p, origin);
+  const session = await deps.db.transaction().execute(async (trx) => {
+    if (recoveryId !== null) {
+      const used = await trx.updateTable('principal_recovery_codes').set({ used_at: now }).where('id', '=', recoveryId).where('used_at', 'is', null).executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1) throw new AppError('Unauthorized', 'invalid or already used recovery code');
+    }
+    await trx
+      .updateTable('principals')
+      .set({ last_login_at: now, ...(step !== null ? { totp_last_step: step } : {}) })
+      .where('id', '=', p.id)
+      .execute();
+    const s = await createSession(deps, { kind: 'principal', principalId: p.id, mailboxId: null, tenantId: p.tenant_id, credentialVersion: Number(p.credential_version), mfa }, origin, now, trx);
+    await appendAudit(trx, actor, { action: 'principal.login', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, after: { method, mfa } }, now);
+    return s;
+  });
+  return { session, principal: principalView({ ...p, last_login_at: now }), mfa };
+}
+
+/** Wrong password, disabled mailbox, missing or wrong second factor: one answer. */
+const OWNER_LOGIN_FAILED = 'invalid address, password or code';
+
+/** Self-service login of a mailbox owner with the mailbox's own credentials (protocol 'web'). */
+export async function loginMailboxOwner(
+  deps: CoreDeps,
+  input: { address: string; password: string; totp?: string; recoveryCode?: string },
+  origin: ActorOrigin = {},
+): Promise<{ session: IssuedSession; mailboxId: string; address: string }> {
+  if (!deps.credentials) throw new AppError('TempFailure', 'mailbox login is not available');
+  // The second factor's failures count like the password's (the same account and source).
+  const account = String(input.address ?? '').trim().toLowerCase();
+  const ip = origin.sourceIp ?? 'unknown';
+  // The credential module delays suspect attempts itself: refuse here, do not delay twice.
+  await throttled(deps, account, ip, { delay: false });
+  const result = await deps.credentials.verifyLogin({ username: String(input.address ?? ''), password: String(input.password ?? ''), protocol: 'web', remoteAddress: origin.sourceIp ?? 'unknown' });
+  if (!result.ok) {
+    if (result.reason === 'throttled') throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: result.retryAfterMs ?? 0 });
+    throw new AppError('Unauthorized', OWNER_LOGIN_FAILED);
+  }
+  const now = deps.now();
+  let second;
+  try {
+    second = await ownerLoginSecondFactor(deps, result.mailboxId, input, now);
+  } catch (err) {
+    deps.loginThrottle.fail(account, ip, now);
+    if (err instanceof AppError && err.code === 'Unauthorized') throw new AppError('Unauthorized', OWNER_LOGIN_FAILED);
+    throw err;
+  }
+  deps.loginThrottle.succeed(account, ip, now);
+  const actor = makeActor({ kind: 'mailbox-owner', tenantId: result.tenantId, principalId: `mailbox:${result.mailboxId}`, permissions: [], origin });
+  const session = await deps.db.transaction().execute(async (trx) => {
+    await second?.commit(trx);
+    const mfa = second ? 'ok' : 'none';
+    const s = await createSession(deps, { kind: 'mailbox', principalId: null, mailboxId: result.mailboxId, tenantId: result.tenantId, credentialVersion: result.credentialVersion, mfa }, origin, now, trx);
+    await appendAudit(trx, actor, { action: 'mailbox.owner.login', targetType: 'mailbox', targetId: result.mailboxId, tenantId: result.tenantId, after: { protocol: 'web', method: second ? `password+${second.method}` : 'password' } }, now);
+    return s;
+  });
+  return { session, mailboxId: result.mailboxId, address: result.address };
+}
+
+export type SessionAuth =
+  | { ok: true; session: WebSession; actor: Actor; principal: Principal | null }
+  | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'csrf' };
+
+/**
+ * Resolves a session cookie. `csrfToken` must be given (and match) for state-changing requests;
+ * pass `checkCsrf: false` for safe methods only.
+ */
+export async function authenticateSession(deps: CoreDeps, token: string, opts: { checkCsrf: boolean; csrfToken?: string | null; origin?: ActorOrigin }): Promise<SessionAuth> {
+  if (typeof token !== 'string' || token.length < 20 || token.length > 200) return { ok: false, reason: 'unknown' };
+  const s = await deps.db.selectFrom('web_sessions').selectAll().where('token_hash', '=', sha256Hex(token)).executeTakeFirst();
+  if (!s) return { ok: false, reason: 'unknown' };
+  if (s.revoked_at !== null) return { ok: false, reason: 'revoked' };
+  const now = deps.now();
+  if (Number(s.expires_at) <= now || now - Number(s.last_seen_at) > SESSION_IDLE_MS) return { ok: false, reason: 'expired' };
+  if (opts.checkCsrf && (!opts.csrfToken || sha256Hex(opts.csrfToken) !== s.csrf_hash)) return { ok: false, reason: 'csrf' };
+  let actor: Actor;
+  let principal: Principal | null = null;
+  if (s.kind === 'principal') {
+    principal = (await deps.db.selectFrom('principals').selectAll().where('id', '=', s.principal_id!).executeTakeFirst()) ?? null;
+    if (!principal || principal.status !== 'active' || Number(principal.credential_version) !== Number(s.credential_version)) return { ok: false, reason: 'revoked' };
+    actor = principalActor(principal, opts.origin);
+  } else {
+    if (!deps.credentials || !(await deps.credentials.isCurrent(s.mailbox_id!, Number(s.credential_version)))) return { ok: false, reason: 'revoked' };
+    actor = makeActor({ kind: 'mailbox-owner', tenantId: s.tenant_id, principalId: `mailbox:${s.mailbox_id}`, permissions: [], origin: opts.origin });
+  }
+  if (now - Number(s.last_seen_at) > LAST_SEEN_RESOLUTION_MS) {
+    await deps.db.updateTable('web_sessions').set({ last_seen_at: now }).where('id', '=', s.id).execute();
+  }
+  return { ok: true, session: s, actor, principal };
+}
+
+export async function logout(deps: CoreDeps, session: WebSession, actor: Actor): Promise<void> {
+  const now = deps.now();
+  await deps.db.transaction().execute(async (trx) => {
+    await trx.updateTable('web_sessions').set({ revoked_at: now }).where('id', '=', session.id).where('revoked_at', 'is', null).execute();
+    const target = session.kind === 'principal' ? { targetType: 'principal', targetId: session.principal_id } : { targetType: 'mailbox', targetId: session.mailbox_id };
+    await appendAudit(trx, actor, { action: session.kind === 'principal' ? 'principal.logout' : 'mailbox.owner.logout', ...target, tenantId: session.tenant_id }, now);
+  });
+}
+
+function requirePrincipal(auth: Extract<SessionAuth, { ok: true }>): Principal {
+  if (!auth.principal) throw new AppError('Forbidden', 'only operators and tenant admins enrol TOTP');
+  return auth.principal;
+}
+
+/** Starts TOTP enrolment: a new secret (pending until confirmed) and its otpauth:// URI for a QR code. */
+export async function beginTotpEnrolment(deps: CoreDeps, auth: Extract<SessionAuth, { ok: true }>): Promise<{ secret: string; otpauthUri: string }> {
+  const p = requirePrincipal(auth);
+  if (p.totp_secret) throw new AppError('Conflict', 'TOTP is already enrolled; an administrator resets it');
+  const totpSecret = newTotpSecret();
+  await deps.db.updateTable('principals').set({ totp_pending_secret: sealSecret(totpSecret), updated_at: deps.now() }).where('id', '=', p.id).execute();
+  return { secret: totpSecret, otpauthUri: totpUri(totpSecret, p.email) };
+}
+
+/** Confirms enrolment with a current code; returns the one-time recovery codes (shown once) and upgrades the session. */
+export async function confirmTotpEnrolment(deps: CoreDeps, auth: Extract<SessionAuth, { ok: true }>, code: string): Promise<{ recoveryCodes: string[] }> {
+  const p = requirePrincipal(auth);
+  const fresh = await deps.db.selectFrom('principals').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow();
+  if (fresh.totp_secret) throw new AppError('Conflict', 'TOTP is already enrolled');
+  if (!fresh.totp_pending_secret) throw new AppError('Conflict', 'start the enrolment first');
+  const now = deps.now();
+  const step = await verifyTotp(fresh.totp_pending_secret, String(code ?? ''), now);
+  if (step === null) throw invalid('the code does not match; check the time on the device and try again', { field: 'code' });
+  const codes = newRecoveryCodes();
+  await deps.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('principals')
+      .set({ totp_secret: fresh.totp_pending_secret, totp_pending_secret: null, totp_enabled_at: now, totp_last_step: step, updated_at: now })
+      .where('id', '=', p.id)
+      .where('totp_secret', 'is', null)
+      .execute();
+    await trx.deleteFrom('principal_recovery_codes').where('principal_id', '=', p.id).execute();
+    await trx.insertInto('principal_recovery_codes').values(codes.map((c) => ({ principal_id: p.id, code_hash: recoveryCodeHash(c), used_at: null, created_at: now }))).execute();
+    await trx.updateTable('web_sessions').set({ mfa: 'ok' }).where('id', '=', auth.session.id).execute();
+    await appendAudit(trx, auth.actor, { action: 'principal.totp.enrol', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, after: { totpEnabled: true, recoveryCodes: codes.length } }, now);
+  });
+  return { recoveryCodes: codes };
+}
+
+export interface SessionView {
+  kind: 'principal' | 'mailbox';
+  mfa: string;
+  expiresAt: string;
+  principal: PrincipalView | null;
+  mailbox: { id: string; address: string; displayName: string | null; status: string; quotaBytes: number; usedBytes: number; messageCount: number; owner: { name: string; email: string }; resetDestination: string } | null;
+}
+
+export async function sessionView(deps: CoreDeps, auth: Extract<SessionAuth, { ok: true }>): Promise<SessionView> {
+  const s = auth.session;
+  let mailbox: SessionView['mailbox'] = null;
+  if (s.kind === 'mailbox') {
+    const m = await deps.db.selectFrom('mailboxes').selectAll().where('id', '=', s.mailbox_id!).executeTakeFirstOrThrow();
+    mailbox = {
+      id: m.id,
+      address: m.address,
+      displayName: m.display_name,
+      status: m.status,
+      quotaBytes: Number(m.quota_bytes),
+      usedBytes: Number(m.used_bytes),
+      messageCount: Number(m.message_count),
+      owner: { name: m.owner_name, email: m.owner_email },
+      resetDestination: m.reset_destination,
+    };
+  }
+  return { kind: s.kind as 'principal' | 'mailbox', mfa: s.mfa, expiresAt: iso(Number(s.expires_at))!, principal: auth.principal ? principalView(auth.principal) : null, mailbox };
+}

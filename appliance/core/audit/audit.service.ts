@@ -1,0 +1,190 @@
+/**
+ * Audit log use cases: read events (a tenant actor sees its tenant's only) and verify the
+ * appliance-wide hash chain (platform actors).
+ */
+import { sql } from 'kysely';
+import type { AuditEvent } from '../../db/tables/control.table.js';
+import { type AuditVerification, verifyAuditChain } from './audit.js';
+import { type Actor, authorize } from '../kernel/authz.js';
+import type { CoreDeps } from '../deps.js';
+import { scopeOf } from '../../db/repo.js';
+import { iso, pageOf } from '../kernel/util.js';
+
+export interface AuditEventView {
+  id: number;
+  at: string;
+  tenantId: string | null;
+  actor: { type: string; id: string | null; tokenId: string | null };
+  sourceIp: string | null;
+  userAgent: string | null;
+  action: string;
+  target: { type: string; id: string | null };
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  reason: string | null;
+  requestId: string | null;
+  approvalId: string | null;
+  /** Display names of the ids this event mentions (listings only): tenant, domain and token names, addresses. */
+  names?: Record<string, string>;
+}
+
+function parse(json: string | null): Record<string, unknown> | null {
+  if (json === null) return null;
+  try {
+    return JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+export function auditEventView(e: AuditEvent): AuditEventView {
+  return {
+    id: Number(e.id),
+    at: iso(e.at)!,
+    tenantId: e.tenant_id,
+    actor: { type: e.actor_type, id: e.actor_id, tokenId: e.token_id },
+    sourceIp: e.source_ip,
+    userAgent: e.user_agent,
+    action: e.action,
+    target: { type: e.target_type, id: e.target_id },
+    before: parse(e.before),
+    after: parse(e.after),
+    reason: e.reason,
+    requestId: e.request_id,
+    approvalId: e.approval_id,
+  };
+}
+
+export interface AuditQuery {
+  tenantId?: string;
+  targetType?: string;
+  targetId?: string;
+  /** An action name, or a prefix ending in `.*` (e.g. `mailbox.*`). */
+  action?: string;
+  actorType?: string;
+  /** The acting principal (or token) id. */
+  actorId?: string;
+  tokenId?: string;
+  requestId?: string;
+  /** Time range, epoch ms: since ≤ at < until. */
+  since?: number;
+  until?: number;
+  /** Events with an id above this one (ascending order). */
+  after?: number;
+  limit?: number;
+}
+
+function filtered(actor: Actor, deps: CoreDeps, query: AuditQuery) {
+  const scope = scopeOf(actor);
+  let q = deps.db.selectFrom('audit_events').selectAll();
+  if (scope.tenantId !== null) q = q.where('tenant_id', '=', scope.tenantId);
+  if (query.tenantId) q = q.where('tenant_id', '=', query.tenantId);
+  if (query.targetType) q = q.where('target_type', '=', query.targetType);
+  if (query.targetId) q = q.where('target_id', '=', query.targetId);
+  if (query.action) {
+    if (query.action.endsWith('.*')) q = q.where(sql<boolean>`substr(action, 1, ${query.action.length - 1}) = ${query.action.slice(0, -1)}`);
+    else q = q.where('action', '=', query.action);
+  }
+  if (query.actorType) q = q.where('actor_type', '=', query.actorType);
+  if (query.actorId) q = q.where('actor_id', '=', query.actorId);
+  if (query.tokenId) q = q.where('token_id', '=', query.tokenId);
+  if (query.requestId) q = q.where('request_id', '=', query.requestId);
+  if (query.since !== undefined) q = q.where('at', '>=', query.since);
+  if (query.until !== undefined) q = q.where('at', '<', query.until);
+  return q;
+}
+
+export async function listAuditEvents(actor: Actor, deps: CoreDeps, query: AuditQuery = {}): Promise<AuditEventView[]> {
+  authorize(actor, 'audit.read');
+  const page = pageOf({ limit: query.limit });
+  let q = filtered(actor, deps, query);
+  if (query.after !== undefined) q = q.where('id', '>', query.after);
+  const rows = await q.orderBy('id').limit(page.limit).execute();
+  const views = rows.map(auditEventView);
+  const names = await displayNames(deps, views.flatMap((v) => [v.tenantId, v.actor.id, v.actor.tokenId, v.target.id]));
+  for (const v of views) {
+    v.names = {};
+    for (const id of [v.tenantId, v.actor.id, v.actor.tokenId, v.target.id]) if (id && names.has(id)) v.names[id] = names.get(id)!;
+  }
+  return views;
+}
+
+/** Adds `createdByName` (the creator's token or person name, or mailbox address) to listed items. */
+export async function withCreatorNames<T extends { createdBy: string }>(deps: CoreDeps, items: T[]): Promise<Array<T & { createdByName?: string }>> {
+  const names = await displayNames(deps, items.map((i) => i.createdBy));
+  return items.map((i) => (names.has(i.createdBy) ? { ...i, createdByName: names.get(i.createdBy)! } : i));
+}
+
+/**
+ * What people call the objects behind ids: a tenant's, domain's, token's or person's name, a
+ * mailbox's or alias's address. One query per kind of id present; ids it does not know are left
+ * out (the console then shows the id). Used for listings a person reads (audit, recent changes).
+ */
+export async function displayNames(deps: CoreDeps, ids: Iterable<string | null | undefined>): Promise<Map<string, string>> {
+  const by = new Map<string, Set<string>>();
+  for (const id of ids) {
+    const prefix = id ? /^(tnt|dom|mbx|als|tok|prn)_[0-9a-f]+$/.exec(id)?.[1] : undefined;
+    if (!prefix) continue;
+    if (!by.has(prefix)) by.set(prefix, new Set());
+    by.get(prefix)!.add(id!);
+  }
+  const out = new Map<string, string>();
+  const list = (p: string) => [...(by.get(p) ?? [])];
+  const db = deps.db;
+  const lookups: Array<Promise<Array<{ id: string; label: string }>>> = [];
+  if (by.has('tnt')) lookups.push(db.selectFrom('tenants').select(['id', 'name as label']).where('id', 'in', list('tnt')).execute());
+  if (by.has('dom')) lookups.push(db.selectFrom('domains').select(['id', 'name as label']).where('id', 'in', list('dom')).execute());
+  if (by.has('mbx')) lookups.push(db.selectFrom('mailboxes').select(['id', 'address as label']).where('id', 'in', list('mbx')).execute());
+  if (by.has('als')) lookups.push(db.selectFrom('aliases').select(['id', 'address as label']).where('id', 'in', list('als')).execute());
+  if (by.has('tok')) lookups.push(db.selectFrom('api_tokens').select(['id', 'name as label']).where('id', 'in', list('tok')).execute());
+  if (by.has('prn')) lookups.push(db.selectFrom('principals').select(['id', 'name as label']).where('id', 'in', list('prn')).execute());
+  for (const rows of await Promise.all(lookups)) for (const r of rows) out.set(r.id, r.label);
+  return out;
+}
+
+export const AUDIT_EXPORT_MAX = 100_000;
+
+const CSV_COLUMNS = [
+  'id', 'at', 'tenant_id', 'actor_type', 'actor_id', 'token_id', 'source_ip', 'user_agent', 'action', 'target_type', 'target_id',
+  'before', 'after', 'reason', 'request_id', 'approval_id', 'prev_hash', 'hash',
+] as const;
+
+/** A CSV field: quoted when needed; a leading = + - @ is neutralized so spreadsheets do not run it. */
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * Exports the matching events (at most AUDIT_EXPORT_MAX, oldest first) as JSON lines or CSV,
+ * with each row's `prev_hash` and `hash`, so an export can be checked against the chain.
+ */
+export async function exportAuditEvents(actor: Actor, deps: CoreDeps, query: AuditQuery, format: 'jsonl' | 'csv'): Promise<{ body: string; events: number; truncated: boolean }> {
+  authorize(actor, 'audit.read');
+  const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
+  let after = query.after ?? 0;
+  let events = 0;
+  const PAGE = 1000;
+  for (;;) {
+    const rows = await filtered(actor, deps, query).where('id', '>', after).orderBy('id').limit(Math.min(PAGE, AUDIT_EXPORT_MAX - events)).execute();
+    for (const r of rows) {
+      if (format === 'csv') {
+        lines.push(CSV_COLUMNS.map((c) => csvField(c === 'at' ? iso(r.at) : c === 'id' ? Number(r.id) : r[c])).join(','));
+      } else {
+        lines.push(JSON.stringify({ ...auditEventView(r), prevHash: r.prev_hash, hash: r.hash }));
+      }
+      after = Number(r.id);
+    }
+    events += rows.length;
+    if (rows.length < PAGE || events >= AUDIT_EXPORT_MAX) break;
+  }
+  const truncated = events >= AUDIT_EXPORT_MAX;
+  return { body: lines.length ? `${lines.join('\n')}\n` : '', events, truncated };
+}
+
+export async function verifyAudit(actor: Actor, deps: CoreDeps): Promise<AuditVerification> {
+  authorize(actor, 'audit.verify');
+  return verifyAuditChain(deps.db);
+}

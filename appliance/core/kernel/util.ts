@@ -1,0 +1,31 @@
+/**
+ * Small helpers shared by the core services: paging bounds, unique-violation detection and
+ * time formatting for views.
+ */
+import type { ListPage } from '../../db/repo.js';
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 500;
+
+export function pageOf(input: { limit?: number; after?: string | null } = {}): ListPage {
+  const limit = Math.min(Math.max(Math.trunc(input.limit ?? DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE);
+  return { limit, after: input.after ?? null };
+}
+
+/** True when a database error is a unique-constraint violation (SQLite or PostgreSQL). */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+export function iso(ms: number | string | null): string | null {
+  return ms === null ? null : new Date(Number(ms)).toISOString();
+}
+
+/** Trims a free-text name and checks its length and that it has no control characters. */
+export function cleanName(raw: string, max = 200): string | null {
+  const s = raw.trim();
+  // eslint-disable-next-line no-control-regex
+  if (s.length === 0 || s.length > max || /[\u0000-\u001f\u007f]/.test(s)) return null;
+  return s;
+}

@@ -1,0 +1,114 @@
+/**
+ * The mailbox lifecycle, in one place: the statuses a mailbox can be in, the events that move
+ * it, and which moves are allowed. Single operations, bulk batches, offboarding, the recycle
+ * bin and resets all ask `planTransition` before they write, and cut access with the one
+ * revocation call, `revokeMailboxAccess`.
+ *
+ *   (none) --create--> pending --activate--> active
+ *   pending|active --suspend--> suspended --resume--> active (password set) | pending
+ *   pending|active|suspended --offboard--> offboarded
+ *   pending|active|suspended|offboarded --soft-delete--> deleted --restore--> (status before delete)
+ *   deleted --purge--> (gone)
+ */
+import type { Transaction } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { revokeAllAppPasswords } from '../access/app-passwords.service.js';
+import { AppError } from '../kernel/errors.js';
+
+export const MAILBOX_STATUSES = ['pending', 'active', 'suspended', 'offboarded', 'deleted'] as const;
+export type MailboxStatus = (typeof MAILBOX_STATUSES)[number];
+
+export const LIFECYCLE_EVENTS = ['create', 'activate', 'suspend', 'resume', 'offboard', 'soft-delete', 'restore', 'purge'] as const;
+export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
+
+/** What a transition needs to know of the mailbox. */
+export interface LifecycleState {
+  status: string;
+  /** Set once the owner chose a password (resume goes back to active, not pending). */
+  password_hash?: string | null;
+  /** Where a restore returns to. */
+  status_before_delete?: string | null;
+}
+
+interface Rule {
+  from: readonly MailboxStatus[] | 'none';
+  /** The status after the event; `purge` removes the row. */
+  to: (m: LifecycleState) => MailboxStatus | 'gone';
+  /** The event ends every access path (credential version, sessions; app passwords where the caller says). */
+  revokes: boolean;
+}
+
+export const TRANSITIONS: Readonly<Record<LifecycleEvent, Rule>> = {
+  create: { from: 'none', to: () => 'pending', revokes: false },
+  activate: { from: ['pending'], to: () => 'active', revokes: false },
+  suspend: { from: ['pending', 'active'], to: () => 'suspended', revokes: true },
+  resume: { from: ['suspended'], to: (m: LifecycleState) => (m.password_hash ? 'active' : 'pending'), revokes: false },
+  offboard: { from: ['pending', 'active', 'suspended'], to: () => 'offboarded', revokes: true },
+  'soft-delete': { from: ['pending', 'active', 'suspended', 'offboarded'], to: () => 'deleted', revokes: true },
+  restore: { from: ['deleted'], to: (m: LifecycleState) => (isMailboxStatus(m.status_before_delete) && m.status_before_delete !== 'deleted' ? m.status_before_delete : 'suspended'), revokes: false },
+  purge: { from: ['deleted'], to: () => 'gone', revokes: true },
+};
+
+export function isMailboxStatus(s: unknown): s is MailboxStatus {
+  return typeof s === 'string' && (MAILBOX_STATUSES as readonly string[]).includes(s);
+}
+
+export interface PlannedTransition {
+  event: LifecycleEvent;
+  from: MailboxStatus | 'none';
+  to: MailboxStatus | 'gone';
+  revokes: boolean;
+}
+
+/** May `event` happen to a mailbox in this state? Returns the move, or throws Conflict naming both. */
+export function planTransition(event: LifecycleEvent, m: LifecycleState | null): PlannedTransition {
+  const rule = TRANSITIONS[event];
+  if (rule.from === 'none') {
+    if (m) throw new AppError('Conflict', 'the mailbox already exists', { status: m.status });
+    return { event, from: 'none', to: rule.to({ status: 'none' }), revokes: rule.revokes };
+  }
+  if (!m) throw new AppError('NotFound', 'mailbox not found');
+  if (!isMailboxStatus(m.status) || !rule.from.includes(m.status)) throw new AppError('Conflict', `a ${m.status} mailbox cannot be ${pastTense(event)}`, { status: m.status, event });
+  return { event, from: m.status, to: rule.to(m), revokes: rule.revokes };
+}
+
+/** Is the mailbox already where `event` would take it (idempotent operations answer without writing)? */
+export function alreadyDone(event: LifecycleEvent, m: LifecycleState): boolean {
+  if (event === 'suspend') return m.status === 'suspended';
+  if (event === 'resume') return m.status === 'active' || m.status === 'pending';
+  if (event === 'offboard') return m.status === 'offboarded';
+  if (event === 'soft-delete') return m.status === 'deleted';
+  return false;
+}
+
+function pastTense(event: LifecycleEvent): string {
+  return { create: 'created', activate: 'activated', suspend: 'suspended', resume: 'resumed', offboard: 'offboarded', 'soft-delete': 'deleted', restore: 'restored', purge: 'purged' }[event];
+}
+
+export interface Revocation {
+  appPasswordsRevoked: number;
+  consoleSessionsRevoked: number;
+}
+
+/**
+ * The one revocation call. Inside the use case's transaction: bumps the credential version (new
+ * logins, cached verifications, open IMAP/SMTP sessions' `isCurrent` and console sessions fail
+ * from the commit on), marks the mailbox's console sessions revoked and, when asked, its app
+ * passwords. After the commit the caller runs `revoker.notifyRevoked` to close open sessions.
+ */
+export async function revokeMailboxAccess(trx: Transaction<DB>, mailboxId: string, now: number, opts: { appPasswords: boolean }): Promise<Revocation> {
+  await trx
+    .updateTable('mailboxes')
+    .set((eb) => ({ credential_version: eb('credential_version', '+', 1), updated_at: now }))
+    .where('id', '=', mailboxId)
+    .execute();
+  const sessions = await trx
+    .updateTable('web_sessions')
+    .set({ revoked_at: now })
+    .where('kind', '=', 'mailbox')
+    .where('mailbox_id', '=', mailboxId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  const apps = opts.appPasswords ? await revokeAllAppPasswords(trx, mailboxId, now) : [];
+  return { appPasswordsRevoked: apps.length, consoleSessionsRevoked: Number(sessions.numUpdatedRows) };
+}

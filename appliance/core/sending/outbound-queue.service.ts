@@ -1,0 +1,93 @@
+/**
+ * The outbound queue as operators and tenant admins see it (read-only). The queue itself is
+ * Haraka's (read by appliance/mta/outbound-queue.ts and handed in as a QueueSource); the core
+ * decides who sees what: a platform actor every message, a tenant actor only the messages whose
+ * sender's domain is one of its domains (bounces with an empty sender belong to nobody's
+ * tenant and are the operators'). Oldest first, paged by the last id of the previous page.
+ */
+import { type Actor, authorize } from '../kernel/authz.js';
+import type { CoreDeps } from '../deps.js';
+import { invalid } from '../kernel/errors.js';
+import { scopedRepo } from '../../db/repo.js';
+import { iso, pageOf } from '../kernel/util.js';
+
+/** One queue file: one message to one destination domain. */
+export interface QueuedMessage {
+  id: string;
+  uuid: string | null;
+  arrival: number;
+  queuedAt: number;
+  nextAttempt: number;
+  attempts: number;
+  sender: string;
+  recipients: string[];
+  domain: string;
+}
+
+export interface QueueSource {
+  list(): Promise<QueuedMessage[]>;
+  /** The last deferral the appliance saw for a queued message. */
+  lastError(uuid: string | null, domain: string): { detail: string; at: number } | null;
+}
+
+export interface QueueEntryView {
+  id: string;
+  /** The sender's tenant (null: a bounce or an unknown sender domain). */
+  tenantId: string | null;
+  queuedAt: string;
+  ageSeconds: number;
+  sender: string;
+  recipients: string[];
+  domain: string;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
+const domainOf = (address: string) => (address.includes('@') ? address.slice(address.lastIndexOf('@') + 1).toLowerCase() : '');
+
+export async function listOutboundQueue(
+  actor: Actor,
+  deps: CoreDeps,
+  source: QueueSource,
+  filter: { tenantId?: string; domain?: string; limit?: number; after?: string | null } = {},
+): Promise<QueueEntryView[]> {
+  authorize(actor, 'mailflow.read');
+  // A tenant actor naming another tenant: NotFound, like every other tenant-addressed read.
+  if (filter.tenantId !== undefined) await scopedRepo(deps.db, actor).tenant(filter.tenantId);
+  const only = actor.tenantId ?? filter.tenantId ?? null;
+  const { limit, after } = pageOf(filter);
+  const all = await source.list();
+  const senderDomains = [...new Set(all.map((m) => domainOf(m.sender)).filter(Boolean))];
+  const tenantOf = new Map<string, string>();
+  for (let i = 0; i < senderDomains.length; i += 500) {
+    const rows = await deps.db.selectFrom('domains').select(['name', 'tenant_id']).where('name', 'in', senderDomains.slice(i, i + 500)).where('status', '!=', 'deleted').execute();
+    for (const r of rows) tenantOf.set(r.name.toLowerCase(), r.tenant_id);
+  }
+  let list = all.map((m) => ({ m, tenantId: tenantOf.get(domainOf(m.sender)) ?? null }));
+  if (only !== null) list = list.filter((x) => x.tenantId === only);
+  if (filter.domain) list = list.filter((x) => x.m.domain === filter.domain!.toLowerCase());
+  if (after) {
+    const i = list.findIndex((x) => x.m.id === after);
+    if (i < 0) throw invalid('unknown cursor (the message may have left the queue)', { field: 'after' });
+    list = list.slice(i + 1);
+  }
+  const now = deps.now();
+  return list.slice(0, limit).map(({ m, tenantId }) => {
+    const err = source.lastError(m.uuid, m.domain);
+    return {
+      id: m.id,
+      tenantId,
+      queuedAt: iso(m.queuedAt)!,
+      ageSeconds: Math.max(0, Math.round((now - m.arrival) / 1000)),
+      sender: m.sender,
+      recipients: m.recipients,
+      domain: m.domain,
+      attempts: m.attempts,
+      nextAttemptAt: iso(m.nextAttempt)!,
+      lastError: err?.detail ?? null,
+      lastErrorAt: err ? iso(err.at) : null,
+    };
+  });
+}

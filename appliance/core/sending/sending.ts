@@ -1,0 +1,164 @@
+/**
+ * What the sending half of the MTA asks the core: may this mailbox send as that address, which
+ * keys sign for a domain, which route carries mail from a domain, where does a mailbox forward,
+ * and the appliance's SRS secret. Serving-layer decisions, read fresh from the database.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+
+export interface SigningKey {
+  selector: string;
+  algorithm: string;
+  privateKey: string;
+}
+
+export interface OutboundRouteInfo {
+  host: string;
+  port: number;
+  /** STARTTLS whenever offered (Haraka's outbound has no implicit TLS). */
+  tls: 'opportunistic';
+  authUser: string | null;
+  authPass: string | null;
+  scope: 'domain' | 'tenant' | 'global';
+}
+
+export interface ForwardTarget {
+  id: string;
+  target: string;
+  external: boolean;
+  keepCopy: boolean;
+}
+
+function lower(a: string): string {
+  return a.trim().toLowerCase();
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
+export class SendingPolicy {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /**
+   * True when the mailbox may use `address` as envelope sender or From: its own address (also
+   * with a +tag), an alias of its tenant that delivers to it, or an explicit send-as grant.
+   * Never another tenant's domain.
+   */
+  async maySendAs(mailboxId: string, address: string): Promise<boolean> {
+    const wanted = lower(address);
+    const mailbox = await this.db.selectFrom('mailboxes').select(['address', 'tenant_id']).where('id', '=', mailboxId).executeTakeFirst();
+    if (!mailbox) return false;
+    if (wanted === mailbox.address) return true;
+    const [local, domain] = [wanted.slice(0, wanted.lastIndexOf('@')), domainOf(wanted)];
+    if (local.includes('+') && `${local.slice(0, local.indexOf('+'))}@${domain}` === mailbox.address) return true;
+    // The address's domain must belong to the sender's tenant: no cross-tenant spoofing, ever.
+    const owner = await this.db.selectFrom('domains').select('tenant_id').where('name', '=', domain).where('status', '=', 'active').executeTakeFirst();
+    if (!owner || owner.tenant_id !== mailbox.tenant_id) return false;
+    const grant = await this.db.selectFrom('send_as_grants').select('id').where('mailbox_id', '=', mailboxId).where('address', '=', wanted).executeTakeFirst();
+    if (grant) return true;
+    const alias = await this.db
+      .selectFrom('aliases')
+      .select('targets')
+      .where('address', '=', wanted)
+      .where('tenant_id', '=', mailbox.tenant_id)
+      .where('status', '=', 'active')
+      .executeTakeFirst();
+    if (!alias) return false;
+    try {
+      const targets = JSON.parse(alias.targets) as unknown;
+      return Array.isArray(targets) && targets.some((t) => typeof t === 'string' && lower(t) === mailbox.address);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Active signing keys of a hosted domain (RSA and Ed25519), none when the domain is not hosted. */
+  async signingKeys(domain: string): Promise<SigningKey[]> {
+    const rows = await this.db
+      .selectFrom('dkim_keys')
+      .innerJoin('domains', 'domains.id', 'dkim_keys.domain_id')
+      .select(['dkim_keys.selector', 'dkim_keys.algorithm', 'dkim_keys.private_key'])
+      .where('domains.name', '=', lower(domain))
+      .where('domains.status', '=', 'active')
+      .where('dkim_keys.status', '=', 'active')
+      .orderBy('dkim_keys.created_at', 'desc')
+      .execute();
+    // One key per algorithm: the newest active one.
+    const seen = new Set<string>();
+    const keys: SigningKey[] = [];
+    for (const r of rows) {
+      if (seen.has(r.algorithm)) continue;
+      seen.add(r.algorithm);
+      keys.push({ selector: r.selector, algorithm: r.algorithm, privateKey: r.private_key });
+    }
+    return keys;
+  }
+
+  /** The smarthost for mail sent from `senderDomain`: the domain's route, its tenant's, or the global one. */
+  async route(senderDomain: string | null): Promise<OutboundRouteInfo | null> {
+    let domain: { id: string; tenant_id: string } | undefined;
+    if (senderDomain) {
+      domain = await this.db.selectFrom('domains').select(['id', 'tenant_id']).where('name', '=', lower(senderDomain)).executeTakeFirst();
+    }
+    const rows = await this.db
+      .selectFrom('outbound_routes')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          ...(domain ? [eb('domain_id', '=', domain.id), eb.and([eb('tenant_id', '=', domain.tenant_id), eb('domain_id', 'is', null)])] : []),
+          eb.and([eb('tenant_id', 'is', null), eb('domain_id', 'is', null)]),
+        ]),
+      )
+      .execute();
+    const pick =
+      rows.find((r) => domain && r.domain_id === domain.id) ??
+      rows.find((r) => domain && r.tenant_id === domain.tenant_id && r.domain_id === null) ??
+      rows.find((r) => r.tenant_id === null && r.domain_id === null);
+    if (!pick) return null;
+    return {
+      host: pick.host,
+      port: pick.port,
+      tls: 'opportunistic',
+      authUser: pick.auth_user,
+      authPass: pick.auth_pass,
+      scope: pick.domain_id ? 'domain' : pick.tenant_id ? 'tenant' : 'global',
+    };
+  }
+
+  /** True when `domain` is hosted here. */
+  async isHosted(domain: string): Promise<boolean> {
+    const row = await this.db.selectFrom('domains').select('id').where('name', '=', lower(domain)).where('status', '=', 'active').executeTakeFirst();
+    return !!row;
+  }
+
+  /** Live forwards of a mailbox; expired ones are marked expired (and reported) instead. */
+  async forwards(mailboxId: string, now = Date.now()): Promise<ForwardTarget[]> {
+    const rows = await this.db.selectFrom('forwards').selectAll().where('mailbox_id', '=', mailboxId).where('status', '=', 'active').execute();
+    const live: ForwardTarget[] = [];
+    const expired: string[] = [];
+    for (const r of rows) {
+      if (r.expires_at !== null && Number(r.expires_at) <= now) expired.push(r.id);
+      else live.push({ id: r.id, target: r.target, external: r.external === 1, keepCopy: r.keep_copy === 1 });
+    }
+    if (expired.length) await this.db.updateTable('forwards').set({ status: 'expired' }).where('id', 'in', expired).execute();
+    return live;
+  }
+
+  async markForwardsUsed(ids: string[], now = Date.now()): Promise<void> {
+    if (ids.length) await this.db.updateTable('forwards').set({ last_used_at: now }).where('id', 'in', ids).execute();
+  }
+
+  /** A setting generated once and shared by every node (e.g. the SRS secret). */
+  async setting(key: string, generate: () => string): Promise<string> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    if (row) return row.value;
+    await this.db.insertInto('settings').values({ key, value: generate() }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow()).value;
+  }
+
+  srsSecret(): Promise<string> {
+    return this.setting('srs.secret', () => randomBytes(32).toString('base64url'));
+  }
+}

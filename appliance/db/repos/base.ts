@@ -1,0 +1,35 @@
+/**
+ * The base of every aggregate repository: the executor (the database or the use case's
+ * transaction) and the scope. Tenant-scoped repositories filter and guard by construction:
+ * `scoped(q)` adds `tenant_id = <scope>` to a query, `guardTenant(id)` refuses a write for
+ * another tenant. A platform scope is explicit (`PLATFORM_SCOPE`).
+ */
+import type { Kysely } from 'kysely';
+import { AppError } from '../../core/kernel/errors.js';
+import type { Scope } from '../../core/kernel/scope.js';
+import type { DB } from '../schema.js';
+
+/** The database or a transaction on it (a kysely Transaction is a Kysely). */
+export type Executor = Kysely<DB>;
+
+export abstract class Repo {
+  constructor(
+    protected readonly db: Executor,
+    readonly scope: Scope,
+  ) {}
+
+  /** The scope's tenant, or null for the platform scope. */
+  protected get tenantId(): string | null {
+    return this.scope.tenantId;
+  }
+
+  /** Adds `<column> = <scope tenant>` to a query unless the scope is the platform's. */
+  protected scoped<Q extends { where: (...args: any[]) => any }>(q: Q, column = 'tenant_id'): Q {
+    return this.tenantId === null ? q : (q.where(column, '=', this.tenantId) as Q);
+  }
+
+  /** Refuses to write a row of another tenant (a tenant scope writes its own tenant's rows only). */
+  protected guardTenant(tenantId: string | null): void {
+    if (this.tenantId !== null && tenantId !== this.tenantId) throw new AppError('NotFound', 'not found');
+  }
+}
