@@ -5,6 +5,9 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import type { DeliveryRepo } from '../../db/repos/delivery.js';
+import { repos } from '../../db/repos/index.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
 
 export interface AutoReplySender {
   sendMail(mail: { from: string; to: string; subject: string; text: string; autoReplied: true; inReplyTo?: string | null }): Promise<unknown>;
@@ -25,36 +28,28 @@ const NEVER = /^(mailer-daemon|postmaster|no-?reply|noreply|bounce[s]?|listserv|
 const PERIOD_MS = 7 * 86_400_000;
 
 export class AutoResponder {
+  /** The serving layer: a recipient address names no tenant, so the platform scope. */
+  private readonly repo: DeliveryRepo;
+
   constructor(
-    private readonly db: Kysely<DB>,
+    db: Kysely<DB>,
     private readonly mailer: AutoReplySender,
-  ) {}
+  ) {
+    this.repo = repos(db, PLATFORM_SCOPE).delivery;
+  }
 
   /** Sends the reply when one is due; resolves with whether it was sent. */
   async maybeReply(m: IncomingForReply, now = Date.now()): Promise<boolean> {
     const sender = m.sender.trim().toLowerCase();
     const address = m.address.trim().toLowerCase();
     if (!m.eligible || !sender || sender === address || NEVER.test(sender.slice(0, sender.lastIndexOf('@')))) return false;
-    const row = await this.db
-      .selectFrom('offboardings')
-      .innerJoin('mailboxes', 'mailboxes.id', 'offboardings.mailbox_id')
-      .select(['offboardings.auto_reply'])
-      .where('mailboxes.address', '=', address)
-      .where('offboardings.status', '=', 'applied')
-      .where('offboardings.undone_at', 'is', null)
-      .where('offboardings.auto_reply', 'is not', null)
-      .orderBy('offboardings.applied_at', 'desc')
-      .executeTakeFirst();
-    if (!row?.auto_reply) return false;
-    const reply = JSON.parse(row.auto_reply) as { subject: string; text: string; until: string | null };
+    const autoReply = await this.repo.offboardingAutoReply(address);
+    if (!autoReply) return false;
+    const reply = JSON.parse(autoReply) as { subject: string; text: string; until: string | null };
     if (reply.until && Date.parse(reply.until) <= now) return false;
-    const last = await this.db.selectFrom('auto_replies').select('sent_at').where('address', '=', address).where('sender', '=', sender).executeTakeFirst();
-    if (last && now - Number(last.sent_at) < PERIOD_MS) return false;
-    await this.db
-      .insertInto('auto_replies')
-      .values({ address, sender, sent_at: now })
-      .onConflict((oc) => oc.columns(['address', 'sender']).doUpdateSet({ sent_at: now }))
-      .execute();
+    const last = await this.repo.lastAutoReply(address, sender);
+    if (last !== null && now - last < PERIOD_MS) return false;
+    await this.repo.recordAutoReply(address, sender, now);
     await this.mailer.sendMail({ from: address, to: sender, subject: reply.subject, text: reply.text, autoReplied: true, inReplyTo: m.messageId });
     return true;
   }

@@ -4,10 +4,10 @@
  * policy's `staleForwardDays`) and those that expired by themselves.
  */
 import { withCreatorNames } from '../audit/audit.service.js';
-import { type Actor, authorize } from '../kernel/authz.js';
+import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { loadPolicy } from '../access/policies.js';
-import { scopedRepo } from '../../db/repo.js';
+import { repos } from '../../db/repos/index.js';
 import { iso } from '../kernel/util.js';
 
 export interface ForwardReportItem {
@@ -38,19 +38,11 @@ const DAY = 86_400_000;
 
 export async function forwardingReport(actor: Actor, deps: CoreDeps, tenantId: string): Promise<ForwardReport> {
   authorize(actor, 'forwarding.read');
-  const tenant = await scopedRepo(deps.db, actor).tenant(tenantId);
+  const r = repos(deps.db, scopeOf(actor));
+  const tenant = { id: await r.stats.existingTenantId(tenantId) };
   const policy = await loadPolicy(deps.db, tenant.id);
   const now = deps.now();
-  const rows = await deps.db
-    .selectFrom('forwards')
-    .innerJoin('mailboxes', 'mailboxes.id', 'forwards.mailbox_id')
-    .selectAll('forwards')
-    .select('mailboxes.address as mailbox_address')
-    .where('forwards.tenant_id', '=', tenant.id)
-    .where('forwards.status', '!=', 'removed')
-    .orderBy('forwards.created_at')
-    .limit(5000)
-    .execute();
+  const rows = await r.stats.forwardsForReport(tenant.id);
   const forwards = rows.map((f): ForwardReportItem => {
     const expired = f.status === 'expired' || (f.expires_at !== null && Number(f.expires_at) <= now);
     const external = Number(f.external) === 1;

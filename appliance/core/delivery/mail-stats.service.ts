@@ -5,9 +5,9 @@
  * the appliance's figures; a tenant actor only what is attributable to its tenant (mailbox
  * copies stored for its mailboxes), never the appliance-wide ones.
  */
-import { type Actor, authorize } from '../kernel/authz.js';
+import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
-import { scopedRepo } from '../../db/repo.js';
+import { repos } from '../../db/repos/index.js';
 import { iso } from '../kernel/util.js';
 
 type Counts = Record<string, number | undefined>;
@@ -37,7 +37,7 @@ const clean = (c: Counts): Record<string, number> => Object.fromEntries(Object.e
 
 export async function mailFlowStats(actor: Actor, deps: CoreDeps, source: MailStatsSource, opts: { tenantId?: string; hours?: number } = {}): Promise<MailStatsView> {
   authorize(actor, 'mailflow.read');
-  if (opts.tenantId !== undefined) await scopedRepo(deps.db, actor).tenant(opts.tenantId);
+  if (opts.tenantId !== undefined) await repos(deps.db, scopeOf(actor)).stats.existingTenantId(opts.tenantId);
   const tenantId = actor.tenantId ?? opts.tenantId ?? null;
   const snap = source.snapshot({ hours: opts.hours ?? 24, tenantId });
   const lastHour = clean(snap.lastHour);

@@ -5,6 +5,9 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import type { DeliveryRepo } from '../../db/repos/delivery.js';
+import { repos } from '../../db/repos/index.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { operatorAddress } from '../mailboxes/role-addresses.js';
 
 export type RecipientRefusal =
@@ -46,6 +49,9 @@ type Found =
   | { kind: 'refused'; refusal: 'unknown' | 'disabled' };
 
 export class RecipientRouter {
+  /** The serving layer's look-ups: an envelope recipient names no tenant, so the platform scope. */
+  private readonly repo: DeliveryRepo;
+
   /**
    * `hostname`: the appliance's own name. `<postmaster>` (RFC 5321 §4.5.1: no domain) is
    * postmaster@<hostname>, and that address reaches the operator (see role-addresses.ts)
@@ -61,7 +67,9 @@ export class RecipientRouter {
        */
       postmasterFallback?: (domainId: string, address: string) => Promise<boolean>;
     } = {},
-  ) {}
+  ) {
+    this.repo = repos(db, PLATFORM_SCOPE).delivery;
+  }
 
   /** postmaster@<hostname> when the appliance's host name is not a hosted domain: the operator's address. */
   private async appliancePostmaster(forDelivery: boolean): Promise<RecipientResolution> {
@@ -84,19 +92,13 @@ export class RecipientRouter {
     const hostname = this.opts.hostname?.toLowerCase();
     const parts = hostname && (bare === 'postmaster' || bare === 'postmaster@') ? { local: 'postmaster', domain: hostname } : split(address);
     if (!parts) return { ok: false, refusal: 'unknown' };
-    let domain = await this.db.selectFrom('domains').select(['id', 'tenant_id', 'catch_all', 'alias_of']).where('name', '=', parts.domain).where('status', '=', 'active').executeTakeFirst();
+    let domain = await this.repo.activeDomain(parts.domain);
     if (!domain && parts.local === 'postmaster' && parts.domain === hostname) return this.appliancePostmaster(forDelivery);
     if (!domain) return { ok: false, refusal: 'not-hosted' };
     let viaDomainAlias = false;
     if (domain.alias_of) {
       // A domain alias: local@alias is local@primary (same tenant, never a chain).
-      const primary = await this.db
-        .selectFrom('domains')
-        .select(['id', 'tenant_id', 'catch_all', 'alias_of', 'name'])
-        .where('id', '=', domain.alias_of)
-        .where('tenant_id', '=', domain.tenant_id)
-        .where('status', '=', 'active')
-        .executeTakeFirst();
+      const primary = await this.repo.activeDomainOfTenant(domain.alias_of, domain.tenant_id);
       if (!primary || primary.alias_of) return { ok: false, refusal: 'unknown' };
       parts.domain = primary.name;
       domain = primary;
@@ -135,20 +137,16 @@ export class RecipientRouter {
 
   private async isHosted(address: string): Promise<boolean> {
     const domain = address.slice(address.lastIndexOf('@') + 1);
-    return !!(await this.db.selectFrom('domains').select('id').where('name', '=', domain).executeTakeFirst());
+    return this.repo.domainExists(domain);
   }
 
   /** null: no such address. Aliases expand recursively (bounded depth, cycles ignored). */
   private async lookup(address: string, depth: number, seen: Set<string>, forDelivery: boolean): Promise<Found | null> {
     if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return { kind: 'mailboxes', list: [], external: [] };
     seen.add(address);
-    let mailbox = await this.db
-      .selectFrom('mailboxes')
-      .select(['id', 'tenant_id', 'address', 'status', 'quota_bytes', 'used_bytes'])
-      .where('address', '=', address)
-      .executeTakeFirst();
+    let mailbox = await this.repo.mailboxByAddress(address);
     // An offboarded mailbox converted to an alias of its successor: its address routes as that alias.
-    if (mailbox?.status === 'offboarded' && (await this.db.selectFrom('aliases').select('id').where('address', '=', address).where('status', '=', 'active').executeTakeFirst())) mailbox = undefined;
+    if (mailbox?.status === 'offboarded' && (await this.repo.activeAliasTargets(address)) !== null) mailbox = null;
     // A deleted mailbox (recycle bin) is unknown, and its address does not fall through to the catch-all.
     if (mailbox && mailbox.status === 'deleted') return { kind: 'refused', refusal: 'unknown' };
     if (mailbox) {
@@ -160,11 +158,11 @@ export class RecipientRouter {
         external: [],
       };
     }
-    const alias = await this.db.selectFrom('aliases').select(['targets']).where('address', '=', address).where('status', '=', 'active').executeTakeFirst();
-    if (!alias) return null;
+    const aliasTargets = await this.repo.activeAliasTargets(address);
+    if (aliasTargets === null) return null;
     let targets: unknown;
     try {
-      targets = JSON.parse(alias.targets);
+      targets = JSON.parse(aliasTargets);
     } catch {
       targets = [];
     }

@@ -9,6 +9,9 @@
  */
 import type { Scope } from '../../core/kernel/scope.js';
 import type { Executor } from './base.js';
+import { DeliveryRepo } from './delivery.js';
+import { StatsRepo } from './stats.js';
+import { HealthRepo } from './health.js';
 
 export type { Executor } from './base.js';
 
@@ -37,6 +40,15 @@ export class Repos {
 
   // Aggregates (one getter each, e.g.):
   // get mailboxes(): MailboxesRepo { return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope)); }
+  get delivery(): DeliveryRepo {
+    return this.one('delivery', () => new DeliveryRepo(this.db, this.scope));
+  }
+  get stats(): StatsRepo {
+    return this.one('stats', () => new StatsRepo(this.db, this.scope));
+  }
+  get health(): HealthRepo {
+    return this.one('health', () => new HealthRepo(this.db, this.scope));
+  }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {
