@@ -13,7 +13,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { mailStats } from './metrics-rolling.js';
 import { outboundQueueStats } from './mta/outbound-queue.js';
-import type { MtaCounterName, MtaListener, MtaMetricsReport } from './rpc/protocol.js';
+import type { MtaCounterName, MtaListener, MtaMetricsReport } from './rpc/metrics-report.js';
+import type { MetricsPort } from './core/kernel/metrics-port.js';
 
 export const registry = new Registry();
 
@@ -586,3 +587,12 @@ export function startApplianceMetrics(src: MetricSources): { stop(): void } {
 export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
   return { contentType: registry.contentType, body: await registry.metrics() };
 }
+
+/** The registry behind the core's and the store's metrics port (core/kernel/metrics-port.ts), wired by main.ts. */
+export const metricsPort: MetricsPort = {
+  localDeliveries: countLocalDeliveries,
+  auth: countAuth,
+  throttle: countThrottle,
+  logSuppressed: countLogSuppressed,
+  ingestTimer: timeIngest,
+};

@@ -8,6 +8,9 @@ import type { RecipientRefusal } from '../core/delivery/routing.js';
 import type { OutboundRouteInfo, SigningKey } from '../core/sending/sending.js';
 import type { PreparedMessage } from '../mailstore/ingest.js';
 import type { RecipientSpamDecision, SpamPolicyValues } from '../core/sending/spam-policy.service.js';
+import type { MtaMetricsReport } from './metrics-report.js';
+
+export type { MtaCounterName, MtaListener, MtaMetricsReport } from './metrics-report.js';
 
 export interface RcptCheckParams {
   address: string;
@@ -79,20 +82,6 @@ export interface SpamResultParams {
   score?: number;
   seconds: number | null;
   queueId: string;
-}
-
-/** SMTP listeners as metric labels: mx (port 25), submission (587), submissions (465). */
-export type MtaListener = 'mx' | 'submission' | 'submissions';
-
-/** What the Haraka child counts (a closed list; appliance/metrics.ts maps each to a metric). */
-export type MtaCounterName = 'smtp.connection' | 'smtp.accepted' | 'smtp.rejected' | 'dkim.signed' | 'inbound.auth' | 'smtp.limit' | 'spam.check';
-
-export interface MtaMetricsReport {
-  /** Increments since the previous report. */
-  counters: Array<{ name: MtaCounterName; labels: Record<string, string>; n: number }>;
-  /** Open sessions now, per listener. */
-  sessions: Record<MtaListener, number>;
-  process: { rssBytes: number; heapUsedBytes: number; cpuSeconds: number; eventLoopLagSeconds: number };
 }
 
 /** Calls the appliance makes to the Haraka child. */
