@@ -22,12 +22,15 @@ import { SendLimiter } from './core/sending/limits.js';
 import { SendingPolicy } from './core/sending/sending.js';
 import { createCoreDeps } from './core/deps.js';
 import { RecipientRouter } from './core/delivery/routing.js';
+import { createDeliveryDeps } from './core/delivery/delivery-deps.js';
+import { PLATFORM_SCOPE } from './core/kernel/scope.js';
 import { openSqlite } from './db/dialect.js';
 import { migrateToLatest } from './db/migrate.js';
+import { repos } from './db/repos/index.js';
 import { startImapServer } from './imap/server.js';
 import { createLogger, humanNotice, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
-import { countAttackAlert, setSmtpLimits } from './metrics.js';
+import { countAttackAlert, metricsPort, setSmtpLimits } from './metrics.js';
 import { LoginThrottle } from './core/access/login-throttle.js';
 import { loadSecretKey } from './core/access/secret-box.js';
 import { alertLoginAttack } from './core/access/login-alerts.service.js';
@@ -35,7 +38,8 @@ import { FileBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
 import { writeHarakaConfig } from './mta/haraka-config.js';
 import { ApplianceMailer } from './mta/mailer.js';
-import { type MtaDeps, mtaRpcHandlers } from './mta/rpc-handlers.js';
+import { outboundQueueSource } from './mta/outbound-queue.js';
+import { mtaRpcHandlers } from './mta/rpc-handlers.js';
 import { HarakaSupervisor } from './mta/supervisor.js';
 import { ensureTls } from './tls.js';
 import { SpamLearner } from './spam/learner.js';
@@ -65,7 +69,10 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
   const loginThrottle = new LoginThrottle();
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle);
-  const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), createCoreDeps(db, config), domainId, address) });
+  // The composition root: the one core of the appliance, handed to the MTA handlers, the
+  // schedulers and the control plane. Nothing else builds core deps.
+  const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort });
+  const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), core, domainId, address) });
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
   limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);
@@ -76,28 +83,34 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const learner = new SpamLearner(db, store, scanner, logger);
   learner.start();
 
-  const mtaDeps: MtaDeps = { config, router, store, credentials, sending, limiter, logger, spam: { db, defaults: config.spam } };
+  // The one local delivery path: SMTP inbound and the appliance's own mail (the mailer).
+  const deliveryLog = logger.child({ service: 'delivery' });
+  const delivery = createDeliveryDeps({
+    router,
+    store: store.ingest,
+    sending,
+    metrics: metricsPort,
+    onAutoReplyError: (err) => deliveryLog.warn({ event: 'smtp.auto_reply.error', err }, 'auto-reply failed'),
+  });
   const supervisor = new HarakaSupervisor({
     harakaRoot: await writeHarakaConfig(config, paths, tls, path.resolve(__dirname, '..', 'mta-plugins'), scanner.available),
     logger,
-    handlers: mtaRpcHandlers(mtaDeps),
+    handlers: mtaRpcHandlers({ config, core, delivery, credentials, sending, limiter, logger }),
   });
 
-  const mailer = new ApplianceMailer({ hostname: config.hostname, router, store, supervisor, sending, logger: logger.child({ service: 'mailer' }) });
-  mtaDeps.autoResponder = new AutoResponder(db, mailer);
+  const mailer = new ApplianceMailer({ hostname: config.hostname, delivery, supervisor, sending, logger: logger.child({ service: 'mailer' }) });
+  // Auto-replies are sent by the mailer, which needs the supervisor, which needs the handlers.
+  delivery.autoResponder = new AutoResponder(db, mailer);
   loginThrottle.onAttack = (alert) => {
     countAttackAlert();
-    alertLoginAttack({ ...createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle }), mailer }, alert)
+    alertLoginAttack({ ...core, mailer }, alert)
       .then((sent) => log.warn({ event: 'auth.attack.alerted', failures: alert.failures, sources: alert.sources, recipients: sent.length }, 'login attack alert sent'))
       .catch((err) => log.error({ event: 'auth.attack.alert_error', err }, 'login attack alert failed'));
   };
 
   const health = async () => ({
-    database: await db
-      .selectFrom('tenants')
-      .select('id')
-      .limit(1)
-      .execute()
+    database: await repos(db, PLATFORM_SCOPE)
+      .health.probe()
       .then(() => ({ ok: true }))
       .catch((err: Error) => ({ ok: false, detail: err.message })),
     mta: supervisor.isListening() ? { ok: true } : { ok: false, detail: 'Haraka is not listening' },
@@ -107,14 +120,14 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     spam: scanner.available ? scanner.health() : { ok: true, detail: (scanner.health() as { detail: string }).detail },
   });
 
-  const control = await startControlServer({ config, logger, db, health, tls, revoker: credentials, credentials, mailer, mailIngest: store.ingest, loginThrottle });
+  const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue) });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter });
   setSmtpLimits(config.smtpLimits);
   supervisor.start();
 
-  const bootstrap = await bootstrapOperator(systemActor('boot'), createCoreDeps(db, config));
+  const bootstrap = await bootstrapOperator(systemActor('boot'), core);
   if (bootstrap.action === 'bootstrap-token-created') {
     log.info({ event: 'operator.bootstrap', tokenId: bootstrap.tokenId, revokedLinks: bootstrap.revokedLinks }, bootstrap.revokedLinks ? 'operator token created from POSTERN_BOOTSTRAP_TOKEN; every open operator setup link revoked' : 'operator token created from POSTERN_BOOTSTRAP_TOKEN');
   } else if (bootstrap.action === 'none' && bootstrap.revokedLinks) {
@@ -125,29 +138,28 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   }
 
   // Required addresses: migration 0019 made aliases without audit events; record them once.
-  const required = await reconcileRequiredAddresses(systemActor('boot'), createCoreDeps(db, config));
+  const required = await reconcileRequiredAddresses(systemActor('boot'), core);
   if (required.auditedBackfill) log.info({ event: 'domain.required_addresses.reconciled', ...required }, 'required addresses reconciled at boot');
 
   const dnsScheduler = config.dnsCheckIntervalMs
-    ? startDnsScheduler(createCoreDeps(db, config), { resolve: createResolver(config.dnsResolver), intervalMs: config.dnsCheckIntervalMs, logger: logger.child({ service: 'dns-check' }) })
+    ? startDnsScheduler(core, { resolve: createResolver(config.dnsResolver), intervalMs: config.dnsCheckIntervalMs, logger: logger.child({ service: 'dns-check' }) })
     : null;
 
   // Hourly: offboarded mailboxes past their retention go to the recycle bin, DKIM keys rotate on
   // their template's cadence, what outlived the recycle bin is purged, then blobs nothing refers
   // to any more are removed.
   const sweepTimer = setInterval(() => {
-    const housekeeping = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials });
-    enforceRetention(systemActor('retention'), housekeeping)
+    enforceRetention(systemActor('retention'), core)
       .then((ids) => {
         if (ids.length) log.info({ event: 'offboarding.retention.ended', mailboxes: ids.length }, 'retention ended: mailboxes moved to the recycle bin');
       })
       .catch((err) => log.error({ event: 'offboarding.retention.error', err }, 'retention job failed'))
-      .then(() => rotateDueDkimKeys(systemActor('dkim-rotation'), housekeeping))
+      .then(() => rotateDueDkimKeys(systemActor('dkim-rotation'), core))
       .then((steps) => {
         if (steps && steps.length) log.info({ event: 'dkim.rotation', steps }, 'DKIM rotation steps');
       })
       .catch((err) => log.error({ event: 'dkim.rotation.error', err }, 'DKIM rotation failed'))
-      .then(() => purgeRecycleBin(systemActor('purge'), housekeeping))
+      .then(() => purgeRecycleBin(systemActor('purge'), core))
       .then((purged) => {
         if (purged.mailboxes.length || purged.domains.length) log.info({ event: 'recycle_bin.purged', mailboxes: purged.mailboxes.length, domains: purged.domains.length }, 'recycle bin purged');
       })

@@ -4,16 +4,13 @@
  * API under /api/v1, where one hook authenticates the bearer token and enforces each route's
  * declared permission. server.ts listens; tests call buildApp and use inject().
  */
-import type { Kysely } from 'kysely';
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from '../appliance/config.js';
-import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../appliance/core/deps.js';
-import type { DB } from '../appliance/db/schema.js';
-import type { LoginThrottle } from '../appliance/core/access/login-throttle.js';
+import { type CoreDeps, NO_SESSIONS_REVOKER } from '../appliance/core/deps.js';
 import { hasSecretKey, loadSecretKey } from '../appliance/core/access/secret-box.js';
 import type { Logger } from '../appliance/logger.js';
 import cookie from '@fastify/cookie';
@@ -55,11 +52,10 @@ import requiredAddressesRoutes from './routes/v1/required-addresses.routes.js';
 import spamRoutes from './routes/v1/spam.routes.js';
 import selfSpamRoutes from './routes/v1/self-spam.routes.js';
 import { spamStats } from '../appliance/spam/metrics.js';
-import { dataPaths } from '../appliance/config.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
 import { httpLimitMetrics } from '../appliance/metrics.js';
 import { limitConnections } from './plugins/connection-limits.js';
-import { lastOutboundError, readOutboundQueue } from '../appliance/mta/outbound-queue.js';
+import type { QueueSource } from '../appliance/core/sending/outbound-queue.service.js';
 import type { Mailer, MailIngest } from '../appliance/core/delivery/mailer.js';
 import { createResolver } from '../appliance/net/resolver.js';
 import './types.js';
@@ -67,28 +63,27 @@ import './types.js';
 export type HealthCheck = () => Promise<Record<string, { ok: boolean; detail?: string }>>;
 
 export interface ControlDeps {
+  /**
+   * The appliance's one core (built by appliance/main.ts, the composition root): database,
+   * clock, revoker (production: the CredentialService, which closes a mailbox's open sessions
+   * after a suspension or deletion commits), mailbox credential checks, the login throttle
+   * shared with IMAP and SMTP AUTH, and the metrics port. The control plane never builds its own.
+   */
+  core: CoreDeps;
   config: Readonly<Config>;
   logger: Logger;
-  db: Kysely<DB>;
   /** Readiness of each component (database, mta, store…); /readyz is 200 only when all are ok. */
   health: HealthCheck;
   tls: { key: string; cert: string };
-  /** Overrides the core clock (tests). */
-  now?: () => number;
-  /**
-   * Closes a mailbox's open sessions after a suspension or deletion commits (production: the
-   * CredentialService). Without it, sessions end only when they next check `isCurrent`.
-   */
-  revoker?: Revoker;
-  /** Verifies mailbox owners' logins to the self-service area (production: the CredentialService). */
-  credentials?: MailboxCredentials;
   /** Sends the appliance's own mail (setup links of bulk-created mailboxes); without it delivery stays pending. */
   mailer?: Mailer;
   /** The store's one ingest path (SqlMailStore.ingest), for batch delivery tests. */
   mailIngest?: MailIngest;
-  /** The login throttle shared with IMAP and SMTP AUTH (production: the CredentialService's). */
-  loginThrottle?: LoginThrottle;
+  /** Haraka's outbound queue as the queue view reads it (production: appliance/mta/outbound-queue.ts); absent: an empty queue. */
+  queue?: QueueSource;
 }
+
+const NO_QUEUE: QueueSource = { list: async () => [], lastError: () => null };
 
 export const API_VERSION = '1.0.0';
 
@@ -130,8 +125,8 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   ) as unknown as FastifyInstance;
   limitConnections(app, deps.config.httpLimits, httpLimitMetrics);
   if (!hasSecretKey()) loadSecretKey(deps.config.dataDir);
-  const core: CoreDeps = createCoreDeps(deps.db, deps.config, deps.now, { revoker: deps.revoker, credentials: deps.credentials ?? null, loginThrottle: deps.loginThrottle });
-  if (!deps.revoker) app.log.warn({ event: 'control.revoker.unwired' }, 'no revoker: suspensions will not close open sessions at once');
+  const core: CoreDeps = deps.core;
+  if (core.revoker === NO_SESSIONS_REVOKER) app.log.warn({ event: 'control.revoker.unwired' }, 'no revoker: suspensions will not close open sessions at once');
 
   const routes: RouteEntry[] = [];
   app.decorate('controlRoutes', routes);
@@ -194,8 +189,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(resetQueueRoutes, { core });
       await api.register(ownerTotpRoutes, { core });
       await api.register(requiredAddressesRoutes, { core });
-      const queueDir = dataPaths(deps.config).queue;
-      await api.register(mailflowRoutes, { core, queue: { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError }, stats: { snapshot: (o) => mailStats.snapshot(o), spam: (o) => spamStats.snapshot(o) } });
+      await api.register(mailflowRoutes, { core, queue: deps.queue ?? NO_QUEUE, stats: { snapshot: (o) => mailStats.snapshot(o), spam: (o) => spamStats.snapshot(o) } });
       await api.register(spamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
     },

@@ -1,13 +1,16 @@
 /**
- * What the domain core needs from the appliance: the database, the configuration, a clock and
- * the hooks into the serving layer (revocation of open sessions, mailbox credential checks).
- * Built once at boot and handed to every core function after the actor.
+ * What the domain core needs from the appliance: the database, the configuration, a clock, the
+ * hooks into the serving layer (revocation of open sessions, mailbox credential checks) and the
+ * metrics port. Built ONCE at boot by the composition root (appliance/main.ts) and handed to the
+ * MTA handlers, the schedulers and the control plane (buildApp({ core })), then to every core
+ * function after the actor.
  */
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import type { CredentialId, Credentials } from './access/credentials.types.js';
 import { LoginThrottle } from './access/login-throttle.js';
+import { type MetricsPort, NO_METRICS } from './kernel/metrics-port.js';
 
 export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlHours' | 'defaultQuotaBytes' | 'bootstrapToken'> &
   Partial<Pick<Config, 'recycleBinDays' | 'httpTls' | 'publicHostname' | 'publicPorts'>>;
@@ -37,6 +40,8 @@ export interface CoreDeps {
   credentials: MailboxCredentials | null;
   /** Console login throttling (per account and per IP). */
   loginThrottle: LoginThrottle;
+  /** What the core counts (appliance/metrics.ts in production, NO_METRICS in tools). */
+  metrics: MetricsPort;
 }
 
 /** A revoker that reaches no session: for tools that never change mailboxes (boot, bootstrap). */
@@ -46,9 +51,17 @@ export function createCoreDeps(
   db: Kysely<DB>,
   config: Readonly<CoreConfig>,
   now: () => number = Date.now,
-  hooks: { revoker?: Revoker; credentials?: MailboxCredentials | null; loginThrottle?: LoginThrottle } = {},
+  hooks: { revoker?: Revoker; credentials?: MailboxCredentials | null; loginThrottle?: LoginThrottle; metrics?: MetricsPort } = {},
 ): CoreDeps {
-  return { db, config, now, revoker: hooks.revoker ?? NO_SESSIONS_REVOKER, credentials: hooks.credentials ?? null, loginThrottle: hooks.loginThrottle ?? new LoginThrottle() };
+  return {
+    db,
+    config,
+    now,
+    revoker: hooks.revoker ?? NO_SESSIONS_REVOKER,
+    credentials: hooks.credentials ?? null,
+    loginThrottle: hooks.loginThrottle ?? new LoginThrottle(),
+    metrics: hooks.metrics ?? NO_METRICS,
+  };
 }
 
 /** Days a deleted mailbox or domain stays restorable. */

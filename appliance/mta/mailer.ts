@@ -1,15 +1,16 @@
 /**
- * Mail the appliance itself sends (setup and reset links, notifications): composed here,
- * delivered to hosted addresses through the one ingest path and to everyone else through
- * Haraka's durable outbound queue. Sent with the null sender (RFC 3834 auto-generated mail), so
- * a failure never bounces back into a loop.
+ * Mail the appliance itself sends (setup and reset links, notifications, auto-replies): composed
+ * here, delivered to hosted addresses through the core's one delivery path (core/delivery:
+ * aliases, forwards, keep-copy, exactly as SMTP inbound) and to everyone else, forwarded copies
+ * included, through Haraka's durable outbound queue. Sent with the null sender (RFC 3834
+ * auto-generated mail), so a failure never bounces back into a loop.
  */
 import { randomBytes } from 'node:crypto';
 import { dkimSign } from 'mailauth/lib/dkim/sign';
-import type { RecipientRouter } from '../core/delivery/routing.js';
+import { deliver } from '../core/delivery/deliver.js';
+import type { DeliveryDeps } from '../core/delivery/delivery.types.js';
 import type { SendingPolicy } from '../core/sending/sending.js';
 import type { Logger } from '../logger.js';
-import type { SqlMailStore } from '../mailstore/store.js';
 import type { HarakaSupervisor } from './supervisor.js';
 
 export interface OutgoingMail {
@@ -54,7 +55,7 @@ export function composeMail(hostname: string, mail: OutgoingMail, now = new Date
 /** The core's Mailer (appliance/core/mailer.ts) in production. */
 export class ApplianceMailer {
   constructor(
-    private readonly deps: { hostname: string; router: RecipientRouter; store: SqlMailStore; supervisor: HarakaSupervisor; sending: SendingPolicy; logger: Logger },
+    private readonly deps: { hostname: string; delivery: DeliveryDeps; supervisor: Pick<HarakaSupervisor, 'call'>; sending: Pick<SendingPolicy, 'signingKeys'>; logger: Logger },
   ) {}
 
   /** The core `Mailer` interface: resolves once the message is stored or durably queued. */
@@ -79,15 +80,24 @@ export class ApplianceMailer {
 
   async sendMail(mail: OutgoingMail): Promise<{ delivery: 'local' | 'queued' }> {
     const message = await this.sign(composeMail(this.deps.hostname, mail), mail.from);
-    const local = await this.deps.router.resolve(mail.to, Buffer.byteLength(message), { forDelivery: true });
-    if (local.ok && local.mailboxes.length) {
-      await this.deps.store.ingest.ingest(
-        Buffer.from(message, 'utf8'),
-        local.mailboxes.map((m) => ({ mailboxId: m.id, folder: 'INBOX', prefix: `Delivered-To: ${mail.to}\r\n` })),
-        { enforceQuota: false },
-      );
+    // Null sender, never auto-replied to (RFC 3834); resolves once every local copy is committed.
+    const r = await deliver(this.deps.delivery, {
+      message: { raw: Buffer.from(message, 'utf8') },
+      recipients: [{ address: mail.to, variant: 0 }],
+      sender: '',
+      junk: false,
+      deliveredTo: [],
+      autoReplyEligible: false,
+    });
+    // Forwarded copies leave through Haraka's queue, like SMTP's.
+    for (const relay of r.relay) await this.deps.supervisor.call('outbound.send', { sender: relay.sender, recipients: relay.recipients, message });
+    if (r.delivered.length) {
       this.deps.logger.info({ event: 'mail.system.delivered', delivery: 'local' }, 'system mail stored locally');
       return { delivery: 'local' };
+    }
+    if (r.relay.length) {
+      this.deps.logger.info({ event: 'mail.system.queued', delivery: 'queued' }, 'system mail queued for delivery');
+      return { delivery: 'queued' };
     }
     await this.deps.supervisor.call('outbound.send', { sender: '', recipients: [mail.to], message });
     this.deps.logger.info({ event: 'mail.system.queued', delivery: 'queued' }, 'system mail queued for delivery');

@@ -143,3 +143,8 @@ export function lastOutboundError(uuid: string | null, domain: string): { detail
   const e = lastEvents.get(eventKey(uuid, domain));
   return e ? { detail: e.detail, at: e.at } : null;
 }
+
+/** The queue view's source (control plane, GET /api/v1/outbound-queue): this queue directory and the remembered errors. */
+export function outboundQueueSource(queueDir: string): { list(): Promise<QueueEntry[]>; lastError: typeof lastOutboundError } {
+  return { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError };
+}

@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { sql } from 'kysely';
 import { dataPaths, loadConfig } from '../../appliance/config.js';
 import { systemActor } from '../../appliance/core/kernel/authz.js';
 import { bootstrapOperator } from '../../appliance/core/access/bootstrap.js';
@@ -16,6 +15,8 @@ import { CredentialService } from '../../appliance/core/access/credentials.js';
 import { createCoreDeps } from '../../appliance/core/deps.js';
 import { openSqlite } from '../../appliance/db/dialect.js';
 import { migrateToLatest } from '../../appliance/db/migrate.js';
+import { repos } from '../../appliance/db/repos/index.js';
+import { PLATFORM_SCOPE } from '../../appliance/core/kernel/scope.js';
 import { createLogger } from '../../appliance/logger.js';
 import { buildApp } from '../../control/app.js';
 import { type FuzzOptions, type FuzzResult, runFuzz } from './harness.js';
@@ -30,8 +31,11 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
   await migrateToLatest(db);
   const logger = createLogger('silent', { pretty: false });
   const credentials = new CredentialService(db, logger);
-  await bootstrapOperator(systemActor('boot'), createCoreDeps(db, config));
-  const app = await buildApp({ config, logger, db, health: async () => ({ database: { ok: !!(await sql`select 1`.execute(db)) } }), tls: { key: '', cert: '' }, revoker: credentials, credentials });
+  // One core, as main.ts builds it: the control plane receives it (no database of its own).
+  const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials });
+  await bootstrapOperator(systemActor('boot'), core);
+  const health = async () => ({ database: await repos(db, PLATFORM_SCOPE).health.probe().then(() => ({ ok: true })) });
+  const app = await buildApp({ core, config, logger, health, tls: { key: '', cert: '' } });
   const call = async (method: string, url: string, payload?: string) => {
     const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${TOKEN}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, payload });
     return { status: res.statusCode, body: res.body };

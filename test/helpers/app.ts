@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DB } from '../../appliance/db/schema.js';
 import { type Config, dataPaths, loadConfig } from '../../appliance/config.js';
 import { systemActor } from '../../appliance/core/kernel/authz.js';
@@ -16,6 +16,9 @@ import { bootstrapOperator } from '../../appliance/core/access/bootstrap.js';
 import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../../appliance/core/deps.js';
 import { openSqlite } from '../../appliance/db/dialect.js';
 import { migrateToLatest } from '../../appliance/db/migrate.js';
+import { repos } from '../../appliance/db/repos/index.js';
+import { PLATFORM_SCOPE } from '../../appliance/core/kernel/scope.js';
+import { outboundQueueSource } from '../../appliance/mta/outbound-queue.js';
 import { createLogger } from '../../appliance/logger.js';
 import { LoginThrottle } from '../../appliance/core/access/login-throttle.js';
 import { buildApp, type HealthCheck } from '../../control/app.js';
@@ -90,13 +93,23 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     ? opts.health(core)
     : async () => {
         try {
-          await sql`select 1`.execute(opened.db);
+          await repos(opened.db, PLATFORM_SCOPE).health.probe();
           return { database: { ok: true } };
         } catch (err) {
           return { database: { ok: false, detail: (err as Error).message } };
         }
       };
-  const app = await buildApp({ config, logger: createLogger('silent', { pretty: false }), db: opened.db, health, tls: opts.tls ?? { key: '', cert: '' }, now, revoker, credentials, loginThrottle: core.loginThrottle, mailer: opts.mailer, mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest });
+  // As main.ts: the control plane receives the one core (no database of its own).
+  const app = await buildApp({
+    core,
+    config,
+    logger: createLogger('silent', { pretty: false }),
+    health,
+    tls: opts.tls ?? { key: '', cert: '' },
+    mailer: opts.mailer,
+    mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest,
+    queue: outboundQueueSource(dataPaths(config).queue),
+  });
 
   return {
     app,

@@ -34,7 +34,7 @@ describe('request logging', () => {
         cb();
       },
     });
-    const app = await buildApp({ config: t.config, logger: createLogger('info', { destination: sink }), db: t.core.db, health: async () => ({}), tls: { key: '', cert: '' } });
+    const app = await buildApp({ core: t.core, config: t.config, logger: createLogger('info', { destination: sink }), health: async () => ({}), tls: { key: '', cert: '' } });
     try {
       const a = await provisionTenant(t, 'Logged', 'logged.example');
       const mb = await provisionMailbox(t, a.domainId, 'logme');

@@ -49,7 +49,7 @@ async function configFor(httpTls: boolean) {
 describe('startControlServer', () => {
   it('serves HTTP on the configured host and port and closes', async () => {
     const config = await configFor(false);
-    const server = await startControlServer({ config, logger: createLogger('silent', { pretty: false }), db: t.core.db, health: async () => ({ database: { ok: true } }), tls: { key: '', cert: '' } });
+    const server = await startControlServer({ core: t.core, config, logger: createLogger('silent', { pretty: false }), health: async () => ({ database: { ok: true } }), tls: { key: '', cert: '' } });
     try {
       expect(server.url).toBe(`http://127.0.0.1:${config.ports.http}`);
       const res = await fetch(`${server.url}/readyz`);
@@ -65,7 +65,7 @@ describe('startControlServer', () => {
   it('serves HTTPS with deps.tls when config.httpTls', async () => {
     const config = await configFor(true);
     const tls = selfSigned();
-    const server = await startControlServer({ config, logger: createLogger('silent', { pretty: false }), db: t.core.db, health: async () => ({}), tls });
+    const server = await startControlServer({ core: t.core, config, logger: createLogger('silent', { pretty: false }), health: async () => ({}), tls });
     try {
       expect(server.url).toBe(`https://127.0.0.1:${config.ports.http}`);
       const { status, cert } = await new Promise<{ status: number; cert: string }>((resolve, reject) => {
