@@ -1,6 +1,7 @@
 /**
- * Boot: config → data dir → database (migrations) → TLS → mail store → control plane → IMAP →
- * Haraka (supervised child) → first operator. SIGINT/SIGTERM shut everything down in reverse.
+ * Boot: config → data dir → database (migrations) → TLS → mail store → the core (built once,
+ * here: the composition root) → control plane → IMAP → Haraka (supervised child) → first
+ * operator. SIGINT/SIGTERM shut everything down in reverse.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import { systemActor } from './core/kernel/authz.js';
 import { CredentialService } from './core/access/credentials.js';
 import { SendLimiter } from './core/sending/limits.js';
 import { SendingPolicy } from './core/sending/sending.js';
-import { createCoreDeps } from './core/deps.js';
+import { type CoreDeps, createCoreDeps } from './core/deps.js';
 import { RecipientRouter } from './core/delivery/routing.js';
 import { createDeliveryDeps } from './core/delivery/delivery-deps.js';
 import { PLATFORM_SCOPE } from './core/kernel/scope.js';
@@ -47,6 +48,118 @@ import { SpamScanner } from './spam/scanner.js';
 
 const ORPHAN_SWEEP_INTERVAL_MS = 60 * 60_000;
 
+type Db = ReturnType<typeof openSqlite>['db'];
+type Paths = ReturnType<typeof dataPaths>;
+
+/**
+ * The composition root: the one core of the appliance (handed to the MTA handlers, the
+ * schedulers and the control plane; nothing else builds core deps), the one delivery path (SMTP
+ * inbound and the appliance's own mail), the Haraka supervisor and the mailer.
+ */
+async function composeAppliance(config: Readonly<Config>, logger: Logger, paths: Paths, db: Db, store: SqlMailStore, tls: Awaited<ReturnType<typeof ensureTls>>) {
+  // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
+  const loginThrottle = new LoginThrottle();
+  const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle);
+  const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort });
+  const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), core, domainId, address) });
+  const sending = new SendingPolicy(db);
+  const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
+  limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);
+
+  // Spam scanner (rspamd + redis, supervised children on loopback); absent: mail is unscanned.
+  const scanner = new SpamScanner(config, paths, logger);
+  await scanner.start();
+  const learner = new SpamLearner(db, store, scanner, logger);
+  learner.start();
+
+  const deliveryLog = logger.child({ service: 'delivery' });
+  const delivery = createDeliveryDeps({
+    router,
+    store: store.ingest,
+    sending,
+    metrics: metricsPort,
+    onAutoReplyError: (err) => deliveryLog.warn({ event: 'smtp.auto_reply.error', err }, 'auto-reply failed'),
+  });
+  const supervisor = new HarakaSupervisor({
+    harakaRoot: await writeHarakaConfig(config, paths, tls, path.resolve(__dirname, '..', 'mta-plugins'), scanner.available),
+    logger,
+    handlers: mtaRpcHandlers({ config, core, delivery, credentials, sending, limiter, logger }),
+  });
+
+  const mailer = new ApplianceMailer({ hostname: config.hostname, delivery, supervisor, sending, logger: logger.child({ service: 'mailer' }) });
+  // Auto-replies are sent by the mailer, which needs the supervisor, which needs the handlers.
+  delivery.autoResponder = new AutoResponder(db, mailer);
+  const log = logger.child({ service: 'boot' });
+  loginThrottle.onAttack = (alert) => {
+    countAttackAlert();
+    alertLoginAttack({ ...core, mailer }, alert)
+      .then((sent) => log.warn({ event: 'auth.attack.alerted', failures: alert.failures, sources: alert.sources, recipients: sent.length }, 'login attack alert sent'))
+      .catch((err) => log.error({ event: 'auth.attack.alert_error', err }, 'login attack alert failed'));
+  };
+  return { core, credentials, limiter, scanner, learner, supervisor, mailer };
+}
+
+/** Readiness of each component (GET /readyz). */
+function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, scanner: SpamScanner) {
+  return async () => ({
+    database: await repos(db, PLATFORM_SCOPE)
+      .health.probe()
+      .then(() => ({ ok: true }))
+      .catch((err: Error) => ({ ok: false, detail: err.message })),
+    mta: supervisor.isListening() ? { ok: true } : { ok: false, detail: 'Haraka is not listening' },
+    mailstore: await store.health(),
+    // Not installed or switched off: ready, and the detail says mail is unscanned. Installed
+    // but not running (starting, restarting): not ready.
+    spam: scanner.available ? scanner.health() : { ok: true, detail: (scanner.health() as { detail: string }).detail },
+  });
+}
+
+/** The first operator (bootstrap token or setup link) and the required addresses' audit backfill. */
+async function bootstrapAtBoot(core: CoreDeps, log: Logger): Promise<void> {
+  const bootstrap = await bootstrapOperator(systemActor('boot'), core);
+  if (bootstrap.action === 'bootstrap-token-created') {
+    log.info({ event: 'operator.bootstrap', tokenId: bootstrap.tokenId, revokedLinks: bootstrap.revokedLinks }, bootstrap.revokedLinks ? 'operator token created from POSTERN_BOOTSTRAP_TOKEN; every open operator setup link revoked' : 'operator token created from POSTERN_BOOTSTRAP_TOKEN');
+  } else if (bootstrap.action === 'none' && bootstrap.revokedLinks) {
+    log.info({ event: 'operator.setup_link.revoked', revokedLinks: bootstrap.revokedLinks }, 'an operator exists: every open operator setup link revoked');
+  } else if (bootstrap.action === 'setup-link-issued') {
+    log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl, curl: bootstrap.curl }, 'first operator: redeem the one-time setup link (the command is on stderr as a plain line)');
+    humanNotice([`First operator: redeem the one-time setup link (valid until ${bootstrap.expiresAt}) with:`, '', `  ${bootstrap.curl}`, '', 'It answers with your operator API token, shown once.']);
+  }
+
+  // Required addresses: migration 0019 made aliases without audit events; record them once.
+  const required = await reconcileRequiredAddresses(systemActor('boot'), core);
+  if (required.auditedBackfill) log.info({ event: 'domain.required_addresses.reconciled', ...required }, 'required addresses reconciled at boot');
+}
+
+/**
+ * Hourly: offboarded mailboxes past their retention go to the recycle bin, DKIM keys rotate on
+ * their template's cadence, what outlived the recycle bin is purged, then blobs nothing refers
+ * to any more are removed.
+ */
+function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    enforceRetention(systemActor('retention'), core)
+      .then((ids) => {
+        if (ids.length) log.info({ event: 'offboarding.retention.ended', mailboxes: ids.length }, 'retention ended: mailboxes moved to the recycle bin');
+      })
+      .catch((err) => log.error({ event: 'offboarding.retention.error', err }, 'retention job failed'))
+      .then(() => rotateDueDkimKeys(systemActor('dkim-rotation'), core))
+      .then((steps) => {
+        if (steps && steps.length) log.info({ event: 'dkim.rotation', steps }, 'DKIM rotation steps');
+      })
+      .catch((err) => log.error({ event: 'dkim.rotation.error', err }, 'DKIM rotation failed'))
+      .then(() => purgeRecycleBin(systemActor('purge'), core))
+      .then((purged) => {
+        if (purged.mailboxes.length || purged.domains.length) log.info({ event: 'recycle_bin.purged', mailboxes: purged.mailboxes.length, domains: purged.domains.length }, 'recycle bin purged');
+      })
+      .catch((err) => log.error({ event: 'recycle_bin.purge_error', err }, 'recycle bin purge failed'))
+      .then(() => store.sweepOrphanBlobs(ORPHAN_SWEEP_INTERVAL_MS))
+      .catch((err) => log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'));
+  }, ORPHAN_SWEEP_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
 export async function boot(config: Readonly<Config>, logger: Logger) {
   const paths = dataPaths(config);
   await mkdir(paths.root, { recursive: true, mode: 0o750 });
@@ -66,60 +179,9 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   // of a crash between blob write and index commit.
   const swept = await store.sweepOrphanBlobs(0);
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
-  // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
-  const loginThrottle = new LoginThrottle();
-  const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle);
-  // The composition root: the one core of the appliance, handed to the MTA handlers, the
-  // schedulers and the control plane. Nothing else builds core deps.
-  const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort });
-  const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), core, domainId, address) });
-  const sending = new SendingPolicy(db);
-  const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
-  limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);
 
-  // Spam scanner (rspamd + redis, supervised children on loopback); absent: mail is unscanned.
-  const scanner = new SpamScanner(config, paths, logger);
-  await scanner.start();
-  const learner = new SpamLearner(db, store, scanner, logger);
-  learner.start();
-
-  // The one local delivery path: SMTP inbound and the appliance's own mail (the mailer).
-  const deliveryLog = logger.child({ service: 'delivery' });
-  const delivery = createDeliveryDeps({
-    router,
-    store: store.ingest,
-    sending,
-    metrics: metricsPort,
-    onAutoReplyError: (err) => deliveryLog.warn({ event: 'smtp.auto_reply.error', err }, 'auto-reply failed'),
-  });
-  const supervisor = new HarakaSupervisor({
-    harakaRoot: await writeHarakaConfig(config, paths, tls, path.resolve(__dirname, '..', 'mta-plugins'), scanner.available),
-    logger,
-    handlers: mtaRpcHandlers({ config, core, delivery, credentials, sending, limiter, logger }),
-  });
-
-  const mailer = new ApplianceMailer({ hostname: config.hostname, delivery, supervisor, sending, logger: logger.child({ service: 'mailer' }) });
-  // Auto-replies are sent by the mailer, which needs the supervisor, which needs the handlers.
-  delivery.autoResponder = new AutoResponder(db, mailer);
-  loginThrottle.onAttack = (alert) => {
-    countAttackAlert();
-    alertLoginAttack({ ...core, mailer }, alert)
-      .then((sent) => log.warn({ event: 'auth.attack.alerted', failures: alert.failures, sources: alert.sources, recipients: sent.length }, 'login attack alert sent'))
-      .catch((err) => log.error({ event: 'auth.attack.alert_error', err }, 'login attack alert failed'));
-  };
-
-  const health = async () => ({
-    database: await repos(db, PLATFORM_SCOPE)
-      .health.probe()
-      .then(() => ({ ok: true }))
-      .catch((err: Error) => ({ ok: false, detail: err.message })),
-    mta: supervisor.isListening() ? { ok: true } : { ok: false, detail: 'Haraka is not listening' },
-    mailstore: await store.health(),
-    // Not installed or switched off: ready, and the detail says mail is unscanned. Installed
-    // but not running (starting, restarting): not ready.
-    spam: scanner.available ? scanner.health() : { ok: true, detail: (scanner.health() as { detail: string }).detail },
-  });
-
+  const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls);
+  const health = healthCheck(db, supervisor, store, scanner);
   const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue) });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
@@ -127,47 +189,11 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   setSmtpLimits(config.smtpLimits);
   supervisor.start();
 
-  const bootstrap = await bootstrapOperator(systemActor('boot'), core);
-  if (bootstrap.action === 'bootstrap-token-created') {
-    log.info({ event: 'operator.bootstrap', tokenId: bootstrap.tokenId, revokedLinks: bootstrap.revokedLinks }, bootstrap.revokedLinks ? 'operator token created from POSTERN_BOOTSTRAP_TOKEN; every open operator setup link revoked' : 'operator token created from POSTERN_BOOTSTRAP_TOKEN');
-  } else if (bootstrap.action === 'none' && bootstrap.revokedLinks) {
-    log.info({ event: 'operator.setup_link.revoked', revokedLinks: bootstrap.revokedLinks }, 'an operator exists: every open operator setup link revoked');
-  } else if (bootstrap.action === 'setup-link-issued') {
-    log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl, curl: bootstrap.curl }, 'first operator: redeem the one-time setup link (the command is on stderr as a plain line)');
-    humanNotice([`First operator: redeem the one-time setup link (valid until ${bootstrap.expiresAt}) with:`, '', `  ${bootstrap.curl}`, '', 'It answers with your operator API token, shown once.']);
-  }
-
-  // Required addresses: migration 0019 made aliases without audit events; record them once.
-  const required = await reconcileRequiredAddresses(systemActor('boot'), core);
-  if (required.auditedBackfill) log.info({ event: 'domain.required_addresses.reconciled', ...required }, 'required addresses reconciled at boot');
-
+  await bootstrapAtBoot(core, log);
   const dnsScheduler = config.dnsCheckIntervalMs
     ? startDnsScheduler(core, { resolve: createResolver(config.dnsResolver), intervalMs: config.dnsCheckIntervalMs, logger: logger.child({ service: 'dns-check' }) })
     : null;
-
-  // Hourly: offboarded mailboxes past their retention go to the recycle bin, DKIM keys rotate on
-  // their template's cadence, what outlived the recycle bin is purged, then blobs nothing refers
-  // to any more are removed.
-  const sweepTimer = setInterval(() => {
-    enforceRetention(systemActor('retention'), core)
-      .then((ids) => {
-        if (ids.length) log.info({ event: 'offboarding.retention.ended', mailboxes: ids.length }, 'retention ended: mailboxes moved to the recycle bin');
-      })
-      .catch((err) => log.error({ event: 'offboarding.retention.error', err }, 'retention job failed'))
-      .then(() => rotateDueDkimKeys(systemActor('dkim-rotation'), core))
-      .then((steps) => {
-        if (steps && steps.length) log.info({ event: 'dkim.rotation', steps }, 'DKIM rotation steps');
-      })
-      .catch((err) => log.error({ event: 'dkim.rotation.error', err }, 'DKIM rotation failed'))
-      .then(() => purgeRecycleBin(systemActor('purge'), core))
-      .then((purged) => {
-        if (purged.mailboxes.length || purged.domains.length) log.info({ event: 'recycle_bin.purged', mailboxes: purged.mailboxes.length, domains: purged.domains.length }, 'recycle bin purged');
-      })
-      .catch((err) => log.error({ event: 'recycle_bin.purge_error', err }, 'recycle bin purge failed'))
-      .then(() => store.sweepOrphanBlobs(ORPHAN_SWEEP_INTERVAL_MS))
-      .catch((err) => log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'));
-  }, ORPHAN_SWEEP_INTERVAL_MS);
-  sweepTimer.unref();
+  const sweepTimer = startHousekeeping(core, store, log);
 
   supervisor
     .waitListening(60_000)
