@@ -4,7 +4,7 @@
  */
 import type { CredentialId, LoginResult } from '../core/access/credentials.types.js';
 import type { LimitDecision } from '../core/sending/limits.js';
-import type { RecipientRefusal } from '../core/delivery/routing.js';
+import type { RecipientCheck } from '../core/delivery/mail-path.js';
 import type { OutboundRouteInfo, SigningKey } from '../core/sending/sending.js';
 import type { PreparedMessage } from '../mailstore/ingest.js';
 import type { RecipientSpamDecision, SpamPolicyValues } from '../core/sending/spam-policy.service.js';
@@ -17,11 +17,8 @@ export interface RcptCheckParams {
   /** Declared size (MAIL FROM SIZE=), if any. */
   size?: number;
 }
-export type RcptCheckResult =
-  | { ok: true; mailboxIds: string[] }
-  /** A valid SRS address of ours: bounces for forwarded mail go back to `original`. */
-  | { ok: true; srsOriginal: string }
-  | { ok: false; refusal: RecipientRefusal };
+/** The core's answer (core/delivery/mail-path.ts: mailboxes, an SRS bounce's original sender, or a refusal). */
+export type RcptCheckResult = RecipientCheck;
 
 export interface DeliverParams {
   prepared: PreparedMessage;
