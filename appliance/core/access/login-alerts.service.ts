@@ -5,6 +5,8 @@
  * appliance's system mail (the same path as reset notices), after the fact, never blocking a
  * login.
  */
+import { repos } from '../../db/repos/index.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import type { AttackAlert } from './login-throttle.js';
 import type { AccessDeps } from './policies.js';
 import { type MailState, ownerAddresses, sendQuietly } from './resets-common.js';
@@ -13,14 +15,15 @@ export async function alertLoginAttack(deps: AccessDeps, alert: AttackAlert): Pr
   const account = alert.account.replace(/^recovery:/, '');
   const recipients = new Set<string>();
   let what: string;
-  const mailbox = await deps.db.selectFrom('mailboxes').selectAll().where('address', '=', account).executeTakeFirst();
+  // The throttle names an account, not a tenant: the appliance's own job looks it up across tenants.
+  const r = repos(deps.db, PLATFORM_SCOPE);
+  const mailbox = await r.policies.anyMailboxByAddress(account);
   if (mailbox) {
     what = `the mailbox ${mailbox.address}`;
     for (const a of ownerAddresses(mailbox)) recipients.add(a);
-    const admins = await deps.db.selectFrom('principals').select('email').where('tenant_id', '=', mailbox.tenant_id).where('status', '=', 'active').execute();
-    for (const a of admins) recipients.add(a.email.toLowerCase());
+    for (const email of await r.principals.activeEmails(mailbox.tenant_id)) recipients.add(email.toLowerCase());
   } else {
-    const p = await deps.db.selectFrom('principals').select(['email', 'status']).where('email', '=', account).executeTakeFirst();
+    const p = await r.principals.byEmail(account);
     if (!p) return [];
     what = `the console account ${p.email}`;
     recipients.add(p.email.toLowerCase());

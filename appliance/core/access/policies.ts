@@ -10,12 +10,15 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { AccessPolicyRow } from '../../db/tables/resets.table.js';
+import { type Repos, repos } from '../../db/repos/index.js';
 import { appendAudit } from '../audit/audit.js';
-import { type Actor, authorize, isPlatformActor } from '../kernel/authz.js';
+import { type Actor, authorize, isPlatformActor, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { type Mailer, systemSender } from '../delivery/mailer.js';
-import { scopedRepo } from '../../db/repo.js';
+import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
+import { optionalText } from '../kernel/text.js';
+import { trxOf } from './access-scope.js';
 import { iso } from '../kernel/util.js';
 
 /** Core deps of the access flows: without a mailer, email delivery is recorded as unavailable. */
@@ -67,22 +70,28 @@ function policyView(tenantId: string, row: AccessPolicyRow | undefined): AccessP
 
 /** The policy in force for a tenant (defaults when none was set). Not actor-first: callers have scoped the tenant. */
 export async function loadPolicy(db: Kysely<DB>, tenantId: string): Promise<AccessPolicy> {
-  const row = await db.selectFrom('access_policies').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
-  return policyView(tenantId, row);
+  return policyIn(repos(db, tenantScope(tenantId)), tenantId);
+}
+
+async function policyIn(r: Repos, tenantId: string): Promise<AccessPolicy> {
+  return policyView(tenantId, await r.policies.policy(tenantId));
 }
 
 export async function getAccessPolicy(actor: Actor, deps: CoreDeps, tenantId: string): Promise<AccessPolicy> {
   authorize(actor, 'tenants.read');
-  const tenant = await scopedRepo(deps.db, actor).tenant(tenantId);
-  return loadPolicy(deps.db, tenant.id);
+  const r = repos(deps.db, scopeOf(actor));
+  const tenant = await r.policies.liveTenant(tenantId);
+  return policyIn(r, tenant.id);
 }
 
 export type AccessPolicyPatch = Partial<Omit<AccessPolicy, 'tenantId' | 'updatedBy' | 'updatedAt'>> & { reason?: string };
 
 export async function updateAccessPolicy(actor: Actor, deps: CoreDeps, tenantId: string, patch: AccessPolicyPatch): Promise<AccessPolicy> {
   authorize(actor, 'policies.manage');
-  const tenant = await scopedRepo(deps.db, actor).tenant(tenantId);
-  const { reason, ...changes } = patch;
+  const r = repos(deps.db, scopeOf(actor));
+  const tenant = await r.policies.liveTenant(tenantId);
+  const { reason: rawReason, ...changes } = patch;
+  const reason = optionalText(rawReason, 'reason');
   const ranges: Array<[keyof typeof changes, number, number]> = [
     ['resetRatePerHour', 1, 100],
     ['staleForwardDays', 1, 3650],
@@ -93,8 +102,8 @@ export async function updateAccessPolicy(actor: Actor, deps: CoreDeps, tenantId:
     if (v !== undefined && (!Number.isInteger(v) || (v as number) < min || (v as number) > max)) throw invalid(`${k} must be an integer from ${min} to ${max}`, { field: k });
   }
   const now = deps.now();
-  return deps.db.transaction().execute(async (trx) => {
-    const before = policyView(tenant.id, await trx.selectFrom('access_policies').selectAll().where('tenant_id', '=', tenant.id).executeTakeFirst());
+  return r.transaction(async (t) => {
+    const before = await policyIn(t, tenant.id);
     if (before.emergencyHighValueApprover === 'operator' && changes.emergencyHighValueApprover === 'tenant' && !isPlatformActor(actor)) {
       throw new AppError('Forbidden', 'only an operator can let tenant principals approve emergency resets of high-value mailboxes');
     }
@@ -111,22 +120,19 @@ export async function updateAccessPolicy(actor: Actor, deps: CoreDeps, tenantId:
       updated_by: actor.principalId,
       updated_at: now,
     };
-    await trx
-      .insertInto('access_policies')
-      .values(row)
-      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ ...row }))
-      .execute();
+    await t.policies.savePolicy(row);
     const diff = (v: AccessPolicy) => {
       const { tenantId: _t, updatedAt: _u, updatedBy: _b, ...rest } = v;
       return rest;
     };
-    await appendAudit(trx, actor, { action: 'tenant.access_policy.update', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: diff(before), after: diff(next), reason: reason?.trim() || null }, now);
-    return policyView(tenant.id, { ...row, updated_at: now } as AccessPolicyRow);
+    await appendAudit(trxOf(t), actor, { action: 'tenant.access_policy.update', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: diff(before), after: diff(next), reason }, now);
+    return policyView(tenant.id, row);
   });
 }
 
+/** Not actor-first: the caller has found the mailbox in its actor's scope. */
 export async function isHighValue(db: Kysely<DB>, mailboxId: string): Promise<boolean> {
-  const row = await db.selectFrom('mailbox_flags').select('high_value').where('mailbox_id', '=', mailboxId).executeTakeFirst();
+  const row = await repos(db, PLATFORM_SCOPE).policies.mailboxFlags(mailboxId);
   return !!row && Number(row.high_value) === 1;
 }
 
@@ -140,27 +146,29 @@ export interface HighValueView {
 
 export async function getHighValue(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<HighValueView> {
   authorize(actor, 'mailboxes.read');
-  const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
-  const row = await deps.db.selectFrom('mailbox_flags').selectAll().where('mailbox_id', '=', m.id).executeTakeFirst();
+  const r = repos(deps.db, scopeOf(actor));
+  const m = await r.policies.liveMailbox(mailboxId);
+  const row = await r.policies.mailboxFlags(m.id);
   return { mailboxId: m.id, highValue: !!row && Number(row.high_value) === 1, reason: row?.reason ?? null, updatedBy: row?.updated_by ?? null, updatedAt: iso(row?.updated_at ?? null) };
 }
 
 /** Flags (or unflags) a mailbox as high-value; unflagging takes a platform actor when the policy needs operator approval. */
 export async function setHighValue(actor: Actor, deps: CoreDeps, mailboxId: string, input: { highValue: boolean; reason?: string }): Promise<HighValueView> {
   authorize(actor, 'policies.manage');
-  const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
+  const r = repos(deps.db, scopeOf(actor));
+  const m = await r.policies.liveMailbox(mailboxId);
   const now = deps.now();
-  const reason = input.reason?.trim() || null;
-  await deps.db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('mailbox_flags').selectAll().where('mailbox_id', '=', m.id).executeTakeFirst();
+  const reason = optionalText(input.reason, 'reason');
+  await r.transaction(async (t) => {
+    const before = await t.policies.mailboxFlags(m.id);
     const was = !!before && Number(before.high_value) === 1;
     if (was && !input.highValue && !isPlatformActor(actor)) {
-      const policy = await loadPolicy(trx, m.tenant_id);
+      const policy = await policyIn(t, m.tenant_id);
       if (policy.emergencyHighValueApprover === 'operator') throw new AppError('Forbidden', 'only an operator can lift the high-value flag while emergency resets of it need operator approval');
     }
     const row = { mailbox_id: m.id, tenant_id: m.tenant_id, high_value: input.highValue ? 1 : 0, reason, updated_by: actor.principalId, updated_at: now };
-    await trx.insertInto('mailbox_flags').values(row).onConflict((oc) => oc.column('mailbox_id').doUpdateSet({ ...row })).execute();
-    await appendAudit(trx, actor, { action: 'mailbox.high_value.set', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { highValue: was }, after: { highValue: input.highValue }, reason }, now);
+    await t.policies.saveMailboxFlags(row);
+    await appendAudit(trxOf(t), actor, { action: 'mailbox.high_value.set', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { highValue: was }, after: { highValue: input.highValue }, reason }, now);
   });
   return getHighValue(actor, deps, m.id);
 }

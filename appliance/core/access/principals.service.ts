@@ -5,20 +5,21 @@
  * set themselves through a single-use link, and TOTP. Disabling one ends their sessions and
  * revokes the API tokens they created.
  */
-import type { Transaction } from 'kysely';
-import type { DB } from '../../db/schema.js';
 import type { Principal } from '../../db/tables/principals.table.js';
+import type { PrincipalChanges } from '../../db/repos/principals.js';
+import { type Repos, repos } from '../../db/repos/index.js';
 import { parseAddress } from '../kernel/addresses.js';
 import { appendAudit } from '../audit/audit.js';
-import { type Actor, authorize, isPlatformActor, makeActor, type Permission, type Role } from '../kernel/authz.js';
+import { type Actor, authorize, isPlatformActor, makeActor, type Permission, type Role, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
+import { optionalText, requiredText } from '../kernel/text.js';
 import { assertPasswordPolicy, hashPassword } from './passwords.js';
-import { scopedRepo } from '../../db/repo.js';
+import { rowScope, trxOf } from './access-scope.js';
 import { consumeSetupLink, findLiveSetupLink, issueSetupLink } from './setup-links.js';
 import { parseStoredPermissions, resolveGrant } from './tokens.service.js';
-import { cleanName, iso, isUniqueViolation, pageOf } from '../kernel/util.js';
+import { iso, isUniqueViolation, pageOf } from '../kernel/util.js';
 
 export interface PrincipalView {
   id: string;
@@ -81,24 +82,22 @@ export interface InvitePrincipalInput {
 /** Invites a person: tenant admin of `tenantId`, or an operator when tenantId is null (platform actors only). */
 export async function invitePrincipal(actor: Actor, deps: CoreDeps, tenantId: string | null, input: InvitePrincipalInput): Promise<InvitedPrincipal> {
   authorize(actor, 'principals.manage');
+  const r = repos(deps.db, scopeOf(actor));
   if (tenantId === null) {
     if (!isPlatformActor(actor)) throw new AppError('Forbidden', 'only platform actors invite operators');
   } else {
-    tenantId = (await scopedRepo(deps.db, actor).tenant(tenantId)).id;
+    tenantId = (await r.policies.liveTenant(tenantId)).id;
   }
-  const name = cleanName(input.name, 200);
-  if (name === null) throw invalid('name must be 1 to 200 characters', { field: 'name' });
+  const name = requiredText(input.name, 'name', { max: 200 });
   const email = parseAddress(input.email, 'email').address;
   const { role, permissions } = resolveGrant(actor, input, tenantId);
   if (permissions.length === 0) throw invalid('a principal needs at least one permission', { field: 'permissions' });
   const now = deps.now();
   const id = newId('prn');
   try {
-    return await deps.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('principals')
-        .values({ id, tenant_id: tenantId, kind: tenantId === null ? 'operator' : 'tenant-admin', name, email, role, permissions: JSON.stringify(permissions), created_by: actor.principalId, created_at: now, updated_at: now })
-        .execute();
+    return await r.transaction(async (t) => {
+      const trx = trxOf(t);
+      await t.principals.insert({ id, tenant_id: tenantId, kind: tenantId === null ? 'operator' : 'tenant-admin', name, email, role, permissions: JSON.stringify(permissions), created_by: actor.principalId, created_at: now, updated_at: now });
       const link = await issueSetupLink(trx, actor, deps, { purpose: 'principal-setup', mailboxId: null, tenantId, principalId: id, destination: null }, now);
       await appendAudit(trx, actor, { action: 'principal.invite', targetType: 'principal', targetId: id, tenantId, after: { name, email, role, permissions, setupLinkId: link.id } }, now);
       return { id, email, setup: { token: link.token, url: principalSetupUrl(deps, link.token), expiresAt: iso(link.expiresAt)! } };
@@ -111,7 +110,7 @@ export async function invitePrincipal(actor: Actor, deps: CoreDeps, tenantId: st
 
 export async function getPrincipal(actor: Actor, deps: CoreDeps, principalId: string): Promise<PrincipalView> {
   authorize(actor, 'principals.read');
-  return principalView(await scopedRepo(deps.db, actor).principal(principalId));
+  return principalView(await repos(deps.db, scopeOf(actor)).principals.byId(principalId));
 }
 
 export interface PrincipalFilter {
@@ -121,22 +120,21 @@ export interface PrincipalFilter {
 
 export async function listTenantPrincipals(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: PrincipalFilter = {}): Promise<PrincipalView[]> {
   authorize(actor, 'principals.read');
-  const repo = scopedRepo(deps.db, actor);
-  await repo.tenant(tenantId);
-  return (await repo.listPrincipals(tenantId, pageOf(page), filter)).map(principalView);
+  const r = repos(deps.db, scopeOf(actor));
+  await r.policies.liveTenant(tenantId);
+  return (await r.principals.list(tenantId, pageOf(page), filter)).map(principalView);
 }
 
 export async function listOperators(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}, filter: PrincipalFilter = {}): Promise<PrincipalView[]> {
   authorize(actor, 'principals.read');
   if (!isPlatformActor(actor)) throw new AppError('Forbidden', 'only platform actors list operators');
-  return (await scopedRepo(deps.db, actor).listPrincipals(null, pageOf(page), filter)).map(principalView);
+  return (await repos(deps.db, scopeOf(actor)).principals.list(null, pageOf(page), filter)).map(principalView);
 }
 
 /** Ends every session of a principal and revokes the tokens they created (inside the caller's transaction). */
-async function cutOff(trx: Transaction<DB>, principalId: string, now: number): Promise<number> {
-  await trx.updateTable('web_sessions').set({ revoked_at: now }).where('principal_id', '=', principalId).where('revoked_at', 'is', null).execute();
-  const res = await trx.updateTable('api_tokens').set({ revoked_at: now }).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
-  return Number(res.numUpdatedRows);
+async function cutOff(t: Repos, principalId: string, now: number): Promise<number> {
+  await t.sessions.revokeForPrincipal(principalId, now);
+  return t.tokens.revokeForPrincipal(principalId, now);
 }
 
 export interface UpdatePrincipalInput {
@@ -147,22 +145,25 @@ export interface UpdatePrincipalInput {
   reason?: string;
 }
 
-export async function updatePrincipal(actor: Actor, deps: CoreDeps, principalId: string, input: UpdatePrincipalInput): Promise<PrincipalView> {
-  authorize(actor, 'principals.manage');
-  const repo = scopedRepo(deps.db, actor);
-  const p = await repo.principal(principalId);
-  if (p.tenant_id === null && !isPlatformActor(actor)) throw new AppError('NotFound', 'principal not found');
+interface PlannedUpdate {
+  changes: PrincipalChanges;
+  before: Record<string, unknown>;
+  after: Record<string, unknown>;
+  disabling: boolean;
+}
+
+/** What an update changes (validated and authorized against the actor), before anything is written. */
+function planUpdate(actor: Actor, p: Principal, input: UpdatePrincipalInput): PlannedUpdate {
   const self = p.id === actor.principalId;
   const before: Record<string, unknown> = {};
   const after: Record<string, unknown> = {};
-  const set: Record<string, unknown> = {};
+  const changes: PrincipalChanges = {};
   if (input.name !== undefined) {
-    const name = cleanName(input.name, 200);
-    if (name === null) throw invalid('name must be 1 to 200 characters', { field: 'name' });
+    const name = requiredText(input.name, 'name', { max: 200 });
     if (name !== p.name) {
       before.name = p.name;
       after.name = name;
-      set.name = name;
+      changes.name = name;
     }
   }
   if (input.role !== undefined || input.permissions !== undefined) {
@@ -173,8 +174,8 @@ export async function updatePrincipal(actor: Actor, deps: CoreDeps, principalId:
     before.permissions = parseStoredPermissions(p.permissions);
     after.role = grant.role;
     after.permissions = grant.permissions;
-    set.role = grant.role;
-    set.permissions = JSON.stringify(grant.permissions);
+    changes.role = grant.role;
+    changes.permissions = JSON.stringify(grant.permissions);
   }
   let disabling = false;
   if (input.status !== undefined && input.status !== p.status) {
@@ -182,21 +183,27 @@ export async function updatePrincipal(actor: Actor, deps: CoreDeps, principalId:
     if (input.status === 'active' && p.status === 'pending') throw new AppError('Conflict', 'a pending principal becomes active by completing their setup link');
     before.status = p.status;
     after.status = input.status;
-    set.status = input.status;
+    changes.status = input.status;
     disabling = input.status === 'disabled';
   }
+  return { changes, before, after, disabling };
+}
+
+export async function updatePrincipal(actor: Actor, deps: CoreDeps, principalId: string, input: UpdatePrincipalInput): Promise<PrincipalView> {
+  authorize(actor, 'principals.manage');
+  const r = repos(deps.db, scopeOf(actor));
+  const p = await r.principals.byId(principalId);
+  if (p.tenant_id === null && !isPlatformActor(actor)) throw new AppError('NotFound', 'principal not found');
+  const { changes, before, after, disabling } = planUpdate(actor, p, input);
   if (!Object.keys(after).length) return principalView(p);
+  const reason = optionalText(input.reason, 'reason');
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('principals')
-      .set((eb) => ({ ...set, updated_at: now, ...(disabling || set.permissions !== undefined ? { credential_version: eb('credential_version', '+', 1) } : {}) }))
-      .where('id', '=', p.id)
-      .execute();
-    if (disabling) after.tokensRevoked = await cutOff(trx, p.id, now);
-    await appendAudit(trx, actor, { action: disabling ? 'principal.disable' : 'principal.update', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, before, after, reason: input.reason ?? null }, now);
+  await r.transaction(async (t) => {
+    await t.principals.update(p.id, changes, now, { bumpCredentials: disabling || changes.permissions !== undefined });
+    if (disabling) after.tokensRevoked = await cutOff(t, p.id, now);
+    await appendAudit(trxOf(t), actor, { action: disabling ? 'principal.disable' : 'principal.update', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, before, after, reason }, now);
   });
-  return principalView(await repo.principal(p.id));
+  return principalView(await r.principals.byId(p.id));
 }
 
 /**
@@ -205,24 +212,23 @@ export async function updatePrincipal(actor: Actor, deps: CoreDeps, principalId:
  */
 export async function resetPrincipal(actor: Actor, deps: CoreDeps, principalId: string, input: { reason?: string } = {}): Promise<InvitedPrincipal> {
   authorize(actor, 'principals.manage');
-  const p = await scopedRepo(deps.db, actor).principal(principalId);
+  const r = repos(deps.db, scopeOf(actor));
+  const p = await r.principals.byId(principalId);
   if (p.id === actor.principalId) throw new AppError('Forbidden', 'ask another administrator to reset your account');
   if (p.status === 'disabled') throw new AppError('Conflict', 'enable the principal first');
+  const reason = optionalText(input.reason, 'reason');
   const now = deps.now();
-  return deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('principals')
-      .set((eb) => ({ password_hash: null, totp_secret: null, totp_pending_secret: null, totp_enabled_at: null, totp_last_step: null, status: 'pending', credential_version: eb('credential_version', '+', 1), updated_at: now }))
-      .where('id', '=', p.id)
-      .execute();
-    await trx.deleteFrom('principal_recovery_codes').where('principal_id', '=', p.id).execute();
-    await trx.updateTable('setup_tokens').set({ used_at: now }).where('principal_id', '=', p.id).where('used_at', 'is', null).execute();
-    await trx.updateTable('web_sessions').set({ revoked_at: now }).where('principal_id', '=', p.id).where('revoked_at', 'is', null).execute();
+  return r.transaction(async (t) => {
+    const trx = trxOf(t);
+    await t.principals.clearCredentials(p.id, now);
+    await t.principals.deleteRecoveryCodes(p.id);
+    await t.setupLinks.voidForPrincipal(p.id, now);
+    await t.sessions.revokeForPrincipal(p.id, now);
     const link = await issueSetupLink(trx, actor, deps, { purpose: 'principal-setup', mailboxId: null, tenantId: p.tenant_id, principalId: p.id, destination: null }, now);
     await appendAudit(
       trx,
       actor,
-      { action: 'principal.reset', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, before: { status: p.status, totpEnabled: p.totp_secret !== null }, after: { status: 'pending', setupLinkId: link.id }, reason: input.reason ?? null },
+      { action: 'principal.reset', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, before: { status: p.status, totpEnabled: p.totp_secret !== null }, after: { status: 'pending', setupLinkId: link.id }, reason },
       now,
     );
     return { id: p.id, email: p.email, setup: { token: link.token, url: principalSetupUrl(deps, link.token), expiresAt: iso(link.expiresAt)! } };
@@ -232,20 +238,18 @@ export async function resetPrincipal(actor: Actor, deps: CoreDeps, principalId: 
 /** Redeems a principal setup link: the person sets their own password (TOTP is enrolled at first login). */
 export async function completePrincipalSetup(actor: Actor, deps: CoreDeps, token: string, password: string): Promise<void> {
   const link = await findLiveSetupLink(deps, token, 'principal-setup');
-  const p = link.principal_id ? await deps.db.selectFrom('principals').selectAll().where('id', '=', link.principal_id).executeTakeFirst() : undefined;
+  // The link's secret is the authority: the principal is found in the link's own scope.
+  const r = repos(deps.db, rowScope(link.tenant_id));
+  const p = link.principal_id ? await r.principals.find(link.principal_id) : undefined;
   if (!p) throw new AppError('NotFound', 'setup link not found');
   if (p.status === 'disabled') throw new AppError('Gone', 'this account is disabled');
   assertPasswordPolicy(password, { address: p.email });
   const passwordHash = await hashPassword(password);
   const linkActor = makeActor({ kind: 'public', tenantId: p.tenant_id, principalId: `setup-link:${link.id}`, permissions: [], origin: actor.origin });
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    await consumeSetupLink(trx, link.id, now);
-    await trx
-      .updateTable('principals')
-      .set((eb) => ({ password_hash: passwordHash, status: 'active', credential_version: eb('credential_version', '+', 1), updated_at: now }))
-      .where('id', '=', p.id)
-      .execute();
-    await appendAudit(trx, linkActor, { action: 'principal.setup.complete', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, before: { status: p.status }, after: { status: 'active', passwordSet: true, setupLinkId: link.id } }, now);
+  await r.transaction(async (t) => {
+    await consumeSetupLink(trxOf(t), link.id, now);
+    await t.principals.setPassword(p.id, passwordHash, now);
+    await appendAudit(trxOf(t), linkActor, { action: 'principal.setup.complete', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, before: { status: p.status }, after: { status: 'active', passwordSet: true, setupLinkId: link.id } }, now);
   });
 }

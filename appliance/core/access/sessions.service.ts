@@ -11,15 +11,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Principal, WebSession } from '../../db/tables/principals.table.js';
+import { type Repos, repos } from '../../db/repos/index.js';
 import { appendAudit } from '../audit/audit.js';
-import { type Actor, type ActorOrigin, makeActor } from '../kernel/authz.js';
+import { type Actor, type ActorOrigin, makeActor, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { newId, sha256Hex } from '../kernel/ids.js';
+import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { principalActor, type PrincipalView, principalView } from './principals.service.js';
 import { newRecoveryCodes, newTotpSecret, recoveryCodeHash, totpUri, verifyTotp } from './totp.js';
 import { ownerLoginSecondFactor } from './owner-totp.service.js';
+import { rowScope, trxOf } from './access-scope.js';
 import { iso } from '../kernel/util.js';
 import { sealSecret } from './secret-box.js';
 import { countThrottle } from '../../metrics.js';
@@ -69,37 +72,56 @@ async function throttled(deps: CoreDeps, account: string, ip: string, opts: { de
 /** One answer for every failure of a principal login: a wrong password and a missing or wrong code look alike. */
 const PRINCIPAL_LOGIN_FAILED = 'invalid email, password or code';
 
+/** Stores a new session (inside the login's transaction) and returns its secrets, once. */
 async function createSession(
-  deps: CoreDeps,
+  t: Repos,
   row: { kind: 'principal' | 'mailbox'; principalId: string | null; mailboxId: string | null; tenantId: string | null; credentialVersion: number; mfa: string },
   origin: ActorOrigin | undefined,
   now: number,
-  trx = deps.db,
 ): Promise<IssuedSession> {
   const token = secret();
   const csrfToken = secret();
   const expiresAt = now + SESSION_MAX_MS;
-  await trx
-    .insertInto('web_sessions')
-    .values({
-      id: newId('ses'),
-      token_hash: sha256Hex(token),
-      csrf_hash: sha256Hex(csrfToken),
-      kind: row.kind,
-      principal_id: row.principalId,
-      mailbox_id: row.mailboxId,
-      tenant_id: row.tenantId,
-      credential_version: row.credentialVersion,
-      mfa: row.mfa,
-      source_ip: origin?.sourceIp ?? null,
-      user_agent: origin?.userAgent ?? null,
-      created_at: now,
-      last_seen_at: now,
-      expires_at: expiresAt,
-      revoked_at: null,
-    })
-    .execute();
+  await t.sessions.insert({
+    id: newId('ses'),
+    token_hash: sha256Hex(token),
+    csrf_hash: sha256Hex(csrfToken),
+    kind: row.kind,
+    principal_id: row.principalId,
+    mailbox_id: row.mailboxId,
+    tenant_id: row.tenantId,
+    credential_version: row.credentialVersion,
+    mfa: row.mfa,
+    source_ip: origin?.sourceIp ?? null,
+    user_agent: origin?.userAgent ?? null,
+    created_at: now,
+    last_seen_at: now,
+    expires_at: expiresAt,
+    revoked_at: null,
+  });
   return { token, csrfToken, expiresAt: iso(expiresAt)! };
+}
+
+/** A principal's second factor, checked: how they logged in, and what to record (null: wrong or missing). */
+interface PrincipalFactor {
+  method: string;
+  step: number | null;
+  recoveryId: number | null;
+}
+
+async function principalSecondFactor(r: Repos, p: Principal, input: { totp?: string; recoveryCode?: string }, now: number): Promise<PrincipalFactor | null> {
+  if (!p.totp_secret) return { method: 'password', step: null, recoveryId: null };
+  if (input.totp) {
+    const step = await verifyTotp(p.totp_secret, input.totp, now);
+    if (step === null || (p.totp_last_step !== null && step <= Number(p.totp_last_step))) return null;
+    return { method: 'password+totp', step, recoveryId: null };
+  }
+  if (input.recoveryCode) {
+    const recoveryId = await r.principals.unusedRecoveryCode(p.id, recoveryCodeHash(input.recoveryCode));
+    if (recoveryId === null) return null;
+    return { method: 'password+recovery-code', step: null, recoveryId };
+  }
+  return null;
 }
 
 /**
@@ -119,7 +141,8 @@ export async function loginPrincipal(
     deps.loginThrottle.fail(email, ip, now);
     throw new AppError('Unauthorized', PRINCIPAL_LOGIN_FAILED);
   };
-  const p = await deps.db.selectFrom('principals').selectAll().where('email', '=', email).executeTakeFirst();
+  // Before login there is no actor: the account is looked up across tenants by its email.
+  const p = await repos(deps.db, PLATFORM_SCOPE).principals.byEmail(email);
   if (!p || !p.password_hash) {
     dummyHash ??= hashPassword('postern-dummy-password');
     await verifyPassword(String(input.password ?? ''), await dummyHash);
@@ -127,45 +150,17 @@ export async function loginPrincipal(
   }
   if (!(await verifyPassword(String(input.password ?? ''), p.password_hash))) return fail();
   if (p.status !== 'active') return fail();
-
-  let method = 'password';
-  let step: number | null = null;
-  let recoveryId: number | null = null;
-  if (p.totp_secret) {
-    if (input.totp) {
-      step = await verifyTotp(p.totp_secret, input.totp, now);
-      if (step === null || (p.totp_last_step !== null && step <= Number(p.totp_last_step))) return fail();
-      method = 'password+totp';
-    } else if (input.recoveryCode) {
-      const code = await deps.db
-        .selectFrom('principal_recovery_codes')
-        .select('id')
-        .where('principal_id', '=', p.id)
-        .where('code_hash', '=', recoveryCodeHash(input.recoveryCode))
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      if (!code) return fail();
-      recoveryId = Number(code.id);
-      method = 'password+recovery-code';
-    } else {
-      return fail();
-    }
-  }
+  const actor = principalActor(p, origin);
+  const r = repos(deps.db, scopeOf(actor));
+  const factor = await principalSecondFactor(r, p, input, now);
+  if (!factor) return fail();
   deps.loginThrottle.succeed(email, ip, now);
   const mfa = p.totp_secret ? 'ok' : 'enrol';
-  const actor = principalActor(p, origin);
-  const session = await deps.db.transaction().execute(async (trx) => {
-    if (recoveryId !== null) {
-      const used = await trx.updateTable('principal_recovery_codes').set({ used_at: now }).where('id', '=', recoveryId).where('used_at', 'is', null).executeTakeFirst();
-      if (Number(used.numUpdatedRows) !== 1) throw new AppError('Unauthorized', 'invalid or already used recovery code');
-    }
-    await trx
-      .updateTable('principals')
-      .set({ last_login_at: now, ...(step !== null ? { totp_last_step: step } : {}) })
-      .where('id', '=', p.id)
-      .execute();
-    const s = await createSession(deps, { kind: 'principal', principalId: p.id, mailboxId: null, tenantId: p.tenant_id, credentialVersion: Number(p.credential_version), mfa }, origin, now, trx);
-    await appendAudit(trx, actor, { action: 'principal.login', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, after: { method, mfa } }, now);
+  const session = await r.transaction(async (t) => {
+    if (factor.recoveryId !== null && !(await t.principals.useRecoveryCode(factor.recoveryId, now))) throw new AppError('Unauthorized', 'invalid or already used recovery code');
+    await t.principals.recordLogin(p.id, now, factor.step);
+    const s = await createSession(t, { kind: 'principal', principalId: p.id, mailboxId: null, tenantId: p.tenant_id, credentialVersion: Number(p.credential_version), mfa }, origin, now);
+    await appendAudit(trxOf(t), actor, { action: 'principal.login', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, after: { method: factor.method, mfa } }, now);
     return s;
   });
   return { session, principal: principalView({ ...p, last_login_at: now }), mfa };
@@ -192,9 +187,10 @@ export async function loginMailboxOwner(
     throw new AppError('Unauthorized', OWNER_LOGIN_FAILED);
   }
   const now = deps.now();
+  const r = repos(deps.db, tenantScope(result.tenantId));
   let second;
   try {
-    second = await ownerLoginSecondFactor(deps, result.mailboxId, input, now);
+    second = await ownerLoginSecondFactor(r, result.mailboxId, input, now);
   } catch (err) {
     deps.loginThrottle.fail(account, ip, now);
     if (err instanceof AppError && err.code === 'Unauthorized') throw new AppError('Unauthorized', OWNER_LOGIN_FAILED);
@@ -202,11 +198,11 @@ export async function loginMailboxOwner(
   }
   deps.loginThrottle.succeed(account, ip, now);
   const actor = makeActor({ kind: 'mailbox-owner', tenantId: result.tenantId, principalId: `mailbox:${result.mailboxId}`, permissions: [], origin });
-  const session = await deps.db.transaction().execute(async (trx) => {
-    await second?.commit(trx);
+  const session = await r.transaction(async (t) => {
+    await second?.commit(t);
     const mfa = second ? 'ok' : 'none';
-    const s = await createSession(deps, { kind: 'mailbox', principalId: null, mailboxId: result.mailboxId, tenantId: result.tenantId, credentialVersion: result.credentialVersion, mfa }, origin, now, trx);
-    await appendAudit(trx, actor, { action: 'mailbox.owner.login', targetType: 'mailbox', targetId: result.mailboxId, tenantId: result.tenantId, after: { protocol: 'web', method: second ? `password+${second.method}` : 'password' } }, now);
+    const s = await createSession(t, { kind: 'mailbox', principalId: null, mailboxId: result.mailboxId, tenantId: result.tenantId, credentialVersion: result.credentialVersion, mfa }, origin, now);
+    await appendAudit(trxOf(t), actor, { action: 'mailbox.owner.login', targetType: 'mailbox', targetId: result.mailboxId, tenantId: result.tenantId, after: { protocol: 'web', method: second ? `password+${second.method}` : 'password' } }, now);
     return s;
   });
   return { session, mailboxId: result.mailboxId, address: result.address };
@@ -222,8 +218,10 @@ export type SessionAuth =
  */
 export async function authenticateSession(deps: CoreDeps, token: string, opts: { checkCsrf: boolean; csrfToken?: string | null; origin?: ActorOrigin }): Promise<SessionAuth> {
   if (typeof token !== 'string' || token.length < 20 || token.length > 200) return { ok: false, reason: 'unknown' };
-  const s = await deps.db.selectFrom('web_sessions').selectAll().where('token_hash', '=', sha256Hex(token)).executeTakeFirst();
+  // The cookie is the authority: the session is looked up across tenants, then used in its own scope.
+  const s = await repos(deps.db, PLATFORM_SCOPE).sessions.byTokenHash(sha256Hex(token));
   if (!s) return { ok: false, reason: 'unknown' };
+  const r = repos(deps.db, rowScope(s.tenant_id));
   if (s.revoked_at !== null) return { ok: false, reason: 'revoked' };
   const now = deps.now();
   if (Number(s.expires_at) <= now || now - Number(s.last_seen_at) > SESSION_IDLE_MS) return { ok: false, reason: 'expired' };
@@ -231,7 +229,7 @@ export async function authenticateSession(deps: CoreDeps, token: string, opts: {
   let actor: Actor;
   let principal: Principal | null = null;
   if (s.kind === 'principal') {
-    principal = (await deps.db.selectFrom('principals').selectAll().where('id', '=', s.principal_id!).executeTakeFirst()) ?? null;
+    principal = (await r.principals.find(s.principal_id!)) ?? null;
     if (!principal || principal.status !== 'active' || Number(principal.credential_version) !== Number(s.credential_version)) return { ok: false, reason: 'revoked' };
     actor = principalActor(principal, opts.origin);
   } else {
@@ -239,17 +237,17 @@ export async function authenticateSession(deps: CoreDeps, token: string, opts: {
     actor = makeActor({ kind: 'mailbox-owner', tenantId: s.tenant_id, principalId: `mailbox:${s.mailbox_id}`, permissions: [], origin: opts.origin });
   }
   if (now - Number(s.last_seen_at) > LAST_SEEN_RESOLUTION_MS) {
-    await deps.db.updateTable('web_sessions').set({ last_seen_at: now }).where('id', '=', s.id).execute();
+    await r.sessions.touch(s.id, now);
   }
   return { ok: true, session: s, actor, principal };
 }
 
 export async function logout(deps: CoreDeps, session: WebSession, actor: Actor): Promise<void> {
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('web_sessions').set({ revoked_at: now }).where('id', '=', session.id).where('revoked_at', 'is', null).execute();
+  await repos(deps.db, rowScope(session.tenant_id)).transaction(async (t) => {
+    await t.sessions.revoke(session.id, now);
     const target = session.kind === 'principal' ? { targetType: 'principal', targetId: session.principal_id } : { targetType: 'mailbox', targetId: session.mailbox_id };
-    await appendAudit(trx, actor, { action: session.kind === 'principal' ? 'principal.logout' : 'mailbox.owner.logout', ...target, tenantId: session.tenant_id }, now);
+    await appendAudit(trxOf(t), actor, { action: session.kind === 'principal' ? 'principal.logout' : 'mailbox.owner.logout', ...target, tenantId: session.tenant_id }, now);
   });
 }
 
@@ -263,31 +261,27 @@ export async function beginTotpEnrolment(deps: CoreDeps, auth: Extract<SessionAu
   const p = requirePrincipal(auth);
   if (p.totp_secret) throw new AppError('Conflict', 'TOTP is already enrolled; an administrator resets it');
   const totpSecret = newTotpSecret();
-  await deps.db.updateTable('principals').set({ totp_pending_secret: sealSecret(totpSecret), updated_at: deps.now() }).where('id', '=', p.id).execute();
+  await repos(deps.db, scopeOf(auth.actor)).principals.setPendingTotp(p.id, sealSecret(totpSecret), deps.now());
   return { secret: totpSecret, otpauthUri: totpUri(totpSecret, p.email) };
 }
 
 /** Confirms enrolment with a current code; returns the one-time recovery codes (shown once) and upgrades the session. */
 export async function confirmTotpEnrolment(deps: CoreDeps, auth: Extract<SessionAuth, { ok: true }>, code: string): Promise<{ recoveryCodes: string[] }> {
   const p = requirePrincipal(auth);
-  const fresh = await deps.db.selectFrom('principals').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow();
+  const r = repos(deps.db, scopeOf(auth.actor));
+  const fresh = await r.principals.byId(p.id);
   if (fresh.totp_secret) throw new AppError('Conflict', 'TOTP is already enrolled');
   if (!fresh.totp_pending_secret) throw new AppError('Conflict', 'start the enrolment first');
+  const pending = fresh.totp_pending_secret;
   const now = deps.now();
-  const step = await verifyTotp(fresh.totp_pending_secret, String(code ?? ''), now);
+  const step = await verifyTotp(pending, String(code ?? ''), now);
   if (step === null) throw invalid('the code does not match; check the time on the device and try again', { field: 'code' });
   const codes = newRecoveryCodes();
-  await deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('principals')
-      .set({ totp_secret: fresh.totp_pending_secret, totp_pending_secret: null, totp_enabled_at: now, totp_last_step: step, updated_at: now })
-      .where('id', '=', p.id)
-      .where('totp_secret', 'is', null)
-      .execute();
-    await trx.deleteFrom('principal_recovery_codes').where('principal_id', '=', p.id).execute();
-    await trx.insertInto('principal_recovery_codes').values(codes.map((c) => ({ principal_id: p.id, code_hash: recoveryCodeHash(c), used_at: null, created_at: now }))).execute();
-    await trx.updateTable('web_sessions').set({ mfa: 'ok' }).where('id', '=', auth.session.id).execute();
-    await appendAudit(trx, auth.actor, { action: 'principal.totp.enrol', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, after: { totpEnabled: true, recoveryCodes: codes.length } }, now);
+  await r.transaction(async (t) => {
+    await t.principals.confirmTotp(p.id, pending, step, now);
+    await t.principals.replaceRecoveryCodes(p.id, codes.map(recoveryCodeHash), now);
+    await t.sessions.setMfa(auth.session.id, 'ok');
+    await appendAudit(trxOf(t), auth.actor, { action: 'principal.totp.enrol', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, after: { totpEnabled: true, recoveryCodes: codes.length } }, now);
   });
   return { recoveryCodes: codes };
 }
@@ -304,7 +298,8 @@ export async function sessionView(deps: CoreDeps, auth: Extract<SessionAuth, { o
   const s = auth.session;
   let mailbox: SessionView['mailbox'] = null;
   if (s.kind === 'mailbox') {
-    const m = await deps.db.selectFrom('mailboxes').selectAll().where('id', '=', s.mailbox_id!).executeTakeFirstOrThrow();
+    const m = await repos(deps.db, scopeOf(auth.actor)).policies.anyMailbox(s.mailbox_id!);
+    if (!m) throw new AppError('NotFound', 'mailbox not found');
     mailbox = {
       id: m.id,
       address: m.address,

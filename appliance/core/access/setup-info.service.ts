@@ -4,6 +4,8 @@
  * in the link is the authority, as for redeeming it; a used or expired link answers Gone.
  */
 import type { CoreDeps } from '../deps.js';
+import { repos } from '../../db/repos/index.js';
+import { rowScope } from './access-scope.js';
 import { appliedDomainSettings } from '../templates/domain-policy.js';
 import { AppError } from '../kernel/errors.js';
 import { passwordRules } from './passwords.js';
@@ -24,7 +26,8 @@ export interface SetupLinkInfo {
 export async function describeMailboxLink(deps: CoreDeps, token: string): Promise<SetupLinkInfo> {
   const reset = await isResetLink(deps, token);
   const link = await findLiveSetupLink(deps, token, reset ? 'reset' : 'mailbox-setup');
-  const m = link.mailbox_id ? await deps.db.selectFrom('mailboxes').select(['address', 'domain_id', 'status']).where('id', '=', link.mailbox_id).executeTakeFirst() : undefined;
+  // The link's secret is the authority: what it names is read in the link's own scope.
+  const m = link.mailbox_id ? await repos(deps.db, rowScope(link.tenant_id)).policies.anyMailbox(link.mailbox_id) : undefined;
   if (!m) throw new AppError('NotFound', 'setup link not found');
   if (m.status !== 'pending' && m.status !== 'active') throw new AppError('Gone', `this link can no longer be used: the mailbox is ${m.status}`);
   const settings = await appliedDomainSettings(deps, m.domain_id);
@@ -33,7 +36,7 @@ export async function describeMailboxLink(deps: CoreDeps, token: string): Promis
 
 export async function describePrincipalLink(deps: CoreDeps, token: string): Promise<SetupLinkInfo> {
   const link = await findLiveSetupLink(deps, token, 'principal-setup');
-  const p = link.principal_id ? await deps.db.selectFrom('principals').select(['email', 'name', 'status']).where('id', '=', link.principal_id).executeTakeFirst() : undefined;
+  const p = link.principal_id ? await repos(deps.db, rowScope(link.tenant_id)).principals.find(link.principal_id) : undefined;
   if (!p) throw new AppError('NotFound', 'setup link not found');
   if (p.status === 'disabled') throw new AppError('Gone', 'this account is disabled');
   return { kind: 'console-account', address: p.email, name: p.name, expiresAt: iso(link.expires_at)!, passwordRules: passwordRules({ address: p.email }) };

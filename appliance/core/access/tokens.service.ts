@@ -6,13 +6,16 @@
 import type { Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { ApiToken } from '../../db/tables/control.table.js';
+import { repos } from '../../db/repos/index.js';
 import { appendAudit } from '../audit/audit.js';
-import { type Actor, type ActorOrigin, assertGrantable, authorize, can, isPermission, isPlatformActor, makeActor, type Permission, ROLES, type Role } from '../kernel/authz.js';
+import { type Actor, type ActorOrigin, assertGrantable, authorize, can, isPermission, isPlatformActor, makeActor, type Permission, ROLES, type Role, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { newId, newSecret, sha256Hex } from '../kernel/ids.js';
-import { scopedRepo } from '../../db/repo.js';
-import { cleanName, iso, pageOf } from '../kernel/util.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
+import { requiredText } from '../kernel/text.js';
+import { rowScope, trxOf, writeScope } from './access-scope.js';
+import { iso, pageOf } from '../kernel/util.js';
 
 export interface TokenView {
   id: string;
@@ -54,7 +57,6 @@ export function parseStoredPermissions(json: string): Permission[] {
   }
 }
 
-
 export function tokenView(t: ApiToken): TokenView {
   return {
     id: t.id,
@@ -78,25 +80,22 @@ export async function insertApiToken(
   now: number,
 ): Promise<string> {
   const id = newId('tok');
-  await trx
-    .insertInto('api_tokens')
-    .values({
-      id,
-      tenant_id: row.tenantId,
-      // A token created by a person belongs to that person: it acts as them and dies with their account.
-      principal_id: actor.kind === 'operator' || actor.kind === 'tenant-admin' ? actor.principalId : null,
-      name: row.name,
-      token_hash: sha256Hex(row.secret),
-      role: row.role,
-      permissions: JSON.stringify(row.permissions),
-      read_only: row.readOnly ? 1 : 0,
-      expires_at: row.expiresAt,
-      revoked_at: null,
-      last_used_at: null,
-      created_by: actor.kind === 'system' || actor.kind === 'public' ? null : actor.principalId,
-      created_at: now,
-    })
-    .execute();
+  await repos(trx, writeScope(actor, row.tenantId)).tokens.insert({
+    id,
+    tenant_id: row.tenantId,
+    // A token created by a person belongs to that person: it acts as them and dies with their account.
+    principal_id: actor.kind === 'operator' || actor.kind === 'tenant-admin' ? actor.principalId : null,
+    name: row.name,
+    token_hash: sha256Hex(row.secret),
+    role: row.role,
+    permissions: JSON.stringify(row.permissions),
+    read_only: row.readOnly ? 1 : 0,
+    expires_at: row.expiresAt,
+    revoked_at: null,
+    last_used_at: null,
+    created_by: actor.kind === 'system' || actor.kind === 'public' ? null : actor.principalId,
+    created_at: now,
+  });
   await appendAudit(
     trx,
     actor,
@@ -144,7 +143,7 @@ function parseExpiry(deps: CoreDeps, raw: string | undefined): number | null {
 /** Creates a tenant token (a tenant-admin token unless permissions or role say otherwise). */
 export async function createTenantToken(actor: Actor, deps: CoreDeps, tenantId: string, input: CreateTokenInput): Promise<CreatedToken> {
   authorize(actor, 'tokens.manage');
-  const tenant = await scopedRepo(deps.db, actor).tenant(tenantId);
+  const tenant = await repos(deps.db, scopeOf(actor)).policies.liveTenant(tenantId);
   return createToken(actor, deps, tenant.id, input);
 }
 
@@ -156,15 +155,14 @@ export async function createOperatorToken(actor: Actor, deps: CoreDeps, input: C
 }
 
 async function createToken(actor: Actor, deps: CoreDeps, tenantId: string | null, input: CreateTokenInput): Promise<CreatedToken> {
-  const name = cleanName(input.name, 100);
-  if (name === null) throw invalid('token name must be 1 to 100 characters', { field: 'name' });
+  const name = requiredText(input.name, 'name', { max: 100 });
   const { role, permissions } = resolveGrant(actor, input, tenantId);
   if (permissions.length === 0) throw invalid('a token needs at least one permission', { field: 'permissions' });
   const readOnly = input.readOnly ?? false;
   const expiresAt = parseExpiry(deps, input.expiresAt);
   const secret = newSecret('pst');
   const now = deps.now();
-  const id = await deps.db.transaction().execute((trx) => insertApiToken(trx, actor, { tenantId, name, secret, role, permissions, readOnly, expiresAt }, now));
+  const id = await repos(deps.db, scopeOf(actor)).transaction((t) => insertApiToken(trxOf(t), actor, { tenantId, name, secret, role, permissions, readOnly, expiresAt }, now));
   return { id, token: secret, name, permissions, readOnly, expiresAt: iso(expiresAt) };
 }
 
@@ -175,26 +173,27 @@ export interface TokenFilter {
 
 export async function listTenantTokens(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: TokenFilter = {}): Promise<TokenView[]> {
   authorize(actor, 'tokens.read');
-  const repo = scopedRepo(deps.db, actor);
-  await repo.tenant(tenantId);
-  return (await repo.listApiTokens(tenantId, pageOf(page), { ...filter, now: deps.now() })).map(tokenView);
+  const r = repos(deps.db, scopeOf(actor));
+  await r.policies.liveTenant(tenantId);
+  return (await r.tokens.list(tenantId, pageOf(page), { ...filter, now: deps.now() })).map(tokenView);
 }
 
 /** Platform (operator) tokens; platform actors only. */
 export async function listOperatorTokens(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}, filter: TokenFilter = {}): Promise<TokenView[]> {
   authorize(actor, 'tokens.read');
   if (!isPlatformActor(actor)) throw new AppError('Forbidden', 'only platform actors list operator tokens');
-  return (await scopedRepo(deps.db, actor).listApiTokens(null, pageOf(page), { ...filter, now: deps.now() })).map(tokenView);
+  return (await repos(deps.db, scopeOf(actor)).tokens.list(null, pageOf(page), { ...filter, now: deps.now() })).map(tokenView);
 }
 
 export async function revokeToken(actor: Actor, deps: CoreDeps, tokenId: string): Promise<TokenView> {
   authorize(actor, 'tokens.manage');
-  const token = await scopedRepo(deps.db, actor).apiToken(tokenId);
+  const r = repos(deps.db, scopeOf(actor));
+  const token = await r.tokens.byId(tokenId);
   if (token.revoked_at !== null) return tokenView(token);
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', token.id).where('revoked_at', 'is', null).execute();
-    await appendAudit(trx, actor, { action: 'token.revoke', targetType: 'api_token', targetId: token.id, tenantId: token.tenant_id, before: { revokedAt: null }, after: { revokedAt: iso(now) } }, now);
+  await r.transaction(async (t) => {
+    await t.tokens.revoke(token.id, now);
+    await appendAudit(trxOf(t), actor, { action: 'token.revoke', targetType: 'api_token', targetId: token.id, tenantId: token.tenant_id, before: { revokedAt: null }, after: { revokedAt: iso(now) } }, now);
   });
   return tokenView({ ...token, revoked_at: now });
 }
@@ -206,21 +205,25 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 /** Resolves a bearer secret to an actor. Not actor-first: this is how an actor comes to be. */
 export async function authenticateApiToken(deps: CoreDeps, secret: string, origin?: ActorOrigin): Promise<TokenAuthResult> {
   if (secret.length < 16 || secret.length > 512) return { ok: false, reason: 'unknown' };
-  const row = await deps.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', sha256Hex(secret)).executeTakeFirst();
+  // The secret is the authority: the token is looked up across tenants, then checked in its own scope.
+  const platform = repos(deps.db, PLATFORM_SCOPE);
+  const row = await platform.tokens.byHash(sha256Hex(secret));
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
   const now = deps.now();
   if (row.expires_at !== null && Number(row.expires_at) <= now) return { ok: false, reason: 'expired' };
+  const own = repos(deps.db, rowScope(row.tenant_id));
   if (row.tenant_id !== null) {
-    const tenant = await deps.db.selectFrom('tenants').select('status').where('id', '=', row.tenant_id).executeTakeFirst();
-    if (!tenant || tenant.status === 'deleted') return { ok: false, reason: 'revoked' };
+    const status = await own.policies.tenantStatus(row.tenant_id);
+    if (status === undefined || status === 'deleted') return { ok: false, reason: 'revoked' };
   }
   if (row.principal_id !== null) {
-    const owner = await deps.db.selectFrom('principals').select('status').where('id', '=', row.principal_id).executeTakeFirst();
+    // The person who created it: an operator may have created a tenant's token.
+    const owner = await platform.principals.find(row.principal_id);
     if (owner && owner.status !== 'active') return { ok: false, reason: 'revoked' };
   }
   if (row.last_used_at === null || now - Number(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
-    await deps.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+    await own.tokens.touch(row.id, now);
   }
   const actor = makeActor({
     kind: 'token',
@@ -236,6 +239,5 @@ export async function authenticateApiToken(deps: CoreDeps, secret: string, origi
 
 /** True when at least one live operator (platform) token exists. */
 export async function operatorTokenExists(deps: CoreDeps): Promise<boolean> {
-  const row = await deps.db.selectFrom('api_tokens').select('id').where('tenant_id', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
-  return !!row;
+  return repos(deps.db, PLATFORM_SCOPE).tokens.liveOperatorTokenExists();
 }

@@ -12,6 +12,13 @@ import type { Executor } from './base.js';
 import { DeliveryRepo } from './delivery.js';
 import { StatsRepo } from './stats.js';
 import { HealthRepo } from './health.js';
+import { PrincipalsRepo } from './principals.js';
+import { TokensRepo } from './tokens.js';
+import { SessionsRepo } from './sessions.js';
+import { AppPasswordsRepo } from './app-passwords.js';
+import { SetupLinksRepo } from './setup-links.js';
+import { OwnerSecurityRepo } from './owner-security.js';
+import { PoliciesRepo } from './policies.js';
 
 export type { Executor } from './base.js';
 
@@ -49,6 +56,13 @@ export class Repos {
   get health(): HealthRepo {
     return this.one('health', () => new HealthRepo(this.db, this.scope));
   }
+  get principals(): PrincipalsRepo { return this.one('principals', () => new PrincipalsRepo(this.db, this.scope)); }
+  get tokens(): TokensRepo { return this.one('tokens', () => new TokensRepo(this.db, this.scope)); }
+  get sessions(): SessionsRepo { return this.one('sessions', () => new SessionsRepo(this.db, this.scope)); }
+  get appPasswords(): AppPasswordsRepo { return this.one('appPasswords', () => new AppPasswordsRepo(this.db, this.scope)); }
+  get setupLinks(): SetupLinksRepo { return this.one('setupLinks', () => new SetupLinksRepo(this.db, this.scope)); }
+  get ownerSecurity(): OwnerSecurityRepo { return this.one('ownerSecurity', () => new OwnerSecurityRepo(this.db, this.scope)); }
+  get policies(): PoliciesRepo { return this.one('policies', () => new PoliciesRepo(this.db, this.scope)); }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {
