@@ -9,6 +9,8 @@
  */
 import type { Scope } from '../../core/kernel/scope.js';
 import type { Executor } from './base.js';
+import { OffboardingRepo } from './offboarding.js';
+import { ResetsRepo } from './resets.js';
 
 export type { Executor } from './base.js';
 
@@ -37,6 +39,8 @@ export class Repos {
 
   // Aggregates (one getter each, e.g.):
   // get mailboxes(): MailboxesRepo { return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope)); }
+  get offboarding(): OffboardingRepo { return this.one('offboarding', () => new OffboardingRepo(this.db, this.scope)); }
+  get resets(): ResetsRepo { return this.one('resets', () => new ResetsRepo(this.db, this.scope)); }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {
