@@ -8,15 +8,18 @@ import { assertMailboxPassword } from '../templates/domain-policy.js';
 import { randomBytes } from 'node:crypto';
 import type { Mailbox } from '../../db/tables/control.table.js';
 import type { ResetRow } from '../../db/tables/resets.table.js';
+import { repos } from '../../db/repos/index.js';
 import { ownerMailbox } from './app-passwords.service.js';
 import { appendAudit } from '../audit/audit.js';
 import { type Actor, type ActorOrigin, makeActor } from '../kernel/authz.js';
 import { AppError, invalid } from '../kernel/errors.js';
+import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import { hashPassword } from './passwords.js';
 import { type AccessDeps, loadPolicy } from './policies.js';
 import { findRecoveryCode, remainingRecoveryCodes, replaceRecoveryCodes, useRecoveryCode } from './recovery-codes.js';
 import { revokeMailboxAccess } from '../mailboxes/lifecycle.js';
 import { notifyOwners, resetLinkMessage, sendQuietly } from './resets-common.js';
+import { trxOf } from './resets-issue.js';
 import { issueSetupLink, setupUrl } from './setup-links.js';
 import { assertSafeResetDestination } from '../mailboxes/targets.js';
 import { iso } from '../kernel/util.js';
@@ -39,10 +42,10 @@ export async function changeOwnPassword(actor: Actor, deps: AccessDeps, input: {
   await assertMailboxPassword(deps, m, input.newPassword);
   const hash = await hashPassword(input.newPassword);
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('mailboxes').set({ password_hash: hash, updated_at: now }).where('id', '=', m.id).execute();
-    const rev = await revokeMailboxAccess(trx, m.id, now, { appPasswords: false });
-    await appendAudit(trx, actor, { action: 'mailbox.password.change', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { method: 'current-password', credentialSet: true, consoleSessionsRevoked: rev.consoleSessionsRevoked } }, now);
+  await repos(deps.db, tenantScope(m.tenant_id)).transaction(async (t) => {
+    await t.resets.setPassword(m.id, hash, now);
+    const rev = await revokeMailboxAccess(trxOf(t), m.id, now, { appPasswords: false });
+    await appendAudit(trxOf(t), actor, { action: 'mailbox.password.change', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { method: 'current-password', credentialSet: true, consoleSessionsRevoked: rev.consoleSessionsRevoked } }, now);
   });
   deps.revoker.notifyRevoked(m.id, 'password changed by the owner');
   await notifyOwners(deps, m, `Password of ${m.address} changed`, [`The owner changed the password of the mailbox ${m.address}. Open sessions were ended.`]);
@@ -60,10 +63,11 @@ export async function ownRecoveryCodeStatus(actor: Actor, deps: AccessDeps): Pro
   return { remaining: await remainingRecoveryCodes(deps, m.id) };
 }
 
+/** The mailbox an address names, in any tenant and status (public flows: the caller proves more afterwards), or undefined. */
 async function mailboxByAddress(deps: AccessDeps, address: string): Promise<Mailbox | undefined> {
   const a = String(address ?? '').trim().toLowerCase();
   if (!a.includes('@') || a.length > 254) return undefined;
-  return deps.db.selectFrom('mailboxes').selectAll().where('address', '=', a).executeTakeFirst();
+  return repos(deps.db, PLATFORM_SCOPE).resets.anyMailboxByAddress(a);
 }
 
 /** Public: a new password with a one-time recovery code (throttled like a login). */
@@ -85,9 +89,10 @@ export async function recoverWithCode(actor: Actor, deps: AccessDeps, input: { a
   const hash = await hashPassword(input.newPassword);
   const policy = await loadPolicy(deps.db, m.tenant_id);
   const owner = makeActor({ kind: 'mailbox-owner', tenantId: m.tenant_id, principalId: `mailbox:${m.id}`, permissions: [], origin: actor.origin });
-  const rev = await deps.db.transaction().execute(async (trx) => {
+  const rev = await repos(deps.db, tenantScope(m.tenant_id)).transaction(async (t) => {
+    const trx = trxOf(t);
     if (!(await useRecoveryCode(trx, codeId, now))) throw new AppError('Unauthorized', 'invalid address or recovery code');
-    await trx.updateTable('mailboxes').set({ password_hash: hash, updated_at: now }).where('id', '=', m.id).execute();
+    await t.resets.setPassword(m.id, hash, now);
     const r = await revokeMailboxAccess(trx, m.id, now, { appPasswords: policy.resetRevokesAppPasswords });
     await appendAudit(trx, owner, { action: 'mailbox.password.recover', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { method: 'recovery-code', credentialSet: true, appCredentialsRevoked: r.appPasswordsRevoked } }, now);
     return r;
@@ -113,8 +118,8 @@ export async function requestSelfResetLink(actor: Actor, deps: AccessDeps, input
   deps.loginThrottle.fail(account, ip, now); // every request counts: a link request is cheap to ask and costly to spam
   const m = await mailboxByAddress(deps, input.address);
   if (!m || m.status !== 'active') return;
-  const off = await deps.db.selectFrom('offboardings').select('id').where('mailbox_id', '=', m.id).where('status', '=', 'applied').executeTakeFirst();
-  if (off) return;
+  const repo = repos(deps.db, tenantScope(m.tenant_id));
+  if (await repo.offboarding.appliedId(m.id)) return;
   let destination: string;
   try {
     destination = await assertSafeResetDestination(deps.db, m.tenant_id, m.address, m.reset_destination);
@@ -122,8 +127,7 @@ export async function requestSelfResetLink(actor: Actor, deps: AccessDeps, input
     return; // an unsafe destination gets no link; an admin fixes it (emergency reset)
   }
   const policy = await loadPolicy(deps.db, m.tenant_id);
-  const recent = await deps.db.selectFrom('resets').select((eb) => eb.fn.countAll<number>().as('n')).where('mailbox_id', '=', m.id).where('requested_at', '>', now - 3600_000).executeTakeFirstOrThrow();
-  if (Number(recent.n) >= policy.resetRatePerHour) return;
+  if ((await repo.resets.countForMailboxSince(m.id, now - 3600_000)) >= policy.resetRatePerHour) return;
   const requester = makeActor({ kind: 'public', tenantId: m.tenant_id, principalId: `self-service:${ip}`, permissions: [], origin: actor.origin });
   const row: ResetRow = {
     id: `rst_${randomBytes(12).toString('hex')}`,
@@ -146,19 +150,20 @@ export async function requestSelfResetLink(actor: Actor, deps: AccessDeps, input
     delivery_state: null,
     completed_at: null,
   };
-  const link = await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('setup_tokens').set({ expires_at: now }).where('mailbox_id', '=', m.id).where('purpose', '=', 'reset').where('used_at', 'is', null).where('expires_at', '>', now).execute();
-    await trx.updateTable('resets').set({ status: 'cancelled' }).where('mailbox_id', '=', m.id).where('status', '=', 'issued').execute();
+  const link = await repo.transaction(async (t) => {
+    const trx = trxOf(t);
+    await t.resets.expireLiveResetLinks(m.id, now);
+    await t.resets.cancelIssued(m.id);
     const l = await issueSetupLink(trx, requester, deps, { purpose: 'reset', mailboxId: m.id, tenantId: m.tenant_id, destination }, now);
-    await trx.insertInto('resets').values({ ...row, setup_link_id: l.id }).execute();
+    await t.resets.insert({ ...row, setup_link_id: l.id });
     await appendAudit(trx, requester, { action: 'reset.request', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, kind: 'self', delivery: 'email' } }, now);
     await appendAudit(trx, requester, { action: 'reset.issue', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, kind: 'self', delivery: 'email', destination, linkExpiresAt: iso(l.expiresAt), sessionsRevoked: false } }, now);
     return l;
   });
   const msg = resetLinkMessage({ address: m.address, url: setupUrl(deps, link.token), expiresAt: iso(link.expiresAt)!, kind: 'self-service' });
   const state = await sendQuietly(deps, destination, msg.subject, msg.text);
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('resets').set({ delivery_state: state }).where('id', '=', row.id).execute();
-    await appendAudit(trx, requester, { action: 'reset.delivery', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, method: 'email', destination, state } }, deps.now());
+  await repo.transaction(async (t) => {
+    await t.resets.setDeliveryState(row.id, state);
+    await appendAudit(trxOf(t), requester, { action: 'reset.delivery', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, method: 'email', destination, state } }, deps.now());
   });
 }

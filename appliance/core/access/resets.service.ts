@@ -14,21 +14,22 @@
 import { displayNames } from '../audit/audit.service.js';
 import { assertMailboxPassword } from '../templates/domain-policy.js';
 import { randomBytes } from 'node:crypto';
-import type { Transaction } from 'kysely';
-import type { DB } from '../../db/schema.js';
 import type { Mailbox } from '../../db/tables/control.table.js';
 import type { ResetRow } from '../../db/tables/resets.table.js';
+import { type Repos, repos } from '../../db/repos/index.js';
 import { appendAudit } from '../audit/audit.js';
-import { type Actor, authorize, isPlatformActor, makeActor } from '../kernel/authz.js';
+import { type Actor, authorize, isPlatformActor, makeActor, scopeOf } from '../kernel/authz.js';
+import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid, notFound } from '../kernel/errors.js';
 import { sha256Hex } from '../kernel/ids.js';
+import { optionalText, requiredText } from '../kernel/text.js';
 import { hashPassword } from './passwords.js';
 import { type AccessDeps, type AccessPolicy, isHighValue, loadPolicy } from './policies.js';
-import { scopedRepo } from '../../db/repo.js';
-import { type Revocation, revokeMailboxAccess } from '../mailboxes/lifecycle.js';
-import { notifyOwners, requiredText, resetLinkMessage, sendQuietly } from './resets-common.js';
-import { consumeSetupLink, findLiveSetupLink, type IssuedLink, issueSetupLink, setupUrl } from './setup-links.js';
+import { planTransition, revokeMailboxAccess } from '../mailboxes/lifecycle.js';
+import { notifyOwners } from './resets-common.js';
+import { deliver, issue, trxOf } from './resets-issue.js';
+import { consumeSetupLink, findLiveSetupLink, setupUrl } from './setup-links.js';
 import { assertSafeResetDestination } from '../mailboxes/targets.js';
 import { iso } from '../kernel/util.js';
 
@@ -91,23 +92,23 @@ function resetId(): string {
   return `rst_${randomBytes(12).toString('hex')}`;
 }
 
-async function assertResettable(deps: CoreDeps, m: Mailbox): Promise<void> {
+async function assertResettable(r: Repos, m: Mailbox): Promise<void> {
   if (m.status !== 'active' && m.status !== 'pending') {
     throw new AppError('Conflict', `a ${m.status} mailbox cannot be reset${m.status === 'suspended' ? '; resume it first' : ''}`, { status: m.status });
   }
-  const off = await deps.db.selectFrom('offboardings').select('id').where('mailbox_id', '=', m.id).where('status', '=', 'applied').executeTakeFirst();
-  if (off) throw new AppError('Conflict', 'this mailbox was offboarded; undo the offboarding before resetting it', { offboardingId: off.id });
+  const off = await r.offboarding.appliedId(m.id);
+  if (off) throw new AppError('Conflict', 'this mailbox was offboarded; undo the offboarding before resetting it', { offboardingId: off });
 }
 
-async function assertRate(deps: CoreDeps, m: Mailbox, requester: string, policy: AccessPolicy, now: number): Promise<void> {
+async function assertRate(r: Repos, m: Mailbox, requester: string, policy: AccessPolicy, now: number): Promise<void> {
   const since = now - 3600_000;
-  const perMailbox = await deps.db.selectFrom('resets').select(['requested_at']).where('mailbox_id', '=', m.id).where('requested_at', '>', since).orderBy('requested_at').execute();
+  const perMailbox = await r.resets.requestTimesSince(m.id, since);
   if (perMailbox.length >= policy.resetRatePerHour) {
-    const retryAfterMs = Number(perMailbox[0]!.requested_at) + 3600_000 - now;
+    const retryAfterMs = perMailbox[0]! + 3600_000 - now;
     throw new AppError('RateLimited', `at most ${policy.resetRatePerHour} reset requests per mailbox and hour`, { retryAfterMs });
   }
-  const perRequester = await deps.db.selectFrom('resets').select((eb) => eb.fn.countAll<number>().as('n')).where('requested_by', '=', requester).where('requested_at', '>', since).executeTakeFirstOrThrow();
-  if (Number(perRequester.n) >= REQUESTER_RATE_PER_HOUR) throw new AppError('RateLimited', `at most ${REQUESTER_RATE_PER_HOUR} reset requests per requester and hour`, { retryAfterMs: 3600_000 });
+  const perRequester = await r.resets.countByRequesterSince(requester, since);
+  if (perRequester >= REQUESTER_RATE_PER_HOUR) throw new AppError('RateLimited', `at most ${REQUESTER_RATE_PER_HOUR} reset requests per requester and hour`, { retryAfterMs: 3600_000 });
 }
 
 async function safeDestination(deps: CoreDeps, m: Mailbox, raw: string, field: string): Promise<string> {
@@ -119,83 +120,6 @@ async function safeDestination(deps: CoreDeps, m: Mailbox, raw: string, field: s
   }
 }
 
-interface Issued {
-  link: IssuedLink;
-  revocation: Revocation | null;
-}
-
-/**
- * Issues the reset link inside the caller's transaction: supersedes older live reset links of
- * the mailbox, records the link on the reset, revokes access when `revokeNow`, audits reset.issue.
- */
-async function issue(trx: Transaction<DB>, actor: Actor, deps: CoreDeps, r: ResetRow, m: Mailbox, destination: string, policy: AccessPolicy, revokeNow: boolean, now: number): Promise<Issued> {
-  await trx.updateTable('setup_tokens').set({ expires_at: now }).where('mailbox_id', '=', m.id).where('purpose', '=', 'reset').where('used_at', 'is', null).where('expires_at', '>', now).execute();
-  await trx.updateTable('resets').set({ status: 'cancelled' }).where('mailbox_id', '=', m.id).where('status', '=', 'issued').execute();
-  const link = await issueSetupLink(trx, actor, deps, { purpose: 'reset', mailboxId: m.id, tenantId: m.tenant_id, destination: r.delivery === 'email' ? destination : null }, now);
-  const revocation = revokeNow ? await revokeMailboxAccess(trx, m.id, now, { appPasswords: policy.resetRevokesAppPasswords }) : null;
-  await trx.updateTable('resets').set({ status: 'issued', setup_link_id: link.id, destination: r.delivery === 'email' ? destination : null }).where('id', '=', r.id).execute();
-  await appendAudit(
-    trx,
-    actor,
-    {
-      action: 'reset.issue',
-      targetType: 'mailbox',
-      targetId: m.id,
-      tenantId: m.tenant_id,
-      after: {
-        resetId: r.id,
-        kind: r.kind,
-        delivery: r.delivery,
-        destination: r.delivery === 'email' ? destination : null,
-        linkExpiresAt: iso(link.expiresAt),
-        sessionsRevoked: revocation !== null,
-        appCredentialsRevoked: revocation?.appPasswordsRevoked ?? 0,
-      },
-      reason: r.reason,
-      approvalId: r.kind === 'emergency' ? r.id : null,
-    },
-    now,
-  );
-  return { link, revocation };
-}
-
-/** After the commit: close sessions, deliver the link by email (or note it was returned), tell the owners, audit reset.delivery. */
-async function deliver(actor: Actor, deps: AccessDeps, r: ResetRow, m: Mailbox, issued: Issued, destination: string): Promise<string> {
-  if (issued.revocation) deps.revoker.notifyRevoked(m.id, `password reset issued (${r.kind})`);
-  const url = setupUrl(deps, issued.link.token);
-  let state: string;
-  if (r.delivery === 'email') {
-    const msg = resetLinkMessage({ address: m.address, url, expiresAt: iso(issued.link.expiresAt)!, kind: r.kind });
-    state = await sendQuietly(deps, destination, msg.subject, msg.text);
-  } else {
-    state = 'returned';
-  }
-  const notified = await notifyOwners(deps, m, `Password reset of ${m.address}`, [
-    `A password reset (${r.kind}) of the mailbox ${m.address} was issued by ${actor.principalId}.`,
-    r.reason ? `Reason given: ${r.reason}` : '',
-    issued.revocation ? 'Open sessions were ended.' : '',
-    r.delivery === 'email' ? `The single-use link went to ${destination}.` : 'The single-use link was handed to the administrator (tenant policy allows it).',
-  ].filter(Boolean));
-  const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('resets').set({ delivery_state: state }).where('id', '=', r.id).execute();
-    await appendAudit(
-      trx,
-      actor,
-      {
-        action: 'reset.delivery',
-        targetType: 'mailbox',
-        targetId: m.id,
-        tenantId: m.tenant_id,
-        after: { resetId: r.id, method: r.delivery, destination: r.delivery === 'email' ? destination : null, state, returnedTo: r.delivery === 'link' ? actor.principalId : null, notified },
-        approvalId: r.kind === 'emergency' ? r.id : null,
-      },
-      now,
-    );
-  });
-  return state;
-}
-
 export interface CreateResetInput {
   kind: 'admin' | 'emergency';
   delivery?: ResetDelivery;
@@ -204,18 +128,78 @@ export interface CreateResetInput {
   newResetDestination?: string;
 }
 
+/** What createReset knows before it branches on the kind. */
+interface NewReset {
+  r: Repos;
+  m: Mailbox;
+  base: ResetRow;
+  policy: AccessPolicy;
+  now: number;
+}
+
+/** Admin reset: the link goes to the recorded reset destination at once (or to the caller, per policy). */
+async function createAdminReset(actor: Actor, deps: AccessDeps, input: CreateResetInput, n: NewReset): Promise<ResetView> {
+  const { r, m, base, policy, now } = n;
+  if (input.verification !== undefined || input.newResetDestination !== undefined) {
+    throw invalid('verification and newResetDestination belong to emergency resets; an admin reset goes to the recorded reset destination', { field: input.verification ? 'verification' : 'newResetDestination' });
+  }
+  let destination: string;
+  try {
+    destination = await safeDestination(deps, m, m.reset_destination, 'resetDestination');
+  } catch (err) {
+    if (err instanceof AppError) throw new AppError('Conflict', `${err.message}; fix the reset destination or use an emergency reset`, err.details);
+    throw err;
+  }
+  const row: ResetRow = { ...base, status: 'issued', destination };
+  const issued = await r.transaction(async (t) => {
+    await t.resets.insert(row);
+    await appendAudit(trxOf(t), actor, { action: 'reset.request', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, kind: 'admin', delivery: row.delivery }, reason: row.reason }, now);
+    return issue(t, actor, deps, row, m, destination, policy, true, now);
+  });
+  await deliver(actor, deps, row, m, issued, destination);
+  const v = resetView((await r.resets.get(row.id))!, deps.now());
+  if (row.delivery === 'link') v.setup = { token: issued.link.token, url: setupUrl(deps, issued.link.token), expiresAt: iso(issued.link.expiresAt)! };
+  return v;
+}
+
+/** Emergency reset: verification recorded now, approval by a second principal, then the link. */
+async function createEmergencyReset(actor: Actor, deps: AccessDeps, input: CreateResetInput, n: NewReset): Promise<ResetView> {
+  const { r, m, base, policy, now } = n;
+  const v = input.verification;
+  if (!v) throw invalid('an emergency reset needs the identity verification: {method, evidence}', { field: 'verification' });
+  if (!(VERIFICATION_METHODS as readonly string[]).includes(v.method)) throw invalid(`verification.method must be one of ${VERIFICATION_METHODS.join(', ')}`, { field: 'verification.method' });
+  const evidence = requiredText(v.evidence, 'verification.evidence', { min: 10, max: 2000 });
+  if (!input.newResetDestination) throw invalid('an emergency reset needs newResetDestination: the old destination is lost or compromised', { field: 'newResetDestination' });
+  const newDestination = await safeDestination(deps, m, input.newResetDestination, 'newResetDestination');
+  if (newDestination === m.reset_destination.toLowerCase()) throw invalid('newResetDestination is the current destination; use an admin reset', { field: 'newResetDestination' });
+  const requiresOperator = (await isHighValue(deps.db, m.id)) && policy.emergencyHighValueApprover === 'operator';
+  const row: ResetRow = { ...base, verification_method: v.method, verification_evidence: evidence, new_destination: newDestination, requires_operator: requiresOperator ? 1 : 0 };
+  await r.transaction(async (t) => {
+    await t.resets.insert(row);
+    const after = { resetId: row.id, kind: 'emergency', delivery: row.delivery, verification: { method: v.method, evidence }, newResetDestination: newDestination, requiresOperatorApproval: requiresOperator };
+    await appendAudit(trxOf(t), actor, { action: 'reset.request', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after, reason: row.reason, approvalId: row.id }, now);
+  });
+  await notifyOwners(deps, m, `Emergency reset requested for ${m.address}`, [
+    `An emergency password reset of the mailbox ${m.address} was requested by ${actor.principalId} and awaits a second approver.`,
+    `Reason given: ${row.reason}`,
+    `If approved, the reset link goes to a new destination: ${newDestination}.`,
+  ]);
+  return resetView(row, now);
+}
+
 export async function createReset(actor: Actor, deps: AccessDeps, mailboxId: string, input: CreateResetInput): Promise<ResetView> {
   authorize(actor, 'resets.initiate');
-  const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
+  const r = repos(deps.db, scopeOf(actor));
+  const m = await r.resets.mailbox(mailboxId);
   const reason = requiredText(input.reason, 'reason');
-  await assertResettable(deps, m);
+  await assertResettable(r, m);
   const policy = await loadPolicy(deps.db, m.tenant_id);
   const delivery: ResetDelivery = input.delivery ?? 'email';
   if (delivery === 'link' && !policy.resetLinkToCaller) {
     throw new AppError('Forbidden', 'the tenant policy delivers reset links by email to the reset destination only', { policy: 'resetLinkToCaller' });
   }
   const now = deps.now();
-  await assertRate(deps, m, actor.principalId, policy, now);
+  await assertRate(r, m, actor.principalId, policy, now);
   const base: ResetRow = {
     id: resetId(),
     tenant_id: m.tenant_id,
@@ -237,78 +221,24 @@ export async function createReset(actor: Actor, deps: AccessDeps, mailboxId: str
     delivery_state: null,
     completed_at: null,
   };
-
-  if (input.kind === 'admin') {
-    if (input.verification !== undefined || input.newResetDestination !== undefined) {
-      throw invalid('verification and newResetDestination belong to emergency resets; an admin reset goes to the recorded reset destination', { field: input.verification ? 'verification' : 'newResetDestination' });
-    }
-    let destination: string;
-    try {
-      destination = await safeDestination(deps, m, m.reset_destination, 'resetDestination');
-    } catch (err) {
-      if (err instanceof AppError) throw new AppError('Conflict', `${err.message}; fix the reset destination or use an emergency reset`, err.details);
-      throw err;
-    }
-    const row: ResetRow = { ...base, status: 'issued', destination };
-    const issued = await deps.db.transaction().execute(async (trx) => {
-      await trx.insertInto('resets').values(row).execute();
-      await appendAudit(trx, actor, { action: 'reset.request', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, kind: 'admin', delivery }, reason }, now);
-      return issue(trx, actor, deps, row, m, destination, policy, true, now);
-    });
-    await deliver(actor, deps, row, m, issued, destination);
-    const fresh = await deps.db.selectFrom('resets').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
-    const v = resetView(fresh, deps.now());
-    if (delivery === 'link') v.setup = { token: issued.link.token, url: setupUrl(deps, issued.link.token), expiresAt: iso(issued.link.expiresAt)! };
-    return v;
-  }
-
-  // Emergency: verification recorded now, approval by a second principal, then the link.
-  const v = input.verification;
-  if (!v) throw invalid('an emergency reset needs the identity verification: {method, evidence}', { field: 'verification' });
-  if (!(VERIFICATION_METHODS as readonly string[]).includes(v.method)) throw invalid(`verification.method must be one of ${VERIFICATION_METHODS.join(', ')}`, { field: 'verification.method' });
-  const evidence = requiredText(v.evidence, 'verification.evidence', 10, 2000);
-  if (!input.newResetDestination) throw invalid('an emergency reset needs newResetDestination: the old destination is lost or compromised', { field: 'newResetDestination' });
-  const newDestination = await safeDestination(deps, m, input.newResetDestination, 'newResetDestination');
-  if (newDestination === m.reset_destination.toLowerCase()) throw invalid('newResetDestination is the current destination; use an admin reset', { field: 'newResetDestination' });
-  const requiresOperator = (await isHighValue(deps.db, m.id)) && policy.emergencyHighValueApprover === 'operator';
-  const row: ResetRow = { ...base, verification_method: v.method, verification_evidence: evidence, new_destination: newDestination, requires_operator: requiresOperator ? 1 : 0 };
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.insertInto('resets').values(row).execute();
-    await appendAudit(
-      trx,
-      actor,
-      {
-        action: 'reset.request',
-        targetType: 'mailbox',
-        targetId: m.id,
-        tenantId: m.tenant_id,
-        after: { resetId: row.id, kind: 'emergency', delivery, verification: { method: v.method, evidence }, newResetDestination: newDestination, requiresOperatorApproval: requiresOperator },
-        reason,
-        approvalId: row.id,
-      },
-      now,
-    );
-  });
-  await notifyOwners(deps, m, `Emergency reset requested for ${m.address}`, [
-    `An emergency password reset of the mailbox ${m.address} was requested by ${actor.principalId} and awaits a second approver.`,
-    `Reason given: ${reason}`,
-    `If approved, the reset link goes to a new destination: ${newDestination}.`,
-  ]);
-  return resetView(row, now);
+  const n: NewReset = { r, m, base, policy, now };
+  return input.kind === 'admin' ? createAdminReset(actor, deps, input, n) : createEmergencyReset(actor, deps, input, n);
 }
 
-async function resetInScope(actor: Actor, deps: CoreDeps, id: string): Promise<{ r: ResetRow; m: Mailbox }> {
-  const r = await deps.db.selectFrom('resets').selectAll().where('id', '=', id).executeTakeFirst();
+/** A reset whose mailbox is in the actor's scope (another tenant's, or of a deleted mailbox, is NotFound). */
+async function resetInScope(actor: Actor, deps: CoreDeps, id: string): Promise<{ r: ResetRow; m: Mailbox; repo: Repos }> {
+  const repo = repos(deps.db, scopeOf(actor));
+  const r = await repo.resets.get(id);
   if (!r) throw notFound('reset');
   let m: Mailbox;
   try {
-    m = await scopedRepo(deps.db, actor).mailbox(r.mailbox_id);
+    m = await repo.resets.mailbox(r.mailbox_id);
   } catch (err) {
     if (err instanceof AppError && err.code === 'NotFound') throw notFound('reset');
     throw err;
   }
   if (m.tenant_id !== r.tenant_id) throw notFound('reset');
-  return { r, m };
+  return { r, m, repo };
 }
 
 export async function getReset(actor: Actor, deps: CoreDeps, id: string): Promise<ResetView> {
@@ -319,17 +249,18 @@ export async function getReset(actor: Actor, deps: CoreDeps, id: string): Promis
 
 export async function listResets(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<ResetView[]> {
   authorize(actor, 'mailboxes.read');
-  const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
-  const rows = await deps.db.selectFrom('resets').selectAll().where('mailbox_id', '=', m.id).orderBy('requested_at', 'desc').limit(100).execute();
+  const r = repos(deps.db, scopeOf(actor));
+  const m = await r.resets.mailbox(mailboxId);
+  const rows = await r.resets.listForMailbox(m.id, 100);
   const now = deps.now();
-  const names = await displayNames(deps, rows.flatMap((r) => [r.requested_by, r.approved_by]));
-  return rows.map((r) => ({ ...resetView(r, now), names: Object.fromEntries([r.requested_by, r.approved_by].filter((id): id is string => !!id && names.has(id)).map((id) => [id, names.get(id)!])) }));
+  const names = await displayNames(deps, rows.flatMap((x) => [x.requested_by, x.approved_by]));
+  return rows.map((x) => ({ ...resetView(x, now), names: Object.fromEntries([x.requested_by, x.approved_by].filter((id): id is string => !!id && names.has(id)).map((id) => [id, names.get(id)!])) }));
 }
 
 /** The second principal approves an emergency reset: the destination changes and the link is issued. */
 export async function approveReset(actor: Actor, deps: AccessDeps, id: string, input: { note?: string } = {}): Promise<ResetView> {
   authorize(actor, 'resets.approve');
-  const { r, m } = await resetInScope(actor, deps, id);
+  const { r, m, repo } = await resetInScope(actor, deps, id);
   const now = deps.now();
   const view = resetView(r, now);
   if (view.status !== 'pending-approval') throw new AppError('Conflict', `this reset is ${view.status}; only a pending emergency reset can be approved`, { status: view.status });
@@ -337,21 +268,20 @@ export async function approveReset(actor: Actor, deps: AccessDeps, id: string, i
   if (Number(r.requires_operator) === 1 && !isPlatformActor(actor)) {
     throw new AppError('Forbidden', 'this mailbox is flagged high-value: the tenant policy requires an operator to approve its emergency reset');
   }
-  await assertResettable(deps, m);
+  await assertResettable(repo, m);
   const destination = await safeDestination(deps, m, r.new_destination ?? '', 'newResetDestination');
   const policy = await loadPolicy(deps.db, m.tenant_id);
-  const note = input.note?.trim() || null;
-  const issued = await deps.db.transaction().execute(async (trx) => {
-    const res = await trx.updateTable('resets').set({ approved_by: actor.principalId, approved_at: now }).where('id', '=', r.id).where('status', '=', 'pending-approval').where('approved_by', 'is', null).executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw new AppError('Conflict', 'this reset was decided meanwhile');
+  const note = optionalText(input.note, 'note');
+  const issued = await repo.transaction(async (t) => {
+    if (!(await t.resets.approve(r.id, actor.principalId, now))) throw new AppError('Conflict', 'this reset was decided meanwhile');
+    const trx = trxOf(t);
     await appendAudit(trx, actor, { action: 'reset.approve', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: r.id, requestedBy: r.requested_by, verificationMethod: r.verification_method }, reason: note, approvalId: r.id }, now);
-    await trx.updateTable('mailboxes').set({ reset_destination: destination, updated_at: now }).where('id', '=', m.id).execute();
+    await t.resets.setResetDestination(m.id, destination, now);
     await appendAudit(trx, actor, { action: 'mailbox.reset_destination.change', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { resetDestination: m.reset_destination }, after: { resetDestination: destination }, reason: `emergency reset ${r.id}`, approvalId: r.id }, now);
-    return issue(trx, actor, deps, { ...r, approved_by: actor.principalId, approved_at: now }, m, destination, policy, true, now);
+    return issue(t, actor, deps, { ...r, approved_by: actor.principalId, approved_at: now }, m, destination, policy, true, now);
   });
   await deliver(actor, deps, r, { ...m, reset_destination: destination }, issued, destination);
-  const fresh = await deps.db.selectFrom('resets').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow();
-  const v = resetView(fresh, deps.now());
+  const v = resetView((await repo.resets.get(r.id))!, deps.now());
   if (r.delivery === 'link') v.setup = { token: issued.link.token, url: setupUrl(deps, issued.link.token), expiresAt: iso(issued.link.expiresAt)! };
   return v;
 }
@@ -359,14 +289,15 @@ export async function approveReset(actor: Actor, deps: AccessDeps, id: string, i
 /** Cancels a pending or issued (not yet completed) reset: the link stops working. */
 export async function cancelReset(actor: Actor, deps: CoreDeps, id: string, input: { reason?: string } = {}): Promise<ResetView> {
   authorize(actor, 'resets.initiate');
-  const { r, m } = await resetInScope(actor, deps, id);
+  const { r, m, repo } = await resetInScope(actor, deps, id);
   const now = deps.now();
   const status = resetView(r, now).status;
   if (status !== 'pending-approval' && status !== 'issued') throw new AppError('Conflict', `this reset is ${status}`, { status });
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('resets').set({ status: 'cancelled' }).where('id', '=', r.id).execute();
-    if (r.setup_link_id) await trx.updateTable('setup_tokens').set({ expires_at: now }).where('id', '=', r.setup_link_id).where('used_at', 'is', null).execute();
-    await appendAudit(trx, actor, { action: 'reset.cancel', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { resetId: r.id, status }, after: { status: 'cancelled' }, reason: input.reason?.trim() || null, approvalId: r.kind === 'emergency' ? r.id : null }, now);
+  const reason = optionalText(input.reason, 'reason');
+  await repo.transaction(async (t) => {
+    await t.resets.cancel(r.id);
+    if (r.setup_link_id) await t.resets.expireLink(r.setup_link_id, now);
+    await appendAudit(trxOf(t), actor, { action: 'reset.cancel', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { resetId: r.id, status }, after: { status: 'cancelled' }, reason, approvalId: r.kind === 'emergency' ? r.id : null }, now);
   });
   return resetView({ ...r, status: 'cancelled' }, now);
 }
@@ -374,33 +305,37 @@ export async function cancelReset(actor: Actor, deps: CoreDeps, id: string, inpu
 /** True when `token` is (or was) a reset link; the setup route hands those to completeReset. */
 export async function isResetLink(deps: CoreDeps, token: string): Promise<boolean> {
   if (typeof token !== 'string' || token.length < 10 || token.length > 200) return false;
-  const row = await deps.db.selectFrom('setup_tokens').select('purpose').where('token_hash', '=', sha256Hex(token)).executeTakeFirst();
-  return row?.purpose === 'reset';
+  return (await repos(deps.db, PLATFORM_SCOPE).resets.linkPurpose(sha256Hex(token))) === 'reset';
 }
 
 /**
  * Completes a reset link (POST /api/v1/setup/{token}): the new password under the policy,
  * credential version bumped, sessions (and app passwords, per policy) revoked, the reset
- * marked completed, reset.complete audited, the owners told. The secret is the authority.
+ * marked completed, reset.complete audited, the owners told. The secret is the authority: the
+ * mailbox is found by the link (platform scope), then everything happens in its tenant's scope.
  */
 export async function completeReset(actor: Actor, deps: AccessDeps, token: string, password: string): Promise<void> {
   const link = await findLiveSetupLink(deps, token, 'reset');
-  const m = link.mailbox_id ? await deps.db.selectFrom('mailboxes').selectAll().where('id', '=', link.mailbox_id).executeTakeFirst() : undefined;
+  const m = link.mailbox_id ? await repos(deps.db, PLATFORM_SCOPE).resets.anyMailbox(link.mailbox_id) : undefined;
   if (!m) throw new AppError('NotFound', 'setup link not found');
   if (m.status !== 'pending' && m.status !== 'active') throw new AppError('Gone', `this reset link can no longer be used: the mailbox is ${m.status}`);
-  const r = await deps.db.selectFrom('resets').selectAll().where('setup_link_id', '=', link.id).executeTakeFirst();
+  const repo = repos(deps.db, tenantScope(m.tenant_id));
+  const r = await repo.resets.byLink(link.id);
   if (r && r.status !== 'issued') throw new AppError('Gone', `this reset was ${r.status}`);
   await assertMailboxPassword(deps, m, password);
   const passwordHash = await hashPassword(password);
   const policy = await loadPolicy(deps.db, m.tenant_id);
   const linkActor = makeActor({ kind: 'public', tenantId: m.tenant_id, principalId: `setup-link:${link.id}`, permissions: [], origin: actor.origin });
   const now = deps.now();
-  const status = m.status === 'pending' ? 'active' : m.status;
-  const revocation = await deps.db.transaction().execute(async (trx) => {
+  // A pending mailbox becomes active with its first password (the lifecycle's `activate`).
+  const activation = m.status === 'pending' ? planTransition('activate', m) : null;
+  const status = activation && activation.to !== 'gone' ? activation.to : m.status;
+  const revocation = await repo.transaction(async (t) => {
+    const trx = trxOf(t);
     await consumeSetupLink(trx, link.id, now);
-    await trx.updateTable('mailboxes').set({ password_hash: passwordHash, status, updated_at: now }).where('id', '=', m.id).where('tenant_id', '=', m.tenant_id).execute();
+    await t.resets.setPassword(m.id, passwordHash, now, status);
     const rev = await revokeMailboxAccess(trx, m.id, now, { appPasswords: policy.resetRevokesAppPasswords });
-    if (r) await trx.updateTable('resets').set({ status: 'completed', completed_at: now }).where('id', '=', r.id).execute();
+    if (r) await t.resets.complete(r.id, now);
     await appendAudit(
       trx,
       linkActor,

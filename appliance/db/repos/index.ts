@@ -19,6 +19,8 @@ import { AppPasswordsRepo } from './app-passwords.js';
 import { SetupLinksRepo } from './setup-links.js';
 import { OwnerSecurityRepo } from './owner-security.js';
 import { PoliciesRepo } from './policies.js';
+import { OffboardingRepo } from './offboarding.js';
+import { ResetsRepo } from './resets.js';
 
 export type { Executor } from './base.js';
 
@@ -63,6 +65,8 @@ export class Repos {
   get setupLinks(): SetupLinksRepo { return this.one('setupLinks', () => new SetupLinksRepo(this.db, this.scope)); }
   get ownerSecurity(): OwnerSecurityRepo { return this.one('ownerSecurity', () => new OwnerSecurityRepo(this.db, this.scope)); }
   get policies(): PoliciesRepo { return this.one('policies', () => new PoliciesRepo(this.db, this.scope)); }
+  get offboarding(): OffboardingRepo { return this.one('offboarding', () => new OffboardingRepo(this.db, this.scope)); }
+  get resets(): ResetsRepo { return this.one('resets', () => new ResetsRepo(this.db, this.scope)); }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {
