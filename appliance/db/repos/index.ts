@@ -9,6 +9,9 @@
  */
 import type { Scope } from '../../core/kernel/scope.js';
 import type { Executor } from './base.js';
+import { SendingRepo } from './sending.js';
+import { LimitsRepo } from './limits.js';
+import { SpamRepo } from './spam.js';
 
 export type { Executor } from './base.js';
 
@@ -37,6 +40,9 @@ export class Repos {
 
   // Aggregates (one getter each, e.g.):
   // get mailboxes(): MailboxesRepo { return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope)); }
+  get sending(): SendingRepo { return this.one('sending', () => new SendingRepo(this.db, this.scope)); }
+  get limits(): LimitsRepo { return this.one('limits', () => new LimitsRepo(this.db, this.scope)); }
+  get spam(): SpamRepo { return this.one('spam', () => new SpamRepo(this.db, this.scope)); }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {
