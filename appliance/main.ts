@@ -23,6 +23,8 @@ import { SendingPolicy } from './core/sending/sending.js';
 import { createCoreDeps } from './core/deps.js';
 import { RecipientRouter } from './core/delivery/routing.js';
 import { openSqlite } from './db/dialect.js';
+import { repos } from './db/repos/index.js';
+import { PLATFORM_SCOPE } from './core/kernel/scope.js';
 import { migrateToLatest } from './db/migrate.js';
 import { startImapServer } from './imap/server.js';
 import { createLogger, humanNotice, type Logger } from './logger.js';
@@ -73,7 +75,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   // Spam scanner (rspamd + redis, supervised children on loopback); absent: mail is unscanned.
   const scanner = new SpamScanner(config, paths, logger);
   await scanner.start();
-  const learner = new SpamLearner(db, store, scanner, logger);
+  const learner = new SpamLearner(repos(db, PLATFORM_SCOPE).spam, store, scanner, logger);
   learner.start();
 
   const mtaDeps: MtaDeps = { config, router, store, credentials, sending, limiter, logger, spam: { db, defaults: config.spam } };
