@@ -5,10 +5,20 @@
  * before the repositories: domain, mailbox, policy (domain then tenant), list entries.
  */
 import { type Executor, repos } from '../../db/repos/index.js';
+import type { SpamRepo } from '../../db/repos/spam.js';
 import { notFound } from '../kernel/errors.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { type ListKind, listMatches } from './spam-lists.js';
 import { effectiveSpamPolicy, type SpamDefaults, type SpamPolicyValues } from './spam-policy.js';
+
+/** One platform-scope repository per database, so a recipient costs its queries and nothing else. */
+const servingRepos = new WeakMap<Executor, SpamRepo>();
+
+function servingRepo(db: Executor): SpamRepo {
+  let repo = servingRepos.get(db);
+  if (!repo) servingRepos.set(db, (repo = repos(db, PLATFORM_SCOPE).spam));
+  return repo;
+}
 
 export interface RecipientSpamDecision {
   tenantId: string;
@@ -26,7 +36,7 @@ export interface RecipientSpamDecision {
  * on the recipient mailbox's or tenant's lists. null for an address we do not host.
  */
 export async function spamDecisionFor(db: Executor, defaults: SpamDefaults, input: { address: string; sender: string; ip: string }): Promise<RecipientSpamDecision | null> {
-  const repo = repos(db, PLATFORM_SCOPE).spam;
+  const repo = servingRepo(db);
   const address = input.address.toLowerCase();
   const domainName = address.slice(address.lastIndexOf('@') + 1);
   const domain = await repo.recipientDomain(domainName);
@@ -53,7 +63,7 @@ export async function spamDecisionFor(db: Executor, defaults: SpamDefaults, inpu
 
 /** The sender's tenant policy for scanning an authenticated submission. */
 export async function submissionSpamPolicy(db: Executor, defaults: SpamDefaults, mailboxId: string): Promise<SpamPolicyValues & { tenantId: string }> {
-  const repo = repos(db, PLATFORM_SCOPE).spam;
+  const repo = servingRepo(db);
   const m = await repo.mailboxPlace(mailboxId);
   if (!m) throw notFound('mailbox');
   const p = await effectiveSpamPolicy(repo, defaults, m.tenant_id, m.domain_id);

@@ -52,7 +52,14 @@ function auditable(v: SpamPolicyValues) {
   return { junkScore: v.junkScore, rejectScore: v.rejectScore, greylisting: v.greylisting, failMode: v.failMode, ownerLists: v.ownerLists };
 }
 
-async function writePolicy(actor: Actor, deps: Deps, r: Repos, scope: 'tenant' | 'domain', scopeId: string, tenantId: string, input: SpamPolicyInput, before: SpamPolicyView): Promise<void> {
+/** Whose policy a write replaces: a tenant's, or one of its domains'. */
+interface PolicyOwner {
+  scope: 'tenant' | 'domain';
+  scopeId: string;
+  tenantId: string;
+}
+
+async function writePolicy(actor: Actor, deps: Deps, r: Repos, { scope, scopeId, tenantId }: PolicyOwner, input: SpamPolicyInput, before: SpamPolicyView): Promise<void> {
   validate(input);
   const reason = optionalText(input.reason, 'reason');
   const now = deps.now();
@@ -86,7 +93,7 @@ export async function putTenantSpamPolicy(actor: Actor, deps: Deps, tenantId: st
   const r = repos(deps.db, scopeOf(actor));
   const tenant = await r.spam.tenant(tenantId);
   const before = await effectiveSpamPolicy(r.spam, deps.spamDefaults, tenant.id, null);
-  await writePolicy(actor, deps, r, 'tenant', tenant.id, tenant.id, input, before);
+  await writePolicy(actor, deps, r, { scope: 'tenant', scopeId: tenant.id, tenantId: tenant.id }, input, before);
   return effectiveSpamPolicy(r.spam, deps.spamDefaults, tenant.id, null);
 }
 
@@ -102,7 +109,7 @@ export async function putDomainSpamPolicy(actor: Actor, deps: Deps, domainId: st
   const r = repos(deps.db, scopeOf(actor));
   const domain = await r.spam.domain(domainId);
   const before = await effectiveSpamPolicy(r.spam, deps.spamDefaults, domain.tenant_id, domain.id);
-  await writePolicy(actor, deps, r, 'domain', domain.id, domain.tenant_id, input, before);
+  await writePolicy(actor, deps, r, { scope: 'domain', scopeId: domain.id, tenantId: domain.tenant_id }, input, before);
   return effectiveSpamPolicy(r.spam, deps.spamDefaults, domain.tenant_id, domain.id);
 }
 

@@ -267,9 +267,9 @@ export class SendingRepo extends OwnerLookups {
 
   /** An appliance-wide setting, stored once by the first node that needs it; the stored value wins a race. */
   async setting(key: string, generate: () => string): Promise<string> {
+    if (this.tenantId !== null) throw notFound('setting'); // appliance secrets: platform scope only
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
     if (row) return row.value;
-    if (this.tenantId !== null) throw notFound('setting');
     await this.db.insertInto('settings').values({ key, value: generate() }).onConflict((oc) => oc.column('key').doNothing()).execute();
     return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow()).value;
   }
