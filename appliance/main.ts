@@ -69,7 +69,7 @@ async function composeAppliance(config: Readonly<Config>, logger: Logger, paths:
   // Spam scanner (rspamd + redis, supervised children on loopback); absent: mail is unscanned.
   const scanner = new SpamScanner(config, paths, logger);
   await scanner.start();
-  const learner = new SpamLearner(db, store, scanner, logger);
+  const learner = new SpamLearner(repos(db, PLATFORM_SCOPE).spam, store, scanner, logger);
   learner.start();
 
   const deliveryLog = logger.child({ service: 'delivery' });

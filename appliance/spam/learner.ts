@@ -14,9 +14,11 @@
  * The learner subscribes to the mail store's change notifications (fired after commit) and
  * only queues there; the work (reading the message, the HTTP call to rspamd's controller) runs
  * later, one learn at a time, so an IMAP command never waits for it.
+ *
+ * Layer: a serving-layer adapter beside the mail store (it reacts to the store's events and
+ * calls rspamd), neither protocol nor domain core. It builds no SQL: what it reads about folders
+ * comes through `LearnerLookups`, which main hands it (the spam repository, platform scope).
  */
-import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { SqlMailStore } from '../mailstore/store.js';
 import type { FolderEvent } from '../mailstore/store.types.js';
@@ -31,6 +33,12 @@ type Job =
 
 const MAX_PENDING = 10_000;
 const REMEMBER = 50_000;
+
+/** What the learner reads about a folder and its entries (db/repos/spam.ts: SpamRepo). */
+export interface LearnerLookups {
+  learnerFolder(folderId: number): Promise<{ mailbox_id: string; special_use: string | null; name: string; tenant_id: string } | undefined>;
+  learnerEntries(folderId: number, uids: number[]): Promise<Array<{ message_id: number; flags: string }>>;
+}
 
 interface FolderFacts {
   mailboxId: string;
@@ -51,7 +59,7 @@ export class SpamLearner {
   learnedCount = 0;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly lookups: LearnerLookups,
     private readonly store: SqlMailStore,
     private readonly scanner: SpamScanner,
     logger: Logger,
@@ -107,12 +115,7 @@ export class SpamLearner {
   }
 
   private async folder(id: number): Promise<FolderFacts | null> {
-    const row = await this.db
-      .selectFrom('folders')
-      .innerJoin('mailboxes', 'mailboxes.id', 'folders.mailbox_id')
-      .select(['folders.mailbox_id', 'folders.special_use', 'folders.name', 'mailboxes.tenant_id'])
-      .where('folders.id', '=', id)
-      .executeTakeFirst();
+    const row = await this.lookups.learnerFolder(id);
     if (!row) return null;
     return {
       mailboxId: row.mailbox_id,
@@ -124,8 +127,8 @@ export class SpamLearner {
 
   private async entries(folderId: number, uids: number[]): Promise<Array<{ messageId: number; flags: string[] }>> {
     if (!uids.length) return [];
-    const rows = await this.db.selectFrom('folder_messages').select(['message_id', 'flags']).where('folder_id', '=', folderId).where('uid', 'in', uids).execute();
-    return rows.map((r) => ({ messageId: Number(r.message_id), flags: r.flags.split(' ').filter(Boolean) }));
+    const rows = await this.lookups.learnerEntries(folderId, uids);
+    return rows.map((r) => ({ messageId: r.message_id, flags: r.flags.split(' ').filter(Boolean) }));
   }
 
   private async process(job: Job): Promise<void> {

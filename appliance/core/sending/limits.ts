@@ -5,12 +5,12 @@
  * threshold) is blocked from sending — not from receiving — with an audit event, until an
  * admin lifts the block.
  */
-import type { Kysely } from 'kysely';
 import type { Config } from '../../config.js';
-import type { DB } from '../../db/schema.js';
+import { type Executor, type Repos, repos } from '../../db/repos/index.js';
 import type { Logger } from '../../logger.js';
-import { appendAudit } from '../audit/audit.js';
 import { systemActor } from '../kernel/authz.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
+import { audit } from './common.js';
 
 /** Defaults per hour, the block factor and the window: `config.sendLimits`. */
 export type SendLimitDefaults = Config['sendLimits'];
@@ -67,25 +67,24 @@ export class SendLimiter {
   /** The outbound limits of the template applied to a domain (null: none applied). */
   domainLimits?: (domainId: string) => Promise<{ messagesPerHour: number; recipientsPerHour: number } | null>;
   onRefuse?: (tenantId: string, reason: string) => void;
+  /** The limiter's own look-ups and the block it raises: every tenant (each about one mailbox). */
+  private readonly repos: Repos;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    db: Executor,
     private readonly logger: Logger,
     private readonly defaults: SendLimitDefaults,
   ) {
+    this.repos = repos(db, PLATFORM_SCOPE);
     this.sent = new WindowCounter(defaults.windowMs);
     this.refused = new WindowCounter(defaults.windowMs);
   }
 
   private async limits(mailboxId: string, tenantId: string) {
-    const mb = await this.db
-      .selectFrom('mailboxes')
-      .select(['domain_id', 'send_limit_per_hour', 'rcpt_limit_per_hour', 'send_blocked_at', 'send_blocked_reason'])
-      .where('id', '=', mailboxId)
-      .executeTakeFirst();
+    const mb = await this.repos.limits.mailboxLimits(mailboxId);
     // Per-mailbox overrides win, then the domain template's limits, then the appliance defaults.
     const template = mb && this.domainLimits ? await this.domainLimits(mb.domain_id) : null;
-    const t = await this.db.selectFrom('tenants').select(['send_limit_per_hour', 'rcpt_limit_per_hour']).where('id', '=', tenantId).executeTakeFirst();
+    const t = await this.repos.limits.tenantLimits(tenantId);
     return {
       blockedAt: mb?.send_blocked_at ?? null,
       blockedReason: mb?.send_blocked_reason ?? null,
@@ -149,9 +148,9 @@ export class SendLimiter {
   private async block(mailboxId: string, tenantId: string, reason: string, now: number): Promise<void> {
     if (this.blocked.has(mailboxId)) return;
     this.blocked.add(mailboxId);
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('mailboxes').set({ send_blocked_at: now, send_blocked_reason: reason, updated_at: now }).where('id', '=', mailboxId).execute();
-      await appendAudit(trx, systemActor('send-limiter'), {
+    await this.repos.transaction(async (t) => {
+      await t.limits.blockSending(mailboxId, reason, now);
+      await audit(t, systemActor('send-limiter'), {
         action: 'mailbox.send.blocked',
         targetType: 'mailbox',
         targetId: mailboxId,

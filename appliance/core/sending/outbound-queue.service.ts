@@ -5,10 +5,10 @@
  * sender's domain is one of its domains (bounces with an empty sender belong to nobody's
  * tenant and are the operators'). Oldest first, paged by the last id of the previous page.
  */
-import { type Actor, authorize } from '../kernel/authz.js';
+import { repos } from '../../db/repos/index.js';
+import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { invalid } from '../kernel/errors.js';
-import { scopedRepo } from '../../db/repo.js';
 import { iso, pageOf } from '../kernel/util.js';
 
 /** One queue file: one message to one destination domain. */
@@ -55,16 +55,14 @@ export async function listOutboundQueue(
 ): Promise<QueueEntryView[]> {
   authorize(actor, 'mailflow.read');
   // A tenant actor naming another tenant: NotFound, like every other tenant-addressed read.
-  if (filter.tenantId !== undefined) await scopedRepo(deps.db, actor).tenant(filter.tenantId);
+  const r = repos(deps.db, scopeOf(actor)).sending;
+  if (filter.tenantId !== undefined) await r.tenant(filter.tenantId);
   const only = actor.tenantId ?? filter.tenantId ?? null;
   const { limit, after } = pageOf(filter);
   const all = await source.list();
   const senderDomains = [...new Set(all.map((m) => domainOf(m.sender)).filter(Boolean))];
-  const tenantOf = new Map<string, string>();
-  for (let i = 0; i < senderDomains.length; i += 500) {
-    const rows = await deps.db.selectFrom('domains').select(['name', 'tenant_id']).where('name', 'in', senderDomains.slice(i, i + 500)).where('status', '!=', 'deleted').execute();
-    for (const r of rows) tenantOf.set(r.name.toLowerCase(), r.tenant_id);
-  }
+  // A tenant scope finds its own domains only: every other message is nobody's here.
+  const tenantOf = await r.domainTenants(senderDomains);
   let list = all.map((m) => ({ m, tenantId: tenantOf.get(domainOf(m.sender)) ?? null }));
   if (only !== null) list = list.filter((x) => x.tenantId === only);
   if (filter.domain) list = list.filter((x) => x.m.domain === filter.domain!.toLowerCase());

@@ -4,8 +4,9 @@
  * and the appliance's SRS secret. Serving-layer decisions, read fresh from the database.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
+import { type Executor, repos } from '../../db/repos/index.js';
+import type { SendingRepo } from '../../db/repos/sending.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
 
 export interface SigningKey {
   selector: string;
@@ -39,7 +40,12 @@ function domainOf(address: string): string {
 }
 
 export class SendingPolicy {
-  constructor(private readonly db: Kysely<DB>) {}
+  /** The serving layer's own look-ups: every tenant (each answer is about one mailbox or domain). */
+  private readonly repo: SendingRepo;
+
+  constructor(db: Executor) {
+    this.repo = repos(db, PLATFORM_SCOPE).sending;
+  }
 
   /**
    * True when the mailbox may use `address` as envelope sender or From: its own address (also
@@ -48,23 +54,16 @@ export class SendingPolicy {
    */
   async maySendAs(mailboxId: string, address: string): Promise<boolean> {
     const wanted = lower(address);
-    const mailbox = await this.db.selectFrom('mailboxes').select(['address', 'tenant_id']).where('id', '=', mailboxId).executeTakeFirst();
+    const mailbox = await this.repo.senderMailbox(mailboxId);
     if (!mailbox) return false;
     if (wanted === mailbox.address) return true;
     const [local, domain] = [wanted.slice(0, wanted.lastIndexOf('@')), domainOf(wanted)];
     if (local.includes('+') && `${local.slice(0, local.indexOf('+'))}@${domain}` === mailbox.address) return true;
     // The address's domain must belong to the sender's tenant: no cross-tenant spoofing, ever.
-    const owner = await this.db.selectFrom('domains').select('tenant_id').where('name', '=', domain).where('status', '=', 'active').executeTakeFirst();
+    const owner = await this.repo.activeDomainTenant(domain);
     if (!owner || owner.tenant_id !== mailbox.tenant_id) return false;
-    const grant = await this.db.selectFrom('send_as_grants').select('id').where('mailbox_id', '=', mailboxId).where('address', '=', wanted).executeTakeFirst();
-    if (grant) return true;
-    const alias = await this.db
-      .selectFrom('aliases')
-      .select('targets')
-      .where('address', '=', wanted)
-      .where('tenant_id', '=', mailbox.tenant_id)
-      .where('status', '=', 'active')
-      .executeTakeFirst();
+    if (await this.repo.hasSendAsGrant(mailboxId, wanted)) return true;
+    const alias = await this.repo.activeAliasTargets(wanted, mailbox.tenant_id);
     if (!alias) return false;
     try {
       const targets = JSON.parse(alias.targets) as unknown;
@@ -76,15 +75,7 @@ export class SendingPolicy {
 
   /** Active signing keys of a hosted domain (RSA and Ed25519), none when the domain is not hosted. */
   async signingKeys(domain: string): Promise<SigningKey[]> {
-    const rows = await this.db
-      .selectFrom('dkim_keys')
-      .innerJoin('domains', 'domains.id', 'dkim_keys.domain_id')
-      .select(['dkim_keys.selector', 'dkim_keys.algorithm', 'dkim_keys.private_key'])
-      .where('domains.name', '=', lower(domain))
-      .where('domains.status', '=', 'active')
-      .where('dkim_keys.status', '=', 'active')
-      .orderBy('dkim_keys.created_at', 'desc')
-      .execute();
+    const rows = await this.repo.signingKeyRows(lower(domain));
     // One key per algorithm: the newest active one.
     const seen = new Set<string>();
     const keys: SigningKey[] = [];
@@ -100,18 +91,9 @@ export class SendingPolicy {
   async route(senderDomain: string | null): Promise<OutboundRouteInfo | null> {
     let domain: { id: string; tenant_id: string } | undefined;
     if (senderDomain) {
-      domain = await this.db.selectFrom('domains').select(['id', 'tenant_id']).where('name', '=', lower(senderDomain)).executeTakeFirst();
+      domain = await this.repo.domainByName(lower(senderDomain));
     }
-    const rows = await this.db
-      .selectFrom('outbound_routes')
-      .selectAll()
-      .where((eb) =>
-        eb.or([
-          ...(domain ? [eb('domain_id', '=', domain.id), eb.and([eb('tenant_id', '=', domain.tenant_id), eb('domain_id', 'is', null)])] : []),
-          eb.and([eb('tenant_id', 'is', null), eb('domain_id', 'is', null)]),
-        ]),
-      )
-      .execute();
+    const rows = await this.repo.routeCandidates(domain);
     const pick =
       rows.find((r) => domain && r.domain_id === domain.id) ??
       rows.find((r) => domain && r.tenant_id === domain.tenant_id && r.domain_id === null) ??
@@ -129,33 +111,29 @@ export class SendingPolicy {
 
   /** True when `domain` is hosted here. */
   async isHosted(domain: string): Promise<boolean> {
-    const row = await this.db.selectFrom('domains').select('id').where('name', '=', lower(domain)).where('status', '=', 'active').executeTakeFirst();
-    return !!row;
+    return !!(await this.repo.activeDomainTenant(lower(domain)));
   }
 
   /** Live forwards of a mailbox; expired ones are marked expired (and reported) instead. */
   async forwards(mailboxId: string, now = Date.now()): Promise<ForwardTarget[]> {
-    const rows = await this.db.selectFrom('forwards').selectAll().where('mailbox_id', '=', mailboxId).where('status', '=', 'active').execute();
+    const rows = await this.repo.activeForwards(mailboxId);
     const live: ForwardTarget[] = [];
     const expired: string[] = [];
     for (const r of rows) {
       if (r.expires_at !== null && Number(r.expires_at) <= now) expired.push(r.id);
       else live.push({ id: r.id, target: r.target, external: r.external === 1, keepCopy: r.keep_copy === 1 });
     }
-    if (expired.length) await this.db.updateTable('forwards').set({ status: 'expired' }).where('id', 'in', expired).execute();
+    await this.repo.markForwardsExpired(expired);
     return live;
   }
 
   async markForwardsUsed(ids: string[], now = Date.now()): Promise<void> {
-    if (ids.length) await this.db.updateTable('forwards').set({ last_used_at: now }).where('id', 'in', ids).execute();
+    await this.repo.markForwardsUsed(ids, now);
   }
 
   /** A setting generated once and shared by every node (e.g. the SRS secret). */
-  async setting(key: string, generate: () => string): Promise<string> {
-    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
-    if (row) return row.value;
-    await this.db.insertInto('settings').values({ key, value: generate() }).onConflict((oc) => oc.column('key').doNothing()).execute();
-    return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow()).value;
+  setting(key: string, generate: () => string): Promise<string> {
+    return this.repo.setting(key, generate);
   }
 
   srsSecret(): Promise<string> {

@@ -20,7 +20,7 @@ import { AppError, invalid, notFound } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
 import { scopedRepo, type Scope, scopeOf } from '../../db/repo.js';
 import { requiredLocalParts, roleMailTarget } from '../mailboxes/role-addresses.js';
-import { rotateDkim } from '../sending/sending.service.js';
+import { rotateDkim } from '../sending/dkim-keys.service.js';
 import { resolveTarget } from '../mailboxes/targets.js';
 import {
   diffSettings,

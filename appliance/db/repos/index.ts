@@ -21,6 +21,9 @@ import { OwnerSecurityRepo } from './owner-security.js';
 import { PoliciesRepo } from './policies.js';
 import { OffboardingRepo } from './offboarding.js';
 import { ResetsRepo } from './resets.js';
+import { SendingRepo } from './sending.js';
+import { LimitsRepo } from './limits.js';
+import { SpamRepo } from './spam.js';
 
 export type { Executor } from './base.js';
 
@@ -67,6 +70,9 @@ export class Repos {
   get policies(): PoliciesRepo { return this.one('policies', () => new PoliciesRepo(this.db, this.scope)); }
   get offboarding(): OffboardingRepo { return this.one('offboarding', () => new OffboardingRepo(this.db, this.scope)); }
   get resets(): ResetsRepo { return this.one('resets', () => new ResetsRepo(this.db, this.scope)); }
+  get sending(): SendingRepo { return this.one('sending', () => new SendingRepo(this.db, this.scope)); }
+  get limits(): LimitsRepo { return this.one('limits', () => new LimitsRepo(this.db, this.scope)); }
+  get spam(): SpamRepo { return this.one('spam', () => new SpamRepo(this.db, this.scope)); }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {

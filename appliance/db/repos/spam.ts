@@ -1,0 +1,127 @@
+/**
+ * Spam policy and lists (issue 15): a tenant's policy and its domains' overrides, the allow and
+ * block lists (tenant-wide or one mailbox's), the look-ups the MTA makes at RCPT and for an
+ * authenticated submission, and the facts the learner needs about a folder the user moved mail
+ * into (whose mailbox and tenant, whether it is Junk or Trash).
+ */
+import type { SpamListRow, SpamPolicyRow } from '../tables/spam.table.js';
+import { AppError, notFound } from '../../core/kernel/errors.js';
+import { OwnerLookups } from './sending.js';
+
+export type { SpamListRow, SpamPolicyRow } from '../tables/spam.table.js';
+
+export type PolicyLevel = 'tenant' | 'domain';
+
+/** A list entry as the RCPT decision reads it. */
+export type ListEntryFacts = Pick<SpamListRow, 'kind' | 'value' | 'value_type' | 'mailbox_id'>;
+
+/** A folder as the learner sees it. */
+export interface LearnerFolderRow {
+  mailbox_id: string;
+  special_use: string | null;
+  name: string;
+  tenant_id: string;
+}
+
+export class SpamRepo extends OwnerLookups {
+  // ---- policies ----------------------------------------------------------------------------
+
+  policy(level: PolicyLevel, scopeId: string): Promise<SpamPolicyRow | undefined> {
+    return this.scoped(this.db.selectFrom('spam_policies').selectAll().where('scope', '=', level).where('scope_id', '=', scopeId)).executeTakeFirst();
+  }
+
+  /** Creates or replaces the policy of a tenant or a domain. */
+  async putPolicy(row: SpamPolicyRow): Promise<void> {
+    this.guardTenant(row.tenant_id);
+    await this.db
+      .insertInto('spam_policies')
+      .values(row)
+      .onConflict((oc) => oc.columns(['scope', 'scope_id']).doUpdateSet({ ...row }))
+      .execute();
+  }
+
+  async deletePolicy(level: PolicyLevel, scopeId: string): Promise<void> {
+    await this.scoped(this.db.deleteFrom('spam_policies').where('scope', '=', level).where('scope_id', '=', scopeId)).execute();
+  }
+
+  // ---- allow and block lists ---------------------------------------------------------------
+
+  /** A tenant's entries (mailboxId null) or one mailbox's, oldest first. */
+  listEntries(tenantId: string, mailboxId: string | null): Promise<SpamListRow[]> {
+    let q = this.db.selectFrom('spam_lists').selectAll().where('tenant_id', '=', tenantId);
+    q = mailboxId ? q.where('mailbox_id', '=', mailboxId) : q.where('mailbox_id', 'is', null);
+    return this.scoped(q).orderBy('created_at').orderBy('id').execute();
+  }
+
+  /** An entry; with `mailboxId`, only that mailbox's. */
+  async listEntry(id: string, mailboxId?: string): Promise<SpamListRow> {
+    let q = this.db.selectFrom('spam_lists').selectAll().where('id', '=', id);
+    if (mailboxId !== undefined) q = q.where('mailbox_id', '=', mailboxId);
+    const row = await this.scoped(q).executeTakeFirst();
+    if (!row) throw notFound('spam list entry');
+    return row;
+  }
+
+  /** Inserts an entry; AlreadyExists when the same value is on the same list. */
+  async addListEntry(row: SpamListRow): Promise<void> {
+    this.guardTenant(row.tenant_id);
+    let dup = this.db.selectFrom('spam_lists').select('id').where('tenant_id', '=', row.tenant_id).where('kind', '=', row.kind).where('value', '=', row.value);
+    dup = row.mailbox_id ? dup.where('mailbox_id', '=', row.mailbox_id) : dup.where('mailbox_id', 'is', null);
+    if (await dup.executeTakeFirst()) throw new AppError('AlreadyExists', `${row.value} is already on this ${row.kind} list`);
+    await this.db.insertInto('spam_lists').values(row).execute();
+  }
+
+  async deleteListEntry(id: string): Promise<void> {
+    await this.scoped(this.db.deleteFrom('spam_lists').where('id', '=', id)).execute();
+  }
+
+  // ---- the MTA's look-ups --------------------------------------------------------------------
+
+  /** A hosted (not deleted) domain by name. */
+  recipientDomain(name: string): Promise<{ id: string; tenant_id: string } | undefined> {
+    return this.scoped(this.db.selectFrom('domains').select(['id', 'tenant_id']).where('name', '=', name).where('status', '!=', 'deleted')).executeTakeFirst();
+  }
+
+  /** A mailbox of a tenant by address (any status). */
+  mailboxIdByAddress(address: string, tenantId: string): Promise<{ id: string } | undefined> {
+    return this.scoped(this.db.selectFrom('mailboxes').select(['id']).where('address', '=', address).where('tenant_id', '=', tenantId)).executeTakeFirst();
+  }
+
+  /** The tenant-wide entries of a tenant and, when given, one mailbox's. */
+  entriesFor(tenantId: string, mailboxId: string | null): Promise<ListEntryFacts[]> {
+    const q = this.db
+      .selectFrom('spam_lists')
+      .select(['kind', 'value', 'value_type', 'mailbox_id'])
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => (mailboxId ? eb.or([eb('mailbox_id', 'is', null), eb('mailbox_id', '=', mailboxId)]) : eb('mailbox_id', 'is', null)));
+    return this.scoped(q).execute();
+  }
+
+  /** The tenant and domain of a mailbox (any status). */
+  mailboxPlace(mailboxId: string): Promise<{ tenant_id: string; domain_id: string } | undefined> {
+    return this.scoped(this.db.selectFrom('mailboxes').select(['tenant_id', 'domain_id']).where('id', '=', mailboxId)).executeTakeFirst();
+  }
+
+  // ---- the learner's look-ups (mail store tables, read only) --------------------------------
+
+  learnerFolder(folderId: number): Promise<LearnerFolderRow | undefined> {
+    const q = this.db
+      .selectFrom('folders')
+      .innerJoin('mailboxes', 'mailboxes.id', 'folders.mailbox_id')
+      .select(['folders.mailbox_id', 'folders.special_use', 'folders.name', 'mailboxes.tenant_id'])
+      .where('folders.id', '=', folderId);
+    return this.scoped(q, 'mailboxes.tenant_id').executeTakeFirst();
+  }
+
+  /** The message ids and flags (space-separated) of some entries of a folder. */
+  async learnerEntries(folderId: number, uids: number[]): Promise<Array<{ message_id: number; flags: string }>> {
+    if (!uids.length) return [];
+    let q = this.db.selectFrom('folder_messages').select(['message_id', 'flags']).where('folder_id', '=', folderId).where('uid', 'in', uids);
+    if (this.tenantId !== null) {
+      const own = this.db.selectFrom('folders').innerJoin('mailboxes', 'mailboxes.id', 'folders.mailbox_id').select('folders.id').where('mailboxes.tenant_id', '=', this.tenantId);
+      q = q.where('folder_id', 'in', own);
+    }
+    const rows = await q.execute();
+    return rows.map((r) => ({ message_id: Number(r.message_id), flags: r.flags }));
+  }
+}
