@@ -7,19 +7,17 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
+import { type BackoffOptions, nextEvent, RestartBackoff } from '../child-restart.js';
 import type { Logger } from '../logger.js';
 import { AppError } from '../core/kernel/errors.js';
 import { type Handler, RpcClient, serveRpc } from '../rpc/channel.js';
 import type { ChildMethods } from '../rpc/protocol.js';
 import { HarakaLogRedactor } from './log-redaction.js';
 
-export interface SupervisorOptions {
+export interface SupervisorOptions extends BackoffOptions {
   harakaRoot: string;
   logger: Logger;
   handlers: Record<string, Handler>;
-  /** First restart delay; doubles per consecutive crash up to maxBackoffMs. */
-  backoffMs?: number;
-  maxBackoffMs?: number;
 }
 
 const LEVELS: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
@@ -40,17 +38,20 @@ export class HarakaSupervisor extends EventEmitter {
   private client: RpcClient | null = null;
   private listening = false;
   private stopping = false;
-  private restartTimer: NodeJS.Timeout | null = null;
-  private consecutiveCrashes = 0;
-  private startedAt = 0;
+  private readonly backoff: RestartBackoff;
   private readonly log: Logger;
   /** SMTP AUTH credentials never reach a log line, whatever the level (log-redaction.ts). */
   private readonly redactor = new HarakaLogRedactor();
-  restarts = 0;
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
     this.log = opts.logger.child({ service: 'haraka' });
+    this.backoff = new RestartBackoff(opts);
+  }
+
+  /** Restarts after crashes. */
+  get restarts(): number {
+    return this.backoff.restarts;
   }
 
   get pid(): number | null {
@@ -70,17 +71,7 @@ export class HarakaSupervisor extends EventEmitter {
   /** Resolves once the child reports listening (or rejects after timeoutMs). */
   waitListening(timeoutMs = 30_000): Promise<void> {
     if (this.isListening()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('listening', onListening);
-        reject(new Error('Haraka did not start listening in time'));
-      }, timeoutMs);
-      const onListening = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.once('listening', onListening);
-    });
+    return nextEvent(this, 'listening', timeoutMs, 'Haraka did not start listening in time');
   }
 
   private spawn(): void {
@@ -93,14 +84,14 @@ export class HarakaSupervisor extends EventEmitter {
     this.child = child;
     this.client = new RpcClient(child, 60_000);
     this.listening = false;
-    this.startedAt = Date.now();
+    this.backoff.started();
     this.log.info({ event: 'mta.start', pid: child.pid }, 'starting Haraka');
 
     const stopRpc = serveRpc(child, this.opts.handlers, (err, method) => this.log.error({ event: 'mta.rpc.error', method, err }, 'rpc handler failed'));
     child.on('message', (msg: unknown) => {
       if (msg && typeof msg === 'object' && (msg as { t?: string }).t === 'evt' && (msg as { e?: string }).e === 'listening') {
         this.listening = true;
-        this.consecutiveCrashes = 0;
+        this.backoff.up();
         this.log.info({ event: 'mta.listening', pid: child.pid }, 'Haraka is listening');
         this.emit('listening');
       }
@@ -121,16 +112,10 @@ export class HarakaSupervisor extends EventEmitter {
         this.log.info({ event: 'mta.stopped', code, signal }, 'Haraka stopped');
         return;
       }
-      if (Date.now() - this.startedAt > 60_000) this.consecutiveCrashes = 0;
-      const base = this.opts.backoffMs ?? 500;
-      const delay = Math.min(this.opts.maxBackoffMs ?? 30_000, base * 2 ** this.consecutiveCrashes);
-      this.consecutiveCrashes++;
-      this.restarts++;
-      this.log.error({ event: 'mta.crash', code, signal, restartInMs: delay }, 'Haraka exited; restarting');
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = null;
+      const delay = this.backoff.schedule(() => {
         if (!this.stopping) this.spawn();
-      }, delay);
+      });
+      this.log.error({ event: 'mta.crash', code, signal, restartInMs: delay }, 'Haraka exited; restarting');
     });
   }
 
@@ -167,7 +152,7 @@ export class HarakaSupervisor extends EventEmitter {
   /** SIGINT, then SIGKILL after graceMs. */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.backoff.cancel();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {

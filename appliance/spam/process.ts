@@ -10,18 +10,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { type BackoffOptions, nextEvent, RestartBackoff } from '../child-restart.js';
 import type { Logger } from '../logger.js';
 
-export interface ProcessSpec {
+export interface ProcessSpec extends BackoffOptions {
   /** Short name for logs and metrics: 'rspamd' | 'redis'. */
   name: string;
   command: string;
   args: string[];
   /** Resolves true once the daemon answers (polled every 200 ms after spawn). */
   probe: () => Promise<boolean>;
-  /** First restart delay; doubles per consecutive crash up to maxBackoffMs. */
-  backoffMs?: number;
-  maxBackoffMs?: number;
   /** Give up waiting for readiness after this long and restart (a hung start). */
   startTimeoutMs?: number;
   /** Where the running daemon's pid is written (to find a leftover after the appliance was killed). */
@@ -52,12 +50,10 @@ export class ProcessSupervisor extends EventEmitter {
   private child: ChildProcess | null = null;
   private ready = false;
   private stopping = false;
-  private restartTimer: NodeJS.Timeout | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
-  private consecutiveCrashes = 0;
   private startedAt = 0;
+  private readonly backoff: RestartBackoff;
   private readonly log: Logger;
-  restarts = 0;
   lastError: string | null = null;
 
   constructor(
@@ -66,7 +62,13 @@ export class ProcessSupervisor extends EventEmitter {
   ) {
     super();
     this.log = logger.child({ service: spec.name });
+    this.backoff = new RestartBackoff(spec);
     installExitHook();
+  }
+
+  /** Restarts after crashes. */
+  get restarts(): number {
+    return this.backoff.restarts;
   }
 
   get pid(): number | null {
@@ -84,17 +86,7 @@ export class ProcessSupervisor extends EventEmitter {
 
   waitReady(timeoutMs = 60_000): Promise<void> {
     if (this.isReady()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('ready', onReady);
-        reject(new Error(`${this.spec.name} did not become ready in time`));
-      }, timeoutMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.once('ready', onReady);
-    });
+    return nextEvent(this, 'ready', timeoutMs, `${this.spec.name} did not become ready in time`);
   }
 
   private spawn(): void {
@@ -103,6 +95,7 @@ export class ProcessSupervisor extends EventEmitter {
     live.add(child);
     this.ready = false;
     this.startedAt = Date.now();
+    this.backoff.started();
     this.log.info({ event: 'spam.process.start', process: this.spec.name, pid: child.pid }, `starting ${this.spec.name}`);
     if (this.spec.pidFile && child.pid) {
       try {
@@ -166,24 +159,18 @@ export class ProcessSupervisor extends EventEmitter {
       this.log.info({ event: 'spam.process.stopped', process: this.spec.name, code, signal }, `${this.spec.name} stopped`);
       return;
     }
-    if (Date.now() - this.startedAt > 60_000) this.consecutiveCrashes = 0;
-    const base = this.spec.backoffMs ?? 500;
-    const delay = Math.min(this.spec.maxBackoffMs ?? 30_000, base * 2 ** this.consecutiveCrashes);
-    this.consecutiveCrashes++;
-    this.restarts++;
+    const delay = this.backoff.schedule(() => {
+      if (!this.stopping) this.spawn();
+    });
     this.lastError = `exited (${signal ?? code})`;
     this.log.error({ event: 'spam.process.crash', process: this.spec.name, code, signal, restartInMs: delay }, `${this.spec.name} exited; restarting`);
     this.emit('crash');
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
-      if (!this.stopping) this.spawn();
-    }, delay);
   }
 
   /** SIGTERM, then SIGKILL after graceMs. */
   async stop(graceMs = 5_000): Promise<void> {
     this.stopping = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.backoff.cancel();
     if (this.probeTimer) clearTimeout(this.probeTimer);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
