@@ -21,6 +21,12 @@ export class BatchesRepo extends Repo {
     return q.where(column, 'in', this.db.selectFrom('batches').select('batches.id').where('batches.id', '=', batchId).where('batches.tenant_id', '=', this.tenantId)) as Q;
   }
 
+  /** Refuses a write on the items of a batch outside this scope (reads the id only: a batch row holds its whole input). */
+  private async guardBatch(batchId: string): Promise<void> {
+    if (this.tenantId === null) return;
+    if (!(await this.scoped(this.db.selectFrom('batches').select('id').where('id', '=', batchId)).executeTakeFirst())) throw notFound('batch');
+  }
+
   // ---- batches ----------------------------------------------------------------------------
 
   /** A batch of this scope, or NotFound. */
@@ -90,13 +96,13 @@ export class BatchesRepo extends Repo {
   }
 
   async insertItem(row: BatchItem): Promise<void> {
-    if (this.tenantId !== null) await this.get(row.batch_id);
+    await this.guardBatch(row.batch_id);
     await this.db.insertInto('batch_items').values(row).execute();
   }
 
   /** Records a row that failed (kept if the row was recorded already). */
   async insertFailedItem(row: BatchItem): Promise<void> {
-    if (this.tenantId !== null) await this.get(row.batch_id);
+    await this.guardBatch(row.batch_id);
     await this.db
       .insertInto('batch_items')
       .values(row)
