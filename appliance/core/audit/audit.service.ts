@@ -2,12 +2,13 @@
  * Audit log use cases: read events (a tenant actor sees its tenant's only) and verify the
  * appliance-wide hash chain (platform actors).
  */
-import { sql } from 'kysely';
 import type { AuditEvent } from '../../db/tables/control.table.js';
 import { type AuditVerification, verifyAuditChain } from './audit.js';
-import { type Actor, authorize } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
-import { scopeOf } from '../../db/repo.js';
+import { repos } from '../../db/repos/index.js';
+import type { NamedKind } from '../../db/repos/audit.js';
+import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { iso, pageOf } from '../kernel/util.js';
 
 export interface AuditEventView {
@@ -74,32 +75,15 @@ export interface AuditQuery {
   limit?: number;
 }
 
-function filtered(actor: Actor, deps: CoreDeps, query: AuditQuery) {
-  const scope = scopeOf(actor);
-  let q = deps.db.selectFrom('audit_events').selectAll();
-  if (scope.tenantId !== null) q = q.where('tenant_id', '=', scope.tenantId);
-  if (query.tenantId) q = q.where('tenant_id', '=', query.tenantId);
-  if (query.targetType) q = q.where('target_type', '=', query.targetType);
-  if (query.targetId) q = q.where('target_id', '=', query.targetId);
-  if (query.action) {
-    if (query.action.endsWith('.*')) q = q.where(sql<boolean>`substr(action, 1, ${query.action.length - 1}) = ${query.action.slice(0, -1)}`);
-    else q = q.where('action', '=', query.action);
-  }
-  if (query.actorType) q = q.where('actor_type', '=', query.actorType);
-  if (query.actorId) q = q.where('actor_id', '=', query.actorId);
-  if (query.tokenId) q = q.where('token_id', '=', query.tokenId);
-  if (query.requestId) q = q.where('request_id', '=', query.requestId);
-  if (query.since !== undefined) q = q.where('at', '>=', query.since);
-  if (query.until !== undefined) q = q.where('at', '<', query.until);
-  return q;
+/** The actor's audit repository: a tenant actor reads its tenant's events only. */
+function auditOf(actor: Actor, deps: CoreDeps) {
+  return repos(deps.db, scopeOf(actor)).audit;
 }
 
 export async function listAuditEvents(actor: Actor, deps: CoreDeps, query: AuditQuery = {}): Promise<AuditEventView[]> {
   authorize(actor, 'audit.read');
   const page = pageOf({ limit: query.limit });
-  let q = filtered(actor, deps, query);
-  if (query.after !== undefined) q = q.where('id', '>', query.after);
-  const rows = await q.orderBy('id').limit(page.limit).execute();
+  const rows = await auditOf(actor, deps).list(query, query.after, page.limit);
   const views = rows.map(auditEventView);
   const names = await displayNames(deps, views.flatMap((v) => [v.tenantId, v.actor.id, v.actor.tokenId, v.target.id]));
   for (const v of views) {
@@ -121,24 +105,18 @@ export async function withCreatorNames<T extends { createdBy: string }>(deps: Co
  * out (the console then shows the id). Used for listings a person reads (audit, recent changes).
  */
 export async function displayNames(deps: CoreDeps, ids: Iterable<string | null | undefined>): Promise<Map<string, string>> {
-  const by = new Map<string, Set<string>>();
+  const by = new Map<NamedKind, Set<string>>();
   for (const id of ids) {
-    const prefix = id ? /^(tnt|dom|mbx|als|tok|prn)_[0-9a-f]+$/.exec(id)?.[1] : undefined;
+    const prefix = id ? (/^(tnt|dom|mbx|als|tok|prn)_[0-9a-f]+$/.exec(id)?.[1] as NamedKind | undefined) : undefined;
     if (!prefix) continue;
     if (!by.has(prefix)) by.set(prefix, new Set());
     by.get(prefix)!.add(id!);
   }
   const out = new Map<string, string>();
-  const list = (p: string) => [...(by.get(p) ?? [])];
-  const db = deps.db;
-  const lookups: Array<Promise<Array<{ id: string; label: string }>>> = [];
-  if (by.has('tnt')) lookups.push(db.selectFrom('tenants').select(['id', 'name as label']).where('id', 'in', list('tnt')).execute());
-  if (by.has('dom')) lookups.push(db.selectFrom('domains').select(['id', 'name as label']).where('id', 'in', list('dom')).execute());
-  if (by.has('mbx')) lookups.push(db.selectFrom('mailboxes').select(['id', 'address as label']).where('id', 'in', list('mbx')).execute());
-  if (by.has('als')) lookups.push(db.selectFrom('aliases').select(['id', 'address as label']).where('id', 'in', list('als')).execute());
-  if (by.has('tok')) lookups.push(db.selectFrom('api_tokens').select(['id', 'name as label']).where('id', 'in', list('tok')).execute());
-  if (by.has('prn')) lookups.push(db.selectFrom('principals').select(['id', 'name as label']).where('id', 'in', list('prn')).execute());
-  for (const rows of await Promise.all(lookups)) for (const r of rows) out.set(r.id, r.label);
+  // Labels of ids the reader already sees (in its events and listings): looked up across scopes.
+  const audit = repos(deps.db, PLATFORM_SCOPE).audit;
+  const found = await Promise.all([...by].map(([kind, set]) => audit.names(kind, [...set])));
+  for (const rows of found) for (const r of rows) out.set(r.id, r.label);
   return out;
 }
 
@@ -164,11 +142,12 @@ function csvField(v: unknown): string {
 export async function exportAuditEvents(actor: Actor, deps: CoreDeps, query: AuditQuery, format: 'jsonl' | 'csv'): Promise<{ body: string; events: number; truncated: boolean }> {
   authorize(actor, 'audit.read');
   const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
+  const audit = auditOf(actor, deps);
   let after = query.after ?? 0;
   let events = 0;
   const PAGE = 1000;
   for (;;) {
-    const rows = await filtered(actor, deps, query).where('id', '>', after).orderBy('id').limit(Math.min(PAGE, AUDIT_EXPORT_MAX - events)).execute();
+    const rows = await audit.list(query, after, Math.min(PAGE, AUDIT_EXPORT_MAX - events));
     for (const r of rows) {
       if (format === 'csv') {
         lines.push(CSV_COLUMNS.map((c) => csvField(c === 'at' ? iso(r.at) : c === 'id' ? Number(r.id) : r[c])).join(','));

@@ -12,12 +12,12 @@
 import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import type { AuditEvent, AuditHeadTable } from '../../db/tables/control.table.js';
+import type { AuditEvent } from '../../db/tables/control.table.js';
+import { repos } from '../../db/repos/index.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { type Actor, auditActorType } from '../kernel/authz.js';
 
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
-
-type AuditDB = DB & { audit_head: AuditHeadTable };
 
 export interface AuditInput {
   action: string;
@@ -85,14 +85,14 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** Appends one event to the chain. Call inside the transaction that makes the change. Returns the event id. */
 export async function appendAudit(trx: Transaction<DB>, actor: Actor, input: AuditInput, at: number): Promise<number> {
-  const t = trx.withTables<{ audit_head: AuditHeadTable }>() as unknown as Transaction<AuditDB>;
+  // The chain is one per appliance: appended in the platform scope.
+  const audit = repos(trx, PLATFORM_SCOPE).audit;
   // Take the chain head first: this row update is the lock that orders appenders.
-  await t.updateTable('audit_head').set((eb) => ({ seq: eb('seq', '+', 1) })).where('id', '=', 1).execute();
-  const head = await t.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+  const head = await audit.takeHead();
   const before = redactSecrets(input.before);
   const after = redactSecrets(input.after);
   const row: ChainRow = {
-    id: Number(head.seq),
+    id: head.seq,
     at,
     tenant_id: wellFormed(input.tenantId),
     actor_type: auditActorType(actor),
@@ -111,8 +111,8 @@ export async function appendAudit(trx: Transaction<DB>, actor: Actor, input: Aud
     prev_hash: head.hash,
   };
   const hash = auditHash(head.hash, row);
-  await t.insertInto('audit_events').values({ ...row, hash }).execute();
-  await t.updateTable('audit_head').set({ hash }).where('id', '=', 1).execute();
+  await audit.insert({ ...row, hash });
+  await audit.setHeadHash(hash);
   return row.id;
 }
 
@@ -126,14 +126,14 @@ export interface AuditVerification {
 
 /** Recomputes the whole chain. Reads in pages; does not hold a transaction open across pages. */
 export async function verifyAuditChain(db: Kysely<DB>): Promise<AuditVerification> {
-  const t = db.withTables<{ audit_head: AuditHeadTable }>();
-  const head = await t.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+  const audit = repos(db, PLATFORM_SCOPE).audit;
+  const head = await audit.head();
   let prev = AUDIT_GENESIS_HASH;
   let expectedId = 1;
   let events = 0;
   const PAGE = 1000;
   for (;;) {
-    const rows = await db.selectFrom('audit_events').selectAll().where('id', '>=', expectedId).orderBy('id').limit(PAGE).execute();
+    const rows = await audit.chainPage(expectedId, PAGE);
     for (const r of rows) {
       const id = Number(r.id);
       if (id !== expectedId) return { ok: false, events, firstBadEventId: expectedId };
@@ -146,6 +146,6 @@ export async function verifyAuditChain(db: Kysely<DB>): Promise<AuditVerificatio
     if (rows.length < PAGE) break;
   }
   if (!head) return { ok: false, events, firstBadEventId: 1 };
-  if (Number(head.seq) !== events || head.hash !== prev) return { ok: false, events, firstBadEventId: expectedId };
+  if (head.seq !== events || head.hash !== prev) return { ok: false, events, firstBadEventId: expectedId };
   return { ok: true, events };
 }

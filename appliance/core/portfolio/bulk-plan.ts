@@ -17,9 +17,9 @@ import type { CoreDeps } from '../deps.js';
 import { isAppError } from '../kernel/errors.js';
 import { type Person, person } from '../mailboxes/mailboxes.service.js';
 import { tenantQuota } from '../mailboxes/quota.js';
-import { Directory } from '../../db/repo.js';
+import type { Repos } from '../../db/repos/index.js';
 import { assertSafeResetDestination } from '../mailboxes/targets.js';
-import { effectiveDomainSettings } from '../templates/templates.service.js';
+import { effectiveDomainSettings } from '../templates/domain-settings.js';
 import { namingViolation, type TemplateSettings } from '../templates/templates.js';
 import { cleanName } from '../kernel/util.js';
 
@@ -84,114 +84,128 @@ interface TenantDomain {
   settings: TemplateSettings;
 }
 
-const CHUNK = 500;
-
-async function takenAddresses(deps: CoreDeps, addresses: string[]): Promise<Set<string>> {
-  const taken = new Set<string>();
-  for (let i = 0; i < addresses.length; i += CHUNK) {
-    const part = addresses.slice(i, i + CHUNK);
-    for (const r of await deps.db.selectFrom('mailboxes').select('address').where('address', 'in', part).execute()) taken.add(r.address);
-    for (const r of await deps.db.selectFrom('aliases').select('address').where('address', 'in', part).execute()) taken.add(r.address);
-  }
-  return taken;
+/** A row being checked: its reasons so far and what it would create. */
+interface Draft {
+  row: number;
+  reasons: RowReason[];
+  item: Partial<PlanItem> & { address?: string };
+  destinationRaw?: string;
+  role: boolean;
 }
 
-export async function planRows(deps: CoreDeps, tenantId: string, rows: BulkRowInput[], opts: PlanOptions): Promise<Plan> {
-  const domainRows = await deps.db.selectFrom('domains').select(['id', 'name', 'verification', 'alias_of']).where('tenant_id', '=', tenantId).where('status', '=', 'active').execute();
+type Add = (code: RowReasonCode, message: string, field?: string) => void;
+
+export async function planRows(deps: CoreDeps, r: Repos, tenantId: string, rows: BulkRowInput[], opts: PlanOptions): Promise<Plan> {
   const domains = new Map<string, TenantDomain>();
-  for (const d of domainRows) {
+  for (const d of await r.domains.activeOfTenant(tenantId)) {
     domains.set(d.name, { id: d.id, name: d.name, verification: d.verification, aliasOf: d.alias_of, settings: (await effectiveDomainSettings(deps, d.id)).settings });
   }
-  const directory = new Directory(deps.db);
-  const hostedCache = new Map<string, boolean>();
-  const isHosted = async (name: string) => {
-    if (!hostedCache.has(name)) hostedCache.set(name, (await directory.hostedDomain(name)) !== null);
-    return hostedCache.get(name)!;
-  };
-
   // First pass: parse and check each row on its own.
-  interface Draft {
-    row: number;
-    reasons: RowReason[];
-    item: Partial<PlanItem> & { address?: string };
-    destinationRaw?: string;
-    role: boolean;
+  const drafts = rows.map((row, i) => draftRow(deps, row, i + 1, domains, opts));
+  const addresses = markDuplicates(drafts);
+  // Against existing addresses (every tenant, recycle bin included).
+  const taken = await r.batches.takenAddresses(addresses);
+  for (const d of drafts) {
+    if (d.item.address && taken.has(d.item.address)) d.reasons.push({ code: 'address-taken', message: `${d.item.address} already exists`, field: 'localPart' });
+    for (const a of d.item.aliases ?? []) if (taken.has(a)) d.reasons.push({ code: 'address-taken', message: `alias ${a} already exists`, field: 'aliases' });
   }
-  const drafts: Draft[] = rows.map((r, i) => {
-    const d: Draft = { row: i + 1, reasons: [], item: {}, role: false };
-    const add = (code: RowReasonCode, message: string, field?: string) => d.reasons.push({ code, message, ...(field ? { field } : {}) });
-    for (const f of ['localPart', 'domain', 'ownerName', 'ownerEmail'] as const) {
-      if (r[f] === undefined || String(r[f]).trim() === '') add('missing-field', `${f} is required`, f);
-    }
-    let localPart: string | null = null;
-    if (r.localPart !== undefined && String(r.localPart).trim() !== '') {
-      try {
-        localPart = normalizeLocalPart(String(r.localPart));
-      } catch (err) {
-        add('invalid-local-part', (err as Error).message, 'localPart');
-      }
-    }
-    let domain: TenantDomain | undefined;
-    if (r.domain !== undefined && String(r.domain).trim() !== '') {
-      const name = String(r.domain).trim().toLowerCase().replace(/\.$/, '');
-      domain = domains.get(name);
-      if (!domain) add('domain-not-hosted', `${name} is not a domain of this tenant`, 'domain');
-      else if (domain.aliasOf) add('domain-is-alias', `${name} is a domain alias; create the mailbox in its primary domain`, 'domain');
-      else if (domain.verification !== 'verified' && !opts.allowUnverified) add('domain-not-verified', `${name} is not verified yet (run a DNS check once its MX and SPF records are published), or ask an operator to override`, 'domain');
-    }
-    const roleFlag = parseFlag(r.role);
-    if (roleFlag === null) add('invalid-role-flag', 'role must be true or false (yes/no, 1/0)', 'role');
-    d.role = roleFlag === true || (localPart !== null && isRoleLocalPart(localPart));
-    if (localPart && domain && !d.role) {
-      const why = namingViolation(localPart, domain.settings.namingPolicy);
-      if (why) add('naming-policy', `${localPart} does not follow the naming policy of ${domain.name} (${domain.settings.namingPolicy.style}): ${why}`, 'localPart');
-    }
-    let owner: Person | null = null;
-    if (r.ownerName !== undefined && r.ownerEmail !== undefined) {
-      try {
-        owner = person({ name: String(r.ownerName), email: String(r.ownerEmail) }, 'owner');
-      } catch (err) {
-        add('owner-invalid', (err as Error).message, 'owner');
-      }
-    }
-    let businessOwner: Person | null = null;
-    if (r.businessOwnerName !== undefined || r.businessOwnerEmail !== undefined) {
-      try {
-        businessOwner = person({ name: String(r.businessOwnerName ?? ''), email: String(r.businessOwnerEmail ?? '') }, 'businessOwner');
-      } catch (err) {
-        add('business-owner-invalid', `business owner needs a name and an email: ${(err as Error).message}`, 'businessOwner');
-      }
-    }
-    let displayName: string | null = null;
-    if (r.displayName !== undefined) {
-      displayName = cleanName(String(r.displayName), 200);
-      if (displayName === null) add('invalid-display-name', 'displayName must be 1 to 200 characters', 'displayName');
-    }
-    let quotaBytes = domain?.settings.defaultQuotaBytes ?? deps.config.defaultQuotaBytes;
-    if (r.quota !== undefined) {
-      const q = parseQuota(r.quota);
-      if (q === null) add('quota-invalid', `quota "${r.quota}" is not a size (bytes, or 500M, 5G)`, 'quota');
-      else quotaBytes = q;
-    }
-    const aliases: string[] = [];
-    if (domain && localPart) {
-      for (const a of aliasList(r.aliases)) {
-        try {
-          const full = a.includes('@') ? parseAddress(a, 'aliases').address : `${normalizeLocalPart(a, 'aliases')}@${domain.name}`;
-          if (!full.endsWith(`@${domain.name}`)) add('alias-invalid', `alias ${a} must be in ${domain.name}`, 'aliases');
-          else if (!aliases.includes(full) && full !== `${localPart}@${domain.name}`) aliases.push(full);
-        } catch {
-          add('alias-invalid', `alias "${a}" is not a valid local part or address`, 'aliases');
-        }
-      }
-    }
-    const address = localPart && domain ? `${localPart}@${domain.name}` : undefined;
-    d.item = { row: d.row, address, localPart: localPart ?? undefined, domainId: domain?.id, displayName, owner: owner ?? undefined, businessOwner, quotaBytes, isRole: d.role, aliases };
-    d.destinationRaw = r.resetDestination !== undefined && String(r.resetDestination).trim() !== '' ? String(r.resetDestination) : owner?.email;
-    return d;
-  });
+  await checkDestinations(deps, r, tenantId, drafts);
+  return assemble(deps, tenantId, rows.length, drafts, opts);
+}
 
-  // Duplicates inside the file (mailbox and alias addresses share one namespace).
+/** Checks one row on its own: fields, local part, domain, naming policy, people, quota, aliases. */
+function draftRow(deps: CoreDeps, r: BulkRowInput, row: number, domains: Map<string, TenantDomain>, opts: PlanOptions): Draft {
+  const d: Draft = { row, reasons: [], item: {}, role: false };
+  const add: Add = (code, message, field) => d.reasons.push({ code, message, ...(field ? { field } : {}) });
+  for (const f of ['localPart', 'domain', 'ownerName', 'ownerEmail'] as const) {
+    if (r[f] === undefined || String(r[f]).trim() === '') add('missing-field', `${f} is required`, f);
+  }
+  const { localPart, domain } = identityOf(r, domains, opts, add);
+  const roleFlag = parseFlag(r.role);
+  if (roleFlag === null) add('invalid-role-flag', 'role must be true or false (yes/no, 1/0)', 'role');
+  d.role = roleFlag === true || (localPart !== null && isRoleLocalPart(localPart));
+  if (localPart && domain && !d.role) {
+    const why = namingViolation(localPart, domain.settings.namingPolicy);
+    if (why) add('naming-policy', `${localPart} does not follow the naming policy of ${domain.name} (${domain.settings.namingPolicy.style}): ${why}`, 'localPart');
+  }
+  const { owner, businessOwner, displayName } = peopleOf(r, add);
+  let quotaBytes = domain?.settings.defaultQuotaBytes ?? deps.config.defaultQuotaBytes;
+  if (r.quota !== undefined) {
+    const q = parseQuota(r.quota);
+    if (q === null) add('quota-invalid', `quota "${r.quota}" is not a size (bytes, or 500M, 5G)`, 'quota');
+    else quotaBytes = q;
+  }
+  const aliases = domain && localPart ? aliasesOf(r, localPart, domain, add) : [];
+  const address = localPart && domain ? `${localPart}@${domain.name}` : undefined;
+  d.item = { row, address, localPart: localPart ?? undefined, domainId: domain?.id, displayName, owner: owner ?? undefined, businessOwner, quotaBytes, isRole: d.role, aliases };
+  d.destinationRaw = r.resetDestination !== undefined && String(r.resetDestination).trim() !== '' ? String(r.resetDestination) : owner?.email;
+  return d;
+}
+
+/** The row's local part and domain (hosted by the tenant, primary, verified unless overridden). */
+function identityOf(r: BulkRowInput, domains: Map<string, TenantDomain>, opts: PlanOptions, add: Add): { localPart: string | null; domain: TenantDomain | undefined } {
+  let localPart: string | null = null;
+  if (r.localPart !== undefined && String(r.localPart).trim() !== '') {
+    try {
+      localPart = normalizeLocalPart(String(r.localPart));
+    } catch (err) {
+      add('invalid-local-part', (err as Error).message, 'localPart');
+    }
+  }
+  let domain: TenantDomain | undefined;
+  if (r.domain !== undefined && String(r.domain).trim() !== '') {
+    const name = String(r.domain).trim().toLowerCase().replace(/\.$/, '');
+    domain = domains.get(name);
+    if (!domain) add('domain-not-hosted', `${name} is not a domain of this tenant`, 'domain');
+    else if (domain.aliasOf) add('domain-is-alias', `${name} is a domain alias; create the mailbox in its primary domain`, 'domain');
+    else if (domain.verification !== 'verified' && !opts.allowUnverified) add('domain-not-verified', `${name} is not verified yet (run a DNS check once its MX and SPF records are published), or ask an operator to override`, 'domain');
+  }
+  return { localPart, domain };
+}
+
+/** The owner of record, the business owner and the display name. */
+function peopleOf(r: BulkRowInput, add: Add): { owner: Person | null; businessOwner: Person | null; displayName: string | null } {
+  let owner: Person | null = null;
+  if (r.ownerName !== undefined && r.ownerEmail !== undefined) {
+    try {
+      owner = person({ name: String(r.ownerName), email: String(r.ownerEmail) }, 'owner');
+    } catch (err) {
+      add('owner-invalid', (err as Error).message, 'owner');
+    }
+  }
+  let businessOwner: Person | null = null;
+  if (r.businessOwnerName !== undefined || r.businessOwnerEmail !== undefined) {
+    try {
+      businessOwner = person({ name: String(r.businessOwnerName ?? ''), email: String(r.businessOwnerEmail ?? '') }, 'businessOwner');
+    } catch (err) {
+      add('business-owner-invalid', `business owner needs a name and an email: ${(err as Error).message}`, 'businessOwner');
+    }
+  }
+  let displayName: string | null = null;
+  if (r.displayName !== undefined) {
+    displayName = cleanName(String(r.displayName), 200);
+    if (displayName === null) add('invalid-display-name', 'displayName must be 1 to 200 characters', 'displayName');
+  }
+  return { owner, businessOwner, displayName };
+}
+
+/** The row's aliases as full addresses in its domain (the mailbox's own address left out). */
+function aliasesOf(r: BulkRowInput, localPart: string, domain: TenantDomain, add: Add): string[] {
+  const aliases: string[] = [];
+  for (const a of aliasList(r.aliases)) {
+    try {
+      const full = a.includes('@') ? parseAddress(a, 'aliases').address : `${normalizeLocalPart(a, 'aliases')}@${domain.name}`;
+      if (!full.endsWith(`@${domain.name}`)) add('alias-invalid', `alias ${a} must be in ${domain.name}`, 'aliases');
+      else if (!aliases.includes(full) && full !== `${localPart}@${domain.name}`) aliases.push(full);
+    } catch {
+      add('alias-invalid', `alias "${a}" is not a valid local part or address`, 'aliases');
+    }
+  }
+  return aliases;
+}
+
+/** Duplicates inside the file (mailbox and alias addresses share one namespace); returns every address used. */
+function markDuplicates(drafts: Draft[]): string[] {
   const firstUse = new Map<string, number>();
   for (const d of drafts) {
     for (const [i, addr] of [d.item.address, ...(d.item.aliases ?? [])].entries()) {
@@ -201,17 +215,18 @@ export async function planRows(deps: CoreDeps, tenantId: string, rows: BulkRowIn
       else firstUse.set(addr, d.row);
     }
   }
+  return [...firstUse.keys()];
+}
 
-  // Against existing addresses (every tenant, recycle bin included).
-  const taken = await takenAddresses(deps, [...firstUse.keys()]);
-  for (const d of drafts) {
-    if (d.item.address && taken.has(d.item.address)) d.reasons.push({ code: 'address-taken', message: `${d.item.address} already exists`, field: 'localPart' });
-    for (const a of d.item.aliases ?? []) if (taken.has(a)) d.reasons.push({ code: 'address-taken', message: `alias ${a} already exists`, field: 'aliases' });
-  }
-
-  // Reset destinations: the ownership rules; an address created by this batch is judged here.
+/** Reset destinations: the ownership rules; an address created by this batch is judged here. */
+async function checkDestinations(deps: CoreDeps, r: Repos, tenantId: string, drafts: Draft[]): Promise<void> {
   const batchRows = new Map<string, Draft>();
   for (const d of drafts) if (d.item.address) batchRows.set(d.item.address, d);
+  const hostedCache = new Map<string, boolean>();
+  const isHosted = async (name: string) => {
+    if (!hostedCache.has(name)) hostedCache.set(name, await r.domains.isHosted(name));
+    return hostedCache.get(name)!;
+  };
   for (const d of drafts) {
     if (!d.item.address || !d.destinationRaw) continue;
     const refuse = (why: string) => d.reasons.push({ code: 'reset-destination-refused', message: why, field: 'resetDestination' });
@@ -248,11 +263,13 @@ export async function planRows(deps: CoreDeps, tenantId: string, rows: BulkRowIn
       refuse(err.message);
     }
   }
+}
 
-  // Quota against the tenant pool, in row order, for the rows that would be created.
+/** Quota against the tenant pool, in row order, for the rows that would be created; then the plan. */
+async function assemble(deps: CoreDeps, tenantId: string, rowCount: number, drafts: Draft[], opts: PlanOptions): Promise<Plan> {
   const pool = await tenantQuota(deps.db, tenantId);
   let allocated = pool.allocatedBytes;
-  const plan: Plan = { create: [], refused: [], needsApproval: [], totals: { rows: rows.length, create: 0, refused: 0, needsApproval: 0, quotaBytes: 0 } };
+  const plan: Plan = { create: [], refused: [], needsApproval: [], totals: { rows: rowCount, create: 0, refused: 0, needsApproval: 0, quotaBytes: 0 } };
   for (const d of drafts) {
     const q = d.item.quotaBytes ?? 0;
     if (!d.reasons.length && pool.poolBytes !== null && allocated + q > pool.poolBytes) {

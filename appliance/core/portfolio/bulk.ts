@@ -1,8 +1,9 @@
 /**
- * Bulk input: a small RFC 4180 CSV reader, the mapping of CSV columns and JSON fields onto one
+ * Bulk input: the CSV reader (csv-parse), the mapping of CSV columns and JSON fields onto one
  * row shape, and the quota notation. Row numbers start at 1 with the first data row (the CSV
  * header is not counted).
  */
+import { CsvError, type Options, parse } from 'csv-parse/sync';
 import { invalid } from '../kernel/errors.js';
 
 export const MAX_BATCH_ROWS = 10_000;
@@ -22,55 +23,30 @@ export interface BulkRowInput {
   aliases?: string[] | string;
 }
 
-/** Parses CSV text (quoted fields, doubled quotes, CRLF or LF) into records of fields. */
+// A UTF-16 code unit without its pair: no UTF-8 encoding exists for it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What spreadsheets produce: a BOM, CRLF, LF or CR line endings (mixed), short rows, a stray quote inside a field. */
+const CSV_OPTIONS: Options = { bom: true, relax_column_count: true, relax_quotes: true, record_delimiter: ['\r\n', '\n', '\r'] };
+
+/**
+ * Parses CSV text (RFC 4180: quoted fields, doubled quotes, CRLF or LF) into records of fields,
+ * with csv-parse. Blank lines are skipped. Text decoded from a request is always well-formed;
+ * text holding a lone surrogate (only an in-process caller can make one) is parsed as UTF-16 so
+ * it comes back unchanged, with strict quoting (csv-parse's relaxed quotes misread UTF-16).
+ */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  const s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  while (i < s.length) {
-    const c = s[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (s[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-        i++;
-        continue;
-      }
-      field += c;
-      i++;
-      continue;
-    }
-    if (c === '"' && field.length === 0) {
-      quoted = true;
-      i++;
-    } else if (c === ',') {
-      row.push(field);
-      field = '';
-      i++;
-    } else if (c === '\r' || c === '\n') {
-      row.push(field);
-      field = '';
-      rows.push(row);
-      row = [];
-      i += c === '\r' && s[i + 1] === '\n' ? 2 : 1;
-    } else {
-      field += c;
-      i++;
-    }
+  let records: string[][];
+  try {
+    records = LONE_SURROGATE.test(text)
+      ? (parse(Buffer.from(text, 'utf16le'), { ...CSV_OPTIONS, relax_quotes: false, encoding: 'utf16le' }) as string[][])
+      : (parse(text, CSV_OPTIONS) as string[][]);
+  } catch (err) {
+    if (!(err instanceof CsvError)) throw err;
+    if (err.code === 'CSV_QUOTE_NOT_CLOSED') throw invalid('CSV: a quoted field is not closed', { field: 'body' });
+    throw invalid(`CSV: ${err.message}`, { field: 'body', line: err.lines });
   }
-  if (quoted) throw invalid('CSV: a quoted field is not closed', { field: 'body' });
-  if (field.length || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => !(r.length === 1 && r[0]!.trim() === ''));
+  return records.filter((r) => !(r.length === 1 && r[0]!.trim() === ''));
 }
 
 /** Header names (case, spaces, dashes and underscores ignored) → row fields. */

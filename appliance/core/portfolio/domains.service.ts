@@ -7,12 +7,13 @@ import { domainExpectedRecords } from '../templates/dns-check.service.js';
 import type { Domain } from '../../db/tables/control.table.js';
 import { normalizeDomainName } from '../kernel/addresses.js';
 import { appendAudit } from '../audit/audit.js';
-import { type Actor, authorize } from '../kernel/authz.js';
+import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
-import { dkimTxtValue, generateDomainDkimKeys } from '../templates/dkim.js';
+import { generateDomainDkimKeys } from '../templates/dkim.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
-import { Directory, type DomainFilter, ScopedRepo, scopedRepo } from '../../db/repo.js';
+import { repos } from '../../db/repos/index.js';
+import type { DomainFilter, DomainsRepo } from '../../db/repos/domains.js';
 import { ensureRequiredAddresses, type RequiredAddressView, requiredAddressesOf, requiredLocalParts, roleMailTarget } from '../mailboxes/role-addresses.js';
 import { effectiveDomainSettings } from '../templates/templates.service.js';
 import { resolveTarget } from '../mailboxes/targets.js';
@@ -49,27 +50,26 @@ export function domainView(d: Domain): DomainView {
  * answers 404 otherwise, and the target must be of the domain's tenant), not itself, the target
  * not an alias (no chains), the domain neither an alias target nor holding addresses of its own.
  */
-async function assertAliasable(repo: ScopedRepo, domain: { id: string; tenant_id: string; name: string }, targetId: string): Promise<string> {
+async function assertAliasable(domains: DomainsRepo, domain: { id: string; tenant_id: string; name: string }, targetId: string): Promise<string> {
   if (targetId === domain.id) throw invalid('a domain cannot be an alias of itself', { field: 'aliasOf' });
-  const target = await repo.domain(targetId).catch(() => null);
+  const target = await domains.get(targetId).catch(() => null);
   if (!target || target.tenant_id !== domain.tenant_id) throw invalid('aliasOf must be another domain of the same tenant', { field: 'aliasOf' });
   if (target.alias_of) throw invalid(`${target.name} is itself an alias; point at the primary domain`, { field: 'aliasOf' });
-  const db = repo.db;
-  const pointing = await db.selectFrom('domains').select('name').where('alias_of', '=', domain.id).where('status', '!=', 'deleted').executeTakeFirst();
-  if (pointing) throw new AppError('Conflict', `${pointing.name} is an alias of ${domain.name}; a domain alias cannot have aliases`);
-  const mb = await db.selectFrom('mailboxes').select('address').where('domain_id', '=', domain.id).where('status', '!=', 'deleted').executeTakeFirst();
-  const al = await db.selectFrom('aliases').select('address').where('domain_id', '=', domain.id).where('status', '!=', 'deleted').executeTakeFirst();
-  if (mb || al) throw new AppError('Conflict', `${domain.name} still has addresses of its own (${(mb ?? al)!.address}); a domain alias has none`);
+  const pointing = await domains.aliasPointingAt(domain.id);
+  if (pointing) throw new AppError('Conflict', `${pointing} is an alias of ${domain.name}; a domain alias cannot have aliases`);
+  const own = await domains.firstOwnAddress(domain.id);
+  if (own) throw new AppError('Conflict', `${domain.name} still has addresses of its own (${own}); a domain alias has none`);
   return target.id;
 }
 
 export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: string, input: { name: string; aliasOf?: string }): Promise<DomainView> {
   authorize(actor, 'domains.manage');
   const name = normalizeDomainName(input.name);
-  const repo = scopedRepo(deps.db, actor);
-  const tenant = await repo.tenant(tenantId);
-  const aliasOf = input.aliasOf === undefined ? null : await assertAliasable(repo, { id: '', tenant_id: tenant.id, name }, input.aliasOf);
-  if (await new Directory(deps.db).domainNameTaken(name)) throw new AppError('AlreadyExists', `${name} is already hosted on this appliance`);
+  const scope = scopeOf(actor);
+  const r = repos(deps.db, scope);
+  const tenant = await r.tenants.get(tenantId);
+  const aliasOf = input.aliasOf === undefined ? null : await assertAliasable(r.domains, { id: '', tenant_id: tenant.id, name }, input.aliasOf);
+  if (await r.domains.nameTaken(name)) throw new AppError('AlreadyExists', `${name} is already hosted on this appliance`);
   const now = deps.now();
   // Key generation is slow-ish: done before the transaction opens.
   const keys = await generateDomainDkimKeys(now);
@@ -78,24 +78,10 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
   const id = newId('dom');
   try {
     await deps.db.transaction().execute(async (trx) => {
-      if (await new Directory(trx).domainNameTaken(name)) throw new AppError('AlreadyExists', `${name} is already hosted on this appliance`);
-      await trx.insertInto('domains').values({ id, tenant_id: tenant.id, name, catch_all: null, alias_of: aliasOf, created_at: now, updated_at: now }).execute();
-      await trx
-        .insertInto('dkim_keys')
-        .values(
-          keys.map((k) => ({
-            id: newId('dkm'),
-            domain_id: id,
-            selector: k.selector,
-            algorithm: k.algorithm,
-            private_key: k.privateKeyPem,
-            public_key: k.publicKey,
-            status: 'active',
-            created_at: now,
-            retired_at: null,
-          })),
-        )
-        .execute();
+      const t = repos(trx, scope);
+      if (await t.domains.nameTaken(name)) throw new AppError('AlreadyExists', `${name} is already hosted on this appliance`);
+      await t.domains.insert({ id, tenant_id: tenant.id, name, alias_of: aliasOf, now });
+      await t.dkim.insertActive(id, keys.map((k) => ({ id: newId('dkm'), ...k })), now);
       const required = roleTarget
         ? await ensureRequiredAddresses(trx, actor, { id, tenant_id: tenant.id, name }, requiredLocalParts(platformDefaultSettings(deps.config.defaultQuotaBytes).dmarc.reportLocalPart), roleTarget.address, now, 'caller')
         : [];
@@ -126,7 +112,7 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
 
 export async function getDomain(actor: Actor, deps: CoreDeps, domainId: string): Promise<DomainView & { requiredAddresses?: RequiredAddressView[] }> {
   authorize(actor, 'domains.read');
-  const d = await scopedRepo(deps.db, actor).domain(domainId);
+  const d = await repos(deps.db, scopeOf(actor)).domains.get(domainId);
   if (d.alias_of) return domainView(d);
   const eff = await effectiveDomainSettings(deps, d.id);
   return { ...domainView(d), requiredAddresses: await requiredAddressesOf(deps.db, d, eff.settings.dmarc.reportLocalPart) };
@@ -140,21 +126,23 @@ export async function listDomains(
   filter: DomainFilter = {},
 ): Promise<DomainView[]> {
   authorize(actor, 'domains.read');
-  const repo = scopedRepo(deps.db, actor);
-  await repo.tenant(tenantId);
-  return (await repo.listDomains(tenantId, pageOf(page), filter)).map(domainView);
+  const r = repos(deps.db, scopeOf(actor));
+  await r.tenants.get(tenantId);
+  return (await r.domains.list(tenantId, pageOf(page), filter)).map(domainView);
 }
 
 /** Changes a domain: `aliasOf` makes it an alias of another domain of the tenant (null: a primary domain again). */
 export async function updateDomain(actor: Actor, deps: CoreDeps, domainId: string, input: { aliasOf?: string | null; reason?: string }): Promise<DomainView> {
   authorize(actor, 'domains.manage');
-  const repo = scopedRepo(deps.db, actor);
-  const domain = await repo.domain(domainId);
+  const scope = scopeOf(actor);
+  const domains = repos(deps.db, scope).domains;
+  const domain = await domains.get(domainId);
   if (input.aliasOf === undefined || input.aliasOf === domain.alias_of) return domainView(domain);
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
-    const aliasOf = input.aliasOf === null ? null : await assertAliasable(new ScopedRepo(trx, repo.scope), domain, input.aliasOf!);
-    await trx.updateTable('domains').set({ alias_of: aliasOf, updated_at: now }).where('id', '=', domain.id).where('tenant_id', '=', domain.tenant_id).execute();
+    const t = repos(trx, scope).domains;
+    const aliasOf = input.aliasOf === null ? null : await assertAliasable(t, domain, input.aliasOf!);
+    await t.setAliasOf(domain.id, aliasOf, now);
     await appendAudit(
       trx,
       actor,
@@ -162,7 +150,7 @@ export async function updateDomain(actor: Actor, deps: CoreDeps, domainId: strin
       now,
     );
   });
-  return domainView(await repo.domain(domain.id));
+  return domainView(await domains.get(domain.id));
 }
 
 /** MX, SPF, one DKIM TXT per live selector, DMARC (quarantine). */
@@ -184,7 +172,8 @@ export async function domainDnsRecords(actor: Actor, deps: CoreDeps, domainId: s
  */
 export async function setCatchAll(actor: Actor, deps: CoreDeps, domainId: string, target: string | null): Promise<DomainView> {
   authorize(actor, 'forwarding.manage');
-  const domain = await scopedRepo(deps.db, actor).domain(domainId);
+  const scope = scopeOf(actor);
+  const domain = await repos(deps.db, scope).domains.get(domainId);
   if (domain.alias_of && target !== null) throw invalid(`${domain.name} is a domain alias: the catch-all of its primary domain applies`, { field: 'target' });
   if (target !== null) await assertDomainAllowsCatchAll(deps, domain.id);
   const now = deps.now();
@@ -195,7 +184,7 @@ export async function setCatchAll(actor: Actor, deps: CoreDeps, domainId: string
       if (resolved.kind === 'external') throw invalid(`catch-all target ${resolved.address} must be a mailbox or alias of this tenant`, { field: 'target' });
       address = resolved.address;
     }
-    await trx.updateTable('domains').set({ catch_all: address, updated_at: now }).where('id', '=', domain.id).where('tenant_id', '=', domain.tenant_id).execute();
+    await repos(trx, scope).domains.setCatchAll(domain.id, address, now);
     await appendAudit(
       trx,
       actor,

@@ -5,17 +5,16 @@
  * (read from the audit events' `before`; POST …/rollback {eventId} applies one).
  */
 import { displayNames } from '../audit/audit.service.js';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
 import type { Mailbox } from '../../db/tables/control.table.js';
-import { type Actor, authorize, isPermission, type Permission } from '../kernel/authz.js';
+import { type Actor, authorize, isPermission, type Permission, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { restorableFrom } from '../mailboxes/mailbox-settings.service.js';
 import { isHighValue, loadPolicy } from '../access/policies.js';
 import { remainingRecoveryCodes } from '../access/recovery-codes.js';
 import { APPROVAL_WINDOW_MS } from '../access/resets.service.js';
 import { type Person } from '../mailboxes/mailboxes.service.js';
-import { scopedRepo } from '../../db/repo.js';
+import { repos } from '../../db/repos/index.js';
+import type { OwnershipRepo } from '../../db/repos/ownership.js';
 import { ALWAYS_REQUIRED } from '../mailboxes/role-addresses.js';
 import { iso } from '../kernel/util.js';
 
@@ -68,34 +67,23 @@ function parsePermissions(json: string): Permission[] {
 }
 
 /** Names of the live tokens and active principals of the tenant holding `permission` (operators always may). */
-async function holders(db: Kysely<DB>, tenantId: string, permission: Permission, now: number): Promise<string[]> {
+async function holders(own: OwnershipRepo, tenantId: string, permission: Permission, now: number): Promise<string[]> {
   const out: string[] = [];
-  const tokens = await db
-    .selectFrom('api_tokens')
-    .select(['name', 'permissions', 'read_only', 'expires_at'])
-    .where('tenant_id', '=', tenantId)
-    .where('revoked_at', 'is', null)
-    .execute();
+  const tokens = await own.unrevokedTokens(tenantId);
   for (const t of tokens) {
     if (Number(t.read_only) === 1 || (t.expires_at !== null && Number(t.expires_at) <= now)) continue;
     if (parsePermissions(t.permissions).includes(permission)) out.push(`token:${t.name}`);
   }
-  const principals = await db.selectFrom('principals').select(['email', 'permissions']).where('tenant_id', '=', tenantId).where('status', '=', 'active').execute();
+  const principals = await own.activePrincipals(tenantId);
   for (const p of principals) if (parsePermissions(p.permissions).includes(permission)) out.push(`tenant-admin:${p.email}`);
   out.push('operators');
   return out;
 }
 
-async function resetPaths(deps: CoreDeps, m: Mailbox, now: number): Promise<ResetPath[]> {
-  const links = await deps.db
-    .selectFrom('setup_tokens')
-    .select(['id', 'purpose', 'created_by', 'expires_at', 'destination'])
-    .where('mailbox_id', '=', m.id)
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', now)
-    .orderBy('created_at')
-    .execute();
-  const paths: ResetPath[] = links.map((l) => ({
+/** Live setup links: each is a path to the password, held by its destination or its issuer. */
+async function setupLinkPaths(own: OwnershipRepo, m: Mailbox, now: number): Promise<ResetPath[]> {
+  const links = await own.liveSetupLinks(m.id, now);
+  return links.map((l) => ({
     path: 'setup-link' as const,
     description: l.destination
       ? `single-use link that sets the password, delivered to ${l.destination}`
@@ -103,26 +91,28 @@ async function resetPaths(deps: CoreDeps, m: Mailbox, now: number): Promise<Rese
     heldBy: l.destination ? { type: 'address', id: l.destination } : { type: 'principal', id: l.created_by },
     expiresAt: iso(l.expires_at)!,
   }));
-  // An offboarded mailbox (or one converted to shared) has no reset path until the offboarding is undone.
-  const offboarded = await deps.db.selectFrom('offboardings').select('id').where('mailbox_id', '=', m.id).where('status', '=', 'applied').executeTakeFirst();
-  if (offboarded || !['active', 'pending'].includes(m.status)) return paths;
+}
+
+/** Admin and emergency resets, and emergency resets awaiting approval. */
+async function adminPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: number): Promise<ResetPath[]> {
+  const paths: ResetPath[] = [];
   const policy = await loadPolicy(deps.db, m.tenant_id);
   paths.push({
     path: 'admin-reset',
     description: `an admin triggers a single-use reset link sent to the reset destination${policy.resetLinkToCaller ? ' (or, by tenant policy, handed to the admin)' : ''}; the admin never sees or sets the password`,
     heldBy: { type: 'reset-destination', id: m.reset_destination },
     destination: m.reset_destination,
-    whoMayTrigger: await holders(deps.db, m.tenant_id, 'resets.initiate', now),
+    whoMayTrigger: await holders(own, m.tenant_id, 'resets.initiate', now),
   });
   const highValue = await isHighValue(deps.db, m.id);
+  const operatorOnly = highValue && policy.emergencyHighValueApprover === 'operator';
   paths.push({
     path: 'emergency-reset',
-    description: `when the reset destination is lost: recorded identity verification and a second approver (never the requester${highValue && policy.emergencyHighValueApprover === 'operator' ? '; high-value: an operator' : ''}), link to a new validated destination`,
+    description: `when the reset destination is lost: recorded identity verification and a second approver (never the requester${operatorOnly ? '; high-value: an operator' : ''}), link to a new validated destination`,
     heldBy: { type: 'approver', id: null },
-    whoMayTrigger: highValue && policy.emergencyHighValueApprover === 'operator' ? ['operators'] : await holders(deps.db, m.tenant_id, 'resets.approve', now),
+    whoMayTrigger: operatorOnly ? ['operators'] : await holders(own, m.tenant_id, 'resets.approve', now),
   });
-  const pending = await deps.db.selectFrom('resets').select(['id', 'requested_by', 'new_destination', 'requested_at']).where('mailbox_id', '=', m.id).where('status', '=', 'pending-approval').where('requested_at', '>', now - APPROVAL_WINDOW_MS).execute();
-  for (const r of pending) {
+  for (const r of await own.pendingEmergencyResets(m.id, now - APPROVAL_WINDOW_MS)) {
     paths.push({
       path: 'pending-emergency-reset',
       description: `emergency reset ${r.id} requested by ${r.requested_by}, awaiting approval; would send a link to ${r.new_destination}`,
@@ -131,29 +121,36 @@ async function resetPaths(deps: CoreDeps, m: Mailbox, now: number): Promise<Rese
       expiresAt: iso(Number(r.requested_at) + APPROVAL_WINDOW_MS)!,
     });
   }
-  if (m.password_hash) {
-    paths.push({
-      path: 'self-service',
-      description: 'the owner changes the password with the current one',
-      heldBy: { type: 'owner', id: m.owner_email },
-      whoMayTrigger: [`owner:${m.owner_email}`],
-    });
-    const codes = await remainingRecoveryCodes(deps, m.id);
-    if (codes > 0) {
-      paths.push({ path: 'recovery-code', description: `the owner sets a new password with one of ${codes} one-time recovery codes`, heldBy: { type: 'owner', id: m.owner_email }, whoMayTrigger: [`owner:${m.owner_email}`] });
-    }
-    paths.push({
-      path: 'self-service-link',
-      description: 'anyone may ask for a single-use link; it goes only to the reset destination',
-      heldBy: { type: 'reset-destination', id: m.reset_destination },
-      destination: m.reset_destination,
-    });
-    const apps = await deps.db.selectFrom('app_passwords').select(['id', 'name']).where('mailbox_id', '=', m.id).where('revoked_at', 'is', null).execute();
-    for (const a of apps) {
-      paths.push({ path: 'app-password', description: `app password "${a.name}" (IMAP/SMTP only; cannot change the password)`, heldBy: { type: 'app-password', id: a.id } });
-    }
+  return paths;
+}
+
+/** What the owner holds once a password is set: the password, recovery codes, the self-service link, app passwords. */
+async function ownerPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox): Promise<ResetPath[]> {
+  if (!m.password_hash) return [];
+  const paths: ResetPath[] = [
+    { path: 'self-service', description: 'the owner changes the password with the current one', heldBy: { type: 'owner', id: m.owner_email }, whoMayTrigger: [`owner:${m.owner_email}`] },
+  ];
+  const codes = await remainingRecoveryCodes(deps, m.id);
+  if (codes > 0) {
+    paths.push({ path: 'recovery-code', description: `the owner sets a new password with one of ${codes} one-time recovery codes`, heldBy: { type: 'owner', id: m.owner_email }, whoMayTrigger: [`owner:${m.owner_email}`] });
+  }
+  paths.push({
+    path: 'self-service-link',
+    description: 'anyone may ask for a single-use link; it goes only to the reset destination',
+    heldBy: { type: 'reset-destination', id: m.reset_destination },
+    destination: m.reset_destination,
+  });
+  for (const a of await own.liveAppPasswords(m.id)) {
+    paths.push({ path: 'app-password', description: `app password "${a.name}" (IMAP/SMTP only; cannot change the password)`, heldBy: { type: 'app-password', id: a.id } });
   }
   return paths;
+}
+
+async function resetPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: number): Promise<ResetPath[]> {
+  const paths = await setupLinkPaths(own, m, now);
+  // An offboarded mailbox (or one converted to shared) has no reset path until the offboarding is undone.
+  if ((await own.isOffboarded(m.id)) || !['active', 'pending'].includes(m.status)) return paths;
+  return [...paths, ...(await adminPaths(deps, own, m, now)), ...(await ownerPaths(deps, own, m))];
 }
 
 function describe(action: string, restores: Record<string, unknown>): string {
@@ -163,17 +160,10 @@ function describe(action: string, restores: Record<string, unknown>): string {
 
 export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<OwnershipView> {
   authorize(actor, 'mailboxes.read');
-  const m = await scopedRepo(deps.db, actor).mailbox(mailboxId);
+  const r = repos(deps.db, scopeOf(actor));
+  const m = await r.ownership.mailbox(mailboxId);
   const now = deps.now();
-  const events = await deps.db
-    .selectFrom('audit_events')
-    .select(['id', 'action', 'actor_type', 'actor_id', 'at', 'before'])
-    .where('target_type', '=', 'mailbox')
-    .where('target_id', '=', m.id)
-    .where('tenant_id', '=', m.tenant_id)
-    .orderBy('id', 'desc')
-    .limit(50)
-    .execute();
+  const events = await r.audit.ofTarget(m.tenant_id, 'mailbox', m.id, 50);
   // Logins and logouts are recorded on the mailbox too, but they change nothing.
   const last = events.find((e) => !/\.(login|logout)$/.test(e.action));
   const rollback: RollbackPoint[] = [];
@@ -203,25 +193,17 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
     owner: { name: m.owner_name, email: m.owner_email },
     businessOwner: m.business_owner_email ? { name: m.business_owner_name ?? '', email: m.business_owner_email } : null,
     resetDestination: m.reset_destination,
-    resetPaths: await resetPaths(deps, m, now),
+    resetPaths: await resetPaths(deps, r.ownership, m, now),
     lastChange: last ? { event: last.action, actor: { type: last.actor_type, id: last.actor_id }, at: iso(last.at)! } : null,
     rollback,
-    receivesFor: await aliasesInto(deps, m.tenant_id, m.address),
+    receivesFor: await aliasesInto(r.ownership, m.tenant_id, m.address),
     names: Object.fromEntries(await displayNames(deps, [last?.actor_id, ...rollback.map((r) => r.actor.id)])),
   };
 }
 
 /** The tenant's live aliases whose targets include `address`; required addresses flagged. */
-async function aliasesInto(deps: CoreDeps, tenantId: string, address: string): Promise<Array<{ address: string; required: boolean }>> {
-  const rows = await deps.db
-    .selectFrom('aliases')
-    .select(['address', 'local_part', 'targets'])
-    .where('tenant_id', '=', tenantId)
-    .where('status', '=', 'active')
-    // A coarse filter (`_` matches any character): the exact check follows on the parsed targets.
-    .where('targets', 'like', `%${address.replace(/%/g, '_')}%`)
-    .limit(200)
-    .execute();
+async function aliasesInto(own: OwnershipRepo, tenantId: string, address: string): Promise<Array<{ address: string; required: boolean }>> {
+  const rows = await own.aliasesMentioning(tenantId, address);
   const required = new Set<string>([...ALWAYS_REQUIRED, 'dmarc-reports']);
   return rows
     .filter((r) => (JSON.parse(r.targets) as string[]).includes(address))

@@ -3,12 +3,12 @@
  */
 import type { Tenant } from '../../db/tables/control.table.js';
 import { appendAudit } from '../audit/audit.js';
-import { type Actor, authorize } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
 import { type TenantQuota, tenantQuota } from '../mailboxes/quota.js';
-import { Directory, scopedRepo } from '../../db/repo.js';
+import { repos } from '../../db/repos/index.js';
+import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import { cleanName, iso, isUniqueViolation, pageOf } from '../kernel/util.js';
 
 export interface TenantView {
@@ -36,8 +36,9 @@ export async function createTenant(actor: Actor, deps: CoreDeps, input: { name: 
   const id = newId('tnt');
   try {
     await deps.db.transaction().execute(async (trx) => {
-      if (await new Directory(trx).tenantNameTaken(name)) throw new AppError('AlreadyExists', `a tenant named "${name}" already exists`);
-      await trx.insertInto('tenants').values({ id, name, created_at: now, updated_at: now }).execute();
+      const t = repos(trx, scopeOf(actor));
+      if (await t.tenants.nameTaken(name)) throw new AppError('AlreadyExists', `a tenant named "${name}" already exists`);
+      await t.tenants.insert({ id, name, now });
       await appendAudit(trx, actor, { action: 'tenant.create', targetType: 'tenant', targetId: id, tenantId: id, after: { name } }, now);
     });
   } catch (err) {
@@ -49,12 +50,12 @@ export async function createTenant(actor: Actor, deps: CoreDeps, input: { name: 
 
 export async function getTenant(actor: Actor, deps: CoreDeps, tenantId: string): Promise<TenantView> {
   authorize(actor, 'tenants.read');
-  return withQuota(deps, await scopedRepo(deps.db, actor).tenant(tenantId));
+  return withQuota(deps, await repos(deps.db, scopeOf(actor)).tenants.get(tenantId));
 }
 
 export async function listTenants(actor: Actor, deps: CoreDeps, page: { limit?: number; after?: string | null } = {}, filter: { q?: string } = {}): Promise<TenantView[]> {
   authorize(actor, 'tenants.read');
-  const rows = await scopedRepo(deps.db, actor).listTenants(pageOf(page), filter);
+  const rows = await repos(deps.db, scopeOf(actor)).tenants.list(pageOf(page), filter);
   return Promise.all(rows.map((t) => withQuota(deps, t)));
 }
 
@@ -64,8 +65,9 @@ export async function listTenants(actor: Actor, deps: CoreDeps, page: { limit?: 
  */
 export async function updateTenant(actor: Actor, deps: CoreDeps, tenantId: string, input: { name?: string; quotaBytes?: number | null }): Promise<TenantView> {
   authorize(actor, 'tenants.manage');
-  const repo = scopedRepo(deps.db, actor);
-  const tenant = await repo.tenant(tenantId);
+  const scope = scopeOf(actor);
+  const tenants = repos(deps.db, scope).tenants;
+  const tenant = await tenants.get(tenantId);
   const set: { name?: string; quota_bytes?: number | null; updated_at: number } = { updated_at: deps.now() };
   const before: Record<string, unknown> = {};
   const after: Record<string, unknown> = {};
@@ -73,7 +75,7 @@ export async function updateTenant(actor: Actor, deps: CoreDeps, tenantId: strin
     const name = cleanName(input.name, 100);
     if (name === null) throw invalid('tenant name must be 1 to 100 characters without control characters', { field: 'name' });
     if (name !== tenant.name) {
-      if (await new Directory(deps.db).tenantNameTaken(name)) throw new AppError('AlreadyExists', `a tenant named "${name}" already exists`);
+      if (await tenants.nameTaken(name)) throw new AppError('AlreadyExists', `a tenant named "${name}" already exists`);
       set.name = name;
       before.name = tenant.name;
       after.name = name;
@@ -95,12 +97,12 @@ export async function updateTenant(actor: Actor, deps: CoreDeps, tenantId: strin
           throw new AppError('QuotaExceeded', `the tenant's mailboxes already hold quotas of ${q.allocatedBytes} bytes; the pool cannot be smaller`, { field: 'quotaBytes', allocatedBytes: q.allocatedBytes });
         }
       }
-      await trx.updateTable('tenants').set(set).where('id', '=', tenant.id).execute();
+      await repos(trx, scope).tenants.update(tenant.id, set);
       await appendAudit(trx, actor, { action: 'tenant.update', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before, after }, set.updated_at);
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('AlreadyExists', `a tenant named "${set.name}" already exists`);
     throw err;
   }
-  return withQuota(deps, await repo.tenant(tenant.id));
+  return withQuota(deps, await tenants.get(tenant.id));
 }

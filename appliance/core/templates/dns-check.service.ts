@@ -10,17 +10,22 @@
  * routes mail here. Later drift does not un-verify it (drift is reported by the check itself);
  * bulk creation requires a verified domain unless an operator overrides.
  */
+import type { Transaction } from 'kysely';
+import type { DB } from '../../db/schema.js';
 import type { Domain } from '../../db/tables/control.table.js';
 import type { DnsSnapshot } from '../../db/tables/portfolio.table.js';
 import type { DnsResolveFn } from '../../net/resolver.js';
 import { appendAudit } from '../audit/audit.js';
-import { type Actor, authorize, systemActor } from '../kernel/authz.js';
+import { type Actor, authorize, scopeOf, systemActor } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { type CheckedRecord, checkRecords, type DnsHosts, type DomainDnsStatus, domainStatus, type ExpectedRecord, expectedRecords, mtaStsPolicy, zoneSnippet } from './dns-check.js';
 import { publicMailHost } from '../mailboxes/client-settings.js';
-import { AppError, invalid } from '../kernel/errors.js';
-import { scopedRepo } from '../../db/repo.js';
-import { applyTemplate, effectiveDomainSettings, type TemplateApplyResult } from './templates.service.js';
+import { AppError } from '../kernel/errors.js';
+import { repos } from '../../db/repos/index.js';
+import { PLATFORM_SCOPE, type Scope } from '../kernel/scope.js';
+import { optionalText } from '../kernel/text.js';
+import { effectiveDomainSettings } from './domain-settings.js';
+import { applyTemplate, type TemplateApplyResult } from './templates.service.js';
 import { iso } from '../kernel/util.js';
 
 export interface DnsCheckResult {
@@ -73,23 +78,17 @@ export function dnsHosts(deps: CoreDeps): DnsHosts {
   };
 }
 
-async function expectedFor(deps: CoreDeps, domain: Domain): Promise<{ records: ExpectedRecord[]; template: { id: string; version: number } | null }> {
-  const keys = await deps.db
-    .selectFrom('dkim_keys')
-    .select(['selector', 'algorithm', 'public_key'])
-    .where('domain_id', '=', domain.id)
-    .where('status', 'in', ['active', 'published'])
-    .orderBy('created_at')
-    .orderBy('selector')
-    .execute();
+async function expectedFor(deps: CoreDeps, scope: Scope, domain: Domain): Promise<{ records: ExpectedRecord[]; template: { id: string; version: number } | null }> {
+  const keys = await repos(deps.db, scope).dkim.live(domain.id);
   const eff = await effectiveDomainSettings(deps, domain.id);
   return { records: expectedRecords(domain.name, keys, eff.settings, dnsHosts(deps)), template: eff.templateId ? { id: eff.templateId, version: eff.templateVersion! } : null };
 }
 
 export async function domainExpectedRecords(actor: Actor, deps: CoreDeps, domainId: string): Promise<{ domainId: string; domain: string; template: { id: string; version: number } | null; records: ExpectedRecord[] }> {
   authorize(actor, 'domains.read');
-  const domain = await scopedRepo(deps.db, actor).domain(domainId);
-  const e = await expectedFor(deps, domain);
+  const scope = scopeOf(actor);
+  const domain = await repos(deps.db, scope).domains.get(domainId);
+  const e = await expectedFor(deps, scope, domain);
   return { domainId: domain.id, domain: domain.name, ...e };
 }
 
@@ -109,63 +108,63 @@ function snapshotView(s: DnsSnapshot): SnapshotView {
   };
 }
 
-async function lastKnownGood(deps: CoreDeps, domainId: string): Promise<DnsSnapshot | undefined> {
-  return deps.db.selectFrom('dns_snapshots').selectAll().where('domain_id', '=', domainId).where('status', '=', 'ok').orderBy('checked_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
-}
 
 const BAD = new Set<string>(['failing', 'degraded']);
 
+/** Stores the snapshot, audits a good↔bad transition and a first verification, in one transaction. */
+async function recordCheck(
+  trx: Transaction<DB>,
+  actor: Actor,
+  scope: Scope,
+  domain: Domain,
+  check: { records: CheckedRecord[]; status: DomainDnsStatus; template: { id: string; version: number } | null; now: number },
+): Promise<{ snapshotId: number; transition: DnsCheckResult['transition']; verified: boolean }> {
+  const { records, status, template, now } = check;
+  const r = repos(trx, scope);
+  const prev = await r.dns.latestKnownStatus(domain.id);
+  const id = await r.dns.insert({ domain_id: domain.id, tenant_id: domain.tenant_id, checked_at: now, status, records: JSON.stringify(records), template_id: template?.id ?? null, template_version: template?.version ?? null });
+  let transition: DnsCheckResult['transition'] = null;
+  if (prev === 'ok' && BAD.has(status)) transition = 'broke';
+  // Restored: good again after having been good before (a first success is not a restoration).
+  else if (prev && BAD.has(prev) && status === 'ok' && (await r.dns.wasGoodBefore(domain.id, id))) transition = 'restored';
+  if (transition) {
+    const failed = records.filter((x) => x.status !== 'ok').map((x) => ({ type: x.type, name: x.name, status: x.status }));
+    await appendAudit(
+      trx,
+      actor,
+      { action: transition === 'broke' ? 'domain.dns.broke' : 'domain.dns.restored', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { status: prev! }, after: { status, snapshotId: id, records: failed } },
+      now,
+    );
+  }
+  const mxOk = records.some((x) => x.purpose === 'mx' && x.status === 'ok');
+  const spfOk = records.some((x) => x.purpose === 'spf' && x.status === 'ok');
+  const verified = domain.verification !== 'verified' && mxOk && spfOk;
+  if (verified) {
+    await r.domains.markVerified(domain.id, now);
+    await appendAudit(trx, actor, { action: 'domain.verify', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { verification: domain.verification }, after: { verification: 'verified', by: 'dns-check', snapshotId: id } }, now);
+  }
+  return { snapshotId: id, transition, verified };
+}
+
+function notifyTransition(t: DnsTransition): void {
+  for (const l of transitionListeners) {
+    try {
+      l(t);
+    } catch {
+      /* a listener never breaks a check */
+    }
+  }
+}
+
 /** Checks one domain, stores the snapshot and records transitions. No transaction spans the DNS queries. */
-async function runCheck(actor: Actor, deps: CoreDeps, resolve: DnsResolveFn, domain: Domain): Promise<DnsCheckResult> {
-  const { records: expected, template } = await expectedFor(deps, domain);
+async function runCheck(actor: Actor, deps: CoreDeps, scope: Scope, resolve: DnsResolveFn, domain: Domain): Promise<DnsCheckResult> {
+  const { records: expected, template } = await expectedFor(deps, scope, domain);
   const records = await checkRecords(resolve, expected);
   const status = domainStatus(records);
   const now = deps.now();
-  let transition: DnsCheckResult['transition'] = null;
-  let verification = domain.verification;
-  const snapshotId = await deps.db.transaction().execute(async (trx) => {
-    const prev = await trx.selectFrom('dns_snapshots').select(['status']).where('domain_id', '=', domain.id).where('status', '!=', 'unknown').orderBy('checked_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
-    const row = await trx
-      .insertInto('dns_snapshots')
-      .values({ domain_id: domain.id, tenant_id: domain.tenant_id, checked_at: now, status, records: JSON.stringify(records), template_id: template?.id ?? null, template_version: template?.version ?? null })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const id = Number(row.id);
-    const failed = records.filter((r) => r.status !== 'ok').map((r) => ({ type: r.type, name: r.name, status: r.status }));
-    if (prev?.status === 'ok' && BAD.has(status)) transition = 'broke';
-    else if (prev && BAD.has(prev.status) && status === 'ok') {
-      // Restored: good again after having been good before (a first success is not a restoration).
-      const earlierGood = await trx.selectFrom('dns_snapshots').select('id').where('domain_id', '=', domain.id).where('status', '=', 'ok').where('id', '!=', id).limit(1).executeTakeFirst();
-      if (earlierGood) transition = 'restored';
-    }
-    if (transition) {
-      await appendAudit(
-        trx,
-        actor,
-        { action: transition === 'broke' ? 'domain.dns.broke' : 'domain.dns.restored', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { status: prev!.status }, after: { status, snapshotId: id, records: failed } },
-        now,
-      );
-    }
-    const mxOk = records.some((r) => r.purpose === 'mx' && r.status === 'ok');
-    const spfOk = records.some((r) => r.purpose === 'spf' && r.status === 'ok');
-    if (domain.verification !== 'verified' && mxOk && spfOk) {
-      await trx.updateTable('domains').set({ verification: 'verified', updated_at: now }).where('id', '=', domain.id).where('tenant_id', '=', domain.tenant_id).execute();
-      await appendAudit(trx, actor, { action: 'domain.verify', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { verification: domain.verification }, after: { verification: 'verified', by: 'dns-check', snapshotId: id } }, now);
-      verification = 'verified';
-    }
-    return id;
-  });
-  if (transition) {
-    const t: DnsTransition = { tenantId: domain.tenant_id, domainId: domain.id, domain: domain.name, kind: transition, status, at: now };
-    for (const l of transitionListeners) {
-      try {
-        l(t);
-      } catch {
-        /* a listener never breaks a check */
-      }
-    }
-  }
-  const good = await lastKnownGood(deps, domain.id);
+  const { snapshotId, transition, verified } = await deps.db.transaction().execute((trx) => recordCheck(trx, actor, scope, domain, { records, status, template, now }));
+  if (transition) notifyTransition({ tenantId: domain.tenant_id, domainId: domain.id, domain: domain.name, kind: transition, status, at: now });
+  const good = await repos(deps.db, scope).dns.lastKnownGood(domain.id);
   return {
     domainId: domain.id,
     domain: domain.name,
@@ -175,15 +174,16 @@ async function runCheck(actor: Actor, deps: CoreDeps, resolve: DnsResolveFn, dom
     records,
     lastKnownGood: good ? { snapshotId: Number(good.id), checkedAt: iso(good.checked_at)! } : null,
     transition,
-    verification,
+    verification: verified ? 'verified' : domain.verification,
   };
 }
 
 /** On-demand check of one domain. */
 export async function checkDomainDns(actor: Actor, deps: CoreDeps, resolve: DnsResolveFn, domainId: string): Promise<DnsCheckResult> {
   authorize(actor, 'domains.manage');
-  const domain = await scopedRepo(deps.db, actor).domain(domainId);
-  return runCheck(actor, deps, resolve, domain);
+  const scope = scopeOf(actor);
+  const domain = await repos(deps.db, scope).domains.get(domainId);
+  return runCheck(actor, deps, scope, resolve, domain);
 }
 
 export async function dnsHistory(
@@ -193,12 +193,11 @@ export async function dnsHistory(
   opts: { limit?: number; before?: number } = {},
 ): Promise<{ domainId: string; domain: string; lastKnownGood: SnapshotView | null; snapshots: SnapshotView[] }> {
   authorize(actor, 'domains.read');
-  const domain = await scopedRepo(deps.db, actor).domain(domainId);
+  const r = repos(deps.db, scopeOf(actor));
+  const domain = await r.domains.get(domainId);
   const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
-  let q = deps.db.selectFrom('dns_snapshots').selectAll().where('domain_id', '=', domain.id);
-  if (opts.before !== undefined) q = q.where('id', '<', opts.before);
-  const rows = await q.orderBy('id', 'desc').limit(limit).execute();
-  const good = await lastKnownGood(deps, domain.id);
+  const rows = await r.dns.history(domain.id, { limit, before: opts.before });
+  const good = await r.dns.lastKnownGood(domain.id);
   return { domainId: domain.id, domain: domain.name, lastKnownGood: good ? snapshotView(good) : null, snapshots: rows.map(snapshotView) };
 }
 
@@ -214,11 +213,11 @@ export async function restoreLastKnownGood(
   input: { reason?: string } = {},
 ): Promise<{ snapshot: { id: number; checkedAt: string }; template: TemplateApplyResult | null; records: ExpectedRecord[]; zone: string }> {
   authorize(actor, 'domains.manage');
-  const domain = await scopedRepo(deps.db, actor).domain(domainId);
-  const good = await lastKnownGood(deps, domain.id);
+  const r = repos(deps.db, scopeOf(actor));
+  const domain = await r.domains.get(domainId);
+  const good = await r.dns.lastKnownGood(domain.id);
   if (!good) throw new AppError('Conflict', `${domain.name} has no last-known-good DNS snapshot yet; run a DNS check when its records are right`);
-  const reason = input.reason ?? `back to last-known-good (snapshot ${good.id})`;
-  if (reason.length > 500) throw invalid('reason must be at most 500 characters', { field: 'reason' });
+  const reason = optionalText(input.reason, 'reason', { max: 500 }) ?? `back to last-known-good (snapshot ${good.id})`;
   const template = good.template_id ? await applyTemplate(actor, deps, domain.id, { templateId: good.template_id, version: Number(good.template_version), reason }) : null;
   const checked = JSON.parse(good.records) as CheckedRecord[];
   const records: ExpectedRecord[] = checked.map((r) => ({ type: r.type, name: r.name, value: r.expected, purpose: r.purpose, required: r.required }));
@@ -231,9 +230,10 @@ export async function mtaStsPolicyForHost(deps: CoreDeps, hostHeader: string | u
   const h = (hostHeader ?? '').trim().toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
   if (!h.startsWith('mta-sts.')) return null;
   const name = h.slice('mta-sts.'.length);
-  const domain = await deps.db.selectFrom('domains').select(['id']).where('name', '=', name).where('status', '=', 'active').executeTakeFirst();
-  if (!domain) return null;
-  const eff = await effectiveDomainSettings(deps, domain.id);
+  // The serving layer (an MTA-STS fetch is anonymous): a platform look-up of a public fact.
+  const domainId = await repos(deps.db, PLATFORM_SCOPE).domains.activeIdByName(name);
+  if (!domainId) return null;
+  const eff = await effectiveDomainSettings(deps, domainId);
   if (eff.settings.mtaSts.mode === 'none') return null;
   return mtaStsPolicy(eff.settings, dnsHosts(deps));
 }
@@ -264,11 +264,13 @@ export function startDnsScheduler(deps: CoreDeps, opts: DnsSchedulerOptions): Dn
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<string | null> | null = null;
 
+  // A scheduler of the appliance: every tenant's domains.
+  const r = repos(deps.db, PLATFORM_SCOPE);
+
   async function dueDomain(): Promise<{ domain: Domain | null; count: number }> {
-    const domains = await deps.db.selectFrom('domains').selectAll().where('status', '=', 'active').execute();
+    const domains = await r.domains.listActive();
     if (!domains.length) return { domain: null, count: 0 };
-    const last = await deps.db.selectFrom('dns_snapshots').select(['domain_id']).select((eb) => eb.fn.max('checked_at').as('at')).groupBy('domain_id').execute();
-    const at = new Map(last.map((r) => [r.domain_id, Number(r.at)]));
+    const at = await r.dns.lastCheckedByDomain();
     const now = deps.now();
     let pick: Domain | null = null;
     let pickAt = Infinity;
@@ -285,7 +287,7 @@ export function startDnsScheduler(deps: CoreDeps, opts: DnsSchedulerOptions): Dn
   async function tick(): Promise<string | null> {
     const { domain } = await dueDomain();
     if (!domain) return null;
-    await runCheck(actor, deps, opts.resolve, domain);
+    await runCheck(actor, deps, PLATFORM_SCOPE, opts.resolve, domain);
     return domain.id;
   }
 
@@ -295,7 +297,7 @@ export function startDnsScheduler(deps: CoreDeps, opts: DnsSchedulerOptions): Dn
     try {
       running = tick();
       await running;
-      count = (await deps.db.selectFrom('domains').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'active').executeTakeFirstOrThrow()).n as number;
+      count = await r.domains.countActive();
     } catch (err) {
       opts.logger?.warn({ event: 'dns.check.error', err }, 'scheduled DNS check failed');
     } finally {

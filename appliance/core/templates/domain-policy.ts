@@ -3,19 +3,16 @@
  * versioned template"): password policy, external forwarding, catch-all and outbound limits. A
  * domain with no template applied follows the tenant policy and the appliance defaults.
  */
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { assertPasswordPolicy } from '../access/passwords.js';
 import type { TemplateSettings } from './templates.js';
-import { effectiveDomainSettings } from './templates.service.js';
+import { effectiveDomainSettings } from './domain-settings.js';
 
 /** The settings of the template applied to the domain, or null when none is applied. */
 export async function appliedDomainSettings(deps: Pick<CoreDeps, 'db' | 'config' | 'now'>, domainId: string): Promise<TemplateSettings | null> {
-  const row = await deps.db.selectFrom('domain_settings').select('domain_id').where('domain_id', '=', domainId).executeTakeFirst();
-  if (!row) return null;
-  return (await effectiveDomainSettings(deps as CoreDeps, domainId)).settings;
+  const eff = await effectiveDomainSettings(deps, domainId);
+  return eff.recorded ? eff.settings : null;
 }
 
 /** The password policy of a mailbox's domain (its template's minimum length, else the default). */
@@ -44,7 +41,7 @@ export async function assertDomainAllowsCatchAll(deps: Pick<CoreDeps, 'db' | 'co
 }
 
 /** Outbound limits per mailbox of the domain's template, or null (appliance defaults). */
-export async function domainOutboundLimits(db: Kysely<DB>, config: CoreDeps['config'], domainId: string): Promise<{ messagesPerHour: number; recipientsPerHour: number } | null> {
+export async function domainOutboundLimits(db: CoreDeps['db'], config: CoreDeps['config'], domainId: string): Promise<{ messagesPerHour: number; recipientsPerHour: number } | null> {
   const settings = await appliedDomainSettings({ db, config, now: Date.now }, domainId);
   return settings?.outboundLimits ?? null;
 }

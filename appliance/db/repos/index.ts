@@ -24,6 +24,14 @@ import { ResetsRepo } from './resets.js';
 import { SendingRepo } from './sending.js';
 import { LimitsRepo } from './limits.js';
 import { SpamRepo } from './spam.js';
+import { TenantsRepo } from './tenants.js';
+import { DomainsRepo } from './domains.js';
+import { BatchesRepo } from './batches.js';
+import { TemplatesRepo } from './templates.js';
+import { DnsRepo } from './dns.js';
+import { DkimRepo } from './dkim.js';
+import { AuditRepo } from './audit.js';
+import { OwnershipRepo } from './ownership.js';
 
 export type { Executor } from './base.js';
 
@@ -73,6 +81,14 @@ export class Repos {
   get sending(): SendingRepo { return this.one('sending', () => new SendingRepo(this.db, this.scope)); }
   get limits(): LimitsRepo { return this.one('limits', () => new LimitsRepo(this.db, this.scope)); }
   get spam(): SpamRepo { return this.one('spam', () => new SpamRepo(this.db, this.scope)); }
+  get tenants(): TenantsRepo { return this.one('tenants', () => new TenantsRepo(this.db, this.scope)); }
+  get domains(): DomainsRepo { return this.one('domains', () => new DomainsRepo(this.db, this.scope)); }
+  get batches(): BatchesRepo { return this.one('batches', () => new BatchesRepo(this.db, this.scope)); }
+  get templates(): TemplatesRepo { return this.one('templates', () => new TemplatesRepo(this.db, this.scope)); }
+  get dns(): DnsRepo { return this.one('dns', () => new DnsRepo(this.db, this.scope)); }
+  get dkim(): DkimRepo { return this.one('dkim', () => new DkimRepo(this.db, this.scope)); }
+  get audit(): AuditRepo { return this.one('audit', () => new AuditRepo(this.db, this.scope)); }
+  get ownership(): OwnershipRepo { return this.one('ownership', () => new OwnershipRepo(this.db, this.scope)); }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {
