@@ -1,8 +1,9 @@
 /**
  * The control plane application: Fastify instance, plugins, then routes (as fastify/demo).
- * Two encapsulated contexts: public routes (health, setup links, OpenAPI) and the protected
- * API under /api/v1, where one hook authenticates the bearer token and enforces each route's
- * declared permission. server.ts listens; tests call buildApp and use inject().
+ * Three encapsulated contexts: public routes (health, setup links, login, OpenAPI), session
+ * routes (the console session of a principal or mailbox owner becomes the actor in one hook),
+ * and the protected API under /api/v1, where one hook authenticates the bearer token and
+ * enforces each route's declared permission. server.ts listens; tests call buildApp and use inject().
  */
 import type { Kysely } from 'kysely';
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -19,6 +20,7 @@ import type { Logger } from '../appliance/logger.js';
 import cookie from '@fastify/cookie';
 import { DOCS_HTML, DOCS_JS } from './docs/docs-page.js';
 import { installAuthentication } from './plugins/authn.js';
+import { installSessionAuth } from './plugins/session-auth.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { registerOpenApi } from './plugins/openapi.js';
@@ -45,6 +47,8 @@ import appPasswordsRoutes from './routes/v1/app-passwords.routes.js';
 import offboardingRoutes from './routes/v1/offboarding.routes.js';
 import resetsRoutes from './routes/v1/resets.routes.js';
 import selfAccessRoutes from './routes/v1/self-access.routes.js';
+import selfRecoveryRoutes from './routes/v1/self-recovery.routes.js';
+import sessionRoutes from './routes/v1/session.routes.js';
 import resetQueueRoutes from './routes/v1/reset-queue.routes.js';
 import mailflowRoutes from './routes/v1/mailflow.routes.js';
 import selfOwnerRoutes from './routes/v1/self-owner.routes.js';
@@ -97,6 +101,8 @@ export interface RouteEntry {
   method: string;
   url: string;
   permission: string | undefined;
+  /** The session kind a route of the session context accepts. */
+  session?: string;
 }
 
 declare module 'fastify' {
@@ -136,7 +142,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   const routes: RouteEntry[] = [];
   app.decorate('controlRoutes', routes);
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, permission: route.config?.permission });
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, permission: route.config?.permission, ...(route.config?.session ? { session: route.config.session } : {}) });
   });
   app.decorateRequest('actor', null);
   installErrorHandling(app);
@@ -157,12 +163,9 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(setupRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(setupInfoRoutes, { core });
     await pub.register(authRoutes, { core, secureCookies });
-    await pub.register(selfAccessRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
-    await pub.register(selfOwnerRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
+    await pub.register(selfRecoveryRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(mtaStsRoutes, { core });
     await pub.register(autoconfigRoutes, { core });
-    await pub.register(selfMailSettingsRoutes, { core });
-    await pub.register(selfSpamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
     pub.withTypeProvider<TypeBoxTypeProvider>().get(
       '/api/v1/openapi.json',
       { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
@@ -171,6 +174,16 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(consoleRoutes);
     pub.get('/api/v1/docs', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML));
     pub.get('/api/v1/docs/docs.js', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(DOCS_JS));
+  });
+
+  // Session context: one hook turns the console (principal) or owner (mailbox) session into the actor; routes declare which kind.
+  await app.register(async (ses) => {
+    installSessionAuth(ses, core);
+    await ses.register(sessionRoutes, { core });
+    await ses.register(selfAccessRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
+    await ses.register(selfOwnerRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
+    await ses.register(selfMailSettingsRoutes, { core });
+    await ses.register(selfSpamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
   });
 
   // Protected context: one hook authenticates and enforces config.permission.
