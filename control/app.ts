@@ -20,7 +20,6 @@ import type { Logger } from '../appliance/logger.js';
 import cookie from '@fastify/cookie';
 import { DOCS_HTML, DOCS_JS } from './docs/docs-page.js';
 import { installAuthentication } from './plugins/authn.js';
-import { installSessionAuth } from './plugins/session-auth.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { registerOpenApi } from './plugins/openapi.js';
@@ -46,18 +45,14 @@ import templatesRoutes from './routes/v1/templates.routes.js';
 import appPasswordsRoutes from './routes/v1/app-passwords.routes.js';
 import offboardingRoutes from './routes/v1/offboarding.routes.js';
 import resetsRoutes from './routes/v1/resets.routes.js';
-import selfAccessRoutes from './routes/v1/self-access.routes.js';
 import selfRecoveryRoutes from './routes/v1/self-recovery.routes.js';
-import sessionRoutes from './routes/v1/session.routes.js';
+import sessionContext from './routes/session-context.js';
 import resetQueueRoutes from './routes/v1/reset-queue.routes.js';
 import mailflowRoutes from './routes/v1/mailflow.routes.js';
-import selfOwnerRoutes from './routes/v1/self-owner.routes.js';
 import ownerTotpRoutes from './routes/v1/owner-totp.routes.js';
 import autoconfigRoutes from './routes/autoconfig.routes.js';
-import selfMailSettingsRoutes from './routes/v1/self-mail-settings.routes.js';
 import requiredAddressesRoutes from './routes/v1/required-addresses.routes.js';
 import spamRoutes from './routes/v1/spam.routes.js';
-import selfSpamRoutes from './routes/v1/self-spam.routes.js';
 import { spamStats } from '../appliance/spam/metrics.js';
 import { dataPaths } from '../appliance/config.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
@@ -177,14 +172,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   });
 
   // Session context: one hook turns the console (principal) or owner (mailbox) session into the actor; routes declare which kind.
-  await app.register(async (ses) => {
-    installSessionAuth(ses, core);
-    await ses.register(sessionRoutes, { core });
-    await ses.register(selfAccessRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
-    await ses.register(selfOwnerRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
-    await ses.register(selfMailSettingsRoutes, { core });
-    await ses.register(selfSpamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
-  });
+  await app.register(sessionContext, { core, mailer: deps.mailer ?? null, spamDefaults: deps.config.spam });
 
   // Protected context: one hook authenticates and enforces config.permission.
   await app.register(
