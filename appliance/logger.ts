@@ -1,12 +1,78 @@
 /**
  * One pino root logger for the appliance. Services take child loggers (`service`, `cid`,
- * `reqId`); messages are fixed strings with data in fields and an `event` from LogEvent.
+ * `reqId`); messages are fixed strings with data in fields and an `event` from LogEvent (the
+ * closed list below: an unknown name does not compile).
  * Secrets are redacted wherever they appear in logged objects.
  */
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
 import type { LogLevel } from './config.js';
 
-export type { Logger };
+/**
+ * Every `event` the appliance logs: a closed list (as Stalwart's typed events), so dashboards
+ * and alerts can rely on the names and a typo fails to compile. Add a name here when you add
+ * a log line; the Haraka plugins (mta-plugins/) log the smtp.* names through Haraka's logger.
+ */
+export const LOG_EVENTS = [
+  'appliance.boot_failed', 'appliance.mta_slow', 'appliance.ready', 'appliance.signal', 'appliance.stop_failed', 'appliance.stopped', 'appliance.unhandled_rejection',
+  'audit.chain.broken',
+  'auth.attack', 'auth.attack.alert_error', 'auth.attack.alerted', 'auth.revoke.listener_error', 'auth.revoked', 'auth.throttled',
+  'control.listen', 'control.readiness.error', 'control.request', 'control.request.error', 'control.revoker.unwired',
+  'db.migrated',
+  'dkim.rotation', 'dkim.rotation.error',
+  'dns.check.error',
+  'domain.required_addresses.reconciled',
+  'imap.auth.fail', 'imap.auth.ok', 'imap.command.error', 'imap.limit.command_timeout', 'imap.limit.connections', 'imap.limit.literal', 'imap.log.suppressed', 'imap.notify.error', 'imap.notify.overflow',
+  'imap.server.error', 'imap.server.listening', 'imap.session.error', 'imap.session.revoked', 'imap.sync.error',
+  'mail.system.delivered', 'mail.system.queued',
+  'metrics.source.error',
+  'mta.crash', 'mta.error', 'mta.kill', 'mta.listening', 'mta.log', 'mta.rpc.error', 'mta.start', 'mta.stopped',
+  'offboarding.retention.ended', 'offboarding.retention.error',
+  'operator.bootstrap', 'operator.setup_link', 'operator.setup_link.revoked',
+  'recycle_bin.purge_error', 'recycle_bin.purged',
+  'smtp.auth.fail', 'smtp.auth.ok', 'smtp.auth.revoked', 'smtp.auto_reply.error', 'smtp.connect.dnsbl', 'smtp.connect.early_talker', 'smtp.connect.rate_limited', 'smtp.data.reject',
+  'smtp.data.spam_reject', 'smtp.deliver.skipped', 'smtp.delivered', 'smtp.forward.loop', 'smtp.limit', 'smtp.limit.blocked', 'smtp.limit.refused', 'smtp.mail.reject', 'smtp.rcpt.reject',
+  'smtp.rcpt.spam_block', 'smtp.spam.outbound', 'smtp.spam.unavailable',
+  'smtp.outbound.delivered', 'smtp.outbound.deferred', 'smtp.outbound.bounced',
+  'smtp.spam.clean', 'smtp.spam.junk', 'smtp.spam.reject', 'smtp.spam.greylist', 'smtp.spam.block', 'smtp.spam.unscanned', 'smtp.spam.tempfail',
+  'spam.learn.dropped', 'spam.learn.error', 'spam.learn.refused', 'spam.learned',
+  'spam.process.crash', 'spam.process.error', 'spam.process.hung', 'spam.process.leftover', 'spam.process.log', 'spam.process.pidfile', 'spam.process.ready', 'spam.process.start', 'spam.process.stopped',
+  'spam.unavailable',
+  'store.orphans.error', 'store.orphans.swept',
+  'tls.generated', 'tls.regenerate',
+] as const;
+
+export type LogEvent = (typeof LOG_EVENTS)[number];
+
+/** The fields of a log line: data, and an `event` from the closed list. */
+export interface LogFields {
+  event?: LogEvent;
+  [field: string]: unknown;
+}
+
+/** A level method: fields (with a known `event`) and a fixed message, an error, or a message alone. */
+export interface LogFn {
+  <F extends LogFields>(fields: F, msg?: string, ...args: unknown[]): void;
+  (err: Error, msg?: string, ...args: unknown[]): void;
+  (msg: string, ...args: unknown[]): void;
+}
+
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** pino's Logger with the level methods typed by LogFields (the object is pino's own; only the type is narrower). */
+export interface Logger extends Omit<pino.Logger, Level | 'child'> {
+  fatal: LogFn;
+  error: LogFn;
+  warn: LogFn;
+  info: LogFn;
+  debug: LogFn;
+  trace: LogFn;
+  child(bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger;
+}
+
+/** The pino logger behind a Logger, for libraries that take pino's type (Fastify's loggerInstance). */
+export function pinoOf(logger: Logger): pino.Logger {
+  return logger as unknown as pino.Logger;
+}
 
 export const REDACT_PATHS = [
   'password',

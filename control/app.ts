@@ -1,8 +1,9 @@
 /**
  * The control plane application: Fastify instance, plugins, then routes (as fastify/demo).
- * Two encapsulated contexts: public routes (health, setup links, OpenAPI) and the protected
- * API under /api/v1, where one hook authenticates the bearer token and enforces each route's
- * declared permission. server.ts listens; tests call buildApp and use inject().
+ * Three encapsulated contexts: public routes (health, setup links, login, OpenAPI), session
+ * routes (the console session of a principal or mailbox owner becomes the actor in one hook),
+ * and the protected API under /api/v1, where one hook authenticates the bearer token and
+ * enforces each route's declared permission. server.ts listens; tests call buildApp and use inject().
  */
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type https from 'node:https';
@@ -41,16 +42,14 @@ import templatesRoutes from './routes/v1/templates.routes.js';
 import appPasswordsRoutes from './routes/v1/app-passwords.routes.js';
 import offboardingRoutes from './routes/v1/offboarding.routes.js';
 import resetsRoutes from './routes/v1/resets.routes.js';
-import selfAccessRoutes from './routes/v1/self-access.routes.js';
+import selfRecoveryRoutes from './routes/v1/self-recovery.routes.js';
+import sessionContext from './routes/session-context.js';
 import resetQueueRoutes from './routes/v1/reset-queue.routes.js';
 import mailflowRoutes from './routes/v1/mailflow.routes.js';
-import selfOwnerRoutes from './routes/v1/self-owner.routes.js';
 import ownerTotpRoutes from './routes/v1/owner-totp.routes.js';
 import autoconfigRoutes from './routes/autoconfig.routes.js';
-import selfMailSettingsRoutes from './routes/v1/self-mail-settings.routes.js';
 import requiredAddressesRoutes from './routes/v1/required-addresses.routes.js';
 import spamRoutes from './routes/v1/spam.routes.js';
-import selfSpamRoutes from './routes/v1/self-spam.routes.js';
 import { spamStats } from '../appliance/spam/metrics.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
 import { httpLimitMetrics } from '../appliance/metrics.js';
@@ -92,6 +91,8 @@ export interface RouteEntry {
   method: string;
   url: string;
   permission: string | undefined;
+  /** The session kind a route of the session context accepts. */
+  session?: string;
 }
 
 declare module 'fastify' {
@@ -131,7 +132,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   const routes: RouteEntry[] = [];
   app.decorate('controlRoutes', routes);
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, permission: route.config?.permission });
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, permission: route.config?.permission, ...(route.config?.session ? { session: route.config.session } : {}) });
   });
   app.decorateRequest('actor', null);
   installErrorHandling(app);
@@ -152,12 +153,9 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(setupRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(setupInfoRoutes, { core });
     await pub.register(authRoutes, { core, secureCookies });
-    await pub.register(selfAccessRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
-    await pub.register(selfOwnerRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
+    await pub.register(selfRecoveryRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(mtaStsRoutes, { core });
     await pub.register(autoconfigRoutes, { core });
-    await pub.register(selfMailSettingsRoutes, { core });
-    await pub.register(selfSpamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
     pub.withTypeProvider<TypeBoxTypeProvider>().get(
       '/api/v1/openapi.json',
       { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
@@ -167,6 +165,9 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     pub.get('/api/v1/docs', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML));
     pub.get('/api/v1/docs/docs.js', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(DOCS_JS));
   });
+
+  // Session context: one hook turns the console (principal) or owner (mailbox) session into the actor; routes declare which kind.
+  await app.register(sessionContext, { core, mailer: deps.mailer ?? null, spamDefaults: deps.config.spam });
 
   // Protected context: one hook authenticates and enforces config.permission.
   await app.register(

@@ -39,6 +39,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 npm run build
+# The guards (ARCHITECTURE.md): import boundaries, SQL only in db/ and the store, sizes, no cycles, formatting; then the tests' types.
+npm run lint
+npm run typecheck:test
 mkdir -p test-artifacts
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?

@@ -66,7 +66,7 @@ describe('serving', () => {
     }
     const api = await fetch(`${app.url}/api/v1/no-such-thing`);
     expect(api.status).toBe(404);
-    expect((await api.json()).error.code).toBe('NotFound');
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe('NotFound');
     expect((await fetch(`${app.url}/favicon.ico`)).status).toBe(404);
     expect((await fetch(`${app.url}/assets/../../package.json`)).status).toBe(404);
   });

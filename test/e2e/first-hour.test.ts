@@ -199,7 +199,7 @@ describe('the operator’s first hour', () => {
     const login = await fetch(`${app.url}/api/v1/self/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: 'alice@first.test', password: PASSWORD }) });
     expect(login.status).toBe(200);
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
-    const settings = await (await fetch(`${app.url}/api/v1/self/mail-settings`, { headers: { cookie } })).json();
+    const settings = (await (await fetch(`${app.url}/api/v1/self/mail-settings`, { headers: { cookie } })).json()) as { incoming: unknown[]; mobileconfigUrl: string };
     expect(settings.incoming[0]).toEqual({ protocol: 'imap', host: '127.0.0.1', port: app.ports.imaps, socket: 'SSL' });
     const res = await fetch(`${app.url}${settings.mobileconfigUrl}`, { headers: { cookie } });
     expect(res.status).toBe(200);

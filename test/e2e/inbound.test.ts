@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { dkimSign } from 'mailauth/lib/dkim/sign';
+import type { DKIMSignOptions } from 'mailauth';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appliance } from '../helpers/appliance.js';
@@ -67,6 +68,9 @@ async function smtpDialogue(port: number, commands: string[]): Promise<string[]>
   sock.destroy();
   return replies;
 }
+
+/** mailauth's typings require the key fields at the top level; its signer reads them from signatureData only. */
+const signWith = (key: DKIMSignOptions): DKIMSignOptions => ({ ...key, signatureData: [key] });
 
 describe('inbound MX', () => {
   let dns: DnsServer;
@@ -160,7 +164,7 @@ describe('inbound MX', () => {
 
   it('passes SPF, DKIM and DMARC for a signed message from an authorised host', async () => {
     const raw = message('news@good.test', 'alice@hosted.test', 'signed-and-aligned');
-    const { signatures } = await dkimSign(raw, { signatureData: [{ signingDomain: 'good.test', selector: 'sel', privateKey: DKIM_PRIVATE }] });
+    const { signatures } = await dkimSign(raw, signWith({ signingDomain: 'good.test', selector: 'sel', privateKey: DKIM_PRIVATE }));
     const file = tmpFile('signed.eml', signatures + raw);
     const r = await swaks(['--server', `127.0.0.1:${app.ports.smtp}`, '--from', 'news@good.test', '--to', 'alice@hosted.test', '--data', `@${file}`]);
     expect(r.exitCode, r.output).toBe(0);
@@ -172,7 +176,7 @@ describe('inbound MX', () => {
 
   it('reports a signature broken in transit as dkim=fail', async () => {
     const raw = message('news@good.test', 'alice@hosted.test', 'tampered-header');
-    const { signatures } = await dkimSign(raw, { signatureData: [{ signingDomain: 'good.test', selector: 'sel', privateKey: DKIM_PRIVATE }] });
+    const { signatures } = await dkimSign(raw, signWith({ signingDomain: 'good.test', selector: 'sel', privateKey: DKIM_PRIVATE }));
     const file = tmpFile('tampered.eml', signatures + raw.replace('To: <alice@hosted.test>', 'To: <alice@hosted.test>, <mallory@elsewhere.test>'));
     const r = await swaks(['--server', `127.0.0.1:${app.ports.smtp}`, '--from', 'news@good.test', '--to', 'alice@hosted.test', '--data', `@${file}`]);
     expect(r.exitCode, r.output).toBe(0); // SPF still passes and aligns, so DMARC passes

@@ -20,7 +20,9 @@ let address: string;
 /** One IMAP LOGIN over implicit TLS from `localAddress`; returns the tagged reply line. */
 function imapLogin(localAddress: string, user: string, password: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port: app.ports.imaps, localAddress, rejectUnauthorized: false });
+    // tls.connect passes `localAddress` on to net.connect; its typings omit it.
+    const options: tls.ConnectionOptions & { localAddress: string } = { host: '127.0.0.1', port: app.ports.imaps, localAddress, rejectUnauthorized: false };
+    const s = tls.connect(options);
     let buf = '';
     let sent = false;
     const timer = setTimeout(() => {

@@ -14,6 +14,13 @@ import { freePorts } from './ports.js';
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'appliance', 'main.js');
 
+/** The /readyz answer (control/routes/health.routes.ts). */
+export interface Readiness {
+  status: 'ready' | 'unavailable';
+  failing: string[];
+  components: Record<string, { ok: boolean; detail?: string }>;
+}
+
 export interface ApplianceOptions {
   env?: Record<string, string>;
   /** Reuse a data dir (restart after a crash). */
@@ -126,9 +133,9 @@ export class Appliance {
     throw new Error(`appliance not ready after ${timeoutMs} ms:\n${this.logs.join('').slice(-4000)}`);
   }
 
-  async readyz(): Promise<{ status: number; body: any }> {
+  async readyz(): Promise<{ status: number; body: Readiness }> {
     const res = await fetch(`${this.url}/readyz`);
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, body: (await res.json()) as Readiness };
   }
 
   /** An API call with the operator token (or `token`). */

@@ -1,17 +1,46 @@
 /**
  * Tenant isolation, enforced in one place: every route declares a permission, and every route
- * addressing an object answers another tenant's token with 404 and changes nothing.
+ * addressing an object answers another tenant's token with 404 and changes nothing. The session
+ * routes (console and self-service, authorized by the session cookie in one hook) are walked
+ * too: no session is a 401, another tenant's owner session on tenant A's objects a 404.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPermission, type Permission, PERMISSIONS } from '../../appliance/core/kernel/authz.js';
+import { CredentialService } from '../../appliance/core/access/credentials.js';
+import { createLogger } from '../../appliance/logger.js';
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
 let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string; principalId: string; batchId: string; templateId: string; appPasswordId: string; resetId: string; spamListId: string };
 let b: { tenantId: string; domainId: string; token: string };
+/** Console sessions: tenant A's and tenant B's mailbox owners, tenant B's admin (cookie + CSRF headers). */
+let sessions: { aOwner: Record<string, string>; bOwner: Record<string, string>; bAdmin: Record<string, string> };
+const PASSWORD = 'Correct-Horse-42-Battery';
+
+/** The cookie and CSRF headers of a login answer. */
+function sessionHeaders(r: { body: { csrfToken: string }; headers: Record<string, unknown> }): Record<string, string> {
+  const cookie = ([] as string[]).concat(r.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]).join('; ');
+  return { cookie, 'x-csrf-token': r.body.csrfToken };
+}
+
+async function ownerSession(domainId: string, localPart: string, token: string) {
+  const mb = await provisionMailbox(t, domainId, localPart, {}, token);
+  await t.call('POST', `/api/v1/setup/${mb.setup.token}`, { token: null, body: { password: PASSWORD } });
+  const r = await t.call('POST', '/api/v1/self/login', { token: null, body: { address: mb.address, password: PASSWORD } });
+  if (r.status !== 200) throw new Error(`owner login: ${r.status} ${JSON.stringify(r.body)}`);
+  return sessionHeaders(r);
+}
+
+async function principalSession(tenantId: string, email: string, token: string) {
+  const p = await t.call('POST', `/api/v1/tenants/${tenantId}/principals`, { token, body: { name: 'Admin', email } });
+  await t.call('POST', `/api/v1/principal-setup/${p.body.setup.token}`, { token: null, body: { password: PASSWORD } });
+  const r = await t.call('POST', '/api/v1/auth/login', { token: null, body: { email, password: PASSWORD } });
+  if (r.status !== 200) throw new Error(`principal login: ${r.status} ${JSON.stringify(r.body)}`);
+  return sessionHeaders(r);
+}
 
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ credentials: (db) => new CredentialService(db, createLogger('silent', { pretty: false })) });
   const ta = await provisionTenant(t, 'Tenant A', 'tenant-a.example');
   b = await provisionTenant(t, 'Tenant B', 'tenant-b.example');
   const mb = await provisionMailbox(t, ta.domainId, 'alice', {}, ta.token);
@@ -38,6 +67,7 @@ beforeAll(async () => {
   // Spam objects of tenant A: a domain override and a mailbox list entry.
   await t.call('PUT', `/api/v1/domains/${ta.domainId}/spam-policy`, { token: ta.token, body: { junkScore: 5, rejectScore: 12, greylisting: false, failMode: 'tempfail' } });
   const spl = await t.call('POST', `/api/v1/mailboxes/${mb.id}/spam-lists`, { token: ta.token, body: { kind: 'block', value: 'pest@spam.example', reason: 'pest' } });
+  sessions = { aOwner: await ownerSession(ta.domainId, 'anna', ta.token), bOwner: await ownerSession(b.domainId, 'bob', b.token), bAdmin: await principalSession(b.tenantId, 'admin@tenant-b.example', b.token) };
   a = { ...ta, spamListId: spl.body.id, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id, principalId: admin.body.id, batchId: batch.body.id, templateId: tpl.body.id, appPasswordId: app.body.id, resetId: rst.body.id };
 });
 afterAll(async () => t.close());
@@ -58,42 +88,17 @@ const PUBLIC_ROUTES = [
   'GET /api/v1/docs/docs.js',
   // The web console's static files and SPA fallback (the console calls the API like any client).
   'GET /*',
-  // Console login and sessions: these authorize by password, TOTP or the session cookie themselves.
+  // Console login: these authorize by password and TOTP, a setup link's secret or a recovery code.
   'POST /api/v1/auth/login',
-  'POST /api/v1/auth/logout',
-  'GET /api/v1/auth/session',
-  'POST /api/v1/auth/totp/enrol',
-  'POST /api/v1/auth/totp/confirm',
   'POST /api/v1/principal-setup/:token',
   'POST /api/v1/self/login',
-  'GET /api/v1/self',
-  // Self-service access of mailbox owners: the owner's session, a recovery code or a link to the reset destination.
-  'GET /api/v1/self/app-passwords',
-  'POST /api/v1/self/app-passwords',
-  'DELETE /api/v1/self/app-passwords/:appPasswordId',
-  'POST /api/v1/self/password',
-  'GET /api/v1/self/recovery-codes',
-  'POST /api/v1/self/recovery-codes',
   'POST /api/v1/self/password/recover',
   'POST /api/v1/self/password/reset-link',
-  // Mailbox owners' TOTP and forwards: the owner's session.
-  'GET /api/v1/self/totp',
-  'POST /api/v1/self/totp/enrol',
-  'POST /api/v1/self/totp/confirm',
-  'POST /api/v1/self/totp/disable',
-  'GET /api/v1/self/forwards',
-  'POST /api/v1/self/forwards',
-  'DELETE /api/v1/self/forwards/:forwardId',
-  // Mail client self-configuration (clients ask before any login), and the owner's own client settings (session).
+  // Mail client self-configuration (clients ask before any login).
   'GET /.well-known/autoconfig/mail/config-v1.1.xml',
   'GET /mail/config-v1.1.xml',
   'POST /autodiscover/autodiscover.xml',
   'GET /autodiscover/autodiscover.json/v1.0/:email',
-  'GET /api/v1/self/mail-settings',
-  'GET /api/v1/self/mail-settings.mobileconfig',
-  'GET /api/v1/self/spam-lists',
-  'POST /api/v1/self/spam-lists',
-  'DELETE /api/v1/self/spam-lists/:spamListId',
 ];
 
 /** A valid body per route, so that only the tenant scope can refuse the call. */
@@ -158,6 +163,18 @@ function bodyFor(method: string, url: string): unknown {
     'PUT /api/v1/domains/:domainId/spam-policy': { junkScore: 1, rejectScore: 2, greylisting: true, failMode: 'accept' },
     'POST /api/v1/tenants/:tenantId/spam-lists': { kind: 'allow', value: 'evil.example' },
     'POST /api/v1/mailboxes/:mailboxId/spam-lists': { kind: 'allow', value: 'evil.example' },
+    // Session routes (console and self-service).
+    'POST /api/v1/auth/logout': undefined,
+    'POST /api/v1/auth/totp/enrol': undefined,
+    'POST /api/v1/auth/totp/confirm': { code: '123456' },
+    'POST /api/v1/self/app-passwords': { name: 'Intruder', scopes: ['imap'] },
+    'POST /api/v1/self/password': { currentPassword: 'Not-The-Passw0rd!', newPassword: 'Intruder-Passw0rd-42' },
+    'POST /api/v1/self/recovery-codes': { currentPassword: 'Not-The-Passw0rd!' },
+    'POST /api/v1/self/totp/enrol': undefined,
+    'POST /api/v1/self/totp/confirm': { code: '123456' },
+    'POST /api/v1/self/totp/disable': { currentPassword: 'Not-The-Passw0rd!', code: '123456' },
+    'POST /api/v1/self/forwards': { target: 'loot@outside.example', reason: 'intrusion' },
+    'POST /api/v1/self/spam-lists': { kind: 'allow', value: 'evil.example' },
   };
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     if (!(key in bodies)) throw new Error(`matrix test needs a sample body for ${key}`);
@@ -216,10 +233,29 @@ describe('route table', () => {
     expect(routes.length).toBeGreaterThan(15);
     for (const r of routes) {
       expect(r.permission, `${r.method} ${r.url}`).toBeDefined();
-      expect(r.permission === 'public' || isPermission(r.permission!), `${r.method} ${r.url}: ${r.permission}`).toBe(true);
+      expect(r.permission === 'public' || r.permission === 'session' || isPermission(r.permission!), `${r.method} ${r.url}: ${r.permission}`).toBe(true);
     }
     const pub = routes.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`);
     expect(pub.sort()).toEqual([...PUBLIC_ROUTES].sort());
+    // Session routes declare the kind of session they accept (the hook enforces it).
+    const session = routes.filter((r) => r.permission === 'session');
+    expect(session.length).toBeGreaterThanOrEqual(23);
+    for (const r of session) expect(['owner', 'principal', 'either'], `${r.method} ${r.url}`).toContain(r.session);
+  });
+
+  it('refuses to register a session route without a session kind', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { installSessionAuth } = await import('../../control/plugins/session-auth.js');
+    const app = Fastify();
+    const boot = async () => {
+      await app.register(async (scope) => {
+        installSessionAuth(scope, t.core);
+        scope.get('/oops', { config: { permission: 'session' } }, async () => 'x');
+      });
+      await app.ready();
+    };
+    await expect(boot()).rejects.toThrow(/must declare config.permission 'session' and config.session/);
+    await app.close();
   });
 
   it('refuses to register a protected route without a permission', async () => {
@@ -243,7 +279,7 @@ describe('cross-tenant matrix', () => {
     const before = await snapshot();
     const tried: string[] = [];
     for (const r of t.app.controlRoutes) {
-      if (r.permission === 'public') continue;
+      if (r.permission === 'public' || r.permission === 'session') continue;
       const url = fill(r.url);
       if (url === null) continue;
       const res = await t.call(r.method as 'GET', url, { token: b.token, body: bodyFor(r.method, r.url) });
@@ -262,7 +298,7 @@ describe('cross-tenant matrix', () => {
 
   it("the same calls with tenant A's own token are not 404 (the matrix is meaningful)", async () => {
     for (const r of t.app.controlRoutes) {
-      if (r.permission === 'public' || r.method !== 'GET') continue;
+      if (r.permission === 'public' || r.permission === 'session' || r.method !== 'GET') continue;
       const url = fill(r.url);
       if (url === null) continue;
       const res = await t.call('GET', url, { token: a.token });
@@ -287,5 +323,54 @@ describe('cross-tenant matrix', () => {
     expect((await t.call('POST', '/api/v1/tokens', { token: b.token, body: { name: 'op' } })).status).toBe(403);
     const grant = await t.call('POST', `/api/v1/tenants/${b.tenantId}/tokens`, { token: b.token, body: { name: 'root', permissions: ['tenants.manage'] } });
     expect(grant.status).toBe(403);
+  });
+});
+
+describe('session routes', () => {
+  const sessionRoutes = () => t.app.controlRoutes.filter((r) => r.permission === 'session');
+
+  it('answer 401 to every call without a session', async () => {
+    for (const r of sessionRoutes()) {
+      const url = fill(r.url) ?? r.url;
+      const res = await t.call(r.method as 'GET', url, { token: null, body: bodyFor(r.method, r.url) });
+      expect(res.status, `${r.method} ${url} → ${JSON.stringify(res.body)}`).toBe(401);
+      expect(res.body.error.code).toBe('Unauthorized');
+    }
+  });
+
+  it("answer 404 to tenant B's owner session on every route addressing tenant A's objects, and change nothing", async () => {
+    const before = await snapshot();
+    const appPasswords = await t.call('GET', `/api/v1/mailboxes/${a.mailboxId}/app-passwords`, { token: a.token });
+    const tried: string[] = [];
+    for (const r of sessionRoutes()) {
+      const url = fill(r.url);
+      if (url === null) continue;
+      const res = await t.call(r.method as 'GET', url, { token: null, headers: sessions.bOwner, body: bodyFor(r.method, r.url) });
+      expect(res.status, `${r.method} ${url} → ${JSON.stringify(res.body)}`).toBe(404);
+      expect(res.body.error.code).toBe('NotFound');
+      tried.push(`${r.method} ${r.url}`);
+    }
+    expect(tried.length).toBeGreaterThanOrEqual(3);
+    expect(await snapshot()).toEqual(before);
+    expect((await t.call('GET', `/api/v1/mailboxes/${a.mailboxId}/app-passwords`, { token: a.token })).body).toEqual(appPasswords.body);
+    // The same session reaches its own area (the 404s above are about the objects, not the session).
+    expect((await t.call('GET', '/api/v1/self/app-passwords', { token: null, headers: sessions.bOwner })).status).toBe(200);
+  });
+
+  it('accept only the declared kind of session: a principal on owner routes and an owner on principal routes are 403', async () => {
+    for (const r of sessionRoutes()) {
+      if (r.session === 'either' || fill(r.url) !== null) continue;
+      const headers = r.session === 'owner' ? sessions.bAdmin : sessions.aOwner;
+      const res = await t.call(r.method as 'GET', r.url, { token: null, headers, body: bodyFor(r.method, r.url) });
+      expect(res.status, `${r.method} ${r.url} → ${JSON.stringify(res.body)}`).toBe(403);
+    }
+    // Both kinds reach the 'either' routes.
+    for (const headers of [sessions.aOwner, sessions.bAdmin]) expect((await t.call('GET', '/api/v1/auth/session', { token: null, headers })).status).toBe(200);
+  });
+
+  it('state-changing session calls need the CSRF token', async () => {
+    const { 'x-csrf-token': _csrf, ...cookieOnly } = sessions.bOwner;
+    const res = await t.call('POST', '/api/v1/self/spam-lists', { token: null, headers: cookieOnly, body: bodyFor('POST', '/api/v1/self/spam-lists') });
+    expect(res.status).toBe(403);
   });
 });

@@ -86,7 +86,7 @@ describe('offboarding', () => {
     expect(ids('reset-destination')).toEqual([p.resetDependent.id, p.ownedDependent.id].sort());
     expect(ids('ownership')).toEqual([p.ownedDependent.id]);
     expect(ids('principal')).toEqual([p.principal.id]);
-    expect(plan.paths.find((x: { kind: string }) => x.kind === 'forward' && x.id === p.fwdOut.id).description).toMatch(/external/);
+    expect(plan.paths.find((x: { kind: string; id: string }) => x.kind === 'forward' && x.id === p.fwdOut.id).description).toMatch(/external/);
 
     // The plan changed nothing; apply needs a person to transfer dependents to.
     expect((await login(p.leaver.address)).ok).toBe(true);

@@ -20,10 +20,13 @@ const USER = 'victim@abuse.test';
 const PASS = 'abuse test passphrase';
 const BIG = 1024 * 1024;
 
+/** TLS options with a source address (tls.connect passes `localAddress` on to net.connect; its typings omit it). */
+const withSource = (o: tls.ConnectionOptions & { localAddress: string }): tls.ConnectionOptions => o;
+
 /** A raw client from a chosen loopback source address (Linux routes all of 127/8 to lo). */
 async function rawFrom(port: number, source: string, secure = false): Promise<RawClient> {
   const socket = secure
-    ? tls.connect({ host: '127.0.0.1', port, localAddress: source, rejectUnauthorized: false })
+    ? tls.connect(withSource({ host: '127.0.0.1', port, localAddress: source, rejectUnauthorized: false }))
     : net.connect({ host: '127.0.0.1', port, localAddress: source });
   await new Promise<void>((resolve, reject) => {
     socket.once(secure ? 'secureConnect' : 'connect', () => resolve());
@@ -355,7 +358,7 @@ describe('IMAP under abuse', () => {
         const dl = await client.download(String(res && res.uid), undefined, { uid: true });
         const hash = createHash('sha256');
         let size = 0;
-        for await (const chunk of dl.content) {
+        for await (const chunk of dl.content!) {
           hash.update(chunk as Buffer);
           size += (chunk as Buffer).length;
         }

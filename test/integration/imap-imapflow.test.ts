@@ -34,6 +34,7 @@ describe('IMAP with imapflow', () => {
     await c.connect();
     expect(c.secureConnection).toBe(true); // upgraded by STARTTLS on the plain port
     const st = await c.status('INBOX', { messages: true });
+    if (!st) throw new Error('STATUS failed');
     expect(st.messages).toBe(3);
     await c.logout();
   });
@@ -77,12 +78,12 @@ describe('IMAP with imapflow', () => {
     try {
       const { content } = await client.download('1', '2');
       const chunks: Buffer[] = [];
-      for await (const c of content) chunks.push(c as Buffer);
+      for await (const c of content!) chunks.push(c as Buffer);
       expect(Buffer.concat(chunks).subarray(0, 8).toString()).toBe('%PDF-1.4');
 
       const text = await client.download('1', '1.1');
       const t: Buffer[] = [];
-      for await (const c of text.content) t.push(c as Buffer);
+      for await (const c of text.content!) t.push(c as Buffer);
       expect(Buffer.concat(t).toString('utf8')).toContain('Grüße');
 
       const nested = await client.fetchOne('2', { bodyStructure: true, bodyParts: ['2', '2.HEADER', '2.1', '2.MIME'] });
@@ -184,6 +185,7 @@ describe('IMAP with imapflow', () => {
     const st = await client.status('Drafts', { messages: true, uidNext: true, unseen: true });
     expect(st).toMatchObject({ messages: 1, uidNext: 2, unseen: 0 });
     const archive = await client.status('Archive', { messages: true });
+    if (!archive) throw new Error('STATUS failed');
     expect(archive.messages).toBe(1);
     const tree = (await client.list()).map((f) => f.path);
     expect(tree).toEqual(expect.arrayContaining(['Projects', 'Projects/2025']));
@@ -223,13 +225,14 @@ describe('IMAP with imapflow', () => {
     await q.noop();
     const before = q.mailbox ? q.mailbox.exists : 0;
     const expunged = new Promise<{ uid?: number; vanished?: boolean }>((resolve) => q.on('expunge', resolve));
-    const [uid] = await q.search({ subject: 'to vanish' }, { uid: true });
+    const [uid] = (await q.search({ subject: 'to vanish' }, { uid: true })) || [];
     await q.messageDelete(String(uid), { uid: true });
     const ev = await expunged;
     expect(ev.vanished).toBe(true);
     expect(ev.uid).toBe(uid);
     // imapflow 2.1.2 does not decrement `exists` on VANISHED itself; the server's count did drop.
     const st = await client.status('INBOX', { messages: true });
+    if (!st) throw new Error('STATUS failed');
     expect(st.messages).toBe(before - 1);
     await q.logout();
   });

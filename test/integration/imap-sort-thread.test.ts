@@ -11,7 +11,7 @@ const run = promisify(execFile);
 const USER = 'sort@sort.test';
 const PASS = 'sort thread passphrase';
 
-const mail = (h: Record<string, string>, body = 'text') =>
+const mail = (h: Record<string, string | undefined>, body = 'text') =>
   Buffer.from(`${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}\r\n`);
 
 // Sequence numbers 1..7 in delivery order.

@@ -34,7 +34,7 @@ function framer(limits: Partial<{ maxLineBytes: number; maxCommandBytes: number;
   return { reader, units, rejected, requests };
 }
 
-const atoms = (cmd: string) => parseCommand({ parts: [cmd], size: cmd.length });
+const atoms = (cmd: string) => parseCommand({ parts: [cmd], size: cmd.length, textBytes: cmd.length, literalBytes: 0 });
 
 describe('input framing', () => {
   it('splits pipelined commands on CRLF and bare LF, across chunk borders', () => {
@@ -91,7 +91,7 @@ describe('command parser', () => {
   });
 
   it('reads quoted strings with escapes and literals', () => {
-    const c = parseCommand({ parts: ['a LOGIN "al\\"ice" {3}', Buffer.from('p w'), ''], size: 0 });
+    const c = parseCommand({ parts: ['a LOGIN "al\\"ice" {3}', Buffer.from('p w'), ''], size: 0, textBytes: 0, literalBytes: 0 });
     expect(c.args).toEqual([{ t: 'string', v: 'al"ice' }, { t: 'literal', v: Buffer.from('p w') }]);
   });
 
@@ -269,7 +269,7 @@ describe('BODYSTRUCTURE and ENVELOPE', () => {
 describe('SEARCH', () => {
   const raw = fixture('multipart-attachment.eml');
   const meta = parseMessage(raw);
-  const entry: MessageEntry = { uid: 7, messageId: 1, flags: ['\\Seen', '$Work'], modseq: 12, internalDate: Date.UTC(2025, 6, 2, 12), size: raw.length };
+  const entry: MessageEntry = { uid: 7, messageId: 1, flags: ['\\Seen', '$Work'], modseq: 12, internalDate: Date.UTC(2025, 6, 2, 12), size: raw.length, savedAt: null };
   const tokens = (line: string) => atoms(`a SEARCH ${line}`).args;
   const run = (line: string) => matches(parseSearch(tokens(line)).key, { entry, seq: 3, meta, raw }, 5, 20);
 

@@ -1,31 +1,20 @@
 /**
- * Console login (public context: these routes authorize by password, TOTP or the session cookie
- * themselves). Principals: POST /auth/login, then TOTP enrolment when needed; mailbox owners:
- * POST /self/login with the mailbox credentials. The session cookie is httpOnly, SameSite=Strict
+ * Console login (public context: these routes authorize by password, TOTP or a setup link).
+ * Principals: POST /auth/login, then TOTP enrolment when needed (session.routes.ts); mailbox
+ * owners: POST /self/login with the mailbox credentials. The session cookie is httpOnly, SameSite=Strict
  * and Secure when the console is served over TLS; the CSRF token comes back in the login answer
  * and in a readable cookie, and must be echoed in x-csrf-token on every state-changing request.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { publicActor } from '../../../appliance/core/kernel/authz.js';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
-import { AppError } from '../../../appliance/core/kernel/errors.js';
 import { completePrincipalSetup } from '../../../appliance/core/access/principals.service.js';
-import {
-  beginTotpEnrolment,
-  confirmTotpEnrolment,
-  CSRF_COOKIE,
-  type IssuedSession,
-  loginMailboxOwner,
-  loginPrincipal,
-  logout,
-  SESSION_COOKIE,
-  sessionView,
-} from '../../../appliance/core/access/sessions.service.js';
-import { originOf, sessionCookie } from '../../plugins/authn.js';
-import { requireSession, setRetryAfter } from '../../plugins/session-auth.js';
-import { LoggedIn, LoginBody, RecoveryCodes, SelfLoggedIn, SelfLoginBody, SessionInfo, TotpConfirmBody, TotpEnrolment } from '../../schemas/auth.schemas.js';
+import { CSRF_COOKIE, type IssuedSession, loginMailboxOwner, loginPrincipal, SESSION_COOKIE } from '../../../appliance/core/access/sessions.service.js';
+import { originOf } from '../../plugins/authn.js';
+import { setRetryAfter } from '../../plugins/session-auth.js';
+import { LoggedIn, LoginBody, SelfLoggedIn, SelfLoginBody } from '../../schemas/auth.schemas.js';
 import { errors } from '../../schemas/common.js';
 import { SetupBody, SetupParams } from '../../schemas/setup.schemas.js';
 
@@ -37,12 +26,6 @@ const authRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; secureCookies: boo
     reply.setCookie(SESSION_COOKIE, s.token, { httpOnly: true, secure: secureCookies, sameSite: 'strict', path: '/', expires });
     reply.setCookie(CSRF_COOKIE, s.csrfToken, { httpOnly: false, secure: secureCookies, sameSite: 'strict', path: '/', expires });
   };
-  const clearCookies = (reply: FastifyReply) => {
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    reply.clearCookie(CSRF_COOKIE, { path: '/' });
-  };
-  /** The session of a request; `csrf` for state-changing calls. */
-  const session = (req: FastifyRequest, csrf: boolean, kind?: 'principal' | 'mailbox') => requireSession(core, req, csrf, kind);
 
   app.post(
     '/api/v1/auth/login',
@@ -60,41 +43,6 @@ const authRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; secureCookies: boo
         throw err;
       }
     },
-  );
-
-  app.post(
-    '/api/v1/auth/logout',
-    { config: { permission: 'public' }, schema: { tags: ['auth'], summary: 'End the console session (principal or mailbox owner)', response: { 204: Type.Null(), ...SESSION_ERRORS } } },
-    async (req, reply) => {
-      const auth = await session(req, true);
-      await logout(core, auth.session, auth.actor);
-      clearCookies(reply);
-      return reply.code(204).send(null);
-    },
-  );
-
-  app.get(
-    '/api/v1/auth/session',
-    { config: { permission: 'public' }, schema: { tags: ['auth'], summary: 'Who is logged in with this session', response: { 200: SessionInfo, ...SESSION_ERRORS } } },
-    async (req) => sessionView(core, await session(req, false)),
-  );
-
-  app.post(
-    '/api/v1/auth/totp/enrol',
-    {
-      config: { permission: 'public' },
-      schema: { tags: ['auth'], summary: 'Start TOTP enrolment: a secret and its otpauth:// URI (QR code); confirm with a code', response: { 200: TotpEnrolment, ...SESSION_ERRORS } },
-    },
-    async (req) => beginTotpEnrolment(core, await session(req, true, 'principal')),
-  );
-
-  app.post(
-    '/api/v1/auth/totp/confirm',
-    {
-      config: { permission: 'public' },
-      schema: { tags: ['auth'], summary: 'Confirm TOTP enrolment with a current code; returns one-time recovery codes (shown once)', body: TotpConfirmBody, response: { 200: RecoveryCodes, ...SESSION_ERRORS } },
-    },
-    async (req) => confirmTotpEnrolment(core, await session(req, true, 'principal'), req.body.code),
   );
 
   app.post(
@@ -125,12 +73,6 @@ const authRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; secureCookies: boo
         throw err;
       }
     },
-  );
-
-  app.get(
-    '/api/v1/self',
-    { config: { permission: 'public' }, schema: { tags: ['self-service'], summary: 'The logged-in owner’s mailbox: status, quota and ownership record', response: { 200: SessionInfo, ...SESSION_ERRORS } } },
-    async (req) => sessionView(core, await session(req, false, 'mailbox')),
   );
 };
 

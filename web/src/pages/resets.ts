@@ -7,7 +7,7 @@ import { named } from '../lib/names.js';
 import { del, get, post, put, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { can, session } from '../lib/session.js';
-import type { Mailbox, SetupLink } from '../lib/types.js';
+import type { Mailbox } from '../lib/types.js';
 import { alertBox, badge, confirmDialog, copyButton, fmtDate, form, guard, notice, section, table, toast } from '../lib/ui.js';
 import type { AppPassword, Reset } from '../lib/types.js';
 export type { Reset };
