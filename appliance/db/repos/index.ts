@@ -9,6 +9,9 @@
  */
 import type { Scope } from '../../core/kernel/scope.js';
 import type { Executor } from './base.js';
+import { MailboxesRepo } from './mailboxes.js';
+import { AliasesRepo } from './aliases.js';
+import { RecycleBinRepo } from './recycle-bin.js';
 
 export type { Executor } from './base.js';
 
@@ -37,6 +40,9 @@ export class Repos {
 
   // Aggregates (one getter each, e.g.):
   // get mailboxes(): MailboxesRepo { return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope)); }
+  get mailboxes(): MailboxesRepo { return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope)); }
+  get aliases(): AliasesRepo { return this.one('aliases', () => new AliasesRepo(this.db, this.scope)); }
+  get recycleBin(): RecycleBinRepo { return this.one('recycleBin', () => new RecycleBinRepo(this.db, this.scope)); }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {

@@ -4,6 +4,7 @@
  * booleans 0/1 and structured values JSON text, so the same schema runs on PostgreSQL.
  */
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { AliasStatus, DomainStatus, MailboxStatus, UntypedStatusDuringMerge as Untyped } from './status.js';
 
 export interface TenantsTable {
   id: string;
@@ -21,7 +22,7 @@ export interface DomainsTable {
   id: string;
   tenant_id: string;
   name: string;
-  status: Generated<string>; // active | deleted
+  status: Generated<DomainStatus | Untyped>;
   verification: Generated<string>; // pending | verified
   catch_all: string | null; // address that receives mail for unknown local parts, or null
   /** A domain alias: mail for local@this is handled as local@<that domain> (same tenant). */
@@ -29,7 +30,7 @@ export interface DomainsTable {
   /** Recycle bin: when the domain was deleted, when it is purged, and the status to restore. */
   deleted_at: number | null;
   purge_after: number | null;
-  status_before_delete: string | null;
+  status_before_delete: DomainStatus | Untyped | null;
   created_at: number;
   updated_at: number;
 }
@@ -53,7 +54,7 @@ export interface MailboxesTable {
   local_part: string;
   address: string; // lower-cased local@domain, unique
   display_name: string | null;
-  status: string; // pending | active | suspended | offboarded | deleted
+  status: MailboxStatus | Untyped;
   quota_bytes: number;
   used_bytes: Generated<number>;
   message_count: Generated<number>;
@@ -69,7 +70,7 @@ export interface MailboxesTable {
   /** Recycle bin: when deleted, when purged, the status to restore, the domain deleted along with it. */
   deleted_at: number | null;
   purge_after: number | null;
-  status_before_delete: string | null;
+  status_before_delete: MailboxStatus | Untyped | null;
   deleted_with: string | null;
   created_at: number;
   updated_at: number;
@@ -82,7 +83,7 @@ export interface AliasesTable {
   local_part: string;
   address: string; // lower-cased, unique
   targets: string; // JSON array of addresses
-  status: Generated<string>; // active | deleted
+  status: Generated<AliasStatus | Untyped>;
   created_by: string | null; // principal id of the creator
   /** Set when the alias went to the recycle bin with its domain (restored with it). */
   deleted_with: string | null;
