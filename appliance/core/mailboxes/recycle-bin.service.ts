@@ -75,7 +75,7 @@ async function issueIntent(actor: Actor, deps: CoreDeps, r: Repos, target: { typ
 }
 
 /** Checks and consumes a deletion intent inside the deleting transaction. */
-async function consumeIntent(t: Repos, actor: Actor, intentId: string, target: { type: string; id: string }, now: number): Promise<DeletionIntent> {
+async function consumeIntent(t: Repos, actor: Actor, intentId: string, target: { type: 'mailbox' | 'domain'; id: string }, now: number): Promise<DeletionIntent> {
   const intent = await t.recycleBin.intent(intentId, target);
   if (!intent) throw invalid('unknown deletion intent for this object; start again without ?confirm', { field: 'confirm' });
   if (intent.created_by !== actor.principalId) throw new AppError('Forbidden', 'a deletion is confirmed by the principal who started it');

@@ -7,7 +7,7 @@
  */
 import { notFound } from '../../core/kernel/errors.js';
 import type { DeletionIntent, Domain, Mailbox } from '../tables/control.table.js';
-import type { DomainStatus } from '../tables/status.js';
+import type { DeletionTargetType, DomainStatus } from '../tables/status.js';
 import { Repo } from './base.js';
 
 export interface NewDeletionIntent {
@@ -34,7 +34,7 @@ export class RecycleBinRepo extends Repo {
   }
 
   /** The intent `id` for this target, or undefined. */
-  async intent(id: string, target: { type: string; id: string }): Promise<DeletionIntent | undefined> {
+  async intent(id: string, target: { type: DeletionTargetType; id: string }): Promise<DeletionIntent | undefined> {
     return this.scoped(this.db.selectFrom('deletion_intents').selectAll().where('id', '=', id).where('target_type', '=', target.type).where('target_id', '=', target.id)).executeTakeFirst();
   }
 

@@ -4,12 +4,13 @@
  * booleans 0/1 and structured values JSON text, so the same schema runs on PostgreSQL.
  */
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { DeletionTargetType, DkimKeyStatus, SetupPurposeColumn, TenantStatus } from './status.js';
 import type { AliasStatus, DomainStatus, MailboxStatus, UntypedStatusDuringMerge as Untyped } from './status.js';
 
 export interface TenantsTable {
   id: string;
   name: string;
-  status: Generated<string>; // active | deleted
+  status: Generated<TenantStatus>;
   /** Pooled quota: the sum of the tenant's mailbox quotas must fit in it (null: no pool). */
   quota_bytes: number | null;
   /** Where the required addresses (postmaster@, abuse@, report address) of its domains deliver; null: the default (0018). */
@@ -42,7 +43,7 @@ export interface DkimKeysTable {
   algorithm: string; // rsa-sha256 | ed25519-sha256
   private_key: string; // PKCS8 PEM
   public_key: string; // value of the DNS p= tag
-  status: string; // active | published | retired
+  status: DkimKeyStatus;
   created_at: number;
   retired_at: number | null;
 }
@@ -110,7 +111,7 @@ export interface ApiTokensTable {
 export interface SetupTokensTable {
   id: string;
   token_hash: string; // sha256 hex
-  purpose: string; // mailbox-setup | operator-setup | reset
+  purpose: SetupPurposeColumn;
   mailbox_id: string | null;
   tenant_id: string | null;
   /** For principal-setup links: the principal whose password it sets. */
@@ -159,7 +160,7 @@ export interface AuditHeadTable {
 export interface DeletionIntentsTable {
   id: string;
   tenant_id: string;
-  target_type: string; // mailbox | domain
+  target_type: DeletionTargetType;
   target_id: string;
   impact: string; // JSON summary shown to the caller
   created_by: string;
