@@ -1,8 +1,8 @@
 /**
- * What every reset, password change and offboarding shares: cutting a mailbox's access off
- * inside the use-case transaction (credential version bump, console sessions, optionally app
- * passwords), and the appliance's notices to the owner of record and the business owner, sent
- * after the commit (never inside a transaction) through the injected mailer.
+ * What every reset, password change and offboarding shares: the appliance's notices to the owner
+ * of record and the business owner, sent after the commit (never inside a transaction) through
+ * the injected mailer. Cutting a mailbox's access off is the lifecycle's one revocation call
+ * (core/mailboxes/lifecycle.ts, revokeMailboxAccess).
  */
 import type { Mailbox } from '../../db/tables/control.table.js';
 import { requiredText as text } from '../kernel/text.js';

@@ -7,8 +7,13 @@
  *   (none) --create--> pending --activate--> active
  *   pending|active --suspend--> suspended --resume--> active (password set) | pending
  *   pending|active|suspended --offboard--> offboarded
- *   pending|active|suspended|offboarded --soft-delete--> deleted --restore--> (status before delete)
+ *   pending|active|suspended|offboarded --soft-delete--> deleted --restore--> (status before delete;
+ *     none recorded: active with a password, pending without)
  *   deleted --purge--> (gone)
+ *
+ * The statuses are the `mailboxes.status` column's union (db/tables/status.ts); the writes
+ * themselves are the mailboxes repository's (db/repos/mailboxes.ts: setStatus, softDelete,
+ * restore, and the revocation statements).
  */
 import type { Transaction } from 'kysely';
 import { repos, Repos } from '../../db/repos/index.js';
