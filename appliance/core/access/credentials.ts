@@ -3,13 +3,15 @@
  * Haraka child reaches it over RPC, so throttling and revocation are shared by all protocols.
  */
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
+import { type Executor, repos } from '../../db/repos/index.js';
+import type { MailboxesRepo } from '../../db/repos/mailboxes.js';
 import type { Logger } from '../../logger.js';
 import { countAuth, countLogSuppressed, countThrottle } from '../../metrics.js';
 import type { CredentialId, Credentials, LoginAttempt, LoginResult } from './credentials.types.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { LoginThrottle, type LoginThrottleOptions, LogRateLimiter } from './login-throttle.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
+import { revokeMailboxAccess } from '../mailboxes/lifecycle.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -45,13 +47,16 @@ export class CredentialService implements Credentials {
   private readonly logLimit = new LogRateLimiter();
   /** A real hash to verify against when the account does not exist, so timing does not reveal it. */
   private dummyHash: Promise<string> | null = null;
+  /** The serving layer's look-ups: every tenant (a login names its mailbox by address). */
+  private readonly mailboxes: MailboxesRepo;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly db: Executor,
     private readonly logger: Logger,
     throttle: Partial<LoginThrottleOptions> | LoginThrottle = {},
   ) {
     this.throttle = throttle instanceof LoginThrottle ? throttle : new LoginThrottle(throttle);
+    this.mailboxes = repos(db, PLATFORM_SCOPE).mailboxes;
   }
 
   /** Logs at most a few lines per event and source a minute; the rest are counted (metrics and `suppressed`). */
@@ -88,29 +93,17 @@ export class CredentialService implements Credentials {
       return { ok: false, reason };
     };
 
-    const mailbox = username.includes('@')
-      ? await this.db
-          .selectFrom('mailboxes')
-          .select(['id', 'tenant_id', 'address', 'status', 'password_hash', 'credential_version'])
-          .where('address', '=', username)
-          .executeTakeFirst()
-      : undefined;
+    const mailbox = username.includes('@') ? await this.mailboxes.forLogin(username) : undefined;
     const password = String(attempt.password ?? '');
     // App passwords: 16 random letters (~75 bits), scoped to protocols; a fast hash suffices.
     const app = mailbox ? normalizeAppPassword(password) : null;
     if (mailbox && app) {
-      const row = await this.db
-        .selectFrom('app_passwords')
-        .select(['id', 'scopes'])
-        .where('mailbox_id', '=', mailbox.id)
-        .where('secret_hash', '=', appPasswordHash(app))
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+      const row = await this.mailboxes.liveAppPassword(mailbox.id, appPasswordHash(app));
       if (row) {
         const scopes = JSON.parse(row.scopes) as string[];
         if (attempt.protocol === 'web' || !scopes.includes(attempt.protocol)) return fail('invalid');
         if (mailbox.status !== 'active') return fail('disabled');
-        await this.db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', row.id).execute();
+        await this.mailboxes.touchAppPassword(row.id, now);
         this.succeeded(attempt, username, ip, now);
         countAuth(attempt.protocol, 'success');
         return {
@@ -161,12 +154,9 @@ export class CredentialService implements Credentials {
   }
 
   async isCurrent(mailboxId: string, credentialVersion: number, credentialId?: CredentialId): Promise<boolean> {
-    const row = await this.db.selectFrom('mailboxes').select(['status', 'credential_version']).where('id', '=', mailboxId).executeTakeFirst();
+    const row = await this.mailboxes.credentialState(mailboxId);
     if (!row || row.status !== 'active' || Number(row.credential_version) !== credentialVersion) return false;
-    if (credentialId?.startsWith('app:')) {
-      const app = await this.db.selectFrom('app_passwords').select('revoked_at').where('id', '=', credentialId.slice(4)).where('mailbox_id', '=', mailboxId).executeTakeFirst();
-      return !!app && app.revoked_at === null;
-    }
+    if (credentialId?.startsWith('app:')) return this.mailboxes.appPasswordLive(mailboxId, credentialId.slice(4));
     return true;
   }
 
@@ -204,16 +194,13 @@ export class CredentialService implements Credentials {
   }
 
   /**
-   * The one domain call for "cut this mailbox off now": bumps the credential version (new
-   * logins and cached verifications fail, authenticated SMTP sessions fail their next check)
-   * and closes open sessions. Suspension and password changes use it too.
+   * "Cut this mailbox off now" outside any other use case: the one revocation call
+   * (lifecycle.revokeMailboxAccess: credential version, console sessions) in its own
+   * transaction, then closes open sessions. Use cases that change a mailbox call
+   * revokeMailboxAccess in their own transaction instead.
    */
   async revokeAccess(mailboxId: string, reason: string): Promise<void> {
-    await this.db
-      .updateTable('mailboxes')
-      .set((eb) => ({ credential_version: eb('credential_version', '+', 1), updated_at: Date.now() }))
-      .where('id', '=', mailboxId)
-      .execute();
+    await repos(this.db, PLATFORM_SCOPE).transaction((t) => revokeMailboxAccess(t, mailboxId, Date.now(), { appPasswords: false }));
     const closed = this.notifyRevoked(mailboxId, reason);
     this.logger.info({ event: 'auth.revoked', mailboxId, reason, sessions: closed }, 'mailbox access revoked');
   }

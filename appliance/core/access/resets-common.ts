@@ -1,19 +1,19 @@
 /**
- * What every reset, password change and offboarding shares: cutting a mailbox's access off
- * inside the use-case transaction (credential version bump, console sessions, optionally app
- * passwords), and the appliance's notices to the owner of record and the business owner, sent
- * after the commit (never inside a transaction) through the injected mailer.
+ * What every reset, password change and offboarding shares: the appliance's notices to the owner
+ * of record and the business owner, sent after the commit (never inside a transaction) through
+ * the injected mailer. Cutting a mailbox's access off is the lifecycle's one revocation call
+ * (core/mailboxes/lifecycle.ts, revokeMailboxAccess).
  */
 import type { Mailbox } from '../../db/tables/control.table.js';
-import { invalid } from '../kernel/errors.js';
+import { requiredText as text } from '../kernel/text.js';
 import { accessSender, type AccessDeps } from './policies.js';
 
-/** A required free-text field (reason, evidence) without control characters. */
+/**
+ * The one text validator (kernel/text.ts) in the positional form its earlier callers use;
+ * new code calls kernel/text's `requiredText(raw, field, { min, max })` directly.
+ */
 export function requiredText(raw: string | undefined, field: string, min = 1, max = 500): string {
-  const s = (raw ?? '').trim();
-  // eslint-disable-next-line no-control-regex
-  if (s.length < min || s.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)) throw invalid(`${field} must be ${min} to ${max} characters of text`, { field });
-  return s;
+  return text(raw, field, { min, max });
 }
 
 export type MailState = 'sent' | 'failed' | 'unavailable';

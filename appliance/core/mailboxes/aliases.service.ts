@@ -5,17 +5,19 @@
  * of the control plane.
  */
 import type { Alias } from '../../db/tables/control.table.js';
+import type { AliasStatus } from '../../db/tables/status.js';
 import { normalizeLocalPart } from '../kernel/addresses.js';
-import { appendAudit } from '../audit/audit.js';
-import { type Actor, authorize } from '../kernel/authz.js';
+import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
-import type { Transaction } from 'kysely';
-import type { DB } from '../../db/schema.js';
-import { type AliasFilter, Directory, scopedRepo } from '../../db/repo.js';
+import { type Repos, repos } from '../../db/repos/index.js';
+import type { AliasFilter } from '../../db/repos/aliases.js';
 import { resolveTarget } from './targets.js';
 import { iso, isUniqueViolation, pageOf } from '../kernel/util.js';
+import { audit } from './unit.js';
+
+export type { AliasFilter } from '../../db/repos/aliases.js';
 
 export const MAX_ALIAS_TARGETS = 50;
 
@@ -35,7 +37,8 @@ export function aliasView(a: Alias): AliasView {
 
 export async function createAlias(actor: Actor, deps: CoreDeps, domainId: string, input: { localPart: string; targets: string[] }): Promise<AliasView> {
   authorize(actor, 'forwarding.manage');
-  const domain = await scopedRepo(deps.db, actor).domain(domainId);
+  const r = repos(deps.db, scopeOf(actor));
+  const domain = await r.mailboxes.domain(domainId);
   if (domain.alias_of) throw invalid(`${domain.name} is an alias of another domain; create the alias in that domain`, { field: 'domainId' });
   const localPart = normalizeLocalPart(input.localPart);
   const address = `${localPart}@${domain.name}`;
@@ -43,14 +46,11 @@ export async function createAlias(actor: Actor, deps: CoreDeps, domainId: string
   const now = deps.now();
   const id = newId('als');
   try {
-    return await deps.db.transaction().execute(async (trx) => {
-      if (await new Directory(trx).addressTaken(address)) throw new AppError('AlreadyExists', `${address} already exists`);
-      const { targets, external } = await resolveTargets(trx, domain.tenant_id, address, input.targets);
-      await trx
-        .insertInto('aliases')
-        .values({ id, tenant_id: domain.tenant_id, domain_id: domain.id, local_part: localPart, address, targets: JSON.stringify(targets), created_by: actor.principalId, created_at: now, updated_at: now })
-        .execute();
-      await appendAudit(trx, actor, { action: 'alias.create', targetType: 'alias', targetId: id, tenantId: domain.tenant_id, after: { address, targets, externalTargets: external } }, now);
+    return await r.transaction(async (t) => {
+      if (await t.mailboxes.addressTaken(address)) throw new AppError('AlreadyExists', `${address} already exists`);
+      const { targets, external } = await resolveTargets(t, domain.tenant_id, address, input.targets);
+      await t.aliases.insert({ id, tenant_id: domain.tenant_id, domain_id: domain.id, local_part: localPart, address, targets, created_by: actor.principalId, created_at: now });
+      await audit(t, actor, { action: 'alias.create', targetType: 'alias', targetId: id, tenantId: domain.tenant_id, after: { address, targets, externalTargets: external } }, now);
       return { id, tenantId: domain.tenant_id, domainId: domain.id, address, targets, status: 'active', createdAt: iso(now)! };
     });
   } catch (err) {
@@ -66,15 +66,15 @@ function assertTargetCount(targets: unknown): void {
 }
 
 /** Validates and de-duplicates targets: mailboxes or aliases of the tenant (any of its domains), or external forwards. */
-async function resolveTargets(trx: Transaction<DB>, tenantId: string, address: string, raw: string[]): Promise<{ targets: string[]; external: string[] }> {
+async function resolveTargets(t: Repos, tenantId: string, address: string, raw: string[]): Promise<{ targets: string[]; external: string[] }> {
   const targets: string[] = [];
   const external: string[] = [];
   for (const [i, r] of raw.entries()) {
-    const t = await resolveTarget(trx, tenantId, r, `targets[${i}]`);
-    if (t.address === address) throw invalid(`an alias cannot target itself (${address})`, { field: `targets[${i}]` });
-    if (targets.includes(t.address)) continue;
-    targets.push(t.address);
-    if (t.kind === 'external') external.push(t.address);
+    const target = await resolveTarget(t, tenantId, r, `targets[${i}]`);
+    if (target.address === address) throw invalid(`an alias cannot target itself (${address})`, { field: `targets[${i}]` });
+    if (targets.includes(target.address)) continue;
+    targets.push(target.address);
+    if (target.kind === 'external') external.push(target.address);
   }
   return { targets, external };
 }
@@ -82,22 +82,22 @@ async function resolveTargets(trx: Transaction<DB>, tenantId: string, address: s
 /** Replaces an alias's targets and/or turns it off (`status: disabled`) or on. */
 export async function updateAlias(actor: Actor, deps: CoreDeps, aliasId: string, input: { targets?: string[]; status?: 'active' | 'disabled'; reason?: string }): Promise<AliasView> {
   authorize(actor, 'forwarding.manage');
-  const repo = scopedRepo(deps.db, actor);
-  const alias = await repo.alias(aliasId);
+  const r = repos(deps.db, scopeOf(actor));
+  const alias = await r.aliases.get(aliasId);
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
+  await r.transaction(async (t) => {
     const before: Record<string, unknown> = {};
     const after: Record<string, unknown> = {};
-    const set: { targets?: string; status?: string; updated_at: number } = { updated_at: now };
+    const set: { targets?: string[]; status?: AliasStatus } = {};
     if (input.targets !== undefined) {
       assertTargetCount(input.targets);
-      const { targets, external } = await resolveTargets(trx, alias.tenant_id, alias.address, input.targets);
+      const { targets, external } = await resolveTargets(t, alias.tenant_id, alias.address, input.targets);
       const old = JSON.parse(alias.targets) as string[];
       if (JSON.stringify(old) !== JSON.stringify(targets)) {
         before.targets = old;
         after.targets = targets;
         after.externalTargets = external;
-        set.targets = JSON.stringify(targets);
+        set.targets = targets;
       }
     }
     if (input.status !== undefined && input.status !== alias.status) {
@@ -106,21 +106,22 @@ export async function updateAlias(actor: Actor, deps: CoreDeps, aliasId: string,
       set.status = input.status;
     }
     if (!Object.keys(after).length) return;
-    await trx.updateTable('aliases').set(set).where('id', '=', alias.id).where('tenant_id', '=', alias.tenant_id).execute();
-    await appendAudit(trx, actor, { action: 'alias.update', targetType: 'alias', targetId: alias.id, tenantId: alias.tenant_id, before, after, reason: input.reason ?? null }, now);
+    await t.aliases.update(alias.id, set, now);
+    await audit(t, actor, { action: 'alias.update', targetType: 'alias', targetId: alias.id, tenantId: alias.tenant_id, before, after, reason: input.reason ?? null }, now);
   });
-  return aliasView(await repo.alias(alias.id));
+  return aliasView(await r.aliases.get(alias.id));
 }
 
 /** Deletes an alias; its address becomes free. The audit event keeps what it was (to recreate it). */
 export async function deleteAlias(actor: Actor, deps: CoreDeps, aliasId: string, input: { reason?: string } = {}): Promise<void> {
   authorize(actor, 'forwarding.manage');
-  const alias = await scopedRepo(deps.db, actor).alias(aliasId);
+  const r = repos(deps.db, scopeOf(actor));
+  const alias = await r.aliases.get(aliasId);
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('aliases').where('id', '=', alias.id).where('tenant_id', '=', alias.tenant_id).execute();
-    await appendAudit(
-      trx,
+  await r.transaction(async (t) => {
+    await t.aliases.delete(alias.id);
+    await audit(
+      t,
       actor,
       { action: 'alias.delete', targetType: 'alias', targetId: alias.id, tenantId: alias.tenant_id, before: { address: alias.address, targets: JSON.parse(alias.targets) as string[], status: alias.status }, reason: input.reason ?? null },
       now,
@@ -136,14 +137,14 @@ export async function listTenantAliases(
   filter: AliasFilter = {},
 ): Promise<AliasView[]> {
   authorize(actor, 'forwarding.read');
-  const repo = scopedRepo(deps.db, actor);
-  await repo.tenant(tenantId);
-  return (await repo.listTenantAliases(tenantId, filter, pageOf(page))).map(aliasView);
+  const r = repos(deps.db, scopeOf(actor));
+  await r.mailboxes.tenant(tenantId);
+  return (await r.aliases.listInTenant(tenantId, filter, pageOf(page))).map(aliasView);
 }
 
 export async function getAlias(actor: Actor, deps: CoreDeps, aliasId: string): Promise<AliasView> {
   authorize(actor, 'forwarding.read');
-  return aliasView(await scopedRepo(deps.db, actor).alias(aliasId));
+  return aliasView(await repos(deps.db, scopeOf(actor)).aliases.get(aliasId));
 }
 
 export async function listAliases(
@@ -154,7 +155,7 @@ export async function listAliases(
   filter: { q?: string } = {},
 ): Promise<AliasView[]> {
   authorize(actor, 'forwarding.read');
-  const repo = scopedRepo(deps.db, actor);
-  const domain = await repo.domain(domainId);
-  return (await repo.listTenantAliases(domain.tenant_id, { domainId: domain.id, q: filter.q }, pageOf(page))).map(aliasView);
+  const r = repos(deps.db, scopeOf(actor));
+  const domain = await r.mailboxes.domain(domainId);
+  return (await r.aliases.listInTenant(domain.tenant_id, { domainId: domain.id, q: filter.q }, pageOf(page))).map(aliasView);
 }

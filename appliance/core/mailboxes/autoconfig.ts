@@ -14,7 +14,8 @@ import type { Actor } from '../kernel/authz.js';
 import { type ClientSettings, clientSettings } from './client-settings.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError } from '../kernel/errors.js';
-import { Directory } from '../../db/repo.js';
+import { repos } from '../../db/repos/index.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
 
 export function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
@@ -23,9 +24,10 @@ export function xmlEscape(s: string): string {
 /** The hosted domain a client asks about, or NotFound (the same answer for every unknown domain). */
 async function hostedDomain(deps: Pick<CoreDeps, 'db'>, name: string): Promise<string> {
   const d = name.trim().toLowerCase().replace(/\.$/, '');
-  const row = d ? await deps.db.selectFrom('domains').select('name').where('name', '=', d).where('status', '=', 'active').executeTakeFirst() : undefined;
-  if (!row) throw new AppError('NotFound', 'no mail settings for this domain');
-  return row.name;
+  // Public documents about any hosted domain: the platform scope, answering a name only.
+  const hosted = d ? await repos(deps.db, PLATFORM_SCOPE).mailboxes.activeDomainName(d) : undefined;
+  if (!hosted) throw new AppError('NotFound', 'no mail settings for this domain');
+  return hosted;
 }
 
 /**

@@ -7,16 +7,23 @@
  *   (none) --create--> pending --activate--> active
  *   pending|active --suspend--> suspended --resume--> active (password set) | pending
  *   pending|active|suspended --offboard--> offboarded
- *   pending|active|suspended|offboarded --soft-delete--> deleted --restore--> (status before delete)
+ *   pending|active|suspended|offboarded --soft-delete--> deleted --restore--> (status before delete;
+ *     none recorded: active with a password, pending without)
  *   deleted --purge--> (gone)
+ *
+ * The statuses are the `mailboxes.status` column's union (db/tables/status.ts); the writes
+ * themselves are the mailboxes repository's (db/repos/mailboxes.ts: setStatus, softDelete,
+ * restore, and the revocation statements).
  */
 import type { Transaction } from 'kysely';
+import { repos, Repos } from '../../db/repos/index.js';
 import type { DB } from '../../db/schema.js';
-import { revokeAllAppPasswords } from '../access/app-passwords.service.js';
+import { MAILBOX_STATUSES, type MailboxStatus } from '../../db/tables/status.js';
 import { AppError } from '../kernel/errors.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
 
-export const MAILBOX_STATUSES = ['pending', 'active', 'suspended', 'offboarded', 'deleted'] as const;
-export type MailboxStatus = (typeof MAILBOX_STATUSES)[number];
+/** The statuses are the `mailboxes.status` column's union (db/tables/status.ts). */
+export { MAILBOX_STATUSES, type MailboxStatus };
 
 export const LIFECYCLE_EVENTS = ['create', 'activate', 'suspend', 'resume', 'offboard', 'soft-delete', 'restore', 'purge'] as const;
 export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
@@ -45,9 +52,15 @@ export const TRANSITIONS: Readonly<Record<LifecycleEvent, Rule>> = {
   resume: { from: ['suspended'], to: (m: LifecycleState) => (m.password_hash ? 'active' : 'pending'), revokes: false },
   offboard: { from: ['pending', 'active', 'suspended'], to: () => 'offboarded', revokes: true },
   'soft-delete': { from: ['pending', 'active', 'suspended', 'offboarded'], to: () => 'deleted', revokes: true },
-  restore: { from: ['deleted'], to: (m: LifecycleState) => (isMailboxStatus(m.status_before_delete) && m.status_before_delete !== 'deleted' ? m.status_before_delete : 'suspended'), revokes: false },
+  restore: { from: ['deleted'], to: restoredStatus, revokes: false },
   purge: { from: ['deleted'], to: () => 'gone', revokes: true },
 };
+
+/** Where a restore returns to: the status before the delete, or (none recorded) active with a password, pending without. */
+function restoredStatus(m: LifecycleState): MailboxStatus {
+  if (isMailboxStatus(m.status_before_delete) && m.status_before_delete !== 'deleted') return m.status_before_delete;
+  return m.password_hash ? 'active' : 'pending';
+}
 
 export function isMailboxStatus(s: unknown): s is MailboxStatus {
   return typeof s === 'string' && (MAILBOX_STATUSES as readonly string[]).includes(s);
@@ -70,6 +83,18 @@ export function planTransition(event: LifecycleEvent, m: LifecycleState | null):
   if (!m) throw new AppError('NotFound', 'mailbox not found');
   if (!isMailboxStatus(m.status) || !rule.from.includes(m.status)) throw new AppError('Conflict', `a ${m.status} mailbox cannot be ${pastTense(event)}`, { status: m.status, event });
   return { event, from: m.status, to: rule.to(m), revokes: rule.revokes };
+}
+
+/** The status a planned transition leads to (every event but purge leads to one). */
+export function statusAfter(p: PlannedTransition): MailboxStatus {
+  if (p.to === 'gone') throw new AppError('Conflict', 'a purged mailbox has no status', { event: p.event });
+  return p.to;
+}
+
+/** The status a planned transition leaves (every event but create starts from one). */
+export function statusBefore(p: PlannedTransition): MailboxStatus {
+  if (p.from === 'none') throw new AppError('Conflict', 'the mailbox does not exist yet', { event: p.event });
+  return p.from;
 }
 
 /** Is the mailbox already where `event` would take it (idempotent operations answer without writing)? */
@@ -95,20 +120,14 @@ export interface Revocation {
  * logins, cached verifications, open IMAP/SMTP sessions' `isCurrent` and console sessions fail
  * from the commit on), marks the mailbox's console sessions revoked and, when asked, its app
  * passwords. After the commit the caller runs `revoker.notifyRevoked` to close open sessions.
+ *
+ * Takes the use case's transaction (then with the platform scope, as before) or its
+ * repositories (then in their scope).
  */
-export async function revokeMailboxAccess(trx: Transaction<DB>, mailboxId: string, now: number, opts: { appPasswords: boolean }): Promise<Revocation> {
-  await trx
-    .updateTable('mailboxes')
-    .set((eb) => ({ credential_version: eb('credential_version', '+', 1), updated_at: now }))
-    .where('id', '=', mailboxId)
-    .execute();
-  const sessions = await trx
-    .updateTable('web_sessions')
-    .set({ revoked_at: now })
-    .where('kind', '=', 'mailbox')
-    .where('mailbox_id', '=', mailboxId)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  const apps = opts.appPasswords ? await revokeAllAppPasswords(trx, mailboxId, now) : [];
-  return { appPasswordsRevoked: apps.length, consoleSessionsRevoked: Number(sessions.numUpdatedRows) };
+export async function revokeMailboxAccess(trx: Transaction<DB> | Repos, mailboxId: string, now: number, opts: { appPasswords: boolean }): Promise<Revocation> {
+  const mailboxes = (trx instanceof Repos ? trx : repos(trx, PLATFORM_SCOPE)).mailboxes;
+  await mailboxes.bumpCredentialVersion(mailboxId, now);
+  const consoleSessionsRevoked = await mailboxes.revokeConsoleSessions(mailboxId, now);
+  const apps = opts.appPasswords ? await mailboxes.revokeAppPasswords(mailboxId, now) : [];
+  return { appPasswordsRevoked: apps.length, consoleSessionsRevoked };
 }

@@ -4,19 +4,19 @@
  * approver) and rollback to the state before an audited change. Every change writes its audit
  * event with the changed fields before and after, which is what rollback reads back.
  */
-import type { Transaction } from 'kysely';
-import type { DB } from '../../db/schema.js';
+import { type Repos, repos } from '../../db/repos/index.js';
+import type { MailboxSettingsSet } from '../../db/repos/mailboxes.js';
 import type { Mailbox } from '../../db/tables/control.table.js';
-import { appendAudit } from '../audit/audit.js';
-import { type Actor, authorize } from '../kernel/authz.js';
+import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
+import { optionalText, requiredText } from '../kernel/text.js';
 import { resumeMailbox, suspendMailbox } from './mailbox-lifecycle.service.js';
 import { type MailboxState, type MailboxView, mailboxState, mailboxView, type Person, person } from './mailboxes.service.js';
 import { assertFitsTenantPool } from './quota.js';
-import { scopedRepo } from '../../db/repo.js';
 import { assertSafeResetDestination } from './targets.js';
 import { cleanName } from '../kernel/util.js';
+import { audit } from './unit.js';
 
 export interface UpdateMailboxInput {
   displayName?: string | null;
@@ -31,15 +31,10 @@ export interface UpdateMailboxInput {
 type Settable = Omit<MailboxState, 'status'>;
 const SETTABLE_KEYS = ['displayName', 'quotaBytes', 'isRole', 'owner', 'businessOwner', 'resetDestination'] as const satisfies ReadonlyArray<keyof Settable>;
 
-function cleanReason(raw: string | undefined | null, required = false): string | null {
-  const s = (raw ?? '').trim();
-  if (!s.length) {
-    if (required) throw invalid('reason is required', { field: 'reason' });
-    return null;
-  }
-  // eslint-disable-next-line no-control-regex
-  if (s.length > 500 || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)) throw invalid('reason must be at most 500 characters of text', { field: 'reason' });
-  return s;
+/** A required reason: missing says so; otherwise the one text rule. */
+function requiredReason(raw: string | undefined | null): string {
+  if (!(raw ?? '').trim().length) throw invalid('reason is required', { field: 'reason' });
+  return requiredText(raw, 'reason');
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -47,7 +42,7 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /** Validates `next` against the rules of the ownership record; returns only the fields that change. */
-async function validateChange(trx: Transaction<DB>, m: Mailbox, next: Partial<Settable>): Promise<Partial<Settable>> {
+async function validateChange(t: Repos, m: Mailbox, next: Partial<Settable>): Promise<Partial<Settable>> {
   const current = mailboxState(m);
   const changed: Partial<Settable> = {};
   for (const key of SETTABLE_KEYS) {
@@ -60,27 +55,27 @@ async function validateChange(trx: Transaction<DB>, m: Mailbox, next: Partial<Se
   }
   if (changed.quotaBytes !== undefined) {
     if (!Number.isSafeInteger(changed.quotaBytes) || changed.quotaBytes < 0) throw invalid('quotaBytes must be a whole number of bytes', { field: 'quotaBytes' });
-    await assertFitsTenantPool(trx, m.tenant_id, changed.quotaBytes, m.id);
+    await assertFitsTenantPool(t, m.tenant_id, changed.quotaBytes, m.id);
   }
   if (changed.owner) changed.owner = person(changed.owner, 'owner');
   if (changed.businessOwner) changed.businessOwner = person(changed.businessOwner, 'businessOwner');
   if (changed.isRole === true) {
     // A role account may not be anyone's reset destination: refuse rather than leave a dangerous one behind.
-    const dependents = await trx.selectFrom('mailboxes').select('address').where('tenant_id', '=', m.tenant_id).where('reset_destination', '=', m.address).where('status', '!=', 'deleted').limit(10).execute();
+    const dependents = await t.mailboxes.resetDependents(m.tenant_id, m.address, 10);
     if (dependents.length) {
-      throw new AppError('Conflict', `${m.address} is the reset destination of ${dependents.map((d) => d.address).join(', ')}; re-point those first`, { dependents: dependents.map((d) => d.address) });
+      throw new AppError('Conflict', `${m.address} is the reset destination of ${dependents.join(', ')}; re-point those first`, { dependents });
     }
   }
   const resetRaw = changed.resetDestination ?? (changed.isRole !== undefined || changed.owner ? current.resetDestination : undefined);
   if (resetRaw !== undefined) {
-    const validated = await assertSafeResetDestination(trx, m.tenant_id, m.address, resetRaw);
+    const validated = await assertSafeResetDestination(t, m.tenant_id, m.address, resetRaw);
     if (validated !== current.resetDestination) changed.resetDestination = validated;
   }
   return changed;
 }
 
-async function writeChange(trx: Transaction<DB>, m: Mailbox, changed: Partial<Settable>, now: number, revoke: boolean): Promise<void> {
-  const set: Record<string, unknown> = { updated_at: now };
+async function writeChange(t: Repos, m: Mailbox, changed: Partial<Settable>, now: number, revoke: boolean): Promise<void> {
+  const set: MailboxSettingsSet = {};
   if (changed.displayName !== undefined) set.display_name = changed.displayName;
   if (changed.quotaBytes !== undefined) set.quota_bytes = changed.quotaBytes;
   if (changed.isRole !== undefined) set.is_role = changed.isRole ? 1 : 0;
@@ -93,14 +88,7 @@ async function writeChange(trx: Transaction<DB>, m: Mailbox, changed: Partial<Se
     set.business_owner_email = changed.businessOwner?.email ?? null;
   }
   if (changed.resetDestination !== undefined) set.reset_destination = changed.resetDestination;
-  const res = await trx
-    .updateTable('mailboxes')
-    .set((eb) => (revoke ? { ...set, credential_version: eb('credential_version', '+', 1) } : set))
-    .where('id', '=', m.id)
-    .where('tenant_id', '=', m.tenant_id)
-    .where('updated_at', '=', m.updated_at)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) throw new AppError('Conflict', 'the mailbox changed meanwhile; read it again and retry');
+  if (!(await t.mailboxes.updateSettings(m.id, m.updated_at, set, now, revoke))) throw new AppError('Conflict', 'the mailbox changed meanwhile; read it again and retry');
 }
 
 function beforeOf(m: Mailbox, changed: Partial<Settable>): Record<string, unknown> {
@@ -110,12 +98,12 @@ function beforeOf(m: Mailbox, changed: Partial<Settable>): Record<string, unknow
 
 export async function updateMailbox(actor: Actor, deps: CoreDeps, mailboxId: string, input: UpdateMailboxInput): Promise<MailboxView> {
   authorize(actor, 'mailboxes.manage');
-  const reason = cleanReason(input.reason);
-  const repo = scopedRepo(deps.db, actor);
-  const m = await repo.mailbox(mailboxId);
+  const reason = optionalText(input.reason, 'reason');
+  const r = repos(deps.db, scopeOf(actor));
+  const m = await r.mailboxes.get(mailboxId);
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    const changed = await validateChange(trx, m, {
+  await r.transaction(async (t) => {
+    const changed = await validateChange(t, m, {
       displayName: input.displayName,
       quotaBytes: input.quotaBytes,
       isRole: input.isRole,
@@ -123,10 +111,10 @@ export async function updateMailbox(actor: Actor, deps: CoreDeps, mailboxId: str
       businessOwner: input.businessOwner,
     });
     if (!Object.keys(changed).length) return;
-    await writeChange(trx, m, changed, now, false);
-    await appendAudit(trx, actor, { action: 'mailbox.update', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: beforeOf(m, changed), after: changed as Record<string, unknown>, reason }, now);
+    await writeChange(t, m, changed, now, false);
+    await audit(t, actor, { action: 'mailbox.update', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: beforeOf(m, changed), after: changed as Record<string, unknown>, reason }, now);
   });
-  return mailboxView(await repo.mailbox(m.id));
+  return mailboxView(await r.mailboxes.get(m.id));
 }
 
 export interface TransferOwnershipInput {
@@ -145,9 +133,9 @@ export interface TransferOwnershipInput {
 /** Hands a mailbox to a new owner of record, as one audited operation naming old owner, new owner and approver. */
 export async function transferOwnership(actor: Actor, deps: CoreDeps, mailboxId: string, input: TransferOwnershipInput): Promise<MailboxView> {
   authorize(actor, 'mailboxes.manage');
-  const reason = cleanReason(input.reason, true);
-  const repo = scopedRepo(deps.db, actor);
-  const m = await repo.mailbox(mailboxId);
+  const reason = requiredReason(input.reason);
+  const r = repos(deps.db, scopeOf(actor));
+  const m = await r.mailboxes.get(mailboxId);
   const newOwner = person(input.newOwner, 'newOwner');
   const approver = person(input.approvedBy, 'approvedBy');
   if (approver.email === newOwner.email) throw invalid('the approver must be someone other than the new owner', { field: 'approvedBy' });
@@ -156,12 +144,12 @@ export async function transferOwnership(actor: Actor, deps: CoreDeps, mailboxId:
   if (input.approvalReference !== undefined && approvalRef === null) throw invalid('approvalReference must be 1 to 200 characters', { field: 'approvalReference' });
   const revoke = input.revokeSessions ?? true;
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
+  await r.transaction(async (t) => {
     const resetDestination = input.resetDestination ?? (m.reset_destination === m.owner_email ? newOwner.email : m.reset_destination);
-    const changed = await validateChange(trx, m, { owner: newOwner, resetDestination });
-    await writeChange(trx, m, changed, now, revoke);
-    await appendAudit(
-      trx,
+    const changed = await validateChange(t, m, { owner: newOwner, resetDestination });
+    await writeChange(t, m, changed, now, revoke);
+    await audit(
+      t,
       actor,
       {
         action: 'mailbox.ownership.transfer',
@@ -177,7 +165,7 @@ export async function transferOwnership(actor: Actor, deps: CoreDeps, mailboxId:
     );
   });
   if (revoke) deps.revoker.notifyRevoked(m.id, 'mailbox ownership transferred');
-  return mailboxView(await repo.mailbox(m.id));
+  return mailboxView(await r.mailboxes.get(m.id));
 }
 
 /** The settings an audit event's `before` can restore, or null when it restores nothing. */
@@ -195,17 +183,10 @@ export function restorableFrom(before: Record<string, unknown> | null): Partial<
  */
 export async function rollbackMailbox(actor: Actor, deps: CoreDeps, mailboxId: string, input: { eventId: number; reason?: string }): Promise<MailboxView> {
   authorize(actor, 'mailboxes.manage');
-  const reason = cleanReason(input.reason);
-  const repo = scopedRepo(deps.db, actor);
-  const m = await repo.mailbox(mailboxId);
-  const event = await deps.db
-    .selectFrom('audit_events')
-    .select(['id', 'action', 'before'])
-    .where('id', '=', input.eventId)
-    .where('target_type', '=', 'mailbox')
-    .where('target_id', '=', m.id)
-    .where('tenant_id', '=', m.tenant_id)
-    .executeTakeFirst();
+  const reason = optionalText(input.reason, 'reason');
+  const r = repos(deps.db, scopeOf(actor));
+  const m = await r.mailboxes.get(mailboxId);
+  const event = await r.mailboxes.auditEventOf(m, input.eventId);
   if (!event) throw new AppError('NotFound', `audit event ${input.eventId} of this mailbox not found`);
   let before: Record<string, unknown> | null = null;
   try {
@@ -220,13 +201,13 @@ export async function rollbackMailbox(actor: Actor, deps: CoreDeps, mailboxId: s
   if (status !== undefined && status !== 'suspended' && m.status === 'suspended') authorize(actor, 'mailboxes.suspend');
   const now = deps.now();
   let revoke = false;
-  await deps.db.transaction().execute(async (trx) => {
-    const changed = await validateChange(trx, m, settings);
+  await r.transaction(async (t) => {
+    const changed = await validateChange(t, m, settings);
     if (!Object.keys(changed).length) return;
     revoke = changed.owner !== undefined;
-    await writeChange(trx, m, changed, now, revoke);
-    await appendAudit(
-      trx,
+    await writeChange(t, m, changed, now, revoke);
+    await audit(
+      t,
       actor,
       { action: 'mailbox.rollback', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: beforeOf(m, changed), after: { ...changed, rolledBackEventId: Number(event.id) }, reason },
       now,
@@ -236,5 +217,5 @@ export async function rollbackMailbox(actor: Actor, deps: CoreDeps, mailboxId: s
   const reasonText = reason ?? `rollback of audit event ${event.id}`;
   if (status === 'suspended' && m.status !== 'suspended') return suspendMailbox(actor, deps, m.id, { reason: reasonText });
   if (status !== undefined && status !== 'suspended' && m.status === 'suspended') return resumeMailbox(actor, deps, m.id, { reason: reasonText });
-  return mailboxView(await repo.mailbox(m.id));
+  return mailboxView(await r.mailboxes.get(m.id));
 }

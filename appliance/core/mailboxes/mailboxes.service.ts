@@ -8,17 +8,23 @@ import { assertMailboxPassword } from '../templates/domain-policy.js';
 import { createDefaultFolders } from '../../mailstore/folders.js';
 import type { Mailbox } from '../../db/tables/control.table.js';
 import { isRoleLocalPart, normalizeLocalPart, parseAddress } from '../kernel/addresses.js';
-import { appendAudit } from '../audit/audit.js';
 import { type Actor, authorize, makeActor } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
 import { hashPassword } from '../access/passwords.js';
 import { assertFitsTenantPool } from './quota.js';
-import { Directory, type MailboxFilter, scopedRepo } from '../../db/repo.js';
+import { repos } from '../../db/repos/index.js';
+import type { MailboxFilter } from '../../db/repos/mailboxes.js';
 import { consumeSetupLink, findLiveSetupLink, issueSetupLink, setupUrl } from '../access/setup-links.js';
 import { assertSafeResetDestination } from './targets.js';
 import { cleanName, iso, isUniqueViolation, pageOf } from '../kernel/util.js';
+import { scopeOf } from '../kernel/authz.js';
+import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
+import { planTransition, statusAfter } from './lifecycle.js';
+import { audit, trxOf } from './unit.js';
+
+export type { MailboxFilter } from '../../db/repos/mailboxes.js';
 
 export interface Person {
   name: string;
@@ -103,13 +109,19 @@ export function person(input: Person, field: string): Person {
   return { name, email: parseAddress(input.email, `${field}.email`).address };
 }
 
-export async function createMailbox(actor: Actor, deps: CoreDeps, domainId: string, input: CreateMailboxInput): Promise<CreatedMailbox> {
-  authorize(actor, 'mailboxes.create');
-  if (input.credentialDelivery !== 'link') throw invalid('credentialDelivery must be "link"', { field: 'credentialDelivery' });
-  const domain = await scopedRepo(deps.db, actor).domain(domainId);
-  if (domain.alias_of) throw invalid(`${domain.name} is an alias of another domain; create the mailbox in that domain`, { field: 'domainId' });
+/** The validated input of a new mailbox. */
+interface NewMailboxPlan {
+  localPart: string;
+  address: string;
+  owner: Person;
+  businessOwner: Person | null;
+  displayName: string | null;
+  quotaBytes: number;
+  isRole: boolean;
+}
+
+function planNewMailbox(deps: CoreDeps, domainName: string, input: CreateMailboxInput): NewMailboxPlan {
   const localPart = normalizeLocalPart(input.localPart);
-  const address = `${localPart}@${domain.name}`;
   const owner = person(input.owner, 'owner');
   const businessOwner = input.businessOwner ? person(input.businessOwner, 'businessOwner') : null;
   let displayName: string | null = null;
@@ -119,61 +131,52 @@ export async function createMailbox(actor: Actor, deps: CoreDeps, domainId: stri
   }
   const quotaBytes = input.quotaBytes ?? deps.config.defaultQuotaBytes;
   if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) throw invalid('quotaBytes must be a whole number of bytes', { field: 'quotaBytes' });
-  const isRole = input.isRole ?? isRoleLocalPart(localPart);
+  return { localPart, address: `${localPart}@${domainName}`, owner, businessOwner, displayName, quotaBytes, isRole: input.isRole ?? isRoleLocalPart(localPart) };
+}
+
+export async function createMailbox(actor: Actor, deps: CoreDeps, domainId: string, input: CreateMailboxInput): Promise<CreatedMailbox> {
+  authorize(actor, 'mailboxes.create');
+  if (input.credentialDelivery !== 'link') throw invalid('credentialDelivery must be "link"', { field: 'credentialDelivery' });
+  const r = repos(deps.db, scopeOf(actor));
+  const domain = await r.mailboxes.domain(domainId);
+  if (domain.alias_of) throw invalid(`${domain.name} is an alias of another domain; create the mailbox in that domain`, { field: 'domainId' });
+  const p = planNewMailbox(deps, domain.name, input);
+  const { address } = p;
+  const status = statusAfter(planTransition('create', null));
   const now = deps.now();
   const id = newId('mbx');
 
   try {
-    return await deps.db.transaction().execute(async (trx) => {
-      if (await new Directory(trx).addressTaken(address)) throw new AppError('AlreadyExists', `${address} already exists`);
-      await assertFitsTenantPool(trx, domain.tenant_id, quotaBytes);
-      const resetDestination = await assertSafeResetDestination(trx, domain.tenant_id, address, input.resetDestination ?? owner.email);
-      await trx
-        .insertInto('mailboxes')
-        .values({
-          id,
-          tenant_id: domain.tenant_id,
-          domain_id: domain.id,
-          local_part: localPart,
-          address,
-          display_name: displayName,
-          status: 'pending',
-          quota_bytes: quotaBytes,
-          password_hash: null,
-          owner_name: owner.name,
-          owner_email: owner.email,
-          business_owner_name: businessOwner?.name ?? null,
-          business_owner_email: businessOwner?.email ?? null,
-          reset_destination: resetDestination,
-          is_role: isRole ? 1 : 0,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
-      await createDefaultFolders(trx, id, now);
-      const link = await issueSetupLink(trx, actor, deps, { purpose: 'mailbox-setup', mailboxId: id, tenantId: domain.tenant_id, destination: null }, now);
-      await appendAudit(
-        trx,
+    return await r.transaction(async (t) => {
+      if (await t.mailboxes.addressTaken(address)) throw new AppError('AlreadyExists', `${address} already exists`);
+      await assertFitsTenantPool(t, domain.tenant_id, p.quotaBytes);
+      const resetDestination = await assertSafeResetDestination(t, domain.tenant_id, address, input.resetDestination ?? p.owner.email);
+      await t.mailboxes.insert({
+        id,
+        tenant_id: domain.tenant_id,
+        domain_id: domain.id,
+        local_part: p.localPart,
+        address,
+        display_name: p.displayName,
+        status,
+        quota_bytes: p.quotaBytes,
+        password_hash: null,
+        owner_name: p.owner.name,
+        owner_email: p.owner.email,
+        business_owner_name: p.businessOwner?.name ?? null,
+        business_owner_email: p.businessOwner?.email ?? null,
+        reset_destination: resetDestination,
+        is_role: p.isRole ? 1 : 0,
+        created_at: now,
+        updated_at: now,
+      });
+      await createDefaultFolders(trxOf(t), id, now);
+      const link = await issueSetupLink(trxOf(t), actor, deps, { purpose: 'mailbox-setup', mailboxId: id, tenantId: domain.tenant_id, destination: null }, now);
+      const after = { address, status, displayName: p.displayName, quotaBytes: p.quotaBytes, isRole: p.isRole, owner: p.owner, businessOwner: p.businessOwner, resetDestination };
+      await audit(
+        t,
         actor,
-        {
-          action: 'mailbox.create',
-          targetType: 'mailbox',
-          targetId: id,
-          tenantId: domain.tenant_id,
-          after: {
-            address,
-            status: 'pending',
-            displayName,
-            quotaBytes,
-            isRole,
-            owner,
-            businessOwner,
-            resetDestination,
-            credentialDelivery: 'link',
-            setupLinkId: link.id,
-            setupLinkExpiresAt: iso(link.expiresAt),
-          },
-        },
+        { action: 'mailbox.create', targetType: 'mailbox', targetId: id, tenantId: domain.tenant_id, after: { ...after, credentialDelivery: 'link', setupLinkId: link.id, setupLinkExpiresAt: iso(link.expiresAt) } },
         now,
       );
       return { id, address, setup: { token: link.token, url: setupUrl(deps, link.token), expiresAt: iso(link.expiresAt)! } };
@@ -186,7 +189,7 @@ export async function createMailbox(actor: Actor, deps: CoreDeps, domainId: stri
 
 export async function getMailbox(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<MailboxView> {
   authorize(actor, 'mailboxes.read');
-  return mailboxView(await scopedRepo(deps.db, actor).mailbox(mailboxId));
+  return mailboxView(await repos(deps.db, scopeOf(actor)).mailboxes.get(mailboxId));
 }
 
 export async function listMailboxes(
@@ -197,9 +200,9 @@ export async function listMailboxes(
   filter: MailboxFilter = {},
 ): Promise<MailboxView[]> {
   authorize(actor, 'mailboxes.read');
-  const repo = scopedRepo(deps.db, actor);
-  await repo.domain(domainId);
-  return (await repo.listMailboxes(domainId, pageOf(page), filter)).map(mailboxView);
+  const { mailboxes } = repos(deps.db, scopeOf(actor));
+  await mailboxes.domain(domainId);
+  return (await mailboxes.listInDomain(domainId, pageOf(page), filter)).map(mailboxView);
 }
 
 /** Every mailbox of a tenant, across its domains, filtered. */
@@ -211,9 +214,9 @@ export async function listTenantMailboxes(
   filter: MailboxFilter = {},
 ): Promise<MailboxView[]> {
   authorize(actor, 'mailboxes.read');
-  const repo = scopedRepo(deps.db, actor);
-  await repo.tenant(tenantId);
-  return (await repo.listTenantMailboxes(tenantId, filter, pageOf(page))).map(mailboxView);
+  const { mailboxes } = repos(deps.db, scopeOf(actor));
+  await mailboxes.tenant(tenantId);
+  return (await mailboxes.listInTenant(tenantId, filter, pageOf(page))).map(mailboxView);
 }
 
 /**
@@ -223,9 +226,8 @@ export async function listTenantMailboxes(
  */
 export async function completeMailboxSetup(actor: Actor, deps: CoreDeps, token: string, password: string): Promise<void> {
   const link = await findLiveSetupLink(deps, token, 'mailbox-setup');
-  const mailbox = link.mailbox_id
-    ? await deps.db.selectFrom('mailboxes').selectAll().where('id', '=', link.mailbox_id).executeTakeFirst()
-    : undefined;
+  // The link's secret is the authority: its mailbox is found wherever it is.
+  const mailbox = link.mailbox_id ? await repos(deps.db, PLATFORM_SCOPE).mailboxes.find(link.mailbox_id) : undefined;
   if (!mailbox) throw new AppError('NotFound', 'setup link not found');
   if (mailbox.status !== 'pending' && mailbox.status !== 'active') {
     throw new AppError('Gone', `this setup link can no longer be used: the mailbox is ${mailbox.status}`);
@@ -240,17 +242,13 @@ export async function completeMailboxSetup(actor: Actor, deps: CoreDeps, token: 
     origin: actor.origin,
   });
   const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    await consumeSetupLink(trx, link.id, now);
-    const status = mailbox.status === 'pending' ? 'active' : mailbox.status;
-    await trx
-      .updateTable('mailboxes')
-      .set((eb) => ({ password_hash: passwordHash, status, credential_version: eb('credential_version', '+', 1), updated_at: now }))
-      .where('id', '=', mailbox.id)
-      .where('tenant_id', '=', mailbox.tenant_id)
-      .execute();
-    await appendAudit(
-      trx,
+  // A pending mailbox is activated; an active one only gets its new password.
+  const status = mailbox.status === 'pending' ? statusAfter(planTransition('activate', mailbox)) : 'active';
+  await repos(deps.db, tenantScope(mailbox.tenant_id)).transaction(async (t) => {
+    await consumeSetupLink(trxOf(t), link.id, now);
+    await t.mailboxes.setPassword(mailbox.id, passwordHash, status, now);
+    await audit(
+      t,
       linkActor,
       {
         action: 'mailbox.setup.complete',

@@ -11,7 +11,8 @@
  *   are the tenant's decision) and are shown as managed by the administrator.
  */
 import { ownerMailbox } from '../access/app-passwords.service.js';
-import type { Actor } from '../kernel/authz.js';
+import { repos } from '../../db/repos/index.js';
+import { type Actor, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid, notFound } from '../kernel/errors.js';
 import { loadPolicy } from '../access/policies.js';
@@ -32,7 +33,7 @@ export interface OwnForwardingPolicy {
 
 export async function listOwnForwards(actor: Actor, deps: CoreDeps): Promise<{ forwards: OwnForwardView[]; policy: OwnForwardingPolicy }> {
   const m = await ownerMailbox(actor, deps);
-  const rows = await deps.db.selectFrom('forwards').selectAll().where('mailbox_id', '=', m.id).where('tenant_id', '=', m.tenant_id).where('status', '!=', 'removed').orderBy('created_at').execute();
+  const rows = await repos(deps.db, scopeOf(actor)).mailboxes.forwardsOf(m);
   const now = deps.now();
   const policy = await loadPolicy(deps.db, m.tenant_id);
   return {
@@ -59,7 +60,7 @@ export async function createOwnForward(actor: Actor, deps: CoreDeps, input: { ta
 
 export async function deleteOwnForward(actor: Actor, deps: CoreDeps, forwardId: string): Promise<void> {
   const m = await ownerMailbox(actor, deps);
-  const f = await deps.db.selectFrom('forwards').selectAll().where('id', '=', forwardId).where('mailbox_id', '=', m.id).where('tenant_id', '=', m.tenant_id).where('status', '!=', 'removed').executeTakeFirst();
+  const f = await repos(deps.db, scopeOf(actor)).mailboxes.forwardOf(m, forwardId);
   if (!f) throw notFound('forward');
   if (f.created_by !== actor.principalId) throw new AppError('Forbidden', 'this forward was set up by your administrator; ask them to remove it');
   await removeForward(actor, deps, f);

@@ -13,15 +13,17 @@
  *    postmaster, who answers for the platform);
  * 4. postmaster@<appliance host name>, which the router hands to that operator as well.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
+import { type Executor, type Repos, repos } from '../../db/repos/index.js';
 import type { DB } from '../../db/schema.js';
-import { appendAudit } from '../audit/audit.js';
-import { type Actor, authorize } from '../kernel/authz.js';
+import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { newId } from '../kernel/ids.js';
-import { scopedRepo } from '../../db/repo.js';
+import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import { createDefaultFolders } from '../../mailstore/folders.js';
 import { resolveTarget } from './targets.js';
+import { audit, executorOf, trxOf } from './unit.js';
+import { planTransition, statusAfter } from './lifecycle.js';
 
 export const ALWAYS_REQUIRED = ['postmaster', 'abuse'] as const;
 
@@ -33,19 +35,18 @@ export function requiredLocalParts(reportLocalPart: string): string[] {
 export type RoleTargetSource = 'tenant-choice' | 'tenant-contact' | 'operator' | 'appliance-postmaster';
 
 /** The oldest operator's address (the platform's postmaster), or null when operators are tokens only. */
-export async function operatorAddress(db: Kysely<DB>): Promise<string | null> {
-  const row = await db.selectFrom('principals').select('email').where('tenant_id', 'is', null).where('status', '!=', 'disabled').orderBy('created_at').limit(1).executeTakeFirst();
-  return row?.email ?? null;
+export async function operatorAddress(db: Executor | Repos): Promise<string | null> {
+  return repos(executorOf(db), PLATFORM_SCOPE).aliases.operatorAddress();
 }
 
 /** Where a tenant's required addresses deliver by default, and why. */
-export async function roleMailTarget(db: Kysely<DB>, deps: Pick<CoreDeps, 'config'>, tenantId: string): Promise<{ address: string; source: RoleTargetSource }> {
-  const tenant = await db.selectFrom('tenants').select('role_mail_to').where('id', '=', tenantId).executeTakeFirst();
-  if (tenant?.role_mail_to) return { address: tenant.role_mail_to, source: 'tenant-choice' };
-  const admins = await db.selectFrom('principals').select('email').where('tenant_id', '=', tenantId).where('status', '!=', 'disabled').orderBy('created_at').limit(5).execute();
-  for (const a of admins) {
+export async function roleMailTarget(db: Executor | Repos, deps: Pick<CoreDeps, 'config'>, tenantId: string): Promise<{ address: string; source: RoleTargetSource }> {
+  const { aliases } = repos(executorOf(db), tenantScope(tenantId));
+  const chosen = await aliases.tenantRoleMailTo(tenantId);
+  if (chosen) return { address: chosen, source: 'tenant-choice' };
+  for (const email of await aliases.tenantAdminEmails(tenantId, 5)) {
     // An administrator whose address is hosted by another tenant would stack domains: skip it.
-    if (await resolveTarget(db, tenantId, a.email, 'roleMailTo').then(() => true, () => false)) return { address: a.email.toLowerCase(), source: 'tenant-contact' };
+    if (await resolveTarget(db, tenantId, email, 'roleMailTo').then(() => true, () => false)) return { address: email.toLowerCase(), source: 'tenant-contact' };
   }
   const op = await operatorAddress(db);
   if (op && (await resolveTarget(db, tenantId, op, 'roleMailTo').then(() => true, () => false))) return { address: op.toLowerCase(), source: 'operator' };
@@ -58,28 +59,23 @@ export async function roleMailTarget(db: Kysely<DB>, deps: Pick<CoreDeps, 'confi
  * `alias.create` per alias; `'caller'` leaves it to the caller's event (domain.create lists them).
  */
 export async function ensureRequiredAddresses(
-  trx: Transaction<DB>,
+  trx: Transaction<DB> | Repos,
   actor: Actor,
   domain: { id: string; tenant_id: string; name: string },
   localParts: string[],
   target: string,
   now: number,
-  audit: 'own' | 'caller' = 'own',
+  auditBy: 'own' | 'caller' = 'own',
 ): Promise<string[]> {
+  const t = repos(executorOf(trx), tenantScope(domain.tenant_id));
   const made: string[] = [];
   for (const local of localParts) {
     const address = `${local}@${domain.name}`;
-    const taken =
-      (await trx.selectFrom('mailboxes').select('id').where('address', '=', address).executeTakeFirst()) ??
-      (await trx.selectFrom('aliases').select('id').where('address', '=', address).executeTakeFirst());
-    if (taken) continue;
+    if (await t.mailboxes.addressTaken(address)) continue;
     const id = newId('als');
-    await trx
-      .insertInto('aliases')
-      .values({ id, tenant_id: domain.tenant_id, domain_id: domain.id, local_part: local, address, targets: JSON.stringify([target]), created_by: actor.principalId, created_at: now, updated_at: now })
-      .execute();
-    if (audit === 'own') await appendAudit(
-      trx,
+    await t.aliases.insert({ id, tenant_id: domain.tenant_id, domain_id: domain.id, local_part: local, address, targets: [target], created_by: actor.principalId, created_at: now });
+    if (auditBy === 'own') await audit(
+      t,
       actor,
       { action: 'alias.create', targetType: 'alias', targetId: id, tenantId: domain.tenant_id, after: { address, targets: [target], required: true }, reason: 'required address of every mail domain (RFC 5321 postmaster, RFC 2142 abuse, DMARC/TLS-RPT reports)' },
       now,
@@ -99,19 +95,20 @@ export interface RequiredAddressView {
 }
 
 /** The required addresses of a domain and where each delivers (for the domain view). */
-export async function requiredAddressesOf(db: Kysely<DB>, domain: { id: string; name: string }, reportLocalPart: string): Promise<RequiredAddressView[]> {
+export async function requiredAddressesOf(db: Executor | Repos, domain: { id: string; name: string }, reportLocalPart: string): Promise<RequiredAddressView[]> {
+  const r = repos(executorOf(db), PLATFORM_SCOPE);
   const purposes: Record<string, string> = { postmaster: 'RFC 5321 §4.5.1: mail about mail problems', abuse: 'RFC 2142: abuse reports' };
   const out: RequiredAddressView[] = [];
   for (const local of requiredLocalParts(reportLocalPart)) {
     const address = `${local}@${domain.name}`;
     const purpose = purposes[local] ?? 'DMARC aggregate and TLS-RPT reports (the rua of the domain’s own records)';
-    const mb = await db.selectFrom('mailboxes').select('address').where('address', '=', address).where('status', '!=', 'deleted').executeTakeFirst();
+    const mb = await r.mailboxes.byAddress(address);
     if (mb) {
       out.push({ address, purpose, deliversTo: [mb.address], kind: 'mailbox' });
       continue;
     }
-    const al = await db.selectFrom('aliases').select('targets').where('address', '=', address).where('status', '=', 'active').executeTakeFirst();
-    out.push(al ? { address, purpose, deliversTo: JSON.parse(al.targets) as string[], kind: 'alias' } : { address, purpose, deliversTo: [], kind: 'missing' });
+    const al = await r.aliases.activeByAddress(address);
+    out.push(al ? { address, purpose, deliversTo: al.targets, kind: 'alias' } : { address, purpose, deliversTo: [], kind: 'missing' });
   }
   return out;
 }
@@ -135,43 +132,48 @@ export interface RequiredAddressDestination {
  */
 export async function setRequiredAddressDestination(actor: Actor, deps: CoreDeps, tenantId: string, input: { target: string | null; reason?: string }): Promise<RequiredAddressDestination> {
   authorize(actor, 'domains.manage');
-  const repo = scopedRepo(deps.db, actor);
-  const tenant = await repo.tenant(tenantId);
+  const r = repos(deps.db, scopeOf(actor));
+  const tenant = await r.mailboxes.tenant(tenantId);
   const chosen = input.target === null ? null : (await resolveTarget(deps.db, tenant.id, input.target, 'target')).address;
   const before = await roleMailTarget(deps.db, deps, tenant.id);
   const now = deps.now();
-  const repointed: string[] = [];
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('tenants').set({ role_mail_to: chosen, updated_at: now }).where('id', '=', tenant.id).execute();
-    await appendAudit(trx, actor, { action: 'tenant.required_addresses.set', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: { roleMailTo: tenant.role_mail_to ?? null, effective: before.address }, after: { roleMailTo: chosen }, reason: input.reason ?? null }, now);
-    const after = await roleMailTarget(trx, deps, tenant.id);
+  let repointed: string[] = [];
+  await r.transaction(async (t) => {
+    await t.aliases.setTenantRoleMailTo(tenant.id, chosen, now);
+    await audit(t, actor, { action: 'tenant.required_addresses.set', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: { roleMailTo: tenant.role_mail_to ?? null, effective: before.address }, after: { roleMailTo: chosen }, reason: input.reason ?? null }, now);
+    const after = await roleMailTarget(t, deps, tenant.id);
     const appliancePostmaster = `postmaster@${deps.config.hostname}`.toLowerCase();
     if (after.address === before.address && after.address === appliancePostmaster) return;
-    const domains = await trx.selectFrom('domains').select(['id', 'name']).where('tenant_id', '=', tenant.id).where('status', '=', 'active').where('alias_of', 'is', null).execute();
-    for (const d of domains) {
-      const settings = await trx.selectFrom('domain_settings').select('settings').where('domain_id', '=', d.id).executeTakeFirst();
-      const report = (settings ? (JSON.parse(settings.settings) as { dmarc?: { reportLocalPart?: string } }).dmarc?.reportLocalPart : undefined) ?? 'dmarc-reports';
-      for (const local of requiredLocalParts(report)) {
-        const al = await trx.selectFrom('aliases').select(['id', 'address', 'targets']).where('address', '=', `${local}@${d.name}`).where('tenant_id', '=', tenant.id).where('status', '=', 'active').executeTakeFirst();
-        if (!al) continue;
-        const targets = JSON.parse(al.targets) as string[];
-        // Still at the old destination, or at the appliance's postmaster (the last default, which a
-        // domain created before anyone had an address got): both are defaults, not hand-picked.
-        if (targets.length !== 1 || (targets[0] !== before.address && targets[0] !== appliancePostmaster)) continue;
-        await trx.updateTable('aliases').set({ targets: JSON.stringify([after.address]), updated_at: now }).where('id', '=', al.id).execute();
-        await appendAudit(trx, actor, { action: 'alias.update', targetType: 'alias', targetId: al.id, tenantId: tenant.id, before: { targets }, after: { targets: [after.address] }, reason: 'required addresses follow the tenant’s choice' }, now);
-        repointed.push(al.address);
-      }
-    }
+    repointed = await repointRequiredAliases(t, actor, tenant.id, [before.address, appliancePostmaster], after.address, now);
   });
   const effective = await roleMailTarget(deps.db, deps, tenant.id);
   return { chosen, effective: effective.address, source: effective.source, repointed };
 }
 
+/**
+ * Re-points every required alias of the tenant's domains that still delivers to one of the
+ * `defaults` alone (the old destination, or the appliance's postmaster, the last default, which a
+ * domain created before anyone had an address got): both are defaults, not hand-picked. Audited
+ * one event per alias; returns their addresses.
+ */
+async function repointRequiredAliases(t: Repos, actor: Actor, tenantId: string, defaults: string[], to: string, now: number): Promise<string[]> {
+  const repointed: string[] = [];
+  for (const d of await t.aliases.activePrimaryDomains(tenantId)) {
+    for (const local of requiredLocalParts(await t.aliases.reportLocalPart(d.id))) {
+      const al = await t.aliases.activeByAddress(`${local}@${d.name}`);
+      if (!al || al.targets.length !== 1 || !defaults.includes(al.targets[0]!)) continue;
+      await t.aliases.update(al.id, { targets: [to] }, now);
+      await audit(t, actor, { action: 'alias.update', targetType: 'alias', targetId: al.id, tenantId, before: { targets: al.targets }, after: { targets: [to] }, reason: 'required addresses follow the tenant’s choice' }, now);
+      repointed.push(al.address);
+    }
+  }
+  return repointed;
+}
+
 /** The tenant's current choice and the effective destination. */
 export async function requiredAddressDestination(actor: Actor, deps: CoreDeps, tenantId: string): Promise<Omit<RequiredAddressDestination, 'repointed'>> {
   authorize(actor, 'domains.read');
-  const tenant = await scopedRepo(deps.db, actor).tenant(tenantId);
+  const tenant = await repos(deps.db, scopeOf(actor)).mailboxes.tenant(tenantId);
   const effective = await roleMailTarget(deps.db, deps, tenant.id);
   return { chosen: tenant.role_mail_to ?? null, effective: effective.address, source: effective.source };
 }
@@ -189,65 +191,69 @@ export async function requiredAddressDestination(actor: Actor, deps: CoreDeps, t
  * Returns whether it made the mailbox.
  */
 export async function postmasterFallback(
-  trx: Transaction<DB>,
+  trx: Transaction<DB> | Repos,
   actor: Actor,
   deps: Pick<CoreDeps, 'config'>,
   domain: { id: string; tenant_id: string; name: string },
   now: number,
 ): Promise<boolean> {
-  if (await operatorAddress(trx)) return false;
+  const t = repos(executorOf(trx), tenantScope(domain.tenant_id));
+  if (await operatorAddress(t)) return false;
   const applianceTarget = `postmaster@${deps.config.hostname}`.toLowerCase();
-  if (await trx.selectFrom('domains').select('id').where('name', '=', deps.config.hostname.toLowerCase()).executeTakeFirst()) return false;
+  if (await t.aliases.domainNameHosted(deps.config.hostname.toLowerCase())) return false;
   const address = `postmaster@${domain.name}`;
-  const alias = await trx.selectFrom('aliases').select(['id', 'targets']).where('address', '=', address).where('tenant_id', '=', domain.tenant_id).where('status', '=', 'active').executeTakeFirst();
+  const alias = await t.aliases.activeByAddress(address);
   if (!alias) return false;
-  const targets = JSON.parse(alias.targets) as string[];
-  if (targets.length !== 1 || targets[0]!.toLowerCase() !== applianceTarget) return false;
+  if (alias.targets.length !== 1 || alias.targets[0]!.toLowerCase() !== applianceTarget) return false;
   const reason = 'no operator or tenant administrator has an address: postmaster@ is kept in a mailbox of its own (RFC 5321 §4.5.1)';
-  await trx.deleteFrom('aliases').where('id', '=', alias.id).execute();
-  await appendAudit(trx, actor, { action: 'alias.delete', targetType: 'alias', targetId: alias.id, tenantId: domain.tenant_id, before: { address, targets }, after: null, reason }, now);
-  const id = newId('mbx');
-  await trx
-    .insertInto('mailboxes')
-    .values({
-      id,
-      tenant_id: domain.tenant_id,
-      domain_id: domain.id,
-      local_part: 'postmaster',
-      address,
-      display_name: `Postmaster of ${domain.name}`,
-      status: 'pending',
-      quota_bytes: deps.config.defaultQuotaBytes,
-      password_hash: null,
-      owner_name: 'Appliance postmaster (the operator)',
-      owner_email: applianceTarget,
-      business_owner_name: null,
-      business_owner_email: null,
-      reset_destination: applianceTarget,
-      is_role: 1,
-      deleted_at: null,
-      purge_after: null,
-      status_before_delete: null,
-      deleted_with: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  await createDefaultFolders(trx, id, now);
-  await appendAudit(
-    trx,
-    actor,
-    { action: 'mailbox.create', targetType: 'mailbox', targetId: id, tenantId: domain.tenant_id, after: { address, status: 'pending', isRole: true, required: true, owner: { name: 'Appliance postmaster (the operator)', email: applianceTarget }, resetDestination: applianceTarget, credentialDelivery: 'reset link to the appliance postmaster' }, reason },
-    now,
-  );
-  const siblings = await trx.selectFrom('aliases').select(['id', 'address', 'targets']).where('domain_id', '=', domain.id).where('status', '=', 'active').execute();
-  for (const s of siblings) {
-    const t = JSON.parse(s.targets) as string[];
-    if (t.length !== 1 || t[0]!.toLowerCase() !== applianceTarget) continue;
-    await trx.updateTable('aliases').set({ targets: JSON.stringify([address]), updated_at: now }).where('id', '=', s.id).execute();
-    await appendAudit(trx, actor, { action: 'alias.update', targetType: 'alias', targetId: s.id, tenantId: domain.tenant_id, before: { targets: t }, after: { targets: [address] }, reason }, now);
+  await t.aliases.delete(alias.id);
+  await audit(t, actor, { action: 'alias.delete', targetType: 'alias', targetId: alias.id, tenantId: domain.tenant_id, before: { address, targets: alias.targets }, after: null, reason }, now);
+  await createPostmasterMailbox(t, actor, deps, domain, now, reason);
+  for (const s of await t.aliases.activeInDomain(domain.id)) {
+    if (s.targets.length !== 1 || s.targets[0]!.toLowerCase() !== applianceTarget) continue;
+    await t.aliases.update(s.id, { targets: [address] }, now);
+    await audit(t, actor, { action: 'alias.update', targetType: 'alias', targetId: s.id, tenantId: domain.tenant_id, before: { targets: s.targets }, after: { targets: [address] }, reason }, now);
   }
   return true;
+}
+
+/** The postmaster@ role mailbox of postmasterFallback, owned by the appliance's postmaster. */
+async function createPostmasterMailbox(t: Repos, actor: Actor, deps: Pick<CoreDeps, 'config'>, domain: { id: string; tenant_id: string; name: string }, now: number, reason: string): Promise<void> {
+  const applianceTarget = `postmaster@${deps.config.hostname}`.toLowerCase();
+  const address = `postmaster@${domain.name}`;
+  const owner = { name: 'Appliance postmaster (the operator)', email: applianceTarget };
+  const status = statusAfter(planTransition('create', null));
+  const id = newId('mbx');
+  await t.mailboxes.insert({
+    id,
+    tenant_id: domain.tenant_id,
+    domain_id: domain.id,
+    local_part: 'postmaster',
+    address,
+    display_name: `Postmaster of ${domain.name}`,
+    status,
+    quota_bytes: deps.config.defaultQuotaBytes,
+    password_hash: null,
+    owner_name: owner.name,
+    owner_email: owner.email,
+    business_owner_name: null,
+    business_owner_email: null,
+    reset_destination: applianceTarget,
+    is_role: 1,
+    deleted_at: null,
+    purge_after: null,
+    status_before_delete: null,
+    deleted_with: null,
+    created_at: now,
+    updated_at: now,
+  });
+  await createDefaultFolders(trxOf(t), id, now);
+  await audit(
+    t,
+    actor,
+    { action: 'mailbox.create', targetType: 'mailbox', targetId: id, tenantId: domain.tenant_id, after: { address, status, isRole: true, required: true, owner, resetDestination: applianceTarget, credentialDelivery: 'reset link to the appliance postmaster' }, reason },
+    now,
+  );
 }
 
 export interface RequiredAddressReconciliation {
@@ -262,21 +268,16 @@ export interface RequiredAddressReconciliation {
  */
 export async function reconcileRequiredAddresses(actor: Actor, deps: Pick<CoreDeps, 'db' | 'config' | 'now'>): Promise<RequiredAddressReconciliation> {
   const result: RequiredAddressReconciliation = { auditedBackfill: 0 };
-  const backfilled = await deps.db
-    .selectFrom('aliases')
-    .select(['id', 'tenant_id', 'address', 'targets', 'created_at'])
-    .where('created_by', '=', 'system:migration')
-    // audit_target_idx (target_type, target_id) answers each lookup: boot stays fast on a long log.
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('audit_events').select('audit_events.id').where('audit_events.target_type', '=', 'alias').whereRef('audit_events.target_id', '=', 'aliases.id').where('audit_events.action', '=', 'alias.create'))))
-    .execute();
+  const r = repos(deps.db, PLATFORM_SCOPE);
+  const backfilled = await r.aliases.unauditedBackfill();
   if (backfilled.length) {
     const now = deps.now();
-    await deps.db.transaction().execute(async (trx) => {
+    await r.transaction(async (t) => {
       for (const a of backfilled) {
-        await appendAudit(
-          trx,
+        await audit(
+          t,
           actor,
-          { action: 'alias.create', targetType: 'alias', targetId: a.id, tenantId: a.tenant_id, after: { address: a.address, targets: JSON.parse(a.targets) as string[], required: true, createdAt: new Date(Number(a.created_at)).toISOString(), createdBy: 'migration 0019_role_address_backfill' }, reason: 'required address created by migration 0019 (backfill); recorded at the next boot' },
+          { action: 'alias.create', targetType: 'alias', targetId: a.id, tenantId: a.tenant_id, after: { address: a.address, targets: a.targets, required: true, createdAt: new Date(a.created_at).toISOString(), createdBy: 'migration 0019_role_address_backfill' }, reason: 'required address created by migration 0019 (backfill); recorded at the next boot' },
           now,
         );
       }
@@ -292,14 +293,15 @@ export async function reconcileRequiredAddresses(actor: Actor, deps: Pick<CoreDe
  * Cheap when it does not apply (one or two indexed reads); only ever called on a refusal.
  */
 export async function postmasterFallbackFor(actor: Actor, deps: Pick<CoreDeps, 'db' | 'config' | 'now'>, domainId: string, address: string): Promise<boolean> {
-  const d = await deps.db.selectFrom('domains').select(['id', 'tenant_id', 'name']).where('id', '=', domainId).where('status', '=', 'active').where('alias_of', 'is', null).executeTakeFirst();
+  const r = repos(deps.db, PLATFORM_SCOPE);
+  const d = await r.aliases.activePrimaryDomain(domainId);
   if (!d) return false;
   const leadsToAppliance = async (a: string) => {
-    const row = await deps.db.selectFrom('aliases').select('targets').where('address', '=', a).where('domain_id', '=', d.id).where('status', '=', 'active').executeTakeFirst();
-    return !!row && row.targets.toLowerCase().includes(`"postmaster@${deps.config.hostname.toLowerCase()}"`);
+    const row = await r.aliases.activeByAddress(a, d.id);
+    return !!row && row.targets.some((x) => x.toLowerCase() === `postmaster@${deps.config.hostname.toLowerCase()}`);
   };
   // Only for an address that itself leads to the appliance's postmaster (a required alias), and
   // only while the domain's postmaster@ does too: any other refusal stays a refusal, untouched.
   if (!(await leadsToAppliance(address.toLowerCase())) || !(await leadsToAppliance(`postmaster@${d.name}`))) return false;
-  return deps.db.transaction().execute((trx) => postmasterFallback(trx, actor, deps, d, deps.now()));
+  return r.transaction((t) => postmasterFallback(t, actor, deps, d, deps.now()));
 }

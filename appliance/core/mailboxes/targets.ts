@@ -4,12 +4,12 @@
  * (client domains are never stacked onto one another); the answer for another tenant's
  * address is the same as for one that does not exist.
  */
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
+import { type Executor, repos, type Repos } from '../../db/repos/index.js';
 import type { Alias, Mailbox } from '../../db/tables/control.table.js';
 import { isRoleLocalPart, parseAddress } from '../kernel/addresses.js';
 import { invalid } from '../kernel/errors.js';
-import { Directory, ScopedRepo } from '../../db/repo.js';
+import { tenantScope } from '../kernel/scope.js';
+import { executorOf } from './unit.js';
 
 export type ResolvedTarget =
   | { kind: 'external'; address: string }
@@ -17,17 +17,17 @@ export type ResolvedTarget =
   | { kind: 'alias'; address: string; alias: Alias };
 
 /** Classifies `raw` for a tenant; throws Invalid when it is a hosted address not of this tenant or not existing. */
-export async function resolveTarget(db: Kysely<DB>, tenantId: string, raw: string, field: string): Promise<ResolvedTarget> {
+export async function resolveTarget(db: Executor | Repos, tenantId: string, raw: string, field: string): Promise<ResolvedTarget> {
   const { address, localPart, domain } = parseAddress(raw, field);
-  const hosted = await new Directory(db).hostedDomain(domain);
+  const r = repos(executorOf(db), tenantScope(tenantId));
+  const hosted = await r.mailboxes.hostedDomain(domain);
   if (hosted === null) return { kind: 'external', address };
-  const repo = new ScopedRepo(db, { tenantId });
   if (hosted.tenantId === tenantId) {
     // An address of a domain alias is its primary domain's address.
     const primary = `${localPart}@${hosted.primaryName}`;
-    const mailbox = await repo.mailboxByAddress(primary);
+    const mailbox = await r.mailboxes.byAddress(primary);
     if (mailbox) return { kind: 'mailbox', address: primary, mailbox };
-    const alias = await repo.aliasByAddress(primary);
+    const alias = await r.aliases.byAddress(primary);
     if (alias) return { kind: 'alias', address: primary, alias };
   }
   throw invalid(`${address} is not a mailbox or alias of this tenant`, { field, address });
@@ -38,7 +38,7 @@ export async function resolveTarget(db: Kysely<DB>, tenantId: string, raw: strin
  * itself, a role or shared address, an offboarded or suspended mailbox, an address nobody
  * reads, or an alias that leads back into the mailbox. The message says why.
  */
-export async function assertSafeResetDestination(db: Kysely<DB>, tenantId: string, mailboxAddress: string, raw: string): Promise<string> {
+export async function assertSafeResetDestination(db: Executor | Repos, tenantId: string, mailboxAddress: string, raw: string): Promise<string> {
   const field = 'resetDestination';
   const { address, localPart } = parseAddress(raw, field);
   const refuse = (why: string) => invalid(`reset destination ${address} refused: ${why}`, { field, address });

@@ -66,7 +66,7 @@ export async function applyBatch(actor: Actor, deps: PortfolioDeps, batchId: str
 
   const now = deps.now();
   const claimed = await deps.db.transaction().execute(async (trx) => {
-    const set = { state: 'applying', mode: input.mode, approval_ref: approvalRef, approved_rows: JSON.stringify([...approved]), total: work.done.size + work.todo.length, done: work.done.size, plan: work.plan, error: null, updated_at: now };
+    const set = { state: 'applying' as const, mode: input.mode, approval_ref: approvalRef, approved_rows: JSON.stringify([...approved]), total: work.done.size + work.todo.length, done: work.done.size, plan: work.plan, error: null, updated_at: now };
     if (!(await repos(trx, scope).batches.claim(b.id, b.state, set))) return false;
     await appendAudit(
       trx,

@@ -7,6 +7,7 @@
 import { notFound } from '../../core/kernel/errors.js';
 import type { Alias, NewMailbox } from '../tables/control.table.js';
 import type { Batch, BatchItem } from '../tables/portfolio.table.js';
+import type { BatchState } from '../tables/status.js';
 import { Repo } from './base.js';
 
 export type NewBatch = Omit<Batch, 'allow_unverified' | 'total' | 'done'> & { allow_unverified: number; total: number; done: number };
@@ -55,7 +56,7 @@ export class BatchesRepo extends Repo {
   }
 
   /** Changes a batch only while it is still in `state` (claims it); true when this call changed it. */
-  async claim(id: string, state: string, set: BatchChange): Promise<boolean> {
+  async claim(id: string, state: BatchState, set: BatchChange): Promise<boolean> {
     const res = await this.scoped(this.db.updateTable('batches').set(set).where('id', '=', id).where('state', '=', state)).executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }

@@ -4,6 +4,7 @@
  */
 import { notFound } from '../../core/kernel/errors.js';
 import type { DkimKey } from '../tables/control.table.js';
+import type { DkimKeyStatus } from '../tables/status.js';
 import { Repo } from './base.js';
 
 export interface NewDkimKey {
@@ -14,7 +15,7 @@ export interface NewDkimKey {
   publicKey: string;
 }
 
-const LIVE = ['active', 'published'];
+const LIVE: DkimKeyStatus[] = ['active', 'published'];
 
 export class DkimRepo extends Repo {
   /** The ids of this scope's domains with this id (a subquery: the scoped parent). */

@@ -1,12 +1,13 @@
 /** DNS check snapshots of hosted domains (one row per check), scoped by `tenant_id`. */
 import type { DnsSnapshot } from '../tables/portfolio.table.js';
+import type { DnsSnapshotStatus } from '../tables/status.js';
 import { Repo } from './base.js';
 
 export interface NewSnapshot {
   domain_id: string;
   tenant_id: string;
   checked_at: number;
-  status: string;
+  status: DnsSnapshotStatus;
   records: string;
   template_id: string | null;
   template_version: number | null;

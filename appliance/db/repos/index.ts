@@ -32,6 +32,9 @@ import { DnsRepo } from './dns.js';
 import { DkimRepo } from './dkim.js';
 import { AuditRepo } from './audit.js';
 import { OwnershipRepo } from './ownership.js';
+import { MailboxesRepo } from './mailboxes.js';
+import { AliasesRepo } from './aliases.js';
+import { RecycleBinRepo } from './recycle-bin.js';
 
 export type { Executor } from './base.js';
 
@@ -89,6 +92,9 @@ export class Repos {
   get dkim(): DkimRepo { return this.one('dkim', () => new DkimRepo(this.db, this.scope)); }
   get audit(): AuditRepo { return this.one('audit', () => new AuditRepo(this.db, this.scope)); }
   get ownership(): OwnershipRepo { return this.one('ownership', () => new OwnershipRepo(this.db, this.scope)); }
+  get mailboxes(): MailboxesRepo { return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope)); }
+  get aliases(): AliasesRepo { return this.one('aliases', () => new AliasesRepo(this.db, this.scope)); }
+  get recycleBin(): RecycleBinRepo { return this.one('recycleBin', () => new RecycleBinRepo(this.db, this.scope)); }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {

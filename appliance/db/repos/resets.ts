@@ -10,6 +10,7 @@
  */
 import type { Mailbox, Tenant } from '../../db/tables/control.table.js';
 import type { ResetRow } from '../../db/tables/resets.table.js';
+import type { ResetKind } from '../../db/tables/status.js';
 import type { DB } from '../schema.js';
 import { notFound } from '../../core/kernel/errors.js';
 import { Repo } from './base.js';
@@ -20,7 +21,7 @@ type MailboxStatusColumn = DB['mailboxes']['status'];
 export interface ResetQueueQuery {
   /** Only this tenant's resets (on top of the scope); null: every tenant of the scope. */
   tenantId: string | null;
-  kind?: string;
+  kind?: ResetKind;
   status?: 'pending-approval' | 'expired' | 'issued' | 'completed' | 'cancelled';
   windowStart: number;
   /** Keyset cursor: the reset the previous page ended with. */

@@ -4,11 +4,13 @@
  * booleans 0/1 and structured values JSON text, so the same schema runs on PostgreSQL.
  */
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { DeletionTargetType, DkimKeyStatus, SetupPurposeColumn, TenantStatus } from './status.js';
+import type { AliasStatus, DomainStatus, MailboxStatus, UntypedStatusDuringMerge as Untyped } from './status.js';
 
 export interface TenantsTable {
   id: string;
   name: string;
-  status: Generated<string>; // active | deleted
+  status: Generated<TenantStatus>;
   /** Pooled quota: the sum of the tenant's mailbox quotas must fit in it (null: no pool). */
   quota_bytes: number | null;
   /** Where the required addresses (postmaster@, abuse@, report address) of its domains deliver; null: the default (0018). */
@@ -21,7 +23,7 @@ export interface DomainsTable {
   id: string;
   tenant_id: string;
   name: string;
-  status: Generated<string>; // active | deleted
+  status: Generated<DomainStatus | Untyped>;
   verification: Generated<string>; // pending | verified
   catch_all: string | null; // address that receives mail for unknown local parts, or null
   /** A domain alias: mail for local@this is handled as local@<that domain> (same tenant). */
@@ -29,7 +31,7 @@ export interface DomainsTable {
   /** Recycle bin: when the domain was deleted, when it is purged, and the status to restore. */
   deleted_at: number | null;
   purge_after: number | null;
-  status_before_delete: string | null;
+  status_before_delete: DomainStatus | Untyped | null;
   created_at: number;
   updated_at: number;
 }
@@ -41,7 +43,7 @@ export interface DkimKeysTable {
   algorithm: string; // rsa-sha256 | ed25519-sha256
   private_key: string; // PKCS8 PEM
   public_key: string; // value of the DNS p= tag
-  status: string; // active | published | retired
+  status: DkimKeyStatus;
   created_at: number;
   retired_at: number | null;
 }
@@ -53,7 +55,7 @@ export interface MailboxesTable {
   local_part: string;
   address: string; // lower-cased local@domain, unique
   display_name: string | null;
-  status: string; // pending | active | suspended | offboarded | deleted
+  status: MailboxStatus | Untyped;
   quota_bytes: number;
   used_bytes: Generated<number>;
   message_count: Generated<number>;
@@ -69,7 +71,7 @@ export interface MailboxesTable {
   /** Recycle bin: when deleted, when purged, the status to restore, the domain deleted along with it. */
   deleted_at: number | null;
   purge_after: number | null;
-  status_before_delete: string | null;
+  status_before_delete: MailboxStatus | Untyped | null;
   deleted_with: string | null;
   created_at: number;
   updated_at: number;
@@ -82,7 +84,7 @@ export interface AliasesTable {
   local_part: string;
   address: string; // lower-cased, unique
   targets: string; // JSON array of addresses
-  status: Generated<string>; // active | deleted
+  status: Generated<AliasStatus | Untyped>;
   created_by: string | null; // principal id of the creator
   /** Set when the alias went to the recycle bin with its domain (restored with it). */
   deleted_with: string | null;
@@ -109,7 +111,7 @@ export interface ApiTokensTable {
 export interface SetupTokensTable {
   id: string;
   token_hash: string; // sha256 hex
-  purpose: string; // mailbox-setup | operator-setup | reset
+  purpose: SetupPurposeColumn;
   mailbox_id: string | null;
   tenant_id: string | null;
   /** For principal-setup links: the principal whose password it sets. */
@@ -158,7 +160,7 @@ export interface AuditHeadTable {
 export interface DeletionIntentsTable {
   id: string;
   tenant_id: string;
-  target_type: string; // mailbox | domain
+  target_type: DeletionTargetType;
   target_id: string;
   impact: string; // JSON summary shown to the caller
   created_by: string;

@@ -4,14 +4,15 @@
  * structured values JSON text.
  */
 import type { Generated, Selectable } from 'kysely';
+import type { BatchItemStatus, BatchMode, BatchState, DnsSnapshotStatus } from './status.js';
 
 export interface BatchesTable {
   id: string;
   tenant_id: string;
   request_id: string;
   approval_ref: string | null;
-  state: string; // planned | applying | applied | failed | rolling-back | rolled-back
-  mode: string | null; // all-or-nothing | valid-rows
+  state: BatchState;
+  mode: BatchMode | null;
   input: string;
   input_hash: string;
   plan: string;
@@ -32,7 +33,7 @@ export interface BatchItemsTable {
   row_no: number;
   mailbox_id: string | null;
   address: string;
-  status: string; // created | failed | rolled-back
+  status: BatchItemStatus;
   error: string | null;
   alias_ids: string | null;
   setup_link_id: string | null;
@@ -76,7 +77,7 @@ export interface DnsSnapshotsTable {
   domain_id: string;
   tenant_id: string;
   checked_at: number;
-  status: string; // ok | degraded | failing
+  status: DnsSnapshotStatus;
   records: string;
   template_id: string | null;
   template_version: number | null;

@@ -4,14 +4,15 @@
  * mailbox owners (the cookie and the CSRF token are stored as sha256 only).
  */
 import type { Generated, Selectable } from 'kysely';
+import type { PrincipalKind, PrincipalStatus, WebSessionKind, WebSessionMfa, UntypedStatusDuringMerge as Untyped } from './status.js';
 
 export interface PrincipalsTable {
   id: string;
   tenant_id: string | null; // null: operator (platform)
-  kind: string; // operator | tenant-admin
+  kind: PrincipalKind;
   name: string;
   email: string; // lower-cased, unique
-  status: Generated<string>; // pending | active | disabled
+  status: Generated<PrincipalStatus | Untyped>;
   role: string | null; // named permission set granted, if any
   permissions: string; // JSON array
   password_hash: string | null;
@@ -42,13 +43,13 @@ export interface WebSessionsTable {
   id: string;
   token_hash: string;
   csrf_hash: string;
-  kind: string; // principal | mailbox
+  kind: WebSessionKind;
   principal_id: string | null;
   mailbox_id: string | null;
   tenant_id: string | null;
   /** The principal's or mailbox's credential version at login; a change ends the session. */
   credential_version: number;
-  mfa: string; // ok | enrol (a principal without TOTP may only enrol) | none (mailbox owners)
+  mfa: WebSessionMfa | Untyped;
   source_ip: string | null;
   user_agent: string | null;
   created_at: number;

@@ -5,6 +5,7 @@
  * Times are epoch milliseconds, booleans 0/1, structured values JSON text.
  */
 import type { Generated, Selectable } from 'kysely';
+import type { OffboardingConvertTo, OffboardingStatus, ResetDelivery, ResetDeliveryState, ResetKind, ResetStatus, UntypedStatusDuringMerge as Untyped } from './status.js';
 
 export interface AccessPoliciesTable {
   tenant_id: string;
@@ -39,9 +40,9 @@ export interface ResetsTable {
   id: string;
   tenant_id: string;
   mailbox_id: string;
-  kind: string; // admin | emergency | self
-  delivery: string; // email | link
-  status: string; // pending-approval | issued | completed | cancelled
+  kind: ResetKind;
+  delivery: ResetDelivery;
+  status: ResetStatus;
   reason: string | null;
   requested_by: string;
   requested_at: number;
@@ -57,7 +58,7 @@ export interface ResetsTable {
   approved_at: number | null;
   setup_link_id: string | null;
   /** Email delivery: sent | failed | unavailable (no mailer) | null. */
-  delivery_state: string | null;
+  delivery_state: ResetDeliveryState | Untyped | null;
   completed_at: number | null;
 }
 
@@ -74,9 +75,9 @@ export interface OffboardingsTable {
   id: string;
   tenant_id: string;
   mailbox_id: string;
-  status: string; // applied | undone
+  status: OffboardingStatus;
   /** disabled | shared | alias */
-  convert_to: string;
+  convert_to: OffboardingConvertTo;
   options: string; // JSON: the options applied (no secrets)
   /** Audit event ids of the steps (JSON array), read back by undo. */
   event_ids: string;

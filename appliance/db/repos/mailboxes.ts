@@ -1,0 +1,333 @@
+/**
+ * Mailboxes: the ownership record, status moves of the lifecycle, credential revocation and the
+ * serving layer's credential look-ups. Every query on `mailboxes` goes through `scoped()`, so a
+ * tenant scope never reads or changes another tenant's mailbox. The few look-ups on parents
+ * (domain, tenant) and neighbours (web sessions, app passwords, forwards, the audit event a
+ * rollback reads) that mailbox use cases need live here under their own names until their
+ * aggregates' repositories take them over.
+ */
+import { sql } from 'kysely';
+import { notFound } from '../../core/kernel/errors.js';
+import type { Domain, Mailbox, NewMailbox, Tenant } from '../tables/control.table.js';
+import type { Forward } from '../tables/sending.table.js';
+import type { MailboxStatus } from '../tables/status.js';
+import { Repo } from './base.js';
+
+export interface ListPage {
+  limit: number;
+  /** Return rows whose id sorts after this one (keyset pagination). */
+  after?: string | null;
+}
+
+/** Filters of the mailbox lists. */
+export interface MailboxFilter {
+  domainId?: string;
+  status?: string;
+  isRole?: boolean;
+  /** Substring of the address, display name or owner (name or email), case-insensitive. */
+  q?: string;
+}
+
+/** A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped (ESCAPE '\\'). */
+export function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The settings columns a change may write (status moves have their own methods). */
+export interface MailboxSettingsSet {
+  display_name?: string | null;
+  quota_bytes?: number;
+  is_role?: number;
+  owner_name?: string;
+  owner_email?: string;
+  business_owner_name?: string | null;
+  business_owner_email?: string | null;
+  reset_destination?: string;
+}
+
+/** What a login needs of a mailbox. */
+export type LoginMailbox = Pick<Mailbox, 'id' | 'tenant_id' | 'address' | 'status' | 'password_hash' | 'credential_version'>;
+
+export class MailboxesRepo extends Repo {
+  // ---- reads -------------------------------------------------------------------------------
+
+  /** A live mailbox (not in the recycle bin), or NotFound. */
+  async get(id: string): Promise<Mailbox> {
+    const row = await this.find(id);
+    if (!row || row.status === 'deleted') throw notFound('mailbox');
+    return row;
+  }
+
+  /** A mailbox in any status (the recycle bin's included), or undefined. */
+  async find(id: string): Promise<Mailbox | undefined> {
+    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id)).executeTakeFirst();
+  }
+
+  /** A mailbox in the recycle bin (status deleted, not yet purged), or NotFound. */
+  async getDeleted(id: string): Promise<Mailbox> {
+    const row = await this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id).where('status', '=', 'deleted')).executeTakeFirst();
+    if (!row) throw notFound('deleted mailbox');
+    return row;
+  }
+
+  /** A live mailbox of this scope by address, or undefined. */
+  async byAddress(address: string): Promise<Mailbox | undefined> {
+    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('address', '=', address).where('status', '!=', 'deleted')).executeTakeFirst();
+  }
+
+  async listInDomain(domainId: string, page: ListPage, filter: MailboxFilter = {}): Promise<Mailbox[]> {
+    let q = this.scoped(this.db.selectFrom('mailboxes').selectAll().where('domain_id', '=', domainId).where('status', '!=', 'deleted'));
+    if (filter.status) q = q.where('status', '=', filter.status as MailboxStatus);
+    if (filter.isRole !== undefined) q = q.where('is_role', '=', filter.isRole ? 1 : 0);
+    if (filter.q) q = q.where(sql<boolean>`lower(address) like ${containsPattern(filter.q)} escape '\\'`);
+    if (page.after) q = q.where('id', '>', page.after);
+    return q.orderBy('id').limit(page.limit).execute();
+  }
+
+  async listInTenant(tenantId: string, filter: MailboxFilter, page: ListPage): Promise<Mailbox[]> {
+    let q = this.scoped(this.db.selectFrom('mailboxes').selectAll().where('tenant_id', '=', tenantId).where('status', '!=', 'deleted'));
+    if (filter.domainId) q = q.where('domain_id', '=', filter.domainId);
+    if (filter.status) q = q.where('status', '=', filter.status as MailboxStatus);
+    if (filter.isRole !== undefined) q = q.where('is_role', '=', filter.isRole ? 1 : 0);
+    if (filter.q) {
+      const p = containsPattern(filter.q);
+      q = q.where((eb) =>
+        eb.or([
+          sql<boolean>`lower(address) like ${p} escape '\\'`,
+          sql<boolean>`lower(coalesce(display_name, '')) like ${p} escape '\\'`,
+          sql<boolean>`lower(owner_name) like ${p} escape '\\'`,
+          sql<boolean>`lower(owner_email) like ${p} escape '\\'`,
+        ]),
+      );
+    }
+    if (page.after) q = q.where('id', '>', page.after);
+    return q.orderBy('id').limit(page.limit).execute();
+  }
+
+  /** Live mailboxes of a tenant whose reset destination is `address` (at most `limit`). */
+  async resetDependents(tenantId: string, address: string, limit = 1000): Promise<string[]> {
+    const rows = await this.scoped(
+      this.db.selectFrom('mailboxes').select('address').where('tenant_id', '=', tenantId).where('reset_destination', '=', address).where('status', '!=', 'deleted'),
+    )
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.address);
+  }
+
+  /** The quota allocated to and used by a tenant's mailboxes (the recycle bin's included), optionally without one. */
+  async quotaTotals(tenantId: string, exceptMailboxId?: string): Promise<{ allocated: number; used: number }> {
+    let q = this.scoped(
+      this.db
+        .selectFrom('mailboxes')
+        .select((eb) => [eb.fn.coalesce(eb.fn.sum<number>('quota_bytes'), eb.lit(0)).as('allocated'), eb.fn.coalesce(eb.fn.sum<number>('used_bytes'), eb.lit(0)).as('used')])
+        .where('tenant_id', '=', tenantId),
+    );
+    if (exceptMailboxId) q = q.where('id', '!=', exceptMailboxId);
+    const row = await q.executeTakeFirstOrThrow();
+    return { allocated: Number(row.allocated), used: Number(row.used) };
+  }
+
+  /**
+   * True when a mailbox or alias already uses the address, in ANY tenant: addresses are unique
+   * across the appliance. Returns a fact, never another tenant's row.
+   */
+  async addressTaken(address: string): Promise<boolean> {
+    const mb = await this.db.selectFrom('mailboxes').select('id').where('address', '=', address).executeTakeFirst();
+    if (mb) return true;
+    const al = await this.db.selectFrom('aliases').select('id').where('address', '=', address).executeTakeFirst();
+    return !!al;
+  }
+
+  // ---- parents (until the domains and tenants repositories take them over) -------------------
+
+  /** A live domain of this scope, or NotFound. */
+  async domain(id: string): Promise<Domain> {
+    const row = await this.scoped(this.db.selectFrom('domains').selectAll().where('id', '=', id).where('status', '!=', 'deleted')).executeTakeFirst();
+    if (!row) throw notFound('domain');
+    return row;
+  }
+
+  /** A live tenant of this scope, or NotFound. */
+  async tenant(id: string): Promise<Tenant> {
+    const row = await this.scoped(this.db.selectFrom('tenants').selectAll().where('id', '=', id).where('status', '!=', 'deleted'), 'id').executeTakeFirst();
+    if (!row) throw notFound('tenant');
+    return row;
+  }
+
+  /** A tenant's quota pool (null: no pool, or no such tenant in this scope). */
+  async tenantPool(tenantId: string): Promise<number | null> {
+    const row = await this.scoped(this.db.selectFrom('tenants').select('quota_bytes').where('id', '=', tenantId), 'id').executeTakeFirst();
+    const pool = row?.quota_bytes;
+    return pool === null || pool === undefined ? null : Number(pool);
+  }
+
+  /**
+   * A hosted domain name: its tenant and, for a domain alias, the name of its primary domain
+   * (where its addresses live). null when the appliance does not host it. An appliance-wide
+   * fact (where an address belongs), never another tenant's row.
+   */
+  async hostedDomain(name: string): Promise<{ tenantId: string; primaryName: string } | null> {
+    const row = await this.db.selectFrom('domains').select(['tenant_id', 'alias_of']).where('name', '=', name).where('status', '!=', 'deleted').executeTakeFirst();
+    if (!row) return null;
+    if (!row.alias_of) return { tenantId: row.tenant_id, primaryName: name };
+    const primary = await this.db.selectFrom('domains').select('name').where('id', '=', row.alias_of).where('tenant_id', '=', row.tenant_id).executeTakeFirst();
+    return { tenantId: row.tenant_id, primaryName: primary?.name ?? name };
+  }
+
+  /** The name of an active hosted domain of this scope, or undefined (mail client settings). */
+  async activeDomainName(name: string): Promise<string | undefined> {
+    const row = await this.scoped(this.db.selectFrom('domains').select('name').where('name', '=', name).where('status', '=', 'active')).executeTakeFirst();
+    return row?.name;
+  }
+
+  /** The recorded `before` of one audit event of a mailbox (what a rollback restores), or undefined. */
+  async auditEventOf(mailbox: { id: string; tenant_id: string }, eventId: number): Promise<{ id: number; action: string; before: string | null } | undefined> {
+    return this.scoped(
+      this.db
+        .selectFrom('audit_events')
+        .select(['id', 'action', 'before'])
+        .where('id', '=', eventId)
+        .where('target_type', '=', 'mailbox')
+        .where('target_id', '=', mailbox.id)
+        .where('tenant_id', '=', mailbox.tenant_id),
+    ).executeTakeFirst();
+  }
+
+  /** The live forwards of a mailbox (an owner's view), oldest first. */
+  async forwardsOf(mailbox: { id: string; tenant_id: string }): Promise<Forward[]> {
+    return this.scoped(this.db.selectFrom('forwards').selectAll().where('mailbox_id', '=', mailbox.id).where('tenant_id', '=', mailbox.tenant_id).where('status', '!=', 'removed'))
+      .orderBy('created_at')
+      .execute();
+  }
+
+  /** One live forward of a mailbox, or undefined. */
+  async forwardOf(mailbox: { id: string; tenant_id: string }, forwardId: string): Promise<Forward | undefined> {
+    return this.scoped(
+      this.db.selectFrom('forwards').selectAll().where('id', '=', forwardId).where('mailbox_id', '=', mailbox.id).where('tenant_id', '=', mailbox.tenant_id).where('status', '!=', 'removed'),
+    ).executeTakeFirst();
+  }
+
+  /** Offboarded mailboxes whose retention date has passed (applied, not undone, not yet deleted). */
+  async retentionDue(now: number): Promise<string[]> {
+    const rows = await this.scoped(
+      this.db
+        .selectFrom('offboardings')
+        .innerJoin('mailboxes', 'mailboxes.id', 'offboardings.mailbox_id')
+        .select(['offboardings.mailbox_id as mailboxId'])
+        .where('offboardings.status', '=', 'applied')
+        .where('offboardings.undone_at', 'is', null)
+        .where('offboardings.retain_until', 'is not', null)
+        .where('offboardings.retain_until', '<=', now)
+        .where('mailboxes.status', '!=', 'deleted'),
+      'mailboxes.tenant_id',
+    ).execute();
+    return rows.map((r) => r.mailboxId);
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  async insert(row: NewMailbox): Promise<void> {
+    this.guardTenant(row.tenant_id);
+    await this.db.insertInto('mailboxes').values(row).execute();
+  }
+
+  /** Moves a mailbox from `from` to `to` if it is still in `from` (false when it changed meanwhile). */
+  async setStatus(id: string, from: MailboxStatus, to: MailboxStatus, now: number): Promise<boolean> {
+    const res = await this.scoped(this.db.updateTable('mailboxes').set({ status: to, updated_at: now }).where('id', '=', id).where('status', '=', from)).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /** Stores the owner's first (or new) password from a setup link, with the status it leads to; bumps the credential version. */
+  async setPassword(id: string, passwordHash: string, status: MailboxStatus, now: number): Promise<void> {
+    await this.scoped(
+      this.db
+        .updateTable('mailboxes')
+        .set((eb) => ({ password_hash: passwordHash, status, credential_version: eb('credential_version', '+', 1), updated_at: now }))
+        .where('id', '=', id),
+    ).execute();
+  }
+
+  /** Writes settings if the mailbox is unchanged since `seenUpdatedAt` (false otherwise); `revoke` bumps the credential version too. */
+  async updateSettings(id: string, seenUpdatedAt: number, set: MailboxSettingsSet, now: number, revoke: boolean): Promise<boolean> {
+    const res = await this.scoped(
+      this.db
+        .updateTable('mailboxes')
+        .set((eb) => (revoke ? { ...set, updated_at: now, credential_version: eb('credential_version', '+', 1) } : { ...set, updated_at: now }))
+        .where('id', '=', id)
+        .where('updated_at', '=', seenUpdatedAt),
+    ).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /** Soft delete: into the recycle bin from `from` (false when it changed meanwhile); `deletedWith` names the domain deleted along. */
+  async softDelete(id: string, from: MailboxStatus, now: number, purgeAfter: number, deletedWith: string | null): Promise<boolean> {
+    const res = await this.scoped(
+      this.db
+        .updateTable('mailboxes')
+        .set({ status: 'deleted', status_before_delete: from, deleted_at: now, purge_after: purgeAfter, deleted_with: deletedWith, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', from),
+    ).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /** Out of the recycle bin into `status`. */
+  async restore(id: string, status: MailboxStatus, now: number): Promise<void> {
+    await this.scoped(
+      this.db
+        .updateTable('mailboxes')
+        .set({ status, status_before_delete: null, deleted_at: null, purge_after: null, deleted_with: null, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'deleted'),
+    ).execute();
+  }
+
+  // ---- revocation (the statements of lifecycle.revokeMailboxAccess) --------------------------
+
+  /** Bumps the credential version: new logins, cached verifications and sessions' `isCurrent` fail. */
+  async bumpCredentialVersion(id: string, now: number): Promise<void> {
+    await this.scoped(this.db.updateTable('mailboxes').set((eb) => ({ credential_version: eb('credential_version', '+', 1), updated_at: now })).where('id', '=', id)).execute();
+  }
+
+  /** Marks the mailbox's open console sessions revoked; returns how many. */
+  async revokeConsoleSessions(mailboxId: string, now: number): Promise<number> {
+    const res = await this.scoped(
+      this.db.updateTable('web_sessions').set({ revoked_at: now }).where('kind', '=', 'mailbox').where('mailbox_id', '=', mailboxId).where('revoked_at', 'is', null),
+    ).executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  /** Revokes every live app password of the mailbox; returns their ids. */
+  async revokeAppPasswords(mailboxId: string, now: number): Promise<string[]> {
+    const live = await this.scoped(this.db.selectFrom('app_passwords').select('id').where('mailbox_id', '=', mailboxId).where('revoked_at', 'is', null)).execute();
+    if (live.length) await this.scoped(this.db.updateTable('app_passwords').set({ revoked_at: now }).where('mailbox_id', '=', mailboxId).where('revoked_at', 'is', null)).execute();
+    return live.map((r) => r.id);
+  }
+
+  // ---- the serving layer's credential checks (platform scope) --------------------------------
+
+  /** The mailbox a login names (any status), or undefined. */
+  async forLogin(address: string): Promise<LoginMailbox | undefined> {
+    return this.scoped(this.db.selectFrom('mailboxes').select(['id', 'tenant_id', 'address', 'status', 'password_hash', 'credential_version']).where('address', '=', address)).executeTakeFirst();
+  }
+
+  /** A live app password of the mailbox with this secret hash, or undefined. */
+  async liveAppPassword(mailboxId: string, secretHash: string): Promise<{ id: string; scopes: string } | undefined> {
+    return this.scoped(this.db.selectFrom('app_passwords').select(['id', 'scopes']).where('mailbox_id', '=', mailboxId).where('secret_hash', '=', secretHash).where('revoked_at', 'is', null)).executeTakeFirst();
+  }
+
+  async touchAppPassword(id: string, now: number): Promise<void> {
+    await this.scoped(this.db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', id)).execute();
+  }
+
+  /** Status and credential version of a mailbox, or undefined. */
+  async credentialState(id: string): Promise<Pick<Mailbox, 'status' | 'credential_version'> | undefined> {
+    return this.scoped(this.db.selectFrom('mailboxes').select(['status', 'credential_version']).where('id', '=', id)).executeTakeFirst();
+  }
+
+  /** True while the app password exists for the mailbox and is not revoked. */
+  async appPasswordLive(mailboxId: string, appPasswordId: string): Promise<boolean> {
+    const row = await this.scoped(this.db.selectFrom('app_passwords').select('revoked_at').where('id', '=', appPasswordId).where('mailbox_id', '=', mailboxId)).executeTakeFirst();
+    return !!row && row.revoked_at === null;
+  }
+}
