@@ -193,10 +193,13 @@ export function canUpdate(session: ImapSession, sel: SelectedMailbox, tag: strin
 
 async function runSearch(session: ImapSession, tag: string, args: Token[], byUid: boolean): Promise<void> {
   const sel = selectedOf(session);
-  const { ret, rest } = parseReturn(args);
+  const parsedReturn = parseReturn(args);
+  const rest = parsedReturn.rest;
+  // RFC 9051 6.4.4: an IMAP4rev2 session gets ESEARCH for every SEARCH; no RETURN means ALL.
+  const ret = parsedReturn.ret ?? (session.rev2 ? { min: false, max: false, all: true, count: false, save: false, partial: null, update: false } : null);
   let parsed;
   try {
-    parsed = parseSearch(rest);
+    parsed = parseSearch(rest, { rev2: session.rev2 });
   } catch (err) {
     // A failed SEARCH ... RETURN (SAVE) leaves "$" empty (RFC 5182 2.1).
     if (ret?.save) sel.view.saved = [];

@@ -24,7 +24,7 @@ function checkCharset(t: Token | undefined): void {
 
 /** The rows the search criteria select, in sequence order, with their keys. */
 async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<{ rows: SortRow[]; modseq: number | null; key: SearchKey }> {
-  const { key, usesModseq } = parseSearch(criteria);
+  const { key, usesModseq } = parseSearch(criteria, { rev2: session.rev2 });
   if (usesModseq) session.enableCondstore();
   const all = await session.store.sortRows(sel.folder.id);
   const inView = all.filter((r) => sel.view.seqOf(r.uid) > 0);
