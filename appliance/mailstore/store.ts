@@ -13,6 +13,7 @@ import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './fl
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
 import { FolderIndex } from './folder-index.js';
+import { provisionMailbox, type StandaloneMailbox } from './provision.js';
 import type { MessageMeta } from './mime/types.js';
 import { type SortKeys, computeSortKeys } from './sort-keys.js';
 import type {
@@ -632,6 +633,11 @@ export class SqlMailStore implements MailStore {
       { enforceQuota: true },
     );
     return { uidValidity: results[0]?.[0]?.uidValidity ?? folder.uidValidity, uids: results.map((r) => r[0]!.uid) };
+  }
+
+  /** A mailbox with its default folders for tools that run the store alone (benchmarks, fuzzers): see provision.ts. */
+  async provisionStandaloneMailbox(m: StandaloneMailbox): Promise<void> {
+    await this.queue.run(({ trx }) => provisionMailbox(trx, m));
   }
 
   // ---- internals -------------------------------------------------------------------------
