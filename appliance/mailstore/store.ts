@@ -325,12 +325,8 @@ export class SqlMailStore implements MailStore {
     if (unknown > 0) {
       const stored = new Map<number, string | null>();
       if (unknown > 2000) {
-        const rows = await this.db
-          .selectFrom('folder_messages as fm')
-          .innerJoin('messages as m', 'm.id', 'fm.message_id')
-          .select(['fm.message_id', 'm.sort_keys'])
-          .where('fm.folder_id', '=', folderId)
-          .execute();
+        // The keys kept on the folder's own entries (migration 0022): one narrow read in UID order.
+        const rows = await this.db.selectFrom('folder_messages').select(['message_id', 'sort_keys']).where('folder_id', '=', folderId).execute();
         for (const r of rows) stored.set(Number(r.message_id), r.sort_keys);
       } else {
         const ids = entries.filter((e) => !this.sortCache.has(e.messageId)).map((e) => e.messageId);
@@ -579,6 +575,7 @@ export class SqlMailStore implements MailStore {
           internal_date: r.internal_date,
           size: r.size,
           saved_at: now,
+          sort_keys: r.sort_keys,
         })),
       )
       .execute();
@@ -643,12 +640,12 @@ export class SqlMailStore implements MailStore {
   // ---- internals -------------------------------------------------------------------------
 
   private async selectEntries(trx: Kysely<DB>, folderId: number, uids: number[]) {
-    const out: Array<Pick<FolderMessageRow, (typeof ENTRY_COLUMNS)[number]>> = [];
+    const out: Array<Pick<FolderMessageRow, (typeof ENTRY_COLUMNS)[number] | 'sort_keys'>> = [];
     for (let i = 0; i < uids.length; i += 500) {
       out.push(
         ...(await trx
           .selectFrom('folder_messages')
-          .select(ENTRY_COLUMNS)
+          .select([...ENTRY_COLUMNS, 'sort_keys'])
           .where('folder_id', '=', folderId)
           .where('uid', 'in', uids.slice(i, i + 500))
           .execute()),
