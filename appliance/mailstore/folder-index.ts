@@ -105,6 +105,11 @@ export class FolderIndex {
   private async catchUp(folderId: number): Promise<Indexed> {
     const modseq = await this.source.highestModseq(folderId);
     let ix = this.folders.get(folderId);
+    if (ix && modseq < ix.modseq) {
+      // MODSEQ never goes back for one folder; if it did (a restored database), read it all again.
+      this.drop(folderId);
+      ix = undefined;
+    }
     if (ix && modseq !== ix.modseq) {
       const ch = await this.source.changesSince(folderId, ix.modseq);
       const before = ix.entries.length;
