@@ -12,6 +12,8 @@ export interface CapabilityState {
 
 const COMMON = [
   'IMAP4rev1',
+  // RFC 9051: a second revision a client switches to with ENABLE IMAP4rev2 (Appendix A).
+  'IMAP4rev2',
   'SASL-IR',
   'ID',
   'ENABLE',
@@ -51,7 +53,7 @@ const COMMON = [
 export function capabilityList(s: CapabilityState): string[] {
   const caps = [...COMMON, `APPENDLIMIT=${s.appendLimit}`];
   // RFC 7888: before login only small non-synchronising literals (LITERAL-, 4096 bytes); after it any size (LITERAL+).
-  caps.splice(1, 0, s.authenticated ? 'LITERAL+' : 'LITERAL-');
+  caps.splice(2, 0, s.authenticated ? 'LITERAL+' : 'LITERAL-');
   if (!s.authenticated) {
     if (s.canStartTls) caps.push('STARTTLS');
     if (s.canAuthenticate) caps.push('AUTH=PLAIN');
@@ -60,5 +62,5 @@ export function capabilityList(s: CapabilityState): string[] {
   return caps;
 }
 
-/** Extensions a client may ENABLE (RFC 5161). */
-export const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC']);
+/** Extensions a client may ENABLE (RFC 5161), and the revision IMAP4rev2 (RFC 9051 6.3.1). */
+export const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC', 'IMAP4REV2']);

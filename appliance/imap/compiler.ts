@@ -13,13 +13,17 @@ export type Value = null | number | string | Buffer | Raw | Value[];
 
 export const raw = (text: string) => new Raw(text);
 
-/** Encodes a string: quoted when it is plain 7-bit text, a literal otherwise (8-bit, CR, LF, long). */
-export function quote(s: string): string {
+/**
+ * Encodes a string: quoted when it is plain 7-bit text, a literal otherwise (8-bit, CR, LF,
+ * long). With `utf8` (IMAP4rev2, RFC 9051 4.3: quoted strings may hold UTF-8) only control
+ * characters force a literal.
+ */
+export function quote(s: string, utf8 = false): string {
   let plain = s.length <= 1024;
   let escapes = false;
   for (let i = 0; plain && i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) plain = false;
+    if (c < 0x20 || c === 0x7f || (c > 0x7e && !utf8)) plain = false;
     else if (c === 0x22 || c === 0x5c) escapes = true;
   }
   if (!plain) return `{${Buffer.byteLength(s, 'utf8')}}\r\n${s}`;
@@ -61,7 +65,7 @@ export function toBuffer(chunks: Chunk[]): Buffer {
 }
 
 /** An astring for mailbox names and the like: atom when safe, quoted or literal otherwise. */
-export function astring(s: string): string {
+export function astring(s: string, utf8 = false): string {
   if (s.length > 0 && /^[!#$&'*+,\-./0-9:;<=>?@A-Z^_`a-z|}~\]]+$/.test(s) && s.toUpperCase() !== 'NIL') return s;
-  return quote(s);
+  return quote(s, utf8);
 }

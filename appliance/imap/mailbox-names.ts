@@ -67,3 +67,25 @@ export function patternToRegExp(reference: string, pattern: string): RegExp {
   // INBOX matches case-insensitively; other names exactly.
   return inboxCI ? new RegExp(`^(?:${re.replace(/^INBOX/, '[Ii][Nn][Bb][Oo][Xx]')})$`) : new RegExp(`^${re}$`);
 }
+
+/**
+ * A mailbox name as a session sends it: modified UTF-7 under IMAP4rev1 (RFC 3501 5.1.3); UTF-8
+ * once IMAP4rev2 is enabled (RFC 9051 5.1: no modified UTF-7, "&" is an ordinary character),
+ * normalised to NFC. `supplied` is the client's text when it differs from the name (RFC 9051
+ * 6.3.2 reports it as OLDNAME).
+ */
+export function nameFromClient(raw: string, utf8: boolean): { name: string; supplied: string | null } {
+  if (!utf8) return { name: normalizeName(decodeMailboxName(raw)), supplied: null };
+  const nfc = raw.normalize('NFC');
+  return { name: normalizeName(nfc), supplied: nfc !== raw ? raw : null };
+}
+
+/** A LIST reference or pattern as a session sends it (wildcards kept). */
+export function patternFromClient(raw: string, utf8: boolean): string {
+  return utf8 ? raw.normalize('NFC') : decodeMailboxName(raw);
+}
+
+/** A stored name as the session must see it: UTF-8 under IMAP4rev2, modified UTF-7 otherwise. */
+export function nameToClient(name: string, utf8: boolean): string {
+  return utf8 ? name : encodeMailboxName(name);
+}

@@ -16,9 +16,7 @@
  *   notifications held back), `* OK [NOTIFICATIONOVERFLOW]` ends notification (RFC 5465 5.8).
  */
 import type { MailboxEvent } from '../mailstore/store.types.js';
-import { astring } from './compiler.js';
 import { parseFetchItems } from './fetch-items.js';
-import { encodeMailboxName } from './mailbox-names.js';
 import { ImapSyntaxError, type Token, isAtom } from './parser.js';
 import { ImapNo } from './responses.js';
 import type { ImapSession } from './session.js';
@@ -205,17 +203,17 @@ export class Notifier {
         return;
       }
       case 'created':
-        if (this.filterOf(event.name)?.events.has('MAILBOXNAME')) this.send(`* LIST () "/" ${mbox(event.name)}\r\n`);
+        if (this.filterOf(event.name)?.events.has('MAILBOXNAME')) this.send(`* LIST () "/" ${this.session.mailboxName(event.name)}\r\n`);
         return;
       case 'deleted':
         this.names.delete(event.folderId);
-        if (this.filterOf(event.name)?.events.has('MAILBOXNAME')) this.send(`* LIST (\\NonExistent) "/" ${mbox(event.name)}\r\n`);
+        if (this.filterOf(event.name)?.events.has('MAILBOXNAME')) this.send(`* LIST (\\NonExistent) "/" ${this.session.mailboxName(event.name)}\r\n`);
         return;
       case 'renamed': {
         for (const [id, n] of this.names) if (n === event.from) this.names.set(id, event.to);
         if (this.subscribed.delete(event.from)) this.subscribed.add(event.to);
         const f = this.filterOf(event.to) ?? this.filterOf(event.from);
-        if (f?.events.has('MAILBOXNAME')) this.send(`* LIST () "/" ${mbox(event.to)} ("OLDNAME" (${mbox(event.from)}))\r\n`);
+        if (f?.events.has('MAILBOXNAME')) this.send(`* LIST () "/" ${this.session.mailboxName(event.to)} ("OLDNAME" (${this.session.mailboxName(event.from)}))\r\n`);
         return;
       }
       case 'subscription': {
@@ -223,7 +221,7 @@ export class Notifier {
         if (event.subscribed) this.subscribed.add(event.name);
         else this.subscribed.delete(event.name);
         const f = before ?? this.filterOf(event.name);
-        if (f?.events.has('SUBSCRIPTIONCHANGE')) this.send(`* LIST (${event.subscribed ? '\\Subscribed' : ''}) "/" ${mbox(event.name)}\r\n`);
+        if (f?.events.has('SUBSCRIPTIONCHANGE')) this.send(`* LIST (${event.subscribed ? '\\Subscribed' : ''}) "/" ${this.session.mailboxName(event.name)}\r\n`);
         return;
       }
     }
@@ -258,7 +256,7 @@ export class Notifier {
         continue; // deleted meanwhile
       }
       const modseq = this.session.condstore ? ` HIGHESTMODSEQ ${st.highestModseq}` : '';
-      lines.push(`* STATUS ${mbox(name)} (MESSAGES ${st.messages} UIDNEXT ${st.uidNext} UNSEEN ${st.unseen}${modseq})\r\n`);
+      lines.push(`* STATUS ${this.session.mailboxName(name)} (MESSAGES ${st.messages} UIDNEXT ${st.uidNext} UNSEEN ${st.unseen}${modseq})\r\n`);
     }
     if (lines.length) this.send(lines.join(''));
   }
@@ -292,6 +290,4 @@ export class Notifier {
   }
 }
 
-function mbox(name: string): string {
-  return astring(encodeMailboxName(name));
-}
+

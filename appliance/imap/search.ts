@@ -71,7 +71,7 @@ export interface ParsedSearch {
 }
 
 /** Parses search criteria (after the command name; handles CHARSET). */
-export function parseSearch(args: Token[]): ParsedSearch {
+export function parseSearch(args: Token[], opts: { rev2?: boolean } = {}): ParsedSearch {
   let i = 0;
   if (isAtom(args[0], 'CHARSET')) {
     const cs = str(args[1], 'charset').toUpperCase();
@@ -99,6 +99,8 @@ export function parseSearch(args: Token[]): ParsedSearch {
     const arg = (what: string) => str(toks[i++], what);
     const flag = FLAG_KEYS[name];
     if (flag) return { k: 'flag', flag: flag[0], set: flag[1] };
+    // RFC 9051 Appendix E: IMAP4rev2 removed these keys (no \Recent); BAD like any unknown key.
+    if (opts.rev2 && (name === 'RECENT' || name === 'NEW' || name === 'OLD')) throw new ImapSyntaxError(`Unknown search key ${name} (not in IMAP4rev2)`);
     switch (name) {
       case 'ALL':
         return { k: 'all' };

@@ -92,7 +92,8 @@ export class SelectedMailbox {
 
   /** A message's flags as the client sees them: stored flags plus \Recent when it is recent here. */
   formatFlags(uid: number, flags: string[]): string {
-    return this.recent.has(uid) ? formatFlags([...flags, '\\Recent']) : formatFlags(flags);
+    // IMAP4rev2 has no \Recent (RFC 9051 Appendix E); a session that enabled it later stops showing it.
+    return this.recent.has(uid) && !this.session.rev2 ? formatFlags([...flags, '\\Recent']) : formatFlags(flags);
   }
 
   close(): void {
@@ -162,10 +163,14 @@ export class SelectedMailbox {
         for (const uid of added) this.view.push(uid);
         // The first session told of a new message gets it as \Recent (RFC 3501 2.3.2); EXAMINE
         // claims nothing and shows as recent what nobody claimed when it opened the folder.
-        const top = added[added.length - 1]!;
-        const from = this.readOnly ? this.folder.recentUid : await session.store.claimRecent(this.folder.id, top + 1);
-        for (const uid of added) if (uid >= from) this.recent.add(uid);
-        session.write(`* ${this.view.length} EXISTS\r\n* ${this.recent.size} RECENT\r\n`);
+        // An IMAP4rev2 session claims nothing and gets no RECENT response (RFC 9051 7.4.1).
+        if (session.rev2) session.write(`* ${this.view.length} EXISTS\r\n`);
+        else {
+          const top = added[added.length - 1]!;
+          const from = this.readOnly ? this.folder.recentUid : await session.store.claimRecent(this.folder.id, top + 1);
+          for (const uid of added) if (uid >= from) this.recent.add(uid);
+          session.write(`* ${this.view.length} EXISTS\r\n* ${this.recent.size} RECENT\r\n`);
+        }
         // NOTIFY MessageNew with fetch attributes (RFC 5465 5.2): the new messages' data at once.
         const atts = session.notifier?.selectedFilter?.fetchAtts;
         if (atts) await runFetch(session, [{ t: 'atom', v: compactSet(added) }, atts], true);

@@ -68,6 +68,21 @@ export class UidMap {
     this.arr[this.len++] = uid;
   }
 
+  /**
+   * Sequence numbers of many UIDs given in ascending order (0 for those not in the view): one
+   * merge walk over both lists instead of a search per UID (whole-folder SEARCH and SORT).
+   */
+  seqsOfAscending(uids: ArrayLike<number>): Uint32Array {
+    const out = new Uint32Array(uids.length);
+    let j = 0;
+    for (let i = 0; i < uids.length; i++) {
+      const u = uids[i]!;
+      while (j < this.len && this.arr[j]! < u) j++;
+      if (j < this.len && this.arr[j] === u) out[i] = j + 1;
+    }
+    return out;
+  }
+
   /** Sequence number of `uid`, or 0 when absent. */
   seqOf(uid: number): number {
     let lo = 0;

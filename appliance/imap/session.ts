@@ -13,6 +13,8 @@ import type { Logger } from '../logger.js';
 import type { MailStore } from '../mailstore/store.types.js';
 import { countImapRefusal, observeImapCommand } from '../metrics.js';
 import { capabilityList } from './capabilities.js';
+import { astring } from './compiler.js';
+import { nameToClient } from './mailbox-names.js';
 import { COMMANDS, type SessionState } from './commands/index.js';
 import { DeflateLayer } from './compress.js';
 import { ImapSyntaxError, parseCommand, type ParsedCommand } from './parser.js';
@@ -96,6 +98,11 @@ export class ImapSession {
   private compression: DeflateLayer | null = null;
   /** QRESYNC (RFC 7162 3.2) is on once ENABLEd: expunges are reported as VANISHED. */
   qresync = false;
+  /**
+   * IMAP4rev2 (RFC 9051) is on once ENABLEd: UTF-8 mailbox names, no \Recent, SEARCH answered
+   * with ESEARCH, OK [CLOSED] on every implicit close (see README "IMAP capabilities").
+   */
+  rev2 = false;
   private condstoreOn = false;
   readonly log: Logger;
   readonly remoteAddress: string;
@@ -167,6 +174,11 @@ export class ImapSession {
     this.condstoreOn = true;
     if (this.selected) this.untagged(`OK [HIGHESTMODSEQ ${this.selected.knownModseq}] CONDSTORE enabled`);
     return true;
+  }
+
+  /** A stored mailbox name as this session's revision writes it (an astring). */
+  mailboxName(name: string): string {
+    return astring(nameToClient(name, this.rev2), this.rev2);
   }
 
   get store(): MailStore {

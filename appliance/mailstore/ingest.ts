@@ -159,11 +159,14 @@ export class Ingest {
     const messageIds = new Map<number, number>();
     const refs = new Map<number, number>();
     for (const t of targets) refs.set(t.variant, (refs.get(t.variant) ?? 0) + 1);
+    const sortKeys = new Map<number, string>();
     for (const [variant, count] of refs) {
       const v = prepared.variants[variant]!;
+      const keys = JSON.stringify(computeSortKeys(v.meta));
+      sortKeys.set(variant, keys);
       const row = await trx
         .insertInto('messages')
-        .values({ blob_id: prepared.blobId, header_prefix: v.prefix, size: v.size, meta: JSON.stringify(v.meta), sort_keys: JSON.stringify(computeSortKeys(v.meta)), refs: count, created_at: now })
+        .values({ blob_id: prepared.blobId, header_prefix: v.prefix, size: v.size, meta: JSON.stringify(v.meta), sort_keys: keys, refs: count, created_at: now })
         .returning('id')
         .executeTakeFirstOrThrow();
       messageIds.set(variant, Number(row.id));
@@ -202,6 +205,7 @@ export class Ingest {
           internal_date: t.internalDate ?? now,
           size,
           saved_at: now,
+          sort_keys: sortKeys.get(t.variant) ?? null,
         })
         .execute();
       await trx

@@ -12,6 +12,8 @@ import { ChangeBus } from './changes.js';
 import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './flags.js';
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
+import { FolderIndex } from './folder-index.js';
+import { provisionMailbox, type StandaloneMailbox } from './provision.js';
 import type { MessageMeta } from './mime/types.js';
 import { type SortKeys, computeSortKeys } from './sort-keys.js';
 import type {
@@ -84,8 +86,10 @@ export class SqlMailStore implements MailStore {
   private readonly db: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
-  /** Sort rows of recently sorted folders, dropped when a message is added or removed there. */
-  private readonly sortRowsCache = new Map<number, { rows: SortRow[]; unwatch: () => void }>();
+  /** Entries of recently used folders, caught up from the change journal (folder-index.ts). */
+  private readonly index: FolderIndex;
+  /** Sort rows of recently sorted folders, valid while no entry was added or removed there. */
+  private readonly sortRowsCache = new Map<number, { rows: SortRow[]; membership: number }>();
   /** Parsed sort keys by message id (small objects; SORT/THREAD on large folders reuse them). */
   private readonly sortCache = new Map<number, SortKeys>();
   /** Watchers of whole mailboxes (IMAP NOTIFY) and the owners of folders they have seen. */
@@ -98,6 +102,14 @@ export class SqlMailStore implements MailStore {
     this.blobs = deps.blobs;
     this.queue = new WriteQueue(deps.db);
     this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus);
+    this.index = new FolderIndex({
+      highestModseq: async (folderId) => Number((await this.folderById(this.db, folderId)).highest_modseq),
+      loadEntries: async (folderId) => {
+        const rows = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).orderBy('uid').execute();
+        return rows.map(toEntry);
+      },
+      changesSince: (folderId, modseq) => this.changesSince(folderId, modseq),
+    });
   }
 
   // ---- folders -------------------------------------------------------------------------
@@ -147,6 +159,8 @@ export class SqlMailStore implements MailStore {
       await ctx.trx.deleteFrom('folders').where('id', '=', folder.id).execute();
       const folderId = Number(folder.id);
       ctx.after(() => {
+        this.index.drop(folderId);
+        this.sortRowsCache.delete(folderId);
         this.bus.emit({ kind: 'deleted', folderId });
         this.emitMailbox({ kind: 'deleted', mailboxId, name: n, folderId });
       });
@@ -254,8 +268,7 @@ export class SqlMailStore implements MailStore {
   }
 
   async listMessages(folderId: number): Promise<MessageEntry[]> {
-    const rows = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).orderBy('uid').execute();
-    return rows.map(toEntry);
+    return this.index.entries(folderId);
   }
 
   async getEntry(folderId: number, uid: number): Promise<MessageEntry | null> {
@@ -288,61 +301,49 @@ export class SqlMailStore implements MailStore {
   }
 
   async sortRows(folderId: number): Promise<SortRow[]> {
-    // Webmails SORT/THREAD on every page view: a folder's rows are kept until a message is
-    // added or removed there (flag changes do not touch sort keys).
+    // Webmails SORT/THREAD on every page view: a folder's rows are kept while no message is
+    // added or removed there (flag changes do not touch sort keys); after such a change only
+    // the keys of new messages are read, the others come from the key cache.
+    const { entries, membership } = await this.index.snapshot(folderId);
     const cached = this.sortRowsCache.get(folderId);
-    if (cached) {
+    if (cached && cached.membership === membership) {
       this.sortRowsCache.delete(folderId);
       this.sortRowsCache.set(folderId, cached);
       return cached.rows;
     }
-    let stale = false;
-    const unwatch = this.bus.watch(folderId, (event) => {
-      if (event.kind === 'flags') return;
-      stale = true;
-      if (this.sortRowsCache.get(folderId)?.unwatch === unwatch) this.sortRowsCache.delete(folderId);
-      unwatch();
-    });
-    let rows: SortRow[];
-    try {
-      rows = await this.loadSortRows(folderId);
-    } catch (err) {
-      unwatch();
-      throw err;
-    }
-    // A message added or removed during the load: answer with these rows, keep nothing.
-    if (stale) return rows;
-    this.sortRowsCache.get(folderId)?.unwatch();
-    this.sortRowsCache.set(folderId, { rows, unwatch });
-    while (this.sortRowsCache.size > SORT_ROWS_FOLDERS) {
-      const [oldest, entry] = this.sortRowsCache.entries().next().value!;
-      entry.unwatch();
-      this.sortRowsCache.delete(oldest);
-    }
+    const rows = await this.loadSortRows(folderId, entries);
+    this.sortRowsCache.delete(folderId);
+    this.sortRowsCache.set(folderId, { rows, membership });
+    while (this.sortRowsCache.size > SORT_ROWS_FOLDERS) this.sortRowsCache.delete(this.sortRowsCache.keys().next().value!);
     return rows;
   }
 
-  private async loadSortRows(folderId: number): Promise<SortRow[]> {
-    // One narrow query (entry columns and the small key document), no message metadata.
-    const rows = await this.db
-      .selectFrom('folder_messages as fm')
-      .innerJoin('messages as m', 'm.id', 'fm.message_id')
-      .select(['fm.uid', 'fm.message_id', 'fm.size', 'fm.internal_date', 'm.sort_keys'])
-      .where('fm.folder_id', '=', folderId)
-      .orderBy('fm.uid')
-      .execute();
-    const out: SortRow[] = new Array(rows.length);
-    const missing: number[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      const id = Number(r.message_id);
-      let keys = this.sortCache.get(id);
-      if (!keys && r.sort_keys) {
-        keys = JSON.parse(r.sort_keys) as SortKeys;
-        this.rememberSortKeys(id, keys);
+  /** Sort rows of the given entries: keys from the cache, the others read (a narrow query per batch, or one for the folder). */
+  private async loadSortRows(folderId: number, entries: readonly MessageEntry[]): Promise<SortRow[]> {
+    let unknown = 0;
+    for (const e of entries) if (!this.sortCache.has(e.messageId)) unknown++;
+    if (unknown > 0) {
+      const stored = new Map<number, string | null>();
+      if (unknown > 2000) {
+        // The keys kept on the folder's own entries (migration 0022): one narrow read in UID order.
+        const rows = await this.db.selectFrom('folder_messages').select(['message_id', 'sort_keys']).where('folder_id', '=', folderId).execute();
+        for (const r of rows) stored.set(Number(r.message_id), r.sort_keys);
+      } else {
+        const ids = entries.filter((e) => !this.sortCache.has(e.messageId)).map((e) => e.messageId);
+        for (let i = 0; i < ids.length; i += 500) {
+          const rows = await this.db.selectFrom('messages').select(['id', 'sort_keys']).where('id', 'in', ids.slice(i, i + 500)).execute();
+          for (const r of rows) stored.set(Number(r.id), r.sort_keys);
+        }
       }
+      for (const [id, text] of stored) if (text && !this.sortCache.has(id)) this.rememberSortKeys(id, JSON.parse(text) as SortKeys);
+    }
+    const out: SortRow[] = new Array(entries.length);
+    const missing: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const keys = this.sortCache.get(e.messageId);
       if (!keys) missing.push(i);
-      out[i] = { uid: Number(r.uid), messageId: id, size: Number(r.size), internalDate: Number(r.internal_date), keys: keys! };
+      out[i] = { uid: e.uid, messageId: e.messageId, size: e.size, internalDate: e.internalDate, keys: keys! };
     }
     if (missing.length) {
       // Rows stored before the key column: computed from the metadata once, then written back.
@@ -574,6 +575,7 @@ export class SqlMailStore implements MailStore {
           internal_date: r.internal_date,
           size: r.size,
           saved_at: now,
+          sort_keys: r.sort_keys,
         })),
       )
       .execute();
@@ -630,15 +632,20 @@ export class SqlMailStore implements MailStore {
     return { uidValidity: results[0]?.[0]?.uidValidity ?? folder.uidValidity, uids: results.map((r) => r[0]!.uid) };
   }
 
+  /** A mailbox with its default folders for tools that run the store alone (benchmarks, fuzzers): see provision.ts. */
+  async provisionStandaloneMailbox(m: StandaloneMailbox): Promise<void> {
+    await this.queue.run(({ trx }) => provisionMailbox(trx, m));
+  }
+
   // ---- internals -------------------------------------------------------------------------
 
   private async selectEntries(trx: Kysely<DB>, folderId: number, uids: number[]) {
-    const out: Array<Pick<FolderMessageRow, (typeof ENTRY_COLUMNS)[number]>> = [];
+    const out: Array<Pick<FolderMessageRow, (typeof ENTRY_COLUMNS)[number] | 'sort_keys'>> = [];
     for (let i = 0; i < uids.length; i += 500) {
       out.push(
         ...(await trx
           .selectFrom('folder_messages')
-          .select(ENTRY_COLUMNS)
+          .select([...ENTRY_COLUMNS, 'sort_keys'])
           .where('folder_id', '=', folderId)
           .where('uid', 'in', uids.slice(i, i + 500))
           .execute()),

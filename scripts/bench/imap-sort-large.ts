@@ -1,17 +1,23 @@
 /**
- * SORT and THREAD on a large folder (issue 16: "what webmails call on every page view"):
- * builds one mailbox with N messages through the real ingest path on a fresh data dir, starts
- * the real IMAP server on loopback and times, over IMAPS, SELECT, SORT (REVERSE DATE),
- * SORT (SUBJECT), SORT (DISPLAYFROM), THREAD=REFERENCES and THREAD=ORDEREDSUBJECT on ALL, and
- * ESORT RETURN (PARTIAL 1:50) as a webmail page uses it. Each command runs twice: "first" (no
- * sort keys cached in the process) and "again".
+ * A large folder (issue 16: SORT and THREAD are "what webmails call on every page view"): one
+ * mailbox with N messages (100,000 by default) in Postern and in a private Dovecot, compared
+ * command by command over IMAPS: SELECT, FETCH 1:* (FLAGS), UID SEARCH by flag, SORT (REVERSE
+ * DATE), SORT (SUBJECT), ESORT RETURN (PARTIAL 1:50) as a webmail page asks it, THREAD
+ * REFERENCES and THREAD ORDEREDSUBJECT.
  *
- *   node dist/scripts/bench/imap-sort-large.js [--messages 100000]
+ * The same corpus goes to both: Postern stores it through its ingest path (MULTIAPPEND batches,
+ * as an import would), Dovecot gets the files written into its Maildir (the usual migration
+ * path). Dovecot runs from the main bench's reference stack (reference-stack.ts, with its
+ * Postfix). Before timing, each server sees the folder once (Dovecot builds its index and
+ * cache files, as it would have done long before on a real server; Postern's index is built
+ * at ingest). "Cold": a fresh server process (Postern: a new store and IMAP server on the same
+ * data; Dovecot: restarted) and, when the kernel lets us, the page cache dropped; "warm": the
+ * same commands again on a new connection to the same process.
  *
- * Postern only: the 1,200-message folder is compared with Dovecot in the main bench (case-imap).
+ *   node dist/scripts/bench/imap-sort-large.js [--messages 100000] [--no-reference]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../appliance/config.js';
@@ -22,87 +28,192 @@ import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { startImapServer } from '../../appliance/imap/server.js';
 import { createLogger } from '../../appliance/logger.js';
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
-import { createDefaultFolders } from '../../appliance/mailstore/folders.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
+import { dropCaches } from './case-imap.js';
 import { ImapClient } from './imap-client.js';
+import { ReferenceStack } from './reference-stack.js';
+import { freePorts, run } from './util.js';
 
 const WORDS = ['budget', 'lunch', 'release', 'invoice', 'meeting', 'report', 'party', 'travel', 'review', 'plan', 'draft', 'update'];
+const DOMAIN = 'sort.bench';
+const LOCAL = 'bench';
+const USER = `${LOCAL}@${DOMAIN}`;
+const PASSWORD = 'sort bench password';
 
-function message(i: number, user: string): Buffer {
+function message(i: number): Buffer {
   // Threads of up to 8 messages: every 8th starts one, the others reply to the previous one.
   const root = i - (i % 8);
   const subject = `${i % 8 ? 'Re: ' : ''}${WORDS[root % WORDS.length]} ${Math.floor(root / 8)}`;
   const refs = i % 8 ? `References: ${Array.from({ length: i % 8 }, (_, k) => `<m${root + k}@bench>`).join(' ')}\r\nIn-Reply-To: <m${i - 1}@bench>\r\n` : '';
   const date = new Date(Date.UTC(2024, 0, 1) + ((i * 7919) % 100_000) * 60_000).toUTCString().replace('GMT', '+0000');
   return Buffer.from(
-    `From: "Sender ${i % 97}" <s${i % 97}@example.org>\r\nTo: ${user}\r\nSubject: ${subject}\r\nDate: ${date}\r\nMessage-ID: <m${i}@bench>\r\n${refs}\r\nbody ${i}\r\n`,
+    `From: "Sender ${i % 97}" <s${i % 97}@example.org>\r\nTo: ${USER}\r\nSubject: ${subject}\r\nDate: ${date}\r\nMessage-ID: <m${i}@bench>\r\n${refs}\r\nbody ${i}\r\n`,
   );
+}
+
+/** Every third message seen, every tenth flagged (the same on both servers). */
+const flagsOf = (i: number): string[] => [...(i % 3 === 0 ? ['\\Seen'] : []), ...(i % 10 === 0 ? ['\\Flagged'] : [])];
+
+const COMMANDS: Array<[label: string, command: string]> = [
+  ['SELECT INBOX', 'SELECT INBOX'],
+  ['FETCH 1:* (FLAGS)', 'FETCH 1:* (FLAGS)'],
+  ['UID SEARCH FLAGGED', 'UID SEARCH FLAGGED'],
+  ['SORT (REVERSE DATE) ALL', 'SORT (REVERSE DATE) UTF-8 ALL'],
+  ['SORT (SUBJECT) ALL', 'SORT (SUBJECT) UTF-8 ALL'],
+  ['SORT RETURN (PARTIAL 1:50) (REVERSE DATE)', 'SORT RETURN (PARTIAL 1:50) (REVERSE DATE) UTF-8 ALL'],
+  ['THREAD REFERENCES ALL', 'THREAD REFERENCES UTF-8 ALL'],
+  ['THREAD ORDEREDSUBJECT ALL', 'THREAD ORDEREDSUBJECT UTF-8 ALL'],
+];
+
+type Pass = Map<string, { ms: number; status: string; size: number }>;
+
+/** One connection running every command once; `size` counts the numbers answered (a cross-check). */
+async function pass(port: number): Promise<Pass> {
+  const c = await ImapClient.connect(port, 600_000);
+  await c.login(USER, PASSWORD);
+  const out: Pass = new Map();
+  for (const [label, cmd] of COMMANDS) {
+    const t = performance.now();
+    const r = await c.command(cmd, { keep: !cmd.startsWith('FETCH') });
+    const ms = performance.now() - t;
+    const size = cmd.startsWith('FETCH') ? r.fetches : r.lines.reduce((n, l) => n + (l.match(/\d+/g)?.length ?? 0), 0);
+    out.set(label, { ms, status: r.status, size });
+  }
+  await c.logout();
+  return out;
+}
+
+interface PosternSide {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Opens the store on the data dir and starts the IMAP server (a fresh process's state). */
+async function startPostern(dir: string): Promise<PosternSide> {
+  const config = loadConfig({ POSTERN_DATA_DIR: dir, POSTERN_LOG_LEVEL: 'silent' });
+  const logger = createLogger('silent', { pretty: false });
+  const { db, close } = openSqlite(path.join(dir, 'postern.db'));
+  const blobs = await FileBlobStore.open(path.join(dir, 'blobs'));
+  const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes });
+  const cfg = Object.freeze({ ...config, ports: { ...config.ports, imap: 0, imaps: 0 } });
+  const server = await startImapServer({
+    config: cfg,
+    logger,
+    store,
+    credentials: new CredentialService(db, logger),
+    tls: { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') },
+  });
+  return {
+    port: server.ports.imaps,
+    async stop() {
+      await server.close();
+      await store.queue.drain();
+      await close();
+    },
+  };
+}
+
+async function loadPostern(dir: string, n: number): Promise<void> {
+  const config = loadConfig({ POSTERN_DATA_DIR: dir, POSTERN_LOG_LEVEL: 'silent' });
+  const { db, close } = openSqlite(path.join(dir, 'postern.db'));
+  await migrateToLatest(db);
+  const blobs = await FileBlobStore.open(path.join(dir, 'blobs'));
+  const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes });
+  await store.provisionStandaloneMailbox({ tenantId: 'tnt_bench', domainId: 'dom_bench', domain: DOMAIN, mailboxId: 'mbx_bench', localPart: LOCAL, passwordHash: await hashPassword(PASSWORD), quotaBytes: 1e12 });
+  const t0 = performance.now();
+  // Batches in parallel: their blob writes (each fsynced) overlap; the write queue commits them together.
+  const BATCH = 250;
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const from = next;
+      next = Math.min(n, next + BATCH);
+      const items = [];
+      for (let k = from; k < next; k++) items.push({ raw: message(k), flags: flagsOf(k) });
+      await store.appendMany('mbx_bench', 'INBOX', items);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  console.log(`postern: stored ${n} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s (MULTIAPPEND batches of ${BATCH}, 8 at a time)`);
+  await store.queue.drain();
+  await close();
+}
+
+/** Writes the corpus into the Dovecot user's Maildir (cur/, flags in the names). */
+function loadMaildir(ref: ReferenceStack, n: number): void {
+  const t0 = performance.now();
+  const base = path.join(ref.dirs.mail, DOMAIN, LOCAL, 'Maildir');
+  for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(base, sub), { recursive: true });
+  const letters = (i: number) => [i % 10 === 0 ? 'F' : '', i % 3 === 0 ? 'S' : ''].join('');
+  for (let i = 0; i < n; i++) writeFileSync(path.join(base, 'cur', `${1_700_000_000 + i}.M${i}P1.sortbench:2,${letters(i)}`), message(i));
+  run('chown', ['-R', 'nobody:nogroup', path.join(ref.dirs.mail, DOMAIN)]);
+  console.log(`dovecot: wrote ${n} Maildir files in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+function fmt(ms: number | undefined): string {
+  return ms === undefined ? 'n/a' : ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
+}
+
+function report(results: Record<string, { cold: Pass; warm: Pass } | undefined>): void {
+  const p = results.postern!;
+  const d = results.dovecot;
+  console.log(`\n${'command'.padEnd(42)} ${'Postern cold'.padStart(12)} ${'Dovecot cold'.padStart(12)} ${'ratio'.padStart(6)}   ${'Postern warm'.padStart(12)} ${'Dovecot warm'.padStart(12)} ${'ratio'.padStart(6)}   (ms; ratio = Postern / Dovecot)`);
+  for (const [label] of COMMANDS) {
+    const cells: string[] = [];
+    for (const temp of ['cold', 'warm'] as const) {
+      const a = p[temp].get(label);
+      const b = d?.[temp].get(label);
+      const ok = (x: typeof a) => x && x.status === 'OK';
+      cells.push(fmt(ok(a) ? a!.ms : undefined).padStart(12), fmt(ok(b) ? b!.ms : undefined).padStart(12), (ok(a) && ok(b) ? (a!.ms / b!.ms).toFixed(2) : 'n/a').padStart(6));
+    }
+    console.log(`${label.padEnd(42)} ${cells.slice(0, 3).join(' ')}   ${cells.slice(3).join(' ')}`);
+    const a = p.warm.get(label);
+    const b = d?.warm.get(label);
+    if (/^(SORT|THREAD|UID SEARCH)/.test(label) && a && b && a.status === 'OK' && b.status === 'OK' && a.size !== b.size) console.log(`  note: answers differ in size (Postern ${a.size} numbers, Dovecot ${b.size})`);
+  }
 }
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const n = argv[0] === '--messages' ? Number(argv[1]) : 100_000;
+  const at = argv.indexOf('--messages');
+  const n = at >= 0 ? Number(argv[at + 1]) : 100_000;
+  const withReference = !argv.includes('--no-reference');
   if (!Number.isInteger(n) || n < 1) throw new Error('--messages takes a positive whole number');
   const dir = mkdtempSync(path.join(tmpdir(), 'postern-sortbench-'));
+  chmodSync(dir, 0o755);
+  let ref: ReferenceStack | null = null;
+  const results: Record<string, { cold: Pass; warm: Pass } | undefined> = {};
   try {
-    const config = loadConfig({ POSTERN_DATA_DIR: dir, POSTERN_LOG_LEVEL: 'silent' });
-    const logger = createLogger('silent', { pretty: false });
-    const { db, close } = openSqlite(path.join(dir, 'postern.db'));
-    await migrateToLatest(db);
-    const blobs = await FileBlobStore.open(path.join(dir, 'blobs'));
-    const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes });
-    const now = Date.now();
-    const user = 'bench@sort.bench';
-    const password = 'sort bench password';
-    await db.insertInto('tenants').values({ id: 'tnt_bench', name: 'Bench', created_at: now, updated_at: now }).execute();
-    await db.insertInto('domains').values({ id: 'dom_bench', tenant_id: 'tnt_bench', name: 'sort.bench', created_at: now, updated_at: now }).execute();
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('mailboxes')
-        .values({ id: 'mbx_bench', tenant_id: 'tnt_bench', domain_id: 'dom_bench', local_part: 'bench', address: user, status: 'active', quota_bytes: 1e12, password_hash: await hashPassword(password), owner_name: 'Bench', owner_email: 'owner@example.net', reset_destination: 'owner@example.net', created_at: now, updated_at: now })
-        .execute();
-      await createDefaultFolders(trx, 'mbx_bench', now);
-    });
-    const t0 = performance.now();
-    let next = 0;
-    const worker = async () => {
-      while (next < n) {
-        const i = next++;
-        await store.ingest.ingest(message(i, user), [{ mailboxId: 'mbx_bench', folder: 'INBOX' }], { enforceQuota: false });
-      }
-    };
-    await Promise.all(Array.from({ length: 32 }, worker));
-    console.log(`ingested ${n} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-
-    spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=sort.bench', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const cfg = Object.freeze({ ...config, ports: { ...config.ports, imap: 0, imaps: 0 } });
-    const server = await startImapServer({ config: cfg, logger, store, credentials: new CredentialService(db, logger), tls: { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') } });
-    const c = await ImapClient.connect(server.ports.imaps, 600_000);
-    await c.login(user, password);
-    const time = async (label: string, cmd: string) => {
-      const out: string[] = [];
-      for (const run of ['first', 'again']) {
-        const t = performance.now();
-        const r = await c.command(cmd, { keep: true });
-        if (r.status !== 'OK') throw new Error(`${cmd}: ${r.status} ${r.text}`);
-        out.push(`${run} ${(performance.now() - t).toFixed(0)} ms`);
-      }
-      console.log(`${label.padEnd(44)} ${out.join(', ')}`);
-    };
-    await time(`SELECT INBOX (${n})`, 'EXAMINE INBOX');
-    await time('SORT (REVERSE DATE) UTF-8 ALL', 'SORT (REVERSE DATE) UTF-8 ALL');
-    await time('SORT (SUBJECT) UTF-8 ALL', 'SORT (SUBJECT) UTF-8 ALL');
-    await time('SORT (DISPLAYFROM) UTF-8 ALL', 'SORT (DISPLAYFROM) UTF-8 ALL');
-    await time('SORT RETURN (PARTIAL 1:50) (REVERSE ARRIVAL)', 'SORT RETURN (PARTIAL 1:50) (REVERSE ARRIVAL) UTF-8 ALL');
-    await time('SORT (REVERSE DATE) UTF-8 UNSEEN', 'SORT (REVERSE DATE) UTF-8 UNSEEN');
-    await time('THREAD REFERENCES UTF-8 ALL', 'THREAD REFERENCES UTF-8 ALL');
-    await time('THREAD ORDEREDSUBJECT UTF-8 ALL', 'THREAD ORDEREDSUBJECT UTF-8 ALL');
-    await c.logout();
-    await server.close();
-    await store.queue.drain();
-    await close();
+    spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${DOMAIN}`, '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    await loadPostern(dir, n);
+    if (withReference) {
+      const [smarthost] = await freePorts(1);
+      ref = await ReferenceStack.start({ workDir: path.join(dir, 'reference'), domain: DOMAIN, localParts: [LOCAL], password: PASSWORD, certFile: path.join(dir, 'cert.pem'), keyFile: path.join(dir, 'key.pem'), smarthostPort: smarthost! });
+      loadMaildir(ref, n);
+      // Dovecot's first look at the new Maildir builds its index and cache files (done once, untimed).
+      const t0 = performance.now();
+      await pass(ref.imapsPort);
+      await pass(ref.imapsPort);
+      console.log(`dovecot: first look at the folder (index and cache built, untimed in the table) ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    let dropped = true;
+    const postern = await startPostern(dir);
+    await pass(postern.port); // the folder once, as for Dovecot
+    await postern.stop();
+    const fresh = await startPostern(dir);
+    dropped = dropCaches() && dropped;
+    results.postern = { cold: await pass(fresh.port), warm: await pass(fresh.port) };
+    await fresh.stop();
+    if (ref) {
+      await ref.restart();
+      dropped = dropCaches() && dropped;
+      results.dovecot = { cold: await pass(ref.imapsPort), warm: await pass(ref.imapsPort) };
+    }
+    console.log(`\n${n} messages in one folder; cold = fresh server process${dropped ? ' and page cache dropped' : ' (page cache could not be dropped)'}; load average at the end ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    report(results);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await ref?.stop().catch(() => undefined);
+    spawnSync('rm', ['-rf', dir]);
   }
 }
 

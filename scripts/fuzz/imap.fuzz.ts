@@ -29,7 +29,6 @@ import { CommandReader } from '../../appliance/imap/reader.js';
 import { startImapServer } from '../../appliance/imap/server.js';
 import { createLogger } from '../../appliance/logger.js';
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
-import { createDefaultFolders } from '../../appliance/mailstore/folders.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { generateSelfSigned } from '../../appliance/tls.js';
 
@@ -170,28 +169,15 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
   const blobs = await FileBlobStore.open(path.join(dataDir, 'blobs'));
   const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes });
   const credentials = new CredentialService(db, logger);
-  const now = Date.now();
-  await db.insertInto('tenants').values({ id: 'tnt_fuzz', name: 'Fuzz', created_at: now, updated_at: now }).execute();
-  await db.insertInto('domains').values({ id: 'dom_fuzz', tenant_id: 'tnt_fuzz', name: 'fuzz.test', created_at: now, updated_at: now }).execute();
-  await db
-    .insertInto('mailboxes')
-    .values({
-      id: 'mbx_fuzz',
-      tenant_id: 'tnt_fuzz',
-      domain_id: 'dom_fuzz',
-      local_part: 'canary',
-      address: USER,
-      status: 'active',
-      quota_bytes: config.defaultQuotaBytes,
-      password_hash: await hashPassword(PASS),
-      owner_name: 'Fuzz Owner',
-      owner_email: 'owner@example.net',
-      reset_destination: 'owner@example.net',
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  await createDefaultFolders(db, 'mbx_fuzz', now);
+  await store.provisionStandaloneMailbox({
+    tenantId: 'tnt_fuzz',
+    domainId: 'dom_fuzz',
+    domain: 'fuzz.test',
+    mailboxId: 'mbx_fuzz',
+    localPart: 'canary',
+    passwordHash: await hashPassword(PASS),
+    quotaBytes: config.defaultQuotaBytes,
+  });
   for (let i = 0; i < 3; i++) {
     await store.append('mbx_fuzz', 'INBOX', Buffer.from(`From: a@fuzz.test\r\nSubject: m${i}\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n--b--\r\n`));
   }

@@ -3,7 +3,7 @@
  * store, their parsed metadata here) and referenced by folder entries with UID, flags and
  * MODSEQ. Expunges are logged with their MODSEQ so sessions can catch up (CONDSTORE/QRESYNC).
  */
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 export interface FoldersTable {
   id: Generated<number>;
@@ -51,6 +51,8 @@ export interface FolderMessagesTable {
   size: number;
   /** When the entry was saved into the folder, epoch ms; null before migration 0017 (RFC 8514). */
   saved_at: number | null;
+  /** The message's SORT/THREAD keys (JSON, see mailstore/sort-keys.ts), null before migration 0022 backfilled them. */
+  sort_keys: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface FolderExpungesTable {

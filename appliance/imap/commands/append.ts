@@ -12,7 +12,7 @@ import { AUTHED } from './types.js';
 export const append: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
-    const name = mailboxArg(cmd.args[0]);
+    const name = mailboxArg(session, cmd.args[0]);
     // MULTIAPPEND (RFC 3502 6.3.11): 1*(SP [flag-list] [date-time] literal), stored all or none.
     const messages: Array<{ raw: Buffer; flags: string[]; internalDate?: number }> = [];
     let i = 1;

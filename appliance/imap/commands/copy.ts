@@ -12,7 +12,7 @@ async function run(session: ImapSession, args: Token[], byUid: boolean, move: bo
   expectEnd(args, 2);
   const sel = move ? requireWritable(session) : selectedOf(session);
   const ranges = parseSequenceSet(str(args[0], 'sequence set'));
-  const dest = await folderOrFail(session, mailboxArg(args[1]), 'TRYCREATE');
+  const dest = await folderOrFail(session, mailboxArg(session, args[1]), 'TRYCREATE');
   const uids = byUid ? sel.view.resolveUid(ranges) : sel.view.resolveSeq(ranges);
   if (!uids.length) return ok(`${move ? 'MOVE' : 'COPY'} completed, nothing to do`);
   let result;

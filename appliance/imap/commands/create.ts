@@ -2,7 +2,8 @@ import { isAppError } from '../../core/kernel/errors.js';
 import { DELIMITER } from '../mailbox-names.js';
 import { mailboxId as objectMailboxId } from '../object-ids.js';
 import { ImapNo, ok } from '../responses.js';
-import { mailboxArg, mailboxIdOf } from './helpers.js';
+import { astring } from '../compiler.js';
+import { mailboxArgSupplied, mailboxIdOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
@@ -10,7 +11,7 @@ import { AUTHED } from './types.js';
 export const create: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
-    const name = mailboxArg(cmd.args[0]);
+    const { name, supplied } = mailboxArgSupplied(session, cmd.args[0]);
     if (name === 'INBOX') throw new ImapNo('INBOX always exists', 'ALREADYEXISTS');
     if (!name || name.startsWith(DELIMITER) || name.includes(DELIMITER + DELIMITER)) throw new ImapNo('Invalid mailbox name', 'CANNOT');
     const mailboxId = mailboxIdOf(session);
@@ -26,6 +27,8 @@ export const create: CommandSpec = {
       }
     }
     const folder = await session.store.createFolder(mailboxId, name);
+    // RFC 9051 5.1: a name stored in another form than the client sent (NFC) is told with OLDNAME.
+    if (supplied) session.untagged(`LIST () "${DELIMITER}" ${session.mailboxName(name)} ("OLDNAME" (${astring(supplied, true)}))`);
     // RFC 8474 4.1: the new mailbox's id in the tagged OK.
     return ok('CREATE completed', `MAILBOXID (${objectMailboxId(folder.id)})`);
   },

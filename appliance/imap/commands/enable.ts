@@ -3,7 +3,10 @@ import { ImapSyntaxError } from '../parser.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
-/** ENABLE (RFC 5161): CONDSTORE and QRESYNC (which implies CONDSTORE). */
+/**
+ * ENABLE (RFC 5161): CONDSTORE, QRESYNC (which implies CONDSTORE) and IMAP4rev2 (RFC 9051
+ * 6.3.1, Appendix A: the session speaks rev2 from the next command on).
+ */
 export const enable: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
@@ -18,6 +21,10 @@ export const enable: CommandSpec = {
         session.qresync = true;
         session.enableCondstore();
         enabled.push(name);
+      }
+      if (name === 'IMAP4REV2' && !session.rev2) {
+        session.rev2 = true;
+        enabled.push('IMAP4rev2');
       }
     }
     session.untagged(`ENABLED${enabled.map((e) => ' ' + e).join('')}`);

@@ -291,7 +291,7 @@ export async function runFetch(session: ImapSession, args: Token[], byUid: boole
           break;
         case 'BODY':
         case 'BODYSTRUCTURE':
-          text += `${item.kind} ${meta ? bodyStructureToString(meta.root, item.kind === 'BODYSTRUCTURE') : '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0)'}`;
+          text += `${item.kind} ${meta ? bodyStructureToString(meta.root, item.kind === 'BODYSTRUCTURE', session.rev2) : '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0)'}`;
           break;
         case 'section': {
           if (item.binary) {

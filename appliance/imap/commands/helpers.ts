@@ -1,16 +1,23 @@
 /** Argument helpers shared by command handlers. */
 import type { FolderInfo } from '../../mailstore/store.types.js';
-import { decodeMailboxName, normalizeName } from '../mailbox-names.js';
+import { nameFromClient } from '../mailbox-names.js';
 import { ImapSyntaxError, type Token, str } from '../parser.js';
 import { ImapNo } from '../responses.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
 
-/** A mailbox name argument: modified UTF-7 decoded, INBOX normalised. */
-export function mailboxArg(t: Token | undefined): string {
+/**
+ * A mailbox name argument, INBOX normalised: modified UTF-7 decoded under IMAP4rev1, UTF-8 in
+ * NFC under IMAP4rev2 (RFC 9051 5.1); `supplied` is the client's text when NFC changed it.
+ */
+export function mailboxArgSupplied(session: ImapSession, t: Token | undefined): { name: string; supplied: string | null } {
   const raw = str(t, 'mailbox name');
   if (raw.length > 1000) throw new ImapSyntaxError('Mailbox name too long');
-  return normalizeName(decodeMailboxName(raw));
+  return nameFromClient(raw, session.rev2);
+}
+
+export function mailboxArg(session: ImapSession, t: Token | undefined): string {
+  return mailboxArgSupplied(session, t).name;
 }
 
 export function selectedOf(session: ImapSession): SelectedMailbox {

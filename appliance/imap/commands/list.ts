@@ -4,8 +4,7 @@
  * LIST-STATUS RFC 5819) and LSUB.
  */
 import type { FolderInfo } from '../../mailstore/store.types.js';
-import { astring } from '../compiler.js';
-import { DELIMITER, decodeMailboxName, encodeMailboxName } from '../mailbox-names.js';
+import { DELIMITER, patternFromClient } from '../mailbox-names.js';
 import { compileMailboxPattern } from '../mailbox-pattern.js';
 import { ImapSyntaxError, type Token, isAtom, str } from '../parser.js';
 import type { ImapSession } from '../session.js';
@@ -34,7 +33,8 @@ function atoms(t: Token | undefined, what: string): string[] {
   });
 }
 
-function parseList(args: Token[]): ListOptions {
+function parseList(args: Token[], rev2: boolean): ListOptions {
+  const decode = (t: Token | undefined, what: string) => patternFromClient(str(t, what), rev2);
   const o: ListOptions = { subscribedOnly: false, specialUseOnly: false, recursiveMatch: false, returnSubscribed: false, returnSpecialUse: false, status: null, patterns: [], reference: '', extended: false };
   let i = 0;
   if (args[0]?.t === 'list') {
@@ -49,12 +49,12 @@ function parseList(args: Token[]): ListOptions {
     if (o.recursiveMatch && !o.subscribedOnly) throw new ImapSyntaxError('RECURSIVEMATCH needs another selection option');
     i = 1;
   }
-  o.reference = decodeMailboxName(str(args[i++], 'reference'));
+  o.reference = decode(args[i++], 'reference');
   const pat = args[i++];
   if (pat?.t === 'list') {
     o.extended = true;
-    o.patterns = pat.v.map((p) => decodeMailboxName(str(p, 'pattern')));
-  } else o.patterns = [decodeMailboxName(str(pat, 'pattern'))];
+    o.patterns = pat.v.map((p) => decode(p, 'pattern'));
+  } else o.patterns = [decode(pat, 'pattern')];
   if (isAtom(args[i], 'RETURN')) {
     o.extended = true;
     const ret = args[i + 1];
@@ -66,7 +66,7 @@ function parseList(args: Token[]): ListOptions {
       if (opt === 'SUBSCRIBED') o.returnSubscribed = true;
       else if (opt === 'SPECIAL-USE') o.returnSpecialUse = true;
       else if (opt === 'CHILDREN') continue; // always returned
-      else if (opt === 'STATUS') o.status = parseStatusItems(ret.v[++j]);
+      else if (opt === 'STATUS') o.status = parseStatusItems(ret.v[++j], rev2);
       else throw new ImapSyntaxError(`Unknown LIST return option ${opt}`);
     }
     i += 2;
@@ -151,7 +151,10 @@ async function runList(session: ImapSession, o: ListOptions, lsub: boolean): Pro
       if (o.subscribedOnly && !n.subscribed && !childInfo) continue;
       if (o.specialUseOnly && !n.folder?.specialUse) continue;
       if (!n.folder) {
+        // RFC 9051 6.3.9 (table of RECURSIVEMATCH results): a name that is neither a mailbox
+        // nor subscribed, listed for its CHILDINFO, is \NonExistent under IMAP4rev2.
         if (o.subscribedOnly && n.subscribed) flags.push('\\NonExistent');
+        else if (childInfo && session.rev2) flags.push('\\NonExistent');
         else if (n.hasChildren || childInfo) flags.push('\\Noselect');
         else continue; // a subscription without a mailbox is not listed by plain LIST
       }
@@ -160,7 +163,7 @@ async function runList(session: ImapSession, o: ListOptions, lsub: boolean): Pro
       if (o.returnSubscribed && n.subscribed) flags.push('\\Subscribed');
     }
     const extra = childInfo ? ' ("CHILDINFO" ("SUBSCRIBED"))' : '';
-    out.push(`* ${lsub ? 'LSUB' : 'LIST'} (${flags.join(' ')}) "${DELIMITER}" ${astring(encodeMailboxName(name))}${extra}\r\n`);
+    out.push(`* ${lsub ? 'LSUB' : 'LIST'} (${flags.join(' ')}) "${DELIMITER}" ${session.mailboxName(name)}${extra}\r\n`);
     if (o.status && n.folder) {
       session.write(out.join(''));
       out.length = 0;
@@ -173,7 +176,7 @@ async function runList(session: ImapSession, o: ListOptions, lsub: boolean): Pro
 export const listCommand: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
-    const o = parseList(cmd.args);
+    const o = parseList(cmd.args, session.rev2);
     if (o.status?.includes('HIGHESTMODSEQ')) session.enableCondstore();
     await runList(session, o, false);
     return undefined;
@@ -184,7 +187,7 @@ export const lsub: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
     if (cmd.args.length !== 2) throw new ImapSyntaxError('LSUB takes a reference and a pattern');
-    const o = parseList(cmd.args);
+    const o = parseList(cmd.args, session.rev2);
     await runList(session, o, true);
     return undefined;
   },

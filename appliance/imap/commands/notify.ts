@@ -15,7 +15,7 @@ export const notify: CommandSpec = {
       return undefined;
     }
     if (!isAtom(cmd.args[0], 'SET')) throw new ImapSyntaxError('NOTIFY needs SET or NONE');
-    const { status, filters } = parseNotifySet(cmd.args.slice(1), mailboxArg);
+    const { status, filters } = parseNotifySet(cmd.args.slice(1), (t) => mailboxArg(session, t));
     // A new NOTIFY SET replaces the previous one (RFC 5465 6).
     session.notifier?.stop();
     session.notifier = null;

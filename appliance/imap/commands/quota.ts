@@ -2,8 +2,6 @@
  * QUOTA (RFC 9208): one quota root "" per mailbox with the STORAGE resource (KiB), the limit
  * the control plane sets. SETQUOTA is refused: quotas are set by the operator.
  */
-import { astring } from '../compiler.js';
-import { encodeMailboxName } from '../mailbox-names.js';
 import { expectEnd, str } from '../parser.js';
 import { ImapNo } from '../responses.js';
 import type { ImapSession } from '../session.js';
@@ -20,8 +18,8 @@ export const getquotaroot: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
     expectEnd(cmd.args, 1);
-    const folder = await folderOrFail(session, mailboxArg(cmd.args[0]));
-    session.write(`* QUOTAROOT ${astring(encodeMailboxName(folder.name))} ""\r\n` + (await quotaLine(session)));
+    const folder = await folderOrFail(session, mailboxArg(session, cmd.args[0]));
+    session.write(`* QUOTAROOT ${session.mailboxName(folder.name)} ""\r\n` + (await quotaLine(session)));
     return undefined;
   },
 };

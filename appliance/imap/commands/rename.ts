@@ -8,8 +8,8 @@ import { AUTHED } from './types.js';
 export const rename: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
-    const from = mailboxArg(cmd.args[0]);
-    const to = mailboxArg(cmd.args[1]);
+    const from = mailboxArg(session, cmd.args[0]);
+    const to = mailboxArg(session, cmd.args[1]);
     if (to === 'INBOX') throw new ImapNo('Cannot rename to INBOX', 'ALREADYEXISTS');
     if (!to || to.startsWith(DELIMITER) || to.includes(DELIMITER + DELIMITER)) throw new ImapNo('Invalid mailbox name', 'CANNOT');
     const mailboxId = mailboxIdOf(session);

@@ -31,19 +31,27 @@ export interface SearchHit {
 export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
   const needs = searchNeeds(key);
   const all = only ?? (await session.store.listMessages(sel.folder.id));
-  // Only messages the session knows (its view), with their sequence numbers.
-  const entries = all.filter((e) => sel.view.seqOf(e.uid) > 0);
+  // Only messages the session knows (its view), with their sequence numbers (both lists ascend by UID).
+  const allSeqs = sel.view.seqsOfAscending(all.map((e) => e.uid));
+  const entries: MessageEntry[] = [];
+  const seqs: number[] = [];
+  for (let i = 0; i < all.length; i++) {
+    if (!allSeqs[i]) continue;
+    entries.push(all[i]!);
+    seqs.push(allSeqs[i]!);
+  }
   const metas: Map<number, MessageMeta> | null = needs.meta ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
   const maxSeq = sel.view.length;
   const maxUid = sel.view.maxUid;
   const saved = new Set(sel.view.saved);
   const hits: SearchHit[] = [];
-  const hit = (e: MessageEntry) => hits.push({ seq: sel.view.seqOf(e.uid), uid: e.uid, modseq: e.modseq, entry: e });
+  const hit = (e: MessageEntry, seq: number) => hits.push({ seq, uid: e.uid, modseq: e.modseq, entry: e });
 
   if (needs.raw === 'none') {
-    for (const e of entries) {
-      const seq = sel.view.seqOf(e.uid);
-      if (matches(key, { entry: e, seq, meta: metas?.get(e.messageId) ?? null, raw: null, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid)) hit(e);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const seq = seqs[i]!;
+      if (matches(key, { entry: e, seq, meta: metas?.get(e.messageId) ?? null, raw: null, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid)) hit(e, seq);
     }
     return hits;
   }
@@ -62,12 +70,12 @@ export async function executeSearch(session: ImapSession, sel: SelectedMailbox, 
         continue;
       }
       const cache: EvalCache = {};
-      results[i] = matches(key, { entry: e, seq: sel.view.seqOf(e.uid), meta, raw, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid, cache);
+      results[i] = matches(key, { entry: e, seq: seqs[i]!, meta, raw, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid, cache);
     }
   };
   await Promise.all(Array.from({ length: RAW_CONCURRENCY }, worker));
   entries.forEach((e, i) => {
-    if (results[i]) hit(e);
+    if (results[i]) hit(e, seqs[i]!);
   });
   return hits;
 }
@@ -193,10 +201,13 @@ export function canUpdate(session: ImapSession, sel: SelectedMailbox, tag: strin
 
 async function runSearch(session: ImapSession, tag: string, args: Token[], byUid: boolean): Promise<void> {
   const sel = selectedOf(session);
-  const { ret, rest } = parseReturn(args);
+  const parsedReturn = parseReturn(args);
+  const rest = parsedReturn.rest;
+  // RFC 9051 6.4.4: an IMAP4rev2 session gets ESEARCH for every SEARCH; no RETURN means ALL.
+  const ret = parsedReturn.ret ?? (session.rev2 ? { min: false, max: false, all: true, count: false, save: false, partial: null, update: false } : null);
   let parsed;
   try {
-    parsed = parseSearch(rest);
+    parsed = parseSearch(rest, { rev2: session.rev2 });
   } catch (err) {
     // A failed SEARCH ... RETURN (SAVE) leaves "$" empty (RFC 5182 2.1).
     if (ret?.save) sel.view.saved = [];

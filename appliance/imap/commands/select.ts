@@ -1,3 +1,4 @@
+import { astring } from '../compiler.js';
 import { hasFlag } from '../format.js';
 import { ImapSyntaxError, type Token, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
@@ -5,7 +6,7 @@ import { ok } from '../responses.js';
 import { mailboxId } from '../object-ids.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
-import { folderOrFail, mailboxArg } from './helpers.js';
+import { folderOrFail, mailboxArgSupplied } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
@@ -43,7 +44,7 @@ function makeSelect(readOnly: boolean): CommandSpec {
   return {
     states: AUTHED,
     async handler(session, cmd) {
-      const name = mailboxArg(cmd.args[0]);
+      const { name, supplied } = mailboxArgSupplied(session, cmd.args[0]);
       const params = cmd.args[1];
       let condstore = false;
       let qresync: QresyncParams | null = null;
@@ -58,16 +59,18 @@ function makeSelect(readOnly: boolean): CommandSpec {
           } else throw new ImapSyntaxError('Unsupported SELECT parameter');
         }
       }
-      // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
-      if (deselect(session) && session.qresync) session.untagged('OK [CLOSED] Previous mailbox closed');
+      // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1); the CLOSED code marks the
+      // boundary under QRESYNC (RFC 7162 3.2.11) and always under IMAP4rev2 (RFC 9051 7.1).
+      if (deselect(session) && (session.qresync || session.rev2)) session.untagged('OK [CLOSED] Previous mailbox closed');
       if (condstore) session.enableCondstore();
       const folder = await folderOrFail(session, name);
       const entries = await session.store.listMessages(folder.id);
       if (session.isClosed) return null;
       // \Recent (RFC 3501 2.3.2, 6.3.1/6.3.2): SELECT claims what no session was told of yet;
-      // EXAMINE changes no state and shows the unclaimed messages as recent.
+      // EXAMINE changes no state and shows the unclaimed messages as recent. IMAP4rev2 has no
+      // \Recent (RFC 9051 Appendix E): such a session claims nothing, so rev1 sessions still get it.
       const top = entries.length ? entries[entries.length - 1]!.uid : 0;
-      const recentFrom = readOnly ? folder.recentUid : top ? await session.store.claimRecent(folder.id, top + 1) : Infinity;
+      const recentFrom = session.rev2 ? Infinity : readOnly ? folder.recentUid : top ? await session.store.claimRecent(folder.id, top + 1) : Infinity;
       if (session.isClosed) return null;
       const sel = new SelectedMailbox(session, folder, readOnly, entries, recentFrom);
       session.selected = sel;
@@ -83,8 +86,11 @@ function makeSelect(readOnly: boolean): CommandSpec {
         `* FLAGS ${sel.flagsList()}`,
         `* OK [PERMANENTFLAGS ${sel.permanentFlagsList()}] Flags permitted`,
         `* ${entries.length} EXISTS`,
-        `* ${sel.recent.size} RECENT`,
-        ...(firstUnseen ? [`* OK [UNSEEN ${firstUnseen}] First unseen`] : []),
+        // RFC 9051 6.3.2: rev2 drops RECENT and the UNSEEN code and sends the mailbox's LIST
+        // (with OLDNAME when the name given was not in NFC, RFC 9051 5.1).
+        ...(session.rev2
+          ? [`* LIST () "/" ${session.mailboxName(folder.name)}${supplied ? ` ("OLDNAME" (${astring(supplied, true)}))` : ''}`]
+          : [`* ${sel.recent.size} RECENT`, ...(firstUnseen ? [`* OK [UNSEEN ${firstUnseen}] First unseen`] : [])]),
         `* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid`,
         `* OK [UIDNEXT ${folder.uidNext}] Predicted next UID`,
         `* OK [HIGHESTMODSEQ ${folder.highestModseq}] Highest`,

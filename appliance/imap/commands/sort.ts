@@ -24,10 +24,11 @@ function checkCharset(t: Token | undefined): void {
 
 /** The rows the search criteria select, in sequence order, with their keys. */
 async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<{ rows: SortRow[]; modseq: number | null; key: SearchKey }> {
-  const { key, usesModseq } = parseSearch(criteria);
+  const { key, usesModseq } = parseSearch(criteria, { rev2: session.rev2 });
   if (usesModseq) session.enableCondstore();
   const all = await session.store.sortRows(sel.folder.id);
-  const inView = all.filter((r) => sel.view.seqOf(r.uid) > 0);
+  const seqs = sel.view.seqsOfAscending(all.map((r) => r.uid));
+  const inView = seqs.every((q) => q > 0) ? all.slice() : all.filter((_, i) => seqs[i]! > 0);
   if (key.k === 'all' && !usesModseq) return { rows: inView, modseq: null, key };
   const hits = await executeSearch(session, sel, key);
   const wanted = new Set(hits.map((h) => h.uid));

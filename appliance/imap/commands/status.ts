@@ -1,7 +1,5 @@
 import type { FolderInfo } from '../../mailstore/store.types.js';
-import { astring } from '../compiler.js';
 import { hasFlag } from '../format.js';
-import { encodeMailboxName } from '../mailbox-names.js';
 import { mailboxId } from '../object-ids.js';
 import { ImapSyntaxError, list } from '../parser.js';
 import type { ImapSession } from '../session.js';
@@ -11,9 +9,11 @@ import { AUTHED } from './types.js';
 
 const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE', 'APPENDLIMIT', 'MAILBOXID']);
 
-export function parseStatusItems(t: Parameters<typeof list>[0]): string[] {
+/** STATUS items; RECENT is not one under IMAP4rev2 (RFC 9051 6.3.11 and Appendix E: answered BAD). */
+export function parseStatusItems(t: Parameters<typeof list>[0], rev2 = false): string[] {
   const items = list(t, 'status items').map((x) => {
     if (x.t !== 'atom' || !ITEMS.has(x.v.toUpperCase())) throw new ImapSyntaxError('Invalid STATUS item');
+    if (rev2 && x.v.toUpperCase() === 'RECENT') throw new ImapSyntaxError('STATUS RECENT does not exist in IMAP4rev2');
     return x.v.toUpperCase();
   });
   if (!items.length) throw new ImapSyntaxError('Empty STATUS item list');
@@ -41,14 +41,14 @@ export async function statusLine(session: ImapSession, folder: FolderInfo, items
   };
   // MAILBOXID (RFC 8474 4.2) is a parenthesised objectid.
   const item = (i: string) => (i === 'MAILBOXID' ? `MAILBOXID (${mailboxId(folder.id)})` : `${i} ${values[i]}`);
-  return `* STATUS ${astring(encodeMailboxName(folder.name))} (${items.map(item).join(' ')})\r\n`;
+  return `* STATUS ${session.mailboxName(folder.name)} (${items.map(item).join(' ')})\r\n`;
 }
 
 export const status: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
-    const folder = await folderOrFail(session, mailboxArg(cmd.args[0]));
-    const items = parseStatusItems(cmd.args[1]);
+    const folder = await folderOrFail(session, mailboxArg(session, cmd.args[0]));
+    const items = parseStatusItems(cmd.args[1], session.rev2);
     if (items.includes('HIGHESTMODSEQ')) session.enableCondstore();
     session.write(await statusLine(session, folder, items));
     return undefined;

@@ -6,7 +6,7 @@ function make(subscribed: boolean): CommandSpec {
   return {
     states: AUTHED,
     async handler(session, cmd) {
-      await session.store.setSubscribed(mailboxIdOf(session), mailboxArg(cmd.args[0]), subscribed);
+      await session.store.setSubscribed(mailboxIdOf(session), mailboxArg(session, cmd.args[0]), subscribed);
       return undefined;
     },
   };

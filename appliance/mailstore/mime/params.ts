@@ -3,6 +3,7 @@
  * with RFC 2231 continuations. Tolerant: missing quotes, stray semicolons and comments are
  * accepted, and nothing throws.
  */
+import libmime from 'libmime';
 import { decodeCharset, decodeWords } from './charset.js';
 
 export interface ParsedParams {
@@ -173,4 +174,23 @@ export function parseParams(header: string | null | undefined): ParsedParams {
     decoded.set(item, anyExtended ? text : decodeWords(text));
   }
   return { value, params, decoded };
+}
+
+/**
+ * The parameters as IMAP4rev2 BODYSTRUCTURE gives them (RFC 9051 7.5.2: RFC 2231 continuations
+ * and charsets decoded): `name*` = `charset'lang'%XX…` (the merged form kept in the index)
+ * becomes `name` = text. Decoding is libmime's (the MIME library already in the tree).
+ */
+export function decodedParams(params: Array<[string, string]>): Array<[string, string]> {
+  return params.map(([name, value]) => {
+    if (!name.endsWith('*')) return [name, value];
+    const base = name.slice(0, -1);
+    try {
+      // The stored value is percent-encoded (no quotes, spaces or ';'), safe to put back in a header.
+      const text = libmime.parseHeaderValue(`x; ${base}*=${value}`).params[base];
+      return [base, text ?? value];
+    } catch {
+      return [base, value];
+    }
+  });
 }

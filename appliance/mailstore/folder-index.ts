@@ -1,0 +1,138 @@
+/**
+ * The entries of recently used folders kept in memory and brought up to date from the change
+ * journal (MODSEQ, RFC 7162): a command reads the folder's HIGHESTMODSEQ (one row) and, when it
+ * moved, only the entries changed or expunged since then — never the whole folder again. SELECT,
+ * FETCH, SEARCH, SORT and THREAD of a 100,000-message folder thus cost work that depends on the
+ * command, not on the folder size. Catching up from the journal also covers writes made by
+ * another process on the same database.
+ */
+import type { FolderChanges, MessageEntry } from './store.types.js';
+
+export interface FolderIndexSource {
+  /** The folder's HIGHESTMODSEQ now (throws NotFound for a folder that is gone). */
+  highestModseq(folderId: number): Promise<number>;
+  /** Every entry by ascending UID. */
+  loadEntries(folderId: number): Promise<MessageEntry[]>;
+  changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
+}
+
+interface Indexed {
+  modseq: number;
+  entries: MessageEntry[];
+  /** Bumped when entries are added or removed (not on flag changes): sort rows depend on it. */
+  membership: number;
+}
+
+/** Index of the entry with `uid`, or -(insertion point) - 1. */
+function find(entries: MessageEntry[], uid: number): number {
+  let lo = 0;
+  let hi = entries.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const u = entries[mid]!.uid;
+    if (u === uid) return mid;
+    if (u < uid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -lo - 1;
+}
+
+/** Applies journal changes to an index in place; true when entries were added or removed. */
+export function applyChanges(entries: MessageEntry[], ch: Pick<FolderChanges, 'changed' | 'expunged'>): { entries: MessageEntry[]; membershipChanged: boolean } {
+  let membershipChanged = false;
+  for (const e of ch.changed) {
+    const last = entries.length ? entries[entries.length - 1]!.uid : 0;
+    if (e.uid > last) {
+      entries.push(e);
+      membershipChanged = true;
+      continue;
+    }
+    const i = find(entries, e.uid);
+    if (i >= 0) entries[i] = e;
+    else {
+      entries.splice(-i - 1, 0, e);
+      membershipChanged = true;
+    }
+  }
+  if (ch.expunged.length) {
+    const gone = new Set(ch.expunged);
+    const kept = entries.filter((e) => !gone.has(e.uid));
+    if (kept.length !== entries.length) return { entries: kept, membershipChanged: true };
+  }
+  return { entries, membershipChanged };
+}
+
+export class FolderIndex {
+  private readonly folders = new Map<number, Indexed>();
+  /** One catch-up at a time per folder, so journal changes are applied in order. */
+  private readonly pending = new Map<number, Promise<Indexed>>();
+  private held = 0;
+
+  constructor(
+    private readonly source: FolderIndexSource,
+    /** Entries kept over all folders; least recently used folders are dropped beyond it. */
+    private readonly maxEntries = 400_000,
+  ) {}
+
+  /** The folder's entries by ascending UID, current as of this call (a fresh array each time). */
+  async entries(folderId: number): Promise<MessageEntry[]> {
+    return (await this.current(folderId)).entries.slice();
+  }
+
+  /** The entries and a number that changes whenever entries were added or removed. */
+  async snapshot(folderId: number): Promise<{ entries: readonly MessageEntry[]; membership: number }> {
+    const ix = await this.current(folderId);
+    return { entries: ix.entries, membership: ix.membership };
+  }
+
+  /** Forgets a folder (deleted). */
+  drop(folderId: number): void {
+    const ix = this.folders.get(folderId);
+    if (ix) this.held -= ix.entries.length;
+    this.folders.delete(folderId);
+  }
+
+  private current(folderId: number): Promise<Indexed> {
+    const running = this.pending.get(folderId);
+    const next = (running ? running.catch(() => undefined) : Promise.resolve()).then(() => this.catchUp(folderId));
+    const tracked = next.finally(() => {
+      if (this.pending.get(folderId) === tracked) this.pending.delete(folderId);
+    });
+    this.pending.set(folderId, tracked);
+    return tracked;
+  }
+
+  private async catchUp(folderId: number): Promise<Indexed> {
+    const modseq = await this.source.highestModseq(folderId);
+    let ix = this.folders.get(folderId);
+    if (ix && modseq < ix.modseq) {
+      // MODSEQ never goes back for one folder; if it did (a restored database), read it all again.
+      this.drop(folderId);
+      ix = undefined;
+    }
+    if (ix && modseq !== ix.modseq) {
+      const ch = await this.source.changesSince(folderId, ix.modseq);
+      const before = ix.entries.length;
+      const r = applyChanges(ix.entries, ch);
+      ix.entries = r.entries;
+      if (r.membershipChanged) ix.membership++;
+      ix.modseq = Math.max(ix.modseq, ch.highestModseq);
+      this.held += ix.entries.length - before;
+    } else if (!ix) {
+      // HIGHESTMODSEQ is read before the entries: a change made in between is applied again
+      // at the next catch-up, which is harmless (applying a change is idempotent).
+      const entries = await this.source.loadEntries(folderId);
+      ix = this.folders.get(folderId) ?? { modseq, entries, membership: 0 };
+      if (!this.folders.has(folderId)) this.held += entries.length;
+    }
+    // Most recently used last; drop the oldest folders beyond the bound (never this one).
+    this.folders.delete(folderId);
+    this.folders.set(folderId, ix);
+    for (const [id, other] of this.folders) {
+      if (this.held <= this.maxEntries || id === folderId) break;
+      this.folders.delete(id);
+      this.held -= other.entries.length;
+    }
+    return ix;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The mail store's in-memory folder index (appliance/mailstore/folder-index.ts): after any mix
+ * of appends, flag changes, expunges and moves, what listMessages and sortRows answer from
+ * memory equals a fresh read of the database; writes made through another store instance on the
+ * same database (another process: no change events reach this one) are caught up from the
+ * change journal (RFC 7162 MODSEQ, changesSince).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqlMailStore } from '../../appliance/mailstore/store.js';
+import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
+import { createTestCore, type TestCore } from '../helpers/core.js';
+
+const msg = (i: number) => Buffer.from(`From: a${i}@example.org\r\nSubject: ${i % 2 ? 'Re: ' : ''}item ${i % 5}\r\nDate: Mon, ${1 + (i % 27)} Jan 2024 10:00:00 +0000\r\nMessage-ID: <i${i}@t>\r\n\r\nbody ${i}\r\n`);
+
+describe('mail store folder index', () => {
+  let core: TestCore;
+  let other: SqlMailStore;
+  let mailboxId: string;
+  let inbox: FolderInfo;
+  let archive: FolderInfo;
+  beforeAll(async () => {
+    core = await createTestCore();
+    mailboxId = (await core.createMailbox('ix@index.test', 'index passphrase')).id;
+    // A second store on the same database and blobs: its writes emit no events in `core.store`.
+    other = new SqlMailStore({ db: core.db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes });
+    inbox = (await core.store.getFolder(mailboxId, 'INBOX'))!;
+    archive = (await core.store.getFolder(mailboxId, 'Archive'))!;
+  });
+  afterAll(async () => {
+    await other?.queue.drain();
+    await core?.close();
+  });
+
+  /** What a store that has never seen the folder reads from the database. */
+  const fresh = async (folderId: number) => {
+    const s = new SqlMailStore({ db: core.db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes });
+    return { entries: await s.listMessages(folderId), rows: await s.sortRows(folderId) };
+  };
+
+  const expectCurrent = async () => {
+    for (const f of [inbox, archive]) {
+      const want = await fresh(f.id);
+      expect(await core.store.listMessages(f.id)).toEqual(want.entries);
+      expect(await core.store.sortRows(f.id)).toEqual(want.rows);
+    }
+  };
+
+  it('answers what the database holds after each kind of change, from this store or another', async () => {
+    for (let i = 0; i < 20; i++) await core.store.append(mailboxId, 'INBOX', msg(i));
+    await expectCurrent(); // first load
+    const steps: Array<[string, (s: SqlMailStore) => Promise<unknown>]> = [
+      ['append here', (s) => s.append(mailboxId, 'INBOX', msg(100))],
+      ['append elsewhere', (s) => s.appendMany(mailboxId, 'INBOX', [{ raw: msg(101) }, { raw: msg(102), flags: ['\\Seen'] }])],
+      ['flags', (s) => s.storeFlags(inbox.id, [2, 4, 6], 'add', ['\\Seen', '$Label'])],
+      ['flags removed', (s) => s.storeFlags(inbox.id, [4], 'remove', ['$Label'])],
+      ['expunge', async (s) => {
+        await s.storeFlags(inbox.id, [1, 3, 21], 'add', ['\\Deleted']);
+        return s.expunge(inbox.id);
+      }],
+      ['move', (s) => s.moveMessages(inbox.id, [5, 7, 22], archive.id)],
+      ['copy back', (s) => s.copyMessages(archive.id, [1, 2], inbox.id)],
+    ];
+    for (const [name, step] of steps) {
+      for (const s of [core.store, other]) {
+        await step(s);
+        await expectCurrent().catch((err: Error) => {
+          throw new Error(`after "${name}" through ${s === core.store ? 'this store' : 'another store'}: ${err.message}`);
+        });
+      }
+    }
+    const uids = (await core.store.listMessages(inbox.id)).map((e) => e.uid);
+    expect(uids).toEqual([...uids].sort((a, b) => a - b));
+  });
+
+  it('gives each caller its own array (a caller cannot change the index)', async () => {
+    const a = await core.store.listMessages(inbox.id);
+    a.length = 0;
+    expect((await core.store.listMessages(inbox.id)).length).toBeGreaterThan(0);
+  });
+});
