@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS, assertGrantable, authorize, can, makeActor, type Permission, PERMISSIONS, publicActor, ROLES, systemActor, TENANT_PERMISSIONS } from '../../appliance/core/kernel/authz.js';
 import { AppError } from '../../appliance/core/kernel/errors.js';
-import { scopeOf } from '../../appliance/db/repo.js';
+import { scopeOf } from '../../appliance/core/kernel/authz.js';
 
 const operator = makeActor({ kind: 'token', tenantId: null, principalId: 'op', tokenId: 'tok_op', permissions: ROLES.operator });
 const admin = makeActor({ kind: 'token', tenantId: 'tnt_a', principalId: 'adm', tokenId: 'tok_a', permissions: ROLES['tenant-admin'] });

@@ -20,6 +20,7 @@ import { rowScope, trxOf } from './access-scope.js';
 import { consumeSetupLink, findLiveSetupLink, issueSetupLink } from './setup-links.js';
 import { parseStoredPermissions, resolveGrant } from './tokens.service.js';
 import { iso, isUniqueViolation, pageOf } from '../kernel/util.js';
+import type { PrincipalStatus } from '../../db/tables/status.js';
 
 export interface PrincipalView {
   id: string;
@@ -114,7 +115,7 @@ export async function getPrincipal(actor: Actor, deps: CoreDeps, principalId: st
 }
 
 export interface PrincipalFilter {
-  status?: string;
+  status?: PrincipalStatus;
   q?: string;
 }
 

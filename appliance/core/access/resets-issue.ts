@@ -13,7 +13,7 @@ import { tenantScope } from '../kernel/scope.js';
 import type { CoreDeps } from '../deps.js';
 import type { AccessDeps, AccessPolicy } from './policies.js';
 import { type Revocation, revokeMailboxAccess } from '../mailboxes/lifecycle.js';
-import { notifyOwners, resetLinkMessage, sendQuietly } from './resets-common.js';
+import { type MailState, notifyOwners, resetLinkMessage, sendQuietly } from './resets-common.js';
 import { type IssuedLink, issueSetupLink, setupUrl } from './setup-links.js';
 import { iso } from '../kernel/util.js';
 
@@ -67,7 +67,7 @@ export async function issue(t: Repos, actor: Actor, deps: CoreDeps, r: ResetRow,
 export async function deliver(actor: Actor, deps: AccessDeps, r: ResetRow, m: Mailbox, issued: Issued, destination: string): Promise<string> {
   if (issued.revocation) deps.revoker.notifyRevoked(m.id, `password reset issued (${r.kind})`);
   const url = setupUrl(deps, issued.link.token);
-  let state: string;
+  let state: MailState | 'returned';
   if (r.delivery === 'email') {
     const msg = resetLinkMessage({ address: m.address, url, expiresAt: iso(issued.link.expiresAt)!, kind: r.kind });
     state = await sendQuietly(deps, destination, msg.subject, msg.text);

@@ -26,6 +26,7 @@ import { rowScope, trxOf } from './access-scope.js';
 import { iso } from '../kernel/util.js';
 import { sealSecret } from './secret-box.js';
 import { countThrottle } from '../../metrics.js';
+import type { WebSessionMfa } from '../../db/tables/status.js';
 
 export const SESSION_COOKIE = 'postern_session';
 export const CSRF_COOKIE = 'postern_csrf';
@@ -75,7 +76,7 @@ const PRINCIPAL_LOGIN_FAILED = 'invalid email, password or code';
 /** Stores a new session (inside the login's transaction) and returns its secrets, once. */
 async function createSession(
   t: Repos,
-  row: { kind: 'principal' | 'mailbox'; principalId: string | null; mailboxId: string | null; tenantId: string | null; credentialVersion: number; mfa: string },
+  row: { kind: 'principal' | 'mailbox'; principalId: string | null; mailboxId: string | null; tenantId: string | null; credentialVersion: number; mfa: WebSessionMfa },
   origin: ActorOrigin | undefined,
   now: number,
 ): Promise<IssuedSession> {

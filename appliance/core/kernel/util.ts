@@ -2,10 +2,16 @@
  * Small helpers shared by the core services: paging bounds, unique-violation detection and
  * time formatting for views.
  */
-import type { ListPage } from '../../db/repo.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 500;
+
+/** Keyset pagination of the list reads. */
+export interface ListPage {
+  limit: number;
+  /** Rows whose id sorts after this one. */
+  after?: string | null;
+}
 
 export function pageOf(input: { limit?: number; after?: string | null } = {}): ListPage {
   const limit = Math.min(Math.max(Math.trunc(input.limit ?? DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE);

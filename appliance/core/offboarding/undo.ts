@@ -15,6 +15,7 @@ import { isMailboxStatus } from '../mailboxes/lifecycle.js';
 import { iso } from '../kernel/util.js';
 import { mailboxInScope, trxOf } from './common.js';
 import { type OffboardingView, offboardingView } from './view.js';
+import { ALIAS_STATUSES, FORWARD_STATUSES, isOneOf, PRINCIPAL_STATUSES } from '../../db/tables/status.js';
 
 type Before = Record<string, unknown>;
 
@@ -43,14 +44,14 @@ async function restoreStep(t: Repos, m: Mailbox, action: string, before: Before,
       }
       return [];
     case 'offboarding.addresses':
-      for (const a of (before.aliases ?? []) as Array<{ id: string; targets: string[]; status: string }>) await o.setAliasTargets(a.id, a.targets, a.status, now);
+      for (const a of (before.aliases ?? []) as Array<{ id: string; targets: string[]; status: string }>) await o.setAliasTargets(a.id, a.targets, recorded(ALIAS_STATUSES, a.status), now);
       for (const d of (before.domains ?? []) as Array<{ id: string; catchAll: string | null }>) await o.setCatchAll([d.id], d.catchAll, now);
       return [];
     case 'offboarding.forwards':
-      for (const f of (before.forwards ?? []) as Array<{ id: string; target: string; external: number; status: string }>) await o.setForward(f.id, { target: f.target, external: f.external, status: f.status });
+      for (const f of (before.forwards ?? []) as Array<{ id: string; target: string; external: number; status: string }>) await o.setForward(f.id, { target: f.target, external: f.external, status: recorded(FORWARD_STATUSES, f.status) });
       return [];
     case 'offboarding.revoke':
-      for (const p of (before.principals ?? []) as Array<{ id: string; status: string }>) await o.setPrincipalStatus(p.id, p.status, now);
+      for (const p of (before.principals ?? []) as Array<{ id: string; status: string }>) await o.setPrincipalStatus(p.id, recorded(PRINCIPAL_STATUSES, p.status), now);
       return [];
     case 'offboarding.disable':
       // The mailbox goes back to the status it had before the offboarding (pending, active or suspended).
@@ -85,4 +86,10 @@ export async function undoOffboarding(actor: Actor, deps: CoreDeps, mailboxId: s
     await appendAudit(trxOf(t), actor, { action: 'offboarding.undo', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { status: 'offboarded' }, after: { offboardingId: o.id, restoredFromEvents: eventIds, notRestored }, reason }, now);
   });
   return { offboarding: await offboardingView(r, await r.offboarding.get(o.id)), notRestored };
+}
+
+/** A status read back from an audit event's `before`: one of the column's values, or the record is corrupt. */
+function recorded<T extends string>(values: readonly T[], status: string): T {
+  if (!isOneOf(values, status)) throw new AppError('Conflict', `the recorded status "${status}" cannot be restored`);
+  return status;
 }

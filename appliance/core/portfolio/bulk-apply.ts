@@ -19,7 +19,7 @@ import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
 import { iso } from '../kernel/util.js';
-import { planTransition } from '../mailboxes/lifecycle.js';
+import { planTransition, statusAfter } from '../mailboxes/lifecycle.js';
 import type { BulkRowInput } from './bulk.js';
 import { type ApplyMode, type BatchState, CHUNK, publicPlan, refText, reportOf, workers } from './bulk-batch.js';
 import { type Created, deliverLinks, reissueUndelivered } from './bulk-links.js';
@@ -176,7 +176,7 @@ async function rowByRow(actor: Actor, deps: PortfolioDeps, batchId: string, tena
 async function insertRow(trx: Transaction<DB>, actor: Actor, deps: PortfolioDeps, batchId: string, tenantId: string, item: PlanItem, now: number): Promise<Created> {
   const batches = repos(trx, scopeOf(actor)).batches;
   const id = newId('mbx');
-  const { to: status } = planTransition('create', null);
+  const status = statusAfter(planTransition('create', null));
   await batches.insertMailbox({
     id,
     tenant_id: tenantId,

@@ -12,7 +12,7 @@ import type { PortfolioDeps } from '../delivery/mailer.js';
 import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import { AppError } from '../kernel/errors.js';
 import { iso } from '../kernel/util.js';
-import { type LifecycleEvent, planTransition, revokeMailboxAccess, TRANSITIONS } from '../mailboxes/lifecycle.js';
+import { type LifecycleEvent, planTransition, statusAfter, statusBefore, revokeMailboxAccess, TRANSITIONS } from '../mailboxes/lifecycle.js';
 import { type BatchView, batchView, CHUNK, refText, workers } from './bulk-batch.js';
 
 type Item = { row_no: number; mailbox_id: string | null; alias_ids: string | null };
@@ -33,7 +33,7 @@ async function suspendChunk(actor: Actor, deps: PortfolioDeps, batchId: string, 
     await t.batches.expireSetupLinks(ids, now);
     for (const m of live) {
       const move = planTransition('suspend', m);
-      await t.batches.setMailboxStatus(m.id, move.to, now);
+      await t.batches.setMailboxStatus(m.id, statusAfter(move), now);
       await revokeMailboxAccess(trx, m.id, now, { appPasswords: false });
       await appendAudit(trx, actor, { action: 'mailbox.suspend', targetType: 'mailbox', targetId: m.id, tenantId, before: { status: m.status }, after: { status: move.to, sessionsRevoked: true, setupLinksExpired: true, batchId }, reason }, now);
     }
@@ -48,8 +48,8 @@ async function deleteChunk(actor: Actor, deps: PortfolioDeps, batchId: string, t
     const t = repos(trx, scopeOf(actor));
     const rows = (await t.batches.mailboxStates(tenantId, chunk.map((c) => c.mailbox_id!))).filter((m) => m.status !== 'deleted');
     for (const m of rows) {
-      planTransition('soft-delete', m);
-      await t.batches.softDeleteMailbox(m.id, m.status, now, purgeAfter);
+      const move = planTransition('soft-delete', m);
+      await t.batches.softDeleteMailbox(m.id, statusBefore(move), now, purgeAfter);
       await revokeMailboxAccess(trx, m.id, now, { appPasswords: false });
       await appendAudit(trx, actor, { action: 'mailbox.delete', targetType: 'mailbox', targetId: m.id, tenantId, before: { status: m.status }, after: { status: 'deleted', purgeAfter: iso(purgeAfter), batchId }, reason }, now);
     }

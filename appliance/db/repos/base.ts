@@ -9,6 +9,15 @@ import { AppError } from '../../core/kernel/errors.js';
 import type { Scope } from '../../core/kernel/scope.js';
 import type { DB } from '../schema.js';
 
+import type { ListPage } from '../../core/kernel/util.js';
+
+export type { ListPage } from '../../core/kernel/util.js';
+
+/** A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped (ESCAPE '\\'). */
+export function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
 /** The database or a transaction on it (a kysely Transaction is a Kysely). */
 export type Executor = Kysely<DB>;
 

@@ -9,6 +9,7 @@ import type { Alias, NewMailbox } from '../tables/control.table.js';
 import type { Batch, BatchItem } from '../tables/portfolio.table.js';
 import type { BatchState } from '../tables/status.js';
 import { Repo } from './base.js';
+import type { MailboxStatus } from '../tables/status.js';
 
 export type NewBatch = Omit<Batch, 'allow_unverified' | 'total' | 'done'> & { allow_unverified: number; total: number; done: number };
 export type BatchChange = Partial<Omit<Batch, 'id' | 'tenant_id' | 'request_id' | 'created_by' | 'created_at'>>;
@@ -198,12 +199,12 @@ export class BatchesRepo extends Repo {
   }
 
   /** Sets a planned mailbox status (suspend). */
-  async setMailboxStatus(id: string, status: string, now: number): Promise<void> {
+  async setMailboxStatus(id: string, status: MailboxStatus, now: number): Promise<void> {
     await this.scoped(this.db.updateTable('mailboxes').set({ status, updated_at: now }).where('id', '=', id)).execute();
   }
 
   /** Moves a mailbox into the recycle bin (soft delete), remembering the status to restore. */
-  async softDeleteMailbox(id: string, statusBefore: string, now: number, purgeAfter: number): Promise<void> {
+  async softDeleteMailbox(id: string, statusBefore: MailboxStatus, now: number, purgeAfter: number): Promise<void> {
     await this.scoped(this.db.updateTable('mailboxes').set({ status: 'deleted', status_before_delete: statusBefore, deleted_at: now, purge_after: purgeAfter, deleted_with: null, updated_at: now }).where('id', '=', id)).execute();
   }
 

@@ -8,9 +8,10 @@ import { notFound } from '../../core/kernel/errors.js';
 import type { Domain } from '../tables/control.table.js';
 import { Repo } from './base.js';
 import { containsPattern, type ListPage } from './tenants.js';
+import type { DomainStatus } from '../tables/status.js';
 
 export interface DomainFilter {
-  status?: string;
+  status?: DomainStatus;
   verification?: string;
   /** Only domain aliases (true) or only primary domains (false). */
   isAlias?: boolean;

@@ -11,13 +11,9 @@ import { notFound } from '../../core/kernel/errors.js';
 import type { Domain, Mailbox, NewMailbox, Tenant } from '../tables/control.table.js';
 import type { Forward } from '../tables/sending.table.js';
 import type { MailboxStatus } from '../tables/status.js';
-import { Repo } from './base.js';
+import { containsPattern, type ListPage, Repo } from './base.js';
 
-export interface ListPage {
-  limit: number;
-  /** Return rows whose id sorts after this one (keyset pagination). */
-  after?: string | null;
-}
+export { containsPattern, type ListPage } from './base.js';
 
 /** Filters of the mailbox lists. */
 export interface MailboxFilter {
@@ -26,11 +22,6 @@ export interface MailboxFilter {
   isRole?: boolean;
   /** Substring of the address, display name or owner (name or email), case-insensitive. */
   q?: string;
-}
-
-/** A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped (ESCAPE '\\'). */
-export function containsPattern(text: string): string {
-  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** The settings columns a change may write (status moves have their own methods). */

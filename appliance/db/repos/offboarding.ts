@@ -14,6 +14,7 @@ import type { OffboardingRow } from '../../db/tables/resets.table.js';
 import type { DB } from '../schema.js';
 import { notFound } from '../../core/kernel/errors.js';
 import { Repo } from './base.js';
+import type { AliasStatus, ForwardStatus, PrincipalStatus } from '../tables/status.js';
 
 type MailboxStatusColumn = DB['mailboxes']['status'];
 
@@ -223,7 +224,7 @@ export class OffboardingRepo extends Repo {
     await this.scoped(this.db.updateTable('principals').set((eb) => ({ status: 'disabled', credential_version: eb('credential_version', '+', 1), updated_at: now })).where('id', 'in', ids)).execute();
   }
 
-  async setPrincipalStatus(id: string, status: string, now: number): Promise<void> {
+  async setPrincipalStatus(id: string, status: PrincipalStatus, now: number): Promise<void> {
     await this.scoped(this.db.updateTable('principals').set({ status, updated_at: now }).where('id', '=', id)).execute();
   }
 
@@ -270,7 +271,7 @@ export class OffboardingRepo extends Repo {
   }
 
   /** Sets a forward's target, kind and status (re-point, remove, or restore what was recorded). */
-  async setForward(id: string, fields: { target?: string; external?: number; status?: string }): Promise<void> {
+  async setForward(id: string, fields: { target?: string; external?: number; status?: ForwardStatus }): Promise<void> {
     await this.scoped(this.db.updateTable('forwards').set(fields).where('id', '=', id)).execute();
   }
 
@@ -285,7 +286,7 @@ export class OffboardingRepo extends Repo {
     return this.scoped(this.db.selectFrom('aliases').select(['id', 'targets', 'status']).where('id', 'in', ids)).execute();
   }
 
-  async setAliasTargets(id: string, targets: string[], status: string, now: number): Promise<void> {
+  async setAliasTargets(id: string, targets: string[], status: AliasStatus, now: number): Promise<void> {
     await this.scoped(this.db.updateTable('aliases').set({ targets: JSON.stringify(targets), status, updated_at: now }).where('id', '=', id)).execute();
   }
 

@@ -8,23 +8,15 @@ import { sql } from 'kysely';
 import { notFound } from '../../core/kernel/errors.js';
 import type { Insertable } from 'kysely';
 import type { PrincipalsTable, Principal } from '../tables/principals.table.js';
-import { Repo } from './base.js';
+import { containsPattern, type ListPage, Repo } from './base.js';
+import type { PrincipalStatus } from '../tables/status.js';
 
-export interface ListPage {
-  limit: number;
-  /** Rows whose id sorts after this one (keyset pagination). */
-  after?: string | null;
-}
+export { containsPattern, type ListPage } from './base.js';
 
 export interface PrincipalListFilter {
-  status?: string;
+  status?: PrincipalStatus;
   /** Substring of the name or email, case-insensitive. */
   q?: string;
-}
-
-/** A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped (ESCAPE '\\'). */
-export function containsPattern(text: string): string {
-  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** What a principal's own credentials change sets besides `updated_at` and the version bump. */

@@ -10,7 +10,7 @@
  */
 import type { Mailbox, Tenant } from '../../db/tables/control.table.js';
 import type { ResetRow } from '../../db/tables/resets.table.js';
-import type { ResetKind } from '../../db/tables/status.js';
+import type { ResetDeliveryState, ResetKind } from '../../db/tables/status.js';
 import type { DB } from '../schema.js';
 import { notFound } from '../../core/kernel/errors.js';
 import { Repo } from './base.js';
@@ -78,7 +78,7 @@ export class ResetsRepo extends Repo {
     await this.scoped(this.db.updateTable('resets').set({ status: 'issued', setup_link_id: setupLinkId, destination }).where('id', '=', id)).execute();
   }
 
-  async setDeliveryState(id: string, state: string): Promise<void> {
+  async setDeliveryState(id: string, state: ResetDeliveryState): Promise<void> {
     await this.scoped(this.db.updateTable('resets').set({ delivery_state: state }).where('id', '=', id)).execute();
   }
 

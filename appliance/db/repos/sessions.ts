@@ -6,6 +6,7 @@
 import type { Insertable } from 'kysely';
 import type { WebSession, WebSessionsTable } from '../tables/principals.table.js';
 import { Repo } from './base.js';
+import type { WebSessionMfa } from '../tables/status.js';
 
 export class SessionsRepo extends Repo {
   async insert(row: Insertable<WebSessionsTable>): Promise<void> {
@@ -35,7 +36,7 @@ export class SessionsRepo extends Repo {
   }
 
   /** The session's second-factor state (a principal's session after TOTP enrolment: 'ok'). */
-  async setMfa(id: string, mfa: string): Promise<void> {
+  async setMfa(id: string, mfa: WebSessionMfa): Promise<void> {
     await this.scoped(this.db.updateTable('web_sessions').set({ mfa }).where('id', '=', id)).execute();
   }
 }

@@ -156,7 +156,7 @@ export class TemplatesRepo extends Repo {
 
   /** Points an alias at one target; `restore` also brings a deleted alias back. */
   async pointAlias(id: string, target: string, now: number, restore: boolean): Promise<void> {
-    const set = restore ? { status: 'active', targets: JSON.stringify([target]), deleted_with: null, updated_at: now } : { targets: JSON.stringify([target]), updated_at: now };
+    const set = restore ? { status: 'active' as const, targets: JSON.stringify([target]), deleted_with: null, updated_at: now } : { targets: JSON.stringify([target]), updated_at: now };
     await this.scoped(this.db.updateTable('aliases').set(set).where('id', '=', id)).execute();
   }
 

@@ -6,18 +6,9 @@
 import { sql } from 'kysely';
 import { notFound } from '../../core/kernel/errors.js';
 import type { Tenant } from '../tables/control.table.js';
-import { Repo } from './base.js';
+import { containsPattern, type ListPage, Repo } from './base.js';
 
-export interface ListPage {
-  limit: number;
-  /** Return rows whose id sorts after this one (keyset pagination). */
-  after?: string | null;
-}
-
-/** A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped (ESCAPE '\\'). */
-export function containsPattern(text: string): string {
-  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
+export { containsPattern, type ListPage } from './base.js';
 
 export interface TenantChange {
   name?: string;

@@ -5,7 +5,7 @@
  */
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { DeletionTargetType, DkimKeyStatus, SetupPurposeColumn, TenantStatus } from './status.js';
-import type { AliasStatus, DomainStatus, MailboxStatus, UntypedStatusDuringMerge as Untyped } from './status.js';
+import type { AliasStatus, DomainStatus, MailboxStatus } from './status.js';
 
 export interface TenantsTable {
   id: string;
@@ -23,7 +23,7 @@ export interface DomainsTable {
   id: string;
   tenant_id: string;
   name: string;
-  status: Generated<DomainStatus | Untyped>;
+  status: Generated<DomainStatus>;
   verification: Generated<string>; // pending | verified
   catch_all: string | null; // address that receives mail for unknown local parts, or null
   /** A domain alias: mail for local@this is handled as local@<that domain> (same tenant). */
@@ -31,7 +31,7 @@ export interface DomainsTable {
   /** Recycle bin: when the domain was deleted, when it is purged, and the status to restore. */
   deleted_at: number | null;
   purge_after: number | null;
-  status_before_delete: DomainStatus | Untyped | null;
+  status_before_delete: DomainStatus | null;
   created_at: number;
   updated_at: number;
 }
@@ -55,7 +55,7 @@ export interface MailboxesTable {
   local_part: string;
   address: string; // lower-cased local@domain, unique
   display_name: string | null;
-  status: MailboxStatus | Untyped;
+  status: MailboxStatus;
   quota_bytes: number;
   used_bytes: Generated<number>;
   message_count: Generated<number>;
@@ -71,7 +71,7 @@ export interface MailboxesTable {
   /** Recycle bin: when deleted, when purged, the status to restore, the domain deleted along with it. */
   deleted_at: number | null;
   purge_after: number | null;
-  status_before_delete: MailboxStatus | Untyped | null;
+  status_before_delete: MailboxStatus | null;
   deleted_with: string | null;
   created_at: number;
   updated_at: number;
@@ -84,7 +84,7 @@ export interface AliasesTable {
   local_part: string;
   address: string; // lower-cased, unique
   targets: string; // JSON array of addresses
-  status: Generated<AliasStatus | Untyped>;
+  status: Generated<AliasStatus>;
   created_by: string | null; // principal id of the creator
   /** Set when the alias went to the recycle bin with its domain (restored with it). */
   deleted_with: string | null;

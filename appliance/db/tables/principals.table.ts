@@ -4,7 +4,7 @@
  * mailbox owners (the cookie and the CSRF token are stored as sha256 only).
  */
 import type { Generated, Selectable } from 'kysely';
-import type { PrincipalKind, PrincipalStatus, WebSessionKind, WebSessionMfa, UntypedStatusDuringMerge as Untyped } from './status.js';
+import type { PrincipalKind, PrincipalStatus, WebSessionKind, WebSessionMfa } from './status.js';
 
 export interface PrincipalsTable {
   id: string;
@@ -12,7 +12,7 @@ export interface PrincipalsTable {
   kind: PrincipalKind;
   name: string;
   email: string; // lower-cased, unique
-  status: Generated<PrincipalStatus | Untyped>;
+  status: Generated<PrincipalStatus>;
   role: string | null; // named permission set granted, if any
   permissions: string; // JSON array
   password_hash: string | null;
@@ -49,7 +49,7 @@ export interface WebSessionsTable {
   tenant_id: string | null;
   /** The principal's or mailbox's credential version at login; a change ends the session. */
   credential_version: number;
-  mfa: WebSessionMfa | Untyped;
+  mfa: WebSessionMfa;
   source_ip: string | null;
   user_agent: string | null;
   created_at: number;

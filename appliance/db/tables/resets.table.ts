@@ -5,7 +5,7 @@
  * Times are epoch milliseconds, booleans 0/1, structured values JSON text.
  */
 import type { Generated, Selectable } from 'kysely';
-import type { OffboardingConvertTo, OffboardingStatus, ResetDelivery, ResetDeliveryState, ResetKind, ResetStatus, UntypedStatusDuringMerge as Untyped } from './status.js';
+import type { OffboardingConvertTo, OffboardingStatus, ResetDelivery, ResetDeliveryState, ResetKind, ResetStatus } from './status.js';
 
 export interface AccessPoliciesTable {
   tenant_id: string;
@@ -58,7 +58,7 @@ export interface ResetsTable {
   approved_at: number | null;
   setup_link_id: string | null;
   /** Email delivery: sent | failed | unavailable (no mailer) | null. */
-  delivery_state: ResetDeliveryState | Untyped | null;
+  delivery_state: ResetDeliveryState | null;
   completed_at: number | null;
 }
 

@@ -4,7 +4,7 @@
  * and the automatic send block are columns of mailboxes/tenants (migration 0003).
  */
 import type { Generated, Selectable } from 'kysely';
-import type { ForwardStatus, UntypedStatusDuringMerge as Untyped } from './status.js';
+import type { ForwardStatus } from './status.js';
 
 export interface SendAsGrantsTable {
   id: string;
@@ -23,7 +23,7 @@ export interface ForwardsTable {
   external: number;
   keep_copy: Generated<number>;
   reason: string | null;
-  status: Generated<ForwardStatus | Untyped>;
+  status: Generated<ForwardStatus>;
   created_by: string;
   created_at: number;
   expires_at: number | null;

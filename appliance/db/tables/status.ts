@@ -22,18 +22,6 @@ export type AliasStatus = (typeof ALIAS_STATUSES)[number];
 export const DOMAIN_STATUSES = ['active', 'deleted'] as const;
 export type DomainStatus = (typeof DOMAIN_STATUSES)[number];
 
-/**
- * Until the issue-14 merge removes the last untyped writers, the columns they write also accept
- * a plain string (`| UntypedStatusDuringMerge` in the table files: mailboxes, domains and
- * aliases status, principals.status, forwards.status, web_sessions.mfa, resets.delivery_state).
- * The writers, on branch c1: the old ScopedRepo's string filters (db/repo.ts, to be deleted);
- * offboarding's undo, which writes statuses read back from audit JSON (it should narrow them
- * with `isOneOf`); sessions.service's createSession (`mfa: string`); resets.service's
- * delivery-state update. After the merge the lead sets this to `never`: every status column is
- * then exactly its union.
- */
-export type UntypedStatusDuringMerge = string;
-
 /** tenants.status: the code writes `active`; `deleted` is the state every read excludes. */
 export const TENANT_STATUSES = ['active', 'deleted'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
@@ -76,7 +64,7 @@ export type ResetKind = 'admin' | 'emergency' | 'self';
 export type ResetDelivery = 'email' | 'link';
 export const RESET_STATUSES = ['pending-approval', 'issued', 'completed', 'cancelled'] as const;
 export type ResetStatus = (typeof RESET_STATUSES)[number];
-export type ResetDeliveryState = 'sent' | 'failed' | 'unavailable';
+export type ResetDeliveryState = 'sent' | 'failed' | 'unavailable' | 'returned';
 
 /** offboardings.status and offboardings.convert_to. */
 export type OffboardingStatus = 'applied' | 'undone';
