@@ -113,7 +113,8 @@ const mtaRss = new Gauge({ name: 'postern_mta_resident_memory_bytes', help: 'Res
 const mtaHeap = new Gauge({ name: 'postern_mta_heap_used_bytes', help: 'V8 heap used by the Haraka child process.', registers: [registry] });
 const mtaCpu = new Counter({ name: 'postern_mta_cpu_seconds_total', help: 'CPU time (user + system) of the Haraka child processes.', registers: [registry] });
 const mtaLag = new Gauge({ name: 'postern_mta_event_loop_lag_seconds', help: 'Event loop lag of the Haraka child (mean over the last report interval).', registers: [registry] });
-const mtaRestarts = new Counter({
+// Registered with the registry on construction; its collect() reads the source at scrape time.
+new Counter({
   name: 'postern_mta_restarts_total',
   help: 'Times the supervisor restarted a crashed Haraka child since the appliance started.',
   registers: [registry],
@@ -124,7 +125,8 @@ const mtaRestarts = new Counter({
     this.inc(sources.mtaRestarts());
   },
 });
-const mtaUp = new Gauge({
+// Registered with the registry on construction; its collect() reads the source at scrape time.
+new Gauge({
   name: 'postern_mta_up',
   help: '1 while the Haraka child runs and listens.',
   registers: [registry],
@@ -146,7 +148,8 @@ export const outboundResults = new Counter({
   labelNames: ['result'] as const,
   registers: [registry],
 });
-const outboundQueueSize = new Gauge({
+// Registered with the registry on construction; its collect() reads the source at scrape time.
+new Gauge({
   name: 'postern_outbound_queue_messages',
   help: "Messages (per destination domain) in Haraka's outbound queue.",
   registers: [registry],
@@ -171,7 +174,8 @@ export const imapConnections = new Counter({
   labelNames: ['listener'] as const,
   registers: [registry],
 });
-const imapSessions = new Gauge({
+// Registered with the registry on construction; its collect() reads the source at scrape time.
+new Gauge({
   name: 'postern_imap_sessions',
   help: 'Open IMAP sessions.',
   registers: [registry],

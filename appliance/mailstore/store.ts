@@ -40,6 +40,7 @@ const SORT_ROWS_FOLDERS = 16;
 export function validateFolderName(name: string): string {
   if (typeof name !== 'string' || !name.length) throw new AppError('Invalid', 'folder name is empty');
   if (Buffer.byteLength(name) > 512) throw new AppError('Invalid', 'folder name is too long');
+  // eslint-disable-next-line no-control-regex -- control characters are what this check refuses
   if (/[\x00-\x1f\x7f*%]/.test(name)) throw new AppError('Invalid', 'folder name contains a forbidden character');
   if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) throw new AppError('Invalid', 'folder name has an empty hierarchy level');
   if (name.split('/').length > 32) throw new AppError('Invalid', 'folder hierarchy is too deep');
@@ -249,8 +250,8 @@ export class SqlMailStore implements MailStore {
       .select([
         sql<number>`count(*)`.as('messages'),
         sql<number>`coalesce(sum(size), 0)`.as('size'),
-        sql<number>`coalesce(sum(case when flags like ${'%\Seen%'} escape '!' then 0 else 1 end), 0)`.as('unseen'),
-        sql<number>`coalesce(sum(case when flags like ${'%\Deleted%'} escape '!' then 1 else 0 end), 0)`.as('deleted'),
+        sql<number>`coalesce(sum(case when flags like ${'%\\Seen%'} escape '!' then 0 else 1 end), 0)`.as('unseen'),
+        sql<number>`coalesce(sum(case when flags like ${'%\\Deleted%'} escape '!' then 1 else 0 end), 0)`.as('deleted'),
         sql<number>`coalesce(sum(case when uid >= ${folder.recent_uid} then 1 else 0 end), 0)`.as('recent'),
       ])
       .where('folder_id', '=', folderId)

@@ -36,7 +36,7 @@ export async function benchBulk(opts: { rows?: number } = {}): Promise<BulkBench
     const deps = { ...createCoreDeps(db, config), mailer: { send: async () => void sent++ } };
     const actor = systemActor('bench');
     const tenant = await createTenant(actor, deps, { name: 'Bench' });
-    const domain = await createDomain(actor, deps, tenant.id, { name: 'bulk.bench.test' });
+    await createDomain(actor, deps, tenant.id, { name: 'bulk.bench.test' });
     const csv = ['local_part,domain,owner_name,owner_email', ...Array.from({ length: n }, (_, i) => `user${i}.bench,bulk.bench.test,Owner ${i},owner${i}@home.bench.test`)].join('\n');
 
     const t0 = performance.now();

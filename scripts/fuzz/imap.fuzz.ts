@@ -65,7 +65,7 @@ function randomInput(rnd: () => number, n: number): Buffer {
   const parts = [rnd() < 0.05 ? '' : `z${n}`, pick(VERBS)];
   const count = Math.floor(rnd() * 7);
   for (let i = 0; i < count; i++) parts.push(pick(ARGS));
-  let line = parts.join(rnd() < 0.92 ? ' ' : '');
+  const line = parts.join(rnd() < 0.92 ? ' ' : '');
   const r = rnd();
   let out: Buffer;
   if (r < 0.08) out = Buffer.from(line.slice(0, Math.floor(rnd() * line.length)) + '\r\n');

@@ -86,13 +86,12 @@ describe('first boot: the operator setup link', () => {
 describe('the operator’s first hour', () => {
   let app: Appliance;
   let work: string;
-  let alice: { id: string; address: string };
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'postern-first-hour-'));
     // Clients reach the appliance at 127.0.0.1 on the listen ports (no NAT in the test).
     app = await Appliance.start({ env: { POSTERN_PUBLIC_HOSTNAME: '127.0.0.1' } });
-    alice = await app.provisionMailbox('alice@first.test', PASSWORD);
+    await app.provisionMailbox('alice@first.test', PASSWORD);
     await app.provisionMailbox('contact@first.test', PASSWORD);
     await app.provisionMailbox('ops@first.test', PASSWORD);
     // The tenant's contact (its administrator) and the operator, as people with addresses.

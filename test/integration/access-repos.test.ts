@@ -72,7 +72,7 @@ describe('access repositories: tenant scope by construction', () => {
     await a.principals.update(ids.adminA, { name: 'renamed' }, Date.now(), { bumpCredentials: false });
     expect(await a.principals.byId(ids.adminA)).toMatchObject({ name: 'renamed', credential_version: own.credential_version });
     const now = Date.now();
-    const row = { id: 'prn_intruder', kind: 'operator', name: 'x', email: 'x@platform.example', role: null, permissions: '[]', created_by: null, created_at: now, updated_at: now };
+    const row = { id: 'prn_intruder', kind: 'operator' as const, name: 'x', email: 'x@platform.example', role: null, permissions: '[]', created_by: null, created_at: now, updated_at: now };
     await expect(a.principals.insert({ ...row, tenant_id: null })).rejects.toMatchObject({ code: 'NotFound' });
     await expect(a.principals.insert({ ...row, tenant_id: ids.b })).rejects.toMatchObject({ code: 'NotFound' });
     expect(await platform.principals.find('prn_intruder')).toBeUndefined();

@@ -9,7 +9,7 @@ import nodemailer from 'nodemailer';
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import type { Mailer } from '../../appliance/core/delivery/mailer.js';
-import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
+import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 import { startSink, type Sink } from '../helpers/sink.js';
 import path from 'node:path';
 import type { Kysely } from 'kysely';

@@ -16,7 +16,6 @@ let app: Appliance;
 let dns: DnsServer;
 let tenantName: string;
 
-type Run = CliRun;
 const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli(app, args, env);
 const json = cliJson;
 

@@ -216,8 +216,8 @@ describe('IMAP4rev2 (RFC 9051) next to IMAP4rev1', () => {
     expect(await raw.cmd('a', 'LIST "" "Entw*/*"')).toContain('"/" Entw&APw-rfe/Gr&APwA3w-e\r\n');
     raw.close();
     const st = await client.status('INBOX', { messages: true, unseen: true, uidNext: true });
-    expect(st.messages).toBe(3);
-    expect(st.unseen).toBe(3);
+    expect(st && st.messages).toBe(3);
+    expect(st && st.unseen).toBe(3);
     const box = await client.mailboxOpen('INBOX');
     expect(box.exists).toBe(3);
     const msgs: Array<{ uid: number; subject?: string; flags?: Set<string> }> = [];
@@ -231,7 +231,7 @@ describe('IMAP4rev2 (RFC 9051) next to IMAP4rev1', () => {
     const appended = await client.append('Entwürfe/Grüße', mail(`From: me@rev2.test\nTo: x@example.org\nSubject: draft`), ['\\Draft']);
     expect(appended && appended.uid).toBe(1);
     const draft = await client.status('Entwürfe/Grüße', { messages: true });
-    expect(draft.messages).toBe(1);
+    expect(draft && draft.messages).toBe(1);
 
     const got = new Promise<number>((resolve) => client.on('exists', (d: { count: number }) => resolve(d.count)));
     const idling = client.idle();

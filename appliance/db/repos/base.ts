@@ -9,8 +9,6 @@ import { AppError } from '../../core/kernel/errors.js';
 import type { Scope } from '../../core/kernel/scope.js';
 import type { DB } from '../schema.js';
 
-import type { ListPage } from '../../core/kernel/util.js';
-
 export type { ListPage } from '../../core/kernel/util.js';
 
 /** A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped (ESCAPE '\\'). */

@@ -34,7 +34,6 @@ export function decodeCharset(bytes: Uint8Array, charset: string | null | undefi
 
 /** A header value read as Latin-1 (one char per byte) turned into text: UTF-8 when valid. */
 export function latin1ToText(s: string): string {
-  // eslint-disable-next-line no-control-regex
   if (!/[\x80-\xff]/.test(s)) return s;
   const b = Buffer.from(s, 'latin1');
   return isUtf8(b) ? b.toString('utf8') : s;
