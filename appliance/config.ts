@@ -245,7 +245,10 @@ function parseSmarthost(r: Reader): Config['smarthost'] {
 
 /** Haraka's interval list (e.g. "1m,5m*2,1h"); every entry must be at least 5 s or Haraka ignores them all. */
 function parseRetrySchedule(raw: string): string {
-  const parts = raw.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (!parts.length) throw new ConfigError('POSTERN_OUTBOUND_RETRY', 'needs at least one interval');
   for (const p of parts) {
     const m = /^(\d+)([smhd])(\*\d+)?$/.exec(p);

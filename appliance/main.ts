@@ -118,11 +118,17 @@ function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, 
 async function bootstrapAtBoot(core: CoreDeps, log: Logger): Promise<void> {
   const bootstrap = await bootstrapOperator(systemActor('boot'), core);
   if (bootstrap.action === 'bootstrap-token-created') {
-    log.info({ event: 'operator.bootstrap', tokenId: bootstrap.tokenId, revokedLinks: bootstrap.revokedLinks }, bootstrap.revokedLinks ? 'operator token created from POSTERN_BOOTSTRAP_TOKEN; every open operator setup link revoked' : 'operator token created from POSTERN_BOOTSTRAP_TOKEN');
+    log.info(
+      { event: 'operator.bootstrap', tokenId: bootstrap.tokenId, revokedLinks: bootstrap.revokedLinks },
+      bootstrap.revokedLinks ? 'operator token created from POSTERN_BOOTSTRAP_TOKEN; every open operator setup link revoked' : 'operator token created from POSTERN_BOOTSTRAP_TOKEN',
+    );
   } else if (bootstrap.action === 'none' && bootstrap.revokedLinks) {
     log.info({ event: 'operator.setup_link.revoked', revokedLinks: bootstrap.revokedLinks }, 'an operator exists: every open operator setup link revoked');
   } else if (bootstrap.action === 'setup-link-issued') {
-    log.warn({ event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl, curl: bootstrap.curl }, 'first operator: redeem the one-time setup link (the command is on stderr as a plain line)');
+    log.warn(
+      { event: 'operator.setup_link', expiresAt: bootstrap.expiresAt, setupUrl: bootstrap.setupUrl, curl: bootstrap.curl },
+      'first operator: redeem the one-time setup link (the command is on stderr as a plain line)',
+    );
     humanNotice([`First operator: redeem the one-time setup link (valid until ${bootstrap.expiresAt}) with:`, '', `  ${bootstrap.curl}`, '', 'It answers with your operator API token, shown once.']);
   }
 

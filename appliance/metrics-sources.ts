@@ -62,4 +62,3 @@ export function wireMetrics(w: MetricsWiring): { stop(): void } {
     },
   };
 }
-

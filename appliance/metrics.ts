@@ -386,7 +386,14 @@ export function setImapUnauthenticatedSessions(n: number): void {
   imapUnauthSessions.set(n);
 }
 
-export function setImapLimits(limits: { maxConnections: number; maxUnauthenticatedPerIp: number; preAuthTimeoutMs: number; commandTimeoutMs: number; idleTimeoutMs: number; maxAuthFailures: number }): void {
+export function setImapLimits(limits: {
+  maxConnections: number;
+  maxUnauthenticatedPerIp: number;
+  preAuthTimeoutMs: number;
+  commandTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxAuthFailures: number;
+}): void {
   imapLimit.set({ limit: 'max_auth_failures' }, limits.maxAuthFailures);
   imapLimit.set({ limit: 'max_connections' }, limits.maxConnections);
   imapLimit.set({ limit: 'max_unauthenticated_per_ip' }, limits.maxUnauthenticatedPerIp);

@@ -121,9 +121,7 @@ export function serverOptions(deps: ControlDeps): FastifyServerOptions {
 
 export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   const base = serverOptions(deps);
-  const app = (
-    deps.config.httpTls ? Fastify({ ...(base as FastifyHttpsOptions<https.Server>), https: { key: deps.tls.key, cert: deps.tls.cert } }) : Fastify(base)
-  ) as unknown as FastifyInstance;
+  const app = (deps.config.httpTls ? Fastify({ ...(base as FastifyHttpsOptions<https.Server>), https: { key: deps.tls.key, cert: deps.tls.cert } }) : Fastify(base)) as unknown as FastifyInstance;
   limitConnections(app, deps.config.httpLimits, httpLimitMetrics);
   if (!hasSecretKey()) loadSecretKey(deps.config.dataDir);
   const core: CoreDeps = deps.core;
@@ -156,11 +154,13 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
     await pub.register(selfRecoveryRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
     await pub.register(mtaStsRoutes, { core });
     await pub.register(autoconfigRoutes, { core });
-    pub.withTypeProvider<TypeBoxTypeProvider>().get(
-      '/api/v1/openapi.json',
-      { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
-      async () => app.swagger() as unknown as Record<string, unknown>,
-    );
+    pub
+      .withTypeProvider<TypeBoxTypeProvider>()
+      .get(
+        '/api/v1/openapi.json',
+        { config: { permission: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
+        async () => app.swagger() as unknown as Record<string, unknown>,
+      );
     await pub.register(consoleRoutes);
     pub.get('/api/v1/docs', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML));
     pub.get('/api/v1/docs/docs.js', { config: { permission: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(DOCS_JS));

@@ -35,11 +35,24 @@ function mainHelp(): string {
   const lines: Array<[string, string]> = [];
   for (const g of GROUPS) for (const [name, c] of Object.entries(g.commands)) if (name !== '' || Object.keys(g.commands).length === 1) lines.push([signature(g, name, c), c.summary]);
   const w = Math.max(...lines.map(([s]) => s.length));
-  return ['postern: the Postern operator CLI (everything goes through the API)', '', 'Usage: postern <command> [arguments] [options]', '', 'Commands:', ...lines.map(([s, d]) => `  ${s.padEnd(w)}  ${d}`), '', 'postern <command> --help shows its options.', '', FOOTER].join('\n');
+  return [
+    'postern: the Postern operator CLI (everything goes through the API)',
+    '',
+    'Usage: postern <command> [arguments] [options]',
+    '',
+    'Commands:',
+    ...lines.map(([s, d]) => `  ${s.padEnd(w)}  ${d}`),
+    '',
+    'postern <command> --help shows its options.',
+    '',
+    FOOTER,
+  ].join('\n');
 }
 
 function groupHelp(g: Group): string {
-  const lines = Object.entries(g.commands).filter(([n]) => n !== '' || Object.keys(g.commands).length === 1).map(([n, c]) => [signature(g, n, c), c.summary] as const);
+  const lines = Object.entries(g.commands)
+    .filter(([n]) => n !== '' || Object.keys(g.commands).length === 1)
+    .map(([n, c]) => [signature(g, n, c), c.summary] as const);
   const w = Math.max(...lines.map(([s]) => s.length));
   return [`postern ${g.name}: ${g.summary}`, '', ...lines.map(([s, d]) => `  ${s.padEnd(w)}  ${d}`), '', `postern ${g.name} <command> --help shows its options.`].join('\n');
 }

@@ -67,7 +67,10 @@ function parseSection(text: string): { path: number[]; spec: SectionSpec; fields
   let fields: string[] = [];
   if (isFields) {
     if (m[3] === undefined) throw new ImapSyntaxError('HEADER.FIELDS needs a field list');
-    fields = m[3].split(/\s+/).map((f) => f.replace(/^"|"$/g, '')).filter(Boolean);
+    fields = m[3]
+      .split(/\s+/)
+      .map((f) => f.replace(/^"|"$/g, ''))
+      .filter(Boolean);
     if (!fields.length) throw new ImapSyntaxError('Empty header field list');
   } else if (m[3] !== undefined) throw new ImapSyntaxError('Unexpected field list');
   const pathText = path.join('.');

@@ -5,11 +5,7 @@
  */
 import type { CommandUnit } from './reader.js';
 
-export type Token =
-  | { t: 'atom'; v: string }
-  | { t: 'string'; v: string }
-  | { t: 'literal'; v: Buffer }
-  | { t: 'list'; v: Token[] };
+export type Token = { t: 'atom'; v: string } | { t: 'string'; v: string } | { t: 'literal'; v: Buffer } | { t: 'list'; v: Token[] };
 
 export interface ParsedCommand {
   tag: string;

@@ -61,7 +61,7 @@ export class UpdateContext {
     const pairs: string[] = [];
     const gone = new Set(uids);
     // Each position is where the message is when it is removed, earlier removals applied.
-    for (let i = 0; i < this.rows.length; ) {
+    for (let i = 0; i < this.rows.length;) {
       const r = this.rows[i]!;
       if (gone.has(r.uid)) {
         this.rows.splice(i, 1);

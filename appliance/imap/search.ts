@@ -252,7 +252,8 @@ export function sentDay(t: SearchTarget): number {
     const month = m ? MONTHS.indexOf(m[2]!.toLowerCase()) : -1;
     if (m && month >= 0) {
       let year = Number(m[3]);
-      if (m[3]!.length <= 2) year += year < 50 ? 2000 : 1900; // RFC 5322 4.3 obsolete two-digit years
+      if (m[3]!.length <= 2)
+        year += year < 50 ? 2000 : 1900; // RFC 5322 4.3 obsolete two-digit years
       else if (m[3]!.length === 3) year += 1900;
       const day = Date.UTC(year, month, Number(m[1]));
       if (Number.isFinite(day)) return Math.floor(day / 86_400_000);
@@ -363,7 +364,12 @@ function headerValues(t: SearchTarget, cache: EvalCache): Array<[string, string]
     for (const f of listFields(block)) {
       if (!f.name) continue;
       const line = block.toString('utf8', f.start, f.end);
-      const value = decodeWords(line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]/g, ' ').trim());
+      const value = decodeWords(
+        line
+          .slice(line.indexOf(':') + 1)
+          .replace(/\r?\n[ \t]/g, ' ')
+          .trim(),
+      );
       out.push([f.name.toLowerCase(), value.toLowerCase()]);
     }
   }

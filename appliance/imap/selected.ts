@@ -145,7 +145,10 @@ export class SelectedMailbox {
       const maxUid = this.view.maxUid;
       const added: number[] = [];
       const out: string[] = [];
-      this.announceKeywords(session, ch.changed.map((e) => e.flags));
+      this.announceKeywords(
+        session,
+        ch.changed.map((e) => e.flags),
+      );
       for (const e of ch.changed) {
         if (e.uid > maxUid) {
           added.push(e.uid);
@@ -175,7 +178,11 @@ export class SelectedMailbox {
         const atts = session.notifier?.selectedFilter?.fetchAtts;
         if (atts) await runFetch(session, [{ t: 'atom', v: compactSet(added) }, atts], true);
       }
-      if (this.contexts.size) await this.updateContexts(session, ch.changed.filter((e) => !this.pendingExpunges.has(e.uid) && this.view.seqOf(e.uid) > 0));
+      if (this.contexts.size)
+        await this.updateContexts(
+          session,
+          ch.changed.filter((e) => !this.pendingExpunges.has(e.uid) && this.view.seqOf(e.uid) > 0),
+        );
     }
     if (allowExpunge && this.pendingExpunges.size) {
       const uids = [...this.pendingExpunges];

@@ -41,7 +41,12 @@ export function addressKey(address: string): string {
   const h = head ? head.split(':') : [];
   const t = tail === undefined ? [] : tail ? tail.split(':') : [];
   const groups = [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '').toLowerCase()).join(':') + '::/64';
+  return (
+    groups
+      .slice(0, 4)
+      .map((g) => g.replace(/^0+(?=.)/, '').toLowerCase())
+      .join(':') + '::/64'
+  );
 }
 
 /** Removes temporary literal files a previous run left behind (they belong to no session). */

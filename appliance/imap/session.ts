@@ -162,7 +162,6 @@ export class ImapSession {
     return this.deps.config.imapLimits;
   }
 
-
   /** CONDSTORE is on once a client used a CONDSTORE-enabling command (RFC 7162 3.1). */
   get condstore(): boolean {
     return this.condstoreOn;
@@ -331,21 +330,24 @@ export class ImapSession {
   }
 
   private armCommandTimer(ms: number): void {
-    this.commandTimer = setTimeout(() => {
-      this.commandTimer = null;
-      const owes = this.paused ? null : this.reader.partial;
-      if (!owes || this.closed) return;
-      const now = Date.now();
-      const since = owes === 'line' ? this.partialSince : this.lastDataAt;
-      const left = since + this.limits.commandTimeoutMs - now;
-      if (left > 0) {
-        this.armCommandTimer(left);
-        return;
-      }
-      countImapRefusal('command-timeout');
-      this.log.info({ event: 'imap.limit.command_timeout', owes }, 'command not completed in time');
-      this.close('Autologout; command not completed in time');
-    }, Math.max(1, ms));
+    this.commandTimer = setTimeout(
+      () => {
+        this.commandTimer = null;
+        const owes = this.paused ? null : this.reader.partial;
+        if (!owes || this.closed) return;
+        const now = Date.now();
+        const since = owes === 'line' ? this.partialSince : this.lastDataAt;
+        const left = since + this.limits.commandTimeoutMs - now;
+        if (left > 0) {
+          this.armCommandTimer(left);
+          return;
+        }
+        countImapRefusal('command-timeout');
+        this.log.info({ event: 'imap.limit.command_timeout', owes }, 'command not completed in time');
+        this.close('Autologout; command not completed in time');
+      },
+      Math.max(1, ms),
+    );
     this.commandTimer.unref();
   }
 
@@ -473,7 +475,6 @@ export class ImapSession {
       this.deps.onClose(this);
     }
   }
-
 
   /** Pauses reading while the queue is full (commands or bytes) or a synchronising literal waits. */
   private updateFlow(): void {
@@ -676,10 +677,14 @@ export class ImapSession {
     if (this.preAuthTimer) clearTimeout(this.preAuthTimer);
     this.preAuthTimer = null;
     this.deps.onAuthenticated?.(this);
-    this.unrevoke = this.deps.credentials.onRevoke(user.mailboxId, (reason) => {
-      this.log.info({ event: 'imap.session.revoked', mailboxId: user.mailboxId, reason }, 'session revoked');
-      this.close('Session revoked by the administrator');
-    }, user.credentialId);
+    this.unrevoke = this.deps.credentials.onRevoke(
+      user.mailboxId,
+      (reason) => {
+        this.log.info({ event: 'imap.session.revoked', mailboxId: user.mailboxId, reason }, 'session revoked');
+        this.close('Session revoked by the administrator');
+      },
+      user.credentialId,
+    );
   }
 
   /** Logs a failed or throttled login within the shared log rate limit (metrics count every attempt). */

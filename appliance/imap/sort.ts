@@ -228,7 +228,7 @@ export function threadReferences(rows: SortRow[]): Node[] {
     return r.children;
   });
   // Step 5: group the root set by base subject
-  const subjectOf = (n: Node) => (n.row ? n.row.keys.s : n.children[0]?.row?.keys.s ?? '');
+  const subjectOf = (n: Node) => (n.row ? n.row.keys.s : (n.children[0]?.row?.keys.s ?? ''));
   const isReply = (n: Node) => (n.row ? n.row.keys.re === 1 : false);
   const bySubject = new Map<string, Node>();
   for (const r of roots) {

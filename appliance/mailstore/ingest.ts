@@ -129,7 +129,10 @@ export class Ingest {
     }
     const timed = timeIngest();
     const run = this.queue.run((ctx) => this.writeRows(ctx, prepared, targets, opts));
-    run.then((r) => timed(r.length), () => timed(0));
+    run.then(
+      (r) => timed(r.length),
+      () => timed(0),
+    );
     return run;
   }
 
@@ -144,7 +147,14 @@ export class Ingest {
       return await this.queue.run(async (ctx) => {
         const out: DeliveryResult[][] = [];
         for (let i = 0; i < items.length; i++) {
-          out.push(await this.writeRows(ctx, prepared[i]!, items[i]!.targets.map((t) => ({ ...t, variant: 0 })), opts));
+          out.push(
+            await this.writeRows(
+              ctx,
+              prepared[i]!,
+              items[i]!.targets.map((t) => ({ ...t, variant: 0 })),
+              opts,
+            ),
+          );
         }
         return out;
       });
@@ -175,11 +185,7 @@ export class Ingest {
     const results: DeliveryResult[] = [];
     for (const t of targets) {
       const size = prepared.variants[t.variant]!.size;
-      const mailbox = await trx
-        .selectFrom('mailboxes')
-        .select(['id', 'quota_bytes', 'used_bytes', 'status'])
-        .where('id', '=', t.mailboxId)
-        .executeTakeFirst();
+      const mailbox = await trx.selectFrom('mailboxes').select(['id', 'quota_bytes', 'used_bytes', 'status']).where('id', '=', t.mailboxId).executeTakeFirst();
       if (!mailbox || mailbox.status === 'deleted') throw new AppError('NotFound', `mailbox ${t.mailboxId} not found`);
       if (opts.enforceQuota && Number(mailbox.used_bytes) + size > Number(mailbox.quota_bytes)) {
         throw new AppError('QuotaExceeded', 'mailbox is over quota', { mailboxId: t.mailboxId });

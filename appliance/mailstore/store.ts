@@ -16,20 +16,7 @@ import { FolderIndex } from './folder-index.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
 import type { MessageMeta } from './mime/types.js';
 import { type SortKeys, computeSortKeys } from './sort-keys.js';
-import type {
-  CopyResult,
-  FolderChanges,
-  FolderEvent,
-  MailboxEvent,
-  FolderInfo,
-  FolderStatus,
-  MailStore,
-  MessageEntry,
-  QuotaInfo,
-  SortRow,
-  SpecialUse,
-  StoreFlagsResult,
-} from './store.types.js';
+import type { CopyResult, FolderChanges, FolderEvent, MailboxEvent, FolderInfo, FolderStatus, MailStore, MessageEntry, QuotaInfo, SortRow, SpecialUse, StoreFlagsResult } from './store.types.js';
 import { type JobContext, WriteQueue } from './write-queue.js';
 
 const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive']);
@@ -199,7 +186,10 @@ export class SqlMailStore implements MailStore {
             .executeTakeFirstOrThrow();
           const modseq = Number(bumped.highest_modseq);
           const uids = entries.map((e) => Number(e.uid));
-          await trx.insertInto('folder_expunges').values(uids.map((uid) => ({ folder_id: folder.id, uid, modseq }))).execute();
+          await trx
+            .insertInto('folder_expunges')
+            .values(uids.map((uid) => ({ folder_id: folder.id, uid, modseq })))
+            .execute();
           const folderId = Number(folder.id);
           ctx.after(() => this.bus.emit({ kind: 'expunge', folderId, uids, modseq }));
         }
@@ -279,20 +269,8 @@ export class SqlMailStore implements MailStore {
 
   async changesSince(folderId: number, modseq: number): Promise<FolderChanges> {
     const folder = await this.folderById(this.db, folderId);
-    const changed = await this.db
-      .selectFrom('folder_messages')
-      .select(ENTRY_COLUMNS)
-      .where('folder_id', '=', folderId)
-      .where('modseq', '>', modseq)
-      .orderBy('uid')
-      .execute();
-    const expunged = await this.db
-      .selectFrom('folder_expunges')
-      .select('uid')
-      .where('folder_id', '=', folderId)
-      .where('modseq', '>', modseq)
-      .orderBy('uid')
-      .execute();
+    const changed = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).where('modseq', '>', modseq).orderBy('uid').execute();
+    const expunged = await this.db.selectFrom('folder_expunges').select('uid').where('folder_id', '=', folderId).where('modseq', '>', modseq).orderBy('uid').execute();
     return {
       highestModseq: Number(folder.highest_modseq),
       uidNext: Number(folder.uid_next),
@@ -332,7 +310,11 @@ export class SqlMailStore implements MailStore {
       } else {
         const ids = entries.filter((e) => !this.sortCache.has(e.messageId)).map((e) => e.messageId);
         for (let i = 0; i < ids.length; i += 500) {
-          const rows = await this.db.selectFrom('messages').select(['id', 'sort_keys']).where('id', 'in', ids.slice(i, i + 500)).execute();
+          const rows = await this.db
+            .selectFrom('messages')
+            .select(['id', 'sort_keys'])
+            .where('id', 'in', ids.slice(i, i + 500))
+            .execute();
           for (const r of rows) stored.set(Number(r.id), r.sort_keys);
         }
       }
@@ -360,7 +342,12 @@ export class SqlMailStore implements MailStore {
       if (fill.length) {
         void this.queue
           .run(async ({ trx }) => {
-            for (const [id, keys] of fill) await trx.updateTable('messages').set({ sort_keys: JSON.stringify(keys) }).where('id', '=', id).execute();
+            for (const [id, keys] of fill)
+              await trx
+                .updateTable('messages')
+                .set({ sort_keys: JSON.stringify(keys) })
+                .where('id', '=', id)
+                .execute();
           })
           .catch(() => undefined);
       }
@@ -430,7 +417,11 @@ export class SqlMailStore implements MailStore {
     const out = new Map<number, Buffer>();
     const ids = [...new Set(messageIds)];
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.db.selectFrom('messages').select(['id', 'blob_id', 'header_prefix']).where('id', 'in', ids.slice(i, i + 500)).execute();
+      const rows = await this.db
+        .selectFrom('messages')
+        .select(['id', 'blob_id', 'header_prefix'])
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
       let next = 0;
       const worker = async () => {
         while (next < rows.length) {
@@ -525,7 +516,12 @@ export class SqlMailStore implements MailStore {
       if (!changes.length) return { updated: [], conflicts };
       const modseq = await this.bumpModseq(trx, folderId);
       for (const c of changes) {
-        await trx.updateTable('folder_messages').set({ flags: serializeFlags(c.flags), modseq }).where('folder_id', '=', folderId).where('uid', '=', c.uid).execute();
+        await trx
+          .updateTable('folder_messages')
+          .set({ flags: serializeFlags(c.flags), modseq })
+          .where('folder_id', '=', folderId)
+          .where('uid', '=', c.uid)
+          .execute();
       }
       const updated = changes.map((c) => ({ ...toEntry(c.row), flags: c.flags, modseq }));
       const changedUids = updated.map((u) => u.uid);
@@ -586,7 +582,11 @@ export class SqlMailStore implements MailStore {
       await this.removeEntries(ctx, src.mailbox_id, folderId, rows, { logExpunge: true, keepMessages: true });
     } else {
       for (const r of rows) {
-        await trx.updateTable('messages').set((eb) => ({ refs: eb('refs', '+', 1) })).where('id', '=', r.message_id).execute();
+        await trx
+          .updateTable('messages')
+          .set((eb) => ({ refs: eb('refs', '+', 1) }))
+          .where('id', '=', r.message_id)
+          .execute();
       }
       await trx
         .updateTable('mailboxes')
@@ -677,11 +677,18 @@ export class SqlMailStore implements MailStore {
     const { trx, after } = ctx;
     const uids = rows.map((r) => Number(r.uid));
     for (let i = 0; i < uids.length; i += 500) {
-      await trx.deleteFrom('folder_messages').where('folder_id', '=', folderId).where('uid', 'in', uids.slice(i, i + 500)).execute();
+      await trx
+        .deleteFrom('folder_messages')
+        .where('folder_id', '=', folderId)
+        .where('uid', 'in', uids.slice(i, i + 500))
+        .execute();
     }
     if (opts.logExpunge) {
       const modseq = await this.bumpModseq(trx, folderId);
-      await trx.insertInto('folder_expunges').values(uids.map((uid) => ({ folder_id: folderId, uid, modseq }))).execute();
+      await trx
+        .insertInto('folder_expunges')
+        .values(uids.map((uid) => ({ folder_id: folderId, uid, modseq })))
+        .execute();
       after(() => this.bus.emit({ kind: 'expunge', folderId, uids, modseq }));
     }
     if (opts.keepMessages) return;

@@ -61,7 +61,12 @@ const LOG_LEVEL: Record<Config['logLevel'], string> = {
 
 function ini(sections: Record<string, Record<string, string | number | boolean>>): string {
   return Object.entries(sections)
-    .map(([name, kv]) => `${name === 'main' ? '' : `[${name}]\n`}${Object.entries(kv).map(([k, v]) => `${k}=${v}`).join('\n')}\n`)
+    .map(
+      ([name, kv]) =>
+        `${name === 'main' ? '' : `[${name}]\n`}${Object.entries(kv)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('\n')}\n`,
+    )
     .join('\n');
 }
 
@@ -141,7 +146,7 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
         ...(config.outboundMaxTempFailures ? { maxTempFailures: config.outboundMaxTempFailures } : {}),
       },
     }),
-    'plugin_timeout': '60\n',
+    plugin_timeout: '60\n',
     plugins: ['tls', ...POSTERN_PLUGINS].join('\n') + '\n',
     'postern.json': JSON.stringify(
       {

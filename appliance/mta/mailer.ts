@@ -53,9 +53,7 @@ export function composeMail(hostname: string, mail: OutgoingMail, now = new Date
 
 /** The core's Mailer (appliance/core/mailer.ts) in production. */
 export class ApplianceMailer {
-  constructor(
-    private readonly deps: { hostname: string; delivery: DeliveryDeps; supervisor: Pick<HarakaSupervisor, 'call'>; sending: Pick<SendingPolicy, 'signingKeys'>; logger: Logger },
-  ) {}
+  constructor(private readonly deps: { hostname: string; delivery: DeliveryDeps; supervisor: Pick<HarakaSupervisor, 'call'>; sending: Pick<SendingPolicy, 'signingKeys'>; logger: Logger }) {}
 
   /** The core `Mailer` interface: resolves once the message is stored or durably queued. */
   async send(from: string, to: string, subject: string, text: string): Promise<void> {

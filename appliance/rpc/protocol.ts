@@ -59,7 +59,7 @@ export interface RpcMethods {
   'dkim.keys': (p: { domain: string }) => SigningKey[];
   'route.lookup': (p: { senderDomain: string | null; rcptDomain: string }) => { kind: 'local' } | { kind: 'smarthost'; route: OutboundRouteInfo } | { kind: 'mx' };
   'outbound.event': (p: { kind: 'delivered' | 'deferred' | 'bounced'; queueId: string; domain: string; detail: string }) => null;
-  'ping': (p: Record<string, never>) => { ok: true };
+  ping: (p: Record<string, never>) => { ok: true };
   /** Spam (issue 15): the recipient's tenant, policy and list verdict at RCPT (null: not hosted here). */
   'spam.rcpt': (p: { address: string; sender: string; ip: string }) => RecipientSpamDecision | null;
   /** The sending mailbox's tenant policy, for scanning an authenticated submission. */

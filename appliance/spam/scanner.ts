@@ -161,12 +161,25 @@ export class SpamScanner {
         await killLeftover(pidFiles.redis, 'redis-server', this.log);
         const s = this.config.spam;
         const secrets = this.layout.secrets;
-        this.redis = new ProcessSupervisor({ name: 'redis', command: redisBin!, args: this.layout.redisArgs, probe: () => redisPing(s.redisPort, secrets.redisPassword), startTimeoutMs: 30_000, pidFile: pidFiles.redis }, this.log);
-        this.rspamd = new ProcessSupervisor(
-          { name: 'rspamd', command: rspamdBin!, args: this.layout.rspamdArgs, probe: () => httpOk(`http://127.0.0.1:${s.rspamdPort}/ping`, 'pong'), startTimeoutMs: 180_000, pidFile: pidFiles.rspamd },
+        this.redis = new ProcessSupervisor(
+          { name: 'redis', command: redisBin!, args: this.layout.redisArgs, probe: () => redisPing(s.redisPort, secrets.redisPassword), startTimeoutMs: 30_000, pidFile: pidFiles.redis },
           this.log,
         );
-        for (const [name, sup] of [['redis', this.redis], ['rspamd', this.rspamd]] as const) {
+        this.rspamd = new ProcessSupervisor(
+          {
+            name: 'rspamd',
+            command: rspamdBin!,
+            args: this.layout.rspamdArgs,
+            probe: () => httpOk(`http://127.0.0.1:${s.rspamdPort}/ping`, 'pong'),
+            startTimeoutMs: 180_000,
+            pidFile: pidFiles.rspamd,
+          },
+          this.log,
+        );
+        for (const [name, sup] of [
+          ['redis', this.redis],
+          ['rspamd', this.rspamd],
+        ] as const) {
           sup.on('ready', () => scannerUp.set({ process: name }, 1));
           sup.on('exit', () => scannerUp.set({ process: name }, 0));
           sup.on('crash', () => scannerRestarts.inc({ process: name }));

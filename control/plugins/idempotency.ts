@@ -17,9 +17,7 @@ const TTL_MS = 24 * 3600_000;
 const MAX_ENTRIES = 10_000;
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
-type Entry =
-  | { state: 'running'; fingerprint: string; expiresAt: number }
-  | { state: 'done'; fingerprint: string; expiresAt: number; status: number; contentType: string | undefined; payload: string };
+type Entry = { state: 'running'; fingerprint: string; expiresAt: number } | { state: 'done'; fingerprint: string; expiresAt: number; status: number; contentType: string | undefined; payload: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,7 +42,11 @@ export function installIdempotency(scope: FastifyInstance, now: () => number = D
     if (typeof raw !== 'string' || !KEY_RE.test(raw)) throw new AppError('Invalid', 'Idempotency-Key must be 1 to 255 printable characters', { field: 'Idempotency-Key' });
     const who = req.actor ? (req.actor.tokenId ?? req.actor.principalId) : 'anonymous';
     const key = `${who}\n${req.method}\n${req.url.split('?')[0]}\n${raw}`;
-    const fingerprint = createHash('sha256').update(req.url).update('\n').update(JSON.stringify(req.body ?? null)).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(req.url)
+      .update('\n')
+      .update(JSON.stringify(req.body ?? null))
+      .digest('hex');
     const t = now();
     const found = entries.get(key);
     if (found && found.expiresAt > t) {

@@ -5,10 +5,7 @@ export const CreateAliasBody = Closed({
   localPart: Type.String({ minLength: 1, maxLength: 64 }),
   targets: Type.Array(Address, { minItems: 1, maxItems: 50 }),
 });
-export const Alias = Type.Object(
-  { id: Id, tenantId: Id, domainId: Id, address: Type.String(), targets: Type.Array(Type.String()), status: Type.String(), createdAt: Timestamp },
-  { title: 'Alias' },
-);
+export const Alias = Type.Object({ id: Id, tenantId: Id, domainId: Id, address: Type.String(), targets: Type.Array(Type.String()), status: Type.String(), createdAt: Timestamp }, { title: 'Alias' });
 export const AliasParams = Closed({ aliasId: Id });
 export const UpdateAliasBody = Closed({
   targets: Type.Optional(Type.Array(Address, { minItems: 1, maxItems: 50 })),

@@ -23,4 +23,7 @@ const fields = {
 };
 
 export const AppPassword = Type.Object(fields, { title: 'AppPassword' });
-export const CreatedAppPassword = Type.Object({ ...fields, password: Type.String({ description: 'Shown once: four groups of four letters (spaces optional when typed)' }) }, { title: 'CreatedAppPassword' });
+export const CreatedAppPassword = Type.Object(
+  { ...fields, password: Type.String({ description: 'Shown once: four groups of four letters (spaces optional when typed)' }) },
+  { title: 'CreatedAppPassword' },
+);

@@ -42,7 +42,15 @@ const RowReason = Type.Object({ code: Type.String(), message: Type.String(), fie
 export const BatchPlan = Type.Object(
   {
     create: Type.Array(
-      Type.Object({ row: Type.Integer(), address: Type.String(), owner: Type.String(), resetDestination: Type.String(), quotaBytes: Type.Integer(), isRole: Type.Boolean(), aliases: Type.Array(Type.String()) }),
+      Type.Object({
+        row: Type.Integer(),
+        address: Type.String(),
+        owner: Type.String(),
+        resetDestination: Type.String(),
+        quotaBytes: Type.Integer(),
+        isRole: Type.Boolean(),
+        aliases: Type.Array(Type.String()),
+      }),
     ),
     refused: Type.Array(Type.Object({ row: Type.Integer(), address: Type.Union([Type.String(), Type.Null()]), reasons: Type.Array(RowReason) })),
     needsApproval: Type.Array(Type.Object({ row: Type.Integer(), address: Type.String(), reasons: Type.Array(RowReason) })),
@@ -105,7 +113,10 @@ export const BatchAccepted = Type.Object({ id: Id, state: BatchState });
 
 export const RollbackBatchBody = Type.Union([Closed({ reason: Type.Optional(Reason) }), Type.Null()]);
 
-export const VerifyBatchBody = Type.Union([Closed({ sample: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'How many new mailboxes get a test message (default 3)' })) }), Type.Null()]);
+export const VerifyBatchBody = Type.Union([
+  Closed({ sample: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'How many new mailboxes get a test message (default 3)' })) }),
+  Type.Null(),
+]);
 
 export const BatchVerification = Type.Object({
   batch: Batch,

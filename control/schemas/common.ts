@@ -85,7 +85,4 @@ export const DeletionIntent = Type.Object(
   },
   { title: 'DeletionIntent' },
 );
-export const Deleted = Type.Object(
-  { target: Type.Object({ type: Type.String(), id: Type.String(), name: Type.String() }), deletedAt: Timestamp, purgeAfter: Timestamp },
-  { title: 'Deleted' },
-);
+export const Deleted = Type.Object({ target: Type.Object({ type: Type.String(), id: Type.String(), name: Type.String() }), deletedAt: Timestamp, purgeAfter: Timestamp }, { title: 'Deleted' });

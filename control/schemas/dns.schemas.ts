@@ -61,7 +61,13 @@ export const LastKnownGoodBody = Type.Union([Closed({ reason: Type.Optional(Reas
 export const LastKnownGood = Type.Object({
   snapshot: Type.Object({ id: Type.Integer(), checkedAt: Timestamp }),
   template: Type.Union([
-    Type.Object({ domainId: Id, domain: Type.String(), template: Type.Object({ id: Type.String(), version: Type.Integer() }), created: Type.Array(Type.String()), fixed: Type.Array(Type.Object({ field: Type.String(), expected: Type.Unknown(), actual: Type.Unknown() })) }),
+    Type.Object({
+      domainId: Id,
+      domain: Type.String(),
+      template: Type.Object({ id: Type.String(), version: Type.Integer() }),
+      created: Type.Array(Type.String()),
+      fixed: Type.Array(Type.Object({ field: Type.String(), expected: Type.Unknown(), actual: Type.Unknown() })),
+    }),
     Type.Null(),
   ]),
   records: Type.Array(ExpectedRecord),

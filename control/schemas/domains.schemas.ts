@@ -46,7 +46,12 @@ export const DnsRecord = Type.Object(
     name: Type.String(),
     value: Type.String(),
     priority: Type.Optional(Type.Integer({ description: 'MX preference' })),
-    unpublishable: Type.Optional(Type.String({ description: 'Why this record cannot be published as is, and which setting fixes it. When the target would be an IP address or loopback name, value is empty: publish nothing until the setting is fixed' })),
+    unpublishable: Type.Optional(
+      Type.String({
+        description:
+          'Why this record cannot be published as is, and which setting fixes it. When the target would be an IP address or loopback name, value is empty: publish nothing until the setting is fixed',
+      }),
+    ),
   },
   { title: 'DnsRecord' },
 );

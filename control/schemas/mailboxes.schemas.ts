@@ -61,10 +61,7 @@ export const Ownership = Type.Object(
         destination: Type.Optional(Type.String()),
       }),
     ),
-    lastChange: Type.Union([
-      Type.Object({ event: Type.String(), actor: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }), at: Timestamp }),
-      Type.Null(),
-    ]),
+    lastChange: Type.Union([Type.Object({ event: Type.String(), actor: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }), at: Timestamp }), Type.Null()]),
     rollback: Type.Array(
       Type.Object({
         eventId: Type.Integer(),

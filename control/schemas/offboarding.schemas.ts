@@ -7,7 +7,7 @@ const ConvertTo = Type.Union([Type.Literal('disabled'), Type.Literal('shared'), 
   description: 'disabled (default): no login, no mail; shared: keeps receiving, no direct login, owned by transferTo; alias: its address delivers to the successor',
 });
 
-const OwnerLeaves = Type.Boolean({ description: "The owner of record leaves too: their address is swept as well (default: true when they own no other mailbox of the tenant)" });
+const OwnerLeaves = Type.Boolean({ description: 'The owner of record leaves too: their address is swept as well (default: true when they own no other mailbox of the tenant)' });
 
 export const PlanBody = Type.Union([Closed({ convertTo: Type.Optional(ConvertTo), ownerLeaves: Type.Optional(OwnerLeaves) }), Type.Null()], { description: 'Optional: the mode the plan is for' });
 
@@ -29,12 +29,16 @@ export const UndoBody = Closed({ reason: Reason });
 
 export const ResidualPath = Type.Object({ kind: Type.String(), id: Type.String(), description: Type.String() }, { title: 'ResidualPath' });
 
-export const Plan = Type.Object(
-  { mailboxId: Type.String(), address: Type.String(), identities: Type.Array(Type.String()), paths: Type.Array(ResidualPath) },
-  { title: 'OffboardingPlan' },
-);
+export const Plan = Type.Object({ mailboxId: Type.String(), address: Type.String(), identities: Type.Array(Type.String()), paths: Type.Array(ResidualPath) }, { title: 'OffboardingPlan' });
 export const Verification = Type.Object(
-  { mailboxId: Type.String(), address: Type.String(), identities: Type.Array(Type.String()), paths: Type.Array(ResidualPath), offboardingId: Type.Union([Type.String(), Type.Null()]), ok: Type.Boolean() },
+  {
+    mailboxId: Type.String(),
+    address: Type.String(),
+    identities: Type.Array(Type.String()),
+    paths: Type.Array(ResidualPath),
+    offboardingId: Type.Union([Type.String(), Type.Null()]),
+    ok: Type.Boolean(),
+  },
   { title: 'OffboardingVerification' },
 );
 
@@ -49,7 +53,14 @@ export const Offboarding = Type.Object(
     identities: Type.Array(Type.String()),
     successor: Nullable(Type.String()),
     transferTo: Nullable(Type.Object({ name: Type.String(), email: Type.String() })),
-    autoReply: Nullable(Type.Object({ subject: Type.String(), text: Type.String(), until: Nullable(Timestamp), engine: Type.String({ description: 'postern: one RFC 3834 auto-reply per sender per week, never to lists, bulk or automatic mail' }) })),
+    autoReply: Nullable(
+      Type.Object({
+        subject: Type.String(),
+        text: Type.String(),
+        until: Nullable(Timestamp),
+        engine: Type.String({ description: 'postern: one RFC 3834 auto-reply per sender per week, never to lists, bulk or automatic mail' }),
+      }),
+    ),
     retainUntil: Nullable(Timestamp),
     appliedBy: Type.String(),
     appliedAt: Timestamp,

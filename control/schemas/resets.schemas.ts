@@ -9,7 +9,9 @@ export const ResetParams = Closed({ resetId: Id });
 export const CreateResetBody = Closed(
   {
     kind: Type.Union([Type.Literal('admin'), Type.Literal('emergency')]),
-    delivery: Type.Optional(Type.Union([Type.Literal('email'), Type.Literal('link')], { description: 'email (default): to the reset destination; link: returned to the caller, only where the tenant policy allows it' })),
+    delivery: Type.Optional(
+      Type.Union([Type.Literal('email'), Type.Literal('link')], { description: 'email (default): to the reset destination; link: returned to the caller, only where the tenant policy allows it' }),
+    ),
     reason: Reason,
     verification: Type.Optional(
       Closed(

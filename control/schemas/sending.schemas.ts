@@ -27,7 +27,14 @@ export const CreateForwardBody = Closed({
   expiresAt: Type.Optional(Type.String({ description: 'ISO date-time after which the forward stops by itself' })),
 });
 
-export const SendAsGrant = Closed({ id: Id, mailboxId: Id, address: Address, createdBy: Type.String(), createdByName: Type.Optional(Type.String({ description: 'Who created it, by name (token or person name, or the mailbox address)' })), createdAt: Timestamp });
+export const SendAsGrant = Closed({
+  id: Id,
+  mailboxId: Id,
+  address: Address,
+  createdBy: Type.String(),
+  createdByName: Type.Optional(Type.String({ description: 'Who created it, by name (token or person name, or the mailbox address)' })),
+  createdAt: Timestamp,
+});
 export const CreateSendAsBody = Closed({ address: Address });
 
 export const Route = Closed({

@@ -5,7 +5,9 @@ import { Closed, Id, Reason, Timestamp } from './common.js';
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const Score = Type.Number({ minimum: -100, maximum: 1000, description: 'An rspamd score' });
-const FailMode = Type.Union([Type.Literal('tempfail'), Type.Literal('accept')], { description: 'Scanner down or too slow: tempfail answers 451 4.7.1 (the sender retries); accept delivers unscanned' });
+const FailMode = Type.Union([Type.Literal('tempfail'), Type.Literal('accept')], {
+  description: 'Scanner down or too slow: tempfail answers 451 4.7.1 (the sender retries); accept delivers unscanned',
+});
 
 export const SpamPolicyBody = Closed({
   junkScore: Type.Number({ minimum: -100, maximum: 1000, description: 'At or above: X-Spam headers and delivery to the Junk folder' }),

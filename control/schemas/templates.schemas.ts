@@ -15,7 +15,12 @@ export const TemplateSettingsInput = Closed(
     defaultAliases: Type.Optional(
       Closed({
         localParts: Type.Optional(Type.Array(LocalPart, { maxItems: 20 })),
-        target: Type.Optional(Type.Union([Type.String({ maxLength: 254 }), Type.Null()], { description: 'Where the default aliases deliver; null: the tenant’s contact (its oldest administrator), else the operator. postmaster, abuse and the DMARC report local part are always among the aliases' })),
+        target: Type.Optional(
+          Type.Union([Type.String({ maxLength: 254 }), Type.Null()], {
+            description:
+              'Where the default aliases deliver; null: the tenant’s contact (its oldest administrator), else the operator. postmaster, abuse and the DMARC report local part are always among the aliases',
+          }),
+        ),
       }),
     ),
     namingPolicy: Type.Optional(Closed({ style: Type.Optional(NamingStyle), minLength: Type.Optional(Count), maxLength: Type.Optional(Count) })),

@@ -6,18 +6,7 @@
  * send as (550 5.7.1); per-mailbox and per-tenant limits answer 451 4.7.1.
  */
 import { call, isSubmission, type SubmissionAuth } from '../shared/appliance.js';
-import {
-  DENY,
-  DENYDISCONNECT,
-  DENYSOFT,
-  dsn,
-  type HarakaAddress,
-  type HarakaConnection,
-  type HarakaPlugin,
-  type Next,
-  OK,
-  safeHook,
-} from '../shared/haraka.js';
+import { DENY, DENYDISCONNECT, DENYSOFT, dsn, type HarakaAddress, type HarakaConnection, type HarakaPlugin, type Next, OK, safeHook } from '../shared/haraka.js';
 import { refusalReply } from '../rcpt.postern-routing/lib/refusals.js';
 import { headerAddresses } from './lib/addresses.js';
 import { markAuthenticated } from '../shared/limits.js';
@@ -37,13 +26,7 @@ export function hook_capabilities(this: HarakaPlugin, next: Next, connection: Ha
 }
 
 /** Called by auth_base with the decoded credentials; cb(valid, {code, message}). */
-export function check_plain_passwd(
-  this: HarakaPlugin,
-  connection: HarakaConnection,
-  user: string,
-  passwd: string,
-  cb: (valid: boolean, opts?: { code: number; message: string }) => void,
-): void {
+export function check_plain_passwd(this: HarakaPlugin, connection: HarakaConnection, user: string, passwd: string, cb: (valid: boolean, opts?: { code: number; message: string }) => void): void {
   if (!isSubmission(connection) || !connection.tls.enabled) {
     cb(false, { code: 538, message: '5.7.11 Encryption required for requested authentication mechanism' });
     return;
@@ -51,7 +34,13 @@ export function check_plain_passwd(
   call('auth.login', { username: user, password: passwd, remoteAddress: connection.remote.ip }).then(
     (r) => {
       if (r.ok) {
-        connection.notes.postern_auth = { mailboxId: r.mailboxId, tenantId: r.tenantId, address: r.address, credentialVersion: r.credentialVersion, credentialId: r.credentialId } satisfies SubmissionAuth;
+        connection.notes.postern_auth = {
+          mailboxId: r.mailboxId,
+          tenantId: r.tenantId,
+          address: r.address,
+          credentialVersion: r.credentialVersion,
+          credentialId: r.credentialId,
+        } satisfies SubmissionAuth;
         connection.loginfo(this, 'authenticated', { event: 'smtp.auth.ok', mailboxId: r.mailboxId });
         markAuthenticated(connection);
         return cb(true);

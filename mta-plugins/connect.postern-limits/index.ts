@@ -98,10 +98,7 @@ export function hook_lookup_rdns(this: HarakaPlugin, next: Next, connection: Har
   if (!reason) return next();
   count('smtp.limit', { limit: reason === 'global' ? 'sessions' : 'sessions_per_ip' });
   connection.loginfo(this, 'session refused by a limit', { event: 'smtp.limit', limit: reason });
-  next(
-    constants.denysoftdisconnect,
-    reason === 'global' ? '4.7.0 Too many connections, try again later' : '4.7.0 Too many connections from your address, try again later',
-  );
+  next(constants.denysoftdisconnect, reason === 'global' ? '4.7.0 Too many connections, try again later' : '4.7.0 Too many connections from your address, try again later');
 }
 
 export function hook_data(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {

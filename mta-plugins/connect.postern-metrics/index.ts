@@ -40,7 +40,7 @@ export function hook_disconnect(this: HarakaPlugin, next: Next, connection: Hara
 
 /** "550 5.1.1" from a DSN, a "550 ..." string, or the retval's default code. */
 export function replyCode(retval: number, msg: unknown): string {
-  const dsn = msg as Partial<Dsn> & { cls?: number; sub?: number; det?: number } | undefined;
+  const dsn = msg as (Partial<Dsn> & { cls?: number; sub?: number; det?: number }) | undefined;
   if (dsn && typeof dsn === 'object' && typeof dsn.code === 'number') {
     return dsn.cls !== undefined ? `${dsn.code} ${dsn.cls}.${dsn.sub}.${dsn.det}` : String(dsn.code);
   }

@@ -29,7 +29,10 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
   // Each signature: "DKIM-Signature: <value>\r\n" with folded continuation lines.
   const headers = signatures.split(/\r?\n(?=DKIM-Signature:)/i).filter((h) => h.trim());
   for (const h of [...headers].reverse()) {
-    const value = h.replace(/^DKIM-Signature:\s*/i, '').replace(/\r?\n$/, '').replace(/\r\n/g, '\n');
+    const value = h
+      .replace(/^DKIM-Signature:\s*/i, '')
+      .replace(/\r?\n$/, '')
+      .replace(/\r\n/g, '\n');
     txn.add_leading_header('DKIM-Signature', value);
   }
   prependRaw(txn, signatures);

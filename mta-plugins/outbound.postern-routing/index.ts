@@ -21,7 +21,11 @@ export const hook_get_mx = safeHook(async function (this: HarakaPlugin, next: Ne
   const senderDomain = from && !from.isNull() ? (from.host ?? null) : null;
   const route = await call('route.lookup', { senderDomain, rcptDomain: domain });
   // bind_helo: our host name in EHLO, whatever the environment (Haraka leaves it unset under NODE_ENV=test).
-  const answer = (list: Array<Record<string, unknown>>) => (next as unknown as (code: number, mx: unknown) => void)(OK, list.map((m) => ({ ...m, bind_helo: settings.hostname })));
+  const answer = (list: Array<Record<string, unknown>>) =>
+    (next as unknown as (code: number, mx: unknown) => void)(
+      OK,
+      list.map((m) => ({ ...m, bind_helo: settings.hostname })),
+    );
   if (route.kind === 'local') {
     return answer([{ exchange: settings.listenHost === '0.0.0.0' ? '127.0.0.1' : settings.listenHost, port: settings.ports.smtp, priority: 0 }]);
   }

@@ -80,9 +80,7 @@ export interface HarakaPlugin {
  * Wraps an async hook so it always calls next() exactly once, also when it throws: Haraka dies
  * on exceptions in async plugin code. Unexpected errors answer 451 4.3.0 (try again later).
  */
-export function safeHook<A extends unknown[]>(
-  fn: (this: HarakaPlugin, next: Next, ...args: A) => Promise<void>,
-): (this: HarakaPlugin, next: Next, ...args: A) => void {
+export function safeHook<A extends unknown[]>(fn: (this: HarakaPlugin, next: Next, ...args: A) => Promise<void>): (this: HarakaPlugin, next: Next, ...args: A) => void {
   return function (this: HarakaPlugin, next: Next, ...args: A) {
     let called = false;
     const once: Next = (code, msg) => {

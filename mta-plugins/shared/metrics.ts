@@ -23,7 +23,9 @@ export function listenerOf(connection: { local: { port: number } }): MtaListener
 }
 
 export function count(name: MtaCounterName, labels: Record<string, string> = {}, n = 1): void {
-  const key = `${name}\u0000${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join('\u0000')}`;
+  const key = `${name}\u0000${Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\u0000')}`;
   const entry = pending.get(key);
   if (entry) entry.n += n;
   else pending.set(key, { name, labels, n });

@@ -14,9 +14,7 @@ export const auditGroup: Group = {
       usage: '',
       async run(ctx) {
         const v = await call<{ ok: boolean; events: number; firstBadEventId?: number }>(ctx, 'GET', '/audit/verify');
-        emit(ctx, v, () =>
-          ctx.out(v.ok ? `Audit chain intact: ${v.events} events verified.` : `AUDIT CHAIN BROKEN at event ${v.firstBadEventId} (${v.events} events checked).`),
-        );
+        emit(ctx, v, () => ctx.out(v.ok ? `Audit chain intact: ${v.events} events verified.` : `AUDIT CHAIN BROKEN at event ${v.firstBadEventId} (${v.events} events checked).`));
         return v.ok ? EXIT.ok : EXIT.refused;
       },
     },

@@ -33,8 +33,22 @@ export const domainsGroup: Group = {
         emit(ctx, rows, () =>
           table(
             ctx,
-            rows.map((d) => ({ name: d.name, tenant: d.tenantName, status: d.status, verification: d.verification, alias: d.aliasOf ? `alias of ${byId.get(d.aliasOf) ?? d.aliasOf}` : '', created: when(d.createdAt) })),
-            [['name', 'domain'], ['tenant', 'tenant'], ['status', 'status'], ['verification', 'DNS verification'], ['alias', 'alias'], ['created', 'created']],
+            rows.map((d) => ({
+              name: d.name,
+              tenant: d.tenantName,
+              status: d.status,
+              verification: d.verification,
+              alias: d.aliasOf ? `alias of ${byId.get(d.aliasOf) ?? d.aliasOf}` : '',
+              created: when(d.createdAt),
+            })),
+            [
+              ['name', 'domain'],
+              ['tenant', 'tenant'],
+              ['status', 'status'],
+              ['verification', 'DNS verification'],
+              ['alias', 'alias'],
+              ['created', 'created'],
+            ],
           ),
         );
       },
@@ -74,12 +88,30 @@ export const domainsGroup: Group = {
         }
         const c = await call<Checked>(ctx, 'POST', `/domains/${d.id}/dns/check`);
         emit(ctx, c, () => {
-          fields(ctx, [['domain', c.domain], ['DNS status', c.status], ['checked', when(c.checkedAt)]]);
+          fields(ctx, [
+            ['domain', c.domain],
+            ['DNS status', c.status],
+            ['checked', when(c.checkedAt)],
+          ]);
           ctx.out('');
           table(
             ctx,
-            c.records.map((r) => ({ status: r.status, type: r.type, name: r.name, purpose: `${r.purpose}${r.required ? '' : ' (recommended)'}`, expected: r.expected, found: r.found.join(' | ') || r.detail })),
-            [['status', 'status'], ['type', 'type'], ['name', 'name'], ['purpose', 'purpose'], ['expected', 'expected'], ['found', 'found']],
+            c.records.map((r) => ({
+              status: r.status,
+              type: r.type,
+              name: r.name,
+              purpose: `${r.purpose}${r.required ? '' : ' (recommended)'}`,
+              expected: r.expected,
+              found: r.found.join(' | ') || r.detail,
+            })),
+            [
+              ['status', 'status'],
+              ['type', 'type'],
+              ['name', 'name'],
+              ['purpose', 'purpose'],
+              ['expected', 'expected'],
+              ['found', 'found'],
+            ],
           );
         });
         return c.status === 'ok' || c.status === 'degraded' ? EXIT.ok : EXIT.refused;
@@ -92,6 +124,11 @@ function printExpected(ctx: Ctx, e: Expected): void {
   table(
     ctx,
     e.records.map((r) => ({ type: r.type, name: r.name, value: r.value, purpose: `${r.purpose}${r.required ? '' : ' (recommended)'}` })),
-    [['type', 'type'], ['name', 'name'], ['purpose', 'purpose'], ['value', 'value']],
+    [
+      ['type', 'type'],
+      ['name', 'name'],
+      ['purpose', 'purpose'],
+      ['value', 'value'],
+    ],
   );
 }

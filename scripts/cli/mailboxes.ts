@@ -49,8 +49,24 @@ export const mailboxesGroup: Group = {
         emit(ctx, rows, () =>
           table(
             ctx,
-            rows.map((m) => ({ address: m.address, tenant: m.tenantName, status: m.status, owner: person(m.owner), used: `${bytes(m.usedBytes)} / ${bytes(m.quotaBytes)}`, messages: m.messageCount, role: m.isRole ? 'role' : '' })),
-            [['address', 'mailbox'], ['tenant', 'tenant'], ['status', 'status'], ['owner', 'owner'], ['used', 'used / quota'], ['messages', 'messages'], ['role', 'kind']],
+            rows.map((m) => ({
+              address: m.address,
+              tenant: m.tenantName,
+              status: m.status,
+              owner: person(m.owner),
+              used: `${bytes(m.usedBytes)} / ${bytes(m.quotaBytes)}`,
+              messages: m.messageCount,
+              role: m.isRole ? 'role' : '',
+            })),
+            [
+              ['address', 'mailbox'],
+              ['tenant', 'tenant'],
+              ['status', 'status'],
+              ['owner', 'owner'],
+              ['used', 'used / quota'],
+              ['messages', 'messages'],
+              ['role', 'kind'],
+            ],
           ),
         );
       },
@@ -119,11 +135,25 @@ export const mailboxesGroup: Group = {
           table(
             ctx,
             o.resetPaths.map((p) => ({ path: p.path, description: p.description, who: p.whoMayTrigger?.join(', '), destination: p.destination, expires: p.expiresAt ? when(p.expiresAt) : '' })),
-            [['path', 'path'], ['description', 'how'], ['who', 'who may trigger'], ['destination', 'goes to'], ['expires', 'expires']],
+            [
+              ['path', 'path'],
+              ['description', 'how'],
+              ['who', 'who may trigger'],
+              ['destination', 'goes to'],
+              ['expires', 'expires'],
+            ],
           );
           ctx.out('');
           ctx.out('Can be rolled back to (before):');
-          table(ctx, o.rollback.map((r) => ({ event: r.eventId, at: when(r.at), what: r.description })), [['event', 'audit event'], ['at', 'at'], ['what', 'what it puts back']]);
+          table(
+            ctx,
+            o.rollback.map((r) => ({ event: r.eventId, at: when(r.at), what: r.description })),
+            [
+              ['event', 'audit event'],
+              ['at', 'at'],
+              ['what', 'what it puts back'],
+            ],
+          );
         });
       },
     },

@@ -44,7 +44,15 @@ export const queueGroup: Group = {
               next: when(e.nextAttemptAt),
               error: e.lastError,
             })),
-            [['sender', 'from'], ['to', 'to'], ['tenant', 'tenant'], ['age', 'age'], ['attempts', 'attempts'], ['next', 'next attempt'], ['error', 'last error']],
+            [
+              ['sender', 'from'],
+              ['to', 'to'],
+              ['tenant', 'tenant'],
+              ['age', 'age'],
+              ['attempts', 'attempts'],
+              ['next', 'next attempt'],
+              ['error', 'last error'],
+            ],
           ),
         );
       },

@@ -36,7 +36,15 @@ export const resetsGroup: Group = {
               requested: when(r.requestedAt),
               reason: r.reason,
             })),
-            [['mailbox', 'mailbox'], ['tenant', 'tenant'], ['kind', 'kind'], ['status', 'status'], ['requested', 'requested'], ['reason', 'reason'], ['id', 'reset id']],
+            [
+              ['mailbox', 'mailbox'],
+              ['tenant', 'tenant'],
+              ['kind', 'kind'],
+              ['status', 'status'],
+              ['requested', 'requested'],
+              ['reason', 'reason'],
+              ['id', 'reset id'],
+            ],
           ),
         );
       },
@@ -46,7 +54,12 @@ export const resetsGroup: Group = {
       usage: '<reset-id>',
       options: { note: { type: 'string', description: 'recorded in the audit log' } },
       async run(ctx, [id], opts) {
-        const r = await call<{ id: string; status: string; mailboxId: string; destination: string | null }>(ctx, 'POST', `/resets/${encodeURIComponent(id!)}/approve`, opts.note ? { note: String(opts.note) } : undefined);
+        const r = await call<{ id: string; status: string; mailboxId: string; destination: string | null }>(
+          ctx,
+          'POST',
+          `/resets/${encodeURIComponent(id!)}/approve`,
+          opts.note ? { note: String(opts.note) } : undefined,
+        );
         const m = await call<{ address: string }>(ctx, 'GET', `/mailboxes/${r.mailboxId}`);
         emit(ctx, r, () => ctx.out(`Reset ${r.id} of ${m.address} approved: ${r.status}${r.destination ? `, link sent to ${r.destination}` : ''}.`));
       },

@@ -56,7 +56,10 @@ const score = (key: string, v: string): number => {
 /** `junk=6,reject=15,greylisting=on,failmode=tempfail,ownerlists=off` → the fields it changes. */
 export function parseSet(spec: string): Partial<Pick<Policy, 'junkScore' | 'rejectScore' | 'greylisting' | 'failMode' | 'ownerLists'>> {
   const out: ReturnType<typeof parseSet> = {};
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 1) throw new UsageError(`--set ${part}: expected key=value (keys: junk, reject, greylisting, failmode, ownerlists)`);
     const key = part.slice(0, eq).trim().toLowerCase();
@@ -75,7 +78,14 @@ export function parseSet(spec: string): Partial<Pick<Policy, 'junkScore' | 'reje
 }
 
 function printPolicy(ctx: Ctx, p: Policy, tenant: string, domain: string | null): void {
-  const source = p.scope === 'default' ? 'appliance defaults (never set for this tenant)' : p.scope === 'domain' ? `override for domain ${domain}` : domain ? `tenant "${tenant}" (no override for ${domain})` : `tenant "${tenant}"`;
+  const source =
+    p.scope === 'default'
+      ? 'appliance defaults (never set for this tenant)'
+      : p.scope === 'domain'
+        ? `override for domain ${domain}`
+        : domain
+          ? `tenant "${tenant}" (no override for ${domain})`
+          : `tenant "${tenant}"`;
   fields(ctx, [
     ['tenant', tenant],
     ...(domain ? ([['domain', domain]] as Array<[string, string]>) : []),
@@ -130,7 +140,15 @@ export const spamGroup: Group = {
         if (opts.reset) policy = await call<Policy>(ctx, 'DELETE', `${url}${opts.reason === undefined ? '' : `?reason=${q(String(opts.reason))}`}`);
         else if (changes) {
           const current = await call<Policy>(ctx, 'GET', url);
-          const body = { junkScore: current.junkScore, rejectScore: current.rejectScore, greylisting: current.greylisting, failMode: current.failMode, ownerLists: current.ownerLists, ...changes, ...reason };
+          const body = {
+            junkScore: current.junkScore,
+            rejectScore: current.rejectScore,
+            greylisting: current.greylisting,
+            failMode: current.failMode,
+            ownerLists: current.ownerLists,
+            ...changes,
+            ...reason,
+          };
           policy = await call<Policy>(ctx, 'PUT', url, body);
         } else policy = await call<Policy>(ctx, 'GET', url);
         emit(ctx, { ...policy, tenant: tenant.name, domain: domain?.name ?? null }, () => {
@@ -177,7 +195,15 @@ export const spamGroup: Group = {
           table(
             ctx,
             entries.map((e) => ({ kind: e.kind, value: e.value, type: e.valueType, reason: e.reason, by: e.createdBy, created: when(e.createdAt), id: e.id })),
-            [['kind', 'list'], ['value', 'value'], ['type', 'type'], ['reason', 'reason'], ['by', 'added by'], ['created', 'added'], ['id', 'id']],
+            [
+              ['kind', 'list'],
+              ['value', 'value'],
+              ['type', 'type'],
+              ['reason', 'reason'],
+              ['by', 'added by'],
+              ['created', 'added'],
+              ['id', 'id'],
+            ],
           );
         });
       },
@@ -204,12 +230,23 @@ export const spamGroup: Group = {
         const s = await call<MailStats>(ctx, 'GET', `/stats/mail${params.size ? `?${params}` : ''}`);
         const spam = s.spam ?? { lastHour: {}, lastDay: {}, hours: [] };
         const pick = (c: Counts): Counts => Object.fromEntries(SPAM_SERIES.map((k) => [k, c[k] ?? 0]));
-        const data = { scope: s.scope, tenantId: s.tenantId, tenant: tenantName, lastHour: pick(spam.lastHour), lastDay: pick(spam.lastDay), hours: spam.hours.map((h): Counts & { start: string } => ({ ...pick(h.counts), start: h.start } as Counts & { start: string })) };
+        const data = {
+          scope: s.scope,
+          tenantId: s.tenantId,
+          tenant: tenantName,
+          lastHour: pick(spam.lastHour),
+          lastDay: pick(spam.lastDay),
+          hours: spam.hours.map((h): Counts & { start: string } => ({ ...pick(h.counts), start: h.start }) as Counts & { start: string }),
+        };
         emit(ctx, data, () => {
           ctx.out(`Spam decisions, ${tenantName ? `tenant "${tenantName}"` : s.scope === 'tenant' ? 'this tenant' : 'whole appliance'} (since the appliance started):`);
           table(
             ctx,
-            [{ period: 'last hour', ...data.lastHour }, { period: 'last 24 hours', ...data.lastDay }, ...data.hours.filter((h) => SPAM_SERIES.some((k) => h[k])).map((h) => ({ period: `hour from ${when(h.start)}`, ...h }))],
+            [
+              { period: 'last hour', ...data.lastHour },
+              { period: 'last 24 hours', ...data.lastDay },
+              ...data.hours.filter((h) => SPAM_SERIES.some((k) => h[k])).map((h) => ({ period: `hour from ${when(h.start)}`, ...h })),
+            ],
             [['period', 'period'], ...SPAM_SERIES.map((k) => [k, k] as [string, string])],
           );
           if (!s.spam) ctx.out('(this control plane reports no spam counts)');

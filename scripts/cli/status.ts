@@ -32,7 +32,11 @@ export const statusGroup: Group = {
           table(
             ctx,
             Object.entries(components).map(([name, c]) => ({ name, state: c.ok ? 'ok' : 'FAILING', detail: c.detail })),
-            [['name', 'component'], ['state', 'state'], ['detail', 'detail']],
+            [
+              ['name', 'component'],
+              ['state', 'state'],
+              ['detail', 'detail'],
+            ],
           );
         });
         return isReady && token.accepted ? EXIT.ok : EXIT.refused;

@@ -34,8 +34,22 @@ export const tenantsGroup: Group = {
         emit(ctx, rows, () =>
           table(
             ctx,
-            rows.map((t) => ({ name: t.name, status: t.status, used: bytes(t.quota.usedBytes), pool: t.quota.poolBytes === null ? 'no pool' : bytes(t.quota.poolBytes), created: when(t.createdAt), id: t.id })),
-            [['name', 'tenant'], ['status', 'status'], ['used', 'used'], ['pool', 'quota pool'], ['created', 'created'], ['id', 'id']],
+            rows.map((t) => ({
+              name: t.name,
+              status: t.status,
+              used: bytes(t.quota.usedBytes),
+              pool: t.quota.poolBytes === null ? 'no pool' : bytes(t.quota.poolBytes),
+              created: when(t.createdAt),
+              id: t.id,
+            })),
+            [
+              ['name', 'tenant'],
+              ['status', 'status'],
+              ['used', 'used'],
+              ['pool', 'quota pool'],
+              ['created', 'created'],
+              ['id', 'id'],
+            ],
           ),
         );
       },
@@ -47,7 +61,10 @@ export const tenantsGroup: Group = {
         const t = await call<{ id: string; name: string }>(ctx, 'POST', '/tenants', { name });
         emit(ctx, t, () => {
           ctx.out(`Tenant "${t.name}" created.`);
-          fields(ctx, [['id', t.id], ['next', `postern domains create <domain> --tenant "${t.name}"`]]);
+          fields(ctx, [
+            ['id', t.id],
+            ['next', `postern domains create <domain> --tenant "${t.name}"`],
+          ]);
         });
       },
     },
@@ -87,7 +104,10 @@ export const tenantsGroup: Group = {
           table(
             ctx,
             addresses.map((a) => ({ address: a.address, to: a.kind === 'missing' ? 'MISSING: mail to it is refused' : a.kind === 'mailbox' ? 'its own mailbox' : a.deliversTo.join(', ') })),
-            [['address', 'address'], ['to', 'delivers to']],
+            [
+              ['address', 'address'],
+              ['to', 'delivers to'],
+            ],
           );
         });
       },

@@ -21,7 +21,15 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
   const table = fc.tuple(fc.subarray(COLUMNS, { minLength: 1 }), fc.array(fc.array(field, { minLength: 1, maxLength: 12 }), { maxLength: 12 }));
   const csvText = table.map(([head, rows]) => [head, ...rows].map((r) => r.map(quote).join(',')).join(fc.sample(fc.constantFrom('\r\n', '\n'), 1)[0]));
   const arb: fc.Arbitrary<Input> = fc.oneof(
-    fc.array(fc.array(field.filter((f) => f !== '\ufeff'), { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }).map((rows) => ({ kind: 'roundtrip' as const, rows })),
+    fc
+      .array(
+        fc.array(
+          field.filter((f) => f !== '\ufeff'),
+          { minLength: 1, maxLength: 6 },
+        ),
+        { minLength: 1, maxLength: 8 },
+      )
+      .map((rows) => ({ kind: 'roundtrip' as const, rows })),
     mutated(csvText).map((text) => ({ kind: 'raw' as const, text })),
     fc.string({ unit: 'binary', maxLength: 500 }).map((text) => ({ kind: 'raw' as const, text })),
   );

@@ -83,7 +83,11 @@ export async function runFuzz<T>(name: string, arb: fc.Arbitrary<T>, check: (inp
 /** Byte-level mutations of a seed text: flips, inserts, deletions, duplications, truncation. */
 export function mutated(seeds: fc.Arbitrary<string>): fc.Arbitrary<string> {
   const op = fc.oneof(
-    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.constantFrom('\r\n', '\n', '\0', '"', '=?', '?=', '--', ';', ':', '\\', '=', '\r\n\r\n', ' ', '\t')) }),
+    fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(),
+      text: fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.constantFrom('\r\n', '\n', '\0', '"', '=?', '?=', '--', ';', ':', '\\', '=', '\r\n\r\n', ' ', '\t')),
+    }),
     fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 20 }) }),
     fc.record({ kind: fc.constant('dup' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 200 }), times: fc.integer({ min: 2, max: 50 }) }),
     fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),

@@ -34,7 +34,11 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
   // One core, as main.ts builds it: the control plane receives it (no database of its own).
   const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials });
   await bootstrapOperator(systemActor('boot'), core);
-  const health = async () => ({ database: await repos(db, PLATFORM_SCOPE).health.probe().then(() => ({ ok: true })) });
+  const health = async () => ({
+    database: await repos(db, PLATFORM_SCOPE)
+      .health.probe()
+      .then(() => ({ ok: true })),
+  });
   const app = await buildApp({ core, config, logger, health, tls: { key: '', cert: '' } });
   const call = async (method: string, url: string, payload?: string) => {
     const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${TOKEN}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, payload });
@@ -43,7 +47,9 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
   try {
     const tenant = JSON.parse((await call('POST', '/api/v1/tenants', JSON.stringify({ name: 'Fuzz' }))).body) as { id: string };
     const domain = JSON.parse((await call('POST', `/api/v1/tenants/${tenant.id}/domains`, JSON.stringify({ name: 'fuzz.example' }))).body) as { id: string };
-    const mailbox = JSON.parse((await call('POST', `/api/v1/domains/${domain.id}/mailboxes`, JSON.stringify({ localPart: 'fuzz', owner: { name: 'F', email: 'f@owner.example' }, credentialDelivery: 'link' }))).body) as { id: string };
+    const mailbox = JSON.parse(
+      (await call('POST', `/api/v1/domains/${domain.id}/mailboxes`, JSON.stringify({ localPart: 'fuzz', owner: { name: 'F', email: 'f@owner.example' }, credentialDelivery: 'link' }))).body,
+    ) as { id: string };
     const ids: Record<string, string> = { tenantId: tenant.id, domainId: domain.id, mailboxId: mailbox.id };
     const spec = app.swagger() as { paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>> };
     const targets: Array<{ method: string; url: string; schema: JsonSchema }> = [];
@@ -54,19 +60,23 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
       }
     }
     opts.log(`http-json: ${targets.length} routes with JSON bodies`);
-    const arb = fc.integer({ min: 0, max: targets.length - 1 }).chain((i) =>
-      fc.oneof(
-        { weight: 5, arbitrary: bodyFor(targets[i]!.schema, 3).map((b) => ({ i, payload: JSON.stringify(b) ?? 'null' })) },
-        { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((payload) => ({ i, payload })) },
-      ),
-    );
+    const arb = fc
+      .integer({ min: 0, max: targets.length - 1 })
+      .chain((i) =>
+        fc.oneof(
+          { weight: 5, arbitrary: bodyFor(targets[i]!.schema, 3).map((b) => ({ i, payload: JSON.stringify(b) ?? 'null' })) },
+          { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((payload) => ({ i, payload })) },
+        ),
+      );
     return await runFuzz(
       'http-json',
       arb,
       async ({ i, payload }) => {
         const t = targets[i]!;
         let timer: NodeJS.Timeout | undefined;
-        const res = await Promise.race([call(t.method, t.url, payload), new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error('no answer in 5 s')), 5000)))]).finally(() => clearTimeout(timer));
+        const res = await Promise.race([call(t.method, t.url, payload), new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error('no answer in 5 s')), 5000)))]).finally(() =>
+          clearTimeout(timer),
+        );
         if (res.status >= 500) throw new Error(`${t.method} ${t.url} → ${res.status} ${res.body.slice(0, 120)}`);
       },
       opts,

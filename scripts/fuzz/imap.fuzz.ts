@@ -51,12 +51,111 @@ function prng(seed: number): () => number {
   };
 }
 
-const VERBS = ['NOOP', 'CAPABILITY', 'SELECT', 'EXAMINE', 'FETCH', 'UID FETCH', 'STORE', 'UID STORE', 'SEARCH', 'UID SEARCH', 'COPY', 'MOVE', 'LIST', 'LSUB', 'STATUS', 'APPEND', 'CREATE', 'DELETE', 'RENAME', 'SUBSCRIBE', 'UNSUBSCRIBE', 'IDLE', 'ENABLE', 'ID', 'GETQUOTAROOT', 'EXPUNGE', 'UID EXPUNGE', 'AUTHENTICATE', 'LOGIN', 'CLOSE', 'UNSELECT', 'NAMESPACE', 'CHECK', 'XYZZY', ''];
+const VERBS = [
+  'NOOP',
+  'CAPABILITY',
+  'SELECT',
+  'EXAMINE',
+  'FETCH',
+  'UID FETCH',
+  'STORE',
+  'UID STORE',
+  'SEARCH',
+  'UID SEARCH',
+  'COPY',
+  'MOVE',
+  'LIST',
+  'LSUB',
+  'STATUS',
+  'APPEND',
+  'CREATE',
+  'DELETE',
+  'RENAME',
+  'SUBSCRIBE',
+  'UNSUBSCRIBE',
+  'IDLE',
+  'ENABLE',
+  'ID',
+  'GETQUOTAROOT',
+  'EXPUNGE',
+  'UID EXPUNGE',
+  'AUTHENTICATE',
+  'LOGIN',
+  'CLOSE',
+  'UNSELECT',
+  'NAMESPACE',
+  'CHECK',
+  'XYZZY',
+  '',
+];
 const ARGS = [
-  'INBOX', '"INBOX"', 'Sent', 'fz', 'fz/sub', '1', '1:*', '*', '0', '4294967296', '1:', ',', '(', ')', '((', '))', '(FLAGS', 'BODY[', 'BODY[]<0.>', 'BODY.PEEK[1.2.3.MIME]', 'BODY[HEADER.FIELDS (', 'BODY[HEADER.FIELDS ()]',
-  '(FLAGS UID ENVELOPE BODYSTRUCTURE)', '(BODY.PEEK[] BODY.PEEK[] BODY.PEEK[])', 'RFC822', '+FLAGS', '-FLAGS.SILENT', '(\\Seen)', '(\\Bogus)', '\\Recent', '"unterminated', '"esc\\"aped"', '"bad\\escape"', 'NIL', '~{3}', '{3}', '{2+}', '{999999999999}',
-  '{-1}', 'CHARSET', 'KOI8-R', 'OR', 'NOT', 'HEADER', 'SUBJECT', 'BEFORE', '31-Feb-2020', 'UID', '$', '(CHANGEDSINCE 1)', '(UNCHANGEDSINCE x)', 'RETURN', '(STATUS (MESSAGES))', '"&Jjo-"', '&&&-', '%', '*/*/*', '"%%%%%%%%%%%%%%%%x"',
-  '\u0000', '\u00ff\u00fe', '\t', '  ', 'PLAIN', '=', 'DONE', 'nobody@fuzz.test', 'wrong',
+  'INBOX',
+  '"INBOX"',
+  'Sent',
+  'fz',
+  'fz/sub',
+  '1',
+  '1:*',
+  '*',
+  '0',
+  '4294967296',
+  '1:',
+  ',',
+  '(',
+  ')',
+  '((',
+  '))',
+  '(FLAGS',
+  'BODY[',
+  'BODY[]<0.>',
+  'BODY.PEEK[1.2.3.MIME]',
+  'BODY[HEADER.FIELDS (',
+  'BODY[HEADER.FIELDS ()]',
+  '(FLAGS UID ENVELOPE BODYSTRUCTURE)',
+  '(BODY.PEEK[] BODY.PEEK[] BODY.PEEK[])',
+  'RFC822',
+  '+FLAGS',
+  '-FLAGS.SILENT',
+  '(\\Seen)',
+  '(\\Bogus)',
+  '\\Recent',
+  '"unterminated',
+  '"esc\\"aped"',
+  '"bad\\escape"',
+  'NIL',
+  '~{3}',
+  '{3}',
+  '{2+}',
+  '{999999999999}',
+  '{-1}',
+  'CHARSET',
+  'KOI8-R',
+  'OR',
+  'NOT',
+  'HEADER',
+  'SUBJECT',
+  'BEFORE',
+  '31-Feb-2020',
+  'UID',
+  '$',
+  '(CHANGEDSINCE 1)',
+  '(UNCHANGEDSINCE x)',
+  'RETURN',
+  '(STATUS (MESSAGES))',
+  '"&Jjo-"',
+  '&&&-',
+  '%',
+  '*/*/*',
+  '"%%%%%%%%%%%%%%%%x"',
+  '\u0000',
+  '\u00ff\u00fe',
+  '\t',
+  '  ',
+  'PLAIN',
+  '=',
+  'DONE',
+  'nobody@fuzz.test',
+  'wrong',
 ];
 
 /** One random input (bytes), seeded. Never the canary's credentials. */
@@ -281,7 +380,8 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
           (globalThis as { gc?: () => void }).gc?.();
           rssStart = rss();
         }
-        if (sent % (CANARY_EVERY * 10) < BATCH) log(`imap fuzz: ${sent}/${opts.inputs} inputs, ${crashes} crashes, ${hangs} hangs, rss ${rss().toFixed(0)} MB, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        if (sent % (CANARY_EVERY * 10) < BATCH)
+          log(`imap fuzz: ${sent}/${opts.inputs} inputs, ${crashes} crashes, ${hangs} hangs, rss ${rss().toFixed(0)} MB, ${((Date.now() - started) / 1000).toFixed(0)} s`);
       }
     }
   } finally {
@@ -295,7 +395,9 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
     await rm(dataDir, { recursive: true, force: true });
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUncaught);
-    opts.log(`imap fuzz: done (${stalled} batches left a literal open), ${sent} inputs in ${((Date.now() - started) / 1000).toFixed(0)} s, ${crashes} crashes, ${hangs} hangs, rss ${rssStart.toFixed(0)} → ${end.toFixed(0)} MB`);
+    opts.log(
+      `imap fuzz: done (${stalled} batches left a literal open), ${sent} inputs in ${((Date.now() - started) / 1000).toFixed(0)} s, ${crashes} crashes, ${hangs} hangs, rss ${rssStart.toFixed(0)} → ${end.toFixed(0)} MB`,
+    );
     rssGrowthMb = rssStart ? end - rssStart : 0;
   }
   return { inputs: sent, crashes, hangs, rssGrowthMb: Math.round(rssGrowthMb * 10) / 10 };

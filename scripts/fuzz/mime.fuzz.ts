@@ -14,7 +14,7 @@ const headerValue = fc.oneof(
   fc.constantFrom('=?utf-8?B?w6nDqMOg?=', '=?iso-8859-1?Q?caf=E9?=', '=?x?Q?', '=?utf-8?B?!!!?=', '"Quoted \\" Name" <a@b.example>', 'a@b, c@d; group: e@f;', '<>', '(comment (nested)) x@y'),
 );
 const contentType = fc.oneof(
-  fc.constantFrom('text/plain; charset=utf-8', 'text/html; charset="iso-8859-1"', 'application/octet-stream; name*=utf-8\'\'%E2%82%AC.bin', 'message/rfc822', 'text/plain; charset=x-unknown'),
+  fc.constantFrom('text/plain; charset=utf-8', 'text/html; charset="iso-8859-1"', "application/octet-stream; name*=utf-8''%E2%82%AC.bin", 'message/rfc822', 'text/plain; charset=x-unknown'),
   fc.tuple(fc.constantFrom('multipart/mixed', 'multipart/alternative', 'multipart/related', 'multipart/digest'), fc.string({ maxLength: 20 })).map(([t, b]) => `${t}; boundary="${b}"`),
 );
 const encoding = fc.constantFrom('7bit', '8bit', 'base64', 'quoted-printable', 'binary', 'x-uuencode', '');
@@ -23,11 +23,18 @@ const encoding = fc.constantFrom('7bit', '8bit', 'base64', 'quoted-printable', '
 function message(depth: number): fc.Arbitrary<string> {
   const headers = fc.array(fc.tuple(fc.oneof(token, fc.constantFrom('From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID', 'In-Reply-To', 'Content-Disposition')), headerValue), { maxLength: 8 });
   const leafBody = fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.base64String({ maxLength: 200 }), fc.constantFrom('=E9=\r\n=3D=\r\nsoft=\r\n', '=\r\n', '=ZZ'));
-  const leaf = fc.tuple(headers, contentType, encoding, leafBody).map(([hs, ct, te, body]) => `${hs.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\nContent-Type: ${ct.replace(/^multipart\/\w+.*/, 'text/plain')}\r\nContent-Transfer-Encoding: ${te}\r\n\r\n${body}`);
+  const leaf = fc
+    .tuple(headers, contentType, encoding, leafBody)
+    .map(
+      ([hs, ct, te, body]) => `${hs.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\nContent-Type: ${ct.replace(/^multipart\/\w+.*/, 'text/plain')}\r\nContent-Transfer-Encoding: ${te}\r\n\r\n${body}`,
+    );
   if (depth <= 0) return leaf;
   const multi = fc
     .tuple(headers, fc.constantFrom('mixed', 'alternative', 'related'), fc.stringMatching(/^[A-Za-z0-9'()+_,./:=? -]{1,30}$/), fc.array(message(depth - 1), { maxLength: 4 }), fc.boolean())
-    .map(([hs, sub, boundary, parts, closed]) => `${hs.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\nContent-Type: multipart/${sub}; boundary="${boundary}"\r\n\r\npreamble\r\n${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('')}${closed ? `--${boundary}--\r\nepilogue` : ''}`);
+    .map(
+      ([hs, sub, boundary, parts, closed]) =>
+        `${hs.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\nContent-Type: multipart/${sub}; boundary="${boundary}"\r\n\r\npreamble\r\n${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('')}${closed ? `--${boundary}--\r\nepilogue` : ''}`,
+    );
   return fc.oneof(leaf, multi);
 }
 

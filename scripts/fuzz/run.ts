@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   const inputs = Number(arg('inputs') ?? 100_000);
   const seed = Number(arg('seed') ?? Date.now() % 1_000_000);
   const only = arg('only')?.split(',');
-  const files = readdirSync(__dirname).filter((f) => f.endsWith('.fuzz.js')).sort();
+  const files = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.fuzz.js'))
+    .sort();
   const summary: Array<{ name: string; inputs: number; crashes: number; hangs: number; rssGrowthMb: number; seconds: number }> = [];
   console.log(`fuzz: seed ${seed}, ${inputs} inputs per parser, modules: ${files.join(', ')}`);
   for (const file of files) {
@@ -33,7 +35,10 @@ async function main(): Promise<void> {
     console.log(`${name}: ${r.inputs} inputs, ${r.crashes} crashes, ${r.hangs} hangs, RSS ${r.rssGrowthMb >= 0 ? '+' : ''}${r.rssGrowthMb} MB`);
   }
   console.log('\nparser      inputs   crashes  hangs  rss growth  seconds');
-  for (const s of summary) console.log(`${s.name.padEnd(10)} ${String(s.inputs).padStart(8)} ${String(s.crashes).padStart(8)} ${String(s.hangs).padStart(6)} ${`${s.rssGrowthMb} MB`.padStart(11)} ${String(s.seconds).padStart(8)}`);
+  for (const s of summary)
+    console.log(
+      `${s.name.padEnd(10)} ${String(s.inputs).padStart(8)} ${String(s.crashes).padStart(8)} ${String(s.hangs).padStart(6)} ${`${s.rssGrowthMb} MB`.padStart(11)} ${String(s.seconds).padStart(8)}`,
+    );
   const bad = summary.some((s) => s.crashes || s.hangs);
   console.log(bad ? `\nFAILED (seed ${seed})` : '\nno crash, no hang');
   process.exit(bad ? 1 : 0);

@@ -16,8 +16,14 @@ import { type FuzzOptions, type FuzzResult, mutated, runFuzz } from './harness.j
 const { Address } = require('@haraka/email-address') as { Address: new (s: string) => { user: string | null; host: string | null; address: string } };
 
 const REFUSALS: RecipientRefusal[] = ['not-hosted', 'unknown', 'disabled', 'over-quota', 'too-big-for-quota'];
-const address = fc.oneof(fc.emailAddress(), fc.string({ maxLength: 60 }), fc.constantFrom('<>', '<@a,@b:x@y>', '"quoted local"@x.example', 'x@[127.0.0.1]', 'x@[IPv6:::1]', 'üñí@ex.example', '<x@y> SIZE=10', 'a'.repeat(300) + '@x'));
-const header = mutated(fc.oneof(fc.constantFrom('"Ann (x)" <ann@a.example>, bob@b.example', 'Group: a@a.example, "q\\"x" <b@b.example>;', '=?utf-8?Q?x?= <x@y.example>', '(c) <a@b>'), fc.string({ maxLength: 80 })));
+const address = fc.oneof(
+  fc.emailAddress(),
+  fc.string({ maxLength: 60 }),
+  fc.constantFrom('<>', '<@a,@b:x@y>', '"quoted local"@x.example', 'x@[127.0.0.1]', 'x@[IPv6:::1]', 'üñí@ex.example', '<x@y> SIZE=10', 'a'.repeat(300) + '@x'),
+);
+const header = mutated(
+  fc.oneof(fc.constantFrom('"Ann (x)" <ann@a.example>, bob@b.example', 'Group: a@a.example, "q\\"x" <b@b.example>;', '=?utf-8?Q?x?= <x@y.example>', '(c) <a@b>'), fc.string({ maxLength: 80 })),
+);
 
 /** Reference model of the guard: the first line (in bytes, LF included) that exceeds its limit. */
 function expectedTooLong(chunks: string[]): boolean {
@@ -32,11 +38,24 @@ function expectedTooLong(chunks: string[]): boolean {
 type Input = { kind: 'header'; value: string } | { kind: 'envelope'; value: string; refusal: number } | { kind: 'dmarc'; value: unknown } | { kind: 'guard'; chunks: string[] };
 
 export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
-  const lineArb = fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 40 }), fc.integer({ min: 400, max: 14_000 }).map((n) => 'x'.repeat(n)), fc.constantFrom('AUTH PLAIN ', 'auth login\r\n', 'AUTH\r\n', 'MAIL FROM:<a@b>\r\n', '\r\n', '\n'));
+  const lineArb = fc.oneof(
+    fc.string({ unit: 'binary-ascii', maxLength: 40 }),
+    fc.integer({ min: 400, max: 14_000 }).map((n) => 'x'.repeat(n)),
+    fc.constantFrom('AUTH PLAIN ', 'auth login\r\n', 'AUTH\r\n', 'MAIL FROM:<a@b>\r\n', '\r\n', '\n'),
+  );
   const arb: fc.Arbitrary<Input> = fc.oneof(
     header.map((value) => ({ kind: 'header' as const, value })),
     fc.tuple(address, fc.nat()).map(([value, refusal]) => ({ kind: 'envelope' as const, value, refusal })),
-    fc.oneof(fc.anything(), fc.record({ status: fc.record({ result: fc.constantFrom('fail', 'pass', 'none', 'x') }), policy: fc.constantFrom('reject', 'quarantine', 'none', ''), pct: fc.oneof(fc.integer(), fc.double()) })).map((value) => ({ kind: 'dmarc' as const, value })),
+    fc
+      .oneof(
+        fc.anything(),
+        fc.record({
+          status: fc.record({ result: fc.constantFrom('fail', 'pass', 'none', 'x') }),
+          policy: fc.constantFrom('reject', 'quarantine', 'none', ''),
+          pct: fc.oneof(fc.integer(), fc.double()),
+        }),
+      )
+      .map((value) => ({ kind: 'dmarc' as const, value })),
     fc.array(lineArb, { maxLength: 12 }).map((parts) => ({ kind: 'guard' as const, chunks: parts })),
   );
   return runFuzz(

@@ -116,9 +116,28 @@ describe('access control on the running appliance', () => {
   }
 
   async function smtpLoginFails(user: string, pass: string) {
-    const r = await swaks(['--server', `127.0.0.1:${app.ports.submissions}`, '--tls-on-connect', '--auth', 'PLAIN', '--auth-user', user, '--auth-password', pass, '--from', user, '--to', 'friend@remote.test', '--quit-after', 'AUTH']);
+    const r = await swaks([
+      '--server',
+      `127.0.0.1:${app.ports.submissions}`,
+      '--tls-on-connect',
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      user,
+      '--auth-password',
+      pass,
+      '--from',
+      user,
+      '--to',
+      'friend@remote.test',
+      '--quit-after',
+      'AUTH',
+    ]);
     expect(r.exitCode, r.output).not.toBe(0);
-    expect(r.replies.some((l) => /^535/.test(l)), r.output).toBe(true);
+    expect(
+      r.replies.some((l) => /^535/.test(l)),
+      r.output,
+    ).toBe(true);
   }
 
   it('a reset cuts an IDLE session and an authenticated SMTP session off within one second; the old password then fails on both', async () => {
@@ -130,7 +149,12 @@ describe('access control on the running appliance', () => {
     expect(await smtp.send(address, address, 'before reset')).toMatch(/^250/);
 
     const t0 = Date.now();
-    const reset = await app.expectApi<{ status: string; setup: { token: string } }>('POST', `/api/v1/mailboxes/${mb.id}/resets`, { kind: 'admin', delivery: 'link', reason: 'owner suspects phishing' }, 201);
+    const reset = await app.expectApi<{ status: string; setup: { token: string } }>(
+      'POST',
+      `/api/v1/mailboxes/${mb.id}/resets`,
+      { kind: 'admin', delivery: 'link', reason: 'owner suspects phishing' },
+      201,
+    );
     expect(reset.status).toBe('issued');
     const closedAt = await within(idle.closedAt, 1000, 'IMAP close after reset');
     expect(closedAt - t0).toBeLessThan(1000);
@@ -189,7 +213,13 @@ describe('access control on the running appliance', () => {
     const req = await app.expectApi<{ id: string; status: string }>(
       'POST',
       `/api/v1/mailboxes/${mb.id}/resets`,
-      { kind: 'emergency', delivery: 'link', reason: 'says the phone was stolen', verification: { method: 'callback-known-number', evidence: 'called the number on file in HR records' }, newResetDestination: 'urgent.new@home.example' },
+      {
+        kind: 'emergency',
+        delivery: 'link',
+        reason: 'says the phone was stolen',
+        verification: { method: 'callback-known-number', evidence: 'called the number on file in HR records' },
+        newResetDestination: 'urgent.new@home.example',
+      },
       201,
     );
     expect(req.status).toBe('pending-approval');
@@ -204,7 +234,12 @@ describe('access control on the running appliance', () => {
     const idle = await idleSession(address, PASSWORD);
     const plan = await app.expectApi<{ paths: Array<{ kind: string }> }>('POST', `/api/v1/mailboxes/${mb.id}/offboarding/plan`, {}, 200);
     expect(plan.paths.map((p) => p.kind)).toEqual(expect.arrayContaining(['login', 'session', 'reset']));
-    const applied = await app.expectApi<{ remaining: unknown[] }>('POST', `/api/v1/mailboxes/${mb.id}/offboarding/apply`, { reason: 'left', transferTo: { name: 'Mia', email: 'mia@home.example' } }, 200);
+    const applied = await app.expectApi<{ remaining: unknown[] }>(
+      'POST',
+      `/api/v1/mailboxes/${mb.id}/offboarding/apply`,
+      { reason: 'left', transferTo: { name: 'Mia', email: 'mia@home.example' } },
+      200,
+    );
     expect(applied.remaining).toEqual([]);
     await within(idle.closedAt, 1000, 'IMAP close after offboarding');
     expect((await app.expectApi<{ ok: boolean }>('POST', `/api/v1/mailboxes/${mb.id}/offboarding/verify`, undefined, 200)).ok).toBe(true);

@@ -26,14 +26,22 @@ let browser: Browser;
 let aliceId = '';
 const pageErrors: string[] = [];
 
-const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+const cookieOf = (res: Response) =>
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ');
 
 /** An operator's console session (invite, password, TOTP) made through the API, as cookies for the browser. */
 async function operatorCookies(): Promise<Array<{ name: string; value: string; url: string }>> {
   const invite = await app.expectApi<{ setup: { token: string } }>('POST', '/api/v1/principals', { name: 'Quinn Operator', email: EMAIL }, 201);
   await app.expectApi('POST', `/api/v1/principal-setup/${invite.setup.token}`, { password: PASSWORD }, 204);
   const post = (url: string, body: unknown, cookie?: string, csrf?: string) =>
-    fetch(`${app.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}), ...(csrf ? { 'x-csrf-token': csrf } : {}) }, body: JSON.stringify(body) });
+    fetch(`${app.url}${url}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}), ...(csrf ? { 'x-csrf-token': csrf } : {}) },
+      body: JSON.stringify(body),
+    });
   const login = await post('/api/v1/auth/login', { email: EMAIL, password: PASSWORD });
   expect(login.status).toBe(200);
   const cookie = cookieOf(login);
@@ -57,10 +65,13 @@ async function newPage(): Promise<{ page: Page; close: () => Promise<void> }> {
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const [closedPort] = await freePorts(1); // nothing listens there: every delivery attempt is refused
-  dns = await startDnsServer(['test'], [
-    { type: 'MX', name: 'unreachable.test', value: 'mx.unreachable.test' },
-    { type: 'A', name: 'mx.unreachable.test', value: '127.0.0.1' },
-  ]);
+  dns = await startDnsServer(
+    ['test'],
+    [
+      { type: 'MX', name: 'unreachable.test', value: 'mx.unreachable.test' },
+      { type: 'A', name: 'mx.unreachable.test', value: '127.0.0.1' },
+    ],
+  );
   app = await Appliance.start({ env: { POSTERN_DNS_RESOLVER: dns.address, POSTERN_OUTBOUND_PORT: String(closedPort), POSTERN_OUTBOUND_RETRY: '10m' } });
   aliceId = (await app.provisionMailbox('alice@flow.test', PASSWORD)).id;
   await app.provisionMailbox('bob@flow.test', PASSWORD);
@@ -75,13 +86,21 @@ afterAll(async () => {
 
 describe('mail flow in the console', () => {
   it('shows a deferred message on the Outbound queue page and in the last-hour figures', async () => {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: app.ports.submissions, secure: true, auth: { user: 'alice@flow.test', pass: PASSWORD }, tls: { rejectUnauthorized: false } });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: app.ports.submissions,
+      secure: true,
+      auth: { user: 'alice@flow.test', pass: PASSWORD },
+      tls: { rejectUnauthorized: false },
+    });
     await transport.sendMail({ from: 'alice@flow.test', to: 'pat@unreachable.test', subject: 'stuck', text: 'this stays in the queue' });
     // Wait for the first attempt to fail (deferred, next attempt in 10 minutes).
     let entry: { attempts: number; lastError: string | null } | undefined;
     for (let i = 0; i < 60 && !(entry && entry.attempts >= 1 && entry.lastError); i++) {
       await new Promise((r) => setTimeout(r, 500));
-      entry = (await app.expectApi<Array<{ attempts: number; lastError: string | null; domain: string }>>('GET', '/api/v1/outbound-queue', undefined, 200)).find((e) => e.domain === 'unreachable.test');
+      entry = (await app.expectApi<Array<{ attempts: number; lastError: string | null; domain: string }>>('GET', '/api/v1/outbound-queue', undefined, 200)).find(
+        (e) => e.domain === 'unreachable.test',
+      );
     }
     expect(entry, 'the message is deferred in the queue').toMatchObject({ attempts: 1, sender: 'alice@flow.test', recipients: ['pat@unreachable.test'] });
     expect(entry!.lastError).toBeTruthy();

@@ -50,7 +50,12 @@ beforeAll(async () => {
   bot = new ApiClient(app.url, tok.token);
   tenantId = (await bot.expectApi<{ id: string }>('POST', '/api/v1/tenants', { name: 'Acme Ltd' }, 201)).id;
   domainId = (await bot.expectApi<{ id: string }>('POST', `/api/v1/tenants/${tenantId}/domains`, { name: 'acme-names.test' }, 201)).id;
-  const mb = await bot.expectApi<{ id: string; setup: { url: string } }>('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'alice', owner: { name: 'Alice Example', email: 'alice@home.example' }, credentialDelivery: 'link' }, 201);
+  const mb = await bot.expectApi<{ id: string; setup: { url: string } }>(
+    'POST',
+    `/api/v1/domains/${domainId}/mailboxes`,
+    { localPart: 'alice', owner: { name: 'Alice Example', email: 'alice@home.example' }, credentialDelivery: 'link' },
+    201,
+  );
   mailboxId = mb.id;
   ownerSetupPath = new URL(mb.setup.url).pathname;
   await bot.expectApi('PATCH', `/api/v1/mailboxes/${mailboxId}`, { resetDestination: 'alice.backup@home.example', reason: 'new private address' }, 200);
@@ -251,7 +256,9 @@ describe('names, not ids', () => {
     await page.getByLabel('Deliver postmaster@, abuse@ and report mail to').fill('alice@acme-names.test');
     await page.getByLabel('Reason (recorded in the audit log)').first().fill('Alice reads the reports');
     await page.getByRole('button', { name: 'Save destination' }).click();
-    await expect.poll(async () => (await page.getByRole('region', { name: 'Required addresses of the domain' }).locator('tbody tr').allInnerTexts()).every((r) => /alias\s+alice@acme-names\.test/.test(r))).toBe(true);
+    await expect
+      .poll(async () => (await page.getByRole('region', { name: 'Required addresses of the domain' }).locator('tbody tr').allInnerTexts()).every((r) => /alias\s+alice@acme-names\.test/.test(r)))
+      .toBe(true);
     expect(await page.getByTestId('required-destination').innerText()).toMatch(/alice@acme-names\.test \(the tenant’s choice\)/);
     const api = await app.expectApi<{ chosen: string; source: string }>('GET', `/api/v1/tenants/${tenantId}/required-addresses`, undefined, 200);
     expect(api).toMatchObject({ chosen: 'alice@acme-names.test', source: 'tenant-choice' });
@@ -263,7 +270,12 @@ describe('names, not ids', () => {
   });
 
   it('the DNS records say, next to each record, which cannot be published and why', async () => {
-    const expected = await app.expectApi<{ records: Array<{ name: string; type: string; unpublishable?: string; broken?: boolean }> }>('GET', `/api/v1/domains/${domainId}/dns/expected`, undefined, 200);
+    const expected = await app.expectApi<{ records: Array<{ name: string; type: string; unpublishable?: string; broken?: boolean }> }>(
+      'GET',
+      `/api/v1/domains/${domainId}/dns/expected`,
+      undefined,
+      200,
+    );
     const flagged = expected.records.filter((r) => r.unpublishable);
     expect(flagged.length).toBeGreaterThan(0); // the test appliance is mail.postern.test on 127.0.0.1
     await page.goto(`/domains/${domainId}`);
@@ -272,7 +284,11 @@ describe('names, not ids', () => {
     expect(await page.getByTestId('dns-unpublishable-summary').innerText()).toMatch(new RegExp(`^${flagged.length} records? cannot be published as shown`));
     expect(await table.getByTestId('dns-unpublishable').count()).toBe(flagged.length);
     for (const r of flagged) {
-      const row = table.locator('tbody tr').filter({ hasText: r.name }).filter({ hasText: r.unpublishable!.split(':')[0]! }).first();
+      const row = table
+        .locator('tbody tr')
+        .filter({ hasText: r.name })
+        .filter({ hasText: r.unpublishable!.split(':')[0]! })
+        .first();
       const text = await row.innerText();
       expect(text).toContain(r.broken ? 'do not publish' : 'private DNS only');
       expect(text).toMatch(/set POSTERN_[A-Z_]+ to the public host name/);
@@ -286,7 +302,12 @@ describe('names, not ids', () => {
     await h1.waitFor();
     expect(await h1.getAttribute('title')).toBe(tenantId);
     expect(await mainText(page)).not.toContain(tenantId);
-    const leaver = await bot.expectApi<{ id: string }>('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'leaver', owner: { name: 'Lee Leaver', email: 'lee@home.example' }, credentialDelivery: 'link' }, 201);
+    const leaver = await bot.expectApi<{ id: string }>(
+      'POST',
+      `/api/v1/domains/${domainId}/mailboxes`,
+      { localPart: 'leaver', owner: { name: 'Lee Leaver', email: 'lee@home.example' }, credentialDelivery: 'link' },
+      201,
+    );
     await bot.expectApi('POST', `/api/v1/mailboxes/${leaver.id}/offboarding/apply`, { reason: 'left the company' }, 200);
     await page.goto(`/mailboxes/${leaver.id}/offboarding`);
     await page.getByRole('heading', { name: 'Undo' }).waitFor();
@@ -308,8 +329,16 @@ describe('names, not ids', () => {
       expect(await region.innerText(), name).toContain('deploy-bot');
       expect(await region.innerText(), name).not.toMatch(ID);
     }
-    const tenantTabs = ['domains', 'mailboxes', 'aliases', 'forwarding', 'admins', 'tokens', 'bulk', 'templates', 'bin', 'settings'].map((t) => [`/tenants/${tenantId}?tab=${t}`, 'Acme Ltd', `tenant-${t}`] as const);
-    for (const [url, heading, name] of [...tenantTabs, ['/queue', 'Outbound queue', 'queue'], ['/approvals', /approv/i, 'approvals'], ['/tenants', 'Tenants', 'tenants'], ['/people', 'People', 'people']] as const) {
+    const tenantTabs = ['domains', 'mailboxes', 'aliases', 'forwarding', 'admins', 'tokens', 'bulk', 'templates', 'bin', 'settings'].map(
+      (t) => [`/tenants/${tenantId}?tab=${t}`, 'Acme Ltd', `tenant-${t}`] as const,
+    );
+    for (const [url, heading, name] of [
+      ...tenantTabs,
+      ['/queue', 'Outbound queue', 'queue'],
+      ['/approvals', /approv/i, 'approvals'],
+      ['/tenants', 'Tenants', 'tenants'],
+      ['/people', 'People', 'people'],
+    ] as const) {
       await page.goto(url);
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
       await page.waitForLoadState('networkidle');

@@ -23,13 +23,21 @@ let browser: Browser;
 let mailbox: { id: string; tenantId: string };
 const pageErrors: string[] = [];
 
-const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+const cookieOf = (res: Response) =>
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ');
 
 async function operatorCookies(): Promise<Array<{ name: string; value: string; url: string }>> {
   const invite = await app.expectApi<{ setup: { token: string } }>('POST', '/api/v1/principals', { name: 'Sam Operator', email: EMAIL }, 201);
   await app.expectApi('POST', `/api/v1/principal-setup/${invite.setup.token}`, { password: PASSWORD }, 204);
   const post = (url: string, body: unknown, cookie?: string, csrf?: string) =>
-    fetch(`${app.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}), ...(csrf ? { 'x-csrf-token': csrf } : {}) }, body: JSON.stringify(body) });
+    fetch(`${app.url}${url}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}), ...(csrf ? { 'x-csrf-token': csrf } : {}) },
+      body: JSON.stringify(body),
+    });
   const login = await post('/api/v1/auth/login', { email: EMAIL, password: PASSWORD });
   const cookie = cookieOf(login);
   const { csrfToken } = (await login.json()) as { csrfToken: string };
@@ -86,11 +94,23 @@ describe('spam defence in the console, without a scanner installed', () => {
     await page.getByRole('heading', { name: 'Spam defence' }).waitFor();
     await page.getByRole('link', { name: 'E2E tenant' }).click();
     await page.getByText('In force: the appliance defaults').first().waitFor();
-    await page.getByLabel(/^Junk score/).first().fill('4.5');
-    await page.getByLabel(/^Greylisting/).first().check();
-    await page.getByLabel(/^Reason/).first().fill('console test');
+    await page
+      .getByLabel(/^Junk score/)
+      .first()
+      .fill('4.5');
+    await page
+      .getByLabel(/^Greylisting/)
+      .first()
+      .check();
+    await page
+      .getByLabel(/^Reason/)
+      .first()
+      .fill('console test');
     await page.getByRole('button', { name: 'Save spam policy' }).first().click();
-    await page.getByText(/In force: the organisation’s policy/).first().waitFor();
+    await page
+      .getByText(/In force: the organisation’s policy/)
+      .first()
+      .waitFor();
     const policy = await app.expectApi<{ junkScore: number; greylisting: boolean; scope: string }>('GET', `/api/v1/tenants/${mailbox.tenantId}/spam-policy`, undefined, 200);
     expect(policy).toMatchObject({ junkScore: 4.5, greylisting: true, scope: 'tenant' });
 

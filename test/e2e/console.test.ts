@@ -320,7 +320,12 @@ describe('an operator in the browser', () => {
 
   it('offboards a leaver: plan, options, apply, and a verified checklist with nothing left', async () => {
     const domainId = domainUrl.split('/').pop()!;
-    const leaver = await app.expectApi<{ id: string; setup: { token: string } }>('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'leaver', owner: { name: 'Lee Leaver', email: 'lee@client.example' }, credentialDelivery: 'link' }, 201);
+    const leaver = await app.expectApi<{ id: string; setup: { token: string } }>(
+      'POST',
+      `/api/v1/domains/${domainId}/mailboxes`,
+      { localPart: 'leaver', owner: { name: 'Lee Leaver', email: 'lee@client.example' }, credentialDelivery: 'link' },
+      201,
+    );
     await app.expectApi('POST', `/api/v1/setup/${leaver.setup.token}`, { password: 'Sturdy-Passw0rd-long!' }, 204);
     await app.expectApi('POST', `/api/v1/mailboxes/${leaver.id}/forwards`, { target: 'alice@acme-console.test', reason: 'holiday cover' }, 201);
     await app.expectApi('POST', `/api/v1/mailboxes/${leaver.id}/app-passwords`, { name: 'old phone', scopes: ['imap'] }, 201);
@@ -403,7 +408,10 @@ describe('an operator in the browser', () => {
     await p.getByRole('region', { name: 'Mailboxes' }).getByText('alice@acme-console.test').waitFor();
     await shot('tenant-admin', p);
     await p.goto(`/tenants/${other.id}`);
-    await p.getByRole('alert').getByText(/not found/i).waitFor();
+    await p
+      .getByRole('alert')
+      .getByText(/not found/i)
+      .waitFor();
     await ctx.close();
   });
 
@@ -430,7 +438,12 @@ describe('an operator in the browser', () => {
   it('lets the mailbox owner set a password and sign in to self-service', async () => {
     // Alice's first link died with her resets above: a new mailbox for the owner's side.
     const domainId = domainUrl.split('/').pop()!;
-    const mb = await app.expectApi<{ setup: { url: string } }>('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'olga', owner: { name: 'Olga Owner', email: 'olga@client.example' }, credentialDelivery: 'link' }, 201);
+    const mb = await app.expectApi<{ setup: { url: string } }>(
+      'POST',
+      `/api/v1/domains/${domainId}/mailboxes`,
+      { localPart: 'olga', owner: { name: 'Olga Owner', email: 'olga@client.example' }, credentialDelivery: 'link' },
+      201,
+    );
     const owner = await browser.newContext({ baseURL: app.url });
     const p = await owner.newPage();
     p.setDefaultTimeout(10_000);

@@ -270,9 +270,9 @@ function inspectStore(dataDir: string): StoreReport {
     for (const shard of readdirSync(path.join(dataDir, 'blobs'))) {
       for (const name of readdirSync(path.join(dataDir, 'blobs', shard))) if (!referenced.has(name)) orphanBlobs.push(name);
     }
-    const refsMismatch = (
-      db.prepare('select m.id as id from messages m where m.refs != (select count(*) from folder_messages fm where fm.message_id = m.id)').all() as Array<{ id: number }>
-    ).map((r) => r.id);
+    const refsMismatch = (db.prepare('select m.id as id from messages m where m.refs != (select count(*) from folder_messages fm where fm.message_id = m.id)').all() as Array<{ id: number }>).map(
+      (r) => r.id,
+    );
     const usageMismatch = (
       db
         .prepare(
@@ -405,7 +405,9 @@ describe('no accepted message is ever lost', () => {
       for (const [id, box] of load.acked) acked.set(id, box);
       attempted += load.attempted;
       const r = verifyDelivered(app.dataDir, acked, { orphansAllowed: kind === 'haraka' });
-      report.push(`smtp round ${i + 1} (${kind} killed): ${load.acked.size} acknowledged (${ackedBefore} before the kill), ${load.attempted} attempted; stored ${r.stored} ids in total, duplicates ${r.duplicates}, orphan blobs ${r.orphans}`);
+      report.push(
+        `smtp round ${i + 1} (${kind} killed): ${load.acked.size} acknowledged (${ackedBefore} before the kill), ${load.attempted} attempted; stored ${r.stored} ids in total, duplicates ${r.duplicates}, orphan blobs ${r.orphans}`,
+      );
       expect(load.acked.size, `round ${i + 1} acknowledged nothing: ${load.errors.join(' | ')}`).toBeGreaterThan(0);
       expect(r.duplicates).toBe(0);
     }

@@ -48,13 +48,17 @@ describe('first boot, logs not on a terminal', () => {
     expect(structured.level).toBe(40);
     expect(String(structured.msg)).not.toContain('curl');
 
-    const out = await new Promise<string>((resolve, reject) => execFile('bash', ['-c', line], { timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}${stdout}`)) : resolve(stdout))));
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('bash', ['-c', line], { timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}${stdout}`)) : resolve(stdout))),
+    );
     const created = JSON.parse(out) as { token: string; name: string };
     expect(created).toMatchObject({ name: 'first operator', token: expect.stringMatching(/^pst_/) });
     expect((await app.api('GET', '/api/v1/tenants', undefined, created.token)).status).toBe(200);
 
     // Pasted a second time, the used link fails loudly with the API's reason (--fail-with-body).
-    const again = await new Promise<{ code: number; out: string }>((resolve) => execFile('bash', ['-c', line], { timeout: 10_000 }, (err, stdout) => resolve({ code: err ? Number(err.code) : 0, out: stdout })));
+    const again = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile('bash', ['-c', line], { timeout: 10_000 }, (err, stdout) => resolve({ code: err ? Number(err.code) : 0, out: stdout })),
+    );
     expect(again.code).toBe(22);
     expect(JSON.parse(again.out)).toMatchObject({ error: { message: expect.any(String) } });
   });

@@ -66,7 +66,10 @@ describe('first boot: the operator setup link', () => {
       await first.stop({ keepData: true });
       const second = await Appliance.start({ dataDir: first.dataDir, ports: first.ports });
       try {
-        const revoked = second.logs.join('').split('\n').filter((l) => l.includes('operator.bootstrap'));
+        const revoked = second.logs
+          .join('')
+          .split('\n')
+          .filter((l) => l.includes('operator.bootstrap'));
         expect(revoked).toHaveLength(1);
         expect(revoked[0]).toMatch(/every open operator setup link revoked/);
         expect(revoked[0]).toMatch(/revokedLinks\W+1\b/);
@@ -189,13 +192,19 @@ describe('the operator’s first hour', () => {
     );
     const synced = await run('mbsync', ['-c', mbsyncrc, 'first']);
     expect(synced.code, synced.out).toBe(0);
-    const files = execFileSync('grep', ['-rl', subject, path.join(maildir, 'INBOX')], { encoding: 'utf8' }).trim().split('\n');
+    const files = execFileSync('grep', ['-rl', subject, path.join(maildir, 'INBOX')], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     expect(files).toHaveLength(1);
     expect(readFileSync(files[0]!, 'utf8')).toContain('sent by msmtp');
   });
 
   it('the owner downloads an Apple profile from the self-service area', async () => {
-    const login = await fetch(`${app.url}/api/v1/self/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: 'alice@first.test', password: PASSWORD }) });
+    const login = await fetch(`${app.url}/api/v1/self/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ address: 'alice@first.test', password: PASSWORD }),
+    });
     expect(login.status).toBe(200);
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
     const settings = (await (await fetch(`${app.url}/api/v1/self/mail-settings`, { headers: { cookie } })).json()) as { incoming: unknown[]; mobileconfigUrl: string };
@@ -221,7 +230,10 @@ describe('the operator’s first hour', () => {
   it('the self-service page shows what to type into a mail client, and the profile downloads (Chromium)', async () => {
     const shots = path.resolve(__dirname, '..', '..', 'test-artifacts', 'screenshots');
     mkdirSync(shots, { recursive: true });
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync'] });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync'],
+    });
     try {
       const context = await browser.newContext({ baseURL: app.url, viewport: { width: 1366, height: 900 }, acceptDownloads: true });
       const p = await context.newPage();
@@ -257,7 +269,20 @@ describe('the operator’s first hour', () => {
 
     for (const to of ['postmaster@second.test', 'abuse@second.test', 'dmarc-reports@second.test']) {
       const subject = `Report Domain: second.test Submitter: reporter.example ${to}`;
-      const r = await swaks(['--server', '127.0.0.1', '--port', String(app.ports.smtp), '--from', 'noreply-dmarc@reporter.example', '--to', to, '--header', `Subject: ${subject}`, '--body', '<feedback><report_metadata/></feedback>']);
+      const r = await swaks([
+        '--server',
+        '127.0.0.1',
+        '--port',
+        String(app.ports.smtp),
+        '--from',
+        'noreply-dmarc@reporter.example',
+        '--to',
+        to,
+        '--header',
+        `Subject: ${subject}`,
+        '--body',
+        '<feedback><report_metadata/></feedback>',
+      ]);
       expect(r.exitCode, r.output).toBe(0);
       expect(findStored(app.dataDir, 'contact@first.test', subject), to).toBeTruthy();
     }
@@ -268,11 +293,32 @@ describe('the operator’s first hour', () => {
     await expect.poll(() => !!findStored(app.dataDir, 'ops@first.test', 'bare postmaster'), { timeout: 10_000 }).toBe(true);
     // first.test was created before the tenant had a contact: its postmaster@ leads to the
     // appliance's postmaster, which is the operator's mailbox here (never a forward to ourselves).
-    const early = await swaks(['--server', '127.0.0.1', '--port', String(app.ports.smtp), '--from', 'someone@client.test', '--to', 'postmaster@first.test', '--header', 'Subject: early domain postmaster']);
+    const early = await swaks([
+      '--server',
+      '127.0.0.1',
+      '--port',
+      String(app.ports.smtp),
+      '--from',
+      'someone@client.test',
+      '--to',
+      'postmaster@first.test',
+      '--header',
+      'Subject: early domain postmaster',
+    ]);
     expect(early.exitCode, early.output).toBe(0);
     expect(findStored(app.dataDir, 'ops@first.test', 'early domain postmaster')).toBeTruthy();
 
-    const own = await app.expectApi<{ receivesFor: Array<{ address: string; required: boolean }> }>('GET', `/api/v1/mailboxes/${(await app.expectApi<Array<{ id: string; address: string }>>('GET', `/api/v1/tenants/${app.tenantId}/mailboxes?q=contact`, undefined, 200))[0]!.id}/ownership`, undefined, 200);
-    expect(own.receivesFor).toEqual(expect.arrayContaining([{ address: 'postmaster@second.test', required: true }, { address: 'dmarc-reports@second.test', required: true }]));
+    const own = await app.expectApi<{ receivesFor: Array<{ address: string; required: boolean }> }>(
+      'GET',
+      `/api/v1/mailboxes/${(await app.expectApi<Array<{ id: string; address: string }>>('GET', `/api/v1/tenants/${app.tenantId}/mailboxes?q=contact`, undefined, 200))[0]!.id}/ownership`,
+      undefined,
+      200,
+    );
+    expect(own.receivesFor).toEqual(
+      expect.arrayContaining([
+        { address: 'postmaster@second.test', required: true },
+        { address: 'dmarc-reports@second.test', required: true },
+      ]),
+    );
   });
 });

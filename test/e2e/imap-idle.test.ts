@@ -21,8 +21,7 @@ describe('IMAP on the running appliance', () => {
   });
   afterAll(async () => app?.stop());
 
-  const client = () =>
-    new ImapFlow({ host: '127.0.0.1', port: app.ports.imaps, secure: true, auth: { user: ADDRESS, pass: PASSWORD }, tls: { rejectUnauthorized: false }, logger: false });
+  const client = () => new ImapFlow({ host: '127.0.0.1', port: app.ports.imaps, secure: true, auth: { user: ADDRESS, pass: PASSWORD }, tls: { rejectUnauthorized: false }, logger: false });
 
   it('delivers to an IDLE session within one second of the SMTP 250', async () => {
     const c = client();

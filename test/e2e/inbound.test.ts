@@ -32,7 +32,15 @@ const DNS_RECORDS = [
 ];
 
 function message(from: string, to: string, subject: string, body = 'Hello from the tests.\r\n'): string {
-  return [`From: <${from}>`, `To: <${to}>`, `Subject: ${subject}`, `Date: ${new Date().toUTCString()}`, `Message-ID: <${Date.now()}.${Math.random().toString(36).slice(2)}@${from.split('@')[1]}>`, '', body].join('\r\n');
+  return [
+    `From: <${from}>`,
+    `To: <${to}>`,
+    `Subject: ${subject}`,
+    `Date: ${new Date().toUTCString()}`,
+    `Message-ID: <${Date.now()}.${Math.random().toString(36).slice(2)}@${from.split('@')[1]}>`,
+    '',
+    body,
+  ].join('\r\n');
 }
 
 function tmpFile(name: string, content: string): string {

@@ -54,16 +54,30 @@ afterAll(async () => {
 describe('no credential in any log at trace level', () => {
   it('SMTP AUTH, IMAP login, web login, app passwords, tokens and setup links never reach a log line', async () => {
     const domainId = await app.ensureDomain('trace.test');
-    const mb = await app.expectApi<{ id: string; address: string; setup: { token: string; url: string } }>('POST', `/api/v1/domains/${domainId}/mailboxes`, { localPart: 'tracy', owner: { name: 'T', email: 'tracy@owners.example' }, credentialDelivery: 'link' }, 201);
+    const mb = await app.expectApi<{ id: string; address: string; setup: { token: string; url: string } }>(
+      'POST',
+      `/api/v1/domains/${domainId}/mailboxes`,
+      { localPart: 'tracy', owner: { name: 'T', email: 'tracy@owners.example' }, credentialDelivery: 'link' },
+      201,
+    );
     await app.expectApi('POST', `/api/v1/setup/${mb.setup.token}`, { password: PASSWORD }, 204);
     const user = mb.address;
     const appPw = await app.expectApi<{ password: string }>('POST', `/api/v1/mailboxes/${mb.id}/app-passwords`, { name: 'phone', scopes: ['imap', 'smtp'] }, 201);
     const apiToken = await app.expectApi<{ token: string }>('POST', `/api/v1/tenants/${app.tenantId}/tokens`, { name: 'trace token' }, 201);
     expect((await app.api('GET', `/api/v1/tenants/${app.tenantId}/domains`, undefined, apiToken.token)).status).toBe(200);
-    const invite = await app.expectApi<{ setup: { token: string } }>('POST', `/api/v1/tenants/${app.tenantId}/principals`, { name: 'Admin Person', email: 'admin@owners.example', role: 'tenant-admin' }, 201);
+    const invite = await app.expectApi<{ setup: { token: string } }>(
+      'POST',
+      `/api/v1/tenants/${app.tenantId}/principals`,
+      { name: 'Admin Person', email: 'admin@owners.example', role: 'tenant-admin' },
+      201,
+    );
     const principalPw = 'Principal-Secret-42-Pw';
     await app.expectApi('POST', `/api/v1/principal-setup/${invite.setup.token}`, { password: principalPw }, 204);
-    const principalLogin = await fetch(`${app.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@owners.example', password: principalPw }) });
+    const principalLogin = await fetch(`${app.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@owners.example', password: principalPw }),
+    });
     expect(principalLogin.status).toBe(200);
     const web = await fetch(`${app.url}/api/v1/self/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: user, password: PASSWORD }) });
     expect(web.status).toBe(200);
@@ -71,9 +85,17 @@ describe('no credential in any log at trace level', () => {
     const sessionSecret = /postern_session=([^;]+)/.exec(cookie)?.[1] ?? '';
     expect(sessionSecret).not.toBe('');
 
-    for (const [mech, pw] of [['PLAIN', PASSWORD], ['LOGIN', PASSWORD], ['PLAIN', appPw.password], ['LOGIN', appPw.password]] as const) {
+    for (const [mech, pw] of [
+      ['PLAIN', PASSWORD],
+      ['LOGIN', PASSWORD],
+      ['PLAIN', appPw.password],
+      ['LOGIN', appPw.password],
+    ] as const) {
       const r = await swaks(['--server', `127.0.0.1:${app.ports.submission}`, '-tls', '--auth', mech, '--auth-user', user, '--auth-password', pw, '--quit-after', 'AUTH']);
-      expect(r.replies.some((l) => l.startsWith('235')), r.output).toBe(true);
+      expect(
+        r.replies.some((l) => l.startsWith('235')),
+        r.output,
+      ).toBe(true);
     }
     // A wrong password too (failure paths log as well).
     await swaks(['--server', `127.0.0.1:${app.ports.submission}`, '-tls', '--auth', 'LOGIN', '--auth-user', user, '--auth-password', 'Wrong-Secret-Guess-77', '--quit-after', 'AUTH']);

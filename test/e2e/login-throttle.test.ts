@@ -49,17 +49,37 @@ function imapLogin(localAddress: string, user: string, password: string): Promis
 
 /** SMTP AUTH PLAIN on submission (STARTTLS) with swaks bound to `localAddress`; returns the AUTH reply. */
 async function smtpAuth(localAddress: string, user: string, password: string): Promise<string> {
-  const r = await swaks(['--server', `127.0.0.1:${app.ports.submission}`, '--local-interface', localAddress, '-tls', '--tls-verify', '--auth', 'PLAIN', '--auth-user', user, '--auth-password', password, '--quit-after', 'AUTH'].filter((a) => a !== '--tls-verify'));
+  const r = await swaks(
+    [
+      '--server',
+      `127.0.0.1:${app.ports.submission}`,
+      '--local-interface',
+      localAddress,
+      '-tls',
+      '--tls-verify',
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      user,
+      '--auth-password',
+      password,
+      '--quit-after',
+      'AUTH',
+    ].filter((a) => a !== '--tls-verify'),
+  );
   return r.replies.find((l) => /^(235|454|535|538)/.test(l)) ?? r.output.slice(-300);
 }
 
 function webLogin(localAddress: string, user: string, password: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify({ address: user, password });
-    const req = http.request({ host: '127.0.0.1', port: app.ports.http, localAddress, method: 'POST', path: '/api/v1/self/login', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: app.ports.http, localAddress, method: 'POST', path: '/api/v1/self/login', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -116,16 +136,28 @@ describe('login throttling: an attacker never locks the owner out', () => {
   }, 120_000);
 
   it('refusals are counted in metrics and logged at a bounded rate', async () => {
-    const before = app.logs.join('').split('\n').filter((l) => l.includes('"auth.throttled"')).length;
+    const before = app.logs
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"auth.throttled"')).length;
     for (let i = 0; i < 30; i++) await imapLogin(ATTACKER, address, 'still-wrong');
-    const after = app.logs.join('').split('\n').filter((l) => l.includes('"auth.throttled"')).length;
+    const after = app.logs
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"auth.throttled"')).length;
     console.log(`30 throttled IMAP logins wrote ${after - before} auth.throttled log lines (${after} in all)`);
     expect(after - before).toBeLessThanOrEqual(6);
     expect(after).toBeLessThanOrEqual(12);
     // Throttled web logins (429): a few request lines, the rest counted.
-    const reqBefore = app.logs.join('').split('\n').filter((l) => l.includes('"status":429')).length;
+    const reqBefore = app.logs
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"status":429')).length;
     for (let i = 0; i < 30; i++) expect(await webLogin(ATTACKER, address, 'still-wrong')).toBe(429);
-    const reqAfter = app.logs.join('').split('\n').filter((l) => l.includes('"status":429')).length;
+    const reqAfter = app.logs
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"status":429')).length;
     console.log(`30 throttled web logins wrote ${reqAfter - reqBefore} request log lines`);
     expect(reqAfter - reqBefore).toBeLessThanOrEqual(5);
     const metrics = await (await fetch(`${app.url}/metrics`)).text();

@@ -169,10 +169,14 @@ describe('GET /metrics on the running appliance', () => {
     const bad = new ImapFlow({ host: '127.0.0.1', port: app.ports.imaps, secure: true, auth: { user: ADDRESS, pass: 'wrong-password' }, tls: { rejectUnauthorized: false }, logger: false });
     await expect(bad.connect()).rejects.toThrow();
 
-    const text = await until(async () => {
-      const t = (await scrape()).text;
-      return sample(t, 'postern_smtp_rejections_total', { listener: 'mx', stage: 'rcpt', code: '550 5.1.1' }) ? t : undefined;
-    }, 5_000, 'the RCPT refusal to be counted');
+    const text = await until(
+      async () => {
+        const t = (await scrape()).text;
+        return sample(t, 'postern_smtp_rejections_total', { listener: 'mx', stage: 'rcpt', code: '550 5.1.1' }) ? t : undefined;
+      },
+      5_000,
+      'the RCPT refusal to be counted',
+    );
     expect(sample(text, 'postern_smtp_rejections_total', { listener: 'mx', stage: 'rcpt', code: '550 5.1.1' })).toBe(1);
     expect(sample(text, 'postern_imap_commands_total', { command: 'SELECT', status: 'OK' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'postern_imap_command_duration_seconds_count', { command: 'SELECT' })).toBeGreaterThanOrEqual(1);

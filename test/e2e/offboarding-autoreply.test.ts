@@ -17,10 +17,13 @@ describe('offboarding auto-reply', () => {
 
   beforeAll(async () => {
     sink = await startSink();
-    dns = await startDnsServer(['test'], [
-      { type: 'MX', name: 'remote.test', value: 'mx.remote.test' },
-      { type: 'A', name: 'mx.remote.test', value: '127.0.0.1' },
-    ]);
+    dns = await startDnsServer(
+      ['test'],
+      [
+        { type: 'MX', name: 'remote.test', value: 'mx.remote.test' },
+        { type: 'A', name: 'mx.remote.test', value: '127.0.0.1' },
+      ],
+    );
     app = await Appliance.start({ env: { POSTERN_DNS_RESOLVER: dns.address, POSTERN_OUTBOUND_PORT: String(sink.port) } });
     const sam = await app.provisionMailbox('sam@corp.test');
     await app.provisionMailbox('lee@corp.test');

@@ -34,9 +34,15 @@ function verifyWithDkimpy(raw: string, records: Record<string, string>): Promise
 function submit(app: Appliance, user: string, args: string[], opts: { port?: 'submission' | 'submissions'; password?: string } = {}) {
   const port = opts.port ?? 'submission';
   return swaks([
-    '--server', `127.0.0.1:${app.ports[port]}`,
+    '--server',
+    `127.0.0.1:${app.ports[port]}`,
     ...(port === 'submission' ? ['-tls'] : ['--tls-on-connect']),
-    '--auth', 'PLAIN', '--auth-user', user, '--auth-password', opts.password ?? PASSWORD,
+    '--auth',
+    'PLAIN',
+    '--auth-user',
+    user,
+    '--auth-password',
+    opts.password ?? PASSWORD,
     ...args,
   ]);
 }
@@ -66,7 +72,10 @@ describe('sending', () => {
   }
 
   beforeAll(async () => {
-    sink = await startSink({ policy: (rcpt, attempt) => (rcpt.startsWith('flaky@') && attempt === 1 ? { code: 451, message: 'try again later' } : rcpt.startsWith('nouser@') ? { code: 550, message: 'no such user here' } : null) });
+    sink = await startSink({
+      policy: (rcpt, attempt) =>
+        rcpt.startsWith('flaky@') && attempt === 1 ? { code: 451, message: 'try again later' } : rcpt.startsWith('nouser@') ? { code: 550, message: 'no such user here' } : null,
+    });
     relaySink = await startSink({ auth: { user: 'relayuser', pass: 'relaypass' } });
     slowSink = await startSink({ dataDelayMs: 4000 });
     baseRecords = [
@@ -99,7 +108,12 @@ describe('sending', () => {
     const otherDomain = await app.expectApi<{ id: string }>('POST', `/api/v1/tenants/${other.id}/domains`, { name: 'other.test' }, 201);
     // Tenant B's mail goes through its own (slow) smarthost: the flood of the fairness test.
     await app.expectApi('PUT', `/api/v1/tenants/${other.id}/outbound-route`, { host: '127.0.0.1', port: slowSink.port }, 200);
-    const mallory = await app.expectApi<{ setup: { token: string } }>('POST', `/api/v1/domains/${otherDomain.id}/mailboxes`, { localPart: 'mallory', owner: { name: 'M', email: 'm@owners.example' }, credentialDelivery: 'link' }, 201);
+    const mallory = await app.expectApi<{ setup: { token: string } }>(
+      'POST',
+      `/api/v1/domains/${otherDomain.id}/mailboxes`,
+      { localPart: 'mallory', owner: { name: 'M', email: 'm@owners.example' }, credentialDelivery: 'link' },
+      201,
+    );
     await app.expectApi('POST', `/api/v1/setup/${mallory.setup.token}`, { password: PASSWORD }, 204);
     await publishDkim();
   });
@@ -116,7 +130,10 @@ describe('sending', () => {
     expect(got.from).toBe('alice@send.test');
     expect(got.to).toEqual(['friend@remote.test']);
     const py = await verifyWithDkimpy(got.raw, dkimRecords);
-    expect(py.map((s) => [s.algorithm, s.ok]).sort()).toEqual([['ed25519-sha256', true], ['rsa-sha256', true]]);
+    expect(py.map((s) => [s.algorithm, s.ok]).sort()).toEqual([
+      ['ed25519-sha256', true],
+      ['rsa-sha256', true],
+    ]);
     const resolver = createResolver({ host: '127.0.0.1', port: dns.port });
     const auth = await authenticate(Buffer.from(got.raw), { ip: '192.0.2.1', helo: 'mx.postern.test', sender: 'alice@send.test', mta: 'remote.test', resolver });
     const results = auth.dkim.results.map((x: { status: { result: string }; signingHeaders?: unknown; algo?: string }) => x.status.result);
@@ -124,10 +141,32 @@ describe('sending', () => {
   });
 
   it('submits over 465 with implicit TLS and AUTH LOGIN (swaks), and with nodemailer', async () => {
-    const r = await swaks(['--server', `127.0.0.1:${app.ports.submissions}`, '--tls-on-connect', '--auth', 'LOGIN', '--auth-user', 'alice@send.test', '--auth-password', PASSWORD, '--from', 'alice@send.test', '--to', 'pal@remote.test', '--header', 'Subject: over-465']);
+    const r = await swaks([
+      '--server',
+      `127.0.0.1:${app.ports.submissions}`,
+      '--tls-on-connect',
+      '--auth',
+      'LOGIN',
+      '--auth-user',
+      'alice@send.test',
+      '--auth-password',
+      PASSWORD,
+      '--from',
+      'alice@send.test',
+      '--to',
+      'pal@remote.test',
+      '--header',
+      'Subject: over-465',
+    ]);
     expect(r.exitCode, r.output).toBe(0);
     await sink.waitFor((m) => m.raw.includes('Subject: over-465'));
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: app.ports.submissions, secure: true, auth: { user: 'alice@send.test', pass: PASSWORD }, tls: { rejectUnauthorized: false } });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: app.ports.submissions,
+      secure: true,
+      auth: { user: 'alice@send.test', pass: PASSWORD },
+      tls: { rejectUnauthorized: false },
+    });
     const info = await transport.sendMail({ from: 'Alice <alice@send.test>', to: 'pal@remote.test', subject: 'nodemailer-465', text: 'hello', html: '<p>hello</p>' });
     expect(info.accepted).toEqual(['pal@remote.test']);
     const got = await sink.waitFor((m) => m.raw.includes('Subject: nodemailer-465'));
@@ -195,9 +234,7 @@ describe('sending', () => {
 
   it("does not let one tenant's flood delay another tenant's mail", async () => {
     // Tenant "other" floods a slow next hop (4 s per message)...
-    const flood = Array.from({ length: 25 }, (_, i) =>
-      submit(app, 'mallory@other.test', ['--from', 'mallory@other.test', '--to', `list${i}@remote.test`, '--header', `Subject: flood-${i}`]),
-    );
+    const flood = Array.from({ length: 25 }, (_, i) => submit(app, 'mallory@other.test', ['--from', 'mallory@other.test', '--to', `list${i}@remote.test`, '--header', `Subject: flood-${i}`]));
     const accepted = await Promise.all(flood);
     for (const a of accepted) expect(a.exitCode, a.output).toBe(0);
     // ...while tenant "send.test" sends one message: it is delivered at once, not after the flood.
@@ -261,7 +298,18 @@ describe('sending', () => {
   });
 
   it('does not forward a message that already passed through the mailbox (loop), and stops an expired forward', async () => {
-    const loop = await swaks(['--server', `127.0.0.1:${app.ports.smtp}`, '--from', 'someone@elsewhere.test', '--to', 'frank@send.test', '--add-header', 'Delivered-To: frank@send.test', '--header', 'Subject: looping']);
+    const loop = await swaks([
+      '--server',
+      `127.0.0.1:${app.ports.smtp}`,
+      '--from',
+      'someone@elsewhere.test',
+      '--to',
+      'frank@send.test',
+      '--add-header',
+      'Delivered-To: frank@send.test',
+      '--header',
+      'Subject: looping',
+    ]);
     expect(loop.exitCode, loop.output).toBe(0);
     expect(findStored(app.dataDir, 'frank@send.test', 'Subject: looping')).toBeDefined();
 

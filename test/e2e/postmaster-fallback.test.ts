@@ -25,7 +25,10 @@ describe('postmaster@ with nobody to deliver to', () => {
     expect(before.requiredAddresses.find((r) => r.address === 'postmaster@lonely.test')).toMatchObject({ kind: 'alias' });
     // A local part nobody holds is still refused, and makes nothing: the fallback is for required addresses only.
     const unknown = await swaks(['--server', '127.0.0.1', '--port', String(app.ports.smtp), '--from', 'x@remote.example', '--to', 'nobody@lonely.test']);
-    expect(unknown.replies.some((l) => /^550 5\.1\.1/.test(l)), unknown.output).toBe(true);
+    expect(
+      unknown.replies.some((l) => /^550 5\.1\.1/.test(l)),
+      unknown.output,
+    ).toBe(true);
     const still = await app.expectApi<{ requiredAddresses: Array<{ address: string; kind: string }> }>('GET', `/api/v1/domains/${domainId}`, undefined, 200);
     expect(still.requiredAddresses.map((r) => r.kind)).toEqual(['alias', 'alias', 'alias']);
 
@@ -46,7 +49,9 @@ describe('postmaster@ with nobody to deliver to', () => {
     // Audited: the alias that led nowhere, the mailbox, the re-pointed aliases; the chain holds.
     const db = new Database(path.join(app.dataDir, 'postern.db'), { readonly: true });
     try {
-      const actions = (db.prepare(`select action, actor_id from audit_events where reason like 'no operator or tenant administrator%' order by id`).all() as Array<{ action: string; actor_id: string }>).map((e) => `${e.action} by ${e.actor_id}`);
+      const actions = (
+        db.prepare(`select action, actor_id from audit_events where reason like 'no operator or tenant administrator%' order by id`).all() as Array<{ action: string; actor_id: string }>
+      ).map((e) => `${e.action} by ${e.actor_id}`);
       expect(actions).toEqual(['alias.delete by smtp', 'mailbox.create by smtp', 'alias.update by smtp', 'alias.update by smtp']);
     } finally {
       db.close();

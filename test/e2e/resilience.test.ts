@@ -39,10 +39,14 @@ describe('process model and durability', () => {
     const [haraka] = app.childPids();
     expect(haraka).toBeGreaterThan(0);
     process.kill(haraka!, 'SIGKILL');
-    const down = await waitFor(async () => {
-      const r = await app.readyz();
-      return r.status === 503 ? r : undefined;
-    }, 5_000, '/readyz 503');
+    const down = await waitFor(
+      async () => {
+        const r = await app.readyz();
+        return r.status === 503 ? r : undefined;
+      },
+      5_000,
+      '/readyz 503',
+    );
     expect(down.body.failing).toContain('mta');
     await waitFor(async () => ((await app.readyz()).status === 200 ? true : undefined), 20_000, '/readyz 200');
     const [restarted] = app.childPids();
@@ -53,9 +57,7 @@ describe('process model and durability', () => {
 
   it('loses nothing acknowledged with 250 when the appliance is SIGKILLed right after, and leaves no orphan', async () => {
     const subjects = Array.from({ length: 5 }, (_, i) => `crash-${i}-${Date.now()}`);
-    const acks = await Promise.all(
-      subjects.map((s) => swaks(['--server', `127.0.0.1:${app.ports.smtp}`, '--from', 'x@elsewhere.test', '--to', 'durable@crash.test', '--header', `Subject: ${s}`])),
-    );
+    const acks = await Promise.all(subjects.map((s) => swaks(['--server', `127.0.0.1:${app.ports.smtp}`, '--from', 'x@elsewhere.test', '--to', 'durable@crash.test', '--header', `Subject: ${s}`])));
     const haraka = app.childPids();
     await app.kill('SIGKILL');
     for (const a of acks) expect(a.replies.at(-2), a.output).toMatch(/^250 /);

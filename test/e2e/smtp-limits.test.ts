@@ -16,7 +16,10 @@ async function canary(tag: string): Promise<number> {
   const t0 = Date.now();
   const r = await swaks(['--server', `127.0.0.1:${app.ports.smtp}`, '--from', 'canary@elsewhere.test', '--to', 'alice@hosted.test', '--header', `Subject: canary-${tag}`]);
   const ms = Date.now() - t0;
-  expect(r.replies.some((l) => l.startsWith('250') && /queued|ok|accepted/i.test(l)), r.output).toBe(true);
+  expect(
+    r.replies.some((l) => l.startsWith('250') && /queued|ok|accepted/i.test(l)),
+    r.output,
+  ).toBe(true);
   console.log(`canary (${tag}): delivered in ${ms} ms`);
   return ms;
 }

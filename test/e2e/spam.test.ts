@@ -20,7 +20,8 @@ import { swaks } from '../helpers/swaks.js';
 const PASSWORD = 'Sturdy-Passw0rd!';
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 /** Long enough for rspamd's Bayes (at least 11 tokens). */
-const PROSE = 'Quarterly planning notes for the garden committee: we agreed on new tomato beds, a rota for watering during the holidays, and a small budget for compost and seeds from the local cooperative.';
+const PROSE =
+  'Quarterly planning notes for the garden committee: we agreed on new tomato beds, a rota for watering during the holidays, and a small budget for compost and seeds from the local cooperative.';
 
 let app: Appliance;
 let dns: DnsServer;
@@ -43,7 +44,9 @@ function secrets(): { controllerPassword: string; redisPassword: string } {
 
 /** A tenant's learned counts, read from its per-user Bayes statistics in the appliance's redis. */
 function learned(tenantId: string): { spam: number; ham: number } {
-  const out = execFileSync('redis-cli', ['-p', String(redisPort), '--no-auth-warning', '-a', secrets().redisPassword, 'HMGET', `RStenant:${tenantId.toLowerCase()}`, 'learns_spam', 'learns_ham'], { encoding: 'utf8' });
+  const out = execFileSync('redis-cli', ['-p', String(redisPort), '--no-auth-warning', '-a', secrets().redisPassword, 'HMGET', `RStenant:${tenantId.toLowerCase()}`, 'learns_spam', 'learns_ham'], {
+    encoding: 'utf8',
+  });
   const [spam, ham] = out.split('\n').map((l) => Number(l.trim()) || 0);
   return { spam: spam ?? 0, ham: ham ?? 0 };
 }
@@ -101,7 +104,12 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     const other = await app.expectApi<{ id: string }>('POST', '/api/v1/tenants', { name: 'Tenant B' }, 201);
     tenantB = other.id;
     const dom = await app.expectApi<{ id: string }>('POST', `/api/v1/tenants/${tenantB}/domains`, { name: 'b.test' }, 201);
-    const bob = await app.expectApi<{ id: string; setup: { token: string } }>('POST', `/api/v1/domains/${dom.id}/mailboxes`, { localPart: 'bob', owner: { name: 'B', email: 'b@owners.example' }, credentialDelivery: 'link' }, 201);
+    const bob = await app.expectApi<{ id: string; setup: { token: string } }>(
+      'POST',
+      `/api/v1/domains/${dom.id}/mailboxes`,
+      { localPart: 'bob', owner: { name: 'B', email: 'b@owners.example' }, credentialDelivery: 'link' },
+      201,
+    );
     await app.expectApi('POST', `/api/v1/setup/${bob.setup.token}`, { password: PASSWORD }, 204);
     mb.bob = { id: bob.id, address: 'bob@b.test', tenantId: tenantB, domainId: dom.id };
   }, 360_000);
@@ -128,16 +136,18 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
 
     // 151 connections from 127.0.0.3 within the minute: the last is refused with 421.
     const banners = await Promise.all(
-      Array.from({ length: 151 }, () =>
-        new Promise<string>((resolve) => {
-          const sock = connect({ host: '127.0.0.1', port: app.ports.smtp, localAddress: '127.0.0.3' });
-          sock.setEncoding('utf8');
-          sock.once('data', (d: string) => {
-            sock.end('QUIT\r\n');
-            resolve(d);
-          });
-          sock.on('error', () => resolve('error'));
-        }),
+      Array.from(
+        { length: 151 },
+        () =>
+          new Promise<string>((resolve) => {
+            const sock = connect({ host: '127.0.0.1', port: app.ports.smtp, localAddress: '127.0.0.3' });
+            sock.setEncoding('utf8');
+            sock.once('data', (d: string) => {
+              sock.end('QUIT\r\n');
+              resolve(d);
+            });
+            sock.on('error', () => resolve('error'));
+          }),
       ),
     );
     expect(banners.filter((b) => b.startsWith('220 ')).length).toBe(150);
@@ -156,7 +166,11 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
 
     // The MTA reports its counts once a second.
     const want = [/check="dnsbl",result="listed"\} 1/, /check="connection_rate",result="limited"\} 1/, /check="early_talker",result="refused"\} 1/];
-    const metrics = await until(async () => (await fetch(`${app.url}/metrics`)).text(), (t) => want.every((w) => w.test(t)), 5000);
+    const metrics = await until(
+      async () => (await fetch(`${app.url}/metrics`)).text(),
+      (t) => want.every((w) => w.test(t)),
+      5000,
+    );
     expect(metrics).toMatch(/postern_smtp_connection_checks_total\{check="dnsbl",result="listed"\} 1/);
     expect(metrics).toMatch(/postern_smtp_connection_checks_total\{check="connection_rate",result="limited"\} 1/);
     expect(metrics).toMatch(/postern_smtp_connection_checks_total\{check="early_talker",result="refused"\} 1/);
@@ -177,7 +191,10 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
 
     // One transaction, one organisation's policy: another tenant's recipient waits for the next one.
     const both = await smtp(['--from', 'friend@example.org', '--to', 'alice@a.test,bob@b.test', '--header', 'Subject: two-tenants', '--body', `${PROSE}\n`]);
-    expect(both.replies.some((l) => /^452 4\.5\.3 /.test(l)), both.output).toBe(true);
+    expect(
+      both.replies.some((l) => /^452 4\.5\.3 /.test(l)),
+      both.output,
+    ).toBe(true);
     expect(storedMessages(app.dataDir, 'alice@a.test').some((m) => m.raw.includes('Subject: two-tenants'))).toBe(true);
     expect(storedMessages(app.dataDir, 'bob@b.test').some((m) => m.raw.includes('Subject: two-tenants'))).toBe(false);
   });
@@ -187,7 +204,12 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     expect(before.scope).toBe('default');
     // A message without Date and Message-ID, with a shouting subject scores a few points; the
     // domain's override (of its tenant's policy) sets the junk threshold below that.
-    const set = await app.expectApi<{ scope: string; overridden: boolean }>('PUT', `/api/v1/domains/${mb.alice!.domainId}/spam-policy`, { junkScore: 3, rejectScore: 40, greylisting: false, failMode: 'tempfail', reason: 'tighter junk threshold' }, 200);
+    const set = await app.expectApi<{ scope: string; overridden: boolean }>(
+      'PUT',
+      `/api/v1/domains/${mb.alice!.domainId}/spam-policy`,
+      { junkScore: 3, rejectScore: 40, greylisting: false, failMode: 'tempfail', reason: 'tighter junk threshold' },
+      200,
+    );
     expect(set).toMatchObject({ scope: 'domain', overridden: true });
     // The sender's own "X-Spam-Flag: NO" is not what the recipient sees.
     const raw = ['From: promo@example.org', 'To: alice@a.test', 'Subject: FREE MONEY NOW!!! CLICK HERE', 'X-Spam-Flag: NO', '', 'BUY NOW!!! http://192.0.2.55/win', '.', ''].join('\r\n');
@@ -210,7 +232,10 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
   it('refuses a blocked sender at RCPT; an allowed sender bypasses greylisting, which defers others once until the delay', async () => {
     await app.expectApi('POST', `/api/v1/mailboxes/${mb.amy!.id}/spam-lists`, { kind: 'block', value: 'pest@example.org', reason: 'pest' }, 201);
     const blocked = await smtp(['--from', 'pest@example.org', '--to', 'amy@a.test', '--header', 'Subject: from-pest']);
-    expect(blocked.replies.find((l) => /^550 5\.7\.1 /.test(l)), blocked.output).toBeTruthy();
+    expect(
+      blocked.replies.find((l) => /^550 5\.7\.1 /.test(l)),
+      blocked.output,
+    ).toBeTruthy();
     expect(storedMessages(app.dataDir, 'amy@a.test').length).toBe(0);
     // The block is amy's only: alice still gets the pest's mail.
     const toAlice = await smtp(['--from', 'pest@example.org', '--to', 'alice@a.test', '--header', 'Subject: pest-to-alice', '--body', `${PROSE}\n`]);
@@ -239,7 +264,16 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
 
   it('learns spam and ham per tenant from IMAP moves into and out of Junk and the $Junk flag', async () => {
     for (const i of [1, 2]) {
-      const r = await smtp(['--from', `news${i}@example.org`, '--to', 'alice@a.test', '--header', `Subject: learn-${i}`, '--body', `${PROSE} Edition ${i} with extra words about pumpkins and beans.\n`]);
+      const r = await smtp([
+        '--from',
+        `news${i}@example.org`,
+        '--to',
+        'alice@a.test',
+        '--header',
+        `Subject: learn-${i}`,
+        '--body',
+        `${PROSE} Edition ${i} with extra words about pumpkins and beans.\n`,
+      ]);
       expect(r.exitCode, r.output).toBe(0);
     }
     const a0 = learned(mb.alice!.tenantId);
@@ -251,13 +285,19 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
       const uids = (await client.search({ subject: 'learn-1' }, { uid: true })) as number[];
       expect(uids.length).toBe(1);
       await client.messageMove(uids, 'Junk', { uid: true });
-      const a1 = await until(() => learned(mb.alice!.tenantId), (v) => v.spam > a0.spam);
+      const a1 = await until(
+        () => learned(mb.alice!.tenantId),
+        (v) => v.spam > a0.spam,
+      );
       expect(a1.spam).toBe(a0.spam + 1);
 
       await client.mailboxOpen('Junk');
       const back = (await client.search({ subject: 'learn-1' }, { uid: true })) as number[];
       await client.messageMove(back, 'INBOX', { uid: true });
-      const a2 = await until(() => learned(mb.alice!.tenantId), (v) => v.ham > a0.ham);
+      const a2 = await until(
+        () => learned(mb.alice!.tenantId),
+        (v) => v.ham > a0.ham,
+      );
       // rspamd relearns the message: its tokens move from spam to ham.
       expect(a2).toEqual({ spam: a0.spam, ham: a0.ham + 1 });
 
@@ -265,7 +305,10 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
       const flagged = (await client.search({ subject: 'learn-2' }, { uid: true })) as number[];
       expect(flagged.length).toBe(1);
       expect(await client.messageFlagsAdd(flagged, ['$Junk'], { uid: true })).toBe(true);
-      const a3 = await until(() => learned(mb.alice!.tenantId), (v) => v.spam > a2.spam);
+      const a3 = await until(
+        () => learned(mb.alice!.tenantId),
+        (v) => v.spam > a2.spam,
+      );
       expect(a3).toEqual({ spam: a2.spam + 1, ham: a2.ham });
     } finally {
       await client.logout();
@@ -282,7 +325,9 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
 
   it('learns spam from an APPEND into Junk that carries $Junk (a move from another account), not from a bare APPEND', async () => {
     const raw = (subject: string, extra: string) =>
-      Buffer.from(`From: Offers <offers@elsewhere.example>\r\nTo: alice@a.test\r\nSubject: ${subject}\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${subject}@elsewhere.example>\r\n\r\n${PROSE} ${extra}\r\n`);
+      Buffer.from(
+        `From: Offers <offers@elsewhere.example>\r\nTo: alice@a.test\r\nSubject: ${subject}\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${subject}@elsewhere.example>\r\n\r\n${PROSE} ${extra}\r\n`,
+      );
     const a0 = learned(mb.alice!.tenantId);
     const b0 = learned(tenantB);
     const client = new ImapFlow({ host: '127.0.0.1', port: app.ports.imap, secure: false, auth: { user: 'alice@a.test', pass: PASSWORD }, logger: false, tls: { rejectUnauthorized: false } });
@@ -294,7 +339,10 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     } finally {
       await client.logout();
     }
-    const a1 = await until(() => learned(mb.alice!.tenantId), (v) => v.spam > a0.spam);
+    const a1 = await until(
+      () => learned(mb.alice!.tenantId),
+      (v) => v.spam > a0.spam,
+    );
     // Exactly one: the $Junk one (the learner works in order, so the bare one was already passed over).
     expect(a1).toEqual({ spam: a0.spam + 1, ham: a0.ham });
     expect(learned(tenantB)).toEqual(b0);
@@ -302,7 +350,25 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
 
   it('compromised account: GTUBE submissions are refused and trip the automatic send block', async () => {
     const submit = (body: string) =>
-      swaks(['--server', `127.0.0.1:${app.ports.submission}`, '-tls', '--auth', 'PLAIN', '--auth-user', 'amy@a.test', '--auth-password', PASSWORD, '--from', 'amy@a.test', '--to', 'victim@remote.test', '--header', 'Subject: deal', '--body', body]);
+      swaks([
+        '--server',
+        `127.0.0.1:${app.ports.submission}`,
+        '-tls',
+        '--auth',
+        'PLAIN',
+        '--auth-user',
+        'amy@a.test',
+        '--auth-password',
+        PASSWORD,
+        '--from',
+        'amy@a.test',
+        '--to',
+        'victim@remote.test',
+        '--header',
+        'Subject: deal',
+        '--body',
+        body,
+      ]);
     expect(lastReply(await submit(`${GTUBE}\n`))).toMatch(/^550 5\.7\.1 .*spam/);
     expect(lastReply(await submit(`${GTUBE}\n`))).toMatch(/^550 5\.7\.1 .*blocked/);
     const clean = await submit(`${PROSE}\n`);
@@ -336,12 +402,20 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     expect(storedMessages(app.dataDir, 'bob@b.test').find((m) => m.raw.includes('Subject: load-101'))!.raw).toMatch(/^X-Spam-Status: unscanned/m);
     await load;
 
-    const ready = await until(() => app.readyz(), (r) => r.body.components.spam.ok === true, 60_000);
+    const ready = await until(
+      () => app.readyz(),
+      (r) => r.body.components.spam.ok === true,
+      60_000,
+    );
     expect(ready.body.components.spam.ok).toBe(true);
     expect(rspamdMainPid()).not.toBe(pid);
     const stored = storedMessages(app.dataDir, 'alice@a.test');
     for (const r of results) {
-      if (r.ok) expect(stored.some((m) => m.raw.includes(`Subject: load-${r.i}\r\n`)), `acknowledged load-${r.i} lost`).toBe(true);
+      if (r.ok)
+        expect(
+          stored.some((m) => m.raw.includes(`Subject: load-${r.i}\r\n`)),
+          `acknowledged load-${r.i} lost`,
+        ).toBe(true);
       else expect(r.reply).toMatch(/^4\d\d /);
     }
     const after = await send(200);
@@ -358,7 +432,11 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     await app.kill('SIGKILL');
     expect(readFileSync(`/proc/${old}/comm`, 'utf8').trim()).toBe('rspamd'); // orphaned, still running
     await app.restart();
-    const ready = await until(() => app.readyz(), (r) => r.body.components.spam.ok === true, 60_000);
+    const ready = await until(
+      () => app.readyz(),
+      (r) => r.body.components.spam.ok === true,
+      60_000,
+    );
     expect(ready.body.components.spam.ok).toBe(true);
     expect(() => readFileSync(`/proc/${old}/comm`, 'utf8')).toThrow();
     const r = await smtp(['--from', 'after@example.org', '--to', 'alice@a.test', '--header', 'Subject: after-restart', '--body', `${PROSE}\n`]);

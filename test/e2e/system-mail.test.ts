@@ -27,10 +27,13 @@ describe('system mail', () => {
 
   beforeAll(async () => {
     sink = await startSink();
-    dns = await startDnsServer(['test'], [
-      { type: 'MX', name: 'home.test', value: 'mx.home.test' },
-      { type: 'A', name: 'mx.home.test', value: '127.0.0.1' },
-    ]);
+    dns = await startDnsServer(
+      ['test'],
+      [
+        { type: 'MX', name: 'home.test', value: 'mx.home.test' },
+        { type: 'A', name: 'mx.home.test', value: '127.0.0.1' },
+      ],
+    );
     dataDir = await mkdtemp(path.join(tmpdir(), 'postern-sysmail-'));
     const [smtp, submission, submissions, imap, imaps, http] = await freePorts(6);
     const config = loadConfig({
@@ -75,7 +78,20 @@ describe('system mail', () => {
     await db.insertInto('domains').values({ id: 'dom_sys', tenant_id: 'tnt_sys', name: 'hosted.test', created_at: now, updated_at: now }).execute();
     await db
       .insertInto('mailboxes')
-      .values({ id: 'mbx_sys', tenant_id: 'tnt_sys', domain_id: 'dom_sys', local_part: 'it', address: 'it@hosted.test', status: 'active', quota_bytes: 1e9, owner_name: 'IT', owner_email: 'it.lead@home.test', reset_destination: 'it.lead@home.test', created_at: now, updated_at: now })
+      .values({
+        id: 'mbx_sys',
+        tenant_id: 'tnt_sys',
+        domain_id: 'dom_sys',
+        local_part: 'it',
+        address: 'it@hosted.test',
+        status: 'active',
+        quota_bytes: 1e9,
+        owner_name: 'IT',
+        owner_email: 'it.lead@home.test',
+        reset_destination: 'it.lead@home.test',
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
     const { createDefaultFolders } = await import('../../appliance/mailstore/folders.js');
     await createDefaultFolders(db, 'mbx_sys', now);

@@ -39,7 +39,11 @@ export interface TestApp {
    * answer: pass its type as T; it stays `any` by default because ~490 reads in 33 test files rely on it.
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  call<T = any>(method: InjectOptions['method'], url: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: T; headers: Record<string, unknown> }>;
+  call<T = any>(
+    method: InjectOptions['method'],
+    url: string,
+    opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: T; headers: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
@@ -90,7 +94,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     },
   };
   // A real CredentialService brings its login throttle: the console shares it, as in production.
-  const loginThrottle = (credentials as { throttle?: unknown } | undefined)?.throttle instanceof LoginThrottle ? ((credentials as unknown as { throttle: LoginThrottle }).throttle) : undefined;
+  const loginThrottle = (credentials as { throttle?: unknown } | undefined)?.throttle instanceof LoginThrottle ? (credentials as unknown as { throttle: LoginThrottle }).throttle : undefined;
   const core = createCoreDeps(opened.db, config, now, { revoker, credentials: credentials ?? null, loginThrottle });
   await bootstrapOperator(systemActor('boot'), core);
   const health: HealthCheck = opts.health
@@ -167,7 +171,10 @@ export async function provisionTenant(t: TestApp, name: string, domain: string):
 
 /** Creates a mailbox through the API and returns the response body. */
 export async function provisionMailbox(t: TestApp, domainId: string, localPart: string, extra: Record<string, unknown> = {}, token?: string) {
-  const res = await t.call<{ id: string; address: string; setup: { token: string; url: string; expiresAt: string } }>('POST', `/api/v1/domains/${domainId}/mailboxes`, { token, body: { localPart, owner: OWNER, credentialDelivery: 'link', ...extra } });
+  const res = await t.call<{ id: string; address: string; setup: { token: string; url: string; expiresAt: string } }>('POST', `/api/v1/domains/${domainId}/mailboxes`, {
+    token,
+    body: { localPart, owner: OWNER, credentialDelivery: 'link', ...extra },
+  });
   if (res.status !== 201) throw new Error(`mailbox: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }

@@ -176,7 +176,10 @@ export class Appliance {
   /** PIDs of the appliance's child processes (Haraka). */
   childPids(): number[] {
     try {
-      return execFileSync('pgrep', ['-P', String(this.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+      return execFileSync('pgrep', ['-P', String(this.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
     } catch {
       return [];
     }

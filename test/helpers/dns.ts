@@ -79,10 +79,7 @@ export async function startDnsServer(zones: string[], records: DnsRecord[]): Pro
     let err = '';
     p.stderr!.on('data', (d) => (err += d));
     child = p;
-    await Promise.race([
-      waitAnswering(port!, 5000),
-      new Promise((_, reject) => p.once('exit', (code) => reject(new Error(`dnsmasq exited ${code}: ${err}`)))),
-    ]);
+    await Promise.race([waitAnswering(port!, 5000), new Promise((_, reject) => p.once('exit', (code) => reject(new Error(`dnsmasq exited ${code}: ${err}`))))]);
   }
 
   async function halt(): Promise<void> {

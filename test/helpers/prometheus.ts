@@ -39,11 +39,9 @@ export async function startPrometheus(opts: { target: string; job?: string; bear
   const file = path.join(dir, 'prometheus.yml');
   await writeFile(file, config);
   const output: string[] = [];
-  const child: ChildProcess = spawn(
-    'prometheus',
-    [`--config.file=${file}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child: ChildProcess = spawn('prometheus', [`--config.file=${file}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   for (const s of [child.stdout!, child.stderr!]) s.on('data', (d: Buffer) => output.push(d.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
@@ -51,7 +49,10 @@ export async function startPrometheus(opts: { target: string; job?: string; bear
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${output.join('')}`);
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`prometheus not ready:\n${output.join('')}`);
     await new Promise((r) => setTimeout(r, 200));

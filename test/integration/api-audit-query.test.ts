@@ -55,7 +55,10 @@ describe('GET /api/v1/audit/export', () => {
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toMatch(/application\/x-ndjson/);
     expect(r.headers['content-disposition']).toMatch(/attachment; filename="postern-audit-.*\.jsonl"/);
-    const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(Number(r.headers['x-audit-events'])).toBe(lines.length);
     expect(lines.every((l) => l.tenantId === a.tenantId && /^[0-9a-f]{64}$/.test(l.hash) && /^[0-9a-f]{64}$/.test(l.prevHash))).toBe(true);
     expect(lines.map((l) => l.action)).toContain('mailbox.suspend');
@@ -76,7 +79,10 @@ describe('GET /api/v1/audit/export', () => {
 
   it('the exported chain can be checked link by link', async () => {
     const r = await t.app.inject({ method: 'GET', url: '/api/v1/audit/export', headers: { authorization: `Bearer ${t.operatorToken}` } });
-    const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     for (let i = 1; i < lines.length; i++) expect(lines[i].prevHash).toBe(lines[i - 1].hash);
     expect(lines[0].prevHash).toBe('0'.repeat(64));
   });

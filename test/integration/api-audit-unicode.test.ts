@@ -36,7 +36,11 @@ describe('audit chain and invalid Unicode', () => {
 
   it('also in a user agent and in before/after values', async () => {
     const mb = await provisionMailbox(t, a.domainId, 'bob', {}, a.token);
-    const r = await t.call('POST', `/api/v1/mailboxes/${mb.id}/suspend`, { token: a.token, raw: '{"reason":"a\\ud800b"}', headers: { 'content-type': 'application/json', 'user-agent': 'agent \ud800' } });
+    const r = await t.call('POST', `/api/v1/mailboxes/${mb.id}/suspend`, {
+      token: a.token,
+      raw: '{"reason":"a\\ud800b"}',
+      headers: { 'content-type': 'application/json', 'user-agent': 'agent \ud800' },
+    });
     expect(r.status).toBe(200);
     expect((await t.call('GET', '/api/v1/audit/verify')).body.ok).toBe(true);
   });

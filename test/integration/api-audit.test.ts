@@ -60,7 +60,11 @@ describe('audit log', () => {
     const row = await t.core.db.selectFrom('audit_events').selectAll().where('id', '=', 3).executeTakeFirstOrThrow();
     const { hash: _old, ...rest } = row;
     const forged = { ...rest, actor_id: 'someone-else' };
-    await t.core.db.updateTable('audit_events').set({ actor_id: 'someone-else', hash: auditHash(row.prev_hash, forged) }).where('id', '=', 3).execute();
+    await t.core.db
+      .updateTable('audit_events')
+      .set({ actor_id: 'someone-else', hash: auditHash(row.prev_hash, forged) })
+      .where('id', '=', 3)
+      .execute();
     expect((await verify()).body).toEqual({ ok: false, events: 3, firstBadEventId: 4 });
   });
 

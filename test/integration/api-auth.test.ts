@@ -16,7 +16,10 @@ let a: { tenantId: string; domainId: string; token: string };
 const PASSWORD = 'Correct-Horse-42-Battery';
 
 beforeAll(async () => {
-  t = await createTestApp({ credentials: (db) => new CredentialService(db, createLogger('silent', { pretty: false })), revoker: (db) => new CredentialService(db, createLogger('silent', { pretty: false })) });
+  t = await createTestApp({
+    credentials: (db) => new CredentialService(db, createLogger('silent', { pretty: false })),
+    revoker: (db) => new CredentialService(db, createLogger('silent', { pretty: false })),
+  });
   a = await provisionTenant(t, 'Auth Co', 'auth.example');
 });
 afterAll(async () => t.close());
@@ -112,7 +115,13 @@ describe('invitation and first login with TOTP enrolment', () => {
     expect(me.body).toMatchObject({ kind: 'principal', mfa: 'ok', principal: { totpEnabled: true } });
 
     // State changes need the CSRF token.
-    const noCsrf = await as(s, 'POST', `/api/v1/domains/${a.domainId}/mailboxes`, { localPart: 'via-session', owner: { name: 'O', email: 'o@home.example' }, credentialDelivery: 'link' }, { csrf: false });
+    const noCsrf = await as(
+      s,
+      'POST',
+      `/api/v1/domains/${a.domainId}/mailboxes`,
+      { localPart: 'via-session', owner: { name: 'O', email: 'o@home.example' }, credentialDelivery: 'link' },
+      { csrf: false },
+    );
     expect(noCsrf.status).toBe(403);
     const created = await as(s, 'POST', `/api/v1/domains/${a.domainId}/mailboxes`, { localPart: 'via-session', owner: { name: 'O', email: 'o@home.example' }, credentialDelivery: 'link' });
     expect(created.status).toBe(201);
@@ -143,8 +152,17 @@ describe('invitation and first login with TOTP enrolment', () => {
     const rc = admin.recoveryCodes[3]!;
     expect((await login({ email, password: PASSWORD, recoveryCode: rc })).status).toBe(200);
     expect((await login({ email, password: PASSWORD, recoveryCode: rc })).status).toBe(401);
-    const actions = (await t.call('GET', `/api/v1/audit/events?targetId=${admin.id}`)).body.map((e: { action: string; after: { method?: string } }) => `${e.action}${e.after?.method ? `:${e.after.method}` : ''}`);
-    expect(actions).toEqual(['principal.invite', 'principal.setup.complete', 'principal.login:password', 'principal.totp.enrol', 'principal.login:password+totp', 'principal.login:password+recovery-code']);
+    const actions = (await t.call('GET', `/api/v1/audit/events?targetId=${admin.id}`)).body.map(
+      (e: { action: string; after: { method?: string } }) => `${e.action}${e.after?.method ? `:${e.after.method}` : ''}`,
+    );
+    expect(actions).toEqual([
+      'principal.invite',
+      'principal.setup.complete',
+      'principal.login:password',
+      'principal.totp.enrol',
+      'principal.login:password+totp',
+      'principal.login:password+recovery-code',
+    ]);
   });
 
   it('throttles the failing source (429 with Retry-After); the right password and code from another source still log in', async () => {
@@ -154,7 +172,12 @@ describe('invitation and first login with TOTP enrolment', () => {
     expect(r.status).toBe(429);
     expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     t.advance(31_000);
-    const fromElsewhere = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: '198.51.100.7', payload: { email: 'carol@admins.example', password: PASSWORD, totp: await totpCode(carol.secret, t.core.now()) } });
+    const fromElsewhere = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: '198.51.100.7',
+      payload: { email: 'carol@admins.example', password: PASSWORD, totp: await totpCode(carol.secret, t.core.now()) },
+    });
     expect(fromElsewhere.statusCode, fromElsewhere.body).toBe(200);
     // …and that success did not reset what the failing source accumulated: one more failure there locks it again.
     expect((await login({ email: 'carol@admins.example', password: 'Wrong-Horse-9-Battery' })).status).toBe(401);

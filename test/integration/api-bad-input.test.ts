@@ -107,4 +107,3 @@ describe('every route answers bad input with a 4xx', () => {
     expect(failures.slice(0, 10)).toEqual([]);
   }, 120_000);
 });
-

@@ -20,7 +20,13 @@ const patch = (id: string, body: unknown, token = a.token) => t.call('PATCH', `/
 describe('PATCH /api/v1/mailboxes/{id}', () => {
   it('changes display name, quota, business owner and reset destination, audited with before/after', async () => {
     const mb = await provisionMailbox(t, a.domainId, 'patchme', {}, a.token);
-    const r = await patch(mb.id, { displayName: 'Patched', quotaBytes: 5_000_000, businessOwner: { name: 'Boss', email: 'boss@client.example' }, resetDestination: 'ada.backup@home.example', reason: 'ticket 7' });
+    const r = await patch(mb.id, {
+      displayName: 'Patched',
+      quotaBytes: 5_000_000,
+      businessOwner: { name: 'Boss', email: 'boss@client.example' },
+      resetDestination: 'ada.backup@home.example',
+      reason: 'ticket 7',
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ displayName: 'Patched', quotaBytes: 5_000_000, businessOwner: { name: 'Boss', email: 'boss@client.example' }, resetDestination: 'ada.backup@home.example' });
     const ev = (await t.call('GET', `/api/v1/audit/events?targetId=${mb.id}&action=mailbox.update`, { token: a.token })).body[0];
@@ -104,7 +110,12 @@ describe('tenant-wide lists with filters and paging', () => {
     expect(cross.status).toBe(201); // an alias in one domain delivering to a mailbox of another domain of the tenant
     const all = await t.call('GET', `/api/v1/tenants/${f.tenantId}/aliases`, { token: f.token });
     // Besides the required addresses every domain gets (postmaster@, abuse@, dmarc-reports@).
-    expect(all.body.map((x: { address: string }) => x.address).filter((a: string) => !/^(postmaster|abuse|dmarc-reports)@/.test(a)).sort()).toEqual(['a1@al-one.example', 'a2@al-two.example']);
+    expect(
+      all.body
+        .map((x: { address: string }) => x.address)
+        .filter((a: string) => !/^(postmaster|abuse|dmarc-reports)@/.test(a))
+        .sort(),
+    ).toEqual(['a1@al-one.example', 'a2@al-two.example']);
     expect((await t.call('GET', `/api/v1/tenants/${f.tenantId}/aliases?q=a2@al-two`, { token: f.token })).body).toHaveLength(1);
     expect((await t.call('GET', `/api/v1/tenants/${f.tenantId}/domains?q=two`, { token: f.token })).body.map((d: { name: string }) => d.name)).toEqual(['al-two.example']);
   });

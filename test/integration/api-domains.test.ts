@@ -52,7 +52,12 @@ describe('POST /api/v1/tenants/{tenantId}/domains', () => {
     expect(byName(`ps${ym}r._domainkey.records.example`)[0]).toMatchObject({ type: 'TXT', value: expect.stringMatching(/^v=DKIM1; k=rsa; p=MII[A-Za-z0-9+/=]+$/) });
     expect(byName(`ps${ym}e._domainkey.records.example`)[0]).toMatchObject({ type: 'TXT', value: expect.stringMatching(/^v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=$/) });
     expect(byName('_dmarc.records.example')).toEqual([{ type: 'TXT', name: '_dmarc.records.example', value: 'v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@records.example' }]);
-    for (const rec of r.body) expect(Object.keys(rec).filter((k) => k !== 'unpublishable').sort()).toEqual(rec.type === 'MX' ? ['name', 'priority', 'type', 'value'] : ['name', 'type', 'value']);
+    for (const rec of r.body)
+      expect(
+        Object.keys(rec)
+          .filter((k) => k !== 'unpublishable')
+          .sort(),
+      ).toEqual(rec.type === 'MX' ? ['name', 'priority', 'type', 'value'] : ['name', 'type', 'value']);
   });
 
   it('409 when the domain is already hosted (by any tenant)', async () => {

@@ -11,7 +11,23 @@ import { createLogger } from '../../appliance/logger.js';
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
-let a: { tenantId: string; domainId: string; token: string; mailboxId: string; aliasId: string; tokenId: string; forwardId: string; grantId: string; keyId: string; principalId: string; batchId: string; templateId: string; appPasswordId: string; resetId: string; spamListId: string };
+let a: {
+  tenantId: string;
+  domainId: string;
+  token: string;
+  mailboxId: string;
+  aliasId: string;
+  tokenId: string;
+  forwardId: string;
+  grantId: string;
+  keyId: string;
+  principalId: string;
+  batchId: string;
+  templateId: string;
+  appPasswordId: string;
+  resetId: string;
+  spamListId: string;
+};
 let b: { tenantId: string; domainId: string; token: string };
 /** Console sessions: tenant A's and tenant B's mailbox owners, tenant B's admin (cookie + CSRF headers). */
 let sessions: { aOwner: Record<string, string>; bOwner: Record<string, string>; bAdmin: Record<string, string> };
@@ -19,7 +35,10 @@ const PASSWORD = 'Correct-Horse-42-Battery';
 
 /** The cookie and CSRF headers of a login answer. */
 function sessionHeaders(r: { body: { csrfToken: string }; headers: Record<string, unknown> }): Record<string, string> {
-  const cookie = ([] as string[]).concat(r.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]).join('; ');
+  const cookie = ([] as string[])
+    .concat(r.headers['set-cookie'] as string[])
+    .map((c) => c.split(';')[0])
+    .join('; ');
   return { cookie, 'x-csrf-token': r.body.csrfToken };
 }
 
@@ -62,13 +81,34 @@ beforeAll(async () => {
   const keys = await t.call('GET', `/api/v1/domains/${ta.domainId}/dkim`, { token: ta.token });
   const admin = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/principals`, { token: ta.token, body: { name: 'Admin A', email: 'admin@tenant-a.example' } });
   // Portfolio objects of tenant A: a planned batch and a domain template.
-  const batch = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/batches`, { token: ta.token, body: { requestId: 'iso-1', rows: [{ localPart: 'bulk.one', domain: 'tenant-a.example', ownerName: 'Bulk One', ownerEmail: 'bulk.one@client-home.example' }] } });
+  const batch = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/batches`, {
+    token: ta.token,
+    body: { requestId: 'iso-1', rows: [{ localPart: 'bulk.one', domain: 'tenant-a.example', ownerName: 'Bulk One', ownerEmail: 'bulk.one@client-home.example' }] },
+  });
   const tpl = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/templates`, { token: ta.token, body: { name: 'Tenant A standard' } });
   // Spam objects of tenant A: a domain override and a mailbox list entry.
   await t.call('PUT', `/api/v1/domains/${ta.domainId}/spam-policy`, { token: ta.token, body: { junkScore: 5, rejectScore: 12, greylisting: false, failMode: 'tempfail' } });
   const spl = await t.call('POST', `/api/v1/mailboxes/${mb.id}/spam-lists`, { token: ta.token, body: { kind: 'block', value: 'pest@spam.example', reason: 'pest' } });
-  sessions = { aOwner: await ownerSession(ta.domainId, 'anna', ta.token), bOwner: await ownerSession(b.domainId, 'bob', b.token), bAdmin: await principalSession(b.tenantId, 'admin@tenant-b.example', b.token) };
-  a = { ...ta, spamListId: spl.body.id, mailboxId: mb.id, aliasId: al.body.id, tokenId: tok.body.id, forwardId: fwd.body.id, grantId: grant.body.id, keyId: keys.body[0].id, principalId: admin.body.id, batchId: batch.body.id, templateId: tpl.body.id, appPasswordId: app.body.id, resetId: rst.body.id };
+  sessions = {
+    aOwner: await ownerSession(ta.domainId, 'anna', ta.token),
+    bOwner: await ownerSession(b.domainId, 'bob', b.token),
+    bAdmin: await principalSession(b.tenantId, 'admin@tenant-b.example', b.token),
+  };
+  a = {
+    ...ta,
+    spamListId: spl.body.id,
+    mailboxId: mb.id,
+    aliasId: al.body.id,
+    tokenId: tok.body.id,
+    forwardId: fwd.body.id,
+    grantId: grant.body.id,
+    keyId: keys.body[0].id,
+    principalId: admin.body.id,
+    batchId: batch.body.id,
+    templateId: tpl.body.id,
+    appPasswordId: app.body.id,
+    resetId: rst.body.id,
+  };
 });
 afterAll(async () => t.close());
 
@@ -117,7 +157,11 @@ function bodyFor(method: string, url: string): unknown {
     'PATCH /api/v1/tenants/:tenantId': { quotaBytes: 1 },
     'PATCH /api/v1/mailboxes/:mailboxId': { quotaBytes: 1, displayName: 'Owned' },
     'POST /api/v1/mailboxes/:mailboxId/restore': { reason: 'intrusion' },
-    'POST /api/v1/mailboxes/:mailboxId/ownership/transfer': { newOwner: { name: 'Mallory', email: 'mallory@evil.example' }, approvedBy: { name: 'Eve', email: 'eve@evil.example' }, reason: 'takeover' },
+    'POST /api/v1/mailboxes/:mailboxId/ownership/transfer': {
+      newOwner: { name: 'Mallory', email: 'mallory@evil.example' },
+      approvedBy: { name: 'Eve', email: 'eve@evil.example' },
+      reason: 'takeover',
+    },
     'POST /api/v1/mailboxes/:mailboxId/rollback': { eventId: 1 },
     'PATCH /api/v1/domains/:domainId': { aliasOf: null },
     'POST /api/v1/domains/:domainId/restore': { reason: 'intrusion' },
@@ -211,9 +255,32 @@ function fill(url: string): string | null {
 
 async function snapshot() {
   const db = t.core.db;
-  type Counted = 'tenants' | 'domains' | 'mailboxes' | 'aliases' | 'api_tokens' | 'setup_tokens' | 'audit_events' | 'forwards' | 'send_as_grants' | 'outbound_routes' | 'dkim_keys' | 'spam_policies' | 'spam_lists';
-  const count = async (table: Counted) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  const tables: Counted[] = ['tenants', 'domains', 'mailboxes', 'aliases', 'api_tokens', 'setup_tokens', 'audit_events', 'forwards', 'send_as_grants', 'outbound_routes', 'dkim_keys', 'spam_policies', 'spam_lists'];
+  type Counted =
+    'tenants' | 'domains' | 'mailboxes' | 'aliases' | 'api_tokens' | 'setup_tokens' | 'audit_events' | 'forwards' | 'send_as_grants' | 'outbound_routes' | 'dkim_keys' | 'spam_policies' | 'spam_lists';
+  const count = async (table: Counted) =>
+    Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  const tables: Counted[] = [
+    'tenants',
+    'domains',
+    'mailboxes',
+    'aliases',
+    'api_tokens',
+    'setup_tokens',
+    'audit_events',
+    'forwards',
+    'send_as_grants',
+    'outbound_routes',
+    'dkim_keys',
+    'spam_policies',
+    'spam_lists',
+  ];
   return {
     counts: await Promise.all(tables.map(count)),
     forwards: await db.selectFrom('forwards').select(['id', 'status']).execute(),

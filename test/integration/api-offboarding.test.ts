@@ -43,7 +43,12 @@ async function plant(prefix: string) {
   const successor = await mailbox(`${prefix}-successor`);
   // A live reset link (admin reset by email: no mailer here, the link still lives) and a pending emergency reset.
   await ok(t.call('POST', `/api/v1/mailboxes/${leaver.id}/resets`, { token: a.token, body: { kind: 'admin', reason: 'plant a live link' } }));
-  await ok(t.call('POST', `/api/v1/mailboxes/${leaver.id}/resets`, { token: a.token, body: { kind: 'emergency', reason: 'plant', verification: { method: 'in-person', evidence: 'badge checked at the desk' }, newResetDestination: `${prefix}.new@home.example` } }));
+  await ok(
+    t.call('POST', `/api/v1/mailboxes/${leaver.id}/resets`, {
+      token: a.token,
+      body: { kind: 'emergency', reason: 'plant', verification: { method: 'in-person', evidence: 'badge checked at the desk' }, newResetDestination: `${prefix}.new@home.example` },
+    }),
+  );
   // Sessions: IMAP/SMTP (a revocation listener, as the servers register) and the self-service console.
   let closedWith = '';
   expect((await login(leaver.address)).ok).toBe(true);
@@ -55,7 +60,21 @@ async function plant(prefix: string) {
   const tokenSecret = `pst_${randomBytes(24).toString('base64url')}`;
   await t.core.db
     .insertInto('api_tokens')
-    .values({ id: `tok_${randomBytes(12).toString('hex')}`, tenant_id: a.tenantId, principal_id: principal.id, name: 'personal script', token_hash: sha256Hex(tokenSecret), role: null, permissions: JSON.stringify(['mailboxes.read']), read_only: 0, expires_at: null, revoked_at: null, last_used_at: null, created_by: principal.id, created_at: Date.now() })
+    .values({
+      id: `tok_${randomBytes(12).toString('hex')}`,
+      tenant_id: a.tenantId,
+      principal_id: principal.id,
+      name: 'personal script',
+      token_hash: sha256Hex(tokenSecret),
+      role: null,
+      permissions: JSON.stringify(['mailboxes.read']),
+      read_only: 0,
+      expires_at: null,
+      revoked_at: null,
+      last_used_at: null,
+      created_by: principal.id,
+      created_at: Date.now(),
+    })
     .execute();
   // Forwards out (external) and in; an alias, send-as both ways, dependents, a catch-all.
   const fwdOut = await ok(t.call('POST', `/api/v1/mailboxes/${leaver.id}/forwards`, { token: a.token, body: { target: home, reason: 'reads mail at home' } }));
@@ -71,14 +90,33 @@ async function plant(prefix: string) {
   return { home, leaver, colleague, successor, app, principal, tokenSecret, fwdOut, fwdIn, fwdInternal, alias, grantFrom, grantTo, resetDependent, ownedDependent, closed: () => closedWith };
 }
 
-const ALL_KINDS = ['alias', 'api-token', 'app-password', 'catch-all', 'console-session', 'forward', 'login', 'ownership', 'principal', 'reset', 'reset-destination', 'send-as', 'session', 'setup-link'];
+const ALL_KINDS = [
+  'alias',
+  'api-token',
+  'app-password',
+  'catch-all',
+  'console-session',
+  'forward',
+  'login',
+  'ownership',
+  'principal',
+  'reset',
+  'reset-destination',
+  'send-as',
+  'session',
+  'setup-link',
+];
 
 describe('offboarding', () => {
   it('plan finds every planted leftover; apply closes them in order; verify reports zero; undo restores', async () => {
     const p = await plant('leaver');
     const plan = await ok(t.call('POST', `/api/v1/mailboxes/${p.leaver.id}/offboarding/plan`, { token: a.token, body: { ownerLeaves: true } }), 200);
     expect([...new Set(plan.paths.map((x: { kind: string }) => x.kind))].sort()).toEqual(ALL_KINDS);
-    const ids = (kind: string) => plan.paths.filter((x: { kind: string }) => x.kind === kind).map((x: { id: string }) => x.id).sort();
+    const ids = (kind: string) =>
+      plan.paths
+        .filter((x: { kind: string }) => x.kind === kind)
+        .map((x: { id: string }) => x.id)
+        .sort();
     expect(ids('forward')).toEqual([p.fwdIn.id, p.fwdOut.id, p.fwdInternal.id].sort());
     expect(plan.paths.find((x: { kind: string; id: string }) => x.kind === 'forward' && x.id === p.fwdInternal.id).description).toContain(p.colleague.address);
     expect(ids('send-as')).toEqual([p.grantFrom.id, p.grantTo.id].sort());
@@ -90,7 +128,10 @@ describe('offboarding', () => {
 
     // The plan changed nothing; apply needs a person to transfer dependents to.
     expect((await login(p.leaver.address)).ok).toBe(true);
-    const noTransfer = await t.call('POST', `/api/v1/mailboxes/${p.leaver.id}/offboarding/apply`, { token: a.token, body: { reason: 'left the company', ownerLeaves: true, successor: p.successor.address } });
+    const noTransfer = await t.call('POST', `/api/v1/mailboxes/${p.leaver.id}/offboarding/apply`, {
+      token: a.token,
+      body: { reason: 'left the company', ownerLeaves: true, successor: p.successor.address },
+    });
     expect(noTransfer.status).toBe(400);
     expect(noTransfer.body.error.details.field).toBe('transferTo');
 
@@ -184,7 +225,13 @@ describe('offboarding', () => {
     const home = 'sam.home@home.example';
     const sam = await mailbox('sam', { owner: { name: 'Sam', email: home }, resetDestination: home });
     await ok(t.call('POST', `/api/v1/mailboxes/${sam.id}/forwards`, { token: a.token, body: { target: home, reason: 'home' } }));
-    const applied = await ok(t.call('POST', `/api/v1/mailboxes/${sam.id}/offboarding/apply`, { token: a.token, body: { reason: 'left', convertTo: 'shared', transferTo: { name: 'Mia Manager', email: 'mia.manager@home.example' } } }), 200);
+    const applied = await ok(
+      t.call('POST', `/api/v1/mailboxes/${sam.id}/offboarding/apply`, {
+        token: a.token,
+        body: { reason: 'left', convertTo: 'shared', transferTo: { name: 'Mia Manager', email: 'mia.manager@home.example' } },
+      }),
+      200,
+    );
     expect(applied.remaining).toEqual([]);
     const m = (await t.call('GET', `/api/v1/mailboxes/${sam.id}`, { token: a.token })).body;
     expect(m).toMatchObject({ status: 'active', isRole: true, owner: { email: 'mia.manager@home.example' }, resetDestination: 'mia.manager@home.example' });

@@ -15,7 +15,16 @@ describe('GET /api/v1/openapi.json', () => {
     const r = await t.call('GET', '/api/v1/openapi.json', { token: null });
     expect(r.status).toBe(200);
     expect(r.body.openapi).toMatch(/^3\./);
-    for (const p of ['/api/v1/tenants', '/api/v1/tenants/{tenantId}/domains', '/api/v1/domains/{domainId}/dns', '/api/v1/domains/{domainId}/mailboxes', '/api/v1/setup/{token}', '/api/v1/domains/{domainId}/aliases', '/api/v1/domains/{domainId}/catch-all', '/api/v1/audit/verify']) {
+    for (const p of [
+      '/api/v1/tenants',
+      '/api/v1/tenants/{tenantId}/domains',
+      '/api/v1/domains/{domainId}/dns',
+      '/api/v1/domains/{domainId}/mailboxes',
+      '/api/v1/setup/{token}',
+      '/api/v1/domains/{domainId}/aliases',
+      '/api/v1/domains/{domainId}/catch-all',
+      '/api/v1/audit/verify',
+    ]) {
       expect(r.body.paths[p], p).toBeDefined();
     }
     const create = r.body.paths['/api/v1/domains/{domainId}/mailboxes'].post;

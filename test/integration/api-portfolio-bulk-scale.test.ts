@@ -26,7 +26,10 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const csv = ['local_part,domain,display_name,owner_name,owner_email', ...Array.from({ length: N }, (_, i) => `staff${i}.member,big-client.example,Staff ${i},Staff Owner ${i},owner${i}@client-home.example`)].join('\n');
+const csv = [
+  'local_part,domain,display_name,owner_name,owner_email',
+  ...Array.from({ length: N }, (_, i) => `staff${i}.member,big-client.example,Staff ${i},Staff Owner ${i},owner${i}@client-home.example`),
+].join('\n');
 
 async function settle(batchId: string) {
   for (;;) {
@@ -37,7 +40,16 @@ async function settle(batchId: string) {
 }
 
 const live = async () =>
-  Number((await t.core.db.selectFrom('mailboxes').select((eb) => eb.fn.countAll().as('n')).where('domain_id', '=', a.domainId).where('status', 'in', ['pending', 'active']).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await t.core.db
+        .selectFrom('mailboxes')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('domain_id', '=', a.domainId)
+        .where('status', 'in', ['pending', 'active'])
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe(`bulk at ${N} rows`, () => {
   let batchId: string;
@@ -82,9 +94,28 @@ describe(`bulk at ${N} rows`, () => {
     expect(res.status).toBe(200);
     expect(res.body.state).toBe('rolled-back');
     expect(await live()).toBe(0);
-    const deleted = Number((await t.core.db.selectFrom('mailboxes').select((eb) => eb.fn.countAll().as('n')).where('domain_id', '=', a.domainId).where('status', '=', 'deleted').executeTakeFirstOrThrow()).n);
+    const deleted = Number(
+      (
+        await t.core.db
+          .selectFrom('mailboxes')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('domain_id', '=', a.domainId)
+          .where('status', '=', 'deleted')
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     expect(deleted).toBe(N);
-    const liveLinks = Number((await t.core.db.selectFrom('setup_tokens').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', a.tenantId).where('used_at', 'is', null).where('expires_at', '>', Date.now()).executeTakeFirstOrThrow()).n);
+    const liveLinks = Number(
+      (
+        await t.core.db
+          .selectFrom('setup_tokens')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('tenant_id', '=', a.tenantId)
+          .where('used_at', 'is', null)
+          .where('expires_at', '>', Date.now())
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     expect(liveLinks).toBe(0);
   }, 120_000);
 

@@ -108,7 +108,11 @@ describe('bulk plan', () => {
     expect((await t.call('PATCH', `/api/v1/tenants/${a.tenantId}`, { body: { quotaBytes: 100 * 1024 ** 3 } })).status).toBe(200);
     const mailboxesBefore = await t.core.db.selectFrom('mailboxes').select('id').execute();
 
-    const res = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches`, { token: a.token, raw: [HEADER, ...CSV_ROWS].join('\r\n'), headers: { 'content-type': 'text/csv', 'idempotency-key': 'onboarding-2026-11-a' } });
+    const res = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches`, {
+      token: a.token,
+      raw: [HEADER, ...CSV_ROWS].join('\r\n'),
+      headers: { 'content-type': 'text/csv', 'idempotency-key': 'onboarding-2026-11-a' },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     batchId = res.body.id;
     const plan = res.body.plan;
@@ -141,10 +145,18 @@ describe('bulk plan', () => {
   });
 
   it('is idempotent by request id; another tenant sees nothing', async () => {
-    const again = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches?requestId=onboarding-2026-11-a`, { token: a.token, raw: [HEADER, ...CSV_ROWS].join('\r\n'), headers: { 'content-type': 'text/csv; charset=utf-8' } });
+    const again = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches?requestId=onboarding-2026-11-a`, {
+      token: a.token,
+      raw: [HEADER, ...CSV_ROWS].join('\r\n'),
+      headers: { 'content-type': 'text/csv; charset=utf-8' },
+    });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(batchId);
-    const other = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches?requestId=onboarding-2026-11-a`, { token: a.token, raw: [HEADER, CSV_ROWS[0]].join('\n'), headers: { 'content-type': 'text/csv' } });
+    const other = await t.call('POST', `/api/v1/tenants/${a.tenantId}/batches?requestId=onboarding-2026-11-a`, {
+      token: a.token,
+      raw: [HEADER, CSV_ROWS[0]].join('\n'),
+      headers: { 'content-type': 'text/csv' },
+    });
     expect(other.status).toBe(409);
     expect((await t.call('GET', `/api/v1/batches/${batchId}`, { token: b.token })).status).toBe(404);
   });
@@ -180,7 +192,9 @@ describe('bulk plan', () => {
     expect(alice).toMatchObject({ status: 'pending', password_hash: null, reset_destination: 'alice@client-home.example', quota_bytes: 1024 ** 3 });
     const info = await t.core.db.selectFrom('mailboxes').selectAll().where('address', '=', 'info@client-a.example').executeTakeFirstOrThrow();
     expect(Number(info.is_role)).toBe(1);
-    expect(await t.core.db.selectFrom('aliases').select('targets').where('address', '=', 'alice@client-a.example').executeTakeFirstOrThrow()).toEqual({ targets: JSON.stringify(['alice.smith@client-a.example']) });
+    expect(await t.core.db.selectFrom('aliases').select('targets').where('address', '=', 'alice@client-a.example').executeTakeFirstOrThrow()).toEqual({
+      targets: JSON.stringify(['alice.smith@client-a.example']),
+    });
     const folders = await t.core.db.selectFrom('folders').select('name').where('mailbox_id', '=', alice.id).execute();
     expect(folders.map((f) => f.name).sort()).toEqual(['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
     // Audited with the batch id.
@@ -226,10 +240,23 @@ describe('bulk plan', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.state).toBe('rolled-back');
     expect(res.body.report).toMatchObject({ created: 2, rolledBack: 2 });
-    const rows = await t.core.db.selectFrom('mailboxes').select(['id', 'address', 'status', 'status_before_delete', 'purge_after']).where('address', 'in', ['alice.smith@client-a.example', 'info@client-a.example']).execute();
+    const rows = await t.core.db
+      .selectFrom('mailboxes')
+      .select(['id', 'address', 'status', 'status_before_delete', 'purge_after'])
+      .where('address', 'in', ['alice.smith@client-a.example', 'info@client-a.example'])
+      .execute();
     for (const m of rows) expect(m).toMatchObject({ status: 'deleted', status_before_delete: 'suspended' });
     expect(await t.core.db.selectFrom('aliases').select('status').where('address', '=', 'alice@client-a.example').executeTakeFirstOrThrow()).toEqual({ status: 'deleted' });
-    const actions = await t.core.db.selectFrom('audit_events').select(['action', 'target_id', 'after']).where('target_id', 'in', rows.map((r) => r.id)).orderBy('id').execute();
+    const actions = await t.core.db
+      .selectFrom('audit_events')
+      .select(['action', 'target_id', 'after'])
+      .where(
+        'target_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('id')
+      .execute();
     const forAlice = actions.filter((e) => e.target_id === rows.find((r) => r.address.startsWith('alice'))!.id).map((e) => e.action);
     expect(forAlice.slice(-2)).toEqual(['mailbox.suspend', 'mailbox.delete']);
     expect(JSON.parse(actions[actions.length - 1]!.after!).batchId).toBe(batchId);

@@ -37,12 +37,20 @@ describe('templates', () => {
     expect(bad.status).toBe(400);
     const res = await t.call('POST', `/api/v1/tenants/${a.tenantId}/templates`, {
       token: a.token,
-      body: { name: 'Agency standard', settings: { defaultAliases: { target: 'ops.desk@tpl-one.example' }, defaultQuotaBytes: 2 * 1024 ** 3, namingPolicy: { style: 'first.last' } }, note: 'onboarding 2026' },
+      body: {
+        name: 'Agency standard',
+        settings: { defaultAliases: { target: 'ops.desk@tpl-one.example' }, defaultQuotaBytes: 2 * 1024 ** 3, namingPolicy: { style: 'first.last' } },
+        note: 'onboarding 2026',
+      },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     templateId = res.body.id;
     expect(res.body).toMatchObject({ tenantId: a.tenantId, latestVersion: 1, versions: [{ version: 1, note: 'onboarding 2026' }] });
-    expect(res.body.versions[0].settings).toMatchObject({ defaultQuotaBytes: 2 * 1024 ** 3, dmarc: { policy: 'quarantine', reportLocalPart: 'dmarc-reports' }, defaultAliases: { localParts: ['postmaster', 'abuse', 'dmarc-reports'] } });
+    expect(res.body.versions[0].settings).toMatchObject({
+      defaultQuotaBytes: 2 * 1024 ** 3,
+      dmarc: { policy: 'quarantine', reportLocalPart: 'dmarc-reports' },
+      defaultAliases: { localParts: ['postmaster', 'abuse', 'dmarc-reports'] },
+    });
   });
 
   it('applies to every domain of the tenant: creates the default aliases, records the version, no drift', async () => {
@@ -65,7 +73,10 @@ describe('templates', () => {
   });
 
   it('reports drift field by field after manual changes, only for the changed domain', async () => {
-    const patched = await t.call('PATCH', `/api/v1/domains/${a.domainId}/settings`, { token: a.token, body: { settings: { dmarc: { policy: 'none' }, externalForwarding: 'allowed', catchAll: 'allowed' }, reason: 'client asked' } });
+    const patched = await t.call('PATCH', `/api/v1/domains/${a.domainId}/settings`, {
+      token: a.token,
+      body: { settings: { dmarc: { policy: 'none' }, externalForwarding: 'allowed', catchAll: 'allowed' }, reason: 'client asked' },
+    });
     // The template has catch-alls off: setting one needs the domain's setting changed first (itself drift).
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     expect((await t.call('PUT', `/api/v1/domains/${a.domainId}/catch-all`, { token: a.token, body: { target: 'ops.desk@tpl-one.example' } })).status).toBe(200);
@@ -97,7 +108,13 @@ describe('templates', () => {
     expect((await status(a.domainId)).drift).toEqual([]);
     const dom = await t.call('GET', `/api/v1/domains/${a.domainId}`, { token: a.token });
     expect(dom.body.catchAll).toBeNull();
-    const ev = await t.core.db.selectFrom('audit_events').select(['before', 'reason']).where('action', '=', 'domain.template.apply').where('target_id', '=', a.domainId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const ev = await t.core.db
+      .selectFrom('audit_events')
+      .select(['before', 'reason'])
+      .where('action', '=', 'domain.template.apply')
+      .where('target_id', '=', a.domainId)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(ev.reason).toBe('fix drift');
     expect(JSON.parse(ev.before!).drift).toHaveLength(5);
   });

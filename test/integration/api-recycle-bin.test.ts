@@ -82,7 +82,10 @@ describe('two-step mailbox deletion and the recycle bin', () => {
     const bin = await t.call('GET', `/api/v1/tenants/${a.tenantId}/recycle-bin`, { token: a.token });
     expect(bin.body.mailboxes.find((m: { id: string }) => m.id === mb.id)).toMatchObject({ address: mb.address, statusBeforeDelete: 'pending', messageCount: 1 });
     // The address stays reserved while restorable.
-    expect((await t.call('POST', `/api/v1/domains/${a.domainId}/mailboxes`, { token: a.token, body: { localPart: 'keepmail', owner: { name: 'X', email: 'x@home.example' }, credentialDelivery: 'link' } })).status).toBe(409);
+    expect(
+      (await t.call('POST', `/api/v1/domains/${a.domainId}/mailboxes`, { token: a.token, body: { localPart: 'keepmail', owner: { name: 'X', email: 'x@home.example' }, credentialDelivery: 'link' } }))
+        .status,
+    ).toBe(409);
 
     const restored = await t.call('POST', `/api/v1/mailboxes/${mb.id}/restore`, { token: a.token, body: { reason: 'mistake' } });
     expect(restored.status).toBe(200);
@@ -97,7 +100,14 @@ describe('two-step mailbox deletion and the recycle bin', () => {
   it('purges after the retention: mail rows go, shared messages survive with one reference fewer', async () => {
     const gone = await provisionMailbox(t, a.domainId, 'purged', {}, a.token);
     const stays = await provisionMailbox(t, a.domainId, 'survivor', {}, a.token);
-    await store.ingest.ingest(raw('shared'), [{ mailboxId: gone.id, folder: 'INBOX', prefix: '' }, { mailboxId: stays.id, folder: 'INBOX', prefix: '' }], { enforceQuota: false });
+    await store.ingest.ingest(
+      raw('shared'),
+      [
+        { mailboxId: gone.id, folder: 'INBOX', prefix: '' },
+        { mailboxId: stays.id, folder: 'INBOX', prefix: '' },
+      ],
+      { enforceQuota: false },
+    );
     await store.ingest.ingest(raw('alone'), [{ mailboxId: gone.id, folder: 'INBOX', prefix: '' }], { enforceQuota: false });
     const shared = await t.core.db.selectFrom('messages').select(['id', 'refs']).where('meta', 'like', '%shared%').executeTakeFirstOrThrow();
     expect(shared.refs).toBe(2);

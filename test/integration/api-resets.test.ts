@@ -23,7 +23,11 @@ let a: { tenantId: string; domainId: string; token: string };
 
 function sinkMailer(port: number): Mailer {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
-  return { async send(from, to, subject, text) { await transport.sendMail({ from, to, subject, text }); } };
+  return {
+    async send(from, to, subject, text) {
+      await transport.sendMail({ from, to, subject, text });
+    },
+  };
 }
 
 /** The setup-link token in a sunk message (quoted-printable or base64 body). */
@@ -31,7 +35,11 @@ export function linkToken(raw: string): string | null {
   const unfolded = raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
   let m = /\/setup\/(psu_[A-Za-z0-9_-]+)/.exec(unfolded);
   if (m) return m[1]!;
-  const body = raw.split(/\r?\n\r?\n/).slice(1).join('\n').replace(/\s+/g, '');
+  const body = raw
+    .split(/\r?\n\r?\n/)
+    .slice(1)
+    .join('\n')
+    .replace(/\s+/g, '');
   m = /\/setup\/(psu_[A-Za-z0-9_-]+)/.exec(Buffer.from(body, 'base64').toString('utf8'));
   return m ? m[1]! : null;
 }
@@ -46,7 +54,13 @@ async function activeMailbox(localPart: string, extra: Record<string, unknown> =
 }
 
 const login = (address: string, password: string, protocol: 'imap' | 'smtp' = 'imap') => creds.verifyLogin({ username: address, password, protocol, remoteAddress: '127.0.0.1' });
-const events = async (mailboxId: string, prefix: string) => (await t.call('GET', `/api/v1/audit/events?targetId=${mailboxId}&action=${prefix.endsWith('.') ? `${prefix}*` : prefix}&limit=100`)).body as Array<{ action: string; after: any; reason: string | null; approvalId: string | null }>;
+const events = async (mailboxId: string, prefix: string) =>
+  (await t.call('GET', `/api/v1/audit/events?targetId=${mailboxId}&action=${prefix.endsWith('.') ? `${prefix}*` : prefix}&limit=100`)).body as Array<{
+    action: string;
+    after: any;
+    reason: string | null;
+    approvalId: string | null;
+  }>;
 
 beforeAll(async () => {
   sink = await startSink();
@@ -149,7 +163,11 @@ describe('admin-initiated reset', () => {
     const mb = await activeMailbox('linky');
     const refused = await t.call('POST', `/api/v1/mailboxes/${mb.id}/resets`, { token: a.token, body: { kind: 'admin', delivery: 'link', reason: 'help desk call' } });
     expect(refused.status).toBe(403);
-    expect((await t.call('GET', `/api/v1/tenants/${a.tenantId}/access-policy`, { token: a.token })).body).toMatchObject({ resetLinkToCaller: false, externalForwarding: false, resetRevokesAppPasswords: true });
+    expect((await t.call('GET', `/api/v1/tenants/${a.tenantId}/access-policy`, { token: a.token })).body).toMatchObject({
+      resetLinkToCaller: false,
+      externalForwarding: false,
+      resetRevokesAppPasswords: true,
+    });
     expect((await t.call('PUT', `/api/v1/tenants/${a.tenantId}/access-policy`, { token: a.token, body: { resetLinkToCaller: true, reason: 'walk-in help desk' } })).status).toBe(200);
     try {
       const r = await t.call('POST', `/api/v1/mailboxes/${mb.id}/resets`, { token: a.token, body: { kind: 'admin', delivery: 'link', reason: 'help desk call' } });
@@ -180,7 +198,12 @@ describe('admin-initiated reset', () => {
 });
 
 describe('emergency reset', () => {
-  const body = (dest: string) => ({ kind: 'emergency', reason: 'phone and private mail account stolen', verification: { method: 'video-call', evidence: 'passport shown on a video call with HR present' }, newResetDestination: dest });
+  const body = (dest: string) => ({
+    kind: 'emergency',
+    reason: 'phone and private mail account stolen',
+    verification: { method: 'video-call', evidence: 'passport shown on a video call with HR present' },
+    newResetDestination: dest,
+  });
 
   it('without a second approver issues nothing; the requester cannot approve; a second principal can, and the link goes to the new destination', async () => {
     const mb = await activeMailbox('eve', { resetDestination: 'eve.old@home.example' });
@@ -246,7 +269,10 @@ describe('self-service', () => {
   async function ownerSession(address: string, password: string) {
     const r = await t.call('POST', '/api/v1/self/login', { token: null, body: { address, password } });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    const cookies = ([] as string[]).concat(r.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]).join('; ');
+    const cookies = ([] as string[])
+      .concat(r.headers['set-cookie'] as string[])
+      .map((c) => c.split(';')[0])
+      .join('; ');
     return { headers: { cookie: cookies, 'x-csrf-token': r.body.csrfToken } };
   }
 
@@ -307,13 +333,21 @@ describe('forwarding governance', () => {
     expect((await t.call('POST', `/api/v1/mailboxes/${mb.id}/forwards`, { token: a.token, body: { target: other.address } })).status).toBe(201);
     await t.call('PUT', `/api/v1/tenants/${a.tenantId}/access-policy`, { token: a.token, body: { externalForwarding: true, staleForwardDays: 30 } });
     expect((await t.call('POST', `/api/v1/mailboxes/${mb.id}/forwards`, { token: a.token, body: { target: 'fwd@outside.example' } })).status).toBe(400);
-    const ext = await t.call('POST', `/api/v1/mailboxes/${mb.id}/forwards`, { token: a.token, body: { target: 'fwd@outside.example', reason: 'travel', expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString() } });
+    const ext = await t.call('POST', `/api/v1/mailboxes/${mb.id}/forwards`, {
+      token: a.token,
+      body: { target: 'fwd@outside.example', reason: 'travel', expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString() },
+    });
     expect(ext.status).toBe(201);
     t.advance(45 * 86_400_000);
     const report = await t.call('GET', `/api/v1/tenants/${a.tenantId}/forwarding-report`, { token: a.token });
     expect(report.status).toBe(200);
     const mine = report.body.forwards.filter((f: { mailboxId: string }) => f.mailboxId === mb.id);
-    expect(mine.find((f: { target: string }) => f.target === 'fwd@outside.example')).toMatchObject({ destinationType: 'external', flags: ['external', 'stale'], createdBy: expect.any(String), reason: 'travel' });
+    expect(mine.find((f: { target: string }) => f.target === 'fwd@outside.example')).toMatchObject({
+      destinationType: 'external',
+      flags: ['external', 'stale'],
+      createdBy: expect.any(String),
+      reason: 'travel',
+    });
     expect(mine.find((f: { target: string }) => f.target === other.address)).toMatchObject({ destinationType: 'internal', flags: ['stale', 'no-expiry'] });
     t.advance(50 * 86_400_000);
     const later = await t.call('GET', `/api/v1/tenants/${a.tenantId}/forwarding-report`, { token: a.token });

@@ -29,7 +29,10 @@ async function mailbox(localPart: string) {
 }
 const login = (address: string, extra: Record<string, string> = {}) => t.call('POST', '/api/v1/self/login', { token: null, body: { address, password: PASSWORD, ...extra } });
 function sessionOf(r: { body: any; headers: Record<string, unknown> }) {
-  const cookie = ([] as string[]).concat(r.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]).join('; ');
+  const cookie = ([] as string[])
+    .concat(r.headers['set-cookie'] as string[])
+    .map((c) => c.split(';')[0])
+    .join('; ');
   return { headers: { cookie, 'x-csrf-token': r.body.csrfToken as string } };
 }
 const as = (s: { headers: Record<string, string> }, method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown) => t.call(method, url, { token: null, body, headers: s.headers });
@@ -115,7 +118,11 @@ describe('owner forwards', () => {
     const adminFwd = (await t.call('POST', `/api/v1/mailboxes/${mb.id}/forwards`, { token: a.token, body: { target: archive.address } })).body;
     const list = await as(s, 'GET', '/api/v1/self/forwards');
     expect(list.body.policy.externalAllowed).toBe(true);
-    expect(list.body.forwards.map((f: { id: string; removable: boolean }) => [f.id, f.removable])).toEqual([[internal.body.id, true], [ext.body.id, true], [adminFwd.id, false]]);
+    expect(list.body.forwards.map((f: { id: string; removable: boolean }) => [f.id, f.removable])).toEqual([
+      [internal.body.id, true],
+      [ext.body.id, true],
+      [adminFwd.id, false],
+    ]);
     expect((await as(s, 'DELETE', `/api/v1/self/forwards/${adminFwd.id}`)).status).toBe(403);
     // Another mailbox's forward is not found; own forward removed.
     const other = await t.call('POST', `/api/v1/mailboxes/${colleague.id}/forwards`, { token: a.token, body: { target: mb.address } });

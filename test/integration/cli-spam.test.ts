@@ -11,7 +11,6 @@ import { type CliRun, cliJson, runCli } from '../helpers/cli.js';
 import { type DnsServer, startDnsServer } from '../helpers/dns.js';
 import { swaks } from '../helpers/swaks.js';
 
-
 let app: Appliance;
 let dns: DnsServer;
 let tenantName: string;

@@ -14,7 +14,6 @@ import { type CliRun, cliJson, runCli } from '../helpers/cli.js';
 import { type DnsServer, startDnsServer } from '../helpers/dns.js';
 import { freePorts } from '../helpers/ports.js';
 
-
 let app: Appliance;
 let dns: DnsServer;
 let tmp: string;
@@ -39,7 +38,23 @@ describe('help and usage', () => {
   it('--help lists every command; <command> --help lists its options', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['status', 'tenants list', 'tenants create <name>', 'tenants required-addresses <tenant>', 'domains create <domain>', 'domains dns <domain>', 'mailboxes create <address>', 'mailboxes suspend', 'mailboxes resume', 'mailboxes ownership', 'resets list', 'resets approve', 'audit verify', 'audit export', 'queue list']) {
+    for (const c of [
+      'status',
+      'tenants list',
+      'tenants create <name>',
+      'tenants required-addresses <tenant>',
+      'domains create <domain>',
+      'domains dns <domain>',
+      'mailboxes create <address>',
+      'mailboxes suspend',
+      'mailboxes resume',
+      'mailboxes ownership',
+      'resets list',
+      'resets approve',
+      'audit verify',
+      'audit export',
+      'queue list',
+    ]) {
       expect(top.stdout).toContain(`postern ${c}`);
     }
     expect(top.stdout).toContain('POSTERN_TOKEN');
@@ -88,7 +103,9 @@ describe('refusals and connection failures', () => {
     expect(helper, 'the README defines api()').toBeTruthy();
     const run = (token: string) =>
       new Promise<Run>((resolve) =>
-        execFile('bash', ['-c', `${helper}\napi ${app.url}/api/v1/tenants`], { env: { PATH: process.env.PATH!, POSTERN_TOKEN: token }, timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr })),
+        execFile('bash', ['-c', `${helper}\napi ${app.url}/api/v1/tenants`], { env: { PATH: process.env.PATH!, POSTERN_TOKEN: token }, timeout: 20_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+        ),
       );
     const bad = await run('not-a-valid-token-000000000000');
     expect(bad.code).toBe(22);
@@ -230,7 +247,17 @@ describe('an operator’s first hour, by the CLI', () => {
 
   it('resets: the approvers’ queue by mailbox address, approval by a second operator', async () => {
     const m = json(await cli(['mailboxes', 'list', '--domain', 'acme.test', '--json']))[0];
-    await app.expectApi('POST', `/api/v1/mailboxes/${m.id}/resets`, { kind: 'emergency', reason: 'phone and private mail account stolen', verification: { method: 'video-call', evidence: 'passport shown on a video call' }, newResetDestination: 'alice.new@home.example' }, 201);
+    await app.expectApi(
+      'POST',
+      `/api/v1/mailboxes/${m.id}/resets`,
+      {
+        kind: 'emergency',
+        reason: 'phone and private mail account stolen',
+        verification: { method: 'video-call', evidence: 'passport shown on a video call' },
+        newResetDestination: 'alice.new@home.example',
+      },
+      201,
+    );
     const queue = await cli(['resets', 'list', '--status', 'pending-approval']);
     expect(queue.code).toBe(0);
     expect(queue.stdout).toMatch(/^alice@acme\.test\s+Acme Ltd\s+emergency\s+pending-approval/m);
@@ -260,7 +287,10 @@ describe('an operator’s first hour, by the CLI', () => {
     expect(csv.length).toBeGreaterThan(3);
     expect(csv.slice(1).join('\n')).toContain('mailbox.suspend');
 
-    const lines = (await cli(['audit', 'export', '--action', 'mailbox.*', '--since', '2020-01-01T00:00:00Z'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await cli(['audit', 'export', '--action', 'mailbox.*', '--since', '2020-01-01T00:00:00Z'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.action)).toEqual(expect.arrayContaining(['mailbox.create', 'mailbox.suspend', 'mailbox.resume']));
     expect(lines.every((l) => l.action.startsWith('mailbox.'))).toBe(true);
     expect((await cli(['audit', 'export', '--since', 'yesterday'])).code).toBe(2);

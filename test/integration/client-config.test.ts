@@ -89,7 +89,8 @@ describe('Thunderbird autoconfig', () => {
 describe('Outlook autodiscover', () => {
   const pox = (address: string) =>
     `<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>${address}</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`;
-  const post = (body: string, type = 'text/xml') => t.app.inject({ method: 'POST', url: '/autodiscover/autodiscover.xml', headers: { 'content-type': type, host: 'autodiscover.clients.example.org' }, payload: body });
+  const post = (body: string, type = 'text/xml') =>
+    t.app.inject({ method: 'POST', url: '/autodiscover/autodiscover.xml', headers: { 'content-type': type, host: 'autodiscover.clients.example.org' }, payload: body });
 
   it('POX: IMAP and SMTP on the public host and ports, TLS from the first byte', async () => {
     const res = await post(pox('alice@clients.example.org'));
@@ -119,7 +120,10 @@ describe('Outlook autodiscover', () => {
 
 function checkZone(domain: string, snippet: string): { code: number; out: string } {
   const file = path.join(t.dir, `${domain}.zone`);
-  writeFileSync(file, `$TTL 3600\n${domain}. 3600 IN SOA ns1.${domain}. hostmaster.${domain}. 1 7200 900 1209600 3600\n${domain}. 3600 IN NS ns1.${domain}.\nns1.${domain}. 3600 IN A 192.0.2.53\n${snippet}`);
+  writeFileSync(
+    file,
+    `$TTL 3600\n${domain}. 3600 IN SOA ns1.${domain}. hostmaster.${domain}. 1 7200 900 1209600 3600\n${domain}. 3600 IN NS ns1.${domain}.\nns1.${domain}. 3600 IN A 192.0.2.53\n${snippet}`,
+  );
   const r = spawnSync('/usr/bin/named-checkzone', ['-k', 'fail', '-n', 'fail', '-i', 'local', domain, file], { encoding: 'utf8' });
   return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
 }
@@ -154,7 +158,12 @@ describe('DNS records a DNS server accepts', () => {
       expect(r.code, r.out).toBe(0);
       // The DNS check does not look for records no DNS server may carry.
       const expected = (await ip.call('GET', `/api/v1/domains/${b.domainId}/dns/expected`)).body.records as Array<{ name: string; broken?: boolean }>;
-      expect(expected.filter((x) => x.broken).map((x) => x.name).sort()).toEqual(['_autodiscover._tcp.ip-host.example.org', 'autoconfig.ip-host.example.org', 'autodiscover.ip-host.example.org', 'mta-sts.ip-host.example.org']);
+      expect(
+        expected
+          .filter((x) => x.broken)
+          .map((x) => x.name)
+          .sort(),
+      ).toEqual(['_autodiscover._tcp.ip-host.example.org', 'autoconfig.ip-host.example.org', 'autodiscover.ip-host.example.org', 'mta-sts.ip-host.example.org']);
     } finally {
       await ip.close();
     }
@@ -188,7 +197,13 @@ describe('required addresses of a domain', () => {
     expect(chose.status).toBe(200);
     expect(chose.body).toMatchObject({ chosen: 'alice@clients.example.org', effective: 'alice@clients.example.org', source: 'tenant-choice' });
     // ...and so do those of the first domain, made before anyone had an address (at the appliance's postmaster, the last default).
-    expect(chose.body.repointed.sort()).toEqual(['abuse@clients.example.org', 'dmarc-reports@clients.example.org', 'dmarc-reports@second.example.org', 'postmaster@clients.example.org', 'postmaster@second.example.org']);
+    expect(chose.body.repointed.sort()).toEqual([
+      'abuse@clients.example.org',
+      'dmarc-reports@clients.example.org',
+      'dmarc-reports@second.example.org',
+      'postmaster@clients.example.org',
+      'postmaster@second.example.org',
+    ]);
     const d3 = await t.call('GET', `/api/v1/domains/${second.body.id}`, { token: a.token });
     for (const r of d3.body.requiredAddresses) expect(r.deliversTo).toEqual(['alice@clients.example.org']);
     expect((await t.call('PUT', `/api/v1/tenants/${a.tenantId}/required-addresses`, { token: a.token, body: { target: 'nobody@clients.example.org' } })).status).toBe(400);

@@ -20,7 +20,16 @@ describe('credential module', () => {
     const tenant = (await core.db.selectFrom('mailboxes').select('tenant_id').where('id', '=', box.id).executeTakeFirstOrThrow()).tenant_id;
     await core.db
       .insertInto('app_passwords')
-      .values({ id, tenant_id: tenant, mailbox_id: box.id, name: id, scopes: JSON.stringify(scopes), secret_hash: appPasswordHash(normalizeAppPassword(secret)!), created_by: 'test', created_at: Date.now() })
+      .values({
+        id,
+        tenant_id: tenant,
+        mailbox_id: box.id,
+        name: id,
+        scopes: JSON.stringify(scopes),
+        secret_hash: appPasswordHash(normalizeAppPassword(secret)!),
+        created_by: 'test',
+        created_at: Date.now(),
+      })
       .execute();
   }
 

@@ -14,7 +14,9 @@ import { prepareMessage } from '../../appliance/mailstore/ingest.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 
 const msg = (subject: string) =>
-  Buffer.from(`From: Sender <sender@elsewhere.test>\r\nTo: ann@deliver.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@elsewhere.test>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\nHello.\r\n`);
+  Buffer.from(
+    `From: Sender <sender@elsewhere.test>\r\nTo: ann@deliver.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@elsewhere.test>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\nHello.\r\n`,
+  );
 
 describe('core delivery (planDelivery / deliver)', () => {
   let core: TestCore;
@@ -28,7 +30,19 @@ describe('core delivery (planDelivery / deliver)', () => {
     const tenant = await core.db.selectFrom('mailboxes').select('tenant_id').where('id', '=', mailboxId).executeTakeFirstOrThrow();
     await core.db
       .insertInto('forwards')
-      .values({ id: `fwd_test${++seq}`, tenant_id: tenant.tenant_id, mailbox_id: mailboxId, target, external: opts.external ? 1 : 0, keep_copy: opts.keepCopy ? 1 : 0, reason: null, created_by: 'test', created_at: Date.now(), expires_at: null, last_used_at: null })
+      .values({
+        id: `fwd_test${++seq}`,
+        tenant_id: tenant.tenant_id,
+        mailbox_id: mailboxId,
+        target,
+        external: opts.external ? 1 : 0,
+        keep_copy: opts.keepCopy ? 1 : 0,
+        reason: null,
+        created_by: 'test',
+        created_at: Date.now(),
+        expires_at: null,
+        last_used_at: null,
+      })
       .execute();
   }
 
@@ -54,8 +68,21 @@ describe('core delivery (planDelivery / deliver)', () => {
 
   it('stores a prepared (SMTP) message in each recipient mailbox, durably, and counts one copy per tenant', async () => {
     const prepared = await prepareMessage(core.blobs, msg('smtp-plain'), ['Delivered-To: ann@deliver.test\r\n', 'Delivered-To: bob@deliver.test\r\n']);
-    const r = await deliver(deps, { message: { prepared }, recipients: [{ address: 'ann@deliver.test', variant: 0 }, { address: 'bob@deliver.test', variant: 1 }], sender: 'sender@elsewhere.test', junk: false, deliveredTo: [], autoReplyEligible: false });
-    expect(r.delivered.map((d) => [d.address, d.mailboxId])).toEqual([['ann@deliver.test', ann.id], ['bob@deliver.test', bob.id]]);
+    const r = await deliver(deps, {
+      message: { prepared },
+      recipients: [
+        { address: 'ann@deliver.test', variant: 0 },
+        { address: 'bob@deliver.test', variant: 1 },
+      ],
+      sender: 'sender@elsewhere.test',
+      junk: false,
+      deliveredTo: [],
+      autoReplyEligible: false,
+    });
+    expect(r.delivered.map((d) => [d.address, d.mailboxId])).toEqual([
+      ['ann@deliver.test', ann.id],
+      ['bob@deliver.test', bob.id],
+    ]);
     expect(r.skipped).toEqual([]);
     expect(r.relay).toEqual([]);
     expect(counted).toHaveLength(2);
@@ -66,7 +93,14 @@ describe('core delivery (planDelivery / deliver)', () => {
   it('follows forwards: internal ones store in the target, external ones relay with an SRS sender in the mailbox domain, no copy without keep-copy', async () => {
     await forward(ann.id, 'bob@deliver.test', { external: false });
     await forward(ann.id, 'friend@remote.test', { external: true });
-    const r = await deliver(deps, { message: { raw: msg('forwarded') }, recipients: [{ address: 'ann@deliver.test', variant: 0 }], sender: 'sender@elsewhere.test', junk: false, deliveredTo: [], autoReplyEligible: false });
+    const r = await deliver(deps, {
+      message: { raw: msg('forwarded') },
+      recipients: [{ address: 'ann@deliver.test', variant: 0 }],
+      sender: 'sender@elsewhere.test',
+      junk: false,
+      deliveredTo: [],
+      autoReplyEligible: false,
+    });
     expect(r.delivered.map((d) => d.mailboxId)).toEqual([bob.id]);
     expect(r.relay).toHaveLength(1);
     expect(r.relay[0]!.recipients).toEqual(['friend@remote.test']);
@@ -96,7 +130,14 @@ describe('core delivery (planDelivery / deliver)', () => {
   });
 
   it('reports a recipient that vanished since RCPT as skipped and stores nothing for it', async () => {
-    const r = await deliver(deps, { message: { raw: msg('vanished') }, recipients: [{ address: 'gone@deliver.test', variant: 0 }], sender: 'sender@elsewhere.test', junk: false, deliveredTo: [], autoReplyEligible: false });
+    const r = await deliver(deps, {
+      message: { raw: msg('vanished') },
+      recipients: [{ address: 'gone@deliver.test', variant: 0 }],
+      sender: 'sender@elsewhere.test',
+      junk: false,
+      deliveredTo: [],
+      autoReplyEligible: false,
+    });
     expect(r).toMatchObject({ delivered: [], skipped: ['gone@deliver.test'], relay: [], recipients: [{ address: 'gone@deliver.test', status: 'skipped', mailboxIds: [] }] });
     expect(counted).toEqual([]);
   });

@@ -49,15 +49,30 @@ describe('DKIM rotation cadence', () => {
     expect(activated.map((s) => s.step)).toEqual(['activated', 'activated']);
     const now = await keys();
     const newSelectors = published.map((s) => s.selector).sort();
-    expect(now.filter((k) => k.status === 'active').map((k) => k.selector).sort()).toEqual(newSelectors);
-    expect(now.filter((k) => k.status === 'published').map((k) => k.selector).sort()).toEqual(first.map((k) => k.selector).sort());
+    expect(
+      now
+        .filter((k) => k.status === 'active')
+        .map((k) => k.selector)
+        .sort(),
+    ).toEqual(newSelectors);
+    expect(
+      now
+        .filter((k) => k.status === 'published')
+        .map((k) => k.selector)
+        .sort(),
+    ).toEqual(first.map((k) => k.selector).sort());
 
     t.advance(6 * DAY);
     expect(await rotate()).toEqual([]); // still in the overlap
     t.advance(2 * DAY);
     const retired = await rotate();
     expect(retired.map((s) => [s.step, s.selector]).sort()).toEqual(first.map((k) => ['retired', k.selector]).sort());
-    expect((await keys()).filter((k) => k.status !== 'retired').map((k) => k.selector).sort()).toEqual(newSelectors);
+    expect(
+      (await keys())
+        .filter((k) => k.status !== 'retired')
+        .map((k) => k.selector)
+        .sort(),
+    ).toEqual(newSelectors);
     const events = await t.call('GET', '/api/v1/audit/events?limit=500', { token: a.token });
     const actions = events.body.map((e: { action: string }) => e.action);
     for (const action of ['dkim.rotate', 'dkim.activate', 'dkim.retire']) expect(actions).toContain(action);

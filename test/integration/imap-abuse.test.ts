@@ -25,9 +25,7 @@ const withSource = (o: tls.ConnectionOptions & { localAddress: string }): tls.Co
 
 /** A raw client from a chosen loopback source address (Linux routes all of 127/8 to lo). */
 async function rawFrom(port: number, source: string, secure = false): Promise<RawClient> {
-  const socket = secure
-    ? tls.connect(withSource({ host: '127.0.0.1', port, localAddress: source, rejectUnauthorized: false }))
-    : net.connect({ host: '127.0.0.1', port, localAddress: source });
+  const socket = secure ? tls.connect(withSource({ host: '127.0.0.1', port, localAddress: source, rejectUnauthorized: false })) : net.connect({ host: '127.0.0.1', port, localAddress: source });
   await new Promise<void>((resolve, reject) => {
     socket.once(secure ? 'secureConnect' : 'connect', () => resolve());
     socket.once('error', reject);
@@ -218,7 +216,7 @@ describe('IMAP under abuse', () => {
     expect(ms).toBeLessThan(5000);
   });
 
-  it('reads every limit from its setting; the idle timeout cannot go below RFC 9051\'s 30 minutes', () => {
+  it("reads every limit from its setting; the idle timeout cannot go below RFC 9051's 30 minutes", () => {
     const c = loadConfig({
       POSTERN_IMAP_MAX_CONNECTIONS: '500',
       POSTERN_IMAP_MAX_UNAUTH_PER_IP: '7',
@@ -228,7 +226,14 @@ describe('IMAP under abuse', () => {
       POSTERN_IMAP_MAX_AUTH_FAILURES: '4',
     });
     expect(c.imapLimits).toEqual({ maxConnections: 500, maxUnauthenticatedPerIp: 7, preAuthTimeoutMs: 2000, commandTimeoutMs: 3000, idleTimeoutMs: 45 * 60_000, maxAuthFailures: 4 });
-    expect(loadConfig({}).imapLimits).toEqual({ maxConnections: 10_000, maxUnauthenticatedPerIp: 50, preAuthTimeoutMs: 60_000, commandTimeoutMs: 60_000, idleTimeoutMs: 30 * 60_000, maxAuthFailures: 10 });
+    expect(loadConfig({}).imapLimits).toEqual({
+      maxConnections: 10_000,
+      maxUnauthenticatedPerIp: 50,
+      preAuthTimeoutMs: 60_000,
+      commandTimeoutMs: 60_000,
+      idleTimeoutMs: 30 * 60_000,
+      maxAuthFailures: 10,
+    });
     expect(() => loadConfig({ POSTERN_IMAP_IDLE_TIMEOUT_MINUTES: '29' })).toThrow(ConfigError);
   });
 
@@ -344,32 +349,36 @@ describe('IMAP under abuse', () => {
     await canary('after the failed logins');
   });
 
-  it.each([1, 10, 49])('APPEND of %i MiB is stored and reads back equal (imapflow), the canary served meanwhile', async (mib) => {
-    const raw = Buffer.concat([Buffer.from(`From: a@abuse.test\r\nSubject: big ${mib}\r\n\r\n`), Buffer.alloc(mib * BIG - 60, 'y'), Buffer.from('\r\n')]);
-    const client = imapflow(env, USER, PASS);
-    await client.connect();
-    try {
-      const t = performance.now();
-      const [res, ms] = await Promise.all([client.append('INBOX', raw), sleep(50).then(() => canary(`during APPEND ${mib} MiB`))]);
-      console.log(`APPEND ${mib} MiB (imapflow): ${(performance.now() - t).toFixed(0)} ms`);
-      expect(res && res.uid).toBeGreaterThan(0);
-      const lock = await client.getMailboxLock('INBOX');
+  it.each([1, 10, 49])(
+    'APPEND of %i MiB is stored and reads back equal (imapflow), the canary served meanwhile',
+    async (mib) => {
+      const raw = Buffer.concat([Buffer.from(`From: a@abuse.test\r\nSubject: big ${mib}\r\n\r\n`), Buffer.alloc(mib * BIG - 60, 'y'), Buffer.from('\r\n')]);
+      const client = imapflow(env, USER, PASS);
+      await client.connect();
       try {
-        const dl = await client.download(String(res && res.uid), undefined, { uid: true });
-        const hash = createHash('sha256');
-        let size = 0;
-        for await (const chunk of dl.content!) {
-          hash.update(chunk as Buffer);
-          size += (chunk as Buffer).length;
+        const t = performance.now();
+        const [res, ms] = await Promise.all([client.append('INBOX', raw), sleep(50).then(() => canary(`during APPEND ${mib} MiB`))]);
+        console.log(`APPEND ${mib} MiB (imapflow): ${(performance.now() - t).toFixed(0)} ms`);
+        expect(res && res.uid).toBeGreaterThan(0);
+        const lock = await client.getMailboxLock('INBOX');
+        try {
+          const dl = await client.download(String(res && res.uid), undefined, { uid: true });
+          const hash = createHash('sha256');
+          let size = 0;
+          for await (const chunk of dl.content!) {
+            hash.update(chunk as Buffer);
+            size += (chunk as Buffer).length;
+          }
+          expect(size).toBe(raw.length);
+          expect(hash.digest('hex')).toBe(createHash('sha256').update(raw).digest('hex'));
+        } finally {
+          lock.release();
         }
-        expect(size).toBe(raw.length);
-        expect(hash.digest('hex')).toBe(createHash('sha256').update(raw).digest('hex'));
+        expect(ms).toBeLessThan(10_000);
       } finally {
-        lock.release();
+        await client.logout();
       }
-      expect(ms).toBeLessThan(10_000);
-    } finally {
-      await client.logout();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

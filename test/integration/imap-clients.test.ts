@@ -60,7 +60,10 @@ describe('IMAP with curl and Python imaplib', () => {
   });
 
   const python = async (script: string) => {
-    const { stdout } = await run('python3', ['-c', script], { env: { ...process.env, IMAPS_PORT: String(env.server.ports.imaps), IMAP_PORT: String(env.server.ports.imap), IMAP_USER: USER, IMAP_PASS: PASS }, timeout: 20_000 });
+    const { stdout } = await run('python3', ['-c', script], {
+      env: { ...process.env, IMAPS_PORT: String(env.server.ports.imaps), IMAP_PORT: String(env.server.ports.imap), IMAP_USER: USER, IMAP_PASS: PASS },
+      timeout: 20_000,
+    });
     return JSON.parse(stdout.trim().split('\n').pop()!);
   };
 

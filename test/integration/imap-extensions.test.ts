@@ -79,7 +79,9 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
     const html = Buffer.from('<html><head><style>p{}</style></head><body><p>Hello &amp; <b>welcome</b></p></body></html>').toString('base64');
     await env.core.deliver(
       USER,
-      Buffer.from(`From: a@example.org\r\nSubject: html\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${html}\r\n--b\r\nContent-Type: application/pdf\r\n\r\nxx\r\n--b--\r\n`),
+      Buffer.from(
+        `From: a@example.org\r\nSubject: html\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${html}\r\n--b\r\nContent-Type: application/pdf\r\n\r\nxx\r\n--b--\r\n`,
+      ),
     );
     await c.cmd('s', 'SELECT INBOX');
     const r = await c.cmd('p', 'FETCH 2:3 (PREVIEW)');
@@ -206,7 +208,10 @@ describe('OBJECTID, SAVEDATE, STATUS=SIZE', () => {
     const head = 'From: me@example.org\r\nSubject: forwarded\r\n\r\n';
     const tail = '\r\n-- end\r\n';
     const before = Number(/MESSAGES (\d+)/.exec(await c.cmd('b', 'STATUS Job (MESSAGES)'))![1]);
-    const r = await c.cmd('c', `APPEND Job CATENATE (TEXT {${head.length}+}\r\n${head} URL "/INBOX;UIDVALIDITY=${uv}/;UID=1/;SECTION=TEXT" TEXT {${tail.length}+}\r\n${tail} URL "imap://${encodeURIComponent(USER)}@127.0.0.1/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)")`);
+    const r = await c.cmd(
+      'c',
+      `APPEND Job CATENATE (TEXT {${head.length}+}\r\n${head} URL "/INBOX;UIDVALIDITY=${uv}/;UID=1/;SECTION=TEXT" TEXT {${tail.length}+}\r\n${tail} URL "imap://${encodeURIComponent(USER)}@127.0.0.1/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)")`,
+    );
     const uid = /c OK \[APPENDUID \d+ (\d+)\]/.exec(r)?.[1];
     expect(uid).toBeTruthy();
     await c.cmd('s', 'SELECT Job');

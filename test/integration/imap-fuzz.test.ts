@@ -20,12 +20,101 @@ function prng(seed: number) {
   };
 }
 
-const VERBS = ['NOOP', 'CAPABILITY', 'SELECT', 'EXAMINE', 'FETCH', 'UID FETCH', 'STORE', 'UID STORE', 'SEARCH', 'UID SEARCH', 'COPY', 'MOVE', 'LIST', 'LSUB', 'STATUS', 'APPEND', 'CREATE', 'DELETE', 'RENAME', 'IDLE', 'ENABLE', 'ID', 'GETQUOTAROOT', 'EXPUNGE', 'UID EXPUNGE', 'AUTHENTICATE', 'LOGIN', 'CLOSE', 'UNSELECT', 'XYZZY', ''];
+const VERBS = [
+  'NOOP',
+  'CAPABILITY',
+  'SELECT',
+  'EXAMINE',
+  'FETCH',
+  'UID FETCH',
+  'STORE',
+  'UID STORE',
+  'SEARCH',
+  'UID SEARCH',
+  'COPY',
+  'MOVE',
+  'LIST',
+  'LSUB',
+  'STATUS',
+  'APPEND',
+  'CREATE',
+  'DELETE',
+  'RENAME',
+  'IDLE',
+  'ENABLE',
+  'ID',
+  'GETQUOTAROOT',
+  'EXPUNGE',
+  'UID EXPUNGE',
+  'AUTHENTICATE',
+  'LOGIN',
+  'CLOSE',
+  'UNSELECT',
+  'XYZZY',
+  '',
+];
 const ARGS = [
-  'INBOX', '"INBOX"', '1', '1:*', '*', '0', '4294967296', '1:', ',', '(', ')', '((', '))', '(FLAGS', 'BODY[', 'BODY[]<0.>', 'BODY.PEEK[1.2.3.MIME]', 'BODY[HEADER.FIELDS (', 'BODY[HEADER.FIELDS ()]',
-  '(FLAGS UID ENVELOPE BODYSTRUCTURE)', 'RFC822', '+FLAGS', '-FLAGS.SILENT', '(\\Seen)', '(\\Bogus)', '\\Recent', '"unterminated', '"esc\\"aped"', '"bad\\escape"', 'NIL', '~{3}', '{3}', '{2+}', '{999999999999}',
-  '{-1}', 'CHARSET', 'KOI8-R', 'OR', 'NOT', 'HEADER', 'SUBJECT', 'BEFORE', '31-Feb-2020', 'UID', '$', '(CHANGEDSINCE 1)', '(UNCHANGEDSINCE x)', 'RETURN', '(STATUS (MESSAGES))', '"&Jjo-"', '&&&-', '%', '*/*/*',
-  '\u0000', '\u00ff\u00fe', '\t', '  ', 'PLAIN', '=', '*', 'DONE',
+  'INBOX',
+  '"INBOX"',
+  '1',
+  '1:*',
+  '*',
+  '0',
+  '4294967296',
+  '1:',
+  ',',
+  '(',
+  ')',
+  '((',
+  '))',
+  '(FLAGS',
+  'BODY[',
+  'BODY[]<0.>',
+  'BODY.PEEK[1.2.3.MIME]',
+  'BODY[HEADER.FIELDS (',
+  'BODY[HEADER.FIELDS ()]',
+  '(FLAGS UID ENVELOPE BODYSTRUCTURE)',
+  'RFC822',
+  '+FLAGS',
+  '-FLAGS.SILENT',
+  '(\\Seen)',
+  '(\\Bogus)',
+  '\\Recent',
+  '"unterminated',
+  '"esc\\"aped"',
+  '"bad\\escape"',
+  'NIL',
+  '~{3}',
+  '{3}',
+  '{2+}',
+  '{999999999999}',
+  '{-1}',
+  'CHARSET',
+  'KOI8-R',
+  'OR',
+  'NOT',
+  'HEADER',
+  'SUBJECT',
+  'BEFORE',
+  '31-Feb-2020',
+  'UID',
+  '$',
+  '(CHANGEDSINCE 1)',
+  '(UNCHANGEDSINCE x)',
+  'RETURN',
+  '(STATUS (MESSAGES))',
+  '"&Jjo-"',
+  '&&&-',
+  '%',
+  '*/*/*',
+  '\u0000',
+  '\u00ff\u00fe',
+  '\t',
+  '  ',
+  'PLAIN',
+  '=',
+  '*',
+  'DONE',
 ];
 
 function randomCommand(rnd: () => number, tagNo: number): string {
@@ -35,8 +124,10 @@ function randomCommand(rnd: () => number, tagNo: number): string {
   for (let i = 0; i < n; i++) parts.push(pick(ARGS));
   let line = parts.join(rnd() < 0.9 ? ' ' : '');
   const r = rnd();
-  if (r < 0.1) line = line.slice(0, Math.floor(rnd() * line.length)); // truncated
-  else if (r < 0.15) line += ' ' + 'A'.repeat(70_000); // over the line limit
+  if (r < 0.1)
+    line = line.slice(0, Math.floor(rnd() * line.length)); // truncated
+  else if (r < 0.15)
+    line += ' ' + 'A'.repeat(70_000); // over the line limit
   else if (r < 0.25) {
     // A literal whose announced size does not match what follows.
     const size = Math.floor(rnd() * 40);

@@ -27,7 +27,15 @@ export function testCertificate(): { key: string; cert: string } {
   const attrs = [{ name: 'commonName', value: 'mail.postern.test' }];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
-  cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 2, value: 'mail.postern.test' }, { type: 7, ip: '127.0.0.1' }] }]);
+  cert.setExtensions([
+    {
+      name: 'subjectAltName',
+      altNames: [
+        { type: 2, value: 'mail.postern.test' },
+        { type: 7, ip: '127.0.0.1' },
+      ],
+    },
+  ]);
   cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
   cached = { key: keyPem, cert: forge.pki.certificateToPem(cert) };
   return cached;

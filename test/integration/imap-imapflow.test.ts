@@ -192,7 +192,7 @@ describe('IMAP with imapflow', () => {
     const lock2 = await client.getMailboxLock('Drafts');
     try {
       const d = await client.fetchOne('1', { flags: true, internalDate: true });
-      expect([...(d ? d.flags ?? [] : [])].filter((f) => f !== '\\Recent').sort()).toEqual(['\\Draft', '\\Seen']);
+      expect([...(d ? (d.flags ?? []) : [])].filter((f) => f !== '\\Recent').sort()).toEqual(['\\Draft', '\\Seen']);
       expect(d && (d.internalDate as Date).toISOString()).toBe('2025-01-02T03:04:05.000Z');
     } finally {
       lock2.release();

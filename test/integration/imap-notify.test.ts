@@ -49,7 +49,17 @@ describe('NOTIFY', () => {
     expect(await a.cmd('e5', 'NOTIFY SET (SELECTED (MessageNew (BODY[]) MessageExpunge))')).toMatch(/e5 BAD/);
     expect(await a.cmd('e6', 'NOTIFY BOGUS')).toMatch(/e6 BAD/);
     // Malformed input gets BAD and the session goes on.
-    const bad = ['NOTIFY SET', 'NOTIFY SET STATUS', 'NOTIFY SET ()', 'NOTIFY SET (SUBTREE)', 'NOTIFY SET (MAILBOXES () (MessageNew MessageExpunge))', 'NOTIFY SET (SELECTED (MessageNew (FOO) MessageExpunge))', 'NOTIFY SET (PERSONAL ()) ', 'NOTIFY SET (PERSONAL NONE) (PERSONAL NONE)', 'NOTIFY NONE extra'];
+    const bad = [
+      'NOTIFY SET',
+      'NOTIFY SET STATUS',
+      'NOTIFY SET ()',
+      'NOTIFY SET (SUBTREE)',
+      'NOTIFY SET (MAILBOXES () (MessageNew MessageExpunge))',
+      'NOTIFY SET (SELECTED (MessageNew (FOO) MessageExpunge))',
+      'NOTIFY SET (PERSONAL ()) ',
+      'NOTIFY SET (PERSONAL NONE) (PERSONAL NONE)',
+      'NOTIFY NONE extra',
+    ];
     for (const [i, text] of bad.entries()) expect(await a.cmd(`m${i}`, text)).toMatch(new RegExp(`m${i} BAD`));
     expect(await a.cmd('ok', 'NOTIFY SET (PERSONAL NONE)')).toMatch(/ok OK/);
     const pre = await RawClient.connect(env.server.ports.imaps, true);
@@ -59,10 +69,7 @@ describe('NOTIFY', () => {
 
   it('selected mailbox: EXISTS with the requested fetch data, flag changes and EXPUNGE arrive without a command (RFC 5465 5.1, 5.2, 5.3)', async () => {
     await a.cmd('s', 'SELECT INBOX');
-    const set = await a.cmd(
-      'n',
-      'NOTIFY SET (SELECTED (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (PERSONAL (MessageNew MessageExpunge MailboxName SubscriptionChange))',
-    );
+    const set = await a.cmd('n', 'NOTIFY SET (SELECTED (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (PERSONAL (MessageNew MessageExpunge MailboxName SubscriptionChange))');
     expect(set).toMatch(/n OK/);
     await env.core.deliver(USER, mail('two')); // UID 2
     await expectPushed(/\* 2 EXISTS\r\n[\s\S]*\* 2 FETCH \(UID 2 FLAGS \([^)]*\)\)\r\n/);

@@ -29,7 +29,7 @@ Content-Type: multipart/mixed; boundary="b1"`,
     'see attached',
     '--b1',
     "Content-Type: text/plain; name*=iso-8859-1'de'F%FCr.txt",
-    "Content-Disposition: attachment; filename*0*=utf-8''%E2%82%AC%20rates; filename*1=\" 2024.txt\"",
+    'Content-Disposition: attachment; filename*0*=utf-8\'\'%E2%82%AC%20rates; filename*1=" 2024.txt"',
     '',
     'numbers',
     '--b1--',
@@ -242,7 +242,10 @@ describe('IMAP4rev2 (RFC 9051) next to IMAP4rev1', () => {
     await client.logout();
     await idling.catch(() => undefined);
     // What imapflow sent: ENABLE with IMAP4rev2, and no RECENT asked of a rev2 session.
-    expect(lines.some((l) => /ENABLE .*IMAP4rev2/i.test(l)), lines.join('\n')).toBe(true);
+    expect(
+      lines.some((l) => /ENABLE .*IMAP4rev2/i.test(l)),
+      lines.join('\n'),
+    ).toBe(true);
     expect(lines.some((l) => /STATUS .*RECENT/.test(l))).toBe(false);
   });
 });

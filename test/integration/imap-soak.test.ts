@@ -121,8 +121,16 @@ class ModelClient {
         msg.modseq = ms;
       }
     } else if ((m = /^\* (?:SEARCH|SORT) ?(.*)$/.exec(line))) {
-      this.lastIds = m[1]!.replace(/\(MODSEQ \d+\)/, '').split(' ').filter(Boolean).map(Number);
-      const uids = m[1]!.replace(/\(MODSEQ \d+\)/, '').split(' ').filter(Boolean).map(Number);
+      this.lastIds = m[1]!
+        .replace(/\(MODSEQ \d+\)/, '')
+        .split(' ')
+        .filter(Boolean)
+        .map(Number);
+      const uids = m[1]!
+        .replace(/\(MODSEQ \d+\)/, '')
+        .split(' ')
+        .filter(Boolean)
+        .map(Number);
       const known = new Set(this.view.map((v) => v.uid));
       // Messages announced by EXISTS whose UID the client has not fetched yet may match too.
       const unknown = this.view.filter((v) => v.uid === 0).length;
@@ -149,88 +157,98 @@ describe('IMAP soak: concurrent sessions against a model', () => {
   });
   afterAll(async () => env?.close());
 
-  it(`${CLIENTS} clients for ${DURATION_MS / 1000} s: no protocol error, every view matches its model and the store`, async () => {
-    const seed = Number(process.env.IMAP_SOAK_SEED ?? Date.now() % 100000);
-    const clients: ModelClient[] = [];
-    for (let i = 0; i < CLIENTS; i++) {
-      const raw = await RawClient.connect(env.server.ports.imaps, true);
-      const mc = new ModelClient(`c${i}x`, raw, FOLDERS[i < 7 ? 0 : 1]!);
-      await mc.run(`LOGIN ${USER} "${PASS}"`);
-      await mc.run(`SELECT ${mc.folder} (CONDSTORE)`);
-      await mc.catchUp();
-      clients.push(mc);
-    }
-    const deadline = Date.now() + DURATION_MS;
-    let appended = 0;
-    const work = async (mc: ModelClient, idx: number) => {
-      const rand = rng(seed * 31 + idx);
-      const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)]!;
-      const range = () => {
-        const n = mc.view.length;
-        if (!n) return '1:*';
-        const a = 1 + Math.floor(rand() * n);
-        const b = Math.min(n, a + Math.floor(rand() * 5));
-        return a === b ? String(a) : `${a}:${b}`;
+  it(
+    `${CLIENTS} clients for ${DURATION_MS / 1000} s: no protocol error, every view matches its model and the store`,
+    async () => {
+      const seed = Number(process.env.IMAP_SOAK_SEED ?? Date.now() % 100000);
+      const clients: ModelClient[] = [];
+      for (let i = 0; i < CLIENTS; i++) {
+        const raw = await RawClient.connect(env.server.ports.imaps, true);
+        const mc = new ModelClient(`c${i}x`, raw, FOLDERS[i < 7 ? 0 : 1]!);
+        await mc.run(`LOGIN ${USER} "${PASS}"`);
+        await mc.run(`SELECT ${mc.folder} (CONDSTORE)`);
+        await mc.catchUp();
+        clients.push(mc);
+      }
+      const deadline = Date.now() + DURATION_MS;
+      let appended = 0;
+      const work = async (mc: ModelClient, idx: number) => {
+        const rand = rng(seed * 31 + idx);
+        const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)]!;
+        const range = () => {
+          const n = mc.view.length;
+          if (!n) return '1:*';
+          const a = 1 + Math.floor(rand() * n);
+          const b = Math.min(n, a + Math.floor(rand() * 5));
+          return a === b ? String(a) : `${a}:${b}`;
+        };
+        const other = FOLDERS.find((f) => f !== mc.folder)!;
+        while (Date.now() < deadline && !mc.errors.length) {
+          const r = rand();
+          if (r < 0.25) await mc.run(`FETCH ${range()} (UID FLAGS MODSEQ)`);
+          else if (r < 0.5) {
+            if (!mc.view.length) continue;
+            const flags = Array.from({ length: Math.floor(rand() * 3) }, () => pick(rand() < 0.5 ? KEYWORDS : SYSTEM));
+            const op = pick(['+FLAGS', '-FLAGS', '+FLAGS.SILENT', 'FLAGS']);
+            const target = rand() < 0.5 ? `UID STORE ${mc.view[Math.floor(rand() * mc.view.length)]!.uid || 1}` : `STORE ${range()}`;
+            await mc.run(`${target} ${op} (${[...new Set(flags)].join(' ')})`);
+            // .SILENT answers nothing about the session's own change (RFC 3501 6.4.6): ask, as a client would.
+            if (op.endsWith('.SILENT')) await mc.run(`${target.replace('STORE', 'FETCH')} (UID FLAGS MODSEQ)`);
+          } else if (r < 0.55) await mc.run(`UID SEARCH ${pick(['ALL', 'UNSEEN', 'KEYWORD $Soak1', 'NOT DELETED', 'OR FLAGGED SEEN', 'RECENT'])}`);
+          else if (r < 0.6) await mc.run(`UID ${pick(['SORT (REVERSE DATE) UTF-8', 'SORT (SUBJECT) UTF-8', 'THREAD REFERENCES UTF-8'])} ${pick(['ALL', 'UNSEEN'])}`);
+          else if (r < 0.7) {
+            if (mc.view.length + appended > 400) continue;
+            appended++;
+            const raw = `From: c${idx}@example.org\r\nSubject: appended ${idx}\r\n\r\nbody ${rand()}\r\n`;
+            await mc.run(`APPEND ${pick(FOLDERS)} (${rand() < 0.5 ? pick(KEYWORDS) : ''}) {${Buffer.byteLength(raw)}+}\r\n${raw}`);
+          } else if (r < 0.78) await mc.run(`${rand() < 0.5 ? 'COPY' : 'UID COPY'} ${rand() < 0.5 ? range() : '1'} ${other}`);
+          else if (r < 0.85) await mc.run(`MOVE ${range()} ${other}`);
+          else if (r < 0.95) {
+            if (mc.view.length < 10) continue; // keep the folders populated so the final checks mean something
+            const set = range();
+            await mc.run(`STORE ${set} +FLAGS.SILENT (\\Deleted)`);
+            await mc.run(`FETCH ${set} (UID FLAGS MODSEQ)`);
+            await mc.run(rand() < 0.5 ? 'EXPUNGE' : 'NOOP');
+          } else await mc.run('NOOP');
+          await mc.catchUp();
+        }
       };
-      const other = FOLDERS.find((f) => f !== mc.folder)!;
-      while (Date.now() < deadline && !mc.errors.length) {
-        const r = rand();
-        if (r < 0.25) await mc.run(`FETCH ${range()} (UID FLAGS MODSEQ)`);
-        else if (r < 0.5) {
-          if (!mc.view.length) continue;
-          const flags = Array.from({ length: Math.floor(rand() * 3) }, () => pick(rand() < 0.5 ? KEYWORDS : SYSTEM));
-          const op = pick(['+FLAGS', '-FLAGS', '+FLAGS.SILENT', 'FLAGS']);
-          const target = rand() < 0.5 ? `UID STORE ${mc.view[Math.floor(rand() * mc.view.length)]!.uid || 1}` : `STORE ${range()}`;
-          await mc.run(`${target} ${op} (${[...new Set(flags)].join(' ')})`);
-          // .SILENT answers nothing about the session's own change (RFC 3501 6.4.6): ask, as a client would.
-          if (op.endsWith('.SILENT')) await mc.run(`${target.replace('STORE', 'FETCH')} (UID FLAGS MODSEQ)`);
-        } else if (r < 0.55) await mc.run(`UID SEARCH ${pick(['ALL', 'UNSEEN', 'KEYWORD $Soak1', 'NOT DELETED', 'OR FLAGGED SEEN', 'RECENT'])}`);
-        else if (r < 0.6) await mc.run(`UID ${pick(['SORT (REVERSE DATE) UTF-8', 'SORT (SUBJECT) UTF-8', 'THREAD REFERENCES UTF-8'])} ${pick(['ALL', 'UNSEEN'])}`);
-        else if (r < 0.7) {
-          if (mc.view.length + appended > 400) continue;
-          appended++;
-          const raw = `From: c${idx}@example.org\r\nSubject: appended ${idx}\r\n\r\nbody ${rand()}\r\n`;
-          await mc.run(`APPEND ${pick(FOLDERS)} (${rand() < 0.5 ? pick(KEYWORDS) : ''}) {${Buffer.byteLength(raw)}+}\r\n${raw}`);
-        } else if (r < 0.78) await mc.run(`${rand() < 0.5 ? 'COPY' : 'UID COPY'} ${rand() < 0.5 ? range() : '1'} ${other}`);
-        else if (r < 0.85) await mc.run(`MOVE ${range()} ${other}`);
-        else if (r < 0.95) {
-          if (mc.view.length < 10) continue; // keep the folders populated so the final checks mean something
-          const set = range();
-          await mc.run(`STORE ${set} +FLAGS.SILENT (\\Deleted)`);
-          await mc.run(`FETCH ${set} (UID FLAGS MODSEQ)`);
-          await mc.run(rand() < 0.5 ? 'EXPUNGE' : 'NOOP');
-        } else await mc.run('NOOP');
+      await Promise.all(clients.map((mc, i) => work(mc, i)));
+      // Quiesce: every session catches up with everything the others did.
+      await sleep(200);
+      for (const mc of clients) {
+        await mc.run('NOOP');
         await mc.catchUp();
       }
-    };
-    await Promise.all(clients.map((mc, i) => work(mc, i)));
-    // Quiesce: every session catches up with everything the others did.
-    await sleep(200);
-    for (const mc of clients) {
-      await mc.run('NOOP');
-      await mc.catchUp();
-    }
-    for (const mc of clients) {
-      // SORT answers from rows the store keeps between requests: they must show every change.
-      await mc.run('UID SORT (ARRIVAL) UTF-8 ALL');
-      expect([...mc.lastIds].sort((a, b) => a - b), `${mc.name} SORT ALL vs view`).toEqual(mc.view.map((v) => v.uid));
-      await mc.run('FETCH 1:* (UID FLAGS MODSEQ)', { verify: true });
-      const folder = (await env.core.store.getFolder(mailboxId, mc.folder))!;
-      const truth = await env.core.store.listMessages(folder.id);
-      expect(mc.view.map((v) => v.uid), `${mc.name} view vs store (seed ${seed})`).toEqual(truth.map((t) => t.uid));
-      const byUid = new Map(truth.map((t) => [t.uid, t]));
-      for (const v of mc.view) {
-        const t = byUid.get(v.uid)!;
-        expect([...v.flags].sort(), `${mc.name} flags of UID ${v.uid}`).toEqual([...t.flags].sort());
-        expect(v.modseq, `${mc.name} modseq of UID ${v.uid}`).toBe(t.modseq);
+      for (const mc of clients) {
+        // SORT answers from rows the store keeps between requests: they must show every change.
+        await mc.run('UID SORT (ARRIVAL) UTF-8 ALL');
+        expect(
+          [...mc.lastIds].sort((a, b) => a - b),
+          `${mc.name} SORT ALL vs view`,
+        ).toEqual(mc.view.map((v) => v.uid));
+        await mc.run('FETCH 1:* (UID FLAGS MODSEQ)', { verify: true });
+        const folder = (await env.core.store.getFolder(mailboxId, mc.folder))!;
+        const truth = await env.core.store.listMessages(folder.id);
+        expect(
+          mc.view.map((v) => v.uid),
+          `${mc.name} view vs store (seed ${seed})`,
+        ).toEqual(truth.map((t) => t.uid));
+        const byUid = new Map(truth.map((t) => [t.uid, t]));
+        for (const v of mc.view) {
+          const t = byUid.get(v.uid)!;
+          expect([...v.flags].sort(), `${mc.name} flags of UID ${v.uid}`).toEqual([...t.flags].sort());
+          expect(v.modseq, `${mc.name} modseq of UID ${v.uid}`).toBe(t.modseq);
+        }
       }
-    }
-    const errors = clients.flatMap((c) => c.errors);
-    const total = clients.reduce((s, c) => s + c.commands, 0);
-    console.log(`imap soak: seed ${seed}, ${total} commands, ${clients.map((c) => c.view.length).join('/')} messages per view`);
-    expect(errors, `seed ${seed}`).toEqual([]);
-    expect(total).toBeGreaterThan(CLIENTS * 20);
-    expect(clients.some((c) => c.view.length > 0)).toBe(true);
-    for (const mc of clients) mc.c.close();
-  }, DURATION_MS + 60_000);
+      const errors = clients.flatMap((c) => c.errors);
+      const total = clients.reduce((s, c) => s + c.commands, 0);
+      console.log(`imap soak: seed ${seed}, ${total} commands, ${clients.map((c) => c.view.length).join('/')} messages per view`);
+      expect(errors, `seed ${seed}`).toEqual([]);
+      expect(total).toBeGreaterThan(CLIENTS * 20);
+      expect(clients.some((c) => c.view.length > 0)).toBe(true);
+      for (const mc of clients) mc.c.close();
+    },
+    DURATION_MS + 60_000,
+  );
 });

@@ -12,7 +12,11 @@ const USER = 'sort@sort.test';
 const PASS = 'sort thread passphrase';
 
 const mail = (h: Record<string, string | undefined>, body = 'text') =>
-  Buffer.from(`${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}\r\n`);
+  Buffer.from(
+    `${Object.entries(h)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n')}\r\n\r\n${body}\r\n`,
+  );
 
 // Sequence numbers 1..7 in delivery order.
 const MESSAGES = [

@@ -10,7 +10,8 @@ import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 
-const msg = (i: number) => Buffer.from(`From: a${i}@example.org\r\nSubject: ${i % 2 ? 'Re: ' : ''}item ${i % 5}\r\nDate: Mon, ${1 + (i % 27)} Jan 2024 10:00:00 +0000\r\nMessage-ID: <i${i}@t>\r\n\r\nbody ${i}\r\n`);
+const msg = (i: number) =>
+  Buffer.from(`From: a${i}@example.org\r\nSubject: ${i % 2 ? 'Re: ' : ''}item ${i % 5}\r\nDate: Mon, ${1 + (i % 27)} Jan 2024 10:00:00 +0000\r\nMessage-ID: <i${i}@t>\r\n\r\nbody ${i}\r\n`);
 
 describe('mail store folder index', () => {
   let core: TestCore;
@@ -53,10 +54,13 @@ describe('mail store folder index', () => {
       ['append elsewhere', (s) => s.appendMany(mailboxId, 'INBOX', [{ raw: msg(101) }, { raw: msg(102), flags: ['\\Seen'] }])],
       ['flags', (s) => s.storeFlags(inbox.id, [2, 4, 6], 'add', ['\\Seen', '$Label'])],
       ['flags removed', (s) => s.storeFlags(inbox.id, [4], 'remove', ['$Label'])],
-      ['expunge', async (s) => {
-        await s.storeFlags(inbox.id, [1, 3, 21], 'add', ['\\Deleted']);
-        return s.expunge(inbox.id);
-      }],
+      [
+        'expunge',
+        async (s) => {
+          await s.storeFlags(inbox.id, [1, 3, 21], 'add', ['\\Deleted']);
+          return s.expunge(inbox.id);
+        },
+      ],
       ['move', (s) => s.moveMessages(inbox.id, [5, 7, 22], archive.id)],
       ['copy back', (s) => s.copyMessages(archive.id, [1, 2], inbox.id)],
     ];

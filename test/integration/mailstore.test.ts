@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 
 const msg = (subject: string, body = 'Hello there.\r\n') =>
-  Buffer.from(`From: Alice <alice@example.org>\r\nTo: bob@store.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.org>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\n${body}`);
+  Buffer.from(
+    `From: Alice <alice@example.org>\r\nTo: bob@store.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.org>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\n${body}`,
+  );
 
 describe('mail store', () => {
   let core: TestCore;
@@ -19,7 +21,12 @@ describe('mail store', () => {
   it('creates the standard folders with special-use flags', async () => {
     const folders = await core.store.listFolders(bob.id);
     expect(folders.map((f) => [f.name, f.specialUse]).sort()).toEqual([
-      ['Archive', '\\Archive'], ['Drafts', '\\Drafts'], ['INBOX', null], ['Junk', '\\Junk'], ['Sent', '\\Sent'], ['Trash', '\\Trash'],
+      ['Archive', '\\Archive'],
+      ['Drafts', '\\Drafts'],
+      ['INBOX', null],
+      ['Junk', '\\Junk'],
+      ['Sent', '\\Sent'],
+      ['Trash', '\\Trash'],
     ]);
     expect(new Set(folders.map((f) => f.uidValidity)).size).toBe(folders.length);
   });
@@ -49,10 +56,14 @@ describe('mail store', () => {
 
   it('stores a message for several recipients once and references it', async () => {
     const raw = msg('shared', 'x'.repeat(100) + '\r\n');
-    await core.store.ingest.ingest(raw, [
-      { mailboxId: bob.id, folder: 'INBOX', prefix: '' },
-      { mailboxId: carol.id, folder: 'INBOX', prefix: '' },
-    ], { enforceQuota: false });
+    await core.store.ingest.ingest(
+      raw,
+      [
+        { mailboxId: bob.id, folder: 'INBOX', prefix: '' },
+        { mailboxId: carol.id, folder: 'INBOX', prefix: '' },
+      ],
+      { enforceQuota: false },
+    );
     const rows = await core.db.selectFrom('messages').select(['id', 'refs', 'blob_id']).where('meta', 'like', '%shared%').execute();
     expect(rows).toHaveLength(1);
     expect(rows[0]!.refs).toBe(2);

@@ -43,7 +43,9 @@ describe('first-operator setup links', () => {
       const first = await bootstrapOperator(systemActor('boot'), t.core);
       if (first.action !== 'setup-link-issued') throw new Error('expected a link');
       // A second open link (e.g. issued by another process racing the boot).
-      const other = await t.core.db.transaction().execute((trx) => issueSetupLink(trx, systemActor('boot'), t.core, { purpose: 'operator-setup', mailboxId: null, tenantId: null, destination: 'boot-log' }, Date.now()));
+      const other = await t.core.db
+        .transaction()
+        .execute((trx) => issueSetupLink(trx, systemActor('boot'), t.core, { purpose: 'operator-setup', mailboxId: null, tenantId: null, destination: 'boot-log' }, Date.now()));
       const r = await t.call('POST', path(first.setupUrl), { token: null, body: { name: 'first operator' } });
       expect(r.status).toBe(201);
       expect((await t.call('POST', `/api/v1/operator-setup/${other.token}`, { token: null, body: { name: 'second' } })).status).toBe(410);
@@ -51,10 +53,14 @@ describe('first-operator setup links', () => {
       expect(ev.body.map((e: { target: { id: string } }) => e.target.id)).toEqual([other.id]);
 
       // An operator exists; a link that is somehow still open is refused and revoked on use.
-      const stray = await t.core.db.transaction().execute((trx) => issueSetupLink(trx, systemActor('boot'), t.core, { purpose: 'operator-setup', mailboxId: null, tenantId: null, destination: 'boot-log' }, Date.now()));
+      const stray = await t.core.db
+        .transaction()
+        .execute((trx) => issueSetupLink(trx, systemActor('boot'), t.core, { purpose: 'operator-setup', mailboxId: null, tenantId: null, destination: 'boot-log' }, Date.now()));
       expect((await t.call('POST', `/api/v1/operator-setup/${stray.token}`, { token: null, body: { name: 'stray' } })).status).toBe(410);
       expect((await t.core.db.selectFrom('api_tokens').select('id').where('tenant_id', 'is', null).execute()).length).toBe(1);
-      const stale = await t.core.db.transaction().execute((trx) => issueSetupLink(trx, systemActor('boot'), t.core, { purpose: 'operator-setup', mailboxId: null, tenantId: null, destination: 'boot-log' }, Date.now()));
+      const stale = await t.core.db
+        .transaction()
+        .execute((trx) => issueSetupLink(trx, systemActor('boot'), t.core, { purpose: 'operator-setup', mailboxId: null, tenantId: null, destination: 'boot-log' }, Date.now()));
       expect(await bootstrapOperator(systemActor('boot'), t.core)).toEqual({ action: 'none', revokedLinks: 1 });
       expect((await t.call('POST', `/api/v1/operator-setup/${stale.token}`, { token: null, body: { name: 'stale' } })).status).toBe(410);
     } finally {

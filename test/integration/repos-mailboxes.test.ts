@@ -24,8 +24,14 @@ const now = 1_700_000_000_000;
 /** Tenant tnt_<x> with domain dom_<x> (<x>.example), mailbox mbx_<x> (ann@) and alias als_<x> (info@ → ann@). */
 async function seedTenant(x: string): Promise<void> {
   const t = `tnt_${x}`;
-  await db.insertInto('tenants').values({ id: t, name: `Tenant ${x}`, created_at: now, updated_at: now }).execute();
-  await db.insertInto('domains').values({ id: `dom_${x}`, tenant_id: t, name: `${x}.example`, created_at: now, updated_at: now }).execute();
+  await db
+    .insertInto('tenants')
+    .values({ id: t, name: `Tenant ${x}`, created_at: now, updated_at: now })
+    .execute();
+  await db
+    .insertInto('domains')
+    .values({ id: `dom_${x}`, tenant_id: t, name: `${x}.example`, created_at: now, updated_at: now })
+    .execute();
   await repos(db, tenantScope(t)).mailboxes.insert({
     id: `mbx_${x}`,
     tenant_id: t,
@@ -44,7 +50,16 @@ async function seedTenant(x: string): Promise<void> {
     created_at: now,
     updated_at: now,
   });
-  await repos(db, tenantScope(t)).aliases.insert({ id: `als_${x}`, tenant_id: t, domain_id: `dom_${x}`, local_part: 'info', address: `info@${x}.example`, targets: [`ann@${x}.example`], created_by: null, created_at: now });
+  await repos(db, tenantScope(t)).aliases.insert({
+    id: `als_${x}`,
+    tenant_id: t,
+    domain_id: `dom_${x}`,
+    local_part: 'info',
+    address: `info@${x}.example`,
+    targets: [`ann@${x}.example`],
+    created_by: null,
+    created_at: now,
+  });
 }
 
 beforeAll(async () => {
@@ -97,7 +112,9 @@ describe('a tenant scope sees and changes its own tenant only', () => {
     const b = await repos(db, tenantScope('tnt_b')).mailboxes.get('mbx_b');
     expect(b).toMatchObject({ status: 'active', display_name: null, credential_version: 1, updated_at: now });
     expect(await repos(db, tenantScope('tnt_b')).aliases.get('als_b')).toMatchObject({ targets: JSON.stringify(['ann@b.example']) });
-    await expect(a().aliases.insert({ id: 'als_x', tenant_id: 'tnt_b', domain_id: 'dom_b', local_part: 'x', address: 'x@b.example', targets: ['ann@b.example'], created_by: null, created_at: now })).rejects.toBeInstanceOf(AppError);
+    await expect(
+      a().aliases.insert({ id: 'als_x', tenant_id: 'tnt_b', domain_id: 'dom_b', local_part: 'x', address: 'x@b.example', targets: ['ann@b.example'], created_by: null, created_at: now }),
+    ).rejects.toBeInstanceOf(AppError);
   });
 
   it('the platform scope sees every tenant, and a transaction keeps the scope', async () => {

@@ -38,7 +38,7 @@ describe('template enforcement', () => {
     expect((await t.call('POST', `/api/v1/setup/${plain.setup.token}`, { token: null, body: { password: 'Sturdy-Passw0rd!' } })).status).toBe(204);
   });
 
-  it("refuses external forwards and a catch-all where the template has them off, even when the tenant allows forwarding", async () => {
+  it('refuses external forwards and a catch-all where the template has them off, even when the tenant allows forwarding', async () => {
     const m = await provisionMailbox(t, a.domainId, 'fay', {}, a.token);
     const fwd = await t.call('POST', `/api/v1/mailboxes/${m.id}/forwards`, { token: a.token, body: { target: 'fay@home.example', reason: 'reads at home' } });
     expect(fwd.status).toBe(403);
@@ -50,7 +50,7 @@ describe('template enforcement', () => {
     expect((await t.call('POST', `/api/v1/mailboxes/${plain.id}/forwards`, { token: a.token, body: { target: 'pol@home.example', reason: 'reads at home' } })).status).toBe(201);
   });
 
-  it("limits outbound mail per mailbox by the template, below the appliance defaults", async () => {
+  it('limits outbound mail per mailbox by the template, below the appliance defaults', async () => {
     const m = await provisionMailbox(t, a.domainId, 'sam', {}, a.token);
     const limiter = new SendLimiter(t.core.db, createLogger('silent', { pretty: false }), { ...t.config.sendLimits });
     limiter.domainLimits = (domainId) => domainOutboundLimits(t.core.db, t.config, domainId);

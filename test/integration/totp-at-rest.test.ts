@@ -24,7 +24,10 @@ async function enrolledAdmin(email: string) {
   const inv = await t.call('POST', `/api/v1/tenants/${a.tenantId}/principals`, { token: a.token, body: { name: 'Admin', email } });
   expect((await t.call('POST', `/api/v1/principal-setup/${inv.body.setup.token}`, { token: null, body: { password: PASSWORD } })).status).toBe(204);
   const first = await t.call('POST', '/api/v1/auth/login', { token: null, body: { email, password: PASSWORD } });
-  const cookie = ([] as string[]).concat(first.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]).join('; ');
+  const cookie = ([] as string[])
+    .concat(first.headers['set-cookie'] as string[])
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const headers = { cookie, 'x-csrf-token': first.body.csrfToken as string };
   const enrol = await t.call('POST', '/api/v1/auth/totp/enrol', { token: null, headers });
   const pending = await t.core.db.selectFrom('principals').select('totp_pending_secret').where('email', '=', email).executeTakeFirstOrThrow();

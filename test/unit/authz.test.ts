@@ -19,7 +19,19 @@ function code(fn: () => void): string | null {
 
 describe('permissions and roles are data', () => {
   it('the closed list contains every authority of the control model', () => {
-    for (const p of ['domains.manage', 'mailboxes.create', 'mailboxes.suspend', 'mailboxes.manage', 'mailboxes.delete', 'resets.initiate', 'resets.approve', 'forwarding.manage', 'audit.read', 'tokens.manage', 'principals.manage']) {
+    for (const p of [
+      'domains.manage',
+      'mailboxes.create',
+      'mailboxes.suspend',
+      'mailboxes.manage',
+      'mailboxes.delete',
+      'resets.initiate',
+      'resets.approve',
+      'forwarding.manage',
+      'audit.read',
+      'tokens.manage',
+      'principals.manage',
+    ]) {
       expect(ALL_PERMISSIONS).toContain(p);
     }
   });
@@ -27,7 +39,11 @@ describe('permissions and roles are data', () => {
   it('roles only name known permissions; tenant roles hold no platform permission', () => {
     for (const [role, perms] of Object.entries(ROLES)) {
       for (const p of perms) expect(PERMISSIONS[p as Permission], `${role}: ${p}`).toBeDefined();
-      if (role !== 'operator') expect(perms.every((p) => PERMISSIONS[p as Permission].scope === 'tenant'), role).toBe(true);
+      if (role !== 'operator')
+        expect(
+          perms.every((p) => PERMISSIONS[p as Permission].scope === 'tenant'),
+          role,
+        ).toBe(true);
     }
     expect(ROLES['tenant-admin']).toEqual(TENANT_PERMISSIONS);
   });

@@ -8,7 +8,14 @@ import { parseCsv, rowsFromCsv } from '../../appliance/core/portfolio/bulk.js';
 
 describe('parseCsv', () => {
   it.each([
-    ['a BOM is dropped', '\ufeffa,b\r\nc,d', [['a', 'b'], ['c', 'd']]],
+    [
+      'a BOM is dropped',
+      '\ufeffa,b\r\nc,d',
+      [
+        ['a', 'b'],
+        ['c', 'd'],
+      ],
+    ],
     ['CRLF, LF and CR endings, mixed in one file', 'a\r\nb\nc\rd', [['a'], ['b'], ['c'], ['d']]],
     ['quoted separators, line breaks and doubled quotes', '"x,y","line\none","say ""hi"""', [['x,y', 'line\none', 'say "hi"']]],
     ['a stray quote inside an unquoted field is kept', 'O"Brien,b', [['O"Brien', 'b']]],

@@ -73,7 +73,7 @@ describe('configuration', () => {
     const main = path.resolve(__dirname, '../../dist/appliance/main.js');
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
       execFile(process.execPath, [main], { env: { ...process.env, POSTERN_SMTP_PORT: 'twenty-five' } }, (err, _out, stderr) =>
-        resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stderr }),
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
       ),
     );
     expect(result.code).toBe(2);
@@ -84,7 +84,13 @@ describe('configuration', () => {
 describe('SMTP abuse limits', () => {
   it('defaults, overrides and bounds', () => {
     expect(loadConfig({}).smtpLimits).toEqual({ maxSessions: 3000, maxSessionsPerIp: 20, dataMinRateBytesPerSecond: 256, dataRateWindowSeconds: 30, dataTimeoutSeconds: 1800 });
-    const c = loadConfig({ POSTERN_SMTP_MAX_SESSIONS: '0', POSTERN_SMTP_MAX_SESSIONS_PER_IP: '3', POSTERN_SMTP_DATA_MIN_RATE: '0', POSTERN_SMTP_DATA_RATE_WINDOW_SECONDS: '5', POSTERN_SMTP_DATA_TIMEOUT_SECONDS: '60' });
+    const c = loadConfig({
+      POSTERN_SMTP_MAX_SESSIONS: '0',
+      POSTERN_SMTP_MAX_SESSIONS_PER_IP: '3',
+      POSTERN_SMTP_DATA_MIN_RATE: '0',
+      POSTERN_SMTP_DATA_RATE_WINDOW_SECONDS: '5',
+      POSTERN_SMTP_DATA_TIMEOUT_SECONDS: '60',
+    });
     expect(c.smtpLimits).toEqual({ maxSessions: 0, maxSessionsPerIp: 3, dataMinRateBytesPerSecond: 0, dataRateWindowSeconds: 5, dataTimeoutSeconds: 60 });
     expect(() => loadConfig({ POSTERN_SMTP_DATA_RATE_WINDOW_SECONDS: '0' })).toThrow(/POSTERN_SMTP_DATA_RATE_WINDOW_SECONDS/);
     expect(() => loadConfig({ POSTERN_SMTP_MAX_SESSIONS_PER_IP: '-1' })).toThrow(/whole number/);

@@ -18,11 +18,15 @@ describe('fixed-seed fuzzing', () => {
     ['csv', csv, 4000],
     ['smtp', smtp, 4000],
     ['http-json', httpJson, 500],
-  ] as const)('%s: no crash, no hang', async (name, run, inputs) => {
-    const lines: string[] = [];
-    const r = await run({ inputs, seed: SEED, log: (l) => lines.push(l) });
-    console.log(`${name}: ${r.inputs} inputs, ${r.crashes} crashes, ${r.hangs} hangs, RSS ${r.rssGrowthMb} MB`);
-    expect(lines.filter((l) => /CRASH|HANG/.test(l))).toEqual([]);
-    expect(r).toMatchObject({ inputs, crashes: 0, hangs: 0 });
-  }, 60_000);
+  ] as const)(
+    '%s: no crash, no hang',
+    async (name, run, inputs) => {
+      const lines: string[] = [];
+      const r = await run({ inputs, seed: SEED, log: (l) => lines.push(l) });
+      console.log(`${name}: ${r.inputs} inputs, ${r.crashes} crashes, ${r.hangs} hangs, RSS ${r.rssGrowthMb} MB`);
+      expect(lines.filter((l) => /CRASH|HANG/.test(l))).toEqual([]);
+      expect(r).toMatchObject({ inputs, crashes: 0, hangs: 0 });
+    },
+    60_000,
+  );
 });

@@ -85,14 +85,29 @@ describe('command parser', () => {
     expect(c.name).toBe('UID FETCH');
     expect(c.args).toEqual<Token[]>([
       { t: 'atom', v: '1:*' },
-      { t: 'list', v: [{ t: 'atom', v: 'FLAGS' }, { t: 'atom', v: 'BODY.PEEK[HEADER.FIELDS (From "To")]<0.100>' }] },
-      { t: 'list', v: [{ t: 'atom', v: 'CHANGEDSINCE' }, { t: 'atom', v: '5' }] },
+      {
+        t: 'list',
+        v: [
+          { t: 'atom', v: 'FLAGS' },
+          { t: 'atom', v: 'BODY.PEEK[HEADER.FIELDS (From "To")]<0.100>' },
+        ],
+      },
+      {
+        t: 'list',
+        v: [
+          { t: 'atom', v: 'CHANGEDSINCE' },
+          { t: 'atom', v: '5' },
+        ],
+      },
     ]);
   });
 
   it('reads quoted strings with escapes and literals', () => {
     const c = parseCommand({ parts: ['a LOGIN "al\\"ice" {3}', Buffer.from('p w'), ''], size: 0, textBytes: 0, literalBytes: 0 });
-    expect(c.args).toEqual([{ t: 'string', v: 'al"ice' }, { t: 'literal', v: Buffer.from('p w') }]);
+    expect(c.args).toEqual([
+      { t: 'string', v: 'al"ice' },
+      { t: 'literal', v: Buffer.from('p w') },
+    ]);
   });
 
   it.each([
@@ -207,7 +222,13 @@ describe('FETCH items and sections', () => {
     const all = parseFetchItems({ t: 'atom', v: 'ALL' });
     expect(all.items.map((i) => i.kind)).toEqual(['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE']);
     expect(all.needMeta).toBe(true);
-    const peek = parseFetchItems({ t: 'list', v: [{ t: 'atom', v: 'UID' }, { t: 'atom', v: 'BODY.PEEK[]' }] });
+    const peek = parseFetchItems({
+      t: 'list',
+      v: [
+        { t: 'atom', v: 'UID' },
+        { t: 'atom', v: 'BODY.PEEK[]' },
+      ],
+    });
     expect([peek.needMeta, peek.setsSeen]).toEqual([false, false]);
     expect(parseFetchItems({ t: 'atom', v: 'RFC822' }).setsSeen).toBe(true);
     expect(() => parseFetchItems({ t: 'atom', v: 'BODY[1HEADER]' })).toThrow();

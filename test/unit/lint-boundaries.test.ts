@@ -37,7 +37,10 @@ describe('import boundaries', () => {
       ['mta-plugins/rcpt.postern-routing/zz-bad.ts', '../../appliance/db/schema.js'],
     ]) {
       const hits = await lint(file!, `import type { DB } from '${spec}';\nexport type X = DB;\n`);
-      expect(hits.map((h) => h.rule), file).toContain('import-x/no-restricted-paths');
+      expect(
+        hits.map((h) => h.rule),
+        file,
+      ).toContain('import-x/no-restricted-paths');
     }
   });
 
@@ -68,10 +71,7 @@ describe('SQL only in appliance/db and the mail store', () => {
 
   it('a core file calling selectFrom / updateTable / insertInto / deleteFrom fails', async () => {
     expect(await lint('appliance/core/mailboxes/zz-bad.ts', query)).toContainEqual({ rule: 'no-restricted-syntax', message: expect.stringMatching(/^selectFrom\(\): only appliance\/db/) });
-    const writes = await lint(
-      'appliance/core/audit/zz-bad.ts',
-      "export const w = (db: any) => [db.updateTable('a'), db.insertInto('a'), db.deleteFrom('a')];\n",
-    );
+    const writes = await lint('appliance/core/audit/zz-bad.ts', "export const w = (db: any) => [db.updateTable('a'), db.insertInto('a'), db.deleteFrom('a')];\n");
     expect(writes.filter((h) => h.rule === 'no-restricted-syntax').map((h) => h.message.split('(')[0])).toEqual(['updateTable', 'insertInto', 'deleteFrom']);
   });
 

@@ -201,7 +201,7 @@ describe('parseMessage: broken MIME degrades and never throws', () => {
 
   it('survives random bytes', () => {
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const alphabet = ['\r\n', '\n', '--b', 'Content-Type: multipart/mixed; boundary=b\r\n', ': ', '=?utf-8?q?x', '"', '(', '<', '>', ',', ';', 'a', ' '];
     for (let i = 0; i < 300; i++) {
       let s = '';
@@ -214,7 +214,14 @@ describe('parseMessage: broken MIME degrades and never throws', () => {
 
 describe('parseMessage: speed', () => {
   it('parses a 5 MB message with a large attachment in a few milliseconds', () => {
-    const big = Buffer.concat([fixture('multipart-attachment.eml').subarray(0, 0), Buffer.from('From: a@b\r\nContent-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\nContent-Type: text/plain\r\n\r\nhi\r\n--Z\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n'), Buffer.from('QUFB'.repeat(19).concat('\r\n').repeat(65000)), Buffer.from('\r\n--Z--\r\n')]);
+    const big = Buffer.concat([
+      fixture('multipart-attachment.eml').subarray(0, 0),
+      Buffer.from(
+        'From: a@b\r\nContent-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\nContent-Type: text/plain\r\n\r\nhi\r\n--Z\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n',
+      ),
+      Buffer.from('QUFB'.repeat(19).concat('\r\n').repeat(65000)),
+      Buffer.from('\r\n--Z--\r\n'),
+    ]);
     parseMessage(big);
     const t0 = performance.now();
     const meta = parseMessage(big);

@@ -5,7 +5,16 @@ import { dnsblName, PerMinute } from '../../mta-plugins/data.postern-spam/lib/co
 import { settingsFor, spamHeaders, verdictOf } from '../../mta-plugins/data.postern-spam/lib/decide.js';
 
 const policy = { junkScore: 6, rejectScore: 15, greylisting: true, failMode: 'tempfail' as const };
-const result = (score: number, action = 'no action') => ({ score, requiredScore: 15, action, symbols: [{ name: 'A', score: 2 }, { name: 'B', score: 0 }], smtpMessage: null });
+const result = (score: number, action = 'no action') => ({
+  score,
+  requiredScore: 15,
+  action,
+  symbols: [
+    { name: 'A', score: 2 },
+    { name: 'B', score: 0 },
+  ],
+  smtpMessage: null,
+});
 
 describe('spam verdicts', () => {
   it.each([
@@ -24,7 +33,10 @@ describe('spam verdicts', () => {
 
   it('passes the thresholds as rspamd actions and greylists only when asked', () => {
     expect(settingsFor(policy, { greylist: true })).toEqual({ actions: { reject: 15, 'add header': 6, 'rewrite subject': null, greylist: -1000 } });
-    expect(settingsFor(policy, { greylist: false })).toEqual({ actions: { reject: 15, 'add header': 6, 'rewrite subject': null, greylist: null }, symbols_disabled: ['GREYLIST_SAVE', 'GREYLIST_CHECK'] });
+    expect(settingsFor(policy, { greylist: false })).toEqual({
+      actions: { reject: 15, 'add header': 6, 'rewrite subject': null, greylist: null },
+      symbols_disabled: ['GREYLIST_SAVE', 'GREYLIST_CHECK'],
+    });
   });
 
   it('reports the message’s own figures only', () => {
@@ -88,7 +100,17 @@ describe('spam configuration', () => {
   it('has safe defaults: scanning on, tempfail, no DNSBL zones, loopback ports', async () => {
     const { loadConfig } = await import('../../appliance/config.js');
     const c = loadConfig({});
-    expect(c.spam).toMatchObject({ enabled: true, failMode: 'tempfail', junkScore: 6, rejectScore: 15, greylisting: false, dnsblZones: [], rspamdPort: 11433, controllerPort: 11434, redisPort: 16379 });
+    expect(c.spam).toMatchObject({
+      enabled: true,
+      failMode: 'tempfail',
+      junkScore: 6,
+      rejectScore: 15,
+      greylisting: false,
+      dnsblZones: [],
+      rspamdPort: 11433,
+      controllerPort: 11434,
+      redisPort: 16379,
+    });
     expect(loadConfig({ POSTERN_DNSBL_ZONES: 'zen.spamhaus.org, bl.example ' }).spam.dnsblZones).toEqual(['zen.spamhaus.org', 'bl.example']);
   });
 

@@ -46,13 +46,7 @@ const menuButton = h('button', { type: 'button', class: 'btn menu-toggle', 'aria
 nav.id = 'main-nav';
 const main = h('main', { id: 'main', tabindex: -1 });
 const banner = h('div', { class: 'session-banner', role: 'status', 'aria-live': 'polite' });
-replace(
-  app,
-  h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
-  h('header', { class: 'top' }, h('a', { class: 'brand', href: '/' }, 'Postern'), menuButton, nav, userBox),
-  banner,
-  main,
-);
+replace(app, h('a', { class: 'skip', href: '#main' }, 'Skip to content'), h('header', { class: 'top' }, h('a', { class: 'brand', href: '/' }, 'Postern'), menuButton, nav, userBox), banner, main);
 menuButton.addEventListener('click', () => {
   const open = nav.classList.toggle('open');
   menuButton.setAttribute('aria-expanded', String(open));
@@ -98,7 +92,14 @@ function renderChrome(path: string): void {
     if (can('principals.read')) items.push(link('/people', 'People', path));
     items.push(link('/account', 'Account', path));
   }
-  replace(nav, h('ul', null, items.map((i) => h('li', null, i))));
+  replace(
+    nav,
+    h(
+      'ul',
+      null,
+      items.map((i) => h('li', null, i)),
+    ),
+  );
   const who = s.kind === 'mailbox' ? s.mailbox?.address : `${s.principal?.name} · ${s.principal?.role ?? (isOperator() ? 'operator' : 'tenant admin')}`;
   replace(userBox, h('span', { class: 'who' }, who ?? ''), h('button', { type: 'button', class: 'btn btn-small', onclick: () => void logout() }, 'Sign out'));
 }
@@ -169,10 +170,7 @@ setInterval(() => {
       }
     });
   } else if (left < 2 * 60_000 && !banner.firstChild) {
-    replace(
-      banner,
-      h('p', null, 'Your session ends in less than two minutes. ', h('button', { type: 'button', class: 'btn btn-small', onclick: () => void loadSession() }, 'Stay signed in')),
-    );
+    replace(banner, h('p', null, 'Your session ends in less than two minutes. ', h('button', { type: 'button', class: 'btn btn-small', onclick: () => void loadSession() }, 'Stay signed in')));
   }
 }, 15_000);
 

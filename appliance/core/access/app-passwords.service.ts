@@ -88,11 +88,27 @@ async function insert({ actor, deps, mailbox, r }: Target, input: { name: string
   const { compact, display } = generateAppPassword();
   const now = deps.now();
   const id = `app_${randomBytes(12).toString('hex')}`;
-  const row = { id, tenant_id: mailbox.tenant_id, mailbox_id: mailbox.id, name, scopes: JSON.stringify(scopes), secret_hash: appPasswordHash(compact), created_by: actor.principalId, created_at: now, last_used_at: null, revoked_at: null };
+  const row = {
+    id,
+    tenant_id: mailbox.tenant_id,
+    mailbox_id: mailbox.id,
+    name,
+    scopes: JSON.stringify(scopes),
+    secret_hash: appPasswordHash(compact),
+    created_by: actor.principalId,
+    created_at: now,
+    last_used_at: null,
+    revoked_at: null,
+  };
   await r.transaction(async (t) => {
     if ((await t.appPasswords.countLive(mailbox.id)) >= MAX_LIVE) throw invalid(`a mailbox has at most ${MAX_LIVE} app passwords; revoke one first`, { field: 'name' });
     await t.appPasswords.insert(row);
-    await appendAudit(trxOf(t), actor, { action: 'mailbox.app_password.create', targetType: 'mailbox', targetId: mailbox.id, tenantId: mailbox.tenant_id, after: { appCredentialId: id, name, scopes } }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      { action: 'mailbox.app_password.create', targetType: 'mailbox', targetId: mailbox.id, tenantId: mailbox.tenant_id, after: { appCredentialId: id, name, scopes } },
+      now,
+    );
   });
   return { ...view(row), password: display };
 }
@@ -108,7 +124,20 @@ async function revoke({ actor, deps, mailbox, r }: Target, appPasswordId: string
   const now = deps.now();
   await r.transaction(async (t) => {
     await t.appPasswords.revoke(row.id, now);
-    await appendAudit(trxOf(t), actor, { action: 'mailbox.app_password.revoke', targetType: 'mailbox', targetId: mailbox.id, tenantId: mailbox.tenant_id, before: { appCredentialId: row.id, name: row.name }, after: { revoked: true }, reason }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      {
+        action: 'mailbox.app_password.revoke',
+        targetType: 'mailbox',
+        targetId: mailbox.id,
+        tenantId: mailbox.tenant_id,
+        before: { appCredentialId: row.id, name: row.name },
+        after: { revoked: true },
+        reason,
+      },
+      now,
+    );
   });
   deps.revoker.notifyRevoked(mailbox.id, `app password "${row.name}" revoked`, `app:${row.id}`);
   return view({ ...row, revoked_at: now });

@@ -114,7 +114,20 @@ export async function revokeOperatorSetupLinks(trx: Transaction<DB>, actor: Acto
   const open = await links.openOperatorLinks(now);
   for (const link of open) {
     await links.consume(link.id, now);
-    await appendAudit(trx, actor, { action: 'operator.setup_link.revoke', targetType: 'setup_link', targetId: link.id, tenantId: null, before: { expiresAt: iso(Number(link.expires_at)) }, after: { revokedAt: iso(now) }, reason }, now);
+    await appendAudit(
+      trx,
+      actor,
+      {
+        action: 'operator.setup_link.revoke',
+        targetType: 'setup_link',
+        targetId: link.id,
+        tenantId: null,
+        before: { expiresAt: iso(Number(link.expires_at)) },
+        after: { revokedAt: iso(now) },
+        reason,
+      },
+      now,
+    );
   }
   return open.length;
 }

@@ -71,13 +71,20 @@ export class CredentialService implements Credentials {
 
   async verifyLogin(attempt: LoginAttempt): Promise<LoginResult> {
     const now = Date.now();
-    const username = String(attempt.username ?? '').trim().toLowerCase();
+    const username = String(attempt.username ?? '')
+      .trim()
+      .toLowerCase();
     const ip = attempt.remoteAddress || 'unknown';
     const decision = this.throttle.check(username, ip, now);
     if (decision.action === 'refuse') {
       countAuth(attempt.protocol, 'throttled');
       countThrottle(decision.scope, 'refused');
-      this.logLimited('warn', `throttled\u0000${ip}`, { event: 'auth.throttled', protocol: attempt.protocol, username, ip, scope: decision.scope, retryAfterMs: decision.retryAfterMs }, 'login throttled');
+      this.logLimited(
+        'warn',
+        `throttled\u0000${ip}`,
+        { event: 'auth.throttled', protocol: attempt.protocol, username, ip, scope: decision.scope, retryAfterMs: decision.retryAfterMs },
+        'login throttled',
+      );
       return { ok: false, reason: 'throttled', retryAfterMs: decision.retryAfterMs };
     }
     if (decision.action === 'delay') {

@@ -52,10 +52,7 @@ export const DEFAULT_THROTTLE: LoginThrottleOptions = {
 
 export type ThrottleScope = 'source' | 'account-source' | 'network' | 'account';
 
-export type ThrottleDecision =
-  | { action: 'allow' }
-  | { action: 'delay'; delayMs: number; scope: ThrottleScope }
-  | { action: 'refuse'; retryAfterMs: number; scope: ThrottleScope };
+export type ThrottleDecision = { action: 'allow' } | { action: 'delay'; delayMs: number; scope: ThrottleScope } | { action: 'refuse'; retryAfterMs: number; scope: ThrottleScope };
 
 /** A sustained attack on one account, reported once per alert interval. */
 export interface AttackAlert {
@@ -98,7 +95,9 @@ export function networkKey(ip: string): string {
 }
 
 function normalizeIp(ip: string): string {
-  const s = String(ip ?? '').trim().toLowerCase();
+  const s = String(ip ?? '')
+    .trim()
+    .toLowerCase();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   return mapped ? mapped[1]! : s || 'unknown';
 }

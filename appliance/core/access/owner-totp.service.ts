@@ -78,7 +78,19 @@ export async function disableOwnTotp(actor: Actor, deps: AccessDeps, input: { cu
   await r.transaction(async (tx) => {
     await second.commit(tx);
     await tx.ownerSecurity.deleteTotp(m.id);
-    await appendAudit(trxOf(tx), actor, { action: 'mailbox.owner.totp.disable', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { totpEnabled: true }, after: { totpEnabled: false, confirmedWith: second.method } }, now);
+    await appendAudit(
+      trxOf(tx),
+      actor,
+      {
+        action: 'mailbox.owner.totp.disable',
+        targetType: 'mailbox',
+        targetId: m.id,
+        tenantId: m.tenant_id,
+        before: { totpEnabled: true },
+        after: { totpEnabled: false, confirmedWith: second.method },
+      },
+      now,
+    );
   });
   return { enabled: false, enabledAt: null };
 }
@@ -94,7 +106,12 @@ export async function resetOwnerTotp(actor: Actor, deps: CoreDeps, mailboxId: st
   const now = deps.now();
   await r.transaction(async (tx) => {
     await tx.ownerSecurity.deleteTotp(m.id);
-    await appendAudit(trxOf(tx), actor, { action: 'mailbox.owner.totp.reset', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { totpEnabled: Boolean(t.secret) }, after: { totpEnabled: false }, reason }, now);
+    await appendAudit(
+      trxOf(tx),
+      actor,
+      { action: 'mailbox.owner.totp.reset', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { totpEnabled: Boolean(t.secret) }, after: { totpEnabled: false }, reason },
+      now,
+    );
   });
   return { enabled: false, enabledAt: null };
 }

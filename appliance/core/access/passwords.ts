@@ -9,9 +9,7 @@ import { AppError } from '../kernel/errors.js';
 const PARAMS = { N: 2 ** 15, r: 8, p: 1, keylen: 32 } as const;
 
 function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCb(password, salt, keylen, { ...opts, maxmem: 128 * opts.N! * opts.r! * 2 }, (err, key) => (err ? reject(err) : resolve(key))),
-  );
+  return new Promise((resolve, reject) => scryptCb(password, salt, keylen, { ...opts, maxmem: 128 * opts.N! * opts.r! * 2 }, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
 /** Returns `scrypt$N$r$p$salt$hash` (base64url parts). */

@@ -168,7 +168,12 @@ export async function setHighValue(actor: Actor, deps: CoreDeps, mailboxId: stri
     }
     const row = { mailbox_id: m.id, tenant_id: m.tenant_id, high_value: input.highValue ? 1 : 0, reason, updated_by: actor.principalId, updated_at: now };
     await t.policies.saveMailboxFlags(row);
-    await appendAudit(trxOf(t), actor, { action: 'mailbox.high_value.set', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { highValue: was }, after: { highValue: input.highValue }, reason }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      { action: 'mailbox.high_value.set', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { highValue: was }, after: { highValue: input.highValue }, reason },
+      now,
+    );
   });
   return getHighValue(actor, deps, m.id);
 }
@@ -177,6 +182,8 @@ export async function setHighValue(actor: Actor, deps: CoreDeps, mailboxId: stri
 export async function assertExternalForwardingAllowed(db: Kysely<DB>, tenantId: string): Promise<void> {
   const policy = await loadPolicy(db, tenantId);
   if (!policy.externalForwarding) {
-    throw new AppError('Forbidden', 'external forwarding is off by the tenant access policy (PUT /api/v1/tenants/{tenantId}/access-policy {externalForwarding: true})', { policy: 'externalForwarding' });
+    throw new AppError('Forbidden', 'external forwarding is off by the tenant access policy (PUT /api/v1/tenants/{tenantId}/access-policy {externalForwarding: true})', {
+      policy: 'externalForwarding',
+    });
   }
 }

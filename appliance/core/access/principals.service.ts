@@ -98,7 +98,18 @@ export async function invitePrincipal(actor: Actor, deps: CoreDeps, tenantId: st
   try {
     return await r.transaction(async (t) => {
       const trx = trxOf(t);
-      await t.principals.insert({ id, tenant_id: tenantId, kind: tenantId === null ? 'operator' : 'tenant-admin', name, email, role, permissions: JSON.stringify(permissions), created_by: actor.principalId, created_at: now, updated_at: now });
+      await t.principals.insert({
+        id,
+        tenant_id: tenantId,
+        kind: tenantId === null ? 'operator' : 'tenant-admin',
+        name,
+        email,
+        role,
+        permissions: JSON.stringify(permissions),
+        created_by: actor.principalId,
+        created_at: now,
+        updated_at: now,
+      });
       const link = await issueSetupLink(trx, actor, deps, { purpose: 'principal-setup', mailboxId: null, tenantId, principalId: id, destination: null }, now);
       await appendAudit(trx, actor, { action: 'principal.invite', targetType: 'principal', targetId: id, tenantId, after: { name, email, role, permissions, setupLinkId: link.id } }, now);
       return { id, email, setup: { token: link.token, url: principalSetupUrl(deps, link.token), expiresAt: iso(link.expiresAt)! } };
@@ -119,7 +130,13 @@ export interface PrincipalFilter {
   q?: string;
 }
 
-export async function listTenantPrincipals(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: PrincipalFilter = {}): Promise<PrincipalView[]> {
+export async function listTenantPrincipals(
+  actor: Actor,
+  deps: CoreDeps,
+  tenantId: string,
+  page: { limit?: number; after?: string | null } = {},
+  filter: PrincipalFilter = {},
+): Promise<PrincipalView[]> {
   authorize(actor, 'principals.read');
   const r = repos(deps.db, scopeOf(actor));
   await r.policies.liveTenant(tenantId);
@@ -229,7 +246,15 @@ export async function resetPrincipal(actor: Actor, deps: CoreDeps, principalId: 
     await appendAudit(
       trx,
       actor,
-      { action: 'principal.reset', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, before: { status: p.status, totpEnabled: p.totp_secret !== null }, after: { status: 'pending', setupLinkId: link.id }, reason },
+      {
+        action: 'principal.reset',
+        targetType: 'principal',
+        targetId: p.id,
+        tenantId: p.tenant_id,
+        before: { status: p.status, totpEnabled: p.totp_secret !== null },
+        after: { status: 'pending', setupLinkId: link.id },
+        reason,
+      },
       now,
     );
     return { id: p.id, email: p.email, setup: { token: link.token, url: principalSetupUrl(deps, link.token), expiresAt: iso(link.expiresAt)! } };
@@ -251,6 +276,18 @@ export async function completePrincipalSetup(actor: Actor, deps: CoreDeps, token
   await r.transaction(async (t) => {
     await consumeSetupLink(trxOf(t), link.id, now);
     await t.principals.setPassword(p.id, passwordHash, now);
-    await appendAudit(trxOf(t), linkActor, { action: 'principal.setup.complete', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, before: { status: p.status }, after: { status: 'active', passwordSet: true, setupLinkId: link.id } }, now);
+    await appendAudit(
+      trxOf(t),
+      linkActor,
+      {
+        action: 'principal.setup.complete',
+        targetType: 'principal',
+        targetId: p.id,
+        tenantId: p.tenant_id,
+        before: { status: p.status },
+        after: { status: 'active', passwordSet: true, setupLinkId: link.id },
+      },
+      now,
+    );
   });
 }

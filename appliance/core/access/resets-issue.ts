@@ -74,12 +74,17 @@ export async function deliver(actor: Actor, deps: AccessDeps, r: ResetRow, m: Ma
   } else {
     state = 'returned';
   }
-  const notified = await notifyOwners(deps, m, `Password reset of ${m.address}`, [
-    `A password reset (${r.kind}) of the mailbox ${m.address} was issued by ${actor.principalId}.`,
-    r.reason ? `Reason given: ${r.reason}` : '',
-    issued.revocation ? 'Open sessions were ended.' : '',
-    r.delivery === 'email' ? `The single-use link went to ${destination}.` : 'The single-use link was handed to the administrator (tenant policy allows it).',
-  ].filter(Boolean));
+  const notified = await notifyOwners(
+    deps,
+    m,
+    `Password reset of ${m.address}`,
+    [
+      `A password reset (${r.kind}) of the mailbox ${m.address} was issued by ${actor.principalId}.`,
+      r.reason ? `Reason given: ${r.reason}` : '',
+      issued.revocation ? 'Open sessions were ended.' : '',
+      r.delivery === 'email' ? `The single-use link went to ${destination}.` : 'The single-use link was handed to the administrator (tenant policy allows it).',
+    ].filter(Boolean),
+  );
   const now = deps.now();
   await repos(deps.db, tenantScope(m.tenant_id)).transaction(async (t) => {
     await t.resets.setDeliveryState(r.id, state);

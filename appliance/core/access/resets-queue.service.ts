@@ -44,7 +44,10 @@ export async function listTenantResets(actor: Actor, deps: CoreDeps, tenantId: s
   const cursor = after ? await store.cursor(after) : null;
   if (after && !cursor) throw invalid('unknown cursor', { field: 'after' });
   const rows = await store.queue({ tenantId: only, kind: filter.kind, status: filter.status, windowStart: now - APPROVAL_WINDOW_MS, after: cursor, limit });
-  const names = await displayNames(deps, rows.flatMap((r) => [r.requested_by, r.approved_by]));
+  const names = await displayNames(
+    deps,
+    rows.flatMap((r) => [r.requested_by, r.approved_by]),
+  );
   return rows.map((r) => ({ ...resetView(r, now), tenantId: r.tenant_id, mailboxAddress: r.mailbox_address, names: namesOf(names, [r.requested_by, r.approved_by]) }));
 }
 

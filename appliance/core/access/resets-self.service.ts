@@ -45,7 +45,18 @@ export async function changeOwnPassword(actor: Actor, deps: AccessDeps, input: {
   await repos(deps.db, tenantScope(m.tenant_id)).transaction(async (t) => {
     await t.resets.setPassword(m.id, hash, now);
     const rev = await revokeMailboxAccess(trxOf(t), m.id, now, { appPasswords: false });
-    await appendAudit(trxOf(t), actor, { action: 'mailbox.password.change', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { method: 'current-password', credentialSet: true, consoleSessionsRevoked: rev.consoleSessionsRevoked } }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      {
+        action: 'mailbox.password.change',
+        targetType: 'mailbox',
+        targetId: m.id,
+        tenantId: m.tenant_id,
+        after: { method: 'current-password', credentialSet: true, consoleSessionsRevoked: rev.consoleSessionsRevoked },
+      },
+      now,
+    );
   });
   deps.revoker.notifyRevoked(m.id, 'password changed by the owner');
   await notifyOwners(deps, m, `Password of ${m.address} changed`, [`The owner changed the password of the mailbox ${m.address}. Open sessions were ended.`]);
@@ -65,14 +76,18 @@ export async function ownRecoveryCodeStatus(actor: Actor, deps: AccessDeps): Pro
 
 /** The mailbox an address names, in any tenant and status (public flows: the caller proves more afterwards), or undefined. */
 async function mailboxByAddress(deps: AccessDeps, address: string): Promise<Mailbox | undefined> {
-  const a = String(address ?? '').trim().toLowerCase();
+  const a = String(address ?? '')
+    .trim()
+    .toLowerCase();
   if (!a.includes('@') || a.length > 254) return undefined;
   return repos(deps.db, PLATFORM_SCOPE).resets.anyMailboxByAddress(a);
 }
 
 /** Public: a new password with a one-time recovery code (throttled like a login). */
 export async function recoverWithCode(actor: Actor, deps: AccessDeps, input: { address: string; recoveryCode: string; newPassword: string }): Promise<void> {
-  const account = `recovery:${String(input.address ?? '').trim().toLowerCase()}`;
+  const account = `recovery:${String(input.address ?? '')
+    .trim()
+    .toLowerCase()}`;
   const ip = actor.origin?.sourceIp ?? 'unknown';
   const now = deps.now();
   const wait = deps.loginThrottle.retryAfter(account, ip, now);
@@ -94,7 +109,18 @@ export async function recoverWithCode(actor: Actor, deps: AccessDeps, input: { a
     if (!(await useRecoveryCode(trx, codeId, now))) throw new AppError('Unauthorized', 'invalid address or recovery code');
     await t.resets.setPassword(m.id, hash, now);
     const r = await revokeMailboxAccess(trx, m.id, now, { appPasswords: policy.resetRevokesAppPasswords });
-    await appendAudit(trx, owner, { action: 'mailbox.password.recover', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { method: 'recovery-code', credentialSet: true, appCredentialsRevoked: r.appPasswordsRevoked } }, now);
+    await appendAudit(
+      trx,
+      owner,
+      {
+        action: 'mailbox.password.recover',
+        targetType: 'mailbox',
+        targetId: m.id,
+        tenantId: m.tenant_id,
+        after: { method: 'recovery-code', credentialSet: true, appCredentialsRevoked: r.appPasswordsRevoked },
+      },
+      now,
+    );
     return r;
   });
   deps.loginThrottle.succeed(account, ip, now);
@@ -113,7 +139,9 @@ export async function recoverWithCode(actor: Actor, deps: AccessDeps, input: { a
 export async function requestSelfResetLink(actor: Actor, deps: AccessDeps, input: { address: string }): Promise<void> {
   const ip = actor.origin?.sourceIp ?? 'unknown';
   const now = deps.now();
-  const account = `reset-link:${String(input.address ?? '').trim().toLowerCase()}`;
+  const account = `reset-link:${String(input.address ?? '')
+    .trim()
+    .toLowerCase()}`;
   if (deps.loginThrottle.retryAfter(account, ip, now) > 0) return;
   deps.loginThrottle.fail(account, ip, now); // every request counts: a link request is cheap to ask and costly to spam
   const m = await mailboxByAddress(deps, input.address);
@@ -157,13 +185,29 @@ export async function requestSelfResetLink(actor: Actor, deps: AccessDeps, input
     const l = await issueSetupLink(trx, requester, deps, { purpose: 'reset', mailboxId: m.id, tenantId: m.tenant_id, destination }, now);
     await t.resets.insert({ ...row, setup_link_id: l.id });
     await appendAudit(trx, requester, { action: 'reset.request', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, kind: 'self', delivery: 'email' } }, now);
-    await appendAudit(trx, requester, { action: 'reset.issue', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, kind: 'self', delivery: 'email', destination, linkExpiresAt: iso(l.expiresAt), sessionsRevoked: false } }, now);
+    await appendAudit(
+      trx,
+      requester,
+      {
+        action: 'reset.issue',
+        targetType: 'mailbox',
+        targetId: m.id,
+        tenantId: m.tenant_id,
+        after: { resetId: row.id, kind: 'self', delivery: 'email', destination, linkExpiresAt: iso(l.expiresAt), sessionsRevoked: false },
+      },
+      now,
+    );
     return l;
   });
   const msg = resetLinkMessage({ address: m.address, url: setupUrl(deps, link.token), expiresAt: iso(link.expiresAt)!, kind: 'self-service' });
   const state = await sendQuietly(deps, destination, msg.subject, msg.text);
   await repo.transaction(async (t) => {
     await t.resets.setDeliveryState(row.id, state);
-    await appendAudit(trxOf(t), requester, { action: 'reset.delivery', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, method: 'email', destination, state } }, deps.now());
+    await appendAudit(
+      trxOf(t),
+      requester,
+      { action: 'reset.delivery', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, method: 'email', destination, state } },
+      deps.now(),
+    );
   });
 }

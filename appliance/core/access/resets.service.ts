@@ -141,7 +141,9 @@ interface NewReset {
 async function createAdminReset(actor: Actor, deps: AccessDeps, input: CreateResetInput, n: NewReset): Promise<ResetView> {
   const { r, m, base, policy, now } = n;
   if (input.verification !== undefined || input.newResetDestination !== undefined) {
-    throw invalid('verification and newResetDestination belong to emergency resets; an admin reset goes to the recorded reset destination', { field: input.verification ? 'verification' : 'newResetDestination' });
+    throw invalid('verification and newResetDestination belong to emergency resets; an admin reset goes to the recorded reset destination', {
+      field: input.verification ? 'verification' : 'newResetDestination',
+    });
   }
   let destination: string;
   try {
@@ -153,7 +155,12 @@ async function createAdminReset(actor: Actor, deps: AccessDeps, input: CreateRes
   const row: ResetRow = { ...base, status: 'issued', destination };
   const issued = await r.transaction(async (t) => {
     await t.resets.insert(row);
-    await appendAudit(trxOf(t), actor, { action: 'reset.request', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, kind: 'admin', delivery: row.delivery }, reason: row.reason }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      { action: 'reset.request', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: row.id, kind: 'admin', delivery: row.delivery }, reason: row.reason },
+      now,
+    );
     return issue(t, actor, deps, row, m, destination, policy, true, now);
   });
   await deliver(actor, deps, row, m, issued, destination);
@@ -176,7 +183,14 @@ async function createEmergencyReset(actor: Actor, deps: AccessDeps, input: Creat
   const row: ResetRow = { ...base, verification_method: v.method, verification_evidence: evidence, new_destination: newDestination, requires_operator: requiresOperator ? 1 : 0 };
   await r.transaction(async (t) => {
     await t.resets.insert(row);
-    const after = { resetId: row.id, kind: 'emergency', delivery: row.delivery, verification: { method: v.method, evidence }, newResetDestination: newDestination, requiresOperatorApproval: requiresOperator };
+    const after = {
+      resetId: row.id,
+      kind: 'emergency',
+      delivery: row.delivery,
+      verification: { method: v.method, evidence },
+      newResetDestination: newDestination,
+      requiresOperatorApproval: requiresOperator,
+    };
     await appendAudit(trxOf(t), actor, { action: 'reset.request', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after, reason: row.reason, approvalId: row.id }, now);
   });
   await notifyOwners(deps, m, `Emergency reset requested for ${m.address}`, [
@@ -253,7 +267,10 @@ export async function listResets(actor: Actor, deps: CoreDeps, mailboxId: string
   const m = await r.resets.mailbox(mailboxId);
   const rows = await r.resets.listForMailbox(m.id, 100);
   const now = deps.now();
-  const names = await displayNames(deps, rows.flatMap((x) => [x.requested_by, x.approved_by]));
+  const names = await displayNames(
+    deps,
+    rows.flatMap((x) => [x.requested_by, x.approved_by]),
+  );
   return rows.map((x) => ({ ...resetView(x, now), names: Object.fromEntries([x.requested_by, x.approved_by].filter((id): id is string => !!id && names.has(id)).map((id) => [id, names.get(id)!])) }));
 }
 
@@ -275,9 +292,36 @@ export async function approveReset(actor: Actor, deps: AccessDeps, id: string, i
   const issued = await repo.transaction(async (t) => {
     if (!(await t.resets.approve(r.id, actor.principalId, now))) throw new AppError('Conflict', 'this reset was decided meanwhile');
     const trx = trxOf(t);
-    await appendAudit(trx, actor, { action: 'reset.approve', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { resetId: r.id, requestedBy: r.requested_by, verificationMethod: r.verification_method }, reason: note, approvalId: r.id }, now);
+    await appendAudit(
+      trx,
+      actor,
+      {
+        action: 'reset.approve',
+        targetType: 'mailbox',
+        targetId: m.id,
+        tenantId: m.tenant_id,
+        after: { resetId: r.id, requestedBy: r.requested_by, verificationMethod: r.verification_method },
+        reason: note,
+        approvalId: r.id,
+      },
+      now,
+    );
     await t.resets.setResetDestination(m.id, destination, now);
-    await appendAudit(trx, actor, { action: 'mailbox.reset_destination.change', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { resetDestination: m.reset_destination }, after: { resetDestination: destination }, reason: `emergency reset ${r.id}`, approvalId: r.id }, now);
+    await appendAudit(
+      trx,
+      actor,
+      {
+        action: 'mailbox.reset_destination.change',
+        targetType: 'mailbox',
+        targetId: m.id,
+        tenantId: m.tenant_id,
+        before: { resetDestination: m.reset_destination },
+        after: { resetDestination: destination },
+        reason: `emergency reset ${r.id}`,
+        approvalId: r.id,
+      },
+      now,
+    );
     return issue(t, actor, deps, { ...r, approved_by: actor.principalId, approved_at: now }, m, destination, policy, true, now);
   });
   await deliver(actor, deps, r, { ...m, reset_destination: destination }, issued, destination);
@@ -297,7 +341,21 @@ export async function cancelReset(actor: Actor, deps: CoreDeps, id: string, inpu
   await repo.transaction(async (t) => {
     await t.resets.cancel(r.id);
     if (r.setup_link_id) await t.resets.expireLink(r.setup_link_id, now);
-    await appendAudit(trxOf(t), actor, { action: 'reset.cancel', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { resetId: r.id, status }, after: { status: 'cancelled' }, reason, approvalId: r.kind === 'emergency' ? r.id : null }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      {
+        action: 'reset.cancel',
+        targetType: 'mailbox',
+        targetId: m.id,
+        tenantId: m.tenant_id,
+        before: { resetId: r.id, status },
+        after: { status: 'cancelled' },
+        reason,
+        approvalId: r.kind === 'emergency' ? r.id : null,
+      },
+      now,
+    );
   });
   return resetView({ ...r, status: 'cancelled' }, now);
 }

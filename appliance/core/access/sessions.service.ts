@@ -129,12 +129,10 @@ async function principalSecondFactor(r: Repos, p: Principal, input: { totp?: str
  * Password + TOTP (or a recovery code) login of an operator or tenant admin. Every failure,
  * including a missing second factor, counts against the account and the client IP.
  */
-export async function loginPrincipal(
-  deps: CoreDeps,
-  input: { email: string; password: string; totp?: string; recoveryCode?: string },
-  origin: ActorOrigin = {},
-): Promise<PrincipalLogin> {
-  const email = String(input.email ?? '').trim().toLowerCase();
+export async function loginPrincipal(deps: CoreDeps, input: { email: string; password: string; totp?: string; recoveryCode?: string }, origin: ActorOrigin = {}): Promise<PrincipalLogin> {
+  const email = String(input.email ?? '')
+    .trim()
+    .toLowerCase();
   const ip = origin.sourceIp ?? 'unknown';
   await throttled(deps, email, ip);
   const now = deps.now();
@@ -178,7 +176,9 @@ export async function loginMailboxOwner(
 ): Promise<{ session: IssuedSession; mailboxId: string; address: string }> {
   if (!deps.credentials) throw new AppError('TempFailure', 'mailbox login is not available');
   // The second factor's failures count like the password's (the same account and source).
-  const account = String(input.address ?? '').trim().toLowerCase();
+  const account = String(input.address ?? '')
+    .trim()
+    .toLowerCase();
   const ip = origin.sourceIp ?? 'unknown';
   // The credential module delays suspect attempts itself: refuse here, do not delay twice.
   await throttled(deps, account, ip, { delay: false });
@@ -203,15 +203,24 @@ export async function loginMailboxOwner(
     await second?.commit(t);
     const mfa = second ? 'ok' : 'none';
     const s = await createSession(t, { kind: 'mailbox', principalId: null, mailboxId: result.mailboxId, tenantId: result.tenantId, credentialVersion: result.credentialVersion, mfa }, origin, now);
-    await appendAudit(trxOf(t), actor, { action: 'mailbox.owner.login', targetType: 'mailbox', targetId: result.mailboxId, tenantId: result.tenantId, after: { protocol: 'web', method: second ? `password+${second.method}` : 'password' } }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      {
+        action: 'mailbox.owner.login',
+        targetType: 'mailbox',
+        targetId: result.mailboxId,
+        tenantId: result.tenantId,
+        after: { protocol: 'web', method: second ? `password+${second.method}` : 'password' },
+      },
+      now,
+    );
     return s;
   });
   return { session, mailboxId: result.mailboxId, address: result.address };
 }
 
-export type SessionAuth =
-  | { ok: true; session: WebSession; actor: Actor; principal: Principal | null }
-  | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'csrf' };
+export type SessionAuth = { ok: true; session: WebSession; actor: Actor; principal: Principal | null } | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'csrf' };
 
 /**
  * Resolves a session cookie. `csrfToken` must be given (and match) for state-changing requests;
@@ -282,7 +291,12 @@ export async function confirmTotpEnrolment(deps: CoreDeps, auth: Extract<Session
     await t.principals.confirmTotp(p.id, pending, step, now);
     await t.principals.replaceRecoveryCodes(p.id, codes.map(recoveryCodeHash), now);
     await t.sessions.setMfa(auth.session.id, 'ok');
-    await appendAudit(trxOf(t), auth.actor, { action: 'principal.totp.enrol', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, after: { totpEnabled: true, recoveryCodes: codes.length } }, now);
+    await appendAudit(
+      trxOf(t),
+      auth.actor,
+      { action: 'principal.totp.enrol', targetType: 'principal', targetId: p.id, tenantId: p.tenant_id, after: { totpEnabled: true, recoveryCodes: codes.length } },
+      now,
+    );
   });
   return { recoveryCodes: codes };
 }
@@ -292,7 +306,17 @@ export interface SessionView {
   mfa: string;
   expiresAt: string;
   principal: PrincipalView | null;
-  mailbox: { id: string; address: string; displayName: string | null; status: string; quotaBytes: number; usedBytes: number; messageCount: number; owner: { name: string; email: string }; resetDestination: string } | null;
+  mailbox: {
+    id: string;
+    address: string;
+    displayName: string | null;
+    status: string;
+    quotaBytes: number;
+    usedBytes: number;
+    messageCount: number;
+    owner: { name: string; email: string };
+    resetDestination: string;
+  } | null;
 }
 
 export async function sessionView(deps: CoreDeps, auth: Extract<SessionAuth, { ok: true }>): Promise<SessionView> {

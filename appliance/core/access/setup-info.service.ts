@@ -31,7 +31,12 @@ export async function describeMailboxLink(deps: CoreDeps, token: string): Promis
   if (!m) throw new AppError('NotFound', 'setup link not found');
   if (m.status !== 'pending' && m.status !== 'active') throw new AppError('Gone', `this link can no longer be used: the mailbox is ${m.status}`);
   const settings = await appliedDomainSettings(deps, m.domain_id);
-  return { kind: reset ? 'mailbox-reset' : 'mailbox-setup', address: m.address, expiresAt: iso(link.expires_at)!, passwordRules: passwordRules({ address: m.address, minLength: settings?.passwordPolicy.minLength }) };
+  return {
+    kind: reset ? 'mailbox-reset' : 'mailbox-setup',
+    address: m.address,
+    expiresAt: iso(link.expires_at)!,
+    passwordRules: passwordRules({ address: m.address, minLength: settings?.passwordPolicy.minLength }),
+  };
 }
 
 export async function describePrincipalLink(deps: CoreDeps, token: string): Promise<SetupLinkInfo> {

@@ -193,7 +193,12 @@ export async function revokeToken(actor: Actor, deps: CoreDeps, tokenId: string)
   const now = deps.now();
   await r.transaction(async (t) => {
     await t.tokens.revoke(token.id, now);
-    await appendAudit(trxOf(t), actor, { action: 'token.revoke', targetType: 'api_token', targetId: token.id, tenantId: token.tenant_id, before: { revokedAt: null }, after: { revokedAt: iso(now) } }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      { action: 'token.revoke', targetType: 'api_token', targetId: token.id, tenantId: token.tenant_id, before: { revokedAt: null }, after: { revokedAt: iso(now) } },
+      now,
+    );
   });
   return tokenView({ ...token, revoked_at: now });
 }

@@ -85,7 +85,10 @@ export async function listAuditEvents(actor: Actor, deps: CoreDeps, query: Audit
   const page = pageOf({ limit: query.limit });
   const rows = await auditOf(actor, deps).list(query, query.after, page.limit);
   const views = rows.map(auditEventView);
-  const names = await displayNames(deps, views.flatMap((v) => [v.tenantId, v.actor.id, v.actor.tokenId, v.target.id]));
+  const names = await displayNames(
+    deps,
+    views.flatMap((v) => [v.tenantId, v.actor.id, v.actor.tokenId, v.target.id]),
+  );
   for (const v of views) {
     v.names = {};
     for (const id of [v.tenantId, v.actor.id, v.actor.tokenId, v.target.id]) if (id && names.has(id)) v.names[id] = names.get(id)!;
@@ -95,7 +98,10 @@ export async function listAuditEvents(actor: Actor, deps: CoreDeps, query: Audit
 
 /** Adds `createdByName` (the creator's token or person name, or mailbox address) to listed items. */
 export async function withCreatorNames<T extends { createdBy: string }>(deps: CoreDeps, items: T[]): Promise<Array<T & { createdByName?: string }>> {
-  const names = await displayNames(deps, items.map((i) => i.createdBy));
+  const names = await displayNames(
+    deps,
+    items.map((i) => i.createdBy),
+  );
   return items.map((i) => (names.has(i.createdBy) ? { ...i, createdByName: names.get(i.createdBy)! } : i));
 }
 
@@ -123,8 +129,24 @@ export async function displayNames(deps: CoreDeps, ids: Iterable<string | null |
 export const AUDIT_EXPORT_MAX = 100_000;
 
 const CSV_COLUMNS = [
-  'id', 'at', 'tenant_id', 'actor_type', 'actor_id', 'token_id', 'source_ip', 'user_agent', 'action', 'target_type', 'target_id',
-  'before', 'after', 'reason', 'request_id', 'approval_id', 'prev_hash', 'hash',
+  'id',
+  'at',
+  'tenant_id',
+  'actor_type',
+  'actor_id',
+  'token_id',
+  'source_ip',
+  'user_agent',
+  'action',
+  'target_type',
+  'target_id',
+  'before',
+  'after',
+  'reason',
+  'request_id',
+  'approval_id',
+  'prev_hash',
+  'hash',
 ] as const;
 
 /** A CSV field: quoted when needed; a leading = + - @ is neutralized so spreadsheets do not run it. */

@@ -30,8 +30,7 @@ export interface DeliverableMailbox {
 
 export type RecipientResolution =
   /** `external`: alias targets outside this appliance (forwarded with SRS). */
-  | { ok: true; via: 'mailbox' | 'alias' | 'catch-all'; mailboxes: DeliverableMailbox[]; external: string[] }
-  | { ok: false; refusal: RecipientRefusal };
+  { ok: true; via: 'mailbox' | 'alias' | 'catch-all'; mailboxes: DeliverableMailbox[]; external: string[] } | { ok: false; refusal: RecipientRefusal };
 
 const MAX_ALIAS_DEPTH = 5;
 const RECEIVING = new Set(['active', 'pending']);
@@ -44,9 +43,7 @@ function split(address: string): { local: string; domain: string } | null {
   return { local: a.slice(0, at), domain: a.slice(at + 1) };
 }
 
-type Found =
-  | { kind: 'mailboxes'; list: Array<DeliverableMailbox & { quota: number; used: number }>; external: string[] }
-  | { kind: 'refused'; refusal: 'unknown' | 'disabled' };
+type Found = { kind: 'mailboxes'; list: Array<DeliverableMailbox & { quota: number; used: number }>; external: string[] } | { kind: 'refused'; refusal: 'unknown' | 'disabled' };
 
 export class RecipientRouter {
   /** The serving layer's look-ups: an envelope recipient names no tenant, so the platform scope. */
@@ -116,7 +113,12 @@ export class RecipientRouter {
       found = await this.lookup(domain.catch_all, 1, new Set(), forDelivery);
     }
     // An existing alias that leads nowhere (never an unknown local part) may get its postmaster fallback.
-    if (found?.kind === 'refused' && found.refusal === 'unknown' && this.opts.postmasterFallback && (await this.opts.postmasterFallback(domain.id, `${parts.local}@${parts.domain}`).catch(() => false))) {
+    if (
+      found?.kind === 'refused' &&
+      found.refusal === 'unknown' &&
+      this.opts.postmasterFallback &&
+      (await this.opts.postmasterFallback(domain.id, `${parts.local}@${parts.domain}`).catch(() => false))
+    ) {
       via = 'mailbox';
       found = await this.lookup(`${parts.local}@${parts.domain}`, 0, new Set(), forDelivery);
     }

@@ -13,9 +13,31 @@ const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]
  * practice). Such a mailbox is flagged as a role account and may never be a reset destination.
  */
 export const ROLE_LOCAL_PARTS: ReadonlySet<string> = new Set([
-  'abuse', 'accounts', 'admin', 'administrator', 'billing', 'contact', 'helpdesk', 'hostmaster', 'hr',
-  'info', 'invoices', 'mailer-daemon', 'marketing', 'no-reply', 'noc', 'noreply', 'office', 'postmaster',
-  'root', 'sales', 'security', 'support', 'team', 'webmaster', 'dmarc-reports',
+  'abuse',
+  'accounts',
+  'admin',
+  'administrator',
+  'billing',
+  'contact',
+  'helpdesk',
+  'hostmaster',
+  'hr',
+  'info',
+  'invoices',
+  'mailer-daemon',
+  'marketing',
+  'no-reply',
+  'noc',
+  'noreply',
+  'office',
+  'postmaster',
+  'root',
+  'sales',
+  'security',
+  'support',
+  'team',
+  'webmaster',
+  'dmarc-reports',
 ]);
 
 export function normalizeDomainName(raw: string): string {

@@ -2,18 +2,7 @@
  * The one error type of the domain core. Each edge maps `code` once: HTTP status in the
  * control plane, an RFC 5530 response code in IMAP, a reply code in SMTP.
  */
-export type ErrorCode =
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'Forbidden'
-  | 'Unauthorized'
-  | 'Invalid'
-  | 'QuotaExceeded'
-  | 'Conflict'
-  | 'TooLarge'
-  | 'RateLimited'
-  | 'TempFailure'
-  | 'Gone';
+export type ErrorCode = 'NotFound' | 'AlreadyExists' | 'Forbidden' | 'Unauthorized' | 'Invalid' | 'QuotaExceeded' | 'Conflict' | 'TooLarge' | 'RateLimited' | 'TempFailure' | 'Gone';
 
 export class AppError extends Error {
   constructor(

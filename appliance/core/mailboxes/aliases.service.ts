@@ -123,19 +123,20 @@ export async function deleteAlias(actor: Actor, deps: CoreDeps, aliasId: string,
     await audit(
       t,
       actor,
-      { action: 'alias.delete', targetType: 'alias', targetId: alias.id, tenantId: alias.tenant_id, before: { address: alias.address, targets: JSON.parse(alias.targets) as string[], status: alias.status }, reason: input.reason ?? null },
+      {
+        action: 'alias.delete',
+        targetType: 'alias',
+        targetId: alias.id,
+        tenantId: alias.tenant_id,
+        before: { address: alias.address, targets: JSON.parse(alias.targets) as string[], status: alias.status },
+        reason: input.reason ?? null,
+      },
       now,
     );
   });
 }
 
-export async function listTenantAliases(
-  actor: Actor,
-  deps: CoreDeps,
-  tenantId: string,
-  page: { limit?: number; after?: string | null } = {},
-  filter: AliasFilter = {},
-): Promise<AliasView[]> {
+export async function listTenantAliases(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: AliasFilter = {}): Promise<AliasView[]> {
   authorize(actor, 'forwarding.read');
   const r = repos(deps.db, scopeOf(actor));
   await r.mailboxes.tenant(tenantId);
@@ -147,13 +148,7 @@ export async function getAlias(actor: Actor, deps: CoreDeps, aliasId: string): P
   return aliasView(await repos(deps.db, scopeOf(actor)).aliases.get(aliasId));
 }
 
-export async function listAliases(
-  actor: Actor,
-  deps: CoreDeps,
-  domainId: string,
-  page: { limit?: number; after?: string | null } = {},
-  filter: { q?: string } = {},
-): Promise<AliasView[]> {
+export async function listAliases(actor: Actor, deps: CoreDeps, domainId: string, page: { limit?: number; after?: string | null } = {}, filter: { q?: string } = {}): Promise<AliasView[]> {
   authorize(actor, 'forwarding.read');
   const r = repos(deps.db, scopeOf(actor));
   const domain = await r.mailboxes.domain(domainId);

@@ -82,7 +82,10 @@ export function autoconfigXml(s: ClientSettings & { domain: string }): string {
 export function poxRequestAddress(body: string): string | null {
   const m = /<(?:\w+:)?EMailAddress>\s*([^<\s]{3,254})\s*<\/(?:\w+:)?EMailAddress>/i.exec(body);
   if (!m) return null;
-  return m[1]!.replace(/&amp;/g, '&').replace(/&apos;/g, "'").replace(/&quot;/g, '"');
+  return m[1]!
+    .replace(/&amp;/g, '&')
+    .replace(/&apos;/g, "'")
+    .replace(/&quot;/g, '"');
 }
 
 /** Outlook autodiscover POX response (responseschema 2006 / outlook 2006a): IMAP and SMTP, TLS from the first byte. */
@@ -188,7 +191,6 @@ export function mobileconfigXml(s: ClientSettings & { domain: string }, owner: {
     '',
   ].join('\n');
 }
-
 
 /** The logged-in owner's client settings (what to type into a mail client) and the owner's name. */
 export async function ownClientSettings(actor: Actor, deps: CoreDeps): Promise<ClientSettings & { domain: string; ownerName: string }> {

@@ -32,7 +32,15 @@ export async function suspendMailbox(actor: Actor, deps: CoreDeps, mailboxId: st
     await audit(
       t,
       actor,
-      { action: 'mailbox.suspend', targetType: 'mailbox', targetId: mailbox.id, tenantId: mailbox.tenant_id, before: { status: mailbox.status }, after: { status: 'suspended', sessionsRevoked: true }, reason },
+      {
+        action: 'mailbox.suspend',
+        targetType: 'mailbox',
+        targetId: mailbox.id,
+        tenantId: mailbox.tenant_id,
+        before: { status: mailbox.status },
+        after: { status: 'suspended', sessionsRevoked: true },
+        reason,
+      },
       now,
     );
   });

@@ -112,7 +112,12 @@ export async function updateMailbox(actor: Actor, deps: CoreDeps, mailboxId: str
     });
     if (!Object.keys(changed).length) return;
     await writeChange(t, m, changed, now, false);
-    await audit(t, actor, { action: 'mailbox.update', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: beforeOf(m, changed), after: changed as Record<string, unknown>, reason }, now);
+    await audit(
+      t,
+      actor,
+      { action: 'mailbox.update', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: beforeOf(m, changed), after: changed as Record<string, unknown>, reason },
+      now,
+    );
   });
   return mailboxView(await r.mailboxes.get(m.id));
 }

@@ -176,7 +176,13 @@ export async function createMailbox(actor: Actor, deps: CoreDeps, domainId: stri
       await audit(
         t,
         actor,
-        { action: 'mailbox.create', targetType: 'mailbox', targetId: id, tenantId: domain.tenant_id, after: { ...after, credentialDelivery: 'link', setupLinkId: link.id, setupLinkExpiresAt: iso(link.expiresAt) } },
+        {
+          action: 'mailbox.create',
+          targetType: 'mailbox',
+          targetId: id,
+          tenantId: domain.tenant_id,
+          after: { ...after, credentialDelivery: 'link', setupLinkId: link.id, setupLinkExpiresAt: iso(link.expiresAt) },
+        },
         now,
       );
       return { id, address, setup: { token: link.token, url: setupUrl(deps, link.token), expiresAt: iso(link.expiresAt)! } };
@@ -192,13 +198,7 @@ export async function getMailbox(actor: Actor, deps: CoreDeps, mailboxId: string
   return mailboxView(await repos(deps.db, scopeOf(actor)).mailboxes.get(mailboxId));
 }
 
-export async function listMailboxes(
-  actor: Actor,
-  deps: CoreDeps,
-  domainId: string,
-  page: { limit?: number; after?: string | null } = {},
-  filter: MailboxFilter = {},
-): Promise<MailboxView[]> {
+export async function listMailboxes(actor: Actor, deps: CoreDeps, domainId: string, page: { limit?: number; after?: string | null } = {}, filter: MailboxFilter = {}): Promise<MailboxView[]> {
   authorize(actor, 'mailboxes.read');
   const { mailboxes } = repos(deps.db, scopeOf(actor));
   await mailboxes.domain(domainId);
@@ -206,13 +206,7 @@ export async function listMailboxes(
 }
 
 /** Every mailbox of a tenant, across its domains, filtered. */
-export async function listTenantMailboxes(
-  actor: Actor,
-  deps: CoreDeps,
-  tenantId: string,
-  page: { limit?: number; after?: string | null } = {},
-  filter: MailboxFilter = {},
-): Promise<MailboxView[]> {
+export async function listTenantMailboxes(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: MailboxFilter = {}): Promise<MailboxView[]> {
   authorize(actor, 'mailboxes.read');
   const { mailboxes } = repos(deps.db, scopeOf(actor));
   await mailboxes.tenant(tenantId);

@@ -48,7 +48,8 @@ export async function createOwnForward(actor: Actor, deps: CoreDeps, input: { ta
   const target = await resolveTarget(deps.db, m.tenant_id, input.target, 'target');
   if (target.kind === 'external') {
     // Checked here too (insertForward checks the policy again) so the owner gets the owner's rules.
-    if (!(await loadPolicy(deps.db, m.tenant_id)).externalForwarding) throw new AppError('Forbidden', 'your organisation does not allow forwarding to outside addresses', { policy: 'externalForwarding' });
+    if (!(await loadPolicy(deps.db, m.tenant_id)).externalForwarding)
+      throw new AppError('Forbidden', 'your organisation does not allow forwarding to outside addresses', { policy: 'externalForwarding' });
     if (!input.reason?.trim()) throw invalid('say why mail should leave the organisation (it is reported to your administrator)', { field: 'reason' });
     const expires = input.expiresAt === undefined ? NaN : Date.parse(input.expiresAt);
     if (!Number.isFinite(expires)) throw invalid(`a forward to an outside address needs an end date (at most ${OWNER_EXTERNAL_MAX_DAYS} days)`, { field: 'expiresAt' });

@@ -67,10 +67,26 @@ async function domainImpact(r: Repos, d: Domain): Promise<Record<string, unknown
   };
 }
 
-async function issueIntent(actor: Actor, deps: CoreDeps, r: Repos, target: { type: 'mailbox' | 'domain'; id: string; name: string; tenantId: string }, impact: Record<string, unknown>, confirmUrl: string): Promise<DeletionIntentView> {
+async function issueIntent(
+  actor: Actor,
+  deps: CoreDeps,
+  r: Repos,
+  target: { type: 'mailbox' | 'domain'; id: string; name: string; tenantId: string },
+  impact: Record<string, unknown>,
+  confirmUrl: string,
+): Promise<DeletionIntentView> {
   const now = deps.now();
   const id = newId('del');
-  await r.recycleBin.insertIntent({ id, tenant_id: target.tenantId, target_type: target.type, target_id: target.id, impact, created_by: actor.principalId, created_at: now, expires_at: now + INTENT_TTL_MS });
+  await r.recycleBin.insertIntent({
+    id,
+    tenant_id: target.tenantId,
+    target_type: target.type,
+    target_id: target.id,
+    impact,
+    created_by: actor.principalId,
+    created_at: now,
+    expires_at: now + INTENT_TTL_MS,
+  });
   return { intent: { id, expiresAt: iso(now + INTENT_TTL_MS)! }, target: { type: target.type, id: target.id, name: target.name }, impact, confirm: `${confirmUrl}?confirm=${id}` };
 }
 
@@ -103,7 +119,16 @@ export async function deleteMailbox(actor: Actor, deps: CoreDeps, mailboxId: str
     await audit(
       t,
       actor,
-      { action: 'mailbox.delete', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { ...mailboxState(m) }, after: { status: 'deleted', purgeAfter: iso(purgeAfter) }, reason, approvalId: intent.id },
+      {
+        action: 'mailbox.delete',
+        targetType: 'mailbox',
+        targetId: m.id,
+        tenantId: m.tenant_id,
+        before: { ...mailboxState(m) },
+        after: { status: 'deleted', purgeAfter: iso(purgeAfter) },
+        reason,
+        approvalId: intent.id,
+      },
       now,
     );
   });
@@ -183,7 +208,12 @@ export async function restoreDomain(actor: Actor, deps: CoreDeps, domainId: stri
     for (const m of mbs) await t.mailboxes.restore(m.id, statusAfter(planTransition('restore', { status: 'deleted', ...m })), now);
     await t.recycleBin.restoreDomainAliases(d.id, now);
     await t.recycleBin.restoreDomain(d.id, status, now);
-    await audit(t, actor, { action: 'domain.restore', targetType: 'domain', targetId: d.id, tenantId: d.tenant_id, before: { status: 'deleted' }, after: { status, mailboxes: mbs.map((m) => m.id) }, reason }, now);
+    await audit(
+      t,
+      actor,
+      { action: 'domain.restore', targetType: 'domain', targetId: d.id, tenantId: d.tenant_id, before: { status: 'deleted' }, after: { status, mailboxes: mbs.map((m) => m.id) }, reason },
+      now,
+    );
   });
   return domainView(await r.mailboxes.domain(d.id));
 }
@@ -228,7 +258,20 @@ export async function purgeRecycleBin(actor: Actor, deps: CoreDeps): Promise<Pur
     planTransition('purge', m);
     const purged = await r.transaction(async (t) => {
       const res = await t.recycleBin.purgeMailbox(m.id);
-      if (res) await audit(t, actor, { action: 'mailbox.purge', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { address: m.address, deletedAt: iso(m.deleted_at) }, after: { purgedMessages: res.messages } }, now);
+      if (res)
+        await audit(
+          t,
+          actor,
+          {
+            action: 'mailbox.purge',
+            targetType: 'mailbox',
+            targetId: m.id,
+            tenantId: m.tenant_id,
+            before: { address: m.address, deletedAt: iso(m.deleted_at) },
+            after: { purgedMessages: res.messages },
+          },
+          now,
+        );
       return !!res;
     });
     if (purged) out.mailboxes.push(m.id);

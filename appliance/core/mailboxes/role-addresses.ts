@@ -46,10 +46,23 @@ export async function roleMailTarget(db: Executor | Repos, deps: Pick<CoreDeps, 
   if (chosen) return { address: chosen, source: 'tenant-choice' };
   for (const email of await aliases.tenantAdminEmails(tenantId, 5)) {
     // An administrator whose address is hosted by another tenant would stack domains: skip it.
-    if (await resolveTarget(db, tenantId, email, 'roleMailTo').then(() => true, () => false)) return { address: email.toLowerCase(), source: 'tenant-contact' };
+    if (
+      await resolveTarget(db, tenantId, email, 'roleMailTo').then(
+        () => true,
+        () => false,
+      )
+    )
+      return { address: email.toLowerCase(), source: 'tenant-contact' };
   }
   const op = await operatorAddress(db);
-  if (op && (await resolveTarget(db, tenantId, op, 'roleMailTo').then(() => true, () => false))) return { address: op.toLowerCase(), source: 'operator' };
+  if (
+    op &&
+    (await resolveTarget(db, tenantId, op, 'roleMailTo').then(
+      () => true,
+      () => false,
+    ))
+  )
+    return { address: op.toLowerCase(), source: 'operator' };
   return { address: `postmaster@${deps.config.hostname}`.toLowerCase(), source: 'appliance-postmaster' };
 }
 
@@ -74,12 +87,20 @@ export async function ensureRequiredAddresses(
     if (await t.mailboxes.addressTaken(address)) continue;
     const id = newId('als');
     await t.aliases.insert({ id, tenant_id: domain.tenant_id, domain_id: domain.id, local_part: local, address, targets: [target], created_by: actor.principalId, created_at: now });
-    if (auditBy === 'own') await audit(
-      t,
-      actor,
-      { action: 'alias.create', targetType: 'alias', targetId: id, tenantId: domain.tenant_id, after: { address, targets: [target], required: true }, reason: 'required address of every mail domain (RFC 5321 postmaster, RFC 2142 abuse, DMARC/TLS-RPT reports)' },
-      now,
-    );
+    if (auditBy === 'own')
+      await audit(
+        t,
+        actor,
+        {
+          action: 'alias.create',
+          targetType: 'alias',
+          targetId: id,
+          tenantId: domain.tenant_id,
+          after: { address, targets: [target], required: true },
+          reason: 'required address of every mail domain (RFC 5321 postmaster, RFC 2142 abuse, DMARC/TLS-RPT reports)',
+        },
+        now,
+      );
     made.push(address);
   }
   return made;
@@ -140,7 +161,20 @@ export async function setRequiredAddressDestination(actor: Actor, deps: CoreDeps
   let repointed: string[] = [];
   await r.transaction(async (t) => {
     await t.aliases.setTenantRoleMailTo(tenant.id, chosen, now);
-    await audit(t, actor, { action: 'tenant.required_addresses.set', targetType: 'tenant', targetId: tenant.id, tenantId: tenant.id, before: { roleMailTo: tenant.role_mail_to ?? null, effective: before.address }, after: { roleMailTo: chosen }, reason: input.reason ?? null }, now);
+    await audit(
+      t,
+      actor,
+      {
+        action: 'tenant.required_addresses.set',
+        targetType: 'tenant',
+        targetId: tenant.id,
+        tenantId: tenant.id,
+        before: { roleMailTo: tenant.role_mail_to ?? null, effective: before.address },
+        after: { roleMailTo: chosen },
+        reason: input.reason ?? null,
+      },
+      now,
+    );
     const after = await roleMailTarget(t, deps, tenant.id);
     const appliancePostmaster = `postmaster@${deps.config.hostname}`.toLowerCase();
     if (after.address === before.address && after.address === appliancePostmaster) return;
@@ -163,7 +197,12 @@ async function repointRequiredAliases(t: Repos, actor: Actor, tenantId: string, 
       const al = await t.aliases.activeByAddress(`${local}@${d.name}`);
       if (!al || al.targets.length !== 1 || !defaults.includes(al.targets[0]!)) continue;
       await t.aliases.update(al.id, { targets: [to] }, now);
-      await audit(t, actor, { action: 'alias.update', targetType: 'alias', targetId: al.id, tenantId, before: { targets: al.targets }, after: { targets: [to] }, reason: 'required addresses follow the tenant’s choice' }, now);
+      await audit(
+        t,
+        actor,
+        { action: 'alias.update', targetType: 'alias', targetId: al.id, tenantId, before: { targets: al.targets }, after: { targets: [to] }, reason: 'required addresses follow the tenant’s choice' },
+        now,
+      );
       repointed.push(al.address);
     }
   }
@@ -251,7 +290,14 @@ async function createPostmasterMailbox(t: Repos, actor: Actor, deps: Pick<CoreDe
   await audit(
     t,
     actor,
-    { action: 'mailbox.create', targetType: 'mailbox', targetId: id, tenantId: domain.tenant_id, after: { address, status, isRole: true, required: true, owner, resetDestination: applianceTarget, credentialDelivery: 'reset link to the appliance postmaster' }, reason },
+    {
+      action: 'mailbox.create',
+      targetType: 'mailbox',
+      targetId: id,
+      tenantId: domain.tenant_id,
+      after: { address, status, isRole: true, required: true, owner, resetDestination: applianceTarget, credentialDelivery: 'reset link to the appliance postmaster' },
+      reason,
+    },
     now,
   );
 }
@@ -277,7 +323,14 @@ export async function reconcileRequiredAddresses(actor: Actor, deps: Pick<CoreDe
         await audit(
           t,
           actor,
-          { action: 'alias.create', targetType: 'alias', targetId: a.id, tenantId: a.tenant_id, after: { address: a.address, targets: a.targets, required: true, createdAt: new Date(a.created_at).toISOString(), createdBy: 'migration 0019_role_address_backfill' }, reason: 'required address created by migration 0019 (backfill); recorded at the next boot' },
+          {
+            action: 'alias.create',
+            targetType: 'alias',
+            targetId: a.id,
+            tenantId: a.tenant_id,
+            after: { address: a.address, targets: a.targets, required: true, createdAt: new Date(a.created_at).toISOString(), createdBy: 'migration 0019_role_address_backfill' },
+            reason: 'required address created by migration 0019 (backfill); recorded at the next boot',
+          },
           now,
         );
       }

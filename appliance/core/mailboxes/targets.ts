@@ -11,10 +11,7 @@ import { invalid } from '../kernel/errors.js';
 import { tenantScope } from '../kernel/scope.js';
 import { executorOf } from './unit.js';
 
-export type ResolvedTarget =
-  | { kind: 'external'; address: string }
-  | { kind: 'mailbox'; address: string; mailbox: Mailbox }
-  | { kind: 'alias'; address: string; alias: Alias };
+export type ResolvedTarget = { kind: 'external'; address: string } | { kind: 'mailbox'; address: string; mailbox: Mailbox } | { kind: 'alias'; address: string; alias: Alias };
 
 /** Classifies `raw` for a tenant; throws Invalid when it is a hosted address not of this tenant or not existing. */
 export async function resolveTarget(db: Executor | Repos, tenantId: string, raw: string, field: string): Promise<ResolvedTarget> {

@@ -57,7 +57,15 @@ export async function revokeAccess(run: ApplyRun): Promise<void> {
   await run.step({
     action: 'offboarding.revoke',
     before: { principals: prows.map((p) => ({ id: p.id, status: p.status })) },
-    after: { sessionsRevoked: true, appCredentialsRevoked: rev.appPasswordsRevoked, consoleSessionsRevoked: rev.consoleSessionsRevoked, linksExpired, resetsCancelled, principalsDisabled: principals.length, apiCredentialsRevoked: tokenIds.length },
+    after: {
+      sessionsRevoked: true,
+      appCredentialsRevoked: rev.appPasswordsRevoked,
+      consoleSessionsRevoked: rev.consoleSessionsRevoked,
+      linksExpired,
+      resetsCancelled,
+      principalsDisabled: principals.length,
+      apiCredentialsRevoked: tokenIds.length,
+    },
   });
 }
 
@@ -125,7 +133,14 @@ export async function transferDependents(run: ApplyRun, depRows: Mailbox[]): Pro
     if (d.business_owner_email && I.includes(d.business_owner_email.toLowerCase())) Object.assign(set, { business_owner_name: transferTo.name, business_owner_email: transferTo.email });
     if (I.includes(d.reset_destination.toLowerCase())) set.reset_destination = transferTo.email.toLowerCase();
     await t.offboarding.setOwnerFields(d.id, set, now);
-    before.push({ id: d.id, ownerName: d.owner_name, ownerEmail: d.owner_email, businessOwnerName: d.business_owner_name, businessOwnerEmail: d.business_owner_email, resetDestination: d.reset_destination });
+    before.push({
+      id: d.id,
+      ownerName: d.owner_name,
+      ownerEmail: d.owner_email,
+      businessOwnerName: d.business_owner_name,
+      businessOwnerEmail: d.business_owner_email,
+      resetDestination: d.reset_destination,
+    });
   }
   await run.step({ action: 'offboarding.transfer', before: { mailboxes: before }, after: { transferredTo: transferTo, mailboxes: before.map((b) => b.id) } });
 }
@@ -142,7 +157,16 @@ export async function convert(run: ApplyRun, convertTo: ConvertTo): Promise<void
     });
   } else if (convertTo === 'alias' && successor) {
     const aliasId = `als_${randomBytes(12).toString('hex')}`;
-    await t.offboarding.insertAlias({ id: aliasId, tenant_id: m.tenant_id, domain_id: m.domain_id, local_part: m.local_part, address: m.address, target: successor.address, created_by: run.actor.principalId, now });
+    await t.offboarding.insertAlias({
+      id: aliasId,
+      tenant_id: m.tenant_id,
+      domain_id: m.domain_id,
+      local_part: m.local_part,
+      address: m.address,
+      target: successor.address,
+      created_by: run.actor.principalId,
+      now,
+    });
     await run.step({ action: 'offboarding.convert', before: { convertTo: 'alias' }, after: { convertTo: 'alias', aliasId, target: successor.address } });
   } else {
     await run.step({ action: 'offboarding.convert', after: { convertTo: 'disabled', receiving: false } });

@@ -76,7 +76,10 @@ async function checkTransfer(deps: CoreDeps, p: Pick<Prepared, 'm' | 'r' | 'conv
   const { m, r, convertTo, ctx, paths, transferTo } = p;
   const dependents = [...new Set(paths.filter((x) => x.kind === 'ownership' || x.kind === 'reset-destination').map((x) => x.id))];
   if ((dependents.length || convertTo === 'shared') && !transferTo) {
-    throw invalid(convertTo === 'shared' ? 'a shared mailbox needs a new owner: transferTo' : 'other mailboxes depend on the person (owner or reset destination): name transferTo', { field: 'transferTo', dependents });
+    throw invalid(convertTo === 'shared' ? 'a shared mailbox needs a new owner: transferTo' : 'other mailboxes depend on the person (owner or reset destination): name transferTo', {
+      field: 'transferTo',
+      dependents,
+    });
   }
   const depRows = await r.offboarding.mailboxesByIds(dependents);
   if (transferTo) {
@@ -94,10 +97,12 @@ async function prepare(actor: Actor, deps: CoreDeps, mailboxId: string, input: A
   const convertTo: ConvertTo = input.convertTo ?? 'disabled';
   const forwardsMode = input.forwards ?? 'remove';
   const prior = await r.offboarding.latest(m.id);
-  if (prior?.status === 'applied' || alreadyDone('offboard', m)) throw new AppError('Conflict', 'this mailbox is already offboarded; undo that first', { offboardingId: prior?.status === 'applied' ? prior.id : null });
+  if (prior?.status === 'applied' || alreadyDone('offboard', m))
+    throw new AppError('Conflict', 'this mailbox is already offboarded; undo that first', { offboardingId: prior?.status === 'applied' ? prior.id : null });
   const move = planTransition('offboard', m);
   const successor = await successorOf(r, m, input.successor);
-  if ((convertTo === 'alias' || forwardsMode === 'repoint') && !successor) throw invalid(`${convertTo === 'alias' ? 'converting to an alias' : 're-pointing forwards'} needs a successor mailbox`, { field: 'successor' });
+  if ((convertTo === 'alias' || forwardsMode === 'repoint') && !successor)
+    throw invalid(`${convertTo === 'alias' ? 'converting to an alias' : 're-pointing forwards'} needs a successor mailbox`, { field: 'successor' });
   const ctx = await identitiesOf(r, m, convertTo, input.ownerLeaves);
   if (successor && ctx.identities.includes(successor.address)) throw invalid('the successor cannot be the person being offboarded', { field: 'successor' });
   const transferTo = input.transferTo ? person(input.transferTo, 'transferTo') : null;
@@ -132,7 +137,10 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
       events.push(await appendAudit(trx, actor, { ...s, targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, reason, after: { offboardingId: id, ...(s.after ?? {}) } }, now));
     };
     const run: ApplyRun = { actor, t, trx, m, now, I: ctx.identities, successor, transferTo, forwardsMode, step, ids: (kind) => [...new Set(paths.filter((x) => x.kind === kind).map((x) => x.id))] };
-    await step({ action: 'offboarding.apply', after: { convertTo, successor: stored.successor, transferTo: transferTo?.email ?? null, forwards: forwardsMode, pathsFound: paths.length, kinds: [...new Set(paths.map((x) => x.kind))] } });
+    await step({
+      action: 'offboarding.apply',
+      after: { convertTo, successor: stored.successor, transferTo: transferTo?.email ?? null, forwards: forwardsMode, pathsFound: paths.length, kinds: [...new Set(paths.map((x) => x.kind))] },
+    });
     await disableLogin(run, p.move);
     await revokeAccess(run);
     await sweepForwards(run);

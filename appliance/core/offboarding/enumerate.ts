@@ -38,10 +38,12 @@ async function mailboxAccess(r: Repos, deps: CoreDeps, m: Mailbox, now: number):
   const open = openSessions(deps, m.id);
   if (open > 0) paths.push({ kind: 'session', id: m.id, description: `${open} open IMAP/SMTP session(s) of ${m.address}` });
   for (const s of await r.offboarding.liveConsoleSessions(m.id, now)) {
-    if (Number(s.credential_version) === Number(m.credential_version) && m.status === 'active') paths.push({ kind: 'console-session', id: s.id, description: `self-service console session${s.source_ip ? ` from ${s.source_ip}` : ''}` });
+    if (Number(s.credential_version) === Number(m.credential_version) && m.status === 'active')
+      paths.push({ kind: 'console-session', id: s.id, description: `self-service console session${s.source_ip ? ` from ${s.source_ip}` : ''}` });
   }
   for (const a of await r.offboarding.liveAppPasswords(m.id)) paths.push({ kind: 'app-password', id: a.id, description: `app password "${a.name}" (${parseTargets(a.scopes).join(', ')})` });
-  for (const l of await r.offboarding.liveLinks(m.id, now)) paths.push({ kind: 'setup-link', id: l.id, description: `live ${l.purpose} link${l.destination ? ` sent to ${l.destination}` : ' held by its issuer'}` });
+  for (const l of await r.offboarding.liveLinks(m.id, now))
+    paths.push({ kind: 'setup-link', id: l.id, description: `live ${l.purpose} link${l.destination ? ` sent to ${l.destination}` : ' held by its issuer'}` });
   for (const p of await r.offboarding.pendingResets(m.id)) if (Number(p.requested_at) + 24 * 3600_000 > now) paths.push({ kind: 'reset', id: p.id, description: `${p.kind} reset awaiting approval` });
   return paths;
 }

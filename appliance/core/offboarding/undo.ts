@@ -34,7 +34,17 @@ async function restoreStep(t: Repos, m: Mailbox, action: string, before: Before,
       return [];
     case 'offboarding.transfer':
       for (const d of (before.mailboxes ?? []) as Array<Record<string, string | null>>) {
-        await o.setOwnerFields(String(d.id), { owner_name: String(d.ownerName), owner_email: String(d.ownerEmail), business_owner_name: d.businessOwnerName, business_owner_email: d.businessOwnerEmail, reset_destination: String(d.resetDestination) }, now);
+        await o.setOwnerFields(
+          String(d.id),
+          {
+            owner_name: String(d.ownerName),
+            owner_email: String(d.ownerEmail),
+            business_owner_name: d.businessOwnerName,
+            business_owner_email: d.businessOwnerEmail,
+            reset_destination: String(d.resetDestination),
+          },
+          now,
+        );
       }
       return [];
     case 'offboarding.send_as':
@@ -48,7 +58,8 @@ async function restoreStep(t: Repos, m: Mailbox, action: string, before: Before,
       for (const d of (before.domains ?? []) as Array<{ id: string; catchAll: string | null }>) await o.setCatchAll([d.id], d.catchAll, now);
       return [];
     case 'offboarding.forwards':
-      for (const f of (before.forwards ?? []) as Array<{ id: string; target: string; external: number; status: string }>) await o.setForward(f.id, { target: f.target, external: f.external, status: recorded(FORWARD_STATUSES, f.status) });
+      for (const f of (before.forwards ?? []) as Array<{ id: string; target: string; external: number; status: string }>)
+        await o.setForward(f.id, { target: f.target, external: f.external, status: recorded(FORWARD_STATUSES, f.status) });
       return [];
     case 'offboarding.revoke':
       for (const p of (before.principals ?? []) as Array<{ id: string; status: string }>) await o.setPrincipalStatus(p.id, recorded(PRINCIPAL_STATUSES, p.status), now);
@@ -83,7 +94,20 @@ export async function undoOffboarding(actor: Actor, deps: CoreDeps, mailboxId: s
       notRestored.push(...(await restoreStep(t, m, e.action, before, after, now)));
     }
     await t.offboarding.markUndone(o.id, now);
-    await appendAudit(trxOf(t), actor, { action: 'offboarding.undo', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { status: 'offboarded' }, after: { offboardingId: o.id, restoredFromEvents: eventIds, notRestored }, reason }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      {
+        action: 'offboarding.undo',
+        targetType: 'mailbox',
+        targetId: m.id,
+        tenantId: m.tenant_id,
+        before: { status: 'offboarded' },
+        after: { offboardingId: o.id, restoredFromEvents: eventIds, notRestored },
+        reason,
+      },
+      now,
+    );
   });
   return { offboarding: await offboardingView(r, await r.offboarding.get(o.id)), notRestored };
 }

@@ -66,12 +66,30 @@ export async function applyBatch(actor: Actor, deps: PortfolioDeps, batchId: str
 
   const now = deps.now();
   const claimed = await deps.db.transaction().execute(async (trx) => {
-    const set = { state: 'applying' as const, mode: input.mode, approval_ref: approvalRef, approved_rows: JSON.stringify([...approved]), total: work.done.size + work.todo.length, done: work.done.size, plan: work.plan, error: null, updated_at: now };
+    const set = {
+      state: 'applying' as const,
+      mode: input.mode,
+      approval_ref: approvalRef,
+      approved_rows: JSON.stringify([...approved]),
+      total: work.done.size + work.todo.length,
+      done: work.done.size,
+      plan: work.plan,
+      error: null,
+      updated_at: now,
+    };
     if (!(await repos(trx, scope).batches.claim(b.id, b.state, set))) return false;
     await appendAudit(
       trx,
       actor,
-      { action: 'batch.apply', targetType: 'batch', targetId: b.id, tenantId: b.tenant_id, before: { state: b.state }, after: { state: 'applying', mode: input.mode, rows: work.todo.length, approvedRows: [...approved], refused: work.refused }, approvalId: approvalRef },
+      {
+        action: 'batch.apply',
+        targetType: 'batch',
+        targetId: b.id,
+        tenantId: b.tenant_id,
+        before: { state: b.state },
+        after: { state: 'applying', mode: input.mode, rows: work.todo.length, approvedRows: [...approved], refused: work.refused },
+        approvalId: approvalRef,
+      },
       now,
     );
     return true;
@@ -143,7 +161,20 @@ async function runApply(actor: Actor, deps: PortfolioDeps, batchId: string, tena
     const t = repos(trx, scope);
     await t.batches.update(batchId, { state: 'applied', applied_at: now, updated_at: now });
     const report = await reportOf(t, batchId);
-    await appendAudit(trx, actor, { action: 'batch.applied', targetType: 'batch', targetId: batchId, tenantId, before: { state: 'applying' }, after: { state: 'applied', mode, failedRows: failed, report, delivery: deps.mailer ? 'email' : 'pending: no mailer' }, approvalId: approvalRef }, now);
+    await appendAudit(
+      trx,
+      actor,
+      {
+        action: 'batch.applied',
+        targetType: 'batch',
+        targetId: batchId,
+        tenantId,
+        before: { state: 'applying' },
+        after: { state: 'applied', mode, failedRows: failed, report, delivery: deps.mailer ? 'email' : 'pending: no mailer' },
+        approvalId: approvalRef,
+      },
+      now,
+    );
   });
 }
 
@@ -165,7 +196,20 @@ async function rowByRow(actor: Actor, deps: PortfolioDeps, batchId: string, tena
     } catch (rowErr) {
       failed++;
       const batches = repos(deps.db, scope).batches;
-      await batches.insertFailedItem({ batch_id: batchId, row_no: item.row, mailbox_id: null, address: item.address, status: 'failed', error: String((rowErr as Error).message).slice(0, 300), alias_ids: null, setup_link_id: null, destination: null, delivered_at: null, delivery_error: null, created_at: deps.now() });
+      await batches.insertFailedItem({
+        batch_id: batchId,
+        row_no: item.row,
+        mailbox_id: null,
+        address: item.address,
+        status: 'failed',
+        error: String((rowErr as Error).message).slice(0, 300),
+        alias_ids: null,
+        setup_link_id: null,
+        destination: null,
+        delivered_at: null,
+        delivery_error: null,
+        created_at: deps.now(),
+      });
       await batches.addDone(batchId, 1);
     }
   }
@@ -202,11 +246,49 @@ async function insertRow(trx: Transaction<DB>, actor: Actor, deps: PortfolioDeps
   for (const address of item.aliases) {
     const aid = newId('als');
     aliasIds.push(aid);
-    await batches.insertAlias({ id: aid, tenant_id: tenantId, domain_id: item.domainId, local_part: address.slice(0, address.lastIndexOf('@')), address, targets: JSON.stringify([item.address]), created_by: actor.principalId, created_at: now, updated_at: now });
+    await batches.insertAlias({
+      id: aid,
+      tenant_id: tenantId,
+      domain_id: item.domainId,
+      local_part: address.slice(0, address.lastIndexOf('@')),
+      address,
+      targets: JSON.stringify([item.address]),
+      created_by: actor.principalId,
+      created_at: now,
+      updated_at: now,
+    });
   }
-  await batches.insertItem({ batch_id: batchId, row_no: item.row, mailbox_id: id, address: item.address, status: 'created', error: null, alias_ids: JSON.stringify(aliasIds), setup_link_id: link.id, destination: item.resetDestination, delivered_at: null, delivery_error: null, created_at: now });
+  await batches.insertItem({
+    batch_id: batchId,
+    row_no: item.row,
+    mailbox_id: id,
+    address: item.address,
+    status: 'created',
+    error: null,
+    alias_ids: JSON.stringify(aliasIds),
+    setup_link_id: link.id,
+    destination: item.resetDestination,
+    delivered_at: null,
+    delivery_error: null,
+    created_at: now,
+  });
   const { owner, businessOwner, resetDestination, aliases, displayName, quotaBytes, isRole } = item;
-  const after = { address: item.address, status, displayName, quotaBytes, isRole, owner, businessOwner, resetDestination, aliases, credentialDelivery: 'link-by-email', setupLinkId: link.id, setupLinkExpiresAt: iso(link.expiresAt), batchId, row: item.row };
+  const after = {
+    address: item.address,
+    status,
+    displayName,
+    quotaBytes,
+    isRole,
+    owner,
+    businessOwner,
+    resetDestination,
+    aliases,
+    credentialDelivery: 'link-by-email',
+    setupLinkId: link.id,
+    setupLinkExpiresAt: iso(link.expiresAt),
+    batchId,
+    row: item.row,
+  };
   await appendAudit(trx, actor, { action: 'mailbox.create', targetType: 'mailbox', targetId: id, tenantId, after }, now);
   return { item, mailboxId: id, link };
 }

@@ -44,7 +44,11 @@ export async function deliverLinks(actor: Actor, deps: PortfolioDeps, batchId: s
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
     const batches = repos(trx, scopeOf(actor)).batches;
-    await batches.markDelivered(batchId, results.filter((r) => r.ok).map((r) => r.row), now);
+    await batches.markDelivered(
+      batchId,
+      results.filter((r) => r.ok).map((r) => r.row),
+      now,
+    );
     for (const r of results.filter((x) => !x.ok)) await batches.markDeliveryFailed(batchId, r.row, r.error ?? 'failed');
   });
 }
@@ -69,7 +73,18 @@ export async function reissueUndelivered(actor: Actor, deps: PortfolioDeps, batc
         if (s.setup_link_id) await batches.expireSetupLink(s.setup_link_id, now);
         const link = await issueSetupLink(trx, actor, deps, { purpose: 'mailbox-setup', mailboxId: s.mailbox_id, tenantId, destination: s.reset_destination }, now);
         await batches.setItemLink(batchId, Number(s.row_no), link.id);
-        await appendAudit(trx, actor, { action: 'mailbox.setup_link.reissue', targetType: 'mailbox', targetId: s.mailbox_id, tenantId, after: { setupLinkId: link.id, previousLinkId: s.setup_link_id, batchId, reason: 'undelivered' } }, now);
+        await appendAudit(
+          trx,
+          actor,
+          {
+            action: 'mailbox.setup_link.reissue',
+            targetType: 'mailbox',
+            targetId: s.mailbox_id,
+            tenantId,
+            after: { setupLinkId: link.id, previousLinkId: s.setup_link_id, batchId, reason: 'undelivered' },
+          },
+          now,
+        );
         const item = { row: Number(s.row_no), address: s.address, owner: { name: s.owner_name, email: '' }, resetDestination: s.reset_destination } as PlanItem;
         out.push({ item, mailboxId: s.mailbox_id, link });
       }

@@ -158,7 +158,8 @@ function identityOf(r: BulkRowInput, domains: Map<string, TenantDomain>, opts: P
     domain = domains.get(name);
     if (!domain) add('domain-not-hosted', `${name} is not a domain of this tenant`, 'domain');
     else if (domain.aliasOf) add('domain-is-alias', `${name} is a domain alias; create the mailbox in its primary domain`, 'domain');
-    else if (domain.verification !== 'verified' && !opts.allowUnverified) add('domain-not-verified', `${name} is not verified yet (run a DNS check once its MX and SPF records are published), or ask an operator to override`, 'domain');
+    else if (domain.verification !== 'verified' && !opts.allowUnverified)
+      add('domain-not-verified', `${name} is not verified yet (run a DNS check once its MX and SPF records are published), or ask an operator to override`, 'domain');
   }
   return { localPart, domain };
 }

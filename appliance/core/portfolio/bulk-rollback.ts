@@ -35,7 +35,20 @@ async function suspendChunk(actor: Actor, deps: PortfolioDeps, batchId: string, 
       const move = planTransition('suspend', m);
       await t.batches.setMailboxStatus(m.id, statusAfter(move), now);
       await revokeMailboxAccess(trx, m.id, now, { appPasswords: false });
-      await appendAudit(trx, actor, { action: 'mailbox.suspend', targetType: 'mailbox', targetId: m.id, tenantId, before: { status: m.status }, after: { status: move.to, sessionsRevoked: true, setupLinksExpired: true, batchId }, reason }, now);
+      await appendAudit(
+        trx,
+        actor,
+        {
+          action: 'mailbox.suspend',
+          targetType: 'mailbox',
+          targetId: m.id,
+          tenantId,
+          before: { status: m.status },
+          after: { status: move.to, sessionsRevoked: true, setupLinksExpired: true, batchId },
+          reason,
+        },
+        now,
+      );
     }
     return live.map((m) => m.id);
   });
@@ -46,21 +59,38 @@ async function deleteChunk(actor: Actor, deps: PortfolioDeps, batchId: string, t
   const now = deps.now();
   return deps.db.transaction().execute(async (trx) => {
     const t = repos(trx, scopeOf(actor));
-    const rows = (await t.batches.mailboxStates(tenantId, chunk.map((c) => c.mailbox_id!))).filter((m) => m.status !== 'deleted');
+    const rows = (
+      await t.batches.mailboxStates(
+        tenantId,
+        chunk.map((c) => c.mailbox_id!),
+      )
+    ).filter((m) => m.status !== 'deleted');
     for (const m of rows) {
       const move = planTransition('soft-delete', m);
       await t.batches.softDeleteMailbox(m.id, statusBefore(move), now, purgeAfter);
       await revokeMailboxAccess(trx, m.id, now, { appPasswords: false });
-      await appendAudit(trx, actor, { action: 'mailbox.delete', targetType: 'mailbox', targetId: m.id, tenantId, before: { status: m.status }, after: { status: 'deleted', purgeAfter: iso(purgeAfter), batchId }, reason }, now);
+      await appendAudit(
+        trx,
+        actor,
+        { action: 'mailbox.delete', targetType: 'mailbox', targetId: m.id, tenantId, before: { status: m.status }, after: { status: 'deleted', purgeAfter: iso(purgeAfter), batchId }, reason },
+        now,
+      );
     }
     const aliasIds = chunk.flatMap((c) => (c.alias_ids ? (JSON.parse(c.alias_ids) as string[]) : []));
     for (let j = 0; j < aliasIds.length; j += 500) {
       const live = await t.batches.activeAliases(aliasIds.slice(j, j + 500));
       if (!live.length) continue;
-      await t.batches.deleteAliases(live.map((a) => a.id), now);
-      for (const a of live) await appendAudit(trx, actor, { action: 'alias.delete', targetType: 'alias', targetId: a.id, tenantId, before: { status: 'active' }, after: { status: 'deleted', batchId }, reason }, now);
+      await t.batches.deleteAliases(
+        live.map((a) => a.id),
+        now,
+      );
+      for (const a of live)
+        await appendAudit(trx, actor, { action: 'alias.delete', targetType: 'alias', targetId: a.id, tenantId, before: { status: 'active' }, after: { status: 'deleted', batchId }, reason }, now);
     }
-    await t.batches.markRolledBack(batchId, chunk.map((c) => Number(c.row_no)));
+    await t.batches.markRolledBack(
+      batchId,
+      chunk.map((c) => Number(c.row_no)),
+    );
     return rows.length;
   });
 }
@@ -96,7 +126,20 @@ export async function rollbackBatch(actor: Actor, deps: PortfolioDeps, batchId: 
   const end = deps.now();
   await deps.db.transaction().execute(async (trx) => {
     await repos(trx, scope).batches.update(b.id, { state: 'rolled-back', rolled_back_at: end, updated_at: end });
-    await appendAudit(trx, actor, { action: 'batch.rolled_back', targetType: 'batch', targetId: b.id, tenantId: b.tenant_id, before: { state: 'rolling-back' }, after: { state: 'rolled-back', mailboxesDeleted: deleted, recycleBinDays: recycleBinDays(deps) }, reason }, end);
+    await appendAudit(
+      trx,
+      actor,
+      {
+        action: 'batch.rolled_back',
+        targetType: 'batch',
+        targetId: b.id,
+        tenantId: b.tenant_id,
+        before: { state: 'rolling-back' },
+        after: { state: 'rolled-back', mailboxesDeleted: deleted, recycleBinDays: recycleBinDays(deps) },
+        reason,
+      },
+      end,
+    );
   });
   return batchView(r, await r.batches.get(b.id));
 }

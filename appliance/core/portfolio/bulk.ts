@@ -38,9 +38,7 @@ const CSV_OPTIONS: Options = { bom: true, relax_column_count: true, relax_quotes
 export function parseCsv(text: string): string[][] {
   let records: string[][];
   try {
-    records = LONE_SURROGATE.test(text)
-      ? (parse(Buffer.from(text, 'utf16le'), { ...CSV_OPTIONS, relax_quotes: false, encoding: 'utf16le' }) as string[][])
-      : (parse(text, CSV_OPTIONS) as string[][]);
+    records = LONE_SURROGATE.test(text) ? (parse(Buffer.from(text, 'utf16le'), { ...CSV_OPTIONS, relax_quotes: false, encoding: 'utf16le' }) as string[][]) : (parse(text, CSV_OPTIONS) as string[][]);
   } catch (err) {
     if (!(err instanceof CsvError)) throw err;
     if (err.code === 'CSV_QUOTE_NOT_CLOSED') throw invalid('CSV: a quoted field is not closed', { field: 'body' });
@@ -75,10 +73,19 @@ const COLUMNS: Record<string, keyof BulkRowInput | 'address'> = {
 export function rowsFromCsv(text: string): BulkRowInput[] {
   const records = parseCsv(text);
   if (records.length < 2) throw invalid('CSV needs a header row and at least one data row', { field: 'body' });
-  const header = records[0]!.map((h) => h.trim().toLowerCase().replace(/[\s_-]/g, ''));
+  const header = records[0]!.map((h) =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/[\s_-]/g, ''),
+  );
   const fields = header.map((h) => COLUMNS[h]);
   const unknown = header.filter((_h, i) => !fields[i]);
-  if (unknown.length) throw invalid(`CSV: unknown column(s) ${unknown.join(', ')}; known: local_part, domain, address, display_name, owner_name, owner_email, business_owner_name, business_owner_email, reset_destination, quota, role, aliases`, { field: 'body', columns: unknown });
+  if (unknown.length)
+    throw invalid(
+      `CSV: unknown column(s) ${unknown.join(', ')}; known: local_part, domain, address, display_name, owner_name, owner_email, business_owner_name, business_owner_email, reset_destination, quota, role, aliases`,
+      { field: 'body', columns: unknown },
+    );
   if (records.length - 1 > MAX_BATCH_ROWS) throw invalid(`a batch holds at most ${MAX_BATCH_ROWS} rows`, { field: 'rows' });
   return records.slice(1).map((rec) => {
     const row: BulkRowInput & { address?: string } = {};

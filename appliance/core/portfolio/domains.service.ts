@@ -81,9 +81,21 @@ export async function createDomain(actor: Actor, deps: CoreDeps, tenantId: strin
       const t = repos(trx, scope);
       if (await t.domains.nameTaken(name)) throw new AppError('AlreadyExists', `${name} is already hosted on this appliance`);
       await t.domains.insert({ id, tenant_id: tenant.id, name, alias_of: aliasOf, now });
-      await t.dkim.insertActive(id, keys.map((k) => ({ id: newId('dkm'), ...k })), now);
+      await t.dkim.insertActive(
+        id,
+        keys.map((k) => ({ id: newId('dkm'), ...k })),
+        now,
+      );
       const required = roleTarget
-        ? await ensureRequiredAddresses(trx, actor, { id, tenant_id: tenant.id, name }, requiredLocalParts(platformDefaultSettings(deps.config.defaultQuotaBytes).dmarc.reportLocalPart), roleTarget.address, now, 'caller')
+        ? await ensureRequiredAddresses(
+            trx,
+            actor,
+            { id, tenant_id: tenant.id, name },
+            requiredLocalParts(platformDefaultSettings(deps.config.defaultQuotaBytes).dmarc.reportLocalPart),
+            roleTarget.address,
+            now,
+            'caller',
+          )
         : [];
       await appendAudit(
         trx,
@@ -118,13 +130,7 @@ export async function getDomain(actor: Actor, deps: CoreDeps, domainId: string):
   return { ...domainView(d), requiredAddresses: await requiredAddressesOf(deps.db, d, eff.settings.dmarc.reportLocalPart) };
 }
 
-export async function listDomains(
-  actor: Actor,
-  deps: CoreDeps,
-  tenantId: string,
-  page: { limit?: number; after?: string | null } = {},
-  filter: DomainFilter = {},
-): Promise<DomainView[]> {
+export async function listDomains(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: DomainFilter = {}): Promise<DomainView[]> {
   authorize(actor, 'domains.read');
   const r = repos(deps.db, scopeOf(actor));
   await r.tenants.get(tenantId);
@@ -188,7 +194,14 @@ export async function setCatchAll(actor: Actor, deps: CoreDeps, domainId: string
     await appendAudit(
       trx,
       actor,
-      { action: address ? 'domain.catch_all.set' : 'domain.catch_all.clear', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { catchAll: domain.catch_all }, after: { catchAll: address } },
+      {
+        action: address ? 'domain.catch_all.set' : 'domain.catch_all.clear',
+        targetType: 'domain',
+        targetId: domain.id,
+        tenantId: domain.tenant_id,
+        before: { catchAll: domain.catch_all },
+        after: { catchAll: address },
+      },
       now,
     );
   });

@@ -85,9 +85,7 @@ async function setupLinkPaths(own: OwnershipRepo, m: Mailbox, now: number): Prom
   const links = await own.liveSetupLinks(m.id, now);
   return links.map((l) => ({
     path: 'setup-link' as const,
-    description: l.destination
-      ? `single-use link that sets the password, delivered to ${l.destination}`
-      : 'single-use link that sets the password; returned once to its issuer',
+    description: l.destination ? `single-use link that sets the password, delivered to ${l.destination}` : 'single-use link that sets the password; returned once to its issuer',
     heldBy: l.destination ? { type: 'address', id: l.destination } : { type: 'principal', id: l.created_by },
     expiresAt: iso(l.expires_at)!,
   }));
@@ -132,7 +130,12 @@ async function ownerPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox): Promi
   ];
   const codes = await remainingRecoveryCodes(deps, m.id);
   if (codes > 0) {
-    paths.push({ path: 'recovery-code', description: `the owner sets a new password with one of ${codes} one-time recovery codes`, heldBy: { type: 'owner', id: m.owner_email }, whoMayTrigger: [`owner:${m.owner_email}`] });
+    paths.push({
+      path: 'recovery-code',
+      description: `the owner sets a new password with one of ${codes} one-time recovery codes`,
+      heldBy: { type: 'owner', id: m.owner_email },
+      whoMayTrigger: [`owner:${m.owner_email}`],
+    });
   }
   paths.push({
     path: 'self-service-link',
@@ -205,7 +208,5 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
 async function aliasesInto(own: OwnershipRepo, tenantId: string, address: string): Promise<Array<{ address: string; required: boolean }>> {
   const rows = await own.aliasesMentioning(tenantId, address);
   const required = new Set<string>([...ALWAYS_REQUIRED, 'dmarc-reports']);
-  return rows
-    .filter((r) => (JSON.parse(r.targets) as string[]).includes(address))
-    .map((r) => ({ address: r.address, required: required.has(r.local_part) }));
+  return rows.filter((r) => (JSON.parse(r.targets) as string[]).includes(address)).map((r) => ({ address: r.address, required: required.has(r.local_part) }));
 }

@@ -94,7 +94,10 @@ export async function updateTenant(actor: Actor, deps: CoreDeps, tenantId: strin
       if (set.quota_bytes !== undefined && set.quota_bytes !== null) {
         const q = await tenantQuota(trx, tenant.id);
         if (q.allocatedBytes > set.quota_bytes) {
-          throw new AppError('QuotaExceeded', `the tenant's mailboxes already hold quotas of ${q.allocatedBytes} bytes; the pool cannot be smaller`, { field: 'quotaBytes', allocatedBytes: q.allocatedBytes });
+          throw new AppError('QuotaExceeded', `the tenant's mailboxes already hold quotas of ${q.allocatedBytes} bytes; the pool cannot be smaller`, {
+            field: 'quotaBytes',
+            allocatedBytes: q.allocatedBytes,
+          });
         }
       }
       await repos(trx, scope).tenants.update(tenant.id, set);

@@ -35,7 +35,10 @@ export async function domainTimeline(actor: Actor, deps: CoreDeps, domainId: str
   const entries: TimelineEntry[] = dnsEntries(await r.dns.history(domain.id, { limit: 500 }));
   const events = await r.audit.ofDomain(domain.tenant_id, domain.id, limit);
   entries.push(...events.map(eventEntry));
-  const names = await displayNames(deps, entries.flatMap((e) => [e.actor, e.target?.id]));
+  const names = await displayNames(
+    deps,
+    entries.flatMap((e) => [e.actor, e.target?.id]),
+  );
   for (const e of entries) {
     const mine = [e.actor, e.target?.id].filter((id): id is string => !!id && names.has(id));
     if (mine.length) e.names = Object.fromEntries(mine.map((id) => [id, names.get(id)!]));

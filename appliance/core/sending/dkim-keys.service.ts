@@ -69,11 +69,26 @@ export async function rotateDkim(actor: Actor, deps: CoreDeps, domainId: string,
   return r.transaction(async (t) => {
     const views: DkimKeyView[] = [];
     for (const m of material) {
-      const row: DkimKey = { id: sendingId('dkm'), domain_id: domain.id, selector: m.selector, algorithm: m.algorithm, private_key: m.privateKeyPem, public_key: m.publicKey, status: 'published', created_at: now, retired_at: null };
+      const row: DkimKey = {
+        id: sendingId('dkm'),
+        domain_id: domain.id,
+        selector: m.selector,
+        algorithm: m.algorithm,
+        private_key: m.privateKeyPem,
+        public_key: m.publicKey,
+        status: 'published',
+        created_at: now,
+        retired_at: null,
+      };
       await t.sending.insertDkimKey(domain, row);
       views.push(dkimView(row, domain.name));
     }
-    await audit(t, actor, { action: 'dkim.rotate', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, after: { published: views.map((v) => ({ selector: v.selector, algorithm: v.algorithm })) } }, now);
+    await audit(
+      t,
+      actor,
+      { action: 'dkim.rotate', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, after: { published: views.map((v) => ({ selector: v.selector, algorithm: v.algorithm })) } },
+      now,
+    );
     return views;
   });
 }
@@ -92,16 +107,24 @@ export async function activateDkimKey(actor: Actor, deps: CoreDeps, domainId: st
   const now = deps.now();
   await repos(deps.db, scopeOf(actor)).transaction(async (t) => {
     const previous = await t.sending.activeDkimKeys(domain.id, key.algorithm);
-    await t.sending.setDkimStatus(previous.map((p) => p.id), 'published');
+    await t.sending.setDkimStatus(
+      previous.map((p) => p.id),
+      'published',
+    );
     await t.sending.setDkimStatus([key.id], 'active');
-    await audit(t, actor, {
-      action: 'dkim.activate',
-      targetType: 'domain',
-      targetId: domain.id,
-      tenantId: domain.tenant_id,
-      before: { active: previous.map((p) => p.selector) },
-      after: { active: [key.selector], algorithm: key.algorithm },
-    }, now);
+    await audit(
+      t,
+      actor,
+      {
+        action: 'dkim.activate',
+        targetType: 'domain',
+        targetId: domain.id,
+        tenantId: domain.tenant_id,
+        before: { active: previous.map((p) => p.selector) },
+        after: { active: [key.selector], algorithm: key.algorithm },
+      },
+      now,
+    );
   });
   return listDkimKeys(actor, deps, domain.id);
 }
@@ -114,7 +137,19 @@ export async function retireDkimKey(actor: Actor, deps: CoreDeps, domainId: stri
   const now = deps.now();
   await repos(deps.db, scopeOf(actor)).transaction(async (t) => {
     await t.sending.retireDkimKey(key.id, now);
-    await audit(t, actor, { action: 'dkim.retire', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { selector: key.selector, status: key.status }, after: { selector: key.selector, status: 'retired' } }, now);
+    await audit(
+      t,
+      actor,
+      {
+        action: 'dkim.retire',
+        targetType: 'domain',
+        targetId: domain.id,
+        tenantId: domain.tenant_id,
+        before: { selector: key.selector, status: key.status },
+        after: { selector: key.selector, status: 'retired' },
+      },
+      now,
+    );
   });
   return listDkimKeys(actor, deps, domain.id);
 }

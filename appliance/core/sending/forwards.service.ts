@@ -63,7 +63,10 @@ export async function listForwards(actor: Actor, deps: CoreDeps, mailboxId: stri
   const mailbox = await r.mailbox(mailboxId);
   const rows = await r.forwardsOf(mailbox.id);
   const now = deps.now();
-  return withCreatorNames(deps, rows.map((f) => forwardView(f, now)));
+  return withCreatorNames(
+    deps,
+    rows.map((f) => forwardView(f, now)),
+  );
 }
 
 export async function createForward(actor: Actor, deps: CoreDeps, mailboxId: string, input: ForwardInput): Promise<ForwardView> {
@@ -104,14 +107,19 @@ export async function insertForward(actor: Actor, deps: CoreDeps, mailbox: Mailb
       last_used_at: null,
     };
     await t.sending.insertForward(row);
-    await audit(t, actor, {
-      action: 'forward.create',
-      targetType: 'mailbox',
-      targetId: mailbox.id,
-      tenantId: mailbox.tenant_id,
-      after: { forwardId: row.id, target: row.target, external, keepCopy: row.keep_copy === 1, expiresAt: iso(expiresAt) },
-      reason,
-    }, now);
+    await audit(
+      t,
+      actor,
+      {
+        action: 'forward.create',
+        targetType: 'mailbox',
+        targetId: mailbox.id,
+        tenantId: mailbox.tenant_id,
+        after: { forwardId: row.id, target: row.target, external, keepCopy: row.keep_copy === 1, expiresAt: iso(expiresAt) },
+        reason,
+      },
+      now,
+    );
     return forwardView(row, now);
   });
 }

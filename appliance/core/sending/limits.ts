@@ -15,10 +15,7 @@ import { audit } from './common.js';
 /** Defaults per hour, the block factor and the window: `config.sendLimits`. */
 export type SendLimitDefaults = Config['sendLimits'];
 
-export type LimitDecision =
-  | { ok: true }
-  | { ok: false; reason: 'blocked'; message: string }
-  | { ok: false; reason: 'mailbox-rate' | 'tenant-rate'; message: string };
+export type LimitDecision = { ok: true } | { ok: false; reason: 'blocked'; message: string } | { ok: false; reason: 'mailbox-rate' | 'tenant-rate'; message: string };
 
 const BUCKETS = 60;
 
@@ -150,15 +147,20 @@ export class SendLimiter {
     this.blocked.add(mailboxId);
     await this.repos.transaction(async (t) => {
       await t.limits.blockSending(mailboxId, reason, now);
-      await audit(t, systemActor('send-limiter'), {
-        action: 'mailbox.send.blocked',
-        targetType: 'mailbox',
-        targetId: mailboxId,
-        tenantId,
-        before: { sendBlocked: false },
-        after: { sendBlocked: true },
-        reason,
-      }, now);
+      await audit(
+        t,
+        systemActor('send-limiter'),
+        {
+          action: 'mailbox.send.blocked',
+          targetType: 'mailbox',
+          targetId: mailboxId,
+          tenantId,
+          before: { sendBlocked: false },
+          after: { sendBlocked: true },
+          reason,
+        },
+        now,
+      );
     });
     this.onBlock?.(mailboxId, tenantId);
     this.logger.error({ event: 'smtp.limit.blocked', mailboxId, tenantId, reason }, 'mailbox blocked from sending');

@@ -99,14 +99,19 @@ export async function putRoute(actor: Actor, deps: CoreDeps, scope: RouteScope, 
     };
     if (existing) await t.sending.updateRoute(row);
     else await t.sending.insertRoute(row);
-    await audit(t, actor, {
-      action: existing ? 'route.update' : 'route.create',
-      targetType: 'route',
-      targetId: row.id,
-      tenantId: owner.tenantId,
-      before: existing ? { ...routeView(existing) } : null,
-      after: { ...routeView(row) },
-    }, now);
+    await audit(
+      t,
+      actor,
+      {
+        action: existing ? 'route.update' : 'route.create',
+        targetType: 'route',
+        targetId: row.id,
+        tenantId: owner.tenantId,
+        before: existing ? { ...routeView(existing) } : null,
+        after: { ...routeView(row) },
+      },
+      now,
+    );
     return routeView(row);
   });
 }

@@ -24,7 +24,10 @@ export async function listSendAs(actor: Actor, deps: CoreDeps, mailboxId: string
   const r = repos(deps.db, scopeOf(actor)).sending;
   const mailbox = await r.mailbox(mailboxId);
   const rows = await r.sendAsGrantsOf(mailbox.id);
-  return withCreatorNames(deps, rows.map((g) => ({ id: g.id, mailboxId: g.mailbox_id, address: g.address, createdBy: g.created_by, createdAt: iso(g.created_at)! })));
+  return withCreatorNames(
+    deps,
+    rows.map((g) => ({ id: g.id, mailboxId: g.mailbox_id, address: g.address, createdBy: g.created_by, createdAt: iso(g.created_at)! })),
+  );
 }
 
 export async function grantSendAs(actor: Actor, deps: CoreDeps, mailboxId: string, input: { address: string }): Promise<SendAsView> {

@@ -46,14 +46,19 @@ export async function setSendLimits(actor: Actor, deps: CoreDeps, mailboxId: str
   const now = deps.now();
   await r.transaction(async (t) => {
     await t.limits.setMailboxLimits(mailbox.id, input, now);
-    await audit(t, actor, {
-      action: 'mailbox.send_limits.set',
-      targetType: 'mailbox',
-      targetId: mailbox.id,
-      tenantId: mailbox.tenant_id,
-      before: { messagesPerHour: before.messagesPerHour, recipientsPerHour: before.recipientsPerHour },
-      after: { ...input },
-    }, now);
+    await audit(
+      t,
+      actor,
+      {
+        action: 'mailbox.send_limits.set',
+        targetType: 'mailbox',
+        targetId: mailbox.id,
+        tenantId: mailbox.tenant_id,
+        before: { messagesPerHour: before.messagesPerHour, recipientsPerHour: before.recipientsPerHour },
+        after: { ...input },
+      },
+      now,
+    );
   });
   return stateView(await r.limits.sendState(mailbox.id));
 }
@@ -68,15 +73,20 @@ export async function liftSendBlock(actor: Actor, deps: CoreDeps, mailboxId: str
   const now = deps.now();
   await r.transaction(async (t) => {
     await t.limits.liftSendBlock(mailbox.id, now);
-    await audit(t, actor, {
-      action: 'mailbox.send.unblocked',
-      targetType: 'mailbox',
-      targetId: mailbox.id,
-      tenantId: mailbox.tenant_id,
-      before: { sendBlocked: true, reason: before.blockedReason },
-      after: { sendBlocked: false },
-      reason,
-    }, now);
+    await audit(
+      t,
+      actor,
+      {
+        action: 'mailbox.send.unblocked',
+        targetType: 'mailbox',
+        targetId: mailbox.id,
+        tenantId: mailbox.tenant_id,
+        before: { sendBlocked: true, reason: before.blockedReason },
+        after: { sendBlocked: false },
+        reason,
+      },
+      now,
+    );
   });
   return stateView(await r.limits.sendState(mailbox.id));
 }

@@ -12,7 +12,9 @@ const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]
 
 /** Classifies and normalises a list value: `user@example.com`, `example.com` (and its subdomains), `192.0.2.0/24`. */
 export function parseListValue(raw: string): { value: string; type: ListValueType } {
-  const v = String(raw ?? '').trim().toLowerCase();
+  const v = String(raw ?? '')
+    .trim()
+    .toLowerCase();
   if (!v || v.length > 320) throw invalid('value must be a sender address, a domain or an IP network', { field: 'value' });
   const ip = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(v);
   if (ip && isIP(ip[1]!)) {

@@ -125,7 +125,12 @@ export async function deleteDomainSpamPolicy(actor: Actor, deps: Deps, domainId:
     await r.transaction(async (t) => {
       await t.spam.deletePolicy('domain', domain.id);
       const after = await effectiveSpamPolicy(t.spam, deps.spamDefaults, domain.tenant_id, null);
-      await audit(t, actor, { action: 'domain.spam_policy.delete', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: auditable(before), after: auditable(after), reason: why }, now);
+      await audit(
+        t,
+        actor,
+        { action: 'domain.spam_policy.delete', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: auditable(before), after: auditable(after), reason: why },
+        now,
+      );
     });
   }
   return effectiveSpamPolicy(r.spam, deps.spamDefaults, domain.tenant_id, domain.id);

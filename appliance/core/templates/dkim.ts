@@ -40,16 +40,12 @@ export async function generateRsaDkimKey(selector: string): Promise<DkimKeyMater
 
 export function generateEd25519DkimKey(selector: string): Promise<DkimKeyMaterial> {
   return new Promise((resolve, reject) => {
-    generateKeyPair(
-      'ed25519',
-      { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } },
-      (err, publicKey, privateKey) => {
-        if (err) return reject(err);
-        // An Ed25519 SPKI DER is a 12-byte header followed by the raw 32-byte key.
-        const raw = publicKey.subarray(publicKey.length - 32);
-        resolve({ selector, algorithm: 'ed25519-sha256', privateKeyPem: privateKey, publicKey: raw.toString('base64') });
-      },
-    );
+    generateKeyPair('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }, (err, publicKey, privateKey) => {
+      if (err) return reject(err);
+      // An Ed25519 SPKI DER is a 12-byte header followed by the raw 32-byte key.
+      const raw = publicKey.subarray(publicKey.length - 32);
+      resolve({ selector, algorithm: 'ed25519-sha256', privateKeyPem: privateKey, publicKey: raw.toString('base64') });
+    });
   });
 }
 

@@ -84,7 +84,11 @@ async function expectedFor(deps: CoreDeps, scope: Scope, domain: Domain): Promis
   return { records: expectedRecords(domain.name, keys, eff.settings, dnsHosts(deps)), template: eff.templateId ? { id: eff.templateId, version: eff.templateVersion! } : null };
 }
 
-export async function domainExpectedRecords(actor: Actor, deps: CoreDeps, domainId: string): Promise<{ domainId: string; domain: string; template: { id: string; version: number } | null; records: ExpectedRecord[] }> {
+export async function domainExpectedRecords(
+  actor: Actor,
+  deps: CoreDeps,
+  domainId: string,
+): Promise<{ domainId: string; domain: string; template: { id: string; version: number } | null; records: ExpectedRecord[] }> {
   authorize(actor, 'domains.read');
   const scope = scopeOf(actor);
   const domain = await repos(deps.db, scope).domains.get(domainId);
@@ -108,7 +112,6 @@ function snapshotView(s: DnsSnapshot): SnapshotView {
   };
 }
 
-
 const BAD = new Set<string>(['failing', 'degraded']);
 
 /** Stores the snapshot, audits a good↔bad transition and a first verification, in one transaction. */
@@ -122,7 +125,15 @@ async function recordCheck(
   const { records, status, template, now } = check;
   const r = repos(trx, scope);
   const prev = await r.dns.latestKnownStatus(domain.id);
-  const id = await r.dns.insert({ domain_id: domain.id, tenant_id: domain.tenant_id, checked_at: now, status, records: JSON.stringify(records), template_id: template?.id ?? null, template_version: template?.version ?? null });
+  const id = await r.dns.insert({
+    domain_id: domain.id,
+    tenant_id: domain.tenant_id,
+    checked_at: now,
+    status,
+    records: JSON.stringify(records),
+    template_id: template?.id ?? null,
+    template_version: template?.version ?? null,
+  });
   let transition: DnsCheckResult['transition'] = null;
   if (prev === 'ok' && BAD.has(status)) transition = 'broke';
   // Restored: good again after having been good before (a first success is not a restoration).
@@ -132,7 +143,14 @@ async function recordCheck(
     await appendAudit(
       trx,
       actor,
-      { action: transition === 'broke' ? 'domain.dns.broke' : 'domain.dns.restored', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { status: prev! }, after: { status, snapshotId: id, records: failed } },
+      {
+        action: transition === 'broke' ? 'domain.dns.broke' : 'domain.dns.restored',
+        targetType: 'domain',
+        targetId: domain.id,
+        tenantId: domain.tenant_id,
+        before: { status: prev! },
+        after: { status, snapshotId: id, records: failed },
+      },
       now,
     );
   }
@@ -141,7 +159,19 @@ async function recordCheck(
   const verified = domain.verification !== 'verified' && mxOk && spfOk;
   if (verified) {
     await r.domains.markVerified(domain.id, now);
-    await appendAudit(trx, actor, { action: 'domain.verify', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { verification: domain.verification }, after: { verification: 'verified', by: 'dns-check', snapshotId: id } }, now);
+    await appendAudit(
+      trx,
+      actor,
+      {
+        action: 'domain.verify',
+        targetType: 'domain',
+        targetId: domain.id,
+        tenantId: domain.tenant_id,
+        before: { verification: domain.verification },
+        after: { verification: 'verified', by: 'dns-check', snapshotId: id },
+      },
+      now,
+    );
   }
   return { snapshotId: id, transition, verified };
 }

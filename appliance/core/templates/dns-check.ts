@@ -95,12 +95,7 @@ export function mtaStsId(policy: string): string {
   return createHash('sha256').update(policy).digest('hex').slice(0, 20);
 }
 
-export function expectedRecords(
-  domain: string,
-  keys: ReadonlyArray<{ selector: string; algorithm: string; public_key: string }>,
-  settings: TemplateSettings,
-  hosts: DnsHosts,
-): ExpectedRecord[] {
+export function expectedRecords(domain: string, keys: ReadonlyArray<{ selector: string; algorithm: string; public_key: string }>, settings: TemplateSettings, hosts: DnsHosts): ExpectedRecord[] {
   const report = `${settings.dmarc.reportLocalPart}@${domain}`;
   const client = hosts.client ?? hosts.mx;
   const ports = hosts.ports ?? { submission: 587, submissions: 465, imap: 143, imaps: 993 };
@@ -259,7 +254,13 @@ export function domainStatus(records: CheckedRecord[]): DomainDnsStatus {
 
 function quoted(value: string): string {
   const chunks: string[] = [];
-  for (let i = 0; i < value.length; i += 255) chunks.push(`"${value.slice(i, i + 255).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+  for (let i = 0; i < value.length; i += 255)
+    chunks.push(
+      `"${value
+        .slice(i, i + 255)
+        .replace(/\\/g, '\\\\')
+        .replace(/"/g, '\\"')}"`,
+    );
   return chunks.length > 1 ? `( ${chunks.join(' ')} )` : chunks[0]!;
 }
 

@@ -142,7 +142,15 @@ export async function addTemplateVersion(actor: Actor, deps: CoreDeps, templateI
     await appendAudit(
       trx,
       actor,
-      { action: 'template.version', targetType: 'template', targetId: row.id, tenantId: row.tenant_id, before: { version: version - 1 }, after: { version, basedOn: base.version, changes }, reason: note },
+      {
+        action: 'template.version',
+        targetType: 'template',
+        targetId: row.id,
+        tenantId: row.tenant_id,
+        before: { version: version - 1 },
+        after: { version, basedOn: base.version, changes },
+        reason: note,
+      },
       now,
     );
   });
@@ -253,13 +261,31 @@ async function ensureAlias(trx: Transaction<DB>, scope: Scope, actor: Actor, dom
     const targets = JSON.parse(existing.targets) as string[];
     if (targets.length === 1 && targets[0] === resolved.address) return null;
     await templates.pointAlias(existing.id, resolved.address, now, false);
-    await appendAudit(trx, actor, { action: 'alias.update', targetType: 'alias', targetId: existing.id, tenantId: domain.tenant_id, before: { targets }, after: { targets: [resolved.address] }, reason: 'domain template' }, now);
+    await appendAudit(
+      trx,
+      actor,
+      { action: 'alias.update', targetType: 'alias', targetId: existing.id, tenantId: domain.tenant_id, before: { targets }, after: { targets: [resolved.address] }, reason: 'domain template' },
+      now,
+    );
     return `${address} → ${resolved.address} (re-pointed)`;
   }
   if (existing) {
     // Reserved by a deleted alias in the recycle bin: bring it back pointed at the template's target.
     await templates.pointAlias(existing.id, resolved.address, now, true);
-    await appendAudit(trx, actor, { action: 'alias.restore', targetType: 'alias', targetId: existing.id, tenantId: domain.tenant_id, before: { status: existing.status }, after: { status: 'active', targets: [resolved.address] }, reason: 'domain template' }, now);
+    await appendAudit(
+      trx,
+      actor,
+      {
+        action: 'alias.restore',
+        targetType: 'alias',
+        targetId: existing.id,
+        tenantId: domain.tenant_id,
+        before: { status: existing.status },
+        after: { status: 'active', targets: [resolved.address] },
+        reason: 'domain template',
+      },
+      now,
+    );
     return `${address} → ${resolved.address} (restored)`;
   }
   const id = newId('als');
@@ -267,7 +293,14 @@ async function ensureAlias(trx: Transaction<DB>, scope: Scope, actor: Actor, dom
   await appendAudit(
     trx,
     actor,
-    { action: 'alias.create', targetType: 'alias', targetId: id, tenantId: domain.tenant_id, after: { address, targets: [resolved.address], externalTargets: resolved.kind === 'external' ? [resolved.address] : [] }, reason: 'domain template' },
+    {
+      action: 'alias.create',
+      targetType: 'alias',
+      targetId: id,
+      tenantId: domain.tenant_id,
+      after: { address, targets: [resolved.address], externalTargets: resolved.kind === 'external' ? [resolved.address] : [] },
+      reason: 'domain template',
+    },
     now,
   );
   return `${address} → ${resolved.address}`;
@@ -283,7 +316,17 @@ async function publishMissingDkim(actor: Actor, deps: CoreDeps, scope: Scope, do
 }
 
 /** Inside one transaction: default aliases, catch-all off when the template says so, the recorded settings, the audit event. */
-async function applyInTransaction(trx: Transaction<DB>, actor: Actor, deps: CoreDeps, scope: Scope, domain: Domain, t: { id: string; version: number; settings: TemplateSettings }, before: DomainTemplateStatus, reason: string | null, created: string[]): Promise<void> {
+async function applyInTransaction(
+  trx: Transaction<DB>,
+  actor: Actor,
+  deps: CoreDeps,
+  scope: Scope,
+  domain: Domain,
+  t: { id: string; version: number; settings: TemplateSettings },
+  before: DomainTemplateStatus,
+  reason: string | null,
+  created: string[],
+): Promise<void> {
   const now = deps.now();
   const r = repos(trx, scope);
   if (!domain.alias_of) {
@@ -296,10 +339,31 @@ async function applyInTransaction(trx: Transaction<DB>, actor: Actor, deps: Core
   const catchAll = await r.domains.catchAll(domain.id);
   if (t.settings.catchAll === 'off' && catchAll !== null) {
     await r.domains.setCatchAll(domain.id, null, now);
-    await appendAudit(trx, actor, { action: 'domain.catch_all.clear', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { catchAll }, after: { catchAll: null }, reason: 'domain template: catch-all off' }, now);
+    await appendAudit(
+      trx,
+      actor,
+      {
+        action: 'domain.catch_all.clear',
+        targetType: 'domain',
+        targetId: domain.id,
+        tenantId: domain.tenant_id,
+        before: { catchAll },
+        after: { catchAll: null },
+        reason: 'domain template: catch-all off',
+      },
+      now,
+    );
     created.push('catch-all switched off');
   }
-  await r.templates.putDomainSettings({ domain_id: domain.id, tenant_id: domain.tenant_id, settings: JSON.stringify(t.settings), template_id: t.id, template_version: t.version, applied_at: now, updated_at: now });
+  await r.templates.putDomainSettings({
+    domain_id: domain.id,
+    tenant_id: domain.tenant_id,
+    settings: JSON.stringify(t.settings),
+    template_id: t.id,
+    template_version: t.version,
+    applied_at: now,
+    updated_at: now,
+  });
   await appendAudit(
     trx,
     actor,
@@ -363,8 +427,21 @@ export async function updateDomainSettings(actor: Actor, deps: CoreDeps, domainI
   const reason = optionalText(input.reason, 'reason', { max: NOTE_MAX });
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
-    await repos(trx, scope).templates.changeDomainSettings({ domain_id: domain.id, tenant_id: domain.tenant_id, settings: JSON.stringify(settings), template_id: eff.templateId, template_version: eff.templateVersion, applied_at: eff.appliedAt, updated_at: now });
-    await appendAudit(trx, actor, { action: 'domain.settings.update', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { settings: eff.settings }, after: { changes }, reason }, now);
+    await repos(trx, scope).templates.changeDomainSettings({
+      domain_id: domain.id,
+      tenant_id: domain.tenant_id,
+      settings: JSON.stringify(settings),
+      template_id: eff.templateId,
+      template_version: eff.templateVersion,
+      applied_at: eff.appliedAt,
+      updated_at: now,
+    });
+    await appendAudit(
+      trx,
+      actor,
+      { action: 'domain.settings.update', targetType: 'domain', targetId: domain.id, tenantId: domain.tenant_id, before: { settings: eff.settings }, after: { changes }, reason },
+      now,
+    );
   });
   return statusOf(deps, scope, domain);
 }

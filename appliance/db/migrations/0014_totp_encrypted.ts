@@ -15,11 +15,19 @@ export async function up(db: Kysely<any>): Promise<void> {
   const seal = (v: string | null) => (v !== null && !isSealed(v) ? sealSecret(v) : v);
   for (const p of principals) {
     if (!clear(p.totp_secret) && !clear(p.totp_pending_secret)) continue;
-    await db.updateTable('principals').set({ totp_secret: seal(p.totp_secret), totp_pending_secret: seal(p.totp_pending_secret) }).where('id', '=', p.id).execute();
+    await db
+      .updateTable('principals')
+      .set({ totp_secret: seal(p.totp_secret), totp_pending_secret: seal(p.totp_pending_secret) })
+      .where('id', '=', p.id)
+      .execute();
   }
   for (const o of owners) {
     if (!clear(o.secret) && !clear(o.pending_secret)) continue;
-    await db.updateTable('mailbox_totp').set({ secret: seal(o.secret), pending_secret: seal(o.pending_secret) }).where('mailbox_id', '=', o.mailbox_id).execute();
+    await db
+      .updateTable('mailbox_totp')
+      .set({ secret: seal(o.secret), pending_secret: seal(o.pending_secret) })
+      .where('mailbox_id', '=', o.mailbox_id)
+      .execute();
   }
 }
 

@@ -6,7 +6,10 @@ import { type Kysely, sql } from 'kysely';
 // uid_next by moving this mark; the UIDs it moved past are \Recent in that session only.
 // Existing folders start with nothing recent.
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('folders').addColumn('recent_uid', 'bigint', (c) => c.notNull().defaultTo(1)).execute();
+  await db.schema
+    .alterTable('folders')
+    .addColumn('recent_uid', 'bigint', (c) => c.notNull().defaultTo(1))
+    .execute();
   await sql`update folders set recent_uid = uid_next`.execute(db);
 }
 

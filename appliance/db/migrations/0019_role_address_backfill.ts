@@ -15,7 +15,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   const now = Date.now();
   for (const d of domains) {
     const admin = await db.selectFrom('principals').select('email').where('tenant_id', '=', d.tenant_id).where('status', '!=', 'disabled').orderBy('created_at').limit(1).executeTakeFirst();
-    const operator = admin ? undefined : await db.selectFrom('principals').select('email').where('tenant_id', 'is', null).where('status', '!=', 'disabled').orderBy('created_at').limit(1).executeTakeFirst();
+    const operator = admin
+      ? undefined
+      : await db.selectFrom('principals').select('email').where('tenant_id', 'is', null).where('status', '!=', 'disabled').orderBy('created_at').limit(1).executeTakeFirst();
     const target = (admin ?? operator)?.email as string | undefined;
     if (!target) continue;
     const settings = await db.selectFrom('domain_settings').select('settings').where('domain_id', '=', d.id).executeTakeFirst();
@@ -34,7 +36,19 @@ export async function up(db: Kysely<any>): Promise<void> {
       if (taken) continue;
       await db
         .insertInto('aliases')
-        .values({ id: `als_${randomBytes(12).toString('hex')}`, tenant_id: d.tenant_id, domain_id: d.id, local_part: local, address, targets: JSON.stringify([target]), status: 'active', created_by: 'system:migration', deleted_with: null, created_at: now, updated_at: now })
+        .values({
+          id: `als_${randomBytes(12).toString('hex')}`,
+          tenant_id: d.tenant_id,
+          domain_id: d.id,
+          local_part: local,
+          address,
+          targets: JSON.stringify([target]),
+          status: 'active',
+          created_by: 'system:migration',
+          deleted_with: null,
+          created_at: now,
+          updated_at: now,
+        })
         .execute();
     }
   }

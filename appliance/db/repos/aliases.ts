@@ -97,7 +97,16 @@ export class AliasesRepo extends Repo {
         .where('created_by', '=', 'system:migration')
         // audit_target_idx (target_type, target_id) answers each lookup: boot stays fast on a long log.
         .where((eb) =>
-          eb.not(eb.exists(eb.selectFrom('audit_events').select('audit_events.id').where('audit_events.target_type', '=', 'alias').whereRef('audit_events.target_id', '=', 'aliases.id').where('audit_events.action', '=', 'alias.create'))),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('audit_events')
+                .select('audit_events.id')
+                .where('audit_events.target_type', '=', 'alias')
+                .whereRef('audit_events.target_id', '=', 'aliases.id')
+                .where('audit_events.action', '=', 'alias.create'),
+            ),
+          ),
         ),
       'aliases.tenant_id',
     ).execute();
@@ -145,7 +154,10 @@ export class AliasesRepo extends Repo {
 
   /** The addresses of a tenant's administrators who are not disabled, oldest first. */
   async tenantAdminEmails(tenantId: string, limit: number): Promise<string[]> {
-    const rows = await this.scoped(this.db.selectFrom('principals').select('email').where('tenant_id', '=', tenantId).where('status', '!=', 'disabled')).orderBy('created_at').limit(limit).execute();
+    const rows = await this.scoped(this.db.selectFrom('principals').select('email').where('tenant_id', '=', tenantId).where('status', '!=', 'disabled'))
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
     return rows.map((r) => r.email);
   }
 

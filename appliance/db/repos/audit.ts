@@ -31,7 +31,11 @@ export class AuditRepo extends Repo {
 
   /** Takes the next sequence number: this row update is the lock that orders appenders. Returns it and the previous hash. */
   async takeHead(): Promise<{ seq: number; hash: string }> {
-    await this.db.updateTable('audit_head').set((eb) => ({ seq: eb('seq', '+', 1) })).where('id', '=', 1).execute();
+    await this.db
+      .updateTable('audit_head')
+      .set((eb) => ({ seq: eb('seq', '+', 1) }))
+      .where('id', '=', 1)
+      .execute();
     const head = await this.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
     return { seq: Number(head.seq), hash: head.hash };
   }
@@ -53,7 +57,10 @@ export class AuditRepo extends Repo {
 
   /** Events of the whole chain from sequence number `fromId` on (verification: the platform's). */
   async chainPage(fromId: number, limit: number): Promise<AuditEvent[]> {
-    return this.scoped(this.db.selectFrom('audit_events').selectAll().where('id', '>=', fromId)).orderBy('id').limit(limit).execute();
+    return this.scoped(this.db.selectFrom('audit_events').selectAll().where('id', '>=', fromId))
+      .orderBy('id')
+      .limit(limit)
+      .execute();
   }
 
   // ---- reads ------------------------------------------------------------------------------
@@ -81,7 +88,12 @@ export class AuditRepo extends Repo {
   /** The latest events on one target of a tenant, newest first. */
   async ofTarget(tenantId: string, targetType: string, targetId: string, limit: number): Promise<Array<Pick<AuditEvent, 'id' | 'action' | 'actor_type' | 'actor_id' | 'at' | 'before'>>> {
     return this.scoped(
-      this.db.selectFrom('audit_events').select(['id', 'action', 'actor_type', 'actor_id', 'at', 'before']).where('target_type', '=', targetType).where('target_id', '=', targetId).where('tenant_id', '=', tenantId),
+      this.db
+        .selectFrom('audit_events')
+        .select(['id', 'action', 'actor_type', 'actor_id', 'at', 'before'])
+        .where('target_type', '=', targetType)
+        .where('target_id', '=', targetId)
+        .where('tenant_id', '=', tenantId),
     )
       .orderBy('id', 'desc')
       .limit(limit)
@@ -89,7 +101,11 @@ export class AuditRepo extends Repo {
   }
 
   /** Events of a domain and of its mailboxes and aliases, newest first (the domain's timeline). */
-  async ofDomain(tenantId: string, domainId: string, limit: number): Promise<Array<Pick<AuditEvent, 'id' | 'at' | 'action' | 'actor_type' | 'actor_id' | 'target_type' | 'target_id' | 'after' | 'reason'>>> {
+  async ofDomain(
+    tenantId: string,
+    domainId: string,
+    limit: number,
+  ): Promise<Array<Pick<AuditEvent, 'id' | 'at' | 'action' | 'actor_type' | 'actor_id' | 'target_type' | 'target_id' | 'after' | 'reason'>>> {
     return this.scoped(this.db.selectFrom('audit_events').select(['id', 'at', 'action', 'actor_type', 'actor_id', 'target_type', 'target_id', 'after', 'reason']).where('tenant_id', '=', tenantId))
       .where((eb) =>
         eb.or([
@@ -105,7 +121,10 @@ export class AuditRepo extends Repo {
 
   /** The latest events of one action on a target, newest first (`at` and `after` only). */
   async latestOfAction(action: string, targetId: string, limit: number): Promise<Array<Pick<AuditEvent, 'at' | 'after'>>> {
-    return this.scoped(this.db.selectFrom('audit_events').select(['at', 'after']).where('action', '=', action).where('target_id', '=', targetId)).orderBy('id', 'desc').limit(limit).execute();
+    return this.scoped(this.db.selectFrom('audit_events').select(['at', 'after']).where('action', '=', action).where('target_id', '=', targetId))
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
   }
 
   /** Display names (tenant, domain, token, person names; mailbox and alias addresses) of ids of one kind. */

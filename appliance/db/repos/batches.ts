@@ -44,7 +44,10 @@ export class BatchesRepo extends Repo {
 
   /** A tenant's batches, newest first. */
   async list(tenantId: string, limit: number): Promise<Batch[]> {
-    return this.scoped(this.db.selectFrom('batches').selectAll().where('tenant_id', '=', tenantId)).orderBy('created_at', 'desc').limit(limit).execute();
+    return this.scoped(this.db.selectFrom('batches').selectAll().where('tenant_id', '=', tenantId))
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
   }
 
   async insert(row: NewBatch): Promise<void> {
@@ -118,7 +121,13 @@ export class BatchesRepo extends Repo {
 
   async markDelivered(batchId: string, rows: number[], now: number): Promise<void> {
     for (let i = 0; i < rows.length; i += CHUNK) {
-      await this.items(this.db.updateTable('batch_items').set({ delivered_at: now, delivery_error: null }).where('row_no', 'in', rows.slice(i, i + CHUNK)), batchId).execute();
+      await this.items(
+        this.db
+          .updateTable('batch_items')
+          .set({ delivered_at: now, delivery_error: null })
+          .where('row_no', 'in', rows.slice(i, i + CHUNK)),
+        batchId,
+      ).execute();
     }
   }
 
@@ -128,7 +137,13 @@ export class BatchesRepo extends Repo {
 
   async markRolledBack(batchId: string, rows: number[]): Promise<void> {
     for (let i = 0; i < rows.length; i += CHUNK) {
-      await this.items(this.db.updateTable('batch_items').set({ status: 'rolled-back' }).where('row_no', 'in', rows.slice(i, i + CHUNK)), batchId).execute();
+      await this.items(
+        this.db
+          .updateTable('batch_items')
+          .set({ status: 'rolled-back' })
+          .where('row_no', 'in', rows.slice(i, i + CHUNK)),
+        batchId,
+      ).execute();
     }
   }
 
@@ -160,7 +175,16 @@ export class BatchesRepo extends Repo {
         .selectFrom('batch_items')
         .innerJoin('mailboxes', 'mailboxes.id', 'batch_items.mailbox_id')
         .leftJoin('setup_tokens', 'setup_tokens.id', 'batch_items.setup_link_id')
-        .select(['batch_items.row_no', 'batch_items.setup_link_id', 'mailboxes.id as mailbox_id', 'mailboxes.address', 'mailboxes.owner_name', 'mailboxes.reset_destination', 'mailboxes.status', 'setup_tokens.used_at'])
+        .select([
+          'batch_items.row_no',
+          'batch_items.setup_link_id',
+          'mailboxes.id as mailbox_id',
+          'mailboxes.address',
+          'mailboxes.owner_name',
+          'mailboxes.reset_destination',
+          'mailboxes.status',
+          'setup_tokens.used_at',
+        ])
         .where('batch_items.status', '=', 'created')
         .where('batch_items.delivered_at', 'is', null),
       batchId,
@@ -205,7 +229,12 @@ export class BatchesRepo extends Repo {
 
   /** Moves a mailbox into the recycle bin (soft delete), remembering the status to restore. */
   async softDeleteMailbox(id: string, statusBefore: MailboxStatus, now: number, purgeAfter: number): Promise<void> {
-    await this.scoped(this.db.updateTable('mailboxes').set({ status: 'deleted', status_before_delete: statusBefore, deleted_at: now, purge_after: purgeAfter, deleted_with: null, updated_at: now }).where('id', '=', id)).execute();
+    await this.scoped(
+      this.db
+        .updateTable('mailboxes')
+        .set({ status: 'deleted', status_before_delete: statusBefore, deleted_at: now, purge_after: purgeAfter, deleted_with: null, updated_at: now })
+        .where('id', '=', id),
+    ).execute();
   }
 
   /** Unused setup links of these mailboxes expire now (rollback). */

@@ -26,7 +26,9 @@ export interface RoutingMailbox {
 export class DeliveryRepo extends Repo {
   /** An active domain by name (null: not hosted, or not active). */
   async activeDomain(name: string): Promise<RoutingDomain | null> {
-    const row = await this.scoped(this.db.selectFrom('domains').select(['id', 'tenant_id', 'name', 'catch_all', 'alias_of']).where('name', '=', name).where('status', '=', 'active')).executeTakeFirst();
+    const row = await this.scoped(
+      this.db.selectFrom('domains').select(['id', 'tenant_id', 'name', 'catch_all', 'alias_of']).where('name', '=', name).where('status', '=', 'active'),
+    ).executeTakeFirst();
     return row ?? null;
   }
 

@@ -34,7 +34,19 @@ export class DkimRepo extends Repo {
     if (!keys.length) return;
     await this.db
       .insertInto('dkim_keys')
-      .values(keys.map((k) => ({ id: k.id, domain_id: domainId, selector: k.selector, algorithm: k.algorithm, private_key: k.privateKeyPem, public_key: k.publicKey, status: 'active', created_at: now, retired_at: null })))
+      .values(
+        keys.map((k) => ({
+          id: k.id,
+          domain_id: domainId,
+          selector: k.selector,
+          algorithm: k.algorithm,
+          private_key: k.privateKeyPem,
+          public_key: k.publicKey,
+          status: 'active',
+          created_at: now,
+          retired_at: null,
+        })),
+      )
       .execute();
   }
 }

@@ -23,7 +23,11 @@ export class DnsRepo extends Repo {
 
   /** The latest snapshot of a domain, or undefined. */
   async latest(domainId: string): Promise<DnsSnapshot | undefined> {
-    return this.scoped(this.db.selectFrom('dns_snapshots').selectAll().where('domain_id', '=', domainId)).orderBy('checked_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return this.scoped(this.db.selectFrom('dns_snapshots').selectAll().where('domain_id', '=', domainId))
+      .orderBy('checked_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
   }
 
   /** The status of the latest snapshot whose status is known (not `unknown`). */
@@ -38,12 +42,18 @@ export class DnsRepo extends Repo {
 
   /** The last-known-good: the latest snapshot where every record matched. */
   async lastKnownGood(domainId: string): Promise<DnsSnapshot | undefined> {
-    return this.scoped(this.db.selectFrom('dns_snapshots').selectAll().where('domain_id', '=', domainId).where('status', '=', 'ok')).orderBy('checked_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return this.scoped(this.db.selectFrom('dns_snapshots').selectAll().where('domain_id', '=', domainId).where('status', '=', 'ok'))
+      .orderBy('checked_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
   }
 
   /** True when a snapshot other than `exceptId` found the domain ok. */
   async wasGoodBefore(domainId: string, exceptId: number): Promise<boolean> {
-    return !!(await this.scoped(this.db.selectFrom('dns_snapshots').select('id').where('domain_id', '=', domainId).where('status', '=', 'ok').where('id', '!=', exceptId)).limit(1).executeTakeFirst());
+    return !!(await this.scoped(this.db.selectFrom('dns_snapshots').select('id').where('domain_id', '=', domainId).where('status', '=', 'ok').where('id', '!=', exceptId))
+      .limit(1)
+      .executeTakeFirst());
   }
 
   /** Snapshots of a domain, newest first (`before`: ids below this one). */
@@ -55,7 +65,12 @@ export class DnsRepo extends Repo {
 
   /** When each domain of this scope was last checked (epoch ms). */
   async lastCheckedByDomain(): Promise<Map<string, number>> {
-    const rows = await this.scoped(this.db.selectFrom('dns_snapshots').select(['domain_id']).select((eb) => eb.fn.max('checked_at').as('at')))
+    const rows = await this.scoped(
+      this.db
+        .selectFrom('dns_snapshots')
+        .select(['domain_id'])
+        .select((eb) => eb.fn.max('checked_at').as('at')),
+    )
       .groupBy('domain_id')
       .execute();
     return new Map(rows.map((r) => [r.domain_id, Number(r.at)]));

@@ -66,7 +66,12 @@ export class DomainsRepo extends Repo {
   }
 
   async countActive(): Promise<number> {
-    const row = await this.scoped(this.db.selectFrom('domains').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'active')).executeTakeFirstOrThrow();
+    const row = await this.scoped(
+      this.db
+        .selectFrom('domains')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('status', '=', 'active'),
+    ).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 

@@ -72,29 +72,75 @@ export class Repos {
   get health(): HealthRepo {
     return this.one('health', () => new HealthRepo(this.db, this.scope));
   }
-  get principals(): PrincipalsRepo { return this.one('principals', () => new PrincipalsRepo(this.db, this.scope)); }
-  get tokens(): TokensRepo { return this.one('tokens', () => new TokensRepo(this.db, this.scope)); }
-  get sessions(): SessionsRepo { return this.one('sessions', () => new SessionsRepo(this.db, this.scope)); }
-  get appPasswords(): AppPasswordsRepo { return this.one('appPasswords', () => new AppPasswordsRepo(this.db, this.scope)); }
-  get setupLinks(): SetupLinksRepo { return this.one('setupLinks', () => new SetupLinksRepo(this.db, this.scope)); }
-  get ownerSecurity(): OwnerSecurityRepo { return this.one('ownerSecurity', () => new OwnerSecurityRepo(this.db, this.scope)); }
-  get policies(): PoliciesRepo { return this.one('policies', () => new PoliciesRepo(this.db, this.scope)); }
-  get offboarding(): OffboardingRepo { return this.one('offboarding', () => new OffboardingRepo(this.db, this.scope)); }
-  get resets(): ResetsRepo { return this.one('resets', () => new ResetsRepo(this.db, this.scope)); }
-  get sending(): SendingRepo { return this.one('sending', () => new SendingRepo(this.db, this.scope)); }
-  get limits(): LimitsRepo { return this.one('limits', () => new LimitsRepo(this.db, this.scope)); }
-  get spam(): SpamRepo { return this.one('spam', () => new SpamRepo(this.db, this.scope)); }
-  get tenants(): TenantsRepo { return this.one('tenants', () => new TenantsRepo(this.db, this.scope)); }
-  get domains(): DomainsRepo { return this.one('domains', () => new DomainsRepo(this.db, this.scope)); }
-  get batches(): BatchesRepo { return this.one('batches', () => new BatchesRepo(this.db, this.scope)); }
-  get templates(): TemplatesRepo { return this.one('templates', () => new TemplatesRepo(this.db, this.scope)); }
-  get dns(): DnsRepo { return this.one('dns', () => new DnsRepo(this.db, this.scope)); }
-  get dkim(): DkimRepo { return this.one('dkim', () => new DkimRepo(this.db, this.scope)); }
-  get audit(): AuditRepo { return this.one('audit', () => new AuditRepo(this.db, this.scope)); }
-  get ownership(): OwnershipRepo { return this.one('ownership', () => new OwnershipRepo(this.db, this.scope)); }
-  get mailboxes(): MailboxesRepo { return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope)); }
-  get aliases(): AliasesRepo { return this.one('aliases', () => new AliasesRepo(this.db, this.scope)); }
-  get recycleBin(): RecycleBinRepo { return this.one('recycleBin', () => new RecycleBinRepo(this.db, this.scope)); }
+  get principals(): PrincipalsRepo {
+    return this.one('principals', () => new PrincipalsRepo(this.db, this.scope));
+  }
+  get tokens(): TokensRepo {
+    return this.one('tokens', () => new TokensRepo(this.db, this.scope));
+  }
+  get sessions(): SessionsRepo {
+    return this.one('sessions', () => new SessionsRepo(this.db, this.scope));
+  }
+  get appPasswords(): AppPasswordsRepo {
+    return this.one('appPasswords', () => new AppPasswordsRepo(this.db, this.scope));
+  }
+  get setupLinks(): SetupLinksRepo {
+    return this.one('setupLinks', () => new SetupLinksRepo(this.db, this.scope));
+  }
+  get ownerSecurity(): OwnerSecurityRepo {
+    return this.one('ownerSecurity', () => new OwnerSecurityRepo(this.db, this.scope));
+  }
+  get policies(): PoliciesRepo {
+    return this.one('policies', () => new PoliciesRepo(this.db, this.scope));
+  }
+  get offboarding(): OffboardingRepo {
+    return this.one('offboarding', () => new OffboardingRepo(this.db, this.scope));
+  }
+  get resets(): ResetsRepo {
+    return this.one('resets', () => new ResetsRepo(this.db, this.scope));
+  }
+  get sending(): SendingRepo {
+    return this.one('sending', () => new SendingRepo(this.db, this.scope));
+  }
+  get limits(): LimitsRepo {
+    return this.one('limits', () => new LimitsRepo(this.db, this.scope));
+  }
+  get spam(): SpamRepo {
+    return this.one('spam', () => new SpamRepo(this.db, this.scope));
+  }
+  get tenants(): TenantsRepo {
+    return this.one('tenants', () => new TenantsRepo(this.db, this.scope));
+  }
+  get domains(): DomainsRepo {
+    return this.one('domains', () => new DomainsRepo(this.db, this.scope));
+  }
+  get batches(): BatchesRepo {
+    return this.one('batches', () => new BatchesRepo(this.db, this.scope));
+  }
+  get templates(): TemplatesRepo {
+    return this.one('templates', () => new TemplatesRepo(this.db, this.scope));
+  }
+  get dns(): DnsRepo {
+    return this.one('dns', () => new DnsRepo(this.db, this.scope));
+  }
+  get dkim(): DkimRepo {
+    return this.one('dkim', () => new DkimRepo(this.db, this.scope));
+  }
+  get audit(): AuditRepo {
+    return this.one('audit', () => new AuditRepo(this.db, this.scope));
+  }
+  get ownership(): OwnershipRepo {
+    return this.one('ownership', () => new OwnershipRepo(this.db, this.scope));
+  }
+  get mailboxes(): MailboxesRepo {
+    return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope));
+  }
+  get aliases(): AliasesRepo {
+    return this.one('aliases', () => new AliasesRepo(this.db, this.scope));
+  }
+  get recycleBin(): RecycleBinRepo {
+    return this.one('recycleBin', () => new RecycleBinRepo(this.db, this.scope));
+  }
 }
 
 export function repos(db: Executor, scope: Scope): Repos {

@@ -81,7 +81,12 @@ export class LimitsRepo extends OwnerLookups {
       this.db
         .selectFrom('domains as d')
         .leftJoin('dns_snapshots as s', (j) =>
-          j.onRef('s.domain_id', '=', 'd.id').on('s.id', 'in', (eb) => eb.selectFrom('dns_snapshots').select((e) => e.fn.max<number>('id').as('id')).groupBy('domain_id')),
+          j.onRef('s.domain_id', '=', 'd.id').on('s.id', 'in', (eb) =>
+            eb
+              .selectFrom('dns_snapshots')
+              .select((e) => e.fn.max<number>('id').as('id'))
+              .groupBy('domain_id'),
+          ),
         )
         .select(['d.name', 'd.tenant_id', 's.status'])
         .where('d.status', '=', 'active'),

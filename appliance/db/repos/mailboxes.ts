@@ -97,9 +97,7 @@ export class MailboxesRepo extends Repo {
 
   /** Live mailboxes of a tenant whose reset destination is `address` (at most `limit`). */
   async resetDependents(tenantId: string, address: string, limit = 1000): Promise<string[]> {
-    const rows = await this.scoped(
-      this.db.selectFrom('mailboxes').select('address').where('tenant_id', '=', tenantId).where('reset_destination', '=', address).where('status', '!=', 'deleted'),
-    )
+    const rows = await this.scoped(this.db.selectFrom('mailboxes').select('address').where('tenant_id', '=', tenantId).where('reset_destination', '=', address).where('status', '!=', 'deleted'))
       .limit(limit)
       .execute();
     return rows.map((r) => r.address);
@@ -277,7 +275,12 @@ export class MailboxesRepo extends Repo {
 
   /** Bumps the credential version: new logins, cached verifications and sessions' `isCurrent` fail. */
   async bumpCredentialVersion(id: string, now: number): Promise<void> {
-    await this.scoped(this.db.updateTable('mailboxes').set((eb) => ({ credential_version: eb('credential_version', '+', 1), updated_at: now })).where('id', '=', id)).execute();
+    await this.scoped(
+      this.db
+        .updateTable('mailboxes')
+        .set((eb) => ({ credential_version: eb('credential_version', '+', 1), updated_at: now }))
+        .where('id', '=', id),
+    ).execute();
   }
 
   /** Marks the mailbox's open console sessions revoked; returns how many. */
@@ -304,7 +307,9 @@ export class MailboxesRepo extends Repo {
 
   /** A live app password of the mailbox with this secret hash, or undefined. */
   async liveAppPassword(mailboxId: string, secretHash: string): Promise<{ id: string; scopes: string } | undefined> {
-    return this.scoped(this.db.selectFrom('app_passwords').select(['id', 'scopes']).where('mailbox_id', '=', mailboxId).where('secret_hash', '=', secretHash).where('revoked_at', 'is', null)).executeTakeFirst();
+    return this.scoped(
+      this.db.selectFrom('app_passwords').select(['id', 'scopes']).where('mailbox_id', '=', mailboxId).where('secret_hash', '=', secretHash).where('revoked_at', 'is', null),
+    ).executeTakeFirst();
   }
 
   async touchAppPassword(id: string, now: number): Promise<void> {

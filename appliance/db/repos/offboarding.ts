@@ -42,7 +42,10 @@ export class OffboardingRepo extends Repo {
   // ---- the offboarding records --------------------------------------------------------------
 
   async latest(mailboxId: string): Promise<OffboardingRow | undefined> {
-    return this.scoped(this.db.selectFrom('offboardings').selectAll().where('mailbox_id', '=', mailboxId)).orderBy('applied_at', 'desc').limit(1).executeTakeFirst();
+    return this.scoped(this.db.selectFrom('offboardings').selectAll().where('mailbox_id', '=', mailboxId))
+      .orderBy('applied_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
   }
 
   async get(id: string): Promise<OffboardingRow> {
@@ -86,13 +89,20 @@ export class OffboardingRepo extends Repo {
   /** The audit events of the steps (ids, actions), oldest first. */
   async stepEvents(ids: number[]): Promise<Array<{ id: number; action: string }>> {
     if (!ids.length) return [];
-    const rows = await this.scoped(this.db.selectFrom('audit_events').select(['id', 'action']).where('id', 'in', ids)).orderBy('id').execute();
+    const rows = await this.scoped(this.db.selectFrom('audit_events').select(['id', 'action']).where('id', 'in', ids))
+      .orderBy('id')
+      .execute();
     return rows.map((e) => ({ id: Number(e.id), action: e.action }));
   }
 
   /** The audit events of the steps with what they recorded, newest first (undo replays them). */
   async stepRecords(ids: number[]): Promise<Array<Pick<AuditEvent, 'id' | 'action' | 'before' | 'after' | 'target_id'>>> {
-    return this.scoped(this.db.selectFrom('audit_events').select(['id', 'action', 'before', 'after', 'target_id']).where('id', 'in', ids.length ? ids : [-1]))
+    return this.scoped(
+      this.db
+        .selectFrom('audit_events')
+        .select(['id', 'action', 'before', 'after', 'target_id'])
+        .where('id', 'in', ids.length ? ids : [-1]),
+    )
       .orderBy('id', 'desc')
       .execute();
   }
@@ -144,7 +154,12 @@ export class OffboardingRepo extends Repo {
 
   /** Hands a mailbox's ownership fields (those given) to someone else, or back. */
   async setOwnerFields(mailboxId: string, fields: OwnerFields, now: number): Promise<void> {
-    await this.scoped(this.db.updateTable('mailboxes').set({ ...fields, updated_at: now }).where('id', '=', mailboxId)).execute();
+    await this.scoped(
+      this.db
+        .updateTable('mailboxes')
+        .set({ ...fields, updated_at: now })
+        .where('id', '=', mailboxId),
+    ).execute();
   }
 
   /** Converts to a shared mailbox: receiving (active), no password (no direct login), a role address owned by `owner`. */
@@ -188,12 +203,16 @@ export class OffboardingRepo extends Repo {
 
   /** Setup and reset links of the mailbox, unused and unexpired at `now`. */
   async liveLinks(mailboxId: string, now: number): Promise<Array<{ id: string; purpose: string; destination: string | null }>> {
-    return this.scoped(this.db.selectFrom('setup_tokens').select(['id', 'purpose', 'destination']).where('mailbox_id', '=', mailboxId).where('used_at', 'is', null).where('expires_at', '>', now)).execute();
+    return this.scoped(
+      this.db.selectFrom('setup_tokens').select(['id', 'purpose', 'destination']).where('mailbox_id', '=', mailboxId).where('used_at', 'is', null).where('expires_at', '>', now),
+    ).execute();
   }
 
   /** Expires every live link of the mailbox; returns how many. */
   async expireLinks(mailboxId: string, now: number): Promise<number> {
-    const r = await this.scoped(this.db.updateTable('setup_tokens').set({ expires_at: now }).where('mailbox_id', '=', mailboxId).where('used_at', 'is', null).where('expires_at', '>', now)).executeTakeFirst();
+    const r = await this.scoped(
+      this.db.updateTable('setup_tokens').set({ expires_at: now }).where('mailbox_id', '=', mailboxId).where('used_at', 'is', null).where('expires_at', '>', now),
+    ).executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 
@@ -203,14 +222,18 @@ export class OffboardingRepo extends Repo {
 
   /** Cancels the mailbox's pending and issued resets; returns how many. */
   async cancelOpenResets(mailboxId: string): Promise<number> {
-    const r = await this.scoped(this.db.updateTable('resets').set({ status: 'cancelled' }).where('mailbox_id', '=', mailboxId).where('status', 'in', ['pending-approval', 'issued'])).executeTakeFirst();
+    const r = await this.scoped(
+      this.db.updateTable('resets').set({ status: 'cancelled' }).where('mailbox_id', '=', mailboxId).where('status', 'in', ['pending-approval', 'issued']),
+    ).executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 
   // ---- the person's console accounts and API tokens ------------------------------------------
 
   async livePrincipalsByEmail(tenantId: string, emails: string[]): Promise<Array<{ id: string; email: string; status: string; kind: string }>> {
-    return this.scoped(this.db.selectFrom('principals').select(['id', 'email', 'status', 'kind']).where('tenant_id', '=', tenantId).where('email', 'in', nonEmpty(emails)).where('status', 'in', ['active', 'pending'])).execute();
+    return this.scoped(
+      this.db.selectFrom('principals').select(['id', 'email', 'status', 'kind']).where('tenant_id', '=', tenantId).where('email', 'in', nonEmpty(emails)).where('status', 'in', ['active', 'pending']),
+    ).execute();
   }
 
   async principalStatuses(ids: string[]): Promise<Array<{ id: string; status: string }>> {
@@ -221,7 +244,12 @@ export class OffboardingRepo extends Repo {
   /** Disables console accounts; their credential version moves on so their sessions end. */
   async disablePrincipals(ids: string[], now: number): Promise<void> {
     if (!ids.length) return;
-    await this.scoped(this.db.updateTable('principals').set((eb) => ({ status: 'disabled', credential_version: eb('credential_version', '+', 1), updated_at: now })).where('id', 'in', ids)).execute();
+    await this.scoped(
+      this.db
+        .updateTable('principals')
+        .set((eb) => ({ status: 'disabled', credential_version: eb('credential_version', '+', 1), updated_at: now }))
+        .where('id', 'in', ids),
+    ).execute();
   }
 
   async setPrincipalStatus(id: string, status: PrincipalStatus, now: number): Promise<void> {
@@ -287,7 +315,12 @@ export class OffboardingRepo extends Repo {
   }
 
   async setAliasTargets(id: string, targets: string[], status: AliasStatus, now: number): Promise<void> {
-    await this.scoped(this.db.updateTable('aliases').set({ targets: JSON.stringify(targets), status, updated_at: now }).where('id', '=', id)).execute();
+    await this.scoped(
+      this.db
+        .updateTable('aliases')
+        .set({ targets: JSON.stringify(targets), status, updated_at: now })
+        .where('id', '=', id),
+    ).execute();
   }
 
   /** The alias a mailbox converted to an alias becomes (same address, one target). */
@@ -295,7 +328,19 @@ export class OffboardingRepo extends Repo {
     this.guardTenant(row.tenant_id);
     await this.db
       .insertInto('aliases')
-      .values({ id: row.id, tenant_id: row.tenant_id, domain_id: row.domain_id, local_part: row.local_part, address: row.address, targets: JSON.stringify([row.target]), status: 'active', created_by: row.created_by, deleted_with: null, created_at: row.now, updated_at: row.now })
+      .values({
+        id: row.id,
+        tenant_id: row.tenant_id,
+        domain_id: row.domain_id,
+        local_part: row.local_part,
+        address: row.address,
+        targets: JSON.stringify([row.target]),
+        status: 'active',
+        created_by: row.created_by,
+        deleted_with: null,
+        created_at: row.now,
+        updated_at: row.now,
+      })
       .execute();
   }
 
@@ -304,7 +349,9 @@ export class OffboardingRepo extends Repo {
   }
 
   async activeCatchAllsTo(tenantId: string, targets: string[]): Promise<Array<{ id: string; name: string; catch_all: string | null }>> {
-    return this.scoped(this.db.selectFrom('domains').select(['id', 'name', 'catch_all']).where('tenant_id', '=', tenantId).where('status', '=', 'active').where('catch_all', 'in', nonEmpty(targets))).execute();
+    return this.scoped(
+      this.db.selectFrom('domains').select(['id', 'name', 'catch_all']).where('tenant_id', '=', tenantId).where('status', '=', 'active').where('catch_all', 'in', nonEmpty(targets)),
+    ).execute();
   }
 
   async catchAllsByIds(ids: string[]): Promise<Array<{ id: string; catch_all: string | null }>> {
@@ -342,6 +389,7 @@ export class OffboardingRepo extends Repo {
   async restoreGrant(tenantId: string, g: GrantRow): Promise<void> {
     this.guardTenant(tenantId);
     const exists = await this.scoped(this.db.selectFrom('send_as_grants').select('id').where('mailbox_id', '=', g.mailbox_id).where('address', '=', g.address)).executeTakeFirst();
-    if (!exists) await this.db.insertInto('send_as_grants').values({ id: g.id, tenant_id: tenantId, mailbox_id: g.mailbox_id, address: g.address, created_by: g.created_by, created_at: g.created_at }).execute();
+    if (!exists)
+      await this.db.insertInto('send_as_grants').values({ id: g.id, tenant_id: tenantId, mailbox_id: g.mailbox_id, address: g.address, created_by: g.created_by, created_at: g.created_at }).execute();
   }
 }

@@ -20,7 +20,12 @@ export class OwnershipRepo extends Repo {
   /** Unused, unexpired setup links of a mailbox, oldest first. */
   async liveSetupLinks(mailboxId: string, now: number): Promise<Array<{ id: string; purpose: string; created_by: string | null; expires_at: number; destination: string | null }>> {
     return this.scoped(
-      this.db.selectFrom('setup_tokens').select(['id', 'purpose', 'created_by', 'expires_at', 'destination']).where('mailbox_id', '=', mailboxId).where('used_at', 'is', null).where('expires_at', '>', now),
+      this.db
+        .selectFrom('setup_tokens')
+        .select(['id', 'purpose', 'created_by', 'expires_at', 'destination'])
+        .where('mailbox_id', '=', mailboxId)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', now),
     )
       .orderBy('created_at')
       .execute();
@@ -33,7 +38,14 @@ export class OwnershipRepo extends Repo {
 
   /** Emergency resets of the mailbox awaiting approval, requested after `since`. */
   async pendingEmergencyResets(mailboxId: string, since: number): Promise<Array<{ id: string; requested_by: string; new_destination: string | null; requested_at: number }>> {
-    return this.scoped(this.db.selectFrom('resets').select(['id', 'requested_by', 'new_destination', 'requested_at']).where('mailbox_id', '=', mailboxId).where('status', '=', 'pending-approval').where('requested_at', '>', since)).execute();
+    return this.scoped(
+      this.db
+        .selectFrom('resets')
+        .select(['id', 'requested_by', 'new_destination', 'requested_at'])
+        .where('mailbox_id', '=', mailboxId)
+        .where('status', '=', 'pending-approval')
+        .where('requested_at', '>', since),
+    ).execute();
   }
 
   async liveAppPasswords(mailboxId: string): Promise<Array<{ id: string; name: string }>> {

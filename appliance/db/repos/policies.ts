@@ -42,7 +42,12 @@ export class PoliciesRepo extends Repo {
     await this.db
       .insertInto('mailbox_flags')
       .values(row)
-      .onConflict((oc) => oc.column('mailbox_id').doUpdateSet({ ...row }).where('mailbox_flags.tenant_id', '=', row.tenant_id))
+      .onConflict((oc) =>
+        oc
+          .column('mailbox_id')
+          .doUpdateSet({ ...row })
+          .where('mailbox_flags.tenant_id', '=', row.tenant_id),
+      )
       .execute();
   }
 

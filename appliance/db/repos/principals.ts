@@ -106,7 +106,16 @@ export class PrincipalsRepo extends Repo {
     await this.scoped(
       this.db
         .updateTable('principals')
-        .set((eb) => ({ password_hash: null, totp_secret: null, totp_pending_secret: null, totp_enabled_at: null, totp_last_step: null, status: 'pending', credential_version: eb('credential_version', '+', 1), updated_at: now }))
+        .set((eb) => ({
+          password_hash: null,
+          totp_secret: null,
+          totp_pending_secret: null,
+          totp_enabled_at: null,
+          totp_last_step: null,
+          status: 'pending',
+          credential_version: eb('credential_version', '+', 1),
+          updated_at: now,
+        }))
         .where('id', '=', id),
     ).execute();
   }

@@ -52,7 +52,9 @@ export class RecycleBinRepo extends Repo {
 
   /** Live mailboxes (address, usage) and alias addresses of a domain. */
   async domainContents(domainId: string): Promise<{ mailboxes: Array<{ address: string; usedBytes: number; messageCount: number }>; aliases: string[] }> {
-    const mailboxes = await this.scoped(this.db.selectFrom('mailboxes').select(['address', 'used_bytes', 'message_count']).where('domain_id', '=', domainId).where('status', '!=', 'deleted')).execute();
+    const mailboxes = await this.scoped(
+      this.db.selectFrom('mailboxes').select(['address', 'used_bytes', 'message_count']).where('domain_id', '=', domainId).where('status', '!=', 'deleted'),
+    ).execute();
     const aliases = await this.scoped(this.db.selectFrom('aliases').select('address').where('domain_id', '=', domainId).where('status', '!=', 'deleted')).execute();
     return {
       mailboxes: mailboxes.map((m) => ({ address: m.address, usedBytes: Number(m.used_bytes), messageCount: Number(m.message_count) })),
@@ -88,12 +90,16 @@ export class RecycleBinRepo extends Repo {
 
   /** Moves a domain's live aliases to the bin with it; returns how many. */
   async deleteDomainAliases(domainId: string, now: number): Promise<number> {
-    const res = await this.scoped(this.db.updateTable('aliases').set({ status: 'deleted', deleted_with: domainId, updated_at: now }).where('domain_id', '=', domainId).where('status', '!=', 'deleted')).executeTakeFirst();
+    const res = await this.scoped(
+      this.db.updateTable('aliases').set({ status: 'deleted', deleted_with: domainId, updated_at: now }).where('domain_id', '=', domainId).where('status', '!=', 'deleted'),
+    ).executeTakeFirst();
     return Number(res.numUpdatedRows);
   }
 
   async deleteDomain(d: Pick<Domain, 'id' | 'status'>, now: number, purgeAfter: number): Promise<void> {
-    await this.scoped(this.db.updateTable('domains').set({ status: 'deleted', status_before_delete: d.status, deleted_at: now, purge_after: purgeAfter, updated_at: now }).where('id', '=', d.id)).execute();
+    await this.scoped(
+      this.db.updateTable('domains').set({ status: 'deleted', status_before_delete: d.status, deleted_at: now, purge_after: purgeAfter, updated_at: now }).where('id', '=', d.id),
+    ).execute();
   }
 
   /** The mailboxes that went to the bin with a domain, still there. */
@@ -123,7 +129,12 @@ export class RecycleBinRepo extends Repo {
       .execute();
     const out: Array<Domain & { mailboxCount: number }> = [];
     for (const d of domains) {
-      const r = await this.scoped(this.db.selectFrom('mailboxes').select((eb) => eb.fn.countAll<number>().as('n')).where('deleted_with', '=', d.id)).executeTakeFirstOrThrow();
+      const r = await this.scoped(
+        this.db
+          .selectFrom('mailboxes')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('deleted_with', '=', d.id),
+      ).executeTakeFirstOrThrow();
       out.push({ ...d, mailboxCount: Number(r.n) });
     }
     return { mailboxes, domains: out };
@@ -131,12 +142,17 @@ export class RecycleBinRepo extends Repo {
 
   /** Mailboxes whose time in the bin is up, oldest first. */
   async mailboxesDue(now: number, limit = 1000): Promise<Mailbox[]> {
-    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('status', '=', 'deleted').where('purge_after', '<=', now)).orderBy('purge_after').limit(limit).execute();
+    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('status', '=', 'deleted').where('purge_after', '<=', now))
+      .orderBy('purge_after')
+      .limit(limit)
+      .execute();
   }
 
   /** Domains whose time in the bin is up. */
   async domainsDue(now: number, limit = 1000): Promise<Domain[]> {
-    return this.scoped(this.db.selectFrom('domains').selectAll().where('status', '=', 'deleted').where('purge_after', '<=', now)).limit(limit).execute();
+    return this.scoped(this.db.selectFrom('domains').selectAll().where('status', '=', 'deleted').where('purge_after', '<=', now))
+      .limit(limit)
+      .execute();
   }
 
   // ---- purge --------------------------------------------------------------------------------
@@ -174,12 +190,24 @@ export class RecycleBinRepo extends Repo {
       .execute();
     for (const r of refs) {
       messages += Number(r.n);
-      await this.db.updateTable('messages').set((eb) => ({ refs: eb('refs', '-', Number(r.n)) })).where('id', '=', Number(r.message_id)).execute();
+      await this.db
+        .updateTable('messages')
+        .set((eb) => ({ refs: eb('refs', '-', Number(r.n)) }))
+        .where('id', '=', Number(r.message_id))
+        .execute();
     }
     await this.db.deleteFrom('folder_messages').where('folder_id', 'in', folderIds).execute();
     await this.db.deleteFrom('folder_expunges').where('folder_id', 'in', folderIds).execute();
     if (refs.length) {
-      await this.db.deleteFrom('messages').where('id', 'in', refs.map((r) => Number(r.message_id))).where('refs', '<=', 0).execute();
+      await this.db
+        .deleteFrom('messages')
+        .where(
+          'id',
+          'in',
+          refs.map((r) => Number(r.message_id)),
+        )
+        .where('refs', '<=', 0)
+        .execute();
     }
     await this.db.deleteFrom('folders').where('mailbox_id', '=', mailboxId).execute();
     return messages;

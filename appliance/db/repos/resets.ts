@@ -45,22 +45,39 @@ export class ResetsRepo extends Repo {
 
   /** The mailbox's resets, newest first. */
   async listForMailbox(mailboxId: string, limit: number): Promise<ResetRow[]> {
-    return this.scoped(this.db.selectFrom('resets').selectAll().where('mailbox_id', '=', mailboxId)).orderBy('requested_at', 'desc').limit(limit).execute();
+    return this.scoped(this.db.selectFrom('resets').selectAll().where('mailbox_id', '=', mailboxId))
+      .orderBy('requested_at', 'desc')
+      .limit(limit)
+      .execute();
   }
 
   /** When the mailbox's resets since `since` were requested, oldest first. */
   async requestTimesSince(mailboxId: string, since: number): Promise<number[]> {
-    const rows = await this.scoped(this.db.selectFrom('resets').select(['requested_at']).where('mailbox_id', '=', mailboxId).where('requested_at', '>', since)).orderBy('requested_at').execute();
+    const rows = await this.scoped(this.db.selectFrom('resets').select(['requested_at']).where('mailbox_id', '=', mailboxId).where('requested_at', '>', since))
+      .orderBy('requested_at')
+      .execute();
     return rows.map((r) => Number(r.requested_at));
   }
 
   async countForMailboxSince(mailboxId: string, since: number): Promise<number> {
-    const row = await this.scoped(this.db.selectFrom('resets').select((eb) => eb.fn.countAll<number>().as('n')).where('mailbox_id', '=', mailboxId).where('requested_at', '>', since)).executeTakeFirstOrThrow();
+    const row = await this.scoped(
+      this.db
+        .selectFrom('resets')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('mailbox_id', '=', mailboxId)
+        .where('requested_at', '>', since),
+    ).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
   async countByRequesterSince(requestedBy: string, since: number): Promise<number> {
-    const row = await this.scoped(this.db.selectFrom('resets').select((eb) => eb.fn.countAll<number>().as('n')).where('requested_by', '=', requestedBy).where('requested_at', '>', since)).executeTakeFirstOrThrow();
+    const row = await this.scoped(
+      this.db
+        .selectFrom('resets')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('requested_by', '=', requestedBy)
+        .where('requested_at', '>', since),
+    ).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -84,7 +101,9 @@ export class ResetsRepo extends Repo {
 
   /** Records the approval of a pending, undecided reset; false when it was decided meanwhile. */
   async approve(id: string, approvedBy: string, at: number): Promise<boolean> {
-    const r = await this.scoped(this.db.updateTable('resets').set({ approved_by: approvedBy, approved_at: at }).where('id', '=', id).where('status', '=', 'pending-approval').where('approved_by', 'is', null)).executeTakeFirst();
+    const r = await this.scoped(
+      this.db.updateTable('resets').set({ approved_by: approvedBy, approved_at: at }).where('id', '=', id).where('status', '=', 'pending-approval').where('approved_by', 'is', null),
+    ).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
@@ -120,7 +139,9 @@ export class ResetsRepo extends Repo {
 
   /** A new reset link supersedes the mailbox's older live ones. */
   async expireLiveResetLinks(mailboxId: string, now: number): Promise<void> {
-    await this.scoped(this.db.updateTable('setup_tokens').set({ expires_at: now }).where('mailbox_id', '=', mailboxId).where('purpose', '=', 'reset').where('used_at', 'is', null).where('expires_at', '>', now)).execute();
+    await this.scoped(
+      this.db.updateTable('setup_tokens').set({ expires_at: now }).where('mailbox_id', '=', mailboxId).where('purpose', '=', 'reset').where('used_at', 'is', null).where('expires_at', '>', now),
+    ).execute();
   }
 
   /** Ends one link unless it was used already. */
@@ -166,6 +187,11 @@ export class ResetsRepo extends Repo {
 
   /** Sets the mailbox's password hash (and, when given, its status). */
   async setPassword(mailboxId: string, passwordHash: string, now: number, status?: MailboxStatusColumn): Promise<void> {
-    await this.scoped(this.db.updateTable('mailboxes').set({ password_hash: passwordHash, ...(status !== undefined ? { status } : {}), updated_at: now }).where('id', '=', mailboxId)).execute();
+    await this.scoped(
+      this.db
+        .updateTable('mailboxes')
+        .set({ password_hash: passwordHash, ...(status !== undefined ? { status } : {}), updated_at: now })
+        .where('id', '=', mailboxId),
+    ).execute();
   }
 }

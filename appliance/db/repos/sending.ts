@@ -67,7 +67,9 @@ export class SendingRepo extends OwnerLookups {
 
   /** The forwards of a mailbox that are not removed (active and expired), oldest first. */
   forwardsOf(mailboxId: string): Promise<Forward[]> {
-    return this.scoped(this.db.selectFrom('forwards').selectAll().where('mailbox_id', '=', mailboxId).where('status', '!=', 'removed')).orderBy('created_at').execute();
+    return this.scoped(this.db.selectFrom('forwards').selectAll().where('mailbox_id', '=', mailboxId).where('status', '!=', 'removed'))
+      .orderBy('created_at')
+      .execute();
   }
 
   /** A forward that is not removed. */
@@ -78,7 +80,13 @@ export class SendingRepo extends OwnerLookups {
   }
 
   async activeForwardCount(mailboxId: string): Promise<number> {
-    const row = await this.scoped(this.db.selectFrom('forwards').select((eb) => eb.fn.countAll<number>().as('n')).where('mailbox_id', '=', mailboxId).where('status', '=', 'active')).executeTakeFirstOrThrow();
+    const row = await this.scoped(
+      this.db
+        .selectFrom('forwards')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('mailbox_id', '=', mailboxId)
+        .where('status', '=', 'active'),
+    ).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -112,7 +120,9 @@ export class SendingRepo extends OwnerLookups {
   // ---- send-as grants ----------------------------------------------------------------------
 
   sendAsGrantsOf(mailboxId: string): Promise<SendAsGrantRow[]> {
-    return this.scoped(this.db.selectFrom('send_as_grants').selectAll().where('mailbox_id', '=', mailboxId)).orderBy('created_at').execute();
+    return this.scoped(this.db.selectFrom('send_as_grants').selectAll().where('mailbox_id', '=', mailboxId))
+      .orderBy('created_at')
+      .execute();
   }
 
   async sendAsGrant(id: string): Promise<SendAsGrantRow> {
@@ -168,7 +178,9 @@ export class SendingRepo extends OwnerLookups {
   // ---- DKIM keys ---------------------------------------------------------------------------
 
   dkimKeysOf(domainId: string): Promise<DkimKey[]> {
-    return this.scopedByDomain(this.db.selectFrom('dkim_keys').selectAll().where('domain_id', '=', domainId), 'domain_id').orderBy('created_at').execute();
+    return this.scopedByDomain(this.db.selectFrom('dkim_keys').selectAll().where('domain_id', '=', domainId), 'domain_id')
+      .orderBy('created_at')
+      .execute();
   }
 
   async dkimSelectors(domainId: string): Promise<string[]> {
@@ -257,7 +269,13 @@ export class SendingRepo extends OwnerLookups {
   async domainTenants(names: string[]): Promise<Map<string, string>> {
     const tenantOf = new Map<string, string>();
     for (let i = 0; i < names.length; i += 500) {
-      const rows = await this.scoped(this.db.selectFrom('domains').select(['name', 'tenant_id']).where('name', 'in', names.slice(i, i + 500)).where('status', '!=', 'deleted')).execute();
+      const rows = await this.scoped(
+        this.db
+          .selectFrom('domains')
+          .select(['name', 'tenant_id'])
+          .where('name', 'in', names.slice(i, i + 500))
+          .where('status', '!=', 'deleted'),
+      ).execute();
       for (const r of rows) tenantOf.set(r.name.toLowerCase(), r.tenant_id);
     }
     return tenantOf;
@@ -270,7 +288,11 @@ export class SendingRepo extends OwnerLookups {
     if (this.tenantId !== null) throw notFound('setting'); // appliance secrets: platform scope only
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
     if (row) return row.value;
-    await this.db.insertInto('settings').values({ key, value: generate() }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    await this.db
+      .insertInto('settings')
+      .values({ key, value: generate() })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow()).value;
   }
 }

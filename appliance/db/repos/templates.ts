@@ -55,7 +55,12 @@ export class TemplatesRepo extends Repo {
 
   /** The templates of a tenant and the platform's, oldest first. */
   async listForTenant(tenantId: string, limit = 500): Promise<DomainTemplate[]> {
-    return this.visible(this.db.selectFrom('domain_templates').selectAll().where((eb) => eb.or([eb('tenant_id', '=', tenantId), eb('tenant_id', 'is', null)])))
+    return this.visible(
+      this.db
+        .selectFrom('domain_templates')
+        .selectAll()
+        .where((eb) => eb.or([eb('tenant_id', '=', tenantId), eb('tenant_id', 'is', null)])),
+    )
       .orderBy('created_at')
       .limit(limit)
       .execute();
@@ -89,7 +94,10 @@ export class TemplatesRepo extends Repo {
   /** Creates a template with its version 1. A platform template (tenant_id null) needs the platform scope. */
   async create(t: NewTemplate): Promise<void> {
     this.guardTenant(t.tenant_id);
-    await this.db.insertInto('domain_templates').values({ id: t.id, tenant_id: t.tenant_id, name: t.name, latest_version: 1, created_by: t.created_by, created_at: t.now, updated_at: t.now }).execute();
+    await this.db
+      .insertInto('domain_templates')
+      .values({ id: t.id, tenant_id: t.tenant_id, name: t.name, latest_version: 1, created_by: t.created_by, created_at: t.now, updated_at: t.now })
+      .execute();
     await this.db.insertInto('domain_template_versions').values({ template_id: t.id, version: 1, settings: t.settings, note: t.note, created_by: t.created_by, created_at: t.now }).execute();
   }
 
@@ -164,7 +172,17 @@ export class TemplatesRepo extends Repo {
     this.guardTenant(a.tenant_id);
     await this.db
       .insertInto('aliases')
-      .values({ id: a.id, tenant_id: a.tenant_id, domain_id: a.domain_id, local_part: a.local_part, address: a.address, targets: JSON.stringify([a.target]), created_by: a.created_by, created_at: a.now, updated_at: a.now })
+      .values({
+        id: a.id,
+        tenant_id: a.tenant_id,
+        domain_id: a.domain_id,
+        local_part: a.local_part,
+        address: a.address,
+        targets: JSON.stringify([a.target]),
+        created_by: a.created_by,
+        created_at: a.now,
+        updated_at: a.now,
+      })
       .execute();
   }
 }

@@ -21,10 +21,12 @@ export const append: CommandSpec = {
       let flags: string[] = [];
       let internalDate: number | undefined;
       if (next()?.t === 'list') {
-        flags = validateFlags((next() as { v: Token[] }).v.map((t) => {
-          if (t.t !== 'atom') throw new ImapSyntaxError('Invalid flag');
-          return t.v;
-        }));
+        flags = validateFlags(
+          (next() as { v: Token[] }).v.map((t) => {
+            if (t.t !== 'atom') throw new ImapSyntaxError('Invalid flag');
+            return t.v;
+          }),
+        );
         i++;
       }
       const maybeDate = next();

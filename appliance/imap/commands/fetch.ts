@@ -237,7 +237,11 @@ export async function runFetch(session: ImapSession, args: Token[], byUid: boole
   const sections = items.filter((i): i is SectionItem => i.kind === 'section');
   const hasFlagsItem = items.some((i) => i.kind === 'FLAGS');
 
-  if (hasFlagsItem || flagsChanged.size) sel.announceKeywords(session, entries.map((e) => e.flags));
+  if (hasFlagsItem || flagsChanged.size)
+    sel.announceKeywords(
+      session,
+      entries.map((e) => e.flags),
+    );
   const bodies = new BodyLoader(session, entries, metas, sections);
   let batch = '';
   for (let i = 0; i < entries.length; i++) {

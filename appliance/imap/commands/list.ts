@@ -35,7 +35,17 @@ function atoms(t: Token | undefined, what: string): string[] {
 
 function parseList(args: Token[], rev2: boolean): ListOptions {
   const decode = (t: Token | undefined, what: string) => patternFromClient(str(t, what), rev2);
-  const o: ListOptions = { subscribedOnly: false, specialUseOnly: false, recursiveMatch: false, returnSubscribed: false, returnSpecialUse: false, status: null, patterns: [], reference: '', extended: false };
+  const o: ListOptions = {
+    subscribedOnly: false,
+    specialUseOnly: false,
+    recursiveMatch: false,
+    returnSubscribed: false,
+    returnSpecialUse: false,
+    status: null,
+    patterns: [],
+    reference: '',
+    extended: false,
+  };
   let i = 0;
   if (args[0]?.t === 'list') {
     o.extended = true;
@@ -65,7 +75,8 @@ function parseList(args: Token[], rev2: boolean): ListOptions {
       const opt = t.v.toUpperCase();
       if (opt === 'SUBSCRIBED') o.returnSubscribed = true;
       else if (opt === 'SPECIAL-USE') o.returnSpecialUse = true;
-      else if (opt === 'CHILDREN') continue; // always returned
+      else if (opt === 'CHILDREN')
+        continue; // always returned
       else if (opt === 'STATUS') o.status = parseStatusItems(ret.v[++j], rev2);
       else throw new ImapSyntaxError(`Unknown LIST return option ${opt}`);
     }

@@ -220,8 +220,27 @@ async function runSearch(session: ImapSession, tag: string, args: Token[], byUid
   // Hits come in sequence order, which is also UID order.
   const ids = hits.map((h) => (byUid ? h.uid : h.seq));
   if (ret) {
-    answerWithReturn(session, sel, tag, byUid, ret, ids, hits.map((h) => h.uid), highest, false);
-    if (ret.update && canUpdate(session, sel, tag, ret)) sel.contexts.set(tag, new UpdateContext(tag, key, null, hits.map((h) => h.uid)));
+    answerWithReturn(
+      session,
+      sel,
+      tag,
+      byUid,
+      ret,
+      ids,
+      hits.map((h) => h.uid),
+      highest,
+      false,
+    );
+    if (ret.update && canUpdate(session, sel, tag, ret))
+      sel.contexts.set(
+        tag,
+        new UpdateContext(
+          tag,
+          key,
+          null,
+          hits.map((h) => h.uid),
+        ),
+      );
     return;
   }
   let line = `* SEARCH${ids.length ? ' ' + ids.join(' ') : ''}`;

@@ -52,7 +52,17 @@ async function runSort(session: ImapSession, tag: string, args: Token[], byUid: 
   const sorted = sortRows(picked.rows, criteria);
   const ids = sorted.map((r) => (byUid ? r.uid : sel.view.seqOf(r.uid)));
   if (ret) {
-    answerWithReturn(session, sel, tag, byUid, ret, ids, sorted.map((r) => r.uid), picked.modseq, true);
+    answerWithReturn(
+      session,
+      sel,
+      tag,
+      byUid,
+      ret,
+      ids,
+      sorted.map((r) => r.uid),
+      picked.modseq,
+      true,
+    );
     if (ret.update && canUpdate(session, sel, tag, ret)) sel.contexts.set(tag, new UpdateContext(tag, picked.key, criteria, sorted));
     return;
   }

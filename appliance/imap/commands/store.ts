@@ -54,7 +54,10 @@ async function runStore(session: ImapSession, args: Token[], byUid: boolean) {
     const entries = updated.size === uids.length ? result.updated : await entriesFor(session, sel, uids);
     // A keyword new to the session is announced in FLAGS before any FETCH shows it (RFC 3501
     // 7.2.6), also one another session set on a message of the set that this one has not seen.
-    sel.announceKeywords(session, entries.map((e) => (updated.get(e.uid) ?? e).flags));
+    sel.announceKeywords(
+      session,
+      entries.map((e) => (updated.get(e.uid) ?? e).flags),
+    );
     for (const e of entries) {
       if (conflicts.has(e.uid)) continue;
       const cur = updated.get(e.uid) ?? e;
@@ -63,7 +66,10 @@ async function runStore(session: ImapSession, args: Token[], byUid: boolean) {
       lines += `* ${seq} FETCH (${byUid ? `UID ${e.uid} ` : ''}FLAGS ${sel.formatFlags(e.uid, cur.flags)}${withModseq ? ` MODSEQ (${cur.modseq})` : ''})\r\n`;
     }
   } else {
-    sel.announceKeywords(session, result.updated.map((u) => u.flags));
+    sel.announceKeywords(
+      session,
+      result.updated.map((u) => u.flags),
+    );
   }
   if (silent && withModseq && unchangedSince !== undefined) {
     // RFC 7162 3.1.3: with UNCHANGEDSINCE the new MODSEQ is reported even for .SILENT.
@@ -74,7 +80,10 @@ async function runStore(session: ImapSession, args: Token[], byUid: boolean) {
   }
   if (lines) session.write(lines);
   if (conflicts.size) {
-    const ids = [...conflicts].map((u) => (byUid ? u : sel.view.seqOf(u))).filter((n) => n > 0).sort((a, b) => a - b);
+    const ids = [...conflicts]
+      .map((u) => (byUid ? u : sel.view.seqOf(u)))
+      .filter((n) => n > 0)
+      .sort((a, b) => a - b);
     return ok('Some messages were modified since', `MODIFIED ${compactSet(ids)}`);
   }
   return ok('STORE completed');

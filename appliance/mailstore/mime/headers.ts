@@ -65,7 +65,15 @@ export function scanHeader(buf: Buffer, start: number, end: number, wanted: Read
   let curValue = '';
   const commit = () => {
     if (curName !== null && !fields.has(curName) && wanted.has(curName)) {
-      fields.set(curName, latin1ToText(curValue.replace(/\r?\n(?=[ \t])/g, '').replace(/[\r\n]+/g, '').trim()));
+      fields.set(
+        curName,
+        latin1ToText(
+          curValue
+            .replace(/\r?\n(?=[ \t])/g, '')
+            .replace(/[\r\n]+/g, '')
+            .trim(),
+        ),
+      );
     }
     curName = null;
     curValue = '';

@@ -97,7 +97,10 @@ function percentDecode(s: string): Buffer {
 function percentEncode(s: string): string {
   let out = '';
   for (const b of Buffer.from(s, 'utf8')) {
-    out += (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x2e || b === 0x5f ? String.fromCharCode(b) : '%' + b.toString(16).toUpperCase().padStart(2, '0');
+    out +=
+      (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x2e || b === 0x5f
+        ? String.fromCharCode(b)
+        : '%' + b.toString(16).toUpperCase().padStart(2, '0');
   }
   return out;
 }

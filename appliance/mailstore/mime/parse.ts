@@ -113,7 +113,12 @@ function parsePart(ctx: Ctx, start: number, end: number, defaultType: 'text/plai
     encoding: (f.get('content-transfer-encoding') ?? '7bit').replace(/\s+/g, '').toLowerCase() || '7bit',
     md5: nullable(f.get('content-md5')),
     disposition: disp && disp.value ? { type: disp.value, params: disp.params } : null,
-    language: lang ? lang.split(',').map((s) => s.trim()).filter(Boolean) : null,
+    language: lang
+      ? lang
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : null,
     location: nullable(f.get('content-location')),
   };
   const filename = disp?.decoded.get('filename') ?? ct.decoded.get('name');
@@ -168,7 +173,10 @@ function parsePart(ctx: Ctx, start: number, end: number, defaultType: 'text/plai
 
 function parseDate(value: string | undefined): number | null {
   if (!value) return null;
-  const cleaned = value.replace(/\([^)]*\)/g, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = value
+    .replace(/\([^)]*\)/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   let t = Date.parse(cleaned);
   if (Number.isNaN(t)) {
     // "Tue, 1 Jul 2003 10:52:37 +0200" variants Date.parse rejects: drop the weekday, fix dots.

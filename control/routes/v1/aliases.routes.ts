@@ -37,7 +37,13 @@ const aliasesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app,
     '/tenants/:tenantId/aliases',
     {
       config: { permission: 'forwarding.read' },
-      schema: { tags: ['aliases'], summary: "List a tenant's aliases across its domains (filters: domainId, q)", params: TenantParams, querystring: AliasListQuery, response: { 200: Type.Array(Alias), ...authedErrors() } },
+      schema: {
+        tags: ['aliases'],
+        summary: "List a tenant's aliases across its domains (filters: domainId, q)",
+        params: TenantParams,
+        querystring: AliasListQuery,
+        response: { 200: Type.Array(Alias), ...authedErrors() },
+      },
     },
     async (req) => listTenantAliases(actorOf(req), core, req.params.tenantId, pageFrom(req.query), { domainId: req.query.domainId, q: req.query.q }),
   );
@@ -64,7 +70,13 @@ const aliasesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app,
     '/aliases/:aliasId',
     {
       config: { permission: 'forwarding.manage' },
-      schema: { tags: ['aliases'], summary: 'Delete an alias (the audit event keeps what it was)', params: AliasParams, querystring: AliasDeleteQuery, response: { 204: Type.Null(), ...authedErrors() } },
+      schema: {
+        tags: ['aliases'],
+        summary: 'Delete an alias (the audit event keeps what it was)',
+        params: AliasParams,
+        querystring: AliasDeleteQuery,
+        response: { 204: Type.Null(), ...authedErrors() },
+      },
     },
     async (req, reply) => {
       await deleteAlias(actorOf(req), core, req.params.aliasId, req.query);

@@ -31,7 +31,12 @@ const authRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; secureCookies: boo
     '/api/v1/auth/login',
     {
       config: { permission: 'public' },
-      schema: { tags: ['auth'], summary: 'Operator or tenant-admin login: password and TOTP (or a recovery code); sets the session cookie', body: LoginBody, response: { 200: LoggedIn, ...SESSION_ERRORS } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Operator or tenant-admin login: password and TOTP (or a recovery code); sets the session cookie',
+        body: LoginBody,
+        response: { 200: LoggedIn, ...SESSION_ERRORS },
+      },
     },
     async (req, reply) => {
       try {
@@ -49,7 +54,13 @@ const authRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; secureCookies: boo
     '/api/v1/principal-setup/:token',
     {
       config: { permission: 'public' },
-      schema: { tags: ['auth'], summary: 'Set an invited operator’s or tenant admin’s password through their single-use link', params: SetupParams, body: SetupBody, response: { 204: Type.Null(), ...errors(400, 404, 410, 415, 500) } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Set an invited operator’s or tenant admin’s password through their single-use link',
+        params: SetupParams,
+        body: SetupBody,
+        response: { 204: Type.Null(), ...errors(400, 404, 410, 415, 500) },
+      },
     },
     async (req, reply) => {
       await completePrincipalSetup(publicActor(originOf(req)), core, req.params.token, req.body.password);
@@ -61,7 +72,12 @@ const authRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; secureCookies: boo
     '/api/v1/self/login',
     {
       config: { permission: 'public' },
-      schema: { tags: ['self-service'], summary: 'Mailbox owner login with the mailbox address and password; sets the session cookie', body: SelfLoginBody, response: { 200: SelfLoggedIn, ...SESSION_ERRORS } },
+      schema: {
+        tags: ['self-service'],
+        summary: 'Mailbox owner login with the mailbox address and password; sets the session cookie',
+        body: SelfLoginBody,
+        response: { 200: SelfLoggedIn, ...SESSION_ERRORS },
+      },
     },
     async (req, reply) => {
       try {

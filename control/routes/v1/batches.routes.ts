@@ -63,7 +63,12 @@ const batchesRoutes: FastifyPluginAsyncTypebox<{ core: PortfolioDeps }> = async 
       const header = req.headers['idempotency-key'];
       const key = typeof header === 'string' ? header : undefined;
       if (key && opts.requestId && key !== opts.requestId) throw invalid('Idempotency-Key and requestId differ', { field: 'requestId' });
-      const { batch, replay } = await createBatch(actorOf(req), core, req.params.tenantId, { rows, requestId: key ?? opts.requestId ?? '', approvalRef: opts.approvalRef, allowUnverifiedDomains: opts.allowUnverifiedDomains });
+      const { batch, replay } = await createBatch(actorOf(req), core, req.params.tenantId, {
+        rows,
+        requestId: key ?? opts.requestId ?? '',
+        approvalRef: opts.approvalRef,
+        allowUnverifiedDomains: opts.allowUnverifiedDomains,
+      });
       if (replay) reply.header('idempotent-replayed', 'true');
       return reply.code(replay ? 200 : 201).send(batch);
     },
@@ -82,7 +87,12 @@ const batchesRoutes: FastifyPluginAsyncTypebox<{ core: PortfolioDeps }> = async 
     '/batches/:batchId',
     {
       config: { permission: 'mailboxes.read' },
-      schema: { tags: ['batches'], summary: 'A batch: state, progress, plan and report (created, links delivered, links used, pending)', params: BatchParams, response: { 200: Batch, ...authedErrors() } },
+      schema: {
+        tags: ['batches'],
+        summary: 'A batch: state, progress, plan and report (created, links delivered, links used, pending)',
+        params: BatchParams,
+        response: { 200: Batch, ...authedErrors() },
+      },
     },
     async (req) => getBatch(actorOf(req), core, req.params.batchId),
   );
@@ -109,7 +119,8 @@ const batchesRoutes: FastifyPluginAsyncTypebox<{ core: PortfolioDeps }> = async 
       config: { permission: 'mailboxes.delete' },
       schema: {
         tags: ['batches'],
-        summary: "Roll a batch back: disable its mailboxes first (no login, no delivery, links expired, sessions revoked), then move them and the batch's aliases to the recycle bin. Needs mailboxes.suspend too.",
+        summary:
+          "Roll a batch back: disable its mailboxes first (no login, no delivery, links expired, sessions revoked), then move them and the batch's aliases to the recycle bin. Needs mailboxes.suspend too.",
         params: BatchParams,
         body: RollbackBatchBody,
         response: { 200: Batch, ...authedErrors(409) },

@@ -21,7 +21,12 @@ const dnsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; resolve: DnsResolve
     '/domains/:domainId/dns/expected',
     {
       config: { permission: 'domains.read' },
-      schema: { tags: ['dns'], summary: 'Every record the domain needs: MX, SPF, DKIM (live selectors), DMARC, MTA-STS, TLS-RPT, autoconfig/autodiscover, SRV', params: DomainParams, response: { 200: ExpectedRecords, ...authedErrors() } },
+      schema: {
+        tags: ['dns'],
+        summary: 'Every record the domain needs: MX, SPF, DKIM (live selectors), DMARC, MTA-STS, TLS-RPT, autoconfig/autodiscover, SRV',
+        params: DomainParams,
+        response: { 200: ExpectedRecords, ...authedErrors() },
+      },
     },
     async (req) => domainExpectedRecords(actorOf(req), core, req.params.domainId),
   );
@@ -53,9 +58,16 @@ const dnsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; resolve: DnsResolve
     '/domains/:domainId/dns/history',
     {
       config: { permission: 'domains.read' },
-      schema: { tags: ['dns'], summary: 'DNS check snapshots, newest first, and the last-known-good one', params: DomainParams, querystring: DnsHistoryQuery, response: { 200: DnsHistory, ...authedErrors() } },
+      schema: {
+        tags: ['dns'],
+        summary: 'DNS check snapshots, newest first, and the last-known-good one',
+        params: DomainParams,
+        querystring: DnsHistoryQuery,
+        response: { 200: DnsHistory, ...authedErrors() },
+      },
     },
-    async (req) => dnsHistory(actorOf(req), core, req.params.domainId, { limit: req.query.limit ? Number(req.query.limit) : undefined, before: req.query.before ? Number(req.query.before) : undefined }),
+    async (req) =>
+      dnsHistory(actorOf(req), core, req.params.domainId, { limit: req.query.limit ? Number(req.query.limit) : undefined, before: req.query.before ? Number(req.query.before) : undefined }),
   );
 
   app.post(
@@ -77,7 +89,13 @@ const dnsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; resolve: DnsResolve
     '/domains/:domainId/timeline',
     {
       config: { permission: 'audit.read' },
-      schema: { tags: ['dns'], summary: 'What changed on a domain: DNS snapshots (changes of state), template changes and control-plane events, newest first (needs domains.read too)', params: DomainParams, querystring: TimelineQuery, response: { 200: Timeline, ...authedErrors() } },
+      schema: {
+        tags: ['dns'],
+        summary: 'What changed on a domain: DNS snapshots (changes of state), template changes and control-plane events, newest first (needs domains.read too)',
+        params: DomainParams,
+        querystring: TimelineQuery,
+        response: { 200: Timeline, ...authedErrors() },
+      },
     },
     async (req) => domainTimeline(actorOf(req), core, req.params.domainId, { limit: req.query.limit ? Number(req.query.limit) : undefined }),
   );

@@ -31,7 +31,13 @@ const domainsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app,
     '/tenants/:tenantId/domains',
     {
       config: { permission: 'domains.read' },
-      schema: { tags: ['domains'], summary: "List a tenant's domains (filters: verification, isAlias, q)", params: TenantParams, querystring: DomainListQuery, response: { 200: Type.Array(Domain), ...authedErrors() } },
+      schema: {
+        tags: ['domains'],
+        summary: "List a tenant's domains (filters: verification, isAlias, q)",
+        params: TenantParams,
+        querystring: DomainListQuery,
+        response: { 200: Type.Array(Domain), ...authedErrors() },
+      },
     },
     async (req) => {
       const q = req.query;
@@ -76,7 +82,13 @@ const domainsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app,
     '/domains/:domainId/restore',
     {
       config: { permission: 'domains.manage' },
-      schema: { tags: ['domains'], summary: 'Restore a domain from the recycle bin with its mailboxes, mail and aliases', params: DomainParams, body: OptionalReasonBody, response: { 200: Domain, ...authedErrors(409) } },
+      schema: {
+        tags: ['domains'],
+        summary: 'Restore a domain from the recycle bin with its mailboxes, mail and aliases',
+        params: DomainParams,
+        body: OptionalReasonBody,
+        response: { 200: Domain, ...authedErrors(409) },
+      },
     },
     async (req) => restoreDomain(actorOf(req), core, req.params.domainId, req.body ?? {}),
   );

@@ -45,7 +45,13 @@ const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/domains/:domainId/mailboxes',
     {
       config: { permission: 'mailboxes.read' },
-      schema: { tags: ['mailboxes'], summary: "List a domain's mailboxes (filters: status, isRole, q)", params: DomainParams, querystring: DomainMailboxListQuery, response: { 200: Type.Array(Mailbox), ...authedErrors() } },
+      schema: {
+        tags: ['mailboxes'],
+        summary: "List a domain's mailboxes (filters: status, isRole, q)",
+        params: DomainParams,
+        querystring: DomainMailboxListQuery,
+        response: { 200: Type.Array(Mailbox), ...authedErrors() },
+      },
     },
     async (req) => {
       const q = req.query;
@@ -126,7 +132,12 @@ const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/tenants/:tenantId/recycle-bin',
     {
       config: { permission: 'mailboxes.read' },
-      schema: { tags: ['mailboxes'], summary: 'Deleted mailboxes and domains that can still be restored, with their purge times', params: TenantParams, response: { 200: RecycleBin, ...authedErrors() } },
+      schema: {
+        tags: ['mailboxes'],
+        summary: 'Deleted mailboxes and domains that can still be restored, with their purge times',
+        params: TenantParams,
+        response: { 200: RecycleBin, ...authedErrors() },
+      },
     },
     async (req) => recycleBin(actorOf(req), core, req.params.tenantId),
   );

@@ -8,15 +8,29 @@ import { MailboxParams } from '../../schemas/mailboxes.schemas.js';
 import { OwnerTotpStatus } from '../../schemas/self-owner.schemas.js';
 
 const ownerTotpRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
-  app.get('/mailboxes/:mailboxId/owner-totp', {
-    config: { permission: 'mailboxes.read' },
-    schema: { tags: ['self-service'], summary: 'Whether the owner’s self-service login needs a TOTP code', params: MailboxParams, response: { 200: OwnerTotpStatus, ...authedErrors() } },
-  }, async (req) => getOwnerTotp(actorOf(req), core, req.params.mailboxId));
+  app.get(
+    '/mailboxes/:mailboxId/owner-totp',
+    {
+      config: { permission: 'mailboxes.read' },
+      schema: { tags: ['self-service'], summary: 'Whether the owner’s self-service login needs a TOTP code', params: MailboxParams, response: { 200: OwnerTotpStatus, ...authedErrors() } },
+    },
+    async (req) => getOwnerTotp(actorOf(req), core, req.params.mailboxId),
+  );
 
-  app.post('/mailboxes/:mailboxId/owner-totp/reset', {
-    config: { permission: 'resets.initiate' },
-    schema: { tags: ['self-service'], summary: 'Clear the owner’s TOTP (lost device): the next owner login needs the password only; audited', params: MailboxParams, body: OptionalReasonBody, response: { 200: OwnerTotpStatus, ...authedErrors() } },
-  }, async (req) => resetOwnerTotp(actorOf(req), core, req.params.mailboxId, req.body ?? {}));
+  app.post(
+    '/mailboxes/:mailboxId/owner-totp/reset',
+    {
+      config: { permission: 'resets.initiate' },
+      schema: {
+        tags: ['self-service'],
+        summary: 'Clear the owner’s TOTP (lost device): the next owner login needs the password only; audited',
+        params: MailboxParams,
+        body: OptionalReasonBody,
+        response: { 200: OwnerTotpStatus, ...authedErrors() },
+      },
+    },
+    async (req) => resetOwnerTotp(actorOf(req), core, req.params.mailboxId, req.body ?? {}),
+  );
 };
 
 export default ownerTotpRoutes;

@@ -32,7 +32,13 @@ const principalsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (a
     '/tenants/:tenantId/principals',
     {
       config: { permission: 'principals.read' },
-      schema: { tags: ['principals'], summary: "List a tenant's admins (filters: status, q)", params: TenantParams, querystring: PrincipalListQuery, response: { 200: Type.Array(Principal), ...authedErrors() } },
+      schema: {
+        tags: ['principals'],
+        summary: "List a tenant's admins (filters: status, q)",
+        params: TenantParams,
+        querystring: PrincipalListQuery,
+        response: { 200: Type.Array(Principal), ...authedErrors() },
+      },
     },
     async (req) => listTenantPrincipals(actorOf(req), core, req.params.tenantId, pageFrom(req.query), { status: req.query.status, q: req.query.q }),
   );
@@ -50,7 +56,12 @@ const principalsRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (a
     '/principals',
     {
       config: { permission: 'principals.read' },
-      schema: { tags: ['principals'], summary: 'List operators, platform actors only (filters: status, q)', querystring: PrincipalListQuery, response: { 200: Type.Array(Principal), ...authedErrors() } },
+      schema: {
+        tags: ['principals'],
+        summary: 'List operators, platform actors only (filters: status, q)',
+        querystring: PrincipalListQuery,
+        response: { 200: Type.Array(Principal), ...authedErrors() },
+      },
     },
     async (req) => listOperators(actorOf(req), core, pageFrom(req.query), { status: req.query.status, q: req.query.q }),
   );

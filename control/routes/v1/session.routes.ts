@@ -16,7 +16,10 @@ const SESSION_ERRORS = errors(400, 401, 403, 409, 415, 429, 500, 503);
 const sessionRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, { core }) => {
   app.post(
     '/api/v1/auth/logout',
-    { config: { permission: 'session', session: 'either' }, schema: { tags: ['auth'], summary: 'End the console session (principal or mailbox owner)', response: { 204: Type.Null(), ...SESSION_ERRORS } } },
+    {
+      config: { permission: 'session', session: 'either' },
+      schema: { tags: ['auth'], summary: 'End the console session (principal or mailbox owner)', response: { 204: Type.Null(), ...SESSION_ERRORS } },
+    },
     async (req, reply) => {
       const auth = sessionOf(req);
       await logout(core, auth.session, auth.actor);
@@ -44,14 +47,22 @@ const sessionRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app,
     '/api/v1/auth/totp/confirm',
     {
       config: { permission: 'session', session: 'principal' },
-      schema: { tags: ['auth'], summary: 'Confirm TOTP enrolment with a current code; returns one-time recovery codes (shown once)', body: TotpConfirmBody, response: { 200: RecoveryCodes, ...SESSION_ERRORS } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Confirm TOTP enrolment with a current code; returns one-time recovery codes (shown once)',
+        body: TotpConfirmBody,
+        response: { 200: RecoveryCodes, ...SESSION_ERRORS },
+      },
     },
     async (req) => confirmTotpEnrolment(core, sessionOf(req), req.body.code),
   );
 
   app.get(
     '/api/v1/self',
-    { config: { permission: 'session', session: 'owner' }, schema: { tags: ['self-service'], summary: 'The logged-in owner’s mailbox: status, quota and ownership record', response: { 200: SessionInfo, ...SESSION_ERRORS } } },
+    {
+      config: { permission: 'session', session: 'owner' },
+      schema: { tags: ['self-service'], summary: 'The logged-in owner’s mailbox: status, quota and ownership record', response: { 200: SessionInfo, ...SESSION_ERRORS } },
+    },
     async (req) => sessionView(core, sessionOf(req)),
   );
 };

@@ -26,7 +26,12 @@ const setupInfoRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/api/v1/setup/:token',
     {
       config: { permission: 'public' },
-      schema: { tags: ['setup'], summary: 'What a mailbox setup or reset link is for: the address, its expiry and the password rules (the link stays unused)', params: SetupParams, response: { 200: SetupLinkInfo, ...errors(400, 404, 410, 500) } },
+      schema: {
+        tags: ['setup'],
+        summary: 'What a mailbox setup or reset link is for: the address, its expiry and the password rules (the link stays unused)',
+        params: SetupParams,
+        response: { 200: SetupLinkInfo, ...errors(400, 404, 410, 500) },
+      },
     },
     async (req) => describeMailboxLink(core, req.params.token),
   );
@@ -35,7 +40,12 @@ const setupInfoRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/api/v1/principal-setup/:token',
     {
       config: { permission: 'public' },
-      schema: { tags: ['auth'], summary: 'What a console invitation is for: the account, its expiry and the password rules (the link stays unused)', params: SetupParams, response: { 200: SetupLinkInfo, ...errors(400, 404, 410, 500) } },
+      schema: {
+        tags: ['auth'],
+        summary: 'What a console invitation is for: the account, its expiry and the password rules (the link stays unused)',
+        params: SetupParams,
+        response: { 200: SetupLinkInfo, ...errors(400, 404, 410, 500) },
+      },
     },
     async (req) => describePrincipalLink(core, req.params.token),
   );

@@ -37,7 +37,13 @@ const templatesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/tenants/:tenantId/templates',
     {
       config: { permission: 'domains.manage' },
-      schema: { tags: ['templates'], summary: 'Create a domain template of the tenant (version 1; settings merged over the platform default)', params: TenantParams, body: CreateTemplateBody, response: { 201: Template, ...authedErrors() } },
+      schema: {
+        tags: ['templates'],
+        summary: 'Create a domain template of the tenant (version 1; settings merged over the platform default)',
+        params: TenantParams,
+        body: CreateTemplateBody,
+        response: { 201: Template, ...authedErrors() },
+      },
     },
     async (req, reply) => reply.code(201).send(await createTemplate(actorOf(req), core, req.params.tenantId, req.body)),
   );
@@ -55,7 +61,12 @@ const templatesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/tenants/:tenantId/templates',
     {
       config: { permission: 'domains.read' },
-      schema: { tags: ['templates'], summary: "The tenant's templates, the platform templates and the built-in default (tpl_platform_default)", params: TenantParams, response: { 200: Type.Array(Template), ...authedErrors() } },
+      schema: {
+        tags: ['templates'],
+        summary: "The tenant's templates, the platform templates and the built-in default (tpl_platform_default)",
+        params: TenantParams,
+        response: { 200: Type.Array(Template), ...authedErrors() },
+      },
     },
     async (req) => listTemplates(actorOf(req), core, req.params.tenantId),
   );
@@ -73,7 +84,13 @@ const templatesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/templates/:templateId/versions',
     {
       config: { permission: 'domains.manage' },
-      schema: { tags: ['templates'], summary: 'A new version of a template (versions are never edited)', params: TemplateParams, body: TemplateVersionBody, response: { 201: Template, ...authedErrors(409) } },
+      schema: {
+        tags: ['templates'],
+        summary: 'A new version of a template (versions are never edited)',
+        params: TemplateParams,
+        body: TemplateVersionBody,
+        response: { 201: Template, ...authedErrors(409) },
+      },
     },
     async (req, reply) => reply.code(201).send(await addTemplateVersion(actorOf(req), core, req.params.templateId, req.body)),
   );
@@ -97,7 +114,13 @@ const templatesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/tenants/:tenantId/template',
     {
       config: { permission: 'domains.manage' },
-      schema: { tags: ['templates'], summary: 'Apply a template version to every domain of the tenant', params: TenantParams, body: ApplyTemplateBody, response: { 200: Type.Array(TemplateApplied), ...authedErrors() } },
+      schema: {
+        tags: ['templates'],
+        summary: 'Apply a template version to every domain of the tenant',
+        params: TenantParams,
+        body: ApplyTemplateBody,
+        response: { 200: Type.Array(TemplateApplied), ...authedErrors() },
+      },
     },
     async (req) => applyTemplateToTenant(actorOf(req), core, req.params.tenantId, req.body),
   );
@@ -115,7 +138,13 @@ const templatesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/tenants/:tenantId/template-drift',
     {
       config: { permission: 'domains.read' },
-      schema: { tags: ['templates'], summary: 'Drift report of every domain of the tenant (onlyDrifted=true: those that differ)', params: TenantParams, querystring: DriftQuery, response: { 200: Type.Array(DomainTemplateStatus), ...authedErrors() } },
+      schema: {
+        tags: ['templates'],
+        summary: 'Drift report of every domain of the tenant (onlyDrifted=true: those that differ)',
+        params: TenantParams,
+        querystring: DriftQuery,
+        response: { 200: Type.Array(DomainTemplateStatus), ...authedErrors() },
+      },
     },
     async (req) => tenantDriftReport(actorOf(req), core, req.params.tenantId, { onlyDrifted: req.query.onlyDrifted === 'true' }),
   );
@@ -124,7 +153,13 @@ const templatesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     '/domains/:domainId/settings',
     {
       config: { permission: 'domains.manage' },
-      schema: { tags: ['templates'], summary: "Change a domain's settings by hand (reported as drift from its template until re-applied)", params: DomainParams, body: DomainSettingsBody, response: { 200: DomainTemplateStatus, ...authedErrors() } },
+      schema: {
+        tags: ['templates'],
+        summary: "Change a domain's settings by hand (reported as drift from its template until re-applied)",
+        params: DomainParams,
+        body: DomainSettingsBody,
+        response: { 200: DomainTemplateStatus, ...authedErrors() },
+      },
     },
     async (req) => updateDomainSettings(actorOf(req), core, req.params.domainId, req.body),
   );

@@ -32,7 +32,13 @@ const tokensRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, 
     '/tenants/:tenantId/tokens',
     {
       config: { permission: 'tokens.read' },
-      schema: { tags: ['tokens'], summary: "List a tenant's API tokens, never their secrets (filters: active, q)", params: TenantParams, querystring: TokenListQuery, response: { 200: Type.Array(Token), ...authedErrors() } },
+      schema: {
+        tags: ['tokens'],
+        summary: "List a tenant's API tokens, never their secrets (filters: active, q)",
+        params: TenantParams,
+        querystring: TokenListQuery,
+        response: { 200: Type.Array(Token), ...authedErrors() },
+      },
     },
     async (req) => listTenantTokens(actorOf(req), core, req.params.tenantId, pageFrom(req.query), { active: boolOf(req.query.active), q: req.query.q }),
   );
@@ -55,7 +61,12 @@ const tokensRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (app, 
     '/tokens',
     {
       config: { permission: 'tokens.read' },
-      schema: { tags: ['tokens'], summary: 'List operator (platform) tokens; platform actors only (filters: active, q)', querystring: TokenListQuery, response: { 200: Type.Array(Token), ...authedErrors() } },
+      schema: {
+        tags: ['tokens'],
+        summary: 'List operator (platform) tokens; platform actors only (filters: active, q)',
+        querystring: TokenListQuery,
+        response: { 200: Type.Array(Token), ...authedErrors() },
+      },
     },
     async (req) => listOperatorTokens(actorOf(req), core, pageFrom(req.query), { active: boolOf(req.query.active), q: req.query.q }),
   );

@@ -45,6 +45,9 @@ export function dnsblName(ip: string, zone: string): string | null {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = tail !== undefined ? [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  const nibbles = groups.map((g) => g.padStart(4, '0')).join('').split('');
+  const nibbles = groups
+    .map((g) => g.padStart(4, '0'))
+    .join('')
+    .split('');
   return `${nibbles.reverse().join('.')}.${zone}`;
 }

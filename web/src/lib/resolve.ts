@@ -33,7 +33,8 @@ async function settled<T>(p: Promise<T[]>): Promise<T[]> {
 export async function findRefs(text: string, tenants: Array<{ id: string; name: string }>, platform: boolean): Promise<Ref[]> {
   const t = text.trim();
   if (!t) return [];
-  if (ID.test(t)) return [{ kind: ({ mbx: 'mailbox', als: 'alias', prn: 'principal', tok: 'token', tnt: 'tenant', dom: 'domain' } as Record<string, RefKind>)[t.slice(0, 3)] ?? 'mailbox', id: t, label: t }];
+  if (ID.test(t))
+    return [{ kind: ({ mbx: 'mailbox', als: 'alias', prn: 'principal', tok: 'token', tnt: 'tenant', dom: 'domain' } as Record<string, RefKind>)[t.slice(0, 3)] ?? 'mailbox', id: t, label: t }];
   const low = t.toLowerCase();
   const out: Ref[] = [];
   const q = { q: t.includes('@') ? t.slice(0, t.lastIndexOf('@')) : t, limit: '100' };
@@ -46,18 +47,44 @@ export async function findRefs(text: string, tenants: Array<{ id: string; name: 
   const personKey = (p: Person) => (t.includes('@') ? (p.email ?? '') : p.name);
   if (platform) {
     add<Person>('principal', get<Person[]>('/api/v1/principals', { q: t, limit: '100' }), personKey, (p) => p.id);
-    add<Named>('token', get<Named[]>('/api/v1/tokens', { q: t, limit: '100' }), (x) => x.name, (x) => x.id);
+    add<Named>(
+      'token',
+      get<Named[]>('/api/v1/tokens', { q: t, limit: '100' }),
+      (x) => x.name,
+      (x) => x.id,
+    );
   }
   for (const tn of tenants) {
     if (tn.name.toLowerCase() === low) out.push({ kind: 'tenant', id: tn.id, label: tn.name });
     const base = `/api/v1/tenants/${seg(tn.id)}`;
     add<Person>('principal', get<Person[]>(`${base}/principals`, { q: t, limit: '100' }), personKey, (p) => p.id);
     if (t.includes('@')) {
-      add<Addressed>('mailbox', get<Addressed[]>(`${base}/mailboxes`, q), (x) => x.address, (x) => x.id);
-      add<Addressed>('alias', get<Addressed[]>(`${base}/aliases`, q), (x) => x.address, (x) => x.id);
+      add<Addressed>(
+        'mailbox',
+        get<Addressed[]>(`${base}/mailboxes`, q),
+        (x) => x.address,
+        (x) => x.id,
+      );
+      add<Addressed>(
+        'alias',
+        get<Addressed[]>(`${base}/aliases`, q),
+        (x) => x.address,
+        (x) => x.id,
+      );
     } else {
-      add<Named>('token', get<Named[]>(`${base}/tokens`, { q: t, limit: '100' }), (x) => x.name, (x) => x.id);
-      if (t.includes('.')) add<Named>('domain', get<Named[]>(`${base}/domains`, { q: t, limit: '100' }), (x) => x.name, (x) => x.id);
+      add<Named>(
+        'token',
+        get<Named[]>(`${base}/tokens`, { q: t, limit: '100' }),
+        (x) => x.name,
+        (x) => x.id,
+      );
+      if (t.includes('.'))
+        add<Named>(
+          'domain',
+          get<Named[]>(`${base}/domains`, { q: t, limit: '100' }),
+          (x) => x.name,
+          (x) => x.id,
+        );
     }
   }
   await Promise.all(jobs);

@@ -21,7 +21,15 @@ export function fmtBytes(n: number | null | undefined): string {
 }
 
 export function badge(text: string, kind?: 'ok' | 'warn' | 'bad' | 'info'): HTMLElement {
-  const k = kind ?? (/^(active|ok|ready|verified|pass)/.test(text) ? 'ok' : /^(suspended|pending|disabled|warn)/.test(text) ? 'warn' : /^(offboarded|deleted|fail|unavailable|bad|revoked)/.test(text) ? 'bad' : 'info');
+  const k =
+    kind ??
+    (/^(active|ok|ready|verified|pass)/.test(text)
+      ? 'ok'
+      : /^(suspended|pending|disabled|warn)/.test(text)
+        ? 'warn'
+        : /^(offboarded|deleted|fail|unavailable|bad|revoked)/.test(text)
+          ? 'bad'
+          : 'info');
   return h('span', { class: `badge badge-${k}` }, text);
 }
 
@@ -103,7 +111,11 @@ export function field(spec: FieldSpec): FieldHandle {
   const describedBy = [spec.help ? helpId : null, errId].filter(Boolean).join(' ');
   let input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
   if (spec.type === 'select') {
-    input = h('select', { id, name: spec.name, 'aria-describedby': describedBy, required: spec.required }, (spec.options ?? []).map(([v, l]) => h('option', { value: v }, l)));
+    input = h(
+      'select',
+      { id, name: spec.name, 'aria-describedby': describedBy, required: spec.required },
+      (spec.options ?? []).map(([v, l]) => h('option', { value: v }, l)),
+    );
     if (spec.value !== undefined && spec.value !== null) input.value = String(spec.value);
   } else if (spec.type === 'textarea') {
     input = h('textarea', { id, name: spec.name, rows: 4, 'aria-describedby': describedBy, required: spec.required, placeholder: spec.placeholder }, spec.value == null ? '' : String(spec.value));
@@ -323,8 +335,26 @@ export function table<T>(columns: Column<T>[], rows: T[], caption?: string, empt
       'table',
       null,
       caption ? h('caption', { class: 'sr-only' }, caption) : null,
-      h('thead', null, h('tr', null, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
-      h('tbody', null, rows.map((r) => h('tr', null, columns.map((c) => h('td', { class: c.class, 'data-label': c.label }, c.cell(r)))))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        rows.map((r) =>
+          h(
+            'tr',
+            null,
+            columns.map((c) => h('td', { class: c.class, 'data-label': c.label }, c.cell(r))),
+          ),
+        ),
+      ),
     ),
   );
 }
@@ -352,7 +382,12 @@ export function pagedList<T>(o: PagedListOptions<T>): HTMLElement & { reload: ()
   let query: Record<string, string> = {};
   const filterFields = (o.filters ?? []).map((f) => field(f));
   const filterForm = filterFields.length
-    ? h('form', { class: 'filters', role: 'search', 'aria-label': `Filter ${o.caption}` }, filterFields.map((f) => f.wrap), h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, 'Apply')))
+    ? h(
+        'form',
+        { class: 'filters', role: 'search', 'aria-label': `Filter ${o.caption}` },
+        filterFields.map((f) => f.wrap),
+        h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, 'Apply')),
+      )
     : null;
   const run = async () => {
     replace(out, loading());
@@ -401,7 +436,11 @@ export function section(title: string, ...children: Child[]): HTMLElement {
 }
 
 export function dl(pairs: Array<[string, Child]>): HTMLElement {
-  return h('dl', { class: 'kv' }, pairs.map(([k, v]) => [h('dt', null, k), h('dd', null, v ?? '—')]));
+  return h(
+    'dl',
+    { class: 'kv' },
+    pairs.map(([k, v]) => [h('dt', null, k), h('dd', null, v ?? '—')]),
+  );
 }
 
 /** An event handler whose failures are announced instead of lost. */

@@ -22,7 +22,11 @@ export function accountPage(): Node {
         ['Session ends', fmtDate(session.info!.expiresAt)],
       ]),
       h('h3', null, 'Permissions'),
-      h('ul', { class: 'perm-list' }, p.permissions.map((x) => h('li', null, h('code', null, x)))),
+      h(
+        'ul',
+        { class: 'perm-list' },
+        p.permissions.map((x) => h('li', null, h('code', null, x))),
+      ),
       h('p', { class: 'muted' }, 'Lost your authenticator? Sign in with a recovery code, or ask another operator to reset your login.'),
       h('button', { type: 'button', class: 'btn', onclick: () => void logout() }, 'Sign out'),
     ),

@@ -19,7 +19,15 @@ function detail(e: AuditEvent): HTMLElement {
       'dl',
       { class: 'kv' },
       h('dt', null, 'Ids'),
-      h('dd', null, h('code', { class: 'wrap' }, [`target ${e.target.id ?? '—'}`, `actor ${e.actor.id ?? '—'}`, e.actor.tokenId ? `token ${e.actor.tokenId}` : null, e.tenantId ? `tenant ${e.tenantId}` : null].filter(Boolean).join(' · '))),
+      h(
+        'dd',
+        null,
+        h(
+          'code',
+          { class: 'wrap' },
+          [`target ${e.target.id ?? '—'}`, `actor ${e.actor.id ?? '—'}`, e.actor.tokenId ? `token ${e.actor.tokenId}` : null, e.tenantId ? `tenant ${e.tenantId}` : null].filter(Boolean).join(' · '),
+        ),
+      ),
       h('dt', null, 'Request'),
       h('dd', null, e.requestId ?? '—'),
       h('dt', null, 'Source'),
@@ -58,7 +66,10 @@ export async function auditPage(ctx: RouteContext): Promise<Node> {
   if (can('audit.verify')) {
     try {
       const v = await get<{ ok: boolean; events: number; firstBadEventId?: number }>('/api/v1/audit/verify');
-      replace(verify, h('p', { 'data-testid': 'chain-status' }, 'Hash chain: ', v.ok ? badge('verified', 'ok') : badge(`tampered: first bad event ${v.firstBadEventId}`, 'bad'), ` — ${v.events} events checked`));
+      replace(
+        verify,
+        h('p', { 'data-testid': 'chain-status' }, 'Hash chain: ', v.ok ? badge('verified', 'ok') : badge(`tampered: first bad event ${v.firstBadEventId}`, 'bad'), ` — ${v.events} events checked`),
+      );
     } catch (err) {
       replace(verify, alertBox(err));
     }
@@ -67,10 +78,18 @@ export async function auditPage(ctx: RouteContext): Promise<Node> {
   // Operators filter by tenant name (a list of the tenants), not by typing an id.
   const tenants = isOperator() ? await get<Tenant[]>('/api/v1/tenants', { limit: '500' }).catch(() => [] as Tenant[]) : [];
   const filters = [
-    ...(isOperator() ? [{ name: 'tenantId', label: 'Tenant', type: 'select' as const, value: prefilled('tenantId'), options: [['', 'All tenants'], ...tenants.map((t) => [t.id, t.name])] as Array<[string, string]> }] : []),
+    ...(isOperator()
+      ? [{ name: 'tenantId', label: 'Tenant', type: 'select' as const, value: prefilled('tenantId'), options: [['', 'All tenants'], ...tenants.map((t) => [t.id, t.name])] as Array<[string, string]> }]
+      : []),
     { name: 'action', label: 'Action', placeholder: 'mailbox.create', value: prefilled('action') },
     { name: 'targetType', label: 'Target type', placeholder: 'mailbox', value: prefilled('targetType') },
-    { name: 'targetId', label: 'Target', placeholder: 'alice@acme.test', value: prefilled('targetId'), help: 'A mailbox or alias address, a person’s email, a token, tenant or domain name (or an id)' },
+    {
+      name: 'targetId',
+      label: 'Target',
+      placeholder: 'alice@acme.test',
+      value: prefilled('targetId'),
+      help: 'A mailbox or alias address, a person’s email, a token, tenant or domain name (or an id)',
+    },
     { name: 'actorId', label: 'Actor', placeholder: 'ops@agency.example', value: prefilled('actorId'), help: 'A person’s email or name, a token’s name (or an id)' },
     { name: 'since', label: 'Since', type: 'datetime-local' as const },
     { name: 'until', label: 'Until', type: 'datetime-local' as const },

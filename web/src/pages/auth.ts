@@ -29,7 +29,15 @@ export function loginPage(ctx: RouteContext): Node {
     fields: [
       { name: 'email', label: 'Email', type: 'email', required: true, autocomplete: 'username' },
       { name: 'password', label: 'Password', type: 'password', required: true, autocomplete: 'current-password' },
-      { name: 'totp', label: 'Authenticator code', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: 6, help: 'The 6-digit code from your authenticator app. Leave empty on your first sign-in, before you have set one up.' },
+      {
+        name: 'totp',
+        label: 'Authenticator code',
+        inputmode: 'numeric',
+        autocomplete: 'one-time-code',
+        pattern: '[0-9]{6}',
+        maxlength: 6,
+        help: 'The 6-digit code from your authenticator app. Leave empty on your first sign-in, before you have set one up.',
+      },
       { name: 'recoveryCode', label: 'Recovery code', autocomplete: 'off', help: 'One of the codes you saved when you set up your authenticator; each works once.' },
     ],
     extraButtons: [useRecovery],
@@ -102,7 +110,11 @@ export async function enrolPage(): Promise<Node> {
         box,
         h('h1', { tabindex: -1 }, 'Save your recovery codes'),
         notice('Two-factor authentication is on. Each recovery code below signs you in once if you lose your authenticator. They are shown only now: store them somewhere safe.', 'ok'),
-        h('ul', { class: 'codes', 'aria-label': 'Recovery codes' }, r.recoveryCodes.map((c) => h('li', null, h('code', null, c)))),
+        h(
+          'ul',
+          { class: 'codes', 'aria-label': 'Recovery codes' },
+          r.recoveryCodes.map((c) => h('li', null, h('code', null, c))),
+        ),
         h('p', null, copyButton(list, 'Copy all codes')),
         h('p', null, h('a', { class: 'btn btn-primary', href: '/' }, 'I have saved them — continue')),
       );
@@ -140,7 +152,12 @@ async function setupPage(infoUrl: string, submit: (password: string) => Promise<
   const title = info.kind === 'console-account' ? 'Choose your console password' : info.kind === 'mailbox-reset' ? 'Choose a new mailbox password' : 'Choose your mailbox password';
   const intro =
     info.kind === 'console-account'
-      ? ['This single-use invitation sets the password of ', h('strong', { 'data-testid': 'setup-address' }, info.address), info.name ? ` (${info.name})` : '', '. You will set up an authenticator app right after your first sign-in.']
+      ? [
+          'This single-use invitation sets the password of ',
+          h('strong', { 'data-testid': 'setup-address' }, info.address),
+          info.name ? ` (${info.name})` : '',
+          '. You will set up an authenticator app right after your first sign-in.',
+        ]
       : ['This single-use link sets the password of the mailbox ', h('strong', { 'data-testid': 'setup-address' }, info.address), '. Use this address and the password in your mail program.'];
   const f = form({
     submitLabel: 'Set password',
@@ -158,7 +175,16 @@ async function setupPage(infoUrl: string, submit: (password: string) => Promise<
     { class: 'auth-page' },
     h('h1', { tabindex: -1 }, title),
     h('p', null, intro),
-    h('div', { class: 'password-rules', 'data-testid': 'password-rules' }, h('p', null, 'The password needs to be:'), h('ul', null, info.passwordRules.map((r) => h('li', null, r)))),
+    h(
+      'div',
+      { class: 'password-rules', 'data-testid': 'password-rules' },
+      h('p', null, 'The password needs to be:'),
+      h(
+        'ul',
+        null,
+        info.passwordRules.map((r) => h('li', null, r)),
+      ),
+    ),
     f.el,
     h('p', { class: 'muted small' }, `The link works until ${fmtDate(info.expiresAt)}, once.`),
   );

@@ -45,7 +45,12 @@ interface Batch extends BatchSummary {
 }
 
 const stateKind = (s: string) => (s === 'applied' ? 'ok' : s === 'failed' ? 'bad' : s === 'rolled-back' ? 'info' : 'warn');
-const reasons = (rs: Reason[]) => h('ul', { class: 'reasons' }, rs.map((r) => h('li', null, r.field ? [h('code', null, r.field), ': '] : null, r.message)));
+const reasons = (rs: Reason[]) =>
+  h(
+    'ul',
+    { class: 'reasons' },
+    rs.map((r) => h('li', null, r.field ? [h('code', null, r.field), ': '] : null, r.message)),
+  );
 
 export function bulkTab(t: Tenant): HTMLElement {
   const list = h('div');
@@ -75,7 +80,14 @@ export function bulkTab(t: Tenant): HTMLElement {
     ? form({
         submitLabel: 'Upload and plan',
         fields: [
-          { name: 'file', label: 'CSV file', type: 'file', required: true, accept: '.csv,text/csv', help: 'Header row with: local_part, domain, display_name, owner_name, owner_email, business_owner_name, business_owner_email, reset_destination, quota, role, aliases. Nothing is created until you apply.' },
+          {
+            name: 'file',
+            label: 'CSV file',
+            type: 'file',
+            required: true,
+            accept: '.csv,text/csv',
+            help: 'Header row with: local_part, domain, display_name, owner_name, owner_email, business_owner_name, business_owner_email, reset_destination, quota, role, aliases. Nothing is created until you apply.',
+          },
           { name: 'requestId', label: 'Request id', help: 'The change request this import belongs to (uploading the same file with the same id answers the same batch). Empty: a new id.' },
           { name: 'approvalRef', label: 'Approval reference', help: 'Ticket or approval for the import (needed to approve role accounts).' },
           ...(isOperator() ? [{ name: 'allowUnverified', label: 'Allow domains whose DNS is not verified yet (operator override)', type: 'checkbox' as const }] : []),
@@ -85,7 +97,15 @@ export function bulkTab(t: Tenant): HTMLElement {
           const file = v.file as File | null;
           if (!file) throw new ApiError(400, 'Invalid', 'choose a CSV file', { issues: [{ field: 'file', message: 'Choose a CSV file' }] });
           const csv = await file.text();
-          const b = await api<Batch>('POST', `/api/v1/tenants/${seg(t.id)}/batches`, { raw: csv, contentType: 'text/csv', query: { requestId: opt(v.requestId) ?? `import-${new Date().toISOString().replace(/[:.]/g, '-')}`, approvalRef: opt(v.approvalRef), allowUnverifiedDomains: v.allowUnverified === true ? 'true' : undefined } });
+          const b = await api<Batch>('POST', `/api/v1/tenants/${seg(t.id)}/batches`, {
+            raw: csv,
+            contentType: 'text/csv',
+            query: {
+              requestId: opt(v.requestId) ?? `import-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+              approvalRef: opt(v.approvalRef),
+              allowUnverifiedDomains: v.allowUnverified === true ? 'true' : undefined,
+            },
+          });
           toast('Plan ready: nothing is created yet');
           navigate(`/batches/${seg(b.id)}`);
         },
@@ -163,7 +183,16 @@ export async function batchPage(ctx: RouteContext): Promise<Node> {
       const f = form({
         submitLabel: 'Apply batch',
         fields: [
-          { name: 'mode', label: 'Mode', type: 'select', value: 'valid-rows', options: [['valid-rows', 'Create the valid rows (skip refused ones)'], ['all-or-nothing', 'All or nothing']] },
+          {
+            name: 'mode',
+            label: 'Mode',
+            type: 'select',
+            value: 'valid-rows',
+            options: [
+              ['valid-rows', 'Create the valid rows (skip refused ones)'],
+              ['all-or-nothing', 'All or nothing'],
+            ],
+          },
           { name: 'approvalRef', label: 'Approval reference (for approved rows)', value: b.approvalRef ?? '' },
         ],
         async onSubmit(v) {
@@ -188,28 +217,74 @@ export async function batchPage(ctx: RouteContext): Promise<Node> {
         section(
           'Verify and roll back',
           can('mailboxes.delete') && can('mailboxes.suspend')
-            ? h('p', { 'data-testid': 'rollback-explained' }, `Rolling back disables the ${b.report.created} mailbox${b.report.created === 1 ? '' : 'es'} this batch created at once (no login, no delivery, setup links expire), then moves them and the batch’s aliases to the tenant’s recycle bin, where they can be restored for a while. You confirm by typing the request id.`)
+            ? h(
+                'p',
+                { 'data-testid': 'rollback-explained' },
+                `Rolling back disables the ${b.report.created} mailbox${b.report.created === 1 ? '' : 'es'} this batch created at once (no login, no delivery, setup links expire), then moves them and the batch’s aliases to the tenant’s recycle bin, where they can be restored for a while. You confirm by typing the request id.`,
+              )
             : null,
-          h('div', { class: 'action-bar' },
-            !can('mailboxes.create') ? null : h('button', {
-              type: 'button',
-              class: 'btn',
-              onclick: guard(async () => {
-                const r = await post<{ deliveryTest: { sampled: number; results: Array<{ address: string; routable: boolean; delivered: boolean | null; error?: string }> } }>(`/api/v1/batches/${seg(b.id)}/verify`, {});
-                replace(verifyBox, h('h3', null, `Delivery test (${r.deliveryTest.sampled} sampled)`), table([{ label: 'Address', cell: (x) => x.address }, { label: 'Routable', cell: (x) => badge(x.routable ? 'yes' : 'no', x.routable ? 'ok' : 'bad') }, { label: 'Delivered', cell: (x) => (x.delivered === null ? '—' : badge(x.delivered ? 'yes' : 'no', x.delivered ? 'ok' : 'bad')) }, { label: 'Error', cell: (x) => x.error ?? '' }], r.deliveryTest.results, 'Delivery test'));
-              }),
-            }, 'Run delivery test'),
-            !(can('mailboxes.delete') && can('mailboxes.suspend')) ? null : h('button', {
-              type: 'button',
-              class: 'btn btn-danger',
-              onclick: guard(async () => {
-                const ok = await confirmDialog({ title: 'Roll this batch back?', objectName: b.requestId, body: h('p', null, `Its ${b.report.created} mailboxes are disabled at once (no login, no delivery, setup links expire), then moved with the batch’s aliases to the recycle bin.`), confirmLabel: 'Roll back', danger: true, requireTyping: true, reason: true });
-                if (!ok) return;
-                await post(`/api/v1/batches/${seg(b.id)}/rollback`, { reason: ok.reason || undefined });
-                toast('Batch rolled back');
-                await load();
-              }),
-            }, `Roll back: disable and bin ${b.report.created} mailbox${b.report.created === 1 ? '' : 'es'}…`),
+          h(
+            'div',
+            { class: 'action-bar' },
+            !can('mailboxes.create')
+              ? null
+              : h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn',
+                    onclick: guard(async () => {
+                      const r = await post<{ deliveryTest: { sampled: number; results: Array<{ address: string; routable: boolean; delivered: boolean | null; error?: string }> } }>(
+                        `/api/v1/batches/${seg(b.id)}/verify`,
+                        {},
+                      );
+                      replace(
+                        verifyBox,
+                        h('h3', null, `Delivery test (${r.deliveryTest.sampled} sampled)`),
+                        table(
+                          [
+                            { label: 'Address', cell: (x) => x.address },
+                            { label: 'Routable', cell: (x) => badge(x.routable ? 'yes' : 'no', x.routable ? 'ok' : 'bad') },
+                            { label: 'Delivered', cell: (x) => (x.delivered === null ? '—' : badge(x.delivered ? 'yes' : 'no', x.delivered ? 'ok' : 'bad')) },
+                            { label: 'Error', cell: (x) => x.error ?? '' },
+                          ],
+                          r.deliveryTest.results,
+                          'Delivery test',
+                        ),
+                      );
+                    }),
+                  },
+                  'Run delivery test',
+                ),
+            !(can('mailboxes.delete') && can('mailboxes.suspend'))
+              ? null
+              : h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn btn-danger',
+                    onclick: guard(async () => {
+                      const ok = await confirmDialog({
+                        title: 'Roll this batch back?',
+                        objectName: b.requestId,
+                        body: h(
+                          'p',
+                          null,
+                          `Its ${b.report.created} mailboxes are disabled at once (no login, no delivery, setup links expire), then moved with the batch’s aliases to the recycle bin.`,
+                        ),
+                        confirmLabel: 'Roll back',
+                        danger: true,
+                        requireTyping: true,
+                        reason: true,
+                      });
+                      if (!ok) return;
+                      await post(`/api/v1/batches/${seg(b.id)}/rollback`, { reason: ok.reason || undefined });
+                      toast('Batch rolled back');
+                      await load();
+                    }),
+                  },
+                  `Roll back: disable and bin ${b.report.created} mailbox${b.report.created === 1 ? '' : 'es'}…`,
+                ),
           ),
           verifyBox,
         ),
@@ -232,15 +307,20 @@ export async function batchPage(ctx: RouteContext): Promise<Node> {
           ['Rolled back at', fmtDate(b.rolledBackAt)],
         ]),
         b.state !== 'planned'
-          ? h('div', { 'data-testid': 'batch-report' }, h('h3', null, 'Report'), dl([
-              ['Created', String(b.report.created)],
-              ['Failed', String(b.report.failed)],
-              ['Setup links delivered', String(b.report.linksDelivered)],
-              ['Link delivery failed', String(b.report.deliveryFailed)],
-              ['Links used', String(b.report.linksUsed)],
-              ['Pending', String(b.report.pending)],
-              ['Rolled back', String(b.report.rolledBack)],
-            ]))
+          ? h(
+              'div',
+              { 'data-testid': 'batch-report' },
+              h('h3', null, 'Report'),
+              dl([
+                ['Created', String(b.report.created)],
+                ['Failed', String(b.report.failed)],
+                ['Setup links delivered', String(b.report.linksDelivered)],
+                ['Link delivery failed', String(b.report.deliveryFailed)],
+                ['Links used', String(b.report.linksUsed)],
+                ['Pending', String(b.report.pending)],
+                ['Rolled back', String(b.report.rolledBack)],
+              ]),
+            )
           : notice('This is a plan: nothing has been created yet.'),
       ),
       actions,

@@ -27,7 +27,16 @@ function healthCard(r: Readiness | Error): HTMLElement {
       'ul',
       { class: 'health-list' },
       // ok with a detail: working, with something to know (e.g. spam: inbound mail unscanned).
-      Object.entries(r.components).map(([name, c]) => h('li', null, badge(c.ok ? (c.detail ? 'attention' : 'ok') : 'failing', c.ok ? (c.detail ? 'warn' : 'ok') : 'bad'), ' ', h('strong', null, name), c.detail ? h('span', { class: 'muted' }, ` — ${c.detail}`) : null)),
+      Object.entries(r.components).map(([name, c]) =>
+        h(
+          'li',
+          null,
+          badge(c.ok ? (c.detail ? 'attention' : 'ok') : 'failing', c.ok ? (c.detail ? 'warn' : 'ok') : 'bad'),
+          ' ',
+          h('strong', null, name),
+          c.detail ? h('span', { class: 'muted' }, ` — ${c.detail}`) : null,
+        ),
+      ),
     ),
   );
 }
@@ -50,18 +59,25 @@ async function mailFlowCard(): Promise<HTMLElement | null> {
     now = h(
       'dl',
       { class: 'tiles', 'data-testid': 'metrics' },
-      h('div', null, h('dt', null, 'Outbound queue'), h('dd', null, n(sum(s, 'postern_outbound_queue_messages')), h('span', { class: 'muted' }, ` · oldest ${fmtAge(max(s, 'postern_outbound_queue_oldest_age_seconds'))}`), ' ', h('a', { href: '/queue', class: 'small' }, 'open the queue'))),
+      h(
+        'div',
+        null,
+        h('dt', null, 'Outbound queue'),
+        h(
+          'dd',
+          null,
+          n(sum(s, 'postern_outbound_queue_messages')),
+          h('span', { class: 'muted' }, ` · oldest ${fmtAge(max(s, 'postern_outbound_queue_oldest_age_seconds'))}`),
+          ' ',
+          h('a', { href: '/queue', class: 'small' }, 'open the queue'),
+        ),
+      ),
       h('div', null, h('dt', null, 'MTA'), h('dd', null, mtaUp === null ? '—' : badge(mtaUp === 1 ? 'up' : 'down', mtaUp === 1 ? 'ok' : 'bad'))),
       h('div', null, h('dt', null, 'Open sessions'), h('dd', null, `IMAP ${n(sum(s, 'postern_imap_sessions'))} · SMTP ${n(sum(s, 'postern_smtp_sessions'))}`)),
     );
   }
   if (!now && !stats) return section(title, h('p', { class: 'muted' }, m.ok ? '' : m.reason));
-  const card = section(
-    title,
-    now,
-    stats === null ? null : 'error' in stats ? alertBox(stats.error) : [stats.tiles, stats.note],
-    !m.ok && stats ? h('p', { class: 'muted small' }, m.reason) : null,
-  );
+  const card = section(title, now, stats === null ? null : 'error' in stats ? alertBox(stats.error) : [stats.tiles, stats.note], !m.ok && stats ? h('p', { class: 'muted small' }, m.reason) : null);
   card.classList.add('wide');
   return card;
 }
@@ -72,7 +88,11 @@ function dnsSummary(m: Awaited<ReturnType<typeof fetchMetrics>>): HTMLElement | 
   const dns = m.samples.filter((x) => x.name === 'postern_dns_check_status' && x.value === 1);
   const bad = dns.filter((x) => x.labels.status === 'failing' || x.labels.status === 'degraded');
   const unchecked = dns.filter((x) => x.labels.status === 'unknown');
-  const names = (xs: typeof dns) => xs.map((x) => x.labels.domain ?? '?').slice(0, 5).join(', ');
+  const names = (xs: typeof dns) =>
+    xs
+      .map((x) => x.labels.domain ?? '?')
+      .slice(0, 5)
+      .join(', ');
   return h(
     'p',
     { 'data-testid': 'dns-summary' },
@@ -165,7 +185,11 @@ async function approvalsCard(): Promise<HTMLElement | null> {
   if (!can('resets.approve') || !can('mailboxes.read')) return null;
   try {
     const pending = await emergencyResets('pending-approval');
-    return section('Pending approvals', h('p', null, pending.length ? badge(`${pending.length} emergency reset${pending.length === 1 ? '' : 's'} waiting`, 'warn') : badge('nothing waiting', 'ok')), h('p', null, h('a', { href: '/approvals' }, 'Open the approvals queue')));
+    return section(
+      'Pending approvals',
+      h('p', null, pending.length ? badge(`${pending.length} emergency reset${pending.length === 1 ? '' : 's'} waiting`, 'warn') : badge('nothing waiting', 'ok')),
+      h('p', null, h('a', { href: '/approvals' }, 'Open the approvals queue')),
+    );
   } catch (err) {
     return section('Pending approvals', alertBox(err));
   }
@@ -182,7 +206,13 @@ export async function dashboardPage(): Promise<Node> {
     spamStatsCard(),
   ]);
   const flowSlot = h('div', { class: 'slot wide' }, flow);
-  const root = h('div', null, h('h1', null, 'Dashboard'), h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`), h('div', { class: 'grid' }, healthCard(ready), domains, approvals, flowSlot, spam, audit));
+  const root = h(
+    'div',
+    null,
+    h('h1', null, 'Dashboard'),
+    h('p', { class: 'muted' }, `Welcome, ${p?.name ?? ''}.`),
+    h('div', { class: 'grid' }, healthCard(ready), domains, approvals, flowSlot, spam, audit),
+  );
   const tick = () =>
     setTimeout(async () => {
       if (!root.isConnected) return;

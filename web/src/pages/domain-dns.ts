@@ -109,7 +109,15 @@ export async function dnsSection(d: Domain): Promise<HTMLElement> {
       tableBox,
       bad.length
         ? notice(
-            h('div', { 'data-testid': 'dns-unpublishable-summary' }, h('strong', null, `${bad.length} record${bad.length === 1 ? '' : 's'} cannot be published as shown`), ': ', bad.some((r) => r.broken) ? '“do not publish”: no DNS server accepts the record (the zone snippet comments it out); ' : '', bad.some((r) => !r.broken) ? '“private DNS only”: public resolvers will not find its target. ' : '', 'Each note says which setting fixes it.'),
+            h(
+              'div',
+              { 'data-testid': 'dns-unpublishable-summary' },
+              h('strong', null, `${bad.length} record${bad.length === 1 ? '' : 's'} cannot be published as shown`),
+              ': ',
+              bad.some((r) => r.broken) ? '“do not publish”: no DNS server accepts the record (the zone snippet comments it out); ' : '',
+              bad.some((r) => !r.broken) ? '“private DNS only”: public resolvers will not find its target. ' : '',
+              'Each note says which setting fixes it.',
+            ),
             'warn',
           )
         : null,
@@ -120,7 +128,9 @@ export async function dnsSection(d: Domain): Promise<HTMLElement> {
           {
             label: 'Expected value',
             cell: (r) => [
-              r.broken ? h('del', { class: 'wrap', title: 'Do not publish this record' }, h('code', { class: 'wrap' }, r.value)) : h('span', { class: 'copyable' }, h('code', { class: 'wrap' }, r.value), ' ', copyButton(r.value, 'Copy value')),
+              r.broken
+                ? h('del', { class: 'wrap', title: 'Do not publish this record' }, h('code', { class: 'wrap' }, r.value))
+                : h('span', { class: 'copyable' }, h('code', { class: 'wrap' }, r.value), ' ', copyButton(r.value, 'Copy value')),
               r.unpublishable ? unpublishableNote(r) : null,
             ],
           },
@@ -131,7 +141,11 @@ export async function dnsSection(d: Domain): Promise<HTMLElement> {
               const c = byKey.get(`${r.type} ${r.name} ${r.value}`);
               if (r.broken) return badge('not published', 'bad');
               if (!c) return checked ? badge('not checked', 'info') : '—';
-              return [badge(c.status, statusKind(c.status)), c.found.length && c.status !== 'ok' ? h('div', { class: 'muted wrap' }, `found: ${c.found.join(' | ')}`) : null, c.detail ? h('div', { class: 'muted' }, c.detail) : null];
+              return [
+                badge(c.status, statusKind(c.status)),
+                c.found.length && c.status !== 'ok' ? h('div', { class: 'muted wrap' }, `found: ${c.found.join(' | ')}`) : null,
+                c.detail ? h('div', { class: 'muted' }, c.detail) : null,
+              ];
             },
           },
         ],
@@ -148,7 +162,14 @@ export async function dnsSection(d: Domain): Promise<HTMLElement> {
         [
           { label: 'Checked', cell: (s) => fmtDate(s.checkedAt) },
           { label: 'Status', cell: (s) => [badge(s.status, statusKind(s.status)), h2.lastKnownGood?.id === s.id ? [' ', badge('last known good', 'ok')] : null] },
-          { label: 'Problems', cell: (s) => s.records.filter((r) => r.status !== 'ok').map((r) => `${r.type} ${r.name}: ${r.status}`).join('; ') || '—' },
+          {
+            label: 'Problems',
+            cell: (s) =>
+              s.records
+                .filter((r) => r.status !== 'ok')
+                .map((r) => `${r.type} ${r.name}: ${r.status}`)
+                .join('; ') || '—',
+          },
           { label: 'Template', cell: (s) => (s.template ? `${s.template.id} v${s.template.version}` : '—') },
         ],
         h2.snapshots,
@@ -161,7 +182,14 @@ export async function dnsSection(d: Domain): Promise<HTMLElement> {
     );
   };
   const backToGood = async (lkg: Snapshot) => {
-    const ok = await confirmDialog({ title: 'Return to last known good?', objectName: d.name, body: h('p', null, `Re-applies the template of the check of ${fmtDate(lkg.checkedAt)}, where every record matched, and shows the records to put back at the DNS host.`), confirmLabel: 'Return to last known good', danger: true, reason: true });
+    const ok = await confirmDialog({
+      title: 'Return to last known good?',
+      objectName: d.name,
+      body: h('p', null, `Re-applies the template of the check of ${fmtDate(lkg.checkedAt)}, where every record matched, and shows the records to put back at the DNS host.`),
+      confirmLabel: 'Return to last known good',
+      danger: true,
+      reason: true,
+    });
     if (!ok) return;
     const r = await post<{ zone: string }>(`/api/v1/domains/${seg(d.id)}/dns/last-known-good`, { reason: ok.reason || undefined });
     historyBox.append(notice(h('div', null, h('p', null, 'Put these records back at the DNS host:'), h('pre', { class: 'zone', tabindex: 0 }, r.zone), copyButton(r.zone, 'Copy records')), 'warn'));
@@ -171,23 +199,27 @@ export async function dnsSection(d: Domain): Promise<HTMLElement> {
   render(latest?.records ?? null, latest?.status ?? null, latest?.checkedAt ?? null, history.lastKnownGood);
   renderHistory(history);
   const checkBtn = can('domains.manage')
-    ? h('button', {
-        type: 'button',
-        class: 'btn btn-primary',
-        onclick: guard(async () => {
-          checkBtn!.disabled = true;
-          checkBtn!.textContent = 'Checking…';
-          try {
-            const r = await post<CheckResult>(`/api/v1/domains/${seg(d.id)}/dns/check`);
-            render(r.records, r.status, r.checkedAt, r.lastKnownGood);
-            if (r.transition === 'broke') toast('DNS broke since the last check');
-            renderHistory(await get<History>(`/api/v1/domains/${seg(d.id)}/dns/history`, { limit: '10' }));
-          } finally {
-            checkBtn!.disabled = false;
-            checkBtn!.textContent = 'Check DNS now';
-          }
-        }),
-      }, 'Check DNS now')
+    ? h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-primary',
+          onclick: guard(async () => {
+            checkBtn!.disabled = true;
+            checkBtn!.textContent = 'Checking…';
+            try {
+              const r = await post<CheckResult>(`/api/v1/domains/${seg(d.id)}/dns/check`);
+              render(r.records, r.status, r.checkedAt, r.lastKnownGood);
+              if (r.transition === 'broke') toast('DNS broke since the last check');
+              renderHistory(await get<History>(`/api/v1/domains/${seg(d.id)}/dns/history`, { limit: '10' }));
+            } finally {
+              checkBtn!.disabled = false;
+              checkBtn!.textContent = 'Check DNS now';
+            }
+          }),
+        },
+        'Check DNS now',
+      )
     : null;
   return section(
     'DNS records',
@@ -228,7 +260,13 @@ export async function templateSection(d: Domain, reload: () => void): Promise<HT
     const f = form({
       submitLabel: t.template ? 'Re-apply template' : 'Apply template',
       fields: [
-        { name: 'templateId', label: 'Template', type: 'select', value: t.template?.id ?? templates[0]?.id ?? '', options: templates.map((x): [string, string] => [x.id, `${x.name} (latest v${x.latestVersion}${x.tenantId ? '' : ', platform'})`]) },
+        {
+          name: 'templateId',
+          label: 'Template',
+          type: 'select',
+          value: t.template?.id ?? templates[0]?.id ?? '',
+          options: templates.map((x): [string, string] => [x.id, `${x.name} (latest v${x.latestVersion}${x.tenantId ? '' : ', platform'})`]),
+        },
         { name: 'reason', label: 'Reason (recorded in the audit log)' },
       ],
       async onSubmit(v) {
@@ -241,7 +279,12 @@ export async function templateSection(d: Domain, reload: () => void): Promise<HT
   }
   return section(
     'Template',
-    h('p', null, t.template ? ['Follows ', h('code', null, `${t.template.id} v${t.template.version}`), `, applied ${fmtDate(t.appliedAt)}. `] : 'No template applied yet. ', t.drift.length ? badge(`${t.drift.length} drifted`, 'warn') : badge('no drift', 'ok')),
+    h(
+      'p',
+      null,
+      t.template ? ['Follows ', h('code', null, `${t.template.id} v${t.template.version}`), `, applied ${fmtDate(t.appliedAt)}. `] : 'No template applied yet. ',
+      t.drift.length ? badge(`${t.drift.length} drifted`, 'warn') : badge('no drift', 'ok'),
+    ),
     driftTable(t.drift),
     applyForm,
   );
@@ -249,7 +292,9 @@ export async function templateSection(d: Domain, reload: () => void): Promise<HT
 
 export async function timelineSection(d: Domain): Promise<HTMLElement> {
   try {
-    const t = await get<{ entries: Array<{ at: string; kind: string; summary: string; actor?: string | null; names?: Record<string, string> }> }>(`/api/v1/domains/${seg(d.id)}/timeline`, { limit: '30' });
+    const t = await get<{ entries: Array<{ at: string; kind: string; summary: string; actor?: string | null; names?: Record<string, string> }> }>(`/api/v1/domains/${seg(d.id)}/timeline`, {
+      limit: '30',
+    });
     return section(
       'Timeline',
       table(

@@ -13,35 +13,54 @@ import { MAILBOX_FILTERS, mailboxColumns } from './tenants.js';
 function dkimSection(d: Domain, keys: DkimKey[], reload: () => void): HTMLElement {
   const manage = can('domains.manage');
   const act = (k: DkimKey, what: 'activate' | 'retire') =>
-    h('button', {
-      type: 'button',
-      class: what === 'retire' ? 'btn btn-small btn-danger' : 'btn btn-small',
-      onclick: guard(async () => {
-        const ok = await confirmDialog({
-          title: what === 'activate' ? 'Sign with this key?' : 'Retire this key?',
-          objectName: `${k.selector}._domainkey.${d.name}`,
-          body: h('p', null, what === 'activate' ? 'Activate only once DNS publishes the new selector, or receivers will fail DKIM.' : 'It is removed from the expected DNS records; mail it signed may fail verification afterwards.'),
-          confirmLabel: what === 'activate' ? 'Activate' : 'Retire',
-          danger: what === 'retire',
-        });
-        if (!ok) return;
-        await post(`/api/v1/domains/${seg(d.id)}/dkim/${seg(k.id)}/${what}`);
-        toast(`Key ${k.selector} ${what === 'activate' ? 'activated' : 'retired'}`);
-        reload();
-      }),
-    }, what === 'activate' ? 'Activate' : 'Retire');
-  const rotate = manage
-    ? h('button', {
+    h(
+      'button',
+      {
         type: 'button',
-        class: 'btn',
+        class: what === 'retire' ? 'btn btn-small btn-danger' : 'btn btn-small',
         onclick: guard(async () => {
-          const ok = await confirmDialog({ title: 'Publish new DKIM keys?', objectName: d.name, body: h('p', null, 'New selectors are generated; publish them in DNS, then activate them here.'), confirmLabel: 'Generate keys' });
+          const ok = await confirmDialog({
+            title: what === 'activate' ? 'Sign with this key?' : 'Retire this key?',
+            objectName: `${k.selector}._domainkey.${d.name}`,
+            body: h(
+              'p',
+              null,
+              what === 'activate'
+                ? 'Activate only once DNS publishes the new selector, or receivers will fail DKIM.'
+                : 'It is removed from the expected DNS records; mail it signed may fail verification afterwards.',
+            ),
+            confirmLabel: what === 'activate' ? 'Activate' : 'Retire',
+            danger: what === 'retire',
+          });
           if (!ok) return;
-          await post(`/api/v1/domains/${seg(d.id)}/dkim/rotate`, {});
-          toast('New DKIM keys generated');
+          await post(`/api/v1/domains/${seg(d.id)}/dkim/${seg(k.id)}/${what}`);
+          toast(`Key ${k.selector} ${what === 'activate' ? 'activated' : 'retired'}`);
           reload();
         }),
-      }, 'Rotate keys')
+      },
+      what === 'activate' ? 'Activate' : 'Retire',
+    );
+  const rotate = manage
+    ? h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn',
+          onclick: guard(async () => {
+            const ok = await confirmDialog({
+              title: 'Publish new DKIM keys?',
+              objectName: d.name,
+              body: h('p', null, 'New selectors are generated; publish them in DNS, then activate them here.'),
+              confirmLabel: 'Generate keys',
+            });
+            if (!ok) return;
+            await post(`/api/v1/domains/${seg(d.id)}/dkim/rotate`, {});
+            toast('New DKIM keys generated');
+            reload();
+          }),
+        },
+        'Rotate keys',
+      )
     : null;
   return section(
     'DKIM keys',
@@ -64,7 +83,9 @@ function catchAllSection(d: Domain, reload: () => void): HTMLElement {
   if (!can('forwarding.manage')) return section('Catch-all', h('p', null, d.catchAll ? `Delivers unknown addresses to ${d.catchAll}` : 'Off: mail to unknown addresses is refused.'));
   const f = form({
     submitLabel: 'Save catch-all',
-    fields: [{ name: 'target', label: 'Deliver unknown addresses to', type: 'email', value: d.catchAll ?? '', help: 'Off by default. Leave empty to turn it off: catch-alls attract spam and hide typos.' }],
+    fields: [
+      { name: 'target', label: 'Deliver unknown addresses to', type: 'email', value: d.catchAll ?? '', help: 'Off by default. Leave empty to turn it off: catch-alls attract spam and hide typos.' },
+    ],
     async onSubmit(v) {
       const target = String(v.target).trim();
       if (!target && d.catchAll) {
@@ -86,7 +107,16 @@ function aliasEditor(a: Alias, reload: () => void): HTMLElement {
     submitLabel: 'Save',
     fields: [
       { name: 'targets', label: `Targets of ${a.address}`, value: a.targets.join(', '), required: true, help: 'Comma-separated addresses.' },
-      { name: 'status', label: 'Status', type: 'select', value: a.status, options: [['active', 'Active'], ['disabled', 'Disabled']] },
+      {
+        name: 'status',
+        label: 'Status',
+        type: 'select',
+        value: a.status,
+        options: [
+          ['active', 'Active'],
+          ['disabled', 'Disabled'],
+        ],
+      },
     ],
     async onSubmit(v) {
       await patch(`/api/v1/aliases/${seg(a.id)}`, { targets: splitList(String(v.targets)), status: v.status });
@@ -94,17 +124,21 @@ function aliasEditor(a: Alias, reload: () => void): HTMLElement {
       reload();
     },
     extraButtons: [
-      h('button', {
-        type: 'button',
-        class: 'btn btn-danger',
-        onclick: guard(async () => {
-          const ok = await confirmDialog({ title: 'Delete this alias?', objectName: a.address, confirmLabel: 'Delete alias', danger: true, requireTyping: true, reason: true });
-          if (!ok) return;
-          await del(`/api/v1/aliases/${seg(a.id)}`, { reason: ok.reason || undefined });
-          toast(`Alias ${a.address} deleted`);
-          reload();
-        }),
-      }, 'Delete'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-danger',
+          onclick: guard(async () => {
+            const ok = await confirmDialog({ title: 'Delete this alias?', objectName: a.address, confirmLabel: 'Delete alias', danger: true, requireTyping: true, reason: true });
+            if (!ok) return;
+            await del(`/api/v1/aliases/${seg(a.id)}`, { reason: ok.reason || undefined });
+            toast(`Alias ${a.address} deleted`);
+            reload();
+          }),
+        },
+        'Delete',
+      ),
     ],
   });
   return h('details', { class: 'inline-edit' }, h('summary', null, 'Edit'), f.el);
@@ -156,13 +190,29 @@ async function aliasOfSection(d: Domain, reload: () => void): Promise<HTMLElemen
   const f = form({
     submitLabel: 'Save',
     fields: [
-      { name: 'aliasOf', label: 'This domain is', type: 'select', value: d.aliasOf ?? '', options: [['', 'a primary domain (its own mailboxes)'], ...primaries.map((x): [string, string] => [x.id, `an alias of ${x.name}`])] },
+      {
+        name: 'aliasOf',
+        label: 'This domain is',
+        type: 'select',
+        value: d.aliasOf ?? '',
+        options: [['', 'a primary domain (its own mailboxes)'], ...primaries.map((x): [string, string] => [x.id, `an alias of ${x.name}`])],
+      },
       { name: 'reason', label: 'Reason (recorded in the audit log)' },
     ],
     async onSubmit(v) {
       const target = String(v.aliasOf);
       if (target !== (d.aliasOf ?? '')) {
-        const ok = await confirmDialog({ title: target ? 'Make this domain an alias?' : 'Make this a primary domain again?', objectName: d.name, body: h('p', null, target ? 'Mail to any address of this domain is delivered to the same local part of the primary domain.' : 'Addresses of this domain stop resolving to the primary domain.'), confirmLabel: 'Change', danger: true });
+        const ok = await confirmDialog({
+          title: target ? 'Make this domain an alias?' : 'Make this a primary domain again?',
+          objectName: d.name,
+          body: h(
+            'p',
+            null,
+            target ? 'Mail to any address of this domain is delivered to the same local part of the primary domain.' : 'Addresses of this domain stop resolving to the primary domain.',
+          ),
+          confirmLabel: 'Change',
+          danger: true,
+        });
         if (!ok) return;
       }
       await patch(`/api/v1/domains/${seg(d.id)}`, { aliasOf: target || null, reason: String(v.reason).trim() || undefined });
@@ -179,7 +229,12 @@ async function deleteDomain(d: Domain): Promise<void> {
   const ok = await confirmDialog({
     title: 'Delete this domain?',
     objectName: d.name,
-    body: h('div', null, h('p', null, 'The domain, its mailboxes (with their mail) and aliases go to the recycle bin, from which they can be restored until purged.'), impact.length ? h('ul', null, impact) : null),
+    body: h(
+      'div',
+      null,
+      h('p', null, 'The domain, its mailboxes (with their mail) and aliases go to the recycle bin, from which they can be restored until purged.'),
+      impact.length ? h('ul', null, impact) : null,
+    ),
     confirmLabel: 'Delete domain',
     danger: true,
     requireTyping: true,
@@ -225,7 +280,15 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
           cursor: (m) => m.id,
           empty: 'No mailboxes match.',
         });
-        body = [section('Mailboxes', mailboxes), can('mailboxes.create') && !d.aliasOf ? section('New mailbox', createMailboxForm([d], () => void mailboxes.reload())) : null];
+        body = [
+          section('Mailboxes', mailboxes),
+          can('mailboxes.create') && !d.aliasOf
+            ? section(
+                'New mailbox',
+                createMailboxForm([d], () => void mailboxes.reload()),
+              )
+            : null,
+        ];
         break;
       }
       case 'aliases':
@@ -243,7 +306,11 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
       case 'settings':
         body = [
           await aliasOfSection(d, reload),
-          section('Danger zone', h('p', null, 'The domain, its mailboxes (with their mail) and aliases go to the recycle bin, from which they can be restored until purged.'), h('button', { type: 'button', class: 'btn btn-danger', onclick: guard(() => deleteDomain(d)) }, `Delete ${d.name}…`)),
+          section(
+            'Danger zone',
+            h('p', null, 'The domain, its mailboxes (with their mail) and aliases go to the recycle bin, from which they can be restored until purged.'),
+            h('button', { type: 'button', class: 'btn btn-danger', onclick: guard(() => deleteDomain(d)) }, `Delete ${d.name}…`),
+          ),
         ];
         break;
       default:
@@ -251,12 +318,12 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
           section(
             'Summary',
             dl([
-            ['Tenant', tenant ? h('a', { href: `/tenants/${seg(d.tenantId)}` }, tenant.name) : d.tenantId],
-            ['Status', badge(d.status)],
-            ['Verification', badge(d.verification)],
-            ['Domain alias', d.aliasOf ? ['an alias of ', primary ? h('a', { href: `/domains/${seg(primary.id)}` }, primary.name) : d.aliasOf] : 'no (a primary domain with its own mailboxes)'],
-            ['Catch-all', d.catchAll ?? 'off (mail to unknown addresses is refused)'],
-            ['Added', fmtDate(d.createdAt)],
+              ['Tenant', tenant ? h('a', { href: `/tenants/${seg(d.tenantId)}` }, tenant.name) : d.tenantId],
+              ['Status', badge(d.status)],
+              ['Verification', badge(d.verification)],
+              ['Domain alias', d.aliasOf ? ['an alias of ', primary ? h('a', { href: `/domains/${seg(primary.id)}` }, primary.name) : d.aliasOf] : 'no (a primary domain with its own mailboxes)'],
+              ['Catch-all', d.catchAll ?? 'off (mail to unknown addresses is refused)'],
+              ['Added', fmtDate(d.createdAt)],
             ]),
           ),
           d.aliasOf ? notice('This domain is an alias: mail to user@this-domain goes to the same local part of the primary domain.') : null,
@@ -266,9 +333,21 @@ export async function domainPage(ctx: RouteContext): Promise<Node> {
     }
     replace(
       root,
-      h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/tenants' }, 'Tenants'), ' / ', h('a', { href: `/tenants/${seg(d.tenantId)}` }, tenant?.name ?? 'Tenant'), ' / ', h('span', { 'aria-current': 'page' }, d.name)),
+      h(
+        'nav',
+        { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+        h('a', { href: '/tenants' }, 'Tenants'),
+        ' / ',
+        h('a', { href: `/tenants/${seg(d.tenantId)}` }, tenant?.name ?? 'Tenant'),
+        ' / ',
+        h('span', { 'aria-current': 'page' }, d.name),
+      ),
       h('h1', null, d.name),
-      h('nav', { class: 'tabs', 'aria-label': 'Domain sections' }, shown.map(([k, label]) => h('a', { href: `/domains/${seg(d.id)}?tab=${k}`, 'aria-current': k === tab ? 'page' : null }, label))),
+      h(
+        'nav',
+        { class: 'tabs', 'aria-label': 'Domain sections' },
+        shown.map(([k, label]) => h('a', { href: `/domains/${seg(d.id)}?tab=${k}`, 'aria-current': k === tab ? 'page' : null }, label)),
+      ),
       body,
     );
   };

@@ -20,7 +20,15 @@ export function createMailboxForm(domains: Domain[], created?: () => void): HTML
       { name: 'quotaMiB', label: 'Quota (MiB)', type: 'number', help: 'Empty: the appliance default.' },
       { name: 'isRole', label: 'Role or shared mailbox (info@, support@…)', type: 'checkbox' },
     ],
-    fieldAlias: { 'owner.name': 'ownerName', 'owner.email': 'ownerEmail', owner: 'ownerEmail', 'businessOwner.name': 'businessOwnerName', 'businessOwner.email': 'businessOwnerEmail', businessOwner: 'businessOwnerEmail', quotaBytes: 'quotaMiB' },
+    fieldAlias: {
+      'owner.name': 'ownerName',
+      'owner.email': 'ownerEmail',
+      owner: 'ownerEmail',
+      'businessOwner.name': 'businessOwnerName',
+      'businessOwner.email': 'businessOwnerEmail',
+      businessOwner: 'businessOwnerEmail',
+      quotaBytes: 'quotaMiB',
+    },
     async onSubmit(v, handle) {
       const domainId = domains.length > 1 ? String(v.domainId) : domains[0]!.id;
       const bo = opt(v.businessOwnerName) || opt(v.businessOwnerEmail) ? { name: String(v.businessOwnerName).trim(), email: String(v.businessOwnerEmail).trim() } : undefined;
@@ -42,7 +50,15 @@ export function createMailboxForm(domains: Domain[], created?: () => void): HTML
           h(
             'div',
             null,
-            h('p', null, 'Mailbox ', h('a', { href: `/mailboxes/${seg(mb.id)}` }, mb.address), ' created. Send this single-use setup link to the owner’s reset destination; it expires ', fmtDate(mb.setup.expiresAt), '.'),
+            h(
+              'p',
+              null,
+              'Mailbox ',
+              h('a', { href: `/mailboxes/${seg(mb.id)}` }, mb.address),
+              ' created. Send this single-use setup link to the owner’s reset destination; it expires ',
+              fmtDate(mb.setup.expiresAt),
+              '.',
+            ),
             h('p', null, h('code', { class: 'wrap' }, mb.setup.url), ' ', copyButton(mb.setup.url, 'Copy link')),
           ),
           'ok',

@@ -15,36 +15,68 @@ const person = (p: Person | null) => (p ? h('span', null, p.name, ' ', h('span',
 const ACTOR_KIND: Record<string, string> = { operator: 'operator', 'tenant-admin': 'admin', token: 'API token', system: 'system', public: 'a setup link', 'mailbox-owner': 'the owner' };
 /** Who made a change, by name (the id on hover). */
 const actor = (a: ActorRef, names: Record<string, string> | undefined) =>
-  a.type === 'public' || a.type === 'mailbox-owner' || !a.id ? (ACTOR_KIND[a.type] ?? a.type) : a.type === 'system' ? `system (${a.id})` : h('span', { title: a.id }, `${ACTOR_KIND[a.type] ?? a.type} ${names?.[a.id] ?? a.id}`);
+  a.type === 'public' || a.type === 'mailbox-owner' || !a.id
+    ? (ACTOR_KIND[a.type] ?? a.type)
+    : a.type === 'system'
+      ? `system (${a.id})`
+      : h('span', { title: a.id }, `${ACTOR_KIND[a.type] ?? a.type} ${names?.[a.id] ?? a.id}`);
 
-const FIELD_LABELS: Record<string, string> = { resetDestination: 'reset destination', displayName: 'display name', quotaBytes: 'quota', isRole: 'role account', businessOwner: 'business owner', owner: 'owner of record', status: 'status' };
+const FIELD_LABELS: Record<string, string> = {
+  resetDestination: 'reset destination',
+  displayName: 'display name',
+  quotaBytes: 'quota',
+  isRole: 'role account',
+  businessOwner: 'business owner',
+  owner: 'owner of record',
+  status: 'status',
+};
 const showValue = (k: string, v: unknown): string =>
-  v === null || v === undefined ? 'none' : k === 'quotaBytes' && typeof v === 'number' ? fmtBytes(v) : typeof v === 'object' && v && 'email' in v ? `${(v as Person).name} <${(v as Person).email}>` : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
+  v === null || v === undefined
+    ? 'none'
+    : k === 'quotaBytes' && typeof v === 'number'
+      ? fmtBytes(v)
+      : typeof v === 'object' && v && 'email' in v
+        ? `${(v as Person).name} <${(v as Person).email}>`
+        : typeof v === 'boolean'
+          ? v
+            ? 'yes'
+            : 'no'
+          : String(v);
 /** What a rollback puts back, field by field: "reset destination → alice@home.example". */
 const restoresList = (r: Ownership['rollback'][number]) =>
-  h('ul', { class: 'restores' }, Object.entries(r.restores).map(([k, v]) => h('li', null, `${FIELD_LABELS[k] ?? k} → `, h('strong', null, showValue(k, v)))));
+  h(
+    'ul',
+    { class: 'restores' },
+    Object.entries(r.restores).map(([k, v]) => h('li', null, `${FIELD_LABELS[k] ?? k} → `, h('strong', null, showValue(k, v)))),
+  );
 
 function ownershipCard(o: Ownership, reload: () => void): HTMLElement {
   const rollbackButton = (r: Ownership['rollback'][number]) =>
     can('mailboxes.manage')
-      ? h('button', {
-          type: 'button',
-          class: 'btn btn-small',
-          onclick: guard(async () => {
-            const ok = await confirmDialog({
-              title: `Undo “${r.event}”?`,
-              objectName: o.address,
-              body: h('div', null, h('p', null, `This puts back what was recorded before that change of ${fmtDate(r.at)}:`), restoresList(r)),
-              confirmLabel: 'Put these values back',
-              danger: true,
-              reason: true,
-            });
-            if (!ok) return;
-            await post(`/api/v1/mailboxes/${seg(o.mailboxId)}/rollback`, { eventId: r.eventId, reason: ok.reason || undefined });
-            toast('Rolled back');
-            reload();
-          }),
-        }, `Put back: ${Object.entries(r.restores).map(([k, v]) => `${FIELD_LABELS[k] ?? k} → ${showValue(k, v)}`).join('; ')}…`)
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn btn-small',
+            onclick: guard(async () => {
+              const ok = await confirmDialog({
+                title: `Undo “${r.event}”?`,
+                objectName: o.address,
+                body: h('div', null, h('p', null, `This puts back what was recorded before that change of ${fmtDate(r.at)}:`), restoresList(r)),
+                confirmLabel: 'Put these values back',
+                danger: true,
+                reason: true,
+              });
+              if (!ok) return;
+              await post(`/api/v1/mailboxes/${seg(o.mailboxId)}/rollback`, { eventId: r.eventId, reason: ok.reason || undefined });
+              toast('Rolled back');
+              reload();
+            }),
+          },
+          `Put back: ${Object.entries(r.restores)
+            .map(([k, v]) => `${FIELD_LABELS[k] ?? k} → ${showValue(k, v)}`)
+            .join('; ')}…`,
+        )
       : null;
   return h(
     'section',
@@ -80,7 +112,28 @@ function ownershipCard(o: Ownership, reload: () => void): HTMLElement {
     ),
     h('h3', null, 'Roll back'),
     o.rollback.length
-      ? h('ul', { class: 'rollback' }, o.rollback.map((r) => h('li', null, 'Before ', h('code', null, r.event), ` — ${fmtDate(r.at)} by `, actor(r.actor, o.names), ' ', rollbackButton(r) ?? h('div', { class: 'muted small' }, 'Would put back: ', Object.entries(r.restores).map(([k, v], i) => [i ? '; ' : '', `${FIELD_LABELS[k] ?? k} → ${showValue(k, v)}`])))))
+      ? h(
+          'ul',
+          { class: 'rollback' },
+          o.rollback.map((r) =>
+            h(
+              'li',
+              null,
+              'Before ',
+              h('code', null, r.event),
+              ` — ${fmtDate(r.at)} by `,
+              actor(r.actor, o.names),
+              ' ',
+              rollbackButton(r) ??
+                h(
+                  'div',
+                  { class: 'muted small' },
+                  'Would put back: ',
+                  Object.entries(r.restores).map(([k, v], i) => [i ? '; ' : '', `${FIELD_LABELS[k] ?? k} → ${showValue(k, v)}`]),
+                ),
+            ),
+          ),
+        )
       : h('p', { class: 'muted' }, 'Nothing to roll back.'),
   );
 }
@@ -90,48 +143,56 @@ function actions(m: Mailbox, reload: () => void): HTMLElement {
   if (can('mailboxes.suspend')) {
     const suspended = m.status === 'suspended';
     buttons.push(
-      h('button', {
-        type: 'button',
-        class: suspended ? 'btn' : 'btn btn-danger',
-        onclick: guard(async () => {
-          const ok = await confirmDialog({
-            title: suspended ? 'Resume this mailbox?' : 'Suspend this mailbox?',
-            objectName: m.address,
-            body: h('p', null, suspended ? 'Logins work again.' : 'Logins fail and open IMAP/SMTP/console sessions close at once. Mail is still accepted.'),
-            confirmLabel: suspended ? 'Resume' : 'Suspend',
-            danger: !suspended,
-            reason: true,
-          });
-          if (!ok) return;
-          await post(`/api/v1/mailboxes/${seg(m.id)}/${suspended ? 'resume' : 'suspend'}`, { reason: ok.reason || undefined });
-          toast(`${m.address} ${suspended ? 'resumed' : 'suspended'}`);
-          reload();
-        }),
-      }, suspended ? 'Resume' : 'Suspend'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: suspended ? 'btn' : 'btn btn-danger',
+          onclick: guard(async () => {
+            const ok = await confirmDialog({
+              title: suspended ? 'Resume this mailbox?' : 'Suspend this mailbox?',
+              objectName: m.address,
+              body: h('p', null, suspended ? 'Logins work again.' : 'Logins fail and open IMAP/SMTP/console sessions close at once. Mail is still accepted.'),
+              confirmLabel: suspended ? 'Resume' : 'Suspend',
+              danger: !suspended,
+              reason: true,
+            });
+            if (!ok) return;
+            await post(`/api/v1/mailboxes/${seg(m.id)}/${suspended ? 'resume' : 'suspend'}`, { reason: ok.reason || undefined });
+            toast(`${m.address} ${suspended ? 'resumed' : 'suspended'}`);
+            reload();
+          }),
+        },
+        suspended ? 'Resume' : 'Suspend',
+      ),
     );
   }
   if (can('mailboxes.delete')) {
     buttons.push(
-      h('button', {
-        type: 'button',
-        class: 'btn btn-danger',
-        onclick: guard(async () => {
-          const intent = await del<DeleteIntent>(`/api/v1/mailboxes/${seg(m.id)}`);
-          const ok = await confirmDialog({
-            title: 'Delete this mailbox?',
-            objectName: m.address,
-            body: h('p', null, `It goes to the recycle bin with its ${m.messageCount} messages (${fmtBytes(m.usedBytes)}) and can be restored until it is purged.`),
-            confirmLabel: 'Delete mailbox',
-            danger: true,
-            requireTyping: true,
-            reason: true,
-          });
-          if (!ok) return;
-          await del(`/api/v1/mailboxes/${seg(m.id)}`, { confirm: intent.intent.id, reason: ok.reason || undefined });
-          toast(`${m.address} moved to the recycle bin`);
-          navigate(`/tenants/${seg(m.tenantId)}?tab=bin`);
-        }),
-      }, 'Delete…'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-danger',
+          onclick: guard(async () => {
+            const intent = await del<DeleteIntent>(`/api/v1/mailboxes/${seg(m.id)}`);
+            const ok = await confirmDialog({
+              title: 'Delete this mailbox?',
+              objectName: m.address,
+              body: h('p', null, `It goes to the recycle bin with its ${m.messageCount} messages (${fmtBytes(m.usedBytes)}) and can be restored until it is purged.`),
+              confirmLabel: 'Delete mailbox',
+              danger: true,
+              requireTyping: true,
+              reason: true,
+            });
+            if (!ok) return;
+            await del(`/api/v1/mailboxes/${seg(m.id)}`, { confirm: intent.intent.id, reason: ok.reason || undefined });
+            toast(`${m.address} moved to the recycle bin`);
+            navigate(`/tenants/${seg(m.tenantId)}?tab=bin`);
+          }),
+        },
+        'Delete…',
+      ),
     );
   }
   buttons.push(h('a', { class: 'btn', href: `/mailboxes/${seg(m.id)}/offboarding` }, m.status === 'offboarded' ? 'Offboarding…' : 'Offboard…'));
@@ -145,7 +206,14 @@ function settingsForm(m: Mailbox, reload: () => void): HTMLElement | null {
     fields: [
       { name: 'displayName', label: 'Display name', value: m.displayName ?? '' },
       { name: 'quotaMiB', label: 'Quota (MiB)', type: 'number', value: Math.round(m.quotaBytes / 1048576) },
-      { name: 'resetDestination', label: 'Reset destination', type: 'email', value: m.resetDestination, required: true, help: 'Validated: not the mailbox itself, not a role/shared mailbox, not an offboarded person, not a forward back into this mailbox.' },
+      {
+        name: 'resetDestination',
+        label: 'Reset destination',
+        type: 'email',
+        value: m.resetDestination,
+        required: true,
+        help: 'Validated: not the mailbox itself, not a role/shared mailbox, not an offboarded person, not a forward back into this mailbox.',
+      },
       { name: 'businessOwnerName', label: 'Business owner: name', value: m.businessOwner?.name ?? '' },
       { name: 'businessOwnerEmail', label: 'Business owner: email', type: 'email', value: m.businessOwner?.email ?? '' },
       { name: 'isRole', label: 'Role or shared mailbox', type: 'checkbox', value: m.isRole },
@@ -187,7 +255,13 @@ function transferForm(m: Mailbox, reload: () => void): HTMLElement | null {
     ],
     fieldAlias: { 'newOwner.name': 'newOwnerName', 'newOwner.email': 'newOwnerEmail', 'approvedBy.name': 'approverName', 'approvedBy.email': 'approverEmail' },
     async onSubmit(v) {
-      const ok = await confirmDialog({ title: 'Transfer ownership?', objectName: m.address, body: h('p', null, `From ${m.owner.name} to ${String(v.newOwnerName)}.`), confirmLabel: 'Transfer', danger: true });
+      const ok = await confirmDialog({
+        title: 'Transfer ownership?',
+        objectName: m.address,
+        body: h('p', null, `From ${m.owner.name} to ${String(v.newOwnerName)}.`),
+        confirmLabel: 'Transfer',
+        danger: true,
+      });
       if (!ok) return;
       await post(`/api/v1/mailboxes/${seg(m.id)}/ownership/transfer`, {
         newOwner: { name: String(v.newOwnerName).trim(), email: String(v.newOwnerEmail).trim() },
@@ -217,7 +291,12 @@ function forwardsSection(m: Mailbox, forwards: Forward[], reload: () => void): H
         ],
         async onSubmit(v, handle) {
           const exp = opt(v.expiresAt);
-          await post(`/api/v1/mailboxes/${seg(m.id)}/forwards`, { target: String(v.target).trim(), reason: opt(v.reason), keepCopy: v.keepCopy === true, expiresAt: exp ? new Date(exp).toISOString() : undefined });
+          await post(`/api/v1/mailboxes/${seg(m.id)}/forwards`, {
+            target: String(v.target).trim(),
+            reason: opt(v.reason),
+            keepCopy: v.keepCopy === true,
+            expiresAt: exp ? new Date(exp).toISOString() : undefined,
+          });
           toast('Forward added');
           handle.el.reset();
           reload();
@@ -238,17 +317,21 @@ function forwardsSection(m: Mailbox, forwards: Forward[], reload: () => void): H
           label: '',
           cell: (x) =>
             manage
-              ? h('button', {
-                  type: 'button',
-                  class: 'btn btn-small btn-danger',
-                  onclick: guard(async () => {
-                    const ok = await confirmDialog({ title: 'Remove this forward?', objectName: `${m.address} → ${x.target}`, confirmLabel: 'Remove forward', danger: true });
-                    if (!ok) return;
-                    await del(`/api/v1/forwards/${seg(x.id)}`);
-                    toast('Forward removed');
-                    reload();
-                  }),
-                }, 'Remove')
+              ? h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn btn-small btn-danger',
+                    onclick: guard(async () => {
+                      const ok = await confirmDialog({ title: 'Remove this forward?', objectName: `${m.address} → ${x.target}`, confirmLabel: 'Remove forward', danger: true });
+                      if (!ok) return;
+                      await del(`/api/v1/forwards/${seg(x.id)}`);
+                      toast('Forward removed');
+                      reload();
+                    }),
+                  },
+                  'Remove',
+                )
               : null,
         },
       ],
@@ -284,16 +367,20 @@ function sendAsSection(m: Mailbox, grants: SendAsGrant[], reload: () => void): H
           label: '',
           cell: (g) =>
             manage
-              ? h('button', {
-                  type: 'button',
-                  class: 'btn btn-small btn-danger',
-                  onclick: guard(async () => {
-                    const ok = await confirmDialog({ title: 'Revoke send-as?', objectName: `${m.address} as ${g.address}`, confirmLabel: 'Revoke', danger: true });
-                    if (!ok) return;
-                    await del(`/api/v1/send-as/${seg(g.id)}`);
-                    reload();
-                  }),
-                }, 'Revoke')
+              ? h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn btn-small btn-danger',
+                    onclick: guard(async () => {
+                      const ok = await confirmDialog({ title: 'Revoke send-as?', objectName: `${m.address} as ${g.address}`, confirmLabel: 'Revoke', danger: true });
+                      if (!ok) return;
+                      await del(`/api/v1/send-as/${seg(g.id)}`);
+                      reload();
+                    }),
+                  },
+                  'Revoke',
+                )
               : null,
         },
       ],
@@ -315,7 +402,12 @@ export async function mailboxPage(ctx: RouteContext): Promise<Node> {
       get<SendAsGrant[]>(`/api/v1/mailboxes/${seg(id)}/send-as`).catch(() => [] as SendAsGrant[]),
     ]);
     const reload = () => void load().catch((err: unknown) => root.prepend(alertBox(err)));
-    const [resets, hv, apps, tenant] = await Promise.all([resetsSection(m), highValueControl(m, reload), appPasswordsSection(m, reload), get<Tenant>(`/api/v1/tenants/${seg(m.tenantId)}`).catch(() => null)]);
+    const [resets, hv, apps, tenant] = await Promise.all([
+      resetsSection(m),
+      highValueControl(m, reload),
+      appPasswordsSection(m, reload),
+      get<Tenant>(`/api/v1/tenants/${seg(m.tenantId)}`).catch(() => null),
+    ]);
     replace(
       root,
       h(

@@ -51,11 +51,23 @@ export async function mailStatsTiles(): Promise<{ scope: 'platform' | 'tenant'; 
           'div',
           null,
           h('dt', null, LABELS[k] ?? k),
-          h('dd', null, h('span', { 'data-series': k }, String(s.lastHour[k] ?? 0)), h('span', { class: 'muted' }, ` last hour · ${s.lastDay[k] ?? 0} last 24 h`), bars(per, `${LABELS[k] ?? k} per hour, last 24 hours: ${per.join(', ')}`)),
+          h(
+            'dd',
+            null,
+            h('span', { 'data-series': k }, String(s.lastHour[k] ?? 0)),
+            h('span', { class: 'muted' }, ` last hour · ${s.lastDay[k] ?? 0} last 24 h`),
+            bars(per, `${LABELS[k] ?? k} per hour, last 24 hours: ${per.join(', ')}`),
+          ),
         );
       }),
     );
-    const note = h('p', { class: 'muted small' }, s.scope === 'tenant' ? 'Messages stored in your mailboxes. Counted since the appliance last started.' : 'Counted since the appliance last started; one bar per hour. Deferred counts messages (once each, however often they are retried).');
+    const note = h(
+      'p',
+      { class: 'muted small' },
+      s.scope === 'tenant'
+        ? 'Messages stored in your mailboxes. Counted since the appliance last started.'
+        : 'Counted since the appliance last started; one bar per hour. Deferred counts messages (once each, however often they are retried).',
+    );
     return { scope: s.scope, tiles, note };
   } catch (err) {
     return { error: err };
@@ -73,7 +85,11 @@ export async function outboundQueuePage(): Promise<Node> {
   // Operators see every tenant's messages: the tenant column names them.
   const tenantNames = isOperator() ? new Map((await get<Tenant[]>('/api/v1/tenants', { limit: '500' }).catch(() => [] as Tenant[])).map((t) => [t.id, t.name])) : undefined;
   root.append(
-    h('p', { class: 'muted' }, isOperator() ? 'Messages waiting to leave the appliance, oldest first. One row per destination domain.' : 'Messages your domains sent that are waiting to be delivered, oldest first.'),
+    h(
+      'p',
+      { class: 'muted' },
+      isOperator() ? 'Messages waiting to leave the appliance, oldest first. One row per destination domain.' : 'Messages your domains sent that are waiting to be delivered, oldest first.',
+    ),
     pagedList<QueueEntry>({
       caption: 'Queued messages',
       pageSize: 50,
@@ -88,7 +104,9 @@ export async function outboundQueuePage(): Promise<Node> {
         { label: 'Attempts', cell: (e) => h('span', { 'data-testid': 'queue-attempts' }, String(e.attempts)) },
         { label: 'Next attempt', cell: (e) => fmtDate(e.nextAttemptAt) },
         { label: 'Last error', cell: (e) => (e.lastError ? h('span', { class: 'wrap', 'data-testid': 'queue-error' }, e.lastError) : '—') },
-        ...(isOperator() ? [{ label: 'Tenant', cell: (e: QueueEntry) => (e.tenantId ? h('a', { href: `/tenants/${seg(e.tenantId)}` }, named(e.tenantId, tenantNames)) : 'none (a bounce or notice)') }] : []),
+        ...(isOperator()
+          ? [{ label: 'Tenant', cell: (e: QueueEntry) => (e.tenantId ? h('a', { href: `/tenants/${seg(e.tenantId)}` }, named(e.tenantId, tenantNames)) : 'none (a bounce or notice)') }]
+          : []),
       ],
     }),
   );

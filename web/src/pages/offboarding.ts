@@ -36,7 +36,11 @@ interface Offboarding {
 const STEPS = ['Plan', 'Options', 'Apply', 'Verify'];
 
 function stepper(current: number): HTMLElement {
-  return h('ol', { class: 'stepper', 'aria-label': 'Offboarding steps' }, STEPS.map((s, i) => h('li', { class: i < current ? 'done' : i === current ? 'current' : '', 'aria-current': i === current ? 'step' : null }, `${i + 1}. ${s}`)));
+  return h(
+    'ol',
+    { class: 'stepper', 'aria-label': 'Offboarding steps' },
+    STEPS.map((s, i) => h('li', { class: i < current ? 'done' : i === current ? 'current' : '', 'aria-current': i === current ? 'step' : null }, `${i + 1}. ${s}`)),
+  );
 }
 
 function pathList(paths: Path[], checked: Set<string> | null): HTMLElement {
@@ -46,7 +50,15 @@ function pathList(paths: Path[], checked: Set<string> | null): HTMLElement {
     { class: checked ? 'checklist' : 'paths', 'data-testid': checked ? 'verify-checklist' : 'plan-paths' },
     paths.map((p) => {
       const closed = checked ? !checked.has(`${p.kind}:${p.id}`) : null;
-      return h('li', { class: closed === null ? '' : closed ? 'closed' : 'open' }, closed === null ? null : h('span', { class: 'tick', 'aria-hidden': 'true' }, closed ? '✓' : '✗'), h('span', { class: 'sr-only' }, closed === null ? '' : closed ? 'closed: ' : 'still open: '), badge(p.kind, 'info'), ' ', p.description);
+      return h(
+        'li',
+        { class: closed === null ? '' : closed ? 'closed' : 'open' },
+        closed === null ? null : h('span', { class: 'tick', 'aria-hidden': 'true' }, closed ? '✓' : '✗'),
+        h('span', { class: 'sr-only' }, closed === null ? '' : closed ? 'closed: ' : 'still open: '),
+        badge(p.kind, 'info'),
+        ' ',
+        p.description,
+      );
     }),
   );
 }
@@ -56,10 +68,7 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
   const m = await get<Mailbox>(`/api/v1/mailboxes/${seg(id)}`);
   const root = h('div');
   const body = h('div');
-  const head = () => [
-    h('p', { class: 'crumbs' }, h('a', { href: `/mailboxes/${seg(m.id)}` }, m.address), ' / offboarding'),
-    h('h1', null, `Offboard ${m.address}`),
-  ];
+  const head = () => [h('p', { class: 'crumbs' }, h('a', { href: `/mailboxes/${seg(m.id)}` }, m.address), ' / offboarding'), h('h1', null, `Offboard ${m.address}`)];
   let plan: Plan | null = null;
   const names: Record<string, string> = {};
 
@@ -92,17 +101,29 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
         ['Undo possible until', fmtDate(o.undoUntil)],
       ]),
       can('mailboxes.offboard') && !o.undoneAt && Date.parse(o.undoUntil) > Date.now()
-        ? h('button', {
-            type: 'button',
-            class: 'btn btn-danger',
-            onclick: guard(async () => {
-              const ok = await confirmDialog({ title: 'Undo this offboarding?', objectName: m.address, body: h('p', null, 'Restores the recorded state; revoked credentials stay revoked.'), confirmLabel: 'Undo offboarding', danger: true, requireTyping: true, reason: true });
-              if (!ok) return;
-              const r = await post<{ notRestored: string[] }>(`/api/v1/mailboxes/${seg(m.id)}/offboarding/undo`, { reason: ok.reason || 'undo from the console' });
-              toast('Offboarding undone');
-              replace(body, notice(h('div', null, h('p', null, 'Offboarding undone.'), r.notRestored.length ? h('p', null, `Not restored: ${r.notRestored.join(', ')}`) : null), 'ok'));
-            }),
-          }, 'Undo offboarding…')
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn btn-danger',
+              onclick: guard(async () => {
+                const ok = await confirmDialog({
+                  title: 'Undo this offboarding?',
+                  objectName: m.address,
+                  body: h('p', null, 'Restores the recorded state; revoked credentials stay revoked.'),
+                  confirmLabel: 'Undo offboarding',
+                  danger: true,
+                  requireTyping: true,
+                  reason: true,
+                });
+                if (!ok) return;
+                const r = await post<{ notRestored: string[] }>(`/api/v1/mailboxes/${seg(m.id)}/offboarding/undo`, { reason: ok.reason || 'undo from the console' });
+                toast('Offboarding undone');
+                replace(body, notice(h('div', null, h('p', null, 'Offboarding undone.'), r.notRestored.length ? h('p', null, `Not restored: ${r.notRestored.join(', ')}`) : null), 'ok'));
+              }),
+            },
+            'Undo offboarding…',
+          )
         : o.undoneAt
           ? h('p', null, `Undone ${fmtDate(o.undoneAt)}.`)
           : null,
@@ -112,9 +133,28 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
     const f = form({
       submitLabel: 'Continue to apply',
       fields: [
-        { name: 'convertTo', label: 'Afterwards the mailbox becomes', type: 'select', value: 'disabled', options: [['disabled', 'Disabled (kept, no login)'], ['shared', 'Shared (no direct login)'], ['alias', 'An alias of a successor']] },
+        {
+          name: 'convertTo',
+          label: 'Afterwards the mailbox becomes',
+          type: 'select',
+          value: 'disabled',
+          options: [
+            ['disabled', 'Disabled (kept, no login)'],
+            ['shared', 'Shared (no direct login)'],
+            ['alias', 'An alias of a successor'],
+          ],
+        },
         { name: 'successor', label: 'Successor address', type: 'email', help: 'Needed to convert to an alias or to re-point forwards.' },
-        { name: 'forwards', label: 'Forwards', type: 'select', value: 'remove', options: [['remove', 'Remove them'], ['repoint', 'Re-point them to the successor']] },
+        {
+          name: 'forwards',
+          label: 'Forwards',
+          type: 'select',
+          value: 'remove',
+          options: [
+            ['remove', 'Remove them'],
+            ['repoint', 'Re-point them to the successor'],
+          ],
+        },
         { name: 'transferName', label: 'Transfer ownership of dependents to: name', help: 'Mailboxes whose owner or reset destination is this person.' },
         { name: 'transferEmail', label: 'Transfer to: email', type: 'email' },
         { name: 'autoReplySubject', label: 'Auto-reply subject', help: 'Optional.' },
@@ -145,7 +185,15 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
           replace(
             body,
             stepper(2),
-            section('Applied', h('ol', { class: 'steps-done', 'data-testid': 'applied-steps' }, r.offboarding.steps.map((s) => h('li', null, h('code', null, s.action), ` (audit event ${s.eventId})`))), h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(() => showVerify(plan?.paths ?? [], r.offboarding)) }, 'Verify')),
+            section(
+              'Applied',
+              h(
+                'ol',
+                { class: 'steps-done', 'data-testid': 'applied-steps' },
+                r.offboarding.steps.map((s) => h('li', null, h('code', null, s.action), ` (audit event ${s.eventId})`)),
+              ),
+              h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(() => showVerify(plan?.paths ?? [], r.offboarding)) }, 'Verify'),
+            ),
           );
         } catch (err) {
           replace(body, stepper(1), alertBox(err));
@@ -166,7 +214,9 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
         h('p', null, 'Identities: ', plan.identities.join(', ') || m.owner.email),
         pathList(plan.paths, null),
         h('p', { class: 'muted' }, 'Nothing has changed yet.'),
-        can('mailboxes.offboard') ? h('button', { type: 'button', class: 'btn btn-primary', onclick: showOptions }, 'Choose options') : notice('You need the offboard permission to apply an offboarding.'),
+        can('mailboxes.offboard')
+          ? h('button', { type: 'button', class: 'btn btn-primary', onclick: showOptions }, 'Choose options')
+          : notice('You need the offboard permission to apply an offboarding.'),
       ),
     );
   };

@@ -19,7 +19,16 @@ export async function accessPolicySection(t: Tenant): Promise<HTMLElement> {
       { name: 'resetLinkToCaller', label: 'Admins may receive reset links themselves (otherwise links only go by email to the reset destination)', type: 'checkbox', value: p.resetLinkToCaller },
       { name: 'resetRevokesAppPasswords', label: 'A reset also revokes app passwords', type: 'checkbox', value: p.resetRevokesAppPasswords },
       { name: 'resetRatePerHour', label: 'Resets per hour (rate limit)', type: 'number', value: p.resetRatePerHour },
-      { name: 'emergencyHighValueApprover', label: 'Emergency resets of high-value mailboxes are approved by', type: 'select', value: p.emergencyHighValueApprover, options: [['operator', 'an operator'], ['tenant', 'a tenant admin (operators only may allow this)']] },
+      {
+        name: 'emergencyHighValueApprover',
+        label: 'Emergency resets of high-value mailboxes are approved by',
+        type: 'select',
+        value: p.emergencyHighValueApprover,
+        options: [
+          ['operator', 'an operator'],
+          ['tenant', 'a tenant admin (operators only may allow this)'],
+        ],
+      },
       { name: 'externalForwarding', label: 'Allow forwarding to external addresses', type: 'checkbox', value: p.externalForwarding },
       { name: 'staleForwardDays', label: 'A forward is stale after (days unused)', type: 'number', value: p.staleForwardDays },
       { name: 'offboardingUndoDays', label: 'Offboarding can be undone for (days)', type: 'number', value: p.offboardingUndoDays },
@@ -39,7 +48,11 @@ export async function accessPolicySection(t: Tenant): Promise<HTMLElement> {
       toast('Access policy saved');
     },
   });
-  return section('Access policy', p.updatedAt ? h('p', { class: 'muted' }, `Last changed ${fmtDate(p.updatedAt)} by ${p.updatedBy ?? '—'}`) : null, can('policies.manage') ? f.el : h('p', null, 'You may not change the policy.'));
+  return section(
+    'Access policy',
+    p.updatedAt ? h('p', { class: 'muted' }, `Last changed ${fmtDate(p.updatedAt)} by ${p.updatedBy ?? '—'}`) : null,
+    can('policies.manage') ? f.el : h('p', null, 'You may not change the policy.'),
+  );
 }
 
 export async function forwardingTab(t: Tenant): Promise<HTMLElement> {
@@ -47,7 +60,17 @@ export async function forwardingTab(t: Tenant): Promise<HTMLElement> {
     const r = await get<ForwardingReport>(`/api/v1/tenants/${seg(t.id)}/forwarding-report`);
     return section(
       'Forwarding report',
-      h('p', null, `${r.summary.total} forwards · ${r.summary.active} active · `, badge(`${r.summary.external} external`, r.summary.external ? 'warn' : 'ok'), ' ', badge(`${r.summary.stale} stale`, r.summary.stale ? 'warn' : 'ok'), ' ', badge(`${r.summary.expired} expired`, 'info'), ` · external forwarding ${r.externalForwardingAllowed ? 'allowed' : 'off'} · stale after ${r.staleAfterDays} days unused`),
+      h(
+        'p',
+        null,
+        `${r.summary.total} forwards · ${r.summary.active} active · `,
+        badge(`${r.summary.external} external`, r.summary.external ? 'warn' : 'ok'),
+        ' ',
+        badge(`${r.summary.stale} stale`, r.summary.stale ? 'warn' : 'ok'),
+        ' ',
+        badge(`${r.summary.expired} expired`, 'info'),
+        ` · external forwarding ${r.externalForwardingAllowed ? 'allowed' : 'off'} · stale after ${r.staleAfterDays} days unused`,
+      ),
       table(
         [
           { label: 'Mailbox', cell: (f) => h('a', { href: `/mailboxes/${seg(f.mailboxId)}` }, f.mailbox) },

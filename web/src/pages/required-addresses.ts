@@ -32,7 +32,13 @@ function destinationForm(tenantId: string, dest: RequiredDestination, after: (d:
   const f = form({
     submitLabel: 'Save destination',
     fields: [
-      { name: 'target', label: 'Deliver postmaster@, abuse@ and report mail to', value: dest.chosen ?? '', placeholder: dest.effective, help: 'A mailbox or alias of this tenant, or an outside address. Empty: the default (the tenant’s contact, else the operator). Required aliases still pointing at the old destination follow.' },
+      {
+        name: 'target',
+        label: 'Deliver postmaster@, abuse@ and report mail to',
+        value: dest.chosen ?? '',
+        placeholder: dest.effective,
+        help: 'A mailbox or alias of this tenant, or an outside address. Empty: the default (the tenant’s contact, else the operator). Required aliases still pointing at the old destination follow.',
+      },
       { name: 'reason', label: 'Reason (recorded in the audit log)' },
     ],
     async onSubmit(v) {
@@ -49,7 +55,11 @@ function destinationForm(tenantId: string, dest: RequiredDestination, after: (d:
 export async function requiredDestinationSection(tenantId: string, reload: () => void): Promise<HTMLElement> {
   try {
     const dest = await get<RequiredDestination>(`/api/v1/tenants/${seg(tenantId)}/required-addresses`);
-    return section('Required addresses', h('p', null, 'Every domain of the tenant has postmaster@ (RFC 5321), abuse@ (RFC 2142) and the address its DMARC and TLS-RPT records publish for reports.'), destinationForm(tenantId, dest, reload));
+    return section(
+      'Required addresses',
+      h('p', null, 'Every domain of the tenant has postmaster@ (RFC 5321), abuse@ (RFC 2142) and the address its DMARC and TLS-RPT records publish for reports.'),
+      destinationForm(tenantId, dest, reload),
+    );
   } catch (err) {
     return section('Required addresses', alertBox(err));
   }

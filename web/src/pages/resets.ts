@@ -25,7 +25,15 @@ const statusKind = (s: string) => (s === 'completed' ? 'ok' : s === 'pending-app
 
 function linkNotice(r: Reset): HTMLElement | null {
   if (!r.setup) return null;
-  return notice(h('div', null, h('p', null, `Single-use reset link (expires ${fmtDate(r.setup.expiresAt)}). Give it only to the verified owner:`), h('p', null, h('code', { class: 'wrap' }, r.setup.url), ' ', copyButton(r.setup.url, 'Copy link'))), 'warn');
+  return notice(
+    h(
+      'div',
+      null,
+      h('p', null, `Single-use reset link (expires ${fmtDate(r.setup.expiresAt)}). Give it only to the verified owner:`),
+      h('p', null, h('code', { class: 'wrap' }, r.setup.url), ' ', copyButton(r.setup.url, 'Copy link')),
+    ),
+    'warn',
+  );
 }
 
 function resetActions(r: Reset, reload: () => void): HTMLElement {
@@ -33,38 +41,59 @@ function resetActions(r: Reset, reload: () => void): HTMLElement {
   const me = session.info?.principal?.id;
   if (r.status === 'pending-approval' && can('resets.approve') && r.requestedBy !== me) {
     out.push(
-      h('button', {
-        type: 'button',
-        class: 'btn btn-small btn-primary',
-        onclick: guard(async () => {
-          const ok = await confirmDialog({
-            title: 'Approve this emergency reset?',
-            objectName: r.newResetDestination ?? r.mailboxId,
-            body: h('div', null, h('p', null, 'Requested by ', named(r.requestedBy, r.names), `: ${r.reason ?? ''}`), r.verification ? h('p', null, `Verified by ${r.verification.method}: ${r.verification.evidence}`) : null, h('p', null, 'A single-use link goes to the new destination above.')),
-            confirmLabel: 'Approve',
-            reason: true,
-          });
-          if (!ok) return;
-          await post(`/api/v1/resets/${seg(r.id)}/approve`, { note: ok.reason || undefined });
-          toast('Emergency reset approved');
-          reload();
-        }),
-      }, 'Approve'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-small btn-primary',
+          onclick: guard(async () => {
+            const ok = await confirmDialog({
+              title: 'Approve this emergency reset?',
+              objectName: r.newResetDestination ?? r.mailboxId,
+              body: h(
+                'div',
+                null,
+                h('p', null, 'Requested by ', named(r.requestedBy, r.names), `: ${r.reason ?? ''}`),
+                r.verification ? h('p', null, `Verified by ${r.verification.method}: ${r.verification.evidence}`) : null,
+                h('p', null, 'A single-use link goes to the new destination above.'),
+              ),
+              confirmLabel: 'Approve',
+              reason: true,
+            });
+            if (!ok) return;
+            await post(`/api/v1/resets/${seg(r.id)}/approve`, { note: ok.reason || undefined });
+            toast('Emergency reset approved');
+            reload();
+          }),
+        },
+        'Approve',
+      ),
     );
   }
   if ((r.status === 'pending-approval' || r.status === 'pending' || r.status === 'issued') && can('resets.initiate')) {
     out.push(
-      h('button', {
-        type: 'button',
-        class: 'btn btn-small btn-danger',
-        onclick: guard(async () => {
-          const ok = await confirmDialog({ title: 'Cancel this reset?', objectName: `${r.kind} reset ${r.id}`, body: h('p', null, 'Its link stops working.'), confirmLabel: 'Cancel reset', danger: true, reason: true });
-          if (!ok) return;
-          await post(`/api/v1/resets/${seg(r.id)}/cancel`, { reason: ok.reason || undefined });
-          toast('Reset cancelled');
-          reload();
-        }),
-      }, 'Cancel'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-small btn-danger',
+          onclick: guard(async () => {
+            const ok = await confirmDialog({
+              title: 'Cancel this reset?',
+              objectName: `${r.kind} reset ${r.id}`,
+              body: h('p', null, 'Its link stops working.'),
+              confirmLabel: 'Cancel reset',
+              danger: true,
+              reason: true,
+            });
+            if (!ok) return;
+            await post(`/api/v1/resets/${seg(r.id)}/cancel`, { reason: ok.reason || undefined });
+            toast('Reset cancelled');
+            reload();
+          }),
+        },
+        'Cancel',
+      ),
     );
   }
   return h('span', { class: 'actions' }, out);
@@ -96,18 +125,35 @@ export async function resetsSection(m: Mailbox): Promise<HTMLElement | null> {
   // Only the history refreshes: a link shown once must stay on screen.
   const refresh = async () => {
     const resets = await get<Reset[]>(`/api/v1/mailboxes/${seg(m.id)}/resets`).catch(() => [] as Reset[]);
-    replace(history, resetsTable(resets, () => void refresh()));
+    replace(
+      history,
+      resetsTable(resets, () => void refresh()),
+    );
   };
   await refresh();
   const admin = can('resets.initiate')
     ? form({
         submitLabel: 'Send reset link',
         fields: [
-          { name: 'delivery', label: 'Delivery', type: 'select', options: [['email', `By email to the reset destination (${m.resetDestination})`], ['link', 'Show me the link (only where the tenant policy allows)']] },
+          {
+            name: 'delivery',
+            label: 'Delivery',
+            type: 'select',
+            options: [
+              ['email', `By email to the reset destination (${m.resetDestination})`],
+              ['link', 'Show me the link (only where the tenant policy allows)'],
+            ],
+          },
           { name: 'reason', label: 'Reason for the reset', required: true, help: 'Recorded in the audit log; the owner and business owner are notified.' },
         ],
         async onSubmit(v, handle) {
-          const ok = await confirmDialog({ title: 'Reset this mailbox?', objectName: m.address, body: h('p', null, 'Open sessions end at once; a single-use link lets the owner choose a new password. You never see or set the password.'), confirmLabel: 'Reset', danger: true });
+          const ok = await confirmDialog({
+            title: 'Reset this mailbox?',
+            objectName: m.address,
+            body: h('p', null, 'Open sessions end at once; a single-use link lets the owner choose a new password. You never see or set the password.'),
+            confirmLabel: 'Reset',
+            danger: true,
+          });
           if (!ok) return;
           const r = await post<Reset>(`/api/v1/mailboxes/${seg(m.id)}/resets`, { kind: 'admin', delivery: v.delivery, reason: String(v.reason).trim() });
           handle.el.reset();
@@ -122,7 +168,13 @@ export async function resetsSection(m: Mailbox): Promise<HTMLElement | null> {
         submitLabel: 'Request emergency reset',
         danger: true,
         fields: [
-          { name: 'newResetDestination', label: 'Send the link to (new reset destination)', type: 'email', required: true, help: 'The old destination is lost or compromised: the link goes here once a second person approves.' },
+          {
+            name: 'newResetDestination',
+            label: 'Send the link to (new reset destination)',
+            type: 'email',
+            required: true,
+            help: 'The old destination is lost or compromised: the link goes here once a second person approves.',
+          },
           { name: 'method', label: 'How the owner’s identity was verified', type: 'select', options: VERIFICATION },
           { name: 'evidence', label: 'Evidence', required: true, help: 'What you checked, e.g. “video call, matched ID badge, ticket 4411”.' },
           { name: 'reason', label: 'Reason for the emergency reset', required: true },
@@ -136,7 +188,13 @@ export async function resetsSection(m: Mailbox): Promise<HTMLElement | null> {
             verification: { method: v.method, evidence: String(v.evidence).trim() },
           });
           handle.el.reset();
-          replace(result, notice(`Emergency reset ${r.status}: a second person with the approve permission must approve it${r.requiresOperatorApproval ? ' (an operator, for this high-value mailbox)' : ''}.`, 'warn'));
+          replace(
+            result,
+            notice(
+              `Emergency reset ${r.status}: a second person with the approve permission must approve it${r.requiresOperatorApproval ? ' (an operator, for this high-value mailbox)' : ''}.`,
+              'warn',
+            ),
+          );
           await refresh();
         },
       })
@@ -154,16 +212,26 @@ export async function highValueControl(m: Mailbox, reload: () => void): Promise<
   try {
     const hv = await get<{ highValue: boolean; reason: string | null; updatedBy: string | null }>(`/api/v1/mailboxes/${seg(m.id)}/high-value`);
     const toggle = can('policies.manage')
-      ? h('button', {
-          type: 'button',
-          class: 'btn btn-small',
-          onclick: guard(async () => {
-            const ok = await confirmDialog({ title: hv.highValue ? 'Remove the high-value flag?' : 'Flag as high-value?', objectName: m.address, body: h('p', null, 'High-value mailboxes may need an operator to approve emergency resets (tenant policy).'), confirmLabel: hv.highValue ? 'Unflag' : 'Flag', reason: true });
-            if (!ok) return;
-            await put(`/api/v1/mailboxes/${seg(m.id)}/high-value`, { highValue: !hv.highValue, reason: ok.reason || undefined });
-            reload();
-          }),
-        }, hv.highValue ? 'Unflag high-value' : 'Flag high-value')
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn btn-small',
+            onclick: guard(async () => {
+              const ok = await confirmDialog({
+                title: hv.highValue ? 'Remove the high-value flag?' : 'Flag as high-value?',
+                objectName: m.address,
+                body: h('p', null, 'High-value mailboxes may need an operator to approve emergency resets (tenant policy).'),
+                confirmLabel: hv.highValue ? 'Unflag' : 'Flag',
+                reason: true,
+              });
+              if (!ok) return;
+              await put(`/api/v1/mailboxes/${seg(m.id)}/high-value`, { highValue: !hv.highValue, reason: ok.reason || undefined });
+              reload();
+            }),
+          },
+          hv.highValue ? 'Unflag high-value' : 'Flag high-value',
+        )
       : null;
     return h('span', { class: 'hv' }, hv.highValue ? badge('high-value', 'warn') : null, ' ', toggle);
   } catch {
@@ -195,7 +263,13 @@ export async function appPasswordsSection(m: Mailbox, reload: () => void): Promi
   }
   const revoke = can('mailboxes.suspend')
     ? async (a: AppPassword) => {
-        const ok = await confirmDialog({ title: 'Revoke this app password?', objectName: `${a.name} (${m.address})`, body: h('p', null, 'Mail clients that use it stop working at once.'), confirmLabel: 'Revoke', danger: true });
+        const ok = await confirmDialog({
+          title: 'Revoke this app password?',
+          objectName: `${a.name} (${m.address})`,
+          body: h('p', null, 'Mail clients that use it stop working at once.'),
+          confirmLabel: 'Revoke',
+          danger: true,
+        });
         if (!ok) return;
         await del(`/api/v1/mailboxes/${seg(m.id)}/app-passwords/${seg(a.id)}`);
         toast('App password revoked');
@@ -218,18 +292,22 @@ export async function approvalsPage(): Promise<Node> {
     return root;
   }
   const box = h('div');
-  root.append(
-    h('p', { class: 'muted' }, 'Emergency resets wait here for a second person. You cannot approve your own requests.'),
-    box,
-  );
+  root.append(h('p', { class: 'muted' }, 'Emergency resets wait here for a second person. You cannot approve your own requests.'), box);
   const load = async () => {
     try {
       const [pending, resets] = await Promise.all([emergencyResets('pending-approval'), emergencyResets()]);
       const done = resets.filter((r) => r.status !== 'pending-approval').slice(0, 20);
       replace(
         box,
-        section(`Waiting for approval (${pending.length})`, resetsTable(pending, () => void load(), true), h('p', { class: 'muted' }, pending.length ? '' : 'Nothing waits for approval.')),
-        section('Recently decided', resetsTable(done, () => void load(), true)),
+        section(
+          `Waiting for approval (${pending.length})`,
+          resetsTable(pending, () => void load(), true),
+          h('p', { class: 'muted' }, pending.length ? '' : 'Nothing waits for approval.'),
+        ),
+        section(
+          'Recently decided',
+          resetsTable(done, () => void load(), true),
+        ),
       );
     } catch (err) {
       replace(box, alertBox(err));
@@ -238,4 +316,3 @@ export async function approvalsPage(): Promise<Node> {
   await load();
   return root;
 }
-

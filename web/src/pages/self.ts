@@ -18,7 +18,14 @@ function passwordSection(): HTMLElement {
     submitLabel: 'Change password',
     fields: [
       { name: 'currentPassword', label: 'Current password', type: 'password', required: true, autocomplete: 'current-password' },
-      { name: 'newPassword', label: 'New password', type: 'password', required: true, autocomplete: 'new-password', help: 'At least 12 characters. Every session ends: mail clients using the main password must sign in again.' },
+      {
+        name: 'newPassword',
+        label: 'New password',
+        type: 'password',
+        required: true,
+        autocomplete: 'new-password',
+        help: 'At least 12 characters. Every session ends: mail clients using the main password must sign in again.',
+      },
       { name: 'repeat', label: 'Repeat the new password', type: 'password', required: true, autocomplete: 'new-password' },
     ],
     async onSubmit(v) {
@@ -39,7 +46,13 @@ async function appPasswordsBox(): Promise<HTMLElement> {
     replace(
       box,
       appPasswordsTable(list, async (a) => {
-        const ok = await confirmDialog({ title: 'Revoke this app password?', objectName: a.name, body: h('p', null, 'The mail client using it stops working at once.'), confirmLabel: 'Revoke', danger: true });
+        const ok = await confirmDialog({
+          title: 'Revoke this app password?',
+          objectName: a.name,
+          body: h('p', null, 'The mail client using it stops working at once.'),
+          confirmLabel: 'Revoke',
+          danger: true,
+        });
         if (!ok) return;
         await del(`/api/v1/self/app-passwords/${seg(a.id)}`);
         toast('App password revoked');
@@ -60,11 +73,29 @@ async function appPasswordsBox(): Promise<HTMLElement> {
       const scopes = [v.imap === true ? 'imap' : null, v.smtp === true ? 'smtp' : null].filter(Boolean);
       const r = await post<{ name: string; password: string }>('/api/v1/self/app-passwords', { name: String(v.name).trim(), scopes });
       handle.el.reset();
-      replace(created, notice(h('div', null, h('p', null, `App password “${r.name}” (shown only now; type it into the mail client):`), h('p', null, h('code', { class: 'secret', 'data-testid': 'app-password' }, r.password), ' ', copyButton(r.password, 'Copy password'))), 'ok'));
+      replace(
+        created,
+        notice(
+          h(
+            'div',
+            null,
+            h('p', null, `App password “${r.name}” (shown only now; type it into the mail client):`),
+            h('p', null, h('code', { class: 'secret', 'data-testid': 'app-password' }, r.password), ' ', copyButton(r.password, 'Copy password')),
+          ),
+          'ok',
+        ),
+      );
       await load();
     },
   });
-  return section('App passwords', h('p', { class: 'muted' }, 'Give each mail client its own password, so you can revoke one without changing your main password.'), created, box, h('h3', null, 'New app password'), f.el);
+  return section(
+    'App passwords',
+    h('p', { class: 'muted' }, 'Give each mail client its own password, so you can revoke one without changing your main password.'),
+    created,
+    box,
+    h('h3', null, 'New app password'),
+    f.el,
+  );
 }
 
 async function recoverySection(): Promise<HTMLElement> {
@@ -76,7 +107,23 @@ async function recoverySection(): Promise<HTMLElement> {
     async onSubmit(v, handle) {
       const res = await post<{ recoveryCodes: string[] }>('/api/v1/self/recovery-codes', { currentPassword: String(v.currentPassword) });
       handle.el.reset();
-      replace(out, notice(h('div', null, h('p', null, 'Your new recovery codes (the old ones no longer work). Each signs you back in once if you forget your password. Store them safely: they are shown only now.'), h('ul', { class: 'codes', 'aria-label': 'Recovery codes' }, res.recoveryCodes.map((c) => h('li', null, h('code', null, c)))), copyButton(res.recoveryCodes.join('\n'), 'Copy all codes')), 'ok'));
+      replace(
+        out,
+        notice(
+          h(
+            'div',
+            null,
+            h('p', null, 'Your new recovery codes (the old ones no longer work). Each signs you back in once if you forget your password. Store them safely: they are shown only now.'),
+            h(
+              'ul',
+              { class: 'codes', 'aria-label': 'Recovery codes' },
+              res.recoveryCodes.map((c) => h('li', null, h('code', null, c))),
+            ),
+            copyButton(res.recoveryCodes.join('\n'), 'Copy all codes'),
+          ),
+          'ok',
+        ),
+      );
     },
   });
   return section('Recovery codes', h('p', null, r ? `${r.remaining} unused recovery codes.` : ''), out, f.el);
@@ -100,7 +147,11 @@ async function totpSection(): Promise<HTMLElement> {
           await load();
         },
       });
-      replace(box, h('p', { 'data-testid': 'owner-totp-status' }, badge('on', 'ok'), ` since ${fmtDate(st.enabledAt)}. Signing in here needs a code from your authenticator app (or a recovery code).`), off.el);
+      replace(
+        box,
+        h('p', { 'data-testid': 'owner-totp-status' }, badge('on', 'ok'), ` since ${fmtDate(st.enabledAt)}. Signing in here needs a code from your authenticator app (or a recovery code).`),
+        off.el,
+      );
       return;
     }
     const start = h('button', { type: 'button', class: 'btn' }, 'Set up two-step sign-in');
@@ -159,7 +210,15 @@ async function forwardsSection(): Promise<HTMLElement> {
     const f = form({
       submitLabel: 'Add forward',
       fields: [
-        { name: 'target', label: 'Forward to', type: 'email', required: true, help: p.externalAllowed ? `An address in your organisation, or outside it with a reason and an end date (at most ${p.externalMaxDays} days).` : 'An address in your organisation (forwarding outside it is off by your organisation’s policy).' },
+        {
+          name: 'target',
+          label: 'Forward to',
+          type: 'email',
+          required: true,
+          help: p.externalAllowed
+            ? `An address in your organisation, or outside it with a reason and an end date (at most ${p.externalMaxDays} days).`
+            : 'An address in your organisation (forwarding outside it is off by your organisation’s policy).',
+        },
         { name: 'keepCopy', label: 'Keep a copy in this mailbox', type: 'checkbox', value: true },
         ...(p.externalAllowed
           ? [
@@ -170,7 +229,12 @@ async function forwardsSection(): Promise<HTMLElement> {
       ],
       async onSubmit(v, handle) {
         const expires = opt(v.expiresAt);
-        await post('/api/v1/self/forwards', { target: String(v.target).trim(), keepCopy: v.keepCopy === true, reason: opt(v.reason), expiresAt: expires ? new Date(expires).toISOString() : undefined });
+        await post('/api/v1/self/forwards', {
+          target: String(v.target).trim(),
+          keepCopy: v.keepCopy === true,
+          reason: opt(v.reason),
+          expiresAt: expires ? new Date(expires).toISOString() : undefined,
+        });
         handle.el.reset();
         toast('Forward added');
         await load();
@@ -208,7 +272,12 @@ async function mailClientSection(): Promise<HTMLElement> {
       ...s.outgoing.slice(1).map((x) => row('… or', x)),
       ['Sign-in method', 'normal password'],
     ]),
-    h('p', null, h('a', { href: s.mobileconfigUrl, download: `${s.email}.mobileconfig`, 'data-testid': 'mobileconfig' }, 'Download the profile for iPhone, iPad and Mac Mail'), h('span', { class: 'muted' }, ' (the device asks for the password).')),
+    h(
+      'p',
+      null,
+      h('a', { href: s.mobileconfigUrl, download: `${s.email}.mobileconfig`, 'data-testid': 'mobileconfig' }, 'Download the profile for iPhone, iPad and Mac Mail'),
+      h('span', { class: 'muted' }, ' (the device asks for the password).'),
+    ),
   );
 }
 

@@ -25,7 +25,16 @@ function policyForm(p: SpamPolicy, save: (body: Record<string, unknown>) => Prom
       { name: 'junkScore', label: 'Junk score: at or above, the message goes to the Junk folder with X-Spam headers', type: 'number', value: p.junkScore },
       { name: 'rejectScore', label: 'Reject score: at or above, the message is refused (550 5.7.1) and nothing is stored', type: 'number', value: p.rejectScore },
       { name: 'greylisting', label: 'Greylisting: defer the first message of an unknown sender once', type: 'checkbox', value: p.greylisting },
-      { name: 'failMode', label: 'When the scanner is down or too slow', type: 'select', value: p.failMode, options: [['tempfail', 'defer (451 4.7.1): senders retry later'], ['accept', 'accept the message unscanned']] },
+      {
+        name: 'failMode',
+        label: 'When the scanner is down or too slow',
+        type: 'select',
+        value: p.failMode,
+        options: [
+          ['tempfail', 'defer (451 4.7.1): senders retry later'],
+          ['accept', 'accept the message unscanned'],
+        ],
+      },
       { name: 'ownerLists', label: 'Mailbox owners manage their own allow and block lists', type: 'checkbox', value: p.ownerLists },
       { name: 'reason', label: 'Reason (recorded in the audit log)' },
     ],
@@ -64,20 +73,24 @@ export function listsSection(title: string, owner: string, entries: SpamListEntr
         label: '',
         cell: (e: SpamListEntry) =>
           editable
-            ? h('button', {
-                type: 'button',
-                class: 'btn btn-small',
-                'aria-label': `Remove ${e.value} from the ${e.kind} list`,
-                onclick: async () => {
-                  try {
-                    await del(removePath(e));
-                    toast(`${e.value} removed`);
-                    reload();
-                  } catch (err) {
-                    toast(String((err as Error).message));
-                  }
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'btn btn-small',
+                  'aria-label': `Remove ${e.value} from the ${e.kind} list`,
+                  onclick: async () => {
+                    try {
+                      await del(removePath(e));
+                      toast(`${e.value} removed`);
+                      reload();
+                    } catch (err) {
+                      toast(String((err as Error).message));
+                    }
+                  },
                 },
-              }, 'Remove')
+                'Remove',
+              )
             : null,
       },
     ],
@@ -89,7 +102,16 @@ export function listsSection(title: string, owner: string, entries: SpamListEntr
     ? form({
         submitLabel: 'Add to list',
         fields: [
-          { name: 'kind', label: 'List', type: 'select', value: 'block', options: [['block', 'block (refuse)'], ['allow', 'allow (deliver past greylisting and spam scores)']] },
+          {
+            name: 'kind',
+            label: 'List',
+            type: 'select',
+            value: 'block',
+            options: [
+              ['block', 'block (refuse)'],
+              ['allow', 'allow (deliver past greylisting and spam scores)'],
+            ],
+          },
           { name: 'value', label: 'Sender address, domain or IP network', required: true, placeholder: 'news@example.com, example.com or 192.0.2.0/24' },
           { name: 'reason', label: 'Reason' },
         ],
@@ -109,7 +131,14 @@ export async function spamPage(ctx: RouteContext): Promise<Node> {
   if (!tenantId) {
     if (isOperator()) {
       const tenants = await get<Tenant[]>('/api/v1/tenants');
-      root.append(h('p', null, 'Choose an organisation: '), h('ul', null, tenants.map((t) => h('li', null, h('a', { href: `/spam?tenant=${seg(t.id)}` }, t.name)))));
+      root.append(
+        h('p', null, 'Choose an organisation: '),
+        h(
+          'ul',
+          null,
+          tenants.map((t) => h('li', null, h('a', { href: `/spam?tenant=${seg(t.id)}` }, t.name))),
+        ),
+      );
     } else root.append(notice('Your account belongs to no organisation.'));
     return root;
   }
@@ -135,7 +164,11 @@ export async function spamPage(ctx: RouteContext): Promise<Node> {
               await put(`/api/v1/tenants/${seg(tenantId)}/spam-policy`, b);
               reload();
             })
-          : h('p', null, `Junk at ${policy.junkScore}, reject at ${policy.rejectScore}, greylisting ${policy.greylisting ? 'on' : 'off'}, scanner down: ${policy.failMode === 'accept' ? 'accept unscanned' : 'defer'}.`),
+          : h(
+              'p',
+              null,
+              `Junk at ${policy.junkScore}, reject at ${policy.rejectScore}, greylisting ${policy.greylisting ? 'on' : 'off'}, scanner down: ${policy.failMode === 'accept' ? 'accept unscanned' : 'defer'}.`,
+            ),
       ),
       listsSection('Organisation-wide allow and block lists', `tenants/${seg(tenantId)}`, lists, editable, reload),
       domains.length
@@ -170,7 +203,19 @@ export async function domainSpamSection(domainId: string): Promise<HTMLElement> 
                 reload();
               }),
               p.overridden
-                ? h('button', { type: 'button', class: 'btn', onclick: async () => { await del(`/api/v1/domains/${seg(domainId)}/spam-policy`); toast('The domain follows the organisation’s policy again'); reload(); } }, 'Use the organisation’s policy')
+                ? h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'btn',
+                      onclick: async () => {
+                        await del(`/api/v1/domains/${seg(domainId)}/spam-policy`);
+                        toast('The domain follows the organisation’s policy again');
+                        reload();
+                      },
+                    },
+                    'Use the organisation’s policy',
+                  )
                 : null,
             ]
           : null,
@@ -186,7 +231,16 @@ export async function mailboxSpamSection(mailboxId: string): Promise<HTMLElement
   const box = h('div');
   const load = async () => {
     const entries = await get<SpamListEntry[]>(`/api/v1/mailboxes/${seg(mailboxId)}/spam-lists`);
-    replace(box, listsSection('Spam allow and block lists of this mailbox', `mailboxes/${seg(mailboxId)}`, entries, can('mailboxes.manage'), () => void load().catch((err: unknown) => box.prepend(alertBox(err)))));
+    replace(
+      box,
+      listsSection(
+        'Spam allow and block lists of this mailbox',
+        `mailboxes/${seg(mailboxId)}`,
+        entries,
+        can('mailboxes.manage'),
+        () => void load().catch((err: unknown) => box.prepend(alertBox(err))),
+      ),
+    );
   };
   await load().catch((err: unknown) => replace(box, section('Spam allow and block lists of this mailbox', alertBox(err))));
   return box;
@@ -220,17 +274,39 @@ export async function spamStatsCard(tenantId?: string | null): Promise<HTMLEleme
         'table',
         { class: 'table', 'data-testid': 'spam-stats' },
         h('caption', null, 'Spam decisions per hour'),
-        h('thead', null, h('tr', null, h('th', null, 'Hour'), Object.keys(SPAM_LABELS).map((k) => h('th', { class: 'num' }, SPAM_LABELS[k]!)))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            h('th', null, 'Hour'),
+            Object.keys(SPAM_LABELS).map((k) => h('th', { class: 'num' }, SPAM_LABELS[k]!)),
+          ),
+        ),
         h(
           'tbody',
           null,
           spam.hours
             .filter((b, i) => i === spam.hours.length - 1 || Object.values(b.counts).some((n) => n > 0))
             .reverse()
-            .map((b) => h('tr', null, h('td', null, fmtDate(b.start)), Object.keys(SPAM_LABELS).map((k) => h('td', { class: 'num', 'data-series': k }, String(b.counts[k] ?? 0))))),
+            .map((b) =>
+              h(
+                'tr',
+                null,
+                h('td', null, fmtDate(b.start)),
+                Object.keys(SPAM_LABELS).map((k) => h('td', { class: 'num', 'data-series': k }, String(b.counts[k] ?? 0))),
+              ),
+            ),
         ),
       ),
-      h('p', { class: 'muted small' }, `Last 24 h: ${Object.keys(SPAM_LABELS).map((k) => `${SPAM_LABELS[k]} ${spam.lastDay[k] ?? 0}`).join(' · ')}. Counted since the appliance last started.`),
+      h(
+        'p',
+        { class: 'muted small' },
+        `Last 24 h: ${Object.keys(SPAM_LABELS)
+          .map((k) => `${SPAM_LABELS[k]} ${spam.lastDay[k] ?? 0}`)
+          .join(' · ')}. Counted since the appliance last started.`,
+      ),
     );
   } catch (err) {
     return section('Spam, last hour and day', alertBox(err));

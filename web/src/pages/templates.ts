@@ -37,10 +37,49 @@ const summary = (s: TemplateSettings) =>
   `DMARC p=${s.dmarc.policy} · catch-all ${s.catchAll} · external forwarding ${s.externalForwarding} · quota ${fmtBytes(s.defaultQuotaBytes)} · naming ${s.namingPolicy.style} · aliases ${s.defaultAliases.localParts.join(', ') || 'none'} · DKIM ${s.dkim.algorithms.join('+')} every ${s.dkim.rotationDays} d`;
 
 const settingsFields = (s?: TemplateSettings) => [
-  { name: 'dmarc', label: 'DMARC policy', type: 'select' as const, value: s?.dmarc.policy ?? 'quarantine', options: [['quarantine', 'quarantine (default)'], ['reject', 'reject'], ['none', 'none (monitor only)']] as Array<[string, string]> },
-  { name: 'catchAll', label: 'Catch-all', type: 'select' as const, value: s?.catchAll ?? 'off', options: [['off', 'off'], ['allowed', 'allowed']] as Array<[string, string]> },
-  { name: 'externalForwarding', label: 'External forwarding', type: 'select' as const, value: s?.externalForwarding ?? 'off', options: [['off', 'off'], ['allowed', 'allowed']] as Array<[string, string]> },
-  { name: 'naming', label: 'Naming policy', type: 'select' as const, value: s?.namingPolicy.style ?? 'any', options: [['any', 'any'], ['first.last', 'first.last'], ['flast', 'flast'], ['first', 'first']] as Array<[string, string]> },
+  {
+    name: 'dmarc',
+    label: 'DMARC policy',
+    type: 'select' as const,
+    value: s?.dmarc.policy ?? 'quarantine',
+    options: [
+      ['quarantine', 'quarantine (default)'],
+      ['reject', 'reject'],
+      ['none', 'none (monitor only)'],
+    ] as Array<[string, string]>,
+  },
+  {
+    name: 'catchAll',
+    label: 'Catch-all',
+    type: 'select' as const,
+    value: s?.catchAll ?? 'off',
+    options: [
+      ['off', 'off'],
+      ['allowed', 'allowed'],
+    ] as Array<[string, string]>,
+  },
+  {
+    name: 'externalForwarding',
+    label: 'External forwarding',
+    type: 'select' as const,
+    value: s?.externalForwarding ?? 'off',
+    options: [
+      ['off', 'off'],
+      ['allowed', 'allowed'],
+    ] as Array<[string, string]>,
+  },
+  {
+    name: 'naming',
+    label: 'Naming policy',
+    type: 'select' as const,
+    value: s?.namingPolicy.style ?? 'any',
+    options: [
+      ['any', 'any'],
+      ['first.last', 'first.last'],
+      ['flast', 'flast'],
+      ['first', 'first'],
+    ] as Array<[string, string]>,
+  },
   { name: 'quotaMiB', label: 'Default quota (MiB)', type: 'number' as const, value: s ? Math.round(s.defaultQuotaBytes / 1048576) : '' },
   { name: 'aliases', label: 'Default aliases', value: s?.defaultAliases.localParts.join(', ') ?? 'postmaster, abuse', help: 'Local parts created on every domain, comma-separated.' },
   { name: 'note', label: 'Note for this version' },
@@ -55,7 +94,11 @@ function settingsBody(v: Record<string, unknown>) {
       externalForwarding: v.externalForwarding,
       namingPolicy: { style: v.naming },
       ...(quota ? { defaultQuotaBytes: Math.round(Number(quota) * 1048576) } : {}),
-      defaultAliases: { localParts: String(v.aliases ?? '').split(/[\s,;]+/).filter(Boolean) },
+      defaultAliases: {
+        localParts: String(v.aliases ?? '')
+          .split(/[\s,;]+/)
+          .filter(Boolean),
+      },
     },
     note: opt(v.note as string),
   };
@@ -81,17 +124,27 @@ export async function templatesTab(t: Tenant): Promise<HTMLElement> {
       return h('details', { class: 'inline-edit' }, h('summary', null, 'New version'), f.el);
     };
     const applyAll = (tpl: Template) =>
-      h('button', {
-        type: 'button',
-        class: 'btn btn-small',
-        onclick: guard(async () => {
-          const ok = await confirmDialog({ title: 'Apply to every domain?', objectName: `${tpl.name} v${tpl.latestVersion} → ${t.name}`, body: h('p', null, 'Creates missing default aliases and DKIM keys on every domain of the tenant and fixes drift.'), confirmLabel: 'Apply to all domains', reason: true });
-          if (!ok) return;
-          const r = await post<unknown[]>(`/api/v1/tenants/${seg(t.id)}/template`, { templateId: tpl.id, version: tpl.latestVersion, reason: ok.reason || undefined });
-          toast(`Applied to ${r.length} domains`);
-          await load();
-        }),
-      }, 'Apply to all domains');
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-small',
+          onclick: guard(async () => {
+            const ok = await confirmDialog({
+              title: 'Apply to every domain?',
+              objectName: `${tpl.name} v${tpl.latestVersion} → ${t.name}`,
+              body: h('p', null, 'Creates missing default aliases and DKIM keys on every domain of the tenant and fixes drift.'),
+              confirmLabel: 'Apply to all domains',
+              reason: true,
+            });
+            if (!ok) return;
+            const r = await post<unknown[]>(`/api/v1/tenants/${seg(t.id)}/template`, { templateId: tpl.id, version: tpl.latestVersion, reason: ok.reason || undefined });
+            toast(`Applied to ${r.length} domains`);
+            await load();
+          }),
+        },
+        'Apply to all domains',
+      );
     const create = manage
       ? form({
           submitLabel: 'Create template',

@@ -61,7 +61,9 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
   const tabs = h(
     'nav',
     { class: 'tabs', 'aria-label': 'Tenant sections' },
-    TABS.filter(([k]) => (k !== 'admins' || can('principals.read')) && (k !== 'tokens' || can('tokens.read'))).map(([k, label]) => h('a', { href: `/tenants/${seg(id)}?tab=${k}`, 'aria-current': k === tab ? 'page' : null }, label)),
+    TABS.filter(([k]) => (k !== 'admins' || can('principals.read')) && (k !== 'tokens' || can('tokens.read'))).map(([k, label]) =>
+      h('a', { href: `/tenants/${seg(id)}?tab=${k}`, 'aria-current': k === tab ? 'page' : null }, label),
+    ),
   );
   let body: Node;
   switch (tab) {
@@ -90,7 +92,13 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
       body = await binTab(tenant);
       break;
     case 'settings':
-      body = h('div', null, settingsTab(tenant), await requiredDestinationSection(tenant.id, () => navigate(`/tenants/${seg(tenant.id)}?tab=settings`, { replace: true })), await accessPolicySection(tenant));
+      body = h(
+        'div',
+        null,
+        settingsTab(tenant),
+        await requiredDestinationSection(tenant.id, () => navigate(`/tenants/${seg(tenant.id)}?tab=settings`, { replace: true })),
+        await accessPolicySection(tenant),
+      );
       break;
     default:
       body = domainsTab(tenant);
@@ -100,7 +108,14 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
     null,
     isOperator() ? h('p', { class: 'crumbs' }, h('a', { href: '/tenants' }, 'Tenants'), ' / ') : null,
     h('h1', { title: tenant.id }, tenant.name),
-    h('p', { class: 'muted' }, h('span', { title: tenant.id, 'data-id': tenant.id }, 'Tenant'), ' · ', badge(tenant.status), ` · ${fmtBytes(tenant.quota.usedBytes)} used of ${tenant.quota.poolBytes === null ? 'no pooled quota' : fmtBytes(tenant.quota.poolBytes)}`),
+    h(
+      'p',
+      { class: 'muted' },
+      h('span', { title: tenant.id, 'data-id': tenant.id }, 'Tenant'),
+      ' · ',
+      badge(tenant.status),
+      ` · ${fmtBytes(tenant.quota.usedBytes)} used of ${tenant.quota.poolBytes === null ? 'no pooled quota' : fmtBytes(tenant.quota.poolBytes)}`,
+    ),
     tabs,
     body,
   );
@@ -111,8 +126,26 @@ function domainsTab(t: Tenant): Node {
     caption: 'Domains',
     filters: [
       { name: 'q', label: 'Search', type: 'search', placeholder: 'example.com' },
-      { name: 'verification', label: 'Verification', type: 'select', options: [['', 'Any'], ['pending', 'Pending'], ['verified', 'Verified']] },
-      { name: 'isAlias', label: 'Kind', type: 'select', options: [['', 'Any'], ['false', 'Primary domains'], ['true', 'Domain aliases']] },
+      {
+        name: 'verification',
+        label: 'Verification',
+        type: 'select',
+        options: [
+          ['', 'Any'],
+          ['pending', 'Pending'],
+          ['verified', 'Verified'],
+        ],
+      },
+      {
+        name: 'isAlias',
+        label: 'Kind',
+        type: 'select',
+        options: [
+          ['', 'Any'],
+          ['false', 'Primary domains'],
+          ['true', 'Domain aliases'],
+        ],
+      },
     ],
     columns: [
       { label: 'Domain', cell: (d) => h('a', { href: `/domains/${seg(d.id)}` }, d.name) },
@@ -150,8 +183,28 @@ export function mailboxColumns() {
 
 export const MAILBOX_FILTERS = [
   { name: 'q', label: 'Search', type: 'search' as const, placeholder: 'address or owner' },
-  { name: 'status', label: 'Status', type: 'select' as const, options: [['', 'Any'], ['active', 'Active'], ['pending', 'Pending setup'], ['suspended', 'Suspended'], ['offboarded', 'Offboarded']] as Array<[string, string]> },
-  { name: 'isRole', label: 'Kind', type: 'select' as const, options: [['', 'Any'], ['false', 'Personal'], ['true', 'Role / shared']] as Array<[string, string]> },
+  {
+    name: 'status',
+    label: 'Status',
+    type: 'select' as const,
+    options: [
+      ['', 'Any'],
+      ['active', 'Active'],
+      ['pending', 'Pending setup'],
+      ['suspended', 'Suspended'],
+      ['offboarded', 'Offboarded'],
+    ] as Array<[string, string]>,
+  },
+  {
+    name: 'isRole',
+    label: 'Kind',
+    type: 'select' as const,
+    options: [
+      ['', 'Any'],
+      ['false', 'Personal'],
+      ['true', 'Role / shared'],
+    ] as Array<[string, string]>,
+  },
 ];
 
 async function tenantDomains(t: Tenant): Promise<Domain[]> {
@@ -209,34 +262,77 @@ function adminsTab(t: Tenant): Node {
     load: (q, page) => get<Principal[]>(`/api/v1/tenants/${seg(t.id)}/principals`, { ...q, limit: page.limit, after: page.after }),
     cursor: (p) => p.id,
   });
-  return h('div', null, section('Admins', list), can('principals.manage') ? section('Invite an admin', invitePersonForm(t.id, () => void list.reload())) : null);
+  return h(
+    'div',
+    null,
+    section('Admins', list),
+    can('principals.manage')
+      ? section(
+          'Invite an admin',
+          invitePersonForm(t.id, () => void list.reload()),
+        )
+      : null,
+  );
 }
 
 async function binTab(t: Tenant): Promise<Node> {
   const box = h('div');
   const load = async () => {
     try {
-      const bin = await get<{ mailboxes: Array<{ id: string; address: string; deletedAt: string; purgeAfter: string; messageCount: number; usedBytes: number }>; domains: Array<{ id: string; name: string; deletedAt: string; purgeAfter: string; mailboxes: number }> }>(
-        `/api/v1/tenants/${seg(t.id)}/recycle-bin`,
-      );
+      const bin = await get<{
+        mailboxes: Array<{ id: string; address: string; deletedAt: string; purgeAfter: string; messageCount: number; usedBytes: number }>;
+        domains: Array<{ id: string; name: string; deletedAt: string; purgeAfter: string; mailboxes: number }>;
+      }>(`/api/v1/tenants/${seg(t.id)}/recycle-bin`);
       const restore = (kind: 'mailboxes' | 'domains', id: string, name: string) =>
-        h('button', {
-          type: 'button',
-          class: 'btn btn-small',
-          onclick: async () => {
-            try {
-              await post(`/api/v1/${kind}/${seg(id)}/restore`, {});
-              toast(`${name} restored`);
-              await load();
-            } catch (err) {
-              box.prepend(alertBox(err));
-            }
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn btn-small',
+            onclick: async () => {
+              try {
+                await post(`/api/v1/${kind}/${seg(id)}/restore`, {});
+                toast(`${name} restored`);
+                await load();
+              } catch (err) {
+                box.prepend(alertBox(err));
+              }
+            },
           },
-        }, `Restore ${name}`);
+          `Restore ${name}`,
+        );
       replace(
         box,
-        section('Deleted domains', table([{ label: 'Domain', cell: (d) => d.name }, { label: 'Mailboxes', cell: (d) => d.mailboxes }, { label: 'Deleted', cell: (d) => fmtDate(d.deletedAt) }, { label: 'Purged after', cell: (d) => fmtDate(d.purgeAfter) }, { label: '', cell: (d) => (can('domains.manage') ? restore('domains', d.id, d.name) : null) }], bin.domains, 'Deleted domains', 'No deleted domains.')),
-        section('Deleted mailboxes', table([{ label: 'Mailbox', cell: (m) => m.address }, { label: 'Messages', cell: (m) => m.messageCount }, { label: 'Deleted', cell: (m) => fmtDate(m.deletedAt) }, { label: 'Purged after', cell: (m) => fmtDate(m.purgeAfter) }, { label: '', cell: (m) => (can('mailboxes.delete') ? restore('mailboxes', m.id, m.address) : null) }], bin.mailboxes, 'Deleted mailboxes', 'No deleted mailboxes.')),
+        section(
+          'Deleted domains',
+          table(
+            [
+              { label: 'Domain', cell: (d) => d.name },
+              { label: 'Mailboxes', cell: (d) => d.mailboxes },
+              { label: 'Deleted', cell: (d) => fmtDate(d.deletedAt) },
+              { label: 'Purged after', cell: (d) => fmtDate(d.purgeAfter) },
+              { label: '', cell: (d) => (can('domains.manage') ? restore('domains', d.id, d.name) : null) },
+            ],
+            bin.domains,
+            'Deleted domains',
+            'No deleted domains.',
+          ),
+        ),
+        section(
+          'Deleted mailboxes',
+          table(
+            [
+              { label: 'Mailbox', cell: (m) => m.address },
+              { label: 'Messages', cell: (m) => m.messageCount },
+              { label: 'Deleted', cell: (m) => fmtDate(m.deletedAt) },
+              { label: 'Purged after', cell: (m) => fmtDate(m.purgeAfter) },
+              { label: '', cell: (m) => (can('mailboxes.delete') ? restore('mailboxes', m.id, m.address) : null) },
+            ],
+            bin.mailboxes,
+            'Deleted mailboxes',
+            'No deleted mailboxes.',
+          ),
+        ),
       );
     } catch (err) {
       replace(box, alertBox(err));
@@ -252,7 +348,13 @@ function settingsTab(t: Tenant): Node {
     submitLabel: 'Save settings',
     fields: [
       { name: 'name', label: 'Tenant name', required: true, value: t.name },
-      { name: 'quotaMiB', label: 'Pooled quota (MiB)', type: 'number', value: t.quota.poolBytes === null ? '' : Math.round(t.quota.poolBytes / 1048576), help: 'Shared by all the tenant’s mailboxes. Empty: no pool.' },
+      {
+        name: 'quotaMiB',
+        label: 'Pooled quota (MiB)',
+        type: 'number',
+        value: t.quota.poolBytes === null ? '' : Math.round(t.quota.poolBytes / 1048576),
+        help: 'Shared by all the tenant’s mailboxes. Empty: no pool.',
+      },
     ],
     fieldAlias: { quotaBytes: 'quotaMiB' },
     async onSubmit(v) {

@@ -29,7 +29,16 @@ export function tokensSection(tenantId: string | null): HTMLElement {
     caption: 'API tokens',
     filters: [
       { name: 'q', label: 'Search tokens', type: 'search' },
-      { name: 'active', label: 'State', type: 'select', options: [['', 'Any'], ['true', 'Live'], ['false', 'Revoked or expired']] },
+      {
+        name: 'active',
+        label: 'State',
+        type: 'select',
+        options: [
+          ['', 'Any'],
+          ['true', 'Live'],
+          ['false', 'Revoked or expired'],
+        ],
+      },
     ],
     columns: [
       { label: 'Name', cell: (t) => t.name },
@@ -41,17 +50,27 @@ export function tokensSection(tenantId: string | null): HTMLElement {
         label: '',
         cell: (t) =>
           can('tokens.manage') && !t.revokedAt
-            ? h('button', {
-                type: 'button',
-                class: 'btn btn-small btn-danger',
-                onclick: guard(async () => {
-                  const ok = await confirmDialog({ title: 'Revoke this token?', objectName: t.name, body: h('p', null, 'Scripts using it stop working at once.'), confirmLabel: 'Revoke token', danger: true });
-                  if (!ok) return;
-                  await del(`/api/v1/tokens/${seg(t.id)}`);
-                  toast(`Token ${t.name} revoked`);
-                  void list.reload();
-                }),
-              }, 'Revoke')
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'btn btn-small btn-danger',
+                  onclick: guard(async () => {
+                    const ok = await confirmDialog({
+                      title: 'Revoke this token?',
+                      objectName: t.name,
+                      body: h('p', null, 'Scripts using it stop working at once.'),
+                      confirmLabel: 'Revoke token',
+                      danger: true,
+                    });
+                    if (!ok) return;
+                    await del(`/api/v1/tokens/${seg(t.id)}`);
+                    toast(`Token ${t.name} revoked`);
+                    void list.reload();
+                  }),
+                },
+                'Revoke',
+              )
             : null,
       },
     ],
@@ -71,9 +90,17 @@ export function tokensSection(tenantId: string | null): HTMLElement {
         ],
         async onSubmit(v, handle) {
           const exp = opt(v.expiresAt);
-          const r = await post<{ name: string; token: string }>(base, { name: String(v.name).trim(), role: tenantId ? v.role : undefined, readOnly: v.readOnly === true || undefined, expiresAt: exp ? new Date(exp).toISOString() : undefined });
+          const r = await post<{ name: string; token: string }>(base, {
+            name: String(v.name).trim(),
+            role: tenantId ? v.role : undefined,
+            readOnly: v.readOnly === true || undefined,
+            expiresAt: exp ? new Date(exp).toISOString() : undefined,
+          });
           handle.el.reset();
-          replace(created, notice(h('div', null, h('p', null, `Token “${r.name}” — shown only now:`), h('p', null, h('code', { class: 'secret' }, r.token), ' ', copyButton(r.token, 'Copy token'))), 'ok'));
+          replace(
+            created,
+            notice(h('div', null, h('p', null, `Token “${r.name}” — shown only now:`), h('p', null, h('code', { class: 'secret' }, r.token), ' ', copyButton(r.token, 'Copy token'))), 'ok'),
+          );
           void list.reload();
         },
       })
