@@ -318,25 +318,24 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-/** Builds the frozen configuration from the environment (and the optional config file). */
-export function loadConfig(env: Source = process.env): Readonly<Config> {
-  const r = new Reader({ ...readFileSource(env), ...env });
-
+function parseIdentity(r: Reader): Pick<Config, 'logLevel' | 'listenHost' | 'hostname'> {
   const logLevel = r.string('POSTERN_LOG_LEVEL', 'info').toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('POSTERN_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
-
   const listenHost = r.string('POSTERN_LISTEN_HOST', '127.0.0.1');
   if (!isIP(listenHost) && listenHost !== 'localhost') {
     throw new ConfigError('POSTERN_LISTEN_HOST', `must be an IP address, got ${JSON.stringify(listenHost)}`);
   }
-
   const hostname = r.string('POSTERN_HOSTNAME', 'mail.postern.test').toLowerCase();
   if (!HOSTNAME_RE.test(hostname) || !hostname.includes('.')) {
     throw new ConfigError('POSTERN_HOSTNAME', `must be a fully qualified host name, got ${JSON.stringify(hostname)}`);
   }
+  return { logLevel, listenHost, hostname };
+}
 
+/** The listening ports (each used once) and what clients are told (public host name and ports). */
+function parsePorts(r: Reader, hostname: string): Pick<Config, 'ports' | 'publicHostname' | 'publicPorts'> {
   const ports: Ports = {
     smtp: r.port('POSTERN_SMTP_PORT', 2525),
     submission: r.port('POSTERN_SUBMISSION_PORT', 2587),
@@ -352,77 +351,58 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     if (other) throw new ConfigError(variable, `port ${port} is already used by ${other}`);
     seen.set(port, variable);
   }
-
   const publicHostname = r.string('POSTERN_PUBLIC_HOSTNAME', hostname).toLowerCase();
   if (!HOSTNAME_RE.test(publicHostname) && !isIP(publicHostname)) {
     throw new ConfigError('POSTERN_PUBLIC_HOSTNAME', `must be a host name, got ${JSON.stringify(publicHostname)}`);
   }
-  const publicPorts: Config['publicPorts'] = {
+  const publicPorts: Config['publicPorts'] = Object.freeze({
     smtp: r.port('POSTERN_PUBLIC_SMTP_PORT', ports.smtp),
     submission: r.port('POSTERN_PUBLIC_SUBMISSION_PORT', ports.submission),
     submissions: r.port('POSTERN_PUBLIC_SUBMISSIONS_PORT', ports.submissions),
     imap: r.port('POSTERN_PUBLIC_IMAP_PORT', ports.imap),
     imaps: r.port('POSTERN_PUBLIC_IMAPS_PORT', ports.imaps),
-  };
+  });
+  return { ports: Object.freeze(ports), publicHostname, publicPorts };
+}
 
-  const resolverRaw = r.optional('POSTERN_DNS_RESOLVER');
-  const dnsResolver = resolverRaw ? parseHostPort('POSTERN_DNS_RESOLVER', resolverRaw) : null;
-
+/** Secrets and TLS: the bootstrap token, the certificate pair, HTTPS and the console's public URL. */
+function parseSecurity(r: Reader, listenHost: string, hostname: string, httpPort: number): Pick<Config, 'bootstrapToken' | 'tlsCertFile' | 'tlsKeyFile' | 'httpTls' | 'publicUrl' | 'metricsToken'> {
   const bootstrapToken = r.optional('POSTERN_BOOTSTRAP_TOKEN');
   if (bootstrapToken !== null && bootstrapToken.length < 24) {
     throw new ConfigError('POSTERN_BOOTSTRAP_TOKEN', 'must be at least 24 characters long');
   }
-
   const tlsCertFile = r.optional('POSTERN_TLS_CERT_FILE');
   const tlsKeyFile = r.optional('POSTERN_TLS_KEY_FILE');
   if ((tlsCertFile === null) !== (tlsKeyFile === null)) {
     throw new ConfigError(tlsCertFile ? 'POSTERN_TLS_KEY_FILE' : 'POSTERN_TLS_CERT_FILE', 'certificate and key must be set together');
   }
-
   const httpTls = r.bool('POSTERN_HTTP_TLS', !isLoopback(listenHost));
   const defaultUrlHost = isLoopback(listenHost) ? '127.0.0.1' : hostname;
-  const publicUrl = r.string('POSTERN_PUBLIC_URL', `${httpTls ? 'https' : 'http'}://${defaultUrlHost}:${ports.http}`).replace(/\/+$/, '');
+  const publicUrl = r.string('POSTERN_PUBLIC_URL', `${httpTls ? 'https' : 'http'}://${defaultUrlHost}:${httpPort}`).replace(/\/+$/, '');
   try {
     const u = new URL(publicUrl);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
   } catch {
     throw new ConfigError('POSTERN_PUBLIC_URL', `must be an http(s) URL, got ${JSON.stringify(publicUrl)}`);
   }
+  const metricsToken = r.optional('POSTERN_METRICS_TOKEN');
+  if (metricsToken !== null && metricsToken.length < 16) {
+    throw new ConfigError('POSTERN_METRICS_TOKEN', 'must be at least 16 characters long');
+  }
+  return { bootstrapToken, tlsCertFile: tlsCertFile ? path.resolve(tlsCertFile) : null, tlsKeyFile: tlsKeyFile ? path.resolve(tlsKeyFile) : null, httpTls, publicUrl, metricsToken };
+}
 
-  const config: Config = {
-    dataDir: path.resolve(r.string('POSTERN_DATA_DIR', './data')),
-    listenHost,
-    hostname,
-    ports,
-    publicHostname,
-    publicPorts,
-    logLevel,
-    maxMessageBytes: r.size('POSTERN_MAX_MESSAGE_SIZE', 50 * 1024 * 1024),
-    dnsResolver,
-    bootstrapToken,
-    tlsCertFile: tlsCertFile ? path.resolve(tlsCertFile) : null,
-    tlsKeyFile: tlsKeyFile ? path.resolve(tlsKeyFile) : null,
-    publicUrl,
-    httpTls,
-    setupTokenTtlHours: r.int('POSTERN_SETUP_TOKEN_TTL_HOURS', 72, 1, 24 * 30),
-    allowPlaintextAuthLoopback: r.bool('POSTERN_ALLOW_PLAINTEXT_AUTH_LOOPBACK', false),
-    defaultQuotaBytes: r.size('POSTERN_DEFAULT_QUOTA', 5 * 1024 ** 3),
-    recycleBinDays: r.int('POSTERN_RECYCLE_BIN_DAYS', 7, 1, 365),
-    smarthost: parseSmarthost(r),
-    outboundPort: r.port('POSTERN_OUTBOUND_PORT', 25),
-    dnsCheckIntervalMs: r.int('POSTERN_DNS_CHECK_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60) * 60_000,
-    outboundRetrySchedule: parseRetrySchedule(r.string('POSTERN_OUTBOUND_RETRY', '1m,5m,10m,20m,30m*2,1h*4,2h*4,4h*6')),
-    outboundMaxTempFailures: null,
-    sendLimits: {
+/** What one client, mailbox or tenant may use: send limits and the IMAP, SMTP and HTTP connection limits. */
+function parseLimits(r: Reader): Pick<Config, 'sendLimits' | 'imapLimits' | 'smtpLimits' | 'httpLimits'> {
+  return {
+    sendLimits: Object.freeze({
       mailboxMessagesPerHour: r.int('POSTERN_MAILBOX_SEND_LIMIT', 500, 1, 1_000_000),
       mailboxRecipientsPerHour: r.int('POSTERN_MAILBOX_RCPT_LIMIT', 2000, 1, 10_000_000),
       tenantMessagesPerHour: r.int('POSTERN_TENANT_SEND_LIMIT', 5000, 1, 10_000_000),
       tenantRecipientsPerHour: r.int('POSTERN_TENANT_RCPT_LIMIT', 20000, 1, 100_000_000),
       blockFactor: r.int('POSTERN_SEND_BLOCK_FACTOR', 3, 2, 100),
       windowMs: r.int('POSTERN_SEND_LIMIT_WINDOW_SECONDS', 3600, 1, 86_400) * 1000,
-    },
-    metricsToken: r.optional('POSTERN_METRICS_TOKEN'),
-    metricsAllow: parseAllowList('POSTERN_METRICS_ALLOW', r.optional('POSTERN_METRICS_ALLOW')),
+    }),
     imapLimits: Object.freeze({
       maxConnections: r.int('POSTERN_IMAP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
       maxUnauthenticatedPerIp: r.int('POSTERN_IMAP_MAX_UNAUTH_PER_IP', 50, 1, 100_000),
@@ -431,31 +411,51 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
       idleTimeoutMs: r.int('POSTERN_IMAP_IDLE_TIMEOUT_MINUTES', 30, 30, 24 * 60) * 60_000,
       maxAuthFailures: r.int('POSTERN_IMAP_MAX_AUTH_FAILURES', 10, 1, 1000),
     }),
-    smtpLimits: {
+    smtpLimits: Object.freeze({
       maxSessions: r.int('POSTERN_SMTP_MAX_SESSIONS', 3000, 0, 1_000_000),
       maxSessionsPerIp: r.int('POSTERN_SMTP_MAX_SESSIONS_PER_IP', 20, 0, 100_000),
       dataMinRateBytesPerSecond: r.int('POSTERN_SMTP_DATA_MIN_RATE', 256, 0, 100_000_000),
       dataRateWindowSeconds: r.int('POSTERN_SMTP_DATA_RATE_WINDOW_SECONDS', 30, 1, 3600),
       dataTimeoutSeconds: r.int('POSTERN_SMTP_DATA_TIMEOUT_SECONDS', 1800, 0, 86_400),
-    },
-    spam: parseSpam(r),
+    }),
     httpLimits: Object.freeze({
       maxConnections: r.int('POSTERN_HTTP_MAX_CONNECTIONS', 2000, 1, 1_000_000),
       maxConnectionsPerIp: r.int('POSTERN_HTTP_MAX_CONNECTIONS_PER_IP', 100, 1, 1_000_000),
       requestTimeoutSeconds: r.int('POSTERN_HTTP_REQUEST_TIMEOUT_SECONDS', 60, 1, 3600),
     }),
   };
-  if (config.spam.junkScore >= config.spam.rejectScore) throw new ConfigError('POSTERN_SPAM_JUNK_SCORE', 'must be below POSTERN_SPAM_REJECT_SCORE');
-  Object.freeze(config.spam);
-  if (config.metricsToken !== null && config.metricsToken.length < 16) {
-    throw new ConfigError('POSTERN_METRICS_TOKEN', 'must be at least 16 characters long');
-  }
-  if (config.smarthost) Object.freeze(config.smarthost);
-  Object.freeze(config.sendLimits);
-  Object.freeze(config.smtpLimits);
-  Object.freeze(config.ports);
-  Object.freeze(config.publicPorts);
-  if (config.dnsResolver) Object.freeze(config.dnsResolver);
+}
+
+/** Builds the frozen configuration from the environment (and the optional config file). */
+export function loadConfig(env: Source = process.env): Readonly<Config> {
+  const r = new Reader({ ...readFileSource(env), ...env });
+  const identity = parseIdentity(r);
+  const ports = parsePorts(r, identity.hostname);
+  const resolverRaw = r.optional('POSTERN_DNS_RESOLVER');
+  const dnsResolver = resolverRaw ? Object.freeze(parseHostPort('POSTERN_DNS_RESOLVER', resolverRaw)) : null;
+  const smarthost = parseSmarthost(r);
+  const spam = parseSpam(r);
+  if (spam.junkScore >= spam.rejectScore) throw new ConfigError('POSTERN_SPAM_JUNK_SCORE', 'must be below POSTERN_SPAM_REJECT_SCORE');
+  const config: Config = {
+    dataDir: path.resolve(r.string('POSTERN_DATA_DIR', './data')),
+    ...identity,
+    ...ports,
+    maxMessageBytes: r.size('POSTERN_MAX_MESSAGE_SIZE', 50 * 1024 * 1024),
+    dnsResolver,
+    ...parseSecurity(r, identity.listenHost, identity.hostname, ports.ports.http),
+    setupTokenTtlHours: r.int('POSTERN_SETUP_TOKEN_TTL_HOURS', 72, 1, 24 * 30),
+    allowPlaintextAuthLoopback: r.bool('POSTERN_ALLOW_PLAINTEXT_AUTH_LOOPBACK', false),
+    defaultQuotaBytes: r.size('POSTERN_DEFAULT_QUOTA', 5 * 1024 ** 3),
+    recycleBinDays: r.int('POSTERN_RECYCLE_BIN_DAYS', 7, 1, 365),
+    smarthost: smarthost ? Object.freeze(smarthost) : null,
+    outboundPort: r.port('POSTERN_OUTBOUND_PORT', 25),
+    dnsCheckIntervalMs: r.int('POSTERN_DNS_CHECK_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60) * 60_000,
+    outboundRetrySchedule: parseRetrySchedule(r.string('POSTERN_OUTBOUND_RETRY', '1m,5m,10m,20m,30m*2,1h*4,2h*4,4h*6')),
+    outboundMaxTempFailures: null,
+    metricsAllow: parseAllowList('POSTERN_METRICS_ALLOW', r.optional('POSTERN_METRICS_ALLOW')),
+    ...parseLimits(r),
+    spam: Object.freeze(spam),
+  };
   return Object.freeze(config);
 }
 
