@@ -93,16 +93,11 @@ export function standardDhParamsPem(): string {
   return `-----BEGIN DH PARAMETERS-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END DH PARAMETERS-----\n`;
 }
 
-export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPaths, tls: TlsMaterial, pluginsDir: string, spamScanner = false): Promise<string> {
+/** Haraka's own configuration files: listeners, connection limits, TLS, outbound, the plugin list. */
+function harakaFiles(config: Readonly<Config>, paths: DataPaths, tls: TlsMaterial): Record<string, string> {
   const root = paths.haraka;
-  const conf = path.join(root, 'config');
-  await rm(path.join(root, 'plugins'), { recursive: true, force: true });
-  await mkdir(conf, { recursive: true });
-  await mkdir(path.join(root, 'spool'), { recursive: true });
-  await mkdir(paths.queue, { recursive: true });
-
   const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
-  const files: Record<string, string> = {
+  return {
     'smtp.ini': ini({
       main: {
         listen: [config.ports.smtp, config.ports.submission, config.ports.submissions].map((p) => `${host}:${p}`).join(','),
@@ -148,30 +143,45 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
     }),
     plugin_timeout: '60\n',
     plugins: ['tls', ...POSTERN_PLUGINS].join('\n') + '\n',
-    'postern.json': JSON.stringify(
-      {
-        hostname: config.hostname,
-        listenHost: config.listenHost,
-        outboundPort: config.outboundPort,
-        blobDir: paths.blobs,
-        maxMessageBytes: config.maxMessageBytes,
-        dnsResolver: config.dnsResolver,
-        ports: config.ports,
-        smtpLimits: config.smtpLimits,
-        spam: {
-          scanner: spamScanner,
-          rspamdPort: config.spam.rspamdPort,
-          timeoutMs: config.spam.timeoutMs,
-          dnsblZones: config.spam.dnsblZones,
-          connectionsPerMinute: config.spam.connectionsPerMinute,
-          recipientsPerMinute: config.spam.recipientsPerMinute,
-          earlyTalkerMs: config.spam.earlyTalkerMs,
-        },
-      } satisfies PluginSettings,
-      null,
-      2,
-    ),
   };
+}
+
+/** What our plugins read at start-up (postern.json). */
+function pluginSettingsJson(config: Readonly<Config>, paths: DataPaths, spamScanner: boolean): string {
+  return JSON.stringify(
+    {
+      hostname: config.hostname,
+      listenHost: config.listenHost,
+      outboundPort: config.outboundPort,
+      blobDir: paths.blobs,
+      maxMessageBytes: config.maxMessageBytes,
+      dnsResolver: config.dnsResolver,
+      ports: config.ports,
+      smtpLimits: config.smtpLimits,
+      spam: {
+        scanner: spamScanner,
+        rspamdPort: config.spam.rspamdPort,
+        timeoutMs: config.spam.timeoutMs,
+        dnsblZones: config.spam.dnsblZones,
+        connectionsPerMinute: config.spam.connectionsPerMinute,
+        recipientsPerMinute: config.spam.recipientsPerMinute,
+        earlyTalkerMs: config.spam.earlyTalkerMs,
+      },
+    } satisfies PluginSettings,
+    null,
+    2,
+  );
+}
+
+export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPaths, tls: TlsMaterial, pluginsDir: string, spamScanner = false): Promise<string> {
+  const root = paths.haraka;
+  const conf = path.join(root, 'config');
+  await rm(path.join(root, 'plugins'), { recursive: true, force: true });
+  await mkdir(conf, { recursive: true });
+  await mkdir(path.join(root, 'spool'), { recursive: true });
+  await mkdir(paths.queue, { recursive: true });
+
+  const files: Record<string, string> = { ...harakaFiles(config, paths, tls), 'postern.json': pluginSettingsJson(config, paths, spamScanner) };
   for (const [name, content] of Object.entries(files)) {
     await writeFile(path.join(conf, name), content, { mode: name.endsWith('key.pem') ? 0o600 : 0o644 });
   }
