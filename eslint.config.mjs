@@ -103,6 +103,11 @@ export default tseslint.config(
               from: ['./control', './appliance/imap', './appliance/mta', './mta-plugins', './appliance/rpc'],
               message: 'appliance/core never imports a protocol (control/, appliance/imap, appliance/mta, mta-plugins/, appliance/rpc): protocols call the core, not the other way round',
             },
+            {
+              target: ['./appliance/core', './appliance/mailstore'],
+              from: ['./appliance/metrics.ts', './appliance/metrics-sources.ts'],
+              message: 'the core and the mail store count through the MetricsPort (core/kernel/metrics-port.ts) they are given, never the Prometheus registry itself',
+            },
           ],
         },
       ],

@@ -59,7 +59,7 @@ type Paths = ReturnType<typeof dataPaths>;
 async function composeAppliance(config: Readonly<Config>, logger: Logger, paths: Paths, db: Db, store: SqlMailStore, tls: Awaited<ReturnType<typeof ensureTls>>) {
   // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
   const loginThrottle = new LoginThrottle();
-  const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle);
+  const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle, metricsPort);
   const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort });
   const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), core, domainId, address) });
   const sending = new SendingPolicy(db);
@@ -180,7 +180,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const tls = await ensureTls(config, paths, logger);
   const blobs = await FileBlobStore.open(paths.blobs);
-  const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes });
+  const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes, metrics: metricsPort });
   // Nothing writes blobs before Haraka starts below, so every unreferenced blob is a leftover
   // of a crash between blob write and index commit.
   const swept = await store.sweepOrphanBlobs(0);

@@ -10,7 +10,7 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
 import type { DB } from '../db/schema.js';
-import { timeIngest } from '../metrics.js';
+import { type MetricsPort, NO_METRICS } from '../core/kernel/metrics-port.js';
 import type { BlobStore } from './blobstore.js';
 import type { ChangeBus } from './changes.js';
 import { normalizeFlags, serializeFlags } from './flags.js';
@@ -103,6 +103,7 @@ export class Ingest {
     private readonly queue: WriteQueue,
     private readonly blobs: BlobStore,
     private readonly bus: ChangeBus,
+    private readonly metrics: MetricsPort = NO_METRICS,
   ) {}
 
   /** Prepare and commit in one call (in-process callers: IMAP APPEND, imports). */
@@ -127,7 +128,7 @@ export class Ingest {
     for (const t of targets) {
       if (!prepared.variants[t.variant]) throw new AppError('Invalid', `no prepared variant ${t.variant}`);
     }
-    const timed = timeIngest();
+    const timed = this.metrics.ingestTimer();
     const run = this.queue.run((ctx) => this.writeRows(ctx, prepared, targets, opts));
     run.then(
       (r) => timed(r.length),

@@ -18,6 +18,7 @@ import type { MessageMeta } from './mime/types.js';
 import { type SortKeys, computeSortKeys } from './sort-keys.js';
 import type { CopyResult, FolderChanges, FolderEvent, MailboxEvent, FolderInfo, FolderStatus, MailStore, MessageEntry, QuotaInfo, SortRow, SpecialUse, StoreFlagsResult } from './store.types.js';
 import { type JobContext, WriteQueue } from './write-queue.js';
+import type { MetricsPort } from '../core/kernel/metrics-port.js';
 
 const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive']);
 const META_CACHE_MAX = 20_000;
@@ -65,6 +66,8 @@ export interface StoreDeps {
   db: Kysely<DB>;
   blobs: BlobStore;
   maxMessageBytes: number;
+  /** Where the store counts (commit timings); nothing when absent. */
+  metrics?: MetricsPort;
 }
 
 export class SqlMailStore implements MailStore {
@@ -89,7 +92,7 @@ export class SqlMailStore implements MailStore {
     this.db = deps.db;
     this.blobs = deps.blobs;
     this.queue = new WriteQueue(deps.db);
-    this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus);
+    this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics);
     this.index = new FolderIndex({
       highestModseq: async (folderId) => Number((await this.folderById(this.db, folderId)).highest_modseq),
       loadEntries: async (folderId) => {

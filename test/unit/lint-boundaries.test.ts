@@ -51,6 +51,16 @@ describe('import boundaries', () => {
     expect(haraka).toContainEqual({ rule: 'no-restricted-imports', message: expect.stringMatching(/appliance\/core never imports Haraka/) });
   });
 
+  it('the core and the mail store importing the Prometheus registry instead of their MetricsPort fail', async () => {
+    for (const [file, spec] of [
+      ['appliance/core/access/zz-bad.ts', '../../metrics.js'],
+      ['appliance/mailstore/zz-bad.ts', '../metrics.js'],
+    ]) {
+      const hits = await lint(file!, `import { countAuth } from '${spec}';\nexport const f = countAuth;\n`);
+      expect(hits, file).toContainEqual({ rule: 'import-x/no-restricted-paths', message: expect.stringMatching(/count through the MetricsPort/) });
+    }
+  });
+
   it('a core file importing a protocol (control, IMAP, MTA, RPC) fails', async () => {
     for (const spec of ['../../../control/app.js', '../../imap/server.js', '../../mta/mailer.js', '../../rpc/protocol.js']) {
       const hits = await lint('appliance/core/sending/zz-bad.ts', `import * as m from '${spec}';\nexport const x = m;\n`);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { type Executor, repos } from '../../db/repos/index.js';
 import type { MailboxesRepo } from '../../db/repos/mailboxes.js';
 import type { Logger } from '../../logger.js';
-import { countAuth, countLogSuppressed, countThrottle } from '../../metrics.js';
+import { type MetricsPort, NO_METRICS } from '../kernel/metrics-port.js';
 import type { CredentialId, Credentials, LoginAttempt, LoginResult } from './credentials.types.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { LoginThrottle, type LoginThrottleOptions, LogRateLimiter } from './login-throttle.js';
@@ -54,6 +54,7 @@ export class CredentialService implements Credentials {
     private readonly db: Executor,
     private readonly logger: Logger,
     throttle: Partial<LoginThrottleOptions> | LoginThrottle = {},
+    private readonly metrics: MetricsPort = NO_METRICS,
   ) {
     this.throttle = throttle instanceof LoginThrottle ? throttle : new LoginThrottle(throttle);
     this.mailboxes = repos(db, PLATFORM_SCOPE).mailboxes;
@@ -63,7 +64,7 @@ export class CredentialService implements Credentials {
   private logLimited(level: 'info' | 'warn', key: string, fields: Record<string, unknown>, msg: string): void {
     const ok = this.logLimit.admit(key, Date.now());
     if (!ok) {
-      countLogSuppressed('auth');
+      this.metrics.logSuppressed('auth');
       return;
     }
     this.logger[level](ok.suppressed ? { ...fields, suppressed: ok.suppressed } : fields, msg);
@@ -77,8 +78,8 @@ export class CredentialService implements Credentials {
     const ip = attempt.remoteAddress || 'unknown';
     const decision = this.throttle.check(username, ip, now);
     if (decision.action === 'refuse') {
-      countAuth(attempt.protocol, 'throttled');
-      countThrottle(decision.scope, 'refused');
+      this.metrics.auth(attempt.protocol, 'throttled');
+      this.metrics.throttle(decision.scope, 'refused');
       this.logLimited(
         'warn',
         `throttled\u0000${ip}`,
@@ -89,12 +90,12 @@ export class CredentialService implements Credentials {
     }
     if (decision.action === 'delay') {
       // Slowed, never refused: a correct password from a source that has not been failing passes.
-      countThrottle(decision.scope, 'delayed');
+      this.metrics.throttle(decision.scope, 'delayed');
       await sleep(decision.delayMs);
     }
     const fail = (reason: 'invalid' | 'disabled'): LoginResult => {
       const outcome = this.throttle.fail(username, ip, now);
-      countAuth(attempt.protocol, reason);
+      this.metrics.auth(attempt.protocol, reason);
       this.logLimited('info', `fail\u0000${ip}`, { event: `${attempt.protocol}.auth.fail`, protocol: attempt.protocol, username, ip, reason }, 'login failed');
       if (outcome.alert) this.reportAttack({ account: username, protocol: attempt.protocol, failures: outcome.accountFailures, sources: outcome.sources, lastSource: ip, at: now });
       return { ok: false, reason };
@@ -112,7 +113,7 @@ export class CredentialService implements Credentials {
         if (mailbox.status !== 'active') return fail('disabled');
         await this.mailboxes.touchAppPassword(row.id, now);
         this.succeeded(attempt, username, ip, now);
-        countAuth(attempt.protocol, 'success');
+        this.metrics.auth(attempt.protocol, 'success');
         return {
           ok: true,
           mailboxId: mailbox.id,
@@ -142,7 +143,7 @@ export class CredentialService implements Credentials {
     if (!good) return fail('invalid');
     if (mailbox.status !== 'active') return fail('disabled');
     this.succeeded(attempt, username, ip, now);
-    countAuth(attempt.protocol, 'success');
+    this.metrics.auth(attempt.protocol, 'success');
     return { ok: true, mailboxId: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, credentialVersion: version, credentialId: 'password' };
   }
 

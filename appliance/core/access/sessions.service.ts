@@ -25,7 +25,6 @@ import { ownerLoginSecondFactor } from './owner-totp.service.js';
 import { rowScope, trxOf } from './access-scope.js';
 import { iso } from '../kernel/util.js';
 import { sealSecret } from './secret-box.js';
-import { countThrottle } from '../../metrics.js';
 import type { WebSessionMfa } from '../../db/tables/status.js';
 
 export const SESSION_COOKIE = 'postern_session';
@@ -61,11 +60,11 @@ let dummyHash: Promise<string> | null = null;
 async function throttled(deps: CoreDeps, account: string, ip: string, opts: { delay: boolean } = { delay: true }): Promise<void> {
   const d = deps.loginThrottle.check(account, ip, deps.now());
   if (d.action === 'refuse') {
-    countThrottle(d.scope, 'refused');
+    deps.metrics.throttle(d.scope, 'refused');
     throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: d.retryAfterMs });
   }
   if (d.action === 'delay' && opts.delay) {
-    countThrottle(d.scope, 'delayed');
+    deps.metrics.throttle(d.scope, 'delayed');
     await new Promise((r) => setTimeout(r, d.delayMs));
   }
 }

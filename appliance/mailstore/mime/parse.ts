@@ -84,6 +84,31 @@ function splitMultipart(buf: Buffer, bodyStart: number, bodyEnd: number, boundar
   return ranges.length ? ranges : null;
 }
 
+/** A multipart's children; a multipart without a usable boundary (or too deep) is served as text. */
+function parseMultipart(ctx: Ctx, part: MimePart, boundary: string | undefined, depth: number): MimePart {
+  const { buf } = ctx;
+  const ranges = boundary && depth < MAX_DEPTH ? splitMultipart(buf, part.bodyStart, part.bodyEnd, boundary) : null;
+  if (!ranges) {
+    ctx.degraded = true;
+    part.type = 'text';
+    part.subtype = 'plain';
+    part.params = [['charset', 'us-ascii']];
+    delete part.parts;
+    part.bodyLines = countLines(buf, part.bodyStart, part.bodyEnd);
+    return part;
+  }
+  const childDefault = part.subtype === 'digest' ? 'message/rfc822' : 'text/plain';
+  part.parts = [];
+  for (const [s, e] of ranges) {
+    if (ctx.parts >= MAX_PARTS) {
+      ctx.degraded = true;
+      break;
+    }
+    part.parts.push(parsePart(ctx, s, e, childDefault, depth + 1));
+  }
+  return part;
+}
+
 function parsePart(ctx: Ctx, start: number, end: number, defaultType: 'text/plain' | 'message/rfc822', depth: number, out?: { fields?: Map<string, string> }): MimePart {
   ctx.parts++;
   const { buf } = ctx;
@@ -124,33 +149,7 @@ function parsePart(ctx: Ctx, start: number, end: number, defaultType: 'text/plai
   const filename = disp?.decoded.get('filename') ?? ct.decoded.get('name');
   if (filename) part.filename = filename;
 
-  const degrade = () => {
-    ctx.degraded = true;
-    part.type = 'text';
-    part.subtype = 'plain';
-    part.params = [['charset', 'us-ascii']];
-    delete part.parts;
-    part.bodyLines = countLines(buf, part.bodyStart, part.bodyEnd);
-  };
-
-  if (type === 'multipart') {
-    const boundary = ct.decoded.get('boundary');
-    const ranges = boundary && depth < MAX_DEPTH ? splitMultipart(buf, part.bodyStart, end, boundary) : null;
-    if (!ranges) {
-      degrade();
-      return part;
-    }
-    const childDefault = subtype === 'digest' ? 'message/rfc822' : 'text/plain';
-    part.parts = [];
-    for (const [s, e] of ranges) {
-      if (ctx.parts >= MAX_PARTS) {
-        ctx.degraded = true;
-        break;
-      }
-      part.parts.push(parsePart(ctx, s, e, childDefault, depth + 1));
-    }
-    return part;
-  }
+  if (type === 'multipart') return parseMultipart(ctx, part, ct.decoded.get('boundary'), depth);
 
   if (type === 'message' && (subtype === 'rfc822' || subtype === 'global')) {
     part.bodyLines = countLines(buf, part.bodyStart, end);
