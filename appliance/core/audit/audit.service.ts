@@ -10,6 +10,7 @@ import type { NamedKind } from '../../db/repos/audit.js';
 import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { iso, pageOf } from '../kernel/util.js';
+import { stringify } from 'csv-stringify/sync';
 
 export interface AuditEventView {
   id: number;
@@ -149,12 +150,11 @@ const CSV_COLUMNS = [
   'hash',
 ] as const;
 
-/** A CSV field: quoted when needed; a leading = + - @ is neutralized so spreadsheets do not run it. */
-function csvField(v: unknown): string {
+/** A CSV cell: a leading = + - @ (or tab, CR) is neutralized so spreadsheets do not run it as a formula. */
+function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  let s = String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const s = String(v);
+  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
 }
 
 /**
@@ -163,7 +163,8 @@ function csvField(v: unknown): string {
  */
 export async function exportAuditEvents(actor: Actor, deps: CoreDeps, query: AuditQuery, format: 'jsonl' | 'csv'): Promise<{ body: string; events: number; truncated: boolean }> {
   authorize(actor, 'audit.read');
-  const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
+  const lines: string[] = [];
+  const csvRows: string[][] = [[...CSV_COLUMNS]];
   const audit = auditOf(actor, deps);
   let after = query.after ?? 0;
   let events = 0;
@@ -172,7 +173,7 @@ export async function exportAuditEvents(actor: Actor, deps: CoreDeps, query: Aud
     const rows = await audit.list(query, after, Math.min(PAGE, AUDIT_EXPORT_MAX - events));
     for (const r of rows) {
       if (format === 'csv') {
-        lines.push(CSV_COLUMNS.map((c) => csvField(c === 'at' ? iso(r.at) : c === 'id' ? Number(r.id) : r[c])).join(','));
+        csvRows.push(CSV_COLUMNS.map((c) => csvCell(c === 'at' ? iso(r.at) : c === 'id' ? Number(r.id) : r[c])));
       } else {
         lines.push(JSON.stringify({ ...auditEventView(r), prevHash: r.prev_hash, hash: r.hash }));
       }
@@ -182,6 +183,8 @@ export async function exportAuditEvents(actor: Actor, deps: CoreDeps, query: Aud
     if (rows.length < PAGE || events >= AUDIT_EXPORT_MAX) break;
   }
   const truncated = events >= AUDIT_EXPORT_MAX;
+  // csv-stringify quotes a cell holding a comma, a quote or a line break (RFC 4180).
+  if (format === 'csv') return { body: stringify(csvRows), events, truncated };
   return { body: lines.length ? `${lines.join('\n')}\n` : '', events, truncated };
 }
 
