@@ -131,7 +131,7 @@ describe('a tenant scope sees and changes its own tenant only', () => {
 });
 
 describe('the lifecycle table', () => {
-  const cases: Array<[LifecycleEvent, { status: string; password_hash?: string | null; status_before_delete?: string | null } | null, string]> = [
+  const cases: Array<[LifecycleEvent, { status: string; password_hash?: string | null; status_before_delete?: string | null; status_before_offboard?: string | null } | null, string]> = [
     ['create', null, 'pending'],
     ['activate', { status: 'pending' }, 'active'],
     ['suspend', { status: 'active' }, 'suspended'],
@@ -139,6 +139,9 @@ describe('the lifecycle table', () => {
     ['resume', { status: 'suspended', password_hash: 'h' }, 'active'],
     ['resume', { status: 'suspended', password_hash: null }, 'pending'],
     ['offboard', { status: 'suspended' }, 'offboarded'],
+    ['share', { status: 'offboarded' }, 'active'],
+    ['reinstate', { status: 'offboarded', status_before_offboard: 'suspended' }, 'suspended'],
+    ['reinstate', { status: 'active', status_before_offboard: 'pending' }, 'pending'],
     ['soft-delete', { status: 'offboarded' }, 'deleted'],
     ['restore', { status: 'deleted', status_before_delete: 'suspended' }, 'suspended'],
     ['restore', { status: 'deleted', status_before_delete: null, password_hash: 'h' }, 'active'],
@@ -155,6 +158,8 @@ describe('the lifecycle table', () => {
     ['restore', 'active', 'a active mailbox cannot be restored'],
     ['purge', 'active', 'a active mailbox cannot be purged'],
     ['soft-delete', 'deleted', 'a deleted mailbox cannot be deleted'],
+    ['share', 'active', 'a active mailbox cannot be shared'],
+    ['reinstate', 'suspended', 'a suspended mailbox cannot be reinstated'],
   ];
   it.each(refused)('%s of a %s mailbox is a Conflict', (event, status, message) => {
     expect(() => planTransition(event, { status })).toThrow(message);
@@ -166,5 +171,6 @@ describe('the lifecycle table', () => {
     expect(alreadyDone('suspend', { status: 'suspended' })).toBe(true);
     expect(alreadyDone('resume', { status: 'pending' })).toBe(true);
     expect(alreadyDone('suspend', { status: 'active' })).toBe(false);
+    expect(() => planTransition('reinstate', { status: 'offboarded', status_before_offboard: null })).toThrow('the status before the offboarding is not recorded');
   });
 });

@@ -6,7 +6,8 @@
  *
  *   (none) --create--> pending --activate--> active
  *   pending|active --suspend--> suspended --resume--> active (password set) | pending
- *   pending|active|suspended --offboard--> offboarded
+ *   pending|active|suspended --offboard--> offboarded --share--> active (no password of its own)
+ *   offboarded|active (shared) --reinstate--> (status before the offboarding)
  *   pending|active|suspended|offboarded --soft-delete--> deleted --restore--> (status before delete;
  *     none recorded: active with a password, pending without)
  *   deleted --purge--> (gone)
@@ -25,7 +26,7 @@ import { PLATFORM_SCOPE } from '../kernel/scope.js';
 /** The statuses are the `mailboxes.status` column's union (db/tables/status.ts). */
 export { MAILBOX_STATUSES, type MailboxStatus };
 
-export const LIFECYCLE_EVENTS = ['create', 'activate', 'suspend', 'resume', 'offboard', 'soft-delete', 'restore', 'purge'] as const;
+export const LIFECYCLE_EVENTS = ['create', 'activate', 'suspend', 'resume', 'offboard', 'share', 'reinstate', 'soft-delete', 'restore', 'purge'] as const;
 export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
 
 /** What a transition needs to know of the mailbox. */
@@ -35,6 +36,8 @@ export interface LifecycleState {
   password_hash?: string | null;
   /** Where a restore returns to. */
   status_before_delete?: string | null;
+  /** Where undoing an offboarding returns to (recorded by its disable step). */
+  status_before_offboard?: string | null;
 }
 
 interface Rule {
@@ -51,6 +54,10 @@ export const TRANSITIONS: Readonly<Record<LifecycleEvent, Rule>> = {
   suspend: { from: ['pending', 'active'], to: () => 'suspended', revokes: true },
   resume: { from: ['suspended'], to: (m: LifecycleState) => (m.password_hash ? 'active' : 'pending'), revokes: false },
   offboard: { from: ['pending', 'active', 'suspended'], to: () => 'offboarded', revokes: true },
+  // An offboarded mailbox converted to a shared one: receives and is reachable again, with no password of its own.
+  share: { from: ['offboarded'], to: () => 'active', revokes: false },
+  // Undoing an offboarding (the mailbox may have been shared meanwhile): back to the status it had before.
+  reinstate: { from: ['offboarded', 'active'], to: reinstatedStatus, revokes: false },
   'soft-delete': { from: ['pending', 'active', 'suspended', 'offboarded'], to: () => 'deleted', revokes: true },
   restore: { from: ['deleted'], to: restoredStatus, revokes: false },
   purge: { from: ['deleted'], to: () => 'gone', revokes: true },
@@ -60,6 +67,13 @@ export const TRANSITIONS: Readonly<Record<LifecycleEvent, Rule>> = {
 function restoredStatus(m: LifecycleState): MailboxStatus {
   if (isMailboxStatus(m.status_before_delete) && m.status_before_delete !== 'deleted') return m.status_before_delete;
   return m.password_hash ? 'active' : 'pending';
+}
+
+/** Where undoing an offboarding returns to: the recorded status before it (never offboarded or deleted). */
+function reinstatedStatus(m: LifecycleState): MailboxStatus {
+  const s = m.status_before_offboard;
+  if (isMailboxStatus(s) && s !== 'offboarded' && s !== 'deleted') return s;
+  throw new AppError('Conflict', 'the status before the offboarding is not recorded');
 }
 
 export function isMailboxStatus(s: unknown): s is MailboxStatus {
@@ -107,7 +121,18 @@ export function alreadyDone(event: LifecycleEvent, m: LifecycleState): boolean {
 }
 
 function pastTense(event: LifecycleEvent): string {
-  return { create: 'created', activate: 'activated', suspend: 'suspended', resume: 'resumed', offboard: 'offboarded', 'soft-delete': 'deleted', restore: 'restored', purge: 'purged' }[event];
+  return {
+    create: 'created',
+    activate: 'activated',
+    suspend: 'suspended',
+    resume: 'resumed',
+    offboard: 'offboarded',
+    share: 'shared',
+    reinstate: 'reinstated',
+    'soft-delete': 'deleted',
+    restore: 'restored',
+    purge: 'purged',
+  }[event];
 }
 
 export interface Revocation {

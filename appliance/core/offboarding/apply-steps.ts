@@ -12,7 +12,7 @@ import type { Repos } from '../../db/repos/index.js';
 import type { AuditInput } from '../audit/audit.js';
 import type { Actor } from '../kernel/authz.js';
 import { AppError } from '../kernel/errors.js';
-import { type PlannedTransition, revokeMailboxAccess } from '../mailboxes/lifecycle.js';
+import { type PlannedTransition, planTransition, revokeMailboxAccess, statusAfter } from '../mailboxes/lifecycle.js';
 import type { Person } from '../mailboxes/mailboxes.service.js';
 import { type ConvertTo, parseTargets, type ResidualPath } from './common.js';
 
@@ -149,7 +149,9 @@ export async function transferDependents(run: ApplyRun, depRows: Mailbox[]): Pro
 export async function convert(run: ApplyRun, convertTo: ConvertTo): Promise<void> {
   const { t, m, transferTo, successor, now } = run;
   if (convertTo === 'shared' && transferTo) {
-    await t.offboarding.convertToShared(m.id, transferTo, now);
+    // The disable step (1) left the mailbox where `offboard` leads; sharing moves it on from there.
+    const share = planTransition('share', { status: statusAfter(planTransition('offboard', m)) });
+    await t.offboarding.convertToShared(m.id, statusAfter(share), transferTo, now);
     await run.step({
       action: 'offboarding.convert',
       before: { convertTo: 'shared', isRole: Number(m.is_role) === 1, ownerName: m.owner_name, ownerEmail: m.owner_email, resetDestination: m.reset_destination },

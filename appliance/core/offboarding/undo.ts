@@ -11,7 +11,7 @@ import { type Actor, authorize } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError } from '../kernel/errors.js';
 import { requiredText } from '../kernel/text.js';
-import { isMailboxStatus } from '../mailboxes/lifecycle.js';
+import { isMailboxStatus, planTransition, statusAfter } from '../mailboxes/lifecycle.js';
 import { iso } from '../kernel/util.js';
 import { mailboxInScope, trxOf } from './common.js';
 import { type OffboardingView, offboardingView } from './view.js';
@@ -67,7 +67,7 @@ async function restoreStep(t: Repos, m: Mailbox, action: string, before: Before,
     case 'offboarding.disable':
       // The mailbox goes back to the status it had before the offboarding (pending, active or suspended).
       if (!isMailboxStatus(before.status)) throw new AppError('Conflict', INCOMPLETE);
-      await o.setMailboxStatus(m.id, before.status, now);
+      await o.setMailboxStatus(m.id, statusAfter(planTransition('reinstate', { status: m.status, status_before_offboard: before.status })), now);
       return [];
     default:
       return [];

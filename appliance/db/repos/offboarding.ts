@@ -163,11 +163,11 @@ export class OffboardingRepo extends Repo {
   }
 
   /** Converts to a shared mailbox: receiving (active), no password (no direct login), a role address owned by `owner`. */
-  async convertToShared(mailboxId: string, owner: { name: string; email: string }, now: number): Promise<void> {
+  async convertToShared(mailboxId: string, status: MailboxStatusColumn, owner: { name: string; email: string }, now: number): Promise<void> {
     await this.scoped(
       this.db
         .updateTable('mailboxes')
-        .set({ status: 'active', password_hash: null, is_role: 1, owner_name: owner.name, owner_email: owner.email, reset_destination: owner.email.toLowerCase(), updated_at: now })
+        .set({ status, password_hash: null, is_role: 1, owner_name: owner.name, owner_email: owner.email, reset_destination: owner.email.toLowerCase(), updated_at: now })
         .where('id', '=', mailboxId),
     ).execute();
   }
