@@ -4,9 +4,6 @@
  * link): the secret is the authority, and what follows runs in the scope of the row's own
  * tenant. And a transaction's repositories hand the audit log the transaction they run in.
  */
-import type { Transaction } from 'kysely';
-import type { DB } from '../../db/schema.js';
-import type { Repos } from '../../db/repos/index.js';
 import { type Actor, scopeOf } from '../kernel/authz.js';
 import { PLATFORM_SCOPE, type Scope, tenantScope } from '../kernel/scope.js';
 
@@ -22,10 +19,4 @@ export function rowScope(tenantId: string | null): Scope {
  */
 export function writeScope(actor: Actor, tenantId: string | null): Scope {
   return actor.kind === 'public' ? rowScope(tenantId) : scopeOf(actor);
-}
-
-/** The transaction that repositories from `inTransaction` / `Repos.transaction` are bound to (the audit log appends in it). */
-export function trxOf(t: Repos): Transaction<DB> {
-  if (!t.db.isTransaction) throw new Error('trxOf: the repositories are not bound to a transaction');
-  return t.db as Transaction<DB>;
 }

@@ -19,7 +19,7 @@ import type { CoreDeps } from '../deps.js';
 import { AppError, invalid, notFound } from '../kernel/errors.js';
 import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import { optionalText, requiredText } from '../kernel/text.js';
-import { trxOf } from './access-scope.js';
+import { trxOf } from '../../db/repos/index.js';
 import { iso } from '../kernel/util.js';
 
 export type AppPasswordScope = 'imap' | 'smtp';

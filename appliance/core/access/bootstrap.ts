@@ -22,7 +22,7 @@ import { AppError } from '../kernel/errors.js';
 import { newSecret } from '../kernel/ids.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { requiredText } from '../kernel/text.js';
-import { trxOf } from './access-scope.js';
+import { trxOf } from '../../db/repos/index.js';
 import { consumeSetupLink, findLiveSetupLink, issueSetupLink } from './setup-links.js';
 import { type CreatedToken, insertApiToken, operatorTokenExists } from './tokens.service.js';
 import { iso } from '../kernel/util.js';

@@ -16,7 +16,7 @@ import type { CoreDeps } from '../deps.js';
 import { AppError, invalid, notFound } from '../kernel/errors.js';
 import { tenantScope } from '../kernel/scope.js';
 import { optionalText } from '../kernel/text.js';
-import { trxOf } from './access-scope.js';
+import { trxOf } from '../../db/repos/index.js';
 import type { AccessDeps } from './policies.js';
 import { checkCurrentPassword } from './resets-self.service.js';
 import { newTotpSecret, recoveryCodeHash, totpUri, verifyTotp } from './totp.js';

@@ -18,7 +18,7 @@ import { AppError, invalid } from '../kernel/errors.js';
 import { type Mailer, systemSender } from '../delivery/mailer.js';
 import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import { optionalText } from '../kernel/text.js';
-import { trxOf } from './access-scope.js';
+import { trxOf } from '../../db/repos/index.js';
 import { iso } from '../kernel/util.js';
 
 /** Core deps of the access flows: without a mailer, email delivery is recorded as unavailable. */

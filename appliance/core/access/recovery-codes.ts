@@ -11,7 +11,8 @@ import { appendAudit } from '../audit/audit.js';
 import type { Actor } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
-import { trxOf, writeScope } from './access-scope.js';
+import { writeScope } from './access-scope.js';
+import { trxOf } from '../../db/repos/index.js';
 import { newRecoveryCodes, recoveryCodeHash } from './totp.js';
 
 export async function replaceRecoveryCodes(actor: Actor, deps: CoreDeps, m: Mailbox): Promise<string[]> {

@@ -2,8 +2,6 @@
  * Issuing a reset link (inside the use case's transaction) and delivering it (after the commit):
  * shared by admin resets and approved emergency resets.
  */
-import type { Transaction } from 'kysely';
-import type { DB } from '../../db/schema.js';
 import type { Mailbox } from '../../db/tables/control.table.js';
 import type { ResetRow } from '../../db/tables/resets.table.js';
 import { type Repos, repos } from '../../db/repos/index.js';
@@ -16,11 +14,7 @@ import { type Revocation, revokeMailboxAccess } from '../mailboxes/lifecycle.js'
 import { type MailState, notifyOwners, resetLinkMessage, sendQuietly } from './resets-common.js';
 import { type IssuedLink, issueSetupLink, setupUrl } from './setup-links.js';
 import { iso } from '../kernel/util.js';
-
-/** The transaction a `Repos.transaction` callback runs in (for the audit log, setup links and the revocation call). */
-export function trxOf(t: Repos): Transaction<DB> {
-  return t.db as Transaction<DB>;
-}
+import { trxOf } from '../../db/repos/index.js';
 
 export interface Issued {
   link: IssuedLink;

@@ -19,7 +19,7 @@ import { type AccessDeps, loadPolicy } from './policies.js';
 import { findRecoveryCode, remainingRecoveryCodes, replaceRecoveryCodes, useRecoveryCode } from './recovery-codes.js';
 import { revokeMailboxAccess } from '../mailboxes/lifecycle.js';
 import { notifyOwners, resetLinkMessage, sendQuietly } from './resets-common.js';
-import { trxOf } from './resets-issue.js';
+import { trxOf } from '../../db/repos/index.js';
 import { issueSetupLink, setupUrl } from './setup-links.js';
 import { assertSafeResetDestination } from '../mailboxes/targets.js';
 import { iso } from '../kernel/util.js';

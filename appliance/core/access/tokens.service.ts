@@ -14,7 +14,8 @@ import { AppError, invalid } from '../kernel/errors.js';
 import { newId, newSecret, sha256Hex } from '../kernel/ids.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { requiredText } from '../kernel/text.js';
-import { rowScope, trxOf, writeScope } from './access-scope.js';
+import { rowScope, writeScope } from './access-scope.js';
+import { trxOf } from '../../db/repos/index.js';
 import { iso, pageOf } from '../kernel/util.js';
 
 export interface TokenView {

@@ -22,7 +22,8 @@ import { cleanName, iso, isUniqueViolation, pageOf } from '../kernel/util.js';
 import { scopeOf } from '../kernel/authz.js';
 import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import { planTransition, statusAfter } from './lifecycle.js';
-import { audit, trxOf } from './unit.js';
+import { audit } from './unit.js';
+import { trxOf } from '../../db/repos/index.js';
 
 export type { MailboxFilter } from '../../db/repos/mailboxes.js';
 

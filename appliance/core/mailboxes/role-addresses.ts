@@ -22,7 +22,8 @@ import { newId } from '../kernel/ids.js';
 import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import { createDefaultFolders } from '../../mailstore/folders.js';
 import { resolveTarget } from './targets.js';
-import { audit, executorOf, trxOf } from './unit.js';
+import { audit, executorOf } from './unit.js';
+import { trxOf } from '../../db/repos/index.js';
 import { planTransition, statusAfter } from './lifecycle.js';
 
 export const ALWAYS_REQUIRED = ['postmaster', 'abuse'] as const;

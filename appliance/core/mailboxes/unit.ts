@@ -3,17 +3,10 @@
  * transaction for the calls of other features that still take one (the audit chain, setup
  * links, the mail store's default folders).
  */
-import type { Transaction } from 'kysely';
 import { type Executor, Repos } from '../../db/repos/index.js';
-import type { DB } from '../../db/schema.js';
 import { appendAudit, type AuditInput } from '../audit/audit.js';
 import type { Actor } from '../kernel/authz.js';
-
-/** The transaction `t` is bound to (inside `Repos.transaction` / `inTransaction` only). */
-export function trxOf(t: Repos): Transaction<DB> {
-  if (!t.db.isTransaction) throw new Error('trxOf: the repositories are not bound to a transaction');
-  return t.db as Transaction<DB>;
-}
+import { trxOf } from '../../db/repos/index.js';
 
 /** Appends an audit event in the use case's transaction. */
 export function audit(t: Repos, actor: Actor, input: AuditInput, now: number): Promise<number> {

@@ -18,7 +18,8 @@ import { alreadyDone, type PlannedTransition, planTransition } from '../mailboxe
 import { loadPolicy } from '../access/policies.js';
 import { assertSafeResetDestination } from '../mailboxes/targets.js';
 import { iso } from '../kernel/util.js';
-import { type ConvertTo, type Ctx, mailboxInScope, type ResidualPath, type StoredOptions, trxOf } from './common.js';
+import { type ConvertTo, type Ctx, mailboxInScope, type ResidualPath, type StoredOptions } from './common.js';
+import { trxOf } from '../../db/repos/index.js';
 import { enumerate, identitiesOf } from './enumerate.js';
 import { type ApplyRun, convert, disableLogin, removeGrants, revokeAccess, type StepInput, sweepAddresses, sweepForwards, transferDependents } from './apply-steps.js';
 import { type OffboardingView, offboardingView } from './view.js';

@@ -3,8 +3,6 @@
  * the stored options of an applied offboarding, and how a use case finds its mailbox (in the
  * actor's scope) and then works in that mailbox's tenant scope only.
  */
-import type { Transaction } from 'kysely';
-import type { DB } from '../../db/schema.js';
 import type { Mailbox } from '../../db/tables/control.table.js';
 import type { OffboardingRow } from '../../db/tables/resets.table.js';
 import { type Repos, repos } from '../../db/repos/index.js';
@@ -66,9 +64,4 @@ export function parseTargets(json: string): string[] {
 export async function mailboxInScope(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<{ m: Mailbox; r: Repos }> {
   const m = await repos(deps.db, scopeOf(actor)).offboarding.mailbox(mailboxId);
   return { m, r: repos(deps.db, tenantScope(m.tenant_id)) };
-}
-
-/** The transaction a `Repos.transaction` callback runs in (for the audit log and the revocation call). */
-export function trxOf(t: Repos): Transaction<DB> {
-  return t.db as Transaction<DB>;
 }

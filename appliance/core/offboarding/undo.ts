@@ -13,7 +13,8 @@ import { AppError } from '../kernel/errors.js';
 import { requiredText } from '../kernel/text.js';
 import { isMailboxStatus, planTransition, statusAfter } from '../mailboxes/lifecycle.js';
 import { iso } from '../kernel/util.js';
-import { mailboxInScope, trxOf } from './common.js';
+import { mailboxInScope } from './common.js';
+import { trxOf } from '../../db/repos/index.js';
 import { type OffboardingView, offboardingView } from './view.js';
 import { ALIAS_STATUSES, FORWARD_STATUSES, isOneOf, PRINCIPAL_STATUSES } from '../../db/tables/status.js';
 

@@ -7,7 +7,9 @@
  * Each aggregate's repository lives in its own file beside this one and is added below as one
  * getter (created on first use, so a use case pays only for what it touches).
  */
+import type { Transaction } from 'kysely';
 import type { Scope } from '../../core/kernel/scope.js';
+import type { DB } from '../schema.js';
 import type { Executor } from './base.js';
 import { DeliveryRepo } from './delivery.js';
 import { StatsRepo } from './stats.js';
@@ -150,4 +152,13 @@ export function repos(db: Executor, scope: Scope): Repos {
 /** `repos(db, scope).transaction(fn)`. */
 export function inTransaction<T>(db: Executor, scope: Scope, fn: (r: Repos) => Promise<T>): Promise<T> {
   return repos(db, scope).transaction(fn);
+}
+
+/**
+ * The transaction `t` is bound to (inside `Repos.transaction` / `inTransaction` only), for the
+ * calls that take one: the audit log's append, setup links, the revocation call.
+ */
+export function trxOf(t: Repos): Transaction<DB> {
+  if (!t.db.isTransaction) throw new Error('trxOf: the repositories are not bound to a transaction');
+  return t.db as Transaction<DB>;
 }
