@@ -8,8 +8,8 @@
  * folder is never searched again on a change.
  */
 import type { MessageEntry, SortRow } from '../mailstore/store.types.js';
-import { executeSearch } from './commands/search.js';
 import type { SearchKey } from './search.js';
+import { executeSearch } from './search-executor.js';
 import type { SelectedMailbox } from './selected.js';
 import { compactSet } from './sequence.js';
 import { compareRows, type SortCriterion } from './sort.js';

@@ -70,125 +70,171 @@ export interface ParsedSearch {
   usesModseq: boolean;
 }
 
-/** Parses search criteria (after the command name; handles CHARSET). */
-export function parseSearch(args: Token[], opts: { rev2?: boolean } = {}): ParsedSearch {
-  let i = 0;
-  if (isAtom(args[0], 'CHARSET')) {
-    const cs = str(args[1], 'charset').toUpperCase();
-    if (cs !== 'UTF-8' && cs !== 'US-ASCII' && cs !== 'UTF8') throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
-    i = 2;
+type DateOp = 'before' | 'on' | 'since';
+
+/**
+ * The state of one parse: the position in the token list being read, the nesting depth of
+ * NOT / OR / parenthesised keys, and whether a MODSEQ key was seen.
+ */
+class SearchParser {
+  i = 0;
+  depth = 0;
+  usesModseq = false;
+
+  constructor(private readonly rev2: boolean) {}
+
+  /** The next token of `toks` as a string argument of the key being parsed. */
+  arg(toks: Token[], what: string): string {
+    return str(toks[this.i++], what);
   }
-  let usesModseq = false;
-  let depth = 0;
-  const one = (toks: Token[]): SearchKey => {
-    const t = toks[i++];
+
+  enter(): void {
+    if (++this.depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
+  }
+
+  leave(): void {
+    this.depth--;
+  }
+
+  /** One search key at toks[i] (with its arguments). */
+  key(toks: Token[]): SearchKey {
+    const t = toks[this.i++];
     if (!t) throw new ImapSyntaxError('Missing search key');
-    if (t.t === 'list') {
-      if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
-      const saved = i;
-      i = 0;
-      const inner: SearchKey[] = [];
-      while (i < t.v.length) inner.push(one(t.v));
-      i = saved;
-      depth--;
-      if (!inner.length) throw new ImapSyntaxError('Empty search list');
-      return inner.length === 1 ? inner[0]! : { k: 'and', all: inner };
-    }
+    if (t.t === 'list') return this.list(t.v);
     if (t.t !== 'atom') throw new ImapSyntaxError('Invalid search key');
     const name = t.v.toUpperCase();
-    const arg = (what: string) => str(toks[i++], what);
     const flag = FLAG_KEYS[name];
     if (flag) return { k: 'flag', flag: flag[0], set: flag[1] };
     // RFC 9051 Appendix E: IMAP4rev2 removed these keys (no \Recent); BAD like any unknown key.
-    if (opts.rev2 && (name === 'RECENT' || name === 'NEW' || name === 'OLD')) throw new ImapSyntaxError(`Unknown search key ${name} (not in IMAP4rev2)`);
-    switch (name) {
-      case 'ALL':
-        return { k: 'all' };
-      case 'RECENT':
-        return { k: 'recent' };
-      case 'NEW': // RFC 3501 6.4.4: RECENT UNSEEN
-        return { k: 'and', all: [{ k: 'recent' }, { k: 'flag', flag: '\\Seen', set: false }] };
-      case 'OLD':
-        return { k: 'not', a: { k: 'recent' } };
-      case 'KEYWORD':
-        return { k: 'flag', flag: arg('keyword'), set: true };
-      case 'UNKEYWORD':
-        return { k: 'flag', flag: arg('keyword'), set: false };
-      case 'LARGER':
-      case 'SMALLER': {
-        const v = arg('size');
-        if (!/^\d{1,15}$/.test(v)) throw new ImapSyntaxError('Invalid size');
-        return { k: 'size', larger: name === 'LARGER', n: Number(v) };
-      }
-      case 'BEFORE':
-      case 'ON':
-      case 'SINCE':
-        return { k: 'idate', op: name.toLowerCase() as 'before', day: parseSearchDate(arg('date')) };
-      case 'SENTBEFORE':
-      case 'SENTON':
-      case 'SENTSINCE':
-        return { k: 'sdate', op: name.slice(4).toLowerCase() as 'before', day: parseSearchDate(arg('date')) };
-      case 'FROM':
-      case 'TO':
-      case 'CC':
-      case 'BCC':
-        return { k: 'addr', field: name.toLowerCase() as 'from', s: arg('string').toLowerCase() };
-      case 'SUBJECT':
-        return { k: 'subject', s: arg('string').toLowerCase() };
-      case 'HEADER': {
-        const field = arg('header field').toLowerCase();
-        return { k: 'header', field, s: arg('string').toLowerCase() };
-      }
-      case 'BODY':
-        return { k: 'body', s: arg('string').toLowerCase() };
-      case 'TEXT':
-        return { k: 'text', s: arg('string').toLowerCase() };
-      case 'UID':
-        return { k: 'uid', ranges: parseSequenceSet(arg('UID set')) };
-      case 'SAVEDBEFORE': // RFC 8514 4
-      case 'SAVEDON':
-      case 'SAVEDSINCE':
-        return { k: 'savedate', op: name.slice(5).toLowerCase() as 'before', day: parseSearchDate(arg('date')) };
-      case 'SAVEDATESUPPORTED':
-        return { k: 'all' };
-      case 'EMAILID': // RFC 8474 6
-        return { k: 'emailid', id: parseEmailId(arg('email id')) };
-      case 'THREADID':
-        arg('thread id');
-        return { k: 'none' }; // no message has a thread id (FETCH THREADID is NIL)
-      case 'NOT': {
-        if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
-        const a = one(toks);
-        depth--;
-        return { k: 'not', a };
-      }
-      case 'OR': {
-        if (++depth > MAX_SEARCH_DEPTH) throw new ImapSyntaxError('Search too deep');
-        const a = one(toks);
-        const b = one(toks);
-        depth--;
-        return { k: 'or', a, b };
-      }
-      case 'MODSEQ': {
-        // MODSEQ [<entry-name> <entry-type-req>] <mod-sequence-valzer>
-        let v = arg('mod-sequence');
-        if (!/^\d+$/.test(v)) {
-          i++; // entry type
-          v = arg('mod-sequence');
-        }
-        if (!/^\d{1,19}$/.test(v)) throw new ImapSyntaxError('Invalid mod-sequence');
-        usesModseq = true;
-        return { k: 'modseq', n: Number(v) };
-      }
-      default:
-        if (isSequenceSet(t.v)) return { k: 'seq', ranges: parseSequenceSet(t.v) };
-        throw new ImapSyntaxError(`Unknown search key ${t.v.slice(0, 30)}`);
-    }
-  };
+    if (this.rev2 && (name === 'RECENT' || name === 'NEW' || name === 'OLD')) throw new ImapSyntaxError(`Unknown search key ${name} (not in IMAP4rev2)`);
+    const parse = KEY_PARSERS.get(name);
+    if (parse) return parse(this, toks, name);
+    if (isSequenceSet(t.v)) return { k: 'seq', ranges: parseSequenceSet(t.v) };
+    throw new ImapSyntaxError(`Unknown search key ${t.v.slice(0, 30)}`);
+  }
+
+  /** A parenthesised list of keys: all of them. */
+  private list(toks: Token[]): SearchKey {
+    this.enter();
+    const saved = this.i;
+    this.i = 0;
+    const inner: SearchKey[] = [];
+    while (this.i < toks.length) inner.push(this.key(toks));
+    this.i = saved;
+    this.leave();
+    if (!inner.length) throw new ImapSyntaxError('Empty search list');
+    return inner.length === 1 ? inner[0]! : { k: 'and', all: inner };
+  }
+}
+
+/** Parses the arguments of one search key (the key's name already read). */
+type KeyParser = (p: SearchParser, toks: Token[], name: string) => SearchKey;
+
+function sizeKey(p: SearchParser, toks: Token[], name: string): SearchKey {
+  const v = p.arg(toks, 'size');
+  if (!/^\d{1,15}$/.test(v)) throw new ImapSyntaxError('Invalid size');
+  return { k: 'size', larger: name === 'LARGER', n: Number(v) };
+}
+
+/** BEFORE/ON/SINCE (internal date), SENT* (Date header) and SAVED* (RFC 8514 4): `prefix` is cut from the name. */
+function dateKey(k: 'idate' | 'sdate' | 'savedate', prefix: number): KeyParser {
+  return (p, toks, name) => ({ k, op: name.slice(prefix).toLowerCase() as DateOp, day: parseSearchDate(p.arg(toks, 'date')) });
+}
+
+/** FROM/TO/CC/BCC, SUBJECT, BODY and TEXT: one string, matched case-insensitively. */
+function stringKey(k: 'addr' | 'subject' | 'body' | 'text'): KeyParser {
+  if (k === 'addr') return (p, toks, name) => ({ k, field: name.toLowerCase() as 'from', s: p.arg(toks, 'string').toLowerCase() });
+  return (p, toks) => ({ k, s: p.arg(toks, 'string').toLowerCase() });
+}
+
+function modseqKey(p: SearchParser, toks: Token[]): SearchKey {
+  // MODSEQ [<entry-name> <entry-type-req>] <mod-sequence-valzer>
+  let v = p.arg(toks, 'mod-sequence');
+  if (!/^\d+$/.test(v)) {
+    p.i++; // entry type
+    v = p.arg(toks, 'mod-sequence');
+  }
+  if (!/^\d{1,19}$/.test(v)) throw new ImapSyntaxError('Invalid mod-sequence');
+  p.usesModseq = true;
+  return { k: 'modseq', n: Number(v) };
+}
+
+const KEY_PARSERS = new Map<string, KeyParser>([
+  ['ALL', () => ({ k: 'all' })],
+  ['RECENT', () => ({ k: 'recent' })],
+  ['NEW', () => ({ k: 'and', all: [{ k: 'recent' }, { k: 'flag', flag: '\\Seen', set: false }] })], // RFC 3501 6.4.4: RECENT UNSEEN
+  ['OLD', () => ({ k: 'not', a: { k: 'recent' } })],
+  ['KEYWORD', (p, toks) => ({ k: 'flag', flag: p.arg(toks, 'keyword'), set: true })],
+  ['UNKEYWORD', (p, toks) => ({ k: 'flag', flag: p.arg(toks, 'keyword'), set: false })],
+  ['LARGER', sizeKey],
+  ['SMALLER', sizeKey],
+  ['BEFORE', dateKey('idate', 0)],
+  ['ON', dateKey('idate', 0)],
+  ['SINCE', dateKey('idate', 0)],
+  ['SENTBEFORE', dateKey('sdate', 4)],
+  ['SENTON', dateKey('sdate', 4)],
+  ['SENTSINCE', dateKey('sdate', 4)],
+  ['FROM', stringKey('addr')],
+  ['TO', stringKey('addr')],
+  ['CC', stringKey('addr')],
+  ['BCC', stringKey('addr')],
+  ['SUBJECT', stringKey('subject')],
+  [
+    'HEADER',
+    (p, toks) => {
+      const field = p.arg(toks, 'header field').toLowerCase();
+      return { k: 'header', field, s: p.arg(toks, 'string').toLowerCase() };
+    },
+  ],
+  ['BODY', stringKey('body')],
+  ['TEXT', stringKey('text')],
+  ['UID', (p, toks) => ({ k: 'uid', ranges: parseSequenceSet(p.arg(toks, 'UID set')) })],
+  ['SAVEDBEFORE', dateKey('savedate', 5)], // RFC 8514 4
+  ['SAVEDON', dateKey('savedate', 5)],
+  ['SAVEDSINCE', dateKey('savedate', 5)],
+  ['SAVEDATESUPPORTED', () => ({ k: 'all' })],
+  ['EMAILID', (p, toks) => ({ k: 'emailid', id: parseEmailId(p.arg(toks, 'email id')) })], // RFC 8474 6
+  [
+    'THREADID',
+    (p, toks) => {
+      p.arg(toks, 'thread id');
+      return { k: 'none' }; // no message has a thread id (FETCH THREADID is NIL)
+    },
+  ],
+  [
+    'NOT',
+    (p, toks) => {
+      p.enter();
+      const a = p.key(toks);
+      p.leave();
+      return { k: 'not', a };
+    },
+  ],
+  [
+    'OR',
+    (p, toks) => {
+      p.enter();
+      const a = p.key(toks);
+      const b = p.key(toks);
+      p.leave();
+      return { k: 'or', a, b };
+    },
+  ],
+  ['MODSEQ', modseqKey],
+]);
+
+/** Parses search criteria (after the command name; handles CHARSET). */
+export function parseSearch(args: Token[], opts: { rev2?: boolean } = {}): ParsedSearch {
+  const p = new SearchParser(opts.rev2 === true);
+  if (isAtom(args[0], 'CHARSET')) {
+    const cs = str(args[1], 'charset').toUpperCase();
+    if (cs !== 'UTF-8' && cs !== 'US-ASCII' && cs !== 'UTF8') throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
+    p.i = 2;
+  }
   const keys: SearchKey[] = [];
-  while (i < args.length) keys.push(one(args));
+  while (p.i < args.length) keys.push(p.key(args));
   if (!keys.length) throw new ImapSyntaxError('Missing search criteria');
-  return { key: keys.length === 1 ? keys[0]! : { k: 'and', all: keys }, usesModseq };
+  return { key: keys.length === 1 ? keys[0]! : { k: 'and', all: keys }, usesModseq: p.usesModseq };
 }
 
 /** What evaluation needs loaded per message. */

@@ -67,113 +67,112 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
   });
 }
 
-export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle> {
-  const logger = deps.logger.child({ service: 'imap' });
-  const tlsOptions: tls.SecureContextOptions = { key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2' };
-  const secureContext = tls.createSecureContext(tlsOptions);
-  const limits = deps.config.imapLimits;
-  setImapLimits(limits);
-  const sessions = new Set<ImapSession>();
-  // Sessions not logged in yet, and how many of them each address (IPv6: /64) holds.
-  const unauthenticated = new Map<ImapSession, string>();
-  const perAddress = new Map<string, number>();
-  const leaveUnauthenticated = (s: ImapSession) => {
-    const key = unauthenticated.get(s);
-    if (key === undefined) return;
-    unauthenticated.delete(s);
-    const n = (perAddress.get(key) ?? 1) - 1;
-    if (n > 0) perAddress.set(key, n);
-    else perAddress.delete(key);
-    setImapUnauthenticatedSessions(unauthenticated.size);
-  };
-  const sessionDeps: SessionDeps = {
-    config: deps.config,
-    logger,
-    store: deps.store,
-    credentials: deps.credentials,
-    secureContext,
-    spillDir: prepareSpillDir(path.join(deps.config.dataDir, 'tmp', 'imap')),
-    logLimiter: new LogLimiter(logger),
-    onAuthenticated: leaveUnauthenticated,
-    onClose: (s) => {
-      leaveUnauthenticated(s);
-      sessions.delete(s);
-    },
-  };
-  // Refusals are logged at most this often (a flood must not become a log flood).
-  const refusalLog = new LogLimiter(logger, 1, 5);
+/**
+ * Accepts connections of both listeners: refuses those over the limits, starts a session for
+ * the others, and keeps the live sessions and the not-yet-authenticated ones, counted per
+ * address (IPv6: /64).
+ */
+class Acceptor {
+  readonly sessions = new Set<ImapSession>();
+  private readonly unauthenticated = new Map<ImapSession, string>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly sessionDeps: SessionDeps;
+  /** Refusals are logged at most this often (a flood must not become a log flood). */
+  private readonly refusalLog: LogLimiter;
 
-  const refuse = (raw: net.Socket, reason: 'max-connections' | 'per-ip', text: string, implicitTls: boolean) => {
+  constructor(
+    deps: ImapDeps,
+    private readonly logger: Logger,
+    private readonly secureContext: tls.SecureContext,
+    private readonly limits: Config['imapLimits'],
+  ) {
+    this.sessionDeps = {
+      config: deps.config,
+      logger,
+      store: deps.store,
+      credentials: deps.credentials,
+      secureContext,
+      spillDir: prepareSpillDir(path.join(deps.config.dataDir, 'tmp', 'imap')),
+      logLimiter: new LogLimiter(logger),
+      onAuthenticated: (s) => this.leaveUnauthenticated(s),
+      onClose: (s) => {
+        this.leaveUnauthenticated(s);
+        this.sessions.delete(s);
+      },
+    };
+    this.refusalLog = new LogLimiter(logger, 1, 5);
+  }
+
+  private leaveUnauthenticated(s: ImapSession): void {
+    const key = this.unauthenticated.get(s);
+    if (key === undefined) return;
+    this.unauthenticated.delete(s);
+    const n = (this.perAddress.get(key) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(key, n);
+    else this.perAddress.delete(key);
+    setImapUnauthenticatedSessions(this.unauthenticated.size);
+  }
+
+  private refuse(raw: net.Socket, reason: 'max-connections' | 'per-ip', text: string, implicitTls: boolean): void {
     countImapRefusal(reason);
-    if (refusalLog.allow(`imap.limit.${reason}`)) logger.warn({ event: 'imap.limit.connections', reason, remote: raw.remoteAddress }, 'connection refused by a limit');
+    if (this.refusalLog.allow(`imap.limit.${reason}`)) this.logger.warn({ event: 'imap.limit.connections', reason, remote: raw.remoteAddress }, 'connection refused by a limit');
     raw.on('error', () => undefined);
     let socket: net.Socket = raw;
     if (implicitTls) {
       // The client only understands the refusal over TLS; a client that never finishes the handshake is cut after a second.
-      const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });
+      const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
       secure.on('error', () => secure.destroy());
       socket = secure;
     }
     socket.end(`* BYE ${text}\r\n`);
     setTimeout(() => raw.destroy(), 1000).unref();
-  };
+  }
 
-  // Both listeners accept plain TCP; the implicit-TLS port wraps the socket itself, so a client
-  // that never finishes its handshake already holds a session slot, counts against its
-  // address's cap and meets the pre-authentication timeout.
-  const accept = (raw: net.Socket, implicitTls: boolean) => {
+  /**
+   * Both listeners accept plain TCP; the implicit-TLS port wraps the socket itself, so a client
+   * that never finishes its handshake already holds a session slot, counts against its
+   * address's cap and meets the pre-authentication timeout.
+   */
+  accept(raw: net.Socket, implicitTls: boolean): void {
     imapConnections.inc({ listener: implicitTls ? 'imaps' : 'imap' });
-    if (sessions.size >= limits.maxConnections) {
-      refuse(raw, 'max-connections', 'Too many connections', implicitTls);
+    if (this.sessions.size >= this.limits.maxConnections) {
+      this.refuse(raw, 'max-connections', 'Too many connections', implicitTls);
       return;
     }
     const key = addressKey(raw.remoteAddress ?? '');
-    const held = perAddress.get(key) ?? 0;
-    if (held >= limits.maxUnauthenticatedPerIp) {
-      refuse(raw, 'per-ip', 'Too many connections from your address', implicitTls);
+    const held = this.perAddress.get(key) ?? 0;
+    if (held >= this.limits.maxUnauthenticatedPerIp) {
+      this.refuse(raw, 'per-ip', 'Too many connections from your address', implicitTls);
       return;
     }
     try {
       let socket: net.Socket = raw;
       if (implicitTls) {
-        const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });
+        const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
         secure.on('error', (err) => {
-          logger.debug({ err: err.message }, 'TLS handshake failed');
+          this.logger.debug({ err: err.message }, 'TLS handshake failed');
           secure.destroy();
         });
         socket = secure;
       }
-      const s = new ImapSession(sessionDeps, socket, { secure: implicitTls, plainPort: !implicitTls, remoteAddress: raw.remoteAddress ?? '' });
-      sessions.add(s);
+      const s = new ImapSession(this.sessionDeps, socket, { secure: implicitTls, plainPort: !implicitTls, remoteAddress: raw.remoteAddress ?? '' });
+      this.sessions.add(s);
       if (!s.isClosed) {
-        unauthenticated.set(s, key);
-        perAddress.set(key, held + 1);
-        setImapUnauthenticatedSessions(unauthenticated.size);
+        this.unauthenticated.set(s, key);
+        this.perAddress.set(key, held + 1);
+        setImapUnauthenticatedSessions(this.unauthenticated.size);
       }
     } catch (err) {
-      logger.error({ err, event: 'imap.session.error' }, 'cannot start session');
+      this.logger.error({ err, event: 'imap.session.error' }, 'cannot start session');
       raw.destroy();
     }
-  };
-
-  const plain = net.createServer((socket) => accept(socket, false));
-  const implicit = net.createServer((socket) => accept(socket, true));
-  plain.on('error', (err) => logger.error({ err, event: 'imap.server.error' }, 'IMAP listener error'));
-  implicit.on('error', (err) => logger.error({ err, event: 'imap.server.error' }, 'IMAPS listener error'));
-
-  const host = deps.config.listenHost;
-  const imapPort = await listen(plain, deps.config.ports.imap, host);
-  let imapsPort: number;
-  try {
-    imapsPort = await listen(implicit, deps.config.ports.imaps, host);
-  } catch (err) {
-    plain.close();
-    throw err;
   }
-  logger.info({ event: 'imap.server.listening', host, imap: imapPort, imaps: imapsPort }, 'IMAP listening');
+}
 
+/** The handle of running listeners: ports, session figures, and a close that ends every session. */
+function serverHandle(plain: net.Server, implicit: net.Server, sessions: Set<ImapSession>, ports: ImapServerHandle['ports']): ImapServerHandle {
   return {
-    ports: { imap: imapPort, imaps: imapsPort },
+    ports,
     sessionCount: () => sessions.size,
     bufferedOutputBytes: () => {
       let n = 0;
@@ -191,4 +190,30 @@ export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle>
       clearTimeout(cut);
     },
   };
+}
+
+export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle> {
+  const logger = deps.logger.child({ service: 'imap' });
+  const tlsOptions: tls.SecureContextOptions = { key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2' };
+  const secureContext = tls.createSecureContext(tlsOptions);
+  const limits = deps.config.imapLimits;
+  setImapLimits(limits);
+  const acceptor = new Acceptor(deps, logger, secureContext, limits);
+
+  const plain = net.createServer((socket) => acceptor.accept(socket, false));
+  const implicit = net.createServer((socket) => acceptor.accept(socket, true));
+  plain.on('error', (err) => logger.error({ err, event: 'imap.server.error' }, 'IMAP listener error'));
+  implicit.on('error', (err) => logger.error({ err, event: 'imap.server.error' }, 'IMAPS listener error'));
+
+  const host = deps.config.listenHost;
+  const imapPort = await listen(plain, deps.config.ports.imap, host);
+  let imapsPort: number;
+  try {
+    imapsPort = await listen(implicit, deps.config.ports.imaps, host);
+  } catch (err) {
+    plain.close();
+    throw err;
+  }
+  logger.info({ event: 'imap.server.listening', host, imap: imapPort, imaps: imapsPort }, 'IMAP listening');
+  return serverHandle(plain, implicit, acceptor.sessions, { imap: imapPort, imaps: imapsPort });
 }

@@ -150,56 +150,57 @@ export function threadOrderedSubject(rows: SortRow[]): Node[] {
   return roots;
 }
 
-/** THREAD=REFERENCES (RFC 5256 2.2, steps 1-6). */
-export function threadReferences(rows: SortRow[]): Node[] {
-  const table = new Map<string, Node>();
-  const isAncestor = (a: Node, b: Node) => {
-    // true when a is b or an ancestor of b; a node without children is nobody's ancestor
-    if (!a.children.length) return a === b;
-    for (let n: Node | null = b; n; n = n.parent) if (n === a) return true;
-    return false;
-  };
-  const link = (parent: Node, child: Node) => {
-    if (child.parent === parent || isAncestor(child, parent)) return;
-    if (child.parent) child.parent.children.splice(child.parent.children.indexOf(child), 1);
-    child.parent = parent;
-    parent.children.push(child);
-  };
-  const container = (id: string) => {
-    let c = table.get(id);
-    if (!c) table.set(id, (c = { row: null, pos: 0, parent: null, children: [] }));
-    return c;
-  };
-  // Step 1
-  rows.forEach((row, pos) => {
-    let node: Node;
-    const id = row.keys.id;
-    const existing = id ? table.get(id) : undefined;
-    if (id && (!existing || !existing.row)) {
-      node = existing ?? container(id);
-      node.row = row;
-      node.pos = pos;
-    } else {
-      node = { row, pos, parent: null, children: [] }; // no or duplicate Message-ID: a unique one
-    }
-    const refs = row.keys.r;
-    let prev: Node | null = null;
-    for (const ref of refs) {
-      const c = container(ref);
-      if (prev && !c.parent && !isAncestor(c, prev)) link(prev, c);
-      prev = c;
-    }
-    // C: the last reference is the parent (replacing a parent a truncated header gave it).
-    if (prev && prev !== node && !isAncestor(node, prev)) link(prev, node);
-    else if (!prev && node.parent) {
-      node.parent.children.splice(node.parent.children.indexOf(node), 1);
-      node.parent = null;
-    }
-    if (!id || (existing && existing !== node)) table.set(`\u0000unique${pos}`, node);
-  });
-  // Step 2: root set
-  let roots = [...table.values()].filter((n) => !n.parent);
-  // Step 4: prune dummies, children before parents (iteratively: reply chains can be deep).
+/** True when a is b or an ancestor of b; a node without children is nobody's ancestor. */
+function isAncestor(a: Node, b: Node): boolean {
+  if (!a.children.length) return a === b;
+  for (let n: Node | null = b; n; n = n.parent) if (n === a) return true;
+  return false;
+}
+
+function link(parent: Node, child: Node): void {
+  if (child.parent === parent || isAncestor(child, parent)) return;
+  if (child.parent) child.parent.children.splice(child.parent.children.indexOf(child), 1);
+  child.parent = parent;
+  parent.children.push(child);
+}
+
+/** The container of a Message-ID, made (empty) on first mention. */
+function container(table: Map<string, Node>, id: string): Node {
+  let c = table.get(id);
+  if (!c) table.set(id, (c = { row: null, pos: 0, parent: null, children: [] }));
+  return c;
+}
+
+/** Step 1 for one message: its container, the chain of its references, its parent. */
+function addMessage(table: Map<string, Node>, row: SortRow, pos: number): void {
+  let node: Node;
+  const id = row.keys.id;
+  const existing = id ? table.get(id) : undefined;
+  if (id && (!existing || !existing.row)) {
+    node = existing ?? container(table, id);
+    node.row = row;
+    node.pos = pos;
+  } else {
+    node = { row, pos, parent: null, children: [] }; // no or duplicate Message-ID: a unique one
+  }
+  const refs = row.keys.r;
+  let prev: Node | null = null;
+  for (const ref of refs) {
+    const c = container(table, ref);
+    if (prev && !c.parent && !isAncestor(c, prev)) link(prev, c);
+    prev = c;
+  }
+  // C: the last reference is the parent (replacing a parent a truncated header gave it).
+  if (prev && prev !== node && !isAncestor(node, prev)) link(prev, node);
+  else if (!prev && node.parent) {
+    node.parent.children.splice(node.parent.children.indexOf(node), 1);
+    node.parent = null;
+  }
+  if (!id || (existing && existing !== node)) table.set(`\u0000unique${pos}`, node);
+}
+
+/** Step 4: prunes dummies, children before parents (iteratively: reply chains can be deep). */
+function pruneDummies(roots: Node[]): Node[] {
   const order: Node[] = [];
   const walk = [...roots];
   while (walk.length) {
@@ -221,15 +222,24 @@ export function threadReferences(rows: SortRow[]): Node[] {
     }
     n.children = kids;
   }
-  roots = roots.flatMap((r) => {
+  return roots.flatMap((r) => {
     if (r.row || r.children.length > 1) return [r];
     // an empty dummy goes; one with a single child is replaced by it
     for (const c of r.children) c.parent = null;
     return r.children;
   });
-  // Step 5: group the root set by base subject
-  const subjectOf = (n: Node) => (n.row ? n.row.keys.s : (n.children[0]?.row?.keys.s ?? ''));
-  const isReply = (n: Node) => (n.row ? n.row.keys.re === 1 : false);
+}
+
+function subjectOf(n: Node): string {
+  return n.row ? n.row.keys.s : (n.children[0]?.row?.keys.s ?? '');
+}
+
+function isReply(n: Node): boolean {
+  return n.row ? n.row.keys.re === 1 : false;
+}
+
+/** Step 5: groups the root set by base subject. */
+function groupBySubject(roots: Node[]): Node[] {
   const bySubject = new Map<string, Node>();
   for (const r of roots) {
     const s = subjectOf(r);
@@ -269,17 +279,29 @@ export function threadReferences(rows: SortRow[]): Node[] {
       bySubject.set(s, dummy);
     }
   }
-  // Step 6: sort siblings by sent date, children before their parents' keys are used.
-  const sortTree = (list: Node[]) => {
-    const stack = [list];
-    const all: Node[][] = [];
-    while (stack.length) {
-      const l = stack.pop()!;
-      all.push(l);
-      for (const n of l) if (n.children.length) stack.push(n.children);
-    }
-    for (let i = all.length - 1; i >= 0; i--) all[i]!.sort(byDate);
-  };
+  return merged;
+}
+
+/** Step 6: sorts siblings by sent date, children before their parents' keys are used. */
+function sortTree(list: Node[]): void {
+  const stack = [list];
+  const all: Node[][] = [];
+  while (stack.length) {
+    const l = stack.pop()!;
+    all.push(l);
+    for (const n of l) if (n.children.length) stack.push(n.children);
+  }
+  for (let i = all.length - 1; i >= 0; i--) all[i]!.sort(byDate);
+}
+
+/** THREAD=REFERENCES (RFC 5256 2.2, steps 1-6). */
+export function threadReferences(rows: SortRow[]): Node[] {
+  const table = new Map<string, Node>();
+  // Step 1
+  for (let pos = 0; pos < rows.length; pos++) addMessage(table, rows[pos]!, pos);
+  // Step 2: root set (step 3 drops the table); step 4 prunes
+  const roots = pruneDummies([...table.values()].filter((n) => !n.parent));
+  const merged = groupBySubject(roots);
   sortTree(merged);
   return merged;
 }

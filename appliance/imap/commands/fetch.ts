@@ -9,7 +9,7 @@
 import type { MessageMeta } from '../../mailstore/mime/types.js';
 import type { MessageEntry } from '../../mailstore/store.types.js';
 import { bodyStructureToString, envelopeToString } from '../bodystructure.js';
-import { type FetchItem, type SectionItem, filterHeader, parseFetchItems, resolveSection } from '../fetch-items.js';
+import { type FetchItem, type SectionItem, type SimpleItem, filterHeader, parseFetchItems, resolveSection } from '../fetch-items.js';
 import { formatInternalDate, hasFlag } from '../format.js';
 import { binaryEncoding, decodeBinary, knownEncoding } from '../binary.js';
 import { ImapNo } from '../responses.js';
@@ -17,7 +17,7 @@ import { emailId } from '../object-ids.js';
 import { previewFromBytes } from '../preview.js';
 import { nstring } from '../compiler.js';
 import { ImapSyntaxError, type Token, expectEnd, isAtom, num, str } from '../parser.js';
-import { compactSet, parseSequenceSet } from '../sequence.js';
+import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
 import { selectedOf } from './helpers.js';
@@ -58,6 +58,9 @@ function parseModifiers(t: Token | undefined): { changedSince: number | null; va
 
 /** A section's bytes, or a function that reads them when the writer gets to it. */
 type SectionData = Buffer | (() => Promise<Buffer>);
+
+/** A section of a response that goes as a literal. */
+type LiteralPart = { item: SectionItem; data: SectionData };
 
 /** Cuts the requested sections out of a message (whole bytes, or ranged reads when `full` is null). */
 function sectionsOf(session: ImapSession, entry: MessageEntry, meta: MessageMeta | null, sections: SectionItem[], full: Buffer | null): Promise<Buffer[]> | Buffer[] {
@@ -178,6 +181,60 @@ class BodyLoader {
   }
 }
 
+/** The items each response carries: UID for UID FETCH, MODSEQ with CHANGEDSINCE (both enable CONDSTORE). */
+function responseItems(session: ImapSession, requested: FetchItem[], byUid: boolean, changedSince: number | null): FetchItem[] {
+  let items: FetchItem[] = requested;
+  if (byUid && !items.some((i) => i.kind === 'UID')) items = [{ kind: 'UID' }, ...items];
+  if (changedSince !== null) {
+    session.enableCondstore();
+    if (!items.some((i) => i.kind === 'MODSEQ')) items = [...items, { kind: 'MODSEQ' }];
+  }
+  if (items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore();
+  return items;
+}
+
+/** RFC 7162 3.2.6: `* VANISHED (EARLIER)` for the UIDs in the set expunged since CHANGEDSINCE. */
+async function reportVanished(session: ImapSession, sel: SelectedMailbox, ranges: SeqRanges, changedSince: number): Promise<void> {
+  const max = sel.view.maxUid;
+  const ch = await session.store.changesSince(sel.folder.id, changedSince);
+  // "n:*" reaches past the largest UID still present: expunged UIDs above it count too.
+  const gone = ch.expunged.filter((u) =>
+    ranges.some(([a, b]) => {
+      const lo = a === Infinity ? max : a;
+      return b === Infinity ? u >= Math.min(lo, max) : u >= Math.min(lo, b) && u <= Math.max(lo, b);
+    }),
+  );
+  if (gone.length) session.untagged(`VANISHED (EARLIER) ${compactSet(gone)}`);
+}
+
+/**
+ * Implicit \Seen for BODY[...] / RFC822 / RFC822.TEXT in a read-write mailbox: the entries with
+ * their new flags; the UIDs that changed are added to `flagsChanged` (their FLAGS are sent).
+ */
+async function markSeen(session: ImapSession, sel: SelectedMailbox, entries: MessageEntry[], flagsChanged: Set<number>): Promise<MessageEntry[]> {
+  const unseen = entries.filter((e) => !hasFlag(e.flags, '\\Seen')).map((e) => e.uid);
+  if (!unseen.length) return entries;
+  const r = await session.store.storeFlags(sel.folder.id, unseen, 'add', ['\\Seen']);
+  const byUidMap = new Map(r.updated.map((u) => [u.uid, u]));
+  return entries.map((e) => {
+    const u = byUidMap.get(e.uid);
+    if (!u) return e;
+    sel.reported(u.uid, u.modseq);
+    flagsChanged.add(u.uid);
+    return { ...e, flags: u.flags, modseq: u.modseq };
+  });
+}
+
+/** RFC 3516 4.2: a BINARY section of a part whose encoding we cannot undo answers NO [UNKNOWN-CTE]. */
+function checkBinaryEncodings(metas: Map<number, MessageMeta>, requested: FetchItem[], entries: MessageEntry[]): void {
+  if (!requested.some((it) => it.kind === 'section' && it.binary)) return;
+  for (const e of entries) {
+    for (const it of requested) {
+      if (it.kind === 'section' && it.binary && !knownEncoding(binaryEncoding(metas.get(e.messageId) ?? null, it.path))) throw new ImapNo('Unknown Content-Transfer-Encoding', 'UNKNOWN-CTE');
+    }
+  }
+}
+
 export async function runFetch(session: ImapSession, args: Token[], byUid: boolean): Promise<void> {
   const sel = selectedOf(session);
   expectEnd(args, 3);
@@ -185,58 +242,101 @@ export async function runFetch(session: ImapSession, args: Token[], byUid: boole
   const plan = parseFetchItems(args[1]);
   const { changedSince, vanished } = parseModifiers(args[2]);
   if (vanished && (!byUid || changedSince === null || !session.qresync)) throw new ImapSyntaxError('VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC');
-  let items: FetchItem[] = plan.items;
-  if (byUid && !items.some((i) => i.kind === 'UID')) items = [{ kind: 'UID' }, ...items];
-  if (changedSince !== null) {
-    session.enableCondstore();
-    if (!items.some((i) => i.kind === 'MODSEQ')) items = [...items, { kind: 'MODSEQ' }];
-  }
-  if (items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore();
+  const items = responseItems(session, plan.items, byUid, changedSince);
   const uids = byUid ? sel.view.resolveUid(ranges) : sel.view.resolveSeq(ranges);
-  if (vanished) {
-    // RFC 7162 3.2.6: UIDs in the set expunged since CHANGEDSINCE.
-    const max = sel.view.maxUid;
-    const ch = await session.store.changesSince(sel.folder.id, changedSince!);
-    // "n:*" reaches past the largest UID still present: expunged UIDs above it count too.
-    const gone = ch.expunged.filter((u) =>
-      ranges.some(([a, b]) => {
-        const lo = a === Infinity ? max : a;
-        return b === Infinity ? u >= Math.min(lo, max) : u >= Math.min(lo, b) && u <= Math.max(lo, b);
-      }),
-    );
-    if (gone.length) session.untagged(`VANISHED (EARLIER) ${compactSet(gone)}`);
-  }
+  if (vanished) await reportVanished(session, sel, ranges, changedSince!);
   let entries = await entriesFor(session, sel, uids);
   if (changedSince !== null) entries = entries.filter((e) => e.modseq > changedSince);
   if (!entries.length) return;
 
-  // Implicit \Seen for BODY[...] / RFC822 / RFC822.TEXT in a read-write mailbox.
   const flagsChanged = new Set<number>();
-  if (plan.setsSeen && !sel.readOnly) {
-    const unseen = entries.filter((e) => !hasFlag(e.flags, '\\Seen')).map((e) => e.uid);
-    if (unseen.length) {
-      const r = await session.store.storeFlags(sel.folder.id, unseen, 'add', ['\\Seen']);
-      const byUidMap = new Map(r.updated.map((u) => [u.uid, u]));
-      entries = entries.map((e) => {
-        const u = byUidMap.get(e.uid);
-        if (!u) return e;
-        sel.reported(u.uid, u.modseq);
-        flagsChanged.add(u.uid);
-        return { ...e, flags: u.flags, modseq: u.modseq };
-      });
-    }
-  }
+  if (plan.setsSeen && !sel.readOnly) entries = await markSeen(session, sel, entries, flagsChanged);
   const metas = plan.needMeta ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
-  if (metas && plan.items.some((it) => it.kind === 'section' && it.binary)) {
-    for (const e of entries) {
-      for (const it of plan.items) {
-        if (it.kind === 'section' && it.binary && !knownEncoding(binaryEncoding(metas.get(e.messageId) ?? null, it.path))) throw new ImapNo('Unknown Content-Transfer-Encoding', 'UNKNOWN-CTE');
-      }
-    }
+  if (metas) checkBinaryEncodings(metas, plan.items, entries);
+  await writeResponses(session, sel, items, entries, metas, flagsChanged);
+}
+
+/** The text of an item that needs neither message bytes nor a read: everything but PREVIEW and sections. */
+function itemText(session: ImapSession, sel: SelectedMailbox, kind: Exclude<SimpleItem, 'PREVIEW'>, e: MessageEntry, meta: MessageMeta | null): string {
+  switch (kind) {
+    case 'UID':
+      return `UID ${e.uid}`;
+    case 'FLAGS':
+      return `FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
+    case 'MODSEQ':
+      return `MODSEQ (${e.modseq})`;
+    case 'INTERNALDATE':
+      return `INTERNALDATE ${formatInternalDate(e.internalDate)}`;
+    case 'EMAILID': // RFC 8474 5.1: the stored message, shared by its copies
+      return `EMAILID (${emailId(e.messageId)})`;
+    case 'THREADID': // RFC 8474 5.2: threads are not given ids (NIL is allowed)
+      return 'THREADID NIL';
+    case 'SAVEDATE': // RFC 8514 3
+      return `SAVEDATE ${e.savedAt === null ? 'NIL' : formatInternalDate(e.savedAt)}`;
+    case 'RFC822.SIZE':
+      return `RFC822.SIZE ${e.size}`;
+    case 'ENVELOPE':
+      return `ENVELOPE ${meta ? envelopeToString(meta.envelope) : EMPTY_ENVELOPE}`;
+    case 'BODY':
+    case 'BODYSTRUCTURE':
+      return `${kind} ${meta ? bodyStructureToString(meta.root, kind === 'BODYSTRUCTURE', session.rev2) : '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0)'}`;
   }
+}
+
+/** A section written as a literal: its bytes, or (BINARY, RFC 3516) a reader of the part decoded. */
+function literalPart(item: SectionItem, raw: SectionData, meta: MessageMeta | null): LiteralPart {
+  if (!item.binary) return { item, data: raw };
+  const enc = binaryEncoding(meta, item.path);
+  const spec = item.binary;
+  return { item, data: async () => decodeBinary(typeof raw === 'function' ? await raw() : raw, enc, spec.partial) };
+}
+
+/** BINARY.SIZE (RFC 3516): the decoded length of the part. */
+async function binarySize(item: SectionItem, raw: SectionData, meta: MessageMeta | null): Promise<number> {
+  return decodeBinary(typeof raw === 'function' ? await raw() : raw, binaryEncoding(meta, item.path), item.binary!.partial).length;
+}
+
+/**
+ * Writes one response whose sections go as literals: `parts` are the text before each literal
+ * and the literals, `tail` the text after the last one. Stops when the session closes.
+ */
+async function writeWithLiterals(session: ImapSession, parts: Array<string | LiteralPart>, tail: string): Promise<void> {
+  let head = '';
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      head += p;
+      continue;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = typeof p.data === 'function' ? await p.data() : p.data;
+    } catch {
+      bytes = Buffer.alloc(0); // the message vanished while we were writing it
+    }
+    if (session.isClosed) return;
+    const origin = p.item.binary ? p.item.binary.partial : p.item.partial;
+    // BINARY content with NUL bytes goes as literal8 (RFC 3516 4.2).
+    await session.writeAndWait(`${head}${p.item.label}${origin ? `<${origin.start}>` : ''} ${p.item.binary && bytes.includes(0) ? '~' : ''}{${bytes.length}}\r\n`);
+    head = '';
+    await session.writeAndWait(bytes);
+  }
+  await session.writeAndWait(head + tail);
+}
+
+/**
+ * Writes the `* n FETCH (...)` responses. Responses without literals are gathered and written
+ * in chunks of about 64 KiB; one with literals flushes what was gathered and goes on its own.
+ */
+async function writeResponses(
+  session: ImapSession,
+  sel: SelectedMailbox,
+  items: FetchItem[],
+  entries: MessageEntry[],
+  metas: Map<number, MessageMeta> | null,
+  flagsChanged: Set<number>,
+): Promise<void> {
   const sections = items.filter((i): i is SectionItem => i.kind === 'section');
   const hasFlagsItem = items.some((i) => i.kind === 'FLAGS');
-
   if (hasFlagsItem || flagsChanged.size)
     sel.announceKeywords(
       session,
@@ -255,69 +355,23 @@ export async function runFetch(session: ImapSession, args: Token[], byUid: boole
       data = await bodies.get(i);
       if (!data) continue; // the message vanished (expunged elsewhere): skip it
     }
-    const parts: Array<string | { item: SectionItem; data: SectionData }> = [];
+    const parts: Array<string | LiteralPart> = [];
     let text = `* ${seq} FETCH (`;
     let first = true;
     let sectionIndex = 0;
     for (const item of items) {
       if (!first) text += ' ';
       first = false;
-      switch (item.kind) {
-        case 'UID':
-          text += `UID ${e.uid}`;
-          break;
-        case 'FLAGS':
-          text += `FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
-          break;
-        case 'MODSEQ':
-          text += `MODSEQ (${e.modseq})`;
-          break;
-        case 'INTERNALDATE':
-          text += `INTERNALDATE ${formatInternalDate(e.internalDate)}`;
-          break;
-        case 'EMAILID': // RFC 8474 5.1: the stored message, shared by its copies
-          text += `EMAILID (${emailId(e.messageId)})`;
-          break;
-        case 'THREADID': // RFC 8474 5.2: threads are not given ids (NIL is allowed)
-          text += 'THREADID NIL';
-          break;
-        case 'PREVIEW': // RFC 8970 3: computed at ingest; older messages get theirs from the bytes
-          text += `PREVIEW ${nstring(meta ? (meta.preview ?? (await previewFromBytes(session, e.messageId, meta))) : null)}`;
-          break;
-        case 'SAVEDATE': // RFC 8514 3
-          text += `SAVEDATE ${e.savedAt === null ? 'NIL' : formatInternalDate(e.savedAt)}`;
-          break;
-        case 'RFC822.SIZE':
-          text += `RFC822.SIZE ${e.size}`;
-          break;
-        case 'ENVELOPE':
-          text += `ENVELOPE ${meta ? envelopeToString(meta.envelope) : EMPTY_ENVELOPE}`;
-          break;
-        case 'BODY':
-        case 'BODYSTRUCTURE':
-          text += `${item.kind} ${meta ? bodyStructureToString(meta.root, item.kind === 'BODYSTRUCTURE', session.rev2) : '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0)'}`;
-          break;
-        case 'section': {
-          if (item.binary) {
-            // RFC 3516: the part decoded; BINARY.SIZE is the decoded length.
-            const raw = data?.[sectionIndex++] ?? Buffer.alloc(0);
-            const enc = binaryEncoding(meta, item.path);
-            const spec = item.binary;
-            const load = async () => decodeBinary(typeof raw === 'function' ? await raw() : raw, enc, spec.partial);
-            if (spec.size) {
-              text += `${item.label} ${(await load()).length}`;
-              break;
-            }
-            parts.push(text);
-            text = '';
-            parts.push({ item, data: load });
-            break;
-          }
-          parts.push(text);
-          text = '';
-          parts.push({ item, data: data?.[sectionIndex++] ?? Buffer.alloc(0) });
-          break;
-        }
+      if (item.kind === 'PREVIEW') {
+        // RFC 8970 3: computed at ingest; older messages get theirs from the bytes
+        text += `PREVIEW ${nstring(meta ? (meta.preview ?? (await previewFromBytes(session, e.messageId, meta))) : null)}`;
+      } else if (item.kind !== 'section') {
+        text += itemText(session, sel, item.kind, e, meta);
+      } else if (item.binary?.size) {
+        text += `${item.label} ${await binarySize(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta)}`;
+      } else {
+        parts.push(text, literalPart(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta));
+        text = '';
       }
     }
     if (flagsChanged.has(e.uid) && !hasFlagsItem) text += ` FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
@@ -327,26 +381,7 @@ export async function runFetch(session: ImapSession, args: Token[], byUid: boole
         await session.writeAndWait(batch);
         batch = '';
       }
-      let head = '';
-      for (const p of parts) {
-        if (typeof p === 'string') {
-          head += p;
-          continue;
-        }
-        let bytes: Buffer;
-        try {
-          bytes = typeof p.data === 'function' ? await p.data() : p.data;
-        } catch {
-          bytes = Buffer.alloc(0); // the message vanished while we were writing it
-        }
-        if (session.isClosed) return;
-        const origin = p.item.binary ? p.item.binary.partial : p.item.partial;
-        // BINARY content with NUL bytes goes as literal8 (RFC 3516 4.2).
-        await session.writeAndWait(`${head}${p.item.label}${origin ? `<${origin.start}>` : ''} ${p.item.binary && bytes.includes(0) ? '~' : ''}{${bytes.length}}\r\n`);
-        head = '';
-        await session.writeAndWait(bytes);
-      }
-      await session.writeAndWait(head + text);
+      await writeWithLiterals(session, parts, text);
     } else {
       batch += text;
       if (batch.length > 65536) {

@@ -1,12 +1,12 @@
 /**
  * SEARCH and UID SEARCH (every RFC 3501 key, CHARSET UTF-8, MODSEQ of CONDSTORE), with
  * RETURN options: ESEARCH (RFC 4731: MIN MAX ALL COUNT), SEARCHRES (RFC 5182: SAVE and "$")
- * and PARTIAL (RFC 5267 4.4). The executor is shared with SORT and THREAD.
+ * and PARTIAL (RFC 5267 4.4). The executor (search-executor.ts) is shared with SORT, THREAD
+ * and the CONTEXT=SEARCH updates.
  */
-import type { MessageMeta } from '../../mailstore/mime/types.js';
-import type { MessageEntry } from '../../mailstore/store.types.js';
 import { ImapSyntaxError, type Token, isAtom } from '../parser.js';
-import { type EvalCache, type SearchKey, matches, parseSearch, searchNeeds } from '../search.js';
+import { parseSearch } from '../search.js';
+import { executeSearch } from '../search-executor.js';
 import type { SelectedMailbox } from '../selected.js';
 import { compactSet } from '../sequence.js';
 import type { ImapSession } from '../session.js';
@@ -14,71 +14,6 @@ import { MAX_UPDATE_CONTEXTS, UpdateContext } from '../search-context.js';
 import { selectedOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { SELECTED } from './types.js';
-
-const RAW_CONCURRENCY = 8;
-
-export interface SearchHit {
-  seq: number;
-  uid: number;
-  modseq: number;
-  entry: MessageEntry;
-}
-
-/**
- * Runs a parsed search over the session's view; hits in sequence order. `only` limits it to
- * those entries (ascending UID): the changed messages a CONTEXT update re-evaluates.
- */
-export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
-  const needs = searchNeeds(key);
-  const all = only ?? (await session.store.listMessages(sel.folder.id));
-  // Only messages the session knows (its view), with their sequence numbers (both lists ascend by UID).
-  const allSeqs = sel.view.seqsOfAscending(all.map((e) => e.uid));
-  const entries: MessageEntry[] = [];
-  const seqs: number[] = [];
-  for (let i = 0; i < all.length; i++) {
-    if (!allSeqs[i]) continue;
-    entries.push(all[i]!);
-    seqs.push(allSeqs[i]!);
-  }
-  const metas: Map<number, MessageMeta> | null = needs.meta ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
-  const maxSeq = sel.view.length;
-  const maxUid = sel.view.maxUid;
-  const saved = new Set(sel.view.saved);
-  const hits: SearchHit[] = [];
-  const hit = (e: MessageEntry, seq: number) => hits.push({ seq, uid: e.uid, modseq: e.modseq, entry: e });
-
-  if (needs.raw === 'none') {
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const seq = seqs[i]!;
-      if (matches(key, { entry: e, seq, meta: metas?.get(e.messageId) ?? null, raw: null, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid)) hit(e, seq);
-    }
-    return hits;
-  }
-  // Message bytes are read with bounded concurrency.
-  let next = 0;
-  const results: boolean[] = new Array(entries.length).fill(false);
-  const worker = async () => {
-    while (next < entries.length && !session.isClosed) {
-      const i = next++;
-      const e = entries[i]!;
-      const meta = metas?.get(e.messageId) ?? null;
-      let raw: Buffer | null = null;
-      try {
-        raw = await session.store.readMessage(e.messageId, needs.raw === 'header' && meta ? { start: 0, end: meta.root.bodyStart } : undefined);
-      } catch {
-        continue;
-      }
-      const cache: EvalCache = {};
-      results[i] = matches(key, { entry: e, seq: seqs[i]!, meta, raw, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid, cache);
-    }
-  };
-  await Promise.all(Array.from({ length: RAW_CONCURRENCY }, worker));
-  entries.forEach((e, i) => {
-    if (results[i]) hit(e, seqs[i]!);
-  });
-  return hits;
-}
 
 /** RETURN options of SEARCH/SORT (RFC 4731 3.1, RFC 5182 2, RFC 5267 4.4). */
 export interface ReturnOptions {
