@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appliance } from '../helpers/appliance.js';
-import { type CliRun, cliJson, runCli } from '../helpers/cli.js';
+import { cliJson, runCli } from '../helpers/cli.js';
 import { type DnsServer, startDnsServer } from '../helpers/dns.js';
 import { swaks } from '../helpers/swaks.js';
 
