@@ -2,14 +2,18 @@
  * `npm run bench`: Postern side by side with a private Postfix → Dovecot stack, in the same run,
  * on loopback (issue 9). Prints a table and writes bench/results/<timestamp>.json.
  *
- *   node dist/scripts/bench/run.js [--smoke] [--repeats N] [--only inbound,imap,submission,memory,control,spam]
+ *   node dist/scripts/bench/run.js [--smoke] [--repeats N] [--only inbound,imap,submission,memory,control,spam,imap-large]
  *                                  [--out DIR] [--note TEXT] [--keep]
  *
  * --smoke runs tiny sizes once (the test suite does, so the harness does not rot); --keep leaves
  * the work dir (configs, logs, data) in place for inspection. The `spam` case (inbound with
  * rspamd on both sides, issue 15) runs by default too: it starts its own pair of stacks with
  * their scanners (about 20 s of a smoke run on 2 cores); `--only` without spam leaves it out.
+ * The `imap-large` case (a 100,000-message folder against Dovecot, issue 16; imap-sort-large.ts,
+ * about 5 minutes) runs by default in full mode, after the others, with its own stacks; not in
+ * --smoke (the test suite), where `--only imap-large` runs it on 2,000 messages.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,9 +35,9 @@ import { FULL, SMOKE, type Sizes } from './sizes.js';
 import { run } from './util.js';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CASES = ['inbound', 'imap', 'submission', 'memory', 'control', 'spam'] as const;
-/** What runs without --only: every case, in smoke mode too (the spam case's harness is tested there). */
-const DEFAULT_CASES: readonly CaseName[] = CASES;
+const CASES = ['inbound', 'imap', 'submission', 'memory', 'control', 'spam', 'imap-large'] as const;
+/** What runs without --only: every case (in smoke mode too, the spam case's harness is tested there), but the large folder only in full mode. */
+const defaultCases = (sizes: Sizes): CaseName[] => CASES.filter((c) => c !== 'imap-large' || sizes.mode !== 'smoke');
 type CaseName = (typeof CASES)[number];
 
 interface Args {
@@ -66,7 +70,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--keep') keep = true;
     else throw new Error(`unknown argument ${a} (see the header of scripts/bench/run.ts)`);
   }
-  only ??= new Set<CaseName>(DEFAULT_CASES);
+  only ??= new Set<CaseName>(defaultCases(sizes));
   for (const c of only) if (!CASES.includes(c)) throw new Error(`unknown case ${c}: one of ${CASES.join(', ')}`);
   if (repeats !== null) {
     if (!Number.isInteger(repeats) || repeats < 1) throw new Error('--repeats takes a positive whole number');
@@ -206,7 +210,14 @@ async function main(): Promise<number> {
       errors.map((e) => `error: ${e.split('\n')[0]}\n`).join('') +
       `results: ${path.relative(process.cwd(), file) || file}\n`,
   );
-  return errors.length ? 1 : 0;
+  let large = 0;
+  if (args.only.has('imap-large')) {
+    // Its own stacks and its own table (SELECT, FETCH, SEARCH, SORT, THREAD on one large folder, cold and warm).
+    const messages = sizes.mode === 'smoke' ? 2000 : 100_000;
+    process.stdout.write(`\nLarge folder (${messages} messages), Postern vs Dovecot:\n`);
+    large = spawnSync(process.execPath, [path.join(__dirname, 'imap-sort-large.js'), '--messages', String(messages)], { stdio: 'inherit' }).status ?? 1;
+  }
+  return errors.length || large ? 1 : 0;
 }
 
 main().then(
