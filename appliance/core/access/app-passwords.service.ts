@@ -66,7 +66,7 @@ function view(r: AppPasswordRow): AppPasswordView {
 /** The mailbox of a self-service actor (kind mailbox-owner, principal `mailbox:<id>`). */
 export async function ownerMailbox(actor: Actor, deps: CoreDeps): Promise<Mailbox> {
   if (actor.kind !== 'mailbox-owner' || !actor.principalId.startsWith('mailbox:')) throw new AppError('Forbidden', 'only the mailbox owner uses the self-service area');
-  const m = await repos(deps.db, tenantScope(actor.tenantId ?? '')).policies.anyMailbox(actor.principalId.slice(8));
+  const m = await repos(deps.db, tenantScope(actor.tenantId ?? '')).mailboxes.find(actor.principalId.slice(8));
   if (!m || m.status === 'deleted') throw new AppError('NotFound', 'mailbox not found');
   return m;
 }
@@ -155,7 +155,7 @@ export async function revokeAllAppPasswords(trx: Transaction<DB>, mailboxId: str
 /** An admin's use case on a mailbox of its scope. */
 async function adminTarget(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<Target> {
   const r = repos(deps.db, scopeOf(actor));
-  return { actor, deps, mailbox: await r.policies.liveMailbox(mailboxId), r };
+  return { actor, deps, mailbox: await r.mailboxes.get(mailboxId), r };
 }
 
 /** The owner's use case on their own mailbox. */

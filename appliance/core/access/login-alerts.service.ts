@@ -17,7 +17,7 @@ export async function alertLoginAttack(deps: AccessDeps, alert: AttackAlert): Pr
   let what: string;
   // The throttle names an account, not a tenant: the appliance's own job looks it up across tenants.
   const r = repos(deps.db, PLATFORM_SCOPE);
-  const mailbox = await r.policies.anyMailboxByAddress(account);
+  const mailbox = await r.mailboxes.findByAddress(account);
   if (mailbox) {
     what = `the mailbox ${mailbox.address}`;
     for (const a of ownerAddresses(mailbox)) recipients.add(a);

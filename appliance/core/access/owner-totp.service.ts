@@ -99,7 +99,7 @@ export async function disableOwnTotp(actor: Actor, deps: AccessDeps, input: { cu
 export async function resetOwnerTotp(actor: Actor, deps: CoreDeps, mailboxId: string, input: { reason?: string } = {}): Promise<OwnerTotpStatus> {
   authorize(actor, 'resets.initiate');
   const r = repos(deps.db, scopeOf(actor));
-  const m = await r.policies.liveMailbox(mailboxId);
+  const m = await r.mailboxes.get(mailboxId);
   const t = await r.ownerSecurity.totp(m.id);
   if (!t?.secret && !t?.pending_secret) throw notFound('owner TOTP');
   const reason = optionalText(input.reason, 'reason');
@@ -120,7 +120,7 @@ export async function resetOwnerTotp(actor: Actor, deps: CoreDeps, mailboxId: st
 export async function getOwnerTotp(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<OwnerTotpStatus> {
   authorize(actor, 'mailboxes.read');
   const r = repos(deps.db, scopeOf(actor));
-  const m = await r.policies.liveMailbox(mailboxId);
+  const m = await r.mailboxes.get(mailboxId);
   const t = await r.ownerSecurity.totp(m.id);
   return { enabled: Boolean(t?.secret), enabledAt: iso(t?.enabled_at ?? null) };
 }

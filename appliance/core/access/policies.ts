@@ -80,7 +80,7 @@ async function policyIn(r: Repos, tenantId: string): Promise<AccessPolicy> {
 export async function getAccessPolicy(actor: Actor, deps: CoreDeps, tenantId: string): Promise<AccessPolicy> {
   authorize(actor, 'tenants.read');
   const r = repos(deps.db, scopeOf(actor));
-  const tenant = await r.policies.liveTenant(tenantId);
+  const tenant = await r.tenants.get(tenantId);
   return policyIn(r, tenant.id);
 }
 
@@ -89,7 +89,7 @@ export type AccessPolicyPatch = Partial<Omit<AccessPolicy, 'tenantId' | 'updated
 export async function updateAccessPolicy(actor: Actor, deps: CoreDeps, tenantId: string, patch: AccessPolicyPatch): Promise<AccessPolicy> {
   authorize(actor, 'policies.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const tenant = await r.policies.liveTenant(tenantId);
+  const tenant = await r.tenants.get(tenantId);
   const { reason: rawReason, ...changes } = patch;
   const reason = optionalText(rawReason, 'reason');
   const ranges: Array<[keyof typeof changes, number, number]> = [
@@ -147,7 +147,7 @@ export interface HighValueView {
 export async function getHighValue(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<HighValueView> {
   authorize(actor, 'mailboxes.read');
   const r = repos(deps.db, scopeOf(actor));
-  const m = await r.policies.liveMailbox(mailboxId);
+  const m = await r.mailboxes.get(mailboxId);
   const row = await r.policies.mailboxFlags(m.id);
   return { mailboxId: m.id, highValue: !!row && Number(row.high_value) === 1, reason: row?.reason ?? null, updatedBy: row?.updated_by ?? null, updatedAt: iso(row?.updated_at ?? null) };
 }
@@ -156,7 +156,7 @@ export async function getHighValue(actor: Actor, deps: CoreDeps, mailboxId: stri
 export async function setHighValue(actor: Actor, deps: CoreDeps, mailboxId: string, input: { highValue: boolean; reason?: string }): Promise<HighValueView> {
   authorize(actor, 'policies.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const m = await r.policies.liveMailbox(mailboxId);
+  const m = await r.mailboxes.get(mailboxId);
   const now = deps.now();
   const reason = optionalText(input.reason, 'reason');
   await r.transaction(async (t) => {

@@ -88,7 +88,7 @@ export async function invitePrincipal(actor: Actor, deps: CoreDeps, tenantId: st
   if (tenantId === null) {
     if (!isPlatformActor(actor)) throw new AppError('Forbidden', 'only platform actors invite operators');
   } else {
-    tenantId = (await r.policies.liveTenant(tenantId)).id;
+    tenantId = (await r.tenants.get(tenantId)).id;
   }
   const name = requiredText(input.name, 'name', { max: 200 });
   const email = parseAddress(input.email, 'email').address;
@@ -140,7 +140,7 @@ export async function listTenantPrincipals(
 ): Promise<PrincipalView[]> {
   authorize(actor, 'principals.read');
   const r = repos(deps.db, scopeOf(actor));
-  await r.policies.liveTenant(tenantId);
+  await r.tenants.get(tenantId);
   return (await r.principals.list(tenantId, pageOf(page), filter)).map(principalView);
 }
 

@@ -35,9 +35,10 @@ export interface TenantResetView extends ResetView {
  */
 export async function listTenantResets(actor: Actor, deps: CoreDeps, tenantId: string | null, filter: ResetListFilter = {}): Promise<TenantResetView[]> {
   authorize(actor, 'mailboxes.read');
-  const store = repos(deps.db, scopeOf(actor)).resets;
+  const storeAll = repos(deps.db, scopeOf(actor));
+  const store = storeAll.resets;
   // A named tenant must be in the actor's scope; null: every tenant the scope covers.
-  const only = tenantId !== null ? (await store.tenant(tenantId)).id : null;
+  const only = tenantId !== null ? (await storeAll.tenants.get(tenantId)).id : null;
   if (filter.status !== undefined && !(RESET_STATUSES as readonly string[]).includes(filter.status)) throw invalid('unknown status', { field: 'status' });
   const { limit, after } = pageOf(filter);
   const now = deps.now();

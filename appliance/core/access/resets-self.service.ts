@@ -80,7 +80,7 @@ async function mailboxByAddress(deps: AccessDeps, address: string): Promise<Mail
     .trim()
     .toLowerCase();
   if (!a.includes('@') || a.length > 254) return undefined;
-  return repos(deps.db, PLATFORM_SCOPE).resets.anyMailboxByAddress(a);
+  return repos(deps.db, PLATFORM_SCOPE).mailboxes.findByAddress(a);
 }
 
 /** Public: a new password with a one-time recovery code (throttled like a login). */

@@ -205,7 +205,7 @@ async function createEmergencyReset(actor: Actor, deps: AccessDeps, input: Creat
 export async function createReset(actor: Actor, deps: AccessDeps, mailboxId: string, input: CreateResetInput): Promise<ResetView> {
   authorize(actor, 'resets.initiate');
   const r = repos(deps.db, scopeOf(actor));
-  const m = await r.resets.mailbox(mailboxId);
+  const m = await r.mailboxes.get(mailboxId);
   const reason = requiredText(input.reason, 'reason');
   await assertResettable(r, m);
   const policy = await loadPolicy(deps.db, m.tenant_id);
@@ -247,7 +247,7 @@ async function resetInScope(actor: Actor, deps: CoreDeps, id: string): Promise<{
   if (!r) throw notFound('reset');
   let m: Mailbox;
   try {
-    m = await repo.resets.mailbox(r.mailbox_id);
+    m = await repo.mailboxes.get(r.mailbox_id);
   } catch (err) {
     if (err instanceof AppError && err.code === 'NotFound') throw notFound('reset');
     throw err;
@@ -265,7 +265,7 @@ export async function getReset(actor: Actor, deps: CoreDeps, id: string): Promis
 export async function listResets(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<ResetView[]> {
   authorize(actor, 'mailboxes.read');
   const r = repos(deps.db, scopeOf(actor));
-  const m = await r.resets.mailbox(mailboxId);
+  const m = await r.mailboxes.get(mailboxId);
   const rows = await r.resets.listForMailbox(m.id, 100);
   const now = deps.now();
   const names = await displayNames(
@@ -375,7 +375,7 @@ export async function isResetLink(deps: CoreDeps, token: string): Promise<boolea
  */
 export async function completeReset(actor: Actor, deps: AccessDeps, token: string, password: string): Promise<void> {
   const link = await findLiveSetupLink(deps, token, 'reset');
-  const m = link.mailbox_id ? await repos(deps.db, PLATFORM_SCOPE).resets.anyMailbox(link.mailbox_id) : undefined;
+  const m = link.mailbox_id ? await repos(deps.db, PLATFORM_SCOPE).mailboxes.find(link.mailbox_id) : undefined;
   if (!m) throw new AppError('NotFound', 'setup link not found');
   if (m.status !== 'pending' && m.status !== 'active') throw new AppError('Gone', `this reset link can no longer be used: the mailbox is ${m.status}`);
   const repo = repos(deps.db, tenantScope(m.tenant_id));

@@ -323,7 +323,7 @@ export async function sessionView(deps: CoreDeps, auth: Extract<SessionAuth, { o
   const s = auth.session;
   let mailbox: SessionView['mailbox'] = null;
   if (s.kind === 'mailbox') {
-    const m = await repos(deps.db, scopeOf(auth.actor)).policies.anyMailbox(s.mailbox_id!);
+    const m = await repos(deps.db, scopeOf(auth.actor)).mailboxes.find(s.mailbox_id!);
     if (!m) throw new AppError('NotFound', 'mailbox not found');
     mailbox = {
       id: m.id,

@@ -27,7 +27,7 @@ export async function describeMailboxLink(deps: CoreDeps, token: string): Promis
   const reset = await isResetLink(deps, token);
   const link = await findLiveSetupLink(deps, token, reset ? 'reset' : 'mailbox-setup');
   // The link's secret is the authority: what it names is read in the link's own scope.
-  const m = link.mailbox_id ? await repos(deps.db, rowScope(link.tenant_id)).policies.anyMailbox(link.mailbox_id) : undefined;
+  const m = link.mailbox_id ? await repos(deps.db, rowScope(link.tenant_id)).mailboxes.find(link.mailbox_id) : undefined;
   if (!m) throw new AppError('NotFound', 'setup link not found');
   if (m.status !== 'pending' && m.status !== 'active') throw new AppError('Gone', `this link can no longer be used: the mailbox is ${m.status}`);
   const settings = await appliedDomainSettings(deps, m.domain_id);

@@ -144,7 +144,7 @@ function parseExpiry(deps: CoreDeps, raw: string | undefined): number | null {
 /** Creates a tenant token (a tenant-admin token unless permissions or role say otherwise). */
 export async function createTenantToken(actor: Actor, deps: CoreDeps, tenantId: string, input: CreateTokenInput): Promise<CreatedToken> {
   authorize(actor, 'tokens.manage');
-  const tenant = await repos(deps.db, scopeOf(actor)).policies.liveTenant(tenantId);
+  const tenant = await repos(deps.db, scopeOf(actor)).tenants.get(tenantId);
   return createToken(actor, deps, tenant.id, input);
 }
 
@@ -175,7 +175,7 @@ export interface TokenFilter {
 export async function listTenantTokens(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: TokenFilter = {}): Promise<TokenView[]> {
   authorize(actor, 'tokens.read');
   const r = repos(deps.db, scopeOf(actor));
-  await r.policies.liveTenant(tenantId);
+  await r.tenants.get(tenantId);
   return (await r.tokens.list(tenantId, pageOf(page), { ...filter, now: deps.now() })).map(tokenView);
 }
 

@@ -38,7 +38,7 @@ export function aliasView(a: Alias): AliasView {
 export async function createAlias(actor: Actor, deps: CoreDeps, domainId: string, input: { localPart: string; targets: string[] }): Promise<AliasView> {
   authorize(actor, 'forwarding.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const domain = await r.mailboxes.domain(domainId);
+  const domain = await r.domains.get(domainId);
   if (domain.alias_of) throw invalid(`${domain.name} is an alias of another domain; create the alias in that domain`, { field: 'domainId' });
   const localPart = normalizeLocalPart(input.localPart);
   const address = `${localPart}@${domain.name}`;
@@ -139,7 +139,7 @@ export async function deleteAlias(actor: Actor, deps: CoreDeps, aliasId: string,
 export async function listTenantAliases(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: AliasFilter = {}): Promise<AliasView[]> {
   authorize(actor, 'forwarding.read');
   const r = repos(deps.db, scopeOf(actor));
-  await r.mailboxes.tenant(tenantId);
+  await r.tenants.get(tenantId);
   return (await r.aliases.listInTenant(tenantId, filter, pageOf(page))).map(aliasView);
 }
 
@@ -151,6 +151,6 @@ export async function getAlias(actor: Actor, deps: CoreDeps, aliasId: string): P
 export async function listAliases(actor: Actor, deps: CoreDeps, domainId: string, page: { limit?: number; after?: string | null } = {}, filter: { q?: string } = {}): Promise<AliasView[]> {
   authorize(actor, 'forwarding.read');
   const r = repos(deps.db, scopeOf(actor));
-  const domain = await r.mailboxes.domain(domainId);
+  const domain = await r.domains.get(domainId);
   return (await r.aliases.listInTenant(domain.tenant_id, { domainId: domain.id, q: filter.q }, pageOf(page))).map(aliasView);
 }

@@ -139,7 +139,7 @@ export async function createMailbox(actor: Actor, deps: CoreDeps, domainId: stri
   authorize(actor, 'mailboxes.create');
   if (input.credentialDelivery !== 'link') throw invalid('credentialDelivery must be "link"', { field: 'credentialDelivery' });
   const r = repos(deps.db, scopeOf(actor));
-  const domain = await r.mailboxes.domain(domainId);
+  const domain = await r.domains.get(domainId);
   if (domain.alias_of) throw invalid(`${domain.name} is an alias of another domain; create the mailbox in that domain`, { field: 'domainId' });
   const p = planNewMailbox(deps, domain.name, input);
   const { address } = p;
@@ -201,16 +201,16 @@ export async function getMailbox(actor: Actor, deps: CoreDeps, mailboxId: string
 
 export async function listMailboxes(actor: Actor, deps: CoreDeps, domainId: string, page: { limit?: number; after?: string | null } = {}, filter: MailboxFilter = {}): Promise<MailboxView[]> {
   authorize(actor, 'mailboxes.read');
-  const { mailboxes } = repos(deps.db, scopeOf(actor));
-  await mailboxes.domain(domainId);
+  const { mailboxes, domains } = repos(deps.db, scopeOf(actor));
+  await domains.get(domainId);
   return (await mailboxes.listInDomain(domainId, pageOf(page), filter)).map(mailboxView);
 }
 
 /** Every mailbox of a tenant, across its domains, filtered. */
 export async function listTenantMailboxes(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: MailboxFilter = {}): Promise<MailboxView[]> {
   authorize(actor, 'mailboxes.read');
-  const { mailboxes } = repos(deps.db, scopeOf(actor));
-  await mailboxes.tenant(tenantId);
+  const { mailboxes, tenants } = repos(deps.db, scopeOf(actor));
+  await tenants.get(tenantId);
   return (await mailboxes.listInTenant(tenantId, filter, pageOf(page))).map(mailboxView);
 }
 

@@ -157,7 +157,7 @@ export async function deleteDomain(actor: Actor, deps: CoreDeps, domainId: strin
   authorize(actor, 'domains.manage');
   const reason = optionalText(input.reason, 'reason');
   const r = repos(deps.db, scopeOf(actor));
-  const d = await r.mailboxes.domain(domainId);
+  const d = await r.domains.get(domainId);
   const aliases = await r.recycleBin.domainAliasesOf(d.id);
   if (aliases.length) throw new AppError('Conflict', `domain aliases point at ${d.name} (${aliases.join(', ')}); delete or re-point them first`);
   const target = { type: 'domain' as const, id: d.id, name: d.name, tenantId: d.tenant_id };
@@ -215,13 +215,13 @@ export async function restoreDomain(actor: Actor, deps: CoreDeps, domainId: stri
       now,
     );
   });
-  return domainView(await r.mailboxes.domain(d.id));
+  return domainView(await r.domains.get(d.id));
 }
 
 export async function recycleBin(actor: Actor, deps: CoreDeps, tenantId: string): Promise<RecycleBinView> {
   authorize(actor, 'mailboxes.read');
   const r = repos(deps.db, scopeOf(actor));
-  await r.mailboxes.tenant(tenantId);
+  await r.tenants.get(tenantId);
   const bin = await r.recycleBin.listing(tenantId);
   return {
     mailboxes: bin.mailboxes.map((m) => ({

@@ -155,7 +155,7 @@ export interface RequiredAddressDestination {
 export async function setRequiredAddressDestination(actor: Actor, deps: CoreDeps, tenantId: string, input: { target: string | null; reason?: string }): Promise<RequiredAddressDestination> {
   authorize(actor, 'domains.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const tenant = await r.mailboxes.tenant(tenantId);
+  const tenant = await r.tenants.get(tenantId);
   const chosen = input.target === null ? null : (await resolveTarget(deps.db, tenant.id, input.target, 'target')).address;
   const before = await roleMailTarget(deps.db, deps, tenant.id);
   const now = deps.now();
@@ -213,7 +213,7 @@ async function repointRequiredAliases(t: Repos, actor: Actor, tenantId: string, 
 /** The tenant's current choice and the effective destination. */
 export async function requiredAddressDestination(actor: Actor, deps: CoreDeps, tenantId: string): Promise<Omit<RequiredAddressDestination, 'repointed'>> {
   authorize(actor, 'domains.read');
-  const tenant = await repos(deps.db, scopeOf(actor)).mailboxes.tenant(tenantId);
+  const tenant = await repos(deps.db, scopeOf(actor)).tenants.get(tenantId);
   const effective = await roleMailTarget(deps.db, deps, tenant.id);
   return { chosen: tenant.role_mail_to ?? null, effective: effective.address, source: effective.source };
 }

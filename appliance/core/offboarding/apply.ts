@@ -66,7 +66,7 @@ interface Prepared {
 async function successorOf(r: Repos, m: Mailbox, raw: string | undefined): Promise<Mailbox | null> {
   if (raw === undefined) return null;
   const { address } = parseAddress(raw, 'successor');
-  const s = (await r.offboarding.mailboxByAddress(address)) ?? null;
+  const s = (await r.mailboxes.byAddress(address)) ?? null;
   if (!s || s.status !== 'active') throw invalid(`successor ${address} is not an active mailbox of this tenant`, { field: 'successor' });
   if (s.id === m.id) throw invalid('the successor cannot be the mailbox itself', { field: 'successor' });
   return s;
@@ -170,6 +170,6 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
   });
   deps.revoker.notifyRevoked(m.id, 'mailbox offboarded');
   const o = await r.offboarding.get(id);
-  const fresh = await r.offboarding.mailbox(m.id);
+  const fresh = await r.mailboxes.get(m.id);
   return { offboarding: await offboardingView(r, o), remaining: await enumerate(r, deps, fresh, ctx, deps.now()) };
 }

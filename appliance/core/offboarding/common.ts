@@ -62,6 +62,6 @@ export function parseTargets(json: string): string[] {
  * filtered by the mailbox's tenant, platform actors included.
  */
 export async function mailboxInScope(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<{ m: Mailbox; r: Repos }> {
-  const m = await repos(deps.db, scopeOf(actor)).offboarding.mailbox(mailboxId);
+  const m = await repos(deps.db, scopeOf(actor)).mailboxes.get(mailboxId);
   return { m, r: repos(deps.db, tenantScope(m.tenant_id)) };
 }

@@ -164,7 +164,7 @@ function describe(action: string, restores: Record<string, unknown>): string {
 export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<OwnershipView> {
   authorize(actor, 'mailboxes.read');
   const r = repos(deps.db, scopeOf(actor));
-  const m = await r.ownership.mailbox(mailboxId);
+  const m = await r.mailboxes.get(mailboxId);
   const now = deps.now();
   const events = await r.audit.ofTarget(m.tenant_id, 'mailbox', m.id, 50);
   // Logins and logouts are recorded on the mailbox too, but they change nothing.

@@ -39,8 +39,9 @@ function dkimView(k: DkimKey, domainName: string): DkimKeyView {
 
 export async function listDkimKeys(actor: Actor, deps: CoreDeps, domainId: string): Promise<DkimKeyView[]> {
   authorize(actor, 'domains.read');
-  const r = repos(deps.db, scopeOf(actor)).sending;
-  const domain = await r.domain(domainId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.sending;
+  const domain = await rAll.domains.get(domainId);
   return (await r.dkimKeysOf(domain.id)).map((k) => dkimView(k, domain.name));
 }
 
@@ -60,7 +61,7 @@ function selectorPicker(now: number, taken: string[]): (suffix: string) => strin
 export async function rotateDkim(actor: Actor, deps: CoreDeps, domainId: string, input: { algorithms?: Array<'rsa-sha256' | 'ed25519-sha256'> }): Promise<DkimKeyView[]> {
   authorize(actor, 'domains.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const domain = await r.sending.domain(domainId);
+  const domain = await r.domains.get(domainId);
   const algorithms = input.algorithms?.length ? [...new Set(input.algorithms)] : (['rsa-sha256', 'ed25519-sha256'] as const);
   const now = deps.now();
   const pick = selectorPicker(now, await r.sending.dkimSelectors(domain.id));
@@ -94,8 +95,9 @@ export async function rotateDkim(actor: Actor, deps: CoreDeps, domainId: string,
 }
 
 async function dkimKeyInScope(actor: Actor, deps: CoreDeps, domainId: string, keyId: string): Promise<{ domain: Domain; key: DkimKey }> {
-  const r = repos(deps.db, scopeOf(actor)).sending;
-  const domain = await r.domain(domainId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.sending;
+  const domain = await rAll.domains.get(domainId);
   return { domain, key: await r.dkimKey(domain.id, keyId) };
 }
 

@@ -59,8 +59,9 @@ export function forwardView(f: Forward, now: number): ForwardView {
 
 export async function listForwards(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<ForwardView[]> {
   authorize(actor, 'forwarding.read');
-  const r = repos(deps.db, scopeOf(actor)).sending;
-  const mailbox = await r.mailbox(mailboxId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.sending;
+  const mailbox = await rAll.mailboxes.get(mailboxId);
   const rows = await r.forwardsOf(mailbox.id);
   const now = deps.now();
   return withCreatorNames(
@@ -71,7 +72,7 @@ export async function listForwards(actor: Actor, deps: CoreDeps, mailboxId: stri
 
 export async function createForward(actor: Actor, deps: CoreDeps, mailboxId: string, input: ForwardInput): Promise<ForwardView> {
   authorize(actor, 'forwarding.manage');
-  return insertForward(actor, deps, await repos(deps.db, scopeOf(actor)).sending.mailbox(mailboxId), input);
+  return insertForward(actor, deps, await repos(deps.db, scopeOf(actor)).mailboxes.get(mailboxId), input);
 }
 
 /** Creates a forward of a mailbox the caller has already authorized (admins above, owners in owner-forwards.service). */
@@ -126,9 +127,10 @@ export async function insertForward(actor: Actor, deps: CoreDeps, mailbox: Mailb
 
 export async function deleteForward(actor: Actor, deps: CoreDeps, forwardId: string): Promise<void> {
   authorize(actor, 'forwarding.manage');
-  const r = repos(deps.db, scopeOf(actor)).sending;
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.sending;
   const f = await r.forward(forwardId);
-  await r.mailbox(f.mailbox_id); // a forward of a deleted mailbox is gone with it
+  await rAll.mailboxes.get(f.mailbox_id); // a forward of a deleted mailbox is gone with it
   await removeForward(actor, deps, f);
 }
 

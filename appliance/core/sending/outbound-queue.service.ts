@@ -55,8 +55,9 @@ export async function listOutboundQueue(
 ): Promise<QueueEntryView[]> {
   authorize(actor, 'mailflow.read');
   // A tenant actor naming another tenant: NotFound, like every other tenant-addressed read.
-  const r = repos(deps.db, scopeOf(actor)).sending;
-  if (filter.tenantId !== undefined) await r.tenant(filter.tenantId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.sending;
+  if (filter.tenantId !== undefined) await rAll.tenants.get(filter.tenantId);
   const only = actor.tenantId ?? filter.tenantId ?? null;
   const { limit, after } = pageOf(filter);
   const all = await source.list();

@@ -55,12 +55,12 @@ async function resolveRouteScope(actor: Actor, deps: CoreDeps, scope: RouteScope
     return { tenantId: null, domainId: null };
   }
   authorize(actor, write ? 'domains.manage' : 'domains.read');
-  const r = repos(deps.db, scopeOf(actor)).sending;
+  const rAll = repos(deps.db, scopeOf(actor));
   if (scope.kind === 'domain') {
-    const d = await r.domain(scope.id);
+    const d = await rAll.domains.get(scope.id);
     return { tenantId: d.tenant_id, domainId: d.id };
   }
-  const t = await r.tenant(scope.id);
+  const t = await rAll.tenants.get(scope.id);
   return { tenantId: t.id, domainId: null };
 }
 

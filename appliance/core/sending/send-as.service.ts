@@ -21,8 +21,9 @@ export interface SendAsView {
 
 export async function listSendAs(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<SendAsView[]> {
   authorize(actor, 'mailboxes.read');
-  const r = repos(deps.db, scopeOf(actor)).sending;
-  const mailbox = await r.mailbox(mailboxId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.sending;
+  const mailbox = await rAll.mailboxes.get(mailboxId);
   const rows = await r.sendAsGrantsOf(mailbox.id);
   return withCreatorNames(
     deps,
@@ -33,7 +34,7 @@ export async function listSendAs(actor: Actor, deps: CoreDeps, mailboxId: string
 export async function grantSendAs(actor: Actor, deps: CoreDeps, mailboxId: string, input: { address: string }): Promise<SendAsView> {
   authorize(actor, 'mailboxes.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const mailbox = await r.sending.mailbox(mailboxId);
+  const mailbox = await r.mailboxes.get(mailboxId);
   const { address, domain } = parseAddress(input.address, 'address');
   if ((await r.sending.domainTenant(domain)) !== mailbox.tenant_id) throw invalid(`${address} is not in a domain of this tenant`, { field: 'address' });
   if (address === mailbox.address) throw invalid('a mailbox may always send as itself', { field: 'address' });
@@ -51,7 +52,7 @@ export async function revokeSendAs(actor: Actor, deps: CoreDeps, grantId: string
   authorize(actor, 'mailboxes.manage');
   const r = repos(deps.db, scopeOf(actor));
   const g = await r.sending.sendAsGrant(grantId);
-  await r.sending.mailbox(g.mailbox_id); // a grant of a deleted mailbox is gone with it
+  await r.mailboxes.get(g.mailbox_id); // a grant of a deleted mailbox is gone with it
   const now = deps.now();
   await r.transaction(async (t) => {
     await t.sending.deleteSendAsGrant(g.id);

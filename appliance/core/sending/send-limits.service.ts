@@ -33,15 +33,16 @@ function stateView(m: MailboxSendState): SendingStateView {
 
 export async function getSendingState(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<SendingStateView> {
   authorize(actor, 'mailboxes.read');
-  const r = repos(deps.db, scopeOf(actor)).limits;
-  const mailbox = await r.mailbox(mailboxId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.limits;
+  const mailbox = await rAll.mailboxes.get(mailboxId);
   return stateView(await r.sendState(mailbox.id));
 }
 
 export async function setSendLimits(actor: Actor, deps: CoreDeps, mailboxId: string, input: { messagesPerHour: number | null; recipientsPerHour: number | null }): Promise<SendingStateView> {
   authorize(actor, 'mailboxes.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const mailbox = await r.limits.mailbox(mailboxId);
+  const mailbox = await r.mailboxes.get(mailboxId);
   const before = stateView(await r.limits.sendState(mailbox.id));
   const now = deps.now();
   await r.transaction(async (t) => {
@@ -66,7 +67,7 @@ export async function setSendLimits(actor: Actor, deps: CoreDeps, mailboxId: str
 export async function liftSendBlock(actor: Actor, deps: CoreDeps, mailboxId: string, input: { reason?: string }): Promise<SendingStateView> {
   authorize(actor, 'mailboxes.suspend');
   const r = repos(deps.db, scopeOf(actor));
-  const mailbox = await r.limits.mailbox(mailboxId);
+  const mailbox = await r.mailboxes.get(mailboxId);
   const before = stateView(await r.limits.sendState(mailbox.id));
   if (!before.blocked) throw new AppError('Conflict', 'the mailbox is not blocked from sending');
   const reason = optionalText(input.reason, 'reason');

@@ -83,15 +83,16 @@ async function writePolicy(actor: Actor, deps: Deps, r: Repos, { scope, scopeId,
 
 export async function getTenantSpamPolicy(actor: Actor, deps: Deps, tenantId: string): Promise<SpamPolicyView> {
   authorize(actor, 'tenants.read');
-  const r = repos(deps.db, scopeOf(actor)).spam;
-  const tenant = await r.tenant(tenantId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.spam;
+  const tenant = await rAll.tenants.get(tenantId);
   return effectiveSpamPolicy(r, deps.spamDefaults, tenant.id, null);
 }
 
 export async function putTenantSpamPolicy(actor: Actor, deps: Deps, tenantId: string, input: SpamPolicyInput): Promise<SpamPolicyView> {
   authorize(actor, 'policies.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const tenant = await r.spam.tenant(tenantId);
+  const tenant = await r.tenants.get(tenantId);
   const before = await effectiveSpamPolicy(r.spam, deps.spamDefaults, tenant.id, null);
   await writePolicy(actor, deps, r, { scope: 'tenant', scopeId: tenant.id, tenantId: tenant.id }, input, before);
   return effectiveSpamPolicy(r.spam, deps.spamDefaults, tenant.id, null);
@@ -99,15 +100,16 @@ export async function putTenantSpamPolicy(actor: Actor, deps: Deps, tenantId: st
 
 export async function getDomainSpamPolicy(actor: Actor, deps: Deps, domainId: string): Promise<SpamPolicyView> {
   authorize(actor, 'domains.read');
-  const r = repos(deps.db, scopeOf(actor)).spam;
-  const domain = await r.domain(domainId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.spam;
+  const domain = await rAll.domains.get(domainId);
   return effectiveSpamPolicy(r, deps.spamDefaults, domain.tenant_id, domain.id);
 }
 
 export async function putDomainSpamPolicy(actor: Actor, deps: Deps, domainId: string, input: SpamPolicyInput): Promise<SpamPolicyView> {
   authorize(actor, 'policies.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const domain = await r.spam.domain(domainId);
+  const domain = await r.domains.get(domainId);
   const before = await effectiveSpamPolicy(r.spam, deps.spamDefaults, domain.tenant_id, domain.id);
   await writePolicy(actor, deps, r, { scope: 'domain', scopeId: domain.id, tenantId: domain.tenant_id }, input, before);
   return effectiveSpamPolicy(r.spam, deps.spamDefaults, domain.tenant_id, domain.id);
@@ -117,7 +119,7 @@ export async function putDomainSpamPolicy(actor: Actor, deps: Deps, domainId: st
 export async function deleteDomainSpamPolicy(actor: Actor, deps: Deps, domainId: string, reason?: string): Promise<SpamPolicyView> {
   authorize(actor, 'policies.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const domain = await r.spam.domain(domainId);
+  const domain = await r.domains.get(domainId);
   const before = await effectiveSpamPolicy(r.spam, deps.spamDefaults, domain.tenant_id, domain.id);
   if (before.scope === 'domain') {
     const why = optionalText(reason, 'reason');
@@ -199,29 +201,31 @@ async function listEntries(repo: SpamRepo, tenantId: string, mailboxId: string |
 
 export async function listTenantSpamLists(actor: Actor, deps: CoreDeps, tenantId: string): Promise<SpamListEntryView[]> {
   authorize(actor, 'tenants.read');
-  const r = repos(deps.db, scopeOf(actor)).spam;
-  const tenant = await r.tenant(tenantId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.spam;
+  const tenant = await rAll.tenants.get(tenantId);
   return listEntries(r, tenant.id, null);
 }
 
 export async function addTenantSpamList(actor: Actor, deps: CoreDeps, tenantId: string, input: ListEntryInput): Promise<SpamListEntryView> {
   authorize(actor, 'policies.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const tenant = await r.spam.tenant(tenantId);
+  const tenant = await r.tenants.get(tenantId);
   return insertEntry(actor, deps, r, tenant.id, null, input);
 }
 
 export async function listMailboxSpamLists(actor: Actor, deps: CoreDeps, mailboxId: string): Promise<SpamListEntryView[]> {
   authorize(actor, 'mailboxes.read');
-  const r = repos(deps.db, scopeOf(actor)).spam;
-  const m = await r.mailbox(mailboxId);
+  const rAll = repos(deps.db, scopeOf(actor));
+  const r = rAll.spam;
+  const m = await rAll.mailboxes.get(mailboxId);
   return listEntries(r, m.tenant_id, m.id);
 }
 
 export async function addMailboxSpamList(actor: Actor, deps: CoreDeps, mailboxId: string, input: ListEntryInput): Promise<SpamListEntryView> {
   authorize(actor, 'mailboxes.manage');
   const r = repos(deps.db, scopeOf(actor));
-  const m = await r.spam.mailbox(mailboxId);
+  const m = await r.mailboxes.get(mailboxId);
   return insertEntry(actor, deps, r, m.tenant_id, m.id, input);
 }
 
@@ -231,10 +235,10 @@ export async function deleteSpamListEntry(actor: Actor, deps: CoreDeps, id: stri
   const row = await r.spam.listEntry(id);
   if (row.mailbox_id) {
     authorize(actor, 'mailboxes.manage');
-    await r.spam.mailbox(row.mailbox_id);
+    await r.mailboxes.get(row.mailbox_id);
   } else {
     authorize(actor, 'policies.manage');
-    await r.spam.tenant(row.tenant_id);
+    await r.tenants.get(row.tenant_id);
   }
   await removeEntry(actor, deps, r, row);
 }

@@ -5,7 +5,7 @@
  * latest DNS check of every domain), kept here until the stats repository takes them.
  */
 import { notFound } from '../../core/kernel/errors.js';
-import { OwnerLookups } from './sending.js';
+import { DomainKeyedRepo } from './sending.js';
 
 export interface MailboxSendState {
   id: string;
@@ -23,7 +23,7 @@ export interface MailboxLimitRow {
   send_blocked_reason: string | null;
 }
 
-export class LimitsRepo extends OwnerLookups {
+export class LimitsRepo extends DomainKeyedRepo {
   /** The send limits and block of a mailbox (any status). */
   async sendState(mailboxId: string): Promise<MailboxSendState> {
     const row = await this.scoped(

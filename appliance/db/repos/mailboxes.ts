@@ -8,7 +8,7 @@
  */
 import { sql } from 'kysely';
 import { notFound } from '../../core/kernel/errors.js';
-import type { Domain, Mailbox, NewMailbox, Tenant } from '../tables/control.table.js';
+import type { Mailbox, NewMailbox } from '../tables/control.table.js';
 import type { Forward } from '../tables/sending.table.js';
 import type { MailboxStatus } from '../tables/status.js';
 import { containsPattern, type ListPage, Repo } from './base.js';
@@ -64,6 +64,11 @@ export class MailboxesRepo extends Repo {
   /** A live mailbox of this scope by address, or undefined. */
   async byAddress(address: string): Promise<Mailbox | undefined> {
     return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('address', '=', address).where('status', '!=', 'deleted')).executeTakeFirst();
+  }
+
+  /** A mailbox of the scope by address in any status (the recycle bin included), or undefined. */
+  async findByAddress(address: string): Promise<Mailbox | undefined> {
+    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('address', '=', address)).executeTakeFirst();
   }
 
   async listInDomain(domainId: string, page: ListPage, filter: MailboxFilter = {}): Promise<Mailbox[]> {
@@ -128,20 +133,6 @@ export class MailboxesRepo extends Repo {
   }
 
   // ---- parents (until the domains and tenants repositories take them over) -------------------
-
-  /** A live domain of this scope, or NotFound. */
-  async domain(id: string): Promise<Domain> {
-    const row = await this.scoped(this.db.selectFrom('domains').selectAll().where('id', '=', id).where('status', '!=', 'deleted')).executeTakeFirst();
-    if (!row) throw notFound('domain');
-    return row;
-  }
-
-  /** A live tenant of this scope, or NotFound. */
-  async tenant(id: string): Promise<Tenant> {
-    const row = await this.scoped(this.db.selectFrom('tenants').selectAll().where('id', '=', id).where('status', '!=', 'deleted'), 'id').executeTakeFirst();
-    if (!row) throw notFound('tenant');
-    return row;
-  }
 
   /** A tenant's quota pool (null: no pool, or no such tenant in this scope). */
   async tenantPool(tenantId: string): Promise<number | null> {

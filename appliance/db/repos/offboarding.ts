@@ -109,18 +109,6 @@ export class OffboardingRepo extends Repo {
 
   // ---- mailboxes ----------------------------------------------------------------------------
 
-  /** A live (not deleted) mailbox of the scope; NotFound otherwise. */
-  async mailbox(id: string): Promise<Mailbox> {
-    const row = await this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id).where('status', '!=', 'deleted')).executeTakeFirst();
-    if (!row) throw notFound('mailbox');
-    return row;
-  }
-
-  /** A live mailbox of the scope by address, or undefined. */
-  async mailboxByAddress(address: string): Promise<Mailbox | undefined> {
-    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('address', '=', address).where('status', '!=', 'deleted')).executeTakeFirst();
-  }
-
   async mailboxesByIds(ids: string[]): Promise<Mailbox[]> {
     if (!ids.length) return [];
     return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', 'in', ids)).execute();

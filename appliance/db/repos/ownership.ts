@@ -4,19 +4,11 @@
  * tenant's tokens and admins (who may trigger a path), and the aliases that deliver into it.
  * Every query is scoped by `tenant_id`.
  */
-import { notFound } from '../../core/kernel/errors.js';
-import type { ApiToken, Mailbox } from '../tables/control.table.js';
+import type { ApiToken } from '../tables/control.table.js';
 import type { Principal } from '../tables/principals.table.js';
 import { Repo } from './base.js';
 
 export class OwnershipRepo extends Repo {
-  /** The live (not deleted) mailbox of this scope whose ownership is asked, or NotFound. */
-  async mailbox(id: string): Promise<Mailbox> {
-    const row = await this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id).where('status', '!=', 'deleted')).executeTakeFirst();
-    if (!row) throw notFound('mailbox');
-    return row;
-  }
-
   /** Unused, unexpired setup links of a mailbox, oldest first. */
   async liveSetupLinks(mailboxId: string, now: number): Promise<Array<{ id: string; purpose: string; created_by: string | null; expires_at: number; destination: string | null }>> {
     return this.scoped(

@@ -9,8 +9,6 @@
  * repositories offer them.
  */
 import type { Selectable } from 'kysely';
-import { notFound } from '../../core/kernel/errors.js';
-import type { Mailbox, Tenant } from '../tables/control.table.js';
 import type { AccessPolicyRow, MailboxFlagsTable } from '../tables/resets.table.js';
 import { Repo } from './base.js';
 
@@ -53,33 +51,9 @@ export class PoliciesRepo extends Repo {
 
   // ---- look-ups on tenants and mailboxes (see the file comment) -----------------------------------
 
-  /** A live (not deleted) tenant of this scope, or NotFound. */
-  async liveTenant(id: string): Promise<Tenant> {
-    const row = await this.scoped(this.db.selectFrom('tenants').selectAll().where('id', '=', id).where('status', '!=', 'deleted'), 'id').executeTakeFirst();
-    if (!row) throw notFound('tenant');
-    return row;
-  }
-
   /** A tenant's status, or undefined when it does not exist (in this scope). */
   async tenantStatus(id: string): Promise<string | undefined> {
     const row = await this.scoped(this.db.selectFrom('tenants').select('status').where('id', '=', id), 'id').executeTakeFirst();
     return row?.status;
-  }
-
-  /** A live (not deleted) mailbox of this scope, or NotFound. */
-  async liveMailbox(id: string): Promise<Mailbox> {
-    const row = await this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id).where('status', '!=', 'deleted')).executeTakeFirst();
-    if (!row) throw notFound('mailbox');
-    return row;
-  }
-
-  /** A mailbox of this scope in any status (deleted included), or undefined. */
-  async anyMailbox(id: string): Promise<Mailbox | undefined> {
-    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id)).executeTakeFirst();
-  }
-
-  /** A mailbox of this scope by address, in any status, or undefined. */
-  async anyMailboxByAddress(address: string): Promise<Mailbox | undefined> {
-    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('address', '=', address)).executeTakeFirst();
   }
 }

@@ -8,11 +8,9 @@
  * both tables), inserts call `guardTenant`. Public flows (a reset link, a self-service request)
  * find the mailbox in the platform scope, then work in `tenantScope(mailbox.tenant_id)`.
  */
-import type { Mailbox, Tenant } from '../../db/tables/control.table.js';
 import type { ResetRow } from '../../db/tables/resets.table.js';
 import type { ResetDeliveryState, ResetKind } from '../../db/tables/status.js';
 import type { DB } from '../schema.js';
-import { notFound } from '../../core/kernel/errors.js';
 import { Repo } from './base.js';
 
 type MailboxStatusColumn = DB['mailboxes']['status'];
@@ -156,30 +154,6 @@ export class ResetsRepo extends Repo {
   }
 
   // ---- mailboxes and tenants ----------------------------------------------------------------
-
-  /** A live (not deleted) mailbox of the scope; NotFound otherwise. */
-  async mailbox(id: string): Promise<Mailbox> {
-    const row = await this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id).where('status', '!=', 'deleted')).executeTakeFirst();
-    if (!row) throw notFound('mailbox');
-    return row;
-  }
-
-  /** A mailbox of the scope in any status, or undefined. */
-  async anyMailbox(id: string): Promise<Mailbox | undefined> {
-    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id)).executeTakeFirst();
-  }
-
-  /** A mailbox of the scope by address in any status, or undefined. */
-  async anyMailboxByAddress(address: string): Promise<Mailbox | undefined> {
-    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('address', '=', address)).executeTakeFirst();
-  }
-
-  /** A tenant of the scope (not deleted); NotFound otherwise. */
-  async tenant(id: string): Promise<Tenant> {
-    const row = await this.scoped(this.db.selectFrom('tenants').selectAll().where('id', '=', id).where('status', '!=', 'deleted'), 'id').executeTakeFirst();
-    if (!row) throw notFound('tenant');
-    return row;
-  }
 
   async setResetDestination(mailboxId: string, destination: string, now: number): Promise<void> {
     await this.scoped(this.db.updateTable('mailboxes').set({ reset_destination: destination, updated_at: now }).where('id', '=', mailboxId)).execute();

@@ -5,11 +5,11 @@
  * the actor's tenant) and the look-ups the MTA makes on every submission (platform scope, the
  * same queries and as many of them as before the move).
  *
- * `OwnerLookups` holds the scoped look-ups of the mailbox, domain and tenant that own sending,
- * limit and spam records (copied from db/repo.ts's ScopedRepo until the mailboxes, domains and
- * tenants repositories land; the lead may then move callers there).
+ * `DomainKeyedRepo` (the base of the sending, limits and spam repositories) scopes the tables
+ * keyed by domain rather than tenant. The mailbox, domain and tenant look-ups are the mailboxes,
+ * domains and tenants repositories'.
  */
-import type { Domain, DkimKey, Mailbox, Tenant } from '../tables/control.table.js';
+import type { Domain, DkimKey } from '../tables/control.table.js';
 import type { Forward, OutboundRoute } from '../tables/sending.table.js';
 import { notFound } from '../../core/kernel/errors.js';
 import { Repo } from './base.js';
@@ -32,29 +32,8 @@ export interface SendAsGrantRow {
   created_at: number;
 }
 
-/** The scoped look-ups of the mailbox, domain and tenant owning a sending, limit or spam record. */
-export abstract class OwnerLookups extends Repo {
-  /** A live (not deleted) mailbox of this scope. */
-  async mailbox(id: string): Promise<Mailbox> {
-    const row = await this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id).where('status', '!=', 'deleted')).executeTakeFirst();
-    if (!row) throw notFound('mailbox');
-    return row;
-  }
-
-  /** A live domain of this scope. */
-  async domain(id: string): Promise<Domain> {
-    const row = await this.scoped(this.db.selectFrom('domains').selectAll().where('id', '=', id).where('status', '!=', 'deleted')).executeTakeFirst();
-    if (!row) throw notFound('domain');
-    return row;
-  }
-
-  /** A live tenant of this scope (a tenant scope sees its own tenant only). */
-  async tenant(id: string): Promise<Tenant> {
-    const row = await this.scoped(this.db.selectFrom('tenants').selectAll().where('id', '=', id).where('status', '!=', 'deleted'), 'id').executeTakeFirst();
-    if (!row) throw notFound('tenant');
-    return row;
-  }
-
+/** A repository that also reads tables keyed by domain rather than tenant (dkim_keys): scoped through the domains of its tenant. */
+export abstract class DomainKeyedRepo extends Repo {
   /** Restricts a query on a table keyed by domain (e.g. dkim_keys) to this scope's domains. */
   protected scopedByDomain<Q extends { where: (...args: any[]) => any }>(q: Q, column: string): Q {
     if (this.tenantId === null) return q;
@@ -62,7 +41,7 @@ export abstract class OwnerLookups extends Repo {
   }
 }
 
-export class SendingRepo extends OwnerLookups {
+export class SendingRepo extends DomainKeyedRepo {
   // ---- forwards ----------------------------------------------------------------------------
 
   /** The forwards of a mailbox that are not removed (active and expired), oldest first. */

@@ -6,7 +6,7 @@
  */
 import type { SpamListRow, SpamPolicyRow } from '../tables/spam.table.js';
 import { AppError, notFound } from '../../core/kernel/errors.js';
-import { OwnerLookups } from './sending.js';
+import { DomainKeyedRepo } from './sending.js';
 
 export type { SpamListRow, SpamPolicyRow } from '../tables/spam.table.js';
 
@@ -23,7 +23,7 @@ export interface LearnerFolderRow {
   tenant_id: string;
 }
 
-export class SpamRepo extends OwnerLookups {
+export class SpamRepo extends DomainKeyedRepo {
   // ---- policies ----------------------------------------------------------------------------
 
   policy(level: PolicyLevel, scopeId: string): Promise<SpamPolicyRow | undefined> {
