@@ -388,16 +388,16 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
         batch.forEach((r, k) => results.push({ i: round * 3 + k, ok: r.exitCode === 0, reply: lastReply(r) }));
       }
     })();
+    // Tenant B chooses accept-unscanned (set while the scanner is up: it changes nothing until it fails).
+    await app.expectApi('PUT', `/api/v1/tenants/${tenantB}/spam-policy`, { junkScore: 6, rejectScore: 15, greylisting: false, failMode: 'accept' }, 200);
     await new Promise((r) => setTimeout(r, 300));
     const pid = rspamdMainPid();
     process.kill(-pid, 'SIGKILL');
-    // Scanner down: the default fail mode defers (never a 5xx, never a silent accept).
-    const during = await send(100);
+    // Scanner down (both sent at once, before the supervisor's restart can bring it back): the
+    // default fail mode defers (never a 5xx, never a silent accept); tenant B's accepts unscanned.
+    const [during, accepted, readyDuring] = await Promise.all([send(100), send(101, 'bob@b.test'), app.readyz()]);
     expect(lastReply(during)).toMatch(/^451 4\.7\.1 /);
-    expect((await app.readyz()).body.components.spam.ok).toBe(false);
-    // Tenant B chose accept-unscanned.
-    await app.expectApi('PUT', `/api/v1/tenants/${tenantB}/spam-policy`, { junkScore: 6, rejectScore: 15, greylisting: false, failMode: 'accept' }, 200);
-    const accepted = await send(101, 'bob@b.test');
+    expect(readyDuring.body.components.spam.ok).toBe(false);
     expect(accepted.exitCode, accepted.output).toBe(0);
     expect(storedMessages(app.dataDir, 'bob@b.test').find((m) => m.raw.includes('Subject: load-101'))!.raw).toMatch(/^X-Spam-Status: unscanned/m);
     await load;

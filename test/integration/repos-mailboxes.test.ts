@@ -88,8 +88,8 @@ describe('a tenant scope sees and changes its own tenant only', () => {
     expect(await a().mailboxes.byAddress('ann@b.example')).toBeUndefined();
     await expect(a().aliases.get('als_b')).rejects.toEqual(notFound);
     expect(await a().aliases.byAddress('info@b.example')).toBeUndefined();
-    await expect(a().mailboxes.domain('dom_b')).rejects.toEqual(notFound);
-    await expect(a().mailboxes.tenant('tnt_b')).rejects.toEqual(notFound);
+    await expect(a().domains.get('dom_b')).rejects.toEqual(notFound);
+    await expect(a().tenants.get('tnt_b')).rejects.toEqual(notFound);
     expect(await a().mailboxes.listInTenant('tnt_b', {}, { limit: 10 })).toEqual([]);
     expect(await a().aliases.listInTenant('tnt_b', {}, { limit: 10 })).toEqual([]);
     expect(await a().mailboxes.listInDomain('dom_b', { limit: 10 })).toEqual([]);
