@@ -6,7 +6,7 @@ import type { AuditEvent } from '../../db/tables/control.table.js';
 import { type AuditVerification, verifyAuditChain } from './audit.js';
 import type { CoreDeps } from '../deps.js';
 import { repos } from '../../db/repos/index.js';
-import type { NamedKind } from '../../db/repos/audit.js';
+import type { AuditFilter, NamedKind } from '../../db/repos/audit.js';
 import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { iso, pageOf } from '../kernel/util.js';
@@ -57,20 +57,8 @@ export function auditEventView(e: AuditEvent): AuditEventView {
   };
 }
 
-export interface AuditQuery {
-  tenantId?: string;
-  targetType?: string;
-  targetId?: string;
-  /** An action name, or a prefix ending in `.*` (e.g. `mailbox.*`). */
-  action?: string;
-  actorType?: string;
-  /** The acting principal (or token) id. */
-  actorId?: string;
-  tokenId?: string;
-  requestId?: string;
-  /** Time range, epoch ms: since ≤ at < until. */
-  since?: number;
-  until?: number;
+/** The audit log's filters (the repository's) and paging. */
+export interface AuditQuery extends AuditFilter {
   /** Events with an id above this one (ascending order). */
   after?: number;
   limit?: number;

@@ -69,23 +69,6 @@ export class OffboardingRepo extends Repo {
     await this.scoped(this.db.updateTable('offboardings').set({ status: 'undone', undone_at: now }).where('id', '=', id)).execute();
   }
 
-  /** Offboarded mailboxes (not deleted) whose retention date has passed: ids, oldest record first. */
-  async dueForRetention(now: number): Promise<string[]> {
-    const rows = await this.scoped(
-      this.db
-        .selectFrom('offboardings')
-        .innerJoin('mailboxes', 'mailboxes.id', 'offboardings.mailbox_id')
-        .select(['offboardings.mailbox_id as mailboxId'])
-        .where('offboardings.status', '=', 'applied')
-        .where('offboardings.undone_at', 'is', null)
-        .where('offboardings.retain_until', 'is not', null)
-        .where('offboardings.retain_until', '<=', now)
-        .where('mailboxes.status', '!=', 'deleted'),
-      'offboardings.tenant_id',
-    ).execute();
-    return rows.map((r) => r.mailboxId);
-  }
-
   /** The audit events of the steps (ids, actions), oldest first. */
   async stepEvents(ids: number[]): Promise<Array<{ id: number; action: string }>> {
     if (!ids.length) return [];
