@@ -4,20 +4,9 @@
  * known number of messages whose Subject holds SUBJECT_NEEDLE and whose body holds BODY_NEEDLE,
  * so both servers must return the same SEARCH hits.
  */
+import { prng as rng } from '../lib/prng.js';
 export const SUBJECT_NEEDLE = 'Quarterly reconciliation';
 export const BODY_NEEDLE = 'zebrafish';
-
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   'meeting budget review project deadline report customer invoice schedule team update release planning draft ' +

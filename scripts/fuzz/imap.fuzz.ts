@@ -33,6 +33,7 @@ import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { generateSelfSigned } from '../../appliance/tls.js';
 
 import type { FuzzOptions, FuzzResult } from './harness.js';
+import { prng } from '../lib/prng.js';
 
 const USER = 'canary@fuzz.test';
 const PASS = 'canary fuzz passphrase 42';
@@ -40,18 +41,8 @@ const SESSIONS = 4;
 const BATCH = 25;
 const CANARY_EVERY = 1000;
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const VERBS = [
+/** Command names the IMAP fuzzers draw from (also the integration test's fuzz sessions). */
+export const VERBS = [
   'NOOP',
   'CAPABILITY',
   'SELECT',
@@ -88,7 +79,8 @@ const VERBS = [
   'XYZZY',
   '',
 ];
-const ARGS = [
+/** Arguments the IMAP fuzzers draw from: valid, truncated, oversized and hostile. */
+export const ARGS = [
   'INBOX',
   '"INBOX"',
   'Sent',

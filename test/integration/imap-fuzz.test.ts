@@ -5,117 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, sleep, startImapEnv, type ImapTestEnv } from './imap-harness.js';
+import { ARGS, VERBS } from '../../scripts/fuzz/imap.fuzz.js';
+import { prng } from '../../scripts/lib/prng.js';
 
 const USER = 'fuzz@fuzz.test';
 const PASS = 'fuzzing passphrase 123';
-
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const VERBS = [
-  'NOOP',
-  'CAPABILITY',
-  'SELECT',
-  'EXAMINE',
-  'FETCH',
-  'UID FETCH',
-  'STORE',
-  'UID STORE',
-  'SEARCH',
-  'UID SEARCH',
-  'COPY',
-  'MOVE',
-  'LIST',
-  'LSUB',
-  'STATUS',
-  'APPEND',
-  'CREATE',
-  'DELETE',
-  'RENAME',
-  'IDLE',
-  'ENABLE',
-  'ID',
-  'GETQUOTAROOT',
-  'EXPUNGE',
-  'UID EXPUNGE',
-  'AUTHENTICATE',
-  'LOGIN',
-  'CLOSE',
-  'UNSELECT',
-  'XYZZY',
-  '',
-];
-const ARGS = [
-  'INBOX',
-  '"INBOX"',
-  '1',
-  '1:*',
-  '*',
-  '0',
-  '4294967296',
-  '1:',
-  ',',
-  '(',
-  ')',
-  '((',
-  '))',
-  '(FLAGS',
-  'BODY[',
-  'BODY[]<0.>',
-  'BODY.PEEK[1.2.3.MIME]',
-  'BODY[HEADER.FIELDS (',
-  'BODY[HEADER.FIELDS ()]',
-  '(FLAGS UID ENVELOPE BODYSTRUCTURE)',
-  'RFC822',
-  '+FLAGS',
-  '-FLAGS.SILENT',
-  '(\\Seen)',
-  '(\\Bogus)',
-  '\\Recent',
-  '"unterminated',
-  '"esc\\"aped"',
-  '"bad\\escape"',
-  'NIL',
-  '~{3}',
-  '{3}',
-  '{2+}',
-  '{999999999999}',
-  '{-1}',
-  'CHARSET',
-  'KOI8-R',
-  'OR',
-  'NOT',
-  'HEADER',
-  'SUBJECT',
-  'BEFORE',
-  '31-Feb-2020',
-  'UID',
-  '$',
-  '(CHANGEDSINCE 1)',
-  '(UNCHANGEDSINCE x)',
-  'RETURN',
-  '(STATUS (MESSAGES))',
-  '"&Jjo-"',
-  '&&&-',
-  '%',
-  '*/*/*',
-  '\u0000',
-  '\u00ff\u00fe',
-  '\t',
-  '  ',
-  'PLAIN',
-  '=',
-  '*',
-  'DONE',
-];
 
 function randomCommand(rnd: () => number, tagNo: number): string {
   const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)]!;

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, sleep, startImapEnv, type ImapTestEnv } from './imap-harness.js';
+import { prng as rng } from '../../scripts/lib/prng.js';
 
 const USER = 'soak@soak.test';
 const PASS = 'soak test passphrase';
@@ -17,18 +18,6 @@ const DURATION_MS = Number(process.env.IMAP_SOAK_MS ?? 20_000);
 const FOLDERS = ['Shared', 'Other'];
 const KEYWORDS = ['$Soak1', '$Soak2', '$Soak3', 'Work', 'Later'];
 const SYSTEM = ['\\Seen', '\\Flagged', '\\Answered', '\\Draft', '\\Deleted'];
-
-/** Small seeded PRNG (mulberry32) so a failing run can be repeated with its seed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Msg {
   uid: number; // 0 until the client learned it
