@@ -33,17 +33,7 @@ export function emit(ctx: Ctx, data: unknown, human: () => void): void {
   else human();
 }
 
-export function bytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes as bytes } from '../../control/schemas/format.js';
 
 /** 2026-12-05T16:40:33.123Z → 2026-12-05 16:40 UTC */
 export function when(iso: string | null | undefined): string {

@@ -8,17 +8,7 @@ export function fmtDate(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-export function fmtBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 && i ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes as fmtBytes } from '../../../control/schemas/format.js';
 
 export function badge(text: string, kind?: 'ok' | 'warn' | 'bad' | 'info'): HTMLElement {
   const k =
