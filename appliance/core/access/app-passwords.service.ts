@@ -21,6 +21,7 @@ import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import { optionalText, requiredText } from '../kernel/text.js';
 import { trxOf } from '../../db/repos/index.js';
 import { iso } from '../kernel/util.js';
+import { newId } from '../kernel/ids.js';
 
 export type AppPasswordScope = 'imap' | 'smtp';
 export const APP_PASSWORD_SCOPES: readonly AppPasswordScope[] = ['imap', 'smtp'];
@@ -87,7 +88,7 @@ async function insert({ actor, deps, mailbox, r }: Target, input: { name: string
   if (await r.appPasswords.mailboxOffboarded(mailbox.id)) throw new AppError('Conflict', 'this mailbox was offboarded; it gets no new credentials');
   const { compact, display } = generateAppPassword();
   const now = deps.now();
-  const id = `app_${randomBytes(12).toString('hex')}`;
+  const id = newId('app');
   const row = {
     id,
     tenant_id: mailbox.tenant_id,

@@ -5,7 +5,6 @@
  * app passwords per the tenant policy (it is the "I lost my device" path). Owners are told.
  */
 import { assertMailboxPassword } from '../templates/domain-policy.js';
-import { randomBytes } from 'node:crypto';
 import type { Mailbox } from '../../db/tables/control.table.js';
 import type { ResetRow } from '../../db/tables/resets.table.js';
 import { repos } from '../../db/repos/index.js';
@@ -23,6 +22,7 @@ import { trxOf } from '../../db/repos/index.js';
 import { issueSetupLink, setupUrl } from './setup-links.js';
 import { assertSafeResetDestination } from '../mailboxes/targets.js';
 import { iso } from '../kernel/util.js';
+import { newId } from '../kernel/ids.js';
 
 export async function checkCurrentPassword(deps: AccessDeps, m: Mailbox, password: string, origin: ActorOrigin | undefined): Promise<void> {
   if (!deps.credentials) throw new AppError('TempFailure', 'mailbox login is not available');
@@ -158,7 +158,7 @@ export async function requestSelfResetLink(actor: Actor, deps: AccessDeps, input
   if ((await repo.resets.countForMailboxSince(m.id, now - 3600_000)) >= policy.resetRatePerHour) return;
   const requester = makeActor({ kind: 'public', tenantId: m.tenant_id, principalId: `self-service:${ip}`, permissions: [], origin: actor.origin });
   const row: ResetRow = {
-    id: `rst_${randomBytes(12).toString('hex')}`,
+    id: newId('rst'),
     tenant_id: m.tenant_id,
     mailbox_id: m.id,
     kind: 'self',

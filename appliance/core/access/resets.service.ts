@@ -13,7 +13,6 @@
  */
 import { displayNames } from '../audit/audit.service.js';
 import { assertMailboxPassword } from '../templates/domain-policy.js';
-import { randomBytes } from 'node:crypto';
 import type { Mailbox } from '../../db/tables/control.table.js';
 import type { ResetRow } from '../../db/tables/resets.table.js';
 import { type Repos, repos } from '../../db/repos/index.js';
@@ -22,7 +21,7 @@ import { type Actor, authorize, isPlatformActor, makeActor, scopeOf } from '../k
 import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid, notFound } from '../kernel/errors.js';
-import { sha256Hex } from '../kernel/ids.js';
+import { sha256Hex, newId } from '../kernel/ids.js';
 import { optionalText, requiredText } from '../kernel/text.js';
 import { hashPassword } from './passwords.js';
 import { type AccessDeps, type AccessPolicy, isHighValue, loadPolicy } from './policies.js';
@@ -90,7 +89,7 @@ export function resetView(r: ResetRow, now: number): ResetView {
 }
 
 function resetId(): string {
-  return `rst_${randomBytes(12).toString('hex')}`;
+  return newId('rst');
 }
 
 async function assertResettable(r: Repos, m: Mailbox): Promise<void> {

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { AuditEvent } from '../../db/tables/control.table.js';
-import { repos } from '../../db/repos/index.js';
+import { type Repos, repos, trxOf } from '../../db/repos/index.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { type Actor, auditActorType } from '../kernel/authz.js';
 
@@ -148,4 +148,9 @@ export async function verifyAuditChain(db: Kysely<DB>): Promise<AuditVerificatio
   if (!head) return { ok: false, events, firstBadEventId: 1 };
   if (head.seq !== events || head.hash !== prev) return { ok: false, events, firstBadEventId: expectedId };
   return { ok: true, events };
+}
+
+/** `appendAudit` in the transaction a `Repos.transaction` callback runs in. */
+export function appendAuditIn(t: Repos, actor: Actor, input: AuditInput, now: number): Promise<number> {
+  return appendAudit(trxOf(t), actor, input, now);
 }

@@ -4,7 +4,6 @@
  * disable login → revoke access → forwards → aliases and catch-alls → send-as grants →
  * transfer dependents → convert (disabled | shared | alias).
  */
-import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { Mailbox } from '../../db/tables/control.table.js';
@@ -15,6 +14,7 @@ import { AppError } from '../kernel/errors.js';
 import { type PlannedTransition, planTransition, revokeMailboxAccess, statusAfter } from '../mailboxes/lifecycle.js';
 import type { Person } from '../mailboxes/mailboxes.service.js';
 import { type ConvertTo, parseTargets, type ResidualPath } from './common.js';
+import { newId } from '../kernel/ids.js';
 
 export type StepInput = Omit<AuditInput, 'targetType' | 'targetId' | 'tenantId'>;
 
@@ -158,7 +158,7 @@ export async function convert(run: ApplyRun, convertTo: ConvertTo): Promise<void
       after: { convertTo: 'shared', status: 'active', directLogin: false, owner: transferTo },
     });
   } else if (convertTo === 'alias' && successor) {
-    const aliasId = `als_${randomBytes(12).toString('hex')}`;
+    const aliasId = newId('als');
     await t.offboarding.insertAlias({
       id: aliasId,
       tenant_id: m.tenant_id,

@@ -4,7 +4,6 @@
  * (undo reads the steps' events back). The auto-reply is answered by the delivery path
  * (core/delivery/auto-reply.ts), the retention date enforced hourly (core/mailboxes/retention.ts).
  */
-import { randomBytes } from 'node:crypto';
 import type { Mailbox } from '../../db/tables/control.table.js';
 import type { Repos } from '../../db/repos/index.js';
 import { parseAddress } from '../kernel/addresses.js';
@@ -23,6 +22,7 @@ import { trxOf } from '../../db/repos/index.js';
 import { enumerate, identitiesOf } from './enumerate.js';
 import { type ApplyRun, convert, disableLogin, removeGrants, revokeAccess, type StepInput, sweepAddresses, sweepForwards, transferDependents } from './apply-steps.js';
 import { type OffboardingView, offboardingView } from './view.js';
+import { newId } from '../kernel/ids.js';
 
 export interface ApplyInput {
   reason: string;
@@ -128,7 +128,7 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
   const p = await prepare(actor, deps, mailboxId, input, now);
   const { m, r, reason, convertTo, forwardsMode, successor, transferTo, ctx, paths, autoReply, retainUntil } = p;
   const policy = await loadPolicy(deps.db, m.tenant_id);
-  const id = `obd_${randomBytes(12).toString('hex')}`;
+  const id = newId('obd');
   const stored: StoredOptions = { identities: ctx.identities, personal: ctx.personal, successor: successor?.address ?? null, transferTo, forwards: forwardsMode };
 
   await r.transaction(async (t) => {

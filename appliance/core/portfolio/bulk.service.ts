@@ -8,7 +8,7 @@
  *
  * This file plans and reads batches, and is the one entry point of the pipeline.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { repos } from '../../db/repos/index.js';
 import { appendAudit } from '../audit/audit.js';
 import type { PortfolioDeps } from '../delivery/mailer.js';
@@ -17,6 +17,7 @@ import { AppError, invalid } from '../kernel/errors.js';
 import { type BulkRowInput, MAX_BATCH_ROWS } from './bulk.js';
 import { type BatchView, batchView, publicPlan, refText } from './bulk-batch.js';
 import { type Plan, planRows } from './bulk-plan.js';
+import { newId } from '../kernel/ids.js';
 
 export type { ApplyMode, BatchReport, BatchState, BatchView, PublicPlan } from './bulk-batch.js';
 export { type ApplyInput, applyBatch, drainBatches, waitForBatch } from './bulk-apply.js';
@@ -63,7 +64,7 @@ export async function createBatch(actor: Actor, deps: PortfolioDeps, tenantId: s
   }
 
   const plan = await planRows(deps, r, tenant.id, input.rows, { allowUnverified });
-  const id = `bat_${randomBytes(12).toString('hex')}`;
+  const id = newId('bat');
   const now = deps.now();
   try {
     await deps.db.transaction().execute(async (trx) => {

@@ -8,7 +8,6 @@
  * field, and the live state (aliases, catch-all, DKIM keys) with what the settings require.
  * Re-applying fixes drift. Everything is audited.
  */
-import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { Domain } from '../../db/tables/control.table.js';
@@ -116,7 +115,7 @@ export async function createTemplate(actor: Actor, deps: CoreDeps, tenantId: str
   const settings = mergeSettings(defaults(deps), input.settings);
   const note = optionalText(input.note, 'note', { max: NOTE_MAX });
   const now = deps.now();
-  const id = `tpl_${randomBytes(12).toString('hex')}`;
+  const id = newId('tpl');
   await deps.db.transaction().execute(async (trx) => {
     await repos(trx, scope).templates.create({ id, tenant_id: tenant?.id ?? null, name, settings: JSON.stringify(settings), note, created_by: actor.principalId, now });
     await appendAudit(trx, actor, { action: 'template.create', targetType: 'template', targetId: id, tenantId: tenant?.id ?? null, after: { name, version: 1, settings }, reason: note }, now);
