@@ -5,16 +5,7 @@
  * (core/mailboxes/lifecycle.ts, revokeMailboxAccess).
  */
 import type { Mailbox } from '../../db/tables/control.table.js';
-import { requiredText as text } from '../kernel/text.js';
 import { accessSender, type AccessDeps } from './policies.js';
-
-/**
- * The one text validator (kernel/text.ts) in the positional form its earlier callers use;
- * new code calls kernel/text's `requiredText(raw, field, { min, max })` directly.
- */
-export function requiredText(raw: string | undefined, field: string, min = 1, max = 500): string {
-  return text(raw, field, { min, max });
-}
 
 export type MailState = 'sent' | 'failed' | 'unavailable';
 
