@@ -395,7 +395,17 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     process.kill(-pid, 'SIGKILL');
     // Scanner down (both sent at once, before the supervisor's restart can bring it back): the
     // default fail mode defers (never a 5xx, never a silent accept); tenant B's accepts unscanned.
-    const [during, accepted, readyDuring] = await Promise.all([send(100), send(101, 'bob@b.test'), app.readyz()]);
+    // /readyz learns of the death from the child's exit event, so it may lag the kill by a tick:
+    // it must say so within one second (rspamd's restart takes seconds, so the window is wide).
+    const [during, accepted, readyDuring] = await Promise.all([
+      send(100),
+      send(101, 'bob@b.test'),
+      until(
+        () => app.readyz(),
+        (r) => r.body.components.spam.ok === false,
+        1000,
+      ),
+    ]);
     expect(lastReply(during)).toMatch(/^451 4\.7\.1 /);
     expect(readyDuring.body.components.spam.ok).toBe(false);
     expect(accepted.exitCode, accepted.output).toBe(0);
@@ -428,6 +438,12 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
 
   it('a killed appliance leaves no scanner holding the ports: the next boot cleans up and scans again', async () => {
     const pidFile = path.join(app.dataDir, 'spam', 'rspamd.pid');
+    // Starts from a running scanner whatever the test before left (its restart may still be under way).
+    await until(
+      () => app.readyz(),
+      (r) => r.body.components.spam.ok === true,
+      60_000,
+    );
     const old = Number(readFileSync(pidFile, 'utf8').trim());
     await app.kill('SIGKILL');
     expect(readFileSync(`/proc/${old}/comm`, 'utf8').trim()).toBe('rspamd'); // orphaned, still running
