@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -89,6 +90,18 @@ export interface Config {
   spam: SpamConfig;
   /** HTTP listener limits (control plane and console): connection caps and the request deadline. */
   httpLimits: { maxConnections: number; maxConnectionsPerIp: number; requestTimeoutSeconds: number };
+  /** Where structured state and message bytes live (embedded default: SQLite and the local blob folder). */
+  storage: StorageConfig;
+  /** This node's name in a cluster (logs, metrics, leases); default: the host name of the machine. */
+  nodeId: string;
+}
+
+export interface StorageConfig {
+  /** postgres://user:pass@host:port/db, or null for the embedded SQLite database in the data dir. */
+  databaseUrl: string | null;
+  blobStore: 'fs' | 's3';
+  /** Set when blobStore is 's3' (path-style requests to any S3-compatible endpoint). */
+  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string } | null;
 }
 
 export interface ImapLimits {
@@ -426,6 +439,44 @@ function parseLimits(r: Reader): Pick<Config, 'sendLimits' | 'imapLimits' | 'smt
   };
 }
 
+/** POSTERN_DATABASE_URL, POSTERN_BLOB_STORE and POSTERN_S3_*: the cluster's shared engines, or the embedded defaults. */
+function parseStorage(r: Reader): StorageConfig {
+  const databaseUrl = r.optional('POSTERN_DATABASE_URL');
+  if (databaseUrl !== null) {
+    let url: URL;
+    try {
+      url = new URL(databaseUrl);
+    } catch {
+      throw new ConfigError('POSTERN_DATABASE_URL', 'must be a URL like postgres://user:password@host:5432/postern');
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError('POSTERN_DATABASE_URL', `must start with postgres://, got ${url.protocol}//`);
+  }
+  const blobStore = r.string('POSTERN_BLOB_STORE', 'fs').toLowerCase();
+  if (blobStore !== 'fs' && blobStore !== 's3') throw new ConfigError('POSTERN_BLOB_STORE', `must be fs or s3, got ${JSON.stringify(blobStore)}`);
+  let s3: StorageConfig['s3'] = null;
+  if (blobStore === 's3') {
+    const need = (name: string) => {
+      const v = r.optional(name);
+      if (!v) throw new ConfigError(name, 'is required when POSTERN_BLOB_STORE=s3');
+      return v;
+    };
+    const endpoint = need('POSTERN_S3_ENDPOINT');
+    try {
+      new URL(endpoint);
+    } catch {
+      throw new ConfigError('POSTERN_S3_ENDPOINT', 'must be a URL like https://s3.example.net');
+    }
+    s3 = Object.freeze({
+      endpoint,
+      bucket: need('POSTERN_S3_BUCKET'),
+      region: r.string('POSTERN_S3_REGION', 'us-east-1'),
+      accessKeyId: need('POSTERN_S3_ACCESS_KEY_ID'),
+      secretAccessKey: need('POSTERN_S3_SECRET_ACCESS_KEY'),
+    });
+  }
+  return Object.freeze({ databaseUrl, blobStore, s3 });
+}
+
 /** Builds the frozen configuration from the environment (and the optional config file). */
 export function loadConfig(env: Source = process.env): Readonly<Config> {
   const r = new Reader({ ...readFileSource(env), ...env });
@@ -455,7 +506,11 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     metricsAllow: parseAllowList('POSTERN_METRICS_ALLOW', r.optional('POSTERN_METRICS_ALLOW')),
     ...parseLimits(r),
     spam: Object.freeze(spam),
+    storage: parseStorage(r),
+    nodeId: r.string('POSTERN_NODE_ID', os.hostname()),
   };
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(config.nodeId))
+    throw new ConfigError('POSTERN_NODE_ID', `must be 1-63 letters, digits, dots, dashes or underscores, got ${JSON.stringify(config.nodeId)}`);
   return Object.freeze(config);
 }
 

@@ -30,6 +30,8 @@ command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
 # The spam tests run a private rspamd and redis (and read redis with redis-cli).
 { command -v rspamd >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; } || need+=(rspamd redis-server redis-tools)
+# The cluster tests run a private PostgreSQL 15 (initdb/pg_ctl as the postgres user; the package's own cluster is not used).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql-15)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${need[*]}"
   SUDO=""

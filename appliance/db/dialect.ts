@@ -1,15 +1,24 @@
 /**
  * The only place that knows which SQL dialect runs. SQLite (better-sqlite3, WAL) is the embedded
- * default; PostgreSQL plugs in here later through kysely's PostgresDialect.
+ * default; PostgreSQL (kysely's PostgresDialect over a `pg` pool) is the cluster's shared database.
  */
 import Database from 'better-sqlite3';
-import { type CreateTableBuilder, Kysely, SqliteDialect } from 'kysely';
+import { type CreateTableBuilder, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import type { DB } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
 
 export interface OpenedDatabase {
   db: Kysely<DB>;
-  /** Closes the connection (checkpointing the WAL). */
+  dialect: DialectName;
+  /** Closes the connection (checkpointing the WAL) or the pool. */
   close(): Promise<void>;
+}
+
+/** Which engine a handle (or a transaction on it) talks to; adapters branch on it, nothing outside appliance/db should. */
+export function dialectOf(db: Kysely<any>): DialectName {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
 export function openSqlite(file: string): OpenedDatabase {
@@ -23,13 +32,39 @@ export function openSqlite(file: string): OpenedDatabase {
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
     db,
+    dialect: 'sqlite',
     async close() {
       await db.destroy();
     },
   };
 }
 
-/** An auto-incrementing integer primary key (SQLite: INTEGER PRIMARY KEY AUTOINCREMENT). */
-export function autoIdColumn<T extends string>(builder: CreateTableBuilder<T, never>, name: string) {
+// int8 (bigint columns: millisecond times, sizes, counts) as numbers: every value the schema
+// stores fits in 2^53, and the repositories compare them as numbers on both dialects.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+
+export function openPostgres(url: string, opts: { max?: number; applicationName?: string } = {}): OpenedDatabase {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName ?? 'postern', connectionTimeoutMillis: 10_000 });
+  // An idle client losing its server (a PostgreSQL restart) must not crash the process.
+  pool.on('error', () => undefined);
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** The configured database: PostgreSQL when a URL is set, else SQLite at `sqliteFile`. */
+export function openDatabase(storage: { databaseUrl: string | null }, sqliteFile: string, opts: { applicationName?: string } = {}): OpenedDatabase {
+  return storage.databaseUrl ? openPostgres(storage.databaseUrl, opts) : openSqlite(sqliteFile);
+}
+
+/** An auto-incrementing integer primary key (SQLite: INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL: serial). */
+export function autoIdColumn<T extends string>(builder: CreateTableBuilder<T, never>, name: string, db?: Kysely<any>) {
+  if (db && dialectOf(db) === 'postgres') return builder.addColumn(name, 'serial', (c) => c.primaryKey());
   return builder.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement());
 }

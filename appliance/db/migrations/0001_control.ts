@@ -118,7 +118,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('setup_tokens_hash_uq').on('setup_tokens').column('token_hash').unique().execute();
 
-  await autoIdColumn(db.schema.createTable('audit_events'), 'id')
+  await autoIdColumn(db.schema.createTable('audit_events'), 'id', db)
     .addColumn('at', 'bigint', (c) => c.notNull())
     .addColumn('tenant_id', 'text')
     .addColumn('actor_type', 'text', (c) => c.notNull())

@@ -3,7 +3,7 @@ import { autoIdColumn } from '../dialect.js';
 
 // Frozen in time: later changes go into new migrations.
 export async function up(db: Kysely<any>): Promise<void> {
-  await autoIdColumn(db.schema.createTable('folders'), 'id')
+  await autoIdColumn(db.schema.createTable('folders'), 'id', db)
     .addColumn('mailbox_id', 'text', (c) => c.notNull().references('mailboxes.id'))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('special_use', 'text')
@@ -21,7 +21,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('subscriptions_pk', ['mailbox_id', 'name'])
     .execute();
 
-  await autoIdColumn(db.schema.createTable('messages'), 'id')
+  await autoIdColumn(db.schema.createTable('messages'), 'id', db)
     .addColumn('blob_id', 'text', (c) => c.notNull())
     .addColumn('header_prefix', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('size', 'bigint', (c) => c.notNull())

@@ -28,7 +28,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('principals_email_uq').on('principals').column('email').unique().execute();
   await db.schema.createIndex('principals_tenant_idx').on('principals').column('tenant_id').execute();
 
-  await autoIdColumn(db.schema.createTable('principal_recovery_codes'), 'id')
+  await autoIdColumn(db.schema.createTable('principal_recovery_codes'), 'id', db)
     .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
     .addColumn('code_hash', 'text', (c) => c.notNull())
     .addColumn('used_at', 'bigint')
