@@ -188,7 +188,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls);
   const health = healthCheck(db, supervisor, store, scanner);
-  const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue) });
+  const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue), mailStore: store });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter });

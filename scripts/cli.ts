@@ -15,9 +15,12 @@ import { resetsGroup } from './cli/resets.js';
 import { statusGroup } from './cli/status.js';
 import { tenantsGroup } from './cli/tenants.js';
 import { spamGroup } from './cli/spam.js';
+import { backupGroup, restoreGroup } from './cli/backup.js';
+import { exportGroup } from './cli/export.js';
 
 const GROUPS: Group[] = [statusGroup, tenantsGroup, domainsGroup, mailboxesGroup, resetsGroup, auditGroup, queueGroup];
 GROUPS.push(spamGroup);
+GROUPS.push(exportGroup, backupGroup, restoreGroup);
 
 const FOOTER = `Environment:
   POSTERN_TOKEN     API token of an operator or tenant admin (required)

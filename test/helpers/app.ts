@@ -22,6 +22,7 @@ import { outboundQueueSource } from '../../appliance/mta/outbound-queue.js';
 import { createLogger } from '../../appliance/logger.js';
 import { LoginThrottle } from '../../appliance/core/access/login-throttle.js';
 import { buildApp, type HealthCheck } from '../../control/app.js';
+import type { MailStore } from '../../appliance/mailstore/store.types.js';
 import type { Mailer, MailIngest } from '../../appliance/core/delivery/mailer.js';
 
 export interface TestApp {
@@ -60,6 +61,8 @@ export interface TestAppOptions {
   mailer?: Mailer;
   /** The store's ingest path for batch delivery tests (built on the test database). */
   mailIngest?: MailIngest | ((db: Kysely<DB>, dir: string) => MailIngest);
+  /** The mail store (exports, point-in-time restores), built on the test database. */
+  mailStore?: (db: Kysely<DB>, dir: string) => MailStore;
   /** Key and certificate (PEM) when the app serves HTTPS (POSTERN_HTTP_TLS=true). */
   tls?: { key: string; cert: string };
 }
@@ -117,6 +120,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     mailer: opts.mailer,
     mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest,
     queue: outboundQueueSource(dataPaths(config).queue),
+    mailStore: opts.mailStore?.(opened.db, dir),
   });
 
   return {

@@ -44,6 +44,9 @@ export const PERMISSIONS = {
   'principals.read': { scope: 'tenant', write: false, description: 'List operators and tenant admins (a tenant actor: its own)' },
   'principals.manage': { scope: 'tenant', write: true, description: 'Invite, change and disable tenant admins (platform actors: operators too)' },
   'mailflow.read': { scope: 'tenant', write: false, description: 'Read the outbound queue and mail-flow figures (a tenant actor: its own messages and deliveries)' },
+  // Counted as a write (denied to read-only tokens): an export hands over every message.
+  'mailboxes.export': { scope: 'tenant', write: true, description: 'Export mailboxes and tenants (mail as mbox or Maildir plus control data); denied to read-only tokens' },
+  'backups.restore': { scope: 'platform', write: true, description: 'Restore a mailbox or folder from a backup on the appliance into the live store' },
 } as const satisfies Record<string, PermissionSpec>;
 
 export type Permission = keyof typeof PERMISSIONS;
