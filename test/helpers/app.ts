@@ -62,7 +62,7 @@ export interface TestAppOptions {
   /** The store's ingest path for batch delivery tests (built on the test database). */
   mailIngest?: MailIngest | ((db: Kysely<DB>, dir: string) => MailIngest);
   /** The mail store (exports, point-in-time restores), built on the test database. */
-  mailStore?: (db: Kysely<DB>, dir: string) => MailStore;
+  mailStore?: (db: Kysely<DB>, dir: string) => MailStore | Promise<MailStore>;
   /** Key and certificate (PEM) when the app serves HTTPS (POSTERN_HTTP_TLS=true). */
   tls?: { key: string; cert: string };
 }
@@ -120,7 +120,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     mailer: opts.mailer,
     mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest,
     queue: outboundQueueSource(dataPaths(config).queue),
-    mailStore: opts.mailStore?.(opened.db, dir),
+    mailStore: opts.mailStore ? await opts.mailStore(opened.db, dir) : undefined,
   });
 
   return {

@@ -86,7 +86,7 @@ interface MessageRecord {
 async function* maildirEntries(mail: ExportMailSource, base: string, plan: MailboxPlan, host: string, records: MessageRecord[]): AsyncGenerator<Buffer> {
   for (const { folder, entries } of plan.folders) {
     const dir = `${base}/Maildir${folder.name === 'INBOX' ? '' : `/${maildirFolder(folder.name)}`}`;
-    for (const sub of ['cur', 'new', 'tmp']) yield* tarDir(`${dir}/${sub}`, folder.uidValidity * 1000);
+    for (const sub of ['cur', 'new', 'tmp']) yield* tarDir(`${dir}/${sub}`, Date.now() - 1000);
     for (const e of entries) {
       const raw = await mail.readMessage(e.messageId);
       const file = `${dir}/cur/${maildirName(e, host)}`;
