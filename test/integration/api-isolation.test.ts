@@ -4,10 +4,13 @@
  * routes (console and self-service, authorized by the session cookie in one hook) are walked
  * too: no session is a 401, another tenant's owner session on tenant A's objects a 404.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPermission, type Permission, PERMISSIONS } from '../../appliance/core/kernel/authz.js';
 import { CredentialService } from '../../appliance/core/access/credentials.js';
 import { createLogger } from '../../appliance/logger.js';
+import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
+import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { createTestApp, OWNER, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
@@ -59,7 +62,11 @@ async function principalSession(tenantId: string, email: string, token: string) 
 }
 
 beforeAll(async () => {
-  t = await createTestApp({ credentials: (db) => new CredentialService(db, createLogger('silent', { pretty: false })) });
+  t = await createTestApp({
+    credentials: (db) => new CredentialService(db, createLogger('silent', { pretty: false })),
+    // The real mail store: exports must stream for the owner tenant (200) and be 404 for the other.
+    mailStore: async (db, dir) => new SqlMailStore({ db, blobs: await FileBlobStore.open(path.join(dir, 'blobs')), maxMessageBytes: 1_000_000 }),
+  });
   const ta = await provisionTenant(t, 'Tenant A', 'tenant-a.example');
   b = await provisionTenant(t, 'Tenant B', 'tenant-b.example');
   const mb = await provisionMailbox(t, ta.domainId, 'alice', {}, ta.token);
@@ -191,6 +198,7 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/mailboxes/:mailboxId/offboarding/apply': { reason: 'intrusion', convertTo: 'disabled' },
     'POST /api/v1/mailboxes/:mailboxId/offboarding/verify': undefined,
     'POST /api/v1/mailboxes/:mailboxId/offboarding/undo': { reason: 'intrusion' },
+    'POST /api/v1/mailboxes/:mailboxId/restore-from-backup': { from: '/nonexistent/backup' },
     'POST /api/v1/tenants/:tenantId/batches': { requestId: 'intrusion-1', rows: [{ localPart: 'intruder', domain: 'tenant-a.example', ownerName: 'Mallory', ownerEmail: 'mallory@evil.example' }] },
     'POST /api/v1/batches/:batchId/apply': { mode: 'valid-rows' },
     'POST /api/v1/batches/:batchId/rollback': { reason: 'intrusion' },

@@ -151,8 +151,8 @@ const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace(/[
 /** One mailbox's mail and control data (permission mailboxes.export). */
 export async function exportMailbox(actor: Actor, deps: ExportDeps, mailboxId: string, format: ExportFormat): Promise<ExportArchive> {
   authorize(actor, 'mailboxes.export');
-  const mail = mailOf(deps);
   const m = await repos(deps.db, scopeOf(actor)).mailboxes.get(mailboxId);
+  const mail = mailOf(deps);
   const plan = await planMailbox(mail, m);
   const totals = count([plan]);
   await recordExport(actor, deps, { action: 'mailbox.export', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, after: { format, ...totals } });
@@ -175,8 +175,8 @@ export async function exportMailbox(actor: Actor, deps: ExportDeps, mailboxId: s
 /** Every mailbox of a tenant, with the tenant's control data (permission mailboxes.export). */
 export async function exportTenant(actor: Actor, deps: ExportDeps, tenantId: string, format: ExportFormat): Promise<ExportArchive> {
   authorize(actor, 'mailboxes.export');
-  const mail = mailOf(deps);
   const tenant = await repos(deps.db, scopeOf(actor)).tenants.get(tenantId);
+  const mail = mailOf(deps);
   const mailboxes = await tenantMailboxes(actor, deps, tenant.id);
   const plans: MailboxPlan[] = [];
   for (const m of mailboxes) plans.push(await planMailbox(mail, m));
