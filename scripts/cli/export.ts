@@ -33,7 +33,7 @@ function download(ctx: Ctx, url: string, file: string): Promise<{ headers: Recor
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            let body: any = null;
+            let body: { error?: { code?: string; message?: string } } | null = null;
             try {
               body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
             } catch {

@@ -45,7 +45,6 @@ function paxRecord(key: string, value: string): Buffer {
 function entryHead(name: string, size: number, mtimeMs: number, type: '0' | '5'): Buffer[] {
   const mtime = mtimeMs / 1000;
   const mode = type === '5' ? 0o755 : 0o644;
-  // eslint-disable-next-line no-control-regex -- plain ASCII names fit the ustar header as they are
   if (Buffer.byteLength(name) < 100 && /^[\x20-\x7e]*$/.test(name)) return [header(name, size, mtime, type, mode)];
   const pax = paxRecord('path', name);
   const short = `PaxHeaders/${Buffer.from(name).toString('hex').slice(0, 80)}`;
