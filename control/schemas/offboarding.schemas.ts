@@ -9,7 +9,11 @@ const ConvertTo = Type.Union([Type.Literal('disabled'), Type.Literal('shared'), 
 
 const OwnerLeaves = Type.Boolean({ description: 'The owner of record leaves too: their address is swept as well (default: true when they own no other mailbox of the tenant)' });
 
-export const PlanBody = Type.Union([Closed({ convertTo: Type.Optional(ConvertTo), ownerLeaves: Type.Optional(OwnerLeaves) }), Type.Null()], { description: 'Optional: the mode the plan is for' });
+const ExportBeforeDeleteFlag = Type.Boolean({ description: 'Export before delete: apply refuses unless the mailbox was exported (GET …/export) in the last 24 hours, and records that export' });
+
+export const PlanBody = Type.Union([Closed({ convertTo: Type.Optional(ConvertTo), ownerLeaves: Type.Optional(OwnerLeaves), exportBeforeDelete: Type.Optional(ExportBeforeDeleteFlag) }), Type.Null()], {
+  description: 'Optional: the mode the plan is for',
+});
 
 export const ApplyBody = Closed(
   {
@@ -21,6 +25,7 @@ export const ApplyBody = Closed(
     forwards: Type.Optional(Type.Union([Type.Literal('remove'), Type.Literal('repoint')], { description: 'remove (default), or re-point to the successor' })),
     autoReply: Type.Optional(Closed({ subject: Type.String({ minLength: 1, maxLength: 200 }), text: Type.String({ minLength: 1, maxLength: 5000 }), until: Type.Optional(Timestamp) })),
     retainUntil: Type.Optional(Timestamp),
+    exportBeforeDelete: Type.Optional(ExportBeforeDeleteFlag),
   },
   { title: 'OffboardingOptions' },
 );
@@ -29,7 +34,19 @@ export const UndoBody = Closed({ reason: Reason });
 
 export const ResidualPath = Type.Object({ kind: Type.String(), id: Type.String(), description: Type.String() }, { title: 'ResidualPath' });
 
-export const Plan = Type.Object({ mailboxId: Type.String(), address: Type.String(), identities: Type.Array(Type.String()), paths: Type.Array(ResidualPath) }, { title: 'OffboardingPlan' });
+export const Plan = Type.Object(
+  {
+    mailboxId: Type.String(),
+    address: Type.String(),
+    identities: Type.Array(Type.String()),
+    paths: Type.Array(ResidualPath),
+    export: Type.Object(
+      { requested: Type.Boolean(), url: Type.String({ description: 'The export call (permission mailboxes.export)' }), lastExportAt: Type.Union([Timestamp, Type.Null()]) },
+      { description: 'Export before delete: offered with every plan; apply with exportBeforeDelete requires an export in the last 24 hours' },
+    ),
+  },
+  { title: 'OffboardingPlan' },
+);
 export const Verification = Type.Object(
   {
     mailboxId: Type.String(),
@@ -62,6 +79,7 @@ export const Offboarding = Type.Object(
       }),
     ),
     retainUntil: Nullable(Timestamp),
+    exportedBeforeDelete: Nullable(Timestamp),
     appliedBy: Type.String(),
     appliedAt: Timestamp,
     undoUntil: Timestamp,

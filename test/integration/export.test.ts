@@ -20,6 +20,7 @@ let store: SqlMailStore;
 let a: { tenantId: string; domainId: string; token: string };
 let b: { tenantId: string; domainId: string; token: string };
 let alice: { id: string; address: string };
+let bob: { id: string; address: string };
 
 interface Sample {
   folder: string;
@@ -57,7 +58,7 @@ beforeAll(async () => {
   a = await provisionTenant(t, 'Export Co', 'export.example');
   b = await provisionTenant(t, 'Other Co', 'other.example');
   alice = await provisionMailbox(t, a.domainId, 'alice');
-  await provisionMailbox(t, a.domainId, 'bob');
+  bob = await provisionMailbox(t, a.domainId, 'bob');
   await store.createFolder(alice.id, 'Projects');
   await store.createFolder(alice.id, 'Projects/2026');
   for (const s of SAMPLES) await store.append(alice.id, s.folder, s.raw, { flags: s.flags, internalDate: s.date });
@@ -169,5 +170,26 @@ describe('GET /api/v1/tenants/{id}/export', () => {
     expect(tenant.aliases.map((x: { address: string }) => x.address)).toContain('info@export.example');
     expect(readdirSync(dir).sort()).toEqual(['alice@export.example', 'bob@export.example', 'tenant.json', 'x.tar']);
     expect(python('maildir', path.join(dir, 'alice@export.example', 'Maildir')).INBOX).toHaveLength(3);
+  });
+});
+
+describe('offboarding: export before delete', () => {
+  it('the plan offers the export; apply with exportBeforeDelete refuses until the mailbox was exported, then records it', async () => {
+    const plan = await t.call('POST', `/api/v1/mailboxes/${bob.id}/offboarding/plan`, { body: { exportBeforeDelete: true } });
+    expect(plan.status).toBe(200);
+    expect(plan.body.export).toEqual({ requested: true, url: `/api/v1/mailboxes/${bob.id}/export?format=mbox`, lastExportAt: null });
+    const refused = await t.call('POST', `/api/v1/mailboxes/${bob.id}/offboarding/apply`, { body: { reason: 'left the company', exportBeforeDelete: true } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/export before delete: no export of bob@export.example/);
+
+    const { res } = await download(`/api/v1/mailboxes/${bob.id}/export?format=mbox`);
+    expect(res.statusCode).toBe(200);
+    const replanned = await t.call('POST', `/api/v1/mailboxes/${bob.id}/offboarding/plan`, { body: { exportBeforeDelete: true } });
+    expect(replanned.body.export.lastExportAt).toEqual(expect.any(String));
+    const applied = await t.call('POST', `/api/v1/mailboxes/${bob.id}/offboarding/apply`, { body: { reason: 'left the company', exportBeforeDelete: true } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect(applied.body.offboarding.exportedBeforeDelete).toBe(replanned.body.export.lastExportAt);
+    const events = await t.call('GET', `/api/v1/audit/events?action=offboarding.apply&targetId=${bob.id}`);
+    expect(events.body[0].after.exportedBeforeDelete).toBe(replanned.body.export.lastExportAt);
   });
 });

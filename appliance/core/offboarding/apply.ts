@@ -17,7 +17,7 @@ import { alreadyDone, type PlannedTransition, planTransition } from '../mailboxe
 import { loadPolicy } from '../access/policies.js';
 import { assertSafeResetDestination } from '../mailboxes/targets.js';
 import { iso } from '../kernel/util.js';
-import { type ConvertTo, type Ctx, mailboxInScope, type ResidualPath, type StoredOptions } from './common.js';
+import { type ConvertTo, type Ctx, EXPORT_FRESH_MS, lastExportAt, mailboxInScope, type ResidualPath, type StoredOptions } from './common.js';
 import { trxOf } from '../../db/repos/index.js';
 import { enumerate, identitiesOf } from './enumerate.js';
 import { type ApplyRun, convert, disableLogin, removeGrants, revokeAccess, type StepInput, sweepAddresses, sweepForwards, transferDependents } from './apply-steps.js';
@@ -36,6 +36,8 @@ export interface ApplyInput {
   forwards?: 'remove' | 'repoint';
   autoReply?: { subject: string; text: string; until?: string };
   retainUntil?: string;
+  /** "Export before delete": refuse unless the mailbox was exported in the last 24 hours; recorded with the offboarding. */
+  exportBeforeDelete?: boolean;
 }
 
 function futureDate(raw: string | undefined, field: string, now: number): number | null {
@@ -60,6 +62,19 @@ interface Prepared {
   depRows: Mailbox[];
   autoReply: { subject: string; text: string; until: string | null } | null;
   retainUntil: number | null;
+  /** Set when exportBeforeDelete was asked for: the export it relies on. */
+  exportedAt: number | null;
+}
+
+/** "Export before delete": the fresh export apply relies on, or a Conflict naming the call that takes it. */
+async function exportFirst(r: Repos, m: Mailbox, wanted: boolean | undefined, now: number): Promise<number | null> {
+  if (!wanted) return null;
+  const at = await lastExportAt(r, m);
+  if (at === null || now - at > EXPORT_FRESH_MS)
+    throw new AppError('Conflict', `export before delete: no export of ${m.address} in the last 24 hours; download GET /api/v1/mailboxes/${m.id}/export first`, {
+      exportUrl: `/api/v1/mailboxes/${m.id}/export`,
+    });
+  return at;
 }
 
 /** The successor: an active mailbox of the tenant other than the one offboarded. */
@@ -119,7 +134,8 @@ async function prepare(actor: Actor, deps: CoreDeps, mailboxId: string, input: A
       }
     : null;
   const retainUntil = futureDate(input.retainUntil, 'retainUntil', now);
-  return { m, r, reason, convertTo, forwardsMode, move, successor, transferTo, ctx, paths, depRows, autoReply, retainUntil };
+  const exportedAt = await exportFirst(r, m, input.exportBeforeDelete, now);
+  return { m, r, reason, convertTo, forwardsMode, move, successor, transferTo, ctx, paths, depRows, autoReply, retainUntil, exportedAt };
 }
 
 export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: string, input: ApplyInput): Promise<{ offboarding: OffboardingView; remaining: ResidualPath[] }> {
@@ -129,7 +145,14 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
   const { m, r, reason, convertTo, forwardsMode, successor, transferTo, ctx, paths, autoReply, retainUntil } = p;
   const policy = await loadPolicy(deps.db, m.tenant_id);
   const id = newId('obd');
-  const stored: StoredOptions = { identities: ctx.identities, personal: ctx.personal, successor: successor?.address ?? null, transferTo, forwards: forwardsMode };
+  const stored: StoredOptions = {
+    identities: ctx.identities,
+    personal: ctx.personal,
+    successor: successor?.address ?? null,
+    transferTo,
+    forwards: forwardsMode,
+    ...(p.exportedAt !== null ? { exportedAt: iso(p.exportedAt) } : {}),
+  };
 
   await r.transaction(async (t) => {
     const trx = trxOf(t);
@@ -140,7 +163,15 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
     const run: ApplyRun = { actor, t, trx, m, now, I: ctx.identities, successor, transferTo, forwardsMode, step, ids: (kind) => [...new Set(paths.filter((x) => x.kind === kind).map((x) => x.id))] };
     await step({
       action: 'offboarding.apply',
-      after: { convertTo, successor: stored.successor, transferTo: transferTo?.email ?? null, forwards: forwardsMode, pathsFound: paths.length, kinds: [...new Set(paths.map((x) => x.kind))] },
+      after: {
+        convertTo,
+        successor: stored.successor,
+        transferTo: transferTo?.email ?? null,
+        forwards: forwardsMode,
+        pathsFound: paths.length,
+        kinds: [...new Set(paths.map((x) => x.kind))],
+        ...(p.exportedAt !== null ? { exportedBeforeDelete: iso(p.exportedAt) } : {}),
+      },
     });
     await disableLogin(run, p.move);
     await revokeAccess(run);

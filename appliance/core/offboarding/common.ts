@@ -33,6 +33,8 @@ export interface StoredOptions {
   successor: string | null;
   transferTo: Person | null;
   forwards: 'remove' | 'repoint';
+  /** "Export before delete": when the export apply relied on was recorded (absent: not asked for). */
+  exportedAt?: string | null;
 }
 
 export function storedOptions(o: OffboardingRow): StoredOptions {
@@ -44,6 +46,26 @@ export interface OffboardingPlan {
   address: string;
   identities: string[];
   paths: ResidualPath[];
+  /** "Export before delete": the export to take first and the latest one recorded (plan only). */
+  export?: ExportBeforeDelete;
+}
+
+/** How long an export counts as taken "before delete" by apply. */
+export const EXPORT_FRESH_MS = 24 * 3600_000;
+
+export interface ExportBeforeDelete {
+  /** Whether the plan was asked for with exportBeforeDelete (apply then requires a fresh export). */
+  requested: boolean;
+  /** The call that downloads it (permission mailboxes.export). */
+  url: string;
+  lastExportAt: string | null;
+}
+
+/** The latest recorded export of the mailbox (audit event mailbox.export), epoch ms or null. */
+export async function lastExportAt(r: Repos, m: Mailbox): Promise<number | null> {
+  const events = await r.audit.ofTarget(m.tenant_id, 'mailbox', m.id, 200);
+  const e = events.find((x) => x.action === 'mailbox.export');
+  return e ? Number(e.at) : null;
 }
 
 /** A JSON array of addresses (alias targets, app password scopes), lower-cased; [] when unreadable. */

@@ -17,6 +17,8 @@ export interface OffboardingView {
   transferTo: Person | null;
   autoReply: { subject: string; text: string; until: string | null; engine: 'postern' } | null;
   retainUntil: string | null;
+  /** "Export before delete": the export apply relied on (null: not asked for). */
+  exportedBeforeDelete: string | null;
   appliedBy: string;
   appliedAt: string;
   undoUntil: string;
@@ -38,6 +40,7 @@ export async function offboardingView(r: Repos, o: OffboardingRow): Promise<Offb
     transferTo: opts.transferTo,
     autoReply: ar ? { ...ar, engine: 'postern' } : null,
     retainUntil: iso(o.retain_until),
+    exportedBeforeDelete: opts.exportedAt ?? null,
     appliedBy: o.applied_by,
     appliedAt: iso(o.applied_at)!,
     undoUntil: iso(o.undo_until)!,
