@@ -25,7 +25,10 @@ function settings(opts: Record<string, string | boolean | undefined>): { dataDir
       const config = loadConfig(process.env);
       dataDir = config.dataDir;
       databaseUrl = config.storage.databaseUrl ?? databaseUrl;
+      if (config.storage.blobStore === 's3')
+        throw new UsageError('this appliance keeps mail in S3 (POSTERN_BLOB_STORE=s3): back up the bucket with the object store (versioning or replication); postern backup copies file blobs only');
     } catch (err) {
+      if (err instanceof UsageError) throw err;
       throw new UsageError(`cannot read the appliance configuration (${(err as Error).message}); name the data dir with --data-dir`);
     }
   }
