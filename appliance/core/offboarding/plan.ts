@@ -1,7 +1,7 @@
 /** Plan (what offboarding would have to close) and verify (what is still open after apply; must be nothing). */
 import { type Actor, authorize } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
-import { type ConvertTo, lastExportAt, mailboxInScope, type OffboardingPlan, storedOptions } from './common.js';
+import { type ConvertTo, type ExportBeforeDelete, lastExportAt, mailboxInScope, type OffboardingPlan, storedOptions } from './common.js';
 import { iso } from '../kernel/util.js';
 import { enumerate, identitiesOf } from './enumerate.js';
 
@@ -11,7 +11,7 @@ export async function planOffboarding(
   deps: CoreDeps,
   mailboxId: string,
   input: { convertTo?: ConvertTo; ownerLeaves?: boolean; exportBeforeDelete?: boolean } = {},
-): Promise<OffboardingPlan> {
+): Promise<OffboardingPlan & { export: ExportBeforeDelete }> {
   authorize(actor, 'mailboxes.read');
   const { m, r } = await mailboxInScope(actor, deps, mailboxId);
   const ctx = await identitiesOf(r, m, input.convertTo ?? 'disabled', input.ownerLeaves);
