@@ -216,4 +216,19 @@ describe('restore drill', () => {
     expect(events.body.length).toBe(2);
     expect(events.body[0].after).toMatchObject({ snapshot: firstSnapshot, restored: 1 });
   }, 60_000);
+
+  it('postern export streams a mailbox archive to a file (Maildir, read back by Python)', async () => {
+    const out = path.join(work, 'export.tar');
+    const r = await runCli(app, ['export', '--mailbox', IMAP_BOX, '--format', 'maildir', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = cliJson(r);
+    const dir = path.join(work, 'export');
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('tar', ['-xf', out, '-C', dir]);
+    const read = JSON.parse(execFileSync('python3', [path.join(__dirname, '..', 'helpers', 'read_mailbox.py'), 'maildir', path.join(dir, IMAP_BOX, 'Maildir')], { encoding: 'utf8' }));
+    const inbox = await subjects(app, IMAP_BOX);
+    expect(read.INBOX).toHaveLength(inbox.size);
+    expect(summary.messages).toBeGreaterThanOrEqual(inbox.size);
+    expect(read.INBOX.every((m: { flags: string }) => m.flags === 'S')).toBe(true);
+  }, 60_000);
 });
