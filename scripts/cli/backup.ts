@@ -9,9 +9,7 @@
  */
 import path from 'node:path';
 import { loadConfig } from '../../appliance/config.js';
-import { takeBackup } from '../../appliance/backup/backup.js';
 import { BackupError } from '../../appliance/backup/manifest.js';
-import { restoreBackup } from '../../appliance/backup/restore.js';
 import type { Group } from './command.js';
 import { call, EXIT, UsageError } from './context.js';
 import { bytes, emit, fields } from './output.js';
@@ -58,6 +56,8 @@ export const backupGroup: Group = {
         const { dataDir, databaseUrl } = settings(opts);
         const started = Date.now();
         try {
+          // Loaded here: the other commands do not pay for the backup engine (better-sqlite3, pg_dump glue).
+          const { takeBackup } = await import('../../appliance/backup/backup.js');
           const m = await takeBackup({ dataDir, databaseUrl, out: path.resolve(String(opts.out)), progress: ctx.json ? undefined : (l) => ctx.out(l) });
           const summary = {
             snapshot: m.snapshot,
@@ -120,6 +120,7 @@ export const restoreGroup: Group = {
         const dataDir = path.resolve(String(opts['data-dir']));
         try {
           const started = Date.now();
+          const { restoreBackup } = await import('../../appliance/backup/restore.js');
           const m = await restoreBackup({
             from,
             snapshot: opts.snapshot ? String(opts.snapshot) : undefined,
