@@ -42,7 +42,10 @@ export interface S3Limits {
   connectTimeoutMs: number;
   /** Longest wait for the next bytes on an open request (ms). */
   idleTimeoutMs: number;
-  /** Total deadline of one operation including retries (ms). */
+  /**
+   * Total deadline of one operation including retries (ms). Below Haraka's plugin_timeout (60 s)
+   * so a stalled store fails the delivery with a clear 4xx before Haraka gives up on the hook.
+   */
   operationTimeoutMs: number;
   /** Total deadline of the readiness probe (ms): /readyz answers quickly when the store is gone. */
   probeTimeoutMs: number;
@@ -52,7 +55,7 @@ export interface S3Limits {
   pageSize: number;
 }
 
-const DEFAULT_LIMITS: S3Limits = { connectTimeoutMs: 3_000, idleTimeoutMs: 30_000, operationTimeoutMs: 120_000, probeTimeoutMs: 3_000, maxAttempts: 3, pageSize: 1000 };
+const DEFAULT_LIMITS: S3Limits = { connectTimeoutMs: 3_000, idleTimeoutMs: 30_000, operationTimeoutMs: 45_000, probeTimeoutMs: 3_000, maxAttempts: 3, pageSize: 1000 };
 const PREFIX = 'blobs/';
 const KEY_RE = /^blobs\/([0-9a-f]{2})\/([0-9a-f]{32})$/;
 
@@ -116,12 +119,14 @@ export class S3BlobStore implements BlobStore {
     const e = err as SdkError;
     const status = e.$metadata?.httpStatusCode;
     const what = id ? `blob ${id}` : `bucket ${this.bucket}`;
-    if (id && (status === 404 || e.name === 'NoSuchKey' || e.name === 'NotFound')) return new BlobNotFoundError(id, `s3 bucket ${this.bucket}`);
+    const noBucket = e.name === 'NoSuchBucket' || (!id && (status === 404 || e.name === 'NotFound'));
+    // HeadObject's 404 has no body: a missing key and a missing bucket look alike there.
+    if (id && op !== 'put' && !noBucket && (status === 404 || e.name === 'NoSuchKey' || e.name === 'NotFound')) return new BlobNotFoundError(id, `s3 bucket ${this.bucket}`);
     let reason: string;
     if (e.name === 'TimeoutError' || e.name === 'AbortError') reason = 'timed out';
     else if (status === 403 || e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch')
       reason = `access denied (${e.name ?? status}): check the access key and secret`;
-    else if (!id && (status === 404 || e.name === 'NoSuchBucket' || e.name === 'NotFound')) reason = 'bucket does not exist';
+    else if (noBucket) reason = 'bucket does not exist';
     else if (status) reason = `HTTP ${status} ${e.name ?? ''}`.trim();
     else reason = `unreachable (${e.code ?? e.cause?.code ?? e.name ?? 'network error'})`;
     return new S3BlobError(`S3 ${op} of ${what} at ${this.origin} failed: ${reason}`, status);

@@ -111,6 +111,8 @@ describe('S3 blob store', () => {
 
     const noBucket = new S3BlobStore({ ...settings(), bucket: 'no-such-bucket' });
     await expect(noBucket.probe()).rejects.toThrow(`S3 probe of bucket no-such-bucket at ${s3.endpoint} failed: bucket does not exist`);
+    await expect(noBucket.put(Buffer.from('x'))).rejects.toThrow(/^S3 put of blob [0-9a-f]{32} at http:\/\/127\.0\.0\.1:\d+ failed: bucket does not exist$/);
+    await expect(noBucket.get('0'.repeat(32))).rejects.toThrow(/failed: bucket does not exist$/);
     noBucket.close();
 
     const port = await deadPort();
