@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../appliance/logger.js';
 import { BlobNotFoundError, blobStoreHealth, FileBlobStore, openBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { S3BlobStore } from '../../appliance/mailstore/blobstore-s3.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
@@ -124,6 +125,16 @@ describe('S3 blob store', () => {
     await expect(gone.put(Buffer.from('x'))).rejects.toThrow(/^S3 put of blob [0-9a-f]{32} at http:\/\/127\.0\.0\.1:\d+ failed: /);
     expect(Date.now() - t0).toBeLessThan(10_000);
     gone.close();
+  });
+
+  it('the logger redacts the S3 secret wherever the settings are logged', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', { destination: { write: (l: string) => void lines.push(l) } });
+    const s3Settings = { ...settings(), secretAccessKey: 'top-secret-value' };
+    log.info({ event: 'store.orphans.swept', storage: { blobStore: 's3', s3: s3Settings }, s3: s3Settings }, 'settings');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('top-secret-value');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ storage: { s3: { secretAccessKey: '[redacted]' } }, s3: { secretAccessKey: '[redacted]', bucket: s3.bucket } });
   });
 
   it('wrong credentials are an access error that names neither key', async () => {
