@@ -134,16 +134,38 @@ export class S3BlobStore implements BlobStore {
 
   async put(data: Buffer | Buffer[]): Promise<string> {
     const id = randomBytes(16).toString('hex');
+    await this.putAs(id, data);
+    return id;
+  }
+
+  /**
+   * Stores bytes under a given id (copying blobs from another store, e.g. `postern migrate`:
+   * the index rows keep their blob ids). Putting the same bytes again is harmless (a resumed
+   * copy). Resolves with the MD5 (hex) the store verified, which is the object's ETag.
+   */
+  async putAs(id: string, data: Buffer | Buffer[]): Promise<string> {
+    const key = this.keyOf(id);
     const body = Array.isArray(data) ? (data.length === 1 ? data[0]! : Buffer.concat(data)) : data;
-    const md5 = createHash('md5').update(body).digest('base64');
+    const md5 = createHash('md5').update(body).digest();
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id), Body: body, ContentLength: body.length, ContentMD5: md5, ContentType: 'message/rfc822' }), {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ContentMD5: md5.toString('base64'), ContentType: 'message/rfc822' }), {
         abortSignal: this.deadline(),
       });
     } catch (err) {
       throw this.fail('put', id, err);
     }
-    return id;
+    return md5.toString('hex');
+  }
+
+  /** Size and MD5 (hex, from the ETag of a single-part upload) of a stored blob, without its bytes: verification. */
+  async stat(id: string): Promise<{ size: number; md5: string | null }> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id) }), { abortSignal: this.deadline() });
+      const etag = (out.ETag ?? '').replace(/"/g, '');
+      return { size: Number(out.ContentLength ?? 0), md5: /^[0-9a-f]{32}$/.test(etag) ? etag : null };
+    } catch (err) {
+      throw this.fail('size', id, err);
+    }
   }
 
   async get(id: string, range?: { start: number; end: number }): Promise<Buffer> {
@@ -166,12 +188,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async size(id: string): Promise<number> {
-    try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id) }), { abortSignal: this.deadline() });
-      return Number(out.ContentLength ?? 0);
-    } catch (err) {
-      throw this.fail('size', id, err);
-    }
+    return (await this.stat(id)).size;
   }
 
   async delete(id: string): Promise<void> {

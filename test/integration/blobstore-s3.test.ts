@@ -62,6 +62,18 @@ describe('S3 blob store', () => {
     expect(listed.Contents?.find((o) => o.Key?.endsWith(id))?.ETag).toBe(`"${md5}"`);
   });
 
+  it('stores under a given id (a copy from another store) and reports size and MD5 for verification', async () => {
+    const id = 'ab'.repeat(16);
+    const bytes = Buffer.from('copied from the blob folder\r\n');
+    const md5 = (await import('node:crypto')).createHash('md5').update(bytes).digest('hex');
+    expect(await store.putAs(id, bytes)).toBe(md5);
+    expect(await store.putAs(id, [bytes])).toBe(md5); // again: idempotent
+    expect(await store.get(id)).toEqual(bytes);
+    expect(await store.stat(id)).toEqual({ size: bytes.length, md5 });
+    await expect(store.putAs('not-an-id', bytes)).rejects.toThrow(/invalid blob id/);
+    await store.delete(id);
+  });
+
   it('deletes, and a missing blob is a clear not-found error', async () => {
     const id = await store.put(Buffer.from('short-lived'));
     await store.delete(id);
