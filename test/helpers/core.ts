@@ -1,7 +1,7 @@
 /**
- * The real domain core over a fresh temporary data dir: migrated SQLite, the file blob store,
- * the mail store, the credential module and the recipient router. For tests of IMAP and of
- * the store; nothing here is a fake.
+ * The real domain core over a fresh temporary data dir: migrated SQLite, the blob store (the
+ * folder, or S3 when `env` has `startS3().env`), the mail store, the credential module and the
+ * recipient router. For tests of IMAP and of the store; nothing here is a fake.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { RecipientRouter } from '../../appliance/core/delivery/routing.js';
 import { openSqlite } from '../../appliance/db/dialect.js';
 import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { createLogger } from '../../appliance/logger.js';
-import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
+import { openBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { createDefaultFolders } from '../../appliance/mailstore/folders.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 
@@ -25,7 +25,7 @@ export async function createTestCore(env: Record<string, string> = {}) {
   const logger = createLogger(config.logLevel, { pretty: false });
   const { db, close: closeDb } = openSqlite(path.join(dataDir, 'postern.db'));
   await migrateToLatest(db);
-  const blobs = await FileBlobStore.open(path.join(dataDir, 'blobs'));
+  const blobs = await openBlobStore(config.storage, path.join(dataDir, 'blobs')); // POSTERN_BLOB_STORE=s3 in env: S3
   const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes });
   const credentials = new CredentialService(db, logger);
   const router = new RecipientRouter(db);
