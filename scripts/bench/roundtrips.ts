@@ -14,7 +14,7 @@
  * message, one GET per body fetch that misses the cache; not counted here).
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -159,7 +159,21 @@ async function fixture(db: Kysely<DB>, address: string, password: string): Promi
 }
 
 /** Runs every measured operation on one backend; each figure is the mean over `repeats` runs. */
-async function measureBackend(backend: Backend, pgUrl: string | null, opts: { messages: number; repeats: number }): Promise<Row[]> {
+/** The database's size on disk: SQLite's file and WAL, or pg_database_size (after a checkpoint, so the heap is counted). */
+async function databaseBytes(backend: Backend, dir: string, pgUrl: string | null): Promise<number> {
+  if (backend === 'sqlite') return ['postern.db', 'postern.db-wal'].map((f) => path.join(dir, f)).reduce((a, f) => a + (existsSync(f) ? statSync(f).size : 0), 0);
+  const client = new pg.Client({ connectionString: pgUrl! });
+  await client.connect();
+  try {
+    await client.query('checkpoint');
+    const { rows } = await client.query('select pg_database_size(current_database()) as n');
+    return Number(rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+async function measureBackend(backend: Backend, pgUrl: string | null, opts: { messages: number; repeats: number }): Promise<{ rows: Row[]; bytesPerMessage: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `postern-rt-${backend}-`));
   const c: Counter = { statements: 0, commits: 0, sent: 0, received: 0 };
   const counted = backend === 'sqlite' ? { db: countedSqlite(path.join(dir, 'postern.db'), c), wire: null } : countedPostgres(pgUrl!, c);
@@ -197,7 +211,10 @@ async function measureBackend(backend: Backend, pgUrl: string | null, opts: { me
     if (!r.ok) throw new Error(`cannot deliver: ${r.refusal}`);
     await store.ingest.ingest(raw, [{ mailboxId: 'mbx_bench', folder: 'INBOX', prefix: `Delivered-To: ${address}\r\n` }], { enforceQuota: true });
   };
+  const sizeBefore = await databaseBytes(backend, dir, pgUrl);
   for (let i = 0; i < opts.messages; i++) await deliver(corpus[i]!);
+  await store.queue.drain();
+  const bytesPerMessage = Math.round(((await databaseBytes(backend, dir, pgUrl)) - sizeBefore) / opts.messages);
   await measure('inbound message (RCPT resolve + ingest)', (i) => deliver(corpus[opts.messages + i]!));
 
   const imap = await startImapServer({ config, logger, store, credentials, tls: await ensureTls(config, dataPaths(config), logger) });
@@ -232,7 +249,7 @@ async function measureBackend(backend: Backend, pgUrl: string | null, opts: { me
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  return rows;
+  return { rows, bytesPerMessage };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -245,9 +262,11 @@ async function main(argv: string[]): Promise<void> {
   const own = pgUrl ? null : privatePostgres();
   pgUrl ??= own!.url;
   try {
-    const results: Record<Backend, Row[]> = { sqlite: await measureBackend('sqlite', null, opts), postgres: await measureBackend('postgres', pgUrl, opts) };
+    const measured = { sqlite: await measureBackend('sqlite', null, opts), postgres: await measureBackend('postgres', pgUrl, opts) };
+    const results: Record<Backend, Row[]> = { sqlite: measured.sqlite.rows, postgres: measured.postgres.rows };
+    const perMessage = { sqlite: measured.sqlite.bytesPerMessage, postgres: measured.postgres.bytesPerMessage };
     if (argv.includes('--json')) {
-      process.stdout.write(`${JSON.stringify({ ...opts, results }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...opts, results, databaseBytesPerMessage: perMessage }, null, 2)}\n`);
       return;
     }
     process.stdout.write(`Database statements and bytes per operation (mean of ${opts.repeats}; folder of ${opts.messages}+ messages)\n\n`);
@@ -257,6 +276,7 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`| ${s.operation} | ${s.statements} (${s.commits}) | ${s.sent} / ${s.received} | ${p.statements} (${p.commits}) | ${p.sent} / ${p.received} |\n`);
     });
     process.stdout.write('\n* SQLite has no wire: SQL text + parameters in, row values out.\n');
+    process.stdout.write(`\nDatabase growth per stored message (index rows, header prefix, MIME map, sort keys; bytes excluded): SQLite ${perMessage.sqlite} B, PostgreSQL ${perMessage.postgres} B\n`);
   } finally {
     own?.stop();
   }
