@@ -46,6 +46,8 @@ export const LOG_EVENTS = [
   'imap.log.suppressed',
   'imap.notify.error',
   'imap.notify.overflow',
+  'imap.proxy.invalid',
+  'imap.proxy.refused',
   'imap.server.error',
   'imap.server.listening',
   'imap.session.error',

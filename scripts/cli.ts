@@ -17,10 +17,12 @@ import { tenantsGroup } from './cli/tenants.js';
 import { spamGroup } from './cli/spam.js';
 import { backupGroup, restoreGroup } from './cli/backup.js';
 import { exportGroup } from './cli/export.js';
+import { migrateGroup } from './cli/migrate.js';
 
 const GROUPS: Group[] = [statusGroup, tenantsGroup, domainsGroup, mailboxesGroup, resetsGroup, auditGroup, queueGroup];
 GROUPS.push(spamGroup);
 GROUPS.push(exportGroup, backupGroup, restoreGroup);
+GROUPS.push(migrateGroup);
 
 const FOOTER = `Environment:
   POSTERN_TOKEN     API token of an operator or tenant admin (required)

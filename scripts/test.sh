@@ -32,6 +32,8 @@ command -v mbsync >/dev/null 2>&1 || need+=(isync)
 { command -v rspamd >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; } || need+=(rspamd redis-server redis-tools)
 # The cluster tests run a private PostgreSQL 15 (initdb/pg_ctl as the postgres user; the package's own cluster is not used).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql-15)
+# The PROXY protocol e2e puts a real HAProxy (TCP mode, send-proxy) in front of the appliance.
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${need[*]}"
   SUDO=""

@@ -12,6 +12,7 @@ import type { Credentials } from '../core/access/credentials.types.js';
 import type { Logger } from '../logger.js';
 import type { MailStore } from '../mailstore/store.types.js';
 import { countImapRefusal, imapConnections, setImapLimits, setImapUnauthenticatedSessions } from '../metrics.js';
+import { isTrustedPeer, proxyPeers, readProxyHeader } from '../net/proxy-protocol.js';
 import { LogLimiter } from './log-limit.js';
 import { ImapSession, type SessionDeps } from './session.js';
 
@@ -49,6 +50,9 @@ export function addressKey(address: string): string {
   );
 }
 
+/** A trusted load balancer sends its PROXY header at once (HAProxy: with the connection). */
+const PROXY_HEADER_TIMEOUT_MS = 5_000;
+
 /** Removes temporary literal files a previous run left behind (they belong to no session). */
 function prepareSpillDir(dir: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -79,6 +83,8 @@ class Acceptor {
   private readonly sessionDeps: SessionDeps;
   /** Refusals are logged at most this often (a flood must not become a log flood). */
   private readonly refusalLog: LogLimiter;
+  /** Load balancers allowed to name the client in a PROXY header (POSTERN_PROXY_PROTOCOL_FROM), or null. */
+  private readonly proxyPeers: ReturnType<typeof proxyPeers>;
 
   constructor(
     deps: ImapDeps,
@@ -101,6 +107,7 @@ class Acceptor {
       },
     };
     this.refusalLog = new LogLimiter(logger, 1, 5);
+    this.proxyPeers = proxyPeers(deps.config.proxyProtocolFrom);
   }
 
   private leaveUnauthenticated(s: ImapSession): void {
@@ -113,9 +120,9 @@ class Acceptor {
     setImapUnauthenticatedSessions(this.unauthenticated.size);
   }
 
-  private refuse(raw: net.Socket, reason: 'max-connections' | 'per-ip', text: string, implicitTls: boolean): void {
+  private refuse(raw: net.Socket, reason: 'max-connections' | 'per-ip', text: string, implicitTls: boolean, remote: string): void {
     countImapRefusal(reason);
-    if (this.refusalLog.allow(`imap.limit.${reason}`)) this.logger.warn({ event: 'imap.limit.connections', reason, remote: raw.remoteAddress }, 'connection refused by a limit');
+    if (this.refusalLog.allow(`imap.limit.${reason}`)) this.logger.warn({ event: 'imap.limit.connections', reason, remote }, 'connection refused by a limit');
     raw.on('error', () => undefined);
     let socket: net.Socket = raw;
     if (implicitTls) {
@@ -135,14 +142,31 @@ class Acceptor {
    */
   accept(raw: net.Socket, implicitTls: boolean): void {
     imapConnections.inc({ listener: implicitTls ? 'imaps' : 'imap' });
-    if (this.sessions.size >= this.limits.maxConnections) {
-      this.refuse(raw, 'max-connections', 'Too many connections', implicitTls);
+    if (this.proxyPeers && isTrustedPeer(this.proxyPeers, raw.remoteAddress)) {
+      // A trusted load balancer: the connection starts with the PROXY header naming the client.
+      raw.on('error', () => undefined);
+      readProxyHeader(raw, PROXY_HEADER_TIMEOUT_MS).then(
+        (h) => this.admit(raw, implicitTls, h.source ?? raw.remoteAddress ?? '', false),
+        (err: Error) => {
+          if (this.refusalLog.allow('imap.proxy.invalid')) this.logger.warn({ event: 'imap.proxy.invalid', peer: raw.remoteAddress, reason: err.message }, 'bad PROXY header from a trusted peer');
+          raw.destroy();
+        },
+      );
       return;
     }
-    const key = addressKey(raw.remoteAddress ?? '');
+    this.admit(raw, implicitTls, raw.remoteAddress ?? '', this.proxyPeers !== null);
+  }
+
+  /** Starts a session for the client at `remote` (the socket's peer, or the client a trusted PROXY header named). */
+  private admit(raw: net.Socket, implicitTls: boolean, remote: string, refuseProxyHeader: boolean): void {
+    if (this.sessions.size >= this.limits.maxConnections) {
+      this.refuse(raw, 'max-connections', 'Too many connections', implicitTls, remote);
+      return;
+    }
+    const key = addressKey(remote);
     const held = this.perAddress.get(key) ?? 0;
     if (held >= this.limits.maxUnauthenticatedPerIp) {
-      this.refuse(raw, 'per-ip', 'Too many connections from your address', implicitTls);
+      this.refuse(raw, 'per-ip', 'Too many connections from your address', implicitTls, remote);
       return;
     }
     try {
@@ -155,8 +179,9 @@ class Acceptor {
         });
         socket = secure;
       }
-      const s = new ImapSession(this.sessionDeps, socket, { secure: implicitTls, plainPort: !implicitTls, remoteAddress: raw.remoteAddress ?? '' });
+      const s = new ImapSession(this.sessionDeps, socket, { secure: implicitTls, plainPort: !implicitTls, remoteAddress: remote, refuseProxyHeader });
       this.sessions.add(s);
+      if (!implicitTls && raw.isPaused()) raw.resume(); // paused after a PROXY header until the session listened (TLS reads the handle itself)
       if (!s.isClosed) {
         this.unauthenticated.set(s, key);
         this.perAddress.set(key, held + 1);

@@ -23,6 +23,7 @@ import { CommandReader, type CommandUnit, discardSpilled, loadSpilled, type Read
 import { bad, formatTagged, replyForError, type Reply } from './responses.js';
 import type { SelectedMailbox } from './selected.js';
 import type { Notifier } from './notify.js';
+import { looksLikeProxyHeader } from '../net/proxy-protocol.js';
 
 export interface SessionDeps {
   config: Readonly<Config>;
@@ -135,13 +136,16 @@ export class ImapSession {
   private lastDataAt = 0;
   private lastProgress = 0;
   private authFailures = 0;
+  /** PROXY protocol is on and this peer is not a trusted load balancer: a PROXY header as its first bytes is refused. */
+  private refuseProxyHeader: boolean;
 
   constructor(
     readonly deps: SessionDeps,
     socket: net.Socket,
-    opts: { secure: boolean; plainPort: boolean; remoteAddress?: string },
+    opts: { secure: boolean; plainPort: boolean; remoteAddress?: string; refuseProxyHeader?: boolean },
   ) {
     this.socket = socket;
+    this.refuseProxyHeader = opts.refuseProxyHeader ?? false;
     this.secure = opts.secure;
     this.plainPort = opts.plainPort;
     this.remoteAddress = opts.remoteAddress ?? socket.remoteAddress ?? '';
@@ -295,6 +299,14 @@ export class ImapSession {
   }
 
   private readonly onData = (chunk: Buffer) => {
+    if (this.refuseProxyHeader) {
+      this.refuseProxyHeader = false;
+      if (looksLikeProxyHeader(chunk)) {
+        this.log.warn({ event: 'imap.proxy.refused' }, 'PROXY header from a peer not in POSTERN_PROXY_PROTOCOL_FROM');
+        this.close('PROXY header not accepted from your address');
+        return;
+      }
+    }
     try {
       this.reader.push(chunk);
     } catch (err) {

@@ -62,15 +62,22 @@ const LOG_LEVEL: Record<Config['logLevel'], string> = {
   silent: 'emerg',
 };
 
-function ini(sections: Record<string, Record<string, string | number | boolean>>): string {
+function ini(sections: Record<string, Record<string, string | number | boolean | string[]>>): string {
   return Object.entries(sections)
     .map(
       ([name, kv]) =>
         `${name === 'main' ? '' : `[${name}]\n`}${Object.entries(kv)
-          .map(([k, v]) => `${k}=${v}`)
+          // An array is Haraka's `key[]=` list, one line per item.
+          .flatMap(([k, v]) => (Array.isArray(v) ? v.map((item) => `${k}[]=${item}`) : [`${k}=${v}`]))
           .join('\n')}\n`,
     )
     .join('\n');
+}
+
+/** Haraka's PROXY protocol allow-list (POSTERN_PROXY_PROTOCOL_FROM): listed peers must open with a PROXY v1 header, others may not send one. */
+function haproxySection(config: Readonly<Config>): Record<string, string[]> {
+  if (!config.proxyProtocolFrom) return {};
+  return { hosts: config.proxyProtocolFrom.map((n) => `${n.network}/${n.prefix}`) };
 }
 
 function derLength(n: number): Buffer {
@@ -118,7 +125,7 @@ function harakaFiles(config: Readonly<Config>, paths: DataPaths, tls: TlsMateria
     // mail.postern-size plugin advertises SIZE and answers 552 5.3.4 itself.
     'connection.ini': ini({
       main: { smtputf8: true },
-      haproxy: {},
+      haproxy: haproxySection(config),
       // show_version=false: no Haraka version in Received headers (the greeting is connect.postern-banner's).
       headers: { max_lines: 1000, max_received: 30, show_version: false },
       // line_length: a backstop only; connect.postern-limits answers 500 5.5.2 past 512 octets
