@@ -94,6 +94,8 @@ export interface Config {
   storage: StorageConfig;
   /** This node's name in a cluster (logs, metrics, leases); default: the host name of the machine. */
   nodeId: string;
+  /** Lease of a scheduled job (cluster): a dead node's jobs move to another after at most this. */
+  leaseTtlMs: number;
 }
 
 export interface StorageConfig {
@@ -508,6 +510,7 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     spam: Object.freeze(spam),
     storage: parseStorage(r),
     nodeId: r.string('POSTERN_NODE_ID', os.hostname()),
+    leaseTtlMs: r.int('POSTERN_LEASE_TTL_SECONDS', 30, 1, 3600) * 1000,
   };
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(config.nodeId))
     throw new ConfigError('POSTERN_NODE_ID', `must be 1-63 letters, digits, dots, dashes or underscores, got ${JSON.stringify(config.nodeId)}`);
