@@ -194,7 +194,16 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls);
   const health = healthCheck(db, supervisor, store, scanner);
-  const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue) });
+  const control = await startControlServer({
+    core,
+    config,
+    logger,
+    health,
+    tls,
+    mailer,
+    mailIngest: store.ingest,
+    queue: outboundQueueSource(paths.queue, (p) => supervisor.call('outbound.send', p)),
+  });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   // Scheduled jobs run on exactly one node (leases); one node holds them all.
