@@ -11,6 +11,16 @@
  * of JSON, the "todo" (outbound/index.js build_todo: queue_time, domain, rcpt_to, mail_from,
  * notes, uuid…), followed by the message itself, which is never read here.
  *
+ * Where the queue lives in a cluster (issue 17): each node's own POSTERN_DATA_DIR/haraka/queue,
+ * never shared (Haraka's queue is a directory of files it renames as it retries). A node that
+ * stops cleanly keeps its queue and delivers it when it starts again. A node that dies for good
+ * takes its queue with it unless an operator recovers it: with the dead node's data dir (its
+ * disk, a volume, a backup) reachable from a live node, `postern queue recover --from <dir>`
+ * re-queues every complete queue file through that node (readQueueMessage below, then POST
+ * /api/v1/outbound-queue/recovered: 'outbound.send' into the live node's Haraka, an audit event
+ * each) and moves each recovered file to <queue>/recovered/, so a second run sends nothing
+ * twice. `__tmp__.*` files were never acknowledged (no 250), so nothing is owed for them.
+ *
  * Outbound events reported by the child (`outbound.event`: delivered, deferred, bounced) are
  * remembered per transaction uuid and domain for a while, so the view can show the last error.
  */
