@@ -96,6 +96,8 @@ export interface Config {
   nodeId: string;
   /** POSTERN_PROXY_PROTOCOL_FROM: peers (load balancers) whose PROXY protocol header names the client for SMTP and IMAP; null = off. */
   proxyProtocolFrom: Config['metricsAllow'];
+  /** Lease of a scheduled job (cluster): a dead node's jobs move to another after at most this. */
+  leaseTtlMs: number;
 }
 
 export interface StorageConfig {
@@ -511,6 +513,7 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     storage: parseStorage(r),
     nodeId: r.string('POSTERN_NODE_ID', os.hostname()),
     proxyProtocolFrom: parseAllowList('POSTERN_PROXY_PROTOCOL_FROM', r.optional('POSTERN_PROXY_PROTOCOL_FROM')),
+    leaseTtlMs: r.int('POSTERN_LEASE_TTL_SECONDS', 30, 1, 3600) * 1000,
   };
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(config.nodeId))
     throw new ConfigError('POSTERN_NODE_ID', `must be 1-63 letters, digits, dots, dashes or underscores, got ${JSON.stringify(config.nodeId)}`);

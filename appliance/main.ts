@@ -32,7 +32,6 @@ import { startImapServer } from './imap/server.js';
 import { createLogger, humanNotice, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
 import { countAttackAlert, metricsPort, setSmtpLimits } from './metrics.js';
-import { LoginThrottle } from './core/access/login-throttle.js';
 import { loadSecretKey } from './core/access/secret-box.js';
 import { alertLoginAttack } from './core/access/login-alerts.service.js';
 import { type BlobStore, blobStoreHealth, openBlobStore } from './mailstore/blobstore.js';
@@ -43,6 +42,8 @@ import { outboundQueueSource } from './mta/outbound-queue.js';
 import { mtaRpcHandlers } from './mta/rpc-handlers.js';
 import { HarakaSupervisor } from './mta/supervisor.js';
 import { ensureTls } from './tls.js';
+import { LeaseRunner } from './cluster/lease.js';
+import { limitsFor, pruneSharedLimits } from './core/access/shared-limits.js';
 import { SpamLearner } from './spam/learner.js';
 import { SpamScanner } from './spam/scanner.js';
 
@@ -58,12 +59,14 @@ type Paths = ReturnType<typeof dataPaths>;
  */
 async function composeAppliance(config: Readonly<Config>, logger: Logger, paths: Paths, db: Db, store: SqlMailStore, tls: Awaited<ReturnType<typeof ensureTls>>) {
   // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
-  const loginThrottle = new LoginThrottle();
+  // One node: in memory; a cluster (PostgreSQL): in the shared database, so all nodes count alike.
+  const shared = limitsFor(db, config.storage.databaseUrl !== null, config.sendLimits.windowMs);
+  const loginThrottle = shared.loginThrottle;
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle, metricsPort);
   const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort });
   const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), core, domainId, address) });
   const sending = new SendingPolicy(db);
-  const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits);
+  const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits, shared.sendWindows);
   limiter.domainLimits = (domainId) => domainOutboundLimits(db, config, domainId);
 
   // Spam scanner (rspamd + redis, supervised children on loopback); absent: mail is unscanned.
@@ -143,8 +146,9 @@ async function bootstrapAtBoot(core: CoreDeps, log: Logger): Promise<void> {
  * their template's cadence, what outlived the recycle bin is purged, then blobs nothing refers
  * to any more are removed.
  */
-function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger): NodeJS.Timeout {
-  const timer = setInterval(() => {
+function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger, leases: LeaseRunner): void {
+  // On the node holding the 'housekeeping' lease only (cluster); one node: always here.
+  leases.every('housekeeping', ORPHAN_SWEEP_INTERVAL_MS, () =>
     enforceRetention(systemActor('retention'), core)
       .then((ids) => {
         if (ids.length) log.info({ event: 'offboarding.retention.ended', mailboxes: ids.length }, 'retention ended: mailboxes moved to the recycle bin');
@@ -161,10 +165,11 @@ function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger): No
       })
       .catch((err) => log.error({ event: 'recycle_bin.purge_error', err }, 'recycle bin purge failed'))
       .then(() => store.sweepOrphanBlobs(ORPHAN_SWEEP_INTERVAL_MS))
-      .catch((err) => log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'));
-  }, ORPHAN_SWEEP_INTERVAL_MS);
-  timer.unref();
-  return timer;
+      .catch((err) => log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'))
+      .then(() => pruneSharedLimits(core, Date.now()))
+      .then(() => undefined)
+      .catch((err) => log.error({ event: 'store.orphans.error', err }, 'shared limits prune failed')),
+  );
 }
 
 export async function boot(config: Readonly<Config>, logger: Logger) {
@@ -183,25 +188,41 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const blobs = await openBlobStore(config.storage, paths.blobs);
   const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes, metrics: metricsPort });
   // Nothing writes blobs before Haraka starts below, so every unreferenced blob is a leftover
-  // of a crash between blob write and index commit (a shared store: other nodes write, so only
-  // blobs past the grace period). An unreachable store fails /readyz, not the boot.
-  const swept = await store.sweepOrphanBlobs(blobs.shared ? ORPHAN_SWEEP_INTERVAL_MS : 0).catch((err: Error) => (log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'), 0));
+  // of a crash between blob write and index commit (a shared store or a shared database: other
+  // nodes write, so only blobs past the grace period). An unreachable store fails /readyz, not the boot.
+  const grace = blobs.shared || config.storage.databaseUrl ? ORPHAN_SWEEP_INTERVAL_MS : 0;
+  const swept = await store.sweepOrphanBlobs(grace).catch((err: Error) => (log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'), 0));
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
 
   const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls);
   const health = healthCheck(db, supervisor, store, scanner, blobs);
-  const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue), mailStore: store });
+  const control = await startControlServer({
+    core,
+    config,
+    logger,
+    health,
+    tls,
+    mailer,
+    mailIngest: store.ingest,
+    queue: outboundQueueSource(paths.queue, (p) => supervisor.call('outbound.send', p)),
+    mailStore: store,
+  });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
-  const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter });
+  // Scheduled jobs run on exactly one node (leases); one node holds them all.
+  const leases = new LeaseRunner(db, { nodeId: config.nodeId, ttlMs: config.leaseTtlMs, logger: logger.child({ service: 'leases' }) });
+  const dnsLease = leases.hold('dns-check');
+  const auditLease = leases.hold('audit-verify');
+  startHousekeeping(core, store, log, leases);
+  await leases.start();
+  const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease });
   setSmtpLimits(config.smtpLimits);
   supervisor.start();
 
   await bootstrapAtBoot(core, log);
   const dnsScheduler = config.dnsCheckIntervalMs
-    ? startDnsScheduler(core, { resolve: createResolver(config.dnsResolver), intervalMs: config.dnsCheckIntervalMs, logger: logger.child({ service: 'dns-check' }) })
+    ? startDnsScheduler(core, { resolve: createResolver(config.dnsResolver), intervalMs: config.dnsCheckIntervalMs, exclusive: dnsLease, logger: logger.child({ service: 'dns-check' }) })
     : null;
-  const sweepTimer = startHousekeeping(core, store, log);
 
   supervisor
     .waitListening(60_000)
@@ -222,7 +243,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     learner,
     stop(): Promise<void> {
       stopping ??= (async () => {
-        clearInterval(sweepTimer);
+        await leases.stop();
         await dnsScheduler?.stop();
         metrics.stop();
         learner.stop();

@@ -24,6 +24,8 @@ export interface MetricsWiring {
   supervisor: HarakaSupervisor;
   imap: { sessionCount(): number };
   limiter: SendLimiter;
+  /** Cluster: true while this node holds the audit verification lease (absent: always verifies). */
+  auditLease?: () => boolean;
 }
 
 const asStatus = (s: string): DnsStatus => ((DNS_STATUSES as readonly string[]).includes(s) ? (s as DnsStatus) : 'unknown');
@@ -39,6 +41,7 @@ export function wireMetrics(w: MetricsWiring): { stop(): void } {
     storeUsage: () => figures.storeUsageByTenant(),
     dnsStatuses: () => figures.latestDnsStatuses(),
     verifyAudit: async () => {
+      if (w.auditLease && !w.auditLease()) return null;
       const r = await verifyAuditChain(w.db);
       if (!r.ok) log.error({ event: 'audit.chain.broken', firstBadEventId: r.firstBadEventId }, 'audit hash chain verification failed');
       return r;

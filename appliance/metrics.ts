@@ -508,7 +508,7 @@ export interface MetricSources {
   /** The latest DNS check status of every live domain (one query). */
   dnsStatuses: () => Promise<Array<{ domain: string; tenantId: string; status: string }>>;
   /** Verifies the audit hash chain (run every auditIntervalMs, not per scrape). */
-  verifyAudit: () => Promise<{ ok: boolean; events: number }>;
+  verifyAudit: () => Promise<{ ok: boolean; events: number } | null>;
   auditIntervalMs?: number;
   onError?: (what: string, err: unknown) => void;
 }
@@ -580,7 +580,7 @@ export function startApplianceMetrics(src: MetricSources): { stop(): void } {
   const verify = () =>
     src
       .verifyAudit()
-      .then((r) => setAuditChainStatus(r))
+      .then((r) => r && setAuditChainStatus(r)) // null: another node verifies (cluster lease)
       .catch(report('audit-chain'));
   const first = setTimeout(verify, 0);
   const timer = setInterval(verify, src.auditIntervalMs ?? 10 * 60_000);

@@ -18,6 +18,7 @@ import cookie from '@fastify/cookie';
 import { DOCS_HTML, DOCS_JS } from './docs/docs-page.js';
 import { installAuthentication } from './plugins/authn.js';
 import { installIdempotency } from './plugins/idempotency.js';
+import { idempotencyStore } from '../appliance/core/access/idempotency-store.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { installRequestLog } from './plugins/request-log.js';
@@ -177,7 +178,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       installAuthentication(api, core);
-      installIdempotency(api);
+      installIdempotency(api, Date.now, idempotencyStore(deps.core, deps.config.storage.databaseUrl !== null));
       await api.register(tenantsRoutes, { core });
       await api.register(domainsRoutes, { core });
       await api.register(mailboxesRoutes, { core });

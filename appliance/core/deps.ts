@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import type { CredentialId, Credentials } from './access/credentials.types.js';
-import { LoginThrottle } from './access/login-throttle.js';
+import { type LoginGate, LoginThrottle } from './access/login-throttle.js';
 import { type MetricsPort, NO_METRICS } from './kernel/metrics-port.js';
 
 export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlHours' | 'defaultQuotaBytes' | 'bootstrapToken'> &
@@ -39,7 +39,7 @@ export interface CoreDeps {
   /** null: mailbox-owner login is unavailable (the self-service login answers 503). */
   credentials: MailboxCredentials | null;
   /** Console login throttling (per account and per IP). */
-  loginThrottle: LoginThrottle;
+  loginThrottle: LoginGate;
   /** What the core counts (appliance/metrics.ts in production, NO_METRICS in tools). */
   metrics: MetricsPort;
 }
@@ -51,7 +51,7 @@ export function createCoreDeps(
   db: Kysely<DB>,
   config: Readonly<CoreConfig>,
   now: () => number = Date.now,
-  hooks: { revoker?: Revoker; credentials?: MailboxCredentials | null; loginThrottle?: LoginThrottle; metrics?: MetricsPort } = {},
+  hooks: { revoker?: Revoker; credentials?: MailboxCredentials | null; loginThrottle?: LoginGate; metrics?: MetricsPort } = {},
 ): CoreDeps {
   return {
     db,

@@ -11,10 +11,20 @@
  * of JSON, the "todo" (outbound/index.js build_todo: queue_time, domain, rcpt_to, mail_from,
  * notes, uuid…), followed by the message itself, which is never read here.
  *
+ * Where the queue lives in a cluster (issue 17): each node's own POSTERN_DATA_DIR/haraka/queue,
+ * never shared (Haraka's queue is a directory of files it renames as it retries). A node that
+ * stops cleanly keeps its queue and delivers it when it starts again. A node that dies for good
+ * takes its queue with it unless an operator recovers it: with the dead node's data dir (its
+ * disk, a volume, a backup) reachable from a live node, `postern queue recover --from <dir>`
+ * re-queues every complete queue file through that node (readQueueMessage below, then POST
+ * /api/v1/outbound-queue/recovered: 'outbound.send' into the live node's Haraka, an audit event
+ * each) and moves each recovered file to <queue>/recovered/, so a second run sends nothing
+ * twice. `__tmp__.*` files were never acknowledged (no 250), so nothing is owed for them.
+ *
  * Outbound events reported by the child (`outbound.event`: delivered, deferred, bounced) are
  * remembered per transaction uuid and domain for a while, so the view can show the last error.
  */
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const NAME = /^(\d{10,})_(\d+)_(\d+)_(\d+)_([A-Za-z0-9]{1,32})_(\d+)_(.*)$/;
@@ -144,7 +154,70 @@ export function lastOutboundError(uuid: string | null, domain: string): { detail
   return e ? { detail: e.detail, at: e.at } : null;
 }
 
-/** The queue view's source (control plane, GET /api/v1/outbound-queue): this queue directory and the remembered errors. */
-export function outboundQueueSource(queueDir: string): { list(): Promise<QueueEntry[]>; lastError: typeof lastOutboundError } {
-  return { list: () => readOutboundQueue(queueDir), lastError: lastOutboundError };
+/**
+ * The queue view's source (control plane, GET /api/v1/outbound-queue): this queue directory and
+ * the remembered errors; with `send` (the Haraka child's 'outbound.send'), messages recovered
+ * from a dead node's queue are queued here again.
+ */
+export function outboundQueueSource(
+  queueDir: string,
+  send?: (p: { sender: string; recipients: string[]; message: string; encoding: 'base64' }) => Promise<unknown>,
+): { list(): Promise<QueueEntry[]>; lastError: typeof lastOutboundError; reinject?: (sender: string, recipients: string[], message: Buffer) => Promise<void> } {
+  return {
+    list: () => readOutboundQueue(queueDir),
+    lastError: lastOutboundError,
+    ...(send ? { reinject: async (sender: string, recipients: string[], message: Buffer) => void (await send({ sender, recipients, message: message.toString('base64'), encoding: 'base64' })) } : {}),
+  };
+}
+
+// ---- recovery: a dead node's queue files, read whole ------------------------------------------
+
+export interface QueueFileMessage extends QueueEntry {
+  /** The message as Haraka queued it (after the todo header). */
+  message: Buffer;
+}
+
+/**
+ * Haraka keeps a queued message as it goes on the wire (hmail pipes the file into DATA), so
+ * lines starting with a dot are dot-stuffed; 'outbound.send' stuffs again: undo it here.
+ */
+function unstuff(b: Buffer): Buffer {
+  const s = b.toString('latin1');
+  return s.includes('\n..') || s.startsWith('..') ? Buffer.from(s.replace(/(^|\n)\.\./g, '$1.'), 'latin1') : b;
+}
+
+/** One queue file's envelope and bytes; null when it is not a complete Haraka queue file. */
+export async function readQueueMessage(dir: string, file: string): Promise<QueueFileMessage | null> {
+  const n = parseQueueFileName(file);
+  if (!n) return null;
+  let raw: Buffer;
+  try {
+    raw = await readFile(path.join(dir, file));
+  } catch {
+    return null;
+  }
+  if (raw.length < 4) return null;
+  const len = raw.readUInt32BE(0);
+  if (len === 0 || len > MAX_TODO_BYTES || raw.length < 4 + len) return null;
+  let todo: Record<string, unknown>;
+  try {
+    todo = JSON.parse(
+      raw
+        .subarray(4, 4 + len)
+        .toString('utf8')
+        .trim(),
+    ) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const rcpts = Array.isArray(todo.rcpt_to) ? todo.rcpt_to.map(addressOf).filter(Boolean) : [];
+  return {
+    ...n,
+    uuid: typeof todo.uuid === 'string' ? todo.uuid : null,
+    queuedAt: typeof todo.queue_time === 'number' ? todo.queue_time : n.arrival,
+    sender: addressOf(todo.mail_from),
+    recipients: rcpts,
+    domain: typeof todo.domain === 'string' ? todo.domain.toLowerCase() : (rcpts[0]?.split('@')[1] ?? ''),
+    message: unstuff(raw.subarray(4 + len)),
+  };
 }

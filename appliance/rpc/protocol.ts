@@ -84,5 +84,6 @@ export interface SpamResultParams {
 /** Calls the appliance makes to the Haraka child. */
 export interface ChildMethods {
   /** Queues a message in Haraka's durable outbound queue (resolves once queued). */
-  'outbound.send': (p: { sender: string; recipients: string[]; message: string }) => { queued: true };
+  /** `encoding` 'base64': `message` holds the bytes in base64 (8-bit mail recovered from a queue file); default utf8 text. */
+  'outbound.send': (p: { sender: string; recipients: string[]; message: string; encoding?: 'base64' }) => { queued: true };
 }

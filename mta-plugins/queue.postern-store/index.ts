@@ -54,7 +54,7 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
     // The appliance queues its own mail (setup and reset links, notifications) through us.
     serveRpc(process as unknown as Parameters<typeof serveRpc>[0], {
       'outbound.send': async (p: Parameters<ChildMethods['outbound.send']>[0]) => {
-        await relay(this, p.sender, p.recipients, Buffer.from(p.message, 'utf8'));
+        await relay(this, p.sender, p.recipients, Buffer.from(p.message, p.encoding === 'base64' ? 'base64' : 'utf8'));
         return { queued: true };
       },
     });

@@ -9,7 +9,7 @@ import type { Logger } from '../../logger.js';
 import { type MetricsPort, NO_METRICS } from '../kernel/metrics-port.js';
 import type { CredentialId, Credentials, LoginAttempt, LoginResult } from './credentials.types.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { LoginThrottle, type LoginThrottleOptions, LogRateLimiter } from './login-throttle.js';
+import { type LoginGate, LoginThrottle, type LoginThrottleOptions, LogRateLimiter } from './login-throttle.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { revokeMailboxAccess } from '../mailboxes/lifecycle.js';
 
@@ -43,7 +43,7 @@ export class CredentialService implements Credentials {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly verified = new Map<string, number>();
   /** Shared with the console's logins (appliance/main.ts hands the same instance to the control plane). */
-  readonly throttle: LoginThrottle;
+  readonly throttle: LoginGate;
   private readonly logLimit = new LogRateLimiter();
   /** A real hash to verify against when the account does not exist, so timing does not reveal it. */
   private dummyHash: Promise<string> | null = null;
@@ -53,10 +53,10 @@ export class CredentialService implements Credentials {
   constructor(
     private readonly db: Executor,
     private readonly logger: Logger,
-    throttle: Partial<LoginThrottleOptions> | LoginThrottle = {},
+    throttle: Partial<LoginThrottleOptions> | LoginGate = {},
     private readonly metrics: MetricsPort = NO_METRICS,
   ) {
-    this.throttle = throttle instanceof LoginThrottle ? throttle : new LoginThrottle(throttle);
+    this.throttle = typeof (throttle as LoginGate).check === 'function' ? (throttle as LoginGate) : new LoginThrottle(throttle as Partial<LoginThrottleOptions>);
     this.mailboxes = repos(db, PLATFORM_SCOPE).mailboxes;
   }
 
@@ -76,7 +76,7 @@ export class CredentialService implements Credentials {
       .trim()
       .toLowerCase();
     const ip = attempt.remoteAddress || 'unknown';
-    const decision = this.throttle.check(username, ip, now);
+    const decision = await this.throttle.check(username, ip, now);
     if (decision.action === 'refuse') {
       this.metrics.auth(attempt.protocol, 'throttled');
       this.metrics.throttle(decision.scope, 'refused');
@@ -93,8 +93,8 @@ export class CredentialService implements Credentials {
       this.metrics.throttle(decision.scope, 'delayed');
       await sleep(decision.delayMs);
     }
-    const fail = (reason: 'invalid' | 'disabled'): LoginResult => {
-      const outcome = this.throttle.fail(username, ip, now);
+    const fail = async (reason: 'invalid' | 'disabled'): Promise<LoginResult> => {
+      const outcome = await this.throttle.fail(username, ip, now);
       this.metrics.auth(attempt.protocol, reason);
       this.logLimited('info', `fail\u0000${ip}`, { event: `${attempt.protocol}.auth.fail`, protocol: attempt.protocol, username, ip, reason }, 'login failed');
       if (outcome.alert) this.reportAttack({ account: username, protocol: attempt.protocol, failures: outcome.accountFailures, sources: outcome.sources, lastSource: ip, at: now });
@@ -112,7 +112,7 @@ export class CredentialService implements Credentials {
         if (attempt.protocol === 'web' || !scopes.includes(attempt.protocol)) return fail('invalid');
         if (mailbox.status !== 'active') return fail('disabled');
         await this.mailboxes.touchAppPassword(row.id, now);
-        this.succeeded(attempt, username, ip, now);
+        await this.succeeded(attempt, username, ip, now);
         this.metrics.auth(attempt.protocol, 'success');
         return {
           ok: true,
@@ -142,7 +142,7 @@ export class CredentialService implements Credentials {
     }
     if (!good) return fail('invalid');
     if (mailbox.status !== 'active') return fail('disabled');
-    this.succeeded(attempt, username, ip, now);
+    await this.succeeded(attempt, username, ip, now);
     this.metrics.auth(attempt.protocol, 'success');
     return { ok: true, mailboxId: mailbox.id, tenantId: mailbox.tenant_id, address: mailbox.address, credentialVersion: version, credentialId: 'password' };
   }
@@ -152,8 +152,8 @@ export class CredentialService implements Credentials {
    * factor: the session service records its success only after that, or a password-knowing
    * attacker would reset the failure count with every code guess.
    */
-  private succeeded(attempt: LoginAttempt, username: string, ip: string, now: number): void {
-    if (attempt.protocol !== 'web') this.throttle.succeed(username, ip, now);
+  private async succeeded(attempt: LoginAttempt, username: string, ip: string, now: number): Promise<void> {
+    if (attempt.protocol !== 'web') await this.throttle.succeed(username, ip, now);
   }
 
   /** Logs the attack (the throttle's onAttack alerts the owner and tenant admins). */

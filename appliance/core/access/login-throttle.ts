@@ -156,7 +156,21 @@ class FailureWindow {
   }
 }
 
-export class LoginThrottle {
+/**
+ * What the credential module and the session services ask (awaiting each answer): the in-memory
+ * LoginThrottle below (one node) or the database-backed SharedLoginThrottle (a cluster,
+ * login-throttle-shared.ts), so every node sees the same failures.
+ */
+export interface LoginGate {
+  readonly opts: LoginThrottleOptions;
+  onAttack: ((alert: AttackAlert) => void) | null;
+  check(account: string, ip: string, now: number): ThrottleDecision | Promise<ThrottleDecision>;
+  retryAfter(account: string, ip: string, now: number): number | Promise<number>;
+  fail(account: string, ip: string, now: number): FailureOutcome | Promise<FailureOutcome>;
+  succeed(account: string, ip: string, now: number): void | Promise<void>;
+}
+
+export class LoginThrottle implements LoginGate {
   readonly opts: LoginThrottleOptions;
   private readonly sources: FailureWindow;
   private readonly networks: FailureWindow;

@@ -90,10 +90,10 @@ export async function recoverWithCode(actor: Actor, deps: AccessDeps, input: { a
     .toLowerCase()}`;
   const ip = actor.origin?.sourceIp ?? 'unknown';
   const now = deps.now();
-  const wait = deps.loginThrottle.retryAfter(account, ip, now);
+  const wait = await deps.loginThrottle.retryAfter(account, ip, now);
   if (wait > 0) throw new AppError('RateLimited', 'too many failed attempts; try again later', { retryAfterMs: wait });
-  const fail = (): never => {
-    deps.loginThrottle.fail(account, ip, now);
+  const fail = async (): Promise<never> => {
+    await deps.loginThrottle.fail(account, ip, now);
     throw new AppError('Unauthorized', 'invalid address or recovery code');
   };
   const m = await mailboxByAddress(deps, input.address);
@@ -123,7 +123,7 @@ export async function recoverWithCode(actor: Actor, deps: AccessDeps, input: { a
     );
     return r;
   });
-  deps.loginThrottle.succeed(account, ip, now);
+  await deps.loginThrottle.succeed(account, ip, now);
   deps.revoker.notifyRevoked(m.id, 'password recovered with a recovery code');
   await notifyOwners(deps, m, `Password of ${m.address} changed`, [
     `The password of the mailbox ${m.address} was set with a one-time recovery code.`,
@@ -142,8 +142,8 @@ export async function requestSelfResetLink(actor: Actor, deps: AccessDeps, input
   const account = `reset-link:${String(input.address ?? '')
     .trim()
     .toLowerCase()}`;
-  if (deps.loginThrottle.retryAfter(account, ip, now) > 0) return;
-  deps.loginThrottle.fail(account, ip, now); // every request counts: a link request is cheap to ask and costly to spam
+  if ((await deps.loginThrottle.retryAfter(account, ip, now)) > 0) return;
+  await deps.loginThrottle.fail(account, ip, now); // every request counts: a link request is cheap to ask and costly to spam
   const m = await mailboxByAddress(deps, input.address);
   if (!m || m.status !== 'active') return;
   const repo = repos(deps.db, tenantScope(m.tenant_id));

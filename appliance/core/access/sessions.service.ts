@@ -59,7 +59,7 @@ let dummyHash: Promise<string> | null = null;
  * attacked account make suspect, so the right password from a clean source always gets through.
  */
 async function throttled(deps: CoreDeps, account: string, ip: string, opts: { delay: boolean } = { delay: true }): Promise<void> {
-  const d = deps.loginThrottle.check(account, ip, deps.now());
+  const d = await deps.loginThrottle.check(account, ip, deps.now());
   if (d.action === 'refuse') {
     deps.metrics.throttle(d.scope, 'refused');
     throw new AppError('RateLimited', 'too many failed logins; try again later', { retryAfterMs: d.retryAfterMs });
@@ -136,8 +136,8 @@ export async function loginPrincipal(deps: CoreDeps, input: { email: string; pas
   const ip = origin.sourceIp ?? 'unknown';
   await throttled(deps, email, ip);
   const now = deps.now();
-  const fail = (): never => {
-    deps.loginThrottle.fail(email, ip, now);
+  const fail = async (): Promise<never> => {
+    await deps.loginThrottle.fail(email, ip, now);
     throw new AppError('Unauthorized', PRINCIPAL_LOGIN_FAILED);
   };
   // Before login there is no actor: the account is looked up across tenants by its email.
@@ -153,7 +153,7 @@ export async function loginPrincipal(deps: CoreDeps, input: { email: string; pas
   const r = repos(deps.db, scopeOf(actor));
   const factor = await principalSecondFactor(r, p, input, now);
   if (!factor) return fail();
-  deps.loginThrottle.succeed(email, ip, now);
+  await deps.loginThrottle.succeed(email, ip, now);
   const mfa = p.totp_secret ? 'ok' : 'enrol';
   const session = await r.transaction(async (t) => {
     if (factor.recoveryId !== null && !(await t.principals.useRecoveryCode(factor.recoveryId, now))) throw new AppError('Unauthorized', 'invalid or already used recovery code');
@@ -193,11 +193,11 @@ export async function loginMailboxOwner(
   try {
     second = await ownerLoginSecondFactor(r, result.mailboxId, input, now);
   } catch (err) {
-    deps.loginThrottle.fail(account, ip, now);
+    await deps.loginThrottle.fail(account, ip, now);
     if (err instanceof AppError && err.code === 'Unauthorized') throw new AppError('Unauthorized', OWNER_LOGIN_FAILED);
     throw err;
   }
-  deps.loginThrottle.succeed(account, ip, now);
+  await deps.loginThrottle.succeed(account, ip, now);
   const actor = makeActor({ kind: 'mailbox-owner', tenantId: result.tenantId, principalId: `mailbox:${result.mailboxId}`, permissions: [], origin });
   const session = await r.transaction(async (t) => {
     await second?.commit(t);

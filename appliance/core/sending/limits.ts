@@ -11,55 +11,18 @@ import type { Logger } from '../../logger.js';
 import { systemActor } from '../kernel/authz.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { audit } from './common.js';
+import { MemorySendWindows, type SendWindows } from './send-windows.js';
 
 /** Defaults per hour, the block factor and the window: `config.sendLimits`. */
 export type SendLimitDefaults = Config['sendLimits'];
 
 export type LimitDecision = { ok: true } | { ok: false; reason: 'blocked'; message: string } | { ok: false; reason: 'mailbox-rate' | 'tenant-rate'; message: string };
 
-const BUCKETS = 60;
-
-/** Counts in BUCKETS slices of the window: cheap, bounded memory per key. */
-class WindowCounter {
-  private readonly counts = new Map<string, { slot: number[]; at: number[] }>();
-
-  constructor(private readonly windowMs: number) {}
-
-  private slotOf(now: number): number {
-    return Math.floor(now / (this.windowMs / BUCKETS));
-  }
-
-  total(key: string, now: number): number {
-    const c = this.counts.get(key);
-    if (!c) return 0;
-    const current = this.slotOf(now);
-    let sum = 0;
-    for (let i = 0; i < BUCKETS; i++) if (current - c.at[i]! < BUCKETS) sum += c.slot[i]!;
-    return sum;
-  }
-
-  reset(key: string): void {
-    this.counts.delete(key);
-  }
-
-  add(key: string, n: number, now: number): void {
-    let c = this.counts.get(key);
-    if (!c) this.counts.set(key, (c = { slot: new Array(BUCKETS).fill(0), at: new Array(BUCKETS).fill(-Infinity) }));
-    const s = this.slotOf(now);
-    const i = s % BUCKETS;
-    if (c.at[i] !== s) {
-      c.at[i] = s;
-      c.slot[i] = 0;
-    }
-    c.slot[i]! += n;
-  }
-}
-
 export class SendLimiter {
-  private readonly sent: WindowCounter;
-  private readonly refused: WindowCounter;
-  /** Blocks raised by this process (per mailbox), so a flood does not re-read the database. */
-  private readonly blocked = new Set<string>();
+  /** Counts per mailbox and tenant (sent, refused, spam) and the "block raised" markers. */
+  private readonly windows: SendWindows;
+  /** Blocks this process is raising now (a flood raises one, not one per refusal). */
+  private readonly raising = new Set<string>();
   onBlock?: (mailboxId: string, tenantId: string) => void;
   /** The outbound limits of the template applied to a domain (null: none applied). */
   domainLimits?: (domainId: string) => Promise<{ messagesPerHour: number; recipientsPerHour: number } | null>;
@@ -71,10 +34,11 @@ export class SendLimiter {
     db: Executor,
     private readonly logger: Logger,
     private readonly defaults: SendLimitDefaults,
+    /** Default: in memory (one node); a cluster passes SharedSendWindows (the shared database). */
+    windows?: SendWindows,
   ) {
     this.repos = repos(db, PLATFORM_SCOPE);
-    this.sent = new WindowCounter(defaults.windowMs);
-    this.refused = new WindowCounter(defaults.windowMs);
+    this.windows = windows ?? new MemorySendWindows(defaults.windowMs);
   }
 
   private async limits(mailboxId: string, tenantId: string) {
@@ -99,31 +63,45 @@ export class SendLimiter {
   async admit(mailboxId: string, tenantId: string, recipients: number, now = Date.now()): Promise<LimitDecision> {
     const l = await this.limits(mailboxId, tenantId);
     if (l.blockedAt !== null) return { ok: false, reason: 'blocked', message: `sending is blocked for this mailbox: ${l.blockedReason ?? 'by an administrator'}` };
-    const mKey = `m:${mailboxId}`;
-    if (this.blocked.delete(mailboxId)) {
-      // An administrator lifted the block: the mailbox starts a fresh window.
-      for (const k of [`${mKey}:msg`, `${mKey}:rcpt`]) this.sent.reset(k);
-      this.refused.reset(mKey);
-      this.refused.reset(`s:${mailboxId}`);
+    const k = {
+      mMsg: `m:${mailboxId}:msg`,
+      mRcpt: `m:${mailboxId}:rcpt`,
+      tMsg: `t:${tenantId}:msg`,
+      tRcpt: `t:${tenantId}:rcpt`,
+      raised: `b:${mailboxId}`,
+      refused: `r:${mailboxId}`,
+      spam: `s:${mailboxId}`,
+    };
+    const w = await this.windows.read([k.mMsg, k.mRcpt, k.tMsg, k.tRcpt, k.raised], now);
+    const count = (key: string) => w.get(key)?.count ?? 0;
+    if ((w.get(k.raised)?.until ?? 0) > 0) {
+      // The limiter blocked this mailbox and an administrator lifted the block: a fresh window.
+      await this.windows.clear([k.mMsg, k.mRcpt, k.refused, k.spam, k.raised]);
+      w.delete(k.mMsg);
+      w.delete(k.mRcpt);
     }
-    const tKey = `t:${tenantId}`;
-    const overMailbox = this.sent.total(`${mKey}:msg`, now) + 1 > l.mailboxMessages || this.sent.total(`${mKey}:rcpt`, now) + recipients > l.mailboxRecipients;
-    const overTenant = this.sent.total(`${tKey}:msg`, now) + 1 > l.tenantMessages || this.sent.total(`${tKey}:rcpt`, now) + recipients > l.tenantRecipients;
+    const overMailbox = count(k.mMsg) + 1 > l.mailboxMessages || count(k.mRcpt) + recipients > l.mailboxRecipients;
+    const overTenant = count(k.tMsg) + 1 > l.tenantMessages || count(k.tRcpt) + recipients > l.tenantRecipients;
     if (overMailbox || overTenant) {
-      this.refused.add(mKey, 1, now);
+      const refused = (await this.windows.add([{ key: k.refused, n: 1 }], now)).get(k.refused)?.count ?? 0;
       const reason = overMailbox ? 'mailbox-rate' : 'tenant-rate';
       this.onRefuse?.(tenantId, reason);
       this.logger.warn({ event: 'smtp.limit.refused', mailboxId, tenantId, reason }, 'send limit reached');
-      if (overMailbox && this.refused.total(mKey, now) > Math.ceil(l.mailboxMessages * (this.defaults.blockFactor - 1))) {
+      if (overMailbox && refused > Math.ceil(l.mailboxMessages * (this.defaults.blockFactor - 1))) {
         await this.block(mailboxId, tenantId, `outbound anomaly: kept sending past ${l.mailboxMessages} messages per hour`, now);
         return { ok: false, reason: 'blocked', message: 'sending is blocked for this mailbox: outbound anomaly' };
       }
       return { ok: false, reason, message: overMailbox ? 'mailbox send limit reached, try again later' : 'organisation send limit reached, try again later' };
     }
-    this.sent.add(`${mKey}:msg`, 1, now);
-    this.sent.add(`${mKey}:rcpt`, recipients, now);
-    this.sent.add(`${tKey}:msg`, 1, now);
-    this.sent.add(`${tKey}:rcpt`, recipients, now);
+    await this.windows.add(
+      [
+        { key: k.mMsg, n: 1 },
+        { key: k.mRcpt, n: recipients },
+        { key: k.tMsg, n: 1 },
+        { key: k.tRcpt, n: recipients },
+      ],
+      now,
+    );
     return { ok: true };
   }
 
@@ -133,9 +111,8 @@ export class SendLimiter {
    */
   async recordSpam(mailboxId: string, tenantId: string, now = Date.now()): Promise<boolean> {
     const key = `s:${mailboxId}`;
-    this.refused.add(key, 1, now);
+    const n = (await this.windows.add([{ key, n: 1 }], now)).get(key)?.count ?? 0;
     this.onRefuse?.(tenantId, 'spam');
-    const n = this.refused.total(key, now);
     this.logger.warn({ event: 'smtp.spam.outbound', mailboxId, tenantId, verdicts: n }, 'submission refused as spam');
     if (n < this.defaults.blockFactor) return false;
     await this.block(mailboxId, tenantId, `outbound spam: ${n} submissions refused as spam within the limit window`, now);
@@ -143,25 +120,32 @@ export class SendLimiter {
   }
 
   private async block(mailboxId: string, tenantId: string, reason: string, now: number): Promise<void> {
-    if (this.blocked.has(mailboxId)) return;
-    this.blocked.add(mailboxId);
-    await this.repos.transaction(async (t) => {
-      await t.limits.blockSending(mailboxId, reason, now);
-      await audit(
-        t,
-        systemActor('send-limiter'),
-        {
-          action: 'mailbox.send.blocked',
-          targetType: 'mailbox',
-          targetId: mailboxId,
-          tenantId,
-          before: { sendBlocked: false },
-          after: { sendBlocked: true },
-          reason,
-        },
-        now,
-      );
-    });
+    if (this.raising.has(mailboxId)) return;
+    this.raising.add(mailboxId);
+    try {
+      await this.windows.setUntil(`b:${mailboxId}`, now, now);
+      const raised = await this.repos.transaction(async (t) => {
+        if (!(await t.limits.blockSending(mailboxId, reason, now))) return false; // already blocked (another node, or an admin)
+        await audit(
+          t,
+          systemActor('send-limiter'),
+          {
+            action: 'mailbox.send.blocked',
+            targetType: 'mailbox',
+            targetId: mailboxId,
+            tenantId,
+            before: { sendBlocked: false },
+            after: { sendBlocked: true },
+            reason,
+          },
+          now,
+        );
+        return true;
+      });
+      if (!raised) return;
+    } finally {
+      this.raising.delete(mailboxId);
+    }
     this.onBlock?.(mailboxId, tenantId);
     this.logger.error({ event: 'smtp.limit.blocked', mailboxId, tenantId, reason }, 'mailbox blocked from sending');
   }

@@ -10,6 +10,9 @@ import { type Actor, authorize, scopeOf } from '../kernel/authz.js';
 import type { CoreDeps } from '../deps.js';
 import { invalid } from '../kernel/errors.js';
 import { iso, pageOf } from '../kernel/util.js';
+import { AppError } from '../kernel/errors.js';
+import { appendAuditIn } from '../audit/audit.js';
+import { PLATFORM_SCOPE } from '../kernel/scope.js';
 
 /** One queue file: one message to one destination domain. */
 export interface QueuedMessage {
@@ -28,6 +31,8 @@ export interface QueueSource {
   list(): Promise<QueuedMessage[]>;
   /** The last deferral the appliance saw for a queued message. */
   lastError(uuid: string | null, domain: string): { detail: string; at: number } | null;
+  /** Queues a message again in this node's durable outbound queue (resolves once queued); absent: no MTA here. */
+  reinject?(sender: string, recipients: string[], message: Buffer): Promise<void>;
 }
 
 export interface QueueEntryView {
@@ -89,4 +94,48 @@ export async function listOutboundQueue(
       lastErrorAt: err ? iso(err.at) : null,
     };
   });
+}
+
+export interface RecoveredMessage {
+  /** The queue file's id on the node it came from (`<arrival>.<uniq>`), for the audit trail. */
+  sourceId: string;
+  /** The node (or data dir) it came from. */
+  sourceNode: string;
+  sender: string;
+  recipients: string[];
+  message: Buffer;
+}
+
+const ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;
+
+/**
+ * A message from a dead node's outbound queue (`postern queue recover`), queued again in this
+ * node's outbound queue with its envelope and bytes unchanged (signatures stay valid), with an
+ * audit event. Operators only (a platform permission): the message may be any tenant's.
+ */
+export async function recoverQueuedMessage(actor: Actor, deps: CoreDeps, source: QueueSource, m: RecoveredMessage): Promise<{ queued: true }> {
+  authorize(actor, 'tenants.manage');
+  if (!source.reinject) throw new AppError('TempFailure', 'this node has no outbound queue');
+  const recipients = m.recipients.map((r) => r.trim()).filter(Boolean);
+  if (!recipients.length || recipients.some((r) => !ADDRESS.test(r))) throw invalid('recipients must be one or more addresses', { field: 'recipients' });
+  if (m.sender !== '' && !ADDRESS.test(m.sender)) throw invalid('sender must be an address or empty (a bounce)', { field: 'sender' });
+  if (!m.message.length) throw invalid('the message is empty', { field: 'message' });
+  await source.reinject(m.sender, recipients, m.message);
+  const r = repos(deps.db, PLATFORM_SCOPE);
+  await r.transaction((t) =>
+    appendAuditIn(
+      t,
+      actor,
+      {
+        action: 'outbound.queue.recovered',
+        targetType: 'queue-message',
+        targetId: m.sourceId,
+        tenantId: null,
+        after: { sourceNode: m.sourceNode, sender: m.sender, recipients: recipients.length, bytes: m.message.length },
+        reason: `recovered from the outbound queue of ${m.sourceNode}`,
+      },
+      deps.now(),
+    ),
+  );
+  return { queued: true };
 }

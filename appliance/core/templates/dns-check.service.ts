@@ -274,6 +274,8 @@ export interface DnsSchedulerOptions {
   resolve: DnsResolveFn;
   /** Each domain is checked about once per interval. */
   intervalMs: number;
+  /** Cluster: true while this node holds the scheduler's lease (absent: always runs). */
+  exclusive?: () => boolean;
   /** Optional: warnings about failed checks. */
   logger?: { warn(obj: object, msg: string): void };
 }
@@ -325,7 +327,7 @@ export function startDnsScheduler(deps: CoreDeps, opts: DnsSchedulerOptions): Dn
     if (stopped) return;
     let count = 1;
     try {
-      running = tick();
+      running = opts.exclusive && !opts.exclusive() ? Promise.resolve(null) : tick(); // else another node runs the checks
       await running;
       count = await r.domains.countActive();
     } catch (err) {

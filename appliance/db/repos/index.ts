@@ -37,6 +37,9 @@ import { OwnershipRepo } from './ownership.js';
 import { MailboxesRepo } from './mailboxes.js';
 import { AliasesRepo } from './aliases.js';
 import { RecycleBinRepo } from './recycle-bin.js';
+import { LeasesRepo } from './leases.js';
+import { RateWindowsRepo } from './rate-windows.js';
+import { IdempotencyRepo } from './idempotency.js';
 
 export type { Executor } from './base.js';
 
@@ -65,6 +68,15 @@ export class Repos {
 
   // Aggregates (one getter each, e.g.):
   // get mailboxes(): MailboxesRepo { return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope)); }
+  get leases(): LeasesRepo {
+    return this.one('leases', () => new LeasesRepo(this.db, this.scope));
+  }
+  get rateWindows(): RateWindowsRepo {
+    return this.one('rateWindows', () => new RateWindowsRepo(this.db, this.scope));
+  }
+  get idempotency(): IdempotencyRepo {
+    return this.one('idempotency', () => new IdempotencyRepo(this.db, this.scope));
+  }
   get delivery(): DeliveryRepo {
     return this.one('delivery', () => new DeliveryRepo(this.db, this.scope));
   }

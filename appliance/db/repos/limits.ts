@@ -40,8 +40,12 @@ export class LimitsRepo extends DomainKeyedRepo {
     ).execute();
   }
 
-  async blockSending(mailboxId: string, reason: string, at: number): Promise<void> {
-    await this.scoped(this.db.updateTable('mailboxes').set({ send_blocked_at: at, send_blocked_reason: reason, updated_at: at }).where('id', '=', mailboxId)).execute();
+  /** Blocks a mailbox that is not blocked yet; false when it already was (another node raised it first). */
+  async blockSending(mailboxId: string, reason: string, at: number): Promise<boolean> {
+    const r = await this.scoped(
+      this.db.updateTable('mailboxes').set({ send_blocked_at: at, send_blocked_reason: reason, updated_at: at }).where('id', '=', mailboxId).where('send_blocked_at', 'is', null),
+    ).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   async liftSendBlock(mailboxId: string, at: number): Promise<void> {

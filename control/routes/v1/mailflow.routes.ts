@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CoreDeps } from '../../../appliance/core/deps.js';
 import { mailFlowStats, type MailStatsSource } from '../../../appliance/core/delivery/mail-stats.service.js';
-import { listOutboundQueue, type QueueSource } from '../../../appliance/core/sending/outbound-queue.service.js';
+import { listOutboundQueue, type QueueSource, recoverQueuedMessage } from '../../../appliance/core/sending/outbound-queue.service.js';
 import { actorOf } from '../../plugins/authn.js';
 import { authedErrors, pageFrom } from '../../schemas/common.js';
 import { MailStats, MailStatsQuery, QueueEntry, QueueQuery } from '../../schemas/mailflow.schemas.js';
@@ -24,6 +24,35 @@ const mailflowRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps; queue: QueueSo
       },
     },
     async (req) => listOutboundQueue(actorOf(req), core, queue, { ...pageFrom(req.query), tenantId: req.query.tenantId, domain: req.query.domain }),
+  );
+
+  // `postern queue recover`: a dead node's queued message, queued again here (operators only).
+  app.post(
+    '/outbound-queue/recovered',
+    {
+      config: { permission: 'tenants.manage' },
+      bodyLimit: 96 * 1024 * 1024, // a message of the largest size (50 MB by default) in base64
+      schema: {
+        tags: ['mail flow'],
+        summary: "Queues a message recovered from another node's outbound queue in this node's queue, envelope and bytes unchanged, with an audit event (operators)",
+        body: Type.Object(
+          {
+            sourceId: Type.String({ minLength: 1, maxLength: 200 }),
+            sourceNode: Type.String({ minLength: 1, maxLength: 500 }),
+            sender: Type.String({ maxLength: 320 }),
+            recipients: Type.Array(Type.String({ minLength: 3, maxLength: 320 }), { minItems: 1, maxItems: 1000 }),
+            message: Type.String({ minLength: 1, description: 'the message bytes, base64' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ queued: Type.Boolean() }), ...authedErrors() },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const r = await recoverQueuedMessage(actorOf(req), core, queue, { ...b, message: Buffer.from(b.message, 'base64') });
+      return reply.code(201).send(r);
+    },
   );
 
   app.get(
