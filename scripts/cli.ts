@@ -15,9 +15,11 @@ import { resetsGroup } from './cli/resets.js';
 import { statusGroup } from './cli/status.js';
 import { tenantsGroup } from './cli/tenants.js';
 import { spamGroup } from './cli/spam.js';
+import { importGroup } from './cli/import.js';
 
 const GROUPS: Group[] = [statusGroup, tenantsGroup, domainsGroup, mailboxesGroup, resetsGroup, auditGroup, queueGroup];
 GROUPS.push(spamGroup);
+GROUPS.push(importGroup);
 
 const FOOTER = `Environment:
   POSTERN_TOKEN     API token of an operator or tenant admin (required)
