@@ -225,13 +225,13 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     migrations,
     stop(): Promise<void> {
       stopping ??= (async () => {
+        await migrations.stop(); // running copies stop at a batch boundary and become interrupted
         clearInterval(sweepTimer);
         await dnsScheduler?.stop();
         metrics.stop();
         learner.stop();
         await Promise.allSettled([supervisor.stop(), imap.close(), control.close()]);
         await scanner.stop();
-        await migrations.stop(); // running copies stop at a batch boundary and become interrupted
         await drainBatches(); // background bulk applies finish before the database closes
         await store.queue.drain();
         await closeDb();

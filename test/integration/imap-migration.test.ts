@@ -260,6 +260,44 @@ describe('IMAP migration from a real Dovecot', () => {
     }
   }, 120_000);
 
+  it('a stopped runner (the appliance shutting down) leaves the job interrupted; a new runner resumes it on run without duplicates', async () => {
+    const c = dovecot.client(SOURCE);
+    await c.connect();
+    await c.mailboxCreate('Restart');
+    await append(
+      c,
+      'Restart',
+      Array.from({ length: 300 }, (_, i) => ({ raw: message(i, 'restart') })),
+    );
+    await c.logout();
+    let stopping: Promise<void> | null = null;
+    const onProgress = (id: string, folder: string, copied: number) => {
+      if (id === jobId && folder === 'Restart' && copied >= 100 && !stopping) stopping = runner.stop();
+    };
+    runner.events.on('progress', onProgress);
+    const ended = finished(jobId);
+    await runMigration(actor, deps, jobId, { password: SOURCE.password });
+    expect(await ended).toBe('interrupted');
+    await stopping;
+    const mid = await getMigration(actor, deps, jobId);
+    expect(mid).toMatchObject({ state: 'interrupted', credentialsHeld: true });
+    expect(mid.progress.folders.find((f) => f.source === 'Restart')!.copied).toBeLessThan(300);
+    runner = new MigrationRunner(deps, { store: env.core.store, logger: env.core.logger, source: { tls: { ca: testCertificate().cert }, maxMessageBytes: env.core.config.maxMessageBytes } });
+    deps.migrations = runner;
+    await runner.start();
+    const done = finished(jobId);
+    await runMigration(actor, deps, jobId);
+    expect(await done).toBe('done');
+    const job = await getMigration(actor, deps, jobId);
+    expect(job.progress.folders.find((f) => f.source === 'Restart')).toMatchObject({ copied: 300, total: 300, done: true });
+    const dst = imapflow(env, ADDRESS, PASS);
+    await dst.connect();
+    const got = await snapshot(dst, 'Restart');
+    await dst.logout();
+    expect(got.length).toBe(300);
+    expect(new Set(got.map((g) => g.key)).size).toBe(300);
+  }, 60_000);
+
   it('a source folder whose UIDVALIDITY changed is matched by Message-ID: only the new message is copied', async () => {
     const c = dovecot.client(SOURCE);
     await c.connect();
