@@ -36,6 +36,7 @@ import { loadSecretKey } from './core/access/secret-box.js';
 import { alertLoginAttack } from './core/access/login-alerts.service.js';
 import { type BlobStore, blobStoreHealth, openBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
+import { MigrationRunner } from './core/migration/index.js';
 import { writeHarakaConfig } from './mta/haraka-config.js';
 import { ApplianceMailer } from './mta/mailer.js';
 import { outboundQueueSource } from './mta/outbound-queue.js';
@@ -196,6 +197,9 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls);
   const health = healthCheck(db, supervisor, store, scanner, blobs);
+  // IMAP migration jobs (issue 20): copied in the background, bounded per source host; interrupted ones resume on run.
+  const migrations = new MigrationRunner(core, { store, logger: logger.child({ service: 'migration' }), source: { maxMessageBytes: config.maxMessageBytes } });
+  await migrations.start();
   const control = await startControlServer({
     core,
     config,
@@ -206,6 +210,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     mailIngest: store.ingest,
     queue: outboundQueueSource(paths.queue, (p) => supervisor.call('outbound.send', p)),
     mailStore: store,
+    migrations,
   });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
@@ -241,8 +246,10 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     imap,
     scanner,
     learner,
+    migrations,
     stop(): Promise<void> {
       stopping ??= (async () => {
+        await migrations.stop(); // running copies stop at a batch boundary and become interrupted
         await leases.stop();
         await dnsScheduler?.stop();
         metrics.stop();

@@ -53,6 +53,8 @@ import requiredAddressesRoutes from './routes/v1/required-addresses.routes.js';
 import spamRoutes from './routes/v1/spam.routes.js';
 import exportRoutes from './routes/v1/export.routes.js';
 import type { MailStore } from '../appliance/mailstore/store.types.js';
+import migrationsRoutes from './routes/v1/migrations.routes.js';
+import type { MigrationRunnerPort } from '../appliance/core/migration/index.js';
 import { spamStats } from '../appliance/spam/metrics.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
 import { httpLimitMetrics } from '../appliance/metrics.js';
@@ -85,6 +87,8 @@ export interface ControlDeps {
   queue?: QueueSource;
   /** The mail store (exports and point-in-time mailbox restores read and write through it); absent: those answer 503. */
   mailStore?: MailStore;
+  /** The background runner of IMAP migration jobs (absent: jobs are recorded and wait for one). */
+  migrations?: MigrationRunnerPort;
 }
 
 const NO_QUEUE: QueueSource = { list: async () => [], lastError: () => null };
@@ -199,6 +203,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(spamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
       await api.register(exportRoutes, { core, mail: deps.mailStore ?? null });
+      await api.register(migrationsRoutes, { core: { ...core, migrations: deps.migrations ?? null } });
     },
     { prefix: '/api/v1' },
   );

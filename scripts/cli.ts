@@ -18,11 +18,13 @@ import { spamGroup } from './cli/spam.js';
 import { backupGroup, restoreGroup } from './cli/backup.js';
 import { exportGroup } from './cli/export.js';
 import { migrateGroup } from './cli/migrate.js';
+import { importGroup } from './cli/import.js';
 
 const GROUPS: Group[] = [statusGroup, tenantsGroup, domainsGroup, mailboxesGroup, resetsGroup, auditGroup, queueGroup];
 GROUPS.push(spamGroup);
 GROUPS.push(exportGroup, backupGroup, restoreGroup);
 GROUPS.push(migrateGroup);
+GROUPS.push(importGroup);
 
 const FOOTER = `Environment:
   POSTERN_TOKEN     API token of an operator or tenant admin (required)

@@ -19,6 +19,7 @@ import * as m0021 from './migrations/0021_spam.js';
 import * as m0022 from './migrations/0022_imap_sort_keys_in_folder_index.js';
 import * as m0025 from './migrations/0025_leases.js';
 import * as m0026 from './migrations/0026_shared_limits.js';
+import * as m0030 from './migrations/0030_imap_migrations.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -43,6 +44,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0022_imap_sort_keys_in_folder_index': m0022,
   '0025_leases': m0025,
   '0026_shared_limits': m0026,
+  '0030_imap_migrations': m0030,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -7,6 +7,7 @@ import type { PrincipalRecoveryCodesTable, PrincipalsTable, WebSessionsTable } f
 import type { BatchesTable, BatchItemsTable, DnsSnapshotsTable, DomainSettingsTable, DomainTemplatesTable, DomainTemplateVersionsTable } from './tables/portfolio.table.js';
 import type { SpamListsTable, SpamPoliciesTable } from './tables/spam.table.js';
 import type { IdempotencyKeysTable, LeasesTable, RateWindowsTable } from './tables/cluster.table.js';
+import type { ImapMigrationFoldersTable, ImapMigrationsTable } from './tables/migrations.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
 
 /** The whole database as kysely sees it. */
@@ -52,4 +53,6 @@ export interface DB {
   leases: LeasesTable;
   rate_windows: RateWindowsTable;
   idempotency_keys: IdempotencyKeysTable;
+  imap_migrations: ImapMigrationsTable;
+  imap_migration_folders: ImapMigrationFoldersTable;
 }

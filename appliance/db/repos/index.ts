@@ -40,6 +40,7 @@ import { RecycleBinRepo } from './recycle-bin.js';
 import { LeasesRepo } from './leases.js';
 import { RateWindowsRepo } from './rate-windows.js';
 import { IdempotencyRepo } from './idempotency.js';
+import { MigrationsRepo } from './migrations.js';
 
 export type { Executor } from './base.js';
 
@@ -154,6 +155,9 @@ export class Repos {
   }
   get recycleBin(): RecycleBinRepo {
     return this.one('recycleBin', () => new RecycleBinRepo(this.db, this.scope));
+  }
+  get migrations(): MigrationsRepo {
+    return this.one('migrations', () => new MigrationsRepo(this.db, this.scope));
   }
 }
 
