@@ -45,6 +45,7 @@ import { HarakaSupervisor } from './mta/supervisor.js';
 import { ensureTls } from './tls.js';
 import { SpamLearner } from './spam/learner.js';
 import { SpamScanner } from './spam/scanner.js';
+import { type ClusterNotifier, createNotifier } from './cluster/notifier.js';
 
 const ORPHAN_SWEEP_INTERVAL_MS = 60 * 60_000;
 
@@ -56,10 +57,11 @@ type Paths = ReturnType<typeof dataPaths>;
  * schedulers and the control plane; nothing else builds core deps), the one delivery path (SMTP
  * inbound and the appliance's own mail), the Haraka supervisor and the mailer.
  */
-async function composeAppliance(config: Readonly<Config>, logger: Logger, paths: Paths, db: Db, store: SqlMailStore, tls: Awaited<ReturnType<typeof ensureTls>>) {
+async function composeAppliance(config: Readonly<Config>, logger: Logger, paths: Paths, db: Db, store: SqlMailStore, tls: Awaited<ReturnType<typeof ensureTls>>, cluster: ClusterNotifier) {
   // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
   const loginThrottle = new LoginThrottle();
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle, metricsPort);
+  credentials.joinCluster(cluster); // revocations reach every node's sessions
   const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort });
   const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), core, domainId, address) });
   const sending = new SendingPolicy(db);
@@ -100,7 +102,7 @@ async function composeAppliance(config: Readonly<Config>, logger: Logger, paths:
 }
 
 /** Readiness of each component (GET /readyz). */
-function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, scanner: SpamScanner) {
+function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, scanner: SpamScanner, cluster: ClusterNotifier) {
   return async () => ({
     database: await repos(db, PLATFORM_SCOPE)
       .health.probe()
@@ -111,6 +113,8 @@ function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, 
     // Not installed or switched off: ready, and the detail says mail is unscanned. Installed
     // but not running (starting, restarting): not ready.
     spam: scanner.available ? scanner.health() : { ok: true, detail: (scanner.health() as { detail: string }).detail },
+    // Cluster notifications (LISTEN connection): not ready while it reconnects.
+    cluster: cluster.state(),
   });
 }
 
@@ -180,14 +184,16 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const tls = await ensureTls(config, paths, logger);
   const blobs = await FileBlobStore.open(paths.blobs);
-  const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes, metrics: metricsPort });
+  // Cross-node change and revocation notification (PostgreSQL LISTEN/NOTIFY; single node: local).
+  const cluster = await createNotifier(config, db, logger.child({ service: 'cluster' }));
+  const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes, metrics: metricsPort, cluster });
   // Nothing writes blobs before Haraka starts below, so every unreferenced blob is a leftover
   // of a crash between blob write and index commit.
   const swept = await store.sweepOrphanBlobs(0);
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
 
-  const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls);
-  const health = healthCheck(db, supervisor, store, scanner);
+  const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls, cluster);
+  const health = healthCheck(db, supervisor, store, scanner, cluster);
   const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue) });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
@@ -228,6 +234,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
         await scanner.stop();
         await drainBatches(); // background bulk applies finish before the database closes
         await store.queue.drain();
+        await cluster.close();
         await closeDb();
         log.info({ event: 'appliance.stopped' }, 'Postern stopped');
       })();

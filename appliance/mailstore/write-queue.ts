@@ -2,15 +2,20 @@
  * Group commit. Writers queue jobs; all jobs queued before a flush starts run in ONE database
  * transaction (one fsync), each inside its own savepoint so one failing job does not undo the
  * others. A job's promise resolves only after the transaction has committed; its `after`
- * callbacks (change notifications) run then.
+ * callbacks (change notifications) run then. Messages for the other nodes of a cluster
+ * (`announce`) are sent inside the transaction when the notifier can (PostgreSQL NOTIFY: delivered
+ * at commit, dropped with a rolled-back job's savepoint), else right after the commit.
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
+import type { ClusterNotifier, TopicMessage } from '../cluster/notifier.js';
 
 export interface JobContext {
   trx: Transaction<DB>;
   /** Registers work to run after the commit (notifications, blob deletion). */
   after(fn: () => void): void;
+  /** A message for the other nodes, sent with this job's commit (only when the notifier is clustered). */
+  announce(message: TopicMessage): void;
 }
 
 interface Job<T> {
@@ -29,6 +34,8 @@ export class WriteQueue {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly maxJobs = 256,
+    /** The cluster's notifier; absent or not clustered: nothing is announced. */
+    private readonly cluster?: ClusterNotifier,
   ) {}
 
   run<T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> {
@@ -58,16 +65,19 @@ export class WriteQueue {
       const jobs = this.pending.splice(0, this.maxJobs);
       this.maxBatch = Math.max(this.maxBatch, jobs.length);
       const outcomes: Array<{ ok: true; value: unknown; after: Array<() => void> } | { ok: false; err: unknown }> = [];
+      const announced: TopicMessage[] = [];
       try {
         await this.db.transaction().execute(async (trx) => {
           for (let i = 0; i < jobs.length; i++) {
             const after: Array<() => void> = [];
+            const messages: TopicMessage[] = [];
             const single = jobs.length === 1;
             if (!single) await sql`savepoint job`.execute(trx);
             try {
-              const value = await jobs[i]!.run({ trx, after: (fn) => after.push(fn) });
+              const value = await jobs[i]!.run({ trx, after: (fn) => after.push(fn), announce: (m) => messages.push(m) });
               if (!single) await sql`release savepoint job`.execute(trx);
               outcomes.push({ ok: true, value, after });
+              announced.push(...messages);
             } catch (err) {
               if (single) throw err;
               await sql`rollback to savepoint job`.execute(trx);
@@ -75,11 +85,15 @@ export class WriteQueue {
               outcomes.push({ ok: false, err });
             }
           }
+          if (announced.length && this.cluster?.transactional) await this.cluster.publishInTransaction(trx, announced);
         });
       } catch (err) {
         // The transaction itself failed (or the single job threw): nothing was committed.
         for (const job of jobs) job.reject(err);
         continue;
+      }
+      if (announced.length && this.cluster && !this.cluster.transactional) {
+        for (const m of announced) void this.cluster.publish(m.topic, m.payload).catch(() => undefined);
       }
       outcomes.forEach((o, i) => {
         if (o.ok) {
