@@ -35,7 +35,7 @@ import { countAttackAlert, metricsPort, setSmtpLimits } from './metrics.js';
 import { LoginThrottle } from './core/access/login-throttle.js';
 import { loadSecretKey } from './core/access/secret-box.js';
 import { alertLoginAttack } from './core/access/login-alerts.service.js';
-import { FileBlobStore } from './mailstore/blobstore.js';
+import { type BlobStore, blobStoreHealth, openBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
 import { writeHarakaConfig } from './mta/haraka-config.js';
 import { ApplianceMailer } from './mta/mailer.js';
@@ -102,7 +102,7 @@ async function composeAppliance(config: Readonly<Config>, logger: Logger, paths:
 }
 
 /** Readiness of each component (GET /readyz). */
-function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, scanner: SpamScanner, cluster: ClusterNotifier) {
+function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, scanner: SpamScanner, blobs: BlobStore, cluster: ClusterNotifier) {
   return async () => ({
     database: await repos(db, PLATFORM_SCOPE)
       .health.probe()
@@ -110,6 +110,7 @@ function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, 
       .catch((err: Error) => ({ ok: false, detail: err.message })),
     mta: supervisor.isListening() ? { ok: true } : { ok: false, detail: 'Haraka is not listening' },
     mailstore: await store.health(),
+    objectStore: await blobStoreHealth(blobs),
     // Not installed or switched off: ready, and the detail says mail is unscanned. Installed
     // but not running (starting, restarting): not ready.
     spam: scanner.available ? scanner.health() : { ok: true, detail: (scanner.health() as { detail: string }).detail },
@@ -183,17 +184,18 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   if (applied.length) log.info({ event: 'db.migrated', migrations: applied }, 'database migrated');
 
   const tls = await ensureTls(config, paths, logger);
-  const blobs = await FileBlobStore.open(paths.blobs);
+  const blobs = await openBlobStore(config.storage, paths.blobs);
   // Cross-node change and revocation notification (PostgreSQL LISTEN/NOTIFY; single node: local).
   const cluster = await createNotifier(config, db, logger.child({ service: 'cluster' }));
   const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes, metrics: metricsPort, cluster });
   // Nothing writes blobs before Haraka starts below, so every unreferenced blob is a leftover
-  // of a crash between blob write and index commit.
-  const swept = await store.sweepOrphanBlobs(0);
+  // of a crash between blob write and index commit (a shared store: other nodes write, so only
+  // blobs past the grace period). An unreachable store fails /readyz, not the boot.
+  const swept = await store.sweepOrphanBlobs(blobs.shared ? ORPHAN_SWEEP_INTERVAL_MS : 0).catch((err: Error) => (log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'), 0));
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
 
   const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls, cluster);
-  const health = healthCheck(db, supervisor, store, scanner, cluster);
+  const health = healthCheck(db, supervisor, store, scanner, blobs, cluster);
   const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue) });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.

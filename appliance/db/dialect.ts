@@ -68,3 +68,8 @@ export function autoIdColumn<T extends string>(builder: CreateTableBuilder<T, ne
   if (db && dialectOf(db) === 'postgres') return builder.addColumn(name, 'serial', (c) => c.primaryKey());
   return builder.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement());
 }
+
+/** A floating-point column (SQLite: REAL; PostgreSQL: double precision, so scores read back exactly as written). */
+export function realType(db?: Kysely<any>): 'real' | 'double precision' {
+  return db && dialectOf(db) === 'postgres' ? 'double precision' : 'real';
+}

@@ -2,14 +2,21 @@
  * Message bytes live behind this interface. The file implementation writes each blob once,
  * fsyncs the file and its directory before `put` resolves, and is safe to use from several
  * processes at once (the Haraka child writes blobs, the appliance reads and deletes them).
- * A later issue adds a shared-storage implementation for several nodes.
+ * Several nodes share an S3-compatible store instead (blobstore-s3.ts); `openBlobStore` picks
+ * the backend from the storage settings (POSTERN_BLOB_STORE).
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { StorageConfig } from '../config.js';
 
 export interface BlobStore {
+  /**
+   * True when other nodes write to the same store: a blob nobody refers to may be another
+   * node's delivery that is not committed yet, so the orphan sweep keeps a grace period.
+   */
+  readonly shared: boolean;
   /** Stores the bytes durably and returns the new blob's id. */
   put(data: Buffer | Buffer[]): Promise<string>;
   /** The whole blob or the byte range [start, end). */
@@ -18,9 +25,49 @@ export interface BlobStore {
   delete(id: string): Promise<void>;
   /** Every stored blob id with its modification time (for the orphan sweep). */
   list(): AsyncIterable<{ id: string; mtimeMs: number }>;
+  /** Resolves when the store is reachable and usable (readiness, GET /readyz); throws a clear error otherwise. */
+  probe(): Promise<void>;
+}
+
+/** A blob id that names no stored blob (code ENOENT, as the file store's errors always had). */
+export class BlobNotFoundError extends Error {
+  readonly code = 'ENOENT';
+  constructor(
+    readonly blobId: string,
+    where: string,
+  ) {
+    super(`blob ${blobId} not found in ${where}`);
+    this.name = 'BlobNotFoundError';
+  }
 }
 
 const ID_RE = /^[0-9a-f]{32}$/;
+
+export function isBlobId(id: string): boolean {
+  return ID_RE.test(id);
+}
+
+/**
+ * The blob store the settings ask for: the local folder `localDir` (the embedded default) or the
+ * S3-compatible store shared by every node. The S3 client is loaded only when it is used. Opening
+ * does not contact the store (an unreachable store fails readiness, not the process): call probe().
+ */
+export async function openBlobStore(storage: Pick<StorageConfig, 'blobStore' | 's3'>, localDir: string): Promise<BlobStore> {
+  if (storage.blobStore === 'fs') return FileBlobStore.open(localDir);
+  if (!storage.s3) throw new Error('POSTERN_BLOB_STORE=s3 needs the POSTERN_S3_* settings');
+  const { S3BlobStore } = await import('./blobstore-s3.js');
+  return new S3BlobStore(storage.s3);
+}
+
+/** The /readyz component of a blob store. */
+export async function blobStoreHealth(blobs: BlobStore): Promise<{ ok: boolean; detail?: string }> {
+  try {
+    await blobs.probe();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
+}
 const SHARDS = 256;
 
 /** Coalesces directory fsyncs: callers that arrive while one is running share the next one. */
@@ -51,6 +98,7 @@ export class DirSyncer {
 }
 
 export class FileBlobStore implements BlobStore {
+  readonly shared = false;
   private readonly dirSync = new DirSyncer();
 
   private constructor(private readonly root: string) {}
@@ -96,8 +144,15 @@ export class FileBlobStore implements BlobStore {
     return id;
   }
 
+  /** A missing file is a BlobNotFoundError naming the blob; other errors pass unchanged. */
+  private notFound(id: string) {
+    return (err: NodeJS.ErrnoException): never => {
+      throw err.code === 'ENOENT' ? new BlobNotFoundError(id, `the blob folder ${this.root}`) : err;
+    };
+  }
+
   async get(id: string, range?: { start: number; end: number }): Promise<Buffer> {
-    const fh = await open(this.pathOf(id), fsc.O_RDONLY);
+    const fh = await open(this.pathOf(id), fsc.O_RDONLY).catch(this.notFound(id));
     try {
       if (!range) return await fh.readFile();
       const length = Math.max(0, range.end - range.start);
@@ -115,7 +170,12 @@ export class FileBlobStore implements BlobStore {
   }
 
   async size(id: string): Promise<number> {
-    return (await stat(this.pathOf(id))).size;
+    return (await stat(this.pathOf(id)).catch(this.notFound(id))).size;
+  }
+
+  async probe(): Promise<void> {
+    const st = await stat(this.root);
+    if (!st.isDirectory()) throw new Error(`blob folder ${this.root} is not a directory`);
   }
 
   async delete(id: string): Promise<void> {

@@ -16,6 +16,9 @@ export interface PluginSettings {
   listenHost: string;
   outboundPort: number;
   blobDir: string;
+  /** Where message bytes go: the local blobDir, or the shared S3 store whose settings (with the secret) are in s3SettingsFile (0600). */
+  blobStore: 'fs' | 's3';
+  s3SettingsFile: string | null;
   maxMessageBytes: number;
   dnsResolver: { host: string; port: number } | null;
   ports: Config['ports'];
@@ -146,6 +149,9 @@ function harakaFiles(config: Readonly<Config>, paths: DataPaths, tls: TlsMateria
   };
 }
 
+/** The S3 settings for the store plugin, secret included: its own file, 0600, never in postern.json. */
+const S3_SETTINGS_FILE = 'postern-s3.json';
+
 /** What our plugins read at start-up (postern.json). */
 function pluginSettingsJson(config: Readonly<Config>, paths: DataPaths, spamScanner: boolean): string {
   return JSON.stringify(
@@ -154,6 +160,8 @@ function pluginSettingsJson(config: Readonly<Config>, paths: DataPaths, spamScan
       listenHost: config.listenHost,
       outboundPort: config.outboundPort,
       blobDir: paths.blobs,
+      blobStore: config.storage.blobStore,
+      s3SettingsFile: config.storage.blobStore === 's3' ? path.join(paths.haraka, 'config', S3_SETTINGS_FILE) : null,
       maxMessageBytes: config.maxMessageBytes,
       dnsResolver: config.dnsResolver,
       ports: config.ports,
@@ -184,6 +192,11 @@ export async function writeHarakaConfig(config: Readonly<Config>, paths: DataPat
   const files: Record<string, string> = { ...harakaFiles(config, paths, tls), 'postern.json': pluginSettingsJson(config, paths, spamScanner) };
   for (const [name, content] of Object.entries(files)) {
     await writeFile(path.join(conf, name), content, { mode: name.endsWith('key.pem') ? 0o600 : 0o644 });
+  }
+  // Removed first so the file is always created 0600 (and no secret lingers after switching to fs).
+  await rm(path.join(conf, S3_SETTINGS_FILE), { force: true });
+  if (config.storage.blobStore === 's3' && config.storage.s3) {
+    await writeFile(path.join(conf, S3_SETTINGS_FILE), JSON.stringify(config.storage.s3), { mode: 0o600 });
   }
   for (const name of POSTERN_PLUGINS) {
     const dir = path.join(root, 'plugins', name);

@@ -7,8 +7,10 @@
  * (external forwards with SRS, bounces to SRS addresses) are queued in Haraka's outbound queue
  * before the 250 as well.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DirSyncer, FileBlobStore } from '../../appliance/mailstore/blobstore.js';
+import type { StorageConfig } from '../../appliance/config.js';
+import { type BlobStore, DirSyncer, openBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { prepareMessage } from '../../appliance/mailstore/ingest.js';
 import { serveRpc } from '../../appliance/rpc/channel.js';
 import type { ChildMethods } from '../../appliance/rpc/protocol.js';
@@ -16,7 +18,7 @@ import { announceListening, call, pluginSettings } from '../shared/appliance.js'
 import { CONT, DENYSOFT, dsn, type HarakaConnection, type HarakaPlugin, type HarakaTransaction, type Next, OK, safeHook } from '../shared/haraka.js';
 import { finalMessage } from '../shared/message.js';
 
-let blobs: Promise<FileBlobStore> | null = null;
+let blobs: Promise<BlobStore> | null = null;
 const dirSync = new DirSyncer();
 
 /**
@@ -95,14 +97,30 @@ function autoReplyEligible(txn: HarakaTransaction): boolean {
   return !h('X-Auto-Response-Suppress').includes('oof') && !h('X-Auto-Response-Suppress').includes('all');
 }
 
+/**
+ * The appliance's blob store, the same backend it reads from: the local folder, or the shared S3
+ * store (settings from the 0600 file the appliance wrote; PutObject completes before 250).
+ */
+function blobStore(): Promise<BlobStore> {
+  blobs ??= (async () => {
+    const s = pluginSettings();
+    const storage: Pick<StorageConfig, 'blobStore' | 's3'> =
+      s.blobStore === 's3' && s.s3SettingsFile ? { blobStore: 's3', s3: JSON.parse(readFileSync(s.s3SettingsFile, 'utf8')) as StorageConfig['s3'] } : { blobStore: 'fs', s3: null };
+    return openBlobStore(storage, s.blobDir);
+  })().catch((err: unknown) => {
+    blobs = null; // try again with the next message
+    throw err;
+  });
+  return blobs;
+}
+
 /** Stores `recipients` locally; queues forwarded copies. Returns false when nothing could be stored. */
 async function deliverLocally(plugin: HarakaPlugin, txn: HarakaTransaction, recipients: string[]): Promise<boolean> {
-  blobs ??= FileBlobStore.open(pluginSettings().blobDir);
   const prefixes = [...new Set(recipients.map((a) => `Delivered-To: ${a}\r\n`))];
   const raw = await finalMessage(txn);
   // A blob left behind by a failed commit is removed by the appliance's orphan sweep; it is
   // never deleted here, because a timed-out commit may still have succeeded.
-  const prepared = await prepareMessage(await blobs, raw, prefixes);
+  const prepared = await prepareMessage(await blobStore(), raw, prefixes);
   const result = await call('mail.deliver', {
     prepared,
     recipients: recipients.map((address) => ({ address, variant: prefixes.indexOf(`Delivered-To: ${address}\r\n`) })),

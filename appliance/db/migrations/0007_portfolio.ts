@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { autoIdColumn } from '../dialect.js';
 
 // Frozen in time: later changes go into new migrations.
 // Portfolio (issue 7): bulk batches and their items, versioned domain templates, the settings
@@ -80,9 +81,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  await db.schema
-    .createTable('dns_snapshots')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+  await autoIdColumn(db.schema.createTable('dns_snapshots'), 'id', db)
     .addColumn('domain_id', 'text', (c) => c.notNull())
     .addColumn('tenant_id', 'text', (c) => c.notNull())
     .addColumn('checked_at', 'bigint', (c) => c.notNull())

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { autoIdColumn } from '../dialect.js';
 
 // Frozen in time: later changes go into new migrations.
 export async function up(db: Kysely<any>): Promise<void> {
@@ -51,9 +52,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('resets_mailbox_idx').on('resets').columns(['mailbox_id', 'requested_at']).execute();
   await db.schema.createIndex('resets_link_idx').on('resets').column('setup_link_id').execute();
 
-  await db.schema
-    .createTable('mailbox_recovery_codes')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+  await autoIdColumn(db.schema.createTable('mailbox_recovery_codes'), 'id', db)
     .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
     .addColumn('mailbox_id', 'text', (c) => c.notNull().references('mailboxes.id'))
     .addColumn('code_hash', 'text', (c) => c.notNull())

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { realType } from '../dialect.js';
 
 // Frozen in time: later changes go into new migrations.
 // Spam policy (issue 15): one row per tenant (scope 'tenant', scope_id = tenant id) and optional
@@ -10,8 +11,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('scope', 'text', (c) => c.notNull())
     .addColumn('scope_id', 'text', (c) => c.notNull())
     .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
-    .addColumn('junk_score', 'real', (c) => c.notNull())
-    .addColumn('reject_score', 'real', (c) => c.notNull())
+    .addColumn('junk_score', realType(db), (c) => c.notNull())
+    .addColumn('reject_score', realType(db), (c) => c.notNull())
     .addColumn('greylisting', 'integer', (c) => c.notNull())
     .addColumn('fail_mode', 'text', (c) => c.notNull())
     .addColumn('owner_lists', 'integer', (c) => c.notNull().defaultTo(1))
