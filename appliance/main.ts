@@ -25,7 +25,7 @@ import { type CoreDeps, createCoreDeps } from './core/deps.js';
 import { RecipientRouter } from './core/delivery/routing.js';
 import { createDeliveryDeps } from './core/delivery/delivery-deps.js';
 import { PLATFORM_SCOPE } from './core/kernel/scope.js';
-import { openSqlite } from './db/dialect.js';
+import { openDatabase } from './db/dialect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { repos } from './db/repos/index.js';
 import { startImapServer } from './imap/server.js';
@@ -49,7 +49,7 @@ import { type ClusterNotifier, createNotifier } from './cluster/notifier.js';
 
 const ORPHAN_SWEEP_INTERVAL_MS = 60 * 60_000;
 
-type Db = ReturnType<typeof openSqlite>['db'];
+type Db = ReturnType<typeof openDatabase>['db'];
 type Paths = ReturnType<typeof dataPaths>;
 
 /**
@@ -179,7 +179,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   // TOTP secrets are sealed with a key kept outside the database (env or data-dir file, 0600).
   loadSecretKey(paths.root);
-  const { db, close: closeDb } = openSqlite(paths.database);
+  const { db, close: closeDb } = openDatabase(config.storage, paths.database, { applicationName: `postern-${config.nodeId}` });
   const applied = await migrateToLatest(db);
   if (applied.length) log.info({ event: 'db.migrated', migrations: applied }, 'database migrated');
 

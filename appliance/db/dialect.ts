@@ -73,3 +73,13 @@ export function autoIdColumn<T extends string>(builder: CreateTableBuilder<T, ne
 export function realType(db?: Kysely<any>): 'real' | 'double precision' {
   return db && dialectOf(db) === 'postgres' ? 'double precision' : 'real';
 }
+
+/**
+ * True when a transaction failed only because it lost a race with another one and may simply
+ * run again: PostgreSQL's deadlock (40P01) and serialization (40001) failures between writers
+ * on different nodes; SQLite's busy/locked database (another process held the write lock).
+ */
+export function isRetryableConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001' || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}

@@ -187,9 +187,18 @@ export class Ingest {
     const results: DeliveryResult[] = [];
     for (const t of targets) {
       const size = prepared.variants[t.variant]!.size;
-      const mailbox = await trx.selectFrom('mailboxes').select(['id', 'quota_bytes', 'used_bytes', 'status']).where('id', '=', t.mailboxId).executeTakeFirst();
-      if (!mailbox || mailbox.status === 'deleted') throw new AppError('NotFound', `mailbox ${t.mailboxId} not found`);
-      if (opts.enforceQuota && Number(mailbox.used_bytes) + size > Number(mailbox.quota_bytes)) {
+      // Quota first, as one locking update: concurrent writers (other nodes on PostgreSQL) add up
+      // on the locked row, and the check sees every committed delivery. Mailbox row before folder
+      // row, the order every store write takes them in. A refusal undoes the update with the job.
+      const mailbox = await trx
+        .updateTable('mailboxes')
+        .set((eb) => ({ used_bytes: eb('used_bytes', '+', size), message_count: eb('message_count', '+', 1) }))
+        .where('id', '=', t.mailboxId)
+        .where('status', '!=', 'deleted')
+        .returning(['quota_bytes', 'used_bytes'])
+        .executeTakeFirst();
+      if (!mailbox) throw new AppError('NotFound', `mailbox ${t.mailboxId} not found`);
+      if (opts.enforceQuota && Number(mailbox.used_bytes) > Number(mailbox.quota_bytes)) {
         throw new AppError('QuotaExceeded', 'mailbox is over quota', { mailboxId: t.mailboxId });
       }
       const folder = await findTargetFolder(trx, t.mailboxId, t.folder);
@@ -215,11 +224,6 @@ export class Ingest {
           saved_at: now,
           sort_keys: sortKeys.get(t.variant) ?? null,
         })
-        .execute();
-      await trx
-        .updateTable('mailboxes')
-        .set((eb) => ({ used_bytes: eb('used_bytes', '+', size), message_count: eb('message_count', '+', 1) }))
-        .where('id', '=', t.mailboxId)
         .execute();
       const folderId = folder.id;
       this.bus.atCommit(ctx, { kind: 'exists', folderId, uids: [uid], modseq }, t.mailboxId);

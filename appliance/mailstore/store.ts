@@ -237,7 +237,7 @@ export class SqlMailStore implements MailStore {
         .selectFrom('folders')
         .select(['id', 'name'])
         .where('mailbox_id', '=', mailboxId)
-        .where((eb) => eb.or([eb('name', '=', src), eb('name', 'like', `${src.replace(/[\\%_]/g, '\\$&')}/%`)]))
+        .where((eb) => eb.or([eb('name', '=', src), sql<boolean>`name like ${`${src.replace(/[\\%_]/g, '\\$&')}/%`} escape '\\'`]))
         .execute();
       for (const child of children) {
         if (child.name !== src && !child.name.startsWith(`${src}/`)) continue;
@@ -587,8 +587,15 @@ export class SqlMailStore implements MailStore {
     if (!rows.length) return { uidValidity: Number(dst.uid_validity), pairs: [] };
     const total = rows.reduce((s, r) => s + Number(r.size), 0);
     if (!move) {
-      const mailbox = await trx.selectFrom('mailboxes').select(['used_bytes', 'quota_bytes']).where('id', '=', src.mailbox_id).executeTakeFirstOrThrow();
-      if (Number(mailbox.used_bytes) + total > Number(mailbox.quota_bytes)) throw new AppError('QuotaExceeded', 'mailbox is over quota');
+      // One locking update (mailbox row before folder row, as every store write): concurrent
+      // writers on other nodes add up, and a refusal undoes it with the job.
+      const mailbox = await trx
+        .updateTable('mailboxes')
+        .set((eb) => ({ used_bytes: eb('used_bytes', '+', total), message_count: eb('message_count', '+', rows.length) }))
+        .where('id', '=', src.mailbox_id)
+        .returning(['used_bytes', 'quota_bytes'])
+        .executeTakeFirstOrThrow();
+      if (Number(mailbox.used_bytes) > Number(mailbox.quota_bytes)) throw new AppError('QuotaExceeded', 'mailbox is over quota');
     }
     const bumped = await trx
       .updateTable('folders')
@@ -628,11 +635,6 @@ export class SqlMailStore implements MailStore {
           .where('id', '=', r.message_id)
           .execute();
       }
-      await trx
-        .updateTable('mailboxes')
-        .set((eb) => ({ used_bytes: eb('used_bytes', '+', total), message_count: eb('message_count', '+', rows.length) }))
-        .where('id', '=', src.mailbox_id)
-        .execute();
     }
     return { uidValidity: Number(dst.uid_validity), pairs };
   }
@@ -723,6 +725,14 @@ export class SqlMailStore implements MailStore {
         .where('uid', 'in', uids.slice(i, i + 500))
         .execute();
     }
+    const total = rows.reduce((s, r) => s + Number(r.size), 0);
+    if (!opts.keepMessages) {
+      await trx
+        .updateTable('mailboxes')
+        .set((eb) => ({ used_bytes: eb('used_bytes', '-', total), message_count: eb('message_count', '-', rows.length) }))
+        .where('id', '=', mailboxId)
+        .execute();
+    }
     if (opts.logExpunge) {
       const modseq = await this.bumpModseq(trx, folderId);
       await trx
@@ -732,12 +742,6 @@ export class SqlMailStore implements MailStore {
       this.bus.atCommit(ctx, { kind: 'expunge', folderId, uids, modseq }, mailboxId);
     }
     if (opts.keepMessages) return;
-    const total = rows.reduce((s, r) => s + Number(r.size), 0);
-    await trx
-      .updateTable('mailboxes')
-      .set((eb) => ({ used_bytes: eb('used_bytes', '-', total), message_count: eb('message_count', '-', rows.length) }))
-      .where('id', '=', mailboxId)
-      .execute();
     const perMessage = new Map<number, number>();
     for (const r of rows) perMessage.set(Number(r.message_id), (perMessage.get(Number(r.message_id)) ?? 0) + 1);
     const blobsToCheck = new Set<string>();

@@ -5,10 +5,18 @@
  * callbacks (change notifications) run then. Messages for the other nodes of a cluster
  * (`announce`) are sent inside the transaction when the notifier can (PostgreSQL NOTIFY: delivered
  * at commit, dropped with a rolled-back job's savepoint), else right after the commit.
+ *
+ * On PostgreSQL several nodes write the same folders and mailboxes at once: a job that loses a
+ * deadlock (or serialization) race to another node's transaction is rolled back to its savepoint
+ * and queued again for the next transaction, after this one has committed and released its
+ * locks; it fails only after MAX_ATTEMPTS such losses.
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { isRetryableConflict } from '../db/dialect.js';
 import type { DB } from '../db/schema.js';
 import type { ClusterNotifier, TopicMessage } from '../cluster/notifier.js';
+
+const MAX_ATTEMPTS = 5;
 
 export interface JobContext {
   trx: Transaction<DB>;
@@ -22,6 +30,8 @@ interface Job<T> {
   run: (ctx: JobContext) => Promise<T>;
   resolve: (value: T) => void;
   reject: (err: unknown) => void;
+  /** Runs that lost a race with another writer so far. */
+  attempts: number;
 }
 
 export class WriteQueue {
@@ -40,7 +50,7 @@ export class WriteQueue {
 
   run<T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: fn, resolve, reject });
+      this.pending.push({ run: fn, resolve, reject, attempts: 0 });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => {
@@ -64,38 +74,28 @@ export class WriteQueue {
     while (this.pending.length) {
       const jobs = this.pending.splice(0, this.maxJobs);
       this.maxBatch = Math.max(this.maxBatch, jobs.length);
-      const outcomes: Array<{ ok: true; value: unknown; after: Array<() => void> } | { ok: false; err: unknown }> = [];
+      type Outcome = { ok: true; value: unknown; after: Array<() => void>; messages: TopicMessage[] } | { ok: false; err: unknown };
+      const outcomes: Outcome[] = [];
       const announced: TopicMessage[] = [];
       try {
         await this.db.transaction().execute(async (trx) => {
-          for (let i = 0; i < jobs.length; i++) {
-            const after: Array<() => void> = [];
-            const messages: TopicMessage[] = [];
-            const single = jobs.length === 1;
-            if (!single) await sql`savepoint job`.execute(trx);
-            try {
-              const value = await jobs[i]!.run({ trx, after: (fn) => after.push(fn), announce: (m) => messages.push(m) });
-              if (!single) await sql`release savepoint job`.execute(trx);
-              outcomes.push({ ok: true, value, after });
-              announced.push(...messages);
-            } catch (err) {
-              if (single) throw err;
-              await sql`rollback to savepoint job`.execute(trx);
-              await sql`release savepoint job`.execute(trx);
-              outcomes.push({ ok: false, err });
-            }
-          }
+          for (let i = 0; i < jobs.length; i++) outcomes.push(await this.runJob(trx, jobs[i]!, jobs.length === 1));
+          for (const o of outcomes) if (o.ok) announced.push(...o.messages);
           if (announced.length && this.cluster?.transactional) await this.cluster.publishInTransaction(trx, announced);
         });
       } catch (err) {
         // The transaction itself failed (or the single job threw): nothing was committed.
-        for (const job of jobs) job.reject(err);
+        const again = isRetryableConflict(err) ? jobs.filter((j) => ++j.attempts < MAX_ATTEMPTS) : [];
+        for (const job of jobs) if (!again.includes(job)) job.reject(err);
+        this.pending.unshift(...again);
         continue;
       }
       if (announced.length && this.cluster && !this.cluster.transactional) {
         for (const m of announced) void this.cluster.publish(m.topic, m.payload).catch(() => undefined);
       }
+      const again: Job<any>[] = [];
       outcomes.forEach((o, i) => {
+        const job = jobs[i]!;
         if (o.ok) {
           for (const fn of o.after) {
             try {
@@ -104,11 +104,32 @@ export class WriteQueue {
               /* notification errors never undo a commit */
             }
           }
-          jobs[i]!.resolve(o.value);
+          job.resolve(o.value);
+        } else if (isRetryableConflict(o.err) && ++job.attempts < MAX_ATTEMPTS) {
+          again.push(job);
         } else {
-          jobs[i]!.reject(o.err);
+          job.reject(o.err);
         }
       });
+      // Jobs that lost a race run again first, in a transaction of their own making.
+      this.pending.unshift(...again);
+    }
+  }
+
+  /** One job inside the batch's transaction, in its own savepoint unless it is alone. */
+  private async runJob(trx: Transaction<DB>, job: Job<any>, single: boolean): Promise<{ ok: true; value: unknown; after: Array<() => void>; messages: TopicMessage[] } | { ok: false; err: unknown }> {
+    const after: Array<() => void> = [];
+    const messages: TopicMessage[] = [];
+    if (!single) await sql`savepoint job`.execute(trx);
+    try {
+      const value = await job.run({ trx, after: (fn) => after.push(fn), announce: (m) => messages.push(m) });
+      if (!single) await sql`release savepoint job`.execute(trx);
+      return { ok: true, value, after, messages };
+    } catch (err) {
+      if (single) throw err;
+      await sql`rollback to savepoint job`.execute(trx);
+      await sql`release savepoint job`.execute(trx);
+      return { ok: false, err };
     }
   }
 }

@@ -14,14 +14,13 @@ import { type Config, dataPaths, loadConfig } from '../../appliance/config.js';
 import { systemActor } from '../../appliance/core/kernel/authz.js';
 import { bootstrapOperator } from '../../appliance/core/access/bootstrap.js';
 import { createCoreDeps, type CoreDeps, type MailboxCredentials, type Revoker } from '../../appliance/core/deps.js';
-import { openSqlite } from '../../appliance/db/dialect.js';
-import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { repos } from '../../appliance/db/repos/index.js';
 import { PLATFORM_SCOPE } from '../../appliance/core/kernel/scope.js';
 import { outboundQueueSource } from '../../appliance/mta/outbound-queue.js';
 import { createLogger } from '../../appliance/logger.js';
 import { LoginThrottle } from '../../appliance/core/access/login-throttle.js';
 import { buildApp, type HealthCheck } from '../../control/app.js';
+import { openTestDatabase } from './database.js';
 import type { Mailer, MailIngest } from '../../appliance/core/delivery/mailer.js';
 
 export interface TestApp {
@@ -76,8 +75,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     ...(opts.bootstrapToken === false ? {} : { POSTERN_BOOTSTRAP_TOKEN: operatorToken }),
     ...opts.env,
   });
-  const opened = openSqlite(dataPaths(config).database);
-  await migrateToLatest(opened.db);
+  const opened = await openTestDatabase(dataPaths(config).database);
   let offset = 0;
   const now = () => Date.now() + offset;
   const revocations: Array<{ mailboxId: string; reason: string }> = [];

@@ -5,11 +5,12 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiClient } from '../../scripts/lib/api-client.js';
 import { freePorts } from './ports.js';
+import { createTestDatabase } from './postgres.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'appliance', 'main.js');
@@ -82,7 +83,20 @@ export class Appliance {
 
   private readyTimeoutMs = 30_000;
 
+  /**
+   * The PostgreSQL run (POSTERN_TEST_PG_URL): the appliance gets a database of its own on the
+   * run's server, remembered in its data dir so a restart on the same data dir finds its state.
+   */
+  private async testDatabaseEnv(): Promise<Record<string, string>> {
+    if (!process.env.POSTERN_TEST_PG_URL || this.env.POSTERN_DATABASE_URL !== undefined) return {};
+    const file = path.join(this.dataDir, 'test-database-url');
+    const url = existsSync(file) ? (await readFile(file, 'utf8')).trim() : await createTestDatabase('appliance');
+    await writeFile(file, url);
+    return { POSTERN_DATABASE_URL: url };
+  }
+
   private async launch(): Promise<void> {
+    const database = await this.testDatabaseEnv();
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
       NODE_ENV: 'production',
@@ -99,6 +113,7 @@ export class Appliance {
       POSTERN_BOOTSTRAP_TOKEN: OPERATOR_TOKEN,
       // The spam scanner (rspamd + redis on fixed default ports) only where a test asks for it.
       POSTERN_SPAM: 'false',
+      ...database,
       ...this.env,
     };
     const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });

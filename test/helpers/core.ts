@@ -10,12 +10,11 @@ import { loadConfig } from '../../appliance/config.js';
 import { CredentialService } from '../../appliance/core/access/credentials.js';
 import { hashPassword } from '../../appliance/core/access/passwords.js';
 import { RecipientRouter } from '../../appliance/core/delivery/routing.js';
-import { openSqlite } from '../../appliance/db/dialect.js';
-import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { createLogger } from '../../appliance/logger.js';
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { createDefaultFolders } from '../../appliance/mailstore/folders.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
+import { openTestDatabase } from './database.js';
 
 export type TestCore = Awaited<ReturnType<typeof createTestCore>>;
 
@@ -23,8 +22,7 @@ export async function createTestCore(env: Record<string, string> = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'postern-core-'));
   const config = loadConfig({ POSTERN_DATA_DIR: dataDir, POSTERN_LOG_LEVEL: process.env.POSTERN_TEST_LOG_LEVEL ?? 'silent', ...env });
   const logger = createLogger(config.logLevel, { pretty: false });
-  const { db, close: closeDb } = openSqlite(path.join(dataDir, 'postern.db'));
-  await migrateToLatest(db);
+  const { db, close: closeDb } = await openTestDatabase(path.join(dataDir, 'postern.db'));
   const blobs = await FileBlobStore.open(path.join(dataDir, 'blobs'));
   const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes });
   const credentials = new CredentialService(db, logger);

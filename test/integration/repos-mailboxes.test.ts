@@ -11,8 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alreadyDone, type LifecycleEvent, planTransition, revokeMailboxAccess } from '../../appliance/core/mailboxes/lifecycle.js';
 import { AppError } from '../../appliance/core/kernel/errors.js';
 import { PLATFORM_SCOPE, tenantScope } from '../../appliance/core/kernel/scope.js';
-import { openSqlite } from '../../appliance/db/dialect.js';
-import { migrateToLatest } from '../../appliance/db/migrate.js';
+import { openTestDatabase } from '../helpers/database.js';
 import { inTransaction, repos } from '../../appliance/db/repos/index.js';
 import type { DB } from '../../appliance/db/schema.js';
 
@@ -64,10 +63,9 @@ async function seedTenant(x: string): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'postern-repos-'));
-  const opened = openSqlite(path.join(dir, 'postern.db'));
+  const opened = await openTestDatabase(path.join(dir, 'postern.db'));
   db = opened.db;
   close = opened.close;
-  await migrateToLatest(db);
   await seedTenant('a');
   await seedTenant('b');
 });

@@ -29,14 +29,19 @@ export type NamedKind = 'tnt' | 'dom' | 'mbx' | 'als' | 'tok' | 'prn';
 export class AuditRepo extends Repo {
   // ---- the chain --------------------------------------------------------------------------
 
-  /** Takes the next sequence number: this row update is the lock that orders appenders. Returns it and the previous hash. */
+  /**
+   * Takes the next sequence number: this row update is the lock that orders appenders, on
+   * SQLite (one writer) and on PostgreSQL alike, where appenders on several nodes queue on the
+   * row lock until the holder's transaction ends and then read the head it committed (READ
+   * COMMITTED re-reads the updated row). Returns the new number and the previous hash.
+   */
   async takeHead(): Promise<{ seq: number; hash: string }> {
-    await this.db
+    const head = await this.db
       .updateTable('audit_head')
       .set((eb) => ({ seq: eb('seq', '+', 1) }))
       .where('id', '=', 1)
-      .execute();
-    const head = await this.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+      .returning(['seq', 'hash'])
+      .executeTakeFirstOrThrow();
     return { seq: Number(head.seq), hash: head.hash };
   }
 

@@ -4,6 +4,7 @@
  * tenant's tokens and admins (who may trigger a path), and the aliases that deliver into it.
  * Every query is scoped by `tenant_id`.
  */
+import { sql } from 'kysely';
 import type { ApiToken } from '../tables/control.table.js';
 import type { Principal } from '../tables/principals.table.js';
 import { Repo } from './base.js';
@@ -65,7 +66,9 @@ export class OwnershipRepo extends Repo {
         .select(['address', 'local_part', 'targets'])
         .where('tenant_id', '=', tenantId)
         .where('status', '=', 'active')
-        .where('targets', 'like', `%${address.replace(/%/g, '_')}%`),
+        // lower(): LIKE ignores ASCII case on SQLite but not on PostgreSQL; `\` (PostgreSQL's
+        // default LIKE escape) and `%` match as `_`.
+        .where(sql<boolean>`lower(targets) like ${`%${address.toLowerCase().replace(/[%\\]/g, '_')}%`}`),
     )
       .limit(limit)
       .execute();
