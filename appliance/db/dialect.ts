@@ -48,6 +48,9 @@ export function openPostgres(url: string, opts: { max?: number; applicationName?
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName ?? 'postern', connectionTimeoutMillis: 10_000 });
   // An idle client losing its server (a PostgreSQL restart) must not crash the process.
   pool.on('error', () => undefined);
+  // A client checked out of the pool (mid-query or mid-transaction) has no pool listener: when
+  // its server goes away it emits 'error' too (the query itself rejects), which must not crash.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
