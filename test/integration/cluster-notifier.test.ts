@@ -14,6 +14,10 @@ import { PgNotifier } from '../../appliance/cluster/pg-notifier.js';
 import { openPostgres, type OpenedDatabase } from '../../appliance/db/dialect.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import type { FolderEvent } from '../../appliance/mailstore/store.types.js';
+import { CredentialService } from '../../appliance/core/access/credentials.js';
+import { PLATFORM_SCOPE } from '../../appliance/core/kernel/scope.js';
+import { repos } from '../../appliance/db/repos/index.js';
+import { createLogger } from '../../appliance/logger.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
@@ -197,6 +201,46 @@ describe('local notifier (single node and in-process nodes)', () => {
     await sleep(20);
     expect(seenB.map((e) => e.kind)).toEqual(['exists', 'flags', 'expunge']);
     expect(await storeB.listMessages(folder.id)).toEqual([]);
+    await na.close();
+    await nb.close();
+  });
+
+  it('revocations reach the sessions and credential caches of the other node; a resync re-checks sessions against the database', async () => {
+    const hub = new LocalHub();
+    const logger = createLogger('silent');
+    const credA = new CredentialService(core.db, logger);
+    const credB = new CredentialService(core.db, logger);
+    const na = new LocalNotifier('a', hub);
+    const nb = new LocalNotifier('b', hub);
+    credA.joinCluster(na);
+    credB.joinCluster(nb);
+    const box = await core.createMailbox('revoked@nodes.test', 'revocation passphrase');
+    const login = () => credB.verifyLogin({ username: 'revoked@nodes.test', password: 'revocation passphrase', protocol: 'imap', remoteAddress: '127.0.0.9' });
+    const first = await login();
+    expect(first.ok).toBe(true);
+    const version = first.ok ? first.credentialVersion : -1;
+    const ended: string[] = [];
+    credB.onRevoke(box.id, (reason) => ended.push(`b:${reason}`), 'password', version);
+    credA.onRevoke(box.id, (reason) => ended.push(`a:${reason}`), 'password', version);
+
+    // Revoked on node A (after its commit): A's session ends at once, B's when the message arrives.
+    const t0 = performance.now();
+    await repos(core.db, PLATFORM_SCOPE).mailboxes.bumpCredentialVersion(box.id, Date.now());
+    expect(credA.notifyRevoked(box.id, 'suspended on A')).toBe(1);
+    expect(ended).toEqual(['a:suspended on A']);
+    while (ended.length < 2 && performance.now() - t0 < 1_000) await sleep(5);
+    expect(ended).toEqual(['a:suspended on A', 'b:suspended on A']);
+    expect(credB.activeSessionCount(box.id)).toBe(0);
+    // B's cached verification was for the old version: the old password still works (nothing
+    // changed it), checked again against the new version.
+    const again = await login();
+    expect(again.ok && again.credentialVersion).toBe(version + 1);
+
+    // A revocation B never heard of (its link was down): the re-check after a reconnect finds it.
+    credB.onRevoke(box.id, (reason) => ended.push(`b:${reason}`), 'password', version + 1);
+    await repos(core.db, PLATFORM_SCOPE).mailboxes.bumpCredentialVersion(box.id, Date.now());
+    expect(await credB.recheckSessions()).toBe(1);
+    expect(ended.at(-1)).toBe('b:credentials revoked');
     await na.close();
     await nb.close();
   });
