@@ -191,6 +191,10 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
+  // S3 credentials (config.storage.s3, the S3 client's settings) wherever they are logged.
+  'secretAccessKey',
+  '*.secretAccessKey',
+  '*.*.secretAccessKey',
 ];
 
 /** Pretty lines on a terminal; JSON lines otherwise (`docker logs`, journald, a pipe). */

@@ -42,7 +42,10 @@ export interface S3Limits {
   connectTimeoutMs: number;
   /** Longest wait for the next bytes on an open request (ms). */
   idleTimeoutMs: number;
-  /** Total deadline of one operation including retries (ms). */
+  /**
+   * Total deadline of one operation including retries (ms). Below Haraka's plugin_timeout (60 s)
+   * so a stalled store fails the delivery with a clear 4xx before Haraka gives up on the hook.
+   */
   operationTimeoutMs: number;
   /** Total deadline of the readiness probe (ms): /readyz answers quickly when the store is gone. */
   probeTimeoutMs: number;
@@ -52,7 +55,7 @@ export interface S3Limits {
   pageSize: number;
 }
 
-const DEFAULT_LIMITS: S3Limits = { connectTimeoutMs: 3_000, idleTimeoutMs: 30_000, operationTimeoutMs: 120_000, probeTimeoutMs: 3_000, maxAttempts: 3, pageSize: 1000 };
+const DEFAULT_LIMITS: S3Limits = { connectTimeoutMs: 3_000, idleTimeoutMs: 30_000, operationTimeoutMs: 45_000, probeTimeoutMs: 3_000, maxAttempts: 3, pageSize: 1000 };
 const PREFIX = 'blobs/';
 const KEY_RE = /^blobs\/([0-9a-f]{2})\/([0-9a-f]{32})$/;
 
@@ -116,12 +119,14 @@ export class S3BlobStore implements BlobStore {
     const e = err as SdkError;
     const status = e.$metadata?.httpStatusCode;
     const what = id ? `blob ${id}` : `bucket ${this.bucket}`;
-    if (id && (status === 404 || e.name === 'NoSuchKey' || e.name === 'NotFound')) return new BlobNotFoundError(id, `s3 bucket ${this.bucket}`);
+    const noBucket = e.name === 'NoSuchBucket' || (!id && (status === 404 || e.name === 'NotFound'));
+    // HeadObject's 404 has no body: a missing key and a missing bucket look alike there.
+    if (id && op !== 'put' && !noBucket && (status === 404 || e.name === 'NoSuchKey' || e.name === 'NotFound')) return new BlobNotFoundError(id, `s3 bucket ${this.bucket}`);
     let reason: string;
     if (e.name === 'TimeoutError' || e.name === 'AbortError') reason = 'timed out';
     else if (status === 403 || e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch')
       reason = `access denied (${e.name ?? status}): check the access key and secret`;
-    else if (!id && (status === 404 || e.name === 'NoSuchBucket' || e.name === 'NotFound')) reason = 'bucket does not exist';
+    else if (noBucket) reason = 'bucket does not exist';
     else if (status) reason = `HTTP ${status} ${e.name ?? ''}`.trim();
     else reason = `unreachable (${e.code ?? e.cause?.code ?? e.name ?? 'network error'})`;
     return new S3BlobError(`S3 ${op} of ${what} at ${this.origin} failed: ${reason}`, status);
@@ -129,16 +134,38 @@ export class S3BlobStore implements BlobStore {
 
   async put(data: Buffer | Buffer[]): Promise<string> {
     const id = randomBytes(16).toString('hex');
+    await this.putAs(id, data);
+    return id;
+  }
+
+  /**
+   * Stores bytes under a given id (copying blobs from another store, e.g. `postern migrate`:
+   * the index rows keep their blob ids). Putting the same bytes again is harmless (a resumed
+   * copy). Resolves with the MD5 (hex) the store verified, which is the object's ETag.
+   */
+  async putAs(id: string, data: Buffer | Buffer[]): Promise<string> {
+    const key = this.keyOf(id);
     const body = Array.isArray(data) ? (data.length === 1 ? data[0]! : Buffer.concat(data)) : data;
-    const md5 = createHash('md5').update(body).digest('base64');
+    const md5 = createHash('md5').update(body).digest();
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id), Body: body, ContentLength: body.length, ContentMD5: md5, ContentType: 'message/rfc822' }), {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ContentMD5: md5.toString('base64'), ContentType: 'message/rfc822' }), {
         abortSignal: this.deadline(),
       });
     } catch (err) {
       throw this.fail('put', id, err);
     }
-    return id;
+    return md5.toString('hex');
+  }
+
+  /** Size and MD5 (hex, from the ETag of a single-part upload) of a stored blob, without its bytes: verification. */
+  async stat(id: string): Promise<{ size: number; md5: string | null }> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id) }), { abortSignal: this.deadline() });
+      const etag = (out.ETag ?? '').replace(/"/g, '');
+      return { size: Number(out.ContentLength ?? 0), md5: /^[0-9a-f]{32}$/.test(etag) ? etag : null };
+    } catch (err) {
+      throw this.fail('size', id, err);
+    }
   }
 
   async get(id: string, range?: { start: number; end: number }): Promise<Buffer> {
@@ -161,12 +188,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async size(id: string): Promise<number> {
-    try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id) }), { abortSignal: this.deadline() });
-      return Number(out.ContentLength ?? 0);
-    } catch (err) {
-      throw this.fail('size', id, err);
-    }
+    return (await this.stat(id)).size;
   }
 
   async delete(id: string): Promise<void> {

@@ -59,6 +59,9 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
       },
     });
     announceReadyAfterQueueLoad(this);
+    // Opened now, not on the first message (loading the S3 client takes a moment); a failure here
+    // is retried with the next delivery and answered 4xx there.
+    void blobStore().catch(() => undefined);
   } finally {
     next();
   }

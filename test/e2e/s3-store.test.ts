@@ -49,9 +49,9 @@ describe('appliance on S3 blob storage', () => {
     for (const id of [oldOrphan, freshOrphan]) await raw.send(new PutObjectCommand({ Bucket: s3.bucket, Key: keyOf(id), Body: `orphan ${id}` }));
     const old = (Date.now() - 2 * 3600_000) / 1000;
     utimesSync(path.join(s3.dir, s3.bucket, 'blobs', oldOrphan.slice(0, 2), `${oldOrphan}._S3rver_object`), old, old);
-    app = await Appliance.start({ env: { ...s3.env, POSTERN_SPAM: 'false', POSTERN_DNS_CHECK_INTERVAL_MINUTES: '0' } });
+    app = await Appliance.start({ env: { ...s3.env, POSTERN_SPAM: 'false', POSTERN_DNS_CHECK_INTERVAL_MINUTES: '0' }, readyTimeoutMs: 60_000 });
     await app.provisionMailbox(ADDRESS, PASSWORD);
-  });
+  }, 90_000);
   afterAll(async () => {
     await app?.stop();
     raw?.destroy();

@@ -1,7 +1,7 @@
 /**
- * The real domain core over a fresh temporary data dir: migrated SQLite, the file blob store,
- * the mail store, the credential module and the recipient router. For tests of IMAP and of
- * the store; nothing here is a fake.
+ * The real domain core over a fresh temporary data dir: migrated SQLite, the blob store (the
+ * folder, or S3 when `env` has `startS3().env`), the mail store, the credential module and the
+ * recipient router. For tests of IMAP and of the store; nothing here is a fake.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { CredentialService } from '../../appliance/core/access/credentials.js';
 import { hashPassword } from '../../appliance/core/access/passwords.js';
 import { RecipientRouter } from '../../appliance/core/delivery/routing.js';
 import { createLogger } from '../../appliance/logger.js';
-import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
+import { openBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { createDefaultFolders } from '../../appliance/mailstore/folders.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { openTestDatabase } from './database.js';
@@ -23,7 +23,7 @@ export async function createTestCore(env: Record<string, string> = {}) {
   const config = loadConfig({ POSTERN_DATA_DIR: dataDir, POSTERN_LOG_LEVEL: process.env.POSTERN_TEST_LOG_LEVEL ?? 'silent', ...env });
   const logger = createLogger(config.logLevel, { pretty: false });
   const { db, close: closeDb } = await openTestDatabase(path.join(dataDir, 'postern.db'));
-  const blobs = await FileBlobStore.open(path.join(dataDir, 'blobs'));
+  const blobs = await openBlobStore(config.storage, path.join(dataDir, 'blobs')); // POSTERN_BLOB_STORE=s3 in env: S3
   const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes });
   const credentials = new CredentialService(db, logger);
   const router = new RecipientRouter(db);

@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../appliance/logger.js';
 import { BlobNotFoundError, blobStoreHealth, FileBlobStore, openBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { S3BlobStore } from '../../appliance/mailstore/blobstore-s3.js';
+import { createTestCore, type TestCore } from '../helpers/core.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 
 /** A loopback port nobody listens on (bound, then closed). */
@@ -60,6 +62,18 @@ describe('S3 blob store', () => {
     expect(listed.Contents?.find((o) => o.Key?.endsWith(id))?.ETag).toBe(`"${md5}"`);
   });
 
+  it('stores under a given id (a copy from another store) and reports size and MD5 for verification', async () => {
+    const id = 'ab'.repeat(16);
+    const bytes = Buffer.from('copied from the blob folder\r\n');
+    const md5 = (await import('node:crypto')).createHash('md5').update(bytes).digest('hex');
+    expect(await store.putAs(id, bytes)).toBe(md5);
+    expect(await store.putAs(id, [bytes])).toBe(md5); // again: idempotent
+    expect(await store.get(id)).toEqual(bytes);
+    expect(await store.stat(id)).toEqual({ size: bytes.length, md5 });
+    await expect(store.putAs('not-an-id', bytes)).rejects.toThrow(/invalid blob id/);
+    await store.delete(id);
+  });
+
   it('deletes, and a missing blob is a clear not-found error', async () => {
     const id = await store.put(Buffer.from('short-lived'));
     await store.delete(id);
@@ -93,7 +107,7 @@ describe('S3 blob store', () => {
     small.close();
   });
 
-  it('lists past one page (continuation tokens)', async () => {
+  it('lists past one page (StartAfter paging)', async () => {
     const paged = new S3BlobStore(settings(), { pageSize: 7 });
     const all = new Set<string>();
     for await (const { id } of paged.list()) all.add(id);
@@ -110,6 +124,8 @@ describe('S3 blob store', () => {
 
     const noBucket = new S3BlobStore({ ...settings(), bucket: 'no-such-bucket' });
     await expect(noBucket.probe()).rejects.toThrow(`S3 probe of bucket no-such-bucket at ${s3.endpoint} failed: bucket does not exist`);
+    await expect(noBucket.put(Buffer.from('x'))).rejects.toThrow(/^S3 put of blob [0-9a-f]{32} at http:\/\/127\.0\.0\.1:\d+ failed: bucket does not exist$/);
+    await expect(noBucket.get('0'.repeat(32))).rejects.toThrow(/failed: bucket does not exist$/);
     noBucket.close();
 
     const port = await deadPort();
@@ -121,6 +137,16 @@ describe('S3 blob store', () => {
     await expect(gone.put(Buffer.from('x'))).rejects.toThrow(/^S3 put of blob [0-9a-f]{32} at http:\/\/127\.0\.0\.1:\d+ failed: /);
     expect(Date.now() - t0).toBeLessThan(10_000);
     gone.close();
+  });
+
+  it('the logger redacts the S3 secret wherever the settings are logged', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', { destination: { write: (l: string) => void lines.push(l) } });
+    const s3Settings = { ...settings(), secretAccessKey: 'top-secret-value' };
+    log.info({ event: 'store.orphans.swept', storage: { blobStore: 's3', s3: s3Settings }, s3: s3Settings }, 'settings');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('top-secret-value');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ storage: { s3: { secretAccessKey: '[redacted]' } }, s3: { secretAccessKey: '[redacted]', bucket: s3.bucket } });
   });
 
   it('wrong credentials are an access error that names neither key', async () => {
@@ -151,5 +177,71 @@ describe('S3 blob store', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('mail store on S3', () => {
+  let s3: TestS3;
+  let core: TestCore;
+
+  beforeAll(async () => {
+    s3 = await startS3();
+    core = await createTestCore(s3.env);
+  });
+  afterAll(async () => {
+    await core?.close();
+    (core?.blobs as S3BlobStore | undefined)?.close();
+    await s3?.stop();
+  });
+
+  const inBucket = async (id: string) =>
+    core.blobs.size(id).then(
+      () => true,
+      (err: unknown) => (err instanceof BlobNotFoundError ? false : Promise.reject(err)),
+    );
+
+  it('delivers, reads ranges, shares the blob between copies and deletes it after the last expunge', async () => {
+    expect(core.blobs).toBeInstanceOf(S3BlobStore);
+    const mb = await core.createMailbox('s3user@s3store.test', 'Sturdy-Passw0rd!');
+    const raw = Buffer.from(`Subject: on s3\r\nFrom: a@b.test\r\n\r\n${'line of text\r\n'.repeat(50)}`);
+    await core.deliver(mb.address, raw);
+    const inbox = (await core.store.getFolder(mb.id, 'INBOX'))!;
+    const [entry] = await core.store.listMessages(inbox.id);
+    const prefix = Buffer.from(`Delivered-To: ${mb.address}\r\n`);
+    const whole = Buffer.concat([prefix, raw]);
+    expect(await core.store.readMessage(entry!.messageId)).toEqual(whole);
+    expect(await core.store.readMessage(entry!.messageId, { start: 5, end: 60 })).toEqual(whole.subarray(5, 60));
+    expect((await core.store.readMessages!([entry!.messageId])).get(entry!.messageId)).toEqual(whole);
+
+    const blobIds = new Set<string>();
+    for await (const { id } of core.blobs.list()) blobIds.add(id);
+    expect(blobIds.size).toBe(1);
+    const [blobId] = [...blobIds];
+
+    const archive = (await core.store.getFolder(mb.id, 'Archive')) ?? (await core.store.createFolder(mb.id, 'Kept'));
+    await core.store.copyMessages(inbox.id, [entry!.uid], archive.id);
+    await core.store.storeFlags(inbox.id, [entry!.uid], 'add', ['\\Deleted']);
+    await core.store.expunge(inbox.id);
+    expect(await inBucket(blobId!)).toBe(true); // the copy still refers to it
+
+    const [copy] = await core.store.listMessages(archive.id);
+    await core.store.storeFlags(archive.id, [copy!.uid], 'add', ['\\Deleted']);
+    await core.store.expunge(archive.id);
+    const deadline = Date.now() + 5_000;
+    while ((await inBucket(blobId!)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await inBucket(blobId!)).toBe(false);
+  });
+
+  it('the orphan sweep removes unreferenced blobs past the cutoff and keeps referenced ones', async () => {
+    const mb = await core.createMailbox('sweep@s3store.test', 'Sturdy-Passw0rd!');
+    await core.deliver(mb.address, Buffer.from('Subject: keep me\r\n\r\nkept\r\n'));
+    const orphan = await core.blobs.put(Buffer.from('nobody refers to me'));
+    expect(await core.store.sweepOrphanBlobs(60 * 60_000)).toBe(0); // too young
+    expect(await inBucket(orphan)).toBe(true);
+    expect(await core.store.sweepOrphanBlobs(0)).toBe(1);
+    expect(await inBucket(orphan)).toBe(false);
+    const inbox = (await core.store.getFolder(mb.id, 'INBOX'))!;
+    const [entry] = await core.store.listMessages(inbox.id);
+    expect((await core.store.readMessage(entry!.messageId)).toString()).toContain('kept');
   });
 });
