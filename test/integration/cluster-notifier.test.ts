@@ -120,9 +120,9 @@ describe('PostgreSQL cluster notifier', () => {
     let journalAtResync: number | null = null;
     const atB = inbox(b, 'changes');
     b.onResync(async () => {
-      resyncs.b++;
       const r = await sql<{ n: number }>`select count(*)::int as n from journal`.execute(database.db);
       journalAtResync = r.rows[0]!.n;
+      resyncs.b++;
     });
     await sql`create table journal (id serial primary key)`.execute(database.db);
 
