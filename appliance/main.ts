@@ -47,6 +47,7 @@ import { LeaseRunner } from './cluster/lease.js';
 import { limitsFor, pruneSharedLimits } from './core/access/shared-limits.js';
 import { SpamLearner } from './spam/learner.js';
 import { SpamScanner } from './spam/scanner.js';
+import { type ClusterNotifier, createNotifier } from './cluster/notifier.js';
 
 const ORPHAN_SWEEP_INTERVAL_MS = 60 * 60_000;
 
@@ -58,12 +59,13 @@ type Paths = ReturnType<typeof dataPaths>;
  * schedulers and the control plane; nothing else builds core deps), the one delivery path (SMTP
  * inbound and the appliance's own mail), the Haraka supervisor and the mailer.
  */
-async function composeAppliance(config: Readonly<Config>, logger: Logger, paths: Paths, db: Db, store: SqlMailStore, tls: Awaited<ReturnType<typeof ensureTls>>) {
+async function composeAppliance(config: Readonly<Config>, logger: Logger, paths: Paths, db: Db, store: SqlMailStore, tls: Awaited<ReturnType<typeof ensureTls>>, cluster: ClusterNotifier) {
   // One login throttle for IMAP, SMTP AUTH and the console (per source, never per account alone).
   // One node: in memory; a cluster (PostgreSQL): in the shared database, so all nodes count alike.
   const shared = limitsFor(db, config.storage.databaseUrl !== null, config.sendLimits.windowMs);
   const loginThrottle = shared.loginThrottle;
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle, metricsPort);
+  credentials.joinCluster(cluster); // revocations reach every node's sessions
   const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort });
   const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), core, domainId, address) });
   const sending = new SendingPolicy(db);
@@ -104,7 +106,7 @@ async function composeAppliance(config: Readonly<Config>, logger: Logger, paths:
 }
 
 /** Readiness of each component (GET /readyz). */
-function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, scanner: SpamScanner, blobs: BlobStore) {
+function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, scanner: SpamScanner, blobs: BlobStore, cluster: ClusterNotifier) {
   return async () => ({
     database: await repos(db, PLATFORM_SCOPE)
       .health.probe()
@@ -116,6 +118,8 @@ function healthCheck(db: Db, supervisor: HarakaSupervisor, store: SqlMailStore, 
     // Not installed or switched off: ready, and the detail says mail is unscanned. Installed
     // but not running (starting, restarting): not ready.
     spam: scanner.available ? scanner.health() : { ok: true, detail: (scanner.health() as { detail: string }).detail },
+    // Cluster notifications (LISTEN connection): not ready while it reconnects.
+    cluster: cluster.state(),
   });
 }
 
@@ -187,7 +191,9 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const tls = await ensureTls(config, paths, logger);
   const blobs = await openBlobStore(config.storage, paths.blobs);
-  const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes, metrics: metricsPort });
+  // Cross-node change and revocation notification (PostgreSQL LISTEN/NOTIFY; single node: local).
+  const cluster = await createNotifier(config, db, logger.child({ service: 'cluster' }));
+  const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes, metrics: metricsPort, cluster });
   // Nothing writes blobs before Haraka starts below, so every unreferenced blob is a leftover
   // of a crash between blob write and index commit (a shared store or a shared database: other
   // nodes write, so only blobs past the grace period). An unreachable store fails /readyz, not the boot.
@@ -195,8 +201,8 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const swept = await store.sweepOrphanBlobs(grace).catch((err: Error) => (log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'), 0));
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
 
-  const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls);
-  const health = healthCheck(db, supervisor, store, scanner, blobs);
+  const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls, cluster);
+  const health = healthCheck(db, supervisor, store, scanner, blobs, cluster);
   // IMAP migration jobs (issue 20): copied in the background, bounded per source host; interrupted ones resume on run.
   const migrations = new MigrationRunner(core, { store, logger: logger.child({ service: 'migration' }), source: { maxMessageBytes: config.maxMessageBytes } });
   await migrations.start();
@@ -258,6 +264,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
         await scanner.stop();
         await drainBatches(); // background bulk applies finish before the database closes
         await store.queue.drain();
+        await cluster.close();
         await closeDb();
         log.info({ event: 'appliance.stopped' }, 'Postern stopped');
       })();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README: `npm install && npm test`; .ci/run calls exactly that).
 # Installs the Debian tools the tests drive when missing, builds, runs every vitest suite,
-# then prints a plain "N passed, N failed" summary line.
+# then prints a plain "N passed, N failed" summary line; then the integration suite on PostgreSQL
+# (vitest.pg.config.ts) and its summary line. Fails when either part fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,4 +54,18 @@ node -e '
 const r = require("./test-artifacts/vitest.json");
 console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
 ' || true
+# The integration suite again on PostgreSQL (vitest.pg.config.ts: one private server, a fresh
+# database per test app, core and appliance), when the whole suite runs (no file arguments).
+if [ $# -eq 0 ]; then
+  pg_status=0
+  npx vitest run -c vitest.pg.config.ts --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest-pg.json || pg_status=$?
+  # Both summaries together at the end.
+  node -e '
+const line = (r) => `${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : "");
+for (const [name, file] of [["SQLite (whole suite)", "vitest.json"], ["PostgreSQL (integration suite)", "vitest-pg.json"]]) {
+  try { console.log(`${name}: ${line(require(`./test-artifacts/${file}`))}`); } catch { console.log(`${name}: no results`); }
+}
+' || true
+  [ $pg_status -eq 0 ] || status=$pg_status
+fi
 exit $status

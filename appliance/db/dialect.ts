@@ -3,7 +3,8 @@
  * default; PostgreSQL (kysely's PostgresDialect over a `pg` pool) is the cluster's shared database.
  */
 import Database from 'better-sqlite3';
-import { type CreateTableBuilder, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import { type CreateTableBuilder, type DatabaseConnection, type Driver, Kysely, PostgresAdapter, PostgresDialect, type PostgresDialectConfig, PostgresDriver, SqliteDialect } from 'kysely';
+import { AppError } from '../core/kernel/errors.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
 
@@ -44,11 +45,57 @@ export function openSqlite(file: string): OpenedDatabase {
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
+/**
+ * PostgreSQL refuses values SQLite stores or compares without complaint: text with a NUL
+ * character, a number beyond bigint, a non-number compared with an integer column (SQLSTATE
+ * class 22, data exception). Such a value comes from the caller (an odd id in a URL, a name):
+ * it is the caller's error (AppError Invalid: 400, IMAP BAD), never a server error. The value
+ * itself is not repeated (it may be anything).
+ */
+function translatePgError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('22')) return new AppError('Invalid', `a value cannot be stored or compared by the database (SQLSTATE ${code})`);
+  return err;
+}
+
+const translating = new WeakSet<DatabaseConnection>();
+
+class PortablePostgresDriver extends PostgresDriver {
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const conn = await super.acquireConnection();
+    if (!translating.has(conn)) {
+      const execute = conn.executeQuery.bind(conn);
+      conn.executeQuery = async (query) => {
+        try {
+          return await execute(query);
+        } catch (err) {
+          throw translatePgError(err);
+        }
+      };
+      translating.add(conn);
+    }
+    return conn;
+  }
+}
+
+class PortablePostgresDialect extends PostgresDialect {
+  constructor(private readonly settings: PostgresDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new PortablePostgresDriver(this.settings);
+  }
+}
+
 export function openPostgres(url: string, opts: { max?: number; applicationName?: string } = {}): OpenedDatabase {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName ?? 'postern', connectionTimeoutMillis: 10_000 });
   // An idle client losing its server (a PostgreSQL restart) must not crash the process.
   pool.on('error', () => undefined);
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  // A client checked out of the pool (mid-query or mid-transaction) has no pool listener: when
+  // its server goes away it emits 'error' too (the query itself rejects), which must not crash.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  const db = new Kysely<DB>({ dialect: new PortablePostgresDialect({ pool }) });
   return {
     db,
     dialect: 'postgres',

@@ -20,7 +20,7 @@ export async function login(session: ImapSession, username: string, password: st
     throw new ImapNo('Authentication failed', 'AUTHENTICATIONFAILED');
   }
   if (session.isClosed) return ok('Logged in');
-  session.loggedIn({ mailboxId: result.mailboxId, tenantId: result.tenantId, address: result.address, credentialId: result.credentialId });
+  session.loggedIn({ mailboxId: result.mailboxId, tenantId: result.tenantId, address: result.address, credentialId: result.credentialId, credentialVersion: result.credentialVersion });
   session.log.info({ event: 'imap.auth.ok', mailboxId: result.mailboxId, username: result.address }, 'logged in');
   return ok('Logged in', `CAPABILITY ${session.capabilities().join(' ')}`);
 }

@@ -47,6 +47,8 @@ export interface SessionUser {
   address: string;
   /** The password or app password this session logged in with (revoking it ends the session). */
   credentialId?: CredentialId;
+  /** The credential version at login (re-checked after a cluster reconnect). */
+  credentialVersion?: number;
 }
 
 export const LIMITS = {
@@ -696,6 +698,7 @@ export class ImapSession {
         this.close('Session revoked by the administrator');
       },
       user.credentialId,
+      user.credentialVersion,
     );
   }
 

@@ -1,17 +1,29 @@
 /**
- * In-process change notifications, fired after a commit. Every store write runs in the
- * appliance process (Haraka deliveries arrive over RPC), so watchers see all changes.
+ * Change notifications, fired after a commit. Every store write of this node runs in the
+ * appliance process (Haraka deliveries arrive over RPC), so watchers see all of this node's
+ * changes; in a cluster the other nodes' changes arrive as remote events (cluster-changes.ts:
+ * folder and MODSEQ only, watchers read the changes from the journal).
  */
+import { type ClusterNotifier, TOPICS } from '../cluster/notifier.js';
+import { folderMessage } from './cluster-changes.js';
 import type { FolderEvent } from './store.types.js';
+import type { JobContext } from './write-queue.js';
+
+type Global = { fn: (event: FolderEvent) => void; remote: boolean };
 
 export class ChangeBus {
   private readonly listeners = new Map<number, Set<(event: FolderEvent) => void>>();
-  /** Listeners of every folder's changes (the spam learner); they must return at once. */
-  private readonly global = new Set<(event: FolderEvent) => void>();
+  /** Listeners of every folder's changes (the spam learner, IMAP NOTIFY); they must return at once. */
+  private readonly global = new Set<Global>();
 
-  watchAll(listener: (event: FolderEvent) => void): () => void {
-    this.global.add(listener);
-    return () => this.global.delete(listener);
+  /**
+   * `remote`: also other nodes' changes (which carry no UIDs). Without it only this node's own
+   * changes, as for the spam learner: the node that made a change acts on it.
+   */
+  watchAll(listener: (event: FolderEvent) => void, opts: { remote?: boolean } = {}): () => void {
+    const entry = { fn: listener, remote: opts.remote === true };
+    this.global.add(entry);
+    return () => this.global.delete(entry);
   }
 
   watch(folderId: number, listener: (event: FolderEvent) => void): () => void {
@@ -24,10 +36,20 @@ export class ChangeBus {
     };
   }
 
-  emit(event: FolderEvent): void {
-    for (const listener of this.global) {
+  /** Set by the store in a cluster: changes are announced to the other nodes too. */
+  cluster: ClusterNotifier | null = null;
+
+  /** After the commit of `ctx`'s job: this node's watchers, and (clustered) the other nodes. */
+  atCommit(ctx: Pick<JobContext, 'after' | 'announce'>, event: FolderEvent, mailboxId?: string): void {
+    ctx.after(() => this.emit(event));
+    if (this.cluster?.clustered) ctx.announce({ topic: TOPICS.changes, payload: folderMessage(event, mailboxId) });
+  }
+
+  emit(event: FolderEvent, remote = false): void {
+    for (const g of this.global) {
+      if (remote && !g.remote) continue;
       try {
-        listener(event);
+        g.fn(event);
       } catch {
         /* a failing watcher never affects the writer */
       }
@@ -41,6 +63,15 @@ export class ChangeBus {
         /* a failing watcher never affects the writer */
       }
     }
+  }
+
+  isWatched(folderId: number): boolean {
+    return this.listeners.has(folderId);
+  }
+
+  /** Folders someone on this node watches (catch-up after a cluster reconnect). */
+  watchedFolders(): number[] {
+    return [...this.listeners.keys()];
   }
 
   watcherCount(): number {

@@ -165,7 +165,8 @@ export class Ingest {
     }
   }
 
-  private async writeRows({ trx, after }: JobContext, prepared: PreparedMessage, targets: DeliveryTarget[], opts: CommitOptions): Promise<DeliveryResult[]> {
+  private async writeRows(ctx: JobContext, prepared: PreparedMessage, targets: DeliveryTarget[], opts: CommitOptions): Promise<DeliveryResult[]> {
+    const { trx } = ctx;
     const now = Date.now();
     const messageIds = new Map<number, number>();
     const refs = new Map<number, number>();
@@ -225,7 +226,7 @@ export class Ingest {
         })
         .execute();
       const folderId = folder.id;
-      after(() => this.bus.emit({ kind: 'exists', folderId, uids: [uid], modseq }));
+      this.bus.atCommit(ctx, { kind: 'exists', folderId, uids: [uid], modseq }, t.mailboxId);
       results.push({ mailboxId: t.mailboxId, folderId, uidValidity: Number(bumped.uid_validity), uid });
     }
     return results;

@@ -9,6 +9,9 @@ import type { DB } from '../db/schema.js';
 import type { FolderMessageRow, FolderRow } from '../db/tables/mailstore.table.js';
 import type { BlobStore } from './blobstore.js';
 import { ChangeBus } from './changes.js';
+import { mailboxMessage, RemoteChanges } from './cluster-changes.js';
+import type { ClusterNotifier } from '../cluster/notifier.js';
+import { TOPICS } from '../cluster/notifier.js';
 import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './flags.js';
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
@@ -68,6 +71,8 @@ export interface StoreDeps {
   maxMessageBytes: number;
   /** Where the store counts (commit timings); nothing when absent. */
   metrics?: MetricsPort;
+  /** The cluster's notifier: changes are announced to the other nodes and theirs received here. */
+  cluster?: ClusterNotifier;
 }
 
 export class SqlMailStore implements MailStore {
@@ -87,11 +92,13 @@ export class SqlMailStore implements MailStore {
   private readonly mailboxWatchers = new Map<string, Set<(event: MailboxEvent) => void>>();
   private readonly folderOwners = new Map<number, string>();
   private unwatchAll: (() => void) | null = null;
+  /** Other nodes' changes (cluster only). */
+  private remote: RemoteChanges | null = null;
 
   constructor(private readonly deps: StoreDeps) {
     this.db = deps.db;
     this.blobs = deps.blobs;
-    this.queue = new WriteQueue(deps.db);
+    this.queue = new WriteQueue(deps.db, undefined, deps.cluster);
     this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics);
     this.index = new FolderIndex({
       highestModseq: async (folderId) => Number((await this.folderById(this.db, folderId)).highest_modseq),
@@ -101,6 +108,32 @@ export class SqlMailStore implements MailStore {
       },
       changesSince: (folderId, modseq) => this.changesSince(folderId, modseq),
     });
+    if (deps.cluster) {
+      this.bus.cluster = deps.cluster;
+      this.remote = new RemoteChanges(deps.cluster, {
+        bus: this.bus,
+        emitMailbox: (event) => this.emitMailbox(event),
+        forgetFolder: (folderId) => {
+          this.index.drop(folderId);
+          this.sortRowsCache.delete(folderId);
+        },
+        watchedMailboxes: () => [...this.mailboxWatchers.keys()],
+        folderModseqs: async (folderIds, mailboxIds) => {
+          const rows = await this.db
+            .selectFrom('folders')
+            .select(['id', 'mailbox_id', 'highest_modseq'])
+            .where((eb) => eb.or([...(folderIds.length ? [eb('id', 'in', folderIds)] : []), ...(mailboxIds.length ? [eb('mailbox_id', 'in', mailboxIds)] : [])]))
+            .execute();
+          return rows.map((r) => ({ id: Number(r.id), mailboxId: r.mailbox_id, highestModseq: Number(r.highest_modseq) }));
+        },
+      });
+    }
+  }
+
+  /** After the commit of `ctx`'s job: this node's mailbox watchers, and (clustered) the other nodes. */
+  private mailboxAtCommit(ctx: Pick<JobContext, 'after' | 'announce'>, event: Exclude<MailboxEvent, { kind: 'folder' }>): void {
+    ctx.after(() => this.emitMailbox(event));
+    if (this.bus.cluster?.clustered) ctx.announce({ topic: TOPICS.changes, payload: mailboxMessage(event) });
   }
 
   // ---- folders -------------------------------------------------------------------------
@@ -125,10 +158,11 @@ export class SqlMailStore implements MailStore {
   async createFolder(mailboxId: string, name: string, specialUse: SpecialUse | null = null): Promise<FolderInfo> {
     const n = validateFolderName(name);
     if (specialUse && !SPECIAL_USES.has(specialUse)) throw new AppError('Invalid', `unknown special use ${specialUse}`);
-    return this.queue.run(async ({ trx, after }) => {
+    return this.queue.run(async (ctx) => {
+      const { trx } = ctx;
       const exists = await trx.selectFrom('folders').select('id').where('mailbox_id', '=', mailboxId).where('name', '=', n).executeTakeFirst();
       if (exists) throw new AppError('AlreadyExists', `folder ${n} already exists`);
-      after(() => this.emitMailbox({ kind: 'created', mailboxId, name: n }));
+      this.mailboxAtCommit(ctx, { kind: 'created', mailboxId, name: n });
       const row = await trx
         .insertInto('folders')
         .values({ mailbox_id: mailboxId, name: n, special_use: specialUse, uid_validity: newUidValidity(), created_at: Date.now() })
@@ -155,6 +189,7 @@ export class SqlMailStore implements MailStore {
         this.bus.emit({ kind: 'deleted', folderId });
         this.emitMailbox({ kind: 'deleted', mailboxId, name: n, folderId });
       });
+      if (this.bus.cluster?.clustered) ctx.announce({ topic: TOPICS.changes, payload: mailboxMessage({ kind: 'deleted', mailboxId, name: n, folderId }) });
     });
   }
 
@@ -177,7 +212,7 @@ export class SqlMailStore implements MailStore {
           .values({ mailbox_id: mailboxId, name: dst, special_use: null, uid_validity: newUidValidity(now), uid_next: folder.uid_next, created_at: now })
           .returning('id')
           .executeTakeFirstOrThrow();
-        ctx.after(() => this.emitMailbox({ kind: 'created', mailboxId, name: dst }));
+        this.mailboxAtCommit(ctx, { kind: 'created', mailboxId, name: dst });
         const entries = await trx.selectFrom('folder_messages').select(['uid']).where('folder_id', '=', folder.id).execute();
         await trx.updateTable('folder_messages').set({ folder_id: created.id }).where('folder_id', '=', folder.id).execute();
         if (entries.length) {
@@ -194,7 +229,7 @@ export class SqlMailStore implements MailStore {
             .values(uids.map((uid) => ({ folder_id: folder.id, uid, modseq })))
             .execute();
           const folderId = Number(folder.id);
-          ctx.after(() => this.bus.emit({ kind: 'expunge', folderId, uids, modseq }));
+          this.bus.atCommit(ctx, { kind: 'expunge', folderId, uids, modseq }, mailboxId);
         }
         return;
       }
@@ -209,7 +244,7 @@ export class SqlMailStore implements MailStore {
         const newName = dst + child.name.slice(src.length);
         await trx.updateTable('folders').set({ name: newName }).where('id', '=', child.id).execute();
         const oldName = child.name;
-        ctx.after(() => this.emitMailbox({ kind: 'renamed', mailboxId, from: oldName, to: newName }));
+        this.mailboxAtCommit(ctx, { kind: 'renamed', mailboxId, from: oldName, to: newName });
         // The new name may be subscribed already (subscriptions outlive mailboxes): keep that one.
         const subscribed = await trx.selectFrom('subscriptions').select('name').where('mailbox_id', '=', mailboxId).where('name', '=', newName).executeTakeFirst();
         if (subscribed) await trx.deleteFrom('subscriptions').where('mailbox_id', '=', mailboxId).where('name', '=', child.name).execute();
@@ -225,10 +260,11 @@ export class SqlMailStore implements MailStore {
 
   async setSubscribed(mailboxId: string, name: string, subscribed: boolean): Promise<void> {
     const n = validateFolderName(name);
-    await this.queue.run(async ({ trx, after }) => {
+    await this.queue.run(async (ctx) => {
+      const { trx } = ctx;
       await trx.deleteFrom('subscriptions').where('mailbox_id', '=', mailboxId).where('name', '=', n).execute();
       if (subscribed) await trx.insertInto('subscriptions').values({ mailbox_id: mailboxId, name: n }).execute();
-      after(() => this.emitMailbox({ kind: 'subscription', mailboxId, name: n, subscribed }));
+      this.mailboxAtCommit(ctx, { kind: 'subscription', mailboxId, name: n, subscribed });
     });
   }
 
@@ -454,7 +490,7 @@ export class SqlMailStore implements MailStore {
     set.add(listener);
     // Folder events carry only the folder: while anyone watches a mailbox, they are routed to
     // its owner (known from this map, else one indexed lookup).
-    this.unwatchAll ??= this.bus.watchAll((event) => this.routeFolderEvent(event));
+    this.unwatchAll ??= this.bus.watchAll((event) => this.routeFolderEvent(event), { remote: true });
     return () => {
       set!.delete(listener);
       if (!set!.size) this.mailboxWatchers.delete(mailboxId);
@@ -503,7 +539,8 @@ export class SqlMailStore implements MailStore {
 
   async storeFlags(folderId: number, uids: number[], op: 'set' | 'add' | 'remove', flags: string[], unchangedSince?: number): Promise<StoreFlagsResult> {
     if (!uids.length) return { updated: [], conflicts: [] };
-    return this.queue.run(async ({ trx, after }) => {
+    return this.queue.run(async (ctx) => {
+      const { trx } = ctx;
       const rows = await this.selectEntries(trx, folderId, uids);
       const conflicts: number[] = [];
       const changes: Array<{ uid: number; flags: string[]; row: (typeof rows)[number] }> = [];
@@ -528,7 +565,7 @@ export class SqlMailStore implements MailStore {
       }
       const updated = changes.map((c) => ({ ...toEntry(c.row), flags: c.flags, modseq }));
       const changedUids = updated.map((u) => u.uid);
-      after(() => this.bus.emit({ kind: 'flags', folderId, uids: changedUids, modseq }));
+      this.bus.atCommit(ctx, { kind: 'flags', folderId, uids: changedUids, modseq });
       return { updated, conflicts };
     });
   }
@@ -542,7 +579,7 @@ export class SqlMailStore implements MailStore {
   }
 
   private async copyIn(ctx: JobContext, folderId: number, uids: number[], destFolderId: number, move: boolean): Promise<CopyResult> {
-    const { trx, after } = ctx;
+    const { trx } = ctx;
     const src = await this.folderById(trx, folderId);
     const dst = await this.folderById(trx, destFolderId);
     if (src.mailbox_id !== dst.mailbox_id) throw new AppError('Forbidden', 'folders belong to different mailboxes');
@@ -587,7 +624,7 @@ export class SqlMailStore implements MailStore {
       )
       .execute();
     const destUids = pairs.map((p) => p[1]);
-    after(() => this.bus.emit({ kind: 'exists', folderId: destFolderId, uids: destUids, modseq, sourceFolderId: folderId }));
+    this.bus.atCommit(ctx, { kind: 'exists', folderId: destFolderId, uids: destUids, modseq, sourceFolderId: folderId }, src.mailbox_id);
     if (move) {
       await this.removeEntries(ctx, src.mailbox_id, folderId, rows, { logExpunge: true, keepMessages: true });
     } else {
@@ -702,7 +739,7 @@ export class SqlMailStore implements MailStore {
         .insertInto('folder_expunges')
         .values(uids.map((uid) => ({ folder_id: folderId, uid, modseq })))
         .execute();
-      after(() => this.bus.emit({ kind: 'expunge', folderId, uids, modseq }));
+      this.bus.atCommit(ctx, { kind: 'expunge', folderId, uids, modseq }, mailboxId);
     }
     if (opts.keepMessages) return;
     const perMessage = new Map<number, number>();

@@ -2,7 +2,9 @@
  * Group commit. Writers queue jobs; all jobs queued before a flush starts run in ONE database
  * transaction (one fsync), each inside its own savepoint so one failing job does not undo the
  * others. A job's promise resolves only after the transaction has committed; its `after`
- * callbacks (change notifications) run then.
+ * callbacks (change notifications) run then. Messages for the other nodes of a cluster
+ * (`announce`) are sent inside the transaction when the notifier can (PostgreSQL NOTIFY: delivered
+ * at commit, dropped with a rolled-back job's savepoint), else right after the commit.
  *
  * On PostgreSQL several nodes write the same folders and mailboxes at once: a job that loses a
  * deadlock (or serialization) race to another node's transaction is rolled back to its savepoint
@@ -12,6 +14,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { isRetryableConflict } from '../db/dialect.js';
 import type { DB } from '../db/schema.js';
+import type { ClusterNotifier, TopicMessage } from '../cluster/notifier.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -19,6 +22,8 @@ export interface JobContext {
   trx: Transaction<DB>;
   /** Registers work to run after the commit (notifications, blob deletion). */
   after(fn: () => void): void;
+  /** A message for the other nodes, sent with this job's commit (only when the notifier is clustered). */
+  announce(message: TopicMessage): void;
 }
 
 interface Job<T> {
@@ -39,6 +44,8 @@ export class WriteQueue {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly maxJobs = 256,
+    /** The cluster's notifier; absent or not clustered: nothing is announced. */
+    private readonly cluster?: ClusterNotifier,
   ) {}
 
   run<T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> {
@@ -67,11 +74,14 @@ export class WriteQueue {
     while (this.pending.length) {
       const jobs = this.pending.splice(0, this.maxJobs);
       this.maxBatch = Math.max(this.maxBatch, jobs.length);
-      type Outcome = { ok: true; value: unknown; after: Array<() => void> } | { ok: false; err: unknown };
+      type Outcome = { ok: true; value: unknown; after: Array<() => void>; messages: TopicMessage[] } | { ok: false; err: unknown };
       const outcomes: Outcome[] = [];
+      const announced: TopicMessage[] = [];
       try {
         await this.db.transaction().execute(async (trx) => {
           for (let i = 0; i < jobs.length; i++) outcomes.push(await this.runJob(trx, jobs[i]!, jobs.length === 1));
+          for (const o of outcomes) if (o.ok) announced.push(...o.messages);
+          if (announced.length && this.cluster?.transactional) await this.cluster.publishInTransaction(trx, announced);
         });
       } catch (err) {
         // The transaction itself failed (or the single job threw): nothing was committed.
@@ -79,6 +89,9 @@ export class WriteQueue {
         for (const job of jobs) if (!again.includes(job)) job.reject(err);
         this.pending.unshift(...again);
         continue;
+      }
+      if (announced.length && this.cluster && !this.cluster.transactional) {
+        for (const m of announced) void this.cluster.publish(m.topic, m.payload).catch(() => undefined);
       }
       const again: Job<any>[] = [];
       outcomes.forEach((o, i) => {
@@ -104,13 +117,14 @@ export class WriteQueue {
   }
 
   /** One job inside the batch's transaction, in its own savepoint unless it is alone. */
-  private async runJob(trx: Transaction<DB>, job: Job<any>, single: boolean): Promise<{ ok: true; value: unknown; after: Array<() => void> } | { ok: false; err: unknown }> {
+  private async runJob(trx: Transaction<DB>, job: Job<any>, single: boolean): Promise<{ ok: true; value: unknown; after: Array<() => void>; messages: TopicMessage[] } | { ok: false; err: unknown }> {
     const after: Array<() => void> = [];
+    const messages: TopicMessage[] = [];
     if (!single) await sql`savepoint job`.execute(trx);
     try {
-      const value = await job.run({ trx, after: (fn) => after.push(fn) });
+      const value = await job.run({ trx, after: (fn) => after.push(fn), announce: (m) => messages.push(m) });
       if (!single) await sql`release savepoint job`.execute(trx);
-      return { ok: true, value, after };
+      return { ok: true, value, after, messages };
     } catch (err) {
       if (single) throw err;
       await sql`rollback to savepoint job`.execute(trx);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit, verifyAuditChain } from '../../appliance/core/audit/audit.js';
 import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { AppError } from '../../appliance/core/kernel/errors.js';
 import { type OpenedDatabase, openPostgres } from '../../appliance/db/dialect.js';
 import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
@@ -127,5 +128,27 @@ describe('two nodes writing one PostgreSQL database', () => {
     expect(verification).toEqual({ ok: true, events: 2 * PER_NODE });
     const ids = await nodes[0]!.opened.db.selectFrom('audit_events').select('id').orderBy('id').execute();
     expect(ids.map((r) => Number(r.id))).toEqual(Array.from({ length: 2 * PER_NODE }, (_, i) => i + 1));
+  });
+
+  it('values PostgreSQL refuses (NUL in text, a number beyond bigint, text for an integer) are the caller’s error, not a server error', async () => {
+    const db = nodes[0]!.opened.db;
+    const invalid = expect.objectContaining({ code: 'Invalid' });
+    await expect(db.selectFrom('mailboxes').select('id').where('id', '=', 'mbx\u0000x').execute()).rejects.toEqual(invalid);
+    await expect(
+      db
+        .selectFrom('folders')
+        .select('id')
+        .where('uid_next', '=', '9'.repeat(40) as unknown as number)
+        .execute(),
+    ).rejects.toBeInstanceOf(AppError);
+    await expect(
+      db
+        .selectFrom('folders')
+        .select('id')
+        .where('id', '=', 'x' as unknown as number)
+        .execute(),
+    ).rejects.toEqual(invalid);
+    // The pool is fine afterwards.
+    expect((await db.selectFrom('mailboxes').select('id').where('id', '=', 'mbx_big').execute()).length).toBe(1);
   });
 });

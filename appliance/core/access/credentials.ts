@@ -12,6 +12,7 @@ import { hashPassword, verifyPassword } from './passwords.js';
 import { type LoginGate, LoginThrottle, type LoginThrottleOptions, LogRateLimiter } from './login-throttle.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { revokeMailboxAccess } from '../mailboxes/lifecycle.js';
+import { type ClusterNotifier, TOPICS } from '../../cluster/notifier.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -37,11 +38,15 @@ export function appPasswordHash(normalized: string): string {
   return createHash('sha256').update(`postern-app-password:${normalized}`).digest('hex');
 }
 
-type Listener = { fn: (reason: string) => void; credentialId: CredentialId | undefined };
+type Listener = { fn: (reason: string) => void; credentialId: CredentialId | undefined; credentialVersion: number | undefined };
 
 export class CredentialService implements Credentials {
   private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly verified = new Map<string, number>();
+  /** Verified passwords by mailbox (key: credential version and password digest → valid until). */
+  private readonly verified = new Map<string, Map<string, number>>();
+  private verifiedCount = 0;
+  /** The other nodes of a cluster (joinCluster): revocations are told to them and theirs applied here. */
+  private cluster: ClusterNotifier | null = null;
   /** Shared with the console's logins (appliance/main.ts hands the same instance to the control plane). */
   readonly throttle: LoginGate;
   private readonly logLimit = new LogRateLimiter();
@@ -130,15 +135,12 @@ export class CredentialService implements Credentials {
       return fail('invalid');
     }
     const version = Number(mailbox.credential_version);
-    const cacheKey = `${mailbox.id}:${version}:${createHash('sha256').update(password).digest('base64')}`;
-    const cachedUntil = this.verified.get(cacheKey);
+    const cacheKey = `${version}:${createHash('sha256').update(password).digest('base64')}`;
+    const cachedUntil = this.verified.get(mailbox.id)?.get(cacheKey);
     let good = cachedUntil !== undefined && cachedUntil > now;
     if (!good) {
       good = await verifyPassword(password, mailbox.password_hash);
-      if (good) {
-        if (this.verified.size > 50_000) this.verified.clear();
-        this.verified.set(cacheKey, now + CACHE_TTL_MS);
-      }
+      if (good) this.remember(mailbox.id, cacheKey, now + CACHE_TTL_MS);
     }
     if (!good) return fail('invalid');
     if (mailbox.status !== 'active') return fail('disabled');
@@ -168,10 +170,29 @@ export class CredentialService implements Credentials {
     return true;
   }
 
-  onRevoke(mailboxId: string, listener: (reason: string) => void, credentialId?: CredentialId): () => void {
+  private remember(mailboxId: string, key: string, until: number): void {
+    if (this.verifiedCount > 50_000) {
+      this.verified.clear();
+      this.verifiedCount = 0;
+    }
+    let m = this.verified.get(mailboxId);
+    if (!m) this.verified.set(mailboxId, (m = new Map()));
+    if (!m.has(key)) this.verifiedCount++;
+    m.set(key, until);
+  }
+
+  /** Drops the mailbox's cached verifications (its credentials changed, here or on another node). */
+  private forget(mailboxId: string): void {
+    const m = this.verified.get(mailboxId);
+    if (!m) return;
+    this.verifiedCount -= m.size;
+    this.verified.delete(mailboxId);
+  }
+
+  onRevoke(mailboxId: string, listener: (reason: string) => void, credentialId?: CredentialId, credentialVersion?: number): () => void {
     let set = this.listeners.get(mailboxId);
     if (!set) this.listeners.set(mailboxId, (set = new Set()));
-    const entry: Listener = { fn: listener, credentialId };
+    const entry: Listener = { fn: listener, credentialId, credentialVersion };
     set.add(entry);
     return () => {
       set!.delete(entry);
@@ -185,10 +206,28 @@ export class CredentialService implements Credentials {
    * `credential_version`, so cached verifications and `isCurrent` fail from then on).
    */
   notifyRevoked(mailboxId: string, reason: string, credentialId?: CredentialId): number {
+    // In a cluster the other nodes do the same on receipt (sent after the commit: the data is there).
+    if (this.cluster?.clustered) {
+      void this.cluster
+        .publish(TOPICS.revoke, { m: mailboxId, r: reason, c: credentialId ?? null })
+        .catch((err: unknown) => this.logger.error({ event: 'cluster.subscriber.error', err }, 'revocation not sent to the other nodes'));
+    }
+    return this.revokeHere(mailboxId, reason, credentialId);
+  }
+
+  /** Forgets cached verifications and ends this node's sessions of the mailbox (or of one app password). */
+  private revokeHere(mailboxId: string, reason: string, credentialId?: CredentialId): number {
+    this.forget(mailboxId);
     const set = this.listeners.get(mailboxId);
     if (!set) return 0;
     // Revoking one app password ends only the sessions that logged in with it.
     const hit = [...set].filter((l) => credentialId === undefined || l.credentialId === credentialId);
+    return this.end(mailboxId, hit, reason);
+  }
+
+  private end(mailboxId: string, hit: Listener[], reason: string): number {
+    const set = this.listeners.get(mailboxId);
+    if (!set) return 0;
     for (const l of hit) set.delete(l);
     if (!set.size) this.listeners.delete(mailboxId);
     for (const l of hit) {
@@ -211,6 +250,42 @@ export class CredentialService implements Credentials {
     await repos(this.db, PLATFORM_SCOPE).transaction((t) => revokeMailboxAccess(t, mailboxId, Date.now(), { appPasswords: false }));
     const closed = this.notifyRevoked(mailboxId, reason);
     this.logger.info({ event: 'auth.revoked', mailboxId, reason, sessions: closed }, 'mailbox access revoked');
+  }
+
+  /**
+   * Joins the cluster: revocations made here are sent to the other nodes, theirs end this node's
+   * sessions and cached verifications; after a reconnect (revocations may have been missed) every
+   * open session's credential is checked against the database again.
+   */
+  joinCluster(cluster: ClusterNotifier): void {
+    this.cluster = cluster;
+    cluster.subscribe(TOPICS.revoke, (p, { origin }) => {
+      if (typeof p.m !== 'string') return;
+      const credentialId = typeof p.c === 'string' && (p.c === 'password' || p.c.startsWith('app:')) ? (p.c as CredentialId) : undefined;
+      const reason = typeof p.r === 'string' ? p.r : 'access revoked';
+      const closed = this.revokeHere(p.m, reason, credentialId);
+      this.logger.info({ event: 'cluster.revoke.received', mailboxId: p.m, origin, sessions: closed }, 'revocation from another node applied');
+    });
+    cluster.onResync(async () => {
+      await this.recheckSessions();
+    });
+  }
+
+  /** Ends every open session whose credential no longer holds (status, version, app password). */
+  async recheckSessions(): Promise<number> {
+    let closed = 0;
+    for (const [mailboxId, set] of [...this.listeners]) {
+      const row = await this.mailboxes.credentialState(mailboxId);
+      const stale: Listener[] = [];
+      for (const l of set) {
+        const gone = !row || row.status !== 'active' || (l.credentialVersion !== undefined && Number(row.credential_version) !== l.credentialVersion);
+        if (gone || (l.credentialId?.startsWith('app:') && !(await this.mailboxes.appPasswordLive(mailboxId, l.credentialId.slice(4))))) stale.push(l);
+      }
+      if (!stale.length) continue;
+      this.forget(mailboxId);
+      closed += this.end(mailboxId, stale, 'credentials revoked');
+    }
+    return closed;
   }
 
   activeSessionCount(mailboxId: string): number {

@@ -26,7 +26,8 @@ export interface Credentials {
   isCurrent(mailboxId: string, credentialVersion: number, credentialId?: CredentialId): Promise<boolean>;
   /**
    * Listener called (once) when the mailbox's credentials are revoked — all of them, or the one
-   * app password the session used (`credentialId`); returns unsubscribe.
+   * app password the session used (`credentialId`); returns unsubscribe. `credentialVersion`
+   * (the session's, from its login) lets a re-check find revocations this node was not told of.
    */
-  onRevoke(mailboxId: string, listener: (reason: string) => void, credentialId?: CredentialId): () => void;
+  onRevoke(mailboxId: string, listener: (reason: string) => void, credentialId?: CredentialId, credentialVersion?: number): () => void;
 }
