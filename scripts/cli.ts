@@ -15,9 +15,13 @@ import { resetsGroup } from './cli/resets.js';
 import { statusGroup } from './cli/status.js';
 import { tenantsGroup } from './cli/tenants.js';
 import { spamGroup } from './cli/spam.js';
+import { importBatchCommand } from './cli/import-batch.js';
 
 const GROUPS: Group[] = [statusGroup, tenantsGroup, domainsGroup, mailboxesGroup, resetsGroup, auditGroup, queueGroup];
 GROUPS.push(spamGroup);
+// `postern import batch …` (bulk migration, issue 20) joins the `import` group (single-mailbox jobs) or opens it.
+const importGroup = GROUPS.find((g) => g.name === 'import') ?? GROUPS[GROUPS.push({ name: 'import', summary: 'IMAP migration from another provider', commands: {} }) - 1]!;
+importGroup.commands.batch = importBatchCommand;
 
 const FOOTER = `Environment:
   POSTERN_TOKEN     API token of an operator or tenant admin (required)
