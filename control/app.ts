@@ -37,6 +37,7 @@ import tenantsRoutes from './routes/v1/tenants.routes.js';
 import tokensRoutes from './routes/v1/tokens.routes.js';
 import sendingRoutes from './routes/v1/sending.routes.js';
 import batchesRoutes from './routes/v1/batches.routes.js';
+import migrationBatchesRoutes from './routes/v1/migration-batches.routes.js';
 import dnsRoutes, { mtaStsRoutes } from './routes/v1/dns.routes.js';
 import templatesRoutes from './routes/v1/templates.routes.js';
 import appPasswordsRoutes from './routes/v1/app-passwords.routes.js';
@@ -193,6 +194,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(mailflowRoutes, { core, queue: deps.queue ?? NO_QUEUE, stats: { snapshot: (o) => mailStats.snapshot(o), spam: (o) => spamStats.snapshot(o) } });
       await api.register(spamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
+      await api.register(migrationBatchesRoutes, { core });
     },
     { prefix: '/api/v1' },
   );

@@ -31,7 +31,10 @@ function printBatch(ctx: Ctx, b: Batch): void {
     fields(ctx, [
       ['batch', `${b.name} (${b.id})`],
       ['state', b.state],
-      ['plan', `${b.plan.checked}/${b.plan.total} checked: ${b.plan.ok} ok, ${b.plan.badCredentials} bad credentials, ${b.plan.unreachable} unreachable, ${b.plan.noMailbox} no mailbox, ${b.plan.invalid} invalid`],
+      [
+        'plan',
+        `${b.plan.checked}/${b.plan.total} checked: ${b.plan.ok} ok, ${b.plan.badCredentials} bad credentials, ${b.plan.unreachable} unreachable, ${b.plan.noMailbox} no mailbox, ${b.plan.invalid} invalid`,
+      ],
       ['to copy', `${b.plan.messages} messages, ${bytes(b.plan.bytes)}`],
       ['progress', `${b.progress.percent}% — ${b.progress.ended}/${b.progress.mailboxes} mailboxes ended, ${b.progress.running} running, ${b.progress.messages} messages (${bytes(b.progress.bytes)})`],
       ['report', `${b.report.done} done, ${b.report.failed} failed, ${b.report.cancelled} cancelled, ${b.report.skipped} skipped`],
@@ -71,7 +74,10 @@ async function follow(ctx: Ctx, id: string, done: (b: Batch) => boolean, timeout
   for (;;) {
     const b = await call<Batch>(ctx, 'GET', `/migration-batches/${encodeURIComponent(id)}`);
     if (done(b) || Date.now() > deadline) return b;
-    const line = b.state === 'planning' ? `checking sources: ${b.plan.checked}/${b.plan.total}` : `${b.progress.percent}% (${b.progress.ended}/${b.progress.mailboxes} mailboxes, ${b.progress.messages} messages)`;
+    const line =
+      b.state === 'planning'
+        ? `checking sources: ${b.plan.checked}/${b.plan.total}`
+        : `${b.progress.percent}% (${b.progress.ended}/${b.progress.mailboxes} mailboxes, ${b.progress.messages} messages)`;
     if (!ctx.json && line !== last) process.stderr.write(`${line}\n`);
     last = line;
     await sleep(1000);

@@ -101,7 +101,8 @@ export async function cancelMigrationBatch(actor: Actor, deps: MigrationBatchDep
   const now = deps.now();
   if (b.state !== 'cancelled') {
     await r.transaction(async (t) => {
-      if (!(await t.migrationBatches.claim(id, ['planning', 'planned', 'applying'], { state: 'cancelled', finished_at: now, updated_at: now }))) throw new AppError('Conflict', 'the batch changed meanwhile');
+      if (!(await t.migrationBatches.claim(id, ['planning', 'planned', 'applying'], { state: 'cancelled', finished_at: now, updated_at: now })))
+        throw new AppError('Conflict', 'the batch changed meanwhile');
       await appendAuditIn(t, actor, { action: 'migration-batch.cancel', targetType: 'migration-batch', targetId: id, tenantId: b.tenant_id, before: { state: b.state } }, now);
     });
   }

@@ -48,7 +48,12 @@ export const MIGRATION_CSV_HEADER = 'address,source_host,source_port,tls,user,pa
 export function migrationRowsFromCsv(text: string): MigrationRowInput[] {
   const records = parseCsv(text);
   if (records.length < 2) throw invalid(`CSV needs a header row (${MIGRATION_CSV_HEADER}) and at least one data row`, { field: 'body' });
-  const header = records[0]!.map((h) => h.trim().toLowerCase().replace(/[\s_-]/g, ''));
+  const header = records[0]!.map((h) =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/[\s_-]/g, ''),
+  );
   const fields = header.map((h) => COLUMNS[h]);
   const unknown = header.filter((_h, i) => !fields[i]);
   if (unknown.length) throw invalid(`CSV: unknown column(s) ${unknown.join(', ')}; expected ${MIGRATION_CSV_HEADER}`, { field: 'body', columns: unknown });

@@ -110,7 +110,12 @@ export async function createMigrationBatch(actor: Actor, deps: MigrationBatchDep
   };
   await r.transaction(async (t) => {
     await t.migrationBatches.insert(batch, items);
-    await appendAuditIn(t, actor, { action: 'migration-batch.plan', targetType: 'migration-batch', targetId: id, tenantId: tenant.id, after: { name: batch.name, rows: items.length, concurrency } }, now);
+    await appendAuditIn(
+      t,
+      actor,
+      { action: 'migration-batch.plan', targetType: 'migration-batch', targetId: id, tenantId: tenant.id, after: { name: batch.name, rows: items.length, concurrency } },
+      now,
+    );
   });
   startPlanner(actor, deps, id);
   return batchView(actor, deps, r, await r.migrationBatches.get(id));

@@ -17,14 +17,7 @@ import {
 } from '../../../appliance/core/portfolio/migration-batch.service.js';
 import { invalid } from '../../../appliance/core/kernel/errors.js';
 import { actorOf } from '../../plugins/authn.js';
-import {
-  ApplyMigrationBatchBody,
-  CreateMigrationBatchBody,
-  CreateMigrationBatchQuery,
-  MigrationBatch,
-  MigrationBatchParams,
-  MigrationBatchSummary,
-} from '../../schemas/migration-batches.schemas.js';
+import { ApplyMigrationBatchBody, CreateMigrationBatchBody, CreateMigrationBatchQuery, MigrationBatch, MigrationBatchParams, MigrationBatchSummary } from '../../schemas/migration-batches.schemas.js';
 import { authedErrors } from '../../schemas/common.js';
 import { TenantParams } from '../../schemas/tenants.schemas.js';
 
@@ -99,7 +92,8 @@ const migrationBatchesRoutes: FastifyPluginAsyncTypebox<{ core: MigrationBatchDe
       config: { permission: 'mailboxes.manage' },
       schema: {
         tags: ['migrations'],
-        summary: 'Apply a planned batch in the background (202; follow GET): one migration job per source whose check passed, at most `concurrency` at once. Sources that failed the check are skipped.',
+        summary:
+          'Apply a planned batch in the background (202; follow GET): one migration job per source whose check passed, at most `concurrency` at once. Sources that failed the check are skipped.',
         params: MigrationBatchParams,
         body: ApplyMigrationBatchBody,
         response: { 202: MigrationBatch, ...authedErrors(409) },

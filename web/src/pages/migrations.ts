@@ -48,7 +48,13 @@ const ACTIVE = new Set(['queued', 'running', 'planning', 'applying']);
 const POLL_MS = 1000;
 
 export const stateKind = (s: string): 'ok' | 'bad' | 'warn' | 'info' =>
-  s === 'done' || s === 'applied' || s === 'ok' ? 'ok' : s === 'failed' || s === 'bad-credentials' || s === 'unreachable' || s === 'no-mailbox' || s === 'invalid' ? 'bad' : s === 'cancelled' ? 'info' : 'warn';
+  s === 'done' || s === 'applied' || s === 'ok'
+    ? 'ok'
+    : s === 'failed' || s === 'bad-credentials' || s === 'unreachable' || s === 'no-mailbox' || s === 'invalid'
+      ? 'bad'
+      : s === 'cancelled'
+        ? 'info'
+        : 'warn';
 
 function percentOf(p: { messages: number; bytes: number; totalMessages: number; totalBytes: number }, state: string): number {
   if (state === 'done') return 100;
@@ -108,7 +114,13 @@ function jobCard(m: { id: string }, job: Migration, reload: () => void): HTMLEle
           type: 'button',
           class: 'btn btn-danger',
           onclick: guard(async () => {
-            const ok = await confirmDialog({ title: 'Cancel this migration?', objectName: `${job.source.user} @ ${job.source.host}`, body: h('p', null, 'What was copied stays; the source password is wiped.'), confirmLabel: 'Cancel migration', danger: true });
+            const ok = await confirmDialog({
+              title: 'Cancel this migration?',
+              objectName: `${job.source.user} @ ${job.source.host}`,
+              body: h('p', null, 'What was copied stays; the source password is wiped.'),
+              confirmLabel: 'Cancel migration',
+              danger: true,
+            });
             if (!ok) return;
             await post(`/api/v1/migrations/${seg(job.id)}/cancel`, {});
             toast('Migration cancelled');
@@ -122,7 +134,12 @@ function jobCard(m: { id: string }, job: Migration, reload: () => void): HTMLEle
   return h(
     'div',
     { class: 'card migration-job', 'data-testid': 'migration-job', 'data-state': job.state, 'data-mailbox': m.id },
-    h('div', { class: 'title-row' }, h('h3', null, `From ${job.source.user} @ ${job.source.host}:${job.source.port}`), h('span', { 'data-testid': 'migration-state' }, badge(job.state, stateKind(job.state)))),
+    h(
+      'div',
+      { class: 'title-row' },
+      h('h3', null, `From ${job.source.user} @ ${job.source.host}:${job.source.port}`),
+      h('span', { 'data-testid': 'migration-state' }, badge(job.state, stateKind(job.state))),
+    ),
     bar(p, `Migration from ${job.source.host}`, `${job.progress.messages} of ${job.progress.totalMessages} messages, ${fmtBytes(job.progress.bytes)} of ${fmtBytes(job.progress.totalBytes)} (${p}%)`),
     job.error ? alertBox(new Error(job.error)) : null,
     folderBars(job),
@@ -298,7 +315,11 @@ function itemsTable(b: Batch): HTMLElement {
       { label: '#', cell: (i) => i.row, class: 'num' },
       { label: 'Mailbox', cell: (i) => (i.mailboxId ? h('a', { href: `/mailboxes/${seg(i.mailboxId)}` }, i.address) : i.address) },
       { label: 'Source', cell: (i) => `${i.source.user} @ ${i.source.host}:${i.source.port}` },
-      { label: 'Check', cell: (i) => h('span', { 'data-testid': 'check' }, badge(CHECK_LABEL[i.check.state] ?? i.check.state, stateKind(i.check.state)), i.check.error && i.check.state !== 'ok' ? ` ${i.check.error}` : '') },
+      {
+        label: 'Check',
+        cell: (i) =>
+          h('span', { 'data-testid': 'check' }, badge(CHECK_LABEL[i.check.state] ?? i.check.state, stateKind(i.check.state)), i.check.error && i.check.state !== 'ok' ? ` ${i.check.error}` : ''),
+      },
       { label: 'Size', cell: (i) => (i.check.messages === null ? '—' : `${i.check.messages} messages, ${fmtBytes(i.check.bytes ?? 0)} in ${i.check.folders.length} folders`) },
       {
         label: 'Migration',
@@ -358,7 +379,13 @@ export async function migrationBatchPage(ctx: RouteContext): Promise<Node> {
               type: 'button',
               class: 'btn btn-danger',
               onclick: guard(async () => {
-                const ok = await confirmDialog({ title: 'Cancel this batch?', objectName: b.name, body: h('p', null, 'Sources not started are left out, running migrations stop; what was copied stays.'), confirmLabel: 'Cancel batch', danger: true });
+                const ok = await confirmDialog({
+                  title: 'Cancel this batch?',
+                  objectName: b.name,
+                  body: h('p', null, 'Sources not started are left out, running migrations stop; what was copied stays.'),
+                  confirmLabel: 'Cancel batch',
+                  danger: true,
+                });
                 if (!ok) return;
                 await post(`/api/v1/migration-batches/${seg(b.id)}/cancel`, {});
                 reload();
@@ -381,7 +408,11 @@ export async function migrationBatchPage(ctx: RouteContext): Promise<Node> {
       section(
         'Progress',
         b.state === 'planning' ? bar(Math.floor((b.plan.checked * 100) / Math.max(b.plan.total, 1)), 'Source checks', planText) : h('p', { 'data-testid': 'plan-summary' }, planText),
-        bar(b.progress.percent, 'Batch progress', `${b.progress.ended} of ${b.progress.mailboxes} mailboxes ended, ${b.progress.running} running · ${b.progress.messages} messages, ${fmtBytes(b.progress.bytes)} (${b.progress.percent}%)`),
+        bar(
+          b.progress.percent,
+          'Batch progress',
+          `${b.progress.ended} of ${b.progress.mailboxes} mailboxes ended, ${b.progress.running} running · ${b.progress.messages} messages, ${fmtBytes(b.progress.bytes)} (${b.progress.percent}%)`,
+        ),
         dl([
           ['To copy', `${b.plan.messages} messages, ${fmtBytes(b.plan.bytes)}`],
           ['Mailboxes at once', String(b.concurrency)],
