@@ -100,7 +100,7 @@ export async function probeSource(src: ProbeSource, tls: ConnectionOptions = {})
     secure: src.tls === 'implicit',
     doSTARTTLS: src.tls === 'starttls' ? true : undefined,
     auth: { user: src.user, pass: src.password },
-    tls: { servername: src.host, ...tls },
+    tls,
     logger: false,
     connectionTimeout: TIMEOUT_MS,
     greetingTimeout: TIMEOUT_MS,
@@ -112,7 +112,9 @@ export async function probeSource(src: ProbeSource, tls: ConnectionOptions = {})
   try {
     await client.connect();
   } catch (err) {
-    const failedAuth = (err as { authenticationFailed?: boolean }).authenticationFailed === true;
+    // a NO to the login is a refusal, unless the server says it is unavailable (a temporary failure)
+    const e = err as { authenticationFailed?: boolean; serverResponseCode?: string };
+    const failedAuth = e.authenticationFailed === true && e.serverResponseCode !== 'UNAVAILABLE';
     client.close();
     return { ...out, check: failedAuth ? 'bad-credentials' : 'unreachable', error: failedAuth ? 'the source refused the login' : reason(err) };
   }
