@@ -17,6 +17,7 @@ import * as m0018 from './migrations/0018_role_addresses.js';
 import * as m0019 from './migrations/0019_role_address_backfill.js';
 import * as m0021 from './migrations/0021_spam.js';
 import * as m0022 from './migrations/0022_imap_sort_keys_in_folder_index.js';
+import * as m0030 from './migrations/0030_imap_migrations.js';
 import * as m0033 from './migrations/0033_migration_batches.js';
 import type { DB } from './schema.js';
 
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0019_role_address_backfill': m0019,
   '0021_spam': m0021,
   '0022_imap_sort_keys_in_folder_index': m0022,
+  '0030_imap_migrations': m0030,
   '0033_migration_batches': m0033,
 };
 

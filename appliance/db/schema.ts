@@ -6,6 +6,7 @@ import type { DeletionIntentsTable } from './tables/control.table.js';
 import type { PrincipalRecoveryCodesTable, PrincipalsTable, WebSessionsTable } from './tables/principals.table.js';
 import type { BatchesTable, BatchItemsTable, DnsSnapshotsTable, DomainSettingsTable, DomainTemplatesTable, DomainTemplateVersionsTable } from './tables/portfolio.table.js';
 import type { SpamListsTable, SpamPoliciesTable } from './tables/spam.table.js';
+import type { ImapMigrationFoldersTable, ImapMigrationsTable } from './tables/migrations.table.js';
 import type { MigrationBatchesTable, MigrationBatchItemsTable } from './tables/migration-batches.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
 
@@ -49,6 +50,8 @@ export interface DB {
   offboardings: OffboardingsTable;
   spam_policies: SpamPoliciesTable;
   spam_lists: SpamListsTable;
+  imap_migrations: ImapMigrationsTable;
+  imap_migration_folders: ImapMigrationFoldersTable;
   migration_batches: MigrationBatchesTable;
   migration_batch_items: MigrationBatchItemsTable;
 }

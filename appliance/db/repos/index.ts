@@ -38,6 +38,7 @@ import { OwnershipRepo } from './ownership.js';
 import { MailboxesRepo } from './mailboxes.js';
 import { AliasesRepo } from './aliases.js';
 import { RecycleBinRepo } from './recycle-bin.js';
+import { MigrationsRepo } from './migrations.js';
 
 export type { Executor } from './base.js';
 
@@ -146,6 +147,9 @@ export class Repos {
   }
   get recycleBin(): RecycleBinRepo {
     return this.one('recycleBin', () => new RecycleBinRepo(this.db, this.scope));
+  }
+  get migrations(): MigrationsRepo {
+    return this.one('migrations', () => new MigrationsRepo(this.db, this.scope));
   }
 }
 
