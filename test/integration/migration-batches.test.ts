@@ -11,7 +11,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../appliance/core/kernel/authz.js';
-import { createMigrationBatch, getMigrationBatch, waitForMigrationPlan } from '../../appliance/core/portfolio/migration-batch.service.js';
+import {
+  applyMigrationBatch,
+  cancelMigrationBatch,
+  createMigrationBatch,
+  getMigrationBatch,
+  waitForMigrationBatch,
+  waitForMigrationPlan,
+} from '../../appliance/core/portfolio/migration-batch.service.js';
+import { MigrationRunner } from '../../appliance/core/migration/index.js';
+import { createLogger } from '../../appliance/logger.js';
+import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
+import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { migrationRowsFromCsv } from '../../appliance/core/portfolio/migration-batch-input.js';
 import { SourceDovecot, type SourceCorpus } from '../../scripts/bench/source-dovecot.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
@@ -124,4 +135,49 @@ describe('migration batches: the plan checks every source', () => {
     const bad = await t.call('POST', `/api/v1/tenants/${tenant.tenantId}/migration-batches`, { token: tenant.token, raw: 'email,server\nx,y\n', headers: { 'content-type': 'text/csv' } });
     expect(bad.status).toBe(400);
   }, 30_000);
+
+  it('applies with bounded concurrency: one job per good source, never more at once than asked, each mailbox gets the whole corpus', async () => {
+    const store = new SqlMailStore({ db: t.core.db, blobs: await FileBlobStore.open(path.join(dir, 'blobs')), maxMessageBytes: t.config.maxMessageBytes });
+    const runner = new MigrationRunner(t.core, { store, logger: createLogger('silent', { pretty: false }), source: { tls: { ca }, maxMessageBytes: t.config.maxMessageBytes } });
+    const deps = { ...t.core, migrations: runner, migrationSourceTls: { ca } };
+    const actor = systemActor('test');
+    const port = source.ports.imaps;
+    const rows = migrationRowsFromCsv(
+      [
+        'address,source_host,source_port,tls,user,password',
+        `anna@client.test,127.0.0.1,${port},implicit,${USER},${PASSWORD}`,
+        `bert@client.test,127.0.0.1,${port},implicit,${USER},${PASSWORD}`,
+        `bert@client.test,127.0.0.1,${port},implicit,${USER},not-the-password`,
+      ].join('\n'),
+    );
+    const created = await createMigrationBatch(actor, deps, tenant.tenantId, { rows, name: 'Apply test', concurrency: 1 });
+    await waitForMigrationPlan(created.id);
+    const planned = await getMigrationBatch(actor, deps, created.id);
+    expect(planned.plan).toMatchObject({ ok: 2, badCredentials: 0, noMailbox: 1 }); // bert listed twice: the second row is refused
+    await applyMigrationBatch(actor, deps, created.id);
+    let most = 0;
+    for (let i = 0; i < 600; i++) {
+      const b = await getMigrationBatch(actor, deps, created.id);
+      most = Math.max(most, b.items.filter((it) => it.migration && (it.migration.state === 'queued' || it.migration.state === 'running')).length);
+      if (b.state === 'applied') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitForMigrationBatch(created.id);
+    const b = await getMigrationBatch(actor, deps, created.id);
+    expect(b.state).toBe('applied');
+    expect(most).toBe(1);
+    expect(b.report).toMatchObject({ done: 2, failed: 0, skipped: 1, messages: 2 * corpus.messages });
+    expect(b.progress.percent).toBe(100);
+    for (const it of b.items.slice(0, 2)) {
+      expect(it.migration!.state).toBe('done');
+      const folders = Object.fromEntries(it.migration!.progress.folders.filter((f) => f.total > 0).map((f) => [f.source, f.copied]));
+      expect(folders).toEqual(corpus.perFolder);
+      expect((await store.listFolders(it.mailboxId!)).length).toBeGreaterThanOrEqual(Object.keys(corpus.perFolder).length);
+    }
+    // the batch holds no secret any more; cancelling an applied batch is refused
+    const secrets = await t.core.db.selectFrom('migration_batch_items').select('source_secret').where('batch_id', '=', b.id).execute();
+    expect(secrets.every((x) => x.source_secret === null)).toBe(true);
+    await expect(cancelMigrationBatch(actor, deps, b.id)).rejects.toThrow(/ended/);
+    await runner.stop();
+  }, 120_000);
 });
