@@ -28,7 +28,7 @@ export const CreateMigrationBatchQuery = Closed({
   concurrency: Type.Optional(Type.String({ pattern: '^[0-9]{1,2}$' })),
 });
 
-export const MigrationBatchParams = Closed({ batchId: Id });
+export const MigrationBatchParams = Closed({ migrationBatchId: Id });
 export const ApplyMigrationBatchBody = Type.Union([Closed({ concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })) }), Type.Null()]);
 
 const FolderSize = Type.Object({ name: Type.String(), messages: Type.Integer(), bytes: Type.Integer() });

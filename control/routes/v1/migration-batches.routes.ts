@@ -73,7 +73,7 @@ const migrationBatchesRoutes: FastifyPluginAsyncTypebox<{ core: MigrationBatchDe
   );
 
   app.get(
-    '/migration-batches/:batchId',
+    '/migration-batches/:migrationBatchId',
     {
       config: { permission: 'mailboxes.read' },
       schema: {
@@ -83,11 +83,11 @@ const migrationBatchesRoutes: FastifyPluginAsyncTypebox<{ core: MigrationBatchDe
         response: { 200: MigrationBatch, ...authedErrors() },
       },
     },
-    async (req) => getMigrationBatch(actorOf(req), core, req.params.batchId),
+    async (req) => getMigrationBatch(actorOf(req), core, req.params.migrationBatchId),
   );
 
   app.post(
-    '/migration-batches/:batchId/apply',
+    '/migration-batches/:migrationBatchId/apply',
     {
       config: { permission: 'mailboxes.manage' },
       schema: {
@@ -99,11 +99,11 @@ const migrationBatchesRoutes: FastifyPluginAsyncTypebox<{ core: MigrationBatchDe
         response: { 202: MigrationBatch, ...authedErrors(409) },
       },
     },
-    async (req, reply) => reply.code(202).send(await applyMigrationBatch(actorOf(req), core, req.params.batchId, req.body ?? {})),
+    async (req, reply) => reply.code(202).send(await applyMigrationBatch(actorOf(req), core, req.params.migrationBatchId, req.body ?? {})),
   );
 
   app.post(
-    '/migration-batches/:batchId/cancel',
+    '/migration-batches/:migrationBatchId/cancel',
     {
       config: { permission: 'mailboxes.manage' },
       schema: {
@@ -113,7 +113,7 @@ const migrationBatchesRoutes: FastifyPluginAsyncTypebox<{ core: MigrationBatchDe
         response: { 200: MigrationBatch, ...authedErrors(409) },
       },
     },
-    async (req) => cancelMigrationBatch(actorOf(req), core, req.params.batchId),
+    async (req) => cancelMigrationBatch(actorOf(req), core, req.params.migrationBatchId),
   );
 };
 
