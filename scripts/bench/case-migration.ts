@@ -22,21 +22,23 @@ const SOURCE_PASSWORD = 'Source-Passw0rd-2026';
 
 let source: SourceDovecot | null = null;
 let corpus: SourceCorpus | null = null;
+let sourceCert = '';
 
 export const migrationTarget = (repeat: number): string => `migrate${repeat + 1}`;
 
 /** Starts the source Dovecot with its corpus (once per run). */
-export async function migrationSetup(ctx: BenchContext, workDir: string): Promise<Samples> {
+export async function migrationSetup(ctx: BenchContext, workDir: string, cert: { certFile: string; keyFile: string }): Promise<Samples> {
   ctx.log(`migration: writing ${ctx.sizes.migrationMessages} messages into the source Dovecot`);
   const started = await SourceDovecot.start({
     workDir,
     user: SOURCE_USER,
     password: SOURCE_PASSWORD,
-    certFile: ctx.postern.certFile,
-    keyFile: ctx.postern.keyFile,
+    certFile: cert.certFile,
+    keyFile: cert.keyFile,
     messages: ctx.sizes.migrationMessages,
   });
   source = started.source;
+  sourceCert = cert.certFile;
   corpus = started.corpus;
   source.warmIndexes();
   ctx.log(`migration: source holds ${corpus.messages} messages, ${(corpus.bytes / 2 ** 20).toFixed(1)} MB in ${SOURCE_FOLDERS.length} folders`);
@@ -98,7 +100,6 @@ async function mbsyncRun(ctx: BenchContext, workDir: string, target: string): Pr
   const src = source!;
   const dir = path.join(workDir, `mbsync-${target}`);
   mkdirSync(path.join(dir, 'state'), { recursive: true });
-  const cert = ctx.postern.certFile;
   const conf = path.join(dir, 'mbsyncrc');
   writeFileSync(
     conf,
@@ -108,7 +109,7 @@ Port ${src.ports.imaps}
 User ${SOURCE_USER}
 Pass "${SOURCE_PASSWORD}"
 SSLType IMAPS
-CertificateFile ${cert}
+CertificateFile ${sourceCert}
 
 IMAPStore source
 Account source
@@ -119,7 +120,7 @@ Port ${ctx.reference.imapsPort}
 User ${address(ctx, target)}
 Pass "${ctx.password}"
 SSLType IMAPS
-CertificateFile ${cert}
+CertificateFile ${ctx.postern.certFile}
 
 IMAPStore target
 Account target

@@ -24,6 +24,7 @@ import { imapCase, imapSetup } from './case-imap.js';
 import { inboundCase } from './case-inbound.js';
 import { memoryCase } from './case-memory.js';
 import { migrationCase, migrationSetup, migrationTarget, stopMigrationSource } from './case-migration.js';
+import { sourceCertificate } from './source-dovecot.js';
 import { submissionCase } from './case-submission.js';
 import { spamCase } from './case-spam.js';
 import type { BenchContext } from './context.js';
@@ -145,7 +146,15 @@ async function main(): Promise<number> {
     dns = await startDnsStub();
     sink = await SmtpSink.start();
     log('starting Postern');
-    postern = await PosternStack.start({ dataDir: path.join(workDir, 'postern-data'), domain, dnsResolver: dns.address, smarthostPort: sink.port });
+    // the migration source's certificate, trusted by Postern from its start
+    const sourceCert = args.only.has('migration') ? sourceCertificate(path.join(workDir, 'migration-source')) : null;
+    postern = await PosternStack.start({
+      dataDir: path.join(workDir, 'postern-data'),
+      domain,
+      dnsResolver: dns.address,
+      smarthostPort: sink.port,
+      ...(sourceCert ? { env: { NODE_EXTRA_CA_CERTS: sourceCert.certFile } } : {}),
+    });
     log(`provisioning ${localParts.length + 1} mailboxes in Postern`);
     await postern.provision([...localParts, imapUser, ...migrationTargets], password);
     log('starting Postfix + Dovecot');
@@ -170,7 +179,7 @@ async function main(): Promise<number> {
       }
     };
     if (args.only.has('imap')) await attempt('imap setup', () => imapSetup(ctx));
-    if (args.only.has('migration')) await attempt('migration setup', () => migrationSetup(ctx, path.join(workDir, 'migration-source')));
+    if (args.only.has('migration')) await attempt('migration setup', () => migrationSetup(ctx, path.join(workDir, 'migration-source'), sourceCert!));
     for (let r = 0; r < sizes.repeats; r++) {
       log(`repeat ${r + 1} of ${sizes.repeats}`);
       if (args.only.has('inbound')) await attempt('inbound', () => inboundCase(ctx, r));

@@ -62,6 +62,15 @@ function largeMessage(i: number, to: string, bytes: number): Buffer {
   return Buffer.from(`${head}\r\n\r\n${body}`);
 }
 
+/** A self-signed certificate for 127.0.0.1 (the source's name here): Postern (NODE_EXTRA_CA_CERTS) and mbsync (CertificateFile) trust it. */
+export function sourceCertificate(dir: string): { certFile: string; keyFile: string } {
+  mkdirSync(dir, { recursive: true });
+  const certFile = path.join(dir, 'source-cert.pem');
+  const keyFile = path.join(dir, 'source-key.pem');
+  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-days', '2', '-keyout', keyFile, '-out', certFile]);
+  return { certFile, keyFile };
+}
+
 /** Maildir++ directory of an IMAP folder name. */
 const maildirOf = (root: string, name: string): string => (name === 'INBOX' ? root : path.join(root, `.${name.split('/').join('.')}`));
 

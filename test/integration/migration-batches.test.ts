@@ -5,7 +5,6 @@
  * with no mailbox here, a bad TLS mode — and reports each with the source's folder sizes; no
  * password comes back in any answer; another tenant sees nothing (404).
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,25 +23,11 @@ import { createLogger } from '../../appliance/logger.js';
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { migrationRowsFromCsv } from '../../appliance/core/portfolio/migration-batch-input.js';
-import { SourceDovecot, type SourceCorpus } from '../../scripts/bench/source-dovecot.js';
+import { SourceDovecot, sourceCertificate, type SourceCorpus } from '../../scripts/bench/source-dovecot.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
 
 const USER = 'old.user@old-provider.test';
 const PASSWORD = 'Old-Provider-Passw0rd';
-
-/** A self-signed certificate for 127.0.0.1 (the source's TLS name in these tests). */
-export function makeCert(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-days', '2', '-keyout', key, '-out', cert],
-    {
-      stdio: 'ignore',
-    },
-  );
-  return { cert, key };
-}
 
 describe('migration batches: the plan checks every source', () => {
   let dir: string;
@@ -56,7 +41,7 @@ describe('migration batches: the plan checks every source', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'postern-migbatch-'));
     chmodSync(dir, 0o755); // Dovecot's auth and mail users walk through it
-    const { cert, key } = makeCert(dir);
+    const { certFile: cert, keyFile: key } = sourceCertificate(dir);
     ca = readFileSync(cert);
     ({ source, corpus } = await SourceDovecot.start({ workDir: path.join(dir, 'source'), user: USER, password: PASSWORD, certFile: cert, keyFile: key, messages: 40 }));
     t = await createTestApp();
