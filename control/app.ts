@@ -51,6 +51,7 @@ import ownerTotpRoutes from './routes/v1/owner-totp.routes.js';
 import autoconfigRoutes from './routes/autoconfig.routes.js';
 import requiredAddressesRoutes from './routes/v1/required-addresses.routes.js';
 import spamRoutes from './routes/v1/spam.routes.js';
+import type { MigrationRunnerPort } from '../appliance/core/migration/index.js';
 import { spamStats } from '../appliance/spam/metrics.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
 import { httpLimitMetrics } from '../appliance/metrics.js';
@@ -59,6 +60,7 @@ import type { QueueSource } from '../appliance/core/sending/outbound-queue.servi
 import type { Mailer, MailIngest } from '../appliance/core/delivery/mailer.js';
 import { createResolver } from '../appliance/net/resolver.js';
 import './types.js';
+import type { ConnectionOptions } from 'node:tls';
 
 export type HealthCheck = () => Promise<Record<string, { ok: boolean; detail?: string }>>;
 
@@ -75,12 +77,16 @@ export interface ControlDeps {
   /** Readiness of each component (database, mta, store…); /readyz is 200 only when all are ok. */
   health: HealthCheck;
   tls: { key: string; cert: string };
+  /** TLS options for connections to IMAP migration sources, as the runner has them (the plan's test logins; tests trust their private source here). */
+  migrationSourceTls?: ConnectionOptions;
   /** Sends the appliance's own mail (setup links of bulk-created mailboxes); without it delivery stays pending. */
   mailer?: Mailer;
   /** The store's one ingest path (SqlMailStore.ingest), for batch delivery tests. */
   mailIngest?: MailIngest;
   /** Haraka's outbound queue as the queue view reads it (production: appliance/mta/outbound-queue.ts); absent: an empty queue. */
   queue?: QueueSource;
+  /** The background runner of IMAP migration jobs (absent: jobs are recorded and wait for one). */
+  migrations?: MigrationRunnerPort;
 }
 
 const NO_QUEUE: QueueSource = { list: async () => [], lastError: () => null };
@@ -184,6 +190,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(principalsRoutes, { core });
       await api.register(sendingRoutes, { core });
       await api.register(batchesRoutes, { core: { ...core, mailer: deps.mailer ?? null, mailIngest: deps.mailIngest ?? null } });
+      await api.register(migrationBatchesRoutes, { core: { ...core, migrations: deps.migrations ?? null, migrationSourceTls: deps.migrationSourceTls } });
       await api.register(templatesRoutes, { core });
       await api.register(resetsRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
       await api.register(appPasswordsRoutes, { core });
@@ -194,7 +201,6 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(mailflowRoutes, { core, queue: deps.queue ?? NO_QUEUE, stats: { snapshot: (o) => mailStats.snapshot(o), spam: (o) => spamStats.snapshot(o) } });
       await api.register(spamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
-      await api.register(migrationBatchesRoutes, { core });
     },
     { prefix: '/api/v1' },
   );
