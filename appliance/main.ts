@@ -37,6 +37,7 @@ import { loadSecretKey } from './core/access/secret-box.js';
 import { alertLoginAttack } from './core/access/login-alerts.service.js';
 import { FileBlobStore } from './mailstore/blobstore.js';
 import { SqlMailStore } from './mailstore/store.js';
+import { MigrationRunner } from './core/migration/index.js';
 import { writeHarakaConfig } from './mta/haraka-config.js';
 import { ApplianceMailer } from './mta/mailer.js';
 import { outboundQueueSource } from './mta/outbound-queue.js';
@@ -188,7 +189,10 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
 
   const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls);
   const health = healthCheck(db, supervisor, store, scanner);
-  const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue) });
+  // IMAP migration jobs (issue 20): copied in the background, bounded per source host; interrupted ones resume on run.
+  const migrations = new MigrationRunner(core, { store, logger: logger.child({ service: 'migration' }), source: { maxMessageBytes: config.maxMessageBytes } });
+  await migrations.start();
+  const control = await startControlServer({ core, config, logger, health, tls, mailer, mailIngest: store.ingest, queue: outboundQueueSource(paths.queue), migrations });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter });
@@ -218,6 +222,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     imap,
     scanner,
     learner,
+    migrations,
     stop(): Promise<void> {
       stopping ??= (async () => {
         clearInterval(sweepTimer);
@@ -226,6 +231,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
         learner.stop();
         await Promise.allSettled([supervisor.stop(), imap.close(), control.close()]);
         await scanner.stop();
+        await migrations.stop(); // running copies stop at a batch boundary and become interrupted
         await drainBatches(); // background bulk applies finish before the database closes
         await store.queue.drain();
         await closeDb();

@@ -51,6 +51,7 @@ import ownerTotpRoutes from './routes/v1/owner-totp.routes.js';
 import autoconfigRoutes from './routes/autoconfig.routes.js';
 import requiredAddressesRoutes from './routes/v1/required-addresses.routes.js';
 import spamRoutes from './routes/v1/spam.routes.js';
+import migrationsRoutes from './routes/v1/migrations.routes.js';
 import type { MigrationRunnerPort } from '../appliance/core/migration/index.js';
 import { spamStats } from '../appliance/spam/metrics.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
@@ -201,6 +202,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(mailflowRoutes, { core, queue: deps.queue ?? NO_QUEUE, stats: { snapshot: (o) => mailStats.snapshot(o), spam: (o) => spamStats.snapshot(o) } });
       await api.register(spamRoutes, { core: { ...core, spamDefaults: deps.config.spam } });
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
+      await api.register(migrationsRoutes, { core: { ...core, migrations: deps.migrations ?? null } });
     },
     { prefix: '/api/v1' },
   );

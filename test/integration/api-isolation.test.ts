@@ -28,6 +28,7 @@ let a: {
   resetId: string;
   spamListId: string;
   migrationBatchId: string;
+  migrationId: string;
 };
 let b: { tenantId: string; domainId: string; token: string };
 /** Console sessions: tenant A's and tenant B's mailbox owners, tenant B's admin (cookie + CSRF headers). */
@@ -95,6 +96,11 @@ beforeAll(async () => {
   // Spam objects of tenant A: a domain override and a mailbox list entry.
   await t.call('PUT', `/api/v1/domains/${ta.domainId}/spam-policy`, { token: ta.token, body: { junkScore: 5, rejectScore: 12, greylisting: false, failMode: 'tempfail' } });
   const spl = await t.call('POST', `/api/v1/mailboxes/${mb.id}/spam-lists`, { token: ta.token, body: { kind: 'block', value: 'pest@spam.example', reason: 'pest' } });
+  // An IMAP migration job of tenant A (no runner in this app: it stays queued).
+  const mig = await t.call('POST', `/api/v1/mailboxes/${mb.id}/migrations`, {
+    token: ta.token,
+    body: { source: { host: 'imap.old-provider.example', port: 993, tls: 'implicit', user: 'alice', password: 'source-pass' } },
+  });
   sessions = {
     aOwner: await ownerSession(ta.domainId, 'anna', ta.token),
     bOwner: await ownerSession(b.domainId, 'bob', b.token),
@@ -103,6 +109,7 @@ beforeAll(async () => {
   a = {
     ...ta,
     spamListId: spl.body.id,
+    migrationId: mig.body.id,
     mailboxId: mb.id,
     aliasId: al.body.id,
     tokenId: tok.body.id,
@@ -217,6 +224,9 @@ function bodyFor(method: string, url: string): unknown {
     'PUT /api/v1/domains/:domainId/spam-policy': { junkScore: 1, rejectScore: 2, greylisting: true, failMode: 'accept' },
     'POST /api/v1/tenants/:tenantId/spam-lists': { kind: 'allow', value: 'evil.example' },
     'POST /api/v1/mailboxes/:mailboxId/spam-lists': { kind: 'allow', value: 'evil.example' },
+    'POST /api/v1/mailboxes/:mailboxId/migrations': { source: { host: 'imap.evil.example', port: 993, tls: 'implicit', user: 'x', password: 'y' } },
+    'POST /api/v1/migrations/:migrationId/run': { password: 'stolen' },
+    'POST /api/v1/migrations/:migrationId/cancel': undefined,
     // Session routes (console and self-service).
     'POST /api/v1/auth/logout': undefined,
     'POST /api/v1/auth/totp/enrol': undefined,
@@ -254,6 +264,7 @@ function fill(url: string): string | null {
     resetId: a.resetId,
     spamListId: a.spamListId,
     migrationBatchId: a.migrationBatchId,
+    migrationId: a.migrationId,
   };
   let addressed = false;
   const out = url.replace(/:(\w+)/g, (_m, name: string) => {
@@ -267,7 +278,20 @@ function fill(url: string): string | null {
 async function snapshot() {
   const db = t.core.db;
   type Counted =
-    'tenants' | 'domains' | 'mailboxes' | 'aliases' | 'api_tokens' | 'setup_tokens' | 'audit_events' | 'forwards' | 'send_as_grants' | 'outbound_routes' | 'dkim_keys' | 'spam_policies' | 'spam_lists';
+    | 'tenants'
+    | 'domains'
+    | 'mailboxes'
+    | 'aliases'
+    | 'api_tokens'
+    | 'setup_tokens'
+    | 'audit_events'
+    | 'forwards'
+    | 'send_as_grants'
+    | 'outbound_routes'
+    | 'dkim_keys'
+    | 'spam_policies'
+    | 'spam_lists'
+    | 'imap_migrations';
   const count = async (table: Counted) =>
     Number(
       (
@@ -291,6 +315,7 @@ async function snapshot() {
     'dkim_keys',
     'spam_policies',
     'spam_lists',
+    'imap_migrations',
   ];
   return {
     counts: await Promise.all(tables.map(count)),
@@ -302,6 +327,7 @@ async function snapshot() {
     mailbox: await db.selectFrom('mailboxes').selectAll().where('id', '=', a.mailboxId).executeTakeFirst(),
     token: await db.selectFrom('api_tokens').select(['id', 'revoked_at']).where('id', '=', a.tokenId).executeTakeFirst(),
     principal: await db.selectFrom('principals').selectAll().where('id', '=', a.principalId).executeTakeFirst(),
+    migration: await db.selectFrom('imap_migrations').selectAll().where('id', '=', a.migrationId).executeTakeFirst(),
   };
 }
 

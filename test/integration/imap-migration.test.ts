@@ -41,7 +41,8 @@ function eightBit(): Buffer {
 }
 
 function bigMessage(): Buffer {
-  const head = 'From: big@old.example\r\nTo: alice@old.example\r\nSubject: thirty megabytes\r\nMessage-ID: <big@old.example>\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n';
+  const head =
+    'From: big@old.example\r\nTo: alice@old.example\r\nSubject: thirty megabytes\r\nMessage-ID: <big@old.example>\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n';
   const line = `${'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx'.slice(0, 76)}\r\n`;
   return Buffer.from(head + line.repeat(Math.ceil((BIG - head.length) / line.length)));
 }
@@ -62,7 +63,10 @@ async function snapshot(c: ImapFlow, folder: string): Promise<Seen[]> {
   if (!box.exists) return [];
   const out: Seen[] = [];
   for await (const m of c.fetch('1:*', { uid: true, flags: true, internalDate: true, size: true, source: true, envelope: true })) {
-    const flags = [...(m.flags ?? [])].filter((f) => f !== '\\Recent').sort().join(' ');
+    const flags = [...(m.flags ?? [])]
+      .filter((f) => f !== '\\Recent')
+      .sort()
+      .join(' ');
     out.push({ key: m.envelope?.messageId ?? `uid${m.uid}`, flags, date: new Date(m.internalDate!).getTime(), size: m.size!, sha: sha(m.source!) });
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
@@ -110,19 +114,40 @@ describe('IMAP migration from a real Dovecot', () => {
       flags: [i % 3 === 0 ? '\\Seen' : '', i % 7 === 0 ? '\\Flagged' : '', i % 11 === 0 ? '$Label1' : '', i % 13 === 0 ? 'Project-X' : ''].filter(Boolean),
       date: new Date(Date.UTC(2020, 0, 1) + i * 3_600_000),
     }));
-    inbox.push({ raw: fixture('multipart-attachment.eml'), flags: ['\\Answered'], date: new Date('2019-05-05T05:05:05Z') }, { raw: fixture('nested-rfc822.eml'), flags: [], date: new Date('2019-06-06T06:06:06Z') }, { raw: eightBit(), flags: ['\\Seen'], date: new Date('2018-01-02T03:04:05Z') });
+    inbox.push(
+      { raw: fixture('multipart-attachment.eml'), flags: ['\\Answered'], date: new Date('2019-05-05T05:05:05Z') },
+      { raw: fixture('nested-rfc822.eml'), flags: [], date: new Date('2019-06-06T06:06:06Z') },
+      { raw: eightBit(), flags: ['\\Seen'], date: new Date('2018-01-02T03:04:05Z') },
+    );
     await append(c, 'INBOX', inbox);
-    await append(c, 'Sent Items', [0, 1, 2, 3, 4].map((i) => ({ raw: message(i, 'sent'), flags: ['\\Seen'] })));
+    await append(
+      c,
+      'Sent Items',
+      [0, 1, 2, 3, 4].map((i) => ({ raw: message(i, 'sent'), flags: ['\\Seen'] })),
+    );
     await append(c, 'Drafts', [{ raw: message(0, 'draft'), flags: ['\\Draft'] }]);
     await append(c, 'Spam', [{ raw: fixture('utf8-headers.eml') }]);
-    await append(c, 'Papierkorb', [0, 1].map((i) => ({ raw: message(i, 'trash'), flags: ['\\Seen', '\\Deleted'] })));
-    await append(c, 'Projekte.Größe 2024', [0, 1, 2].map((i) => ({ raw: message(i, 'projekte'), flags: ['Project-X'] })));
+    await append(
+      c,
+      'Papierkorb',
+      [0, 1].map((i) => ({ raw: message(i, 'trash'), flags: ['\\Seen', '\\Deleted'] })),
+    );
+    await append(
+      c,
+      'Projekte.Größe 2024',
+      [0, 1, 2].map((i) => ({ raw: message(i, 'projekte'), flags: ['Project-X'] })),
+    );
     await append(c, 'Clients.Archive', [{ raw: message(0, 'clients') }]);
     await append(c, 'Big', [{ raw: bigMessage(), flags: ['\\Flagged'], date: new Date('2021-02-03T04:05:06Z') }]);
     await c.logout();
     timings.setup = Date.now() - t0;
     deps = { ...createCoreDeps(env.core.db, env.core.config), migrations: null };
-    runner = new MigrationRunner(deps, { store: env.core.store, logger: env.core.logger, source: { tls: { ca: testCertificate().cert }, maxMessageBytes: env.core.config.maxMessageBytes }, perHost: 2 });
+    runner = new MigrationRunner(deps, {
+      store: env.core.store,
+      logger: env.core.logger,
+      source: { tls: { ca: testCertificate().cert }, maxMessageBytes: env.core.config.maxMessageBytes },
+      perHost: 2,
+    });
     deps.migrations = runner;
     await runner.start();
   }, 180_000);
@@ -146,7 +171,16 @@ describe('IMAP migration from a real Dovecot', () => {
     expect(job.error).toBeNull();
     expect(job.credentialsHeld).toBe(false); // wiped when the job ended
     const targets = Object.fromEntries(job.progress.folders.map((f) => [f.source, f.target]));
-    expect(targets).toMatchObject({ INBOX: 'INBOX', 'Sent Items': 'Sent', Drafts: 'Drafts', Spam: 'Junk', Papierkorb: 'Trash', 'Projekte.Größe 2024': 'Projekte/Größe 2024', 'Clients.Archive': 'Clients/Archive', Big: 'Big' });
+    expect(targets).toMatchObject({
+      INBOX: 'INBOX',
+      'Sent Items': 'Sent',
+      Drafts: 'Drafts',
+      Spam: 'Junk',
+      Papierkorb: 'Trash',
+      'Projekte.Größe 2024': 'Projekte/Größe 2024',
+      'Clients.Archive': 'Clients/Archive',
+      Big: 'Big',
+    });
     const expected = SMALL + 3 + 5 + 1 + 1 + 2 + 3 + 1 + 1;
     expect(job.progress.messages).toBe(expected);
     expect(job.progress.totalMessages).toBe(expected);
@@ -231,7 +265,11 @@ describe('IMAP migration from a real Dovecot', () => {
     await c.connect();
     await c.mailboxDelete('Projekte.Größe 2024');
     await c.mailboxCreate('Projekte.Größe 2024');
-    await append(c, 'Projekte.Größe 2024', [0, 1, 2, 3].map((i) => ({ raw: message(i, 'projekte'), flags: ['Project-X'] })));
+    await append(
+      c,
+      'Projekte.Größe 2024',
+      [0, 1, 2, 3].map((i) => ({ raw: message(i, 'projekte'), flags: ['Project-X'] })),
+    );
     await c.logout();
     const done = finished(jobId);
     await runMigration(actor, deps, jobId, { password: SOURCE.password });

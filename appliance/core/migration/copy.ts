@@ -67,7 +67,20 @@ async function syncPlan(run: Run): Promise<ImapMigrationFolderRow[]> {
   let position = known.size;
   for (const p of planned) {
     if (known.has(p.source)) continue;
-    await r.migrations.insertFolder({ migration_id: ctx.job.id, tenant_id: ctx.job.tenant_id, source: p.source, target: p.target, position: position++, uid_validity: null, last_uid: 0, copied: 0, bytes: 0, total: 0, total_bytes: 0, done: 0 });
+    await r.migrations.insertFolder({
+      migration_id: ctx.job.id,
+      tenant_id: ctx.job.tenant_id,
+      source: p.source,
+      target: p.target,
+      position: position++,
+      uid_validity: null,
+      last_uid: 0,
+      copied: 0,
+      bytes: 0,
+      total: 0,
+      total_bytes: 0,
+      done: 0,
+    });
   }
   const rows = (await r.migrations.folders(ctx.job.id)).filter((f) => planned.some((p) => p.source === f.source));
   const existing = new Set(ours.map((f) => f.name));

@@ -16,8 +16,6 @@ import { newId } from '../kernel/ids.js';
 import type { MigrationDeps, MigrationView, StartMigrationInput } from './migration.types.js';
 import { checkFolders, checkSecret, checkSource, migrationView } from './view.js';
 
-const ACTIVE = ['queued', 'running'];
-
 async function viewOf(r: Repos, row: MigrationRow): Promise<MigrationView> {
   const mailbox = await r.mailboxes.find(row.mailbox_id);
   return migrationView(row, mailbox?.address ?? '', await r.migrations.folders(row.id));
@@ -138,7 +136,12 @@ export async function cancelMigration(actor: Actor, deps: MigrationDeps, id: str
   await r.transaction(async (t) => {
     const moved = await t.migrations.transition(id, ['queued', 'running', 'failed', 'interrupted'], { state: 'cancelled', source_secret: null, finished_at: now, updated_at: now });
     if (!moved) throw new AppError('Conflict', 'the migration ended meanwhile');
-    await appendAudit(trxOf(t), actor, { action: 'mailbox.migration.cancel', ...auditTarget(row), before: { migrationId: id, state: row.state }, after: { state: 'cancelled', copied: row.messages } }, now);
+    await appendAudit(
+      trxOf(t),
+      actor,
+      { action: 'mailbox.migration.cancel', ...auditTarget(row), before: { migrationId: id, state: row.state }, after: { state: 'cancelled', copied: row.messages } },
+      now,
+    );
   });
   deps.migrations?.abort(id);
   return viewOf(r, await jobOf(r, id));

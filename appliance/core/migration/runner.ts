@@ -151,14 +151,32 @@ export class MigrationRunner implements MigrationRunnerPort {
     const claimed = await r.migrations.transition(row.id, ['queued'], { state: 'running', runs: row.runs + 1, started_at: started, finished_at: null, error: null, updated_at: started });
     if (!claimed) return;
     const log = this.opts.logger.child({ migrationId: row.id, mailboxId: row.mailbox_id });
-    const report: MigrationReport = { run: row.runs + 1, state: 'running', startedAt: new Date(started).toISOString(), finishedAt: null, copied: 0, bytes: 0, folders: [], skipped: [], deduplicated: 0, reconnects: 0 };
+    const report: MigrationReport = {
+      run: row.runs + 1,
+      state: 'running',
+      startedAt: new Date(started).toISOString(),
+      finishedAt: null,
+      copied: 0,
+      bytes: 0,
+      folders: [],
+      skipped: [],
+      deduplicated: 0,
+      reconnects: 0,
+    };
     const sealed = await r.migrations.secretOf(row.id);
     let outcome: { state: 'done' | 'failed' | 'cancelled' | 'interrupted'; error: string | null };
     if (!sealed) {
       outcome = { state: 'failed', error: 'no source credential is held for this job: run it again with the password or access token' };
     } else {
       const secret = openSecret(sealed);
-      const src: CheckedSource = { host: row.source_host, port: row.source_port, tls: row.source_tls as CheckedSource['tls'], user: row.source_user, auth: row.source_auth === 'xoauth2' ? 'xoauth2' : 'password', secret };
+      const src: CheckedSource = {
+        host: row.source_host,
+        port: row.source_port,
+        tls: row.source_tls as CheckedSource['tls'],
+        user: row.source_user,
+        auth: row.source_auth === 'xoauth2' ? 'xoauth2' : 'password',
+        secret,
+      };
       log.info({ event: 'migration.started', host: src.host, user: src.user, run: report.run }, 'migration run started');
       const resuming = wasUnclean(row);
       const onProgress = (jobId: string, folder: string, copied: number) => this.events.emit('progress', jobId, folder, copied);

@@ -71,9 +71,10 @@ export function targetName(entry: Pick<ListResponse, 'path' | 'delimiter'>, nsPr
   let p = entry.path;
   if (nsPrefix && p.startsWith(nsPrefix) && p.length > nsPrefix.length) p = p.slice(nsPrefix.length);
   if (p.toUpperCase() === 'INBOX') return 'INBOX';
-  const parts = (entry.delimiter ? p.split(entry.delimiter) : [p]).map((s) =>
-    // eslint-disable-next-line no-control-regex -- control characters are what this replaces
-    s.replace(/[\x00-\x1f\x7f*%/]/g, '_').trim() || '_',
+  const parts = (entry.delimiter ? p.split(entry.delimiter) : [p]).map(
+    (s) =>
+      // eslint-disable-next-line no-control-regex -- control characters are what this replaces
+      s.replace(/[\x00-\x1f\x7f*%/]/g, '_').trim() || '_',
   );
   return parts.join('/');
 }
@@ -96,7 +97,10 @@ export async function planFolders(client: ImapFlow, selection: string[] | null, 
   const used = new Set<string>();
   const out: PlannedFolder[] = [];
   for (const e of wanted) {
-    const special = e.specialUse && SPECIAL_USES.has(e.specialUse) && !used.has(e.specialUse) ? e.specialUse : null;
+    // A use the server declares counts anywhere; one guessed from a localized name only at the top level ("Clients/Archive" is a client's folder).
+    const topLevel = e.parent.length === 0 || (nsPrefix !== '' && `${e.parentPath}${e.delimiter}` === nsPrefix);
+    const trusted = e.specialUseSource === 'extension' || e.specialUseSource === 'user' || topLevel;
+    const special = e.specialUse && SPECIAL_USES.has(e.specialUse) && trusted && !used.has(e.specialUse) ? e.specialUse : null;
     let target = special && bySpecial.has(special) ? bySpecial.get(special)! : targetName(e, nsPrefix);
     if (special) used.add(special);
     if (out.some((o) => o.target === target)) target = `${target} (${e.path.replace(/[*%/]/g, '_')})`;

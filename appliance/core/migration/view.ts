@@ -27,7 +27,8 @@ export function checkSecret(input: { password?: string; accessToken?: string }):
   const hasToken = typeof input.accessToken === 'string' && input.accessToken.length > 0;
   if (hasPassword === hasToken) throw invalid('give the source password or an OAuth2 accessToken (one of them)', { field: 'source.password' });
   const secret = (hasPassword ? input.password : input.accessToken)!;
-  if (secret.length > MAX_SECRET || /[\r\n\0]/.test(secret)) throw invalid('the source credential is too long or contains line breaks', { field: hasPassword ? 'source.password' : 'source.accessToken' });
+  if (secret.length > MAX_SECRET || /[\r\n\0]/.test(secret))
+    throw invalid('the source credential is too long or contains line breaks', { field: hasPassword ? 'source.password' : 'source.accessToken' });
   return { auth: hasPassword ? 'password' : 'xoauth2', secret };
 }
 

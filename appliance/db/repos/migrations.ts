@@ -68,13 +68,23 @@ export class MigrationsRepo extends Repo {
   }
 
   async find(id: string): Promise<MigrationRow | undefined> {
-    const r = await this.scoped(this.db.selectFrom('imap_migrations').select([...COLUMNS, 'source_secret']).where('id', '=', id)).executeTakeFirst();
+    const r = await this.scoped(
+      this.db
+        .selectFrom('imap_migrations')
+        .select([...COLUMNS, 'source_secret'])
+        .where('id', '=', id),
+    ).executeTakeFirst();
     return r ? toRow(r) : undefined;
   }
 
   /** A mailbox's jobs, newest first. */
   async listForMailbox(mailboxId: string, limit = 100): Promise<MigrationRow[]> {
-    const rows = await this.scoped(this.db.selectFrom('imap_migrations').select([...COLUMNS, 'source_secret']).where('mailbox_id', '=', mailboxId))
+    const rows = await this.scoped(
+      this.db
+        .selectFrom('imap_migrations')
+        .select([...COLUMNS, 'source_secret'])
+        .where('mailbox_id', '=', mailboxId),
+    )
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit)
@@ -106,14 +116,18 @@ export class MigrationsRepo extends Repo {
 
   /** Ids of the jobs in a state, oldest first (the runner's recovery at boot). */
   async idsInState(state: string): Promise<string[]> {
-    const rows = await this.scoped(this.db.selectFrom('imap_migrations').select('id').where('state', '=', state)).orderBy('created_at').execute();
+    const rows = await this.scoped(this.db.selectFrom('imap_migrations').select('id').where('state', '=', state))
+      .orderBy('created_at')
+      .execute();
     return rows.map((r) => r.id);
   }
 
   // ---- folders -----------------------------------------------------------------------------
 
   async folders(id: string): Promise<ImapMigrationFolderRow[]> {
-    const rows = await this.scoped(this.db.selectFrom('imap_migration_folders').selectAll().where('migration_id', '=', id)).orderBy('position').execute();
+    const rows = await this.scoped(this.db.selectFrom('imap_migration_folders').selectAll().where('migration_id', '=', id))
+      .orderBy('position')
+      .execute();
     return rows.map(toFolder);
   }
 
@@ -151,6 +165,11 @@ export class MigrationsRepo extends Repo {
         .select((eb) => [eb.fn.sum<number>('total').as('n'), eb.fn.sum<number>('total_bytes').as('b')])
         .where('migration_id', '=', id),
     ).executeTakeFirst();
-    await this.scoped(this.db.updateTable('imap_migrations').set({ total_messages: Number(t?.n ?? 0), total_bytes: Number(t?.b ?? 0) }).where('id', '=', id)).execute();
+    await this.scoped(
+      this.db
+        .updateTable('imap_migrations')
+        .set({ total_messages: Number(t?.n ?? 0), total_bytes: Number(t?.b ?? 0) })
+        .where('id', '=', id),
+    ).execute();
   }
 }
