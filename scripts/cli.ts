@@ -15,12 +15,13 @@ import { resetsGroup } from './cli/resets.js';
 import { statusGroup } from './cli/status.js';
 import { tenantsGroup } from './cli/tenants.js';
 import { spamGroup } from './cli/spam.js';
+import { importGroup } from './cli/import.js';
 import { importBatchCommand } from './cli/import-batch.js';
 
 const GROUPS: Group[] = [statusGroup, tenantsGroup, domainsGroup, mailboxesGroup, resetsGroup, auditGroup, queueGroup];
 GROUPS.push(spamGroup);
-// `postern import batch …` (bulk migration, issue 20) joins the `import` group (single-mailbox jobs) or opens it.
-const importGroup = GROUPS.find((g) => g.name === 'import') ?? GROUPS[GROUPS.push({ name: 'import', summary: 'IMAP migration from another provider', commands: {} }) - 1]!;
+GROUPS.push(importGroup);
+// `postern import batch plan|apply|status|list|cancel` (bulk migration from a CSV, issue 20) beside the single-mailbox import commands.
 importGroup.commands.batch = importBatchCommand;
 
 const FOOTER = `Environment:

@@ -21,8 +21,8 @@ import { imapflow, startImapEnv, testCertificate, type ImapTestEnv } from './ima
 const SOURCE: DovecotUser = { user: 'alice', password: 'source secret 1' };
 const ADDRESS = 'alice@migrated.test';
 const PASS = 'a long enough passphrase';
-const SMALL = 1500;
-const BULK = 1000;
+const SMALL = 1200;
+const BULK = 600;
 const BIG = 30 * 1024 * 1024;
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../fixtures/mail', name));
@@ -233,7 +233,7 @@ describe('IMAP migration from a real Dovecot', () => {
     await c.logout();
     let killed = 0;
     const onProgress = (id: string, folder: string, copied: number) => {
-      if (id === jobId && folder === 'Bulk' && copied >= 300 && !killed) {
+      if (id === jobId && folder === 'Bulk' && copied >= 200 && !killed) {
         for (const pid of dovecot.sessionPids()) process.kill(pid, 'SIGKILL');
         killed = 1;
       }
