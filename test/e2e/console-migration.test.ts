@@ -38,7 +38,11 @@ const cookieOf = (res: Response) =>
     .map((c) => c.split(';')[0]!)
     .join('; ');
 
+let cookies: Array<{ name: string; value: string; url: string }> | null = null;
+
+/** The operator's console session (invited, set up and TOTP-enrolled once). */
 async function operatorCookies(): Promise<Array<{ name: string; value: string; url: string }>> {
+  if (cookies) return cookies;
   const invite = await app.expectApi<{ setup: { token: string } }>('POST', '/api/v1/principals', { name: 'Mia Operator', email: EMAIL }, 201);
   await app.expectApi('POST', `/api/v1/principal-setup/${invite.setup.token}`, { password: PASSWORD }, 204);
   const post = (url: string, body: unknown, cookie?: string, csrf?: string) =>
@@ -52,7 +56,8 @@ async function operatorCookies(): Promise<Array<{ name: string; value: string; u
   const { csrfToken } = (await login.json()) as { csrfToken: string };
   const enrol = (await (await post('/api/v1/auth/totp/enrol', {}, cookie, csrfToken)).json()) as { secret: string };
   expect((await post('/api/v1/auth/totp/confirm', { code: await totpCode(enrol.secret, Date.now()) }, cookie, csrfToken)).status).toBe(200);
-  return cookie.split('; ').map((c) => ({ name: c.slice(0, c.indexOf('=')), value: c.slice(c.indexOf('=') + 1), url: app.url }));
+  cookies = cookie.split('; ').map((c) => ({ name: c.slice(0, c.indexOf('=')), value: c.slice(c.indexOf('=') + 1), url: app.url }));
+  return cookies;
 }
 
 async function newPage(): Promise<{ page: Page; close: () => Promise<void> }> {
