@@ -9,7 +9,7 @@
  *    and each mailbox to the report.
  * Screenshots go to test-artifacts/screenshots/.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../appliance/core/access/totp.js';
 import { SourceDovecot, sourceCertificate, type SourceCorpus } from '../../scripts/bench/source-dovecot.js';
 import { Appliance } from '../helpers/appliance.js';
+import { cliJson, runCli } from '../helpers/cli.js';
 
 const SHOTS = path.resolve(__dirname, '..', '..', 'test-artifacts', 'screenshots');
 const PASSWORD = 'Migration-Console-Passw0rd!';
@@ -75,12 +76,13 @@ beforeAll(async () => {
   chmodSync(dir, 0o755);
   const cert = sourceCertificate(dir);
   ({ source, corpus } = await SourceDovecot.start({ workDir: path.join(dir, 'source'), user: SOURCE_USER, password: SOURCE_PASSWORD, ...cert, messages: 30 }));
-  app = await Appliance.start({ env: { NODE_EXTRA_CA_CERTS: cert.certFile, POSTERN_DNS_CHECK_INTERVAL_MINUTES: '0', POSTERN_SPAM: 'false' } });
+  app = await Appliance.start({ env: { NODE_EXTRA_CA_CERTS: cert.certFile, POSTERN_DNS_CHECK_INTERVAL_MINUTES: '0', POSTERN_SPAM: 'false' }, readyTimeoutMs: 90_000 });
   dora = await app.provisionMailbox('dora@acme.test', PASSWORD);
   await app.provisionMailbox('emil@acme.test', PASSWORD);
   await app.provisionMailbox('fritz@acme.test', PASSWORD);
+  await app.provisionMailbox('greta@acme.test', PASSWORD);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync'] });
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -153,5 +155,23 @@ describe('migration in the console', () => {
       await close();
     }
     expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('does the same from the CLI: postern import batch plan --wait, apply, status', async () => {
+    const file = path.join(dir, 'greta.csv');
+    writeFileSync(
+      file,
+      `address,source_host,source_port,tls,user,password\ngreta@acme.test,127.0.0.1,${source.ports.imaps},implicit,${SOURCE_USER},${SOURCE_PASSWORD}\nnobody@acme.test,127.0.0.1,${source.ports.imaps},implicit,${SOURCE_USER},x\n`,
+    );
+    const plan = await runCli(app, ['import', 'batch', 'plan', dora.tenantId, '--csv', file, '--name', 'From the CLI', '--wait']);
+    expect(plan.code, plan.stderr).toBe(1); // one row has no mailbox here
+    expect(plan.stdout).toContain('NO MAILBOX');
+    expect(plan.stdout).toMatch(/greta@acme\.test.*ok.*30 msgs/);
+    expect(plan.stdout + plan.stderr).not.toContain(SOURCE_PASSWORD);
+    const id = /\((mgb_[0-9a-f]+)\)/.exec(plan.stdout)![1]!;
+    expect((await runCli(app, ['import', 'batch', 'apply', id])).code).toBe(0);
+    await expect.poll(async () => cliJson(await runCli(app, ['import', 'batch', 'status', id, '--json'])).state, { timeout: 60_000, interval: 500 }).toBe('applied');
+    const status = cliJson(await runCli(app, ['import', 'batch', 'status', id, '--json']));
+    expect(status.report).toMatchObject({ done: 1, skipped: 1, messages: corpus.messages });
   }, 120_000);
 });
