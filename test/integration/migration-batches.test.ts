@@ -82,7 +82,7 @@ describe('migration batches: the plan checks every source', () => {
     // the sizes are the source's (RFC822.SIZE sums): the corpus's bytes, folder by folder
     expect(good!.check.bytes).toBe(corpus.bytes);
     expect(Object.fromEntries(good!.check.folders.filter((f) => f.messages > 0).map((f) => [f.name, f.messages]))).toEqual(corpus.perFolder);
-    expect(bad!.check).toMatchObject({ state: 'bad-credentials' });
+    expect(bad!.check).toMatchObject({ state: 'bad-credentials', messages: null, bytes: null, folders: [] });
     expect(bad!.status).toBe('skipped');
     expect(missing!.check.state).toBe('no-mailbox');
     expect(invalid!.check.state).toBe('invalid');

@@ -140,9 +140,10 @@ async function planChecks(actor: Actor, deps: MigrationBatchDeps, id: string): P
       await r.migrationBatches.updateItem(id, it.row_no, {
         check_state: res.check,
         check_error: res.error,
-        source_messages: res.messages,
-        source_bytes: res.bytes,
-        source_folders: JSON.stringify(res.folders),
+        // sizes only of a source that let us in (a refused login measured nothing)
+        source_messages: res.check === 'ok' ? res.messages : null,
+        source_bytes: res.check === 'ok' ? res.bytes : null,
+        source_folders: res.check === 'ok' ? JSON.stringify(res.folders) : null,
         status: res.check === 'ok' ? 'planned' : 'skipped',
         ...(res.check === 'ok' ? {} : { source_secret: null }),
         updated_at: now,
