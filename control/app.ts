@@ -38,6 +38,7 @@ import tenantsRoutes from './routes/v1/tenants.routes.js';
 import tokensRoutes from './routes/v1/tokens.routes.js';
 import sendingRoutes from './routes/v1/sending.routes.js';
 import batchesRoutes from './routes/v1/batches.routes.js';
+import migrationBatchesRoutes from './routes/v1/migration-batches.routes.js';
 import dnsRoutes, { mtaStsRoutes } from './routes/v1/dns.routes.js';
 import templatesRoutes from './routes/v1/templates.routes.js';
 import appPasswordsRoutes from './routes/v1/app-passwords.routes.js';
@@ -63,6 +64,7 @@ import type { QueueSource } from '../appliance/core/sending/outbound-queue.servi
 import type { Mailer, MailIngest } from '../appliance/core/delivery/mailer.js';
 import { createResolver } from '../appliance/net/resolver.js';
 import './types.js';
+import type { ConnectionOptions } from 'node:tls';
 
 export type HealthCheck = () => Promise<Record<string, { ok: boolean; detail?: string }>>;
 
@@ -79,6 +81,8 @@ export interface ControlDeps {
   /** Readiness of each component (database, mta, store…); /readyz is 200 only when all are ok. */
   health: HealthCheck;
   tls: { key: string; cert: string };
+  /** TLS options for connections to IMAP migration sources, as the runner has them (the plan's test logins; tests trust their private source here). */
+  migrationSourceTls?: ConnectionOptions;
   /** Sends the appliance's own mail (setup links of bulk-created mailboxes); without it delivery stays pending. */
   mailer?: Mailer;
   /** The store's one ingest path (SqlMailStore.ingest), for batch delivery tests. */
@@ -192,6 +196,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(principalsRoutes, { core });
       await api.register(sendingRoutes, { core });
       await api.register(batchesRoutes, { core: { ...core, mailer: deps.mailer ?? null, mailIngest: deps.mailIngest ?? null } });
+      await api.register(migrationBatchesRoutes, { core: { ...core, migrations: deps.migrations ?? null, migrationSourceTls: deps.migrationSourceTls } });
       await api.register(templatesRoutes, { core });
       await api.register(resetsRoutes, { core: { ...core, mailer: deps.mailer ?? null } });
       await api.register(appPasswordsRoutes, { core });

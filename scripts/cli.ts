@@ -19,12 +19,15 @@ import { backupGroup, restoreGroup } from './cli/backup.js';
 import { exportGroup } from './cli/export.js';
 import { migrateGroup } from './cli/migrate.js';
 import { importGroup } from './cli/import.js';
+import { importBatchCommand } from './cli/import-batch.js';
 
 const GROUPS: Group[] = [statusGroup, tenantsGroup, domainsGroup, mailboxesGroup, resetsGroup, auditGroup, queueGroup];
 GROUPS.push(spamGroup);
 GROUPS.push(exportGroup, backupGroup, restoreGroup);
 GROUPS.push(migrateGroup);
 GROUPS.push(importGroup);
+// `postern import batch plan|apply|status|list|cancel` (bulk migration from a CSV, issue 20) beside the single-mailbox import commands.
+importGroup.commands.batch = importBatchCommand;
 
 const FOOTER = `Environment:
   POSTERN_TOKEN     API token of an operator or tenant admin (required)

@@ -29,6 +29,8 @@ fi
 [ -x /usr/bin/named-checkzone ] || need+=(bind9-utils)
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
+# The migration tests (and the migration bench) make their private source Dovecot a certificate with openssl.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The spam tests run a private rspamd and redis (and read redis with redis-cli).
 { command -v rspamd >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; } || need+=(rspamd redis-server redis-tools)
 # The cluster tests run a private PostgreSQL 15 (initdb/pg_ctl as the postgres user; the package's own cluster is not used).

@@ -20,6 +20,7 @@ import * as m0022 from './migrations/0022_imap_sort_keys_in_folder_index.js';
 import * as m0025 from './migrations/0025_leases.js';
 import * as m0026 from './migrations/0026_shared_limits.js';
 import * as m0030 from './migrations/0030_imap_migrations.js';
+import * as m0033 from './migrations/0033_migration_batches.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -45,6 +46,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0025_leases': m0025,
   '0026_shared_limits': m0026,
   '0030_imap_migrations': m0030,
+  '0033_migration_batches': m0033,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -8,6 +8,7 @@ import type { BatchesTable, BatchItemsTable, DnsSnapshotsTable, DomainSettingsTa
 import type { SpamListsTable, SpamPoliciesTable } from './tables/spam.table.js';
 import type { IdempotencyKeysTable, LeasesTable, RateWindowsTable } from './tables/cluster.table.js';
 import type { ImapMigrationFoldersTable, ImapMigrationsTable } from './tables/migrations.table.js';
+import type { MigrationBatchesTable, MigrationBatchItemsTable } from './tables/migration-batches.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
 
 /** The whole database as kysely sees it. */
@@ -55,4 +56,6 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   imap_migrations: ImapMigrationsTable;
   imap_migration_folders: ImapMigrationFoldersTable;
+  migration_batches: MigrationBatchesTable;
+  migration_batch_items: MigrationBatchItemsTable;
 }

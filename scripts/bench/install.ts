@@ -10,6 +10,9 @@ const NEEDED: Array<{ pkg: string; file: string }> = [
   { pkg: 'postfix', file: '/usr/sbin/smtp-source' },
   { pkg: 'dovecot-imapd', file: '/usr/lib/dovecot/imap' },
   { pkg: 'dovecot-lmtpd', file: '/usr/lib/dovecot/lmtp' },
+  // the migration case's reference: mbsync (IMAP to IMAP), and openssl for the source's certificate
+  { pkg: 'isync', file: '/usr/bin/mbsync' },
+  { pkg: 'openssl', file: '/usr/bin/openssl' },
 ];
 /** The spam case's scanner (issue 15): rspamd and its redis, for both stacks. */
 const NEEDED_SPAM: Array<{ pkg: string; file: string }> = [

@@ -23,6 +23,8 @@ export interface PosternOptions {
   smarthostPort: number;
   /** Scan inbound mail with the appliance's own rspamd + redis (these loopback ports); off otherwise. */
   spam?: { rspamdPort: number; controllerPort: number; redisPort: number; hsCacheDir: string };
+  /** More environment (the migration case: NODE_EXTRA_CA_CERTS, the source Dovecot's certificate). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class PosternStack implements BenchStack {
@@ -104,6 +106,7 @@ export class PosternStack implements BenchStack {
       POSTERN_SPAM: this.opts.spam ? 'true' : 'false',
       POSTERN_SMTP_CONNECTIONS_PER_MINUTE: '0',
       POSTERN_SMTP_RECIPIENTS_PER_MINUTE: '0',
+      ...this.opts.env,
       ...(this.opts.spam
         ? {
             POSTERN_RSPAMD_PORT: String(this.opts.spam.rspamdPort),

@@ -2,9 +2,11 @@
  * `npm run bench`: Postern side by side with a private Postfix → Dovecot stack, in the same run,
  * on loopback (issue 9). Prints a table and writes bench/results/<timestamp>.json.
  *
- *   node dist/scripts/bench/run.js [--smoke] [--repeats N] [--only inbound,imap,submission,memory,control,spam,imap-large]
+ *   node dist/scripts/bench/run.js [--smoke] [--repeats N] [--only inbound,imap,submission,memory,control,spam,imap-large,migration]
  *                                  [--out DIR] [--note TEXT] [--keep]
  *
+ * The `migration` case (issue 20, case-migration.ts) copies a private Dovecot's account into
+ * Postern with a migration job and into the reference Dovecot with mbsync.
  * --smoke runs tiny sizes once (the test suite does, so the harness does not rot); --keep leaves
  * the work dir (configs, logs, data) in place for inspection. The `spam` case (inbound with
  * rspamd on both sides, issue 15) runs by default too: it starts its own pair of stacks with
@@ -21,6 +23,8 @@ import { controlCase } from './case-control.js';
 import { imapCase, imapSetup } from './case-imap.js';
 import { inboundCase } from './case-inbound.js';
 import { memoryCase } from './case-memory.js';
+import { migrationCase, migrationSetup, migrationTarget, stopMigrationSource } from './case-migration.js';
+import { sourceCertificate } from './source-dovecot.js';
 import { submissionCase } from './case-submission.js';
 import { spamCase } from './case-spam.js';
 import type { BenchContext } from './context.js';
@@ -35,7 +39,7 @@ import { FULL, SMOKE, type Sizes } from './sizes.js';
 import { run } from './util.js';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CASES = ['inbound', 'imap', 'submission', 'memory', 'control', 'spam', 'imap-large'] as const;
+const CASES = ['inbound', 'imap', 'submission', 'memory', 'control', 'spam', 'imap-large', 'migration'] as const;
 /** What runs without --only: every case (in smoke mode too, the spam case's harness is tested there), but the large folder only in full mode. */
 const defaultCases = (sizes: Sizes): CaseName[] => CASES.filter((c) => c !== 'imap-large' || sizes.mode !== 'smoke');
 type CaseName = (typeof CASES)[number];
@@ -110,7 +114,7 @@ async function main(): Promise<number> {
   const cleanup = async () => {
     if (cleaned) return;
     cleaned = true;
-    await Promise.allSettled([postern?.stop(), reference?.stop()]);
+    await Promise.allSettled([postern?.stop(), reference?.stop(), stopMigrationSource()]);
     await Promise.allSettled([sink?.stop(), dns?.close()]);
     if (!args.keep) rmSync(workDir, { recursive: true, force: true });
     else log(`work dir kept: ${workDir}`);
@@ -137,17 +141,27 @@ async function main(): Promise<number> {
     const password = 'Bench-Passw0rd-2026!';
     const localParts = Array.from({ length: sizes.mailboxes }, (_, i) => `box${i + 1}`);
     const imapUser = 'imapbench';
+    // one empty target per repeat for the migration case (issue 20), on both sides
+    const migrationTargets = args.only.has('migration') ? Array.from({ length: sizes.repeats }, (_, r) => migrationTarget(r)) : [];
     dns = await startDnsStub();
     sink = await SmtpSink.start();
     log('starting Postern');
-    postern = await PosternStack.start({ dataDir: path.join(workDir, 'postern-data'), domain, dnsResolver: dns.address, smarthostPort: sink.port });
+    // the migration source's certificate, trusted by Postern from its start
+    const sourceCert = args.only.has('migration') ? sourceCertificate(path.join(workDir, 'migration-source')) : null;
+    postern = await PosternStack.start({
+      dataDir: path.join(workDir, 'postern-data'),
+      domain,
+      dnsResolver: dns.address,
+      smarthostPort: sink.port,
+      ...(sourceCert ? { env: { NODE_EXTRA_CA_CERTS: sourceCert.certFile } } : {}),
+    });
     log(`provisioning ${localParts.length + 1} mailboxes in Postern`);
-    await postern.provision([...localParts, imapUser], password);
+    await postern.provision([...localParts, imapUser, ...migrationTargets], password);
     log('starting Postfix + Dovecot');
     reference = await ReferenceStack.start({
       workDir: path.join(workDir, 'reference'),
       domain,
-      localParts: [...localParts, imapUser],
+      localParts: [...localParts, imapUser, ...migrationTargets],
       password,
       certFile: postern.certFile,
       keyFile: postern.keyFile,
@@ -165,6 +179,7 @@ async function main(): Promise<number> {
       }
     };
     if (args.only.has('imap')) await attempt('imap setup', () => imapSetup(ctx));
+    if (args.only.has('migration')) await attempt('migration setup', () => migrationSetup(ctx, path.join(workDir, 'migration-source'), sourceCert!));
     for (let r = 0; r < sizes.repeats; r++) {
       log(`repeat ${r + 1} of ${sizes.repeats}`);
       if (args.only.has('inbound')) await attempt('inbound', () => inboundCase(ctx, r));
@@ -173,7 +188,9 @@ async function main(): Promise<number> {
       if (args.only.has('memory')) await attempt('memory', () => memoryCase(ctx, r));
       if (args.only.has('control')) await attempt('control', () => controlCase(ctx));
       if (args.only.has('spam')) await attempt('spam', () => spamCase(ctx, r, dns!.address));
+      if (args.only.has('migration')) await attempt('migration', () => migrationCase(ctx, workDir, r));
     }
+    if (args.only.has('migration')) notes.push('migration: the reference column is mbsync (isync) copying the same source into the reference Dovecot, IMAPS on both ends');
     if (args.only.has('control')) notes.push(`control latency: the tenant's list holds ${localParts.length + 1} mailboxes (first page)`);
   } catch (err) {
     errors.push(`setup: ${(err as Error).stack ?? String(err)}`);

@@ -16,6 +16,8 @@ export interface Sizes {
   submissionSessions: number;
   idleConnections: number;
   bulkRows: number;
+  /** Messages in the migration case's source account (issue 20). */
+  migrationMessages: number;
   apiRequests: number;
   apiClients: number;
   /** Pause before and after opening the idle connections (servers settle). */
@@ -39,6 +41,7 @@ export const FULL: Sizes = {
   submissionSessions: 20,
   idleConnections: 1000,
   bulkRows: 10_000,
+  migrationMessages: 3000,
   apiRequests: 2000,
   apiClients: 50,
   settleMs: 5000,
@@ -60,6 +63,7 @@ export const SMOKE: Sizes = {
   submissionSessions: 4,
   idleConnections: 10,
   bulkRows: 100,
+  migrationMessages: 60,
   apiRequests: 100,
   apiClients: 10,
   settleMs: 500,

@@ -64,6 +64,9 @@ const WITH_REFERENCE = [
   'spam.acked',
   'spam.stored',
   'spam.cpuPerMsg',
+  // Issue 20: IMAP migration from a private Dovecot (a Postern job vs mbsync into the reference Dovecot).
+  'migration.messages',
+  'migration.bytes',
 ];
 const POSTERN_ONLY = ['control.list.p50', 'control.list.p99', 'control.ownership.p50', 'control.ownership.p99'];
 

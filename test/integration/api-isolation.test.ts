@@ -30,6 +30,7 @@ let a: {
   appPasswordId: string;
   resetId: string;
   spamListId: string;
+  migrationBatchId: string;
   migrationId: string;
 };
 let b: { tenantId: string; domainId: string; token: string };
@@ -94,6 +95,11 @@ beforeAll(async () => {
     body: { requestId: 'iso-1', rows: [{ localPart: 'bulk.one', domain: 'tenant-a.example', ownerName: 'Bulk One', ownerEmail: 'bulk.one@client-home.example' }] },
   });
   const tpl = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/templates`, { token: ta.token, body: { name: 'Tenant A standard' } });
+  // A migration batch of tenant A (issue 20): its one source is unreachable (nothing listens on port 1).
+  const mgb = await t.call('POST', `/api/v1/tenants/${ta.tenantId}/migration-batches`, {
+    token: ta.token,
+    body: { rows: [{ address: mb.address, sourceHost: '127.0.0.1', sourcePort: 1, tls: 'implicit', user: 'alice', password: 'old-secret' }] },
+  });
   // Spam objects of tenant A: a domain override and a mailbox list entry.
   await t.call('PUT', `/api/v1/domains/${ta.domainId}/spam-policy`, { token: ta.token, body: { junkScore: 5, rejectScore: 12, greylisting: false, failMode: 'tempfail' } });
   const spl = await t.call('POST', `/api/v1/mailboxes/${mb.id}/spam-lists`, { token: ta.token, body: { kind: 'block', value: 'pest@spam.example', reason: 'pest' } });
@@ -122,6 +128,7 @@ beforeAll(async () => {
     templateId: tpl.body.id,
     appPasswordId: app.body.id,
     resetId: rst.body.id,
+    migrationBatchId: mgb.body.id,
   };
 });
 afterAll(async () => t.close());
@@ -210,6 +217,9 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/batches/:batchId/apply': { mode: 'valid-rows' },
     'POST /api/v1/batches/:batchId/rollback': { reason: 'intrusion' },
     'POST /api/v1/batches/:batchId/verify': { sample: 1 },
+    'POST /api/v1/tenants/:tenantId/migration-batches': { rows: [{ address: 'alice@tenant-a.example', sourceHost: '127.0.0.1', sourcePort: 1, tls: 'implicit', user: 'x', password: 'intrusion' }] },
+    'POST /api/v1/migration-batches/:migrationBatchId/apply': {},
+    'POST /api/v1/migration-batches/:migrationBatchId/cancel': undefined,
     'POST /api/v1/tenants/:tenantId/templates': { name: 'intruder' },
     'POST /api/v1/templates/:templateId/versions': { note: 'intrusion' },
     'POST /api/v1/domains/:domainId/template': { templateId: 'tpl_platform_default' },
@@ -261,6 +271,7 @@ function fill(url: string): string | null {
     appPasswordId: a.appPasswordId,
     resetId: a.resetId,
     spamListId: a.spamListId,
+    migrationBatchId: a.migrationBatchId,
     migrationId: a.migrationId,
   };
   let addressed = false;

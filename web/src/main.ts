@@ -19,6 +19,7 @@ import { selfPage } from './pages/self.js';
 import { outboundQueuePage } from './pages/mailflow.js';
 import { tenantPage, tenantsPage } from './pages/tenants.js';
 import { spamPage } from './pages/spam.js';
+import { migrationBatchPage } from './pages/migrations.js';
 
 route('/login', loginPage, 'public');
 route('/setup/:token', mailboxSetupPage, 'public');
@@ -34,6 +35,7 @@ route('/mailboxes/:mailboxId/offboarding', offboardingPage);
 route('/approvals', approvalsPage);
 route('/queue', outboundQueuePage);
 route('/batches/:batchId', batchPage);
+route('/migration-batches/:batchId', migrationBatchPage);
 route('/audit', auditPage);
 route('/people', peoplePage);
 route('/account', accountPage);

@@ -29,6 +29,7 @@ import { SpamRepo } from './spam.js';
 import { TenantsRepo } from './tenants.js';
 import { DomainsRepo } from './domains.js';
 import { BatchesRepo } from './batches.js';
+import { MigrationBatchesRepo } from './migration-batches.js';
 import { TemplatesRepo } from './templates.js';
 import { DnsRepo } from './dns.js';
 import { DkimRepo } from './dkim.js';
@@ -131,6 +132,9 @@ export class Repos {
   }
   get batches(): BatchesRepo {
     return this.one('batches', () => new BatchesRepo(this.db, this.scope));
+  }
+  get migrationBatches(): MigrationBatchesRepo {
+    return this.one('migrationBatches', () => new MigrationBatchesRepo(this.db, this.scope));
   }
   get templates(): TemplatesRepo {
     return this.one('templates', () => new TemplatesRepo(this.db, this.scope));

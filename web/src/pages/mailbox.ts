@@ -10,6 +10,7 @@ import { can } from '../lib/session.js';
 import type { ActorRef, DeleteIntent, Forward, Mailbox, Ownership, Person, SendAsGrant, Tenant } from '../lib/types.js';
 import { appPasswordsSection, highValueControl, resetsSection } from './resets.js';
 import { alertBox, badge, confirmDialog, fmtBytes, fmtDate, form, guard, opt, section, table, toast } from '../lib/ui.js';
+import { mailboxMigrationSection } from './migrations.js';
 
 const person = (p: Person | null) => (p ? h('span', null, p.name, ' ', h('span', { class: 'muted' }, `<${p.email}>`)) : h('span', { class: 'muted' }, 'not recorded'));
 const ACTOR_KIND: Record<string, string> = { operator: 'operator', 'tenant-admin': 'admin', token: 'API token', system: 'system', public: 'a setup link', 'mailbox-owner': 'the owner' };
@@ -428,6 +429,7 @@ export async function mailboxPage(ctx: RouteContext): Promise<Node> {
       sendAsSection(m, grants, reload),
       apps,
       await mailboxSpamSection(m.id),
+      await mailboxMigrationSection(m),
     );
   };
   await load();

@@ -6,6 +6,7 @@ import { can, isOperator } from '../lib/session.js';
 import type { Alias, Domain, Mailbox, Principal, Tenant } from '../lib/types.js';
 import { alertBox, badge, fmtBytes, fmtDate, form, notice, opt, pagedList, section, table, toast } from '../lib/ui.js';
 import { bulkTab } from './bulk.js';
+import { migrationsTab } from './migrations.js';
 import { createMailboxForm } from './mailbox-create.js';
 import { accessPolicySection, forwardingTab } from './policy.js';
 import { templatesTab } from './templates.js';
@@ -49,6 +50,7 @@ const TABS: Array<[string, string]> = [
   ['admins', 'Admins'],
   ['tokens', 'API tokens'],
   ['bulk', 'Bulk import'],
+  ['migrations', 'Migrations'],
   ['templates', 'Templates'],
   ['bin', 'Recycle bin'],
   ['settings', 'Settings'],
@@ -84,6 +86,9 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
       break;
     case 'bulk':
       body = bulkTab(tenant);
+      break;
+    case 'migrations':
+      body = migrationsTab(tenant);
       break;
     case 'templates':
       body = await templatesTab(tenant);
