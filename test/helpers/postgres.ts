@@ -107,7 +107,9 @@ export async function createTestDatabase(prefix = 'postern'): Promise<string> {
   const client = new pg.Client({ connectionString: base });
   await client.connect();
   try {
-    await client.query(`create database "${name}" template template0 encoding 'UTF8' lc_collate 'C' lc_ctype 'C'`);
+    // The run's pre-migrated template when the global setup made one (test/setup/pg-global.ts).
+    const template = process.env.POSTERN_TEST_PG_TEMPLATE ?? 'template0';
+    await client.query(`create database "${name}" template "${template}" encoding 'UTF8' lc_collate 'C' lc_ctype 'C'`);
   } finally {
     await client.end();
   }
