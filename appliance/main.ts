@@ -177,14 +177,11 @@ function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger, lea
   );
 }
 
-export async function boot(config: Readonly<Config>, logger: Logger) {
-  const paths = dataPaths(config);
-  await mkdir(paths.root, { recursive: true, mode: 0o750 });
-  await mkdir(paths.run, { recursive: true });
-  const log = logger.child({ service: 'boot' });
-
-  // TOTP secrets are sealed with a key kept outside the database (env or data-dir file, 0600).
-  loadSecretKey(paths.root);
+/**
+ * The database (migrated), TLS files, the blob store, the cross-node notifier and the mail store,
+ * after the boot's orphan-blob sweep.
+ */
+async function openStorage(config: Readonly<Config>, logger: Logger, paths: Paths, log: Logger) {
   const { db, close: closeDb } = openDatabase(config.storage, paths.database, { applicationName: `postern-${config.nodeId}` });
   const applied = await migrateToLatest(db);
   if (applied.length) log.info({ event: 'db.migrated', migrations: applied }, 'database migrated');
@@ -200,6 +197,18 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const grace = blobs.shared || config.storage.databaseUrl ? ORPHAN_SWEEP_INTERVAL_MS : 0;
   const swept = await store.sweepOrphanBlobs(grace).catch((err: Error) => (log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'), 0));
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
+  return { db, closeDb, tls, blobs, cluster, store };
+}
+
+export async function boot(config: Readonly<Config>, logger: Logger) {
+  const paths = dataPaths(config);
+  await mkdir(paths.root, { recursive: true, mode: 0o750 });
+  await mkdir(paths.run, { recursive: true });
+  const log = logger.child({ service: 'boot' });
+
+  // TOTP secrets are sealed with a key kept outside the database (env or data-dir file, 0600).
+  loadSecretKey(paths.root);
+  const { db, closeDb, tls, blobs, cluster, store } = await openStorage(config, logger, paths, log);
 
   const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls, cluster);
   const health = healthCheck(db, supervisor, store, scanner, blobs, cluster);
