@@ -213,7 +213,12 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const { core, credentials, limiter, scanner, learner, supervisor, mailer } = await composeAppliance(config, logger, paths, db, store, tls, cluster);
   const health = healthCheck(db, supervisor, store, scanner, blobs, cluster);
   // IMAP migration jobs (issue 20): copied in the background, bounded per source host; interrupted ones resume on run.
-  const migrations = new MigrationRunner(core, { store, logger: logger.child({ service: 'migration' }), source: { maxMessageBytes: config.maxMessageBytes } });
+  const migrations = new MigrationRunner(core, {
+    store,
+    logger: logger.child({ service: 'migration' }),
+    source: { maxMessageBytes: config.maxMessageBytes },
+    clustered: config.storage.databaseUrl !== null,
+  });
   await migrations.start();
   const control = await startControlServer({
     core,

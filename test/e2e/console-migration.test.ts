@@ -157,6 +157,45 @@ describe('migration in the console', () => {
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
+  it('restores the migrated mail from a backup on the mailbox page, and offers the tenant export on the tenant page', async () => {
+    // dora's mail (migrated above) is backed up, then deleted from her INBOX over IMAP.
+    const backupDir = path.join(dir, 'backup');
+    const backup = await runCli(app, ['backup', '--out', backupDir, '--data-dir', app.dataDir]);
+    expect(backup.code, backup.stderr).toBe(0);
+    const { ImapFlow } = await import('imapflow');
+    const c = new ImapFlow({ host: '127.0.0.1', port: app.ports.imaps, secure: true, auth: { user: 'dora@acme.test', pass: PASSWORD }, tls: { rejectUnauthorized: false }, logger: false });
+    await c.connect();
+    const inbox = await c.mailboxOpen('INBOX');
+    const before = inbox.exists;
+    expect(before).toBeGreaterThan(0);
+    await c.messageDelete('1:*');
+    expect(c.mailbox && c.mailbox.exists).toBe(0);
+    const { page, close } = await newPage();
+    try {
+      await page.goto(`/mailboxes/${dora.id}`);
+      await page.getByText('Restore from a backup').click();
+      const card = page.getByTestId('restore-card');
+      await card.getByLabel('Backup directory on the appliance').fill(backupDir);
+      await card.getByLabel('Only this folder').fill('INBOX');
+      await card.getByRole('button', { name: 'Restore' }).click();
+      await expect.poll(async () => page.getByTestId('restore-result').innerText(), { timeout: 30_000 }).toContain(`${before} message(s) restored`);
+      await page.screenshot({ path: path.join(SHOTS, 'restore-mailbox.png'), fullPage: true });
+      const status = await c.status('INBOX', { messages: true });
+      expect(status && status.messages).toBe(before);
+      await page.goto(`/tenants/${dora.tenantId}?tab=settings`);
+      const href = await page.getByTestId('tenant-export-mbox').getAttribute('href');
+      expect(href).toBe(`/api/v1/tenants/${dora.tenantId}/export?format=mbox`);
+      const res = await page.request.get(href!);
+      expect(res.status()).toBe(200);
+      const tar = await res.body();
+      expect(tar.subarray(257, 262).toString()).toBe('ustar'); // a tar archive
+    } finally {
+      await close();
+      await c.logout();
+    }
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
   it('does the same from the CLI: postern import batch plan --wait, apply, status', async () => {
     const file = path.join(dir, 'greta.csv');
     writeFileSync(

@@ -30,7 +30,12 @@ export interface RunnerOptions {
   maxJobs?: number;
   /** Connections to one source host at a time (default 2). */
   perHost?: number;
+  /** Several nodes share the database: a job marked running may be another node's. */
+  clustered?: boolean;
 }
+
+/** A running job without progress for this long was abandoned by a node that died. */
+const STALE_MS = 10 * 60_000;
 
 interface Active {
   host: string;
@@ -49,16 +54,25 @@ export class MigrationRunner implements MigrationRunnerPort {
   private pumping: Promise<void> | null = null;
   private again = false;
   private stopping = false;
+  private staleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly deps: CoreDeps,
     private readonly opts: RunnerOptions,
   ) {}
 
-  /** Recovery at boot: running → interrupted, queued → picked up. */
+  /**
+   * Recovery at boot: running → interrupted, queued → picked up. In a cluster another node may be
+   * running a job right now, so only jobs without progress for STALE_MS (a live copy records
+   * progress after every batch) are taken as abandoned, at boot and every STALE_MS after.
+   */
   async start(): Promise<{ interrupted: number; queued: number }> {
     const r = repos(this.deps.db, PLATFORM_SCOPE);
-    const running = await r.migrations.idsInState('running');
+    if (this.opts.clustered && !this.staleTimer) {
+      this.staleTimer = setInterval(() => void this.start().catch(() => undefined), STALE_MS);
+      this.staleTimer.unref();
+    }
+    const running = await r.migrations.idsInState('running', this.opts.clustered ? this.deps.now() - STALE_MS : undefined);
     for (const id of running) {
       await r.migrations.transition(id, ['running'], { state: 'interrupted', error: 'the appliance stopped during the copy; run the job again to resume', updated_at: this.deps.now() });
     }
@@ -96,6 +110,7 @@ export class MigrationRunner implements MigrationRunnerPort {
   /** Stops every running job at its next message boundary; they become interrupted. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.staleTimer) clearInterval(this.staleTimer);
     this.queue.length = 0;
     for (const a of this.active.values()) a.abort.abort();
     await Promise.all([...this.active.values()].map((a) => a.done));

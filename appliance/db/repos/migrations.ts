@@ -115,10 +115,11 @@ export class MigrationsRepo extends Repo {
   }
 
   /** Ids of the jobs in a state, oldest first (the runner's recovery at boot). */
-  async idsInState(state: string): Promise<string[]> {
-    const rows = await this.scoped(this.db.selectFrom('imap_migrations').select('id').where('state', '=', state))
-      .orderBy('created_at')
-      .execute();
+  /** Job ids in a state, oldest first; `updatedBefore`: only those without progress since then. */
+  async idsInState(state: string, updatedBefore?: number): Promise<string[]> {
+    let q = this.scoped(this.db.selectFrom('imap_migrations').select('id').where('state', '=', state));
+    if (updatedBefore !== undefined) q = q.where('updated_at', '<', updatedBefore);
+    const rows = await q.orderBy('created_at').execute();
     return rows.map((r) => r.id);
   }
 

@@ -189,6 +189,48 @@ function startForm(m: { id: string; address: string }, reload: () => void): HTML
   return h('details', { class: 'card', 'data-testid': 'migrate-in-card' }, h('summary', null, h('h2', { class: 'inline' }, 'Migrate mail in')), f.el);
 }
 
+/** Point-in-time restore of this mailbox (or one folder) from a `postern backup` on the appliance (operators). */
+function restoreForm(m: { id: string; address: string }): HTMLElement {
+  const result = h('div', { 'data-testid': 'restore-result' });
+  const f = form({
+    submitLabel: 'Restore',
+    fields: [
+      { name: 'from', label: 'Backup directory on the appliance', required: true, placeholder: '/var/backups/postern', help: 'Where postern backup --out wrote it.' },
+      { name: 'snapshot', label: 'Snapshot', help: 'Empty: the newest.' },
+      { name: 'folder', label: 'Only this folder', help: 'Empty: every folder. A deleted folder is re-created.' },
+    ],
+    async onSubmit(v) {
+      const r = await post<{ snapshot: string; created: string; restored: number; skipped: number; folders: Array<{ name: string; restored: number; skipped: number; created: boolean }> }>(
+        `/api/v1/mailboxes/${seg(m.id)}/restore-from-backup`,
+        { from: String(v.from ?? '').trim(), snapshot: opt(v.snapshot), folder: opt(v.folder) },
+      );
+      replace(
+        result,
+        notice(`Snapshot ${r.snapshot} (${fmtDate(r.created)}): ${r.restored} message(s) restored, ${r.skipped} still present and left alone.`),
+        table(
+          [
+            { label: 'Folder', cell: (x) => x.name },
+            { label: 'Restored', cell: (x) => String(x.restored) },
+            { label: 'Skipped', cell: (x) => String(x.skipped) },
+            { label: 'Re-created', cell: (x) => (x.created ? 'yes' : 'no') },
+          ],
+          r.folders,
+          'Restored folders',
+        ),
+      );
+      toast(`${r.restored} message(s) restored into ${m.address}`);
+    },
+  });
+  return h(
+    'details',
+    { class: 'card', 'data-testid': 'restore-card' },
+    h('summary', null, h('h2', { class: 'inline' }, 'Restore from a backup')),
+    h('p', null, 'Puts this mailbox’s mail back as it was in a backup; messages still present are skipped, other mailboxes are not touched. Audited.'),
+    f.el,
+    result,
+  );
+}
+
 /** The mailbox page's migration and export section (polls while a job is queued or running). */
 export async function mailboxMigrationSection(m: { id: string; address: string }): Promise<HTMLElement> {
   const root = h('div', { 'data-testid': 'migrations' });
@@ -211,6 +253,7 @@ export async function mailboxMigrationSection(m: { id: string; address: string }
           h('a', { class: 'btn', href: `/api/v1/mailboxes/${seg(m.id)}/export?format=maildir`, download: '', 'data-testid': 'export-maildir' }, 'Export as Maildir'),
         ),
       ),
+      can('backups.restore') ? restoreForm(m) : null,
     );
     if (jobs.some((j) => ACTIVE.has(j.state))) timer = setTimeout(() => (root.isConnected ? reload() : undefined), POLL_MS);
   };

@@ -369,5 +369,21 @@ function settingsTab(t: Tenant): Node {
       navigate(`/tenants/${seg(t.id)}?tab=settings`, { replace: true });
     },
   });
-  return section('Settings', f.el);
+  return h(
+    'div',
+    null,
+    section('Settings', f.el),
+    can('mailboxes.export')
+      ? section(
+          'Export',
+          h('p', null, 'Download every mailbox of this tenant (all folders) with the control data (mailboxes, aliases, forwards, ownership records, audit extract) as one archive. Audited.'),
+          h(
+            'div',
+            { class: 'action-bar' },
+            h('a', { class: 'btn', href: `/api/v1/tenants/${seg(t.id)}/export?format=mbox`, download: '', 'data-testid': 'tenant-export-mbox' }, 'Export as mbox'),
+            h('a', { class: 'btn', href: `/api/v1/tenants/${seg(t.id)}/export?format=maildir`, download: '', 'data-testid': 'tenant-export-maildir' }, 'Export as Maildir'),
+          ),
+        )
+      : null,
+  );
 }
