@@ -31,7 +31,7 @@ import { repos } from './db/repos/index.js';
 import { startImapServer } from './imap/server.js';
 import { createLogger, humanNotice, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
-import { countAttackAlert, metricsPort, setSmtpLimits } from './metrics.js';
+import { countAttackAlert, metricsPort, setNodeInfo, setSmtpLimits } from './metrics.js';
 import { loadSecretKey } from './core/access/secret-box.js';
 import { alertLoginAttack } from './core/access/login-alerts.service.js';
 import { type BlobStore, blobStoreHealth, openBlobStore } from './mailstore/blobstore.js';
@@ -242,6 +242,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   await leases.start();
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease });
   setSmtpLimits(config.smtpLimits);
+  setNodeInfo(config.nodeId, config.storage.databaseUrl ? 'postgres' : 'sqlite', config.storage.blobStore);
   supervisor.start();
 
   await bootstrapAtBoot(core, log);

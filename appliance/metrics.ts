@@ -20,6 +20,20 @@ export const registry = new Registry();
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+// ---- this node (several nodes share a database: Prometheus scrapes each; this names it) --------
+
+const nodeInfo = new Gauge({
+  name: 'postern_node_info',
+  help: "Always 1: this node's id (POSTERN_NODE_ID) and the engines it runs on (database: sqlite or postgres; blob_store: fs or s3).",
+  labelNames: ['node', 'database', 'blob_store'] as const,
+  registers: [registry],
+});
+
+export function setNodeInfo(node: string, database: 'sqlite' | 'postgres', blobStore: 'fs' | 's3'): void {
+  nodeInfo.reset();
+  nodeInfo.set({ node, database, blob_store: blobStore }, 1);
+}
+
 // ---- SMTP (counted in the Haraka child, applied by applyMtaReport) ----------------------------
 
 const smtpConnections = new Counter({

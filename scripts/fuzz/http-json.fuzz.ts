@@ -18,6 +18,8 @@ import { migrateToLatest } from '../../appliance/db/migrate.js';
 import { repos } from '../../appliance/db/repos/index.js';
 import { PLATFORM_SCOPE } from '../../appliance/core/kernel/scope.js';
 import { createLogger } from '../../appliance/logger.js';
+import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
+import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { buildApp } from '../../control/app.js';
 import { type FuzzOptions, type FuzzResult, runFuzz } from './harness.js';
 import { bodyFor, type JsonSchema } from './json-arb.js';
@@ -39,7 +41,9 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
       .health.probe()
       .then(() => ({ ok: true })),
   });
-  const app = await buildApp({ core, config, logger, health, tls: { key: '', cert: '' } });
+  // The real mail store (exports and point-in-time restores read and write through it).
+  const mailStore = new SqlMailStore({ db, blobs: await FileBlobStore.open(dataPaths(config).blobs), maxMessageBytes: config.maxMessageBytes });
+  const app = await buildApp({ core, config, logger, health, tls: { key: '', cert: '' }, mailStore });
   const call = async (method: string, url: string, payload?: string) => {
     const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${TOKEN}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, payload });
     return { status: res.statusCode, body: res.body };

@@ -132,6 +132,16 @@ describe('two nodes on one PostgreSQL and one S3 endpoint', () => {
       const ready = await node.readyz();
       expect(ready.status, JSON.stringify(ready.body)).toBe(200);
       expect(ready.body.components.cluster).toEqual({ ok: true, detail: 'listening' });
+      expect(ready.body.components.objectStore).toMatchObject({ ok: true });
+      expect(ready.body.components.database).toMatchObject({ ok: true });
+    }
+    // Metrics per node: each names itself and its engines.
+    for (const [node, id] of [
+      [a, 'node-a'],
+      [b, 'node-b'],
+    ] as const) {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      expect(text).toContain(`postern_node_info{node="${id}",database="postgres",blob_store="s3"} 1`);
     }
   });
 

@@ -21,6 +21,8 @@ import { createLogger } from '../../appliance/logger.js';
 import { LoginThrottle } from '../../appliance/core/access/login-throttle.js';
 import { buildApp, type HealthCheck } from '../../control/app.js';
 import type { MailStore } from '../../appliance/mailstore/store.types.js';
+import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
+import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { openTestDatabase } from './database.js';
 import type { Mailer, MailIngest } from '../../appliance/core/delivery/mailer.js';
 
@@ -118,7 +120,10 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     mailer: opts.mailer,
     mailIngest: typeof opts.mailIngest === 'function' ? opts.mailIngest(opened.db, dir) : opts.mailIngest,
     queue: outboundQueueSource(dataPaths(config).queue),
-    mailStore: opts.mailStore ? await opts.mailStore(opened.db, dir) : undefined,
+    // The real mail store over this app's database and a blob folder in its data dir (exports, restores).
+    mailStore: opts.mailStore
+      ? await opts.mailStore(opened.db, dir)
+      : new SqlMailStore({ db: opened.db, blobs: await FileBlobStore.open(path.join(dir, 'blobs')), maxMessageBytes: config.maxMessageBytes }),
   });
 
   return {

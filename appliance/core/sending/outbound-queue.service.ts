@@ -115,11 +115,12 @@ const ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;
  */
 export async function recoverQueuedMessage(actor: Actor, deps: CoreDeps, source: QueueSource, m: RecoveredMessage): Promise<{ queued: true }> {
   authorize(actor, 'tenants.manage');
-  if (!source.reinject) throw new AppError('TempFailure', 'this node has no outbound queue');
   const recipients = m.recipients.map((r) => r.trim()).filter(Boolean);
   if (!recipients.length || recipients.some((r) => !ADDRESS.test(r))) throw invalid('recipients must be one or more addresses', { field: 'recipients' });
   if (m.sender !== '' && !ADDRESS.test(m.sender)) throw invalid('sender must be an address or empty (a bounce)', { field: 'sender' });
   if (!m.message.length) throw invalid('the message is empty', { field: 'message' });
+  // Checked after the input, so a bad request is a 400 whatever this node runs.
+  if (!source.reinject) throw new AppError('TempFailure', 'this node has no outbound queue');
   await source.reinject(m.sender, recipients, m.message);
   const r = repos(deps.db, PLATFORM_SCOPE);
   await r.transaction((t) =>
