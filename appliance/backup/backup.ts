@@ -9,6 +9,8 @@
  * 3. A blob the snapshot refers to may have been deleted by an expunge between the snapshot and
  *    the copy: then the snapshot is taken again (its blobs are a new consistent set; the ones
  *    copied already are reused) until every referenced blob is in the backup.
+ *    On a cluster node (POSTERN_BLOB_STORE=s3) the blobs are read through the blob store
+ *    interface (S3 GetObject); a blob the store no longer has is a `BlobNotFoundError`.
  * 4. The manifest (sha256 of the database, files and every blob) and its checksum are written,
  *    and the snapshot is renamed into place; LATEST names it last.
  */
@@ -18,6 +20,8 @@ import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
+import type { StorageConfig } from '../config.js';
+import { BlobNotFoundError, type BlobStore, openBlobStore } from '../mailstore/blobstore.js';
 import { referencedBlobsPostgres, referencedBlobsSqlite, snapshotPostgres, snapshotSqlite } from '../db/backup.js';
 import { BACKUP_FORMAT, BACKUP_VERSION, BackupError, type BlobEntry, type FileEntry, type Manifest, blobPath, manifestChecksum, readManifest, sha256File } from './manifest.js';
 
@@ -30,6 +34,8 @@ export interface BackupOptions {
   dataDir: string;
   /** PostgreSQL URL (POSTERN_DATABASE_URL) when the appliance runs on PostgreSQL. */
   databaseUrl?: string | null;
+  /** Where the blobs are: the data dir's folder (default) or the S3 store of a cluster (POSTERN_BLOB_STORE=s3). */
+  storage?: Pick<StorageConfig, 'blobStore' | 's3'>;
   out: string;
   now?: () => number;
   progress?: (line: string) => void;
@@ -64,6 +70,45 @@ export async function copyHashed(src: string, dst: string): Promise<{ sha256: st
   return { sha256: h.digest('hex'), size };
 }
 
+/** Writes `data` to `dst` (via a temporary name, fsync'd) and returns its hash and size. */
+export async function writeHashed(dst: string, data: Buffer): Promise<{ sha256: string; size: number }> {
+  const tmp = `${dst}.tmp-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o640);
+  try {
+    await fh.writeFile(data);
+    await fh.datasync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await rename(tmp, dst);
+  return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
+}
+
+/** Copies one blob into the backup at `dst`; null when the source no longer has it (expunged). */
+type BlobSource = (id: string, dst: string) => Promise<{ sha256: string; size: number } | null>;
+
+/** The data dir's blob folder: streamed file copies (the embedded appliance). */
+function folderSource(root: string): BlobSource {
+  return (id, dst) => copyHashed(blobPath(root, id), dst);
+}
+
+/** A blob store (S3 on a cluster): read through the interface; not found means expunged. */
+function storeSource(store: BlobStore): BlobSource {
+  return async (id, dst) => {
+    let data: Buffer;
+    try {
+      data = await store.get(id);
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) return null;
+      throw err;
+    }
+    return writeHashed(dst, data);
+  };
+}
+
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, fsc.O_RDONLY);
   try {
@@ -85,7 +130,7 @@ async function knownBlobs(repo: string): Promise<Map<string, BlobEntry>> {
   return known;
 }
 
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(n, items.length) }, async () => {
@@ -102,7 +147,7 @@ interface CopyState {
 }
 
 /** Copies the blobs not yet in the repository; returns the ids missing from the data dir. */
-async function copyBlobs(ids: string[], srcRoot: string, dstRoot: string, st: CopyState, progress?: (line: string) => void): Promise<Set<string>> {
+async function copyBlobs(ids: string[], source: BlobSource, dstRoot: string, st: CopyState, progress?: (line: string) => void): Promise<Set<string>> {
   const missing = new Set<string>();
   let done = 0;
   await pool(ids, COPY_CONCURRENCY, async (id) => {
@@ -116,7 +161,7 @@ async function copyBlobs(ids: string[], srcRoot: string, dstRoot: string, st: Co
       st.reused++;
     } else {
       await mkdir(path.dirname(dst), { recursive: true });
-      const r = await copyHashed(blobPath(srcRoot, id), dst);
+      const r = await source(id, dst);
       if (!r) missing.add(id);
       else {
         st.known.set(id, { id, ...r });
@@ -162,6 +207,9 @@ export async function takeBackup(opts: BackupOptions): Promise<Manifest> {
   await mkdir(blobsRoot, { recursive: true });
   await mkdir(path.join(repo, 'snapshots'), { recursive: true });
   const st: CopyState = { known: await knownBlobs(repo), copied: 0, reused: 0, bytes: 0 };
+  const s3 = opts.storage?.blobStore === 's3' ? await openBlobStore(opts.storage, path.join(opts.dataDir, 'blobs')) : null;
+  const source = s3 ? storeSource(s3) : folderSource(path.join(opts.dataDir, 'blobs'));
+  const where = s3 ? `the S3 bucket ${opts.storage?.s3?.bucket}` : `${opts.dataDir}/blobs`;
   const tmp = path.join(repo, 'snapshots', `.tmp-${randomBytes(6).toString('hex')}`);
   await mkdir(tmp);
   try {
@@ -173,10 +221,9 @@ export async function takeBackup(opts: BackupOptions): Promise<Manifest> {
       created = now();
       snap = await snapshotDatabase(opts, tmp);
       opts.progress?.(`database snapshot taken (${snap.engine}); ${snap.ids.length} blobs referenced`);
-      const missing = await copyBlobs(snap.ids, path.join(opts.dataDir, 'blobs'), blobsRoot, st, opts.progress);
+      const missing = await copyBlobs(snap.ids, source, blobsRoot, st, opts.progress);
       if (!missing.size) break;
-      if (attempts >= MAX_ATTEMPTS)
-        throw new BackupError(`${missing.size} blobs the database refers to are missing from ${opts.dataDir}/blobs after ${attempts} snapshots (first: ${[...missing][0]})`);
+      if (attempts >= MAX_ATTEMPTS) throw new BackupError(`${missing.size} blobs the database refers to are missing from ${where} after ${attempts} snapshots (first: ${[...missing][0]})`);
       opts.progress?.(`${missing.size} blobs were deleted after the snapshot (expunged mail): taking the snapshot again`);
     }
     const files = await copyDataFiles(opts.dataDir, tmp);
@@ -206,5 +253,6 @@ export async function takeBackup(opts: BackupOptions): Promise<Manifest> {
     return manifest;
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    (s3 as { close?: () => void } | null)?.close?.();
   }
 }

@@ -12,6 +12,7 @@
  */
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
+import pg from 'pg';
 
 /** A consistent copy of the live SQLite database at `liveFile` into `outFile` (must not exist). */
 export function snapshotSqlite(liveFile: string, outFile: string): void {
@@ -77,7 +78,21 @@ export async function snapshotPostgres(url: string, outFile: string, pgBin = pro
 /** `pg_restore` of a `snapshotPostgres` file into the (empty) database at `url`. */
 export async function restorePostgres(url: string, dumpFile: string, pgBin = process.env.POSTERN_PG_BIN ?? ''): Promise<void> {
   const bin = pgBin ? `${pgBin}/pg_restore` : 'pg_restore';
-  await run(bin, ['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${url}`, dumpFile]);
+  await run(bin, ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', `--dbname=${url}`, dumpFile]);
+}
+
+/** The tables in the database at `url` (outside PostgreSQL's own schemas): a restore target must have none. */
+export async function postgresTables(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    const r = await client.query<{ name: string }>(
+      "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    );
+    return r.rows.map((x) => x.name);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
