@@ -14,6 +14,10 @@ const EXCLUDED: Record<string, string> = {
   // (SQLite: an in-process call), and the apply exceeds the test's fixed 120 s budget on a shared
   // 2-core box. Bulk plan/apply/rollback correctness on PostgreSQL is covered by
   // api-portfolio-bulk.test.ts; speed belongs to `npm run bench` (scripts/bench/bulk.ts).
+  // The move's source is by definition the single node's SQLite file (its target is PostgreSQL already).
+  'test/integration/storage-move.test.ts': 'moves SQLite into PostgreSQL; its source cannot be PostgreSQL',
+  // The SQLite snapshot path (VACUUM INTO); the PostgreSQL path is backup-postgres and backup-cluster.
+  'test/integration/backup-consistency.test.ts': 'the SQLite snapshot path; PostgreSQL backups are tested by backup-postgres and backup-cluster',
   'test/integration/api-portfolio-bulk-scale.test.ts': 'a 10,000-row timing case; PostgreSQL round trips exceed its fixed budget here',
 };
 

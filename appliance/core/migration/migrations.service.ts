@@ -76,8 +76,10 @@ export async function startMigration(actor: Actor, deps: MigrationDeps, mailboxI
       now,
     );
   });
+  // The answer shows the job as recorded (queued): the runner may claim it right after.
+  const view = await viewOf(r, await jobOf(r, id));
   deps.migrations?.enqueue(id);
-  return viewOf(r, await jobOf(r, id));
+  return view;
 }
 
 export async function getMigration(actor: Actor, deps: MigrationDeps, id: string): Promise<MigrationView> {
@@ -121,8 +123,10 @@ export async function runMigration(actor: Actor, deps: MigrationDeps, id: string
     if (!moved) throw new AppError('Conflict', 'the migration is running');
     await appendAudit(trxOf(t), actor, { action: 'mailbox.migration.run', ...auditTarget(row), before: { migrationId: id, state: row.state }, after: { state: 'queued' } }, now);
   });
+  // The answer shows the job as recorded (queued): the runner may claim it right after.
+  const view = await viewOf(r, await jobOf(r, id));
   deps.migrations?.enqueue(id);
-  return viewOf(r, await jobOf(r, id));
+  return view;
 }
 
 /** Cancels a job that has not ended; a running copy stops at the next message boundary. The credential is wiped. */
