@@ -5,34 +5,15 @@
  * `--wait` follows the job and prints its progress until it ends.
  */
 import { readFileSync } from 'node:fs';
+import type { Static } from 'typebox';
+import type { Migration as MigrationSchema } from '../../control/schemas/migrations.schemas.js';
 import type { Group } from './command.js';
 import { call, type Ctx, UsageError } from './context.js';
 import { bytes, emit, fields, table, when } from './output.js';
 import { findMailbox } from './resolve.js';
 
-interface Folder {
-  source: string;
-  target: string;
-  copied: number;
-  total: number;
-  bytes: number;
-  totalBytes: number;
-  done: boolean;
-}
-interface Migration {
-  id: string;
-  mailbox: { id: string; address: string };
-  state: string;
-  source: { host: string; port: number; tls: string; user: string; auth: string };
-  progress: { messages: number; bytes: number; totalMessages: number; totalBytes: number; folders: Folder[] };
-  report: { run: number; copied: number; bytes: number; skipped: unknown[]; deduplicated: number; reconnects: number } | null;
-  error: string | null;
-  credentialsHeld: boolean;
-  runs: number;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+/** The API's answer (control/schemas: the one contract). */
+type Migration = Static<typeof MigrationSchema>;
 
 const q = encodeURIComponent;
 const ENDED = new Set(['done', 'failed', 'cancelled', 'interrupted']);

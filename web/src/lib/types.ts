@@ -18,6 +18,7 @@ import type { AppPassword as AppPasswordSchema } from '../../../control/schemas/
 import type { OwnForward as OwnForwardSchema } from '../../../control/schemas/self-owner.schemas.js';
 import type { TenantReset as TenantResetSchema } from '../../../control/schemas/reset-queue.schemas.js';
 import type { Tenant as TenantSchema } from '../../../control/schemas/tenants.schemas.js';
+import type { Migration as MigrationSchema } from '../../../control/schemas/migrations.schemas.js';
 import type { SpamListEntry as SpamListEntrySchema, SpamPolicy as SpamPolicySchema } from '../../../control/schemas/spam.schemas.js';
 
 export type Person = Static<typeof PersonSchema>;
@@ -28,6 +29,7 @@ export type Domain = Static<typeof DomainSchema>;
 export type DnsRecord = Static<typeof DnsRecordSchema>;
 export type DkimKey = Static<typeof DkimKeySchema>;
 export type Mailbox = Static<typeof MailboxSchema>;
+export type Migration = Static<typeof MigrationSchema>;
 export type Ownership = Static<typeof OwnershipSchema>;
 export type Alias = Static<typeof AliasSchema>;
 export type Forward = Static<typeof ForwardSchema>;

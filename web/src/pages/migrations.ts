@@ -11,38 +11,10 @@ import { api, ApiError, get, post, seg } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { navigate, type RouteContext } from '../lib/router.js';
 import { can } from '../lib/session.js';
-import type { Tenant } from '../lib/types.js';
+import type { Migration, Tenant } from '../lib/types.js';
 import { alertBox, badge, confirmDialog, dl, fmtBytes, fmtDate, form, guard, notice, opt, section, table, toast } from '../lib/ui.js';
 
-interface JobFolder {
-  source: string;
-  target: string;
-  copied: number;
-  total: number;
-  bytes: number;
-  totalBytes: number;
-  done: boolean;
-}
-interface JobProgress {
-  messages: number;
-  bytes: number;
-  totalMessages: number;
-  totalBytes: number;
-  folders: JobFolder[];
-}
-interface Migration {
-  id: string;
-  mailbox: { id: string; address: string };
-  state: string;
-  source: { host: string; port: number; tls: string; user: string; auth?: string };
-  progress: JobProgress;
-  report: { copied: number; bytes: number; skipped?: unknown[]; deduplicated?: number } | null;
-  error: string | null;
-  credentialsHeld?: boolean;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+type JobProgress = Migration['progress'];
 
 const ACTIVE = new Set(['queued', 'running', 'planning', 'applying']);
 const POLL_MS = 1000;
