@@ -4,7 +4,7 @@
  * changes; in a cluster the other nodes' changes arrive as remote events (cluster-changes.ts:
  * folder and MODSEQ only, watchers read the changes from the journal).
  */
-import { type ClusterNotifier, TOPICS } from '../cluster/notifier.js';
+import { type ClusterNotifier, TOPICS, type TopicMessage } from '../cluster/notifier.js';
 import { folderMessage } from './cluster-changes.js';
 import type { FolderEvent } from './store.types.js';
 import type { JobContext } from './write-queue.js';
@@ -42,7 +42,12 @@ export class ChangeBus {
   /** After the commit of `ctx`'s job: this node's watchers, and (clustered) the other nodes. */
   atCommit(ctx: Pick<JobContext, 'after' | 'announce'>, event: FolderEvent, mailboxId?: string): void {
     ctx.after(() => this.emit(event));
-    if (this.cluster?.clustered) ctx.announce({ topic: TOPICS.changes, payload: folderMessage(event, mailboxId) });
+    this.announce(ctx, () => folderMessage(event, mailboxId));
+  }
+
+  /** A change for the other nodes, sent with `ctx`'s commit; a single node builds nothing. */
+  announce(ctx: Pick<JobContext, 'announce'>, payload: () => TopicMessage['payload']): void {
+    if (this.cluster?.clustered) ctx.announce({ topic: TOPICS.changes, payload: payload() });
   }
 
   emit(event: FolderEvent, remote = false): void {

@@ -11,7 +11,6 @@ import type { BlobStore } from './blobstore.js';
 import { ChangeBus } from './changes.js';
 import { mailboxMessage, RemoteChanges } from './cluster-changes.js';
 import type { ClusterNotifier } from '../cluster/notifier.js';
-import { TOPICS } from '../cluster/notifier.js';
 import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './flags.js';
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
@@ -133,7 +132,7 @@ export class SqlMailStore implements MailStore {
   /** After the commit of `ctx`'s job: this node's mailbox watchers, and (clustered) the other nodes. */
   private mailboxAtCommit(ctx: Pick<JobContext, 'after' | 'announce'>, event: Exclude<MailboxEvent, { kind: 'folder' }>): void {
     ctx.after(() => this.emitMailbox(event));
-    if (this.bus.cluster?.clustered) ctx.announce({ topic: TOPICS.changes, payload: mailboxMessage(event) });
+    this.bus.announce(ctx, () => mailboxMessage(event));
   }
 
   // ---- folders -------------------------------------------------------------------------
@@ -189,7 +188,7 @@ export class SqlMailStore implements MailStore {
         this.bus.emit({ kind: 'deleted', folderId });
         this.emitMailbox({ kind: 'deleted', mailboxId, name: n, folderId });
       });
-      if (this.bus.cluster?.clustered) ctx.announce({ topic: TOPICS.changes, payload: mailboxMessage({ kind: 'deleted', mailboxId, name: n, folderId }) });
+      this.bus.announce(ctx, () => mailboxMessage({ kind: 'deleted', mailboxId, name: n, folderId }));
     });
   }
 

@@ -83,6 +83,11 @@ interface MessageRecord {
   sha256: string;
 }
 
+/** The messages.json entry of one exported message. */
+function recordOf(folder: string, e: { uid: number; flags: MessageRecord['flags']; internalDate: number }, file: string, raw: Buffer): MessageRecord {
+  return { folder, uid: e.uid, file, flags: e.flags, internalDate: new Date(e.internalDate).toISOString(), size: raw.length, sha256: createHash('sha256').update(raw).digest('hex') };
+}
+
 async function* maildirEntries(mail: ExportMailSource, base: string, plan: MailboxPlan, host: string, records: MessageRecord[]): AsyncGenerator<Buffer> {
   for (const { folder, entries } of plan.folders) {
     const dir = `${base}/Maildir${folder.name === 'INBOX' ? '' : `/${maildirFolder(folder.name)}`}`;
@@ -90,15 +95,7 @@ async function* maildirEntries(mail: ExportMailSource, base: string, plan: Mailb
     for (const e of entries) {
       const raw = await mail.readMessage(e.messageId);
       const file = `${dir}/cur/${maildirName(e, host)}`;
-      records.push({
-        folder: folder.name,
-        uid: e.uid,
-        file,
-        flags: e.flags,
-        internalDate: new Date(e.internalDate).toISOString(),
-        size: raw.length,
-        sha256: createHash('sha256').update(raw).digest('hex'),
-      });
+      records.push(recordOf(folder.name, e, file, raw));
       yield* tarFile(file, raw, e.internalDate);
     }
   }
@@ -117,15 +114,7 @@ async function* mboxEntries(mail: ExportMailSource, base: string, plan: MailboxP
       const chunk = mboxMessage(e, raw);
       written += chunk.length;
       if (written > size) throw new AppError('Conflict', `folder ${folder.name} changed during the export`);
-      records.push({
-        folder: folder.name,
-        uid: e.uid,
-        file,
-        flags: e.flags,
-        internalDate: new Date(e.internalDate).toISOString(),
-        size: raw.length,
-        sha256: createHash('sha256').update(raw).digest('hex'),
-      });
+      records.push(recordOf(folder.name, e, file, raw));
       yield chunk;
     }
     yield tarPad(size);

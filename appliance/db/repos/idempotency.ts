@@ -3,17 +3,11 @@
  * (issue 17). The caller seals the payload (it may hold a secret shown once). Platform scope:
  * the key already names the caller (token or principal).
  */
+import type { IdempotencyKeysTable } from '../tables/cluster.table.js';
 import { Repo } from './base.js';
 
-export interface IdempotencyRow {
-  key: string;
-  fingerprint: string;
-  state: string;
-  status: number | null;
-  content_type: string | null;
-  payload: string | null;
-  expires_at: number;
-}
+/** A stored key: the table's row. */
+export type IdempotencyRow = IdempotencyKeysTable;
 
 export class IdempotencyRepo extends Repo {
   async find(key: string): Promise<IdempotencyRow | undefined> {

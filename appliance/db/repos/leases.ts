@@ -5,16 +5,11 @@
  * SQLite and PostgreSQL make each statement atomic, so two nodes can never both see a row come
  * back. Platform scope: leases belong to no tenant.
  */
+import type { LeasesTable } from '../tables/cluster.table.js';
 import { Repo } from './base.js';
 
-export interface LeaseRow {
-  name: string;
-  holder: string;
-  expires_at: number;
-  fence: number;
-  ran_at: number;
-  acquired_at: number;
-}
+/** A lease: the table's row. */
+export type LeaseRow = LeasesTable;
 
 export interface HeldLease {
   fence: number;
