@@ -9,6 +9,7 @@ import type { SpamListsTable, SpamPoliciesTable } from './tables/spam.table.js';
 import type { IdempotencyKeysTable, LeasesTable, RateWindowsTable } from './tables/cluster.table.js';
 import type { ImapMigrationFoldersTable, ImapMigrationsTable } from './tables/migrations.table.js';
 import type { MigrationBatchesTable, MigrationBatchItemsTable } from './tables/migration-batches.table.js';
+import type { MailboxGrantsTable } from './tables/grants.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
 
 /** The whole database as kysely sees it. */
@@ -58,4 +59,5 @@ export interface DB {
   imap_migration_folders: ImapMigrationFoldersTable;
   migration_batches: MigrationBatchesTable;
   migration_batch_items: MigrationBatchItemsTable;
+  mailbox_grants: MailboxGrantsTable;
 }

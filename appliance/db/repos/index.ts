@@ -42,6 +42,7 @@ import { LeasesRepo } from './leases.js';
 import { RateWindowsRepo } from './rate-windows.js';
 import { IdempotencyRepo } from './idempotency.js';
 import { MigrationsRepo } from './migrations.js';
+import { GrantsRepo } from './grants.js';
 
 export type { Executor } from './base.js';
 
@@ -70,6 +71,9 @@ export class Repos {
 
   // Aggregates (one getter each, e.g.):
   // get mailboxes(): MailboxesRepo { return this.one('mailboxes', () => new MailboxesRepo(this.db, this.scope)); }
+  get grants(): GrantsRepo {
+    return this.one('grants', () => new GrantsRepo(this.db, this.scope));
+  }
   get leases(): LeasesRepo {
     return this.one('leases', () => new LeasesRepo(this.db, this.scope));
   }
