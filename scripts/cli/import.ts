@@ -172,7 +172,18 @@ export const importGroup: Group = {
       },
       async run(ctx, [id], opts) {
         if (!id) throw new UsageError('postern import run <migration-id>');
-        const m = await call<Migration>(ctx, 'POST', `/migrations/${q(id)}/run`, credential(opts) ?? {});
+        const secret = credential(opts);
+        if (!secret) {
+          // A run that ended (done, failed, cancelled) wiped the credential; only an interrupted job keeps it to resume.
+          const job = await call<Migration>(ctx, 'GET', `/migrations/${q(id)}`);
+          if (!job.credentialsHeld)
+            throw new UsageError(
+              job.source.auth === 'xoauth2'
+                ? `job ${id} (${job.state}) no longer holds its source credential: give a fresh OAuth2 access token in POSTERN_IMPORT_ACCESS_TOKEN or --token-file`
+                : `job ${id} (${job.state}) no longer holds its source password: give it again in POSTERN_IMPORT_PASSWORD or --password-file`,
+            );
+        }
+        const m = await call<Migration>(ctx, 'POST', `/migrations/${q(id)}/run`, secret ?? {});
         if (!ctx.json) ctx.out(`Migration ${m.id} queued again.`);
         return opts.wait ? follow(ctx, m.id) : show(ctx, m);
       },

@@ -5,10 +5,18 @@
  * "Spam" \Junk) and '.' as hierarchy separator (Maildir++), like many hosting providers.
  * Tests fill it over IMAP (imapflow APPEND) and may kill its per-session `imap` processes to
  * cut a client's connection. Never the system's instance.
+ *
+ * With `oauth2`, it also takes OAuth2 access tokens (SASL XOAUTH2, as Google and Microsoft
+ * require): a second passdb (driver oauth2, XOAUTH2 only) asks an RFC 7662 introspection
+ * endpoint about each token — `startTokenIntrospection()`, a tiny HTTP server on loopback that
+ * the test starts and that issues, expires and revokes tokens. Passwords keep working (the
+ * passwd-file passdb serves PLAIN and LOGIN).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,7 +69,40 @@ async function waitPort(port: number, ms: number): Promise<void> {
   }
 }
 
-function config(dir: string, ports: { imap: number; imaps: number }): string {
+export interface DovecotOptions {
+  /** Take OAuth2 access tokens (XOAUTH2) checked by this RFC 7662 introspection endpoint. */
+  oauth2?: { introspectionUrl: string };
+}
+
+/** The passdbs: passwords from the passwd-file (PLAIN, LOGIN); with oauth2, tokens (XOAUTH2) from the introspection endpoint. */
+function passdbs(dir: string, opts: DovecotOptions): string {
+  const passwords = `passdb {
+  driver = passwd-file
+  args = ${dir}/users${opts.oauth2 ? '\n  mechanisms = plain login' : ''}
+}
+`;
+  if (!opts.oauth2) return passwords;
+  return `${passwords}passdb {
+  driver = oauth2
+  mechanisms = xoauth2
+  args = ${dir}/dovecot-oauth2.conf.ext
+}
+`;
+}
+
+/** dovecot-oauth2.conf.ext: Dovecot 2.3's oauth2 passdb, RFC 7662 introspection by POST (token=…), the token's user in "username", inactive tokens refused. */
+function oauth2Config(introspectionUrl: string): string {
+  return `introspection_mode = post
+introspection_url = ${introspectionUrl}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+`;
+}
+
+function config(dir: string, ports: { imap: number; imaps: number }, opts: DovecotOptions = {}): string {
   return `# Postern tests: private Dovecot (generated)
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -72,7 +113,7 @@ listen = 127.0.0.1
 ssl = yes
 ssl_cert = <${dir}/cert.pem
 ssl_key = <${dir}/key.pem
-auth_mechanisms = plain login
+auth_mechanisms = plain login${opts.oauth2 ? ' xoauth2' : ''}
 auth_failure_delay = 0
 default_internal_user = dovecot
 default_login_user = dovenull
@@ -96,11 +137,7 @@ namespace inbox {
     special_use = \\Junk
   }
 }
-passdb {
-  driver = passwd-file
-  args = ${dir}/users
-}
-userdb {
+${passdbs(dir, opts)}userdb {
   driver = static
   args = uid=${MAIL_USER} gid=${MAIL_GROUP} home=${dir}/mail/%n
 }
@@ -119,7 +156,7 @@ service imap-login {
 }
 
 /** Starts Dovecot with these users; `tls` is the certificate it serves (trusted by the test's clients). */
-export async function startDovecot(users: DovecotUser[], tls: { key: string; cert: string }): Promise<Dovecot> {
+export async function startDovecot(users: DovecotUser[], tls: { key: string; cert: string }, opts: DovecotOptions = {}): Promise<Dovecot> {
   const dir = await mkdtemp(path.join(tmpdir(), 'postern-dovecot-'));
   chmodSync(dir, 0o755); // the mail user must reach its Maildir
   for (const d of ['run', 'state', 'mail']) mkdirSync(path.join(dir, d));
@@ -130,7 +167,11 @@ export async function startDovecot(users: DovecotUser[], tls: { key: string; cer
   writeFileSync(path.join(dir, 'users'), users.map((u) => `${u.user}:{PLAIN}${u.password}::::::\n`).join(''), { mode: 0o640 });
   execFileSync('chown', ['root:dovecot', path.join(dir, 'users')]);
   const ports = { imap: await freePort(), imaps: await freePort() };
-  writeFileSync(path.join(dir, 'dovecot.conf'), config(dir, ports));
+  if (opts.oauth2) {
+    writeFileSync(path.join(dir, 'dovecot-oauth2.conf.ext'), oauth2Config(opts.oauth2.introspectionUrl), { mode: 0o640 });
+    execFileSync('chown', ['root:dovecot', path.join(dir, 'dovecot-oauth2.conf.ext')]);
+  }
+  writeFileSync(path.join(dir, 'dovecot.conf'), config(dir, ports, opts));
   const child: ChildProcess = spawn('dovecot', ['-F', '-c', path.join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -174,4 +215,60 @@ function childrenNamed(parent: number, name: string): number[] {
     }
   }
   return out;
+}
+
+export interface TokenIntrospection {
+  /** The introspection endpoint (Dovecot's introspection_url). */
+  url: string;
+  /** A new opaque access token for `user`, active for `ttlMs` (default an hour). */
+  issue(user: string, ttlMs?: number): string;
+  /** Makes a token inactive at once (as a revocation at the provider). */
+  revoke(token: string): void;
+  /** Introspection requests answered, and how many of them named an active token. */
+  readonly asked: { total: number; active: number };
+  close(): Promise<void>;
+}
+
+/**
+ * A tiny OAuth2 token introspection endpoint (RFC 7662) on 127.0.0.1: POST `token=…` (form) or
+ * GET …?token=… answers `{active: true, username, exp, scope}` for a token it issued that has
+ * neither expired nor been revoked, else `{active: false}` — as Google's or Microsoft's
+ * authorization servers answer the mail provider's IMAP server.
+ */
+export async function startTokenIntrospection(): Promise<TokenIntrospection> {
+  const tokens = new Map<string, { user: string; expires: number; revoked: boolean }>();
+  const asked = { total: 0, active: 0 };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const form = new URLSearchParams(req.method === 'POST' ? Buffer.concat(chunks).toString('utf8') : url.search);
+      const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const token = form.get('token') ?? bearer ?? '';
+      const t = tokens.get(token);
+      const active = !!t && !t.revoked && t.expires > Date.now();
+      asked.total++;
+      if (active) asked.active++;
+      const body = active ? { active: true, username: t.user, scope: 'https://mail.example/imap', token_type: 'Bearer', exp: Math.floor(t.expires / 1000) } : { active: false };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/introspect`,
+    issue(user, ttlMs = 3_600_000) {
+      const token = `ya29.${randomBytes(24).toString('base64url')}`;
+      tokens.set(token, { user, expires: Date.now() + ttlMs, revoked: false });
+      return token;
+    },
+    revoke(token) {
+      const t = tokens.get(token);
+      if (t) t.revoked = true;
+    },
+    asked,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -58,7 +58,12 @@ describe('postern import', () => {
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ state: 'done', credentialsHeld: false, progress: { messages: COUNT, totalMessages: COUNT } });
     const again = await runCli(app, ['import', 'run', list[0].id, '--wait']); // no credential: the ended job holds none
-    expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/give the password/);
+    expect(again.code).toBe(2); // a usage error: the CLI asks for the password before calling run
+    expect(again.stderr).toMatch(/no longer holds its source password: give it again in POSTERN_IMPORT_PASSWORD or --password-file/);
+    const rerun = await runCli(app, ['import', 'run', list[0].id, '--wait'], env); // given again: an incremental pass copies nothing new
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toContain(`carol@import.test: done ${COUNT}/${COUNT} messages (100%)`);
+    expect(rerun.stdout).toMatch(/last run:\s+copied 0 /);
+    expect(rerun.stdout).toMatch(/credential held:\s+no \(wiped\)/);
   }, 60_000);
 });

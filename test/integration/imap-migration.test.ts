@@ -96,6 +96,9 @@ describe('IMAP migration from a real Dovecot', () => {
       runner.events.on('finished', on);
     });
 
+  /** The sealed credential column itself (not the view): null once wiped. */
+  const storedSecret = async (id: string) => (await env.core.db.selectFrom('imap_migrations').select('source_secret').where('id', '=', id).executeTakeFirstOrThrow()).source_secret;
+
   const source = (over: Partial<DovecotUser> = {}) => ({ host: '127.0.0.1', port: dovecot.imapsPort, tls: 'implicit' as const, user: SOURCE.user, password: over.password ?? SOURCE.password });
 
   beforeAll(async () => {
@@ -170,6 +173,7 @@ describe('IMAP migration from a real Dovecot', () => {
     const job = await getMigration(actor, deps, jobId);
     expect(job.error).toBeNull();
     expect(job.credentialsHeld).toBe(false); // wiped when the job ended
+    expect(await storedSecret(jobId)).toBeNull();
     const targets = Object.fromEntries(job.progress.folders.map((f) => [f.source, f.target]));
     expect(targets).toMatchObject({
       INBOX: 'INBOX',
@@ -280,7 +284,8 @@ describe('IMAP migration from a real Dovecot', () => {
     expect(await ended).toBe('interrupted');
     await stopping;
     const mid = await getMigration(actor, deps, jobId);
-    expect(mid).toMatchObject({ state: 'interrupted', credentialsHeld: true });
+    expect(mid).toMatchObject({ state: 'interrupted', credentialsHeld: true }); // it resumes: the one state that keeps the credential
+    expect(await storedSecret(jobId)).toMatch(/^enc:v1:/);
     expect(mid.progress.folders.find((f) => f.source === 'Restart')!.copied).toBeLessThan(300);
     runner = new MigrationRunner(deps, { store: env.core.store, logger: env.core.logger, source: { tls: { ca: testCertificate().cert }, maxMessageBytes: env.core.config.maxMessageBytes } });
     deps.migrations = runner;
@@ -290,6 +295,7 @@ describe('IMAP migration from a real Dovecot', () => {
     expect(await done).toBe('done');
     const job = await getMigration(actor, deps, jobId);
     expect(job.progress.folders.find((f) => f.source === 'Restart')).toMatchObject({ copied: 300, total: 300, done: true });
+    expect(await storedSecret(jobId)).toBeNull(); // the resumed run ended: wiped
     const dst = imapflow(env, ADDRESS, PASS);
     await dst.connect();
     const got = await snapshot(dst, 'Restart');
@@ -321,17 +327,29 @@ describe('IMAP migration from a real Dovecot', () => {
     await dst.logout();
   }, 60_000);
 
-  it('a wrong password fails the job with the source refusal; the job lists, and cancelling wipes its credential', async () => {
+  it('a wrong password fails the job with the source refusal and wipes its credential; a retry needs it again; the job lists and cancels', async () => {
     const job = await startMigration(actor, deps, mailboxId, { source: source({ password: 'wrong' }), folders: ['INBOX'] });
+    expect(await storedSecret(job.id)).toMatch(/^enc:v1:/); // sealed while the job is queued
     expect(await finished(job.id)).toBe('failed');
     const failed = await getMigration(actor, deps, job.id);
     expect(failed.error).toMatch(/refused the login of alice/);
     expect(failed.error).not.toContain('wrong');
     expect(failed.progress.messages).toBe(0);
-    expect(failed.credentialsHeld).toBe(true); // kept for a retry until the job ends
+    expect(failed.credentialsHeld).toBe(false); // no credential outlives the run that needed it
+    expect(await storedSecret(job.id)).toBeNull();
+    await expect(runMigration(actor, deps, job.id)).rejects.toMatchObject({ code: 'Invalid', message: expect.stringMatching(/give the source password \(password\) again/) });
     const list: MigrationView[] = await listMigrations(actor, deps, mailboxId);
     expect(list.map((j) => j.id)).toEqual([job.id, jobId]);
     const cancelled = await cancelMigration(actor, deps, job.id);
     expect(cancelled).toMatchObject({ state: 'cancelled', credentialsHeld: false });
+    expect(await storedSecret(job.id)).toBeNull();
+  }, 60_000);
+
+  it('cancelling a queued job wipes the credential it was given', async () => {
+    const job = await startMigration(actor, { ...deps, migrations: null }, mailboxId, { source: source(), folders: ['INBOX'] }); // recorded, not handed to the runner
+    expect(await storedSecret(job.id)).toMatch(/^enc:v1:/);
+    const cancelled = await cancelMigration(actor, deps, job.id);
+    expect(cancelled).toMatchObject({ state: 'cancelled', credentialsHeld: false });
+    expect(await storedSecret(job.id)).toBeNull();
   }, 60_000);
 });

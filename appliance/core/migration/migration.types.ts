@@ -62,7 +62,7 @@ export interface MigrationView {
   progress: { messages: number; bytes: number; totalMessages: number; totalBytes: number; folders: MigrationFolderView[] };
   report: MigrationReport | null;
   error: string | null;
-  /** Whether the source credential is still held (sealed); wiped when the job ends. */
+  /** Whether the source credential is still held (sealed); wiped when a run ends done, failed or cancelled (kept only by an interrupted job). */
   credentialsHeld: boolean;
   runs: number;
   createdBy: string;

@@ -3,7 +3,8 @@
  * mailbox's jobs, run it again (incremental: only what is new is copied) and cancel it. Every
  * function takes the actor first and authorizes before it reads; another tenant's mailbox or
  * job is NotFound (the scoped repositories). The source credential is sealed (secret-box) at
- * once, never returned or logged, and wiped when the job ends (done, cancelled). The copy runs
+ * once, never returned or logged, and wiped when a run ends (done, failed, cancelled; an
+ * interrupted job keeps it until its resumed run ends). The copy runs
  * in the background (runner.ts); these calls only record and enqueue.
  */
 import { appendAudit } from '../audit/audit.js';
@@ -108,7 +109,12 @@ export async function runMigration(actor: Actor, deps: MigrationDeps, id: string
   const row = await jobOf(r, id);
   const given = input.password || input.accessToken ? checkSecret(input) : null;
   if (row.state === 'running') throw new AppError('Conflict', 'the migration is running');
-  if (!given && !row.has_secret) throw new AppError('Invalid', 'the source credential was wiped when the job ended: give the password (or accessToken) again', { field: 'password' });
+  if (!given && !row.has_secret) {
+    const what = row.source_auth === 'xoauth2' ? 'a fresh OAuth2 access token (accessToken)' : 'the source password (password)';
+    throw new AppError('Invalid', `the source credential was wiped when the job's last run ended (${row.state}): give ${what} again`, {
+      field: row.source_auth === 'xoauth2' ? 'accessToken' : 'password',
+    });
+  }
   const now = deps.now();
   await r.transaction(async (t) => {
     const active = await t.migrations.activeForMailbox(row.mailbox_id);

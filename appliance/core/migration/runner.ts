@@ -4,8 +4,9 @@
  * throttle or block an address that opens many). A job is claimed with a conditional update
  * (queued → running), so two runners never run one job. At boot, jobs left running by a stopped
  * appliance become `interrupted` (they resume where they stopped on `run`), queued ones are
- * picked up again. On the job's end the source credential is wiped (done) and the outcome is
- * audited with what was copied.
+ * picked up again. When a run ends (done, failed, cancelled) the source credential is wiped — a
+ * retry gives it again — and the outcome is audited with what was copied; only an interrupted job
+ * (the appliance stopped mid-copy: it resumes) keeps it, until its resumed run ends.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../logger.js';
@@ -213,8 +214,9 @@ export class MigrationRunner implements MigrationRunnerPort {
     report.state = outcome.state;
     const r = repos(this.deps.db, tenantScope(row.tenant_id));
     await r.transaction(async (t) => {
-      const ended = outcome.state === 'done' || outcome.state === 'cancelled';
-      const patch = { report: JSON.stringify(report), error: outcome.error, updated_at: now, finished_at: outcome.state === 'interrupted' ? null : now, ...(ended ? { source_secret: null } : {}) };
+      // No credential outlives its purpose: only a job that will resume (interrupted) keeps it.
+      const ended = outcome.state !== 'interrupted';
+      const patch = { report: JSON.stringify(report), error: outcome.error, updated_at: now, finished_at: ended ? now : null, ...(ended ? { source_secret: null } : {}) };
       // A cancellation already moved the job to cancelled: only the report is added.
       const moved = await t.migrations.transition(row.id, ['running'], { ...patch, state: outcome.state });
       if (!moved) await t.migrations.update(row.id, { report: patch.report, updated_at: now, source_secret: null });
@@ -257,7 +259,7 @@ function wasUnclean(row: MigrationRow): boolean {
 /** A failure as the report says it, without the source credential in any case. */
 function describe(err: unknown, secret: string): string {
   let text: string;
-  if (isAppError(err, 'QuotaExceeded')) text = 'the mailbox is over quota: raise its quota, then run the job again (it resumes)';
+  if (isAppError(err, 'QuotaExceeded')) text = 'the mailbox is over quota: raise its quota, then run the job again with the source password (it resumes)';
   else if (isAppError(err)) text = err.message;
   else {
     const e = err as { message?: string; responseText?: string; code?: string };

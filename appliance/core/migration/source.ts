@@ -41,7 +41,13 @@ export async function connectSource(src: CheckedSource, opts: SourceOptions): Pr
     await client.connect();
   } catch (err) {
     client.close();
-    const e = err as { authenticationFailed?: boolean; responseText?: string; message?: string };
+    const e = err as { authenticationFailed?: boolean; responseText?: string; message?: string; oauthError?: { status?: string } | false };
+    if (e.authenticationFailed && src.auth === 'xoauth2') {
+      const status = e.oauthError && e.oauthError.status ? ` [${e.oauthError.status}]` : '';
+      throw new SourceAuthError(
+        `the source refused the OAuth2 access token of ${src.user} (expired, revoked or not for this account): ${e.responseText ?? 'authentication failed'}${status}; run the job again with a fresh token`,
+      );
+    }
     if (e.authenticationFailed) throw new SourceAuthError(`the source refused the login of ${src.user}: ${e.responseText ?? 'authentication failed'}`);
     throw err;
   }

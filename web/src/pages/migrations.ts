@@ -60,7 +60,16 @@ function jobCard(m: { id: string }, job: Migration, reload: () => void): HTMLEle
   const p = percentOf(job.progress, job.state);
   const buttons: HTMLElement[] = [];
   if (can('mailboxes.manage') && job.state !== 'running' && job.state !== 'queued') {
-    const pw = h('input', { type: 'password', autocomplete: 'off', 'aria-label': `Source password for ${job.source.user}`, placeholder: job.credentialsHeld ? 'password kept' : 'source password' });
+    // A run that ended (done, failed, cancelled) wiped the credential: it must be given again; an interrupted job keeps it to resume.
+    const token = job.source.auth === 'xoauth2';
+    const what = token ? 'OAuth2 access token' : 'password';
+    const pw = h('input', {
+      type: 'password',
+      autocomplete: 'off',
+      'aria-label': token ? `Source access token for ${job.source.user}` : `Source password for ${job.source.user}`,
+      placeholder: job.credentialsHeld ? `${what} kept` : `source ${what} (required)`,
+      required: !job.credentialsHeld,
+    });
     buttons.push(
       pw,
       h(
@@ -69,7 +78,11 @@ function jobCard(m: { id: string }, job: Migration, reload: () => void): HTMLEle
           type: 'button',
           class: 'btn',
           onclick: guard(async () => {
-            await post(`/api/v1/migrations/${seg(job.id)}/run`, pw.value ? { password: pw.value } : {});
+            if (!pw.value && !job.credentialsHeld) {
+              pw.focus();
+              throw new Error(`The source ${what} was wiped when the last run ended: enter it again to run the job.`);
+            }
+            await post(`/api/v1/migrations/${seg(job.id)}/run`, pw.value ? (token ? { accessToken: pw.value } : { password: pw.value }) : {});
             toast(job.state === 'done' ? 'Copying what is new' : 'Migration queued again');
             reload();
           }),
