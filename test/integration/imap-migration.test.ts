@@ -1,11 +1,12 @@
 /**
  * IMAP migration (issue 20) against a real Dovecot (Debian's dovecot-imapd, private on
- * loopback): a varied corpus (multipart, 8-bit, a 30 MB message, thousands of small messages,
+ * loopback): a varied corpus (multipart, 8-bit, a 30 MB message, over 3,000 small messages,
  * nested and non-ASCII folder names, a localized Trash, server-declared special uses,
  * keywords, \Seen/\Flagged) is copied through the one ingest path and read back from Postern's
  * own IMAP server with imapflow: counts, flags, internal dates and bytes match. A second run
  * copies nothing; a source connection killed mid-folder resumes without duplicates; a source
- * folder whose UIDVALIDITY changed is matched by Message-ID; a wrong password fails clearly.
+ * folder whose UIDVALIDITY changed is matched by Message-ID; a wrong password fails clearly and
+ * its credential is wiped (as after done and cancelled; only an interrupted job keeps it).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -21,7 +22,8 @@ import { imapflow, startImapEnv, testCertificate, type ImapTestEnv } from './ima
 const SOURCE: DovecotUser = { user: 'alice', password: 'source secret 1' };
 const ADDRESS = 'alice@migrated.test';
 const PASS = 'a long enough passphrase';
-const SMALL = 1200;
+/** 2,100 small INBOX messages + 600 (Bulk) + 300 (Restart) + 26 others: 3,026 messages cross the migration in this file. */
+const SMALL = 2100;
 const BULK = 600;
 const BIG = 30 * 1024 * 1024;
 
