@@ -115,6 +115,17 @@ describe('migration in the console', () => {
       expect(await page.getByTestId('export-mbox').getAttribute('href')).toBe(`/api/v1/mailboxes/${dora.id}/export?format=mbox`);
       expect(await page.getByTestId('export-maildir').getAttribute('href')).toBe(`/api/v1/mailboxes/${dora.id}/export?format=maildir`);
       await page.screenshot({ path: path.join(SHOTS, 'migration-mailbox.png'), fullPage: true });
+      // The ended job holds no password any more: "Run again" asks for it, then copies what is new (nothing).
+      const again = job.getByLabel(`Source password for ${SOURCE_USER}`);
+      expect(await again.getAttribute('placeholder')).toBe('source password (required)');
+      await job.getByRole('button', { name: 'Run again (copy what is new)' }).click();
+      await expect.poll(async () => page.locator('.toast').allInnerTexts()).toContainEqual(expect.stringContaining('was wiped when the last run ended: enter it again'));
+      expect(await job.getAttribute('data-state')).toBe('done');
+      await again.fill(SOURCE_PASSWORD);
+      await job.getByRole('button', { name: 'Run again (copy what is new)' }).click();
+      await expect
+        .poll(async () => (await app.expectApi<Array<{ runs: number; state: string }>>('GET', `/api/v1/mailboxes/${dora.id}/migrations`, undefined, 200))[0], { timeout: 60_000, interval: 250 })
+        .toMatchObject({ runs: 2, state: 'done' });
     } finally {
       await close();
     }
