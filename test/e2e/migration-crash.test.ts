@@ -130,7 +130,7 @@ beforeAll(async () => {
   const cert = sourceCertificate(dir);
   ({ source, corpus } = await SourceDovecot.start({ workDir: path.join(dir, 'source'), user: SOURCE_USER, password: SOURCE_PASSWORD, ...cert, messages: MESSAGES }));
   proxy = await ThrottledProxy.start(source.ports.imaps, Math.ceil(corpus.bytes / (COPY_MS / 1000)));
-  app = await Appliance.start({ env: { NODE_EXTRA_CA_CERTS: cert.certFile, POSTERN_DNS_CHECK_INTERVAL_MINUTES: '0', POSTERN_SPAM: 'false' } });
+  app = await Appliance.start({ env: { NODE_EXTRA_CA_CERTS: cert.certFile, POSTERN_DNS_CHECK_INTERVAL_MINUTES: '0', POSTERN_SPAM: 'false' }, readyTimeoutMs: 90_000 }); // the boot after the kill too (a loaded CI box)
   mailboxId = (await app.provisionMailbox('dora@acme.test', PASSWORD)).id;
   timings.setup = Date.now() - t0;
 }, 120_000);

@@ -157,6 +157,7 @@ describe('IMAP migration with an OAuth2 access token (XOAUTH2) from a real Dovec
     const failed = await getMigration(actor, deps, started.id);
     expect(failed.error).toMatch(/^the source refused the OAuth2 access token of alice@old\.example \(expired, revoked or not for this account\)/);
     expect(failed.error).not.toContain(expired);
+    console.log(`xoauth2: an expired token is reported as: ${failed.error}`);
     expect(failed).toMatchObject({ credentialsHeld: false, progress: { messages: 0 } });
     expect(await storedSecret(started.id)).toBeNull();
     // The failed run wiped the token: a retry needs a fresh one.
