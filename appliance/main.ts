@@ -19,6 +19,7 @@ import { enforceRetention } from './core/mailboxes/retention.js';
 import { createResolver } from './net/resolver.js';
 import { systemActor } from './core/kernel/authz.js';
 import { CredentialService } from './core/access/credentials.js';
+import { DbGrantsServing } from './core/access/grants-serving.js';
 import { SendLimiter } from './core/sending/limits.js';
 import { SendingPolicy } from './core/sending/sending.js';
 import { type CoreDeps, createCoreDeps } from './core/deps.js';
@@ -66,7 +67,10 @@ async function composeAppliance(config: Readonly<Config>, logger: Logger, paths:
   const loginThrottle = shared.loginThrottle;
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle, metricsPort);
   credentials.joinCluster(cluster); // revocations reach every node's sessions
-  const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort });
+  // Shared-mailbox grants: one serving instance for IMAP, SMTP and the core (changes reach every node).
+  const grants = new DbGrantsServing(db, logger.child({ service: 'grants' }));
+  grants.joinCluster(cluster);
+  const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort, grants });
   const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), core, domainId, address) });
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits, shared.sendWindows);
