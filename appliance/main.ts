@@ -30,6 +30,7 @@ import { openDatabase } from './db/dialect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { repos } from './db/repos/index.js';
 import { startImapServer } from './imap/server.js';
+import { sharedServing } from './imap/shared-serving.js';
 import { createLogger, humanNotice, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
 import { countAttackAlert, metricsPort, setNodeInfo, setSmtpLimits } from './metrics.js';
@@ -236,7 +237,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     mailStore: store,
     migrations,
   });
-  const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
+  const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls, shared: sharedServing(core) });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   // Scheduled jobs run on exactly one node (leases); one node holds them all.
   const leases = new LeaseRunner(db, { nodeId: config.nodeId, ttlMs: config.leaseTtlMs, logger: logger.child({ service: 'leases' }) });

@@ -9,6 +9,7 @@
  * the real store: the view adds one map look-up per call there.
  */
 import { AppError } from '../core/kernel/errors.js';
+import { copyAcrossMailboxes } from '../mailstore/cross-copy.js';
 import { type MemberSeenIndex, storeMemberFlags, withMemberSeen } from '../mailstore/member-seen.js';
 import type { FolderInfo, MailboxEvent, MailStore, MessageEntry } from '../mailstore/store.types.js';
 import { ImapNo } from './responses.js';
@@ -88,9 +89,10 @@ export class MailboxWatchers {
   }
 }
 
+/** A folder as the member's commands see it (shared ones under Shared/<address>/), remembered by id. */
 function renamed(access: SharedAccess, f: FolderInfo): FolderInfo {
-  access.remember(f.id, f.mailboxId);
-  return { ...f, name: access.clientName(f.mailboxId, f.name) };
+  access.remember(f, f.name);
+  return f.mailboxId === access.memberId ? f : { ...f, name: access.clientName(f.mailboxId, f.name) };
 }
 
 /** The name-based half of the view: every call naming a folder of the member's mailbox is resolved first. */
@@ -108,10 +110,14 @@ function nameMethods(base: MailStore, access: SharedAccess): Partial<MailStore> 
       if (mailboxId !== member) return own;
       await access.ready();
       const shared = await Promise.all(access.readable().map((g) => base.listFolders(g.mailboxId)));
-      return [...own.filter((f) => !isSharedName(f.name)), ...shared.flat().map((f) => renamed(access, f))];
+      return [...own.filter((f) => !isSharedName(f.name)), ...shared.flat()].map((f) => renamed(access, f));
     },
     async getFolder(mailboxId, name) {
-      if (mailboxId !== member || !isSharedName(name)) return base.getFolder(mailboxId, name);
+      if (mailboxId !== member) return base.getFolder(mailboxId, name);
+      if (!isSharedName(name)) {
+        const own = await base.getFolder(mailboxId, name);
+        return own && renamed(access, own);
+      }
       const r = await access.resolve(name);
       if (r.kind === 'level') return null;
       const f = await base.getFolder(r.mailboxId, r.folder);
@@ -119,8 +125,7 @@ function nameMethods(base: MailStore, access: SharedAccess): Partial<MailStore> 
     },
     async createFolder(mailboxId, name, specialUse) {
       const t = await target(mailboxId, name);
-      const f = await base.createFolder(t.mailboxId, t.folder, specialUse);
-      return t.shared ? renamed(access, f) : f;
+      return renamed(access, await base.createFolder(t.mailboxId, t.folder, specialUse));
     },
     async deleteFolder(mailboxId, name) {
       const t = await target(mailboxId, name);
@@ -148,6 +153,13 @@ function nameMethods(base: MailStore, access: SharedAccess): Partial<MailStore> 
       return base.appendMany(t.mailboxId, t.folder, items);
     },
   };
+}
+
+/** The destination of a COPY/MOVE between two mailboxes (own ↔ shared), null within one. */
+function acrossMailboxes(access: SharedAccess, folderId: number, destFolderId: number): { mailboxId: string; folder: string } | null {
+  const [src, dst] = [access.folderOf(folderId), access.folderOf(destFolderId)];
+  if (!src || !dst || src.mailboxId === dst.mailboxId) return null;
+  return { mailboxId: dst.mailboxId, folder: dst.name };
 }
 
 /** The folder-id half: flags of shared folders through the member's rights and own \Seen. */
@@ -193,8 +205,13 @@ function folderMethods(base: MailStore, access: SharedAccess, seenIndex: MemberS
       if (seenIndex && gone.length) await seenIndex.forget(folderId, gone);
       return gone;
     },
+    async copyMessages(folderId, uids, destFolderId) {
+      const across = acrossMailboxes(access, folderId, destFolderId);
+      return across ? copyAcrossMailboxes(base, folderId, uids, across, false) : base.copyMessages(folderId, uids, destFolderId);
+    },
     async moveMessages(folderId, uids, destFolderId) {
-      const r = await base.moveMessages(folderId, uids, destFolderId);
+      const across = acrossMailboxes(access, folderId, destFolderId);
+      const r = across ? await copyAcrossMailboxes(base, folderId, uids, across, true) : await base.moveMessages(folderId, uids, destFolderId);
       if (seenIndex && access.sharedMailboxOf(folderId) && r.pairs.length)
         await seenIndex.forget(
           folderId,

@@ -41,16 +41,14 @@ export interface SharedServing {
   acl: AclAdmin | null;
 }
 
-export type Resolved =
-  | { kind: 'own'; mailboxId: string; folder: string }
-  | { kind: 'level'; mailboxId: string | null }
-  | { kind: 'shared'; mailboxId: string; folder: string; grant: ServingGrant };
+export type Resolved = { kind: 'own'; mailboxId: string; folder: string } | { kind: 'level'; mailboxId: string | null } | { kind: 'shared'; mailboxId: string; folder: string; grant: ServingGrant };
 
 export class SharedAccess {
   /** Live grants by shared mailbox id. */
   private grants = new Map<string, ServingGrant>();
   private loading: Promise<void> | null = null;
-  private readonly folderMailbox = new Map<number, string>();
+  /** Folders handed to commands (id → mailbox and stored name), own and shared. */
+  private readonly folders = new Map<number, { mailboxId: string; name: string }>();
   private readonly unlisten: () => void;
   private expiryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -125,19 +123,25 @@ export class SharedAccess {
     return this.rightsOfMailbox(folder.mailboxId);
   }
 
-  /** Remembers which shared mailbox a folder id belongs to (folder ids reach commands only through resolution). */
-  remember(folderId: number, mailboxId: string): void {
-    this.folderMailbox.set(folderId, mailboxId);
+  /** Remembers a folder handed to a command (folder ids reach commands only through the view). */
+  remember(folder: FolderInfo, storedName: string): void {
+    this.folders.set(folder.id, { mailboxId: folder.mailboxId, name: storedName });
+  }
+
+  /** The mailbox and stored name of a folder id the view handed out. */
+  folderOf(folderId: number): { mailboxId: string; name: string } | null {
+    return this.folders.get(folderId) ?? null;
   }
 
   /** The shared mailbox of a folder id, or null for the member's own folders. */
   sharedMailboxOf(folderId: number): string | null {
-    return this.folderMailbox.get(folderId) ?? null;
+    const mb = this.folders.get(folderId)?.mailboxId;
+    return mb && mb !== this.memberId ? mb : null;
   }
 
   /** The grant behind a folder id (null: own folder, or access gone). */
   grantOfFolder(folderId: number): ServingGrant | null {
-    const mb = this.folderMailbox.get(folderId);
+    const mb = this.sharedMailboxOf(folderId);
     return mb ? this.grantOf(mb) : null;
   }
 
@@ -174,6 +178,7 @@ export class SharedAccess {
 
   private onChange(change: GrantChange): void {
     if (this.stopped) return;
+    this.session.log.debug({ mailboxId: change.mailboxId, kind: change.kind }, 'grants changed');
     this.loading = this.reload().then(
       () => this.afterChange(),
       (err: unknown) => this.session.log.warn({ err, event: 'imap.shared.error' }, 'grants not re-read'),

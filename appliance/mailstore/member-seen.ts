@@ -28,19 +28,15 @@ export class MemberSeenIndex {
     if (!uids.length) return [];
     return this.db.transaction().execute(async (trx) => {
       const have = new Set(
-        (
-          await trx
-            .selectFrom('member_seen')
-            .select('uid')
-            .where('member_mailbox_id', '=', member)
-            .where('folder_id', '=', folderId)
-            .where('uid', 'in', uids)
-            .execute()
-        ).map((r) => Number(r.uid)),
+        (await trx.selectFrom('member_seen').select('uid').where('member_mailbox_id', '=', member).where('folder_id', '=', folderId).where('uid', 'in', uids).execute()).map((r) => Number(r.uid)),
       );
       const changed = uids.filter((u) => have.has(u) !== seen);
       if (!changed.length) return [];
-      if (seen) await trx.insertInto('member_seen').values(changed.map((uid) => ({ member_mailbox_id: member, folder_id: folderId, uid }))).execute();
+      if (seen)
+        await trx
+          .insertInto('member_seen')
+          .values(changed.map((uid) => ({ member_mailbox_id: member, folder_id: folderId, uid })))
+          .execute();
       else await trx.deleteFrom('member_seen').where('member_mailbox_id', '=', member).where('folder_id', '=', folderId).where('uid', 'in', changed).execute();
       return changed;
     });
