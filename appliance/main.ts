@@ -20,6 +20,7 @@ import { createResolver } from './net/resolver.js';
 import { systemActor } from './core/kernel/authz.js';
 import { CredentialService } from './core/access/credentials.js';
 import { DbGrantsServing } from './core/access/grants-serving.js';
+import { sweepExpiredGrants } from './core/access/grants.service.js';
 import { SendLimiter } from './core/sending/limits.js';
 import { SendingPolicy } from './core/sending/sending.js';
 import { type CoreDeps, createCoreDeps } from './core/deps.js';
@@ -52,6 +53,7 @@ import { SpamScanner } from './spam/scanner.js';
 import { type ClusterNotifier, createNotifier } from './cluster/notifier.js';
 
 const ORPHAN_SWEEP_INTERVAL_MS = 60 * 60_000;
+const GRANT_SWEEP_INTERVAL_MS = 60_000;
 
 type Db = ReturnType<typeof openDatabase>['db'];
 type Paths = ReturnType<typeof dataPaths>;
@@ -182,6 +184,17 @@ function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger, lea
   );
 }
 
+/** Every minute: shared-mailbox grants past their expiry end by themselves (audited as the system; open sessions told). */
+function startGrantExpiry(core: CoreDeps, log: Logger, leases: LeaseRunner): void {
+  leases.every('grant-expiry', GRANT_SWEEP_INTERVAL_MS, () =>
+    sweepExpiredGrants(systemActor('grant-expiry'), core)
+      .then((ended) => {
+        if (ended) log.info({ event: 'grants.expired', grants: ended }, 'expired shared-mailbox grants ended');
+      })
+      .catch((err) => log.error({ event: 'grants.sweep.error', err }, 'grant expiry sweep failed')),
+  );
+}
+
 /**
  * The database (migrated), TLS files, the blob store, the cross-node notifier and the mail store,
  * after the boot's orphan-blob sweep.
@@ -244,6 +257,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const dnsLease = leases.hold('dns-check');
   const auditLease = leases.hold('audit-verify');
   startHousekeeping(core, store, log, leases);
+  startGrantExpiry(core, log, leases);
   await leases.start();
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease });
   setSmtpLimits(config.smtpLimits);
