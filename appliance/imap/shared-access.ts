@@ -26,11 +26,17 @@ import type { SessionState } from './commands/types.js';
  */
 export interface AclAdmin {
   /** Members of the owner's mailbox with their rights (GETACL). */
-  members(ownerMailboxId: string): Promise<Array<{ address: string; rights: GrantRight[] }>>;
+  members(owner: AclOwner): Promise<Array<{ address: string; rights: GrantRight[] }>>;
   /** Sets a member's rights (creates the grant when there is none); Forbidden when the tenant's policy does not let owners manage sharing. */
-  setRights(ownerMailboxId: string, memberAddress: string, rights: GrantRight[]): Promise<void>;
+  setRights(owner: AclOwner, memberAddress: string, rights: GrantRight[], origin: { sourceIp: string }): Promise<void>;
   /** Removes a member's grant; Forbidden as above. */
-  remove(ownerMailboxId: string, memberAddress: string): Promise<void>;
+  remove(owner: AclOwner, memberAddress: string, origin: { sourceIp: string }): Promise<void>;
+}
+
+/** The logged-in owner acting on its own mailbox. */
+export interface AclOwner {
+  mailboxId: string;
+  tenantId: string;
 }
 
 /** What the IMAP server needs for shared mailboxes (built once by the composition root). */

@@ -10,6 +10,10 @@
 import type { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoreDeps, type CoreDeps } from '../../appliance/core/deps.js';
+import { createGrant, deleteGrant } from '../../appliance/core/access/grants.service.js';
+import { updateAccessPolicy } from '../../appliance/core/access/policies.js';
+import { suspendMailbox, resumeMailbox } from '../../appliance/core/mailboxes/mailbox-lifecycle.service.js';
+import { type Actor, makeActor } from '../../appliance/core/kernel/authz.js';
 import type { GrantRight } from '../../appliance/core/access/grants.types.js';
 import type { Config } from '../../appliance/config.js';
 import { startImapServer, type ImapServerHandle } from '../../appliance/imap/server.js';
@@ -40,36 +44,17 @@ describe('shared mailboxes over IMAP', () => {
   const ids: Record<string, string> = {};
   const open: Array<ImapFlow | RawClient> = [];
   let tenantId = '';
-  let seq = 0;
+  let admin: Actor;
+  const grants: Record<string, string> = {};
 
-  /** Grants `rights` on info@ to a member, as the control plane does (row, then the serving layer is told). */
-  async function grant(member: string, rights: GrantRight[], seenPerMember = false): Promise<string> {
-    const id = `grt_test${++seq}`;
-    const now = Date.now();
-    await core.db
-      .insertInto('mailbox_grants')
-      .values({
-        id,
-        tenant_id: tenantId,
-        mailbox_id: ids[INFO]!,
-        member_mailbox_id: ids[member]!,
-        rights: rights.join(','),
-        seen_per_member: seenPerMember ? 1 : 0,
-        reason: 'test',
-        granted_by: 'test',
-        created_at: now,
-        updated_at: now,
-        expires_at: null,
-        last_used_at: null,
-      })
-      .execute();
-    deps.grants.notify({ mailboxId: ids[INFO]!, memberMailboxId: ids[member]!, kind: 'granted' });
-    return id;
+  /** Grants `rights` on info@ to a member through the core's use case (as the API does). */
+  async function grant(member: string, rights: GrantRight[], seenPerMember = false): Promise<void> {
+    const g = await createGrant(admin, deps, ids[INFO]!, { memberMailboxId: ids[member]!, rights, seenPerMember, reason: 'team inbox' });
+    grants[member] = g.id;
   }
 
   async function revoke(member: string): Promise<void> {
-    await core.db.deleteFrom('mailbox_grants').where('mailbox_id', '=', ids[INFO]!).where('member_mailbox_id', '=', ids[member]!).execute();
-    deps.grants.notify({ mailboxId: ids[INFO]!, memberMailboxId: ids[member]!, kind: 'revoked' });
+    await deleteGrant(admin, deps, grants[member]!, { reason: 'left the team' });
   }
 
   async function client(user: string): Promise<ImapFlow> {
@@ -94,6 +79,12 @@ describe('shared mailboxes over IMAP', () => {
     env = { core, server, config, close: async () => undefined };
     for (const a of [INFO, ALICE, BOB, DAVE, ERIN, CAROL]) ids[a] = (await core.createMailbox(a, PASS)).id;
     tenantId = (await core.db.selectFrom('mailboxes').select('tenant_id').where('id', '=', ids[INFO]!).executeTakeFirstOrThrow()).tenant_id;
+    admin = makeActor({
+      kind: 'tenant-admin',
+      tenantId,
+      principalId: 'prn_test_admin',
+      permissions: ['mailboxes.read', 'mailboxes.share', 'mailboxes.manage', 'mailboxes.suspend', 'policies.manage'],
+    });
     await core.store.createFolder(ids[INFO]!, 'Projects');
     await core.store.createFolder(ids[INFO]!, 'Projects/2026');
     for (const s of ['First question', 'Second question', 'Third question']) await core.deliver(INFO, mail(s));
@@ -279,11 +270,32 @@ describe('shared mailboxes over IMAP', () => {
   it('ends access when the shared mailbox is suspended', async () => {
     const alice = await raw(ALICE);
     expect(await alice.cmd('S', `SELECT ${SHARED_INBOX}`)).toMatch(/S OK/);
-    await core.db.updateTable('mailboxes').set({ status: 'suspended' }).where('id', '=', ids[INFO]!).execute();
-    deps.grants.notify({ mailboxId: ids[INFO]!, memberMailboxId: ids[ALICE]!, kind: 'revoked' });
+    const t0 = Date.now();
+    await suspendMailbox(admin, deps, ids[INFO]!, { reason: 'test' });
     await alice.until((b) => b.includes('[CLOSED]'), 1000);
+    expect(Date.now() - t0).toBeLessThan(1000);
     alice.take();
     expect(await alice.cmd('L', 'LIST "" "*"')).not.toContain('Shared');
-    await core.db.updateTable('mailboxes').set({ status: 'active' }).where('id', '=', ids[INFO]!).execute();
+    await resumeMailbox(admin, deps, ids[INFO]!, { reason: 'test' });
+    expect(await alice.cmd('M', 'LIST "" "Shared/*"')).toContain(SHARED_INBOX);
+  });
+
+  it('SETACL and DELETEACL change grants only when the tenant policy lets owners manage sharing, audited', async () => {
+    const owner = await raw(INFO);
+    expect(await owner.cmd('A', `SETACL INBOX ${CAROL} lrs`)).toMatch(/A NO \[NOPERM\]/);
+    const alice = await raw(ALICE);
+    expect(await alice.cmd('B', `SETACL ${SHARED_INBOX} ${CAROL} lrs`)).toMatch(/B NO \[NOPERM\]/);
+    await updateAccessPolicy(admin, deps, tenantId, { ownersManageSharing: true, reason: 'owners share their mailboxes' });
+    const carol = await raw(CAROL);
+    expect(await owner.cmd('C', `SETACL INBOX ${CAROL} lrs`)).toMatch(/C OK/);
+    expect(await carol.cmd('M', `MYRIGHTS ${SHARED_INBOX}`)).toContain(`* MYRIGHTS ${SHARED_INBOX} lrs\r\n`);
+    expect(await owner.cmd('D', `SETACL INBOX ${CAROL} +w`)).toMatch(/D OK/);
+    expect(await owner.cmd('G', 'GETACL INBOX')).toContain(`${CAROL} lrsw`);
+    expect(await carol.cmd('N', `MYRIGHTS ${SHARED_INBOX}`)).toContain(' lrsw\r\n');
+    const audited = await core.db.selectFrom('audit_events').select(['action', 'actor_id']).where('target_id', '=', ids[INFO]!).execute();
+    expect(audited.filter((e) => e.actor_id === `mailbox:${ids[INFO]}`).length).toBeGreaterThanOrEqual(2);
+    expect(await owner.cmd('E', `DELETEACL INBOX ${CAROL}`)).toMatch(/E OK/);
+    expect(await carol.cmd('O', `MYRIGHTS ${SHARED_INBOX}`)).toMatch(/O NO \[NOPERM\]/);
+    expect(await owner.cmd('F', `SETACL INBOX ${INFO} lr`)).toMatch(/F NO \[CANNOT\]/);
   });
 });

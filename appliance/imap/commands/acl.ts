@@ -38,7 +38,7 @@ export const getacl: CommandSpec = {
   async handler(session, cmd) {
     expectEnd(cmd.args, 1);
     const folder = await administered(session, cmd.args[0]);
-    const members = session.shared?.deps.acl ? await session.shared.deps.acl.members(folder.mailboxId) : [];
+    const members = session.shared?.deps.acl ? await session.shared.deps.acl.members(session.user!) : [];
     const entries = [`${id(session.user!.address)} ${OWNER_RIGHTS}`, ...members.map((m) => `${id(m.address)} ${lettersOf(m.rights) || '""'}`)];
     session.untagged(`ACL ${session.mailboxName(folder.name)} ${entries.join(' ')}`);
     return undefined;
@@ -81,13 +81,15 @@ export const setacl: CommandSpec = {
     const named = rightsFromLetters(mod ? spec.slice(1) : spec);
     if (!named) throw new ImapNo('Unknown right in the list (RIGHTS=texk)', 'CANNOT');
     const acl = adminOf(session);
-    const current = new Set<GrantRight>((await acl.members(folder.mailboxId)).find((m) => m.address === who)?.rights ?? []);
+    const current = new Set<GrantRight>((await acl.members(session.user!)).find((m) => m.address === who)?.rights ?? []);
     let next: Set<GrantRight>;
     if (mod === '+') next = new Set([...current, ...named]);
     else if (mod === '-') next = new Set([...current].filter((r) => !named.has(r)));
     else next = new Set([...named, ...(current.has('send') ? (['send'] as const) : [])]);
-    if (next.size) await acl.setRights(folder.mailboxId, who, [...next]);
-    else if (current.size) await acl.remove(folder.mailboxId, who);
+    const origin = { sourceIp: session.remoteAddress };
+    if (next.size) await acl.setRights(session.user!, who, [...next], origin);
+    else if (current.size) await acl.remove(session.user!, who, origin);
+    session.log.info({ event: 'imap.acl.changed', mailboxId: folder.mailboxId, member: who, rights: [...next] }, 'SETACL');
     return undefined;
   },
 };
@@ -99,7 +101,8 @@ export const deleteacl: CommandSpec = {
     const folder = await administered(session, cmd.args[0]);
     const who = str(cmd.args[1], 'identifier').toLowerCase();
     if (who === session.user!.address) throw new ImapNo("The owner's rights cannot change", 'CANNOT');
-    await adminOf(session).remove(folder.mailboxId, who);
+    await adminOf(session).remove(session.user!, who, { sourceIp: session.remoteAddress });
+    session.log.info({ event: 'imap.acl.changed', mailboxId: folder.mailboxId, member: who, rights: [] }, 'DELETEACL');
     return undefined;
   },
 };
