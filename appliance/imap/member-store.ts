@@ -31,7 +31,11 @@ export class MailboxWatchers {
   add(listener: Listener): () => void {
     const w = { own: this.base.watchMailbox(this.access.memberId, listener), shared: new Map<string, () => void>() };
     this.watches.set(listener, w);
-    this.wire(listener, w.shared);
+    // The grants may not be read yet in this session: wire the shared mailboxes once they are.
+    void this.access.ready().then(
+      () => this.watches.get(listener) === w && this.wire(listener, w.shared),
+      () => undefined,
+    );
     return () => {
       w.own();
       for (const un of w.shared.values()) un();

@@ -203,6 +203,19 @@ describe('shared mailboxes over IMAP', () => {
     await bob.until((b) => /I OK/.test(b));
   });
 
+  it('NOTIFY reaches a member for the shared mailbox (SUBTREE), not under PERSONAL', async () => {
+    const alice = await raw(ALICE);
+    expect(await alice.cmd('N', `NOTIFY SET (SUBTREE (Shared/${INFO}) (MessageNew MessageExpunge)) (PERSONAL (MessageNew MessageExpunge))`)).toMatch(/N OK/);
+    const t0 = Date.now();
+    await core.deliver(INFO, mail('Notified mail'));
+    const out = await alice.until((b) => b.includes(`* STATUS ${SHARED_INBOX} (MESSAGES`), 1000);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(out).toMatch(/UNSEEN \d+/);
+    alice.take();
+    await core.deliver(ALICE, mail('Own mail'));
+    expect(await alice.until((b) => b.includes('* STATUS INBOX'), 1000)).not.toContain('Shared/');
+  });
+
   it('answers NO [NOPERM] for what the rights do not allow', async () => {
     const erin = await raw(ERIN); // read only
     expect(await erin.cmd('S', `SELECT ${SHARED_INBOX}`)).toMatch(/S OK \[READ-ONLY\]/);
