@@ -221,6 +221,9 @@ describe('shared mailboxes over IMAP', () => {
     expect(await erin.cmd('S', `SELECT ${SHARED_INBOX}`)).toMatch(/S OK \[READ-ONLY\]/);
     expect(await erin.cmd('A', `APPEND ${SHARED_INBOX} {5}\r\nHello`)).toMatch(/A NO \[NOPERM\]/);
     expect(await erin.cmd('C', `CREATE Shared/${INFO}/Erin`)).toMatch(/C NO \[NOPERM\]/);
+    const quota = await erin.cmd('Q', `GETQUOTAROOT ${SHARED_INBOX}`);
+    expect(quota).toContain(`* QUOTAROOT ${SHARED_INBOX} Shared/${INFO}\r\n* QUOTA Shared/${INFO} (STORAGE `);
+    expect(await erin.cmd('R', `GETQUOTA Shared/${INFO}`)).toMatch(/\* QUOTA Shared\/info@client\.example \(STORAGE \d+ \d+\)/);
     const bob = await raw(BOB); // read, seen, write: no insert, delete, create
     expect(await bob.cmd('S', `SELECT ${SHARED_INBOX}`)).toMatch(/S OK \[READ-WRITE\]/);
     expect(await bob.cmd('D', 'STORE 1 +FLAGS (\\Deleted)')).toMatch(/D NO \[NOPERM\]/);
