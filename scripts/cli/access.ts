@@ -86,12 +86,10 @@ function showGrant(ctx: Ctx, g: Grant): void {
   );
 }
 
-/** A grant named by its id, or by `<shared-address> <member-address>`. */
+/** A grant named by `<shared-address> <member-address>`. */
 async function findGrant(ctx: Ctx, args: string[]): Promise<Grant> {
   const [first, second] = args;
-  if (!first) throw new UsageError('name a grant: its id, or <shared-address> <member-address>');
-  if (/^grt_[0-9a-f]+$/.test(first)) return call<Grant>(ctx, 'GET', `/access/${q(first)}`);
-  if (!second) throw new UsageError('name the member too: <shared-address> <member-address>');
+  if (!first || !second) throw new UsageError('name the grant: <shared-address> <member-address>');
   const shared = await findMailbox(ctx, first);
   const hit = (await call<Grant[]>(ctx, 'GET', `/mailboxes/${q(shared.id)}/access`)).find((g) => g.member === second.toLowerCase());
   if (!hit) throw new RefusedError(`${second} has no access to ${shared.address}`, 404, null);
@@ -172,7 +170,7 @@ export const accessGroup: Group = {
     },
     change: {
       summary: "Change a grant's rights, expiry or \\Seen mode",
-      usage: '<grant-id | shared-address member-address>',
+      usage: '<shared-address> <member-address>',
       options: {
         rights: { type: 'string', description: `comma-separated: ${GRANT_RIGHTS.join(', ')} (or all)` },
         expires: { type: 'string', description: 'ISO date-time, a number of days (30d) or never' },
@@ -195,7 +193,7 @@ export const accessGroup: Group = {
     },
     revoke: {
       summary: "Remove a grant: the member's open sessions lose the shared mailbox at once",
-      usage: '<grant-id | shared-address member-address>',
+      usage: '<shared-address> <member-address>',
       options: { reason: { type: 'string', description: 'why (recorded in the audit log)' } },
       async run(ctx, args, opts) {
         const g = await findGrant(ctx, args);

@@ -171,8 +171,10 @@ export async function accessSection(m: Mailbox, reload: () => void): Promise<HTM
 export async function sharedMailboxesSection(m: Mailbox): Promise<HTMLElement> {
   try {
     const reach = await get<Grant[]>(`/api/v1/mailboxes/${seg(m.id)}/shared-access`);
-    return section(
-      'Shared mailboxes this person can open',
+    return h(
+      'section',
+      { class: 'card', 'data-testid': 'shared-access' },
+      h('h2', null, 'Shared mailboxes this person can open'),
       table(
         [
           { label: 'Shared mailbox', cell: (g) => h('a', { href: `/mailboxes/${seg(g.mailboxId)}` }, g.mailbox) },
