@@ -50,7 +50,7 @@ export function ownershipAccess(o: Ownership): HTMLElement[] {
 }
 
 /** The tenant mailbox with exactly this address (the member picker types addresses). */
-async function mailboxByAddress(tenantId: string, address: string): Promise<Mailbox | null> {
+export async function mailboxByAddress(tenantId: string, address: string): Promise<Mailbox | null> {
   const at = address.lastIndexOf('@');
   const local = at > 0 ? address.slice(0, at) : address;
   const hits = await get<Mailbox[]>(`/api/v1/tenants/${seg(tenantId)}/mailboxes?q=${encodeURIComponent(local.slice(0, 100))}&limit=500`);
