@@ -114,6 +114,8 @@ describe('shared mailboxes over IMAP', () => {
     expect(await r.cmd('B', 'LIST "" "%"')).toMatch(/\* LIST \(\\Noselect \\HasChildren\) "\/" Shared\r\n/);
     const status = await r.cmd('C', `LIST "" "Shared/${INFO}/*" RETURN (STATUS (MESSAGES UNSEEN))`);
     expect(status).toContain(`* STATUS ${SHARED_INBOX} (MESSAGES 3 UNSEEN 3)`);
+    expect(await r.cmd('D', `SUBSCRIBE ${SHARED_INBOX}`)).toMatch(/D OK/);
+    expect(await r.cmd('E', 'LSUB "" "Shared/*"')).toContain(`* LSUB () "/" ${SHARED_INBOX}\r\n`);
     // imapflow (a client we did not write) sees the same tree.
     const paths = (await (await client(ALICE)).list()).map((f) => f.path);
     expect(paths).toEqual(expect.arrayContaining(['INBOX', SHARED_INBOX, `Shared/${INFO}/Projects`, `Shared/${INFO}/Projects/2026`]));
