@@ -8,7 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../appliance/core/kernel/authz.js';
-import { sweepExpiredGrants } from '../../appliance/core/access/grants.service.js';
+import { createGrant, sweepExpiredGrants } from '../../appliance/core/access/grants.service.js';
+import { DbGrantsServing } from '../../appliance/core/access/grants-serving.js';
+import { LocalHub, LocalNotifier } from '../../appliance/cluster/notifier.js';
 import { removeGrantByOwner, setGrantByOwner } from '../../appliance/core/access/grants-owner.js';
 import type { GrantChange } from '../../appliance/core/access/grants.types.js';
 import { createTestApp, provisionMailbox, provisionTenant, type TestApp } from '../helpers/app.js';
@@ -224,6 +226,20 @@ describe('expiry, lifecycle and what the serving layer sees', () => {
     expect((await t.call('POST', `/api/v1/mailboxes/${team.id}/resume`, { token: a.token, body: {} })).status).toBe(200);
     await expect.poll(() => heardFay.at(-1)?.kind).toBe('granted');
     expect((await t.core.grants.forMember(fay.id)).map((g) => g.mailboxAddress)).toEqual(['team@client.example']);
+  });
+
+  it('in a cluster, a change made on one node reaches the listeners of the other (topic grants)', async () => {
+    const hub = new LocalHub();
+    const [nodeA, nodeB] = [new DbGrantsServing(t.core.db, null, t.core.now), new DbGrantsServing(t.core.db, null, t.core.now)];
+    nodeA.joinCluster(new LocalNotifier('a', hub));
+    nodeB.joinCluster(new LocalNotifier('b', hub));
+    const lab = await mailbox('lab');
+    const ray = await mailbox('ray');
+    const onB: GrantChange[] = [];
+    nodeB.onChange(ray.id, (c) => onB.push(c));
+    await createGrant(systemActor('test'), { ...t.core, grants: nodeA }, lab.id, { memberMailboxId: ray.id, rights: ['read'], reason: 'cluster' });
+    await expect.poll(() => onB).toEqual([{ mailboxId: lab.id, memberMailboxId: ray.id, kind: 'granted' }]);
+    expect((await nodeB.forMember(ray.id)).map((g) => g.mailboxAddress)).toEqual(['lab@client.example']);
   });
 
   it('touch records use at most once a minute per grant', async () => {
