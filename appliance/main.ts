@@ -19,6 +19,8 @@ import { enforceRetention } from './core/mailboxes/retention.js';
 import { createResolver } from './net/resolver.js';
 import { systemActor } from './core/kernel/authz.js';
 import { CredentialService } from './core/access/credentials.js';
+import { DbGrantsServing } from './core/access/grants-serving.js';
+import { sweepExpiredGrants } from './core/access/grants.service.js';
 import { SendLimiter } from './core/sending/limits.js';
 import { SendingPolicy } from './core/sending/sending.js';
 import { type CoreDeps, createCoreDeps } from './core/deps.js';
@@ -29,6 +31,7 @@ import { openDatabase } from './db/dialect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { repos } from './db/repos/index.js';
 import { startImapServer } from './imap/server.js';
+import { sharedServing } from './imap/shared-serving.js';
 import { createLogger, humanNotice, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
 import { countAttackAlert, metricsPort, setNodeInfo, setSmtpLimits } from './metrics.js';
@@ -50,6 +53,7 @@ import { SpamScanner } from './spam/scanner.js';
 import { type ClusterNotifier, createNotifier } from './cluster/notifier.js';
 
 const ORPHAN_SWEEP_INTERVAL_MS = 60 * 60_000;
+const GRANT_SWEEP_INTERVAL_MS = 60_000;
 
 type Db = ReturnType<typeof openDatabase>['db'];
 type Paths = ReturnType<typeof dataPaths>;
@@ -66,7 +70,10 @@ async function composeAppliance(config: Readonly<Config>, logger: Logger, paths:
   const loginThrottle = shared.loginThrottle;
   const credentials = new CredentialService(db, logger.child({ service: 'auth' }), loginThrottle, metricsPort);
   credentials.joinCluster(cluster); // revocations reach every node's sessions
-  const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort });
+  // Shared-mailbox grants: one serving instance for IMAP, SMTP and the core (changes reach every node).
+  const grants = new DbGrantsServing(db, logger.child({ service: 'grants' }));
+  grants.joinCluster(cluster);
+  const core = createCoreDeps(db, config, Date.now, { revoker: credentials, credentials, loginThrottle, metrics: metricsPort, grants });
   const router = new RecipientRouter(db, { hostname: config.hostname, postmasterFallback: (domainId, address) => postmasterFallbackFor(systemActor('smtp'), core, domainId, address) });
   const sending = new SendingPolicy(db);
   const limiter = new SendLimiter(db, logger.child({ service: 'limits' }), config.sendLimits, shared.sendWindows);
@@ -177,6 +184,17 @@ function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger, lea
   );
 }
 
+/** Every minute: shared-mailbox grants past their expiry end by themselves (audited as the system; open sessions told). */
+function startGrantExpiry(core: CoreDeps, log: Logger, leases: LeaseRunner): void {
+  leases.every('grant-expiry', GRANT_SWEEP_INTERVAL_MS, () =>
+    sweepExpiredGrants(systemActor('grant-expiry'), core)
+      .then((ended) => {
+        if (ended) log.info({ event: 'grants.expired', grants: ended }, 'expired shared-mailbox grants ended');
+      })
+      .catch((err) => log.error({ event: 'grants.sweep.error', err }, 'grant expiry sweep failed')),
+  );
+}
+
 /**
  * The database (migrated), TLS files, the blob store, the cross-node notifier and the mail store,
  * after the boot's orphan-blob sweep.
@@ -232,13 +250,14 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     mailStore: store,
     migrations,
   });
-  const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls });
+  const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls, shared: sharedServing(core) });
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   // Scheduled jobs run on exactly one node (leases); one node holds them all.
   const leases = new LeaseRunner(db, { nodeId: config.nodeId, ttlMs: config.leaseTtlMs, logger: logger.child({ service: 'leases' }) });
   const dnsLease = leases.hold('dns-check');
   const auditLease = leases.hold('audit-verify');
   startHousekeeping(core, store, log, leases);
+  startGrantExpiry(core, log, leases);
   await leases.start();
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease });
   setSmtpLimits(config.smtpLimits);

@@ -55,6 +55,7 @@ import spamRoutes from './routes/v1/spam.routes.js';
 import exportRoutes from './routes/v1/export.routes.js';
 import type { MailStore } from '../appliance/mailstore/store.types.js';
 import migrationsRoutes from './routes/v1/migrations.routes.js';
+import accessRoutes from './routes/v1/access.routes.js';
 import type { MigrationRunnerPort } from '../appliance/core/migration/index.js';
 import { spamStats } from '../appliance/spam/metrics.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
@@ -209,6 +210,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
       await api.register(dnsRoutes, { core, resolve: createResolver(deps.config.dnsResolver) });
       await api.register(exportRoutes, { core, mail: deps.mailStore ?? null });
       await api.register(migrationsRoutes, { core: { ...core, migrations: deps.migrations ?? null } });
+      await api.register(accessRoutes, { core });
     },
     { prefix: '/api/v1' },
   );

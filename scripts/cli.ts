@@ -20,6 +20,7 @@ import { exportGroup } from './cli/export.js';
 import { migrateGroup } from './cli/migrate.js';
 import { importGroup } from './cli/import.js';
 import { importBatchCommand } from './cli/import-batch.js';
+import { accessGroup } from './cli/access.js';
 
 const GROUPS: Group[] = [statusGroup, tenantsGroup, domainsGroup, mailboxesGroup, resetsGroup, auditGroup, queueGroup];
 GROUPS.push(spamGroup);
@@ -28,6 +29,8 @@ GROUPS.push(migrateGroup);
 GROUPS.push(importGroup);
 // `postern import batch plan|apply|status|list|cancel` (bulk migration from a CSV, issue 20) beside the single-mailbox import commands.
 importGroup.commands.batch = importBatchCommand;
+// `postern access grant|list|change|revoke|report`: shared mailboxes (issue 19).
+GROUPS.push(accessGroup);
 
 const FOOTER = `Environment:
   POSTERN_TOKEN     API token of an operator or tenant admin (required)

@@ -5,7 +5,7 @@
 import type { ClusterPayload } from './notifier.js';
 
 /** Topics in use (PostgreSQL channels postern_<topic>). */
-export const TOPICS = { changes: 'changes', revoke: 'revoke' } as const;
+export const TOPICS = { changes: 'changes', revoke: 'revoke', grants: 'grants' } as const;
 
 /** The wire form shared by transports: origin node and payload. */
 export function encodeMessage(origin: string, payload: ClusterPayload): string {

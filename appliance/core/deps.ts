@@ -10,6 +10,8 @@ import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import type { CredentialId, Credentials } from './access/credentials.types.js';
 import { type LoginGate, LoginThrottle } from './access/login-throttle.js';
+import { DbGrantsServing } from './access/grants-serving.js';
+import type { GrantsServing } from './access/grants.types.js';
 import { type MetricsPort, NO_METRICS } from './kernel/metrics-port.js';
 
 export type CoreConfig = Pick<Config, 'hostname' | 'publicUrl' | 'setupTokenTtlHours' | 'defaultQuotaBytes' | 'bootstrapToken'> &
@@ -42,6 +44,8 @@ export interface CoreDeps {
   loginThrottle: LoginGate;
   /** What the core counts (appliance/metrics.ts in production, NO_METRICS in tools). */
   metrics: MetricsPort;
+  /** Shared-mailbox grants as IMAP/SMTP serve them; the core notifies it after grant changes (one instance per process). */
+  grants: GrantsServing;
 }
 
 /** A revoker that reaches no session: for tools that never change mailboxes (boot, bootstrap). */
@@ -51,7 +55,7 @@ export function createCoreDeps(
   db: Kysely<DB>,
   config: Readonly<CoreConfig>,
   now: () => number = Date.now,
-  hooks: { revoker?: Revoker; credentials?: MailboxCredentials | null; loginThrottle?: LoginGate; metrics?: MetricsPort } = {},
+  hooks: { revoker?: Revoker; credentials?: MailboxCredentials | null; loginThrottle?: LoginGate; metrics?: MetricsPort; grants?: GrantsServing } = {},
 ): CoreDeps {
   return {
     db,
@@ -61,6 +65,7 @@ export function createCoreDeps(
     credentials: hooks.credentials ?? null,
     loginThrottle: hooks.loginThrottle ?? new LoginThrottle(),
     metrics: hooks.metrics ?? NO_METRICS,
+    grants: hooks.grants ?? new DbGrantsServing(db, null, now),
   };
 }
 

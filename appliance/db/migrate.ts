@@ -22,6 +22,8 @@ import * as m0026 from './migrations/0026_shared_limits.js';
 import * as m0030 from './migrations/0030_imap_migrations.js';
 import * as m0033 from './migrations/0033_migration_batches.js';
 import * as m0040 from './migrations/0040_mailbox_grants.js';
+import * as m0041 from './migrations/0041_owners_manage_sharing.js';
+import * as m0042 from './migrations/0042_member_seen.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -49,6 +51,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0030_imap_migrations': m0030,
   '0033_migration_batches': m0033,
   '0040_mailbox_grants': m0040,
+  '0041_owners_manage_sharing': m0041,
+  '0042_member_seen': m0042,
 };
 
 class StaticProvider implements MigrationProvider {

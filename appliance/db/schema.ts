@@ -10,6 +10,7 @@ import type { IdempotencyKeysTable, LeasesTable, RateWindowsTable } from './tabl
 import type { ImapMigrationFoldersTable, ImapMigrationsTable } from './tables/migrations.table.js';
 import type { MigrationBatchesTable, MigrationBatchItemsTable } from './tables/migration-batches.table.js';
 import type { MailboxGrantsTable } from './tables/grants.table.js';
+import type { MemberSeenTable } from './tables/member-seen.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
 
 /** The whole database as kysely sees it. */
@@ -60,4 +61,5 @@ export interface DB {
   migration_batches: MigrationBatchesTable;
   migration_batch_items: MigrationBatchItemsTable;
   mailbox_grants: MailboxGrantsTable;
+  member_seen: MemberSeenTable;
 }

@@ -48,6 +48,9 @@ const COMMON = [
   'COMPRESS=DEFLATE',
   'MULTIAPPEND',
   'CATENATE',
+  // RFC 4314 over the grants of shared mailboxes (commands/acl.ts).
+  'ACL',
+  'RIGHTS=texk',
 ];
 
 export function capabilityList(s: CapabilityState): string[] {

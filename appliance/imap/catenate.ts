@@ -3,6 +3,7 @@
  * naming messages or sections of this user's own mailboxes on this server. Any URL that does
  * not resolve answers NO [BADURL url] and nothing is stored.
  */
+import { needRight } from './shared-access.js';
 import { filterHeader, parseFetchItems, resolveSection } from './fetch-items.js';
 import { ImapSyntaxError, type Token } from './parser.js';
 import { ImapNo } from './responses.js';
@@ -23,6 +24,7 @@ async function resolveUrl(session: ImapSession, mailboxId: string, url: string):
   }
   const folder = await session.store.getFolder(mailboxId, name);
   if (!folder || (m[2] && Number(m[2]) !== folder.uidValidity)) throw bad();
+  needRight(session, folder, 'r', 'read'); // a shared mailbox's message only with the read right
   const uid = Number(m[3]);
   const entry = await session.store.getEntry(folder.id, uid);
   if (!entry) throw bad();

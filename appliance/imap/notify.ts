@@ -15,6 +15,7 @@
  * - When the client stops reading (output unread for a second, over 1 MB buffered, or 1000
  *   notifications held back), `* OK [NOTIFICATIONOVERFLOW]` ends notification (RFC 5465 5.8).
  */
+import { isSharedName } from './shared-namespace.js';
 import type { MailboxEvent } from '../mailstore/store.types.js';
 import { parseFetchItems } from './fetch-items.js';
 import { ImapSyntaxError, type Token, isAtom } from './parser.js';
@@ -164,7 +165,8 @@ export class Notifier {
     for (const f of this.others) {
       switch (f.scope) {
         case 'PERSONAL':
-          return f;
+          if (!isSharedName(name)) return f; // shared mailboxes are not personal (RFC 5465 6)
+          break;
         case 'INBOXES':
           if (name === 'INBOX') return f;
           break;

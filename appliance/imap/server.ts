@@ -15,6 +15,7 @@ import { countImapRefusal, imapConnections, setImapLimits, setImapUnauthenticate
 import { isTrustedPeer, proxyPeers, readProxyHeader } from '../net/proxy-protocol.js';
 import { LogLimiter } from './log-limit.js';
 import { ImapSession, type SessionDeps } from './session.js';
+import type { SharedServing } from './shared-access.js';
 
 export interface ImapDeps {
   config: Readonly<Config>;
@@ -22,6 +23,8 @@ export interface ImapDeps {
   store: MailStore;
   credentials: Credentials;
   tls: { key: string; cert: string };
+  /** Shared mailboxes and delegated access (issue 19); absent: every login reaches its own mailbox only. */
+  shared?: SharedServing;
 }
 
 export interface ImapServerHandle {
@@ -100,6 +103,7 @@ class Acceptor {
       secureContext,
       spillDir: prepareSpillDir(path.join(deps.config.dataDir, 'tmp', 'imap')),
       logLimiter: new LogLimiter(logger),
+      shared: deps.shared,
       onAuthenticated: (s) => this.leaveUnauthenticated(s),
       onClose: (s) => {
         this.leaveUnauthenticated(s);

@@ -23,6 +23,7 @@ import { CommandReader, type CommandUnit, discardSpilled, loadSpilled, type Read
 import { bad, formatTagged, replyForError, type Reply } from './responses.js';
 import type { SelectedMailbox } from './selected.js';
 import type { Notifier } from './notify.js';
+import { SharedAccess, type SharedServing } from './shared-access.js';
 import { looksLikeProxyHeader } from '../net/proxy-protocol.js';
 
 export interface SessionDeps {
@@ -39,6 +40,8 @@ export interface SessionDeps {
   spillDir?: string | null;
   /** Shared rate limit of noisy log lines (failed logins). */
   logLimiter?: LogLimiter;
+  /** Shared mailboxes (issue 19): grants, per-member \Seen, owner-managed ACLs. */
+  shared?: SharedServing;
 }
 
 export interface SessionUser {
@@ -113,6 +116,8 @@ export class ImapSession {
   current: ParsedCommand | null = null;
   /** NOTIFY (RFC 5465) in force, if any. */
   notifier: Notifier | null = null;
+  /** Access to shared mailboxes once logged in (null when the server has no grants wired). */
+  shared: SharedAccess | null = null;
   /** Unsolicited output running between commands, and that held back while a command runs. */
   private bgChain: Promise<void> = Promise.resolve();
   private bgCount = 0;
@@ -186,8 +191,9 @@ export class ImapSession {
     return astring(nameToClient(name, this.rev2), this.rev2);
   }
 
+  /** The mail store as this session's user sees it (shared mailboxes included, see member-store.ts). */
   get store(): MailStore {
-    return this.deps.store;
+    return this.shared?.store ?? this.deps.store;
   }
 
   get config(): Readonly<Config> {
@@ -477,6 +483,7 @@ export class ImapSession {
     this.selected = null;
     this.notifier?.stop();
     this.notifier = null;
+    this.shared?.stop();
     this.deferred = [];
     this.queue = [];
     if (this.lineWaiter) {
@@ -642,7 +649,7 @@ export class ImapSession {
       return;
     }
     if (!spec.states.includes(this.state)) {
-      this.write(formatTagged(cmd.tag, bad(this.stateRefusal(spec.states))));
+      this.write(formatTagged(cmd.tag, this.shared?.stateRefusal(spec.states) ?? bad(this.stateRefusal(spec.states))));
       return;
     }
     while (this.bgCount) await this.bgChain;
@@ -688,6 +695,7 @@ export class ImapSession {
   loggedIn(user: SessionUser): void {
     this.user = user;
     this.state = 'authenticated';
+    if (this.deps.shared) this.shared = new SharedAccess(this, user, this.deps.shared);
     if (this.preAuthTimer) clearTimeout(this.preAuthTimer);
     this.preAuthTimer = null;
     this.deps.onAuthenticated?.(this);

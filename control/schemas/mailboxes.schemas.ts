@@ -1,3 +1,4 @@
+import { OwnershipAccess } from './access.schemas.js';
 import { Type } from 'typebox';
 import { Address, BoolString, Closed, Id, ListQuery, Reason, SearchText, Timestamp } from './common.js';
 
@@ -75,6 +76,7 @@ export const Ownership = Type.Object(
     receivesFor: Type.Array(Type.Object({ address: Type.String(), required: Type.Boolean({ description: 'postmaster@, abuse@ or the report address: an address every mail domain must have' }) }), {
       description: 'Aliases that deliver into this mailbox',
     }),
+    access: Type.Array(OwnershipAccess, { description: 'The people with access (shared-mailbox grants), next to the owner of record' }),
     names: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Display names of the actor ids above' })),
   },
   { title: 'Ownership' },

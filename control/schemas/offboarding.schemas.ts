@@ -1,6 +1,7 @@
 /** Offboarding: plan, apply, verify, undo. */
 import { Type } from 'typebox';
-import { Address, Closed, Reason, Timestamp } from './common.js';
+import { Address, Closed, Id, Reason, Timestamp } from './common.js';
+import { Rights } from './access.schemas.js';
 import { PersonInput } from './mailboxes.schemas.js';
 
 const ConvertTo = Type.Union([Type.Literal('disabled'), Type.Literal('shared'), Type.Literal('alias')], {
@@ -26,6 +27,12 @@ export const ApplyBody = Closed(
     autoReply: Type.Optional(Closed({ subject: Type.String({ minLength: 1, maxLength: 200 }), text: Type.String({ minLength: 1, maxLength: 5000 }), until: Type.Optional(Timestamp) })),
     retainUntil: Type.Optional(Timestamp),
     exportBeforeDelete: Type.Optional(ExportBeforeDeleteFlag),
+    members: Type.Optional(
+      Type.Array(Closed({ mailboxId: Id, rights: Rights, seenPerMember: Type.Optional(Type.Boolean()) }), {
+        maxItems: 200,
+        description: 'Convert to shared: mailboxes of the tenant that get access, with their rights',
+      }),
+    ),
   },
   { title: 'OffboardingOptions' },
 );

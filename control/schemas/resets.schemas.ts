@@ -63,6 +63,7 @@ const policyFields = {
   externalForwarding: Type.Boolean({ description: 'Forwards to external addresses may be created (default false)' }),
   staleForwardDays: Type.Integer({ minimum: 1, maximum: 3650, description: 'A forward unused this long is reported stale (default 90)' }),
   offboardingUndoDays: Type.Integer({ minimum: 0, maximum: 365, description: 'Grace period of offboarding undo (default 30)' }),
+  ownersManageSharing: Type.Boolean({ description: 'Mailbox owners may grant and remove access to their own mailbox over IMAP (SETACL/DELETEACL), audited (default false)' }),
 };
 
 export const AccessPolicy = Type.Object({ tenantId: Type.String(), ...policyFields, updatedBy: Nullable(Type.String()), updatedAt: Nullable(Timestamp) }, { title: 'AccessPolicy' });
@@ -75,6 +76,7 @@ export const AccessPolicyBody = Closed(
     externalForwarding: Type.Optional(policyFields.externalForwarding),
     staleForwardDays: Type.Optional(policyFields.staleForwardDays),
     offboardingUndoDays: Type.Optional(policyFields.offboardingUndoDays),
+    ownersManageSharing: Type.Optional(policyFields.ownersManageSharing),
     reason: Type.Optional(Reason),
   },
   { title: 'AccessPolicyChange' },

@@ -32,8 +32,13 @@ let a: {
   spamListId: string;
   migrationBatchId: string;
   migrationId: string;
+  /** A shared-mailbox grant (issue 19): tenant A's info@ shared with alice. */
+  accessGrantId: string;
+  sharedMailboxId: string;
 };
 let b: { tenantId: string; domainId: string; token: string };
+/** A mailbox of tenant B (the cross-tenant member of a grant). */
+let bMailboxId: string;
 /** Console sessions: tenant A's and tenant B's mailbox owners, tenant B's admin (cookie + CSRF headers). */
 let sessions: { aOwner: Record<string, string>; bOwner: Record<string, string>; bAdmin: Record<string, string> };
 const PASSWORD = 'Correct-Horse-42-Battery';
@@ -108,6 +113,11 @@ beforeAll(async () => {
     token: ta.token,
     body: { source: { host: 'imap.old-provider.example', port: 993, tls: 'implicit', user: 'alice', password: 'source-pass' } },
   });
+  // A shared mailbox of tenant A (issue 19): info@ with alice as a member.
+  const info = await provisionMailbox(t, ta.domainId, 'info', {}, ta.token);
+  const access = await t.call('POST', `/api/v1/mailboxes/${info.id}/access`, { token: ta.token, body: { memberMailboxId: mb.id, rights: ['read', 'seen'], reason: 'team inbox' } });
+  if (access.status !== 201) throw new Error(`grant: ${access.status} ${JSON.stringify(access.body)}`);
+  bMailboxId = (await provisionMailbox(t, b.domainId, 'bea', {}, b.token)).id;
   sessions = {
     aOwner: await ownerSession(ta.domainId, 'anna', ta.token),
     bOwner: await ownerSession(b.domainId, 'bob', b.token),
@@ -129,6 +139,8 @@ beforeAll(async () => {
     appPasswordId: app.body.id,
     resetId: rst.body.id,
     migrationBatchId: mgb.body.id,
+    accessGrantId: access.body.id,
+    sharedMailboxId: info.id,
   };
 });
 afterAll(async () => t.close());
@@ -235,6 +247,9 @@ function bodyFor(method: string, url: string): unknown {
     'POST /api/v1/mailboxes/:mailboxId/migrations': { source: { host: 'imap.evil.example', port: 993, tls: 'implicit', user: 'x', password: 'y' } },
     'POST /api/v1/migrations/:migrationId/run': { password: 'stolen' },
     'POST /api/v1/migrations/:migrationId/cancel': undefined,
+    'POST /api/v1/mailboxes/:mailboxId/access': { memberMailboxId: 'mbx_000000000000000000000000', rights: ['read'], reason: 'intrusion' },
+    'POST /api/v1/mailboxes/:mailboxId/access/rollback': { eventId: 1 },
+    'PATCH /api/v1/access/:grantId': { rights: ['read', 'seen', 'write', 'insert', 'delete', 'create', 'send'] },
     // Session routes (console and self-service).
     'POST /api/v1/auth/logout': undefined,
     'POST /api/v1/auth/totp/enrol': undefined,
@@ -274,6 +289,8 @@ function fill(url: string): string | null {
     migrationBatchId: a.migrationBatchId,
     migrationId: a.migrationId,
   };
+  // /access/:grantId names a shared-mailbox grant; /send-as/:grantId a send-as grant.
+  if (url.startsWith('/api/v1/access/')) ids.grantId = a.accessGrantId;
   let addressed = false;
   const out = url.replace(/:(\w+)/g, (_m, name: string) => {
     if (!(name in ids)) throw new Error(`matrix test does not know param :${name} of ${url}`);
@@ -299,7 +316,8 @@ async function snapshot() {
     | 'dkim_keys'
     | 'spam_policies'
     | 'spam_lists'
-    | 'imap_migrations';
+    | 'imap_migrations'
+    | 'mailbox_grants';
   const count = async (table: Counted) =>
     Number(
       (
@@ -324,6 +342,7 @@ async function snapshot() {
     'spam_policies',
     'spam_lists',
     'imap_migrations',
+    'mailbox_grants',
   ];
   return {
     counts: await Promise.all(tables.map(count)),
@@ -336,6 +355,7 @@ async function snapshot() {
     token: await db.selectFrom('api_tokens').select(['id', 'revoked_at']).where('id', '=', a.tokenId).executeTakeFirst(),
     principal: await db.selectFrom('principals').selectAll().where('id', '=', a.principalId).executeTakeFirst(),
     migration: await db.selectFrom('imap_migrations').selectAll().where('id', '=', a.migrationId).executeTakeFirst(),
+    grants: await db.selectFrom('mailbox_grants').selectAll().orderBy('id').execute(),
   };
 }
 
@@ -416,6 +436,25 @@ describe('cross-tenant matrix', () => {
       const res = await t.call('GET', url, { token: a.token });
       expect(res.status, `${r.method} ${url}`).toBe(200);
     }
+  });
+
+  it("a shared mailbox never reaches across tenants: another tenant's mailbox as member, or granting on it, is 404", async () => {
+    const before = await snapshot();
+    // Tenant B grants its own mailbox to tenant A's alice: the member is not found.
+    const asMember = await t.call('POST', `/api/v1/mailboxes/${bMailboxId}/access`, { token: b.token, body: { memberMailboxId: a.mailboxId, rights: ['read'], reason: 'intrusion' } });
+    expect(asMember.status, JSON.stringify(asMember.body)).toBe(404);
+    // An operator (every tenant in scope) cannot join two tenants' mailboxes either, in either position.
+    for (const [shared, member] of [
+      [bMailboxId, a.mailboxId],
+      [a.sharedMailboxId, bMailboxId],
+    ]) {
+      const op = await t.call('POST', `/api/v1/mailboxes/${shared}/access`, { token: t.operatorToken, body: { memberMailboxId: member, rights: ['read'], reason: 'intrusion' } });
+      expect(op.status, JSON.stringify(op.body)).toBe(404);
+    }
+    // Tenant B cannot see who reaches tenant A's mailboxes, nor which shared mailboxes alice reaches.
+    expect((await t.call('GET', `/api/v1/mailboxes/${a.mailboxId}/shared-access`, { token: b.token })).status).toBe(404);
+    expect((await t.call('GET', `/api/v1/tenants/${a.tenantId}/reports/sharing`, { token: b.token })).status).toBe(404);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('unaddressed reads show only the caller tenant', async () => {

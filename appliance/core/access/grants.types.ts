@@ -30,6 +30,7 @@ export interface ServingGrant {
 
 /** Why a member's access changed; the serving layer closes or refreshes what the member has open. */
 export interface GrantChange {
+  /** The shared mailbox; '' (kind 'changed') after a cluster reconnect: any of the member's grants may differ, re-read them all. */
   mailboxId: string;
   memberMailboxId: string;
   /** 'revoked': the grant is gone (removed, expired, shared mailbox suspended/offboarded); 'changed': rights differ now; 'granted': new access. */

@@ -38,6 +38,8 @@ export interface AccessPolicy {
   externalForwarding: boolean;
   staleForwardDays: number;
   offboardingUndoDays: number;
+  /** Mailbox owners may manage their own sharing (IMAP SETACL/DELETEACL), audited like an API change. */
+  ownersManageSharing: boolean;
   updatedBy: string | null;
   updatedAt: string | null;
 }
@@ -50,6 +52,7 @@ export const DEFAULT_POLICY: Omit<AccessPolicy, 'tenantId' | 'updatedBy' | 'upda
   externalForwarding: false,
   staleForwardDays: 90,
   offboardingUndoDays: 30,
+  ownersManageSharing: false,
 });
 
 function policyView(tenantId: string, row: AccessPolicyRow | undefined): AccessPolicy {
@@ -63,6 +66,7 @@ function policyView(tenantId: string, row: AccessPolicyRow | undefined): AccessP
     externalForwarding: Number(row.external_forwarding) === 1,
     staleForwardDays: Number(row.stale_forward_days),
     offboardingUndoDays: Number(row.offboarding_undo_days),
+    ownersManageSharing: Number(row.owners_manage_sharing ?? 0) === 1,
     updatedBy: row.updated_by,
     updatedAt: iso(row.updated_at),
   };
@@ -117,6 +121,7 @@ export async function updateAccessPolicy(actor: Actor, deps: CoreDeps, tenantId:
       external_forwarding: next.externalForwarding ? 1 : 0,
       stale_forward_days: next.staleForwardDays,
       offboarding_undo_days: next.offboardingUndoDays,
+      owners_manage_sharing: next.ownersManageSharing ? 1 : 0,
       updated_by: actor.principalId,
       updated_at: now,
     };

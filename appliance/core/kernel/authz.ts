@@ -31,6 +31,7 @@ export const PERMISSIONS = {
   'mailboxes.suspend': { scope: 'tenant', write: true, description: 'Disable and suspend mailboxes' },
   'mailboxes.manage': { scope: 'tenant', write: true, description: 'Change mailboxes: quota, flags, reset destination, ownership transfer and rollback' },
   'mailboxes.delete': { scope: 'tenant', write: true, description: 'Delete mailboxes into the recycle bin and restore them' },
+  'mailboxes.share': { scope: 'tenant', write: true, description: 'Grant, change, roll back and remove access of other mailboxes to a shared mailbox (delegation)' },
   'resets.initiate': { scope: 'tenant', write: true, description: 'Send a reset link to a mailbox reset destination' },
   'resets.approve': { scope: 'tenant', write: true, description: 'Approve emergency resets' },
   'mailboxes.offboard': { scope: 'tenant', write: true, description: 'Offboard mailboxes: disable, revoke, sweep forwards and delegations, transfer dependents; undo within the grace period' },

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-export type IdPrefix = 'tnt' | 'dom' | 'dkm' | 'mbx' | 'als' | 'tok' | 'stp' | 'prn' | 'del' | 'ses' | 'rst' | 'obd' | 'app' | 'tpl' | 'bat' | 'fwd' | 'sag' | 'rte' | 'spl' | 'mgb' | 'mig';
+export type IdPrefix = 'tnt' | 'dom' | 'dkm' | 'mbx' | 'als' | 'tok' | 'stp' | 'prn' | 'del' | 'ses' | 'rst' | 'obd' | 'app' | 'tpl' | 'bat' | 'fwd' | 'sag' | 'rte' | 'spl' | 'mgb' | 'mig' | 'grt';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomBytes(12).toString('hex')}`;

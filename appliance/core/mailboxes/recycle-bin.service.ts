@@ -8,6 +8,7 @@
  * status `deleted` as unknown) and cannot log in (its credential version is bumped and its open
  * sessions are closed). A deleted domain takes its mailboxes and aliases with it.
  */
+import { notifyMembersAfter } from '../access/grants.service.js';
 import { type Repos, repos } from '../../db/repos/index.js';
 import type { DeletionIntent, Domain, Mailbox } from '../../db/tables/control.table.js';
 import { DOMAIN_STATUSES, isOneOf } from '../../db/tables/status.js';
@@ -133,6 +134,7 @@ export async function deleteMailbox(actor: Actor, deps: CoreDeps, mailboxId: str
     );
   });
   deps.revoker.notifyRevoked(m.id, 'mailbox deleted');
+  notifyMembersAfter(deps, m.id, 'revoked');
   return { target: { type: 'mailbox', id: m.id, name: m.address }, deletedAt: iso(now)!, purgeAfter: iso(purgeAfter)! };
 }
 
@@ -150,6 +152,7 @@ export async function restoreMailbox(actor: Actor, deps: CoreDeps, mailboxId: st
     await t.mailboxes.restore(m.id, status, now);
     await audit(t, actor, { action: 'mailbox.restore', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { status: 'deleted' }, after: { status }, reason }, now);
   });
+  notifyMembersAfter(deps, m.id, 'granted');
   return mailboxView(await r.mailboxes.get(m.id));
 }
 
@@ -191,7 +194,10 @@ export async function deleteDomain(actor: Actor, deps: CoreDeps, domainId: strin
       now,
     );
   });
-  for (const id of mailboxIds) deps.revoker.notifyRevoked(id, 'domain deleted');
+  for (const id of mailboxIds) {
+    deps.revoker.notifyRevoked(id, 'domain deleted');
+    notifyMembersAfter(deps, id, 'revoked');
+  }
   return { target: { type: 'domain', id: d.id, name: d.name }, deletedAt: iso(now)!, purgeAfter: iso(purgeAfter)! };
 }
 

@@ -23,6 +23,8 @@ import { enumerate, identitiesOf } from './enumerate.js';
 import { type ApplyRun, convert, disableLogin, removeGrants, revokeAccess, type StepInput, sweepAddresses, sweepForwards, transferDependents } from './apply-steps.js';
 import { type OffboardingView, offboardingView } from './view.js';
 import { newId } from '../kernel/ids.js';
+import { addSharedMembers, announce, removeMemberships, type SharedMember, type SharedMemberInput, sharedMembersOf } from './membership-steps.js';
+import { notifyMembersAfter } from '../access/grants.service.js';
 
 export interface ApplyInput {
   reason: string;
@@ -38,6 +40,8 @@ export interface ApplyInput {
   retainUntil?: string;
   /** "Export before delete": refuse unless the mailbox was exported in the last 24 hours; recorded with the offboarding. */
   exportBeforeDelete?: boolean;
+  /** "Convert to shared": the mailboxes of the tenant that get access, with their rights. */
+  members?: SharedMemberInput[];
 }
 
 function futureDate(raw: string | undefined, field: string, now: number): number | null {
@@ -64,6 +68,7 @@ interface Prepared {
   retainUntil: number | null;
   /** Set when exportBeforeDelete was asked for: the export it relies on. */
   exportedAt: number | null;
+  members: SharedMember[];
 }
 
 /** "Export before delete": the fresh export apply relies on, or a Conflict naming the call that takes it. */
@@ -135,7 +140,8 @@ async function prepare(actor: Actor, deps: CoreDeps, mailboxId: string, input: A
     : null;
   const retainUntil = futureDate(input.retainUntil, 'retainUntil', now);
   const exportedAt = await exportFirst(r, m, input.exportBeforeDelete, now);
-  return { m, r, reason, convertTo, forwardsMode, move, successor, transferTo, ctx, paths, depRows, autoReply, retainUntil, exportedAt };
+  const members = await sharedMembersOf(r, m, input.members, convertTo);
+  return { m, r, reason, convertTo, forwardsMode, move, successor, transferTo, ctx, paths, depRows, autoReply, retainUntil, exportedAt, members };
 }
 
 export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: string, input: ApplyInput): Promise<{ offboarding: OffboardingView; remaining: ResidualPath[] }> {
@@ -154,7 +160,7 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
     ...(p.exportedAt !== null ? { exportedAt: iso(p.exportedAt) } : {}),
   };
 
-  await r.transaction(async (t) => {
+  const changes = await r.transaction(async (t) => {
     const trx = trxOf(t);
     const events: number[] = [];
     const step = async (s: StepInput) => {
@@ -178,8 +184,10 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
     await sweepForwards(run);
     await sweepAddresses(run);
     await removeGrants(run);
+    const changes = await removeMemberships(run, reason);
     await transferDependents(run, p.depRows);
     await convert(run, convertTo);
+    if (convertTo === 'shared') changes.push(...(await addSharedMembers(run, p.members, reason)));
     // 8. Auto-reply (answered by the delivery path) and 9. retention (enforced hourly).
     if (autoReply) await step({ action: 'offboarding.auto_reply', after: { subject: autoReply.subject, until: autoReply.until, engine: 'postern' } });
     if (retainUntil !== null) await step({ action: 'offboarding.retention', after: { retainUntil: iso(retainUntil) } });
@@ -198,8 +206,12 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
       undo_until: now + policy.offboardingUndoDays * 86_400_000,
       undone_at: null,
     });
+    return changes;
   });
   deps.revoker.notifyRevoked(m.id, 'mailbox offboarded');
+  announce(deps, changes);
+  // Members of the offboarded mailbox lose it, unless it stays in use as a shared mailbox (then their access never lapsed).
+  if (convertTo !== 'shared') notifyMembersAfter(deps, m.id, 'revoked');
   const o = await r.offboarding.get(id);
   const fresh = await r.mailboxes.get(m.id);
   return { offboarding: await offboardingView(r, o), remaining: await enumerate(r, deps, fresh, ctx, deps.now()) };

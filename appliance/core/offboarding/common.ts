@@ -15,7 +15,21 @@ export type ConvertTo = 'disabled' | 'shared' | 'alias';
 
 export interface ResidualPath {
   kind:
-    'login' | 'session' | 'console-session' | 'app-password' | 'setup-link' | 'reset' | 'principal' | 'api-token' | 'forward' | 'alias' | 'send-as' | 'reset-destination' | 'ownership' | 'catch-all';
+    | 'login'
+    | 'session'
+    | 'console-session'
+    | 'app-password'
+    | 'setup-link'
+    | 'reset'
+    | 'principal'
+    | 'api-token'
+    | 'forward'
+    | 'alias'
+    | 'send-as'
+    | 'reset-destination'
+    | 'ownership'
+    | 'catch-all'
+    | 'membership';
   id: string;
   description: string;
 }

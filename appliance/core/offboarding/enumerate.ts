@@ -2,7 +2,7 @@
  * Every residual access path of the person behind a mailbox (read-only): the login itself, open
  * protocol and console sessions, app passwords, live setup/reset links, pending resets, their
  * console accounts and API tokens, forwards out of the mailbox and into the person, aliases and
- * catch-alls that deliver to the person, send-as grants, and other mailboxes that depend on the
+ * catch-alls that deliver to the person, send-as grants, memberships of shared mailboxes, and other mailboxes that depend on the
  * person (owner, business owner, reset destination). Plan, apply and verify share it.
  */
 import type { Mailbox } from '../../db/tables/control.table.js';
@@ -88,6 +88,22 @@ async function addresses(r: Repos, m: Mailbox, ctx: Ctx): Promise<ResidualPath[]
   return paths;
 }
 
+/** Shared mailboxes the person can reach (grants whose member is the mailbox or another mailbox of the person's addresses). */
+async function memberships(r: Repos, m: Mailbox, I: string[]): Promise<ResidualPath[]> {
+  const members = new Set<string>([m.id]);
+  for (const address of I) {
+    const own = await r.mailboxes.byAddress(address);
+    if (own && own.tenant_id === m.tenant_id) members.add(own.id);
+  }
+  const paths: ResidualPath[] = [];
+  for (const id of members) {
+    for (const g of await r.grants.ofMember(id)) {
+      paths.push({ kind: 'membership', id: g.id, description: `${g.member_address} has access to the shared mailbox ${g.mailbox_address} (${g.rights.split(',').join(', ')})` });
+    }
+  }
+  return paths;
+}
+
 /** Other mailboxes whose owner, business owner or reset destination is the person. */
 async function dependents(r: Repos, m: Mailbox, I: string[]): Promise<ResidualPath[]> {
   const paths: ResidualPath[] = [];
@@ -104,5 +120,12 @@ async function dependents(r: Repos, m: Mailbox, I: string[]): Promise<ResidualPa
 /** Every residual access path (read-only), in a fixed order. `r` may be bound to the use-case transaction. */
 export async function enumerate(r: Repos, deps: CoreDeps, m: Mailbox, ctx: Ctx, now: number): Promise<ResidualPath[]> {
   const I = ctx.identities;
-  return [...(await mailboxAccess(r, deps, m, now)), ...(await consoleAccess(r, m, I, now)), ...(await forwards(r, m, I, now)), ...(await addresses(r, m, ctx)), ...(await dependents(r, m, I))];
+  return [
+    ...(await mailboxAccess(r, deps, m, now)),
+    ...(await consoleAccess(r, m, I, now)),
+    ...(await forwards(r, m, I, now)),
+    ...(await addresses(r, m, ctx)),
+    ...(await memberships(r, m, I)),
+    ...(await dependents(r, m, I)),
+  ];
 }

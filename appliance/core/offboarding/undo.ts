@@ -15,6 +15,9 @@ import { isMailboxStatus, planTransition, statusAfter } from '../mailboxes/lifec
 import { iso } from '../kernel/util.js';
 import { mailboxInScope } from './common.js';
 import { trxOf } from '../../db/repos/index.js';
+import { announce, restoreMembershipStep } from './membership-steps.js';
+import { notifyMembersAfter } from '../access/grants.service.js';
+import type { GrantChange } from '../access/grants.types.js';
 import { type OffboardingView, offboardingView } from './view.js';
 import { ALIAS_STATUSES, FORWARD_STATUSES, isOneOf, PRINCIPAL_STATUSES } from '../../db/tables/status.js';
 
@@ -88,11 +91,13 @@ export async function undoOffboarding(actor: Actor, deps: CoreDeps, mailboxId: s
   const events = await r.offboarding.stepRecords(eventIds);
   if (events.length !== eventIds.length || events.some((e) => e.target_id !== m.id)) throw new AppError('Conflict', INCOMPLETE);
   const notRestored = ['open sessions (their owners log in again)', 'app passwords (create new ones)', 'API tokens of the person (create new ones)'];
-  await r.transaction(async (t) => {
+  const changes = await r.transaction(async (t) => {
+    const changes: GrantChange[] = [];
     for (const e of events) {
       const before = (e.before ? JSON.parse(e.before) : {}) as Before;
       const after = (e.after ? JSON.parse(e.after) : {}) as Before;
       notRestored.push(...(await restoreStep(t, m, e.action, before, after, now)));
+      changes.push(...(await restoreMembershipStep(t, actor, m, e.action, before, after, now)));
     }
     await t.offboarding.markUndone(o.id, now);
     await appendAudit(
@@ -109,7 +114,10 @@ export async function undoOffboarding(actor: Actor, deps: CoreDeps, mailboxId: s
       },
       now,
     );
+    return changes;
   });
+  announce(deps, changes);
+  notifyMembersAfter(deps, m.id, 'changed');
   return { offboarding: await offboardingView(r, await r.offboarding.get(o.id)), notRestored };
 }
 

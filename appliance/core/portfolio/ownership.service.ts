@@ -17,6 +17,7 @@ import { repos } from '../../db/repos/index.js';
 import type { OwnershipRepo } from '../../db/repos/ownership.js';
 import { ALWAYS_REQUIRED } from '../mailboxes/role-addresses.js';
 import { iso } from '../kernel/util.js';
+import { accessOf, type OwnershipAccess } from '../access/grants-report.js';
 
 export interface ResetPath {
   path: 'setup-link' | 'admin-reset' | 'emergency-reset' | 'self-service' | 'recovery-code' | 'self-service-link' | 'app-password' | 'pending-emergency-reset';
@@ -51,6 +52,8 @@ export interface OwnershipView {
   rollback: RollbackPoint[];
   /** Aliases of the tenant that deliver into this mailbox (required addresses such as postmaster@ among them). */
   receivesFor: Array<{ address: string; required: boolean }>;
+  /** The people with access (shared-mailbox grants), next to the owner of record. */
+  access: OwnershipAccess[];
   /** Display names of the actors above (token and person names, addresses). */
   names: Record<string, string>;
 }
@@ -200,6 +203,7 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
     lastChange: last ? { event: last.action, actor: { type: last.actor_type, id: last.actor_id }, at: iso(last.at)! } : null,
     rollback,
     receivesFor: await aliasesInto(r.ownership, m.tenant_id, m.address),
+    access: await accessOf(deps, actor, m.id),
     names: Object.fromEntries(await displayNames(deps, [last?.actor_id, ...rollback.map((r) => r.actor.id)])),
   };
 }

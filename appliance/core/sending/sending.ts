@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Executor, repos } from '../../db/repos/index.js';
 import type { SendingRepo } from '../../db/repos/sending.js';
+import type { GrantsRepo } from '../../db/repos/grants.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 
 export interface SigningKey {
@@ -42,14 +43,17 @@ function domainOf(address: string): string {
 export class SendingPolicy {
   /** The serving layer's own look-ups: every tenant (each answer is about one mailbox or domain). */
   private readonly repo: SendingRepo;
+  private readonly grants: GrantsRepo;
 
   constructor(db: Executor) {
     this.repo = repos(db, PLATFORM_SCOPE).sending;
+    this.grants = repos(db, PLATFORM_SCOPE).grants;
   }
 
   /**
    * True when the mailbox may use `address` as envelope sender or From: its own address (also
-   * with a +tag), an alias of its tenant that delivers to it, or an explicit send-as grant.
+   * with a +tag), an alias of its tenant that delivers to it, an explicit send-as grant, or a
+   * shared mailbox of its tenant it holds a live grant with the `send` right on (issue 19).
    * Never another tenant's domain.
    */
   async maySendAs(mailboxId: string, address: string): Promise<boolean> {
@@ -63,6 +67,7 @@ export class SendingPolicy {
     const owner = await this.repo.activeDomainTenant(domain);
     if (!owner || owner.tenant_id !== mailbox.tenant_id) return false;
     if (await this.repo.hasSendAsGrant(mailboxId, wanted)) return true;
+    if (await this.maySendAsShared(mailboxId, wanted)) return true;
     const alias = await this.repo.activeAliasTargets(wanted, mailbox.tenant_id);
     if (!alias) return false;
     try {
@@ -71,6 +76,12 @@ export class SendingPolicy {
     } catch {
       return false;
     }
+  }
+
+  /** A live grant (unexpired, shared mailbox reachable) with `send` on the shared mailbox of that address. */
+  private async maySendAsShared(memberMailboxId: string, address: string): Promise<boolean> {
+    const live = await this.grants.liveForMember(memberMailboxId, Date.now());
+    return live.some((g) => g.mailbox_address === address && g.rights.split(',').includes('send'));
   }
 
   /** Active signing keys of a hosted domain (RSA and Ed25519), none when the domain is not hosted. */

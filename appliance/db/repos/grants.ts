@@ -53,6 +53,10 @@ export class GrantsRepo extends Repo {
     return numeric(row as MailboxGrantJoined);
   }
 
+  async exists(id: string): Promise<boolean> {
+    return !!(await this.scoped(this.db.selectFrom('mailbox_grants').select('id').where('id', '=', id), 'tenant_id').executeTakeFirst());
+  }
+
   async find(mailboxId: string, memberMailboxId: string): Promise<MailboxGrantJoined | null> {
     const row = await this.joined().where('g.mailbox_id', '=', mailboxId).where('g.member_mailbox_id', '=', memberMailboxId).executeTakeFirst();
     return row ? numeric(row as MailboxGrantJoined) : null;
@@ -71,8 +75,10 @@ export class GrantsRepo extends Repo {
   }
 
   /** All grants of the scope's tenant (the sharing report), by shared mailbox. */
-  async ofTenant(): Promise<MailboxGrantJoined[]> {
-    const rows = await this.joined().orderBy('m.address').orderBy('mm.address').execute();
+  async ofTenant(tenantId?: string): Promise<MailboxGrantJoined[]> {
+    let q = this.joined();
+    if (tenantId !== undefined) q = q.where('g.tenant_id', '=', tenantId);
+    const rows = await q.orderBy('m.address').orderBy('mm.address').execute();
     return rows.map((r) => numeric(r as MailboxGrantJoined));
   }
 

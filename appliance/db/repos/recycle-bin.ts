@@ -172,6 +172,10 @@ export class RecycleBinRepo extends Repo {
     await this.db.deleteFrom('web_sessions').where('mailbox_id', '=', mailboxId).execute();
     await this.db.deleteFrom('forwards').where('mailbox_id', '=', mailboxId).execute();
     await this.db.deleteFrom('send_as_grants').where('mailbox_id', '=', mailboxId).execute();
+    await this.db
+      .deleteFrom('mailbox_grants')
+      .where((eb) => eb.or([eb('mailbox_id', '=', mailboxId), eb('member_mailbox_id', '=', mailboxId)]))
+      .execute();
     await this.db.deleteFrom('mailboxes').where('id', '=', mailboxId).where('status', '=', 'deleted').execute();
     return { messages };
   }

@@ -23,6 +23,8 @@ export interface AccessPoliciesTable {
   stale_forward_days: Generated<number>;
   /** How long an offboarding can be undone. */
   offboarding_undo_days: Generated<number>;
+  /** 1: mailbox owners may grant and remove access to their own mailbox (IMAP SETACL/DELETEACL). */
+  owners_manage_sharing: Generated<number>;
   updated_by: string | null;
   updated_at: number;
 }

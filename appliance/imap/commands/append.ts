@@ -5,6 +5,7 @@ import { ImapSyntaxError, type Token, isAtom } from '../parser.js';
 import { ImapNo, ok } from '../responses.js';
 import { compactSet } from '../sequence.js';
 import { folderOrFail, mailboxArg, mailboxIdOf } from './helpers.js';
+import { needRight } from '../shared-access.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
@@ -49,7 +50,7 @@ export const append: CommandSpec = {
       messages.push({ raw: msg.v, flags, internalDate });
     }
     if (!messages.length) throw new ImapSyntaxError('APPEND needs the message as a literal');
-    await folderOrFail(session, name, 'TRYCREATE');
+    needRight(session, await folderOrFail(session, name, 'TRYCREATE'), 'i', 'append to');
     try {
       if (messages.length === 1) {
         const m = messages[0]!;

@@ -5,6 +5,7 @@ import { ImapNo, ok } from '../responses.js';
 import { compactSet, parseSequenceSet } from '../sequence.js';
 import type { ImapSession } from '../session.js';
 import { folderOrFail, mailboxArg, requireWritable, selectedOf } from './helpers.js';
+import { needRight } from '../shared-access.js';
 import type { CommandSpec } from './types.js';
 import { SELECTED } from './types.js';
 
@@ -13,6 +14,8 @@ async function run(session: ImapSession, args: Token[], byUid: boolean, move: bo
   const sel = move ? requireWritable(session) : selectedOf(session);
   const ranges = parseSequenceSet(str(args[0], 'sequence set'));
   const dest = await folderOrFail(session, mailboxArg(session, args[1]), 'TRYCREATE');
+  needRight(session, dest, 'i', 'copy into');
+  if (move) needRight(session, sel.folder, 'e', 'move out of');
   const uids = byUid ? sel.view.resolveUid(ranges) : sel.view.resolveSeq(ranges);
   if (!uids.length) return ok(`${move ? 'MOVE' : 'COPY'} completed, nothing to do`);
   let result;

@@ -4,6 +4,7 @@ import { mailboxId as objectMailboxId } from '../object-ids.js';
 import { ImapNo, ok } from '../responses.js';
 import { astring } from '../compiler.js';
 import { mailboxArgSupplied, mailboxIdOf } from './helpers.js';
+import { needNameRight } from '../shared-access.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
@@ -14,6 +15,7 @@ export const create: CommandSpec = {
     const { name, supplied } = mailboxArgSupplied(session, cmd.args[0]);
     if (name === 'INBOX') throw new ImapNo('INBOX always exists', 'ALREADYEXISTS');
     if (!name || name.startsWith(DELIMITER) || name.includes(DELIMITER + DELIMITER)) throw new ImapNo('Invalid mailbox name', 'CANNOT');
+    await needNameRight(session, name, 'k', 'create');
     const mailboxId = mailboxIdOf(session);
     const segments = name.split(DELIMITER);
     for (let i = 1; i < segments.length; i++) {

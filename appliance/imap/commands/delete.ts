@@ -1,6 +1,7 @@
 import { DELIMITER } from '../mailbox-names.js';
 import { ImapNo } from '../responses.js';
 import { mailboxArg, mailboxIdOf } from './helpers.js';
+import { needNameRight } from '../shared-access.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
@@ -15,6 +16,7 @@ export const del: CommandSpec = {
   async handler(session, cmd) {
     const name = mailboxArg(session, cmd.args[0]);
     if (name === 'INBOX') throw new ImapNo('INBOX cannot be deleted', 'CANNOT');
+    await needNameRight(session, name, 'x', 'delete');
     const mailboxId = mailboxIdOf(session);
     const folders = await session.store.listFolders(mailboxId);
     const folder = folders.find((f) => f.name === name);

@@ -1,4 +1,5 @@
 /** The command table: name → module (one file per command, as WildDuck's imap-core does). */
+import { deleteacl, getacl, listrights, myrights, setacl } from './acl.js';
 import { append } from './append.js';
 import { authenticate } from './authenticate.js';
 import { capability } from './capability.js';
@@ -77,4 +78,9 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   'UID COPY': uidCopy,
   'UID MOVE': uidMove,
   'UID EXPUNGE': uidExpunge,
+  GETACL: getacl,
+  SETACL: setacl,
+  DELETEACL: deleteacl,
+  LISTRIGHTS: listrights,
+  MYRIGHTS: myrights,
 });

@@ -2,6 +2,7 @@ import { isAppError } from '../../core/kernel/errors.js';
 import { DELIMITER } from '../mailbox-names.js';
 import { ImapNo } from '../responses.js';
 import { folderOrFail, mailboxArg, mailboxIdOf } from './helpers.js';
+import { needNameRight } from '../shared-access.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
@@ -12,6 +13,8 @@ export const rename: CommandSpec = {
     const to = mailboxArg(session, cmd.args[1]);
     if (to === 'INBOX') throw new ImapNo('Cannot rename to INBOX', 'ALREADYEXISTS');
     if (!to || to.startsWith(DELIMITER) || to.includes(DELIMITER + DELIMITER)) throw new ImapNo('Invalid mailbox name', 'CANNOT');
+    await needNameRight(session, from, 'x', 'rename');
+    await needNameRight(session, to, 'k', 'create');
     const mailboxId = mailboxIdOf(session);
     await folderOrFail(session, from);
     if (await session.store.getFolder(mailboxId, to)) throw new ImapNo('Target mailbox exists', 'ALREADYEXISTS');

@@ -7,6 +7,7 @@ import { mailboxId } from '../object-ids.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
 import { folderOrFail, mailboxArgSupplied } from './helpers.js';
+import { openMode } from '../acl.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
@@ -40,7 +41,7 @@ function inRanges(uid: number, ranges: SeqRanges): boolean {
   return false;
 }
 
-function makeSelect(readOnly: boolean): CommandSpec {
+function makeSelect(examine: boolean): CommandSpec {
   return {
     states: AUTHED,
     async handler(session, cmd) {
@@ -64,6 +65,8 @@ function makeSelect(readOnly: boolean): CommandSpec {
       if (deselect(session) && (session.qresync || session.rev2)) session.untagged('OK [CLOSED] Previous mailbox closed');
       if (condstore) session.enableCondstore();
       const folder = await folderOrFail(session, name);
+      // Shared folders (RFC 4314 4): SELECT needs "r" and is read-only without a right that changes state.
+      const readOnly = openMode(session, folder, examine);
       const entries = await session.store.listMessages(folder.id);
       if (session.isClosed) return null;
       // \Recent (RFC 3501 2.3.2, 6.3.1/6.3.2): SELECT claims what no session was told of yet;
@@ -110,7 +113,7 @@ function makeSelect(readOnly: boolean): CommandSpec {
         }
         if (out) session.write(out);
       }
-      return ok(`${readOnly ? 'EXAMINE' : 'SELECT'} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
+      return ok(`${examine ? 'EXAMINE' : 'SELECT'} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
     },
   };
 }

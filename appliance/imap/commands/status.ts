@@ -4,6 +4,7 @@ import { mailboxId } from '../object-ids.js';
 import { ImapSyntaxError, list } from '../parser.js';
 import type { ImapSession } from '../session.js';
 import { folderOrFail, mailboxArg } from './helpers.js';
+import { needRight } from '../shared-access.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
@@ -48,6 +49,7 @@ export const status: CommandSpec = {
   states: AUTHED,
   async handler(session, cmd) {
     const folder = await folderOrFail(session, mailboxArg(session, cmd.args[0]));
+    needRight(session, folder, 'r', 'read');
     const items = parseStatusItems(cmd.args[1], session.rev2);
     if (items.includes('HIGHESTMODSEQ')) session.enableCondstore();
     session.write(await statusLine(session, folder, items));

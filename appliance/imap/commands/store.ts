@@ -9,6 +9,7 @@ import { compactSet, parseSequenceSet } from '../sequence.js';
 import type { ImapSession } from '../session.js';
 import { entriesFor } from './fetch.js';
 import { requireWritable } from './helpers.js';
+import { needFlagRights } from '../acl.js';
 import type { CommandSpec } from './types.js';
 import { SELECTED } from './types.js';
 
@@ -40,6 +41,7 @@ async function runStore(session: ImapSession, args: Token[], byUid: boolean) {
   // An empty list is valid for every operation (RFC 3501 9: flag-list = "(" [flag *(SP flag)] ")"); +/- change nothing.
   if (!rest.length) throw new ImapSyntaxError('No flags given');
 
+  needFlagRights(session, sel.folder, flags);
   const uids = byUid ? sel.view.resolveUid(ranges) : sel.view.resolveSeq(ranges);
   if (!uids.length) return ok('STORE completed');
   const result = await session.store.storeFlags(sel.folder.id, uids, op, flags, unchangedSince);

@@ -11,6 +11,7 @@ import type { ActorRef, DeleteIntent, Forward, Mailbox, Ownership, Person, SendA
 import { appPasswordsSection, highValueControl, resetsSection } from './resets.js';
 import { alertBox, badge, confirmDialog, fmtBytes, fmtDate, form, guard, opt, section, table, toast } from '../lib/ui.js';
 import { mailboxMigrationSection } from './migrations.js';
+import { accessSection, ownershipAccess, sharedMailboxesSection } from './access.js';
 
 const person = (p: Person | null) => (p ? h('span', null, p.name, ' ', h('span', { class: 'muted' }, `<${p.email}>`)) : h('span', { class: 'muted' }, 'not recorded'));
 const ACTOR_KIND: Record<string, string> = { operator: 'operator', 'tenant-admin': 'admin', token: 'API token', system: 'system', public: 'a setup link', 'mailbox-owner': 'the owner' };
@@ -111,6 +112,7 @@ function ownershipCard(o: Ownership, reload: () => void): HTMLElement {
         ),
       ),
     ),
+    ownershipAccess(o),
     h('h3', null, 'Roll back'),
     o.rollback.length
       ? h(
@@ -427,6 +429,8 @@ export async function mailboxPage(ctx: RouteContext): Promise<Node> {
       transferForm(m, reload),
       can('forwarding.read') ? forwardsSection(m, forwards, reload) : null,
       sendAsSection(m, grants, reload),
+      await accessSection(m, reload),
+      await sharedMailboxesSection(m),
       apps,
       await mailboxSpamSection(m.id),
       await mailboxMigrationSection(m),

@@ -2,7 +2,8 @@
  * Offboarding wizard: 1 plan (every residual access path) → 2 options → 3 apply (each step
  * audited) → 4 verify, shown as a checklist that must come back empty. Undo within the grace period.
  */
-import { get, post, seg } from '../lib/api.js';
+import { ApiError, get, post, seg } from '../lib/api.js';
+import { mailboxByAddress } from './access.js';
 import { h, replace } from '../lib/dom.js';
 import type { RouteContext } from '../lib/router.js';
 import { can } from '../lib/session.js';
@@ -61,6 +62,27 @@ function pathList(paths: Path[], checked: Set<string> | null): HTMLElement {
       );
     }),
   );
+}
+
+/** "address rights" lines of the convert-to-shared form, as the API's members (addresses resolved in the tenant). */
+async function sharedMembers(tenantId: string, text: string): Promise<Array<{ mailboxId: string; rights: string[] }>> {
+  const out: Array<{ mailboxId: string; rights: string[] }> = [];
+  for (const line of text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)) {
+    const [address = '', rights = 'read,seen'] = line.split(/\s+/);
+    const member = await mailboxByAddress(tenantId, address);
+    if (!member) throw new ApiError(400, 'Invalid', `${address} is not a mailbox of this tenant`, { field: 'members' });
+    out.push({
+      mailboxId: member.id,
+      rights: rights
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    });
+  }
+  return out;
 }
 
 export async function offboardingPage(ctx: RouteContext): Promise<Node> {
@@ -157,6 +179,12 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
         },
         { name: 'transferName', label: 'Transfer ownership of dependents to: name', help: 'Mailboxes whose owner or reset destination is this person.' },
         { name: 'transferEmail', label: 'Transfer to: email', type: 'email' },
+        {
+          name: 'members',
+          label: 'Shared: members with access',
+          type: 'textarea',
+          help: 'When converting to shared: one member per line, its address and rights, e.g. “amy@client.example read,seen,send”.',
+        },
         { name: 'autoReplySubject', label: 'Auto-reply subject', help: 'Optional.' },
         { name: 'autoReplyText', label: 'Auto-reply text', type: 'textarea' },
         { name: 'retainUntil', label: 'Keep the mail until', type: 'datetime-local' },
@@ -169,6 +197,7 @@ export async function offboardingPage(ctx: RouteContext): Promise<Node> {
         if (opt(v.transferName) || opt(v.transferEmail)) req.transferTo = { name: opt(v.transferName) ?? '', email: opt(v.transferEmail) ?? '' };
         if (opt(v.autoReplySubject) || opt(v.autoReplyText)) req.autoReply = { subject: opt(v.autoReplySubject) ?? '', text: opt(v.autoReplyText) ?? '' };
         if (opt(v.retainUntil)) req.retainUntil = new Date(String(v.retainUntil)).toISOString();
+        if (v.convertTo === 'shared' && opt(v.members)) req.members = await sharedMembers(m.tenantId, String(v.members));
         const ok = await confirmDialog({
           title: 'Apply the offboarding?',
           objectName: m.address,

@@ -32,6 +32,7 @@ export async function accessPolicySection(t: Tenant): Promise<HTMLElement> {
       { name: 'externalForwarding', label: 'Allow forwarding to external addresses', type: 'checkbox', value: p.externalForwarding },
       { name: 'staleForwardDays', label: 'A forward is stale after (days unused)', type: 'number', value: p.staleForwardDays },
       { name: 'offboardingUndoDays', label: 'Offboarding can be undone for (days)', type: 'number', value: p.offboardingUndoDays },
+      { name: 'ownersManageSharing', label: 'Mailbox owners may share their own mailbox (IMAP SETACL)', type: 'checkbox', value: p.ownersManageSharing },
       { name: 'reason', label: 'Reason (recorded in the audit log)' },
     ],
     async onSubmit(v) {
@@ -43,6 +44,7 @@ export async function accessPolicySection(t: Tenant): Promise<HTMLElement> {
         externalForwarding: v.externalForwarding === true,
         staleForwardDays: Number(v.staleForwardDays),
         offboardingUndoDays: Number(v.offboardingUndoDays),
+        ownersManageSharing: v.ownersManageSharing === true,
         reason: String(v.reason).trim() || undefined,
       });
       toast('Access policy saved');

@@ -9,6 +9,7 @@ import { bulkTab } from './bulk.js';
 import { migrationsTab } from './migrations.js';
 import { createMailboxForm } from './mailbox-create.js';
 import { accessPolicySection, forwardingTab } from './policy.js';
+import { sharingTab } from './access.js';
 import { templatesTab } from './templates.js';
 import { requiredDestinationSection } from './required-addresses.js';
 import { tokensSection } from './tokens.js';
@@ -47,6 +48,7 @@ const TABS: Array<[string, string]> = [
   ['mailboxes', 'Mailboxes'],
   ['aliases', 'Aliases'],
   ['forwarding', 'Forwarding'],
+  ['sharing', 'Sharing'],
   ['admins', 'Admins'],
   ['tokens', 'API tokens'],
   ['bulk', 'Bulk import'],
@@ -80,6 +82,9 @@ export async function tenantPage(ctx: RouteContext): Promise<Node> {
       break;
     case 'forwarding':
       body = await forwardingTab(tenant);
+      break;
+    case 'sharing':
+      body = await sharingTab(tenant);
       break;
     case 'tokens':
       body = tokensSection(tenant.id);
