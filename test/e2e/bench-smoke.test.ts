@@ -96,7 +96,7 @@ describe('npm run bench -- --smoke', () => {
     const [, pRsa, n, pEd, rRsa, rn] = m!.map(Number) as number[];
     expect(n).toBeGreaterThan(0);
     expect([pRsa, pEd, rRsa, rn]).toEqual([n, n, n, n]);
-    expect(out).toMatch(/submission +\| relayed to smtp-sink \(end to end\) +\|.*\| ≥ 1\.0× reference \(2× next\) \| (yes|NO) +\|/);
+    expect(out).toMatch(/submission +\| relayed to smtp-sink \(end to end\) +\|.*\| ≥ 1\.0× reference \(2× next\) +\| (yes|NO) +\|/);
   });
 
   it.each(WITH_REFERENCE)('%s has a figure for both stacks and their ratio', (key) => {
