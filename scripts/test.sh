@@ -25,6 +25,8 @@ if ! { [ -x /usr/sbin/smtp-source ] && [ -x /usr/lib/dovecot/imap ] && [ -x /usr
   need+=(postfix dovecot-imapd dovecot-lmtpd)
   echo 'postfix postfix/main_mailer_type select No configuration' | $([ "$(id -u)" -ne 0 ] && echo sudo) debconf-set-selections
 fi
+# The benchmark smoke test's submission reference signs with a private OpenDKIM milter (issue 18).
+[ -x /usr/sbin/opendkim ] || need+=(opendkim)
 # The DNS records test loads the BIND snippet with named-checkzone; the client-config e2e drives msmtp and mbsync.
 [ -x /usr/bin/named-checkzone ] || need+=(bind9-utils)
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)

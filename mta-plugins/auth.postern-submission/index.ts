@@ -74,6 +74,8 @@ export const hook_mail = safeHook(async function (this: HarakaPlugin, next: Next
     connection.loginfo(this, 'sender refused', { event: 'smtp.mail.reject', reason: 'send-as' });
     return next(DENY, dsn(550, '5.7.1', `${a.address} is not allowed to send as ${address}`));
   }
+  // The usual From: is this address: the DATA check does not ask again in this transaction.
+  if (connection.transaction) connection.transaction.notes.postern_sender_ok = address;
   next();
 });
 
@@ -106,6 +108,7 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
   const froms = fromHeaders.flatMap((h) => headerAddresses(h));
   if (!froms.length) return next(DENY, dsn(550, '5.7.1', 'a From: header with an address is required'));
   for (const f of froms) {
+    if (f === txn.notes.postern_sender_ok) continue;
     if (!(await call('submit.sender', { mailboxId: a.mailboxId, address: f }))) {
       connection.loginfo(this, 'From header refused', { event: 'smtp.data.reject', reason: 'from-header' });
       return next(DENY, dsn(550, '5.7.1', `${a.address} is not allowed to send as ${f} (From: header)`));

@@ -1,14 +1,14 @@
 /**
  * DKIM-signs every submitted message from a hosted domain with the domain's active keys (RSA and
- * Ed25519 in one pass, mailauth), after every other header change. The signature is added to
- * the transaction (for outbound) and to the locally stored copy.
+ * Ed25519 in one pass, mailauth; parsed keys kept, see lib/signer.ts), after every other header
+ * change. The signature is added to the transaction (for outbound) and to the locally stored copy.
  */
-import { dkimSign } from 'mailauth/lib/dkim/sign';
 import { call, isSubmission } from '../shared/appliance.js';
 import type { HarakaConnection, HarakaPlugin, Next } from '../shared/haraka.js';
 import { safeHook } from '../shared/haraka.js';
 import { prependRaw, readMessage } from '../shared/message.js';
 import { count } from '../shared/metrics.js';
+import { dkimSignCached } from './lib/signer.js';
 
 export const hook_data_post = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
   const txn = connection.transaction;
@@ -17,15 +17,12 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
   const keys = await call('dkim.keys', { domain });
   if (!keys.length) return next();
   const raw = await readMessage(txn);
-  const result = await dkimSign(raw, {
-    canonicalization: 'relaxed/relaxed',
-    signingDomain: domain,
-    selector: keys[0]!.selector,
-    privateKey: keys[0]!.privateKey,
-    signatureData: keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: k.algorithm })),
-  });
-  if (result.errors?.length) connection.logwarn(this, 'DKIM signing errors', { errors: result.errors.map((e) => String(e?.message ?? e)) });
-  const signatures: string = result.signatures ?? '';
+  const result = await dkimSignCached(
+    raw,
+    keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: k.algorithm })),
+  );
+  if (result.errors.length) connection.logwarn(this, 'DKIM signing errors', { errors: result.errors });
+  const signatures = result.signatures;
   // Each signature: "DKIM-Signature: <value>\r\n" with folded continuation lines.
   const headers = signatures.split(/\r?\n(?=DKIM-Signature:)/i).filter((h) => h.trim());
   for (const h of [...headers].reverse()) {

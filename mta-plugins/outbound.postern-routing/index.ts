@@ -16,7 +16,7 @@ let resolver: DnsResolveFn | null = null;
 
 export const hook_get_mx = safeHook(async function (this: HarakaPlugin, next: Next, hmail: HMail, domain: string) {
   const settings = pluginSettings();
-  resolver ??= createResolver(settings.dnsResolver);
+  resolver ??= createResolver(settings.dnsResolver, { cacheMs: 10_000 }); // the same MX for every message to a domain
   const from = hmail.todo.mail_from;
   const senderDomain = from && !from.isNull() ? (from.host ?? null) : null;
   const route = await call('route.lookup', { senderDomain, rcptDomain: domain });

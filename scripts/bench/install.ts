@@ -13,6 +13,8 @@ const NEEDED: Array<{ pkg: string; file: string }> = [
   // the migration case's reference: mbsync (IMAP to IMAP), and openssl for the source's certificate
   { pkg: 'isync', file: '/usr/bin/mbsync' },
   { pkg: 'openssl', file: '/usr/bin/openssl' },
+  // the submission case's reference signs with a private OpenDKIM milter (issue 18)
+  { pkg: 'opendkim', file: '/usr/sbin/opendkim' },
 ];
 /** The spam case's scanner (issue 15): rspamd and its redis, for both stacks. */
 const NEEDED_SPAM: Array<{ pkg: string; file: string }> = [
@@ -29,7 +31,7 @@ export function ensurePackages(log: (s: string) => void, opts: { spam?: boolean 
   // "No configuration": the package installs no /etc/postfix/main.cf and starts no system MTA.
   run('debconf-set-selections', [], { input: 'postfix postfix/main_mailer_type select No configuration\n' });
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  // Dovecot's package would start the system IMAP server on 143/993: deny service starts for the
+  // Dovecot's (and OpenDKIM's) package would start a system service: deny service starts for the
   // duration of the install (the usual policy-rc.d of containers), unless a policy exists already.
   const POLICY = '/usr/sbin/policy-rc.d';
   const ownPolicy = !existsSync(POLICY);

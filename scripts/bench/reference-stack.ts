@@ -9,13 +9,18 @@
  * verification, paid on every login: Dovecot's auth cache keeps the looked-up hash, not the
  * verdict). Postern stores scrypt hashes (~50 ms) and keeps verified credentials for 5 minutes,
  * so after the first login of a user it verifies nothing.
+ *
+ * Submission is DKIM-signed as Postern's is: a private OpenDKIM (Debian's `opendkim`, RSA-2048,
+ * relaxed/relaxed, its own config and key in the work dir) is the submission service's milter
+ * over a unix socket in the work dir; the system's opendkim service is never used.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cpuSeconds } from './procs.js';
 import type { BenchStack } from './stack.js';
-import { freePorts, run, sleep, stopChild, waitPort } from './util.js';
+import { freePorts, run, sleep, stopChild, waitPort, waitUntil } from './util.js';
 
 export interface ReferenceOptions {
   workDir: string;
@@ -37,14 +42,15 @@ export class ReferenceStack implements BenchStack {
   readonly name = 'reference' as const;
   private postfix: ChildProcess | null = null;
   private dovecot: ChildProcess | null = null;
-  readonly dirs: { postfixConf: string; queue: string; postfixData: string; dovecot: string; mail: string; logs: string };
+  private opendkim: ChildProcess | null = null;
+  readonly dirs: { postfixConf: string; queue: string; postfixData: string; dovecot: string; mail: string; logs: string; opendkim: string };
 
   private constructor(
     readonly opts: ReferenceOptions,
     readonly ports: { smtp: number; submission: number; imaps: number; lmtp: number },
   ) {
     const d = (p: string) => path.join(opts.workDir, p);
-    this.dirs = { postfixConf: d('postfix'), queue: d('postfix-queue'), postfixData: d('postfix-data'), dovecot: d('dovecot'), mail: d('mail'), logs: d('logs') };
+    this.dirs = { postfixConf: d('postfix'), queue: d('postfix-queue'), postfixData: d('postfix-data'), dovecot: d('dovecot'), mail: d('mail'), logs: d('logs'), opendkim: d('opendkim') };
   }
 
   static async start(opts: ReferenceOptions): Promise<ReferenceStack> {
@@ -66,11 +72,48 @@ export class ReferenceStack implements BenchStack {
   }
 
   rootPids(): number[] {
-    return [this.postfix?.pid, this.dovecot?.pid].filter((p): p is number => typeof p === 'number');
+    return [this.postfix?.pid, this.dovecot?.pid, this.opendkim?.pid].filter((p): p is number => typeof p === 'number');
   }
 
+  /** The MTA side (Postfix and its DKIM signer), then Dovecot. */
   cpuParts(): [number, number] {
-    return [cpuSeconds(this.postfix?.pid ? [this.postfix.pid] : []), cpuSeconds(this.dovecotPids())];
+    const mta = [this.postfix?.pid, this.opendkim?.pid].filter((p): p is number => typeof p === 'number');
+    return [cpuSeconds(mta), cpuSeconds(this.dovecotPids())];
+  }
+
+  /** The selector the reference signs submissions with (d= the bench domain). */
+  static readonly DKIM_SELECTOR = 'refbench';
+
+  /** OpenDKIM's private configuration: signing mode, RSA-2048 key, relaxed/relaxed, a unix socket Postfix reaches. */
+  private writeOpendkimConfig(): string {
+    const { opts, dirs } = this;
+    const keyFile = path.join(dirs.opendkim, 'dkim.key');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
+    writeFileSync(keyFile, privateKey, { mode: 0o600 });
+    const conf = path.join(dirs.opendkim, 'opendkim.conf');
+    writeFileSync(
+      conf,
+      `# Postern benchmark: private OpenDKIM (generated)
+Syslog no
+Mode s
+Domain ${opts.domain}
+Selector ${ReferenceStack.DKIM_SELECTOR}
+KeyFile ${keyFile}
+Canonicalization relaxed/relaxed
+SignatureAlgorithm rsa-sha256
+InternalHosts 127.0.0.1
+Socket local:${this.opendkimSocket}
+UMask 000
+PidFile ${path.join(dirs.opendkim, 'opendkim.pid')}
+# the work dir lives under the world-writable tmp dir, which OpenDKIM's safety check refuses; the key itself is 0600
+RequireSafeKeys false
+`,
+    );
+    return conf;
+  }
+
+  private get opendkimSocket(): string {
+    return path.join(this.dirs.opendkim, 'opendkim.sock');
   }
 
   /** Dovecot's side only (IMAP cases compare servers, not MTAs). */
@@ -196,14 +239,17 @@ smtpd_tls_security_level = may
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-${opts.milter ? `smtpd_milters = ${opts.milter}\nmilter_default_action = tempfail\nmilter_protocol = 6\n` : ''}`;
+milter_default_action = tempfail
+milter_protocol = 6
+${opts.milter ? `smtpd_milters = ${opts.milter}\n` : ''}`;
     const svc = (name: string, type: string, priv: string, wakeup: string, limit: string, cmd: string, extra = '') =>
       `${name.padEnd(16)} ${type.padEnd(10)} ${priv} - n ${wakeup} ${limit} ${cmd}${extra}\n`;
     const masterCf =
       '# Postern benchmark: private Postfix services, none chrooted (generated)\n' +
       svc(`127.0.0.1:${ports.smtp}`, 'inet', 'n', '-', '-', 'smtpd') +
       svc(`127.0.0.1:${ports.submission}`, 'inet', 'n', '-', '-', 'smtpd',
-        '\n  -o syslog_name=postfix/submission\n  -o smtpd_tls_security_level=encrypt\n  -o smtpd_sasl_auth_enable=yes\n  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject') +
+        '\n  -o syslog_name=postfix/submission\n  -o smtpd_tls_security_level=encrypt\n  -o smtpd_sasl_auth_enable=yes\n  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject' +
+        `\n  -o smtpd_milters=unix:${this.opendkimSocket}`) +
       svc('pickup', 'unix', 'n', '60', '1', 'pickup') +
       svc('cleanup', 'unix', 'n', '-', '0', 'cleanup') +
       svc('qmgr', 'unix', 'n', '300', '1', 'qmgr') +
@@ -231,6 +277,7 @@ ${opts.milter ? `smtpd_milters = ${opts.milter}\nmilter_default_action = tempfai
     // queue directories with Postfix's own ownership and modes
     run('postfix', ['-c', dirs.postfixConf, 'set-permissions'], { allowFail: true });
     run('postfix', ['-c', dirs.postfixConf, 'check']);
+    this.writeOpendkimConfig();
   }
 
   private async launch(): Promise<void> {
@@ -243,6 +290,15 @@ ${opts.milter ? `smtpd_milters = ${opts.milter}\nmilter_default_action = tempfai
       throw new Error(`${e.message}\n${dovecotErr}`);
     });
     await waitPort(ports.lmtp, 20_000, 'Dovecot LMTP');
+    rmSync(this.opendkimSocket, { force: true }); // a stale socket from a previous launch
+    const opendkim = spawn('opendkim', ['-f', '-x', path.join(dirs.opendkim, 'opendkim.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let opendkimOut = '';
+    for (const s of [opendkim.stdout!, opendkim.stderr!]) s.on('data', (d: Buffer) => (opendkimOut += d.toString()));
+    this.opendkim = opendkim;
+    await waitUntil(() => existsSync(this.opendkimSocket) || opendkim.exitCode !== null, 20_000, 'the OpenDKIM socket').catch((e: Error) => {
+      throw new Error(`OpenDKIM: ${e.message}\n${opendkimOut}`);
+    });
+    if (opendkim.exitCode !== null) throw new Error(`OpenDKIM exited with ${opendkim.exitCode}: ${opendkimOut}`);
     const postfix = spawn('postfix', ['-c', dirs.postfixConf, 'start-fg'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let postfixOut = '';
     for (const s of [postfix.stdout!, postfix.stderr!]) s.on('data', (d: Buffer) => (postfixOut += d.toString()));
@@ -286,6 +342,7 @@ ${opts.milter ? `smtpd_milters = ${opts.milter}\nmilter_default_action = tempfai
       await stopChild(this.postfix, 'SIGTERM', 10_000);
     }
     await stopChild(this.dovecot, 'SIGTERM', 10_000);
+    await stopChild(this.opendkim, 'SIGTERM', 10_000);
     await sleep(200);
   }
 

@@ -144,7 +144,7 @@ async function main(): Promise<number> {
     // one empty target per repeat for the migration case (issue 20), on both sides
     const migrationTargets = args.only.has('migration') ? Array.from({ length: sizes.repeats }, (_, r) => migrationTarget(r)) : [];
     dns = await startDnsStub();
-    sink = await SmtpSink.start();
+    sink = await SmtpSink.start(path.join(workDir, 'sink'));
     log('starting Postern');
     // the migration source's certificate, trusted by Postern from its start
     const sourceCert = args.only.has('migration') ? sourceCertificate(path.join(workDir, 'migration-source')) : null;

@@ -24,7 +24,7 @@ interface Row {
 
 let out = '';
 let code: number | null = null;
-let record: { mode: string; repeats: number; machine: { cores: number }; versions: Record<string, string>; errors: string[]; rows: Row[] };
+let record: { mode: string; repeats: number; machine: { cores: number }; versions: Record<string, string>; errors: string[]; notes: string[]; rows: Row[] };
 const outDir = mkdtempSync(path.join(tmpdir(), 'postern-bench-smoke-'));
 
 beforeAll(async () => {
@@ -86,6 +86,17 @@ describe('npm run bench -- --smoke', () => {
     // The scanned-vs-scanned row carries its goal (issue 15) next to the ratio.
     expect(out).toMatch(/inbound-spam +\| scanned: stored \(end to end\) +\|.*\d\.\d\d× \| higher +\| ≥ 1\.5× reference \(scanned vs scanned\) \| (yes|NO) +\|/);
     expect(out).toMatch(/results: /);
+  });
+
+  it('compares signed with signed submissions: every message of both stacks reached the sink DKIM-signed (issue 18)', () => {
+    const note = record.notes.find((n) => n.startsWith('submission: both stacks DKIM-sign'));
+    expect(note).toBeDefined();
+    const m = /Postern (\d+)\/(\d+) RSA \+ (\d+)\/\d+ Ed25519, reference (\d+)\/(\d+) RSA/.exec(note!);
+    expect(m).not.toBeNull();
+    const [, pRsa, n, pEd, rRsa, rn] = m!.map(Number) as number[];
+    expect(n).toBeGreaterThan(0);
+    expect([pRsa, pEd, rRsa, rn]).toEqual([n, n, n, n]);
+    expect(out).toMatch(/submission +\| relayed to smtp-sink \(end to end\) +\|.*\| ≥ 1\.0× reference \(2× next\) +\| (yes|NO) +\|/);
   });
 
   it.each(WITH_REFERENCE)('%s has a figure for both stacks and their ratio', (key) => {
