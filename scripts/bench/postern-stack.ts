@@ -130,7 +130,7 @@ export class PosternStack implements BenchStack {
     closeSync(logFd);
     this.child = child;
     // A first rspamd start compiles its rules (a minute or more on a busy machine).
-    const deadline = Date.now() + (this.opts.spam ? 300_000 : 60_000);
+    const deadline = Date.now() + (this.opts.spam ? 300_000 : 180_000); // a loaded machine: a restart after a bulk takes a while
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`Postern exited with ${child.exitCode} during start (see postern.log in the bench work dir)`);
       try {
