@@ -63,6 +63,9 @@ export interface Config {
   outboundMaxTempFailures: number | null;
   /** How often each domain's live DNS is checked against its expected records (0: only on demand). */
   dnsCheckIntervalMs: number;
+  /** Scheduled jobs: audit chain verification (incremental) and housekeeping (retention, purge, orphans). */
+  auditVerifyIntervalMs: number;
+  housekeepingIntervalMs: number;
   /** Outbound limits per hour (defaults; per mailbox and tenant overrides live in the database). */
   sendLimits: {
     mailboxMessagesPerHour: number;
@@ -505,6 +508,8 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     smarthost: smarthost ? Object.freeze(smarthost) : null,
     outboundPort: r.port('POSTERN_OUTBOUND_PORT', 25),
     dnsCheckIntervalMs: r.int('POSTERN_DNS_CHECK_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60) * 60_000,
+    auditVerifyIntervalMs: r.int('POSTERN_AUDIT_VERIFY_INTERVAL_SECONDS', 600, 1, 86_400) * 1000,
+    housekeepingIntervalMs: r.int('POSTERN_HOUSEKEEPING_INTERVAL_SECONDS', 3600, 1, 86_400) * 1000,
     outboundRetrySchedule: parseRetrySchedule(r.string('POSTERN_OUTBOUND_RETRY', '1m,5m,10m,20m,30m*2,1h*4,2h*4,4h*6')),
     outboundMaxTempFailures: null,
     metricsAllow: parseAllowList('POSTERN_METRICS_ALLOW', r.optional('POSTERN_METRICS_ALLOW')),

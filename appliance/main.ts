@@ -158,9 +158,9 @@ async function bootstrapAtBoot(core: CoreDeps, log: Logger): Promise<void> {
  * their template's cadence, what outlived the recycle bin is purged, then blobs nothing refers
  * to any more are removed.
  */
-function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger, leases: LeaseRunner): void {
+function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger, leases: LeaseRunner, intervalMs: number): void {
   // On the node holding the 'housekeeping' lease only (cluster); one node: always here.
-  leases.every('housekeeping', ORPHAN_SWEEP_INTERVAL_MS, () =>
+  leases.every('housekeeping', intervalMs, () =>
     enforceRetention(systemActor('retention'), core)
       .then((ids) => {
         if (ids.length) log.info({ event: 'offboarding.retention.ended', mailboxes: ids.length }, 'retention ended: mailboxes moved to the recycle bin');
@@ -256,10 +256,10 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const leases = new LeaseRunner(db, { nodeId: config.nodeId, ttlMs: config.leaseTtlMs, logger: logger.child({ service: 'leases' }) });
   const dnsLease = leases.hold('dns-check');
   const auditLease = leases.hold('audit-verify');
-  startHousekeeping(core, store, log, leases);
+  startHousekeeping(core, store, log, leases, config.housekeepingIntervalMs);
   startGrantExpiry(core, log, leases);
   await leases.start();
-  const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease });
+  const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease, auditIntervalMs: config.auditVerifyIntervalMs });
   setSmtpLimits(config.smtpLimits);
   setNodeInfo(config.nodeId, config.storage.databaseUrl ? 'postgres' : 'sqlite', config.storage.blobStore);
   supervisor.start();
@@ -344,6 +344,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // Benchmarks only (node --expose-gc): SIGUSR2 collects garbage, so memory is read settled.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) process.on('SIGUSR2', () => gc());
   process.on('unhandledRejection', (err) => logger.error({ event: 'appliance.unhandled_rejection', err }, 'unhandled rejection'));
 }
 

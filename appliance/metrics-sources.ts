@@ -8,7 +8,7 @@
  * Layer: part of the composition root (main's wiring, not protocol), so it may hold the
  * database handle; the figures it scrapes come from the limits repository (platform scope).
  */
-import { verifyAuditChain } from './core/audit/audit.js';
+import { verifyAuditChain, verifyAuditChainSince } from './core/audit/audit.js';
 import { PLATFORM_SCOPE } from './core/kernel/scope.js';
 import { onDnsTransition } from './core/templates/dns-check.service.js';
 import type { SendLimiter } from './core/sending/limits.js';
@@ -26,13 +26,20 @@ export interface MetricsWiring {
   limiter: SendLimiter;
   /** Cluster: true while this node holds the audit verification lease (absent: always verifies). */
   auditLease?: () => boolean;
+  /** How often the audit chain is verified (config: POSTERN_AUDIT_VERIFY_INTERVAL_SECONDS). */
+  auditIntervalMs?: number;
 }
+
+/** The scheduled verification reads the whole chain again this often (a change inside the verified prefix). */
+const FULL_VERIFY_MS = 24 * 60 * 60_000;
 
 const asStatus = (s: string): DnsStatus => ((DNS_STATUSES as readonly string[]).includes(s) ? (s as DnsStatus) : 'unknown');
 
 export function wireMetrics(w: MetricsWiring): { stop(): void } {
   const log = w.logger.child({ service: 'metrics' });
   const figures = repos(w.db, PLATFORM_SCOPE).limits;
+  let verifying = false;
+  let lastFull = 0;
   const metrics = startApplianceMetrics({
     queueDir: w.queueDir,
     mtaUp: () => w.supervisor.isListening(),
@@ -42,10 +49,20 @@ export function wireMetrics(w: MetricsWiring): { stop(): void } {
     dnsStatuses: () => figures.latestDnsStatuses(),
     verifyAudit: async () => {
       if (w.auditLease && !w.auditLease()) return null;
-      const r = await verifyAuditChain(w.db);
-      if (!r.ok) log.error({ event: 'audit.chain.broken', firstBadEventId: r.firstBadEventId }, 'audit hash chain verification failed');
-      return r;
+      if (verifying) return null; // the previous run is still going (a long chain, a short interval)
+      verifying = true;
+      try {
+        // The events since the last verified head; the whole chain at boot and once a day.
+        const full = Date.now() - lastFull >= FULL_VERIFY_MS;
+        const r = full ? await verifyAuditChain(w.db) : await verifyAuditChainSince(w.db);
+        if (full) lastFull = Date.now();
+        if (!r.ok) log.error({ event: 'audit.chain.broken', firstBadEventId: r.firstBadEventId }, 'audit hash chain verification failed');
+        return r;
+      } finally {
+        verifying = false;
+      }
     },
+    auditIntervalMs: w.auditIntervalMs,
     onError: (what, err) => log.warn({ event: 'metrics.source.error', source: what, err }, 'metric source failed'),
   });
 

@@ -3,7 +3,18 @@
  * default; PostgreSQL (kysely's PostgresDialect over a `pg` pool) is the cluster's shared database.
  */
 import Database from 'better-sqlite3';
-import { type CreateTableBuilder, type DatabaseConnection, type Driver, Kysely, PostgresAdapter, PostgresDialect, type PostgresDialectConfig, PostgresDriver, SqliteDialect } from 'kysely';
+import {
+  type CreateTableBuilder,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  type PostgresDialectConfig,
+  PostgresDriver,
+  SqliteDialect,
+  type SqliteDatabase,
+} from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
@@ -22,6 +33,35 @@ export function dialectOf(db: Kysely<any>): DialectName {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
+/** Prepared statements kept per connection (least recently used dropped beyond this). */
+const STATEMENT_CACHE = 1000;
+
+/**
+ * better-sqlite3 as kysely's SqliteDialect sees it, with its prepared statements reused by SQL
+ * text: kysely prepares every query again otherwise (SQLite parses and plans it each time, a
+ * large part of a point read). A statement still iterating (a stream) is never handed out twice:
+ * a fresh one is prepared for that call.
+ */
+function withStatementCache(sqlite: Database.Database): SqliteDatabase {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      const kept = cache.get(sql);
+      if (kept && !kept.busy) {
+        cache.delete(sql); // most recently used last
+        cache.set(sql, kept);
+        return kept;
+      }
+      const stmt = sqlite.prepare(sql);
+      if (kept) return stmt; // the kept one is busy: this one serves this call only
+      cache.set(sql, stmt);
+      if (cache.size > STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+      return stmt;
+    },
+  };
+}
+
 export function openSqlite(file: string): OpenedDatabase {
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
@@ -30,7 +70,7 @@ export function openSqlite(file: string): OpenedDatabase {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: 'sqlite',

@@ -87,13 +87,21 @@ export const ReasonBody = Type.Union([Closed({ reason: Type.Optional(Type.String
   description: 'Optional: {reason} recorded in the audit event',
 });
 
+const MailboxSortParam = Type.Optional(
+  Type.Union([Type.Literal('address'), Type.Literal('-address'), Type.Literal('createdAt'), Type.Literal('-createdAt')], {
+    description: 'Order (default: id); a leading - sorts descending. Page on with after = the last id of the previous page.',
+  }),
+);
+
 export const MailboxListQuery = ListQuery({
+  sort: MailboxSortParam,
   domainId: Type.Optional(Id),
   status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('suspended'), Type.Literal('offboarded')])),
   isRole: Type.Optional(BoolString),
   q: Type.Optional(SearchText),
 });
 export const DomainMailboxListQuery = ListQuery({
+  sort: MailboxSortParam,
   status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('suspended'), Type.Literal('offboarded')])),
   isRole: Type.Optional(BoolString),
   q: Type.Optional(SearchText),

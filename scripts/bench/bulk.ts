@@ -2,6 +2,8 @@
  * Benchmark case: plan + apply of a bulk batch (10,000 mailboxes by default) on a fresh SQLite
  * database, through the core as the API runs it (CSV parsing, plan, background apply with
  * folders, setup links, audit events). Link delivery goes to a mailer that only counts.
+ * With `dataDir`, into that (stopped) appliance's database instead, in a new tenant that stays:
+ * the control case measures its API latency on a tenant that holds the 10,000 mailboxes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,11 +25,12 @@ export interface BulkBenchResult {
   totalMs: number;
   created: number;
   linksDelivered: number;
+  tenantId: string;
 }
 
-export async function benchBulk(opts: { rows?: number } = {}): Promise<BulkBenchResult> {
+export async function benchBulk(opts: { rows?: number; dataDir?: string } = {}): Promise<BulkBenchResult> {
   const n = opts.rows ?? 10_000;
-  const dir = mkdtempSync(path.join(tmpdir(), 'postern-bench-bulk-'));
+  const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'postern-bench-bulk-'));
   const config = loadConfig({ POSTERN_DATA_DIR: dir, POSTERN_LOG_LEVEL: 'silent', POSTERN_HOSTNAME: 'mx.bench.test', POSTERN_PUBLIC_URL: 'https://console.bench.test', POSTERN_HTTP_TLS: 'false' });
   const { db, close } = openSqlite(dataPaths(config).database);
   try {
@@ -35,9 +38,10 @@ export async function benchBulk(opts: { rows?: number } = {}): Promise<BulkBench
     let sent = 0;
     const deps = { ...createCoreDeps(db, config), mailer: { send: async () => void sent++ } };
     const actor = systemActor('bench');
-    const tenant = await createTenant(actor, deps, { name: 'Bench' });
-    await createDomain(actor, deps, tenant.id, { name: 'bulk.bench.test' });
-    const csv = ['local_part,domain,owner_name,owner_email', ...Array.from({ length: n }, (_, i) => `user${i}.bench,bulk.bench.test,Owner ${i},owner${i}@home.bench.test`)].join('\n');
+    const tenant = await createTenant(actor, deps, { name: `Bench bulk ${Date.now()}` });
+    const domain = `bulk${Date.now().toString(36)}.bench.test`;
+    await createDomain(actor, deps, tenant.id, { name: domain });
+    const csv = ['local_part,domain,owner_name,owner_email', ...Array.from({ length: n }, (_, i) => `user${i}.bench,${domain},Owner ${i},owner${i}@home.bench.test`)].join('\n');
 
     const t0 = performance.now();
     const { batch } = await createBatch(actor, deps, tenant.id, { rows: rowsFromCsv(csv), requestId: 'bench-1', allowUnverifiedDomains: true });
@@ -47,9 +51,9 @@ export async function benchBulk(opts: { rows?: number } = {}): Promise<BulkBench
     const t2 = performance.now();
     const done = await getBatch(actor, deps, batch.id);
     if (done.state !== 'applied') throw new Error(`bulk bench: batch ended ${done.state}: ${done.error}`);
-    return { rows: n, planMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1), totalMs: Math.round(t2 - t0), created: done.report.created, linksDelivered: sent };
+    return { rows: n, planMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1), totalMs: Math.round(t2 - t0), created: done.report.created, linksDelivered: sent, tenantId: tenant.id };
   } finally {
     await close();
-    rmSync(dir, { recursive: true, force: true });
+    if (!opts.dataDir) rmSync(dir, { recursive: true, force: true });
   }
 }

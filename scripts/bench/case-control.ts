@@ -1,20 +1,29 @@
 /**
  * Control plane (Postern only; the reference stack has no API to compare with):
- *   - bulk: plan + apply of `bulkRows` mailboxes, through `scripts/bench/bulk.ts` (the core as
- *     the batch API runs it, on a fresh database) when that module is built;
- *   - latency: `apiClients` concurrent clients, each sending requests one after the other with
- *     the operator token, `apiRequests` in all per endpoint: the tenant's mailbox list (first
- *     page) and the ownership record of a random mailbox. p50 and p99 in ms.
+ *   - bulk: plan + apply of `bulkRows` mailboxes through the core as the batch API runs it
+ *     (`scripts/bench/bulk.ts`), into the appliance's own database while it is stopped, in a new
+ *     tenant; the appliance is then started again with its scheduled jobs forced to run every
+ *     few seconds (audit chain verification, housekeeping);
+ *   - latency on that tenant (it holds the `bulkRows` mailboxes): `apiClients` concurrent
+ *     clients, each sending requests one after the other with the operator token, `apiRequests`
+ *     in all per row: the mailbox list (first page), the list filtered by status (a hundredth of
+ *     the tenant suspended first), the list searched (q, a substring of address or owner), the
+ *     list sorted (by address, descending), and the ownership record of a random mailbox of
+ *     the tenant. p50 and p99 in ms. A full audit chain verification (GET /api/v1/audit/verify,
+ *     the whole chain with the bulk's events) is started at the beginning of every row;
+ *   - the longest event-loop stall of the appliance during all of it: its
+ *     nodejs_eventloop_lag_max_seconds (perf_hooks.monitorEventLoopDelay, reset at every
+ *     scrape), scraped before and after.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchContext } from './context.js';
 import { type Samples, sample } from './metrics.js';
 import { OPERATOR_TOKEN } from './postern-stack.js';
-import { percentile } from './util.js';
+import { percentile, pool, sleep } from './util.js';
 
 interface BulkModule {
-  benchBulk(opts: { rows?: number }): Promise<{ rows: number; planMs: number; applyMs: number; totalMs: number; created: number }>;
+  benchBulk(opts: { rows?: number; dataDir?: string }): Promise<{ rows: number; planMs: number; applyMs: number; totalMs: number; created: number; tenantId: string }>;
 }
 
 function loadBulk(): BulkModule | null {
@@ -25,50 +34,103 @@ function loadBulk(): BulkModule | null {
   return typeof mod.benchBulk === 'function' ? (mod as BulkModule) : null;
 }
 
+/** Scheduled jobs forced to run during the measurement (seconds between runs). */
+const FORCED_JOBS = { POSTERN_AUDIT_VERIFY_INTERVAL_SECONDS: '2', POSTERN_HOUSEKEEPING_INTERVAL_SECONDS: '2' };
+
 async function latency(ctx: BenchContext, urls: () => string): Promise<{ p50: number; p99: number; errors: number }> {
   const times: number[] = [];
   let errors = 0;
   let left = ctx.sizes.apiRequests;
+  const get = (url: string) => fetch(`${ctx.postern.url}${url}`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+  // a full chain verification runs alongside (it must not stall the loop the requests wait on)
+  const verify = get('/api/v1/audit/verify').then(async (res) => {
+    const body = (await res.json()) as { ok?: boolean; events?: number };
+    if (res.status !== 200 || !body.ok) ctx.notes.push(`control: audit verification answered ${res.status} ${JSON.stringify(body)}`);
+  });
   await Promise.all(
     Array.from({ length: ctx.sizes.apiClients }, async () => {
       while (left > 0) {
         left--;
         const t0 = performance.now();
-        const res = await fetch(`${ctx.postern.url}${urls()}`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+        const res = await get(urls());
         await res.arrayBuffer();
         times.push(performance.now() - t0);
         if (res.status !== 200) errors++;
       }
     }),
   );
+  await verify;
   return { p50: percentile(times, 50), p99: percentile(times, 99), errors };
+}
+
+/** Every mailbox id of the tenant, page by page. */
+async function tenantMailboxIds(ctx: BenchContext, tenantId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (;;) {
+    const after = ids.length ? `&after=${ids[ids.length - 1]}` : '';
+    const page = await ctx.postern.expectApi<Array<{ id: string }>>('GET', `/api/v1/tenants/${tenantId}/mailboxes?limit=500${after}`, undefined, 200);
+    ids.push(...page.map((m) => m.id));
+    if (page.length < 500) return ids;
+  }
+}
+
+/** Bulk into the stopped appliance's database; then the appliance runs again with its jobs forced. */
+async function bulkIntoPostern(ctx: BenchContext, out: Samples): Promise<string> {
+  const bulk = loadBulk();
+  if (!bulk) throw new Error('scripts/bench/bulk.js is not built');
+  ctx.log(`control: bulk plan+apply of ${ctx.sizes.bulkRows} mailboxes (appliance stopped)`);
+  await ctx.postern.halt();
+  let r: Awaited<ReturnType<BulkModule['benchBulk']>>;
+  try {
+    r = await bulk.benchBulk({ rows: ctx.sizes.bulkRows, dataDir: ctx.postern.opts.dataDir });
+  } finally {
+    await ctx.postern.relaunch(FORCED_JOBS);
+  }
+  if (r.created !== ctx.sizes.bulkRows) throw new Error(`bulk: created ${r.created} of ${ctx.sizes.bulkRows}`);
+  out.push(
+    sample('control', 'control.bulk.plan', `bulk plan of ${ctx.sizes.bulkRows} mailboxes`, 's', 'lower', r.planMs / 1000, null),
+    sample('control', 'control.bulk.apply', `bulk apply of ${ctx.sizes.bulkRows} mailboxes`, 's', 'lower', r.applyMs / 1000, null),
+    sample('control', 'control.bulk.total', `bulk plan+apply of ${ctx.sizes.bulkRows} mailboxes`, 's', 'lower', r.totalMs / 1000, null),
+  );
+  return r.tenantId;
 }
 
 export async function controlCase(ctx: BenchContext): Promise<Samples> {
   const out: Samples = [];
-  const bulk = loadBulk();
-  if (bulk) {
-    ctx.log(`control: bulk plan+apply of ${ctx.sizes.bulkRows} mailboxes`);
-    const r = await bulk.benchBulk({ rows: ctx.sizes.bulkRows });
-    if (r.created !== ctx.sizes.bulkRows) throw new Error(`bulk: created ${r.created} of ${ctx.sizes.bulkRows}`);
-    out.push(
-      sample('control', 'control.bulk.plan', `bulk plan of ${ctx.sizes.bulkRows} mailboxes`, 's', 'lower', r.planMs / 1000, null),
-      sample('control', 'control.bulk.apply', `bulk apply of ${ctx.sizes.bulkRows} mailboxes`, 's', 'lower', r.applyMs / 1000, null),
-      sample('control', 'control.bulk.total', `bulk plan+apply of ${ctx.sizes.bulkRows} mailboxes`, 's', 'lower', r.totalMs / 1000, null),
-    );
-  } else if (!ctx.notes.some((n) => n.startsWith('bulk'))) {
-    ctx.notes.push('bulk plan+apply: not measured (scripts/bench/bulk.ts is not built yet)');
+  const tenantId = await bulkIntoPostern(ctx, out);
+  try {
+    const ids = await tenantMailboxIds(ctx, tenantId);
+    if (ids.length !== ctx.sizes.bulkRows) throw new Error(`control: the bulk tenant lists ${ids.length} mailboxes, not ${ctx.sizes.bulkRows}`);
+    // one mailbox in a hundred suspended: the filtered row lists them (a full first page)
+    const suspended = ids.filter((_, i) => i % 100 === 7);
+    await pool(suspended, 4, (id) => ctx.postern.expectApi('POST', `/api/v1/mailboxes/${id}/suspend`, { reason: 'bench' }, 200));
+    // the jobs forced above have run at least once since the start (the boot's verification among them)
+    await sleep(2500);
+    await ctx.postern.metric('nodejs_eventloop_lag_max_seconds'); // the scrape resets the maximum
+    const n = ctx.sizes.apiClients;
+    const list = `/api/v1/tenants/${tenantId}/mailboxes`;
+    const rows: Array<[string, string, () => string]> = [
+      ['list', 'mailbox list, first page', () => list],
+      ['list_filtered', 'mailbox list, filtered (status)', () => `${list}?status=suspended`],
+      ['list_search', 'mailbox list, search (q)', () => `${list}?q=user42`],
+      ['list_sorted', 'mailbox list, sorted (-address)', () => `${list}?sort=-address`],
+      ['ownership', 'ownership', () => `/api/v1/mailboxes/${ids[Math.floor(Math.random() * ids.length)]}/ownership`],
+    ];
+    ctx.log(`control: ${ctx.sizes.apiRequests} requests per row, ${n} concurrent clients, tenant of ${ids.length} mailboxes, scheduled jobs every 2 s`);
+    for (const [key, label, url] of rows) {
+      const r = await latency(ctx, url);
+      if (r.errors) ctx.notes.push(`control latency: ${r.errors} ${label} requests did not answer 200`);
+      out.push(
+        { ...sample('control', `control.${key}.p50`, `${label} p50 (${n} clients)`, 'ms', 'lower', r.p50, null) },
+        { ...sample('control', `control.${key}.p99`, `${label} p99 (${n} clients)`, 'ms', 'lower', r.p99, null) },
+      );
+    }
+    const stallMs = (await ctx.postern.metric('nodejs_eventloop_lag_max_seconds')) * 1000;
+    out.push(sample('control', 'control.stall', 'max event-loop stall during the run', 'ms', 'lower', stallMs, null));
+    ctx.notes.push(`control latency: a tenant of ${ids.length} mailboxes (bulk-created); audit verification and housekeeping forced every 2 s, a full chain verification per row`);
+  } finally {
+    // the scheduled jobs back to their defaults for the cases after (a failure here keeps the figures above)
+    await ctx.postern.relaunch().catch((err: Error) => ctx.notes.push(`control: the appliance did not start again with its default jobs: ${err.message}`));
   }
-  ctx.log(`control: ${ctx.sizes.apiRequests} requests per endpoint, ${ctx.sizes.apiClients} concurrent clients`);
-  const ids = [...ctx.postern.mailboxIds.values()];
-  const list = await latency(ctx, () => `/api/v1/tenants/${ctx.postern.tenantId}/mailboxes`);
-  const own = await latency(ctx, () => `/api/v1/mailboxes/${ids[Math.floor(Math.random() * ids.length)]}/ownership`);
-  if (list.errors || own.errors) ctx.notes.push(`control latency: ${list.errors} list and ${own.errors} ownership requests did not answer 200`);
-  out.push(
-    sample('control', 'control.list.p50', `mailbox list p50 (${ctx.sizes.apiClients} clients)`, 'ms', 'lower', list.p50, null),
-    sample('control', 'control.list.p99', `mailbox list p99 (${ctx.sizes.apiClients} clients)`, 'ms', 'lower', list.p99, null),
-    sample('control', 'control.ownership.p50', `ownership p50 (${ctx.sizes.apiClients} clients)`, 'ms', 'lower', own.p50, null),
-    sample('control', 'control.ownership.p99', `ownership p99 (${ctx.sizes.apiClients} clients)`, 'ms', 'lower', own.p99, null),
-  );
   return out;
 }

@@ -48,9 +48,9 @@ export class ImapClient {
   }
 
   /** Connects with TLS and waits for the greeting. */
-  static connect(port: number, timeoutMs = 30_000): Promise<ImapClient> {
+  static connect(port: number, timeoutMs = 30_000, localAddress?: string): Promise<ImapClient> {
     return new Promise((resolve, reject) => {
-      const sock = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
+      const sock = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost', ...(localAddress ? { localAddress } : {}) });
       const client = new ImapClient(sock);
       const timer = setTimeout(() => {
         sock.destroy();

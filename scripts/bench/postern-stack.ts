@@ -31,6 +31,8 @@ export class PosternStack implements BenchStack {
   readonly name = 'postern' as const;
   private child: ChildProcess | null = null;
   private db: Database.Database | null = null;
+  /** Environment of the current run only (relaunch), on top of opts.env. */
+  private runEnv: NodeJS.ProcessEnv = {};
   tenantId = '';
   domainId = '';
   readonly mailboxIds = new Map<string, string>();
@@ -104,9 +106,12 @@ export class PosternStack implements BenchStack {
       POSTERN_TENANT_RCPT_LIMIT: '100000000',
       // Unscanned unless the spam case asks (the other cases compare with an unscanned Postfix).
       POSTERN_SPAM: this.opts.spam ? 'true' : 'false',
+      // the memory case holds 10,000 idle IMAP connections (the default cap), a warm-up closing meanwhile
+      POSTERN_IMAP_MAX_CONNECTIONS: '20000',
       POSTERN_SMTP_CONNECTIONS_PER_MINUTE: '0',
       POSTERN_SMTP_RECIPIENTS_PER_MINUTE: '0',
       ...this.opts.env,
+      ...this.runEnv,
       ...(this.opts.spam
         ? {
             POSTERN_RSPAMD_PORT: String(this.opts.spam.rspamdPort),
@@ -118,11 +123,14 @@ export class PosternStack implements BenchStack {
     };
     // logs go straight to a file (as a service manager would keep them), not through this process
     const logFd = openSync(path.join(path.dirname(this.opts.dataDir), 'postern.log'), 'a');
-    const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', logFd, logFd] });
+    // --expose-gc: the memory case collects garbage before it reads RSS (SIGUSR2, see gc()).
+    // POSTERN_BENCH_NODE_ARGS adds node flags for a profiling run (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+    const nodeArgs = ['--expose-gc', ...(process.env.POSTERN_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
+    const child = spawn(process.execPath, [...nodeArgs, MAIN], { env, stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     this.child = child;
     // A first rspamd start compiles its rules (a minute or more on a busy machine).
-    const deadline = Date.now() + (this.opts.spam ? 300_000 : 60_000);
+    const deadline = Date.now() + (this.opts.spam ? 300_000 : 180_000); // a loaded machine: a restart after a bulk takes a while
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`Postern exited with ${child.exitCode} during start (see postern.log in the bench work dir)`);
       try {
@@ -169,6 +177,35 @@ export class PosternStack implements BenchStack {
   async restart(): Promise<void> {
     await this.stopProcess();
     await this.launch();
+  }
+
+  /** Stops the appliance (its data stays), for work on its data dir while nothing runs. */
+  async halt(): Promise<void> {
+    await this.stopProcess();
+  }
+
+  /** Starts it again (after halt) with `env` on top of its options, for this run only. */
+  async relaunch(env: NodeJS.ProcessEnv = {}): Promise<void> {
+    await this.stopProcess();
+    this.runEnv = env;
+    await this.launch();
+  }
+
+  /** Asks the appliance to collect garbage (SIGUSR2; started with --expose-gc above), then waits a little. */
+  async gc(): Promise<void> {
+    if (this.child?.pid) this.child.kill('SIGUSR2');
+    await sleep(200);
+  }
+
+  /** One value of GET /metrics (the first sample of `name`), or NaN. */
+  async metric(name: string): Promise<number> {
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  }
+
+  get database(): string {
+    return path.join(this.opts.dataDir, 'postern.db');
   }
 
   private async stopProcess(): Promise<void> {

@@ -15,6 +15,8 @@ export interface Sizes {
   submissionMessages: number;
   submissionSessions: number;
   idleConnections: number;
+  /** The reference's idle connections (Dovecot forks a process per session: 10,000 would take gigabytes). */
+  idleConnectionsReference: number;
   bulkRows: number;
   /** Messages in the migration case's source account (issue 20). */
   migrationMessages: number;
@@ -39,7 +41,8 @@ export const FULL: Sizes = {
   imapBodyFetch: 1000,
   submissionMessages: 2000,
   submissionSessions: 20,
-  idleConnections: 1000,
+  idleConnections: 10_000,
+  idleConnectionsReference: 1000,
   bulkRows: 10_000,
   migrationMessages: 3000,
   apiRequests: 2000,
@@ -62,6 +65,7 @@ export const SMOKE: Sizes = {
   submissionMessages: 20,
   submissionSessions: 4,
   idleConnections: 10,
+  idleConnectionsReference: 10,
   bulkRows: 100,
   migrationMessages: 60,
   apiRequests: 100,

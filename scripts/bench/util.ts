@@ -1,5 +1,6 @@
 /** Small helpers shared by the benchmark cases: ports, waiting, statistics, child processes. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -109,3 +110,12 @@ export async function stopChild(child: ChildProcess | null, signal: NodeJS.Signa
 }
 
 export const round = (x: number, digits = 1): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : NaN);
+
+/** Raises this process's open-file limit (children started later inherit it) with prlimit(1); root may raise the hard limit too. */
+export function raiseFdLimit(want: number, log: (msg: string) => void): void {
+  const limits = readFileSync('/proc/self/limits', 'utf8');
+  const m = /^Max open files\s+(\d+)\s+(\d+)/m.exec(limits);
+  if (m && Number(m[1]) >= want) return;
+  const r = run('prlimit', ['--pid', String(process.pid), `--nofile=${want}:${want}`], { allowFail: true });
+  if (r.status !== 0) log(`could not raise the open-file limit to ${want} (${r.stderr.trim()}): run "ulimit -n ${want}" first`);
+}

@@ -15,7 +15,10 @@ const person = (p: Person | null) => (p ? `${p.name} <${p.email}>` : '');
 
 async function listMailboxes(ctx: Ctx, opts: Record<string, string | boolean | undefined>): Promise<Array<Mailbox & { tenantName: string }>> {
   const names = await tenantNames(ctx);
-  const status = opts.status ? `?status=${encodeURIComponent(String(opts.status))}` : '';
+  const query = new URLSearchParams();
+  if (opts.status) query.set('status', String(opts.status));
+  if (opts.sort) query.set('sort', String(opts.sort));
+  const status = query.size ? `?${query.toString()}` : '';
   let rows: Mailbox[];
   if (opts.domain) rows = await listAll<Mailbox>(ctx, `/domains/${(await findDomain(ctx, String(opts.domain))).id}/mailboxes${status}`);
   else {
@@ -43,6 +46,7 @@ export const mailboxesGroup: Group = {
         domain: { type: 'string', description: 'domain name (or id)' },
         tenant: { type: 'string', description: 'tenant name (or id)' },
         status: { type: 'string', description: 'pending | active | suspended | offboarded' },
+        sort: { type: 'string', description: 'address | -address | createdAt | -createdAt (default: id)' },
       },
       async run(ctx, _args, opts) {
         const rows = await listMailboxes(ctx, opts);

@@ -118,36 +118,72 @@ export async function appendAudit(trx: Transaction<DB>, actor: Actor, input: Aud
 
 export interface AuditVerification {
   ok: boolean;
-  /** Number of events checked. */
+  /** Number of events the verification covers (from the first event, the verified prefix included). */
   events: number;
   /** The first event (sequence number) at which the chain breaks: edited, inserted or missing. */
   firstBadEventId?: number;
 }
 
-/** Recomputes the whole chain. Reads in pages; does not hold a transaction open across pages. */
-export async function verifyAuditChain(db: Kysely<DB>): Promise<AuditVerification> {
+/** Events read and hashed between two yields to the event loop (a few milliseconds of work). */
+const VERIFY_BATCH = 250;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Verifies the events after `fromSeq` (whose hash is `prevHash`) up to the head read first, in
+ * bounded batches with a yield to the event loop between them, so requests are served while a
+ * long chain is checked. Events appended meanwhile are left to the next run.
+ */
+async function verifyFrom(db: Kysely<DB>, fromSeq: number, prevHash: string): Promise<AuditVerification & { head?: { seq: number; hash: string } }> {
   const audit = repos(db, PLATFORM_SCOPE).audit;
   const head = await audit.head();
-  let prev = AUDIT_GENESIS_HASH;
-  let expectedId = 1;
-  let events = 0;
-  const PAGE = 1000;
-  for (;;) {
-    const rows = await audit.chainPage(expectedId, PAGE);
+  if (!head) return { ok: false, events: fromSeq, firstBadEventId: fromSeq + 1 };
+  let prev = prevHash;
+  let expectedId = fromSeq + 1;
+  while (expectedId <= head.seq) {
+    const rows = await audit.chainPage(expectedId, VERIFY_BATCH, head.seq);
+    if (rows.length === 0) break;
     for (const r of rows) {
       const id = Number(r.id);
-      if (id !== expectedId) return { ok: false, events, firstBadEventId: expectedId };
+      if (id !== expectedId) return { ok: false, events: expectedId - 1, firstBadEventId: expectedId };
       const { hash, ...rest } = r;
-      if (r.prev_hash !== prev || auditHash(prev, rest) !== hash) return { ok: false, events, firstBadEventId: id };
+      if (r.prev_hash !== prev || auditHash(prev, rest) !== hash) return { ok: false, events: id - 1, firstBadEventId: id };
       prev = hash;
       expectedId++;
-      events++;
     }
-    if (rows.length < PAGE) break;
+    await yieldToLoop();
   }
-  if (!head) return { ok: false, events, firstBadEventId: 1 };
-  if (head.seq !== events || head.hash !== prev) return { ok: false, events, firstBadEventId: expectedId };
-  return { ok: true, events };
+  // a missing tail (events deleted after the last one found) or a head that does not match
+  if (expectedId - 1 !== head.seq || head.hash !== prev) return { ok: false, events: expectedId - 1, firstBadEventId: expectedId };
+  // an event past the head that no appender took a sequence number for (appenders commit the head with the event)
+  const last = await audit.lastEventId();
+  if (last !== undefined && last > head.seq) {
+    const now = await audit.head();
+    if (!now || last > now.seq) return { ok: false, events: head.seq, firstBadEventId: head.seq + 1 };
+  }
+  return { ok: true, events: head.seq, head };
+}
+
+/** Recomputes the whole chain from its first event (on demand, at boot and once a day); records the verified head. */
+export async function verifyAuditChain(db: Kysely<DB>, now = Date.now()): Promise<AuditVerification> {
+  const r = await verifyFrom(db, 0, AUDIT_GENESIS_HASH);
+  if (r.ok && r.head) await repos(db, PLATFORM_SCOPE).audit.saveVerifiedCheckpoint(r.head.seq, r.head.hash, now);
+  return { ok: r.ok, events: r.events, ...(r.firstBadEventId !== undefined ? { firstBadEventId: r.firstBadEventId } : {}) };
+}
+
+/**
+ * Verifies only the events appended since the last verified head (persisted in the database, so
+ * a restart does not start over), then records the new head. The verified prefix is not read
+ * again (its last event's hash must still be the recorded one): a change inside it is found by
+ * the next full verification (verifyAuditChain). Without a checkpoint, a full verification.
+ */
+export async function verifyAuditChainSince(db: Kysely<DB>, now = Date.now()): Promise<AuditVerification> {
+  const audit = repos(db, PLATFORM_SCOPE).audit;
+  const cp = await audit.verifiedCheckpoint();
+  if (!cp || cp.seq === 0) return verifyAuditChain(db, now);
+  if ((await audit.hashOf(cp.seq)) !== cp.hash) return { ok: false, events: cp.seq - 1, firstBadEventId: cp.seq };
+  const r = await verifyFrom(db, cp.seq, cp.hash);
+  if (r.ok && r.head && r.head.seq !== cp.seq) await audit.saveVerifiedCheckpoint(r.head.seq, r.head.hash, now);
+  return { ok: r.ok, events: r.events, ...(r.firstBadEventId !== undefined ? { firstBadEventId: r.firstBadEventId } : {}) };
 }
 
 /** `appendAudit` in the transaction a `Repos.transaction` callback runs in. */

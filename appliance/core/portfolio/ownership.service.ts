@@ -69,15 +69,20 @@ function parsePermissions(json: string): Permission[] {
   }
 }
 
+type Holders = { tokens: Awaited<ReturnType<OwnershipRepo['unrevokedTokens']>>; principals: Awaited<ReturnType<OwnershipRepo['activePrincipals']>> };
+
+/** The tenant's live tokens and active principals, read once per answer (both reset paths name them). */
+async function tenantHolders(own: OwnershipRepo, tenantId: string): Promise<Holders> {
+  return { tokens: await own.unrevokedTokens(tenantId), principals: await own.activePrincipals(tenantId) };
+}
+
 /** Names of the live tokens and active principals of the tenant holding `permission` (operators always may). */
-async function holders(own: OwnershipRepo, tenantId: string, permission: Permission, now: number): Promise<string[]> {
+function holders({ tokens, principals }: Holders, permission: Permission, now: number): string[] {
   const out: string[] = [];
-  const tokens = await own.unrevokedTokens(tenantId);
   for (const t of tokens) {
     if (Number(t.read_only) === 1 || (t.expires_at !== null && Number(t.expires_at) <= now)) continue;
     if (parsePermissions(t.permissions).includes(permission)) out.push(`token:${t.name}`);
   }
-  const principals = await own.activePrincipals(tenantId);
   for (const p of principals) if (parsePermissions(p.permissions).includes(permission)) out.push(`tenant-admin:${p.email}`);
   out.push('operators');
   return out;
@@ -98,12 +103,13 @@ async function setupLinkPaths(own: OwnershipRepo, m: Mailbox, now: number): Prom
 async function adminPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: number): Promise<ResetPath[]> {
   const paths: ResetPath[] = [];
   const policy = await loadPolicy(deps.db, m.tenant_id);
+  const who = await tenantHolders(own, m.tenant_id);
   paths.push({
     path: 'admin-reset',
     description: `an admin triggers a single-use reset link sent to the reset destination${policy.resetLinkToCaller ? ' (or, by tenant policy, handed to the admin)' : ''}; the admin never sees or sets the password`,
     heldBy: { type: 'reset-destination', id: m.reset_destination },
     destination: m.reset_destination,
-    whoMayTrigger: await holders(own, m.tenant_id, 'resets.initiate', now),
+    whoMayTrigger: holders(who, 'resets.initiate', now),
   });
   const highValue = await isHighValue(deps.db, m.id);
   const operatorOnly = highValue && policy.emergencyHighValueApprover === 'operator';
@@ -111,7 +117,7 @@ async function adminPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: n
     path: 'emergency-reset',
     description: `when the reset destination is lost: recorded identity verification and a second approver (never the requester${operatorOnly ? '; high-value: an operator' : ''}), link to a new validated destination`,
     heldBy: { type: 'approver', id: null },
-    whoMayTrigger: operatorOnly ? ['operators'] : await holders(own, m.tenant_id, 'resets.approve', now),
+    whoMayTrigger: operatorOnly ? ['operators'] : holders(who, 'resets.approve', now),
   });
   for (const r of await own.pendingEmergencyResets(m.id, now - APPROVAL_WINDOW_MS)) {
     paths.push({

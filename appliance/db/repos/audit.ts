@@ -23,6 +23,9 @@ export interface AuditFilter {
   until?: number;
 }
 
+/** The `settings` row holding the last verified point of the chain. */
+const VERIFIED_KEY = 'audit.chain.verified';
+
 /** The kinds of ids that have a display name, and where the name lives. */
 export type NamedKind = 'tnt' | 'dom' | 'mbx' | 'als' | 'tok' | 'prn';
 
@@ -60,11 +63,38 @@ export class AuditRepo extends Repo {
     return h ? { seq: Number(h.seq), hash: h.hash } : undefined;
   }
 
-  /** Events of the whole chain from sequence number `fromId` on (verification: the platform's). */
-  async chainPage(fromId: number, limit: number): Promise<AuditEvent[]> {
-    return this.scoped(this.db.selectFrom('audit_events').selectAll().where('id', '>=', fromId))
-      .orderBy('id')
-      .limit(limit)
+  /** Events of the whole chain from sequence number `fromId` on, up to `toId` when given (verification: the platform's). */
+  async chainPage(fromId: number, limit: number, toId?: number): Promise<AuditEvent[]> {
+    let q = this.scoped(this.db.selectFrom('audit_events').selectAll().where('id', '>=', fromId));
+    if (toId !== undefined) q = q.where('id', '<=', toId);
+    return q.orderBy('id').limit(limit).execute();
+  }
+
+  /** The highest event id stored, or undefined when there is none. */
+  async lastEventId(): Promise<number | undefined> {
+    const row = await this.scoped(this.db.selectFrom('audit_events').select('id').orderBy('id', 'desc').limit(1)).executeTakeFirst();
+    return row ? Number(row.id) : undefined;
+  }
+
+  /** The hash of one event of the chain, or undefined. */
+  async hashOf(id: number): Promise<string | undefined> {
+    return (await this.scoped(this.db.selectFrom('audit_events').select('hash').where('id', '=', id)).executeTakeFirst())?.hash;
+  }
+
+  /** The last verified point of the chain (incremental verification), or undefined before the first. */
+  async verifiedCheckpoint(): Promise<{ seq: number; hash: string } | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', VERIFIED_KEY).executeTakeFirst();
+    if (!row) return undefined;
+    const v = JSON.parse(row.value) as { seq?: unknown; hash?: unknown };
+    return typeof v.seq === 'number' && typeof v.hash === 'string' ? { seq: v.seq, hash: v.hash } : undefined;
+  }
+
+  async saveVerifiedCheckpoint(seq: number, hash: string, at: number): Promise<void> {
+    const value = JSON.stringify({ seq, hash, at });
+    await this.db
+      .insertInto('settings')
+      .values({ key: VERIFIED_KEY, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
       .execute();
   }
 

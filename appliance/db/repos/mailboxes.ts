@@ -6,7 +6,8 @@
  * rollback reads) that mailbox use cases need live here under their own names until their
  * aggregates' repositories take them over.
  */
-import { sql } from 'kysely';
+import { type SelectQueryBuilder, sql } from 'kysely';
+import type { DB } from '../schema.js';
 import { notFound } from '../../core/kernel/errors.js';
 import type { Mailbox, NewMailbox } from '../tables/control.table.js';
 import type { Forward } from '../tables/sending.table.js';
@@ -22,7 +23,12 @@ export interface MailboxFilter {
   isRole?: boolean;
   /** Substring of the address, display name or owner (name or email), case-insensitive. */
   q?: string;
+  /** Order of the list (default: id); `-` descending. Paging with `after` (an id) follows it. */
+  sort?: MailboxSort;
 }
+
+export const MAILBOX_SORTS = ['address', '-address', 'createdAt', '-createdAt'] as const;
+export type MailboxSort = (typeof MAILBOX_SORTS)[number];
 
 /** The settings columns a change may write (status moves have their own methods). */
 export interface MailboxSettingsSet {
@@ -38,6 +44,8 @@ export interface MailboxSettingsSet {
 
 /** What a login needs of a mailbox. */
 export type LoginMailbox = Pick<Mailbox, 'id' | 'tenant_id' | 'address' | 'status' | 'password_hash' | 'credential_version'>;
+
+type ListQuery = SelectQueryBuilder<DB, 'mailboxes', Mailbox>;
 
 export class MailboxesRepo extends Repo {
   // ---- reads -------------------------------------------------------------------------------
@@ -76,8 +84,7 @@ export class MailboxesRepo extends Repo {
     if (filter.status) q = q.where('status', '=', filter.status as MailboxStatus);
     if (filter.isRole !== undefined) q = q.where('is_role', '=', filter.isRole ? 1 : 0);
     if (filter.q) q = q.where(sql<boolean>`lower(address) like ${containsPattern(filter.q)} escape '\\'`);
-    if (page.after) q = q.where('id', '>', page.after);
-    return q.orderBy('id').limit(page.limit).execute();
+    return this.ordered(q, filter.sort, page);
   }
 
   async listInTenant(tenantId: string, filter: MailboxFilter, page: ListPage): Promise<Mailbox[]> {
@@ -96,8 +103,33 @@ export class MailboxesRepo extends Repo {
         ]),
       );
     }
-    if (page.after) q = q.where('id', '>', page.after);
-    return q.orderBy('id').limit(page.limit).execute();
+    return this.ordered(q, filter.sort, page);
+  }
+
+  /**
+   * A page of a list in the given order: keyset paging from the row `page.after` names (its sort
+   * key read once, by id), so a page is an index walk that stops after `limit` rows (migration
+   * 0045), whatever the page number. An `after` that names no row of the scope starts over.
+   */
+  private async ordered(q: ListQuery, sort: MailboxSort | undefined, page: ListPage): Promise<Mailbox[]> {
+    if (!sort) {
+      if (page.after) q = q.where('id', '>', page.after);
+      return q.orderBy('id').limit(page.limit).execute();
+    }
+    const desc = sort.startsWith('-');
+    const col = sort.endsWith('address') ? 'address' : 'created_at';
+    const cmp = desc ? '<' : '>';
+    if (page.after) {
+      const from = await this.scoped(this.db.selectFrom('mailboxes').select(['address', 'created_at']).where('id', '=', page.after)).executeTakeFirst();
+      if (from && col === 'address') q = q.where('address', cmp, from.address);
+      else if (from) {
+        const at = from.created_at;
+        const after = page.after;
+        q = q.where((eb) => eb.or([eb('created_at', cmp, at), eb.and([eb('created_at', '=', at), eb('id', cmp, after)])]));
+      }
+    }
+    const dir = desc ? 'desc' : 'asc';
+    return (col === 'address' ? q.orderBy('address', dir) : q.orderBy('created_at', dir).orderBy('id', dir)).limit(page.limit).execute();
   }
 
   /** Live mailboxes of a tenant whose reset destination is `address` (at most `limit`). */

@@ -47,7 +47,7 @@ const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
       config: { permission: 'mailboxes.read' },
       schema: {
         tags: ['mailboxes'],
-        summary: "List a domain's mailboxes (filters: status, isRole, q)",
+        summary: "List a domain's mailboxes (filters: status, isRole, q; sort)",
         params: DomainParams,
         querystring: DomainMailboxListQuery,
         response: { 200: Type.Array(Mailbox), ...authedErrors() },
@@ -55,7 +55,7 @@ const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     },
     async (req) => {
       const q = req.query;
-      return listMailboxes(actorOf(req), core, req.params.domainId, pageFrom(q), { status: q.status, isRole: boolOf(q.isRole), q: q.q });
+      return listMailboxes(actorOf(req), core, req.params.domainId, pageFrom(q), { status: q.status, isRole: boolOf(q.isRole), q: q.q, sort: q.sort });
     },
   );
 
@@ -65,7 +65,7 @@ const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
       config: { permission: 'mailboxes.read' },
       schema: {
         tags: ['mailboxes'],
-        summary: "List a tenant's mailboxes across its domains (filters: domainId, status, isRole, q)",
+        summary: "List a tenant's mailboxes across its domains (filters: domainId, status, isRole, q; sort)",
         params: TenantParams,
         querystring: MailboxListQuery,
         response: { 200: Type.Array(Mailbox), ...authedErrors() },
@@ -73,7 +73,7 @@ const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
     },
     async (req) => {
       const q = req.query;
-      return listTenantMailboxes(actorOf(req), core, req.params.tenantId, pageFrom(q), { domainId: q.domainId, status: q.status, isRole: boolOf(q.isRole), q: q.q });
+      return listTenantMailboxes(actorOf(req), core, req.params.tenantId, pageFrom(q), { domainId: q.domainId, status: q.status, isRole: boolOf(q.isRole), q: q.q, sort: q.sort });
     },
   );
 

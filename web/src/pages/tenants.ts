@@ -194,6 +194,18 @@ export function mailboxColumns() {
 export const MAILBOX_FILTERS = [
   { name: 'q', label: 'Search', type: 'search' as const, placeholder: 'address or owner' },
   {
+    name: 'sort',
+    label: 'Order',
+    type: 'select' as const,
+    options: [
+      ['', 'Default'],
+      ['address', 'Address A–Z'],
+      ['-address', 'Address Z–A'],
+      ['-createdAt', 'Newest first'],
+      ['createdAt', 'Oldest first'],
+    ] as Array<[string, string]>,
+  },
+  {
     name: 'status',
     label: 'Status',
     type: 'select' as const,
