@@ -3,7 +3,8 @@
  * default; PostgreSQL (kysely's PostgresDialect over a `pg` pool) is the cluster's shared database.
  */
 import Database from 'better-sqlite3';
-import { type CreateTableBuilder, type DatabaseConnection, type Driver, Kysely, PostgresAdapter, PostgresDialect, type PostgresDialectConfig, PostgresDriver, SqliteDialect } from 'kysely';
+import { open as openFile } from 'node:fs/promises';
+import { type CreateTableBuilder, type DatabaseConnection, type Driver, Kysely, PostgresAdapter, sql, PostgresDialect, type PostgresDialectConfig, PostgresDriver, SqliteDialect } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
@@ -24,19 +25,89 @@ export function dialectOf(db: Kysely<any>): DialectName {
 
 export function openSqlite(file: string): OpenedDatabase {
   const sqlite = new Database(file);
-  sqlite.pragma('journal_mode = WAL');
+  const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
   // FULL: every commit is fsync'd before it returns, so an acknowledged message survives a crash.
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  if (String(mode).toLowerCase() === 'wal' && !sqlite.memory) walFiles.set(db, new WalSync(`${sqlite.name}-wal`));
   return {
     db,
     dialect: 'sqlite',
     async close() {
       await db.destroy();
     },
+  };
+}
+
+/**
+ * Commits that do not stop the process while the disk syncs (the mail store's group commit,
+ * issue 18). better-sqlite3 runs on the event loop: with synchronous = FULL every commit waits
+ * for the WAL's fsync there, and nothing else (IMAP reads, TLS, other sessions) runs meanwhile.
+ * `unsynced` runs a transaction on the one connection with synchronous = NORMAL (the commit
+ * writes the WAL frames, no fsync) and sets FULL again before the connection is released, so
+ * no other writer ever commits unsynced; `sync` then fdatasyncs the WAL file on the thread pool.
+ * A caller acknowledges only after `sync` resolved: the commit is then as durable as with FULL
+ * (the frames up to the commit record are on disk), and a crash before it loses only what was
+ * never acknowledged. Concurrent callers share syncs: one that arrives while a sync runs waits
+ * for the next one (which starts after its commit), and callers arriving meanwhile share it.
+ */
+export interface CommitDurability {
+  unsynced<T>(work: (db: Kysely<DB>) => Promise<T>): Promise<T>;
+  sync(): Promise<void>;
+}
+
+class WalSync {
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+
+  constructor(readonly walFile: string) {}
+
+  sync(): Promise<void> {
+    if (this.queued) return this.queued;
+    const start = async () => {
+      this.queued = null;
+      // Opened for each sync: a checkpoint may have reset the file, never replaced it while open.
+      const fh = await openFile(this.walFile, 'r').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null; // no WAL: everything was checkpointed into the synced database
+        throw err;
+      });
+      if (!fh) return;
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    };
+    const prev = this.running;
+    const next = (prev ? prev.catch(() => undefined).then(start) : start()).finally(() => {
+      if (this.running === next) this.running = null;
+    });
+    this.running = next;
+    if (prev) this.queued = next;
+    return next;
+  }
+}
+
+const walFiles = new WeakMap<Kysely<any>, WalSync>();
+
+/** Unsynced commits + WAL sync for a SQLite database opened by openSqlite; null otherwise (PostgreSQL commits off this process already). */
+export function commitDurability(db: Kysely<DB>): CommitDurability | null {
+  const wal = walFiles.get(db);
+  if (!wal) return null;
+  return {
+    unsynced: (work) =>
+      db.connection().execute(async (conn) => {
+        await sql`pragma synchronous = NORMAL`.execute(conn);
+        try {
+          return await work(conn);
+        } finally {
+          await sql`pragma synchronous = FULL`.execute(conn);
+        }
+      }),
+    sync: () => wal.sync(),
   };
 }
 
