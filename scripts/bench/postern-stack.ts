@@ -118,7 +118,9 @@ export class PosternStack implements BenchStack {
     };
     // logs go straight to a file (as a service manager would keep them), not through this process
     const logFd = openSync(path.join(path.dirname(this.opts.dataDir), 'postern.log'), 'a');
-    const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', logFd, logFd] });
+    // POSTERN_BENCH_CPU_PROF=DIR: the appliance writes a V8 CPU profile there when it stops (node --cpu-prof).
+    const prof = process.env.POSTERN_BENCH_CPU_PROF;
+    const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), MAIN], { env, stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     this.child = child;
     // A first rspamd start compiles its rules (a minute or more on a busy machine).
