@@ -91,7 +91,7 @@ class WalSync {
   }
 }
 
-const walFiles = new WeakMap<Kysely<any>, WalSync>();
+const walFiles = new WeakMap<Kysely<DB>, WalSync>();
 
 /** Unsynced commits + WAL sync for a SQLite database opened by openSqlite; null otherwise (PostgreSQL commits off this process already). */
 export function commitDurability(db: Kysely<DB>): CommitDurability | null {
