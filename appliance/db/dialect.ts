@@ -3,7 +3,7 @@
  * default; PostgreSQL (kysely's PostgresDialect over a `pg` pool) is the cluster's shared database.
  */
 import Database from 'better-sqlite3';
-import { open as openFile } from 'node:fs/promises';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import { type CreateTableBuilder, type DatabaseConnection, type Driver, Kysely, PostgresAdapter, sql, PostgresDialect, type PostgresDialectConfig, PostgresDriver, SqliteDialect } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
 import pg from 'pg';
@@ -32,12 +32,14 @@ export function openSqlite(file: string): OpenedDatabase {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
-  if (String(mode).toLowerCase() === 'wal' && !sqlite.memory) walFiles.set(db, new WalSync(`${sqlite.name}-wal`));
+  const wal = String(mode).toLowerCase() === 'wal' && !sqlite.memory ? new WalSync(`${sqlite.name}-wal`) : null;
+  if (wal) walFiles.set(db, wal);
   return {
     db,
     dialect: 'sqlite',
     async close() {
       await db.destroy();
+      wal?.close();
     },
   };
 }
@@ -62,32 +64,41 @@ export interface CommitDurability {
 class WalSync {
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
+  /** The WAL file, opened at the first sync and kept: SQLite never replaces it while this process has the database open. */
+  private fd: number | null = null;
 
   constructor(readonly walFile: string) {}
 
   sync(): Promise<void> {
     if (this.queued) return this.queued;
-    const start = async () => {
-      this.queued = null;
-      // Opened for each sync: a checkpoint may have reset the file, never replaced it while open.
-      const fh = await openFile(this.walFile, 'r').catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return null; // no WAL: everything was checkpointed into the synced database
-        throw err;
-      });
-      if (!fh) return;
-      try {
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-    };
     const prev = this.running;
-    const next = (prev ? prev.catch(() => undefined).then(start) : start()).finally(() => {
+    const next = (prev ? prev.catch(() => undefined).then(() => this.datasync()) : this.datasync()).finally(() => {
       if (this.running === next) this.running = null;
     });
     this.running = next;
     if (prev) this.queued = next;
     return next;
+  }
+
+  /** One fdatasync on the thread pool (the callback form: a single hop, no promise per step). */
+  private datasync(): Promise<void> {
+    this.queued = null;
+    if (this.fd === null) {
+      try {
+        this.fd = openSync(this.walFile, 'r');
+      } catch (err) {
+        // No WAL: everything was checkpointed into the (synced) database file.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve();
+        return Promise.reject(err);
+      }
+    }
+    const fd = this.fd;
+    return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
 }
 
