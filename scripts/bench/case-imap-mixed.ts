@@ -118,7 +118,7 @@ export function issue18Notes(ctx: BenchContext): void {
   if (ctx.notes.some((n) => n.startsWith('issue 18'))) return;
   ctx.notes.push(
     'issue 18: SQLite group commits no longer fsync on the event loop (synchronous = NORMAL for the batch, then the WAL fdatasync on the thread pool before any job is answered; concurrent batches share syncs)',
-    'issue 18: APPEND fsyncs blob data and directory entry in parallel and parses meanwhile (3 sequential fsyncs → 2); the \\Recent claim skips the WAL sync; 16 libuv threads so fsyncs do not delay blob reads',
+    'issue 18: APPEND fsyncs blob data and directory entry in parallel and parses meanwhile (3 sequential fsyncs → 2); the \\Recent claim skips the WAL sync',
     'issue 18: FETCH writes responses with in-memory literals in ~64 KiB chunks (was 3 TLS writes per message), reads whole blobs with one libuv callback, picks entries of a few UIDs by binary search',
   );
 }
