@@ -3,6 +3,7 @@
  * default; PostgreSQL (kysely's PostgresDialect over a `pg` pool) is the cluster's shared database.
  */
 import Database from 'better-sqlite3';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import {
   type CreateTableBuilder,
   type DatabaseConnection,
@@ -13,6 +14,7 @@ import {
   type PostgresDialectConfig,
   PostgresDriver,
   SqliteDialect,
+  sql,
   type SqliteDatabase,
 } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
@@ -64,19 +66,100 @@ function withStatementCache(sqlite: Database.Database): SqliteDatabase {
 
 export function openSqlite(file: string): OpenedDatabase {
   const sqlite = new Database(file);
-  sqlite.pragma('journal_mode = WAL');
+  const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
   // FULL: every commit is fsync'd before it returns, so an acknowledged message survives a crash.
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const wal = String(mode).toLowerCase() === 'wal' && !sqlite.memory ? new WalSync(`${sqlite.name}-wal`) : null;
+  if (wal) walFiles.set(db, wal);
   return {
     db,
     dialect: 'sqlite',
     async close() {
       await db.destroy();
+      wal?.close();
     },
+  };
+}
+
+/**
+ * Commits that do not stop the process while the disk syncs (the mail store's group commit,
+ * issue 18). better-sqlite3 runs on the event loop: with synchronous = FULL every commit waits
+ * for the WAL's fsync there, and nothing else (IMAP reads, TLS, other sessions) runs meanwhile.
+ * `unsynced` runs a transaction on the one connection with synchronous = NORMAL (the commit
+ * writes the WAL frames, no fsync) and sets FULL again before the connection is released, so
+ * no other writer ever commits unsynced; `sync` then fdatasyncs the WAL file on the thread pool.
+ * A caller acknowledges only after `sync` resolved: the commit is then as durable as with FULL
+ * (the frames up to the commit record are on disk), and a crash before it loses only what was
+ * never acknowledged. Concurrent callers share syncs: one that arrives while a sync runs waits
+ * for the next one (which starts after its commit), and callers arriving meanwhile share it.
+ */
+export interface CommitDurability {
+  unsynced<T>(work: (db: Kysely<DB>) => Promise<T>): Promise<T>;
+  sync(): Promise<void>;
+}
+
+class WalSync {
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  /** The WAL file, opened at the first sync and kept: SQLite never replaces it while this process has the database open. */
+  private fd: number | null = null;
+
+  constructor(readonly walFile: string) {}
+
+  sync(): Promise<void> {
+    if (this.queued) return this.queued;
+    const prev = this.running;
+    const next = (prev ? prev.catch(() => undefined).then(() => this.datasync()) : this.datasync()).finally(() => {
+      if (this.running === next) this.running = null;
+    });
+    this.running = next;
+    if (prev) this.queued = next;
+    return next;
+  }
+
+  /** One fdatasync on the thread pool (the callback form: a single hop, no promise per step). */
+  private datasync(): Promise<void> {
+    this.queued = null;
+    if (this.fd === null) {
+      try {
+        this.fd = openSync(this.walFile, 'r');
+      } catch (err) {
+        // No WAL: everything was checkpointed into the (synced) database file.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve();
+        return Promise.reject(err);
+      }
+    }
+    const fd = this.fd;
+    return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+const walFiles = new WeakMap<Kysely<DB>, WalSync>();
+
+/** Unsynced commits + WAL sync for a SQLite database opened by openSqlite; null otherwise (PostgreSQL commits off this process already). */
+export function commitDurability(db: Kysely<DB>): CommitDurability | null {
+  const wal = walFiles.get(db);
+  if (!wal) return null;
+  return {
+    unsynced: (work) =>
+      db.connection().execute(async (conn) => {
+        await sql`pragma synchronous = NORMAL`.execute(conn);
+        try {
+          return await work(conn);
+        } finally {
+          await sql`pragma synchronous = FULL`.execute(conn);
+        }
+      }),
+    sync: () => wal.sync(),
   };
 }
 

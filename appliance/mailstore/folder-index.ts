@@ -79,6 +79,36 @@ export class FolderIndex {
     return (await this.current(folderId)).entries.slice();
   }
 
+  /**
+   * The entries of `uids` (ascending), current as of this call: a binary search per UID when
+   * they are few, one merge pass when they are many; the folder's list is never copied.
+   */
+  async pick(folderId: number, wanted: number[]): Promise<MessageEntry[]> {
+    const { entries } = await this.current(folderId);
+    let uids = wanted;
+    for (let i = 1; i < uids.length; i++) {
+      if (uids[i]! <= uids[i - 1]!) {
+        uids = [...new Set(wanted)].sort((a, b) => a - b);
+        break;
+      }
+    }
+    const out: MessageEntry[] = [];
+    if (uids.length * 16 < entries.length) {
+      for (const uid of uids) {
+        const i = find(entries, uid);
+        if (i >= 0) out.push(entries[i]!);
+      }
+      return out;
+    }
+    let j = 0;
+    for (const e of entries) {
+      while (j < uids.length && uids[j]! < e.uid) j++;
+      if (j === uids.length) break;
+      if (uids[j] === e.uid) out.push(e);
+    }
+    return out;
+  }
+
   /** The entries and a number that changes whenever entries were added or removed. */
   async snapshot(folderId: number): Promise<{ entries: readonly MessageEntry[]; membership: number }> {
     const ix = await this.current(folderId);

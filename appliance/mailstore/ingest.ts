@@ -67,12 +67,19 @@ export function normalizeLineEndings(raw: Buffer): Buffer {
 /** Stores the bytes durably and parses them once for each header prefix. */
 export async function prepareMessage(blobs: BlobStore, input: Buffer, prefixes: string[] = ['']): Promise<PreparedMessage> {
   const raw = normalizeLineEndings(input);
-  const blobId = await blobs.put(raw);
-  const variants = prefixes.map((prefix) => {
-    const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), raw]) : raw;
-    return { prefix, size: full.length, meta: parseMessage(full) };
-  });
-  return { blobId, blobSize: raw.length, variants };
+  // Parsed while the blob's fsyncs run on the thread pool (issue 18): the parse costs no wait.
+  const stored = blobs.put(raw);
+  let variants: PreparedVariant[];
+  try {
+    variants = prefixes.map((prefix) => {
+      const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), raw]) : raw;
+      return { prefix, size: full.length, meta: parseMessage(full) };
+    });
+  } catch (err) {
+    await stored.then((id) => blobs.delete(id)).catch(() => undefined);
+    throw err;
+  }
+  return { blobId: await stored, blobSize: raw.length, variants };
 }
 
 export interface DeliveryTarget {

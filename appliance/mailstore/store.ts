@@ -26,6 +26,7 @@ const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Arch
 const META_CACHE_MAX = 20_000;
 const SORT_CACHE_MAX = 250_000;
 const SORT_ROWS_FOLDERS = 16;
+const NOT_DURABLE = { durable: false };
 
 export function validateFolderName(name: string): string {
   if (typeof name !== 'string' || !name.length) throw new AppError('Invalid', 'folder name is empty');
@@ -300,6 +301,10 @@ export class SqlMailStore implements MailStore {
     return this.index.entries(folderId);
   }
 
+  async entriesOf(folderId: number, uids: number[]): Promise<MessageEntry[]> {
+    return this.index.pick(folderId, uids);
+  }
+
   async getEntry(folderId: number, uid: number): Promise<MessageEntry | null> {
     const row = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).where('uid', '=', uid).executeTakeFirst();
     return row ? toEntry(row) : null;
@@ -403,6 +408,7 @@ export class SqlMailStore implements MailStore {
     const cur = await this.db.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
     if (!cur) throw new AppError('NotFound', 'folder not found');
     if (Number(cur.recent_uid) >= belowUid) return belowUid;
+    // \Recent is a session hint (RFC 3501 2.3.2): a claim lost in a crash costs nothing, so it waits for no fsync.
     return this.queue.run(async ({ trx }) => {
       const row = await trx.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
       if (!row) throw new AppError('NotFound', 'folder not found');
@@ -410,7 +416,7 @@ export class SqlMailStore implements MailStore {
       if (floor >= belowUid) return belowUid;
       await trx.updateTable('folders').set({ recent_uid: belowUid }).where('id', '=', folderId).execute();
       return floor;
-    });
+    }, NOT_DURABLE);
   }
 
   async getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>> {

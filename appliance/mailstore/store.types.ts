@@ -119,6 +119,8 @@ export interface MailStore {
   folderStatus(folderId: number): Promise<FolderStatus>;
   /** All entries of a folder by ascending UID. */
   listMessages(folderId: number): Promise<MessageEntry[]>;
+  /** The entries of the given UIDs (ascending), found without copying the folder's list (FETCH/STORE of a few messages). */
+  entriesOf?(folderId: number, uids: number[]): Promise<MessageEntry[]>;
   /** One entry by UID, null when absent. */
   getEntry(folderId: number, uid: number): Promise<MessageEntry | null>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;

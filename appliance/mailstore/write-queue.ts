@@ -12,7 +12,7 @@
  * locks; it fails only after MAX_ATTEMPTS such losses.
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { isRetryableConflict } from '../db/dialect.js';
+import { type CommitDurability, commitDurability, isRetryableConflict } from '../db/dialect.js';
 import type { DB } from '../db/schema.js';
 import type { ClusterNotifier, TopicMessage } from '../cluster/notifier.js';
 
@@ -32,6 +32,8 @@ interface Job<T> {
   reject: (err: unknown) => void;
   /** Runs that lost a race with another writer so far. */
   attempts: number;
+  /** False for bookkeeping that may be lost in a crash (the \\Recent mark): a batch of only such jobs skips the WAL sync. */
+  durable: boolean;
 }
 
 export class WriteQueue {
@@ -40,17 +42,20 @@ export class WriteQueue {
   private flushing: Promise<void> = Promise.resolve();
   /** Largest number of jobs committed together so far (observability, benchmarks). */
   maxBatch = 0;
+  private readonly durability: CommitDurability | null;
 
   constructor(
     private readonly db: Kysely<DB>,
     private readonly maxJobs = 256,
     /** The cluster's notifier; absent or not clustered: nothing is announced. */
     private readonly cluster?: ClusterNotifier,
-  ) {}
+  ) {
+    this.durability = commitDurability(db);
+  }
 
-  run<T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> {
+  run<T>(fn: (ctx: JobContext) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: fn, resolve, reject, attempts: 0 });
+      this.pending.push({ run: fn, resolve, reject, attempts: 0, durable: opts.durable ?? true });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => {
@@ -77,14 +82,22 @@ export class WriteQueue {
       type Outcome = { ok: true; value: unknown; after: Array<() => void>; messages: TopicMessage[] } | { ok: false; err: unknown };
       const outcomes: Outcome[] = [];
       const announced: TopicMessage[] = [];
-      try {
-        await this.db.transaction().execute(async (trx) => {
+      const batch = (db: Kysely<DB>) =>
+        db.transaction().execute(async (trx) => {
           for (let i = 0; i < jobs.length; i++) outcomes.push(await this.runJob(trx, jobs[i]!, jobs.length === 1));
           for (const o of outcomes) if (o.ok) announced.push(...o.messages);
           if (announced.length && this.cluster?.transactional) await this.cluster.publishInTransaction(trx, announced);
         });
+      try {
+        if (this.durability) {
+          await this.durability.unsynced(batch);
+          if (jobs.some((j) => j.durable)) await this.durability.sync();
+        } else {
+          await batch(this.db);
+        }
       } catch (err) {
-        // The transaction itself failed (or the single job threw): nothing was committed.
+        // The transaction itself failed (or the single job threw): nothing was committed. (Or
+        // the WAL could not be synced: committed but not known durable, so nobody is told OK.)
         const again = isRetryableConflict(err) ? jobs.filter((j) => ++j.attempts < MAX_ATTEMPTS) : [];
         for (const job of jobs) if (!again.includes(job)) job.reject(err);
         this.pending.unshift(...again);

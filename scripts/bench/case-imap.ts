@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { address, type BenchContext } from './context.js';
 import { ImapClient, searchHits } from './imap-client.js';
+import { issue18Notes } from './case-imap-mixed.js';
 import { BODY_NEEDLE, SUBJECT_NEEDLE, variedMessages, type VariedCounts } from './messages.js';
 import { type Samples, sample } from './metrics.js';
 import type { BenchStack } from './stack.js';
@@ -103,6 +104,7 @@ async function pass(ctx: BenchContext, stack: BenchStack): Promise<Pass> {
 }
 
 export async function imapCase(ctx: BenchContext, repeat: number): Promise<Samples> {
+  issue18Notes(ctx);
   const results: Record<string, { cold: Pass; warm: Pass }> = {};
   let dropped = true;
   const order: BenchStack[] = repeat % 2 === 0 ? [ctx.postern, ctx.reference] : [ctx.reference, ctx.postern];

@@ -124,8 +124,10 @@ export class PosternStack implements BenchStack {
     // logs go straight to a file (as a service manager would keep them), not through this process
     const logFd = openSync(path.join(path.dirname(this.opts.dataDir), 'postern.log'), 'a');
     // --expose-gc: the memory case collects garbage before it reads RSS (SIGUSR2, see gc()).
-    // POSTERN_BENCH_NODE_ARGS adds node flags for a profiling run (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-    const nodeArgs = ['--expose-gc', ...(process.env.POSTERN_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
+    // POSTERN_BENCH_NODE_ARGS adds node flags for a profiling run (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof");
+    // POSTERN_BENCH_CPU_PROF=DIR is the short form: the appliance writes a V8 CPU profile there when it stops.
+    const prof = process.env.POSTERN_BENCH_CPU_PROF;
+    const nodeArgs = ['--expose-gc', ...(process.env.POSTERN_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean), ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
     const child = spawn(process.execPath, [...nodeArgs, MAIN], { env, stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     this.child = child;

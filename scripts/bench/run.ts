@@ -2,9 +2,11 @@
  * `npm run bench`: Postern side by side with a private Postfix → Dovecot stack, in the same run,
  * on loopback (issue 9). Prints a table and writes bench/results/<timestamp>.json.
  *
- *   node dist/scripts/bench/run.js [--smoke] [--repeats N] [--only inbound,imap,submission,memory,control,spam,imap-large,migration]
+ *   node dist/scripts/bench/run.js [--smoke] [--repeats N] [--only inbound,imap,imap-mixed,submission,memory,control,spam,imap-large,migration]
  *                                  [--out DIR] [--note TEXT] [--keep]
  *
+ * The `imap-mixed` case (issue 18, case-imap-mixed.ts) runs 10 clients × mixed commands on one
+ * shared folder for 30 s per stack (2 s in --smoke) and reports per-command latency.
  * The `migration` case (issue 20, case-migration.ts) copies a private Dovecot's account into
  * Postern with a migration job and into the reference Dovecot with mbsync.
  * --smoke runs tiny sizes once (the test suite does, so the harness does not rot); --keep leaves
@@ -21,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { controlCase } from './case-control.js';
 import { imapCase, imapSetup } from './case-imap.js';
+import { MIXED_USER, imapMixedCase, imapMixedSetup } from './case-imap-mixed.js';
 import { inboundCase } from './case-inbound.js';
 import { memoryCase } from './case-memory.js';
 import { migrationCase, migrationSetup, migrationTarget, stopMigrationSource } from './case-migration.js';
@@ -39,7 +42,7 @@ import { FULL, SMOKE, type Sizes } from './sizes.js';
 import { raiseFdLimit, run } from './util.js';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CASES = ['inbound', 'imap', 'submission', 'memory', 'control', 'spam', 'imap-large', 'migration'] as const;
+const CASES = ['inbound', 'imap', 'imap-mixed', 'submission', 'memory', 'control', 'spam', 'imap-large', 'migration'] as const;
 /** What runs without --only: every case (in smoke mode too, the spam case's harness is tested there), but the large folder only in full mode. */
 const defaultCases = (sizes: Sizes): CaseName[] => CASES.filter((c) => c !== 'imap-large' || sizes.mode !== 'smoke');
 type CaseName = (typeof CASES)[number];
@@ -143,6 +146,8 @@ async function main(): Promise<number> {
     const password = 'Bench-Passw0rd-2026!';
     const localParts = Array.from({ length: sizes.mailboxes }, (_, i) => `box${i + 1}`);
     const imapUser = 'imapbench';
+    // the shared folder of the concurrent mixed IMAP case (issue 18)
+    const mixedUsers = args.only.has('imap-mixed') ? [MIXED_USER] : [];
     // one empty target per repeat for the migration case (issue 20), on both sides
     const migrationTargets = args.only.has('migration') ? Array.from({ length: sizes.repeats }, (_, r) => migrationTarget(r)) : [];
     dns = await startDnsStub();
@@ -158,12 +163,12 @@ async function main(): Promise<number> {
       ...(sourceCert ? { env: { NODE_EXTRA_CA_CERTS: sourceCert.certFile } } : {}),
     });
     log(`provisioning ${localParts.length + 1} mailboxes in Postern`);
-    await postern.provision([...localParts, imapUser, ...migrationTargets], password);
+    await postern.provision([...localParts, imapUser, ...mixedUsers, ...migrationTargets], password);
     log('starting Postfix + Dovecot');
     reference = await ReferenceStack.start({
       workDir: path.join(workDir, 'reference'),
       domain,
-      localParts: [...localParts, imapUser, ...migrationTargets],
+      localParts: [...localParts, imapUser, ...mixedUsers, ...migrationTargets],
       password,
       certFile: postern.certFile,
       keyFile: postern.keyFile,
@@ -181,11 +186,13 @@ async function main(): Promise<number> {
       }
     };
     if (args.only.has('imap')) await attempt('imap setup', () => imapSetup(ctx));
+    if (args.only.has('imap-mixed')) await attempt('imap-mixed setup', () => imapMixedSetup(ctx));
     if (args.only.has('migration')) await attempt('migration setup', () => migrationSetup(ctx, path.join(workDir, 'migration-source'), sourceCert!));
     for (let r = 0; r < sizes.repeats; r++) {
       log(`repeat ${r + 1} of ${sizes.repeats}`);
       if (args.only.has('inbound')) await attempt('inbound', () => inboundCase(ctx, r));
       if (args.only.has('imap')) await attempt('imap', () => imapCase(ctx, r));
+      if (args.only.has('imap-mixed')) await attempt('imap-mixed', () => imapMixedCase(ctx, r));
       if (args.only.has('submission')) await attempt('submission', () => submissionCase(ctx, r));
       if (args.only.has('memory')) await attempt('memory', () => memoryCase(ctx, r));
       if (args.only.has('control')) await attempt('control', () => controlCase(ctx));

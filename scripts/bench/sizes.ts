@@ -20,6 +20,10 @@ export interface Sizes {
   bulkRows: number;
   /** Messages in the migration case's source account (issue 20). */
   migrationMessages: number;
+  /** The concurrent mixed IMAP case (issue 18): clients on one shared folder, seconds per stack, seeded messages. */
+  mixedClients: number;
+  mixedSeconds: number;
+  mixedSeed: number;
   apiRequests: number;
   apiClients: number;
   /** Pause before and after opening the idle connections (servers settle). */
@@ -45,6 +49,9 @@ export const FULL: Sizes = {
   idleConnectionsReference: 1000,
   bulkRows: 10_000,
   migrationMessages: 3000,
+  mixedClients: 10,
+  mixedSeconds: 30,
+  mixedSeed: 300,
   apiRequests: 2000,
   apiClients: 50,
   settleMs: 5000,
@@ -68,6 +75,9 @@ export const SMOKE: Sizes = {
   idleConnectionsReference: 10,
   bulkRows: 100,
   migrationMessages: 60,
+  mixedClients: 10,
+  mixedSeconds: 2,
+  mixedSeed: 20,
   apiRequests: 100,
   apiClients: 10,
   settleMs: 500,
