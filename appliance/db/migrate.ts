@@ -22,6 +22,7 @@ import * as m0026 from './migrations/0026_shared_limits.js';
 import * as m0030 from './migrations/0030_imap_migrations.js';
 import * as m0033 from './migrations/0033_migration_batches.js';
 import * as m0040 from './migrations/0040_mailbox_grants.js';
+import * as m0044 from './migrations/0044_message_text.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -49,6 +50,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0030_imap_migrations': m0030,
   '0033_migration_batches': m0033,
   '0040_mailbox_grants': m0040,
+  '0044_message_text': m0044,
 };
 
 class StaticProvider implements MigrationProvider {

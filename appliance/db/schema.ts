@@ -11,6 +11,7 @@ import type { ImapMigrationFoldersTable, ImapMigrationsTable } from './tables/mi
 import type { MigrationBatchesTable, MigrationBatchItemsTable } from './tables/migration-batches.table.js';
 import type { MailboxGrantsTable } from './tables/grants.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
+import type { MessageTextTable } from './tables/message-text.table.js';
 
 /** The whole database as kysely sees it. */
 export interface DB {
@@ -60,4 +61,5 @@ export interface DB {
   migration_batches: MigrationBatchesTable;
   migration_batch_items: MigrationBatchItemsTable;
   mailbox_grants: MailboxGrantsTable;
+  message_text: MessageTextTable;
 }
