@@ -71,7 +71,19 @@ export class SearchTextBackfill {
       for (const r of rows) texts.push([Number(r.id), await this.textOf(r)]);
       await this.queue.run(async ({ trx }) => {
         // Messages purged since they were read are skipped (their row would have no message).
-        const live = new Set((await trx.selectFrom('messages').select('id').where('id', 'in', texts.map(([id]) => id)).execute()).map((r) => Number(r.id)));
+        const live = new Set(
+          (
+            await trx
+              .selectFrom('messages')
+              .select('id')
+              .where(
+                'id',
+                'in',
+                texts.map(([id]) => id),
+              )
+              .execute()
+          ).map((r) => Number(r.id)),
+        );
         for (const [id, text] of texts) if (live.has(id)) await writeSearchText(trx, id, text);
       });
       progress.done += rows.length;

@@ -14,7 +14,36 @@ import { type ImapTestEnv, RawClient, startImapEnv } from './imap-harness.js';
 const USER = 'index@search.test';
 const PASS = 'correct horse battery';
 
-const WORDS = ['zebrafish', 'Quartz', 'ledger', 'Straße', 'Grüße', 'café', 'naïve', 'ΟΔΟΣ', 'Σοφία', 'İstanbul', 'Ünïcödé', 'façade', 'œuvre', 'crème', 'x', 'ab', 'IO', 'über', 'jalapeño', 'ångström', '東京', 'データ', 'reconciliation', 'Zebra', 'FISH', '50%', 'a_b', '"quoted"'];
+const WORDS = [
+  'zebrafish',
+  'Quartz',
+  'ledger',
+  'Straße',
+  'Grüße',
+  'café',
+  'naïve',
+  'ΟΔΟΣ',
+  'Σοφία',
+  'İstanbul',
+  'Ünïcödé',
+  'façade',
+  'œuvre',
+  'crème',
+  'x',
+  'ab',
+  'IO',
+  'über',
+  'jalapeño',
+  'ångström',
+  '東京',
+  'データ',
+  'reconciliation',
+  'Zebra',
+  'FISH',
+  '50%',
+  'a_b',
+  '"quoted"',
+];
 
 /** A deterministic pseudo-random generator (the corpus is the same on every run). */
 function prng(seed: number) {
@@ -55,6 +84,7 @@ function b64(bytes: Buffer): string {
   );
 }
 
+// eslint-disable-next-line no-control-regex -- every latin-1 character is kept, the others become "?"
 const latin1 = (s: string) => Buffer.from(s.replace(/[^\x00-\xff]/g, '?'), 'latin1');
 
 /** One message of kind `i % 10` with text from `r`. */
@@ -66,7 +96,10 @@ function message(i: number, r: () => number): string {
     case 0:
       return head(`Plain ${sentence(r, 2).replace(/[^\x20-\x7e]/g, '')}`, 'text/plain; charset=us-ascii') + text.replace(/[^\x20-\x7e\r\n]/g, 'q');
     case 1:
-      return head('=?UTF-8?B?' + Buffer.from(`Bäse ${sentence(r, 2)}`).toString('base64') + '?=', 'text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable\r\n') + qp(Buffer.from(text), 20 + (i % 13));
+      return (
+        head('=?UTF-8?B?' + Buffer.from(`Bäse ${sentence(r, 2)}`).toString('base64') + '?=', 'text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable\r\n') +
+        qp(Buffer.from(text), 20 + (i % 13))
+      );
     case 2:
       return head('base64 utf-8', 'text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64\r\n') + b64(Buffer.from(text));
     case 3:
@@ -99,13 +132,42 @@ function message(i: number, r: () => number): string {
 
 /** Needles: substrings of the corpus' words and sentences (case changed), header words, absent words. */
 function needles(corpus: string[]): string[] {
-  const pool = [...WORDS, 'zebrafish', 'bold zebra', 'attachmentonly', 'header-only-word', 'latin', 'bäse', 'before', 'after', 'nothing-here', 'e', 'é', 'σ', 'ς', 'ß', 'ss', 'i̇', 'caf', 'sender 3', 'message-id', 'x-label', 'example.org', '&nbsp;', '<b>', 'zebra fish'];
+  const pool = [
+    ...WORDS,
+    'zebrafish',
+    'bold zebra',
+    'attachmentonly',
+    'header-only-word',
+    'latin',
+    'bäse',
+    'before',
+    'after',
+    'nothing-here',
+    'e',
+    'é',
+    'σ',
+    'ς',
+    'ß',
+    'ss',
+    'i̇',
+    'caf',
+    'sender 3',
+    'message-id',
+    'x-label',
+    'example.org',
+    '&nbsp;',
+    '<b>',
+    'zebra fish',
+  ];
   const sources = [...WORDS, ...corpus.map((m) => m.slice(m.indexOf('\r\n\r\n') + 4, m.indexOf('\r\n\r\n') + 200))];
   const arb = fc.record({ src: fc.integer({ min: 0, max: sources.length - 1 }), at: fc.nat(), len: fc.integer({ min: 1, max: 14 }), upper: fc.boolean() });
-  for (const { src, at, len, upper } of fc.sample(arb, { seed: 18, numRuns: 70 })) {
+  for (const { src, at, len, upper } of fc.sample(arb, { seed: 18, numRuns: 40 })) {
     const s = [...sources[src]!];
     const start = at % Math.max(1, s.length);
-    const piece = s.slice(start, start + len).join('').replace(/[\r\n"\\]/g, ' ');
+    const piece = s
+      .slice(start, start + len)
+      .join('')
+      .replace(/[\r\n"\\]/g, ' ');
     if (piece.trim()) pool.push(upper ? piece.toUpperCase() : piece);
   }
   return [...new Set(pool)];
@@ -185,9 +247,10 @@ describe('SEARCH BODY/TEXT from the search index', () => {
     // A second run finds nothing to do.
     expect(await env.core.store.searchBackfill.run({ pauseMs: 0 })).toMatchObject({ done: 0, total: 0, finished: true });
     c.close();
-  });
+  }, 120_000);
 
   it('expunged messages leave no hit; a purged message leaves no index row, a copied one keeps it', async () => {
+    await env.core.store.searchBackfill.run({ pauseMs: 0 }); // whatever the first case left
     const c = await session();
     expect(await c.cmd('c', 'CREATE Kept')).toMatch(/c OK/);
     const hits = (await c.cmd('a', 'UID SEARCH BODY outer')).match(/\* SEARCH ([\d ]+)\r\n/)![1]!.split(' ');
