@@ -94,7 +94,13 @@ export async function searchStoredText(db: Kysely<DB>, folderId: number, message
       continue;
     }
     const sq: StoredTextQuery = { folderId, messageIds: ids, field: query.field, needle: query.needle };
-    hits.push(new Set(await storedTextMatches(db, sq)));
+    // A needle the engine's index refuses (a query it cannot parse) is answered by the scan, never an error.
+    hits.push(
+      await storedTextMatches(db, sq).then(
+        (found) => new Set(found),
+        () => null,
+      ),
+    );
   }
   return { uncovered, hits };
 }

@@ -9,6 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { sql } from 'kysely';
+import { testOnPostgres } from '../helpers/database.js';
 import { type ImapTestEnv, RawClient, startImapEnv } from './imap-harness.js';
 
 const USER = 'index@search.test';
@@ -217,6 +219,16 @@ describe('SEARCH BODY/TEXT from the search index', () => {
     await c.cmd('s', `SELECT ${folder}`);
     return c;
   };
+
+  it('the engine has its index: FTS5 trigram on SQLite, pg_trgm GIN indexes on PostgreSQL (Debian postgresql-15)', async () => {
+    if (testOnPostgres()) {
+      const { rows } = await sql<{ indexname: string }>`select indexname from pg_indexes where tablename = 'message_text' order by indexname`.execute(env.core.db);
+      expect(rows.map((r) => r.indexname)).toEqual(['message_text_body_trgm', 'message_text_head_trgm', 'message_text_pkey']);
+    } else {
+      const { rows } = await sql<{ sql: string }>`select sql from sqlite_master where name = 'message_fts'`.execute(env.core.db);
+      expect(rows[0]?.sql).toMatch(/fts5\(.*tokenize='trigram', detail=none\)/);
+    }
+  });
 
   it('the index answers as the scan does; the backfill restores rows of messages stored without one', async () => {
     const rows = await env.core.db.selectFrom('message_text').select(['message_id', 'complete']).execute();

@@ -8,7 +8,8 @@ import { dialectOf } from '../dialect.js';
 // ingest bound: SEARCH reads such messages as before. Rows stored before this migration have no
 // row until the background backfill (mailstore/fulltext-backfill.ts) reaches them.
 // The index itself is engine-specific: SQLite an FTS5 table with the trigram tokenizer over this
-// table (external content, kept in step by triggers); PostgreSQL pg_trgm GIN indexes (LIKE).
+// table (external content, kept in step by triggers; detail=none: which messages hold a trigram,
+// not where, a twentieth of the size — candidates are checked on the text anyway); PostgreSQL pg_trgm GIN indexes (LIKE).
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('message_text')
@@ -18,7 +19,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('complete', 'integer', (c) => c.notNull())
     .execute();
   if (dialectOf(db) === 'sqlite') {
-    await sql`create virtual table message_fts using fts5(body, head, content='message_text', content_rowid='message_id', tokenize='trigram')`.execute(db);
+    await sql`create virtual table message_fts using fts5(body, head, content='message_text', content_rowid='message_id', tokenize='trigram', detail=none)`.execute(db);
     await sql`create trigger message_text_ai after insert on message_text begin
       insert into message_fts(rowid, body, head) values (new.message_id, new.body, new.head);
     end`.execute(db);
