@@ -143,6 +143,9 @@ export const LOG_EVENTS = [
   'spam.unavailable',
   'store.orphans.error',
   'store.orphans.swept',
+  'store.search_index.backfill',
+  'store.search_index.backfilled',
+  'store.search_index.error',
   'tls.generated',
   'tls.regenerate',
 ] as const;

@@ -196,6 +196,32 @@ function startGrantExpiry(core: CoreDeps, log: Logger, leases: LeaseRunner): voi
 }
 
 /**
+ * The search index's backfill (issue 18): messages stored before the index get their text in
+ * bounded background batches, on one node; progress in the log at most every 10 s.
+ */
+function startSearchBackfill(store: SqlMailStore, log: Logger, leases: LeaseRunner): void {
+  let logged = 0;
+  const onProgress = (p: { done: number; total: number; finished: boolean }) => {
+    if (!p.total) return;
+    if (p.finished) log.info({ event: 'store.search_index.backfilled', messages: p.done }, 'search index backfilled');
+    else if (Date.now() - logged >= 10_000) {
+      logged = Date.now();
+      log.info({ event: 'store.search_index.backfill', done: p.done, total: p.total }, `search index backfill: ${p.done} of ${p.total} messages`);
+    }
+  };
+  leases.every(
+    'search-index-backfill',
+    ORPHAN_SWEEP_INTERVAL_MS,
+    () =>
+      store.searchBackfill
+        .run({ onProgress })
+        .then(() => undefined)
+        .catch((err) => log.error({ event: 'store.search_index.error', err }, 'search index backfill failed')),
+    { runOnAcquire: true },
+  );
+}
+
+/**
  * The database (migrated), TLS files, the blob store, the cross-node notifier and the mail store,
  * after the boot's orphan-blob sweep.
  */
@@ -258,6 +284,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const auditLease = leases.hold('audit-verify');
   startHousekeeping(core, store, log, leases, config.housekeepingIntervalMs);
   startGrantExpiry(core, log, leases);
+  startSearchBackfill(store, log, leases);
   await leases.start();
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease, auditIntervalMs: config.auditVerifyIntervalMs });
   setSmtpLimits(config.smtpLimits);
@@ -290,6 +317,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     stop(): Promise<void> {
       stopping ??= (async () => {
         await migrations.stop(); // running copies stop at a batch boundary and become interrupted
+        await store.searchBackfill.stop();
         await leases.stop();
         await dnsScheduler?.stop();
         metrics.stop();

@@ -25,6 +25,7 @@ import * as m0040 from './migrations/0040_mailbox_grants.js';
 import * as m0041 from './migrations/0041_owners_manage_sharing.js';
 import * as m0042 from './migrations/0042_member_seen.js';
 import * as m0045 from './migrations/0045_mailbox_list_indexes.js';
+import * as m0044 from './migrations/0044_message_text.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -55,6 +56,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0041_owners_manage_sharing': m0041,
   '0042_member_seen': m0042,
   '0045_mailbox_list_indexes': m0045,
+  '0044_message_text': m0044,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -13,8 +13,11 @@ export interface SourceTable {
   dependsOn: string[];
 }
 
-/** Tables kysely keeps for itself (each side runs its own migrations) and the move's own bookkeeping. */
-const SKIP = /^(kysely_migration|kysely_migration_lock|postern_move_.*|sqlite_.*)$/;
+/**
+ * Tables kysely keeps for itself (each side runs its own migrations), the move's own bookkeeping,
+ * and SQLite's full-text index (FTS5 table and its shadow tables; PostgreSQL indexes message_text itself).
+ */
+const SKIP = /^(kysely_migration|kysely_migration_lock|postern_move_.*|sqlite_.*|message_fts(_.*)?)$/;
 
 /** The application tables of a SQLite database with their columns and foreign keys. */
 export async function sqliteTables(db: Kysely<any>): Promise<SourceTable[]> {

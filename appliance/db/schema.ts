@@ -12,6 +12,7 @@ import type { MigrationBatchesTable, MigrationBatchItemsTable } from './tables/m
 import type { MailboxGrantsTable } from './tables/grants.table.js';
 import type { MemberSeenTable } from './tables/member-seen.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
+import type { MessageTextTable } from './tables/message-text.table.js';
 
 /** The whole database as kysely sees it. */
 export interface DB {
@@ -62,4 +63,5 @@ export interface DB {
   migration_batch_items: MigrationBatchItemsTable;
   mailbox_grants: MailboxGrantsTable;
   member_seen: MemberSeenTable;
+  message_text: MessageTextTable;
 }

@@ -2,10 +2,15 @@
  * Runs a parsed search over the selected mailbox: the executor shared by SEARCH, SORT, THREAD
  * and the CONTEXT=SEARCH/SORT updates (search-context.ts). A module of its own, so that the
  * command modules and the update contexts both import it and not each other.
+ *
+ * BODY and TEXT keys are answered by the store's search index when it has one (issue 18,
+ * mailstore/fulltext.ts); only messages the index has no whole text of, or needles it cannot
+ * answer exactly, are read and decoded as before.
  */
 import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { MessageEntry } from '../mailstore/store.types.js';
-import { type EvalCache, type SearchKey, matches, searchNeeds } from './search.js';
+import type { TextSearchAnswer } from '../mailstore/fulltext.js';
+import { type EvalCache, type SearchKey, matches, searchNeeds, textKeys } from './search.js';
 import type { SelectedMailbox } from './selected.js';
 import type { ImapSession } from './session.js';
 
@@ -18,12 +23,38 @@ export interface SearchHit {
   entry: MessageEntry;
 }
 
+type Needs = ReturnType<typeof searchNeeds>;
+
+/** The index's answers by key, and what each entry still needs loaded (the scan's needs where the index cannot answer). */
+async function indexAnswers(session: ImapSession, sel: SelectedMailbox, key: SearchKey, entries: MessageEntry[], only: boolean) {
+  const keys = textKeys(key);
+  const scan = searchNeeds(key);
+  if (!keys.length || !session.store.searchText) return { needsOf: (): Needs => scan, answerOf: () => undefined };
+  const answer: TextSearchAnswer = await session.store.searchText(
+    sel.folder.id,
+    only ? entries.map((e) => e.messageId) : null,
+    keys.map((k) => ({ field: k.k, needle: k.s })),
+  );
+  const byKey = new Map<SearchKey, Set<number> | null>(keys.map((k, i) => [k, answer.hits[i] ?? null]));
+  const indexed = searchNeeds(key, { textIndexed: true });
+  const partial = answer.hits.some((h) => h === null);
+  return {
+    needsOf: (e: MessageEntry): Needs => (partial || answer.uncovered.has(e.messageId) ? scan : indexed),
+    answerOf: (e: MessageEntry) => {
+      if (answer.uncovered.has(e.messageId)) return undefined;
+      return (k: SearchKey) => {
+        const hits = byKey.get(k);
+        return hits ? hits.has(e.messageId) : undefined;
+      };
+    },
+  };
+}
+
 /**
  * Runs a parsed search over the session's view; hits in sequence order. `only` limits it to
  * those entries (ascending UID): the changed messages a CONTEXT update re-evaluates.
  */
 export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
-  const needs = searchNeeds(key);
   const all = only ?? (await session.store.listMessages(sel.folder.id));
   // Only messages the session knows (its view), with their sequence numbers (both lists ascend by UID).
   const allSeqs = sel.view.seqsOfAscending(all.map((e) => e.uid));
@@ -34,42 +65,45 @@ export async function executeSearch(session: ImapSession, sel: SelectedMailbox, 
     entries.push(all[i]!);
     seqs.push(allSeqs[i]!);
   }
-  const metas: Map<number, MessageMeta> | null = needs.meta ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
+  const { needsOf, answerOf } = await indexAnswers(session, sel, key, entries, only !== undefined);
+  const needs = entries.map(needsOf);
+  const metaIds = entries.filter((e, i) => needs[i]!.meta).map((e) => e.messageId);
+  const metas: Map<number, MessageMeta> | null = metaIds.length ? await session.store.getMeta(metaIds) : null;
   const maxSeq = sel.view.length;
   const maxUid = sel.view.maxUid;
   const saved = new Set(sel.view.saved);
-  const hits: SearchHit[] = [];
-  const hit = (e: MessageEntry, seq: number) => hits.push({ seq, uid: e.uid, modseq: e.modseq, entry: e });
-
-  if (needs.raw === 'none') {
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const seq = seqs[i]!;
-      if (matches(key, { entry: e, seq, meta: metas?.get(e.messageId) ?? null, raw: null, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid)) hit(e, seq);
+  const results: boolean[] = new Array(entries.length).fill(false);
+  const reading: number[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    if (needs[i]!.raw !== 'none') {
+      reading.push(i);
+      continue;
     }
-    return hits;
+    const e = entries[i]!;
+    const target = { entry: e, seq: seqs[i]!, meta: metas?.get(e.messageId) ?? null, raw: null, recent: sel.recent.has(e.uid), saved, textAnswer: answerOf(e) };
+    results[i] = matches(key, target, maxSeq, maxUid);
   }
   // Message bytes are read with bounded concurrency.
   let next = 0;
-  const results: boolean[] = new Array(entries.length).fill(false);
   const worker = async () => {
-    while (next < entries.length && !session.isClosed) {
-      const i = next++;
+    while (next < reading.length && !session.isClosed) {
+      const i = reading[next++]!;
       const e = entries[i]!;
       const meta = metas?.get(e.messageId) ?? null;
       let raw: Buffer | null = null;
       try {
-        raw = await session.store.readMessage(e.messageId, needs.raw === 'header' && meta ? { start: 0, end: meta.root.bodyStart } : undefined);
+        raw = await session.store.readMessage(e.messageId, needs[i]!.raw === 'header' && meta ? { start: 0, end: meta.root.bodyStart } : undefined);
       } catch {
         continue;
       }
       const cache: EvalCache = {};
-      results[i] = matches(key, { entry: e, seq: seqs[i]!, meta, raw, recent: sel.recent.has(e.uid), saved }, maxSeq, maxUid, cache);
+      results[i] = matches(key, { entry: e, seq: seqs[i]!, meta, raw, recent: sel.recent.has(e.uid), saved, textAnswer: answerOf(e) }, maxSeq, maxUid, cache);
     }
   };
   await Promise.all(Array.from({ length: RAW_CONCURRENCY }, worker));
+  const hits: SearchHit[] = [];
   entries.forEach((e, i) => {
-    if (results[i]) hit(e, seqs[i]!);
+    if (results[i]) hits.push({ seq: seqs[i]!, uid: e.uid, modseq: e.modseq, entry: e });
   });
   return hits;
 }

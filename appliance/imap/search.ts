@@ -3,10 +3,8 @@
  * folder entries. Metadata (decoded headers) is loaded only when a key needs it, message bytes
  * only for HEADER/BODY/TEXT.
  */
-import { decodeWords } from '../mailstore/mime/charset.js';
 import { parseAddressList } from '../mailstore/mime/addresses.js';
-import { listFields } from '../mailstore/mime/headers.js';
-import { textOf } from '../mailstore/mime/decode.js';
+import { searchHeaderFields, textOf } from '../mailstore/mime/decode.js';
 import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { MessageEntry } from '../mailstore/store.types.js';
 import { ImapSyntaxError, type Token, isAtom, str } from './parser.js';
@@ -237,8 +235,11 @@ export function parseSearch(args: Token[], opts: { rev2?: boolean } = {}): Parse
   return { key: keys.length === 1 ? keys[0]! : { k: 'and', all: keys }, usesModseq: p.usesModseq };
 }
 
-/** What evaluation needs loaded per message. */
-export function searchNeeds(key: SearchKey): { meta: boolean; raw: 'none' | 'header' | 'full' } {
+/**
+ * What evaluation needs loaded per message. With `textIndexed`, BODY/TEXT keys are answered by
+ * the search index (SearchTarget.textAnswer) and need nothing loaded.
+ */
+export function searchNeeds(key: SearchKey, opts: { textIndexed?: boolean } = {}): { meta: boolean; raw: 'none' | 'header' | 'full' } {
   let meta = false;
   let raw: 'none' | 'header' | 'full' = 'none';
   const walk = (k: SearchKey) => {
@@ -254,6 +255,7 @@ export function searchNeeds(key: SearchKey): { meta: boolean; raw: 'none' | 'hea
         break;
       case 'body':
       case 'text':
+        if (opts.textIndexed) break;
         meta = true;
         raw = 'full';
         break;
@@ -274,6 +276,21 @@ export function searchNeeds(key: SearchKey): { meta: boolean; raw: 'none' | 'hea
   return { meta, raw };
 }
 
+/** The BODY and TEXT keys of a search, in tree order (each object once). */
+export function textKeys(key: SearchKey): Array<Extract<SearchKey, { k: 'body' | 'text' }>> {
+  const out: Array<Extract<SearchKey, { k: 'body' | 'text' }>> = [];
+  const walk = (k: SearchKey) => {
+    if (k.k === 'body' || k.k === 'text') out.push(k);
+    else if (k.k === 'not') walk(k.a);
+    else if (k.k === 'or') {
+      walk(k.a);
+      walk(k.b);
+    } else if (k.k === 'and') k.all.forEach(walk);
+  };
+  walk(key);
+  return out;
+}
+
 export interface SearchTarget {
   entry: MessageEntry;
   seq: number;
@@ -284,6 +301,8 @@ export interface SearchTarget {
   recent?: boolean;
   /** The session's saved search result ("$", RFC 5182), as UIDs. */
   saved?: ReadonlySet<number>;
+  /** The search index's answer for a BODY/TEXT key of this message; undefined: evaluate on `raw`. */
+  textAnswer?: (key: SearchKey) => boolean | undefined;
 }
 
 /**
@@ -382,9 +401,9 @@ export function matches(key: SearchKey, t: SearchTarget, maxSeq: number, maxUid:
     case 'header':
       return headerValues(t, cache).some(([name, value]) => name === key.field && value.includes(key.s));
     case 'body':
-      return bodyText(t, cache).includes(key.s);
+      return t.textAnswer?.(key) ?? bodyText(t, cache).includes(key.s);
     case 'text':
-      return headerValues(t, cache).some(([name, value]) => name.includes(key.s) || value.includes(key.s)) || bodyText(t, cache).includes(key.s);
+      return t.textAnswer?.(key) ?? (headerValues(t, cache).some(([name, value]) => name.includes(key.s) || value.includes(key.s)) || bodyText(t, cache).includes(key.s));
     case 'not':
       return !matches(key.a, t, maxSeq, maxUid, cache);
     case 'or':
@@ -403,24 +422,8 @@ export interface EvalCache {
 }
 
 function headerValues(t: SearchTarget, cache: EvalCache): Array<[string, string]> {
-  if (cache.h) return cache.h;
-  const out: Array<[string, string]> = [];
-  if (t.raw && t.meta) {
-    const block = t.raw.subarray(0, t.meta.root.bodyStart);
-    for (const f of listFields(block)) {
-      if (!f.name) continue;
-      const line = block.toString('utf8', f.start, f.end);
-      const value = decodeWords(
-        line
-          .slice(line.indexOf(':') + 1)
-          .replace(/\r?\n[ \t]/g, ' ')
-          .trim(),
-      );
-      out.push([f.name.toLowerCase(), value.toLowerCase()]);
-    }
-  }
-  cache.h = out;
-  return out;
+  cache.h ??= t.raw && t.meta ? searchHeaderFields(t.raw.subarray(0, t.meta.root.bodyStart)) : [];
+  return cache.h;
 }
 
 function bodyText(t: SearchTarget, cache: EvalCache): string {

@@ -17,6 +17,7 @@ import { normalizeFlags, serializeFlags } from './flags.js';
 import { parseMessage } from './mime/index.js';
 import type { MessageMeta } from './mime/types.js';
 import { computeSortKeys } from './sort-keys.js';
+import { extractSearchText, writeSearchText } from './fulltext.js';
 import type { JobContext, WriteQueue } from './write-queue.js';
 
 export interface PreparedVariant {
@@ -24,12 +25,26 @@ export interface PreparedVariant {
   prefix: string;
   size: number;
   meta: MessageMeta;
+  /** The search index's header text (fulltext.ts); absent from a preparer that did not compute it (backfilled later). */
+  searchHead?: string;
+  /** False when this variant's text could not be stored whole (the scan answers for it). */
+  searchComplete?: boolean;
+  /** The search index's body text, when it differs from the first variant's (`PreparedMessage.searchBody`). */
+  searchBody?: SearchBody;
+}
+
+/** Decoded, lower-cased text of the text parts; `complete` false when cut at the bound (fulltext.ts). */
+export interface SearchBody {
+  body: string;
+  complete: boolean;
 }
 
 export interface PreparedMessage {
   blobId: string;
   blobSize: number;
   variants: PreparedVariant[];
+  /** The first variant's search body text (the others share it: only their header prefix differs). */
+  searchBody?: SearchBody;
 }
 
 /**
@@ -64,22 +79,33 @@ export function normalizeLineEndings(raw: Buffer): Buffer {
   return out.subarray(0, o);
 }
 
-/** Stores the bytes durably and parses them once for each header prefix. */
+/**
+ * Stores the bytes durably and parses them once for each header prefix; the search index's text
+ * is extracted here too (once for the body, once per prefix for the header fields).
+ */
 export async function prepareMessage(blobs: BlobStore, input: Buffer, prefixes: string[] = ['']): Promise<PreparedMessage> {
   const raw = normalizeLineEndings(input);
-  // Parsed while the blob's fsyncs run on the thread pool (issue 18): the parse costs no wait.
+  // Parsed (and its search text extracted) while the blob's fsyncs run on the thread pool (issue 18): the parse costs no wait.
   const stored = blobs.put(raw);
+  let base: { offset: number; text: SearchBody } | null = null;
   let variants: PreparedVariant[];
   try {
-    variants = prefixes.map((prefix) => {
+    variants = prefixes.map((prefix): PreparedVariant => {
       const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), raw]) : raw;
-      return { prefix, size: full.length, meta: parseMessage(full) };
+      const meta = parseMessage(full);
+      const text = extractSearchText(full, meta);
+      const own: SearchBody = { body: text.body, complete: text.complete };
+      // The body starts at the same byte of `raw` for every prefix (one header line more): its text is the same.
+      const offset = meta.root.bodyStart - (full.length - raw.length);
+      const shared = base === null || base.offset === offset;
+      base ??= { offset, text: own };
+      return { prefix, size: full.length, meta, searchHead: text.head, searchComplete: text.complete, ...(shared ? {} : { searchBody: own }) };
     });
   } catch (err) {
     await stored.then((id) => blobs.delete(id)).catch(() => undefined);
     throw err;
   }
-  return { blobId: await stored, blobSize: raw.length, variants };
+  return { blobId: await stored, blobSize: raw.length, variants, ...(base ? { searchBody: (base as { text: SearchBody }).text } : {}) };
 }
 
 export interface DeliveryTarget {
@@ -189,6 +215,10 @@ export class Ingest {
         .returning('id')
         .executeTakeFirstOrThrow();
       messageIds.set(variant, Number(row.id));
+      const body = v.searchBody ?? prepared.searchBody;
+      if (v.searchHead !== undefined && body) {
+        await writeSearchText(trx, Number(row.id), { body: body.body, head: v.searchHead, complete: body.complete && v.searchComplete === true });
+      }
     }
 
     const results: DeliveryResult[] = [];

@@ -15,6 +15,8 @@ import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './fl
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
 import { FolderIndex } from './folder-index.js';
+import { SearchTextBackfill } from './fulltext-backfill.js';
+import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
 import type { MessageMeta } from './mime/types.js';
 import { type SortKeys, computeSortKeys } from './sort-keys.js';
@@ -79,6 +81,8 @@ export class SqlMailStore implements MailStore {
   readonly bus = new ChangeBus();
   readonly queue: WriteQueue;
   readonly ingest: Ingest;
+  /** The search index's background backfill (messages stored before it existed). */
+  readonly searchBackfill: SearchTextBackfill;
   private readonly db: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
@@ -100,6 +104,7 @@ export class SqlMailStore implements MailStore {
     this.blobs = deps.blobs;
     this.queue = new WriteQueue(deps.db, undefined, deps.cluster);
     this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics);
+    this.searchBackfill = new SearchTextBackfill(deps.db, deps.blobs, this.queue);
     this.index = new FolderIndex({
       highestModseq: async (folderId) => Number((await this.folderById(this.db, folderId)).highest_modseq),
       loadEntries: async (folderId) => {
@@ -454,6 +459,10 @@ export class SqlMailStore implements MailStore {
       parts.push(await this.blobs.get(row.blob_id, { start: Math.max(0, start - prefix.length), end: end - prefix.length }));
     }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  searchText(folderId: number, messageIds: number[] | null, queries: TextSearchQuery[]): Promise<TextSearchAnswer> {
+    return searchStoredText(this.db, folderId, messageIds, queries);
   }
 
   /** Many messages at once: one index query, blob reads in parallel (bounded). */

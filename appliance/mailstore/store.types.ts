@@ -5,6 +5,7 @@
  */
 import type { MessageMeta } from './mime/types.js';
 import type { SortKeys } from './sort-keys.js';
+import type { TextSearchAnswer, TextSearchQuery } from './fulltext.js';
 
 export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive';
 
@@ -143,6 +144,12 @@ export interface MailStore {
    * MB in total and falls back to readMessage when a store does not implement this.
    */
   readMessages?(messageIds: number[]): Promise<Map<number, Buffer>>;
+  /**
+   * Optional: SEARCH BODY/TEXT from the index built at ingest (fulltext.ts). For each query the
+   * folder's messages (or only `messageIds`) whose text contains the needle, or null when the
+   * index cannot answer the needle; `uncovered` lists messages the index has no whole text of.
+   */
+  searchText?(folderId: number, messageIds: number[] | null, queries: TextSearchQuery[]): Promise<TextSearchAnswer>;
 
   storeFlags(folderId: number, uids: number[], op: 'set' | 'add' | 'remove', flags: string[], unchangedSince?: number): Promise<StoreFlagsResult>;
   /** Copies entries (the stored message is shared, not duplicated). QuotaExceeded when over quota. */

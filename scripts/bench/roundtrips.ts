@@ -232,6 +232,7 @@ async function measureBackend(backend: Backend, pgUrl: string | null, opts: { me
     await measure('FETCH n BODY.PEEK[] (one message)', (i) => client.command(`FETCH ${i + 1} BODY.PEEK[]`));
     await measure('STORE n +FLAGS (\\Flagged) (one message)', (i) => client.command(`STORE ${i + 1} +FLAGS (\\Flagged)`));
     await measure(`SEARCH SUBJECT (${n} messages)`, () => client.command('SEARCH SUBJECT "invoice"'));
+    await measure(`SEARCH BODY (${n} messages)`, () => client.command('SEARCH BODY "zebrafish"'));
     await measure('APPEND (one message)', (i) => client.command('APPEND INBOX', { literal: corpus[opts.messages + opts.repeats + i]! }));
     await client.logout();
     // Another node (its own store, nothing in memory) opening the same folder: the index is read once.

@@ -1,8 +1,9 @@
 /**
  * Body decoding on demand (SEARCH BODY/TEXT, previews): transfer encodings and charsets of
- * text parts. Never used at ingest.
+ * text parts. At ingest only for the search index's text (fulltext.ts), bounded.
  */
-import { decodeCharset } from './charset.js';
+import { decodeCharset, decodeWords } from './charset.js';
+import { listFields } from './headers.js';
 import type { MimePart } from './types.js';
 
 export function decodeQuotedPrintable(input: Buffer): Buffer {
@@ -50,15 +51,28 @@ function charsetOf(part: MimePart): string | null {
 
 /** Decoded text of every text/* leaf of the part tree (nested messages included), joined by newlines. */
 export function textOf(raw: Buffer, part: MimePart, limit = 4 * 1024 * 1024): string {
+  return textParts(raw, part, limit).text;
+}
+
+/**
+ * `textOf` that also says whether `limit` cut anything: when `complete`, the text is the same
+ * for any larger limit (the search index stores it and relies on that, see fulltext.ts).
+ */
+export function textParts(raw: Buffer, part: MimePart, limit: number): { text: string; complete: boolean } {
   const chunks: string[] = [];
   let total = 0;
+  let complete = true;
   const walk = (p: MimePart) => {
-    if (total >= limit) return;
+    if (total >= limit) {
+      complete = false;
+      return;
+    }
     if (p.parts) {
       for (const c of p.parts) walk(c);
     } else if (p.message) {
       walk(p.message.root);
     } else if (p.type === 'text') {
+      if (p.bodyEnd > p.bodyStart + limit) complete = false;
       const body = decodeTransfer(raw.subarray(p.bodyStart, Math.min(p.bodyEnd, p.bodyStart + limit)), p.encoding);
       const text = decodeCharset(body, charsetOf(p));
       total += text.length;
@@ -66,5 +80,25 @@ export function textOf(raw: Buffer, part: MimePart, limit = 4 * 1024 * 1024): st
     }
   };
   walk(part);
-  return chunks.join('\n');
+  return { text: chunks.join('\n'), complete };
+}
+
+/**
+ * The fields of a header block as SEARCH HEADER/TEXT match them: lower-case name, value
+ * unfolded, encoded words decoded, lower-cased.
+ */
+export function searchHeaderFields(block: Buffer): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const f of listFields(block)) {
+    if (!f.name) continue;
+    const line = block.toString('utf8', f.start, f.end);
+    const value = decodeWords(
+      line
+        .slice(line.indexOf(':') + 1)
+        .replace(/\r?\n[ \t]/g, ' ')
+        .trim(),
+    );
+    out.push([f.name.toLowerCase(), value.toLowerCase()]);
+  }
+  return out;
 }
