@@ -180,6 +180,14 @@ function folderMethods(base: MailStore, access: SharedAccess, seenIndex: MemberS
     async listMessages(folderId) {
       return overlay(folderId, await base.listMessages(folderId));
     },
+    async entriesOf(folderId, uids) {
+      if (base.entriesOf) return overlay(folderId, await base.entriesOf(folderId, uids));
+      const want = new Set(uids);
+      return overlay(
+        folderId,
+        (await base.listMessages(folderId)).filter((e) => want.has(e.uid)),
+      );
+    },
     async getEntry(folderId, uid) {
       const e = await base.getEntry(folderId, uid);
       return e && (await overlay(folderId, [e]))[0]!;
