@@ -244,6 +244,13 @@ async function openStorage(config: Readonly<Config>, logger: Logger, paths: Path
   return { db, closeDb, tls, blobs, cluster, store };
 }
 
+/** The periodic jobs of the appliance, each on the node holding its lease. */
+function startScheduledJobs(core: CoreDeps, store: SqlMailStore, log: Logger, leases: LeaseRunner, config: Readonly<Config>): void {
+  startHousekeeping(core, store, log, leases, config.housekeepingIntervalMs);
+  startGrantExpiry(core, log, leases);
+  startSearchBackfill(store, log, leases);
+}
+
 export async function boot(config: Readonly<Config>, logger: Logger) {
   const paths = dataPaths(config);
   await mkdir(paths.root, { recursive: true, mode: 0o750 });
@@ -282,9 +289,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const leases = new LeaseRunner(db, { nodeId: config.nodeId, ttlMs: config.leaseTtlMs, logger: logger.child({ service: 'leases' }) });
   const dnsLease = leases.hold('dns-check');
   const auditLease = leases.hold('audit-verify');
-  startHousekeeping(core, store, log, leases, config.housekeepingIntervalMs);
-  startGrantExpiry(core, log, leases);
-  startSearchBackfill(store, log, leases);
+  startScheduledJobs(core, store, log, leases, config);
   await leases.start();
   const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease, auditIntervalMs: config.auditVerifyIntervalMs });
   setSmtpLimits(config.smtpLimits);
