@@ -99,6 +99,13 @@ function renamed(access: SharedAccess, f: FolderInfo): FolderInfo {
   return f.mailboxId === access.memberId ? f : { ...f, name: access.clientName(f.mailboxId, f.name) };
 }
 
+/** Flags an APPEND into a shared mailbox may set: those the member's rights allow (RFC 4314 4: the others are ignored). */
+function allowedFlags(access: SharedAccess, mailboxId: string, flags: string[] | undefined): string[] | undefined {
+  if (!flags) return flags;
+  const letters = access.rightsOfMailbox(mailboxId);
+  return flags.filter((f) => letters.includes(letterForFlag(f)));
+}
+
 /** The name-based half of the view: every call naming a folder of the member's mailbox is resolved first. */
 function nameMethods(base: MailStore, access: SharedAccess): Partial<MailStore> {
   const member = access.memberId;
@@ -150,11 +157,11 @@ function nameMethods(base: MailStore, access: SharedAccess): Partial<MailStore> 
     },
     async append(mailboxId, folderName, raw, opts) {
       const t = await target(mailboxId, folderName);
-      return base.append(t.mailboxId, t.folder, raw, opts);
+      return base.append(t.mailboxId, t.folder, raw, t.shared && opts ? { ...opts, flags: allowedFlags(access, t.mailboxId, opts.flags) } : opts);
     },
     async appendMany(mailboxId, folderName, items) {
       const t = await target(mailboxId, folderName);
-      return base.appendMany(t.mailboxId, t.folder, items);
+      return base.appendMany(t.mailboxId, t.folder, t.shared ? items.map((i) => ({ ...i, flags: allowedFlags(access, t.mailboxId, i.flags) })) : items);
     },
   };
 }

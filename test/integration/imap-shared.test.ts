@@ -240,6 +240,19 @@ describe('shared mailboxes over IMAP', () => {
     expect(await alice.cmd('X', `DELETE Shared/${INFO}/Projects/2028`)).toMatch(/X OK/);
   });
 
+  it('APPEND into the shared mailbox sets only the flags the rights allow', async () => {
+    await grant(CAROL, ['read', 'insert']);
+    const carol = await raw(CAROL);
+    const msg = 'Subject: flags by rights\r\n\r\nbody\r\n';
+    const out = await carol.cmd('A', `APPEND ${SHARED_INBOX} (\\Seen \\Flagged \\Deleted) {${msg.length}+}\r\n${msg}`);
+    const uid = Number(/A OK \[APPENDUID \d+ (\d+)\]/.exec(out)?.[1]);
+    expect(uid).toBeGreaterThan(0);
+    const inbox = (await core.store.getFolder(ids[INFO]!, 'INBOX'))!;
+    expect((await core.store.getEntry(inbox.id, uid))!.flags).toEqual([]);
+    await core.store.expunge(inbox.id, [uid]);
+    await revoke(CAROL);
+  });
+
   it('does not set \\Seen on FETCH without the seen right', async () => {
     await grant(CAROL, ['read', 'write']);
     const carol = await raw(CAROL);
