@@ -67,8 +67,9 @@ export async function notifyMembers(deps: CoreDeps, mailboxId: string, kind: Gra
  * After a lifecycle change of a mailbox committed (suspended, offboarded, deleted: 'revoked';
  * resumed or restored: 'granted'): its members' access follows at once. Never fails the caller.
  */
-export function notifyMembersAfter(deps: CoreDeps, mailboxId: string, kind: GrantChange['kind']): void {
-  notifyMembers(deps, mailboxId, kind).catch(() => undefined);
+export async function notifyMembersAfter(deps: CoreDeps, mailboxId: string, kind: GrantChange['kind']): Promise<void> {
+  // Awaited by the caller: when the use case answers, the members' sessions have been told.
+  await notifyMembers(deps, mailboxId, kind).catch(() => undefined);
 }
 
 export async function createGrant(actor: Actor, deps: CoreDeps, mailboxId: string, input: CreateGrantInput): Promise<GrantView> {

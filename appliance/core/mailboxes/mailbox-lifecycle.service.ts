@@ -46,7 +46,7 @@ export async function suspendMailbox(actor: Actor, deps: CoreDeps, mailboxId: st
     );
   });
   deps.revoker.notifyRevoked(mailbox.id, reason ? `mailbox suspended: ${reason}` : 'mailbox suspended');
-  notifyMembersAfter(deps, mailbox.id, 'revoked'); // members of a shared mailbox lose it at once
+  await notifyMembersAfter(deps, mailbox.id, 'revoked'); // members of a shared mailbox lose it at once
   return mailboxView(await r.mailboxes.get(mailbox.id));
 }
 
@@ -63,6 +63,6 @@ export async function resumeMailbox(actor: Actor, deps: CoreDeps, mailboxId: str
     if (!(await t.mailboxes.setStatus(mailbox.id, 'suspended', status, now))) throw changedMeanwhile();
     await audit(t, actor, { action: 'mailbox.resume', targetType: 'mailbox', targetId: mailbox.id, tenantId: mailbox.tenant_id, before: { status: 'suspended' }, after: { status }, reason }, now);
   });
-  notifyMembersAfter(deps, mailbox.id, 'granted');
+  await notifyMembersAfter(deps, mailbox.id, 'granted');
   return mailboxView(await r.mailboxes.get(mailbox.id));
 }

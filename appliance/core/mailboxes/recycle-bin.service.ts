@@ -134,7 +134,7 @@ export async function deleteMailbox(actor: Actor, deps: CoreDeps, mailboxId: str
     );
   });
   deps.revoker.notifyRevoked(m.id, 'mailbox deleted');
-  notifyMembersAfter(deps, m.id, 'revoked');
+  await notifyMembersAfter(deps, m.id, 'revoked');
   return { target: { type: 'mailbox', id: m.id, name: m.address }, deletedAt: iso(now)!, purgeAfter: iso(purgeAfter)! };
 }
 
@@ -152,7 +152,7 @@ export async function restoreMailbox(actor: Actor, deps: CoreDeps, mailboxId: st
     await t.mailboxes.restore(m.id, status, now);
     await audit(t, actor, { action: 'mailbox.restore', targetType: 'mailbox', targetId: m.id, tenantId: m.tenant_id, before: { status: 'deleted' }, after: { status }, reason }, now);
   });
-  notifyMembersAfter(deps, m.id, 'granted');
+  await notifyMembersAfter(deps, m.id, 'granted');
   return mailboxView(await r.mailboxes.get(m.id));
 }
 
@@ -196,7 +196,7 @@ export async function deleteDomain(actor: Actor, deps: CoreDeps, domainId: strin
   });
   for (const id of mailboxIds) {
     deps.revoker.notifyRevoked(id, 'domain deleted');
-    notifyMembersAfter(deps, id, 'revoked');
+    await notifyMembersAfter(deps, id, 'revoked');
   }
   return { target: { type: 'domain', id: d.id, name: d.name }, deletedAt: iso(now)!, purgeAfter: iso(purgeAfter)! };
 }

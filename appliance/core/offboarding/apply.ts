@@ -211,7 +211,7 @@ export async function applyOffboarding(actor: Actor, deps: CoreDeps, mailboxId: 
   deps.revoker.notifyRevoked(m.id, 'mailbox offboarded');
   announce(deps, changes);
   // Members of the offboarded mailbox lose it, unless it stays in use as a shared mailbox (then their access never lapsed).
-  if (convertTo !== 'shared') notifyMembersAfter(deps, m.id, 'revoked');
+  if (convertTo !== 'shared') await notifyMembersAfter(deps, m.id, 'revoked');
   const o = await r.offboarding.get(id);
   const fresh = await r.mailboxes.get(m.id);
   return { offboarding: await offboardingView(r, o), remaining: await enumerate(r, deps, fresh, ctx, deps.now()) };

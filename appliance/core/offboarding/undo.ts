@@ -117,7 +117,7 @@ export async function undoOffboarding(actor: Actor, deps: CoreDeps, mailboxId: s
     return changes;
   });
   announce(deps, changes);
-  notifyMembersAfter(deps, m.id, 'changed');
+  await notifyMembersAfter(deps, m.id, 'changed');
   return { offboarding: await offboardingView(r, await r.offboarding.get(o.id)), notRestored };
 }
 
