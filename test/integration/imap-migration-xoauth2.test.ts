@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoreDeps } from '../../appliance/core/deps.js';
 import { makeActor, TENANT_PERMISSIONS, type Actor } from '../../appliance/core/kernel/authz.js';
 import { getMigration, MigrationRunner, runMigration, startMigration, type MigrationDeps } from '../../appliance/core/migration/index.js';
+import { jobFinished } from '../helpers/migration.js';
 import { startDovecot, startTokenIntrospection, type Dovecot, type DovecotUser, type TokenIntrospection } from '../helpers/dovecot.js';
 import { imapflow, startImapEnv, testCertificate, type ImapTestEnv } from './imap-harness.js';
 
@@ -50,15 +51,7 @@ describe('IMAP migration with an OAuth2 access token (XOAUTH2) from a real Dovec
   let actor: Actor;
   const mailboxes: Record<string, string> = {};
 
-  const finished = (id: string) =>
-    new Promise<string>((resolve) => {
-      const on = (jid: string, state: string) => {
-        if (jid !== id) return;
-        runner.events.off('finished', on);
-        resolve(state);
-      };
-      runner.events.on('finished', on);
-    });
+  const finished = (id: string) => jobFinished(runner, id);
 
   const source = (accessToken: string) => ({ host: '127.0.0.1', port: dovecot.imapsPort, tls: 'implicit' as const, user: SOURCE.user, accessToken });
 

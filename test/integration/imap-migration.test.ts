@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoreDeps } from '../../appliance/core/deps.js';
 import { makeActor, TENANT_PERMISSIONS, type Actor } from '../../appliance/core/kernel/authz.js';
 import { cancelMigration, getMigration, listMigrations, MigrationRunner, runMigration, startMigration, type MigrationDeps, type MigrationView } from '../../appliance/core/migration/index.js';
+import { jobFinished } from '../helpers/migration.js';
 import { startDovecot, type Dovecot, type DovecotUser } from '../helpers/dovecot.js';
 import { imapflow, startImapEnv, testCertificate, type ImapTestEnv } from './imap-harness.js';
 
@@ -88,15 +89,7 @@ describe('IMAP migration from a real Dovecot', () => {
   let jobId: string;
   const timings: Record<string, number> = {};
 
-  const finished = (id: string) =>
-    new Promise<string>((resolve) => {
-      const on = (jid: string, state: string) => {
-        if (jid !== id) return;
-        runner.events.off('finished', on);
-        resolve(state);
-      };
-      runner.events.on('finished', on);
-    });
+  const finished = (id: string) => jobFinished(runner, id);
 
   /** The sealed credential column itself (not the view): null once wiped. */
   const storedSecret = async (id: string) => (await env.core.db.selectFrom('imap_migrations').select('source_secret').where('id', '=', id).executeTakeFirstOrThrow()).source_secret;
