@@ -5,12 +5,13 @@
  * Haraka's own transaction and its own queue-file header writer.
  */
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { HarakaTransaction } from '../../mta-plugins/shared/haraka.js';
 import { finalMessage, prependHeader, readMessage } from '../../mta-plugins/shared/message.js';
 
-const require = createRequire(import.meta.url);
+const require = createRequire(path.join(process.cwd(), 'package.json')); // Haraka's CommonJS modules, resolved from the project root
 const { createTransaction } = require('Haraka/transaction') as { createTransaction(uuid: string, cfg: unknown): HarakaTransaction & { add_data(line: Buffer): void; end_data(cb: () => void): void } };
 const outbound = require('Haraka/outbound/index.js') as { build_todo(todo: unknown, ws: NodeJS.WritableStream, more: () => void): void };
 const TODOItem = require('Haraka/outbound/todo') as new (domain: string, rcpts: unknown[], txn: unknown) => object;
