@@ -323,6 +323,7 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
       stopping ??= (async () => {
         await migrations.stop(); // running copies stop at a batch boundary and become interrupted
         await store.searchBackfill.stop();
+        await store.searchIndexer.stop(); // what it had not indexed yet is backfilled at the next boot
         await leases.stop();
         await dnsScheduler?.stop();
         metrics.stop();

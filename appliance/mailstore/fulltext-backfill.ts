@@ -1,6 +1,7 @@
 /**
- * The search index's backfill: messages stored before migration 0044 (or by a preparer that did
- * not extract their text) get their row here, in the background. Bounded batches in id order,
+ * The search index's writers. New messages get their row from `SearchTextIndexer` right after
+ * their commit (below). The backfill: messages stored before migration 0044 (or whose row the
+ * indexer did not write: a crash, a full queue) get their row here, in the background. Bounded batches in id order,
  * each written in one short transaction of the write queue, a pause between batches so that
  * serving goes first; resumable (the next run starts over and skips what has a row). Until a
  * message has its row, SEARCH reads it as before (fulltext.ts `uncovered`).
@@ -69,23 +70,7 @@ export class SearchTextBackfill {
       after = Number(rows[rows.length - 1]!.id);
       const texts: Array<[number, SearchText]> = [];
       for (const r of rows) texts.push([Number(r.id), await this.textOf(r)]);
-      await this.queue.run(async ({ trx }) => {
-        // Messages purged since they were read are skipped (their row would have no message).
-        const live = new Set(
-          (
-            await trx
-              .selectFrom('messages')
-              .select('id')
-              .where(
-                'id',
-                'in',
-                texts.map(([id]) => id),
-              )
-              .execute()
-          ).map((r) => Number(r.id)),
-        );
-        for (const [id, text] of texts) if (live.has(id)) await writeSearchText(trx, id, text);
-      });
+      await this.queue.run(({ trx }) => writeLive(trx, texts));
       progress.done += rows.length;
       opts.onProgress?.({ ...progress });
       if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
@@ -95,14 +80,113 @@ export class SearchTextBackfill {
     return progress;
   }
 
-  /** The text of one stored message; a message whose bytes cannot be read is left to the scan (an incomplete row). */
-  private async textOf(r: { blob_id: string; header_prefix: string; meta: string }): Promise<SearchText> {
+  private textOf(r: { blob_id: string; header_prefix: string; meta: string }): Promise<SearchText> {
+    let meta: MessageMeta;
     try {
-      const bytes = await this.blobs.get(r.blob_id);
-      const full = r.header_prefix ? Buffer.concat([Buffer.from(r.header_prefix, 'utf8'), bytes]) : bytes;
-      return extractSearchText(full, JSON.parse(r.meta) as MessageMeta);
+      meta = JSON.parse(r.meta) as MessageMeta;
     } catch {
-      return { body: '', head: '', complete: false };
+      return Promise.resolve({ body: '', head: '', complete: false });
     }
+    return textOf(this.blobs, r.blob_id, r.header_prefix, meta);
+  }
+}
+
+/** A message just committed, as the ingest path knows it (the indexer reads its bytes back). */
+export interface StoredMessage {
+  id: number;
+  blobId: string;
+  prefix: string;
+  meta: MessageMeta;
+}
+
+/** Messages waiting beyond this are left to the periodic backfill (SEARCH scans them meanwhile). */
+const MAX_PENDING = 20_000;
+const INDEX_BATCH = 16;
+
+/**
+ * The search index's writer for new messages (issue 18): the ingest path acknowledges a message
+ * once its blob and rows are durable, then hands it here (`enqueue`, at commit). Its text is
+ * extracted and written shortly after, in batches of one transaction each, event-driven (a commit
+ * kicks the loop; nothing polls), yielding to the event loop between batches. The rows are
+ * written as non-durable bookkeeping: after a crash, whatever was not synced is missing and the
+ * backfill at the next boot writes it. Until a message has its row, SEARCH scans it
+ * (fulltext.ts `uncovered`), so no answer depends on the indexer having caught up.
+ */
+export class SearchTextIndexer {
+  private pending: StoredMessage[] = [];
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  /** Messages given up because the queue was full (the backfill indexes them). */
+  dropped = 0;
+
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly queue: WriteQueue,
+  ) {}
+
+  /** Queues committed messages and starts the loop when it is not running. */
+  enqueue(messages: StoredMessage[]): void {
+    if (this.stopped) return;
+    for (const m of messages) {
+      if (this.pending.length >= MAX_PENDING) this.dropped++;
+      else this.pending.push(m);
+    }
+    this.running ??= this.loop().finally(() => {
+      this.running = null;
+      // Queued while the last batch was being written after the loop saw an empty queue.
+      if (this.pending.length && !this.stopped) this.enqueue([]);
+    });
+  }
+
+  /** Resolves when every message queued so far has its row (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops after the current batch; what is still queued is left to the backfill. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.pending = [];
+    return this.idle();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.pending.length && !this.stopped) {
+      const batch = this.pending.splice(0, INDEX_BATCH);
+      const texts: Array<[number, SearchText]> = [];
+      for (const m of batch) texts.push([m.id, await textOf(this.blobs, m.blobId, m.prefix, m.meta)]);
+      await this.queue.run((ctx) => writeLive(ctx.trx, texts), { durable: false }).catch(() => undefined); // a failed batch is left to the backfill
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+/** Writes the rows of the messages that still exist (one purged since is skipped: its row would have no message). */
+async function writeLive(trx: Kysely<DB>, texts: Array<[number, SearchText]>): Promise<void> {
+  if (!texts.length) return;
+  const live = new Set(
+    (
+      await trx
+        .selectFrom('messages')
+        .select('id')
+        .where(
+          'id',
+          'in',
+          texts.map(([id]) => id),
+        )
+        .execute()
+    ).map((r) => Number(r.id)),
+  );
+  for (const [id, text] of texts) if (live.has(id)) await writeSearchText(trx, id, text);
+}
+
+/** The text of one stored message; a message whose bytes cannot be read is left to the scan (an incomplete row). */
+async function textOf(blobs: BlobStore, blobId: string, prefix: string, meta: MessageMeta): Promise<SearchText> {
+  try {
+    const bytes = await blobs.get(blobId);
+    const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), bytes]) : bytes;
+    return extractSearchText(full, meta);
+  } catch {
+    return { body: '', head: '', complete: false };
   }
 }

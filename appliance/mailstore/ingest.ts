@@ -5,7 +5,9 @@
  * in whichever process holds the bytes — the Haraka child for SMTP, the appliance for APPEND —
  * so message bytes never cross process boundaries; `Ingest.commit` (index rows, UIDs, quota,
  * notifications) runs in the appliance through the group-commit write queue. A message is
- * acknowledged only after both: blob fsync'd, then the index transaction committed.
+ * acknowledged only after both: blob fsync'd, then the index transaction committed. Its search
+ * text is not on that path: it is extracted and indexed after the commit, in the background
+ * (fulltext-backfill.ts `SearchTextIndexer`); SEARCH scans a message until its row exists.
  */
 import type { Kysely } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
@@ -17,7 +19,7 @@ import { normalizeFlags, serializeFlags } from './flags.js';
 import { parseMessage } from './mime/index.js';
 import type { MessageMeta } from './mime/types.js';
 import { computeSortKeys } from './sort-keys.js';
-import { extractSearchText, writeSearchText } from './fulltext.js';
+import type { SearchTextIndexer, StoredMessage } from './fulltext-backfill.js';
 import type { JobContext, WriteQueue } from './write-queue.js';
 
 export interface PreparedVariant {
@@ -25,26 +27,12 @@ export interface PreparedVariant {
   prefix: string;
   size: number;
   meta: MessageMeta;
-  /** The search index's header text (fulltext.ts); absent from a preparer that did not compute it (backfilled later). */
-  searchHead?: string;
-  /** False when this variant's text could not be stored whole (the scan answers for it). */
-  searchComplete?: boolean;
-  /** The search index's body text, when it differs from the first variant's (`PreparedMessage.searchBody`). */
-  searchBody?: SearchBody;
-}
-
-/** Decoded, lower-cased text of the text parts; `complete` false when cut at the bound (fulltext.ts). */
-export interface SearchBody {
-  body: string;
-  complete: boolean;
 }
 
 export interface PreparedMessage {
   blobId: string;
   blobSize: number;
   variants: PreparedVariant[];
-  /** The first variant's search body text (the others share it: only their header prefix differs). */
-  searchBody?: SearchBody;
 }
 
 /**
@@ -80,32 +68,24 @@ export function normalizeLineEndings(raw: Buffer): Buffer {
 }
 
 /**
- * Stores the bytes durably and parses them once for each header prefix; the search index's text
- * is extracted here too (once for the body, once per prefix for the header fields).
+ * Stores the bytes durably and parses them once for each header prefix. The search index's text
+ * is not extracted here: the appliance indexes the message after its commit (issue 18).
  */
 export async function prepareMessage(blobs: BlobStore, input: Buffer, prefixes: string[] = ['']): Promise<PreparedMessage> {
   const raw = normalizeLineEndings(input);
-  // Parsed (and its search text extracted) while the blob's fsyncs run on the thread pool (issue 18): the parse costs no wait.
+  // Parsed while the blob's fsyncs run on the thread pool (issue 18): the parse costs no wait.
   const stored = blobs.put(raw);
-  let base: { offset: number; text: SearchBody } | null = null;
   let variants: PreparedVariant[];
   try {
     variants = prefixes.map((prefix): PreparedVariant => {
       const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), raw]) : raw;
-      const meta = parseMessage(full);
-      const text = extractSearchText(full, meta);
-      const own: SearchBody = { body: text.body, complete: text.complete };
-      // The body starts at the same byte of `raw` for every prefix (one header line more): its text is the same.
-      const offset = meta.root.bodyStart - (full.length - raw.length);
-      const shared = base === null || base.offset === offset;
-      base ??= { offset, text: own };
-      return { prefix, size: full.length, meta, searchHead: text.head, searchComplete: text.complete, ...(shared ? {} : { searchBody: own }) };
+      return { prefix, size: full.length, meta: parseMessage(full) };
     });
   } catch (err) {
     await stored.then((id) => blobs.delete(id)).catch(() => undefined);
     throw err;
   }
-  return { blobId: await stored, blobSize: raw.length, variants, ...(base ? { searchBody: (base as { text: SearchBody }).text } : {}) };
+  return { blobId: await stored, blobSize: raw.length, variants };
 }
 
 export interface DeliveryTarget {
@@ -137,6 +117,8 @@ export class Ingest {
     private readonly blobs: BlobStore,
     private readonly bus: ChangeBus,
     private readonly metrics: MetricsPort = NO_METRICS,
+    /** Indexes each committed message's search text in the background (absent: the backfill does, later). */
+    private readonly searchIndexer?: SearchTextIndexer,
   ) {}
 
   /** Prepare and commit in one call (in-process callers: IMAP APPEND, imports). */
@@ -205,6 +187,7 @@ export class Ingest {
     const refs = new Map<number, number>();
     for (const t of targets) refs.set(t.variant, (refs.get(t.variant) ?? 0) + 1);
     const sortKeys = new Map<number, string>();
+    const stored: StoredMessage[] = [];
     for (const [variant, count] of refs) {
       const v = prepared.variants[variant]!;
       const keys = JSON.stringify(computeSortKeys(v.meta));
@@ -215,11 +198,10 @@ export class Ingest {
         .returning('id')
         .executeTakeFirstOrThrow();
       messageIds.set(variant, Number(row.id));
-      const body = v.searchBody ?? prepared.searchBody;
-      if (v.searchHead !== undefined && body) {
-        await writeSearchText(trx, Number(row.id), { body: body.body, head: v.searchHead, complete: body.complete && v.searchComplete === true });
-      }
+      stored.push({ id: Number(row.id), blobId: prepared.blobId, prefix: v.prefix, meta: v.meta });
     }
+    const indexer = this.searchIndexer;
+    if (indexer) ctx.after(() => indexer.enqueue(stored));
 
     const results: DeliveryResult[] = [];
     for (const t of targets) {

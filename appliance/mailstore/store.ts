@@ -15,7 +15,7 @@ import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './fl
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
 import { FolderIndex } from './folder-index.js';
-import { SearchTextBackfill } from './fulltext-backfill.js';
+import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
 import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
 import type { MessageMeta } from './mime/types.js';
@@ -83,6 +83,8 @@ export class SqlMailStore implements MailStore {
   readonly ingest: Ingest;
   /** The search index's background backfill (messages stored before it existed). */
   readonly searchBackfill: SearchTextBackfill;
+  /** The search index's writer for new messages (after their commit, in the background). */
+  readonly searchIndexer: SearchTextIndexer;
   private readonly db: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
@@ -103,7 +105,8 @@ export class SqlMailStore implements MailStore {
     this.db = deps.db;
     this.blobs = deps.blobs;
     this.queue = new WriteQueue(deps.db, undefined, deps.cluster);
-    this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics);
+    this.searchIndexer = new SearchTextIndexer(deps.blobs, this.queue);
+    this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics, this.searchIndexer);
     this.searchBackfill = new SearchTextBackfill(deps.db, deps.blobs, this.queue);
     this.index = new FolderIndex({
       highestModseq: async (folderId) => Number((await this.folderById(this.db, folderId)).highest_modseq),

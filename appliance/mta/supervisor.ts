@@ -79,7 +79,8 @@ export class HarakaSupervisor extends EventEmitter {
     const child = fork(bin, ['-c', this.opts.harakaRoot], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, HARAKA_LOGS_SUPPRESS: '' },
-      execArgv: [],
+      // POSTERN_MTA_NODE_ARGS: node flags for Haraka in a profiling run (the bench's "--cpu-prof --cpu-prof-dir=DIR").
+      execArgv: (process.env.POSTERN_MTA_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
     });
     this.child = child;
     this.client = new RpcClient(child, 60_000);

@@ -1,8 +1,12 @@
 /**
  * Reads a transaction's message once into memory (Haraka spools big ones to disk; our limit is
- * POSTERN_MAX_MESSAGE_SIZE) and caches it in the transaction notes for the later hooks. Header
- * lines that plugins add (Authentication-Results, DKIM-Signature) are kept in notes and
+ * POSTERN_MAX_MESSAGE_SIZE) and caches it beside the transaction for the later hooks. Header
+ * lines that plugins add (Authentication-Results, DKIM-Signature) are kept there too and
  * prepended when the final bytes are built.
+ *
+ * Beside, not in `txn.notes` (issue 18): Haraka's outbound queue writes the notes as JSON into
+ * every queue file's header and parses them back at delivery, and a Buffer in the notes became
+ * one array element per byte there (tens of KB of JSON per relayed message, for nothing).
  */
 import { Writable } from 'node:stream';
 import type { HarakaTransaction } from './haraka.js';
@@ -12,8 +16,16 @@ interface Notes {
   prepend?: string[];
 }
 
+/** By transaction object (Haraka keeps one per SMTP transaction); gone with it. */
+const byTransaction = new WeakMap<HarakaTransaction, Notes>();
+
 function notes(txn: HarakaTransaction): Notes {
-  return (txn.notes.postern ??= {}) as Notes;
+  let n = byTransaction.get(txn);
+  if (!n) {
+    n = {};
+    byTransaction.set(txn, n);
+  }
+  return n;
 }
 
 export function readMessage(txn: HarakaTransaction): Promise<Buffer> {

@@ -176,6 +176,12 @@ export class PosternStack implements BenchStack {
     return (this.db.prepare('SELECT count(*) AS c FROM folder_messages').get() as { c: number }).c;
   }
 
+  /** Messages without their search-index row yet (the appliance indexes them after their commit, in the background). */
+  searchBacklog(): number {
+    if (!this.db) this.db = new Database(path.join(this.opts.dataDir, 'postern.db'), { readonly: true, fileMustExist: true });
+    return (this.db.prepare('SELECT count(*) AS c FROM messages m LEFT JOIN message_text t ON t.message_id = m.id WHERE t.message_id IS NULL').get() as { c: number }).c;
+  }
+
   async restart(): Promise<void> {
     await this.stopProcess();
     await this.launch();

@@ -6,6 +6,8 @@
  * fixed-seed random needles (1 to 14 characters, non-ASCII, case changed, spanning soft breaks).
  * The scan's answers are taken on the same store with the index rows removed; the backfill then
  * restores them. Expunged messages leave no hit, and a purged message leaves no index row.
+ * The rows are written after the message's commit, in the background (fulltext-backfill.ts
+ * `SearchTextIndexer`): a message acknowledged but not yet indexed is found by the scan.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -210,6 +212,7 @@ describe('SEARCH BODY/TEXT from the search index', () => {
       c.take();
     }
     c.close();
+    await env.core.store.searchIndexer.idle(); // the rows are written after the commits, in the background
   });
   afterAll(async () => env?.close());
 
@@ -285,6 +288,34 @@ describe('SEARCH BODY/TEXT from the search index', () => {
     expect(await k.cmd('i', 'SEARCH TEXT nested')).toContain('* SEARCH 1\r\n');
     expect(await k.cmd('j', 'SEARCH BODY attachmentonly')).toContain('* SEARCH\r\n'); // an attachment is not text
     k.close();
+    c.close();
+  });
+
+  it('a message acknowledged before its index row exists is found by SEARCH BODY/TEXT; the backfill indexes it later', async () => {
+    // The indexer stopped (as at shutdown): delivery and APPEND still succeed, without a row.
+    await env.core.store.searchIndexer.stop();
+    const [delivered] = await env.core.deliver(USER, Buffer.from(`From: a@example.org\r\nSubject: Unindexed-subject\r\nX-Tag: Headerword-kiwi\r\n\r\nLate body with Marmalade inside.\r\n`));
+    const c = await session();
+    const appended = Buffer.from('Subject: appended\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nmarmal=\r\nade from APPEND, kumqu=C3=A4tz\r\n');
+    const ok = await c.cmd('a', `APPEND INBOX {${appended.length}+}\r\n${appended.toString('latin1')}`);
+    const appendedUid = /APPENDUID \d+ (\d+)/.exec(ok)![1]!;
+    const live = await env.core.db.selectFrom('messages').select('id').execute();
+    const rows = await env.core.db.selectFrom('message_text').select('message_id').execute();
+    expect(live.length - rows.length).toBe(2);
+    const folder = await env.core.store.searchText(delivered!.folderId, null, [{ field: 'body', needle: 'marmalade' }]);
+    expect(folder.uncovered.size).toBe(2 + 4); // the two new ones and the NUL messages
+    const uids = async (tag: string, query: string) => (/\* SEARCH([ \d]*)\r\n/.exec(await c.cmd(tag, `UID SEARCH CHARSET UTF-8 ${query}`))?.[1] ?? '').trim();
+    const expected = `${delivered!.uid} ${appendedUid}`;
+    expect(await uids('b', 'BODY MARMALADE')).toBe(expected);
+    expect(await uids('d', 'TEXT headerword-KIWI')).toBe(String(delivered!.uid));
+    expect(await uids('e', 'BODY headerword-kiwi')).toBe('');
+    expect(await uids('f', `TEXT {${Buffer.byteLength('KUMQUÄTZ')}+}\r\nKUMQUÄTZ`)).toBe(appendedUid);
+
+    const progress = await env.core.store.searchBackfill.run({ pauseMs: 0 });
+    expect(progress).toMatchObject({ done: 2, total: 2, finished: true });
+    expect(await env.core.db.selectFrom('message_text').select('message_id').execute()).toHaveLength(live.length);
+    expect(await uids('g', 'BODY MARMALADE')).toBe(expected);
+    expect(await uids('h', 'TEXT headerword-KIWI')).toBe(String(delivered!.uid));
     c.close();
   });
 });

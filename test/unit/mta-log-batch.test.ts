@@ -1,0 +1,33 @@
+/**
+ * Haraka's log lines leave in batches (mta-plugins/log.postern-batch, issue 18): the lines one
+ * event-loop turn logs are written to stdout in one write at the next turn, in order, and the
+ * plugin answers OK so that Haraka does not write them itself.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { hook_log } from '../../mta-plugins/log.postern-batch/index.js';
+import { OK } from '../../mta-plugins/shared/haraka.js';
+
+const realWrite = process.stdout.write;
+
+afterEach(() => {
+  process.stdout.write = realWrite;
+});
+
+describe('log.postern-batch', () => {
+  it('writes the lines of one turn in one write, in order, at the next turn', async () => {
+    const writes: string[] = [];
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      writes.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    const answers: Array<number | undefined> = [];
+    const next = (code?: number) => answers.push(code);
+    for (const data of ['{"message":"connect"}', '{"message":"sender <a@b>"}', '{"message":"recipient <c@d>"}']) hook_log.call(null, next, null, { data });
+    expect(writes).toEqual([]); // nothing yet: the batch leaves at the next turn
+    expect(answers).toEqual([OK, OK, OK]); // Haraka does not write them again
+    await new Promise((resolve) => setImmediate(resolve));
+    hook_log.call(null, next, null, { data: '{"message":"disconnect"}' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toEqual(['{"message":"connect"}\n{"message":"sender <a@b>"}\n{"message":"recipient <c@d>"}\n', '{"message":"disconnect"}\n']);
+  });
+});
