@@ -15,6 +15,7 @@ import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './fl
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
 import { FolderIndex } from './folder-index.js';
+import { snapshotTable } from './folder-snapshot.js';
 import { SearchTextBackfill } from './fulltext-backfill.js';
 import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
@@ -112,6 +113,8 @@ export class SqlMailStore implements MailStore {
         return rows.map(toEntry);
       },
       changesSince: (folderId, modseq) => this.changesSince(folderId, modseq),
+      // large folders start from a persisted copy of their entries (folder-snapshot.ts, issue 18)
+      ...snapshotTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE)),
     });
     if (deps.cluster) {
       this.bus.cluster = deps.cluster;
