@@ -354,7 +354,8 @@ export class SqlMailStore implements MailStore {
     for (const e of entries) if (!this.sortCache.has(e.messageId)) unknown++;
     if (unknown > 0) {
       const stored = new Map<number, string | null>();
-      if (unknown > 2000) {
+      // Most of the folder unknown (a cold SORT): the folder's narrow entry rows, not the wide message rows (their metadata).
+      if (unknown > 2000 || unknown * 2 > entries.length) {
         // The keys kept on the folder's own entries (migration 0022): one narrow read in UID order.
         const rows = await this.db.selectFrom('folder_messages').select(['message_id', 'sort_keys']).where('folder_id', '=', folderId).execute();
         for (const r of rows) stored.set(Number(r.message_id), r.sort_keys);
