@@ -351,11 +351,16 @@ export class SqlMailStore implements MailStore {
   /** Sort rows of the given entries: keys from the cache, the others read (a narrow query per batch, or one for the folder). */
   private async loadSortRows(folderId: number, entries: readonly MessageEntry[]): Promise<SortRow[]> {
     let unknown = 0;
-    for (const e of entries) if (!this.sortCache.has(e.messageId)) unknown++;
+    for (const e of entries) {
+      if (this.sortCache.has(e.messageId)) continue;
+      // Metadata in memory (a FETCH ENVELOPE read it): its keys are computed as ingest stored them, no read.
+      const meta = this.metaCache.get(e.messageId);
+      if (meta) this.rememberSortKeys(e.messageId, computeSortKeys(meta));
+      else unknown++;
+    }
     if (unknown > 0) {
       const stored = new Map<number, string | null>();
-      // Most of the folder unknown (a cold SORT): the folder's narrow entry rows, not the wide message rows (their metadata).
-      if (unknown > 2000 || unknown * 2 > entries.length) {
+      if (unknown > 2000) {
         // The keys kept on the folder's own entries (migration 0022): one narrow read in UID order.
         const rows = await this.db.selectFrom('folder_messages').select(['message_id', 'sort_keys']).where('folder_id', '=', folderId).execute();
         for (const r of rows) stored.set(Number(r.message_id), r.sort_keys);
