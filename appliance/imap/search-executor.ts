@@ -58,16 +58,24 @@ export async function executeSearch(session: ImapSession, sel: SelectedMailbox, 
   const all = only ?? (await session.store.listMessages(sel.folder.id));
   // Only messages the session knows (its view), with their sequence numbers (both lists ascend by UID).
   const allSeqs = sel.view.seqsOfAscending(all.map((e) => e.uid));
-  const entries: MessageEntry[] = [];
-  const seqs: number[] = [];
-  for (let i = 0; i < all.length; i++) {
-    if (!allSeqs[i]) continue;
-    entries.push(all[i]!);
-    seqs.push(allSeqs[i]!);
+  let entries: MessageEntry[] = all;
+  let seqs: ArrayLike<number> = allSeqs;
+  if (allSeqs.includes(0)) {
+    entries = [];
+    const known: number[] = [];
+    for (let i = 0; i < all.length; i++) {
+      if (!allSeqs[i]) continue;
+      entries.push(all[i]!);
+      known.push(allSeqs[i]!);
+    }
+    seqs = known;
   }
   const { needsOf, answerOf } = await indexAnswers(session, sel, key, entries, only !== undefined);
   const needs = entries.map(needsOf);
-  const metaIds = entries.filter((e, i) => needs[i]!.meta).map((e) => e.messageId);
+  // Flags, dates, sizes, UIDs only (no metadata, no bytes): no per-message memo is ever filled, one serves all.
+  const plain = !textKeys(key).length && !searchNeeds(key).meta;
+  const shared: EvalCache = {};
+  const metaIds = plain ? [] : entries.filter((e, i) => needs[i]!.meta).map((e) => e.messageId);
   const metas: Map<number, MessageMeta> | null = metaIds.length ? await session.store.getMeta(metaIds) : null;
   const maxSeq = sel.view.length;
   const maxUid = sel.view.maxUid;
@@ -88,7 +96,7 @@ export async function executeSearch(session: ImapSession, sel: SelectedMailbox, 
     target.meta = metas?.get(e.messageId) ?? null;
     target.recent = sel.recent.has(e.uid);
     target.textAnswer = answerOf(e);
-    results[i] = matches(key, target, maxSeq, maxUid);
+    results[i] = matches(key, target, maxSeq, maxUid, plain ? shared : {});
   }
   // Message bytes are read with bounded concurrency.
   let next = 0;

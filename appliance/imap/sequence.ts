@@ -43,6 +43,13 @@ export class UidMap {
   private len = 0;
 
   constructor(uids: Iterable<number> = []) {
+    if (Array.isArray(uids)) {
+      // a whole folder at SELECT: one allocation of the right size, no growth
+      this.arr = new Uint32Array(Math.max(16, uids.length));
+      this.arr.set(uids as number[]);
+      this.len = uids.length;
+      return;
+    }
     this.arr = new Uint32Array(16);
     for (const u of uids) this.push(u);
   }
