@@ -351,13 +351,7 @@ export class SqlMailStore implements MailStore {
   /** Sort rows of the given entries: keys from the cache, the others read (a narrow query per batch, or one for the folder). */
   private async loadSortRows(folderId: number, entries: readonly MessageEntry[]): Promise<SortRow[]> {
     let unknown = 0;
-    for (const e of entries) {
-      if (this.sortCache.has(e.messageId)) continue;
-      // Metadata in memory (a FETCH ENVELOPE read it): its keys are computed as ingest stored them, no read.
-      const meta = this.metaCache.get(e.messageId);
-      if (meta) this.rememberSortKeys(e.messageId, computeSortKeys(meta));
-      else unknown++;
-    }
+    for (const e of entries) if (!this.sortCache.has(e.messageId)) unknown++;
     if (unknown > 0) {
       const stored = new Map<number, string | null>();
       if (unknown > 2000) {
