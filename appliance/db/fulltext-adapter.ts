@@ -57,11 +57,28 @@ export async function storedTextMatches(db: Kysely<DB>, q: StoredTextQuery): Pro
        where fm.folder_id = ${q.folderId} and t.complete = 1 and ${exact}${only}`.execute(db);
     return rows.map((r) => Number(r.message_id));
   }
+  // Driven by the index's candidates (cross join keeps that order): only their text rows and
+  // folder entries are read, never the folder's every row (what a cold SEARCH BODY paid for).
   const match = trigramQuery(q.needle);
+  const onlyT = q.messageIds ? sql` and t.message_id in (${sql.join(q.messageIds)})` : sql``;
   const { rows } = await sql<{ message_id: number }>`
-    select fm.message_id from folder_messages fm join message_text t on t.message_id = fm.message_id
-     where fm.folder_id = ${q.folderId} and t.complete = 1
-       and fm.message_id in (select rowid from message_fts where message_fts match ${match})
-       and ${exact}${only}`.execute(db);
+    select t.message_id from message_fts f cross join message_text t on t.message_id = f.rowid
+     where message_fts match ${match} and t.complete = 1 and ${exact}${onlyT}
+       and exists (select 1 from folder_messages fm indexed by folder_messages_message_idx
+                    where fm.message_id = t.message_id and fm.folder_id = ${q.folderId})`.execute(db);
+  return rows.map((r) => Number(r.message_id));
+}
+
+/**
+ * Entries of the folder (or of `messageIds`) without a complete stored text. SQLite: from the
+ * (message_id, complete) index (migration 0053), not the text rows themselves.
+ */
+export async function uncoveredMessages(db: Kysely<DB>, folderId: number, messageIds: number[] | null): Promise<number[]> {
+  const only = messageIds ? sql` and fm.message_id in (${sql.join(messageIds)})` : sql``;
+  const hint = dialectOf(db) === 'sqlite' ? sql` indexed by message_text_complete_idx` : sql``;
+  const { rows } = await sql<{ message_id: number }>`
+    select fm.message_id from folder_messages fm
+     where fm.folder_id = ${folderId}${only}
+       and not exists (select 1 from message_text t${hint} where t.message_id = fm.message_id and t.complete = 1)`.execute(db);
   return rows.map((r) => Number(r.message_id));
 }

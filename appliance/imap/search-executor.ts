@@ -10,7 +10,7 @@
 import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { MessageEntry } from '../mailstore/store.types.js';
 import type { TextSearchAnswer } from '../mailstore/fulltext.js';
-import { type EvalCache, type SearchKey, matches, searchNeeds, textKeys } from './search.js';
+import { type EvalCache, type SearchKey, type SearchTarget, matches, searchNeeds, textKeys } from './search.js';
 import type { SelectedMailbox } from './selected.js';
 import type { ImapSession } from './session.js';
 
@@ -58,30 +58,45 @@ export async function executeSearch(session: ImapSession, sel: SelectedMailbox, 
   const all = only ?? (await session.store.listMessages(sel.folder.id));
   // Only messages the session knows (its view), with their sequence numbers (both lists ascend by UID).
   const allSeqs = sel.view.seqsOfAscending(all.map((e) => e.uid));
-  const entries: MessageEntry[] = [];
-  const seqs: number[] = [];
-  for (let i = 0; i < all.length; i++) {
-    if (!allSeqs[i]) continue;
-    entries.push(all[i]!);
-    seqs.push(allSeqs[i]!);
+  let entries: MessageEntry[] = all;
+  let seqs: ArrayLike<number> = allSeqs;
+  if (allSeqs.includes(0)) {
+    entries = [];
+    const known: number[] = [];
+    for (let i = 0; i < all.length; i++) {
+      if (!allSeqs[i]) continue;
+      entries.push(all[i]!);
+      known.push(allSeqs[i]!);
+    }
+    seqs = known;
   }
   const { needsOf, answerOf } = await indexAnswers(session, sel, key, entries, only !== undefined);
   const needs = entries.map(needsOf);
-  const metaIds = entries.filter((e, i) => needs[i]!.meta).map((e) => e.messageId);
+  // Flags, dates, sizes, UIDs only (no metadata, no bytes): no per-message memo is ever filled, one serves all.
+  const plain = !textKeys(key).length && !searchNeeds(key).meta;
+  const shared: EvalCache = {};
+  const metaIds = plain ? [] : entries.filter((e, i) => needs[i]!.meta).map((e) => e.messageId);
   const metas: Map<number, MessageMeta> | null = metaIds.length ? await session.store.getMeta(metaIds) : null;
   const maxSeq = sel.view.length;
   const maxUid = sel.view.maxUid;
   const saved = new Set(sel.view.saved);
   const results: boolean[] = new Array(entries.length).fill(false);
   const reading: number[] = [];
+  // One target object reused for the messages answered without their bytes (flags, dates,
+  // metadata, the index): a search of 100,000 entries allocates no object per message.
+  const target: SearchTarget = { entry: entries[0]!, seq: 0, meta: null, raw: null, recent: false, saved, textAnswer: undefined };
   for (let i = 0; i < entries.length; i++) {
     if (needs[i]!.raw !== 'none') {
       reading.push(i);
       continue;
     }
     const e = entries[i]!;
-    const target = { entry: e, seq: seqs[i]!, meta: metas?.get(e.messageId) ?? null, raw: null, recent: sel.recent.has(e.uid), saved, textAnswer: answerOf(e) };
-    results[i] = matches(key, target, maxSeq, maxUid);
+    target.entry = e;
+    target.seq = seqs[i]!;
+    target.meta = metas?.get(e.messageId) ?? null;
+    target.recent = sel.recent.has(e.uid);
+    target.textAnswer = answerOf(e);
+    results[i] = matches(key, target, maxSeq, maxUid, plain ? shared : {});
   }
   // Message bytes are read with bounded concurrency.
   let next = 0;

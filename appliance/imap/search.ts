@@ -346,9 +346,9 @@ function addressText(t: SearchTarget, field: 'from' | 'to' | 'cc' | 'bcc', cache
   return text;
 }
 
+/** Case-insensitive; lower-cases only a flag of the same length (a 100,000-message search allocates nothing). */
 function hasFlag(flags: string[], flag: string): boolean {
-  const f = flag.toLowerCase();
-  for (const x of flags) if (x.toLowerCase() === f) return true;
+  for (const x of flags) if (x === flag || (x.length === flag.length && x.toLowerCase() === flag.toLowerCase())) return true;
   return false;
 }
 

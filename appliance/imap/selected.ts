@@ -45,9 +45,13 @@ export class SelectedMailbox {
     this.view = new UidMap(entries.map((e) => e.uid));
     this.knownModseq = folder.highestModseq;
     for (const kw of DEFAULT_KEYWORDS) this.keywords.set(kw.toLowerCase(), kw);
+    const seenLists = new Set<string[]>();
     for (const e of entries) {
       if (e.uid >= recentFrom) this.recent.add(e.uid);
-      for (const f of e.flags) if (!f.startsWith('\\') && !this.keywords.has(f.toLowerCase())) this.keywords.set(f.toLowerCase(), f);
+      // Entries of a folder read from its persisted copy share one list per distinct flags: each looked at once.
+      if (!e.flags.length || seenLists.has(e.flags)) continue;
+      if (seenLists.size < 256) seenLists.add(e.flags);
+      for (const f of e.flags) if (f.charCodeAt(0) !== 92 /* \ */ && !this.keywords.has(f.toLowerCase())) this.keywords.set(f.toLowerCase(), f);
     }
     this.unwatch = session.store.watch(folder.id, (event) => {
       if (event.kind === 'deleted') this.deleted = true;

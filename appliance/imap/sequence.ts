@@ -43,6 +43,13 @@ export class UidMap {
   private len = 0;
 
   constructor(uids: Iterable<number> = []) {
+    if (Array.isArray(uids)) {
+      // a whole folder at SELECT: one allocation of the right size, no growth
+      this.arr = new Uint32Array(Math.max(16, uids.length));
+      this.arr.set(uids as number[]);
+      this.len = uids.length;
+      return;
+    }
     this.arr = new Uint32Array(16);
     for (const u of uids) this.push(u);
   }
@@ -117,14 +124,23 @@ export class UidMap {
   resolveSeq(ranges: SeqRanges): number[] {
     if (isSavedResult(ranges)) return this.savedUids();
     if (!this.len) return [];
-    const seqs = new Set<number>();
+    // Ranges of positions clamped to the view, sorted and merged, then copied out in one pass
+    // (no per-number set: FETCH 1:* of 100,000 messages is one slice).
+    const spans: Array<[number, number]> = [];
     for (const [a, b] of ranges) {
       const from = a === Infinity ? this.len : a;
       const to = Math.min(b === Infinity ? this.len : b, this.len);
-      for (let s = Math.max(from, 1); s <= to; s++) seqs.add(s);
-      if (from > this.len && b === Infinity) seqs.add(this.len);
+      if (Math.max(from, 1) <= to) spans.push([Math.max(from, 1), to]);
+      if (from > this.len && b === Infinity) spans.push([this.len, this.len]);
     }
-    return [...seqs].sort((x, y) => x - y).map((s) => this.arr[s - 1]!);
+    spans.sort((x, y) => x[0] - y[0]);
+    const out: number[] = [];
+    let done = 0;
+    for (const [from, to] of spans) {
+      for (let s = Math.max(from, done + 1); s <= to; s++) out.push(this.arr[s - 1]!);
+      if (to > done) done = to;
+    }
+    return out;
   }
 
   /** The UIDs of a UID set that exist in the view (ascending). `*` is the largest UID. */

@@ -7,6 +7,7 @@
  * another process on the same database.
  */
 import type { FolderChanges, MessageEntry } from './store.types.js';
+import { type FolderSnapshot, decodeEntries, encodeEntries } from './folder-snapshot.js';
 
 export interface FolderIndexSource {
   /** The folder's HIGHESTMODSEQ now (throws NotFound for a folder that is gone). */
@@ -14,6 +15,11 @@ export interface FolderIndexSource {
   /** Every entry by ascending UID. */
   loadEntries(folderId: number): Promise<MessageEntry[]>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
+  /** A persisted compact copy of the entries (folder-snapshot.ts); absent: always read the rows. */
+  loadSnapshot?(folderId: number): Promise<FolderSnapshot | null>;
+  saveSnapshot?(folderId: number, snap: FolderSnapshot): Promise<void>;
+  /** How many entries the folder has (checks a copy after its catch-up). */
+  countEntries?(folderId: number): Promise<number>;
 }
 
 interface Indexed {
@@ -21,7 +27,12 @@ interface Indexed {
   entries: MessageEntry[];
   /** Bumped when entries are added or removed (not on flag changes): sort rows depend on it. */
   membership: number;
+  /** Journal changes applied since the persisted copy was written (or found). */
+  unsaved: number;
 }
+
+/** Folders smaller than this are read from their rows (a few milliseconds); larger ones get a persisted copy. */
+export const SNAPSHOT_MIN_ENTRIES = 1000;
 
 /** Index of the entry with `uid`, or -(insertion point) - 1. */
 function find(entries: MessageEntry[], uid: number): number {
@@ -122,6 +133,40 @@ export class FolderIndex {
     this.folders.delete(folderId);
   }
 
+  /**
+   * The entries from the persisted copy caught up from the journal, or null when there is none
+   * or it does not match the folder (then the rows are read).
+   */
+  private async fromSnapshot(folderId: number, modseq: number): Promise<Indexed | null> {
+    const { loadSnapshot, countEntries } = this.source;
+    if (!loadSnapshot || !countEntries) return null;
+    const snap = await loadSnapshot.call(this.source, folderId).catch(() => null);
+    if (!snap || snap.modseq > modseq) return null;
+    let entries = decodeEntries(snap.data);
+    if (!entries || entries.length !== snap.entries) return null;
+    let at = snap.modseq;
+    let unsaved = 0;
+    if (at < modseq) {
+      const ch = await this.source.changesSince(folderId, at);
+      entries = applyChanges(entries, ch).entries;
+      at = Math.max(at, ch.highestModseq);
+      unsaved = ch.changed.length + ch.expunged.length;
+    }
+    // A copy that went astray (entries removed without a journal row) shows in the count.
+    if ((await countEntries.call(this.source, folderId)) !== entries.length) return null;
+    return { modseq: at, entries, membership: 0, unsaved };
+  }
+
+  /** Writes a new copy of a large folder when none matches it or many changes were applied since (in the background). */
+  private persist(folderId: number, ix: Indexed): void {
+    const save = this.source.saveSnapshot;
+    if (!save || ix.entries.length < SNAPSHOT_MIN_ENTRIES) return;
+    if (ix.unsaved <= Math.max(500, ix.entries.length / 20)) return;
+    ix.unsaved = 0;
+    const snap = { modseq: ix.modseq, entries: ix.entries.length, data: encodeEntries(ix.entries) };
+    void save.call(this.source, folderId, snap).catch(() => undefined);
+  }
+
   private current(folderId: number): Promise<Indexed> {
     const running = this.pending.get(folderId);
     const next = (running ? running.catch(() => undefined) : Promise.resolve()).then(() => this.catchUp(folderId));
@@ -147,13 +192,16 @@ export class FolderIndex {
       ix.entries = r.entries;
       if (r.membershipChanged) ix.membership++;
       ix.modseq = Math.max(ix.modseq, ch.highestModseq);
+      ix.unsaved += ch.changed.length + ch.expunged.length;
       this.held += ix.entries.length - before;
+      this.persist(folderId, ix);
     } else if (!ix) {
       // HIGHESTMODSEQ is read before the entries: a change made in between is applied again
       // at the next catch-up, which is harmless (applying a change is idempotent).
-      const entries = await this.source.loadEntries(folderId);
-      ix = this.folders.get(folderId) ?? { modseq, entries, membership: 0 };
-      if (!this.folders.has(folderId)) this.held += entries.length;
+      const loaded = (await this.fromSnapshot(folderId, modseq)) ?? { modseq, entries: await this.source.loadEntries(folderId), membership: 0, unsaved: Infinity };
+      ix = this.folders.get(folderId) ?? loaded;
+      if (!this.folders.has(folderId)) this.held += ix.entries.length;
+      this.persist(folderId, ix);
     }
     // Most recently used last; drop the oldest folders beyond the bound (never this one).
     this.folders.delete(folderId);

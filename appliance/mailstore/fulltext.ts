@@ -12,7 +12,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
-import { storedTextMatches, type StoredTextQuery } from '../db/fulltext-adapter.js';
+import { storedTextMatches, type StoredTextQuery, uncoveredMessages } from '../db/fulltext-adapter.js';
 import { searchHeaderFields, textParts } from './mime/decode.js';
 import type { MessageMeta } from './mime/types.js';
 
@@ -79,14 +79,7 @@ function answerable(q: TextSearchQuery): boolean {
 export async function searchStoredText(db: Kysely<DB>, folderId: number, messageIds: number[] | null, queries: TextSearchQuery[]): Promise<TextSearchAnswer> {
   const ids = messageIds && messageIds.length <= 500 ? messageIds : null;
   if (ids && !ids.length) return { uncovered: new Set(), hits: queries.map(() => new Set()) };
-  let q = db
-    .selectFrom('folder_messages as fm')
-    .leftJoin('message_text as t', 't.message_id', 'fm.message_id')
-    .select('fm.message_id')
-    .where('fm.folder_id', '=', folderId)
-    .where((eb) => eb.or([eb('t.message_id', 'is', null), eb('t.complete', '=', 0)]));
-  if (ids) q = q.where('fm.message_id', 'in', ids);
-  const uncovered = new Set((await q.execute()).map((r) => Number(r.message_id)));
+  const uncovered = new Set(await uncoveredMessages(db, folderId, ids));
   const hits: Array<Set<number> | null> = [];
   for (const query of queries) {
     if (!answerable(query)) {

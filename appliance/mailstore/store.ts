@@ -16,6 +16,7 @@ import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
 import { FolderIndex } from './folder-index.js';
 import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
+import { snapshotTable } from './folder-snapshot.js';
 import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
 import type { MessageMeta } from './mime/types.js';
@@ -115,6 +116,8 @@ export class SqlMailStore implements MailStore {
         return rows.map(toEntry);
       },
       changesSince: (folderId, modseq) => this.changesSince(folderId, modseq),
+      // large folders start from a persisted copy of their entries (folder-snapshot.ts, issue 18)
+      ...snapshotTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE)),
     });
     if (deps.cluster) {
       this.bus.cluster = deps.cluster;

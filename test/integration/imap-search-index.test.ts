@@ -226,7 +226,7 @@ describe('SEARCH BODY/TEXT from the search index', () => {
   it('the engine has its index: FTS5 trigram on SQLite, pg_trgm GIN indexes on PostgreSQL (Debian postgresql-15)', async () => {
     if (testOnPostgres()) {
       const { rows } = await sql<{ indexname: string }>`select indexname from pg_indexes where tablename = 'message_text' order by indexname`.execute(env.core.db);
-      expect(rows.map((r) => r.indexname)).toEqual(['message_text_body_trgm', 'message_text_head_trgm', 'message_text_pkey']);
+      expect(rows.map((r) => r.indexname)).toEqual(['message_text_body_trgm', 'message_text_complete_idx', 'message_text_head_trgm', 'message_text_pkey']);
     } else {
       const { rows } = await sql<{ sql: string }>`select sql from sqlite_master where name = 'message_fts'`.execute(env.core.db);
       expect(rows[0]?.sql).toMatch(/fts5\(.*tokenize='trigram', detail=none\)/);

@@ -5,7 +5,7 @@
  * (expunges not yet reported).
  */
 import { describe, expect, it } from 'vitest';
-import { UidMap } from '../../appliance/imap/sequence.js';
+import { UidMap, parseSequenceSet } from '../../appliance/imap/sequence.js';
 
 describe('UidMap.seqsOfAscending', () => {
   it.each([
@@ -29,5 +29,27 @@ describe('UidMap.seqsOfAscending', () => {
       const v = new UidMap(view);
       expect([...v.seqsOfAscending(folder)]).toEqual(folder.map((u) => v.seqOf(u)));
     }
+  });
+});
+
+describe('UidMap.resolveSeq', () => {
+  /** What the set means, number by number (RFC 9051 9: "*" is the last message; a range past it ends there). */
+  const byNumber = (view: number[], set: string): number[] => {
+    const seqs = new Set<number>();
+    for (const [a, b] of parseSequenceSet(set)) {
+      const x = a === Infinity ? view.length : a;
+      const y = b === Infinity ? view.length : b;
+      for (let s = Math.min(x, y); s <= Math.max(x, y); s++) if (s >= 1 && s <= view.length) seqs.add(s);
+      if (x > view.length && b === Infinity && view.length) seqs.add(view.length);
+    }
+    return [...seqs].sort((p, q) => p - q).map((s) => view[s - 1]!);
+  };
+
+  it('answers overlapping, unordered and out-of-range sets as the numbers they name, once each, ascending', () => {
+    const view = [3, 5, 8, 9, 12, 20, 21, 40];
+    for (const set of ['1:*', '*', '2:4,3:6', '7:*,1:2', '5,1,5,2:3', '6:100', '100:*', '9:12', '4:2,8', '1:2,4:5,3,1:8']) {
+      expect(new UidMap(view).resolveSeq(parseSequenceSet(set)), set).toEqual(byNumber(view, set));
+    }
+    expect(new UidMap([]).resolveSeq(parseSequenceSet('1:*'))).toEqual([]);
   });
 });

@@ -64,3 +64,11 @@ export interface FolderExpungesTable {
 export type FolderRow = Selectable<FoldersTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type FolderMessageRow = Selectable<FolderMessagesTable>;
+
+/** A compact copy of a large folder's entries as of `modseq` (migration 0053, mailstore/folder-index.ts). */
+export interface FolderIndexSnapshotsTable {
+  folder_id: number;
+  modseq: number;
+  entries: number;
+  data: Buffer;
+}
