@@ -48,6 +48,35 @@ export type LoginMailbox = Pick<Mailbox, 'id' | 'tenant_id' | 'address' | 'statu
 
 type ListQuery = SelectQueryBuilder<DB, 'mailboxes', Mailbox>;
 
+/** The columns a list shows (mailboxView): a page reads and copies these only, not the credentials and bookkeeping. */
+export const MAILBOX_VIEW_COLUMNS = [
+  'id',
+  'tenant_id',
+  'domain_id',
+  'address',
+  'display_name',
+  'status',
+  'quota_bytes',
+  'used_bytes',
+  'message_count',
+  'is_role',
+  'owner_name',
+  'owner_email',
+  'business_owner_name',
+  'business_owner_email',
+  'reset_destination',
+  'created_at',
+  'updated_at',
+] as const;
+export type MailboxViewRow = Pick<Mailbox, (typeof MAILBOX_VIEW_COLUMNS)[number]>;
+
+/** Which columns a list answers: every one, or those of the view. */
+type ListColumns = 'all' | 'view';
+
+function run(q: ListQuery, columns: ListColumns): Promise<MailboxViewRow[]> {
+  return columns === 'view' ? q.clearSelect().select(MAILBOX_VIEW_COLUMNS).execute() : q.execute();
+}
+
 /** Rows of a list's order the search looks at first, before it asks the search index. */
 const SEARCH_LEADING_ROWS = 500;
 
@@ -90,21 +119,31 @@ export class MailboxesRepo extends Repo {
     return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('address', '=', address)).executeTakeFirst();
   }
 
-  async listInDomain(domainId: string, page: ListPage, filter: MailboxFilter = {}): Promise<Mailbox[]> {
+  async listInDomain(domainId: string, page: ListPage, filter: MailboxFilter = {}): Promise<MailboxViewRow[]> {
     let q = this.scoped(this.db.selectFrom('mailboxes').selectAll().where('domain_id', '=', domainId).where('status', '!=', 'deleted'));
     if (filter.status) q = q.where('status', '=', filter.status as MailboxStatus);
     if (filter.isRole !== undefined) q = q.where('is_role', '=', filter.isRole ? 1 : 0);
     if (filter.q) q = q.where(sql<boolean>`lower(address) like ${containsPattern(filter.q)} escape '\\'`);
-    return (await this.ordered(q, filter.sort, page)).execute();
+    return run(await this.ordered(q, filter.sort, page), 'view');
   }
 
+  /** A page of a tenant's mailboxes, every column (exports). */
   async listInTenant(tenantId: string, filter: MailboxFilter, page: ListPage): Promise<Mailbox[]> {
+    return (await this.tenantPage(tenantId, filter, page, 'all')) as Mailbox[];
+  }
+
+  /** A page of a tenant's mailboxes, the columns of the view (the API's list). */
+  async viewsInTenant(tenantId: string, filter: MailboxFilter, page: ListPage): Promise<MailboxViewRow[]> {
+    return this.tenantPage(tenantId, filter, page, 'view');
+  }
+
+  private async tenantPage(tenantId: string, filter: MailboxFilter, page: ListPage, columns: ListColumns): Promise<MailboxViewRow[]> {
     let q = this.scoped(this.db.selectFrom('mailboxes').selectAll().where('tenant_id', '=', tenantId).where('status', '!=', 'deleted'));
     if (filter.domainId) q = q.where('domain_id', '=', filter.domainId);
     if (filter.status) q = q.where('status', '=', filter.status as MailboxStatus);
     if (filter.isRole !== undefined) q = q.where('is_role', '=', filter.isRole ? 1 : 0);
-    if (filter.q) return this.searched(q, filter.q, filter.sort, page);
-    return (await this.ordered(q, filter.sort, page)).execute();
+    if (filter.q) return this.searched(q, filter.q, filter.sort, page, columns);
+    return run(await this.ordered(q, filter.sort, page), columns);
   }
 
   /**
@@ -113,7 +152,7 @@ export class MailboxesRepo extends Repo {
    * rows sort before all others, so it is the page); else among the candidates of the search
    * index (migration 0057, SQLite), checked exactly; else (PostgreSQL) every row of the list.
    */
-  private async searched(q: ListQuery, text: string, sort: MailboxSort | undefined, page: ListPage): Promise<Mailbox[]> {
+  private async searched(q: ListQuery, text: string, sort: MailboxSort | undefined, page: ListPage, columns: ListColumns): Promise<MailboxViewRow[]> {
     const p = containsPattern(text);
     const matches = (eb: ExpressionBuilder<DB, 'mailboxes'>) =>
       eb.or([
@@ -123,12 +162,10 @@ export class MailboxesRepo extends Repo {
         sql<boolean>`lower(owner_email) like ${p} escape '\\'`,
       ]);
     const leading = await this.ordered(q, sort, { ...page, limit: SEARCH_LEADING_ROWS });
-    const first = await sortedBy(this.db.selectFrom(leading.as('mailboxes')).selectAll().where(matches), sort)
-      .limit(page.limit)
-      .execute();
+    const first = await run(sortedBy(this.db.selectFrom(leading.as('mailboxes')).selectAll().where(matches), sort).limit(page.limit), columns);
     if (first.length === page.limit) return first;
     const candidates = mailboxSearchCandidates(this.db, text.toLowerCase());
-    return (await this.ordered(candidates ? q.where('id', 'in', candidates).where(matches) : q.where(matches), sort, page)).execute();
+    return run(await this.ordered(candidates ? q.where('id', 'in', candidates).where(matches) : q.where(matches), sort, page), columns);
   }
 
   /**
