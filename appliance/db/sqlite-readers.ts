@@ -41,7 +41,7 @@ db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -32768');
 const cache = new Map();
 const asBuffer = (v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v);
-parentPort.on('message', (m) => {
+function run(m) {
   try {
     let stmt = cache.get(m.sql);
     if (!stmt) {
@@ -53,10 +53,24 @@ parentPort.on('message', (m) => {
     const rows = stmt.all(m.params.map(asBuffer));
     let blobs = false;
     for (const r of rows) { for (const k in r) if (r[k] instanceof Uint8Array) { blobs = true; break; } if (blobs) break; }
-    parentPort.postMessage({ id: m.id, rows, blobs });
+    return { id: m.id, rows, blobs };
   } catch (err) {
-    parentPort.postMessage({ id: m.id, error: { message: String(err && err.message), code: err && err.code, name: err && err.name } });
+    return { id: m.id, error: { message: String(err && err.message), code: err && err.code, name: err && err.name } };
   }
+}
+// a batch of reads in, their results out in as few messages as keep the first answers prompt
+parentPort.on('message', (batch) => {
+  let out = [];
+  let started = performance.now();
+  for (const m of batch) {
+    out.push(run(m));
+    if (performance.now() - started > 2) {
+      parentPort.postMessage(out);
+      out = [];
+      started = performance.now();
+    }
+  }
+  if (out.length) parentPort.postMessage(out);
 });
 `;
 
@@ -65,9 +79,19 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+interface Request {
+  id: number;
+  sql: string;
+  params: readonly unknown[];
+}
+
+type Answer = { id: number; rows?: UnknownRow[]; blobs?: boolean; error?: { message: string; code?: string; name?: string } };
+
 interface Reader {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Reads not yet sent: the reads of one turn of the event loop go in one message. */
+  outbox: Request[];
 }
 
 /** Structured cloning turns Buffers into plain Uint8Arrays: the main connection's callers get Buffers. */
@@ -109,8 +133,14 @@ export class SqliteReaders {
     return new Promise<UnknownRow[]>((resolve, reject) => {
       if (reader.pending.size === 0) reader.worker.ref();
       reader.pending.set(id, { resolve, reject });
-      reader.worker.postMessage({ id, sql, params });
+      if (reader.outbox.push({ id, sql, params }) === 1) setImmediate(() => this.flush(reader));
     });
+  }
+
+  private flush(reader: Reader): void {
+    const batch = reader.outbox;
+    reader.outbox = [];
+    if (batch.length) reader.worker.postMessage(batch);
   }
 
   async close(): Promise<void> {
@@ -132,21 +162,24 @@ export class SqliteReaders {
   private start(slot: number): Reader {
     const module = createRequire(__filename).resolve('better-sqlite3');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file: this.file } });
-    const reader: Reader = { worker, pending: new Map() };
+    const reader: Reader = { worker, pending: new Map(), outbox: [] };
     worker.unref();
-    worker.on('message', (m: { id: number; rows?: UnknownRow[]; blobs?: boolean; error?: { message: string; code?: string; name?: string } }) => {
-      const p = reader.pending.get(m.id);
-      if (!p) return;
-      reader.pending.delete(m.id);
+    worker.on('message', (answers: Answer[]) => {
+      for (const m of answers) {
+        const p = reader.pending.get(m.id);
+        if (!p) continue;
+        reader.pending.delete(m.id);
+        if (m.error) p.reject(readerError(m.error));
+        else p.resolve(m.blobs ? restoreBuffers(m.rows!) : m.rows!);
+      }
       if (reader.pending.size === 0) worker.unref();
-      if (m.error) p.reject(readerError(m.error));
-      else p.resolve(m.blobs ? restoreBuffers(m.rows!) : m.rows!);
     });
     // a reader that dies fails its pending reads; the next read starts a new one in its slot
     const fail = (err: Error) => {
       if (this.readers[slot] === reader) this.readers[slot] = null;
       for (const p of reader.pending.values()) p.reject(err);
       reader.pending.clear();
+      reader.outbox = [];
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`database reader thread exited (${code})`)));
