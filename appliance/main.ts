@@ -290,9 +290,10 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const leases = new LeaseRunner(db, { nodeId: config.nodeId, ttlMs: config.leaseTtlMs, logger: logger.child({ service: 'leases' }) });
   const dnsLease = leases.hold('dns-check');
   const auditLease = leases.hold('audit-verify');
-  startScheduledJobs(core, store, log, leases, config);
+  // the scheduled jobs' and the metrics' reads (audit chain verification among them) off the serving loop too
+  startScheduledJobs({ ...core, db: readsOffThread(core.db) }, store, log, leases, config);
   await leases.start();
-  const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease, auditIntervalMs: config.auditVerifyIntervalMs });
+  const metrics = wireMetrics({ db: readsOffThread(db), logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease, auditIntervalMs: config.auditVerifyIntervalMs });
   setSmtpLimits(config.smtpLimits);
   setNodeInfo(config.nodeId, config.storage.databaseUrl ? 'postgres' : 'sqlite', config.storage.blobStore);
   supervisor.start();
