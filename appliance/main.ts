@@ -27,7 +27,7 @@ import { type CoreDeps, createCoreDeps } from './core/deps.js';
 import { RecipientRouter } from './core/delivery/routing.js';
 import { createDeliveryDeps } from './core/delivery/delivery-deps.js';
 import { PLATFORM_SCOPE } from './core/kernel/scope.js';
-import { openDatabase } from './db/dialect.js';
+import { openDatabase, readsOffThread } from './db/dialect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { repos } from './db/repos/index.js';
 import { startImapServer } from './imap/server.js';
@@ -272,7 +272,8 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   });
   await migrations.start();
   const control = await startControlServer({
-    core,
+    // the control plane's reads outside transactions run on reader threads (SQLite), not on its serving loop
+    core: { ...core, db: readsOffThread(core.db) },
     config,
     logger,
     health,
@@ -289,9 +290,10 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
   const leases = new LeaseRunner(db, { nodeId: config.nodeId, ttlMs: config.leaseTtlMs, logger: logger.child({ service: 'leases' }) });
   const dnsLease = leases.hold('dns-check');
   const auditLease = leases.hold('audit-verify');
-  startScheduledJobs(core, store, log, leases, config);
+  // the scheduled jobs' and the metrics' reads (audit chain verification among them) off the serving loop too
+  startScheduledJobs({ ...core, db: readsOffThread(core.db) }, store, log, leases, config);
   await leases.start();
-  const metrics = wireMetrics({ db, logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease, auditIntervalMs: config.auditVerifyIntervalMs });
+  const metrics = wireMetrics({ db: readsOffThread(db), logger, queueDir: paths.queue, supervisor, imap, limiter, auditLease, auditIntervalMs: config.auditVerifyIntervalMs });
   setSmtpLimits(config.smtpLimits);
   setNodeInfo(config.nodeId, config.storage.databaseUrl ? 'postgres' : 'sqlite', config.storage.blobStore);
   supervisor.start();

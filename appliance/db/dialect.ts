@@ -20,6 +20,7 @@ import {
 import { AppError } from '../core/kernel/errors.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
+import { MARK_READS, OffThreadReadsDialect, SqliteReaders } from './sqlite-readers.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -72,9 +73,14 @@ export function openSqlite(file: string): OpenedDatabase {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const wal = String(mode).toLowerCase() === 'wal' && !sqlite.memory ? new WalSync(`${sqlite.name}-wal`) : null;
+  const isWal = String(mode).toLowerCase() === 'wal' && !sqlite.memory;
+  // reader threads (started at the first read of a `readsOffThread` handle) need a file in WAL mode
+  const readers = isWal ? new SqliteReaders(sqlite.name) : null;
+  const settings = { database: withStatementCache(sqlite) };
+  const db = new Kysely<DB>({ dialect: readers ? new OffThreadReadsDialect(settings, readers) : new SqliteDialect(settings) });
+  const wal = isWal ? new WalSync(`${sqlite.name}-wal`) : null;
   if (wal) walFiles.set(db, wal);
+  if (readers) offThreadCapable.add(db);
   return {
     db,
     dialect: 'sqlite',
@@ -144,6 +150,21 @@ class WalSync {
 }
 
 const walFiles = new WeakMap<Kysely<DB>, WalSync>();
+const offThreadCapable = new WeakSet<Kysely<DB>>();
+
+/**
+ * The same database, with its SELECTs outside transactions run on reader threads (SQLite in WAL
+ * mode, see sqlite-readers.ts), so a serving loop (the control plane) is not stopped while they
+ * run; writes and transactions stay on the one main connection. PostgreSQL (already off this
+ * thread) and in-memory SQLite: the handle itself.
+ */
+export function readsOffThread(db: Kysely<DB>): Kysely<DB> {
+  if (!offThreadCapable.has(db)) return db;
+  const reading = db.withPlugin(MARK_READS);
+  const wal = walFiles.get(db);
+  if (wal) walFiles.set(reading, wal);
+  return reading;
+}
 
 /** Unsynced commits + WAL sync for a SQLite database opened by openSqlite; null otherwise (PostgreSQL commits off this process already). */
 export function commitDurability(db: Kysely<DB>): CommitDurability | null {

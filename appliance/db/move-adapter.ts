@@ -15,9 +15,9 @@ export interface SourceTable {
 
 /**
  * Tables kysely keeps for itself (each side runs its own migrations), the move's own bookkeeping,
- * and SQLite's full-text index (FTS5 table and its shadow tables; PostgreSQL indexes message_text itself).
+ * and SQLite's full-text indexes (FTS5 tables, their shadow tables, the mailbox search's key map; PostgreSQL needs none).
  */
-const SKIP = /^(kysely_migration|kysely_migration_lock|postern_move_.*|sqlite_.*|message_fts(_.*)?)$/;
+const SKIP = /^(kysely_migration|kysely_migration_lock|postern_move_.*|sqlite_.*|message_fts(_.*)?|mailbox_fts(_.*)?|mailbox_search_keys)$/;
 
 /** The application tables of a SQLite database with their columns and foreign keys. */
 export async function sqliteTables(db: Kysely<any>): Promise<SourceTable[]> {

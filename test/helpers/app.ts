@@ -24,6 +24,7 @@ import type { MailStore } from '../../appliance/mailstore/store.types.js';
 import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { openTestDatabase } from './database.js';
+import { readsOffThread } from '../../appliance/db/dialect.js';
 import type { Mailer, MailIngest } from '../../appliance/core/delivery/mailer.js';
 
 export interface TestApp {
@@ -112,7 +113,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       };
   // As main.ts: the control plane receives the one core (no database of its own).
   const app = await buildApp({
-    core,
+    // as main.ts: the control plane's reads outside transactions on reader threads (SQLite)
+    core: { ...core, db: readsOffThread(core.db) },
     config,
     logger: createLogger('silent', { pretty: false }),
     health,

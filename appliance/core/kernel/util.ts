@@ -24,8 +24,21 @@ export function isUniqueViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
+/** Recently formatted times (a list page formats two per row, mostly the same rows again): bounded, emptied when full. */
+const isoCache = new Map<number, string>();
+const ISO_CACHE_SIZE = 20_000;
+
+/** A millisecond time as ISO 8601 (UTC); Date's formatting costs about a microsecond, a look-up a few dozen nanoseconds. */
 export function iso(ms: number | string | null): string | null {
-  return ms === null ? null : new Date(Number(ms)).toISOString();
+  if (ms === null) return null;
+  const n = Number(ms);
+  let s = isoCache.get(n);
+  if (s === undefined) {
+    s = new Date(n).toISOString();
+    if (isoCache.size >= ISO_CACHE_SIZE) isoCache.clear();
+    isoCache.set(n, s);
+  }
+  return s;
 }
 
 /** Trims a free-text name and checks its length and that it has no control characters. */

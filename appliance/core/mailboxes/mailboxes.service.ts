@@ -15,7 +15,7 @@ import { newId } from '../kernel/ids.js';
 import { hashPassword } from '../access/passwords.js';
 import { assertFitsTenantPool } from './quota.js';
 import { repos } from '../../db/repos/index.js';
-import type { MailboxFilter } from '../../db/repos/mailboxes.js';
+import type { MailboxFilter, MailboxViewRow } from '../../db/repos/mailboxes.js';
 import { consumeSetupLink, findLiveSetupLink, issueSetupLink, setupUrl } from '../access/setup-links.js';
 import { assertSafeResetDestination } from './targets.js';
 import { cleanName, iso, isUniqueViolation, pageOf } from '../kernel/util.js';
@@ -84,7 +84,7 @@ export function mailboxState(m: Mailbox): MailboxState {
   return { status: v.status, displayName: v.displayName, quotaBytes: v.quotaBytes, isRole: v.isRole, owner: v.owner, businessOwner: v.businessOwner, resetDestination: v.resetDestination };
 }
 
-export function mailboxView(m: Mailbox): MailboxView {
+export function mailboxView(m: MailboxViewRow): MailboxView {
   return {
     id: m.id,
     tenantId: m.tenant_id,
@@ -211,7 +211,7 @@ export async function listTenantMailboxes(actor: Actor, deps: CoreDeps, tenantId
   authorize(actor, 'mailboxes.read');
   const { mailboxes, tenants } = repos(deps.db, scopeOf(actor));
   await tenants.get(tenantId);
-  return (await mailboxes.listInTenant(tenantId, filter, pageOf(page))).map(mailboxView);
+  return (await mailboxes.viewsInTenant(tenantId, filter, pageOf(page))).map(mailboxView);
 }
 
 /**

@@ -6,13 +6,14 @@
  * rollback reads) that mailbox use cases need live here under their own names until their
  * aggregates' repositories take them over.
  */
-import { type SelectQueryBuilder, sql } from 'kysely';
+import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { DB } from '../schema.js';
 import { notFound } from '../../core/kernel/errors.js';
 import type { Mailbox, NewMailbox } from '../tables/control.table.js';
 import type { Forward } from '../tables/sending.table.js';
 import type { MailboxStatus } from '../tables/status.js';
 import { containsPattern, type ListPage, Repo } from './base.js';
+import { mailboxSearchCandidates } from '../mailbox-search-adapter.js';
 
 export { containsPattern, type ListPage } from './base.js';
 
@@ -47,6 +48,45 @@ export type LoginMailbox = Pick<Mailbox, 'id' | 'tenant_id' | 'address' | 'statu
 
 type ListQuery = SelectQueryBuilder<DB, 'mailboxes', Mailbox>;
 
+/** The columns a list shows (mailboxView): a page reads and copies these only, not the credentials and bookkeeping. */
+export const MAILBOX_VIEW_COLUMNS = [
+  'id',
+  'tenant_id',
+  'domain_id',
+  'address',
+  'display_name',
+  'status',
+  'quota_bytes',
+  'used_bytes',
+  'message_count',
+  'is_role',
+  'owner_name',
+  'owner_email',
+  'business_owner_name',
+  'business_owner_email',
+  'reset_destination',
+  'created_at',
+  'updated_at',
+] as const;
+export type MailboxViewRow = Pick<Mailbox, (typeof MAILBOX_VIEW_COLUMNS)[number]>;
+
+/** Which columns a list answers: every one, or those of the view. */
+type ListColumns = 'all' | 'view';
+
+function run(q: ListQuery, columns: ListColumns): Promise<MailboxViewRow[]> {
+  return columns === 'view' ? q.clearSelect().select(MAILBOX_VIEW_COLUMNS).execute() : q.execute();
+}
+
+/** Rows of a list's order the search looks at first, before it asks the search index. */
+const SEARCH_LEADING_ROWS = 500;
+
+/** A list query in the order `sort` names (default: id). */
+function sortedBy(q: ListQuery, sort: MailboxSort | undefined): ListQuery {
+  if (!sort) return q.orderBy('id');
+  const dir = sort.startsWith('-') ? 'desc' : 'asc';
+  return sort.endsWith('address') ? q.orderBy('address', dir) : q.orderBy('created_at', dir).orderBy('id', dir);
+}
+
 export class MailboxesRepo extends Repo {
   // ---- reads -------------------------------------------------------------------------------
 
@@ -79,31 +119,53 @@ export class MailboxesRepo extends Repo {
     return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('address', '=', address)).executeTakeFirst();
   }
 
-  async listInDomain(domainId: string, page: ListPage, filter: MailboxFilter = {}): Promise<Mailbox[]> {
+  async listInDomain(domainId: string, page: ListPage, filter: MailboxFilter = {}): Promise<MailboxViewRow[]> {
     let q = this.scoped(this.db.selectFrom('mailboxes').selectAll().where('domain_id', '=', domainId).where('status', '!=', 'deleted'));
     if (filter.status) q = q.where('status', '=', filter.status as MailboxStatus);
     if (filter.isRole !== undefined) q = q.where('is_role', '=', filter.isRole ? 1 : 0);
     if (filter.q) q = q.where(sql<boolean>`lower(address) like ${containsPattern(filter.q)} escape '\\'`);
-    return this.ordered(q, filter.sort, page);
+    return run(await this.ordered(q, filter.sort, page), 'view');
   }
 
+  /** A page of a tenant's mailboxes, every column (exports). */
   async listInTenant(tenantId: string, filter: MailboxFilter, page: ListPage): Promise<Mailbox[]> {
+    return (await this.tenantPage(tenantId, filter, page, 'all')) as Mailbox[];
+  }
+
+  /** A page of a tenant's mailboxes, the columns of the view (the API's list). */
+  async viewsInTenant(tenantId: string, filter: MailboxFilter, page: ListPage): Promise<MailboxViewRow[]> {
+    return this.tenantPage(tenantId, filter, page, 'view');
+  }
+
+  private async tenantPage(tenantId: string, filter: MailboxFilter, page: ListPage, columns: ListColumns): Promise<MailboxViewRow[]> {
     let q = this.scoped(this.db.selectFrom('mailboxes').selectAll().where('tenant_id', '=', tenantId).where('status', '!=', 'deleted'));
     if (filter.domainId) q = q.where('domain_id', '=', filter.domainId);
     if (filter.status) q = q.where('status', '=', filter.status as MailboxStatus);
     if (filter.isRole !== undefined) q = q.where('is_role', '=', filter.isRole ? 1 : 0);
-    if (filter.q) {
-      const p = containsPattern(filter.q);
-      q = q.where((eb) =>
-        eb.or([
-          sql<boolean>`lower(address) like ${p} escape '\\'`,
-          sql<boolean>`lower(coalesce(display_name, '')) like ${p} escape '\\'`,
-          sql<boolean>`lower(owner_name) like ${p} escape '\\'`,
-          sql<boolean>`lower(owner_email) like ${p} escape '\\'`,
-        ]),
-      );
-    }
-    return this.ordered(q, filter.sort, page);
+    if (filter.q) return this.searched(q, filter.q, filter.sort, page, columns);
+    return run(await this.ordered(q, filter.sort, page), columns);
+  }
+
+  /**
+   * The search (a substring of the address, display name or owner, case-insensitive): first
+   * among the leading rows of the order only (a common needle fills the page there, and those
+   * rows sort before all others, so it is the page); else among the candidates of the search
+   * index (migration 0057, SQLite), checked exactly; else (PostgreSQL) every row of the list.
+   */
+  private async searched(q: ListQuery, text: string, sort: MailboxSort | undefined, page: ListPage, columns: ListColumns): Promise<MailboxViewRow[]> {
+    const p = containsPattern(text);
+    const matches = (eb: ExpressionBuilder<DB, 'mailboxes'>) =>
+      eb.or([
+        sql<boolean>`lower(address) like ${p} escape '\\'`,
+        sql<boolean>`lower(coalesce(display_name, '')) like ${p} escape '\\'`,
+        sql<boolean>`lower(owner_name) like ${p} escape '\\'`,
+        sql<boolean>`lower(owner_email) like ${p} escape '\\'`,
+      ]);
+    const leading = await this.ordered(q, sort, { ...page, limit: SEARCH_LEADING_ROWS });
+    const first = await run(sortedBy(this.db.selectFrom(leading.as('mailboxes')).selectAll().where(matches), sort).limit(page.limit), columns);
+    if (first.length === page.limit) return first;
+    const candidates = mailboxSearchCandidates(this.db, text.toLowerCase());
+    return run(await this.ordered(candidates ? q.where('id', 'in', candidates).where(matches) : q.where(matches), sort, page), columns);
   }
 
   /**
@@ -111,10 +173,10 @@ export class MailboxesRepo extends Repo {
    * key read once, by id), so a page is an index walk that stops after `limit` rows (migration
    * 0045), whatever the page number. An `after` that names no row of the scope starts over.
    */
-  private async ordered(q: ListQuery, sort: MailboxSort | undefined, page: ListPage): Promise<Mailbox[]> {
+  private async ordered(q: ListQuery, sort: MailboxSort | undefined, page: ListPage): Promise<ListQuery> {
     if (!sort) {
       if (page.after) q = q.where('id', '>', page.after);
-      return q.orderBy('id').limit(page.limit).execute();
+      return q.orderBy('id').limit(page.limit);
     }
     const desc = sort.startsWith('-');
     const col = sort.endsWith('address') ? 'address' : 'created_at';
@@ -128,8 +190,7 @@ export class MailboxesRepo extends Repo {
         q = q.where((eb) => eb.or([eb('created_at', cmp, at), eb.and([eb('created_at', '=', at), eb('id', cmp, after)])]));
       }
     }
-    const dir = desc ? 'desc' : 'asc';
-    return (col === 'address' ? q.orderBy('address', dir) : q.orderBy('created_at', dir).orderBy('id', dir)).limit(page.limit).execute();
+    return sortedBy(q, sort).limit(page.limit);
   }
 
   /** Live mailboxes of a tenant whose reset destination is `address` (at most `limit`). */

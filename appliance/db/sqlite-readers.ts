@@ -1,0 +1,320 @@
+/**
+ * SQLite reads off the serving event loop (issue 18). better-sqlite3 runs every statement
+ * synchronously on the thread that calls it, and kysely's SqliteDriver serializes all of them
+ * on one connection behind a mutex whose hand-overs are microtasks: under 50 concurrent API
+ * clients the queued statements ran back to back without ever yielding to the event loop
+ * (stalls of a second and more, timers and sockets starved meanwhile).
+ *
+ * Here, a few worker threads each hold a read-only connection to the same file (WAL: readers
+ * never block the writer and see every transaction committed before their statement starts).
+ * The driver below hands them the SELECTs a `readsOffThread(db)` handle marks, outside a
+ * transaction only; every other statement (writes, raw SQL, pragmas, anything after `begin`)
+ * runs on the main connection as before. Read-your-writes holds: a commit on the main
+ * connection returns before the caller issues its next read, and a reader's statement is its
+ * own read transaction, started after that.
+ */
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryCompiler,
+  type QueryResult,
+  type RootOperationNode,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  type UnknownRow,
+} from 'kysely';
+
+/** The worker: one read-only connection, statements prepared once per SQL text. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+db.pragma('busy_timeout = 5000');
+db.pragma('cache_size = -32768');
+const cache = new Map();
+const asBuffer = (v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v);
+function run(m) {
+  try {
+    let stmt = cache.get(m.sql);
+    if (!stmt) {
+      stmt = db.prepare(m.sql);
+      if (!stmt.reader) throw new Error('only statements that return rows run on a reader');
+      cache.set(m.sql, stmt);
+      if (cache.size > 500) cache.delete(cache.keys().next().value);
+    }
+    const rows = stmt.all(m.params.map(asBuffer));
+    let blobs = false;
+    for (const r of rows) { for (const k in r) if (r[k] instanceof Uint8Array) { blobs = true; break; } if (blobs) break; }
+    return { id: m.id, rows, blobs };
+  } catch (err) {
+    return { id: m.id, error: { message: String(err && err.message), code: err && err.code, name: err && err.name } };
+  }
+}
+// a batch of reads in, their results out in as few messages as keep the first answers prompt
+parentPort.on('message', (batch) => {
+  let out = [];
+  let started = performance.now();
+  for (const m of batch) {
+    out.push(run(m));
+    if (performance.now() - started > 2) {
+      parentPort.postMessage(out);
+      out = [];
+      started = performance.now();
+    }
+  }
+  if (out.length) parentPort.postMessage(out);
+});
+`;
+
+interface Pending {
+  resolve: (rows: UnknownRow[]) => void;
+  reject: (err: Error) => void;
+}
+
+interface Request {
+  id: number;
+  sql: string;
+  params: readonly unknown[];
+}
+
+type Answer = { id: number; rows?: UnknownRow[]; blobs?: boolean; error?: { message: string; code?: string; name?: string } };
+
+interface Reader {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  /** Reads not yet sent: the reads of one turn of the event loop go in one message. */
+  outbox: Request[];
+}
+
+/** Structured cloning turns Buffers into plain Uint8Arrays: the main connection's callers get Buffers. */
+function restoreBuffers(rows: UnknownRow[]): UnknownRow[] {
+  for (const r of rows) {
+    for (const k of Object.keys(r)) {
+      const v = r[k];
+      if (v instanceof Uint8Array && !Buffer.isBuffer(v)) r[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    }
+  }
+  return rows;
+}
+
+function readerError(e: { message: string; code?: string; name?: string }): Error {
+  const err = new Error(e.message) as Error & { code?: string };
+  if (e.name) err.name = e.name;
+  if (e.code) err.code = e.code;
+  return err;
+}
+
+/** A small pool of reader threads on one database file, started at the first read. */
+export class SqliteReaders {
+  private readonly readers: Array<Reader | null>;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly file: string,
+    size = Math.max(1, Math.min(2, cpus().length)),
+  ) {
+    this.readers = Array.from({ length: size }, () => null);
+  }
+
+  /** Rows of one SELECT, on the least busy reader. */
+  read(sql: string, params: readonly unknown[]): Promise<UnknownRow[]> {
+    if (this.closed) return Promise.reject(new Error('the database is closed'));
+    const reader = this.pick();
+    const id = this.nextId++;
+    return new Promise<UnknownRow[]>((resolve, reject) => {
+      if (reader.pending.size === 0) reader.worker.ref();
+      reader.pending.set(id, { resolve, reject });
+      if (reader.outbox.push({ id, sql, params }) === 1) setImmediate(() => this.flush(reader));
+    });
+  }
+
+  private flush(reader: Reader): void {
+    const batch = reader.outbox;
+    reader.outbox = [];
+    if (batch.length) reader.worker.postMessage(batch);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.readers.map((r) => r?.worker.terminate()));
+    this.readers.fill(null);
+  }
+
+  private pick(): Reader {
+    let best: Reader | null = null;
+    for (let i = 0; i < this.readers.length; i++) {
+      const r = this.readers[i] ?? (this.readers[i] = this.start(i));
+      if (r.pending.size === 0) return r;
+      if (!best || r.pending.size < best.pending.size) best = r;
+    }
+    return best!;
+  }
+
+  private start(slot: number): Reader {
+    const module = createRequire(__filename).resolve('better-sqlite3');
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file: this.file } });
+    const reader: Reader = { worker, pending: new Map(), outbox: [] };
+    worker.unref();
+    worker.on('message', (answers: Answer[]) => {
+      for (const m of answers) {
+        const p = reader.pending.get(m.id);
+        if (!p) continue;
+        reader.pending.delete(m.id);
+        if (m.error) p.reject(readerError(m.error));
+        else p.resolve(m.blobs ? restoreBuffers(m.rows!) : m.rows!);
+      }
+      if (reader.pending.size === 0) worker.unref();
+    });
+    // a reader that dies fails its pending reads; the next read starts a new one in its slot
+    const fail = (err: Error) => {
+      if (this.readers[slot] === reader) this.readers[slot] = null;
+      for (const p of reader.pending.values()) p.reject(err);
+      reader.pending.clear();
+      reader.outbox = [];
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`database reader thread exited (${code})`)));
+    return reader;
+  }
+}
+
+/** Query trees a `readsOffThread` handle built (only SELECTs are marked). */
+const offThread = new WeakSet<RootOperationNode>();
+
+class MarkReads implements KyselyPlugin {
+  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+    if (node.kind !== 'SelectQueryNode') return node;
+    const marked = Object.freeze({ ...node });
+    offThread.add(marked);
+    return marked;
+  }
+
+  async transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return result;
+  }
+}
+
+export const MARK_READS: KyselyPlugin = new MarkReads();
+
+/**
+ * A connection as kysely sees it: it holds the main connection (and its mutex) only from the
+ * first statement that must run there (a write, raw SQL, `begin`) until it is released; marked
+ * SELECTs before that go to a reader.
+ */
+class RoutedConnection implements DatabaseConnection {
+  private main: Promise<DatabaseConnection> | null = null;
+
+  constructor(
+    private readonly driver: OffThreadReadsDriver,
+    private readonly readers: SqliteReaders,
+  ) {}
+
+  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (!this.main && offThread.has(query.query)) {
+      return this.readers.read(query.sql, query.parameters).then((rows) => ({ rows: rows as R[] }));
+    }
+    return this.pinned().then((c) => c.executeQuery<R>(query));
+  }
+
+  async *streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    const c = await this.pinned();
+    yield* c.streamQuery<R>(query, chunkSize);
+  }
+
+  /** The main connection, taken (behind the driver's mutex) once for the rest of this use. */
+  pinned(): Promise<DatabaseConnection> {
+    return (this.main ??= this.driver.lockMain());
+  }
+
+  /** Gives the main connection back (when it was taken); true when it was. */
+  async unpin(): Promise<boolean> {
+    if (!this.main) return false;
+    await this.main;
+    this.main = null;
+    return true;
+  }
+}
+
+class OffThreadReadsDriver implements Driver {
+  private readonly main: SqliteDriver;
+  private readonly idle: RoutedConnection[] = [];
+
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly readers: SqliteReaders,
+  ) {
+    this.main = new SqliteDriver(config);
+  }
+
+  init(): Promise<void> {
+    return this.main.init();
+  }
+
+  lockMain(): Promise<DatabaseConnection> {
+    return this.main.acquireConnection();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    // kysely keeps every connection object it was given: a few are reused, not one per query
+    return this.idle.pop() ?? new RoutedConnection(this, this.readers);
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const c = connection as RoutedConnection;
+    if (await c.unpin()) await this.main.releaseConnection();
+    this.idle.push(c);
+  }
+
+  // transaction statements are raw SQL: they run on (and pin) the main connection
+  beginTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.main.beginTransaction(connection);
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.main.commitTransaction(connection);
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.main.rollbackTransaction(connection);
+  }
+
+  savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.main.savepoint(connection, name, compile);
+  }
+
+  rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.main.rollbackToSavepoint(connection, name, compile);
+  }
+
+  releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.main.releaseSavepoint(connection, name, compile);
+  }
+
+  async destroy(): Promise<void> {
+    await this.readers.close();
+    await this.main.destroy();
+  }
+}
+
+/** kysely's SqliteDialect whose marked reads run on `readers`. */
+export class OffThreadReadsDialect extends SqliteDialect {
+  constructor(
+    private readonly settings: SqliteDialectConfig,
+    private readonly readers: SqliteReaders,
+  ) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new OffThreadReadsDriver(this.settings, this.readers);
+  }
+}
