@@ -20,6 +20,7 @@ import {
 import { AppError } from '../core/kernel/errors.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
+import { WalCheckpointer } from './sqlite-checkpoint.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -73,12 +74,14 @@ export function openSqlite(file: string): OpenedDatabase {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const wal = String(mode).toLowerCase() === 'wal' && !sqlite.memory ? new WalSync(`${sqlite.name}-wal`) : null;
+  const wal =
+    String(mode).toLowerCase() === 'wal' && !sqlite.memory ? new WalSync(`${sqlite.name}-wal`, new WalCheckpointer(sqlite.name, (pages) => sqlite.pragma(`wal_autocheckpoint = ${pages}`))) : null;
   if (wal) walFiles.set(db, wal);
   return {
     db,
     dialect: 'sqlite',
     async close() {
+      await wal?.checkpoints.close();
       await db.destroy();
       wal?.close();
     },
@@ -108,7 +111,11 @@ class WalSync {
   /** The WAL file, opened at the first sync and kept: SQLite never replaces it while this process has the database open. */
   private fd: number | null = null;
 
-  constructor(readonly walFile: string) {}
+  constructor(
+    readonly walFile: string,
+    /** Moves WAL checkpoints off the event loop once the WAL is large (sqlite-checkpoint.ts). */
+    readonly checkpoints: WalCheckpointer,
+  ) {}
 
   sync(): Promise<void> {
     if (this.queued) return this.queued;
@@ -134,6 +141,7 @@ class WalSync {
       }
     }
     const fd = this.fd;
+    this.checkpoints.committed(fd);
     return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
@@ -144,6 +152,11 @@ class WalSync {
 }
 
 const walFiles = new WeakMap<Kysely<DB>, WalSync>();
+
+/** The WAL checkpointer of a SQLite database opened by openSqlite (observability, tests); null otherwise. */
+export function walCheckpointer(db: Kysely<DB>): WalCheckpointer | null {
+  return walFiles.get(db)?.checkpoints ?? null;
+}
 
 /** Unsynced commits + WAL sync for a SQLite database opened by openSqlite; null otherwise (PostgreSQL commits off this process already). */
 export function commitDurability(db: Kysely<DB>): CommitDurability | null {
