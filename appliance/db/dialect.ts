@@ -20,6 +20,7 @@ import {
 import { AppError } from '../core/kernel/errors.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
+import { WalCheckpointer } from './sqlite-checkpoint.js';
 import { MARK_READS, OffThreadReadsDialect, SqliteReaders } from './sqlite-readers.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -78,13 +79,14 @@ export function openSqlite(file: string): OpenedDatabase {
   const readers = isWal ? new SqliteReaders(sqlite.name) : null;
   const settings = { database: withStatementCache(sqlite) };
   const db = new Kysely<DB>({ dialect: readers ? new OffThreadReadsDialect(settings, readers) : new SqliteDialect(settings) });
-  const wal = isWal ? new WalSync(`${sqlite.name}-wal`) : null;
+  const wal = isWal ? new WalSync(`${sqlite.name}-wal`, new WalCheckpointer(sqlite.name, (pages) => sqlite.pragma(`wal_autocheckpoint = ${pages}`))) : null;
   if (wal) walFiles.set(db, wal);
   if (readers) offThreadCapable.add(db);
   return {
     db,
     dialect: 'sqlite',
     async close() {
+      await wal?.checkpoints.close();
       await db.destroy();
       wal?.close();
     },
@@ -114,7 +116,11 @@ class WalSync {
   /** The WAL file, opened at the first sync and kept: SQLite never replaces it while this process has the database open. */
   private fd: number | null = null;
 
-  constructor(readonly walFile: string) {}
+  constructor(
+    readonly walFile: string,
+    /** Moves WAL checkpoints off the event loop once the WAL is large (sqlite-checkpoint.ts). */
+    readonly checkpoints: WalCheckpointer,
+  ) {}
 
   sync(): Promise<void> {
     if (this.queued) return this.queued;
@@ -140,6 +146,7 @@ class WalSync {
       }
     }
     const fd = this.fd;
+    this.checkpoints.committed(fd);
     return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
@@ -164,6 +171,11 @@ export function readsOffThread(db: Kysely<DB>): Kysely<DB> {
   const wal = walFiles.get(db);
   if (wal) walFiles.set(reading, wal);
   return reading;
+}
+
+/** The WAL checkpointer of a SQLite database opened by openSqlite (observability, tests); null otherwise. */
+export function walCheckpointer(db: Kysely<DB>): WalCheckpointer | null {
+  return walFiles.get(db)?.checkpoints ?? null;
 }
 
 /** Unsynced commits + WAL sync for a SQLite database opened by openSqlite; null otherwise (PostgreSQL commits off this process already). */

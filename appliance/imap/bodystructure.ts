@@ -10,11 +10,22 @@ function addresses(list: EnvelopeAddress[] | null): string {
   return '(' + list.map((a) => `(${nstring(a.name)} ${nstring(a.adl)} ${nstring(a.mailbox)} ${nstring(a.host)})`).join('') + ')';
 }
 
+/**
+ * The ENVELOPE text of each envelope object formatted so far. The store hands out the same
+ * MessageMeta objects from its cache, so a message's envelope is formatted once, not once per
+ * FETCH (issue 18: FETCH 1:* ENVELOPE, warm); an entry goes with its object.
+ */
+const envelopes = new WeakMap<Envelope, string>();
+
 export function envelopeToString(e: Envelope): string {
-  return (
-    `(${nstring(e.date)} ${nstring(e.subject)} ${addresses(e.from)} ${addresses(e.sender)} ${addresses(e.replyTo)} ` +
-    `${addresses(e.to)} ${addresses(e.cc)} ${addresses(e.bcc)} ${nstring(e.inReplyTo)} ${nstring(e.messageId)})`
-  );
+  let text = envelopes.get(e);
+  if (text === undefined) {
+    text =
+      `(${nstring(e.date)} ${nstring(e.subject)} ${addresses(e.from)} ${addresses(e.sender)} ${addresses(e.replyTo)} ` +
+      `${addresses(e.to)} ${addresses(e.cc)} ${addresses(e.bcc)} ${nstring(e.inReplyTo)} ${nstring(e.messageId)})`;
+    envelopes.set(e, text);
+  }
+  return text;
 }
 
 /**

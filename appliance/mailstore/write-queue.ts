@@ -6,6 +6,10 @@
  * (`announce`) are sent inside the transaction when the notifier can (PostgreSQL NOTIFY: delivered
  * at commit, dropped with a rolled-back job's savepoint), else right after the commit.
  *
+ * On SQLite a batch commits without the fsync (synchronous = NORMAL) and its jobs are answered
+ * after the WAL sync that follows; the next batch's transaction is written meanwhile (pipelined),
+ * and batches are answered in commit order. A batch of only non-durable jobs is answered at commit.
+ *
  * On PostgreSQL several nodes write the same folders and mailboxes at once: a job that loses a
  * deadlock (or serialization) race to another node's transaction is rolled back to its savepoint
  * and queued again for the next transaction, after this one has committed and released its
@@ -26,6 +30,8 @@ export interface JobContext {
   announce(message: TopicMessage): void;
 }
 
+type Outcome = { ok: true; value: unknown; after: Array<() => void>; messages: TopicMessage[] } | { ok: false; err: unknown };
+
 interface Job<T> {
   run: (ctx: JobContext) => Promise<T>;
   resolve: (value: T) => void;
@@ -40,6 +46,8 @@ export class WriteQueue {
   private pending: Job<any>[] = [];
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
+  /** Answers of the synced batches so far, in commit order (each waits for its WAL sync). */
+  private syncedBatches: Promise<void> = Promise.resolve();
   /** Largest number of jobs committed together so far (observability, benchmarks). */
   maxBatch = 0;
   private readonly durability: CommitDurability | null;
@@ -56,12 +64,15 @@ export class WriteQueue {
   run<T>(fn: (ctx: JobContext) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ run: fn, resolve, reject, attempts: 0, durable: opts.durable ?? true });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.flushing = this.flushing.then(() => this.flush());
-        });
-      }
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.flushing = this.flushing.then(() => this.flush());
     });
   }
 
@@ -70,8 +81,10 @@ export class WriteQueue {
     while (this.pending.length || this.scheduled) {
       await new Promise((r) => setImmediate(r));
       await this.flushing;
+      await this.syncedBatches;
     }
     await this.flushing;
+    await this.syncedBatches;
   }
 
   private async flush(): Promise<void> {
@@ -79,7 +92,6 @@ export class WriteQueue {
     while (this.pending.length) {
       const jobs = this.pending.splice(0, this.maxJobs);
       this.maxBatch = Math.max(this.maxBatch, jobs.length);
-      type Outcome = { ok: true; value: unknown; after: Array<() => void>; messages: TopicMessage[] } | { ok: false; err: unknown };
       const outcomes: Outcome[] = [];
       const announced: TopicMessage[] = [];
       const batch = (db: Kysely<DB>) =>
@@ -91,41 +103,67 @@ export class WriteQueue {
       try {
         if (this.durability) {
           await this.durability.unsynced(batch);
-          if (jobs.some((j) => j.durable)) await this.durability.sync();
         } else {
           await batch(this.db);
         }
       } catch (err) {
-        // The transaction itself failed (or the single job threw): nothing was committed. (Or
-        // the WAL could not be synced: committed but not known durable, so nobody is told OK.)
+        // The transaction itself failed (or the single job threw): nothing was committed.
         const again = isRetryableConflict(err) ? jobs.filter((j) => ++j.attempts < MAX_ATTEMPTS) : [];
         for (const job of jobs) if (!again.includes(job)) job.reject(err);
         this.pending.unshift(...again);
         continue;
       }
-      if (announced.length && this.cluster && !this.cluster.transactional) {
-        for (const m of announced) void this.cluster.publish(m.topic, m.payload).catch(() => undefined);
+      if (!this.durability || !jobs.some((j) => j.durable)) {
+        this.settle(jobs, outcomes, announced);
+        continue;
       }
-      const again: Job<any>[] = [];
-      outcomes.forEach((o, i) => {
-        const job = jobs[i]!;
-        if (o.ok) {
-          for (const fn of o.after) {
-            try {
-              fn();
-            } catch {
-              /* notification errors never undo a commit */
-            }
+      // SQLite: the WAL sync of this batch runs while the next batch's transaction is written
+      // (issue 18: a writer no longer waits for the previous batch's fsync before its own
+      // transaction starts). Its jobs are answered after the sync, in commit order; a job of a
+      // later batch is synced by a later sync, which covers this batch's frames too.
+      const synced = this.durability.sync();
+      const prev = this.syncedBatches;
+      const done = prev
+        .then(() => synced)
+        .then(
+          () => this.settle(jobs, outcomes, announced),
+          // Committed but not known durable: nobody is told OK.
+          (err: unknown) => {
+            for (const job of jobs) job.reject(err);
+          },
+        );
+      synced.catch(() => undefined); // handled in order above, maybe after it settled
+      this.syncedBatches = done;
+    }
+  }
+
+  /** Answers a committed batch: notifications, then each job's result; lost races go round again. */
+  private settle(jobs: Job<any>[], outcomes: Outcome[], announced: TopicMessage[]): void {
+    if (announced.length && this.cluster && !this.cluster.transactional) {
+      for (const m of announced) void this.cluster.publish(m.topic, m.payload).catch(() => undefined);
+    }
+    const again: Job<any>[] = [];
+    outcomes.forEach((o, i) => {
+      const job = jobs[i]!;
+      if (o.ok) {
+        for (const fn of o.after) {
+          try {
+            fn();
+          } catch {
+            /* notification errors never undo a commit */
           }
-          job.resolve(o.value);
-        } else if (isRetryableConflict(o.err) && ++job.attempts < MAX_ATTEMPTS) {
-          again.push(job);
-        } else {
-          job.reject(o.err);
         }
-      });
-      // Jobs that lost a race run again first, in a transaction of their own making.
+        job.resolve(o.value);
+      } else if (isRetryableConflict(o.err) && ++job.attempts < MAX_ATTEMPTS) {
+        again.push(job);
+      } else {
+        job.reject(o.err);
+      }
+    });
+    // Jobs that lost a race run again first, in a transaction of their own making.
+    if (again.length) {
       this.pending.unshift(...again);
+      this.schedule();
     }
   }
 
