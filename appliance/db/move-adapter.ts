@@ -17,7 +17,7 @@ export interface SourceTable {
  * Tables kysely keeps for itself (each side runs its own migrations), the move's own bookkeeping,
  * and SQLite's full-text indexes (FTS5 tables, their shadow tables, the mailbox search's key map; PostgreSQL needs none).
  */
-const SKIP = /^(kysely_migration|kysely_migration_lock|postern_move_.*|sqlite_.*|message_fts(_.*)?|mailbox_fts(_.*)?|mailbox_search_keys)$/;
+const SKIP = /^(kysely_migration|kysely_migration_lock|postern_move_.*|sqlite_.*|message_fts(_.*)?)$/;
 
 /** The application tables of a SQLite database with their columns and foreign keys. */
 export async function sqliteTables(db: Kysely<any>): Promise<SourceTable[]> {

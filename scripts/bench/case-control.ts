@@ -129,7 +129,7 @@ export async function controlCase(ctx: BenchContext): Promise<Samples> {
     out.push(sample('control', 'control.stall', 'max event-loop stall during the run', 'ms', 'lower', stallMs, null));
     ctx.notes.push(`control latency: a tenant of ${ids.length} mailboxes (bulk-created); audit verification and housekeeping forced every 2 s, a full chain verification per row`);
     ctx.notes.push(
-      'control (issue 18): the control plane, scheduled jobs and metrics read SQLite on reader threads (appliance/db/sqlite-readers.ts), not on the serving loop, whose queued statements had run back to back in microtasks (the stalls); ?q= asks a trigram index (migration 0057) after the leading 500 rows of the order; pages read the view columns only',
+      'control (issue 18): the control plane, scheduled jobs and metrics read SQLite on reader threads (appliance/db/sqlite-readers.ts), not on the serving loop, whose queued statements had run back to back in microtasks (the stalls); ?q= looks at the leading 500 rows of the order first (a common needle fills the page there); pages read the view columns only',
     );
   } finally {
     // the scheduled jobs back to their defaults for the cases after (a failure here keeps the figures above)
