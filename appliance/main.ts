@@ -3,7 +3,6 @@
  * here: the composition root) → control plane → IMAP → Haraka (supervised child) → first
  * operator. SIGINT/SIGTERM shut everything down in reverse.
  */
-import './threadpool.js'; // first: sizes libuv's thread pool before anything uses it
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { startControlServer } from '../control/server.js';
