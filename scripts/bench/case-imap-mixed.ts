@@ -121,7 +121,7 @@ export function issue18Notes(ctx: BenchContext): void {
     'issue 18: APPEND fsyncs blob data and directory entry in parallel and parses meanwhile (3 sequential fsyncs → 2); the \\Recent claim skips the WAL sync',
     'issue 18: FETCH writes responses with in-memory literals in ~64 KiB chunks (was 3 TLS writes per message), reads whole blobs with one libuv callback, picks entries of a few UIDs by binary search',
     'issue 18: the write queue writes the next batch while the previous batch\'s WAL sync runs (answers still only after the sync covering each commit, in commit order); WAL checkpoints run in a worker thread once the WAL passes 2 MiB (no checkpoint fsyncs inside a commit on the event loop)',
-    'issue 18: libuv thread pool of 16 (was 4): APPEND\'s fsyncs no longer hold the threads FETCH\'s blob reads need, and a cold FETCH BODY[] keeps 16 reads in flight; ENVELOPE text formatted once per cached message',
+    'issue 18: ENVELOPE text formatted once per cached message',
   );
 }
 
