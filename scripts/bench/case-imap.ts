@@ -126,7 +126,7 @@ export async function imapCase(ctx: BenchContext, repeat: number): Promise<Sampl
   const r = results.reference!;
   if (!ctx.notes.some((n) => n.startsWith('SEARCH BODY/TEXT'))) {
     ctx.notes.push(
-      'SEARCH BODY/TEXT (issue 18): Postern answers from a search index built at ingest — the decoded, lower-cased text of each stored message (text parts, HTML reduced to text; header fields for TEXT) in SQLite FTS5 with the trigram tokenizer (PostgreSQL: pg_trgm) — checked exactly on the candidates; messages without an index row and needles under 3 characters are answered from the stored text or the messages as before. Dovecot here runs without an FTS plugin (it reads its cache and the messages).',
+      'SEARCH BODY/TEXT (issue 18): Postern answers from a search index built just after each message is stored (in the background, off the acknowledgement path) — the decoded, lower-cased text of each stored message (text parts, HTML reduced to text; header fields for TEXT) in SQLite FTS5 with the trigram tokenizer (PostgreSQL: pg_trgm) — checked exactly on the candidates; messages without an index row and needles under 3 characters are answered from the stored text or the messages as before. Dovecot here runs without an FTS plugin (it reads its cache and the messages).',
     );
   }
   if (r.cold.textHits !== p.cold.textHits) ctx.notes.push(`SEARCH TEXT: the reference found ${r.cold.textHits} messages, Postern ${p.cold.textHits}`);
