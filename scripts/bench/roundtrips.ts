@@ -42,9 +42,13 @@ interface Counter {
   statements: number;
   /** COMMITs (write transactions; on PostgreSQL each one waits for its WAL flush). */
   commits: number;
+  /** Transaction control among the statements (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE): how many depends on how the write queue groups jobs. */
+  control: number;
   sent: number;
   received: number;
 }
+
+const CONTROL = /^\s*(begin|commit|rollback|savepoint|release)\b/i;
 
 type Backend = 'sqlite' | 'postgres';
 
@@ -66,6 +70,7 @@ function countedSqlite(file: string, c: Counter): Kysely<DB> {
       (st as any)[m] = (...args: unknown[]) => {
         c.statements++;
         if (/^\s*commit/i.test(src)) c.commits++;
+        if (CONTROL.test(src)) c.control++;
         c.sent += Buffer.byteLength(src) + args.flat().reduce<number>((a, v) => a + valueBytes(v), 0);
         const out = orig(...args);
         c.received += m === 'all' ? rowBytes(out) : m === 'get' ? rowBytes([out ?? {}]) : 0;
@@ -89,6 +94,7 @@ function countedPostgres(url: string, c: Counter): { db: Kysely<DB>; wire: () =>
       c.statements++;
       const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string } | undefined)?.text ?? '');
       if (/^\s*commit/i.test(text)) c.commits++;
+      if (CONTROL.test(text)) c.control++;
       return query(...args);
     };
   });
@@ -131,6 +137,7 @@ interface Row {
   operation: string;
   statements: number;
   commits: number;
+  control: number;
   sent: number;
   received: number;
 }
@@ -175,10 +182,10 @@ async function databaseBytes(backend: Backend, dir: string, pgUrl: string | null
 
 async function measureBackend(backend: Backend, pgUrl: string | null, opts: { messages: number; repeats: number }): Promise<{ rows: Row[]; bytesPerMessage: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `postern-rt-${backend}-`));
-  const c: Counter = { statements: 0, commits: 0, sent: 0, received: 0 };
+  const c: Counter = { statements: 0, commits: 0, control: 0, sent: 0, received: 0 };
   const counted = backend === 'sqlite' ? { db: countedSqlite(path.join(dir, 'postern.db'), c), wire: null } : countedPostgres(pgUrl!, c);
   const { db } = counted;
-  const snap = () => (counted.wire ? { statements: c.statements, commits: c.commits, ...counted.wire() } : { ...c });
+  const snap = () => (counted.wire ? { statements: c.statements, commits: c.commits, control: c.control, ...counted.wire() } : { ...c });
   const base = loadConfig({ POSTERN_DATA_DIR: dir, POSTERN_LOG_LEVEL: 'silent' });
   const config = Object.freeze({ ...base, ports: { ...base.ports, imap: 0, imaps: 0 } }) as Readonly<Config>;
   const logger = createLogger('silent', { pretty: false });
@@ -192,17 +199,17 @@ async function measureBackend(backend: Backend, pgUrl: string | null, opts: { me
   const corpus = variedMessages(opts.messages + opts.repeats * 2, address).messages;
   const rows: Row[] = [];
   const measure = async (operation: string, fn: (i: number) => Promise<unknown>, repeats = opts.repeats) => {
-    const t = { statements: 0, commits: 0, sent: 0, received: 0 };
+    const t = { statements: 0, commits: 0, control: 0, sent: 0, received: 0 };
     // the search index is written just after each commit (SearchTextIndexer): its statements count with the message
-    // and the session's own follow-up writes (its \Recent claim after a command) land in that command's window
+    // and so do the session's own follow-up writes (its \Recent claim once the change notice arrives,
+    // over LISTEN/NOTIFY on PostgreSQL): a window closes once the database has been quiet for 25 ms
     const settle = async () => {
-      for (let round = 0; round < 2; round++) {
+      for (let seen = -1, round = 0; seen !== snap().statements && round < 40; round++) {
+        seen = snap().statements;
         await store.searchIndexer.idle();
         await store.queue.drain();
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, 25));
       }
-      await store.searchIndexer.idle();
-      await store.queue.drain();
     };
     for (let i = 0; i < repeats; i++) {
       await settle();
@@ -212,10 +219,11 @@ async function measureBackend(backend: Backend, pgUrl: string | null, opts: { me
       const b = snap();
       t.statements += b.statements - a.statements;
       t.commits += b.commits - a.commits;
+      t.control += b.control - a.control;
       t.sent += b.sent - a.sent;
       t.received += b.received - a.received;
     }
-    rows.push({ operation, statements: t.statements / repeats, commits: t.commits / repeats, sent: Math.round(t.sent / repeats), received: Math.round(t.received / repeats) });
+    rows.push({ operation, statements: t.statements / repeats, commits: t.commits / repeats, control: t.control / repeats, sent: Math.round(t.sent / repeats), received: Math.round(t.received / repeats) });
   };
   const deliver = async (raw: Buffer) => {
     const r = await router.resolve(address, raw.length);

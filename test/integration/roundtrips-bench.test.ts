@@ -15,6 +15,7 @@ interface Row {
   operation: string;
   statements: number;
   commits: number;
+  control: number;
   sent: number;
   received: number;
 }
@@ -31,7 +32,10 @@ describe('bench:roundtrips', () => {
     const by = (rows: Row[], prefix: string) => rows.find((x) => x.operation.startsWith(prefix))!;
     for (const op of ['inbound message', 'STORE', 'APPEND', 'FETCH n BODY']) {
       const [s, p] = [by(r.results.sqlite, op), by(r.results.postgres, op)];
-      expect(p.statements, op).toBe(s.statements);
+      // the same statements, transaction control aside: how many BEGIN/COMMIT/SAVEPOINT a job costs
+      // depends on which jobs the write queue groups into one transaction (the search index's write
+      // and a session's \Recent claim, both just after an APPEND, sometimes share one)
+      expect(p.statements - p.control, op).toBe(s.statements - s.control);
       expect(p.statements, op).toBeGreaterThan(0);
       expect(p.sent, op).toBeGreaterThan(0);
     }
