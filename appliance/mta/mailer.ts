@@ -6,11 +6,11 @@
  * auto-generated mail), so a failure never bounces back into a loop.
  */
 import { randomBytes } from 'node:crypto';
-import { dkimSign } from 'mailauth/lib/dkim/sign';
 import { deliver } from '../core/delivery/deliver.js';
 import type { DeliveryDeps } from '../core/delivery/delivery.types.js';
 import type { SendingPolicy } from '../core/sending/sending.js';
 import type { Logger } from '../logger.js';
+import { dkimSignCached } from '../../mta-plugins/data.postern-sign/lib/signer.js';
 import type { HarakaSupervisor } from './supervisor.js';
 
 export interface OutgoingMail {
@@ -65,14 +65,12 @@ export class ApplianceMailer {
     const domain = from?.slice(from.lastIndexOf('@') + 1).toLowerCase();
     const keys = domain ? await this.deps.sending.signingKeys(domain) : [];
     if (!domain || !keys.length) return message;
-    const { signatures } = await dkimSign(message, {
-      canonicalization: 'relaxed/relaxed',
-      signingDomain: domain,
-      selector: keys[0]!.selector,
-      privateKey: keys[0]!.privateKey,
-      signatureData: keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: k.algorithm })),
-    });
-    return (signatures ?? '') + message;
+    // The same signer as submitted mail (keys parsed once, a rotated key parsed again).
+    const { signatures } = await dkimSignCached(
+      Buffer.from(message, 'utf8'),
+      keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: k.algorithm })),
+    );
+    return signatures + message;
   }
 
   async sendMail(mail: OutgoingMail): Promise<{ delivery: 'local' | 'queued' }> {

@@ -1,6 +1,6 @@
 /**
  * DKIM-signs every submitted message from a hosted domain with the domain's active keys (RSA and
- * Ed25519 in one pass, mailauth; parsed keys kept, see lib/signer.ts), after every other header
+ * Ed25519 in one pass; parsed keys kept, see lib/signer.ts), after every other header
  * change. The signature is added to the transaction (for outbound) and to the locally stored copy.
  */
 import { call, isSubmission } from '../shared/appliance.js';
