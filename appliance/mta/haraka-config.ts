@@ -22,6 +22,8 @@ export interface PluginSettings {
   maxMessageBytes: number;
   dnsResolver: { host: string; port: number } | null;
   ports: Config['ports'];
+  /** Haraka processes serving SMTP (POSTERN_MTA_PROCESSES); more than 1 runs Haraka's cluster mode (mta-plugins/shared/cluster.ts). */
+  processes: number;
   smtpLimits: SmtpLimitSettings;
   /** The spam plugin's settings (issue 15); scanner: false when rspamd/redis are off or missing. */
   spam?: {
@@ -113,7 +115,8 @@ function harakaFiles(config: Readonly<Config>, paths: DataPaths, tls: TlsMateria
       main: {
         listen: [config.ports.smtp, config.ports.submission, config.ports.submissions].map((p) => `${host}:${p}`).join(','),
         smtps_port: config.ports.submissions,
-        nodes: 0,
+        // 0: one process; N > 1: Haraka's cluster mode, a master and N workers (mta-plugins/shared/cluster.ts).
+        nodes: config.mtaProcesses > 1 ? config.mtaProcesses : 0,
         inactivity_timeout: 300,
         force_shutdown_timeout: 10,
         graceful_shutdown: false,
@@ -173,6 +176,7 @@ function pluginSettingsJson(config: Readonly<Config>, paths: DataPaths, spamScan
       maxMessageBytes: config.maxMessageBytes,
       dnsResolver: config.dnsResolver,
       ports: config.ports,
+      processes: config.mtaProcesses > 1 ? config.mtaProcesses : 1,
       smtpLimits: config.smtpLimits,
       spam: {
         scanner: spamScanner,

@@ -24,8 +24,16 @@ function isResponse(x: unknown): x is Response {
   return !!x && typeof x === 'object' && (x as Response).t === 'res' && typeof (x as Response).id === 'number';
 }
 
-/** Serves handlers on an endpoint (the appliance side). */
-export function serveRpc(endpoint: IpcEndpoint, handlers: Record<string, Handler>, onError?: (err: unknown, method: string) => void): () => void {
+/**
+ * Serves handlers on an endpoint (the appliance side; also the Haraka master for its workers,
+ * where `fallback` relays the methods it does not answer itself to the appliance).
+ */
+export function serveRpc(
+  endpoint: IpcEndpoint,
+  handlers: Record<string, Handler>,
+  onError?: (err: unknown, method: string) => void,
+  fallback?: (method: string, params: unknown) => Promise<unknown>,
+): () => void {
   const listener = (msg: unknown) => {
     if (!isRequest(msg)) return;
     const reply = (res: Response) => {
@@ -36,7 +44,8 @@ export function serveRpc(endpoint: IpcEndpoint, handlers: Record<string, Handler
         /* child gone */
       }
     };
-    const handler = Object.prototype.hasOwnProperty.call(handlers, msg.m) ? handlers[msg.m] : undefined;
+    const own = Object.prototype.hasOwnProperty.call(handlers, msg.m) ? handlers[msg.m] : undefined;
+    const handler = own ?? (fallback ? (p: unknown) => fallback(msg.m, p) : undefined);
     if (!handler) return reply({ t: 'res', id: msg.id, ok: false, e: { code: 'Invalid', message: `unknown method ${msg.m}` } });
     Promise.resolve()
       .then(() => handler(msg.p))

@@ -9,7 +9,7 @@
 import { count } from '../shared/metrics.js';
 import { pluginSettings } from '../shared/appliance.js';
 import { DENY, dsn, type HarakaConnection, type HarakaPlugin, type Next } from '../shared/haraka.js';
-import { limitNote, sessionCounter, setLimitNote } from '../shared/limits.js';
+import { admitConnection, releaseConnection } from '../shared/limits.js';
 import { CommandLineGuard, DataRate } from './lib/limits.js';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -56,20 +56,9 @@ function stopRate(c: HarakaConnection): void {
   }
 }
 
-export function register(this: HarakaPlugin): void {
-  sessionCounter();
-}
-
 export function hook_connect_init(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
   try {
     const c = connection as LiveConnection;
-    const ip = connection.remote.ip;
-    const admission = sessionCounter().admit(ip);
-    setLimitNote(connection, { ip, admitted: admission.ok, unauthenticated: admission.ok });
-    if (!admission.ok) {
-      connection.notes.postern_limits_refused = admission.reason;
-      return;
-    }
     const watch: Watch = {
       guard: new CommandLineGuard(),
       rate: null,
@@ -87,9 +76,17 @@ export function hook_connect_init(this: HarakaPlugin, next: Next, connection: Ha
     connection.notes[WATCH] = watch;
     // Before Haraka's own listener: the refusal goes out before it buffers the line.
     c.client.prependListener('data', watch.onData);
-  } finally {
-    next();
+  } catch (err) {
+    connection.logerror(this, `limits watch failed: ${String(err)}`);
   }
+  // Counted in this process, or by the Haraka master for all workers (shared/limits.ts).
+  admitConnection(connection, connection.remote.ip).then(
+    (admission) => {
+      if (!admission.ok) connection.notes.postern_limits_refused = admission.reason;
+      next();
+    },
+    () => next(),
+  );
 }
 
 /** Refused sessions are answered here, before any DNS lookup. */
@@ -137,11 +134,7 @@ export function hook_disconnect(this: HarakaPlugin, next: Next, connection: Hara
     stopRate(connection);
     const w = connection.notes?.[WATCH] as Watch | undefined;
     if (w) (connection as LiveConnection).client.removeListener('data', w.onData);
-    const note = limitNote(connection);
-    if (note?.admitted) {
-      note.admitted = false;
-      sessionCounter().closed(note.ip, note.unauthenticated);
-    }
+    releaseConnection(connection);
   } finally {
     next();
   }

@@ -22,7 +22,8 @@ import { count } from '../shared/metrics.js';
 import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.js';
 import type { RecipientSpamDecision } from '../../appliance/core/sending/spam-policy.service.js';
 import type { SpamResultParams } from '../../appliance/rpc/protocol.js';
-import { dnsblName, PerMinute } from './lib/connection.js';
+import { dnsblName } from './lib/connection.js';
+import { hitRate } from '../shared/limits.js';
 import { type Policy, settingsFor, spamHeaders, verdictOf } from './lib/decide.js';
 import { checkv2, ScannerUnavailable } from './lib/rspamd.js';
 
@@ -34,8 +35,6 @@ interface TxnSpam {
   allAllowed: boolean;
 }
 
-const connections = new PerMinute();
-const recipients = new PerMinute();
 let resolver: DnsResolveFn | null = null;
 
 function spamSettings() {
@@ -51,7 +50,7 @@ export const hook_connect = safeHook(async function (this: HarakaPlugin, next: N
   if (!s || isSubmission(connection)) return next();
   const ip = connection.remote.ip;
   if (s.connectionsPerMinute > 0) {
-    const n = connections.hit(ip);
+    const n = await hitRate('connections', ip); // of all Haraka processes (shared/limits.ts)
     if (n > s.connectionsPerMinute) {
       count('spam.check', { check: 'connection_rate', result: 'limited' });
       connection.loginfo(this, 'connection rate exceeded', { event: 'smtp.connect.rate_limited' });
@@ -102,7 +101,7 @@ export const spam_rcpt = safeHook(async function (this: HarakaPlugin, next: Next
   const txn = connection.transaction;
   if (!s || !txn || isSubmission(connection) || connection.relaying) return next();
   const ip = connection.remote.ip;
-  if (s.recipientsPerMinute > 0 && recipients.hit(ip) > s.recipientsPerMinute) {
+  if (s.recipientsPerMinute > 0 && (await hitRate('recipients', ip)) > s.recipientsPerMinute) {
     count('spam.check', { check: 'recipient_rate', result: 'limited' });
     return next(DENYSOFT, dsn(450, '4.7.1', 'too many recipients from your address, try again later'));
   }

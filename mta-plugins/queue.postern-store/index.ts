@@ -14,7 +14,8 @@ import { type BlobStore, DirSyncer, openBlobStore } from '../../appliance/mailst
 import { prepareMessage } from '../../appliance/mailstore/ingest.js';
 import { serveRpc } from '../../appliance/rpc/channel.js';
 import type { ChildMethods } from '../../appliance/rpc/protocol.js';
-import { announceListening, call, pluginSettings } from '../shared/appliance.js';
+import { announceListening, call, connectUpstream, pluginSettings } from '../shared/appliance.js';
+import { isClusterMaster, keepTempFilesInWorker, serveWorkers, workerReady } from '../shared/cluster.js';
 import { CONT, DENYSOFT, dsn, type HarakaConnection, type HarakaPlugin, type HarakaTransaction, type Next, OK, safeHook } from '../shared/haraka.js';
 import { finalMessage } from '../shared/message.js';
 
@@ -49,15 +50,26 @@ function relay(plugin: HarakaPlugin, sender: string, recipients: string[], messa
   );
 }
 
+export function register(this: HarakaPlugin): void {
+  keepTempFilesInWorker(this);
+}
+
 export function hook_init_master(this: HarakaPlugin, next: Next): void {
   try {
-    // The appliance queues its own mail (setup and reset links, notifications) through us.
+    connectUpstream();
+    // The appliance queues its own mail (setup and reset links, notifications) through us (the
+    // Haraka master when there are several processes: it queues and delivers those itself).
     serveRpc(process as unknown as Parameters<typeof serveRpc>[0], {
       'outbound.send': async (p: Parameters<ChildMethods['outbound.send']>[0]) => {
         await relay(this, p.sender, p.recipients, Buffer.from(p.message, p.encoding === 'base64' ? 'base64' : 'utf8'));
         return { queued: true };
       },
     });
+    if (isClusterMaster()) {
+      // Workers are forked after this hook; ready once all of them listen (shared/cluster.ts).
+      serveWorkers((err, method) => this.logerror(`worker rpc ${method} failed: ${String(err)}`));
+      return;
+    }
     announceReadyAfterQueueLoad(this);
     // Opened now, not on the first message (loading the S3 client takes a moment); a failure here
     // is retried with the next delivery and answered 4xx there.
@@ -65,6 +77,13 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
   } finally {
     next();
   }
+}
+
+/** A cluster worker, its listeners up: open the blob store, then tell the master. */
+export function hook_init_child(this: HarakaPlugin, next: Next): void {
+  void blobStore().catch(() => undefined);
+  void workerReady(this);
+  next();
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The plugins' link to the appliance: settings from config/postern.json and RPC over the IPC
  * channel Haraka inherited from the appliance. When that channel closes (the appliance died),
- * Haraka exits at once so no orphan keeps the ports.
+ * Haraka exits at once so no orphan keeps the ports. With several Haraka processes (cluster
+ * mode) a worker's channel leads to the Haraka master, which answers shared state itself and
+ * relays the rest to the appliance (shared/cluster.ts); a worker exits when the master is gone.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,6 +35,19 @@ function rpc(): RpcClient {
 
 export function call<M extends keyof RpcMethods>(method: M, params: Parameters<RpcMethods[M]>[0]): Promise<ReturnType<RpcMethods[M]>> {
   return rpc().call<ReturnType<RpcMethods[M]>>(method, params);
+}
+
+/**
+ * A call to this process's peer by name: the appliance for the Haraka master (or the only
+ * process), the master for a worker (which answers shared state itself: shared/cluster.ts).
+ */
+export function callUpstream<T>(method: string, params: unknown): Promise<T> {
+  return rpc().call<T>(method, params);
+}
+
+/** Opens the channel now, so a process exits when its peer is gone even before its first call. */
+export function connectUpstream(): void {
+  rpc();
 }
 
 /** Tells the appliance the listeners are up (readiness). */

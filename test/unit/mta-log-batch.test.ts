@@ -30,4 +30,21 @@ describe('log.postern-batch', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(writes).toEqual(['{"message":"connect"}\n{"message":"sender <a@b>"}\n{"message":"recipient <c@d>"}\n', '{"message":"disconnect"}\n']);
   });
+
+  it('writes at most 4,096 bytes of whole lines per write (several Haraka processes share the pipe)', async () => {
+    const writes: string[] = [];
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      writes.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    const lines = Array.from({ length: 50 }, (_, i) => `{"message":"line ${i} ${'x'.repeat(200)}"}`);
+    for (const data of lines) hook_log.call(null, () => undefined, null, { data });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes.length).toBeGreaterThan(1);
+    for (const w of writes) {
+      expect(Buffer.byteLength(w)).toBeLessThanOrEqual(4096);
+      expect(w.endsWith('\n')).toBe(true);
+    }
+    expect(writes.join('')).toBe(lines.map((l) => `${l}\n`).join(''));
+  });
 });

@@ -1,6 +1,6 @@
 /** Pure parts of connect.postern-limits and of the Haraka log redaction. */
 import { describe, expect, it } from 'vitest';
-import { CommandLineGuard, DataRate, SessionCounter } from '../../mta-plugins/connect.postern-limits/lib/limits.js';
+import { CommandLineGuard, DataRate, SessionCounter, SharedSessionCounter } from '../../mta-plugins/connect.postern-limits/lib/limits.js';
 import { HarakaLogRedactor, redactAuthCommand } from '../../appliance/mta/log-redaction.js';
 
 describe('SessionCounter', () => {
@@ -14,6 +14,27 @@ describe('SessionCounter', () => {
     c.closed('b', true);
     expect(c.sessions).toBe(3);
     expect(c.unauthenticatedFrom('a')).toBe(2);
+  });
+});
+
+describe('SharedSessionCounter (the Haraka master, for all workers)', () => {
+  it('counts sessions of every process against one cap, and releases the sessions of a process that died', () => {
+    const c = new SharedSessionCounter({ maxSessions: 5, maxSessionsPerIp: 2 });
+    expect([c.admit(1, 'a'), c.admit(2, 'a'), c.admit(1, 'a')]).toEqual([{ ok: true }, { ok: true }, { ok: false, reason: 'per_ip' }]);
+    c.authenticated(2, 'a'); // worker 2's session authenticated: leaves the per-address cap
+    expect(c.admit(1, 'a')).toEqual({ ok: true });
+    expect(c.admit(2, 'b')).toEqual({ ok: true });
+    expect(c.sessions).toBe(4);
+    // Worker 2 dies holding an authenticated session from a and one from b.
+    c.release(2);
+    expect(c.sessions).toBe(2);
+    expect(c.unauthenticatedFrom('a')).toBe(2);
+    expect(c.unauthenticatedFrom('b')).toBe(0);
+    // A late close from the dead worker changes nothing; worker 1's closes do.
+    c.closed(2, 'b', true);
+    expect(c.sessions).toBe(2);
+    c.closed(1, 'a', true);
+    expect([c.sessions, c.unauthenticatedFrom('a')]).toEqual([1, 1]);
   });
 });
 

@@ -68,6 +68,72 @@ export class SessionCounter {
 }
 
 /**
+ * One SessionCounter for several Haraka processes (kept in the master): each session is counted
+ * under the process that holds it, so the sessions of a process that died are released at once
+ * (`release`) instead of holding their slots for ever.
+ */
+export class SharedSessionCounter {
+  private readonly counter: SessionCounter;
+  /** Per owner: admitted sessions, and unauthenticated ones per address. */
+  private readonly owners = new Map<number, { total: number; unauth: Map<string, number> }>();
+
+  constructor(settings: Pick<SmtpLimitSettings, 'maxSessions' | 'maxSessionsPerIp'>) {
+    this.counter = new SessionCounter(settings);
+  }
+
+  admit(owner: number, ip: string): Admission {
+    const a = this.counter.admit(ip);
+    if (!a.ok) return a;
+    let o = this.owners.get(owner);
+    if (!o) this.owners.set(owner, (o = { total: 0, unauth: new Map() }));
+    o.total++;
+    o.unauth.set(ip, (o.unauth.get(ip) ?? 0) + 1);
+    return a;
+  }
+
+  authenticated(owner: number, ip: string): void {
+    if (!this.take(owner, ip)) return;
+    this.counter.authenticated(ip);
+  }
+
+  closed(owner: number, ip: string, stillUnauth: boolean): void {
+    const o = this.owners.get(owner);
+    if (!o || o.total === 0) return;
+    if (stillUnauth && !this.take(owner, ip)) return;
+    o.total--;
+    this.counter.closed(ip, stillUnauth);
+  }
+
+  /** The owner (a process) is gone: every session it held is closed. */
+  release(owner: number): void {
+    const o = this.owners.get(owner);
+    if (!o) return;
+    this.owners.delete(owner);
+    for (const [ip, n] of o.unauth) for (let i = 0; i < n; i++) this.counter.closed(ip, true);
+    const authenticated = o.total - [...o.unauth.values()].reduce((a, b) => a + b, 0);
+    for (let i = 0; i < authenticated; i++) this.counter.closed('', false);
+  }
+
+  get sessions(): number {
+    return this.counter.sessions;
+  }
+
+  unauthenticatedFrom(ip: string): number {
+    return this.counter.unauthenticatedFrom(ip);
+  }
+
+  /** Takes one unauthenticated slot of `ip` from the owner's ledger; false when it holds none. */
+  private take(owner: number, ip: string): boolean {
+    const o = this.owners.get(owner);
+    const n = o?.unauth.get(ip) ?? 0;
+    if (!o || n === 0) return false;
+    if (n > 1) o.unauth.set(ip, n - 1);
+    else o.unauth.delete(ip);
+    return true;
+  }
+}
+
+/**
  * Watches the bytes of command lines as they arrive (before Haraka buffers them): `push`
  * answers 'too-long' as soon as a line passes its limit without a line end.
  */
