@@ -103,6 +103,14 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
       return { blocked: false };
     },
 
+    'spam.unscanned': (p) => {
+      for (const c of p.counts ?? []) {
+        const n = Math.min(Number(c.n) || 0, 1_000_000);
+        for (let i = 0; i < n; i++) recordScan({ direction: c.direction === 'outbound' ? 'outbound' : 'inbound', outcome: 'unscanned', tenantId: String(c.tenantId ?? '') || null, seconds: null });
+      }
+      return null;
+    },
+
     'metrics.report': (p) => {
       applyMtaReport(p);
       return null;

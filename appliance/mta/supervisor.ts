@@ -2,15 +2,20 @@
  * Runs Haraka as a child process (never in our process: its uncaughtException handler exits),
  * serves its RPC calls, forwards its log lines into pino, restarts it with back-off when it
  * dies, and stops it with SIGINT (then SIGKILL) on shutdown. The child exits by itself when the
- * IPC channel closes, so a killed appliance leaves no orphan.
+ * IPC channel closes, so a killed appliance leaves no orphan. With several Haraka processes the
+ * workers' calls arrive on a Unix-domain socket served here (in a 0700 directory of Haraka's
+ * data dir; POSTERN_MTA_RPC_SOCKET tells them where), the same handlers as the IPC channel.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { type BackoffOptions, nextEvent, RestartBackoff } from '../child-restart.js';
 import type { Logger } from '../logger.js';
 import { AppError } from '../core/kernel/errors.js';
-import { type Handler, RpcClient, serveRpc } from '../rpc/channel.js';
+import { type Handler, RpcClient, serveRpc, socketEndpoint } from '../rpc/channel.js';
 import type { ChildMethods } from '../rpc/protocol.js';
 import { HarakaLogRedactor } from './log-redaction.js';
 
@@ -40,6 +45,9 @@ export class HarakaSupervisor extends EventEmitter {
   private stopping = false;
   private readonly backoff: RestartBackoff;
   private readonly log: Logger;
+  private socketServer: net.Server | null = null;
+  private socketPath: string | null = null;
+  private readonly sockets = new Set<net.Socket>();
   /** SMTP AUTH credentials never reach a log line, whatever the level (log-redaction.ts). */
   private readonly redactor = new HarakaLogRedactor();
 
@@ -65,7 +73,48 @@ export class HarakaSupervisor extends EventEmitter {
 
   start(): void {
     this.stopping = false;
+    this.serveSocket();
     this.spawn();
+  }
+
+  /**
+   * The workers' socket: bound before Haraka is forked (a Unix socket binds synchronously), or
+   * none when the path does not fit a socket address (the Haraka master relays then).
+   */
+  private serveSocket(): void {
+    if (this.socketServer) return;
+    const dir = path.join(this.opts.harakaRoot, 'rpc');
+    const file = path.join(dir, 'appliance.sock');
+    if (Buffer.byteLength(file) > 100) return;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
+      rmSync(file, { force: true });
+      const server = net.createServer((socket) => {
+        this.sockets.add(socket);
+        socket.on('error', () => undefined);
+        const stop = serveRpc(socketEndpoint(socket), this.opts.handlers, (err, method) => this.log.error({ event: 'mta.rpc.error', method, err }, 'rpc handler failed'));
+        socket.on('close', () => {
+          stop();
+          this.sockets.delete(socket);
+        });
+      });
+      server.on('error', (err) => this.log.error({ event: 'mta.error', err }, 'MTA worker socket failed'));
+      server.listen(file);
+      chmodSync(file, 0o600);
+      this.socketServer = server;
+      this.socketPath = file;
+    } catch (err) {
+      this.log.warn({ event: 'mta.error', err }, 'no MTA worker socket: the Haraka master relays');
+    }
+  }
+
+  private closeSocket(): void {
+    this.socketServer?.close();
+    for (const s of this.sockets) s.destroy();
+    this.socketServer = null;
+    if (this.socketPath) rmSync(this.socketPath, { force: true });
+    this.socketPath = null;
   }
 
   /** Resolves once the child reports listening (or rejects after timeoutMs). */
@@ -78,7 +127,11 @@ export class HarakaSupervisor extends EventEmitter {
     const bin = require.resolve('Haraka/bin/haraka');
     const child = fork(bin, ['-c', this.opts.harakaRoot], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, HARAKA_LOGS_SUPPRESS: '' },
+      env: {
+        ...process.env,
+        HARAKA_LOGS_SUPPRESS: '',
+        ...(this.socketPath ? { POSTERN_MTA_RPC_SOCKET: this.socketPath } : {}),
+      },
       // POSTERN_MTA_NODE_ARGS: node flags for Haraka in a profiling run (the bench's "--cpu-prof --cpu-prof-dir=DIR").
       execArgv: (process.env.POSTERN_MTA_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
     });
@@ -155,7 +208,7 @@ export class HarakaSupervisor extends EventEmitter {
     this.stopping = true;
     this.backoff.cancel();
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return this.closeSocket();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.log.warn({ event: 'mta.kill', pid: child.pid }, 'Haraka did not stop in time; killing');
@@ -167,6 +220,7 @@ export class HarakaSupervisor extends EventEmitter {
       });
       child.kill('SIGINT');
     });
+    this.closeSocket();
   }
 
   /** For tests and operators: kill the child as a crash would. */

@@ -3,6 +3,7 @@
  * messages: {t:'req', id, m, p} and {t:'res', id, ok, r | e:{code, message}}. Message bytes
  * never travel here (the child writes them to the blob store); only small requests do.
  */
+import type { Socket } from 'node:net';
 import { AppError, type ErrorCode } from '../core/kernel/errors.js';
 
 export interface IpcEndpoint {
@@ -63,6 +64,46 @@ export function serveRpc(
   return () => endpoint.off?.('message', listener);
 }
 
+/**
+ * The same messages over a stream socket (a Unix-domain socket between the appliance and a
+ * Haraka worker): one JSON document per line (JSON text never holds a raw line break).
+ */
+export function socketEndpoint(socket: Socket): IpcEndpoint {
+  const listeners = new Set<(message: unknown) => void>();
+  let buf = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl = buf.indexOf('\n');
+    while (nl !== -1) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      nl = buf.indexOf('\n');
+      let msg: unknown;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue; // not ours: ignored, like a foreign IPC message
+      }
+      for (const l of listeners) l(msg);
+    }
+  });
+  return {
+    get connected() {
+      return !socket.destroyed;
+    },
+    send(message: unknown, cb?: (err: Error | null) => void): boolean {
+      return socket.write(`${JSON.stringify(message)}\n`, (err) => cb?.(err ?? null));
+    },
+    on(_event: 'message', listener: (message: unknown) => void) {
+      listeners.add(listener);
+    },
+    off(_event: 'message', listener: (message: unknown) => void) {
+      listeners.delete(listener);
+    },
+  };
+}
+
 /** Calls handlers across an endpoint (the Haraka side). */
 export class RpcClient {
   private nextId = 1;
@@ -81,6 +122,15 @@ export class RpcClient {
       if (msg.ok) p.resolve(msg.r);
       else p.reject(new AppError(msg.e.code as ErrorCode, msg.e.message));
     });
+  }
+
+  /** The endpoint is gone: every pending call fails now instead of at its timeout. */
+  failAll(): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new AppError('TempFailure', 'appliance is not reachable'));
+    }
   }
 
   call<T>(method: string, params: unknown): Promise<T> {

@@ -66,6 +66,8 @@ export interface RpcMethods {
   'spam.submission': (p: { mailboxId: string }) => SpamPolicyValues & { tenantId: string };
   /** One scan decision; an outbound spam verdict counts toward the mailbox's send block. */
   'spam.result': (p: SpamResultParams) => { blocked: boolean };
+  /** Messages delivered unscanned because scanning is off, counted by the child since its last call (one call, not one per message). */
+  'spam.unscanned': (p: { counts: Array<{ direction: 'inbound' | 'outbound'; tenantId: string; n: number }> }) => null;
   /** The child's metric counts since its last report, its open sessions and process figures. */
   'metrics.report': (p: MtaMetricsReport) => null;
 }

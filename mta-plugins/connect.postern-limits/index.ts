@@ -129,12 +129,20 @@ export function hook_data_post(this: HarakaPlugin, next: Next, connection: Harak
   next();
 }
 
+/** QUIT: the slot is released before the 221 (see releaseConnection); other ends release it at disconnect. */
+export function hook_quit(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
+  releaseConnection(connection).then(
+    () => next(),
+    () => next(),
+  );
+}
+
 export function hook_disconnect(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
   try {
     stopRate(connection);
     const w = connection.notes?.[WATCH] as Watch | undefined;
     if (w) (connection as LiveConnection).client.removeListener('data', w.onData);
-    releaseConnection(connection);
+    void releaseConnection(connection);
   } finally {
     next();
   }

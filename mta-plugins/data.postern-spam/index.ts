@@ -132,6 +132,28 @@ function report(p: SpamResultParams): Promise<{ blocked: boolean }> {
   return call('spam.result', p).catch(() => ({ blocked: false }));
 }
 
+/**
+ * Mail delivered unscanned because scanning is off: counted here and sent as one call every
+ * quarter second (`spam.unscanned`), not one call per message (issue 18). The appliance counts
+ * them exactly as single reports; a count of the last quarter second is lost if Haraka dies.
+ */
+const unscanned = new Map<string, { direction: 'inbound' | 'outbound'; tenantId: string; n: number }>();
+let unscannedTimer: NodeJS.Timeout | null = null;
+
+function countUnscanned(direction: 'inbound' | 'outbound', tenantId: string): void {
+  const key = `${direction} ${tenantId}`;
+  const e = unscanned.get(key);
+  if (e) e.n++;
+  else unscanned.set(key, { direction, tenantId, n: 1 });
+  if (unscannedTimer) return;
+  unscannedTimer = setTimeout(() => {
+    unscannedTimer = null;
+    const counts = [...unscanned.values()];
+    unscanned.clear();
+    call('spam.unscanned', { counts }).catch(() => undefined);
+  }, 250);
+}
+
 export const hook_data_post = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
   const s = spamSettings();
   const txn = connection.transaction;
@@ -140,6 +162,12 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
   const auth = connection.notes.postern_auth as SubmissionAuth | undefined;
   if (submission && !auth) return next();
   let target: TxnSpam | undefined = txn.notes.postern_spam as TxnSpam | undefined;
+  if (submission && auth && !s.scanner) {
+    // Scanning is off: only the count below, which needs the tenant alone (no policy look-up per message).
+    prependHeader(txn, 'X-Spam-Status', 'unscanned (scanner off or not installed)');
+    countUnscanned('outbound', auth.tenantId);
+    return next();
+  }
   if (submission && auth) {
     const p = await call('spam.submission', { mailboxId: auth.mailboxId });
     target = { key: `submission:${auth.mailboxId}`, tenantId: p.tenantId, policy: p, allAllowed: false };
@@ -151,7 +179,7 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
   const base = { direction, tenantId: target.tenantId, mailboxId: auth?.mailboxId, queueId: txn.uuid } as const;
   if (!s.scanner) {
     prependHeader(txn, 'X-Spam-Status', 'unscanned (scanner off or not installed)');
-    void report({ ...base, outcome: 'unscanned', seconds: null });
+    countUnscanned('inbound', target.tenantId);
     return next();
   }
   const settings = pluginSettings();

@@ -5,11 +5,13 @@
  * mode) a worker's channel leads to the Haraka master, which answers shared state itself and
  * relays the rest to the appliance (shared/cluster.ts); a worker exits when the master is gone.
  */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { CredentialId } from '../../appliance/core/access/credentials.types.js';
 import type { PluginSettings } from '../../appliance/mta/haraka-config.js';
-import { RpcClient } from '../../appliance/rpc/channel.js';
+import { RpcClient, socketEndpoint } from '../../appliance/rpc/channel.js';
 import type { RpcMethods } from '../../appliance/rpc/protocol.js';
 
 let settings: PluginSettings | null = null;
@@ -33,8 +35,36 @@ function rpc(): RpcClient {
   return client;
 }
 
+/**
+ * A cluster worker's own line to the appliance: the Unix-domain socket the supervisor serves
+ * (POSTERN_MTA_RPC_SOCKET, in a 0700 directory of the data dir), so the appliance's calls do
+ * not cost the master a relay (two more JSON hops per call). Without the socket (a data dir
+ * path too long for one, or it could not be reached) the master relays.
+ */
+let direct: { client: RpcClient; socket: net.Socket } | null = null;
+let relayOnly = false;
+
+function applianceClient(): RpcClient {
+  const file = process.env.POSTERN_MTA_RPC_SOCKET;
+  if (!cluster.isWorker || !file || relayOnly) return rpc();
+  if (!direct) {
+    const socket = net.connect(file);
+    const client = new RpcClient(socketEndpoint(socket));
+    let connected = false;
+    socket.once('connect', () => (connected = true));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      client.failAll();
+      if (direct?.socket === socket) direct = null;
+      if (!connected) relayOnly = true;
+    });
+    direct = { client, socket };
+  }
+  return direct.client;
+}
+
 export function call<M extends keyof RpcMethods>(method: M, params: Parameters<RpcMethods[M]>[0]): Promise<ReturnType<RpcMethods[M]>> {
-  return rpc().call<ReturnType<RpcMethods[M]>>(method, params);
+  return applianceClient().call<ReturnType<RpcMethods[M]>>(method, params);
 }
 
 /**

@@ -42,9 +42,10 @@ function sessionAuthenticated(ip: string): void {
   else sessions().authenticated(SELF, ip);
 }
 
-function sessionClosed(ip: string, stillUnauth: boolean): void {
-  if (cluster.isWorker) tell('limits.closed', { ip, stillUnauth });
-  else sessions().closed(SELF, ip, stillUnauth);
+function sessionClosed(ip: string, stillUnauth: boolean): Promise<unknown> {
+  if (cluster.isWorker) return callUpstream('limits.closed', { ip, stillUnauth }).catch(() => undefined);
+  sessions().closed(SELF, ip, stillUnauth);
+  return Promise.resolve();
 }
 
 /** Adds one event for `key` and answers the count over the last minute, of all processes. */
@@ -100,13 +101,17 @@ export function markAuthenticated(connection: { notes: Record<string, any> }): v
   sessionAuthenticated(note.ip);
 }
 
-/** The session ended: its slot is released (after its admission settled, if it is still pending). */
-export function releaseConnection(connection: { notes: Record<string, any> }): void {
+/**
+ * The session ends: its slot is released (after its admission settled, if it is still pending).
+ * Resolves once the count is down, also in the master: at QUIT the 221 waits for it, so a client
+ * that reconnects at once (a sending MTA at its cap) never finds its own closed session counted.
+ */
+export function releaseConnection(connection: { notes: Record<string, any> }): Promise<unknown> {
   const note = limitNote(connection);
-  if (!note) return;
-  void note.ready.then(() => {
+  if (!note) return Promise.resolve();
+  return note.ready.then(() => {
     if (!note.admitted) return;
     note.admitted = false;
-    sessionClosed(note.ip, note.unauthenticated);
+    return sessionClosed(note.ip, note.unauthenticated);
   });
 }

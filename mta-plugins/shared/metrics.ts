@@ -9,7 +9,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MtaCounterName, MtaListener, MtaMetricsReport } from '../../appliance/rpc/protocol.js';
-import { call, pluginSettings } from './appliance.js';
+import { callUpstream, pluginSettings } from './appliance.js';
 
 const REPORT_MS = 1_000;
 const pending = new Map<string, { name: MtaCounterName; labels: Record<string, string>; n: number }>();
@@ -84,7 +84,8 @@ function report(): void {
   }
   lag?.reset();
   // A lost report loses its counts, never a message: metrics must not hold up mail.
-  call('metrics.report', p).catch(() => undefined);
+  // To the master in a worker (it adds all workers up), to the appliance otherwise.
+  callUpstream('metrics.report', p).catch(() => undefined);
 }
 
 /** Starts the once-a-second report (idempotent; the timer never keeps the process alive). */

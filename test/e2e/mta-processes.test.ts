@@ -6,6 +6,8 @@
  * the appliance dies. The other e2e tests run one Haraka process (test/helpers/appliance.ts).
  */
 import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appliance } from '../helpers/appliance.js';
 import { RawSmtp } from '../helpers/smtp-raw.js';
@@ -74,6 +76,11 @@ describe('Haraka with two worker processes', () => {
     const [master] = app.childPids();
     expect(master).toBeDefined();
     expect(childrenOf(master!).length).toBe(2);
+    // The workers' own line to the appliance: a socket only its user can reach.
+    const dir = path.join(app.dataDir, 'haraka', 'rpc');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(dir, 'appliance.sock')).isSocket()).toBe(true);
+    expect(statSync(path.join(dir, 'appliance.sock')).mode & 0o777).toBe(0o600);
   });
 
   it('stores inbound mail and relays authenticated, DKIM-signed submissions; through the workers', async () => {
