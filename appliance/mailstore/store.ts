@@ -107,7 +107,7 @@ export class SqlMailStore implements MailStore {
     this.blobs = deps.blobs;
     this.queue = new WriteQueue(deps.db, undefined, deps.cluster);
     this.searchIndexer = new SearchTextIndexer(deps.blobs, this.queue);
-    this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics, this.searchIndexer);
+    this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics, this.searchIndexer, (blobId) => this.settleUnsyncedBlob(blobId, false).then(() => undefined));
     this.searchBackfill = new SearchTextBackfill(deps.db, deps.blobs, this.queue);
     this.index = new FolderIndex({
       highestModseq: async (folderId) => Number((await this.folderById(this.db, folderId)).highest_modseq),
@@ -785,6 +785,57 @@ export class SqlMailStore implements MailStore {
       if (!still) orphaned.push(blobId);
     }
     if (orphaned.length) after(() => void Promise.all(orphaned.map((b) => this.blobs.delete(b).catch(() => undefined))));
+  }
+
+  /**
+   * At boot, before anything writes (issue 18, migration 0054): every blob still listed in
+   * `unsynced_blobs` had its rows committed while its fsync ran, and the process stopped before
+   * it was unlisted. A blob present with the size its rows expect is synced now and kept; one
+   * missing or short never reached the disk, and its messages are removed like an expunge
+   * (journaled, quota released), so no row is served without its bytes. Such a message was
+   * never acknowledged: the answer waits for the blob's sync.
+   */
+  async recoverUnsyncedBlobs(): Promise<{ checked: number; removed: number }> {
+    const rows = await this.db.selectFrom('unsynced_blobs').select('blob_id').execute();
+    let removed = 0;
+    for (const r of rows) removed += await this.settleUnsyncedBlob(r.blob_id, true);
+    return { checked: rows.length, removed };
+  }
+
+  /** Keeps a listed blob that is whole (synced now, when `trySync`) or removes its messages; unlists it. Returns the entries removed. */
+  private async settleUnsyncedBlob(blobId: string, trySync: boolean): Promise<number> {
+    const messages = await this.db.selectFrom('messages').select(['id', 'size', 'header_prefix']).where('blob_id', '=', blobId).execute();
+    let whole = false;
+    if (messages.length && trySync) {
+      try {
+        const size = await this.blobs.size(blobId);
+        whole = messages.every((m) => Number(m.size) - Buffer.byteLength(m.header_prefix, 'utf8') === size);
+        if (whole) await this.blobs.sync?.(blobId);
+      } catch {
+        whole = false;
+      }
+    }
+    return this.queue.run(async (ctx) => {
+      let removed = 0;
+      if (!whole && messages.length) {
+        const entries = await ctx.trx
+          .selectFrom('folder_messages')
+          .innerJoin('folders', 'folders.id', 'folder_messages.folder_id')
+          .select(['folder_messages.folder_id', 'folder_messages.uid', 'folder_messages.message_id', 'folder_messages.size', 'folders.mailbox_id'])
+          .where(
+            'folder_messages.message_id',
+            'in',
+            messages.map((m) => m.id),
+          )
+          .execute();
+        const byFolder = new Map<number, typeof entries>();
+        for (const e of entries) byFolder.set(Number(e.folder_id), [...(byFolder.get(Number(e.folder_id)) ?? []), e]);
+        for (const [folderId, rows] of byFolder) await this.removeEntries(ctx, rows[0]!.mailbox_id, folderId, rows, { logExpunge: true });
+        removed = entries.length;
+      }
+      await ctx.trx.deleteFrom('unsynced_blobs').where('blob_id', '=', blobId).execute();
+      return removed;
+    });
   }
 
   /**
