@@ -10,6 +10,7 @@ import { constants as fsc, readFile } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { StorageConfig } from '../config.js';
+import { fsyncThreads } from '../db/fsync-threads.js';
 
 export interface BlobStore {
   /**
@@ -97,11 +98,9 @@ export class DirSyncer {
       .then(async () => {
         this.queued.delete(dir);
         this.running.set(dir, next);
-        const fh = await open(dir, fsc.O_RDONLY);
         try {
-          await fh.sync();
+          await fsyncThreads.fsyncPath(dir); // off libuv's pool (db/fsync-threads.ts)
         } finally {
-          await fh.close();
           if (this.running.get(dir) === next) this.running.delete(dir);
         }
       });
@@ -164,7 +163,8 @@ export class FileBlobStore implements BlobStore {
     } catch (err) {
       return fail(err);
     }
-    const durable = Promise.all([fh.datasync(), entry]).then(() => fh.close(), fail);
+    // Both syncs on the sync threads, not libuv's pool: FETCH's blob reads do not queue behind them.
+    const durable = Promise.all([fsyncThreads.fdatasync(fh.fd), entry]).then(() => fh.close(), fail);
     durable.catch(() => undefined); // the caller decides; an unobserved failure is not a crash
     return { id, durable };
   }
@@ -173,7 +173,7 @@ export class FileBlobStore implements BlobStore {
     const file = this.pathOf(id);
     const fh = await open(file, fsc.O_RDONLY).catch(this.notFound(id));
     try {
-      await Promise.all([fh.datasync(), this.dirSync.sync(path.dirname(file))]);
+      await Promise.all([fsyncThreads.fdatasync(fh.fd), this.dirSync.sync(path.dirname(file))]);
     } finally {
       await fh.close();
     }
