@@ -30,6 +30,8 @@ const META_CACHE_MAX = 20_000;
 const SORT_CACHE_MAX = 250_000;
 const SORT_ROWS_FOLDERS = 16;
 const NOT_DURABLE = { durable: false };
+/** readMessages reads up to this many blobs on the calling thread (FileBlobStore.readNow). */
+const READ_NOW_MAX = 2;
 
 export function validateFolderName(name: string): string {
   if (typeof name !== 'string' || !name.length) throw new AppError('Invalid', 'folder name is empty');
@@ -481,6 +483,16 @@ export class SqlMailStore implements MailStore {
         .select(['id', 'blob_id', 'header_prefix'])
         .where('id', 'in', ids.slice(i, i + 500))
         .execute();
+      if (rows.length <= READ_NOW_MAX && this.blobs.readNow) {
+        // A FETCH of one or two messages (a client opening a message): read on the loop, a few
+        // system calls on a cached file, instead of four trips each through libuv's pool, where
+        // the wait is the pool's queue (issue 18, mixed load). Many messages are read in parallel below.
+        for (const r of rows) {
+          const bytes = this.blobs.readNow(r.blob_id);
+          out.set(Number(r.id), r.header_prefix ? Buffer.concat([Buffer.from(r.header_prefix, 'utf8'), bytes]) : bytes);
+        }
+        continue;
+      }
       let next = 0;
       const worker = async () => {
         while (next < rows.length) {

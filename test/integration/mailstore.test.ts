@@ -153,6 +153,17 @@ describe('mail store: batch reads and line endings', () => {
     const all = await core.store.readMessages(entries.map((e) => e.messageId));
     expect(all.size).toBe(30);
     for (const e of entries) expect(all.get(e.messageId)!.equals(await core.store.readMessage(e.messageId))).toBe(true);
+    // One or two messages (read on the calling thread from a file store): the same bytes, and a
+    // lost blob fails the read as the parallel path does (FETCH then skips the message).
+    for (const ids of [[entries[0]!.messageId], [entries[1]!.messageId, entries[2]!.messageId]]) {
+      const few = await core.store.readMessages(ids);
+      expect([...few.keys()].sort()).toEqual([...ids].sort());
+      for (const id of ids) expect(few.get(id)!.equals(all.get(id)!)).toBe(true);
+    }
+    const row = await core.db.selectFrom('messages').select('blob_id').where('id', '=', entries[3]!.messageId).executeTakeFirstOrThrow();
+    await core.blobs.delete(row.blob_id);
+    await expect(core.store.readMessages([entries[3]!.messageId])).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(core.store.readMessages(entries.slice(3, 10).map((e) => e.messageId))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 
