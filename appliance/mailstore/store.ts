@@ -30,6 +30,8 @@ const META_CACHE_MAX = 20_000;
 const SORT_CACHE_MAX = 250_000;
 const SORT_ROWS_FOLDERS = 16;
 const NOT_DURABLE = { durable: false };
+/** Folders whose \\Recent claim is kept in memory (the least recently claimed, long written, are dropped). */
+const RECENT_CLAIMS_MAX = 20_000;
 /** readMessages reads up to this many blobs on the calling thread (FileBlobStore.readNow). */
 const READ_NOW_MAX = 2;
 
@@ -91,6 +93,8 @@ export class SqlMailStore implements MailStore {
   private readonly db: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
+  /** \Recent claims of this node by folder (single node only: see claimRecentHere). */
+  private readonly recentClaims = new Map<number, number>();
   /** Entries of recently used folders, caught up from the change journal (folder-index.ts). */
   private readonly index: FolderIndex;
   /** Sort rows of recently sorted folders, valid while no entry was added or removed there. */
@@ -153,13 +157,19 @@ export class SqlMailStore implements MailStore {
 
   async listFolders(mailboxId: string): Promise<FolderInfo[]> {
     const rows = await this.db.selectFrom('folders').selectAll().where('mailbox_id', '=', mailboxId).orderBy('name').execute();
-    return rows.map(toFolderInfo);
+    return rows.map((r) => this.withClaims(toFolderInfo(r)));
+  }
+
+  /** A folder as stored, with this node's \Recent claim that may not be written yet. */
+  private withClaims(info: FolderInfo): FolderInfo {
+    const claimed = this.recentClaims.get(info.id);
+    return claimed !== undefined && claimed > info.recentUid ? { ...info, recentUid: claimed } : info;
   }
 
   async getFolder(mailboxId: string, name: string): Promise<FolderInfo | null> {
     const n = name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
     const row = await this.db.selectFrom('folders').selectAll().where('mailbox_id', '=', mailboxId).where('name', '=', n).executeTakeFirst();
-    return row ? toFolderInfo(row) : null;
+    return row ? this.withClaims(toFolderInfo(row)) : null;
   }
 
   private async folderById(db: Kysely<DB>, folderId: number): Promise<FolderRow> {
@@ -294,7 +304,7 @@ export class SqlMailStore implements MailStore {
         sql<number>`coalesce(sum(size), 0)`.as('size'),
         sql<number>`coalesce(sum(case when flags like ${'%\\Seen%'} escape '!' then 0 else 1 end), 0)`.as('unseen'),
         sql<number>`coalesce(sum(case when flags like ${'%\\Deleted%'} escape '!' then 1 else 0 end), 0)`.as('deleted'),
-        sql<number>`coalesce(sum(case when uid >= ${folder.recent_uid} then 1 else 0 end), 0)`.as('recent'),
+        sql<number>`coalesce(sum(case when uid >= ${Math.max(Number(folder.recent_uid), this.recentClaims.get(folderId) ?? 0)} then 1 else 0 end), 0)`.as('recent'),
       ])
       .where('folder_id', '=', folderId)
       .executeTakeFirstOrThrow();
@@ -417,6 +427,7 @@ export class SqlMailStore implements MailStore {
   }
 
   async claimRecent(folderId: number, belowUid: number): Promise<number> {
+    if (!this.deps.cluster?.clustered) return this.claimRecentHere(folderId, belowUid);
     // Read first outside the queue: most calls find nothing new to claim and need no write.
     const cur = await this.db.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
     if (!cur) throw new AppError('NotFound', 'folder not found');
@@ -430,6 +441,31 @@ export class SqlMailStore implements MailStore {
       await trx.updateTable('folders').set({ recent_uid: belowUid }).where('id', '=', folderId).execute();
       return floor;
     }, NOT_DURABLE);
+  }
+
+  /**
+   * A single node is the only claimant of its folders' \Recent marks (issue 18): the claim is
+   * decided in memory, at once, and written behind (non-durable, like the queued claim: a claim
+   * lost in a crash costs nothing). Before, every session's claim after every command that showed
+   * it new messages was a write-queue job, so a FETCH waited for other sessions' transactions.
+   */
+  private async claimRecentHere(folderId: number, belowUid: number): Promise<number> {
+    let floor = this.recentClaims.get(folderId);
+    if (floor === undefined) {
+      const cur = await this.db.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
+      if (!cur) throw new AppError('NotFound', 'folder not found');
+      floor = this.recentClaims.get(folderId) ?? Number(cur.recent_uid); // a claim made while this read ran wins
+    }
+    this.recentClaims.delete(folderId); // most recently claimed last
+    this.recentClaims.set(folderId, Math.max(floor, belowUid));
+    while (this.recentClaims.size > RECENT_CLAIMS_MAX) this.recentClaims.delete(this.recentClaims.keys().next().value!);
+    if (floor >= belowUid) return belowUid;
+    void this.queue
+      .run(async ({ trx }) => {
+        await trx.updateTable('folders').set({ recent_uid: belowUid }).where('id', '=', folderId).where('recent_uid', '<', belowUid).execute();
+      }, NOT_DURABLE)
+      .catch(() => undefined);
+    return floor;
   }
 
   async getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>> {

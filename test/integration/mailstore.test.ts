@@ -187,3 +187,39 @@ describe('mail store: orphan sweep', () => {
     for (const e of await core.store.listMessages(inbox.id)) expect((await core.store.readMessage(e.messageId)).length).toBe(e.size);
   });
 });
+
+describe('mail store: \\Recent claims on a single node', () => {
+  let core: TestCore;
+  beforeAll(async () => {
+    core = await createTestCore();
+  });
+  afterAll(async () => core?.close());
+
+  it('are decided at once, even while the write queue is held, exactly once per message, and written behind', async () => {
+    const box = await core.createMailbox('recent@store.test', 'Correct-Horse-47');
+    for (let i = 0; i < 3; i++) await core.deliver(box.address, msg(`recent${i}`));
+    const inbox = (await core.store.getFolder(box.id, 'INBOX'))!;
+    const top = inbox.uidNext; // claims cover UIDs below this
+    expect(await core.store.claimRecent(inbox.id, top - 1)).toBeLessThan(top - 1); // the folder's mark, read once
+    let release: (() => void) | undefined;
+    const held = core.store.queue.run(() => new Promise<void>((r) => (release = r)));
+    for (let i = 0; !release && i < 1000; i++) await new Promise((r) => setImmediate(r));
+    expect(release).toBeDefined(); // a transaction is open and holds the queue
+    try {
+      // Two sessions learn of the same messages: the first gets them, the second nothing.
+      const first = await core.store.claimRecent(inbox.id, top);
+      const second = await core.store.claimRecent(inbox.id, top);
+      expect(first).toBe(top - 1);
+      expect(second).toBe(top);
+    } finally {
+      release?.();
+    }
+    await held;
+    await core.store.queue.drain();
+    const row = await core.db.selectFrom('folders').select('recent_uid').where('id', '=', inbox.id).executeTakeFirstOrThrow();
+    expect(Number(row.recent_uid)).toBe(top);
+    // EXAMINE and STATUS count from the claim
+    expect((await core.store.getFolder(box.id, 'INBOX'))!.recentUid).toBe(top);
+    expect((await core.store.folderStatus(inbox.id)).recent).toBe(0);
+  });
+});
