@@ -143,6 +143,8 @@ export const LOG_EVENTS = [
   'spam.unavailable',
   'store.orphans.error',
   'store.orphans.swept',
+  'store.unsynced.error',
+  'store.unsynced.recovered',
   'store.search_index.backfill',
   'store.search_index.backfilled',
   'store.search_index.error',

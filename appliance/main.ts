@@ -239,6 +239,10 @@ async function openStorage(config: Readonly<Config>, logger: Logger, paths: Path
   // of a crash between blob write and index commit (a shared store or a shared database: other
   // nodes write, so only blobs past the grace period). An unreachable store fails /readyz, not the boot.
   const grace = blobs.shared || config.storage.databaseUrl ? ORPHAN_SWEEP_INTERVAL_MS : 0;
+  // APPENDs committed while their blob's fsync ran (issue 18): rows whose blob did not reach the disk go.
+  const unsynced = await store.recoverUnsyncedBlobs().catch((err: Error) => (log.error({ event: 'store.unsynced.error', err }, 'unsynced blob recovery failed'), null));
+  if (unsynced?.removed) log.warn({ event: 'store.unsynced.recovered', ...unsynced }, 'removed messages whose bytes did not reach the disk before a crash');
+  else if (unsynced?.checked) log.info({ event: 'store.unsynced.recovered', ...unsynced }, 'blobs of the last messages stored before the stop are on disk');
   const swept = await store.sweepOrphanBlobs(grace).catch((err: Error) => (log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'), 0));
   if (swept) log.info({ event: 'store.orphans.swept', blobs: swept }, 'removed blobs of uncommitted deliveries');
   return { db, closeDb, tls, blobs, cluster, store };

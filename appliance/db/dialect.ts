@@ -3,7 +3,7 @@
  * default; PostgreSQL (kysely's PostgresDialect over a `pg` pool) is the cluster's shared database.
  */
 import Database from 'better-sqlite3';
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import {
   type CreateTableBuilder,
   type DatabaseConnection,
@@ -21,6 +21,7 @@ import { AppError } from '../core/kernel/errors.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
 import { WalCheckpointer } from './sqlite-checkpoint.js';
+import { fsyncThreads } from './fsync-threads.js';
 import { MARK_READS, OffThreadReadsDialect, SqliteReaders } from './sqlite-readers.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -99,7 +100,7 @@ export function openSqlite(file: string): OpenedDatabase {
  * for the WAL's fsync there, and nothing else (IMAP reads, TLS, other sessions) runs meanwhile.
  * `unsynced` runs a transaction on the one connection with synchronous = NORMAL (the commit
  * writes the WAL frames, no fsync) and sets FULL again before the connection is released, so
- * no other writer ever commits unsynced; `sync` then fdatasyncs the WAL file on the thread pool.
+ * no other writer ever commits unsynced; `sync` then fdatasyncs the WAL file on a sync thread.
  * A caller acknowledges only after `sync` resolved: the commit is then as durable as with FULL
  * (the frames up to the commit record are on disk), and a crash before it loses only what was
  * never acknowledged. Concurrent callers share syncs: one that arrives while a sync runs waits
@@ -133,7 +134,7 @@ class WalSync {
     return next;
   }
 
-  /** One fdatasync on the thread pool (the callback form: a single hop, no promise per step). */
+  /** One fdatasync of the WAL, on a sync thread. */
   private datasync(): Promise<void> {
     this.queued = null;
     if (this.fd === null) {
@@ -147,7 +148,7 @@ class WalSync {
     }
     const fd = this.fd;
     this.checkpoints.committed(fd);
-    return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    return fsyncThreads.fdatasync(fd); // its own thread, not libuv's pool (fsync-threads.ts)
   }
 
   close(): void {

@@ -6,10 +6,11 @@
  * the backend from the storage settings (POSTERN_BLOB_STORE).
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsc, readFile } from 'node:fs';
+import { constants as fsc, readFile, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { StorageConfig } from '../config.js';
+import { fsyncThreads } from '../db/fsync-threads.js';
 
 export interface BlobStore {
   /**
@@ -19,6 +20,19 @@ export interface BlobStore {
   readonly shared: boolean;
   /** Stores the bytes durably and returns the new blob's id. */
   put(data: Buffer | Buffer[]): Promise<string>;
+  /**
+   * Writes the bytes (readable at once) and returns the new id without waiting for the disk:
+   * `durable` resolves once they and the directory entry are synced (and rejects, the blob
+   * removed, when that fails). Stores whose put is durable in one step do not offer it.
+   */
+  write?(data: Buffer | Buffer[]): Promise<UnsyncedBlob>;
+  /** Syncs a blob written before (and its directory entry) to disk. */
+  sync?(id: string): Promise<void>;
+  /**
+   * The whole blob, read on the calling thread (local files only): for one small blob this
+   * costs the event loop less than the four trips through libuv's pool of an async read.
+   */
+  readNow?(id: string): Buffer;
   /** The whole blob or the byte range [start, end). */
   get(id: string, range?: { start: number; end: number }): Promise<Buffer>;
   size(id: string): Promise<number>;
@@ -27,6 +41,11 @@ export interface BlobStore {
   list(): AsyncIterable<{ id: string; mtimeMs: number }>;
   /** Resolves when the store is reachable and usable (readiness, GET /readyz); throws a clear error otherwise. */
   probe(): Promise<void>;
+}
+
+export interface UnsyncedBlob {
+  id: string;
+  durable: Promise<void>;
 }
 
 /** A blob id that names no stored blob (code ENOENT, as the file store's errors always had). */
@@ -84,11 +103,9 @@ export class DirSyncer {
       .then(async () => {
         this.queued.delete(dir);
         this.running.set(dir, next);
-        const fh = await open(dir, fsc.O_RDONLY);
         try {
-          await fh.sync();
+          await fsyncThreads.fsyncPath(dir); // off libuv's pool (db/fsync-threads.ts)
         } finally {
-          await fh.close();
           if (this.running.get(dir) === next) this.running.delete(dir);
         }
       });
@@ -126,26 +143,45 @@ export class FileBlobStore implements BlobStore {
   }
 
   async put(data: Buffer | Buffer[]): Promise<string> {
+    const { id, durable } = await this.write(data);
+    await durable;
+    return id;
+  }
+
+  async write(data: Buffer | Buffer[]): Promise<UnsyncedBlob> {
     const id = randomBytes(16).toString('hex');
     const file = this.pathOf(id);
     const fh = await open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o640);
     // The new directory entry is synced while the file's data is (issue 18: two fsyncs in
-    // parallel, not one after the other); `put` resolves only when both are on disk.
+    // parallel, not one after the other); `durable` resolves only when both are on disk.
     const entry = this.dirSync.sync(path.dirname(file));
-    try {
-      const chunks = Array.isArray(data) ? data : [data];
-      if (chunks.length === 1) await fh.writeFile(chunks[0]!);
-      else await fh.writev(chunks);
-      await fh.datasync();
-      await entry;
-    } catch (err) {
+    const fail = async (err: unknown): Promise<never> => {
       entry.catch(() => undefined);
       await fh.close().catch(() => undefined);
       await unlink(file).catch(() => undefined);
       throw err;
+    };
+    try {
+      const chunks = Array.isArray(data) ? data : [data];
+      if (chunks.length === 1) await fh.writeFile(chunks[0]!);
+      else await fh.writev(chunks);
+    } catch (err) {
+      return fail(err);
     }
-    await fh.close();
-    return id;
+    // Both syncs on the sync threads, not libuv's pool: FETCH's blob reads do not queue behind them.
+    const durable = Promise.all([fsyncThreads.fdatasync(fh.fd), entry]).then(() => fh.close(), fail);
+    durable.catch(() => undefined); // the caller decides; an unobserved failure is not a crash
+    return { id, durable };
+  }
+
+  async sync(id: string): Promise<void> {
+    const file = this.pathOf(id);
+    const fh = await open(file, fsc.O_RDONLY).catch(this.notFound(id));
+    try {
+      await Promise.all([fsyncThreads.fdatasync(fh.fd), this.dirSync.sync(path.dirname(file))]);
+    } finally {
+      await fh.close();
+    }
   }
 
   /** A missing file is a BlobNotFoundError naming the blob; other errors pass unchanged. */
@@ -173,6 +209,14 @@ export class FileBlobStore implements BlobStore {
       return off === length ? buf : buf.subarray(0, off);
     } finally {
       await fh.close();
+    }
+  }
+
+  readNow(id: string): Buffer {
+    try {
+      return readFileSync(this.pathOf(id));
+    } catch (err) {
+      return this.notFound(id)(err as NodeJS.ErrnoException);
     }
   }
 

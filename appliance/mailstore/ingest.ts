@@ -5,7 +5,11 @@
  * in whichever process holds the bytes — the Haraka child for SMTP, the appliance for APPEND —
  * so message bytes never cross process boundaries; `Ingest.commit` (index rows, UIDs, quota,
  * notifications) runs in the appliance through the group-commit write queue. A message is
- * acknowledged only after both: blob fsync'd, then the index transaction committed. Its search
+ * acknowledged only after both: blob fsync'd and the index transaction committed. In-process
+ * callers (APPEND, imports) with a file blob store overlap the two (issue 18): the rows are
+ * committed while the blob's fsyncs run, its id listed in `unsynced_blobs` in the same
+ * transaction; the answer waits for both, and recovery at boot removes rows whose blob did not
+ * reach the disk (store.ts `recoverUnsyncedBlobs`). Its search
  * text is not on that path: it is extracted and indexed after the commit, in the background
  * (fulltext-backfill.ts `SearchTextIndexer`); SEARCH scans a message until its row exists.
  */
@@ -77,16 +81,28 @@ export async function prepareMessage(blobs: BlobStore, input: Buffer, prefixes: 
   const stored = blobs.put(raw);
   let variants: PreparedVariant[];
   try {
-    variants = prefixes.map((prefix): PreparedVariant => {
-      const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), raw]) : raw;
-      return { prefix, size: full.length, meta: parseMessage(full) };
-    });
+    variants = parseVariants(raw, prefixes);
   } catch (err) {
     await stored.then((id) => blobs.delete(id)).catch(() => undefined);
     throw err;
   }
   return { blobId: await stored, blobSize: raw.length, variants };
 }
+
+function parseVariants(raw: Buffer, prefixes: string[]): PreparedVariant[] {
+  return prefixes.map((prefix): PreparedVariant => {
+    const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), raw]) : raw;
+    return { prefix, size: full.length, meta: parseMessage(full) };
+  });
+}
+
+/** Written but maybe not yet on disk: the rows list the blob in `unsynced_blobs`, events wait for `durable`. */
+interface PendingBlob {
+  durable: Promise<void>;
+}
+
+/** How long synced blobs wait for an ingest transaction to unlist them before one of their own. */
+const UNLIST_DELAY_MS = 1000;
 
 export interface DeliveryTarget {
   mailboxId: string;
@@ -119,32 +135,100 @@ export class Ingest {
     private readonly metrics: MetricsPort = NO_METRICS,
     /** Indexes each committed message's search text in the background (absent: the backfill does, later). */
     private readonly searchIndexer?: SearchTextIndexer,
+    /** Removes the rows of a committed message whose blob could not be synced (store.ts). */
+    private readonly discardUnsynced?: (blobId: string) => Promise<void>,
   ) {}
+
+  /** Blobs synced since their rows were committed, to unlist from `unsynced_blobs` with the next ingest transaction. */
+  private synced: string[] = [];
+  private unlistTimer: NodeJS.Timeout | null = null;
 
   /** Prepare and commit in one call (in-process callers: IMAP APPEND, imports). */
   async ingest(raw: Buffer, targets: Array<Omit<DeliveryTarget, 'variant'> & { prefix?: string }>, opts: CommitOptions): Promise<DeliveryResult[]> {
     const prefixes = [...new Set(targets.map((t) => t.prefix ?? ''))];
+    const withVariants = targets.map((t) => ({ ...t, variant: prefixes.indexOf(t.prefix ?? '') }));
+    if (this.blobs.write && this.discardUnsynced) return this.ingestOverlapped(raw, prefixes, withVariants, opts);
     const prepared = await prepareMessage(this.blobs, raw, prefixes);
     try {
-      return await this.commit(
-        prepared,
-        targets.map((t) => ({ ...t, variant: prefixes.indexOf(t.prefix ?? '') })),
-        opts,
-      );
+      return await this.commit(prepared, withVariants, opts);
     } catch (err) {
       await this.blobs.delete(prepared.blobId).catch(() => undefined);
       throw err;
     }
   }
 
+  /**
+   * The blob's fsyncs and the index commit (with its WAL sync) run at the same time (issue 18:
+   * APPEND waited for one, then the other). The answer comes only after both; the blob is
+   * listed in `unsynced_blobs` with the rows, so a crash in between is repaired at boot.
+   */
+  private async ingestOverlapped(input: Buffer, prefixes: string[], targets: DeliveryTarget[], opts: CommitOptions): Promise<DeliveryResult[]> {
+    const raw = normalizeLineEndings(input);
+    const written = this.blobs.write!(raw);
+    let variants: PreparedVariant[];
+    try {
+      variants = parseVariants(raw, prefixes); // while the bytes are written
+    } catch (err) {
+      await written.then((b) => b.durable.finally(() => this.blobs.delete(b.id))).catch(() => undefined);
+      throw err;
+    }
+    const blob = await written;
+    let results: DeliveryResult[];
+    try {
+      results = await this.commit({ blobId: blob.id, blobSize: raw.length, variants }, targets, opts, { durable: blob.durable });
+    } catch (err) {
+      await blob.durable.catch(() => undefined);
+      await this.blobs.delete(blob.id).catch(() => undefined);
+      throw err;
+    }
+    try {
+      await blob.durable;
+    } catch (err) {
+      // Committed, but the bytes are not known to be on disk: nothing is acknowledged and the rows go.
+      await this.discardUnsynced!(blob.id).catch(() => undefined);
+      throw err;
+    }
+    this.unlist(blob.id);
+    return results;
+  }
+
+  /** The blob is durable: its `unsynced_blobs` row goes with the next ingest transaction (or on its own after a second). */
+  private unlist(blobId: string): void {
+    this.synced.push(blobId);
+    this.unlistTimer ??= setTimeout(() => {
+      this.unlistTimer = null;
+      if (!this.synced.length) return;
+      void this.queue.run((ctx) => this.unlistSynced(ctx), { durable: false }).catch(() => undefined);
+    }, UNLIST_DELAY_MS);
+    this.unlistTimer.unref();
+  }
+
+  /** Deletes the listed rows of synced blobs in `ctx`'s transaction; they are listed again if it rolls back. */
+  private async unlistSynced(ctx: JobContext): Promise<void> {
+    if (!this.synced.length) return;
+    const ids = this.synced;
+    this.synced = [];
+    try {
+      for (let i = 0; i < ids.length; i += 500) {
+        await ctx.trx
+          .deleteFrom('unsynced_blobs')
+          .where('blob_id', 'in', ids.slice(i, i + 500))
+          .execute();
+      }
+    } catch (err) {
+      this.synced.push(...ids);
+      throw err;
+    }
+  }
+
   /** Writes the index rows for a prepared message in one group-committed transaction. */
-  commit(prepared: PreparedMessage, targets: DeliveryTarget[], opts: CommitOptions): Promise<DeliveryResult[]> {
+  commit(prepared: PreparedMessage, targets: DeliveryTarget[], opts: CommitOptions, pending?: PendingBlob): Promise<DeliveryResult[]> {
     if (!targets.length) return Promise.resolve([]);
     for (const t of targets) {
       if (!prepared.variants[t.variant]) throw new AppError('Invalid', `no prepared variant ${t.variant}`);
     }
     const timed = this.metrics.ingestTimer();
-    const run = this.queue.run((ctx) => this.writeRows(ctx, prepared, targets, opts));
+    const run = this.queue.run((ctx) => this.writeRows(ctx, prepared, targets, opts, pending));
     run.then(
       (r) => timed(r.length),
       () => timed(0),
@@ -180,9 +264,15 @@ export class Ingest {
     }
   }
 
-  private async writeRows(ctx: JobContext, prepared: PreparedMessage, targets: DeliveryTarget[], opts: CommitOptions): Promise<DeliveryResult[]> {
-    const { trx } = ctx;
+  private async writeRows(jobCtx: JobContext, prepared: PreparedMessage, targets: DeliveryTarget[], opts: CommitOptions, pending?: PendingBlob): Promise<DeliveryResult[]> {
+    const { trx } = jobCtx;
     const now = Date.now();
+    let ctx = jobCtx;
+    if (pending) {
+      // Listed with the rows (same savepoint); nobody is told of the message before its bytes are on disk.
+      await trx.insertInto('unsynced_blobs').values({ blob_id: prepared.blobId, created_at: now }).execute();
+      ctx = { ...jobCtx, after: (fn) => jobCtx.after(() => void pending.durable.then(fn, () => undefined)) };
+    }
     const messageIds = new Map<number, number>();
     const refs = new Map<number, number>();
     for (const t of targets) refs.set(t.variant, (refs.get(t.variant) ?? 0) + 1);
@@ -248,6 +338,8 @@ export class Ingest {
       this.bus.atCommit(ctx, { kind: 'exists', folderId, uids: [uid], modseq }, t.mailboxId);
       results.push({ mailboxId: t.mailboxId, folderId, uidValidity: Number(bumped.uid_validity), uid });
     }
+    // Blobs synced since: unlisted here, after every refusal above (a refusal would roll it back).
+    if (this.synced.length) await this.unlistSynced(jobCtx);
     return results;
   }
 }

@@ -30,6 +30,10 @@ const META_CACHE_MAX = 20_000;
 const SORT_CACHE_MAX = 250_000;
 const SORT_ROWS_FOLDERS = 16;
 const NOT_DURABLE = { durable: false };
+/** Folders whose \\Recent claim is kept in memory (the least recently claimed, long written, are dropped). */
+const RECENT_CLAIMS_MAX = 20_000;
+/** readMessages reads up to this many blobs on the calling thread (FileBlobStore.readNow). */
+const READ_NOW_MAX = 2;
 
 export function validateFolderName(name: string): string {
   if (typeof name !== 'string' || !name.length) throw new AppError('Invalid', 'folder name is empty');
@@ -89,6 +93,8 @@ export class SqlMailStore implements MailStore {
   private readonly db: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
+  /** \Recent claims of this node by folder (single node only: see claimRecentHere). */
+  private readonly recentClaims = new Map<number, number>();
   /** Entries of recently used folders, caught up from the change journal (folder-index.ts). */
   private readonly index: FolderIndex;
   /** Sort rows of recently sorted folders, valid while no entry was added or removed there. */
@@ -107,7 +113,7 @@ export class SqlMailStore implements MailStore {
     this.blobs = deps.blobs;
     this.queue = new WriteQueue(deps.db, undefined, deps.cluster);
     this.searchIndexer = new SearchTextIndexer(deps.blobs, this.queue);
-    this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics, this.searchIndexer);
+    this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics, this.searchIndexer, (blobId) => this.settleUnsyncedBlob(blobId, false).then(() => undefined));
     this.searchBackfill = new SearchTextBackfill(deps.db, deps.blobs, this.queue);
     this.index = new FolderIndex({
       highestModseq: async (folderId) => Number((await this.folderById(this.db, folderId)).highest_modseq),
@@ -151,13 +157,19 @@ export class SqlMailStore implements MailStore {
 
   async listFolders(mailboxId: string): Promise<FolderInfo[]> {
     const rows = await this.db.selectFrom('folders').selectAll().where('mailbox_id', '=', mailboxId).orderBy('name').execute();
-    return rows.map(toFolderInfo);
+    return rows.map((r) => this.withClaims(toFolderInfo(r)));
+  }
+
+  /** A folder as stored, with this node's \Recent claim that may not be written yet. */
+  private withClaims(info: FolderInfo): FolderInfo {
+    const claimed = this.recentClaims.get(info.id);
+    return claimed !== undefined && claimed > info.recentUid ? { ...info, recentUid: claimed } : info;
   }
 
   async getFolder(mailboxId: string, name: string): Promise<FolderInfo | null> {
     const n = name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
     const row = await this.db.selectFrom('folders').selectAll().where('mailbox_id', '=', mailboxId).where('name', '=', n).executeTakeFirst();
-    return row ? toFolderInfo(row) : null;
+    return row ? this.withClaims(toFolderInfo(row)) : null;
   }
 
   private async folderById(db: Kysely<DB>, folderId: number): Promise<FolderRow> {
@@ -292,7 +304,7 @@ export class SqlMailStore implements MailStore {
         sql<number>`coalesce(sum(size), 0)`.as('size'),
         sql<number>`coalesce(sum(case when flags like ${'%\\Seen%'} escape '!' then 0 else 1 end), 0)`.as('unseen'),
         sql<number>`coalesce(sum(case when flags like ${'%\\Deleted%'} escape '!' then 1 else 0 end), 0)`.as('deleted'),
-        sql<number>`coalesce(sum(case when uid >= ${folder.recent_uid} then 1 else 0 end), 0)`.as('recent'),
+        sql<number>`coalesce(sum(case when uid >= ${Math.max(Number(folder.recent_uid), this.recentClaims.get(folderId) ?? 0)} then 1 else 0 end), 0)`.as('recent'),
       ])
       .where('folder_id', '=', folderId)
       .executeTakeFirstOrThrow();
@@ -415,6 +427,7 @@ export class SqlMailStore implements MailStore {
   }
 
   async claimRecent(folderId: number, belowUid: number): Promise<number> {
+    if (!this.deps.cluster?.clustered) return this.claimRecentHere(folderId, belowUid);
     // Read first outside the queue: most calls find nothing new to claim and need no write.
     const cur = await this.db.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
     if (!cur) throw new AppError('NotFound', 'folder not found');
@@ -428,6 +441,31 @@ export class SqlMailStore implements MailStore {
       await trx.updateTable('folders').set({ recent_uid: belowUid }).where('id', '=', folderId).execute();
       return floor;
     }, NOT_DURABLE);
+  }
+
+  /**
+   * A single node is the only claimant of its folders' \Recent marks (issue 18): the claim is
+   * decided in memory, at once, and written behind (non-durable, like the queued claim: a claim
+   * lost in a crash costs nothing). Before, every session's claim after every command that showed
+   * it new messages was a write-queue job, so a FETCH waited for other sessions' transactions.
+   */
+  private async claimRecentHere(folderId: number, belowUid: number): Promise<number> {
+    let floor = this.recentClaims.get(folderId);
+    if (floor === undefined) {
+      const cur = await this.db.selectFrom('folders').select('recent_uid').where('id', '=', folderId).executeTakeFirst();
+      if (!cur) throw new AppError('NotFound', 'folder not found');
+      floor = this.recentClaims.get(folderId) ?? Number(cur.recent_uid); // a claim made while this read ran wins
+    }
+    this.recentClaims.delete(folderId); // most recently claimed last
+    this.recentClaims.set(folderId, Math.max(floor, belowUid));
+    while (this.recentClaims.size > RECENT_CLAIMS_MAX) this.recentClaims.delete(this.recentClaims.keys().next().value!);
+    if (floor >= belowUid) return belowUid;
+    void this.queue
+      .run(async ({ trx }) => {
+        await trx.updateTable('folders').set({ recent_uid: belowUid }).where('id', '=', folderId).where('recent_uid', '<', belowUid).execute();
+      }, NOT_DURABLE)
+      .catch(() => undefined);
+    return floor;
   }
 
   async getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>> {
@@ -481,6 +519,16 @@ export class SqlMailStore implements MailStore {
         .select(['id', 'blob_id', 'header_prefix'])
         .where('id', 'in', ids.slice(i, i + 500))
         .execute();
+      if (rows.length <= READ_NOW_MAX && this.blobs.readNow) {
+        // A FETCH of one or two messages (a client opening a message): read on the loop, a few
+        // system calls on a cached file, instead of four trips each through libuv's pool, where
+        // the wait is the pool's queue (issue 18, mixed load). Many messages are read in parallel below.
+        for (const r of rows) {
+          const bytes = this.blobs.readNow(r.blob_id);
+          out.set(Number(r.id), r.header_prefix ? Buffer.concat([Buffer.from(r.header_prefix, 'utf8'), bytes]) : bytes);
+        }
+        continue;
+      }
       let next = 0;
       const worker = async () => {
         while (next < rows.length) {
@@ -785,6 +833,57 @@ export class SqlMailStore implements MailStore {
       if (!still) orphaned.push(blobId);
     }
     if (orphaned.length) after(() => void Promise.all(orphaned.map((b) => this.blobs.delete(b).catch(() => undefined))));
+  }
+
+  /**
+   * At boot, before anything writes (issue 18, migration 0054): every blob still listed in
+   * `unsynced_blobs` had its rows committed while its fsync ran, and the process stopped before
+   * it was unlisted. A blob present with the size its rows expect is synced now and kept; one
+   * missing or short never reached the disk, and its messages are removed like an expunge
+   * (journaled, quota released), so no row is served without its bytes. Such a message was
+   * never acknowledged: the answer waits for the blob's sync.
+   */
+  async recoverUnsyncedBlobs(): Promise<{ checked: number; removed: number }> {
+    const rows = await this.db.selectFrom('unsynced_blobs').select('blob_id').execute();
+    let removed = 0;
+    for (const r of rows) removed += await this.settleUnsyncedBlob(r.blob_id, true);
+    return { checked: rows.length, removed };
+  }
+
+  /** Keeps a listed blob that is whole (synced now, when `trySync`) or removes its messages; unlists it. Returns the entries removed. */
+  private async settleUnsyncedBlob(blobId: string, trySync: boolean): Promise<number> {
+    const messages = await this.db.selectFrom('messages').select(['id', 'size', 'header_prefix']).where('blob_id', '=', blobId).execute();
+    let whole = false;
+    if (messages.length && trySync) {
+      try {
+        const size = await this.blobs.size(blobId);
+        whole = messages.every((m) => Number(m.size) - Buffer.byteLength(m.header_prefix, 'utf8') === size);
+        if (whole) await this.blobs.sync?.(blobId);
+      } catch {
+        whole = false;
+      }
+    }
+    return this.queue.run(async (ctx) => {
+      let removed = 0;
+      if (!whole && messages.length) {
+        const entries = await ctx.trx
+          .selectFrom('folder_messages')
+          .innerJoin('folders', 'folders.id', 'folder_messages.folder_id')
+          .select(['folder_messages.folder_id', 'folder_messages.uid', 'folder_messages.message_id', 'folder_messages.size', 'folders.mailbox_id'])
+          .where(
+            'folder_messages.message_id',
+            'in',
+            messages.map((m) => m.id),
+          )
+          .execute();
+        const byFolder = new Map<number, typeof entries>();
+        for (const e of entries) byFolder.set(Number(e.folder_id), [...(byFolder.get(Number(e.folder_id)) ?? []), e]);
+        for (const [folderId, rows] of byFolder) await this.removeEntries(ctx, rows[0]!.mailbox_id, folderId, rows, { logExpunge: true });
+        removed = entries.length;
+      }
+      await ctx.trx.deleteFrom('unsynced_blobs').where('blob_id', '=', blobId).execute();
+      return removed;
+    });
   }
 
   /**

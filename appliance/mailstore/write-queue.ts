@@ -8,7 +8,7 @@
  *
  * On SQLite a batch commits without the fsync (synchronous = NORMAL) and its jobs are answered
  * after the WAL sync that follows; the next batch's transaction is written meanwhile (pipelined),
- * and batches are answered in commit order. A batch of only non-durable jobs is answered at commit.
+ * and batches are answered in commit order. Non-durable jobs are answered at commit.
  *
  * On PostgreSQL several nodes write the same folders and mailboxes at once: a job that loses a
  * deadlock (or serialization) race to another node's transaction is rolled back to its savepoint
@@ -117,24 +117,49 @@ export class WriteQueue {
         this.settle(jobs, outcomes, announced);
         continue;
       }
-      // SQLite: the WAL sync of this batch runs while the next batch's transaction is written
-      // (issue 18: a writer no longer waits for the previous batch's fsync before its own
-      // transaction starts). Its jobs are answered after the sync, in commit order; a job of a
-      // later batch is synced by a later sync, which covers this batch's frames too.
-      const synced = this.durability.sync();
-      const prev = this.syncedBatches;
-      const done = prev
-        .then(() => synced)
-        .then(
-          () => this.settle(jobs, outcomes, announced),
-          // Committed but not known durable: nobody is told OK.
-          (err: unknown) => {
-            for (const job of jobs) job.reject(err);
-          },
+      // Jobs that need no durability (the \Recent claim) are answered at commit, not after the
+      // sync of the durable jobs they were batched with (issue 18: a read-only FETCH waited for
+      // other sessions' fsyncs through its \Recent claim).
+      const early = jobs.map((_, k) => k).filter((k) => !jobs[k]!.durable);
+      if (early.length) {
+        const late = jobs.map((_, k) => k).filter((k) => jobs[k]!.durable);
+        this.settle(
+          early.map((k) => jobs[k]!),
+          early.map((k) => outcomes[k]!),
+          [],
         );
-      synced.catch(() => undefined); // handled in order above, maybe after it settled
-      this.syncedBatches = done;
+        this.settleAfterSync(
+          this.durability,
+          late.map((k) => jobs[k]!),
+          late.map((k) => outcomes[k]!),
+          announced,
+        );
+      } else {
+        this.settleAfterSync(this.durability, jobs, outcomes, announced);
+      }
     }
+  }
+
+  /**
+   * SQLite: the WAL sync of this batch runs while the next batch's transaction is written
+   * (issue 18: a writer no longer waits for the previous batch's fsync before its own
+   * transaction starts). Its jobs are answered after the sync, in commit order; a job of a
+   * later batch is synced by a later sync, which covers this batch's frames too.
+   */
+  private settleAfterSync(durability: CommitDurability, jobs: Job<any>[], outcomes: Outcome[], announced: TopicMessage[]): void {
+    const synced = durability.sync();
+    const prev = this.syncedBatches;
+    const done = prev
+      .then(() => synced)
+      .then(
+        () => this.settle(jobs, outcomes, announced),
+        // Committed but not known durable: nobody is told OK.
+        (err: unknown) => {
+          for (const job of jobs) job.reject(err);
+        },
+      );
+    synced.catch(() => undefined); // handled in order above, maybe after it settled
+    this.syncedBatches = done;
   }
 
   /** Answers a committed batch: notifications, then each job's result; lost races go round again. */

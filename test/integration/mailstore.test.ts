@@ -153,6 +153,17 @@ describe('mail store: batch reads and line endings', () => {
     const all = await core.store.readMessages(entries.map((e) => e.messageId));
     expect(all.size).toBe(30);
     for (const e of entries) expect(all.get(e.messageId)!.equals(await core.store.readMessage(e.messageId))).toBe(true);
+    // One or two messages (read on the calling thread from a file store): the same bytes, and a
+    // lost blob fails the read as the parallel path does (FETCH then skips the message).
+    for (const ids of [[entries[0]!.messageId], [entries[1]!.messageId, entries[2]!.messageId]]) {
+      const few = await core.store.readMessages(ids);
+      expect([...few.keys()].sort()).toEqual([...ids].sort());
+      for (const id of ids) expect(few.get(id)!.equals(all.get(id)!)).toBe(true);
+    }
+    const row = await core.db.selectFrom('messages').select('blob_id').where('id', '=', entries[3]!.messageId).executeTakeFirstOrThrow();
+    await core.blobs.delete(row.blob_id);
+    await expect(core.store.readMessages([entries[3]!.messageId])).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(core.store.readMessages(entries.slice(3, 10).map((e) => e.messageId))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 
@@ -174,5 +185,41 @@ describe('mail store: orphan sweep', () => {
     expect(left).toHaveLength(3);
     const inbox = (await core.store.getFolder(box.id, 'INBOX'))!;
     for (const e of await core.store.listMessages(inbox.id)) expect((await core.store.readMessage(e.messageId)).length).toBe(e.size);
+  });
+});
+
+describe('mail store: \\Recent claims on a single node', () => {
+  let core: TestCore;
+  beforeAll(async () => {
+    core = await createTestCore();
+  });
+  afterAll(async () => core?.close());
+
+  it('are decided at once, even while the write queue is held, exactly once per message, and written behind', async () => {
+    const box = await core.createMailbox('recent@store.test', 'Correct-Horse-47');
+    for (let i = 0; i < 3; i++) await core.deliver(box.address, msg(`recent${i}`));
+    const inbox = (await core.store.getFolder(box.id, 'INBOX'))!;
+    const top = inbox.uidNext; // claims cover UIDs below this
+    expect(await core.store.claimRecent(inbox.id, top - 1)).toBeLessThan(top - 1); // the folder's mark, read once
+    let release: (() => void) | undefined;
+    const held = core.store.queue.run(() => new Promise<void>((r) => (release = r)));
+    for (let i = 0; !release && i < 1000; i++) await new Promise((r) => setImmediate(r));
+    expect(release).toBeDefined(); // a transaction is open and holds the queue
+    try {
+      // Two sessions learn of the same messages: the first gets them, the second nothing.
+      const first = await core.store.claimRecent(inbox.id, top);
+      const second = await core.store.claimRecent(inbox.id, top);
+      expect(first).toBe(top - 1);
+      expect(second).toBe(top);
+    } finally {
+      release?.();
+    }
+    await held;
+    await core.store.queue.drain();
+    const row = await core.db.selectFrom('folders').select('recent_uid').where('id', '=', inbox.id).executeTakeFirstOrThrow();
+    expect(Number(row.recent_uid)).toBe(top);
+    // EXAMINE and STATUS count from the claim
+    expect((await core.store.getFolder(box.id, 'INBOX'))!.recentUid).toBe(top);
+    expect((await core.store.folderStatus(inbox.id)).recent).toBe(0);
   });
 });

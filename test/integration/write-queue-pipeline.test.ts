@@ -61,4 +61,39 @@ describe.skipIf(testOnPostgres())('write queue: WAL sync pipelined with the next
       for (const g of gates) g();
     }
   });
+
+  it('answers a non-durable job (the \\Recent claim) at commit even when batched with durable jobs whose sync is held', async () => {
+    const queue = core.store.queue;
+    const durability = (queue as unknown as { durability: CommitDurability | null }).durability!;
+    const realSync = durability.sync.bind(durability);
+    const gates: Array<() => void> = [];
+    durability.sync = () => new Promise<void>((resolve) => gates.push(resolve)).then(realSync);
+    const events: string[] = [];
+    try {
+      await sql`create table if not exists pipeline_probe2 (name text)`.execute(core.db);
+      // queued in the same turn: one batch, one transaction
+      const durable = queue.run(async ({ trx }) => {
+        await sql`insert into pipeline_probe2 values ('durable')`.execute(trx);
+      });
+      const hint = queue.run(
+        async ({ trx }) => {
+          await sql`insert into pipeline_probe2 values ('hint')`.execute(trx);
+        },
+        { durable: false },
+      );
+      void durable.then(() => events.push('durable answered'));
+      void hint.then(() => events.push('hint answered'));
+      for (let i = 0; gates.length < 1 && i < 1000; i++) await new Promise((r) => setImmediate(r));
+      expect(gates.length).toBe(1);
+      expect(queue.maxBatch).toBeGreaterThanOrEqual(2);
+      await hint;
+      expect(events).toEqual(['hint answered']);
+      gates[0]!();
+      await durable;
+      expect(events).toEqual(['hint answered', 'durable answered']);
+    } finally {
+      durability.sync = realSync;
+      for (const g of gates) g();
+    }
+  });
 });

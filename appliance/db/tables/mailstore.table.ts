@@ -72,3 +72,9 @@ export interface FolderIndexSnapshotsTable {
   entries: number;
   data: Buffer;
 }
+
+/** Blobs whose index rows were committed before the blob's fsync completed (migration 0054). */
+export interface UnsyncedBlobsTable {
+  blob_id: string;
+  created_at: number;
+}
