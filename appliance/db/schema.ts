@@ -12,7 +12,7 @@ import type { MigrationBatchesTable, MigrationBatchItemsTable } from './tables/m
 import type { MailboxGrantsTable } from './tables/grants.table.js';
 import type { MemberSeenTable } from './tables/member-seen.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
-import type { FolderIndexSnapshotsTable } from './tables/mailstore.table.js';
+import type { FolderIndexSnapshotsTable, FolderSortKeysTable } from './tables/mailstore.table.js';
 import type { MessageTextTable } from './tables/message-text.table.js';
 
 /** The whole database as kysely sees it. */
@@ -32,6 +32,7 @@ export interface DB {
   folder_messages: FolderMessagesTable;
   folder_expunges: FolderExpungesTable;
   folder_index_snapshots: FolderIndexSnapshotsTable;
+  folder_sort_keys: FolderSortKeysTable;
   send_as_grants: SendAsGrantsTable;
   forwards: ForwardsTable;
   outbound_routes: OutboundRoutesTable;

@@ -72,3 +72,10 @@ export interface FolderIndexSnapshotsTable {
   entries: number;
   data: Buffer;
 }
+
+/** A compact copy of a large folder's sort keys by message id (migration 0058, mailstore/sort-keys.ts). */
+export interface FolderSortKeysTable {
+  folder_id: number;
+  entries: number;
+  data: Buffer;
+}
