@@ -419,11 +419,8 @@ export class SqlMailStore implements MailStore {
   /** Puts the keys of `entries` found in the folder's copy into the key cache; how many are still unknown. */
   private async keysFromCopy(folderId: number, entries: readonly MessageEntry[]): Promise<number> {
     const copy = await this.sortKeyCopies.load(folderId).catch(() => null);
-    if (copy) {
-      const wanted = new Set<number>();
-      for (const e of entries) if (!this.sortCache.has(e.messageId)) wanted.add(e.messageId);
-      for (let i = 0; i < copy.ids.length; i++) if (wanted.has(copy.ids[i]!)) this.rememberSortKeys(copy.ids[i]!, copy.keys[i]!);
-    }
+    // The copy is of this folder: its few ids no longer there (expunged since) are cached as well, harmlessly.
+    if (copy) for (let i = 0; i < copy.ids.length; i++) if (!this.sortCache.has(copy.ids[i]!)) this.rememberSortKeys(copy.ids[i]!, copy.keys[i]!);
     let unknown = 0;
     for (const e of entries) if (!this.sortCache.has(e.messageId)) unknown++;
     return unknown;

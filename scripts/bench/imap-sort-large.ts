@@ -194,7 +194,13 @@ async function main(): Promise<void> {
     if (!reuse) {
       spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${DOMAIN}`, '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
       await loadPostern(dir, n);
-    } else console.log(`postern: reusing the folder stored in ${dir}`);
+    } else {
+      // A folder stored by an earlier build: its database gets this build's migrations.
+      const { db, close } = openSqlite(path.join(dir, 'postern.db'));
+      await migrateToLatest(db);
+      await close();
+      console.log(`postern: reusing the folder stored in ${dir}`);
+    }
     if (withReference) {
       const [smarthost] = await freePorts(1);
       ref = await ReferenceStack.start({ workDir: path.join(dir, 'reference'), domain: DOMAIN, localParts: [LOCAL], password: PASSWORD, certFile: path.join(dir, 'cert.pem'), keyFile: path.join(dir, 'key.pem'), smarthostPort: smarthost! });
