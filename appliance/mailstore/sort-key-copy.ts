@@ -73,30 +73,34 @@ export function decodeSortKeys(buf: Buffer): SortKeyCopy | null {
     const f = new Float64Array(raw.buffer, 0, n * F64);
     const u = new Uint32Array(raw.buffer, n * F64 * 8, n * U32);
     const refs = new Uint32Array(raw.buffer, n * (F64 * 8 + U32 * 4), head.refs);
-    const str = (i: number): string => {
-      const s = strings[i];
-      if (s === undefined) throw new Error('bad string index');
-      return s;
-    };
+    // Every index checked once up front (a damaged copy is refused), so the loop below only reads.
+    const m = strings.length;
+    for (let j = 0; j < 6 * n; j++) if (u[j]! >= m) return null;
+    for (let i = 0; i < n; i++) if (u[6 * n + i]! >= m && u[6 * n + i] !== NONE) return null;
+    for (let j = 0; j < refs.length; j++) if (refs[j]! >= m) return null;
     const keys: SortKeys[] = new Array<SortKeys>(n);
+    const noRefs = Object.freeze([]) as unknown as string[];
     let r0 = 0;
     for (let i = 0; i < n; i++) {
       const d = f[n + i]!;
       const id = u[6 * n + i]!;
       const r1 = u[8 * n + i]!;
-      if (r1 < r0 || r1 > head.refs) return null;
-      const r: string[] = new Array<string>(r1 - r0);
-      for (let j = r0; j < r1; j++) r[j - r0] = str(refs[j]!);
+      if (r1 < r0 || r1 > refs.length) return null;
+      let r = noRefs;
+      if (r1 > r0) {
+        r = new Array<string>(r1 - r0);
+        for (let j = r0; j < r1; j++) r[j - r0] = strings[refs[j]!]!;
+      }
       r0 = r1;
       const k: SortKeys = {
-        d: Number.isNaN(d) ? null : d,
-        s: str(u[i]!),
-        f: str(u[n + i]!),
-        t: str(u[2 * n + i]!),
-        c: str(u[3 * n + i]!),
-        df: str(u[4 * n + i]!),
-        dt: str(u[5 * n + i]!),
-        id: id === NONE ? null : str(id),
+        d: d === d ? d : null,
+        s: strings[u[i]!]!,
+        f: strings[u[n + i]!]!,
+        t: strings[u[2 * n + i]!]!,
+        c: strings[u[3 * n + i]!]!,
+        df: strings[u[4 * n + i]!]!,
+        dt: strings[u[5 * n + i]!]!,
+        id: id === NONE ? null : strings[id]!,
         r,
       };
       if (u[7 * n + i]) k.re = 1;
