@@ -148,6 +148,7 @@ export const LOG_EVENTS = [
   'store.search_index.backfill',
   'store.search_index.backfilled',
   'store.search_index.error',
+  'store.search_index.batch_failed',
   'tls.generated',
   'tls.regenerate',
 ] as const;

@@ -34,7 +34,7 @@ import { startImapServer } from './imap/server.js';
 import { sharedServing } from './imap/shared-serving.js';
 import { createLogger, humanNotice, type Logger } from './logger.js';
 import { wireMetrics } from './metrics-sources.js';
-import { countAttackAlert, metricsPort, setNodeInfo, setSmtpLimits } from './metrics.js';
+import { countAttackAlert, countSearchIndexFailure, metricsPort, setNodeInfo, setSmtpLimits } from './metrics.js';
 import { loadSecretKey } from './core/access/secret-box.js';
 import { alertLoginAttack } from './core/access/login-alerts.service.js';
 import { type BlobStore, blobStoreHealth, openBlobStore } from './mailstore/blobstore.js';
@@ -200,6 +200,10 @@ function startGrantExpiry(core: CoreDeps, log: Logger, leases: LeaseRunner): voi
  * bounded background batches, on one node; progress in the log at most every 10 s.
  */
 function startSearchBackfill(store: SqlMailStore, log: Logger, leases: LeaseRunner): void {
+  store.searchIndexer.onBatchError = (err, messages) => {
+    countSearchIndexFailure();
+    log.warn({ event: 'store.search_index.batch_failed', err, messages }, 'search index batch failed; the backfill will index its messages');
+  };
   let logged = 0;
   const onProgress = (p: { done: number; total: number; finished: boolean }) => {
     if (!p.total) return;

@@ -279,6 +279,14 @@ const ingestSeconds = new Histogram({
   registers: [registry],
 });
 const ingestCopies = new Counter({ name: 'postern_ingest_copies_total', help: 'Folder entries created by the ingest path (SMTP, APPEND, imports).', registers: [registry] });
+const searchIndexFailures = new Counter({
+  name: 'postern_search_index_failed_batches_total',
+  help: 'Batches of new messages the search indexer failed to write (their messages are indexed by the backfill; SEARCH reads them meanwhile).',
+  registers: [registry],
+});
+export function countSearchIndexFailure(): void {
+  searchIndexFailures.inc();
+}
 
 // ---- control plane, DNS, audit ---------------------------------------------------------------
 

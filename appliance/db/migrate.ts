@@ -27,6 +27,7 @@ import * as m0042 from './migrations/0042_member_seen.js';
 import * as m0045 from './migrations/0045_mailbox_list_indexes.js';
 import * as m0053 from './migrations/0053_imap_folder_entry_index.js';
 import * as m0054 from './migrations/0054_unsynced_blobs.js';
+import * as m0058 from './migrations/0058_folder_sort_keys.js';
 import * as m0044 from './migrations/0044_message_text.js';
 import type { DB } from './schema.js';
 
@@ -61,6 +62,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0044_message_text': m0044,
   '0053_imap_folder_entry_index': m0053,
   '0054_unsynced_blobs': m0054,
+  '0058_folder_sort_keys': m0058,
 };
 
 class StaticProvider implements MigrationProvider {

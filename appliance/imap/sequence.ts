@@ -134,10 +134,18 @@ export class UidMap {
       if (from > this.len && b === Infinity) spans.push([this.len, this.len]);
     }
     spans.sort((x, y) => x[0] - y[0]);
-    const out: number[] = [];
+    // Counted first, so the answer is allocated once at its size (no growth while copying).
+    let count = 0;
     let done = 0;
     for (const [from, to] of spans) {
-      for (let s = Math.max(from, done + 1); s <= to; s++) out.push(this.arr[s - 1]!);
+      count += Math.max(0, to - Math.max(from, done + 1) + 1);
+      if (to > done) done = to;
+    }
+    const out: number[] = new Array<number>(count);
+    let k = 0;
+    done = 0;
+    for (const [from, to] of spans) {
+      for (let s = Math.max(from, done + 1); s <= to; s++) out[k++] = this.arr[s - 1]!;
       if (to > done) done = to;
     }
     return out;

@@ -67,11 +67,63 @@ function keyOf(key: SortKeyName, r: SortRow): number | string {
   }
 }
 
+/** Keys compared as numbers (the others are strings). */
+const NUMERIC = new Set<SortKeyName>(['ARRIVAL', 'DATE', 'SIZE']);
+
+/** Ranks of a numeric key column: equal keys get equal ranks, ascending with the keys (one native sort of the values). */
+function rankNumbers(keys: ArrayLike<number>): { ranks: Float64Array; distinct: number } {
+  const n = keys.length;
+  const values = Float64Array.from(keys).sort();
+  let m = 0;
+  for (let i = 0; i < n; i++) if (m === 0 || values[i] !== values[m - 1]) values[m++] = values[i]!;
+  const ranks = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = keys[i]!;
+    let lo = 0;
+    let hi = m - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (values[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    ranks[i] = lo;
+  }
+  return { ranks, distinct: m };
+}
+
+/**
+ * Numeric criteria only (DATE, ARRIVAL, SIZE): each column becomes ranks, the criteria fold into
+ * one rank per row (re-ranked after each, so the numbers stay below rows²), and rank × rows +
+ * position is sorted natively: no JavaScript comparator runs per comparison (100,000 rows by
+ * date: a few milliseconds instead of tens).
+ */
+function sortByNumbers(rows: SortRow[], criteria: SortCriterion[]): SortRow[] {
+  const n = rows.length;
+  let combined: Float64Array | null = null;
+  for (const c of criteria) {
+    const { ranks, distinct } = rankNumbers(rows.map((r) => keyOf(c.key, r) as number));
+    if (c.reverse) for (let i = 0; i < n; i++) ranks[i] = distinct - 1 - ranks[i]!;
+    if (combined) for (let i = 0; i < n; i++) ranks[i] = combined[i]! * distinct + ranks[i]!;
+    combined = combined ? rankNumbers(ranks).ranks : ranks;
+  }
+  const order = new Float64Array(n);
+  for (let i = 0; i < n; i++) order[i] = combined![i]! * n + i;
+  order.sort();
+  const out: SortRow[] = new Array<SortRow>(n);
+  for (let k = 0; k < n; k++) {
+    const v = order[k]!;
+    out[k] = rows[v - Math.floor(v / n) * n]!;
+  }
+  return out;
+}
+
 /**
  * Sorts rows (given in sequence order) by the criteria; ties keep sequence order (RFC 5256 3).
  * Keys are extracted once into arrays, so the comparator only indexes them.
  */
 export function sortRows(rows: SortRow[], criteria: SortCriterion[]): SortRow[] {
+  if (rows.length < 2) return rows.slice();
+  if (criteria.every((c) => NUMERIC.has(c.key))) return sortByNumbers(rows, criteria);
   const cols = criteria.map((c) => ({ sign: c.reverse ? -1 : 1, keys: rows.map((r) => keyOf(c.key, r)) }));
   const idx = new Uint32Array(rows.length);
   for (let i = 0; i < idx.length; i++) idx[i] = i;

@@ -118,6 +118,10 @@ export class SearchTextIndexer {
   private stopped = false;
   /** Messages given up because the queue was full (the backfill indexes them). */
   dropped = 0;
+  /** Batches whose write failed (their messages are left to the backfill). */
+  failedBatches = 0;
+  /** Told of each failed batch (the composition root logs it and counts it in a metric). */
+  onBatchError: ((err: unknown, messages: number) => void) | null = null;
 
   constructor(
     private readonly blobs: BlobStore,
@@ -155,7 +159,13 @@ export class SearchTextIndexer {
       const batch = this.pending.splice(0, INDEX_BATCH);
       const texts: Array<[number, SearchText]> = [];
       for (const m of batch) texts.push([m.id, await textOf(this.blobs, m.blobId, m.prefix, m.meta)]);
-      await this.queue.run((ctx) => writeLive(ctx.trx, texts), { durable: false }).catch(() => undefined); // a failed batch is left to the backfill
+      // A failed batch is left to the backfill (SEARCH scans its messages meanwhile), and reported.
+      await this.queue
+        .run((ctx) => writeLive(ctx.trx, texts), { durable: false })
+        .catch((err: unknown) => {
+          this.failedBatches++;
+          this.onBatchError?.(err, texts.length);
+        });
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

@@ -17,6 +17,7 @@ import { Ingest } from './ingest.js';
 import { FolderIndex } from './folder-index.js';
 import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
 import { snapshotTable } from './folder-snapshot.js';
+import { SORT_COPY_MIN_ENTRIES, sortKeyCopyTable } from './sort-key-copy.js';
 import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
 import type { MessageMeta } from './mime/types.js';
@@ -99,6 +100,8 @@ export class SqlMailStore implements MailStore {
   private readonly index: FolderIndex;
   /** Sort rows of recently sorted folders, valid while no entry was added or removed there. */
   private readonly sortRowsCache = new Map<number, { rows: SortRow[]; membership: number }>();
+  /** Compact copies of large folders' sort keys (sort-key-copy.ts, issue 18). */
+  private readonly sortKeyCopies: ReturnType<typeof sortKeyCopyTable>;
   /** Parsed sort keys by message id (small objects; SORT/THREAD on large folders reuse them). */
   private readonly sortCache = new Map<number, SortKeys>();
   /** Watchers of whole mailboxes (IMAP NOTIFY) and the owners of folders they have seen. */
@@ -115,6 +118,7 @@ export class SqlMailStore implements MailStore {
     this.searchIndexer = new SearchTextIndexer(deps.blobs, this.queue);
     this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics, this.searchIndexer, (blobId) => this.settleUnsyncedBlob(blobId, false).then(() => undefined));
     this.searchBackfill = new SearchTextBackfill(deps.db, deps.blobs, this.queue);
+    this.sortKeyCopies = sortKeyCopyTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE));
     this.index = new FolderIndex({
       highestModseq: async (folderId) => Number((await this.folderById(this.db, folderId)).highest_modseq),
       loadEntries: async (folderId) => {
@@ -367,9 +371,11 @@ export class SqlMailStore implements MailStore {
   private async loadSortRows(folderId: number, entries: readonly MessageEntry[]): Promise<SortRow[]> {
     let unknown = 0;
     for (const e of entries) if (!this.sortCache.has(e.messageId)) unknown++;
-    if (unknown > 0) {
+    // A large folder's keys from its compact copy first (sort-key-copy.ts); what it lacks is read below, then a new copy is written.
+    const fromRows = unknown >= SORT_COPY_MIN_ENTRIES ? await this.keysFromCopy(folderId, entries) : unknown;
+    if (fromRows > 0) {
       const stored = new Map<number, string | null>();
-      if (unknown > 2000) {
+      if (fromRows > 2000) {
         // The keys kept on the folder's own entries (migration 0022): one narrow read in UID order.
         const rows = await this.db.selectFrom('folder_messages').select(['message_id', 'sort_keys']).where('folder_id', '=', folderId).execute();
         for (const r of rows) stored.set(Number(r.message_id), r.sort_keys);
@@ -418,7 +424,18 @@ export class SqlMailStore implements MailStore {
           .catch(() => undefined);
       }
     }
+    if (fromRows >= SORT_COPY_MIN_ENTRIES) void this.sortKeyCopies.save(folderId, out).catch(() => undefined);
     return out;
+  }
+
+  /** Puts the keys of `entries` found in the folder's copy into the key cache; how many are still unknown. */
+  private async keysFromCopy(folderId: number, entries: readonly MessageEntry[]): Promise<number> {
+    const copy = await this.sortKeyCopies.load(folderId).catch(() => null);
+    // The copy is of this folder: its few ids no longer there (expunged since) are cached as well, harmlessly.
+    if (copy) for (let i = 0; i < copy.ids.length; i++) if (!this.sortCache.has(copy.ids[i]!)) this.rememberSortKeys(copy.ids[i]!, copy.keys[i]!);
+    let unknown = 0;
+    for (const e of entries) if (!this.sortCache.has(e.messageId)) unknown++;
+    return unknown;
   }
 
   private rememberSortKeys(id: number, keys: SortKeys): void {

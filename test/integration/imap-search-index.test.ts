@@ -291,6 +291,30 @@ describe('SEARCH BODY/TEXT from the search index', () => {
     c.close();
   });
 
+  it('a batch the indexer fails to write is reported (count and listener), and its message is still found and later backfilled', async () => {
+    const indexer = env.core.store.searchIndexer;
+    const reported: number[] = [];
+    indexer.onBatchError = (_err, messages) => reported.push(messages);
+    const before = indexer.failedBatches;
+    // The table the indexer writes is gone for a moment: its transaction fails for real.
+    await env.core.db.schema.alterTable('message_text').renameTo('message_text_away').execute();
+    let delivered;
+    try {
+      [delivered] = await env.core.deliver(USER, Buffer.from('From: a@example.org\r\nSubject: failed batch\r\n\r\nBody with Pomegranate.\r\n'));
+      await indexer.idle();
+    } finally {
+      await env.core.db.schema.alterTable('message_text_away').renameTo('message_text').execute();
+      indexer.onBatchError = null;
+    }
+    expect(indexer.failedBatches).toBe(before + 1);
+    expect(reported).toEqual([1]);
+    const c = await session();
+    expect(await c.cmd('a', 'UID SEARCH BODY pomegranate')).toContain(`* SEARCH ${delivered!.uid}\r\n`);
+    expect(await env.core.store.searchBackfill.run({ pauseMs: 0 })).toMatchObject({ done: 1, total: 1, finished: true });
+    expect(await c.cmd('b', 'UID SEARCH BODY pomegranate')).toContain(`* SEARCH ${delivered!.uid}\r\n`);
+    c.close();
+  });
+
   it('a message acknowledged before its index row exists is found by SEARCH BODY/TEXT; the backfill indexes it later', async () => {
     // The indexer stopped (as at shutdown): delivery and APPEND still succeed, without a row.
     await env.core.store.searchIndexer.stop();

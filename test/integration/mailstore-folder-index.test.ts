@@ -11,6 +11,7 @@ import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 import { SNAPSHOT_MIN_ENTRIES } from '../../appliance/mailstore/folder-index.js';
 import { decodeEntries, encodeEntries } from '../../appliance/mailstore/folder-snapshot.js';
+import { decodeSortKeys, encodeSortKeys, SORT_COPY_MIN_ENTRIES } from '../../appliance/mailstore/sort-key-copy.js';
 
 const msg = (i: number) =>
   Buffer.from(`From: a${i}@example.org\r\nSubject: ${i % 2 ? 'Re: ' : ''}item ${i % 5}\r\nDate: Mon, ${1 + (i % 27)} Jan 2024 10:00:00 +0000\r\nMessage-ID: <i${i}@t>\r\n\r\nbody ${i}\r\n`);
@@ -144,5 +145,47 @@ describe('mail store folder index', () => {
     // A copy from the future (a restored database's older rows) is not used either.
     await core.db.updateTable('folder_index_snapshots').set({ modseq: 1e12 }).where('folder_id', '=', big.id).execute();
     expect(brief(await started())).toEqual(await rows());
+  });
+  it('sorts a large folder from its persisted sort-key copy; keys it lacks are read from the rows, and a copy that is not one is ignored', async () => {
+    const big = (await core.store.getFolder(mailboxId, 'Big'))!;
+    expect((await core.store.listMessages(big.id)).length).toBeGreaterThanOrEqual(SORT_COPY_MIN_ENTRIES);
+    const copyRow = () => core.db.selectFrom('folder_sort_keys').selectAll().where('folder_id', '=', big.id).executeTakeFirst();
+    /** A store that has never sorted the folder (a restart); its background writes are done when this returns. */
+    const sorted = async () => {
+      const s = new SqlMailStore({ db: core.db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes });
+      const rows = await s.sortRows(big.id);
+      await s.queue.drain();
+      return rows;
+    };
+    await core.db.deleteFrom('folder_sort_keys').where('folder_id', '=', big.id).execute();
+    const want = await sorted(); // read from the rows; writes the copy
+    const copy = await copyRow();
+    expect(copy).toMatchObject({ entries: want.length });
+    expect(await sorted()).toEqual(want); // from the copy: the same rows
+    // The copy is what a fresh store sorts with: a key changed in it shows through.
+    const decoded = decodeSortKeys(copy!.data)!;
+    const target = want.find((r) => r.uid === 11)!;
+    const rows = Array.from(decoded.ids, (messageId, i) => ({ messageId, keys: messageId === target.messageId ? { ...decoded.keys[i]!, s: 'zzz from the copy' } : decoded.keys[i]! }));
+    await core.db
+      .updateTable('folder_sort_keys')
+      .set({ data: encodeSortKeys(rows) })
+      .where('folder_id', '=', big.id)
+      .execute();
+    expect((await sorted()).find((r) => r.uid === 11)!.keys.s).toBe('zzz from the copy');
+    // A message stored after the copy: its keys are read from its row.
+    await other.append(mailboxId, 'Big', msg(4242));
+    const after = await sorted();
+    const added = after[after.length - 1]!;
+    expect(added.keys).toMatchObject({ s: 'item 2', id: 'i4242@t' });
+    // A copy that is not one this code wrote (cut short) is ignored: the rows are read and a new copy written.
+    await core.db
+      .updateTable('folder_sort_keys')
+      .set({ data: copy!.data.subarray(0, copy!.data.length - 7) })
+      .where('folder_id', '=', big.id)
+      .execute();
+    const reread = await sorted();
+    expect(reread.find((r) => r.uid === 11)!.keys.s).toBe(target.keys.s);
+    expect(reread.slice(0, want.length)).toEqual(want);
+    expect(await copyRow()).toMatchObject({ entries: reread.length });
   });
 });

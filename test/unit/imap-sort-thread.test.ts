@@ -3,7 +3,8 @@
  * reference loops, duplicate Message-IDs and deep reply chains, and the THREAD response format (4).
  */
 import { describe, expect, it } from 'vitest';
-import { formatThreads, sortRows, threadOrderedSubject, threadReferences } from '../../appliance/imap/sort.js';
+import fc from 'fast-check';
+import { compareRows, formatThreads, type SortCriterion, type SortKeyName, sortRows, threadOrderedSubject, threadReferences } from '../../appliance/imap/sort.js';
 import { baseSubject } from '../../appliance/mailstore/sort-keys.js';
 import type { SortRow } from '../../appliance/mailstore/store.types.js';
 
@@ -64,5 +65,40 @@ describe('ORDEREDSUBJECT and SORT ties', () => {
     const rows = [row(1, null, [], 's', 5), row(2, null, [], 's', 5), row(3, null, [], 's', 1)];
     expect(sortRows(rows, [{ key: 'DATE', reverse: true }]).map((r) => r.uid)).toEqual([1, 2, 3]);
     expect(sortRows(rows, [{ key: 'DATE', reverse: false }]).map((r) => r.uid)).toEqual([3, 1, 2]);
+  });
+
+  it('orders as a plain comparison of the criteria with sequence-order ties, for any rows and criteria', () => {
+    const names: SortKeyName[] = ['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO'];
+    // Few distinct values, so ties are common; dates with and without a Date header.
+    const small = fc.constantFrom('', 'a', 'B', 'b', 'ä', 'zz', 'a b');
+    const arbRow = fc.record({
+      d: fc.option(fc.integer({ min: -3, max: 3 }), { nil: null }),
+      idate: fc.integer({ min: -3, max: 3 }),
+      size: fc.integer({ min: 0, max: 3 }),
+      s: small,
+      f: small,
+      t: small,
+      c: small,
+      df: small,
+      dt: small,
+    });
+    const arbCriteria = fc.array(fc.record({ key: fc.constantFrom(...names), reverse: fc.boolean() }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(fc.array(arbRow, { maxLength: 60 }), arbCriteria, (specs, criteria: SortCriterion[]) => {
+        const rows: SortRow[] = specs.map((x, i) => ({
+          uid: i + 1,
+          messageId: i + 1,
+          size: x.size,
+          internalDate: x.idate * 1000,
+          keys: { d: x.d === null ? null : x.d * 1000, s: x.s, f: x.f, t: x.t, c: x.c, df: x.df, dt: x.dt, id: null, r: [] },
+        }));
+        const want = rows
+          .slice()
+          .sort(compareRows(criteria))
+          .map((r) => r.uid);
+        expect(sortRows(rows, criteria).map((r) => r.uid)).toEqual(want);
+      }),
+      { seed: 5256, numRuns: 400 },
+    );
   });
 });

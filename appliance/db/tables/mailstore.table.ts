@@ -78,3 +78,10 @@ export interface UnsyncedBlobsTable {
   blob_id: string;
   created_at: number;
 }
+
+/** A compact copy of a large folder's sort keys by message id (migration 0058, mailstore/sort-keys.ts). */
+export interface FolderSortKeysTable {
+  folder_id: number;
+  entries: number;
+  data: Buffer;
+}

@@ -28,8 +28,10 @@ async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: 
   const { key, usesModseq } = parseSearch(criteria, { rev2: session.rev2 });
   if (usesModseq) session.enableCondstore();
   const all = await session.store.sortRows(sel.folder.id);
-  const seqs = sel.view.seqsOfAscending(all.map((r) => r.uid));
-  const inView = seqs.every((q) => q > 0) ? all.slice() : all.filter((_, i) => seqs[i]! > 0);
+  const uids = new Uint32Array(all.length);
+  for (let i = 0; i < all.length; i++) uids[i] = all[i]!.uid;
+  const seqs = sel.view.seqsOfAscending(uids);
+  const inView = seqs.includes(0) ? all.filter((_, i) => seqs[i]! > 0) : all.slice();
   if (key.k === 'all' && !usesModseq) return { rows: inView, modseq: null, key };
   const hits = await executeSearch(session, sel, key);
   const wanted = new Set(hits.map((h) => h.uid));
