@@ -27,6 +27,7 @@ import * as m0042 from './migrations/0042_member_seen.js';
 import * as m0045 from './migrations/0045_mailbox_list_indexes.js';
 import * as m0053 from './migrations/0053_imap_folder_entry_index.js';
 import * as m0044 from './migrations/0044_message_text.js';
+import * as m0060 from './migrations/0060_mailbox_search_text_index.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -59,6 +60,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0045_mailbox_list_indexes': m0045,
   '0044_message_text': m0044,
   '0053_imap_folder_entry_index': m0053,
+  '0060_mailbox_search_text_index': m0060,
 };
 
 class StaticProvider implements MigrationProvider {
