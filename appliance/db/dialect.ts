@@ -21,7 +21,7 @@ import { AppError } from '../core/kernel/errors.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
 import { WalCheckpointer } from './sqlite-checkpoint.js';
-import { MARK_READS, OffThreadReadsDialect, SqliteReaders } from './sqlite-readers.js';
+import { MARK_READS, OffThreadReadsDialect, READERS_OF, SqliteReaders } from './sqlite-readers.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -82,6 +82,7 @@ export function openSqlite(file: string): OpenedDatabase {
   const wal = isWal ? new WalSync(`${sqlite.name}-wal`, new WalCheckpointer(sqlite.name, (pages) => sqlite.pragma(`wal_autocheckpoint = ${pages}`))) : null;
   if (wal) walFiles.set(db, wal);
   if (readers) offThreadCapable.add(db);
+  if (readers) READERS_OF.set(db, readers);
   return {
     db,
     dialect: 'sqlite',
@@ -168,6 +169,8 @@ const offThreadCapable = new WeakSet<Kysely<DB>>();
 export function readsOffThread(db: Kysely<DB>): Kysely<DB> {
   if (!offThreadCapable.has(db)) return db;
   const reading = db.withPlugin(MARK_READS);
+  const readers = READERS_OF.get(db);
+  if (readers) READERS_OF.set(reading, readers);
   const wal = walFiles.get(db);
   if (wal) walFiles.set(reading, wal);
   return reading;

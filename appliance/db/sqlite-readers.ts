@@ -17,10 +17,13 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
+  AliasNode,
   type CompiledQuery,
   type DatabaseConnection,
   type Driver,
+  type Kysely,
   type KyselyPlugin,
+  type OperationNode,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
   type QueryCompiler,
@@ -29,6 +32,7 @@ import {
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  TableNode,
   type UnknownRow,
 } from 'kysely';
 
@@ -112,11 +116,51 @@ function readerError(e: { message: string; code?: string; name?: string }): Erro
   return err;
 }
 
+/**
+ * Tables whose rows decide whether an API token authenticates (the token, the person who
+ * created it, its tenant). A write to one of them ends every cached authentication answer.
+ */
+const AUTH_TABLES = new Set(['api_tokens', 'principals', 'tenants']);
+
+function tableOf(node: OperationNode | undefined): string | null {
+  if (!node) return null;
+  if (TableNode.is(node)) return node.table.identifier.name;
+  if (AliasNode.is(node)) return tableOf(node.node);
+  return null;
+}
+
+/**
+ * True unless the statement certainly leaves AUTH_TABLES alone: a read, a pragma, or an insert,
+ * update or delete of other tables. Raw SQL and schema changes count as writes to them.
+ */
+function mayWriteAuth(node: RootOperationNode, sqlText: string): boolean {
+  switch (node.kind) {
+    case 'SelectQueryNode':
+      return false;
+    case 'InsertQueryNode':
+      return AUTH_TABLES.has(tableOf(node.into) ?? '');
+    case 'UpdateQueryNode':
+      return AUTH_TABLES.has(tableOf(node.table) ?? '') || (node.from?.froms ?? []).some((f) => AUTH_TABLES.has(tableOf(f) ?? ''));
+    case 'DeleteQueryNode':
+      return node.from.froms.some((f) => AUTH_TABLES.has(tableOf(f) ?? '')) || node.from.froms.some((f) => tableOf(f) === null);
+    case 'RawNode':
+      return !/^\s*(pragma|select)\b/i.test(sqlText);
+    default:
+      return true;
+  }
+}
+
 /** A small pool of reader threads on one database file, started at the first read. */
 export class SqliteReaders {
   private readonly readers: Array<Reader | null>;
   private nextId = 1;
   private closed = false;
+  /**
+   * Moves (at least) before and after every statement that may write AUTH_TABLES on the main
+   * connection, and after the commit or rollback of a transaction that ran one: an answer read
+   * while it stayed the same was read from committed rows no later write has changed.
+   */
+  authEpoch = 0;
 
   constructor(
     private readonly file: string,
@@ -212,6 +256,8 @@ export const MARK_READS: KyselyPlugin = new MarkReads();
  */
 class RoutedConnection implements DatabaseConnection {
   private main: Promise<DatabaseConnection> | null = null;
+  /** This use of the connection ran a statement that may write AUTH_TABLES (its commit moves the epoch again). */
+  authWrite = false;
 
   constructor(
     private readonly driver: OffThreadReadsDriver,
@@ -222,7 +268,20 @@ class RoutedConnection implements DatabaseConnection {
     if (!this.main && offThread.has(query.query)) {
       return this.readers.read(query.sql, query.parameters).then((rows) => ({ rows: rows as R[] }));
     }
-    return this.pinned().then((c) => c.executeQuery<R>(query));
+    if (!mayWriteAuth(query.query, query.sql)) return this.pinned().then((c) => c.executeQuery<R>(query));
+    this.authWrite = true;
+    this.readers.authEpoch++;
+    const done = () => void this.readers.authEpoch++;
+    return this.pinned()
+      .then((c) => c.executeQuery<R>(query))
+      .finally(done);
+  }
+
+  /** After a commit, rollback or release: moves the epoch once more when this use wrote AUTH_TABLES. */
+  settled(): void {
+    if (!this.authWrite) return;
+    this.authWrite = false;
+    this.readers.authEpoch++;
   }
 
   async *streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
@@ -271,6 +330,7 @@ class OffThreadReadsDriver implements Driver {
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
     const c = connection as RoutedConnection;
     if (await c.unpin()) await this.main.releaseConnection();
+    c.settled();
     this.idle.push(c);
   }
 
@@ -279,12 +339,20 @@ class OffThreadReadsDriver implements Driver {
     return this.main.beginTransaction(connection);
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.main.commitTransaction(connection);
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.main.commitTransaction(connection);
+    } finally {
+      (connection as RoutedConnection).settled();
+    }
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.main.rollbackTransaction(connection);
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.main.rollbackTransaction(connection);
+    } finally {
+      (connection as RoutedConnection).settled();
+    }
   }
 
   savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
@@ -317,4 +385,19 @@ export class OffThreadReadsDialect extends SqliteDialect {
   override createDriver(): Driver {
     return new OffThreadReadsDriver(this.settings, this.readers);
   }
+}
+
+/** The reader pools of the databases openSqlite opened (and of their readsOffThread handles). */
+export const READERS_OF = new WeakMap<Kysely<any>, SqliteReaders>();
+
+/**
+ * A counter that moves with every write to the tables that decide API token authentication
+ * (AUTH_TABLES), for a cache of authentication answers: an answer read while it stayed the same
+ * is current until it moves. Every write of this process goes through the one main connection
+ * (SQLite, a single node); null where writes can come from elsewhere (PostgreSQL: other nodes)
+ * and such a cache would outlive a revocation.
+ */
+export function authWriteEpoch(db: Kysely<any>): (() => number) | null {
+  const readers = READERS_OF.get(db);
+  return readers ? () => readers.authEpoch : null;
 }
