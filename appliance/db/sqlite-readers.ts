@@ -21,7 +21,6 @@ import {
   type CompiledQuery,
   type DatabaseConnection,
   type Driver,
-  type Kysely,
   type KyselyPlugin,
   type OperationNode,
   type PluginTransformQueryArgs,
@@ -405,7 +404,7 @@ export class OffThreadReadsDialect extends SqliteDialect {
 }
 
 /** The reader pools of the databases openSqlite opened (and of their readsOffThread handles). */
-export const READERS_OF = new WeakMap<Kysely<any>, SqliteReaders>();
+export const READERS_OF = new WeakMap<object, SqliteReaders>();
 
 /**
  * A counter that moves with every write to the tables that decide API token authentication
@@ -414,7 +413,7 @@ export const READERS_OF = new WeakMap<Kysely<any>, SqliteReaders>();
  * (SQLite, a single node); null where writes can come from elsewhere (PostgreSQL: other nodes)
  * and such a cache would outlive a revocation.
  */
-export function authWriteEpoch(db: Kysely<any>): (() => number) | null {
+export function authWriteEpoch(db: object): (() => number) | null {
   const readers = READERS_OF.get(db);
   return readers ? () => readers.authEpoch : null;
 }
