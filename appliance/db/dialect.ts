@@ -22,7 +22,7 @@ import pg from 'pg';
 import type { DB } from './schema.js';
 import { WalCheckpointer } from './sqlite-checkpoint.js';
 import { fsyncThreads } from './fsync-threads.js';
-import { MARK_READS, OffThreadReadsDialect, SqliteReaders } from './sqlite-readers.js';
+import { MARK_READS, OffThreadReadsDialect, READERS_OF, SqliteReaders } from './sqlite-readers.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -83,6 +83,7 @@ export function openSqlite(file: string): OpenedDatabase {
   const wal = isWal ? new WalSync(`${sqlite.name}-wal`, new WalCheckpointer(sqlite.name, (pages) => sqlite.pragma(`wal_autocheckpoint = ${pages}`))) : null;
   if (wal) walFiles.set(db, wal);
   if (readers) offThreadCapable.add(db);
+  if (readers) READERS_OF.set(db, readers);
   return {
     db,
     dialect: 'sqlite',
@@ -169,6 +170,8 @@ const offThreadCapable = new WeakSet<Kysely<DB>>();
 export function readsOffThread(db: Kysely<DB>): Kysely<DB> {
   if (!offThreadCapable.has(db)) return db;
   const reading = db.withPlugin(MARK_READS);
+  const readers = READERS_OF.get(db);
+  if (readers) READERS_OF.set(reading, readers);
   const wal = walFiles.get(db);
   if (wal) walFiles.set(reading, wal);
   return reading;

@@ -93,6 +93,32 @@ describe('SQLite reads off the serving thread', () => {
     expect(await reading.selectFrom('notes').select('id').where('id', '=', 201).execute()).toEqual([]);
   });
 
+  it('answers the same row objects as the main connection: columns in order, nulls, numbers, BLOBs, a repeated name', async () => {
+    await main
+      .insertInto('notes')
+      .values([
+        { id: 400, body: 'first', data: Buffer.from('ab') },
+        { id: 401, body: 'second', data: null },
+      ])
+      .execute();
+    const query = (db: Kysely<Scratch>) =>
+      db
+        .selectFrom('notes as n')
+        .innerJoin('notes as m', 'm.id', 'n.id')
+        .select(['n.id', 'n.body', 'n.data', sql<number>`n.id * 2`.as('twice'), 'm.body as body'])
+        .where('n.id', '>=', 400)
+        .orderBy('n.id')
+        .execute();
+    const fromReader = await query(reading);
+    // inside a transaction: the main connection's own objects
+    const fromMain = await reading.transaction().execute((t) => query(t));
+    expect(fromReader).toEqual(fromMain);
+    expect(fromReader.map((r) => Object.keys(r))).toEqual(fromMain.map((r) => Object.keys(r)));
+    expect(fromReader[0]).toEqual({ id: 400, body: 'first', data: Buffer.from('ab'), twice: 800 });
+    expect(Buffer.isBuffer(fromReader[0]!.data)).toBe(true);
+    expect(fromReader[1]!.data).toBeNull();
+  });
+
   it('BLOBs come back as Buffers; errors keep their message and code', async () => {
     await main
       .insertInto('notes')

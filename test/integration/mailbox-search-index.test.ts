@@ -1,8 +1,8 @@
 /**
  * The mailbox list's search at scale (issue 18): `?q=` answers exactly what a substring match of
  * the address, display name, owner name or owner email answers, whichever path finds it: the
- * leading rows of the order or the scan of the list. 700 mailboxes, the
- * matches placed after the leading rows the search looks at first.
+ * leading rows of the order, the walk of the search index (migration 0060) or the field-by-field
+ * scan. 700 mailboxes, the matches placed after the leading rows a sorted search looks at first.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ import { loadConfig } from '../../appliance/config.js';
 import { repos } from '../../appliance/db/repos/index.js';
 import type { NewMailbox } from '../../appliance/db/tables/control.table.js';
 import { openTestDatabase } from '../helpers/database.js';
+import { CompiledQuery, type KyselyPlugin, type RootOperationNode } from 'kysely';
+import { dialectOf } from '../../appliance/db/dialect.js';
 
 const N = 700;
 const actor = systemActor('test');
@@ -101,6 +103,35 @@ describe('mailbox search at scale', () => {
     const sorted = await search('owner06', '-address');
     const byAddress = rows.filter((m) => expected('owner06', rows, N).includes(m.id!)).sort((a, b) => (a.address < b.address ? 1 : -1));
     expect(sorted).toEqual(byAddress.slice(0, 100).map((m) => m.id));
+  });
+
+  it("matches a needle holding the fields' separator field by field, never across two fields", async () => {
+    // "…ström" ends the display name of m0695, "owner 0695" starts its owner name: one text in the index
+    const across = 'ngström\u001fowner';
+    expect(expected(across, rows)).toEqual([]);
+    expect(await search(across)).toEqual([]);
+    expect(await search(across, '-address')).toEqual([]);
+    expect(await search('ngström')).toEqual([rows[695]!.id]);
+  });
+
+  it('on SQLite, walks the search index without reading the rows, then reads the page by id', async () => {
+    if (dialectOf(opened.db) !== 'sqlite') return;
+    const seen: RootOperationNode[] = [];
+    const capture: KyselyPlugin = {
+      transformQuery: ({ node }) => (seen.push(node), node),
+      transformResult: async ({ result }) => result,
+    };
+    const traced = { ...deps, db: opened.db.withPlugin(capture) };
+    const page = await listTenantMailboxes(actor, traced, tenantId, { limit: 5 }, { q: 'owner06' });
+    expect(page.map((m) => m.id)).toEqual(expected('owner06', rows, 5));
+    const search = seen.map((node) => opened.db.getExecutor().compileQuery(node, { queryId: 'plan' })).find((c) => c.sql.includes(' like '));
+    expect(search, 'the search statement').toBeDefined();
+    const plan = await opened.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${search!.sql}`, [...search!.parameters]));
+    const details = plan.rows.map((r) => r.detail);
+    expect(
+      details.some((d) => d.includes('COVERING INDEX mailboxes_search_text_idx')),
+      details.join('; '),
+    ).toBe(true);
   });
 
   it('follows changes and deletes of the searched fields', async () => {

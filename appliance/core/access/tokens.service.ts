@@ -15,7 +15,7 @@ import { newId, newSecret, sha256Hex } from '../kernel/ids.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { requiredText } from '../kernel/text.js';
 import { rowScope, writeScope } from './access-scope.js';
-import { trxOf } from '../../db/repos/index.js';
+import { authWriteEpoch, trxOf } from '../../db/repos/index.js';
 import { iso, pageOf } from '../kernel/util.js';
 
 export interface TokenView {
@@ -211,36 +211,79 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 /** Resolves a bearer secret to an actor. Not actor-first: this is how an actor comes to be. */
 export async function authenticateApiToken(deps: CoreDeps, secret: string, origin?: ActorOrigin): Promise<TokenAuthResult> {
   if (secret.length < 16 || secret.length > 512) return { ok: false, reason: 'unknown' };
-  // The secret is the authority: the token is looked up across tenants, then checked in its own scope.
-  const platform = repos(deps.db, PLATFORM_SCOPE);
-  const row = await platform.tokens.byHash(sha256Hex(secret));
-  if (!row) return { ok: false, reason: 'unknown' };
+  const known = await tokenState(deps, sha256Hex(secret));
+  if (!known) return { ok: false, reason: 'unknown' };
+  const { row } = known;
   if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
   const now = deps.now();
   if (row.expires_at !== null && Number(row.expires_at) <= now) return { ok: false, reason: 'expired' };
-  const own = repos(deps.db, rowScope(row.tenant_id));
-  if (row.tenant_id !== null) {
-    const status = await own.policies.tenantStatus(row.tenant_id);
-    if (status === undefined || status === 'deleted') return { ok: false, reason: 'revoked' };
-  }
-  if (row.principal_id !== null) {
-    // The person who created it: an operator may have created a tenant's token.
-    const owner = await platform.principals.find(row.principal_id);
-    if (owner && owner.status !== 'active') return { ok: false, reason: 'revoked' };
-  }
-  if (row.last_used_at === null || now - Number(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
-    await own.tokens.touch(row.id, now);
+  if (!known.holdersLive) return { ok: false, reason: 'revoked' };
+  if (now - known.lastUsed > LAST_USED_RESOLUTION_MS) {
+    known.lastUsed = now;
+    await repos(deps.db, rowScope(row.tenant_id)).tokens.touch(row.id, now);
   }
   const actor = makeActor({
     kind: 'token',
     tenantId: row.tenant_id,
     principalId: row.principal_id ?? row.id,
     tokenId: row.id,
-    permissions: parseStoredPermissions(row.permissions),
+    permissions: known.permissions,
     readOnly: Number(row.read_only) === 1,
     origin,
   });
   return { ok: true, actor };
+}
+
+/** What decides whether a token authenticates, as read from its rows at `epoch`. */
+interface TokenState {
+  row: ApiToken;
+  permissions: Permission[];
+  /** Its tenant exists and is not deleted, and the person who created it (if any) is active. */
+  holdersLive: boolean;
+  /** When its use was last recorded (or is being recorded). */
+  lastUsed: number;
+  epoch: number | null;
+}
+
+/**
+ * Answers read for token hashes, per database handle (SQLite only, see authWriteEpoch): valid
+ * while no write has touched api_tokens, principals or tenants since they were read, so a
+ * revocation, a deleted tenant or a disabled creator ends them at once, and never by a timeout.
+ */
+const stateCaches = new WeakMap<object, Map<string, TokenState>>();
+const STATE_CACHE_MAX = 1000;
+
+/** The token whose secret hashes to `hash` with its tenant's and creator's state, or undefined. */
+async function tokenState(deps: CoreDeps, hash: string): Promise<TokenState | undefined> {
+  const epoch = authWriteEpoch(deps.db);
+  let cache = epoch ? stateCaches.get(deps.db) : undefined;
+  if (epoch && !cache) stateCaches.set(deps.db, (cache = new Map()));
+  const startedAt = epoch ? epoch() : null;
+  const cached = cache?.get(hash);
+  if (cached && cached.epoch === startedAt) return cached;
+  // The secret is the authority: the token is looked up across tenants, then checked in its own scope.
+  const row = await repos(deps.db, PLATFORM_SCOPE).tokens.byHash(hash);
+  if (!row) return undefined;
+  const own = repos(deps.db, rowScope(row.tenant_id));
+  const [tenantStatus, owner] = await Promise.all([
+    row.tenant_id !== null ? own.policies.tenantStatus(row.tenant_id) : null,
+    // The person who created it: an operator may have created a tenant's token.
+    row.principal_id !== null ? repos(deps.db, PLATFORM_SCOPE).principals.find(row.principal_id) : undefined,
+  ]);
+  const tenantLive = row.tenant_id === null || (tenantStatus !== undefined && tenantStatus !== 'deleted');
+  const state: TokenState = {
+    row,
+    permissions: parseStoredPermissions(row.permissions),
+    holdersLive: tenantLive && !(owner && owner.status !== 'active'),
+    lastUsed: row.last_used_at === null ? -Infinity : Number(row.last_used_at),
+    epoch: startedAt,
+  };
+  // kept only when nothing wrote those tables while it was read
+  if (cache && epoch!() === startedAt) {
+    if (cache.size >= STATE_CACHE_MAX) cache.clear();
+    cache.set(hash, state);
+  }
+  return state;
 }
 
 /** True when at least one live operator (platform) token exists. */

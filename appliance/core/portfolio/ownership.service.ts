@@ -73,7 +73,8 @@ type Holders = { tokens: Awaited<ReturnType<OwnershipRepo['unrevokedTokens']>>; 
 
 /** The tenant's live tokens and active principals, read once per answer (both reset paths name them). */
 async function tenantHolders(own: OwnershipRepo, tenantId: string): Promise<Holders> {
-  return { tokens: await own.unrevokedTokens(tenantId), principals: await own.activePrincipals(tenantId) };
+  const [tokens, principals] = await Promise.all([own.unrevokedTokens(tenantId), own.activePrincipals(tenantId)]);
+  return { tokens, principals };
 }
 
 /** Names of the live tokens and active principals of the tenant holding `permission` (operators always may). */
@@ -102,8 +103,13 @@ async function setupLinkPaths(own: OwnershipRepo, m: Mailbox, now: number): Prom
 /** Admin and emergency resets, and emergency resets awaiting approval. */
 async function adminPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: number): Promise<ResetPath[]> {
   const paths: ResetPath[] = [];
-  const policy = await loadPolicy(deps.db, m.tenant_id);
-  const who = await tenantHolders(own, m.tenant_id);
+  // independent reads in one turn (one message to a reader thread on SQLite, concurrent queries on PostgreSQL)
+  const [policy, who, highValue, pending] = await Promise.all([
+    loadPolicy(deps.db, m.tenant_id),
+    tenantHolders(own, m.tenant_id),
+    isHighValue(deps.db, m.id),
+    own.pendingEmergencyResets(m.id, now - APPROVAL_WINDOW_MS),
+  ]);
   paths.push({
     path: 'admin-reset',
     description: `an admin triggers a single-use reset link sent to the reset destination${policy.resetLinkToCaller ? ' (or, by tenant policy, handed to the admin)' : ''}; the admin never sees or sets the password`,
@@ -111,7 +117,6 @@ async function adminPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: n
     destination: m.reset_destination,
     whoMayTrigger: holders(who, 'resets.initiate', now),
   });
-  const highValue = await isHighValue(deps.db, m.id);
   const operatorOnly = highValue && policy.emergencyHighValueApprover === 'operator';
   paths.push({
     path: 'emergency-reset',
@@ -119,7 +124,7 @@ async function adminPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: n
     heldBy: { type: 'approver', id: null },
     whoMayTrigger: operatorOnly ? ['operators'] : holders(who, 'resets.approve', now),
   });
-  for (const r of await own.pendingEmergencyResets(m.id, now - APPROVAL_WINDOW_MS)) {
+  for (const r of pending) {
     paths.push({
       path: 'pending-emergency-reset',
       description: `emergency reset ${r.id} requested by ${r.requested_by}, awaiting approval; would send a link to ${r.new_destination}`,
@@ -137,7 +142,7 @@ async function ownerPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox): Promi
   const paths: ResetPath[] = [
     { path: 'self-service', description: 'the owner changes the password with the current one', heldBy: { type: 'owner', id: m.owner_email }, whoMayTrigger: [`owner:${m.owner_email}`] },
   ];
-  const codes = await remainingRecoveryCodes(deps, m.id);
+  const [codes, appPasswords] = await Promise.all([remainingRecoveryCodes(deps, m.id), own.liveAppPasswords(m.id)]);
   if (codes > 0) {
     paths.push({
       path: 'recovery-code',
@@ -152,17 +157,18 @@ async function ownerPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox): Promi
     heldBy: { type: 'reset-destination', id: m.reset_destination },
     destination: m.reset_destination,
   });
-  for (const a of await own.liveAppPasswords(m.id)) {
+  for (const a of appPasswords) {
     paths.push({ path: 'app-password', description: `app password "${a.name}" (IMAP/SMTP only; cannot change the password)`, heldBy: { type: 'app-password', id: a.id } });
   }
   return paths;
 }
 
 async function resetPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: number): Promise<ResetPath[]> {
-  const paths = await setupLinkPaths(own, m, now);
+  const live = ['active', 'pending'].includes(m.status);
+  const [paths, offboarded, admin, owner] = await Promise.all([setupLinkPaths(own, m, now), own.isOffboarded(m.id), live ? adminPaths(deps, own, m, now) : [], live ? ownerPaths(deps, own, m) : []]);
   // An offboarded mailbox (or one converted to shared) has no reset path until the offboarding is undone.
-  if ((await own.isOffboarded(m.id)) || !['active', 'pending'].includes(m.status)) return paths;
-  return [...paths, ...(await adminPaths(deps, own, m, now)), ...(await ownerPaths(deps, own, m))];
+  if (offboarded || !live) return paths;
+  return [...paths, ...admin, ...owner];
 }
 
 function describe(action: string, restores: Record<string, unknown>): string {
@@ -175,7 +181,13 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
   const r = repos(deps.db, scopeOf(actor));
   const m = await r.mailboxes.get(mailboxId);
   const now = deps.now();
-  const events = await r.audit.ofTarget(m.tenant_id, 'mailbox', m.id, 50);
+  // The parts of the answer are independent reads: asked together, in one turn
+  const [events, paths, receivesFor, access] = await Promise.all([
+    r.audit.ofTarget(m.tenant_id, 'mailbox', m.id, 50),
+    resetPaths(deps, r.ownership, m, now),
+    aliasesInto(r.ownership, m.tenant_id, m.address),
+    accessOf(deps, actor, m.id),
+  ]);
   // Logins and logouts are recorded on the mailbox too, but they change nothing.
   const last = events.find((e) => !/\.(login|logout)$/.test(e.action));
   const rollback: RollbackPoint[] = [];
@@ -205,11 +217,11 @@ export async function mailboxOwnership(actor: Actor, deps: CoreDeps, mailboxId: 
     owner: { name: m.owner_name, email: m.owner_email },
     businessOwner: m.business_owner_email ? { name: m.business_owner_name ?? '', email: m.business_owner_email } : null,
     resetDestination: m.reset_destination,
-    resetPaths: await resetPaths(deps, r.ownership, m, now),
+    resetPaths: paths,
     lastChange: last ? { event: last.action, actor: { type: last.actor_type, id: last.actor_id }, at: iso(last.at)! } : null,
     rollback,
-    receivesFor: await aliasesInto(r.ownership, m.tenant_id, m.address),
-    access: await accessOf(deps, actor, m.id),
+    receivesFor,
+    access,
     names: Object.fromEntries(await displayNames(deps, [last?.actor_id, ...rollback.map((r) => r.actor.id)])),
   };
 }
