@@ -176,6 +176,7 @@ function startHousekeeping(core: CoreDeps, store: SqlMailStore, log: Logger, lea
         if (purged.mailboxes.length || purged.domains.length) log.info({ event: 'recycle_bin.purged', mailboxes: purged.mailboxes.length, domains: purged.domains.length }, 'recycle bin purged');
       })
       .catch((err) => log.error({ event: 'recycle_bin.purge_error', err }, 'recycle bin purge failed'))
+      .then(() => store.pruneFolderCopies())
       .then(() => store.sweepOrphanBlobs(ORPHAN_SWEEP_INTERVAL_MS))
       .catch((err) => log.error({ event: 'store.orphans.error', err }, 'orphan sweep failed'))
       .then(() => pruneSharedLimits(core, Date.now()))

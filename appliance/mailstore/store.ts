@@ -929,6 +929,23 @@ export class SqlMailStore implements MailStore {
     return removed;
   }
 
+  /**
+   * Removes the compact copies (folder index snapshot, sort keys) of folders that no longer exist:
+   * a deleted folder's or a purged mailbox's, and one a background write put back after the
+   * folder went. Housekeeping runs it; the copies of a large folder weigh megabytes.
+   */
+  async pruneFolderCopies(): Promise<number> {
+    let removed = 0;
+    for (const table of ['folder_index_snapshots', 'folder_sort_keys'] as const) {
+      const r = await this.db
+        .deleteFrom(table)
+        .where('folder_id', 'not in', (eb) => eb.selectFrom('folders').select('id'))
+        .executeTakeFirst();
+      removed += Number(r.numDeletedRows);
+    }
+    return removed;
+  }
+
   /** Health for /readyz: the index answers and the blob store is reachable. */
   async health(): Promise<{ ok: boolean; detail?: string }> {
     try {

@@ -188,4 +188,27 @@ describe('mail store folder index', () => {
     expect(reread.slice(0, want.length)).toEqual(want);
     expect(await copyRow()).toMatchObject({ entries: reread.length });
   });
+  it("removes a deleted folder's copies (index snapshot and sort keys) and nobody else's", async () => {
+    const big = (await core.store.getFolder(mailboxId, 'Big'))!;
+    const copies = async (folderId: number) => [
+      await core.db.selectFrom('folder_index_snapshots').select('folder_id').where('folder_id', '=', folderId).executeTakeFirst(),
+      await core.db.selectFrom('folder_sort_keys').select('folder_id').where('folder_id', '=', folderId).executeTakeFirst(),
+    ];
+    await core.store.createFolder(mailboxId, 'Gone');
+    const gone = (await core.store.getFolder(mailboxId, 'Gone'))!;
+    // The copies of a folder as the background writes leave them (copied from Big's).
+    for (const table of ['folder_index_snapshots', 'folder_sort_keys'] as const) {
+      const row = await core.db.selectFrom(table).selectAll().where('folder_id', '=', big.id).executeTakeFirstOrThrow();
+      await core.db
+        .insertInto(table)
+        .values({ ...row, folder_id: gone.id })
+        .execute();
+    }
+    expect((await copies(gone.id)).every(Boolean)).toBe(true);
+    await core.store.deleteFolder(mailboxId, 'Gone');
+    expect(await core.store.pruneFolderCopies()).toBe(2);
+    expect(await copies(gone.id)).toEqual([undefined, undefined]);
+    expect((await copies(big.id)).every(Boolean)).toBe(true);
+    expect(await core.store.pruneFolderCopies()).toBe(0);
+  });
 });
