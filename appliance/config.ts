@@ -61,7 +61,7 @@ export interface Config {
   /** Haraka's temp_fail_intervals: when to retry after a temporary failure; then the message bounces. */
   outboundRetrySchedule: string;
   outboundMaxTempFailures: number | null;
-  /** Haraka processes (POSTERN_MTA_PROCESSES; default: the cores, at most 4). */
+  /** Haraka processes (POSTERN_MTA_PROCESSES; default 1: on 2 cores a second process cost Haraka more CPU per message than it gained, see README Benchmarks). */
   mtaProcesses: number;
   /** How often each domain's live DNS is checked against its expected records (0: only on demand). */
   dnsCheckIntervalMs: number;
@@ -514,7 +514,7 @@ export function loadConfig(env: Source = process.env): Readonly<Config> {
     housekeepingIntervalMs: r.int('POSTERN_HOUSEKEEPING_INTERVAL_SECONDS', 3600, 1, 86_400) * 1000,
     outboundRetrySchedule: parseRetrySchedule(r.string('POSTERN_OUTBOUND_RETRY', '1m,5m,10m,20m,30m*2,1h*4,2h*4,4h*6')),
     outboundMaxTempFailures: null,
-    mtaProcesses: r.int('POSTERN_MTA_PROCESSES', Math.min(4, os.availableParallelism()), 1, 64),
+    mtaProcesses: r.int('POSTERN_MTA_PROCESSES', 1, 1, 64),
     metricsAllow: parseAllowList('POSTERN_METRICS_ALLOW', r.optional('POSTERN_METRICS_ALLOW')),
     ...parseLimits(r),
     spam: Object.freeze(spam),

@@ -7,7 +7,6 @@
  */
 import { address, type BenchContext } from './context.js';
 import { type Samples, sample } from './metrics.js';
-import { availableParallelism } from 'node:os';
 import { cpuSeconds } from './procs.js';
 import type { BenchStack } from './stack.js';
 import { pool, runAsync, sleep } from './util.js';
@@ -94,7 +93,7 @@ export async function inboundCase(ctx: BenchContext, repeat: number): Promise<Sa
       `inbound: Postern acknowledges once blob and rows are durable and indexes the search text just after, in the background; ` +
         `its index caught up ${Math.round(p.indexLagMs)} ms after the last message was stored, and its CPU figures include that indexing`,
     );
-    const mta = Number(process.env.POSTERN_MTA_PROCESSES ?? Math.min(4, availableParallelism()));
+    const mta = Number(process.env.POSTERN_MTA_PROCESSES ?? 1);
     ctx.notes.push(
       mta > 1
         ? `inbound: Haraka ran as ${mta} worker processes and their master (POSTERN_MTA_PROCESSES); its CPU figure is all of them; session caps are counted once by the master, workers call the appliance over a Unix socket`

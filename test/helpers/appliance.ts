@@ -113,8 +113,6 @@ export class Appliance {
       POSTERN_BOOTSTRAP_TOKEN: OPERATOR_TOKEN,
       // The spam scanner (rspamd + redis on fixed default ports) only where a test asks for it.
       POSTERN_SPAM: 'false',
-      // One Haraka process per appliance (many run in parallel); test/e2e/mta-processes.test.ts runs several.
-      POSTERN_MTA_PROCESSES: '1',
       ...database,
       ...this.env,
     };
