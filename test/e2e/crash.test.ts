@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appliance } from '../helpers/appliance.js';
 import { type DnsServer, startDnsServer } from '../helpers/dns.js';
 import { type Sink, startSink } from '../helpers/sink.js';
+import { alive } from '../helpers/process.js';
 
 const PASSWORD = 'Sturdy-Passw0rd!';
 const INBOUND = ['in0@crash.test', 'in1@crash.test', 'in2@crash.test'];
@@ -302,15 +303,6 @@ function verifyDelivered(dataDir: string, acked: Map<string, string>, opts: { or
 }
 
 // ---- kills ---------------------------------------------------------------------------------
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitReady(app: Appliance, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -19,6 +19,7 @@ import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceDovecot, sourceCertificate, type SourceCorpus } from '../../scripts/bench/source-dovecot.js';
 import { Appliance } from '../helpers/appliance.js';
+import { alive } from '../helpers/process.js';
 
 const SOURCE_USER = 'dora@old-provider.test';
 const SOURCE_PASSWORD = 'Old-Provider-Passw0rd';
@@ -104,15 +105,6 @@ async function snapshot(c: ImapFlow, folder: string): Promise<string[]> {
     out.push([m.envelope?.messageId ?? '(none)', flags.join(' '), new Date(m.internalDate!).getTime(), m.size, sha(m.source!)].join(' | '));
   }
   return out.sort();
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 let dir: string;

@@ -14,6 +14,7 @@ import { RawSmtp } from '../helpers/smtp-raw.js';
 import { type Sink, startSink } from '../helpers/sink.js';
 import { findStored } from '../helpers/stored.js';
 import { swaks } from '../helpers/swaks.js';
+import { alive } from '../helpers/process.js';
 
 const PASSWORD = 'Sturdy-Passw0rd!';
 let app: Appliance;
@@ -27,15 +28,6 @@ function childrenOf(pid: number): number[] {
       .map(Number);
   } catch {
     return [];
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
