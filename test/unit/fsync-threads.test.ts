@@ -44,12 +44,16 @@ describe('fsync threads', () => {
 
   it('fails the pending syncs of a thread that stops, and starts a new one for the next', async () => {
     const fd = openSync(path.join(dir, 'g'), 'w');
+    // A fresh set: its thread is still starting when it is stopped, so the sync is surely pending
+    // (a running thread may finish a small file's sync before it stops, which resolves rightly).
+    const fresh = new FsyncThreads(1);
     try {
-      const pending = threads.fdatasync(fd);
-      await threads.close();
+      const pending = fresh.fdatasync(fd);
+      await fresh.close();
       await expect(pending).rejects.toThrow(/exited|terminated/);
-      await threads.fdatasync(fd);
+      await fresh.fdatasync(fd);
     } finally {
+      await fresh.close();
       closeSync(fd);
     }
   });
