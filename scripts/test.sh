@@ -63,11 +63,22 @@ console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPen
 if [ $# -eq 0 ]; then
   pg_status=0
   npx vitest run -c vitest.pg.config.ts --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest-pg.json || pg_status=$?
-  # Both summaries together at the end.
+  # Both summaries together at the end, each failed test named (CI shows only the tail of the log).
   node -e '
 const line = (r) => `${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : "");
 for (const [name, file] of [["SQLite (whole suite)", "vitest.json"], ["PostgreSQL (integration suite)", "vitest-pg.json"]]) {
-  try { console.log(`${name}: ${line(require(`./test-artifacts/${file}`))}`); } catch { console.log(`${name}: no results`); }
+  let r;
+  try { r = require(`./test-artifacts/${file}`); } catch { console.log(`${name}: no results`); continue; }
+  console.log(`${name}: ${line(r)}`);
+  for (const f of r.testResults ?? []) {
+    const rel = require("path").relative(process.cwd(), f.name);
+    for (const t of f.assertionResults ?? []) {
+      if (t.status !== "failed") continue;
+      console.log(`  FAILED ${rel} > ${t.fullName}`);
+      console.log(`    ${String((t.failureMessages ?? [])[0] ?? "").split("\n").slice(0, 4).join("\n    ").slice(0, 800)}`);
+    }
+    if (f.status === "failed" && !(f.assertionResults ?? []).some((t) => t.status === "failed")) console.log(`  FAILED ${rel}: ${String(f.message ?? "").slice(0, 400)}`);
+  }
 }
 ' || true
   [ $pg_status -eq 0 ] || status=$pg_status
