@@ -223,9 +223,15 @@ describe('parseMessage: speed', () => {
       Buffer.from('\r\n--Z--\r\n'),
     ]);
     parseMessage(big);
-    const t0 = performance.now();
-    const meta = parseMessage(big);
-    const ms = performance.now() - t0;
+    // The best of five runs: a loaded CI box can pause any single run (GC, another worker), while a
+    // parse that copied or scanned the attachment byte by byte would be slow on every run.
+    let ms = Infinity;
+    let meta = parseMessage(big);
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      meta = parseMessage(big);
+      ms = Math.min(ms, performance.now() - t0);
+    }
     expect(meta.root.parts).toHaveLength(2);
     expect(ms).toBeLessThan(50);
   });

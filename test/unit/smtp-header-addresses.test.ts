@@ -16,9 +16,14 @@ describe('headerAddresses', () => {
 
   it('stays linear on long runs without "@" (was quadratic: 40,000 characters took 6.3 s)', () => {
     for (const v of ['x'.repeat(200_000), `<${'x'.repeat(200_000)}`, `${'x'.repeat(100_000)}@`, '('.repeat(100_000), '"'.repeat(100_001)]) {
-      const t0 = performance.now();
-      headerAddresses(v);
-      expect(performance.now() - t0).toBeLessThan(200);
+      // The best of three runs, so a pause of a loaded CI box does not count; a quadratic scan is slow every time.
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        headerAddresses(v);
+        best = Math.min(best, performance.now() - t0);
+      }
+      expect(best).toBeLessThan(200);
     }
   });
 });
