@@ -434,7 +434,7 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toMatch(/postern_spam_scanner_restarts_total\{process="rspamd"\} [1-9]/);
     expect(metrics).toMatch(/postern_spam_scans_total\{direction="inbound",outcome="tempfail"/);
-  });
+  }, 150_000); // waits up to 60 s for rspamd to come back (twice in the second), beyond the default 30 s
 
   it('a killed appliance leaves no scanner holding the ports: the next boot cleans up and scans again', async () => {
     const pidFile = path.join(app.dataDir, 'spam', 'rspamd.pid');
@@ -458,5 +458,5 @@ describe('spam and abuse defence (rspamd + redis supervised by the appliance)', 
     const r = await smtp(['--from', 'after@example.org', '--to', 'alice@a.test', '--header', 'Subject: after-restart', '--body', `${PROSE}\n`]);
     expect(r.exitCode, r.output).toBe(0);
     expect(storedMessages(app.dataDir, 'alice@a.test').find((m) => m.raw.includes('Subject: after-restart'))!.raw).toMatch(/^X-Spam-Score: /m);
-  });
+  }, 150_000); // waits up to 60 s for rspamd to come back (twice in the second), beyond the default 30 s
 });
