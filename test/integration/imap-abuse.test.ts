@@ -133,10 +133,11 @@ describe('IMAP under abuse', () => {
   });
 
   it('closes sessions that do not log in within the pre-authentication timeout; logged-in sessions stay', async () => {
-    const env2 = await limitedEnv({ preAuthTimeoutMs: 1500 });
+    // 3 s: a TLS handshake and LOGIN on a loaded CI box must fit in it for the logged-in session.
+    const env2 = await limitedEnv({ preAuthTimeoutMs: 3000 });
     try {
       // A first login fills the verified-credential cache, so the logins below take milliseconds
-      // (on a loaded machine a password hash alone can approach the 1.5 s timeout).
+      // (on a loaded machine a password hash alone can approach the timeout).
       await canary('before the attack', env2);
       const port = env2.server.ports.imap;
       const silent = await Promise.all(Array.from({ length: 10 }, () => rawFrom(port, '127.0.0.3')));
@@ -145,15 +146,15 @@ describe('IMAP under abuse', () => {
       const authed = await RawClient.connect(env2.server.ports.imaps, true);
       await authed.cmd('l', `LOGIN ${USER} "${PASS}"`);
       const t = performance.now();
-      await Promise.all([...silent, ...half].map((c) => c.until(() => c.closed, 5000)));
+      await Promise.all([...silent, ...half].map((c) => c.until(() => c.closed, 8000)));
       const closedAfter = performance.now() - t;
-      console.log(`pre-auth timeout 1.5 s: 20 idle/half-sent sessions closed after ${closedAfter.toFixed(0)} ms`);
+      console.log(`pre-auth timeout 3 s: 20 idle/half-sent sessions closed after ${closedAfter.toFixed(0)} ms`);
       for (const c of silent) expect(c.take()).toMatch(/\* BYE Autologout; not authenticated in time/);
       const ms = await canary('right after the pre-auth timeout', env2);
       expect(await authed.cmd('n', 'NOOP')).toMatch(/n OK/);
       expect(authed.closed).toBe(false);
       authed.close();
-      expect(closedAfter).toBeLessThan(4000);
+      expect(closedAfter).toBeLessThan(6000);
       expect(ms).toBeLessThan(5000);
       expect(await metric('postern_imap_limit_refusals_total', { reason: 'preauth-timeout' })).toBeGreaterThanOrEqual(20);
     } finally {
