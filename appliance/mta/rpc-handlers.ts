@@ -86,6 +86,10 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
     'auth.login': (p) => deps.credentials.verifyLogin({ username: p.username, password: p.password, protocol: 'smtp', remoteAddress: p.remoteAddress }),
     'auth.current': (p) => deps.credentials.isCurrent(p.mailboxId, p.credentialVersion, p.credentialId),
     'submit.sender': (p) => deps.sending.maySendAs(p.mailboxId, p.address),
+    'submit.mail': async (p) => {
+      if (!(await deps.credentials.isCurrent(p.mailboxId, p.credentialVersion, p.credentialId))) return { current: false, maySend: false };
+      return { current: true, maySend: !!p.address && (await deps.sending.maySendAs(p.mailboxId, String(p.address))) };
+    },
     'submit.admit': (p) => deps.limiter.admit(p.mailboxId, p.tenantId, p.recipients),
     'dkim.keys': (p) => tagged(() => deps.sending.signingKeys(p.domain)),
     'route.lookup': (p) => tagged(() => lookupRoute(deps.sending, deps.config.smarthost, p)),

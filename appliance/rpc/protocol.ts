@@ -57,6 +57,8 @@ export interface RpcMethods {
   'auth.login': (p: AuthLoginParams) => LoginResult;
   'auth.current': (p: { mailboxId: string; credentialVersion: number; credentialId?: CredentialId }) => boolean;
   'submit.sender': (p: { mailboxId: string; address: string }) => boolean;
+  /** MAIL FROM of a submission in one call: is the credential still current (as 'auth.current'), and if so may the mailbox send as `address` (as 'submit.sender'). */
+  'submit.mail': (p: { mailboxId: string; credentialVersion: number; credentialId?: CredentialId; address: string }) => { current: boolean; maySend: boolean };
   'submit.admit': (p: { mailboxId: string; tenantId: string; recipients: number }) => LimitDecision;
   'dkim.keys': (p: { domain: string }) => Cacheable<SigningKey[]>;
   'route.lookup': (p: { senderDomain: string | null; rcptDomain: string }) => Cacheable<{ kind: 'local' } | { kind: 'smarthost'; route: OutboundRouteInfo } | { kind: 'mx' }>;
