@@ -97,6 +97,7 @@ async function composeAppliance(config: Readonly<Config>, logger: Logger, paths:
     harakaRoot: await writeHarakaConfig(config, paths, tls, path.resolve(__dirname, '..', 'mta-plugins'), scanner.available),
     logger,
     handlers: mtaRpcHandlers({ config, core, delivery, credentials, sending, limiter, logger }),
+    epoch: sending.epoch,
   });
 
   const mailer = new ApplianceMailer({ hostname: config.hostname, delivery, supervisor, sending, logger: logger.child({ service: 'mailer' }) });

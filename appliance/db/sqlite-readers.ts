@@ -137,6 +137,11 @@ function readerError(e: { message: string; code?: string; name?: string }): Erro
  * created it, its tenant). A write to one of them ends every cached authentication answer.
  */
 const AUTH_TABLES = new Set(['api_tokens', 'principals', 'tenants']);
+/**
+ * Tables whose rows decide the MTA's DKIM signing keys and outbound routes (hosted domains, their
+ * keys, smarthost routes): the Haraka child keeps those answers until a write to one of them.
+ */
+const MTA_TABLES = new Set(['domains', 'dkim_keys', 'outbound_routes']);
 
 function tableOf(node: OperationNode | undefined): string | null {
   if (!node) return null;
@@ -146,21 +151,24 @@ function tableOf(node: OperationNode | undefined): string | null {
 }
 
 /**
- * True unless the statement certainly leaves AUTH_TABLES alone: a read, a pragma, or an insert,
- * update or delete of other tables. Raw SQL and schema changes count as writes to them.
+ * True unless the statement certainly leaves `tables` alone: a read, a pragma, transaction
+ * control, or an insert, update or delete of other tables. Other raw SQL and schema changes count
+ * as writes to them.
  */
-function mayWriteAuth(node: RootOperationNode, sqlText: string): boolean {
+function mayWrite(node: RootOperationNode, sqlText: string, tables: ReadonlySet<string>): boolean {
   switch (node.kind) {
     case 'SelectQueryNode':
       return false;
     case 'InsertQueryNode':
-      return AUTH_TABLES.has(tableOf(node.into) ?? '');
+      return tables.has(tableOf(node.into) ?? '');
     case 'UpdateQueryNode':
-      return AUTH_TABLES.has(tableOf(node.table) ?? '') || (node.from?.froms ?? []).some((f) => AUTH_TABLES.has(tableOf(f) ?? ''));
+      return tables.has(tableOf(node.table) ?? '') || (node.from?.froms ?? []).some((f) => tables.has(tableOf(f) ?? ''));
     case 'DeleteQueryNode':
-      return node.from.froms.some((f) => AUTH_TABLES.has(tableOf(f) ?? '')) || node.from.froms.some((f) => tableOf(f) === null);
+      return node.from.froms.some((f) => tables.has(tableOf(f) ?? '')) || node.from.froms.some((f) => tableOf(f) === null);
     case 'RawNode':
-      return !/^\s*(pragma|select)\b/i.test(sqlText);
+      // Transaction control writes nothing itself (kysely's SQLite driver sends begin/commit as
+      // raw SQL): the statements inside count, and a commit or rollback settles the connection.
+      return !/^\s*(pragma|select|begin|commit|end|rollback|savepoint|release)\b/i.test(sqlText);
     default:
       return true;
   }
@@ -177,6 +185,14 @@ export class SqliteReaders {
    * while it stayed the same was read from committed rows no later write has changed.
    */
   authEpoch = 0;
+  /** The same for MTA_TABLES; each move is told to `mtaListeners` at once (the Haraka child's cache). */
+  mtaEpoch = 0;
+  readonly mtaListeners = new Set<(epoch: number) => void>();
+
+  moveMta(): void {
+    this.mtaEpoch++;
+    for (const l of this.mtaListeners) l(this.mtaEpoch);
+  }
 
   constructor(
     private readonly file: string,
@@ -274,6 +290,8 @@ class RoutedConnection implements DatabaseConnection {
   private main: Promise<DatabaseConnection> | null = null;
   /** This use of the connection ran a statement that may write AUTH_TABLES (its commit moves the epoch again). */
   authWrite = false;
+  /** The same for MTA_TABLES. */
+  mtaWrite = false;
 
   constructor(
     private readonly driver: OffThreadReadsDriver,
@@ -284,10 +302,17 @@ class RoutedConnection implements DatabaseConnection {
     if (!this.main && offThread.has(query.query)) {
       return this.readers.read(query.sql, query.parameters).then((rows) => ({ rows: rows as R[] }));
     }
-    if (!mayWriteAuth(query.query, query.sql)) return this.pinned().then((c) => c.executeQuery<R>(query));
-    this.authWrite = true;
-    this.readers.authEpoch++;
-    const done = () => void this.readers.authEpoch++;
+    const auth = mayWrite(query.query, query.sql, AUTH_TABLES);
+    const mta = mayWrite(query.query, query.sql, MTA_TABLES);
+    if (!auth && !mta) return this.pinned().then((c) => c.executeQuery<R>(query));
+    const move = () => {
+      if (auth) this.readers.authEpoch++;
+      if (mta) this.readers.moveMta();
+    };
+    this.authWrite ||= auth;
+    this.mtaWrite ||= mta;
+    move();
+    const done = move;
     return this.pinned()
       .then((c) => c.executeQuery<R>(query))
       .finally(done);
@@ -295,6 +320,10 @@ class RoutedConnection implements DatabaseConnection {
 
   /** After a commit, rollback or release: moves the epoch once more when this use wrote AUTH_TABLES. */
   settled(): void {
+    if (this.mtaWrite) {
+      this.mtaWrite = false;
+      this.readers.moveMta();
+    }
     if (!this.authWrite) return;
     this.authWrite = false;
     this.readers.authEpoch++;
@@ -416,4 +445,21 @@ export const READERS_OF = new WeakMap<object, SqliteReaders>();
 export function authWriteEpoch(db: object): (() => number) | null {
   const readers = READERS_OF.get(db);
   return readers ? () => readers.authEpoch : null;
+}
+
+/**
+ * The same for the tables of the MTA's signing keys and routes (MTA_TABLES): the current value,
+ * and a listener told of every move as it happens (before and after each such statement and after
+ * the commit or rollback of its transaction). Null on PostgreSQL (other nodes write too).
+ */
+export function mtaWriteEpoch(db: object): { current(): number; onMove(listener: (epoch: number) => void): () => void } | null {
+  const readers = READERS_OF.get(db);
+  if (!readers) return null;
+  return {
+    current: () => readers.mtaEpoch,
+    onMove(listener) {
+      readers.mtaListeners.add(listener);
+      return () => void readers.mtaListeners.delete(listener);
+    },
+  };
 }

@@ -156,6 +156,9 @@ function harakaFiles(config: Readonly<Config>, paths: DataPaths, tls: TlsMateria
       },
     }),
     plugin_timeout: '60\n',
+    // Haraka reads results.ini at every connection and transaction; a missing file is never
+    // cached (a stat per read), an empty one is read once (issue 18).
+    'results.ini': '',
     plugins: ['tls', ...POSTERN_PLUGINS].join('\n') + '\n',
   };
 }

@@ -15,7 +15,7 @@ import { spamDecisionFor, submissionSpamPolicy } from '../core/sending/spam-poli
 import type { Logger } from '../logger.js';
 import { applyMtaReport, countOutboundResult } from '../metrics.js';
 import type { Handler } from '../rpc/channel.js';
-import type { DeliverParams, DeliverResult, RpcMethods } from '../rpc/protocol.js';
+import type { Cacheable, DeliverParams, DeliverResult, RpcMethods } from '../rpc/protocol.js';
 import { recordScan } from '../spam/metrics.js';
 import { recordOutboundEvent } from './outbound-queue.js';
 
@@ -55,6 +55,13 @@ function logDelivery(log: Logger, p: DeliverParams, r: DeliveryOutcome, started:
 
 export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
   const log = deps.logger.child({ service: 'delivery' });
+  // An answer read while the epoch stood still may be kept by Haraka until the next move (pushed by the supervisor).
+  const epoch = deps.sending.epoch;
+  async function tagged<T>(read: () => Promise<T>): Promise<Cacheable<T>> {
+    const before = epoch ? epoch.current() : null;
+    const value = await read();
+    return { value, epoch: before !== null && epoch!.current() === before ? before : null };
+  }
 
   const impl: Impl = {
     ping: () => ({ ok: true }),
@@ -79,9 +86,13 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
     'auth.login': (p) => deps.credentials.verifyLogin({ username: p.username, password: p.password, protocol: 'smtp', remoteAddress: p.remoteAddress }),
     'auth.current': (p) => deps.credentials.isCurrent(p.mailboxId, p.credentialVersion, p.credentialId),
     'submit.sender': (p) => deps.sending.maySendAs(p.mailboxId, p.address),
+    'submit.mail': async (p) => {
+      if (!(await deps.credentials.isCurrent(p.mailboxId, p.credentialVersion, p.credentialId))) return { current: false, maySend: false };
+      return { current: true, maySend: !!p.address && (await deps.sending.maySendAs(p.mailboxId, String(p.address))) };
+    },
     'submit.admit': (p) => deps.limiter.admit(p.mailboxId, p.tenantId, p.recipients),
-    'dkim.keys': (p) => deps.sending.signingKeys(p.domain),
-    'route.lookup': (p) => lookupRoute(deps.sending, deps.config.smarthost, p),
+    'dkim.keys': (p) => tagged(() => deps.sending.signingKeys(p.domain)),
+    'route.lookup': (p) => tagged(() => lookupRoute(deps.sending, deps.config.smarthost, p)),
 
     'outbound.event': (p) => {
       countOutboundResult(p.kind, `${p.queueId} ${String(p.domain ?? '').toLowerCase()}`);
@@ -92,6 +103,13 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
     },
 
     'spam.rcpt': (p) => spamDecisionFor(deps.core.db, deps.config.spam, { address: String(p.address), sender: String(p.sender ?? ''), ip: String(p.ip ?? '') }),
+    'rcpt.inbound': async (p) => {
+      const address = String(p.address);
+      const spam = await spamDecisionFor(deps.core.db, deps.config.spam, { address, sender: String(p.sender ?? ''), ip: String(p.ip ?? '') });
+      // A blocked sender is refused before the recipient is looked at (as with two calls).
+      if (spam?.listed === 'block') return { spam, check: null };
+      return { spam, check: await checkRecipient(deps.delivery, address, typeof p.size === 'number' ? p.size : undefined) };
+    },
     'spam.submission': (p) => submissionSpamPolicy(deps.core.db, deps.config.spam, p.mailboxId),
     'spam.result': async (p) => {
       recordScan({ direction: p.direction, outcome: p.outcome, tenantId: p.tenantId, seconds: p.seconds });

@@ -23,6 +23,12 @@ export interface SupervisorOptions extends BackoffOptions {
   harakaRoot: string;
   logger: Logger;
   handlers: Record<string, Handler>;
+  /**
+   * The write epoch of the tables the MTA's cached answers come from (DKIM keys, domains,
+   * routes; mtaWriteEpoch): every move is pushed to Haraka at once (`mta.epoch`), so its cache
+   * drops them before the next message. Null (PostgreSQL): nothing is pushed, Haraka caches nothing.
+   */
+  epoch?: { onMove(listener: (epoch: number) => void): () => void } | null;
 }
 
 const LEVELS: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
@@ -55,6 +61,24 @@ export class HarakaSupervisor extends EventEmitter {
     super();
     this.log = opts.logger.child({ service: 'haraka' });
     this.backoff = new RestartBackoff(opts);
+    opts.epoch?.onMove((epoch) => this.push('mta.epoch', epoch));
+  }
+
+  /** An event to every Haraka process: the child on its IPC channel, each worker on its socket (in order with the answers). */
+  private push(event: string, value: unknown): void {
+    const msg = { t: 'evt', e: event, v: value };
+    const child = this.child;
+    if (child?.connected) {
+      try {
+        child.send(msg, (err) => void err);
+      } catch {
+        /* child gone: a new one starts with an empty cache */
+      }
+    }
+    if (this.sockets.size) {
+      const line = `${JSON.stringify(msg)}\n`;
+      for (const s of this.sockets) if (!s.destroyed) s.write(line);
+    }
   }
 
   /** Restarts after crashes. */

@@ -104,10 +104,14 @@ export function socketEndpoint(socket: Socket): IpcEndpoint {
   };
 }
 
+/** How often pending calls are checked against their deadlines (one timer for all calls, not one per call). */
+const SWEEP_MS = 1_000;
+
 /** Calls handlers across an endpoint (the Haraka side). */
 export class RpcClient {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<number, { method: string; resolve: (v: unknown) => void; reject: (e: unknown) => void; deadline: number }>();
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly endpoint: IpcEndpoint,
@@ -118,17 +122,29 @@ export class RpcClient {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      clearTimeout(p.timer);
       if (msg.ok) p.resolve(msg.r);
       else p.reject(new AppError(msg.e.code as ErrorCode, msg.e.message));
     });
+  }
+
+  /** Fails the calls past their deadline (within SWEEP_MS of it); runs while calls are pending. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, p] of this.pending) {
+      if (p.deadline > now) continue;
+      this.pending.delete(id);
+      p.reject(new AppError('TempFailure', `rpc ${p.method} timed out`));
+    }
+    if (!this.pending.size && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
   }
 
   /** The endpoint is gone: every pending call fails now instead of at its timeout. */
   failAll(): void {
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      clearTimeout(p.timer);
       p.reject(new AppError('TempFailure', 'appliance is not reachable'));
     }
   }
@@ -140,23 +156,22 @@ export class RpcClient {
         return;
       }
       const id = this.nextId++;
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new AppError('TempFailure', `rpc ${method} timed out`));
-      }, this.timeoutMs);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + this.timeoutMs });
+      if (!this.sweeper) {
+        // Unref'd: the channel, not a deadline, keeps the process alive.
+        this.sweeper = setInterval(() => this.sweep(), Math.min(SWEEP_MS, this.timeoutMs));
+        this.sweeper.unref();
+      }
       try {
         this.endpoint.send({ t: 'req', id, m: method, p: params }, (err) => {
           if (!err) return;
           const p = this.pending.get(id);
           if (!p) return;
           this.pending.delete(id);
-          clearTimeout(p.timer);
           p.reject(new AppError('TempFailure', 'appliance is not reachable'));
         });
       } catch {
         this.pending.delete(id);
-        clearTimeout(timer);
         reject(new AppError('TempFailure', 'appliance is not reachable'));
       }
     });

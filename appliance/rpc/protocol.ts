@@ -51,13 +51,17 @@ export interface AuthLoginParams {
 
 export interface RpcMethods {
   'rcpt.check': (p: RcptCheckParams) => RcptCheckResult;
+  /** An inbound RCPT in one call: the spam decision (as 'spam.rcpt'), then, unless it blocks the sender, the recipient check (as 'rcpt.check'). */
+  'rcpt.inbound': (p: RcptCheckParams & { sender: string; ip: string }) => { spam: RecipientSpamDecision | null; check: RcptCheckResult | null };
   'mail.deliver': (p: DeliverParams) => DeliverResult;
   'auth.login': (p: AuthLoginParams) => LoginResult;
   'auth.current': (p: { mailboxId: string; credentialVersion: number; credentialId?: CredentialId }) => boolean;
   'submit.sender': (p: { mailboxId: string; address: string }) => boolean;
+  /** MAIL FROM of a submission in one call: is the credential still current (as 'auth.current'), and if so may the mailbox send as `address` (as 'submit.sender'). */
+  'submit.mail': (p: { mailboxId: string; credentialVersion: number; credentialId?: CredentialId; address: string }) => { current: boolean; maySend: boolean };
   'submit.admit': (p: { mailboxId: string; tenantId: string; recipients: number }) => LimitDecision;
-  'dkim.keys': (p: { domain: string }) => SigningKey[];
-  'route.lookup': (p: { senderDomain: string | null; rcptDomain: string }) => { kind: 'local' } | { kind: 'smarthost'; route: OutboundRouteInfo } | { kind: 'mx' };
+  'dkim.keys': (p: { domain: string }) => Cacheable<SigningKey[]>;
+  'route.lookup': (p: { senderDomain: string | null; rcptDomain: string }) => Cacheable<{ kind: 'local' } | { kind: 'smarthost'; route: OutboundRouteInfo } | { kind: 'mx' }>;
   'outbound.event': (p: { kind: 'delivered' | 'deferred' | 'bounced'; queueId: string; domain: string; detail: string }) => null;
   ping: (p: Record<string, never>) => { ok: true };
   /** Spam (issue 15): the recipient's tenant, policy and list verdict at RCPT (null: not hosted here). */
@@ -70,6 +74,17 @@ export interface RpcMethods {
   'spam.unscanned': (p: { counts: Array<{ direction: 'inbound' | 'outbound'; tenantId: string; n: number }> }) => null;
   /** The child's metric counts since its last report, its open sessions and process figures. */
   'metrics.report': (p: MtaMetricsReport) => null;
+}
+
+/**
+ * An answer Haraka may keep: `epoch` is the appliance's write epoch of the tables it was read from
+ * (appliance/db/sqlite-readers.ts MTA_TABLES), unmoved during the read; every later move is pushed
+ * as `{t:'evt', e:'mta.epoch', v}` before any later answer. Null: use once (PostgreSQL, or a write
+ * ran meanwhile).
+ */
+export interface Cacheable<T> {
+  value: T;
+  epoch: number | null;
 }
 
 export interface SpamResultParams {

@@ -61,16 +61,18 @@ export const hook_mail = safeHook(async function (this: HarakaPlugin, next: Next
   if (!isSubmission(connection)) return next();
   const a = auth(connection);
   if (!a) return next(DENY, dsn(530, '5.7.0', 'Authentication required'));
-  if (!(await call('auth.current', { mailboxId: a.mailboxId, credentialVersion: a.credentialVersion, credentialId: a.credentialId }))) {
+  const from = params[0];
+  const address = from.isNull() ? '' : from.address.toLowerCase();
+  // One call: the credential check first (a reset or suspension stops this message), then send-as.
+  const mail = await call('submit.mail', { mailboxId: a.mailboxId, credentialVersion: a.credentialVersion, credentialId: a.credentialId, address });
+  if (!mail.current) {
     connection.loginfo(this, 'credential no longer valid', { event: 'smtp.auth.revoked', mailboxId: a.mailboxId });
     delete connection.notes.postern_auth;
     connection.relaying = false;
     return next(DENYDISCONNECT, dsn(535, '5.7.8', 'Authentication credentials no longer valid'));
   }
-  const from = params[0];
   if (from.isNull()) return next(DENY, dsn(550, '5.7.1', 'the null sender is not accepted for submission'));
-  const address = from.address.toLowerCase();
-  if (!(await call('submit.sender', { mailboxId: a.mailboxId, address }))) {
+  if (!mail.maySend) {
     connection.loginfo(this, 'sender refused', { event: 'smtp.mail.reject', reason: 'send-as' });
     return next(DENY, dsn(550, '5.7.1', `${a.address} is not allowed to send as ${address}`));
   }

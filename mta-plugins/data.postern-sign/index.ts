@@ -3,7 +3,8 @@
  * Ed25519 in one pass; parsed keys kept, see lib/signer.ts), after every other header
  * change. The signature is added to the transaction (for outbound) and to the locally stored copy.
  */
-import { call, isSubmission } from '../shared/appliance.js';
+import { isSubmission } from '../shared/appliance.js';
+import { kept } from '../shared/kept.js';
 import type { HarakaConnection, HarakaPlugin, Next } from '../shared/haraka.js';
 import { safeHook } from '../shared/haraka.js';
 import { prependRaw, readMessage } from '../shared/message.js';
@@ -14,7 +15,7 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
   const txn = connection.transaction;
   if (!txn || !isSubmission(connection) || !txn.notes.signing_domain) return next();
   const domain = String(txn.notes.signing_domain);
-  const keys = await call('dkim.keys', { domain });
+  const keys = await kept('dkim.keys', domain.toLowerCase(), { domain }); // kept until a key or domain changes (shared/kept.ts)
   if (!keys.length) return next();
   const raw = await readMessage(txn);
   const result = await dkimSignCached(

@@ -24,6 +24,7 @@ import type { RecipientSpamDecision } from '../../appliance/core/sending/spam-po
 import type { SpamResultParams } from '../../appliance/rpc/protocol.js';
 import { dnsblName } from './lib/connection.js';
 import { hitRate } from '../shared/limits.js';
+import { leaveRcptCheck } from '../shared/rcpt-checks.js';
 import { type Policy, settingsFor, spamHeaders, verdictOf } from './lib/decide.js';
 import { checkv2, ScannerUnavailable } from './lib/rspamd.js';
 
@@ -108,7 +109,10 @@ export const spam_rcpt = safeHook(async function (this: HarakaPlugin, next: Next
   const rcpt = params[0];
   const address = `${rcpt.user ?? ''}@${rcpt.host ?? ''}`.toLowerCase();
   const sender = txn.mail_from?.isNull() ? '' : txn.mail_from.address.toLowerCase();
-  const d: RecipientSpamDecision | null = await call('spam.rcpt', { address, sender, ip });
+  // With the recipient check in the same call: the routing plugin's hook takes it (shared/rcpt-checks.ts).
+  const both = await call('rcpt.inbound', { address, size: txn.notes.declaredSize, sender, ip });
+  if (both.check) leaveRcptCheck(txn, address, both.check);
+  const d: RecipientSpamDecision | null = both.spam;
   if (!d) return next(); // not hosted: the routing plugin answers
   if (d.listed === 'block') {
     void report({ direction: 'inbound', outcome: 'block', tenantId: d.tenantId, seconds: null, queueId: txn.uuid });

@@ -5,6 +5,7 @@
  */
 import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.js';
 import { call, pluginSettings } from '../shared/appliance.js';
+import { kept } from '../shared/kept.js';
 import { DENY, DENYSOFT, type HarakaPlugin, type Next, OK, safeHook } from '../shared/haraka.js';
 import { lookupMx } from './lib/mx.js';
 
@@ -19,7 +20,8 @@ export const hook_get_mx = safeHook(async function (this: HarakaPlugin, next: Ne
   resolver ??= createResolver(settings.dnsResolver, { cacheMs: 10_000 }); // the same MX for every message to a domain
   const from = hmail.todo.mail_from;
   const senderDomain = from && !from.isNull() ? (from.host ?? null) : null;
-  const route = await call('route.lookup', { senderDomain, rcptDomain: domain });
+  // Kept until a domain or route changes (shared/kept.ts).
+  const route = await kept('route.lookup', `${(senderDomain ?? '').toLowerCase()} ${domain.toLowerCase()}`, { senderDomain, rcptDomain: domain });
   // bind_helo: our host name in EHLO, whatever the environment (Haraka leaves it unset under NODE_ENV=test).
   const answer = (list: Array<Record<string, unknown>>) =>
     (next as unknown as (code: number, mx: unknown) => void)(

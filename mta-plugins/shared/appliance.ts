@@ -26,11 +26,22 @@ export function pluginSettings(): PluginSettings {
   return settings;
 }
 
+/** Listeners of the appliance's pushed events (`{t:'evt', e, v}`) on the channel `call` uses. */
+const pushListeners = new Set<(event: string, value: unknown) => void>();
+
+function pushed(msg: unknown): void {
+  const m = msg as { t?: unknown; e?: unknown; v?: unknown } | null;
+  if (!m || typeof m !== 'object' || m.t !== 'evt' || typeof m.e !== 'string') return;
+  for (const l of pushListeners) l(m.e, m.v);
+}
+
 function rpc(): RpcClient {
   if (!client) {
     if (!process.send) throw new Error('no IPC channel to the appliance');
     client = new RpcClient(process as unknown as ConstructorParameters<typeof RpcClient>[0]);
     process.on('disconnect', () => process.exit(0));
+    // A cluster worker's IPC channel leads to the Haraka master, which pushes nothing.
+    if (!cluster.isWorker) process.on('message', pushed);
   }
   return client;
 }
@@ -49,12 +60,16 @@ function applianceClient(): RpcClient {
   if (!cluster.isWorker || !file || relayOnly) return rpc();
   if (!direct) {
     const socket = net.connect(file);
-    const client = new RpcClient(socketEndpoint(socket));
+    const endpoint = socketEndpoint(socket);
+    const client = new RpcClient(endpoint);
+    endpoint.on('message', pushed);
     let connected = false;
     socket.once('connect', () => (connected = true));
     socket.on('error', () => undefined);
     socket.on('close', () => {
       client.failAll();
+      // Pushes sent while no socket was open are lost: whatever was kept by them is dropped.
+      pushed({ t: 'evt', e: 'channel.lost' });
       if (direct?.socket === socket) direct = null;
       if (!connected) relayOnly = true;
     });
@@ -65,6 +80,16 @@ function applianceClient(): RpcClient {
 
 export function call<M extends keyof RpcMethods>(method: M, params: Parameters<RpcMethods[M]>[0]): Promise<ReturnType<RpcMethods[M]>> {
   return applianceClient().call<ReturnType<RpcMethods[M]>>(method, params);
+}
+
+/** Listens to the events the appliance pushes on the channel `call` uses. */
+export function onAppliancePush(listener: (event: string, value: unknown) => void): void {
+  pushListeners.add(listener);
+}
+
+/** False when the appliance's pushes do not reach this process (a cluster worker whose calls the master relays). */
+export function pushesArrive(): boolean {
+  return !cluster.isWorker || (!!process.env.POSTERN_MTA_RPC_SOCKET && !relayOnly);
 }
 
 /**

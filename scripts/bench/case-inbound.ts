@@ -99,6 +99,7 @@ export async function inboundCase(ctx: BenchContext, repeat: number): Promise<Sa
         ? `inbound: Haraka ran as ${mta} worker processes and their master (POSTERN_MTA_PROCESSES); its CPU figure is all of them; session caps are counted once by the master, workers call the appliance over a Unix socket`
         : 'inbound: Haraka ran as one process (POSTERN_MTA_PROCESSES=1)',
     );
+    ctx.notes.push('inbound: Haraka calls the appliance twice per single-recipient message (rcpt.inbound: spam decision and recipient check in one call; mail.deliver); three before the fourth round of issue 18');
   }
   return [
     sample('inbound', 'inbound.acked', 'acknowledged', 'msg/s', 'higher', p.ackedPerSec, r.ackedPerSec),

@@ -254,6 +254,26 @@ describe('sending', () => {
     expect(sink.messages.some((m) => m.raw.includes('Subject: via-smarthost'))).toBe(false);
   });
 
+  it('a changed outbound route applies to the very next message (Haraka keeps route answers only until a write)', async () => {
+    const relayDomain = await app.ensureDomain('relay.test');
+    const send = async (subject: string) => {
+      const r = await submit(app, 'carol@relay.test', ['--from', 'carol@relay.test', '--to', 'partner@remote.test', '--header', `Subject: ${subject}`]);
+      expect(r.exitCode, r.output).toBe(0);
+    };
+    await send('route-kept-1');
+    await relaySink.waitFor((m) => m.raw.includes('Subject: route-kept-1'));
+    // Back to MX delivery: the next message reaches the MX sink, not the smarthost.
+    await app.expectApi('DELETE', `/api/v1/domains/${relayDomain}/outbound-route`, undefined, 204);
+    await send('route-kept-2');
+    await sink.waitFor((m) => m.raw.includes('Subject: route-kept-2'));
+    // And the smarthost again for the one after.
+    await app.expectApi('PUT', `/api/v1/domains/${relayDomain}/outbound-route`, { host: '127.0.0.1', port: relaySink.port, authUser: 'relayuser', authPassword: 'relaypass' }, 200);
+    await send('route-kept-3');
+    await relaySink.waitFor((m) => m.raw.includes('Subject: route-kept-3'));
+    expect(relaySink.messages.some((m) => m.raw.includes('Subject: route-kept-2'))).toBe(false);
+    expect(sink.messages.some((m) => m.raw.includes('Subject: route-kept-3'))).toBe(false);
+  });
+
   it('trips the mailbox limit with 451 4.7.1, recovers after the window, and blocks a mailbox that keeps pushing until an admin lifts it', async () => {
     await app.expectApi('PUT', `/api/v1/mailboxes/${mb.erin!.id}/send-limits`, { messagesPerHour: 1, recipientsPerHour: 10 }, 200);
     const send = () => submit(app, 'erin@send.test', ['--from', 'erin@send.test', '--to', 'x@remote.test']);
@@ -326,6 +346,11 @@ describe('sending', () => {
   });
 
   it('rotates DKIM keys: a new selector is published, activated for signing, and the old one stays valid until retired', async () => {
+    // Haraka keeps a domain's keys between messages (mta-plugins/shared/kept.ts): signed once
+    // before the rotation, so the message after it shows the write ended the kept answer.
+    const before = await submit(app, 'alice@send.test', ['--from', 'alice@send.test', '--to', 'friend@remote.test', '--header', 'Subject: before-rotation']);
+    expect(before.exitCode, before.output).toBe(0);
+    const signedBefore = await sink.waitFor((m) => m.raw.includes('Subject: before-rotation'));
     const published = await app.expectApi<Array<{ id: string; selector: string; algorithm: string }>>('POST', `/api/v1/domains/${sendDomain}/dkim/rotate`, { algorithms: ['rsa-sha256'] }, 201);
     const fresh = published[0]!;
     let records = await app.expectApi<Array<{ name: string }>>('GET', `/api/v1/domains/${sendDomain}/dns`, undefined, 200);
@@ -338,6 +363,7 @@ describe('sending', () => {
     expect(r.exitCode, r.output).toBe(0);
     const got = await sink.waitFor((m) => m.raw.includes('Subject: after-rotation'));
     expect(got.raw).toContain(`s=${fresh.selector}`);
+    expect(signedBefore.raw).not.toContain(`s=${fresh.selector}`);
     const py = await verifyWithDkimpy(got.raw, dkimRecords);
     expect(py.every((s) => s.ok)).toBe(true);
     await app.expectApi('POST', `/api/v1/domains/${sendDomain}/dkim/${old.id}/retire`, undefined, 200);

@@ -4,7 +4,7 @@
  * and the appliance's SRS secret. Serving-layer decisions, read fresh from the database.
  */
 import { randomBytes } from 'node:crypto';
-import { type Executor, repos } from '../../db/repos/index.js';
+import { type Executor, mtaWriteEpoch, repos } from '../../db/repos/index.js';
 import type { SendingRepo } from '../../db/repos/sending.js';
 import type { GrantsRepo } from '../../db/repos/grants.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
@@ -44,10 +44,13 @@ export class SendingPolicy {
   /** The serving layer's own look-ups: every tenant (each answer is about one mailbox or domain). */
   private readonly repo: SendingRepo;
   private readonly grants: GrantsRepo;
+  /** Moves with every write to what signingKeys, route and isHosted read (SQLite; null on PostgreSQL): the MTA caches their answers by it. */
+  readonly epoch: ReturnType<typeof mtaWriteEpoch>;
 
   constructor(db: Executor) {
     this.repo = repos(db, PLATFORM_SCOPE).sending;
     this.grants = repos(db, PLATFORM_SCOPE).grants;
+    this.epoch = mtaWriteEpoch(db);
   }
 
   /**
