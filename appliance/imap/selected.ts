@@ -10,7 +10,6 @@ import { SYSTEM_FLAG_LIST, formatFlags } from './format.js';
 import type { ImapSession } from './session.js';
 import type { UpdateContext } from './search-context.js';
 import { runFetch } from './commands/fetch.js';
-import { FolderFeed } from './folder-feed.js';
 
 /** Keywords every folder offers from the start (RFC 5788 registry: forwarding and junk marks). */
 const DEFAULT_KEYWORDS = ['$Forwarded', '$Junk', '$NotJunk'];
@@ -25,8 +24,6 @@ export class SelectedMailbox {
   /** (uid → modseq) of changes this session already reported itself (STORE, FETCH \Seen). */
   private selfReported = new Map<number, number>();
   private unwatch: () => void;
-  /** The folder's changes shared with this process's other sessions (own folders; shared ones read per member). */
-  private feed: FolderFeed | null;
   private syncing: Promise<void> | null = null;
   /** Set while IDLE runs: updates are written at once. */
   private idleSession: ImapSession | null = null;
@@ -56,7 +53,6 @@ export class SelectedMailbox {
       if (seenLists.size < 256) seenLists.add(e.flags);
       for (const f of e.flags) if (f.charCodeAt(0) !== 92 /* \ */ && !this.keywords.has(f.toLowerCase())) this.keywords.set(f.toLowerCase(), f);
     }
-    this.feed = session.shared?.sharedMailboxOf(folder.id) ? null : FolderFeed.acquire(session.deps.store, folder.id);
     this.unwatch = session.store.watch(folder.id, (event) => {
       if (event.kind === 'deleted') this.deleted = true;
       this.dirty = true;
@@ -107,8 +103,6 @@ export class SelectedMailbox {
   close(): void {
     this.contexts.clear();
     this.unwatch();
-    this.feed?.release();
-    this.feed = null;
     this.idleSession = null;
   }
 
@@ -148,7 +142,7 @@ export class SelectedMailbox {
     }
     if (this.dirty) {
       this.dirty = false;
-      const ch = this.feed ? await this.feed.changesSince(this.knownModseq) : await session.store.changesSince(this.folder.id, this.knownModseq);
+      const ch = await session.store.changesSince(this.folder.id, this.knownModseq);
       if (session.isClosed) return;
       this.knownModseq = Math.max(this.knownModseq, ch.highestModseq);
       for (const uid of ch.expunged) if (this.view.seqOf(uid)) this.pendingExpunges.add(uid);
