@@ -70,10 +70,34 @@ function keyOf(key: SortKeyName, r: SortRow): number | string {
 /** Keys compared as numbers (the others are strings). */
 const NUMERIC = new Set<SortKeyName>(['ARRIVAL', 'DATE', 'SIZE']);
 
+/** Largest integer a double holds exactly: packed keys stay below it. */
+const EXACT = 2 ** 53;
+
+/**
+ * One numeric key of every row, in a typed array: a plain loop per key (no call per row), so it
+ * runs fast the first time too, before V8 optimizes it (issue 18: a process's first SORT).
+ */
+function numericColumn(rows: readonly SortRow[], key: SortKeyName): Float64Array {
+  const n = rows.length;
+  const out = new Float64Array(n);
+  if (key === 'DATE') {
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      const d = r.keys.d;
+      out[i] = d === null ? r.internalDate : d;
+    }
+  } else if (key === 'ARRIVAL') {
+    for (let i = 0; i < n; i++) out[i] = rows[i]!.internalDate;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = rows[i]!.size;
+  }
+  return out;
+}
+
 /** Ranks of a numeric key column: equal keys get equal ranks, ascending with the keys (one native sort of the values). */
-function rankNumbers(keys: ArrayLike<number>): { ranks: Float64Array; distinct: number } {
+function rankNumbers(keys: Float64Array): { ranks: Float64Array; distinct: number } {
   const n = keys.length;
-  const values = Float64Array.from(keys).sort();
+  const values = keys.slice().sort();
   let m = 0;
   for (let i = 0; i < n; i++) if (m === 0 || values[i] !== values[m - 1]) values[m++] = values[i]!;
   const ranks = new Float64Array(n);
@@ -92,44 +116,66 @@ function rankNumbers(keys: ArrayLike<number>): { ranks: Float64Array; distinct: 
 }
 
 /**
- * Numeric criteria only (DATE, ARRIVAL, SIZE): each column becomes ranks, the criteria fold into
- * one rank per row (re-ranked after each, so the numbers stay below rows²), and rank × rows +
- * position is sorted natively: no JavaScript comparator runs per comparison (100,000 rows by
- * date: a few milliseconds instead of tens).
+ * Positions 0..n-1 ordered by `keys` (ascending, or descending when `reverse`), ties in position
+ * order: key × n + position sorted natively, when the keys are integers whose range allows it
+ * exactly; null otherwise.
  */
-function sortByNumbers(rows: SortRow[], criteria: SortCriterion[]): SortRow[] {
+function packedOrder(keys: Float64Array, reverse: boolean): Uint32Array | null {
+  const n = keys.length;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = keys[i]!;
+    if (v !== Math.floor(v)) return null; // fractions, NaN
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || (max - min + 1) * n >= EXACT) return null;
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) packed[i] = (reverse ? max - keys[i]! : keys[i]! - min) * n + i;
+  packed.sort();
+  const order = new Uint32Array(n);
+  for (let k = 0; k < n; k++) {
+    const v = packed[k]!;
+    order[k] = v - Math.floor(v / n) * n;
+  }
+  return order;
+}
+
+/**
+ * Numeric criteria only (DATE, ARRIVAL, SIZE): one key is packed with the position and sorted
+ * natively; several (or keys out of the packing range) become ranks folded into one per row
+ * (re-ranked after each, so the numbers stay below rows²), then sorted the same way: no
+ * JavaScript comparator runs per comparison (100,000 rows by date: a few milliseconds).
+ */
+function orderByNumbers(rows: readonly SortRow[], criteria: SortCriterion[]): Uint32Array {
   const n = rows.length;
+  if (criteria.length === 1) {
+    const order = packedOrder(numericColumn(rows, criteria[0]!.key), criteria[0]!.reverse);
+    if (order) return order;
+  }
   let combined: Float64Array | null = null;
   for (const c of criteria) {
-    const { ranks, distinct } = rankNumbers(rows.map((r) => keyOf(c.key, r) as number));
+    const { ranks, distinct } = rankNumbers(numericColumn(rows, c.key));
     if (c.reverse) for (let i = 0; i < n; i++) ranks[i] = distinct - 1 - ranks[i]!;
     if (combined) for (let i = 0; i < n; i++) ranks[i] = combined[i]! * distinct + ranks[i]!;
     combined = combined ? rankNumbers(ranks).ranks : ranks;
   }
-  const order = new Float64Array(n);
-  for (let i = 0; i < n; i++) order[i] = combined![i]! * n + i;
-  order.sort();
-  const out: SortRow[] = new Array<SortRow>(n);
-  for (let k = 0; k < n; k++) {
-    const v = order[k]!;
-    out[k] = rows[v - Math.floor(v / n) * n]!;
-  }
-  return out;
+  return packedOrder(combined!, false)!; // ranks < rows: always packable
 }
 
 /**
- * Sorts rows (given in sequence order) by the criteria; ties keep sequence order (RFC 5256 3).
- * Keys are extracted once into arrays, so the comparator only indexes them.
+ * The positions of rows (given in sequence order) sorted by the criteria; ties keep sequence
+ * order (RFC 5256 3). Keys are extracted once into arrays, so the comparator only indexes them.
  */
-export function sortRows(rows: SortRow[], criteria: SortCriterion[]): SortRow[] {
-  if (rows.length < 2) return rows.slice();
-  if (criteria.every((c) => NUMERIC.has(c.key))) return sortByNumbers(rows, criteria);
-  const cols = criteria.map((c) => ({ sign: c.reverse ? -1 : 1, keys: rows.map((r) => keyOf(c.key, r)) }));
-  const idx = new Uint32Array(rows.length);
-  for (let i = 0; i < idx.length; i++) idx[i] = i;
-  const n = cols.length;
-  const sorted = Array.from(idx).sort((i, j) => {
-    for (let k = 0; k < n; k++) {
+export function sortOrder(rows: readonly SortRow[], criteria: SortCriterion[]): Uint32Array {
+  const n = rows.length;
+  if (n < 2) return n ? Uint32Array.of(0) : new Uint32Array(0);
+  if (criteria.every((c) => NUMERIC.has(c.key))) return orderByNumbers(rows, criteria);
+  const cols = criteria.map((c) => ({ sign: c.reverse ? -1 : 1, keys: NUMERIC.has(c.key) ? Array.from(numericColumn(rows, c.key)) : rows.map((r) => keyOf(c.key, r)) }));
+  const m = cols.length;
+  const sorted = Array.from({ length: n }, (_, i) => i).sort((i, j) => {
+    for (let k = 0; k < m; k++) {
       const col = cols[k]!;
       const a = col.keys[i]!;
       const b = col.keys[j]!;
@@ -137,7 +183,15 @@ export function sortRows(rows: SortRow[], criteria: SortCriterion[]): SortRow[] 
     }
     return i - j;
   });
-  return sorted.map((i) => rows[i]!);
+  return Uint32Array.from(sorted);
+}
+
+/** Sorts rows (given in sequence order) by the criteria; ties keep sequence order (RFC 5256 3). */
+export function sortRows(rows: SortRow[], criteria: SortCriterion[]): SortRow[] {
+  const order = sortOrder(rows, criteria);
+  const out = new Array<SortRow>(order.length);
+  for (let k = 0; k < order.length; k++) out[k] = rows[order[k]!]!;
+  return out;
 }
 
 /**
@@ -157,28 +211,88 @@ export function compareRows(criteria: SortCriterion[]): (a: SortRow, b: SortRow)
 
 // ---- THREAD ----------------------------------------------------------------------------
 
-interface Node {
-  row: SortRow | null;
-  /** Position in the input (sequence order), for tie-breaks. */
-  pos: number;
-  parent: Node | null;
-  children: Node[];
+/**
+ * A thread tree node (a message, or a dummy for a missing or shared parent). One class, so that
+ * every access to a node's fields has one shape (fast before V8 optimizes: issue 18, THREAD).
+ */
+class Node {
+  /** The node's date and position for sibling order (step 6): its own, or its first child's for a dummy. */
+  date = 0;
+  order = 0;
+  parent: Node | null = null;
+  children: Node[] = [];
+  constructor(
+    public row: SortRow | null,
+    /** Position in the input (sequence order), for tie-breaks. */
+    public pos: number,
+  ) {}
 }
 
-const byDate = (a: Node, b: Node) => {
-  const da = nodeDate(a);
-  const db = nodeDate(b);
-  return da !== db ? da - db : nodePos(a) - nodePos(b);
-};
-
-function nodeDate(n: Node): number {
-  if (n.row) return sentDate(n.row);
-  return n.children.length ? nodeDate(n.children[0]!) : 0;
+/** Sets each node's sort date and position: its own, or (a dummy) its first child's, whose list was ordered before. */
+function setOrderKeys(list: Node[]): void {
+  for (let i = 0; i < list.length; i++) {
+    const n = list[i]!;
+    const r = n.row;
+    if (r !== null) {
+      const d = r.keys.d;
+      n.date = d === null ? r.internalDate : d;
+      n.order = n.pos;
+    } else if (n.children.length) {
+      const c = n.children[0]!;
+      n.date = c.date;
+      n.order = c.order;
+    } else {
+      n.date = 0;
+      n.order = 0;
+    }
+  }
 }
 
-function nodePos(n: Node): number {
-  if (n.row) return n.pos;
-  return n.children.length ? nodePos(n.children[0]!) : 0;
+const byDate = (a: Node, b: Node) => (a.date !== b.date ? a.date - b.date : a.order - b.order);
+
+/**
+ * Orders siblings by date, then position: a few by insertion, many by one native sort of
+ * date × rows + position (positions are distinct among siblings), the comparator otherwise.
+ * `slots` is scratch space of one entry per row.
+ */
+function sortSiblings(list: Node[], rows: number, slots: Array<Node | undefined>): void {
+  const n = list.length;
+  if (n < 2) return;
+  if (n <= 12) {
+    for (let i = 1; i < n; i++) {
+      const x = list[i]!;
+      let j = i - 1;
+      while (j >= 0 && byDate(list[j]!, x) > 0) {
+        list[j + 1] = list[j]!;
+        j--;
+      }
+      list[j + 1] = x;
+    }
+    return;
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  let packable = true;
+  for (let i = 0; i < n; i++) {
+    const x = list[i]!;
+    const d = x.date;
+    if (d !== Math.floor(d) || x.order >= rows || slots[x.order] !== undefined) packable = false;
+    slots[x.order] = x;
+    if (d < min) min = d;
+    if (d > max) max = d;
+  }
+  if (packable && Number.isSafeInteger(min) && Number.isSafeInteger(max) && (max - min + 1) * rows < EXACT) {
+    const packed = new Float64Array(n);
+    for (let i = 0; i < n; i++) packed[i] = (list[i]!.date - min) * rows + list[i]!.order;
+    packed.sort();
+    for (let k = 0; k < n; k++) {
+      const v = packed[k]!;
+      list[k] = slots[v - Math.floor(v / rows) * rows]!;
+    }
+  } else {
+    list.sort(byDate);
+  }
+  for (let i = 0; i < n; i++) slots[list[i]!.order] = undefined;
 }
 
 /** THREAD=ORDEREDSUBJECT (RFC 5256 2.1): by base subject, first message the parent of the rest. */
@@ -188,7 +302,7 @@ export function threadOrderedSubject(rows: SortRow[]): Node[] {
   let current: Node | null = null;
   let subject: string | null = null;
   for (const { row, pos } of sorted) {
-    const node: Node = { row, pos, parent: null, children: [] };
+    const node = new Node(row, pos);
     if (current && row.keys.s === subject) {
       node.parent = current;
       current.children.push(node);
@@ -198,7 +312,8 @@ export function threadOrderedSubject(rows: SortRow[]): Node[] {
       roots.push(node);
     }
   }
-  roots.sort(byDate);
+  setOrderKeys(roots);
+  sortSiblings(roots, rows.length, new Array<Node | undefined>(rows.length));
   return roots;
 }
 
@@ -216,29 +331,43 @@ function link(parent: Node, child: Node): void {
   parent.children.push(child);
 }
 
+/**
+ * Step 1's id table: containers by Message-ID, and every node in the order it was first
+ * entered (messages without an id or with a duplicate one included), the order of the root set.
+ */
+interface IdTable {
+  byId: Map<string, Node>;
+  nodes: Node[];
+}
+
 /** The container of a Message-ID, made (empty) on first mention. */
-function container(table: Map<string, Node>, id: string): Node {
-  let c = table.get(id);
-  if (!c) table.set(id, (c = { row: null, pos: 0, parent: null, children: [] }));
+function container(table: IdTable, id: string): Node {
+  let c = table.byId.get(id);
+  if (c === undefined) {
+    c = new Node(null, 0);
+    table.byId.set(id, c);
+    table.nodes.push(c);
+  }
   return c;
 }
 
 /** Step 1 for one message: its container, the chain of its references, its parent. */
-function addMessage(table: Map<string, Node>, row: SortRow, pos: number): void {
+function addMessage(table: IdTable, row: SortRow, pos: number): void {
   let node: Node;
   const id = row.keys.id;
-  const existing = id ? table.get(id) : undefined;
+  const existing = id ? table.byId.get(id) : undefined;
   if (id && (!existing || !existing.row)) {
     node = existing ?? container(table, id);
     node.row = row;
     node.pos = pos;
   } else {
-    node = { row, pos, parent: null, children: [] }; // no or duplicate Message-ID: a unique one
+    node = new Node(row, pos); // no or duplicate Message-ID: a unique one
+    table.nodes.push(node);
   }
   const refs = row.keys.r;
   let prev: Node | null = null;
-  for (const ref of refs) {
-    const c = container(table, ref);
+  for (let i = 0; i < refs.length; i++) {
+    const c = container(table, refs[i]!);
     if (prev && !c.parent && !isAncestor(c, prev)) link(prev, c);
     prev = c;
   }
@@ -248,7 +377,6 @@ function addMessage(table: Map<string, Node>, row: SortRow, pos: number): void {
     node.parent.children.splice(node.parent.children.indexOf(node), 1);
     node.parent = null;
   }
-  if (!id || (existing && existing !== node)) table.set(`\u0000unique${pos}`, node);
 }
 
 /** Step 4: prunes dummies, children before parents (iteratively: reply chains can be deep). */
@@ -262,6 +390,9 @@ function pruneDummies(roots: Node[]): Node[] {
   }
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k]!;
+    let dummies = false;
+    for (let i = 0; i < n.children.length && !dummies; i++) dummies = n.children[i]!.row === null;
+    if (!dummies) continue;
     const kids: Node[] = [];
     for (const c of n.children) {
       if (c.row) kids.push(c);
@@ -274,12 +405,19 @@ function pruneDummies(roots: Node[]): Node[] {
     }
     n.children = kids;
   }
-  return roots.flatMap((r) => {
-    if (r.row || r.children.length > 1) return [r];
+  const out: Node[] = [];
+  for (const r of roots) {
+    if (r.row || r.children.length > 1) {
+      out.push(r);
+      continue;
+    }
     // an empty dummy goes; one with a single child is replaced by it
-    for (const c of r.children) c.parent = null;
-    return r.children;
-  });
+    for (const c of r.children) {
+      c.parent = null;
+      out.push(c);
+    }
+  }
+  return out;
 }
 
 function subjectOf(n: Node): string {
@@ -321,7 +459,8 @@ function groupBySubject(roots: Node[]): Node[] {
       target.children.push(r);
     } else {
       // Both are messages that are not a reply to one another: a new dummy holds both.
-      const dummy: Node = { row: null, pos: 0, parent: null, children: [target, r] };
+      const dummy = new Node(null, 0);
+      dummy.children.push(target, r);
       target.parent = dummy;
       r.parent = dummy;
       const i = mergedAt.get(target);
@@ -335,7 +474,7 @@ function groupBySubject(roots: Node[]): Node[] {
 }
 
 /** Step 6: sorts siblings by sent date, children before their parents' keys are used. */
-function sortTree(list: Node[]): void {
+function sortTree(list: Node[], rows: number): void {
   const stack = [list];
   const all: Node[][] = [];
   while (stack.length) {
@@ -343,23 +482,28 @@ function sortTree(list: Node[]): void {
     all.push(l);
     for (const n of l) if (n.children.length) stack.push(n.children);
   }
-  for (let i = all.length - 1; i >= 0; i--) all[i]!.sort(byDate);
+  const slots = new Array<Node | undefined>(rows);
+  for (let i = all.length - 1; i >= 0; i--) {
+    setOrderKeys(all[i]!);
+    sortSiblings(all[i]!, rows, slots);
+  }
 }
 
 /** THREAD=REFERENCES (RFC 5256 2.2, steps 1-6). */
 export function threadReferences(rows: SortRow[]): Node[] {
-  const table = new Map<string, Node>();
+  const table: IdTable = { byId: new Map(), nodes: [] };
   // Step 1
   for (let pos = 0; pos < rows.length; pos++) addMessage(table, rows[pos]!, pos);
   // Step 2: root set (step 3 drops the table); step 4 prunes
-  const roots = pruneDummies([...table.values()].filter((n) => !n.parent));
-  const merged = groupBySubject(roots);
-  sortTree(merged);
+  const rootSet: Node[] = [];
+  for (const n of table.nodes) if (!n.parent) rootSet.push(n);
+  const merged = groupBySubject(pruneDummies(rootSet));
+  sortTree(merged, rows.length);
   return merged;
 }
 
 /** The THREAD response body: "(1 2)(3 (4)(5))" with sequence numbers or UIDs (RFC 5256 4). */
-export function formatThreads(roots: Node[], id: (r: SortRow) => number): string {
+export function formatThreads(roots: Node[], id: (r: SortRow, pos: number) => number): string {
   // Pieces joined once at the end (a growing string inspected per step is quadratic), and an
   // explicit stack: reply chains can be thousands deep.
   const out: string[] = [];
@@ -377,7 +521,7 @@ export function formatThreads(roots: Node[], id: (r: SortRow) => number): string
     // A run of single children is written as a flat chain "a b c".
     for (;;) {
       if (n.row) {
-        out.push(afterOpen ? String(id(n.row)) : ` ${id(n.row)}`);
+        out.push(afterOpen ? String(id(n.row, n.pos)) : ` ${id(n.row, n.pos)}`);
         afterOpen = false;
       }
       if (n.children.length === 1 && n.row) {

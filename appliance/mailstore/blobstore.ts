@@ -88,6 +88,14 @@ export async function blobStoreHealth(blobs: BlobStore): Promise<{ ok: boolean; 
   }
 }
 const SHARDS = 256;
+/**
+ * Consecutive blobs of one process go to the same shard folder, this many in a row, then the
+ * next folder (issue 18, FETCH BODY[] cold): a folder's messages, mostly stored close together
+ * in time, then sit in one directory with neighbouring inodes and data, as in a maildir, instead
+ * of one random folder of 256 each. Reading 1,000 of them with cold caches took 200-415 ms
+ * against 373-583 ms scattered (same disk, same files). Over time every folder gets its share.
+ */
+export const SHARD_RUN = 1024;
 
 /** Coalesces directory fsyncs: callers that arrive while one is running share the next one. */
 export class DirSyncer {
@@ -117,11 +125,17 @@ export class DirSyncer {
 export class FileBlobStore implements BlobStore {
   readonly shared = false;
   private readonly dirSync = new DirSyncer();
+  /** The shard folder new blobs go to (a random one at first: processes writing together do not share it) and how many went there. */
+  private shard = randomBytes(1)[0]!;
+  private inShard = 0;
 
-  private constructor(private readonly root: string) {}
+  private constructor(
+    private readonly root: string,
+    private readonly shardRun: number,
+  ) {}
 
-  /** Opens (creating if needed) a blob store rooted at `root`. */
-  static async open(root: string): Promise<FileBlobStore> {
+  /** Opens (creating if needed) a blob store rooted at `root`; `shardRun`: consecutive blobs per shard folder. */
+  static async open(root: string, opts: { shardRun?: number } = {}): Promise<FileBlobStore> {
     await mkdir(root, { recursive: true });
     const existing = new Set(await readdir(root));
     let created = false;
@@ -132,7 +146,7 @@ export class FileBlobStore implements BlobStore {
         created = true;
       }
     }
-    const store = new FileBlobStore(root);
+    const store = new FileBlobStore(root, Math.max(1, opts.shardRun ?? SHARD_RUN));
     if (created) await store.dirSync.sync(root);
     return store;
   }
@@ -148,8 +162,18 @@ export class FileBlobStore implements BlobStore {
     return id;
   }
 
+  /** A new blob id: the current shard folder's two hex digits, then 120 random bits. */
+  private newId(): string {
+    if (this.inShard >= this.shardRun) {
+      this.shard = (this.shard + 1) % SHARDS;
+      this.inShard = 0;
+    }
+    this.inShard++;
+    return this.shard.toString(16).padStart(2, '0') + randomBytes(15).toString('hex');
+  }
+
   async write(data: Buffer | Buffer[]): Promise<UnsyncedBlob> {
-    const id = randomBytes(16).toString('hex');
+    const id = this.newId();
     const file = this.pathOf(id);
     const fh = await open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o640);
     // The new directory entry is synced while the file's data is (issue 18: two fsyncs in

@@ -123,6 +123,7 @@ export function issue18Notes(ctx: BenchContext): void {
     'issue 18: the write queue writes the next batch while the previous batch\'s WAL sync runs (answers still only after the sync covering each commit, in commit order); WAL checkpoints run in a worker thread once the WAL passes 2 MiB (no checkpoint fsyncs inside a commit on the event loop)',
     'issue 18: ENVELOPE text formatted once per cached message',
     'issue 18 (round 3): APPEND commits the index rows while the blob fsyncs run (answer after both; the blob listed in unsynced_blobs, boot recovery removes rows whose blob did not reach the disk); fsyncs run on sync threads of their own, not libuv\'s pool (FETCH\'s blob reads queued behind them: 15-20 ms per cached blob under mixed load); a FETCH of one or two messages reads them on the loop; \\Recent claims are decided in memory on a single node and written behind',
+    'issue 18 (round 4): consecutive blobs share a shard folder (runs of 1,024: a folder\'s messages sit together on disk for cold reads); SORT/THREAD code fast before V8 optimizes it (one numeric key packed with positions and sorted natively, thread nodes of one shape, sibling order keys set once); FETCH text encoded once per ~64 KiB write'
   );
 }
 

@@ -101,4 +101,50 @@ describe('ORDEREDSUBJECT and SORT ties', () => {
       { seed: 5256, numRuns: 400 },
     );
   });
+
+  it('orders large inputs the same whether keys pack exactly with positions or not (wide dates, fractions)', () => {
+    const make = (date: (i: number) => number | null): SortRow[] =>
+      Array.from({ length: 3000 }, (_, i) => ({
+        uid: 2 * i + 1,
+        messageId: i,
+        size: (i * 7919) % 13,
+        internalDate: (i * 104729) % 17,
+        keys: { d: date(i), s: '', f: '', t: '', c: '', df: '', dt: '', id: null, r: [] },
+      }));
+    const sets = [
+      make((i) => ((i * 2654435761) % 50) * 86_400_000), // packable
+      make((i) => (i % 3 === 0 ? null : ((i * 2654435761) % 97) * 1e13 - 4e14)), // range × rows beyond 2^53: ranks
+      make((i) => ((i * 31) % 11) + (i % 4 === 0 ? 0.5 : 0)), // fractions
+    ];
+    for (const rows of sets) {
+      for (const criteria of [
+        [{ key: 'DATE', reverse: true }],
+        [{ key: 'DATE', reverse: false }],
+        [
+          { key: 'SIZE', reverse: true },
+          { key: 'DATE', reverse: false },
+        ],
+      ] as SortCriterion[][]) {
+        const want = rows
+          .slice()
+          .sort(compareRows(criteria))
+          .map((r) => r.uid);
+        expect(sortRows(rows, criteria).map((r) => r.uid)).toEqual(want);
+      }
+    }
+  });
+
+  it('orders many sibling threads by date, ties by sequence order (RFC 5256 2.2 step 6)', () => {
+    // 40 unrelated threads (roots) with few distinct dates, one wide date: both sibling orderings
+    for (const wide of [false, true]) {
+      const rows = Array.from({ length: 40 }, (_, i) => row(i + 1, `t${i}`, [], `subject ${i}`, wide && i === 7 ? 9e15 : (i * 7) % 5));
+      const want = rows
+        .map((r, pos) => ({ uid: r.uid, d: r.keys.d!, pos }))
+        .sort((a, b) => a.d - b.d || a.pos - b.pos)
+        .map((x) => `(${x.uid})`)
+        .join('');
+      expect(formatThreads(threadReferences(rows), (r) => r.uid)).toBe(want);
+      expect(formatThreads(threadOrderedSubject(rows), (r) => r.uid)).toBe(want);
+    }
+  });
 });

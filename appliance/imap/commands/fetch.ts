@@ -348,27 +348,53 @@ function inlineResponse(parts: Array<string | LiteralPart>, tail: string): Array
 /**
  * Output gathered into writes of about 64 KiB: one TLS record and one system call for many
  * small responses instead of three per message (issue 18: FETCH BODY[] of 1,000 messages).
+ * Response text is kept as one string until a literal or the flush needs bytes (one UTF-8
+ * encoding per write, not a Buffer per response: FETCH ENVELOPE of 1,200). `add` returns a
+ * promise only when it wrote (the caller awaits back-pressure then, and no promise otherwise).
  */
 class Coalescer {
   private chunks: Buffer[] = [];
+  private text = '';
   private bytes = 0;
 
   constructor(private readonly session: ImapSession) {}
 
-  async add(chunk: string | Buffer): Promise<void> {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    this.chunks.push(buf);
-    this.bytes += buf.length;
-    if (this.bytes >= 65536) await this.flush();
+  add(chunk: string | Buffer): Promise<void> | null {
+    if (typeof chunk === 'string') {
+      this.text += chunk;
+      this.bytes += chunk.length;
+    } else {
+      if (this.text) this.chunks.push(Buffer.from(this.text, 'utf8'));
+      this.text = '';
+      this.chunks.push(chunk);
+      this.bytes += chunk.length;
+    }
+    return this.bytes >= 65536 ? this.flush() : null;
   }
 
   async flush(): Promise<void> {
-    if (!this.chunks.length) return;
-    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
+    let data: string | Buffer;
+    if (!this.chunks.length) {
+      if (!this.text) return;
+      data = this.text;
+    } else {
+      if (this.text) this.chunks.push(Buffer.from(this.text, 'utf8'));
+      data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    }
     this.chunks = [];
+    this.text = '';
     this.bytes = 0;
     await this.session.writeAndWait(data);
   }
+}
+
+/** Sequence numbers of entries in ascending UID order: a merge walk for many, a search each for a few. */
+function seqsOf(sel: SelectedMailbox, entries: MessageEntry[]): ArrayLike<number> {
+  if (entries.length * 16 < sel.view.length) return entries.map((e) => sel.view.seqOf(e.uid));
+  const uids = new Uint32Array(entries.length);
+  for (let i = 0; i < entries.length; i++) uids[i] = entries[i]!.uid;
+  for (let i = 1; i < uids.length; i++) if (uids[i]! <= uids[i - 1]!) return entries.map((e) => sel.view.seqOf(e.uid));
+  return sel.view.seqsOfAscending(uids);
 }
 
 /**
@@ -393,10 +419,11 @@ async function writeResponses(
     );
   const bodies = new BodyLoader(session, entries, metas, sections);
   const out = new Coalescer(session);
+  const seqs = seqsOf(sel, entries);
   for (let i = 0; i < entries.length; i++) {
     if (session.isClosed) return;
     const e = entries[i]!;
-    const seq = sel.view.seqOf(e.uid);
+    const seq = seqs[i]!;
     if (!seq) continue;
     const meta = metas?.get(e.messageId) ?? null;
     let data: SectionData[] | null = null;
@@ -427,7 +454,10 @@ async function writeResponses(
     text += ')\r\n';
     const inline = parts.length ? inlineResponse(parts, text) : [text];
     if (inline) {
-      for (const chunk of inline) await out.add(chunk);
+      for (const chunk of inline) {
+        const written = out.add(chunk);
+        if (written) await written;
+      }
     } else {
       await out.flush();
       await writeWithLiterals(session, parts, text);

@@ -9,7 +9,7 @@ import { ImapSyntaxError, type Token, str } from '../parser.js';
 import { ImapNo } from '../responses.js';
 import { parseSearch, type SearchKey } from '../search.js';
 import type { SelectedMailbox } from '../selected.js';
-import { formatThreads, parseSortCriteria, sortRows, threadOrderedSubject, threadReferences } from '../sort.js';
+import { formatThreads, parseSortCriteria, sortOrder, threadOrderedSubject, threadReferences } from '../sort.js';
 import type { ImapSession } from '../session.js';
 import { UpdateContext } from '../search-context.js';
 import { executeSearch } from '../search-executor.js';
@@ -23,20 +23,27 @@ function checkCharset(t: Token | undefined): void {
   if (cs !== 'UTF-8' && cs !== 'US-ASCII' && cs !== 'UTF8') throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
 }
 
-/** The rows the search criteria select, in sequence order, with their keys. */
-async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<{ rows: SortRow[]; modseq: number | null; key: SearchKey }> {
+/** The rows the search criteria select, in sequence order, with their keys and sequence numbers. */
+async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<{ rows: SortRow[]; seqs: Uint32Array; modseq: number | null; key: SearchKey }> {
   const { key, usesModseq } = parseSearch(criteria, { rev2: session.rev2 });
   if (usesModseq) session.enableCondstore();
   const all = await session.store.sortRows(sel.folder.id);
   const uids = new Uint32Array(all.length);
   for (let i = 0; i < all.length; i++) uids[i] = all[i]!.uid;
-  const seqs = sel.view.seqsOfAscending(uids);
-  const inView = seqs.includes(0) ? all.filter((_, i) => seqs[i]! > 0) : all.slice();
-  if (key.k === 'all' && !usesModseq) return { rows: inView, modseq: null, key };
-  const hits = await executeSearch(session, sel, key);
-  const wanted = new Set(hits.map((h) => h.uid));
-  const modseq = usesModseq && hits.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
-  return { rows: inView.filter((r) => wanted.has(r.uid)), modseq, key };
+  const allSeqs = sel.view.seqsOfAscending(uids);
+  const hits = key.k === 'all' && !usesModseq ? null : await executeSearch(session, sel, key);
+  const wanted = hits ? new Set(hits.map((h) => h.uid)) : null;
+  const modseq = usesModseq && hits?.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
+  // One pass: the rows in this session's view (and the search result), their sequence numbers beside them.
+  const rows: SortRow[] = [];
+  const seqs = new Uint32Array(all.length);
+  for (let i = 0; i < all.length; i++) {
+    const seq = allSeqs[i]!;
+    if (seq === 0 || (wanted !== null && !wanted.has(uids[i]!))) continue;
+    seqs[rows.length] = seq;
+    rows.push(all[i]!);
+  }
+  return { rows, seqs: seqs.subarray(0, rows.length), modseq, key };
 }
 
 async function runSort(session: ImapSession, tag: string, args: Token[], byUid: boolean): Promise<void> {
@@ -52,9 +59,13 @@ async function runSort(session: ImapSession, tag: string, args: Token[], byUid: 
     if (ret?.save) sel.view.saved = [];
     throw err;
   }
-  const sorted = sortRows(picked.rows, criteria);
-  const ids = sorted.map((r) => (byUid ? r.uid : sel.view.seqOf(r.uid)));
+  const { rows, seqs } = picked;
+  const order = sortOrder(rows, criteria);
+  const ids = new Array<number>(order.length);
+  for (let k = 0; k < order.length; k++) ids[k] = byUid ? rows[order[k]!]!.uid : seqs[order[k]!]!;
   if (ret) {
+    const sorted = new Array<SortRow>(order.length);
+    for (let k = 0; k < order.length; k++) sorted[k] = rows[order[k]!]!;
     answerWithReturn(
       session,
       sel,
@@ -80,9 +91,9 @@ async function runThread(session: ImapSession, args: Token[], byUid: boolean): P
   if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') throw new ImapSyntaxError(`Unknown threading algorithm ${algorithm.slice(0, 30)}`);
   checkCharset(args[1]);
   if (args.length < 3) throw new ImapSyntaxError('Missing search criteria');
-  const { rows } = await selectRows(session, sel, args.slice(2));
+  const { rows, seqs } = await selectRows(session, sel, args.slice(2));
   const roots = algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
-  const body = formatThreads(roots, (r) => (byUid ? r.uid : sel.view.seqOf(r.uid)));
+  const body = formatThreads(roots, byUid ? (r) => r.uid : (_, pos) => seqs[pos]!);
   session.write(`* THREAD${body ? ' ' + body : ''}\r\n`);
 }
 
