@@ -7,6 +7,7 @@
 import { sql } from 'kysely';
 import type { AuditEvent } from '../tables/control.table.js';
 import { Repo } from './base.js';
+import { preparedRows } from './prepared.js';
 import { type ChainCheck, verifyChainOffThread } from '../audit-chain-thread.js';
 
 export interface AuditFilter {
@@ -135,17 +136,18 @@ export class AuditRepo extends Repo {
 
   /** The latest events on one target of a tenant, newest first. */
   async ofTarget(tenantId: string, targetType: string, targetId: string, limit: number): Promise<Array<Pick<AuditEvent, 'id' | 'action' | 'actor_type' | 'actor_id' | 'at' | 'before'>>> {
-    return this.scoped(
-      this.db
-        .selectFrom('audit_events')
-        .select(['id', 'action', 'actor_type', 'actor_id', 'at', 'before'])
-        .where('target_type', '=', targetType)
-        .where('target_id', '=', targetId)
-        .where('tenant_id', '=', tenantId),
-    )
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
+    return preparedRows(this.db, 'audit.ofTarget', this.tenantId, [tenantId, targetType, targetId, limit] as const, (tenant, type, id, max) =>
+      this.scoped(
+        this.db
+          .selectFrom('audit_events')
+          .select(['id', 'action', 'actor_type', 'actor_id', 'at', 'before'])
+          .where('target_type', '=', type)
+          .where('target_id', '=', id)
+          .where('tenant_id', '=', tenant),
+      )
+        .orderBy('id', 'desc')
+        .limit(max),
+    );
   }
 
   /** Events of a domain and of its mailboxes and aliases, newest first (the domain's timeline). */

@@ -13,6 +13,7 @@ import type { Mailbox, NewMailbox } from '../tables/control.table.js';
 import type { Forward } from '../tables/sending.table.js';
 import type { MailboxStatus } from '../tables/status.js';
 import { containsPattern, type ListPage, Repo } from './base.js';
+import { preparedRows } from './prepared.js';
 
 export { containsPattern, type ListPage } from './base.js';
 
@@ -107,7 +108,9 @@ export class MailboxesRepo extends Repo {
 
   /** A mailbox in any status (the recycle bin's included), or undefined. */
   async find(id: string): Promise<Mailbox | undefined> {
-    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id)).executeTakeFirst();
+    // compiled once per scope (prepared.ts): the ownership answer and every mailbox route start here
+    const rows = await preparedRows(this.db, 'mailboxes.find', this.tenantId, [id] as const, (mailboxId) => this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', mailboxId)));
+    return rows[0];
   }
 
   /** A mailbox in the recycle bin (status deleted, not yet purged), or NotFound. */
