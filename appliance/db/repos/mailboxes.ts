@@ -167,10 +167,14 @@ export class MailboxesRepo extends Repo {
   private preparedTenantPage(tenantId: string, filter: MailboxFilter, page: ListPage, columns: ListColumns): Promise<MailboxViewRow[]> {
     const args: Array<string | number> = [tenantId];
     let shape = '';
-    if (filter.domainId) (args.push(filter.domainId), (shape += 'd'));
-    if (filter.status) (args.push(filter.status), (shape += 's'));
-    if (filter.isRole !== undefined) (args.push(filter.isRole ? 1 : 0), (shape += 'r'));
-    if (page.after) (args.push(page.after), (shape += 'a'));
+    const add = (flag: string, value: string | number) => {
+      args.push(value);
+      shape += flag;
+    };
+    if (filter.domainId) add('d', filter.domainId);
+    if (filter.status) add('s', filter.status);
+    if (filter.isRole !== undefined) add('r', filter.isRole ? 1 : 0);
+    if (page.after) add('a', page.after);
     args.push(page.limit);
     const key = `mailboxes.tenantPage:${shape}:${filter.sort ?? ''}:${columns}`;
     return preparedRows(this.db, key, this.tenantId, args, (...v) => {
