@@ -8,7 +8,7 @@
  * Layer: part of the composition root (main's wiring, not protocol), so it may hold the
  * database handle; the figures it scrapes come from the limits repository (platform scope).
  */
-import { verifyAuditChain, verifyAuditChainSince } from './core/audit/audit.js';
+import { verifyAuditChainScheduled } from './core/audit/audit.js';
 import { PLATFORM_SCOPE } from './core/kernel/scope.js';
 import { onDnsTransition } from './core/templates/dns-check.service.js';
 import type { SendLimiter } from './core/sending/limits.js';
@@ -30,16 +30,12 @@ export interface MetricsWiring {
   auditIntervalMs?: number;
 }
 
-/** The scheduled verification reads the whole chain again this often (a change inside the verified prefix). */
-const FULL_VERIFY_MS = 24 * 60 * 60_000;
-
 const asStatus = (s: string): DnsStatus => ((DNS_STATUSES as readonly string[]).includes(s) ? (s as DnsStatus) : 'unknown');
 
 export function wireMetrics(w: MetricsWiring): { stop(): void } {
   const log = w.logger.child({ service: 'metrics' });
   const figures = repos(w.db, PLATFORM_SCOPE).limits;
   let verifying = false;
-  let lastFull = 0;
   const metrics = startApplianceMetrics({
     queueDir: w.queueDir,
     mtaUp: () => w.supervisor.isListening(),
@@ -52,10 +48,8 @@ export function wireMetrics(w: MetricsWiring): { stop(): void } {
       if (verifying) return null; // the previous run is still going (a long chain, a short interval)
       verifying = true;
       try {
-        // The events since the last verified head; the whole chain at boot and once a day.
-        const full = Date.now() - lastFull >= FULL_VERIFY_MS;
-        const r = full ? await verifyAuditChain(w.db) : await verifyAuditChainSince(w.db);
-        if (full) lastFull = Date.now();
+        // The events since the last verified head (at boot too); the whole chain once a day (persisted).
+        const r = await verifyAuditChainScheduled(w.db);
         if (!r.ok) log.error({ event: 'audit.chain.broken', firstBadEventId: r.firstBadEventId }, 'audit hash chain verification failed');
         return r;
       } finally {

@@ -195,7 +195,7 @@ export class SqliteReaders {
   }
 
   constructor(
-    private readonly file: string,
+    readonly file: string,
     size = Math.max(1, Math.min(2, cpus().length)),
   ) {
     this.readers = Array.from({ length: size }, () => null);

@@ -66,8 +66,8 @@ export function installAuthentication(scope: FastifyInstance, core: CoreDeps): v
     } else {
       throw new AppError('Unauthorized', 'missing bearer token (Authorization: Bearer <token>) or session');
     }
+    // no child logger per request: the request line and error lines add the actor (request-log.ts actorFields)
     req.actor = actor;
-    req.log = req.log.child({ actor: actor.principalId, tenantId: actor.tenantId });
     authorize(actor, permission);
   });
 }

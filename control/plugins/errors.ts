@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../../appliance/core/kernel/errors.js';
+import { actorFields } from './request-log.js';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   Invalid: 400,
@@ -66,7 +67,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (err instanceof AppError) {
       const status = HTTP_STATUS[err.code] ?? 500;
       if (status >= 500) {
-        req.log.warn({ event: 'control.request.error', err, code: err.code }, 'request failed');
+        req.log.warn({ event: 'control.request.error', err, code: err.code, ...actorFields(req) }, 'request failed');
         return send(reply, status, err.code, 'temporarily unavailable, try again later');
       }
       return send(reply, status, err.code, err.message, err.details);
@@ -80,7 +81,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (status >= 400 && status < 500) {
       return send(reply, status, CODE_BY_STATUS[status] ?? 'Invalid', fe.message);
     }
-    req.log.error({ event: 'control.request.error', err }, 'unexpected error');
+    req.log.error({ event: 'control.request.error', err, ...actorFields(req) }, 'unexpected error');
     return send(reply, 500, 'Internal', 'internal error');
   });
 

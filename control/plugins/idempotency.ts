@@ -55,21 +55,25 @@ export function installIdempotency(scope: FastifyInstance, now: () => number = D
     return reply.code(found.status).send(found.payload);
   });
 
-  scope.addHook('onSend', async (req, reply, payload) => {
+  // callback hooks: requests without a key (every GET) pass without a promise
+  scope.addHook('onSend', (req, reply, payload, done) => {
     const key = req.idempotencyKey;
-    if (!key) return payload;
+    if (!key) return done(null, payload);
     req.idempotencyKey = null;
-    if (reply.statusCode >= 500 || typeof payload !== 'string') {
-      await store.forget(key, false);
-      return payload;
-    }
     const ct = reply.getHeader('content-type');
-    await store.complete(key, reply.statusCode, typeof ct === 'string' ? ct : undefined, payload);
-    return payload;
+    const stored = reply.statusCode >= 500 || typeof payload !== 'string' ? store.forget(key, false) : store.complete(key, reply.statusCode, typeof ct === 'string' ? ct : undefined, payload);
+    stored.then(
+      () => done(null, payload),
+      (err: Error) => done(err),
+    );
   });
 
   // A request that never sent (aborted) must not block its key for a day.
-  scope.addHook('onResponse', async (req) => {
-    if (req.idempotencyKey) await store.forget(req.idempotencyKey, true);
+  scope.addHook('onResponse', (req, _reply, done) => {
+    if (!req.idempotencyKey) return done();
+    store.forget(req.idempotencyKey, true).then(
+      () => done(),
+      (err: Error) => done(err),
+    );
   });
 }

@@ -21,17 +21,21 @@ export const DOCS_CSP = [
 ].join('; ');
 
 export function installSecurityHeaders(app: FastifyInstance, opts: { https: boolean }): void {
-  app.addHook('onSend', async (req, reply, payload) => {
+  // a callback hook (no promise per request); the path is looked at without copying the URL
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (opts.https) reply.header('strict-transport-security', HSTS);
-    const path = req.url.split('?')[0] ?? '';
-    if (path.startsWith('/api/')) {
+    const url = req.url;
+    if (url.startsWith('/api/')) {
       reply.header('cache-control', 'no-store');
       reply.header('x-content-type-options', 'nosniff');
-      if (path === '/api/v1/docs' || path.startsWith('/api/v1/docs/')) {
-        reply.header('content-security-policy', DOCS_CSP);
-        reply.header('x-frame-options', 'DENY');
+      if (url.startsWith('/api/v1/docs')) {
+        const path = url.split('?')[0] ?? '';
+        if (path === '/api/v1/docs' || path.startsWith('/api/v1/docs/')) {
+          reply.header('content-security-policy', DOCS_CSP);
+          reply.header('x-frame-options', 'DENY');
+        }
       }
     }
-    return payload;
+    done(null, payload);
   });
 }

@@ -49,8 +49,7 @@ export function installSessionAuth(scope: FastifyInstance, core: CoreDeps): void
     if (!kind) throw new AppError('Forbidden', 'route declares no session kind');
     const auth = await requireSession(core, req, !SAFE_METHODS.has(req.method), kind);
     req.webSession = auth;
-    req.actor = auth.actor;
-    req.log = req.log.child({ actor: auth.actor.principalId, tenantId: auth.actor.tenantId });
+    req.actor = auth.actor; // logged with the request line and error lines (request-log.ts actorFields)
   });
 }
 

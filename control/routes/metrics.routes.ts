@@ -15,8 +15,12 @@ import { observeHttpRequest, renderMetrics } from '../../appliance/metrics.js';
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function installRequestMetrics(app: FastifyInstance): void {
-  app.addHook('onResponse', async (req, reply) => {
-    observeHttpRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  app.addHook('onResponse', (req, reply, done) => {
+    try {
+      observeHttpRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    } finally {
+      done();
+    }
   });
 }
 

@@ -55,6 +55,16 @@ describe('request logging', () => {
       expect(text).toContain('/api/v1/setup/[redacted]');
       expect(text).not.toContain(mb.setup.token);
       expect(text).not.toContain(t.operatorToken);
+      // an authenticated request's line names its actor (fields of the line, no child logger per request)
+      const listed = await app.inject({ method: 'GET', url: `/api/v1/tenants/${a.tenantId}/mailboxes`, headers: { authorization: `Bearer ${t.operatorToken}` } });
+      expect(listed.statusCode).toBe(200);
+      const line = lines
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.event === 'control.request' && l.route === '/api/v1/tenants/:tenantId/mailboxes');
+      expect(line).toMatchObject({ status: 200, actor: expect.any(String), tenantId: null, reqId: listed.headers['x-request-id'] });
     } finally {
       await app.close();
     }

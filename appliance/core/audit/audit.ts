@@ -46,6 +46,30 @@ export function redactSecrets(value: Record<string, unknown> | null | undefined)
 
 type ChainRow = Omit<AuditEvent, 'hash'>;
 
+/**
+ * The columns of the canonical row, in order (the first two are numbers): what canonicalAuditRow
+ * builds by hand, and what the off-thread check (db/audit-chain-thread.ts) reads in this order.
+ */
+export const AUDIT_CHAIN_COLUMNS = [
+  'id',
+  'at',
+  'tenant_id',
+  'actor_type',
+  'actor_id',
+  'token_id',
+  'source_ip',
+  'user_agent',
+  'action',
+  'target_type',
+  'target_id',
+  'before',
+  'after',
+  'reason',
+  'request_id',
+  'approval_id',
+  'prev_hash',
+] as const satisfies ReadonlyArray<keyof ChainRow>;
+
 /** The canonical text of a row: its columns in a fixed order, numbers normalized (PostgreSQL returns bigint as string). */
 export function canonicalAuditRow(r: ChainRow): string {
   return JSON.stringify([
@@ -126,17 +150,29 @@ export interface AuditVerification {
 
 /** Events read and hashed between two yields to the event loop (a few milliseconds of work). */
 const VERIFY_BATCH = 250;
+/** More events than this to check: on a thread of its own where the engine allows (SQLite file). */
+const OFF_THREAD_MIN = 1000;
+/** The scheduled verification reads the whole chain again when the last full pass is older (persisted). */
+export const FULL_VERIFY_EVERY_MS = 24 * 60 * 60_000;
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+type ChainResult = AuditVerification & { head?: { seq: number; hash: string } };
+
 /**
- * Verifies the events after `fromSeq` (whose hash is `prevHash`) up to the head read first, in
- * bounded batches with a yield to the event loop between them, so requests are served while a
- * long chain is checked. Events appended meanwhile are left to the next run.
+ * Verifies the events after `fromSeq` (whose hash is `prevHash`) up to the head. A long stretch
+ * on SQLite runs on a worker thread with its own read-only connection and one snapshot (the
+ * loop only waits for the answer); otherwise here, in bounded batches with a yield to the event
+ * loop between them, so requests are served while a long chain is checked. Events appended
+ * meanwhile are left to the next run.
  */
-async function verifyFrom(db: Kysely<DB>, fromSeq: number, prevHash: string): Promise<AuditVerification & { head?: { seq: number; hash: string } }> {
+async function verifyFrom(db: Kysely<DB>, fromSeq: number, prevHash: string): Promise<ChainResult> {
   const audit = repos(db, PLATFORM_SCOPE).audit;
   const head = await audit.head();
   if (!head) return { ok: false, events: fromSeq, firstBadEventId: fromSeq + 1 };
+  if (head.seq - fromSeq > OFF_THREAD_MIN) {
+    const off = audit.verifyOffThread(AUDIT_CHAIN_COLUMNS, fromSeq, prevHash);
+    if (off) return off;
+  }
   let prev = prevHash;
   let expectedId = fromSeq + 1;
   while (expectedId <= head.seq) {
@@ -163,18 +199,23 @@ async function verifyFrom(db: Kysely<DB>, fromSeq: number, prevHash: string): Pr
   return { ok: true, events: head.seq, head };
 }
 
-/** Recomputes the whole chain from its first event (on demand, at boot and once a day); records the verified head. */
+const answer = (r: ChainResult): AuditVerification => ({ ok: r.ok, events: r.events, ...(r.firstBadEventId !== undefined ? { firstBadEventId: r.firstBadEventId } : {}) });
+
+/** Recomputes the whole chain from its first event (on demand: API, CLI; scheduled once a day); records the verified head. */
 export async function verifyAuditChain(db: Kysely<DB>, now = Date.now()): Promise<AuditVerification> {
   const r = await verifyFrom(db, 0, AUDIT_GENESIS_HASH);
-  if (r.ok && r.head) await repos(db, PLATFORM_SCOPE).audit.saveVerifiedCheckpoint(r.head.seq, r.head.hash, now);
-  return { ok: r.ok, events: r.events, ...(r.firstBadEventId !== undefined ? { firstBadEventId: r.firstBadEventId } : {}) };
+  if (r.ok && r.head) await repos(db, PLATFORM_SCOPE).audit.saveVerifiedCheckpoint(r.head.seq, r.head.hash, now, now);
+  return answer(r);
 }
 
 /**
  * Verifies only the events appended since the last verified head (persisted in the database, so
- * a restart does not start over), then records the new head. The verified prefix is not read
- * again (its last event's hash must still be the recorded one): a change inside it is found by
- * the next full verification (verifyAuditChain). Without a checkpoint, a full verification.
+ * a restart does not start over), then records the new head. What it guarantees for the
+ * verified prefix: its last event must still hash to the recorded checkpoint hash, so a
+ * rewrite of verified history that keeps the chain consistent (every later hash recomputed)
+ * changes that event and is found here; an edit of an earlier event that leaves the hashes
+ * inconsistent is found by the next full verification (verifyAuditChain: on demand, and the
+ * scheduled one at least once a day). Without a checkpoint, a full verification.
  */
 export async function verifyAuditChainSince(db: Kysely<DB>, now = Date.now()): Promise<AuditVerification> {
   const audit = repos(db, PLATFORM_SCOPE).audit;
@@ -182,8 +223,21 @@ export async function verifyAuditChainSince(db: Kysely<DB>, now = Date.now()): P
   if (!cp || cp.seq === 0) return verifyAuditChain(db, now);
   if ((await audit.hashOf(cp.seq)) !== cp.hash) return { ok: false, events: cp.seq - 1, firstBadEventId: cp.seq };
   const r = await verifyFrom(db, cp.seq, cp.hash);
-  if (r.ok && r.head && r.head.seq !== cp.seq) await audit.saveVerifiedCheckpoint(r.head.seq, r.head.hash, now);
-  return { ok: r.ok, events: r.events, ...(r.firstBadEventId !== undefined ? { firstBadEventId: r.firstBadEventId } : {}) };
+  if (r.ok && r.head && r.head.seq !== cp.seq) await audit.saveVerifiedCheckpoint(r.head.seq, r.head.hash, now, cp.fullAt);
+  return answer(r);
+}
+
+/**
+ * The scheduled verification (at boot and every POSTERN_AUDIT_VERIFY_INTERVAL_SECONDS): the
+ * events since the checkpoint, or the whole chain when the last full pass recorded in the
+ * database is older than `fullEveryMs` (or was never made). A restart therefore does not read
+ * the whole chain again: the boot's verification is incremental like the others.
+ */
+export async function verifyAuditChainScheduled(db: Kysely<DB>, now = Date.now(), fullEveryMs = FULL_VERIFY_EVERY_MS): Promise<AuditVerification & { full: boolean }> {
+  const cp = await repos(db, PLATFORM_SCOPE).audit.verifiedCheckpoint();
+  const full = !cp || cp.fullAt === undefined || now - cp.fullAt >= fullEveryMs;
+  const r = full ? await verifyAuditChain(db, now) : await verifyAuditChainSince(db, now);
+  return { ...r, full };
 }
 
 /** `appendAudit` in the transaction a `Repos.transaction` callback runs in. */

@@ -7,6 +7,8 @@
 import { sql } from 'kysely';
 import type { AuditEvent } from '../tables/control.table.js';
 import { Repo } from './base.js';
+import { preparedRows } from './prepared.js';
+import { type ChainCheck, verifyChainOffThread } from '../audit-chain-thread.js';
 
 export interface AuditFilter {
   tenantId?: string;
@@ -70,6 +72,14 @@ export class AuditRepo extends Repo {
     return q.orderBy('id').limit(limit).execute();
   }
 
+  /**
+   * The chain after `fromSeq` checked on a thread of its own with one read snapshot (SQLite file
+   * databases; `columns` in canonical order), or null where it runs on the caller's loop instead.
+   */
+  verifyOffThread(columns: readonly string[], fromSeq: number, prevHash: string): Promise<ChainCheck> | null {
+    return verifyChainOffThread(this.db, columns, fromSeq, prevHash);
+  }
+
   /** The highest event id stored, or undefined when there is none. */
   async lastEventId(): Promise<number | undefined> {
     const row = await this.scoped(this.db.selectFrom('audit_events').select('id').orderBy('id', 'desc').limit(1)).executeTakeFirst();
@@ -81,16 +91,20 @@ export class AuditRepo extends Repo {
     return (await this.scoped(this.db.selectFrom('audit_events').select('hash').where('id', '=', id)).executeTakeFirst())?.hash;
   }
 
-  /** The last verified point of the chain (incremental verification), or undefined before the first. */
-  async verifiedCheckpoint(): Promise<{ seq: number; hash: string } | undefined> {
+  /**
+   * The last verified point of the chain (incremental verification), or undefined before the
+   * first; `fullAt`: when the whole chain was last verified (undefined: not recorded yet).
+   */
+  async verifiedCheckpoint(): Promise<{ seq: number; hash: string; fullAt?: number } | undefined> {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', VERIFIED_KEY).executeTakeFirst();
     if (!row) return undefined;
-    const v = JSON.parse(row.value) as { seq?: unknown; hash?: unknown };
-    return typeof v.seq === 'number' && typeof v.hash === 'string' ? { seq: v.seq, hash: v.hash } : undefined;
+    const v = JSON.parse(row.value) as { seq?: unknown; hash?: unknown; fullAt?: unknown };
+    if (typeof v.seq !== 'number' || typeof v.hash !== 'string') return undefined;
+    return { seq: v.seq, hash: v.hash, ...(typeof v.fullAt === 'number' ? { fullAt: v.fullAt } : {}) };
   }
 
-  async saveVerifiedCheckpoint(seq: number, hash: string, at: number): Promise<void> {
-    const value = JSON.stringify({ seq, hash, at });
+  async saveVerifiedCheckpoint(seq: number, hash: string, at: number, fullAt?: number): Promise<void> {
+    const value = JSON.stringify({ seq, hash, at, ...(fullAt !== undefined ? { fullAt } : {}) });
     await this.db
       .insertInto('settings')
       .values({ key: VERIFIED_KEY, value })
@@ -122,17 +136,18 @@ export class AuditRepo extends Repo {
 
   /** The latest events on one target of a tenant, newest first. */
   async ofTarget(tenantId: string, targetType: string, targetId: string, limit: number): Promise<Array<Pick<AuditEvent, 'id' | 'action' | 'actor_type' | 'actor_id' | 'at' | 'before'>>> {
-    return this.scoped(
-      this.db
-        .selectFrom('audit_events')
-        .select(['id', 'action', 'actor_type', 'actor_id', 'at', 'before'])
-        .where('target_type', '=', targetType)
-        .where('target_id', '=', targetId)
-        .where('tenant_id', '=', tenantId),
-    )
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
+    return preparedRows(this.db, 'audit.ofTarget', this.tenantId, [tenantId, targetType, targetId, limit] as const, (tenant, type, id, max) =>
+      this.scoped(
+        this.db
+          .selectFrom('audit_events')
+          .select(['id', 'action', 'actor_type', 'actor_id', 'at', 'before'])
+          .where('target_type', '=', type)
+          .where('target_id', '=', id)
+          .where('tenant_id', '=', tenant),
+      )
+        .orderBy('id', 'desc')
+        .limit(max),
+    );
   }
 
   /** Events of a domain and of its mailboxes and aliases, newest first (the domain's timeline). */

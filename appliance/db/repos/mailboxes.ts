@@ -6,13 +6,14 @@
  * rollback reads) that mailbox use cases need live here under their own names until their
  * aggregates' repositories take them over.
  */
-import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
+import { type Compilable, type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { DB } from '../schema.js';
 import { notFound } from '../../core/kernel/errors.js';
 import type { Mailbox, NewMailbox } from '../tables/control.table.js';
 import type { Forward } from '../tables/sending.table.js';
 import type { MailboxStatus } from '../tables/status.js';
 import { containsPattern, type ListPage, Repo } from './base.js';
+import { preparedRows } from './prepared.js';
 
 export { containsPattern, type ListPage } from './base.js';
 
@@ -107,7 +108,9 @@ export class MailboxesRepo extends Repo {
 
   /** A mailbox in any status (the recycle bin's included), or undefined. */
   async find(id: string): Promise<Mailbox | undefined> {
-    return this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', id)).executeTakeFirst();
+    // compiled once per scope (prepared.ts): the ownership answer and every mailbox route start here
+    const rows = await preparedRows(this.db, 'mailboxes.find', this.tenantId, [id] as const, (mailboxId) => this.scoped(this.db.selectFrom('mailboxes').selectAll().where('id', '=', mailboxId)));
+    return rows[0];
   }
 
   /** A mailbox in the recycle bin (status deleted, not yet purged), or NotFound. */
@@ -146,12 +149,52 @@ export class MailboxesRepo extends Repo {
   }
 
   private async tenantPage(tenantId: string, filter: MailboxFilter, page: ListPage, columns: ListColumns): Promise<MailboxViewRow[]> {
+    // the common pages (first, filtered, sorted; default order's next pages) as prepared reads
+    if (!filter.q && !(page.after && filter.sort)) return this.preparedTenantPage(tenantId, filter, page, columns);
     let q = this.scoped(this.db.selectFrom('mailboxes').selectAll().where('tenant_id', '=', tenantId).where('status', '!=', 'deleted'));
     if (filter.domainId) q = q.where('domain_id', '=', filter.domainId);
     if (filter.status) q = q.where('status', '=', filter.status as MailboxStatus);
     if (filter.isRole !== undefined) q = q.where('is_role', '=', filter.isRole ? 1 : 0);
     if (filter.q) return this.searched(q, filter.q, filter.sort, page, columns);
     return run(await this.ordered(q, filter.sort, page), columns);
+  }
+
+  /**
+   * A page without search and without a sort key to look up first (its query is one shape per
+   * set of filters, sort and columns), compiled once per shape and scope (prepared.ts): the
+   * same query as `ordered` builds.
+   */
+  private preparedTenantPage(tenantId: string, filter: MailboxFilter, page: ListPage, columns: ListColumns): Promise<MailboxViewRow[]> {
+    const args: Array<string | number> = [tenantId];
+    let shape = '';
+    const add = (flag: string, value: string | number) => {
+      args.push(value);
+      shape += flag;
+    };
+    if (filter.domainId) add('d', filter.domainId);
+    if (filter.status) add('s', filter.status);
+    if (filter.isRole !== undefined) add('r', filter.isRole ? 1 : 0);
+    if (page.after) add('a', page.after);
+    args.push(page.limit);
+    const key = `mailboxes.tenantPage:${shape}:${filter.sort ?? ''}:${columns}`;
+    return preparedRows(this.db, key, this.tenantId, args, (...v) => {
+      let i = 0;
+      const next = () => v[i++]!;
+      let q: ListQuery = this.scoped(
+        this.db
+          .selectFrom('mailboxes')
+          .selectAll()
+          .where('tenant_id', '=', next() as string)
+          .where('status', '!=', 'deleted'),
+      );
+      if (filter.domainId) q = q.where('domain_id', '=', next() as string);
+      if (filter.status) q = q.where('status', '=', next() as MailboxStatus);
+      if (filter.isRole !== undefined) q = q.where('is_role', '=', next() as number);
+      if (page.after) q = q.where('id', '>', next() as string);
+      q = sortedBy(q, filter.sort).limit(next() as number);
+      // one shape per key: the columns are part of it (the rows' type is the view's either way)
+      return (columns === 'view' ? q.clearSelect().select(MAILBOX_VIEW_COLUMNS) : q) as Compilable<MailboxViewRow>;
+    });
   }
 
   /**
