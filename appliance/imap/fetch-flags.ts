@@ -11,9 +11,17 @@ import { formatFlags } from './format.js';
 import type { SelectedMailbox } from './selected.js';
 import type { ImapSession } from './session.js';
 
-/** Below this many messages the general path (a binary search per UID) costs less than copying the columns. */
-const MIN_MESSAGES = 16;
 const CHUNK = 65536;
+
+/** The first position in [lo, hi) of `a` (ascending) holding `v` or more. */
+function lowerBound(a: Uint32Array, v: number, lo: number, hi: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 export function flagsOnly(items: FetchItem[]): boolean {
   return items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'MODSEQ');
@@ -21,21 +29,24 @@ export function flagsOnly(items: FetchItem[]): boolean {
 
 /** Writes the responses for `uids` (ascending, from the session's view); false when the general path must answer. */
 export async function fetchFlags(session: ImapSession, sel: SelectedMailbox, items: FetchItem[], uids: number[], changedSince: number | null): Promise<boolean> {
-  if (uids.length < MIN_MESSAGES || !flagsOnly(items)) return false;
+  if (!flagsOnly(items)) return false;
   const cols = await flagColumnsOf(session.store, sel.folder.id);
   if (session.isClosed) return true;
-  // The columns' positions of the UIDs asked for (both ascend), kept when CHANGEDSINCE lets them through.
+  // The columns' positions of the UIDs asked for (both ascend), kept when CHANGEDSINCE lets them through:
+  // a binary search each when they are few, one merge walk when they are many.
   const at = new Uint32Array(uids.length);
   let n = 0;
+  const few = uids.length * 16 < cols.length;
   for (let i = 0, j = 0; i < uids.length && j < cols.length; i++) {
     const u = uids[i]!;
-    while (j < cols.length && cols.uids[j]! < u) j++;
+    if (few) j = lowerBound(cols.uids, u, j, cols.length);
+    else while (j < cols.length && cols.uids[j]! < u) j++;
     if (j < cols.length && cols.uids[j] === u && (changedSince === null || cols.modseqs[j]! > changedSince)) at[n++] = j;
   }
   if (!n) return true;
   const picked = new Uint32Array(n);
   for (let k = 0; k < n; k++) picked[k] = cols.uids[at[k]!]!;
-  const seqs = sel.view.seqsOfAscending(picked);
+  const seqs = few ? picked.map((u) => sel.view.seqOf(u)) : sel.view.seqsOfAscending(picked);
   const wantsFlags = items.some((i) => i.kind === 'FLAGS');
   if (wantsFlags) {
     const used = new Uint8Array(cols.lists.length);
