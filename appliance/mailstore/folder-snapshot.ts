@@ -70,10 +70,12 @@ export function decodeColumns(buf: Buffer): EntryColumns | null {
     const n = head.n;
     const at = 8 + hl + ((8 - (hl % 8)) % 8);
     if (buf.length !== at + n * (F64 * 8 + U32 * 4)) return null;
-    // Copied out so the typed arrays are aligned whatever the buffer's offset in its pool.
-    const raw = new Uint8Array(buf.subarray(at));
-    const f = new Float64Array(raw.buffer, 0, n * F64);
-    const u = new Uint32Array(raw.buffer, n * F64 * 8, n * U32);
+    // The columns are views of the buffer when it is aligned (a blob of its own), else of an aligned copy.
+    const aligned = (buf.byteOffset + at) % 8 === 0;
+    const raw = aligned ? buf : new Uint8Array(buf.subarray(at));
+    const base = aligned ? buf.byteOffset + at : 0;
+    const f = new Float64Array(raw.buffer, base, n * F64);
+    const u = new Uint32Array(raw.buffer, base + n * F64 * 8, n * U32);
     const list = u.subarray(n, 2 * n);
     const sets = head.sets.length;
     for (let i = 0; i < n; i++) if (list[i]! >= sets) return null;

@@ -66,7 +66,13 @@ describe('folder index columns', () => {
     cols.apply({ changed: [{ ...entries[3]!, flags: ['$Only'], modseq: 99 }], expunged: [] });
     cols.apply({ changed: [{ ...entries[3]!, flags: [], modseq: 100 }], expunged: [] });
     const data = encodeColumns(cols);
-    const back = decodeColumns(data)!;
+    // Decoded from a buffer of its own (the columns are views of it) and from one at an odd offset (copied).
+    const own = Buffer.alloc(data.length);
+    data.copy(own);
+    const odd = Buffer.alloc(data.length + 3).subarray(3);
+    data.copy(odd);
+    expect(plain(decodeColumns(odd)!.entries())).toEqual(plain(cols.entries()));
+    const back = decodeColumns(own)!;
     expect(plain(back.entries())).toEqual(plain(cols.entries()));
     expect(back.lists.map((l) => l.join(' '))).not.toContain('$Only');
     // Appending to decoded columns (their arrays are views of the copy) grows them.
