@@ -92,4 +92,14 @@ describe('FETCH FLAGS from the folder columns', () => {
     expect(all.filter((l) => l.includes('$Late'))).toHaveLength(3);
     expect(fetches(await b.cmd('f', 'FETCH 1:* (FLAGS)'), /$^/).filter((l) => l.includes('\\Recent'))).toHaveLength(40 - 3); // b's 40 less the three it expunged
   });
+
+  it('STATUS DELETED-STORAGE adds the sizes of the \\Deleted messages (RFC 9051 7.5.4)', async () => {
+    await b.cmd('d', 'UID STORE 20:22 +FLAGS.SILENT (\\Deleted)');
+    const folder = (await env.core.store.getFolder(mailboxId, 'INBOX'))!;
+    const entries = await env.core.store.listMessages(folder.id);
+    const deleted = entries.filter((e) => e.flags.includes('\\Deleted'));
+    expect(deleted.length).toBeGreaterThan(0);
+    const want = deleted.reduce((n, e) => n + e.size, 0);
+    expect(await a.cmd('st', 'STATUS INBOX (DELETED DELETED-STORAGE)')).toContain(`(DELETED ${deleted.length} DELETED-STORAGE ${want})`);
+  });
 });
