@@ -51,6 +51,24 @@ async function indexAnswers(session: ImapSession, sel: SelectedMailbox, key: Sea
   };
 }
 
+/** Whether a key looks at nothing but the flags (FLAGGED, UNSEEN, KEYWORD, and NOT/OR/AND of them). */
+function onFlagsAlone(key: SearchKey): boolean {
+  switch (key.k) {
+    case 'all':
+    case 'none':
+    case 'flag':
+      return true;
+    case 'not':
+      return onFlagsAlone(key.a);
+    case 'or':
+      return onFlagsAlone(key.a) && onFlagsAlone(key.b);
+    case 'and':
+      return key.all.every(onFlagsAlone);
+    default:
+      return false;
+  }
+}
+
 /**
  * A search of flags, dates, sizes and UIDs: answered from the folder's columns alone, in one pass
  * with one entry object refilled per message (UID SEARCH FLAGGED of 100,000 messages); only
@@ -66,6 +84,15 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns): S
   const cursor = entryAt(cols, 0);
   const target: SearchTarget = { entry: cursor, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
   const recent = sel.recent.size > 0;
+  if (onFlagsAlone(key)) {
+    // The answer depends on the flags alone: decided once per distinct flag list.
+    const byList = cols.lists.map((flags) => {
+      cursor.flags = flags as string[];
+      return matches(key, target, maxSeq, maxUid, shared);
+    });
+    for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]!, entry: entryAt(cols, i) });
+    return hits;
+  }
   for (let i = 0; i < cols.length; i++) {
     const seq = seqs[i]!;
     if (!seq) continue;

@@ -102,4 +102,27 @@ describe('FETCH FLAGS from the folder columns', () => {
     const want = deleted.reduce((n, e) => n + e.size, 0);
     expect(await a.cmd('st', 'STATUS INBOX (DELETED DELETED-STORAGE)')).toContain(`(DELETED ${deleted.length} DELETED-STORAGE ${want})`);
   });
+
+  it('answers flag searches from the columns as the entries say (once per distinct flag list, or per message with other keys)', async () => {
+    const folder = (await env.core.store.getFolder(mailboxId, 'INBOX'))!;
+    await a.cmd('p', 'NOOP');
+    const entries = await env.core.store.listMessages(folder.id);
+    const has = (e: { flags: string[] }, f: string) => e.flags.some((x) => x.toLowerCase() === f.toLowerCase());
+    const cases: Array<[string, (e: (typeof entries)[number]) => boolean]> = [
+      ['FLAGGED', (e) => has(e, '\\Flagged')],
+      ['OR KEYWORD $label NOT SEEN', (e) => has(e, '$Label') || !has(e, '\\Seen')],
+      ['UNSEEN LARGER 60', (e) => !has(e, '\\Seen') && e.size > 60],
+      ['NOT ALL', () => false],
+    ];
+    for (const [key, want] of cases) {
+      const reply = await a.cmd('q', `UID SEARCH ${key}`);
+      const got = (/\* SEARCH([\d ]*)/.exec(reply)?.[1] ?? '').trim();
+      expect(got, key).toBe(
+        entries
+          .filter(want)
+          .map((e) => e.uid)
+          .join(' '),
+      );
+    }
+  });
 });
