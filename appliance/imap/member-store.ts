@@ -16,6 +16,7 @@ import { ImapNo } from './responses.js';
 import { letterForFlag } from './rights.js';
 import type { SharedAccess } from './shared-access.js';
 import { isSharedName } from './shared-namespace.js';
+import { columnsOfEntries } from './flag-columns.js';
 
 type Listener = (event: MailboxEvent) => void;
 
@@ -194,6 +195,11 @@ function folderMethods(base: MailStore, access: SharedAccess, seenIndex: MemberS
         folderId,
         (await base.listMessages(folderId)).filter((e) => want.has(e.uid)),
       );
+    },
+    async flagColumns(folderId) {
+      // The member's own \Seen changes flags per entry: columns made from the overlaid entries.
+      if (perMember(folderId) || !base.flagColumns) return columnsOfEntries(await overlay(folderId, await base.listMessages(folderId)));
+      return base.flagColumns(folderId);
     },
     async getEntry(folderId, uid) {
       const e = await base.getEntry(folderId, uid);

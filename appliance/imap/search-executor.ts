@@ -8,7 +8,8 @@
  * answer exactly, are read and decoded as before.
  */
 import type { MessageMeta } from '../mailstore/mime/types.js';
-import type { MessageEntry } from '../mailstore/store.types.js';
+import type { FlagColumns, MessageEntry } from '../mailstore/store.types.js';
+import { columnsOfEntries, entryAt, flagColumnsOf } from './flag-columns.js';
 import type { TextSearchAnswer } from '../mailstore/fulltext.js';
 import { type EvalCache, type SearchKey, type SearchTarget, matches, searchNeeds, textKeys } from './search.js';
 import type { SelectedMailbox } from './selected.js';
@@ -50,23 +51,63 @@ async function indexAnswers(session: ImapSession, sel: SelectedMailbox, key: Sea
   };
 }
 
-/** A search of flags, dates, sizes and UIDs: answered from the entries alone, in one pass (UID SEARCH FLAGGED of 100,000 messages). */
-function plainSearch(sel: SelectedMailbox, key: SearchKey, all: MessageEntry[], seqs: Uint32Array): SearchHit[] {
+/** Whether a key looks at nothing but the flags (FLAGGED, UNSEEN, KEYWORD, and NOT/OR/AND of them). */
+function onFlagsAlone(key: SearchKey): boolean {
+  switch (key.k) {
+    case 'all':
+    case 'none':
+    case 'flag':
+      return true;
+    case 'not':
+      return onFlagsAlone(key.a);
+    case 'or':
+      return onFlagsAlone(key.a) && onFlagsAlone(key.b);
+    case 'and':
+      return key.all.every(onFlagsAlone);
+    default:
+      return false;
+  }
+}
+
+/**
+ * A search of flags, dates, sizes and UIDs: answered from the folder's columns alone, in one pass
+ * with one entry object refilled per message (UID SEARCH FLAGGED of 100,000 messages); only
+ * the hits become objects.
+ */
+function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns): SearchHit[] {
   const hits: SearchHit[] = [];
-  if (!all.length) return hits;
+  if (!cols.length) return hits;
+  const seqs = sel.view.seqsOfAscending(cols.uids);
   const maxSeq = sel.view.length;
   const maxUid = sel.view.maxUid;
   const shared: EvalCache = {};
-  const target: SearchTarget = { entry: all[0]!, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
+  const cursor = entryAt(cols, 0);
+  const target: SearchTarget = { entry: cursor, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
   const recent = sel.recent.size > 0;
-  for (let i = 0; i < all.length; i++) {
+  if (onFlagsAlone(key)) {
+    // The answer depends on the flags alone: decided once per distinct flag list.
+    const byList = cols.lists.map((flags) => {
+      cursor.flags = flags as string[];
+      return matches(key, target, maxSeq, maxUid, shared);
+    });
+    for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]!, entry: entryAt(cols, i) });
+    return hits;
+  }
+  for (let i = 0; i < cols.length; i++) {
     const seq = seqs[i]!;
     if (!seq) continue;
-    const e = all[i]!;
-    target.entry = e;
+    const uid = cols.uids[i]!;
+    const savedAt = cols.savedAts[i]!;
+    cursor.uid = uid;
+    cursor.messageId = cols.messageIds[i]!;
+    cursor.flags = cols.lists[cols.list[i]!] as string[];
+    cursor.modseq = cols.modseqs[i]!;
+    cursor.internalDate = cols.internalDates[i]!;
+    cursor.size = cols.sizes[i]!;
+    cursor.savedAt = Number.isNaN(savedAt) ? null : savedAt;
     target.seq = seq;
-    target.recent = recent && sel.recent.has(e.uid);
-    if (matches(key, target, maxSeq, maxUid, shared)) hits.push({ seq, uid: e.uid, modseq: e.modseq, entry: e });
+    target.recent = recent && sel.recent.has(uid);
+    if (matches(key, target, maxSeq, maxUid, shared)) hits.push({ seq, uid, modseq: cursor.modseq, entry: entryAt(cols, i) });
   }
   return hits;
 }
@@ -76,13 +117,14 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, all: MessageEntry[], 
  * those entries (ascending UID): the changed messages a CONTEXT update re-evaluates.
  */
 export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
+  // Flags, dates, sizes, UIDs only (no metadata, no bytes): one pass over columns, no object per message.
+  const plain = !textKeys(key).length && !searchNeeds(key).meta;
+  if (plain) return plainSearch(sel, key, only ? columnsOfEntries(only) : await flagColumnsOf(session.store, sel.folder.id));
   const all = only ?? (await session.store.listMessages(sel.folder.id));
   // Only messages the session knows (its view), with their sequence numbers (both lists ascend by UID).
   const uids = new Uint32Array(all.length);
   for (let i = 0; i < all.length; i++) uids[i] = all[i]!.uid;
   const allSeqs = sel.view.seqsOfAscending(uids);
-  // Flags, dates, sizes, UIDs only (no metadata, no bytes): one pass, no per-message array or object.
-  if (!textKeys(key).length && !searchNeeds(key).meta) return plainSearch(sel, key, all, allSeqs);
   let entries: MessageEntry[] = all;
   let seqs: ArrayLike<number> = allSeqs;
   if (allSeqs.includes(0)) {

@@ -4,7 +4,7 @@
  * client. Changes arrive as store watch events (after commit) and are read with changesSince;
  * nothing polls. Expunges wait while EXPUNGE responses are not allowed.
  */
-import type { FolderInfo, MessageEntry, SortRow } from '../mailstore/store.types.js';
+import type { FlagColumns, FolderInfo, MessageEntry, SortRow } from '../mailstore/store.types.js';
 import { UidMap, compactSet } from './sequence.js';
 import { SYSTEM_FLAG_LIST, formatFlags } from './format.js';
 import type { ImapSession } from './session.js';
@@ -38,21 +38,25 @@ export class SelectedMailbox {
     readonly session: ImapSession,
     readonly folder: FolderInfo,
     readonly readOnly: boolean,
-    entries: MessageEntry[],
-    /** First UID of `entries` that is \Recent here (from claimRecent, or the folder's mark for EXAMINE). */
+    /** The folder's UIDs and flags (issue 18: columns, no object per message). */
+    cols: FlagColumns,
+    /** First UID of `cols` that is \Recent here (from claimRecent, or the folder's mark for EXAMINE). */
     recentFrom = Infinity,
   ) {
-    this.view = new UidMap(entries.map((e) => e.uid));
+    this.view = new UidMap(cols.uids.subarray(0, cols.length));
     this.knownModseq = folder.highestModseq;
     for (const kw of DEFAULT_KEYWORDS) this.keywords.set(kw.toLowerCase(), kw);
-    const seenLists = new Set<string[]>();
-    for (const e of entries) {
-      if (e.uid >= recentFrom) this.recent.add(e.uid);
-      // Entries of a folder read from its persisted copy share one list per distinct flags: each looked at once.
-      if (!e.flags.length || seenLists.has(e.flags)) continue;
-      if (seenLists.size < 256) seenLists.add(e.flags);
-      for (const f of e.flags) if (f.charCodeAt(0) !== 92 /* \ */ && !this.keywords.has(f.toLowerCase())) this.keywords.set(f.toLowerCase(), f);
-    }
+    // UIDs ascend: the recent ones are the tail.
+    let from = cols.length;
+    while (from > 0 && cols.uids[from - 1]! >= recentFrom) from--;
+    for (let i = from; i < cols.length; i++) this.recent.add(cols.uids[i]!);
+    // Keywords of the flag lists in use, each distinct list looked at once.
+    const used = new Uint8Array(cols.lists.length);
+    for (let i = 0; i < cols.length; i++) used[cols.list[i]!] = 1;
+    cols.lists.forEach((flags, l) => {
+      if (!used[l]) return;
+      for (const f of flags) if (f.charCodeAt(0) !== 92 /* \ */ && !this.keywords.has(f.toLowerCase())) this.keywords.set(f.toLowerCase(), f);
+    });
     this.unwatch = session.store.watch(folder.id, (event) => {
       if (event.kind === 'deleted') this.deleted = true;
       this.dirty = true;

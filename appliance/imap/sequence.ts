@@ -43,10 +43,10 @@ export class UidMap {
   private len = 0;
 
   constructor(uids: Iterable<number> = []) {
-    if (Array.isArray(uids)) {
+    if (Array.isArray(uids) || uids instanceof Uint32Array) {
       // a whole folder at SELECT: one allocation of the right size, no growth
       this.arr = new Uint32Array(Math.max(16, uids.length));
-      this.arr.set(uids as number[]);
+      this.arr.set(uids);
       this.len = uids.length;
       return;
     }

@@ -6,8 +6,9 @@
  * command, not on the folder size. Catching up from the journal also covers writes made by
  * another process on the same database.
  */
-import type { FolderChanges, MessageEntry } from './store.types.js';
-import { type FolderSnapshot, decodeEntries, encodeEntries } from './folder-snapshot.js';
+import type { FlagColumns, FolderChanges, MessageEntry } from './store.types.js';
+import { type FolderSnapshot, decodeColumns, encodeColumns } from './folder-snapshot.js';
+import { EntryColumns } from './entry-columns.js';
 
 export interface FolderIndexSource {
   /** The folder's HIGHESTMODSEQ now (throws NotFound for a folder that is gone). */
@@ -24,7 +25,8 @@ export interface FolderIndexSource {
 
 interface Indexed {
   modseq: number;
-  entries: MessageEntry[];
+  /** The entries as columns (entry-columns.ts); objects are made only for what a caller asks. */
+  cols: EntryColumns;
   /** Bumped when entries are added or removed (not on flag changes): sort rows depend on it. */
   membership: number;
   /** Journal changes applied since the persisted copy was written (or found). */
@@ -33,45 +35,6 @@ interface Indexed {
 
 /** Folders smaller than this are read from their rows (a few milliseconds); larger ones get a persisted copy. */
 export const SNAPSHOT_MIN_ENTRIES = 1000;
-
-/** Index of the entry with `uid`, or -(insertion point) - 1. */
-function find(entries: MessageEntry[], uid: number): number {
-  let lo = 0;
-  let hi = entries.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const u = entries[mid]!.uid;
-    if (u === uid) return mid;
-    if (u < uid) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -lo - 1;
-}
-
-/** Applies journal changes to an index in place; true when entries were added or removed. */
-export function applyChanges(entries: MessageEntry[], ch: Pick<FolderChanges, 'changed' | 'expunged'>): { entries: MessageEntry[]; membershipChanged: boolean } {
-  let membershipChanged = false;
-  for (const e of ch.changed) {
-    const last = entries.length ? entries[entries.length - 1]!.uid : 0;
-    if (e.uid > last) {
-      entries.push(e);
-      membershipChanged = true;
-      continue;
-    }
-    const i = find(entries, e.uid);
-    if (i >= 0) entries[i] = e;
-    else {
-      entries.splice(-i - 1, 0, e);
-      membershipChanged = true;
-    }
-  }
-  if (ch.expunged.length) {
-    const gone = new Set(ch.expunged);
-    const kept = entries.filter((e) => !gone.has(e.uid));
-    if (kept.length !== entries.length) return { entries: kept, membershipChanged: true };
-  }
-  return { entries, membershipChanged };
-}
 
 export class FolderIndex {
   private readonly folders = new Map<number, Indexed>();
@@ -85,17 +48,22 @@ export class FolderIndex {
     private readonly maxEntries = 400_000,
   ) {}
 
-  /** The folder's entries by ascending UID, current as of this call (a fresh array each time). */
+  /** The folder's entries by ascending UID, current as of this call (fresh objects in a fresh array each time). */
   async entries(folderId: number): Promise<MessageEntry[]> {
-    return (await this.current(folderId)).entries.slice();
+    return (await this.current(folderId)).cols.entries();
+  }
+
+  /** UIDs, MODSEQs and flags as columns, current as of this call (copies: no entry object is made). */
+  async flagColumns(folderId: number): Promise<FlagColumns> {
+    return (await this.current(folderId)).cols.flagColumns();
   }
 
   /**
    * The entries of `uids` (ascending), current as of this call: a binary search per UID when
-   * they are few, one merge pass when they are many; the folder's list is never copied.
+   * they are few, one merge pass when they are many; only the entries asked for become objects.
    */
   async pick(folderId: number, wanted: number[]): Promise<MessageEntry[]> {
-    const { entries } = await this.current(folderId);
+    const { cols } = await this.current(folderId);
     let uids = wanted;
     for (let i = 1; i < uids.length; i++) {
       if (uids[i]! <= uids[i - 1]!) {
@@ -104,32 +72,35 @@ export class FolderIndex {
       }
     }
     const out: MessageEntry[] = [];
-    if (uids.length * 16 < entries.length) {
+    if (uids.length * 16 < cols.length) {
       for (const uid of uids) {
-        const i = find(entries, uid);
-        if (i >= 0) out.push(entries[i]!);
+        const i = cols.find(uid);
+        if (i >= 0) out.push(cols.entry(i));
       }
       return out;
     }
     let j = 0;
-    for (const e of entries) {
-      while (j < uids.length && uids[j]! < e.uid) j++;
+    const all = cols.uid;
+    for (let i = 0; i < cols.length; i++) {
+      const u = all[i]!;
+      while (j < uids.length && uids[j]! < u) j++;
       if (j === uids.length) break;
-      if (uids[j] === e.uid) out.push(e);
+      if (uids[j] === u) out.push(cols.entry(i));
     }
     return out;
   }
 
-  /** The entries and a number that changes whenever entries were added or removed. */
-  async snapshot(folderId: number): Promise<{ entries: readonly MessageEntry[]; membership: number }> {
+  /** The entries (made on demand: `entries()`) and a number that changes whenever entries were added or removed. */
+  async snapshot(folderId: number): Promise<{ entries: () => MessageEntry[]; membership: number }> {
     const ix = await this.current(folderId);
-    return { entries: ix.entries, membership: ix.membership };
+    // Sort rows need UID, message id, size and date: none changes without a membership change.
+    return { entries: () => ix.cols.entries(), membership: ix.membership };
   }
 
   /** Forgets a folder (deleted). */
   drop(folderId: number): void {
     const ix = this.folders.get(folderId);
-    if (ix) this.held -= ix.entries.length;
+    if (ix) this.held -= ix.cols.length;
     this.folders.delete(folderId);
   }
 
@@ -142,28 +113,28 @@ export class FolderIndex {
     if (!loadSnapshot || !countEntries) return null;
     const snap = await loadSnapshot.call(this.source, folderId).catch(() => null);
     if (!snap || snap.modseq > modseq) return null;
-    let entries = decodeEntries(snap.data);
-    if (!entries || entries.length !== snap.entries) return null;
+    const cols = decodeColumns(snap.data);
+    if (!cols || cols.length !== snap.entries) return null;
     let at = snap.modseq;
     let unsaved = 0;
     if (at < modseq) {
       const ch = await this.source.changesSince(folderId, at);
-      entries = applyChanges(entries, ch).entries;
+      cols.apply(ch);
       at = Math.max(at, ch.highestModseq);
       unsaved = ch.changed.length + ch.expunged.length;
     }
     // A copy that went astray (entries removed without a journal row) shows in the count.
-    if ((await countEntries.call(this.source, folderId)) !== entries.length) return null;
-    return { modseq: at, entries, membership: 0, unsaved };
+    if ((await countEntries.call(this.source, folderId)) !== cols.length) return null;
+    return { modseq: at, cols, membership: 0, unsaved };
   }
 
   /** Writes a new copy of a large folder when none matches it or many changes were applied since (in the background). */
   private persist(folderId: number, ix: Indexed): void {
     const save = this.source.saveSnapshot;
-    if (!save || ix.entries.length < SNAPSHOT_MIN_ENTRIES) return;
-    if (ix.unsaved <= Math.max(500, ix.entries.length / 20)) return;
+    if (!save || ix.cols.length < SNAPSHOT_MIN_ENTRIES) return;
+    if (ix.unsaved <= Math.max(500, ix.cols.length / 20)) return;
     ix.unsaved = 0;
-    const snap = { modseq: ix.modseq, entries: ix.entries.length, data: encodeEntries(ix.entries) };
+    const snap = { modseq: ix.modseq, entries: ix.cols.length, data: encodeColumns(ix.cols) };
     void save.call(this.source, folderId, snap).catch(() => undefined);
   }
 
@@ -187,20 +158,18 @@ export class FolderIndex {
     }
     if (ix && modseq !== ix.modseq) {
       const ch = await this.source.changesSince(folderId, ix.modseq);
-      const before = ix.entries.length;
-      const r = applyChanges(ix.entries, ch);
-      ix.entries = r.entries;
-      if (r.membershipChanged) ix.membership++;
+      const before = ix.cols.length;
+      if (ix.cols.apply(ch)) ix.membership++;
       ix.modseq = Math.max(ix.modseq, ch.highestModseq);
       ix.unsaved += ch.changed.length + ch.expunged.length;
-      this.held += ix.entries.length - before;
+      this.held += ix.cols.length - before;
       this.persist(folderId, ix);
     } else if (!ix) {
       // HIGHESTMODSEQ is read before the entries: a change made in between is applied again
       // at the next catch-up, which is harmless (applying a change is idempotent).
-      const loaded = (await this.fromSnapshot(folderId, modseq)) ?? { modseq, entries: await this.source.loadEntries(folderId), membership: 0, unsaved: Infinity };
+      const loaded = (await this.fromSnapshot(folderId, modseq)) ?? { modseq, cols: EntryColumns.fromEntries(await this.source.loadEntries(folderId)), membership: 0, unsaved: Infinity };
       ix = this.folders.get(folderId) ?? loaded;
-      if (!this.folders.has(folderId)) this.held += ix.entries.length;
+      if (!this.folders.has(folderId)) this.held += ix.cols.length;
       this.persist(folderId, ix);
     }
     // Most recently used last; drop the oldest folders beyond the bound (never this one).
@@ -209,7 +178,7 @@ export class FolderIndex {
     for (const [id, other] of this.folders) {
       if (this.held <= this.maxEntries || id === folderId) break;
       this.folders.delete(id);
-      this.held -= other.entries.length;
+      this.held -= other.cols.length;
     }
     return ix;
   }

@@ -10,6 +10,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { MessageEntry } from './store.types.js';
+import { EntryColumns } from './entry-columns.js';
 
 const VERSION = 1;
 /** Float64 columns: messageId, modseq, internalDate, savedAt (NaN: null), size; Uint32: uid, flag list. */
@@ -23,24 +24,32 @@ export interface FolderSnapshot {
 }
 
 export function encodeEntries(entries: readonly MessageEntry[]): Buffer {
-  const n = entries.length;
-  const sets = new Map<string, number>();
+  return encodeColumns(EntryColumns.fromEntries(entries));
+}
+
+/** The copy of columns: the number columns as they are, and the flag lists in use (renumbered). */
+export function encodeColumns(c: EntryColumns): Buffer {
+  const n = c.length;
+  const used = new Map<number, number>();
+  const sets: string[] = [];
   const f = new Float64Array(n * F64);
   const u = new Uint32Array(n * U32);
+  f.set(c.messageId.subarray(0, n), 0);
+  f.set(c.modseq.subarray(0, n), n);
+  f.set(c.internalDate.subarray(0, n), 2 * n);
+  f.set(c.savedAt.subarray(0, n), 3 * n);
+  f.set(c.size.subarray(0, n), 4 * n);
+  u.set(c.uid.subarray(0, n), 0);
   for (let i = 0; i < n; i++) {
-    const e = entries[i]!;
-    const key = e.flags.join(' ');
-    let s = sets.get(key);
-    if (s === undefined) sets.set(key, (s = sets.size));
-    f[i] = e.messageId;
-    f[n + i] = e.modseq;
-    f[2 * n + i] = e.internalDate;
-    f[3 * n + i] = e.savedAt ?? NaN;
-    f[4 * n + i] = e.size;
-    u[i] = e.uid;
+    const l = c.list[i]!;
+    let s = used.get(l);
+    if (s === undefined) {
+      used.set(l, (s = sets.length));
+      sets.push(c.lists[l]!.join(' '));
+    }
     u[n + i] = s;
   }
-  const head = Buffer.from(JSON.stringify({ v: VERSION, n, sets: [...sets.keys()] }));
+  const head = Buffer.from(JSON.stringify({ v: VERSION, n, sets }));
   const len = Buffer.alloc(8);
   len.writeUInt32LE(head.length, 0);
   const pad = Buffer.alloc((8 - (head.length % 8)) % 8);
@@ -49,35 +58,32 @@ export function encodeEntries(entries: readonly MessageEntry[]): Buffer {
 
 /** The entries of a copy (ascending UID), or null when it is not one this code wrote. */
 export function decodeEntries(buf: Buffer): MessageEntry[] | null {
+  return decodeColumns(buf)?.entries() ?? null;
+}
+
+/** The columns of a copy (one buffer copy, no per-entry object), or null when it is not one this code wrote. */
+export function decodeColumns(buf: Buffer): EntryColumns | null {
   try {
     const hl = buf.readUInt32LE(0);
     const head = JSON.parse(buf.subarray(8, 8 + hl).toString()) as { v: number; n: number; sets: string[] };
-    if (head.v !== VERSION) return null;
+    if (head.v !== VERSION || !Number.isInteger(head.n) || head.n < 0 || !Array.isArray(head.sets)) return null;
     const n = head.n;
     const at = 8 + hl + ((8 - (hl % 8)) % 8);
     if (buf.length !== at + n * (F64 * 8 + U32 * 4)) return null;
-    // Copied out so the typed arrays are aligned whatever the buffer's offset in its pool.
-    const raw = new Uint8Array(buf.subarray(at));
-    const f = new Float64Array(raw.buffer, 0, n * F64);
-    const u = new Uint32Array(raw.buffer, n * F64 * 8, n * U32);
-    // One frozen list per distinct flag list, shared by its entries (entries are replaced, never changed in place).
-    const lists = head.sets.map((set) => Object.freeze(set ? set.split(' ') : []) as string[]);
-    const out: MessageEntry[] = new Array<MessageEntry>(n);
-    for (let i = 0; i < n; i++) {
-      const flags = lists[u[n + i]!];
-      if (flags === undefined) return null;
-      const savedAt = f[3 * n + i]!;
-      out[i] = {
-        uid: u[i]!,
-        messageId: f[i]!,
-        flags,
-        modseq: f[n + i]!,
-        internalDate: f[2 * n + i]!,
-        size: f[4 * n + i]!,
-        savedAt: Number.isNaN(savedAt) ? null : savedAt,
-      };
-    }
-    return out;
+    // The columns are views of the buffer when it is aligned (a blob of its own), else of an aligned copy.
+    const aligned = (buf.byteOffset + at) % 8 === 0;
+    const raw = aligned ? buf : new Uint8Array(buf.subarray(at));
+    const base = aligned ? buf.byteOffset + at : 0;
+    const f = new Float64Array(raw.buffer, base, n * F64);
+    const u = new Uint32Array(raw.buffer, base + n * F64 * 8, n * U32);
+    const list = u.subarray(n, 2 * n);
+    const sets = head.sets.length;
+    for (let i = 0; i < n; i++) if (list[i]! >= sets) return null;
+    const uid = u.subarray(0, n);
+    for (let i = 1; i < n; i++) if (uid[i]! <= uid[i - 1]!) return null;
+    const lists = head.sets.map((set) => Object.freeze(set ? set.split(' ') : []));
+    const col = (k: number) => f.subarray(k * n, (k + 1) * n);
+    return EntryColumns.of({ uid, list, messageId: col(0), modseq: col(1), internalDate: col(2), savedAt: col(3), size: col(4) }, n, lists);
   } catch {
     return null;
   }

@@ -332,6 +332,11 @@ export class SqlMailStore implements MailStore {
     return this.index.pick(folderId, uids);
   }
 
+  /** The folder's entries as columns (issue 18: SELECT, FETCH FLAGS and flag searches make no object per message). */
+  flagColumns(folderId: number) {
+    return this.index.flagColumns(folderId);
+  }
+
   async getEntry(folderId: number, uid: number): Promise<MessageEntry | null> {
     const row = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).where('uid', '=', uid).executeTakeFirst();
     return row ? toEntry(row) : null;
@@ -360,7 +365,7 @@ export class SqlMailStore implements MailStore {
       this.sortRowsCache.set(folderId, cached);
       return cached.rows;
     }
-    const rows = await this.loadSortRows(folderId, entries);
+    const rows = await this.loadSortRows(folderId, entries());
     this.sortRowsCache.delete(folderId);
     this.sortRowsCache.set(folderId, { rows, membership });
     while (this.sortRowsCache.size > SORT_ROWS_FOLDERS) this.sortRowsCache.delete(this.sortRowsCache.keys().next().value!);

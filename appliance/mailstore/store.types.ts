@@ -48,6 +48,22 @@ export interface MessageEntry {
   savedAt: number | null;
 }
 
+/** A folder's entries as columns (issue 18: SELECT, FETCH FLAGS, flag searches without an object per message). */
+export interface FlagColumns {
+  length: number;
+  uids: Uint32Array;
+  messageIds: Float64Array;
+  modseqs: Float64Array;
+  internalDates: Float64Array;
+  /** NaN: null. */
+  savedAts: Float64Array;
+  sizes: Float64Array;
+  /** Per entry: the index of its flags in `lists`. */
+  list: Uint32Array;
+  /** The distinct flag lists (frozen, never changed). */
+  lists: ReadonlyArray<readonly string[]>;
+}
+
 /** An entry with its SORT/THREAD keys (see sort-keys.ts). */
 export interface SortRow {
   uid: number;
@@ -122,6 +138,8 @@ export interface MailStore {
   listMessages(folderId: number): Promise<MessageEntry[]>;
   /** The entries of the given UIDs (ascending), found without copying the folder's list (FETCH/STORE of a few messages). */
   entriesOf?(folderId: number, uids: number[]): Promise<MessageEntry[]>;
+  /** The folder's entries as columns (ascending UID), current as of this call; they do not change afterwards (read only). */
+  flagColumns?(folderId: number): Promise<FlagColumns>;
   /** One entry by UID, null when absent. */
   getEntry(folderId: number, uid: number): Promise<MessageEntry | null>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;

@@ -232,6 +232,9 @@ async function main(): Promise<void> {
     console.log(
       'note (issue 18, third round): a large folder\'s sort keys have a compact copy too (folder_sort_keys, by message id, each distinct string once): the first SORT/THREAD of a fresh process reads one row instead of every entry row\'s JSON keys; SORT by DATE/ARRIVAL/SIZE ranks the keys and sorts natively (no JavaScript comparator per comparison); flag searches run in one pass without per-message arrays.',
     );
+    console.log(
+      "note (issue 18, fourth round): the folder index is kept as typed-array columns (UIDs, MODSEQs, dates, sizes, one flag-list number each): the persisted copy loads as a buffer, SELECT, FETCH (FLAGS) and flag searches walk arrays and format each distinct flag list once, and no object is made per message.",
+    );
   } finally {
     await ref?.stop().catch(() => undefined);
     if (keep === undefined) spawnSync('rm', ['-rf', dir]);

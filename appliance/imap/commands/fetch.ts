@@ -20,6 +20,7 @@ import { ImapSyntaxError, type Token, expectEnd, isAtom, num, str } from '../par
 import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
+import { fetchFlags } from '../fetch-flags.js';
 import { selectedOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { SELECTED } from './types.js';
@@ -246,6 +247,7 @@ export async function runFetch(session: ImapSession, args: Token[], byUid: boole
   const items = responseItems(session, plan.items, byUid, changedSince);
   const uids = byUid ? sel.view.resolveUid(ranges) : sel.view.resolveSeq(ranges);
   if (vanished) await reportVanished(session, sel, ranges, changedSince!);
+  if (!plan.setsSeen && (await fetchFlags(session, sel, items, uids, changedSince))) return;
   let entries = await entriesFor(session, sel, uids);
   if (changedSince !== null) entries = entries.filter((e) => e.modseq > changedSince);
   if (!entries.length) return;

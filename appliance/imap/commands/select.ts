@@ -1,5 +1,5 @@
 import { astring } from '../compiler.js';
-import { hasFlag } from '../format.js';
+import { flagColumnsOf, listsWith } from '../flag-columns.js';
 import { ImapSyntaxError, type Token, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
 import { ok } from '../responses.js';
@@ -67,20 +67,22 @@ function makeSelect(examine: boolean): CommandSpec {
       const folder = await folderOrFail(session, name);
       // Shared folders (RFC 4314 4): SELECT needs "r" and is read-only without a right that changes state.
       const readOnly = openMode(session, folder, examine);
-      const entries = await session.store.listMessages(folder.id);
+      // UIDs and flags as columns (issue 18): no object per message of a large folder.
+      const cols = await flagColumnsOf(session.store, folder.id);
       if (session.isClosed) return null;
       // \Recent (RFC 3501 2.3.2, 6.3.1/6.3.2): SELECT claims what no session was told of yet;
       // EXAMINE changes no state and shows the unclaimed messages as recent. IMAP4rev2 has no
       // \Recent (RFC 9051 Appendix E): such a session claims nothing, so rev1 sessions still get it.
-      const top = entries.length ? entries[entries.length - 1]!.uid : 0;
+      const top = cols.length ? cols.uids[cols.length - 1]! : 0;
       const recentFrom = session.rev2 ? Infinity : readOnly ? folder.recentUid : top ? await session.store.claimRecent(folder.id, top + 1) : Infinity;
       if (session.isClosed) return null;
-      const sel = new SelectedMailbox(session, folder, readOnly, entries, recentFrom);
+      const sel = new SelectedMailbox(session, folder, readOnly, cols, recentFrom);
       session.selected = sel;
       session.state = 'selected';
       let firstUnseen = 0;
-      for (let i = 0; i < entries.length; i++) {
-        if (!hasFlag(entries[i]!.flags, '\\Seen')) {
+      const seen = listsWith(cols, '\\Seen');
+      for (let i = 0; i < cols.length; i++) {
+        if (!seen[cols.list[i]!]) {
           firstUnseen = i + 1;
           break;
         }
@@ -88,7 +90,7 @@ function makeSelect(examine: boolean): CommandSpec {
       const lines = [
         `* FLAGS ${sel.flagsList()}`,
         `* OK [PERMANENTFLAGS ${sel.permanentFlagsList()}] Flags permitted`,
-        `* ${entries.length} EXISTS`,
+        `* ${cols.length} EXISTS`,
         // RFC 9051 6.3.2: rev2 drops RECENT and the UNSEEN code and sends the mailbox's LIST
         // (with OLDNAME when the name given was not in NFC, RFC 9051 5.1).
         ...(session.rev2

@@ -1,5 +1,5 @@
 import type { FolderInfo } from '../../mailstore/store.types.js';
-import { hasFlag } from '../format.js';
+import { flagColumnsOf, listsWith } from '../flag-columns.js';
 import { mailboxId } from '../object-ids.js';
 import { ImapSyntaxError, list } from '../parser.js';
 import type { ImapSession } from '../session.js';
@@ -26,7 +26,10 @@ export async function statusLine(session: ImapSession, folder: FolderInfo, items
   const st = await session.store.folderStatus(folder.id);
   let deletedStorage = 0;
   if (items.includes('DELETED-STORAGE') && st.deleted) {
-    for (const e of await session.store.listMessages(folder.id)) if (hasFlag(e.flags, '\\Deleted')) deletedStorage += e.size;
+    // From the folder's columns (issue 18): no object per message.
+    const cols = await flagColumnsOf(session.store, folder.id);
+    const deleted = listsWith(cols, '\\Deleted');
+    for (let i = 0; i < cols.length; i++) if (deleted[cols.list[i]!]) deletedStorage += cols.sizes[i]!;
   }
   const values: Record<string, number> = {
     MESSAGES: st.messages,

@@ -1,0 +1,98 @@
+/**
+ * The folder index's columns (appliance/mailstore/entry-columns.ts, issue 18): journal changes
+ * applied to them give the entries a plain list of entries would hold, columns handed to a
+ * reader do not change under it when later changes are applied (copy on write), and the
+ * persisted copy decodes to the same columns, while a damaged copy decodes to nothing.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EntryColumns } from '../../appliance/mailstore/entry-columns.js';
+import { decodeColumns, encodeColumns } from '../../appliance/mailstore/folder-snapshot.js';
+import type { MessageEntry } from '../../appliance/mailstore/store.types.js';
+
+const FLAGS = [[], ['\\Seen'], ['\\Seen', '\\Flagged'], ['$Label'], ['\\Deleted', '$Label']];
+
+const entry = (uid: number, f: number, modseq: number): MessageEntry => ({
+  uid,
+  messageId: uid * 7 + f,
+  flags: [...FLAGS[f % FLAGS.length]!],
+  modseq,
+  internalDate: 1_700_000_000_000 + uid * 1000 + 0.5 * (uid % 2),
+  size: 100 + uid,
+  savedAt: uid % 3 ? 1_700_000_100_000 + uid : null,
+});
+
+/** One journal read: entries added or changed (by UID) and UIDs expunged. */
+const changes = fc.record({
+  changed: fc.uniqueArray(fc.record({ uid: fc.integer({ min: 1, max: 60 }), f: fc.nat(9) }), { selector: (c) => c.uid, maxLength: 12 }),
+  expunged: fc.uniqueArray(fc.integer({ min: 1, max: 60 }), { maxLength: 6 }),
+});
+
+const plain = (entries: MessageEntry[]) => entries.map((e) => ({ ...e, flags: [...e.flags] }));
+
+describe('folder index columns', () => {
+  it('hold what a list of entries holds after any journal changes, and leave columns already handed out as they were', () => {
+    fc.assert(
+      fc.property(fc.array(changes, { maxLength: 8 }), (steps) => {
+        const model = new Map<number, MessageEntry>();
+        const cols = new EntryColumns(0);
+        let modseq = 1;
+        for (const step of steps) {
+          const before = cols.flagColumns();
+          const frozen = { uids: [...before.uids], list: [...before.list], modseqs: [...before.modseqs] };
+          const sortedChanged = step.changed.map((c) => entry(c.uid, c.f, ++modseq)).sort((a, b) => a.uid - b.uid);
+          const expunged = [...step.expunged].sort((a, b) => a - b);
+          const had = new Set(model.keys());
+          for (const e of sortedChanged) model.set(e.uid, e);
+          for (const u of expunged) model.delete(u);
+          const membership = cols.apply({ changed: sortedChanged, expunged });
+          const want = [...model.values()].sort((a, b) => a.uid - b.uid);
+          expect(plain(cols.entries())).toEqual(plain(want));
+          // Sort rows are kept while this says nothing was added or removed: it must say so whenever it was.
+          if (had.size !== model.size || [...model.keys()].some((u) => !had.has(u))) expect(membership).toBe(true);
+          // The reader's columns: as they were when handed out.
+          expect({ uids: [...before.uids], list: [...before.list], modseqs: [...before.modseqs] }).toEqual(frozen);
+          for (let i = 0; i < cols.length; i++) expect(cols.find(cols.uid[i]!)).toBe(i);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('decodes the persisted copy to the same entries, and a damaged copy to nothing', () => {
+    const entries = Array.from({ length: 50 }, (_, i) => entry(i * 2 + 1, i, 10 + i));
+    const cols = EntryColumns.fromEntries(entries);
+    // A flag change leaves a list nobody uses any more: the copy keeps only lists in use.
+    cols.apply({ changed: [{ ...entries[3]!, flags: ['$Only'], modseq: 99 }], expunged: [] });
+    cols.apply({ changed: [{ ...entries[3]!, flags: [], modseq: 100 }], expunged: [] });
+    const data = encodeColumns(cols);
+    // Decoded from a buffer of its own (the columns are views of it) and from one at an odd offset (copied).
+    const own = Buffer.alloc(data.length);
+    data.copy(own);
+    const odd = Buffer.alloc(data.length + 3).subarray(3);
+    data.copy(odd);
+    expect(plain(decodeColumns(odd)!.entries())).toEqual(plain(cols.entries()));
+    const back = decodeColumns(own)!;
+    expect(plain(back.entries())).toEqual(plain(cols.entries()));
+    expect(back.lists.map((l) => l.join(' '))).not.toContain('$Only');
+    // Appending to decoded columns (their arrays are views of the copy) grows them.
+    back.apply({ changed: [entry(500, 1, 200)], expunged: [1] });
+    expect(back.entries().map((e) => e.uid)).toEqual([...entries.slice(1).map((e) => e.uid), 500]);
+
+    const headLen = data.readUInt32LE(0);
+    const head = JSON.parse(data.subarray(8, 8 + headLen).toString()) as { n: number; sets: string[] };
+    const body = 8 + headLen + ((8 - (headLen % 8)) % 8);
+    const n = head.n;
+    const uidAt = body + n * 5 * 8;
+    const listAt = uidAt + n * 4;
+    const damaged = (edit: (b: Buffer) => void) => {
+      const b = Buffer.from(data);
+      edit(b);
+      return decodeColumns(b);
+    };
+    expect(damaged((b) => b.writeUInt32LE(head.sets.length, listAt + 4 * 7))).toBeNull(); // a flag list that is not there
+    expect(damaged((b) => b.writeUInt32LE(b.readUInt32LE(uidAt), uidAt + 4))).toBeNull(); // UIDs not ascending
+    expect(decodeColumns(data.subarray(0, data.length - 4))).toBeNull(); // cut short
+    expect(damaged((b) => b.write('x', 8))).toBeNull(); // not a header
+  });
+});
