@@ -3,7 +3,7 @@
  * appliance-wide hash chain (platform actors).
  */
 import type { AuditEvent } from '../../db/tables/control.table.js';
-import { type AuditVerification, verifyAuditChain } from './audit.js';
+import { AUDIT_CHAIN_COLUMNS, type AuditVerification, verifyAuditChain } from './audit.js';
 import type { CoreDeps } from '../deps.js';
 import { repos } from '../../db/repos/index.js';
 import type { AuditFilter, NamedKind } from '../../db/repos/audit.js';
@@ -117,26 +117,8 @@ export async function displayNames(deps: CoreDeps, ids: Iterable<string | null |
 
 export const AUDIT_EXPORT_MAX = 100_000;
 
-const CSV_COLUMNS = [
-  'id',
-  'at',
-  'tenant_id',
-  'actor_type',
-  'actor_id',
-  'token_id',
-  'source_ip',
-  'user_agent',
-  'action',
-  'target_type',
-  'target_id',
-  'before',
-  'after',
-  'reason',
-  'request_id',
-  'approval_id',
-  'prev_hash',
-  'hash',
-] as const;
+/** The export's columns: the chain's canonical columns, then the row's own hash. */
+const CSV_COLUMNS = [...AUDIT_CHAIN_COLUMNS, 'hash'] as const;
 
 /** A CSV cell: a leading = + - @ (or tab, CR) is neutralized so spreadsheets do not run it as a formula. */
 function csvCell(v: unknown): string {
