@@ -157,9 +157,12 @@ describe('NOTIFY', () => {
       });
       c.socket.pause();
       c.send('f FETCH 1:* BODY.PEEK[]\r\n');
-      await sleep(1500);
+      // The notification overflows once the output has been unread for over a second
+      // (OVERFLOW_STALL_MS); 2.5 s leaves a loaded box time to start the FETCH's output, and the
+      // APPEND's event (sent after its WAL sync) a second to reach the stalled session.
+      await sleep(2500);
       await b.cmd('a1', 'APPEND Lists {8+}\r\nS: z\r\n\r\n');
-      await sleep(100);
+      await sleep(1000);
       c.socket.resume();
       await finished;
       const out = chunks.join('');
