@@ -37,6 +37,17 @@ async function append(n: number): Promise<void> {
 
 const headSeq = async () => Number((await t.core.db.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow()).seq);
 
+/** Appends a copy of the head event linked to it, behind the head's back (an insert the chain's head does not know); returns the head's seq. */
+async function insertPastHead(): Promise<number> {
+  const seq = await headSeq();
+  const last = await t.core.db.selectFrom('audit_events').selectAll().where('id', '=', seq).executeTakeFirstOrThrow();
+  await t.core.db
+    .insertInto('audit_events')
+    .values({ ...last, id: seq + 1, prev_hash: last.hash })
+    .execute();
+  return seq;
+}
+
 /** Rewrites an event's `after` and its own hash (a forger who recomputes one link): the next link breaks. */
 async function forge(id: number): Promise<void> {
   const row = await t.core.db.selectFrom('audit_events').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -95,12 +106,7 @@ describe('incremental audit chain verification', () => {
 
   it('detects an event inserted past the head, and a missing tail', async () => {
     await verifyAuditChain(t.core.db);
-    const seq = await headSeq();
-    const last = await t.core.db.selectFrom('audit_events').selectAll().where('id', '=', seq).executeTakeFirstOrThrow();
-    await t.core.db
-      .insertInto('audit_events')
-      .values({ ...last, id: seq + 1, prev_hash: last.hash })
-      .execute();
+    const seq = await insertPastHead();
     expect(await verifyAuditChain(t.core.db)).toMatchObject({ ok: false, firstBadEventId: seq + 1 });
     await t.core.db.deleteFrom('audit_events').where('id', '>=', seq).execute();
     expect(await verifyAuditChainSince(t.core.db)).toMatchObject({ ok: false });
@@ -194,12 +200,7 @@ describe.skipIf(testOnPostgres())('the chain checked on a thread of its own (SQL
 
   it('finds a deleted event and an event past the head; a long chain takes the thread through verifyAuditChain', async () => {
     await append(1100);
-    const seq = await headSeq();
-    const last = await t.core.db.selectFrom('audit_events').selectAll().where('id', '=', seq).executeTakeFirstOrThrow();
-    await t.core.db
-      .insertInto('audit_events')
-      .values({ ...last, id: seq + 1, prev_hash: last.hash })
-      .execute();
+    const seq = await insertPastHead();
     expect(await offThread()).toEqual({ ok: false, events: seq, firstBadEventId: seq + 1 });
     expect(await verifyAuditChain(t.core.db)).toEqual({ ok: false, events: seq, firstBadEventId: seq + 1 });
     await t.core.db
