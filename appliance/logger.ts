@@ -238,6 +238,56 @@ export function humanNotice(lines: string[], stream: NodeJS.WritableStream = pro
   stream.write(`\n${lines.join('\n')}\n\n`);
 }
 
+/**
+ * The appliance's log lines leave in one write per turn of the event loop (issue 18). pino's
+ * default destination writes every line by itself (a system call each): an inbound message cost
+ * the appliance seven or more, most of them Haraka's lines forwarded by the supervisor, which
+ * arrive together in one chunk. Lines logged in one turn are joined and handed to the sink at the
+ * next turn, in order; `flushSync` hands over what is waiting (at process exit, so no line
+ * logged before an exit is lost).
+ */
+export class TurnBatchedDestination {
+  private pending: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly sink: { write(chunk: string): unknown }) {}
+
+  write(chunk: string): boolean {
+    this.pending.push(chunk);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushSync);
+    }
+    return true;
+  }
+
+  readonly flushSync = (): void => {
+    this.scheduled = false;
+    if (!this.pending.length) return;
+    const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    this.pending = [];
+    this.sink.write(text);
+  };
+
+  /** pino's `logger.flush()`. */
+  flush(cb?: (err?: Error) => void): void {
+    this.flushSync();
+    cb?.();
+  }
+}
+
+/** One batched stdout for every logger of the process (flushed at exit). */
+let stdoutLines: TurnBatchedDestination | null = null;
+
+function batchedStdout(): TurnBatchedDestination {
+  if (!stdoutLines) {
+    const out = new TurnBatchedDestination(pino.destination({ dest: 1, sync: true }));
+    process.on('exit', out.flushSync);
+    stdoutLines = out;
+  }
+  return stdoutLines;
+}
+
 export function createLogger(level: LogLevel, opts: { pretty?: boolean; destination?: pino.DestinationStream } = {}): Logger {
   const pretty = opts.pretty ?? prettyByDefault();
   const base: pino.LoggerOptions = {
@@ -250,5 +300,5 @@ export function createLogger(level: LogLevel, opts: { pretty?: boolean; destinat
   if (pretty) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
   }
-  return pino(base);
+  return pino(base, batchedStdout());
 }

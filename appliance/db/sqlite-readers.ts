@@ -150,27 +150,48 @@ function tableOf(node: OperationNode | undefined): string | null {
   return null;
 }
 
+const TX_CONTROL = /^\s*(pragma|select|begin|commit|end|rollback|savepoint|release)\b/i;
+
+/** Bits of `writes()`: the statement may write AUTH_TABLES, MTA_TABLES. */
+const AUTH = 1;
+const MTA = 2;
+
+function bitsOf(table: string | null): number {
+  if (table === null) return 0;
+  return (AUTH_TABLES.has(table) ? AUTH : 0) | (MTA_TABLES.has(table) ? MTA : 0);
+}
+
 /**
- * True unless the statement certainly leaves `tables` alone: a read, a pragma, transaction
- * control, or an insert, update or delete of other tables. Other raw SQL and schema changes count
- * as writes to them.
+ * Which of AUTH_TABLES and MTA_TABLES the statement may write, in one pass over its tree (issue
+ * 18: it runs for every statement on the main connection): none for a read, a pragma,
+ * transaction control, or an insert, update or delete of other tables. Other raw SQL and schema
+ * changes count as writes to both.
  */
-function mayWrite(node: RootOperationNode, sqlText: string, tables: ReadonlySet<string>): boolean {
+function writes(node: RootOperationNode, sqlText: string): number {
   switch (node.kind) {
     case 'SelectQueryNode':
-      return false;
+      return 0;
     case 'InsertQueryNode':
-      return tables.has(tableOf(node.into) ?? '');
-    case 'UpdateQueryNode':
-      return tables.has(tableOf(node.table) ?? '') || (node.from?.froms ?? []).some((f) => tables.has(tableOf(f) ?? ''));
-    case 'DeleteQueryNode':
-      return node.from.froms.some((f) => tables.has(tableOf(f) ?? '')) || node.from.froms.some((f) => tableOf(f) === null);
+      return bitsOf(tableOf(node.into));
+    case 'UpdateQueryNode': {
+      let bits = bitsOf(tableOf(node.table));
+      for (const f of node.from?.froms ?? []) bits |= bitsOf(tableOf(f));
+      return bits;
+    }
+    case 'DeleteQueryNode': {
+      let bits = 0;
+      for (const f of node.from.froms) {
+        const table = tableOf(f);
+        bits |= table === null ? AUTH | MTA : bitsOf(table);
+      }
+      return bits;
+    }
     case 'RawNode':
       // Transaction control writes nothing itself (kysely's SQLite driver sends begin/commit as
       // raw SQL): the statements inside count, and a commit or rollback settles the connection.
-      return !/^\s*(pragma|select|begin|commit|end|rollback|savepoint|release)\b/i.test(sqlText);
+      return TX_CONTROL.test(sqlText) ? 0 : AUTH | MTA;
     default:
-      return true;
+      return AUTH | MTA;
   }
 }
 
@@ -302,9 +323,10 @@ class RoutedConnection implements DatabaseConnection {
     if (!this.main && offThread.has(query.query)) {
       return this.readers.read(query.sql, query.parameters).then((rows) => ({ rows: rows as R[] }));
     }
-    const auth = mayWrite(query.query, query.sql, AUTH_TABLES);
-    const mta = mayWrite(query.query, query.sql, MTA_TABLES);
-    if (!auth && !mta) return this.pinned().then((c) => c.executeQuery<R>(query));
+    const bits = writes(query.query, query.sql);
+    if (bits === 0) return this.pinned().then((c) => c.executeQuery<R>(query));
+    const auth = (bits & AUTH) !== 0;
+    const mta = (bits & MTA) !== 0;
     const move = () => {
       if (auth) this.readers.authEpoch++;
       if (mta) this.readers.moveMta();

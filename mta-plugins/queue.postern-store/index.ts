@@ -18,6 +18,7 @@ import { announceListening, call, connectUpstream, pluginSettings } from '../sha
 import { isClusterMaster, keepTempFilesInWorker, serveWorkers, workerReady } from '../shared/cluster.js';
 import { CONT, DENYSOFT, dsn, type HarakaConnection, type HarakaPlugin, type HarakaTransaction, type Next, OK, safeHook } from '../shared/haraka.js';
 import { finalMessage } from '../shared/message.js';
+import { skipNeedlessUnlinkInHaraka } from '../shared/message-stream.js';
 
 let blobs: Promise<BlobStore> | null = null;
 const dirSync = new DirSyncer();
@@ -52,6 +53,9 @@ function relay(plugin: HarakaPlugin, sender: string, recipients: string[], messa
 
 export function register(this: HarakaPlugin): void {
   keepTempFilesInWorker(this);
+  // Haraka's transactions read their message stream's spool_after from connection.ini (shared/message-stream.ts).
+  const config = this.config as { get(name: string, type?: string): unknown } | undefined;
+  skipNeedlessUnlinkInHaraka(config?.get('connection.ini', 'ini') as { main?: { spool_after?: unknown } } | undefined);
 }
 
 export function hook_init_master(this: HarakaPlugin, next: Next): void {
