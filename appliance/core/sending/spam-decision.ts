@@ -9,7 +9,7 @@ import type { SpamRepo } from '../../db/repos/spam.js';
 import { notFound } from '../kernel/errors.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { type ListKind, listMatches } from './spam-lists.js';
-import { effectiveSpamPolicy, type SpamDefaults, type SpamPolicyValues } from './spam-policy.js';
+import { defaultSpamPolicy, effectiveSpamPolicy, policyValues, type SpamDefaults, type SpamPolicyValues } from './spam-policy.js';
 
 /** One platform-scope repository per database, so a recipient costs its queries and nothing else. */
 const servingRepos = new WeakMap<Executor, SpamRepo>();
@@ -39,10 +39,17 @@ export async function spamDecisionFor(db: Executor, defaults: SpamDefaults, inpu
   const repo = servingRepo(db);
   const address = input.address.toLowerCase();
   const domainName = address.slice(address.lastIndexOf('@') + 1);
-  const domain = await repo.recipientDomain(domainName);
-  if (!domain) return null;
-  const mailbox = await repo.mailboxIdByAddress(address, domain.tenant_id);
-  const policy = await effectiveSpamPolicy(repo, defaults, domain.tenant_id, domain.id);
+  // Domain, mailbox and both policy rows in one statement (issue 18); chosen as effectiveSpamPolicy chooses.
+  const facts = await repo.recipientFacts(address, domainName);
+  if (!facts) return null;
+  const { domain } = facts;
+  const mailbox = facts.mailboxId === null ? undefined : { id: facts.mailboxId };
+  const own = facts.domainPolicy && facts.domainPolicy.tenant_id === domain.tenant_id ? facts.domainPolicy : null;
+  const policy = own
+    ? { ...policyValues(own), scope: 'domain' as const }
+    : facts.tenantPolicy
+      ? { ...policyValues(facts.tenantPolicy), scope: 'tenant' as const }
+      : { ...defaultSpamPolicy(defaults), scope: 'default' as const };
   const entries = await repo.entriesFor(domain.tenant_id, mailbox?.id ?? null);
   const hits = entries.filter((e) => listMatches(e, input.sender, input.ip));
   const pick = (level: 'mailbox' | 'tenant'): ListKind | null => {

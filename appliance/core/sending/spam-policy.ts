@@ -33,7 +33,7 @@ export function defaultSpamPolicy(d: SpamDefaults): SpamPolicyValues {
   return { junkScore: d.junkScore, rejectScore: d.rejectScore, greylisting: d.greylisting, failMode: d.failMode, ownerLists: true };
 }
 
-export function policyValues(row: SpamPolicyRow): SpamPolicyValues {
+export function policyValues(row: Pick<SpamPolicyRow, 'junk_score' | 'reject_score' | 'greylisting' | 'fail_mode' | 'owner_lists'>): SpamPolicyValues {
   return {
     junkScore: Number(row.junk_score),
     rejectScore: Number(row.reject_score),

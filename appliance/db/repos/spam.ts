@@ -15,6 +15,17 @@ export type PolicyLevel = 'tenant' | 'domain';
 /** A list entry as the RCPT decision reads it. */
 export type ListEntryFacts = Pick<SpamListRow, 'kind' | 'value' | 'value_type' | 'mailbox_id'>;
 
+/** The columns of a policy row a decision reads. */
+export type PolicyFacts = Pick<SpamPolicyRow, 'tenant_id' | 'junk_score' | 'reject_score' | 'greylisting' | 'fail_mode' | 'owner_lists'>;
+
+/** What the RCPT decision reads about a recipient (recipientFacts). */
+export interface RecipientSpamFacts {
+  domain: { id: string; tenant_id: string };
+  mailboxId: string | null;
+  domainPolicy: PolicyFacts | null;
+  tenantPolicy: PolicyFacts | null;
+}
+
 /** A folder as the learner sees it. */
 export interface LearnerFolderRow {
   mailbox_id: string;
@@ -85,6 +96,45 @@ export class SpamRepo extends DomainKeyedRepo {
   /** A mailbox of a tenant by address (any status). */
   mailboxIdByAddress(address: string, tenantId: string): Promise<{ id: string } | undefined> {
     return this.scoped(this.db.selectFrom('mailboxes').select(['id']).where('address', '=', address).where('tenant_id', '=', tenantId)).executeTakeFirst();
+  }
+
+  /**
+   * An inbound recipient's facts in one statement (issue 18; before: four): the hosted (not
+   * deleted) domain of `domainName`, the tenant's mailbox of `address` (any status), and the
+   * policy rows of that domain and of its tenant. Names and addresses are unique, and so is a
+   * policy per scope, so there is at most one row.
+   */
+  async recipientFacts(address: string, domainName: string): Promise<RecipientSpamFacts | undefined> {
+    const policyColumns = ['tenant_id', 'junk_score', 'reject_score', 'greylisting', 'fail_mode', 'owner_lists'] as const;
+    const q = this.db
+      .selectFrom('domains as d')
+      .leftJoin('mailboxes as m', (j) => j.onRef('m.tenant_id', '=', 'd.tenant_id').on('m.address', '=', address))
+      .leftJoin('spam_policies as pd', (j) => j.onRef('pd.scope_id', '=', 'd.id').on('pd.scope', '=', 'domain'))
+      .leftJoin('spam_policies as pt', (j) => j.onRef('pt.scope_id', '=', 'd.tenant_id').on('pt.scope', '=', 'tenant'))
+      .select(['d.id as domain_id', 'd.tenant_id as tenant_id', 'm.id as mailbox_id'])
+      .select(policyColumns.map((c) => `pd.${c} as pd_${c}` as const))
+      .select(policyColumns.map((c) => `pt.${c} as pt_${c}` as const))
+      .where('d.name', '=', domainName)
+      .where('d.status', '!=', 'deleted');
+    const row = (await this.scoped(q, 'd.tenant_id').executeTakeFirst()) as Record<string, unknown> | undefined;
+    if (!row) return undefined;
+    const policy = (prefix: 'pd_' | 'pt_'): PolicyFacts | null =>
+      row[`${prefix}tenant_id`] === null || row[`${prefix}tenant_id`] === undefined
+        ? null
+        : {
+            tenant_id: String(row[`${prefix}tenant_id`]),
+            junk_score: row[`${prefix}junk_score`] as number,
+            reject_score: row[`${prefix}reject_score`] as number,
+            greylisting: row[`${prefix}greylisting`] as number,
+            fail_mode: String(row[`${prefix}fail_mode`]),
+            owner_lists: row[`${prefix}owner_lists`] as number,
+          };
+    return {
+      domain: { id: String(row.domain_id), tenant_id: String(row.tenant_id) },
+      mailboxId: row.mailbox_id === null || row.mailbox_id === undefined ? null : String(row.mailbox_id),
+      domainPolicy: policy('pd_'),
+      tenantPolicy: policy('pt_'),
+    };
   }
 
   /** The tenant-wide entries of a tenant and, when given, one mailbox's. */
