@@ -17,11 +17,11 @@ import type { ImapSession } from './session.js';
 
 const RAW_CONCURRENCY = 8;
 
+/** A message found: what SEARCH, SORT and the update contexts answer with (no entry object: a flag search of 100,000 messages may find 10,000). */
 export interface SearchHit {
   seq: number;
   uid: number;
   modseq: number;
-  entry: MessageEntry;
 }
 
 type Needs = ReturnType<typeof searchNeeds>;
@@ -89,7 +89,7 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
       cursor.flags = flags as string[];
       return matches(key, target, maxSeq, maxUid, shared);
     });
-    for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]!, entry: entryAt(cols, i) });
+    for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]! });
     return hits;
   }
   for (let i = 0; i < cols.length; i++) {
@@ -108,7 +108,7 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
     target.recent = recent && sel.recent.has(uid);
     target.meta = metas ? (metas.get(cursor.messageId) ?? null) : null;
     // Address keys memoize per message: a fresh cache for each when metadata is searched.
-    if (matches(key, target, maxSeq, maxUid, metas ? {} : shared)) hits.push({ seq, uid, modseq: cursor.modseq, entry: entryAt(cols, i) });
+    if (matches(key, target, maxSeq, maxUid, metas ? {} : shared)) hits.push({ seq, uid, modseq: cursor.modseq });
   }
   return hits;
 }
@@ -198,7 +198,7 @@ export async function executeSearch(session: ImapSession, sel: SelectedMailbox, 
   await Promise.all(Array.from({ length: RAW_CONCURRENCY }, worker));
   const hits: SearchHit[] = [];
   entries.forEach((e, i) => {
-    if (results[i]) hits.push({ seq: seqs[i]!, uid: e.uid, modseq: e.modseq, entry: e });
+    if (results[i]) hits.push({ seq: seqs[i]!, uid: e.uid, modseq: e.modseq });
   });
   return hits;
 }
