@@ -17,11 +17,11 @@ import type { ImapSession } from './session.js';
 
 const RAW_CONCURRENCY = 8;
 
+/** A message found: what SEARCH, SORT and the update contexts answer with (no entry object: a flag search of 100,000 messages may find 10,000). */
 export interface SearchHit {
   seq: number;
   uid: number;
   modseq: number;
-  entry: MessageEntry;
 }
 
 type Needs = ReturnType<typeof searchNeeds>;
@@ -74,23 +74,22 @@ function onFlagsAlone(key: SearchKey): boolean {
  * with one entry object refilled per message (UID SEARCH FLAGGED of 100,000 messages); only
  * the hits become objects.
  */
-function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns): SearchHit[] {
+function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, seqs: Uint32Array = sel.view.seqsOfAscending(cols.uids), metas: Map<number, MessageMeta> | null = null): SearchHit[] {
   const hits: SearchHit[] = [];
   if (!cols.length) return hits;
-  const seqs = sel.view.seqsOfAscending(cols.uids);
   const maxSeq = sel.view.length;
   const maxUid = sel.view.maxUid;
   const shared: EvalCache = {};
   const cursor = entryAt(cols, 0);
   const target: SearchTarget = { entry: cursor, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
   const recent = sel.recent.size > 0;
-  if (onFlagsAlone(key)) {
+  if (!metas && onFlagsAlone(key)) {
     // The answer depends on the flags alone: decided once per distinct flag list.
     const byList = cols.lists.map((flags) => {
       cursor.flags = flags as string[];
       return matches(key, target, maxSeq, maxUid, shared);
     });
-    for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]!, entry: entryAt(cols, i) });
+    for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]! });
     return hits;
   }
   for (let i = 0; i < cols.length; i++) {
@@ -107,9 +106,25 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns): S
     cursor.savedAt = Number.isNaN(savedAt) ? null : savedAt;
     target.seq = seq;
     target.recent = recent && sel.recent.has(uid);
-    if (matches(key, target, maxSeq, maxUid, shared)) hits.push({ seq, uid, modseq: cursor.modseq, entry: entryAt(cols, i) });
+    target.meta = metas ? (metas.get(cursor.messageId) ?? null) : null;
+    // Address keys memoize per message: a fresh cache for each when metadata is searched.
+    if (matches(key, target, maxSeq, maxUid, metas ? {} : shared)) hits.push({ seq, uid, modseq: cursor.modseq });
   }
   return hits;
+}
+
+/**
+ * A search of header fields kept in the metadata (SUBJECT, FROM/TO/CC/BCC, SENT*) with flags,
+ * dates and the like (issue 18, SEARCH SUBJECT): the folder's columns, the metadata of the
+ * messages in the view in one batch, one pass; no entry object per message, only the hits.
+ */
+async function metaSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey): Promise<SearchHit[]> {
+  const cols = await flagColumnsOf(session.store, sel.folder.id);
+  const seqs = sel.view.seqsOfAscending(cols.uids);
+  const ids: number[] = [];
+  for (let i = 0; i < cols.length; i++) if (seqs[i]) ids.push(cols.messageIds[i]!);
+  const metas = ids.length ? await session.store.getMeta(ids) : new Map<number, MessageMeta>();
+  return plainSearch(sel, key, cols, seqs, metas);
 }
 
 /**
@@ -120,6 +135,7 @@ export async function executeSearch(session: ImapSession, sel: SelectedMailbox, 
   // Flags, dates, sizes, UIDs only (no metadata, no bytes): one pass over columns, no object per message.
   const plain = !textKeys(key).length && !searchNeeds(key).meta;
   if (plain) return plainSearch(sel, key, only ? columnsOfEntries(only) : await flagColumnsOf(session.store, sel.folder.id));
+  if (!only && !textKeys(key).length && searchNeeds(key).raw === 'none') return metaSearch(session, sel, key);
   const all = only ?? (await session.store.listMessages(sel.folder.id));
   // Only messages the session knows (its view), with their sequence numbers (both lists ascend by UID).
   const uids = new Uint32Array(all.length);
@@ -182,7 +198,7 @@ export async function executeSearch(session: ImapSession, sel: SelectedMailbox, 
   await Promise.all(Array.from({ length: RAW_CONCURRENCY }, worker));
   const hits: SearchHit[] = [];
   entries.forEach((e, i) => {
-    if (results[i]) hits.push({ seq: seqs[i]!, uid: e.uid, modseq: e.modseq, entry: e });
+    if (results[i]) hits.push({ seq: seqs[i]!, uid: e.uid, modseq: e.modseq });
   });
   return hits;
 }
