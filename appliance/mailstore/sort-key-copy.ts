@@ -78,37 +78,75 @@ export function decodeSortKeys(buf: Buffer): SortKeyCopy | null {
     for (let j = 0; j < 6 * n; j++) if (u[j]! >= m) return null;
     for (let i = 0; i < n; i++) if (u[6 * n + i]! >= m && u[6 * n + i] !== NONE) return null;
     for (let j = 0; j < refs.length; j++) if (refs[j]! >= m) return null;
-    const keys: SortKeys[] = new Array<SortKeys>(n);
-    const noRefs = Object.freeze([]) as unknown as string[];
     let r0 = 0;
     for (let i = 0; i < n; i++) {
-      const d = f[n + i]!;
-      const id = u[6 * n + i]!;
       const r1 = u[8 * n + i]!;
       if (r1 < r0 || r1 > refs.length) return null;
-      let r = noRefs;
-      if (r1 > r0) {
-        r = new Array<string>(r1 - r0);
-        for (let j = r0; j < r1; j++) r[j - r0] = strings[refs[j]!]!;
-      }
       r0 = r1;
-      const k: SortKeys = {
-        d: d === d ? d : null,
-        s: strings[u[i]!]!,
-        f: strings[u[n + i]!]!,
-        t: strings[u[2 * n + i]!]!,
-        c: strings[u[3 * n + i]!]!,
-        df: strings[u[4 * n + i]!]!,
-        dt: strings[u[5 * n + i]!]!,
-        id: id === NONE ? null : strings[id]!,
-        r,
-      };
-      if (u[7 * n + i]) k.re = 1;
-      keys[i] = k;
     }
+    // One small object per message reading the columns when asked (no string or array made until then).
+    const cols: Columns = { n, f, u, refs, strings };
+    const keys: SortKeys[] = new Array<SortKeys>(n);
+    for (let i = 0; i < n; i++) keys[i] = new CopiedKeys(cols, i);
     return { ids: f.slice(0, n), keys };
   } catch {
     return null;
+  }
+}
+
+interface Columns {
+  n: number;
+  f: Float64Array;
+  u: Uint32Array;
+  refs: Uint32Array;
+  strings: string[];
+}
+
+const NO_REFS = Object.freeze([]) as unknown as string[];
+
+/** A message's keys in a decoded copy (indexes checked when decoded). */
+class CopiedKeys implements SortKeys {
+  constructor(
+    private readonly cols: Columns,
+    private readonly i: number,
+  ) {}
+  get d(): number | null {
+    const d = this.cols.f[this.cols.n + this.i]!;
+    return d === d ? d : null;
+  }
+  get s(): string {
+    return this.cols.strings[this.cols.u[this.i]!]!;
+  }
+  get f(): string {
+    return this.cols.strings[this.cols.u[this.cols.n + this.i]!]!;
+  }
+  get t(): string {
+    return this.cols.strings[this.cols.u[2 * this.cols.n + this.i]!]!;
+  }
+  get c(): string {
+    return this.cols.strings[this.cols.u[3 * this.cols.n + this.i]!]!;
+  }
+  get df(): string {
+    return this.cols.strings[this.cols.u[4 * this.cols.n + this.i]!]!;
+  }
+  get dt(): string {
+    return this.cols.strings[this.cols.u[5 * this.cols.n + this.i]!]!;
+  }
+  get id(): string | null {
+    const id = this.cols.u[6 * this.cols.n + this.i]!;
+    return id === NONE ? null : this.cols.strings[id]!;
+  }
+  get re(): 1 | undefined {
+    return this.cols.u[7 * this.cols.n + this.i] ? 1 : undefined;
+  }
+  get r(): string[] {
+    const { n, u, refs, strings } = this.cols;
+    const r0 = this.i ? u[8 * n + this.i - 1]! : 0;
+    const r1 = u[8 * n + this.i]!;
+    if (r1 === r0) return NO_REFS;
+    const out = new Array<string>(r1 - r0);
+    for (let j = r0; j < r1; j++) out[j - r0] = strings[refs[j]!]!;
+    return out;
   }
 }
 
