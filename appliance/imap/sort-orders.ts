@@ -53,6 +53,14 @@ function keptFor(owner: object, folderId: number, rows: readonly SortRow[]): Kep
   return kept;
 }
 
+/**
+ * The same message with the same keys: a UID alone could be another message's in a folder deleted
+ * and made again under the same id; the keys object is the store's, shared while it is cached.
+ */
+function same(a: SortRow, b: SortRow): boolean {
+  return a.messageId === b.messageId && a.keys === b.keys && a.size === b.size && a.internalDate === b.internalDate;
+}
+
 /** Old position → new position (-1: gone), and the new positions not in the old rows (ascending). Both arrays are in ascending UID order. */
 export function mapPositions(before: readonly SortRow[], after: readonly SortRow[]): { moved: Int32Array; added: number[] } {
   const moved = new Int32Array(before.length).fill(-1);
@@ -62,7 +70,7 @@ export function mapPositions(before: readonly SortRow[], after: readonly SortRow
   while (j < after.length) {
     const u = after[j]!.uid;
     while (i < before.length && before[i]!.uid < u) i++;
-    if (i < before.length && before[i]!.uid === u) moved[i++] = j;
+    if (i < before.length && before[i]!.uid === u && same(before[i]!, after[j]!)) moved[i++] = j;
     else added.push(j);
     j++;
   }

@@ -22,15 +22,16 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('flags' as const) }),
 );
 
-/** A fresh rows array, new objects, as the store builds after a membership change. */
-const build = (msgs: Array<{ uid: number; x: Spec }>): SortRow[] =>
-  msgs.map(({ uid, x }) => ({
-    uid,
-    messageId: uid,
-    size: x.size,
-    internalDate: x.idate * 1000,
-    keys: { d: x.d === null ? null : x.d * 1000, s: x.s, f: x.f, t: x.t, c: x.s, df: x.f, dt: x.t, id: null, r: [] },
-  }));
+/** Keys objects by message, shared by the rows arrays built for it (as the store's key cache does). */
+const keysOf = new WeakMap<Spec, SortRow['keys']>();
+const keys = (x: Spec): SortRow['keys'] => {
+  let k = keysOf.get(x);
+  if (!k) keysOf.set(x, (k = { d: x.d === null ? null : x.d * 1000, s: x.s, f: x.f, t: x.t, c: x.s, df: x.f, dt: x.t, id: null, r: [] }));
+  return k;
+};
+
+/** A fresh rows array, new row objects, as the store builds after a membership change. */
+const build = (msgs: Array<{ uid: number; x: Spec }>): SortRow[] => msgs.map(({ uid, x }) => ({ uid, messageId: uid, size: x.size, internalDate: x.idate * 1000, keys: keys(x) }));
 
 describe('sort orders kept per folder', () => {
   it('equal a fresh sort after any appends, expunges and flag changes, for any criteria', () => {
@@ -72,8 +73,23 @@ describe('sort orders kept per folder', () => {
     );
   });
 
+  it('does not carry an order to other messages under the same UIDs (a folder deleted and made again)', () => {
+    fc.assert(
+      fc.property(fc.array(spec, { minLength: 1, maxLength: 30 }), fc.array(spec, { minLength: 1, maxLength: 30 }), criteria, (first, second, c) => {
+        const owner = {};
+        const a = build(first.map((x, i) => ({ uid: i + 1, x })));
+        folderOrder(owner, 3, a, c);
+        // Other messages (other ids and keys) with the same UIDs in a folder of the same id.
+        const b = build(second.map((x, i) => ({ uid: i + 1, x: { ...x } }))).map((r) => ({ ...r, messageId: r.uid + 1000 }));
+        expect(Array.from(folderOrder(owner, 3, b, c))).toEqual(Array.from(sortOrder(b, c)));
+      }),
+      { seed: 3501, numRuns: 200 },
+    );
+  });
+
   it('maps positions across a membership change by UID', () => {
-    const at = (uids: number[]) => uids.map((uid) => ({ uid }) as SortRow);
+    const k = keys({ d: null, idate: 0, size: 0, s: '', f: '', t: '' });
+    const at = (uids: number[]) => uids.map((uid) => ({ uid, messageId: uid, size: 0, internalDate: 0, keys: k }) as SortRow);
     const { moved, added } = mapPositions(at([1, 2, 5, 7]), at([2, 5, 8, 9]));
     expect(Array.from(moved)).toEqual([-1, 0, 1, -1]);
     expect(added).toEqual([2, 3]);
