@@ -142,21 +142,47 @@ function packedOrder(keys: Float64Array, reverse: boolean): Uint32Array | null {
   return order;
 }
 
-/**
- * Numeric criteria only (DATE, ARRIVAL, SIZE): one key is packed with the position and sorted
- * natively; several (or keys out of the packing range) become ranks folded into one per row
- * (re-ranked after each, so the numbers stay below rows²), then sorted the same way: no
- * JavaScript comparator runs per comparison (100,000 rows by date: a few milliseconds).
- */
-function orderByNumbers(rows: readonly SortRow[], criteria: SortCriterion[]): Uint32Array {
+/** Ranks of a string key column: equal strings get equal ranks, ascending in code-unit order (only the distinct strings are sorted). */
+function rankStrings(rows: readonly SortRow[], key: SortKeyName): { ranks: Float64Array; distinct: number } {
   const n = rows.length;
-  if (criteria.length === 1) {
+  const at = new Map<string, number>();
+  const values: string[] = [];
+  const tmp = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = keyOf(key, rows[i]!) as string;
+    let k = at.get(v);
+    if (k === undefined) {
+      k = values.length;
+      at.set(v, k);
+      values.push(v);
+    }
+    tmp[i] = k;
+  }
+  const m = values.length;
+  const byValue = Array.from({ length: m }, (_, k) => k).sort((a, b) => cmpStr(values[a]!, values[b]!));
+  const rankOf = new Uint32Array(m);
+  for (let r = 0; r < m; r++) rankOf[byValue[r]!] = r;
+  const ranks = new Float64Array(n);
+  for (let i = 0; i < n; i++) ranks[i] = rankOf[tmp[i]!]!;
+  return { ranks, distinct: m };
+}
+
+/**
+ * One key (numeric, or a string) is packed with the position and sorted natively; strings are
+ * ranked first (only the distinct values meet a comparator: a 100,000-message folder has a few
+ * thousand distinct subjects); several keys (or numbers out of the packing range) become ranks
+ * folded into one per row (re-ranked after each, so the numbers stay below rows²), then sorted
+ * the same way: no JavaScript comparator runs per comparison of rows.
+ */
+function orderByRanks(rows: readonly SortRow[], criteria: SortCriterion[]): Uint32Array {
+  const n = rows.length;
+  if (criteria.length === 1 && NUMERIC.has(criteria[0]!.key)) {
     const order = packedOrder(numericColumn(rows, criteria[0]!.key), criteria[0]!.reverse);
     if (order) return order;
   }
   let combined: Float64Array | null = null;
   for (const c of criteria) {
-    const { ranks, distinct } = rankNumbers(numericColumn(rows, c.key));
+    const { ranks, distinct } = NUMERIC.has(c.key) ? rankNumbers(numericColumn(rows, c.key)) : rankStrings(rows, c.key);
     if (c.reverse) for (let i = 0; i < n; i++) ranks[i] = distinct - 1 - ranks[i]!;
     if (combined) for (let i = 0; i < n; i++) ranks[i] = combined[i]! * distinct + ranks[i]!;
     combined = combined ? rankNumbers(ranks).ranks : ranks;
@@ -166,24 +192,12 @@ function orderByNumbers(rows: readonly SortRow[], criteria: SortCriterion[]): Ui
 
 /**
  * The positions of rows (given in sequence order) sorted by the criteria; ties keep sequence
- * order (RFC 5256 3). Keys are extracted once into arrays, so the comparator only indexes them.
+ * order (RFC 5256 3).
  */
 export function sortOrder(rows: readonly SortRow[], criteria: SortCriterion[]): Uint32Array {
   const n = rows.length;
   if (n < 2) return n ? Uint32Array.of(0) : new Uint32Array(0);
-  if (criteria.every((c) => NUMERIC.has(c.key))) return orderByNumbers(rows, criteria);
-  const cols = criteria.map((c) => ({ sign: c.reverse ? -1 : 1, keys: NUMERIC.has(c.key) ? Array.from(numericColumn(rows, c.key)) : rows.map((r) => keyOf(c.key, r)) }));
-  const m = cols.length;
-  const sorted = Array.from({ length: n }, (_, i) => i).sort((i, j) => {
-    for (let k = 0; k < m; k++) {
-      const col = cols[k]!;
-      const a = col.keys[i]!;
-      const b = col.keys[j]!;
-      if (a !== b) return (a < b ? -1 : 1) * col.sign;
-    }
-    return i - j;
-  });
-  return Uint32Array.from(sorted);
+  return orderByRanks(rows, criteria);
 }
 
 /** Sorts rows (given in sequence order) by the criteria; ties keep sequence order (RFC 5256 3). */
@@ -211,6 +225,9 @@ export function compareRows(criteria: SortCriterion[]): (a: SortRow, b: SortRow)
 
 // ---- THREAD ----------------------------------------------------------------------------
 
+/** The children of every childless node (no array per node: a 100,000-message THREAD makes 100,000 nodes). */
+const LEAF: Node[] = [];
+
 /**
  * A thread tree node (a message, or a dummy for a missing or shared parent). One class, so that
  * every access to a node's fields has one shape (fast before V8 optimizes: issue 18, THREAD).
@@ -220,12 +237,18 @@ class Node {
   date = 0;
   order = 0;
   parent: Node | null = null;
-  children: Node[] = [];
+  /** LEAF (shared, never changed) until a first child is adopted. */
+  children: Node[] = LEAF;
   constructor(
     public row: SortRow | null,
     /** Position in the input (sequence order), for tie-breaks. */
     public pos: number,
   ) {}
+
+  adopt(child: Node): void {
+    if (this.children === LEAF) this.children = [child];
+    else this.children.push(child);
+  }
 }
 
 /** Sets each node's sort date and position: its own, or (a dummy) its first child's, whose list was ordered before. */
@@ -295,17 +318,25 @@ function sortSiblings(list: Node[], rows: number, slots: Array<Node | undefined>
   for (let i = 0; i < n; i++) slots[list[i]!.order] = undefined;
 }
 
+const BY_SUBJECT_DATE: SortCriterion[] = [
+  { key: 'SUBJECT', reverse: false },
+  { key: 'DATE', reverse: false },
+];
+
 /** THREAD=ORDEREDSUBJECT (RFC 5256 2.1): by base subject, first message the parent of the rest. */
 export function threadOrderedSubject(rows: SortRow[]): Node[] {
-  const sorted = rows.map((row, pos) => ({ row, pos })).sort((a, b) => cmpStr(a.row.keys.s, b.row.keys.s) || sentDate(a.row) - sentDate(b.row) || a.pos - b.pos);
+  // By base subject, then sent date, then position: ranks sorted natively (no comparator per pair of rows).
+  const sorted = rows.length < 2 ? Uint32Array.from(rows, (_, i) => i) : orderByRanks(rows, BY_SUBJECT_DATE);
   const roots: Node[] = [];
   let current: Node | null = null;
   let subject: string | null = null;
-  for (const { row, pos } of sorted) {
+  for (let k = 0; k < sorted.length; k++) {
+    const pos = sorted[k]!;
+    const row = rows[pos]!;
     const node = new Node(row, pos);
     if (current && row.keys.s === subject) {
       node.parent = current;
-      current.children.push(node);
+      current.adopt(node);
     } else {
       current = node;
       subject = row.keys.s;
@@ -328,7 +359,7 @@ function link(parent: Node, child: Node): void {
   if (child.parent === parent || isAncestor(child, parent)) return;
   if (child.parent) child.parent.children.splice(child.parent.children.indexOf(child), 1);
   child.parent = parent;
-  parent.children.push(child);
+  parent.adopt(child);
 }
 
 /**
@@ -450,17 +481,18 @@ function groupBySubject(roots: Node[]): Node[] {
     }
     if (!target.row && !r.row) {
       for (const c of r.children) c.parent = target;
-      target.children.push(...r.children);
+      for (const c of r.children) target.adopt(c);
     } else if (!target.row) {
       r.parent = target;
-      target.children.push(r);
+      target.adopt(r);
     } else if (!isReply(target) && isReply(r)) {
       r.parent = target;
-      target.children.push(r);
+      target.adopt(r);
     } else {
       // Both are messages that are not a reply to one another: a new dummy holds both.
       const dummy = new Node(null, 0);
-      dummy.children.push(target, r);
+      dummy.adopt(target);
+      dummy.adopt(r);
       target.parent = dummy;
       r.parent = dummy;
       const i = mergedAt.get(target);
@@ -502,26 +534,101 @@ export function threadReferences(rows: SortRow[]): Node[] {
   return merged;
 }
 
-/** The THREAD response body: "(1 2)(3 (4)(5))" with sequence numbers or UIDs (RFC 5256 4). */
-export function formatThreads(roots: Node[], id: (r: SortRow, pos: number) => number): string {
-  // Pieces joined once at the end (a growing string inspected per step is quadratic), and an
-  // explicit stack: reply chains can be thousands deep.
-  const out: string[] = [];
+/**
+ * ASCII text built in a byte buffer: numbers written digit by digit, no string per number (a
+ * 100,000-message SORT or THREAD answer is one buffer, decoded once).
+ */
+export class AsciiWriter {
+  private buf = new Uint8Array(1 << 16);
+  private len = 0;
+
+  private room(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + extra));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  /** A non-negative integer below 2^32 (sequence numbers, UIDs). */
+  num(v: number): void {
+    this.room(10);
+    const b = this.buf;
+    let end = this.len;
+    if (v < 10) {
+      b[end++] = 48 + v;
+    } else {
+      let digits = 1;
+      for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+      end += digits;
+      for (let i = end - 1, x = v; i >= this.len; i--, x = Math.floor(x / 10)) b[i] = 48 + (x % 10);
+    }
+    this.len = end;
+  }
+
+  byte(c: number): void {
+    this.room(1);
+    this.buf[this.len++] = c;
+  }
+
+  text(s: string): void {
+    this.room(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i) & 0x7f;
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  toString(): string {
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.len).toString('latin1');
+  }
+}
+
+/** `ids[order[k]]` for every k, space-separated (a SORT answer's numbers). */
+export function writeOrdered(w: AsciiWriter, ids: ArrayLike<number>, order: ArrayLike<number>): void {
+  for (let k = 0; k < order.length; k++) {
+    if (k) w.byte(SPACE);
+    w.num(ids[order[k]!]!);
+  }
+}
+
+const SPACE = 32;
+const OPEN = 40;
+const CLOSE = 41;
+
+/**
+ * The THREAD response body: "(1 2)(3 (4)(5))" with sequence numbers or UIDs (RFC 5256 4); `id`
+ * gives a node's number from its row and position, or is an array of numbers by position.
+ */
+export function formatThreads(roots: Node[], id: ((r: SortRow, pos: number) => number) | ArrayLike<number>): string {
+  const w = new AsciiWriter();
+  writeThreads(w, roots, id);
+  return w.toString();
+}
+
+/** formatThreads into a writer. */
+export function writeThreads(w: AsciiWriter, roots: Node[], id: ((r: SortRow, pos: number) => number) | ArrayLike<number>): void {
+  const ids = typeof id === 'function' ? null : id;
+  const fn = typeof id === 'function' ? id : null;
+  // An explicit stack (reply chains can be thousands deep): nodes, and null for a ")".
   let afterOpen = false;
-  const stack: Array<Node | string> = [];
-  for (let i = roots.length - 1; i >= 0; i--) stack.push(')', roots[i]!, '(');
+  const stack: Array<Node | null> = [];
+  for (let i = roots.length - 1; i >= 0; i--) stack.push(null, roots[i]!);
   while (stack.length) {
     const item = stack.pop()!;
-    if (typeof item === 'string') {
-      out.push(item);
-      afterOpen = item === '(';
+    if (item === null) {
+      w.byte(CLOSE);
+      afterOpen = false;
       continue;
     }
+    w.byte(OPEN);
+    afterOpen = true;
     let n: Node = item;
     // A run of single children is written as a flat chain "a b c".
     for (;;) {
       if (n.row) {
-        out.push(afterOpen ? String(id(n.row, n.pos)) : ` ${id(n.row, n.pos)}`);
+        if (!afterOpen) w.byte(SPACE);
+        w.num(ids ? ids[n.pos]! : fn!(n.row, n.pos));
         afterOpen = false;
       }
       if (n.children.length === 1 && n.row) {
@@ -531,9 +638,8 @@ export function formatThreads(roots: Node[], id: (r: SortRow, pos: number) => nu
       break;
     }
     if (n.children.length > 1 || (!n.row && n.children.length)) {
-      if (n.row) out.push(' ');
-      for (let i = n.children.length - 1; i >= 0; i--) stack.push(')', n.children[i]!, '(');
+      if (n.row) w.byte(SPACE);
+      for (let i = n.children.length - 1; i >= 0; i--) stack.push(null, n.children[i]!);
     }
   }
-  return out.join('');
 }

@@ -24,7 +24,40 @@ const keys: fc.Arbitrary<SortKeys> = fc
     re: fc.boolean(),
   })
   .map(({ re, ...k }) => (re ? { ...k, re: 1 as const } : k));
-const rows = fc.array(fc.record({ messageId: fc.integer({ min: 1, max: 2 ** 40 }), keys }), { maxLength: 40 });
+/** A decoded message's keys as a plain object (the copy reads its columns through getters). */
+const plain = (k: SortKeys): SortKeys => ({ d: k.d, s: k.s, f: k.f, t: k.t, c: k.c, df: k.df, dt: k.dt, id: k.id, r: [...k.r], ...(k.re === 1 ? { re: 1 as const } : {}) });
+// Message ids past 32 bits (stored as doubles) or all within them (stored in 32 bits).
+const rows = fc.oneof(
+  fc.array(fc.record({ messageId: fc.integer({ min: 1, max: 2 ** 40 }), keys }), { maxLength: 40 }),
+  fc.array(fc.record({ messageId: fc.integer({ min: 0, max: 2 ** 32 - 1 }), keys }), { maxLength: 40 }),
+);
+
+/** The version 1 layout (fourth round), as copies already in databases hold it. */
+function encodeV1(rs: ReadonlyArray<{ messageId: number; keys: SortKeys }>): Buffer {
+  const n = rs.length;
+  const strings = new Map<string, number>();
+  const at = (x: string): number => {
+    let i = strings.get(x);
+    if (i === undefined) strings.set(x, (i = strings.size));
+    return i;
+  };
+  const f = new Float64Array(n * 2);
+  const u = new Uint32Array(n * 9);
+  const refs: number[] = [];
+  rs.forEach(({ messageId, keys: k }, i) => {
+    f[i] = messageId;
+    f[n + i] = k.d ?? NaN;
+    (['s', 'f', 't', 'c', 'df', 'dt'] as const).forEach((name, j) => (u[j * n + i] = at(k[name])));
+    u[6 * n + i] = k.id === null ? 0xffffffff : at(k.id);
+    u[7 * n + i] = k.re ? 1 : 0;
+    for (const r of k.r) refs.push(at(r));
+    u[8 * n + i] = refs.length;
+  });
+  const head = Buffer.from(JSON.stringify({ v: 1, n, refs: refs.length, strings: [...strings.keys()] }));
+  const len = Buffer.alloc(8);
+  len.writeUInt32LE(head.length, 0);
+  return Buffer.concat([len, head, Buffer.alloc((8 - (head.length % 8)) % 8), Buffer.from(f.buffer), Buffer.from(u.buffer), Buffer.from(new Uint32Array(refs).buffer)]);
+}
 
 describe('sort key copy', () => {
   it('decodes what it encoded', () => {
@@ -33,10 +66,35 @@ describe('sort key copy', () => {
         const copy = decodeSortKeys(encodeSortKeys(rs));
         expect(copy).not.toBeNull();
         expect(Array.from(copy!.ids)).toEqual(rs.map((r) => r.messageId));
-        expect(copy!.keys).toEqual(rs.map((r) => r.keys));
+        expect(copy!.keys.map(plain)).toEqual(rs.map((r) => r.keys));
       }),
       { seed: 58, numRuns: 200 },
     );
+  });
+
+  it('still decodes the version 1 copies written before (each column a 32-bit word)', () => {
+    fc.assert(
+      fc.property(rows, (rs) => {
+        const copy = decodeSortKeys(encodeV1(rs));
+        expect(copy).not.toBeNull();
+        expect(Array.from(copy!.ids)).toEqual(rs.map((r) => r.messageId));
+        expect(copy!.keys.map(plain)).toEqual(rs.map((r) => r.keys));
+      }),
+      { seed: 57, numRuns: 100 },
+    );
+  });
+
+  it('is narrower than version 1, and keeps more than 255 references or 65,536 strings exactly', () => {
+    // Three distinct strings a message: more than 65,536 in all, so string indexes need 32 bits.
+    const many = Array.from({ length: 23_000 }, (_, i) => ({
+      messageId: i + 1,
+      keys: { d: i, s: `s${i}`, f: `f${i}`, t: '', c: '', df: 'a', dt: '', id: `m${i}`, r: i % 8 ? [`m${i - 1}`] : [] } as SortKeys,
+    }));
+    many[5]!.keys.r = Array.from({ length: 300 }, (_, k) => `ref${k}`);
+    const v2 = encodeSortKeys(many);
+    expect(v2.length).toBeLessThan(encodeV1(many).length * 0.75);
+    const copy = decodeSortKeys(v2)!;
+    expect(copy.keys.map(plain)).toEqual(many.map((r) => r.keys));
   });
 
   it('decodes a cut, padded or foreign buffer to null', () => {
@@ -57,7 +115,8 @@ describe('sort key copy', () => {
     const buf = encodeSortKeys([{ messageId: 1, keys: { d: null, s: 'x', f: '', t: '', c: '', df: '', dt: '', id: null, r: [] } }]);
     const hl = buf.readUInt32LE(0);
     const start = 8 + hl + ((8 - (hl % 8)) % 8);
-    buf.writeUInt32LE(999, start + 16); // the subject's index
+    // Version 2, one message: its id (4 bytes, padded to 8), its date (8), then the subject's index (one byte).
+    buf[start + 16] = 200;
     expect(decodeSortKeys(buf)).toBeNull();
   });
 });

@@ -9,7 +9,8 @@ import { ImapSyntaxError, type Token, str } from '../parser.js';
 import { ImapNo } from '../responses.js';
 import { parseSearch, type SearchKey } from '../search.js';
 import type { SelectedMailbox } from '../selected.js';
-import { formatThreads, parseSortCriteria, sortOrder, threadOrderedSubject, threadReferences } from '../sort.js';
+import { AsciiWriter, parseSortCriteria, threadOrderedSubject, threadReferences, writeOrdered, writeThreads } from '../sort.js';
+import { folderOrder, folderThreads } from '../sort-orders.js';
 import type { ImapSession } from '../session.js';
 import { UpdateContext } from '../search-context.js';
 import { executeSearch } from '../search-executor.js';
@@ -23,27 +24,48 @@ function checkCharset(t: Token | undefined): void {
   if (cs !== 'UTF-8' && cs !== 'US-ASCII' && cs !== 'UTF8') throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
 }
 
-/** The rows the search criteria select, in sequence order, with their keys and sequence numbers. */
-async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<{ rows: SortRow[]; seqs: Uint32Array; modseq: number | null; key: SearchKey }> {
+interface Picked {
+  /** The folder's sort rows (ascending UID), kept per membership by the store. */
+  all: SortRow[];
+  /** Per row of `all`: its sequence number in this session's view if the criteria select it, else 0. */
+  seqs: Uint32Array;
+  /** How many rows are selected. */
+  count: number;
+  modseq: number | null;
+  key: SearchKey;
+}
+
+/** The rows the search criteria select (in sequence order), marked by their sequence numbers beside the folder's sort rows. */
+async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<Picked> {
   const { key, usesModseq } = parseSearch(criteria, { rev2: session.rev2 });
   if (usesModseq) session.enableCondstore();
   const all = await session.store.sortRows(sel.folder.id);
   const uids = new Uint32Array(all.length);
   for (let i = 0; i < all.length; i++) uids[i] = all[i]!.uid;
-  const allSeqs = sel.view.seqsOfAscending(uids);
+  const seqs = sel.view.seqsOfAscending(uids);
   const hits = key.k === 'all' && !usesModseq ? null : await executeSearch(session, sel, key);
   const wanted = hits ? new Set(hits.map((h) => h.uid)) : null;
   const modseq = usesModseq && hits?.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
-  // One pass: the rows in this session's view (and the search result), their sequence numbers beside them.
-  const rows: SortRow[] = [];
-  const seqs = new Uint32Array(all.length);
+  let count = 0;
   for (let i = 0; i < all.length; i++) {
-    const seq = allSeqs[i]!;
-    if (seq === 0 || (wanted !== null && !wanted.has(uids[i]!))) continue;
-    seqs[rows.length] = seq;
-    rows.push(all[i]!);
+    if (seqs[i] !== 0 && wanted !== null && !wanted.has(uids[i]!)) seqs[i] = 0;
+    if (seqs[i] !== 0) count++;
   }
-  return { rows, seqs: seqs.subarray(0, rows.length), modseq, key };
+  return { all, seqs, count, modseq, key };
+}
+
+/** The selected rows (sequence order) and their sequence numbers. */
+function selectedRows({ all, seqs, count }: Picked): { rows: SortRow[]; seqs: Uint32Array } {
+  if (count === all.length) return { rows: all, seqs };
+  const rows = new Array<SortRow>(count);
+  const out = new Uint32Array(count);
+  let m = 0;
+  for (let i = 0; i < all.length; i++) {
+    if (seqs[i] === 0) continue;
+    out[m] = seqs[i]!;
+    rows[m++] = all[i]!;
+  }
+  return { rows, seqs: out };
 }
 
 async function runSort(session: ImapSession, tag: string, args: Token[], byUid: boolean): Promise<void> {
@@ -59,13 +81,21 @@ async function runSort(session: ImapSession, tag: string, args: Token[], byUid: 
     if (ret?.save) sel.view.saved = [];
     throw err;
   }
-  const { rows, seqs } = picked;
-  const order = sortOrder(rows, criteria);
-  const ids = new Array<number>(order.length);
-  for (let k = 0; k < order.length; k++) ids[k] = byUid ? rows[order[k]!]!.uid : seqs[order[k]!]!;
+  const { all, seqs, count } = picked;
+  // The folder's kept order (sort-orders.ts), filtered to the selected rows: still sorted, ties in sequence order.
+  const full = folderOrder(session.store, sel.folder.id, all, criteria);
+  const order = count === all.length ? full : new Uint32Array(count);
+  if (count !== all.length) {
+    let m = 0;
+    for (let k = 0; k < full.length; k++) if (seqs[full[k]!] !== 0) order[m++] = full[k]!;
+  }
   if (ret) {
+    const ids = new Array<number>(order.length);
     const sorted = new Array<SortRow>(order.length);
-    for (let k = 0; k < order.length; k++) sorted[k] = rows[order[k]!]!;
+    for (let k = 0; k < order.length; k++) {
+      sorted[k] = all[order[k]!]!;
+      ids[k] = byUid ? sorted[k]!.uid : seqs[order[k]!]!;
+    }
     answerWithReturn(
       session,
       sel,
@@ -80,9 +110,19 @@ async function runSort(session: ImapSession, tag: string, args: Token[], byUid: 
     if (ret.update && canUpdate(session, sel, tag, ret)) sel.contexts.set(tag, new UpdateContext(tag, picked.key, criteria, sorted));
     return;
   }
-  let line = `* SORT${ids.length ? ' ' + ids.join(' ') : ''}`;
-  if (picked.modseq !== null) line += ` (MODSEQ ${picked.modseq})`;
-  session.write(line + '\r\n');
+  const w = new AsciiWriter();
+  w.text('* SORT');
+  if (order.length) w.byte(32);
+  writeOrdered(w, byUid ? uidsOf(all) : seqs, order);
+  if (picked.modseq !== null) w.text(` (MODSEQ ${picked.modseq})`);
+  w.text('\r\n');
+  session.write(w.toString());
+}
+
+function uidsOf(rows: readonly SortRow[]): Uint32Array {
+  const out = new Uint32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = rows[i]!.uid;
+  return out;
 }
 
 async function runThread(session: ImapSession, args: Token[], byUid: boolean): Promise<void> {
@@ -91,10 +131,17 @@ async function runThread(session: ImapSession, args: Token[], byUid: boolean): P
   if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') throw new ImapSyntaxError(`Unknown threading algorithm ${algorithm.slice(0, 30)}`);
   checkCharset(args[1]);
   if (args.length < 3) throw new ImapSyntaxError('Missing search criteria');
-  const { rows, seqs } = await selectRows(session, sel, args.slice(2));
-  const roots = algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
-  const body = formatThreads(roots, byUid ? (r) => r.uid : (_, pos) => seqs[pos]!);
-  session.write(`* THREAD${body ? ' ' + body : ''}\r\n`);
+  const picked = await selectRows(session, sel, args.slice(2));
+  const { rows, seqs } = selectedRows(picked);
+  // Every row selected: the folder's threads, kept while its membership is unchanged (sort-orders.ts).
+  const whole = rows === picked.all;
+  const roots = whole ? folderThreads(session.store, sel.folder.id, rows, algorithm) : algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
+  const w = new AsciiWriter();
+  w.text('* THREAD');
+  if (roots.length) w.byte(32);
+  writeThreads(w, roots, byUid ? uidsOf(rows) : seqs);
+  w.text('\r\n');
+  session.write(w.toString());
 }
 
 export const sort: CommandSpec = {
