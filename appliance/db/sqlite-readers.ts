@@ -142,6 +142,8 @@ const AUTH_TABLES = new Set(['api_tokens', 'principals', 'tenants']);
  * keys, smarthost routes): the Haraka child keeps those answers until a write to one of them.
  */
 const MTA_TABLES = new Set(['domains', 'dkim_keys', 'outbound_routes']);
+/** Tables a mailbox list page reads (its rows, its tenant): a write ends the kept pages (core/mailboxes/list-pages.ts). */
+const LIST_TABLES = new Set(['mailboxes', 'tenants']);
 
 function tableOf(node: OperationNode | undefined): string | null {
   if (!node) return null;
@@ -188,6 +190,8 @@ export class SqliteReaders {
   /** The same for MTA_TABLES; each move is told to `mtaListeners` at once (the Haraka child's cache). */
   mtaEpoch = 0;
   readonly mtaListeners = new Set<(epoch: number) => void>();
+  /** The same for LIST_TABLES. */
+  listEpoch = 0;
 
   moveMta(): void {
     this.mtaEpoch++;
@@ -292,6 +296,8 @@ class RoutedConnection implements DatabaseConnection {
   authWrite = false;
   /** The same for MTA_TABLES. */
   mtaWrite = false;
+  /** The same for LIST_TABLES. */
+  listWrite = false;
 
   constructor(
     private readonly driver: OffThreadReadsDriver,
@@ -304,11 +310,14 @@ class RoutedConnection implements DatabaseConnection {
     }
     const auth = mayWrite(query.query, query.sql, AUTH_TABLES);
     const mta = mayWrite(query.query, query.sql, MTA_TABLES);
-    if (!auth && !mta) return this.pinned().then((c) => c.executeQuery<R>(query));
+    const list = mayWrite(query.query, query.sql, LIST_TABLES);
+    if (!auth && !mta && !list) return this.pinned().then((c) => c.executeQuery<R>(query));
     const move = () => {
       if (auth) this.readers.authEpoch++;
       if (mta) this.readers.moveMta();
+      if (list) this.readers.listEpoch++;
     };
+    this.listWrite ||= list;
     this.authWrite ||= auth;
     this.mtaWrite ||= mta;
     move();
@@ -320,6 +329,10 @@ class RoutedConnection implements DatabaseConnection {
 
   /** After a commit, rollback or release: moves the epoch once more when this use wrote AUTH_TABLES. */
   settled(): void {
+    if (this.listWrite) {
+      this.listWrite = false;
+      this.readers.listEpoch++;
+    }
     if (this.mtaWrite) {
       this.mtaWrite = false;
       this.readers.moveMta();
@@ -462,4 +475,10 @@ export function mtaWriteEpoch(db: object): { current(): number; onMove(listener:
       return () => void readers.mtaListeners.delete(listener);
     },
   };
+}
+
+/** The same for the tables of a mailbox list page (LIST_TABLES): the current value; null on PostgreSQL. */
+export function listWriteEpoch(db: object): (() => number) | null {
+  const readers = READERS_OF.get(db);
+  return readers ? () => readers.listEpoch : null;
 }
