@@ -73,6 +73,22 @@ describe('kept mailbox list pages', () => {
     expect(shared).toBe(keeps ? 1 : 3);
   });
 
+  it('answer the same bytes and headers as a page serialized as usual, and end with a write', async () => {
+    const raw = () => t.app.inject({ method: 'GET', url: `/api/v1/tenants/${a.tenantId}/mailboxes?sort=address`, headers: { authorization: `Bearer ${t.operatorToken}` } });
+    // the first answer of a kept page is serialized as usual, the later ones send its kept JSON text
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await raw());
+    for (const r of answers) {
+      expect(r.statusCode).toBe(200);
+      expect(r.body).toBe(answers[0]!.body);
+      expect(r.headers['content-type']).toBe(answers[0]!.headers['content-type']);
+      expect(r.headers['content-length']).toBe(answers[0]!.headers['content-length']);
+    }
+    const alice = (JSON.parse(answers[0]!.body) as View[]).find((m) => m.address === 'alice@pages-a.example')!;
+    await t.core.db.updateTable('mailboxes').set({ display_name: 'Alice Again' }).where('id', '=', alice.id).execute();
+    for (let i = 0; i < 3; i++) expect((JSON.parse((await raw()).body) as Array<View & { displayName: string }>).find((m) => m.id === alice.id)?.displayName).toBe('Alice Again');
+  });
+
   it('keep each query apart (filters, sort, page)', async () => {
     const all = (await list(a.tenantId)).body;
     const byAddress = (await list(a.tenantId, '?sort=-address')).body.map((m) => m.address);

@@ -47,7 +47,11 @@ export function keptPage<V extends object>(db: object, key: string, read: () => 
   if (found) return found;
   const pages = k.pages;
   const reading = read().then((views) => {
-    for (const v of views) Object.freeze(v);
+    // frozen a level down too (a view's owner): the control plane keeps the page's JSON text while it lives
+    for (const v of views) {
+      for (const f of Object.values(v)) if (typeof f === 'object' && f !== null) Object.freeze(f);
+      Object.freeze(v);
+    }
     return Object.freeze(views);
   });
   if (pages.size >= PAGES_MAX) pages.clear();
