@@ -142,6 +142,8 @@ const AUTH_TABLES = new Set(['api_tokens', 'principals', 'tenants']);
  * keys, smarthost routes): the Haraka child keeps those answers until a write to one of them.
  */
 const MTA_TABLES = new Set(['domains', 'dkim_keys', 'outbound_routes']);
+/** Tables a mailbox list page reads (its rows, its tenant): a write ends the kept pages (core/mailboxes/list-pages.ts). */
+const LIST_TABLES = new Set(['mailboxes', 'tenants']);
 
 function tableOf(node: OperationNode | undefined): string | null {
   if (!node) return null;
@@ -152,20 +154,22 @@ function tableOf(node: OperationNode | undefined): string | null {
 
 const TX_CONTROL = /^\s*(pragma|select|begin|commit|end|rollback|savepoint|release)\b/i;
 
-/** Bits of `writes()`: the statement may write AUTH_TABLES, MTA_TABLES. */
+/** Bits of `writes()`: the statement may write AUTH_TABLES, MTA_TABLES, LIST_TABLES. */
 const AUTH = 1;
 const MTA = 2;
+const LIST = 4;
+const EVERY = AUTH | MTA | LIST;
 
 function bitsOf(table: string | null): number {
   if (table === null) return 0;
-  return (AUTH_TABLES.has(table) ? AUTH : 0) | (MTA_TABLES.has(table) ? MTA : 0);
+  return (AUTH_TABLES.has(table) ? AUTH : 0) | (MTA_TABLES.has(table) ? MTA : 0) | (LIST_TABLES.has(table) ? LIST : 0);
 }
 
 /**
- * Which of AUTH_TABLES and MTA_TABLES the statement may write, in one pass over its tree (issue
+ * Which of AUTH_TABLES, MTA_TABLES and LIST_TABLES the statement may write, in one pass over its tree (issue
  * 18: it runs for every statement on the main connection): none for a read, a pragma,
  * transaction control, or an insert, update or delete of other tables. Other raw SQL and schema
- * changes count as writes to both.
+ * changes count as writes to all three.
  */
 function writes(node: RootOperationNode, sqlText: string): number {
   switch (node.kind) {
@@ -182,16 +186,16 @@ function writes(node: RootOperationNode, sqlText: string): number {
       let bits = 0;
       for (const f of node.from.froms) {
         const table = tableOf(f);
-        bits |= table === null ? AUTH | MTA : bitsOf(table);
+        bits |= table === null ? EVERY : bitsOf(table);
       }
       return bits;
     }
     case 'RawNode':
       // Transaction control writes nothing itself (kysely's SQLite driver sends begin/commit as
       // raw SQL): the statements inside count, and a commit or rollback settles the connection.
-      return TX_CONTROL.test(sqlText) ? 0 : AUTH | MTA;
+      return TX_CONTROL.test(sqlText) ? 0 : EVERY;
     default:
-      return AUTH | MTA;
+      return EVERY;
   }
 }
 
@@ -209,6 +213,8 @@ export class SqliteReaders {
   /** The same for MTA_TABLES; each move is told to `mtaListeners` at once (the Haraka child's cache). */
   mtaEpoch = 0;
   readonly mtaListeners = new Set<(epoch: number) => void>();
+  /** The same for LIST_TABLES. */
+  listEpoch = 0;
 
   moveMta(): void {
     this.mtaEpoch++;
@@ -313,6 +319,8 @@ class RoutedConnection implements DatabaseConnection {
   authWrite = false;
   /** The same for MTA_TABLES. */
   mtaWrite = false;
+  /** The same for LIST_TABLES. */
+  listWrite = false;
 
   constructor(
     private readonly driver: OffThreadReadsDriver,
@@ -327,10 +335,13 @@ class RoutedConnection implements DatabaseConnection {
     if (bits === 0) return this.pinned().then((c) => c.executeQuery<R>(query));
     const auth = (bits & AUTH) !== 0;
     const mta = (bits & MTA) !== 0;
+    const list = (bits & LIST) !== 0;
     const move = () => {
       if (auth) this.readers.authEpoch++;
       if (mta) this.readers.moveMta();
+      if (list) this.readers.listEpoch++;
     };
+    this.listWrite ||= list;
     this.authWrite ||= auth;
     this.mtaWrite ||= mta;
     move();
@@ -342,6 +353,10 @@ class RoutedConnection implements DatabaseConnection {
 
   /** After a commit, rollback or release: moves the epoch once more when this use wrote AUTH_TABLES. */
   settled(): void {
+    if (this.listWrite) {
+      this.listWrite = false;
+      this.readers.listEpoch++;
+    }
     if (this.mtaWrite) {
       this.mtaWrite = false;
       this.readers.moveMta();
@@ -484,4 +499,10 @@ export function mtaWriteEpoch(db: object): { current(): number; onMove(listener:
       return () => void readers.mtaListeners.delete(listener);
     },
   };
+}
+
+/** The same for the tables of a mailbox list page (LIST_TABLES): the current value; null on PostgreSQL. */
+export function listWriteEpoch(db: object): (() => number) | null {
+  const readers = READERS_OF.get(db);
+  return readers ? () => readers.listEpoch : null;
 }

@@ -23,6 +23,7 @@ import { scopeOf } from '../kernel/authz.js';
 import { PLATFORM_SCOPE, tenantScope } from '../kernel/scope.js';
 import { planTransition, statusAfter } from './lifecycle.js';
 import { audit } from './unit.js';
+import { keptPage, pageKey } from './list-pages.js';
 import { trxOf } from '../../db/repos/index.js';
 
 export type { MailboxFilter } from '../../db/repos/mailboxes.js';
@@ -209,11 +210,18 @@ export async function listMailboxes(actor: Actor, deps: CoreDeps, domainId: stri
 /** Every mailbox of a tenant, across its domains, filtered. */
 export async function listTenantMailboxes(actor: Actor, deps: CoreDeps, tenantId: string, page: { limit?: number; after?: string | null } = {}, filter: MailboxFilter = {}): Promise<MailboxView[]> {
   authorize(actor, 'mailboxes.read');
-  const { mailboxes, tenants } = repos(deps.db, scopeOf(actor));
-  // The tenant check and the page in one turn (one message to a reader thread, not two in a row):
-  // both are scoped to the actor, and no row is answered unless the tenant check passed.
-  const [, rows] = await Promise.all([tenants.get(tenantId), mailboxes.viewsInTenant(tenantId, filter, pageOf(page))]);
-  return rows.map(mailboxView);
+  const scope = scopeOf(actor);
+  const { mailboxes, tenants } = repos(deps.db, scope);
+  const p = pageOf(page);
+  const f = { domainId: filter.domainId, status: filter.status, isRole: filter.isRole, q: filter.q, sort: filter.sort };
+  // kept until a write to mailboxes or tenants (list-pages.ts), per scope and query, after the authorization above
+  const views = await keptPage(deps.db, pageKey(scope.tenantId, tenantId, p, f), async () => {
+    // The tenant check and the page in one turn (one message to a reader thread, not two in a row):
+    // both are scoped to the actor, and no row is answered unless the tenant check passed.
+    const [, rows] = await Promise.all([tenants.get(tenantId), mailboxes.viewsInTenant(tenantId, f, p)]);
+    return rows.map(mailboxView);
+  });
+  return views as MailboxView[];
 }
 
 /**

@@ -46,7 +46,7 @@ import { GrantsRepo } from './grants.js';
 
 export type { Executor } from './base.js';
 /** The write epoch of the tables API token authentication reads (SQLite; null on PostgreSQL). */
-export { authWriteEpoch, mtaWriteEpoch } from '../sqlite-readers.js';
+export { authWriteEpoch, listWriteEpoch, mtaWriteEpoch } from '../sqlite-readers.js';
 
 export class Repos {
   private readonly made = new Map<string, unknown>();

@@ -7,6 +7,7 @@ import { createMailbox, getMailbox, listMailboxes, listTenantMailboxes } from '.
 import { mailboxOwnership } from '../../../appliance/core/portfolio/ownership.service.js';
 import { deleteMailbox, recycleBin, restoreMailbox } from '../../../appliance/core/mailboxes/recycle-bin.service.js';
 import { actorOf } from '../../plugins/authn.js';
+import { keptJson } from '../../plugins/kept-json.js';
 import { authedErrors, boolOf, Deleted, DeleteQuery, DeletionIntent, pageFrom } from '../../schemas/common.js';
 import { DomainParams } from '../../schemas/domains.schemas.js';
 import {
@@ -71,9 +72,13 @@ const mailboxesRoutes: FastifyPluginAsyncTypebox<{ core: CoreDeps }> = async (ap
         response: { 200: Type.Array(Mailbox), ...authedErrors() },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
-      return listTenantMailboxes(actorOf(req), core, req.params.tenantId, pageFrom(q), { domainId: q.domainId, status: q.status, isRole: boolOf(q.isRole), q: q.q, sort: q.sort });
+      // a kept page (shared until a write) is serialized once: its JSON text is answered after
+      return keptJson(
+        reply,
+        await listTenantMailboxes(actorOf(req), core, req.params.tenantId, pageFrom(q), { domainId: q.domainId, status: q.status, isRole: boolOf(q.isRole), q: q.q, sort: q.sort }),
+      );
     },
   );
 
