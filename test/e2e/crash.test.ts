@@ -304,7 +304,7 @@ function verifyDelivered(dataDir: string, acked: Map<string, string>, opts: { or
 
 // ---- kills ---------------------------------------------------------------------------------
 
-async function waitReady(app: Appliance, timeoutMs = 30_000): Promise<void> {
+async function waitReady(app: Appliance, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await app.readyz().catch(() => ({ status: 0 }))).status !== 200) {
     if (Date.now() > deadline) throw new Error('appliance not ready again');

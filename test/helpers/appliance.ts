@@ -70,7 +70,7 @@ export class Appliance {
       ports = { smtp: smtp!, submission: submission!, submissions: submissions!, imap: imap!, imaps: imaps!, http: http! };
     }
     const a = new Appliance(dataDir, ports, opts.env ?? {});
-    a.readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+    a.readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
     try {
       await a.launch();
     } catch (err) {
@@ -81,7 +81,7 @@ export class Appliance {
     return a;
   }
 
-  private readyTimeoutMs = 30_000;
+  private readyTimeoutMs = 90_000;
 
   /**
    * The PostgreSQL run (POSTERN_TEST_PG_URL): the appliance gets a database of its own on the
@@ -131,7 +131,7 @@ export class Appliance {
   }
 
   /** Resolves when /readyz answers 200. */
-  async waitReady(timeoutMs = 30_000): Promise<void> {
+  async waitReady(timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) {
