@@ -120,15 +120,15 @@ function harakaFiles(config: Readonly<Config>, paths: DataPaths, tls: TlsMateria
         inactivity_timeout: 300,
         force_shutdown_timeout: 10,
         graceful_shutdown: false,
-        spool_dir: path.join(root, 'spool'),
-        spool_after: 1024 * 1024,
         smtputf8: true,
       },
     }),
     // max.bytes=0: Haraka's own size checks answer without an enhanced status code, so the
     // mail.postern-size plugin advertises SIZE and answers 552 5.3.4 itself.
+    // spool_dir/spool_after: Haraka's transactions read them from connection.ini (not smtp.ini):
+    // a message past 1 MiB is spooled to the MTA's own folder, not held in memory up to 25 MiB.
     'connection.ini': ini({
-      main: { smtputf8: true },
+      main: { smtputf8: true, spool_dir: path.join(root, 'spool'), spool_after: 1024 * 1024 },
       haproxy: haproxySection(config),
       // show_version=false: no Haraka version in Received headers (the greeting is connect.postern-banner's).
       headers: { max_lines: 1000, max_received: 30, show_version: false },
