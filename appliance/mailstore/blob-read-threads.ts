@@ -91,6 +91,11 @@ export class BlobReadThreads {
 
   private readonly spare: SharedArrayBuffer[] = [];
 
+  /** Starts the threads that are not running (they boot while the caller goes on). */
+  prestart(): void {
+    for (let i = 0; i < this.threads.length; i++) this.threads[i] ??= this.start(i);
+  }
+
   /**
    * The files read into a buffer kept for reuse (FETCH: copied into the response buffer and
    * released at once): `release()` gives the buffer back; the views must not be read after it.

@@ -40,6 +40,8 @@ export interface BlobStore {
    * with BlobNotFoundError naming it.
    */
   readMany?(ids: string[]): Promise<Buffer[]>;
+  /** Starts the read threads readMany uses (once per process), so the first batch read does not wait for them. */
+  warm?(): void;
   /** readMany into memory kept for reuse: the buffers are valid until `release()` and must not be read after it. */
   lendMany?(ids: string[]): Promise<LentFiles>;
   /** The whole blob or the byte range [start, end). */
@@ -251,6 +253,10 @@ export class FileBlobStore implements BlobStore {
     } catch (err) {
       return this.notFound(id)(err as NodeJS.ErrnoException);
     }
+  }
+
+  warm(): void {
+    blobReadThreads.prestart();
   }
 
   async readMany(ids: string[]): Promise<Buffer[]> {

@@ -576,6 +576,10 @@ export class SqlMailStore implements MailStore {
     return out;
   }
 
+  warmReads(): void {
+    this.blobs.warm?.();
+  }
+
   /**
    * readMessages for FETCH of many bodies (issue 18): the blobs are read on the read threads into
    * memory kept for reuse, valid until `release()`. Stores without batch reads lend what
