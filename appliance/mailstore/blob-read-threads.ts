@@ -85,7 +85,8 @@ export class BlobReadThreads {
   private readonly threads: Array<ReadThread | null>;
   private nextId = 1;
 
-  constructor(size = 2) {
+  /** Four, as libuv's pool: four files read at once keep a disk with cold files as busy as fs.readFile did. */
+  constructor(size = 4) {
     this.threads = new Array<ReadThread | null>(size).fill(null);
   }
 

@@ -28,10 +28,10 @@ import { SELECTED } from './types.js';
 const READ_AHEAD = 8;
 /** Messages up to this size are read whole (and in batches when the store can). */
 const SMALL_MESSAGE = 256 * 1024;
-/** A batch fits the store's reused read buffers (1 MiB, mailstore/blob-read-threads.ts); two are read ahead. */
-const BATCH_BYTES = 1024 * 1024;
-const BATCH_COUNT = 128;
-const BATCHES_AHEAD = 2;
+/** A batch fits the store's reused read buffers (1 MiB, mailstore/blob-read-threads.ts); one per read thread is read ahead. */
+const BATCH_BYTES = 512 * 1024;
+const BATCH_COUNT = 64;
+const BATCHES_AHEAD = 4;
 const EMPTY_ENVELOPE = '(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)';
 
 /** The entries of `uids` (ascending) in the selected folder. */
