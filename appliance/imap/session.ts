@@ -415,6 +415,22 @@ export class ImapSession {
     if (!this.write(data)) await this.drain();
   }
 
+  /**
+   * Writes bytes the caller will overwrite afterwards (a reused output buffer, issue 18): the
+   * promise resolves once the connection no longer needs them (the socket's write callback;
+   * under COMPRESS a copy is written at once). Back-pressure is the caller's (outputBuffered).
+   */
+  writeOwned(data: Buffer): Promise<void> {
+    if (this.closed || this.socket.destroyed) return Promise.resolve();
+    if (this.compression) {
+      this.compression.write(Buffer.from(data));
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      this.socket.write(data, () => resolve());
+    });
+  }
+
   untagged(text: string): void {
     this.write(`* ${text}\r\n`);
   }
@@ -695,6 +711,7 @@ export class ImapSession {
   loggedIn(user: SessionUser): void {
     this.user = user;
     this.state = 'authenticated';
+    this.store.warmReads?.(); // the blob read threads boot now, not in the first FETCH of many bodies
     if (this.deps.shared) this.shared = new SharedAccess(this, user, this.deps.shared);
     if (this.preAuthTimer) clearTimeout(this.preAuthTimer);
     this.preAuthTimer = null;

@@ -11,6 +11,7 @@ import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { StorageConfig } from '../config.js';
 import { fsyncThreads } from '../db/fsync-threads.js';
+import { BlobReadError, blobReadThreads, type LentFiles } from './blob-read-threads.js';
 
 export interface BlobStore {
   /**
@@ -33,6 +34,16 @@ export interface BlobStore {
    * costs the event loop less than the four trips through libuv's pool of an async read.
    */
   readNow?(id: string): Buffer;
+  /**
+   * Many whole blobs in one call, in order (local files only): read on threads of their own, one
+   * message to the event loop per call (FETCH BODY[] of many messages). A missing blob rejects
+   * with BlobNotFoundError naming it.
+   */
+  readMany?(ids: string[]): Promise<Buffer[]>;
+  /** Starts the read threads readMany uses (once per process), so the first batch read does not wait for them. */
+  warm?(): void;
+  /** readMany into memory kept for reuse: the buffers are valid until `release()` and must not be read after it. */
+  lendMany?(ids: string[]): Promise<LentFiles>;
   /** The whole blob or the byte range [start, end). */
   get(id: string, range?: { start: number; end: number }): Promise<Buffer>;
   size(id: string): Promise<number>;
@@ -242,6 +253,26 @@ export class FileBlobStore implements BlobStore {
     } catch (err) {
       return this.notFound(id)(err as NodeJS.ErrnoException);
     }
+  }
+
+  warm(): void {
+    blobReadThreads.prestart();
+  }
+
+  async readMany(ids: string[]): Promise<Buffer[]> {
+    return blobReadThreads.readFiles(ids.map((id) => this.pathOf(id))).catch(this.batchFailed(ids));
+  }
+
+  async lendMany(ids: string[]): Promise<LentFiles> {
+    return blobReadThreads.lendFiles(ids.map((id) => this.pathOf(id))).catch(this.batchFailed(ids));
+  }
+
+  /** A missing file of a batch read is a BlobNotFoundError naming its blob. */
+  private batchFailed(ids: string[]) {
+    return (err: unknown): never => {
+      if (err instanceof BlobReadError && err.code === 'ENOENT') throw new BlobNotFoundError(ids[err.index]!, `the blob folder ${this.root}`);
+      throw err;
+    };
   }
 
   async size(id: string): Promise<number> {

@@ -162,6 +162,10 @@ export interface MailStore {
    * MB in total and falls back to readMessage when a store does not implement this.
    */
   readMessages?(messageIds: number[]): Promise<Map<number, Buffer>>;
+  /** Optional: starts what batch reads need (the blob read threads) ahead of the first one. */
+  warmReads?(): void;
+  /** Optional readMessages into memory kept for reuse (issue 18): valid until `release()`, never read after it. */
+  lendMessages?(messageIds: number[]): Promise<{ bytes: Map<number, Buffer>; release(): void }>;
   /**
    * Optional: SEARCH BODY/TEXT from the index built at ingest (fulltext.ts). For each query the
    * folder's messages (or only `messageIds`) whose text contains the needle, or null when the

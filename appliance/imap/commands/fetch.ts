@@ -28,8 +28,10 @@ import { SELECTED } from './types.js';
 const READ_AHEAD = 8;
 /** Messages up to this size are read whole (and in batches when the store can). */
 const SMALL_MESSAGE = 256 * 1024;
-const BATCH_BYTES = 4 * 1024 * 1024;
-const BATCH_COUNT = 256;
+/** A batch fits the store's reused read buffers (1 MiB, mailstore/blob-read-threads.ts); one per read thread is read ahead. */
+const BATCH_BYTES = 512 * 1024;
+const BATCH_COUNT = 64;
+const BATCHES_AHEAD = 4;
 const EMPTY_ENVELOPE = '(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)';
 
 /** The entries of `uids` (ascending) in the selected folder. */
@@ -57,6 +59,9 @@ function parseModifiers(t: Token | undefined): { changedSince: number | null; va
   }
   return { changedSince, vanished };
 }
+
+/** Message bytes read for a batch, and how to give back the memory they were read into. */
+type Lent = { bytes: Map<number, Buffer>; release(): void };
 
 /** A section's bytes, or a function that reads them when the writer gets to it. */
 type SectionData = Buffer | (() => Promise<Buffer>);
@@ -96,7 +101,7 @@ function readSection(session: ImapSession, entry: MessageEntry, meta: MessageMet
 class BodyLoader {
   private readonly batches: number[][] = [];
   private readonly batchOf: number[] = [];
-  private readonly pending = new Map<number, Promise<Map<number, Buffer>>>();
+  private readonly pending = new Map<number, Promise<Lent>>();
   private readonly single = new Map<number, Promise<SectionData[]>>();
 
   constructor(
@@ -106,7 +111,7 @@ class BodyLoader {
     private readonly sections: SectionItem[],
   ) {
     if (!sections.length) return;
-    const batched = typeof session.store.readMessages === 'function';
+    const batched = typeof session.store.readMessages === 'function' || typeof session.store.lendMessages === 'function';
     let cur: number[] = [];
     let bytes = 0;
     entries.forEach((e, i) => {
@@ -127,16 +132,47 @@ class BodyLoader {
     if (cur.length) this.batches.push(cur);
   }
 
-  private loadBatch(b: number): Promise<Map<number, Buffer>> | null {
+  private loadBatch(b: number): Promise<Lent> | null {
     if (b < 0 || b >= this.batches.length) return null;
     let p = this.pending.get(b);
     if (!p) {
       const ids = this.batches[b]!.map((i) => this.entries[i]!.messageId);
-      p = this.session.store.readMessages!(ids);
+      const store = this.session.store;
+      p = store.lendMessages ? store.lendMessages(ids) : store.readMessages!(ids).then((bytes) => ({ bytes, release: () => undefined }));
       p.catch(() => undefined);
       this.pending.set(b, p);
     }
     return p;
+  }
+
+  /**
+   * True when entry i's bytes are lent (read into a reused buffer): they are valid until done(i)
+   * and must be copied, not handed to the socket as they are.
+   */
+  borrowed(i: number): boolean {
+    return this.batchOf[i]! >= 0;
+  }
+
+  /** Entry i is written: the last entry of a batch gives the batch's buffer back. */
+  done(i: number): void {
+    const b = this.batchOf[i] ?? -1;
+    if (b < 0 || i !== this.batches[b]![this.batches[b]!.length - 1]) return;
+    this.giveBack(b);
+  }
+
+  private giveBack(b: number): void {
+    const p = this.pending.get(b);
+    if (!p) return;
+    this.pending.delete(b);
+    p.then(
+      (l) => l.release(),
+      () => undefined,
+    );
+  }
+
+  /** Gives back every batch read (or being read) and not yet written. */
+  close(): void {
+    for (const b of [...this.pending.keys()]) this.giveBack(b);
   }
 
   private loadSingle(i: number): Promise<SectionData[]> | null {
@@ -163,14 +199,12 @@ class BodyLoader {
   async get(i: number): Promise<SectionData[] | null> {
     // Read ahead: the next batch, and single reads a few entries ahead.
     const b = this.batchOf[i]!;
-    if (b >= 0) this.loadBatch(b + 1);
+    if (b >= 0) for (let k = 1; k <= BATCHES_AHEAD; k++) this.loadBatch(b + k);
     for (let k = i + 1; k <= i + READ_AHEAD && k < this.entries.length; k++) this.loadSingle(k);
     const e = this.entries[i]!;
     try {
       if (b >= 0) {
-        const map = await this.loadBatch(b)!;
-        if (i === this.batches[b]![this.batches[b]!.length - 1]) this.pending.delete(b);
-        const full = map.get(e.messageId);
+        const full = (await this.loadBatch(b)!).bytes.get(e.messageId);
         if (!full) return null;
         return await sectionsOf(this.session, e, this.metas?.get(e.messageId) ?? null, this.sections, full);
       }
@@ -303,7 +337,7 @@ async function binarySize(item: SectionItem, raw: SectionData, meta: MessageMeta
  * Writes one response whose sections go as literals: `parts` are the text before each literal
  * and the literals, `tail` the text after the last one. Stops when the session closes.
  */
-async function writeWithLiterals(session: ImapSession, parts: Array<string | LiteralPart>, tail: string): Promise<void> {
+async function writeWithLiterals(session: ImapSession, parts: Array<string | LiteralPart>, tail: string, borrowed: boolean): Promise<void> {
   let head = '';
   for (const p of parts) {
     if (typeof p === 'string') {
@@ -319,7 +353,8 @@ async function writeWithLiterals(session: ImapSession, parts: Array<string | Lit
     if (session.isClosed) return;
     await session.writeAndWait(head + literalHeader(p.item, bytes));
     head = '';
-    await session.writeAndWait(bytes);
+    // lent bytes (or a view of them) are copied: the socket may hold what it is given after this returns
+    await session.writeAndWait(borrowed ? Buffer.from(bytes) : bytes);
   }
   await session.writeAndWait(head + tail);
 }
@@ -347,46 +382,85 @@ function inlineResponse(parts: Array<string | LiteralPart>, tail: string): Array
   return out;
 }
 
+/** Output buffers kept for reuse by every FETCH of the process (a fresh buffer's pages cost a fault each on first touch). */
+const SLAB_BYTES = 128 * 1024;
+const SPARE_SLABS = 16;
+const spareSlabs: Buffer[] = [];
+
+function takeSlab(): Buffer {
+  return spareSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+}
+
+function returnSlab(slab: Buffer): void {
+  if (spareSlabs.length < SPARE_SLABS) spareSlabs.push(slab);
+}
+
 /**
- * Output gathered into writes of about 64 KiB: one TLS record and one system call for many
- * small responses instead of three per message (issue 18: FETCH BODY[] of 1,000 messages).
- * Response text is kept as one string until a literal or the flush needs bytes (one UTF-8
- * encoding per write, not a Buffer per response: FETCH ENVELOPE of 1,200). `add` returns a
- * promise only when it wrote (the caller awaits back-pressure then, and no promise otherwise).
+ * Output gathered into writes of up to 128 KiB: one TLS record run and one system call for many
+ * small responses instead of three per message (issue 18: FETCH BODY[] of 1,000 messages). Text
+ * and literals are copied into one of two reused buffers (issue 18: a new buffer per write,
+ * Buffer.concat, cost more in page faults than the copy itself), written while the other fills;
+ * a buffer is filled again only once the socket is done with it. A literal larger than a buffer
+ * goes on its own. `add` returns a promise only when it wrote (the caller awaits then, and no
+ * promise otherwise).
  */
 class Coalescer {
-  private chunks: Buffer[] = [];
-  private text = '';
-  private bytes = 0;
+  private slab: Buffer | null = null;
+  private used = 0;
+  /** The other buffer and the write that still holds it. */
+  private spare: { slab: Buffer; done: Promise<void> } | null = null;
 
   constructor(private readonly session: ImapSession) {}
 
-  add(chunk: string | Buffer): Promise<void> | null {
+  add(chunk: string | Buffer, borrowed = false): Promise<void> | null {
+    const slab = (this.slab ??= takeSlab());
     if (typeof chunk === 'string') {
-      this.text += chunk;
-      this.bytes += chunk.length;
-    } else {
-      if (this.text) this.chunks.push(Buffer.from(this.text, 'utf8'));
-      this.text = '';
-      this.chunks.push(chunk);
-      this.bytes += chunk.length;
+      // at most 3 bytes per UTF-16 unit: a short text is known to fit without measuring it
+      const room = SLAB_BYTES - this.used;
+      if (chunk.length * 3 <= room || Buffer.byteLength(chunk) <= room) {
+        this.used += slab.write(chunk, this.used, 'utf8');
+        return null;
+      }
+      return this.flush().then(() => this.addLarge(Buffer.from(chunk, 'utf8')) ?? undefined);
     }
-    return this.bytes >= 65536 ? this.flush() : null;
+    if (chunk.length <= SLAB_BYTES - this.used) {
+      chunk.copy(slab, this.used);
+      this.used += chunk.length;
+      return null;
+    }
+    return this.flush().then(() => this.addLarge(chunk, borrowed) ?? undefined);
   }
 
+  /** After a flush: a chunk that fits goes into the (empty) buffer, a larger one is written as it is (a copy when it is lent). */
+  private addLarge(chunk: Buffer, borrowed = false): Promise<void> | null {
+    if (chunk.length <= SLAB_BYTES) return this.add(chunk);
+    return this.session.writeAndWait(borrowed ? Buffer.from(chunk) : chunk);
+  }
+
+  /** Writes what was gathered; resolves when more may be added (the other buffer is free, the client is reading). */
   async flush(): Promise<void> {
-    let data: string | Buffer;
-    if (!this.chunks.length) {
-      if (!this.text) return;
-      data = this.text;
-    } else {
-      if (this.text) this.chunks.push(Buffer.from(this.text, 'utf8'));
-      data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    if (!this.slab || !this.used) return;
+    const slab = this.slab;
+    const done = this.session.writeOwned(slab.subarray(0, this.used));
+    this.slab = null;
+    this.used = 0;
+    const spare = this.spare;
+    this.spare = { slab, done };
+    if (spare) {
+      if (!this.session.isClosed) await spare.done;
+      this.slab = spare.slab;
     }
-    this.chunks = [];
-    this.text = '';
-    this.bytes = 0;
-    await this.session.writeAndWait(data);
+    if (!this.session.isClosed) await this.session.drain();
+  }
+
+  /** Writes the rest; the buffers go back for reuse once the socket is done with them. */
+  async end(): Promise<void> {
+    await this.flush();
+    if (this.slab) returnSlab(this.slab);
+    this.slab = null;
+    const spare = this.spare;
+    this.spare = null;
+    if (spare) void spare.done.then(() => returnSlab(spare.slab));
   }
 }
 
@@ -399,8 +473,19 @@ function seqsOf(sel: SelectedMailbox, entries: MessageEntry[]): ArrayLike<number
   return sel.view.seqsOfAscending(uids);
 }
 
+/** What every response of one FETCH shares. */
+interface ResponseContext {
+  session: ImapSession;
+  sel: SelectedMailbox;
+  items: FetchItem[];
+  metas: Map<number, MessageMeta> | null;
+  flagsChanged: Set<number>;
+  hasFlagsItem: boolean;
+  out: Coalescer;
+}
+
 /**
- * Writes the `* n FETCH (...)` responses, gathered and written in chunks of about 64 KiB (with
+ * Writes the `* n FETCH (...)` responses, gathered and written in chunks of up to 128 KiB (with
  * the literals already in memory: small messages); a response whose literal is read or decoded
  * as it is written (large messages, BINARY) flushes what was gathered and goes on its own.
  */
@@ -420,52 +505,65 @@ async function writeResponses(
       entries.map((e) => e.flags),
     );
   const bodies = new BodyLoader(session, entries, metas, sections);
-  const out = new Coalescer(session);
+  const ctx: ResponseContext = { session, sel, items, metas, flagsChanged, hasFlagsItem, out: new Coalescer(session) };
   const seqs = seqsOf(sel, entries);
-  for (let i = 0; i < entries.length; i++) {
-    if (session.isClosed) return;
-    const e = entries[i]!;
-    const seq = seqs[i]!;
-    if (!seq) continue;
-    const meta = metas?.get(e.messageId) ?? null;
-    let data: SectionData[] | null = null;
-    if (sections.length) {
-      data = await bodies.get(i);
-      if (!data) continue; // the message vanished (expunged elsewhere): skip it
-    }
-    const parts: Array<string | LiteralPart> = [];
-    let text = `* ${seq} FETCH (`;
-    let first = true;
-    let sectionIndex = 0;
-    for (const item of items) {
-      if (!first) text += ' ';
-      first = false;
-      if (item.kind === 'PREVIEW') {
-        // RFC 8970 3: computed at ingest; older messages get theirs from the bytes
-        text += `PREVIEW ${nstring(meta ? (meta.preview ?? (await previewFromBytes(session, e.messageId, meta))) : null)}`;
-      } else if (item.kind !== 'section') {
-        text += itemText(session, sel, item.kind, e, meta);
-      } else if (item.binary?.size) {
-        text += `${item.label} ${await binarySize(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta)}`;
-      } else {
-        parts.push(text, literalPart(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta));
-        text = '';
+  try {
+    for (let i = 0; i < entries.length; i++) {
+      if (session.isClosed) return;
+      const seq = seqs[i]!;
+      if (!seq) continue;
+      let data: SectionData[] | null = null;
+      try {
+        if (sections.length) {
+          data = await bodies.get(i);
+          if (!data) continue; // the message vanished (expunged elsewhere): skip it
+        }
+        await writeResponse(ctx, entries[i]!, seq, data, bodies.borrowed(i));
+      } finally {
+        bodies.done(i); // its bytes were copied into the output (or written): the read buffer goes back
       }
     }
-    if (flagsChanged.has(e.uid) && !hasFlagsItem) text += ` FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
-    text += ')\r\n';
-    const inline = parts.length ? inlineResponse(parts, text) : [text];
-    if (inline) {
-      for (const chunk of inline) {
-        const written = out.add(chunk);
-        if (written) await written;
-      }
+    await ctx.out.end();
+  } finally {
+    bodies.close();
+  }
+}
+
+/** One `* n FETCH (...)` response; `borrowed`: the section bytes are lent (copied, never written as they are). */
+async function writeResponse(ctx: ResponseContext, e: MessageEntry, seq: number, data: SectionData[] | null, borrowed: boolean): Promise<void> {
+  const { session, sel, items, out } = ctx;
+  const meta = ctx.metas?.get(e.messageId) ?? null;
+  const parts: Array<string | LiteralPart> = [];
+  let text = `* ${seq} FETCH (`;
+  let first = true;
+  let sectionIndex = 0;
+  for (const item of items) {
+    if (!first) text += ' ';
+    first = false;
+    if (item.kind === 'PREVIEW') {
+      // RFC 8970 3: computed at ingest; older messages get theirs from the bytes
+      text += `PREVIEW ${nstring(meta ? (meta.preview ?? (await previewFromBytes(session, e.messageId, meta))) : null)}`;
+    } else if (item.kind !== 'section') {
+      text += itemText(session, sel, item.kind, e, meta);
+    } else if (item.binary?.size) {
+      text += `${item.label} ${await binarySize(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta)}`;
     } else {
-      await out.flush();
-      await writeWithLiterals(session, parts, text);
+      parts.push(text, literalPart(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta));
+      text = '';
     }
   }
-  await out.flush();
+  if (ctx.flagsChanged.has(e.uid) && !ctx.hasFlagsItem) text += ` FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
+  text += ')\r\n';
+  const inline = parts.length ? inlineResponse(parts, text) : [text];
+  if (inline) {
+    for (const chunk of inline) {
+      const written = out.add(chunk, borrowed);
+      if (written) await written;
+    }
+  } else {
+    await out.flush();
+    await writeWithLiterals(session, parts, text, borrowed);
+  }
 }
 
 export const fetch: CommandSpec = {
