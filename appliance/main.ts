@@ -295,6 +295,9 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     migrations,
   });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls, shared: sharedServing(core) });
+  // The blob read threads boot with the server, not at a first LOGIN where they would take the CPU
+  // from that session's first commands (FETCH of many bodies reads on them).
+  store.warmReads();
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   // Scheduled jobs run on exactly one node (leases); one node holds them all.
   const leases = new LeaseRunner(db, { nodeId: config.nodeId, ttlMs: config.leaseTtlMs, logger: logger.child({ service: 'leases' }) });

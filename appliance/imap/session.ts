@@ -711,7 +711,6 @@ export class ImapSession {
   loggedIn(user: SessionUser): void {
     this.user = user;
     this.state = 'authenticated';
-    this.store.warmReads?.(); // the blob read threads boot now, not in the first FETCH of many bodies
     if (this.deps.shared) this.shared = new SharedAccess(this, user, this.deps.shared);
     if (this.preAuthTimer) clearTimeout(this.preAuthTimer);
     this.preAuthTimer = null;
