@@ -8,7 +8,7 @@
  * The threads block in the kernel, not on a core. Durability is unchanged: a caller is answered
  * when the sync system call has returned, exactly as with fs.fdatasync.
  */
-import { Worker } from 'node:worker_threads';
+import { WorkerSlots } from './worker-slots.js';
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -30,20 +30,18 @@ parentPort.on('message', (m) => {
 `;
 
 type Pending = { resolve: () => void; reject: (err: Error) => void };
-
-interface SyncThread {
-  worker: Worker;
-  pending: Map<number, Pending>;
-}
-
+type Answer = { id: number; error: { message: string; code?: string } | null };
 type Request = { fd: number; full: boolean } | { path: string };
 
 export class FsyncThreads {
-  private readonly threads: Array<SyncThread | null>;
-  private nextId = 1;
+  // a thread that dies fails what it was syncing (never reported as durable)
+  private readonly slots: WorkerSlots<Pending, Answer>;
 
   constructor(size = 4) {
-    this.threads = new Array<SyncThread | null>(size).fill(null);
+    this.slots = new WorkerSlots<Pending, Answer>(WORKER_SOURCE, 'fsync', size, (p, m) => {
+      if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      else p.resolve();
+    });
   }
 
   /** fdatasync(2) of an open file (the descriptor must stay open until this settles). */
@@ -57,54 +55,12 @@ export class FsyncThreads {
   }
 
   private send(req: Request): Promise<void> {
-    // the least busy thread (an idle one when there is one)
-    let slot = 0;
-    let best = Infinity;
-    for (let i = 0; i < this.threads.length; i++) {
-      const n = this.threads[i]?.pending.size ?? 0;
-      if (n < best) {
-        best = n;
-        slot = i;
-        if (n === 0) break;
-      }
-    }
-    const thread = (this.threads[slot] ??= this.start(slot));
-    const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
-      thread.pending.set(id, { resolve, reject });
-      if (thread.pending.size === 1) thread.worker.ref();
-      thread.worker.postMessage({ id, ...req });
-    });
-  }
-
-  private start(slot: number): SyncThread {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
-    const thread: SyncThread = { worker, pending: new Map() };
-    worker.on('message', (m: { id: number; error: { message: string; code?: string } | null }) => {
-      const p = thread.pending.get(m.id);
-      if (!p) return;
-      thread.pending.delete(m.id);
-      if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
-      else p.resolve();
-      if (thread.pending.size === 0) worker.unref();
-    });
-    // a thread that dies fails what it was syncing (never reported as durable); the next sync starts a new one
-    const fail = (err: Error) => {
-      if (this.threads[slot] === thread) this.threads[slot] = null;
-      for (const p of thread.pending.values()) p.reject(err);
-      thread.pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`fsync thread exited (${code})`)));
-    worker.unref();
-    return thread;
+    return new Promise<void>((resolve, reject) => this.slots.send({ resolve, reject }, req));
   }
 
   /** Stops the threads (their pending syncs fail). */
-  async close(): Promise<void> {
-    const running = this.threads.filter((t): t is SyncThread => t !== null);
-    this.threads.fill(null);
-    await Promise.all(running.map((t) => t.worker.terminate()));
+  close(): Promise<void> {
+    return this.slots.close();
   }
 }
 

@@ -7,7 +7,7 @@
  * the loop sees one message per batch and gets views of that buffer. Cold files block the reading
  * thread, never the loop. A missing file fails the batch with its index (the caller names the blob).
  */
-import { Worker } from 'node:worker_threads';
+import { WorkerSlots } from '../db/worker-slots.js';
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -76,25 +76,19 @@ export const SLAB_BYTES = 1024 * 1024;
 /** Reused buffers kept between reads (their pages are faulted in once; a fresh buffer pays a fault per page). */
 const SPARE_SLABS = 8;
 
-interface ReadThread {
-  worker: Worker;
-  pending: Map<number, Pending>;
-}
-
 export class BlobReadThreads {
-  private readonly threads: Array<ReadThread | null>;
-  private nextId = 1;
+  private readonly slots: WorkerSlots<Pending, Answer>;
 
   /** Four, as libuv's pool: four files read at once keep a disk with cold files as busy as fs.readFile did. */
   constructor(size = 4) {
-    this.threads = new Array<ReadThread | null>(size).fill(null);
+    this.slots = new WorkerSlots<Pending, Answer>(WORKER_SOURCE, 'blob read', size, settle);
   }
 
   private readonly spare: SharedArrayBuffer[] = [];
 
   /** Starts the threads that are not running (they boot while the caller goes on). */
   prestart(): void {
-    for (let i = 0; i < this.threads.length; i++) this.threads[i] ??= this.start(i);
+    this.slots.prestart();
   }
 
   /**
@@ -132,61 +126,26 @@ export class BlobReadThreads {
 
   private read(paths: string[], slab: SharedArrayBuffer | null): Promise<Buffer[]> {
     if (!paths.length) return Promise.resolve([]);
-    let slot = 0;
-    let best = Infinity;
-    for (let i = 0; i < this.threads.length; i++) {
-      const n = this.threads[i]?.pending.size ?? 0;
-      if (n < best) {
-        best = n;
-        slot = i;
-        if (n === 0) break;
-      }
-    }
-    const thread = (this.threads[slot] ??= this.start(slot));
-    const id = this.nextId++;
-    return new Promise<Buffer[]>((resolve, reject) => {
-      thread.pending.set(id, { resolve, reject, slab });
-      if (thread.pending.size === 1) thread.worker.ref();
-      thread.worker.postMessage({ id, paths, slab });
-    });
-  }
-
-  private start(slot: number): ReadThread {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
-    const thread: ReadThread = { worker, pending: new Map() };
-    worker.on('message', (m: Answer) => {
-      const p = thread.pending.get(m.id);
-      if (!p) return;
-      thread.pending.delete(m.id);
-      if (thread.pending.size === 0) worker.unref();
-      if (m.error) return p.reject(new BlobReadError(m.error.message, m.error.code, m.error.index));
-      const buffer = m.lent ? p.slab! : m.buffer!;
-      const out: Buffer[] = new Array<Buffer>(m.sizes.length);
-      let off = 0;
-      for (let i = 0; i < m.sizes.length; i++) {
-        out[i] = Buffer.from(buffer, off, m.lengths[i]);
-        off += m.sizes[i]!;
-      }
-      p.resolve(out);
-    });
-    // a thread that dies fails what it was reading; the next read starts a new one in its slot
-    const fail = (err: Error) => {
-      if (this.threads[slot] === thread) this.threads[slot] = null;
-      for (const p of thread.pending.values()) p.reject(err);
-      thread.pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`blob read thread exited (${code})`)));
-    worker.unref();
-    return thread;
+    return new Promise<Buffer[]>((resolve, reject) => this.slots.send({ resolve, reject, slab }, { paths, slab }));
   }
 
   /** Stops the threads (their pending reads fail). */
-  async close(): Promise<void> {
-    const running = this.threads.filter((t): t is ReadThread => t !== null);
-    this.threads.fill(null);
-    await Promise.all(running.map((t) => t.worker.terminate()));
+  close(): Promise<void> {
+    return this.slots.close();
   }
+}
+
+/** Settles a read with its thread's answer: views of the lent or transferred buffer, one per file. */
+function settle(p: Pending, m: Answer): void {
+  if (m.error) return p.reject(new BlobReadError(m.error.message, m.error.code, m.error.index));
+  const buffer = m.lent ? p.slab! : m.buffer!;
+  const out: Buffer[] = new Array<Buffer>(m.sizes.length);
+  let off = 0;
+  for (let i = 0; i < m.sizes.length; i++) {
+    out[i] = Buffer.from(buffer, off, m.lengths[i]);
+    off += m.sizes[i]!;
+  }
+  p.resolve(out);
 }
 
 /** The process's blob read threads, started at the first batch read. */
