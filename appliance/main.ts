@@ -241,6 +241,7 @@ async function openStorage(config: Readonly<Config>, logger: Logger, paths: Path
   // Cross-node change and revocation notification (PostgreSQL LISTEN/NOTIFY; single node: local).
   const cluster = await createNotifier(config, db, logger.child({ service: 'cluster' }));
   const store = new SqlMailStore({ db, blobs, maxMessageBytes: config.maxMessageBytes, metrics: metricsPort, cluster });
+  store.warmReads(); // the blob read threads boot with the appliance, not at a first LOGIN (they took its first commands' CPU)
   // Nothing writes blobs before Haraka starts below, so every unreferenced blob is a leftover
   // of a crash between blob write and index commit (a shared store or a shared database: other
   // nodes write, so only blobs past the grace period). An unreachable store fails /readyz, not the boot.
@@ -295,9 +296,6 @@ export async function boot(config: Readonly<Config>, logger: Logger) {
     migrations,
   });
   const imap = await startImapServer({ config, logger: logger.child({ service: 'imap' }), store, credentials, tls, shared: sharedServing(core) });
-  // The blob read threads boot with the server, not at a first LOGIN where they would take the CPU
-  // from that session's first commands (FETCH of many bodies reads on them).
-  store.warmReads();
   // Metrics (GET /metrics): scrape-time sources, limiter hooks, audit chain timer, DNS statuses.
   // Scheduled jobs run on exactly one node (leases); one node holds them all.
   const leases = new LeaseRunner(db, { nodeId: config.nodeId, ttlMs: config.leaseTtlMs, logger: logger.child({ service: 'leases' }) });
