@@ -73,7 +73,7 @@ const WITH_REFERENCE = [
   'migration.messages',
   'migration.bytes',
 ];
-const POSTERN_ONLY = ['control.list.p50', 'control.list.p99', 'control.ownership.p50', 'control.ownership.p99'];
+const POSTERN_ONLY = ['control.list.p50', 'control.list.p99', 'control.ownership.p50', 'control.ownership.p99', 'control.stall.jobs'];
 
 describe('npm run bench -- --smoke', () => {
   it('finishes without errors and records the run', () => {
