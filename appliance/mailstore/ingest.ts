@@ -137,6 +137,8 @@ export class Ingest {
     private readonly searchIndexer?: SearchTextIndexer,
     /** Removes the rows of a committed message whose blob could not be synced (store.ts). */
     private readonly discardUnsynced?: (blobId: string) => Promise<void>,
+    /** StoreDeps.unlistDelayMs. */
+    private readonly unlistDelayMs = UNLIST_DELAY_MS,
   ) {}
 
   /** Blobs synced since their rows were committed, to unlist from `unsynced_blobs` with the next ingest transaction. */
@@ -199,7 +201,7 @@ export class Ingest {
       this.unlistTimer = null;
       if (!this.synced.length) return;
       void this.queue.run((ctx) => this.unlistSynced(ctx), { durable: false }).catch(() => undefined);
-    }, UNLIST_DELAY_MS);
+    }, this.unlistDelayMs);
     this.unlistTimer.unref();
   }
 
