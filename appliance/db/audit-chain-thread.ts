@@ -9,6 +9,11 @@
  * appended meanwhile is simply not in it: no race between the head and the rows it reads. The
  * canonical row is the caller's column list in order, the first two columns as numbers (as
  * core/audit/audit.ts canonicalAuditRow builds it; a test checks they agree).
+ *
+ * The check is background work: its thread lowers its own scheduling priority (Linux nice 19,
+ * for that thread only) so that the serving loop and the reader threads keep the CPU while a
+ * full pass runs. On 2 cores an unprioritised pass took a whole core for 1-2 s, and the control
+ * plane's answers in that window waited for it (issue 18: the API's p99 under 50 clients).
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -23,11 +28,28 @@ export interface ChainCheck {
   head?: { seq: number; hash: string };
 }
 
+/** The check thread's nice value: the lowest priority (it yields to everything else of the process). */
+export const CHECK_NICE = 19;
+
+/** The nice value the last check thread ran at (null where the platform has none): for tests. */
+let lastNice: number | null = null;
+export function lastCheckNice(): number | null {
+  return lastNice;
+}
+
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const Database = require(workerData.module);
 const { file, columns, fromSeq, prevHash } = workerData;
+// this thread only (Linux: a thread's own nice value); elsewhere it runs at the process's priority
+let nice = null;
+try {
+  const os = require('node:os');
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  os.setPriority(tid, ${CHECK_NICE});
+  nice = os.getPriority(tid);
+} catch {}
 function check(db) {
   const head = db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get();
   if (!head) return { ok: false, events: fromSeq, firstBadEventId: fromSeq + 1 };
@@ -60,9 +82,9 @@ try {
   db.exec('BEGIN');
   const result = check(db);
   db.exec('COMMIT');
-  parentPort.postMessage({ result });
+  parentPort.postMessage({ result, nice });
 } catch (err) {
-  parentPort.postMessage({ error: String((err && err.message) || err) });
+  parentPort.postMessage({ error: String((err && err.message) || err), nice });
 } finally {
   db.close();
 }
@@ -79,8 +101,9 @@ export function verifyChainOffThread(db: object, columns: readonly string[], fro
   return new Promise<ChainCheck>((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file, columns: [...columns], fromSeq, prevHash } });
     let settled = false;
-    worker.once('message', (m: { result?: ChainCheck; error?: string }) => {
+    worker.once('message', (m: { result?: ChainCheck; error?: string; nice: number | null }) => {
       settled = true;
+      lastNice = m.nice;
       if (m.result) resolve(m.result);
       else reject(new Error(`audit chain check failed: ${m.error}`));
     });

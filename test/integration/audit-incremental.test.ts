@@ -4,7 +4,9 @@
  * loop; the full verification (on demand, and scheduled once a day by a persisted date) reads
  * the whole chain — on SQLite on a thread of its own, with one read snapshot.
  */
+import { getPriority } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CHECK_NICE, lastCheckNice } from '../../appliance/db/audit-chain-thread.js';
 import {
   appendAudit,
   AUDIT_CHAIN_COLUMNS,
@@ -196,6 +198,14 @@ describe.skipIf(testOnPostgres())('the chain checked on a thread of its own (SQL
     await forge(10);
     expect(await offThread()).toEqual({ ok: false, events: 10, firstBadEventId: 11 });
     expect(await verifyAuditChain(t.core.db)).toEqual({ ok: false, events: 10, firstBadEventId: 11 });
+  });
+
+  it.runIf(process.platform === 'linux')('runs at the lowest priority (its own thread only): the serving loop and the readers keep the CPU', async () => {
+    await append(3);
+    expect(await offThread()).toMatchObject({ ok: true });
+    expect(lastCheckNice()).toBe(CHECK_NICE);
+    expect(CHECK_NICE).toBe(19);
+    expect(getPriority(process.pid)).not.toBe(CHECK_NICE);
   });
 
   it('finds a deleted event and an event past the head; a long chain takes the thread through verifyAuditChain', async () => {
