@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dialectOf } from '../../appliance/db/dialect.js';
 import { TokensRepo } from '../../appliance/db/repos/tokens.js';
+import { authenticateApiToken } from '../../appliance/core/access/tokens.service.js';
 import { createTestApp, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
@@ -50,6 +51,20 @@ describe('API token answers', () => {
       for (let i = 0; i < 5; i++) expect((await get(tok.body.token)).status).toBe(200);
     });
     expect(reads).toBe(remembers ? 0 : 5);
+  });
+
+  it('make the actor once per answer: each request adds only its own origin', async () => {
+    const tok = await t.call('POST', `/api/v1/tenants/${a.tenantId}/tokens`, { body: { name: 'one actor' } });
+    expect((await get(tok.body.token)).status).toBe(200); // read, and its use recorded
+    const one = await authenticateApiToken(t.core, tok.body.token, { requestId: 'r1', sourceIp: '192.0.2.1' });
+    const two = await authenticateApiToken(t.core, tok.body.token, { requestId: 'r2', sourceIp: '192.0.2.2' });
+    if (!one.ok || !two.ok) throw new Error('the token did not authenticate');
+    expect(one.actor.origin).toEqual({ requestId: 'r1', sourceIp: '192.0.2.1' });
+    expect(two.actor.origin).toEqual({ requestId: 'r2', sourceIp: '192.0.2.2' });
+    expect(Object.isFrozen(one.actor) && Object.isFrozen(two.actor)).toBe(true);
+    expect({ ...two.actor, origin: null }).toEqual({ ...one.actor, origin: null });
+    // the permission set is checked and built once per remembered answer (SQLite), not per request
+    expect(one.actor.permissions === two.actor.permissions).toBe(remembers);
   });
 
   it('end at once when the token is revoked', async () => {

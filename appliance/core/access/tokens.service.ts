@@ -222,22 +222,16 @@ export async function authenticateApiToken(deps: CoreDeps, secret: string, origi
     known.lastUsed = now;
     await repos(deps.db, rowScope(row.tenant_id)).tokens.touch(row.id, now);
   }
-  const actor = makeActor({
-    kind: 'token',
-    tenantId: row.tenant_id,
-    principalId: row.principal_id ?? row.id,
-    tokenId: row.id,
-    permissions: known.permissions,
-    readOnly: Number(row.read_only) === 1,
-    origin,
-  });
+  // the actor of the token's state, made once (its permission set checked and built then); each request adds its origin
+  const actor = origin ? Object.freeze({ ...known.actor, origin }) : known.actor;
   return { ok: true, actor };
 }
 
 /** What decides whether a token authenticates, as read from its rows at `epoch`. */
 interface TokenState {
   row: ApiToken;
-  permissions: Permission[];
+  /** The token's actor without an origin (issue 18: one permission set per state, not one per request). */
+  actor: Actor;
   /** Its tenant exists and is not deleted, and the person who created it (if any) is active. */
   holdersLive: boolean;
   /** When its use was last recorded (or is being recorded). */
@@ -271,9 +265,11 @@ async function tokenState(deps: CoreDeps, hash: string): Promise<TokenState | un
     row.principal_id !== null ? repos(deps.db, PLATFORM_SCOPE).principals.find(row.principal_id) : undefined,
   ]);
   const tenantLive = row.tenant_id === null || (tenantStatus !== undefined && tenantStatus !== 'deleted');
+  const permissions = parseStoredPermissions(row.permissions);
+  const actor = makeActor({ kind: 'token', tenantId: row.tenant_id, principalId: row.principal_id ?? row.id, tokenId: row.id, permissions, readOnly: Number(row.read_only) === 1 });
   const state: TokenState = {
     row,
-    permissions: parseStoredPermissions(row.permissions),
+    actor,
     holdersLive: tenantLive && !(owner && owner.status !== 'active'),
     lastUsed: row.last_used_at === null ? -Infinity : Number(row.last_used_at),
     epoch: startedAt,
