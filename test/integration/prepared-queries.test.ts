@@ -3,7 +3,10 @@
  * what the query built every time answers, for every tenant scope (a tenant filter compiled in
  * for one tenant is never reused for another), through reader threads and in transactions.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DefaultQueryCompiler } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { systemActor } from '../../appliance/core/kernel/authz.js';
+import { mailboxOwnership } from '../../appliance/core/portfolio/ownership.service.js';
 import { PLATFORM_SCOPE, tenantScope } from '../../appliance/core/kernel/scope.js';
 import { readsOffThread } from '../../appliance/db/dialect.js';
 import { repos } from '../../appliance/db/repos/index.js';
@@ -88,6 +91,20 @@ describe('prepared reads', () => {
     // another tenant's scope asking for this tenant's rows gets none (the same shapes, compiled for it)
     expect(await repos(db, tenantScope(b.tenantId)).mailboxes.viewsInTenant(a.tenantId, {}, { limit: 2 })).toEqual([]);
     expect(await repos(db, tenantScope(b.tenantId)).mailboxes.viewsInTenant(a.tenantId, { sort: '-address' }, { limit: 3 })).toEqual([]);
+  });
+
+  it('the ownership answer compiles no query once its shapes are warm (grants, policy, flags and actor names included)', async () => {
+    const core = { ...t.core, db: readsOffThread(t.core.db) };
+    const actor = systemActor();
+    const first = await mailboxOwnership(actor, core, a.mailboxId);
+    expect(first.names).not.toEqual({}); // the provisioning's actor is named
+    const compiles = vi.spyOn(DefaultQueryCompiler.prototype, 'compileQuery');
+    try {
+      expect(await mailboxOwnership(actor, core, a.mailboxId)).toEqual(first);
+      expect(compiles.mock.calls.map((c) => c[0].kind)).toEqual([]);
+    } finally {
+      compiles.mockRestore();
+    }
   });
 
   it('in a transaction, on its connection', async () => {

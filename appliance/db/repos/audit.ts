@@ -31,6 +31,9 @@ const VERIFIED_KEY = 'audit.chain.verified';
 /** The kinds of ids that have a display name, and where the name lives. */
 export type NamedKind = 'tnt' | 'dom' | 'mbx' | 'als' | 'tok' | 'prn';
 
+/** Id lists up to this long are looked up by a statement compiled once per kind and length. */
+const NAMES_PREPARED_MAX = 8;
+
 export class AuditRepo extends Repo {
   // ---- the chain --------------------------------------------------------------------------
 
@@ -181,19 +184,24 @@ export class AuditRepo extends Repo {
   async names(kind: NamedKind, ids: string[]): Promise<Array<{ id: string; label: string }>> {
     if (!ids.length) return [];
     const db = this.db;
-    switch (kind) {
-      case 'tnt':
-        return db.selectFrom('tenants').select(['id', 'name as label']).where('id', 'in', ids).execute();
-      case 'dom':
-        return db.selectFrom('domains').select(['id', 'name as label']).where('id', 'in', ids).execute();
-      case 'mbx':
-        return db.selectFrom('mailboxes').select(['id', 'address as label']).where('id', 'in', ids).execute();
-      case 'als':
-        return db.selectFrom('aliases').select(['id', 'address as label']).where('id', 'in', ids).execute();
-      case 'tok':
-        return db.selectFrom('api_tokens').select(['id', 'name as label']).where('id', 'in', ids).execute();
-      case 'prn':
-        return db.selectFrom('principals').select(['id', 'name as label']).where('id', 'in', ids).execute();
-    }
+    const query = (xs: readonly string[]) => {
+      switch (kind) {
+        case 'tnt':
+          return db.selectFrom('tenants').select(['id', 'name as label']).where('id', 'in', xs);
+        case 'dom':
+          return db.selectFrom('domains').select(['id', 'name as label']).where('id', 'in', xs);
+        case 'mbx':
+          return db.selectFrom('mailboxes').select(['id', 'address as label']).where('id', 'in', xs);
+        case 'als':
+          return db.selectFrom('aliases').select(['id', 'address as label']).where('id', 'in', xs);
+        case 'tok':
+          return db.selectFrom('api_tokens').select(['id', 'name as label']).where('id', 'in', xs);
+        case 'prn':
+          return db.selectFrom('principals').select(['id', 'name as label']).where('id', 'in', xs);
+      }
+    };
+    // a few ids (an answer's actors): compiled once per kind and count (the ownership answer names its actors per request; issue 18)
+    if (ids.length > NAMES_PREPARED_MAX) return query(ids).execute();
+    return preparedRows(db, `audit.names.${kind}.${ids.length}`, this.tenantId, ids, (...xs) => query(xs));
   }
 }

@@ -10,6 +10,7 @@ import { AppError } from '../../core/kernel/errors.js';
 import type { MailboxGrantRow, MailboxGrantsTable } from '../tables/grants.table.js';
 import type { MailboxStatus } from '../tables/status.js';
 import { Repo } from './base.js';
+import { preparedRows } from './prepared.js';
 
 export type { MailboxGrantRow } from '../tables/grants.table.js';
 
@@ -64,7 +65,10 @@ export class GrantsRepo extends Repo {
 
   /** Grants on a shared mailbox (its members), oldest first. */
   async ofMailbox(mailboxId: string): Promise<MailboxGrantJoined[]> {
-    const rows = await this.joined().where('g.mailbox_id', '=', mailboxId).orderBy('g.created_at').orderBy('g.id').execute();
+    // compiled once per scope (the ownership answer reads it per request; issue 18)
+    const rows = await preparedRows(this.db, 'grants.ofMailbox', this.tenantId, [mailboxId] as const, (id) =>
+      this.joined().where('g.mailbox_id', '=', id).orderBy('g.created_at').orderBy('g.id'),
+    );
     return rows.map((r) => numeric(r as MailboxGrantJoined));
   }
 

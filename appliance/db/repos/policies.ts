@@ -11,13 +11,18 @@
 import type { Selectable } from 'kysely';
 import type { AccessPolicyRow, MailboxFlagsTable } from '../tables/resets.table.js';
 import { Repo } from './base.js';
+import { preparedRows } from './prepared.js';
 
 export type MailboxFlagsRow = Selectable<MailboxFlagsTable>;
 
 export class PoliciesRepo extends Repo {
   /** The tenant's stored policy, or undefined when it never set one (the defaults apply). */
   async policy(tenantId: string): Promise<AccessPolicyRow | undefined> {
-    return this.scoped(this.db.selectFrom('access_policies').selectAll().where('tenant_id', '=', tenantId)).executeTakeFirst();
+    // compiled once per scope (the ownership answer reads it per request; issue 18)
+    const rows = await preparedRows(this.db, 'policies.policy', this.tenantId, [tenantId] as const, (tenant) =>
+      this.scoped(this.db.selectFrom('access_policies').selectAll().where('tenant_id', '=', tenant)),
+    );
+    return rows[0];
   }
 
   /** Stores the tenant's whole policy (insert or replace). */
@@ -31,7 +36,10 @@ export class PoliciesRepo extends Repo {
   }
 
   async mailboxFlags(mailboxId: string): Promise<MailboxFlagsRow | undefined> {
-    return this.scoped(this.db.selectFrom('mailbox_flags').selectAll().where('mailbox_id', '=', mailboxId)).executeTakeFirst();
+    const rows = await preparedRows(this.db, 'policies.mailboxFlags', this.tenantId, [mailboxId] as const, (id) =>
+      this.scoped(this.db.selectFrom('mailbox_flags').selectAll().where('mailbox_id', '=', id)),
+    );
+    return rows[0];
   }
 
   /** Stores a mailbox's flags (insert or replace). */
