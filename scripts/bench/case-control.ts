@@ -15,8 +15,10 @@
  *     6.5 s with the jobs forced every 2 s and a full chain verification), and during the latency
  *     rows: its nodejs_eventloop_lag_max_seconds (perf_hooks.monitorEventLoopDelay, reset at
  *     every scrape), scraped before and after.
+ * POSTERN_BENCH_TIMES=FILE appends one line per latency request (row, start in ms from the row's
+ * start, duration in ms): where in a row the slowest requests fall (issue 18's p99 tails).
  */
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { BenchContext } from './context.js';
@@ -39,8 +41,10 @@ function loadBulk(): BulkModule | null {
 /** Scheduled jobs forced to run during the measurement (seconds between runs). */
 const FORCED_JOBS = { POSTERN_AUDIT_VERIFY_INTERVAL_SECONDS: '2', POSTERN_HOUSEKEEPING_INTERVAL_SECONDS: '2' };
 
-async function latency(ctx: BenchContext, urls: () => string): Promise<{ p50: number; p99: number; errors: number; cpuMs: number }> {
+async function latency(ctx: BenchContext, urls: () => string, key = ''): Promise<{ p50: number; p99: number; errors: number; cpuMs: number }> {
   const times: number[] = [];
+  const trace: string[] = [];
+  const tStart = performance.now();
   let errors = 0;
   let left = ctx.sizes.apiRequests;
   // the appliance's CPU time (every thread: the serving loop and the reader threads) over the row
@@ -70,11 +74,13 @@ async function latency(ctx: BenchContext, urls: () => string): Promise<{ p50: nu
         const t0 = performance.now();
         const code = await status(urls());
         times.push(performance.now() - t0);
+        trace.push(`${key} ${(t0 - tStart).toFixed(2)} ${(performance.now() - t0).toFixed(2)}`);
         if (code !== 200) errors++;
       }
     }),
   );
   agent.destroy();
+  if (process.env.POSTERN_BENCH_TIMES) appendFileSync(process.env.POSTERN_BENCH_TIMES, trace.join('\n') + '\n');
   const cpuMs = ((ctx.postern.cpuParts()[0] - cpu0) * 1000) / ctx.sizes.apiRequests;
   await verify;
   return { p50: percentile(times, 50), p99: percentile(times, 99), errors, cpuMs };
@@ -151,7 +157,7 @@ export async function controlCase(ctx: BenchContext): Promise<Samples> {
     ];
     ctx.log(`control: ${ctx.sizes.apiRequests} requests per row, ${n} concurrent clients, tenant of ${ids.length} mailboxes, scheduled jobs every 2 s`);
     for (const [key, label, url] of rows) {
-      const r = await latency(ctx, url);
+      const r = await latency(ctx, url, key);
       if (r.errors) ctx.notes.push(`control latency: ${r.errors} ${label} requests did not answer 200`);
       out.push(
         { ...sample('control', `control.${key}.p50`, `${label} p50 (${n} clients)`, 'ms', 'lower', r.p50, null) },
@@ -167,6 +173,7 @@ export async function controlCase(ctx: BenchContext): Promise<Samples> {
       'control (issue 18): the control plane, scheduled jobs and metrics read SQLite on reader threads (appliance/db/sqlite-readers.ts), not on the serving loop, whose queued statements had run back to back in microtasks (the stalls); ?q= looks at the leading 500 rows of the order first (a common needle fills the page there); pages read the view columns only',
       'control (issue 18, third round): with 50 clients on 2 cores p99 is queueing, so the rows print the appliance CPU per request (all threads); ?q= walks an expression index of the four searched fields (migration 0060, no trigger) and stops after a page of matches (appliance CPU per request 17.5 -> 3.2 ms, shared machine); readers return value arrays, not named objects (a 100-row page 1.5 -> 0.45 ms in the reader; first page 2.8 -> 1.7 ms CPU per request with the token answer kept); an API token answer is kept until a write to api_tokens, principals or tenants (SQLite; a revocation ends it at once); the ownership answer asks its dozen independent reads in one turn, the list checks the tenant with the page',
       'control (issue 18, fifth round): a mailbox list page is kept per scope and query until a write to mailboxes or tenants moves a write epoch (SQLite; concurrent reads of one page share one read; core/mailboxes/list-pages.ts), and its JSON is made once by the route serializer and sent as bytes (control/plugins/kept-json.ts): list CPU per request 0.9-2.3 -> 0.4-1.2 ms on a shared machine; the latency clients use one kept-alive connection each (node:http) instead of fetch, whose pool opened up to 1.5 connections per client and sometimes passed the 100 connections per address (503 answers)',
+      'control (issue 18, sixth round): per-request timestamps (POSTERN_BENCH_TIMES) put the p99 tails at the start of each row (the first batch of 50 requests, while the row\'s full chain verification starts) and in bursts where the loop was not scheduled; the chain check thread runs at nice 19 (its own thread only) so the serving loop and the readers keep the CPU while a full pass runs; request lines skip the root logger\'s wildcard redaction paths (their fields are the plugin\'s own: ~80 -> ~6 us per line); an API token answer keeps its actor (one permission set per answer); the ownership answer\'s grants, policy, flags and actor-name reads are compiled once per shape. Appliance CPU per request counts every thread, the row\'s verification among them while it runs during the row',
       'control (issue 18, fourth round): a full audit chain verification of a long chain (GET /audit/verify, the daily pass) runs on a worker thread with its own read-only SQLite connection (the loop waits for one message), and the boot verifies incrementally from the persisted checkpoint (the date of the last full pass is persisted too); the ownership reads and the common list pages are compiled by kysely once per shape and scope tenant (30-55 us of loop time per query before); no pino child logger and no promise-returning hooks per request (shared machine, same load: ownership CPU per request 1.54 -> 1.20 ms, the full verification 2.7-9.5 s -> 1.0-2.2 s of wall time, first-page p99 after a restart 2,173 -> 716 ms)',
     );
   } finally {

@@ -66,9 +66,7 @@ export class GrantsRepo extends Repo {
   /** Grants on a shared mailbox (its members), oldest first. */
   async ofMailbox(mailboxId: string): Promise<MailboxGrantJoined[]> {
     // compiled once per scope (the ownership answer reads it per request; issue 18)
-    const rows = await preparedRows(this.db, 'grants.ofMailbox', this.tenantId, [mailboxId] as const, (id) =>
-      this.joined().where('g.mailbox_id', '=', id).orderBy('g.created_at').orderBy('g.id'),
-    );
+    const rows = await preparedRows(this.db, 'grants.ofMailbox', this.tenantId, [mailboxId] as const, (id) => this.joined().where('g.mailbox_id', '=', id).orderBy('g.created_at').orderBy('g.id'));
     return rows.map((r) => numeric(r as MailboxGrantJoined));
   }
 
