@@ -783,9 +783,16 @@ export class SqlMailStore implements MailStore {
 
   async append(mailboxId: string, folderName: string, raw: Buffer, opts: { flags?: string[]; internalDate?: number } = {}): Promise<{ uidValidity: number; uid: number }> {
     if (raw.length > this.deps.maxMessageBytes) throw new AppError('TooLarge', `message exceeds the limit of ${this.deps.maxMessageBytes} bytes`);
-    const folder = await this.getFolder(mailboxId, folderName);
-    if (!folder) throw new AppError('NotFound', `folder ${folderName} does not exist`);
-    const [result] = await this.ingest.ingest(raw, [{ mailboxId, folder: folder.name, flags: opts.flags, internalDate: opts.internalDate }], { enforceQuota: true });
+    // The folder is looked up once, in the ingest transaction (NotFound there, the blob removed):
+    // a lookup here delayed the blob's write and syncs by a query (issue 18). A name that reads
+    // as a special use ("\\Junk") is checked here, as the ingest would fall back to INBOX for it.
+    let folder = folderName;
+    if (folderName.startsWith('\\')) {
+      const found = await this.getFolder(mailboxId, folderName);
+      if (!found) throw new AppError('NotFound', `folder ${folderName} does not exist`);
+      folder = found.name;
+    }
+    const [result] = await this.ingest.ingest(raw, [{ mailboxId, folder, flags: opts.flags, internalDate: opts.internalDate }], { enforceQuota: true });
     return { uidValidity: result!.uidValidity, uid: result!.uid };
   }
 
