@@ -5,6 +5,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
+import { readsOffThread } from '../db/dialect.js';
 import type { DB } from '../db/schema.js';
 import type { FolderMessageRow, FolderRow } from '../db/tables/mailstore.table.js';
 import type { BlobStore } from './blobstore.js';
@@ -103,6 +104,8 @@ export class SqlMailStore implements MailStore {
   /** The search index's writer for new messages (after their commit, in the background). */
   readonly searchIndexer: SearchTextIndexer;
   private readonly db: Kysely<DB>;
+  /** `db` for the row lookups of FETCH of many bodies: on SQLite a reader thread (lendMessages). */
+  private readonly bodyReads: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
   /** \Recent claims of this node by folder (single node only: see claimRecentHere). */
@@ -124,6 +127,7 @@ export class SqlMailStore implements MailStore {
 
   constructor(private readonly deps: StoreDeps) {
     this.db = deps.db;
+    this.bodyReads = readsOffThread(deps.db);
     this.blobs = deps.blobs;
     this.queue = new WriteQueue(deps.db, undefined, deps.cluster);
     this.searchIndexer = new SearchTextIndexer(deps.blobs, this.queue);
@@ -584,6 +588,13 @@ export class SqlMailStore implements MailStore {
 
   warmReads(): void {
     this.blobs.warm?.();
+    // and the database's reader threads lendMessages looks rows up on (started by a first read)
+    void this.bodyReads
+      .selectFrom('messages')
+      .select('id')
+      .limit(1)
+      .execute()
+      .catch(() => undefined);
   }
 
   /**
@@ -594,7 +605,9 @@ export class SqlMailStore implements MailStore {
   async lendMessages(messageIds: number[]): Promise<{ bytes: Map<number, Buffer>; release(): void }> {
     const ids = [...new Set(messageIds)];
     if (!this.blobs.lendMany || ids.length <= READ_NOW_MAX || ids.length > 500) return { bytes: await this.readMessages(ids), release: () => undefined };
-    const rows = await this.db.selectFrom('messages').select(['id', 'blob_id', 'header_prefix']).where('id', 'in', ids).execute();
+    // On a reader thread (SQLite): the rows' pages, cold after a restart, are read there while
+    // the loop writes the previous batch's responses, and no write transaction is waited for.
+    const rows = await this.bodyReads.selectFrom('messages').select(['id', 'blob_id', 'header_prefix']).where('id', 'in', ids).execute();
     const lent = await this.blobs.lendMany(rows.map((r) => r.blob_id));
     const bytes = new Map<number, Buffer>();
     rows.forEach((r, k) => bytes.set(Number(r.id), withPrefix(r.header_prefix, lent.files[k]!)));
@@ -783,9 +796,16 @@ export class SqlMailStore implements MailStore {
 
   async append(mailboxId: string, folderName: string, raw: Buffer, opts: { flags?: string[]; internalDate?: number } = {}): Promise<{ uidValidity: number; uid: number }> {
     if (raw.length > this.deps.maxMessageBytes) throw new AppError('TooLarge', `message exceeds the limit of ${this.deps.maxMessageBytes} bytes`);
-    const folder = await this.getFolder(mailboxId, folderName);
-    if (!folder) throw new AppError('NotFound', `folder ${folderName} does not exist`);
-    const [result] = await this.ingest.ingest(raw, [{ mailboxId, folder: folder.name, flags: opts.flags, internalDate: opts.internalDate }], { enforceQuota: true });
+    // The folder is looked up once, in the ingest transaction (NotFound there, the blob removed):
+    // a lookup here delayed the blob's write and syncs by a query (issue 18). A name that reads
+    // as a special use ("\\Junk") is checked here, as the ingest would fall back to INBOX for it.
+    let folder = folderName;
+    if (folderName.startsWith('\\')) {
+      const found = await this.getFolder(mailboxId, folderName);
+      if (!found) throw new AppError('NotFound', `folder ${folderName} does not exist`);
+      folder = found.name;
+    }
+    const [result] = await this.ingest.ingest(raw, [{ mailboxId, folder, flags: opts.flags, internalDate: opts.internalDate }], { enforceQuota: true });
     return { uidValidity: result!.uidValidity, uid: result!.uid };
   }
 

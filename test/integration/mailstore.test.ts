@@ -165,6 +165,28 @@ describe('mail store: batch reads and line endings', () => {
     await expect(core.store.readMessages([entries[3]!.messageId])).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(core.store.readMessages(entries.slice(3, 10).map((e) => e.messageId))).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('lends many bodies while a write transaction is open (their rows are not read on the writer connection)', async () => {
+    const box = await core.createMailbox('lend@store.test', 'Correct-Horse-48');
+    for (let i = 0; i < 12; i++) await core.deliver(box.address, msg(`lend${i}`));
+    const inbox = (await core.store.getFolder(box.id, 'INBOX'))!;
+    const entries = await core.store.listMessages(inbox.id);
+    const expected = await core.store.readMessages(entries.map((e) => e.messageId));
+    let release: (() => void) | undefined;
+    const held = core.store.queue.run(() => new Promise<void>((r) => (release = r)));
+    for (let i = 0; !release && i < 1000; i++) await new Promise((r) => setImmediate(r));
+    expect(release).toBeDefined(); // a transaction is open and holds the writer connection
+    try {
+      // On the writer connection this would wait for the release below, which comes only after it.
+      const lent = await core.store.lendMessages(entries.map((e) => e.messageId));
+      expect(lent.bytes.size).toBe(12);
+      for (const e of entries) expect(Buffer.from(lent.bytes.get(e.messageId)!).equals(expected.get(e.messageId)!)).toBe(true);
+      lent.release();
+    } finally {
+      release?.();
+    }
+    await held;
+  });
 });
 
 describe('mail store: orphan sweep', () => {

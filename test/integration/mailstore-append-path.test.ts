@@ -1,0 +1,70 @@
+/**
+ * The store's APPEND path (issue 18): the target folder is read once, inside the ingest
+ * transaction, not also before the blob is written; an APPEND to a folder that does not exist
+ * is still refused (NotFound), commits nothing and leaves no blob behind.
+ */
+import Database from 'better-sqlite3';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAppError } from '../../appliance/core/kernel/errors.js';
+import { createTestCore, type TestCore } from '../helpers/core.js';
+
+/** SQL texts run on SQLite while `counting` is set (every statement passes through a prepared one). */
+const ran: string[] = [];
+let counting = false;
+const proto = Database.prototype as unknown as { prepare(this: Database.Database, source: string): Database.Statement };
+const prepare = proto.prepare;
+proto.prepare = function (source: string) {
+  const stmt = prepare.call(this, source);
+  for (const m of ['run', 'all', 'get'] as const) {
+    const fn = stmt[m] as (...args: unknown[]) => unknown;
+    (stmt as unknown as Record<string, unknown>)[m] = function (this: unknown, ...args: unknown[]) {
+      if (counting) ran.push(source);
+      return fn.apply(this, args);
+    };
+  }
+  return stmt;
+};
+
+const msg = (i: number) => Buffer.from(`From: a@example.org\r\nTo: p@path.test\r\nSubject: path ${i}\r\nMessage-ID: <path${i}@example.org>\r\n\r\nBody ${i}\r\n`);
+
+describe('store APPEND path', () => {
+  let core: TestCore;
+  let box: { id: string };
+  const blobFiles = () => readdirSync(path.join(core.dataDir, 'blobs')).flatMap((s) => readdirSync(path.join(core.dataDir, 'blobs', s)));
+
+  beforeAll(async () => {
+    core = await createTestCore();
+    box = await core.createMailbox('p@path.test', 'Correct-Horse-77');
+  });
+  afterAll(async () => {
+    proto.prepare = prepare;
+    await core?.close();
+  });
+
+  it('reads the target folder once per APPEND', async () => {
+    await core.store.append(box.id, 'INBOX', msg(0)); // statements prepared, caches filled
+    if (process.env.POSTERN_TEST_PG_URL) return; // statements are counted where they run in-process (SQLite)
+    ran.length = 0;
+    counting = true;
+    try {
+      await core.store.append(box.id, 'inbox', msg(1));
+    } finally {
+      counting = false;
+    }
+    expect(ran.filter((s) => /^select .* from "folders"/i.test(s))).toHaveLength(1);
+  });
+
+  it('refuses a folder that does not exist: nothing committed, no blob left', async () => {
+    const before = await core.store.quota(box.id);
+    const files = blobFiles().length;
+    const err = await core.store.append(box.id, 'No Such Folder', msg(2)).catch((e: unknown) => e);
+    expect(isAppError(err, 'NotFound')).toBe(true);
+    expect(await core.store.quota(box.id)).toEqual(before);
+    expect(blobFiles()).toHaveLength(files);
+    // Still listed as unsynced: at most earlier messages' blobs (unlisted with a later transaction), never the refused one.
+    const stored = new Set((await core.db.selectFrom('messages').select('blob_id').execute()).map((r) => r.blob_id));
+    for (const r of await core.db.selectFrom('unsynced_blobs').select('blob_id').execute()) expect(stored.has(r.blob_id)).toBe(true);
+  });
+});
