@@ -127,6 +127,17 @@ function parseHead(buf: Buffer): Head | null {
   return head;
 }
 
+/** Differences to values: `first`, then each the previous plus its difference (modulo 2^32: a negative difference was stored as its complement). */
+function sumUp32(a: Uint32Array, first: number): void {
+  a[0] = first;
+  for (let i = 1; i < a.length; i++) a[i] = a[i]! + a[i - 1]!;
+}
+
+function sumUp64(a: Float64Array, first: number): void {
+  a[0] = first;
+  for (let i = 1; i < a.length; i++) a[i] = a[i]! + a[i - 1]!;
+}
+
 /** The columns of a copy (no per-entry object), or null when it is not one this code wrote. */
 export function decodeColumns(buf: Buffer): EntryColumns | null {
   try {
@@ -148,12 +159,13 @@ export function decodeColumns(buf: Buffer): EntryColumns | null {
     const out = {} as Record<Column, Uint32Array | Float64Array>;
     COLUMNS.forEach(([name, kind], k) => {
       const { w, b: first } = head.cols[k]!;
+      // The stored values or differences converted natively (TypedArray.set), then summed up in a
+      // loop that only ever sees one array type (a loop over mixed types ran ~20 times slower).
       const a = kind === 'u32' ? new Uint32Array(n) : new Float64Array(n);
-      if (w === 8) a.set(new Float64Array(b.buffer as ArrayBuffer, at, n));
-      else {
-        const d = new DELTAS[w as 1 | 2 | 4](b.buffer as ArrayBuffer, at, n);
-        let v = first;
-        for (let i = 0; i < n; i++) a[i] = v += i ? d[i]! : 0;
+      a.set(w === 8 ? new Float64Array(b.buffer as ArrayBuffer, at, n) : new DELTAS[w as 1 | 2 | 4](b.buffer as ArrayBuffer, at, n));
+      if (w !== 8 && n) {
+        if (a instanceof Uint32Array) sumUp32(a, first);
+        else sumUp64(a, first);
       }
       out[name] = a;
       at += n * w + pad8(n * w);
