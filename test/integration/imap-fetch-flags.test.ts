@@ -136,8 +136,8 @@ describe('FETCH FLAGS from the folder columns', () => {
     expect(f).toMatch(/f OK/);
     const lines = fetches(f, /$^/);
     expect(lines.length).toBeGreaterThan(40);
-    expect(lines.join("\r\n").length).toBeGreaterThan(65536);
-    expect(lines.filter((l) => !(l.includes(keywords[59]!) && l.endsWith(")")))).toEqual([]); // each line whole
+    expect(lines.join('\r\n').length).toBeGreaterThan(65536);
+    expect(lines.filter((l) => !(l.includes(keywords[59]!) && l.endsWith(')')))).toEqual([]); // each line whole
     expect(lines).toEqual(fetches(g, / RFC822\.SIZE \d+/));
   });
 });

@@ -92,7 +92,7 @@ describe('mail store folder index', () => {
     expect(uids).toEqual([...uids].sort((a, b) => a - b));
   });
 
-  it('keeps each folder\'s entry count with the folder through a rename of INBOX and a delete', async () => {
+  it("keeps each folder's entry count with the folder through a rename of INBOX and a delete", async () => {
     const box = (await core.createMailbox('count@index.test', 'count passphrase')).id;
     for (let i = 0; i < 4; i++) await core.store.append(box, 'INBOX', msg(i));
     const src = (await core.store.getFolder(box, 'INBOX'))!;

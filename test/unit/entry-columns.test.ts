@@ -103,7 +103,15 @@ describe('folder index columns', () => {
   it('stores each column as narrow as the differences between neighbours allow, and reads back any values', () => {
     // A folder as ingest leaves it: UIDs, message ids, MODSEQs and dates rising together, small sizes.
     const typical = EntryColumns.fromEntries(
-      Array.from({ length: 1000 }, (_, i) => ({ uid: i + 1, messageId: 5000 + i * 3, flags: [...FLAGS[i % 3]!], modseq: 10 + i, internalDate: 1_700_000_000_000 + i * 40, size: 900 + (i % 50) * 100, savedAt: 1_700_000_000_000 + i * 40 })),
+      Array.from({ length: 1000 }, (_, i) => ({
+        uid: i + 1,
+        messageId: 5000 + i * 3,
+        flags: [...FLAGS[i % 3]!],
+        modseq: 10 + i,
+        internalDate: 1_700_000_000_000 + i * 40,
+        size: 900 + (i % 50) * 100,
+        savedAt: 1_700_000_000_000 + i * 40,
+      })),
     );
     const data = encodeColumns(typical);
     // uid, list, message id, MODSEQ: a byte each; dates: two; size: two (against 48 bytes an entry as plain columns).
@@ -118,12 +126,15 @@ describe('folder index columns', () => {
       fc.double({ noNaN: true, min: -1e15, max: 1e15 }).filter((x) => !Object.is(x, -0)),
     );
     fc.assert(
-      fc.property(fc.array(fc.record({ step: fc.integer({ min: 1, max: 70_000 }), messageId: value, modseq: value, internalDate: value, size: value, savedAt: fc.option(value) }), { maxLength: 40 }), (rows) => {
-        let uid = 0;
-        const entries = rows.map(({ step, ...r }, i) => ({ ...r, uid: (uid += step), flags: [...FLAGS[i % FLAGS.length]!] }));
-        const cols = EntryColumns.fromEntries(entries);
-        expect(plain(decodeColumns(encodeColumns(cols))!.entries())).toEqual(plain(entries));
-      }),
+      fc.property(
+        fc.array(fc.record({ step: fc.integer({ min: 1, max: 70_000 }), messageId: value, modseq: value, internalDate: value, size: value, savedAt: fc.option(value) }), { maxLength: 40 }),
+        (rows) => {
+          let uid = 0;
+          const entries = rows.map(({ step, ...r }, i) => ({ ...r, uid: (uid += step), flags: [...FLAGS[i % FLAGS.length]!] }));
+          const cols = EntryColumns.fromEntries(entries);
+          expect(plain(decodeColumns(encodeColumns(cols))!.entries())).toEqual(plain(entries));
+        },
+      ),
     );
   });
 });
