@@ -25,6 +25,7 @@ import * as m0040 from './migrations/0040_mailbox_grants.js';
 import * as m0041 from './migrations/0041_owners_manage_sharing.js';
 import * as m0042 from './migrations/0042_member_seen.js';
 import * as m0045 from './migrations/0045_mailbox_list_indexes.js';
+import * as m0050 from './migrations/0050_folder_message_count.js';
 import * as m0053 from './migrations/0053_imap_folder_entry_index.js';
 import * as m0054 from './migrations/0054_unsynced_blobs.js';
 import * as m0058 from './migrations/0058_folder_sort_keys.js';
@@ -61,6 +62,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0042_member_seen': m0042,
   '0045_mailbox_list_indexes': m0045,
   '0044_message_text': m0044,
+  '0050_folder_message_count': m0050,
   '0053_imap_folder_entry_index': m0053,
   '0054_unsynced_blobs': m0054,
   '0058_folder_sort_keys': m0058,
@@ -74,7 +76,9 @@ class StaticProvider implements MigrationProvider {
 }
 
 export async function migrateToLatest(db: Kysely<DB>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new StaticProvider() });
+  // Numbers are handed out to work in parallel (issue 18): a database migrated past a number
+  // that lands later still gets it (in name order among the pending ones).
+  const migrator = new Migrator({ db, provider: new StaticProvider(), allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

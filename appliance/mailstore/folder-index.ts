@@ -10,17 +10,21 @@ import type { FlagColumns, FolderChanges, MessageEntry } from './store.types.js'
 import { type FolderSnapshot, decodeColumns, encodeColumns } from './folder-snapshot.js';
 import { EntryColumns } from './entry-columns.js';
 
+/** A folder's HIGHESTMODSEQ and entry count, as one row says them (one transaction changes both). */
+export interface FolderState {
+  modseq: number;
+  count: number;
+}
+
 export interface FolderIndexSource {
-  /** The folder's HIGHESTMODSEQ now (throws NotFound for a folder that is gone). */
-  highestModseq(folderId: number): Promise<number>;
+  /** The folder's HIGHESTMODSEQ and entry count now (throws NotFound for a folder that is gone). */
+  state(folderId: number): Promise<FolderState>;
   /** Every entry by ascending UID. */
   loadEntries(folderId: number): Promise<MessageEntry[]>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
   /** A persisted compact copy of the entries (folder-snapshot.ts); absent: always read the rows. */
   loadSnapshot?(folderId: number): Promise<FolderSnapshot | null>;
   saveSnapshot?(folderId: number, snap: FolderSnapshot): Promise<void>;
-  /** How many entries the folder has (checks a copy after its catch-up). */
-  countEntries?(folderId: number): Promise<number>;
 }
 
 interface Indexed {
@@ -41,6 +45,11 @@ export class FolderIndex {
   /** One catch-up at a time per folder, so journal changes are applied in order. */
   private readonly pending = new Map<number, Promise<Indexed>>();
   private held = 0;
+  /**
+   * Membership numbers come from one counter over all folders: a folder dropped (least recently
+   * used) and read again gets a number it never had, so rows kept for its old entries never match.
+   */
+  private epoch = 0;
 
   constructor(
     private readonly source: FolderIndexSource,
@@ -106,26 +115,34 @@ export class FolderIndex {
 
   /**
    * The entries from the persisted copy caught up from the journal, or null when there is none
-   * or it does not match the folder (then the rows are read).
+   * or it does not match the folder (then the rows are read). `now` is the folder's state read
+   * before: the copy is trusted when, caught up to the folder's MODSEQ, it holds as many entries
+   * as the folder counts at that MODSEQ (a copy that went astray, e.g. entries removed without a
+   * journal row, shows there).
    */
-  private async fromSnapshot(folderId: number, modseq: number): Promise<Indexed | null> {
-    const { loadSnapshot, countEntries } = this.source;
-    if (!loadSnapshot || !countEntries) return null;
+  private async fromSnapshot(folderId: number, now: FolderState): Promise<Indexed | null> {
+    const { loadSnapshot } = this.source;
+    if (!loadSnapshot) return null;
     const snap = await loadSnapshot.call(this.source, folderId).catch(() => null);
-    if (!snap || snap.modseq > modseq) return null;
+    if (!snap || snap.modseq > now.modseq) return null;
     const cols = decodeColumns(snap.data);
     if (!cols || cols.length !== snap.entries) return null;
     let at = snap.modseq;
     let unsaved = 0;
-    if (at < modseq) {
+    // Writes during the catch-up move the folder on: its state is read again (a few times at most).
+    for (let state = now, round = 0; ; round++) {
+      if (state.modseq === at) {
+        if (state.count !== cols.length) return null;
+        break;
+      }
+      if (state.modseq < at || round === 3) return null;
       const ch = await this.source.changesSince(folderId, at);
       cols.apply(ch);
       at = Math.max(at, ch.highestModseq);
-      unsaved = ch.changed.length + ch.expunged.length;
+      unsaved += ch.changed.length + ch.expunged.length;
+      state = await this.source.state(folderId);
     }
-    // A copy that went astray (entries removed without a journal row) shows in the count.
-    if ((await countEntries.call(this.source, folderId)) !== cols.length) return null;
-    return { modseq: at, cols, membership: 0, unsaved };
+    return { modseq: at, cols, membership: ++this.epoch, unsaved };
   }
 
   /** Writes a new copy of a large folder when none matches it or many changes were applied since (in the background). */
@@ -149,7 +166,8 @@ export class FolderIndex {
   }
 
   private async catchUp(folderId: number): Promise<Indexed> {
-    const modseq = await this.source.highestModseq(folderId);
+    const now = await this.source.state(folderId);
+    const modseq = now.modseq;
     let ix = this.folders.get(folderId);
     if (ix && modseq < ix.modseq) {
       // MODSEQ never goes back for one folder; if it did (a restored database), read it all again.
@@ -159,7 +177,7 @@ export class FolderIndex {
     if (ix && modseq !== ix.modseq) {
       const ch = await this.source.changesSince(folderId, ix.modseq);
       const before = ix.cols.length;
-      if (ix.cols.apply(ch)) ix.membership++;
+      if (ix.cols.apply(ch)) ix.membership = ++this.epoch;
       ix.modseq = Math.max(ix.modseq, ch.highestModseq);
       ix.unsaved += ch.changed.length + ch.expunged.length;
       this.held += ix.cols.length - before;
@@ -167,7 +185,7 @@ export class FolderIndex {
     } else if (!ix) {
       // HIGHESTMODSEQ is read before the entries: a change made in between is applied again
       // at the next catch-up, which is harmless (applying a change is idempotent).
-      const loaded = (await this.fromSnapshot(folderId, modseq)) ?? { modseq, cols: EntryColumns.fromEntries(await this.source.loadEntries(folderId)), membership: 0, unsaved: Infinity };
+      const loaded = (await this.fromSnapshot(folderId, now)) ?? { modseq, cols: EntryColumns.fromEntries(await this.source.loadEntries(folderId)), membership: ++this.epoch, unsaved: Infinity };
       ix = this.folders.get(folderId) ?? loaded;
       if (!this.folders.has(folderId)) this.held += ix.cols.length;
       this.persist(folderId, ix);

@@ -316,7 +316,7 @@ export class Ingest {
       if (!folder) throw new AppError('NotFound', `folder ${t.folder} not found`);
       const bumped = await trx
         .updateTable('folders')
-        .set((eb) => ({ uid_next: eb('uid_next', '+', 1), highest_modseq: eb('highest_modseq', '+', 1) }))
+        .set((eb) => ({ uid_next: eb('uid_next', '+', 1), highest_modseq: eb('highest_modseq', '+', 1), message_count: eb('message_count', '+', 1) }))
         .where('id', '=', folder.id)
         .returning(['uid_next', 'highest_modseq', 'uid_validity'])
         .executeTakeFirstOrThrow();

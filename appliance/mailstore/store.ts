@@ -135,7 +135,11 @@ export class SqlMailStore implements MailStore {
     this.searchBackfill = new SearchTextBackfill(deps.db, deps.blobs, this.queue);
     this.sortKeyCopies = sortKeyCopyTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE));
     this.index = new FolderIndex({
-      highestModseq: async (folderId) => Number((await this.folderById(this.db, folderId)).highest_modseq),
+      state: async (folderId) => {
+        const row = await this.db.selectFrom('folders').select(['highest_modseq', 'message_count']).where('id', '=', folderId).executeTakeFirst();
+        if (!row) throw new AppError('NotFound', 'folder not found');
+        return { modseq: Number(row.highest_modseq), count: Number(row.message_count) };
+      },
       loadEntries: async (folderId) => {
         const rows = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).orderBy('uid').execute();
         return rows.map(toEntry);
@@ -251,7 +255,7 @@ export class SqlMailStore implements MailStore {
         // RFC 3501: renaming INBOX moves its messages to a new folder; INBOX stays, empty.
         const created = await trx
           .insertInto('folders')
-          .values({ mailbox_id: mailboxId, name: dst, special_use: null, uid_validity: newUidValidity(now), uid_next: folder.uid_next, created_at: now })
+          .values({ mailbox_id: mailboxId, name: dst, special_use: null, uid_validity: newUidValidity(now), uid_next: folder.uid_next, created_at: now, message_count: folder.message_count })
           .returning('id')
           .executeTakeFirstOrThrow();
         this.mailboxAtCommit(ctx, { kind: 'created', mailboxId, name: dst });
@@ -260,7 +264,7 @@ export class SqlMailStore implements MailStore {
         if (entries.length) {
           const bumped = await trx
             .updateTable('folders')
-            .set((eb) => ({ highest_modseq: eb('highest_modseq', '+', 1) }))
+            .set((eb) => ({ highest_modseq: eb('highest_modseq', '+', 1), message_count: 0 }))
             .where('id', '=', folder.id)
             .returning('highest_modseq')
             .executeTakeFirstOrThrow();
@@ -739,7 +743,7 @@ export class SqlMailStore implements MailStore {
     }
     const bumped = await trx
       .updateTable('folders')
-      .set((eb) => ({ uid_next: eb('uid_next', '+', rows.length), highest_modseq: eb('highest_modseq', '+', 1) }))
+      .set((eb) => ({ uid_next: eb('uid_next', '+', rows.length), highest_modseq: eb('highest_modseq', '+', 1), message_count: eb('message_count', '+', rows.length) }))
       .where('id', '=', destFolderId)
       .returning(['uid_next', 'highest_modseq'])
       .executeTakeFirstOrThrow();
@@ -844,10 +848,11 @@ export class SqlMailStore implements MailStore {
     return out;
   }
 
-  private async bumpModseq(trx: Kysely<DB>, folderId: number): Promise<number> {
+  /** A new MODSEQ for a change of the folder's entries; `added` entries (negative: removed) change its count. */
+  private async bumpModseq(trx: Kysely<DB>, folderId: number, added = 0): Promise<number> {
     const row = await trx
       .updateTable('folders')
-      .set((eb) => ({ highest_modseq: eb('highest_modseq', '+', 1) }))
+      .set((eb) => ({ highest_modseq: eb('highest_modseq', '+', 1), ...(added ? { message_count: eb('message_count', '+', added) } : {}) }))
       .where('id', '=', folderId)
       .returning('highest_modseq')
       .executeTakeFirstOrThrow();
@@ -880,8 +885,14 @@ export class SqlMailStore implements MailStore {
         .where('id', '=', mailboxId)
         .execute();
     }
-    if (opts.logExpunge) {
-      const modseq = await this.bumpModseq(trx, folderId);
+    if (!opts.logExpunge) {
+      await trx
+        .updateTable('folders')
+        .set((eb) => ({ message_count: eb('message_count', '-', rows.length) }))
+        .where('id', '=', folderId)
+        .execute();
+    } else {
+      const modseq = await this.bumpModseq(trx, folderId, -rows.length);
       await trx
         .insertInto('folder_expunges')
         .values(uids.map((uid) => ({ folder_id: folderId, uid, modseq })))

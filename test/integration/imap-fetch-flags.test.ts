@@ -125,4 +125,19 @@ describe('FETCH FLAGS from the folder columns', () => {
       );
     }
   });
+
+  it('answers lines longer than a write and answers longer than one write, as the general path does', async () => {
+    // 60 keywords of 30 characters on every message: about 2 KB a line, beyond one 64 KiB write in all.
+    const keywords = Array.from({ length: 60 }, (_, i) => `$Keyword${String(i).padStart(22, '0')}`);
+    expect(await b.cmd('k', `UID STORE 1:* +FLAGS.SILENT (${keywords.join(' ')})`)).toMatch(/k OK/);
+    await a.cmd('p', 'NOOP');
+    const f = await a.cmd('f', 'FETCH 1:* (UID FLAGS MODSEQ FLAGS)');
+    const g = await a.cmd('g', 'FETCH 1:* (UID FLAGS MODSEQ FLAGS RFC822.SIZE)');
+    expect(f).toMatch(/f OK/);
+    const lines = fetches(f, /$^/);
+    expect(lines.length).toBeGreaterThan(40);
+    expect(lines.join('\r\n').length).toBeGreaterThan(65536);
+    expect(lines.filter((l) => !(l.includes(keywords[59]!) && l.endsWith(')')))).toEqual([]); // each line whole
+    expect(lines).toEqual(fetches(g, / RFC822\.SIZE \d+/));
+  });
 });

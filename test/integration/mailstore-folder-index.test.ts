@@ -41,11 +41,24 @@ describe('mail store folder index', () => {
     return { entries: await s.listMessages(folderId), rows: await s.sortRows(folderId) };
   };
 
+  /** The folder's kept entry count (migration 0050) and its rows' count. */
+  const counts = async (folderId: number) => {
+    const kept = await core.db.selectFrom('folders').select('message_count').where('id', '=', folderId).executeTakeFirstOrThrow();
+    const rows = await core.db
+      .selectFrom('folder_messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('folder_id', '=', folderId)
+      .executeTakeFirstOrThrow();
+    return [Number(kept.message_count), Number(rows.n)];
+  };
+
   const expectCurrent = async () => {
     for (const f of [inbox, archive]) {
       const want = await fresh(f.id);
       expect(await core.store.listMessages(f.id)).toEqual(want.entries);
       expect(await core.store.sortRows(f.id)).toEqual(want.rows);
+      const [kept, rows] = await counts(f.id);
+      expect(kept).toBe(rows);
     }
   };
 
@@ -77,6 +90,24 @@ describe('mail store folder index', () => {
     }
     const uids = (await core.store.listMessages(inbox.id)).map((e) => e.uid);
     expect(uids).toEqual([...uids].sort((a, b) => a - b));
+  });
+
+  it("keeps each folder's entry count with the folder through a rename of INBOX and a delete", async () => {
+    const box = (await core.createMailbox('count@index.test', 'count passphrase')).id;
+    for (let i = 0; i < 4; i++) await core.store.append(box, 'INBOX', msg(i));
+    const src = (await core.store.getFolder(box, 'INBOX'))!;
+    expect(await counts(src.id)).toEqual([4, 4]);
+    // RFC 3501: renaming INBOX moves its messages into a new folder and leaves INBOX empty.
+    await core.store.renameFolder(box, 'INBOX', 'Old');
+    const old = (await core.store.getFolder(box, 'Old'))!;
+    expect(await counts(src.id)).toEqual([0, 0]);
+    expect(await counts(old.id)).toEqual([4, 4]);
+    await core.store.copyMessages(old.id, [1, 2], src.id);
+    await core.store.moveMessages(old.id, [3], src.id);
+    expect(await counts(src.id)).toEqual([3, 3]);
+    expect(await counts(old.id)).toEqual([3, 3]);
+    await core.store.deleteFolder(box, 'Old');
+    expect(await core.db.selectFrom('folders').select('id').where('id', '=', old.id).executeTakeFirst()).toBeUndefined();
   });
 
   it('gives each caller its own array (a caller cannot change the index)', async () => {

@@ -80,19 +80,61 @@ describe('folder index columns', () => {
     expect(back.entries().map((e) => e.uid)).toEqual([...entries.slice(1).map((e) => e.uid), 500]);
 
     const headLen = data.readUInt32LE(0);
-    const head = JSON.parse(data.subarray(8, 8 + headLen).toString()) as { n: number; sets: string[] };
+    const head = JSON.parse(data.subarray(8, 8 + headLen).toString()) as { n: number; sets: string[]; cols: Array<{ w: number }> };
     const body = 8 + headLen + ((8 - (headLen % 8)) % 8);
     const n = head.n;
-    const uidAt = body + n * 5 * 8;
-    const listAt = uidAt + n * 4;
+    // Columns in order (UIDs, flag lists, …), each entry's difference from the previous one, `w` bytes each.
+    const [uidW, listW] = [head.cols[0]!.w, head.cols[1]!.w];
+    expect([uidW, listW]).toEqual([1, 1]); // UIDs step by 2, five flag lists: a byte each
+    const uidAt = body;
+    const listAt = uidAt + n * uidW + ((8 - ((n * uidW) % 8)) % 8);
     const damaged = (edit: (b: Buffer) => void) => {
       const b = Buffer.from(data);
       edit(b);
       return decodeColumns(b);
     };
-    expect(damaged((b) => b.writeUInt32LE(head.sets.length, listAt + 4 * 7))).toBeNull(); // a flag list that is not there
-    expect(damaged((b) => b.writeUInt32LE(b.readUInt32LE(uidAt), uidAt + 4))).toBeNull(); // UIDs not ascending
+    expect(damaged((b) => b.writeInt8(head.sets.length, listAt + 7))).toBeNull(); // a flag list that is not there
+    expect(damaged((b) => b.writeInt8(0, uidAt + 1))).toBeNull(); // UIDs not ascending
     expect(decodeColumns(data.subarray(0, data.length - 4))).toBeNull(); // cut short
+    expect(damaged((b) => b.write(JSON.stringify({ ...head, v: 1 }).slice(0, headLen), 8))).toBeNull(); // another version's copy
     expect(damaged((b) => b.write('x', 8))).toBeNull(); // not a header
+  });
+
+  it('stores each column as narrow as the differences between neighbours allow, and reads back any values', () => {
+    // A folder as ingest leaves it: UIDs, message ids, MODSEQs and dates rising together, small sizes.
+    const typical = EntryColumns.fromEntries(
+      Array.from({ length: 1000 }, (_, i) => ({
+        uid: i + 1,
+        messageId: 5000 + i * 3,
+        flags: [...FLAGS[i % 3]!],
+        modseq: 10 + i,
+        internalDate: 1_700_000_000_000 + i * 40,
+        size: 900 + (i % 50) * 100,
+        savedAt: 1_700_000_000_000 + i * 40,
+      })),
+    );
+    const data = encodeColumns(typical);
+    // uid, list, message id, MODSEQ: a byte each; dates: two; size: two (against 48 bytes an entry as plain columns).
+    expect(data.length).toBeLessThan(1000 * 10 + 400);
+    expect(plain(decodeColumns(data)!.entries())).toEqual(plain(typical.entries()));
+    // Any values: steps of every width, backwards, fractions, NaN (no saved date), the largest safe integers
+    // (not -0: the columns come from integer and bigint database columns).
+    const value = fc.oneof(
+      fc.integer({ min: -200, max: 200 }),
+      fc.integer(),
+      fc.maxSafeInteger(),
+      fc.double({ noNaN: true, min: -1e15, max: 1e15 }).filter((x) => !Object.is(x, -0)),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ step: fc.integer({ min: 1, max: 70_000 }), messageId: value, modseq: value, internalDate: value, size: value, savedAt: fc.option(value) }), { maxLength: 40 }),
+        (rows) => {
+          let uid = 0;
+          const entries = rows.map(({ step, ...r }, i) => ({ ...r, uid: (uid += step), flags: [...FLAGS[i % FLAGS.length]!] }));
+          const cols = EntryColumns.fromEntries(entries);
+          expect(plain(decodeColumns(encodeColumns(cols))!.entries())).toEqual(plain(entries));
+        },
+      ),
+    );
   });
 });

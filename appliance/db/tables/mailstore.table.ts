@@ -16,6 +16,8 @@ export interface FoldersTable {
   created_at: number;
   /** First UID not yet reported as \Recent to any session (migration 0016). */
   recent_uid: Generated<number>;
+  /** How many entries the folder has (migration 0050), changed with them in the same transaction. */
+  message_count: Generated<number>;
 }
 
 export interface SubscriptionsTable {
