@@ -10,8 +10,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StorageConfig } from '../../appliance/config.js';
-import { type BlobStore, DirSyncer, openBlobStore } from '../../appliance/mailstore/blobstore.js';
-import { prepareMessage } from '../../appliance/mailstore/ingest.js';
+import { DirSyncer } from '../../appliance/mailstore/blobstore.js';
 import { serveRpc } from '../../appliance/rpc/channel.js';
 import type { ChildMethods } from '../../appliance/rpc/protocol.js';
 import { announceListening, call, connectUpstream, pluginSettings } from '../shared/appliance.js';
@@ -19,8 +18,9 @@ import { isClusterMaster, keepTempFilesInWorker, serveWorkers, workerReady } fro
 import { CONT, DENYSOFT, dsn, type HarakaConnection, type HarakaPlugin, type HarakaTransaction, type Next, OK, safeHook } from '../shared/haraka.js';
 import { finalMessage } from '../shared/message.js';
 import { skipNeedlessUnlinkInHaraka } from '../shared/message-stream.js';
+import { PrepareThread } from './lib/prepare-thread.js';
 
-let blobs: Promise<BlobStore> | null = null;
+let preparer: PrepareThread | null = null;
 const dirSync = new DirSyncer();
 
 /**
@@ -75,9 +75,9 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
       return;
     }
     announceReadyAfterQueueLoad(this);
-    // Opened now, not on the first message (loading the S3 client takes a moment); a failure here
-    // is retried with the next delivery and answered 4xx there.
-    void blobStore().catch(() => undefined);
+    // Started now, not on the first message (the thread opens the blob store, loading the S3
+    // client takes a moment); a failure there is retried with the next delivery and answered 4xx.
+    startPrepareThread();
   } finally {
     next();
   }
@@ -85,7 +85,7 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
 
 /** A cluster worker, its listeners up: open the blob store, then tell the master. */
 export function hook_init_child(this: HarakaPlugin, next: Next): void {
-  void blobStore().catch(() => undefined);
+  startPrepareThread();
   void workerReady(this);
   next();
 }
@@ -124,20 +124,26 @@ function autoReplyEligible(txn: HarakaTransaction): boolean {
 }
 
 /**
- * The appliance's blob store, the same backend it reads from: the local folder, or the shared S3
- * store (settings from the 0600 file the appliance wrote; PutObject completes before 250).
+ * The thread that writes and parses messages (lib/prepare-thread.ts) into the appliance's blob
+ * store, the same backend it reads from: the local folder, or the shared S3 store (settings from
+ * the 0600 file the appliance wrote; PutObject completes before 250).
  */
-function blobStore(): Promise<BlobStore> {
-  blobs ??= (async () => {
+function prepareThread(): PrepareThread {
+  if (!preparer) {
     const s = pluginSettings();
     const storage: Pick<StorageConfig, 'blobStore' | 's3'> =
       s.blobStore === 's3' && s.s3SettingsFile ? { blobStore: 's3', s3: JSON.parse(readFileSync(s.s3SettingsFile, 'utf8')) as StorageConfig['s3'] } : { blobStore: 'fs', s3: null };
-    return openBlobStore(storage, s.blobDir);
-  })().catch((err: unknown) => {
-    blobs = null; // try again with the next message
-    throw err;
-  });
-  return blobs;
+    preparer = new PrepareThread({ storage, blobDir: s.blobDir });
+  }
+  return preparer;
+}
+
+function startPrepareThread(): void {
+  try {
+    prepareThread().start();
+  } catch {
+    /* retried with the next delivery, answered 4xx there */
+  }
 }
 
 /** Stores `recipients` locally; queues forwarded copies. Returns false when nothing could be stored. */
@@ -146,7 +152,7 @@ async function deliverLocally(plugin: HarakaPlugin, txn: HarakaTransaction, reci
   const raw = await finalMessage(txn);
   // A blob left behind by a failed commit is removed by the appliance's orphan sweep; it is
   // never deleted here, because a timed-out commit may still have succeeded.
-  const prepared = await prepareMessage(await blobStore(), raw, prefixes);
+  const prepared = await prepareThread().prepare(raw, prefixes);
   const result = await call('mail.deliver', {
     prepared,
     recipients: recipients.map((address) => ({ address, variant: prefixes.indexOf(`Delivered-To: ${address}\r\n`) })),
