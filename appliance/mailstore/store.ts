@@ -859,7 +859,11 @@ export class SqlMailStore implements MailStore {
     return Number(row.highest_modseq);
   }
 
-  /** Deletes folder entries, logs the expunge, releases quota and unreferenced messages/blobs. */
+  /**
+   * Deletes folder entries, logs the expunge (and counts them out of the folder's entry count),
+   * releases quota and unreferenced messages/blobs. Without `logExpunge` (deleteFolder) the folder
+   * row itself goes in the same transaction, so neither its journal nor its count is written.
+   */
   private async removeEntries(
     ctx: JobContext,
     mailboxId: string,
@@ -885,13 +889,7 @@ export class SqlMailStore implements MailStore {
         .where('id', '=', mailboxId)
         .execute();
     }
-    if (!opts.logExpunge) {
-      await trx
-        .updateTable('folders')
-        .set((eb) => ({ message_count: eb('message_count', '-', rows.length) }))
-        .where('id', '=', folderId)
-        .execute();
-    } else {
+    if (opts.logExpunge) {
       const modseq = await this.bumpModseq(trx, folderId, -rows.length);
       await trx
         .insertInto('folder_expunges')

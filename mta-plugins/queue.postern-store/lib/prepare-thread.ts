@@ -69,8 +69,10 @@ export class PrepareThread {
     return new Promise<PreparedMessage>((resolve, reject) => {
       pending.set(id, { resolve, reject });
       if (pending.size === 1) worker.ref();
-      // A copy: `raw` may be a view of a pooled buffer that must not be detached.
-      worker.postMessage({ id, raw: new Uint8Array(raw), prefixes });
+      // A copy (`raw` may be a view of a pooled buffer that must not be detached), handed over
+      // to the thread rather than cloned once more.
+      const copy = new Uint8Array(raw);
+      worker.postMessage({ id, raw: copy, prefixes }, [copy.buffer]);
     });
   }
 
