@@ -18,6 +18,7 @@ import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
   AliasNode,
+  ColumnNode,
   type CompiledQuery,
   type DatabaseConnection,
   type Driver,
@@ -33,6 +34,7 @@ import {
   SqliteDriver,
   TableNode,
   type UnknownRow,
+  type UpdateQueryNode,
 } from 'kysely';
 
 /**
@@ -138,6 +140,12 @@ function readerError(e: { message: string; code?: string; name?: string }): Erro
  */
 const AUTH_TABLES = new Set(['api_tokens', 'principals', 'tenants']);
 /**
+ * Columns of AUTH_TABLES that decide nothing about authentication: the record of a token's last
+ * use. An update that sets these alone keeps the cached answers (issue 18: the once-a-minute
+ * last_used_at write had ended them all, and the next requests read the token again together).
+ */
+const NOT_AUTH_COLUMNS: ReadonlyMap<string, ReadonlySet<string>> = new Map([['api_tokens', new Set(['last_used_at'])]]);
+/**
  * Tables whose rows decide the MTA's DKIM signing keys and outbound routes (hosted domains, their
  * keys, smarthost routes): the Haraka child keeps those answers until a write to one of them.
  */
@@ -165,6 +173,12 @@ function bitsOf(table: string | null): number {
   return (AUTH_TABLES.has(table) ? AUTH : 0) | (MTA_TABLES.has(table) ? MTA : 0) | (LIST_TABLES.has(table) ? LIST : 0);
 }
 
+/** True when every column the update sets is one of `columns`. */
+function onlyColumns(updates: UpdateQueryNode['updates'], columns: ReadonlySet<string> | undefined): boolean {
+  if (!columns || !updates?.length) return false;
+  return updates.every((u) => ColumnNode.is(u.column) && columns.has(u.column.column.name));
+}
+
 /**
  * Which of AUTH_TABLES, MTA_TABLES and LIST_TABLES the statement may write, in one pass over its tree (issue
  * 18: it runs for every statement on the main connection): none for a read, a pragma,
@@ -178,7 +192,9 @@ function writes(node: RootOperationNode, sqlText: string): number {
     case 'InsertQueryNode':
       return bitsOf(tableOf(node.into));
     case 'UpdateQueryNode': {
-      let bits = bitsOf(tableOf(node.table));
+      const table = tableOf(node.table);
+      let bits = bitsOf(table);
+      if (!node.from && onlyColumns(node.updates, NOT_AUTH_COLUMNS.get(table ?? ''))) bits &= ~AUTH;
       for (const f of node.from?.froms ?? []) bits |= bitsOf(tableOf(f));
       return bits;
     }
