@@ -13,7 +13,7 @@ import { isHighValue, loadPolicy } from '../access/policies.js';
 import { remainingRecoveryCodes } from '../access/recovery-codes.js';
 import { APPROVAL_WINDOW_MS } from '../access/resets.service.js';
 import { type Person } from '../mailboxes/mailboxes.service.js';
-import { repos } from '../../db/repos/index.js';
+import { authWriteEpoch, repos } from '../../db/repos/index.js';
 import type { OwnershipRepo } from '../../db/repos/ownership.js';
 import { ALWAYS_REQUIRED } from '../mailboxes/role-addresses.js';
 import { iso } from '../kernel/util.js';
@@ -71,11 +71,24 @@ function parsePermissions(json: string): Permission[] {
 
 type Holders = { tokens: Awaited<ReturnType<OwnershipRepo['unrevokedTokens']>>; principals: Awaited<ReturnType<OwnershipRepo['activePrincipals']>> };
 
-/** The tenant's live tokens and active principals, read once per answer (both reset paths name them). */
-async function tenantHolders(own: OwnershipRepo, tenantId: string): Promise<Holders> {
-  const [tokens, principals] = await Promise.all([own.unrevokedTokens(tenantId), own.activePrincipals(tenantId)]);
-  return { tokens, principals };
+/** Who may trigger the admin and the emergency reset paths of a tenant's mailboxes (holders of each permission). */
+interface Triggers {
+  initiate: string[];
+  approve: string[];
 }
+
+/**
+ * The tenant's triggers as read at an authentication write epoch (issue 18: the same two tenant
+ * reads and JSON parses in every ownership answer). The rows are api_tokens and principals, whose
+ * every write moves that epoch (SQLite, a single node; nothing is kept on PostgreSQL); the
+ * answer also ends when the first of the tokens it saw expires.
+ */
+interface KeptTriggers extends Triggers {
+  epoch: number;
+  until: number;
+}
+const keptTriggers = new WeakMap<object, Map<string, KeptTriggers>>();
+const KEPT_TENANTS_MAX = 1000;
 
 /** Names of the live tokens and active principals of the tenant holding `permission` (operators always may). */
 function holders({ tokens, principals }: Holders, permission: Permission, now: number): string[] {
@@ -87,6 +100,27 @@ function holders({ tokens, principals }: Holders, permission: Permission, now: n
   for (const p of principals) if (parsePermissions(p.permissions).includes(permission)) out.push(`tenant-admin:${p.email}`);
   out.push('operators');
   return out;
+}
+
+/** The tenant's live tokens and active principals holding the reset permissions, read once per write epoch. */
+export async function resetTriggers(deps: CoreDeps, own: OwnershipRepo, tenantId: string, now: number): Promise<Triggers> {
+  const epoch = authWriteEpoch(deps.db);
+  let kept = epoch ? keptTriggers.get(deps.db) : undefined;
+  if (epoch && !kept) keptTriggers.set(deps.db, (kept = new Map()));
+  const startedAt = epoch ? epoch() : null;
+  const hit = kept?.get(tenantId);
+  if (hit && hit.epoch === startedAt && now < hit.until) return hit;
+  const [tokens, principals] = await Promise.all([own.unrevokedTokens(tenantId), own.activePrincipals(tenantId)]);
+  const who: Holders = { tokens, principals };
+  const triggers = { initiate: holders(who, 'resets.initiate', now), approve: holders(who, 'resets.approve', now) };
+  // kept only when nothing wrote those tables while they were read
+  if (kept && startedAt !== null && epoch!() === startedAt) {
+    let until = Infinity;
+    for (const t of tokens) if (t.expires_at !== null && Number(t.expires_at) > now) until = Math.min(until, Number(t.expires_at));
+    if (kept.size >= KEPT_TENANTS_MAX) kept.clear();
+    kept.set(tenantId, { ...triggers, epoch: startedAt, until });
+  }
+  return triggers;
 }
 
 /** Live setup links: each is a path to the password, held by its destination or its issuer. */
@@ -106,7 +140,7 @@ async function adminPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: n
   // independent reads in one turn (one message to a reader thread on SQLite, concurrent queries on PostgreSQL)
   const [policy, who, highValue, pending] = await Promise.all([
     loadPolicy(deps.db, m.tenant_id),
-    tenantHolders(own, m.tenant_id),
+    resetTriggers(deps, own, m.tenant_id, now),
     isHighValue(deps.db, m.id),
     own.pendingEmergencyResets(m.id, now - APPROVAL_WINDOW_MS),
   ]);
@@ -115,14 +149,14 @@ async function adminPaths(deps: CoreDeps, own: OwnershipRepo, m: Mailbox, now: n
     description: `an admin triggers a single-use reset link sent to the reset destination${policy.resetLinkToCaller ? ' (or, by tenant policy, handed to the admin)' : ''}; the admin never sees or sets the password`,
     heldBy: { type: 'reset-destination', id: m.reset_destination },
     destination: m.reset_destination,
-    whoMayTrigger: holders(who, 'resets.initiate', now),
+    whoMayTrigger: [...who.initiate],
   });
   const operatorOnly = highValue && policy.emergencyHighValueApprover === 'operator';
   paths.push({
     path: 'emergency-reset',
     description: `when the reset destination is lost: recorded identity verification and a second approver (never the requester${operatorOnly ? '; high-value: an operator' : ''}), link to a new validated destination`,
     heldBy: { type: 'approver', id: null },
-    whoMayTrigger: operatorOnly ? ['operators'] : holders(who, 'resets.approve', now),
+    whoMayTrigger: operatorOnly ? ['operators'] : [...who.approve],
   });
   for (const r of pending) {
     paths.push({
