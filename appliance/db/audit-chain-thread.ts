@@ -41,7 +41,6 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const Database = require(workerData.module);
-const { file, columns, fromSeq, prevHash } = workerData;
 // this thread only (Linux: a thread's own nice value); elsewhere it runs at the process's priority
 let nice = null;
 try {
@@ -50,7 +49,7 @@ try {
   os.setPriority(tid, ${CHECK_NICE});
   nice = os.getPriority(tid);
 } catch {}
-function check(db) {
+function check(db, { columns, fromSeq, prevHash }) {
   const head = db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get();
   if (!head) return { ok: false, events: fromSeq, firstBadEventId: fromSeq + 1 };
   const headSeq = Number(head.seq);
@@ -76,19 +75,68 @@ function check(db) {
   if (last.id !== null && Number(last.id) > headSeq) return { ok: false, events: headSeq, firstBadEventId: headSeq + 1 };
   return { ok: true, events: headSeq, head: { seq: headSeq, hash: head.hash } };
 }
-const db = new Database(file, { readonly: true, fileMustExist: true });
-try {
-  db.pragma('busy_timeout = 5000');
-  db.exec('BEGIN');
-  const result = check(db);
-  db.exec('COMMIT');
-  parentPort.postMessage({ result, nice });
-} catch (err) {
-  parentPort.postMessage({ error: String((err && err.message) || err), nice });
-} finally {
-  db.close();
-}
+parentPort.on('message', (job) => {
+  let db = null;
+  try {
+    db = new Database(job.file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    db.exec('BEGIN');
+    const result = check(db, job);
+    db.exec('COMMIT');
+    parentPort.postMessage({ id: job.id, result, nice });
+  } catch (err) {
+    parentPort.postMessage({ id: job.id, error: String((err && err.message) || err), nice });
+  } finally {
+    if (db) db.close();
+  }
+});
 `;
+
+type Settle = { resolve(check: ChainCheck): void; reject(err: Error): void };
+
+/**
+ * The one check thread of the process, started at the first check and kept (issue 18): a new
+ * thread per check cost the serving loop 1-15 ms to create it and a core for ~200 ms of Node
+ * bootstrap at normal priority (before it lowers its own) at every check — at the start of
+ * each API row of the control bench, its p99 tails. Idle, it does not keep the process alive.
+ */
+interface CheckThread {
+  worker: Worker;
+  pending: Map<number, Settle>;
+  nextId: number;
+}
+let thread: CheckThread | null = null;
+/** How many check threads were started (for tests: one per process while none fails). */
+let started = 0;
+export function checkThreadsStarted(): number {
+  return started;
+}
+
+function checkThread(): CheckThread {
+  if (thread) return thread;
+  const module = createRequire(__filename).resolve('better-sqlite3');
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module } });
+  started++;
+  const t: CheckThread = { worker, pending: new Map(), nextId: 1 };
+  worker.unref();
+  const fail = (err: Error) => {
+    if (thread === t) thread = null;
+    for (const s of t.pending.values()) s.reject(err);
+    t.pending.clear();
+  };
+  worker.on('message', (m: { id: number; result?: ChainCheck; error?: string; nice: number | null }) => {
+    const s = t.pending.get(m.id);
+    if (!s) return;
+    t.pending.delete(m.id);
+    if (t.pending.size === 0) worker.unref();
+    lastNice = m.nice;
+    if (m.result) s.resolve(m.result);
+    else s.reject(new Error(`audit chain check failed: ${m.error}`));
+  });
+  worker.once('error', fail);
+  worker.once('exit', (code) => fail(new Error(`audit chain check thread exited (${code})`)));
+  return (thread = t);
+}
 
 /**
  * Verifies the chain after `fromSeq` (whose hash is `prevHash`) up to the head on a worker
@@ -97,22 +145,12 @@ try {
 export function verifyChainOffThread(db: object, columns: readonly string[], fromSeq: number, prevHash: string): Promise<ChainCheck> | null {
   const file = READERS_OF.get(db)?.file;
   if (!file) return null;
-  const module = createRequire(__filename).resolve('better-sqlite3');
+  const t = checkThread();
+  const id = t.nextId++;
   return new Promise<ChainCheck>((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file, columns: [...columns], fromSeq, prevHash } });
-    let settled = false;
-    worker.once('message', (m: { result?: ChainCheck; error?: string; nice: number | null }) => {
-      settled = true;
-      lastNice = m.nice;
-      if (m.result) resolve(m.result);
-      else reject(new Error(`audit chain check failed: ${m.error}`));
-    });
-    worker.once('error', (err) => {
-      settled = true;
-      reject(err);
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`audit chain check thread exited (${code})`));
-    });
+    t.pending.set(id, { resolve, reject });
+    // a check under way keeps the process alive (a CLI waits for its answer)
+    t.worker.ref();
+    t.worker.postMessage({ id, file, columns: [...columns], fromSeq, prevHash });
   });
 }
