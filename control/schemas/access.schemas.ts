@@ -1,7 +1,7 @@
 /** Shared mailboxes and delegated access (issue 19): grants, the shared mailboxes a person reaches, the sharing report. */
 import { Type } from 'typebox';
 import { GRANT_RIGHTS } from '../../appliance/core/access/grants.types.js';
-import { Closed, Id, Reason, Timestamp } from './common.js';
+import { Closed, Id, OrNull, Reason, Timestamp } from './common.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -64,7 +64,7 @@ export const OwnershipAccess = Type.Object({
   memberMailboxId: Type.String(),
   rights: Type.Array(Type.String()),
   grantedBy: Type.String(),
-  expiresAt: Nullable(Timestamp),
+  expiresAt: OrNull(Timestamp),
   seenPerMember: Type.Boolean(),
 });
 

@@ -1,6 +1,6 @@
 import { OwnershipAccess } from './access.schemas.js';
 import { Type } from 'typebox';
-import { Address, BoolString, Closed, Id, ListQuery, Reason, SearchText, Timestamp } from './common.js';
+import { Address, BoolString, Closed, Id, ListQuery, OrNull, Reason, SearchText, Timestamp } from './common.js';
 
 export const PersonInput = Closed({ name: Type.String({ minLength: 1, maxLength: 200 }), email: Address });
 export const Person = Type.Object({ name: Type.String(), email: Type.String() });
@@ -35,7 +35,7 @@ export const Mailbox = Type.Object(
     messageCount: Type.Integer(),
     isRole: Type.Boolean(),
     owner: Person,
-    businessOwner: Type.Union([Person, Type.Null()]),
+    businessOwner: OrNull(Person),
     resetDestination: Type.String(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -50,25 +50,25 @@ export const Ownership = Type.Object(
     address: Type.String(),
     status: Type.String(),
     owner: Person,
-    businessOwner: Type.Union([Person, Type.Null()]),
+    businessOwner: OrNull(Person),
     resetDestination: Type.String(),
     resetPaths: Type.Array(
       Type.Object({
         path: Type.String(),
         description: Type.String(),
-        heldBy: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
+        heldBy: Type.Object({ type: Type.String(), id: OrNull(Type.String()) }),
         expiresAt: Type.Optional(Timestamp),
         whoMayTrigger: Type.Optional(Type.Array(Type.String())),
         destination: Type.Optional(Type.String()),
       }),
     ),
-    lastChange: Type.Union([Type.Object({ event: Type.String(), actor: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }), at: Timestamp }), Type.Null()]),
+    lastChange: OrNull(Type.Object({ event: Type.String(), actor: Type.Object({ type: Type.String(), id: OrNull(Type.String()) }), at: Timestamp })),
     rollback: Type.Array(
       Type.Object({
         eventId: Type.Integer(),
         event: Type.String(),
         at: Timestamp,
-        actor: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
+        actor: Type.Object({ type: Type.String(), id: OrNull(Type.String()) }),
         description: Type.String(),
         restores: Type.Object({}, { additionalProperties: true, description: 'The values POST …/rollback {eventId} puts back' }),
       }),
