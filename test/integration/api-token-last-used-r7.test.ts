@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dialectOf } from '../../appliance/db/dialect.js';
 import { TokensRepo } from '../../appliance/db/repos/tokens.js';
-import { authenticateApiToken } from '../../appliance/core/access/tokens.service.js';
+import { authenticateApiToken, type TokenAuthResult } from '../../appliance/core/access/tokens.service.js';
 import { createTestApp, provisionTenant, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
@@ -53,14 +53,14 @@ describe('the last-use record of an API token', () => {
     const touch = vi.spyOn(TokensRepo.prototype, 'touch');
     // a minute and more later the use is recorded again (one write); the answer is kept across it
     t.advance(61_000);
-    const after = [];
+    const after: TokenAuthResult[] = [];
     for (let i = 0; i < 3; i++) after.push(await authenticateApiToken(t.core, tok.token));
     expect(touch.mock.calls.length).toBe(1);
     expect(await lastUsed(tok.id)).toBeGreaterThan(first!);
     expect(reads.mock.calls.length).toBe(remembers ? 0 : 3);
     for (const r of [before, ...after]) if (!r.ok) throw new Error('the token did not authenticate');
     // the same remembered actor (its permission set built once), not one made again after the write
-    const permissions = (r: (typeof after)[number]) => (r.ok ? r.actor.permissions : null);
+    const permissions = (r: TokenAuthResult) => (r.ok ? r.actor.permissions : null);
     for (const r of after) expect(permissions(r) === permissions(before)).toBe(remembers);
   });
 
