@@ -6,7 +6,8 @@
  * queued behind them (15 ms per page-cached blob read in the mixed benchmark). Syncs wait here
  * instead, on threads that do nothing else; the pool stays free for reads, writes and crypto.
  * The threads block in the kernel, not on a core. Durability is unchanged: a caller is answered
- * when the sync system call has returned, exactly as with fs.fdatasync.
+ * when the sync system call has returned, exactly as with fs.fdatasync. The blob store's
+ * pre-created files are made here too (`createSynced`: create, then one directory fsync).
  */
 import { WorkerSlots } from './worker-slots.js';
 
