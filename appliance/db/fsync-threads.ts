@@ -6,21 +6,41 @@
  * queued behind them (15 ms per page-cached blob read in the mixed benchmark). Syncs wait here
  * instead, on threads that do nothing else; the pool stays free for reads, writes and crypto.
  * The threads block in the kernel, not on a core. Durability is unchanged: a caller is answered
- * when the sync system call has returned, exactly as with fs.fdatasync.
+ * when the sync system call has returned, exactly as with fs.fdatasync. The blob store's
+ * pre-created files are made here too (`createSynced`: create, then one directory fsync).
  */
 import { WorkerSlots } from './worker-slots.js';
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
+const path = require('node:path');
+function syncDir(dir) {
+  const fd = fs.openSync(dir, 'r');
+  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+}
+function create(dir, names) {
+  const made = [];
+  try {
+    for (const name of names) {
+      fs.closeSync(fs.openSync(path.join(dir, name), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o640));
+      made.push(name);
+    }
+    syncDir(dir);
+  } catch (err) {
+    for (const name of made) { try { fs.unlinkSync(path.join(dir, name)); } catch {} }
+    throw err;
+  }
+}
 parentPort.on('message', (m) => {
   let error = null;
   try {
-    if (m.fd !== undefined) {
+    if (m.create !== undefined) {
+      create(m.create, m.names);
+    } else if (m.fd !== undefined) {
       if (m.full) fs.fsyncSync(m.fd); else fs.fdatasyncSync(m.fd);
     } else {
-      const fd = fs.openSync(m.path, 'r');
-      try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+      syncDir(m.path);
     }
   } catch (err) {
     error = { message: String(err && err.message), code: err && err.code };
@@ -31,7 +51,7 @@ parentPort.on('message', (m) => {
 
 type Pending = { resolve: () => void; reject: (err: Error) => void };
 type Answer = { id: number; error: { message: string; code?: string } | null };
-type Request = { fd: number; full: boolean } | { path: string };
+type Request = { fd: number; full: boolean } | { path: string } | { create: string; names: string[] };
 
 export class FsyncThreads {
   // a thread that dies fails what it was syncing (never reported as durable)
@@ -52,6 +72,16 @@ export class FsyncThreads {
   /** fsync(2) of a path opened read-only for it (a directory, after an entry was added or removed). */
   fsyncPath(path: string): Promise<void> {
     return this.send({ path });
+  }
+
+  /**
+   * Creates the empty files `names` in `dir` (mode 0640, none may exist yet), then fsyncs `dir`:
+   * resolves when their entries are on disk. On failure none is left behind. The descriptors are
+   * closed on the thread (a worker closes the descriptors it opened when it exits). The blob
+   * store's pre-created files (blobstore.ts).
+   */
+  createSynced(dir: string, names: string[]): Promise<void> {
+    return this.send({ create: dir, names });
   }
 
   private send(req: Request): Promise<void> {

@@ -5,7 +5,7 @@
  * Several nodes share an S3-compatible store instead (blobstore-s3.ts); `openBlobStore` picks
  * the backend from the storage settings (POSTERN_BLOB_STORE).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, constants as fsc, openSync, readFile, readFileSync, unlinkSync, writevSync } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -111,6 +111,44 @@ export const SHARD_RUN = 1024;
 /** Blobs up to this size are created and written on the calling thread (FileBlobStore.writeNow). */
 export const SMALL_WRITE_BYTES = 256 * 1024;
 
+/**
+ * Pre-created blob files (issue 18, APPEND): a small blob goes into a file that was created and
+ * whose directory entry was synced ahead of time, off the event loop (`FsyncThreads.createSynced`),
+ * so storing it waits for its own fdatasync alone, not also for a directory fsync, and the event
+ * loop does not create a file. Files are made POOL_BATCH at a time (one directory fsync for the
+ * batch) when fewer than POOL_LOW are left. A pre-created file is empty and no row refers to it: it
+ * is never a message. `list()` leaves out this store's own, so a sweep in this process never removes
+ * one; another process's (the Haraka child's) is older than POOL_MAX_AGE_MS before it is given up,
+ * and the periodic orphan sweep only removes files an hour old, so it never takes one in use either;
+ * left over after a stop, they are swept like any unreferenced blob.
+ */
+export const POOL_BATCH = 16;
+const POOL_LOW = 8;
+/** A pre-created file older than this is removed instead of used (far below the orphan sweep's hour). */
+export const POOL_MAX_AGE_MS = 10 * 60_000;
+/** After a failed refill (disk full, permissions), the next one waits this long; writes create files meanwhile. */
+const POOL_RETRY_MS = 5_000;
+
+interface PooledFile {
+  id: string;
+  /** When its creation was asked for (before its mtime). */
+  at: number;
+}
+
+/** Random bytes for blob ids, drawn a page at a time (one call into the CSPRNG per 273 ids, not one per id). */
+const ID_RANDOM = Buffer.alloc(15 * 273);
+let idRandomAt = ID_RANDOM.length;
+
+/** 120 fresh random bits as 30 hex digits. */
+function randomHex120(): string {
+  if (idRandomAt === ID_RANDOM.length) {
+    randomFillSync(ID_RANDOM);
+    idRandomAt = 0;
+  }
+  idRandomAt += 15;
+  return ID_RANDOM.toString('hex', idRandomAt - 15, idRandomAt);
+}
+
 /** Writes every byte of `chunks` at the file's offset (writev may write fewer bytes than asked). */
 function writeAll(fd: number, chunks: Buffer[]): void {
   let rest = chunks.filter((c) => c.length > 0);
@@ -160,14 +198,24 @@ export class FileBlobStore implements BlobStore {
   /** The shard folder new blobs go to (a random one at first: processes writing together do not share it) and how many went there. */
   private shard = randomBytes(1)[0]!;
   private inShard = 0;
+  /** Pre-created files ready for small blobs, oldest first. */
+  private pool: PooledFile[] = [];
+  /** Ids of the pre-created files, from the request that creates them until one is taken (list() leaves them out). */
+  private reserved = new Set<string>();
+  private refilling: Promise<void> | null = null;
+  private refillAfter = 0;
 
   private constructor(
     private readonly root: string,
     private readonly shardRun: number,
+    private readonly usePool: boolean,
   ) {}
 
-  /** Opens (creating if needed) a blob store rooted at `root`; `shardRun`: consecutive blobs per shard folder. */
-  static async open(root: string, opts: { shardRun?: number } = {}): Promise<FileBlobStore> {
+  /**
+   * Opens (creating if needed) a blob store rooted at `root`; `shardRun`: consecutive blobs per
+   * shard folder; `pool: false` creates each small blob's file when it is written (no pre-created files).
+   */
+  static async open(root: string, opts: { shardRun?: number; pool?: boolean } = {}): Promise<FileBlobStore> {
     await mkdir(root, { recursive: true });
     const existing = new Set(await readdir(root));
     let created = false;
@@ -178,7 +226,7 @@ export class FileBlobStore implements BlobStore {
         created = true;
       }
     }
-    const store = new FileBlobStore(root, Math.max(1, opts.shardRun ?? SHARD_RUN));
+    const store = new FileBlobStore(root, Math.max(1, opts.shardRun ?? SHARD_RUN), opts.pool ?? true);
     if (created) await store.dirSync.sync(root);
     return store;
   }
@@ -201,7 +249,7 @@ export class FileBlobStore implements BlobStore {
       this.inShard = 0;
     }
     this.inShard++;
-    return this.shard.toString(16).padStart(2, '0') + randomBytes(15).toString('hex');
+    return this.shard.toString(16).padStart(2, '0') + randomHex120();
   }
 
   async write(data: Buffer | Buffer[]): Promise<UnsyncedBlob> {
@@ -241,6 +289,8 @@ export class FileBlobStore implements BlobStore {
    * threads; `durable` resolves when both returned, as for a large blob.
    */
   private writeNow(chunks: Buffer[]): UnsyncedBlob {
+    const pooled = this.openPooled();
+    if (pooled) return this.writePooled(pooled.id, pooled.fd, chunks);
     const id = this.newId();
     const file = this.pathOf(id);
     const fd = openSync(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o640);
@@ -272,6 +322,93 @@ export class FileBlobStore implements BlobStore {
     );
     durable.catch(() => undefined); // the caller decides; an unobserved failure is not a crash
     return { id, durable };
+  }
+
+  /**
+   * A small blob into a pre-created file: its directory entry is on disk already, so `durable`
+   * waits for the file's fdatasync alone. A failed write or sync removes the file.
+   */
+  private writePooled(id: string, fd: number, chunks: Buffer[]): UnsyncedBlob {
+    const file = this.pathOf(id);
+    const discard = (): void => {
+      closeSync(fd);
+      unlink(file).catch(() => undefined);
+    };
+    try {
+      writeAll(fd, chunks);
+    } catch (err) {
+      discard();
+      throw err;
+    }
+    const durable = fsyncThreads.fdatasync(fd).then(
+      () => closeSync(fd),
+      (err: unknown) => {
+        discard();
+        throw err;
+      },
+    );
+    durable.catch(() => undefined); // the caller decides; an unobserved failure is not a crash
+    return { id, durable };
+  }
+
+  /**
+   * The oldest pre-created file young enough to use, opened for writing (older ones are removed,
+   * one that is gone is skipped), and a refill when few are left.
+   */
+  private openPooled(): { id: string; fd: number } | undefined {
+    if (!this.usePool) return undefined;
+    const now = Date.now();
+    let found: { id: string; fd: number } | undefined;
+    while (!found && this.pool.length) {
+      const { id, at } = this.pool.shift()!;
+      this.reserved.delete(id);
+      const file = this.pathOf(id);
+      if (now - at >= POOL_MAX_AGE_MS) {
+        try {
+          unlinkSync(file); // once after an idle spell (a few small system calls)
+        } catch {
+          /* gone already */
+        }
+      } else {
+        try {
+          found = { id, fd: openSync(file, fsc.O_WRONLY) };
+        } catch {
+          /* removed meanwhile: the next one */
+        }
+      }
+    }
+    if (this.pool.length < POOL_LOW) this.refill(now);
+    return found;
+  }
+
+  /** Creates POOL_BATCH files on a sync thread, one directory fsync per shard folder, off the caller's path. */
+  private refill(now: number): void {
+    if (this.refilling || now < this.refillAfter) return;
+    const byDir = new Map<string, string[]>();
+    for (let i = 0; i < POOL_BATCH; i++) {
+      const id = this.newId();
+      this.reserved.add(id);
+      const dir = path.join(this.root, id.slice(0, 2));
+      byDir.set(dir, [...(byDir.get(dir) ?? []), id]);
+    }
+    const made = [...byDir].map(([dir, ids]) =>
+      fsyncThreads.createSynced(dir, ids).then(
+        () => ids.forEach((id) => this.pool.push({ id, at: now })),
+        (err: unknown) => {
+          for (const id of ids) this.reserved.delete(id);
+          throw err;
+        },
+      ),
+    );
+    this.refilling = Promise.allSettled(made).then((results) => {
+      this.refilling = null;
+      if (results.some((r) => r.status === 'rejected')) this.refillAfter = Date.now() + POOL_RETRY_MS;
+    });
+  }
+
+  /** Resolves when no pre-created files are being made (tests). */
+  async poolSettled(): Promise<void> {
+    while (this.refilling) await this.refilling;
   }
 
   async sync(id: string): Promise<void> {
@@ -359,7 +496,7 @@ export class FileBlobStore implements BlobStore {
     for (let i = 0; i < SHARDS; i++) {
       const dir = path.join(this.root, i.toString(16).padStart(2, '0'));
       for (const name of await readdir(dir).catch(() => [] as string[])) {
-        if (!ID_RE.test(name)) continue;
+        if (!ID_RE.test(name) || this.reserved.has(name)) continue;
         const st = await stat(path.join(dir, name)).catch(() => null);
         if (st) yield { id: name, mtimeMs: st.mtimeMs };
       }

@@ -9,7 +9,7 @@
  * acknowledged submission reaches the sink (or bounces to its sender) after the restart.
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -269,7 +269,8 @@ function inspectStore(dataDir: string): StoreReport {
     }
     const orphanBlobs: string[] = [];
     for (const shard of readdirSync(path.join(dataDir, 'blobs'))) {
-      for (const name of readdirSync(path.join(dataDir, 'blobs', shard))) if (!referenced.has(name)) orphanBlobs.push(name);
+      // An empty file is a pre-created one waiting for a blob (blobstore.ts), never a message.
+      for (const name of readdirSync(path.join(dataDir, 'blobs', shard))) if (!referenced.has(name) && statSync(path.join(dataDir, 'blobs', shard, name)).size > 0) orphanBlobs.push(name);
     }
     const refsMismatch = (db.prepare('select m.id as id from messages m where m.refs != (select count(*) from folder_messages fm where fm.message_id = m.id)').all() as Array<{ id: number }>).map(
       (r) => r.id,

@@ -31,7 +31,7 @@ function files(root: string): string[] {
 describe('file blob store write', () => {
   it('writes a small blob before the event loop turns, whole, and syncs it', async () => {
     const root = path.join(dir, 'small');
-    const blobs = await FileBlobStore.open(root);
+    const blobs = await FileBlobStore.open(root, { pool: false }); // the file made at the write (pre-created ones: blobstore-pool-r7append.test.ts)
     const chunks = [Buffer.from('Subject: one\r\n'), Buffer.alloc(0), Buffer.from('\r\n'), Buffer.alloc(20_000, 0x61)];
     const pending = blobs.write(chunks);
     // No await yet: the file exists with every byte (a write through libuv's pool would not have run).
@@ -67,7 +67,7 @@ describe('file blob store write', () => {
 
   it('removes a small blob whose sync failed and never reports it durable', async () => {
     const root = path.join(dir, 'syncfail');
-    const blobs = await FileBlobStore.open(root);
+    const blobs = await FileBlobStore.open(root, { pool: false });
     const real = fsyncThreads.fdatasync.bind(fsyncThreads);
     fsyncThreads.fdatasync = () => Promise.reject(Object.assign(new Error('injected EIO'), { code: 'EIO' }));
     try {
