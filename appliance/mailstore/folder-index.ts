@@ -38,7 +38,7 @@ interface Indexed {
   /** Journal changes applied since the persisted copy was written (or found). */
   unsaved: number;
   /**
-   * Only the UIDs and flag lists are real (started from the narrow copy for SELECT): the other
+   * Only the UIDs, MODSEQs and flag lists are real (started from the narrow copy for SELECT): the other
    * columns are zeros until the full copy replaces it, so only uidFlagColumns() answers from it.
    */
   narrow?: boolean;
@@ -75,14 +75,15 @@ export class FolderIndex {
   }
 
   /**
-   * UIDs and flag lists, current as of this call (issue 18: what SELECT needs). A fresh process
+   * UIDs, MODSEQs and flag lists, current as of this call (issue 18: what SELECT, FETCH FLAGS
+   * and flag searches need). A fresh process
    * answers from the folder's narrow copy (a fifth of the full one); the full one is read when a
    * command needs more (not in the background: its decoding would hold up this SELECT's answer).
    */
   async uidFlagColumns(folderId: number): Promise<UidFlagColumns> {
     const ix = await this.current(folderId, true);
-    const { length, uids, list, lists } = ix.cols.flagColumns();
-    return { length, uids, list, lists };
+    const { length, uids, modseqs, list, lists } = ix.cols.flagColumns();
+    return { length, uids, modseqs, list, lists };
   }
 
   /**
@@ -226,11 +227,11 @@ export class FolderIndex {
   }
 }
 
-/** Columns from a narrow copy: UIDs and flag lists; the others zeros (never read: Indexed.narrow). */
+/** Columns from a narrow copy: UIDs, MODSEQs and flag lists; the others zeros (never read: Indexed.narrow). */
 function narrowColumns(data: Buffer): EntryColumns | null {
   const head = decodeHead(data);
   if (!head) return null;
   const n = head.length;
   const zeros = () => new Float64Array(n);
-  return EntryColumns.of({ uid: head.uid, list: head.list, messageId: zeros(), modseq: zeros(), internalDate: zeros(), savedAt: zeros(), size: zeros() }, n, head.lists);
+  return EntryColumns.of({ uid: head.uid, list: head.list, modseq: head.modseq, messageId: zeros(), internalDate: zeros(), savedAt: zeros(), size: zeros() }, n, head.lists);
 }

@@ -49,8 +49,8 @@ export interface MessageEntry {
 }
 
 /** A folder's entries as columns (issue 18: SELECT, FETCH FLAGS, flag searches without an object per message). */
-/** The columns SELECT needs (FlagColumns without the others). */
-export type UidFlagColumns = Pick<FlagColumns, 'length' | 'uids' | 'list' | 'lists'>;
+/** The columns SELECT, FETCH FLAGS and flag searches need (FlagColumns without the others). */
+export type UidFlagColumns = Pick<FlagColumns, 'length' | 'uids' | 'modseqs' | 'list' | 'lists'>;
 
 export interface FlagColumns {
   length: number;
@@ -144,7 +144,7 @@ export interface MailStore {
   /** The folder's entries as columns (ascending UID), current as of this call; they do not change afterwards (read only). */
   flagColumns?(folderId: number): Promise<FlagColumns>;
   /**
-   * UIDs and flag lists alone (SELECT, issue 18): a fresh process reads a narrow copy of a large
+   * UIDs, MODSEQs and flag lists alone (SELECT, FETCH FLAGS, flag searches; issue 18): a fresh process reads a narrow copy of a large
    * folder. A view that changes flags per member (member-store.ts) must override it.
    */
   uidFlagColumns?(folderId: number): Promise<UidFlagColumns>;

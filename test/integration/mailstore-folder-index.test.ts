@@ -184,11 +184,12 @@ describe('mail store folder index', () => {
     const copy = (table: 'folder_index_heads' | 'folder_index_snapshots') => core.db.selectFrom(table).selectAll().where('folder_id', '=', big.id).executeTakeFirst();
     const restart = () => new SqlMailStore({ db: core.db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes });
     const rows = async () =>
-      (await core.db.selectFrom('folder_messages').select(['uid', 'flags']).where('folder_id', '=', big.id).orderBy('uid').execute()).map((r) => ({
+      (await core.db.selectFrom('folder_messages').select(['uid', 'modseq', 'flags']).where('folder_id', '=', big.id).orderBy('uid').execute()).map((r) => ({
         uid: Number(r.uid),
+        modseq: Number(r.modseq),
         flags: r.flags ? r.flags.split(' ') : [],
       }));
-    const brief = (c: UidFlagColumns) => Array.from(c.uids.subarray(0, c.length), (uid, i) => ({ uid, flags: [...c.lists[c.list[i]!]!] }));
+    const brief = (c: UidFlagColumns) => Array.from(c.uids.subarray(0, c.length), (uid, i) => ({ uid, modseq: c.modseqs[i], flags: [...c.lists[c.list[i]!]!] }));
     /** A fresh store's SELECT columns; its background writes are done when this returns. */
     const selected = async () => {
       const s = restart();
@@ -234,7 +235,7 @@ describe('mail store folder index', () => {
         .execute();
       expect(await selected()).toEqual(await rows());
       const again = decodeHead((await copy('folder_index_heads'))!.data)!;
-      expect(brief({ ...again, uids: again.uid })).toEqual(await rows());
+      expect(brief({ ...again, uids: again.uid, modseqs: again.modseq })).toEqual(await rows());
     }
   });
 
