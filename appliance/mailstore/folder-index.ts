@@ -24,7 +24,7 @@ export interface FolderIndexSource {
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
   /** A persisted compact copy of the entries (folder-snapshot.ts); absent: always read the rows. */
   loadSnapshot?(folderId: number): Promise<FolderSnapshot | null>;
-  /** The narrow copy (UIDs and flag lists, of the same MODSEQ as the full one: folder-snapshot.ts encodeHead). */
+  /** The narrow copy (UIDs, MODSEQs and flag lists, of the same MODSEQ as the full one: folder-snapshot.ts encodeHead). */
   loadHead?(folderId: number): Promise<FolderSnapshot | null>;
   saveSnapshot?(folderId: number, snap: FolderSnapshot & { head?: Buffer }): Promise<void>;
 }
@@ -38,8 +38,9 @@ interface Indexed {
   /** Journal changes applied since the persisted copy was written (or found). */
   unsaved: number;
   /**
-   * Only the UIDs, MODSEQs and flag lists are real (started from the narrow copy for SELECT): the other
-   * columns are zeros until the full copy replaces it, so only uidFlagColumns() answers from it.
+   * Only the UIDs, MODSEQs and flag lists are real (started from the narrow copy for SELECT):
+   * the other columns are zeros until the full copy replaces it, so only uidFlagColumns()
+   * answers from it.
    */
   narrow?: boolean;
 }
@@ -76,9 +77,9 @@ export class FolderIndex {
 
   /**
    * UIDs, MODSEQs and flag lists, current as of this call (issue 18: what SELECT, FETCH FLAGS
-   * and flag searches need). A fresh process
-   * answers from the folder's narrow copy (a fifth of the full one); the full one is read when a
-   * command needs more (not in the background: its decoding would hold up this SELECT's answer).
+   * and flag searches need). A fresh process answers from the folder's narrow copy (under a
+   * third of the full one); the full one is read when a command needs more (not in the
+   * background: its decoding would hold up this SELECT's answer).
    */
   async uidFlagColumns(folderId: number): Promise<UidFlagColumns> {
     const ix = await this.current(folderId, true);

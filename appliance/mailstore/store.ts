@@ -356,7 +356,7 @@ export class SqlMailStore implements MailStore {
     return this.index.flagColumns(folderId);
   }
 
-  /** UIDs and flag lists alone (SELECT): from the narrow copy in a fresh process (folder-index.ts). */
+  /** UIDs, MODSEQs and flag lists alone (SELECT, FETCH FLAGS, flag searches): from the narrow copy in a fresh process (folder-index.ts). */
   uidFlagColumns(folderId: number) {
     return this.index.uidFlagColumns(folderId);
   }
