@@ -223,11 +223,7 @@ describe('mail store folder index', () => {
     // A narrow copy that disagrees with the folder's count, from the future or not one at all is
     // ignored (the full copy or the rows answer), and both copies are written again.
     const shorter = encodeHead(EntryColumns.fromEntries(entries.slice(0, -1)));
-    for (const bad of [
-      { data: shorter, entries: entries.length - 1 },
-      { data: tampered, modseq: 1e12 },
-      { data: encodeEntries(entries) },
-    ]) {
+    for (const bad of [{ data: shorter, entries: entries.length - 1 }, { data: tampered, modseq: 1e12 }, { data: encodeEntries(entries) }]) {
       await core.db
         .updateTable('folder_index_heads')
         .set({ modseq: full!.modseq, entries: entries.length, ...bad })
