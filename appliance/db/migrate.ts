@@ -26,6 +26,7 @@ import * as m0041 from './migrations/0041_owners_manage_sharing.js';
 import * as m0042 from './migrations/0042_member_seen.js';
 import * as m0045 from './migrations/0045_mailbox_list_indexes.js';
 import * as m0050 from './migrations/0050_folder_message_count.js';
+import * as m0051 from './migrations/0051_folder_index_heads.js';
 import * as m0053 from './migrations/0053_imap_folder_entry_index.js';
 import * as m0054 from './migrations/0054_unsynced_blobs.js';
 import * as m0058 from './migrations/0058_folder_sort_keys.js';
@@ -63,6 +64,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0045_mailbox_list_indexes': m0045,
   '0044_message_text': m0044,
   '0050_folder_message_count': m0050,
+  '0051_folder_index_heads': m0051,
   '0053_imap_folder_entry_index': m0053,
   '0054_unsynced_blobs': m0054,
   '0058_folder_sort_keys': m0058,

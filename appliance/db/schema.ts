@@ -32,6 +32,7 @@ export interface DB {
   folder_messages: FolderMessagesTable;
   folder_expunges: FolderExpungesTable;
   folder_index_snapshots: FolderIndexSnapshotsTable;
+  folder_index_heads: FolderIndexSnapshotsTable;
   unsynced_blobs: UnsyncedBlobsTable;
   folder_sort_keys: FolderSortKeysTable;
   send_as_grants: SendAsGrantsTable;

@@ -30,7 +30,8 @@ export function flagsOnly(items: FetchItem[]): boolean {
 /** Writes the responses for `uids` (ascending, from the session's view); false when the general path must answer. */
 export async function fetchFlags(session: ImapSession, sel: SelectedMailbox, items: FetchItem[], uids: number[], changedSince: number | null): Promise<boolean> {
   if (!flagsOnly(items)) return false;
-  const cols = await flagColumnsOf(session.store, sel.folder.id);
+  // UIDs, MODSEQs and flags are all it reads: a fresh process's narrow index will do (issue 18).
+  const cols = session.store.uidFlagColumns ? await session.store.uidFlagColumns(sel.folder.id) : await flagColumnsOf(session.store, sel.folder.id);
   if (session.isClosed) return true;
   // The columns' positions of the UIDs asked for (both ascend), kept when CHANGEDSINCE lets them through:
   // a binary search each when they are few, one merge walk when they are many.

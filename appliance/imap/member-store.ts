@@ -184,6 +184,11 @@ function folderMethods(base: MailStore, access: SharedAccess, seenIndex: MemberS
     const idx = perMember(folderId);
     return idx ? withMemberSeen(entries, await idx.seen(access.memberId, folderId)) : entries;
   };
+  const flagColumns = async (folderId: number) => {
+    // The member's own \Seen changes flags per entry: columns made from the overlaid entries.
+    if (perMember(folderId) || !base.flagColumns) return columnsOfEntries(await overlay(folderId, await base.listMessages(folderId)));
+    return base.flagColumns(folderId);
+  };
   return {
     async listMessages(folderId) {
       return overlay(folderId, await base.listMessages(folderId));
@@ -196,10 +201,11 @@ function folderMethods(base: MailStore, access: SharedAccess, seenIndex: MemberS
         (await base.listMessages(folderId)).filter((e) => want.has(e.uid)),
       );
     },
-    async flagColumns(folderId) {
-      // The member's own \Seen changes flags per entry: columns made from the overlaid entries.
-      if (perMember(folderId) || !base.flagColumns) return columnsOfEntries(await overlay(folderId, await base.listMessages(folderId)));
-      return base.flagColumns(folderId);
+    flagColumns,
+    async uidFlagColumns(folderId) {
+      // Never the owner's \Seen for a member who keeps their own: the columns above.
+      if (perMember(folderId) || !base.uidFlagColumns) return flagColumns(folderId);
+      return base.uidFlagColumns(folderId);
     },
     async getEntry(folderId, uid) {
       const e = await base.getEntry(folderId, uid);

@@ -8,7 +8,7 @@
  * answer exactly, are read and decoded as before.
  */
 import type { MessageMeta } from '../mailstore/mime/types.js';
-import type { FlagColumns, MessageEntry } from '../mailstore/store.types.js';
+import type { FlagColumns, MessageEntry, UidFlagColumns } from '../mailstore/store.types.js';
 import { columnsOfEntries, entryAt, flagColumnsOf } from './flag-columns.js';
 import type { TextSearchAnswer } from '../mailstore/fulltext.js';
 import { type EvalCache, type SearchKey, type SearchTarget, matches, searchNeeds, textKeys } from './search.js';
@@ -83,15 +83,7 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
   const cursor = entryAt(cols, 0);
   const target: SearchTarget = { entry: cursor, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
   const recent = sel.recent.size > 0;
-  if (!metas && onFlagsAlone(key)) {
-    // The answer depends on the flags alone: decided once per distinct flag list.
-    const byList = cols.lists.map((flags) => {
-      cursor.flags = flags as string[];
-      return matches(key, target, maxSeq, maxUid, shared);
-    });
-    for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]! });
-    return hits;
-  }
+  if (!metas && onFlagsAlone(key)) return flagSearch(sel, key, cols, seqs);
   for (let i = 0; i < cols.length; i++) {
     const seq = seqs[i]!;
     if (!seq) continue;
@@ -110,6 +102,24 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
     // Address keys memoize per message: a fresh cache for each when metadata is searched.
     if (matches(key, target, maxSeq, maxUid, metas ? {} : shared)) hits.push({ seq, uid, modseq: cursor.modseq });
   }
+  return hits;
+}
+
+/**
+ * A search whose answer depends on the flags alone (UID SEARCH FLAGGED): decided once per
+ * distinct flag list; UIDs, MODSEQs and flag lists are all it reads, so a fresh process's narrow
+ * index will do (issue 18).
+ */
+function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array = sel.view.seqsOfAscending(cols.uids)): SearchHit[] {
+  const hits: SearchHit[] = [];
+  const entry: MessageEntry = { uid: 0, messageId: 0, flags: [], modseq: 0, internalDate: 0, size: 0, savedAt: null };
+  const target: SearchTarget = { entry, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
+  const shared: EvalCache = {};
+  const byList = cols.lists.map((flags) => {
+    entry.flags = flags as string[];
+    return matches(key, target, sel.view.length, sel.view.maxUid, shared);
+  });
+  for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]! });
   return hits;
 }
 
@@ -134,6 +144,7 @@ async function metaSearch(session: ImapSession, sel: SelectedMailbox, key: Searc
 export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
   // Flags, dates, sizes, UIDs only (no metadata, no bytes): one pass over columns, no object per message.
   const plain = !textKeys(key).length && !searchNeeds(key).meta;
+  if (plain && !only && onFlagsAlone(key) && session.store.uidFlagColumns) return flagSearch(sel, key, await session.store.uidFlagColumns(sel.folder.id));
   if (plain) return plainSearch(sel, key, only ? columnsOfEntries(only) : await flagColumnsOf(session.store, sel.folder.id));
   if (!only && !textKeys(key).length && searchNeeds(key).raw === 'none') return metaSearch(session, sel, key);
   const all = only ?? (await session.store.listMessages(sel.folder.id));

@@ -4,7 +4,7 @@
  * client. Changes arrive as store watch events (after commit) and are read with changesSince;
  * nothing polls. Expunges wait while EXPUNGE responses are not allowed.
  */
-import type { FlagColumns, FolderInfo, MessageEntry, SortRow } from '../mailstore/store.types.js';
+import type { FolderInfo, MessageEntry, SortRow, UidFlagColumns } from '../mailstore/store.types.js';
 import { UidMap, compactSet } from './sequence.js';
 import { SYSTEM_FLAG_LIST, formatFlags } from './format.js';
 import type { ImapSession } from './session.js';
@@ -39,7 +39,7 @@ export class SelectedMailbox {
     readonly folder: FolderInfo,
     readonly readOnly: boolean,
     /** The folder's UIDs and flags (issue 18: columns, no object per message). */
-    cols: FlagColumns,
+    cols: UidFlagColumns,
     /** First UID of `cols` that is \Recent here (from claimRecent, or the folder's mark for EXAMINE). */
     recentFrom = Infinity,
   ) {

@@ -41,9 +41,21 @@ export function isSequenceSet(text: string): boolean {
 export class UidMap {
   private arr: Uint32Array;
   private len = 0;
+  /** `arr` is the caller's (a folder's column, which nobody changes): copied before the first change here. */
+  private borrowed = false;
 
+  /**
+   * `uids` as a Uint32Array is borrowed, not copied (issue 18: copying 100,000 UIDs into fresh
+   * memory was most of a warm SELECT): the caller must never change it.
+   */
   constructor(uids: Iterable<number> = []) {
-    if (Array.isArray(uids) || uids instanceof Uint32Array) {
+    if (uids instanceof Uint32Array) {
+      this.arr = uids;
+      this.len = uids.length;
+      this.borrowed = true;
+      return;
+    }
+    if (Array.isArray(uids)) {
       // a whole folder at SELECT: one allocation of the right size, no growth
       this.arr = new Uint32Array(Math.max(16, uids.length));
       this.arr.set(uids);
@@ -67,12 +79,16 @@ export class UidMap {
   }
 
   push(uid: number): void {
-    if (this.len === this.arr.length) {
-      const next = new Uint32Array(this.arr.length * 2);
-      next.set(this.arr);
-      this.arr = next;
-    }
+    if (this.len === this.arr.length || this.borrowed) this.own(Math.max(16, this.arr.length * 2));
     this.arr[this.len++] = uid;
+  }
+
+  /** The UIDs in an array of this map's own, of `capacity`. */
+  private own(capacity: number): void {
+    const next = new Uint32Array(capacity);
+    next.set(this.arr.subarray(0, this.len));
+    this.arr = next;
+    this.borrowed = false;
   }
 
   /**
@@ -106,6 +122,7 @@ export class UidMap {
 
   /** Removes the message at `seq`. */
   removeSeq(seq: number): void {
+    if (this.borrowed) this.own(Math.max(16, this.arr.length));
     this.arr.copyWithin(seq - 1, seq, this.len);
     this.len--;
   }

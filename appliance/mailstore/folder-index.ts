@@ -6,8 +6,8 @@
  * command, not on the folder size. Catching up from the journal also covers writes made by
  * another process on the same database.
  */
-import type { FlagColumns, FolderChanges, MessageEntry } from './store.types.js';
-import { type FolderSnapshot, decodeColumns, encodeColumns } from './folder-snapshot.js';
+import type { FlagColumns, FolderChanges, MessageEntry, UidFlagColumns } from './store.types.js';
+import { type FolderSnapshot, decodeColumns, decodeHead, encodeColumns, encodeHead } from './folder-snapshot.js';
 import { EntryColumns } from './entry-columns.js';
 
 /** A folder's HIGHESTMODSEQ and entry count, as one row says them (one transaction changes both). */
@@ -24,7 +24,9 @@ export interface FolderIndexSource {
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
   /** A persisted compact copy of the entries (folder-snapshot.ts); absent: always read the rows. */
   loadSnapshot?(folderId: number): Promise<FolderSnapshot | null>;
-  saveSnapshot?(folderId: number, snap: FolderSnapshot): Promise<void>;
+  /** The narrow copy (UIDs, MODSEQs and flag lists, of the same MODSEQ as the full one: folder-snapshot.ts encodeHead). */
+  loadHead?(folderId: number): Promise<FolderSnapshot | null>;
+  saveSnapshot?(folderId: number, snap: FolderSnapshot & { head?: Buffer }): Promise<void>;
 }
 
 interface Indexed {
@@ -35,6 +37,12 @@ interface Indexed {
   membership: number;
   /** Journal changes applied since the persisted copy was written (or found). */
   unsaved: number;
+  /**
+   * Only the UIDs, MODSEQs and flag lists are real (started from the narrow copy for SELECT):
+   * the other columns are zeros until the full copy replaces it, so only uidFlagColumns()
+   * answers from it.
+   */
+  narrow?: boolean;
 }
 
 /** Folders smaller than this are read from their rows (a few milliseconds); larger ones get a persisted copy. */
@@ -65,6 +73,18 @@ export class FolderIndex {
   /** UIDs, MODSEQs and flags as columns, current as of this call (copies: no entry object is made). */
   async flagColumns(folderId: number): Promise<FlagColumns> {
     return (await this.current(folderId)).cols.flagColumns();
+  }
+
+  /**
+   * UIDs, MODSEQs and flag lists, current as of this call (issue 18: what SELECT, FETCH FLAGS
+   * and flag searches need). A fresh process answers from the folder's narrow copy (under a
+   * third of the full one); the full one is read when a command needs more (not in the
+   * background: its decoding would hold up this SELECT's answer).
+   */
+  async uidFlagColumns(folderId: number): Promise<UidFlagColumns> {
+    const ix = await this.current(folderId, true);
+    const { length, uids, modseqs, list, lists } = ix.cols.flagColumns();
+    return { length, uids, modseqs, list, lists };
   }
 
   /**
@@ -120,12 +140,12 @@ export class FolderIndex {
    * as the folder counts at that MODSEQ (a copy that went astray, e.g. entries removed without a
    * journal row, shows there).
    */
-  private async fromSnapshot(folderId: number, now: FolderState): Promise<Indexed | null> {
-    const { loadSnapshot } = this.source;
-    if (!loadSnapshot) return null;
-    const snap = await loadSnapshot.call(this.source, folderId).catch(() => null);
+  private async fromSnapshot(folderId: number, now: FolderState, narrow: boolean): Promise<Indexed | null> {
+    const load = narrow ? this.source.loadHead : this.source.loadSnapshot;
+    if (!load) return null;
+    const snap = await load.call(this.source, folderId).catch(() => null);
     if (!snap || snap.modseq > now.modseq) return null;
-    const cols = decodeColumns(snap.data);
+    const cols = narrow ? narrowColumns(snap.data) : decodeColumns(snap.data);
     if (!cols || cols.length !== snap.entries) return null;
     let at = snap.modseq;
     let unsaved = 0;
@@ -142,22 +162,23 @@ export class FolderIndex {
       unsaved += ch.changed.length + ch.expunged.length;
       state = await this.source.state(folderId);
     }
-    return { modseq: at, cols, membership: ++this.epoch, unsaved };
+    return { modseq: at, cols, membership: ++this.epoch, unsaved, narrow };
   }
 
   /** Writes a new copy of a large folder when none matches it or many changes were applied since (in the background). */
   private persist(folderId: number, ix: Indexed): void {
     const save = this.source.saveSnapshot;
-    if (!save || ix.cols.length < SNAPSHOT_MIN_ENTRIES) return;
+    if (!save || ix.narrow || ix.cols.length < SNAPSHOT_MIN_ENTRIES) return;
     if (ix.unsaved <= Math.max(500, ix.cols.length / 20)) return;
     ix.unsaved = 0;
-    const snap = { modseq: ix.modseq, entries: ix.cols.length, data: encodeColumns(ix.cols) };
+    const snap = { modseq: ix.modseq, entries: ix.cols.length, data: encodeColumns(ix.cols), head: encodeHead(ix.cols) };
     void save.call(this.source, folderId, snap).catch(() => undefined);
   }
 
-  private current(folderId: number): Promise<Indexed> {
+  /** The folder caught up; `narrowOk`: a narrow index will do (uidFlagColumns), else a full one. */
+  private current(folderId: number, narrowOk = false): Promise<Indexed> {
     const running = this.pending.get(folderId);
-    const next = (running ? running.catch(() => undefined) : Promise.resolve()).then(() => this.catchUp(folderId));
+    const next = (running ? running.catch(() => undefined) : Promise.resolve()).then(() => this.catchUp(folderId, narrowOk));
     const tracked = next.finally(() => {
       if (this.pending.get(folderId) === tracked) this.pending.delete(folderId);
     });
@@ -165,12 +186,13 @@ export class FolderIndex {
     return tracked;
   }
 
-  private async catchUp(folderId: number): Promise<Indexed> {
+  private async catchUp(folderId: number, narrowOk: boolean): Promise<Indexed> {
     const now = await this.source.state(folderId);
     const modseq = now.modseq;
     let ix = this.folders.get(folderId);
-    if (ix && modseq < ix.modseq) {
-      // MODSEQ never goes back for one folder; if it did (a restored database), read it all again.
+    // MODSEQ never goes back for one folder; if it did (a restored database), read it all again.
+    // A narrow index is replaced by a full one when a command needs more than UIDs and flags.
+    if (ix && (modseq < ix.modseq || (ix.narrow && !narrowOk))) {
       this.drop(folderId);
       ix = undefined;
     }
@@ -185,7 +207,11 @@ export class FolderIndex {
     } else if (!ix) {
       // HIGHESTMODSEQ is read before the entries: a change made in between is applied again
       // at the next catch-up, which is harmless (applying a change is idempotent).
-      const loaded = (await this.fromSnapshot(folderId, now)) ?? { modseq, cols: EntryColumns.fromEntries(await this.source.loadEntries(folderId)), membership: ++this.epoch, unsaved: Infinity };
+      const narrow = narrowOk ? await this.fromSnapshot(folderId, now, true) : null;
+      const full = narrow ? null : await this.fromSnapshot(folderId, now, false);
+      // A full copy without a narrow one that will do (older than migration 0051, or astray): both are written again.
+      if (full && narrowOk) full.unsaved = Infinity;
+      const loaded = narrow ?? full ?? { modseq, cols: EntryColumns.fromEntries(await this.source.loadEntries(folderId)), membership: ++this.epoch, unsaved: Infinity };
       ix = this.folders.get(folderId) ?? loaded;
       if (!this.folders.has(folderId)) this.held += ix.cols.length;
       this.persist(folderId, ix);
@@ -200,4 +226,13 @@ export class FolderIndex {
     }
     return ix;
   }
+}
+
+/** Columns from a narrow copy: UIDs, MODSEQs and flag lists; the others zeros (never read: Indexed.narrow). */
+function narrowColumns(data: Buffer): EntryColumns | null {
+  const head = decodeHead(data);
+  if (!head) return null;
+  const n = head.length;
+  const zeros = () => new Float64Array(n);
+  return EntryColumns.of({ uid: head.uid, list: head.list, modseq: head.modseq, messageId: zeros(), internalDate: zeros(), savedAt: zeros(), size: zeros() }, n, head.lists);
 }

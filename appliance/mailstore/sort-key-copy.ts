@@ -121,10 +121,12 @@ interface Head {
   refWidth?: number;
 }
 
+/** A view of `count` values at `at` of `raw` (`raw.byteOffset + at` aligned to the width). */
 function view(raw: Uint8Array, at: number, count: number, width: number): UintArray {
-  if (width === 1) return new Uint8Array(raw.buffer, at, count);
-  if (width === 2) return new Uint16Array(raw.buffer, at, count);
-  if (width === 4) return new Uint32Array(raw.buffer, at, count);
+  const from = raw.byteOffset + at;
+  if (width === 1) return new Uint8Array(raw.buffer, from, count);
+  if (width === 2) return new Uint16Array(raw.buffer, from, count);
+  if (width === 4) return new Uint32Array(raw.buffer, from, count);
   throw new Error('bad width');
 }
 
@@ -170,7 +172,7 @@ function columnsV2(head: Head, raw: Uint8Array): { ids: Float64Array; cols: Colu
   const take = (count: number, width: number): UintArray | Float64Array => {
     const bytes = count * width;
     if (at + bytes > raw.length) throw new Error('short copy');
-    const a = width === 8 ? new Float64Array(raw.buffer, at, count) : view(raw, at, count, width);
+    const a = width === 8 ? new Float64Array(raw.buffer, raw.byteOffset + at, count) : view(raw, at, count, width);
     at += bytes + pad8(bytes);
     return a;
   };
@@ -193,8 +195,11 @@ export function decodeSortKeys(buf: Buffer): SortKeyCopy | null {
     const hl = buf.readUInt32LE(0);
     const head = JSON.parse(buf.subarray(8, 8 + hl).toString()) as Head;
     if (!Number.isInteger(head.n) || !Number.isInteger(head.refs) || !Array.isArray(head.strings)) return null;
-    // Copied out so the typed arrays are aligned whatever the buffer's offset in its pool.
-    const raw = new Uint8Array(buf.subarray(8 + hl + pad8(hl)));
+    // Version 2 is read in place when the columns are aligned there (a blob read from the
+    // database has a buffer of its own: issue 18, copying 6 MB into fresh memory cost more than
+    // a page fault per 4 KiB on the first SORT); otherwise, and for version 1, copied out.
+    const body = buf.subarray(8 + hl + pad8(hl));
+    const raw = head.v === VERSION && body.byteOffset % 8 === 0 ? new Uint8Array(body.buffer, body.byteOffset, body.length) : new Uint8Array(body);
     const decoded = head.v === 1 ? columnsV1(head, raw) : head.v === VERSION ? columnsV2(head, raw) : null;
     if (!decoded) return null;
     const { ids, cols } = decoded;

@@ -356,6 +356,11 @@ export class SqlMailStore implements MailStore {
     return this.index.flagColumns(folderId);
   }
 
+  /** UIDs, MODSEQs and flag lists alone (SELECT, FETCH FLAGS, flag searches): from the narrow copy in a fresh process (folder-index.ts). */
+  uidFlagColumns(folderId: number) {
+    return this.index.uidFlagColumns(folderId);
+  }
+
   async getEntry(folderId: number, uid: number): Promise<MessageEntry | null> {
     const row = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).where('uid', '=', uid).executeTakeFirst();
     return row ? toEntry(row) : null;
@@ -1007,7 +1012,7 @@ export class SqlMailStore implements MailStore {
    */
   async pruneFolderCopies(): Promise<number> {
     let removed = 0;
-    for (const table of ['folder_index_snapshots', 'folder_sort_keys'] as const) {
+    for (const table of ['folder_index_snapshots', 'folder_index_heads', 'folder_sort_keys'] as const) {
       const r = await this.db
         .deleteFrom(table)
         .where('folder_id', 'not in', (eb) => eb.selectFrom('folders').select('id'))

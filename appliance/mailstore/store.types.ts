@@ -49,6 +49,9 @@ export interface MessageEntry {
 }
 
 /** A folder's entries as columns (issue 18: SELECT, FETCH FLAGS, flag searches without an object per message). */
+/** The columns SELECT, FETCH FLAGS and flag searches need (FlagColumns without the others). */
+export type UidFlagColumns = Pick<FlagColumns, 'length' | 'uids' | 'modseqs' | 'list' | 'lists'>;
+
 export interface FlagColumns {
   length: number;
   uids: Uint32Array;
@@ -140,6 +143,11 @@ export interface MailStore {
   entriesOf?(folderId: number, uids: number[]): Promise<MessageEntry[]>;
   /** The folder's entries as columns (ascending UID), current as of this call; they do not change afterwards (read only). */
   flagColumns?(folderId: number): Promise<FlagColumns>;
+  /**
+   * UIDs, MODSEQs and flag lists alone (SELECT, FETCH FLAGS, flag searches; issue 18): a fresh process reads a narrow copy of a large
+   * folder. A view that changes flags per member (member-store.ts) must override it.
+   */
+  uidFlagColumns?(folderId: number): Promise<UidFlagColumns>;
   /** One entry by UID, null when absent. */
   getEntry(folderId: number, uid: number): Promise<MessageEntry | null>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;

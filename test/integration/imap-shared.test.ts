@@ -150,8 +150,10 @@ describe('shared mailboxes over IMAP', () => {
 
   it('keeps \\Seen per member where the grant says so', async () => {
     const dave = await raw(DAVE);
-    expect(await dave.cmd('S', `SELECT ${SHARED_INBOX}`)).toMatch(/S OK \[READ-WRITE\]/);
-    // The shared \Seen of message 1 is not dave's; reading message 2 marks it seen for dave only.
+    const selected = await dave.cmd('S', `SELECT ${SHARED_INBOX}`);
+    expect(selected).toMatch(/S OK \[READ-WRITE\]/);
+    // The shared \Seen of message 1 is not dave's (his first unseen is 1, the owner's is not); reading message 2 marks it seen for dave only.
+    expect(selected).toMatch(/\[UNSEEN 1\]/);
     expect(noRecent(await dave.cmd('A', 'FETCH 1:3 (FLAGS)'))).toMatch(/\* 1 FETCH \(FLAGS \(\\Flagged\)\)/);
     const body = noRecent(await dave.cmd('B', 'FETCH 2 (BODY[TEXT])'));
     expect(body).toContain('Body of Second question');

@@ -10,7 +10,9 @@ import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 import { SNAPSHOT_MIN_ENTRIES } from '../../appliance/mailstore/folder-index.js';
-import { decodeEntries, encodeEntries } from '../../appliance/mailstore/folder-snapshot.js';
+import { decodeEntries, decodeHead, encodeEntries, encodeHead } from '../../appliance/mailstore/folder-snapshot.js';
+import { EntryColumns } from '../../appliance/mailstore/entry-columns.js';
+import type { UidFlagColumns } from '../../appliance/mailstore/store.types.js';
 import { decodeSortKeys, encodeSortKeys, SORT_COPY_MIN_ENTRIES } from '../../appliance/mailstore/sort-key-copy.js';
 
 const msg = (i: number) =>
@@ -177,6 +179,62 @@ describe('mail store folder index', () => {
     await core.db.updateTable('folder_index_snapshots').set({ modseq: 1e12 }).where('folder_id', '=', big.id).execute();
     expect(brief(await started())).toEqual(await rows());
   });
+  it('answers SELECT of a large folder from its narrow copy (UIDs and flags, written with the full copy) and the journal; a narrow copy that does not match is ignored', async () => {
+    const big = (await core.store.getFolder(mailboxId, 'Big'))!;
+    const copy = (table: 'folder_index_heads' | 'folder_index_snapshots') => core.db.selectFrom(table).selectAll().where('folder_id', '=', big.id).executeTakeFirst();
+    const restart = () => new SqlMailStore({ db: core.db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes });
+    const rows = async () =>
+      (await core.db.selectFrom('folder_messages').select(['uid', 'modseq', 'flags']).where('folder_id', '=', big.id).orderBy('uid').execute()).map((r) => ({
+        uid: Number(r.uid),
+        modseq: Number(r.modseq),
+        flags: r.flags ? r.flags.split(' ') : [],
+      }));
+    const brief = (c: UidFlagColumns) => Array.from(c.uids.subarray(0, c.length), (uid, i) => ({ uid, modseq: c.modseqs[i], flags: [...c.lists[c.list[i]!]!] }));
+    /** A fresh store's SELECT columns; its background writes are done when this returns. */
+    const selected = async () => {
+      const s = restart();
+      const cols = await s.uidFlagColumns(big.id);
+      await s.queue.drain();
+      return brief(cols);
+    };
+    // The previous test left a copy from the future: a full read writes both copies again, of one MODSEQ.
+    let s = restart();
+    await s.listMessages(big.id);
+    await s.queue.drain();
+    const [head, full] = [await copy('folder_index_heads'), await copy('folder_index_snapshots')];
+    expect(head).toMatchObject({ modseq: full!.modseq, entries: full!.entries });
+    expect(await selected()).toEqual(await rows());
+    // Changes after the copies: caught up from the journal.
+    await other.storeFlags(big.id, [7], 'add', ['$Later']);
+    await other.append(mailboxId, 'Big', msg(12345));
+    expect(await selected()).toEqual(await rows());
+    // The narrow copy is what SELECT starts from (a change the count cannot tell shows through);
+    // a command that needs more reads the full copy, which does not have it.
+    const entries = decodeEntries(full!.data)!;
+    const at = entries.findIndex((e) => e.uid === 11);
+    entries[at] = { ...entries[at]!, flags: ['$FromHead'] };
+    const tampered = encodeHead(EntryColumns.fromEntries(entries));
+    await core.db.updateTable('folder_index_heads').set({ data: tampered }).where('folder_id', '=', big.id).execute();
+    s = restart();
+    expect(brief(await s.uidFlagColumns(big.id)).find((e) => e.uid === 11)!.flags).toEqual(['$FromHead']);
+    expect((await s.listMessages(big.id)).find((e) => e.uid === 11)!.flags).not.toContain('$FromHead');
+    expect(brief(await s.uidFlagColumns(big.id))).toEqual(await rows());
+    await s.queue.drain();
+    // A narrow copy that disagrees with the folder's count, from the future or not one at all is
+    // ignored (the full copy or the rows answer), and both copies are written again.
+    const shorter = encodeHead(EntryColumns.fromEntries(entries.slice(0, -1)));
+    for (const bad of [{ data: shorter, entries: entries.length - 1 }, { data: tampered, modseq: 1e12 }, { data: encodeEntries(entries) }]) {
+      await core.db
+        .updateTable('folder_index_heads')
+        .set({ modseq: full!.modseq, entries: entries.length, ...bad })
+        .where('folder_id', '=', big.id)
+        .execute();
+      expect(await selected()).toEqual(await rows());
+      const again = decodeHead((await copy('folder_index_heads'))!.data)!;
+      expect(brief({ ...again, uids: again.uid, modseqs: again.modseq })).toEqual(await rows());
+    }
+  });
+
   it('sorts a large folder from its persisted sort-key copy; keys it lacks are read from the rows, and a copy that is not one is ignored', async () => {
     const big = (await core.store.getFolder(mailboxId, 'Big'))!;
     expect((await core.store.listMessages(big.id)).length).toBeGreaterThanOrEqual(SORT_COPY_MIN_ENTRIES);
@@ -219,16 +277,17 @@ describe('mail store folder index', () => {
     expect(reread.slice(0, want.length)).toEqual(want);
     expect(await copyRow()).toMatchObject({ entries: reread.length });
   });
-  it("removes a deleted folder's copies (index snapshot and sort keys) and nobody else's", async () => {
+  it("removes a deleted folder's copies (index snapshot, its narrow copy and sort keys) and nobody else's", async () => {
     const big = (await core.store.getFolder(mailboxId, 'Big'))!;
     const copies = async (folderId: number) => [
       await core.db.selectFrom('folder_index_snapshots').select('folder_id').where('folder_id', '=', folderId).executeTakeFirst(),
+      await core.db.selectFrom('folder_index_heads').select('folder_id').where('folder_id', '=', folderId).executeTakeFirst(),
       await core.db.selectFrom('folder_sort_keys').select('folder_id').where('folder_id', '=', folderId).executeTakeFirst(),
     ];
     await core.store.createFolder(mailboxId, 'Gone');
     const gone = (await core.store.getFolder(mailboxId, 'Gone'))!;
     // The copies of a folder as the background writes leave them (copied from Big's).
-    for (const table of ['folder_index_snapshots', 'folder_sort_keys'] as const) {
+    for (const table of ['folder_index_snapshots', 'folder_index_heads', 'folder_sort_keys'] as const) {
       const row = await core.db.selectFrom(table).selectAll().where('folder_id', '=', big.id).executeTakeFirstOrThrow();
       await core.db
         .insertInto(table)
@@ -237,8 +296,8 @@ describe('mail store folder index', () => {
     }
     expect((await copies(gone.id)).every(Boolean)).toBe(true);
     await core.store.deleteFolder(mailboxId, 'Gone');
-    expect(await core.store.pruneFolderCopies()).toBe(2);
-    expect(await copies(gone.id)).toEqual([undefined, undefined]);
+    expect(await core.store.pruneFolderCopies()).toBe(3);
+    expect(await copies(gone.id)).toEqual([undefined, undefined, undefined]);
     expect((await copies(big.id)).every(Boolean)).toBe(true);
     expect(await core.store.pruneFolderCopies()).toBe(0);
   });

@@ -97,6 +97,26 @@ describe('sort key copy', () => {
     expect(copy.keys.map(plain)).toEqual(many.map((r) => r.keys));
   });
 
+  it('reads a copy in place when its columns are aligned (no copy of it into fresh memory), and copies one that is not', () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => ({
+      messageId: i + 1,
+      keys: { d: i * 1000, s: `subject ${i % 500}`, f: `f${i % 97}`, t: 'to', c: '', df: `F ${i % 97}`, dt: 'To', id: `<m${i}@x>`, r: i % 8 ? [`<m${i - 1}@x>`] : [] } as SortKeys,
+    }));
+    const buf = encodeSortKeys(many);
+    const hl = buf.readUInt32LE(0);
+    const columns = buf.length - 8 - hl - ((8 - (hl % 8)) % 8);
+    const before = process.memoryUsage().arrayBuffers;
+    const decoded = decodeSortKeys(buf)!;
+    // In place: only its own id and reference-end columns (12 bytes a message); a copy would add all the columns again.
+    expect(12 * many.length).toBeLessThan(columns);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(columns);
+    expect(decoded.keys.map(plain)).toEqual(many.map((r) => plain(r.keys)));
+    const shifted = Buffer.alloc(buf.length + 1).subarray(1);
+    buf.copy(shifted);
+    expect(decodeSortKeys(shifted)!.keys.map(plain)).toEqual(many.map((r) => plain(r.keys)));
+    expect([...decodeSortKeys(shifted)!.ids]).toEqual(many.map((r) => r.messageId));
+  });
+
   it('decodes a cut, padded or foreign buffer to null', () => {
     fc.assert(
       fc.property(

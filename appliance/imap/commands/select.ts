@@ -1,5 +1,6 @@
 import { astring } from '../compiler.js';
-import { flagColumnsOf, listsWith } from '../flag-columns.js';
+import { flagColumnsOf } from '../flag-columns.js';
+import { hasFlag } from '../format.js';
 import { ImapSyntaxError, type Token, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
 import { ok } from '../responses.js';
@@ -67,8 +68,9 @@ function makeSelect(examine: boolean): CommandSpec {
       const folder = await folderOrFail(session, name);
       // Shared folders (RFC 4314 4): SELECT needs "r" and is read-only without a right that changes state.
       const readOnly = openMode(session, folder, examine);
-      // UIDs and flags as columns (issue 18): no object per message of a large folder.
-      const cols = await flagColumnsOf(session.store, folder.id);
+      // UIDs and flags as columns (issue 18): no object per message of a large folder, and from
+      // a fresh process only the narrow copy of them (the rest is read when a command needs it).
+      const cols = session.store.uidFlagColumns ? await session.store.uidFlagColumns(folder.id) : await flagColumnsOf(session.store, folder.id);
       if (session.isClosed) return null;
       // \Recent (RFC 3501 2.3.2, 6.3.1/6.3.2): SELECT claims what no session was told of yet;
       // EXAMINE changes no state and shows the unclaimed messages as recent. IMAP4rev2 has no
@@ -80,7 +82,7 @@ function makeSelect(examine: boolean): CommandSpec {
       session.selected = sel;
       session.state = 'selected';
       let firstUnseen = 0;
-      const seen = listsWith(cols, '\\Seen');
+      const seen = cols.lists.map((l) => hasFlag(l as string[], '\\Seen'));
       for (let i = 0; i < cols.length; i++) {
         if (!seen[cols.list[i]!]) {
           firstUnseen = i + 1;
