@@ -224,6 +224,56 @@ export const REDACT_PATHS = [
   '*.*.secretAccessKey',
 ];
 
+/** The keys REDACT_PATHS name (their last segment, lower case): what censorSecrets replaces at any depth. */
+const SECRET_KEYS = new Set(
+  REDACT_PATHS.map((p) =>
+    p
+      .replace(/^.*[.[]/, '')
+      .replace(/["\]]/g, '')
+      .toLowerCase(),
+  ),
+);
+const CENSOR = '[redacted]';
+/** Deeper than this, a nested value is replaced whole (a parsed log line is never this deep). */
+const MAX_DEPTH = 16;
+
+/**
+ * Replaces, in place, the value of every key that REDACT_PATHS names (any letter case, at any
+ * depth) in plain data such as a parsed JSON log line: exact where pino's paths stop at two
+ * levels, and a walk over a few fields instead of pino's wildcard paths (about 8 µs a line,
+ * issue 18). For lines written through `unredacted`.
+ */
+export function censorSecrets(value: unknown, depth = 0): void {
+  if (!value || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (value[i] && typeof value[i] === 'object') {
+        if (depth >= MAX_DEPTH) value[i] = CENSOR;
+        else censorSecrets(value[i], depth + 1);
+      }
+    }
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (SECRET_KEYS.has(key.toLowerCase())) obj[key] = CENSOR;
+    else if (v && typeof v === 'object') {
+      if (depth >= MAX_DEPTH) obj[key] = CENSOR;
+      else censorSecrets(v, depth + 1);
+    }
+  }
+}
+
+/**
+ * A child logger without the root logger's redaction paths (same destination, level and
+ * bindings), for lines whose fields hold no secret by construction or went through
+ * censorSecrets: the wildcard paths cost more than the rest of a line (issue 18).
+ */
+export function unredacted(log: Logger): Logger {
+  return log.child({}, { redact: [] });
+}
+
 /** Pretty lines on a terminal; JSON lines otherwise (`docker logs`, journald, a pipe). */
 export function prettyByDefault(): boolean {
   return process.stdout.isTTY === true && !process.env.CI;

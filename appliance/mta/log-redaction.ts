@@ -5,6 +5,8 @@
  * (AUTH LOGIN continuations arrive as unrecognized commands). Every client line of a session
  * between its AUTH command and the final reply is replaced, and so are those params.
  */
+import { censorSecrets } from '../logger.js';
+
 const REDACTED = '[redacted]';
 const MAX_SESSIONS = 10_000;
 
@@ -47,4 +49,55 @@ export function redactAuthCommand(line: string): string {
   const m = /^(AUTH\s+\S+)(\s+\S.*)?$/is.exec(line.trim());
   if (!m) return line;
   return m[2] ? `${m[1]} ${REDACTED}` : m[1]!;
+}
+
+/** Haraka's levels as pino's. */
+const LEVELS: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+  DATA: 'trace',
+  PROTOCOL: 'trace',
+  DEBUG: 'debug',
+  INFO: 'debug',
+  NOTICE: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+  CRIT: 'fatal',
+  ALERT: 'fatal',
+  EMERG: 'fatal',
+};
+
+export interface HarakaLogLine {
+  level: (typeof LEVELS)[string];
+  msg: string;
+  /** Haraka's fields (its JSON log format), secrets censored. */
+  fields: Record<string, unknown>;
+}
+
+/**
+ * One line of Haraka's output as the appliance logs it: its level, message and fields (JSON
+ * lines; a plain line is the message), with SMTP AUTH credentials redacted (`redactor`) and the
+ * value of every key a redaction path names censored at any depth (censorSecrets), so the line
+ * can go out without the root logger's wildcard paths. Null for a blank line.
+ */
+export function harakaLogLine(line: string, redactor: HarakaLogRedactor): HarakaLogLine | null {
+  if (!line.trim()) return null;
+  let level: HarakaLogLine['level'] = 'info';
+  let msg = line;
+  let fields: Record<string, unknown> = {};
+  if (line.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      level = LEVELS[String(parsed.level ?? '').toUpperCase()] ?? 'info';
+      msg = String(parsed.message ?? parsed.msg ?? '');
+      const { level: _l, message: _m, msg: _m2, ...rest } = parsed;
+      fields = rest;
+    } catch {
+      /* plain line */
+    }
+  } else {
+    const m = /^\[(\w+)\]/.exec(line);
+    if (m && LEVELS[m[1]!]) level = LEVELS[m[1]!]!;
+  }
+  msg = redactor.redact(msg, fields);
+  censorSecrets(fields);
+  return { level, msg, fields };
 }

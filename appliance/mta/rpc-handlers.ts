@@ -12,7 +12,7 @@ import { checkRecipient, lookupRoute } from '../core/delivery/mail-path.js';
 import type { SendLimiter } from '../core/sending/limits.js';
 import type { SendingPolicy } from '../core/sending/sending.js';
 import { spamDecisionFor, submissionSpamPolicy } from '../core/sending/spam-policy.service.js';
-import type { Logger } from '../logger.js';
+import { type Logger, unredacted } from '../logger.js';
 import { applyMtaReport, countOutboundResult } from '../metrics.js';
 import type { Handler } from '../rpc/channel.js';
 import type { Cacheable, DeliverParams, DeliverResult, RpcMethods } from '../rpc/protocol.js';
@@ -33,11 +33,12 @@ export interface MtaDeps {
 
 type Impl = { [M in keyof RpcMethods]: (p: Parameters<RpcMethods[M]>[0]) => Promise<ReturnType<RpcMethods[M]>> | ReturnType<RpcMethods[M]> };
 
-function logDelivery(log: Logger, p: DeliverParams, r: DeliveryOutcome, started: bigint): void {
+/** `lines`: the delivery log without the root logger's redaction paths, for the per-message line (its fields are counts and ids: no secret by construction). */
+function logDelivery(log: Logger, lines: Logger, p: DeliverParams, r: DeliveryOutcome, started: bigint): void {
   for (const rcpt of r.recipients) {
     for (const mailboxId of rcpt.loops) log.warn({ event: 'smtp.forward.loop', queueId: p.queueId, mailboxId }, 'forwarding loop detected: not forwarding again');
   }
-  log.info(
+  lines.info(
     {
       event: 'smtp.delivered',
       queueId: p.queueId,
@@ -55,6 +56,7 @@ function logDelivery(log: Logger, p: DeliverParams, r: DeliveryOutcome, started:
 
 export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
   const log = deps.logger.child({ service: 'delivery' });
+  const lines = unredacted(log);
   // An answer read while the epoch stood still may be kept by Haraka until the next move (pushed by the supervisor).
   const epoch = deps.sending.epoch;
   async function tagged<T>(read: () => Promise<T>): Promise<Cacheable<T>> {
@@ -79,7 +81,7 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
         deliveredTo: p.deliveredTo,
         autoReplyEligible: p.autoReplyEligible === true,
       });
-      logDelivery(log, p, r, started);
+      logDelivery(log, lines, p, r, started);
       return { delivered: r.delivered, skipped: r.skipped, relay: r.relay };
     },
 

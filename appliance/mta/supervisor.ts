@@ -13,11 +13,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { type BackoffOptions, nextEvent, RestartBackoff } from '../child-restart.js';
-import type { Logger } from '../logger.js';
+import { type Logger, unredacted } from '../logger.js';
 import { AppError } from '../core/kernel/errors.js';
 import { type Handler, RpcClient, serveRpc, socketEndpoint } from '../rpc/channel.js';
 import type { ChildMethods } from '../rpc/protocol.js';
-import { HarakaLogRedactor } from './log-redaction.js';
+import { HarakaLogRedactor, harakaLogLine } from './log-redaction.js';
 
 export interface SupervisorOptions extends BackoffOptions {
   harakaRoot: string;
@@ -31,19 +31,6 @@ export interface SupervisorOptions extends BackoffOptions {
   epoch?: { onMove(listener: (epoch: number) => void): () => void } | null;
 }
 
-const LEVELS: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
-  DATA: 'trace',
-  PROTOCOL: 'trace',
-  DEBUG: 'debug',
-  INFO: 'debug',
-  NOTICE: 'info',
-  WARN: 'warn',
-  ERROR: 'error',
-  CRIT: 'fatal',
-  ALERT: 'fatal',
-  EMERG: 'fatal',
-};
-
 export class HarakaSupervisor extends EventEmitter {
   private child: ChildProcess | null = null;
   private client: RpcClient | null = null;
@@ -51,6 +38,8 @@ export class HarakaSupervisor extends EventEmitter {
   private stopping = false;
   private readonly backoff: RestartBackoff;
   private readonly log: Logger;
+  /** Haraka's forwarded lines: censored field by field (censorSecrets), not by the root logger's wildcard paths. */
+  private readonly lines: Logger;
   private socketServer: net.Server | null = null;
   private socketPath: string | null = null;
   private readonly sockets = new Set<net.Socket>();
@@ -60,6 +49,7 @@ export class HarakaSupervisor extends EventEmitter {
   constructor(private readonly opts: SupervisorOptions) {
     super();
     this.log = opts.logger.child({ service: 'haraka' });
+    this.lines = unredacted(this.log);
     this.backoff = new RestartBackoff(opts);
     opts.epoch?.onMove((epoch) => this.push('mta.epoch', epoch));
   }
@@ -198,26 +188,8 @@ export class HarakaSupervisor extends EventEmitter {
   }
 
   private forwardLog(line: string): void {
-    if (!line.trim()) return;
-    let level: (typeof LEVELS)[string] = 'info';
-    let msg = line;
-    let fields: Record<string, unknown> = {};
-    if (line.startsWith('{')) {
-      try {
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        level = LEVELS[String(parsed.level ?? '').toUpperCase()] ?? 'info';
-        msg = String(parsed.message ?? parsed.msg ?? '');
-        const { level: _l, message: _m, msg: _m2, ...rest } = parsed;
-        fields = rest;
-      } catch {
-        /* plain line */
-      }
-    } else {
-      const m = /^\[(\w+)\]/.exec(line);
-      if (m && LEVELS[m[1]!]) level = LEVELS[m[1]!]!;
-    }
-    msg = this.redactor.redact(msg, fields);
-    this.log[level]({ event: 'mta.log', haraka: fields }, msg);
+    const l = harakaLogLine(line, this.redactor);
+    if (l) this.lines[l.level]({ event: 'mta.log', haraka: l.fields }, l.msg);
   }
 
   /** Calls the Haraka child (e.g. to queue a message for outbound delivery); waits for it to be up. */

@@ -102,6 +102,9 @@ export async function inboundCase(ctx: BenchContext, repeat: number): Promise<Sa
     ctx.notes.push('inbound: Haraka calls the appliance twice per single-recipient message (rcpt.inbound: spam decision and recipient check in one call; mail.deliver); three before the fourth round of issue 18');
     ctx.notes.push('inbound: Haraka writes and parses each message on a worker thread of its store plugin (one message to it and one answer per message on its event loop, sixth round of issue 18)');
     ctx.notes.push(
+      "inbound: the appliance's reads per message outside the store (RCPT spam facts and list entries, the router's domain and mailbox, forwards, the auto-reply check) are compiled once per shape, and Haraka's forwarded log lines and the delivery line skip pino's wildcard redaction paths (fields censored key by key), seventh round of issue 18",
+    );
+    ctx.notes.push(
       'inbound: the RCPT spam decision reads the recipient domain, mailbox and both policy rows in one statement and the list entries in a second (five statements before the fifth round of issue 18); the appliance writes its log lines once per event-loop turn',
     );
   }

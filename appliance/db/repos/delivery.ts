@@ -2,9 +2,11 @@
  * The delivery path's look-ups (core/delivery): the domain, mailbox and alias an address
  * resolves to, and the auto-reply state of offboarded addresses. The serving layer reads with
  * `PLATFORM_SCOPE` (an envelope recipient names no tenant yet); a tenant scope sees only its
- * own domains, mailboxes, aliases and offboardings.
+ * own domains, mailboxes, aliases and offboardings. Every read here runs per SMTP recipient or
+ * delivery, so each is compiled once per scope (prepared.ts, issue 18).
  */
 import { Repo } from './base.js';
+import { preparedRows } from './prepared.js';
 
 export interface RoutingDomain {
   id: string;
@@ -26,51 +28,59 @@ export interface RoutingMailbox {
 export class DeliveryRepo extends Repo {
   /** An active domain by name (null: not hosted, or not active). */
   async activeDomain(name: string): Promise<RoutingDomain | null> {
-    const row = await this.scoped(
-      this.db.selectFrom('domains').select(['id', 'tenant_id', 'name', 'catch_all', 'alias_of']).where('name', '=', name).where('status', '=', 'active'),
-    ).executeTakeFirst();
-    return row ?? null;
+    const rows = await preparedRows(this.db, 'delivery.activeDomain', this.tenantId, [name] as const, (n) =>
+      this.scoped(this.db.selectFrom('domains').select(['id', 'tenant_id', 'name', 'catch_all', 'alias_of']).where('name', '=', n).where('status', '=', 'active')),
+    );
+    return rows[0] ?? null;
   }
 
   /** The active primary a domain alias points at (same tenant only). */
   async activeDomainOfTenant(id: string, tenantId: string): Promise<RoutingDomain | null> {
-    const row = await this.scoped(
-      this.db.selectFrom('domains').select(['id', 'tenant_id', 'name', 'catch_all', 'alias_of']).where('id', '=', id).where('tenant_id', '=', tenantId).where('status', '=', 'active'),
-    ).executeTakeFirst();
-    return row ?? null;
+    const rows = await preparedRows(this.db, 'delivery.activeDomainOfTenant', this.tenantId, [id, tenantId] as const, (i, t) =>
+      this.scoped(this.db.selectFrom('domains').select(['id', 'tenant_id', 'name', 'catch_all', 'alias_of']).where('id', '=', i).where('tenant_id', '=', t).where('status', '=', 'active')),
+    );
+    return rows[0] ?? null;
   }
 
   /** True when a domain of that name exists here, whatever its status. */
   async domainExists(name: string): Promise<boolean> {
-    return !!(await this.scoped(this.db.selectFrom('domains').select('id').where('name', '=', name)).executeTakeFirst());
+    const rows = await preparedRows(this.db, 'delivery.domainExists', this.tenantId, [name] as const, (n) => this.scoped(this.db.selectFrom('domains').select('id').where('name', '=', n)));
+    return rows.length > 0;
   }
 
   async mailboxByAddress(address: string): Promise<RoutingMailbox | null> {
-    const row = await this.scoped(this.db.selectFrom('mailboxes').select(['id', 'tenant_id', 'address', 'status', 'quota_bytes', 'used_bytes']).where('address', '=', address)).executeTakeFirst();
+    const rows = await preparedRows(this.db, 'delivery.mailboxByAddress', this.tenantId, [address] as const, (a) =>
+      this.scoped(this.db.selectFrom('mailboxes').select(['id', 'tenant_id', 'address', 'status', 'quota_bytes', 'used_bytes']).where('address', '=', a)),
+    );
+    const row = rows[0];
     return row ? { ...row, quota_bytes: Number(row.quota_bytes), used_bytes: Number(row.used_bytes) } : null;
   }
 
   /** The JSON target list of an active alias (null: no active alias of that address). */
   async activeAliasTargets(address: string): Promise<string | null> {
-    const row = await this.scoped(this.db.selectFrom('aliases').select('targets').where('address', '=', address).where('status', '=', 'active')).executeTakeFirst();
-    return row ? row.targets : null;
+    const rows = await preparedRows(this.db, 'delivery.activeAliasTargets', this.tenantId, [address] as const, (a) =>
+      this.scoped(this.db.selectFrom('aliases').select('targets').where('address', '=', a).where('status', '=', 'active')),
+    );
+    return rows[0] ? rows[0].targets : null;
   }
 
   /** The auto-reply (JSON) of the latest applied, not undone offboarding of a mailbox address. */
   async offboardingAutoReply(address: string): Promise<string | null> {
-    const row = await this.scoped(
-      this.db
-        .selectFrom('offboardings')
-        .innerJoin('mailboxes', 'mailboxes.id', 'offboardings.mailbox_id')
-        .select(['offboardings.auto_reply'])
-        .where('mailboxes.address', '=', address)
-        .where('offboardings.status', '=', 'applied')
-        .where('offboardings.undone_at', 'is', null)
-        .where('offboardings.auto_reply', 'is not', null)
-        .orderBy('offboardings.applied_at', 'desc'),
-      'mailboxes.tenant_id',
-    ).executeTakeFirst();
-    return row?.auto_reply ?? null;
+    const rows = await preparedRows(this.db, 'delivery.offboardingAutoReply', this.tenantId, [address] as const, (a) =>
+      this.scoped(
+        this.db
+          .selectFrom('offboardings')
+          .innerJoin('mailboxes', 'mailboxes.id', 'offboardings.mailbox_id')
+          .select(['offboardings.auto_reply'])
+          .where('mailboxes.address', '=', a)
+          .where('offboardings.status', '=', 'applied')
+          .where('offboardings.undone_at', 'is', null)
+          .where('offboardings.auto_reply', 'is not', null)
+          .orderBy('offboardings.applied_at', 'desc'),
+        'mailboxes.tenant_id',
+      ),
+    );
+    return rows[0]?.auto_reply ?? null;
   }
 
   /** When `address` last auto-replied to `sender` (epoch ms), or null. */

@@ -13,6 +13,7 @@ import type { Domain, DkimKey } from '../tables/control.table.js';
 import type { Forward, OutboundRoute } from '../tables/sending.table.js';
 import { notFound } from '../../core/kernel/errors.js';
 import { Repo } from './base.js';
+import { preparedRows } from './prepared.js';
 
 export type { Forward, OutboundRoute } from '../tables/sending.table.js';
 export type { DkimKey } from '../tables/control.table.js';
@@ -85,7 +86,10 @@ export class SendingRepo extends DomainKeyedRepo {
 
   /** The MTA's read: the active forwards of a mailbox (expired ones included; the caller sorts them). */
   activeForwards(mailboxId: string): Promise<Forward[]> {
-    return this.scoped(this.db.selectFrom('forwards').selectAll().where('mailbox_id', '=', mailboxId).where('status', '=', 'active')).execute();
+    // per delivered mailbox: compiled once per scope (prepared.ts, issue 18)
+    return preparedRows(this.db, 'sending.activeForwards', this.tenantId, [mailboxId] as const, (id) =>
+      this.scoped(this.db.selectFrom('forwards').selectAll().where('mailbox_id', '=', id).where('status', '=', 'active')),
+    );
   }
 
   async markForwardsExpired(ids: string[]): Promise<void> {

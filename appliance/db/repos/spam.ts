@@ -6,6 +6,7 @@
  */
 import type { SpamListRow, SpamPolicyRow } from '../tables/spam.table.js';
 import { AppError, notFound } from '../../core/kernel/errors.js';
+import { preparedRows } from './prepared.js';
 import { DomainKeyedRepo } from './sending.js';
 
 export type { SpamListRow, SpamPolicyRow } from '../tables/spam.table.js';
@@ -105,18 +106,9 @@ export class SpamRepo extends DomainKeyedRepo {
    * policy per scope, so there is at most one row.
    */
   async recipientFacts(address: string, domainName: string): Promise<RecipientSpamFacts | undefined> {
-    const policyColumns = ['tenant_id', 'junk_score', 'reject_score', 'greylisting', 'fail_mode', 'owner_lists'] as const;
-    const q = this.db
-      .selectFrom('domains as d')
-      .leftJoin('mailboxes as m', (j) => j.onRef('m.tenant_id', '=', 'd.tenant_id').on('m.address', '=', address))
-      .leftJoin('spam_policies as pd', (j) => j.onRef('pd.scope_id', '=', 'd.id').on('pd.scope', '=', 'domain'))
-      .leftJoin('spam_policies as pt', (j) => j.onRef('pt.scope_id', '=', 'd.tenant_id').on('pt.scope', '=', 'tenant'))
-      .select(['d.id as domain_id', 'd.tenant_id as tenant_id', 'm.id as mailbox_id'])
-      .select(policyColumns.map((c) => `pd.${c} as pd_${c}` as const))
-      .select(policyColumns.map((c) => `pt.${c} as pt_${c}` as const))
-      .where('d.name', '=', domainName)
-      .where('d.status', '!=', 'deleted');
-    const row = (await this.scoped(q, 'd.tenant_id').executeTakeFirst()) as Record<string, unknown> | undefined;
+    // per inbound recipient: compiled once per scope (prepared.ts, issue 18)
+    const rows = await preparedRows(this.db, 'spam.recipientFacts', this.tenantId, [address, domainName] as const, (a, d) => this.recipientFactsQuery(a, d));
+    const row = rows[0] as Record<string, unknown> | undefined;
     if (!row) return undefined;
     const policy = (prefix: 'pd_' | 'pt_'): PolicyFacts | null =>
       row[`${prefix}tenant_id`] === null || row[`${prefix}tenant_id`] === undefined
@@ -137,14 +129,31 @@ export class SpamRepo extends DomainKeyedRepo {
     };
   }
 
+  private recipientFactsQuery(address: string, domainName: string) {
+    const policyColumns = ['tenant_id', 'junk_score', 'reject_score', 'greylisting', 'fail_mode', 'owner_lists'] as const;
+    const q = this.db
+      .selectFrom('domains as d')
+      .leftJoin('mailboxes as m', (j) => j.onRef('m.tenant_id', '=', 'd.tenant_id').on('m.address', '=', address))
+      .leftJoin('spam_policies as pd', (j) => j.onRef('pd.scope_id', '=', 'd.id').on('pd.scope', '=', 'domain'))
+      .leftJoin('spam_policies as pt', (j) => j.onRef('pt.scope_id', '=', 'd.tenant_id').on('pt.scope', '=', 'tenant'))
+      .select(['d.id as domain_id', 'd.tenant_id as tenant_id', 'm.id as mailbox_id'])
+      .select(policyColumns.map((c) => `pd.${c} as pd_${c}` as const))
+      .select(policyColumns.map((c) => `pt.${c} as pt_${c}` as const))
+      .where('d.name', '=', domainName)
+      .where('d.status', '!=', 'deleted');
+    return this.scoped(q, 'd.tenant_id');
+  }
+
   /** The tenant-wide entries of a tenant and, when given, one mailbox's. */
   entriesFor(tenantId: string, mailboxId: string | null): Promise<ListEntryFacts[]> {
-    const q = this.db
-      .selectFrom('spam_lists')
-      .select(['kind', 'value', 'value_type', 'mailbox_id'])
-      .where('tenant_id', '=', tenantId)
-      .where((eb) => (mailboxId ? eb.or([eb('mailbox_id', 'is', null), eb('mailbox_id', '=', mailboxId)]) : eb('mailbox_id', 'is', null)));
-    return this.scoped(q).execute();
+    // per inbound recipient: compiled once per shape and scope (prepared.ts, issue 18)
+    const entries = this.db.selectFrom('spam_lists').select(['kind', 'value', 'value_type', 'mailbox_id']);
+    if (mailboxId === null) {
+      return preparedRows(this.db, 'spam.entriesForTenant', this.tenantId, [tenantId] as const, (t) => this.scoped(entries.where('tenant_id', '=', t).where('mailbox_id', 'is', null)));
+    }
+    return preparedRows(this.db, 'spam.entriesForMailbox', this.tenantId, [tenantId, mailboxId] as const, (t, m) =>
+      this.scoped(entries.where('tenant_id', '=', t).where((eb) => eb.or([eb('mailbox_id', 'is', null), eb('mailbox_id', '=', m)]))),
+    );
   }
 
   /** The tenant and domain of a mailbox (any status). */
