@@ -6,7 +6,7 @@
  * (commands/fetch.ts).
  */
 import type { FetchItem } from './fetch-items.js';
-import { flagColumnsOf } from './flag-columns.js';
+import { uidFlagColumnsOf } from './flag-columns.js';
 import { formatFlags } from './format.js';
 import type { SelectedMailbox } from './selected.js';
 import type { ImapSession } from './session.js';
@@ -31,7 +31,7 @@ export function flagsOnly(items: FetchItem[]): boolean {
 export async function fetchFlags(session: ImapSession, sel: SelectedMailbox, items: FetchItem[], uids: number[], changedSince: number | null): Promise<boolean> {
   if (!flagsOnly(items)) return false;
   // UIDs, MODSEQs and flags are all it reads: a fresh process's narrow index will do (issue 18).
-  const cols = session.store.uidFlagColumns ? await session.store.uidFlagColumns(sel.folder.id) : await flagColumnsOf(session.store, sel.folder.id);
+  const cols = await uidFlagColumnsOf(session.store, sel.folder.id);
   if (session.isClosed) return true;
   // The columns' positions of the UIDs asked for (both ascend), kept when CHANGEDSINCE lets them through:
   // a binary search each when they are few, one merge walk when they are many.

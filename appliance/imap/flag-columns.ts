@@ -3,7 +3,7 @@
  * flag searches of a 100,000-message folder walk arrays instead of an object per message. A
  * store without them (or a view that changes flags per member) gets columns made from its entries.
  */
-import type { FlagColumns, MailStore, MessageEntry } from '../mailstore/store.types.js';
+import type { FlagColumns, MailStore, MessageEntry, UidFlagColumns } from '../mailstore/store.types.js';
 import { hasFlag } from './format.js';
 
 export function columnsOfEntries(entries: readonly MessageEntry[]): FlagColumns {
@@ -33,6 +33,11 @@ export function columnsOfEntries(entries: readonly MessageEntry[]): FlagColumns 
 
 export async function flagColumnsOf(store: MailStore, folderId: number): Promise<FlagColumns> {
   return store.flagColumns ? store.flagColumns(folderId) : columnsOfEntries(await store.listMessages(folderId));
+}
+
+/** UIDs, MODSEQs and flag lists alone: a fresh process's narrow index of a large folder where the store has one (issue 18). */
+export function uidFlagColumnsOf(store: MailStore, folderId: number): Promise<UidFlagColumns> {
+  return store.uidFlagColumns ? store.uidFlagColumns(folderId) : flagColumnsOf(store, folderId);
 }
 
 /** Entry `i` as an object (its flags the shared list: not to be changed). */

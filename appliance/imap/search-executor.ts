@@ -9,7 +9,7 @@
  */
 import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { FlagColumns, MessageEntry, UidFlagColumns } from '../mailstore/store.types.js';
-import { columnsOfEntries, entryAt, flagColumnsOf } from './flag-columns.js';
+import { columnsOfEntries, entryAt, flagColumnsOf, uidFlagColumnsOf } from './flag-columns.js';
 import type { TextSearchAnswer } from '../mailstore/fulltext.js';
 import { type EvalCache, type SearchKey, type SearchTarget, matches, searchNeeds, textKeys } from './search.js';
 import type { SelectedMailbox } from './selected.js';
@@ -144,7 +144,7 @@ async function metaSearch(session: ImapSession, sel: SelectedMailbox, key: Searc
 export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
   // Flags, dates, sizes, UIDs only (no metadata, no bytes): one pass over columns, no object per message.
   const plain = !textKeys(key).length && !searchNeeds(key).meta;
-  if (plain && !only && onFlagsAlone(key) && session.store.uidFlagColumns) return flagSearch(sel, key, await session.store.uidFlagColumns(sel.folder.id));
+  if (plain && !only && onFlagsAlone(key)) return flagSearch(sel, key, await uidFlagColumnsOf(session.store, sel.folder.id));
   if (plain) return plainSearch(sel, key, only ? columnsOfEntries(only) : await flagColumnsOf(session.store, sel.folder.id));
   if (!only && !textKeys(key).length && searchNeeds(key).raw === 'none') return metaSearch(session, sel, key);
   const all = only ?? (await session.store.listMessages(sel.folder.id));

@@ -48,10 +48,10 @@ export interface MessageEntry {
   savedAt: number | null;
 }
 
-/** A folder's entries as columns (issue 18: SELECT, FETCH FLAGS, flag searches without an object per message). */
 /** The columns SELECT, FETCH FLAGS and flag searches need (FlagColumns without the others). */
 export type UidFlagColumns = Pick<FlagColumns, 'length' | 'uids' | 'modseqs' | 'list' | 'lists'>;
 
+/** A folder's entries as columns (issue 18: SELECT, FETCH FLAGS, flag searches without an object per message). */
 export interface FlagColumns {
   length: number;
   uids: Uint32Array;

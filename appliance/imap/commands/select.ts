@@ -1,5 +1,5 @@
 import { astring } from '../compiler.js';
-import { flagColumnsOf } from '../flag-columns.js';
+import { uidFlagColumnsOf } from '../flag-columns.js';
 import { hasFlag } from '../format.js';
 import { ImapSyntaxError, type Token, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
@@ -70,7 +70,7 @@ function makeSelect(examine: boolean): CommandSpec {
       const readOnly = openMode(session, folder, examine);
       // UIDs and flags as columns (issue 18): no object per message of a large folder, and from
       // a fresh process only the narrow copy of them (the rest is read when a command needs it).
-      const cols = session.store.uidFlagColumns ? await session.store.uidFlagColumns(folder.id) : await flagColumnsOf(session.store, folder.id);
+      const cols = await uidFlagColumnsOf(session.store, folder.id);
       if (session.isClosed) return null;
       // \Recent (RFC 3501 2.3.2, 6.3.1/6.3.2): SELECT claims what no session was told of yet;
       // EXAMINE changes no state and shows the unclaimed messages as recent. IMAP4rev2 has no
