@@ -259,37 +259,6 @@ export function encodeHead(c: EntryColumns): Buffer {
   return out;
 }
 
-/** UIDs from their differences; false when one does not ascend (a copy this code did not write). */
-const UIDS_UP = {
-  1(d: Int8Array, a: Uint32Array, first: number): boolean {
-    let v = (a[0] = first);
-    for (let i = 1; i < d.length; i++) {
-      const x = d[i]!;
-      if (x <= 0) return false;
-      a[i] = v += x;
-    }
-    return true;
-  },
-  2(d: Int16Array, a: Uint32Array, first: number): boolean {
-    let v = (a[0] = first);
-    for (let i = 1; i < d.length; i++) {
-      const x = d[i]!;
-      if (x <= 0) return false;
-      a[i] = v += x;
-    }
-    return true;
-  },
-  4(d: Int32Array, a: Uint32Array, first: number): boolean {
-    let v = (a[0] = first);
-    for (let i = 1; i < d.length; i++) {
-      const x = d[i]!;
-      if (x <= 0) return false;
-      a[i] = v += x;
-    }
-    return true;
-  },
-};
-
 function parseHeadOfHead(buf: Buffer): HeadOfHead | null {
   const hl = buf.readUInt32LE(0);
   const h = JSON.parse(buf.subarray(8, 8 + hl).toString()) as HeadOfHead;
@@ -315,10 +284,10 @@ export function decodeHead(buf: Buffer): FolderHead | null {
     }
     const at = b.byteOffset + body;
     const uid = new Uint32Array(n);
-    if (u.w === 8) {
-      uid.set(new Float64Array(b.buffer as ArrayBuffer, at, n));
-      for (let i = 1; i < n; i++) if (uid[i]! <= uid[i - 1]!) return null;
-    } else if (n && !UIDS_UP[u.w as 1 | 2 | 4](new DELTAS[u.w as 1 | 2 | 4](b.buffer as ArrayBuffer, at, n) as never, uid, u.b)) return null;
+    if (u.w === 8) uid.set(new Float64Array(b.buffer as ArrayBuffer, at, n));
+    else SUM_UP[u.w as 1 | 2 | 4](new DELTAS[u.w as 1 | 2 | 4](b.buffer as ArrayBuffer, at, n) as never, uid, u.b);
+    // UIDs ascend from 1, as in the full copy (decodeColumns): anything else is not a copy this code wrote.
+    for (let i = 1; i < n; i++) if (uid[i]! <= uid[i - 1]!) return null;
     if (n && uid[0] === 0) return null;
     const mAt = at + n * u.w + pad8(n * u.w);
     const modseq = new Float64Array(n);
