@@ -12,6 +12,7 @@ import { type Actor, type ActorOrigin, assertGrantable, authorize, can, isPermis
 import type { CoreDeps } from '../deps.js';
 import { AppError, invalid } from '../kernel/errors.js';
 import { newId, newSecret, sha256Hex } from '../kernel/ids.js';
+import { EpochKept } from '../kernel/epoch-kept.js';
 import { PLATFORM_SCOPE } from '../kernel/scope.js';
 import { requiredText } from '../kernel/text.js';
 import { rowScope, writeScope } from './access-scope.js';
@@ -236,7 +237,6 @@ interface TokenState {
   holdersLive: boolean;
   /** When its use was last recorded (or is being recorded). */
   lastUsed: number;
-  epoch: number | null;
 }
 
 /**
@@ -244,17 +244,14 @@ interface TokenState {
  * while no write has touched api_tokens, principals or tenants since they were read, so a
  * revocation, a deleted tenant or a disabled creator ends them at once, and never by a timeout.
  */
-const stateCaches = new WeakMap<object, Map<string, TokenState>>();
-const STATE_CACHE_MAX = 1000;
+const keptStates = new EpochKept<TokenState>(authWriteEpoch, 1000);
 
 /** The token whose secret hashes to `hash` with its tenant's and creator's state, or undefined. */
-async function tokenState(deps: CoreDeps, hash: string): Promise<TokenState | undefined> {
-  const epoch = authWriteEpoch(deps.db);
-  let cache = epoch ? stateCaches.get(deps.db) : undefined;
-  if (epoch && !cache) stateCaches.set(deps.db, (cache = new Map()));
-  const startedAt = epoch ? epoch() : null;
-  const cached = cache?.get(hash);
-  if (cached && cached.epoch === startedAt) return cached;
+function tokenState(deps: CoreDeps, hash: string): Promise<TokenState | undefined> {
+  return keptStates.get(deps.db, hash, () => readTokenState(deps, hash));
+}
+
+async function readTokenState(deps: CoreDeps, hash: string): Promise<TokenState | undefined> {
   // The secret is the authority: the token is looked up across tenants, then checked in its own scope.
   const row = await repos(deps.db, PLATFORM_SCOPE).tokens.byHash(hash);
   if (!row) return undefined;
@@ -267,19 +264,12 @@ async function tokenState(deps: CoreDeps, hash: string): Promise<TokenState | un
   const tenantLive = row.tenant_id === null || (tenantStatus !== undefined && tenantStatus !== 'deleted');
   const permissions = parseStoredPermissions(row.permissions);
   const actor = makeActor({ kind: 'token', tenantId: row.tenant_id, principalId: row.principal_id ?? row.id, tokenId: row.id, permissions, readOnly: Number(row.read_only) === 1 });
-  const state: TokenState = {
+  return {
     row,
     actor,
     holdersLive: tenantLive && !(owner && owner.status !== 'active'),
     lastUsed: row.last_used_at === null ? -Infinity : Number(row.last_used_at),
-    epoch: startedAt,
   };
-  // kept only when nothing wrote those tables while it was read
-  if (cache && epoch!() === startedAt) {
-    if (cache.size >= STATE_CACHE_MAX) cache.clear();
-    cache.set(hash, state);
-  }
-  return state;
 }
 
 /** True when at least one live operator (platform) token exists. */

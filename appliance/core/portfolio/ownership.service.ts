@@ -17,6 +17,7 @@ import { authWriteEpoch, repos } from '../../db/repos/index.js';
 import type { OwnershipRepo } from '../../db/repos/ownership.js';
 import { ALWAYS_REQUIRED } from '../mailboxes/role-addresses.js';
 import { iso } from '../kernel/util.js';
+import { EpochKept } from '../kernel/epoch-kept.js';
 import { accessOf, type OwnershipAccess } from '../access/grants-report.js';
 
 export interface ResetPath {
@@ -81,14 +82,9 @@ interface Triggers {
  * The tenant's triggers as read at an authentication write epoch (issue 18: the same two tenant
  * reads and JSON parses in every ownership answer). The rows are api_tokens and principals, whose
  * every write moves that epoch (SQLite, a single node; nothing is kept on PostgreSQL); the
- * answer also ends when the first of the tokens it saw expires.
+ * answer also ends when the first of the tokens it saw expires (`until`).
  */
-interface KeptTriggers extends Triggers {
-  epoch: number;
-  until: number;
-}
-const keptTriggers = new WeakMap<object, Map<string, KeptTriggers>>();
-const KEPT_TENANTS_MAX = 1000;
+const keptTriggers = new EpochKept<Triggers & { until: number }>(authWriteEpoch, 1000);
 
 /** Names of the live tokens and active principals of the tenant holding `permission` (operators always may). */
 function holders({ tokens, principals }: Holders, permission: Permission, now: number): string[] {
@@ -104,23 +100,14 @@ function holders({ tokens, principals }: Holders, permission: Permission, now: n
 
 /** The tenant's live tokens and active principals holding the reset permissions, read once per write epoch. */
 export async function resetTriggers(deps: CoreDeps, own: OwnershipRepo, tenantId: string, now: number): Promise<Triggers> {
-  const epoch = authWriteEpoch(deps.db);
-  let kept = epoch ? keptTriggers.get(deps.db) : undefined;
-  if (epoch && !kept) keptTriggers.set(deps.db, (kept = new Map()));
-  const startedAt = epoch ? epoch() : null;
-  const hit = kept?.get(tenantId);
-  if (hit && hit.epoch === startedAt && now < hit.until) return hit;
-  const [tokens, principals] = await Promise.all([own.unrevokedTokens(tenantId), own.activePrincipals(tenantId)]);
-  const who: Holders = { tokens, principals };
-  const triggers = { initiate: holders(who, 'resets.initiate', now), approve: holders(who, 'resets.approve', now) };
-  // kept only when nothing wrote those tables while they were read
-  if (kept && startedAt !== null && epoch!() === startedAt) {
+  const read = async () => {
+    const [tokens, principals] = await Promise.all([own.unrevokedTokens(tenantId), own.activePrincipals(tenantId)]);
+    const who: Holders = { tokens, principals };
     let until = Infinity;
     for (const t of tokens) if (t.expires_at !== null && Number(t.expires_at) > now) until = Math.min(until, Number(t.expires_at));
-    if (kept.size >= KEPT_TENANTS_MAX) kept.clear();
-    kept.set(tenantId, { ...triggers, epoch: startedAt, until });
-  }
-  return triggers;
+    return { initiate: holders(who, 'resets.initiate', now), approve: holders(who, 'resets.approve', now), until };
+  };
+  return (await keptTriggers.get(deps.db, tenantId, read, { now, until: (t) => t.until }))!;
 }
 
 /** Live setup links: each is a path to the password, held by its destination or its issuer. */
