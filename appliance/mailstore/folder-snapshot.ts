@@ -70,15 +70,8 @@ function widthOf(a: ArrayLike<number>, n: number): { w: number; b: number } {
   return { w: LIMITS.find(([, m]) => max <= m)?.[0] ?? 8, b: a[0]! };
 }
 
-/**
- * The copy of columns (issue 18): each column as the differences between neighbours, as narrow
- * as they allow (UIDs, message ids, MODSEQs and dates mostly ascend with the UID: a byte or two
- * an entry instead of eight), and the flag lists in use (renumbered). A 100,000-entry folder's
- * copy is about a quarter of its 48 bytes an entry as plain columns, which is what a fresh
- * process reads through SQLite's overflow pages before its first SELECT.
- */
-export function encodeColumns(c: EntryColumns): Buffer {
-  const n = c.length;
+/** The flag lists the entries use, each once as text, and each entry's number among them. */
+function listsInUse(c: EntryColumns, n: number): { sets: string[]; list: Uint32Array } {
   const used = new Map<number, number>();
   const sets: string[] = [];
   const list = new Uint32Array(n);
@@ -91,6 +84,19 @@ export function encodeColumns(c: EntryColumns): Buffer {
     }
     list[i] = s;
   }
+  return { sets, list };
+}
+
+/**
+ * The copy of columns (issue 18): each column as the differences between neighbours, as narrow
+ * as they allow (UIDs, message ids, MODSEQs and dates mostly ascend with the UID: a byte or two
+ * an entry instead of eight), and the flag lists in use (renumbered). A 100,000-entry folder's
+ * copy is about a quarter of its 48 bytes an entry as plain columns, which is what a fresh
+ * process reads through SQLite's overflow pages before its first SELECT.
+ */
+export function encodeColumns(c: EntryColumns): Buffer {
+  const n = c.length;
+  const { sets, list } = listsInUse(c, n);
   const source = (name: Column): ArrayLike<number> => (name === 'list' ? list : c[name].subarray(0, n));
   const cols = COLUMNS.map(([name]) => widthOf(source(name), n));
   const head = Buffer.from(JSON.stringify({ v: VERSION, n, sets, cols } satisfies Head));
@@ -223,18 +229,7 @@ interface HeadOfHead {
  */
 export function encodeHead(c: EntryColumns): Buffer {
   const n = c.length;
-  const used = new Map<number, number>();
-  const sets: string[] = [];
-  const list = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const l = c.list[i]!;
-    let s = used.get(l);
-    if (s === undefined) {
-      used.set(l, (s = sets.length));
-      sets.push(c.lists[l]!.join(' '));
-    }
-    list[i] = s;
-  }
+  const { sets, list } = listsInUse(c, n);
   const u = widthOf(c.uid, n);
   const m = widthOf(c.modseq, n);
   const lw = sets.length <= 0x100 ? 1 : sets.length <= 0x10000 ? 2 : 4;
