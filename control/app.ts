@@ -21,7 +21,7 @@ import { installIdempotency } from './plugins/idempotency.js';
 import { idempotencyStore } from '../appliance/core/access/idempotency-store.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { registerOpenApi } from './plugins/openapi.js';
-import { installRequestLog } from './plugins/request-log.js';
+import { installRequestLog, requestLogger } from './plugins/request-log.js';
 import { installSecurityHeaders } from './plugins/security-headers.js';
 import consoleRoutes from './routes/console.routes.js';
 import healthRoutes from './routes/health.routes.js';
@@ -121,6 +121,8 @@ export function serverOptions(deps: ControlDeps): FastifyServerOptions {
   return {
     loggerInstance: deps.logger.child({ service: 'control' }),
     logController: new LogController({ disableRequestLogging: true }),
+    // req.log is made at a request's first line through it (most write none: request-log.ts)
+    childLoggerFactory: requestLogger,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     exposeHeadRoutes: false,

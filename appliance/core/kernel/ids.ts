@@ -3,7 +3,7 @@
  * `mbx_`…) so a log line or an audit event names what it points at. Secrets are 256-bit random
  * strings; only their sha256 is ever stored.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export type IdPrefix = 'tnt' | 'dom' | 'dkm' | 'mbx' | 'als' | 'tok' | 'stp' | 'prn' | 'del' | 'ses' | 'rst' | 'obd' | 'app' | 'tpl' | 'bat' | 'fwd' | 'sag' | 'rte' | 'spl' | 'mgb' | 'mig' | 'grt';
 
@@ -16,6 +16,10 @@ export function newSecret(kind: 'pst' | 'psu'): string {
   return `${kind}_${randomBytes(32).toString('base64url')}`;
 }
 
+/**
+ * One-shot hashing (`crypto.hash`): no Hash object per call. Every API request hashes its bearer
+ * token to find the kept token answer; createHash's object was ~3% of the serving loop (issue 18).
+ */
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return hash('sha256', value, 'hex');
 }
