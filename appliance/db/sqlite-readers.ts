@@ -517,6 +517,22 @@ export function mtaWriteEpoch(db: object): { current(): number; onMove(listener:
   };
 }
 
+/**
+ * The rows of a compiled SELECT that a `readsOffThread` handle built, read on a reader thread
+ * straight away: what kysely's executor would do with it (a connection taken from the driver,
+ * the marked read handed to the readers, the connection given back, results passed through the
+ * plugins unchanged) without the connection and the promises it takes for that, about a dozen
+ * per query on the serving loop (issue 18: the ownership answer's dozen prepared reads). Null
+ * when the query must go through the executor: not a marked read, or `db` is not a registered
+ * handle (a transaction, a single-connection handle, PostgreSQL).
+ */
+export function readOffThread(db: object, query: CompiledQuery): Promise<UnknownRow[]> | null {
+  if (!offThread.has(query.query)) return null;
+  const readers = READERS_OF.get(db);
+  if (!readers || (db as { isTransaction?: boolean }).isTransaction) return null;
+  return readers.read(query.sql, query.parameters);
+}
+
 /** The same for the tables of a mailbox list page (LIST_TABLES): the current value; null on PostgreSQL. */
 export function listWriteEpoch(db: object): (() => number) | null {
   const readers = READERS_OF.get(db);

@@ -14,6 +14,7 @@
  */
 import type { Compilable, CompiledQuery } from 'kysely';
 import type { Executor } from './base.js';
+import { readOffThread } from '../sqlite-readers.js';
 
 /** Compiled queries kept per handle before the cache starts over (shapes × scope tenants). */
 const CACHE_MAX = 2000;
@@ -52,7 +53,11 @@ export async function preparedRows<R, A extends readonly Arg[]>(db: Executor, ke
   }
   if (p === null) return (await db.executeQuery(build(...args))).rows;
   const parameters = p.compiled.parameters.map((v, i) => (p.slots[i]! >= 0 ? args[p.slots[i]!] : v));
-  return (await db.executeQuery({ ...p.compiled, parameters } as CompiledQuery<R>)).rows;
+  const query = { ...p.compiled, parameters } as CompiledQuery<R>;
+  // a marked read of a readsOffThread handle goes to a reader without kysely's executor (sqlite-readers.ts)
+  const direct = readOffThread(db, query);
+  if (direct) return (await direct) as R[];
+  return (await db.executeQuery(query)).rows;
 }
 
 function prepare<R, A extends readonly Arg[]>(args: A, build: (...args: A) => Compilable<R>): Prepared | null {
