@@ -101,13 +101,21 @@ export interface StoredMessage {
 
 /** Messages waiting beyond this are left to the periodic backfill (SEARCH scans them meanwhile). */
 const MAX_PENDING = 20_000;
-const INDEX_BATCH = 16;
+export const INDEX_BATCH = 16;
+/**
+ * How long a new message waits for others to share its batch (issue 18, APPEND): written at once,
+ * each message of a session's APPENDs in a row cost a transaction of its own (about 1 ms of the
+ * event loop, and a dozen WAL pages that the next APPEND's sync then wrote) right when the next
+ * APPEND arrived. A full batch starts at once; `idle()` starts a waiting one.
+ */
+export const GATHER_MS = 200;
 
 /**
  * The search index's writer for new messages (issue 18): the ingest path acknowledges a message
  * once its blob and rows are durable, then hands it here (`enqueue`, at commit). Its text is
- * extracted and written shortly after, in batches of one transaction each, event-driven (a commit
- * kicks the loop; nothing polls), yielding to the event loop between batches. The rows are
+ * extracted and written shortly after, in batches of one transaction each (up to INDEX_BATCH
+ * messages: a full batch at once, a smaller one GATHER_MS after its first message; nothing polls),
+ * yielding to the event loop between batches. The rows are
  * written as non-durable bookkeeping: after a crash, whatever was not synced is missing and the
  * backfill at the next boot writes it. Until a message has its row, SEARCH scans it
  * (fulltext.ts `uncovered`), so no answer depends on the indexer having caught up.
@@ -115,7 +123,11 @@ const INDEX_BATCH = 16;
 export class SearchTextIndexer {
   private pending: StoredMessage[] = [];
   private running: Promise<void> | null = null;
+  /** The wait for more messages before a batch that is not full (GATHER_MS). */
+  private gathering: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Batches written so far (observability, tests). */
+  batches = 0;
   /** Messages given up because the queue was full (the backfill indexes them). */
   dropped = 0;
   /** Batches whose write failed (their messages are left to the backfill). */
@@ -126,15 +138,32 @@ export class SearchTextIndexer {
   constructor(
     private readonly blobs: BlobStore,
     private readonly queue: WriteQueue,
+    /** StoreDeps.searchGatherMs. */
+    private readonly gatherMs = GATHER_MS,
   ) {}
 
-  /** Queues committed messages and starts the loop when it is not running. */
+  /** Queues committed messages; the loop starts once a batch is full or GATHER_MS after the first. */
   enqueue(messages: StoredMessage[]): void {
     if (this.stopped) return;
     for (const m of messages) {
       if (this.pending.length >= MAX_PENDING) this.dropped++;
       else this.pending.push(m);
     }
+    if (this.running || !this.pending.length) return;
+    if (this.pending.length >= INDEX_BATCH) {
+      this.start();
+      return;
+    }
+    if (!this.gathering) {
+      this.gathering = setTimeout(() => this.start(), this.gatherMs);
+      this.gathering.unref();
+    }
+  }
+
+  private start(): void {
+    if (this.gathering) clearTimeout(this.gathering);
+    this.gathering = null;
+    if (this.stopped || !this.pending.length) return;
     this.running ??= this.loop().finally(() => {
       this.running = null;
       // Queued while the last batch was being written after the loop saw an empty queue.
@@ -142,21 +171,28 @@ export class SearchTextIndexer {
     });
   }
 
-  /** Resolves when every message queued so far has its row (tests, shutdown). */
+  /** Resolves when every message queued so far has its row (tests, shutdown); a batch still gathering starts now. */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    for (;;) {
+      if (this.gathering) this.start();
+      if (!this.running) return;
+      await this.running;
+    }
   }
 
   /** Stops after the current batch; what is still queued is left to the backfill. */
   stop(): Promise<void> {
     this.stopped = true;
     this.pending = [];
+    if (this.gathering) clearTimeout(this.gathering);
+    this.gathering = null;
     return this.idle();
   }
 
   private async loop(): Promise<void> {
     while (this.pending.length && !this.stopped) {
       const batch = this.pending.splice(0, INDEX_BATCH);
+      this.batches++;
       const texts: Array<[number, SearchText]> = [];
       for (const m of batch) texts.push([m.id, await textOf(this.blobs, m.blobId, m.prefix, m.meta)]);
       // A failed batch is left to the backfill (SEARCH scans its messages meanwhile), and reported.

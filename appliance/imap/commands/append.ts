@@ -6,6 +6,7 @@ import { ImapNo, ok } from '../responses.js';
 import { compactSet } from '../sequence.js';
 import { folderOrFail, mailboxArg, mailboxIdOf } from './helpers.js';
 import { needRight } from '../shared-access.js';
+import { isSharedName } from '../shared-namespace.js';
 import type { CommandSpec } from './types.js';
 import { AUTHED } from './types.js';
 
@@ -50,7 +51,11 @@ export const append: CommandSpec = {
       messages.push({ raw: msg.v, flags, internalDate });
     }
     if (!messages.length) throw new ImapSyntaxError('APPEND needs the message as a literal');
-    needRight(session, await folderOrFail(session, name, 'TRYCREATE'), 'i', 'append to');
+    // A folder of the user's own mailbox is not looked up here (issue 18: the lookup delayed the
+    // blob's write and syncs by a query): its owner holds every right, and the store finds it in
+    // the ingest transaction (a missing one: NotFound, NO [TRYCREATE] below, nothing stored).
+    // A shared folder is looked up first, for the member's rights on it.
+    if (isSharedName(name)) needRight(session, await folderOrFail(session, name, 'TRYCREATE'), 'i', 'append to');
     try {
       if (messages.length === 1) {
         const m = messages[0]!;
