@@ -6,6 +6,7 @@
 import { type Kysely, sql } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
 import { readsOffThread } from '../db/dialect.js';
+import { prestartReaders } from '../db/sqlite-readers.js';
 import type { DB } from '../db/schema.js';
 import type { FolderMessageRow, FolderRow } from '../db/tables/mailstore.table.js';
 import type { BlobStore } from './blobstore.js';
@@ -597,7 +598,9 @@ export class SqlMailStore implements MailStore {
 
   warmReads(): void {
     this.blobs.warm?.();
-    // and the database's reader threads lendMessages looks rows up on (started by a first read)
+    // and the database's reader threads lendMessages looks rows up on: all of them (a FETCH of many
+    // bodies keeps several row lookups in flight), and a first read for the statement's start-up
+    prestartReaders(this.bodyReads);
     void this.bodyReads
       .selectFrom('messages')
       .select('id')
