@@ -571,8 +571,10 @@ export class SqlMailStore implements MailStore {
 
   /** Many messages at once: one index query, blob reads in parallel (bounded). */
   async readMessages(messageIds: number[]): Promise<Map<number, Buffer>> {
-    const out = new Map<number, Buffer>();
     const ids = [...new Set(messageIds)];
+    const known = ids.length <= READ_NOW_MAX ? this.readKnownNow(ids) : null;
+    if (known) return known;
+    const out = new Map<number, Buffer>();
     for (let i = 0; i < ids.length; i += 500) {
       const rows = await this.db
         .selectFrom('messages')
@@ -605,6 +607,27 @@ export class SqlMailStore implements MailStore {
         }
       };
       await Promise.all(Array.from({ length: Math.min(16, rows.length) }, worker));
+    }
+    return out;
+  }
+
+  /**
+   * One or two messages whose meta was read (a client opening a message it listed): read on the
+   * loop without looking their rows up; null when one is not known or its blob is gone (removed
+   * by another process since), for the lookup to decide.
+   */
+  private readKnownNow(ids: number[]): Map<number, Buffer> | null {
+    if (!this.blobs.readNow) return null;
+    const out = new Map<number, Buffer>();
+    for (const id of ids) {
+      const ref = this.blobRefs.get(id);
+      if (!ref) return null;
+      try {
+        out.set(id, withPrefix(ref.header_prefix, this.blobs.readNow(ref.blob_id)));
+      } catch (err) {
+        if (err instanceof BlobNotFoundError) return null;
+        throw err;
+      }
     }
     return out;
   }

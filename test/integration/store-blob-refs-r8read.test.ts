@@ -1,7 +1,7 @@
 /**
  * FETCH of many bodies after a FETCH of their ENVELOPEs (issue 18): the mail store reads where each
  * message's bytes are (its blob, the header lines kept before it) with its meta, so lending the
- * bodies looks up no rows. A message removed by another process since (row and blob gone, this
+ * bodies, or reading one or two of them, looks up no rows. A message removed by another process since (row and blob gone, this
  * store's cache not told) does not fail the batch: it is read the way without the cache.
  */
 import { rm } from 'node:fs/promises';
@@ -57,6 +57,19 @@ describe('lending bodies after their meta was read', () => {
     }
   });
 
+  it('reads one or two messages whose meta it read without looking their rows up', async () => {
+    const ids = [...sent.keys()].slice(0, 2);
+    await core.store.getMeta(ids);
+    const select = vi.spyOn(core.db, 'selectFrom');
+    try {
+      const got = await core.store.readMessages(ids);
+      expect(select).not.toHaveBeenCalled();
+      for (const id of ids) expect(got.get(id)?.equals(sent.get(id)!), `message ${id}`).toBe(true);
+    } finally {
+      select.mockRestore();
+    }
+  });
+
   it('a message removed elsewhere since its meta was read is left out, the others are lent', async () => {
     const ids = [...sent.keys()];
     await core.store.getMeta(ids);
@@ -68,6 +81,7 @@ describe('lending bodies after their meta was read', () => {
     await rm(path.join(core.dataDir, 'blobs', row.blob_id.slice(0, 2), row.blob_id));
     const got = await lend(ids);
     expect(got.has(gone)).toBe(false);
+    expect((await core.store.readMessages([gone])).size).toBe(0);
     for (const id of ids.slice(0, -1)) expect(got.get(id)?.equals(sent.get(id)!), `message ${id}`).toBe(true);
   });
 });
