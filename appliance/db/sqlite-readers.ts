@@ -244,6 +244,26 @@ export class SqliteReaders {
     this.readers = Array.from({ length: size }, () => null);
   }
 
+  /**
+   * Starts the reader threads that are not running (issue 18: the second one used to start at the
+   * first two overlapping reads, which a cold FETCH of many bodies was the first to make: the
+   * thread booted, loaded the native module and opened the file while its reads waited).
+   */
+  prestart(): void {
+    if (this.closed) return;
+    for (let i = 0; i < this.readers.length; i++) this.readers[i] ??= this.start(i);
+  }
+
+  /** How many reader threads the pool holds at most. */
+  get size(): number {
+    return this.readers.length;
+  }
+
+  /** How many reader threads run. */
+  get running(): number {
+    return this.readers.filter((r) => r !== null).length;
+  }
+
   /** Rows of one SELECT, on the least busy reader. */
   read(sql: string, params: readonly unknown[]): Promise<UnknownRow[]> {
     if (this.closed) return Promise.reject(new Error('the database is closed'));
@@ -487,6 +507,11 @@ export class OffThreadReadsDialect extends SqliteDialect {
 
 /** The reader pools of the databases openSqlite opened (and of their readsOffThread handles). */
 export const READERS_OF = new WeakMap<object, SqliteReaders>();
+
+/** Starts every reader thread of `db` (a database openSqlite opened, or a readsOffThread handle of one); nothing elsewhere. */
+export function prestartReaders(db: object): void {
+  READERS_OF.get(db)?.prestart();
+}
 
 /**
  * A counter that moves with every write to the tables that decide API token authentication

@@ -6,9 +6,10 @@
 import { type Kysely, sql } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
 import { readsOffThread } from '../db/dialect.js';
+import { prestartReaders } from '../db/sqlite-readers.js';
 import type { DB } from '../db/schema.js';
 import type { FolderMessageRow, FolderRow } from '../db/tables/mailstore.table.js';
-import type { BlobStore } from './blobstore.js';
+import { BlobNotFoundError, type BlobStore } from './blobstore.js';
 import { ChangeBus } from './changes.js';
 import { mailboxMessage, RemoteChanges } from './cluster-changes.js';
 import type { ClusterNotifier } from '../cluster/notifier.js';
@@ -36,6 +37,9 @@ const NOT_DURABLE = { durable: false };
 const RECENT_CLAIMS_MAX = 20_000;
 /** readMessages reads up to this many blobs on the calling thread (FileBlobStore.readNow). */
 const READ_NOW_MAX = 2;
+
+/** Where a message's bytes are: its blob and the header lines stored before it. */
+type BlobRef = { id: number | bigint; blob_id: string; header_prefix: string | null };
 
 /** A stored message's bytes: its header prefix (delivery headers), then the blob. */
 function withPrefix(prefix: string | null, blob: Buffer): Buffer {
@@ -110,6 +114,8 @@ export class SqlMailStore implements MailStore {
   private readonly bodyReads: Kysely<DB>;
   private readonly blobs: BlobStore;
   private readonly metaCache = new Map<number, MessageMeta>();
+  /** Where the bytes of the messages in metaCache are (read with their meta): FETCH of many bodies after an ENVELOPE list looks up no rows. */
+  private readonly blobRefs = new Map<number, BlobRef>();
   /** \Recent claims of this node by folder (single node only: see claimRecentHere). */
   private readonly recentClaims = new Map<number, number>();
   /** Entries of recently used folders, caught up from the change journal (folder-index.ts). */
@@ -526,15 +532,23 @@ export class SqlMailStore implements MailStore {
     }
     for (let i = 0; i < missing.length; i += 500) {
       const chunk = missing.slice(i, i + 500);
-      const rows = await this.db.selectFrom('messages').select(['id', 'meta']).where('id', 'in', chunk).execute();
+      const rows = await this.db.selectFrom('messages').select(['id', 'meta', 'blob_id', 'header_prefix']).where('id', 'in', chunk).execute();
       for (const r of rows) {
         const meta = JSON.parse(r.meta) as MessageMeta;
-        out.set(Number(r.id), meta);
-        if (this.metaCache.size >= META_CACHE_MAX) this.metaCache.delete(this.metaCache.keys().next().value!);
-        this.metaCache.set(Number(r.id), meta);
+        const id = Number(r.id);
+        out.set(id, meta);
+        if (this.metaCache.size >= META_CACHE_MAX) this.forgetMessage(this.metaCache.keys().next().value!);
+        this.metaCache.set(id, meta);
+        this.blobRefs.set(id, { id, blob_id: r.blob_id, header_prefix: r.header_prefix });
       }
     }
     return out;
+  }
+
+  /** Drops what is cached of a message (its meta and where its bytes are). */
+  private forgetMessage(id: number): void {
+    this.metaCache.delete(id);
+    this.blobRefs.delete(id);
   }
 
   async readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer> {
@@ -559,8 +573,10 @@ export class SqlMailStore implements MailStore {
 
   /** Many messages at once: one index query, blob reads in parallel (bounded). */
   async readMessages(messageIds: number[]): Promise<Map<number, Buffer>> {
-    const out = new Map<number, Buffer>();
     const ids = [...new Set(messageIds)];
+    const known = ids.length <= READ_NOW_MAX ? this.readKnownNow(ids) : null;
+    if (known) return known;
+    const out = new Map<number, Buffer>();
     for (let i = 0; i < ids.length; i += 500) {
       const rows = await this.db
         .selectFrom('messages')
@@ -597,9 +613,32 @@ export class SqlMailStore implements MailStore {
     return out;
   }
 
+  /**
+   * One or two messages whose meta was read (a client opening a message it listed): read on the
+   * loop without looking their rows up; null when one is not known or its blob is gone (removed
+   * by another process since), for the lookup to decide.
+   */
+  private readKnownNow(ids: number[]): Map<number, Buffer> | null {
+    if (!this.blobs.readNow) return null;
+    const out = new Map<number, Buffer>();
+    for (const id of ids) {
+      const ref = this.blobRefs.get(id);
+      if (!ref) return null;
+      try {
+        out.set(id, withPrefix(ref.header_prefix, this.blobs.readNow(ref.blob_id)));
+      } catch (err) {
+        if (err instanceof BlobNotFoundError) return null;
+        throw err;
+      }
+    }
+    return out;
+  }
+
   warmReads(): void {
     this.blobs.warm?.();
-    // and the database's reader threads lendMessages looks rows up on (started by a first read)
+    // and the database's reader threads lendMessages looks rows up on: all of them (a FETCH of many
+    // bodies keeps several row lookups in flight), and a first read for the statement's start-up
+    prestartReaders(this.bodyReads);
     void this.bodyReads
       .selectFrom('messages')
       .select('id')
@@ -616,10 +655,20 @@ export class SqlMailStore implements MailStore {
   async lendMessages(messageIds: number[]): Promise<{ bytes: Map<number, Buffer>; release(): void }> {
     const ids = [...new Set(messageIds)];
     if (!this.blobs.lendMany || ids.length <= READ_NOW_MAX || ids.length > 500) return { bytes: await this.readMessages(ids), release: () => undefined };
+    // Rows read with the messages' meta (a FETCH of ENVELOPEs before the bodies) are not looked up
+    // again; a blob gone since (removed by another process) sends the batch the way below.
+    const cached = ids.map((id) => this.blobRefs.get(id));
+    if (cached.every((r) => r !== undefined)) {
+      const lent = await this.lendRows(cached as BlobRef[]).catch((err: unknown) => (err instanceof BlobNotFoundError ? null : Promise.reject(err)));
+      if (lent) return lent;
+    }
     // On a reader thread (SQLite): the rows' pages, cold after a restart, are read there while
     // the loop writes the previous batch's responses, and no write transaction is waited for.
-    const rows = await this.bodyReads.selectFrom('messages').select(['id', 'blob_id', 'header_prefix']).where('id', 'in', ids).execute();
-    const lent = await this.blobs.lendMany(rows.map((r) => r.blob_id));
+    return this.lendRows(await this.bodyReads.selectFrom('messages').select(['id', 'blob_id', 'header_prefix']).where('id', 'in', ids).execute());
+  }
+
+  private async lendRows(rows: BlobRef[]): Promise<{ bytes: Map<number, Buffer>; release(): void }> {
+    const lent = await this.blobs.lendMany!(rows.map((r) => r.blob_id));
     const bytes = new Map<number, Buffer>();
     rows.forEach((r, k) => bytes.set(Number(r.id), withPrefix(r.header_prefix, lent.files[k]!)));
     return { bytes, release: lent.release };
@@ -917,7 +966,7 @@ export class SqlMailStore implements MailStore {
         .executeTakeFirst();
       if (updated && Number(updated.refs) <= 0) {
         await trx.deleteFrom('messages').where('id', '=', id).execute();
-        this.metaCache.delete(id);
+        this.forgetMessage(id);
         this.sortCache.delete(id);
         blobsToCheck.add(updated.blob_id);
       }
