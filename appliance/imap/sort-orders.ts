@@ -10,8 +10,8 @@
  * The orders are of the whole folder; a SORT of a subset (a search, or a session that has not yet
  * seen some changes) filters the kept order, which is still sorted with ties in sequence order.
  */
-import type { SortRow } from '../mailstore/store.types.js';
-import { type SortCriterion, compareRows, sortOrder, threadOrderedSubject, threadReferences } from './sort.js';
+import type { SortKeyColumn, SortRow } from '../mailstore/store.types.js';
+import { type SortCriterion, columnOrder, compareRows, sortOrder, threadOrderedSubject, threadReferences } from './sort.js';
 
 type Threads = ReturnType<typeof threadReferences>;
 
@@ -143,4 +143,26 @@ export function folderThreads(owner: object, folderId: number, rows: SortRow[], 
     kept.threads.set(algorithm, roots);
   }
   return roots;
+}
+
+/** Orders of folders' key columns (store.sortColumn) by criteria, kept while the folder's membership is unchanged. */
+const columnOrdersByOwner = new WeakMap<object, Map<number, { membership: number; orders: Map<string, Uint32Array> }>>();
+
+/**
+ * The order of every entry of `column` (ascending UID) by its one key: kept per folder while no
+ * message is added or removed, as folderOrder keeps orders of sort rows (a fresh sort of the
+ * column otherwise: no row objects, issue 18).
+ */
+export function folderColumnOrder(owner: object, folderId: number, column: SortKeyColumn, criterion: SortCriterion): Uint32Array {
+  let folders = columnOrdersByOwner.get(owner);
+  if (!folders) columnOrdersByOwner.set(owner, (folders = new Map()));
+  let kept = folders.get(folderId);
+  folders.delete(folderId);
+  if (!kept || kept.membership !== column.membership) kept = { membership: column.membership, orders: new Map() };
+  folders.set(folderId, kept);
+  while (folders.size > MAX_FOLDERS) folders.delete(folders.keys().next().value!);
+  const key = criteriaKey([criterion]);
+  let order = kept.orders.get(key);
+  if (!order) kept.orders.set(key, (order = columnOrder(column.keys, criterion.reverse)));
+  return order;
 }

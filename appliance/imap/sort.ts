@@ -191,6 +191,20 @@ function orderByRanks(rows: readonly SortRow[], criteria: SortCriterion[]): Uint
 }
 
 /**
+ * Positions 0..n-1 ordered by one numeric key column (ascending, or descending when `reverse`),
+ * ties in position order: the order sortOrder gives rows whose key is that column.
+ */
+export function columnOrder(keys: Float64Array, reverse: boolean): Uint32Array {
+  const n = keys.length;
+  if (n < 2) return n ? Uint32Array.of(0) : new Uint32Array(0);
+  const order = packedOrder(keys, reverse);
+  if (order) return order;
+  const { ranks, distinct } = rankNumbers(keys);
+  if (reverse) for (let i = 0; i < n; i++) ranks[i] = distinct - 1 - ranks[i]!;
+  return packedOrder(ranks, false)!; // ranks < rows: always packable
+}
+
+/**
  * The positions of rows (given in sequence order) sorted by the criteria; ties keep sequence
  * order (RFC 5256 3).
  */
