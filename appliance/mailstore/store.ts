@@ -434,7 +434,10 @@ export class SqlMailStore implements MailStore {
     while (this.sortColumnCopies.size > SORT_COLUMN_FOLDERS) this.sortColumnCopies.delete(this.sortColumnCopies.keys().next().value!);
     const known = (id: number) => this.sortCache.get(id);
     let column = sortKeyColumn(copy, field, cols.messageIds, cols.internalDates, known);
-    if (!column || column.missing.length >= SORT_COPY_MIN_ENTRIES) return null;
+    if (!column || column.missing.length >= SORT_COPY_MIN_ENTRIES) {
+      this.sortColumnCopies.delete(folderId); // sortRows writes a new copy: read that one next time
+      return null;
+    }
     if (column.missing.length) {
       const ids = column.missing.map((k) => cols.messageIds[k]!);
       for (let i = 0; i < ids.length; i += 500) {
@@ -511,7 +514,10 @@ export class SqlMailStore implements MailStore {
           .catch(() => undefined);
       }
     }
-    if (fromRows >= SORT_COPY_MIN_ENTRIES) void this.sortKeyCopies.save(folderId, out).catch(() => undefined);
+    if (fromRows >= SORT_COPY_MIN_ENTRIES) {
+      this.sortColumnCopies.delete(folderId); // the copy being replaced
+      void this.sortKeyCopies.save(folderId, out).catch(() => undefined);
+    }
     return out;
   }
 
