@@ -237,6 +237,17 @@ export interface SortColumnCopy {
   strings(field: SortStringField): { index: UintArray; strings: string[] } | null;
   /** Every message's keys as objects (decodeSortKeys of the same bytes: no second read when sort rows are needed after all). */
   keys(): SortKeyCopy | null;
+  /** The THREAD columns (Message-ID, reply mark, references) and the string table; null when the copy is damaged. */
+  thread(): CopyThreadColumns | null;
+}
+
+/** A copy's THREAD columns: string indexes + 1 of the Message-IDs (0: none), reply marks, references (refEnd as in Columns). */
+export interface CopyThreadColumns {
+  id: UintArray;
+  re: UintArray;
+  refEnd: Uint32Array;
+  refs: UintArray;
+  strings: string[];
 }
 
 const WIDTHS = new Set([1, 2, 4]);
@@ -276,15 +287,20 @@ export function decodeSortColumns(buf: Buffer): SortColumnCopy | null {
     const ids = rawIds instanceof Float64Array ? rawIds : Float64Array.from(rawIds);
     const dates = copyOut(body, span(n, idWidth), n, 8) as Float64Array;
     let table: string[] | null | undefined;
+    const stringTable = (): string[] | null => {
+      if (table === undefined) {
+        const all = (JSON.parse(headBytes.toString()) as Head).strings;
+        table = Array.isArray(all) ? all : null;
+      }
+      return table;
+    };
     const fields = new Map<SortStringField, UintArray | null>();
+    let thread: CopyThreadColumns | null | undefined;
     return {
       ids,
       dates,
       strings(field) {
-        if (table === undefined) {
-          const all = (JSON.parse(headBytes.toString()) as Head).strings;
-          table = Array.isArray(all) ? all : null;
-        }
+        stringTable();
         if (!table) return null;
         let index = fields.get(field);
         if (index === undefined) {
@@ -296,10 +312,28 @@ export function decodeSortColumns(buf: Buffer): SortColumnCopy | null {
         return index ? { index, strings: table } : null;
       },
       keys: () => decodeSortKeys(buf),
+      thread() {
+        const strings = stringTable();
+        if (thread === undefined) thread = strings && threadColumnsAt(body, at, n, widths, head.refs, refWidth, strings);
+        return thread;
+      },
     };
   } catch {
     return null;
   }
+}
+
+/** The THREAD columns of a version 2 copy's body (`at`: the columns' offsets), every index checked against the string table; null when one is out of it. */
+function threadColumnsAt(body: Buffer, at: number[], n: number, widths: number[], refCount: number, refWidth: number, strings: string[]): CopyThreadColumns | null {
+  const id = copyOut(body, at[6]!, n, widths[6]!) as UintArray;
+  const re = copyOut(body, at[7]!, n, widths[7]!) as UintArray;
+  const counts = copyOut(body, at[8]!, n, widths[8]!) as UintArray;
+  const refs = copyOut(body, at[9]!, refCount, refWidth) as UintArray;
+  if (!allBelow(id, strings.length + 1) || !allBelow(refs, strings.length)) return null;
+  const refEnd = new Uint32Array(n);
+  let end = 0;
+  for (let i = 0; i < n; i++) refEnd[i] = end += counts[i]!;
+  return end === refCount ? { id, re, refEnd, refs, strings } : null;
 }
 
 /** Per entry (message ids), its position in the copy, -1 when the copy lacks it: walked side by side, the copy's ids indexed at a first mismatch. */
@@ -379,6 +413,65 @@ export function sortKeyColumn(
   // Ranked once every entry has its value (the store reads the missing ones, then asks again).
   if (table && !missing.length) rankCodes(keys, table.strings, extra);
   return { keys, missing };
+}
+
+/** What THREAD reads of each entry besides its date and subject rank (imap/sort.ts ThreadInput): Message-ID and reference codes (-1: no Message-ID). */
+export interface ThreadKeyColumns {
+  /** The rank (in `subjects`) of the empty base subject, -1 when no entry has it. */
+  emptySubject: number;
+  replies: Uint8Array;
+  ids: Float64Array;
+  refEnd: Uint32Array;
+  refs: Float64Array;
+}
+
+/**
+ * The THREAD keys of each entry (message ids in ascending UID order) from the copy's columns:
+ * a string's code is its index in the copy's table (one index per distinct string), or past the
+ * table for a string only an entry the copy lacks has (its keys from `known`). `subjects` are the
+ * entries' subject ranks (sortKeyColumn 's'). Null when the copy is damaged or an entry is
+ * neither in the copy nor known.
+ */
+export function threadKeyColumns(copy: SortColumnCopy, messageIds: ArrayLike<number>, subjects: Float64Array, known: (id: number) => SortKeys | undefined): ThreadKeyColumns | null {
+  const t = copy.thread();
+  const subjectIndex = copy.strings('s')?.index;
+  if (!t || !subjectIndex) return null;
+  const { strings } = t;
+  const n = messageIds.length;
+  const pos = positionsInCopy(copy.ids, messageIds);
+  const emptyAt = strings.indexOf('');
+  let tableAt: Map<string, number> | null = null;
+  const extraAt = new Map<string, number>();
+  const code = (v: string): number => {
+    tableAt ??= new Map(strings.map((x, i) => [x, i]));
+    let c = tableAt.get(v) ?? extraAt.get(v);
+    if (c === undefined) extraAt.set(v, (c = strings.length + extraAt.size));
+    return c;
+  };
+  const replies = new Uint8Array(n);
+  const ids = new Float64Array(n);
+  const refEnd = new Uint32Array(n);
+  const refs: number[] = [];
+  let empty = -1;
+  for (let i = 0; i < n; i++) {
+    const at = pos[i]!;
+    if (at >= 0) {
+      const x = t.id[at]!;
+      ids[i] = x === 0 || x - 1 === emptyAt ? -1 : x - 1;
+      replies[i] = t.re[at] ? 1 : 0;
+      for (let j = at ? t.refEnd[at - 1]! : 0, end = t.refEnd[at]!; j < end; j++) refs.push(t.refs[j]!);
+      if (empty < 0 && subjectIndex[at] === emptyAt) empty = i;
+    } else {
+      const k = known(messageIds[i]!);
+      if (!k) return null;
+      ids[i] = k.id ? code(k.id) : -1;
+      replies[i] = k.re === 1 ? 1 : 0;
+      for (const r of k.r) refs.push(code(r));
+      if (empty < 0 && k.s === '') empty = i;
+    }
+    refEnd[i] = refs.length;
+  }
+  return { emptySubject: empty < 0 ? -1 : subjects[empty]!, replies, ids, refEnd, refs: Float64Array.from(refs) };
 }
 
 /** Replaces string codes (table index, or past the table: `extra`) by their ranks among the values used. */

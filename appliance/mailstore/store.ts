@@ -18,7 +18,7 @@ import { Ingest } from './ingest.js';
 import { FolderIndex } from './folder-index.js';
 import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
 import { snapshotTable } from './folder-snapshot.js';
-import { SORT_COPY_MIN_ENTRIES, type SortColumnCopy, type SortStringField, sortKeyColumn, sortKeyCopyTable } from './sort-key-copy.js';
+import { SORT_COPY_MIN_ENTRIES, type SortColumnCopy, type SortStringField, sortKeyColumn, sortKeyCopyTable, threadKeyColumns } from './sort-key-copy.js';
 import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
 import type { MessageMeta } from './mime/types.js';
@@ -38,6 +38,7 @@ import type {
   SortRow,
   SpecialUse,
   StoreFlagsResult,
+  ThreadKeyColumn,
 } from './store.types.js';
 import { type JobContext, WriteQueue } from './write-queue.js';
 import type { MetricsPort } from '../core/kernel/metrics-port.js';
@@ -453,6 +454,22 @@ export class SqlMailStore implements MailStore {
       if (!column || column.missing.length) return null;
     }
     return { membership, uids: cols.uids, keys: column.keys };
+  }
+
+  /**
+   * The THREAD keys of every entry of a large folder as columns (sort-key-copy.ts
+   * threadKeyColumns), from its sort-key copy as sortColumn reads it (which also reads the few
+   * keys the copy lacks); null whenever sortColumn is.
+   */
+  async threadColumns(folderId: number): Promise<ThreadKeyColumn | null> {
+    const dates = await this.sortColumn(folderId, 'd');
+    const subjects = dates && (await this.sortColumn(folderId, 's'));
+    const copy = this.sortColumnCopies.get(folderId);
+    if (!dates || !subjects || !copy || subjects.membership !== dates.membership) return null;
+    const { columns, membership } = await this.index.snapshot(folderId);
+    if (membership !== dates.membership) return null;
+    const rest = threadKeyColumns(copy, columns().messageIds, subjects.keys, (id) => this.sortCache.get(id));
+    return rest && { membership, uids: dates.uids, dates: dates.keys, subjects: subjects.keys, ...rest };
   }
 
   /** Sort rows of the given entries (columns: no entry object is made): keys from the cache, the others read (a narrow query per batch, or one for the folder). */

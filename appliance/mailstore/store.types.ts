@@ -75,6 +75,23 @@ export interface SortKeyColumn {
   keys: Float64Array;
 }
 
+/**
+ * The THREAD keys of a folder's entries as numbers (MailStore.threadColumns, imap/sort.ts
+ * ThreadInput): sent dates, base subject ranks, reply marks, Message-ID and reference codes
+ * (equal strings, equal codes; -1: no Message-ID), references per entry ending at `refEnd`.
+ */
+export interface ThreadKeyColumn {
+  membership: number;
+  uids: Uint32Array;
+  dates: Float64Array;
+  subjects: Float64Array;
+  emptySubject: number;
+  replies: Uint8Array;
+  ids: Float64Array;
+  refEnd: Uint32Array;
+  refs: Float64Array;
+}
+
 /** An entry with its SORT/THREAD keys (see sort-keys.ts). */
 export interface SortRow {
   uid: number;
@@ -173,6 +190,8 @@ export interface MailStore {
    * as ranks; null when the keys are not at hand that way (then sortRows).
    */
   sortColumn?(folderId: number, field: 'd' | 's' | 'f' | 't' | 'c' | 'df' | 'dt'): Promise<SortKeyColumn | null>;
+  /** Optional (issue 18): the THREAD keys of every entry as columns (like sortColumn), or null (then sortRows). */
+  threadColumns?(folderId: number): Promise<ThreadKeyColumn | null>;
   getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>>;
   /** The raw bytes of a stored message, or a byte range [start, end) of them. */
   readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer>;

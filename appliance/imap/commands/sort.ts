@@ -9,8 +9,20 @@ import { ImapSyntaxError, type Token, str } from '../parser.js';
 import { ImapNo } from '../responses.js';
 import { parseSearch, type SearchKey } from '../search.js';
 import type { SelectedMailbox } from '../selected.js';
-import { AsciiWriter, parseSortCriteria, type SortCriterion, type SortKeyName, threadOrderedSubject, threadReferences, writeOrdered, writeThreads } from '../sort.js';
-import { folderColumnOrder, folderOrder, folderThreads } from '../sort-orders.js';
+import {
+  AsciiWriter,
+  orderedSubjectThreads,
+  parseSortCriteria,
+  referenceThreads,
+  type SortCriterion,
+  type SortKeyName,
+  threadInputOf,
+  threadOrderedSubject,
+  threadReferences,
+  writeOrdered,
+  writeThreads,
+} from '../sort.js';
+import { folderColumnOrder, folderColumnThreads, folderOrder, folderThreads } from '../sort-orders.js';
 import type { ImapSession } from '../session.js';
 import { UpdateContext } from '../search-context.js';
 import { executeSearch } from '../search-executor.js';
@@ -176,21 +188,58 @@ function uidsOf(rows: readonly SortRow[]): Uint32Array {
   return out;
 }
 
+type Algorithm = 'REFERENCES' | 'ORDEREDSUBJECT';
+
+/** The selected entries' THREAD tree and their numbers (UIDs or sequence numbers) by position in it. */
+interface Threaded {
+  roots: ReturnType<typeof threadReferences>;
+  ids: ArrayLike<number>;
+}
+
+/**
+ * THREAD of a large folder the store has no sort rows of, from its THREAD key columns
+ * (store.threadColumns, issue 18: no sort row per message); null when they are not at hand.
+ */
+async function threadByColumns(session: ImapSession, sel: SelectedMailbox, algorithm: Algorithm, byUid: boolean, search: Criteria): Promise<Threaded | null> {
+  const column = session.store.threadColumns ? await session.store.threadColumns(sel.folder.id) : null;
+  if (!column) return null;
+  const { uids } = column;
+  const { seqs, count } = await selectUids(session, sel, uids, search);
+  // Every entry selected: the folder's threads, kept while its membership is unchanged (sort-orders.ts).
+  if (count === uids.length) return { roots: folderColumnThreads(session.store, sel.folder.id, column, algorithm), ids: byUid ? uids : seqs };
+  const positions = new Uint32Array(count);
+  const ids = new Uint32Array(count);
+  for (let i = 0, m = 0; i < uids.length; i++) {
+    if (seqs[i] === 0) continue;
+    positions[m] = i;
+    ids[m++] = byUid ? uids[i]! : seqs[i]!;
+  }
+  const input = threadInputOf(column, positions);
+  return { roots: algorithm === 'REFERENCES' ? referenceThreads(input) : orderedSubjectThreads(input), ids };
+}
+
+/** THREAD from the folder's sort rows (store.sortRows). */
+async function threadByRows(session: ImapSession, sel: SelectedMailbox, algorithm: Algorithm, byUid: boolean, search: Criteria): Promise<Threaded> {
+  const picked = await selectRows(session, sel, search);
+  const { rows, seqs } = selectedRows(picked);
+  // Every row selected: the folder's threads, kept while its membership is unchanged (sort-orders.ts).
+  const whole = rows === picked.all;
+  const roots = whole ? folderThreads(session.store, sel.folder.id, rows, algorithm) : algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
+  return { roots, ids: byUid ? uidsOf(rows) : seqs };
+}
+
 async function runThread(session: ImapSession, args: Token[], byUid: boolean): Promise<void> {
   const sel = selectedOf(session);
   const algorithm = str(args[0], 'threading algorithm').toUpperCase();
   if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') throw new ImapSyntaxError(`Unknown threading algorithm ${algorithm.slice(0, 30)}`);
   checkCharset(args[1]);
   if (args.length < 3) throw new ImapSyntaxError('Missing search criteria');
-  const picked = await selectRows(session, sel, parseCriteria(session, args.slice(2)));
-  const { rows, seqs } = selectedRows(picked);
-  // Every row selected: the folder's threads, kept while its membership is unchanged (sort-orders.ts).
-  const whole = rows === picked.all;
-  const roots = whole ? folderThreads(session.store, sel.folder.id, rows, algorithm) : algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
+  const search = parseCriteria(session, args.slice(2));
+  const { roots, ids } = (await threadByColumns(session, sel, algorithm, byUid, search)) ?? (await threadByRows(session, sel, algorithm, byUid, search));
   const w = new AsciiWriter();
   w.text('* THREAD');
   if (roots.length) w.byte(32);
-  writeThreads(w, roots, byUid ? uidsOf(rows) : seqs);
+  writeThreads(w, roots, ids);
   w.text('\r\n');
   session.write(w.toString());
 }
