@@ -136,6 +136,8 @@ export class SqlMailStore implements MailStore {
   private readonly sortKeyCopies: ReturnType<typeof sortKeyCopyTable>;
   /** Large folders' sort-key copies read as columns, by folder (sortColumn; a few folders, most recently used last). */
   private readonly sortColumnCopies = new Map<number, SortColumnCopy>();
+  /** Large folders' THREAD key columns (threadColumns) by folder, with the membership they are of (a few folders, most recently made last). */
+  private readonly threadColumnsKept = new Map<number, ThreadKeyColumn>();
   /** Parsed sort keys by message id (small objects; SORT/THREAD on large folders reuse them). */
   private readonly sortCache = new Map<number, SortKeys>();
   /** Watchers of whole mailboxes (IMAP NOTIFY) and the owners of folders they have seen. */
@@ -462,6 +464,10 @@ export class SqlMailStore implements MailStore {
    * keys the copy lacks); null whenever sortColumn is.
    */
   async threadColumns(folderId: number): Promise<ThreadKeyColumn | null> {
+    // Kept while the membership stands (a webmail's next page view threads the same columns).
+    const kept = this.threadColumnsKept.get(folderId);
+    if (kept && kept.membership === (await this.index.snapshot(folderId)).membership && this.sortRowsCache.get(folderId)?.membership !== kept.membership) return kept;
+    this.threadColumnsKept.delete(folderId);
     const dates = await this.sortColumn(folderId, 'd');
     const subjects = dates && (await this.sortColumn(folderId, 's'));
     const copy = this.sortColumnCopies.get(folderId);
@@ -469,7 +475,11 @@ export class SqlMailStore implements MailStore {
     const { columns, membership } = await this.index.snapshot(folderId);
     if (membership !== dates.membership) return null;
     const rest = threadKeyColumns(copy, columns().messageIds, subjects.keys, (id) => this.sortCache.get(id));
-    return rest && { membership, uids: dates.uids, dates: dates.keys, subjects: subjects.keys, ...rest };
+    if (!rest) return null;
+    const column = { membership, uids: dates.uids, dates: dates.keys, subjects: subjects.keys, ...rest };
+    this.threadColumnsKept.set(folderId, column);
+    while (this.threadColumnsKept.size > SORT_COLUMN_FOLDERS) this.threadColumnsKept.delete(this.threadColumnsKept.keys().next().value!);
+    return column;
   }
 
   /** Sort rows of the given entries (columns: no entry object is made): keys from the cache, the others read (a narrow query per batch, or one for the folder). */

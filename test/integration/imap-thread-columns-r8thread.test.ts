@@ -56,10 +56,21 @@ describe('THREAD from the sort-key copy columns', () => {
     await other.expunge(inbox.id);
     await other.queue.drain();
     const rows = await freshStore().sortRows(inbox.id);
-    const column = await freshStore().threadColumns(inbox.id);
+    const store = freshStore();
+    const column = await store.threadColumns(inbox.id);
     expect(column).not.toBeNull();
+    // Kept while the membership stands, made again after a change.
+    expect(await store.threadColumns(inbox.id)).toBe(column);
+    await store.appendMany(mailboxId, 'Archive', [{ raw: msg(7000) }]);
+    expect(await store.threadColumns(inbox.id)).toBe(column);
     expect(Array.from(column!.uids)).toEqual(rows.map((r) => r.uid));
     expect(formatThreads(referenceThreads(column!), column!.uids)).toBe(formatThreads(threadReferences(rows), (r) => r.uid));
+    await store.appendMany(mailboxId, 'INBOX', [{ raw: msg(7001) }]);
+    const after = await store.threadColumns(inbox.id);
+    expect(after).not.toBe(column);
+    expect(after!.uids.length).toBe(column!.uids.length + 1);
+    await store.expunge(inbox.id); // nothing marked: the membership stands
+    expect(await store.threadColumns(inbox.id)).toBe(after);
   });
 
   it('answers THREAD and UID THREAD, with and without a search, over IMAP without sort rows, as the sort rows answer them', async () => {
