@@ -451,7 +451,14 @@ export function threadKeyColumns(copy: SortColumnCopy, messageIds: ArrayLike<num
   const replies = new Uint8Array(n);
   const ids = new Float64Array(n);
   const refEnd = new Uint32Array(n);
-  const refs: number[] = [];
+  // Every entry's references counted first, so that they go into one typed array (no growing array of 100,000s).
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const at = pos[i]!;
+    total += at >= 0 ? t.refEnd[at]! - (at ? t.refEnd[at - 1]! : 0) : (known(messageIds[i]!)?.r.length ?? 0);
+  }
+  const refs = new Float64Array(total);
+  let m = 0;
   let empty = -1;
   for (let i = 0; i < n; i++) {
     const at = pos[i]!;
@@ -459,19 +466,19 @@ export function threadKeyColumns(copy: SortColumnCopy, messageIds: ArrayLike<num
       const x = t.id[at]!;
       ids[i] = x === 0 || x - 1 === emptyAt ? -1 : x - 1;
       replies[i] = t.re[at] ? 1 : 0;
-      for (let j = at ? t.refEnd[at - 1]! : 0, end = t.refEnd[at]!; j < end; j++) refs.push(t.refs[j]!);
+      for (let j = at ? t.refEnd[at - 1]! : 0, end = t.refEnd[at]!; j < end; j++) refs[m++] = t.refs[j]!;
       if (empty < 0 && subjectIndex[at] === emptyAt) empty = i;
     } else {
       const k = known(messageIds[i]!);
       if (!k) return null;
       ids[i] = k.id ? code(k.id) : -1;
       replies[i] = k.re === 1 ? 1 : 0;
-      for (const r of k.r) refs.push(code(r));
+      for (const r of k.r) refs[m++] = code(r);
       if (empty < 0 && k.s === '') empty = i;
     }
-    refEnd[i] = refs.length;
+    refEnd[i] = m;
   }
-  return { emptySubject: empty < 0 ? -1 : subjects[empty]!, replies, ids, refEnd, refs: Float64Array.from(refs) };
+  return { emptySubject: empty < 0 ? -1 : subjects[empty]!, replies, ids, refEnd, refs };
 }
 
 /** Replaces string codes (table index, or past the table: `extra`) by their ranks among the values used. */
