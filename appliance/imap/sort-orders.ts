@@ -10,8 +10,8 @@
  * The orders are of the whole folder; a SORT of a subset (a search, or a session that has not yet
  * seen some changes) filters the kept order, which is still sorted with ties in sequence order.
  */
-import type { SortRow } from '../mailstore/store.types.js';
-import { type SortCriterion, compareRows, sortOrder, threadOrderedSubject, threadReferences } from './sort.js';
+import type { SortKeyColumn, SortRow, ThreadKeyColumn } from '../mailstore/store.types.js';
+import { type SortCriterion, columnOrder, compareRows, orderedSubjectThreads, referenceThreads, sortOrder, threadOrderedSubject, threadReferences } from './sort.js';
 
 type Threads = ReturnType<typeof threadReferences>;
 
@@ -142,5 +142,41 @@ export function folderThreads(owner: object, folderId: number, rows: SortRow[], 
     roots = algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
     kept.threads.set(algorithm, roots);
   }
+  return roots;
+}
+
+/** Orders of folders' key columns (store.sortColumn) by criteria, and their threads (store.threadColumns), kept while the folder's membership is unchanged. */
+const columnOrdersByOwner = new WeakMap<object, Map<number, { membership: number; orders: Map<string, Uint32Array>; threads: Map<string, Threads> }>>();
+
+/** The folder's kept column orders and threads for this membership (a fresh set when it changed). */
+function keptColumns(owner: object, folderId: number, membership: number) {
+  let folders = columnOrdersByOwner.get(owner);
+  if (!folders) columnOrdersByOwner.set(owner, (folders = new Map()));
+  let kept = folders.get(folderId);
+  folders.delete(folderId);
+  if (!kept || kept.membership !== membership) kept = { membership, orders: new Map(), threads: new Map() };
+  folders.set(folderId, kept);
+  while (folders.size > MAX_FOLDERS) folders.delete(folders.keys().next().value!);
+  return kept;
+}
+
+/**
+ * The order of every entry of `column` (ascending UID) by its one key: kept per folder while no
+ * message is added or removed, as folderOrder keeps orders of sort rows (a fresh sort of the
+ * column otherwise: no row objects, issue 18).
+ */
+export function folderColumnOrder(owner: object, folderId: number, column: SortKeyColumn, criterion: SortCriterion): Uint32Array {
+  const kept = keptColumns(owner, folderId, column.membership);
+  const key = criteriaKey([criterion]);
+  let order = kept.orders.get(key);
+  if (!order) kept.orders.set(key, (order = columnOrder(column.keys, criterion.reverse)));
+  return order;
+}
+
+/** THREAD of every entry of `column` (store.threadColumns: no sort rows), kept while the folder's membership is unchanged, as folderThreads keeps it. */
+export function folderColumnThreads(owner: object, folderId: number, column: ThreadKeyColumn, algorithm: 'REFERENCES' | 'ORDEREDSUBJECT'): Threads {
+  const kept = keptColumns(owner, folderId, column.membership);
+  let roots = kept.threads.get(algorithm);
+  if (!roots) kept.threads.set(algorithm, (roots = algorithm === 'REFERENCES' ? referenceThreads(column) : orderedSubjectThreads(column)));
   return roots;
 }

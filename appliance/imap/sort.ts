@@ -191,6 +191,20 @@ function orderByRanks(rows: readonly SortRow[], criteria: SortCriterion[]): Uint
 }
 
 /**
+ * Positions 0..n-1 ordered by one numeric key column (ascending, or descending when `reverse`),
+ * ties in position order: the order sortOrder gives rows whose key is that column.
+ */
+export function columnOrder(keys: Float64Array, reverse: boolean): Uint32Array {
+  const n = keys.length;
+  if (n < 2) return n ? Uint32Array.of(0) : new Uint32Array(0);
+  const order = packedOrder(keys, reverse);
+  if (order) return order;
+  const { ranks, distinct } = rankNumbers(keys);
+  if (reverse) for (let i = 0; i < n; i++) ranks[i] = distinct - 1 - ranks[i]!;
+  return packedOrder(ranks, false)!; // ranks < rows: always packable
+}
+
+/**
  * The positions of rows (given in sequence order) sorted by the criteria; ties keep sequence
  * order (RFC 5256 3).
  */
@@ -225,6 +239,76 @@ export function compareRows(criteria: SortCriterion[]): (a: SortRow, b: SortRow)
 
 // ---- THREAD ----------------------------------------------------------------------------
 
+/**
+ * What THREAD reads of each message (by position, sequence order), as numbers: from sort rows
+ * (threadInput) or from a large folder's sort-key copy without an object per message (issue 18).
+ */
+export interface ThreadInput {
+  /** The sent date (sentDate). */
+  dates: ArrayLike<number>;
+  /** The base subject's rank: equal subjects equal ranks, ascending in code-unit order. */
+  subjects: ArrayLike<number>;
+  /** The rank of the empty base subject (-1: none has it). */
+  emptySubject: number;
+  /** 1 when the subject had a reply or forward prefix. */
+  replies: ArrayLike<number>;
+  /** The Message-ID's code (-1: none or empty); a code stands for one string, shared with `refs`. */
+  ids: ArrayLike<number>;
+  /** Per message: the end of its references in `refs` (the start is the previous message's end). */
+  refEnd: ArrayLike<number>;
+  refs: ArrayLike<number>;
+}
+
+/** A ThreadInput of sort rows: strings coded by a map, subjects ranked (rankStrings). */
+export function threadInput(rows: readonly SortRow[]): ThreadInput {
+  const n = rows.length;
+  const dates = new Float64Array(n);
+  const replies = new Uint8Array(n);
+  const ids = new Float64Array(n);
+  const refEnd = new Uint32Array(n);
+  const refs: number[] = [];
+  const codes = new Map<string, number>();
+  const code = (v: string): number => {
+    let c = codes.get(v);
+    if (c === undefined) codes.set(v, (c = codes.size));
+    return c;
+  };
+  let empty = -1;
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    const k = r.keys;
+    dates[i] = k.d === null ? r.internalDate : k.d;
+    replies[i] = k.re === 1 ? 1 : 0;
+    ids[i] = k.id ? code(k.id) : -1;
+    for (let j = 0; j < k.r.length; j++) refs.push(code(k.r[j]!));
+    refEnd[i] = refs.length;
+    if (empty < 0 && k.s === '') empty = i;
+  }
+  const subjects = n ? rankStrings(rows, 'SUBJECT').ranks : new Float64Array(0);
+  return { dates, subjects, emptySubject: empty < 0 ? -1 : subjects[empty]!, replies, ids, refEnd, refs };
+}
+
+/** The input of the messages at `positions` (ascending) only: what THREAD of a search result reads. */
+export function threadInputOf(input: ThreadInput, positions: ArrayLike<number>): ThreadInput {
+  const n = positions.length;
+  const dates = new Float64Array(n);
+  const subjects = new Float64Array(n);
+  const replies = new Uint8Array(n);
+  const ids = new Float64Array(n);
+  const refEnd = new Uint32Array(n);
+  const refs: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = positions[k]!;
+    dates[k] = input.dates[i]!;
+    subjects[k] = input.subjects[i]!;
+    replies[k] = input.replies[i]!;
+    ids[k] = input.ids[i]!;
+    for (let j = i ? input.refEnd[i - 1]! : 0; j < input.refEnd[i]!; j++) refs.push(input.refs[j]!);
+    refEnd[k] = refs.length;
+  }
+  return { dates, subjects, emptySubject: input.emptySubject, replies, ids, refEnd, refs };
+}
+
 /** The children of every childless node (no array per node: a 100,000-message THREAD makes 100,000 nodes). */
 const LEAF: Node[] = [];
 
@@ -240,8 +324,9 @@ class Node {
   /** LEAF (shared, never changed) until a first child is adopted. */
   children: Node[] = LEAF;
   constructor(
+    /** The message's sort row when threaded from rows (formatThreads with a function), else null. */
     public row: SortRow | null,
-    /** Position in the input (sequence order), for tie-breaks. */
+    /** The message's position in the input (sequence order); -1 for a dummy. */
     public pos: number,
   ) {}
 
@@ -252,13 +337,11 @@ class Node {
 }
 
 /** Sets each node's sort date and position: its own, or (a dummy) its first child's, whose list was ordered before. */
-function setOrderKeys(list: Node[]): void {
+function setOrderKeys(list: Node[], dates: ArrayLike<number>): void {
   for (let i = 0; i < list.length; i++) {
     const n = list[i]!;
-    const r = n.row;
-    if (r !== null) {
-      const d = r.keys.d;
-      n.date = d === null ? r.internalDate : d;
+    if (n.pos >= 0) {
+      n.date = dates[n.pos]!;
       n.order = n.pos;
     } else if (n.children.length) {
       const c = n.children[0]!;
@@ -318,33 +401,43 @@ function sortSiblings(list: Node[], rows: number, slots: Array<Node | undefined>
   for (let i = 0; i < n; i++) slots[list[i]!.order] = undefined;
 }
 
-const BY_SUBJECT_DATE: SortCriterion[] = [
-  { key: 'SUBJECT', reverse: false },
-  { key: 'DATE', reverse: false },
-];
+/** Positions by base subject, then sent date, then position: ranks sorted natively (no comparator per pair of rows). */
+function bySubjectDate(input: ThreadInput, n: number): Uint32Array {
+  if (n < 2) return Uint32Array.from({ length: n }, (_, i) => i);
+  const dates = new Float64Array(n);
+  for (let i = 0; i < n; i++) dates[i] = input.dates[i]!;
+  const { ranks, distinct } = rankNumbers(dates);
+  for (let i = 0; i < n; i++) ranks[i] = input.subjects[i]! * distinct + ranks[i]!;
+  return packedOrder(ranks, false) ?? packedOrder(rankNumbers(ranks).ranks, false)!;
+}
 
 /** THREAD=ORDEREDSUBJECT (RFC 5256 2.1): by base subject, first message the parent of the rest. */
 export function threadOrderedSubject(rows: SortRow[]): Node[] {
-  // By base subject, then sent date, then position: ranks sorted natively (no comparator per pair of rows).
-  const sorted = rows.length < 2 ? Uint32Array.from(rows, (_, i) => i) : orderByRanks(rows, BY_SUBJECT_DATE);
+  return orderedSubjectThreads(threadInput(rows), rows);
+}
+
+/** threadOrderedSubject of a ThreadInput (`rows`, when given, kept on the nodes for formatThreads). */
+export function orderedSubjectThreads(input: ThreadInput, rows?: readonly SortRow[]): Node[] {
+  const n = input.dates.length;
+  const sorted = bySubjectDate(input, n);
   const roots: Node[] = [];
   let current: Node | null = null;
-  let subject: string | null = null;
+  let subject = -1;
   for (let k = 0; k < sorted.length; k++) {
     const pos = sorted[k]!;
-    const row = rows[pos]!;
-    const node = new Node(row, pos);
-    if (current && row.keys.s === subject) {
+    const node = new Node(rows ? rows[pos]! : null, pos);
+    const s = input.subjects[pos]!;
+    if (current && s === subject) {
       node.parent = current;
       current.adopt(node);
     } else {
       current = node;
-      subject = row.keys.s;
+      subject = s;
       roots.push(node);
     }
   }
-  setOrderKeys(roots);
-  sortSiblings(roots, rows.length, new Array<Node | undefined>(rows.length));
+  setOrderKeys(roots, input.dates);
+  sortSiblings(roots, n, new Array<Node | undefined>(n));
   return roots;
 }
 
@@ -363,31 +456,40 @@ function link(parent: Node, child: Node): void {
 }
 
 /**
- * Step 1's id table: containers by Message-ID, and every node in the order it was first
- * entered (messages without an id or with a duplicate one included), the order of the root set.
+ * Step 1's id table: containers by Message-ID code (a typed array indexed by code: codes are
+ * string table indexes, no hashing), and every node in the order it was first entered (messages without
+ * an id or with a duplicate one included), the order of the root set.
  */
 interface IdTable {
-  byId: Map<string, Node>;
+  /** By code: 1 + the container's index in `nodes`, 0 for none yet. */
+  byId: Uint32Array;
   nodes: Node[];
 }
 
-/** The container of a Message-ID, made (empty) on first mention. */
-function container(table: IdTable, id: string): Node {
-  let c = table.byId.get(id);
-  if (c === undefined) {
-    c = new Node(null, 0);
-    table.byId.set(id, c);
-    table.nodes.push(c);
-  }
+/** The container of a Message-ID code, made (empty) on first mention. */
+function container(table: IdTable, id: number): Node {
+  const at = table.byId[id]!;
+  if (at !== 0) return table.nodes[at - 1]!;
+  const c = new Node(null, -1);
+  table.byId[id] = table.nodes.push(c);
   return c;
 }
 
+/** One more than the largest code of the input's Message-IDs and references. */
+function codeCount(input: ThreadInput): number {
+  let max = -1;
+  for (let i = 0; i < input.ids.length; i++) if (input.ids[i]! > max) max = input.ids[i]!;
+  for (let i = 0; i < input.refs.length; i++) if (input.refs[i]! > max) max = input.refs[i]!;
+  return max + 1;
+}
+
 /** Step 1 for one message: its container, the chain of its references, its parent. */
-function addMessage(table: IdTable, row: SortRow, pos: number): void {
+function addMessage(table: IdTable, input: ThreadInput, row: SortRow | null, pos: number): void {
   let node: Node;
-  const id = row.keys.id;
-  const existing = id ? table.byId.get(id) : undefined;
-  if (id && (!existing || !existing.row)) {
+  const id = input.ids[pos]!;
+  const at = id >= 0 ? table.byId[id]! : 0;
+  const existing = at !== 0 ? table.nodes[at - 1]! : undefined;
+  if (id >= 0 && (!existing || existing.pos < 0)) {
     node = existing ?? container(table, id);
     node.row = row;
     node.pos = pos;
@@ -395,10 +497,9 @@ function addMessage(table: IdTable, row: SortRow, pos: number): void {
     node = new Node(row, pos); // no or duplicate Message-ID: a unique one
     table.nodes.push(node);
   }
-  const refs = row.keys.r;
   let prev: Node | null = null;
-  for (let i = 0; i < refs.length; i++) {
-    const c = container(table, refs[i]!);
+  for (let i = pos ? input.refEnd[pos - 1]! : 0, end = input.refEnd[pos]!; i < end; i++) {
+    const c = container(table, input.refs[i]!);
     if (prev && !c.parent && !isAncestor(c, prev)) link(prev, c);
     prev = c;
   }
@@ -422,11 +523,11 @@ function pruneDummies(roots: Node[]): Node[] {
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k]!;
     let dummies = false;
-    for (let i = 0; i < n.children.length && !dummies; i++) dummies = n.children[i]!.row === null;
+    for (let i = 0; i < n.children.length && !dummies; i++) dummies = n.children[i]!.pos < 0;
     if (!dummies) continue;
     const kids: Node[] = [];
     for (const c of n.children) {
-      if (c.row) kids.push(c);
+      if (c.pos >= 0) kids.push(c);
       else
         for (const g of c.children) {
           // a dummy below the root gives its (already pruned) children to its parent
@@ -438,7 +539,7 @@ function pruneDummies(roots: Node[]): Node[] {
   }
   const out: Node[] = [];
   for (const r of roots) {
-    if (r.row || r.children.length > 1) {
+    if (r.pos >= 0 || r.children.length > 1) {
       out.push(r);
       continue;
     }
@@ -451,46 +552,50 @@ function pruneDummies(roots: Node[]): Node[] {
   return out;
 }
 
-function subjectOf(n: Node): string {
-  return n.row ? n.row.keys.s : (n.children[0]?.row?.keys.s ?? '');
+/** A root's base subject rank: its own, or (a dummy) its first child's; -1 for none or the empty subject. */
+function subjectOf(input: ThreadInput, n: Node): number {
+  const m = n.pos >= 0 ? n : n.children[0];
+  if (m === undefined || m.pos < 0) return -1;
+  const s = input.subjects[m.pos]!;
+  return s === input.emptySubject ? -1 : s;
 }
 
-function isReply(n: Node): boolean {
-  return n.row ? n.row.keys.re === 1 : false;
+function isReply(input: ThreadInput, n: Node): boolean {
+  return n.pos >= 0 && input.replies[n.pos] === 1;
 }
 
 /** Step 5: groups the root set by base subject. */
-function groupBySubject(roots: Node[]): Node[] {
-  const bySubject = new Map<string, Node>();
+function groupBySubject(input: ThreadInput, roots: Node[]): Node[] {
+  const bySubject = new Map<number, Node>();
   for (const r of roots) {
-    const s = subjectOf(r);
-    if (!s) continue;
+    const s = subjectOf(input, r);
+    if (s < 0) continue;
     const old = bySubject.get(s);
-    if (!old || (!r.row && old.row) || (isReply(old) && !isReply(r) && r.row)) bySubject.set(s, r);
+    if (!old || (r.pos < 0 && old.pos >= 0) || (isReply(input, old) && !isReply(input, r) && r.pos >= 0)) bySubject.set(s, r);
   }
   const merged: Node[] = [];
   const mergedAt = new Map<Node, number>();
   for (const r of roots) {
     if (r.parent) continue; // already merged under another root
-    const s = subjectOf(r);
-    const target = s ? bySubject.get(s) : undefined;
+    const s = subjectOf(input, r);
+    const target = s >= 0 ? bySubject.get(s) : undefined;
     if (!target || target === r) {
       mergedAt.set(r, merged.length);
       merged.push(r);
       continue;
     }
-    if (!target.row && !r.row) {
+    if (target.pos < 0 && r.pos < 0) {
       for (const c of r.children) c.parent = target;
       for (const c of r.children) target.adopt(c);
-    } else if (!target.row) {
+    } else if (target.pos < 0) {
       r.parent = target;
       target.adopt(r);
-    } else if (!isReply(target) && isReply(r)) {
+    } else if (!isReply(input, target) && isReply(input, r)) {
       r.parent = target;
       target.adopt(r);
     } else {
       // Both are messages that are not a reply to one another: a new dummy holds both.
-      const dummy = new Node(null, 0);
+      const dummy = new Node(null, -1);
       dummy.adopt(target);
       dummy.adopt(r);
       target.parent = dummy;
@@ -506,7 +611,8 @@ function groupBySubject(roots: Node[]): Node[] {
 }
 
 /** Step 6: sorts siblings by sent date, children before their parents' keys are used. */
-function sortTree(list: Node[], rows: number): void {
+function sortTree(list: Node[], dates: ArrayLike<number>): void {
+  const rows = dates.length;
   const stack = [list];
   const all: Node[][] = [];
   while (stack.length) {
@@ -516,21 +622,27 @@ function sortTree(list: Node[], rows: number): void {
   }
   const slots = new Array<Node | undefined>(rows);
   for (let i = all.length - 1; i >= 0; i--) {
-    setOrderKeys(all[i]!);
+    setOrderKeys(all[i]!, dates);
     sortSiblings(all[i]!, rows, slots);
   }
 }
 
 /** THREAD=REFERENCES (RFC 5256 2.2, steps 1-6). */
 export function threadReferences(rows: SortRow[]): Node[] {
-  const table: IdTable = { byId: new Map(), nodes: [] };
+  return referenceThreads(threadInput(rows), rows);
+}
+
+/** threadReferences of a ThreadInput (`rows`, when given, kept on the nodes for formatThreads). */
+export function referenceThreads(input: ThreadInput, rows?: readonly SortRow[]): Node[] {
+  const table: IdTable = { byId: new Uint32Array(codeCount(input)), nodes: [] };
   // Step 1
-  for (let pos = 0; pos < rows.length; pos++) addMessage(table, rows[pos]!, pos);
+  const n = input.dates.length;
+  for (let pos = 0; pos < n; pos++) addMessage(table, input, rows ? rows[pos]! : null, pos);
   // Step 2: root set (step 3 drops the table); step 4 prunes
   const rootSet: Node[] = [];
-  for (const n of table.nodes) if (!n.parent) rootSet.push(n);
-  const merged = groupBySubject(pruneDummies(rootSet));
-  sortTree(merged, rows.length);
+  for (const x of table.nodes) if (!x.parent) rootSet.push(x);
+  const merged = groupBySubject(input, pruneDummies(rootSet));
+  sortTree(merged, input.dates);
   return merged;
 }
 
@@ -626,19 +738,19 @@ export function writeThreads(w: AsciiWriter, roots: Node[], id: ((r: SortRow, po
     let n: Node = item;
     // A run of single children is written as a flat chain "a b c".
     for (;;) {
-      if (n.row) {
+      if (n.pos >= 0) {
         if (!afterOpen) w.byte(SPACE);
-        w.num(ids ? ids[n.pos]! : fn!(n.row, n.pos));
+        w.num(ids ? ids[n.pos]! : fn!(n.row!, n.pos));
         afterOpen = false;
       }
-      if (n.children.length === 1 && n.row) {
+      if (n.children.length === 1 && n.pos >= 0) {
         n = n.children[0]!;
         continue;
       }
       break;
     }
-    if (n.children.length > 1 || (!n.row && n.children.length)) {
-      if (n.row) w.byte(SPACE);
+    if (n.children.length > 1 || (n.pos < 0 && n.children.length)) {
+      if (n.pos >= 0) w.byte(SPACE);
       for (let i = n.children.length - 1; i >= 0; i--) stack.push(null, n.children[i]!);
     }
   }

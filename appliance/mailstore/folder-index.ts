@@ -120,10 +120,10 @@ export class FolderIndex {
   }
 
   /** The entries (made on demand: `entries()`) and a number that changes whenever entries were added or removed. */
-  async snapshot(folderId: number): Promise<{ entries: () => MessageEntry[]; membership: number }> {
+  async snapshot(folderId: number): Promise<{ entries: () => MessageEntry[]; columns: () => FlagColumns; membership: number }> {
     const ix = await this.current(folderId);
     // Sort rows need UID, message id, size and date: none changes without a membership change.
-    return { entries: () => ix.cols.entries(), membership: ix.membership };
+    return { entries: () => ix.cols.entries(), columns: () => ix.cols.flagColumns(), membership: ix.membership };
   }
 
   /** Forgets a folder (deleted). */

@@ -226,6 +226,286 @@ export function decodeSortKeys(buf: Buffer): SortKeyCopy | null {
   }
 }
 
+/** A string field of the copy (FIELDS: base subject, first From/To/Cc mailbox, display From/To). */
+export type SortStringField = (typeof FIELDS)[number];
+
+/** A copy's columns read without an object per message: ids and Date keys (NaN: no Date header), string fields on demand. */
+export interface SortColumnCopy {
+  ids: Float64Array;
+  dates: Float64Array;
+  /** The field's string index per message and the copy's string table (parsed on first use); null when the copy is damaged. */
+  strings(field: SortStringField): { index: UintArray; strings: string[] } | null;
+  /** Every message's keys as objects (decodeSortKeys of the same bytes: no second read when sort rows are needed after all). */
+  keys(): SortKeyCopy | null;
+  /** The THREAD columns (Message-ID, reply mark, references) and the string table; null when the copy is damaged. */
+  thread(): CopyThreadColumns | null;
+}
+
+/** A copy's THREAD columns: string indexes + 1 of the Message-IDs (0: none), reply marks, references (refEnd as in Columns). */
+export interface CopyThreadColumns {
+  id: UintArray;
+  re: UintArray;
+  refEnd: Uint32Array;
+  refs: UintArray;
+  strings: string[];
+}
+
+const WIDTHS = new Set([1, 2, 4]);
+
+/** `count` values of `width` bytes at `at` of `body`, copied out (aligned whatever the blob's offset). */
+function copyOut(body: Buffer, at: number, count: number, width: number): UintArray | Float64Array {
+  const bytes = new Uint8Array(body.subarray(at, at + count * width));
+  return width === 8 ? new Float64Array(bytes.buffer, 0, count) : view(bytes, 0, count, width);
+}
+
+/**
+ * The columns of a version 2 copy without its string table or an object per message (issue 18:
+ * SORT (REVERSE DATE) of a fresh process decoded every key of a 100,000-message copy into
+ * objects, most of its time in building and collecting them); null when it is not one (version 1
+ * copies too: the full decoder reads those, and the next full read rewrites them). The head's
+ * string table is its last field (encodeSortKeys), so only the head's start is parsed until a
+ * string field is asked for.
+ */
+export function decodeSortColumns(buf: Buffer): SortColumnCopy | null {
+  try {
+    const hl = buf.readUInt32LE(0);
+    if (8 + hl > buf.length) return null;
+    const headBytes = buf.subarray(8, 8 + hl);
+    const cut = headBytes.indexOf(',"strings":');
+    if (cut < 0) return null;
+    const head = JSON.parse(`${headBytes.subarray(0, cut).toString()}}`) as Omit<Head, 'strings'>;
+    const { n, idWidth, widths, refWidth } = head;
+    if (head.v !== VERSION || !Number.isInteger(n) || n < 0 || !Number.isInteger(head.refs) || head.refs < 0) return null;
+    if ((idWidth !== 4 && idWidth !== 8) || !Array.isArray(widths) || widths.length !== FIELDS.length + 3 || !widths.every((w) => WIDTHS.has(w))) return null;
+    if (refWidth === undefined || !WIDTHS.has(refWidth)) return null;
+    const span = (count: number, width: number): number => count * width + pad8(count * width);
+    const body = buf.subarray(8 + hl + pad8(hl));
+    const at = [span(n, idWidth) + span(n, 8)];
+    for (const w of widths) at.push(at[at.length - 1]! + span(n, w));
+    if (at[at.length - 1]! + span(head.refs, refWidth) !== body.length) return null;
+    const rawIds = copyOut(body, 0, n, idWidth);
+    const ids = rawIds instanceof Float64Array ? rawIds : Float64Array.from(rawIds);
+    const dates = copyOut(body, span(n, idWidth), n, 8) as Float64Array;
+    let table: string[] | null | undefined;
+    const stringTable = (): string[] | null => {
+      if (table === undefined) {
+        const all = (JSON.parse(headBytes.toString()) as Head).strings;
+        table = Array.isArray(all) ? all : null;
+      }
+      return table;
+    };
+    const fields = new Map<SortStringField, UintArray | null>();
+    let thread: CopyThreadColumns | null | undefined;
+    return {
+      ids,
+      dates,
+      strings(field) {
+        stringTable();
+        if (!table) return null;
+        let index = fields.get(field);
+        if (index === undefined) {
+          const k = FIELDS.indexOf(field);
+          index = copyOut(body, at[k]!, n, widths[k]!) as UintArray;
+          if (!allBelow(index, table.length)) index = null; // a damaged copy: never read past the table
+          fields.set(field, index);
+        }
+        return index ? { index, strings: table } : null;
+      },
+      keys: () => decodeSortKeys(buf),
+      thread() {
+        const strings = stringTable();
+        if (thread === undefined) thread = strings && threadColumnsAt(body, at, n, widths, head.refs, refWidth, strings);
+        return thread;
+      },
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** The THREAD columns of a version 2 copy's body (`at`: the columns' offsets), every index checked against the string table; null when one is out of it. */
+function threadColumnsAt(body: Buffer, at: number[], n: number, widths: number[], refCount: number, refWidth: number, strings: string[]): CopyThreadColumns | null {
+  const id = copyOut(body, at[6]!, n, widths[6]!) as UintArray;
+  const re = copyOut(body, at[7]!, n, widths[7]!) as UintArray;
+  const counts = copyOut(body, at[8]!, n, widths[8]!) as UintArray;
+  const refs = copyOut(body, at[9]!, refCount, refWidth) as UintArray;
+  if (!allBelow(id, strings.length + 1) || !allBelow(refs, strings.length)) return null;
+  const refEnd = new Uint32Array(n);
+  let end = 0;
+  for (let i = 0; i < n; i++) refEnd[i] = end += counts[i]!;
+  return end === refCount ? { id, re, refEnd, refs, strings } : null;
+}
+
+/** Per entry (message ids), its position in the copy, -1 when the copy lacks it: walked side by side, the copy's ids indexed at a first mismatch. */
+function positionsInCopy(ids: Float64Array, messageIds: ArrayLike<number>): Int32Array {
+  const n = messageIds.length;
+  const pos = new Int32Array(n);
+  let j = 0;
+  let byId: Map<number, number> | null = null;
+  for (let i = 0; i < n; i++) {
+    const id = messageIds[i]!;
+    if (j < ids.length && ids[j] === id) {
+      pos[i] = j++;
+      continue;
+    }
+    if (!byId) {
+      byId = new Map();
+      for (let k = 0; k < ids.length; k++) byId.set(ids[k]!, k);
+    }
+    const k = byId.get(id);
+    pos[i] = k ?? -1;
+    if (k !== undefined) j = k + 1;
+  }
+  return pos;
+}
+
+/**
+ * One sort key of each entry (message ids in ascending UID order, the order the copy was
+ * written in) as a number: DATE (`field` 'd': the Date key, else the internal date, RFC 5256 3),
+ * or the rank of a string field among the entries' values (equal strings equal ranks, code-unit
+ * order, as imap/sort.ts ranks them). An entry the copy lacks takes its keys from `known`, else
+ * its index goes to `missing` (string fields are then left unranked); null when a string field
+ * cannot be read from the copy.
+ */
+export function sortKeyColumn(
+  copy: SortColumnCopy,
+  field: 'd' | SortStringField,
+  messageIds: ArrayLike<number>,
+  internalDates: ArrayLike<number>,
+  known: (id: number) => SortKeys | undefined,
+): { keys: Float64Array; missing: number[] } | null {
+  const n = messageIds.length;
+  const pos = positionsInCopy(copy.ids, messageIds);
+  const keys = new Float64Array(n);
+  const missing: number[] = [];
+  const table = field === 'd' ? null : copy.strings(field);
+  if (field !== 'd' && !table) return null;
+  // Strings: an entry's code is its copy's string index, or past the table for a value of its own.
+  const extra: string[] = [];
+  const extraAt = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const at = pos[i]!;
+    let d: number | null;
+    if (at >= 0) {
+      if (table) {
+        keys[i] = table.index[at]!;
+        continue;
+      }
+      const x = copy.dates[at]!;
+      d = x === x ? x : null;
+    } else {
+      const k = known(messageIds[i]!);
+      if (!k) {
+        missing.push(i);
+        continue;
+      }
+      if (field !== 'd') {
+        const v = k[field];
+        let e = extraAt.get(v);
+        if (e === undefined) extraAt.set(v, (e = extra.push(v) - 1));
+        keys[i] = table!.strings.length + e;
+        continue;
+      }
+      d = k.d;
+    }
+    keys[i] = d === null ? internalDates[i]! : d;
+  }
+  // Ranked once every entry has its value (the store reads the missing ones, then asks again).
+  if (table && !missing.length) rankCodes(keys, table.strings, extra);
+  return { keys, missing };
+}
+
+/** What THREAD reads of each entry besides its date and subject rank (imap/sort.ts ThreadInput): Message-ID and reference codes (-1: no Message-ID). */
+export interface ThreadKeyColumns {
+  /** The rank (in `subjects`) of the empty base subject, -1 when no entry has it. */
+  emptySubject: number;
+  replies: Uint8Array;
+  ids: Float64Array;
+  refEnd: Uint32Array;
+  refs: Float64Array;
+}
+
+/**
+ * The THREAD keys of each entry (message ids in ascending UID order) from the copy's columns:
+ * a string's code is its index in the copy's table (one index per distinct string), or past the
+ * table for a string only an entry the copy lacks has (its keys from `known`). `subjects` are the
+ * entries' subject ranks (sortKeyColumn 's'). Null when the copy is damaged or an entry is
+ * neither in the copy nor known.
+ */
+export function threadKeyColumns(copy: SortColumnCopy, messageIds: ArrayLike<number>, subjects: Float64Array, known: (id: number) => SortKeys | undefined): ThreadKeyColumns | null {
+  const t = copy.thread();
+  const subjectIndex = copy.strings('s')?.index;
+  if (!t || !subjectIndex) return null;
+  const { strings } = t;
+  const n = messageIds.length;
+  const pos = positionsInCopy(copy.ids, messageIds);
+  const emptyAt = strings.indexOf('');
+  let tableAt: Map<string, number> | null = null;
+  const extraAt = new Map<string, number>();
+  const code = (v: string): number => {
+    tableAt ??= new Map(strings.map((x, i) => [x, i]));
+    let c = tableAt.get(v) ?? extraAt.get(v);
+    if (c === undefined) extraAt.set(v, (c = strings.length + extraAt.size));
+    return c;
+  };
+  const replies = new Uint8Array(n);
+  const ids = new Float64Array(n);
+  const refEnd = new Uint32Array(n);
+  // Every entry's references counted first, so that they go into one typed array (no growing array of 100,000s).
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const at = pos[i]!;
+    total += at >= 0 ? t.refEnd[at]! - (at ? t.refEnd[at - 1]! : 0) : (known(messageIds[i]!)?.r.length ?? 0);
+  }
+  const refs = new Float64Array(total);
+  let m = 0;
+  let empty = -1;
+  for (let i = 0; i < n; i++) {
+    const at = pos[i]!;
+    if (at >= 0) {
+      const x = t.id[at]!;
+      ids[i] = x === 0 || x - 1 === emptyAt ? -1 : x - 1;
+      replies[i] = t.re[at] ? 1 : 0;
+      for (let j = at ? t.refEnd[at - 1]! : 0, end = t.refEnd[at]!; j < end; j++) refs[m++] = t.refs[j]!;
+      if (empty < 0 && subjectIndex[at] === emptyAt) empty = i;
+    } else {
+      const k = known(messageIds[i]!);
+      if (!k) return null;
+      ids[i] = k.id ? code(k.id) : -1;
+      replies[i] = k.re === 1 ? 1 : 0;
+      for (const r of k.r) refs[m++] = code(r);
+      if (empty < 0 && k.s === '') empty = i;
+    }
+    refEnd[i] = m;
+  }
+  return { emptySubject: empty < 0 ? -1 : subjects[empty]!, replies, ids, refEnd, refs };
+}
+
+/** Replaces string codes (table index, or past the table: `extra`) by their ranks among the values used. */
+function rankCodes(keys: Float64Array, strings: string[], extra: string[]): void {
+  const value = (code: number): string => (code < strings.length ? strings[code]! : extra[code - strings.length]!);
+  const rankOf = new Float64Array(strings.length + extra.length).fill(-1);
+  const codes: number[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const c = keys[i]!;
+    if (rankOf[c] === -1) {
+      rankOf[c] = 0;
+      codes.push(c);
+    }
+  }
+  codes.sort((a, b) => {
+    const x = value(a);
+    const y = value(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  let rank = -1;
+  for (let r = 0; r < codes.length; r++) {
+    if (r === 0 || value(codes[r]!) !== value(codes[r - 1]!)) rank++;
+    rankOf[codes[r]!] = rank;
+  }
+  for (let i = 0; i < keys.length; i++) keys[i] = rankOf[keys[i]!]!;
+}
+
 const NO_REFS = Object.freeze([]) as unknown as string[];
 
 /** A message's keys from the decoded columns (indexes checked before): plain objects, as read from the rows. */
@@ -263,6 +543,13 @@ export function sortKeyCopyTable(db: Kysely<DB>, write: (fn: (trx: Kysely<DB>) =
       if (!row) return null;
       const copy = decodeSortKeys(row.data);
       return copy && copy.keys.length === Number(row.entries) ? copy : null;
+    },
+    /** The copy's columns without an object per message (decodeSortColumns), or null. */
+    async loadColumns(folderId: number): Promise<SortColumnCopy | null> {
+      const row = await db.selectFrom('folder_sort_keys').select(['entries', 'data']).where('folder_id', '=', folderId).executeTakeFirst();
+      if (!row) return null;
+      const copy = decodeSortColumns(row.data);
+      return copy && copy.ids.length === Number(row.entries) ? copy : null;
     },
     /** Writes a copy of `rows` (encoded when the write runs, not on the caller's turn). */
     save(folderId: number, rows: ReadonlyArray<{ messageId: number; keys: SortKeys }>): Promise<void> {

@@ -19,12 +19,28 @@ import { Ingest } from './ingest.js';
 import { FolderIndex } from './folder-index.js';
 import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
 import { snapshotTable } from './folder-snapshot.js';
-import { SORT_COPY_MIN_ENTRIES, sortKeyCopyTable } from './sort-key-copy.js';
+import { SORT_COPY_MIN_ENTRIES, type SortColumnCopy, type SortStringField, sortKeyColumn, sortKeyCopyTable, threadKeyColumns } from './sort-key-copy.js';
 import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
 import type { MessageMeta } from './mime/types.js';
 import { type SortKeys, computeSortKeys } from './sort-keys.js';
-import type { CopyResult, FolderChanges, FolderEvent, MailboxEvent, FolderInfo, FolderStatus, MailStore, MessageEntry, QuotaInfo, SortRow, SpecialUse, StoreFlagsResult } from './store.types.js';
+import type {
+  CopyResult,
+  FlagColumns,
+  FolderChanges,
+  FolderEvent,
+  MailboxEvent,
+  FolderInfo,
+  FolderStatus,
+  MailStore,
+  MessageEntry,
+  QuotaInfo,
+  SortKeyColumn,
+  SortRow,
+  SpecialUse,
+  StoreFlagsResult,
+  ThreadKeyColumn,
+} from './store.types.js';
 import { type JobContext, WriteQueue } from './write-queue.js';
 import type { MetricsPort } from '../core/kernel/metrics-port.js';
 
@@ -32,6 +48,8 @@ const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Arch
 const META_CACHE_MAX = 20_000;
 const SORT_CACHE_MAX = 250_000;
 const SORT_ROWS_FOLDERS = 16;
+/** Folders whose sort-key copy is kept as columns (store.sortColumn). */
+const SORT_COLUMN_FOLDERS = 4;
 const NOT_DURABLE = { durable: false };
 /** Folders whose \\Recent claim is kept in memory (the least recently claimed, long written, are dropped). */
 const RECENT_CLAIMS_MAX = 20_000;
@@ -124,6 +142,10 @@ export class SqlMailStore implements MailStore {
   private readonly sortRowsCache = new Map<number, { rows: SortRow[]; membership: number }>();
   /** Compact copies of large folders' sort keys (sort-key-copy.ts, issue 18). */
   private readonly sortKeyCopies: ReturnType<typeof sortKeyCopyTable>;
+  /** Large folders' sort-key copies read as columns, by folder (sortColumn; a few folders, most recently used last). */
+  private readonly sortColumnCopies = new Map<number, SortColumnCopy>();
+  /** Large folders' THREAD key columns (threadColumns) by folder, with the membership they are of (a few folders, most recently made last). */
+  private readonly threadColumnsKept = new Map<number, ThreadKeyColumn>();
   /** Parsed sort keys by message id (small objects; SORT/THREAD on large folders reuse them). */
   private readonly sortCache = new Map<number, SortKeys>();
   /** Watchers of whole mailboxes (IMAP NOTIFY) and the owners of folders they have seen. */
@@ -390,34 +412,101 @@ export class SqlMailStore implements MailStore {
     // Webmails SORT/THREAD on every page view: a folder's rows are kept while no message is
     // added or removed there (flag changes do not touch sort keys); after such a change only
     // the keys of new messages are read, the others come from the key cache.
-    const { entries, membership } = await this.index.snapshot(folderId);
+    const { columns, membership } = await this.index.snapshot(folderId);
     const cached = this.sortRowsCache.get(folderId);
     if (cached && cached.membership === membership) {
       this.sortRowsCache.delete(folderId);
       this.sortRowsCache.set(folderId, cached);
       return cached.rows;
     }
-    const rows = await this.loadSortRows(folderId, entries());
+    const rows = await this.loadSortRows(folderId, columns());
     this.sortRowsCache.delete(folderId);
     this.sortRowsCache.set(folderId, { rows, membership });
     while (this.sortRowsCache.size > SORT_ROWS_FOLDERS) this.sortRowsCache.delete(this.sortRowsCache.keys().next().value!);
     return rows;
   }
 
-  /** Sort rows of the given entries: keys from the cache, the others read (a narrow query per batch, or one for the folder). */
-  private async loadSortRows(folderId: number, entries: readonly MessageEntry[]): Promise<SortRow[]> {
+  /**
+   * One sort key of every entry of a large folder as a column (sort-key-copy.ts sortKeyColumn),
+   * read from the folder's sort-key copy without sort rows (issue 18: the first SORT of a fresh
+   * process). Null when the folder's sort rows are at hand, it is small, it has no copy, or the
+   * copy lacks many of its messages (then sortRows, which writes a new one); the few it lacks
+   * are read from their rows.
+   */
+  async sortColumn(folderId: number, field: 'd' | SortStringField): Promise<SortKeyColumn | null> {
+    const { columns, membership } = await this.index.snapshot(folderId);
+    if (this.sortRowsCache.get(folderId)?.membership === membership) return null;
+    const cols = columns();
+    if (cols.length < SORT_COPY_MIN_ENTRIES) return null;
+    const copy = this.sortColumnCopies.get(folderId) ?? (await this.sortKeyCopies.loadColumns(folderId).catch(() => null));
+    if (!copy) return null;
+    this.sortColumnCopies.delete(folderId);
+    this.sortColumnCopies.set(folderId, copy);
+    while (this.sortColumnCopies.size > SORT_COLUMN_FOLDERS) this.sortColumnCopies.delete(this.sortColumnCopies.keys().next().value!);
+    const known = (id: number) => this.sortCache.get(id);
+    let column = sortKeyColumn(copy, field, cols.messageIds, cols.internalDates, known);
+    if (!column || column.missing.length >= SORT_COPY_MIN_ENTRIES) {
+      this.sortColumnCopies.delete(folderId); // sortRows writes a new copy: read that one next time
+      return null;
+    }
+    if (column.missing.length) {
+      const ids = column.missing.map((k) => cols.messageIds[k]!);
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await this.db
+          .selectFrom('messages')
+          .select(['id', 'sort_keys'])
+          .where('id', 'in', ids.slice(i, i + 500))
+          .execute();
+        for (const r of rows) if (r.sort_keys) this.rememberSortKeys(Number(r.id), JSON.parse(r.sort_keys) as SortKeys);
+      }
+      // Still missing (gone, or stored before the key column): sortRows computes them.
+      column = sortKeyColumn(copy, field, cols.messageIds, cols.internalDates, known);
+      if (!column || column.missing.length) return null;
+    }
+    return { membership, uids: cols.uids, keys: column.keys };
+  }
+
+  /**
+   * The THREAD keys of every entry of a large folder as columns (sort-key-copy.ts
+   * threadKeyColumns), from its sort-key copy as sortColumn reads it (which also reads the few
+   * keys the copy lacks); null whenever sortColumn is.
+   */
+  async threadColumns(folderId: number): Promise<ThreadKeyColumn | null> {
+    // Kept while the membership stands (a webmail's next page view threads the same columns).
+    const kept = this.threadColumnsKept.get(folderId);
+    if (kept && kept.membership === (await this.index.snapshot(folderId)).membership && this.sortRowsCache.get(folderId)?.membership !== kept.membership) return kept;
+    this.threadColumnsKept.delete(folderId);
+    const dates = await this.sortColumn(folderId, 'd');
+    const subjects = dates && (await this.sortColumn(folderId, 's'));
+    const copy = this.sortColumnCopies.get(folderId);
+    if (!dates || !subjects || !copy || subjects.membership !== dates.membership) return null;
+    const { columns, membership } = await this.index.snapshot(folderId);
+    if (membership !== dates.membership) return null;
+    const rest = threadKeyColumns(copy, columns().messageIds, subjects.keys, (id) => this.sortCache.get(id));
+    if (!rest) return null;
+    const column = { membership, uids: dates.uids, dates: dates.keys, subjects: subjects.keys, ...rest };
+    this.threadColumnsKept.set(folderId, column);
+    while (this.threadColumnsKept.size > SORT_COLUMN_FOLDERS) this.threadColumnsKept.delete(this.threadColumnsKept.keys().next().value!);
+    return column;
+  }
+
+  /** Sort rows of the given entries (columns: no entry object is made): keys from the cache, the others read (a narrow query per batch, or one for the folder). */
+  private async loadSortRows(folderId: number, entries: Pick<FlagColumns, 'length' | 'uids' | 'messageIds' | 'sizes' | 'internalDates'>): Promise<SortRow[]> {
+    const { length, uids, messageIds, sizes, internalDates } = entries;
     let unknown = 0;
-    for (const e of entries) if (!this.sortCache.has(e.messageId)) unknown++;
+    for (let i = 0; i < length; i++) if (!this.sortCache.has(messageIds[i]!)) unknown++;
     // A large folder's keys from its compact copy first (sort-key-copy.ts); what it lacks is read below, then a new copy is written.
-    const fromRows = unknown >= SORT_COPY_MIN_ENTRIES ? await this.keysFromCopy(folderId, entries) : unknown;
+    const fromRows = unknown >= SORT_COPY_MIN_ENTRIES ? await this.keysFromCopy(folderId, messageIds) : unknown;
     if (fromRows > 0) {
       const stored = new Map<number, string | null>();
-      if (fromRows > 2000) {
-        // The keys kept on the folder's own entries (migration 0022): one narrow read in UID order.
+      if (fromRows > 2000 || fromRows * 2 > length) {
+        // The keys kept on the folder's own entries (migration 0022): one narrow read in UID order
+        // (issue 18: also when most keys are unknown, as in a fresh process's first SORT of a
+        // folder without a copy; statements of 500 ids each cost more to build than the read).
         const rows = await this.db.selectFrom('folder_messages').select(['message_id', 'sort_keys']).where('folder_id', '=', folderId).execute();
         for (const r of rows) stored.set(Number(r.message_id), r.sort_keys);
       } else {
-        const ids = entries.filter((e) => !this.sortCache.has(e.messageId)).map((e) => e.messageId);
+        const ids = Array.from(messageIds).filter((id) => !this.sortCache.has(id));
         for (let i = 0; i < ids.length; i += 500) {
           const rows = await this.db
             .selectFrom('messages')
@@ -429,13 +518,12 @@ export class SqlMailStore implements MailStore {
       }
       for (const [id, text] of stored) if (text && !this.sortCache.has(id)) this.rememberSortKeys(id, JSON.parse(text) as SortKeys);
     }
-    const out: SortRow[] = new Array(entries.length);
+    const out: SortRow[] = new Array(length);
     const missing: number[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const keys = this.sortCache.get(e.messageId);
+    for (let i = 0; i < length; i++) {
+      const keys = this.sortCache.get(messageIds[i]!);
       if (!keys) missing.push(i);
-      out[i] = { uid: e.uid, messageId: e.messageId, size: e.size, internalDate: e.internalDate, keys: keys! };
+      out[i] = { uid: uids[i]!, messageId: messageIds[i]!, size: sizes[i]!, internalDate: internalDates[i]!, keys: keys! };
     }
     if (missing.length) {
       // Rows stored before the key column: computed from the metadata once, then written back.
@@ -461,17 +549,22 @@ export class SqlMailStore implements MailStore {
           .catch(() => undefined);
       }
     }
-    if (fromRows >= SORT_COPY_MIN_ENTRIES) void this.sortKeyCopies.save(folderId, out).catch(() => undefined);
+    if (fromRows >= SORT_COPY_MIN_ENTRIES) {
+      this.sortColumnCopies.delete(folderId); // the copy being replaced
+      void this.sortKeyCopies.save(folderId, out).catch(() => undefined);
+    }
     return out;
   }
 
   /** Puts the keys of `entries` found in the folder's copy into the key cache; how many are still unknown. */
-  private async keysFromCopy(folderId: number, entries: readonly MessageEntry[]): Promise<number> {
-    const copy = await this.sortKeyCopies.load(folderId).catch(() => null);
+  private async keysFromCopy(folderId: number, messageIds: Float64Array): Promise<number> {
+    // The copy's bytes kept by a SORT from its columns (sortColumn), else read.
+    const kept = this.sortColumnCopies.get(folderId);
+    const copy = kept ? kept.keys() : await this.sortKeyCopies.load(folderId).catch(() => null);
     // The copy is of this folder: its few ids no longer there (expunged since) are cached as well, harmlessly.
     if (copy) for (let i = 0; i < copy.ids.length; i++) if (!this.sortCache.has(copy.ids[i]!)) this.rememberSortKeys(copy.ids[i]!, copy.keys[i]!);
     let unknown = 0;
-    for (const e of entries) if (!this.sortCache.has(e.messageId)) unknown++;
+    for (let i = 0; i < messageIds.length; i++) if (!this.sortCache.has(messageIds[i]!)) unknown++;
     return unknown;
   }
 

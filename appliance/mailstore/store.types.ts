@@ -67,6 +67,31 @@ export interface FlagColumns {
   lists: ReadonlyArray<readonly string[]>;
 }
 
+/** One sort key of a folder's entries as numbers (MailStore.sortColumn); `membership` changes when entries are added or removed. */
+export interface SortKeyColumn {
+  membership: number;
+  uids: Uint32Array;
+  /** Per entry: its DATE key, or its string's rank (equal strings, equal ranks; code-unit order). */
+  keys: Float64Array;
+}
+
+/**
+ * The THREAD keys of a folder's entries as numbers (MailStore.threadColumns, imap/sort.ts
+ * ThreadInput): sent dates, base subject ranks, reply marks, Message-ID and reference codes
+ * (equal strings, equal codes; -1: no Message-ID), references per entry ending at `refEnd`.
+ */
+export interface ThreadKeyColumn {
+  membership: number;
+  uids: Uint32Array;
+  dates: Float64Array;
+  subjects: Float64Array;
+  emptySubject: number;
+  replies: Uint8Array;
+  ids: Float64Array;
+  refEnd: Uint32Array;
+  refs: Float64Array;
+}
+
 /** An entry with its SORT/THREAD keys (see sort-keys.ts). */
 export interface SortRow {
   uid: number;
@@ -159,6 +184,14 @@ export interface MailStore {
   claimRecent(folderId: number, belowUid: number): Promise<number>;
   /** Every entry of a folder by ascending UID with its sort/thread keys (RFC 5256 SORT, THREAD). */
   sortRows(folderId: number): Promise<SortRow[]>;
+  /**
+   * Optional (issue 18): one sort key of every entry beside its UID, ascending UID, without sort
+   * rows: 'd' the DATE key (the Date header, else the internal date), a string field (SortKeys)
+   * as ranks; null when the keys are not at hand that way (then sortRows).
+   */
+  sortColumn?(folderId: number, field: 'd' | 's' | 'f' | 't' | 'c' | 'df' | 'dt'): Promise<SortKeyColumn | null>;
+  /** Optional (issue 18): the THREAD keys of every entry as columns (like sortColumn), or null (then sortRows). */
+  threadColumns?(folderId: number): Promise<ThreadKeyColumn | null>;
   getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>>;
   /** The raw bytes of a stored message, or a byte range [start, end) of them. */
   readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer>;

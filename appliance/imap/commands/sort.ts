@@ -9,12 +9,24 @@ import { ImapSyntaxError, type Token, str } from '../parser.js';
 import { ImapNo } from '../responses.js';
 import { parseSearch, type SearchKey } from '../search.js';
 import type { SelectedMailbox } from '../selected.js';
-import { AsciiWriter, parseSortCriteria, threadOrderedSubject, threadReferences, writeOrdered, writeThreads } from '../sort.js';
-import { folderOrder, folderThreads } from '../sort-orders.js';
+import {
+  AsciiWriter,
+  orderedSubjectThreads,
+  parseSortCriteria,
+  referenceThreads,
+  type SortCriterion,
+  type SortKeyName,
+  threadInputOf,
+  threadOrderedSubject,
+  threadReferences,
+  writeOrdered,
+  writeThreads,
+} from '../sort.js';
+import { folderColumnOrder, folderColumnThreads, folderOrder, folderThreads } from '../sort-orders.js';
 import type { ImapSession } from '../session.js';
 import { UpdateContext } from '../search-context.js';
 import { executeSearch } from '../search-executor.js';
-import { answerWithReturn, canUpdate, parseReturn } from './search.js';
+import { answerWithReturn, canUpdate, parseReturn, type ReturnOptions } from './search.js';
 import { selectedOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { SELECTED } from './types.js';
@@ -24,34 +36,97 @@ function checkCharset(t: Token | undefined): void {
   if (cs !== 'UTF-8' && cs !== 'US-ASCII' && cs !== 'UTF8') throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
 }
 
-interface Picked {
-  /** The folder's sort rows (ascending UID), kept per membership by the store. */
-  all: SortRow[];
-  /** Per row of `all`: its sequence number in this session's view if the criteria select it, else 0. */
+/** Which of a folder's entries (ascending UID) the search criteria select, in this session's view. */
+interface Selection {
+  /** Per entry: its sequence number in this session's view if the criteria select it, else 0. */
   seqs: Uint32Array;
-  /** How many rows are selected. */
+  /** How many entries are selected. */
   count: number;
   modseq: number | null;
   key: SearchKey;
 }
 
-/** The rows the search criteria select (in sequence order), marked by their sequence numbers beside the folder's sort rows. */
-async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Token[]): Promise<Picked> {
-  const { key, usesModseq } = parseSearch(criteria, { rev2: session.rev2 });
-  if (usesModseq) session.enableCondstore();
-  const all = await session.store.sortRows(sel.folder.id);
-  const uids = new Uint32Array(all.length);
-  for (let i = 0; i < all.length; i++) uids[i] = all[i]!.uid;
+interface Picked extends Selection {
+  /** The folder's sort rows (ascending UID), kept per membership by the store. */
+  all: SortRow[];
+}
+
+type Criteria = ReturnType<typeof parseSearch>;
+
+/** Marks the entries (`uids`, ascending) the criteria select by their sequence numbers. */
+async function selectUids(session: ImapSession, sel: SelectedMailbox, uids: Uint32Array, { key, usesModseq }: Criteria): Promise<Selection> {
   const seqs = sel.view.seqsOfAscending(uids);
   const hits = key.k === 'all' && !usesModseq ? null : await executeSearch(session, sel, key);
   const wanted = hits ? new Set(hits.map((h) => h.uid)) : null;
   const modseq = usesModseq && hits?.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
   let count = 0;
-  for (let i = 0; i < all.length; i++) {
+  for (let i = 0; i < uids.length; i++) {
     if (seqs[i] !== 0 && wanted !== null && !wanted.has(uids[i]!)) seqs[i] = 0;
     if (seqs[i] !== 0) count++;
   }
-  return { all, seqs, count, modseq, key };
+  return { seqs, count, modseq, key };
+}
+
+function parseCriteria(session: ImapSession, criteria: Token[]): Criteria {
+  const parsed = parseSearch(criteria, { rev2: session.rev2 });
+  if (parsed.usesModseq) session.enableCondstore();
+  return parsed;
+}
+
+/** The rows the search criteria select (in sequence order), marked by their sequence numbers beside the folder's sort rows. */
+async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Criteria): Promise<Picked> {
+  const all = await session.store.sortRows(sel.folder.id);
+  const uids = new Uint32Array(all.length);
+  for (let i = 0; i < all.length; i++) uids[i] = all[i]!.uid;
+  return { all, ...(await selectUids(session, sel, uids, criteria)) };
+}
+
+/** `full` (an order of every entry) filtered to the selected entries: still sorted, ties in sequence order. */
+function selectedOrder(full: Uint32Array, { seqs, count }: Selection): Uint32Array {
+  if (count === seqs.length) return full;
+  const order = new Uint32Array(count);
+  let m = 0;
+  for (let k = 0; k < full.length; k++) if (seqs[full[k]!] !== 0) order[m++] = full[k]!;
+  return order;
+}
+
+/** The untagged answer without RETURN: `* SORT n n n` (with the MODSEQ when asked). */
+function writeSort(session: ImapSession, ids: ArrayLike<number>, order: Uint32Array, modseq: number | null): void {
+  const w = new AsciiWriter();
+  w.text('* SORT');
+  if (order.length) w.byte(32);
+  writeOrdered(w, ids, order);
+  if (modseq !== null) w.text(` (MODSEQ ${modseq})`);
+  w.text('\r\n');
+  session.write(w.toString());
+}
+
+/** The sort keys read as one column of the store (store.sortColumn): DATE and the string keys. */
+const COLUMN_FIELDS: Partial<Record<SortKeyName, 'd' | 's' | 'f' | 't' | 'c' | 'df' | 'dt'>> = { DATE: 'd', SUBJECT: 's', FROM: 'f', TO: 't', CC: 'c', DISPLAYFROM: 'df', DISPLAYTO: 'dt' };
+
+/**
+ * SORT by one key of a large folder the store has no sort rows of: that key's column alone
+ * (store.sortColumn, issue 18: no object per message); false when it is not at hand.
+ */
+async function sortByColumn(session: ImapSession, sel: SelectedMailbox, tag: string, byUid: boolean, ret: ReturnOptions | null, criteria: SortCriterion[], search: Criteria): Promise<boolean> {
+  const field = criteria.length === 1 ? COLUMN_FIELDS[criteria[0]!.key] : undefined;
+  if (!field || ret?.update || !session.store.sortColumn) return false;
+  const column = await session.store.sortColumn(sel.folder.id, field);
+  if (!column) return false;
+  const picked = await selectUids(session, sel, column.uids, search);
+  const order = selectedOrder(folderColumnOrder(session.store, sel.folder.id, column, criteria[0]!), picked);
+  if (!ret) {
+    writeSort(session, byUid ? column.uids : picked.seqs, order, picked.modseq);
+    return true;
+  }
+  const ids = new Array<number>(order.length);
+  const uids = new Array<number>(order.length);
+  for (let k = 0; k < order.length; k++) {
+    uids[k] = column.uids[order[k]!]!;
+    ids[k] = byUid ? uids[k]! : picked.seqs[order[k]!]!;
+  }
+  answerWithReturn(session, sel, tag, byUid, ret, ids, uids, picked.modseq, true);
+  return true;
 }
 
 /** The selected rows (sequence order) and their sequence numbers. */
@@ -76,47 +151,35 @@ async function runSort(session: ImapSession, tag: string, args: Token[], byUid: 
   if (rest.length < 3) throw new ImapSyntaxError('Missing search criteria');
   let picked;
   try {
-    picked = await selectRows(session, sel, rest.slice(2));
+    const search = parseCriteria(session, rest.slice(2));
+    if (await sortByColumn(session, sel, tag, byUid, ret, criteria, search)) return;
+    picked = await selectRows(session, sel, search);
   } catch (err) {
     if (ret?.save) sel.view.saved = [];
     throw err;
   }
-  const { all, seqs, count } = picked;
+  const { all, seqs } = picked;
   // The folder's kept order (sort-orders.ts), filtered to the selected rows: still sorted, ties in sequence order.
-  const full = folderOrder(session.store, sel.folder.id, all, criteria);
-  const order = count === all.length ? full : new Uint32Array(count);
-  if (count !== all.length) {
-    let m = 0;
-    for (let k = 0; k < full.length; k++) if (seqs[full[k]!] !== 0) order[m++] = full[k]!;
+  const order = selectedOrder(folderOrder(session.store, sel.folder.id, all, criteria), picked);
+  if (!ret) return writeSort(session, byUid ? uidsOf(all) : seqs, order, picked.modseq);
+  const ids = new Array<number>(order.length);
+  const sorted = new Array<SortRow>(order.length);
+  for (let k = 0; k < order.length; k++) {
+    sorted[k] = all[order[k]!]!;
+    ids[k] = byUid ? sorted[k]!.uid : seqs[order[k]!]!;
   }
-  if (ret) {
-    const ids = new Array<number>(order.length);
-    const sorted = new Array<SortRow>(order.length);
-    for (let k = 0; k < order.length; k++) {
-      sorted[k] = all[order[k]!]!;
-      ids[k] = byUid ? sorted[k]!.uid : seqs[order[k]!]!;
-    }
-    answerWithReturn(
-      session,
-      sel,
-      tag,
-      byUid,
-      ret,
-      ids,
-      sorted.map((r) => r.uid),
-      picked.modseq,
-      true,
-    );
-    if (ret.update && canUpdate(session, sel, tag, ret)) sel.contexts.set(tag, new UpdateContext(tag, picked.key, criteria, sorted));
-    return;
-  }
-  const w = new AsciiWriter();
-  w.text('* SORT');
-  if (order.length) w.byte(32);
-  writeOrdered(w, byUid ? uidsOf(all) : seqs, order);
-  if (picked.modseq !== null) w.text(` (MODSEQ ${picked.modseq})`);
-  w.text('\r\n');
-  session.write(w.toString());
+  answerWithReturn(
+    session,
+    sel,
+    tag,
+    byUid,
+    ret,
+    ids,
+    sorted.map((r) => r.uid),
+    picked.modseq,
+    true,
+  );
+  if (ret.update && canUpdate(session, sel, tag, ret)) sel.contexts.set(tag, new UpdateContext(tag, picked.key, criteria, sorted));
 }
 
 function uidsOf(rows: readonly SortRow[]): Uint32Array {
@@ -125,21 +188,58 @@ function uidsOf(rows: readonly SortRow[]): Uint32Array {
   return out;
 }
 
+type Algorithm = 'REFERENCES' | 'ORDEREDSUBJECT';
+
+/** The selected entries' THREAD tree and their numbers (UIDs or sequence numbers) by position in it. */
+interface Threaded {
+  roots: ReturnType<typeof threadReferences>;
+  ids: ArrayLike<number>;
+}
+
+/**
+ * THREAD of a large folder the store has no sort rows of, from its THREAD key columns
+ * (store.threadColumns, issue 18: no sort row per message); null when they are not at hand.
+ */
+async function threadByColumns(session: ImapSession, sel: SelectedMailbox, algorithm: Algorithm, byUid: boolean, search: Criteria): Promise<Threaded | null> {
+  const column = session.store.threadColumns ? await session.store.threadColumns(sel.folder.id) : null;
+  if (!column) return null;
+  const { uids } = column;
+  const { seqs, count } = await selectUids(session, sel, uids, search);
+  // Every entry selected: the folder's threads, kept while its membership is unchanged (sort-orders.ts).
+  if (count === uids.length) return { roots: folderColumnThreads(session.store, sel.folder.id, column, algorithm), ids: byUid ? uids : seqs };
+  const positions = new Uint32Array(count);
+  const ids = new Uint32Array(count);
+  for (let i = 0, m = 0; i < uids.length; i++) {
+    if (seqs[i] === 0) continue;
+    positions[m] = i;
+    ids[m++] = byUid ? uids[i]! : seqs[i]!;
+  }
+  const input = threadInputOf(column, positions);
+  return { roots: algorithm === 'REFERENCES' ? referenceThreads(input) : orderedSubjectThreads(input), ids };
+}
+
+/** THREAD from the folder's sort rows (store.sortRows). */
+async function threadByRows(session: ImapSession, sel: SelectedMailbox, algorithm: Algorithm, byUid: boolean, search: Criteria): Promise<Threaded> {
+  const picked = await selectRows(session, sel, search);
+  const { rows, seqs } = selectedRows(picked);
+  // Every row selected: the folder's threads, kept while its membership is unchanged (sort-orders.ts).
+  const whole = rows === picked.all;
+  const roots = whole ? folderThreads(session.store, sel.folder.id, rows, algorithm) : algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
+  return { roots, ids: byUid ? uidsOf(rows) : seqs };
+}
+
 async function runThread(session: ImapSession, args: Token[], byUid: boolean): Promise<void> {
   const sel = selectedOf(session);
   const algorithm = str(args[0], 'threading algorithm').toUpperCase();
   if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') throw new ImapSyntaxError(`Unknown threading algorithm ${algorithm.slice(0, 30)}`);
   checkCharset(args[1]);
   if (args.length < 3) throw new ImapSyntaxError('Missing search criteria');
-  const picked = await selectRows(session, sel, args.slice(2));
-  const { rows, seqs } = selectedRows(picked);
-  // Every row selected: the folder's threads, kept while its membership is unchanged (sort-orders.ts).
-  const whole = rows === picked.all;
-  const roots = whole ? folderThreads(session.store, sel.folder.id, rows, algorithm) : algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
+  const search = parseCriteria(session, args.slice(2));
+  const { roots, ids } = (await threadByColumns(session, sel, algorithm, byUid, search)) ?? (await threadByRows(session, sel, algorithm, byUid, search));
   const w = new AsciiWriter();
   w.text('* THREAD');
   if (roots.length) w.byte(32);
-  writeThreads(w, roots, byUid ? uidsOf(rows) : seqs);
+  writeThreads(w, roots, ids);
   w.text('\r\n');
   session.write(w.toString());
 }
