@@ -450,15 +450,8 @@ export class SqlMailStore implements MailStore {
       return null;
     }
     if (column.missing.length) {
-      const ids = column.missing.map((k) => cols.messageIds[k]!);
-      for (let i = 0; i < ids.length; i += 500) {
-        const rows = await this.db
-          .selectFrom('messages')
-          .select(['id', 'sort_keys'])
-          .where('id', 'in', ids.slice(i, i + 500))
-          .execute();
-        for (const r of rows) if (r.sort_keys) this.rememberSortKeys(Number(r.id), JSON.parse(r.sort_keys) as SortKeys);
-      }
+      const stored = await this.storedSortKeys(column.missing.map((k) => cols.messageIds[k]!));
+      for (const [id, text] of stored) if (text) this.rememberSortKeys(id, JSON.parse(text) as SortKeys);
       // Still missing (gone, or stored before the key column): sortRows computes them.
       column = sortKeyColumn(copy, field, cols.messageIds, cols.internalDates, known);
       if (!column || column.missing.length) return null;
@@ -498,23 +491,15 @@ export class SqlMailStore implements MailStore {
     // A large folder's keys from its compact copy first (sort-key-copy.ts); what it lacks is read below, then a new copy is written.
     const fromRows = unknown >= SORT_COPY_MIN_ENTRIES ? await this.keysFromCopy(folderId, messageIds) : unknown;
     if (fromRows > 0) {
-      const stored = new Map<number, string | null>();
+      let stored: Map<number, string | null>;
       if (fromRows > 2000 || fromRows * 2 > length) {
         // The keys kept on the folder's own entries (migration 0022): one narrow read in UID order
         // (issue 18: also when most keys are unknown, as in a fresh process's first SORT of a
         // folder without a copy; statements of 500 ids each cost more to build than the read).
         const rows = await this.db.selectFrom('folder_messages').select(['message_id', 'sort_keys']).where('folder_id', '=', folderId).execute();
-        for (const r of rows) stored.set(Number(r.message_id), r.sort_keys);
+        stored = new Map(rows.map((r) => [Number(r.message_id), r.sort_keys]));
       } else {
-        const ids = Array.from(messageIds).filter((id) => !this.sortCache.has(id));
-        for (let i = 0; i < ids.length; i += 500) {
-          const rows = await this.db
-            .selectFrom('messages')
-            .select(['id', 'sort_keys'])
-            .where('id', 'in', ids.slice(i, i + 500))
-            .execute();
-          for (const r of rows) stored.set(Number(r.id), r.sort_keys);
-        }
+        stored = await this.storedSortKeys(Array.from(messageIds).filter((id) => !this.sortCache.has(id)));
       }
       for (const [id, text] of stored) if (text && !this.sortCache.has(id)) this.rememberSortKeys(id, JSON.parse(text) as SortKeys);
     }
@@ -554,6 +539,20 @@ export class SqlMailStore implements MailStore {
       void this.sortKeyCopies.save(folderId, out).catch(() => undefined);
     }
     return out;
+  }
+
+  /** The stored sort keys (JSON text) of the given messages, a statement per 500 ids. */
+  private async storedSortKeys(ids: readonly number[]): Promise<Map<number, string | null>> {
+    const stored = new Map<number, string | null>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('messages')
+        .select(['id', 'sort_keys'])
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) stored.set(Number(r.id), r.sort_keys);
+    }
+    return stored;
   }
 
   /** Puts the keys of `entries` found in the folder's copy into the key cache; how many are still unknown. */
