@@ -283,6 +283,9 @@ async function main(): Promise<void> {
     console.log(
       'note (issue 18, seventh round): a large folder has a narrow index copy as well (folder_index_heads: UIDs, MODSEQs and flag lists, 0.3 MB for this folder, written with the full copy): SELECT, FETCH (FLAGS) and flag searches of a fresh process read only it, the full copy waits for a command that needs dates, sizes or message ids (SORT, THREAD); a session\'s sequence view borrows the folder\'s UID column instead of copying it (most of a warm SELECT).',
     );
+    console.log(
+      'note (issue 18, eighth round): SORT by one key (DATE, SUBJECT, FROM, TO, CC, DISPLAYFROM, DISPLAYTO) and THREAD REFERENCES / ORDEREDSUBJECT of a large folder read their keys from the sort-key copy as columns (dates, string ranks, Message-ID and reference codes in typed arrays), without a sort row or key object per message; sort rows, where still needed, are built from the index columns instead of entry objects.',
+    );
   } finally {
     await ref?.stop().catch(() => undefined);
     if (keep === undefined) spawnSync('rm', ['-rf', dir]);
