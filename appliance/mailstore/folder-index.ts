@@ -14,14 +14,28 @@ import { EntryColumns } from './entry-columns.js';
 export interface FolderState {
   modseq: number;
   count: number;
+  /** The folder's UIDNEXT (same row); absent: changesSince is not answered from memory. */
+  uidNext?: number;
 }
+
+/** A journal read: the MODSEQ of each expunged UID too (same order), so expunges can be answered from memory. */
+export interface JournalChanges extends FolderChanges {
+  expungedModseqs?: number[];
+}
+
+/** Expunges remembered per folder (changesSince from memory); older ones are forgotten. */
+const EXPUNGE_LOG_MAX = 4096;
 
 export interface FolderIndexSource {
   /** The folder's HIGHESTMODSEQ and entry count now (throws NotFound for a folder that is gone). */
   state(folderId: number): Promise<FolderState>;
   /** Every entry by ascending UID. */
   loadEntries(folderId: number): Promise<MessageEntry[]>;
-  changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
+  /**
+   * The journal after `modseq`; with `upTo` (a state just read) only up to its MODSEQ, and the
+   * folder's row is not read again (a later change is read at the next catch-up, never twice).
+   */
+  changesSince(folderId: number, modseq: number, upTo?: FolderState): Promise<JournalChanges>;
   /** A persisted compact copy of the entries (folder-snapshot.ts); absent: always read the rows. */
   loadSnapshot?(folderId: number): Promise<FolderSnapshot | null>;
   /** The narrow copy (UIDs, MODSEQs and flag lists, of the same MODSEQ as the full one: folder-snapshot.ts encodeHead). */
@@ -43,6 +57,35 @@ interface Indexed {
    * answers from it.
    */
   narrow?: boolean;
+  /** UIDNEXT as of the last catch-up (null: unknown). */
+  uidNext: number | null;
+  /**
+   * UIDs expunged since `journalFrom` with their MODSEQs (ascending batches), from the journal
+   * reads applied: with the entries' MODSEQs they answer changesSince(m ≥ journalFrom) without
+   * a read (issue 18: every IMAP session of a folder used to read the journal after each change).
+   */
+  expunged: { uids: number[]; modseqs: number[] };
+  journalFrom: number;
+}
+
+/** Remembers the expunges of a journal read applied to `ix` (or, without their MODSEQs, that none can be answered). */
+function logExpunges(ix: Indexed, ch: JournalChanges): void {
+  if (!ch.expunged.length) return;
+  const ms = ch.expungedModseqs;
+  if (!ms || ms.length !== ch.expunged.length) {
+    ix.journalFrom = Infinity;
+    return;
+  }
+  const log = ix.expunged;
+  for (let i = 0; i < ms.length; i++) {
+    log.uids.push(ch.expunged[i]!);
+    log.modseqs.push(ms[i]!);
+  }
+  if (log.uids.length <= EXPUNGE_LOG_MAX) return;
+  const cut = log.uids.length - EXPUNGE_LOG_MAX / 2;
+  for (let i = 0; i < cut; i++) ix.journalFrom = Math.max(ix.journalFrom, log.modseqs[i]!);
+  log.uids.splice(0, cut);
+  log.modseqs.splice(0, cut);
 }
 
 /** Folders smaller than this are read from their rows (a few milliseconds); larger ones get a persisted copy. */
@@ -52,6 +95,8 @@ export class FolderIndex {
   private readonly folders = new Map<number, Indexed>();
   /** One catch-up at a time per folder, so journal changes are applied in order. */
   private readonly pending = new Map<number, Promise<Indexed>>();
+  /** The catch-up of a folder waiting for the running one (not started: callers may join it). */
+  private readonly queued = new Map<number, { narrowOk: boolean; done: Promise<Indexed> }>();
   private held = 0;
   /**
    * Membership numbers come from one counter over all folders: a folder dropped (least recently
@@ -162,7 +207,7 @@ export class FolderIndex {
       unsaved += ch.changed.length + ch.expunged.length;
       state = await this.source.state(folderId);
     }
-    return { modseq: at, cols, membership: ++this.epoch, unsaved, narrow };
+    return { modseq: at, cols, membership: ++this.epoch, unsaved, narrow, uidNext: null, expunged: { uids: [], modseqs: [] }, journalFrom: at };
   }
 
   /** Writes a new copy of a large folder when none matches it or many changes were applied since (in the background). */
@@ -175,15 +220,49 @@ export class FolderIndex {
     void save.call(this.source, folderId, snap).catch(() => undefined);
   }
 
-  /** The folder caught up; `narrowOk`: a narrow index will do (uidFlagColumns), else a full one. */
+  /**
+   * The folder caught up; `narrowOk`: a narrow index will do (uidFlagColumns), else a full one.
+   * A caller joins a catch-up that is queued but not started yet (its state read comes after the
+   * call, so it sees every commit before it): sessions of one busy folder share one read.
+   */
   private current(folderId: number, narrowOk = false): Promise<Indexed> {
+    const queued = this.queued.get(folderId);
+    if (queued && (narrowOk || !queued.narrowOk)) return queued.done;
     const running = this.pending.get(folderId);
-    const next = (running ? running.catch(() => undefined) : Promise.resolve()).then(() => this.catchUp(folderId, narrowOk));
+    const entry = { narrowOk, done: null as unknown as Promise<Indexed> };
+    const next = (running ? running.catch(() => undefined) : Promise.resolve()).then(() => {
+      if (this.queued.get(folderId) === entry) this.queued.delete(folderId);
+      return this.catchUp(folderId, narrowOk);
+    });
     const tracked = next.finally(() => {
       if (this.pending.get(folderId) === tracked) this.pending.delete(folderId);
     });
+    entry.done = tracked;
+    this.queued.set(folderId, entry);
     this.pending.set(folderId, tracked);
     return tracked;
+  }
+
+  /**
+   * What changed in a folder since `modseq`, answered from memory after the catch-up (one state
+   * read; the journal only when the folder moved, once for every caller): null when the folder
+   * is not indexed (it is not loaded for this), or the answer needs what memory lacks (entries
+   * of a narrow index, expunges older than those remembered).
+   */
+  async changesSince(folderId: number, modseq: number): Promise<FolderChanges | null> {
+    if (!this.folders.has(folderId)) return null;
+    const ix = await this.current(folderId, true);
+    if (ix.uidNext === null) return null;
+    if (modseq >= ix.modseq) return { highestModseq: ix.modseq, uidNext: ix.uidNext, changed: [], expunged: [] };
+    if (ix.narrow || modseq < ix.journalFrom) return null;
+    const { cols } = ix;
+    const changed: MessageEntry[] = [];
+    for (let i = 0; i < cols.length; i++) if (cols.modseq[i]! > modseq) changed.push(cols.entry(i));
+    const expunged: number[] = [];
+    const log = ix.expunged;
+    for (let i = 0; i < log.uids.length; i++) if (log.modseqs[i]! > modseq) expunged.push(log.uids[i]!);
+    expunged.sort((a, b) => a - b);
+    return { highestModseq: ix.modseq, uidNext: ix.uidNext, changed, expunged };
   }
 
   private async catchUp(folderId: number, narrowOk: boolean): Promise<Indexed> {
@@ -197,9 +276,10 @@ export class FolderIndex {
       ix = undefined;
     }
     if (ix && modseq !== ix.modseq) {
-      const ch = await this.source.changesSince(folderId, ix.modseq);
+      const ch = await this.source.changesSince(folderId, ix.modseq, now);
       const before = ix.cols.length;
       if (ix.cols.apply(ch)) ix.membership = ++this.epoch;
+      logExpunges(ix, ch);
       ix.modseq = Math.max(ix.modseq, ch.highestModseq);
       ix.unsaved += ch.changed.length + ch.expunged.length;
       this.held += ix.cols.length - before;
@@ -211,11 +291,22 @@ export class FolderIndex {
       const full = narrow ? null : await this.fromSnapshot(folderId, now, false);
       // A full copy without a narrow one that will do (older than migration 0051, or astray): both are written again.
       if (full && narrowOk) full.unsaved = Infinity;
-      const loaded = narrow ?? full ?? { modseq, cols: EntryColumns.fromEntries(await this.source.loadEntries(folderId)), membership: ++this.epoch, unsaved: Infinity };
+      const loaded = narrow ??
+        full ?? {
+          modseq,
+          cols: EntryColumns.fromEntries(await this.source.loadEntries(folderId)),
+          membership: ++this.epoch,
+          unsaved: Infinity,
+          uidNext: null,
+          expunged: { uids: [], modseqs: [] },
+          journalFrom: modseq,
+        };
       ix = this.folders.get(folderId) ?? loaded;
       if (!this.folders.has(folderId)) this.held += ix.cols.length;
       this.persist(folderId, ix);
     }
+    // UIDNEXT as the state row said it: only when the entries are of that MODSEQ (a later one came in between: unknown).
+    ix.uidNext = now.uidNext !== undefined && ix.modseq === modseq ? now.uidNext : null;
     // Most recently used last; drop the oldest folders beyond the bound (never this one).
     this.folders.delete(folderId);
     this.folders.set(folderId, ix);

@@ -16,7 +16,7 @@ import type { ClusterNotifier } from '../cluster/notifier.js';
 import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './flags.js';
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
-import { FolderIndex } from './folder-index.js';
+import { FolderIndex, type FolderState, type JournalChanges } from './folder-index.js';
 import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
 import { snapshotTable } from './folder-snapshot.js';
 import { SORT_COPY_MIN_ENTRIES, type SortColumnCopy, type SortStringField, sortKeyColumn, sortKeyCopyTable, threadKeyColumns } from './sort-key-copy.js';
@@ -166,15 +166,15 @@ export class SqlMailStore implements MailStore {
     this.sortKeyCopies = sortKeyCopyTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE));
     this.index = new FolderIndex({
       state: async (folderId) => {
-        const row = await this.db.selectFrom('folders').select(['highest_modseq', 'message_count']).where('id', '=', folderId).executeTakeFirst();
+        const row = await this.db.selectFrom('folders').select(['highest_modseq', 'message_count', 'uid_next']).where('id', '=', folderId).executeTakeFirst();
         if (!row) throw new AppError('NotFound', 'folder not found');
-        return { modseq: Number(row.highest_modseq), count: Number(row.message_count) };
+        return { modseq: Number(row.highest_modseq), count: Number(row.message_count), uidNext: Number(row.uid_next) };
       },
       loadEntries: async (folderId) => {
         const rows = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).orderBy('uid').execute();
         return rows.map(toEntry);
       },
-      changesSince: (folderId, modseq) => this.changesSince(folderId, modseq),
+      changesSince: (folderId, modseq, upTo) => this.journalSince(folderId, modseq, upTo),
       // large folders start from a persisted copy of their entries (folder-snapshot.ts, issue 18)
       ...snapshotTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE)),
     });
@@ -396,15 +396,44 @@ export class SqlMailStore implements MailStore {
     return row ? toEntry(row) : null;
   }
 
+  /**
+   * Issue 18: a folder kept in memory answers from its entries' MODSEQs and the expunges it
+   * applied, after its catch-up (one state read; the journal once for every session of the folder
+   * when it moved); other folders, and MODSEQs older than what it remembers, read the journal.
+   */
   async changesSince(folderId: number, modseq: number): Promise<FolderChanges> {
-    const folder = await this.folderById(this.db, folderId);
-    const changed = await this.db.selectFrom('folder_messages').select(ENTRY_COLUMNS).where('folder_id', '=', folderId).where('modseq', '>', modseq).orderBy('uid').execute();
-    const expunged = await this.db.selectFrom('folder_expunges').select('uid').where('folder_id', '=', folderId).where('modseq', '>', modseq).orderBy('uid').execute();
+    const known = await this.index.changesSince(folderId, modseq);
+    if (known) return known;
+    const { expungedModseqs: _, ...ch } = await this.journalSince(folderId, modseq);
+    return ch;
+  }
+
+  /** The change journal after `modseq` (up to `upTo`'s MODSEQ when given), with each expunge's MODSEQ for the folder index. */
+  private async journalSince(folderId: number, modseq: number, upTo?: FolderState): Promise<JournalChanges> {
+    const folder = upTo ? null : await this.folderById(this.db, folderId);
+    const top = upTo ? upTo.modseq : Infinity;
+    const changed = await this.db
+      .selectFrom('folder_messages')
+      .select(ENTRY_COLUMNS)
+      .where('folder_id', '=', folderId)
+      .where('modseq', '>', modseq)
+      .$if(upTo !== undefined, (q) => q.where('modseq', '<=', top))
+      .orderBy('uid')
+      .execute();
+    const expunged = await this.db
+      .selectFrom('folder_expunges')
+      .select(['uid', 'modseq'])
+      .where('folder_id', '=', folderId)
+      .where('modseq', '>', modseq)
+      .$if(upTo !== undefined, (q) => q.where('modseq', '<=', top))
+      .orderBy('uid')
+      .execute();
     return {
-      highestModseq: Number(folder.highest_modseq),
-      uidNext: Number(folder.uid_next),
+      highestModseq: folder ? Number(folder.highest_modseq) : top,
+      uidNext: folder ? Number(folder.uid_next) : (upTo?.uidNext ?? 0),
       changed: changed.map(toEntry),
       expunged: expunged.map((r) => Number(r.uid)),
+      expungedModseqs: expunged.map((r) => Number(r.modseq)),
     };
   }
 
