@@ -261,11 +261,18 @@ export function memberStoreView(base: MailStore, access: SharedAccess): { store:
     ...folderMethods(base, access, access.deps.memberSeen),
     watchMailbox: (mailboxId, listener) => (mailboxId === access.memberId ? watchers.add(listener) : base.watchMailbox(mailboxId, listener)),
   };
+  // Methods bound to the base once (issue 18: a bind per `session.store.X` access cost each command).
+  const bound = new Map<PropertyKey, { fn: unknown; bound: unknown }>();
   const store = new Proxy(base, {
     get(target, prop) {
       if (typeof prop === 'string' && prop in overrides) return overrides[prop as keyof MailStore];
       const v: unknown = Reflect.get(target, prop);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      if (typeof v !== 'function') return v;
+      const kept = bound.get(prop);
+      if (kept?.fn === v) return kept.bound;
+      const b = (v as (...a: unknown[]) => unknown).bind(target);
+      bound.set(prop, { fn: v, bound: b });
+      return b;
     },
   });
   return { store, watchers };
