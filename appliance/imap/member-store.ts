@@ -211,8 +211,8 @@ function folderMethods(base: MailStore, access: SharedAccess, seenIndex: MemberS
       const e = await base.getEntry(folderId, uid);
       return e && (await overlay(folderId, [e]))[0]!;
     },
-    async changesSince(folderId, modseq) {
-      const ch = await base.changesSince(folderId, modseq);
+    async changesSince(folderId, modseq, seen) {
+      const ch = await base.changesSince(folderId, modseq, seen);
       return perMember(folderId) ? { ...ch, changed: await overlay(folderId, ch.changed) } : ch;
     },
     async folderStatus(folderId) {

@@ -19,6 +19,11 @@ export class SelectedMailbox {
   knownModseq: number;
   /** A watch event arrived since the last sync. */
   dirty = true;
+  /**
+   * The MODSEQ of the latest change event heard (issue 18): the store need not read the folder's
+   * state when it is that far already. 0: unknown (the first sync, events without one), read it.
+   */
+  private heardModseq = 0;
   deleted = false;
   private pendingExpunges = new Set<number>();
   /** (uid → modseq) of changes this session already reported itself (STORE, FETCH \Seen). */
@@ -59,6 +64,9 @@ export class SelectedMailbox {
     });
     this.unwatch = session.store.watch(folder.id, (event) => {
       if (event.kind === 'deleted') this.deleted = true;
+      // Changes missed before this watch began are found by the first sync's state read.
+      const heard = event.kind !== 'deleted' && event.modseq > 0 && (!this.dirty || this.heardModseq > 0);
+      this.heardModseq = heard ? Math.max(this.heardModseq, event.modseq) : 0;
       this.dirty = true;
       if (this.idleSession) void this.sync(this.idleSession, true).catch(() => undefined);
       else if (event.kind !== 'deleted' && session.notifier?.wantsSelected(event.kind)) {
@@ -146,7 +154,9 @@ export class SelectedMailbox {
     }
     if (this.dirty) {
       this.dirty = false;
-      const ch = await session.store.changesSince(this.folder.id, this.knownModseq);
+      const heard = this.heardModseq;
+      this.heardModseq = 0;
+      const ch = await session.store.changesSince(this.folder.id, this.knownModseq, heard || undefined);
       if (session.isClosed) return;
       this.knownModseq = Math.max(this.knownModseq, ch.highestModseq);
       for (const uid of ch.expunged) if (this.view.seqOf(uid)) this.pendingExpunges.add(uid);

@@ -247,11 +247,13 @@ export class FolderIndex {
    * What changed in a folder since `modseq`, answered from memory after the catch-up (one state
    * read; the journal only when the folder moved, once for every caller): null when the folder
    * is not indexed (it is not loaded for this), or the answer needs what memory lacks (entries
-   * of a narrow index, expunges older than those remembered).
+   * of a narrow index, expunges older than those remembered). `seen`: the caller only needs the
+   * folder as of that MODSEQ (a change event it heard of); when it is that far, no state read.
    */
-  async changesSince(folderId: number, modseq: number): Promise<FolderChanges | null> {
-    if (!this.folders.has(folderId)) return null;
-    const ix = await this.current(folderId, true);
+  async changesSince(folderId: number, modseq: number, seen?: number): Promise<FolderChanges | null> {
+    const held = this.folders.get(folderId);
+    if (!held) return null;
+    const ix = seen !== undefined && seen > 0 && held.modseq >= seen && held.uidNext !== null ? held : await this.current(folderId, true);
     if (ix.uidNext === null) return null;
     if (modseq >= ix.modseq) return { highestModseq: ix.modseq, uidNext: ix.uidNext, changed: [], expunged: [] };
     if (ix.narrow || modseq < ix.journalFrom) return null;

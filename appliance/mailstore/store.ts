@@ -399,10 +399,10 @@ export class SqlMailStore implements MailStore {
   /**
    * Issue 18: a folder kept in memory answers from its entries' MODSEQs and the expunges it
    * applied, after its catch-up (one state read; the journal once for every session of the folder
-   * when it moved); other folders, and MODSEQs older than what it remembers, read the journal.
+   * when it moved; none when it is already at `seen`, the change event the caller heard of); other folders, and MODSEQs older than what it remembers, read the journal.
    */
-  async changesSince(folderId: number, modseq: number): Promise<FolderChanges> {
-    const known = await this.index.changesSince(folderId, modseq);
+  async changesSince(folderId: number, modseq: number, seen?: number): Promise<FolderChanges> {
+    const known = await this.index.changesSince(folderId, modseq, seen);
     if (known) return known;
     const { expungedModseqs: _, ...ch } = await this.journalSince(folderId, modseq);
     return ch;

@@ -175,7 +175,11 @@ export interface MailStore {
   uidFlagColumns?(folderId: number): Promise<UidFlagColumns>;
   /** One entry by UID, null when absent. */
   getEntry(folderId: number, uid: number): Promise<MessageEntry | null>;
-  changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
+  /**
+   * `seen`: the MODSEQ of the latest change event the caller heard of; a store that already has
+   * the folder at least that far may answer without reading the database (issue 18).
+   */
+  changesSince(folderId: number, modseq: number, seen?: number): Promise<FolderChanges>;
   /**
    * IMAP \Recent (RFC 3501 2.3.2): claims every UID below `belowUid` that no session has been
    * told about yet, durably. Returns the first UID this caller claimed (UIDs from it up to
