@@ -502,6 +502,10 @@ interface ResponseContext {
   flagsChanged: Set<number>;
   hasFlagsItem: boolean;
   out: Coalescer;
+  /** Some item needs a read or a decode before its text (writeResponseAwaiting). */
+  awaits: boolean;
+  /** FLAGS text by flag list (the index's lists are shared by the entries that have them). */
+  flagTexts: Map<readonly string[], string>;
 }
 
 /**
@@ -525,7 +529,7 @@ async function writeResponses(
       entries.map((e) => e.flags),
     );
   const bodies = new BodyLoader(session, entries, metas, sections);
-  const ctx: ResponseContext = { session, sel, items, metas, flagsChanged, hasFlagsItem, out: new Coalescer(session) };
+  const ctx: ResponseContext = { session, sel, items, metas, flagsChanged, hasFlagsItem, out: new Coalescer(session), awaits: awaitsItems(items), flagTexts: new Map() };
   const seqs = seqsOf(sel, entries);
   try {
     for (let i = 0; i < entries.length; i++) {
@@ -538,7 +542,8 @@ async function writeResponses(
           data = await bodies.get(i);
           if (!data) continue; // the message vanished (expunged elsewhere): skip it
         }
-        await writeResponse(ctx, entries[i]!, seq, data, bodies.borrowed(i));
+        const written = writeResponse(ctx, entries[i]!, seq, data, bodies.borrowed(i));
+        if (written) await written;
       } finally {
         bodies.done(i); // its bytes were copied into the output (or written): the read buffer goes back
       }
@@ -549,9 +554,47 @@ async function writeResponses(
   }
 }
 
-/** One `* n FETCH (...)` response; `borrowed`: the section bytes are lent (copied, never written as they are). */
-async function writeResponse(ctx: ResponseContext, e: MessageEntry, seq: number, data: SectionData[] | null, borrowed: boolean): Promise<void> {
-  const { session, sel, items, out } = ctx;
+/** Items whose text needs a read or a decode (PREVIEW of an older message, BINARY.SIZE): their responses are built asynchronously. */
+function awaitsItems(items: FetchItem[]): boolean {
+  return items.some((i) => i.kind === 'PREVIEW' || (i.kind === 'section' && i.binary?.size));
+}
+
+/** FLAGS of an entry, each distinct (shared) flag list formatted once per FETCH unless the message is \Recent here. */
+function flagsText(ctx: ResponseContext, e: MessageEntry): string {
+  if (ctx.sel.recent.has(e.uid)) return ctx.sel.formatFlags(e.uid, e.flags);
+  let text = ctx.flagTexts.get(e.flags);
+  if (text === undefined) ctx.flagTexts.set(e.flags, (text = ctx.sel.formatFlags(e.uid, e.flags)));
+  return text;
+}
+
+/**
+ * One `* n FETCH (...)` response; `borrowed`: the section bytes are lent (copied, never written
+ * as they are). Issue 18: built and gathered synchronously (no promise per message) unless an
+ * item needs a read (ctx.awaits) or the output must wait for the client; a promise then.
+ */
+function writeResponse(ctx: ResponseContext, e: MessageEntry, seq: number, data: SectionData[] | null, borrowed: boolean): Promise<void> | null {
+  if (ctx.awaits) return writeResponseAwaiting(ctx, e, seq, data, borrowed);
+  const { session, items } = ctx;
+  const meta = ctx.metas?.get(e.messageId) ?? null;
+  let parts: Array<string | LiteralPart> | null = null;
+  let text = `* ${seq} FETCH (`;
+  let sectionIndex = 0;
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k]!;
+    if (k) text += ' ';
+    if (item.kind === 'FLAGS') text += `FLAGS ${flagsText(ctx, e)}`;
+    else if (item.kind !== 'section' && item.kind !== 'PREVIEW') text += itemText(session, ctx.sel, item.kind, e, meta);
+    else if (item.kind === 'section') {
+      (parts ??= []).push(text, literalPart(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta));
+      text = '';
+    }
+  }
+  return finishResponse(ctx, e, parts, text, borrowed);
+}
+
+/** The general form of writeResponse: items whose text needs a read or a decode first. */
+async function writeResponseAwaiting(ctx: ResponseContext, e: MessageEntry, seq: number, data: SectionData[] | null, borrowed: boolean): Promise<void> {
+  const { session, sel, items } = ctx;
   const meta = ctx.metas?.get(e.messageId) ?? null;
   const parts: Array<string | LiteralPart> = [];
   let text = `* ${seq} FETCH (`;
@@ -572,18 +615,27 @@ async function writeResponse(ctx: ResponseContext, e: MessageEntry, seq: number,
       text = '';
     }
   }
-  if (ctx.flagsChanged.has(e.uid) && !ctx.hasFlagsItem) text += ` FLAGS ${sel.formatFlags(e.uid, e.flags)}`;
+  await finishResponse(ctx, e, parts.length ? parts : null, text, borrowed);
+}
+
+/** Ends a response (FLAGS of an implicit \Seen) and gathers it, or writes it on its own when a literal must be read first. */
+function finishResponse(ctx: ResponseContext, e: MessageEntry, parts: Array<string | LiteralPart> | null, text: string, borrowed: boolean): Promise<void> | null {
+  if (ctx.flagsChanged.size && ctx.flagsChanged.has(e.uid) && !ctx.hasFlagsItem) text += ` FLAGS ${ctx.sel.formatFlags(e.uid, e.flags)}`;
   text += ')\r\n';
-  const inline = parts.length ? inlineResponse(parts, text) : [text];
-  if (inline) {
-    for (const chunk of inline) {
-      const written = out.add(chunk, borrowed);
-      if (written) await written;
-    }
-  } else {
-    await out.flush();
-    await writeWithLiterals(session, parts, text, borrowed);
+  if (!parts) return ctx.out.add(text, borrowed);
+  const inline = inlineResponse(parts, text);
+  if (inline) return addAll(ctx.out, inline, borrowed, 0);
+  const written = parts;
+  return ctx.out.flush().then(() => writeWithLiterals(ctx.session, written, text, borrowed));
+}
+
+/** Gathers chunks in order; a promise only when one of them had to wait for a write. */
+function addAll(out: Coalescer, chunks: Array<string | Buffer>, borrowed: boolean, from: number): Promise<void> | null {
+  for (let k = from; k < chunks.length; k++) {
+    const written = out.add(chunks[k]!, borrowed);
+    if (written) return written.then(() => addAll(out, chunks, borrowed, k + 1) ?? undefined);
   }
+  return null;
 }
 
 export const fetch: CommandSpec = {
