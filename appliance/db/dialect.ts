@@ -5,9 +5,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import {
-  CompiledQuery,
   type CreateTableBuilder,
-  type Expression,
   type DatabaseConnection,
   type Driver,
   Kysely,
@@ -184,10 +182,6 @@ export function walCheckpointer(db: Kysely<DB>): WalCheckpointer | null {
   return walFiles.get(db)?.checkpoints ?? null;
 }
 
-/** The group commit's pragmas, compiled once (kysely compiled them again for every batch). */
-const SYNC_NORMAL = CompiledQuery.raw('pragma synchronous = NORMAL');
-const SYNC_FULL = CompiledQuery.raw('pragma synchronous = FULL');
-
 /** Unsynced commits + WAL sync for a SQLite database opened by openSqlite; null otherwise (PostgreSQL commits off this process already). */
 export function commitDurability(db: Kysely<DB>): CommitDurability | null {
   const wal = walFiles.get(db);
@@ -195,11 +189,11 @@ export function commitDurability(db: Kysely<DB>): CommitDurability | null {
   return {
     unsynced: (work) =>
       db.connection().execute(async (conn) => {
-        await conn.executeQuery(SYNC_NORMAL);
+        await sql`pragma synchronous = NORMAL`.execute(conn);
         try {
           return await work(conn);
         } finally {
-          await conn.executeQuery(SYNC_FULL);
+          await sql`pragma synchronous = FULL`.execute(conn);
         }
       }),
     sync: () => wal.sync(),
@@ -280,22 +274,6 @@ export function openDatabase(storage: { databaseUrl: string | null }, sqliteFile
 export function autoIdColumn<T extends string>(builder: CreateTableBuilder<T, never>, name: string, db?: Kysely<any>) {
   if (db && dialectOf(db) === 'postgres') return builder.addColumn(name, 'serial', (c) => c.primaryKey());
   return builder.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement());
-}
-
-/**
- * Makes a table keyed by its primary key alone: on SQLite a WITHOUT ROWID table, one b-tree (a
- * rowid table with a text key is two: the rows and the key's index, two pages written for each
- * insert); PostgreSQL has no rowid and keeps the builder as it is.
- */
-export function withoutRowid<B extends { modifyEnd(node: Expression<unknown>): B }>(builder: B, db: Kysely<any>): B {
-  return dialectOf(db) === 'sqlite' ? builder.modifyEnd(sql`without rowid`) : builder;
-}
-
-/** True when a SQLite table is a WITHOUT ROWID table (false on PostgreSQL, and for a missing table). */
-export async function isWithoutRowid(db: Kysely<any>, table: string): Promise<boolean> {
-  if (dialectOf(db) !== 'sqlite') return false;
-  const { rows } = await sql<{ sql: string }>`select sql from sqlite_master where type = 'table' and name = ${table}`.execute(db);
-  return /\bwithout\s+rowid\s*$/i.test(rows[0]?.sql ?? '');
 }
 
 /** A floating-point column (SQLite: REAL; PostgreSQL: double precision, so scores read back exactly as written). */

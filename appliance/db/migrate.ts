@@ -29,7 +29,6 @@ import * as m0050 from './migrations/0050_folder_message_count.js';
 import * as m0051 from './migrations/0051_folder_index_heads.js';
 import * as m0053 from './migrations/0053_imap_folder_entry_index.js';
 import * as m0054 from './migrations/0054_unsynced_blobs.js';
-import * as m0055 from './migrations/0055_unsynced_blobs_without_rowid.js';
 import * as m0058 from './migrations/0058_folder_sort_keys.js';
 import * as m0044 from './migrations/0044_message_text.js';
 import * as m0060 from './migrations/0060_mailbox_search_text_index.js';
@@ -68,7 +67,6 @@ const MIGRATIONS: Record<string, Migration> = {
   '0051_folder_index_heads': m0051,
   '0053_imap_folder_entry_index': m0053,
   '0054_unsynced_blobs': m0054,
-  '0055_unsynced_blobs_without_rowid': m0055,
   '0058_folder_sort_keys': m0058,
   '0060_mailbox_search_text_index': m0060,
 };
