@@ -11,22 +11,11 @@ import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 import { RawClient, testCertificate } from './imap-harness.js';
+import { prng } from '../../scripts/lib/prng.js';
 
 const USER = 'sync@r8b.test';
 const PASS = 'correct horse battery';
 const msg = (i: number) => Buffer.from(`From: a${i}@example.org\r\nSubject: sync ${i}\r\nMessage-ID: <sync-${i}@example.org>\r\n\r\nBody ${i}\r\n`);
-
-/** A small seeded generator (mulberry32): the same steps on both engines. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('untagged updates from the folder index', () => {
   let core: TestCore;
@@ -82,7 +71,7 @@ describe('untagged updates from the folder index', () => {
   });
 
   it('answers changesSince from memory as the journal does, after changes here and in another store', async () => {
-    const random = rng(18);
+    const random = prng(18);
     const seen: number[] = [0];
     await store.listMessages(inbox.id); // the folder is kept in memory
     for (let step = 0; step < 40; step++) {
