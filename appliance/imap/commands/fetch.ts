@@ -570,10 +570,16 @@ function flagsText(ctx: ResponseContext, e: MessageEntry): string {
 /**
  * One `* n FETCH (...)` response; `borrowed`: the section bytes are lent (copied, never written
  * as they are). Issue 18: built and gathered synchronously (no promise per message) unless an
- * item needs a read (ctx.awaits) or the output must wait for the client; a promise then.
+ * item needs a read (ctx.awaits: its text is awaited first) or the output must wait for the
+ * client; a promise then.
  */
 function writeResponse(ctx: ResponseContext, e: MessageEntry, seq: number, data: SectionData[] | null, borrowed: boolean): Promise<void> | null {
-  if (ctx.awaits) return writeResponseAwaiting(ctx, e, seq, data, borrowed);
+  if (!ctx.awaits) return buildResponse(ctx, e, seq, data, borrowed, null);
+  return awaitedTexts(ctx, e, data).then((awaited) => buildResponse(ctx, e, seq, data, borrowed, awaited) ?? undefined);
+}
+
+/** The response's text and literals; `awaited[k]`: the text of item k when it needed a read or a decode. */
+function buildResponse(ctx: ResponseContext, e: MessageEntry, seq: number, data: SectionData[] | null, borrowed: boolean, awaited: ReadonlyArray<string | undefined> | null): Promise<void> | null {
   const { session, items } = ctx;
   const meta = ctx.metas?.get(e.messageId) ?? null;
   let parts: Array<string | LiteralPart> | null = null;
@@ -582,40 +588,37 @@ function writeResponse(ctx: ResponseContext, e: MessageEntry, seq: number, data:
   for (let k = 0; k < items.length; k++) {
     const item = items[k]!;
     if (k) text += ' ';
-    if (item.kind === 'FLAGS') text += `FLAGS ${flagsText(ctx, e)}`;
-    else if (item.kind !== 'section' && item.kind !== 'PREVIEW') text += itemText(session, ctx.sel, item.kind, e, meta);
-    else if (item.kind === 'section') {
-      (parts ??= []).push(text, literalPart(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta));
-      text = '';
-    }
+    const ready = awaited?.[k];
+    if (item.kind === 'section') {
+      const section = data?.[sectionIndex++] ?? Buffer.alloc(0);
+      if (ready !== undefined) text += ready;
+      else {
+        (parts ??= []).push(text, literalPart(item, section, meta));
+        text = '';
+      }
+    } else if (ready !== undefined) text += ready;
+    else if (item.kind === 'FLAGS') text += `FLAGS ${flagsText(ctx, e)}`;
+    else if (item.kind !== 'PREVIEW') text += itemText(session, ctx.sel, item.kind, e, meta);
   }
   return finishResponse(ctx, e, parts, text, borrowed);
 }
 
-/** The general form of writeResponse: items whose text needs a read or a decode first. */
-async function writeResponseAwaiting(ctx: ResponseContext, e: MessageEntry, seq: number, data: SectionData[] | null, borrowed: boolean): Promise<void> {
-  const { session, sel, items } = ctx;
+/** The texts of the items that need a read or a decode (PREVIEW of an older message, BINARY.SIZE), by item. */
+async function awaitedTexts(ctx: ResponseContext, e: MessageEntry, data: SectionData[] | null): Promise<Array<string | undefined>> {
   const meta = ctx.metas?.get(e.messageId) ?? null;
-  const parts: Array<string | LiteralPart> = [];
-  let text = `* ${seq} FETCH (`;
-  let first = true;
+  const out = new Array<string | undefined>(ctx.items.length);
   let sectionIndex = 0;
-  for (const item of items) {
-    if (!first) text += ' ';
-    first = false;
+  for (let k = 0; k < ctx.items.length; k++) {
+    const item = ctx.items[k]!;
     if (item.kind === 'PREVIEW') {
       // RFC 8970 3: computed at ingest; older messages get theirs from the bytes
-      text += `PREVIEW ${nstring(meta ? (meta.preview ?? (await previewFromBytes(session, e.messageId, meta))) : null)}`;
-    } else if (item.kind !== 'section') {
-      text += itemText(session, sel, item.kind, e, meta);
-    } else if (item.binary?.size) {
-      text += `${item.label} ${await binarySize(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta)}`;
-    } else {
-      parts.push(text, literalPart(item, data?.[sectionIndex++] ?? Buffer.alloc(0), meta));
-      text = '';
+      out[k] = `PREVIEW ${nstring(meta ? (meta.preview ?? (await previewFromBytes(ctx.session, e.messageId, meta))) : null)}`;
+    } else if (item.kind === 'section') {
+      const section = data?.[sectionIndex++] ?? Buffer.alloc(0);
+      if (item.binary?.size) out[k] = `${item.label} ${await binarySize(item, section, meta)}`;
     }
   }
-  await finishResponse(ctx, e, parts.length ? parts : null, text, borrowed);
+  return out;
 }
 
 /** Ends a response (FLAGS of an implicit \Seen) and gathers it, or writes it on its own when a literal must be read first. */
