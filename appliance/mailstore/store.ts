@@ -464,8 +464,12 @@ export class SqlMailStore implements MailStore {
    */
   async sortColumn(folderId: number, field: 'd' | SortStringField): Promise<SortKeyColumn | null> {
     const { columns, membership } = await this.index.snapshot(folderId);
+    return this.columnOf(folderId, field, columns(), membership);
+  }
+
+  /** sortColumn of the folder's entries `cols` as of `membership` (one snapshot for several columns). */
+  private async columnOf(folderId: number, field: 'd' | SortStringField, cols: FlagColumns, membership: number): Promise<SortKeyColumn | null> {
     if (this.sortRowsCache.get(folderId)?.membership === membership) return null;
-    const cols = columns();
     if (cols.length < SORT_COPY_MIN_ENTRIES) return null;
     const copy = this.sortColumnCopies.get(folderId) ?? (await this.sortKeyCopies.loadColumns(folderId).catch(() => null));
     if (!copy) return null;
@@ -495,16 +499,17 @@ export class SqlMailStore implements MailStore {
    */
   async threadColumns(folderId: number): Promise<ThreadKeyColumn | null> {
     // Kept while the membership stands (a webmail's next page view threads the same columns).
-    const kept = this.threadColumnsKept.get(folderId);
-    if (kept && kept.membership === (await this.index.snapshot(folderId)).membership && this.sortRowsCache.get(folderId)?.membership !== kept.membership) return kept;
-    this.threadColumnsKept.delete(folderId);
-    const dates = await this.sortColumn(folderId, 'd');
-    const subjects = dates && (await this.sortColumn(folderId, 's'));
-    const copy = this.sortColumnCopies.get(folderId);
-    if (!dates || !subjects || !copy || subjects.membership !== dates.membership) return null;
     const { columns, membership } = await this.index.snapshot(folderId);
-    if (membership !== dates.membership) return null;
-    const rest = threadKeyColumns(copy, columns().messageIds, subjects.keys, (id) => this.sortCache.get(id));
+    const kept = this.threadColumnsKept.get(folderId);
+    if (kept && kept.membership === membership && this.sortRowsCache.get(folderId)?.membership !== membership) return kept;
+    this.threadColumnsKept.delete(folderId);
+    // both columns of the same entries (one snapshot: one state read, not one per column)
+    const cols = columns();
+    const dates = await this.columnOf(folderId, 'd', cols, membership);
+    const subjects = dates && (await this.columnOf(folderId, 's', cols, membership));
+    const copy = this.sortColumnCopies.get(folderId);
+    if (!dates || !subjects || !copy) return null;
+    const rest = threadKeyColumns(copy, cols.messageIds, subjects.keys, (id) => this.sortCache.get(id));
     if (!rest) return null;
     const column = { membership, uids: dates.uids, dates: dates.keys, subjects: subjects.keys, ...rest };
     this.threadColumnsKept.set(folderId, column);
