@@ -20,8 +20,14 @@ import type { SortKeys } from './sort-keys.js';
  * bits; message ids in 32 bits when they fit), reference counts in a byte: about a third fewer
  * bytes than version 1 (one 32-bit word per field), so fewer pages to read on the first SORT.
  * Version 1 copies still decode (then the next full read writes a version 2 copy).
+ * Version 3 (issue 18, ninth round): the same layout, the string table in code-unit order (and
+ * its length and the empty string's index in the head), so that a string index is already a
+ * rank: SORT by a string key and THREAD read no string of a copy that holds every entry.
+ * Version 2 copies still decode (their strings ranked as before).
  */
-const VERSION = 2;
+const VERSION = 3;
+/** The layouts of version 2 and 3 are the same (3 only orders its string table). */
+const isColumnLayout = (v: unknown): boolean => v === 2 || v === VERSION;
 /** Version 1: index of a null Message-ID. */
 const NONE = 0xffffffff;
 /** The string fields, in their column order. */
@@ -51,12 +57,10 @@ const pad8 = (len: number): number => (8 - (len % 8)) % 8;
 
 export function encodeSortKeys(rows: ReadonlyArray<{ messageId: number; keys: SortKeys }>): Buffer {
   const n = rows.length;
-  const strings = new Map<string, number>();
-  const at = (s: string): number => {
-    let i = strings.get(s);
-    if (i === undefined) strings.set(s, (i = strings.size));
-    return i;
-  };
+  // Version 3: the string table in code-unit order, so a string's index is its rank among them
+  // (SORT by a string key and THREAD of a fresh process then need no string at all).
+  const strings = sortedTable(rows);
+  const at = (s: string): number => strings.get(s)!;
   const ids = new Float64Array(n);
   const dates = new Float64Array(n);
   // Columns: the six fields, the Message-ID (index + 1, 0: none), the reply mark, the reference count.
@@ -75,7 +79,9 @@ export function encodeSortKeys(rows: ReadonlyArray<{ messageId: number; keys: So
   const idWidth = ids.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff) ? 4 : 8;
   const widths = cols.map((c) => widthFor(c.reduce((m, x) => (x > m ? x : m), 0)));
   const refWidth = widthFor(refs.reduce((m, x) => (x > m ? x : m), 0));
-  const head = Buffer.from(JSON.stringify({ v: VERSION, n, refs: refs.length, idWidth, widths, refWidth, strings: [...strings.keys()] }));
+  const table = [...strings.keys()];
+  // `m` and `e` (the empty string's index, -1: none) let a reader check indexes and find the empty subject without parsing the table; `strings` stays last (decodeSortColumns).
+  const head = Buffer.from(JSON.stringify({ v: VERSION, n, refs: refs.length, m: table.length, e: table[0] === '' ? 0 : -1, idWidth, widths, refWidth, strings: table }));
   const len = Buffer.alloc(8);
   len.writeUInt32LE(head.length, 0);
   const parts: Uint8Array[] = [len, head, Buffer.alloc(pad8(head.length))];
@@ -87,6 +93,20 @@ export function encodeSortKeys(rows: ReadonlyArray<{ messageId: number; keys: So
   cols.forEach((c, k) => add(narrow(c, widths[k]!)));
   add(narrow(Uint32Array.from(refs), refWidth));
   return Buffer.concat(parts);
+}
+
+/** Every string of the rows' keys, each once, numbered in code-unit order (the default sort's order: no comparator call per pair). */
+function sortedTable(rows: ReadonlyArray<{ keys: SortKeys }>): Map<string, number> {
+  const seen = new Set<string>();
+  for (const { keys } of rows) {
+    for (const f of FIELDS) seen.add(keys[f] ?? '');
+    if (keys.id !== null) seen.add(keys.id);
+    for (const x of keys.r) seen.add(x);
+  }
+  const table = [...seen].sort();
+  const out = new Map<string, number>();
+  for (let i = 0; i < table.length; i++) out.set(table[i]!, i);
+  return out;
 }
 
 /** The columns of a decoded copy, whatever its version. */
@@ -116,6 +136,9 @@ interface Head {
   n: number;
   refs: number;
   strings: string[];
+  /** Version 3: the table's length and the empty string's index (-1: none). */
+  m?: number;
+  e?: number;
   idWidth?: number;
   widths?: number[];
   refWidth?: number;
@@ -199,8 +222,8 @@ export function decodeSortKeys(buf: Buffer): SortKeyCopy | null {
     // database has a buffer of its own: issue 18, copying 6 MB into fresh memory cost more than
     // a page fault per 4 KiB on the first SORT); otherwise, and for version 1, copied out.
     const body = buf.subarray(8 + hl + pad8(hl));
-    const raw = head.v === VERSION && body.byteOffset % 8 === 0 ? new Uint8Array(body.buffer, body.byteOffset, body.length) : new Uint8Array(body);
-    const decoded = head.v === 1 ? columnsV1(head, raw) : head.v === VERSION ? columnsV2(head, raw) : null;
+    const raw = isColumnLayout(head.v) && body.byteOffset % 8 === 0 ? new Uint8Array(body.buffer, body.byteOffset, body.length) : new Uint8Array(body);
+    const decoded = head.v === 1 ? columnsV1(head, raw) : isColumnLayout(head.v) ? columnsV2(head, raw) : null;
     if (!decoded) return null;
     const { ids, cols } = decoded;
     const { n } = cols;
@@ -233,21 +256,31 @@ export type SortStringField = (typeof FIELDS)[number];
 export interface SortColumnCopy {
   ids: Float64Array;
   dates: Float64Array;
+  /** Version 3: string indexes ascend with their strings (code-unit order), so an index ranks as its string does. */
+  sorted: boolean;
   /** The field's string index per message and the copy's string table (parsed on first use); null when the copy is damaged. */
   strings(field: SortStringField): { index: UintArray; strings: string[] } | null;
+  /** The field's string index per message, checked against the table's length (a version 3 copy's table is not parsed for it); null when damaged. */
+  codes(field: SortStringField): UintArray | null;
+  /** The string table's length (version 3: from the head); null when damaged. */
+  stringCount(): number | null;
+  /** The empty string's index in the table, -1 when it holds none (version 3: from the head); null when damaged. */
+  emptyString(): number | null;
+  /** The string table (parsed on first use); null when damaged. */
+  table(): string[] | null;
   /** Every message's keys as objects (decodeSortKeys of the same bytes: no second read when sort rows are needed after all). */
   keys(): SortKeyCopy | null;
-  /** The THREAD columns (Message-ID, reply mark, references) and the string table; null when the copy is damaged. */
+  /** The THREAD columns (Message-ID, reply mark, references); null when the copy is damaged. */
   thread(): CopyThreadColumns | null;
 }
 
-/** A copy's THREAD columns: string indexes + 1 of the Message-IDs (0: none), reply marks, references (refEnd as in Columns). */
+/** A copy's THREAD columns: string indexes + 1 of the Message-IDs (0: none), reply marks, references (refEnd as in Columns); `count` strings in the table. */
 export interface CopyThreadColumns {
   id: UintArray;
   re: UintArray;
   refEnd: Uint32Array;
   refs: UintArray;
-  strings: string[];
+  count: number;
 }
 
 const WIDTHS = new Set([1, 2, 4]);
@@ -258,26 +291,38 @@ function copyOut(body: Buffer, at: number, count: number, width: number): UintAr
   return width === 8 ? new Float64Array(bytes.buffer, 0, count) : view(bytes, 0, count, width);
 }
 
+/** The head of a version 2 or 3 copy up to its string table (its last field), or null when it is not one. */
+function columnHead(headBytes: Buffer): Omit<Head, 'strings'> | null {
+  const cut = headBytes.indexOf(',"strings":');
+  if (cut < 0) return null;
+  const head = JSON.parse(`${headBytes.subarray(0, cut).toString()}}`) as Omit<Head, 'strings'>;
+  const { n, idWidth, widths, refWidth } = head;
+  if (!isColumnLayout(head.v) || !Number.isInteger(n) || n < 0 || !Number.isInteger(head.refs) || head.refs < 0) return null;
+  if ((idWidth !== 4 && idWidth !== 8) || !Array.isArray(widths) || widths.length !== FIELDS.length + 3 || !widths.every((w) => WIDTHS.has(w))) return null;
+  if (refWidth === undefined || !WIDTHS.has(refWidth)) return null;
+  // Version 3: the table's length, and the empty string first when it is there (the smallest string).
+  if (head.v === VERSION && !(Number.isInteger(head.m) && head.m! >= 0 && (head.e === -1 || (head.e === 0 && head.m! > 0)))) return null;
+  return head;
+}
+
 /**
- * The columns of a version 2 copy without its string table or an object per message (issue 18:
- * SORT (REVERSE DATE) of a fresh process decoded every key of a 100,000-message copy into
+ * The columns of a version 2 or 3 copy without its string table or an object per message (issue
+ * 18: SORT (REVERSE DATE) of a fresh process decoded every key of a 100,000-message copy into
  * objects, most of its time in building and collecting them); null when it is not one (version 1
  * copies too: the full decoder reads those, and the next full read rewrites them). The head's
  * string table is its last field (encodeSortKeys), so only the head's start is parsed until a
- * string field is asked for.
+ * string is asked for; a version 3 copy's head says the table's length and where its empty
+ * string is, so its string columns and THREAD columns are checked and read without the table.
  */
 export function decodeSortColumns(buf: Buffer): SortColumnCopy | null {
   try {
     const hl = buf.readUInt32LE(0);
     if (8 + hl > buf.length) return null;
     const headBytes = buf.subarray(8, 8 + hl);
-    const cut = headBytes.indexOf(',"strings":');
-    if (cut < 0) return null;
-    const head = JSON.parse(`${headBytes.subarray(0, cut).toString()}}`) as Omit<Head, 'strings'>;
-    const { n, idWidth, widths, refWidth } = head;
-    if (head.v !== VERSION || !Number.isInteger(n) || n < 0 || !Number.isInteger(head.refs) || head.refs < 0) return null;
-    if ((idWidth !== 4 && idWidth !== 8) || !Array.isArray(widths) || widths.length !== FIELDS.length + 3 || !widths.every((w) => WIDTHS.has(w))) return null;
-    if (refWidth === undefined || !WIDTHS.has(refWidth)) return null;
+    const head = columnHead(headBytes);
+    if (!head) return null;
+    const { n, idWidth, widths, refWidth } = head as Required<Omit<Head, 'strings'>>;
+    const sorted = head.v === VERSION;
     const span = (count: number, width: number): number => count * width + pad8(count * width);
     const body = buf.subarray(8 + hl + pad8(hl));
     const at = [span(n, idWidth) + span(n, 8)];
@@ -286,35 +331,52 @@ export function decodeSortColumns(buf: Buffer): SortColumnCopy | null {
     const rawIds = copyOut(body, 0, n, idWidth);
     const ids = rawIds instanceof Float64Array ? rawIds : Float64Array.from(rawIds);
     const dates = copyOut(body, span(n, idWidth), n, 8) as Float64Array;
-    let table: string[] | null | undefined;
-    const stringTable = (): string[] | null => {
-      if (table === undefined) {
-        const all = (JSON.parse(headBytes.toString()) as Head).strings;
-        table = Array.isArray(all) ? all : null;
+    let strings: string[] | null | undefined;
+    const table = (): string[] | null => {
+      if (strings === undefined) {
+        let all: unknown;
+        try {
+          all = (JSON.parse(headBytes.toString()) as Head).strings;
+        } catch {
+          all = null; // a damaged table
+        }
+        strings = Array.isArray(all) && (!sorted || all.length === head.m) ? (all as string[]) : null;
       }
-      return table;
+      return strings;
     };
+    const stringCount = (): number | null => (sorted ? head.m! : (table()?.length ?? null));
     const fields = new Map<SortStringField, UintArray | null>();
     let thread: CopyThreadColumns | null | undefined;
+    const codes = (field: SortStringField): UintArray | null => {
+      let index = fields.get(field);
+      if (index === undefined) {
+        const count = stringCount();
+        const k = FIELDS.indexOf(field);
+        index = count === null ? null : (copyOut(body, at[k]!, n, widths[k]!) as UintArray);
+        if (index && !allBelow(index, count!)) index = null; // a damaged copy: never read past the table
+        fields.set(field, index);
+      }
+      return index;
+    };
     return {
       ids,
       dates,
+      sorted,
+      codes,
+      stringCount,
+      table,
+      emptyString: () => (sorted ? head.e! : (table()?.indexOf('') ?? null)),
       strings(field) {
-        stringTable();
-        if (!table) return null;
-        let index = fields.get(field);
-        if (index === undefined) {
-          const k = FIELDS.indexOf(field);
-          index = copyOut(body, at[k]!, n, widths[k]!) as UintArray;
-          if (!allBelow(index, table.length)) index = null; // a damaged copy: never read past the table
-          fields.set(field, index);
-        }
-        return index ? { index, strings: table } : null;
+        const all = table();
+        const index = all && codes(field);
+        return index ? { index, strings: all! } : null;
       },
       keys: () => decodeSortKeys(buf),
       thread() {
-        const strings = stringTable();
-        if (thread === undefined) thread = strings && threadColumnsAt(body, at, n, widths, head.refs, refWidth, strings);
+        if (thread === undefined) {
+          const count = stringCount();
+          thread = count === null ? null : threadColumnsAt(body, at, n, widths, head.refs, refWidth, count);
+        }
         return thread;
       },
     };
@@ -323,17 +385,17 @@ export function decodeSortColumns(buf: Buffer): SortColumnCopy | null {
   }
 }
 
-/** The THREAD columns of a version 2 copy's body (`at`: the columns' offsets), every index checked against the string table; null when one is out of it. */
-function threadColumnsAt(body: Buffer, at: number[], n: number, widths: number[], refCount: number, refWidth: number, strings: string[]): CopyThreadColumns | null {
+/** The THREAD columns of a version 2 or 3 copy's body (`at`: the columns' offsets), every index checked against the table's length (`count`); null when one is out of it. */
+function threadColumnsAt(body: Buffer, at: number[], n: number, widths: number[], refCount: number, refWidth: number, count: number): CopyThreadColumns | null {
   const id = copyOut(body, at[6]!, n, widths[6]!) as UintArray;
   const re = copyOut(body, at[7]!, n, widths[7]!) as UintArray;
   const counts = copyOut(body, at[8]!, n, widths[8]!) as UintArray;
   const refs = copyOut(body, at[9]!, refCount, refWidth) as UintArray;
-  if (!allBelow(id, strings.length + 1) || !allBelow(refs, strings.length)) return null;
+  if (!allBelow(id, count + 1) || !allBelow(refs, count)) return null;
   const refEnd = new Uint32Array(n);
   let end = 0;
   for (let i = 0; i < n; i++) refEnd[i] = end += counts[i]!;
-  return end === refCount ? { id, re, refEnd, refs, strings } : null;
+  return end === refCount ? { id, re, refEnd, refs, count } : null;
 }
 
 /** Per entry (message ids), its position in the copy, -1 when the copy lacks it: walked side by side, the copy's ids indexed at a first mismatch. */
@@ -362,10 +424,11 @@ function positionsInCopy(ids: Float64Array, messageIds: ArrayLike<number>): Int3
 /**
  * One sort key of each entry (message ids in ascending UID order, the order the copy was
  * written in) as a number: DATE (`field` 'd': the Date key, else the internal date, RFC 5256 3),
- * or the rank of a string field among the entries' values (equal strings equal ranks, code-unit
- * order, as imap/sort.ts ranks them). An entry the copy lacks takes its keys from `known`, else
- * its index goes to `missing` (string fields are then left unranked); null when a string field
- * cannot be read from the copy.
+ * or a number that orders a string field as its values do (equal strings equal numbers,
+ * code-unit order, as imap/sort.ts ranks them): the string's index in a version 3 copy (its
+ * table is in that order: no string is read), else its rank among the entries' values. An entry
+ * the copy lacks takes its keys from `known`, else its index goes to `missing` (string fields are
+ * then left unranked); null when a string field cannot be read from the copy.
  */
 export function sortKeyColumn(
   copy: SortColumnCopy,
@@ -378,8 +441,9 @@ export function sortKeyColumn(
   const pos = positionsInCopy(copy.ids, messageIds);
   const keys = new Float64Array(n);
   const missing: number[] = [];
-  const table = field === 'd' ? null : copy.strings(field);
-  if (field !== 'd' && !table) return null;
+  const codes = field === 'd' ? null : copy.codes(field);
+  const count = field === 'd' ? 0 : copy.stringCount();
+  if (field !== 'd' && (!codes || count === null)) return null;
   // Strings: an entry's code is its copy's string index, or past the table for a value of its own.
   const extra: string[] = [];
   const extraAt = new Map<string, number>();
@@ -387,8 +451,8 @@ export function sortKeyColumn(
     const at = pos[i]!;
     let d: number | null;
     if (at >= 0) {
-      if (table) {
-        keys[i] = table.index[at]!;
+      if (codes) {
+        keys[i] = codes[at]!;
         continue;
       }
       const x = copy.dates[at]!;
@@ -403,15 +467,20 @@ export function sortKeyColumn(
         const v = k[field];
         let e = extraAt.get(v);
         if (e === undefined) extraAt.set(v, (e = extra.push(v) - 1));
-        keys[i] = table!.strings.length + e;
+        keys[i] = count! + e;
         continue;
       }
       d = k.d;
     }
     keys[i] = d === null ? internalDates[i]! : d;
   }
-  // Ranked once every entry has its value (the store reads the missing ones, then asks again).
-  if (table && !missing.length) rankCodes(keys, table.strings, extra);
+  // Ranked once every entry has its value (the store reads the missing ones, then asks again);
+  // a version 3 copy's indexes are ranks already when no entry has a value of its own.
+  if (codes && !missing.length && (extra.length || !copy.sorted)) {
+    const table = copy.table();
+    if (!table) return null;
+    rankCodes(keys, table, extra);
+  }
   return { keys, missing };
 }
 
@@ -434,20 +503,21 @@ export interface ThreadKeyColumns {
  */
 export function threadKeyColumns(copy: SortColumnCopy, messageIds: ArrayLike<number>, subjects: Float64Array, known: (id: number) => SortKeys | undefined): ThreadKeyColumns | null {
   const t = copy.thread();
-  const subjectIndex = copy.strings('s')?.index;
-  if (!t || !subjectIndex) return null;
-  const { strings } = t;
+  const subjectIndex = copy.codes('s');
+  const emptyAt = copy.emptyString();
+  if (!t || !subjectIndex || emptyAt === null) return null;
   const n = messageIds.length;
   const pos = positionsInCopy(copy.ids, messageIds);
-  const emptyAt = strings.indexOf('');
+  // The table is read only for entries the copy lacks (their strings are coded by it).
   let tableAt: Map<string, number> | null = null;
   const extraAt = new Map<string, number>();
   const code = (v: string): number => {
-    tableAt ??= new Map(strings.map((x, i) => [x, i]));
+    tableAt ??= new Map((copy.table() ?? []).map((x, i) => [x, i]));
     let c = tableAt.get(v) ?? extraAt.get(v);
-    if (c === undefined) extraAt.set(v, (c = strings.length + extraAt.size));
+    if (c === undefined) extraAt.set(v, (c = t.count + extraAt.size));
     return c;
   };
+  if (pos.some((at) => at < 0) && !copy.table()) return null;
   const replies = new Uint8Array(n);
   const ids = new Float64Array(n);
   const refEnd = new Uint32Array(n);
