@@ -192,7 +192,7 @@ type Algorithm = 'REFERENCES' | 'ORDEREDSUBJECT';
 
 /** The selected entries' THREAD tree and their numbers (UIDs or sequence numbers) by position in it. */
 interface Threaded {
-  roots: ReturnType<typeof threadReferences>;
+  tree: ReturnType<typeof threadReferences>;
   ids: ArrayLike<number>;
 }
 
@@ -206,7 +206,7 @@ async function threadByColumns(session: ImapSession, sel: SelectedMailbox, algor
   const { uids } = column;
   const { seqs, count } = await selectUids(session, sel, uids, search);
   // Every entry selected: the folder's threads, kept while its membership is unchanged (sort-orders.ts).
-  if (count === uids.length) return { roots: folderColumnThreads(session.store, sel.folder.id, column, algorithm), ids: byUid ? uids : seqs };
+  if (count === uids.length) return { tree: folderColumnThreads(session.store, sel.folder.id, column, algorithm), ids: byUid ? uids : seqs };
   const positions = new Uint32Array(count);
   const ids = new Uint32Array(count);
   for (let i = 0, m = 0; i < uids.length; i++) {
@@ -215,7 +215,7 @@ async function threadByColumns(session: ImapSession, sel: SelectedMailbox, algor
     ids[m++] = byUid ? uids[i]! : seqs[i]!;
   }
   const input = threadInputOf(column, positions);
-  return { roots: algorithm === 'REFERENCES' ? referenceThreads(input) : orderedSubjectThreads(input), ids };
+  return { tree: algorithm === 'REFERENCES' ? referenceThreads(input) : orderedSubjectThreads(input), ids };
 }
 
 /** THREAD from the folder's sort rows (store.sortRows). */
@@ -224,8 +224,8 @@ async function threadByRows(session: ImapSession, sel: SelectedMailbox, algorith
   const { rows, seqs } = selectedRows(picked);
   // Every row selected: the folder's threads, kept while its membership is unchanged (sort-orders.ts).
   const whole = rows === picked.all;
-  const roots = whole ? folderThreads(session.store, sel.folder.id, rows, algorithm) : algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
-  return { roots, ids: byUid ? uidsOf(rows) : seqs };
+  const tree = whole ? folderThreads(session.store, sel.folder.id, rows, algorithm) : algorithm === 'REFERENCES' ? threadReferences(rows) : threadOrderedSubject(rows);
+  return { tree, ids: byUid ? uidsOf(rows) : seqs };
 }
 
 async function runThread(session: ImapSession, args: Token[], byUid: boolean): Promise<void> {
@@ -235,11 +235,11 @@ async function runThread(session: ImapSession, args: Token[], byUid: boolean): P
   checkCharset(args[1]);
   if (args.length < 3) throw new ImapSyntaxError('Missing search criteria');
   const search = parseCriteria(session, args.slice(2));
-  const { roots, ids } = (await threadByColumns(session, sel, algorithm, byUid, search)) ?? (await threadByRows(session, sel, algorithm, byUid, search));
+  const { tree, ids } = (await threadByColumns(session, sel, algorithm, byUid, search)) ?? (await threadByRows(session, sel, algorithm, byUid, search));
   const w = new AsciiWriter();
   w.text('* THREAD');
-  if (roots.length) w.byte(32);
-  writeThreads(w, roots, ids);
+  if (tree.roots.length) w.byte(32);
+  writeThreads(w, tree, ids);
   w.text('\r\n');
   session.write(w.toString());
 }
