@@ -132,6 +132,7 @@ function packedOrder(keys: Float64Array, reverse: boolean): Uint32Array | null {
     if (v > max) max = v;
   }
   if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || (max - min + 1) * n >= EXACT) return null;
+  if (max - min < 2 * n + 1024) return countingOrder(keys, reverse, min, max);
   const packed = new Float64Array(n);
   for (let i = 0; i < n; i++) packed[i] = (reverse ? max - keys[i]! : keys[i]! - min) * n + i;
   packed.sort();
@@ -140,6 +141,21 @@ function packedOrder(keys: Float64Array, reverse: boolean): Uint32Array | null {
     const v = packed[k]!;
     order[k] = v - Math.floor(v / n) * n;
   }
+  return order;
+}
+
+/**
+ * packedOrder's order by counting (issue 18, ninth round): keys whose range is about the number
+ * of positions (ranks, a sort-key copy's string indexes) go into one bucket per key in two passes,
+ * positions ascending within a bucket, instead of a comparison sort of 100,000 packed numbers.
+ */
+function countingOrder(keys: Float64Array, reverse: boolean, min: number, max: number): Uint32Array {
+  const n = keys.length;
+  const start = new Uint32Array(max - min + 2);
+  for (let i = 0; i < n; i++) start[(reverse ? max - keys[i]! : keys[i]! - min) + 1]!++;
+  for (let k = 1; k < start.length; k++) start[k]! += start[k - 1]!;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[start[reverse ? max - keys[i]! : keys[i]! - min]!++] = i;
   return order;
 }
 
