@@ -55,13 +55,7 @@ export class SelectedMailbox {
     let from = cols.length;
     while (from > 0 && cols.uids[from - 1]! >= recentFrom) from--;
     for (let i = from; i < cols.length; i++) this.recent.add(cols.uids[i]!);
-    // Keywords of the flag lists in use, each distinct list looked at once.
-    const used = new Uint8Array(cols.lists.length);
-    for (let i = 0; i < cols.length; i++) used[cols.list[i]!] = 1;
-    cols.lists.forEach((flags, l) => {
-      if (!used[l]) return;
-      for (const f of flags) if (f.charCodeAt(0) !== 92 /* \ */ && !this.keywords.has(f.toLowerCase())) this.keywords.set(f.toLowerCase(), f);
-    });
+    this.keywordsInUse(cols);
     this.unwatch = session.store.watch(folder.id, (event) => {
       if (event.kind === 'deleted') this.deleted = true;
       // Changes missed before this watch began are found by the first sync's state read.
@@ -75,6 +69,25 @@ export class SelectedMailbox {
         session.background(() => (session.selected === this ? this.sync(session, atOnce) : Promise.resolve()));
       }
     });
+  }
+
+  /**
+   * Keywords of the flag lists in use, each distinct list looked at once. The entries are walked
+   * (which lists are in use) only when a list holds a keyword not known yet (issue 18: most
+   * folders have system flags alone, and a 100,000-message folder's walk was most of a warm SELECT).
+   */
+  private keywordsInUse(cols: UidFlagColumns): void {
+    const fresh: number[] = [];
+    cols.lists.forEach((flags, l) => {
+      if (flags.some((f) => f.charCodeAt(0) !== 92 /* \ */ && !this.keywords.has(f.toLowerCase()))) fresh.push(l);
+    });
+    if (!fresh.length) return;
+    const used = new Uint8Array(cols.lists.length);
+    for (let i = 0; i < cols.length; i++) used[cols.list[i]!] = 1;
+    for (const l of fresh) {
+      if (!used[l]) continue;
+      for (const f of cols.lists[l]!) if (f.charCodeAt(0) !== 92 && !this.keywords.has(f.toLowerCase())) this.keywords.set(f.toLowerCase(), f);
+    }
   }
 
   /** The FLAGS list: system flags and every keyword used in the folder (RFC 3501 7.2.6). */
