@@ -20,9 +20,10 @@ import type { SortKeys } from './sort-keys.js';
  * bits; message ids in 32 bits when they fit), reference counts in a byte: about a third fewer
  * bytes than version 1 (one 32-bit word per field), so fewer pages to read on the first SORT.
  * Version 1 copies still decode (then the next full read writes a version 2 copy).
- * Version 3 (issue 18, ninth round): the same layout, the string table in code-unit order (and
- * its length and the empty string's index in the head), so that a string index is already a
- * rank: SORT by a string key and THREAD read no string of a copy that holds every entry.
+ * Version 3 (issue 18, ninth round): the same layout, the sort fields' strings first in the table
+ * and in code-unit order (its length and the empty string's index in the head), so that a field's
+ * string index is already a rank: SORT by a string key and THREAD read no string of a copy that
+ * holds every entry.
  * Version 2 copies still decode (their strings ranked as before).
  */
 const VERSION = 3;
@@ -59,7 +60,7 @@ export function encodeSortKeys(rows: ReadonlyArray<{ messageId: number; keys: So
   const n = rows.length;
   // Version 3: the string table in code-unit order, so a string's index is its rank among them
   // (SORT by a string key and THREAD of a fresh process then need no string at all).
-  const strings = sortedTable(rows);
+  const { at: strings, sortedCount } = sortedTable(rows);
   const at = (s: string): number => strings.get(s)!;
   const ids = new Float64Array(n);
   const dates = new Float64Array(n);
@@ -80,8 +81,9 @@ export function encodeSortKeys(rows: ReadonlyArray<{ messageId: number; keys: So
   const widths = cols.map((c) => widthFor(c.reduce((m, x) => (x > m ? x : m), 0)));
   const refWidth = widthFor(refs.reduce((m, x) => (x > m ? x : m), 0));
   const table = [...strings.keys()];
-  // `m` and `e` (the empty string's index, -1: none) let a reader check indexes and find the empty subject without parsing the table; `strings` stays last (decodeSortColumns).
-  const head = Buffer.from(JSON.stringify({ v: VERSION, n, refs: refs.length, m: table.length, e: table[0] === '' ? 0 : -1, idWidth, widths, refWidth, strings: table }));
+  // `m` and `e` (the empty string's index, -1: none) let a reader check indexes and find the empty subject without parsing the table;
+  // `a`: how many strings lead the table in code-unit order; `strings` stays last (decodeSortColumns).
+  const head = Buffer.from(JSON.stringify({ v: VERSION, n, refs: refs.length, m: table.length, a: sortedCount, e: table.indexOf(''), idWidth, widths, refWidth, strings: table }));
   const len = Buffer.alloc(8);
   len.writeUInt32LE(head.length, 0);
   const parts: Uint8Array[] = [len, head, Buffer.alloc(pad8(head.length))];
@@ -95,18 +97,27 @@ export function encodeSortKeys(rows: ReadonlyArray<{ messageId: number; keys: So
   return Buffer.concat(parts);
 }
 
-/** Every string of the rows' keys, each once, numbered in code-unit order (the default sort's order: no comparator call per pair). */
-function sortedTable(rows: ReadonlyArray<{ keys: SortKeys }>): Map<string, number> {
-  const seen = new Set<string>();
+/**
+ * Every string of the rows' keys, each once, numbered: first the values of the six sort fields in
+ * code-unit order (the default sort's order: no comparator call per pair), then the Message-IDs
+ * and references that are no field's value, as first met (THREAD compares them for equality
+ * only; kept apart, they leave the field columns' indexes small, two bytes instead of four).
+ */
+function sortedTable(rows: ReadonlyArray<{ keys: SortKeys }>): { at: Map<string, number>; sortedCount: number } {
+  const fields = new Set<string>();
+  for (const { keys } of rows) for (const f of FIELDS) fields.add(keys[f] ?? '');
+  const table = [...fields].sort();
+  const sortedCount = table.length;
+  const at = new Map<string, number>();
+  for (let i = 0; i < table.length; i++) at.set(table[i]!, i);
+  const other = (x: string) => {
+    if (!at.has(x)) at.set(x, at.size);
+  };
   for (const { keys } of rows) {
-    for (const f of FIELDS) seen.add(keys[f] ?? '');
-    if (keys.id !== null) seen.add(keys.id);
-    for (const x of keys.r) seen.add(x);
+    if (keys.id !== null) other(keys.id);
+    for (const x of keys.r) other(x);
   }
-  const table = [...seen].sort();
-  const out = new Map<string, number>();
-  for (let i = 0; i < table.length; i++) out.set(table[i]!, i);
-  return out;
+  return { at, sortedCount };
 }
 
 /** The columns of a decoded copy, whatever its version. */
@@ -136,8 +147,9 @@ interface Head {
   n: number;
   refs: number;
   strings: string[];
-  /** Version 3: the table's length and the empty string's index (-1: none). */
+  /** Version 3: the table's length, how many strings lead it in code-unit order (every sort field's value), the empty string's index (-1: none). */
   m?: number;
+  a?: number;
   e?: number;
   idWidth?: number;
   widths?: number[];
@@ -256,7 +268,7 @@ export type SortStringField = (typeof FIELDS)[number];
 export interface SortColumnCopy {
   ids: Float64Array;
   dates: Float64Array;
-  /** Version 3: string indexes ascend with their strings (code-unit order), so an index ranks as its string does. */
+  /** Version 3: the sort fields' string indexes ascend with their strings (code-unit order), so such an index ranks as its string does. */
   sorted: boolean;
   /** The field's string index per message and the copy's string table (parsed on first use); null when the copy is damaged. */
   strings(field: SortStringField): { index: UintArray; strings: string[] } | null;
@@ -300,8 +312,8 @@ function columnHead(headBytes: Buffer): Omit<Head, 'strings'> | null {
   if (!isColumnLayout(head.v) || !Number.isInteger(n) || n < 0 || !Number.isInteger(head.refs) || head.refs < 0) return null;
   if ((idWidth !== 4 && idWidth !== 8) || !Array.isArray(widths) || widths.length !== FIELDS.length + 3 || !widths.every((w) => WIDTHS.has(w))) return null;
   if (refWidth === undefined || !WIDTHS.has(refWidth)) return null;
-  // Version 3: the table's length, and the empty string first when it is there (the smallest string).
-  if (head.v === VERSION && !(Number.isInteger(head.m) && head.m! >= 0 && (head.e === -1 || (head.e === 0 && head.m! > 0)))) return null;
+  // Version 3: the table's length, and where its empty string is (-1: nowhere).
+  if (head.v === VERSION && !(Number.isInteger(head.m) && head.m! >= 0 && Number.isInteger(head.e) && head.e! >= -1 && head.e! < head.m!)) return null;
   return head;
 }
 

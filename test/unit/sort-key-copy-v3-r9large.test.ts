@@ -34,7 +34,7 @@ const pad8 = (n: number) => (8 - (n % 8)) % 8;
 
 interface Parsed {
   hl: number;
-  head: { v: number; n: number; refs: number; m?: number; e?: number; idWidth: number; widths: number[]; refWidth: number; strings: string[] };
+  head: { v: number; n: number; refs: number; m?: number; a?: number; e?: number; idWidth: number; widths: number[]; refWidth: number; strings: string[] };
   body: number;
 }
 
@@ -116,18 +116,38 @@ function fromRows(rows: SortRow[]) {
 }
 
 describe('sort key copy, version 3', () => {
-  it('keeps its string table in code-unit order, with its length and the empty string in the head', () => {
+  it('leads its string table with every sort field value in code-unit order, with its length and the empty string in the head', () => {
     fc.assert(
       fc.property(fc.array(keysArb, { maxLength: 20 }), (keys) => {
         const { head } = parse(encodeSortKeys(rowsOf(keys)));
         expect(head.v).toBe(3);
-        expect(head.strings).toEqual([...head.strings].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+        const lead = head.strings.slice(0, head.a);
+        expect(lead).toEqual([...lead].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+        expect(new Set(lead)).toEqual(new Set(keys.flatMap((k) => FIELDS.map((f) => k[f]))));
         expect(new Set(head.strings).size).toBe(head.strings.length);
         expect(head.m).toBe(head.strings.length);
         expect(head.e).toBe(head.strings.indexOf(''));
       }),
       { seed: 918, numRuns: 100 },
     );
+  });
+
+  it('keeps field columns narrow when there are many more Message-IDs than field values', () => {
+    const keys = Array.from({ length: 70_000 }, (_, i): SortKeys => ({
+      d: i,
+      s: `subject ${i % 300}`,
+      f: `z${i % 97}@example.org`,
+      t: '',
+      c: '',
+      df: `Z ${i % 97}`,
+      dt: '',
+      id: `a${i}@x`,
+      r: i % 8 ? [`a${i - 1}@x`] : [],
+    }));
+    const { head } = parse(encodeSortKeys(rowsOf(keys)));
+    // More than 65,536 strings in all, fewer than 65,536 field values: no field column needs four bytes.
+    expect(head.strings.length).toBeGreaterThan(0x10000);
+    expect(Math.max(...head.widths.slice(0, 6))).toBe(2);
   });
 
   it('sorts by every string key and threads without its string table, as the sort rows do; a version 2 copy still does too', () => {
@@ -159,7 +179,12 @@ describe('sort key copy, version 3', () => {
     expect(sortKeyColumn(decodeSortColumns(tableBroken(buf))!, 's', ids, [0, 0, 0], known)).toBeNull();
     const p = parse(buf);
     const text = buf.subarray(8, 8 + p.hl).toString();
-    for (const bad of [text.replace(`"m":${p.head.m}`, `"m":-1`), text.replace(`"e":${p.head.e}`, '"e":3'), text.replace(`"m":${p.head.m}`, '"m":1.5')]) {
+    for (const bad of [
+      text.replace(`"m":${p.head.m}`, `"m":-1`),
+      text.replace(`"e":${p.head.e}`, `"e":${p.head.m}`),
+      text.replace(`"e":${p.head.e}`, '"e":-2'),
+      text.replace(`"m":${p.head.m}`, '"m":1.5'),
+    ]) {
       expect(bad).not.toBe(text);
       expect(decodeSortColumns(withHead(buf, p, bad))).toBeNull();
     }
