@@ -286,6 +286,9 @@ async function main(): Promise<void> {
     console.log(
       'note (issue 18, eighth round): SORT by one key (DATE, SUBJECT, FROM, TO, CC, DISPLAYFROM, DISPLAYTO) and THREAD REFERENCES / ORDEREDSUBJECT of a large folder read their keys from the sort-key copy as columns (dates, string ranks, Message-ID and reference codes in typed arrays), without a sort row or key object per message; sort rows, where still needed, are built from the index columns instead of entry objects.',
     );
+    console.log(
+      "note (issue 18, ninth round): a THREAD tree is kept in typed arrays (parent, linked children and sibling keys per node number) instead of an object per message and per missing parent; the sort-key copy's table leads with the sort fields' strings in code-unit order (version 3), so SORT by a string key and THREAD of a fresh process read no string of it and rank none, and keys in a range about the folder's size are ordered by counting; SELECT walks the folder for FLAGS only when a flag list holds a keyword not known yet.",
+    );
   } finally {
     await ref?.stop().catch(() => undefined);
     if (keep === undefined) spawnSync('rm', ['-rf', dir]);
