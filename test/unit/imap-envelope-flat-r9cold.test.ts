@@ -13,7 +13,6 @@ import { parseMessage } from '../../appliance/mailstore/mime/index.js';
 
 setFlagsFromString('--allow-natives-syntax');
 // A sequential (flat) string can be internalized in place; a concatenation (cons string) cannot.
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const isFlat = new Function('s', 'return %IsInPlaceInternalizableString(s)') as (s: string) => boolean;
 
 const raw = (i: number, from: string) =>
