@@ -2,7 +2,7 @@
  * The ENVELOPE text kept per message (bodystructure.ts envelopeToString) is one flat string
  * (issue 18, round 9): a text made by concatenation stays a tree of its pieces in V8, and every
  * FETCH response built around the kept text flattened that tree again when it was written
- * (about 40% of a warm FETCH 1:* (FLAGS ENVELOPE)'s CPU on 1,200 messages). Whether a string
+ * (about two thirds of a warm FETCH 1:* (FLAGS ENVELOPE)'s CPU on 1,200 messages). Whether a string
  * is flat is not visible to JavaScript; V8's own test function tells (natives syntax, turned on
  * for the functions compiled here only).
  */
