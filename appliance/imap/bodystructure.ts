@@ -20,9 +20,32 @@ const envelopes = new WeakMap<Envelope, string>();
 export function envelopeToString(e: Envelope): string {
   let text = envelopes.get(e);
   if (text === undefined) {
-    text =
-      `(${nstring(e.date)} ${nstring(e.subject)} ${addresses(e.from)} ${addresses(e.sender)} ${addresses(e.replyTo)} ` +
-      `${addresses(e.to)} ${addresses(e.cc)} ${addresses(e.bcc)} ${nstring(e.inReplyTo)} ${nstring(e.messageId)})`;
+    // Joined, not concatenated (issue 18, round 9): a concatenation is kept as a tree of its
+    // pieces, and every response built around it flattened that tree again when it was written
+    // (about two thirds of a warm FETCH 1:* (FLAGS ENVELOPE)'s CPU); a joined text is one flat string.
+    text = [
+      '(',
+      nstring(e.date),
+      ' ',
+      nstring(e.subject),
+      ' ',
+      addresses(e.from),
+      ' ',
+      addresses(e.sender),
+      ' ',
+      addresses(e.replyTo),
+      ' ',
+      addresses(e.to),
+      ' ',
+      addresses(e.cc),
+      ' ',
+      addresses(e.bcc),
+      ' ',
+      nstring(e.inReplyTo),
+      ' ',
+      nstring(e.messageId),
+      ')',
+    ].join('');
     envelopes.set(e, text);
   }
   return text;

@@ -11,7 +11,7 @@ import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { FlagColumns, MessageEntry, UidFlagColumns } from '../mailstore/store.types.js';
 import { columnsOfEntries, entryAt, flagColumnsOf, uidFlagColumnsOf } from './flag-columns.js';
 import type { TextSearchAnswer } from '../mailstore/fulltext.js';
-import { type EvalCache, type SearchKey, type SearchTarget, matches, searchNeeds, textKeys } from './search.js';
+import { type EvalCache, type SearchKey, type SearchTarget, addressFieldText, matches, searchNeeds, subjectMatches, textKeys } from './search.js';
 import type { SelectedMailbox } from './selected.js';
 import type { ImapSession } from './session.js';
 
@@ -112,15 +112,20 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
  */
 function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array = sel.view.seqsOfAscending(cols.uids)): SearchHit[] {
   const hits: SearchHit[] = [];
+  const byList = flagSearchLists(sel, key, cols);
+  for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]! });
+  return hits;
+}
+
+/** A key on the flags alone decided for each distinct flag list of the columns. */
+function flagSearchLists(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns): boolean[] {
   const entry: MessageEntry = { uid: 0, messageId: 0, flags: [], modseq: 0, internalDate: 0, size: 0, savedAt: null };
   const target: SearchTarget = { entry, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
   const shared: EvalCache = {};
-  const byList = cols.lists.map((flags) => {
+  return cols.lists.map((flags) => {
     entry.flags = flags as string[];
     return matches(key, target, sel.view.length, sel.view.maxUid, shared);
   });
-  for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]! });
-  return hits;
 }
 
 /**
@@ -134,7 +139,68 @@ async function metaSearch(session: ImapSession, sel: SelectedMailbox, key: Searc
   const ids: number[] = [];
   for (let i = 0; i < cols.length; i++) if (seqs[i]) ids.push(cols.messageIds[i]!);
   const metas = ids.length ? await session.store.getMeta(ids) : new Map<number, MessageMeta>();
-  return plainSearch(sel, key, cols, seqs, metas);
+  const test = metaTest(key, cols, sel);
+  if (!test) return plainSearch(sel, key, cols, seqs, metas);
+  const hits: SearchHit[] = [];
+  for (let i = 0; i < cols.length; i++) {
+    const seq = seqs[i]!;
+    if (seq && test(i, metas.get(cols.messageIds[i]!) ?? null)) hits.push({ seq, uid: cols.uids[i]!, modseq: cols.modseqs[i]! });
+  }
+  return hits;
+}
+
+/** Whether entry `i` of the folder's columns, with its metadata, matches a search key. */
+type MetaTest = (i: number, meta: MessageMeta | null) => boolean;
+
+/**
+ * SUBJECT, FROM/TO/CC/BCC and flag keys, and NOT/OR/AND of them, as one function per key made
+ * once per search (issue 18, round 9: SEARCH SUBJECT cold): a message costs the tests its key
+ * makes, where plainSearch refills an entry object and walks the whole key switch for each
+ * (most of a fresh process's first SEARCH SUBJECT, whose code is not compiled yet); a flag key
+ * is decided once per distinct flag list. The answers are matches()'s. Null for any other key.
+ */
+export function metaTest(key: SearchKey, cols: FlagColumns, sel: SelectedMailbox): MetaTest | null {
+  switch (key.k) {
+    case 'all':
+      return () => true;
+    case 'none':
+      return () => false;
+    case 'subject': {
+      const s = key.s;
+      return (_i, meta) => subjectMatches(meta, s);
+    }
+    case 'addr': {
+      const { field, s } = key;
+      return (_i, meta) => addressFieldText(meta, field).includes(s);
+    }
+    case 'flag': {
+      const byList = flagSearchLists(sel, key, cols);
+      return (i) => byList[cols.list[i]!]!;
+    }
+    case 'not': {
+      const a = metaTest(key.a, cols, sel);
+      return a && ((i, meta) => !a(i, meta));
+    }
+    case 'or': {
+      const a = metaTest(key.a, cols, sel);
+      const b = metaTest(key.b, cols, sel);
+      return a && b && ((i, meta) => a(i, meta) || b(i, meta));
+    }
+    case 'and': {
+      const tests: MetaTest[] = [];
+      for (const k of key.all) {
+        const t = metaTest(k, cols, sel);
+        if (!t) return null;
+        tests.push(t);
+      }
+      return (i, meta) => {
+        for (const t of tests) if (!t(i, meta)) return false;
+        return true;
+      };
+    }
+    default:
+      return null;
+  }
 }
 
 /**

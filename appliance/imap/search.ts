@@ -336,14 +336,25 @@ function addressText(t: SearchTarget, field: 'from' | 'to' | 'cc' | 'bcc', cache
   const memo = (cache.a ??= {});
   const hit = memo[field];
   if (hit !== undefined) return hit;
-  const value = t.meta?.[field] ?? '';
+  const text = addressFieldText(t.meta, field);
+  memo[field] = text;
+  return text;
+}
+
+/** addressText of a message's metadata (no memo). */
+export function addressFieldText(meta: MessageMeta | null, field: 'from' | 'to' | 'cc' | 'bcc'): string {
+  const value = meta?.[field] ?? '';
   let text = value.toLowerCase();
   for (const a of parseAddressList(value) ?? []) {
     if (a.host === null) continue; // group markers
     text += `\n${a.name ?? ''} <${a.mailbox ?? ''}${a.host ? `@${a.host}` : ''}>`.toLowerCase();
   }
-  memo[field] = text;
   return text;
+}
+
+/** SUBJECT (RFC 3501 6.4.4): a case-insensitive substring of the decoded Subject; `s` is lower-cased. */
+export function subjectMatches(meta: MessageMeta | null, s: string): boolean {
+  return (meta?.subject ?? '').toLowerCase().includes(s);
 }
 
 /** Case-insensitive; lower-cases only a flag of the same length (a 100,000-message search allocates nothing). */
@@ -395,7 +406,7 @@ export function matches(key: SearchKey, t: SearchTarget, maxSeq: number, maxUid:
     case 'emailid':
       return t.entry.messageId === key.id;
     case 'subject':
-      return (t.meta?.subject ?? '').toLowerCase().includes(key.s);
+      return subjectMatches(t.meta, key.s);
     case 'modseq':
       return t.entry.modseq >= key.n;
     case 'header':
