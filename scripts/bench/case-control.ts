@@ -16,12 +16,20 @@
  *     rows: its nodejs_eventloop_lag_max_seconds (perf_hooks.monitorEventLoopDelay, reset at
  *     every scrape), scraped before and after.
  * POSTERN_BENCH_TIMES=FILE appends one line per latency request (row, start in ms from the row's
- * start, duration in ms): where in a row the slowest requests fall (issue 18's p99 tails).
+ * start, duration in ms, start in ms since the epoch to line it up with a server-side trace):
+ * where in a row the slowest requests fall (issue 18's p99 tails).
+ *
+ * The latency clients (http-load.ts, since the ninth round) are raw kept-alive connections, all
+ * open before a row's clock starts, each request timed from its write to the read that completes
+ * its answer; every row also prints the serving loop's CPU and its wait for a CPU per request
+ * (schedstat) and the longest stall of the bench's own loop, which would time answers late.
+ * POSTERN_BENCH_CONTROL_CLIENT=node-http runs the rows with the node:http clients used before.
  */
 import { appendFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { BenchContext } from './context.js';
+import { clientStall, LoadConnection, schedOf } from './http-load.js';
 import { type Samples, sample } from './metrics.js';
 import { OPERATOR_TOKEN } from './postern-stack.js';
 import { percentile, pool, sleep } from './util.js';
@@ -41,22 +49,25 @@ function loadBulk(): BulkModule | null {
 /** Scheduled jobs forced to run during the measurement (seconds between runs). */
 const FORCED_JOBS = { POSTERN_AUDIT_VERIFY_INTERVAL_SECONDS: '2', POSTERN_HOUSEKEEPING_INTERVAL_SECONDS: '2' };
 
-async function latency(ctx: BenchContext, urls: () => string, key = ''): Promise<{ p50: number; p99: number; errors: number; cpuMs: number }> {
-  const times: number[] = [];
-  const trace: string[] = [];
-  const tStart = performance.now();
-  let errors = 0;
+interface RowResult {
+  p50: number;
+  p99: number;
+  errors: number;
+  cpuMs: number;
+  /** The longest delay of the bench's own event loop during the row (ms). */
+  clientStallMs: number;
+  /** The appliance's main thread during the row: ms it ran and ms it waited for a CPU, per request. */
+  mainRunMs: number;
+  mainWaitMs: number;
+}
+
+/**
+ * The latency clients of one row with node:http (the client of the fifth to eighth rounds), kept
+ * for comparison: POSTERN_BENCH_CONTROL_CLIENT=node-http. One kept-alive connection per client,
+ * opened by the first request of the row.
+ */
+async function nodeHttpClients(ctx: BenchContext, urls: () => string, send: (ms: number, code: number, t0: number) => void): Promise<void> {
   let left = ctx.sizes.apiRequests;
-  // the appliance's CPU time (every thread: the serving loop and the reader threads) over the row
-  const cpu0 = ctx.postern.cpuParts()[0];
-  const get = (url: string) => fetch(`${ctx.postern.url}${url}`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
-  // a full chain verification runs alongside (it must not stall the loop the requests wait on)
-  const verify = get('/api/v1/audit/verify').then(async (res) => {
-    const body = (await res.json()) as { ok?: boolean; events?: number };
-    if (res.status !== 200 || !body.ok) ctx.notes.push(`control: audit verification answered ${res.status} ${JSON.stringify(body)}`);
-  });
-  // one kept-alive connection per client (fetch's pool opened up to 1.5 connections per client
-  // here, and a run could pass the listener's 100 connections per address: 503 answers)
   const agent = new http.Agent({ keepAlive: true, maxSockets: ctx.sizes.apiClients });
   const status = (url: string) =>
     new Promise<number>((resolve, reject) => {
@@ -73,17 +84,83 @@ async function latency(ctx: BenchContext, urls: () => string, key = ''): Promise
         left--;
         const t0 = performance.now();
         const code = await status(urls());
-        times.push(performance.now() - t0);
-        trace.push(`${key} ${(t0 - tStart).toFixed(2)} ${(performance.now() - t0).toFixed(2)}`);
-        if (code !== 200) errors++;
+        send(performance.now() - t0, code, t0);
       }
     }),
   );
   agent.destroy();
+}
+
+/**
+ * The latency clients of one row (http-load.ts): one raw kept-alive connection per client, all
+ * opened before the row's clock starts (`ready`), each request timed from its write to the read
+ * that completes its answer.
+ */
+async function rawClients(ctx: BenchContext, urls: () => string, ready: () => void, send: (ms: number, code: number, t0: number) => void): Promise<void> {
+  const { hostname, port } = new URL(ctx.postern.url);
+  const conns = await Promise.all(Array.from({ length: ctx.sizes.apiClients }, () => LoadConnection.open(hostname, Number(port), { authorization: `Bearer ${OPERATOR_TOKEN}` })));
+  ready();
+  let left = ctx.sizes.apiRequests;
+  try {
+    await Promise.all(
+      conns.map(async (c) => {
+        while (left > 0) {
+          left--;
+          const t0 = performance.now();
+          const a = await c.get(urls());
+          send(a.ms, a.status, t0);
+        }
+      }),
+    );
+  } finally {
+    for (const c of conns) c.close();
+  }
+}
+
+async function latency(ctx: BenchContext, urls: () => string, key = ''): Promise<RowResult> {
+  const times: number[] = [];
+  const trace: string[] = [];
+  let tStart = performance.now();
+  let errors = 0;
+  const pid = ctx.postern.rootPids()[0] ?? 0;
+  // the appliance's CPU time (every thread: the serving loop and the reader threads) over the row
+  let cpu0 = 0;
+  let sched0 = schedOf(pid);
+  let stall = clientStall();
+  const start = () => {
+    tStart = performance.now();
+    cpu0 = ctx.postern.cpuParts()[0];
+    sched0 = schedOf(pid);
+    stall = clientStall();
+  };
+  const send = (ms: number, code: number, t0: number) => {
+    times.push(ms);
+    trace.push(`${key} ${(t0 - tStart).toFixed(2)} ${ms.toFixed(2)} ${(performance.timeOrigin + t0).toFixed(2)}`);
+    if (code !== 200) errors++;
+  };
+  // a full chain verification runs alongside (it must not stall the loop the requests wait on)
+  let verify: Promise<void> = Promise.resolve();
+  const verifyNow = () => {
+    verify = fetch(`${ctx.postern.url}/api/v1/audit/verify`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } }).then(async (res) => {
+      const body = (await res.json()) as { ok?: boolean; events?: number };
+      if (res.status !== 200 || !body.ok) ctx.notes.push(`control: audit verification answered ${res.status} ${JSON.stringify(body)}`);
+    });
+  };
+  if (process.env.POSTERN_BENCH_CONTROL_CLIENT === 'node-http') {
+    start();
+    verifyNow();
+    await nodeHttpClients(ctx, urls, send);
+  } else {
+    await rawClients(ctx, urls, () => (start(), verifyNow()), send);
+  }
+  const clientStallMs = stall.stop();
+  const sched1 = schedOf(pid);
   if (process.env.POSTERN_BENCH_TIMES) appendFileSync(process.env.POSTERN_BENCH_TIMES, trace.join('\n') + '\n');
-  const cpuMs = ((ctx.postern.cpuParts()[0] - cpu0) * 1000) / ctx.sizes.apiRequests;
+  const n = ctx.sizes.apiRequests;
+  const cpuMs = ((ctx.postern.cpuParts()[0] - cpu0) * 1000) / n;
   await verify;
-  return { p50: percentile(times, 50), p99: percentile(times, 99), errors, cpuMs };
+  const main = sched0 && sched1 ? { run: (sched1.main.runMs - sched0.main.runMs) / n, wait: (sched1.main.waitMs - sched0.main.waitMs) / n } : { run: NaN, wait: NaN };
+  return { p50: percentile(times, 50), p99: percentile(times, 99), errors, cpuMs, clientStallMs, mainRunMs: main.run, mainWaitMs: main.wait };
 }
 
 /** Every mailbox id of the tenant, page by page. */
@@ -164,6 +241,11 @@ export async function controlCase(ctx: BenchContext): Promise<Samples> {
         { ...sample('control', `control.${key}.p99`, `${label} p99 (${n} clients)`, 'ms', 'lower', r.p99, null) },
         // what queueing is made of, and steadier than p99 on a shared machine (scheduled jobs included)
         { ...sample('control', `control.${key}.cpu`, `${label}, appliance CPU per request`, 'ms', 'lower', r.cpuMs, null) },
+        // the serving loop's share of it, and how long that thread waited for a CPU (Linux schedstat)
+        { ...sample('control', `control.${key}.loop`, `${label}, serving loop CPU per request`, 'ms', 'lower', r.mainRunMs, null) },
+        { ...sample('control', `control.${key}.wait`, `${label}, serving loop waiting for a CPU, per request`, 'ms', 'lower', r.mainWaitMs, null) },
+        // a request is timed late by as long as the bench's own loop was held when its answer arrived
+        { ...sample('control', `control.${key}.client_stall`, `${label}, longest stall of the bench client's loop`, 'ms', 'lower', r.clientStallMs, null) },
       );
     }
     const stallMs = (await ctx.postern.metric('nodejs_eventloop_lag_max_seconds')) * 1000;
