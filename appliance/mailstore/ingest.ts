@@ -37,6 +37,8 @@ export interface PreparedMessage {
   blobId: string;
   blobSize: number;
   variants: PreparedVariant[];
+  /** The blob's bytes, when this process holds them (APPEND): the search indexer reads them, not the blob (issue 18). */
+  bytes?: Buffer;
 }
 
 /**
@@ -177,7 +179,7 @@ export class Ingest {
     const blob = await written;
     let results: DeliveryResult[];
     try {
-      results = await this.commit({ blobId: blob.id, blobSize: raw.length, variants }, targets, opts, { durable: blob.durable });
+      results = await this.commit({ blobId: blob.id, blobSize: raw.length, variants, bytes: raw }, targets, opts, { durable: blob.durable });
     } catch (err) {
       await blob.durable.catch(() => undefined);
       await this.blobs.delete(blob.id).catch(() => undefined);
@@ -290,7 +292,7 @@ export class Ingest {
         .returning('id')
         .executeTakeFirstOrThrow();
       messageIds.set(variant, Number(row.id));
-      stored.push({ id: Number(row.id), blobId: prepared.blobId, prefix: v.prefix, meta: v.meta });
+      stored.push({ id: Number(row.id), blobId: prepared.blobId, prefix: v.prefix, meta: v.meta, bytes: prepared.bytes });
     }
     const indexer = this.searchIndexer;
     if (indexer) ctx.after(() => indexer.enqueue(stored));
