@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import {
+  CompiledQuery,
   type CreateTableBuilder,
   type DatabaseConnection,
   type Driver,
@@ -14,7 +15,6 @@ import {
   type PostgresDialectConfig,
   PostgresDriver,
   SqliteDialect,
-  sql,
   type SqliteDatabase,
 } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
@@ -182,6 +182,10 @@ export function walCheckpointer(db: Kysely<DB>): WalCheckpointer | null {
   return walFiles.get(db)?.checkpoints ?? null;
 }
 
+/** The group commit's pragmas, compiled once (kysely compiled them again for every batch). */
+const SYNC_NORMAL = CompiledQuery.raw('pragma synchronous = NORMAL');
+const SYNC_FULL = CompiledQuery.raw('pragma synchronous = FULL');
+
 /** Unsynced commits + WAL sync for a SQLite database opened by openSqlite; null otherwise (PostgreSQL commits off this process already). */
 export function commitDurability(db: Kysely<DB>): CommitDurability | null {
   const wal = walFiles.get(db);
@@ -189,11 +193,11 @@ export function commitDurability(db: Kysely<DB>): CommitDurability | null {
   return {
     unsynced: (work) =>
       db.connection().execute(async (conn) => {
-        await sql`pragma synchronous = NORMAL`.execute(conn);
+        await conn.executeQuery(SYNC_NORMAL);
         try {
           return await work(conn);
         } finally {
-          await sql`pragma synchronous = FULL`.execute(conn);
+          await conn.executeQuery(SYNC_FULL);
         }
       }),
     sync: () => wal.sync(),

@@ -91,16 +91,26 @@ export class SearchTextBackfill {
   }
 }
 
-/** A message just committed, as the ingest path knows it (the indexer reads its bytes back). */
+/** A message just committed, as the ingest path knows it. */
 export interface StoredMessage {
   id: number;
   blobId: string;
   prefix: string;
   meta: MessageMeta;
+  /**
+   * The blob's bytes (without the prefix) when the ingest holds them (IMAP APPEND): indexed from
+   * memory instead of read back from the blob store (issue 18). Never changed after the ingest.
+   */
+  bytes?: Buffer;
 }
 
 /** Messages waiting beyond this are left to the periodic backfill (SEARCH scans them meanwhile). */
 const MAX_PENDING = 20_000;
+/**
+ * Bytes of waiting messages the indexer keeps in memory (StoredMessage.bytes); a message queued
+ * beyond it drops them and is read back from the blob store when its batch is written.
+ */
+export const MAX_HELD_BYTES = 8 * 1024 * 1024;
 export const INDEX_BATCH = 16;
 /**
  * How long a new message waits for others to share its batch (issue 18, APPEND): written at once,
@@ -132,6 +142,10 @@ export class SearchTextIndexer {
   dropped = 0;
   /** Batches whose write failed (their messages are left to the backfill). */
   failedBatches = 0;
+  /** Messages whose bytes were read back from the blob store (their bytes were not held). */
+  readBack = 0;
+  /** Bytes of the waiting messages' `bytes` (at most MAX_HELD_BYTES). */
+  private heldBytes = 0;
   /** Told of each failed batch (the composition root logs it and counts it in a metric). */
   onBatchError: ((err: unknown, messages: number) => void) | null = null;
 
@@ -146,8 +160,14 @@ export class SearchTextIndexer {
   enqueue(messages: StoredMessage[]): void {
     if (this.stopped) return;
     for (const m of messages) {
-      if (this.pending.length >= MAX_PENDING) this.dropped++;
-      else this.pending.push(m);
+      if (this.pending.length >= MAX_PENDING) {
+        this.dropped++;
+      } else if (m.bytes && this.heldBytes + m.bytes.length > MAX_HELD_BYTES) {
+        this.pending.push({ ...m, bytes: undefined });
+      } else {
+        if (m.bytes) this.heldBytes += m.bytes.length;
+        this.pending.push(m);
+      }
     }
     if (this.running || !this.pending.length) return;
     if (this.pending.length >= INDEX_BATCH) {
@@ -184,6 +204,7 @@ export class SearchTextIndexer {
   stop(): Promise<void> {
     this.stopped = true;
     this.pending = [];
+    this.heldBytes = 0;
     if (this.gathering) clearTimeout(this.gathering);
     this.gathering = null;
     return this.idle();
@@ -194,7 +215,15 @@ export class SearchTextIndexer {
       const batch = this.pending.splice(0, INDEX_BATCH);
       this.batches++;
       const texts: Array<[number, SearchText]> = [];
-      for (const m of batch) texts.push([m.id, await textOf(this.blobs, m.blobId, m.prefix, m.meta)]);
+      for (const m of batch) {
+        if (m.bytes) {
+          this.heldBytes -= m.bytes.length;
+          texts.push([m.id, textOfBytes(m.bytes, m.prefix, m.meta)]);
+        } else {
+          this.readBack++;
+          texts.push([m.id, await textOf(this.blobs, m.blobId, m.prefix, m.meta)]);
+        }
+      }
       // A failed batch is left to the backfill (SEARCH scans its messages meanwhile), and reported.
       await this.queue
         .run((ctx) => writeLive(ctx.trx, texts), { durable: false })
@@ -228,10 +257,19 @@ async function writeLive(trx: Kysely<DB>, texts: Array<[number, SearchText]>): P
 
 /** The text of one stored message; a message whose bytes cannot be read is left to the scan (an incomplete row). */
 async function textOf(blobs: BlobStore, blobId: string, prefix: string, meta: MessageMeta): Promise<SearchText> {
+  let bytes: Buffer;
   try {
-    const bytes = await blobs.get(blobId);
-    const full = prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), bytes]) : bytes;
-    return extractSearchText(full, meta);
+    bytes = await blobs.get(blobId);
+  } catch {
+    return { body: '', head: '', complete: false };
+  }
+  return textOfBytes(bytes, prefix, meta);
+}
+
+/** The text of a message from its blob's bytes (the prefix, as stored, goes in front). */
+function textOfBytes(bytes: Buffer, prefix: string, meta: MessageMeta): SearchText {
+  try {
+    return extractSearchText(prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), bytes]) : bytes, meta);
   } catch {
     return { body: '', head: '', complete: false };
   }

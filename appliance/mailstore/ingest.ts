@@ -13,9 +13,10 @@
  * text is not on that path: it is extracted and indexed after the commit, in the background
  * (fulltext-backfill.ts `SearchTextIndexer`); SEARCH scans a message until its row exists.
  */
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
 import type { DB } from '../db/schema.js';
+import { preparedQuery } from '../db/repos/prepared.js';
 import { type MetricsPort, NO_METRICS } from '../core/kernel/metrics-port.js';
 import type { BlobStore } from './blobstore.js';
 import type { ChangeBus } from './changes.js';
@@ -37,6 +38,8 @@ export interface PreparedMessage {
   blobId: string;
   blobSize: number;
   variants: PreparedVariant[];
+  /** The blob's bytes, when this process holds them (APPEND): the search indexer reads them, not the blob (issue 18). */
+  bytes?: Buffer;
 }
 
 /**
@@ -100,6 +103,9 @@ function parseVariants(raw: Buffer, prefixes: string[]): PreparedVariant[] {
 interface PendingBlob {
   durable: Promise<void>;
 }
+
+/** Synced blobs unlisted by one statement at most (each count up to it is one compiled shape). */
+const UNLIST_CHUNK = 64;
 
 /** How long synced blobs wait for an ingest transaction to unlist them before one of their own. */
 const UNLIST_DELAY_MS = 1000;
@@ -177,7 +183,7 @@ export class Ingest {
     const blob = await written;
     let results: DeliveryResult[];
     try {
-      results = await this.commit({ blobId: blob.id, blobSize: raw.length, variants }, targets, opts, { durable: blob.durable });
+      results = await this.commit({ blobId: blob.id, blobSize: raw.length, variants, bytes: raw }, targets, opts, { durable: blob.durable });
     } catch (err) {
       await blob.durable.catch(() => undefined);
       await this.blobs.delete(blob.id).catch(() => undefined);
@@ -211,12 +217,9 @@ export class Ingest {
     const ids = this.synced;
     this.synced = [];
     try {
-      for (let i = 0; i < ids.length; i += 500) {
-        await ctx.trx
-          .deleteFrom('unsynced_blobs')
-          .where('blob_id', 'in', ids.slice(i, i + 500))
-          .execute();
-      }
+      const w = new IngestStatements(this.db, ctx.trx);
+      // one shape per count: a few (most transactions unlist the one blob before theirs)
+      for (let i = 0; i < ids.length; i += UNLIST_CHUNK) await w.unlist(ids.slice(i, i + UNLIST_CHUNK));
     } catch (err) {
       this.synced.push(...ids);
       throw err;
@@ -268,11 +271,12 @@ export class Ingest {
 
   private async writeRows(jobCtx: JobContext, prepared: PreparedMessage, targets: DeliveryTarget[], opts: CommitOptions, pending?: PendingBlob): Promise<DeliveryResult[]> {
     const { trx } = jobCtx;
+    const w = new IngestStatements(this.db, trx);
     const now = Date.now();
     let ctx = jobCtx;
     if (pending) {
       // Listed with the rows (same savepoint); nobody is told of the message before its bytes are on disk.
-      await trx.insertInto('unsynced_blobs').values({ blob_id: prepared.blobId, created_at: now }).execute();
+      await w.listUnsynced(prepared.blobId, now);
       ctx = { ...jobCtx, after: (fn) => jobCtx.after(() => void pending.durable.then(fn, () => undefined)) };
     }
     const messageIds = new Map<number, number>();
@@ -284,13 +288,9 @@ export class Ingest {
       const v = prepared.variants[variant]!;
       const keys = JSON.stringify(computeSortKeys(v.meta));
       sortKeys.set(variant, keys);
-      const row = await trx
-        .insertInto('messages')
-        .values({ blob_id: prepared.blobId, header_prefix: v.prefix, size: v.size, meta: JSON.stringify(v.meta), sort_keys: keys, refs: count, created_at: now })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      messageIds.set(variant, Number(row.id));
-      stored.push({ id: Number(row.id), blobId: prepared.blobId, prefix: v.prefix, meta: v.meta });
+      const id = await w.insertMessage(prepared.blobId, v.prefix, v.size, JSON.stringify(v.meta), keys, count, now);
+      messageIds.set(variant, id);
+      stored.push({ id, blobId: prepared.blobId, prefix: v.prefix, meta: v.meta, bytes: prepared.bytes });
     }
     const indexer = this.searchIndexer;
     if (indexer) ctx.after(() => indexer.enqueue(stored));
@@ -301,42 +301,20 @@ export class Ingest {
       // Quota first, as one locking update: concurrent writers (other nodes on PostgreSQL) add up
       // on the locked row, and the check sees every committed delivery. Mailbox row before folder
       // row, the order every store write takes them in. A refusal undoes the update with the job.
-      const mailbox = await trx
-        .updateTable('mailboxes')
-        .set((eb) => ({ used_bytes: eb('used_bytes', '+', size), message_count: eb('message_count', '+', 1) }))
-        .where('id', '=', t.mailboxId)
-        .where('status', '!=', 'deleted')
-        .returning(['quota_bytes', 'used_bytes'])
-        .executeTakeFirst();
+      const mailbox = await w.chargeMailbox(t.mailboxId, size);
       if (!mailbox) throw new AppError('NotFound', `mailbox ${t.mailboxId} not found`);
       if (opts.enforceQuota && Number(mailbox.used_bytes) > Number(mailbox.quota_bytes)) {
         throw new AppError('QuotaExceeded', 'mailbox is over quota', { mailboxId: t.mailboxId });
       }
-      const folder = await findTargetFolder(trx, t.mailboxId, t.folder);
+      const folder = await w.targetFolder(t.mailboxId, t.folder);
       if (!folder) throw new AppError('NotFound', `folder ${t.folder} not found`);
-      const bumped = await trx
-        .updateTable('folders')
-        .set((eb) => ({ uid_next: eb('uid_next', '+', 1), highest_modseq: eb('highest_modseq', '+', 1), message_count: eb('message_count', '+', 1) }))
-        .where('id', '=', folder.id)
-        .returning(['uid_next', 'highest_modseq', 'uid_validity'])
-        .executeTakeFirstOrThrow();
+      const folderId = Number(folder.id);
+      const bumped = await w.bumpFolder(folderId);
+      if (!bumped) throw new AppError('NotFound', `folder ${t.folder} not found`);
       const uid = Number(bumped.uid_next) - 1;
       const modseq = Number(bumped.highest_modseq);
-      await trx
-        .insertInto('folder_messages')
-        .values({
-          folder_id: folder.id,
-          uid,
-          message_id: messageIds.get(t.variant)!,
-          flags: serializeFlags(normalizeFlags(t.flags ?? [])),
-          modseq,
-          internal_date: t.internalDate ?? now,
-          size,
-          saved_at: now,
-          sort_keys: sortKeys.get(t.variant) ?? null,
-        })
-        .execute();
-      const folderId = folder.id;
+      const flags = serializeFlags(normalizeFlags(t.flags ?? []));
+      await w.insertEntry(folderId, uid, messageIds.get(t.variant)!, flags, modseq, t.internalDate ?? now, size, now, sortKeys.get(t.variant)!);
       this.bus.atCommit(ctx, { kind: 'exists', folderId, uids: [uid], modseq }, t.mailboxId);
       results.push({ mailboxId: t.mailboxId, folderId, uidValidity: Number(bumped.uid_validity), uid });
     }
@@ -345,6 +323,86 @@ export class Ingest {
     return results;
   }
 }
+
+/**
+ * The ingest's statements, each built and compiled once per database handle and run again with
+ * new values (issue 18: kysely built and compiled all of an APPEND's statements every time, a
+ * large part of the write transaction's time on the event loop). Every value is a parameter.
+ */
+class IngestStatements {
+  constructor(
+    private readonly owner: Kysely<DB>,
+    private readonly trx: Kysely<DB>,
+  ) {}
+
+  async listUnsynced(blobId: string, now: number): Promise<void> {
+    await preparedQuery(this.owner, this.trx, 'ingest.listUnsynced', [blobId, now] as const, (blob_id, created_at) => this.trx.insertInto('unsynced_blobs').values({ blob_id, created_at }));
+  }
+
+  async unlist(ids: string[]): Promise<void> {
+    await preparedQuery(this.owner, this.trx, `ingest.unlist.${ids.length}`, ids, (...blobIds) => this.trx.deleteFrom('unsynced_blobs').where('blob_id', 'in', blobIds));
+  }
+
+  async insertMessage(blobId: string, prefix: string, size: number, meta: string, sortKeys: string, refs: number, now: number): Promise<number> {
+    const r = await preparedQuery(
+      this.owner,
+      this.trx,
+      'ingest.insertMessage',
+      [blobId, prefix, size, meta, sortKeys, refs, now] as const,
+      (blob_id, header_prefix, size, meta, sort_keys, refs, created_at) => this.trx.insertInto('messages').values({ blob_id, header_prefix, size, meta, sort_keys, refs, created_at }).returning('id'),
+    );
+    if (!r.rows[0]) throw new Error('message row not inserted');
+    return Number(r.rows[0].id);
+  }
+
+  async chargeMailbox(mailboxId: string, size: number) {
+    const r = await preparedQuery(this.owner, this.trx, 'ingest.chargeMailbox', [mailboxId, size] as const, (id, size) =>
+      this.trx
+        .updateTable('mailboxes')
+        .set((eb) => ({ used_bytes: eb('used_bytes', '+', size), message_count: eb('message_count', '+', 1) }))
+        .where('id', '=', id)
+        .where('status', '!=', 'deleted')
+        .returning(['quota_bytes', 'used_bytes']),
+    );
+    return r.rows[0];
+  }
+
+  /** The target folder by name; a special use ("\\Junk") is looked up first, INBOX when the mailbox has none. */
+  async targetFolder(mailboxId: string, folder: string): Promise<{ id: number } | undefined> {
+    if (folder.startsWith('\\')) return findTargetFolder(this.trx, mailboxId, folder);
+    const name = folder.toUpperCase() === 'INBOX' ? 'INBOX' : folder;
+    const r = await preparedQuery(this.owner, this.trx, 'ingest.folderByName', [mailboxId, name] as const, (mailbox_id, name) =>
+      this.trx.selectFrom('folders').select('id').where('mailbox_id', '=', mailbox_id).where('name', '=', name),
+    );
+    return r.rows[0];
+  }
+
+  /** Takes the folder's next UID and modseq, one more message in it. */
+  async bumpFolder(folderId: number) {
+    const r = await preparedQuery(this.owner, this.trx, 'ingest.bumpFolder', [folderId] as const, (id) =>
+      this.trx.updateTable('folders').set(BUMP).where('id', '=', id).returning(['uid_next', 'highest_modseq', 'uid_validity']),
+    );
+    return r.rows[0];
+  }
+
+  async insertEntry(folderId: number, uid: number, messageId: number, flags: string, modseq: number, internalDate: number, size: number, now: number, sortKeys: string): Promise<void> {
+    await preparedQuery(
+      this.owner,
+      this.trx,
+      'ingest.insertEntry',
+      [folderId, uid, messageId, flags, modseq, internalDate, size, now, sortKeys] as const,
+      (folder_id, uid, message_id, flags, modseq, internal_date, size, saved_at, sort_keys) =>
+        this.trx.insertInto('folder_messages').values({ folder_id, uid, message_id, flags, modseq, internal_date, size, saved_at, sort_keys }),
+    );
+  }
+}
+
+/** The next UID and modseq of a folder, and one more message in it. */
+const BUMP = (eb: ExpressionBuilder<DB, 'folders'>) => ({
+  uid_next: eb('uid_next', '+', 1),
+  highest_modseq: eb('highest_modseq', '+', 1),
+  message_count: eb('message_count', '+', 1),
+});
 
 /** A folder by name, or by special use ("\\Junk"); INBOX when a special-use folder is missing. */
 export async function findTargetFolder(db: Kysely<DB>, mailboxId: string, folder: string): Promise<{ id: number } | undefined> {

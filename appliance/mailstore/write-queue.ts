@@ -15,12 +15,17 @@
  * and queued again for the next transaction, after this one has committed and released its
  * locks; it fails only after MAX_ATTEMPTS such losses.
  */
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { type CommitDurability, commitDurability, isRetryableConflict } from '../db/dialect.js';
 import type { DB } from '../db/schema.js';
 import type { ClusterNotifier, TopicMessage } from '../cluster/notifier.js';
 
 const MAX_ATTEMPTS = 5;
+
+/** A job's savepoint statements, compiled once (not again for every job of a batch). */
+const SAVEPOINT = CompiledQuery.raw('savepoint job');
+const RELEASE = CompiledQuery.raw('release savepoint job');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint job');
 
 export interface JobContext {
   trx: Transaction<DB>;
@@ -196,15 +201,15 @@ export class WriteQueue {
   private async runJob(trx: Transaction<DB>, job: Job<any>, single: boolean): Promise<{ ok: true; value: unknown; after: Array<() => void>; messages: TopicMessage[] } | { ok: false; err: unknown }> {
     const after: Array<() => void> = [];
     const messages: TopicMessage[] = [];
-    if (!single) await sql`savepoint job`.execute(trx);
+    if (!single) await trx.executeQuery(SAVEPOINT);
     try {
       const value = await job.run({ trx, after: (fn) => after.push(fn), announce: (m) => messages.push(m) });
-      if (!single) await sql`release savepoint job`.execute(trx);
+      if (!single) await trx.executeQuery(RELEASE);
       return { ok: true, value, after, messages };
     } catch (err) {
       if (single) throw err;
-      await sql`rollback to savepoint job`.execute(trx);
-      await sql`release savepoint job`.execute(trx);
+      await trx.executeQuery(ROLLBACK_TO);
+      await trx.executeQuery(RELEASE);
       return { ok: false, err };
     }
   }

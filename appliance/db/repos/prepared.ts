@@ -12,7 +12,7 @@
  * scope's tenant: a tenant filter added by `scoped()` is compiled in as a constant, so a query
  * compiled for one tenant is never run for another (tenant isolation stays by construction).
  */
-import type { Compilable, CompiledQuery } from 'kysely';
+import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
 import type { Executor } from './base.js';
 import { readOffThread } from '../sqlite-readers.js';
 
@@ -58,6 +58,30 @@ export async function preparedRows<R, A extends readonly Arg[]>(db: Executor, ke
   const direct = readOffThread(db, query);
   if (direct) return (await direct) as R[];
   return (await db.executeQuery(query)).rows;
+}
+
+const writeCaches = new WeakMap<object, Map<string, Prepared | null>>();
+
+/**
+ * The result of the statement `build` makes from `args` (a write, or a read inside a
+ * transaction), run on `db`: compiled at the first call for `key` and `owner`, reused after.
+ * `owner` is the database handle the statements belong to (a transaction is a new object each
+ * time, so it cannot hold the cache): the compiled text depends only on its dialect. Same
+ * rules for `build` as preparedRows; the statement goes through `db`'s executor as usual.
+ */
+export async function preparedQuery<R, A extends readonly Arg[]>(owner: object, db: Executor, key: string, args: A, build: (...args: A) => Compilable<R>): Promise<QueryResult<R>> {
+  for (const a of args) if (typeof a !== 'string' && typeof a !== 'number') return db.executeQuery(build(...args));
+  let cache = writeCaches.get(owner);
+  if (!cache) writeCaches.set(owner, (cache = new Map()));
+  let p = cache.get(key);
+  if (p === undefined) {
+    p = prepare(args, build);
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(key, p);
+  }
+  if (p === null) return db.executeQuery(build(...args));
+  const parameters = p.compiled.parameters.map((v, i) => (p.slots[i]! >= 0 ? args[p.slots[i]!] : v));
+  return db.executeQuery({ ...p.compiled, parameters } as CompiledQuery<R>);
 }
 
 function prepare<R, A extends readonly Arg[]>(args: A, build: (...args: A) => Compilable<R>): Prepared | null {
