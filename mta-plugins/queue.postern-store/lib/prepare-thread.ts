@@ -9,8 +9,8 @@
  * started again with the next message; the thread holds Haraka open only while it works.
  *
  * The same thread runs the inbound SPF/DKIM/DMARC/ARC checks after DATA (`authenticate`, ninth
- * round of issue 18): mailauth's header parsing, body hashing and DNS answers were a tenth of
- * Haraka's event loop per message.
+ * round of issue 18: mailauth's parsing, hashing and DNS answers, about 5 % of Haraka's event loop
+ * in a profile) and, with the appliance's MTA socket, makes the delivery call (`deliver`).
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
