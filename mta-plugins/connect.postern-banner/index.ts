@@ -2,8 +2,10 @@
  * What the SMTP listeners tell a client about themselves: the host name and nothing else. The
  * greeting is "220 <host> ESMTP" (Haraka's default names Haraka and its version) and the DATA
  * go-ahead a plain RFC 5321 text (Haraka's "go ahead, make my day" identifies it just as well).
+ * Also the client's reverse DNS name for Haraka, with answers kept 10 s (lib/rdns.ts).
  */
 import { CONT, type HarakaConnection, type HarakaPlugin, type Next, OK } from '../shared/haraka.js';
+import { remoteHostNames } from './lib/rdns.js';
 import { DATA_GO_AHEAD, greeting } from './lib/texts.js';
 
 type Respond = (code: number, msg: unknown, func?: () => void) => void;
@@ -17,6 +19,19 @@ export function hook_connect_init(this: HarakaPlugin, next: Next, connection: Ha
   } finally {
     next();
   }
+}
+
+const remoteHost = remoteHostNames();
+
+/**
+ * The client's reverse DNS name in place of Haraka's own look-up (same answers, kept 10 s). This
+ * plugin is listed last, so connect.postern-limits' lookup_rdns hook has refused what it refuses.
+ */
+export function hook_lookup_rdns(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
+  remoteHost(connection.remote.ip).then(
+    (name) => next(OK, name),
+    () => next(),
+  );
 }
 
 /**

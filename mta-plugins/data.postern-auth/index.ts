@@ -1,37 +1,26 @@
 /**
  * Inbound SPF, DKIM, DMARC and ARC checks with mailauth after DATA: adds Received-SPF and
  * Authentication-Results, refuses a DMARC p=reject failure with 550 5.7.1, marks a
- * p=quarantine failure for the Junk folder. DNS goes through the configured resolver.
+ * p=quarantine failure for the Junk folder. DNS goes through the configured resolver. The
+ * checks run on the message thread (lib/check.ts there; issue 18), not on Haraka's event loop.
  */
-import { authenticate } from 'mailauth';
-import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.js';
 import { pluginSettings } from '../shared/appliance.js';
 import { DENY, dsn, type HarakaConnection, type HarakaPlugin, type Next, safeHook } from '../shared/haraka.js';
 import { prependRaw, readMessage } from '../shared/message.js';
 import { count } from '../shared/metrics.js';
+import { messageThread } from '../shared/message-thread.js';
 import { decide } from './lib/decision.js';
-
-let resolver: DnsResolveFn | null = null;
 
 export const hook_data_post = safeHook(async function (this: HarakaPlugin, next: Next, connection: HarakaConnection) {
   const txn = connection.transaction;
   if (!txn) return next();
   if (connection.relaying) return next(); // authenticated submission is checked by the sending side
   const settings = pluginSettings();
-  // SPF, DKIM, DMARC and PTR answers are the same for every message of a sender: kept 10 s.
-  resolver ??= createResolver(settings.dnsResolver, { cacheMs: 10_000 });
   const raw = await readMessage(txn);
   const sender = txn.mail_from?.isNull() ? '' : txn.mail_from.address;
-  const result = await authenticate(raw, {
-    ip: connection.remote.ip,
-    helo: connection.hello?.host,
-    sender,
-    mta: settings.hostname,
-    resolver,
-  });
-  const outcome = decide(result.dmarc as Parameters<typeof decide>[0]);
-  const spf = result.spf && (result.spf as { status?: { result?: string } }).status?.result;
-  const dkim: Array<string | undefined> = (result.dkim?.results ?? []).map((r: { status?: { result?: string } }) => r.status?.result);
+  const result = await messageThread().authenticate(raw, { ip: connection.remote.ip, helo: connection.hello?.host, sender, mta: settings.hostname });
+  const outcome = decide(result.dmarc);
+  const { spf, dkim } = result;
   count('inbound.auth', { check: 'spf', result: String(spf ?? 'none') });
   for (const r of dkim.length ? dkim : ['none']) count('inbound.auth', { check: 'dkim', result: String(r ?? 'none') });
   count('inbound.auth', { check: 'dmarc', result: String(outcome.dmarc ?? 'none') });

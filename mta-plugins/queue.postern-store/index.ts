@@ -7,20 +7,17 @@
  * (external forwards with SRS, bounces to SRS addresses) are queued in Haraka's outbound queue
  * before the 250 as well.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { StorageConfig } from '../../appliance/config.js';
 import { DirSyncer } from '../../appliance/mailstore/blobstore.js';
 import { serveRpc } from '../../appliance/rpc/channel.js';
 import type { ChildMethods } from '../../appliance/rpc/protocol.js';
-import { announceListening, call, connectUpstream, pluginSettings } from '../shared/appliance.js';
+import { announceListening, call, connectUpstream } from '../shared/appliance.js';
 import { isClusterMaster, keepTempFilesInWorker, serveWorkers, workerReady } from '../shared/cluster.js';
 import { CONT, DENYSOFT, dsn, type HarakaConnection, type HarakaPlugin, type HarakaTransaction, type Next, OK, safeHook } from '../shared/haraka.js';
 import { finalMessage } from '../shared/message.js';
 import { skipNeedlessUnlinkInHaraka } from '../shared/message-stream.js';
-import { PrepareThread } from './lib/prepare-thread.js';
+import { messageThread, startMessageThread } from '../shared/message-thread.js';
 
-let preparer: PrepareThread | null = null;
 const dirSync = new DirSyncer();
 
 /**
@@ -77,7 +74,7 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
     announceReadyAfterQueueLoad(this);
     // Started now, not on the first message (the thread opens the blob store, loading the S3
     // client takes a moment); a failure there is retried with the next delivery and answered 4xx.
-    startPrepareThread();
+    startMessageThread();
   } finally {
     next();
   }
@@ -85,7 +82,7 @@ export function hook_init_master(this: HarakaPlugin, next: Next): void {
 
 /** A cluster worker, its listeners up: open the blob store, then tell the master. */
 export function hook_init_child(this: HarakaPlugin, next: Next): void {
-  startPrepareThread();
+  startMessageThread();
   void workerReady(this);
   next();
 }
@@ -123,45 +120,22 @@ function autoReplyEligible(txn: HarakaTransaction): boolean {
   return !h('X-Auto-Response-Suppress').includes('oof') && !h('X-Auto-Response-Suppress').includes('all');
 }
 
-/**
- * The thread that writes and parses messages (lib/prepare-thread.ts) into the appliance's blob
- * store, the same backend it reads from: the local folder, or the shared S3 store (settings from
- * the 0600 file the appliance wrote; PutObject completes before 250).
- */
-function prepareThread(): PrepareThread {
-  if (!preparer) {
-    const s = pluginSettings();
-    const storage: Pick<StorageConfig, 'blobStore' | 's3'> =
-      s.blobStore === 's3' && s.s3SettingsFile ? { blobStore: 's3', s3: JSON.parse(readFileSync(s.s3SettingsFile, 'utf8')) as StorageConfig['s3'] } : { blobStore: 'fs', s3: null };
-    preparer = new PrepareThread({ storage, blobDir: s.blobDir });
-  }
-  return preparer;
-}
-
-function startPrepareThread(): void {
-  try {
-    prepareThread().start();
-  } catch {
-    /* retried with the next delivery, answered 4xx there */
-  }
-}
-
 /** Stores `recipients` locally; queues forwarded copies. Returns false when nothing could be stored. */
 async function deliverLocally(plugin: HarakaPlugin, txn: HarakaTransaction, recipients: string[]): Promise<boolean> {
   const prefixes = [...new Set(recipients.map((a) => `Delivered-To: ${a}\r\n`))];
   const raw = await finalMessage(txn);
   // A blob left behind by a failed commit is removed by the appliance's orphan sweep; it is
-  // never deleted here, because a timed-out commit may still have succeeded.
-  const prepared = await prepareThread().prepare(raw, prefixes);
-  const result = await call('mail.deliver', {
-    prepared,
+  // never deleted here, because a timed-out commit may still have succeeded. The thread stores
+  // the bytes and asks the appliance to commit them (lib/prepare-thread.ts `deliver`).
+  const request = {
     recipients: recipients.map((address) => ({ address, variant: prefixes.indexOf(`Delivered-To: ${address}\r\n`) })),
     junk: txn.notes.postern_junk === true,
     sender: txn.mail_from?.isNull() ? '' : txn.mail_from.address,
     deliveredTo: txn.header.get_all('Delivered-To').map((v) => v.trim().toLowerCase()),
     autoReplyEligible: autoReplyEligible(txn),
     queueId: txn.uuid,
-  });
+  };
+  const result = await messageThread().deliver(raw, prefixes, request, (params) => call('mail.deliver', params));
   for (const r of result.relay) await relay(plugin, r.sender, r.recipients, raw);
   txn.results.add(plugin, { pass: 'stored', delivered: result.delivered.length, forwarded: result.relay.length, skipped: result.skipped.length });
   return result.delivered.length > 0 || result.relay.length > 0;

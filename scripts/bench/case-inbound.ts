@@ -99,8 +99,10 @@ export async function inboundCase(ctx: BenchContext, repeat: number): Promise<Sa
         ? `inbound: Haraka ran as ${mta} worker processes and their master (POSTERN_MTA_PROCESSES); its CPU figure is all of them; session caps are counted once by the master, workers call the appliance over a Unix socket`
         : 'inbound: Haraka ran as one process (POSTERN_MTA_PROCESSES=1)',
     );
-    ctx.notes.push('inbound: Haraka calls the appliance twice per single-recipient message (rcpt.inbound: spam decision and recipient check in one call; mail.deliver); three before the fourth round of issue 18');
-    ctx.notes.push('inbound: Haraka writes and parses each message on a worker thread of its store plugin (one message to it and one answer per message on its event loop, sixth round of issue 18)');
+    ctx.notes.push('inbound: the appliance is called twice per single-recipient message (rcpt.inbound from Haraka: spam decision and recipient check in one call; mail.deliver from its message thread); three before the fourth round of issue 18');
+    ctx.notes.push(
+      "inbound: Haraka's message thread (a worker thread of its store plugin) writes and parses each message (sixth round of issue 18), runs the SPF/DKIM/DMARC/ARC checks and makes the delivery call to the appliance over its MTA socket (ninth round): Haraka's event loop sends the bytes twice and gets two small answers per message, and looks up a client's reverse DNS name once per 10 s",
+    );
     ctx.notes.push(
       "inbound: the appliance's reads per message outside the store (RCPT spam facts and list entries, the router's domain and mailbox, forwards, the auto-reply check) are compiled once per shape, and Haraka's forwarded log lines and the delivery line skip pino's wildcard redaction paths (fields censored key by key), seventh round of issue 18",
     );
