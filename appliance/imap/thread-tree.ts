@@ -305,7 +305,7 @@ function container(tree: ThreadTree, byId: Uint32Array, id: number): number {
 }
 
 /** One more than the largest code of the input's Message-IDs and references. */
-function codeCount(input: ThreadInput): number {
+export function codeCount(input: ThreadInput): number {
   let max = -1;
   for (let i = 0; i < input.ids.length; i++) if (input.ids[i]! > max) max = input.ids[i]!;
   for (let i = 0; i < input.refs.length; i++) if (input.refs[i]! > max) max = input.refs[i]!;

@@ -4,7 +4,7 @@
  * checked against: RFC 5256 2.1 ORDEREDSUBJECT and 2.2 REFERENCES, as it answered them.
  */
 import { AsciiWriter } from '../../appliance/imap/sort.js';
-import type { ThreadInput } from '../../appliance/imap/thread-tree.js';
+import { codeCount, type ThreadInput } from '../../appliance/imap/thread-tree.js';
 import type { SortRow } from '../../appliance/mailstore/store.types.js';
 
 const EXACT = 2 ** 53;
@@ -136,14 +136,6 @@ function container(table: IdTable, id: number): Node {
   const c = new Node(null, -1);
   table.byId[id] = table.nodes.push(c);
   return c;
-}
-
-/** One more than the largest code of the input's Message-IDs and references. */
-function codeCount(input: ThreadInput): number {
-  let max = -1;
-  for (let i = 0; i < input.ids.length; i++) if (input.ids[i]! > max) max = input.ids[i]!;
-  for (let i = 0; i < input.refs.length; i++) if (input.refs[i]! > max) max = input.refs[i]!;
-  return max + 1;
 }
 
 /** Step 1 for one message: its container, the chain of its references, its parent. */

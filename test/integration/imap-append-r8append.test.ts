@@ -4,29 +4,14 @@
  * with nothing stored, and a name that reads as a special use ("\\Junk") is still a name (refused
  * when no folder has it), not resolved to the Junk folder.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installStatementCounter } from '../helpers/statements.js';
 import { type ImapTestEnv, RawClient, startImapEnv } from './imap-harness.js';
 
 const USER = 'append@r8.test';
 const PASS = 'correct horse battery';
 
-/** SQL texts run on SQLite while `counting` is set (every statement passes through a prepared one). */
-const ran: string[] = [];
-let counting = false;
-const proto = Database.prototype as unknown as { prepare(this: Database.Database, source: string): Database.Statement };
-const prepare = proto.prepare;
-proto.prepare = function (source: string) {
-  const stmt = prepare.call(this, source);
-  for (const m of ['run', 'all', 'get'] as const) {
-    const fn = stmt[m] as (...args: unknown[]) => unknown;
-    (stmt as unknown as Record<string, unknown>)[m] = function (this: unknown, ...args: unknown[]) {
-      if (counting) ran.push(source);
-      return fn.apply(this, args);
-    };
-  }
-  return stmt;
-};
+const statements = installStatementCounter();
 
 const msg = (i: number) => Buffer.from(`From: a@example.org\r\nSubject: r8 ${i}\r\nMessage-ID: <r8-${i}@example.org>\r\n\r\nBody ${i}\r\n`);
 
@@ -64,7 +49,7 @@ describe('IMAP APPEND to an own folder', () => {
     await c.cmd('l', `LOGIN ${USER} "${PASS}"`);
   });
   afterAll(async () => {
-    proto.prepare = prepare;
+    statements.restore();
     c?.close();
     await env?.close();
   });
@@ -72,13 +57,8 @@ describe('IMAP APPEND to an own folder', () => {
   it('reads the target folder once (in the ingest transaction)', async () => {
     expect(await append('a0', 'INBOX', msg(0))).toMatch(/^a0 OK \[APPENDUID \d+ 1\]/m); // statements prepared
     if (process.env.POSTERN_TEST_PG_URL) return; // statements are counted where they run in-process (SQLite)
-    ran.length = 0;
-    counting = true;
-    try {
-      expect(await append('a1', 'inbox', msg(1))).toMatch(/^a1 OK \[APPENDUID \d+ 2\]/m);
-    } finally {
-      counting = false;
-    }
+    const { value: answer, ran } = await statements.count(() => append('a1', 'inbox', msg(1)));
+    expect(answer).toMatch(/^a1 OK \[APPENDUID \d+ 2\]/m);
     expect(ran.filter((s) => /\bfrom "folders"/i.test(s))).toHaveLength(1);
   });
 

@@ -3,27 +3,12 @@
  * transaction, not also before the blob is written; an APPEND to a folder that does not exist
  * is still refused (NotFound), commits nothing and leaves no blob behind.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../appliance/core/kernel/errors.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
+import { installStatementCounter } from '../helpers/statements.js';
 
-/** SQL texts run on SQLite while `counting` is set (every statement passes through a prepared one). */
-const ran: string[] = [];
-let counting = false;
-const proto = Database.prototype as unknown as { prepare(this: Database.Database, source: string): Database.Statement };
-const prepare = proto.prepare;
-proto.prepare = function (source: string) {
-  const stmt = prepare.call(this, source);
-  for (const m of ['run', 'all', 'get'] as const) {
-    const fn = stmt[m] as (...args: unknown[]) => unknown;
-    (stmt as unknown as Record<string, unknown>)[m] = function (this: unknown, ...args: unknown[]) {
-      if (counting) ran.push(source);
-      return fn.apply(this, args);
-    };
-  }
-  return stmt;
-};
+const statements = installStatementCounter();
 
 const msg = (i: number) => Buffer.from(`From: a@example.org\r\nTo: p@path.test\r\nSubject: path ${i}\r\nMessage-ID: <path${i}@example.org>\r\n\r\nBody ${i}\r\n`);
 
@@ -42,20 +27,14 @@ describe('store APPEND path', () => {
     box = await core.createMailbox('p@path.test', 'Correct-Horse-77');
   });
   afterAll(async () => {
-    proto.prepare = prepare;
+    statements.restore();
     await core?.close();
   });
 
   it('reads the target folder once per APPEND', async () => {
     await core.store.append(box.id, 'INBOX', msg(0)); // statements prepared, caches filled
     if (process.env.POSTERN_TEST_PG_URL) return; // statements are counted where they run in-process (SQLite)
-    ran.length = 0;
-    counting = true;
-    try {
-      await core.store.append(box.id, 'inbox', msg(1));
-    } finally {
-      counting = false;
-    }
+    const { ran } = await statements.count(() => core.store.append(box.id, 'inbox', msg(1)));
     expect(ran.filter((s) => /^select .* from "folders"/i.test(s))).toHaveLength(1);
   });
 

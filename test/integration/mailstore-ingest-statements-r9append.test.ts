@@ -7,50 +7,14 @@
  * rebuilt unsynced_blobs WITHOUT ROWID, which broke the rowid paging of `postern migrate` and the
  * storage move; the tables are unchanged here.)
  */
-import Database from 'better-sqlite3';
-import { DefaultQueryCompiler } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../appliance/core/kernel/errors.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 import { testOnPostgres } from '../helpers/database.js';
+import { installStatementCounter } from '../helpers/statements.js';
 
-/** SQL compiled by kysely while `counting` is set (both engines: compiling happens in this process). */
-const compiled: string[] = [];
-/** SQL texts run on SQLite while `counting` is set (every statement passes through a prepared one). */
-const ran: string[] = [];
-let counting = false;
-const compiler = DefaultQueryCompiler.prototype as unknown as { compileQuery(...args: unknown[]): { sql: string } };
-const compileQuery = compiler.compileQuery;
-compiler.compileQuery = function (this: unknown, ...args: unknown[]) {
-  const out = compileQuery.apply(this, args);
-  if (counting) compiled.push(out.sql);
-  return out;
-};
-const proto = Database.prototype as unknown as { prepare(this: Database.Database, source: string): Database.Statement };
-const prepare = proto.prepare;
-proto.prepare = function (source: string) {
-  const stmt = prepare.call(this, source);
-  for (const m of ['run', 'all', 'get'] as const) {
-    const fn = stmt[m] as (...args: unknown[]) => unknown;
-    (stmt as unknown as Record<string, unknown>)[m] = function (this: unknown, ...args: unknown[]) {
-      if (counting) ran.push(source);
-      return fn.apply(this, args);
-    };
-  }
-  return stmt;
-};
-
-async function counted<T>(fn: () => Promise<T>): Promise<T> {
-  compiled.length = 0;
-  ran.length = 0;
-  counting = true;
-  try {
-    return await fn();
-  } finally {
-    counting = false;
-  }
-}
+const statements = installStatementCounter();
 
 const msg = (i: number) => Buffer.from(`From: a@example.org\r\nTo: w@write.test\r\nSubject: write ${i}\r\nMessage-ID: <w${i}@example.org>\r\n\r\nBody ${i}\r\n`);
 
@@ -69,8 +33,7 @@ describe('the ingest write side', () => {
     store = new SqlMailStore({ db: core.db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes, unlistDelayMs: 600_000, searchGatherMs: 600_000 });
   });
   afterAll(async () => {
-    compiler.compileQuery = compileQuery;
-    proto.prepare = prepare;
+    statements.restore();
     await store?.searchIndexer.idle();
     await core?.close();
   });
@@ -79,7 +42,7 @@ describe('the ingest write side', () => {
     await store.append(box.id, 'INBOX', msg(0)); // compiled here
     await store.append(box.id, 'INBOX', msg(1)); // and the unlisting of one synced blob
     for (let i = 2; i < 5; i++) {
-      const r = await counted(() => store.append(box.id, i % 2 ? 'inbox' : 'Sent', msg(i)));
+      const { value: r, compiled } = await statements.count(() => store.append(box.id, i % 2 ? 'inbox' : 'Sent', msg(i)));
       expect(r.uid).toBeGreaterThan(0);
       expect(compiled).toEqual([]);
     }
@@ -87,7 +50,7 @@ describe('the ingest write side', () => {
 
   it('runs one statement per row written, and one to look the folder up (SQLite)', async () => {
     if (testOnPostgres()) return; // statements are counted where they run in-process (SQLite)
-    await counted(() => store.append(box.id, 'INBOX', msg(5)));
+    const { ran } = await statements.count(() => store.append(box.id, 'INBOX', msg(5)));
     const kinds = ran.map((s) => s.trim().split(/\s+/).slice(0, 3).join(' ').toLowerCase().replace(/"/g, ''));
     expect(kinds).toEqual([
       'pragma synchronous =',
