@@ -38,6 +38,11 @@ export interface TestApp {
   /** Moves the clock of the control plane (ms added to Date.now()). */
   advance(ms: number): void;
   /**
+   * Stops (true) or restarts (false) the control plane's clock: while stopped only advance() moves
+   * it, so a test of failure windows and lock times does not depend on how fast a loaded machine is.
+   */
+  hold(stopped: boolean): void;
+  /**
    * Injects a JSON request; `token` null sends no Authorization header. `body` is the parsed JSON
    * answer: pass its type as T; it stays `any` by default because ~490 reads in 33 test files rely on it.
    */
@@ -83,7 +88,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   });
   const opened = await openTestDatabase(dataPaths(config).database);
   let offset = 0;
-  const now = () => Date.now() + offset;
+  let heldAt: number | null = null;
+  const now = () => (heldAt ?? Date.now()) + offset;
   const revocations: Array<{ mailboxId: string; reason: string }> = [];
   const downstream = typeof opts.revoker === 'function' ? opts.revoker(opened.db) : opts.revoker;
   const credentials = typeof opts.credentials === 'function' ? opts.credentials(opened.db) : opts.credentials;
@@ -137,6 +143,13 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     revocations,
     advance(ms) {
       offset += ms;
+    },
+    hold(stopped) {
+      if (stopped) heldAt ??= Date.now();
+      else if (heldAt !== null) {
+        offset += heldAt - Date.now(); // the clock goes on from where it stood
+        heldAt = null;
+      }
     },
     async call<T>(method: InjectOptions['method'], url: string, o: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
       const token = o.token === undefined ? operatorToken : o.token;
