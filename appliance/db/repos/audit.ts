@@ -108,11 +108,14 @@ export class AuditRepo extends Repo {
 
   async saveVerifiedCheckpoint(seq: number, hash: string, at: number, fullAt?: number): Promise<void> {
     const value = JSON.stringify({ seq, hash, at, ...(fullAt !== undefined ? { fullAt } : {}) });
-    await this.db
-      .insertInto('settings')
-      .values({ key: VERIFIED_KEY, value })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
-      .execute();
+    // the scheduled verification's one write: durable before it resolves, its fsync off the serving loop
+    await this.syncedOffLoop((db) =>
+      db
+        .insertInto('settings')
+        .values({ key: VERIFIED_KEY, value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+        .execute(),
+    );
   }
 
   // ---- reads ------------------------------------------------------------------------------

@@ -133,6 +133,6 @@ export class GrantsRepo extends Repo {
 
   /** Marks a grant used (the stale-grant report); platform or tenant scope. */
   async touch(id: string, now: number): Promise<void> {
-    await this.scoped(this.db.updateTable('mailbox_grants').set({ last_used_at: now }).where('id', '=', id)).execute();
+    await this.syncedOffLoop((db) => this.scoped(db.updateTable('mailbox_grants').set({ last_used_at: now }).where('id', '=', id)).execute());
   }
 }

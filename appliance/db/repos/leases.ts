@@ -58,7 +58,8 @@ export class LeasesRepo extends Repo {
 
   /** Records a run of the job; only the holder with this fence may (false: the lease was lost). */
   async markRan(name: string, holder: string, fence: number, at: number): Promise<boolean> {
-    const r = await this.db.updateTable('leases').set({ ran_at: at }).where('name', '=', name).where('holder', '=', holder).where('fence', '=', fence).executeTakeFirst();
+    // after every run of a scheduled job: durable before it resolves, its fsync off the serving loop
+    const r = await this.syncedOffLoop((db) => db.updateTable('leases').set({ ran_at: at }).where('name', '=', name).where('holder', '=', holder).where('fence', '=', fence).executeTakeFirst());
     return Number(r.numUpdatedRows) > 0;
   }
 

@@ -462,8 +462,9 @@ export class MailboxesRepo extends Repo {
     ).executeTakeFirst();
   }
 
+  /** Records an app password's use: durable before it resolves, its fsync off the serving loop. */
   async touchAppPassword(id: string, now: number): Promise<void> {
-    await this.scoped(this.db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', id)).execute();
+    await this.syncedOffLoop((db) => this.scoped(db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', id)).execute());
   }
 
   /** Status and credential version of a mailbox, or undefined. */

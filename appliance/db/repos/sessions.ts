@@ -19,9 +19,9 @@ export class SessionsRepo extends Repo {
     return this.scoped(this.db.selectFrom('web_sessions').selectAll().where('token_hash', '=', tokenHash)).executeTakeFirst();
   }
 
-  /** Records use (the caller limits how often). */
+  /** Records use (the caller limits how often): durable before it resolves, its fsync off the serving loop. */
   async touch(id: string, now: number): Promise<void> {
-    await this.scoped(this.db.updateTable('web_sessions').set({ last_seen_at: now }).where('id', '=', id)).execute();
+    await this.syncedOffLoop((db) => this.scoped(db.updateTable('web_sessions').set({ last_seen_at: now }).where('id', '=', id)).execute());
   }
 
   /** Ends one session (logout). */

@@ -68,8 +68,8 @@ export class TokensRepo extends Repo {
     return Number(res.numUpdatedRows);
   }
 
-  /** Records use (the caller limits how often). */
+  /** Records use (the caller limits how often): durable before it resolves, its fsync off the serving loop. */
   async touch(id: string, now: number): Promise<void> {
-    await this.scoped(this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', id)).execute();
+    await this.syncedOffLoop((db) => this.scoped(db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', id)).execute());
   }
 }
