@@ -110,22 +110,39 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
  * distinct flag list; UIDs, MODSEQs and flag lists are all it reads, so a fresh process's narrow
  * index will do (issue 18).
  */
-function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array = sel.view.seqsOfAscending(cols.uids)): SearchHit[] {
+function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array | null = seqsInView(sel, cols.uids)): SearchHit[] {
   const hits: SearchHit[] = [];
   const byList = flagSearchLists(sel, key, cols);
-  for (let i = 0; i < cols.length; i++) if (seqs[i] && byList[cols.list[i]!]) hits.push({ seq: seqs[i]!, uid: cols.uids[i]!, modseq: cols.modseqs[i]! });
+  const { length, list, uids, modseqs } = cols;
+  if (!seqs) {
+    // The view is the column itself: entry i is message i + 1 (no sequence number looked up).
+    for (let i = 0; i < length; i++) if (byList[list[i]!]) hits.push({ seq: i + 1, uid: uids[i]!, modseq: modseqs[i]! });
+    return hits;
+  }
+  for (let i = 0; i < length; i++) if (seqs[i] && byList[list[i]!]) hits.push({ seq: seqs[i]!, uid: uids[i]!, modseq: modseqs[i]! });
   return hits;
 }
 
-/** A key on the flags alone decided for each distinct flag list of the columns. */
-function flagSearchLists(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns): boolean[] {
+/**
+ * Sequence numbers of the folder's UIDs in the session's view (0: not in it), or null when the
+ * view borrows that very column, so that entry i is message i + 1: the common case of a
+ * session that has seen every change (issue 18, UID SEARCH FLAGGED of 100,000 messages).
+ */
+export function seqsInView(sel: SelectedMailbox, uids: Uint32Array): Uint32Array | null {
+  return sel.view.borrows(uids) ? null : sel.view.seqsOfAscending(uids);
+}
+
+/** A key on the flags alone decided for each distinct flag list of the columns (1: matches). */
+function flagSearchLists(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns): Uint8Array {
   const entry: MessageEntry = { uid: 0, messageId: 0, flags: [], modseq: 0, internalDate: 0, size: 0, savedAt: null };
   const target: SearchTarget = { entry, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
   const shared: EvalCache = {};
-  return cols.lists.map((flags) => {
+  const out = new Uint8Array(cols.lists.length);
+  cols.lists.forEach((flags, i) => {
     entry.flags = flags as string[];
-    return matches(key, target, sel.view.length, sel.view.maxUid, shared);
+    out[i] = matches(key, target, sel.view.length, sel.view.maxUid, shared) ? 1 : 0;
   });
+  return out;
 }
 
 /**
@@ -175,7 +192,7 @@ export function metaTest(key: SearchKey, cols: FlagColumns, sel: SelectedMailbox
     }
     case 'flag': {
       const byList = flagSearchLists(sel, key, cols);
-      return (i) => byList[cols.list[i]!]!;
+      return (i) => byList[cols.list[i]!] === 1;
     }
     case 'not': {
       const a = metaTest(key.a, cols, sel);

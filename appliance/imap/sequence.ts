@@ -106,6 +106,15 @@ export class UidMap {
     return out;
   }
 
+  /**
+   * Whether the view is exactly `uids` because it borrows that very column (same memory, same
+   * length; a borrowed column never changes): then entry i of the column is sequence number i + 1,
+   * with no merge walk (UID SEARCH FLAGGED of 100,000 messages, issue 18).
+   */
+  borrows(uids: Uint32Array): boolean {
+    return this.borrowed && this.len === uids.length && this.arr.buffer === uids.buffer && this.arr.byteOffset === uids.byteOffset;
+  }
+
   /** Sequence number of `uid`, or 0 when absent. */
   seqOf(uid: number): number {
     let lo = 0;
