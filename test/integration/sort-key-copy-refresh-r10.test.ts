@@ -138,7 +138,11 @@ describe('sort-key copy kept with the folder index copy (r10)', () => {
     // Another writer's copy lands between the refresh's read and its write.
     const theirs = encodeSortKeys(part.slice(0, part.length - 1));
     const table = sortKeyCopyTable(core.db, async (fn) => {
-      await core.db.updateTable('folder_sort_keys').set({ data: theirs, entries: part.length - 1 }).where('folder_id', '=', big.id).execute();
+      await core.db
+        .updateTable('folder_sort_keys')
+        .set({ data: theirs, entries: part.length - 1 })
+        .where('folder_id', '=', big.id)
+        .execute();
       await fn(core.db);
     });
     const entries = await core.store.listMessages(big.id);
