@@ -156,6 +156,47 @@ const SUM_UP = {
   },
 };
 
+/**
+ * SUM_UP of UIDs that also checks them in the same pass (issue 18, tenth round: the check was a
+ * second walk of 100,000 UIDs in a cold SELECT): true when every difference after the first is
+ * above 0 and the last UID fits in 32 bits, so the UIDs ascend as written (none wrapped).
+ */
+const UIDS_UP = {
+  1(d: Int8Array, a: Uint32Array, first: number): boolean {
+    let v = first;
+    let up = true;
+    if (d.length) a[0] = v += d[0]!;
+    for (let i = 1; i < d.length; i++) {
+      const x = d[i]!;
+      if (x <= 0) up = false;
+      a[i] = v += x;
+    }
+    return up && v <= 0xffffffff && (!d.length || a[0]! === first + d[0]!);
+  },
+  2(d: Int16Array, a: Uint32Array, first: number): boolean {
+    let v = first;
+    let up = true;
+    if (d.length) a[0] = v += d[0]!;
+    for (let i = 1; i < d.length; i++) {
+      const x = d[i]!;
+      if (x <= 0) up = false;
+      a[i] = v += x;
+    }
+    return up && v <= 0xffffffff && (!d.length || a[0]! === first + d[0]!);
+  },
+  4(d: Int32Array, a: Uint32Array, first: number): boolean {
+    let v = first;
+    let up = true;
+    if (d.length) a[0] = v += d[0]!;
+    for (let i = 1; i < d.length; i++) {
+      const x = d[i]!;
+      if (x <= 0) up = false;
+      a[i] = v += x;
+    }
+    return up && v <= 0xffffffff && (!d.length || a[0]! === first + d[0]!);
+  },
+};
+
 /** The columns of a copy (no per-entry object), or null when it is not one this code wrote. */
 export function decodeColumns(buf: Buffer): EntryColumns | null {
   try {
@@ -279,10 +320,11 @@ export function decodeHead(buf: Buffer): FolderHead | null {
     }
     const at = b.byteOffset + body;
     const uid = new Uint32Array(n);
-    if (u.w === 8) uid.set(new Float64Array(b.buffer as ArrayBuffer, at, n));
-    else SUM_UP[u.w as 1 | 2 | 4](new DELTAS[u.w as 1 | 2 | 4](b.buffer as ArrayBuffer, at, n) as never, uid, u.b);
     // UIDs ascend from 1, as in the full copy (decodeColumns): anything else is not a copy this code wrote.
-    for (let i = 1; i < n; i++) if (uid[i]! <= uid[i - 1]!) return null;
+    if (u.w === 8) {
+      uid.set(new Float64Array(b.buffer as ArrayBuffer, at, n));
+      for (let i = 1; i < n; i++) if (uid[i]! <= uid[i - 1]!) return null;
+    } else if (!UIDS_UP[u.w as 1 | 2 | 4](new DELTAS[u.w as 1 | 2 | 4](b.buffer as ArrayBuffer, at, n) as never, uid, u.b)) return null;
     if (n && uid[0] === 0) return null;
     const mAt = at + n * u.w + pad8(n * u.w);
     const modseq = new Float64Array(n);
