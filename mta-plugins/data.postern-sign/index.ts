@@ -1,13 +1,15 @@
 /**
  * DKIM-signs every submitted message from a hosted domain with the domain's active keys (RSA and
  * Ed25519 in one pass; parsed keys kept, see lib/signer.ts), after every other header
- * change. The signature is added to the transaction (for outbound) and to the locally stored copy.
+ * change, on the store plugin's message thread (shared/message-thread.ts; issue 18). The
+ * signature is added to the transaction (for outbound) and to the locally stored copy.
  */
 import { isSubmission } from '../shared/appliance.js';
 import { kept } from '../shared/kept.js';
 import type { HarakaConnection, HarakaPlugin, Next } from '../shared/haraka.js';
 import { safeHook } from '../shared/haraka.js';
 import { prependRaw, readMessage } from '../shared/message.js';
+import { messageThread } from '../shared/message-thread.js';
 import { count } from '../shared/metrics.js';
 import { dkimSignCached } from './lib/signer.js';
 
@@ -18,10 +20,11 @@ export const hook_data_post = safeHook(async function (this: HarakaPlugin, next:
   const keys = await kept('dkim.keys', domain.toLowerCase(), { domain }); // kept until a key or domain changes (shared/kept.ts)
   if (!keys.length) return next();
   const raw = await readMessage(txn);
-  const result = await dkimSignCached(
-    raw,
-    keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: k.algorithm })),
-  );
+  const data = keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: k.algorithm }));
+  // On the message thread (issue 18: off Haraka's event loop); here when the thread failed.
+  const result = await messageThread()
+    .sign(raw, data)
+    .catch(() => dkimSignCached(raw, data));
   if (result.errors.length) connection.logwarn(this, 'DKIM signing errors', { errors: result.errors });
   const signatures = result.signatures;
   // Each signature: "DKIM-Signature: <value>\r\n" with folded continuation lines.

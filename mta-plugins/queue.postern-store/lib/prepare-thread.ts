@@ -10,7 +10,8 @@
  *
  * The same thread runs the inbound SPF/DKIM/DMARC/ARC checks after DATA (`authenticate`, ninth
  * round of issue 18: mailauth's parsing, hashing and DNS answers, about 5 % of Haraka's event loop
- * in a profile) and, with the appliance's MTA socket, makes the delivery call (`deliver`).
+ * in a profile) and, with the appliance's MTA socket, makes the delivery call (`deliver`). It also
+ * DKIM-signs submitted messages (`sign`, tenth round).
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -18,6 +19,7 @@ import type { StorageConfig } from '../../../appliance/config.js';
 import type { PreparedMessage } from '../../../appliance/mailstore/ingest.js';
 import type { DeliverParams, DeliverResult } from '../../../appliance/rpc/protocol.js';
 import type { AuthCheck, AuthCheckParams } from '../../data.postern-auth/lib/check.js';
+import type { SignatureData } from '../../data.postern-sign/lib/signer.js';
 
 export interface PrepareStorage {
   storage: Pick<StorageConfig, 'blobStore' | 's3'>;
@@ -41,6 +43,7 @@ const MODULES = {
   auth: path.resolve(__dirname, '../../data.postern-auth/lib/check.js'),
   resolver: path.resolve(__dirname, '../../../appliance/net/resolver.js'),
   channel: path.resolve(__dirname, '../../../appliance/rpc/channel.js'),
+  signer: path.resolve(__dirname, '../../data.postern-sign/lib/signer.js'),
 };
 
 const SOURCE = `
@@ -91,7 +94,12 @@ function deliver(m, p) {
     (err) => { if (unreachable) return { id: m.id, prepared: p }; throw err; },
   );
 }
+let signer = null;
 function job(m, raw) {
+  if (m.sign) {
+    signer ??= require(workerData.modules.signer);
+    return signer.dkimSignCached(raw, m.sign, m.now).then((signed) => ({ id: m.id, signed }));
+  }
   if (m.auth) return Promise.resolve().then(() => checker()(raw, m.auth)).then((auth) => ({ id: m.id, auth }));
   const prepared = blobs().then((b) => prepareMessage(b, raw, m.prefixes));
   return m.deliver ? prepared.then((p) => deliver(m, p)) : prepared.then((p) => ({ id: m.id, prepared: p }));
@@ -106,8 +114,11 @@ parentPort.on('message', (m) => {
 });
 `;
 
-type Pending = { resolve(p: PreparedMessage | AuthCheck | DeliverResult): void; reject(err: Error): void };
-type Answer = { id: number; prepared?: PreparedMessage; auth?: AuthCheck; delivered?: DeliverResult; error?: { message: string; code?: string } };
+/** DKIM signatures of a message (data.postern-sign/lib/signer.ts `dkimSignCached`). */
+export type Signed = { signatures: string; errors: string[] };
+
+type Pending = { resolve(p: PreparedMessage | AuthCheck | DeliverResult | Signed): void; reject(err: Error): void };
+type Answer = { id: number; prepared?: PreparedMessage; auth?: AuthCheck; delivered?: DeliverResult; signed?: Signed; error?: { message: string; code?: string } };
 
 interface Slot {
   worker: Worker;
@@ -139,6 +150,15 @@ export class PrepareThread {
     return this.send<AuthCheck>(raw, { auth: params });
   }
 
+  /**
+   * DKIM signatures of a submitted message (data.postern-sign/lib/signer.ts `dkimSignCached`,
+   * with the thread's own parsed keys) on the thread: the body canonicalization, hashing and the
+   * RSA and Ed25519 signatures cost Haraka's event loop nothing (issue 18).
+   */
+  sign(raw: Buffer, signatureData: SignatureData[], now = Date.now()): Promise<Signed> {
+    return this.send<Signed>(raw, { sign: signatureData, now });
+  }
+
   /** True when `deliver` can reach the appliance from the thread (a socket was given). */
   get delivers(): boolean {
     return !!this.opts.rpcSocket;
@@ -158,7 +178,7 @@ export class PrepareThread {
     return 'blobId' in answer ? overChannel({ ...request, prepared: answer }) : answer;
   }
 
-  private send<T>(raw: Buffer, job: { prefixes: string[]; deliver?: DeliverRequest } | { auth: AuthCheckParams }): Promise<T> {
+  private send<T>(raw: Buffer, job: { prefixes: string[]; deliver?: DeliverRequest } | { auth: AuthCheckParams } | { sign: SignatureData[]; now: number }): Promise<T> {
     const { worker, pending } = this.thread();
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -194,6 +214,7 @@ export class PrepareThread {
       if (m.prepared) p.resolve(m.prepared);
       else if (m.auth) p.resolve(m.auth);
       else if (m.delivered) p.resolve(m.delivered);
+      else if (m.signed) p.resolve(m.signed);
       else p.reject(Object.assign(new Error(m.error?.message ?? 'prepare failed'), { code: m.error?.code }));
     });
     // A thread that died fails what it held; the next message starts a new one.
