@@ -144,6 +144,8 @@ export class SearchTextIndexer {
   failedBatches = 0;
   /** Messages whose bytes were read back from the blob store (their bytes were not held). */
   readBack = 0;
+  /** Messages whose text was extracted so far (observability, tests). */
+  extracted = 0;
   /** Bytes of the waiting messages' `bytes` (at most MAX_HELD_BYTES). */
   private heldBytes = 0;
   /** Told of each failed batch (the composition root logs it and counts it in a metric). */
@@ -210,12 +212,20 @@ export class SearchTextIndexer {
     return this.idle();
   }
 
+  /**
+   * Writes the waiting messages' rows, a batch at a time. Nothing of it runs in the turn that
+   * started it (issue 18: that turn is the commit answering the APPEND that filled the batch, and
+   * the batch's text extraction delayed its answer): one message's text per turn of the event
+   * loop, then the batch's transaction as a background job of the write queue, which runs it
+   * while the next durable batch's WAL sync runs.
+   */
   private async loop(): Promise<void> {
     while (this.pending.length && !this.stopped) {
       const batch = this.pending.splice(0, INDEX_BATCH);
       this.batches++;
       const texts: Array<[number, SearchText]> = [];
       for (const m of batch) {
+        await nextTurn();
         if (m.bytes) {
           this.heldBytes -= m.bytes.length;
           texts.push([m.id, textOfBytes(m.bytes, m.prefix, m.meta)]);
@@ -223,18 +233,20 @@ export class SearchTextIndexer {
           this.readBack++;
           texts.push([m.id, await textOf(this.blobs, m.blobId, m.prefix, m.meta)]);
         }
+        this.extracted++;
       }
       // A failed batch is left to the backfill (SEARCH scans its messages meanwhile), and reported.
       await this.queue
-        .run((ctx) => writeLive(ctx.trx, texts), { durable: false })
+        .run((ctx) => writeLive(ctx.trx, texts), { durable: false, background: true })
         .catch((err: unknown) => {
           this.failedBatches++;
           this.onBatchError?.(err, texts.length);
         });
-      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 }
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Writes the rows of the messages that still exist (one purged since is skipped: its row would have no message). */
 async function writeLive(trx: Kysely<DB>, texts: Array<[number, SearchText]>): Promise<void> {
