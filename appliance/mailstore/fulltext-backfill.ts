@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { BlobStore } from './blobstore.js';
-import { extractSearchText, type SearchText, writeSearchText } from './fulltext.js';
+import { extractSearchText, type SearchText, writeSearchTexts } from './fulltext.js';
 import type { MessageMeta } from './mime/types.js';
 import type { WriteQueue } from './write-queue.js';
 
@@ -264,7 +264,10 @@ async function writeLive(trx: Kysely<DB>, texts: Array<[number, SearchText]>): P
         .execute()
     ).map((r) => Number(r.id)),
   );
-  for (const [id, text] of texts) if (live.has(id)) await writeSearchText(trx, id, text);
+  await writeSearchTexts(
+    trx,
+    texts.filter(([id]) => live.has(id)),
+  );
 }
 
 /** The text of one stored message; a message whose bytes cannot be read is left to the scan (an incomplete row). */

@@ -3,12 +3,16 @@
  * APPEND that fills a batch started its text extraction in the turn that answered it, so its
  * answer waited for the extraction of the whole batch. Now the batch starts there but extracts one
  * message per turn of the event loop afterwards, and writes its rows as a background job of the
- * write queue (write-queue-background-r10append.test.ts). The rows are the ones written before.
+ * write queue (write-queue-background-r10append.test.ts), in one statement for the batch instead
+ * of one per message. The rows are the ones written before.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INDEX_BATCH } from '../../appliance/mailstore/fulltext-backfill.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
+import { installStatementCounter } from '../helpers/statements.js';
+
+const statements = installStatementCounter();
 
 const msg = (i: number) => Buffer.from(`From: a@example.org\r\nTo: t@turns.test\r\nSubject: turn ${i}\r\nMessage-ID: <t${i}@example.org>\r\n\r\nBody with Kumquat${i} inside.\r\n`);
 
@@ -23,6 +27,7 @@ describe('search indexer: off the answer of the APPEND that fills a batch', () =
     store = new SqlMailStore({ db: core.db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes, searchGatherMs: 3_600_000 });
   });
   afterAll(async () => {
+    statements.restore();
     await store?.searchIndexer.stop();
     await store?.queue.drain();
     await core?.close();
@@ -51,5 +56,14 @@ describe('search indexer: off the answer of the APPEND that fills a batch', () =
       expect(Number(r.complete)).toBe(1);
       expect(r.body).toContain(`kumquat${i}`);
     });
+  });
+
+  it('writes the rows of a batch in one statement, not one per message', async () => {
+    const indexer = store.searchIndexer;
+    for (let i = 0; i < 5; i++) await store.append(box.id, 'INBOX', msg(100 + i));
+    const { compiled } = await statements.count(() => indexer.idle());
+    expect(compiled.filter((q) => /insert into "?message_text"?/i.test(q))).toHaveLength(1);
+    const rows = await core.db.selectFrom('message_text').select('body').where('body', 'like', '%kumquat10_ inside%').execute();
+    expect(rows.map((r) => r.body).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `body with kumquat${100 + i} inside.\r\n`));
   });
 });
