@@ -177,16 +177,17 @@ export class SearchTextIndexer {
       return;
     }
     if (!this.gathering) {
-      this.gathering = setTimeout(() => this.start(), this.gatherMs);
+      this.gathering = setTimeout(() => this.start(true), this.gatherMs);
       this.gathering.unref();
     }
   }
 
-  private start(): void {
+  /** Starts the loop: with `partial`, its first batch may be less than full (the gather's end, idle). */
+  private start(partial = false): void {
     if (this.gathering) clearTimeout(this.gathering);
     this.gathering = null;
     if (this.stopped || !this.pending.length) return;
-    this.running ??= this.loop().finally(() => {
+    this.running ??= this.loop(partial).finally(() => {
       this.running = null;
       // Queued while the last batch was being written after the loop saw an empty queue.
       if (this.pending.length && !this.stopped) this.enqueue([]);
@@ -196,7 +197,7 @@ export class SearchTextIndexer {
   /** Resolves when every message queued so far has its row (tests, shutdown); a batch still gathering starts now. */
   async idle(): Promise<void> {
     for (;;) {
-      if (this.gathering) this.start();
+      if (this.gathering) this.start(true);
       if (!this.running) return;
       await this.running;
     }
@@ -219,8 +220,12 @@ export class SearchTextIndexer {
    * loop, then the batch's transaction as a background job of the write queue, which runs it
    * while the next durable batch's WAL sync runs.
    */
-  private async loop(): Promise<void> {
-    while (this.pending.length && !this.stopped) {
+  private async loop(partial: boolean): Promise<void> {
+    // Only full batches after the first: messages that arrived meanwhile gather again (a loop
+    // that took whatever had arrived wrote a batch, a transaction, for nearly every APPEND).
+    let min = partial ? 1 : INDEX_BATCH;
+    while (this.pending.length >= min && !this.stopped) {
+      min = INDEX_BATCH;
       const batch = this.pending.splice(0, INDEX_BATCH);
       this.batches++;
       const texts: Array<[number, SearchText]> = [];

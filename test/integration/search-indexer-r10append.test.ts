@@ -66,4 +66,18 @@ describe('search indexer: off the answer of the APPEND that fills a batch', () =
     const rows = await core.db.selectFrom('message_text').select('body').where('body', 'like', '%kumquat10_ inside%').execute();
     expect(rows.map((r) => r.body).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `body with kumquat${100 + i} inside.\r\n`));
   });
+
+  it('gathers the messages that arrive while a batch is written into the next batch, not a batch each', async () => {
+    const indexer = store.searchIndexer;
+    await indexer.idle();
+    const batches = indexer.batches;
+    for (let i = 0; i < INDEX_BATCH + 3; i++) await store.append(box.id, 'INBOX', msg(200 + i));
+    const loop = indexer as unknown as { running: Promise<void> | null };
+    while (loop.running) await loop.running;
+    expect(indexer.batches).toBe(batches + 1); // the three after the full batch wait for more
+    await indexer.idle();
+    expect(indexer.batches).toBe(batches + 2);
+    const rows = await core.db.selectFrom('message_text').select('body').where('body', 'like', '%kumquat2__ inside%').execute();
+    expect(rows).toHaveLength(INDEX_BATCH + 3);
+  });
 });
