@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { BlobStore } from './blobstore.js';
-import { extractSearchText, type SearchText, writeSearchText } from './fulltext.js';
+import { extractSearchText, type SearchText, writeSearchTexts } from './fulltext.js';
 import type { MessageMeta } from './mime/types.js';
 import type { WriteQueue } from './write-queue.js';
 
@@ -144,6 +144,8 @@ export class SearchTextIndexer {
   failedBatches = 0;
   /** Messages whose bytes were read back from the blob store (their bytes were not held). */
   readBack = 0;
+  /** Messages whose text was extracted so far (observability, tests). */
+  extracted = 0;
   /** Bytes of the waiting messages' `bytes` (at most MAX_HELD_BYTES). */
   private heldBytes = 0;
   /** Told of each failed batch (the composition root logs it and counts it in a metric). */
@@ -175,16 +177,17 @@ export class SearchTextIndexer {
       return;
     }
     if (!this.gathering) {
-      this.gathering = setTimeout(() => this.start(), this.gatherMs);
+      this.gathering = setTimeout(() => this.start(true), this.gatherMs);
       this.gathering.unref();
     }
   }
 
-  private start(): void {
+  /** Starts the loop: with `partial`, its first batch may be less than full (the gather's end, idle). */
+  private start(partial = false): void {
     if (this.gathering) clearTimeout(this.gathering);
     this.gathering = null;
     if (this.stopped || !this.pending.length) return;
-    this.running ??= this.loop().finally(() => {
+    this.running ??= this.loop(partial).finally(() => {
       this.running = null;
       // Queued while the last batch was being written after the loop saw an empty queue.
       if (this.pending.length && !this.stopped) this.enqueue([]);
@@ -194,7 +197,7 @@ export class SearchTextIndexer {
   /** Resolves when every message queued so far has its row (tests, shutdown); a batch still gathering starts now. */
   async idle(): Promise<void> {
     for (;;) {
-      if (this.gathering) this.start();
+      if (this.gathering) this.start(true);
       if (!this.running) return;
       await this.running;
     }
@@ -210,12 +213,24 @@ export class SearchTextIndexer {
     return this.idle();
   }
 
-  private async loop(): Promise<void> {
-    while (this.pending.length && !this.stopped) {
+  /**
+   * Writes the waiting messages' rows, a batch at a time. Nothing of it runs in the turn that
+   * started it (issue 18: that turn is the commit answering the APPEND that filled the batch, and
+   * the batch's text extraction delayed its answer): one message's text per turn of the event
+   * loop, then the batch's transaction as a background job of the write queue, which runs it
+   * while the next durable batch's WAL sync runs.
+   */
+  private async loop(partial: boolean): Promise<void> {
+    // Only full batches after the first: messages that arrived meanwhile gather again (a loop
+    // that took whatever had arrived wrote a batch, a transaction, for nearly every APPEND).
+    let min = partial ? 1 : INDEX_BATCH;
+    while (this.pending.length >= min && !this.stopped) {
+      min = INDEX_BATCH;
       const batch = this.pending.splice(0, INDEX_BATCH);
       this.batches++;
       const texts: Array<[number, SearchText]> = [];
       for (const m of batch) {
+        await nextTurn();
         if (m.bytes) {
           this.heldBytes -= m.bytes.length;
           texts.push([m.id, textOfBytes(m.bytes, m.prefix, m.meta)]);
@@ -223,18 +238,20 @@ export class SearchTextIndexer {
           this.readBack++;
           texts.push([m.id, await textOf(this.blobs, m.blobId, m.prefix, m.meta)]);
         }
+        this.extracted++;
       }
       // A failed batch is left to the backfill (SEARCH scans its messages meanwhile), and reported.
       await this.queue
-        .run((ctx) => writeLive(ctx.trx, texts), { durable: false })
+        .run((ctx) => writeLive(ctx.trx, texts), { durable: false, background: true })
         .catch((err: unknown) => {
           this.failedBatches++;
           this.onBatchError?.(err, texts.length);
         });
-      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 }
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Writes the rows of the messages that still exist (one purged since is skipped: its row would have no message). */
 async function writeLive(trx: Kysely<DB>, texts: Array<[number, SearchText]>): Promise<void> {
@@ -252,7 +269,10 @@ async function writeLive(trx: Kysely<DB>, texts: Array<[number, SearchText]>): P
         .execute()
     ).map((r) => Number(r.id)),
   );
-  for (const [id, text] of texts) if (live.has(id)) await writeSearchText(trx, id, text);
+  await writeSearchTexts(
+    trx,
+    texts.filter(([id]) => live.has(id)),
+  );
 }
 
 /** The text of one stored message; a message whose bytes cannot be read is left to the scan (an incomplete row). */

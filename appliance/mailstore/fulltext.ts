@@ -43,11 +43,16 @@ export function extractSearchText(full: Buffer, meta: MessageMeta): SearchText {
   return { body, head, complete };
 }
 
-/** The row of `messageId` (inside the ingest or backfill transaction). */
-export async function writeSearchText(trx: Kysely<DB>, messageId: number, text: SearchText): Promise<void> {
+/**
+ * The rows of these messages (inside the indexer's or the backfill's transaction), in one
+ * statement (issue 18: one statement per message, each built and compiled by kysely on the
+ * serving loop). A message that has a row already keeps it.
+ */
+export async function writeSearchTexts(trx: Kysely<DB>, texts: Array<[number, SearchText]>): Promise<void> {
+  if (!texts.length) return;
   await trx
     .insertInto('message_text')
-    .values({ message_id: messageId, body: text.body, head: text.head, complete: text.complete ? 1 : 0 })
+    .values(texts.map(([id, text]) => ({ message_id: id, body: text.body, head: text.head, complete: text.complete ? 1 : 0 })))
     .onConflict((oc) => oc.column('message_id').doNothing())
     .execute();
 }

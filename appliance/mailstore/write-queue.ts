@@ -10,6 +10,11 @@
  * after the WAL sync that follows; the next batch's transaction is written meanwhile (pipelined),
  * and batches are answered in commit order. Non-durable jobs are answered at commit.
  *
+ * Background jobs (the search index's batches) wait on SQLite for the next batch with durable jobs
+ * and run in a transaction of their own right after its commit, while its WAL sync runs: the
+ * serving loop would only wait then (issue 18, APPEND in one session: the index batch, written
+ * right after an answer, held up the next command by its whole length).
+ *
  * On PostgreSQL several nodes write the same folders and mailboxes at once: a job that loses a
  * deadlock (or serialization) race to another node's transaction is rolled back to its savepoint
  * and queued again for the next transaction, after this one has committed and released its
@@ -21,6 +26,9 @@ import type { DB } from '../db/schema.js';
 import type { ClusterNotifier, TopicMessage } from '../cluster/notifier.js';
 
 const MAX_ATTEMPTS = 5;
+
+/** How long a background job waits for a durable batch to ride behind before it runs anyway. */
+export const BACKGROUND_WAIT_MS = 50;
 
 /** A job's savepoint statements, compiled once (not again for every job of a batch). */
 const SAVEPOINT = CompiledQuery.raw('savepoint job');
@@ -49,6 +57,9 @@ interface Job<T> {
 
 export class WriteQueue {
   private pending: Job<any>[] = [];
+  /** Background jobs waiting for the next durable batch's commit (SQLite; see the file's comment). */
+  private background: Job<any>[] = [];
+  private backgroundTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
   /** Answers of the synced batches so far, in commit order (each waits for its WAL sync). */
@@ -66,11 +77,37 @@ export class WriteQueue {
     this.durability = commitDurability(db);
   }
 
-  run<T>(fn: (ctx: JobContext) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
+  /**
+   * Queues `fn` for the next batch. `durable: false`: bookkeeping that may be lost in a crash
+   * (answered at commit, no WAL sync of its own). `background: true` (never durable): on SQLite
+   * it waits for the next batch with durable jobs and runs in a transaction of its own right
+   * after that commit, when no other job waits, or after BACKGROUND_WAIT_MS.
+   */
+  run<T>(fn: (ctx: JobContext) => Promise<T>, opts: { durable?: boolean; background?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: fn, resolve, reject, attempts: 0, durable: opts.durable ?? true });
+      const job: Job<T> = { run: fn, resolve, reject, attempts: 0, durable: !opts.background && (opts.durable ?? true) };
+      if (opts.background && this.durability) {
+        this.background.push(job);
+        this.backgroundTimer ??= setTimeout(() => this.releaseBackground(), BACKGROUND_WAIT_MS);
+        return;
+      }
+      this.pending.push(job);
       this.schedule();
     });
+  }
+
+  /** The waiting background jobs, to run now (the wait's timer stopped). */
+  private takeBackground(): Job<any>[] {
+    if (this.backgroundTimer) clearTimeout(this.backgroundTimer);
+    this.backgroundTimer = null;
+    return this.background.splice(0);
+  }
+
+  /** No durable batch came in time (or a drain): the background jobs go to the next batch. */
+  private releaseBackground(): void {
+    if (!this.background.length) return;
+    this.pending.push(...this.takeBackground());
+    this.schedule();
   }
 
   private schedule(): void {
@@ -83,6 +120,7 @@ export class WriteQueue {
 
   /** Resolves when everything queued so far has been committed. */
   async drain(): Promise<void> {
+    this.releaseBackground();
     while (this.pending.length || this.scheduled) {
       await new Promise((r) => setImmediate(r));
       await this.flushing;
@@ -94,8 +132,10 @@ export class WriteQueue {
 
   private async flush(): Promise<void> {
     this.scheduled = false;
-    while (this.pending.length) {
-      const jobs = this.pending.splice(0, this.maxJobs);
+    let behind: Job<any>[] = [];
+    while (behind.length || this.pending.length) {
+      const jobs = behind.length ? behind : this.pending.splice(0, this.maxJobs);
+      behind = [];
       this.maxBatch = Math.max(this.maxBatch, jobs.length);
       const outcomes: Outcome[] = [];
       const announced: TopicMessage[] = [];
@@ -142,6 +182,8 @@ export class WriteQueue {
       } else {
         this.settleAfterSync(this.durability, jobs, outcomes, announced);
       }
+      // This batch's WAL sync runs now: the background jobs' transaction fills the wait.
+      if (!this.pending.length) behind = this.takeBackground();
     }
   }
 
