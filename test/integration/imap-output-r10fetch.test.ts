@@ -3,11 +3,14 @@
  * responses, the untagged updates it owes and its tagged reply, instead of a TLS write (and a
  * client wake-up) each. Output that must not wait still leaves at once: a continuation request
  * the client answers (AUTHENTICATE, IDLE), the STARTTLS reply before the handshake, and a FETCH
- * larger than the output buffers, whose writes wait for the client to read.
+ * larger than the output buffers, whose writes wait for the client to read. On PostgreSQL a
+ * FETCH waits for the database (what it wrote so far leaves then): its write count is checked on
+ * SQLite, where it waits for nothing.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dialectOf } from '../../appliance/db/dialect.js';
 import { type ImapTestEnv, RawClient, startImapEnv } from './imap-harness.js';
 
 const USER = 'output@r10fetch.test';
@@ -21,7 +24,8 @@ async function serverWritesDuring(fn: () => Promise<unknown>): Promise<number> {
   const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', Writer>;
   const saved = { _write: proto._write, _writev: proto._writev };
   let n = 0;
-  const isServer = (s: net.Socket) => (s instanceof tls.TLSSocket ? (s as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer === true : Boolean((s as unknown as { server?: unknown }).server));
+  const isServer = (s: net.Socket) =>
+    s instanceof tls.TLSSocket ? (s as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer === true : Boolean((s as unknown as { server?: unknown }).server);
   for (const key of ['_write', '_writev'] as const) {
     const original = saved[key];
     proto[key] = function (this: net.Socket, ...args: unknown[]) {
@@ -71,7 +75,7 @@ describe('one write per command', () => {
     });
     expect(out).toMatch(/^\* 1 FETCH \(UID 1 BODY\[\] \{\d+\}\r\nFrom: a0@example\.org\r\n/);
     expect(out).toMatch(/\r\n\* 2 FETCH \(UID 2 FLAGS \(\\Flagged \\Recent\)\)\r\nf1 OK FETCH completed\r\n$/);
-    expect(writes).toBe(1);
+    if (dialectOf(env.core.db) === 'sqlite') expect(writes).toBe(1);
   });
 
   it('sends the updates of a NOOP and its tagged reply in one write', async () => {
