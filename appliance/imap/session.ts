@@ -143,6 +143,8 @@ export class ImapSession {
   private lastDataAt = 0;
   private lastProgress = 0;
   private authFailures = 0;
+  /** The socket is corked by holdOutput (this session's own cork, released by releaseOutput). */
+  private corked = false;
   /** PROXY protocol is on and this peer is not a trusted load balancer: a PROXY header as its first bytes is refused. */
   private refuseProxyHeader: boolean;
 
@@ -385,6 +387,27 @@ export class ImapSession {
     this.close();
   }
 
+  /**
+   * Gathers what the running command writes (its responses, the untagged updates, the tagged
+   * reply) into one write to the socket (issue 18, mixed load: two to four TLS writes and client
+   * wake-ups per command became one). Released right after the tagged reply, before any wait on
+   * the client (drain, a continuation request) and, at the latest, once the work queued in this
+   * turn ran (a command waiting for a read or a commit: what it wrote so far leaves then).
+   */
+  private holdOutput(): void {
+    if (this.corked || this.closed || this.compression || this.socket.destroyed) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(this.releaseOutput);
+  }
+
+  /** Sends what holdOutput gathered. */
+  private readonly releaseOutput = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+
   write(data: string | Buffer): boolean {
     if (this.closed || this.socket.destroyed) return false;
     if (this.compression) return this.compression.write(data);
@@ -398,6 +421,7 @@ export class ImapSession {
 
   /** Switches both directions to DEFLATE (after the tagged OK of COMPRESS was written). */
   startCompression(): void {
+    this.releaseOutput();
     this.compression = new DeflateLayer(this.socket, this.onData, (err) => {
       this.log.debug({ err: err.message }, 'compression error');
       this.socket.destroy();
@@ -453,6 +477,7 @@ export class ImapSession {
   private async drainOutput(): Promise<void> {
     if (this.compression && !this.closed) return this.compression.drain();
     if (this.closed || !this.socket.writableNeedDrain) return;
+    this.releaseOutput(); // what is held goes now: the client reads it while this waits
     await new Promise<void>((resolve) => {
       const done = () => {
         this.socket.off('drain', done);
@@ -592,6 +617,7 @@ export class ImapSession {
 
   /** The next raw client line (AUTHENTICATE continuation, IDLE's DONE); null when the connection closed. */
   nextLine(): Promise<string | null> {
+    this.releaseOutput(); // the client answers what it was sent (a continuation request)
     const take = (item: QueueItem | null): string | null => {
       if (!item) return null;
       if ('rejected' in item) return '';
@@ -672,6 +698,7 @@ export class ImapSession {
     this.current = cmd;
     let reply: Reply | null;
     const started = performance.now();
+    this.holdOutput();
     try {
       const r = await spec.handler(this, cmd);
       reply = r === undefined ? { status: 'OK', text: `${cmd.name} completed` } : r;
@@ -691,7 +718,11 @@ export class ImapSession {
         return;
       }
     }
-    if (this.closed || reply === null) return; // the handler answered itself (STARTTLS, LOGOUT)
+    if (this.closed || reply === null) {
+      this.releaseOutput();
+      return; // the handler answered itself (STARTTLS, LOGOUT)
+    }
+    this.holdOutput(); // again, when the handler waited for I/O: the updates and the tagged reply go together
     if (this.selected && (this.state as SessionState) === 'selected') {
       try {
         await this.selected.sync(this, !NO_EXPUNGE_AFTER.has(cmd.name));
@@ -702,6 +733,7 @@ export class ImapSession {
     if (this.deferred.length) await this.flushDeferred();
     if (this.closed) return;
     this.write(formatTagged(cmd.tag, reply));
+    this.releaseOutput();
     this.log.trace({ command: cmd.name, status: reply.status, ms: Math.round(performance.now() - started) }, 'command');
   }
 
@@ -734,6 +766,7 @@ export class ImapSession {
 
   /** Upgrades the plain connection to TLS (after the tagged OK of STARTTLS was written). */
   startTls(): void {
+    this.releaseOutput(); // the tagged OK leaves in plain text before the handshake
     const plain = this.socket;
     plain.off('data', this.onData);
     plain.removeAllListeners('timeout');

@@ -8,6 +8,7 @@
  * sequence drives both servers, one after the other, with the same raw TLS client.
  * Reported per command: average and p99 latency (time to the tagged reply), target ≤ reference.
  */
+import os from 'node:os';
 import { address, type BenchContext } from './context.js';
 import { ImapClient, type ImapReply } from './imap-client.js';
 import { variedMessages } from './messages.js';
@@ -38,6 +39,9 @@ function rng(seed: number): () => number {
 interface Timings {
   byCommand: Map<Command, number[]>;
   errors: number;
+  /** CPU seconds of the server (Postern: the appliance process, all its threads; reference: Dovecot) and of this bench process, over the run. */
+  serverCpu: number;
+  clientCpu: number;
 }
 
 /** Keeps the client's idea of the folder size current from the untagged responses. */
@@ -106,10 +110,18 @@ async function seed(stack: BenchStack, user: string, password: string, corpus: B
   await c.logout();
 }
 
+/** The server's share of cpuParts: the appliance process for Postern (Haraka is its child), Dovecot for the reference. */
+const serverCpuOf = (stack: BenchStack) => (stack.name === 'postern' ? stack.cpuParts()[0] : stack.cpuParts()[1]);
+
 async function runMixed(stack: BenchStack, user: string, password: string, corpus: Buffer[], clients: number, seconds: number, repeat: number): Promise<Timings> {
-  const t: Timings = { byCommand: new Map(COMMANDS.map((c) => [c, []])), errors: 0 };
+  const t: Timings = { byCommand: new Map(COMMANDS.map((c) => [c, []])), errors: 0, serverCpu: 0, clientCpu: 0 };
+  const server0 = serverCpuOf(stack);
+  const client0 = process.cpuUsage();
   const until = performance.now() + seconds * 1000;
   await Promise.all(Array.from({ length: clients }, (_, i) => client(stack, user, password, corpus, 1000 * (repeat + 1) + i, until, t)));
+  t.serverCpu = serverCpuOf(stack) - server0;
+  const used = process.cpuUsage(client0);
+  t.clientCpu = (used.user + used.system) / 1e6;
   return t;
 }
 
@@ -170,6 +182,13 @@ export async function imapMixedCase(ctx: BenchContext, repeat: number): Promise<
   }
   const total = (t: Timings) => [...t.byCommand.values()].reduce((s, xs) => s + xs.length, 0);
   out.push(sample('imap-mixed', 'imapMixed.commands', `commands answered in ${seconds} s, ${clients} clients`, 'count', 'higher', total(p), total(r)));
+  // CPU per command answered: what the closed loop's queueing is made of on 2 shared cores (no target).
+  const perCommand = (cpu: number, t: Timings) => (1000 * cpu) / Math.max(1, total(t));
+  out.push(
+    sample('imap-mixed', 'imapMixed.cpuPerCommand', 'CPU per command: appliance process | Dovecot', 'ms', 'lower', perCommand(p.serverCpu, p), perCommand(r.serverCpu, r)),
+    sample('imap-mixed', 'imapMixed.clientCpuPerCommand', 'CPU per command: the bench client (same TLS client for both)', 'ms', 'lower', perCommand(p.clientCpu, p), perCommand(r.clientCpu, r)),
+  );
+  ctx.notes.push(`imap-mixed: load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} after the run`);
   if (p.errors || r.errors) ctx.notes.push(`imap-mixed: NO/BAD replies (races on the shared folder) postern ${p.errors}, reference ${r.errors}`);
   return out;
 }
