@@ -50,6 +50,13 @@ export interface BlobStore {
   delete(id: string): Promise<void>;
   /** Every stored blob id with its modification time (for the orphan sweep). */
   list(): AsyncIterable<{ id: string; mtimeMs: number }>;
+  /**
+   * Every stored blob id by directory listing alone, a shard at a time (local files): the orphan
+   * sweep asks the index about these first and looks at the age (`mtimeOf`) of unreferenced ones only.
+   */
+  listIds?(): AsyncIterable<string[]>;
+  /** The blob's modification time, or null when it is gone (with `listIds`). */
+  mtimeOf?(id: string): Promise<number | null>;
   /** Resolves when the store is reachable and usable (readiness, GET /readyz); throws a clear error otherwise. */
   probe(): Promise<void>;
 }
@@ -493,13 +500,24 @@ export class FileBlobStore implements BlobStore {
   }
 
   async *list(): AsyncIterable<{ id: string; mtimeMs: number }> {
-    for (let i = 0; i < SHARDS; i++) {
-      const dir = path.join(this.root, i.toString(16).padStart(2, '0'));
-      for (const name of await readdir(dir).catch(() => [] as string[])) {
-        if (!ID_RE.test(name) || this.reserved.has(name)) continue;
-        const st = await stat(path.join(dir, name)).catch(() => null);
-        if (st) yield { id: name, mtimeMs: st.mtimeMs };
+    for await (const ids of this.listIds()) {
+      for (const id of ids) {
+        const mtimeMs = await this.mtimeOf(id);
+        if (mtimeMs !== null) yield { id, mtimeMs };
       }
     }
+  }
+
+  async *listIds(): AsyncIterable<string[]> {
+    for (let i = 0; i < SHARDS; i++) {
+      const dir = path.join(this.root, i.toString(16).padStart(2, '0'));
+      const ids = (await readdir(dir).catch(() => [] as string[])).filter((name) => ID_RE.test(name) && !this.reserved.has(name));
+      if (ids.length) yield ids;
+    }
+  }
+
+  async mtimeOf(id: string): Promise<number | null> {
+    const st = await stat(this.pathOf(id)).catch(() => null);
+    return st ? st.mtimeMs : null;
   }
 }

@@ -1164,12 +1164,11 @@ export class SqlMailStore implements MailStore {
    */
   async sweepOrphanBlobs(olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
+    if (this.blobs.listIds && this.blobs.mtimeOf) return this.sweepListedIds(cutoff);
     let removed = 0;
     let batch: string[] = [];
     const flush = async () => {
-      const used = new Set((await this.db.selectFrom('messages').select('blob_id').where('blob_id', 'in', batch).execute()).map((r) => r.blob_id));
-      for (const id of batch) {
-        if (used.has(id)) continue;
+      for (const id of await this.unreferenced(batch)) {
         await this.blobs.delete(id);
         removed++;
       }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileBlobStore } from '../../appliance/mailstore/blobstore.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 
 const msg = (subject: string, body = 'Hello there.\r\n') =>
@@ -207,6 +208,23 @@ describe('mail store: orphan sweep', () => {
     expect(left).toHaveLength(3);
     const inbox = (await core.store.getFolder(box.id, 'INBOX'))!;
     for (const e of await core.store.listMessages(inbox.id)) expect((await core.store.readMessage(e.messageId)).length).toBe(e.size);
+  });
+
+  it('asks the index first and looks at the age of unreferenced files only (no stat per stored message)', async (ctx) => {
+    const blobs = core.blobs;
+    if (!(blobs instanceof FileBlobStore)) return ctx.skip(); // local files only (an S3 listing carries the ages)
+    const box = await core.createMailbox('sweep-ages@store.test', 'Correct-Horse-46');
+    for (let i = 0; i < 5; i++) await core.deliver(box.address, msg(`aged${i}`));
+    const orphans = await Promise.all(Array.from({ length: 2 }, () => blobs.put(Buffer.from('orphan'))));
+    const asked: string[] = [];
+    const mtimeOf = blobs.mtimeOf.bind(blobs);
+    blobs.mtimeOf = (id: string) => (asked.push(id), mtimeOf(id));
+    try {
+      expect(await core.store.sweepOrphanBlobs(0)).toBe(2);
+    } finally {
+      blobs.mtimeOf = mtimeOf;
+    }
+    expect(asked.sort()).toEqual([...orphans].sort());
   });
 });
 
