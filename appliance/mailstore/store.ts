@@ -1183,6 +1183,32 @@ export class SqlMailStore implements MailStore {
     return removed;
   }
 
+  /** The ids of `batch` no message refers to. */
+  private async unreferenced(batch: string[]): Promise<string[]> {
+    const used = new Set((await this.db.selectFrom('messages').select('blob_id').where('blob_id', 'in', batch).execute()).map((r) => r.blob_id));
+    return batch.filter((id) => !used.has(id));
+  }
+
+  /**
+   * Local files: the index is asked about each shard's names first and only unreferenced files
+   * are looked at (their age), instead of a stat per stored blob — housekeeping's sweep had
+   * cost the serving loop one pool callback per message in the store on every pass (issue 18).
+   */
+  private async sweepListedIds(cutoff: number): Promise<number> {
+    let removed = 0;
+    for await (const ids of this.blobs.listIds!()) {
+      for (let i = 0; i < ids.length; i += 500) {
+        for (const id of await this.unreferenced(ids.slice(i, i + 500))) {
+          const mtimeMs = await this.blobs.mtimeOf!(id);
+          if (mtimeMs === null || mtimeMs > cutoff) continue;
+          await this.blobs.delete(id);
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
   /**
    * Removes the compact copies (folder index snapshot, sort keys) of folders that no longer exist:
    * a deleted folder's or a purged mailbox's, and one a background write put back after the
