@@ -41,6 +41,12 @@ export interface FolderIndexSource {
   /** The narrow copy (UIDs, MODSEQs and flag lists, of the same MODSEQ as the full one: folder-snapshot.ts encodeHead). */
   loadHead?(folderId: number): Promise<FolderSnapshot | null>;
   saveSnapshot?(folderId: number, snap: FolderSnapshot & { head?: Buffer }): Promise<void>;
+  /**
+   * Told after a copy was handed to saveSnapshot, with the entries' message ids (ascending UID,
+   * the caller's own array), on a later turn of the event loop: the store brings copies that
+   * follow the entries up to date at the same pace (the sort-key copy, issue 18).
+   */
+  snapshotSaved?(folderId: number, messageIds: Float64Array): void;
 }
 
 interface Indexed {
@@ -218,6 +224,12 @@ export class FolderIndex {
     ix.unsaved = 0;
     const snap = { modseq: ix.modseq, entries: ix.cols.length, data: encodeColumns(ix.cols), head: encodeHead(ix.cols) };
     void save.call(this.source, folderId, snap).catch(() => undefined);
+    const saved = this.source.snapshotSaved;
+    if (saved) {
+      // After this command's answer (the caller's turn), with the ids as they are now.
+      const ids = ix.cols.messageId.slice(0, ix.cols.length);
+      setImmediate(() => saved.call(this.source, folderId, ids));
+    }
   }
 
   /**

@@ -617,18 +617,120 @@ function keysAt(cols: Columns, i: number): SortKeys {
   return k;
 }
 
+/** Keys read from the rows per statement while a copy is brought up to date (refresh), with a turn of the event loop between statements. */
+const REFRESH_BATCH = 2000;
+
+/**
+ * The keys of a folder's entries (message ids, ascending UID) for a new copy: from the copy in
+ * place (`copy`, `pos`: positionsInCopy), else `known` (the store's key cache), else read from the
+ * entries' rows in batches by UID (`readRows`). Entries whose keys are nowhere (rows stored before
+ * the key column) are left out: a copy is never wrong, only incomplete.
+ */
+async function keysForCopy(
+  messageIds: ArrayLike<number>,
+  old: SortKeyCopy | null,
+  pos: Int32Array | null,
+  known: (id: number) => SortKeys | undefined,
+  readRows: (afterUid: number) => Promise<Array<{ uid: number; messageId: number; keys: string | null }>>,
+  readIds: (ids: number[]) => Promise<Array<{ messageId: number; keys: string | null }>>,
+): Promise<Array<{ messageId: number; keys: SortKeys }>> {
+  const n = messageIds.length;
+  const keys = new Array<SortKeys | undefined>(n);
+  /** Keys read from the rows by message id (null: still to read); a message may have several entries (copies in the folder). */
+  const wanted = new Map<number, SortKeys | null>();
+  for (let i = 0; i < n; i++) {
+    const at = pos ? pos[i]! : -1;
+    keys[i] = at >= 0 ? old!.keys[at]! : known(messageIds[i]!);
+    if (!keys[i]) wanted.set(messageIds[i]!, null);
+  }
+  let unread = wanted.size;
+  const take = (rows: Array<{ messageId: number; keys: string | null }>) => {
+    for (const r of rows) {
+      if (!r.keys || wanted.get(r.messageId) !== null) continue;
+      wanted.set(r.messageId, JSON.parse(r.keys) as SortKeys);
+      unread--;
+    }
+  };
+  // A few: by message id. Many: the folder's rows in UID order. A batch per statement and a turn
+  // of the event loop between them (no long stall of other sessions).
+  if (unread <= REFRESH_BATCH) {
+    const ids = [...wanted.keys()];
+    for (let k = 0; k < ids.length; k += 500) take(await readIds(ids.slice(k, k + 500)));
+  } else {
+    for (let after = 0; unread > 0;) {
+      const rows = await readRows(after);
+      if (!rows.length) break;
+      take(rows);
+      after = rows[rows.length - 1]!.uid;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  const out: Array<{ messageId: number; keys: SortKeys }> = [];
+  for (let i = 0; i < n; i++) {
+    const k = keys[i] ?? wanted.get(messageIds[i]!);
+    if (k) out.push({ messageId: messageIds[i]!, keys: k });
+  }
+  return out;
+}
+
 /** Reading and writing the copies; `write` runs the statement on the store's write path. */
 export function sortKeyCopyTable(db: Kysely<DB>, write: (fn: (trx: Kysely<DB>) => Promise<void>) => Promise<void>) {
+  /** Copies being brought up to date (refresh), by folder: a read of a folder's copy waits for its refresh. */
+  const refreshing = new Map<number, Promise<void>>();
+  const readRow = (folderId: number) => db.selectFrom('folder_sort_keys').select(['entries', 'data']).where('folder_id', '=', folderId).executeTakeFirst();
+  /** Writes a copy in place of `seen` (the bytes read, null: none), unless another writer replaced or wrote one since (then that one stays). */
+  const replace = (folderId: number, entries: number, data: Buffer, seen: Buffer | null) =>
+    write(async (trx) => {
+      if (seen) await trx.updateTable('folder_sort_keys').set({ entries, data }).where('folder_id', '=', folderId).where('data', '=', seen).execute();
+      else
+        await trx
+          .insertInto('folder_sort_keys')
+          .values({ folder_id: folderId, entries, data })
+          .onConflict((oc) => oc.column('folder_id').doNothing())
+          .execute();
+    });
+  /** The folder's entry rows after `afterUid` (a batch, ascending UID): message id and stored keys. */
+  const rowsAfter = async (folderId: number, afterUid: number) => {
+    const rows = await db
+      .selectFrom('folder_messages')
+      .select(['uid', 'message_id', 'sort_keys'])
+      .where('folder_id', '=', folderId)
+      .where('uid', '>', afterUid)
+      .orderBy('uid')
+      .limit(REFRESH_BATCH)
+      .execute();
+    return rows.map((r) => ({ uid: Number(r.uid), messageId: Number(r.message_id), keys: r.sort_keys }));
+  };
+  const keysOfIds = async (ids: number[]) => {
+    const rows = await db.selectFrom('messages').select(['id', 'sort_keys']).where('id', 'in', ids).execute();
+    return rows.map((r) => ({ messageId: Number(r.id), keys: r.sort_keys }));
+  };
+  /** refresh's work: the copy read, compared with the entries, and written again when it lacks one of them or is older than version 3. */
+  const refreshNow = async (folderId: number, messageIds: Float64Array, known: (id: number) => SortKeys | undefined): Promise<void> => {
+    const row = await readRow(folderId);
+    const cols = row ? decodeSortColumns(row.data) : null;
+    const copy = cols && cols.ids.length === Number(row!.entries) ? cols : null;
+    const pos = copy ? positionsInCopy(copy.ids, messageIds) : null;
+    if (copy && copy.sorted && pos!.every((at) => at >= 0)) return;
+    const old = copy ? copy.keys() : null;
+    const rows = await keysForCopy(messageIds, old, old && pos, known, (after) => rowsAfter(folderId, after), keysOfIds);
+    if (rows.length < SORT_COPY_MIN_ENTRIES) return;
+    // Encoded here, not inside the write job: the write transaction stays short.
+    const data = encodeSortKeys(rows);
+    await replace(folderId, rows.length, data, row ? row.data : null);
+  };
   return {
     async load(folderId: number): Promise<SortKeyCopy | null> {
-      const row = await db.selectFrom('folder_sort_keys').select(['entries', 'data']).where('folder_id', '=', folderId).executeTakeFirst();
+      await refreshing.get(folderId);
+      const row = await readRow(folderId);
       if (!row) return null;
       const copy = decodeSortKeys(row.data);
       return copy && copy.keys.length === Number(row.entries) ? copy : null;
     },
     /** The copy's columns without an object per message (decodeSortColumns), or null. */
     async loadColumns(folderId: number): Promise<SortColumnCopy | null> {
-      const row = await db.selectFrom('folder_sort_keys').select(['entries', 'data']).where('folder_id', '=', folderId).executeTakeFirst();
+      await refreshing.get(folderId);
+      const row = await readRow(folderId);
       if (!row) return null;
       const copy = decodeSortColumns(row.data);
       return copy && copy.ids.length === Number(row.entries) ? copy : null;
@@ -643,6 +745,25 @@ export function sortKeyCopyTable(db: Kysely<DB>, write: (fn: (trx: Kysely<DB>) =
           .onConflict((oc) => oc.column('folder_id').doUpdateSet({ entries: rows.length, data }))
           .execute();
       });
+    },
+    /**
+     * Brings the folder's copy up to date with its entries (`messageIds`, ascending UID) in the
+     * background (issue 18, tenth round: the folder index calls it when it writes its own copy,
+     * after max(500, 5%) changes or a full read), so that the first SORT or THREAD of a folder, or
+     * of a fresh process, reads a copy that holds every entry instead of building one from every
+     * entry's row on its answer path. Nothing is written when the copy already holds every entry
+     * (version 3). A SORT that reads the copy meanwhile waits for this (no second build).
+     */
+    refresh(folderId: number, messageIds: Float64Array, known: (id: number) => SortKeys | undefined): Promise<void> {
+      const running = refreshing.get(folderId);
+      if (running) return running;
+      const done = refreshNow(folderId, messageIds, known)
+        .catch(() => undefined)
+        .finally(() => {
+          if (refreshing.get(folderId) === done) refreshing.delete(folderId);
+        });
+      refreshing.set(folderId, done);
+      return done;
     },
   };
 }

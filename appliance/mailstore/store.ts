@@ -177,6 +177,8 @@ export class SqlMailStore implements MailStore {
       changesSince: (folderId, modseq, upTo) => this.journalSince(folderId, modseq, upTo),
       // large folders start from a persisted copy of their entries (folder-snapshot.ts, issue 18)
       ...snapshotTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE)),
+      // the sort-key copy follows the index copy, off any answer path (sort-key-copy.ts refresh, issue 18)
+      snapshotSaved: (folderId, messageIds) => void this.sortKeyCopies.refresh(folderId, messageIds, (id) => this.sortCache.get(id)),
     });
     if (deps.cluster) {
       this.bus.cluster = deps.cluster;
