@@ -20,7 +20,7 @@
  *   release; null when another node holds the lease.
  */
 import { PLATFORM_SCOPE } from '../core/kernel/scope.js';
-import { type CommitDurability, commitDurability } from '../db/dialect.js';
+import { syncedOffLoop } from '../db/repos/base.js';
 import { type Executor, repos } from '../db/repos/index.js';
 import type { HeldLease } from '../db/repos/leases.js';
 import type { Logger } from '../logger.js';
@@ -51,7 +51,6 @@ export class LeaseRunner {
   private beating: Promise<void> | null = null;
   private stopped = false;
   private readonly now: () => number;
-  private readonly durability: CommitDurability | null;
   /** Told when this node takes a lease or loses it (logs, tests). */
   onChange: ((name: string, held: boolean, fence: number) => void) | null = null;
 
@@ -60,7 +59,6 @@ export class LeaseRunner {
     private readonly opts: LeaseRunnerOptions,
   ) {
     this.now = opts.now ?? Date.now;
-    this.durability = commitDurability(db);
   }
 
   get nodeId(): string {
@@ -134,8 +132,8 @@ export class LeaseRunner {
 
   /**
    * Renews or takes every lease: the answer per name (an Error: the database refused). On SQLite
-   * the renewals commit unsynced and then share one WAL sync on its own thread (dialect.ts
-   * commitDurability), so a heartbeat costs the serving loop no fsync; one synchronous fsync per
+   * the renewals commit unsynced and then share one WAL sync on its own thread (repos/base.ts
+   * syncedOffLoop), so a heartbeat costs the serving loop no fsync; one synchronous fsync per
    * lease stalled the control plane's loop up to 22 ms under disk contention (issue 18, round 9).
    * Nothing is acted on before that sync, as before. PostgreSQL: one statement each, as before.
    */
@@ -149,14 +147,8 @@ export class LeaseRunner {
         out.set(name, await r.acquire(name, this.opts.nodeId, now, this.opts.ttlMs, now).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))));
       }
     };
-    const durability = this.durability;
-    if (!durability) {
-      await renew(this.db);
-      return out;
-    }
     try {
-      await durability.unsynced(renew);
-      await durability.sync();
+      await syncedOffLoop(this.db, renew);
     } catch (err) {
       for (const name of this.names) out.set(name, err instanceof Error ? err : new Error(String(err)));
     }
