@@ -124,6 +124,32 @@ function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, 
 }
 
 /**
+ * The answer of a plain SEARCH or UID SEARCH on flags alone over the session's view (UID SEARCH
+ * FLAGGED of 100,000 messages, issue 18): the numbers themselves, ascending, in one typed array,
+ * without a hit object per message; null when the key looks at more than the flags (then
+ * executeSearch). A fresh process runs this loop in the interpreter before V8 compiles it, so it
+ * does as little per message as it can.
+ */
+export async function flagSearchIds(session: ImapSession, sel: SelectedMailbox, key: SearchKey, byUid: boolean): Promise<Uint32Array | null> {
+  if (!onFlagsAlone(key)) return null;
+  const cols = await uidFlagColumnsOf(session.store, sel.folder.id);
+  const byList = flagSearchLists(sel, key, cols);
+  const seqs = seqsInView(sel, cols.uids);
+  const { length, list, uids } = cols;
+  const out = new Uint32Array(length);
+  let n = 0;
+  if (seqs) {
+    for (let i = 0; i < length; i++) if (seqs[i] && byList[list[i]!]) out[n++] = byUid ? uids[i]! : seqs[i]!;
+  } else if (byUid) {
+    // The view is the column itself: entry i is message i + 1.
+    for (let i = 0; i < length; i++) if (byList[list[i]!]) out[n++] = uids[i]!;
+  } else {
+    for (let i = 0; i < length; i++) if (byList[list[i]!]) out[n++] = i + 1;
+  }
+  return out.subarray(0, n);
+}
+
+/**
  * Sequence numbers of the folder's UIDs in the session's view (0: not in it), or null when the
  * view borrows that very column, so that entry i is message i + 1: the common case of a
  * session that has seen every change (issue 18, UID SEARCH FLAGGED of 100,000 messages).

@@ -6,7 +6,7 @@
  */
 import { ImapSyntaxError, type Token, isAtom } from '../parser.js';
 import { parseSearch } from '../search.js';
-import { executeSearch } from '../search-executor.js';
+import { executeSearch, flagSearchIds } from '../search-executor.js';
 import type { SelectedMailbox } from '../selected.js';
 import { compactSet } from '../sequence.js';
 import type { ImapSession } from '../session.js';
@@ -150,6 +150,12 @@ async function runSearch(session: ImapSession, tag: string, args: Token[], byUid
   }
   const { key, usesModseq } = parsed;
   if (usesModseq) session.enableCondstore();
+  // A plain answer on flags alone: the numbers straight from the flag columns (issue 18).
+  const flagIds = !ret && !usesModseq ? await flagSearchIds(session, sel, key, byUid) : null;
+  if (flagIds) {
+    session.write(flagIds.length ? `* SEARCH ${flagIds.join(' ')}\r\n` : '* SEARCH\r\n');
+    return;
+  }
   const hits = await executeSearch(session, sel, key);
   const highest = usesModseq && hits.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
   // Hits come in sequence order, which is also UID order.
