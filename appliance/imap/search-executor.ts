@@ -151,11 +151,12 @@ export async function flagSearchIds(session: ImapSession, sel: SelectedMailbox, 
 
 /**
  * Sequence numbers of the folder's UIDs in the session's view (0: not in it), or null when the
- * view borrows that very column, so that entry i is message i + 1: the common case of a
- * session that has seen every change (issue 18, UID SEARCH FLAGGED of 100,000 messages).
+ * view is that very column or holds the same UIDs, so that entry i is message i + 1: the common
+ * case of a session that has seen every change (issue 18, UID SEARCH FLAGGED of 100,000
+ * messages; SEARCH SUBJECT after FETCH replaced the folder's narrow columns by full ones).
  */
 export function seqsInView(sel: SelectedMailbox, uids: Uint32Array): Uint32Array | null {
-  return sel.view.borrows(uids) ? null : sel.view.seqsOfAscending(uids);
+  return sel.view.holdsExactly(uids) ? null : sel.view.seqsOfAscending(uids);
 }
 
 /** A key on the flags alone decided for each distinct flag list of the columns (1: matches). */
@@ -178,18 +179,31 @@ function flagSearchLists(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColu
  */
 async function metaSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey): Promise<SearchHit[]> {
   const cols = await flagColumnsOf(session.store, sel.folder.id);
-  const seqs = sel.view.seqsOfAscending(cols.uids);
-  const ids: number[] = [];
-  for (let i = 0; i < cols.length; i++) if (seqs[i]) ids.push(cols.messageIds[i]!);
+  // A view that holds the folder's UIDs (null): every message, message i + 1 at entry i, no walk.
+  const seqs = seqsInView(sel, cols.uids);
+  const ids: number[] = seqs ? [] : Array.from(cols.messageIds);
+  if (seqs) for (let i = 0; i < cols.length; i++) if (seqs[i]) ids.push(cols.messageIds[i]!);
   const metas = ids.length ? await session.store.getMeta(ids) : new Map<number, MessageMeta>();
   const test = metaTest(key, cols, sel);
-  if (!test) return plainSearch(sel, key, cols, seqs, metas);
+  if (!test) return plainSearch(sel, key, cols, seqs ?? identitySeqs(cols.length), metas);
   const hits: SearchHit[] = [];
-  for (let i = 0; i < cols.length; i++) {
+  const { length, messageIds, uids, modseqs } = cols;
+  if (!seqs) {
+    for (let i = 0; i < length; i++) if (test(i, metas.get(messageIds[i]!) ?? null)) hits.push({ seq: i + 1, uid: uids[i]!, modseq: modseqs[i]! });
+    return hits;
+  }
+  for (let i = 0; i < length; i++) {
     const seq = seqs[i]!;
-    if (seq && test(i, metas.get(cols.messageIds[i]!) ?? null)) hits.push({ seq, uid: cols.uids[i]!, modseq: cols.modseqs[i]! });
+    if (seq && test(i, metas.get(messageIds[i]!) ?? null)) hits.push({ seq, uid: uids[i]!, modseq: modseqs[i]! });
   }
   return hits;
+}
+
+/** 1, 2, …, n: the sequence numbers of a view that holds every entry of the columns. */
+function identitySeqs(n: number): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i + 1;
+  return out;
 }
 
 /** Whether entry `i` of the folder's columns, with its metadata, matches a search key. */

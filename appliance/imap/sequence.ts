@@ -115,6 +115,17 @@ export class UidMap {
     return this.borrowed && this.len === uids.length && this.arr.buffer === uids.buffer && this.arr.byteOffset === uids.byteOffset;
   }
 
+  /**
+   * Whether the view holds exactly `uids`, the same numbers in the same order: borrowed, or
+   * compared as bytes in one native call (a session that saw every change, after its folder's
+   * columns were replaced by the full index: SEARCH SUBJECT of a fresh process, issue 18).
+   */
+  holdsExactly(uids: Uint32Array): boolean {
+    if (this.borrows(uids)) return true;
+    if (this.len !== uids.length) return false;
+    return Buffer.from(this.arr.buffer, this.arr.byteOffset, this.len * 4).equals(Buffer.from(uids.buffer, uids.byteOffset, uids.byteLength));
+  }
+
   /** Sequence number of `uid`, or 0 when absent. */
   seqOf(uid: number): number {
     let lo = 0;
