@@ -334,12 +334,13 @@ export class FolderIndex {
 
 /**
  * Columns from a narrow copy: UIDs and flag lists (views of the copy), MODSEQs decoded on first
- * use; the others one array of zeros (never read: Indexed.narrow).
+ * use; the others one empty array (never read: Indexed.narrow; writes to it are dropped, and an
+ * entry added grows it like the others), not 8 bytes an entry each to allocate and zero.
  */
 function narrowColumns(data: Buffer): EntryColumns | null {
   const head = decodeHead(data);
   if (!head) return null;
   const n = head.length;
-  const zeros = new Float64Array(n);
+  const zeros = new Float64Array(0);
   return EntryColumns.of({ uid: head.uid, list: head.list, modseq: head.modseqs, messageId: zeros, internalDate: zeros, savedAt: zeros, size: zeros }, n, head.lists);
 }

@@ -63,9 +63,9 @@ describe('the folder index from a narrow copy, version 2', () => {
       loadHead: async () => ({ modseq: 10 + n - 1, entries: n, data }),
       saveSnapshot: async () => undefined,
     };
-    const change = (changed: MessageEntry[], modseq: number) => {
-      state = { modseq, count: n };
-      journal = { highestModseq: modseq, uidNext: n + 1, changed, expunged: [] };
+    const change = (changed: MessageEntry[], modseq: number, expunged: number[] = [], count = n) => {
+      state = { modseq, count };
+      journal = { highestModseq: modseq, uidNext: n + 10, changed, expunged };
     };
     return { src, data, change };
   };
@@ -104,5 +104,19 @@ describe('the folder index from a narrow copy, version 2', () => {
     // First read of the old columns' MODSEQs after the change was applied.
     expect(before.modseqs[0]).toBe(10);
     expect((await ix.uidFlagColumns(1)).modseqs[0]).toBe(6000);
+  });
+
+  it('adds and removes entries of an index started from a narrow copy (its unused columns start empty)', async () => {
+    const { src, change } = setup();
+    const ix = new FolderIndex(src);
+    await ix.uidFlagColumns(1);
+    const added = entry(n + 3, ['$New'], 7000);
+    change([added], 7000, [2, 5], n - 1);
+    const cols = await ix.uidFlagColumns(1);
+    const want = [...entries.filter((e) => e.uid !== 2 && e.uid !== 5), added];
+    expect(cols.length).toBe(want.length);
+    expect(Array.from(cols.uids)).toEqual(want.map((e) => e.uid));
+    expect(Array.from(cols.modseqs)).toEqual(want.map((e) => e.modseq));
+    expect(Array.from(cols.list, (l) => [...cols.lists[l]!])).toEqual(want.map((e) => e.flags));
   });
 });
