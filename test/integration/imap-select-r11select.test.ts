@@ -78,7 +78,10 @@ describe('a fresh process on a large folder with a narrow copy', () => {
       .map((l) => ({
         uid: Number(/UID (\d+)/.exec(l)![1]),
         modseq: Number(/MODSEQ \((\d+)\)/.exec(l)![1]),
-        flags: /FLAGS \(([^)]*)\)/.exec(l)![1]!.split(' ').filter((f) => f && f !== '\\Recent'),
+        flags: /FLAGS \(([^)]*)\)/
+          .exec(l)![1]!
+          .split(' ')
+          .filter((f) => f && f !== '\\Recent'),
       }));
     expect(fetched).toEqual(want);
     const since = want[want.length - 3]!.modseq;
