@@ -21,6 +21,7 @@ const RAW_CONCURRENCY = 8;
 export interface SearchHit {
   seq: number;
   uid: number;
+  /** Read only when the search key has MODSEQ (RFC 7162 3.1.5); 0 from a search on flags alone, which never has it. */
   modseq: number;
 }
 
@@ -113,13 +114,14 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
 function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array | null = seqsInView(sel, cols.uids)): SearchHit[] {
   const hits: SearchHit[] = [];
   const byList = flagSearchLists(sel, key, cols);
-  const { length, list, uids, modseqs } = cols;
+  // No MODSEQs: a key on flags alone has no MODSEQ key (a narrow index decodes them on first read, issue 18).
+  const { length, list, uids } = cols;
   if (!seqs) {
     // The view is the column itself: entry i is message i + 1 (no sequence number looked up).
-    for (let i = 0; i < length; i++) if (byList[list[i]!]) hits.push({ seq: i + 1, uid: uids[i]!, modseq: modseqs[i]! });
+    for (let i = 0; i < length; i++) if (byList[list[i]!]) hits.push({ seq: i + 1, uid: uids[i]!, modseq: 0 });
     return hits;
   }
-  for (let i = 0; i < length; i++) if (seqs[i] && byList[list[i]!]) hits.push({ seq: seqs[i]!, uid: uids[i]!, modseq: modseqs[i]! });
+  for (let i = 0; i < length; i++) if (seqs[i] && byList[list[i]!]) hits.push({ seq: seqs[i]!, uid: uids[i]!, modseq: 0 });
   return hits;
 }
 

@@ -5,13 +5,23 @@
  * persisted copy is a buffer copy, and SELECT, FETCH FLAGS and flag searches walk arrays.
  * MessageEntry objects are made only for the entries a caller asks for.
  */
-import type { FlagColumns, FolderChanges, MessageEntry } from './store.types.js';
+import type { FlagColumns, FolderChanges, MessageEntry, UidFlagColumns } from './store.types.js';
+
+/** The parts of columns taken as they are by EntryColumns.of; `modseq` may be decoded on first use. */
+export type ColumnArrays = Pick<EntryColumns, 'uid' | 'messageId' | 'internalDate' | 'savedAt' | 'size' | 'list'> & { modseq: Float64Array | (() => Float64Array) };
 
 export class EntryColumns {
   length = 0;
   uid: Uint32Array;
   messageId: Float64Array;
-  modseq: Float64Array;
+  /** The MODSEQ column (`modseq`), or null while `modseqLater` has not decoded it yet. */
+  private modseqArr: Float64Array | null = null;
+  /**
+   * Decodes the MODSEQ column on first use (issue 18: a fresh process's SELECT of a large folder
+   * needs UIDs and flags only; the narrow copy's MODSEQs wait for a command that reads them).
+   * Memoized: columns handed out before share the one decoding.
+   */
+  private modseqLater: (() => Float64Array) | null = null;
   internalDate: Float64Array;
   /** NaN: null. */
   savedAt: Float64Array;
@@ -38,10 +48,28 @@ export class EntryColumns {
     });
   }
 
-  /** Columns taken as they are (the persisted copy's arrays: no copy, no per-entry work). */
-  static of(cols: Pick<EntryColumns, 'uid' | 'messageId' | 'modseq' | 'internalDate' | 'savedAt' | 'size' | 'list'>, n: number, lists: Array<readonly string[]>): EntryColumns {
+  get modseq(): Float64Array {
+    if (this.modseqLater) {
+      this.modseqArr = this.modseqLater();
+      this.modseqLater = null;
+    }
+    return this.modseqArr!;
+  }
+
+  set modseq(a: Float64Array) {
+    this.modseqArr = a;
+    this.modseqLater = null;
+  }
+
+  /** Columns taken as they are (the persisted copy's arrays: no copy, no per-entry work); a function as `modseq` is called on first use. */
+  static of(cols: ColumnArrays, n: number, lists: Array<readonly string[]>): EntryColumns {
     const c = new EntryColumns(0, lists);
-    Object.assign(c, cols);
+    const { modseq, ...rest } = cols;
+    Object.assign(c, rest);
+    if (typeof modseq === 'function') {
+      let a: Float64Array | null = null;
+      c.modseqLater = () => (a ??= modseq());
+    } else c.modseq = modseq;
     c.length = n;
     return c;
   }
@@ -111,6 +139,28 @@ export class EntryColumns {
       sizes: this.size.subarray(0, n),
       list: this.list.subarray(0, n),
       lists: this.lists,
+    };
+  }
+
+  /**
+   * UIDs, MODSEQs and flag lists as views, like flagColumns(), with the MODSEQs taken from their
+   * column only when a reader asks (`modseqs`), as they are now: SELECT reads UIDs and flags alone.
+   */
+  uidFlagColumns(): UidFlagColumns {
+    const n = this.length;
+    this.shared = true;
+    // The column as it is now: its array, or the (memoized) decoding this object uses as well.
+    const arr = this.modseqArr;
+    const later = this.modseqLater;
+    let modseqs: Float64Array | null = null;
+    return {
+      length: n,
+      uids: this.uid.subarray(0, n),
+      list: this.list.subarray(0, n),
+      lists: this.lists,
+      get modseqs() {
+        return (modseqs ??= (later ? later() : arr!).subarray(0, n));
+      },
     };
   }
 

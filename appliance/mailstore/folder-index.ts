@@ -133,9 +133,8 @@ export class FolderIndex {
    * background: its decoding would hold up this SELECT's answer).
    */
   async uidFlagColumns(folderId: number): Promise<UidFlagColumns> {
-    const ix = await this.current(folderId, true);
-    const { length, uids, modseqs, list, lists } = ix.cols.flagColumns();
-    return { length, uids, modseqs, list, lists };
+    // Views of the columns; the MODSEQs are taken (from a narrow copy: decoded) only when read.
+    return (await this.current(folderId, true)).cols.uidFlagColumns();
   }
 
   /**
@@ -333,11 +332,15 @@ export class FolderIndex {
   }
 }
 
-/** Columns from a narrow copy: UIDs, MODSEQs and flag lists; the others zeros (never read: Indexed.narrow). */
+/**
+ * Columns from a narrow copy: UIDs and flag lists (views of the copy), MODSEQs decoded on first
+ * use; the others one empty array (never read: Indexed.narrow; writes to it are dropped, and an
+ * entry added grows it like the others), not 8 bytes an entry each to allocate and zero.
+ */
 function narrowColumns(data: Buffer): EntryColumns | null {
   const head = decodeHead(data);
   if (!head) return null;
   const n = head.length;
-  const zeros = () => new Float64Array(n);
-  return EntryColumns.of({ uid: head.uid, list: head.list, modseq: head.modseq, messageId: zeros(), internalDate: zeros(), savedAt: zeros(), size: zeros() }, n, head.lists);
+  const zeros = new Float64Array(0);
+  return EntryColumns.of({ uid: head.uid, list: head.list, modseq: head.modseqs, messageId: zeros, internalDate: zeros, savedAt: zeros, size: zeros }, n, head.lists);
 }

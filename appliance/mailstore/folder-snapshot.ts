@@ -9,6 +9,7 @@
  * MODSEQ, it holds as many entries as the folder counts (folders.message_count, migration 0050);
  * anything else reads the rows as before.
  */
+import { crc32 } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { MessageEntry } from './store.types.js';
@@ -156,47 +157,6 @@ const SUM_UP = {
   },
 };
 
-/**
- * SUM_UP of UIDs that also checks them in the same pass (issue 18, tenth round: the check was a
- * second walk of 100,000 UIDs in a cold SELECT): true when every difference after the first is
- * above 0 and the last UID fits in 32 bits, so the UIDs ascend as written (none wrapped).
- */
-const UIDS_UP = {
-  1(d: Int8Array, a: Uint32Array, first: number): boolean {
-    let v = first;
-    let up = true;
-    if (d.length) a[0] = v += d[0]!;
-    for (let i = 1; i < d.length; i++) {
-      const x = d[i]!;
-      if (x <= 0) up = false;
-      a[i] = v += x;
-    }
-    return up && v <= 0xffffffff && (!d.length || a[0]! === first + d[0]!);
-  },
-  2(d: Int16Array, a: Uint32Array, first: number): boolean {
-    let v = first;
-    let up = true;
-    if (d.length) a[0] = v += d[0]!;
-    for (let i = 1; i < d.length; i++) {
-      const x = d[i]!;
-      if (x <= 0) up = false;
-      a[i] = v += x;
-    }
-    return up && v <= 0xffffffff && (!d.length || a[0]! === first + d[0]!);
-  },
-  4(d: Int32Array, a: Uint32Array, first: number): boolean {
-    let v = first;
-    let up = true;
-    if (d.length) a[0] = v += d[0]!;
-    for (let i = 1; i < d.length; i++) {
-      const x = d[i]!;
-      if (x <= 0) up = false;
-      a[i] = v += x;
-    }
-    return up && v <= 0xffffffff && (!d.length || a[0]! === first + d[0]!);
-  },
-};
-
 /** The columns of a copy (no per-entry object), or null when it is not one this code wrote. */
 export function decodeColumns(buf: Buffer): EntryColumns | null {
   try {
@@ -241,13 +201,23 @@ export function decodeColumns(buf: Buffer): EntryColumns | null {
 /** The narrow copy (folder_index_heads) of a large folder: UIDs, MODSEQs and flag lists, what SELECT, FETCH FLAGS and flag searches need. */
 export interface FolderHead {
   length: number;
+  /** A view of the copy's own bytes (no decoding). */
   uid: Uint32Array;
-  modseq: Float64Array;
+  /** Decoded on first use (SELECT needs none of it): read `modseq` or call `modseqs()`, the same array. */
+  readonly modseq: Float64Array;
+  modseqs: () => Float64Array;
   list: Uint32Array;
   lists: Array<readonly string[]>;
 }
 
-const HEAD_VERSION = 1;
+/**
+ * Version 2 (issue 18, eleventh round): UIDs and flag-list numbers as they are, so a fresh
+ * process's SELECT reads them through views of the copy instead of a loop over every entry (each
+ * loop over 100,000 entries in code V8 had not compiled yet cost a cold SELECT milliseconds), and a
+ * CRC-32 of the copy, checked natively, instead of per-entry checks. Version 1 (UIDs as
+ * differences) is refused: the full copy answers once and both copies are written again.
+ */
+const HEAD_VERSION = 2;
 /** Flag-list numbers are stored as they are (no differences): a native conversion reads them. */
 const LIST_ARRAYS = { 1: Uint8Array, 2: Uint16Array, 4: Uint32Array } as const;
 
@@ -255,87 +225,106 @@ interface HeadOfHead {
   v: number;
   n: number;
   sets: string[];
-  /** The UIDs' and MODSEQs' widths (differences, as in the full copy; 8: Float64 values) and first values. */
-  u: { w: number; b: number };
+  /** The MODSEQs' width (differences, as in the full copy; 8: Float64 values) and first value. */
   m: { w: number; b: number };
   /** Bytes per flag-list number. */
   lw: number;
 }
 
+/** Bytes of a narrow copy of `n` entries after its head: UIDs (4 bytes each), flag-list numbers, MODSEQs, each padded to 8. */
+const headBodySize = (n: number, lw: number, mw: number) => 4 * n + pad8(4 * n) + lw * n + pad8(lw * n) + mw * n;
+
 /**
- * The narrow copy of columns (issue 18): UIDs and MODSEQs as differences (a byte each for a
- * folder filled in order) and flag-list numbers as they are, 1, 2 or 4 bytes: about 3 bytes an
- * entry, where the full copy takes about 10. A fresh process answers SELECT from it; the rest waits for a
+ * The narrow copy of columns (issue 18): UIDs (4 bytes) and flag-list numbers (1, 2 or 4 bytes)
+ * as they are, MODSEQs as differences; about 6 bytes an entry where the full copy takes about 10.
+ * Bytes 0-3: the head's length; 4-7: CRC-32 of everything after them (decodeHead trusts nothing
+ * else: a copy this code wrote has ascending UIDs from EntryColumns and flag-list numbers below
+ * the lists, by construction). A fresh process answers SELECT from it; the rest waits for a
  * command that needs it.
  */
 export function encodeHead(c: EntryColumns): Buffer {
   const n = c.length;
   const { sets, list } = listsInUse(c, n);
-  const u = widthOf(c.uid, n);
   const m = widthOf(c.modseq, n);
   const lw = sets.length <= 0x100 ? 1 : sets.length <= 0x10000 ? 2 : 4;
-  const head = Buffer.from(JSON.stringify({ v: HEAD_VERSION, n, sets, u, m, lw } satisfies HeadOfHead));
+  const head = Buffer.from(JSON.stringify({ v: HEAD_VERSION, n, sets, m, lw } satisfies HeadOfHead));
   const body = 8 + head.length + pad8(head.length);
-  const out = Buffer.alloc(body + n * u.w + pad8(n * u.w) + n * m.w + pad8(n * m.w) + n * lw);
+  const out = Buffer.alloc(body + headBodySize(n, lw, m.w));
   out.writeUInt32LE(head.length, 0);
   head.copy(out, 8);
+  // (Buffer.alloc gives a buffer of its own at offset 0: every column starts at an aligned offset.)
   let at = out.byteOffset + body;
-  for (const [w, a] of [
-    [u.w, c.uid],
-    [m.w, c.modseq],
-  ] as const) {
-    if (w === 8) new Float64Array(out.buffer, at, n).set(a.subarray(0, n));
-    else {
-      const d = new DELTAS[w as 1 | 2 | 4](out.buffer, at, n);
-      for (let i = 1; i < n; i++) d[i] = a[i]! - a[i - 1]!;
-    }
-    at += n * w + pad8(n * w);
-  }
+  new Uint32Array(out.buffer, at, n).set(c.uid.subarray(0, n));
+  at += 4 * n + pad8(4 * n);
   new LIST_ARRAYS[lw](out.buffer, at, n).set(list);
+  at += lw * n + pad8(lw * n);
+  const modseq = c.modseq;
+  if (m.w === 8) new Float64Array(out.buffer, at, n).set(modseq.subarray(0, n));
+  else {
+    const d = new DELTAS[m.w as 1 | 2 | 4](out.buffer, at, n);
+    for (let i = 1; i < n; i++) d[i] = modseq[i]! - modseq[i - 1]!;
+  }
+  out.writeUInt32LE(crc32(out.subarray(8)), 4);
   return out;
 }
 
 function parseHeadOfHead(buf: Buffer): HeadOfHead | null {
   const hl = buf.readUInt32LE(0);
   const h = JSON.parse(buf.subarray(8, 8 + hl).toString()) as HeadOfHead;
-  if (h.v !== HEAD_VERSION || !Number.isInteger(h.n) || h.n < 0 || !Array.isArray(h.sets) || !h.u || !h.m || !Number.isSafeInteger(h.u.b) || !Number.isSafeInteger(h.m.b)) return null;
-  const width = (w: number) => w === 1 || w === 2 || w === 4 || w === 8;
-  if (!width(h.u.w) || !width(h.m.w) || !(h.lw === 1 || h.lw === 2 || h.lw === 4)) return null;
+  if (h.v !== HEAD_VERSION || !Number.isInteger(h.n) || h.n < 0 || !Array.isArray(h.sets) || !h.m || !Number.isSafeInteger(h.m.b)) return null;
+  if (!(h.m.w === 1 || h.m.w === 2 || h.m.w === 4 || h.m.w === 8) || !(h.lw === 1 || h.lw === 2 || h.lw === 4)) return null;
   return h;
 }
 
-/** The UIDs and flag lists of a narrow copy, or null when it is not one this code wrote. */
+/** A column decoded once, on the first call. */
+function once(decode: () => Float64Array): () => Float64Array {
+  let a: Float64Array | null = null;
+  return () => (a ??= decode());
+}
+
+/**
+ * The UIDs and flag lists of a narrow copy (views of its bytes; the MODSEQs decoded on first use),
+ * or null when it is not one this code wrote (wrong version, size or CRC-32).
+ */
 export function decodeHead(buf: Buffer): FolderHead | null {
   try {
+    if (buf.length < 8) return null;
     const h = parseHeadOfHead(buf);
     if (!h) return null;
-    const { n, u, m, lw } = h;
+    const { n, m, lw } = h;
     const hl = buf.readUInt32LE(0);
     const body = 8 + hl + pad8(hl);
-    if (buf.length !== body + n * u.w + pad8(n * u.w) + n * m.w + pad8(n * m.w) + n * lw) return null;
+    if (buf.length !== body + headBodySize(n, lw, m.w) || crc32(buf.subarray(8)) !== buf.readUInt32LE(4)) return null;
+    // Views need aligned offsets: a buffer that is not aligned (a slice of a pool) is copied once.
     let b = buf;
     if ((b.byteOffset + body) % 8) {
       b = Buffer.alloc(buf.length);
       buf.copy(b);
     }
     const at = b.byteOffset + body;
-    const uid = new Uint32Array(n);
-    // UIDs ascend from 1, as in the full copy (decodeColumns): anything else is not a copy this code wrote.
-    if (u.w === 8) {
-      uid.set(new Float64Array(b.buffer as ArrayBuffer, at, n));
-      for (let i = 1; i < n; i++) if (uid[i]! <= uid[i - 1]!) return null;
-    } else if (!UIDS_UP[u.w as 1 | 2 | 4](new DELTAS[u.w as 1 | 2 | 4](b.buffer as ArrayBuffer, at, n) as never, uid, u.b)) return null;
-    if (n && uid[0] === 0) return null;
-    const mAt = at + n * u.w + pad8(n * u.w);
-    const modseq = new Float64Array(n);
-    if (m.w === 8) modseq.set(new Float64Array(b.buffer as ArrayBuffer, mAt, n));
-    else SUM_UP[m.w as 1 | 2 | 4](new DELTAS[m.w as 1 | 2 | 4](b.buffer as ArrayBuffer, mAt, n) as never, modseq, m.b);
-    const raw = new LIST_ARRAYS[lw as 1 | 2 | 4](b.buffer as ArrayBuffer, mAt + n * m.w + pad8(n * m.w), n);
-    // Every number names a list (a byte always does when there are 256 lists).
-    if (h.sets.length < 2 ** (8 * lw)) for (let i = 0; i < n; i++) if (raw[i]! >= h.sets.length) return null;
-    const list = new Uint32Array(n);
-    list.set(raw);
-    return { length: n, uid, modseq, list, lists: h.sets.map((set) => Object.freeze(set ? set.split(' ') : [])) };
+    const uid = new Uint32Array(b.buffer as ArrayBuffer, at, n);
+    const lAt = at + 4 * n + pad8(4 * n);
+    const raw = new LIST_ARRAYS[lw as 1 | 2 | 4](b.buffer as ArrayBuffer, lAt, n);
+    const list = raw instanceof Uint32Array ? raw : new Uint32Array(n);
+    if (list !== raw) list.set(raw);
+    const mAt = lAt + lw * n + pad8(lw * n);
+    const modseqs = once(() => {
+      const out = new Float64Array(n);
+      if (m.w === 8) out.set(new Float64Array(b.buffer as ArrayBuffer, mAt, n));
+      else SUM_UP[m.w as 1 | 2 | 4](new DELTAS[m.w as 1 | 2 | 4](b.buffer as ArrayBuffer, mAt, n) as never, out, m.b);
+      return out;
+    });
+    const lists = h.sets.map((set) => Object.freeze(set ? set.split(' ') : []));
+    return {
+      length: n,
+      uid,
+      list,
+      lists,
+      modseqs,
+      get modseq() {
+        return modseqs();
+      },
+    };
   } catch {
     return null;
   }

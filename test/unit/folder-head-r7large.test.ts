@@ -45,9 +45,9 @@ describe('the narrow copy of a folder index', () => {
     }
   });
 
-  it('is about a fifth of the full copy for a folder filled in order', () => {
+  it('is under half of the full copy for a folder filled in order (UIDs as they are since the eleventh round)', () => {
     const c = columns(Array.from({ length: 10_000 }, (_, i) => entry(i + 1, i % 3 ? [] : ['\\Seen'])));
-    expect(encodeHead(c).length * 4).toBeLessThan(encodeColumns(c).length);
+    expect(encodeHead(c).length * 2).toBeLessThan(encodeColumns(c).length);
   });
 
   it('decodes a copy that is not one this code wrote to nothing', () => {
@@ -74,9 +74,9 @@ describe('the narrow copy of a folder index', () => {
       encodeColumns(c), // the full copy is not a narrow one
       withHead({ ...head, v: 99 }),
       withHead({ ...head, lw: 3 }),
-      poke(1, 0), // a UID that does not ascend
+      poke(4, 1), // a UID that does not ascend (UIDs 3, 5, 9 as 4 bytes each, then padding)
       poke(2, 0xff),
-      poke(8 + 8 + 2, 7), // a flag-list number beyond the lists
+      poke(16 + 2, 7), // a flag-list number beyond the lists
     ])
       expect(decodeHead(bad)).toBeNull();
   });
