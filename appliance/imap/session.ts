@@ -411,6 +411,10 @@ export class ImapSession {
   write(data: string | Buffer): boolean {
     if (this.closed || this.socket.destroyed) return false;
     if (this.compression) return this.compression.write(data);
+    // A command that waited for I/O (a commit, a read on another thread) writes in a later turn:
+    // held again, so its responses leave with its tagged reply (issue 18, mixed load: STORE and
+    // EXPUNGE wrote their untagged responses in a TLS write of their own after the commit).
+    if (!this.corked && this.busy) this.holdOutput();
     return this.socket.write(data);
   }
 
@@ -450,6 +454,7 @@ export class ImapSession {
       this.compression.write(Buffer.from(data));
       return Promise.resolve();
     }
+    if (!this.corked && this.busy) this.holdOutput();
     return new Promise<void>((resolve) => {
       this.socket.write(data, () => resolve());
     });

@@ -970,7 +970,13 @@ export class SqlMailStore implements MailStore {
   async expunge(folderId: number, uids?: number[]): Promise<number[]> {
     return this.queue.run(async (ctx) => {
       const folder = await this.folderById(ctx.trx, folderId);
-      let q = ctx.trx.selectFrom('folder_messages').select(['uid', 'message_id', 'size', 'flags']).where('folder_id', '=', folderId);
+      // Only rows that may be \Deleted come back (issue 18, mixed load: every row of the folder was
+      // made an object in the write transaction to find the few); the flags are checked exactly below.
+      let q = ctx.trx
+        .selectFrom('folder_messages')
+        .select(['uid', 'message_id', 'size', 'flags'])
+        .where('folder_id', '=', folderId)
+        .where(sql<string>`lower(flags)`, 'like', '%deleted%');
       if (uids) {
         if (!uids.length) return [];
         q = q.where('uid', 'in', uids);
