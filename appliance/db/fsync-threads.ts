@@ -38,7 +38,11 @@ parentPort.on('message', (m) => {
     if (m.create !== undefined) {
       create(m.create, m.names);
     } else if (m.fd !== undefined) {
-      if (m.full) fs.fsyncSync(m.fd); else fs.fdatasyncSync(m.fd);
+      try {
+        if (m.full) fs.fsyncSync(m.fd); else fs.fdatasyncSync(m.fd);
+      } finally {
+        if (m.close) fs.closeSync(m.fd);
+      }
     } else {
       syncDir(m.path);
     }
@@ -51,7 +55,7 @@ parentPort.on('message', (m) => {
 
 type Pending = { resolve: () => void; reject: (err: Error) => void };
 type Answer = { id: number; error: { message: string; code?: string } | null };
-type Request = { fd: number; full: boolean } | { path: string } | { create: string; names: string[] };
+type Request = { fd: number; full: boolean; close?: boolean } | { path: string } | { create: string; names: string[] };
 
 export class FsyncThreads {
   // a thread that dies fails what it was syncing (never reported as durable)
@@ -67,6 +71,15 @@ export class FsyncThreads {
   /** fdatasync(2) of an open file (the descriptor must stay open until this settles). */
   fdatasync(fd: number): Promise<void> {
     return this.send({ fd, full: false });
+  }
+
+  /**
+   * fdatasync(2), then close(2) of the descriptor on the thread, whether the sync succeeded or not
+   * (issue 18, APPEND: the blob's close was one more system call on the serving loop). The caller
+   * must not use or close `fd` again; should the thread die, the descriptor may be left open.
+   */
+  fdatasyncAndClose(fd: number): Promise<void> {
+    return this.send({ fd, full: false, close: true });
   }
 
   /** fsync(2) of a path opened read-only for it (a directory, after an entry was added or removed). */

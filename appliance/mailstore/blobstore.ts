@@ -333,26 +333,26 @@ export class FileBlobStore implements BlobStore {
 
   /**
    * A small blob into a pre-created file: its directory entry is on disk already, so `durable`
-   * waits for the file's fdatasync alone. A failed write or sync removes the file.
+   * waits for the file's fdatasync alone, after which the sync thread closes the file (not the
+   * serving loop). A failed write or sync removes the file (a failed sync before `durable` rejects).
    */
   private writePooled(id: string, fd: number, chunks: Buffer[]): UnsyncedBlob {
     const file = this.pathOf(id);
-    const discard = (): void => {
-      closeSync(fd);
-      unlink(file).catch(() => undefined);
-    };
     try {
       writeAll(fd, chunks);
     } catch (err) {
-      discard();
+      closeSync(fd);
+      unlink(file).catch(() => undefined);
       throw err;
     }
-    const durable = fsyncThreads.fdatasync(fd).then(
-      () => closeSync(fd),
-      (err: unknown) => {
-        discard();
-        throw err;
-      },
+    const durable = fsyncThreads.fdatasyncAndClose(fd).then(
+      () => undefined,
+      // rejects once the file is gone
+      (err: unknown) =>
+        unlink(file).then(
+          () => Promise.reject(err),
+          () => Promise.reject(err),
+        ),
     );
     durable.catch(() => undefined); // the caller decides; an unobserved failure is not a crash
     return { id, durable };

@@ -113,31 +113,51 @@ const MAX_PENDING = 20_000;
 export const MAX_HELD_BYTES = 8 * 1024 * 1024;
 export const INDEX_BATCH = 16;
 /**
- * How long a new message waits for others to share its batch (issue 18, APPEND): written at once,
- * each message of a session's APPENDs in a row cost a transaction of its own (about 1 ms of the
- * event loop, and a dozen WAL pages that the next APPEND's sync then wrote) right when the next
- * APPEND arrived. A full batch starts at once; `idle()` starts a waiting one.
+ * How long new messages wait for a quiet moment (no new message for this long) before their batch
+ * is written; a full batch waits too while messages keep arriving (issue 18, APPEND: see
+ * SearchTextIndexer). `idle()` starts the waiting messages at once.
  */
 export const GATHER_MS = 200;
+/**
+ * How long a message waits at most while messages keep arriving: then full batches are written
+ * as they fill, in the shadow of the next commit's WAL sync (a partial batch GATHER_MS later), so
+ * under a steady stream the index stays about this far behind and keeps up.
+ */
+export const INDEX_MAX_LAG_MS = 10_000;
 
 /**
  * The search index's writer for new messages (issue 18): the ingest path acknowledges a message
  * once its blob and rows are durable, then hands it here (`enqueue`, at commit). Its text is
- * extracted and written shortly after, in batches of one transaction each (up to INDEX_BATCH
- * messages: a full batch at once, a smaller one GATHER_MS after its first message; nothing polls),
- * yielding to the event loop between batches. The rows are
- * written as non-durable bookkeeping: after a crash, whatever was not synced is missing and the
- * backfill at the next boot writes it. Until a message has its row, SEARCH scans it
- * (fulltext.ts `uncovered`), so no answer depends on the indexer having caught up.
+ * extracted and written later, in batches of one transaction each (up to INDEX_BATCH messages),
+ * one message's text per turn of the event loop; nothing polls.
+ *
+ * A batch is written once no message arrived for GATHER_MS (a quiet moment), not while messages
+ * keep arriving (issue 18, APPEND in one session: a batch's FTS5 trigram insert costs the serving
+ * loop about 0.5-1 ms per message, and written in the middle of a client's APPENDs in a row it
+ * held up the answer being synced by the whole batch, some 8-16 ms every 16th APPEND). The wait
+ * is bounded: once a message waited INDEX_MAX_LAG_MS, full batches are written as background jobs
+ * of the write queue (right after the next durable commit, while its WAL sync runs). The rows are
+ * non-durable bookkeeping: after a crash, whatever was not synced is missing and the backfill at
+ * the next boot writes it. Until a message has its row, SEARCH scans it (fulltext.ts
+ * `uncovered`), so no answer depends on the indexer having caught up.
  */
 export class SearchTextIndexer {
   private pending: StoredMessage[] = [];
+  /** When each waiting message was queued (performance.now(): a monotonic clock; in step with `pending`). */
+  private queuedAt: number[] = [];
+  /** When the last message was queued. */
+  private lastAt = 0;
   private running: Promise<void> | null = null;
-  /** The wait for more messages before a batch that is not full (GATHER_MS). */
+  /** The wait for the next batch to be due, and when it ends. */
   private gathering: NodeJS.Timeout | null = null;
+  private gatheringUntil = 0;
+  /** idle() calls in progress: while there are any, every waiting message is due. */
+  private draining = 0;
   private stopped = false;
   /** Batches written so far (observability, tests). */
   batches = 0;
+  /** Of them, batches written because their messages had waited INDEX_MAX_LAG_MS (observability, tests). */
+  lagged = 0;
   /** Messages given up because the queue was full (the backfill indexes them). */
   dropped = 0;
   /** Batches whose write failed (their messages are left to the backfill). */
@@ -156,50 +176,81 @@ export class SearchTextIndexer {
     private readonly queue: WriteQueue,
     /** StoreDeps.searchGatherMs. */
     private readonly gatherMs = GATHER_MS,
+    /** StoreDeps.searchMaxLagMs. */
+    private readonly maxLagMs = INDEX_MAX_LAG_MS,
   ) {}
 
-  /** Queues committed messages; the loop starts once a batch is full or GATHER_MS after the first. */
+  /** Queues committed messages; their batch is written when due (see the class comment). */
   enqueue(messages: StoredMessage[]): void {
     if (this.stopped) return;
+    const now = performance.now();
     for (const m of messages) {
       if (this.pending.length >= MAX_PENDING) {
         this.dropped++;
-      } else if (m.bytes && this.heldBytes + m.bytes.length > MAX_HELD_BYTES) {
+        continue;
+      }
+      if (m.bytes && this.heldBytes + m.bytes.length > MAX_HELD_BYTES) {
         this.pending.push({ ...m, bytes: undefined });
       } else {
         if (m.bytes) this.heldBytes += m.bytes.length;
         this.pending.push(m);
       }
+      this.queuedAt.push(now);
+      this.lastAt = now;
     }
-    if (this.running || !this.pending.length) return;
-    if (this.pending.length >= INDEX_BATCH) {
+    this.wake(now);
+  }
+
+  /**
+   * Milliseconds until the next batch is due (0 or less: now): after a quiet moment, once the
+   * oldest message waited the longest it may (a partial batch GATHER_MS longer), or in idle().
+   */
+  private dueIn(now: number): number {
+    if (this.draining) return 0;
+    const quiet = this.lastAt + this.gatherMs;
+    const lagged = this.queuedAt[0]! + this.maxLagMs + (this.pending.length >= INDEX_BATCH ? 0 : this.gatherMs);
+    return Math.min(quiet, lagged) - now;
+  }
+
+  /** Starts the loop when a batch is due, else waits (a timer) until one will be. */
+  private wake(now = performance.now()): void {
+    if (this.stopped || this.running || !this.pending.length) return;
+    const wait = this.dueIn(now);
+    if (wait <= 0) {
       this.start();
       return;
     }
-    if (!this.gathering) {
-      this.gathering = setTimeout(() => this.start(true), this.gatherMs);
-      this.gathering.unref();
-    }
+    if (this.gathering && this.gatheringUntil <= now + wait) return; // it fires in time and looks again
+    if (this.gathering) clearTimeout(this.gathering);
+    this.gatheringUntil = now + wait;
+    this.gathering = setTimeout(() => {
+      this.gathering = null;
+      this.wake();
+    }, wait);
+    this.gathering.unref();
   }
 
-  /** Starts the loop: with `partial`, its first batch may be less than full (the gather's end, idle). */
-  private start(partial = false): void {
+  private start(): void {
     if (this.gathering) clearTimeout(this.gathering);
     this.gathering = null;
     if (this.stopped || !this.pending.length) return;
-    this.running ??= this.loop(partial).finally(() => {
+    this.running ??= this.loop().finally(() => {
       this.running = null;
-      // Queued while the last batch was being written after the loop saw an empty queue.
-      if (this.pending.length && !this.stopped) this.enqueue([]);
+      this.wake(); // queued while the last batch was written, or not due yet
     });
   }
 
-  /** Resolves when every message queued so far has its row (tests, shutdown); a batch still gathering starts now. */
+  /** Resolves when every message queued so far has its row (tests, shutdown): waiting ones are written now. */
   async idle(): Promise<void> {
-    for (;;) {
-      if (this.gathering) this.start(true);
-      if (!this.running) return;
-      await this.running;
+    this.draining++;
+    try {
+      for (;;) {
+        this.wake();
+        if (!this.running) return;
+        await this.running;
+      }
+    } finally {
+      this.draining--;
     }
   }
 
@@ -207,6 +258,7 @@ export class SearchTextIndexer {
   stop(): Promise<void> {
     this.stopped = true;
     this.pending = [];
+    this.queuedAt = [];
     this.heldBytes = 0;
     if (this.gathering) clearTimeout(this.gathering);
     this.gathering = null;
@@ -214,20 +266,19 @@ export class SearchTextIndexer {
   }
 
   /**
-   * Writes the waiting messages' rows, a batch at a time. Nothing of it runs in the turn that
-   * started it (issue 18: that turn is the commit answering the APPEND that filled the batch, and
-   * the batch's text extraction delayed its answer): one message's text per turn of the event
-   * loop, then the batch's transaction as a background job of the write queue, which runs it
-   * while the next durable batch's WAL sync runs.
+   * Writes the waiting messages' rows, a batch at a time while one is due. Nothing of it runs in
+   * the turn that started it (issue 18: that turn may be the commit answering an APPEND): one
+   * message's text per turn of the event loop, then the batch's transaction: at once after a
+   * quiet moment (or in idle()); as a background job of the write queue, run while the next
+   * durable batch's WAL sync runs, when its messages waited too long while others kept arriving.
    */
-  private async loop(partial: boolean): Promise<void> {
-    // Only full batches after the first: messages that arrived meanwhile gather again (a loop
-    // that took whatever had arrived wrote a batch, a transaction, for nearly every APPEND).
-    let min = partial ? 1 : INDEX_BATCH;
-    while (this.pending.length >= min && !this.stopped) {
-      min = INDEX_BATCH;
+  private async loop(): Promise<void> {
+    while (this.pending.length && !this.stopped && this.dueIn(performance.now()) <= 0) {
+      const quiet = this.draining > 0 || performance.now() - this.lastAt >= this.gatherMs;
       const batch = this.pending.splice(0, INDEX_BATCH);
+      this.queuedAt.splice(0, batch.length);
       this.batches++;
+      if (!quiet) this.lagged++;
       const texts: Array<[number, SearchText]> = [];
       for (const m of batch) {
         await nextTurn();
@@ -242,7 +293,7 @@ export class SearchTextIndexer {
       }
       // A failed batch is left to the backfill (SEARCH scans its messages meanwhile), and reported.
       await this.queue
-        .run((ctx) => writeLive(ctx.trx, texts), { durable: false, background: true })
+        .run((ctx) => writeLive(ctx.trx, texts), { durable: false, background: !quiet })
         .catch((err: unknown) => {
           this.failedBatches++;
           this.onBatchError?.(err, texts.length);

@@ -306,11 +306,9 @@ export class Ingest {
       if (opts.enforceQuota && Number(mailbox.used_bytes) > Number(mailbox.quota_bytes)) {
         throw new AppError('QuotaExceeded', 'mailbox is over quota', { mailboxId: t.mailboxId });
       }
-      const folder = await w.targetFolder(t.mailboxId, t.folder);
-      if (!folder) throw new AppError('NotFound', `folder ${t.folder} not found`);
-      const folderId = Number(folder.id);
-      const bumped = await w.bumpFolder(folderId);
+      const bumped = await w.bumpTargetFolder(t.mailboxId, t.folder);
       if (!bumped) throw new AppError('NotFound', `folder ${t.folder} not found`);
+      const folderId = Number(bumped.id);
       const uid = Number(bumped.uid_next) - 1;
       const modseq = Number(bumped.highest_modseq);
       const flags = serializeFlags(normalizeFlags(t.flags ?? []));
@@ -367,20 +365,27 @@ class IngestStatements {
     return r.rows[0];
   }
 
-  /** The target folder by name; a special use ("\\Junk") is looked up first, INBOX when the mailbox has none. */
-  async targetFolder(mailboxId: string, folder: string): Promise<{ id: number } | undefined> {
-    if (folder.startsWith('\\')) return findTargetFolder(this.trx, mailboxId, folder);
+  /**
+   * Takes the target folder's next UID and modseq, one more message in it: a folder by name is
+   * found by the update itself (issue 18: a select, then the update by id, were two statements per
+   * APPEND); a special use ("\\Junk") is looked up first, INBOX when the mailbox has none.
+   */
+  async bumpTargetFolder(mailboxId: string, folder: string) {
+    if (folder.startsWith('\\')) {
+      const found = await findTargetFolder(this.trx, mailboxId, folder);
+      return found ? this.bumpFolder(Number(found.id)) : undefined;
+    }
     const name = folder.toUpperCase() === 'INBOX' ? 'INBOX' : folder;
-    const r = await preparedQuery(this.owner, this.trx, 'ingest.folderByName', [mailboxId, name] as const, (mailbox_id, name) =>
-      this.trx.selectFrom('folders').select('id').where('mailbox_id', '=', mailbox_id).where('name', '=', name),
+    const r = await preparedQuery(this.owner, this.trx, 'ingest.bumpFolderByName', [mailboxId, name] as const, (mailbox_id, name) =>
+      this.trx.updateTable('folders').set(BUMP).where('mailbox_id', '=', mailbox_id).where('name', '=', name).returning(['id', 'uid_next', 'highest_modseq', 'uid_validity']),
     );
     return r.rows[0];
   }
 
-  /** Takes the folder's next UID and modseq, one more message in it. */
+  /** Takes a folder's next UID and modseq, one more message in it. */
   async bumpFolder(folderId: number) {
     const r = await preparedQuery(this.owner, this.trx, 'ingest.bumpFolder', [folderId] as const, (id) =>
-      this.trx.updateTable('folders').set(BUMP).where('id', '=', id).returning(['uid_next', 'highest_modseq', 'uid_validity']),
+      this.trx.updateTable('folders').set(BUMP).where('id', '=', id).returning(['id', 'uid_next', 'highest_modseq', 'uid_validity']),
     );
     return r.rows[0];
   }

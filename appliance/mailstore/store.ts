@@ -115,8 +115,10 @@ export interface StoreDeps {
    * so that the statements it counts per message do not depend on how fast the box is.
    */
   unlistDelayMs?: number;
-  /** How long a new message waits for others to share its search-index batch (fulltext-backfill.ts GATHER_MS). */
+  /** How long the search index waits for a quiet moment before writing new messages' rows (fulltext-backfill.ts GATHER_MS). */
   searchGatherMs?: number;
+  /** How long a new message waits at most for that while others keep arriving (fulltext-backfill.ts INDEX_MAX_LAG_MS). */
+  searchMaxLagMs?: number;
 }
 
 export class SqlMailStore implements MailStore {
@@ -160,7 +162,7 @@ export class SqlMailStore implements MailStore {
     this.bodyReads = readsOffThread(deps.db);
     this.blobs = deps.blobs;
     this.queue = new WriteQueue(deps.db, undefined, deps.cluster);
-    this.searchIndexer = new SearchTextIndexer(deps.blobs, this.queue, deps.searchGatherMs);
+    this.searchIndexer = new SearchTextIndexer(deps.blobs, this.queue, deps.searchGatherMs, deps.searchMaxLagMs);
     this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics, this.searchIndexer, (blobId) => this.settleUnsyncedBlob(blobId, false).then(() => undefined), deps.unlistDelayMs);
     this.searchBackfill = new SearchTextBackfill(deps.db, deps.blobs, this.queue);
     this.sortKeyCopies = sortKeyCopyTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE));

@@ -35,15 +35,18 @@ function files(root: string): Map<string, number> {
 async function countSyncs<T>(fn: () => Promise<T>): Promise<{ value: T; dirSyncs: number; dataSyncs: number }> {
   const realPath = fsyncThreads.fsyncPath.bind(fsyncThreads);
   const realData = fsyncThreads.fdatasync.bind(fsyncThreads);
+  const realDataClose = fsyncThreads.fdatasyncAndClose.bind(fsyncThreads); // (the sync thread closes the file after it, r11)
   let dirSyncs = 0;
   let dataSyncs = 0;
   fsyncThreads.fsyncPath = (p) => (dirSyncs++, realPath(p));
   fsyncThreads.fdatasync = (fd) => (dataSyncs++, realData(fd));
+  fsyncThreads.fdatasyncAndClose = (fd) => (dataSyncs++, realDataClose(fd));
   try {
     return { value: await fn(), dirSyncs, dataSyncs };
   } finally {
     fsyncThreads.fsyncPath = realPath;
     fsyncThreads.fdatasync = realData;
+    fsyncThreads.fdatasyncAndClose = realDataClose;
   }
 }
 

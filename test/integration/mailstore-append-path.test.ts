@@ -31,11 +31,12 @@ describe('store APPEND path', () => {
     await core?.close();
   });
 
-  it('reads the target folder once per APPEND', async () => {
+  it('reads the target folder once per APPEND: the update that takes its UID finds it', async () => {
     await core.store.append(box.id, 'INBOX', msg(0)); // statements prepared, caches filled
     if (process.env.POSTERN_TEST_PG_URL) return; // statements are counted where they run in-process (SQLite)
     const { ran } = await statements.count(() => core.store.append(box.id, 'inbox', msg(1)));
-    expect(ran.filter((s) => /^select .* from "folders"/i.test(s))).toHaveLength(1);
+    expect(ran.filter((s) => /^select .* from "folders"/i.test(s))).toHaveLength(0);
+    expect(ran.filter((s) => /^update "folders"/i.test(s))).toHaveLength(1);
   });
 
   it('refuses a folder that does not exist: nothing committed, no blob left', async () => {

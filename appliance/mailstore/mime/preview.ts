@@ -49,13 +49,36 @@ export function previewOf(raw: Buffer, root: MimePart): string {
   const body = decodeTransfer(raw.subarray(part.bodyStart, Math.min(part.bodyEnd, part.bodyStart + MAX_SCAN)), part.encoding);
   let text = decodeCharset(body, charset);
   if (part.subtype === 'html') text = htmlToText(text);
-  // Drop quoted reply lines ("> ...") so the preview shows what is new.
-  text = text
-    .split(/\r?\n/)
-    .filter((l) => !l.startsWith('>'))
-    .join(' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const chars = [...text];
-  return chars.length > MAX_CHARS ? chars.slice(0, MAX_CHARS).join('') : text;
+  return previewText(text);
+}
+
+/**
+ * The preview of a text: quoted reply lines ("> ...") dropped so that it shows what is new, the
+ * lines joined by a space, white space collapsed and trimmed, the first MAX_CHARS code points.
+ * Lines are taken only until the result is known (issue 18, APPEND: the whole text, up to
+ * MAX_SCAN, was split, joined, collapsed and spread into code points for 200 of them): once the
+ * collapsed text so far has white space trimmed more than 2 × MAX_CHARS UTF-16 units long, its
+ * first MAX_CHARS code points are followed by more text, and the lines after cannot change them.
+ */
+export function previewText(text: string): string {
+  const lines: string[] = [];
+  let taken = 0;
+  let check = 4 * MAX_CHARS;
+  let start = 0;
+  while (start <= text.length) {
+    let nl = text.indexOf('\n', start);
+    if (nl === -1) nl = text.length;
+    const line = text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl); // split(/\r?\n/)
+    start = nl + 1;
+    if (line.startsWith('>')) continue;
+    lines.push(line);
+    taken += line.length + 1;
+    if (taken < check || start > text.length) continue;
+    check *= 2;
+    const sofar = lines.join(' ').replace(/\s+/g, ' ').trimStart();
+    if (sofar.trimEnd().length > 2 * MAX_CHARS) return [...sofar.slice(0, 2 * MAX_CHARS)].slice(0, MAX_CHARS).join('');
+  }
+  const all = lines.join(' ').replace(/\s+/g, ' ').trim();
+  const chars = [...all];
+  return chars.length > MAX_CHARS ? chars.slice(0, MAX_CHARS).join('') : all;
 }
