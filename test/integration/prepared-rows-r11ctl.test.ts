@@ -77,6 +77,8 @@ describe('preparedRows', () => {
   });
 
   it('starts over when the cache is full, with the same answers after', async () => {
+    // the cache is the same code on both engines: 2,100 round trips are asked of SQLite only
+    if (testOnPostgres()) return;
     const db = readsOffThread(t.core.db);
     // more shapes than the cache holds (2,000 per handle)
     for (let i = 0; i < 2100; i++) {
