@@ -68,8 +68,8 @@ describe('preparedRows', () => {
   it('answers a failure to build the query as a rejected promise, not a throw', async () => {
     const db = readsOffThread(t.core.db);
     const failing = () =>
-      preparedRows(db, 'r11ctl.failing', null, ['x'] as const, () => {
-        throw new Error('no such shape');
+      preparedRows(db, 'r11ctl.failing', null, ['x'] as const, (x: string) => {
+        throw new Error(`no such shape ${x}`);
       });
     let answer: Promise<unknown> | undefined;
     expect(() => (answer = failing())).not.toThrow();
