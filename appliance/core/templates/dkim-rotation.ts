@@ -81,7 +81,7 @@ async function rotateAlgorithm(actor: Actor, deps: CoreDeps, domain: { id: strin
 
 /** When a key became the signing key (its dkim.activate audit event), else its creation time. */
 async function activatedAt(deps: CoreDeps, actor: Actor, domainId: string, selector: string, fallback: number): Promise<number> {
-  const events = await repos(deps.db, scopeOf(actor)).audit.latestOfAction('dkim.activate', domainId, 20);
+  const events = await repos(deps.db, scopeOf(actor)).audit.latestOfAction('dkim.activate', 'domain', domainId, 20);
   for (const e of events) {
     const after = e.after ? (JSON.parse(e.after) as { active?: string[] }) : null;
     if (after?.active?.includes(selector)) return Number(e.at);

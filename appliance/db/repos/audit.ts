@@ -175,9 +175,13 @@ export class AuditRepo extends Repo {
       .execute();
   }
 
-  /** The latest events of one action on a target, newest first (`at` and `after` only). */
-  async latestOfAction(action: string, targetId: string, limit: number): Promise<Array<Pick<AuditEvent, 'at' | 'after'>>> {
-    return this.scoped(this.db.selectFrom('audit_events').select(['at', 'after']).where('action', '=', action).where('target_id', '=', targetId))
+  /**
+   * The latest events of one action on a target, newest first (`at` and `after` only). The target's
+   * type and id walk the target index (audit_target_idx); without the type the whole audit log was
+   * scanned, per domain at every housekeeping run (DKIM rotation; issue 18).
+   */
+  async latestOfAction(action: string, targetType: string, targetId: string, limit: number): Promise<Array<Pick<AuditEvent, 'at' | 'after'>>> {
+    return this.scoped(this.db.selectFrom('audit_events').select(['at', 'after']).where('target_type', '=', targetType).where('target_id', '=', targetId).where('action', '=', action))
       .orderBy('id', 'desc')
       .limit(limit)
       .execute();

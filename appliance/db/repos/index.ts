@@ -171,8 +171,33 @@ export class Repos {
   }
 }
 
+/** A handle's shared repositories: the platform scope's, and one per tenant scope. */
+interface SharedRepos {
+  platform: Repos | null;
+  tenants: Map<string, Repos>;
+}
+const shared = new WeakMap<Executor, SharedRepos>();
+/** Tenant scopes kept per handle before they start over. */
+const TENANTS_MAX = 1000;
+
+/**
+ * The repositories of `scope` on `db`. Outside a transaction they are shared per handle and scope
+ * tenant (issue 18: a use case such as the ownership answer asked for them half a dozen times per
+ * request, each time a new set and its repositories): a repository holds nothing but its handle and
+ * scope, so sharing changes no answer. A transaction's are its own.
+ */
 export function repos(db: Executor, scope: Scope): Repos {
-  return new Repos(db, scope);
+  if (db.isTransaction) return new Repos(db, scope);
+  let s = shared.get(db);
+  if (!s) shared.set(db, (s = { platform: null, tenants: new Map() }));
+  const tenant = scope.tenantId;
+  if (tenant === null) return (s.platform ??= new Repos(db, scope));
+  let r = s.tenants.get(tenant);
+  if (!r) {
+    if (s.tenants.size >= TENANTS_MAX) s.tenants.clear();
+    s.tenants.set(tenant, (r = new Repos(db, scope)));
+  }
+  return r;
 }
 
 /** `repos(db, scope).transaction(fn)`. */

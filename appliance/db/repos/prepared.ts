@@ -29,37 +29,78 @@ interface Prepared {
   slots: number[];
 }
 
-const caches = new WeakMap<object, Map<string, Prepared | null>>();
+/** Per database handle: per shape key, per scope tenant (PLATFORM for the platform scope). */
+const caches = new WeakMap<object, Map<string, Map<string, Prepared | null>>>();
+/** How many compiled queries a handle's cache holds (shapes × scope tenants). */
+const cacheSizes = new WeakMap<object, number>();
+/** The scope-tenant key of the platform scope (no tenant id is empty). */
+const PLATFORM = '';
 
 type Arg = string | number;
+
+/** The compiled parameters with the call's values in the markers' places. */
+function bind(p: Prepared, args: readonly Arg[]): unknown[] {
+  const compiled = p.compiled.parameters;
+  const out = new Array<unknown>(compiled.length);
+  for (let i = 0; i < compiled.length; i++) {
+    const slot = p.slots[i]!;
+    out[i] = slot >= 0 ? args[slot] : compiled[i];
+  }
+  return out;
+}
 
 /**
  * The rows of the query `build` makes from `args`: compiled at the first call for `key` and
  * `scopeTenant`, reused after. `build` must give the same shape for any values (no branching
  * on them, every argument used as a value). A call with an argument that is not a string or a
  * number, and a shape whose compiled parameters do not hold each marker, run unprepared.
+ *
+ * Called about a dozen times per ownership answer (issue 18): the cache is looked up by the
+ * caller's constant key and the scope's tenant id in two maps (no key string made per call), and a
+ * marked read of a readsOffThread handle returns the reader's promise itself (no async wrapper).
  */
-export async function preparedRows<R, A extends readonly Arg[]>(db: Executor, key: string, scopeTenant: string | null, args: A, build: (...args: A) => Compilable<R>): Promise<R[]> {
-  // a value that cannot be marked (undefined from a caller's bad input, null…): built as usual, nothing cached
-  for (const a of args) if (typeof a !== 'string' && typeof a !== 'number') return (await db.executeQuery(build(...args))).rows;
-  let cache = caches.get(db);
-  if (!cache) caches.set(db, (cache = new Map()));
-  const fullKey = `${key}\u0000${scopeTenant ?? ''}`;
-  let p = cache.get(fullKey);
-  if (p === undefined) {
-    p = prepare(args, build);
-    if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(fullKey, p);
+export function preparedRows<R, A extends readonly Arg[]>(db: Executor, key: string, scopeTenant: string | null, args: A, build: (...args: A) => Compilable<R>): Promise<R[]> {
+  try {
+    // a value that cannot be marked (undefined from a caller's bad input, null…): built as usual, nothing cached
+    for (let i = 0; i < args.length; i++) {
+      const t = typeof args[i];
+      if (t !== 'string' && t !== 'number') return unprepared(db, build(...args));
+    }
+    const p = preparedFor(db, key, scopeTenant ?? PLATFORM, args, build);
+    if (p === null) return unprepared(db, build(...args));
+    const query = { ...p.compiled, parameters: bind(p, args) } as CompiledQuery<R>;
+    // a marked read of a readsOffThread handle goes to a reader without kysely's executor (sqlite-readers.ts)
+    const direct = readOffThread(db, query);
+    if (direct) return direct as Promise<R[]>;
+    return unprepared(db, query);
+  } catch (err) {
+    // as the async function it was: a failure to build or compile is a rejected promise
+    return Promise.reject(err as Error);
   }
-  if (p === null) return (await db.executeQuery(build(...args))).rows;
-  const parameters = p.compiled.parameters.map((v, i) => (p.slots[i]! >= 0 ? args[p.slots[i]!] : v));
-  const query = { ...p.compiled, parameters } as CompiledQuery<R>;
-  // a marked read of a readsOffThread handle goes to a reader without kysely's executor (sqlite-readers.ts)
-  const direct = readOffThread(db, query);
-  if (direct) return (await direct) as R[];
+}
+
+async function unprepared<R>(db: Executor, query: Compilable<R> | CompiledQuery<R>): Promise<R[]> {
   return (await db.executeQuery(query)).rows;
 }
 
+function preparedFor<R, A extends readonly Arg[]>(db: Executor, key: string, scopeTenant: string, args: A, build: (...args: A) => Compilable<R>): Prepared | null {
+  let cache = caches.get(db);
+  if (!cache) caches.set(db, (cache = new Map()));
+  let byScope = cache.get(key);
+  if (!byScope) cache.set(key, (byScope = new Map()));
+  let p = byScope.get(scopeTenant);
+  if (p === undefined) {
+    p = prepare(args, build);
+    const size = (cacheSizes.get(db) ?? 0) + 1;
+    if (size > CACHE_MAX) {
+      cache.clear();
+      cache.set(key, (byScope = new Map()));
+      cacheSizes.set(db, 1);
+    } else cacheSizes.set(db, size);
+    byScope.set(scopeTenant, p);
+  }
+  return p;
+}
 const writeCaches = new WeakMap<object, Map<string, Prepared | null>>();
 
 /**
