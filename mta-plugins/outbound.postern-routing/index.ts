@@ -7,6 +7,7 @@ import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.
 import { call, pluginSettings } from '../shared/appliance.js';
 import { kept } from '../shared/kept.js';
 import { DENY, DENYSOFT, type HarakaPlugin, type Next, OK, safeHook } from '../shared/haraka.js';
+import { keepOutboundConnections } from './lib/haraka-pool.js';
 import { lookupMx } from './lib/mx.js';
 
 interface HMail {
@@ -14,6 +15,16 @@ interface HMail {
 }
 
 let resolver: DnsResolveFn | null = null;
+
+/**
+ * A relayed message's connection is kept for the next message to the same target (lib/pool.ts;
+ * issue 18), except connections to the appliance's own MX listener (bounces to our senders).
+ */
+export function register(this: HarakaPlugin): void {
+  const settings = pluginSettings();
+  const ownHost = settings.listenHost === '0.0.0.0' ? '127.0.0.1' : settings.listenHost;
+  keepOutboundConnections((mx) => !(mx.port === settings.ports.smtp && (mx.exchange === ownHost || mx.exchange === '127.0.0.1')));
+}
 
 export const hook_get_mx = safeHook(async function (this: HarakaPlugin, next: Next, hmail: HMail, domain: string) {
   const settings = pluginSettings();
