@@ -26,10 +26,10 @@ export interface OutboundSocket {
   write(data: unknown, ...rest: unknown[]): unknown;
   end(data?: unknown): unknown;
   destroy(): unknown;
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  once(event: string, listener: (...args: never[]) => void): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
   removeAllListeners(event?: string): unknown;
-  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
   writable?: boolean;
   destroyed?: boolean;
   targetsocket?: { destroyed?: boolean };
