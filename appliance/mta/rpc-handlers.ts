@@ -15,7 +15,7 @@ import { spamDecisionFor, submissionSpamPolicy } from '../core/sending/spam-poli
 import { type Logger, unredacted } from '../logger.js';
 import { applyMtaReport, countOutboundResult } from '../metrics.js';
 import type { Handler } from '../rpc/channel.js';
-import type { Cacheable, DeliverParams, DeliverResult, RpcMethods } from '../rpc/protocol.js';
+import type { Cacheable, DeliverParams, DeliverResult, OutboundEventParams, RpcMethods } from '../rpc/protocol.js';
 import { recordScan } from '../spam/metrics.js';
 import { recordOutboundEvent } from './outbound-queue.js';
 
@@ -52,6 +52,14 @@ function logDelivery(log: Logger, lines: Logger, p: DeliverParams, r: DeliveryOu
     'message stored',
   );
   if (r.skipped.length) log.warn({ event: 'smtp.deliver.skipped', queueId: p.queueId, count: r.skipped.length }, 'recipients vanished before delivery');
+}
+
+/** One report of Haraka's outbound queue: counted, kept for the queue view, logged. */
+function outboundEvent(log: Logger, p: OutboundEventParams): void {
+  countOutboundResult(p.kind, `${p.queueId} ${String(p.domain ?? '').toLowerCase()}`);
+  recordOutboundEvent(p);
+  const level = p.kind === 'delivered' ? 'info' : 'warn';
+  log[level]({ event: `smtp.outbound.${p.kind}`, queueId: p.queueId, domain: p.domain, detail: p.detail }, `outbound ${p.kind}`);
 }
 
 export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
@@ -97,10 +105,11 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
     'route.lookup': (p) => tagged(() => lookupRoute(deps.sending, deps.config.smarthost, p)),
 
     'outbound.event': (p) => {
-      countOutboundResult(p.kind, `${p.queueId} ${String(p.domain ?? '').toLowerCase()}`);
-      recordOutboundEvent(p);
-      const level = p.kind === 'delivered' ? 'info' : 'warn';
-      log[level]({ event: `smtp.outbound.${p.kind}`, queueId: p.queueId, domain: p.domain, detail: p.detail }, `outbound ${p.kind}`);
+      outboundEvent(log, p);
+      return null;
+    },
+    'outbound.events': (p) => {
+      for (const e of Array.isArray(p.events) ? p.events : []) outboundEvent(log, e);
       return null;
     },
 

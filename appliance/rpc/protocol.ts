@@ -49,6 +49,14 @@ export interface AuthLoginParams {
   remoteAddress: string;
 }
 
+/** One report of Haraka's outbound queue about a queued message. */
+export interface OutboundEventParams {
+  kind: 'delivered' | 'deferred' | 'bounced';
+  queueId: string;
+  domain: string;
+  detail: string;
+}
+
 export interface RpcMethods {
   'rcpt.check': (p: RcptCheckParams) => RcptCheckResult;
   /** An inbound RCPT in one call: the spam decision (as 'spam.rcpt'), then, unless it blocks the sender, the recipient check (as 'rcpt.check'). */
@@ -62,7 +70,9 @@ export interface RpcMethods {
   'submit.admit': (p: { mailboxId: string; tenantId: string; recipients: number }) => LimitDecision;
   'dkim.keys': (p: { domain: string }) => Cacheable<SigningKey[]>;
   'route.lookup': (p: { senderDomain: string | null; rcptDomain: string }) => Cacheable<{ kind: 'local' } | { kind: 'smarthost'; route: OutboundRouteInfo } | { kind: 'mx' }>;
-  'outbound.event': (p: { kind: 'delivered' | 'deferred' | 'bounced'; queueId: string; domain: string; detail: string }) => null;
+  'outbound.event': (p: OutboundEventParams) => null;
+  /** Delivery reports of the last quarter second in one call (issue 18; mta-plugins/outbound.postern-routing/lib/reports.ts). */
+  'outbound.events': (p: { events: OutboundEventParams[] }) => null;
   ping: (p: Record<string, never>) => { ok: true };
   /** Spam (issue 15): the recipient's tenant, policy and list verdict at RCPT (null: not hosted here). */
   'spam.rcpt': (p: { address: string; sender: string; ip: string }) => RecipientSpamDecision | null;

@@ -7,13 +7,25 @@ import { createResolver, type DnsResolveFn } from '../../appliance/net/resolver.
 import { call, pluginSettings } from '../shared/appliance.js';
 import { kept } from '../shared/kept.js';
 import { DENY, DENYSOFT, type HarakaPlugin, type Next, OK, safeHook } from '../shared/haraka.js';
+import { keepOutboundConnections } from './lib/haraka-pool.js';
 import { lookupMx } from './lib/mx.js';
+import { OutboundReports, type ReportCall } from './lib/reports.js';
 
 interface HMail {
   todo: { uuid: string; domain: string; mail_from: { address?: string; host?: string | null; isNull(): boolean } };
 }
 
 let resolver: DnsResolveFn | null = null;
+
+/**
+ * A relayed message's connection is kept for the next message to the same target (lib/pool.ts;
+ * issue 18), except connections to the appliance's own MX listener (bounces to our senders).
+ */
+export function register(this: HarakaPlugin): void {
+  const settings = pluginSettings();
+  const ownHost = settings.listenHost === '0.0.0.0' ? '127.0.0.1' : settings.listenHost;
+  keepOutboundConnections((mx) => !(mx.port === settings.ports.smtp && (mx.exchange === ownHost || mx.exchange === '127.0.0.1')));
+}
 
 export const hook_get_mx = safeHook(async function (this: HarakaPlugin, next: Next, hmail: HMail, domain: string) {
   const settings = pluginSettings();
@@ -41,8 +53,11 @@ export const hook_get_mx = safeHook(async function (this: HarakaPlugin, next: Ne
   answer(mx as unknown as Array<Record<string, unknown>>);
 });
 
+const reports = new OutboundReports(call as ReportCall);
+
+/** Delivery reports leave together every quarter second, deferrals and bounces at once (lib/reports.ts). */
 function report(kind: 'delivered' | 'deferred' | 'bounced', hmail: HMail, detail: string): void {
-  call('outbound.event', { kind, queueId: hmail.todo.uuid, domain: hmail.todo.domain, detail: detail.slice(0, 500) }).catch(() => undefined);
+  reports.report({ kind, queueId: hmail.todo.uuid, domain: hmail.todo.domain, detail: detail.slice(0, 500) });
 }
 
 export function hook_delivered(this: HarakaPlugin, next: Next, hmail: HMail, params: unknown[]): void {
