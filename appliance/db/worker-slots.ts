@@ -54,7 +54,11 @@ export class WorkerSlots<P extends { reject(err: Error): void }, A extends { id:
   }
 
   private start(slot: number): Slot<P> {
-    const worker = new Worker(this.source, { eval: true });
+    // The threads close descriptors the serving loop opened (a blob's file after its fdatasync):
+    // with Node's tracking of a worker's own descriptors each such close printed a process warning
+    // ("closed but not opened in unmanaged mode"), one per stored message. Our threads close every
+    // descriptor they open themselves, so nothing relies on the tracking.
+    const worker = new Worker(this.source, { eval: true, trackUnmanagedFds: false });
     const thread: Slot<P> = { worker, pending: new Map() };
     worker.on('message', (m: A) => {
       const p = thread.pending.get(m.id);

@@ -3,7 +3,7 @@
  * a sync resolves only when the system call returned, and every failure reaches the caller
  * (a write is never reported durable when its sync failed), also when a thread dies.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,5 +64,24 @@ describe('fsync threads', () => {
       fsyncThreads.fsyncPath(${JSON.stringify(dir)}).then(() => console.log('synced'));
     `;
     expect(execFileSync(process.execPath, ['-e', script], { timeout: 10_000 }).toString().trim()).toBe('synced');
+  });
+  it('closes a descriptor the caller opened without a process warning (one per stored message before)', () => {
+    const file = path.join(dir, 'closed-on-thread');
+    const script = `
+      const fs = require('node:fs');
+      const { fsyncThreads } = require(${JSON.stringify(path.resolve(__dirname, '../../dist/appliance/db/fsync-threads.js'))});
+      (async () => {
+        for (let i = 0; i < 3; i++) {
+          const fd = fs.openSync(${JSON.stringify(file)} + i, 'w');
+          fs.writeSync(fd, 'data');
+          await fsyncThreads.fdatasyncAndClose(fd);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        console.log('closed');
+      })();
+    `;
+    const r = spawnSync(process.execPath, ['-e', script], { timeout: 10_000 });
+    expect(r.stdout.toString().trim()).toBe('closed');
+    expect(r.stderr.toString()).toBe('');
   });
 });
