@@ -9,7 +9,7 @@
  */
 import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { FlagColumns, MessageEntry, UidFlagColumns } from '../mailstore/store.types.js';
-import { columnsOfEntries, entryAt, flagColumnsOf, uidFlagColumnsOf } from './flag-columns.js';
+import { columnsOfEntries, flagColumnsOf, uidFlagColumnsOf } from './flag-columns.js';
 import type { TextSearchAnswer } from '../mailstore/fulltext.js';
 import { type EvalCache, type SearchKey, type SearchTarget, addressFieldText, matches, searchNeeds, subjectMatches, textKeys } from './search.js';
 import type { SelectedMailbox } from './selected.js';
@@ -52,6 +52,22 @@ async function indexAnswers(session: ImapSession, sel: SelectedMailbox, key: Sea
   };
 }
 
+/** Whether a key has a MODSEQ key anywhere (the only search whose hits need their MODSEQ, RFC 7162 3.1.5). */
+function hasModseqKey(key: SearchKey): boolean {
+  switch (key.k) {
+    case 'modseq':
+      return true;
+    case 'not':
+      return hasModseqKey(key.a);
+    case 'or':
+      return hasModseqKey(key.a) || hasModseqKey(key.b);
+    case 'and':
+      return key.all.some(hasModseqKey);
+    default:
+      return false;
+  }
+}
+
 /** Whether a key looks at nothing but the flags (FLAGGED, UNSEEN, KEYWORD, and NOT/OR/AND of them). */
 function onFlagsAlone(key: SearchKey): boolean {
   switch (key.k) {
@@ -81,10 +97,13 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
   const maxSeq = sel.view.length;
   const maxUid = sel.view.maxUid;
   const shared: EvalCache = {};
-  const cursor = entryAt(cols, 0);
+  // Refilled per message below (entryAt would read the MODSEQs, which only a MODSEQ key needs).
+  const cursor: MessageEntry = { uid: 0, messageId: 0, flags: [], modseq: 0, internalDate: 0, size: 0, savedAt: null };
   const target: SearchTarget = { entry: cursor, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
   const recent = sel.recent.size > 0;
   if (!metas && onFlagsAlone(key)) return flagSearch(sel, key, cols, seqs);
+  // A narrow index decodes its MODSEQs on first read (issue 18): only a key with MODSEQ reads them.
+  const modseqs = hasModseqKey(key) ? cols.modseqs : null;
   for (let i = 0; i < cols.length; i++) {
     const seq = seqs[i]!;
     if (!seq) continue;
@@ -93,7 +112,7 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
     cursor.uid = uid;
     cursor.messageId = cols.messageIds[i]!;
     cursor.flags = cols.lists[cols.list[i]!] as string[];
-    cursor.modseq = cols.modseqs[i]!;
+    cursor.modseq = modseqs ? modseqs[i]! : 0;
     cursor.internalDate = cols.internalDates[i]!;
     cursor.size = cols.sizes[i]!;
     cursor.savedAt = Number.isNaN(savedAt) ? null : savedAt;
@@ -189,14 +208,16 @@ async function metaSearch(session: ImapSession, sel: SelectedMailbox, key: Searc
   const test = metaTest(key, cols, sel);
   if (!test) return plainSearch(sel, key, cols, seqs ?? identitySeqs(cols.length), metas);
   const hits: SearchHit[] = [];
-  const { length, messageIds, uids, modseqs } = cols;
+  const { length, messageIds, uids } = cols;
+  // MODSEQs only for a key with MODSEQ: the first SEARCH SUBJECT of a fresh process decoded them all.
+  const modseqs = hasModseqKey(key) ? cols.modseqs : null;
   if (!seqs) {
-    for (let i = 0; i < length; i++) if (test(i, metas.get(messageIds[i]!) ?? null)) hits.push({ seq: i + 1, uid: uids[i]!, modseq: modseqs[i]! });
+    for (let i = 0; i < length; i++) if (test(i, metas.get(messageIds[i]!) ?? null)) hits.push({ seq: i + 1, uid: uids[i]!, modseq: modseqs ? modseqs[i]! : 0 });
     return hits;
   }
   for (let i = 0; i < length; i++) {
     const seq = seqs[i]!;
-    if (seq && test(i, metas.get(messageIds[i]!) ?? null)) hits.push({ seq, uid: uids[i]!, modseq: modseqs[i]! });
+    if (seq && test(i, metas.get(messageIds[i]!) ?? null)) hits.push({ seq, uid: uids[i]!, modseq: modseqs ? modseqs[i]! : 0 });
   }
   return hits;
 }
