@@ -160,3 +160,27 @@ export class RawClient {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Writer = (this: net.Socket, ...args: unknown[]) => unknown;
+
+/** Counts the writes the server's sockets hand to their stream (_write/_writev: one TLS write and system call each) while `fn` runs. */
+export async function serverWritesDuring(fn: () => Promise<unknown>): Promise<number> {
+  const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', Writer>;
+  const saved = { _write: proto._write, _writev: proto._writev };
+  let n = 0;
+  const isServer = (s: net.Socket) =>
+    s instanceof tls.TLSSocket ? (s as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer === true : Boolean((s as unknown as { server?: unknown }).server);
+  for (const key of ['_write', '_writev'] as const) {
+    const original = saved[key];
+    proto[key] = function (this: net.Socket, ...args: unknown[]) {
+      if (isServer(this)) n++;
+      return original.apply(this, args);
+    };
+  }
+  try {
+    await fn();
+  } finally {
+    Object.assign(proto, saved);
+  }
+  return n;
+}

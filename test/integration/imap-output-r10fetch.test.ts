@@ -7,39 +7,13 @@
  * FETCH waits for the database (what it wrote so far leaves then): its write count is checked on
  * SQLite, where it waits for nothing.
  */
-import net from 'node:net';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialectOf } from '../../appliance/db/dialect.js';
-import { type ImapTestEnv, RawClient, startImapEnv } from './imap-harness.js';
+import { type ImapTestEnv, RawClient, serverWritesDuring, startImapEnv } from './imap-harness.js';
 
 const USER = 'output@r10fetch.test';
 const PASS = 'correct horse battery';
 const msg = (i: number, body = `Body ${i}`) => Buffer.from(`From: a${i}@example.org\r\nSubject: out ${i}\r\nMessage-ID: <out-${i}@example.org>\r\n\r\n${body}\r\n`);
-
-type Writer = (this: net.Socket, ...args: unknown[]) => unknown;
-
-/** Counts the writes the server's sockets hand to their stream (_write/_writev: one TLS write and system call each) while `fn` runs. */
-async function serverWritesDuring(fn: () => Promise<unknown>): Promise<number> {
-  const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', Writer>;
-  const saved = { _write: proto._write, _writev: proto._writev };
-  let n = 0;
-  const isServer = (s: net.Socket) =>
-    s instanceof tls.TLSSocket ? (s as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer === true : Boolean((s as unknown as { server?: unknown }).server);
-  for (const key of ['_write', '_writev'] as const) {
-    const original = saved[key];
-    proto[key] = function (this: net.Socket, ...args: unknown[]) {
-      if (isServer(this)) n++;
-      return original.apply(this, args);
-    };
-  }
-  try {
-    await fn();
-  } finally {
-    Object.assign(proto, saved);
-  }
-  return n;
-}
 
 describe('one write per command', () => {
   let env: ImapTestEnv;

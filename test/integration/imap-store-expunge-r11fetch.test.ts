@@ -6,43 +6,17 @@
  * flags still checked exactly (a keyword holding "Deleted" stays; a \Deleted stored in another
  * case goes).
  */
-import net from 'node:net';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialectOf } from '../../appliance/db/dialect.js';
 import { startImapServer, type ImapServerHandle } from '../../appliance/imap/server.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
-import { RawClient, testCertificate } from './imap-harness.js';
+import { RawClient, serverWritesDuring, testCertificate } from './imap-harness.js';
 
 const USER = 'store@r11fetch.test';
 const PASS = 'correct horse battery';
 const msg = (i: number) => Buffer.from(`From: a${i}@example.org\r\nSubject: store ${i}\r\nMessage-ID: <store-${i}@example.org>\r\n\r\nBody ${i}\r\n`);
-
-type Writer = (this: net.Socket, ...args: unknown[]) => unknown;
-
-/** Counts the writes the server's sockets hand to their stream (_write/_writev: one TLS write and system call each) while `fn` runs. */
-async function serverWritesDuring(fn: () => Promise<unknown>): Promise<number> {
-  const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', Writer>;
-  const saved = { _write: proto._write, _writev: proto._writev };
-  let n = 0;
-  const isServer = (s: net.Socket) =>
-    s instanceof tls.TLSSocket ? (s as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer === true : Boolean((s as unknown as { server?: unknown }).server);
-  for (const key of ['_write', '_writev'] as const) {
-    const original = saved[key];
-    proto[key] = function (this: net.Socket, ...args: unknown[]) {
-      if (isServer(this)) n++;
-      return original.apply(this, args);
-    };
-  }
-  try {
-    await fn();
-  } finally {
-    Object.assign(proto, saved);
-  }
-  return n;
-}
 
 describe('STORE and EXPUNGE output and reads', () => {
   let core: TestCore;
