@@ -127,47 +127,55 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
 
 /**
  * A search whose answer depends on the flags alone (UID SEARCH FLAGGED): decided once per
- * distinct flag list; UIDs, MODSEQs and flag lists are all it reads, so a fresh process's narrow
+ * distinct flag list; UIDs and flag lists are all it reads, so a fresh process's narrow
  * index will do (issue 18).
  */
 function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array | null = seqsInView(sel, cols.uids)): SearchHit[] {
-  const hits: SearchHit[] = [];
-  const byList = flagSearchLists(sel, key, cols);
+  const at = flagMatches(sel, key, cols, seqs);
+  const hits: SearchHit[] = new Array(at.length);
   // No MODSEQs: a key on flags alone has no MODSEQ key (a narrow index decodes them on first read, issue 18).
-  const { length, list, uids } = cols;
-  if (!seqs) {
-    // The view is the column itself: entry i is message i + 1 (no sequence number looked up).
-    for (let i = 0; i < length; i++) if (byList[list[i]!]) hits.push({ seq: i + 1, uid: uids[i]!, modseq: 0 });
-    return hits;
+  for (let k = 0; k < at.length; k++) {
+    const i = at[k]!;
+    hits[k] = { seq: seqs ? seqs[i]! : i + 1, uid: cols.uids[i]!, modseq: 0 };
   }
-  for (let i = 0; i < length; i++) if (seqs[i] && byList[list[i]!]) hits.push({ seq: seqs[i]!, uid: uids[i]!, modseq: 0 });
   return hits;
 }
 
 /**
- * The answer of a plain SEARCH or UID SEARCH on flags alone over the session's view (UID SEARCH
- * FLAGGED of 100,000 messages, issue 18): the numbers themselves, ascending, in one typed array,
- * without a hit object per message; null when the key looks at more than the flags (then
- * executeSearch). A fresh process runs this loop in the interpreter before V8 compiles it, so it
- * does as little per message as it can.
+ * The entries of the columns in the session's view (`seqs`, or null when entry i is message
+ * i + 1) whose flag list matches a key on flags alone, ascending, in one typed array: a fresh
+ * process runs this loop in the interpreter before V8 compiles it (UID SEARCH FLAGGED of 100,000
+ * messages, issue 18), so it does as little per message as it can.
+ */
+function flagMatches(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array | null): Uint32Array {
+  const byList = flagSearchLists(sel, key, cols);
+  const { length, list } = cols;
+  const out = new Uint32Array(length);
+  let n = 0;
+  if (seqs) {
+    for (let i = 0; i < length; i++) if (seqs[i] && byList[list[i]!]) out[n++] = i;
+  } else {
+    for (let i = 0; i < length; i++) if (byList[list[i]!]) out[n++] = i;
+  }
+  return out.subarray(0, n);
+}
+
+/**
+ * The answer of a plain SEARCH or UID SEARCH on flags alone over the session's view: the numbers
+ * themselves, ascending, in one typed array, without a hit object per message; null when the key
+ * looks at more than the flags (then executeSearch).
  */
 export async function flagSearchIds(session: ImapSession, sel: SelectedMailbox, key: SearchKey, byUid: boolean): Promise<Uint32Array | null> {
   if (!onFlagsAlone(key)) return null;
   const cols = await uidFlagColumnsOf(session.store, sel.folder.id);
-  const byList = flagSearchLists(sel, key, cols);
   const seqs = seqsInView(sel, cols.uids);
-  const { length, list, uids } = cols;
-  const out = new Uint32Array(length);
-  let n = 0;
-  if (seqs) {
-    for (let i = 0; i < length; i++) if (seqs[i] && byList[list[i]!]) out[n++] = byUid ? uids[i]! : seqs[i]!;
-  } else if (byUid) {
-    // The view is the column itself: entry i is message i + 1.
-    for (let i = 0; i < length; i++) if (byList[list[i]!]) out[n++] = uids[i]!;
-  } else {
-    for (let i = 0; i < length; i++) if (byList[list[i]!]) out[n++] = i + 1;
+  const out = flagMatches(sel, key, cols, seqs);
+  // Each entry index becomes its UID or sequence number in place.
+  for (let k = 0; k < out.length; k++) {
+    const i = out[k]!;
+    out[k] = byUid ? cols.uids[i]! : seqs ? seqs[i]! : i + 1;
   }
-  return out.subarray(0, n);
+  return out;
 }
 
 /**
