@@ -184,7 +184,10 @@ describe('an operator in the browser', () => {
     expect(statuses.length).toBeGreaterThanOrEqual(4);
     // "not published": a record no DNS server may carry (its note beside the value says why).
     for (const s of statuses) expect(['ok', 'missing', 'wrong', 'conflict', 'error', 'not checked', 'not published']).toContain(s);
-    expect(await page.getByRole('region', { name: 'DNS check history' }).locator('tbody tr').count()).toBeGreaterThanOrEqual(1);
+    // The history table is fetched after the check's own answer is shown: wait for its first row.
+    const historyRows = page.getByRole('region', { name: 'DNS check history' }).locator('tbody tr');
+    await historyRows.first().waitFor({ timeout: 20_000 });
+    expect(await historyRows.count()).toBeGreaterThanOrEqual(1);
     await shot('domain-dns-checked');
     const tabs = page.getByRole('navigation', { name: 'Domain sections' });
     await tabs.getByRole('link', { name: 'Template' }).click();
