@@ -202,6 +202,12 @@ export class PrepareThread {
     if (this.slot) return this.slot;
     const worker = new Worker(SOURCE, {
       eval: true,
+      // A small blob's file is opened here and closed by a sync thread after its fdatasync
+      // (blobstore.ts writePooled): with Node's default tracking, each delivery printed two
+      // warnings (an fd "closed but not opened", then its number "opened twice"), a stack trace,
+      // a stderr line through Haraka's loop and a log line in the appliance (issue 18, twelfth
+      // round), and the thread's exit would close descriptor numbers that others own by then.
+      trackUnmanagedFds: false,
       workerData: { modules: MODULES, storage: this.opts.storage, blobDir: this.opts.blobDir, dnsResolver: this.opts.dnsResolver ?? null, rpcSocket: this.opts.rpcSocket ?? null },
     });
     const slot: Slot = { worker, pending: new Map() };
