@@ -2,11 +2,18 @@
  * What the SMTP listeners tell a client about themselves: the host name and nothing else. The
  * greeting is "220 <host> ESMTP" (Haraka's default names Haraka and its version) and the DATA
  * go-ahead a plain RFC 5321 text (Haraka's "go ahead, make my day" identifies it just as well).
- * Also the client's reverse DNS name for Haraka, with answers kept 10 s (lib/rdns.ts).
+ * Also the client's reverse DNS name for Haraka, with answers kept 10 s (lib/rdns.ts), and the
+ * machine's host name that Haraka asks for every reply, kept a second (lib/hostname.ts).
  */
+import os from 'node:os';
 import { CONT, type HarakaConnection, type HarakaPlugin, type Next, OK } from '../shared/haraka.js';
 import { remoteHostNames } from './lib/rdns.js';
+import { cacheHostname } from './lib/hostname.js';
 import { DATA_GO_AHEAD, greeting } from './lib/texts.js';
+
+export function register(this: HarakaPlugin): void {
+  cacheHostname(os);
+}
 
 type Respond = (code: number, msg: unknown, func?: () => void) => void;
 
