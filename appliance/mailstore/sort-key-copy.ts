@@ -619,6 +619,8 @@ function keysAt(cols: Columns, i: number): SortKeys {
 
 /** Keys read from the rows per statement while a copy is brought up to date (refresh), with a turn of the event loop between statements. */
 const REFRESH_BATCH = 2000;
+/** Keys missing for less than 1/BY_ID_SHARE of the folder's entries are read by message id, else from the folder's rows. */
+const BY_ID_SHARE = 8;
 
 /**
  * The keys of a folder's entries (message ids, ascending UID) for a new copy: from the copy in
@@ -651,12 +653,13 @@ async function keysForCopy(
       unread--;
     }
   };
-  // A few: by message id. Many: the folder's rows in UID order. A batch per statement and a turn
-  // of the event loop between them (no long stall of other sessions).
-  if (unread <= REFRESH_BATCH) {
-    const ids = [...wanted.keys()];
-    for (let k = 0; k < ids.length; k += 500) take(await readIds(ids.slice(k, k + 500)));
-  } else {
+  // Many, or a good part of the folder: the folder's rows in UID order, a batch per statement and
+  // a turn of the event loop between them (no long stall of other sessions). The folder's rows lie
+  // together, and the full read of its entries that wrote the index copy calling for this has just
+  // read them; the messages' rows are spread over the file between the stored texts (issue 18:
+  // after a fresh process's first SELECT of a folder of 1,200, reading all of those from a cold
+  // disk held up the FETCH after it).
+  if (unread > REFRESH_BATCH || unread * BY_ID_SHARE >= n) {
     for (let after = 0; unread > 0;) {
       const rows = await readRows(after);
       if (!rows.length) break;
@@ -664,6 +667,11 @@ async function keysForCopy(
       after = rows[rows.length - 1]!.uid;
       await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+  // A few (or keys only the message's row holds): by message id.
+  if (unread > 0 && unread <= REFRESH_BATCH) {
+    const ids = [...wanted].filter(([, k]) => k === null).map(([id]) => id);
+    for (let k = 0; k < ids.length; k += 500) take(await readIds(ids.slice(k, k + 500)));
   }
   const out: Array<{ messageId: number; keys: SortKeys }> = [];
   for (let i = 0; i < n; i++) {
