@@ -5,8 +5,8 @@
  * and the CONTEXT=SEARCH updates.
  */
 import { ImapSyntaxError, type Token, isAtom } from '../parser.js';
-import { parseSearch } from '../search.js';
-import { executeSearch, flagSearchIds } from '../search-executor.js';
+import { type SearchKey, parseSearch } from '../search.js';
+import { type SearchHit, executeSearch, flagSearchIds } from '../search-executor.js';
 import type { SelectedMailbox } from '../selected.js';
 import { compactSet } from '../sequence.js';
 import type { ImapSession } from '../session.js';
@@ -158,33 +158,22 @@ async function runSearch(session: ImapSession, tag: string, args: Token[], byUid
   }
   const hits = await executeSearch(session, sel, key);
   const highest = usesModseq && hits.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
+  if (ret) return answerSearchReturn(session, sel, tag, byUid, ret, key, hits, highest);
   // Hits come in sequence order, which is also UID order.
   const ids = hits.map((h) => (byUid ? h.uid : h.seq));
-  if (ret) {
-    answerWithReturn(
-      session,
-      sel,
-      tag,
-      byUid,
-      ret,
-      ids,
-      hits.map((h) => h.uid),
-      highest,
-      false,
-    );
-    if (ret.update && canUpdate(session, sel, tag, ret))
-      sel.contexts.set(
-        tag,
-        new UpdateContext(
-          tag,
-          key,
-          null,
-          hits.map((h) => h.uid),
-        ),
-      );
-    return;
-  }
   session.write(searchResponse(ids, highest));
+}
+
+/**
+ * SEARCH RETURN (...) or any SEARCH of IMAP4rev2: the ESEARCH answer, and the update context of
+ * RETURN (UPDATE). A function of its own: a fresh process compiles a function whole on its first
+ * call, and the first plain SEARCH compiled this too (issue 18, round 12).
+ */
+function answerSearchReturn(session: ImapSession, sel: SelectedMailbox, tag: string, byUid: boolean, ret: ReturnOptions, key: SearchKey, hits: SearchHit[], highest: number | null): void {
+  const uids = hits.map((h) => h.uid);
+  // Hits come in sequence order, which is also UID order.
+  answerWithReturn(session, sel, tag, byUid, ret, byUid ? uids : hits.map((h) => h.seq), uids, highest, false);
+  if (ret.update && canUpdate(session, sel, tag, ret)) sel.contexts.set(tag, new UpdateContext(tag, key, null, uids));
 }
 
 const SEARCH_PREFIX = '* SEARCH';
