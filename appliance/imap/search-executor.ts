@@ -150,15 +150,22 @@ function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, 
 function flagMatches(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array | null): Uint32Array {
   const byList = flagSearchLists(sel, key, cols);
   const { length, list } = cols;
-  const out = new Uint32Array(length);
+  // The matches gather in a scratch array kept between searches (the loop is synchronous), and
+  // leave as a copy of their own size: a fresh column-sized array per search (400 KB for 100,000
+  // messages, zeroed) was garbage the next collection paid for (issue 18, warm UID SEARCH FLAGGED).
+  if (scratch.length < length) scratch = new Uint32Array(Math.max(length, scratch.length * 2));
+  const out = scratch;
   let n = 0;
   if (seqs) {
     for (let i = 0; i < length; i++) if (seqs[i] && byList[list[i]!]) out[n++] = i;
   } else {
     for (let i = 0; i < length; i++) if (byList[list[i]!]) out[n++] = i;
   }
-  return out.subarray(0, n);
+  return out.slice(0, n);
 }
+
+/** flagMatches' scratch array: grown to the largest folder searched, reused by every search. */
+let scratch = new Uint32Array(1024);
 
 /**
  * The answer of a plain SEARCH or UID SEARCH on flags alone over the session's view: the numbers
@@ -295,12 +302,28 @@ export function metaTest(key: SearchKey, cols: FlagColumns, sel: SelectedMailbox
  * Runs a parsed search over the session's view; hits in sequence order. `only` limits it to
  * those entries (ascending UID): the changed messages a CONTEXT update re-evaluates.
  */
-export async function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
+export function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
+  const text = textKeys(key).length > 0;
+  const needs = searchNeeds(key);
   // Flags, dates, sizes, UIDs only (no metadata, no bytes): one pass over columns, no object per message.
-  const plain = !textKeys(key).length && !searchNeeds(key).meta;
-  if (plain && !only && onFlagsAlone(key)) return flagSearch(sel, key, await uidFlagColumnsOf(session.store, sel.folder.id));
-  if (plain) return plainSearch(sel, key, only ? columnsOfEntries(only) : await flagColumnsOf(session.store, sel.folder.id));
-  if (!only && !textKeys(key).length && searchNeeds(key).raw === 'none') return metaSearch(session, sel, key);
+  if (!text && !needs.meta) return plainColumnsSearch(session, sel, key, only);
+  if (!only && !text && needs.raw === 'none') return metaSearch(session, sel, key);
+  // Kept apart from this dispatch: a fresh process compiles a function whole on its first call,
+  // and the first SEARCH SUBJECT of one compiled this path too (issue 18, round 12).
+  return scanSearch(session, sel, key, only);
+}
+
+/** A search of flags, dates, sizes and UIDs (executeSearch): from the folder's columns, or the columns of `only`. */
+async function plainColumnsSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only: MessageEntry[] | undefined): Promise<SearchHit[]> {
+  if (!only && onFlagsAlone(key)) return flagSearch(sel, key, await uidFlagColumnsOf(session.store, sel.folder.id));
+  return plainSearch(sel, key, only ? columnsOfEntries(only) : await flagColumnsOf(session.store, sel.folder.id));
+}
+
+/**
+ * The general search (executeSearch): the index answers BODY/TEXT keys where it can, metadata
+ * and message bytes are loaded for the messages whose keys need them.
+ */
+async function scanSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only: MessageEntry[] | undefined): Promise<SearchHit[]> {
   const all = only ?? (await session.store.listMessages(sel.folder.id));
   // Only messages the session knows (its view), with their sequence numbers (both lists ascend by UID).
   const uids = new Uint32Array(all.length);

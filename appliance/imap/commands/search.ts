@@ -5,8 +5,8 @@
  * and the CONTEXT=SEARCH updates.
  */
 import { ImapSyntaxError, type Token, isAtom } from '../parser.js';
-import { parseSearch } from '../search.js';
-import { executeSearch, flagSearchIds } from '../search-executor.js';
+import { type SearchKey, parseSearch } from '../search.js';
+import { type SearchHit, executeSearch, flagSearchIds } from '../search-executor.js';
 import type { SelectedMailbox } from '../selected.js';
 import { compactSet } from '../sequence.js';
 import type { ImapSession } from '../session.js';
@@ -153,40 +153,63 @@ async function runSearch(session: ImapSession, tag: string, args: Token[], byUid
   // A plain answer on flags alone: the numbers straight from the flag columns (issue 18).
   const flagIds = !ret && !usesModseq ? await flagSearchIds(session, sel, key, byUid) : null;
   if (flagIds) {
-    session.write(flagIds.length ? `* SEARCH ${flagIds.join(' ')}\r\n` : '* SEARCH\r\n');
+    session.write(searchResponse(flagIds, null));
     return;
   }
   const hits = await executeSearch(session, sel, key);
   const highest = usesModseq && hits.length ? hits.reduce((m, h) => Math.max(m, h.modseq), 0) : null;
+  if (ret) return answerSearchReturn(session, sel, tag, byUid, ret, key, hits, highest);
   // Hits come in sequence order, which is also UID order.
   const ids = hits.map((h) => (byUid ? h.uid : h.seq));
-  if (ret) {
-    answerWithReturn(
-      session,
-      sel,
-      tag,
-      byUid,
-      ret,
-      ids,
-      hits.map((h) => h.uid),
-      highest,
-      false,
-    );
-    if (ret.update && canUpdate(session, sel, tag, ret))
-      sel.contexts.set(
-        tag,
-        new UpdateContext(
-          tag,
-          key,
-          null,
-          hits.map((h) => h.uid),
-        ),
-      );
-    return;
+  session.write(searchResponse(ids, highest));
+}
+
+/**
+ * SEARCH RETURN (...) or any SEARCH of IMAP4rev2: the ESEARCH answer, and the update context of
+ * RETURN (UPDATE). A function of its own: a fresh process compiles a function whole on its first
+ * call, and the first plain SEARCH compiled this too (issue 18, round 12).
+ */
+function answerSearchReturn(session: ImapSession, sel: SelectedMailbox, tag: string, byUid: boolean, ret: ReturnOptions, key: SearchKey, hits: SearchHit[], highest: number | null): void {
+  const uids = hits.map((h) => h.uid);
+  // Hits come in sequence order, which is also UID order.
+  answerWithReturn(session, sel, tag, byUid, ret, byUid ? uids : hits.map((h) => h.seq), uids, highest, false);
+  if (ret.update && canUpdate(session, sel, tag, ret)) sel.contexts.set(tag, new UpdateContext(tag, key, null, uids));
+}
+
+const SEARCH_PREFIX = '* SEARCH';
+
+/** Decimal digits of a whole number below 2^32. */
+function digitCount(v: number): number {
+  if (v < 1e5) return v < 10 ? 1 : v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : 5;
+  return v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : v < 1e9 ? 9 : 10;
+}
+
+/**
+ * The untagged SEARCH response (`* SEARCH 2 3 5`, with ` (MODSEQ n)` when `modseq` is given,
+ * RFC 7162 3.1.5) as bytes, the numbers (sequence numbers or UIDs, below 2^32) written digit by
+ * digit into one buffer of the exact size: joining them into a string, then encoding it for the
+ * socket, was a third of a warm UID SEARCH FLAGGED with 10,000 hits (issue 18).
+ */
+export function searchResponse(ids: ArrayLike<number>, modseq: number | null): Buffer {
+  const tail = modseq === null ? '\r\n' : ` (MODSEQ ${modseq})\r\n`;
+  let size = SEARCH_PREFIX.length + tail.length + ids.length;
+  for (let k = 0; k < ids.length; k++) size += digitCount(ids[k]!);
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(SEARCH_PREFIX, 0, 'latin1');
+  for (let k = 0; k < ids.length; k++) {
+    const v = ids[k]!;
+    out[at++] = 32;
+    const end = at + digitCount(v);
+    // Last digit first; `>>> 0` truncates the quotient (numbers below 2^32).
+    for (let j = end - 1, x = v; j >= at; j--) {
+      const q = (x / 10) >>> 0;
+      out[j] = 48 + x - q * 10;
+      x = q;
+    }
+    at = end;
   }
-  let line = `* SEARCH${ids.length ? ' ' + ids.join(' ') : ''}`;
-  if (highest !== null) line += ` (MODSEQ ${highest})`;
-  session.write(line + '\r\n');
+  out.write(tail, at, 'latin1');
+  return out;
 }
 
 /** CANCELUPDATE "tag" ... (RFC 5267 4.2): ends the update contexts of those searches. */
