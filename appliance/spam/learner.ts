@@ -33,6 +33,8 @@ type Job =
 
 const MAX_PENDING = 10_000;
 const REMEMBER = 50_000;
+/** Folders whose facts are kept (FolderFacts of INBOX and Junk folders, see `folder`). */
+const KEEP_FOLDERS = 10_000;
 
 /** What the learner reads about a folder and its entries (db/repos/spam.ts: SpamRepo). */
 export interface LearnerLookups {
@@ -56,6 +58,8 @@ export class SpamLearner {
   private readonly learned = new Set<string>();
   private readonly log: Logger;
   private idleWaiters: Array<() => void> = [];
+  /** Facts that cannot change, by folder id (see `folder`): oldest first. */
+  private readonly fixedFolders = new Map<number, FolderFacts>();
   learnedCount = 0;
 
   constructor(
@@ -85,7 +89,8 @@ export class SpamLearner {
 
   /** Called synchronously by the store after a commit: only queue. */
   private onEvent(e: FolderEvent): void {
-    if (e.kind === 'exists' && e.sourceFolderId !== undefined) this.push({ kind: 'copy', folderId: e.folderId, sourceFolderId: e.sourceFolderId, uids: e.uids });
+    if (e.kind === 'deleted') this.fixedFolders.delete(e.folderId);
+    else if (e.kind === 'exists' && e.sourceFolderId !== undefined) this.push({ kind: 'copy', folderId: e.folderId, sourceFolderId: e.sourceFolderId, uids: e.uids });
     else if (e.kind === 'exists') this.push({ kind: 'append', folderId: e.folderId, uids: e.uids });
     else if (e.kind === 'flags') this.push({ kind: 'flags', folderId: e.folderId, uids: e.uids });
   }
@@ -114,15 +119,31 @@ export class SpamLearner {
     }
   }
 
+  /**
+   * What the learner needs to know of a folder. Every new message (a delivery, an APPEND) asks
+   * about its folder: the facts of INBOX and of a folder made with the \Junk special use are
+   * kept (issue 18: a database read for every stored message). They cannot change: a folder's
+   * mailbox, its mailbox's tenant and its special use are set when it is made, a \Junk folder
+   * is Junk under any name, and INBOX keeps its name (RENAME INBOX moves its messages to a new
+   * folder; no other folder can take the name). Any other folder is read each time, as a RENAME
+   * may make it Junk or not. A deleted folder's facts go with its event.
+   */
   private async folder(id: number): Promise<FolderFacts | null> {
+    const known = this.fixedFolders.get(id);
+    if (known) return known;
     const row = await this.lookups.learnerFolder(id);
     if (!row) return null;
-    return {
+    const facts: FolderFacts = {
       mailboxId: row.mailbox_id,
       tenantId: row.tenant_id,
       junk: row.special_use === '\\Junk' || /^junk$/i.test(row.name),
       trash: row.special_use === '\\Trash',
     };
+    if (row.special_use === '\\Junk' || (row.name === 'INBOX' && row.special_use === null)) {
+      if (this.fixedFolders.size >= KEEP_FOLDERS) this.fixedFolders.delete(this.fixedFolders.keys().next().value!);
+      this.fixedFolders.set(id, facts);
+    }
+    return facts;
   }
 
   private async entries(folderId: number, uids: number[]): Promise<Array<{ messageId: number; flags: string[] }>> {
