@@ -133,8 +133,13 @@ export class FolderIndex {
    * background: its decoding would hold up this SELECT's answer).
    */
   async uidFlagColumns(folderId: number): Promise<UidFlagColumns> {
+    const ix = await this.current(folderId, true);
     // Views of the columns; the MODSEQs are taken (from a narrow copy: decoded) only when read.
-    return (await this.current(folderId, true)).cols.uidFlagColumns();
+    const cols: UidFlagColumns = ix.cols.uidFlagColumns();
+    // The catch-up read the folder's state after this call began: a caller that watched the
+    // folder before it knows every later change from its events (SELECT, issue 18).
+    cols.asOf = { modseq: ix.modseq, uidNext: ix.uidNext };
+    return cols;
   }
 
   /**
@@ -343,4 +348,16 @@ function narrowColumns(data: Buffer): EntryColumns | null {
   const n = head.length;
   const zeros = new Float64Array(0);
   return EntryColumns.of({ uid: head.uid, list: head.list, modseq: head.modseqs, messageId: zeros, internalDate: zeros, savedAt: zeros, size: zeros }, n, head.lists);
+}
+
+/**
+ * Warm-up at server start (issue 18): runs the decoding of a narrow copy, as a fresh process's
+ * first SELECT of a large folder does, on a made-up two-entry folder built here (no stored
+ * data is read). V8 compiles a function's bytecode at its first call; without this, that
+ * compilation was part of the first SELECT's answer. It warms code only: nothing is kept.
+ */
+export function warmUpNarrowDecoding(): boolean {
+  const made = (uid: number, flags: string[]): MessageEntry => ({ uid, messageId: uid, flags, modseq: uid, internalDate: 0, size: 1, savedAt: null });
+  const cols = narrowColumns(encodeHead(EntryColumns.fromEntries([made(1, ['\\Seen']), made(2, [])])))?.uidFlagColumns();
+  return cols?.uids[1] === 2 && cols.modseqs[1] === 2 && cols.lists[cols.list[0]!]![0] === '\\Seen';
 }
