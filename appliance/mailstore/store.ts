@@ -17,7 +17,7 @@ import type { ClusterNotifier } from '../cluster/notifier.js';
 import { applyFlags, hasFlag, parseFlags, sameFlags, serializeFlags } from './flags.js';
 import { newUidValidity } from './folders.js';
 import { Ingest } from './ingest.js';
-import { FolderIndex, type FolderState, type JournalChanges, warmUpNarrowDecoding } from './folder-index.js';
+import { FolderIndex, type FolderState, type JournalChanges, warmUpFolderIndex } from './folder-index.js';
 import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
 import { precompileHeadRead, snapshotTable } from './folder-snapshot.js';
 import { SORT_COPY_MIN_ENTRIES, type SortColumnCopy, type SortStringField, sortKeyColumn, sortKeyCopyTable, threadKeyColumns } from './sort-key-copy.js';
@@ -235,16 +235,16 @@ export class SqlMailStore implements MailStore {
 
   /**
    * Warm-up at server start (issue 18), on made-up values only: the statements of a first
-   * SELECT are built and compiled to SQL (not run: no row is read, nothing is kept) and a
-   * made-up folder copy is decoded (folder-index.ts warmUpNarrowDecoding). V8 compiles each
+   * SELECT are built and compiled to SQL (not run: no row is read, nothing is kept) and the
+   * folder index opens a made-up folder from memory (folder-index.ts warmUpFolderIndex). V8 compiles each
    * function at its first call: about 40% of a fresh process's first SELECT of a large folder
    * was that compilation (7.2 against 12.5 ms of CPU with every function compiled up front).
    */
-  warmUp(): void {
+  async warmUp(): Promise<void> {
     precompile(this.db, 'store.folderByName', null, ['', ''] as const, (m, f) => this.folderByNameQuery(m, f));
     precompile(this.db, 'store.folderState', null, [0] as const, (id) => this.folderStateQuery(id));
     precompileHeadRead(this.db);
-    warmUpNarrowDecoding();
+    await warmUpFolderIndex();
   }
 
   async getFolder(mailboxId: string, name: string): Promise<FolderInfo | null> {

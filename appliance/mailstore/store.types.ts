@@ -192,7 +192,7 @@ export interface MailStore {
    */
   claimRecent(folderId: number, belowUid: number, floor?: number): Promise<number>;
   /** Optional: compiles the code of a first SELECT on made-up values at server start (no data read). */
-  warmUp?(): void;
+  warmUp?(): Promise<void>;
   /** Every entry of a folder by ascending UID with its sort/thread keys (RFC 5256 SORT, THREAD). */
   sortRows(folderId: number): Promise<SortRow[]>;
   /**

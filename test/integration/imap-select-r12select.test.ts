@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../appliance/db/schema.js';
 import { firstUnseenOf } from '../../appliance/imap/commands/select.js';
 import { startImapServer, type ImapServerHandle } from '../../appliance/imap/server.js';
-import { warmUpNarrowDecoding } from '../../appliance/mailstore/folder-index.js';
+import { warmUpFolderIndex } from '../../appliance/mailstore/folder-index.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { RawClient, startImapEnv, testCertificate, type ImapTestEnv } from './imap-harness.js';
 
@@ -126,11 +126,11 @@ describe('the first SELECT of a fresh process on a large folder', () => {
     expect(await c.cmd('n', 'NOOP')).not.toContain('EXISTS');
   });
 
-  it('warms the decoding of a narrow copy on made-up entries, and the warm-up reads no row', async () => {
-    expect(warmUpNarrowDecoding()).toBe(true);
+  it('warms the folder index on a made-up folder in memory, and the warm-up reads no row', async () => {
+    expect(await warmUpFolderIndex()).toBe(true);
     count.ran.length = 0;
     count.counting.on = true;
-    fresh.warmUp();
+    await fresh.warmUp();
     count.counting.on = false;
     expect(count.ran).toEqual([]);
   });
