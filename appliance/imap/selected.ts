@@ -4,7 +4,7 @@
  * client. Changes arrive as store watch events (after commit) and are read with changesSince;
  * nothing polls. Expunges wait while EXPUNGE responses are not allowed.
  */
-import type { FolderInfo, MessageEntry, SortRow, UidFlagColumns } from '../mailstore/store.types.js';
+import type { FolderEvent, FolderInfo, MailStore, MessageEntry, SortRow, UidFlagColumns } from '../mailstore/store.types.js';
 import { UidMap, compactSet } from './sequence.js';
 import { SYSTEM_FLAG_LIST, formatFlags } from './format.js';
 import type { ImapSession } from './session.js';
@@ -13,6 +13,38 @@ import { runFetch } from './commands/fetch.js';
 
 /** Keywords every folder offers from the start (RFC 5788 registry: forwarding and junk marks). */
 const DEFAULT_KEYWORDS = ['$Forwarded', '$Junk', '$NotJunk'];
+
+/**
+ * A watch of a folder started before its columns are read (SELECT, issue 18): a change
+ * committed after it is heard, one before it is in the columns (their state is read later), so
+ * the mailbox it is handed to needs no state read of its own when none was heard meanwhile.
+ * Events heard before the hand-over are only counted (the mailbox then catches up as usual).
+ */
+export class EarlyWatch {
+  heard = 0;
+  deleted = false;
+  private target: ((event: FolderEvent) => void) | null = null;
+  private readonly unwatch: () => void;
+
+  constructor(store: MailStore, folderId: number) {
+    this.unwatch = store.watch(folderId, (event) => {
+      if (this.target) return this.target(event);
+      this.heard++;
+      if (event.kind === 'deleted') this.deleted = true;
+    });
+  }
+
+  /** From now on events go to `listener`; returns the function that ends the watch. */
+  handOver(listener: (event: FolderEvent) => void): () => void {
+    this.target = listener;
+    return this.unwatch;
+  }
+
+  /** Ends the watch when it was not handed over (a SELECT that failed). */
+  close(): void {
+    if (!this.target) this.unwatch();
+  }
+}
 
 export class SelectedMailbox {
   readonly view: UidMap;
@@ -47,6 +79,8 @@ export class SelectedMailbox {
     cols: UidFlagColumns,
     /** First UID of `cols` that is \Recent here (from claimRecent, or the folder's mark for EXAMINE). */
     recentFrom = Infinity,
+    /** The folder's watch, started before `cols` was read (then `cols.asOf` is what the mailbox knows). */
+    early?: EarlyWatch,
   ) {
     this.view = new UidMap(cols.uids.subarray(0, cols.length));
     this.knownModseq = folder.highestModseq;
@@ -56,7 +90,7 @@ export class SelectedMailbox {
     while (from > 0 && cols.uids[from - 1]! >= recentFrom) from--;
     for (let i = from; i < cols.length; i++) this.recent.add(cols.uids[i]!);
     this.keywordsInUse(cols);
-    this.unwatch = session.store.watch(folder.id, (event) => {
+    const listener = (event: FolderEvent) => {
       if (event.kind === 'deleted') this.deleted = true;
       // Changes missed before this watch began are found by the first sync's state read.
       const heard = event.kind !== 'deleted' && event.modseq > 0 && (!this.dirty || this.heardModseq > 0);
@@ -68,7 +102,17 @@ export class SelectedMailbox {
         const atOnce = session.notifier.expungeAtOnce;
         session.background(() => (session.selected === this ? this.sync(session, atOnce) : Promise.resolve()));
       }
-    });
+    };
+    if (early && cols.asOf) {
+      // Nothing heard since the watch began: the columns' state is the folder's (no first sync read).
+      this.knownModseq = cols.asOf.modseq;
+      this.dirty = early.heard > 0;
+      this.deleted = early.deleted;
+      this.unwatch = early.handOver(listener);
+    } else {
+      early?.close();
+      this.unwatch = session.store.watch(folder.id, listener);
+    }
   }
 
   /**

@@ -228,6 +228,8 @@ export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle>
   const limits = deps.config.imapLimits;
   setImapLimits(limits);
   const acceptor = new Acceptor(deps, logger, secureContext, limits);
+  // Code of a first SELECT compiled before the first client, on made-up values (store.warmUp).
+  await deps.store.warmUp?.().catch(() => undefined);
 
   const plain = net.createServer((socket) => acceptor.accept(socket, false));
   const implicit = net.createServer((socket) => acceptor.accept(socket, true));

@@ -133,8 +133,13 @@ export class FolderIndex {
    * background: its decoding would hold up this SELECT's answer).
    */
   async uidFlagColumns(folderId: number): Promise<UidFlagColumns> {
+    const ix = await this.current(folderId, true);
     // Views of the columns; the MODSEQs are taken (from a narrow copy: decoded) only when read.
-    return (await this.current(folderId, true)).cols.uidFlagColumns();
+    const cols: UidFlagColumns = ix.cols.uidFlagColumns();
+    // The catch-up read the folder's state after this call began: a caller that watched the
+    // folder before it knows every later change from its events (SELECT, issue 18).
+    cols.asOf = { modseq: ix.modseq, uidNext: ix.uidNext };
+    return cols;
   }
 
   /**
@@ -343,4 +348,26 @@ function narrowColumns(data: Buffer): EntryColumns | null {
   const n = head.length;
   const zeros = new Float64Array(0);
   return EntryColumns.of({ uid: head.uid, list: head.list, modseq: head.modseqs, messageId: zeros, internalDate: zeros, savedAt: zeros, size: zeros }, n, head.lists);
+}
+
+/**
+ * Warm-up at server start (issue 18): a fresh process's first SELECT of a large folder, as far
+ * as the folder index goes (the catch-up, the narrow copy decoded and brought up to date from the
+ * journal), run on a made-up two-entry folder with a source of its own in memory: no stored data
+ * is read, and the index made here is dropped. V8 compiles a function's bytecode at its first
+ * call; without this, that compilation was part of the first SELECT's answer. Resolves to
+ * whether the made-up folder came out as made (a test checks it; the server ignores it).
+ */
+export async function warmUpFolderIndex(): Promise<boolean> {
+  const made = (uid: number, flags: string[], modseq = uid): MessageEntry => ({ uid, messageId: uid, flags, modseq, internalDate: 0, size: 1, savedAt: null });
+  const head = encodeHead(EntryColumns.fromEntries([made(1, ['\\Seen']), made(2, [])]));
+  const now: FolderState = { modseq: 3, count: 2, uidNext: 3 };
+  const index = new FolderIndex({
+    state: async () => now,
+    loadEntries: async () => [made(1, ['\\Seen']), made(2, ['\\Seen'], 3)],
+    loadHead: async () => ({ modseq: 2, entries: 2, data: head }),
+    changesSince: async () => ({ highestModseq: 3, uidNext: 3, changed: [made(2, ['\\Seen'], 3)], expunged: [] }),
+  });
+  const cols = await index.uidFlagColumns(1);
+  return cols.length === 2 && cols.uids[1] === 2 && cols.modseqs[1] === 3 && cols.lists[cols.list[1]!]![0] === '\\Seen' && cols.asOf?.uidNext === 3;
 }

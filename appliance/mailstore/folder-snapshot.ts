@@ -12,6 +12,7 @@
 import { crc32 } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
+import { precompile, preparedRows } from '../db/repos/prepared.js';
 import type { MessageEntry } from './store.types.js';
 import { EntryColumns } from './entry-columns.js';
 
@@ -330,6 +331,16 @@ export function decodeHead(buf: Buffer): FolderHead | null {
   }
 }
 
+/** The narrow copy's read, compiled once per database handle. */
+function headQuery(db: Kysely<DB>, folderId: number) {
+  return db.selectFrom('folder_index_heads').select(['modseq', 'entries', 'data']).where('folder_id', '=', folderId);
+}
+
+/** Compiles the narrow copy's read without running it (the store's warm-up at server start). */
+export function precompileHeadRead(db: Kysely<DB>): void {
+  precompile(db, 'snapshot.head', null, [0] as const, (id) => headQuery(db, id));
+}
+
 /** Reading and writing the copies; `write` runs the statement on the store's write path. */
 export function snapshotTable(db: Kysely<DB>, write: (fn: (trx: Kysely<DB>) => Promise<void>) => Promise<void>) {
   return {
@@ -338,7 +349,8 @@ export function snapshotTable(db: Kysely<DB>, write: (fn: (trx: Kysely<DB>) => P
       return row ? { modseq: Number(row.modseq), entries: Number(row.entries), data: row.data } : null;
     },
     async loadHead(folderId: number): Promise<FolderSnapshot | null> {
-      const row = await db.selectFrom('folder_index_heads').select(['modseq', 'entries', 'data']).where('folder_id', '=', folderId).executeTakeFirst();
+      // Compiled once: a fresh process's first SELECT reads it (issue 18).
+      const [row] = await preparedRows(db, 'snapshot.head', null, [folderId] as const, (id) => headQuery(db, id));
       return row ? { modseq: Number(row.modseq), entries: Number(row.entries), data: row.data } : null;
     },
     /** Both copies in one transaction: the narrow one is always of the same MODSEQ as the full one. */

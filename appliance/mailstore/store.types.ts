@@ -49,7 +49,10 @@ export interface MessageEntry {
 }
 
 /** The columns SELECT, FETCH FLAGS and flag searches need (FlagColumns without the others). */
-export type UidFlagColumns = Pick<FlagColumns, 'length' | 'uids' | 'modseqs' | 'list' | 'lists'>;
+export type UidFlagColumns = Pick<FlagColumns, 'length' | 'uids' | 'modseqs' | 'list' | 'lists'> & {
+  /** The folder's state the columns are of (read after the call began; uidNext null: unknown); absent: unknown. */
+  asOf?: { modseq: number; uidNext: number | null };
+};
 
 /** A folder's entries as columns (issue 18: SELECT, FETCH FLAGS, flag searches without an object per message). */
 export interface FlagColumns {
@@ -184,8 +187,12 @@ export interface MailStore {
    * IMAP \Recent (RFC 3501 2.3.2): claims every UID below `belowUid` that no session has been
    * told about yet, durably. Returns the first UID this caller claimed (UIDs from it up to
    * `belowUid` are recent for the caller alone); `belowUid` when there was nothing to claim.
+   * `floor`: the folder's recentUid as the caller read it in this command (FolderInfo), which a
+   * store may use instead of reading it again.
    */
-  claimRecent(folderId: number, belowUid: number): Promise<number>;
+  claimRecent(folderId: number, belowUid: number, floor?: number): Promise<number>;
+  /** Optional: compiles the code of a first SELECT on made-up values at server start (no data read). */
+  warmUp?(): Promise<void>;
   /** Every entry of a folder by ascending UID with its sort/thread keys (RFC 5256 SORT, THREAD). */
   sortRows(folderId: number): Promise<SortRow[]>;
   /**

@@ -79,6 +79,15 @@ export function preparedRows<R, A extends readonly Arg[]>(db: Executor, key: str
   }
 }
 
+/**
+ * Compiles the shape `key` as preparedRows would at its first call, without running it (a
+ * warm-up at server start: mailstore/store.ts warmUp); `args` are made-up values of the types
+ * the callers pass.
+ */
+export function precompile<R, A extends readonly Arg[]>(db: Executor, key: string, scopeTenant: string | null, args: A, build: (...args: A) => Compilable<R>): void {
+  preparedFor(db, key, scopeTenant ?? PLATFORM, args, build);
+}
+
 async function unprepared<R>(db: Executor, query: Compilable<R> | CompiledQuery<R>): Promise<R[]> {
   return (await db.executeQuery(query)).rows;
 }

@@ -5,7 +5,8 @@ import { ImapSyntaxError, type Token, isAtom, num, str } from '../parser.js';
 import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
 import { ok } from '../responses.js';
 import { mailboxId } from '../object-ids.js';
-import { SelectedMailbox } from '../selected.js';
+import { EarlyWatch, SelectedMailbox } from '../selected.js';
+import type { FolderInfo, UidFlagColumns } from '../../mailstore/store.types.js';
 import type { ImapSession } from '../session.js';
 import { folderOrFail, mailboxArgSupplied } from './helpers.js';
 import { openMode } from '../acl.js';
@@ -42,6 +43,28 @@ function inRanges(uid: number, ranges: SeqRanges): boolean {
   return false;
 }
 
+/**
+ * The sequence number of the first message without \Seen (RFC 3501 7.1, UNSEEN), 0 when none:
+ * each flag list without it looked up natively in the flag-list column (issue 18: a JavaScript
+ * loop over a mostly seen 100,000-message folder ran in code a fresh process had not compiled).
+ */
+export function firstUnseenOf(cols: Pick<UidFlagColumns, 'length' | 'list' | 'lists'>): number {
+  const list = cols.list.subarray(0, cols.length);
+  let first = list.length;
+  cols.lists.forEach((flags, l) => {
+    if (hasFlag(flags as string[], '\\Seen')) return;
+    const at = list.subarray(0, first).indexOf(l);
+    if (at >= 0) first = at;
+  });
+  return first < list.length ? first + 1 : 0;
+}
+
+/** UIDNEXT as of the columns' state when known (the same moment as EXISTS), else the folder row's (read before). */
+function uidNextOf(folder: FolderInfo, cols: UidFlagColumns): number {
+  const top = cols.length ? cols.uids[cols.length - 1]! + 1 : 0;
+  return Math.max(cols.asOf?.uidNext ?? folder.uidNext, top);
+}
+
 function makeSelect(examine: boolean): CommandSpec {
   return {
     states: AUTHED,
@@ -70,25 +93,28 @@ function makeSelect(examine: boolean): CommandSpec {
       const readOnly = openMode(session, folder, examine);
       // UIDs and flags as columns (issue 18): no object per message of a large folder, and from
       // a fresh process only the narrow copy of them (the rest is read when a command needs it).
-      const cols = await uidFlagColumnsOf(session.store, folder.id);
-      if (session.isClosed) return null;
-      // \Recent (RFC 3501 2.3.2, 6.3.1/6.3.2): SELECT claims what no session was told of yet;
-      // EXAMINE changes no state and shows the unclaimed messages as recent. IMAP4rev2 has no
-      // \Recent (RFC 9051 Appendix E): such a session claims nothing, so rev1 sessions still get it.
-      const top = cols.length ? cols.uids[cols.length - 1]! : 0;
-      const recentFrom = session.rev2 ? Infinity : readOnly ? folder.recentUid : top ? await session.store.claimRecent(folder.id, top + 1) : Infinity;
-      if (session.isClosed) return null;
-      const sel = new SelectedMailbox(session, folder, readOnly, cols, recentFrom);
+      // Watched before the columns are read: what they miss is heard (no state read after the answer, issue 18).
+      const early = new EarlyWatch(session.store, folder.id);
+      let sel: SelectedMailbox;
+      let cols: UidFlagColumns;
+      try {
+        cols = await uidFlagColumnsOf(session.store, folder.id);
+        if (session.isClosed) return null;
+        // \Recent (RFC 3501 2.3.2, 6.3.1/6.3.2): SELECT claims what no session was told of yet;
+        // EXAMINE changes no state and shows the unclaimed messages as recent. IMAP4rev2 has no
+        // \Recent (RFC 9051 Appendix E): such a session claims nothing, so rev1 sessions still get it.
+        // The claim is decided in memory on a single node and written behind (store.claimRecent):
+        // the RECENT count needs its answer, not its write.
+        const top = cols.length ? cols.uids[cols.length - 1]! : 0;
+        const recentFrom = session.rev2 ? Infinity : readOnly ? folder.recentUid : top ? await session.store.claimRecent(folder.id, top + 1, folder.recentUid) : Infinity;
+        if (session.isClosed) return null;
+        sel = new SelectedMailbox(session, folder, readOnly, cols, recentFrom, early);
+      } finally {
+        early.close(); // (a no-op once handed over)
+      }
       session.selected = sel;
       session.state = 'selected';
-      let firstUnseen = 0;
-      const seen = cols.lists.map((l) => hasFlag(l as string[], '\\Seen'));
-      for (let i = 0; i < cols.length; i++) {
-        if (!seen[cols.list[i]!]) {
-          firstUnseen = i + 1;
-          break;
-        }
-      }
+      const firstUnseen = firstUnseenOf(cols);
       const lines = [
         `* FLAGS ${sel.flagsList()}`,
         `* OK [PERMANENTFLAGS ${sel.permanentFlagsList()}] Flags permitted`,
@@ -99,8 +125,8 @@ function makeSelect(examine: boolean): CommandSpec {
           ? [`* LIST () "/" ${session.mailboxName(folder.name)}${supplied ? ` ("OLDNAME" (${astring(supplied, true)}))` : ''}`]
           : [`* ${sel.recent.size} RECENT`, ...(firstUnseen ? [`* OK [UNSEEN ${firstUnseen}] First unseen`] : [])]),
         `* OK [UIDVALIDITY ${folder.uidValidity}] UIDs valid`,
-        `* OK [UIDNEXT ${folder.uidNext}] Predicted next UID`,
-        `* OK [HIGHESTMODSEQ ${folder.highestModseq}] Highest`,
+        `* OK [UIDNEXT ${uidNextOf(folder, cols)}] Predicted next UID`,
+        `* OK [HIGHESTMODSEQ ${sel.knownModseq}] Highest`,
         `* OK [MAILBOXID (${mailboxId(folder.id)})] Ok`,
       ];
       session.write(lines.join('\r\n') + '\r\n');
