@@ -109,6 +109,9 @@ export async function inboundCase(ctx: BenchContext, repeat: number): Promise<Sa
     ctx.notes.push(
       'inbound: the RCPT spam decision reads the recipient domain, mailbox and both policy rows in one statement and the list entries in a second (five statements before the fifth round of issue 18); the appliance writes its log lines once per event-loop turn',
     );
+    ctx.notes.push(
+      "inbound (issue 18, twelfth round): Haraka's message thread no longer tracks the descriptors it opens (trackUnmanagedFds: false): a small blob's file is opened there and closed by a sync thread after its fdatasync, and each delivery printed two Node warnings (a stack trace, a stderr line through Haraka's loop and a log line in the appliance each: 6,066 for 3,128 messages in a probe); Haraka's process asks the system for its host name at most once a second (Haraka's respond called os.hostname() for every reply, 1.5% of its loop). A latency probe shows every SMTP step waiting for Haraka's one event loop, switched out about seven times per message while writing replies",
+    );
   }
   return [
     sample('inbound', 'inbound.acked', 'acknowledged', 'msg/s', 'higher', p.ackedPerSec, r.ackedPerSec),

@@ -68,6 +68,9 @@ export async function spamCase(ctx: BenchContext, repeat: number, dnsResolver: s
     }
     const p = res.get('postern')!;
     const r = res.get('reference')!;
+    ctx.notes.push(
+      "inbound-spam (issue 18, twelfth round): the spam learner keeps the facts of INBOX and of \\Junk folders instead of reading the database about the folder of every stored message (other folders are read each time: a RENAME may make them Junk)",
+    );
     return [
       sample('inbound-spam', 'spam.acked', 'scanned: acknowledged', 'msg/s', 'higher', p.ackedPerSec, r.ackedPerSec),
       sample('inbound-spam', 'spam.stored', 'scanned: stored (end to end)', 'msg/s', 'higher', p.storedPerSec, r.storedPerSec),
