@@ -98,3 +98,21 @@ export async function createTestCore(env: Record<string, string> = {}) {
     },
   };
 }
+
+/**
+ * A folder of at least `entries` messages made quickly: a quarter appended (`msg(i)`), the rest
+ * copies of them within the folder (no ingest per copy). Returns the folder.
+ */
+export async function folderOfCopies(core: TestCore, mailboxId: string, name: string, entries: number, msg: (i: number) => Buffer) {
+  const folder = await core.store.createFolder(mailboxId, name);
+  const quarter = Math.ceil(entries / 4);
+  await core.store.appendMany(
+    mailboxId,
+    name,
+    Array.from({ length: quarter }, (_, i) => ({ raw: msg(i) })),
+  );
+  const uids = Array.from({ length: quarter }, (_, i) => i + 1);
+  for (let k = 0; k < 3; k++) await core.store.copyMessages(folder.id, uids, folder.id);
+  await core.store.queue.drain();
+  return folder;
+}

@@ -10,6 +10,7 @@ import forge from 'node-forge';
 import { ImapFlow } from 'imapflow';
 import type { Config } from '../../appliance/config.js';
 import { startImapServer, type ImapServerHandle } from '../../appliance/imap/server.js';
+import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
 
 let cached: { key: string; cert: string } | null = null;
@@ -183,4 +184,22 @@ export async function serverWritesDuring(fn: () => Promise<unknown>): Promise<nu
     Object.assign(proto, saved);
   }
   return n;
+}
+
+/**
+ * Appends `n` messages to a mailbox's INBOX and has a second store read the folder whole, which
+ * writes its index copies (the full one and the narrow one a fresh SELECT reads) as an earlier
+ * process would have. Returns INBOX's folder id.
+ */
+export async function inboxWithIndexCopies(env: ImapTestEnv, mailboxId: string, n: number, msg: (i: number) => Buffer, flagsOf: (i: number) => string[]): Promise<number> {
+  await env.core.store.appendMany(
+    mailboxId,
+    'INBOX',
+    Array.from({ length: n }, (_, i) => ({ raw: msg(i), flags: flagsOf(i) })),
+  );
+  const folderId = (await env.core.store.getFolder(mailboxId, 'INBOX'))!.id;
+  const reader = new SqlMailStore({ db: env.core.db, blobs: env.core.blobs, maxMessageBytes: env.config.maxMessageBytes });
+  await reader.listMessages(folderId);
+  await reader.queue.drain();
+  return folderId;
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startImapServer, type ImapServerHandle } from '../../appliance/imap/server.js';
 import { decodeHead } from '../../appliance/mailstore/folder-snapshot.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
-import { RawClient, startImapEnv, testCertificate, type ImapTestEnv } from './imap-harness.js';
+import { inboxWithIndexCopies, RawClient, startImapEnv, testCertificate, type ImapTestEnv } from './imap-harness.js';
 
 const USER = 'select@r11select.test';
 const PASS = 'select r11 passphrase';
@@ -33,16 +33,8 @@ describe('a fresh process on a large folder with a narrow copy', () => {
   beforeAll(async () => {
     env = await startImapEnv();
     const mailboxId = (await env.core.createMailbox(USER, PASS)).id;
-    await env.core.store.appendMany(
-      mailboxId,
-      'INBOX',
-      Array.from({ length: N }, (_, i) => ({ raw: msg(i), flags: flagsOf(i) })),
-    );
-    folderId = (await env.core.store.getFolder(mailboxId, 'INBOX'))!.id;
-    // A full read writes both copies; the changes after them come from the journal.
-    const reader = new SqlMailStore({ db: env.core.db, blobs: env.core.blobs, maxMessageBytes: env.config.maxMessageBytes });
-    await reader.listMessages(folderId);
-    await reader.queue.drain();
+    // Both index copies written by a full read; the changes after them come from the journal.
+    folderId = await inboxWithIndexCopies(env, mailboxId, N, msg, flagsOf);
     const head = await env.core.db.selectFrom('folder_index_heads').select('data').where('folder_id', '=', folderId).executeTakeFirst();
     expect(decodeHead(head!.data)?.length).toBe(N);
     await env.core.store.storeFlags(folderId, [1, 2], 'remove', ['\\Seen']);

@@ -12,7 +12,7 @@ import { firstUnseenOf } from '../../appliance/imap/commands/select.js';
 import { startImapServer, type ImapServerHandle } from '../../appliance/imap/server.js';
 import { warmUpFolderIndex } from '../../appliance/mailstore/folder-index.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
-import { RawClient, startImapEnv, testCertificate, type ImapTestEnv } from './imap-harness.js';
+import { inboxWithIndexCopies, RawClient, startImapEnv, testCertificate, type ImapTestEnv } from './imap-harness.js';
 
 const USER = 'select@r12select.test';
 const PASS = 'select r12 passphrase';
@@ -57,16 +57,8 @@ describe('the first SELECT of a fresh process on a large folder', () => {
   beforeAll(async () => {
     env = await startImapEnv();
     mailboxId = (await env.core.createMailbox(USER, PASS)).id;
-    await env.core.store.appendMany(
-      mailboxId,
-      'INBOX',
-      Array.from({ length: N }, (_, i) => ({ raw: msg(i), flags: flagsOf(i) })),
-    );
-    folderId = (await env.core.store.getFolder(mailboxId, 'INBOX'))!.id;
-    // A full read writes both copies (the narrow one is what a fresh SELECT reads).
-    const reader = new SqlMailStore({ db: env.core.db, blobs: env.core.blobs, maxMessageBytes: env.config.maxMessageBytes });
-    await reader.listMessages(folderId);
-    await reader.queue.drain();
+    // Both index copies written by a full read (the narrow one is what a fresh SELECT reads).
+    folderId = await inboxWithIndexCopies(env, mailboxId, N, msg, flagsOf);
     count = countingDb(env.core.db);
     fresh = new SqlMailStore({ db: count.db, blobs: env.core.blobs, maxMessageBytes: env.config.maxMessageBytes });
     server = await startImapServer({ config: env.config, logger: env.core.logger, store: fresh, credentials: env.core.credentials, tls: testCertificate() });

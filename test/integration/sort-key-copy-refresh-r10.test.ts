@@ -11,7 +11,7 @@ import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
 import type { SortKeys } from '../../appliance/mailstore/sort-keys.js';
 import { decodeSortKeys, encodeSortKeys, SORT_COPY_MIN_ENTRIES, sortKeyCopyTable } from '../../appliance/mailstore/sort-key-copy.js';
-import { createTestCore, type TestCore } from '../helpers/core.js';
+import { createTestCore, folderOfCopies, type TestCore } from '../helpers/core.js';
 import { installStatementCounter, type StatementCounter } from '../helpers/statements.js';
 
 const msg = (i: number) =>
@@ -46,17 +46,8 @@ describe('sort-key copy kept with the folder index copy (r10)', () => {
     counter = installStatementCounter();
     core = await createTestCore();
     mailboxId = (await core.createMailbox('refresh@sort.test', 'sort refresh passphrase')).id;
-    big = await core.store.createFolder(mailboxId, 'Big');
     // A quarter appended, the rest copies within the folder (no ingest: seconds, not tens).
-    const quarter = Math.ceil((SORT_COPY_MIN_ENTRIES + 10) / 4);
-    await core.store.appendMany(
-      mailboxId,
-      'Big',
-      Array.from({ length: quarter }, (_, i) => ({ raw: msg(i) })),
-    );
-    const uids = Array.from({ length: quarter }, (_, i) => i + 1);
-    for (let k = 0; k < 3; k++) await core.store.copyMessages(big.id, uids, big.id);
-    await core.store.queue.drain();
+    big = await folderOfCopies(core, mailboxId, 'Big', SORT_COPY_MIN_ENTRIES + 10, msg);
   });
   afterAll(async () => {
     counter?.restore();

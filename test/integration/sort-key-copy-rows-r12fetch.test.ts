@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
 import type { SortKeys } from '../../appliance/mailstore/sort-keys.js';
 import { decodeSortKeys, encodeSortKeys, SORT_COPY_MIN_ENTRIES, sortKeyCopyTable } from '../../appliance/mailstore/sort-key-copy.js';
-import { createTestCore, type TestCore } from '../helpers/core.js';
+import { createTestCore, folderOfCopies, type TestCore } from '../helpers/core.js';
 import { installStatementCounter, type StatementCounter } from '../helpers/statements.js';
 
 const msg = (i: number) => Buffer.from(`From: a${i % 7}@example.org\r\nSubject: item ${i % 5}\r\nDate: Mon, ${1 + (i % 27)} Jan 2024 10:00:00 +0000\r\nMessage-ID: <k${i}@r12>\r\n\r\nbody ${i}\r\n`);
@@ -40,16 +40,8 @@ describe('sort-key copy refreshed from the folder rows (r12fetch)', () => {
     counter = installStatementCounter();
     core = await createTestCore();
     const mailboxId = (await core.createMailbox('rows@r12fetch.test', 'sort rows passphrase')).id;
-    big = await core.store.createFolder(mailboxId, 'Big');
-    const quarter = Math.ceil((SORT_COPY_MIN_ENTRIES + 10) / 4);
-    await core.store.appendMany(
-      mailboxId,
-      'Big',
-      Array.from({ length: quarter }, (_, i) => ({ raw: msg(i) })),
-    );
-    const uids = Array.from({ length: quarter }, (_, i) => i + 1);
-    for (let k = 0; k < 3; k++) await core.store.copyMessages(big.id, uids, big.id);
-    await core.store.queue.drain();
+    // A quarter appended, the rest copies within the folder (no ingest: seconds, not tens).
+    big = await folderOfCopies(core, mailboxId, 'Big', SORT_COPY_MIN_ENTRIES + 10, msg);
     ids = Float64Array.from(await core.store.listMessages(big.id), (e) => e.messageId);
     await core.store.queue.drain();
   }, 120_000);
