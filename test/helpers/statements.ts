@@ -5,7 +5,8 @@
  * test worker and shared by the files it runs, so `restore` (afterAll) puts its prototype back.
  */
 import Database from 'better-sqlite3';
-import { DefaultQueryCompiler } from 'kysely';
+import { DefaultQueryCompiler, type Kysely } from 'kysely';
+import type { DB } from '../../appliance/db/schema.js';
 
 export interface CountedStatements {
   /** SQL texts run on SQLite during the callback. */
@@ -58,4 +59,28 @@ export function installStatementCounter(): StatementCounter {
       compiler.compileQuery = compileQuery;
     },
   };
+}
+
+/**
+ * The database with every statement run counted by table while `counting.on` (both engines):
+ * "select <table>" for a SELECT, the node kind for others. A statement is named when kysely
+ * compiles it and counted when its result comes back, so a prepared statement (preparedRows:
+ * compiled once, run many times) is counted at every run.
+ */
+export function countingDb(db: Kysely<DB>): { db: Kysely<DB>; ran: string[]; counting: { on: boolean } } {
+  const ran: string[] = [];
+  const counting = { on: false };
+  const byQuery = new Map<unknown, string>();
+  const counted = db.withPlugin({
+    transformQuery(args) {
+      const node = args.node as { kind: string; from?: { froms: Array<{ table?: { identifier?: { name?: string } } }> } };
+      byQuery.set(args.queryId, node.kind === 'SelectQueryNode' ? `select ${node.from?.froms[0]?.table?.identifier?.name ?? '?'}` : node.kind);
+      return args.node;
+    },
+    async transformResult(args) {
+      if (counting.on) ran.push(byQuery.get(args.queryId) ?? '?');
+      return args.result;
+    },
+  });
+  return { db: counted, ran, counting };
 }

@@ -6,12 +6,11 @@
  * reported, and the answer is what the rows say.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../appliance/db/schema.js';
 import { firstUnseenOf } from '../../appliance/imap/commands/select.js';
 import { startImapServer, type ImapServerHandle } from '../../appliance/imap/server.js';
 import { warmUpFolderIndex } from '../../appliance/mailstore/folder-index.js';
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
+import { countingDb } from '../helpers/statements.js';
 import { inboxWithIndexCopies, RawClient, startImapEnv, testCertificate, type ImapTestEnv } from './imap-harness.js';
 
 const USER = 'select@r12select.test';
@@ -19,25 +18,6 @@ const PASS = 'select r12 passphrase';
 const N = 1_100;
 const msg = (i: number) => Buffer.from(`From: a@example.org\r\nSubject: m${i}\r\nMessage-ID: <r12s${i}@t>\r\n\r\nbody ${i}\r\n`);
 const flagsOf = (i: number) => (i < 3 || i % 4 === 0 ? ['\\Seen'] : []);
-
-/** The database with every statement run counted by table (a prepared statement runs without being compiled again). */
-function countingDb(db: Kysely<DB>): { db: Kysely<DB>; ran: string[]; counting: { on: boolean } } {
-  const ran: string[] = [];
-  const counting = { on: false };
-  const byQuery = new Map<unknown, string>();
-  const counted = db.withPlugin({
-    transformQuery(args) {
-      const node = args.node as { kind: string; from?: { froms: Array<{ table?: { identifier?: { name?: string } } }> } };
-      byQuery.set(args.queryId, node.kind === 'SelectQueryNode' ? `select ${node.from?.froms[0]?.table?.identifier?.name ?? '?'}` : node.kind);
-      return args.node;
-    },
-    async transformResult(args) {
-      if (counting.on) ran.push(byQuery.get(args.queryId) ?? '?');
-      return args.result;
-    },
-  });
-  return { db: counted, ran, counting };
-}
 
 describe('the first SELECT of a fresh process on a large folder', () => {
   let env: ImapTestEnv;

@@ -10,6 +10,7 @@ import { startImapServer, type ImapServerHandle } from '../../appliance/imap/ser
 import { SqlMailStore } from '../../appliance/mailstore/store.js';
 import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
 import { createTestCore, type TestCore } from '../helpers/core.js';
+import { countingDb } from '../helpers/statements.js';
 import { RawClient, testCertificate } from './imap-harness.js';
 import { prng } from '../../scripts/lib/prng.js';
 
@@ -26,31 +27,23 @@ describe('untagged updates from the folder index', () => {
   let server: ImapServerHandle;
   let mailboxId: string;
   let inbox: FolderInfo;
-  const ran: string[] = [];
-  let counting = false;
+  let count: ReturnType<typeof countingDb>;
   const fresh = () => new SqlMailStore({ db: core.db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes });
   const counted = async <T>(fn: () => Promise<T>): Promise<T> => {
-    ran.length = 0;
-    counting = true;
+    count.ran.length = 0;
+    count.counting.on = true;
     try {
       return await fn();
     } finally {
-      counting = false;
+      count.counting.on = false;
     }
   };
-  const reads = (table: string) => ran.filter((r) => r === `select ${table}`).length;
+  const reads = (table: string) => count.ran.filter((r) => r === `select ${table}`).length;
 
   beforeAll(async () => {
     core = await createTestCore();
-    const db = core.db.withPlugin({
-      transformQuery(args) {
-        const node = args.node as { kind: string; from?: { froms: Array<{ table?: { identifier?: { name?: string } } }> } };
-        if (counting) ran.push(node.kind === 'SelectQueryNode' ? `select ${node.from?.froms[0]?.table?.identifier?.name ?? '?'}` : node.kind);
-        return args.node;
-      },
-      transformResult: async (args) => args.result,
-    });
-    store = new SqlMailStore({ db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes });
+    count = countingDb(core.db);
+    store = new SqlMailStore({ db: count.db, blobs: core.blobs, maxMessageBytes: core.config.maxMessageBytes });
     other = fresh();
     mailboxId = (await core.createMailbox(USER, PASS)).id;
     for (let i = 0; i < 12; i++) await store.append(mailboxId, 'INBOX', msg(i));
@@ -98,7 +91,7 @@ describe('untagged updates from the folder index', () => {
     const now = (await store.getFolder(mailboxId, 'INBOX'))!.highestModseq;
     await store.changesSince(inbox.id, now);
     await counted(() => store.changesSince(inbox.id, now));
-    expect(ran).toEqual(['select folders']);
+    expect(count.ran).toEqual(['select folders']);
     const gone = (await other.listMessages(inbox.id))[1]!.uid;
     await other.storeFlags(inbox.id, [gone], 'add', ['\\Deleted']);
     await other.expunge(inbox.id, [gone]);
@@ -124,7 +117,7 @@ describe('untagged updates from the folder index', () => {
     expect(await counted(() => a.cmd('s2', 'SELECT INBOX'))).toMatch(/^s2 OK/m);
     expect([reads('folder_messages'), reads('folder_expunges')]).toEqual([0, 0]);
     expect(await counted(() => a.cmd('n0', 'NOOP'))).toMatch(/^n0 OK/);
-    expect(ran).toEqual([]);
+    expect(count.ran).toEqual([]);
     expect(await counted(() => a.cmd('f1', 'FETCH 1 (FLAGS)'))).toMatch(/^\* 1 FETCH \(FLAGS \([^)]*\)\)\r\nf1 OK/);
     expect([reads('folder_messages'), reads('folder_expunges')]).toEqual([0, 0]);
 
