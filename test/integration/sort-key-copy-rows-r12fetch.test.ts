@@ -11,13 +11,12 @@ import type { FolderInfo } from '../../appliance/mailstore/store.types.js';
 import type { SortKeys } from '../../appliance/mailstore/sort-keys.js';
 import { decodeSortKeys, encodeSortKeys, SORT_COPY_MIN_ENTRIES, sortKeyCopyTable } from '../../appliance/mailstore/sort-key-copy.js';
 import { createTestCore, folderOfCopies, type TestCore } from '../helpers/core.js';
-import { installStatementCounter, type StatementCounter } from '../helpers/statements.js';
+import { countingDb } from '../helpers/statements.js';
 
 const msg = (i: number) => Buffer.from(`From: a${i % 7}@example.org\r\nSubject: item ${i % 5}\r\nDate: Mon, ${1 + (i % 27)} Jan 2024 10:00:00 +0000\r\nMessage-ID: <k${i}@r12>\r\n\r\nbody ${i}\r\n`);
 
 describe('sort-key copy refreshed from the folder rows (r12fetch)', () => {
   let core: TestCore;
-  let counter: StatementCounter;
   let big: FolderInfo;
   let ids: Float64Array;
   const copyRow = () => core.db.selectFrom('folder_sort_keys').selectAll().where('folder_id', '=', big.id).executeTakeFirst();
@@ -29,15 +28,25 @@ describe('sort-key copy refreshed from the folder rows (r12fetch)', () => {
     const rows = await core.db.selectFrom('messages').select(['id', 'sort_keys']).where('id', 'in', Array.from(ids)).execute();
     return new Map(rows.map((r) => [Number(r.id), JSON.parse(r.sort_keys!) as SortKeys]));
   };
-  /** The statements a refresh of the whole folder compiles (the table writes its copy at once). */
+  /**
+   * The reads a refresh of the whole folder runs (the table writes its copy at once), by table:
+   * only the table's own statements are counted, not the core's background work meanwhile (the
+   * search indexer reads messages' rows too: a count of every statement compiled in the process
+   * saw two reads of "messages" on PostgreSQL in CI).
+   */
   const refresh = async () => {
-    const table = sortKeyCopyTable(core.db, (fn) => fn(core.db));
-    const { compiled } = await counter.count(() => table.refresh(big.id, ids, () => undefined));
-    return compiled.filter((q) => /^select/i.test(q.trim()));
+    const { db, ran, counting } = countingDb(core.db);
+    const table = sortKeyCopyTable(db, (fn) => fn(db));
+    counting.on = true;
+    try {
+      await table.refresh(big.id, ids, () => undefined);
+    } finally {
+      counting.on = false;
+    }
+    return ran.filter((q) => q.startsWith('select '));
   };
 
   beforeAll(async () => {
-    counter = installStatementCounter();
     core = await createTestCore();
     const mailboxId = (await core.createMailbox('rows@r12fetch.test', 'sort rows passphrase')).id;
     // A quarter appended, the rest copies within the folder (no ingest: seconds, not tens).
@@ -46,15 +55,14 @@ describe('sort-key copy refreshed from the folder rows (r12fetch)', () => {
     await core.store.queue.drain();
   }, 120_000);
   afterAll(async () => {
-    counter?.restore();
     await core?.close();
   });
 
   it("writes a folder's first copy from its rows, reading no message's row", async () => {
     await core.db.deleteFrom('folder_sort_keys').where('folder_id', '=', big.id).execute();
     const selects = await refresh();
-    expect(selects.filter((q) => /from "messages"/.test(q))).toEqual([]);
-    expect(selects.filter((q) => /from "folder_messages"/.test(q)).length).toBeGreaterThan(0);
+    expect(selects.filter((q) => q === 'select messages')).toEqual([]);
+    expect(selects.filter((q) => q === 'select folder_messages').length).toBeGreaterThan(0);
     const row = (await copyRow())!;
     expect(row.entries).toBe(ids.length);
     expect(copyKeys(row.data)).toEqual(await rowKeys());
@@ -71,8 +79,8 @@ describe('sort-key copy refreshed from the folder rows (r12fetch)', () => {
       .where('folder_id', '=', big.id)
       .execute();
     const few = await refresh();
-    expect(few.filter((q) => /from "folder_messages"/.test(q))).toEqual([]);
-    expect(few.filter((q) => /from "messages"/.test(q))).toHaveLength(1);
+    expect(few.filter((q) => q === 'select folder_messages')).toEqual([]);
+    expect(few.filter((q) => q === 'select messages')).toHaveLength(1);
     expect(copyKeys((await copyRow())!.data)).toEqual(await rowKeys());
     // No copy, and keys only on the messages' rows for some entries (as stored before the folder rows held them).
     await core.db.deleteFrom('folder_sort_keys').where('folder_id', '=', big.id).execute();
@@ -82,8 +90,8 @@ describe('sort-key copy refreshed from the folder rows (r12fetch)', () => {
       .where('message_id', 'in', Array.from(ids.subarray(0, 30)))
       .execute();
     const both = await refresh();
-    expect(both.filter((q) => /from "folder_messages"/.test(q)).length).toBeGreaterThan(0);
-    expect(both.filter((q) => /from "messages"/.test(q))).toHaveLength(1);
+    expect(both.filter((q) => q === 'select folder_messages').length).toBeGreaterThan(0);
+    expect(both.filter((q) => q === 'select messages')).toHaveLength(1);
     expect(copyKeys((await copyRow())!.data)).toEqual(await rowKeys());
   });
 });
