@@ -15,6 +15,7 @@ import { countImapRefusal, imapConnections, setImapLimits, setImapUnauthenticate
 import { isTrustedPeer, proxyPeers, readProxyHeader } from '../net/proxy-protocol.js';
 import { LogLimiter } from './log-limit.js';
 import { ImapSession, type SessionDeps } from './session.js';
+import { warmUpImapCommands } from './warm-up.js';
 import type { SharedServing } from './shared-access.js';
 
 export interface ImapDeps {
@@ -230,6 +231,11 @@ export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle>
   const acceptor = new Acceptor(deps, logger, secureContext, limits);
   // Code of a first SELECT compiled before the first client, on made-up values (store.warmUp).
   await deps.store.warmUp?.().catch(() => undefined);
+  try {
+    warmUpImapCommands(); // and FETCH (FLAGS)' line writer and SELECT's session-free pieces (warm-up.ts)
+  } catch {
+    // a warm-up only: the commands compile at first use instead
+  }
 
   const plain = net.createServer((socket) => acceptor.accept(socket, false));
   const implicit = net.createServer((socket) => acceptor.accept(socket, true));
