@@ -12,8 +12,10 @@
  * bytes are (blob id, header prefix), so that a FETCH of bodies after the ENVELOPE list looks no
  * rows up either; a blob id that is gone (the blob store moved) makes the store look the rows up.
  *
- * Layout: u32 head length, the head (JSON {v, n}), padding to 8; n message ids (f64); 3n byte
- * ends (u32) of the texts (envelope, blob id, header prefix per message) in the UTF-8 text after them.
+ * Layout: u32 head length, the head (JSON {v, n}), padding to 8; n message ids (f64); 3n ends
+ * (u32) of the texts (envelope, blob id, header prefix per message), in UTF-16 code units of the
+ * UTF-8 text after them: the text is decoded with one call and each string is a slice of it
+ * (a fresh process's decode of 1,200 messages by byte offsets, 3,600 buffer decodes, took 3-20 ms of CPU).
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
@@ -40,6 +42,9 @@ export function envelopeText(meta: MessageMeta): string {
 
 const pad8 = (len: number): number => (8 - (len % 8)) % 8;
 
+/** `s` as it comes back from UTF-8: a lone surrogate becomes U+FFFD (as when FETCH writes it), so that its length is what is decoded. */
+const wellFormed = (s: string): string => (/[\uD800-\uDFFF]/.test(s) ? Buffer.from(s, 'utf8').toString('utf8') : s);
+
 export function encodeEnvelopes(rows: ReadonlyArray<EnvelopeRow>): Buffer {
   const n = rows.length;
   const head = Buffer.from(JSON.stringify({ v: VERSION, n }));
@@ -52,8 +57,10 @@ export function encodeEnvelopes(rows: ReadonlyArray<EnvelopeRow>): Buffer {
     ids.writeDoubleLE(r.messageId, 8 * i);
     const parts = [r.envelope, r.blobId, r.headerPrefix ?? ''];
     for (let k = 0; k < 3; k++) {
-      texts[3 * i + k] = parts[k]!;
-      at += Buffer.byteLength(parts[k]!, 'utf8');
+      // well-formed (a lone surrogate would not come back as itself from UTF-8, nor keep the offsets)
+      const part = wellFormed(parts[k]!);
+      texts[3 * i + k] = part;
+      at += part.length;
       ends.writeUInt32LE(at, 4 * (3 * i + k));
     }
   }
@@ -80,15 +87,19 @@ export function decodeEnvelopes(buf: Buffer): EnvelopeCopy | null {
     const idsAt = 4 + headLen + pad8(4 + headLen);
     const endsAt = idsAt + 8 * n;
     const textAt = endsAt + 12 * n;
-    if (textAt > buf.length || (n && textAt + buf.readUInt32LE(endsAt + 12 * n - 4) !== buf.length)) return null;
-    const end = (j: number): number => (j < 0 ? 0 : buf.readUInt32LE(endsAt + 4 * j));
-    const text = (j: number): string => buf.toString('utf8', textAt + end(j - 1), textAt + end(j));
+    if (textAt > buf.length) return null;
+    // copied out (aligned) in two calls: no read per value
+    const ids = new Float64Array(buf.buffer.slice(buf.byteOffset + idsAt, buf.byteOffset + endsAt));
+    const ends = new Uint32Array(buf.buffer.slice(buf.byteOffset + endsAt, buf.byteOffset + textAt));
+    const all = buf.toString('utf8', textAt);
+    if (all.length !== (n ? ends[3 * n - 1]! : 0)) return null;
+    const text = (j: number): string => all.slice(j ? ends[j - 1]! : 0, ends[j]!);
     return {
       length: n,
-      id: (i) => buf.readDoubleLE(idsAt + 8 * i),
+      id: (i) => ids[i]!,
       row: (i) => {
         const prefix = text(3 * i + 2);
-        return { messageId: buf.readDoubleLE(idsAt + 8 * i), envelope: text(3 * i), blobId: text(3 * i + 1), headerPrefix: prefix === '' ? null : prefix };
+        return { messageId: ids[i]!, envelope: text(3 * i), blobId: text(3 * i + 1), headerPrefix: prefix === '' ? null : prefix };
       },
     };
   } catch {
