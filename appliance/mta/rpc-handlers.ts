@@ -15,7 +15,7 @@ import { spamDecisionFor, submissionSpamPolicy } from '../core/sending/spam-poli
 import { type Logger, unredacted } from '../logger.js';
 import { applyMtaReport, countOutboundResult } from '../metrics.js';
 import type { Handler } from '../rpc/channel.js';
-import type { Cacheable, DeliverParams, DeliverResult, OutboundEventParams, RpcMethods } from '../rpc/protocol.js';
+import type { Cacheable, DeliverParams, DeliverResult, OutboundEventParams, RpcMethods, SpamResultParams } from '../rpc/protocol.js';
 import { recordScan } from '../spam/metrics.js';
 import { recordOutboundEvent } from './outbound-queue.js';
 
@@ -62,8 +62,16 @@ function outboundEvent(log: Logger, p: OutboundEventParams): void {
   log[level]({ event: `smtp.outbound.${p.kind}`, queueId: p.queueId, domain: p.domain, detail: p.detail }, `outbound ${p.kind}`);
 }
 
+/** One scan decision from Haraka: counted and logged (refusals at info, the rest at debug). */
+function spamDecision(log: Logger, p: SpamResultParams): void {
+  recordScan({ direction: p.direction, outcome: p.outcome, tenantId: p.tenantId, seconds: p.seconds });
+  const level = p.outcome === 'reject' || p.outcome === 'tempfail' || p.outcome === 'block' ? 'info' : 'debug';
+  log[level]({ event: `smtp.spam.${p.outcome}`, direction: p.direction, tenantId: p.tenantId, score: p.score, queueId: p.queueId }, 'spam decision');
+}
+
 export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
   const log = deps.logger.child({ service: 'delivery' });
+  const spamResult = (p: SpamResultParams) => spamDecision(log, p);
   const lines = unredacted(log);
   // An answer read while the epoch stood still may be kept by Haraka until the next move (pushed by the supervisor).
   const epoch = deps.sending.epoch;
@@ -123,13 +131,19 @@ export function mtaRpcHandlers(deps: MtaDeps): Record<string, Handler> {
     },
     'spam.submission': (p) => submissionSpamPolicy(deps.core.db, deps.config.spam, p.mailboxId),
     'spam.result': async (p) => {
-      recordScan({ direction: p.direction, outcome: p.outcome, tenantId: p.tenantId, seconds: p.seconds });
-      const level = p.outcome === 'reject' || p.outcome === 'tempfail' || p.outcome === 'block' ? 'info' : 'debug';
-      log[level]({ event: `smtp.spam.${p.outcome}`, direction: p.direction, tenantId: p.tenantId, score: p.score, queueId: p.queueId }, 'spam decision');
+      spamResult(p);
       if (p.direction === 'outbound' && p.outcome === 'reject' && p.mailboxId && p.tenantId) {
         return { blocked: await deps.limiter.recordSpam(p.mailboxId, p.tenantId) };
       }
       return { blocked: false };
+    },
+    'spam.results': async (p) => {
+      for (const r of Array.isArray(p.results) ? p.results : []) {
+        spamResult(r);
+        // The child sends a refused submission at once (it needs the answer); should one come here, it still counts.
+        if (r.direction === 'outbound' && r.outcome === 'reject' && r.mailboxId && r.tenantId) await deps.limiter.recordSpam(r.mailboxId, r.tenantId);
+      }
+      return null;
     },
 
     'spam.unscanned': (p) => {

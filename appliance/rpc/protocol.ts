@@ -80,6 +80,8 @@ export interface RpcMethods {
   'spam.submission': (p: { mailboxId: string }) => SpamPolicyValues & { tenantId: string };
   /** One scan decision; an outbound spam verdict counts toward the mailbox's send block. */
   'spam.result': (p: SpamResultParams) => { blocked: boolean };
+  /** Decisions whose answer the child does not need, a quarter second's worth in one call (issue 18; mta-plugins/data.postern-spam/lib/reports.ts). */
+  'spam.results': (p: { results: SpamResultParams[] }) => null;
   /** Messages delivered unscanned because scanning is off, counted by the child since its last call (one call, not one per message). */
   'spam.unscanned': (p: { counts: Array<{ direction: 'inbound' | 'outbound'; tenantId: string; n: number }> }) => null;
   /** The child's metric counts since its last report, its open sessions and process figures. */
