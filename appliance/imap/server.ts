@@ -16,6 +16,7 @@ import { isTrustedPeer, proxyPeers, readProxyHeader } from '../net/proxy-protoco
 import { LogLimiter } from './log-limit.js';
 import { ImapSession, type SessionDeps } from './session.js';
 import type { SharedServing } from './shared-access.js';
+import { warmUpSearch } from './search-warmup.js';
 
 export interface ImapDeps {
   config: Readonly<Config>;
@@ -230,6 +231,12 @@ export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle>
   const acceptor = new Acceptor(deps, logger, secureContext, limits);
   // Code of a first SELECT compiled before the first client, on made-up values (store.warmUp).
   await deps.store.warmUp?.().catch(() => undefined);
+  // And of a first SEARCH, on a made-up folder in memory (search-warmup.ts): a warm-up of code, reading no data.
+  try {
+    warmUpSearch();
+  } catch {
+    // a warm-up only: the first SEARCH compiles what it skipped
+  }
 
   const plain = net.createServer((socket) => acceptor.accept(socket, false));
   const implicit = net.createServer((socket) => acceptor.accept(socket, true));
