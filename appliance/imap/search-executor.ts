@@ -11,7 +11,7 @@ import type { MessageMeta } from '../mailstore/mime/types.js';
 import type { FlagColumns, MessageEntry, UidFlagColumns } from '../mailstore/store.types.js';
 import { columnsOfEntries, flagColumnsOf, uidFlagColumnsOf } from './flag-columns.js';
 import type { TextSearchAnswer } from '../mailstore/fulltext.js';
-import { type EvalCache, type SearchKey, type SearchTarget, addressFieldText, matches, searchNeeds, subjectMatches, textKeys } from './search.js';
+import { type EvalCache, type SearchKey, type SearchTarget, addressFieldText, matches, searchNeeds, textKeys } from './search.js';
 import type { SelectedMailbox } from './selected.js';
 import type { ImapSession } from './session.js';
 
@@ -26,6 +26,9 @@ export interface SearchHit {
 }
 
 type Needs = ReturnType<typeof searchNeeds>;
+
+/** What a search reads of the selected mailbox: the session's view (sequence numbers, "$") and its \\Recent UIDs. */
+export type SearchScope = Pick<SelectedMailbox, 'view' | 'recent'>;
 
 /** The index's answers by key, and what each entry still needs loaded (the scan's needs where the index cannot answer). */
 async function indexAnswers(session: ImapSession, sel: SelectedMailbox, key: SearchKey, entries: MessageEntry[], only: boolean) {
@@ -69,7 +72,7 @@ function hasModseqKey(key: SearchKey): boolean {
 }
 
 /** Whether a key looks at nothing but the flags (FLAGGED, UNSEEN, KEYWORD, and NOT/OR/AND of them). */
-function onFlagsAlone(key: SearchKey): boolean {
+export function onFlagsAlone(key: SearchKey): boolean {
   switch (key.k) {
     case 'all':
     case 'none':
@@ -91,7 +94,7 @@ function onFlagsAlone(key: SearchKey): boolean {
  * with one entry object refilled per message (UID SEARCH FLAGGED of 100,000 messages); only
  * the hits become objects.
  */
-function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, seqs: Uint32Array = sel.view.seqsOfAscending(cols.uids), metas: Map<number, MessageMeta> | null = null): SearchHit[] {
+function plainSearch(sel: SearchScope, key: SearchKey, cols: FlagColumns, seqs: Uint32Array = sel.view.seqsOfAscending(cols.uids), metas: Map<number, MessageMeta> | null = null): SearchHit[] {
   const hits: SearchHit[] = [];
   if (!cols.length) return hits;
   const maxSeq = sel.view.length;
@@ -130,7 +133,7 @@ function plainSearch(sel: SelectedMailbox, key: SearchKey, cols: FlagColumns, se
  * distinct flag list; UIDs and flag lists are all it reads, so a fresh process's narrow
  * index will do (issue 18).
  */
-function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array | null = seqsInView(sel, cols.uids)): SearchHit[] {
+function flagSearch(sel: SearchScope, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array | null = seqsInView(sel, cols.uids)): SearchHit[] {
   const at = flagMatches(sel, key, cols, seqs);
   const hits: SearchHit[] = new Array(at.length);
   // No MODSEQs: a key on flags alone has no MODSEQ key (a narrow index decodes them on first read, issue 18).
@@ -147,7 +150,7 @@ function flagSearch(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, 
  * process runs this loop in the interpreter before V8 compiles it (UID SEARCH FLAGGED of 100,000
  * messages, issue 18), so it does as little per message as it can.
  */
-function flagMatches(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array | null): Uint32Array {
+function flagMatches(sel: SearchScope, key: SearchKey, cols: UidFlagColumns, seqs: Uint32Array | null): Uint32Array {
   const byList = flagSearchLists(sel, key, cols);
   const { length, list } = cols;
   // The matches gather in a scratch array kept between searches (the loop is synchronous), and
@@ -191,12 +194,12 @@ export async function flagSearchIds(session: ImapSession, sel: SelectedMailbox, 
  * case of a session that has seen every change (issue 18, UID SEARCH FLAGGED of 100,000
  * messages; SEARCH SUBJECT after FETCH replaced the folder's narrow columns by full ones).
  */
-export function seqsInView(sel: SelectedMailbox, uids: Uint32Array): Uint32Array | null {
+export function seqsInView(sel: SearchScope, uids: Uint32Array): Uint32Array | null {
   return sel.view.holdsExactly(uids) ? null : sel.view.seqsOfAscending(uids);
 }
 
 /** A key on the flags alone decided for each distinct flag list of the columns (1: matches). */
-function flagSearchLists(sel: SelectedMailbox, key: SearchKey, cols: UidFlagColumns): Uint8Array {
+function flagSearchLists(sel: SearchScope, key: SearchKey, cols: UidFlagColumns): Uint8Array {
   const entry: MessageEntry = { uid: 0, messageId: 0, flags: [], modseq: 0, internalDate: 0, size: 0, savedAt: null };
   const target: SearchTarget = { entry, seq: 0, meta: null, raw: null, recent: false, saved: new Set(sel.view.saved), textAnswer: undefined };
   const shared: EvalCache = {};
@@ -220,19 +223,24 @@ async function metaSearch(session: ImapSession, sel: SelectedMailbox, key: Searc
   const ids: number[] = seqs ? [] : Array.from(cols.messageIds);
   if (seqs) for (let i = 0; i < cols.length; i++) if (seqs[i]) ids.push(cols.messageIds[i]!);
   const metas = ids.length ? await session.store.getMeta(ids) : new Map<number, MessageMeta>();
-  const test = metaTest(key, cols, sel);
-  if (!test) return plainSearch(sel, key, cols, seqs ?? identitySeqs(cols.length), metas);
+  return metaHits(sel, key, cols, seqs, metas);
+}
+
+/**
+ * metaSearch's answer once its columns and metadata are read (`seqs`: seqsInView's). Apart from
+ * the reads so that the server's start-up warm-up (search-warmup.ts) runs it on a made-up folder.
+ */
+export function metaHits(sel: SearchScope, key: SearchKey, cols: FlagColumns, seqs: Uint32Array | null, metas: Map<number, MessageMeta>): SearchHit[] {
+  const match = metaMatches(key, cols, sel, metas);
+  if (!match) return plainSearch(sel, key, cols, seqs ?? identitySeqs(cols.length), metas);
   const hits: SearchHit[] = [];
-  const { length, messageIds, uids } = cols;
+  const { uids } = cols;
   // MODSEQs only for a key with MODSEQ: the first SEARCH SUBJECT of a fresh process decoded them all.
   const modseqs = hasModseqKey(key) ? cols.modseqs : null;
-  if (!seqs) {
-    for (let i = 0; i < length; i++) if (test(i, metas.get(messageIds[i]!) ?? null)) hits.push({ seq: i + 1, uid: uids[i]!, modseq: modseqs ? modseqs[i]! : 0 });
-    return hits;
-  }
-  for (let i = 0; i < length; i++) {
-    const seq = seqs[i]!;
-    if (seq && test(i, metas.get(messageIds[i]!) ?? null)) hits.push({ seq, uid: uids[i]!, modseq: modseqs ? modseqs[i]! : 0 });
+  // From match to match natively: a search of 1,200 messages with 30 hits runs its loop 30 times.
+  for (let i = match.indexOf(1); i !== -1; i = match.indexOf(1, i + 1)) {
+    const seq = seqs ? seqs[i]! : i + 1;
+    if (seq) hits.push({ seq, uid: uids[i]!, modseq: modseqs ? modseqs[i]! : 0 });
   }
   return hits;
 }
@@ -244,54 +252,50 @@ function identitySeqs(n: number): Uint32Array {
   return out;
 }
 
-/** Whether entry `i` of the folder's columns, with its metadata, matches a search key. */
-type MetaTest = (i: number, meta: MessageMeta | null) => boolean;
-
 /**
- * SUBJECT, FROM/TO/CC/BCC and flag keys, and NOT/OR/AND of them, as one function per key made
- * once per search (issue 18, round 9: SEARCH SUBJECT cold): a message costs the tests its key
- * makes, where plainSearch refills an entry object and walks the whole key switch for each
- * (most of a fresh process's first SEARCH SUBJECT, whose code is not compiled yet); a flag key
- * is decided once per distinct flag list. The answers are matches()'s. Null for any other key.
+ * SUBJECT, FROM/TO/CC/BCC and flag keys, and NOT/OR/AND of them, decided for every entry of the
+ * folder's columns (1: matches) key by key, not message by message (issue 18, rounds 9 and 13:
+ * SEARCH SUBJECT cold): where plainSearch refills an entry object and walks the whole key switch
+ * for each message, this makes one pass per key; a flag key is decided once per distinct flag
+ * list, a SUBJECT key natively (subjectHits). The answers are matches()'s. Null for any other key.
  */
-export function metaTest(key: SearchKey, cols: FlagColumns, sel: SelectedMailbox): MetaTest | null {
+export function metaMatches(key: SearchKey, cols: FlagColumns, sel: SearchScope, metas: Map<number, MessageMeta>): Uint8Array | null {
+  const n = cols.length;
   switch (key.k) {
     case 'all':
-      return () => true;
+      return new Uint8Array(n).fill(1);
     case 'none':
-      return () => false;
-    case 'subject': {
-      const s = key.s;
-      return (_i, meta) => subjectMatches(meta, s);
-    }
+      return new Uint8Array(n);
+    case 'subject':
+      return subjectHits(cols.messageIds, n, metas, key.s);
     case 'addr': {
-      const { field, s } = key;
-      return (_i, meta) => addressFieldText(meta, field).includes(s);
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = addressFieldText(metas.get(cols.messageIds[i]!) ?? null, key.field).includes(key.s) ? 1 : 0;
+      return out;
     }
     case 'flag': {
       const byList = flagSearchLists(sel, key, cols);
-      return (i) => byList[cols.list[i]!] === 1;
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = byList[cols.list[i]!]!;
+      return out;
     }
     case 'not': {
-      const a = metaTest(key.a, cols, sel);
-      return a && ((i, meta) => !a(i, meta));
+      const a = metaMatches(key.a, cols, sel, metas);
+      if (a) for (let i = 0; i < n; i++) a[i] ^= 1;
+      return a;
     }
-    case 'or': {
-      const a = metaTest(key.a, cols, sel);
-      const b = metaTest(key.b, cols, sel);
-      return a && b && ((i, meta) => a(i, meta) || b(i, meta));
-    }
+    case 'or':
     case 'and': {
-      const tests: MetaTest[] = [];
-      for (const k of key.all) {
-        const t = metaTest(k, cols, sel);
-        if (!t) return null;
-        tests.push(t);
+      const parts = key.k === 'or' ? [key.a, key.b] : key.all;
+      let out: Uint8Array | null = null;
+      for (const k of parts) {
+        const m = metaMatches(k, cols, sel, metas);
+        if (!m) return null;
+        if (!out) out = m;
+        else if (key.k === 'or') for (let i = 0; i < n; i++) out[i] |= m[i]!;
+        else for (let i = 0; i < n; i++) out[i] &= m[i]!;
       }
-      return (i, meta) => {
-        for (const t of tests) if (!t(i, meta)) return false;
-        return true;
-      };
+      return out;
     }
     default:
       return null;
@@ -299,15 +303,68 @@ export function metaTest(key: SearchKey, cols: FlagColumns, sel: SelectedMailbox
 }
 
 /**
+ * For each of the first `n` entries (1: matches), whether the decoded Subject of its metadata
+ * holds `s` (lower-case) as subjectMatches decides it: the subjects joined by line feeds,
+ * lower-cased once and searched natively, a match counted where it lies within one subject
+ * (issue 18, SEARCH SUBJECT of a fresh process: a lower-cased copy, a search and two calls per
+ * message ran in code V8 had not compiled yet). A line feed is neither cased nor
+ * case-ignorable, so no subject's lower case depends on its neighbours (the final sigma); when
+ * lower-casing changed the length (U+0130 becomes two code units) each subject is tested alone.
+ */
+export function subjectHits(messageIds: ArrayLike<number>, n: number, metas: Map<number, MessageMeta>, s: string): Uint8Array {
+  const out = new Uint8Array(n);
+  if (!s.length) return out.fill(1);
+  const parts = new Array<string>(n);
+  // Where each subject ends in the joined text (the separator's place; the next one starts after it).
+  const ends = new Uint32Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const subject = metas.get(messageIds[i]!)?.subject ?? '';
+    parts[i] = subject;
+    at += subject.length;
+    ends[i] = at++;
+  }
+  const text = parts.join('\n');
+  const low = text.toLowerCase();
+  if (low.length !== text.length) {
+    for (let i = 0; i < n; i++) out[i] = parts[i]!.toLowerCase().includes(s) ? 1 : 0;
+    return out;
+  }
+  const len = s.length;
+  let i = 0;
+  let p = low.indexOf(s);
+  while (p !== -1) {
+    // The first subject that ends at or after the match's start: the match starts in it (or on its end).
+    while (ends[i]! < p) i++;
+    if (p + len <= ends[i]!) {
+      out[i] = 1;
+      p = low.indexOf(s, ends[i]! + 1);
+    } else p = low.indexOf(s, p + 1);
+  }
+  return out;
+}
+
+/**
+ * What executeSearch does with a key: 'columns' (flags, dates, sizes, UIDs: one pass over the
+ * columns), 'meta' (header fields kept in the metadata, metaSearch) or 'scan' (the search index,
+ * the message bytes). Worked out once per search (textKeys and searchNeeds walk the key).
+ */
+export function searchPath(key: SearchKey): 'columns' | 'meta' | 'scan' {
+  const text = textKeys(key).length > 0;
+  const needs = searchNeeds(key);
+  if (!text && !needs.meta) return 'columns';
+  return !text && needs.raw === 'none' ? 'meta' : 'scan';
+}
+
+/**
  * Runs a parsed search over the session's view; hits in sequence order. `only` limits it to
  * those entries (ascending UID): the changed messages a CONTEXT update re-evaluates.
  */
 export function executeSearch(session: ImapSession, sel: SelectedMailbox, key: SearchKey, only?: MessageEntry[]): Promise<SearchHit[]> {
-  const text = textKeys(key).length > 0;
-  const needs = searchNeeds(key);
+  const path = searchPath(key);
   // Flags, dates, sizes, UIDs only (no metadata, no bytes): one pass over columns, no object per message.
-  if (!text && !needs.meta) return plainColumnsSearch(session, sel, key, only);
-  if (!only && !text && needs.raw === 'none') return metaSearch(session, sel, key);
+  if (path === 'columns') return plainColumnsSearch(session, sel, key, only);
+  if (!only && path === 'meta') return metaSearch(session, sel, key);
   // Kept apart from this dispatch: a fresh process compiles a function whole on its first call,
   // and the first SEARCH SUBJECT of one compiled this path too (issue 18, round 12).
   return scanSearch(session, sel, key, only);

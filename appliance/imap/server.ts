@@ -17,6 +17,7 @@ import { LogLimiter } from './log-limit.js';
 import { ImapSession, type SessionDeps } from './session.js';
 import { warmUpImapCommands } from './warm-up.js';
 import type { SharedServing } from './shared-access.js';
+import { warmUpSearch } from './search-warmup.js';
 
 export interface ImapDeps {
   config: Readonly<Config>;
@@ -235,6 +236,12 @@ export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle>
     warmUpImapCommands(); // and FETCH (FLAGS)' line writer and SELECT's session-free pieces (warm-up.ts)
   } catch {
     // a warm-up only: the commands compile at first use instead
+  }
+  // And of a first SEARCH, on a made-up folder in memory (search-warmup.ts): a warm-up of code, reading no data.
+  try {
+    warmUpSearch();
+  } catch {
+    // a warm-up only: the first SEARCH compiles what it skipped
   }
 
   const plain = net.createServer((socket) => acceptor.accept(socket, false));

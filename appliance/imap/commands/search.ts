@@ -6,7 +6,7 @@
  */
 import { ImapSyntaxError, type Token, isAtom } from '../parser.js';
 import { type SearchKey, parseSearch } from '../search.js';
-import { type SearchHit, executeSearch, flagSearchIds } from '../search-executor.js';
+import { type SearchHit, executeSearch, flagSearchIds, onFlagsAlone } from '../search-executor.js';
 import type { SelectedMailbox } from '../selected.js';
 import { compactSet } from '../sequence.js';
 import type { ImapSession } from '../session.js';
@@ -150,8 +150,9 @@ async function runSearch(session: ImapSession, tag: string, args: Token[], byUid
   }
   const { key, usesModseq } = parsed;
   if (usesModseq) session.enableCondstore();
-  // A plain answer on flags alone: the numbers straight from the flag columns (issue 18).
-  const flagIds = !ret && !usesModseq ? await flagSearchIds(session, sel, key, byUid) : null;
+  // A plain answer on flags alone: the numbers straight from the flag columns (issue 18). Asked
+  // first, so that another search neither calls nor waits for it (a fresh process compiled it).
+  const flagIds = !ret && !usesModseq && onFlagsAlone(key) ? await flagSearchIds(session, sel, key, byUid) : null;
   if (flagIds) {
     session.write(searchResponse(flagIds, null));
     return;
