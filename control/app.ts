@@ -61,6 +61,7 @@ import { spamStats } from '../appliance/spam/metrics.js';
 import { mailStats } from '../appliance/metrics-rolling.js';
 import { httpLimitMetrics } from '../appliance/metrics.js';
 import { limitConnections } from './plugins/connection-limits.js';
+import { installTurnBudget } from './plugins/turn-budget.js';
 import type { QueueSource } from '../appliance/core/sending/outbound-queue.service.js';
 import type { Mailer, MailIngest } from '../appliance/core/delivery/mailer.js';
 import { createResolver } from '../appliance/net/resolver.js';
@@ -139,6 +140,7 @@ export async function buildApp(deps: ControlDeps): Promise<FastifyInstance> {
   const base = serverOptions(deps);
   const app = (deps.config.httpTls ? Fastify({ ...(base as FastifyHttpsOptions<https.Server>), https: { key: deps.tls.key, cert: deps.tls.cert } }) : Fastify(base)) as unknown as FastifyInstance;
   limitConnections(app, deps.config.httpLimits, httpLimitMetrics);
+  installTurnBudget(app); // a batch of ready requests spread over turns of the loop (issue 18's stall)
   if (!hasSecretKey()) loadSecretKey(deps.config.dataDir);
   const core: CoreDeps = deps.core;
   if (core.revoker === NO_SESSIONS_REVOKER) app.log.warn({ event: 'control.revoker.unwired' }, 'no revoker: suspensions will not close open sessions at once');
