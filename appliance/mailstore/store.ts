@@ -203,9 +203,7 @@ export class SqlMailStore implements MailStore {
     });
     // the envelope copy also follows new messages (after a quiet moment: a large folder filled by APPEND or delivery, issue 18)
     this.bus.watchAll((event) => {
-      // A folder holds no more messages than its highest UID: one whose UIDs are below the copy's
-      // size is left alone without a read (most folders; an inbound message's event costs nothing).
-      if (event.kind === 'exists' && event.uids.some((uid) => uid >= ENVELOPE_COPY_MIN_ENTRIES)) this.envelopeCopyDue(event.folderId);
+      if (event.kind === 'exists') this.envelopeCopyDue(event.folderId);
     });
     if (deps.cluster) {
       this.bus.cluster = deps.cluster;
