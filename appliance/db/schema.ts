@@ -35,7 +35,6 @@ export interface DB {
   folder_index_heads: FolderIndexSnapshotsTable;
   unsynced_blobs: UnsyncedBlobsTable;
   folder_sort_keys: FolderSortKeysTable;
-  folder_envelopes: FolderSortKeysTable;
   send_as_grants: SendAsGrantsTable;
   forwards: ForwardsTable;
   outbound_routes: OutboundRoutesTable;

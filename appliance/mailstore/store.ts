@@ -20,7 +20,6 @@ import { Ingest } from './ingest.js';
 import { FolderIndex, type FolderState, type JournalChanges, warmUpFolderIndex } from './folder-index.js';
 import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
 import { precompileHeadRead, snapshotTable } from './folder-snapshot.js';
-import { ENVELOPE_COPY_MIN_ENTRIES, type EnvelopeRow, copyPositions, envelopeCopyTable, envelopeText } from './envelope-copy.js';
 import { SORT_COPY_MIN_ENTRIES, type SortColumnCopy, type SortStringField, sortKeyColumn, sortKeyCopyTable, threadKeyColumns } from './sort-key-copy.js';
 import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
@@ -48,11 +47,6 @@ import type { MetricsPort } from '../core/kernel/metrics-port.js';
 
 const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive']);
 const META_CACHE_MAX = 20_000;
-/** A FETCH of ENVELOPE reads its folder's envelope copy when it lacks at least this many texts (fewer: their rows, a few statements). */
-const ENVELOPE_COPY_READ_MIN = 200;
-/** New messages' envelope copy refresh: after this long without a new message in the folder, at most ENVELOPE_REFRESH_MAX_MS after the first. */
-const ENVELOPE_REFRESH_QUIET_MS = 1000;
-const ENVELOPE_REFRESH_MAX_MS = 10_000;
 const SORT_CACHE_MAX = 250_000;
 const SORT_ROWS_FOLDERS = 16;
 /** Folders whose sort-key copy is kept as columns (store.sortColumn). */
@@ -143,13 +137,6 @@ export class SqlMailStore implements MailStore {
   private readonly metaCache = new Map<number, MessageMeta>();
   /** Where the bytes of the messages in metaCache are (read with their meta): FETCH of many bodies after an ENVELOPE list looks up no rows. */
   private readonly blobRefs = new Map<number, BlobRef>();
-  /** ENVELOPE texts of messages whose meta was not read (taken from a folder's envelope copy), bounded with metaCache. */
-  private readonly envelopeCache = new Map<number, string>();
-  /** Compact copies of large folders' ENVELOPE texts (envelope-copy.ts, issue 18). */
-  private readonly envelopeCopies: ReturnType<typeof envelopeCopyTable>;
-  /** Folders that received messages, waiting for a quiet moment to bring their envelope copy up (first and last event time). */
-  private readonly envelopeDue = new Map<number, { first: number; last: number }>();
-  private envelopeTimer: NodeJS.Timeout | null = null;
   /** \Recent claims of this node by folder (single node only: see claimRecentHere). */
   private readonly recentClaims = new Map<number, number>();
   /** Entries of recently used folders, caught up from the change journal (folder-index.ts). */
@@ -180,7 +167,6 @@ export class SqlMailStore implements MailStore {
     this.ingest = new Ingest(deps.db, this.queue, deps.blobs, this.bus, deps.metrics, this.searchIndexer, (blobId) => this.settleUnsyncedBlob(blobId, false).then(() => undefined), deps.unlistDelayMs);
     this.searchBackfill = new SearchTextBackfill(deps.db, deps.blobs, this.queue);
     this.sortKeyCopies = sortKeyCopyTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE));
-    this.envelopeCopies = envelopeCopyTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE));
     this.index = new FolderIndex({
       state: async (folderId) => {
         // Compiled once (issue 18: kysely's builder and compiler were about 2 ms of a fresh process's first SELECT).
@@ -196,14 +182,7 @@ export class SqlMailStore implements MailStore {
       // large folders start from a persisted copy of their entries (folder-snapshot.ts, issue 18)
       ...snapshotTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE)),
       // the sort-key copy follows the index copy, off any answer path (sort-key-copy.ts refresh, issue 18)
-      snapshotSaved: (folderId, messageIds) => {
-        void this.sortKeyCopies.refresh(folderId, messageIds, (id) => this.sortCache.get(id));
-        void this.envelopeCopies.refresh(folderId, messageIds, (id) => this.knownEnvelope(id));
-      },
-    });
-    // the envelope copy also follows new messages (after a quiet moment: a large folder filled by APPEND or delivery, issue 18)
-    this.bus.watchAll((event) => {
-      if (event.kind === 'exists') this.envelopeCopyDue(event.folderId);
+      snapshotSaved: (folderId, messageIds) => void this.sortKeyCopies.refresh(folderId, messageIds, (id) => this.sortCache.get(id)),
     });
     if (deps.cluster) {
       this.bus.cluster = deps.cluster;
@@ -724,104 +703,10 @@ export class SqlMailStore implements MailStore {
     return out;
   }
 
-  /** Drops what is cached of a message (its meta, its ENVELOPE text and where its bytes are). */
+  /** Drops what is cached of a message (its meta and where its bytes are). */
   private forgetMessage(id: number): void {
     this.metaCache.delete(id);
-    this.envelopeCache.delete(id);
     this.blobRefs.delete(id);
-  }
-
-  /**
-   * The ENVELOPE texts of messages of a folder (FETCH of ENVELOPE without BODY/BODYSTRUCTURE):
-   * from the cached meta or texts, then (many unknown) from the folder's envelope copy, the rest
-   * from the messages' rows (getMeta). Issue 18: a fresh process's FETCH 1:* (FLAGS ENVELOPE) of
-   * 1,200 messages read 8 MB of a cold database file for their rows; the copy is one row.
-   */
-  async envelopeTexts(folderId: number, messageIds: number[]): Promise<Map<number, string>> {
-    const out = new Map<number, string>();
-    let missing: number[] = [];
-    for (const id of messageIds) {
-      const meta = this.metaCache.get(id);
-      const text = meta ? envelopeText(meta) : this.envelopeCache.get(id);
-      if (text !== undefined) out.set(id, text);
-      else missing.push(id);
-    }
-    if (missing.length >= ENVELOPE_COPY_READ_MIN) {
-      const copy = await this.envelopeCopies.load(folderId).catch(() => null);
-      if (copy) {
-        const at = copyPositions(copy);
-        const rest: number[] = [];
-        for (const id of missing) {
-          const p = at.get(id);
-          if (p === undefined) {
-            rest.push(id);
-            continue;
-          }
-          const r = copy.row(p);
-          out.set(id, r.envelope);
-          if (this.envelopeCache.size >= META_CACHE_MAX) this.forgetMessage(this.envelopeCache.keys().next().value!);
-          this.envelopeCache.set(id, r.envelope);
-          if (!this.blobRefs.has(id)) this.blobRefs.set(id, { id, blob_id: r.blobId, header_prefix: r.headerPrefix });
-        }
-        missing = rest;
-      }
-    }
-    if (missing.length) for (const [id, meta] of await this.getMeta(missing)) out.set(id, envelopeText(meta));
-    return out;
-  }
-
-  /** What the store holds of a message for its folder's envelope copy (its meta or text, and where its bytes are). */
-  private knownEnvelope(id: number): EnvelopeRow | undefined {
-    const ref = this.blobRefs.get(id);
-    if (!ref) return undefined;
-    const meta = this.metaCache.get(id);
-    const envelope = meta ? envelopeText(meta) : this.envelopeCache.get(id);
-    return envelope === undefined ? undefined : { messageId: id, envelope, blobId: ref.blob_id, headerPrefix: ref.header_prefix || null };
-  }
-
-  /** A folder got new messages: its envelope copy is looked at once they stop coming for a moment (at most ENVELOPE_REFRESH_MAX_MS later). */
-  private envelopeCopyDue(folderId: number): void {
-    const now = Date.now();
-    const due = this.envelopeDue.get(folderId);
-    if (due) due.last = now;
-    else this.envelopeDue.set(folderId, { first: now, last: now });
-    if (!this.envelopeTimer) {
-      this.envelopeTimer = setTimeout(() => this.refreshDueEnvelopes(), ENVELOPE_REFRESH_QUIET_MS);
-      this.envelopeTimer.unref();
-    }
-  }
-
-  /** Brings up the envelope copies of the large folders that got messages and were quiet since (one folder at a time, in the background). */
-  private refreshDueEnvelopes(): void {
-    this.envelopeTimer = null;
-    const now = Date.now();
-    const ready: number[] = [];
-    for (const [folderId, due] of this.envelopeDue) {
-      if (now - due.last < ENVELOPE_REFRESH_QUIET_MS && now - due.first < ENVELOPE_REFRESH_MAX_MS) continue;
-      this.envelopeDue.delete(folderId);
-      ready.push(folderId);
-    }
-    void (async () => {
-      for (const folderId of ready) {
-        try {
-          const folder = await this.db.selectFrom('folders').select('message_count').where('id', '=', folderId).executeTakeFirst();
-          if (!folder || Number(folder.message_count) < ENVELOPE_COPY_MIN_ENTRIES) continue;
-          const rows = await this.db.selectFrom('folder_messages').select('message_id').where('folder_id', '=', folderId).orderBy('uid').execute();
-          await this.envelopeCopies.refresh(
-            folderId,
-            rows.map((r) => Number(r.message_id)),
-            (id) => this.knownEnvelope(id),
-          );
-        } catch {
-          /* a copy not brought up costs only speed */
-        }
-      }
-    })().finally(() => {
-      if (this.envelopeDue.size && !this.envelopeTimer) {
-        this.envelopeTimer = setTimeout(() => this.refreshDueEnvelopes(), ENVELOPE_REFRESH_QUIET_MS);
-        this.envelopeTimer.unref();
-      }
-    });
   }
 
   async readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer> {
@@ -1367,7 +1252,7 @@ export class SqlMailStore implements MailStore {
    */
   async pruneFolderCopies(): Promise<number> {
     let removed = 0;
-    for (const table of ['folder_index_snapshots', 'folder_index_heads', 'folder_sort_keys', 'folder_envelopes'] as const) {
+    for (const table of ['folder_index_snapshots', 'folder_index_heads', 'folder_sort_keys'] as const) {
       const r = await this.db
         .deleteFrom(table)
         .where('folder_id', 'not in', (eb) => eb.selectFrom('folders').select('id'))
