@@ -9,6 +9,7 @@
  * handled all the same).
  */
 import type { SpamResultParams } from '../../../appliance/rpc/protocol.js';
+import { DelayedBatch } from '../../shared/delayed-batch.js';
 
 export const REPORT_DELAY_MS = 250;
 
@@ -16,33 +17,28 @@ export type SpamReportCall = ((method: 'spam.results', params: { results: SpamRe
   ((method: 'spam.result', params: SpamResultParams) => Promise<{ blocked: boolean }>);
 
 export class SpamReports {
-  private waiting: SpamResultParams[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private readonly batch: DelayedBatch<SpamResultParams>;
 
   constructor(
     private readonly send: SpamReportCall,
-    private readonly delayMs = REPORT_DELAY_MS,
-  ) {}
+    delayMs = REPORT_DELAY_MS,
+  ) {
+    this.batch = new DelayedBatch((results) => void this.send('spam.results', { results }).catch(() => undefined), delayMs);
+  }
 
   /** A decision whose answer is not needed: sent with the others of its quarter second. */
   later(result: SpamResultParams): void {
-    this.waiting.push(result);
-    this.timer ??= setTimeout(() => this.flush(), this.delayMs);
+    this.batch.add(result);
   }
 
   /** A decision whose answer is needed (a refused message): sent now, after the waiting ones. */
   now(result: SpamResultParams): Promise<{ blocked: boolean }> {
-    this.flush();
+    this.batch.flush();
     return this.send('spam.result', result).catch(() => ({ blocked: false }));
   }
 
   /** Sends the waiting decisions now (one call). */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (!this.waiting.length) return;
-    const results = this.waiting;
-    this.waiting = [];
-    this.send('spam.results', { results }).catch(() => undefined);
+    this.batch.flush();
   }
 }

@@ -8,37 +8,30 @@
  * second before Haraka dies are not heard (their messages were delivered all the same).
  */
 import type { OutboundEventParams } from '../../../appliance/rpc/protocol.js';
+import { DelayedBatch } from '../../shared/delayed-batch.js';
 
 export const REPORT_DELAY_MS = 250;
 
 export type ReportCall = ((method: 'outbound.events', params: { events: OutboundEventParams[] }) => Promise<unknown>) & ((method: 'outbound.event', params: OutboundEventParams) => Promise<unknown>);
 
 export class OutboundReports {
-  private waiting: OutboundEventParams[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private readonly batch: DelayedBatch<OutboundEventParams>;
 
   constructor(
     private readonly send: ReportCall,
-    private readonly delayMs = REPORT_DELAY_MS,
-  ) {}
+    delayMs = REPORT_DELAY_MS,
+  ) {
+    this.batch = new DelayedBatch((events) => void this.send('outbound.events', { events }).catch(() => undefined), delayMs);
+  }
 
   report(event: OutboundEventParams): void {
-    if (event.kind === 'delivered') {
-      this.waiting.push(event);
-      this.timer ??= setTimeout(() => this.flush(), this.delayMs);
-      return;
-    }
-    this.flush();
+    if (event.kind === 'delivered') return this.batch.add(event);
+    this.batch.flush();
     this.send('outbound.event', event).catch(() => undefined);
   }
 
   /** Sends the waiting delivery reports now (one call). */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (!this.waiting.length) return;
-    const events = this.waiting;
-    this.waiting = [];
-    this.send('outbound.events', { events }).catch(() => undefined);
+    this.batch.flush();
   }
 }
