@@ -5,7 +5,7 @@
  * buffer nobody sends. V8 compiles a function at its first call: a fresh process's first
  * SEARCH SUBJECT compiled the key parser, the dispatch, the metadata search and the answer's
  * writer on its answer path, about a third of its CPU (see the commit that added this file).
- * The IMAP server runs it at start, after the store's warm-up (server.ts).
+ * The IMAP server runs it at start with the other warm-ups (warm-up.ts warmUpImap).
  */
 import { parseMessage } from '../mailstore/mime/parse.js';
 import type { MessageMeta } from '../mailstore/mime/types.js';

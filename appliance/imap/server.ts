@@ -15,9 +15,8 @@ import { countImapRefusal, imapConnections, setImapLimits, setImapUnauthenticate
 import { isTrustedPeer, proxyPeers, readProxyHeader } from '../net/proxy-protocol.js';
 import { LogLimiter } from './log-limit.js';
 import { ImapSession, type SessionDeps } from './session.js';
-import { warmUpImapCommands } from './warm-up.js';
+import { warmUpImap } from './warm-up.js';
 import type { SharedServing } from './shared-access.js';
-import { warmUpSearch } from './search-warmup.js';
 
 export interface ImapDeps {
   config: Readonly<Config>;
@@ -232,17 +231,8 @@ export async function startImapServer(deps: ImapDeps): Promise<ImapServerHandle>
   const acceptor = new Acceptor(deps, logger, secureContext, limits);
   // Code of a first SELECT compiled before the first client, on made-up values (store.warmUp).
   await deps.store.warmUp?.().catch(() => undefined);
-  try {
-    warmUpImapCommands(); // and FETCH (FLAGS)' line writer and SELECT's session-free pieces (warm-up.ts)
-  } catch {
-    // a warm-up only: the commands compile at first use instead
-  }
-  // And of a first SEARCH, on a made-up folder in memory (search-warmup.ts): a warm-up of code, reading no data.
-  try {
-    warmUpSearch();
-  } catch {
-    // a warm-up only: the first SEARCH compiles what it skipped
-  }
+  // And of the first FETCH (FLAGS), SELECT and SEARCH, on made-up folders in memory (warm-up.ts): reading no data.
+  warmUpImap();
 
   const plain = net.createServer((socket) => acceptor.accept(socket, false));
   const implicit = net.createServer((socket) => acceptor.accept(socket, true));

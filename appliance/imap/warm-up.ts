@@ -13,6 +13,7 @@ import { formatFlags } from './format.js';
 import { nameFromClient } from './mailbox-names.js';
 import { mailboxId } from './object-ids.js';
 import { UidMap } from './sequence.js';
+import { warmUpSearch } from './search-warmup.js';
 
 /** Made-up lines for FETCH (FLAGS)'s line writer: enough for V8 to optimise its loop. */
 const WARM_LINES = 8192;
@@ -49,4 +50,15 @@ export function warmUpImapCommands(): boolean {
     unseen === 2 &&
     mailboxId(1).length > 0
   );
+}
+
+/** Every IMAP warm-up of code, the server's one call at start; a failed one only costs the compilation it skipped. */
+export function warmUpImap(): void {
+  for (const run of [warmUpImapCommands, warmUpSearch]) {
+    try {
+      run();
+    } catch {
+      // a warm-up only: the code compiles at first use instead
+    }
+  }
 }
