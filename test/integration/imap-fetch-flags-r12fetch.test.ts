@@ -6,19 +6,12 @@
  * path writes them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient, startImapEnv, type ImapTestEnv } from './imap-harness.js';
+import { fetchLines, RawClient, startImapEnv, twoSessionsOnFlaggedInbox, type ImapTestEnv } from './imap-harness.js';
 
 const USER = 'bytes@r12fetch.test';
 const PASS = 'fetch bytes passphrase';
 const COUNT = 1010;
 const msg = (i: number) => Buffer.from(`From: a@example.org\r\nSubject: m${i}\r\nMessage-ID: <b${i}@r12fetch>\r\n\r\nbody ${i}\r\n`);
-
-/** The FETCH responses of a reply, with `drop` (the item the general path was made to take) removed. */
-const fetches = (reply: string, drop: RegExp) =>
-  reply
-    .split('\r\n')
-    .filter((l) => /^\* \d+ FETCH /.test(l))
-    .map((l) => l.replace(drop, ''));
 
 describe('FETCH FLAGS numbers (r12fetch)', () => {
   let env: ImapTestEnv;
@@ -26,20 +19,7 @@ describe('FETCH FLAGS numbers (r12fetch)', () => {
   let b: RawClient;
   beforeAll(async () => {
     env = await startImapEnv();
-    const box = await env.core.createMailbox(USER, PASS);
-    const flags = [[], ['\\Seen'], ['\\Seen', '\\Flagged'], ['$Label']];
-    await env.core.store.appendMany(
-      box.id,
-      'INBOX',
-      Array.from({ length: COUNT }, (_, i) => ({ raw: msg(i), flags: flags[i % flags.length]! })),
-    );
-    a = await RawClient.connect(env.server.ports.imaps, true);
-    b = await RawClient.connect(env.server.ports.imaps, true);
-    await a.cmd('l', `LOGIN ${USER} "${PASS}"`);
-    await b.cmd('l', `LOGIN ${USER} "${PASS}"`);
-    await b.cmd('s', 'SELECT INBOX'); // b claims \Recent: a's view has none
-    await a.cmd('e', 'ENABLE CONDSTORE');
-    await a.cmd('s', 'SELECT INBOX');
+    ({ a, b } = await twoSessionsOnFlaggedInbox(env, USER, PASS, COUNT, msg, 'CONDSTORE'));
   }, 120_000);
   afterAll(async () => {
     a?.close();
@@ -57,9 +37,9 @@ describe('FETCH FLAGS numbers (r12fetch)', () => {
     for (const [fast, general, drop] of pairs) {
       const f = await a.cmd('f', fast);
       expect(f, fast).toMatch(/f OK/);
-      expect(fetches(f, drop), fast).toEqual(fetches(await a.cmd('g', general), drop));
+      expect(fetchLines(f, drop), fast).toEqual(fetchLines(await a.cmd('g', general), drop));
     }
-    const all = fetches(await a.cmd('f', 'FETCH 1:* (FLAGS)'), /$^/);
+    const all = fetchLines(await a.cmd('f', 'FETCH 1:* (FLAGS)'), /$^/);
     expect(all).toHaveLength(COUNT);
     expect(all.slice(8, 11)).toEqual(['* 9 FETCH (FLAGS ())', '* 10 FETCH (FLAGS (\\Seen))', '* 11 FETCH (FLAGS (\\Seen \\Flagged))']);
     expect(all[999]).toBe('* 1000 FETCH (FLAGS ($Label))');
@@ -73,10 +53,10 @@ describe('FETCH FLAGS numbers (r12fetch)', () => {
     const f = await a.cmd('f', 'FETCH 1:* (FLAGS UID)');
     const g = await a.cmd('g', 'FETCH 1:* (FLAGS UID RFC822.SIZE)');
     expect(f).toMatch(/f OK/);
-    const lines = fetches(f, /$^/);
-    expect(lines).toEqual(fetches(g, / RFC822\.SIZE \d+/));
+    const lines = fetchLines(f, /$^/);
+    expect(lines).toEqual(fetchLines(g, / RFC822\.SIZE \d+/));
     expect(lines.filter((l) => l.includes(keywords[59]!))).toHaveLength(60);
-    expect(fetches(await a.cmd('f', 'FETCH 1:* (FLAGS)'), /$^/)).toEqual(fetches(g, / UID \d+ RFC822\.SIZE \d+/));
+    expect(fetchLines(await a.cmd('f', 'FETCH 1:* (FLAGS)'), /$^/)).toEqual(fetchLines(g, / UID \d+ RFC822\.SIZE \d+/));
     expect(lines.join('\r\n').length).toBeGreaterThan(4 * 65536); // several writes
   });
 });

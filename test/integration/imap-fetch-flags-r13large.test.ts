@@ -7,18 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flagLinePaths, flagLines } from '../../appliance/imap/fetch-flags.js';
-import { RawClient, startImapEnv, type ImapTestEnv } from './imap-harness.js';
+import { fetchLines, RawClient, startImapEnv, twoSessionsOnFlaggedInbox, type ImapTestEnv } from './imap-harness.js';
 
 const USER = 'bytes@r13large.test';
 const PASS = 'fetch bytes passphrase';
 const COUNT = 1010;
 const msg = (i: number) => Buffer.from(`From: a@example.org\r\nSubject: m${i}\r\nMessage-ID: <b${i}@r13large>\r\n\r\nbody ${i}\r\n`);
-
-const fetches = (reply: string, drop: RegExp) =>
-  reply
-    .split('\r\n')
-    .filter((l) => /^\* \d+ FETCH /.test(l))
-    .map((l) => l.replace(drop, ''));
 
 describe('flagLines (r13large)', () => {
   it('writes numbers digit by digit, skips number 0 and stops at a full buffer', () => {
@@ -40,20 +34,7 @@ describe('FETCH FLAGS as bytes (r13large)', () => {
   let boxId: string;
   beforeAll(async () => {
     env = await startImapEnv();
-    const box = await env.core.createMailbox(USER, PASS);
-    boxId = box.id;
-    const flags = [[], ['\\Seen'], ['\\Seen', '\\Flagged'], ['$Label']];
-    await env.core.store.appendMany(
-      box.id,
-      'INBOX',
-      Array.from({ length: COUNT }, (_, i) => ({ raw: msg(i), flags: flags[i % flags.length]! })),
-    );
-    a = await RawClient.connect(env.server.ports.imaps, true);
-    b = await RawClient.connect(env.server.ports.imaps, true);
-    await a.cmd('l', `LOGIN ${USER} "${PASS}"`);
-    await b.cmd('l', `LOGIN ${USER} "${PASS}"`);
-    await b.cmd('s', 'SELECT INBOX'); // b claims \Recent: a's view has none
-    await a.cmd('s', 'SELECT INBOX');
+    ({ boxId, a, b } = await twoSessionsOnFlaggedInbox(env, USER, PASS, COUNT, msg));
   }, 120_000);
   afterAll(async () => {
     a?.close();
@@ -66,16 +47,16 @@ describe('FETCH FLAGS as bytes (r13large)', () => {
     const f = await a.cmd('f', 'FETCH 1:* (FLAGS)');
     expect(f).toMatch(/f OK/);
     expect(flagLinePaths.fromColumns).toBe(before + 1);
-    const lines = fetches(f, /$^/);
+    const lines = fetchLines(f, /$^/);
     expect(lines).toHaveLength(COUNT);
-    expect(lines).toEqual(fetches(await a.cmd('g', 'FETCH 1:* (FLAGS INTERNALDATE)'), / INTERNALDATE "[^"]+"/));
+    expect(lines).toEqual(fetchLines(await a.cmd('g', 'FETCH 1:* (FLAGS INTERNALDATE)'), / INTERNALDATE "[^"]+"/));
     expect(lines.slice(8, 11)).toEqual(['* 9 FETCH (FLAGS ())', '* 10 FETCH (FLAGS (\\Seen))', '* 11 FETCH (FLAGS (\\Seen \\Flagged))']);
     expect(lines[999]).toBe('* 1000 FETCH (FLAGS ($Label))');
     // b's session holds \Recent: its lines go the other way, with \Recent where the general path has it.
     const atB = flagLinePaths.fromColumns;
-    const r = fetches(await b.cmd('f', 'FETCH 1:* (FLAGS)'), /$^/);
+    const r = fetchLines(await b.cmd('f', 'FETCH 1:* (FLAGS)'), /$^/);
     expect(flagLinePaths.fromColumns).toBe(atB);
-    expect(r).toEqual(fetches(await b.cmd('g', 'FETCH 1:* (FLAGS INTERNALDATE)'), / INTERNALDATE "[^"]+"/));
+    expect(r).toEqual(fetchLines(await b.cmd('g', 'FETCH 1:* (FLAGS INTERNALDATE)'), / INTERNALDATE "[^"]+"/));
     expect(r.filter((l) => l.includes('\\Recent'))).toHaveLength(COUNT);
   });
 
@@ -90,9 +71,9 @@ describe('FETCH FLAGS as bytes (r13large)', () => {
       const f = await c.cmd('f', 'FETCH 1:* (FLAGS)');
       const g = await c.cmd('g', 'FETCH 1:* (FLAGS RFC822.SIZE)');
       expect(f).toMatch(/f OK/);
-      const lines = fetches(f, /$^/);
+      const lines = fetchLines(f, /$^/);
       expect(lines).toHaveLength(COUNT + 1);
-      expect(lines).toEqual(fetches(g, / RFC822\.SIZE \d+/));
+      expect(lines).toEqual(fetchLines(g, / RFC822\.SIZE \d+/));
       expect(lines[COUNT]!.length).toBeGreaterThan(65536);
       expect(lines[COUNT]).toContain(keywords[799]);
       expect(lines[COUNT]).toMatch(/\)\)$/); // each line whole
@@ -104,7 +85,7 @@ describe('FETCH FLAGS as bytes (r13large)', () => {
       expect(announced).toBeGreaterThanOrEqual(0);
       expect(h.slice(announced, h.indexOf('\r\n', announced))).toContain('$Fresh');
       expect(announced).toBeLessThan(h.indexOf('* 1 FETCH'));
-      expect(fetches(h, /$^/)[4]).toBe('* 5 FETCH (FLAGS ($Fresh))');
+      expect(fetchLines(h, /$^/)[4]).toBe('* 5 FETCH (FLAGS ($Fresh))');
     } finally {
       c.close();
     }

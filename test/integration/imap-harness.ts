@@ -203,3 +203,40 @@ export async function inboxWithIndexCopies(env: ImapTestEnv, mailboxId: string, 
   await reader.queue.drain();
   return folderId;
 }
+
+/** The FETCH responses of a reply, with `drop` (an item the general path was made to take) removed from each. */
+export const fetchLines = (reply: string, drop: RegExp): string[] =>
+  reply
+    .split('\r\n')
+    .filter((l) => /^\* \d+ FETCH /.test(l))
+    .map((l) => l.replace(drop, ''));
+
+/**
+ * A new mailbox whose INBOX holds `count` messages with four flag lists in turn (none, \Seen,
+ * \Seen \Flagged, a keyword), and two logged-in sessions with INBOX selected: `b` first (it
+ * claims \Recent, so `a`'s view has none), then `a`, after `enable` when given (e.g. CONDSTORE).
+ */
+export async function twoSessionsOnFlaggedInbox(
+  env: ImapTestEnv,
+  user: string,
+  pass: string,
+  count: number,
+  msg: (i: number) => Buffer,
+  enable?: string,
+): Promise<{ boxId: string; a: RawClient; b: RawClient }> {
+  const box = await env.core.createMailbox(user, pass);
+  const flags = [[], ['\\Seen'], ['\\Seen', '\\Flagged'], ['$Label']];
+  await env.core.store.appendMany(
+    box.id,
+    'INBOX',
+    Array.from({ length: count }, (_, i) => ({ raw: msg(i), flags: flags[i % flags.length]! })),
+  );
+  const a = await RawClient.connect(env.server.ports.imaps, true);
+  const b = await RawClient.connect(env.server.ports.imaps, true);
+  await a.cmd('l', `LOGIN ${user} "${pass}"`);
+  await b.cmd('l', `LOGIN ${user} "${pass}"`);
+  await b.cmd('s', 'SELECT INBOX');
+  if (enable) await a.cmd('e', `ENABLE ${enable}`);
+  await a.cmd('s', 'SELECT INBOX');
+  return { boxId: box.id, a, b };
+}
