@@ -39,7 +39,7 @@ export interface PluginSettings {
 
 /** Our plugins in hook order, as compiled folders under dist/mta-plugins. */
 export const POSTERN_PLUGINS = [
-  'log.postern-batch', // the only log hook: Haraka's lines leave in one write per event-loop turn
+  'log.postern-batch', // the only log hook: Haraka's lines leave in one write per 50 ms
   'connect.postern-metrics',
   'connect.postern-limits',
   'auth.postern-submission',
