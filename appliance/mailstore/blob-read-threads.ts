@@ -13,6 +13,12 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 parentPort.on('message', (m) => {
+  if (m.touch) {
+    // a new reused buffer's pages are faulted in here, at start, not by a first FETCH's reads
+    new Uint8Array(m.slab).fill(0);
+    parentPort.postMessage({ id: m.id, sizes: [], lengths: [], lent: true });
+    return;
+  }
   const fds = [];
   const sizes = [];
   let at = -1;
@@ -75,6 +81,13 @@ export interface LentFiles {
 export const SLAB_BYTES = 1024 * 1024;
 /** Reused buffers kept between reads (their pages are faulted in once; a fresh buffer pays a fault per page). */
 const SPARE_SLABS = 8;
+/**
+ * Reused buffers made and faulted in on the threads at prestart: as many as a FETCH of many
+ * bodies holds at once (the batch being written and four read ahead, fetch.ts BATCHES_AHEAD, and
+ * one given back late). Faulted in by a fresh process's first such FETCH instead, their 1,536 pages
+ * cost its read threads about 15 ms of CPU on this VM (issue 18, FETCH BODY[] cold).
+ */
+const PRESTART_SLABS = 6;
 
 export class BlobReadThreads {
   private readonly slots: WorkerSlots<Pending, Answer>;
@@ -86,9 +99,32 @@ export class BlobReadThreads {
 
   private readonly spare: SharedArrayBuffer[] = [];
 
-  /** Starts the threads that are not running (they boot while the caller goes on). */
+  /** The reused buffers made at prestart, once every one is faulted in and lendable (null before prestart). */
+  private prefaulted: Promise<void> | null = null;
+
+  /**
+   * Starts the threads that are not running (they boot while the caller goes on); the first time,
+   * also the reused buffers, each lent only once a thread has faulted its pages in.
+   */
   prestart(): void {
     this.slots.prestart();
+    if (this.prefaulted) return;
+    const made: Array<Promise<void>> = [];
+    for (let i = this.spare.length; i < PRESTART_SLABS; i++) {
+      const slab = new SharedArrayBuffer(SLAB_BYTES);
+      made.push(
+        new Promise<Buffer[]>((resolve, reject) => this.slots.send({ resolve, reject, slab }, { slab, touch: true })).then(
+          () => this.giveBack(slab),
+          () => undefined,
+        ),
+      );
+    }
+    this.prefaulted = Promise.all(made).then(() => undefined);
+  }
+
+  /** Resolves when the buffers made at prestart are lendable (tests). */
+  async prestarted(): Promise<void> {
+    await this.prefaulted;
   }
 
   /**
