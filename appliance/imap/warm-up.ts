@@ -14,6 +14,8 @@ import { nameFromClient } from './mailbox-names.js';
 import { mailboxId } from './object-ids.js';
 import { UidMap } from './sequence.js';
 import { warmUpSearch } from './search-warmup.js';
+import { warmUpFlagSearch } from './search-executor.js';
+import { searchResponse } from './commands/search.js';
 
 /** Made-up lines for FETCH (FLAGS)'s line writer: enough for V8 to optimise its loop. */
 const WARM_LINES = 8192;
@@ -52,9 +54,21 @@ export function warmUpImapCommands(): boolean {
   );
 }
 
+/**
+ * A plain SEARCH on flags alone (issue 18, fourteenth round): flagSearchIds' loops over a made-up
+ * folder (search-executor.ts warmUpFlagSearch) and each answer written as bytes, as a fresh
+ * process's first UID SEARCH FLAGGED of a large folder runs them. True when the answers are the
+ * made-up folder's (a test checks it; the server ignores it).
+ */
+export function warmUpFlagAnswers(): boolean {
+  const answers = warmUpFlagSearch().map((ids) => searchResponse(ids, null));
+  const first = answers[0]!.toString('latin1');
+  return answers.length === 12 && first.startsWith('* SEARCH 1 21 41 ') && first.endsWith(' 16381\r\n') && answers[1]!.toString('latin1').startsWith('* SEARCH 1 2 3 5 6 8 9 11 ');
+}
+
 /** Every IMAP warm-up of code, the server's one call at start; a failed one only costs the compilation it skipped. */
 export function warmUpImap(): void {
-  for (const run of [warmUpImapCommands, warmUpSearch]) {
+  for (const run of [warmUpImapCommands, warmUpSearch, warmUpFlagAnswers]) {
     try {
       run();
     } catch {

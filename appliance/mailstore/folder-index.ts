@@ -7,7 +7,7 @@
  * another process on the same database.
  */
 import type { FlagColumns, FolderChanges, MessageEntry, UidFlagColumns } from './store.types.js';
-import { type FolderSnapshot, decodeColumns, decodeHead, encodeColumns, encodeHead } from './folder-snapshot.js';
+import { type FolderSnapshot, decodeColumns, decodeHead, encodeColumns, encodeHead, warmUpHeads } from './folder-snapshot.js';
 import { EntryColumns } from './entry-columns.js';
 
 /** A folder's HIGHESTMODSEQ and entry count, as one row says them (one transaction changes both). */
@@ -369,5 +369,5 @@ export async function warmUpFolderIndex(): Promise<boolean> {
     changesSince: async () => ({ highestModseq: 3, uidNext: 3, changed: [made(2, ['\\Seen'], 3)], expunged: [] }),
   });
   const cols = await index.uidFlagColumns(1);
-  return cols.length === 2 && cols.uids[1] === 2 && cols.modseqs[1] === 3 && cols.lists[cols.list[1]!]![0] === '\\Seen' && cols.asOf?.uidNext === 3;
+  return warmUpHeads() && cols.length === 2 && cols.uids[1] === 2 && cols.modseqs[1] === 3 && cols.lists[cols.list[1]!]![0] === '\\Seen' && cols.asOf?.uidNext === 3;
 }
