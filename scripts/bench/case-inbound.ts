@@ -112,6 +112,9 @@ export async function inboundCase(ctx: BenchContext, repeat: number): Promise<Sa
     ctx.notes.push(
       "inbound (issue 18, twelfth round): Haraka's message thread no longer tracks the descriptors it opens (trackUnmanagedFds: false): a small blob's file is opened there and closed by a sync thread after its fdatasync, and each delivery printed two Node warnings (a stack trace, a stderr line through Haraka's loop and a log line in the appliance each: 6,066 for 3,128 messages in a probe); Haraka's process asks the system for its host name at most once a second (Haraka's respond called os.hostname() for every reply, 1.5% of its loop). A latency probe shows every SMTP step waiting for Haraka's one event loop, switched out about seven times per message while writing replies",
     );
+    ctx.notes.push(
+      "inbound (issue 18, fourteenth round): Haraka's log lines leave in one write per 50 ms (or 16 KiB), not one per event-loop turn, which was about two writes and two wake-ups of the appliance per message (Haraka's write calls per message 15.8-16.4 -> 14.2-15.2 in four alternating 1,500-message rounds; the appliance's reading of the lines about half the CPU in an isolated A/B). A per-thread probe shows Haraka's event loop running ~3 ms per message and switched out about once per SMTP reply (5.6-7.5 times per message) on 2 cores; its other threads (message write and parse, SPF/DKIM/DMARC, fdatasync) cost about as much again. smtp-source does not pipeline, so the replies cannot leave together",
+    );
   }
   return [
     sample('inbound', 'inbound.acked', 'acknowledged', 'msg/s', 'higher', p.ackedPerSec, r.ackedPerSec),
