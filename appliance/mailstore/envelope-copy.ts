@@ -121,22 +121,28 @@ export class EnvelopeChunk {
 
 export function encodeChunk(rows: ReadonlyArray<EnvelopeRow>): Buffer {
   const n = rows.length;
-  const head = Buffer.alloc(8 + 8 * n + 4 * FIELDS * n);
-  head.writeUInt32LE(VERSION, 0);
-  head.writeUInt32LE(n, 4);
+  const ids = new Float64Array(n);
+  const ends = new Uint32Array(FIELDS * n);
   const parts: string[] = new Array(FIELDS * n);
   let at = 0;
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
-    head.writeDoubleLE(r.messageId, 8 + 8 * i);
-    const f = [r.envelope, r.subject, r.from, r.to, r.cc, r.bcc, r.blobId, r.headerPrefix ?? ''];
-    for (let k = 0; k < FIELDS; k++) {
-      parts[FIELDS * i + k] = f[k]!;
-      at += f[k]!.length;
-      head.writeUInt32LE(at, 8 + 8 * n + 4 * (FIELDS * i + k));
-    }
+    ids[i] = r.messageId;
+    const j = FIELDS * i;
+    parts[j] = r.envelope;
+    parts[j + 1] = r.subject;
+    parts[j + 2] = r.from;
+    parts[j + 3] = r.to;
+    parts[j + 4] = r.cc;
+    parts[j + 5] = r.bcc;
+    parts[j + 6] = r.blobId;
+    parts[j + 7] = r.headerPrefix ?? '';
+    for (let k = 0; k < FIELDS; k++) ends[j + k] = at += parts[j + k]!.length;
   }
-  return Buffer.concat([head, Buffer.from(parts.join(''), 'utf8')]);
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(VERSION, 0);
+  head.writeUInt32LE(n, 4);
+  return Buffer.concat([head, Buffer.from(ids.buffer), Buffer.from(ends.buffer), Buffer.from(parts.join(''), 'utf8')]);
 }
 
 /** The chunk in `buf`, or null when it is not one this code wrote (another version, cut short). */
@@ -218,7 +224,7 @@ export class FolderEnvelopes {
 }
 
 /** Rows encoded per turn of the event loop when a chunk is made in the background. */
-const ROWS_PER_TURN = 250;
+const ROWS_PER_TURN = 50;
 
 /** Reading and writing the chunks; `write` runs a statement on the store's write path (in the background). */
 export function envelopeChunkTable(db: Kysely<DB>, write: (fn: (trx: Kysely<DB>) => Promise<void>) => Promise<void>) {

@@ -66,10 +66,14 @@ const ENVELOPE_HELD_MAX = 100_000;
 const ENVELOPE_COPY_READ_MIN = 200;
 /** A command that read at least this many rows of a large folder's messages writes them as a chunk of its copy. */
 const ENVELOPE_COPY_WRITE_MIN = 32;
+/** How long after such a command its rows are written (formatted and encoded a few per turn). */
+const ENVELOPE_WRITE_BEHIND_MS = 2000;
 /** New messages waiting to go into their folder's copy (their meta as the ingest held it), at most, and when they go. */
 const ENVELOPE_NEW_MAX = 4096;
 const ENVELOPE_NEW_QUIET_MS = 1000;
 const ENVELOPE_NEW_MAX_MS = 10_000;
+/** A chunk of new messages this process wrote takes the next new messages of its folder while it holds fewer (each time rewritten whole). */
+const ENVELOPE_NEW_CHUNK_MAX = 256;
 const SORT_CACHE_MAX = 250_000;
 const SORT_ROWS_FOLDERS = 16;
 /** Folders whose sort-key copy is kept as columns (store.sortColumn). */
@@ -843,7 +847,7 @@ export class SqlMailStore implements MailStore {
 
   /**
    * getMeta of the messages a large folder's copy lacks; when they are many, they go into the copy
-   * as a chunk after the answer (what was read, no other read), and a copy of many chunks that
+   * as a chunk a moment after the answer (what was read, no other read), and a copy of many chunks that
    * now holds every message asked for is merged into one (those messages only).
    */
   private async readMetaForCopy(folderId: number, messageIds: number[], missing: number[]): Promise<Map<number, MessageMeta>> {
@@ -865,7 +869,9 @@ export class SqlMailStore implements MailStore {
       return r;
     };
     const replaces = merge ? [...copy!.chunkKeys] : [];
-    setImmediate(() => {
+    // Later, not right after the answer: a fresh process's first rows cost ~0.15 ms each to format
+    // (code not compiled yet), which landed in the session's next commands (FETCH BODY, SEARCH).
+    const later = setTimeout(() => {
       void this.envelopeChunks
         .save(folderId, ids, make, replaces)
         .then((chunk) => {
@@ -875,7 +881,8 @@ export class SqlMailStore implements MailStore {
           held.addChunk(chunk);
         })
         .catch(() => undefined);
-    });
+    }, ENVELOPE_WRITE_BEHIND_MS);
+    later.unref();
     return metas;
   }
 
@@ -925,7 +932,7 @@ export class SqlMailStore implements MailStore {
     }
     void (async () => {
       for (const [folderId, messages] of ready) {
-        // The last small chunk of new messages this process wrote takes these too (one chunk per ~1,000 new messages).
+        // The last small chunk of new messages this process wrote takes these too (a chunk per ENVELOPE_NEW_CHUNK_MAX new messages or so).
         const last = this.envelopeNewChunk.get(folderId);
         const byId = new Map<number, StoredMessage>();
         for (const m of messages) byId.set(m.id, m);
@@ -939,7 +946,7 @@ export class SqlMailStore implements MailStore {
         try {
           const chunk = await this.envelopeChunks.save(folderId, ids, make, last ? [last.key] : []);
           this.envelopeNewChunk.delete(folderId);
-          if (chunk && chunk.length < ENVELOPE_COPY_MIN_ENTRIES) this.envelopeNewChunk.set(folderId, chunk);
+          if (chunk && chunk.length < ENVELOPE_NEW_CHUNK_MAX) this.envelopeNewChunk.set(folderId, chunk);
           while (this.envelopeNewChunk.size > 256) this.envelopeNewChunk.delete(this.envelopeNewChunk.keys().next().value!);
           const held = this.envelopeCopies.get(folderId);
           if (held && chunk) {
