@@ -162,7 +162,7 @@ describe('envelope copy for FETCH and SEARCH (r14env)', () => {
     expect(decodeChunk(1, cut.subarray(0, cut.length - 3))).toBeNull();
     expect((await chunks()).length).toBeGreaterThan(ENVELOPE_COPY_MAX_CHUNKS);
     await fresh();
-    for (let i = 0; i < 100 && (await chunks()).length !== 1; i++) await sleep(100);
+    for (let i = 0; i < 300 && (await chunks()).length !== 1; i++) await sleep(100);
     const [merged] = await chunks();
     expect(Number(merged!.entries)).toBe(ids.length);
     const c = decodeChunk(Number(merged!.chunk), merged!.data)!;
