@@ -32,6 +32,7 @@ import * as m0054 from './migrations/0054_unsynced_blobs.js';
 import * as m0058 from './migrations/0058_folder_sort_keys.js';
 import * as m0044 from './migrations/0044_message_text.js';
 import * as m0060 from './migrations/0060_mailbox_search_text_index.js';
+import * as m0061 from './migrations/0061_folder_envelope_chunks.js';
 import type { DB } from './schema.js';
 
 /** Migrations are listed here (not read from disk) so the compiled build is self-contained. */
@@ -69,6 +70,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0054_unsynced_blobs': m0054,
   '0058_folder_sort_keys': m0058,
   '0060_mailbox_search_text_index': m0060,
+  '0061_folder_envelope_chunks': m0061,
 };
 
 class StaticProvider implements MigrationProvider {

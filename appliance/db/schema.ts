@@ -12,7 +12,7 @@ import type { MigrationBatchesTable, MigrationBatchItemsTable } from './tables/m
 import type { MailboxGrantsTable } from './tables/grants.table.js';
 import type { MemberSeenTable } from './tables/member-seen.table.js';
 import type { FolderExpungesTable, FolderMessagesTable, FoldersTable, MessagesTable, SubscriptionsTable } from './tables/mailstore.table.js';
-import type { FolderIndexSnapshotsTable, FolderSortKeysTable, UnsyncedBlobsTable } from './tables/mailstore.table.js';
+import type { FolderEnvelopeChunksTable, FolderIndexSnapshotsTable, FolderSortKeysTable, UnsyncedBlobsTable } from './tables/mailstore.table.js';
 import type { MessageTextTable } from './tables/message-text.table.js';
 
 /** The whole database as kysely sees it. */
@@ -35,6 +35,7 @@ export interface DB {
   folder_index_heads: FolderIndexSnapshotsTable;
   unsynced_blobs: UnsyncedBlobsTable;
   folder_sort_keys: FolderSortKeysTable;
+  folder_envelope_chunks: FolderEnvelopeChunksTable;
   send_as_grants: SendAsGrantsTable;
   forwards: ForwardsTable;
   outbound_routes: OutboundRoutesTable;

@@ -39,6 +39,8 @@ export type FetchItem = { kind: SimpleItem } | SectionItem;
 export interface FetchPlan {
   items: FetchItem[];
   needMeta: boolean;
+  /** The meta is needed for ENVELOPE only (its texts will do: store.envelopeTexts). */
+  envelopeOnly: boolean;
   /** Some item sets \Seen implicitly. */
   setsSeen: boolean;
   hasSection: boolean;
@@ -131,17 +133,19 @@ export function parseFetchItems(arg: Token | undefined): FetchPlan {
   items.length = 0;
   items.push(...unique);
   let needMeta = false;
+  let otherMeta = false;
   let setsSeen = false;
   let hasSection = false;
   for (const it of items) {
-    if (it.kind === 'ENVELOPE' || it.kind === 'BODY' || it.kind === 'BODYSTRUCTURE' || it.kind === 'PREVIEW') needMeta = true;
+    if (it.kind === 'ENVELOPE') needMeta = true;
+    if (it.kind === 'BODY' || it.kind === 'BODYSTRUCTURE' || it.kind === 'PREVIEW') needMeta = otherMeta = true;
     if (it.kind === 'section') {
       hasSection = true;
       if (!it.peek) setsSeen = true;
-      if (it.path.length || it.spec !== '' || it.binary) needMeta = true;
+      if (it.path.length || it.spec !== '' || it.binary) needMeta = otherMeta = true;
     }
   }
-  return { items, needMeta, setsSeen, hasSection };
+  return { items, needMeta, envelopeOnly: needMeta && !otherMeta, setsSeen, hasSection };
 }
 
 /**

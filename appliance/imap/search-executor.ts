@@ -262,17 +262,57 @@ async function metaSearch(session: ImapSession, sel: SelectedMailbox, key: Searc
   const seqs = seqsInView(sel, cols.uids);
   const ids: number[] = seqs ? [] : Array.from(cols.messageIds);
   if (seqs) for (let i = 0; i < cols.length; i++) if (seqs[i]) ids.push(cols.messageIds[i]!);
-  const metas = ids.length ? await session.store.getMeta(ids) : new Map<number, MessageMeta>();
+  // Keys metaMatches decides read the header fields alone: from the folder's envelope copy after a
+  // start (issue 18, fourteenth round: the SEARCH SUBJECT after a FETCH ENVELOPE answered from the
+  // copy read every message's row), else the metadata.
+  const store = session.store;
+  if (store.headerFields && ids.length && headerKeysOnly(key)) return metaHits(sel, key, cols, seqs, await store.headerFields(sel.folder.id, ids));
+  const metas = ids.length ? await store.getMeta(ids) : new Map<number, MessageMeta>();
   return metaHits(sel, key, cols, seqs, metas);
+}
+
+/** The header fields of messages by message id SUBJECT and FROM/TO/CC/BCC are decided on (store.headerFields, or the metadata). */
+export interface HeaderFields {
+  subject(id: number): string;
+  address(id: number, field: 'from' | 'to' | 'cc' | 'bcc'): string;
+}
+
+/** A key metaMatches decides (never null), reading header fields and flags only. */
+export function headerKeysOnly(key: SearchKey): boolean {
+  switch (key.k) {
+    case 'all':
+    case 'none':
+    case 'subject':
+    case 'addr':
+    case 'flag':
+      return true;
+    case 'not':
+      return headerKeysOnly(key.a);
+    case 'or':
+      return headerKeysOnly(key.a) && headerKeysOnly(key.b);
+    case 'and':
+      return key.all.every(headerKeysOnly);
+    default:
+      return false;
+  }
+}
+
+/** The header fields of metadata by message id (a message without any: empty fields). */
+function fieldsOfMetas(metas: Map<number, MessageMeta>): HeaderFields {
+  return {
+    subject: (id) => metas.get(id)?.subject ?? '',
+    address: (id, field) => addressFieldText(metas.get(id) ?? null, field),
+  };
 }
 
 /**
  * metaSearch's answer once its columns and metadata are read (`seqs`: seqsInView's). Apart from
  * the reads so that the server's start-up warm-up (search-warmup.ts) runs it on a made-up folder.
  */
-export function metaHits(sel: SearchScope, key: SearchKey, cols: FlagColumns, seqs: Uint32Array | null, metas: Map<number, MessageMeta>): SearchHit[] {
+export function metaHits(sel: SearchScope, key: SearchKey, cols: FlagColumns, seqs: Uint32Array | null, metas: Map<number, MessageMeta> | HeaderFields): SearchHit[] {
   const match = metaMatches(key, cols, sel, metas);
-  if (!match) return plainSearch(sel, key, cols, seqs ?? identitySeqs(cols.length), metas);
+  // Only a key headerKeysOnly refuses gets here, always with the metadata.
+  if (!match) return plainSearch(sel, key, cols, seqs ?? identitySeqs(cols.length), metas as Map<number, MessageMeta>);
   const hits: SearchHit[] = [];
   const { uids } = cols;
   // MODSEQs only for a key with MODSEQ: the first SEARCH SUBJECT of a fresh process decoded them all.
@@ -299,8 +339,9 @@ function identitySeqs(n: number): Uint32Array {
  * for each message, this makes one pass per key; a flag key is decided once per distinct flag
  * list, a SUBJECT key natively (subjectHits). The answers are matches()'s. Null for any other key.
  */
-export function metaMatches(key: SearchKey, cols: FlagColumns, sel: SearchScope, metas: Map<number, MessageMeta>): Uint8Array | null {
+export function metaMatches(key: SearchKey, cols: FlagColumns, sel: SearchScope, source: Map<number, MessageMeta> | HeaderFields): Uint8Array | null {
   const n = cols.length;
+  const metas = source instanceof Map ? fieldsOfMetas(source) : source;
   switch (key.k) {
     case 'all':
       return new Uint8Array(n).fill(1);
@@ -310,7 +351,7 @@ export function metaMatches(key: SearchKey, cols: FlagColumns, sel: SearchScope,
       return subjectHits(cols.messageIds, n, metas, key.s);
     case 'addr': {
       const out = new Uint8Array(n);
-      for (let i = 0; i < n; i++) out[i] = addressFieldText(metas.get(cols.messageIds[i]!) ?? null, key.field).includes(key.s) ? 1 : 0;
+      for (let i = 0; i < n; i++) out[i] = metas.address(cols.messageIds[i]!, key.field).includes(key.s) ? 1 : 0;
       return out;
     }
     case 'flag': {
@@ -351,7 +392,8 @@ export function metaMatches(key: SearchKey, cols: FlagColumns, sel: SearchScope,
  * case-ignorable, so no subject's lower case depends on its neighbours (the final sigma); when
  * lower-casing changed the length (U+0130 becomes two code units) each subject is tested alone.
  */
-export function subjectHits(messageIds: ArrayLike<number>, n: number, metas: Map<number, MessageMeta>, s: string): Uint8Array {
+export function subjectHits(messageIds: ArrayLike<number>, n: number, source: Map<number, MessageMeta> | HeaderFields, s: string): Uint8Array {
+  const metas = source instanceof Map ? fieldsOfMetas(source) : source;
   const out = new Uint8Array(n);
   if (!s.length) return out.fill(1);
   const parts = new Array<string>(n);
@@ -359,7 +401,7 @@ export function subjectHits(messageIds: ArrayLike<number>, n: number, metas: Map
   const ends = new Uint32Array(n);
   let at = 0;
   for (let i = 0; i < n; i++) {
-    const subject = metas.get(messageIds[i]!)?.subject ?? '';
+    const subject = metas.subject(messageIds[i]!);
     parts[i] = subject;
     at += subject.length;
     ends[i] = at++;

@@ -145,6 +145,8 @@ export class Ingest {
     private readonly discardUnsynced?: (blobId: string) => Promise<void>,
     /** StoreDeps.unlistDelayMs. */
     private readonly unlistDelayMs = UNLIST_DELAY_MS,
+    /** Told of each committed message of a folder, with what the ingest holds of it (store.ts: the folder's envelope copy). */
+    private readonly stored?: (folderId: number, uid: number, message: StoredMessage) => void,
   ) {}
 
   /** Blobs synced since their rows were committed, to unlist from `unsynced_blobs` with the next ingest transaction. */
@@ -314,6 +316,11 @@ export class Ingest {
       const flags = serializeFlags(normalizeFlags(t.flags ?? []));
       await w.insertEntry(folderId, uid, messageIds.get(t.variant)!, flags, modseq, t.internalDate ?? now, size, now, sortKeys.get(t.variant)!);
       this.bus.atCommit(ctx, { kind: 'exists', folderId, uids: [uid], modseq }, t.mailboxId);
+      const told = this.stored;
+      if (told) {
+        const message = stored.find((m) => m.id === messageIds.get(t.variant))!;
+        ctx.after(() => told(folderId, uid, message));
+      }
       results.push({ mailboxId: t.mailboxId, folderId, uidValidity: Number(bumped.uid_validity), uid });
     }
     // Blobs synced since: unlisted here, after every refusal above (a refusal would roll it back).

@@ -204,6 +204,16 @@ export interface MailStore {
   /** Optional (issue 18): the THREAD keys of every entry as columns (like sortColumn), or null (then sortRows). */
   threadColumns?(folderId: number): Promise<ThreadKeyColumn | null>;
   getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>>;
+  /**
+   * ENVELOPE texts (as FETCH writes them) of messages of a folder, by message id; a message gone
+   * has none. Optional: without it FETCH formats them from getMeta.
+   */
+  envelopeTexts?(folderId: number, messageIds: number[]): Promise<Map<number, string>>;
+  /**
+   * The header fields SEARCH of SUBJECT/FROM/TO/CC/BCC reads of messages of a folder: the decoded
+   * Subject and search.ts addressFieldText's texts. Optional: without it SEARCH reads getMeta.
+   */
+  headerFields?(folderId: number, messageIds: number[]): Promise<{ subject(id: number): string; address(id: number, field: 'from' | 'to' | 'cc' | 'bcc'): string }>;
   /** The raw bytes of a stored message, or a byte range [start, end) of them. */
   readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer>;
   /**

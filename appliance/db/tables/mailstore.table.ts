@@ -82,6 +82,15 @@ export interface UnsyncedBlobsTable {
 }
 
 /** A compact copy of a large folder's sort keys by message id (migration 0058, mailstore/sort-keys.ts). */
+/** A chunk of a large folder's envelope copy (migration 0061, mailstore/envelope-copy.ts). */
+export interface FolderEnvelopeChunksTable {
+  folder_id: number;
+  /** The smallest message id in the chunk. */
+  chunk: number | string;
+  entries: number;
+  data: Buffer;
+}
+
 export interface FolderSortKeysTable {
   folder_id: number;
   entries: number;

@@ -290,13 +290,21 @@ export async function runFetch(session: ImapSession, args: Token[], byUid: boole
 
   const flagsChanged = new Set<number>();
   if (plan.setsSeen && !sel.readOnly) entries = await markSeen(session, sel, entries, flagsChanged);
-  const metas = plan.needMeta ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
+  // ENVELOPE alone: its texts (a large folder's compact copy after a start, issue 18), not every message's meta.
+  const envelopes =
+    plan.envelopeOnly && session.store.envelopeTexts
+      ? await session.store.envelopeTexts(
+          sel.folder.id,
+          entries.map((e) => e.messageId),
+        )
+      : null;
+  const metas = plan.needMeta && !envelopes ? await session.store.getMeta(entries.map((e) => e.messageId)) : null;
   if (metas) checkBinaryEncodings(metas, plan.items, entries);
-  await writeResponses(session, sel, items, entries, metas, flagsChanged);
+  await writeResponses(session, sel, items, entries, metas, flagsChanged, envelopes);
 }
 
 /** The text of an item that needs neither message bytes nor a read: everything but PREVIEW and sections. */
-function itemText(session: ImapSession, sel: SelectedMailbox, kind: Exclude<SimpleItem, 'PREVIEW'>, e: MessageEntry, meta: MessageMeta | null): string {
+function itemText(session: ImapSession, sel: SelectedMailbox, kind: Exclude<SimpleItem, 'PREVIEW'>, e: MessageEntry, meta: MessageMeta | null, envelopes: Map<number, string> | null): string {
   switch (kind) {
     case 'UID':
       return `UID ${e.uid}`;
@@ -315,6 +323,7 @@ function itemText(session: ImapSession, sel: SelectedMailbox, kind: Exclude<Simp
     case 'RFC822.SIZE':
       return `RFC822.SIZE ${e.size}`;
     case 'ENVELOPE':
+      if (envelopes) return `ENVELOPE ${envelopes.get(e.messageId) ?? EMPTY_ENVELOPE}`;
       return `ENVELOPE ${meta ? envelopeToString(meta.envelope) : EMPTY_ENVELOPE}`;
     case 'BODY':
     case 'BODYSTRUCTURE':
@@ -501,6 +510,8 @@ interface ResponseContext {
   sel: SelectedMailbox;
   items: FetchItem[];
   metas: Map<number, MessageMeta> | null;
+  /** ENVELOPE texts by message id when only ENVELOPE needed the meta (metas is null then). */
+  envelopes: Map<number, string> | null;
   flagsChanged: Set<number>;
   hasFlagsItem: boolean;
   out: Coalescer;
@@ -522,6 +533,7 @@ async function writeResponses(
   entries: MessageEntry[],
   metas: Map<number, MessageMeta> | null,
   flagsChanged: Set<number>,
+  envelopes: Map<number, string> | null = null,
 ): Promise<void> {
   const sections = items.filter((i): i is SectionItem => i.kind === 'section');
   const hasFlagsItem = items.some((i) => i.kind === 'FLAGS');
@@ -531,7 +543,7 @@ async function writeResponses(
       entries.map((e) => e.flags),
     );
   const bodies = new BodyLoader(session, entries, metas, sections);
-  const ctx: ResponseContext = { session, sel, items, metas, flagsChanged, hasFlagsItem, out: new Coalescer(session), awaits: awaitsItems(items), flagTexts: new Map() };
+  const ctx: ResponseContext = { session, sel, items, metas, envelopes, flagsChanged, hasFlagsItem, out: new Coalescer(session), awaits: awaitsItems(items), flagTexts: new Map() };
   const seqs = seqsOf(sel, entries);
   try {
     for (let i = 0; i < entries.length; i++) {
@@ -600,7 +612,7 @@ function buildResponse(ctx: ResponseContext, e: MessageEntry, seq: number, data:
       }
     } else if (ready !== undefined) text += ready;
     else if (item.kind === 'FLAGS') text += `FLAGS ${flagsText(ctx, e)}`;
-    else if (item.kind !== 'PREVIEW') text += itemText(session, ctx.sel, item.kind, e, meta);
+    else if (item.kind !== 'PREVIEW') text += itemText(session, ctx.sel, item.kind, e, meta, ctx.envelopes);
   }
   return finishResponse(ctx, e, parts, text, borrowed);
 }
