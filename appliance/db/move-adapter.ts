@@ -15,9 +15,12 @@ export interface SourceTable {
 
 /**
  * Tables kysely keeps for itself (each side runs its own migrations), the move's own bookkeeping,
- * and SQLite's full-text indexes (FTS5 tables, their shadow tables, the mailbox search's key map; PostgreSQL needs none).
+ * SQLite's full-text indexes (FTS5 tables, their shadow tables, the mailbox search's key map; PostgreSQL needs none),
+ * and large folders' envelope copies (folder_envelope_chunks: each message's blob id is in their
+ * encoded bytes, which the blob copy's rewriter does not reach; a copy is never required, the
+ * target writes its own as commands read the messages).
  */
-const SKIP = /^(kysely_migration|kysely_migration_lock|postern_move_.*|sqlite_.*|message_fts(_.*)?)$/;
+const SKIP = /^(kysely_migration|kysely_migration_lock|postern_move_.*|sqlite_.*|message_fts(_.*)?|folder_envelope_chunks)$/;
 
 /** The application tables of a SQLite database with their columns and foreign keys. */
 export async function sqliteTables(db: Kysely<any>): Promise<SourceTable[]> {
