@@ -16,15 +16,18 @@
  * is not written (both hold the same message's same text).
  *
  * Chunk layout: u32 version, u32 n, n message ids (f64), FIELDS·n ends (u32, in UTF-16 code units
- * of the decoded text) of the fields in the UTF-8 text after them.
+ * of the decoded text) of the fields in the UTF-8 text after them. Ids and ends are in the writing
+ * machine's byte order, which the version tells (a node of the other order reads no chunk of it).
  */
+import { endianness } from 'node:os';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { envelopeToString } from '../imap/bodystructure.js';
 import { addressFieldText } from '../imap/search.js';
 import type { MessageMeta } from './mime/types.js';
 
-const VERSION = 1;
+/** Layout 1; 0x100 set when the ids and ends are big-endian. */
+const VERSION = endianness() === 'LE' ? 1 : 0x101;
 /** envelope, subject, from, to, cc, bcc, blob id, header prefix. */
 const FIELDS = 8;
 export type AddressField = 'from' | 'to' | 'cc' | 'bcc';
