@@ -53,6 +53,8 @@ describe('envelope copy for FETCH and SEARCH (r14env)', () => {
   };
   /** A fresh store's ENVELOPE texts, then its header fields: equal to the general path's (each message's meta); the statements each made. */
   const fresh = async () => {
+    // The core's search indexer reads new messages' ids in the background: none inside the counts.
+    await core.store.searchIndexer.idle();
     const ids = await entryIds(big.id);
     const metas = await restart().getMeta(ids);
     const s = restart();
