@@ -14,6 +14,7 @@ import type { TextSearchAnswer } from '../mailstore/fulltext.js';
 import { type EvalCache, type SearchKey, type SearchTarget, addressFieldText, matches, searchNeeds, textKeys } from './search.js';
 import type { SelectedMailbox } from './selected.js';
 import { UidMap } from './sequence.js';
+import { madeUpFolder } from '../mailstore/warm-up-folder.js';
 import type { ImapSession } from './session.js';
 
 const RAW_CONCURRENCY = 8;
@@ -191,26 +192,17 @@ function idsOfMatches(out: Uint32Array, uids: Uint32Array, seqs: Uint32Array | n
   return out;
 }
 
-/** Made-up messages of warmUpFlagSearch: enough for V8 to optimise the loops over them (as FETCH's warm-up, warm-up.ts). */
-const WARM_ENTRIES = 8192;
-
 /**
- * Warm-up at server start (issue 18, fourteenth round), on made-up columns only (no stored data
- * is read, nothing is kept but the grown scratch array): UID SEARCH FLAGGED and SEARCH UNSEEN
- * over a made-up folder of WARM_ENTRIES messages, in the session's own order and through a view
- * of other UIDs, a few times each. A fresh process otherwise ran flagMatches' loop over all
+ * Warm-up at server start (issue 18, fourteenth round), on the made-up folder
+ * (mailstore/warm-up-folder.ts; no stored data is read, nothing is kept but the grown scratch
+ * array): UID SEARCH FLAGGED and SEARCH UNSEEN over it, in the session's own order and through a
+ * view of other UIDs, a few times each. A fresh process otherwise ran flagMatches' loop over all
  * 100,000 entries of a large folder in the interpreter on its first flag search (about 4 ms of
  * a cold UID SEARCH FLAGGED's main-thread CPU). Resolves to the answers (a test checks them).
  */
 export function warmUpFlagSearch(): Uint32Array[] {
-  const n = WARM_ENTRIES;
-  const uids = new Uint32Array(n);
-  const list = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    uids[i] = 2 * i + 1;
-    list[i] = i % 10 === 0 ? 2 : i % 3 === 0 ? 1 : 0;
-  }
-  const cols: UidFlagColumns = { length: n, uids, list, lists: [[], ['\\Seen'], ['\\Flagged']], modseqs: new Float64Array(0) };
+  const { uids, list, lists } = madeUpFolder();
+  const cols: UidFlagColumns = { length: uids.length, uids, list, lists, modseqs: new Float64Array(0) };
   const own: SearchScope = { view: new UidMap(uids), recent: new Set() };
   const other: SearchScope = { view: new UidMap(uids.filter((u) => u % 4 === 1)), recent: new Set() };
   const flagged: SearchKey = { k: 'flag', flag: '\\Flagged', set: true };

@@ -16,24 +16,21 @@ import { UidMap } from './sequence.js';
 import { warmUpSearch } from './search-warmup.js';
 import { warmUpFlagSearch } from './search-executor.js';
 import { searchResponse } from './commands/search.js';
-
-/** Made-up lines for FETCH (FLAGS)'s line writer: enough for V8 to optimise its loop. */
-const WARM_LINES = 8192;
+import { WARM_ENTRIES, madeUpFolder } from '../mailstore/warm-up-folder.js';
 
 /** Runs the warm-up; returns whether the made-up answers came out as made (a test checks it; the server ignores it). */
 export function warmUpImapCommands(): boolean {
-  // FETCH 1:* (FLAGS): its line writer over made-up lines, in one made-up 64 KiB buffer.
-  const rests = [Buffer.from(` FETCH (FLAGS ${formatFlags([])})\r\n`), Buffer.from(` FETCH (FLAGS ${formatFlags(['\\Seen'])})\r\n`)];
-  const code = new Uint32Array(WARM_LINES);
-  for (let k = 0; k < WARM_LINES; k += 3) code[k] = 1;
+  // FETCH 1:* (FLAGS): its line writer over the made-up folder (mailstore/warm-up-folder.ts), in one made-up 64 KiB buffer.
+  const { uids: folderUids, list: code, lists } = madeUpFolder();
+  const rests = lists.map((flags) => Buffer.from(` FETCH (FLAGS ${formatFlags(flags)})\r\n`));
   const buf = new Uint8Array(64 * 1024);
   let bytes = 0;
-  for (let k = 0; k < WARM_LINES;) {
+  for (let k = 0; k < WARM_ENTRIES;) {
     k = flagLines(buf, null, code, rests, k);
     bytes += flagLines.used;
   }
   // FETCH 1:*'s UIDs from a made-up view of as many messages.
-  const many = new UidMap(Uint32Array.from(code, (_, k) => k + 1));
+  const many = new UidMap(folderUids);
   const all = many.resolveSeq([[1, Infinity]]);
   const last = Buffer.from(buf.subarray(Math.max(0, flagLines.used - 40), flagLines.used)).toString();
   // SELECT: a made-up two-message folder's name, view, first unseen message and MAILBOXID.
@@ -42,9 +39,11 @@ export function warmUpImapCommands(): boolean {
   const view = new UidMap(uids);
   const unseen = firstUnseenOf({ length: 2, list: Uint32Array.of(1, 0), lists: [[], ['\\Seen']] });
   return (
-    bytes > WARM_LINES * 20 &&
-    all.length === WARM_LINES &&
-    all[WARM_LINES - 1] === WARM_LINES &&
+    bytes > WARM_ENTRIES * 20 &&
+    all.length === WARM_ENTRIES &&
+    all[WARM_ENTRIES - 1] === folderUids[WARM_ENTRIES - 1] &&
+    all[99] === 100 &&
+    all[100] === 150 &&
     last.endsWith('\n* 8192 FETCH (FLAGS ())\r\n') &&
     name === 'INBOX' &&
     view.borrows(uids) &&
@@ -63,7 +62,7 @@ export function warmUpImapCommands(): boolean {
 export function warmUpFlagAnswers(): boolean {
   const answers = warmUpFlagSearch().map((ids) => searchResponse(ids, null));
   const first = answers[0]!.toString('latin1');
-  return answers.length === 12 && first.startsWith('* SEARCH 1 21 41 ') && first.endsWith(' 16381\r\n') && answers[1]!.toString('latin1').startsWith('* SEARCH 1 2 3 5 6 8 9 11 ');
+  return answers.length === 12 && first.startsWith('* SEARCH 1 11 21 ') && first.endsWith(' 9090\r\n') && answers[1]!.toString('latin1').startsWith('* SEARCH 1 2 3 5 6 8 9 11 ');
 }
 
 /** Every IMAP warm-up of code, the server's one call at start; a failed one only costs the compilation it skipped. */

@@ -15,6 +15,7 @@ import type { DB } from '../db/schema.js';
 import { precompile, preparedRows } from '../db/repos/prepared.js';
 import type { MessageEntry } from './store.types.js';
 import { EntryColumns } from './entry-columns.js';
+import { WARM_ENTRIES, madeUpFolder } from './warm-up-folder.js';
 
 const VERSION = 2;
 /** The columns in the order they are stored; `u32` ones are Uint32Array in memory, the others Float64Array. */
@@ -386,20 +387,16 @@ export function decodeHead(buf: Buffer): FolderHead | null {
   }
 }
 
-/** Made-up entries of warmUpHeads: enough for V8 to optimise fillRuns' loop (as FETCH's warm-up, imap/warm-up.ts). */
-const WARM_ENTRIES = 8192;
-
 /**
- * Warm-up at server start (issue 18, fourteenth round), on made-up columns only: a narrow copy of
- * WARM_ENTRIES entries whose UIDs make three runs, decoded a few times, so that a fresh process's
+ * Warm-up at server start (issue 18, fourteenth round), on the made-up folder (warm-up-folder.ts):
+ * its narrow copy, whose UIDs make three runs, decoded a few times, so that a fresh process's
  * first SELECT of a large folder fills its UID column from the runs in optimised code (the loop
  * over 100,000 UIDs in the interpreter took milliseconds). True when the UIDs come out as made.
  */
 export function warmUpHeads(): boolean {
-  const uid = new Uint32Array(WARM_ENTRIES);
-  for (let i = 0; i < WARM_ENTRIES; i++) uid[i] = i < 100 ? i + 1 : i < 4000 ? i + 50 : i + 900;
+  const { uids: uid, list, lists } = madeUpFolder();
   const z = new Float64Array(WARM_ENTRIES);
-  const c = EntryColumns.of({ uid, list: new Uint32Array(WARM_ENTRIES), messageId: z, modseq: z, internalDate: z, savedAt: z, size: z }, WARM_ENTRIES, [[]]);
+  const c = EntryColumns.of({ uid, list, messageId: z, modseq: z, internalDate: z, savedAt: z, size: z }, WARM_ENTRIES, lists);
   const buf = encodeHead(c);
   let ok = true;
   for (let k = 0; k < 4; k++) {
