@@ -71,11 +71,6 @@ export function envelopeText(meta: MessageMeta): string {
   return envelopeToString(meta.envelope);
 }
 
-/** What SEARCH of FROM/TO/CC/BCC looks in (search.ts addressFieldText). */
-export function addressText(meta: MessageMeta | null, field: AddressField): string {
-  return addressFieldText(meta, field);
-}
-
 /** Where a message's bytes are: its blob and the header lines stored before it. */
 export type BlobRef = { id: number | bigint; blob_id: string; header_prefix: string | null };
 

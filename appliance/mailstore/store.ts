@@ -20,7 +20,8 @@ import { Ingest } from './ingest.js';
 import { FolderIndex, type FolderState, type JournalChanges, warmUpFolderIndex } from './folder-index.js';
 import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
 import { precompileHeadRead, snapshotTable } from './folder-snapshot.js';
-import { type AddressField, addressText, type BlobRef, EnvelopeCopies, envelopeText } from './envelope-copy.js';
+import { type AddressField, type BlobRef, EnvelopeCopies, envelopeText } from './envelope-copy.js';
+import { addressFieldText } from '../imap/search.js';
 import { SORT_COPY_MIN_ENTRIES, type SortColumnCopy, type SortStringField, sortKeyColumn, sortKeyCopyTable, threadKeyColumns } from './sort-key-copy.js';
 import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
@@ -760,7 +761,7 @@ export class SqlMailStore implements MailStore {
     const metaOf = (id: number): MessageMeta | null => this.metaCache.get(id) ?? read?.get(id) ?? null;
     return {
       subject: (id) => copy?.subject(id) ?? metaOf(id)?.subject ?? '',
-      address: (id, field) => copy?.address(id, field) ?? addressText(metaOf(id), field),
+      address: (id, field) => copy?.address(id, field) ?? addressFieldText(metaOf(id), field),
     };
   }
 
