@@ -50,6 +50,13 @@ const ENVELOPE_WRITE_BEHIND_MS = 2000;
 const ENVELOPE_NEW_MAX = 4096;
 const ENVELOPE_NEW_QUIET_MS = 1000;
 const ENVELOPE_NEW_MAX_MS = 10_000;
+/**
+ * A folder whose waiting messages are all below UID ENVELOPE_COPY_MIN_ENTRIES keeps them while
+ * they come less than this far apart (a burst: an import, a client's APPENDs in a row), so that a
+ * folder filled past it at once gets all of them in its chunk; after a quiet moment this long they
+ * are dropped (their folder may never get large).
+ */
+const ENVELOPE_NEW_SMALL_QUIET_MS = 10_000;
 /** A chunk of new messages this process wrote takes the next new messages of its folder while it holds fewer (each time rewritten whole). */
 const ENVELOPE_NEW_CHUNK_MAX = 256;
 
@@ -309,12 +316,19 @@ export class EnvelopeCopies {
   /** New messages by folder since its copy was written, with the highest UID among them and when they came (first, last). */
   private readonly pending = new Map<number, { messages: StoredMessage[]; maxUid: number; first: number; last: number }>();
   private pendingCount = 0;
+  /** When the waiting messages of quiet folders that may not be large were last dropped. */
+  private swept = 0;
   /** The chunk of new messages this process wrote last for a folder, while small: the next new messages join it. */
   private readonly newChunk = new Map<number, EnvelopeChunk>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: EnvelopeCopiesDeps) {
     this.chunks = envelopeChunkTable(deps.db, deps.write);
+  }
+
+  /** New messages whose meta is held, waiting to go into their folders' copies. */
+  get waiting(): number {
+    return this.pendingCount;
   }
 
   /**
@@ -415,9 +429,19 @@ export class EnvelopeCopies {
    * messages (its UID is that high: a folder holds no more messages than its highest UID) and no
    * new message came for a moment (at most ENVELOPE_NEW_MAX_MS after the first). No read: a
    * folder's first messages, a burst of APPENDs or deliveries, cost one write in the background.
+   * Those of a folder below that UID are dropped once quiet for ENVELOPE_NEW_SMALL_QUIET_MS (looked
+   * at here, once a second at most): small folders' deliveries keep no meta held for long.
    */
   stored(folderId: number, uid: number, m: StoredMessage): void {
     const now = Date.now();
+    if (now - this.swept >= ENVELOPE_NEW_QUIET_MS) {
+      this.swept = now;
+      for (const [id, d] of this.pending) {
+        if (d.maxUid >= ENVELOPE_COPY_MIN_ENTRIES || now - d.last < ENVELOPE_NEW_SMALL_QUIET_MS) continue;
+        this.pending.delete(id);
+        this.pendingCount -= d.messages.length;
+      }
+    }
     let due = this.pending.get(folderId);
     if (!due) this.pending.set(folderId, (due = { messages: [], maxUid: 0, first: now, last: now }));
     // Not the bytes the ingest may hold (the meta is what the copy is made of).

@@ -137,7 +137,7 @@ export class SqlMailStore implements MailStore {
   /** Where the bytes of the messages in metaCache are (read with their meta): FETCH of many bodies after an ENVELOPE list looks up no rows. */
   private readonly blobRefs = new Map<number, BlobRef>();
   /** Large folders' envelope copies (envelope-copy.ts, issue 18): held in memory, rows read and new messages written. */
-  private readonly envelopes: EnvelopeCopies;
+  readonly envelopes: EnvelopeCopies;
   /** \Recent claims of this node by folder (single node only: see claimRecentHere). */
   private readonly recentClaims = new Map<number, number>();
   /** Entries of recently used folders, caught up from the change journal (folder-index.ts). */
