@@ -24,6 +24,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { envelopeToString } from '../imap/bodystructure.js';
 import { addressFieldText } from '../imap/search.js';
+import type { StoredMessage } from './fulltext-backfill.js';
 import type { MessageMeta } from './mime/types.js';
 
 /** Layout 1; 0x100 set when the ids and ends are big-endian. */
@@ -37,6 +38,27 @@ const ADDRESS_AT: Record<AddressField, number> = { from: 2, to: 3, cc: 4, bcc: 5
 export const ENVELOPE_COPY_MIN_ENTRIES = 1000;
 /** A folder's chunks are merged into one by the next command that read them all once there are more. */
 export const ENVELOPE_COPY_MAX_CHUNKS = 8;
+/** Messages of large folders' envelope copies held in memory (EnvelopeCopies.copyFor), at most. */
+const ENVELOPE_HELD_MAX = 100_000;
+/** A FETCH/SEARCH reads its folder's envelope copy when it lacks at least this many messages' texts (fewer: their rows). */
+const ENVELOPE_COPY_READ_MIN = 200;
+/** A command that read at least this many rows of a large folder's messages writes them as a chunk of its copy. */
+const ENVELOPE_COPY_WRITE_MIN = 32;
+/** How long after such a command its rows are written (formatted and encoded a few per turn). */
+const ENVELOPE_WRITE_BEHIND_MS = 2000;
+/** New messages waiting to go into their folder's copy (their meta as the ingest held it), at most, and when they go. */
+const ENVELOPE_NEW_MAX = 4096;
+const ENVELOPE_NEW_QUIET_MS = 1000;
+const ENVELOPE_NEW_MAX_MS = 10_000;
+/**
+ * A folder whose waiting messages are all below UID ENVELOPE_COPY_MIN_ENTRIES keeps them while
+ * they come less than this far apart (a burst: an import, a client's APPENDs in a row), so that a
+ * folder filled past it at once gets all of them in its chunk; after a quiet moment this long they
+ * are dropped (their folder may never get large).
+ */
+const ENVELOPE_NEW_SMALL_QUIET_MS = 10_000;
+/** A chunk of new messages this process wrote takes the next new messages of its folder while it holds fewer (each time rewritten whole). */
+const ENVELOPE_NEW_CHUNK_MAX = 256;
 
 /** What the copy holds of a message. */
 export interface EnvelopeRow {
@@ -56,10 +78,8 @@ export function envelopeText(meta: MessageMeta): string {
   return envelopeToString(meta.envelope);
 }
 
-/** What SEARCH of FROM/TO/CC/BCC looks in (search.ts addressFieldText). */
-export function addressText(meta: MessageMeta | null, field: AddressField): string {
-  return addressFieldText(meta, field);
-}
+/** Where a message's bytes are: its blob and the header lines stored before it. */
+export type BlobRef = { id: number | bigint; blob_id: string; header_prefix: string | null };
 
 /** A message's row of the copy from its meta (the texts FETCH and SEARCH make of it). */
 export function envelopeRow(messageId: number, meta: MessageMeta, blobId: string, headerPrefix: string | null): EnvelopeRow {
@@ -268,4 +288,227 @@ export function envelopeChunkTable(db: Kysely<DB>, write: (fn: (trx: Kysely<DB>)
       return decodeChunk(key, data);
     },
   };
+}
+
+/** What the envelope copies take of the store: its database, its write path and what it keeps of messages. */
+export interface EnvelopeCopiesDeps {
+  db: Kysely<DB>;
+  /** Runs a statement on the store's write path (in the background, not durable). */
+  write: (fn: (trx: Kysely<DB>) => Promise<void>) => Promise<void>;
+  /** The store's cached meta by message id (read only here). */
+  metaCache: ReadonlyMap<number, MessageMeta>;
+  /** Where the bytes of messages are (the store's, set and dropped here too). */
+  blobRefs: Map<number, BlobRef>;
+  /** The store's getMeta: the meta of messages, from its cache or their rows. */
+  getMeta(messageIds: number[]): Promise<Map<number, MessageMeta>>;
+}
+
+/**
+ * The store's bookkeeping of large folders' envelope copies (issue 18): the copies held in
+ * memory (most recently used last, ENVELOPE_HELD_MAX messages at most), the rows a command had to
+ * read written as a chunk a moment after its answer, and new messages waiting to go in as a chunk
+ * of their folder from what the ingest held.
+ */
+export class EnvelopeCopies {
+  /** Large folders' envelope copies held in memory, most recently used last. */
+  private readonly copies = new Map<number, FolderEnvelopes>();
+  private readonly chunks: ReturnType<typeof envelopeChunkTable>;
+  /** New messages by folder since its copy was written, with the highest UID among them and when they came (first, last). */
+  private readonly pending = new Map<number, { messages: StoredMessage[]; maxUid: number; first: number; last: number }>();
+  private pendingCount = 0;
+  /** When the waiting messages of quiet folders that may not be large were last dropped. */
+  private swept = 0;
+  /** The chunk of new messages this process wrote last for a folder, while small: the next new messages join it. */
+  private readonly newChunk = new Map<number, EnvelopeChunk>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: EnvelopeCopiesDeps) {
+    this.chunks = envelopeChunkTable(deps.db, deps.write);
+  }
+
+  /** New messages whose meta is held, waiting to go into their folders' copies. */
+  get waiting(): number {
+    return this.pendingCount;
+  }
+
+  /**
+   * The folder's envelope copy held in memory; read (one statement, once per process) when the
+   * command asks for a large folder's messages and lacks many of them in the cached meta.
+   */
+  async copyFor(folderId: number, messageIds: number[]): Promise<FolderEnvelopes | null> {
+    let copy = this.copies.get(folderId) ?? null;
+    if (copy) {
+      this.copies.delete(folderId); // most recently used last
+      this.copies.set(folderId, copy);
+    }
+    if (copy?.loaded || messageIds.length < ENVELOPE_COPY_MIN_ENTRIES) return copy;
+    let lacking = 0;
+    for (const id of messageIds) if (!copy?.has(id) && !this.deps.metaCache.has(id) && ++lacking >= ENVELOPE_COPY_READ_MIN) break;
+    if (lacking < ENVELOPE_COPY_READ_MIN) return copy;
+    const chunks = await this.chunks.load(folderId).catch(() => []);
+    copy = this.held(folderId);
+    copy.loaded = true;
+    for (const c of chunks) copy.addChunk(c);
+    this.trim();
+    // Where the bytes are, as if the meta had been read: FETCH BODY after the ENVELOPE list looks no rows up.
+    for (const id of messageIds) {
+      if (this.deps.blobRefs.has(id)) continue;
+      const r = copy.row(id);
+      if (r) this.deps.blobRefs.set(id, { id, blob_id: r.blobId, header_prefix: r.headerPrefix ?? '' });
+    }
+    return copy;
+  }
+
+  /** A copy read in many chunks: the command that asked for its messages merges them (readMeta). */
+  mergeDue(copy: FolderEnvelopes | null): boolean {
+    return !!copy && copy.loaded && copy.chunkKeys.size > ENVELOPE_COPY_MAX_CHUNKS;
+  }
+
+  private held(folderId: number): FolderEnvelopes {
+    let copy = this.copies.get(folderId);
+    if (!copy) this.copies.set(folderId, (copy = new FolderEnvelopes()));
+    return copy;
+  }
+
+  /** Keeps ENVELOPE_HELD_MAX messages of copies at most (the least recently used folders' go first, with where their bytes are). */
+  private trim(): void {
+    let held = 0;
+    for (const c of this.copies.values()) held += c.size;
+    for (const [folderId, c] of this.copies) {
+      if (held <= ENVELOPE_HELD_MAX || this.copies.size === 1) break;
+      held -= c.size;
+      this.copies.delete(folderId);
+      for (const id of c.ids()) if (!this.deps.metaCache.has(id)) this.deps.blobRefs.delete(id);
+    }
+  }
+
+  /**
+   * getMeta of the messages a large folder's copy lacks; when they are many, they go into the copy
+   * as a chunk a moment after the answer (what was read, no other read), and a copy of many chunks that
+   * now holds every message asked for is merged into one (those messages only).
+   */
+  async readMeta(folderId: number, messageIds: number[], missing: number[]): Promise<Map<number, MessageMeta>> {
+    const metas = await this.deps.getMeta(missing);
+    if (messageIds.length < ENVELOPE_COPY_MIN_ENTRIES) return metas;
+    const copy = this.copies.get(folderId);
+    const merge = !!copy && copy.loaded && copy.chunkKeys.size + (metas.size >= ENVELOPE_COPY_WRITE_MIN ? 1 : 0) > ENVELOPE_COPY_MAX_CHUNKS;
+    if (metas.size < ENVELOPE_COPY_WRITE_MIN && !merge) return metas;
+    const ids = merge ? messageIds.slice() : [...metas.keys()];
+    const rows = new Map<number, EnvelopeRow>();
+    const make = (id: number): EnvelopeRow | undefined => {
+      const held = this.copies.get(folderId)?.row(id);
+      if (held) return held;
+      const meta = metas.get(id) ?? this.deps.metaCache.get(id);
+      const ref = this.deps.blobRefs.get(id);
+      if (!meta || !ref) return undefined;
+      const r = envelopeRow(id, meta, ref.blob_id, ref.header_prefix);
+      rows.set(id, r);
+      return r;
+    };
+    const replaces = merge ? [...copy!.chunkKeys] : [];
+    // Later, not right after the answer: a fresh process's first rows cost ~0.15 ms each to format
+    // (code not compiled yet), which landed in the session's next commands (FETCH BODY, SEARCH).
+    const later = setTimeout(() => {
+      void this.chunks
+        .save(folderId, ids, make, replaces)
+        .then((chunk) => {
+          const held = this.copies.get(folderId);
+          if (!held || !chunk) return;
+          for (const k of replaces) held.chunkKeys.delete(k);
+          held.addChunk(chunk);
+        })
+        .catch(() => undefined);
+    }, ENVELOPE_WRITE_BEHIND_MS);
+    later.unref();
+    return metas;
+  }
+
+  /**
+   * A message committed to a folder (ingest.ts): what the ingest holds of it waits in memory to
+   * go into the folder's envelope copy as a chunk once the folder may hold ENVELOPE_COPY_MIN_ENTRIES
+   * messages (its UID is that high: a folder holds no more messages than its highest UID) and no
+   * new message came for a moment (at most ENVELOPE_NEW_MAX_MS after the first). No read: a
+   * folder's first messages, a burst of APPENDs or deliveries, cost one write in the background.
+   * Those of a folder below that UID are dropped once quiet for ENVELOPE_NEW_SMALL_QUIET_MS (looked
+   * at here, once a second at most): small folders' deliveries keep no meta held for long.
+   */
+  stored(folderId: number, uid: number, m: StoredMessage): void {
+    const now = Date.now();
+    if (now - this.swept >= ENVELOPE_NEW_QUIET_MS) {
+      this.swept = now;
+      for (const [id, d] of this.pending) {
+        if (d.maxUid >= ENVELOPE_COPY_MIN_ENTRIES || now - d.last < ENVELOPE_NEW_SMALL_QUIET_MS) continue;
+        this.pending.delete(id);
+        this.pendingCount -= d.messages.length;
+      }
+    }
+    let due = this.pending.get(folderId);
+    if (!due) this.pending.set(folderId, (due = { messages: [], maxUid: 0, first: now, last: now }));
+    // Not the bytes the ingest may hold (the meta is what the copy is made of).
+    due.messages.push({ id: m.id, blobId: m.blobId, prefix: m.prefix, meta: m.meta });
+    due.maxUid = Math.max(due.maxUid, uid);
+    due.last = now;
+    this.pendingCount++;
+    // The folders that waited longest give theirs up first.
+    for (const [id, d] of this.pending) {
+      if (this.pendingCount <= ENVELOPE_NEW_MAX || id === folderId) break;
+      this.pending.delete(id);
+      this.pendingCount -= d.messages.length;
+    }
+    if (due.maxUid >= ENVELOPE_COPY_MIN_ENTRIES && !this.timer) {
+      this.timer = setTimeout(() => this.saveNew(), ENVELOPE_NEW_QUIET_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes the waiting new messages of the folders that may be large and were quiet since, one folder at a time. */
+  private saveNew(): void {
+    this.timer = null;
+    const now = Date.now();
+    const ready: Array<[number, StoredMessage[]]> = [];
+    let waiting = false;
+    for (const [folderId, due] of this.pending) {
+      if (due.maxUid < ENVELOPE_COPY_MIN_ENTRIES) continue;
+      if (now - due.last < ENVELOPE_NEW_QUIET_MS && now - due.first < ENVELOPE_NEW_MAX_MS) {
+        waiting = true;
+        continue;
+      }
+      this.pending.delete(folderId);
+      this.pendingCount -= due.messages.length;
+      ready.push([folderId, due.messages]);
+    }
+    void (async () => {
+      for (const [folderId, messages] of ready) {
+        // The last small chunk of new messages this process wrote takes these too (a chunk per ENVELOPE_NEW_CHUNK_MAX new messages or so).
+        const last = this.newChunk.get(folderId);
+        const byId = new Map<number, StoredMessage>();
+        for (const m of messages) byId.set(m.id, m);
+        const ids = last ? [...last.ids, ...byId.keys()] : [...byId.keys()];
+        const make = (id: number): EnvelopeRow | undefined => {
+          const m = byId.get(id);
+          if (m) return envelopeRow(id, m.meta, m.blobId, m.prefix);
+          const i = last ? last.ids.indexOf(id) : -1;
+          return i >= 0 ? last!.row(i) : undefined;
+        };
+        try {
+          const chunk = await this.chunks.save(folderId, ids, make, last ? [last.key] : []);
+          this.newChunk.delete(folderId);
+          if (chunk && chunk.length < ENVELOPE_NEW_CHUNK_MAX) this.newChunk.set(folderId, chunk);
+          while (this.newChunk.size > 256) this.newChunk.delete(this.newChunk.keys().next().value!);
+          const held = this.copies.get(folderId);
+          if (held && chunk) {
+            if (last) held.chunkKeys.delete(last.key);
+            held.addChunk(chunk);
+          }
+        } catch {
+          /* a copy not written costs only speed */
+        }
+      }
+    })().finally(() => {
+      if ((waiting || this.pending.size) && !this.timer && [...this.pending.values()].some((d) => d.maxUid >= ENVELOPE_COPY_MIN_ENTRIES)) {
+        this.timer = setTimeout(() => this.saveNew(), ENVELOPE_NEW_QUIET_MS);
+        this.timer.unref();
+      }
+    });
+  }
 }

@@ -20,19 +20,8 @@ import { Ingest } from './ingest.js';
 import { FolderIndex, type FolderState, type JournalChanges, warmUpFolderIndex } from './folder-index.js';
 import { SearchTextBackfill, SearchTextIndexer } from './fulltext-backfill.js';
 import { precompileHeadRead, snapshotTable } from './folder-snapshot.js';
-import {
-  type AddressField,
-  ENVELOPE_COPY_MAX_CHUNKS,
-  addressText,
-  envelopeText,
-  ENVELOPE_COPY_MIN_ENTRIES,
-  type EnvelopeChunk,
-  type EnvelopeRow,
-  FolderEnvelopes,
-  envelopeChunkTable,
-  envelopeRow,
-} from './envelope-copy.js';
-import type { StoredMessage } from './fulltext-backfill.js';
+import { type AddressField, type BlobRef, EnvelopeCopies, envelopeText } from './envelope-copy.js';
+import { addressFieldText } from '../imap/search.js';
 import { SORT_COPY_MIN_ENTRIES, type SortColumnCopy, type SortStringField, sortKeyColumn, sortKeyCopyTable, threadKeyColumns } from './sort-key-copy.js';
 import { searchStoredText, type TextSearchAnswer, type TextSearchQuery } from './fulltext.js';
 import { provisionMailbox, type StandaloneMailbox } from './provision.js';
@@ -60,20 +49,6 @@ import type { MetricsPort } from '../core/kernel/metrics-port.js';
 
 const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive']);
 const META_CACHE_MAX = 20_000;
-/** Messages of large folders' envelope copies held in memory (envelopeCopyOf), at most. */
-const ENVELOPE_HELD_MAX = 100_000;
-/** A FETCH/SEARCH reads its folder's envelope copy when it lacks at least this many messages' texts (fewer: their rows). */
-const ENVELOPE_COPY_READ_MIN = 200;
-/** A command that read at least this many rows of a large folder's messages writes them as a chunk of its copy. */
-const ENVELOPE_COPY_WRITE_MIN = 32;
-/** How long after such a command its rows are written (formatted and encoded a few per turn). */
-const ENVELOPE_WRITE_BEHIND_MS = 2000;
-/** New messages waiting to go into their folder's copy (their meta as the ingest held it), at most, and when they go. */
-const ENVELOPE_NEW_MAX = 4096;
-const ENVELOPE_NEW_QUIET_MS = 1000;
-const ENVELOPE_NEW_MAX_MS = 10_000;
-/** A chunk of new messages this process wrote takes the next new messages of its folder while it holds fewer (each time rewritten whole). */
-const ENVELOPE_NEW_CHUNK_MAX = 256;
 const SORT_CACHE_MAX = 250_000;
 const SORT_ROWS_FOLDERS = 16;
 /** Folders whose sort-key copy is kept as columns (store.sortColumn). */
@@ -83,9 +58,6 @@ const NOT_DURABLE = { durable: false };
 const RECENT_CLAIMS_MAX = 20_000;
 /** readMessages reads up to this many blobs on the calling thread (FileBlobStore.readNow). */
 const READ_NOW_MAX = 2;
-
-/** Where a message's bytes are: its blob and the header lines stored before it. */
-type BlobRef = { id: number | bigint; blob_id: string; header_prefix: string | null };
 
 /** A stored message's bytes: its header prefix (delivery headers), then the blob. */
 function withPrefix(prefix: string | null, blob: Buffer): Buffer {
@@ -164,15 +136,8 @@ export class SqlMailStore implements MailStore {
   private readonly metaCache = new Map<number, MessageMeta>();
   /** Where the bytes of the messages in metaCache are (read with their meta): FETCH of many bodies after an ENVELOPE list looks up no rows. */
   private readonly blobRefs = new Map<number, BlobRef>();
-  /** Large folders' envelope copies held in memory (envelope-copy.ts, issue 18), most recently used last. */
-  private readonly envelopeCopies = new Map<number, FolderEnvelopes>();
-  private readonly envelopeChunks: ReturnType<typeof envelopeChunkTable>;
-  /** New messages by folder since its copy was written, with the highest UID among them and when they came (first, last). */
-  private readonly envelopeNew = new Map<number, { messages: StoredMessage[]; maxUid: number; first: number; last: number }>();
-  private envelopeNewCount = 0;
-  /** The chunk of new messages this process wrote last for a folder, while small: the next new messages join it. */
-  private readonly envelopeNewChunk = new Map<number, EnvelopeChunk>();
-  private envelopeTimer: NodeJS.Timeout | null = null;
+  /** Large folders' envelope copies (envelope-copy.ts, issue 18): held in memory, rows read and new messages written. */
+  readonly envelopes: EnvelopeCopies;
   /** \Recent claims of this node by folder (single node only: see claimRecentHere). */
   private readonly recentClaims = new Map<number, number>();
   /** Entries of recently used folders, caught up from the change journal (folder-index.ts). */
@@ -209,11 +174,17 @@ export class SqlMailStore implements MailStore {
       this.searchIndexer,
       (blobId) => this.settleUnsyncedBlob(blobId, false).then(() => undefined),
       deps.unlistDelayMs,
-      (folderId, uid, stored) => this.envelopeStored(folderId, uid, stored),
+      (folderId, uid, stored) => this.envelopes.stored(folderId, uid, stored),
     );
     this.searchBackfill = new SearchTextBackfill(deps.db, deps.blobs, this.queue);
     this.sortKeyCopies = sortKeyCopyTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE));
-    this.envelopeChunks = envelopeChunkTable(this.db, (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE));
+    this.envelopes = new EnvelopeCopies({
+      db: this.db,
+      write: (fn) => this.queue.run(({ trx }) => fn(trx), NOT_DURABLE),
+      metaCache: this.metaCache,
+      blobRefs: this.blobRefs,
+      getMeta: (ids) => this.getMeta(ids),
+    });
     this.index = new FolderIndex({
       state: async (folderId) => {
         // Compiled once (issue 18: kysely's builder and compiler were about 2 ms of a fresh process's first SELECT).
@@ -763,7 +734,7 @@ export class SqlMailStore implements MailStore {
    * FETCH 1:* (FLAGS ENVELOPE) of 1,200 messages read 5.6-8.6 MB of a cold database for the rows.
    */
   async envelopeTexts(folderId: number, messageIds: number[]): Promise<Map<number, string>> {
-    const copy = await this.envelopeCopyFor(folderId, messageIds);
+    const copy = await this.envelopes.copyFor(folderId, messageIds);
     const out = new Map<number, string>();
     const missing: number[] = [];
     for (const id of messageIds) {
@@ -772,7 +743,7 @@ export class SqlMailStore implements MailStore {
       if (text !== undefined) out.set(id, text);
       else missing.push(id);
     }
-    if (missing.length || this.envelopeMergeDue(copy)) for (const [id, meta] of await this.readMetaForCopy(folderId, messageIds, missing)) out.set(id, envelopeText(meta));
+    if (missing.length || this.envelopes.mergeDue(copy)) for (const [id, meta] of await this.envelopes.readMeta(folderId, messageIds, missing)) out.set(id, envelopeText(meta));
     return out;
   }
 
@@ -783,186 +754,15 @@ export class SqlMailStore implements MailStore {
    * copy read every message's row). A message gone has empty fields.
    */
   async headerFields(folderId: number, messageIds: number[]): Promise<{ subject(id: number): string; address(id: number, field: AddressField): string }> {
-    const copy = await this.envelopeCopyFor(folderId, messageIds);
+    const copy = await this.envelopes.copyFor(folderId, messageIds);
     const missing: number[] = [];
     for (const id of messageIds) if (!copy?.has(id) && !this.metaCache.has(id)) missing.push(id);
-    const read = missing.length || this.envelopeMergeDue(copy) ? await this.readMetaForCopy(folderId, messageIds, missing) : null;
+    const read = missing.length || this.envelopes.mergeDue(copy) ? await this.envelopes.readMeta(folderId, messageIds, missing) : null;
     const metaOf = (id: number): MessageMeta | null => this.metaCache.get(id) ?? read?.get(id) ?? null;
     return {
       subject: (id) => copy?.subject(id) ?? metaOf(id)?.subject ?? '',
-      address: (id, field) => copy?.address(id, field) ?? addressText(metaOf(id), field),
+      address: (id, field) => copy?.address(id, field) ?? addressFieldText(metaOf(id), field),
     };
-  }
-
-  /**
-   * The folder's envelope copy held in memory; read (one statement, once per process) when the
-   * command asks for a large folder's messages and lacks many of them in the cached meta.
-   */
-  private async envelopeCopyFor(folderId: number, messageIds: number[]): Promise<FolderEnvelopes | null> {
-    let copy = this.envelopeCopies.get(folderId) ?? null;
-    if (copy) {
-      this.envelopeCopies.delete(folderId); // most recently used last
-      this.envelopeCopies.set(folderId, copy);
-    }
-    if (copy?.loaded || messageIds.length < ENVELOPE_COPY_MIN_ENTRIES) return copy;
-    let lacking = 0;
-    for (const id of messageIds) if (!copy?.has(id) && !this.metaCache.has(id) && ++lacking >= ENVELOPE_COPY_READ_MIN) break;
-    if (lacking < ENVELOPE_COPY_READ_MIN) return copy;
-    const chunks = await this.envelopeChunks.load(folderId).catch(() => []);
-    copy = this.heldEnvelopes(folderId);
-    copy.loaded = true;
-    for (const c of chunks) copy.addChunk(c);
-    this.trimEnvelopeCopies();
-    // Where the bytes are, as if the meta had been read: FETCH BODY after the ENVELOPE list looks no rows up.
-    for (const id of messageIds) {
-      if (this.blobRefs.has(id)) continue;
-      const r = copy.row(id);
-      if (r) this.blobRefs.set(id, { id, blob_id: r.blobId, header_prefix: r.headerPrefix ?? '' });
-    }
-    return copy;
-  }
-
-  /** A copy read in many chunks: the command that asked for its messages merges them (readMetaForCopy). */
-  private envelopeMergeDue(copy: FolderEnvelopes | null): boolean {
-    return !!copy && copy.loaded && copy.chunkKeys.size > ENVELOPE_COPY_MAX_CHUNKS;
-  }
-
-  private heldEnvelopes(folderId: number): FolderEnvelopes {
-    let copy = this.envelopeCopies.get(folderId);
-    if (!copy) this.envelopeCopies.set(folderId, (copy = new FolderEnvelopes()));
-    return copy;
-  }
-
-  /** Keeps ENVELOPE_HELD_MAX messages of copies at most (the least recently used folders' go first, with where their bytes are). */
-  private trimEnvelopeCopies(): void {
-    let held = 0;
-    for (const c of this.envelopeCopies.values()) held += c.size;
-    for (const [folderId, c] of this.envelopeCopies) {
-      if (held <= ENVELOPE_HELD_MAX || this.envelopeCopies.size === 1) break;
-      held -= c.size;
-      this.envelopeCopies.delete(folderId);
-      for (const id of c.ids()) if (!this.metaCache.has(id)) this.blobRefs.delete(id);
-    }
-  }
-
-  /**
-   * getMeta of the messages a large folder's copy lacks; when they are many, they go into the copy
-   * as a chunk a moment after the answer (what was read, no other read), and a copy of many chunks that
-   * now holds every message asked for is merged into one (those messages only).
-   */
-  private async readMetaForCopy(folderId: number, messageIds: number[], missing: number[]): Promise<Map<number, MessageMeta>> {
-    const metas = await this.getMeta(missing);
-    if (messageIds.length < ENVELOPE_COPY_MIN_ENTRIES) return metas;
-    const copy = this.envelopeCopies.get(folderId);
-    const merge = !!copy && copy.loaded && copy.chunkKeys.size + (metas.size >= ENVELOPE_COPY_WRITE_MIN ? 1 : 0) > ENVELOPE_COPY_MAX_CHUNKS;
-    if (metas.size < ENVELOPE_COPY_WRITE_MIN && !merge) return metas;
-    const ids = merge ? messageIds.slice() : [...metas.keys()];
-    const rows = new Map<number, EnvelopeRow>();
-    const make = (id: number): EnvelopeRow | undefined => {
-      const held = this.envelopeCopies.get(folderId)?.row(id);
-      if (held) return held;
-      const meta = metas.get(id) ?? this.metaCache.get(id);
-      const ref = this.blobRefs.get(id);
-      if (!meta || !ref) return undefined;
-      const r = envelopeRow(id, meta, ref.blob_id, ref.header_prefix);
-      rows.set(id, r);
-      return r;
-    };
-    const replaces = merge ? [...copy!.chunkKeys] : [];
-    // Later, not right after the answer: a fresh process's first rows cost ~0.15 ms each to format
-    // (code not compiled yet), which landed in the session's next commands (FETCH BODY, SEARCH).
-    const later = setTimeout(() => {
-      void this.envelopeChunks
-        .save(folderId, ids, make, replaces)
-        .then((chunk) => {
-          const held = this.envelopeCopies.get(folderId);
-          if (!held || !chunk) return;
-          for (const k of replaces) held.chunkKeys.delete(k);
-          held.addChunk(chunk);
-        })
-        .catch(() => undefined);
-    }, ENVELOPE_WRITE_BEHIND_MS);
-    later.unref();
-    return metas;
-  }
-
-  /**
-   * A message committed to a folder (ingest.ts): what the ingest holds of it waits in memory to
-   * go into the folder's envelope copy as a chunk once the folder may hold ENVELOPE_COPY_MIN_ENTRIES
-   * messages (its UID is that high: a folder holds no more messages than its highest UID) and no
-   * new message came for a moment (at most ENVELOPE_NEW_MAX_MS after the first). No read: a
-   * folder's first messages, a burst of APPENDs or deliveries, cost one write in the background.
-   */
-  private envelopeStored(folderId: number, uid: number, m: StoredMessage): void {
-    const now = Date.now();
-    let due = this.envelopeNew.get(folderId);
-    if (!due) this.envelopeNew.set(folderId, (due = { messages: [], maxUid: 0, first: now, last: now }));
-    // Not the bytes the ingest may hold (the meta is what the copy is made of).
-    due.messages.push({ id: m.id, blobId: m.blobId, prefix: m.prefix, meta: m.meta });
-    due.maxUid = Math.max(due.maxUid, uid);
-    due.last = now;
-    this.envelopeNewCount++;
-    // The folders that waited longest give theirs up first.
-    for (const [id, d] of this.envelopeNew) {
-      if (this.envelopeNewCount <= ENVELOPE_NEW_MAX || id === folderId) break;
-      this.envelopeNew.delete(id);
-      this.envelopeNewCount -= d.messages.length;
-    }
-    if (due.maxUid >= ENVELOPE_COPY_MIN_ENTRIES && !this.envelopeTimer) {
-      this.envelopeTimer = setTimeout(() => this.saveNewEnvelopes(), ENVELOPE_NEW_QUIET_MS);
-      this.envelopeTimer.unref();
-    }
-  }
-
-  /** Writes the waiting new messages of the folders that may be large and were quiet since, one folder at a time. */
-  private saveNewEnvelopes(): void {
-    this.envelopeTimer = null;
-    const now = Date.now();
-    const ready: Array<[number, StoredMessage[]]> = [];
-    let waiting = false;
-    for (const [folderId, due] of this.envelopeNew) {
-      if (due.maxUid < ENVELOPE_COPY_MIN_ENTRIES) continue;
-      if (now - due.last < ENVELOPE_NEW_QUIET_MS && now - due.first < ENVELOPE_NEW_MAX_MS) {
-        waiting = true;
-        continue;
-      }
-      this.envelopeNew.delete(folderId);
-      this.envelopeNewCount -= due.messages.length;
-      ready.push([folderId, due.messages]);
-    }
-    void (async () => {
-      for (const [folderId, messages] of ready) {
-        // The last small chunk of new messages this process wrote takes these too (a chunk per ENVELOPE_NEW_CHUNK_MAX new messages or so).
-        const last = this.envelopeNewChunk.get(folderId);
-        const byId = new Map<number, StoredMessage>();
-        for (const m of messages) byId.set(m.id, m);
-        const ids = last ? [...last.ids, ...byId.keys()] : [...byId.keys()];
-        const make = (id: number): EnvelopeRow | undefined => {
-          const m = byId.get(id);
-          if (m) return envelopeRow(id, m.meta, m.blobId, m.prefix);
-          const i = last ? last.ids.indexOf(id) : -1;
-          return i >= 0 ? last!.row(i) : undefined;
-        };
-        try {
-          const chunk = await this.envelopeChunks.save(folderId, ids, make, last ? [last.key] : []);
-          this.envelopeNewChunk.delete(folderId);
-          if (chunk && chunk.length < ENVELOPE_NEW_CHUNK_MAX) this.envelopeNewChunk.set(folderId, chunk);
-          while (this.envelopeNewChunk.size > 256) this.envelopeNewChunk.delete(this.envelopeNewChunk.keys().next().value!);
-          const held = this.envelopeCopies.get(folderId);
-          if (held && chunk) {
-            if (last) held.chunkKeys.delete(last.key);
-            held.addChunk(chunk);
-          }
-        } catch {
-          /* a copy not written costs only speed */
-        }
-      }
-    })().finally(() => {
-      if ((waiting || this.envelopeNew.size) && !this.envelopeTimer && [...this.envelopeNew.values()].some((d) => d.maxUid >= ENVELOPE_COPY_MIN_ENTRIES)) {
-        this.envelopeTimer = setTimeout(() => this.saveNewEnvelopes(), ENVELOPE_NEW_QUIET_MS);
-        this.envelopeTimer.unref();
-      }
-    });
   }
 
   async readMessage(messageId: number, range?: { start: number; end: number }): Promise<Buffer> {
