@@ -55,9 +55,11 @@ interface Picked extends Selection {
  * The answers of whole-folder SORTs (`* SORT ...` as bytes) by kept order (sort-orders.ts: one
  * array per folder membership and criteria, replaced when a message is added or removed), by UID
  * and by sequence number: a webmail's next page view SORTs the same folder again, and its answer
- * is then these bytes, not 1,200 numbers formatted again (issue 18, fifteenth round).
+ * is then these bytes, not 1,200 numbers formatted again (issue 18, fifteenth round). The few most
+ * recently used orders only (a 100,000-message folder's answer is about 0.6 MB).
  */
-const wholeAnswers = new WeakMap<Uint32Array, { uid?: Buffer; seq?: Buffer }>();
+const wholeAnswers = new Map<Uint32Array, { uid?: Buffer; seq?: Buffer }>();
+const WHOLE_ANSWERS_MAX = 4;
 
 /** A plain SORT of every message (no RETURN, no MODSEQ, ALL) by a session whose view is exactly the folder's `uids`. */
 function wholeFolder(sel: SelectedMailbox, ret: ReturnOptions | null, search: Criteria, uids: Uint32Array): boolean {
@@ -71,7 +73,9 @@ function wholeFolder(sel: SelectedMailbox, ret: ReturnOptions | null, search: Cr
  */
 function wholeAnswer(order: Uint32Array, uids: Uint32Array, byUid: boolean): Buffer {
   let kept = wholeAnswers.get(order);
-  if (!kept) wholeAnswers.set(order, (kept = {}));
+  wholeAnswers.delete(order);
+  wholeAnswers.set(order, (kept ??= {}));
+  while (wholeAnswers.size > WHOLE_ANSWERS_MAX) wholeAnswers.delete(wholeAnswers.keys().next().value!);
   if (byUid) return (kept.uid ??= sortResponse(uids, order, null));
   return (kept.seq ??= sortResponse(null, order, null));
 }
