@@ -388,6 +388,45 @@ export class AsciiWriter {
   }
 }
 
+const SORT_PREFIX = '* SORT';
+
+/** Decimal digits of a whole number below 2^32. */
+function digitCount(v: number): number {
+  if (v < 1e5) return v < 10 ? 1 : v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : 5;
+  return v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : v < 1e9 ? 9 : 10;
+}
+
+/**
+ * The untagged SORT response (`* SORT 5 3 2`, with ` (MODSEQ n)` when `modseq` is given) as bytes
+ * of the exact size, as SEARCH writes its answer: the number of entry `order[k]` is `ids[order[k]]`,
+ * or `order[k] + 1` when `ids` is null (the session's sequence numbers of a view that holds the
+ * folder's entries exactly). The AsciiWriter it replaces zeroed a 64 KiB buffer per answer and
+ * then made a string of it for the socket to encode again (issue 18, fifteenth round: a third of
+ * a warm SORT of 1,200 messages, and the slowest part of a fresh process's first one).
+ */
+export function sortResponse(ids: ArrayLike<number> | null, order: ArrayLike<number>, modseq: number | null): Buffer {
+  const tail = modseq === null ? '\r\n' : ` (MODSEQ ${modseq})\r\n`;
+  const n = order.length;
+  let size = SORT_PREFIX.length + tail.length + n;
+  for (let k = 0; k < n; k++) size += digitCount(ids === null ? order[k]! + 1 : ids[order[k]!]!);
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(SORT_PREFIX, 0, 'latin1');
+  for (let k = 0; k < n; k++) {
+    const v = ids === null ? order[k]! + 1 : ids[order[k]!]!;
+    out[at++] = 32;
+    const end = at + digitCount(v);
+    // Last digit first; `>>> 0` truncates the quotient (numbers below 2^32).
+    for (let j = end - 1, x = v; j >= at; j--) {
+      const q = (x / 10) >>> 0;
+      out[j] = 48 + x - q * 10;
+      x = q;
+    }
+    at = end;
+  }
+  out.write(tail, at, 'latin1');
+  return out;
+}
+
 /** `ids[order[k]]` for every k, space-separated (a SORT answer's numbers). */
 export function writeOrdered(w: AsciiWriter, ids: ArrayLike<number>, order: ArrayLike<number>): void {
   for (let k = 0; k < order.length; k++) {

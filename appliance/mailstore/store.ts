@@ -150,6 +150,8 @@ export class SqlMailStore implements MailStore {
   private readonly sortColumnCopies = new Map<number, SortColumnCopy>();
   /** Large folders' THREAD key columns (threadColumns) by folder, with the membership they are of (a few folders, most recently made last). */
   private readonly threadColumnsKept = new Map<number, ThreadKeyColumn>();
+  /** Large folders' sort-key columns (sortColumn) by folder and field, with the membership they are of (a few folders, most recently made last). */
+  private readonly sortColumnsKept = new Map<number, { membership: number; fields: Map<string, SortKeyColumn> }>();
   /** Parsed sort keys by message id (small objects; SORT/THREAD on large folders reuse them). */
   private readonly sortCache = new Map<number, SortKeys>();
   /** Watchers of whole mailboxes (IMAP NOTIFY) and the owners of folders they have seen. */
@@ -518,6 +520,25 @@ export class SqlMailStore implements MailStore {
   private async columnOf(folderId: number, field: 'd' | SortStringField, cols: FlagColumns, membership: number): Promise<SortKeyColumn | null> {
     if (this.sortRowsCache.get(folderId)?.membership === membership) return null;
     if (cols.length < SORT_COPY_MIN_ENTRIES) return null;
+    // Kept while the membership stands: a message's keys never change (issue 18, fifteenth round:
+    // the column was made again from the copy on every SORT, a fifth of a warm one).
+    const kept = this.sortColumnsKept.get(folderId);
+    // (with the copy it was made from still at hand: threadColumns reads that copy next)
+    const hit = kept?.membership === membership && this.sortColumnCopies.has(folderId) ? kept.fields.get(field) : undefined;
+    if (hit) return hit;
+    const made = await this.makeColumn(folderId, field, cols, membership);
+    if (!made) return null;
+    const now = this.sortColumnsKept.get(folderId);
+    this.sortColumnsKept.delete(folderId);
+    const fields = now?.membership === membership ? now.fields : new Map<string, SortKeyColumn>();
+    fields.set(field, made);
+    this.sortColumnsKept.set(folderId, { membership, fields });
+    while (this.sortColumnsKept.size > SORT_COLUMN_FOLDERS) this.sortColumnsKept.delete(this.sortColumnsKept.keys().next().value!);
+    return made;
+  }
+
+  /** columnOf's column made from the folder's sort-key copy (and the few keys it lacks). */
+  private async makeColumn(folderId: number, field: 'd' | SortStringField, cols: FlagColumns, membership: number): Promise<SortKeyColumn | null> {
     const copy = this.sortColumnCopies.get(folderId) ?? (await this.sortKeyCopies.loadColumns(folderId).catch(() => null));
     if (!copy) return null;
     this.sortColumnCopies.delete(folderId);

@@ -16,10 +16,10 @@ import {
   referenceThreads,
   type SortCriterion,
   type SortKeyName,
+  sortResponse,
   threadInputOf,
   threadOrderedSubject,
   threadReferences,
-  writeOrdered,
   writeThreads,
 } from '../sort.js';
 import { folderColumnOrder, folderColumnThreads, folderOrder, folderThreads } from '../sort-orders.js';
@@ -51,6 +51,35 @@ interface Picked extends Selection {
   all: SortRow[];
 }
 
+/**
+ * The answers of whole-folder SORTs (`* SORT ...` as bytes) by kept order (sort-orders.ts: one
+ * array per folder membership and criteria, replaced when a message is added or removed), by UID
+ * and by sequence number: a webmail's next page view SORTs the same folder again, and its answer
+ * is then these bytes, not 1,200 numbers formatted again (issue 18, fifteenth round). The few most
+ * recently used orders only (a 100,000-message folder's answer is about 0.6 MB).
+ */
+const wholeAnswers = new Map<Uint32Array, { uid?: Buffer; seq?: Buffer }>();
+const WHOLE_ANSWERS_MAX = 4;
+
+/** A plain SORT of every message (no RETURN, no MODSEQ, ALL) by a session whose view is exactly the folder's `uids`. */
+function wholeFolder(sel: SelectedMailbox, ret: ReturnOptions | null, search: Criteria, uids: Uint32Array): boolean {
+  return !ret && !search.usesModseq && search.key.k === 'all' && sel.view.holdsExactly(uids);
+}
+
+/**
+ * The answer to wholeFolder's SORT from the folder's kept `order`: UIDs of `uids`, or sequence
+ * numbers (entry i is number i + 1, as the view holds the folder's entries exactly); made once
+ * per order (the UIDs of an order's entries never change).
+ */
+function wholeAnswer(order: Uint32Array, uids: Uint32Array, byUid: boolean): Buffer {
+  let kept = wholeAnswers.get(order);
+  wholeAnswers.delete(order);
+  wholeAnswers.set(order, (kept ??= {}));
+  while (wholeAnswers.size > WHOLE_ANSWERS_MAX) wholeAnswers.delete(wholeAnswers.keys().next().value!);
+  if (byUid) return (kept.uid ??= sortResponse(uids, order, null));
+  return (kept.seq ??= sortResponse(null, order, null));
+}
+
 type Criteria = ReturnType<typeof parseSearch>;
 
 /** Marks the entries (`uids`, ascending) the criteria select by their sequence numbers. */
@@ -76,9 +105,7 @@ function parseCriteria(session: ImapSession, criteria: Token[]): Criteria {
 /** The rows the search criteria select (in sequence order), marked by their sequence numbers beside the folder's sort rows. */
 async function selectRows(session: ImapSession, sel: SelectedMailbox, criteria: Criteria): Promise<Picked> {
   const all = await session.store.sortRows(sel.folder.id);
-  const uids = new Uint32Array(all.length);
-  for (let i = 0; i < all.length; i++) uids[i] = all[i]!.uid;
-  return { all, ...(await selectUids(session, sel, uids, criteria)) };
+  return { all, ...(await selectUids(session, sel, uidsOf(all), criteria)) };
 }
 
 /** `full` (an order of every entry) filtered to the selected entries: still sorted, ties in sequence order. */
@@ -92,13 +119,7 @@ function selectedOrder(full: Uint32Array, { seqs, count }: Selection): Uint32Arr
 
 /** The untagged answer without RETURN: `* SORT n n n` (with the MODSEQ when asked). */
 function writeSort(session: ImapSession, ids: ArrayLike<number>, order: Uint32Array, modseq: number | null): void {
-  const w = new AsciiWriter();
-  w.text('* SORT');
-  if (order.length) w.byte(32);
-  writeOrdered(w, ids, order);
-  if (modseq !== null) w.text(` (MODSEQ ${modseq})`);
-  w.text('\r\n');
-  session.write(w.toString());
+  session.write(sortResponse(ids, order, modseq));
 }
 
 /** The sort keys read as one column of the store (store.sortColumn): DATE and the string keys. */
@@ -113,6 +134,10 @@ async function sortByColumn(session: ImapSession, sel: SelectedMailbox, tag: str
   if (!field || ret?.update || !session.store.sortColumn) return false;
   const column = await session.store.sortColumn(sel.folder.id, field);
   if (!column) return false;
+  if (wholeFolder(sel, ret, search, column.uids)) {
+    session.write(wholeAnswer(folderColumnOrder(session.store, sel.folder.id, column, criteria[0]!), column.uids, byUid));
+    return true;
+  }
   const picked = await selectUids(session, sel, column.uids, search);
   const order = selectedOrder(folderColumnOrder(session.store, sel.folder.id, column, criteria[0]!), picked);
   if (!ret) {
@@ -149,11 +174,17 @@ async function runSort(session: ImapSession, tag: string, args: Token[], byUid: 
   const criteria = parseSortCriteria(rest[0]);
   checkCharset(rest[1]);
   if (rest.length < 3) throw new ImapSyntaxError('Missing search criteria');
-  let picked;
+  let picked: Picked;
   try {
     const search = parseCriteria(session, rest.slice(2));
     if (await sortByColumn(session, sel, tag, byUid, ret, criteria, search)) return;
-    picked = await selectRows(session, sel, search);
+    const all = await session.store.sortRows(sel.folder.id);
+    const uids = uidsOf(all);
+    if (wholeFolder(sel, ret, search, uids)) {
+      session.write(wholeAnswer(folderOrder(session.store, sel.folder.id, all, criteria), uids, byUid));
+      return;
+    }
+    picked = { all, ...(await selectUids(session, sel, uids, search)) };
   } catch (err) {
     if (ret?.save) sel.view.saved = [];
     throw err;
