@@ -16,6 +16,7 @@ import { UidMap } from './sequence.js';
 import { warmUpSearch } from './search-warmup.js';
 import { warmUpFlagSearch } from './search-executor.js';
 import { searchResponse } from './commands/search.js';
+import { columnOrder, sortResponse } from './sort.js';
 import { WARM_ENTRIES, madeUpFolder } from '../mailstore/warm-up-folder.js';
 
 /** Runs the warm-up; returns whether the made-up answers came out as made (a test checks it; the server ignores it). */
@@ -65,9 +66,31 @@ export function warmUpFlagAnswers(): boolean {
   return answers.length === 12 && first.startsWith('* SEARCH 1 11 21 ') && first.endsWith(' 9090\r\n') && answers[1]!.toString('latin1').startsWith('* SEARCH 1 2 3 5 6 8 9 11 ');
 }
 
+/**
+ * SORT (REVERSE DATE) and SORT (DATE) of a whole folder (issue 18, fifteenth round): the order of
+ * a made-up date column of the made-up folder and the answer written as bytes, by UID and by
+ * sequence number, as a fresh process's first SORT runs them (its answer writer ran digit by digit
+ * in the interpreter: the largest part of a first SORT of 1,200 messages). True when the answers
+ * are the made-up folder's (a test checks it; the server ignores it).
+ */
+export function warmUpSortAnswers(): boolean {
+  const { uids } = madeUpFolder();
+  // Dates a minute apart, every fifth one the same as the one before (ties keep folder order).
+  const dates = Float64Array.from(uids, (uid, i) => 1.7e12 + 60_000 * (i - (i % 5 === 4 ? 1 : 0)));
+  let ok = true;
+  for (let round = 0; round < 3; round++) {
+    const newest = columnOrder(dates, true);
+    const oldest = columnOrder(dates, false);
+    const byUid = sortResponse(uids, newest, null).toString('latin1');
+    const bySeq = sortResponse(null, oldest, null).toString('latin1');
+    ok &&= byUid.startsWith(`* SORT ${uids[WARM_ENTRIES - 1]} `) && byUid.endsWith(' 2 1\r\n') && bySeq.startsWith('* SORT 1 2 3 4 5 6 ') && bySeq.endsWith(` ${WARM_ENTRIES}\r\n`);
+  }
+  return ok;
+}
+
 /** Every IMAP warm-up of code, the server's one call at start; a failed one only costs the compilation it skipped. */
 export function warmUpImap(): void {
-  for (const run of [warmUpImapCommands, warmUpSearch, warmUpFlagAnswers]) {
+  for (const run of [warmUpImapCommands, warmUpSearch, warmUpFlagAnswers, warmUpSortAnswers]) {
     try {
       run();
     } catch {
