@@ -69,6 +69,44 @@ export async function storedTextMatches(db: Kysely<DB>, q: StoredTextQuery): Pro
   return rows.map((r) => Number(r.message_id));
 }
 
+/** A range of message ids read from the index for uncoveredAmong may hold this many ids per entry asked about, at most. */
+const RANGE_SPREAD = 8;
+
+/**
+ * Which of `ids` (the message ids of a folder's entries, as the caller holds them) have no
+ * complete stored text. SQLite, when the ids lie close together: the complete ids of their
+ * range from the (message_id, complete) index alone, a few pages, where uncoveredMessages read
+ * every row of the folder's entries (issue 18, a cold SEARCH BODY of 1,200 messages after the
+ * page cache was dropped: 77 of its 216 page reads, 72 of them the folder's entry rows). Ids
+ * spread wide (a store shared by many mailboxes) and PostgreSQL: uncoveredMessages of the folder
+ * (those of `ids`).
+ */
+export async function uncoveredAmong(db: Kysely<DB>, folderId: number, ids: ArrayLike<number>): Promise<number[]> {
+  const n = ids.length;
+  if (!n) return [];
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const id = ids[i]!;
+    if (id < min) min = id;
+    if (id > max) max = id;
+  }
+  const out: number[] = [];
+  if (dialectOf(db) !== 'sqlite' || max - min + 1 > RANGE_SPREAD * n) {
+    const asked = new Set<number>();
+    for (let i = 0; i < n; i++) asked.add(ids[i]!);
+    for (const id of await uncoveredMessages(db, folderId, null)) if (asked.has(id)) out.push(id);
+    return out;
+  }
+  const { rows } = await sql<{ message_id: number }>`
+    select message_id from message_text indexed by message_text_complete_idx
+     where message_id between ${min} and ${max} and complete = 1`.execute(db);
+  const complete = new Set<number>();
+  for (const r of rows) complete.add(Number(r.message_id));
+  for (let i = 0; i < n; i++) if (!complete.has(ids[i]!)) out.push(ids[i]!);
+  return out;
+}
+
 /**
  * Entries of the folder (or of `messageIds`) without a complete stored text. SQLite: from the
  * (message_id, complete) index (migration 0053), not the text rows themselves.
@@ -81,4 +119,25 @@ export async function uncoveredMessages(db: Kysely<DB>, folderId: number, messag
      where fm.folder_id = ${folderId}${only}
        and not exists (select 1 from message_text t${hint} where t.message_id = fm.message_id and t.complete = 1)`.execute(db);
   return rows.map((r) => Number(r.message_id));
+}
+
+/** Pages of the search index one mergeTextIndex step writes at most (a few milliseconds of the writer). */
+const MERGE_PAGES = 32;
+
+/**
+ * One step of merging the SQLite search index's segments (FTS5 'merge', `usermerge` 2: any level
+ * of two segments or more), in the caller's transaction; true when it did work (call again),
+ * false when nothing was left to merge. Each indexer batch adds a segment, and FTS5's own
+ * automerge lets a level hold several: a needle's trigrams are looked up in every segment (issue
+ * 18: 13 segments after 1,200 APPENDs, 61 of a cold SEARCH BODY's 138 index page reads; 1
+ * segment, 12 reads, once merged). PostgreSQL: nothing to do (false).
+ */
+export async function mergeTextIndex(trx: Kysely<DB>, first: boolean): Promise<boolean> {
+  if (dialectOf(trx) !== 'sqlite') return false;
+  if (first) await sql`insert into message_fts(message_fts, rank) values ('usermerge', 2)`.execute(trx);
+  const changes = sql<{ n: number }>`select total_changes() as n`;
+  const before = Number((await changes.execute(trx)).rows[0]!.n);
+  await sql`insert into message_fts(message_fts, rank) values ('merge', ${MERGE_PAGES})`.execute(trx);
+  // A merge with nothing to do counts one change (the command's own row).
+  return Number((await changes.execute(trx)).rows[0]!.n) - before > 2;
 }

@@ -37,10 +37,13 @@ async function indexAnswers(session: ImapSession, sel: SelectedMailbox, key: Sea
   const keys = textKeys(key);
   const scan = searchNeeds(key);
   if (!keys.length || !session.store.searchText) return { needsOf: (): Needs => scan, answerOf: () => undefined };
+  const ids = entries.map((e) => e.messageId);
+  // The whole view: the index says which of these it covers from its own rows (a cold SEARCH BODY read every entry row of the folder for it).
   const answer: TextSearchAnswer = await session.store.searchText(
     sel.folder.id,
-    only ? entries.map((e) => e.messageId) : null,
+    only ? ids : null,
     keys.map((k) => ({ field: k.k, needle: k.s })),
+    only ? undefined : ids,
   );
   const byKey = new Map<SearchKey, Set<number> | null>(keys.map((k, i) => [k, answer.hits[i] ?? null]));
   const indexed = searchNeeds(key, { textIndexed: true });

@@ -7,6 +7,7 @@
  * message has its row, SEARCH reads it as before (fulltext.ts `uncovered`).
  */
 import type { Kysely } from 'kysely';
+import { mergeTextIndex } from '../db/fulltext-adapter.js';
 import type { DB } from '../db/schema.js';
 import type { BlobStore } from './blobstore.js';
 import { extractSearchText, type SearchText, writeSearchTexts } from './fulltext.js';
@@ -178,7 +179,16 @@ export class SearchTextIndexer {
     private readonly gatherMs = GATHER_MS,
     /** StoreDeps.searchMaxLagMs. */
     private readonly maxLagMs = INDEX_MAX_LAG_MS,
+    /** Whether the index's segments are merged after its batches (SQLite's FTS5 index: mergeTextIndex). */
+    private readonly merges = false,
   ) {}
+
+  /** Batches written since the index's segments were last merged (or since start). */
+  private unmerged = 0;
+  /** Whether this process has merged before (the first step sets FTS5's `usermerge`). */
+  private mergedOnce = false;
+  /** Merge steps written so far (observability, tests). */
+  mergeSteps = 0;
 
   /** Queues committed messages; their batch is written when due (see the class comment). */
   enqueue(messages: StoredMessage[]): void {
@@ -298,9 +308,36 @@ export class SearchTextIndexer {
           this.failedBatches++;
           this.onBatchError?.(err, texts.length);
         });
+      this.unmerged++;
+    }
+    await this.merge();
+  }
+
+  /**
+   * After the batches, while no new message waits: the index's segments merged a step per job
+   * (a few milliseconds of the writer each, a turn of the event loop between), so that a search
+   * looks each trigram up in one segment or a few, not one per batch written (issue 18, a cold
+   * SEARCH BODY: fulltext-adapter.ts mergeTextIndex). Non-durable: a crash only leaves segments
+   * unmerged, which the next batch's merge takes up.
+   */
+  private async merge(): Promise<void> {
+    if (!this.merges || !this.unmerged) return;
+    for (let step = 0; step < MAX_MERGE_STEPS && !this.stopped && !this.pending.length; step++) {
+      await nextTurn();
+      const first = !this.mergedOnce;
+      const worked = await this.queue.run(({ trx }) => mergeTextIndex(trx, first), { durable: false }).catch(() => false);
+      this.mergedOnce = true;
+      this.mergeSteps++;
+      if (!worked) {
+        this.unmerged = 0;
+        return;
+      }
     }
   }
 }
+
+/** Merge steps after one run of batches at most (the next batch's run takes up the rest). */
+const MAX_MERGE_STEPS = 64;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

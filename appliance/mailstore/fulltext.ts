@@ -12,7 +12,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
-import { storedTextMatches, type StoredTextQuery, uncoveredMessages } from '../db/fulltext-adapter.js';
+import { storedTextMatches, type StoredTextQuery, uncoveredAmong, uncoveredMessages } from '../db/fulltext-adapter.js';
 import { searchHeaderFields, textParts } from './mime/decode.js';
 import type { MessageMeta } from './mime/types.js';
 
@@ -79,12 +79,14 @@ function answerable(q: TextSearchQuery): boolean {
 
 /**
  * The index's answer for the entries of `folderId` (all of them, or only `messageIds` when the
- * caller evaluates a few changed messages).
+ * caller evaluates a few changed messages). `entryIds`: the message ids of the entries the
+ * caller evaluates when that is all of them (its folder index holds them): which of those the
+ * index covers is then read from the index alone (db/fulltext-adapter.ts uncoveredAmong).
  */
-export async function searchStoredText(db: Kysely<DB>, folderId: number, messageIds: number[] | null, queries: TextSearchQuery[]): Promise<TextSearchAnswer> {
+export async function searchStoredText(db: Kysely<DB>, folderId: number, messageIds: number[] | null, queries: TextSearchQuery[], entryIds?: ArrayLike<number>): Promise<TextSearchAnswer> {
   const ids = messageIds && messageIds.length <= 500 ? messageIds : null;
   if (ids && !ids.length) return { uncovered: new Set(), hits: queries.map(() => new Set()) };
-  const uncovered = new Set(await uncoveredMessages(db, folderId, ids));
+  const uncovered = new Set(!messageIds && entryIds ? await uncoveredAmong(db, folderId, entryIds) : await uncoveredMessages(db, folderId, ids));
   const hits: Array<Set<number> | null> = [];
   for (const query of queries) {
     if (!answerable(query)) {

@@ -5,7 +5,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { AppError } from '../core/kernel/errors.js';
-import { readsOffThread } from '../db/dialect.js';
+import { dialectOf, readsOffThread } from '../db/dialect.js';
 import { precompile, preparedRows } from '../db/repos/prepared.js';
 import { prestartReaders } from '../db/sqlite-readers.js';
 import type { DB } from '../db/schema.js';
@@ -166,7 +166,7 @@ export class SqlMailStore implements MailStore {
     this.bodyReads = readsOffThread(deps.db);
     this.blobs = deps.blobs;
     this.queue = new WriteQueue(deps.db, undefined, deps.cluster);
-    this.searchIndexer = new SearchTextIndexer(deps.blobs, this.queue, deps.searchGatherMs, deps.searchMaxLagMs);
+    this.searchIndexer = new SearchTextIndexer(deps.blobs, this.queue, deps.searchGatherMs, deps.searchMaxLagMs, dialectOf(deps.db) === 'sqlite');
     this.ingest = new Ingest(
       deps.db,
       this.queue,
@@ -802,8 +802,8 @@ export class SqlMailStore implements MailStore {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
-  searchText(folderId: number, messageIds: number[] | null, queries: TextSearchQuery[]): Promise<TextSearchAnswer> {
-    return searchStoredText(this.db, folderId, messageIds, queries);
+  searchText(folderId: number, messageIds: number[] | null, queries: TextSearchQuery[], entryIds?: ArrayLike<number>): Promise<TextSearchAnswer> {
+    return searchStoredText(this.db, folderId, messageIds, queries, entryIds);
   }
 
   /** Many messages at once: one index query, blob reads in parallel (bounded). */

@@ -231,9 +231,10 @@ export interface MailStore {
   /**
    * Optional: SEARCH BODY/TEXT from the index built at ingest (fulltext.ts). For each query the
    * folder's messages (or only `messageIds`) whose text contains the needle, or null when the
-   * index cannot answer the needle; `uncovered` lists messages the index has no whole text of.
+   * index cannot answer the needle; `uncovered` lists messages the index has no whole text of
+   * (of `entryIds`, the message ids of the entries the caller evaluates, when it gives them).
    */
-  searchText?(folderId: number, messageIds: number[] | null, queries: TextSearchQuery[]): Promise<TextSearchAnswer>;
+  searchText?(folderId: number, messageIds: number[] | null, queries: TextSearchQuery[], entryIds?: ArrayLike<number>): Promise<TextSearchAnswer>;
 
   storeFlags(folderId: number, uids: number[], op: 'set' | 'add' | 'remove', flags: string[], unchangedSince?: number): Promise<StoreFlagsResult>;
   /** Copies entries (the stored message is shared, not duplicated). QuotaExceeded when over quota. */
