@@ -134,8 +134,11 @@ export function flagsOnly(items: FetchItem[]): boolean {
   return items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'MODSEQ');
 }
 
-/** Writes the responses for `uids` (ascending, from the session's view); false when the general path must answer. */
-export async function fetchFlags(session: ImapSession, sel: SelectedMailbox, items: FetchItem[], uids: number[], changedSince: number | null): Promise<boolean> {
+/**
+ * Writes the responses for `uids` (ascending, from the session's view; null: every message of the
+ * view, FETCH 1:*); false when the general path must answer.
+ */
+export async function fetchFlags(session: ImapSession, sel: SelectedMailbox, items: FetchItem[], asked: number[] | null, changedSince: number | null): Promise<boolean> {
   if (!flagsOnly(items)) return false;
   // UIDs, MODSEQs and flags are all it reads: a fresh process's narrow index will do (issue 18).
   const cols = await uidFlagColumnsOf(session.store, sel.folder.id);
@@ -146,13 +149,14 @@ export async function fetchFlags(session: ImapSession, sel: SelectedMailbox, ite
   // borrows the column itself, so the UIDs asked for are the column and position j is sequence
   // number j + 1. Lines go from the columns straight to bytes (flagLines), with no per-message
   // array made before; with no \Recent here, a line's list number is its text's number.
-  if (onlyFlags && !recentHere && changedSince === null && uids.length === cols.length && cols.length > 0 && sel.view.borrows(cols.uids.subarray(0, cols.length))) {
+  if (onlyFlags && !recentHere && changedSince === null && (asked ? asked.length : sel.view.length) === cols.length && cols.length > 0 && sel.view.borrows(cols.uids.subarray(0, cols.length))) {
     flagLinePaths.fromColumns++;
     announceListKeywords(session, sel, cols, null, cols.length);
     const rests = cols.lists.map((flags) => Buffer.from(` FETCH (FLAGS ${formatFlags(flags as string[])})\r\n`));
     await writeFlagLines(session, null, cols.list.subarray(0, cols.length), rests);
     return true;
   }
+  const uids = asked ?? sel.view.resolveSeq([[1, Infinity]]);
   // The columns' positions of the UIDs asked for (both ascend), kept when CHANGEDSINCE lets them through:
   // a binary search each when they are few, one merge walk when they are many.
   const at = new Uint32Array(uids.length);

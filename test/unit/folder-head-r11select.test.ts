@@ -26,7 +26,7 @@ function modseqBytes(buf: Buffer): { at: number; w: number } {
 
 describe('the narrow copy, version 2', () => {
   it('reads UIDs through a view of its bytes and decodes the MODSEQs on first read, once', () => {
-    const buf = encodeHead(EntryColumns.fromEntries([entry(3, ['\\Seen']), entry(5, []), entry(9, ['$x'])]));
+    const buf = encodeHead(EntryColumns.fromEntries([entry(3, ['\\Seen']), entry(5, []), entry(9, ['$x'])]), 3);
     const head = decodeHead(buf)!;
     expect(head.uid.buffer).toBe(buf.buffer);
     expect([...head.uid]).toEqual([3, 5, 9]);
@@ -55,7 +55,7 @@ describe('the folder index from a narrow copy, version 2', () => {
   const n = SNAPSHOT_MIN_ENTRIES + 5;
   const entries = Array.from({ length: n }, (_, i) => entry(i + 1, i % 3 ? [] : ['\\Seen'], 10 + i));
   const setup = () => {
-    const data = encodeHead(EntryColumns.fromEntries(entries));
+    const data = encodeHead(EntryColumns.fromEntries(entries), 3);
     let state = { modseq: 10 + n - 1, count: n };
     let journal: FolderChanges = { highestModseq: state.modseq, uidNext: n + 1, changed: [], expunged: [] };
     const src: FolderIndexSource = {

@@ -37,7 +37,7 @@ describe('the narrow copy, version 3 (r14large)', () => {
   it('stores a folder filled in order as runs of UIDs: a third of the size, the same columns', () => {
     const uids = Array.from({ length: 100_000 }, (_, i) => i + 1);
     const c = columns(uids);
-    const buf = encodeHead(c);
+    const buf = encodeHead(c, 3);
     expect(headOf(buf)).toMatchObject({ v: 3, ur: 1 });
     expect(buf.length).toBeLessThan(210_000); // 4 bytes a UID took 0.6 MB
     const head = decodeHead(buf)!;
@@ -90,7 +90,7 @@ describe('the narrow copy, version 3 (r14large)', () => {
 
   it('still reads a version 2 copy (every UID in 4 bytes), so copies written before need not be written again', () => {
     const c = columns([3, 5, 9, 11, 13]);
-    const v3 = encodeHead(c);
+    const v3 = encodeHead(c, 3);
     const { ur, ...rest } = headOf(v3);
     expect(ur).toBe(0);
     const v2 = withHead(v3, { ...rest, v: 2 });

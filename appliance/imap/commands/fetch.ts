@@ -20,7 +20,7 @@ import { ImapSyntaxError, type Token, expectEnd, isAtom, num, str } from '../par
 import { compactSet, parseSequenceSet, type SeqRanges } from '../sequence.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
-import { fetchFlags } from '../fetch-flags.js';
+import { fetchFlags, flagsOnly } from '../fetch-flags.js';
 import { selectedOf } from './helpers.js';
 import type { CommandSpec } from './types.js';
 import { SELECTED } from './types.js';
@@ -281,9 +281,12 @@ export async function runFetch(session: ImapSession, args: Token[], byUid: boole
   const { changedSince, vanished } = parseModifiers(args[2]);
   if (vanished && (!byUid || changedSince === null || !session.qresync)) throw new ImapSyntaxError('VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC');
   const items = responseItems(session, plan.items, byUid, changedSince);
-  const uids = byUid ? sel.view.resolveUid(ranges) : sel.view.resolveSeq(ranges);
+  // FETCH 1:* of flags alone (issue 18): the whole view, not resolved into an array of every UID.
+  const all = !byUid && !plan.setsSeen && flagsOnly(items) && sel.view.takesAllSeqs(ranges);
+  const uids = all ? null : byUid ? sel.view.resolveUid(ranges) : sel.view.resolveSeq(ranges);
   if (vanished) await reportVanished(session, sel, ranges, changedSince!);
   if (!plan.setsSeen && (await fetchFlags(session, sel, items, uids, changedSince))) return;
+  if (!uids) return; // (flags alone: answered above)
   let entries = await entriesFor(session, sel, uids);
   if (changedSince !== null) entries = entries.filter((e) => e.modseq > changedSince);
   if (!entries.length) return;
