@@ -5,6 +5,7 @@
  */
 import type { SortRow } from '../mailstore/store.types.js';
 import { ImapSyntaxError, type Token } from './parser.js';
+import { digitCount, writeSpacedNumber } from './decimal.js';
 import { type ThreadInput, type ThreadTree, orderedSubjectTree, referenceTree } from './thread-tree.js';
 
 export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
@@ -390,12 +391,6 @@ export class AsciiWriter {
 
 const SORT_PREFIX = '* SORT';
 
-/** Decimal digits of a whole number below 2^32. */
-function digitCount(v: number): number {
-  if (v < 1e5) return v < 10 ? 1 : v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : 5;
-  return v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : v < 1e9 ? 9 : 10;
-}
-
 /**
  * The untagged SORT response (`* SORT 5 3 2`, with ` (MODSEQ n)` when `modseq` is given) as bytes
  * of the exact size, as SEARCH writes its answer: the number of entry `order[k]` is `ids[order[k]]`,
@@ -411,18 +406,7 @@ export function sortResponse(ids: ArrayLike<number> | null, order: ArrayLike<num
   for (let k = 0; k < n; k++) size += digitCount(ids === null ? order[k]! + 1 : ids[order[k]!]!);
   const out = Buffer.allocUnsafe(size);
   let at = out.write(SORT_PREFIX, 0, 'latin1');
-  for (let k = 0; k < n; k++) {
-    const v = ids === null ? order[k]! + 1 : ids[order[k]!]!;
-    out[at++] = 32;
-    const end = at + digitCount(v);
-    // Last digit first; `>>> 0` truncates the quotient (numbers below 2^32).
-    for (let j = end - 1, x = v; j >= at; j--) {
-      const q = (x / 10) >>> 0;
-      out[j] = 48 + x - q * 10;
-      x = q;
-    }
-    at = end;
-  }
+  for (let k = 0; k < n; k++) at = writeSpacedNumber(out, at, ids === null ? order[k]! + 1 : ids[order[k]!]!);
   out.write(tail, at, 'latin1');
   return out;
 }

@@ -9,6 +9,7 @@ import { type SearchKey, parseSearch } from '../search.js';
 import { type SearchHit, executeSearch, flagSearchIds, onFlagsAlone } from '../search-executor.js';
 import type { SelectedMailbox } from '../selected.js';
 import { compactSet } from '../sequence.js';
+import { digitCount, writeSpacedNumber } from '../decimal.js';
 import type { ImapSession } from '../session.js';
 import { MAX_UPDATE_CONTEXTS, UpdateContext } from '../search-context.js';
 import { selectedOf } from './helpers.js';
@@ -179,12 +180,6 @@ function answerSearchReturn(session: ImapSession, sel: SelectedMailbox, tag: str
 
 const SEARCH_PREFIX = '* SEARCH';
 
-/** Decimal digits of a whole number below 2^32. */
-function digitCount(v: number): number {
-  if (v < 1e5) return v < 10 ? 1 : v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : 5;
-  return v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : v < 1e9 ? 9 : 10;
-}
-
 /**
  * The untagged SEARCH response (`* SEARCH 2 3 5`, with ` (MODSEQ n)` when `modseq` is given,
  * RFC 7162 3.1.5) as bytes, the numbers (sequence numbers or UIDs, below 2^32) written digit by
@@ -197,18 +192,7 @@ export function searchResponse(ids: ArrayLike<number>, modseq: number | null): B
   for (let k = 0; k < ids.length; k++) size += digitCount(ids[k]!);
   const out = Buffer.allocUnsafe(size);
   let at = out.write(SEARCH_PREFIX, 0, 'latin1');
-  for (let k = 0; k < ids.length; k++) {
-    const v = ids[k]!;
-    out[at++] = 32;
-    const end = at + digitCount(v);
-    // Last digit first; `>>> 0` truncates the quotient (numbers below 2^32).
-    for (let j = end - 1, x = v; j >= at; j--) {
-      const q = (x / 10) >>> 0;
-      out[j] = 48 + x - q * 10;
-      x = q;
-    }
-    at = end;
-  }
+  for (let k = 0; k < ids.length; k++) at = writeSpacedNumber(out, at, ids[k]!);
   out.write(tail, at, 'latin1');
   return out;
 }
